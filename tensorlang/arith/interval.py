@@ -1,0 +1,179 @@
+"""Interval analysis of integer expressions: symbolic lower and upper bounds.
+
+An ``Interval`` is the closed range [lo, hi]; a bound of ``None`` is unbounded.  Bounds are
+expressions and may mention variables the caller chose to keep symbolic (for example the
+loop variables that enclose an attach point).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+from ..te import expr as E
+from ..te.expr import IntImm, PrimExpr, Var
+
+
+class Interval:
+    """The closed integer interval [lo, hi] (``None`` = unbounded on that side)."""
+
+    __slots__ = ("lo", "hi")
+
+    def __init__(self, lo: PrimExpr | None, hi: PrimExpr | None):
+        self.lo, self.hi = lo, hi
+
+    @staticmethod
+    def point(e: PrimExpr) -> Interval:
+        return Interval(e, e)
+
+    @staticmethod
+    def from_range(min_: PrimExpr, extent: PrimExpr) -> Interval:
+        return Interval(min_, min_ + extent - 1)
+
+    def is_point(self) -> bool:
+        return self.lo is not None and self.lo is self.hi
+
+    def __repr__(self) -> str:
+        return f"[{self.lo}, {self.hi}]"
+
+
+def _c(e: PrimExpr | None) -> int | None:
+    return e.value if isinstance(e, IntImm) else None
+
+
+def _add(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
+    return None if a is None or b is None else a + b
+
+
+def _sub(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
+    return None if a is None or b is None else a - b
+
+
+def _min(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
+    if a is None or b is None:
+        return None
+    ca, cb = _c(a), _c(b)
+    if ca is not None and cb is not None:
+        return a if ca <= cb else b
+    return E.min_(a, b)
+
+
+def _max(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
+    if a is None or b is None:
+        return None
+    ca, cb = _c(a), _c(b)
+    if ca is not None and cb is not None:
+        return a if ca >= cb else b
+    return E.max_(a, b)
+
+
+def union(a: Interval, b: Interval) -> Interval:
+    """The smallest interval containing both."""
+    lo = None if a.lo is None or b.lo is None else _min(a.lo, b.lo)
+    hi = None if a.hi is None or b.hi is None else _max(a.hi, b.hi)
+    return Interval(lo, hi)
+
+
+def eval_interval(e: PrimExpr, ranges: Mapping[Var, Interval]) -> Interval:
+    """Bounds of ``e`` when each variable in ``ranges`` varies over its interval; variables
+    not in ``ranges`` stay symbolic (a point).  Bounds are not simplified here."""
+    return _Eval(ranges).run(e)
+
+
+class _Eval:
+    def __init__(self, ranges: Mapping[Var, Interval]):
+        self.ranges = ranges
+        self.memo: dict[int, Interval] = {}
+
+    def run(self, e: PrimExpr) -> Interval:
+        key = id(e)
+        got = self.memo.get(key)
+        if got is None:
+            got = self._eval(e)
+            self.memo[key] = got
+        return got
+
+    def _eval(self, e: PrimExpr) -> Interval:
+        t = type(e)
+        if t is Var:
+            r = self.ranges.get(e)
+            return r if r is not None else Interval.point(e)
+        if t is IntImm or t is E.FloatImm:
+            return Interval.point(e)
+        if t is E.Add:
+            a, b = self.run(e.a), self.run(e.b)
+            return Interval(_add(a.lo, b.lo), _add(a.hi, b.hi))
+        if t is E.Sub:
+            a, b = self.run(e.a), self.run(e.b)
+            return Interval(_sub(a.lo, b.hi), _sub(a.hi, b.lo))
+        if t is E.Mul:
+            return self._mul(e)
+        if t in (E.FloorDiv, E.Div):
+            return self._div(e)
+        if t is E.FloorMod:
+            return self._mod(e)
+        if t is E.Min:
+            a, b = self.run(e.a), self.run(e.b)
+            return Interval(_min(a.lo, b.lo), _min(a.hi, b.hi))
+        if t is E.Max:
+            a, b = self.run(e.a), self.run(e.b)
+            return Interval(_max(a.lo, b.lo), _max(a.hi, b.hi))
+        if t is E.Select:
+            return union(self.run(e.true_value), self.run(e.false_value))
+        if t is E.Cast and e.dtype.is_int and e.value.dtype.is_int:
+            inner = self.run(e.value)
+            return Interval(None if inner.lo is None else E.cast(inner.lo, e.dtype),
+                            None if inner.hi is None else E.cast(inner.hi, e.dtype))
+        if t is E.Let:
+            return self.run(e.body)
+        if not _depends(e, self.ranges):
+            return Interval.point(e)
+        return Interval(None, None)
+
+    def _mul(self, e: E.Mul) -> Interval:
+        a, b = self.run(e.a), self.run(e.b)
+        cb = _c(e.b) if isinstance(e.b, IntImm) else None
+        ca = _c(e.a) if isinstance(e.a, IntImm) else None
+        if cb is None and ca is not None:
+            a, b, cb = b, a, ca
+        if cb is not None:
+            if cb >= 0:
+                return Interval(None if a.lo is None else a.lo * cb, None if a.hi is None else a.hi * cb)
+            return Interval(None if a.hi is None else a.hi * cb, None if a.lo is None else a.lo * cb)
+        vals = [_c(a.lo), _c(a.hi), _c(b.lo), _c(b.hi)]
+        if all(v is not None for v in vals):
+            prods = [vals[0] * vals[2], vals[0] * vals[3], vals[1] * vals[2], vals[1] * vals[3]]
+            return Interval(E.const(min(prods), e.dtype), E.const(max(prods), e.dtype))
+        if a.is_point() and b.is_point():
+            return Interval.point(e)
+        return Interval(None, None)
+
+    def _div(self, e: PrimExpr) -> Interval:
+        a = self.run(e.a)
+        c = _c(e.b)
+        if c is None or c <= 0:
+            return Interval.point(e) if not _depends(e, self.ranges) else Interval(None, None)
+        floor = type(e) is E.FloorDiv
+        lo = None if a.lo is None else (a.lo // c if floor else E.binary(E.Div, a.lo, c))
+        hi = None if a.hi is None else (a.hi // c if floor else E.binary(E.Div, a.hi, c))
+        if not floor:
+            # Truncating division of a possibly negative value: widen toward zero.
+            lo = None if lo is None else _min(lo, E.const(0, e.dtype))
+            hi = None if hi is None else _max(hi, E.const(0, e.dtype))
+        return Interval(lo, hi)
+
+    def _mod(self, e: E.FloorMod) -> Interval:
+        c = _c(e.b)
+        if c is None or c <= 0:
+            return Interval(None, None) if _depends(e, self.ranges) else Interval.point(e)
+        a = self.run(e.a)
+        alo, ahi = _c(a.lo), _c(a.hi)
+        if alo is not None and ahi is not None and alo // c == ahi // c:
+            return Interval(E.const(alo % c, e.dtype), E.const(ahi % c, e.dtype))
+        if not _depends(e, self.ranges):
+            return Interval.point(e)
+        return Interval(E.const(0, e.dtype), E.const(c - 1, e.dtype))
+
+
+def _depends(e: PrimExpr, ranges: Mapping[Var, Interval]) -> bool:
+    from ..te.functor import free_vars
+    return any(v in ranges for v in free_vars(e))

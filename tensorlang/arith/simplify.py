@@ -1,0 +1,362 @@
+"""Algebraic simplification of expressions, with optional variable ranges.
+
+Guarantees: the result computes the same value as the input for every assignment of
+variables within ``ranges``; integer sums are in a canonical linear form (terms in first-seen
+order, constant last), so ``(xo*4 + xi) - xo*4`` becomes ``xi`` and ``min(i, i + 1)`` becomes
+``i``; comparisons, min/max, floordiv and floormod that the ranges decide are folded.
+Float arithmetic is only constant-folded (in the expression's own precision).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..te import expr as E
+from ..te.expr import IntImm, PrimExpr, Var
+from ..te.functor import Mutator
+from .interval import Interval, eval_interval
+from .structural import structural_key
+
+# A linear form: (ordered dict of key -> [term, coeff], constant)
+Linear = tuple[dict, int]
+
+
+def simplify(e: PrimExpr, ranges: Mapping[Var, Interval] | None = None) -> PrimExpr:
+    """Simplify ``e``; ``ranges`` bounds variables (e.g. loop variables) to decide conditions."""
+    return Simplifier(ranges or {}).visit(e)
+
+
+def const_bound(e: PrimExpr, ranges: Mapping[Var, Interval]) -> tuple[int | None, int | None]:
+    """Constant lower and upper bounds of an integer expression (None when unknown)."""
+    lo, hi = relax(e, ranges)
+    return (lo.value if isinstance(lo, IntImm) else None, hi.value if isinstance(hi, IntImm) else None)
+
+
+def relax(e: PrimExpr, ranges: Mapping[Var, Interval]) -> tuple[PrimExpr | None, PrimExpr | None]:
+    """Lower and upper bounds of ``e`` over ``ranges``, relaxing until no ranged variable
+    remains in the bounds (the bounds of one range may mention other ranged variables)."""
+    iv = eval_interval(e, ranges)
+    lo, hi = iv.lo, iv.hi
+    for _ in range(16):
+        if lo is not None:
+            lo = simplify(lo)
+        if hi is not None:
+            hi = simplify(hi)
+        moved = False
+        if lo is not None and not isinstance(lo, IntImm) and _mentions(lo, ranges):
+            lo, moved = eval_interval(lo, ranges).lo, True
+        if hi is not None and not isinstance(hi, IntImm) and _mentions(hi, ranges):
+            hi, moved = eval_interval(hi, ranges).hi, True
+        if not moved:
+            break
+    return lo, hi
+
+
+def _mentions(e: PrimExpr, ranges: Mapping[Var, Interval]) -> bool:
+    from ..te.functor import free_vars
+    return any(v in ranges for v in free_vars(e))
+
+
+def can_prove(cond: PrimExpr, ranges: Mapping[Var, Interval] | None = None) -> bool:
+    """True when ``cond`` simplifies to the constant True under ``ranges``."""
+    s = simplify(cond, ranges)
+    return isinstance(s, IntImm) and bool(s.value)
+
+
+def _is_index(e: PrimExpr) -> bool:
+    return e.dtype.is_int and e.dtype.lanes == 1
+
+
+class Simplifier(Mutator):
+    """The simplifying mutator; see the module docstring for what it guarantees."""
+
+    def __init__(self, ranges: Mapping[Var, Interval]):
+        super().__init__()
+        self.ranges = ranges
+
+    # -- linear integer arithmetic ------------------------------------------------------
+    def _linear(self, e: PrimExpr) -> Linear:
+        t = type(e)
+        if t is IntImm:
+            return {}, e.value
+        if t is E.Add or t is E.Sub:
+            ta, ca = self._linear(e.a)
+            tb, cb = self._linear(e.b)
+            sign = 1 if t is E.Add else -1
+            out = dict(ta)
+            for k, (term, coeff) in tb.items():
+                if k in out:
+                    out[k] = [out[k][0], out[k][1] + sign * coeff]
+                else:
+                    out[k] = [term, sign * coeff]
+            return out, ca + sign * cb
+        if t is E.Mul:
+            a, b = e.a, e.b
+            if isinstance(a, IntImm):
+                a, b = b, a
+            if isinstance(b, IntImm):
+                ta, ca = self._linear(a)
+                return {k: [v[0], v[1] * b.value] for k, v in ta.items()}, ca * b.value
+            a, b = self.visit(e.a), self.visit(e.b)
+            if isinstance(a, IntImm) or isinstance(b, IntImm):
+                return self._linear(E.Mul(a, b))
+            return self._term(E.Mul(a, b) if (a is not e.a or b is not e.b) else e)
+        s = self.visit(e)
+        if type(s) in (E.Add, E.Sub, IntImm) or (type(s) is E.Mul and isinstance(s.b, IntImm)):
+            return self._linear(s) if s is not e else self._term(s)
+        return self._term(s)
+
+    @staticmethod
+    def _term(e: PrimExpr) -> Linear:
+        return {structural_key(e): [e, 1]}, 0
+
+    def _build(self, lin: Linear, dtype) -> PrimExpr:
+        terms, c = lin
+        terms = self._merge_div_mod(terms)
+        pos = [(t, k) for t, k in terms.values() if k > 0]
+        neg = [(t, -k) for t, k in terms.values() if k < 0]
+        out: PrimExpr | None = None
+        for t, k in pos:
+            x = t if k == 1 else E.Mul(t, IntImm(dtype, k))
+            out = x if out is None else E.Add(out, x)
+        for t, k in neg:
+            x = t if k == 1 else E.Mul(t, IntImm(dtype, k))
+            out = E.Sub(IntImm(dtype, 0), x) if out is None else E.Sub(out, x)
+        if out is None:
+            return IntImm(dtype, c)
+        if c > 0:
+            out = E.Add(out, IntImm(dtype, c))
+        elif c < 0:
+            out = E.Sub(out, IntImm(dtype, -c))
+        return out
+
+    @staticmethod
+    def _merge_div_mod(terms: dict) -> dict:
+        # (x // c) * (c*k) + (x % c) * k  ->  x * k   (undoes fuse/split index arithmetic)
+        mods = [(key, t, k) for key, (t, k) in terms.items() if type(t) is E.FloorMod and isinstance(t.b, IntImm)]
+        if not mods:
+            return {k: v for k, v in terms.items() if v[1] != 0}
+        out = dict(terms)
+        for key, t, k in mods:
+            dkey = structural_key(E.FloorDiv(t.a, t.b))
+            if dkey in out and key in out and out[dkey][1] == k * t.b.value and k != 0:
+                del out[dkey]
+                del out[key]
+                xkey = structural_key(t.a)
+                if xkey in out:
+                    out[xkey] = [out[xkey][0], out[xkey][1] + k]
+                else:
+                    out[xkey] = [t.a, k]
+        return {k: v for k, v in out.items() if v[1] != 0}
+
+    def _canon(self, e: PrimExpr) -> PrimExpr:
+        return self._build(self._linear(e), e.dtype)
+
+    def visit_Add(self, e: E.Add) -> PrimExpr:
+        if _is_index(e):
+            return self._canon(e)
+        return self._float_binary(e)
+
+    visit_Sub = visit_Add
+
+    def visit_Mul(self, e: E.Mul) -> PrimExpr:
+        if _is_index(e):
+            return self._canon(e)
+        return self._float_binary(e)
+
+    def _float_binary(self, e: PrimExpr) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        if isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
+            dt = e.dtype.numpy()
+            x, y = dt.type(a.value), dt.type(b.value)
+            with np.errstate(all="ignore"):
+                val = {E.Add: x + y, E.Sub: x - y, E.Mul: x * y, E.Div: x / y}.get(type(e))
+            if val is not None:
+                return E.FloatImm(e.dtype, float(val))
+        if a is e.a and b is e.b:
+            return e
+        return type(e)(a, b)
+
+    # -- division -----------------------------------------------------------------------
+    def visit_FloorDiv(self, e: E.FloorDiv) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        if not _is_index(e) or not isinstance(b, IntImm) or b.value <= 0:
+            return self._fold_or_rebuild(e, a, b)
+        c = b.value
+        if c == 1:
+            return a
+        if isinstance(a, IntImm):
+            return IntImm(e.dtype, a.value // c)
+        if type(a) is E.FloorDiv and isinstance(a.b, IntImm) and a.b.value > 0:
+            return self.visit(E.FloorDiv(a.a, IntImm(e.dtype, a.b.value * c)))
+        terms, k = self._linear(a)
+        q = {key: [t, co // c] for key, (t, co) in terms.items() if co % c == 0}
+        r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
+        rest = self._build((r, k % c), e.dtype)
+        lo, hi = self._bounds(rest)
+        if lo is not None and hi is not None and 0 <= lo and hi < c:
+            return self._build((q, k // c), e.dtype)
+        if not r and k % c == 0:
+            return self._build((q, k // c), e.dtype)
+        if lo is not None and hi is not None and lo // c == hi // c and not q:
+            return IntImm(e.dtype, lo // c + k // c)
+        return E.FloorDiv(a, b) if (a is not e.a or b is not e.b) else e
+
+    def visit_FloorMod(self, e: E.FloorMod) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        if not _is_index(e) or not isinstance(b, IntImm) or b.value <= 0:
+            return self._fold_or_rebuild(e, a, b)
+        c = b.value
+        if c == 1:
+            return IntImm(e.dtype, 0)
+        if isinstance(a, IntImm):
+            return IntImm(e.dtype, a.value % c)
+        if type(a) is E.FloorMod and isinstance(a.b, IntImm) and a.b.value % c == 0:
+            return self.visit(E.FloorMod(a.a, b))
+        terms, k = self._linear(a)
+        r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
+        rest = self._build((r, k % c), e.dtype)
+        lo, hi = self._bounds(rest)
+        if lo is not None and hi is not None and 0 <= lo and hi < c:
+            return rest
+        if len(r) < len(terms) or k % c != k:
+            return E.FloorMod(rest, b)
+        return E.FloorMod(a, b) if (a is not e.a or b is not e.b) else e
+
+    def _fold_or_rebuild(self, e: PrimExpr, a: PrimExpr, b: PrimExpr) -> PrimExpr:
+        if isinstance(a, IntImm) and isinstance(b, IntImm) and b.value != 0:
+            return E.binary(type(e), a, b)
+        if e.dtype.is_float and isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
+            return self._float_binary(type(e)(a, b))
+        return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+
+    def visit_Div(self, e: E.Div) -> PrimExpr:
+        if e.dtype.is_float:
+            return self._float_binary(e)
+        a, b = self.visit(e.a), self.visit(e.b)
+        if isinstance(b, IntImm) and b.value > 0:
+            lo, _ = self._bounds(a)
+            if lo is not None and lo >= 0:  # truncation equals floor for non-negative values
+                return self.visit(E.FloorDiv(a, b))
+        return self._fold_or_rebuild(e, a, b)
+
+    def visit_Mod(self, e: E.Mod) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        if e.dtype.is_int and isinstance(b, IntImm) and b.value > 0:
+            lo, _ = self._bounds(a)
+            if lo is not None and lo >= 0:
+                return self.visit(E.FloorMod(a, b))
+        return self._fold_or_rebuild(e, a, b)
+
+    def _bounds(self, e: PrimExpr) -> tuple[int | None, int | None]:
+        if isinstance(e, IntImm):
+            return e.value, e.value
+        if not self.ranges:
+            return None, None
+        return const_bound(e, self.ranges)
+
+    # -- min / max / comparisons ----------------------------------------------------------
+    def _diff_bounds(self, a: PrimExpr, b: PrimExpr) -> tuple[int | None, int | None]:
+        d = self._canon(E.Sub(a, b))
+        return self._bounds(d)
+
+    def visit_Min(self, e: E.Min) -> PrimExpr:
+        return self._minmax(e, True)
+
+    def visit_Max(self, e: E.Max) -> PrimExpr:
+        return self._minmax(e, False)
+
+    def _minmax(self, e: PrimExpr, is_min: bool) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        if _is_index(e):
+            lo, hi = self._diff_bounds(a, b)
+            if hi is not None and hi <= 0:
+                return a if is_min else b
+            if lo is not None and lo >= 0:
+                return b if is_min else a
+        elif isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
+            return E.FloatImm(e.dtype, min(a.value, b.value) if is_min else max(a.value, b.value))
+        return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+
+    def visit_CmpOp(self, e: E.CmpOp) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        if _is_index(a):
+            lo, hi = self._diff_bounds(a, b)
+            t = type(e)
+            verdict = None
+            if t is E.LT:
+                verdict = True if hi is not None and hi < 0 else False if lo is not None and lo >= 0 else None
+            elif t is E.LE:
+                verdict = True if hi is not None and hi <= 0 else False if lo is not None and lo > 0 else None
+            elif t is E.GT:
+                verdict = True if lo is not None and lo > 0 else False if hi is not None and hi <= 0 else None
+            elif t is E.GE:
+                verdict = True if lo is not None and lo >= 0 else False if hi is not None and hi < 0 else None
+            elif t is E.EQ:
+                verdict = (True if lo == hi == 0 else False
+                           if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
+            elif t is E.NE:
+                verdict = (False if lo == hi == 0 else True
+                           if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
+            if verdict is not None:
+                return IntImm("bool", verdict)
+        elif isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
+            return IntImm("bool", {E.LT: a.value < b.value, E.LE: a.value <= b.value, E.GT: a.value > b.value,
+                         E.GE: a.value >= b.value, E.EQ: a.value == b.value,
+                         E.NE: a.value != b.value}[type(e)])
+        return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+
+    # -- logic and selection -----------------------------------------------------------
+    def visit_And(self, e: E.And) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        for x, y in ((a, b), (b, a)):
+            if isinstance(x, IntImm) and x.dtype.lanes == 1:
+                return y if x.value else IntImm(e.dtype, 0)
+        return E.And(a, b) if (a is not e.a or b is not e.b) else e
+
+    def visit_Or(self, e: E.Or) -> PrimExpr:
+        a, b = self.visit(e.a), self.visit(e.b)
+        for x, y in ((a, b), (b, a)):
+            if isinstance(x, IntImm) and x.dtype.lanes == 1:
+                return IntImm(e.dtype, 1) if x.value else y
+        return E.Or(a, b) if (a is not e.a or b is not e.b) else e
+
+    def visit_Not(self, e: E.Not) -> PrimExpr:
+        a = self.visit(e.a)
+        if isinstance(a, IntImm):
+            return IntImm(e.dtype, 0 if a.value else 1)
+        if isinstance(a, E.Not):
+            return a.a
+        return E.Not(a) if a is not e.a else e
+
+    def visit_Select(self, e: E.Select) -> PrimExpr:
+        c = self.visit(e.condition)
+        if isinstance(c, IntImm):
+            return self.visit(e.true_value if c.value else e.false_value)
+        t, f = self.visit(e.true_value), self.visit(e.false_value)
+        if structural_key(t) == structural_key(f):
+            return t
+        if c is e.condition and t is e.true_value and f is e.false_value:
+            return e
+        return E.Select(c, t, f)
+
+    def visit_Cast(self, e: E.Cast) -> PrimExpr:
+        v = self.visit(e.value)
+        if v.dtype == e.dtype:
+            return v
+        if isinstance(v, (IntImm, E.FloatImm)) and e.dtype.lanes == 1:
+            if e.dtype.is_float:
+                return E.FloatImm(e.dtype, float(np.array(v.value).astype(e.dtype.numpy())))
+            if isinstance(v, IntImm):
+                return E.const(v.value, e.dtype) if not e.dtype.is_bool else IntImm(e.dtype, v.value != 0)
+        return E.Cast(e.dtype, v) if v is not e.value else e
+
+    def visit_Call(self, e: E.Call) -> PrimExpr:
+        args = tuple(self.visit(a) for a in e.args)
+        if e.name == "likely" and isinstance(args[0], IntImm):
+            return args[0]
+        if all(a is b for a, b in zip(args, e.args)):
+            return e
+        return E.Call(e.dtype, e.name, args)

@@ -1,0 +1,35 @@
+"""The tensorlang error hierarchy: every error tensorlang raises on bad input derives from TensorLangError."""
+
+from __future__ import annotations
+
+
+class TensorLangError(Exception):
+    """Base class of every error tensorlang raises about user input or compilation."""
+
+
+class DTypeError(TensorLangError, TypeError):
+    """A dtype is unknown, or two dtypes cannot be combined or converted as asked."""
+
+
+class ExprError(TensorLangError, ValueError):
+    """An expression, tensor or operation was declared wrongly (arity, shape, reducer use)."""
+
+
+class ScheduleError(TensorLangError, ValueError):
+    """A schedule primitive was used in a way that is illegal for the stage or axis it names."""
+
+
+class LoweringError(TensorLangError):
+    """A schedule could not be lowered to loop IR (bounds, attachment, vectorization legality)."""
+
+
+class TargetError(TensorLangError, ValueError):
+    """A target string is unknown, or a schedule uses a feature the target lacks."""
+
+
+class BuildError(TensorLangError):
+    """Code generation, LLVM compilation, linking or loading of a module failed."""
+
+
+class ArgumentError(TensorLangError, TypeError):
+    """A compiled function was called with the wrong number, shape, dtype or layout of arrays."""

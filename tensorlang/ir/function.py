@@ -1,0 +1,50 @@
+"""Buffers and PrimFunc: a lowered function over flat buffers and scalar parameters."""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from ..te.dtype import HANDLE, DType
+from ..te.expr import PrimExpr, Var
+from .stmt import Stmt
+
+
+class Buffer:
+    """A compact row-major array argument: element ``dtype``, ``shape``, base pointer ``data``."""
+
+    __slots__ = ("name", "data", "dtype", "shape", "__weakref__")
+
+    def __init__(self, name: str, dtype: DType, shape: Iterable[PrimExpr], data: Var | None = None):
+        self.name = name
+        self.dtype = dtype
+        self.shape = tuple(shape)
+        self.data = data if data is not None else Var(name, HANDLE)
+
+    def __repr__(self) -> str:
+        return f"Buffer({self.name}, {self.dtype}, [{', '.join(str(s) for s in self.shape)}])"
+
+
+class PrimFunc:
+    """A lowered function. ``params`` are Buffers (array arguments) and Vars (scalars), in the
+    order of the compiled function's signature; shape variables not given by the user come
+    last and are bound from array shapes at call time."""
+
+    def __init__(self, name: str, params: Iterable[Buffer | Var], body: Stmt,
+                 user_arity: int | None = None):
+        self.name = name
+        self.params = tuple(params)
+        self.body = body
+        self.user_arity = len(self.params) if user_arity is None else user_arity
+
+    @property
+    def buffers(self) -> list[Buffer]:
+        return [p for p in self.params if isinstance(p, Buffer)]
+
+    def with_body(self, body: Stmt) -> PrimFunc:
+        return PrimFunc(self.name, self.params, body, self.user_arity)
+
+    def __str__(self) -> str:
+        from .printer import func_str
+        return func_str(self)
+
+    __repr__ = __str__

@@ -1,0 +1,164 @@
+"""Loop-IR statement nodes (immutable), built on the expression nodes of tensorlang.te.
+
+Two levels share these classes: before storage flattening a body uses ``Realize``/``Provide``
+and ``TensorRead`` (multi-dimensional tensors); after it, ``Allocate``/``Store`` and ``Load``
+on flat buffers, with every index a single integer (or a vector of them).
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Iterable
+
+from ..te.dtype import DType, as_dtype
+from ..te.expr import IntImm, Node, PrimExpr, Var
+
+
+class Stmt(Node):
+    """Base of statements."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        from .printer import stmt_str
+        return stmt_str(self)
+
+    __repr__ = __str__
+
+
+class ForKind(enum.Enum):
+    """How a loop runs."""
+
+    SERIAL = "for"
+    PARALLEL = "parallel"
+    VECTORIZED = "vectorized"
+    UNROLLED = "unrolled"
+    THREAD_BINDING = "launch_thread"
+
+
+class For(Stmt):
+    """``for loop_var in [min, min + extent): body``; ``thread_tag`` names the GPU index a
+    THREAD_BINDING loop is bound to; ``annotations`` holds pragma (key, value) pairs."""
+
+    __slots__ = ("loop_var", "min", "extent", "kind", "body", "thread_tag", "annotations")
+    _params = ("loop_var", "min", "extent", "kind", "body", "thread_tag", "annotations")
+    _children = ("min", "extent", "body")
+
+    def __init__(self, loop_var: Var, min: PrimExpr, extent: PrimExpr, kind: ForKind,  # noqa: A002
+                 body: Stmt, thread_tag: str = "", annotations: tuple = ()):
+        self._init(loop_var=loop_var, min=min, extent=extent, kind=kind, body=body,
+                   thread_tag=thread_tag, annotations=tuple(annotations))
+
+
+class Store(Stmt):
+    """``buffer[index] = value`` on a flat buffer; vector ``index``/``value`` after
+    vectorization, with lanes masked off by ``predicate`` (a bool vector) when given."""
+
+    __slots__ = ("buffer", "value", "index", "predicate")
+    _params = ("buffer", "value", "index", "predicate")
+    _children = ("value", "index", "predicate")
+
+    def __init__(self, buffer: Var, value: PrimExpr, index: PrimExpr, predicate: PrimExpr | None = None):
+        self._init(buffer=buffer, value=value, index=index, predicate=predicate)
+
+
+class Allocate(Stmt):
+    """A buffer of ``extent`` elements of ``dtype`` in storage ``scope``, live within ``body``."""
+
+    __slots__ = ("buffer", "dtype", "extent", "scope", "body")
+    _params = ("buffer", "dtype", "extent", "scope", "body")
+    _children = ("extent", "body")
+
+    def __init__(self, buffer: Var, dtype: str | DType, extent: PrimExpr, scope: str, body: Stmt):
+        self._init(buffer=buffer, dtype=as_dtype(dtype), extent=extent, scope=scope, body=body)
+
+
+class LetStmt(Stmt):
+    """Bind ``var`` to ``value`` in ``body``."""
+
+    __slots__ = ("var", "value", "body")
+    _params = ("var", "value", "body")
+    _children = ("value", "body")
+
+    def __init__(self, var: Var, value: PrimExpr, body: Stmt):
+        self._init(var=var, value=value, body=body)
+
+
+class IfThenElse(Stmt):
+    """Run ``then_case`` when ``condition`` holds, else ``else_case`` (may be None)."""
+
+    __slots__ = ("condition", "then_case", "else_case")
+    _params = ("condition", "then_case", "else_case")
+    _children = ("condition", "then_case", "else_case")
+
+    def __init__(self, condition: PrimExpr, then_case: Stmt, else_case: Stmt | None = None):
+        self._init(condition=condition, then_case=then_case, else_case=else_case)
+
+
+class SeqStmt(Stmt):
+    """Statements run in order. Never nested directly and never of length < 2 (use ``seq``)."""
+
+    __slots__ = ("seq",)
+    _params = ("seq",)
+    _children = ("seq",)
+
+    def __init__(self, seq: Iterable[Stmt]):
+        self._init(seq=tuple(seq))
+
+
+class Evaluate(Stmt):
+    """Evaluate an expression for its effect (a call such as a barrier); ``Evaluate(0)`` is a no-op."""
+
+    __slots__ = ("value",)
+    _params = ("value",)
+    _children = ("value",)
+
+    def __init__(self, value: PrimExpr):
+        self._init(value=value)
+
+
+class Provide(Stmt):
+    """``tensor[indices] = value`` before storage flattening."""
+
+    __slots__ = ("tensor", "value", "indices")
+    _params = ("tensor", "value", "indices")
+    _children = ("value", "indices")
+
+    def __init__(self, tensor: Any, value: PrimExpr, indices: Iterable[PrimExpr]):
+        self._init(tensor=tensor, value=value, indices=tuple(indices))
+
+
+class Realize(Stmt):
+    """Storage for the region [mins, mins + extents) of ``tensor``, live within ``body``
+    (before storage flattening)."""
+
+    __slots__ = ("tensor", "mins", "extents", "scope", "body")
+    _params = ("tensor", "mins", "extents", "scope", "body")
+    _children = ("mins", "extents", "body")
+
+    def __init__(self, tensor: Any, mins: Iterable[PrimExpr], extents: Iterable[PrimExpr],
+                 scope: str, body: Stmt):
+        self._init(tensor=tensor, mins=tuple(mins), extents=tuple(extents), scope=scope, body=body)
+
+
+def no_op() -> Evaluate:
+    return Evaluate(IntImm("int32", 0))
+
+
+def is_no_op(s: Stmt | None) -> bool:
+    return s is None or (isinstance(s, Evaluate) and isinstance(s.value, IntImm))
+
+
+def seq(*stmts: Stmt | None) -> Stmt:
+    """Concatenate statements, flattening nested sequences and dropping no-ops."""
+    flat: list[Stmt] = []
+    for s in stmts:
+        if s is None or is_no_op(s):
+            continue
+        if isinstance(s, SeqStmt):
+            flat.extend(s.seq)
+        else:
+            flat.append(s)
+    if not flat:
+        return no_op()
+    return flat[0] if len(flat) == 1 else SeqStmt(flat)

@@ -1,0 +1,651 @@
+"""Scalar and vector expression nodes, the operators that build them and dtype promotion.
+
+Every node is immutable: fields are set once in ``__init__``.  Nodes compare and hash by
+identity (``==`` between expressions builds an ``EQ`` node, as in TVM); use
+``tensorlang.arith.structural_equal`` to compare shapes of expressions.
+
+Each class lists ``_params`` (its constructor arguments, in order) and ``_children`` (the
+subset that are expressions or tuples of expressions), which generic visitors and mutators
+use to walk and rebuild any node, including the loop-IR nodes defined in ``tensorlang.ir``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable
+
+import numpy as np
+
+from ..errors import DTypeError, ExprError
+from .dtype import BOOL, FLOAT32, INT32, INT64, DType, as_dtype, promote
+
+
+class Node:
+    """Base of all immutable IR nodes (expressions here, statements in tensorlang.ir)."""
+
+    __slots__ = ()
+    _params: tuple[str, ...] = ()
+    _children: tuple[str, ...] = ()
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError(f"{type(self).__name__} is immutable")
+
+    def _init(self, **fields: Any) -> None:
+        for k, v in fields.items():
+            object.__setattr__(self, k, v)
+
+    def params(self) -> list[Any]:
+        """The constructor arguments that rebuild this node."""
+        return [getattr(self, p) for p in self._params]
+
+    __hash__ = object.__hash__
+
+
+class PrimExpr(Node):
+    """A scalar (or, after vectorization, vector) expression with a dtype."""
+
+    __slots__ = ("dtype",)
+    dtype: DType
+
+    # Python operators build expressions (TVM semantics: // floordiv, % floormod, / truediv
+    # for floats and truncdiv for integers).
+    def __add__(self, o):
+        return binary(Add, self, o)
+
+    def __radd__(self, o):
+        return binary(Add, o, self)
+
+    def __sub__(self, o):
+        return binary(Sub, self, o)
+
+    def __rsub__(self, o):
+        return binary(Sub, o, self)
+
+    def __mul__(self, o):
+        return binary(Mul, self, o)
+
+    def __rmul__(self, o):
+        return binary(Mul, o, self)
+
+    def __truediv__(self, o):
+        return binary(Div, self, o)
+
+    def __rtruediv__(self, o):
+        return binary(Div, o, self)
+
+    def __floordiv__(self, o):
+        return binary(FloorDiv, self, o)
+
+    def __rfloordiv__(self, o):
+        return binary(FloorDiv, o, self)
+
+    def __mod__(self, o):
+        return binary(FloorMod, self, o)
+
+    def __rmod__(self, o):
+        return binary(FloorMod, o, self)
+
+    def __neg__(self):
+        if isinstance(self, IntImm):
+            return IntImm(self.dtype, -self.value)
+        if isinstance(self, FloatImm):
+            return FloatImm(self.dtype, -self.value)
+        return binary(Sub, const(0, self.dtype), self)
+
+    def __lt__(self, o):
+        return binary(LT, self, o)
+
+    def __le__(self, o):
+        return binary(LE, self, o)
+
+    def __gt__(self, o):
+        return binary(GT, self, o)
+
+    def __ge__(self, o):
+        return binary(GE, self, o)
+
+    def __eq__(self, o):  # type: ignore[override]
+        return binary(EQ, self, o)
+
+    def __ne__(self, o):  # type: ignore[override]
+        return binary(NE, self, o)
+
+    def __and__(self, o):
+        return logical(And, self, o)
+
+    def __rand__(self, o):
+        return logical(And, o, self)
+
+    def __or__(self, o):
+        return logical(Or, self, o)
+
+    def __ror__(self, o):
+        return logical(Or, o, self)
+
+    def __invert__(self):
+        return logical_not(self)
+
+    __hash__ = object.__hash__
+
+    def __bool__(self) -> bool:
+        raise ExprError(
+            f"cannot use the symbolic expression '{self}' as a Python bool; "
+            "use te.if_then_else, te.all or te.any to build a condition")
+
+    def astype(self, dtype: str | DType) -> PrimExpr:
+        """Convert to another dtype."""
+        return cast(self, dtype)
+
+    def __str__(self) -> str:
+        from .printer import expr_str
+        return expr_str(self)
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+# --- leaves ---------------------------------------------------------------------------
+
+class Var(PrimExpr):
+    """A symbolic scalar: a shape parameter (te.var), a loop or axis variable, or a buffer."""
+
+    __slots__ = ("name",)
+    _params = ("name", "dtype")
+
+    def __init__(self, name: str = "v", dtype: str | DType = INT32):
+        self._init(name=name, dtype=as_dtype(dtype))
+
+
+class IntImm(PrimExpr):
+    """An integer or bool constant."""
+
+    __slots__ = ("value",)
+    _params = ("dtype", "value")
+
+    def __init__(self, dtype: str | DType, value: int):
+        dt = as_dtype(dtype)
+        self._init(dtype=dt, value=_wrap_int(int(value), dt))
+
+    def __int__(self) -> int:
+        return self.value
+
+    def __index__(self) -> int:
+        return self.value
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
+
+
+class FloatImm(PrimExpr):
+    """A floating-point constant."""
+
+    __slots__ = ("value",)
+    _params = ("dtype", "value")
+
+    def __init__(self, dtype: str | DType, value: float):
+        self._init(dtype=as_dtype(dtype), value=float(value))
+
+    def __float__(self) -> float:
+        return self.value
+
+
+def _wrap_int(value: int, dt: DType) -> int:
+    if dt.is_bool:
+        return 1 if value else 0
+    if dt.kind == "handle":
+        return value
+    bits = dt.bits
+    value &= (1 << bits) - 1
+    if dt.is_signed and value >= 1 << (bits - 1):
+        value -= 1 << bits
+    return value
+
+
+# --- operations -----------------------------------------------------------------------
+
+class Cast(PrimExpr):
+    """Convert ``value`` to ``dtype``."""
+
+    __slots__ = ("value",)
+    _params = ("dtype", "value")
+    _children = ("value",)
+
+    def __init__(self, dtype: str | DType, value: PrimExpr):
+        self._init(dtype=as_dtype(dtype), value=value)
+
+
+class BinaryOp(PrimExpr):
+    """Base of arithmetic binary operators; both operands share one dtype."""
+
+    __slots__ = ("a", "b")
+    _params = ("a", "b")
+    _children = ("a", "b")
+    symbol = "?"
+
+    def __init__(self, a: PrimExpr, b: PrimExpr):
+        if a.dtype != b.dtype:
+            raise DTypeError(f"{type(self).__name__} operands differ in dtype: {a.dtype} and {b.dtype}")
+        self._init(a=a, b=b, dtype=self._result_dtype(a.dtype))
+
+    @staticmethod
+    def _result_dtype(dt: DType) -> DType:
+        return dt
+
+
+class Add(BinaryOp):
+    __slots__ = ()
+    symbol = "+"
+
+
+class Sub(BinaryOp):
+    __slots__ = ()
+    symbol = "-"
+
+
+class Mul(BinaryOp):
+    __slots__ = ()
+    symbol = "*"
+
+
+class Div(BinaryOp):
+    """Float division, or integer division rounding toward zero (C semantics)."""
+
+    __slots__ = ()
+    symbol = "/"
+
+
+class Mod(BinaryOp):
+    """Remainder with the sign of the dividend (C semantics; te.truncmod, te.fmod on floats)."""
+
+    __slots__ = ()
+    symbol = "truncmod"
+
+
+class FloorDiv(BinaryOp):
+    """Integer division rounding toward minus infinity (Python ``//``)."""
+
+    __slots__ = ()
+    symbol = "//"
+
+
+class FloorMod(BinaryOp):
+    """Remainder with the sign of the divisor (Python ``%``)."""
+
+    __slots__ = ()
+    symbol = "%"
+
+
+class Min(BinaryOp):
+    __slots__ = ()
+    symbol = "min"
+
+
+class Max(BinaryOp):
+    __slots__ = ()
+    symbol = "max"
+
+
+class CmpOp(BinaryOp):
+    """Comparisons produce bool (with the operands' lanes)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _result_dtype(dt: DType) -> DType:
+        return BOOL.with_lanes(dt.lanes)
+
+
+class EQ(CmpOp):
+    __slots__ = ()
+    symbol = "=="
+
+    def __bool__(self) -> bool:
+        return _same_value(self.a, self.b)
+
+
+class NE(CmpOp):
+    __slots__ = ()
+    symbol = "!="
+
+    def __bool__(self) -> bool:
+        return not _same_value(self.a, self.b)
+
+
+class LT(CmpOp):
+    __slots__ = ()
+    symbol = "<"
+
+
+class LE(CmpOp):
+    __slots__ = ()
+    symbol = "<="
+
+
+class GT(CmpOp):
+    __slots__ = ()
+    symbol = ">"
+
+
+class GE(CmpOp):
+    __slots__ = ()
+    symbol = ">="
+
+
+class And(BinaryOp):
+    __slots__ = ()
+    symbol = "&&"
+
+
+class Or(BinaryOp):
+    __slots__ = ()
+    symbol = "||"
+
+
+def _same_value(a: PrimExpr, b: PrimExpr) -> bool:
+    if a is b:
+        return True
+    if isinstance(a, (IntImm, FloatImm)) and isinstance(b, (IntImm, FloatImm)):
+        return a.value == b.value
+    # Unwrap implicit casts of the same variable (e.g. comparing int32 and int64 views).
+    if isinstance(a, Cast) and isinstance(b, Cast):
+        return _same_value(a.value, b.value)
+    return False
+
+
+class Not(PrimExpr):
+    __slots__ = ("a",)
+    _params = ("a",)
+    _children = ("a",)
+
+    def __init__(self, a: PrimExpr):
+        self._init(a=a, dtype=a.dtype)
+
+
+class Select(PrimExpr):
+    """``true_value`` if ``condition`` else ``false_value``; only the chosen branch is evaluated,
+    so a branch may read memory that is out of bounds when it is not chosen."""
+
+    __slots__ = ("condition", "true_value", "false_value")
+    _params = ("condition", "true_value", "false_value")
+    _children = ("condition", "true_value", "false_value")
+
+    def __init__(self, condition: PrimExpr, true_value: PrimExpr, false_value: PrimExpr):
+        if true_value.dtype != false_value.dtype:
+            raise DTypeError(f"Select branches differ in dtype: {true_value.dtype} and {false_value.dtype}")
+        self._init(condition=condition, true_value=true_value, false_value=false_value,
+                   dtype=true_value.dtype)
+
+
+class Call(PrimExpr):
+    """A call of a named intrinsic (math functions, ``likely``)."""
+
+    __slots__ = ("name", "args")
+    _params = ("dtype", "name", "args")
+    _children = ("args",)
+
+    def __init__(self, dtype: str | DType, name: str, args: Iterable[PrimExpr]):
+        self._init(dtype=as_dtype(dtype), name=name, args=tuple(args))
+
+
+class Let(PrimExpr):
+    """Bind ``var`` to ``value`` inside ``body``."""
+
+    __slots__ = ("var", "value", "body")
+    _params = ("var", "value", "body")
+    _children = ("value", "body")
+
+    def __init__(self, var: Var, value: PrimExpr, body: PrimExpr):
+        self._init(var=var, value=value, body=body, dtype=body.dtype)
+
+
+class TensorRead(PrimExpr):
+    """Element ``indices`` of a tensor (before storage flattening)."""
+
+    __slots__ = ("tensor", "indices")
+    _params = ("tensor", "indices")
+    _children = ("indices",)
+
+    def __init__(self, tensor: Any, indices: Iterable[PrimExpr]):
+        self._init(tensor=tensor, indices=tuple(indices), dtype=tensor.dtype)
+
+
+class Reduce(PrimExpr):
+    """Output ``value_index`` of reducing ``source`` over ``axis`` with ``combiner``,
+    counting only points where ``condition`` holds."""
+
+    __slots__ = ("combiner", "source", "axis", "condition", "value_index")
+    _params = ("combiner", "source", "axis", "condition", "value_index")
+    _children = ("source", "condition")
+
+    def __init__(self, combiner: Any, source: Iterable[PrimExpr], axis: Iterable[Any],
+                 condition: PrimExpr, value_index: int):
+        source = tuple(source)
+        self._init(combiner=combiner, source=source, axis=tuple(axis), condition=condition,
+                   value_index=value_index, dtype=source[value_index].dtype)
+
+
+class Load(PrimExpr):
+    """Read ``buffer[index]`` of a flat buffer; ``index`` may be a vector (Ramp), and
+    ``predicate`` (a bool vector or None) masks lanes that must not be read."""
+
+    __slots__ = ("buffer", "index", "predicate")
+    _params = ("dtype", "buffer", "index", "predicate")
+    _children = ("index", "predicate")
+
+    def __init__(self, dtype: str | DType, buffer: Var, index: PrimExpr, predicate: PrimExpr | None = None):
+        dt = as_dtype(dtype)
+        self._init(dtype=dt.with_lanes(index.dtype.lanes) if dt.lanes == 1 else dt,
+                   buffer=buffer, index=index, predicate=predicate)
+
+
+class Ramp(PrimExpr):
+    """The vector ``base + i*stride`` for i in [0, lanes)."""
+
+    __slots__ = ("base", "stride", "lanes")
+    _params = ("base", "stride", "lanes")
+    _children = ("base", "stride")
+
+    def __init__(self, base: PrimExpr, stride: PrimExpr, lanes: int):
+        self._init(base=base, stride=stride, lanes=lanes, dtype=base.dtype.with_lanes(lanes))
+
+
+class Broadcast(PrimExpr):
+    """The vector with ``value`` in each of ``lanes`` lanes."""
+
+    __slots__ = ("value", "lanes")
+    _params = ("value", "lanes")
+    _children = ("value",)
+
+    def __init__(self, value: PrimExpr, lanes: int):
+        self._init(value=value, lanes=lanes, dtype=value.dtype.with_lanes(lanes))
+
+
+# --- constructors with promotion ------------------------------------------------------
+
+def const(value: Any, dtype: str | DType | None = None) -> PrimExpr:
+    """A constant; Python ints default to int32 (int64 when they do not fit), floats to float32."""
+    if isinstance(value, PrimExpr):
+        return value if dtype is None else cast(value, dtype)
+    if isinstance(value, (np.generic,)) and dtype is None:
+        dtype = as_dtype(value.dtype)
+        value = value.item()
+    if dtype is None:
+        if isinstance(value, (bool, np.bool_)):
+            dtype = BOOL
+        elif isinstance(value, numbers.Integral):
+            dtype = INT32 if -2**31 <= int(value) < 2**31 else INT64
+        elif isinstance(value, numbers.Real):
+            dtype = FLOAT32
+        else:
+            raise ExprError(f"cannot make a constant of {value!r} ({type(value).__name__})")
+    dt = as_dtype(dtype)
+    if dt.is_float:
+        return FloatImm(dt, float(value))
+    if isinstance(value, float) and not float(value).is_integer():
+        raise DTypeError(f"constant {value} does not fit dtype {dt}")
+    return IntImm(dt, int(value))
+
+
+def convert(value: Any) -> PrimExpr:
+    """Turn a Python scalar (or an expression) into an expression."""
+    if isinstance(value, PrimExpr):
+        return value
+    if hasattr(value, "asobject"):  # IterVar, TensorSlice
+        return value.asobject()
+    return const(value)
+
+
+def cast(value: Any, dtype: str | DType) -> PrimExpr:
+    """Convert an expression to ``dtype`` (a no-op when it already has that dtype)."""
+    dt = as_dtype(dtype)
+    value = convert(value)
+    if value.dtype.lanes != 1 and dt.lanes == 1:
+        dt = dt.with_lanes(value.dtype.lanes)
+    if value.dtype == dt:
+        return value
+    if isinstance(value, IntImm) and dt.lanes == 1:
+        return const(value.value, dt)
+    if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_float:
+        return FloatImm(dt, value.value)
+    if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_int and math.isfinite(value.value):
+        return IntImm(dt, int(value.value))
+    return Cast(dt, value)
+
+
+def _operand_pair(a: Any, b: Any, where: str) -> tuple[PrimExpr, PrimExpr]:
+    """Convert two operands to expressions of one dtype (module doc of dtype.py)."""
+    if hasattr(a, "asobject"):
+        a = a.asobject()
+    if hasattr(b, "asobject"):
+        b = b.asobject()
+    a_py, b_py = not isinstance(a, PrimExpr), not isinstance(b, PrimExpr)
+    if a_py and b_py:
+        return const(a), const(b)
+    if a_py:
+        a = _scalar_like(a, b.dtype, where)
+    if b_py:
+        b = _scalar_like(b, a.dtype, where)
+    if a.dtype != b.dtype:
+        dt = promote(a.dtype, b.dtype, where)
+        a, b = cast(a, dt), cast(b, dt)
+    return a, b
+
+
+def _scalar_like(value: Any, dt: DType, where: str) -> PrimExpr:
+    if isinstance(value, (bool, np.bool_)):
+        return const(value, dt.element_of() if not dt.is_bool else BOOL)
+    if isinstance(value, numbers.Integral):
+        return const(int(value), dt.element_of() if not dt.is_bool else INT32)
+    if isinstance(value, numbers.Real):
+        return const(float(value), dt.element_of() if dt.is_float else FLOAT32)
+    raise ExprError(f"cannot use {value!r} ({type(value).__name__}) in an expression{where}")
+
+
+def binary(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
+    """Build ``cls(a, b)`` after promoting operands, folding integer constants."""
+    a, b = _operand_pair(a, b, f" (in '{cls.symbol}')")
+    if a.dtype.is_handle:
+        raise DTypeError(f"cannot apply '{cls.symbol}' to {a.dtype}")
+    if cls is Div and a.dtype.is_bool:
+        raise DTypeError("cannot divide booleans")
+    if cls in (Div, Mod, FloorDiv, FloorMod) and isinstance(b, IntImm) and b.value == 0:
+        raise ExprError(f"division by the constant zero in '{a} {cls.symbol} 0'")
+    if cls in (FloorDiv, FloorMod) and a.dtype.is_float:
+        if cls is FloorDiv:
+            return Call(a.dtype, "floor", (Div(a, b),))
+        return Sub(a, Mul(b, Call(a.dtype, "floor", (Div(a, b),))))
+    if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype.lanes == 1:
+        folded = _fold_int(cls, a.value, b.value)
+        if folded is not None:
+            return const(folded, BOOL if issubclass(cls, CmpOp) else a.dtype)
+    return cls(a, b)
+
+
+def _fold_int(cls: type, x: int, y: int) -> int | bool | None:
+    if cls is Add:
+        return x + y
+    if cls is Sub:
+        return x - y
+    if cls is Mul:
+        return x * y
+    if cls is FloorDiv:
+        return x // y
+    if cls is FloorMod:
+        return x % y
+    if cls is Div:
+        return int(x / y) if y else None
+    if cls is Mod:
+        return int(math.fmod(x, y)) if y else None
+    if cls is Min:
+        return min(x, y)
+    if cls is Max:
+        return max(x, y)
+    table = {EQ: x == y, NE: x != y, LT: x < y, LE: x <= y, GT: x > y, GE: x >= y,
+             And: bool(x and y), Or: bool(x or y)}
+    return table.get(cls)
+
+
+def logical(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
+    """``&&`` / ``||`` of two conditions (non-bool integers are compared with zero)."""
+    a, b = _as_bool(a), _as_bool(b)
+    if isinstance(a, IntImm) and isinstance(b, IntImm):
+        return const(bool(_fold_int(cls, a.value, b.value)), BOOL)
+    return cls(a, b)
+
+
+def logical_not(a: Any) -> PrimExpr:
+    a = _as_bool(a)
+    if isinstance(a, IntImm):
+        return const(not a.value, BOOL)
+    return Not(a)
+
+
+def _as_bool(a: Any) -> PrimExpr:
+    a = convert(a)
+    if a.dtype.is_bool:
+        return a
+    if a.dtype.is_float:
+        raise DTypeError(f"a condition must be bool or int, got {a.dtype} expression '{a}'")
+    return binary(NE, a, 0)
+
+
+def all_(*conds: Any) -> PrimExpr:
+    """Logical and of all conditions (te.all)."""
+    if len(conds) == 1 and isinstance(conds[0], (list, tuple)):
+        conds = tuple(conds[0])
+    if not conds:
+        return const(True)
+    out = _as_bool(conds[0])
+    for c in conds[1:]:
+        out = logical(And, out, c)
+    return out
+
+
+def any_(*conds: Any) -> PrimExpr:
+    """Logical or of all conditions (te.any)."""
+    if len(conds) == 1 and isinstance(conds[0], (list, tuple)):
+        conds = tuple(conds[0])
+    if not conds:
+        return const(False)
+    out = _as_bool(conds[0])
+    for c in conds[1:]:
+        out = logical(Or, out, c)
+    return out
+
+
+def if_then_else(cond: Any, t: Any, f: Any) -> PrimExpr:
+    """``t`` where ``cond`` holds, else ``f``; only the chosen side is evaluated."""
+    cond = _as_bool(cond)
+    t, f = _operand_pair(t, f, " (in if_then_else)")
+    if isinstance(cond, IntImm):
+        return t if cond.value else f
+    return Select(cond, t, f)
+
+
+def min_(a: Any, b: Any) -> PrimExpr:
+    return binary(Min, a, b)
+
+
+def max_(a: Any, b: Any) -> PrimExpr:
+    return binary(Max, a, b)

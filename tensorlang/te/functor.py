@@ -1,0 +1,120 @@
+"""Generic visitors and mutators over any Node (expressions and loop-IR statements).
+
+Dispatch goes through a per-class method cache (``visit_<ClassName>``); a class without a
+method is walked generically through its ``_children``.  A mutator returns the node itself
+when none of its children changed, so "nothing changed" is an identity check.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from .expr import Node, PrimExpr, Var
+
+
+class Visitor:
+    """Walks a tree; override ``visit_<ClassName>`` and call ``self.generic_visit`` to recurse."""
+
+    def __init__(self) -> None:
+        self._cache: dict[type, Callable[[Any], Any]] = {}
+
+    def visit(self, node: Any) -> Any:
+        fn = self._cache.get(type(node))
+        if fn is None:
+            fn = self._find_method(type(node))
+        return fn(node)
+
+    def _find_method(self, cls: type) -> Callable[[Any], Any]:
+        for klass in cls.__mro__:
+            fn = getattr(self, "visit_" + klass.__name__, None)
+            if fn is not None:
+                break
+        else:
+            fn = self.generic_visit
+        self._cache[cls] = fn
+        return fn
+
+    def generic_visit(self, node: Any) -> None:
+        for name in getattr(node, "_children", ()):
+            value = getattr(node, name)
+            if isinstance(value, tuple):
+                for v in value:
+                    if isinstance(v, Node):
+                        self.visit(v)
+            elif isinstance(value, Node):
+                self.visit(value)
+
+
+class Mutator(Visitor):
+    """Rebuilds a tree bottom-up; ``visit_<ClassName>`` returns the replacement node."""
+
+    def generic_visit(self, node: Any) -> Any:
+        children = getattr(node, "_children", ())
+        if not children:
+            return node
+        changed = False
+        new: dict[str, Any] = {}
+        for name in children:
+            value = getattr(node, name)
+            if isinstance(value, tuple):
+                out = tuple(self.visit(v) if isinstance(v, Node) else v for v in value)
+                if any(a is not b for a, b in zip(out, value)):
+                    changed = True
+                    new[name] = out
+            elif isinstance(value, Node):
+                out = self.visit(value)
+                if out is not value:
+                    changed = True
+                    new[name] = out
+        if not changed:
+            return node
+        return rebuild(node, new)
+
+
+def rebuild(node: Any, changes: dict[str, Any]) -> Any:
+    """A copy of ``node`` with some constructor arguments replaced."""
+    args = [changes.get(p, getattr(node, p)) for p in node._params]
+    return type(node)(*args)
+
+
+def post_order_visit(node: Any, fn: Callable[[Any], None]) -> None:
+    """Call ``fn`` on every node of the tree, children before parents."""
+
+    class _V(Visitor):
+        def generic_visit(self, n: Any) -> None:
+            Visitor.generic_visit(self, n)
+            fn(n)
+
+    _V().visit(node)
+
+
+class _Substitute(Mutator):
+    def __init__(self, vmap: dict[Var, PrimExpr]):
+        super().__init__()
+        self.vmap = vmap
+
+    def visit_Var(self, node: Var) -> PrimExpr:
+        return self.vmap.get(node, node)
+
+
+def substitute(node: Any, vmap: dict[Var, PrimExpr]) -> Any:
+    """Replace variables by expressions (identity-keyed map) in an expression or statement."""
+    if not vmap:
+        return node
+    return _Substitute(vmap).visit(node)
+
+
+def free_vars(node: Any) -> set[Var]:
+    """The set of Vars that appear anywhere in the tree (loop variables included)."""
+    out: set[Var] = set()
+
+    def fn(n: Any) -> None:
+        if isinstance(n, Var):
+            out.add(n)
+    post_order_visit(node, fn)
+    return out
+
+
+def uses_var(node: Any, targets: set[Var]) -> bool:
+    """True when any variable of ``targets`` appears in the tree."""
+    return bool(free_vars(node) & targets)

@@ -1,0 +1,142 @@
+"""Math intrinsics and integer division helpers of the expression language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..errors import DTypeError
+from .dtype import BOOL, DType, as_dtype
+from .expr import (Call, Div, FloorDiv, FloorMod, Mod, NE, PrimExpr, Select, binary, cast, const,
+                   convert, _operand_pair)
+
+# Names the code generators implement; each takes and returns one float dtype.
+FLOAT_UNARY = ("exp", "exp2", "exp10", "log", "log2", "log10", "sqrt", "tanh", "erf", "floor",
+               "ceil", "round", "trunc", "sin", "cos", "tan", "fabs")
+
+
+def _float_arg(x: Any, fname: str) -> PrimExpr:
+    e = convert(x)
+    if not e.dtype.is_float:
+        raise DTypeError(f"te.{fname} expects a float expression, got {e.dtype} '{e}' "
+                         "(convert it with .astype('float32'))")
+    return e
+
+
+def _unary(fname: str):
+    def fn(x: Any) -> PrimExpr:
+        e = _float_arg(x, fname)
+        return Call(e.dtype, fname, (e,))
+    fn.__name__ = fname
+    fn.__doc__ = f"Elementwise {fname} of a float expression."
+    return fn
+
+
+exp = _unary("exp")
+exp2 = _unary("exp2")
+exp10 = _unary("exp10")
+log = _unary("log")
+log2 = _unary("log2")
+log10 = _unary("log10")
+sqrt = _unary("sqrt")
+tanh = _unary("tanh")
+erf = _unary("erf")
+floor = _unary("floor")
+ceil = _unary("ceil")
+trunc = _unary("trunc")
+sin = _unary("sin")
+cos = _unary("cos")
+tan = _unary("tan")
+_round = _unary("round")
+
+
+def round(x: Any) -> PrimExpr:  # noqa: A001
+    """Round to the nearest integer, ties to even (as numpy.round)."""
+    return _round(x)
+
+
+def rsqrt(x: Any) -> PrimExpr:
+    """1 / sqrt(x)."""
+    e = _float_arg(x, "rsqrt")
+    return binary(Div, const(1.0, e.dtype), sqrt(e))
+
+
+def sigmoid(x: Any) -> PrimExpr:
+    """1 / (1 + exp(-x))."""
+    e = _float_arg(x, "sigmoid")
+    return binary(Div, const(1.0, e.dtype), const(1.0, e.dtype) + exp(-e))
+
+
+def abs(x: Any) -> PrimExpr:  # noqa: A001
+    """Absolute value of an int or float expression."""
+    e = convert(x)
+    if e.dtype.is_float:
+        return Call(e.dtype, "fabs", (e,))
+    if e.dtype.is_int and e.dtype.is_signed:
+        return Select(e < 0, -e, e)
+    return e
+
+
+def power(x: Any, y: Any) -> PrimExpr:
+    """x ** y for float expressions."""
+    a, b = _operand_pair(x, y, " (in te.power)")
+    if not a.dtype.is_float:
+        a, b = cast(a, "float32"), cast(b, "float32")
+    return Call(a.dtype, "pow", (a, b))
+
+
+def fmod(x: Any, y: Any) -> PrimExpr:
+    """C fmod: the remainder with the sign of x."""
+    a, b = _operand_pair(x, y, " (in te.fmod)")
+    return binary(Mod, a, b)
+
+
+def isnan(x: Any) -> PrimExpr:
+    """True where x is NaN (always False for integers)."""
+    e = convert(x)
+    if not e.dtype.is_float:
+        return const(False, BOOL)
+    return binary(NE, e, e)
+
+
+def floordiv(a: Any, b: Any) -> PrimExpr:
+    """Division rounding toward minus infinity."""
+    return binary(FloorDiv, a, b)
+
+
+def floormod(a: Any, b: Any) -> PrimExpr:
+    """Remainder with the sign of the divisor."""
+    return binary(FloorMod, a, b)
+
+
+def truncdiv(a: Any, b: Any) -> PrimExpr:
+    """Integer division rounding toward zero."""
+    return binary(Div, a, b)
+
+
+def truncmod(a: Any, b: Any) -> PrimExpr:
+    """Remainder with the sign of the dividend."""
+    return binary(Mod, a, b)
+
+
+indexdiv = floordiv
+indexmod = floormod
+
+
+def max_value(dtype: str | DType) -> PrimExpr:
+    """The largest finite value of ``dtype``."""
+    dt = as_dtype(dtype)
+    if dt.is_bool:
+        return const(True, dt)
+    info = np.finfo(dt.numpy()) if dt.is_float else np.iinfo(dt.numpy())
+    return const(float(info.max) if dt.is_float else int(info.max), dt)
+
+
+def min_value(dtype: str | DType) -> PrimExpr:
+    """The smallest finite value of ``dtype`` (most negative)."""
+    dt = as_dtype(dtype)
+    if dt.is_bool:
+        return const(False, dt)
+    info = np.finfo(dt.numpy()) if dt.is_float else np.iinfo(dt.numpy())
+    return const(float(info.min) if dt.is_float else int(info.min), dt)

@@ -1,0 +1,123 @@
+"""The declaration API: placeholder, compute, var, reduce_axis, thread_axis."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+from ..errors import ExprError
+from .dtype import DType, INT32, as_dtype
+from .expr import PrimExpr, Reduce, Var, convert
+from .functor import post_order_visit
+from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, to_shape
+
+_THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
+                "threadIdx.z", "vthread", "cthread")
+
+
+def var(name: str = "tindex", dtype: str | DType = "int32") -> Var:
+    """A symbolic scalar, e.g. a shape parameter ``n = te.var("n")``."""
+    return Var(name, as_dtype(dtype))
+
+
+def size_var(name: str = "size", dtype: str | DType = "int32") -> Var:
+    """A symbolic size (a non-negative ``te.var``)."""
+    return Var(name, as_dtype(dtype))
+
+
+def placeholder(shape: Any, dtype: str | DType = "float32", name: str = "placeholder") -> Tensor:
+    """An input tensor of the given shape and dtype."""
+    dt = as_dtype(dtype)
+    return PlaceholderOp(name, to_shape(shape, f"placeholder {name}"), dt).output(0)
+
+
+def _range_of(dom: Any, where: str) -> Range:
+    if isinstance(dom, Range):
+        return dom
+    if isinstance(dom, (tuple, list)) and len(dom) == 2:
+        return Range.from_begin_end(dom[0], dom[1])
+    if isinstance(dom, (int, PrimExpr)):
+        return Range(0, dom)
+    raise ExprError(f"{where}: expected a (begin, end) pair or an extent, got {dom!r}")
+
+
+def reduce_axis(dom: Any, name: str = "rv") -> IterVar:
+    """A reduction axis over ``dom`` = (begin, end), for te.sum/te.max/te.min."""
+    return IterVar(_range_of(dom, f"reduce_axis {name}"), Var(name, INT32), IterVarType.COMM_REDUCE)
+
+
+def thread_axis(dom: Any = None, tag: str = "", name: str = "") -> IterVar:
+    """A GPU thread axis such as ``te.thread_axis("threadIdx.x")``, for ``Stage.bind``."""
+    if isinstance(dom, str):
+        dom, tag = None, dom
+    if tag not in _THREAD_TAGS:
+        raise ExprError(f"unknown thread tag '{tag}' (expected one of {', '.join(_THREAD_TAGS)})")
+    rng = None if dom is None else _range_of(dom, f"thread_axis {tag}")
+    return IterVar(rng, Var(name or tag, INT32), IterVarType.THREAD_INDEX, tag)
+
+
+def _lambda_arity(fcompute: Callable, where: str) -> tuple[int | None, list[str]]:
+    try:
+        sig = inspect.signature(fcompute)
+    except (TypeError, ValueError):
+        return None, []
+    names, variadic = [], False
+    for p in sig.parameters.values():
+        if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD):
+            if p.default is p.empty:
+                names.append(p.name)
+        elif p.kind == p.VAR_POSITIONAL:
+            variadic = True
+    return (None if variadic else len(names)), names
+
+
+def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag: str = "",
+            attrs: dict | None = None) -> Any:
+    """A tensor whose element at each index of ``shape`` is ``fcompute(*index)``.
+
+    ``fcompute`` may return one expression, or a tuple of them (a multi-output op, as a
+    tuple reducer gives); a reduction (te.sum ...) must be the outermost operation.
+    """
+    where = f"compute '{name}'"
+    dims = to_shape(shape, where)
+    arity, names = _lambda_arity(fcompute, where)
+    if arity is not None and arity != len(dims):
+        raise ExprError(f"{where}: the function takes {arity} index argument(s) but the shape "
+                        f"has {len(dims)} dimension(s)")
+    if len(names) != len(dims):
+        names = ["i", "j", "k", "l", "m", "n"][: len(dims)] if len(dims) <= 6 else [
+            f"ax{n}" for n in range(len(dims))]
+    axis = [IterVar(Range(0, d), Var(nm, INT32), IterVarType.DATA_PAR) for nm, d in zip(names, dims)]
+    body = fcompute(*[iv.var for iv in axis])
+    bodies = list(body) if isinstance(body, (tuple, list)) else [body]
+    if not bodies:
+        raise ExprError(f"{where}: the function returned an empty tuple")
+    bodies = [convert(b) for b in bodies]
+    _check_body(bodies, axis, where)
+    op = ComputeOp(name, tag, attrs, axis, bodies)
+    return op.outputs[0] if len(op.outputs) == 1 else op.outputs
+
+
+def _check_body(bodies: list[PrimExpr], axis: list[IterVar], where: str) -> None:
+    reduces = [isinstance(b, Reduce) for b in bodies]
+    if any(reduces) and not all(reduces):
+        raise ExprError(f"{where}: either every output is a reduction or none is")
+    if all(reduces) and len(bodies) > 1:
+        first = bodies[0]
+        for b in bodies[1:]:
+            if b.combiner is not first.combiner or b.source is not first.source:
+                raise ExprError(f"{where}: the outputs must come from one tuple reduction")
+    allowed = {iv.var for iv in axis}
+    if reduces[0]:
+        allowed |= {iv.var for iv in bodies[0].axis}
+
+    def check(node: Any, top: PrimExpr) -> None:
+        if isinstance(node, Reduce) and node is not top:
+            raise ExprError(f"{where}: a reduction must be the outermost operation of the body "
+                            f"(found '{node}' nested inside '{top}'); compute it in its own stage")
+
+    for b in bodies:
+        post_order_visit(b, lambda n, b=b: check(n, b))
+        if isinstance(b, Reduce):
+            for s in b.source:
+                post_order_visit(s, lambda n, b=b: check(n, b))

@@ -1,0 +1,98 @@
+"""Commutative reducers: te.sum, te.max, te.min and user-defined ones via te.comm_reducer."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+from ..errors import ExprError
+from .dtype import BOOL, DType
+from .expr import PrimExpr, Reduce, Var, _operand_pair, binary, Add, Max, Min, const, convert
+from .tensor import IterVar
+
+
+class CommReducer:
+    """A concrete reducer for fixed dtypes: ``result = combine(lhs, rhs)`` starting at ``identity``."""
+
+    def __init__(self, name: str, lhs: Sequence[Var], rhs: Sequence[Var],
+                 result: Sequence[PrimExpr], identity: Sequence[PrimExpr]):
+        self.name = name
+        self.lhs, self.rhs = tuple(lhs), tuple(rhs)
+        self.result, self.identity = tuple(result), tuple(identity)
+
+    def __repr__(self) -> str:
+        return f"CommReducer({self.name})"
+
+
+class Reducer:
+    """What te.comm_reducer returns: call it as ``r(expr, axis, where=None)``, or with two
+    expressions for the elementwise combination (``te.max(a, b)``)."""
+
+    def __init__(self, fcombine: Callable, fidentity: Callable, name: str):
+        self.fcombine, self.fidentity, self.name = fcombine, fidentity, name
+
+    def __call__(self, expr: Any, axis: Any = None, where: Any = None, init: Any = None) -> Any:
+        if axis is None:
+            raise ExprError(f"te.{self.name} needs axis=... (a reduce_axis or a list of them)")
+        if not _is_axis(axis):
+            a, b = _operand_pair(expr, axis, f" (in te.{self.name})")
+            return self.fcombine(a, b)
+        axes = [axis] if isinstance(axis, IterVar) else list(axis)
+        for ax in axes:
+            if not ax.is_reduce:
+                raise ExprError(f"te.{self.name}: axis {ax.name} is not a reduce_axis")
+        multi = isinstance(expr, (tuple, list))
+        source = tuple(convert(e) for e in (expr if multi else (expr,)))
+        dtypes = [s.dtype for s in source]
+        lhs = [Var(f"x{i}", dt) for i, dt in enumerate(dtypes)]
+        rhs = [Var(f"y{i}", dt) for i, dt in enumerate(dtypes)]
+        res = self.fcombine(tuple(lhs), tuple(rhs)) if multi else self.fcombine(lhs[0], rhs[0])
+        res = tuple(res) if multi else (res,)
+        ident = self.fidentity(*dtypes)
+        ident = tuple(ident) if multi else (ident,)
+        if len(res) != len(source) or len(ident) != len(source):
+            raise ExprError(f"te.{self.name}: the combiner and identity must give {len(source)} value(s)")
+        res = tuple(_as_dtype(convert(r), dt, f"te.{self.name} combiner") for r, dt in zip(res, dtypes))
+        ident = tuple(_as_dtype(const(i, dt) if not isinstance(i, PrimExpr) else i, dt,
+                                f"te.{self.name} identity") for i, dt in zip(ident, dtypes))
+        combiner = CommReducer(self.name, lhs, rhs, res, ident)
+        cond = const(True, BOOL) if where is None else convert(where)
+        if not cond.dtype.is_bool:
+            cond = cond != 0
+        if init is not None:
+            raise ExprError(f"te.{self.name}: init= is not supported; add the initial value after reducing")
+        outs = tuple(Reduce(combiner, source, axes, cond, i) for i in range(len(source)))
+        return outs if multi else outs[0]
+
+
+def _as_dtype(e: PrimExpr, dt: DType, where: str) -> PrimExpr:
+    if e.dtype != dt:
+        from .expr import cast
+        return cast(e, dt)
+    return e
+
+
+def _is_axis(axis: Any) -> bool:
+    if isinstance(axis, IterVar):
+        return True
+    return isinstance(axis, (list, tuple)) and len(axis) > 0 and all(isinstance(a, IterVar) for a in axis)
+
+
+def comm_reducer(fcombine: Callable, fidentity: Callable, name: str = "reduce") -> Reducer:
+    """Make a reducer from ``fcombine(x, y)`` and ``fidentity(*dtypes)``; both may work on
+    tuples, for multi-value reductions such as argmax."""
+    return Reducer(fcombine, fidentity, name)
+
+
+def _min_value(dt: DType) -> PrimExpr:
+    from .intrin import min_value
+    return min_value(dt)
+
+
+def _max_value(dt: DType) -> PrimExpr:
+    from .intrin import max_value
+    return max_value(dt)
+
+
+sum = comm_reducer(lambda x, y: binary(Add, x, y), lambda dt: const(0, dt), name="sum")  # noqa: A001
+max = comm_reducer(lambda x, y: binary(Max, x, y), _min_value, name="max")  # noqa: A001
+min = comm_reducer(lambda x, y: binary(Min, x, y), _max_value, name="min")  # noqa: A001

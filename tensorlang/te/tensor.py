@@ -1,0 +1,285 @@
+"""Tensors, iteration variables and the operations that produce tensors."""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, Iterable, Sequence
+
+from ..errors import ExprError
+from .dtype import DType, INT32, as_dtype
+from .expr import IntImm, PrimExpr, Reduce, TensorRead, Var, cast, const, convert
+from .functor import post_order_visit
+
+
+class Range:
+    """The half-open integer interval [min, min + extent)."""
+
+    __slots__ = ("min", "extent")
+
+    def __init__(self, min: Any, extent: Any):  # noqa: A002 - TVM's field name
+        object.__setattr__(self, "min", _index(min))
+        object.__setattr__(self, "extent", _index(extent))
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("Range is immutable")
+
+    @staticmethod
+    def from_min_extent(min: Any, extent: Any) -> Range:  # noqa: A002
+        return Range(min, extent)
+
+    @staticmethod
+    def from_begin_end(begin: Any, end: Any) -> Range:
+        b, e = _index(begin), _index(end)
+        return Range(b, e - b)
+
+    def __repr__(self) -> str:
+        return f"Range(min={self.min}, extent={self.extent})"
+
+
+def _index(value: Any) -> PrimExpr:
+    e = convert(value)
+    if not (e.dtype.is_int and e.dtype.lanes == 1):
+        raise ExprError(f"an index or extent must be an integer, got {e.dtype} '{e}'")
+    return e
+
+
+class IterVarType(enum.IntEnum):
+    """What kind of loop an IterVar stands for."""
+
+    DATA_PAR = 0
+    THREAD_INDEX = 1
+    COMM_REDUCE = 2
+    ORDERED = 3
+    OPAQUE = 4
+
+
+class IterVar:
+    """An iteration axis: a variable, its domain, and whether it is data-parallel or a reduction.
+
+    Inside expressions an IterVar stands for its variable, so ``A[i, k]`` works with
+    ``k = te.reduce_axis(...)``.
+    """
+
+    __slots__ = ("dom", "var", "iter_type", "thread_tag", "__weakref__")
+
+    def __init__(self, dom: Range | None, var: Var, iter_type: IterVarType, thread_tag: str = ""):
+        object.__setattr__(self, "dom", dom)
+        object.__setattr__(self, "var", var)
+        object.__setattr__(self, "iter_type", IterVarType(iter_type))
+        object.__setattr__(self, "thread_tag", thread_tag)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("IterVar is immutable")
+
+    def asobject(self) -> Var:
+        return self.var
+
+    @property
+    def name(self) -> str:
+        return self.var.name
+
+    @property
+    def is_reduce(self) -> bool:
+        return self.iter_type == IterVarType.COMM_REDUCE
+
+    def __repr__(self) -> str:
+        dom = f", dom=[{self.dom.min}, {self.dom.min + self.dom.extent})" if self.dom is not None else ""
+        kind = self.iter_type.name.lower()
+        tag = f", tag={self.thread_tag}" if self.thread_tag else ""
+        return f"IterVar({self.var.name}{dom}, {kind}{tag})"
+
+    __hash__ = object.__hash__
+
+    def __eq__(self, other: object) -> bool:
+        return self is other
+
+
+def _delegate(name: str):
+    def method(self, *args):
+        return getattr(self.var, name)(*args)
+    method.__name__ = name
+    return method
+
+
+for _op in ("__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__",
+            "__rtruediv__", "__floordiv__", "__rfloordiv__", "__mod__", "__rmod__", "__neg__",
+            "__lt__", "__le__", "__gt__", "__ge__", "astype"):
+    setattr(IterVar, _op, _delegate(_op))
+
+
+class Tensor:
+    """Output ``value_index`` of an operation: a multi-dimensional array of one dtype."""
+
+    __slots__ = ("op", "value_index", "shape", "dtype")
+
+    def __init__(self, op: Operation, value_index: int, shape: tuple[PrimExpr, ...], dtype: DType):
+        object.__setattr__(self, "op", op)
+        object.__setattr__(self, "value_index", value_index)
+        object.__setattr__(self, "shape", tuple(shape))
+        object.__setattr__(self, "dtype", dtype)
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        raise AttributeError("Tensor is immutable")
+
+    @property
+    def name(self) -> str:
+        return self.op.name if self.op.num_outputs == 1 else f"{self.op.name}.v{self.value_index}"
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def __getitem__(self, indices: Any) -> Any:
+        if not isinstance(indices, tuple):
+            indices = (indices,)
+        return TensorSlice(self, ())[indices]
+
+    def __call__(self, *indices: Any) -> PrimExpr:
+        return self[indices]
+
+    def __hash__(self) -> int:
+        return hash((id(self.op), self.value_index))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Tensor) and other.op is self.op and other.value_index == self.value_index
+
+    def __repr__(self) -> str:
+        shape = ", ".join(str(s) for s in self.shape)
+        return f"Tensor(name={self.name}, shape=({shape}), dtype={self.dtype})"
+
+
+class TensorSlice:
+    """A partly indexed tensor (``A[i]`` of a 2-D ``A``); index it further to read an element."""
+
+    __slots__ = ("tensor", "indices")
+
+    def __init__(self, tensor: Tensor, indices: tuple[PrimExpr, ...]):
+        self.tensor = tensor
+        self.indices = indices
+
+    def __getitem__(self, more: Any) -> Any:
+        if not isinstance(more, tuple):
+            more = (more,)
+        idx = self.indices + tuple(_read_index(self.tensor, i, len(self.indices) + n) for n, i in enumerate(more))
+        if len(idx) > self.tensor.ndim:
+            raise ExprError(f"tensor {self.tensor.name} has {self.tensor.ndim} dimension(s) "
+                            f"but is indexed with {len(idx)}")
+        if len(idx) == self.tensor.ndim:
+            return TensorRead(self.tensor, idx)
+        return TensorSlice(self.tensor, idx)
+
+    def asobject(self) -> PrimExpr:
+        if len(self.indices) != self.tensor.ndim:
+            raise ExprError(f"tensor {self.tensor.name} has {self.tensor.ndim} dimension(s) "
+                            f"but is indexed with {len(self.indices)}")
+        return TensorRead(self.tensor, self.indices)
+
+    @property
+    def dtype(self) -> DType:
+        return self.tensor.dtype
+
+    def __getattr__(self, name: str) -> Any:  # arithmetic on a complete slice
+        return getattr(self.asobject(), name)
+
+    def __add__(self, o): return self.asobject() + o  # noqa: E704
+    def __radd__(self, o): return o + self.asobject()  # noqa: E704
+    def __sub__(self, o): return self.asobject() - o  # noqa: E704
+    def __rsub__(self, o): return o - self.asobject()  # noqa: E704
+    def __mul__(self, o): return self.asobject() * o  # noqa: E704
+    def __rmul__(self, o): return o * self.asobject()  # noqa: E704
+    def __truediv__(self, o): return self.asobject() / o  # noqa: E704
+    def __rtruediv__(self, o): return o / self.asobject()  # noqa: E704
+    def __neg__(self): return -self.asobject()  # noqa: E704
+
+
+def _read_index(tensor: Tensor, index: Any, dim: int) -> PrimExpr:
+    if isinstance(index, slice):
+        raise ExprError(f"tensor {tensor.name}: slices are not supported as indices (dimension {dim})")
+    e = convert(index)
+    if not (e.dtype.is_int and e.dtype.lanes == 1):
+        raise ExprError(f"tensor {tensor.name} is indexed with the {e.dtype} expression '{e}' in "
+                        f"dimension {dim}; indices must be integers")
+    return e
+
+
+class Operation:
+    """Base of operations; ``output(i)`` is the i-th tensor it produces."""
+
+    name: str
+    tag: str
+    attrs: dict
+
+    @property
+    def num_outputs(self) -> int:
+        return len(self.outputs)
+
+    def output(self, index: int) -> Tensor:
+        return self.outputs[index]
+
+    @property
+    def input_tensors(self) -> list[Tensor]:
+        return []
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.name})"
+
+
+class PlaceholderOp(Operation):
+    """An input tensor supplied by the caller."""
+
+    def __init__(self, name: str, shape: tuple[PrimExpr, ...], dtype: DType):
+        self.name, self.tag, self.attrs = name, "", {}
+        self.shape = shape
+        self.dtype = dtype
+        self.outputs = (Tensor(self, 0, shape, dtype),)
+
+
+class ComputeOp(Operation):
+    """A tensor defined elementwise by expressions over its axes (and reduce axes)."""
+
+    def __init__(self, name: str, tag: str, attrs: dict | None, axis: Sequence[IterVar],
+                 body: Sequence[PrimExpr]):
+        self.name, self.tag, self.attrs = name, tag, dict(attrs or {})
+        self.axis = tuple(axis)
+        self.body = tuple(body)
+        first = self.body[0]
+        self.reduce_axis = tuple(first.axis) if isinstance(first, Reduce) else ()
+        shape = tuple(iv.dom.extent for iv in self.axis)
+        self.outputs = tuple(Tensor(self, i, shape, b.dtype) for i, b in enumerate(self.body))
+
+    @property
+    def input_tensors(self) -> list[Tensor]:
+        seen: dict[Tensor, None] = {}
+
+        def fn(node: Any) -> None:
+            if isinstance(node, TensorRead):
+                seen.setdefault(node.tensor, None)
+        for b in self.body:
+            post_order_visit(b, fn)
+        return list(seen)
+
+
+def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
+    """Normalize a shape argument (an int, an expression, or a sequence of them)."""
+    if isinstance(shape, (int, PrimExpr, IterVar)) or hasattr(shape, "__index__"):
+        shape = (shape,)
+    out = []
+    for n, s in enumerate(shape):
+        e = convert(s)
+        if not (e.dtype.is_int and e.dtype.lanes == 1):
+            raise ExprError(f"{where}: dimension {n} of the shape is a {e.dtype} expression '{e}'; "
+                            "shapes must be integers")
+        if isinstance(e, IntImm) and e.value < 0:
+            raise ExprError(f"{where}: dimension {n} of the shape is negative ({e.value})")
+        if e.dtype.bits > 32 and isinstance(e, IntImm) and -2**31 <= e.value < 2**31:
+            e = const(e.value, INT32)
+        out.append(e)
+    return tuple(out)
+
+
+def as_index_dtype(e: PrimExpr) -> PrimExpr:
+    return cast(e, INT32) if isinstance(e, IntImm) else e
+
+
+__all__ = ["Range", "IterVar", "IterVarType", "Tensor", "TensorSlice", "Operation",
+           "PlaceholderOp", "ComputeOp", "to_shape", "as_dtype"]

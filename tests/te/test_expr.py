@@ -1,0 +1,63 @@
+import pytest
+
+from tensorlang import te
+from tensorlang.arith import Interval, simplify, structural_equal
+from tensorlang.errors import ExprError
+
+
+def test_compute_arity_mismatch_names_the_op():
+    A = te.placeholder((3, 4), name="A")
+    with pytest.raises(ExprError, match="compute 'C'.*1 index argument.*2 dimension"):
+        te.compute(A.shape, lambda i: A[i, 0], name="C")
+
+
+def test_wrong_number_of_indices():
+    A = te.placeholder((3, 4), name="A")
+    with pytest.raises(ExprError, match="A has 2 dimension"):
+        te.compute((3,), lambda i: A[i, 0, 1])
+
+
+def test_float_index_is_rejected():
+    A = te.placeholder((3,), name="A")
+    B = te.placeholder((3,), name="B")
+    with pytest.raises(ExprError, match="indices must be integers"):
+        te.compute((3,), lambda i: A[B[i]])
+
+
+def test_nested_reduction_is_rejected():
+    A = te.placeholder((3, 4), name="A")
+    k = te.reduce_axis((0, 4), name="k")
+    with pytest.raises(ExprError, match="outermost"):
+        te.compute((3,), lambda i: te.sum(A[i, k], axis=k) * 2, name="S")
+
+
+def test_tensor_slices_and_itervars_in_expressions():
+    A = te.placeholder((3, 4), name="A")
+    k = te.reduce_axis((0, 4), name="k")
+    C = te.compute((3,), lambda i: te.sum(A[i][k] * 2 + k.astype("float32"), axis=k), name="C")
+    assert "A[i, k]" in str(C.op.body[0])
+
+
+def test_elementwise_max_via_reducer():
+    A = te.placeholder((3,), name="A")
+    C = te.compute((3,), lambda i: te.max(A[i], 0.0), name="relu")
+    assert str(C.op.body[0]) == "max(A[i], 0.0f)"
+
+
+def test_simplifier_linear_and_ranges():
+    xo, xi, f, n = te.var("xo"), te.var("xi"), te.var("f"), te.var("n")
+    assert structural_equal(simplify((xo * 4 + xi) - xo * 4), xi)
+    assert structural_equal(simplify((f // 8) * 8 + f % 8), f)
+    r = {xo: Interval(te.const(0), te.const(3)), xi: Interval(te.const(0), te.const(15))}
+    assert structural_equal(simplify((xo * 16 + xi) // 16, r), xo)
+    assert structural_equal(simplify((xo * 16 + xi) % 16, r), xi)
+    assert int(simplify(xo * 16 + xi < 64, r)) == 1
+    assert not isinstance(simplify(xo * 16 + xi < n, r), te.IntImm)
+
+
+def test_constant_folding_and_eq_semantics():
+    n = te.var("n")
+    assert bool(te.const(3) == 3)
+    assert bool(n == n)
+    assert not bool(n == te.var("n"))
+    assert int(te.const(7) // 2) == 3 and int(te.const(-7) // 2) == -4 and int(te.const(-7) % 2) == 1
