@@ -7,7 +7,7 @@ loop variables that enclose an attach point).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..te import expr as E
 from ..te.expr import IntImm, PrimExpr, Var

@@ -9,7 +9,7 @@ Float arithmetic is only constant-folded (in the expression's own precision).
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..te.dtype import HANDLE, DType
 from ..te.expr import PrimExpr, Var

@@ -8,7 +8,8 @@ on flat buffers, with every index a single integer (or a vector of them).
 from __future__ import annotations
 
 import enum
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..te.dtype import DType, as_dtype
 from ..te.expr import IntImm, Node, PrimExpr, Var

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -82,7 +82,7 @@ class DType:
         return np.dtype("bool" if self.kind == "bool" else f"{self.kind}{self.bits}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _parse(text: str) -> DType:
     m = _PATTERN.match(text)
     if not m:

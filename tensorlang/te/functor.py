@@ -7,7 +7,8 @@ when none of its children changed, so "nothing changed" is an identity check.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .expr import Node, PrimExpr, Var
 

@@ -8,8 +8,21 @@ import numpy as np
 
 from ..errors import DTypeError
 from .dtype import BOOL, DType, as_dtype
-from .expr import (Call, Div, FloorDiv, FloorMod, Mod, NE, PrimExpr, Select, binary, cast, const,
-                   convert, _operand_pair)
+from .expr import (
+    NE,
+    Call,
+    Div,
+    FloorDiv,
+    FloorMod,
+    Mod,
+    PrimExpr,
+    Select,
+    _operand_pair,
+    binary,
+    cast,
+    const,
+    convert,
+)
 
 # Names the code generators implement; each takes and returns one float dtype.
 FLOAT_UNARY = ("exp", "exp2", "exp10", "log", "log2", "log10", "sqrt", "tanh", "erf", "floor",

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import ExprError
-from .dtype import DType, INT32, as_dtype
+from .dtype import INT32, DType, as_dtype
 from .expr import PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
 from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, to_shape

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..errors import ExprError
 from .dtype import BOOL, DType
-from .expr import PrimExpr, Reduce, Var, _operand_pair, binary, Add, Max, Min, const, convert
+from .expr import Add, Max, Min, PrimExpr, Reduce, Var, _operand_pair, binary, const, convert
 from .tensor import IterVar
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import enum
-from typing import Any, Iterable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import ExprError
-from .dtype import DType, INT32, as_dtype
+from .dtype import INT32, DType, as_dtype
 from .expr import IntImm, PrimExpr, Reduce, TensorRead, Var, cast, const, convert
 from .functor import post_order_visit
 

@@ -1,0 +1,28 @@
+"""tensorlang: a pure-Python tensor compiler with TVM's classic te/schedule API.
+
+    import tensorlang as tl
+    from tensorlang import te
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from . import errors, runtime, schedule, target, te
+from .build_module import build, lower
+from .errors import (
+                     ArgumentError,
+                     BuildError,
+                     DTypeError,
+                     ExprError,
+                     LoweringError,
+                     ScheduleError,
+                     TargetError,
+                     TensorLangError,
+)
+from .runtime import cpu, device
+from .runtime import ndarray as nd
+
+__all__ = ["__version__", "errors", "runtime", "schedule", "target", "te", "build", "lower", "cpu", "device",
+           "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",
+           "TargetError", "TensorLangError"]

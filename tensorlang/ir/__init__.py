@@ -1,0 +1,22 @@
+"""The loop IR: statements over te expressions, lowered functions, and the passes over them."""
+
+from .function import Buffer, PrimFunc
+from .stmt import (
+                   Allocate,
+                   Evaluate,
+                   For,
+                   ForKind,
+                   IfThenElse,
+                   LetStmt,
+                   Provide,
+                   Realize,
+                   SeqStmt,
+                   Stmt,
+                   Store,
+                   is_no_op,
+                   no_op,
+                   seq,
+)
+
+__all__ = ["Buffer", "PrimFunc", "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt",
+           "Provide", "Realize", "SeqStmt", "Stmt", "Store", "is_no_op", "no_op", "seq"]

@@ -1,0 +1,90 @@
+"""remove_no_op: guarantees that no statement without an effect remains, and that sequences are flat."""
+
+from __future__ import annotations
+
+from ...te.expr import FloatImm, IntImm, cast, logical_not
+from ...te.functor import Mutator, substitute
+from ..stmt import (
+    Allocate,
+    Evaluate,
+    For,
+    ForKind,
+    IfThenElse,
+    LetStmt,
+    Realize,
+    SeqStmt,
+    Stmt,
+    is_no_op,
+    no_op,
+    seq,
+)
+
+
+def remove_no_op(stmt: Stmt) -> Stmt:
+    """Drop statements that do nothing and flatten sequences (``ir.stmt.seq``).
+
+    Removed: ``Evaluate`` of a constant; loops with constant extent <= 0 or a no-op body;
+    ``IfThenElse`` with a constant condition (the taken branch stays) or with no-op branches
+    (a lone no-op then-branch becomes the negated condition guarding the else-branch);
+    ``Allocate``, ``Realize`` and ``LetStmt`` whose body is a no-op.  A loop of constant extent 1
+    becomes its body with the loop variable replaced by ``min``, except a thread-bound loop,
+    which still defines the launch configuration.  The result of removing everything is
+    ``no_op()``.
+    """
+    return _RemoveNoOp().visit(stmt)
+
+
+class _RemoveNoOp(Mutator):
+    def visit_Evaluate(self, op: Evaluate) -> Stmt:
+        if isinstance(op.value, (IntImm, FloatImm)):
+            return op if is_no_op(op) else no_op()
+        return op
+
+    def visit_SeqStmt(self, op: SeqStmt) -> Stmt:
+        return seq(*(self.visit(s) for s in op.seq))
+
+    def visit_For(self, op: For) -> Stmt:
+        body = self.visit(op.body)
+        extent = op.extent
+        if is_no_op(body) or (isinstance(extent, IntImm) and extent.value <= 0):
+            return no_op()
+        if isinstance(extent, IntImm) and extent.value == 1 and op.kind is not ForKind.THREAD_BINDING:
+            return substitute(body, {op.loop_var: cast(op.min, op.loop_var.dtype)})
+        if body is op.body:
+            return op
+        return For(op.loop_var, op.min, op.extent, op.kind, body, op.thread_tag, op.annotations)
+
+    def visit_IfThenElse(self, op: IfThenElse) -> Stmt:
+        cond = op.condition
+        if isinstance(cond, IntImm):  # only the taken branch is visited: the other is dead
+            taken = op.then_case if cond.value else op.else_case
+            return self.visit(taken) if taken is not None else no_op()
+        then_case = self.visit(op.then_case)
+        else_case = self.visit(op.else_case) if op.else_case is not None else None
+        if is_no_op(else_case):
+            else_case = None
+        if is_no_op(then_case):
+            if else_case is None:
+                return no_op()
+            return IfThenElse(logical_not(cond), else_case)
+        if then_case is op.then_case and else_case is op.else_case:
+            return op
+        return IfThenElse(cond, then_case, else_case)
+
+    def visit_Allocate(self, op: Allocate) -> Stmt:
+        body = self.visit(op.body)
+        if is_no_op(body):
+            return no_op()
+        return op if body is op.body else Allocate(op.buffer, op.dtype, op.extent, op.scope, body)
+
+    def visit_Realize(self, op: Realize) -> Stmt:
+        body = self.visit(op.body)
+        if is_no_op(body):
+            return no_op()
+        return op if body is op.body else Realize(op.tensor, op.mins, op.extents, op.scope, body)
+
+    def visit_LetStmt(self, op: LetStmt) -> Stmt:
+        body = self.visit(op.body)
+        if is_no_op(body):
+            return no_op()
+        return op if body is op.body else LetStmt(op.var, op.value, body)

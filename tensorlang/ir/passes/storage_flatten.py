@@ -1,0 +1,63 @@
+"""Storage flattening. In: Realize/Provide/TensorRead on multi-dimensional tensors.
+Out: Allocate/Store/Load on flat row-major buffers; every index is one integer offset
+relative to the realized region's minimum (argument buffers start at 0)."""
+
+from __future__ import annotations
+
+from ...errors import LoweringError
+from ...te.dtype import HANDLE
+from ...te.expr import Load, PrimExpr, TensorRead, Var
+from ...te.functor import Mutator
+from ...te.tensor import Tensor
+from ..function import Buffer
+from ..stmt import Allocate, Provide, Realize, Stmt, Store
+
+
+def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
+          shape: tuple[PrimExpr, ...]) -> PrimExpr:
+    offset: PrimExpr | None = None
+    for d, idx in enumerate(indices):
+        rel = idx if mins is None else idx - mins[d]
+        offset = rel if offset is None else offset * shape[d] + rel
+    from ...te.expr import const
+    return offset if offset is not None else const(0)
+
+
+class _Flatten(Mutator):
+    def __init__(self, args: dict[Tensor, Buffer]):
+        super().__init__()
+        # tensor -> (buffer var, region mins or None for arguments, region extents)
+        self.bufs: dict[Tensor, tuple[Var, tuple | None, tuple]] = {
+            t: (b.data, None, b.shape) for t, b in args.items()}
+
+    def visit_Realize(self, node: Realize) -> Stmt:
+        var = Var(node.tensor.name, HANDLE)
+        self.bufs[node.tensor] = (var, node.mins, node.extents)
+        body = self.visit(node.body)
+        size: PrimExpr | None = None
+        for e in node.extents:
+            size = e if size is None else size * e
+        from ...te.expr import const
+        return Allocate(var, node.tensor.dtype, size if size is not None else const(1), node.scope, body)
+
+    def _lookup(self, t: Tensor) -> tuple[Var, tuple | None, tuple]:
+        got = self.bufs.get(t)
+        if got is None:
+            raise LoweringError(f"tensor {t.name} is used but is neither in the argument list nor computed "
+                                "by this schedule; add it to the arguments of lower/build")
+        return got
+
+    def visit_Provide(self, node: Provide) -> Stmt:
+        var, mins, shape = self._lookup(node.tensor)
+        idx = tuple(self.visit(i) for i in node.indices)
+        return Store(var, self.visit(node.value), _flat(idx, mins, shape))
+
+    def visit_TensorRead(self, node: TensorRead) -> PrimExpr:
+        var, mins, shape = self._lookup(node.tensor)
+        idx = tuple(self.visit(i) for i in node.indices)
+        return Load(node.dtype, var, _flat(idx, mins, shape))
+
+
+def storage_flatten(stmt: Stmt, args: dict[Tensor, Buffer]) -> Stmt:
+    """Flatten all tensor accesses of ``stmt``; ``args`` maps argument tensors to their buffers."""
+    return _Flatten(args).visit(stmt)

@@ -1,0 +1,137 @@
+"""unroll_loops: guarantees that no UNROLLED loop with a constant extent remains."""
+
+from __future__ import annotations
+
+import math
+
+from ...errors import DTypeError, ExprError
+from ...te.expr import Add, BinaryOp, Cast, IntImm, Not, PrimExpr, Select, Var, binary, cast, logical_not
+from ...te.functor import Mutator
+from ..stmt import (
+    Allocate,
+    Evaluate,
+    For,
+    ForKind,
+    IfThenElse,
+    LetStmt,
+    Realize,
+    SeqStmt,
+    Stmt,
+    is_no_op,
+    no_op,
+    seq,
+)
+
+AUTO_UNROLL_KEY = "pragma_auto_unroll_max_step"
+UNROLL_KEY = "pragma_unroll"
+
+
+def unroll_loops(stmt: Stmt, auto_max_step: int = 0) -> Stmt:
+    """Unroll loops into sequences of copies of their bodies.
+
+    A loop of kind UNROLLED, or annotated ``("pragma_unroll", 1)``, with a constant extent
+    becomes the copies of its body with the loop variable replaced by ``min + i`` (constant
+    integer arithmetic folded).  An UNROLLED loop whose extent is not a constant becomes SERIAL.
+    ``("pragma_auto_unroll_max_step", N)`` on a loop, or ``auto_max_step`` for the whole
+    statement, also unrolls every SERIAL loop of constant extent, the annotated one included,
+    whose nest unrolls to at most N statements; inner loops are decided first, so a nest too
+    big as a whole may still lose its innermost loops.  Variables bound inside an unrolled body
+    are not renamed: each copy rebinds them in its own, sequential scope.
+    """
+    return _Unroller(auto_max_step).visit(stmt)
+
+
+class _Unroller(Mutator):
+    def __init__(self, auto_max_step: int):
+        super().__init__()
+        self.auto_max_step = auto_max_step
+
+    def visit_For(self, op: For) -> Stmt:
+        annotations = dict(op.annotations)
+        # The annotation scopes over the loop that carries it and everything inside it.
+        limit = int(annotations.get(AUTO_UNROLL_KEY, self.auto_max_step))
+        outer, self.auto_max_step = self.auto_max_step, limit
+        try:
+            body = self.visit(op.body)  # inner loops first, so a nest unrolls bottom-up
+        finally:
+            self.auto_max_step = outer
+
+        constant = isinstance(op.extent, IntImm)
+        explicit = op.kind is ForKind.UNROLLED or bool(annotations.get(UNROLL_KEY, 0))
+        if constant and explicit:
+            return _unroll(op, body)
+        if (constant and op.kind is ForKind.SERIAL and limit > 0
+                and op.extent.value * _statement_count(body) <= limit):
+            return _unroll(op, body)
+
+        kind = ForKind.SERIAL if op.kind is ForKind.UNROLLED else op.kind
+        # The auto-unroll limit is consumed by this pass.  pragma_unroll stays on a loop that
+        # could not be unrolled (non-constant extent) so that a code generator may emit a pragma.
+        kept = tuple((k, v) for k, v in op.annotations if k != AUTO_UNROLL_KEY)
+        if body is op.body and kind is op.kind and kept == op.annotations:
+            return op
+        return For(op.loop_var, op.min, op.extent, kind, body, op.thread_tag, kept)
+
+
+def _unroll(op: For, body: Stmt) -> Stmt:
+    copies = []
+    for i in range(max(op.extent.value, 0)):
+        value = cast(binary(Add, op.min, i), op.loop_var.dtype) if i else cast(op.min, op.loop_var.dtype)
+        copies.append(_SubstituteFold({op.loop_var: value}).visit(body))
+    return seq(*copies) if copies else no_op()
+
+
+def _statement_count(s: Stmt) -> float:
+    """How many statements ``s`` becomes once unrolled; infinite while it still holds a loop
+    (auto-unrolling only takes whole nests, innermost first)."""
+    if isinstance(s, For):
+        return math.inf
+    if isinstance(s, SeqStmt):
+        return sum(_statement_count(x) for x in s.seq)
+    if isinstance(s, IfThenElse):
+        return _statement_count(s.then_case) + (_statement_count(s.else_case) if s.else_case else 0)
+    if isinstance(s, (Allocate, LetStmt, Realize)):
+        return _statement_count(s.body)
+    if isinstance(s, Evaluate) and is_no_op(s):
+        return 0
+    return 1
+
+
+class _SubstituteFold(Mutator):
+    """Substitute variables, then fold the constant integer arithmetic that this exposes
+    (``xo*16 + xi`` with both constant becomes one IntImm)."""
+
+    def __init__(self, vmap: dict[Var, PrimExpr]):
+        super().__init__()
+        self.vmap = vmap
+
+    def visit_Var(self, op: Var) -> PrimExpr:
+        return self.vmap.get(op, op)
+
+    def visit_BinaryOp(self, op: BinaryOp) -> PrimExpr:
+        e = self.generic_visit(op)
+        if isinstance(e.a, IntImm) and isinstance(e.b, IntImm) and e.dtype.lanes == 1:
+            try:
+                return binary(type(e), e.a, e.b)  # folds integer constants
+            except (ExprError, DTypeError):  # e.g. a constant division by zero: leave it for run time
+                return e
+        return e
+
+    def visit_Cast(self, op: Cast) -> PrimExpr:
+        e = self.generic_visit(op)
+        if isinstance(e.value, IntImm) and e.dtype.lanes == 1:
+            return cast(e.value, e.dtype)
+        return e
+
+    def visit_Not(self, op: Not) -> PrimExpr:
+        e = self.generic_visit(op)
+        return logical_not(e.a) if isinstance(e.a, IntImm) else e
+
+    def visit_Select(self, op: Select) -> PrimExpr:
+        cond = self.visit(op.condition)
+        if isinstance(cond, IntImm):  # only the chosen branch survives, as at run time
+            return self.visit(op.true_value if cond.value else op.false_value)
+        t, f = self.visit(op.true_value), self.visit(op.false_value)
+        if cond is op.condition and t is op.true_value and f is op.false_value:
+            return op
+        return Select(cond, t, f)

@@ -1,0 +1,372 @@
+"""vectorize_loops: guarantees that no VECTORIZED loop remains and that binary operands agree in lanes."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from contextlib import contextmanager
+from typing import Any
+
+from ...errors import LoweringError
+from ...te.expr import (
+    NE,
+    Add,
+    And,
+    BinaryOp,
+    Broadcast,
+    Call,
+    Cast,
+    FloatImm,
+    IntImm,
+    Let,
+    Load,
+    Mul,
+    Not,
+    PrimExpr,
+    Ramp,
+    Select,
+    Sub,
+    Var,
+    binary,
+    cast,
+    const,
+    logical,
+    logical_not,
+)
+from ...te.functor import Mutator, post_order_visit, rebuild, substitute
+from ..stmt import (
+    Allocate,
+    Evaluate,
+    For,
+    ForKind,
+    IfThenElse,
+    LetStmt,
+    SeqStmt,
+    Stmt,
+    Store,
+    is_no_op,
+    no_op,
+    seq,
+)
+
+
+def vectorize_loops(stmt: Stmt) -> Stmt:
+    """Rewrite every VECTORIZED loop of constant extent L as its body on L-lane vectors.
+
+    The loop variable becomes ``Ramp(min, 1, L)``.  Lane-invariant values stay scalar until
+    they meet a vector, where they are Broadcast; affine index arithmetic (ramp +/- scalar,
+    ramp * scalar, ramp + ramp, widening integer casts) stays a Ramp so that stride-1
+    accesses remain contiguous.  Lanes the scalar loop would not run never touch memory:
+    under a lane-varying ``if`` every Store and Load carries the lane mask as its predicate,
+    and the Loads in each arm of a vector Select carry that arm's condition.  A lane-invariant
+    load or store under such a mask becomes a predicated access with a Broadcast index.
+
+    Raises LoweringError for a VECTORIZED loop whose extent is not a constant, and for a store
+    to a lane-invariant address of a lane-varying value, or of a value read from the same
+    buffer (both reduce across the lanes).  A loop whose body cannot be vectorized (an
+    Allocate, an inner loop whose bounds vary across lanes, a PARALLEL, thread-bound or nested
+    VECTORIZED loop, an Evaluate with effects, an unknown node) becomes SERIAL instead, and
+    VECTORIZED loops inside it are vectorized on their own.
+    """
+    return _LoopVectorizer().visit(stmt)
+
+
+class _Scalarize(Exception):
+    """Raised from a loop body this pass cannot vectorize; that loop becomes SERIAL."""
+
+
+class _LoopVectorizer(Mutator):
+    """Finds VECTORIZED loops, outermost first, and hands each body to a _Vectorizer."""
+
+    def visit_For(self, op: For) -> Stmt:
+        if op.kind is not ForKind.VECTORIZED:
+            return self.generic_visit(op)
+        if not isinstance(op.extent, IntImm):
+            raise LoweringError(
+                f"cannot vectorize loop {op.loop_var.name}: its extent {op.extent} is not a constant; "
+                "split the loop by a constant factor first and vectorize the inner loop")
+        lanes = op.extent.value
+        start = cast(op.min, op.loop_var.dtype)
+        if lanes <= 0:
+            return no_op()
+        if lanes == 1:
+            return self.visit(substitute(op.body, {op.loop_var: start}))
+        try:
+            return _Vectorizer(op.loop_var, start, lanes).visit(op.body)
+        except _Scalarize:
+            serial = For(op.loop_var, op.min, op.extent, ForKind.SERIAL, op.body, op.thread_tag,
+                         op.annotations)
+            return self.generic_visit(serial)
+
+
+class _Vectorizer(Mutator):
+    """Rewrites one loop body on vectors.  A result with one lane is lane-invariant."""
+
+    def __init__(self, var: Var, start: PrimExpr, lanes: int):
+        super().__init__()
+        self.var = var
+        self.lanes = lanes
+        # What each variable means inside the body: the loop variable, and let-bound variables
+        # whose values became vectors.
+        self.vmap: dict[Var, PrimExpr] = {var: Ramp(start, const(1, start.dtype), lanes)}
+        # The lanes that run here (a bool vector), or None where all of them do.
+        self.mask: PrimExpr | None = None
+
+    def generic_visit(self, node: Any) -> Any:
+        # Anything without a rule below (Ramp/Broadcast from earlier vectorization, Allocate,
+        # Provide, TensorRead, ...) is not known to be safe to run once for all lanes.
+        raise _Scalarize(type(node).__name__)
+
+    def _broadcast(self, e: PrimExpr) -> PrimExpr:
+        return e if e.dtype.lanes == self.lanes else Broadcast(e, self.lanes)
+
+    @contextmanager
+    def _masked(self, cond: PrimExpr) -> Generator[None, None, None]:
+        outer, self.mask = self.mask, _and(self.mask, cond)
+        try:
+            yield
+        finally:
+            self.mask = outer
+
+    @contextmanager
+    def _bind(self, var: Var, value: PrimExpr) -> Generator[tuple[Var, PrimExpr], None, None]:
+        """Scope ``var`` (bound to the vectorized ``value``) over a body; yields the binding to emit."""
+        if value.dtype.lanes == 1:
+            new_var, bound, meaning = var, value, var
+        elif isinstance(value, Ramp):
+            # Bind only the base so that uses still see a Ramp (contiguous accesses).
+            new_var = Var(var.name, value.base.dtype)
+            bound, meaning = value.base, Ramp(new_var, value.stride, value.lanes)
+        else:
+            new_var = Var(var.name, value.dtype)
+            bound, meaning = value, new_var
+        missing = object()
+        outer = self.vmap.get(var, missing)
+        self.vmap[var] = meaning
+        try:
+            yield new_var, bound
+        finally:
+            if outer is missing:
+                del self.vmap[var]
+            else:
+                self.vmap[var] = outer
+
+    # --- expressions -------------------------------------------------------------------
+
+    def visit_Var(self, op: Var) -> PrimExpr:
+        return self.vmap.get(op, op)
+
+    def visit_IntImm(self, op: IntImm) -> PrimExpr:
+        return op
+
+    def visit_FloatImm(self, op: FloatImm) -> PrimExpr:
+        return op
+
+    def visit_BinaryOp(self, op: BinaryOp) -> PrimExpr:
+        a, b = self.visit(op.a), self.visit(op.b)
+        if a.dtype.lanes == 1 and b.dtype.lanes == 1:
+            return _update(op, a=a, b=b)
+        affine = _affine(type(op), a, b)
+        if affine is not None:
+            return affine
+        return type(op)(self._broadcast(a), self._broadcast(b))
+
+    def visit_Not(self, op: Not) -> PrimExpr:
+        return _update(op, a=self.visit(op.a))
+
+    def visit_Cast(self, op: Cast) -> PrimExpr:
+        value = self.visit(op.value)
+        if value.dtype.lanes == 1:
+            return _update(op, value=value)
+        if (isinstance(value, Ramp) and op.dtype.is_int and value.dtype.is_int
+                and op.dtype.bits >= value.dtype.bits):
+            # Widening an index keeps it affine: each lane of the Ramp already fits.
+            return Ramp(cast(value.base, op.dtype), cast(value.stride, op.dtype), value.lanes)
+        return Cast(op.dtype.with_lanes(self.lanes), value)
+
+    def visit_Call(self, op: Call) -> PrimExpr:
+        args = tuple(self.visit(a) for a in op.args)
+        if all(a.dtype.lanes == 1 for a in args):
+            return _update(op, args=args)
+        return Call(op.dtype.with_lanes(self.lanes), op.name, [self._broadcast(a) for a in args])
+
+    def visit_Select(self, op: Select) -> PrimExpr:
+        cond = self.visit(op.condition)
+        if cond.dtype.lanes == 1:
+            t, f = self.visit(op.true_value), self.visit(op.false_value)
+            if t.dtype.lanes == 1 and f.dtype.lanes == 1:
+                return _update(op, condition=cond, true_value=t, false_value=f)
+        # A vector Select evaluates both arms, so each arm may read memory only in the lanes
+        # that choose it; the arms are (re)visited under their conditions.
+        mask = _as_mask(cond, self.lanes)
+        with self._masked(mask):
+            t = self.visit(op.true_value)
+        with self._masked(_negate(mask)):
+            f = self.visit(op.false_value)
+        return Select(mask, self._broadcast(t), self._broadcast(f))
+
+    def visit_Let(self, op: Let) -> PrimExpr:
+        value = self.visit(op.value)
+        with self._bind(op.var, value) as (var, bound):
+            body = self.visit(op.body)
+        return _update(op, var=var, value=bound, body=body)
+
+    def visit_Load(self, op: Load) -> PrimExpr:
+        if op.predicate is not None or op.dtype.lanes != 1:
+            raise _Scalarize("vector load")  # already vectorized code
+        index = self.visit(op.index)
+        if self.mask is None:
+            if index.dtype.lanes == 1:
+                return _update(op, index=index)
+            return Load(op.dtype, op.buffer, index)
+        return Load(op.dtype, op.buffer, self._broadcast(index), self.mask)
+
+    # --- statements --------------------------------------------------------------------
+
+    def visit_Store(self, op: Store) -> Stmt:
+        if op.predicate is not None:
+            raise _Scalarize("predicated store")  # already vectorized code
+        value, index = self.visit(op.value), self.visit(op.index)
+        if index.dtype.lanes == 1:
+            # One address for all lanes: only a value that every lane computes alike, and that
+            # does not feed on the buffer itself, may be stored once instead of L times.
+            if value.dtype.lanes != 1 or op.buffer in _loaded_buffers(value):
+                raise LoweringError(f"cannot vectorize loop {self.var.name}: the store to "
+                                    f"{op.buffer.name} reduces across its lanes")
+            if self.mask is None:
+                return _update(op, value=value, index=index)
+        return Store(op.buffer, self._broadcast(value), self._broadcast(index), self.mask)
+
+    def visit_IfThenElse(self, op: IfThenElse) -> Stmt:
+        cond = self.visit(op.condition)
+        if cond.dtype.lanes == 1:  # every lane takes the same branch: keep the branch
+            then_case = self.visit(op.then_case)
+            else_case = self.visit(op.else_case) if op.else_case is not None else None
+            return _update(op, condition=cond, then_case=then_case, else_case=else_case)
+        mask = _as_mask(cond, self.lanes)
+        mask_var, bound = None, mask
+        if _loaded_buffers(mask):
+            # The branches may write what the condition reads, and every predicate below would
+            # re-read it: evaluate the condition once, up front, as the scalar loop does.
+            mask_var = Var("mask", mask.dtype)
+            mask = mask_var
+        with self._masked(mask):
+            then_case = self.visit(op.then_case)
+        else_case = None
+        if op.else_case is not None:
+            with self._masked(_negate(mask)):
+                else_case = self.visit(op.else_case)
+        body = seq(then_case, else_case)
+        return LetStmt(mask_var, bound, body) if mask_var is not None else body
+
+    def visit_For(self, op: For) -> Stmt:
+        if op.kind not in (ForKind.SERIAL, ForKind.UNROLLED):
+            raise _Scalarize(f"{op.kind.name} loop")
+        start, extent = self.visit(op.min), self.visit(op.extent)
+        if start.dtype.lanes != 1 or extent.dtype.lanes != 1:
+            raise _Scalarize("loop bounds vary across lanes")
+        return _update(op, min=start, extent=extent, body=self.visit(op.body))
+
+    def visit_LetStmt(self, op: LetStmt) -> Stmt:
+        value = self.visit(op.value)
+        with self._bind(op.var, value) as (var, bound):
+            body = self.visit(op.body)
+        return _update(op, var=var, value=bound, body=body)
+
+    def visit_SeqStmt(self, op: SeqStmt) -> Stmt:
+        stmts = tuple(self.visit(s) for s in op.seq)
+        return op if _same(stmts, op.seq) else seq(*stmts)
+
+    def visit_Evaluate(self, op: Evaluate) -> Stmt:
+        if is_no_op(op):
+            return op
+        raise _Scalarize("Evaluate")  # effects would run once instead of once per lane
+
+    def visit_Allocate(self, op: Allocate) -> Stmt:
+        raise _Scalarize("Allocate")  # each lane would need its own buffer
+
+
+def _affine(cls: type[BinaryOp], a: PrimExpr, b: PrimExpr) -> PrimExpr | None:
+    """``a <cls> b`` as a Ramp when it stays affine in the lane index, else None."""
+    ramp_a, ramp_b = isinstance(a, Ramp), isinstance(b, Ramp)
+    scalar_a, scalar_b = a.dtype.lanes == 1, b.dtype.lanes == 1
+    if cls is Add:
+        if ramp_a and scalar_b:
+            return _ramp(_fold(Add, a.base, b), a.stride, a.lanes)
+        if scalar_a and ramp_b:
+            return _ramp(_fold(Add, a, b.base), b.stride, b.lanes)
+        if ramp_a and ramp_b:
+            return _ramp(_fold(Add, a.base, b.base), _fold(Add, a.stride, b.stride), a.lanes)
+    elif cls is Sub:
+        if ramp_a and scalar_b:
+            return _ramp(_fold(Sub, a.base, b), a.stride, a.lanes)
+        if scalar_a and ramp_b:
+            return _ramp(_fold(Sub, a, b.base), _fold(Sub, 0, b.stride), b.lanes)
+        if ramp_a and ramp_b:
+            return _ramp(_fold(Sub, a.base, b.base), _fold(Sub, a.stride, b.stride), a.lanes)
+    elif cls is Mul:
+        if ramp_a and scalar_b:
+            return _ramp(_fold(Mul, a.base, b), _fold(Mul, a.stride, b), a.lanes)
+        if scalar_a and ramp_b:
+            return _ramp(_fold(Mul, a, b.base), _fold(Mul, a, b.stride), b.lanes)
+    return None
+
+
+def _fold(cls: type[BinaryOp], a: PrimExpr, b: PrimExpr) -> PrimExpr:
+    """``a <cls> b`` on lane-invariant ints, dropping the ``+ 0`` and ``* 1`` that the
+    loop variable's Ramp(min, 1, L) brings into every base and stride."""
+    if isinstance(b, IntImm) and b.value == (1 if cls is Mul else 0):
+        return a
+    if isinstance(a, IntImm) and a.value == (1 if cls is Mul else 0) and cls is not Sub:
+        return b
+    return binary(cls, a, b)
+
+
+def _ramp(base: PrimExpr, stride: PrimExpr, lanes: int) -> PrimExpr:
+    if isinstance(stride, IntImm) and stride.value == 0:
+        return base  # every lane has the same value: lane-invariant after all
+    return Ramp(base, stride, lanes)
+
+
+def _as_mask(cond: PrimExpr, lanes: int) -> PrimExpr:
+    """``cond`` as a bool vector of ``lanes`` lanes."""
+    if not cond.dtype.is_bool:
+        zero = const(0, cond.dtype.element_of())
+        cond = NE(cond, zero if cond.dtype.lanes == 1 else Broadcast(zero, cond.dtype.lanes))
+    return cond if cond.dtype.lanes == lanes else Broadcast(cond, lanes)
+
+
+def _and(mask: PrimExpr | None, cond: PrimExpr) -> PrimExpr:
+    if mask is None:
+        return cond
+    if isinstance(mask, Broadcast) and isinstance(cond, Broadcast):
+        return Broadcast(logical(And, mask.value, cond.value), mask.lanes)
+    return And(mask, cond)
+
+
+def _negate(mask: PrimExpr) -> PrimExpr:
+    if isinstance(mask, Broadcast):
+        return Broadcast(logical_not(mask.value), mask.lanes)
+    return Not(mask)
+
+
+def _loaded_buffers(e: PrimExpr) -> set[Var]:
+    out: set[Var] = set()
+
+    def collect(n: Any) -> None:
+        if isinstance(n, Load):
+            out.add(n.buffer)
+    post_order_visit(e, collect)
+    return out
+
+
+def _same(x: Any, y: Any) -> bool:
+    if isinstance(x, tuple) and isinstance(y, tuple):
+        return len(x) == len(y) and all(a is b for a, b in zip(x, y))
+    return x is y
+
+
+def _update(node: Any, **fields: Any) -> Any:
+    """``node`` itself when no field changed (identity), else a copy with the new fields."""
+    if all(_same(getattr(node, k), v) for k, v in fields.items()):
+        return node
+    return rebuild(node, fields)

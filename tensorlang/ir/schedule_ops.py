@@ -1,0 +1,159 @@
+"""Turn a scheduled dataflow into a loop nest of Realize/Provide statements.
+
+Guarantees: every computed, non-inlined stage appears once, at root or inside the loop it
+was attached to; each stage's points outside its tensor's domain or its realized region
+(tails of splits that do not divide) are skipped by guards; a reduction initializes its
+output in a loop nest placed just outside its first reduction loop.
+"""
+
+from __future__ import annotations
+
+from ..arith import can_prove, simplify
+from ..errors import LoweringError
+from ..schedule.bound import Bounds, root_values
+from ..schedule.schedule import Schedule, Stage
+from ..te import expr as E
+from ..te.expr import PrimExpr, Var
+from ..te.functor import free_vars, substitute
+from ..te.tensor import ComputeOp, IterVar, IterVarType, Tensor
+from .stmt import For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, seq
+
+_KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
+
+
+class _Builder:
+    def __init__(self, sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]], bounds: Bounds,
+                 arg_tensors: set[Tensor]):
+        self.sch, self.bodies, self.bounds = sch, bodies, bounds
+        self.arg_tensors = arg_tensors
+        self.attached: dict[tuple[int, IterVar], list[Stage]] = {}
+        for st in sch.stages:
+            if st in bodies and st.attach_type == "scope":
+                self.attached.setdefault((id(st.attach_stage), st.attach_ivar), []).append(st)
+
+    # -- whole program ----------------------------------------------------------------
+    def program(self) -> Stmt:
+        roots = [st for st in self.sch.stages if st in self.bodies and st.attach_type != "scope"]
+        stmt: Stmt | None = None
+        for st in reversed(roots):
+            stmt = self.realize(st, seq(self.stage_nest(st), stmt))
+        return stmt if stmt is not None else seq()
+
+    def realize(self, st: Stage, body: Stmt) -> Stmt:
+        op = st.op
+        for i in reversed(range(op.num_outputs)):
+            t = op.output(i)
+            if t in self.arg_tensors:
+                continue
+            mins = [self.bounds.ranges[ax].min for ax in op.axis]
+            exts = [self.bounds.ranges[ax].extent for ax in op.axis]
+            body = Realize(t, mins, exts, st.scope, body)
+        return body
+
+    # -- one stage --------------------------------------------------------------------
+    def stage_nest(self, st: Stage) -> Stmt:
+        op: ComputeOp = st.op
+        vals = root_values(st, self.bounds)
+        vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
+        out_idx = [vals[ax] for ax in op.axis]
+        dp_conds = self._bound_checks(st, op.axis, vals)
+        body = self.bodies[st]
+        if not op.reduce_axis:
+            provides = seq(*[Provide(op.output(i), substitute(b, vmap), out_idx) for i, b in enumerate(body)])
+            return self.loops(st, st.leaf_iter_vars, provides, dp_conds)
+        red_conds = self._bound_checks(st, op.reduce_axis, vals)
+        red: E.Reduce = body[0]
+        cond = simplify(substitute(red.condition, vmap))
+        if not (isinstance(cond, E.IntImm) and cond.value):
+            red_conds = red_conds + [cond]
+        leaves = st.leaf_iter_vars
+        p = next(i for i, iv in enumerate(leaves) if iv.iter_type == IterVarType.COMM_REDUCE)
+        init = seq(*[Provide(op.output(i), red.combiner.identity[i], out_idx) for i in range(op.num_outputs)])
+        update = self._update(op, red, vmap, out_idx)
+        init_leaves = [iv for iv in leaves[p:] if iv.iter_type != IterVarType.COMM_REDUCE]
+        # Data-parallel guards use no reduction loop, so they apply to the init nest as they are.
+        init_nest = self.loops(st, init_leaves, init, dp_conds, attach=False)
+        update_nest = self.loops(st, leaves[p:], update, dp_conds + red_conds)
+        return self.loops(st, leaves[:p], seq(init_nest, update_nest), [])
+
+    def _update(self, op: ComputeOp, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr]) -> Stmt:
+        comb = red.combiner
+        n = op.num_outputs
+        cur = {comb.lhs[i]: E.TensorRead(op.output(i), out_idx) for i in range(n)}
+        cur.update({comb.rhs[i]: substitute(red.source[i], vmap) for i in range(n)})
+        results = [substitute(r, cur) for r in comb.result]
+        if n == 1:
+            return Provide(op.output(0), results[0], out_idx)
+        # All outputs must be combined from the old values: bind the results first.
+        tmps = [Var(f"{op.name}.v{i}", r.dtype) for i, r in enumerate(results)]
+        stmt: Stmt = seq(*[Provide(op.output(i), tmps[i], out_idx) for i in range(n)])
+        for t, r in reversed(list(zip(tmps, results))):
+            stmt = LetStmt(t, r, stmt)
+        return stmt
+
+    def _bound_checks(self, st: Stage, axes: tuple[IterVar, ...], vals: dict[IterVar, PrimExpr]) -> list[PrimExpr]:
+        ranges = self.bounds.var_ranges
+        conds: list[PrimExpr] = []
+        for ax in axes:
+            v = vals[ax]
+            rng = self.bounds.ranges[ax]
+            dom = ax.dom
+            checks = [v < rng.min + rng.extent]
+            if rng.min is not dom.min or rng.extent is not dom.extent:
+                checks += [v >= dom.min, v < dom.min + dom.extent]
+            for c in checks:
+                c = simplify(c, ranges)
+                if isinstance(c, E.IntImm):
+                    if not c.value:
+                        conds.append(c)
+                    continue
+                if not can_prove(c, ranges):
+                    conds.append(c)
+        return conds
+
+    def loops(self, st: Stage, leaves: list[IterVar], inner: Stmt, conds: list[PrimExpr],
+              attach: bool = True) -> Stmt:
+        """Wrap ``inner`` in the loops of ``leaves`` (outermost first), placing each guard in the
+        innermost loop whose variable it uses and each attached stage inside its loop."""
+        level_of = {iv.var: i for i, iv in enumerate(leaves)}
+        by_level: dict[int, list[PrimExpr]] = {}
+        for c in conds:
+            lv = max((level_of[v] for v in free_vars(c) if v in level_of), default=-1)
+            by_level.setdefault(lv, []).append(c)
+        stmt = inner
+        for lvl in range(len(leaves) - 1, -1, -1):
+            iv = leaves[lvl]
+            if lvl in by_level:
+                stmt = IfThenElse(E.all_(*by_level[lvl]), stmt)
+            if attach:
+                for prod in reversed(self.attached.get((id(st), iv), [])):
+                    stmt = self.realize(prod, seq(self.stage_nest(prod), stmt))
+            stmt = self._for(st, iv, stmt)
+        if -1 in by_level:
+            stmt = IfThenElse(E.all_(*by_level[-1]), stmt)
+        return stmt
+
+    def _for(self, st: Stage, iv: IterVar, body: Stmt) -> Stmt:
+        ext = self.bounds.ranges[iv].extent
+        attr = st.iter_var_attrs.get(iv)
+        kind, tag, ann = ForKind.SERIAL, "", []
+        if attr is not None:
+            if attr.bind_thread is not None:
+                kind, tag = ForKind.THREAD_BINDING, attr.bind_thread.thread_tag
+            elif attr.annotation is not None:
+                kind = _KINDS[attr.annotation]
+            for key, value in attr.pragmas:
+                if key == "unroll":
+                    ann.append(("pragma_unroll", 1))
+                elif key == "auto_unroll_max_step":
+                    ann.append(("pragma_auto_unroll_max_step", int(value)))
+        if kind == ForKind.VECTORIZED and not isinstance(simplify(ext), E.IntImm):
+            raise LoweringError(f"stage {st.op.name}: cannot vectorize axis {iv.name}: its extent {ext} is not "
+                                "a constant; split it by a constant factor and vectorize the inner part")
+        return For(iv.var, E.const(0, iv.var.dtype), ext, kind, body, tag, tuple(ann))
+
+
+def schedule_ops(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]], bounds: Bounds,
+                 arg_tensors: set[Tensor]) -> Stmt:
+    """The loop nest of the whole schedule (see the module docstring)."""
+    return _Builder(sch, bodies, bounds, arg_tensors).program()

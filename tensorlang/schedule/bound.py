@@ -1,0 +1,169 @@
+"""Bound inference: the region each stage computes and the extent of every loop.
+
+A stage computed at root covers its whole domain.  A stage attached with compute_at covers
+the union of the elements its consumers read during one iteration of the attach loop:
+loops enclosing the attach point stay symbolic, all other loops are relaxed to their ranges.
+Regions are not clipped to the domain; lowering guards the points outside it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..arith import Interval, relax, simplify
+from ..errors import LoweringError
+from ..te import expr as E
+from ..te.expr import PrimExpr, Var
+from ..te.tensor import ComputeOp, IterVar, Range
+from .inline import reads_of
+from .relations import pass_down_extents, pass_up_index
+from .schedule import Schedule, Stage
+
+
+@dataclass
+class Bounds:
+    """Result of bound inference for one schedule."""
+
+    # Root axes: the (min, extent) of the region computed; derived axes: min 0 and extent.
+    ranges: dict[IterVar, Range] = field(default_factory=dict)
+    # Every loop variable of every stage -> [0, extent - 1].
+    var_ranges: dict[Var, Interval] = field(default_factory=dict)
+    # The loops (of other stages) that enclose a stage's loop nest, outermost first.
+    outer_loops: dict[Stage, list[IterVar]] = field(default_factory=dict)
+    consumers: dict[Stage, list[Stage]] = field(default_factory=dict)
+
+
+def root_values(stage: Stage, bounds: Bounds) -> dict[IterVar, PrimExpr]:
+    """Absolute value of each root axis expressed in the stage's leaf loop variables."""
+    op = stage.op
+    extents = {iv: bounds.ranges[iv].extent for iv in stage.all_iter_vars}
+    values: dict[IterVar, PrimExpr] = {iv: iv.var for iv in stage.leaf_iter_vars}
+    pass_up_index(stage.relations, extents, values)
+    out = {}
+    for iv in list(op.axis) + list(op.reduce_axis):
+        rmin = bounds.ranges[iv].min
+        out[iv] = simplify(values[iv] + rmin) if not (isinstance(rmin, E.IntImm) and rmin.value == 0) else values[iv]
+    return out
+
+
+def _nested_in(st: Stage, target: Stage, ivar: IterVar, seen: int = 0) -> bool:
+    """Does stage ``st`` run inside loop ``ivar`` of stage ``target``?"""
+    if st is target:
+        return True
+    if st.attach_type != "scope" or seen > 64:
+        return False
+    parent, piv = st.attach_stage, st.attach_ivar
+    if parent is target:
+        leaves = target.leaf_iter_vars
+        return piv in leaves and leaves.index(piv) >= leaves.index(ivar)
+    return _nested_in(parent, target, ivar, seen + 1)
+
+
+def infer_bound(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]]) -> Bounds:
+    """Infer regions and loop extents for every computed stage of ``sch``."""
+    b = Bounds()
+    computed = [st for st in sch.stages if st in bodies]
+    out_tensors = {}
+    for st in computed:
+        for i in range(st.op.num_outputs):
+            out_tensors[st.op.output(i)] = st
+    for st in computed:
+        b.consumers.setdefault(st, [])
+    for st in computed:
+        for rd in reads_of(bodies[st]):
+            prod = out_tensors.get(rd.tensor)
+            if prod is not None and st not in b.consumers[prod]:
+                b.consumers[prod].append(st)
+    _check_attachments(computed, b)
+    done: set[Stage] = set()
+    pending = list(reversed(computed))
+    while pending:
+        progressed = False
+        for st in list(pending):
+            deps = list(b.consumers[st])
+            if st.attach_type == "scope":
+                deps.append(st.attach_stage)
+            if all(d in done for d in deps):
+                _infer_stage(st, b, bodies)
+                done.add(st)
+                pending.remove(st)
+                progressed = True
+        if not progressed:
+            names = ", ".join(st.op.name for st in pending)
+            raise LoweringError(f"cannot order stages {names}: their compute_at attachments form a cycle")
+    return b
+
+
+def _check_attachments(computed: list[Stage], b: Bounds) -> None:
+    for st in computed:
+        if st.attach_type != "scope":
+            continue
+        parent, iv = st.attach_stage, st.attach_ivar
+        if parent not in computed:
+            raise LoweringError(f"stage {st.op.name} is computed at stage {parent.op.name}, which is not "
+                                "computed in this schedule (it was inlined or is a placeholder)")
+        if iv not in parent.leaf_iter_vars:
+            raise LoweringError(f"stage {st.op.name} is computed at axis {iv.name} of stage {parent.op.name}, "
+                                f"but {iv.name} is no longer a loop of {parent.op.name} (it was split or fused "
+                                f"after compute_at); attach to one of {[x.name for x in parent.leaf_iter_vars]}")
+        for c in b.consumers[st]:
+            if not _nested_in(c, parent, iv):
+                raise LoweringError(f"stage {st.op.name} is computed at {parent.op.name}.{iv.name} but is also "
+                                    f"read by stage {c.op.name}, which runs outside that loop; compute "
+                                    f"{st.op.name} at root or attach {c.op.name} inside that loop")
+
+
+def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]) -> None:
+    op: ComputeOp = st.op
+    if st.attach_type == "scope":
+        parent, iv = st.attach_stage, st.attach_ivar
+        leaves = parent.leaf_iter_vars
+        fixed = b.outer_loops[parent] + leaves[: leaves.index(iv) + 1]
+        b.outer_loops[st] = fixed
+        region = _region(st, b, bodies, {x.var for x in fixed})
+        for ax, rng in zip(op.axis, region):
+            b.ranges[ax] = rng
+    else:
+        b.outer_loops[st] = []
+        for ax in op.axis:
+            b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
+    for ax in op.reduce_axis:
+        b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
+    extents = {iv: b.ranges[iv].extent for iv in list(op.axis) + list(op.reduce_axis)}
+    pass_down_extents(st.relations, extents)
+    for iv in st.all_iter_vars:
+        if iv not in b.ranges:
+            b.ranges[iv] = Range(0, simplify(extents[iv]))
+    for iv in st.leaf_iter_vars:
+        ext = b.ranges[iv].extent
+        b.var_ranges[iv.var] = Interval(E.const(0, ext.dtype), simplify(ext - 1))
+
+
+def _region(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]], fixed: set[Var]) -> list[Range]:
+    op: ComputeOp = st.op
+    mine = {op.output(i) for i in range(op.num_outputs)}
+    relax_map = {v: r for v, r in b.var_ranges.items() if v not in fixed}
+    lows: list[PrimExpr | None] = [None] * len(op.axis)
+    highs: list[PrimExpr | None] = [None] * len(op.axis)
+    unknown = [False] * len(op.axis)
+    from ..te.functor import substitute
+    for c in b.consumers[st]:
+        vals = root_values(c, b)
+        vmap = {iv.var: v for iv, v in vals.items()}
+        for rd in reads_of(bodies[c]):
+            if rd.tensor not in mine:
+                continue
+            for d, idx in enumerate(rd.indices):
+                lo, hi = relax(simplify(substitute(idx, vmap)), relax_map)
+                if lo is None or hi is None:
+                    unknown[d] = True
+                    continue
+                lows[d] = lo if lows[d] is None else simplify(E.min_(lows[d], lo))
+                highs[d] = hi if highs[d] is None else simplify(E.max_(highs[d], hi))
+    out = []
+    for d, ax in enumerate(op.axis):
+        if unknown[d] or lows[d] is None:
+            out.append(Range(ax.dom.min, ax.dom.extent))
+        else:
+            out.append(Range(lows[d], simplify(highs[d] - lows[d] + 1)))
+    return out

@@ -1,0 +1,195 @@
+"""Schedule primitives that add stages and rewire dataflow: cache_read, cache_write, rfactor.
+
+Each replaces operations by new ones that read different tensors; ``replace_dataflow``
+propagates the replacement to every downstream stage, so ``s[T]`` keeps finding the stage
+of a tensor the user holds, whatever was rewritten since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ScheduleError
+from ..te import expr as E
+from ..te.expr import PrimExpr, Reduce, TensorRead, Var
+from ..te.functor import Mutator
+from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
+from .relations import pass_down_extents, pass_up_index
+from .schedule import Schedule, Stage
+
+
+class _Rewrite(Mutator):
+    """Replace tensor reads (by tensor identity), variables, and reduce axes."""
+
+    def __init__(self, tmap: dict[Tensor, Tensor] | None = None, vmap: dict[Var, PrimExpr] | None = None,
+                 axis_map: dict[IterVar, IterVar] | None = None):
+        super().__init__()
+        self.tmap = tmap or {}
+        self.vmap = vmap or {}
+        self.axis_map = axis_map or {}
+
+    def visit_Var(self, node: Var) -> PrimExpr:
+        return self.vmap.get(node, node)
+
+    def visit_TensorRead(self, node: TensorRead) -> PrimExpr:
+        idx = tuple(self.visit(i) for i in node.indices)
+        t = self.tmap.get(node.tensor, node.tensor)
+        if t is node.tensor and all(a is b for a, b in zip(idx, node.indices)):
+            return node
+        return TensorRead(t, idx)
+
+    def visit_Reduce(self, node: Reduce) -> PrimExpr:
+        src = tuple(self.visit(s) for s in node.source)
+        cond = self.visit(node.condition)
+        axes = tuple(self.axis_map.get(a, a) for a in node.axis)
+        return Reduce(node.combiner, src, axes, cond, node.value_index)
+
+
+def _reads(op: Operation, tensors: set[Tensor]) -> bool:
+    return any(t in tensors for t in op.input_tensors)
+
+
+def _rebuild(op: ComputeOp, rw: _Rewrite, axis: Sequence[IterVar] | None = None, name: str | None = None) -> ComputeOp:
+    body = tuple(rw.visit(b) for b in op.body)
+    return ComputeOp(name or op.name, op.tag, op.attrs, axis if axis is not None else op.axis, body)
+
+
+def _set_op(sch: Schedule, stage: Stage, new_op: Operation) -> dict[Tensor, Tensor]:
+    old = stage.op
+    sch._alive.append(old)  # stage_map is keyed by id(op): keep replaced ops alive
+    stage.op = new_op
+    sch.stage_map[id(new_op)] = stage
+    sch.outputs = [new_op if o is old else o for o in sch.outputs]
+    return {old.output(i): new_op.output(i) for i in range(old.num_outputs)}
+
+
+def replace_dataflow(sch: Schedule, tmap: dict[Tensor, Tensor], skip: set[Stage] | None = None) -> None:
+    """Make every stage (but ``skip``) read the new tensors of ``tmap``, transitively."""
+    skip = skip or set()
+    tmap = dict(tmap)
+    for st in sch.stages:
+        if st in skip or not isinstance(st.op, ComputeOp) or not _reads(st.op, set(tmap)):
+            continue
+        tmap.update(_set_op(sch, st, _rebuild(st.op, _Rewrite(tmap))))
+
+
+def _insert_stage(sch: Schedule, op: Operation, before: Stage) -> Stage:
+    st = Stage(op, sch)
+    sch.stages.insert(sch.stages.index(before), st)
+    sch.stage_map[id(op)] = st
+    return st
+
+
+def _copy_axes(op: ComputeOp, suffix: str) -> tuple[list[IterVar], list[IterVar], dict[Var, PrimExpr],
+                                                     dict[IterVar, IterVar]]:
+    axis = [IterVar(iv.dom, Var(iv.name + suffix, iv.var.dtype), iv.iter_type) for iv in op.axis]
+    raxis = [IterVar(iv.dom, Var(iv.name + suffix, iv.var.dtype), iv.iter_type) for iv in op.reduce_axis]
+    vmap: dict[Var, PrimExpr] = {o.var: n.var for o, n in zip(op.axis, axis)}
+    vmap.update({o.var: n.var for o, n in zip(op.reduce_axis, raxis)})
+    amap = dict(zip(op.reduce_axis, raxis))
+    return axis, raxis, vmap, amap
+
+
+def cache_read(sch: Schedule, tensor: Tensor, scope: str, readers: Any) -> Tensor:
+    if not isinstance(tensor, Tensor):
+        raise ScheduleError(f"cache_read expects a tensor, got {tensor!r}")
+    if not isinstance(readers, (list, tuple)):
+        readers = [readers]
+    if not readers:
+        raise ScheduleError(f"cache_read of {tensor.name}: readers is empty")
+    src = sch.current_tensor(tensor)
+    reader_stages = []
+    for r in readers:
+        st = sch[r]
+        if not isinstance(st.op, ComputeOp) or src not in st.op.input_tensors:
+            raise ScheduleError(f"cache_read of {tensor.name}: stage {st.op.name} does not read {tensor.name}")
+        reader_stages.append(st)
+    shape = src.shape
+    from ..te.operation import compute
+    cache = compute(shape, lambda *i: src[i], name=f"{src.op.name}.{scope}")
+    first = min(sch.stages.index(st) for st in reader_stages)
+    cstage = _insert_stage(sch, cache.op, sch.stages[first])
+    cstage.set_scope(scope)
+    tmap: dict[Tensor, Tensor] = {}
+    for st in reader_stages:
+        tmap.update(_set_op(sch, st, _rebuild(st.op, _Rewrite({src: cache}))))
+    replace_dataflow(sch, tmap, skip=set(reader_stages))
+    return cache
+
+
+def cache_write(sch: Schedule, tensor: Tensor | Sequence[Tensor], scope: str) -> Any:
+    tensors = list(tensor) if isinstance(tensor, (list, tuple)) else [tensor]
+    stage = sch[tensors[0]]
+    op = stage.op
+    if not isinstance(op, ComputeOp):
+        raise ScheduleError(f"cache_write: {tensors[0].name} is not computed by this schedule")
+    if stage.relations or stage.iter_var_attrs:
+        raise ScheduleError(f"stage {op.name}: cache_write must come before split/fuse/reorder/annotations "
+                            "on that stage (the stage is rebuilt)")
+    axis, raxis, vmap, amap = _copy_axes(op, ".c")
+    cache_op = _rebuild(op, _Rewrite(vmap=vmap, axis_map=amap), axis=axis, name=f"{op.name}.{scope}")
+    copy_body = tuple(TensorRead(cache_op.output(i), [iv.var for iv in op.axis]) for i in range(op.num_outputs))
+    copy_op = ComputeOp(op.name, op.tag, op.attrs, op.axis, copy_body)
+    cstage = _insert_stage(sch, cache_op, stage)
+    cstage.set_scope(scope)
+    tmap = _set_op(sch, stage, copy_op)
+    stage._reset_axes()
+    replace_dataflow(sch, tmap, skip={stage, cstage})
+    outs = [cache_op.output(t.value_index) for t in tensors]
+    return outs[0] if not isinstance(tensor, (list, tuple)) else outs
+
+
+def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) -> Any:
+    stage = sch[tensor]
+    op = stage.op
+    where = f"stage {op.name}: rfactor"
+    if not isinstance(op, ComputeOp) or not op.reduce_axis:
+        raise ScheduleError(f"{where} needs a reduction stage")
+    if axis not in stage.leaf_iter_vars or axis.iter_type != IterVarType.COMM_REDUCE:
+        raise ScheduleError(f"{where}: {getattr(axis, 'name', axis)!r} is not a reduction axis of this stage "
+                            "(split the reduction axis and pass one of the parts)")
+    if not 0 <= factor_axis <= len(op.axis):
+        raise ScheduleError(f"{where}: factor_axis {factor_axis} is out of range 0..{len(op.axis)}")
+    red: Reduce = op.body[0]
+    extents = {iv: iv.dom.extent for iv in op.axis + op.reduce_axis}
+    pass_down_extents(stage.relations, extents)
+    # Data axes of the partial-result stage: the original ones plus `axis` at factor_axis.
+    data = [IterVar(iv.dom, Var(iv.name, iv.var.dtype), IterVarType.DATA_PAR) for iv in op.axis]
+    fiv = IterVar(Range(0, extents[axis]), Var(axis.name + ".rf", axis.var.dtype), IterVarType.DATA_PAR)
+    data.insert(factor_axis, fiv)
+    rest = [iv for iv in stage.leaf_iter_vars if iv.iter_type == IterVarType.COMM_REDUCE and iv is not axis]
+    new_red = [IterVar(Range(0, extents[iv]), Var(iv.name, iv.var.dtype), IterVarType.COMM_REDUCE) for iv in rest]
+    values: dict[IterVar, PrimExpr] = {axis: fiv.var}
+    values.update({o: n.var for o, n in zip(rest, new_red)})
+    for iv in stage.leaf_iter_vars:
+        values.setdefault(iv, E.const(0))
+    pass_up_index([r for r in stage.relations], extents, values)
+    vmap: dict[Var, PrimExpr] = {o.var: n.var for o, n in zip(op.axis, [d for d in data if d is not fiv])}
+    cond: PrimExpr = red.condition
+    for r in op.reduce_axis:
+        vmap[r.var] = values[r] + r.dom.min
+        cond = E.all_(cond, values[r] < r.dom.extent)
+    rw = _Rewrite(vmap=vmap)
+    src = tuple(rw.visit(s) for s in red.source)
+    cond = rw.visit(cond)
+    from ..arith import simplify
+    cond = simplify(cond)
+    if new_red:
+        rf_body = tuple(Reduce(red.combiner, src, new_red, cond, i) for i in range(len(src)))
+    else:
+        rf_body = tuple(E.if_then_else(cond, s, red.combiner.identity[i]) for i, s in enumerate(src))
+    rf_op = ComputeOp(f"{op.name}.rf", op.tag, op.attrs, data, rf_body)
+    # The original stage now reduces the partial results over the factored axis.
+    kv = IterVar(Range(0, extents[axis]), Var(axis.name + ".v", axis.var.dtype), IterVarType.COMM_REDUCE)
+    idx = [iv.var for iv in op.axis]
+    idx.insert(factor_axis, kv.var)
+    partial = tuple(TensorRead(rf_op.output(i), idx) for i in range(len(src)))
+    body = tuple(Reduce(red.combiner, partial, [kv], E.const(True), i) for i in range(len(src)))
+    new_op = ComputeOp(op.name, op.tag, op.attrs, op.axis, body)
+    rstage = _insert_stage(sch, rf_op, stage)
+    tmap = _set_op(sch, stage, new_op)
+    stage._reset_axes()
+    replace_dataflow(sch, tmap, skip={stage, rstage})
+    outs = rf_op.outputs
+    return outs[0] if len(outs) == 1 else outs

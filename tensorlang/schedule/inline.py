@@ -1,0 +1,58 @@
+"""Inlining: the body of every computed stage with the stages marked compute_inline
+substituted into it (transitively), so later steps never see an inlined tensor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..te.expr import PrimExpr, TensorRead, Var
+from ..te.functor import Mutator, substitute
+from ..te.tensor import ComputeOp, Tensor
+from .schedule import Schedule, Stage
+
+
+class _Inline(Mutator):
+    def __init__(self, defs: dict[Tensor, tuple[list[Var], PrimExpr]]):
+        super().__init__()
+        self.defs = defs
+
+    def visit_TensorRead(self, node: TensorRead) -> PrimExpr:
+        idx = tuple(self.visit(i) for i in node.indices)
+        d = self.defs.get(node.tensor)
+        if d is None:
+            if all(a is b for a, b in zip(idx, node.indices)):
+                return node
+            return TensorRead(node.tensor, idx)
+        params, body = d
+        return substitute(body, dict(zip(params, idx)))
+
+
+def effective_bodies(sch: Schedule) -> dict[Stage, tuple[PrimExpr, ...]]:
+    """Bodies of all computed, non-inlined stages with inlined stages substituted."""
+    defs: dict[Tensor, tuple[list[Var], PrimExpr]] = {}
+    out: dict[Stage, tuple[PrimExpr, ...]] = {}
+    for st in sch.stages:
+        op = st.op
+        if not isinstance(op, ComputeOp):
+            continue
+        body = tuple(_Inline(defs).visit(b) for b in op.body) if defs else op.body
+        if st.attach_type == "inline":
+            params = [iv.var for iv in op.axis]
+            for i, b in enumerate(body):
+                defs[op.output(i)] = (params, b)
+        else:
+            out[st] = body
+    return out
+
+
+def reads_of(body: tuple[PrimExpr, ...]) -> list[TensorRead]:
+    """Every tensor read in the bodies, in order."""
+    found: list[TensorRead] = []
+
+    def fn(n: Any) -> None:
+        if isinstance(n, TensorRead):
+            found.append(n)
+    from ..te.functor import post_order_visit
+    for b in body:
+        post_order_visit(b, fn)
+    return found

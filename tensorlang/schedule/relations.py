@@ -1,0 +1,84 @@
+"""Relations between a stage's iteration variables (split, fuse) and index/extent propagation
+through them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from ..te.expr import IntImm, PrimExpr
+from ..te.tensor import IterVar
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """``parent`` = ``outer`` * inner_extent + ``inner``; exactly one of factor/nparts is set."""
+
+    parent: IterVar
+    outer: IterVar
+    inner: IterVar
+    factor: PrimExpr | None
+    nparts: PrimExpr | None
+
+
+@dataclass(frozen=True, eq=False)
+class Fuse:
+    """``fused`` enumerates (``outer``, ``inner``) pairs: outer = fused // ext(inner)."""
+
+    outer: IterVar
+    inner: IterVar
+    fused: IterVar
+
+
+Relation = Split | Fuse
+
+
+def ceildiv(a: PrimExpr, b: PrimExpr) -> PrimExpr:
+    if isinstance(a, IntImm) and isinstance(b, IntImm):
+        return IntImm(a.dtype, -(-a.value // b.value))
+    return (a + b - 1) // b
+
+
+def pass_down_extents(relations: list[Relation], extents: dict[IterVar, PrimExpr]) -> None:
+    """Given the extents of root axes, fill in the extents of every derived axis (in place)."""
+    for rel in relations:
+        if isinstance(rel, Split):
+            pext = extents[rel.parent]
+            if rel.factor is not None:
+                extents[rel.inner] = rel.factor
+                extents[rel.outer] = ceildiv(pext, rel.factor)
+            else:
+                extents[rel.outer] = rel.nparts
+                extents[rel.inner] = ceildiv(pext, rel.nparts)
+        else:
+            extents[rel.fused] = extents[rel.outer] * extents[rel.inner]
+
+
+def pass_up_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr],
+                  values: dict[IterVar, PrimExpr]) -> None:
+    """Given values of the leaf axes, fill in the value (relative to the axis minimum) of
+    every axis above them (in place)."""
+    for rel in reversed(relations):
+        if isinstance(rel, Split):
+            values[rel.parent] = values[rel.outer] * extents[rel.inner] + values[rel.inner]
+        else:
+            f = values[rel.fused]
+            ext = extents[rel.inner]
+            values[rel.outer] = f // ext
+            values[rel.inner] = f % ext
+
+
+def leaf_parents(relations: list[Relation]) -> dict[IterVar, list[IterVar]]:
+    """For each derived axis, the root axes it depends on."""
+    out: dict[IterVar, list[IterVar]] = {}
+
+    def roots(iv: IterVar) -> list[IterVar]:
+        return out.get(iv, [iv])
+    for rel in relations:
+        if isinstance(rel, Split):
+            r = roots(rel.parent)
+            out[rel.outer] = r
+            out[rel.inner] = r
+        else:
+            out[rel.fused] = roots(rel.outer) + [x for x in roots(rel.inner) if x not in roots(rel.outer)]
+    return out

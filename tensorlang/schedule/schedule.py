@@ -1,0 +1,370 @@
+"""Schedules and stages: how each operation's loops are split, ordered, annotated and placed.
+
+A ``Stage`` records directives and never changes the operation's meaning; the lowering in
+``tensorlang.ir.lower`` turns the recorded directives into loops.  Primitives check their
+arguments at once and raise ``ScheduleError`` naming the stage and axis at fault.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ScheduleError
+from ..te.expr import IntImm, PrimExpr, Var, convert
+from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor
+from .relations import Fuse, Relation, Split
+
+_ANNOTATIONS = ("vectorize", "unroll", "parallel")
+# Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
+KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit")
+IGNORED_PRAGMAS = ("parallel_launch_point", "parallel_stride_pattern", "parallel_barrier_when_finish",
+                   "debug_skip_region")
+
+
+@dataclass
+class IterVarAttr:
+    """Annotations on one axis of a stage."""
+
+    annotation: str | None = None          # "vectorize" | "unroll" | "parallel"
+    bind_thread: IterVar | None = None     # the thread axis this loop is bound to
+    pragmas: list[tuple[str, Any]] = field(default_factory=list)
+
+
+class Stage:
+    """The schedule of one operation (``s[T]``)."""
+
+    def __init__(self, op: Operation, schedule: Schedule):
+        self.op = op
+        self.origin_op = op
+        self.schedule = schedule
+        self.relations: list[Relation] = []
+        self.iter_var_attrs: dict[IterVar, IterVarAttr] = {}
+        self.attach_type = "root"  # root | inline | scope
+        self.attach_stage: Stage | None = None
+        self.attach_ivar: IterVar | None = None
+        self.scope = "global"
+        self.is_output = False
+        self._reset_axes()
+
+    def _reset_axes(self) -> None:
+        if isinstance(self.op, ComputeOp):
+            roots = list(self.op.axis) + list(self.op.reduce_axis)
+        else:
+            roots = []
+        self.all_iter_vars: list[IterVar] = list(roots)
+        self.leaf_iter_vars: list[IterVar] = list(roots)
+        self.relations = []
+        self.iter_var_attrs = {}
+
+    @property
+    def name(self) -> str:
+        return self.op.name
+
+    def __repr__(self) -> str:
+        return f"Stage({self.op.name})"
+
+    # -- checks -----------------------------------------------------------------------
+    def _where(self) -> str:
+        return f"stage {self.op.name}"
+
+    def _check_leaf(self, iv: Any, primitive: str) -> IterVar:
+        if not isinstance(iv, IterVar):
+            raise ScheduleError(f"{self._where()}: {primitive} expects an axis (IterVar), got {iv!r}")
+        if iv in self.leaf_iter_vars:
+            return iv
+        owner = self.schedule._owner_of(iv)
+        if owner is not None and owner is not self:
+            raise ScheduleError(f"{self._where()}: {primitive} was given axis {iv.name}, which belongs "
+                                f"to stage {owner.op.name}")
+        if iv in self.all_iter_vars:
+            raise ScheduleError(f"{self._where()}: {primitive}: axis {iv.name} was already split or fused; "
+                                "use the axes that split/fuse returned")
+        raise ScheduleError(f"{self._where()}: {primitive}: axis {iv.name} is not an axis of this stage")
+
+    def _check_compute(self, primitive: str) -> None:
+        if not isinstance(self.op, ComputeOp):
+            raise ScheduleError(f"{self._where()}: {primitive} applies to computed stages, "
+                                f"not to the placeholder {self.op.name}")
+
+    # -- loop transformations ----------------------------------------------------------
+    def split(self, parent: IterVar, factor: Any = None, nparts: Any = None) -> tuple[IterVar, IterVar]:
+        """Split ``parent`` into (outer, inner) with inner extent ``factor`` or outer extent
+        ``nparts``; a factor that does not divide the extent leaves a guarded tail.
+
+        ``for i in 0..n``  becomes  ``for i.outer in 0..ceil(n/f): for i.inner in 0..f:
+        if i.outer*f + i.inner < n: ...``
+        """
+        self._check_compute("split")
+        parent = self._check_leaf(parent, "split")
+        if (factor is None) == (nparts is None):
+            raise ScheduleError(f"{self._where()}: split of {parent.name} needs exactly one of factor= or nparts=")
+        amount = _positive(factor if factor is not None else nparts,
+                           f"{self._where()}: split of {parent.name}: {'factor' if factor is not None else 'nparts'}")
+        outer = IterVar(None, Var(f"{parent.name}.outer"), parent.iter_type)
+        inner = IterVar(None, Var(f"{parent.name}.inner"), parent.iter_type)
+        rel = Split(parent, outer, inner, amount if factor is not None else None,
+                    amount if nparts is not None else None)
+        self.relations.append(rel)
+        self.all_iter_vars += [outer, inner]
+        pos = self.leaf_iter_vars.index(parent)
+        self.leaf_iter_vars[pos:pos + 1] = [outer, inner]
+        return outer, inner
+
+    def fuse(self, *args: IterVar) -> IterVar:
+        """Fuse consecutive axes (outermost first) into one axis."""
+        self._check_compute("fuse")
+        if len(args) == 1 and isinstance(args[0], (list, tuple)):
+            args = tuple(args[0])
+        if not args:
+            raise ScheduleError(f"{self._where()}: fuse needs at least one axis")
+        ivs = [self._check_leaf(a, "fuse") for a in args]
+        if len(set(ivs)) != len(ivs):
+            raise ScheduleError(f"{self._where()}: fuse was given the same axis twice")
+        if len(ivs) == 1:
+            return ivs[0]
+        pos = sorted(self.leaf_iter_vars.index(iv) for iv in ivs)
+        if pos != list(range(pos[0], pos[0] + len(pos))):
+            names = ", ".join(iv.name for iv in ivs)
+            raise ScheduleError(f"{self._where()}: can only fuse consecutive axes; {names} are not adjacent "
+                                f"in the loop order {[iv.name for iv in self.leaf_iter_vars]}")
+        ordered = [self.leaf_iter_vars[p] for p in pos]
+        kinds = {iv.iter_type for iv in ordered}
+        if len(kinds) > 1:
+            raise ScheduleError(f"{self._where()}: cannot fuse a reduction axis with a data-parallel axis "
+                                f"({', '.join(iv.name for iv in ordered)})")
+        fused = ordered[0]
+        for nxt in ordered[1:]:
+            new = IterVar(None, Var(f"{fused.name}.{nxt.name}.fused"), fused.iter_type)
+            self.relations.append(Fuse(fused, nxt, new))
+            self.all_iter_vars.append(new)
+            fused = new
+        self.leaf_iter_vars[pos[0]:pos[-1] + 1] = [fused]
+        return fused
+
+    def reorder(self, *args: IterVar) -> Stage:
+        """Put the given axes in this order, in the positions they occupy now."""
+        self._check_compute("reorder")
+        if len(args) == 1 and isinstance(args[0], (list, tuple)):
+            args = tuple(args[0])
+        ivs = [self._check_leaf(a, "reorder") for a in args]
+        if len(set(ivs)) != len(ivs):
+            dup = next(iv for iv in ivs if ivs.count(iv) > 1)
+            raise ScheduleError(f"{self._where()}: reorder was given axis {dup.name} twice")
+        pos = sorted(self.leaf_iter_vars.index(iv) for iv in ivs)
+        for p, iv in zip(pos, ivs):
+            self.leaf_iter_vars[p] = iv
+        return self
+
+    def tile(self, x_parent: IterVar, y_parent: IterVar, x_factor: Any, y_factor: Any
+             ) -> tuple[IterVar, IterVar, IterVar, IterVar]:
+        """Split two axes and order them (x.outer, y.outer, x.inner, y.inner)."""
+        xo, xi = self.split(x_parent, factor=x_factor)
+        yo, yi = self.split(y_parent, factor=y_factor)
+        self.reorder(xo, yo, xi, yi)
+        return xo, yo, xi, yi
+
+    # -- annotations -------------------------------------------------------------------
+    def _annotate(self, iv: IterVar, kind: str) -> None:
+        self._check_compute(kind)
+        iv = self._check_leaf(iv, kind)
+        if kind in ("vectorize", "parallel") and iv.iter_type == IterVarType.COMM_REDUCE:
+            why = "its iterations update the same element" if kind == "parallel" else (
+                "its lanes would all update the same element; vectorize a data-parallel axis "
+                "ordered inside it instead")
+            raise ScheduleError(f"{self._where()}: cannot {kind} reduction axis {iv.name}: {why} "
+                                "(use rfactor to parallelize a reduction)")
+        attr = self.iter_var_attrs.setdefault(iv, IterVarAttr())
+        if attr.bind_thread is not None:
+            raise ScheduleError(f"{self._where()}: axis {iv.name} is bound to "
+                                f"{attr.bind_thread.thread_tag}; it cannot also be {kind}d")
+        attr.annotation = kind
+
+    def vectorize(self, iv: IterVar) -> Stage:
+        """Run ``iv`` as vector lanes (its extent must be a constant after splitting)."""
+        self._annotate(iv, "vectorize")
+        return self
+
+    def unroll(self, iv: IterVar) -> Stage:
+        """Unroll ``iv`` (fully, when its extent is a constant)."""
+        self._annotate(iv, "unroll")
+        return self
+
+    def parallel(self, iv: IterVar) -> Stage:
+        """Run the iterations of ``iv`` on several threads."""
+        self._annotate(iv, "parallel")
+        return self
+
+    def bind(self, iv: IterVar, thread_ivar: IterVar) -> Stage:
+        """Bind ``iv`` to a GPU thread index (``te.thread_axis("threadIdx.x")``); GPU targets only."""
+        self._check_compute("bind")
+        iv = self._check_leaf(iv, "bind")
+        if not isinstance(thread_ivar, IterVar) or thread_ivar.iter_type != IterVarType.THREAD_INDEX:
+            raise ScheduleError(f"{self._where()}: bind of {iv.name} expects a te.thread_axis, got {thread_ivar!r}")
+        attr = self.iter_var_attrs.setdefault(iv, IterVarAttr())
+        if attr.annotation is not None:
+            raise ScheduleError(f"{self._where()}: axis {iv.name} is already {attr.annotation}d; it cannot be bound")
+        attr.bind_thread = thread_ivar
+        return self
+
+    def pragma(self, iv: IterVar, pragma_type: str, pragma_value: Any = None) -> Stage:
+        """Attach a hint to a loop: ``unroll``, ``auto_unroll_max_step`` (value: max steps) ..."""
+        self._check_compute("pragma")
+        iv = self._check_leaf(iv, "pragma")
+        if pragma_type not in KNOWN_PRAGMAS + IGNORED_PRAGMAS:
+            raise ScheduleError(f"{self._where()}: unknown pragma '{pragma_type}' on axis {iv.name} "
+                                f"(known: {', '.join(KNOWN_PRAGMAS + IGNORED_PRAGMAS)})")
+        if pragma_type == "auto_unroll_max_step":
+            _positive(pragma_value, f"{self._where()}: pragma auto_unroll_max_step on {iv.name}", allow_zero=True)
+        self.iter_var_attrs.setdefault(iv, IterVarAttr()).pragmas.append(
+            (pragma_type, pragma_value if not isinstance(pragma_value, IntImm) else pragma_value.value))
+        return self
+
+    # -- placement --------------------------------------------------------------------
+    def compute_at(self, parent: Stage, scope: IterVar) -> Stage:
+        """Compute this stage inside loop ``scope`` of stage ``parent``, just for the region
+        that one iteration of that loop reads."""
+        self._check_compute("compute_at")
+        if not isinstance(parent, Stage):
+            raise ScheduleError(f"{self._where()}: compute_at expects a stage (s[T]), got {parent!r}")
+        if parent is self:
+            raise ScheduleError(f"{self._where()}: cannot compute a stage at itself")
+        if not isinstance(scope, IterVar) or scope not in parent.all_iter_vars:
+            name = scope.name if isinstance(scope, IterVar) else repr(scope)
+            raise ScheduleError(f"{self._where()}: compute_at: axis {name} is not an axis of stage {parent.op.name}")
+        self.attach_type, self.attach_stage, self.attach_ivar = "scope", parent, scope
+        return self
+
+    def compute_inline(self) -> Stage:
+        """Substitute this stage's expression into its consumers (no storage, no loops)."""
+        self._check_compute("compute_inline")
+        if self.op.reduce_axis:
+            raise ScheduleError(f"{self._where()}: cannot inline a reduction; use compute_at instead")
+        if self.is_output:
+            raise ScheduleError(f"{self._where()}: cannot inline an output of the schedule")
+        self.attach_type, self.attach_stage, self.attach_ivar = "inline", None, None
+        return self
+
+    def compute_root(self) -> Stage:
+        """Compute this stage in full at the top level (the default)."""
+        self._check_compute("compute_root")
+        self.attach_type, self.attach_stage, self.attach_ivar = "root", None, None
+        return self
+
+    def set_scope(self, scope: str) -> Stage:
+        """Storage scope of this stage's buffer: global, shared or local."""
+        if scope not in ("global", "shared", "local", "warp"):
+            raise ScheduleError(f"{self._where()}: unknown storage scope '{scope}'")
+        self.scope = scope
+        return self
+
+
+def _positive(value: Any, where: str, allow_zero: bool = False) -> PrimExpr:
+    try:
+        e = convert(value)
+    except Exception as exc:  # noqa: BLE001 - report any unconvertible value the same way
+        raise ScheduleError(f"{where} must be a positive integer, got {value!r}") from exc
+    if not (e.dtype.is_int and e.dtype.lanes == 1):
+        raise ScheduleError(f"{where} must be a positive integer, got {value!r}")
+    if isinstance(e, IntImm) and (e.value < 0 or (e.value == 0 and not allow_zero)):
+        raise ScheduleError(f"{where} must be a positive integer, got {e.value}")
+    return e
+
+
+class Schedule:
+    """The stages of a computation, producers before consumers; index it with ``s[T]``."""
+
+    def __init__(self, outputs: Sequence[Operation]):
+        self.outputs = list(outputs)
+        self.stages: list[Stage] = []
+        self.stage_map: dict[int, Stage] = {}
+        self._alive: list[Operation] = []
+        for op in _post_order(self.outputs):
+            st = Stage(op, self)
+            self.stages.append(st)
+            self.stage_map[id(op)] = st
+        for op in self.outputs:
+            self.stage_map[id(op)].is_output = True
+
+    def __getitem__(self, key: Tensor | Operation) -> Stage:
+        op = key.op if isinstance(key, Tensor) else key
+        st = self.stage_map.get(id(op))
+        if st is None:
+            name = getattr(op, "name", repr(op))
+            raise ScheduleError(f"{name} is not part of this schedule (it is not computed by, "
+                                "or an input of, the outputs given to create_schedule)")
+        return st
+
+    def _owner_of(self, iv: IterVar) -> Stage | None:
+        for st in self.stages:
+            if iv in st.all_iter_vars:
+                return st
+        return None
+
+    def stage_of(self, tensor: Tensor) -> Stage:
+        return self[tensor]
+
+    def current_tensor(self, tensor: Tensor) -> Tensor:
+        """The tensor that now computes ``tensor`` (cache_read/cache_write replace ops)."""
+        return self[tensor].op.output(tensor.value_index)
+
+    def cache_read(self, tensor: Tensor, scope: str, readers: Any) -> Tensor:
+        """Copy ``tensor`` into a new stage in ``scope`` and make ``readers`` read the copy."""
+        from .dataflow import cache_read
+        return cache_read(self, tensor, scope, readers)
+
+    def cache_write(self, tensor: Tensor | Sequence[Tensor], scope: str) -> Tensor:
+        """Compute ``tensor`` into a new stage in ``scope``; the original stage copies it out."""
+        from .dataflow import cache_write
+        return cache_write(self, tensor, scope)
+
+    def rfactor(self, tensor: Tensor, axis: IterVar, factor_axis: int = 0) -> Tensor:
+        """Turn reduction axis ``axis`` into a data-parallel axis of a new stage of partial
+        results; the original stage then reduces over those partial results."""
+        from .dataflow import rfactor
+        return rfactor(self, tensor, axis, factor_axis)
+
+    def normalize(self) -> Schedule:
+        """Kept for TVM compatibility: loops are already normalized to start at 0."""
+        return self
+
+
+def _post_order(outputs: Iterable[Operation]) -> list[Operation]:
+    order: list[Operation] = []
+    seen: set[int] = set()
+
+    def visit(op: Operation) -> None:
+        stack = [(op, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                if id(node) not in seen:
+                    seen.add(id(node))
+                    order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            stack.append((node, True))
+            for t in reversed(node.input_tensors):
+                if id(t.op) not in seen:
+                    stack.append((t.op, False))
+    for op in outputs:
+        visit(op)
+    return order
+
+
+def create_schedule(ops: Operation | Tensor | Sequence[Operation | Tensor]) -> Schedule:
+    """A default schedule (every stage computed at root, in order) for the given outputs."""
+    if not isinstance(ops, (list, tuple)):
+        ops = [ops]
+    out = []
+    for o in ops:
+        if isinstance(o, Tensor):
+            o = o.op
+        if not isinstance(o, Operation):
+            raise ScheduleError(f"create_schedule expects operations (C.op) or tensors, got {o!r}")
+        if isinstance(o, PlaceholderOp):
+            raise ScheduleError(f"create_schedule: {o.name} is a placeholder; pass the computed output's op")
+        out.append(o)
+    return Schedule(out)

@@ -1,0 +1,948 @@
+"""LLVM IR generation for one lowered PrimFunc, built with llvmlite.ir.
+
+Guarantees: ``codegen_llvm`` returns a complete LLVM module as text, holding
+- the entry function (named after the PrimFunc unless told otherwise): buffer parameters become ``noalias``
+  pointers, Var parameters scalars (float16 travels as its 16-bit pattern, since C callers such
+  as ctypes have no half type); it returns 0, or ERR_OUT_OF_MEMORY when a heap allocation failed;
+- one outlined worker per top-level parallel loop, and the thread launcher they share;
+- the ``__tl_num_threads`` global the runtime sets (0 means "ask get_nprocs()");
+- when asked, the metadata string that an exported library carries.
+Only the chosen side of a Select is evaluated when a side could fault (a load, an integer
+division), so guarded out-of-bounds reads are safe. Float math keeps IEEE semantics unless the
+target says -fast-math.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import llvmlite.ir as ir
+
+from ...errors import BuildError
+from ...ir import stmt as S
+from ...ir.function import Buffer, PrimFunc
+from ...te import expr as E
+from ...te.dtype import DType
+from ...te.functor import Visitor
+from ..llvm_target import LLVMTarget
+from ..module import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
+
+STACK_ALLOC_LIMIT = 256 * 1024  # bytes; larger or dynamic Allocates go to the heap
+_ALLOC_ALIGN = 64  # one cache line, and one zmm register
+
+I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
+PTR = ir.PointerType()
+# A worker runs iterations [begin, end) of one parallel loop: (closure, begin, end) -> status.
+_WORKER_TYPE = ir.FunctionType(I32, [PTR, I64, I64])
+# The task a launcher hands to one thread: worker, closure, begin, end, status.
+_TASK_TYPE = ir.LiteralStructType([PTR, PTR, I64, I64, I32])
+
+# te intrinsic name -> LLVM intrinsic base name.
+_LLVM_MATH = {
+    "exp": "llvm.exp", "exp2": "llvm.exp2", "log": "llvm.log", "log2": "llvm.log2",
+    "log10": "llvm.log10", "sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceil": "llvm.ceil",
+    "round": "llvm.roundeven", "trunc": "llvm.trunc", "sin": "llvm.sin", "cos": "llvm.cos",
+    "fabs": "llvm.fabs", "pow": "llvm.pow",
+}
+# te intrinsic name -> (float32 libm symbol, float64 libm symbol).
+_LIBM = {"tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"), "tan": ("tanf", "tan")}
+_CMP_OPS = {E.EQ: "==", E.NE: "!=", E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">="}
+
+
+def codegen_llvm(func: PrimFunc, target: LLVMTarget, *, metadata: str | None = None,
+                 symbol: str | None = None) -> str:
+    """LLVM IR text for ``func``, its entry function named ``symbol`` (default: the function's
+    name); see the module docstring for what the module holds."""
+    return _ModuleEmitter(func, target).emit(metadata, symbol or func.name)
+
+
+# --- types and constants ------------------------------------------------------------------
+
+def llvm_type(dt: DType, in_memory: bool = False) -> ir.Type:
+    """The LLVM type of a value of ``dt``; bool is i1 in registers and i8 in memory."""
+    if dt.kind == "handle":
+        elem: ir.Type = PTR
+    elif dt.kind == "bool":
+        elem = I8 if in_memory else I1
+    elif dt.kind in ("int", "uint"):
+        elem = ir.IntType(dt.bits)
+    else:
+        elem = {16: ir.HalfType(), 32: ir.FloatType(), 64: ir.DoubleType()}[dt.bits]
+    return elem if dt.lanes == 1 else ir.VectorType(elem, dt.lanes)
+
+
+def param_type(dt: DType) -> ir.Type:
+    """The ABI type of a scalar parameter: float16 is passed as its bits in an i16."""
+    return I16 if dt.is_float and dt.bits == 16 else llvm_type(dt)
+
+
+def _mangle(ty: ir.Type) -> str:
+    """The type suffix of an overloaded intrinsic name (f32, v16f32, v8i1, p0)."""
+    if isinstance(ty, ir.VectorType):
+        return f"v{ty.count}{_mangle(ty.element)}"
+    if isinstance(ty, ir.IntType):
+        return f"i{ty.width}"
+    if isinstance(ty, ir.PointerType):
+        return "p0"
+    return {ir.HalfType: "f16", ir.FloatType: "f32", ir.DoubleType: "f64"}[type(ty)]
+
+
+def _const(ty: ir.Type, value: Any) -> ir.Constant:
+    """A scalar constant, or the splat of it when ``ty`` is a vector."""
+    if isinstance(ty, ir.VectorType):
+        return ir.Constant(ty, [_const(ty.element, value)] * ty.count)
+    if isinstance(ty, ir.IntType):
+        value = int(value) & ((1 << ty.width) - 1)  # LLVM reads the bit pattern
+        if ty.width > 1 and value >= 1 << (ty.width - 1):
+            value -= 1 << ty.width
+    return ir.Constant(ty, value)
+
+
+def _lanes(ty: ir.Type) -> int:
+    return ty.count if isinstance(ty, ir.VectorType) else 1
+
+
+def _is_contiguous(index: E.PrimExpr) -> bool:
+    return (isinstance(index, E.Ramp) and isinstance(index.stride, E.IntImm)
+            and index.stride.value == 1)
+
+
+def _is_safe_divisor(e: E.PrimExpr) -> bool:
+    """A constant divisor that can neither trap (0) nor overflow (-1 with INT_MIN)."""
+    if isinstance(e, E.Broadcast):
+        e = e.value
+    return isinstance(e, E.IntImm) and e.value not in (0, -1)
+
+
+@contextlib.contextmanager
+def _for_range(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, name: str,
+               signed: bool = True) -> Iterator[ir.Value]:
+    """Emit ``for (i = lo; i < hi; ++i)`` and yield ``i`` with the builder in the loop body."""
+    fn = b.function
+    pre = b.block
+    header = fn.append_basic_block(f"{name}.header")
+    body = fn.append_basic_block(f"{name}.body")
+    exit_ = fn.append_basic_block(f"{name}.exit")
+    b.branch(header)
+    b.position_at_end(header)
+    i = b.phi(lo.type, name=name)
+    i.add_incoming(lo, pre)
+    cmp = b.icmp_signed("<", i, hi) if signed else b.icmp_unsigned("<", i, hi)
+    b.cbranch(cmp, body, exit_)
+    b.position_at_end(body)
+    yield i
+    # The body may have opened blocks of its own; the back edge leaves from the last one.
+    nxt = b.add(i, _const(i.type, 1), name=f"{name}.next", flags=("nsw",) if signed else ())
+    i.add_incoming(nxt, b.block)
+    b.branch(header)
+    b.position_at_end(exit_)
+
+
+class _UsedVars(Visitor):
+    """Every Var a statement reads, buffers of loads and stores included, in first-use order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[E.Var, None] = {}
+
+    def visit_Var(self, v: E.Var) -> None:
+        self.found[v] = None
+
+    def visit_Load(self, e: E.Load) -> None:
+        self.found[e.buffer] = None
+        self.generic_visit(e)
+
+    def visit_Store(self, s: S.Store) -> None:
+        self.found[s.buffer] = None
+        self.generic_visit(s)
+
+
+# --- the module -------------------------------------------------------------------------
+
+class _ModuleEmitter:
+    """Module-wide state: declarations, the launcher, outlined workers, globals."""
+
+    def __init__(self, func: PrimFunc, target: LLVMTarget):
+        self.func = func
+        self.target = target
+        self.module = ir.Module(name=func.name)
+        self.module.triple = target.triple
+        self.fast_math: tuple[str, ...] = ("fast",) if target.fast_math else ()
+        self._decls: dict[str, ir.Function] = {}
+        self._launcher: ir.Function | None = None
+        self._n_workers = 0
+        # Handles known to point at their own allocation (buffer params, Allocates): only these
+        # may be marked noalias in outlined bodies; a handle bound by a Let may alias another.
+        self.distinct_buffers: set[E.Var] = set()
+        # Always present, so the runtime can set it whether or not the function has parallel loops.
+        self.num_threads = ir.GlobalVariable(self.module, I32, NUM_THREADS_SYMBOL)
+        self.num_threads.initializer = _const(I32, 0)
+        self.num_threads.align = 4
+
+    def emit(self, metadata: str | None, symbol: str) -> str:
+        func = self.func
+        arg_types = []
+        for p in func.params:
+            if isinstance(p, Buffer):
+                arg_types.append(PTR)
+            elif isinstance(p, E.Var):
+                arg_types.append(param_type(p.dtype))
+            else:
+                raise BuildError(f"{func.name}: parameter {p!r} is neither a Buffer nor a Var")
+        fn = ir.Function(self.module, ir.FunctionType(I32, arg_types), name=symbol)
+        fn.attributes.add("nounwind")
+        _name_args(fn, [p.name for p in func.params])
+        em = _FunctionEmitter(self, fn, in_parallel=False)
+        for p, arg in zip(func.params, fn.args):
+            if isinstance(p, Buffer):
+                # The runtime refuses overlapping arguments when one is written, which makes
+                # noalias true; captures(none) holds because workers are joined before returning.
+                arg.add_attribute("noalias")
+                arg.add_attribute("captures(none)")
+                em.vars[p.data] = arg
+                self.distinct_buffers.add(p.data)
+            elif p.dtype.is_float and p.dtype.bits == 16:
+                em.vars[p] = em.b.bitcast(arg, llvm_type(p.dtype), name=p.name)
+            else:
+                if p.dtype.is_bool:
+                    arg.add_attribute("zeroext")
+                em.vars[p] = arg
+        em.visit(func.body)
+        em.finish()
+        if metadata is not None:
+            data = bytearray(metadata.encode()) + b"\0"
+            gv = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)), METADATA_SYMBOL)
+            gv.global_constant = True
+            gv.initializer = ir.Constant(gv.value_type, data)
+        return str(self.module)
+
+    def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
+        """An external function or intrinsic, declared once per module."""
+        fn = self._decls.get(name)
+        if fn is None:
+            fn = ir.Function(self.module, ir.FunctionType(ret, args), name=name)
+            self._decls[name] = fn
+        return fn
+
+    def outline(self, loop: S.For, captured: list[E.Var], values: list[ir.Value]) -> ir.Function:
+        """A worker for ``loop``: ``(closure, begin, end)`` unpacks the captured values and calls
+        a body function that takes them as parameters, so buffers keep their noalias facts
+        when the body is inlined back into the worker."""
+        base = f"{self.func.name}.parallel{self._n_workers}"
+        self._n_workers += 1
+        types = [v.type for v in values]
+        body_fn = ir.Function(self.module, ir.FunctionType(I32, [*types, I64, I64]), name=f"{base}.body")
+        body_fn.linkage = "internal"
+        body_fn.attributes.add("alwaysinline")
+        body_fn.attributes.add("nounwind")
+        _name_args(body_fn, [*(v.name for v in captured), "begin", "end"])
+        em = _FunctionEmitter(self, body_fn, in_parallel=True)
+        for var, arg in zip(captured, body_fn.args):
+            if var in self.distinct_buffers:
+                arg.add_attribute("noalias")
+            em.vars[var] = arg
+        begin, end = body_fn.args[-2:]
+        var_ty = llvm_type(loop.loop_var.dtype)
+        lo = em.int_resize(begin, var_ty, signed=True)
+        hi = em.int_resize(end, var_ty, signed=True)
+        with em.loop(loop.loop_var, lo, hi):
+            em.visit(loop.body)
+        em.finish()
+
+        worker = ir.Function(self.module, _WORKER_TYPE, name=base)
+        worker.linkage = "internal"
+        worker.attributes.add("nounwind")
+        closure, w_begin, w_end = worker.args
+        _name_args(worker, ["closure", "begin", "end"])
+        b = ir.IRBuilder(worker.append_basic_block("entry"))
+        struct = ir.LiteralStructType(types)
+        unpacked = [b.load(b.gep(closure, [_const(I32, 0), _const(I32, k)], inbounds=True,
+                                 source_etype=struct), typ=t, name=var.name)
+                    for k, (var, t) in enumerate(zip(captured, types))]
+        b.ret(b.call(body_fn, [*unpacked, w_begin, w_end]))
+        return worker
+
+    def launcher(self) -> ir.Function:
+        """``__tl_parallel_launch(worker, closure, begin, end) -> status``, built once."""
+        if self._launcher is None:
+            self._launcher = self._build_launcher()
+        return self._launcher
+
+    def _build_launcher(self) -> ir.Function:
+        run = ir.Function(self.module, ir.FunctionType(PTR, [PTR]), name="__tl_run_task")
+        run.linkage = "internal"
+        run.attributes.add("nounwind")
+        _name_args(run, ["task"])
+        b = ir.IRBuilder(run.append_basic_block("entry"))
+        task = run.args[0]
+        worker = b.load(_task_field(b, task, 0), typ=_WORKER_TYPE.as_pointer(), name="worker")
+        status = b.call(worker, [b.load(_task_field(b, task, k), typ=t)
+                                 for k, t in ((1, PTR), (2, I64), (3, I64))], name="status")
+        b.store(status, _task_field(b, task, 4))
+        b.ret(ir.Constant(PTR, None))
+
+        create = self.declare("pthread_create", I32, [PTR, PTR, PTR, PTR])
+        join = self.declare("pthread_join", I32, [I64, PTR])  # pthread_t is unsigned long
+        nprocs = self.declare("get_nprocs", I32, [])
+        launch = ir.Function(self.module, ir.FunctionType(I32, [_WORKER_TYPE.as_pointer(), PTR, I64, I64]),
+                             name="__tl_parallel_launch")
+        launch.linkage = "internal"
+        launch.attributes.add("nounwind")
+        worker, closure, lo, hi = launch.args
+        _name_args(launch, ["worker", "closure", "begin", "end"])
+        b = ir.IRBuilder(launch.append_basic_block("entry"))
+        n = b.sub(hi, lo, name="n")
+        with b.if_then(b.icmp_signed("<=", n, _const(I64, 0))):
+            b.ret(_const(I32, 0))
+        want = b.load(self.num_threads, typ=I32, name="want")
+        want = b.select(b.icmp_signed(">", want, _const(I32, 0)), want, b.call(nprocs, []))
+        want = b.select(b.icmp_signed(">", want, _const(I32, 1)), want, _const(I32, 1))
+        nt = b.sext(want, I64)
+        nt = b.select(b.icmp_signed("<", nt, n), nt, n, name="nthreads")  # never more than iterations
+        with b.if_then(b.icmp_signed("==", nt, _const(I64, 1))):
+            b.ret(b.call(worker, [closure, lo, hi]))
+
+        tasks = _alloca(b, _TASK_TYPE, size=nt, name="tasks")
+        threads = _alloca(b, I64, size=nt, name="threads")
+        started = _alloca(b, I8, size=nt, name="started")
+        chunk = b.sdiv(n, nt, name="chunk")
+        rem = b.srem(n, nt, name="rem")
+        zero, one = _const(I64, 0), _const(I64, 1)
+        # Static chunking: the first `rem` chunks take one extra iteration.
+        with _for_range(b, zero, nt, "t") as t:
+            first = b.add(b.add(lo, b.mul(t, chunk)), b.select(b.icmp_signed("<", t, rem), t, rem))
+            size = b.add(chunk, b.zext(b.icmp_signed("<", t, rem), I64))
+            tk = b.gep(tasks, [t], source_etype=_TASK_TYPE)
+            for k, value in enumerate((worker, closure, first, b.add(first, size), _const(I32, 0))):
+                b.store(value, _task_field(b, tk, k))
+        with _for_range(b, one, nt, "spawn") as t:
+            tk = b.gep(tasks, [t], source_etype=_TASK_TYPE)
+            rc = b.call(create, [b.gep(threads, [t], source_etype=I64), ir.Constant(PTR, None), run, tk])
+            ok = b.icmp_signed("==", rc, _const(I32, 0))
+            b.store(b.zext(ok, I8), b.gep(started, [t], source_etype=I8))
+            with b.if_then(b.not_(ok), likely=False):
+                b.call(run, [tk])  # no thread to be had: run the chunk here
+        b.call(run, [tasks])
+        with _for_range(b, one, nt, "join") as t:
+            flag = b.load(b.gep(started, [t], source_etype=I8), typ=I8)
+            with b.if_then(b.icmp_unsigned("!=", flag, _const(I8, 0))):
+                b.call(join, [b.load(b.gep(threads, [t], source_etype=I64), typ=I64), ir.Constant(PTR, None)])
+        result = _alloca(b, I32, name="result")
+        b.store(_const(I32, 0), result)
+        with _for_range(b, zero, nt, "collect") as t:
+            status = b.load(_task_field(b, b.gep(tasks, [t], source_etype=_TASK_TYPE), 4), typ=I32)
+            prev = b.load(result, typ=I32)
+            b.store(b.select(b.icmp_signed("!=", prev, _const(I32, 0)), prev, status), result)
+        b.ret(b.load(result, typ=I32))
+        return launch
+
+
+def _alloca(b: ir.IRBuilder, ty: ir.Type, size: ir.Value | None = None, name: str = "") -> ir.Value:
+    slot = b.alloca(ty, size=size, name=name)
+    slot.type = PTR  # llvmlite types it as a typed pointer, which then refuses opaque stores
+    return slot
+
+
+def _task_field(b: ir.IRBuilder, task: ir.Value, k: int) -> ir.Value:
+    return b.gep(task, [_const(I32, 0), _const(I32, k)], inbounds=True, source_etype=_TASK_TYPE)
+
+
+def _name_args(fn: ir.Function, names: list[str]) -> None:
+    """Name the arguments (before any block exists: labels share the argument namespace)."""
+    used: set[str] = set()
+    for arg, name in zip(fn.args, names):
+        unique, k = name, 1
+        while unique in used:
+            unique, k = f"{name}.{k}", k + 1
+        used.add(unique)
+        arg.name = unique
+
+
+# --- one LLVM function ----------------------------------------------------------------
+
+_MISSING = object()
+
+
+class _FunctionEmitter(Visitor):
+    """Emits statements and expressions into one LLVM function. Expression visitors return the
+    ir.Value; statement visitors return None."""
+
+    def __init__(self, mod: _ModuleEmitter, fn: ir.Function, in_parallel: bool):
+        super().__init__()
+        self.m = mod
+        self.fn = fn
+        self.in_parallel = in_parallel  # a nested parallel loop runs serially
+        self.vars: dict[E.Var, ir.Value] = {}
+        # Lanes that are live inside the branch of a vector Select: loads and divisions of
+        # that width must not touch the others.
+        self.mask: ir.Value | None = None
+        self._may_fault_cache: dict[int, bool] = {}
+        # Allocas go to the entry block (where mem2reg and stack coloring expect them), ahead
+        # of its jump to "body", where code starts.
+        entry = fn.append_basic_block("entry")
+        self.alloca_builder = ir.IRBuilder(entry)
+        body = fn.append_basic_block("body")
+        self.alloca_builder.position_before(self.alloca_builder.branch(body))
+        self.b = ir.IRBuilder(body)
+
+    def finish(self) -> None:
+        if self.b.block.terminator is None:
+            self.b.ret(_const(I32, 0))
+
+    # -- helpers --
+
+    def alloca(self, ty: ir.Type, name: str, align: int | None = None) -> ir.Value:
+        slot = _alloca(self.alloca_builder, ty, name=name)
+        slot.align = align
+        return slot
+
+    @contextlib.contextmanager
+    def bind(self, var: E.Var, value: ir.Value) -> Iterator[None]:
+        old = self.vars.get(var, _MISSING)
+        self.vars[var] = value
+        try:
+            yield
+        finally:
+            if old is _MISSING:
+                del self.vars[var]
+            else:
+                self.vars[var] = old
+
+    @contextlib.contextmanager
+    def loop(self, var: E.Var, lo: ir.Value, hi: ir.Value) -> Iterator[None]:
+        with _for_range(self.b, lo, hi, var.name, signed=var.dtype.kind != "uint") as i:
+            with self.bind(var, i):
+                yield
+
+    def int_resize(self, v: ir.Value, ty: ir.Type, signed: bool) -> ir.Value:
+        width = v.type.element.width if isinstance(v.type, ir.VectorType) else v.type.width
+        new = ty.element.width if isinstance(ty, ir.VectorType) else ty.width
+        if new > width:
+            return self.b.sext(v, ty) if signed else self.b.zext(v, ty)
+        if new < width:
+            return self.b.trunc(v, ty)
+        return v
+
+    def splat(self, v: ir.Value, lanes: int) -> ir.Value:
+        if isinstance(v, ir.Constant):
+            return ir.Constant(ir.VectorType(v.type, lanes), [v] * lanes)
+        vty = ir.VectorType(v.type, lanes)
+        one = self.b.insert_element(ir.Constant(vty, ir.Undefined), v, _const(I32, 0))
+        return self.b.shuffle_vector(one, ir.Constant(vty, ir.Undefined),
+                                     ir.Constant(ir.VectorType(I32, lanes), [0] * lanes))
+
+    def index64(self, e: E.PrimExpr) -> ir.Value:
+        """An index (scalar or vector) widened to i64 lanes, as GEP wants it."""
+        v = self.visit(e)
+        lanes = e.dtype.lanes
+        ty = I64 if lanes == 1 else ir.VectorType(I64, lanes)
+        return self.int_resize(v, ty, signed=e.dtype.kind != "uint")
+
+    def call_intrinsic(self, name: str, ret: ir.Type, args: list[ir.Value],
+                       fastmath: tuple[str, ...] = ()) -> ir.Value:
+        fn = self.m.declare(name, ret, [a.type for a in args])
+        return self.b.call(fn, args, fastmath=fastmath)
+
+    def choose(self, cond: ir.Value, then_fn: Callable[[], ir.Value], else_fn: Callable[[], ir.Value],
+               name: str = "sel") -> ir.Value:
+        """``then_fn()`` if ``cond`` else ``else_fn()``, each evaluated only on its own path."""
+        then_bb = self.fn.append_basic_block(f"{name}.then")
+        else_bb = self.fn.append_basic_block(f"{name}.else")
+        merge_bb = self.fn.append_basic_block(f"{name}.end")
+        self.b.cbranch(cond, then_bb, else_bb)
+        self.b.position_at_end(then_bb)
+        t = then_fn()
+        t_end = self.b.block
+        self.b.branch(merge_bb)
+        self.b.position_at_end(else_bb)
+        f = else_fn()
+        f_end = self.b.block
+        self.b.branch(merge_bb)
+        self.b.position_at_end(merge_bb)
+        phi = self.b.phi(t.type, name=name)
+        phi.add_incoming(t, t_end)
+        phi.add_incoming(f, f_end)
+        return phi
+
+    @contextlib.contextmanager
+    def masked(self, mask: ir.Value) -> Iterator[None]:
+        old = self.mask
+        if old is not None and _lanes(old.type) == _lanes(mask.type):
+            mask = self.b.and_(old, mask)
+        self.mask = mask
+        try:
+            yield
+        finally:
+            self.mask = old
+
+    def lane_mask(self, predicate: E.PrimExpr | None, lanes: int) -> ir.Value | None:
+        """The lanes a vector access may touch: its predicate and the enclosing Select mask."""
+        mask = None
+        if predicate is not None:
+            mask = self.visit(predicate)
+            if _lanes(mask.type) != lanes:
+                mask = self.splat(mask, lanes)
+        if self.mask is not None and _lanes(self.mask.type) == lanes:
+            mask = self.mask if mask is None else self.b.and_(mask, self.mask)
+        return mask
+
+    def may_fault(self, e: Any) -> bool:
+        """Whether evaluating ``e`` could trap: it loads memory or divides by a non-constant."""
+        key = id(e)
+        hit = self._may_fault_cache.get(key)
+        if hit is None:
+            if isinstance(e, E.Load):
+                hit = True
+            elif (isinstance(e, (E.Div, E.Mod, E.FloorDiv, E.FloorMod)) and not e.dtype.is_float
+                  and not _is_safe_divisor(e.b)):
+                hit = True
+            else:
+                hit = any(self.may_fault(c) for c in _child_nodes(e))
+            self._may_fault_cache[key] = hit
+        return hit
+
+    def cast(self, v: ir.Value, src: DType, dst: DType) -> ir.Value:
+        if dst.lanes != src.lanes:
+            if src.lanes != 1:
+                raise BuildError(f"cannot cast {src} to {dst}: lane counts differ")
+            return self.splat(self.cast(v, src, dst.element_of()), dst.lanes)
+        if src == dst:
+            return v
+        if src.is_handle or dst.is_handle:
+            raise BuildError(f"cannot cast {src} to {dst}")
+        ty = llvm_type(dst)
+        if dst.is_bool:
+            zero = _const(v.type, 0)
+            if src.is_float:
+                return self.b.fcmp_unordered("!=", v, zero)
+            return self.b.icmp_unsigned("!=", v, zero)
+        if src.is_bool:
+            return self.b.uitofp(v, ty) if dst.is_float else self.b.zext(v, ty)
+        if src.is_float and dst.is_float:
+            if dst.bits > src.bits:
+                return self.b.fpext(v, ty)
+            return self.b.fptrunc(v, ty) if dst.bits < src.bits else v
+        if src.is_float:
+            return self.b.fptosi(v, ty) if dst.is_signed else self.b.fptoui(v, ty)
+        if dst.is_float:
+            return self.b.sitofp(v, ty) if src.is_signed else self.b.uitofp(v, ty)
+        return self.int_resize(v, ty, signed=src.is_signed)
+
+    # -- leaves --
+
+    def visit_Var(self, v: E.Var) -> ir.Value:
+        value = self.vars.get(v)
+        if value is None:
+            raise BuildError(f"{self.m.func.name}: variable '{v.name}' is used but never bound "
+                             "(not a parameter, loop variable, let or allocation in scope)")
+        return value
+
+    def visit_IntImm(self, e: E.IntImm) -> ir.Value:
+        return _const(llvm_type(e.dtype), e.value)
+
+    def visit_FloatImm(self, e: E.FloatImm) -> ir.Value:
+        return _const(llvm_type(e.dtype), e.value)
+
+    # -- arithmetic --
+
+    def visit_Cast(self, e: E.Cast) -> ir.Value:
+        return self.cast(self.visit(e.value), e.value.dtype, e.dtype)
+
+    def _operands(self, e: E.BinaryOp) -> tuple[ir.Value, ir.Value, DType]:
+        return self.visit(e.a), self.visit(e.b), e.a.dtype
+
+    def _nsw(self, dt: DType) -> tuple[str, ...]:
+        return ("nsw",) if dt.is_signed else ()
+
+    def visit_Add(self, e: E.Add) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:
+            return self.b.fadd(a, b, flags=self.m.fast_math)
+        return self.b.or_(a, b) if dt.is_bool else self.b.add(a, b, flags=self._nsw(dt))
+
+    def visit_Sub(self, e: E.Sub) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:
+            return self.b.fsub(a, b, flags=self.m.fast_math)
+        return self.b.xor(a, b) if dt.is_bool else self.b.sub(a, b, flags=self._nsw(dt))
+
+    def visit_Mul(self, e: E.Mul) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:
+            return self.b.fmul(a, b, flags=self.m.fast_math)
+        return self.b.and_(a, b) if dt.is_bool else self.b.mul(a, b, flags=self._nsw(dt))
+
+    def _divisor(self, b: ir.Value) -> ir.Value:
+        """Inside a masked vector branch, divide the dead lanes by 1 so they cannot trap."""
+        if self.mask is not None and _lanes(self.mask.type) == _lanes(b.type):
+            return self.b.select(self.mask, b, _const(b.type, 1))
+        return b
+
+    def visit_Div(self, e: E.Div) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:
+            return self.b.fdiv(a, b, flags=self.m.fast_math)
+        b = self._divisor(b)
+        return self.b.sdiv(a, b) if dt.is_signed else self.b.udiv(a, b)
+
+    def visit_Mod(self, e: E.Mod) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:
+            return self.b.frem(a, b, flags=self.m.fast_math)
+        b = self._divisor(b)
+        return self.b.srem(a, b) if dt.is_signed else self.b.urem(a, b)
+
+    def _floor_divmod(self, e: E.BinaryOp, want_div: bool) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:  # te rewrites these, but the meaning is clear enough to honor
+            q = self.call_intrinsic(f"llvm.floor.{_mangle(a.type)}", a.type,
+                                    [self.b.fdiv(a, b, flags=self.m.fast_math)])
+            return q if want_div else self.b.fsub(a, self.b.fmul(b, q, flags=self.m.fast_math),
+                                                  flags=self.m.fast_math)
+        b = self._divisor(b)
+        if not dt.is_signed:
+            return self.b.udiv(a, b) if want_div else self.b.urem(a, b)
+        q, r = self.b.sdiv(a, b), self.b.srem(a, b)
+        # C truncates toward zero; Python floors. They differ when the remainder is nonzero
+        # and has the opposite sign of the divisor.
+        zero = _const(a.type, 0)
+        adjust = self.b.and_(self.b.icmp_signed("!=", r, zero),
+                             self.b.icmp_signed("<", self.b.xor(r, b), zero))
+        if want_div:
+            return self.b.sub(q, self.b.zext(adjust, a.type))
+        return self.b.select(adjust, self.b.add(r, b), r)
+
+    def visit_FloorDiv(self, e: E.FloorDiv) -> ir.Value:
+        return self._floor_divmod(e, want_div=True)
+
+    def visit_FloorMod(self, e: E.FloorMod) -> ir.Value:
+        return self._floor_divmod(e, want_div=False)
+
+    def _min_max(self, e: E.BinaryOp, is_min: bool) -> ir.Value:
+        a, b, dt = self._operands(e)
+        if dt.is_float:
+            # a < b ? a : b is what numpy.minimum gives for non-NaN inputs, and maps to minps.
+            cmp = self.b.fcmp_ordered("<" if is_min else ">", a, b, flags=self.m.fast_math)
+            return self.b.select(cmp, a, b)
+        op = ("s" if dt.is_signed else "u") + ("min" if is_min else "max")
+        return self.call_intrinsic(f"llvm.{op}.{_mangle(a.type)}", a.type, [a, b])
+
+    def visit_Min(self, e: E.Min) -> ir.Value:
+        return self._min_max(e, is_min=True)
+
+    def visit_Max(self, e: E.Max) -> ir.Value:
+        return self._min_max(e, is_min=False)
+
+    def visit_CmpOp(self, e: E.CmpOp) -> ir.Value:
+        a, b, dt = self._operands(e)
+        op = _CMP_OPS[type(e)]
+        if dt.is_float:
+            # != is the unordered compare, so x != x finds NaN (te.isnan relies on it).
+            if op == "!=":
+                return self.b.fcmp_unordered(op, a, b, flags=self.m.fast_math)
+            return self.b.fcmp_ordered(op, a, b, flags=self.m.fast_math)
+        if dt.is_signed:
+            return self.b.icmp_signed(op, a, b)
+        return self.b.icmp_unsigned(op, a, b)
+
+    def visit_And(self, e: E.And) -> ir.Value:
+        a, b, _ = self._operands(e)
+        return self.b.and_(a, b)
+
+    def visit_Or(self, e: E.Or) -> ir.Value:
+        a, b, _ = self._operands(e)
+        return self.b.or_(a, b)
+
+    def visit_Not(self, e: E.Not) -> ir.Value:
+        return self.b.not_(self.visit(e.a))
+
+    def visit_Select(self, e: E.Select) -> ir.Value:
+        cond = self.visit(e.condition)
+        if not (self.may_fault(e.true_value) or self.may_fault(e.false_value)):
+            return self.b.select(cond, self.visit(e.true_value), self.visit(e.false_value))
+        if e.condition.dtype.lanes == 1:
+            return self.choose(cond, lambda: self.visit(e.true_value),
+                               lambda: self.visit(e.false_value))
+        # A vector condition cannot steer a branch: evaluate each side when any lane wants it,
+        # with the other lanes masked off, then blend.
+        zero = _const(llvm_type(e.dtype), 0)
+
+        def side(mask: ir.Value, value: E.PrimExpr) -> ir.Value:
+            def run() -> ir.Value:
+                with self.masked(mask):
+                    return self.visit(value)
+            return self.choose(self._any(mask), run, lambda: zero)
+
+        t = side(cond, e.true_value)
+        f = side(self.b.not_(cond), e.false_value)
+        return self.b.select(cond, t, f)
+
+    def _any(self, mask: ir.Value) -> ir.Value:
+        return self.call_intrinsic(f"llvm.vector.reduce.or.{_mangle(mask.type)}", I1, [mask])
+
+    def visit_Call(self, e: E.Call) -> ir.Value:
+        name = e.name
+        if name == "likely":
+            v = self.visit(e.args[0])
+            if isinstance(v.type, ir.VectorType):
+                return v
+            return self.call_intrinsic("llvm.expect.i1", I1, [v, _const(I1, 1)])
+        if not e.dtype.is_float:
+            raise BuildError(f"intrinsic '{name}' expects float arguments, got {e.dtype}")
+        args = [self.visit(a) for a in e.args]
+        ty = llvm_type(e.dtype)
+        if name in _LLVM_MATH:
+            return self.call_intrinsic(f"{_LLVM_MATH[name]}.{_mangle(ty)}", ty, args, self.m.fast_math)
+        if name == "exp10":
+            return self._exp10(args[0], e.dtype)
+        if name in _LIBM:
+            return self._libm_call(_LIBM[name], args[0], e.dtype)
+        raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
+                         f"known: likely, exp10, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
+
+    def _exp10(self, x: ir.Value, dt: DType) -> ir.Value:
+        """exp(x * ln 10); float16 computes in float32, or rounding x * ln 10 costs 3 digits."""
+        ty = llvm_type(dt)
+        work = llvm_type(DType("float", 32, dt.lanes)) if dt.bits == 16 else ty
+        if work is not ty:
+            x = self.b.fpext(x, work)
+        scaled = self.b.fmul(x, _const(work, math.log(10.0)), flags=self.m.fast_math)
+        y = self.call_intrinsic(f"llvm.exp.{_mangle(work)}", work, [scaled], self.m.fast_math)
+        return self.b.fptrunc(y, ty) if work is not ty else y
+
+    def _libm_call(self, symbols: tuple[str, str], x: ir.Value, dt: DType) -> ir.Value:
+        """A libm function lane by lane; float16 is computed in float32."""
+        if dt.bits == 64:
+            fn = self.m.declare(symbols[1], ir.DoubleType(), [ir.DoubleType()])
+        else:
+            fn = self.m.declare(symbols[0], ir.FloatType(), [ir.FloatType()])
+        elem = llvm_type(dt.element_of())
+
+        def one(v: ir.Value) -> ir.Value:
+            if dt.bits == 16:
+                return self.b.fptrunc(self.b.call(fn, [self.b.fpext(v, ir.FloatType())]), elem)
+            return self.b.call(fn, [v])
+
+        if dt.lanes == 1:
+            return one(x)
+        out = ir.Constant(x.type, ir.Undefined)
+        for k in range(dt.lanes):
+            lane = _const(I32, k)
+            out = self.b.insert_element(out, one(self.b.extract_element(x, lane)), lane)
+        return out
+
+    def visit_Let(self, e: E.Let) -> ir.Value:
+        with self.bind(e.var, self.visit(e.value)):
+            return self.visit(e.body)
+
+    # -- vectors and memory --
+
+    def visit_Broadcast(self, e: E.Broadcast) -> ir.Value:
+        return self.splat(self.visit(e.value), e.lanes)
+
+    def visit_Ramp(self, e: E.Ramp) -> ir.Value:
+        dt = e.base.dtype
+        base = self.splat(self.visit(e.base), e.lanes)
+        stride = self.splat(self.visit(e.stride), e.lanes)
+        steps = ir.Constant(base.type, [_const(base.type.element, k) for k in range(e.lanes)])
+        if dt.is_float:
+            return self.b.fadd(base, self.b.fmul(stride, steps, flags=self.m.fast_math),
+                               flags=self.m.fast_math)
+        return self.b.add(base, self.b.mul(stride, steps, flags=self._nsw(dt)), flags=self._nsw(dt))
+
+    def _vector_pointers(self, base: ir.Value, index: E.PrimExpr, elem_ty: ir.Type) -> ir.Value:
+        ptrs = self.b.gep(base, [self.index64(index)], source_etype=elem_ty)
+        ptrs.type = ir.VectorType(PTR, index.dtype.lanes)  # llvmlite types a vector GEP as ptr
+        return ptrs
+
+    def _masked_intrinsic(self, name: str, ret: ir.Type, args: list[ir.Value], ptr_arg: int,
+                          align: int) -> ir.Value:
+        fn = self.m.declare(name, ret, [a.type for a in args])
+        call = self.b.call(fn, args, arg_attrs={ptr_arg: ()})
+        call.arg_attributes[ptr_arg].align = align  # LLVM 22: alignment is a pointer attribute
+        return call
+
+    def visit_Load(self, e: E.Load) -> ir.Value:
+        elem = e.dtype.element_of()
+        mem_ty = llvm_type(elem, in_memory=True)
+        align = elem.bytes  # numpy only guarantees element alignment
+        base = self.visit(e.buffer)
+        lanes = e.dtype.lanes
+        if e.index.dtype.lanes != lanes:
+            raise BuildError(f"load of {e.buffer.name}: {lanes}-lane value with a "
+                             f"{e.index.dtype.lanes}-lane index")
+        if lanes == 1:
+            def load() -> ir.Value:
+                ptr = self.b.gep(base, [self.index64(e.index)], source_etype=mem_ty)
+                return self.b.load(ptr, typ=mem_ty, align=align, name=e.buffer.name)
+            if e.predicate is None:
+                value = load()
+            else:
+                value = self.choose(self.visit(e.predicate), load, lambda: _const(mem_ty, 0), "pred")
+        else:
+            vty = ir.VectorType(mem_ty, lanes)
+            mask = self.lane_mask(e.predicate, lanes)
+            zero = _const(vty, 0)
+            if _is_contiguous(e.index):
+                ptr = self.b.gep(base, [self.index64(e.index.base)], source_etype=mem_ty)
+                if mask is None:
+                    value = self.b.load(ptr, typ=vty, align=align, name=e.buffer.name)
+                else:
+                    value = self._masked_intrinsic(f"llvm.masked.load.{_mangle(vty)}.p0", vty,
+                                                   [ptr, mask, zero], 0, align)
+            else:
+                ptrs = self._vector_pointers(base, e.index, mem_ty)
+                if mask is None:
+                    mask = _const(ir.VectorType(I1, lanes), 1)
+                value = self._masked_intrinsic(f"llvm.masked.gather.{_mangle(vty)}.{_mangle(ptrs.type)}",
+                                               vty, [ptrs, mask, zero], 0, align)
+        if elem.is_bool:
+            return self.b.icmp_unsigned("!=", value, _const(value.type, 0))
+        return value
+
+    def visit_Store(self, s: S.Store) -> None:
+        vdt = s.value.dtype
+        elem = vdt.element_of()
+        mem_ty = llvm_type(elem, in_memory=True)
+        align = elem.bytes
+        lanes = vdt.lanes
+        if s.index.dtype.lanes != lanes:
+            raise BuildError(f"store to {s.buffer.name}: {lanes}-lane value with a "
+                             f"{s.index.dtype.lanes}-lane index")
+        base = self.visit(s.buffer)
+        value = self.visit(s.value)
+        if elem.is_bool:
+            value = self.b.zext(value, llvm_type(vdt, in_memory=True))
+        if lanes == 1:
+            def store() -> None:
+                ptr = self.b.gep(base, [self.index64(s.index)], source_etype=mem_ty)
+                self.b.store(value, ptr, align=align)
+            if s.predicate is None:
+                store()
+            else:
+                with self.b.if_then(self.visit(s.predicate)):
+                    store()
+            return
+        mask = self.lane_mask(s.predicate, lanes)
+        void = ir.VoidType()
+        if _is_contiguous(s.index):
+            ptr = self.b.gep(base, [self.index64(s.index.base)], source_etype=mem_ty)
+            if mask is None:
+                self.b.store(value, ptr, align=align)
+            else:
+                self._masked_intrinsic(f"llvm.masked.store.{_mangle(value.type)}.p0", void,
+                                       [value, ptr, mask], 1, align)
+            return
+        ptrs = self._vector_pointers(base, s.index, mem_ty)
+        if mask is None:
+            mask = _const(ir.VectorType(I1, lanes), 1)
+        self._masked_intrinsic(f"llvm.masked.scatter.{_mangle(value.type)}.{_mangle(ptrs.type)}", void,
+                               [value, ptrs, mask], 1, align)
+
+    # -- statements --
+
+    def visit_SeqStmt(self, s: S.SeqStmt) -> None:
+        for x in s.seq:
+            self.visit(x)
+
+    def visit_Evaluate(self, s: S.Evaluate) -> None:
+        if not isinstance(s.value, (E.IntImm, E.FloatImm)):
+            self.visit(s.value)
+
+    def visit_LetStmt(self, s: S.LetStmt) -> None:
+        with self.bind(s.var, self.visit(s.value)):
+            self.visit(s.body)
+
+    def visit_IfThenElse(self, s: S.IfThenElse) -> None:
+        if s.condition.dtype.lanes != 1:
+            raise BuildError(f"if condition must be a scalar bool, got {s.condition.dtype}")
+        cond = self.visit(s.condition)
+        likely = True if isinstance(s.condition, E.Call) and s.condition.name == "likely" else None
+        if s.else_case is None:
+            with self.b.if_then(cond, likely=likely):
+                self.visit(s.then_case)
+            return
+        with self.b.if_else(cond, likely=likely) as (then, otherwise):
+            with then:
+                self.visit(s.then_case)
+            with otherwise:
+                self.visit(s.else_case)
+
+    def visit_For(self, s: S.For) -> None:
+        if s.kind is S.ForKind.THREAD_BINDING:
+            raise BuildError(f"loop '{s.loop_var.name}' is bound to GPU thread '{s.thread_tag}', "
+                             "which needs a GPU target: build with target='cuda'")
+        if s.kind is S.ForKind.PARALLEL and not self.in_parallel:
+            self._parallel_for(s)
+            return
+        # Vectorized/unrolled loops that survive lowering are correct as serial loops.
+        vdt = s.loop_var.dtype
+        lo = self.cast(self.visit(s.min), s.min.dtype, vdt)
+        extent = self.cast(self.visit(s.extent), s.extent.dtype, vdt)
+        hi = self.b.add(lo, extent, name=f"{s.loop_var.name}.end", flags=self._nsw(vdt))
+        with self.loop(s.loop_var, lo, hi):
+            self.visit(s.body)
+
+    def _parallel_for(self, s: S.For) -> None:
+        lo = self.index64(s.min)
+        hi = self.b.add(lo, self.index64(s.extent), name=f"{s.loop_var.name}.end", flags=("nsw",))
+        used = _UsedVars()
+        used.visit(s.body)
+        captured = [v for v in used.found if v in self.vars and v is not s.loop_var]
+        values = [self.vars[v] for v in captured]
+        worker = self.m.outline(s, captured, values)
+        if captured:
+            struct = ir.LiteralStructType([v.type for v in values])
+            closure = self.alloca(struct, name="closure")
+            for k, v in enumerate(values):
+                self.b.store(v, self.b.gep(closure, [_const(I32, 0), _const(I32, k)], inbounds=True,
+                                           source_etype=struct))
+        else:
+            closure = ir.Constant(PTR, None)
+        status = self.b.call(self.m.launcher(), [worker, closure, lo, hi], name="status")
+        self._return_on_error(status)
+
+    def _return_on_error(self, status: ir.Value) -> None:
+        with self.b.if_then(self.b.icmp_signed("!=", status, _const(I32, 0)), likely=False):
+            self.b.ret(status)
+
+    def visit_Allocate(self, s: S.Allocate) -> None:
+        elem = s.dtype.element_of()
+        mem_ty = llvm_type(elem, in_memory=True)
+        lanes = s.dtype.lanes
+        name = s.buffer.name
+        self.m.distinct_buffers.add(s.buffer)
+        if isinstance(s.extent, E.IntImm):
+            count = s.extent.value * lanes
+            if count * elem.bytes <= STACK_ALLOC_LIMIT:
+                ptr = self.alloca(ir.ArrayType(mem_ty, max(count, 0)), name=name, align=_ALLOC_ALIGN)
+                with self.bind(s.buffer, ptr):
+                    self.visit(s.body)
+                return
+        count = self.b.mul(self.index64(s.extent), _const(I64, lanes), flags=("nsw",))
+        nbytes = self.b.mul(count, _const(I64, elem.bytes), name=f"{name}.bytes", flags=("nsw",))
+        slot = self.alloca(PTR, name=f"{name}.slot")
+        memalign = self.m.declare("posix_memalign", I32, [PTR, I64, I64])
+        rc = self.b.call(memalign, [slot, _const(I64, _ALLOC_ALIGN), nbytes])
+        with self.b.if_then(self.b.icmp_signed("!=", rc, _const(I32, 0)), likely=False):
+            self.b.ret(_const(I32, ERR_OUT_OF_MEMORY))
+        ptr = self.b.load(slot, typ=PTR, name=name)
+        with self.bind(s.buffer, ptr):
+            self.visit(s.body)
+        self.b.call(self.m.declare("free", ir.VoidType(), [PTR]), [ptr])
+
+    def generic_visit(self, node: Any) -> Any:
+        raise BuildError(f"{type(node).__name__} cannot reach LLVM code generation "
+                         f"(in {self.m.func.name}); it must be lowered away first")
+
+
+def _child_nodes(e: Any) -> Iterator[Any]:
+    for name in getattr(e, "_children", ()):
+        value = getattr(e, name)
+        if isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, E.Node))
+        elif isinstance(value, E.Node):
+            yield value

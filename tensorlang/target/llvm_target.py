@@ -1,0 +1,104 @@
+"""The LLVM CPU target: parsing of "llvm ..." target strings into an immutable LLVMTarget.
+
+Guarantees: every option of a target string is either understood or rejected with a
+TargetError naming it; an LLVMTarget always carries a concrete triple, cpu and feature list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import TargetError
+
+_OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math")
+
+
+@dataclass(frozen=True)
+class LLVMTarget:
+    """A CPU code generation target: LLVM triple, cpu name, feature string ("+avx2,-avx512f"),
+    optimization level and whether float math may be reassociated (-fast-math)."""
+
+    triple: str
+    cpu: str
+    features: str
+    opt_level: int = 3
+    fast_math: bool = False
+
+    kind = "llvm"
+
+    @classmethod
+    def from_string(cls, text: str = "llvm") -> LLVMTarget:
+        """Parse "llvm [-mcpu=..] [-mattr=..] [-mtriple=..] [-opt-level=N] [-fast-math]"."""
+        from .llvm import engine  # llvmlite is only needed once a target is really made
+
+        words = text.split()
+        if not words or words[0] != "llvm":
+            raise TargetError(f"not an LLVM target string: '{text}' (expected 'llvm [options]')")
+        opts: dict[str, str] = {}
+        for word in words[1:]:
+            key, eq, value = word.partition("=")
+            if key == "-fast-math" and not eq:
+                opts[key] = "1"
+            elif key in ("-mcpu", "-mattr", "-mtriple", "-opt-level") and eq and value:
+                opts[key] = value
+            else:
+                raise TargetError(f"unknown option '{word}' in target '{text}'; "
+                                  f"known options: {', '.join(_OPTIONS)}")
+
+        host_triple = engine.host_triple()
+        triple = opts.get("-mtriple", host_triple)
+        engine.llvm_target_for(triple)  # an unknown triple fails here, not at build time
+        native = engine.same_arch(triple, host_triple)
+        if "-mcpu" in opts:
+            cpu = opts["-mcpu"]
+            # A named CPU brings its own features; the host's list would override them.
+            base = engine.host_cpu_features() if native and cpu == engine.host_cpu_name() else ""
+        elif native:
+            cpu, base = engine.host_cpu_name(), engine.host_cpu_features()
+        else:
+            cpu, base = "generic", ""
+        features = _merge_features(base, opts.get("-mattr", ""), text)
+
+        level = opts.get("-opt-level", "3")
+        if level not in ("0", "1", "2", "3"):
+            raise TargetError(f"-opt-level must be 0, 1, 2 or 3, got '{level}' in target '{text}'")
+        return cls(triple=triple, cpu=cpu, features=features, opt_level=int(level),
+                   fast_math="-fast-math" in opts)
+
+    @property
+    def vector_bits(self) -> int:
+        """Widest native SIMD register in bits, as far as the feature list tells (128 if unknown)."""
+        enabled = {f[1:] for f in self.features.split(",") if f.startswith("+")}
+        if "avx512f" in enabled:
+            return 512
+        if enabled & {"avx", "avx2"}:
+            return 256
+        return 128
+
+    def __str__(self) -> str:
+        parts = ["llvm", f"-mtriple={self.triple}", f"-mcpu={self.cpu}"]
+        if self.features:
+            parts.append(f"-mattr={self.features}")
+        if self.opt_level != 3:
+            parts.append(f"-opt-level={self.opt_level}")
+        if self.fast_math:
+            parts.append("-fast-math")
+        return " ".join(parts)
+
+
+def _merge_features(base: str, overrides: str, text: str) -> str:
+    """``base`` with each "+name"/"-name" of ``overrides`` replacing the entry of that name.
+
+    Overrides go last because LLVM applies features left to right: a trailing "-avx512f"
+    also clears the features that imply it (avx512bw, ...) that the host list turned on.
+    """
+    merged: dict[str, str] = {}
+    for item in filter(None, base.split(",")):
+        merged[item[1:]] = item[0]
+    for item in filter(None, overrides.split(",")):
+        if item[0] not in "+-" or len(item) < 2:
+            raise TargetError(f"bad -mattr entry '{item}' in target '{text}': "
+                              "write features as +name or -name, comma separated")
+        merged.pop(item[1:], None)
+        merged[item[1:]] = item[0]
+    return ",".join(sign + name for name, sign in merged.items())

@@ -1,0 +1,79 @@
+"""``Target``: which backend code is generated for, usable as a context manager.
+
+``with tl.target.Target("llvm"): tl.build(s, args)`` builds for that target; the current
+target lives in a ``contextvars`` value that ``__enter__`` sets and ``__exit__`` resets.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from typing import Any
+
+from ..errors import TargetError
+
+KINDS = ("llvm", "cuda")
+
+_current: ContextVar[Target | None] = ContextVar("tensorlang_target", default=None)
+
+
+class _Kind:
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+class Target:
+    """A target string such as ``"llvm"``, ``"llvm -mcpu=skylake-avx512"`` or ``"cuda -arch=sm_90"``."""
+
+    def __init__(self, target: str | Target, host: Any = None):
+        if isinstance(target, Target):
+            target = str(target)
+        if not isinstance(target, str) or not target.split():
+            raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
+        kind = target.split()[0]
+        if kind not in KINDS:
+            raise TargetError(f"unknown target '{kind}' (known: {', '.join(KINDS)})")
+        self.text = " ".join(target.split())
+        self.kind = _Kind(kind)
+        self.host = host
+        self._tokens: list[Any] = []
+
+    @property
+    def options(self) -> list[str]:
+        return self.text.split()[1:]
+
+    def __str__(self) -> str:
+        return self.text
+
+    def __repr__(self) -> str:
+        return f"Target('{self.text}')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Target) and other.text == self.text
+
+    def __hash__(self) -> int:
+        return hash(self.text)
+
+    def __enter__(self) -> Target:
+        self._tokens.append(_current.set(self))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _current.reset(self._tokens.pop())
+
+    @staticmethod
+    def current(allow_none: bool = True) -> Target | None:
+        """The innermost target of the enclosing ``with Target(...)`` blocks, if any."""
+        cur = _current.get()
+        if cur is None and not allow_none:
+            raise TargetError("no target is set: pass target= or use 'with tl.target.Target(...)'")
+        return cur
+
+
+def as_target(target: str | Target | None) -> Target:
+    """The given target, else the current one, else ``llvm``."""
+    if target is None:
+        return Target.current() or Target("llvm")
+    return target if isinstance(target, Target) else Target(target)

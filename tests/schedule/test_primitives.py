@@ -1,0 +1,232 @@
+"""Every schedule primitive, built and run, compared with numpy on fresh random data."""
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te
+from tests.conftest import random_array, run
+
+
+def _vadd(n=1000):
+    A = te.placeholder((n,), name="A")
+    B = te.placeholder((n,), name="B")
+    C = te.compute((n,), lambda i: A[i] * 2.0 + B[i], name="C")
+    return A, B, C
+
+
+def _matmul(n, m, l, dtype="float32"):
+    A = te.placeholder((n, l), name="A", dtype=dtype)
+    B = te.placeholder((l, m), name="B", dtype=dtype)
+    k = te.reduce_axis((0, l), name="k")
+    C = te.compute((n, m), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    return A, B, C
+
+
+def _check_vadd(s, A, B, C, rng, n=1000):
+    a, b = random_array(rng, (n,), "float32"), random_array(rng, (n,), "float32")
+    (c,) = run(s, [A, B, C], [a, b], [((n,), "float32")])
+    np.testing.assert_allclose(c, a * 2 + b, rtol=1e-6)
+
+
+def _check_mm(s, A, B, C, rng, n, m, l, dtype="float32"):
+    a, b = random_array(rng, (n, l), dtype), random_array(rng, (l, m), dtype)
+    (c,) = run(s, [A, B, C], [a, b], [((n, m), dtype)])
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("factor", [1, 7, 16, 1000, 1500])
+def test_split_factor_with_tails(rng, factor):
+    A, B, C = _vadd()
+    s = te.create_schedule(C.op)
+    s[C].split(C.op.axis[0], factor=factor)
+    _check_vadd(s, A, B, C, rng)
+
+
+@pytest.mark.parametrize("nparts", [1, 3, 64])
+def test_split_nparts(rng, nparts):
+    A, B, C = _vadd()
+    s = te.create_schedule(C.op)
+    s[C].split(C.op.axis[0], nparts=nparts)
+    _check_vadd(s, A, B, C, rng)
+
+
+def test_vectorize_with_tail_and_parallel(rng):
+    A, B, C = _vadd(1003)
+    s = te.create_schedule(C.op)
+    xo, xi = s[C].split(C.op.axis[0], factor=16)
+    s[C].parallel(xo)
+    s[C].vectorize(xi)
+    f = tl.build(s, [A, B, C], target="llvm", name="vadd")
+    assert "<16 x float>" in f.get_source("ll")
+    a, b = random_array(rng, (1003,), "float32"), random_array(rng, (1003,), "float32")
+    c = np.empty_like(a)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a * 2 + b, rtol=1e-6)
+
+
+def test_symbolic_shape_end_to_end(rng):
+    n = te.var("n")
+    A = te.placeholder((n,), name="A")
+    B = te.placeholder((n,), name="B")
+    C = te.compute(A.shape, lambda i: A[i] + B[i], name="C")
+    s = te.create_schedule(C.op)
+    xo, xi = s[C].split(C.op.axis[0], factor=16)
+    s[C].parallel(xo)
+    s[C].vectorize(xi)
+    text = str(tl.lower(s, [A, B, C]))
+    assert "vectorized" in text or "ramp" in text
+    f = tl.build(s, [A, B, C], target="llvm", name="vadd")
+    for size in (1, 15, 16, 17, 1000):
+        a, b = random_array(rng, (size,), "float32"), random_array(rng, (size,), "float32")
+        c = np.empty_like(a)
+        f(a, b, c)
+        np.testing.assert_allclose(c, a + b, rtol=1e-6)
+
+
+def test_fuse_and_split_of_fused(rng):
+    A = te.placeholder((13, 7), name="A")
+    B = te.compute((13, 7), lambda i, j: A[i, j] * A[i, j], name="B")
+    s = te.create_schedule(B.op)
+    f = s[B].fuse(*B.op.axis)
+    fo, fi = s[B].split(f, factor=8)
+    s[B].vectorize(fi)
+    a = random_array(rng, (13, 7), "float32")
+    (b,) = run(s, [A, B], [a], [((13, 7), "float32")])
+    np.testing.assert_allclose(b, a * a, rtol=1e-6)
+
+
+def test_reorder_and_tile_matmul(rng):
+    A, B, C = _matmul(37, 45, 29)
+    s = te.create_schedule(C.op)
+    i, j = C.op.axis
+    (k,) = C.op.reduce_axis
+    io, jo, ii, ji = s[C].tile(i, j, 8, 16)
+    ko, ki = s[C].split(k, factor=5)
+    s[C].reorder(io, jo, ko, ii, ki, ji)
+    s[C].vectorize(ji)
+    s[C].unroll(ki)
+    s[C].parallel(io)
+    _check_mm(s, A, B, C, rng, 37, 45, 29)
+
+
+def test_unroll_and_pragma(rng):
+    A, B, C = _matmul(16, 16, 16)
+    s = te.create_schedule(C.op)
+    i, j = C.op.axis
+    (k,) = C.op.reduce_axis
+    ko, ki = s[C].split(k, factor=4)
+    s[C].unroll(ki)
+    s[C].pragma(i, "auto_unroll_max_step", 16)
+    text = str(tl.lower(s, [A, B, C]))
+    assert "k.inner" not in text  # unrolled away
+    _check_mm(s, A, B, C, rng, 16, 16, 16)
+
+
+def test_compute_at_and_inline(rng):
+    A = te.placeholder((50,), name="A")
+    B = te.compute((50,), lambda i: A[i] + 1.0, name="B")
+    C = te.compute((50,), lambda i: B[i] * 3.0, name="C")
+    D = te.compute((50,), lambda i: C[i] - A[i], name="D")
+    s = te.create_schedule(D.op)
+    do, di = s[D].split(D.op.axis[0], factor=8)
+    s[C].compute_at(s[D], do)
+    s[B].compute_inline()
+    text = str(tl.lower(s, [A, D]))
+    assert "allocate C" in text and "allocate B" not in text
+    a = random_array(rng, (50,), "float32")
+    (d,) = run(s, [A, D], [a], [((50,), "float32")])
+    np.testing.assert_allclose(d, (a + 1) * 3 - a, rtol=1e-5)
+
+
+def test_compute_root_after_compute_at(rng):
+    A = te.placeholder((20,), name="A")
+    B = te.compute((20,), lambda i: A[i] + 1.0, name="B")
+    C = te.compute((20,), lambda i: B[i] * 3.0, name="C")
+    s = te.create_schedule(C.op)
+    s[B].compute_at(s[C], C.op.axis[0])
+    s[B].compute_root()
+    a = random_array(rng, (20,), "float32")
+    (c,) = run(s, [A, C], [a], [((20,), "float32")])
+    np.testing.assert_allclose(c, (a + 1) * 3, rtol=1e-6)
+
+
+def test_stencil_compute_at_region(rng):
+    n = 64
+    A = te.placeholder((n + 2,), name="A")
+    B = te.compute((n + 2,), lambda i: A[i] * 2.0, name="B")
+    C = te.compute((n,), lambda i: B[i] + B[i + 1] + B[i + 2], name="C")
+    s = te.create_schedule(C.op)
+    co, ci = s[C].split(C.op.axis[0], factor=8)
+    s[B].compute_at(s[C], co)
+    text = str(tl.lower(s, [A, C]))
+    assert "allocate B[float32 * 10]" in text  # 8 + 2 halo elements per iteration
+    a = random_array(rng, (n + 2,), "float32")
+    (c,) = run(s, [A, C], [a], [((n,), "float32")])
+    np.testing.assert_allclose(c, 2 * (a[:-2] + a[1:-1] + a[2:]), rtol=1e-5)
+
+
+def test_cache_read_and_cache_write(rng):
+    A, B, C = _matmul(32, 48, 40)
+    s = te.create_schedule(C.op)
+    AA = s.cache_read(A, "local", [C])
+    CC = s.cache_write(C, "local")
+    i, j = s[C].op.axis
+    io, jo, ii, ji = s[C].tile(i, j, 8, 16)
+    s[CC].compute_at(s[C], jo)
+    s[AA].compute_at(s[CC], s[CC].op.reduce_axis[0])
+    ic, jc = s[CC].op.axis
+    s[CC].reorder(s[CC].op.reduce_axis[0], ic, jc)
+    s[CC].vectorize(jc)
+    _check_mm(s, A, B, C, rng, 32, 48, 40)
+
+
+def test_rfactor_sum(rng):
+    n, m = 8, 1000
+    A = te.placeholder((n, m), name="A")
+    k = te.reduce_axis((0, m), name="k")
+    B = te.compute((n,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    ko, ki = s[B].split(B.op.reduce_axis[0], factor=16)
+    BF = s.rfactor(B, ki)
+    xo, xi = s[B].split(s[B].op.axis[0], factor=4)
+    s[BF].compute_at(s[B], xo)
+    a = random_array(rng, (n, m), "float32")
+    (b,) = run(s, [A, B], [a], [((n,), "float32")])
+    np.testing.assert_allclose(b, a.sum(axis=1), rtol=1e-4, atol=1e-4)
+
+
+def test_rfactor_parallel_partials(rng):
+    m = 1003
+    A = te.placeholder((m,), name="A")
+    k = te.reduce_axis((0, m), name="k")
+    B = te.compute((1,), lambda i: te.sum(A[k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    ko, ki = s[B].split(k, nparts=4)
+    BF = s.rfactor(B, ko)
+    s[BF].parallel(s[BF].op.axis[0])
+    a = random_array(rng, (m,), "float32")
+    (b,) = run(s, [A, B], [a], [((1,), "float32")])
+    np.testing.assert_allclose(b[0], a.sum(), rtol=1e-4, atol=1e-4)
+
+
+def test_reduce_axis_with_nonzero_start_and_where(rng):
+    A = te.placeholder((10, 12), name="A")
+    k = te.reduce_axis((2, 11), name="k")
+    B = te.compute((10,), lambda i: te.sum(A[i, k], axis=k, where=(k % 2 == 0)), name="B")
+    s = te.create_schedule(B.op)
+    a = random_array(rng, (10, 12), "float32")
+    (b,) = run(s, [A, B], [a], [((10,), "float32")])
+    np.testing.assert_allclose(b, a[:, 2:11:2].sum(axis=1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int8", "float64", "int64", "uint8"])
+def test_dtype_variants_matmul(rng, dtype):
+    A, B, C = _matmul(17, 9, 13, dtype)
+    s = te.create_schedule(C.op)
+    jo, ji = s[C].split(C.op.axis[1], factor=4)
+    s[C].vectorize(ji)
+    a, b = random_array(rng, (17, 13), dtype), random_array(rng, (13, 9), dtype)
+    (c,) = run(s, [A, B, C], [a, b], [((17, 9), dtype)])
+    np.testing.assert_array_equal(c, (a @ b).astype(dtype)) if dtype != "float64" else \
+        np.testing.assert_allclose(c, a @ b, rtol=1e-10)
