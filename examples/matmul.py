@@ -29,10 +29,10 @@ def naive(N: int, L: int, M: int, dtype: str = "float32"):
     return te.create_schedule(C.op), [A, B, C]
 
 
-def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 4, nr: int = 64, kb: int = 256):
+def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 4, nr: int = 64):
     """Register-blocked schedule: B packed into column panels of width ``nr``; each
     ``mr`` x ``nr`` tile of C accumulates in a local buffer that LLVM keeps in vector
-    registers (mr * nr / 16 zmm registers), over k-blocks of ``kb``; panels run in parallel."""
+    registers (mr * nr / 16 zmm registers, with FMA); column panels run in parallel."""
     A = te.placeholder((N, L), name="A", dtype=dtype)
     B = te.placeholder((L, M), name="B", dtype=dtype)
     nr = min(nr, M)

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 
 from ..errors import TargetError
 
-_OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math")
+_OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math",
+            "-fp-contract=on|off")
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class LLVMTarget:
     features: str
     opt_level: int = 3
     fast_math: bool = False
+    fp_contract: bool = True  # fuse a*b+c into FMA (TVM's default); -fp-contract=off for separate rounding
 
     kind = "llvm"
 
@@ -39,6 +41,8 @@ class LLVMTarget:
             key, eq, value = word.partition("=")
             if key == "-fast-math" and not eq:
                 opts[key] = "1"
+            elif key == "-fp-contract" and value in ("on", "off", "fast"):
+                opts[key] = value
             elif key in ("-mcpu", "-mattr", "-mtriple", "-opt-level") and eq and value:
                 opts[key] = value
             else:
@@ -63,7 +67,7 @@ class LLVMTarget:
         if level not in ("0", "1", "2", "3"):
             raise TargetError(f"-opt-level must be 0, 1, 2 or 3, got '{level}' in target '{text}'")
         return cls(triple=triple, cpu=cpu, features=features, opt_level=int(level),
-                   fast_math="-fast-math" in opts)
+                   fast_math="-fast-math" in opts, fp_contract=opts.get("-fp-contract", "on") != "off")
 
     @property
     def vector_bits(self) -> int:
@@ -83,6 +87,8 @@ class LLVMTarget:
             parts.append(f"-opt-level={self.opt_level}")
         if self.fast_math:
             parts.append("-fast-math")
+        if not self.fp_contract:
+            parts.append("-fp-contract=off")
         return " ".join(parts)
 
 
