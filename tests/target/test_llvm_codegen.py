@@ -328,7 +328,7 @@ def test_contiguous_vector_load_store_emit_wide_vectors():
                        in_dtypes=("float32", "float32")))
     a, b, out = rand("float32", 1024), rand("float32", 1024), np.zeros(1024, "float32")
     f(a, b, out)
-    np.testing.assert_allclose(out, a * b + a, rtol=1e-6)
+    np.testing.assert_allclose(out, a * b + a, rtol=1e-6, atol=1e-6)  # FMA-contracted
     assert "<16 x float>" in f.get_source("ll")
     asm = f.get_source("asm")
     assert ("zmm" in asm) if HOST.vector_bits >= 512 else ("ymm" in asm or "xmm" in asm)
@@ -449,7 +449,7 @@ def test_let_and_letstmt():
     body = loop(i, n, S.LetStmt(x, ld(A, i), S.seq(S.Evaluate(c32(0)), S.Store(Out.data, value, i))))
     a, out = rand("float32", 99), np.zeros(99, "float32")
     build(PrimFunc("let", [A, Out, n], body, user_arity=2))(a, out)
-    np.testing.assert_array_equal(out, a * a + a)
+    np.testing.assert_allclose(out, a * a + a, rtol=1e-6, atol=1e-6)  # FMA-contracted
 
 
 # --- parallel loops --------------------------------------------------------------------------
@@ -564,7 +564,7 @@ def test_symbolic_shapes_bind_from_arrays():
         a, b, out = rand("float32", (n, m)), rand("float32", (n + 1, m)), np.zeros((n, m), "float32")
         k = int(rng.integers(-5, 5))
         f(a, b, k, out)
-        np.testing.assert_array_equal(out, a * np.float32(k) + b[1:])
+        np.testing.assert_allclose(out, a * np.float32(k) + b[1:], rtol=1e-6, atol=1e-6)
 
 
 def test_argument_errors_name_the_argument():
