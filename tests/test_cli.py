@@ -1,0 +1,53 @@
+"""The tensorlang command line: --version and show."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tensorlang as tl
+from tensorlang import te
+from tensorlang.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_version(capsys):
+    try:
+        main(["--version"])
+    except SystemExit as exc:
+        assert exc.code == 0
+    assert tl.__version__ in capsys.readouterr().out
+
+
+def test_show_prints_lowered_ir(capsys):
+    assert main(["show", str(ROOT / "examples" / "matmul.py"), "--name", "matmul_blocked_128"]) == 0
+    out = capsys.readouterr().out
+    assert "// matmul_blocked_128" in out and "parallel" in out and "ramp(" in out
+
+
+def test_show_reports_missing_convention(tmp_path, capsys):
+    f = tmp_path / "empty.py"
+    f.write_text("x = 1\n")
+    assert main(["show", str(f)]) == 1
+    assert "defines no schedules()" in capsys.readouterr().err
+
+
+def test_console_script_runs():
+    out = subprocess.run([sys.executable, "-m", "tensorlang.cli", "show", str(ROOT / "examples" / "vadd.py")],
+                         capture_output=True, text=True, check=True).stdout
+    assert "func vadd" in out
+
+
+def test_target_context_and_nd_arrays():
+    A = te.placeholder((8,), name="A")
+    B = te.compute((8,), lambda i: A[i] * 3.0, name="B")
+    s = te.create_schedule(B.op)
+    with tl.target.Target("llvm"):
+        f = tl.build(s, [A, B], name="triple")
+    rng = np.random.default_rng()
+    a = tl.nd.array(rng.random(8).astype("float32"), tl.cpu(0))
+    b = tl.nd.empty((8,), "float32")
+    f(a, b)
+    np.testing.assert_allclose(b.numpy(), a.numpy() * 3, rtol=1e-6)
