@@ -1,7 +1,8 @@
-"""2-D convolution, NCHW layout, with the zero-padding stage inlined.
+"""2-D convolution, NCHW layout: a hand schedule and the tunable template ``conv2d_nchw``.
 
     python examples/conv2d.py
     tensorlang show examples/conv2d.py
+    tensorlang tune --target=llvm examples/conv2d.py
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang import te
+from tensorlang import autotune, te
 
 
 def conv2d_nchw(N, C, H, W, K, R, S, pad, dtype="float32"):
@@ -49,6 +50,51 @@ def scheduled(N=1, C=64, H=56, W=56, K=64, R=3, S=3, pad=1, kb=4, xb=16):
     s[YL].unroll(kl)
     s[YL].vectorize(xl)
     return s, [X, Wt, Y]
+
+
+@autotune.template("conv2d_nchw")
+def conv2d_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad: int, dtype: str = "float32"):
+    """Tunable direct convolution: a tile of ``kb`` output channels x ``yb`` rows x ``xb``
+    columns accumulates in registers; knobs also choose the reduction order and whether the
+    padded input is materialized first or its bounds checks are inlined."""
+    cfg = autotune.get_config()
+    cfg.define_knob("kb", [8, 4, 16, 2])
+    cfg.define_knob("xb", [16, 8, 32])
+    cfg.define_knob("yb", [1, 2])
+    cfg.define_knob("pad", ["root", "inline"])
+    cfg.define_knob("rorder", ["crs", "rsc"])
+    cfg.add_constraint(lambda c: c["kb"].val * c["yb"].val * c["xb"].val <= 448,
+                       "kb*yb*xb <= 448 (28 zmm accumulators)")
+    X, Wt, Xp, Y = conv2d_nchw(N, C, H, W, K, R, S, pad, dtype)
+    kb, xb, yb = min(cfg["kb"].val, K), cfg["xb"].val, cfg["yb"].val
+    s = te.create_schedule(Y.op)
+    YL = s.cache_write(Y, "local")
+    n, k, y, x = s[Y].op.axis
+    ko, ki = s[Y].split(k, factor=kb)
+    yo, yi = s[Y].split(y, factor=yb)
+    xo, xi = s[Y].split(x, factor=xb)
+    s[Y].reorder(n, ko, yo, xo, ki, yi, xi)
+    s[Y].vectorize(xi)
+    s[Y].parallel(ko)
+    s[YL].compute_at(s[Y], xo)
+    nl, kl, yl, xl = s[YL].op.axis
+    rc, ry, rx = s[YL].op.reduce_axis
+    red = [rc, ry, rx] if cfg["rorder"].val == "crs" else [ry, rx, rc]
+    s[YL].reorder(*red, kl, yl, xl)
+    s[YL].unroll(kl)
+    s[YL].unroll(yl)
+    s[YL].vectorize(xl)
+    if cfg["pad"].val == "inline":
+        s[Xp].compute_inline()
+    else:
+        pn, pc, py, px = s[Xp].op.axis
+        s[Xp].parallel(pc)
+    return s, [X, Wt, Y]
+
+
+def tasks(target: str):
+    """Tasks for `tensorlang tune`: a ResNet-style 3x3 layer, 1x64x56x56 -> 64 channels."""
+    return [autotune.task.create("conv2d_nchw", (1, 64, 56, 56, 64, 3, 3, 1, "float32"), target)]
 
 
 def schedules():

@@ -1,7 +1,9 @@
-"""Matrix multiplication C = A @ B in tensorlang, with a naive and a register-blocked schedule.
+"""Matrix multiplication C = A @ B in tensorlang: naive and register-blocked hand schedules,
+and the tunable template ``matmul`` whose space holds register-blocked kernels.
 
-    python examples/matmul.py            # build, check against numpy, print GFLOPS
-    tensorlang show examples/matmul.py   # print the lowered loop IR
+    python examples/matmul.py                        # build, check against numpy, print GFLOPS
+    tensorlang show examples/matmul.py               # print the lowered loop IR
+    tensorlang tune --target=llvm examples/matmul.py # tune the template (tasks() below)
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import time
 import numpy as np
 
 import tensorlang as tl
-from tensorlang import te
+from tensorlang import autotune, te
 
 
 def matmul(N: int, L: int, M: int, dtype: str = "float32"):
@@ -59,6 +61,70 @@ def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 4, nr: int
     s[packed].vectorize(pi)
     s[packed].parallel(po)
     return s, [A, B, C]
+
+
+@autotune.template("matmul")
+def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
+    """Tunable register-blocked matmul for CPUs.
+
+    Knobs: ``nr`` columns and ``mr`` rows of the register tile (accumulated in a local buffer
+    that LLVM keeps in vector registers), ``ku`` unrolling of the k loop, ``order`` (B column
+    panels outermost so a panel stays in cache, or row blocks outermost), ``pack`` (copy B
+    into contiguous column panels first)."""
+    cfg = autotune.get_config()
+    cfg.define_knob("nr", [64, 32, 16, 128])
+    cfg.define_knob("mr", [4, 1, 2, 3, 5, 6, 8])
+    cfg.define_knob("ku", [1, 2, 4])
+    cfg.define_knob("order", ["panel", "row"])
+    cfg.define_knob("pack", [True, False])
+    # 32 vector registers: keep the accumulators (mr*nr/16 of them) plus operands in registers.
+    cfg.add_constraint(lambda c: c["mr"].val * c["nr"].val <= 448, "mr*nr <= 448 (28 zmm accumulators)")
+    cfg.add_flop(2.0 * N * L * M)
+    nr, mr, ku = min(cfg["nr"].val, M), min(cfg["mr"].val, N), cfg["ku"].val
+    A = te.placeholder((N, L), name="A", dtype=dtype)
+    B = te.placeholder((L, M), name="B", dtype=dtype)
+    k = te.reduce_axis((0, L), name="k")
+    if cfg["pack"].val:
+        packed = te.compute(((M + nr - 1) // nr, L, nr),
+                            lambda jo, kk, ji: te.if_then_else(jo * nr + ji < M, B[kk, jo * nr + ji],
+                                                               te.const(0, dtype)), name="packedB")
+        C = te.compute((N, M), lambda i, j: te.sum(A[i, k] * packed[j // nr, k, j % nr], axis=k), name="C")
+    else:
+        packed = None
+        C = te.compute((N, M), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    CC = s.cache_write(C, "local")
+    i, j = s[C].op.axis
+    jo, ji = s[C].split(j, factor=nr)
+    io, ii = s[C].split(i, factor=mr)
+    if cfg["order"].val == "panel":
+        s[C].reorder(jo, io, ii, ji)
+        s[C].parallel(jo)
+    else:
+        s[C].reorder(io, jo, ii, ji)
+        s[C].parallel(io)
+    s[C].vectorize(ji)
+    s[CC].compute_at(s[C], io if cfg["order"].val == "panel" else jo)
+    ic, jc = s[CC].op.axis
+    (kc,) = s[CC].op.reduce_axis
+    if ku > 1:
+        ko, ki = s[CC].split(kc, factor=ku)
+        s[CC].reorder(ko, ki, ic, jc)
+        s[CC].unroll(ki)
+    else:
+        s[CC].reorder(kc, ic, jc)
+    s[CC].unroll(ic)
+    s[CC].vectorize(jc)
+    if packed is not None:
+        po, pk, pi = s[packed].op.axis
+        s[packed].vectorize(pi)
+        s[packed].parallel(po)
+    return s, [A, B, C]
+
+
+def tasks(target: str):
+    """Tasks for `tensorlang tune`: the template at 1024^3 float32."""
+    return [autotune.task.create("matmul", (1024, 1024, 1024, "float32"), target)]
 
 
 def schedules():

@@ -1,10 +1,12 @@
 """The ``tensorlang`` command line.
 
-File convention: a Python file exposes its operators through a top-level function
-``schedules()`` that returns either a dict ``{name: (schedule, args)}`` or an iterable of
-``(name, schedule, args)`` tuples.  ``tensorlang show FILE.py`` imports the file (its
-``if __name__ == "__main__":`` block does not run), calls ``schedules()`` and prints the
-lowered loop IR of each entry.
+File conventions (the file is imported; its ``if __name__ == "__main__":`` block does not run):
+
+* ``schedules()`` returns ``{name: (schedule, args)}`` (or ``(name, schedule, args)``
+  tuples): ``tensorlang show FILE.py`` prints the lowered loop IR of each entry.
+* ``tasks(target)`` returns a list of ``autotune.task.create(...)`` tasks for that target
+  string: ``tensorlang tune`` tunes them, ``tensorlang build`` builds them with the best
+  configs of a log.
 """
 
 from __future__ import annotations
@@ -68,6 +70,110 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
+def iter_tasks(module: Any, path: str, target: str) -> list:
+    """The tasks a file's ``tasks(target)`` declares."""
+    fn = getattr(module, "tasks", None)
+    if not callable(fn):
+        raise TensorLangError(f"{path} defines no tasks(target) function; it should return a list of "
+                              "autotune.task.create(...) tasks (see `tensorlang tune --help`)")
+    got = list(fn(target))
+    if not got:
+        raise TensorLangError(f"{path}: tasks('{target}') returned no tasks")
+    return got
+
+
+def default_log(path: str, target: str) -> str:
+    return str(Path("tuning_logs") / f"{Path(path).stem}.{target.split()[0]}.json")
+
+
+def _tuner_for(kind: str, task: Any, seed: int | None) -> Any:
+    from .autotune import tuner
+    classes = {"xgb": tuner.XGBTuner, "ga": tuner.GATuner, "random": tuner.RandomTuner,
+               "grid": tuner.GridSearchTuner}
+    if kind == "grid":
+        return classes[kind](task)
+    return classes[kind](task, seed=seed)
+
+
+def _tune(args: argparse.Namespace) -> int:
+    from .autotune import callback, measure_option, record
+    from .autotune.measure.local import LocalBuilder, LocalRunner
+    module = load_file(args.file)
+    target = args.target
+    log = args.log or default_log(args.file, target)
+    history = list(record.load_from_file(log)) if Path(log).exists() else []
+    summary = []
+    for task in iter_tasks(module, args.file, target):
+        done = len(record.measured_indices(history, task))
+        todo = max(0, args.trials - done)
+        label = f"{task.name}{task.args}"
+        print(f"tuning {label} on {task.target}: space {len(task.config_space)}, "
+              f"{task.flop / 1e9:.2f} GFLOP per run; log {log}", file=sys.stderr)
+        if done:
+            print(f"  resuming: {done} trial(s) of this task already in the log, {todo} to go", file=sys.stderr)
+        tuner = _tuner_for(args.tuner, task, args.seed)
+        if history:
+            tuner.load_history(history)
+        if todo:
+            option = measure_option(builder=LocalBuilder(timeout=args.build_timeout),
+                                    runner=LocalRunner(number=args.number, repeat=args.repeat,
+                                                       timeout=args.run_timeout))
+            tuner.tune(n_trial=todo, measure_option=option, early_stopping=args.early_stopping,
+                       callbacks=[callback.log_to_file(log), callback.progress_bar(todo, prefix=f"  {task.name} ")])
+        summary.append((label, tuner))
+    print()
+    print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  best config")
+    for label, tuner in summary:
+        n = len(tuner.visited)
+        best = f"{tuner.best_flops / 1e9:12.1f}" if tuner.best_config is not None else f"{'-':>12}"
+        print(f"{label[:40]:40} {n:>7} {best}  {tuner.best_config}")
+    print(f"\nlog: {log}   (apply with autotune.apply_history_best('{log}') or `tensorlang build --log {log} ...`)")
+    return 0
+
+
+def _best(args: argparse.Namespace) -> int:
+    from .autotune import record
+    rows: dict[tuple, tuple] = {}
+    for inp, res in record.load_from_file(args.log):
+        if not res.ok:
+            continue
+        key = (inp.task.workload_key, inp.target)
+        if key not in rows or res.mean_cost < rows[key][1].mean_cost:
+            rows[key] = (inp, res)
+    if not rows:
+        print(f"{args.log}: no successful trials", file=sys.stderr)
+        return 1
+    print(f"{'task':44} {'target':10} {'ms':>9} {'GFLOPS':>8}  config")
+    for (_, target), (inp, res) in sorted(rows.items(), key=lambda kv: kv[0]):
+        flop = getattr(inp.task, "flop", 0.0)
+        gf = f"{flop / res.mean_cost / 1e9:8.1f}" if flop else f"{'-':>8}"
+        label = f"{inp.task.name}{tuple(inp.task.args)}"
+        print(f"{label[:44]:44} {target.split()[0]:10} {res.mean_cost * 1e3:9.3f} {gf}  {inp.config}")
+    return 0
+
+
+def _build(args: argparse.Namespace) -> int:
+    from .autotune.dispatcher import ApplyHistoryBest
+    from .autotune.space import FallbackConfigEntity
+    from .build_module import build
+    module = load_file(args.file)
+    best = ApplyHistoryBest(args.log)
+    tasks = iter_tasks(module, args.file, args.target)
+    out = Path(args.output)
+    for n, task in enumerate(tasks):
+        cfg = best.query(task.target, task.workload_key)
+        if cfg is None:
+            print(f"warning: no record for {task.name}{task.args} in {args.log}; using the fallback config",
+                  file=sys.stderr)
+            cfg = FallbackConfigEntity()
+        sch, tensors = task.instantiate(cfg)
+        fname = "".join(ch if ch.isalnum() else "_" for ch in task.name)
+        path = out if len(tasks) == 1 else out.with_name(f"{out.stem}.{fname}{n}{out.suffix}")
+        build(sch, tensors, target=task.target, name=fname).export_library(str(path))
+        print(f"{task.name}{task.args} -> {path}  (config {cfg})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tensorlang", description="tensorlang: a tensor compiler")
     parser.add_argument("--version", action="version", version=f"tensorlang {__version__}")
@@ -77,6 +183,32 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("file", help="a Python file with a schedules() function")
     show.add_argument("--name", action="append", help="only show this entry (repeatable)")
     show.set_defaults(func=_show)
+
+    tune = sub.add_parser("tune", help="tune the tasks a file declares (tasks(target)), logging every trial",
+                          description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    tune.add_argument("file", help="a Python file with a tasks(target) function")
+    tune.add_argument("--target", default="llvm", help="llvm (default) or cuda, with options")
+    tune.add_argument("--tuner", default="xgb", choices=["xgb", "ga", "random", "grid"])
+    tune.add_argument("--trials", type=int, default=64, help="trials per task, counting those already logged")
+    tune.add_argument("--early-stopping", type=int, default=None, help="stop after N trials without improvement")
+    tune.add_argument("--log", default=None, help="tuning log (default tuning_logs/FILE.TARGET.json); resumes it")
+    tune.add_argument("--seed", type=int, default=None)
+    tune.add_argument("--number", type=int, default=4, help="runs per timed repeat")
+    tune.add_argument("--repeat", type=int, default=3, help="timed repeats per candidate")
+    tune.add_argument("--build-timeout", type=float, default=20.0)
+    tune.add_argument("--run-timeout", type=float, default=10.0)
+    tune.set_defaults(func=_tune)
+
+    best = sub.add_parser("best", help="print the best record of each task in a tuning log")
+    best.add_argument("log")
+    best.set_defaults(func=_best)
+
+    bld = sub.add_parser("build", help="build a file's tasks with the best configs of a log into a library")
+    bld.add_argument("file")
+    bld.add_argument("--log", required=True)
+    bld.add_argument("--target", default="llvm")
+    bld.add_argument("-o", "--output", required=True, help="library path (several tasks: NAME.taskN.so)")
+    bld.set_defaults(func=_build)
     return parser
 
 

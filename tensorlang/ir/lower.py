@@ -6,6 +6,8 @@ Order and why:
   3. schedule_ops       loop nests with Realize/Provide (needs bounds)
   4. storage_flatten    flat buffers (needs every tensor realized or an argument)
   5. simplify_stmt      fold index arithmetic and guards that the loop ranges decide
+  5b. partition_loops   split loops where linear guards stop varying (guard-free main
+                        ranges; before unroll/vectorize so those see no guards there)
   6. unroll_loops       copies of unrolled bodies (before vectorizing, so vectorized
                         loops inside unrolled ones are vectorized in every copy)
   7. vectorize_loops    vector lanes replace VECTORIZED loops
@@ -30,6 +32,7 @@ from ..te.expr import Var
 from ..te.functor import free_vars
 from ..te.tensor import PlaceholderOp, Tensor
 from .function import Buffer, PrimFunc
+from .passes.loop_partition import partition_loops
 from .passes.remove_no_op import remove_no_op
 from .passes.simplify import simplify_stmt
 from .passes.storage_flatten import storage_flatten
@@ -113,6 +116,7 @@ def _debug(name: str, stmt: Stmt) -> None:
 
 PASSES: list[tuple[str, Callable[[Stmt], Stmt]]] = [
     ("simplify", simplify_stmt),
+    ("partition_loops", partition_loops),
     ("unroll_loops", unroll_loops),
     ("vectorize_loops", vectorize_loops),
     ("remove_no_op", remove_no_op),

@@ -788,7 +788,19 @@ class _FunctionEmitter(Visitor):
             vty = ir.VectorType(mem_ty, lanes)
             mask = self.lane_mask(e.predicate, lanes)
             zero = _const(vty, 0)
-            if _is_contiguous(e.index):
+            if isinstance(e.index, E.Broadcast):
+                # One address for every lane: a scalar load (when any lane is live) and a splat,
+                # instead of a gather.
+                def scalar() -> ir.Value:
+                    ptr = self.b.gep(base, [self.index64(e.index.value)], source_etype=mem_ty)
+                    return self.b.load(ptr, typ=mem_ty, align=align, name=e.buffer.name)
+                if mask is None:
+                    value = self.splat(scalar(), lanes)
+                else:
+                    live = self.call_intrinsic(f"llvm.vector.reduce.or.{_mangle(mask.type)}", I1, [mask])
+                    value = self.b.select(mask, self.splat(self.choose(live, scalar, lambda: _const(mem_ty, 0),
+                                                                       "bcast"), lanes), zero)
+            elif _is_contiguous(e.index):
                 ptr = self.b.gep(base, [self.index64(e.index.base)], source_etype=mem_ty)
                 if mask is None:
                     value = self.b.load(ptr, typ=vty, align=align, name=e.buffer.name)

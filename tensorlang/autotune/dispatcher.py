@@ -1,0 +1,105 @@
+"""Which config a template gets: the ambient config of ``get_config()`` and dispatch contexts.
+
+Both live in ``contextvars`` values that the caller sets and resets (``Task.instantiate``,
+the template wrapper, ``with apply_history_best(...)``), so configs never leak between tasks,
+threads or worker processes.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+from contextvars import ContextVar
+from typing import Any
+
+from ..errors import TensorLangError
+from .space import ConfigEntity, FallbackConfigEntity, _ConfigBase
+
+_current_config: ContextVar[_ConfigBase | None] = ContextVar("tensorlang_autotune_config", default=None)
+_dispatch: ContextVar[tuple[DispatchContext, ...]] = ContextVar("tensorlang_autotune_dispatch", default=())
+# Workload keys already warned about (a log de-duplication set, not configuration state).
+_warned: set[str] = set()
+
+
+def get_config() -> Any:
+    """The config of the template being instantiated (call it inside an @autotune.template)."""
+    cfg = _current_config.get()
+    if cfg is None:
+        raise TensorLangError("autotune.get_config() is only valid inside a function decorated with "
+                              "@autotune.template while it runs")
+    return cfg
+
+
+class config_scope:  # noqa: N801 - used as a context manager, like TVM's lower-case contexts
+    """Make ``cfg`` the ambient config for the duration of a ``with`` block."""
+
+    def __init__(self, cfg: _ConfigBase):
+        self.cfg = cfg
+        self._token: Any = None
+
+    def __enter__(self) -> _ConfigBase:
+        self._token = _current_config.set(self.cfg)
+        return self.cfg
+
+    def __exit__(self, *exc: Any) -> None:
+        _current_config.reset(self._token)
+
+
+class DispatchContext:
+    """Answers ``query(target, workload_key)`` with a config, or None to ask an outer context."""
+
+    def query(self, target: str, workload_key: str) -> ConfigEntity | None:
+        raise NotImplementedError
+
+    def __enter__(self) -> DispatchContext:
+        self._token = _dispatch.set(_dispatch.get() + (self,))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _dispatch.reset(self._token)
+
+
+class ApplyConfig(DispatchContext):
+    """Every template called inside the block gets ``config``."""
+
+    def __init__(self, config: ConfigEntity):
+        self.config = config
+
+    def query(self, target: str, workload_key: str) -> ConfigEntity | None:
+        return self.config
+
+
+class ApplyHistoryBest(DispatchContext):
+    """Templates get the fastest error-free config recorded for their (task, args, target)."""
+
+    def __init__(self, records: Any):
+        from .record import best_by_workload, load_from_file
+        if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
+            records = list(load_from_file(records))
+        self.best = best_by_workload(records if isinstance(records, Iterable) else [records])
+
+    def query(self, target: str, workload_key: str) -> ConfigEntity | None:
+        kind = target.split()[0] if target else "llvm"
+        exact = self.best.get((workload_key, target))
+        if exact is not None:
+            return exact
+        return self.best.get((workload_key, kind))
+
+
+def apply_history_best(records: Any) -> ApplyHistoryBest:
+    """``with apply_history_best("tuning_logs/x.json"):`` — templates built inside use the best
+    configs of that log (or of a list of (MeasureInput, MeasureResult) records)."""
+    return ApplyHistoryBest(records)
+
+
+def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
+    """The config for a template call outside tuning: innermost context first, else fallback."""
+    for ctx in reversed(_dispatch.get()):
+        cfg = ctx.query(target, workload_key)
+        if cfg is not None:
+            return cfg
+    if workload_key not in _warned:
+        _warned.add(workload_key)
+        warnings.warn(f"tensorlang.autotune: no tuning record for {what} on target '{target}'; using a fallback "
+                      "config, which may be slow (tune it with `tensorlang tune`)", stacklevel=3)
+    return FallbackConfigEntity()

@@ -1,0 +1,75 @@
+"""Plain data of measurement: what was measured, what came out, and why it failed.
+
+A failing candidate is a result with an error kind, never an exception, so a tuning run
+survives any candidate.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..space import ConfigEntity
+
+
+class MeasureErrorNo(enum.IntEnum):
+    """Why a measurement has no valid cost."""
+
+    NO_ERROR = 0
+    INSTANTIATION_ERROR = 1  # the template or a constraint rejected the config
+    COMPILE_HOST = 2         # lowering or LLVM/NVRTC compilation failed
+    COMPILE_DEVICE = 3
+    RUNTIME_DEVICE = 4       # the candidate crashed (segfault, abort, exception) while running
+    WRONG_ANSWER = 5         # the output differs from the reference
+    BUILD_TIMEOUT = 6
+    RUN_TIMEOUT = 7
+    UNKNOWN_ERROR = 8
+
+    @property
+    def kind(self) -> str:
+        """Short lower-case name used in logs and progress output."""
+        return {0: "ok", 1: "instantiation", 2: "compile", 3: "compile", 4: "runtime", 5: "wrong_answer",
+                6: "build_timeout", 7: "run_timeout", 8: "unknown"}[int(self)]
+
+
+@dataclass(frozen=True)
+class TaskRef:
+    """A task's identity as stored in a log (usable without importing its template)."""
+
+    name: str
+    args: tuple
+    target: str
+    workload_key: str
+    flop: float = 0.0
+
+
+@dataclass(frozen=True)
+class MeasureInput:
+    """One candidate: the task (a Task or a TaskRef from a log) and its config."""
+
+    target: str
+    task: Any
+    config: ConfigEntity
+
+
+@dataclass(frozen=True)
+class MeasureResult:
+    """Outcome of one candidate: per-repeat seconds (``costs``) when ``error_no`` is 0."""
+
+    costs: tuple[float, ...]
+    error_no: MeasureErrorNo
+    error_msg: str = ""
+    all_cost: float = 0.0       # wall seconds spent on this candidate (build + run)
+    timestamp: float = field(default_factory=time.time)
+    build_time: float = 0.0
+    run_time: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.error_no == MeasureErrorNo.NO_ERROR
+
+    @property
+    def mean_cost(self) -> float:
+        return sum(self.costs) / len(self.costs) if self.ok and self.costs else float("inf")

@@ -1,0 +1,150 @@
+"""Tunable templates and tasks.
+
+``@autotune.template("name")`` registers a function that declares a computation, defines
+knobs on ``autotune.get_config()`` and returns ``(schedule, args)``.  A ``Task`` is one call
+of a template: (name, args, target).  Its ``workload_key`` is a JSON string of the name and
+the arguments, stable across processes and versions, so tuning logs keep applying.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from ..errors import TensorLangError
+from ..schedule.schedule import create_schedule
+from ..target.target import Target, as_target
+from ..te.expr import IntImm
+from ..te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
+from .dispatcher import config_scope, dispatch
+from .flop import compute_flop
+from .space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
+
+# Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
+# table is unavoidable; lookups that miss say which file must be imported.
+TEMPLATES: dict[str, Callable[..., Any]] = {}
+
+
+def _serialize(value: Any, where: str) -> Any:
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [_serialize(v, where) for v in value]
+    if isinstance(value, IntImm):
+        return value.value
+    if isinstance(value, Tensor):
+        return ["TENSOR", [_serialize(s, where) for s in value.shape], str(value.dtype)]
+    raise TensorLangError(f"{where}: argument {value!r} of type {type(value).__name__} cannot be part of a "
+                          "task's identity; use ints, floats, strings, tuples or tensors")
+
+
+def workload_key(name: str, args: Sequence[Any]) -> str:
+    """The stable identity of a template call: JSON of [name, args]."""
+    return json.dumps([name, _serialize(list(args), f"task {name}")], separators=(",", ":"))
+
+
+def template(name: str, func: Callable | None = None) -> Callable:
+    """Register a tunable template: ``@autotune.template("example/matmul")``.
+
+    Called directly (outside tuning), the template gets the config that the innermost
+    ``apply_history_best`` context holds for its (name, args, target), else a fallback."""
+
+    def deco(fn: Callable) -> Callable:
+        TEMPLATES[name] = fn
+
+        @functools.wraps(fn)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            target = str(Target.current() or Target("llvm"))
+            key = workload_key(name, args)
+            cfg = dispatch(target, key, f"{name}{tuple(args)}")
+            with config_scope(cfg):
+                return fn(*args, **kwargs)
+
+        wrapper.template_name = name  # type: ignore[attr-defined]
+        wrapper.template_func = fn  # type: ignore[attr-defined]
+        return wrapper
+
+    return deco(func) if func is not None else deco
+
+
+class Task:
+    """One tuning problem: a template, its arguments and a target."""
+
+    def __init__(self, name: str, args: Sequence[Any], target: str | Target | None = None):
+        if name not in TEMPLATES:
+            raise TensorLangError(f"no autotune template named '{name}'; the file defining "
+                                  f"@autotune.template('{name}') must be imported first")
+        self.name = name
+        self.func = TEMPLATES[name]
+        self.args = tuple(args)
+        self.target = str(as_target(target))
+        self.workload_key = workload_key(name, self.args)
+        self.template_file = _file_of(self.func)
+        space = ConfigSpace()
+        with Target(self.target), config_scope(space):
+            try:
+                sch, tensors = self.func(*self.args)
+            except InstantiationError:
+                raise
+        self.config_space = space
+        self.flop = space.flop or compute_flop([t for t in tensors if isinstance(t, Tensor)
+                                                and not isinstance(t.op, PlaceholderOp)])
+
+    @property
+    def target_kind(self) -> str:
+        return self.target.split()[0]
+
+    def instantiate(self, config: ConfigEntity | FallbackConfigEntity) -> tuple[Any, list]:
+        """The (schedule, args) the template makes for ``config``; InstantiationError if the
+        config breaks a constraint or the template rejects it."""
+        if isinstance(config, ConfigEntity):
+            self.config_space.check(config)
+        with Target(self.target), config_scope(config):
+            return self.func(*self.args)
+
+    def reference(self) -> tuple[Any, list]:
+        """A plain schedule of the same computation, to check candidates against: each stage
+        computed at root with its reduction loops outside the innermost data-parallel loop."""
+        _, tensors = self.instantiate(FallbackConfigEntity())
+        outputs = [t.op for t in tensors if isinstance(t, Tensor) and not isinstance(t.op, PlaceholderOp)]
+        sch = create_schedule(outputs)
+        for st in sch.stages:
+            op = st.op
+            if not isinstance(op, ComputeOp):
+                continue
+            data = list(op.axis)
+            if op.reduce_axis and data:
+                st.reorder(*(data[:-1] + list(op.reduce_axis) + data[-1:]))
+            if data and len(data) > 1:
+                ext = data[0].dom.extent
+                if isinstance(ext, IntImm) and ext.value > 1 and data[0].iter_type == IterVarType.DATA_PAR:
+                    st.parallel(data[0])
+        return sch, tensors
+
+    def __repr__(self) -> str:
+        return f"Task(name={self.name}, args={self.args}, target={self.target}, space={len(self.config_space)})"
+
+
+def _file_of(fn: Callable) -> str | None:
+    try:
+        return inspect.getfile(fn)
+    except TypeError:
+        return None
+
+
+def create(name: str, args: Sequence[Any], target: str | Target | None = None) -> Task:
+    """A tuning task for template ``name`` called with ``args`` on ``target``."""
+    return Task(name, args, target)
+
+
+def gflops(task: Task, seconds: float) -> float:
+    """Throughput of one run of the task's computation taking ``seconds``."""
+    return task.flop / seconds / 1e9 if seconds > 0 and math.isfinite(seconds) else 0.0
