@@ -42,9 +42,10 @@ def _check_cpu_func(func: PrimFunc, target: Target) -> None:
 
 
 def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target: str | Target | None = None,
-          target_host: Any = None, name: str = "default_function") -> Any:
+          target_host: Any = None, name: str = "default_function", *, jit: bool = True) -> Any:
     """Compile a schedule (or a lowered PrimFunc) into a callable module for ``target``
-    (default: the current ``with Target(...)`` target, else ``llvm``)."""
+    (default: the current ``with Target(...)`` target, else ``llvm``).  ``jit=False`` skips
+    loading the code into this process: the module can only ``export_library``."""
     tgt = as_target(target)
     if tgt.kind.name == "llvm":
         if isinstance(inputs, Schedule):
@@ -53,5 +54,14 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
         _check_cpu_func(func, tgt)
         from .target.build import build_llvm
         from .target.llvm_target import LLVMTarget
-        return build_llvm(func, LLVMTarget.from_string(str(tgt)))
-    raise TargetError(f"target '{tgt}': the CUDA backend is not available in this version")
+        return build_llvm(func, LLVMTarget.from_string(str(tgt)), jit=jit)
+    # cuda: kernels are compiled with NVRTC at build time; "-emulate" runs them on the CPU instead.
+    from .target.cuda.target import CUDATarget
+    ctarget = CUDATarget.from_string(str(tgt))
+    func = lower(inputs, args, name=name) if isinstance(inputs, PrimFunc) else \
+        _lower(inputs, args, name=name, target_kind="cuda")
+    if ctarget.emulate:
+        from .target.cuda.emulate import build_emulated
+        return build_emulated(func, ctarget)
+    from .target.cuda.build import build_cuda
+    return build_cuda(func, ctarget)

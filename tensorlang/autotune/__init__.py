@@ -3,12 +3,25 @@
 The names follow TVM's classic AutoTVM so templates port by changing imports.
 """
 
-from . import space, task
+from . import callback, measure, record, space, task
 from .dispatcher import ApplyConfig, ApplyHistoryBest, DispatchContext, apply_history_best, get_config
-from .measure import MeasureErrorNo, MeasureInput, MeasureResult
+from .measure import (
+    BuildResult,
+    LocalBuilder,
+    LocalRunner,
+    MeasureErrorNo,
+    MeasureInput,
+    MeasureOption,
+    MeasureResult,
+    TaskRef,
+    create_measure_batch,
+    measure_option,
+)
 from .space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
 from .task import Task, template
 
 __all__ = ["space", "task", "ApplyConfig", "ApplyHistoryBest", "DispatchContext", "apply_history_best",
            "get_config", "MeasureErrorNo", "MeasureInput", "MeasureResult", "ConfigEntity", "ConfigSpace",
-           "FallbackConfigEntity", "InstantiationError", "Task", "template"]
+           "FallbackConfigEntity", "InstantiationError", "Task", "template",
+           "callback", "measure", "record", "BuildResult", "LocalBuilder", "LocalRunner", "MeasureOption", "TaskRef",
+           "create_measure_batch", "measure_option"]

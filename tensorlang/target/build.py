@@ -21,11 +21,12 @@ _DIM_OPS = {E.Add: "add", E.Sub: "sub", E.Mul: "mul", E.FloorDiv: "floordiv", E.
             E.Div: "div", E.Mod: "mod", E.Min: "min", E.Max: "max"}
 
 
-def build_llvm(func: PrimFunc, target: LLVMTarget) -> Module:
-    """Compile ``func`` for ``target`` and wrap it in a callable Module."""
+def build_llvm(func: PrimFunc, target: LLVMTarget, jit: bool = True) -> Module:
+    """Compile ``func`` for ``target`` and wrap it in a Module (callable unless ``jit`` is
+    False, which only prepares ``export_library``: the tuner's builders do that)."""
     signature = signature_of(func, symbol=entry_symbol(func.name))
     ir_text = codegen_llvm(func, target, metadata=signature.to_json(), symbol=signature.symbol)
-    return Module(signature, compile_module(ir_text, target, func.name))
+    return Module(signature, compile_module(ir_text, target, func.name, jit=jit))
 
 
 def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:

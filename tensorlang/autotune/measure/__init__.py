@@ -1,5 +1,17 @@
 """Measuring candidates: build in worker processes, run in isolated processes, check answers."""
 
+from .executor import ExecutorError, Outcome, run_isolated
+from .local import (
+    BuildResult,
+    LocalBuilder,
+    LocalRunner,
+    MeasureOption,
+    MeasureOptionError,
+    create_measure_batch,
+    measure_option,
+)
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 
-__all__ = ["MeasureErrorNo", "MeasureInput", "MeasureResult", "TaskRef"]
+__all__ = ["MeasureErrorNo", "MeasureInput", "MeasureResult", "TaskRef", "BuildResult", "LocalBuilder",
+           "LocalRunner", "MeasureOption", "MeasureOptionError", "create_measure_batch", "measure_option",
+           "ExecutorError", "Outcome", "run_isolated"]

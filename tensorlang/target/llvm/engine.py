@@ -180,15 +180,16 @@ class JITLibrary:
         link_shared(self.object_code(), path)
 
 
-def compile_module(ir_text: str, target: LLVMTarget, name: str) -> JITLibrary:
-    """Verify, optimize (new pass manager) and, when the target runs on this host, JIT-compile."""
+def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True) -> JITLibrary:
+    """Verify, optimize (new pass manager) and, when the target runs on this host and ``jit``
+    is set, JIT-compile (builders that only export a library skip the JIT)."""
     with _LOCK:
         tm = _cached_target_machine(target, "default")
         mod = _parse(ir_text, name, tm)
         _optimize(mod, tm, target.opt_level)
         ir_opt = str(mod)
         engine = None
-        if same_arch(target.triple, host_triple()):
+        if jit and same_arch(target.triple, host_triple()):
             # MCJIT takes ownership of its target machine, so it gets a fresh one.
             _check_symbols(mod, name)
             jit_tm = _create_target_machine(target, "default", jit=True)

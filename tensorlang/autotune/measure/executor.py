@@ -1,0 +1,236 @@
+"""Run functions in isolated forked children: whatever a child does (raise, crash, hang, run out of memory),
+the parent gets an ``Outcome`` back and never an exception.
+
+Each job runs in a fresh child forked from the calling (main) thread, at most ``n_parallel`` at a time, under a
+wall-clock timeout.  A child is the leader of its own process group, so a timeout kills it together with anything
+it started (the C compiler, the threads of a parallel loop).  Results travel back through a one-way pipe.
+"""
+
+from __future__ import annotations
+
+import faulthandler
+import multiprocessing
+import os
+import resource
+import signal
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from typing import Any
+
+from ...errors import TensorLangError
+
+_MSG_LIMIT = 2000   # characters of an error message kept (logs stay readable)
+_TB_FRAMES = 3      # innermost traceback frames kept
+
+
+class ExecutorError(TensorLangError, ValueError):
+    """The executor was asked something impossible (bad n_parallel, timeout or memory limit)."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one job.
+
+    ``status`` is ``"ok"`` (``value`` holds the return value), ``"error"`` (the function raised:
+    ``error_type`` and ``message`` with a traceback tail), ``"crash"`` (the child died without
+    answering: ``message`` names the signal or exit code) or ``"timeout"`` (killed after
+    ``timeout`` seconds).  ``elapsed`` is the wall time from start to answer, in seconds."""
+
+    status: str
+    value: Any = None
+    error_type: str = ""
+    message: str = ""
+    elapsed: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def truncate(text: str, limit: int = _MSG_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters, keeping both ends (the start names the error, the
+    end holds the innermost frame)."""
+    if len(text) <= limit:
+        return text
+    half = (limit - 30) // 2
+    return f"{text[:half]}\n... [{len(text) - 2 * half} characters cut] ...\n{text[-half:]}"
+
+
+def signal_name(exitcode: int) -> str:
+    """``SIGSEGV`` for exit code -11, ``exit code 3`` for 3."""
+    if exitcode < 0:
+        try:
+            return signal.Signals(-exitcode).name
+        except ValueError:
+            return f"signal {-exitcode}"
+    return f"exit code {exitcode}"
+
+
+def _vm_size_bytes() -> int:
+    """This process's current virtual memory size (VmSize), 0 when /proc is unavailable."""
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: list[Connection],
+                memory_limit_mb: float | None) -> None:
+    """Body of a child: isolate, run ``fn(*args)``, send ("ok", value) or ("error", type, message)."""
+    # Own process group: Ctrl-C in the terminal reaches only the parent, and a timeout kill
+    # (killpg) also takes the compiler or threads this child started.
+    os.setpgid(0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # A crash is reported by its signal; a faulthandler dump (pytest enables one) would only be noise.
+    if faulthandler.is_enabled():
+        faulthandler.disable()
+    # Pipes of sibling jobs that this child inherited through fork: close them so the siblings'
+    # pipes see end-of-file only when their own child is gone.
+    for other in others:
+        other.close()
+    try:
+        if memory_limit_mb is not None:
+            # RLIMIT_AS counts address space, and the child starts with the parent's (an
+            # interpreter with numpy and LLVM maps hundreds of MiB it never touches), so the
+            # limit is what the job may add on top of what it inherited.
+            limit = _vm_size_bytes() + int(memory_limit_mb * 2**20)
+            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+        value = fn(*args)
+        message: tuple = ("ok", value)
+    except BaseException as exc:  # noqa: BLE001 - everything a job raises is its outcome
+        message = ("error", type(exc).__name__, _describe(exc))
+    try:
+        conn.send(message)
+    except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable return value
+        conn.send(("error", type(exc).__name__, f"cannot send the result back: {exc}"))
+    conn.close()
+
+
+def _describe(exc: BaseException) -> str:
+    """``message`` plus the innermost frames of the traceback (where it was raised)."""
+    text = str(exc) or type(exc).__name__
+    # Skip the frame of _child_main itself: the job's own frames are the useful ones.
+    tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
+    frames = "".join(traceback.format_list(traceback.extract_tb(tb)[-_TB_FRAMES:])).rstrip()
+    return truncate(f"{text}\n{frames}" if frames else text)
+
+
+@dataclass
+class _Running:
+    index: int
+    process: Any
+    conn: Connection
+    start: float
+    deadline: float
+
+
+def _kill(process: Any) -> None:
+    """SIGKILL the child's whole process group, then reap it."""
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        # The child may not have called setpgid yet (or is gone): kill it alone.
+        try:
+            process.kill()
+        except (ProcessLookupError, OSError):
+            pass
+    process.join()
+
+
+def _collect(r: _Running, timeout: float, finish: Callable[[_Running, Outcome], None]) -> None:
+    """Take the answer of a child whose pipe or process sentinel is ready."""
+    answer = None
+    try:
+        # A child that sent its answer may still be exiting: the data is in the pipe either way.
+        if r.conn.poll():
+            answer = r.conn.recv()
+    except (EOFError, OSError):
+        answer = None  # the pipe closed without an answer: the child is dying
+    # Reap the child; one that answered (or closed its pipe) but does not exit by its deadline
+    # (say, a thread of the candidate still runs) is killed.
+    r.process.join(timeout=max(0.0, r.deadline - time.perf_counter()))
+    if r.process.is_alive():
+        _kill(r.process)
+        if answer is None:
+            finish(r, Outcome("timeout", message=f"killed after the timeout of {timeout:g} s",
+                              elapsed=time.perf_counter() - r.start))
+            return
+    elapsed = time.perf_counter() - r.start
+    if answer is None:
+        code = r.process.exitcode if r.process.exitcode is not None else 0
+        finish(r, Outcome("crash", error_type=signal_name(code),
+                          message=f"the child process died with {signal_name(code)}", elapsed=elapsed))
+    elif answer[0] == "ok":
+        finish(r, Outcome("ok", value=answer[1], elapsed=elapsed))
+    else:
+        finish(r, Outcome("error", error_type=answer[1], message=answer[2], elapsed=elapsed))
+
+
+def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int = 1,
+                 timeout: float = 10.0, memory_limit_mb: float | None = None) -> list[Outcome]:
+    """Run ``fn(*job)`` for every job in its own forked child; one Outcome per job, in order.
+
+    At most ``n_parallel`` children run at once, each killed after ``timeout`` seconds of wall
+    time; with ``memory_limit_mb`` a child may grow its address space by that much and no more
+    (an allocation beyond fails inside the child).  ``fn`` and the jobs reach the child through
+    fork, so they need not be picklable; return values are pickled back.  Call it from the main
+    thread of a process that runs no other threads: a lock held by another thread at fork time
+    would stay locked forever in the child."""
+    if n_parallel < 1:
+        raise ExecutorError(f"n_parallel must be >= 1, got {n_parallel}")
+    if not timeout > 0:
+        raise ExecutorError(f"timeout must be > 0 seconds, got {timeout}")
+    if memory_limit_mb is not None and not memory_limit_mb > 0:
+        raise ExecutorError(f"memory_limit_mb must be > 0, got {memory_limit_mb}")
+    ctx = multiprocessing.get_context("fork")
+    outcomes: list[Outcome | None] = [None] * len(jobs)
+    running: dict[int, _Running] = {}
+    todo = list(range(len(jobs)))
+    todo.reverse()  # pop() from the end takes jobs in order
+
+    def finish(r: _Running, outcome: Outcome) -> None:
+        outcomes[r.index] = outcome
+        r.conn.close()
+        del running[r.index]
+
+    try:
+        while todo or running:
+            while todo and len(running) < n_parallel:
+                index = todo.pop()
+                reader, writer = ctx.Pipe(duplex=False)
+                others = [r.conn for r in running.values()] + [reader]
+                proc = ctx.Process(target=_child_main, args=(fn, jobs[index], writer, others, memory_limit_mb),
+                                   daemon=True, name=f"tensorlang-job-{index}")
+                start = time.perf_counter()
+                proc.start()
+                try:
+                    # Set the group from both sides, so a kill right after start reaches it.
+                    os.setpgid(proc.pid, proc.pid)
+                except OSError:
+                    pass  # the child already did it, or is gone
+                # The parent keeps only the read end, so the pipe reports EOF once the child is gone.
+                writer.close()
+                running[index] = _Running(index, proc, reader, start, start + timeout)
+
+            now = time.perf_counter()
+            next_deadline = min(r.deadline for r in running.values())
+            waitables: list[Any] = [r.conn for r in running.values()] + [r.process.sentinel for r in running.values()]
+            ready = set(wait(waitables, timeout=max(0.0, next_deadline - now)))
+            now = time.perf_counter()
+            for r in list(running.values()):
+                if r.conn in ready or r.process.sentinel in ready:
+                    _collect(r, timeout, finish)
+                elif now >= r.deadline:
+                    _kill(r.process)
+                    finish(r, Outcome("timeout", message=f"killed after the timeout of {timeout:g} s",
+                                      elapsed=now - r.start))
+    finally:
+        # KeyboardInterrupt or an error in the parent: leave no child behind.
+        for r in list(running.values()):
+            _kill(r.process)
+            r.conn.close()
+    return [o for o in outcomes if o is not None]

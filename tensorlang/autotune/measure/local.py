@@ -1,0 +1,488 @@
+"""Build and run candidates on this machine: each in its own forked child, each failure an error result.
+
+``LocalBuilder`` instantiates and compiles a batch of configs in parallel children and exports
+each to a shared library; ``LocalRunner`` runs them one at a time (so timings do not compete),
+each in a fresh child that checks every output against a reference built once per task and then
+times the candidate.  ``create_measure_batch`` composes the two.  Whatever a candidate does,
+raise, crash, hang or compute garbage, it comes back as a ``MeasureResult`` with a
+``MeasureErrorNo``, never as an exception.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from ...errors import TensorLangError
+from ..space import ConfigEntity, InstantiationError
+from .executor import Outcome, run_isolated, truncate
+from .measure import MeasureErrorNo, MeasureInput, MeasureResult
+
+_FLUSH_BYTES = 64 * 2**20  # larger than the last-level caches of the machines we run on (32 MiB L3)
+_ENTRY_NAME = "candidate"
+
+
+class MeasureOptionError(TensorLangError, ValueError):
+    """A builder, runner or one of their settings is invalid."""
+
+
+def _default_parallelism() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _positive(name: str, value: float, allow_zero: bool = False) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not (value >= 0 if allow_zero else value > 0):
+        raise MeasureOptionError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, "
+                                 f"got {value!r}")
+    return value
+
+
+# --- building ------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class BuildResult:
+    """A built candidate: ``filename`` of its shared library when ``error_no`` is NO_ERROR."""
+
+    filename: str | None
+    error_no: MeasureErrorNo
+    error_msg: str = ""
+    build_time: float = 0.0  # wall seconds of the build child (instantiate, compile, export)
+
+    @property
+    def ok(self) -> bool:
+        return self.error_no == MeasureErrorNo.NO_ERROR
+
+
+def _build_one(task: Any, config: ConfigEntity, path: str) -> tuple[int, str]:
+    """Child body: instantiate, compile and export one candidate; (error_no, message) back."""
+    import tensorlang as tl
+    # The linker's scratch files go beside the library: a child killed mid-link leaves its
+    # leftovers in the build folder, which the builder sweeps, not in /tmp.
+    tempfile.tempdir = os.path.dirname(path)
+    try:
+        sch, args = task.instantiate(config)
+    except Exception as exc:  # noqa: BLE001 - any failure of the template is the config's fault
+        kind = "" if isinstance(exc, InstantiationError) else f"{type(exc).__name__}: "
+        return int(MeasureErrorNo.INSTANTIATION_ERROR), f"{kind}{exc}"
+    try:
+        # Only the exported library runs (in the runner): skip JIT-loading it here (~25% of a build).
+        module = tl.build(sch, args, target=task.target, name=_ENTRY_NAME, jit=False)
+        module.export_library(path)
+    except Exception as exc:  # noqa: BLE001 - lowering, LLVM and linking errors alike
+        return int(MeasureErrorNo.COMPILE_HOST), f"{type(exc).__name__}: {exc}"
+    return int(MeasureErrorNo.NO_ERROR), ""
+
+
+_warmed_targets: set[str] = set()
+
+
+def _warm_up(target: str) -> None:
+    """Compile one tiny function in this (parent) process, once per target.
+
+    LLVM's initialization, the target machine and lazily imported compiler modules then come to
+    every forked builder through fork instead of being redone in each child (~70 ms a child)."""
+    if target in _warmed_targets:
+        return
+    _warmed_targets.add(target)
+    import tensorlang as tl
+    from tensorlang import te
+    try:
+        a = te.placeholder((4,), name="A")
+        b = te.compute((4,), lambda i: a[i] + 1.0, name="B")
+        tl.build(te.create_schedule(b.op), [a, b], target=target, name="tl_warm_up")
+    except Exception:  # noqa: BLE001 - only an optimization; a real build reports the problem
+        pass
+
+
+class LocalBuilder:
+    """Builds candidates in up to ``n_parallel`` forked children, each killed after ``timeout`` seconds."""
+
+    def __init__(self, timeout: float = 10.0, n_parallel: int | None = None):
+        self.timeout = float(_positive("LocalBuilder timeout", timeout))
+        n = _default_parallelism() if n_parallel is None else n_parallel
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise MeasureOptionError(f"LocalBuilder n_parallel must be a positive int, got {n_parallel!r}")
+        self.n_parallel = n
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._counter = 0
+
+    @property
+    def build_dir(self) -> str:
+        """Where built libraries go (removed with the builder or at exit)."""
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-build-")
+        return self._tmp.name
+
+    def build(self, task: Any, configs: Sequence[ConfigEntity]) -> list[BuildResult]:
+        """One BuildResult per config, in order."""
+        paths = []
+        for cfg in configs:
+            self._counter += 1
+            paths.append(os.path.join(self.build_dir, f"c{getattr(cfg, 'index', 0)}_{self._counter}.so"))
+        _warm_up(task.target)
+        outcomes = run_isolated(_build_one, [(task, cfg, p) for cfg, p in zip(configs, paths)],
+                                n_parallel=self.n_parallel, timeout=self.timeout)
+        results = []
+        for outcome, path in zip(outcomes, paths):
+            results.append(_build_result(outcome, path, self.timeout))
+            if not results[-1].ok and os.path.exists(path):
+                os.unlink(path)
+        self._sweep()
+        return results
+
+    def _sweep(self) -> None:
+        """Remove scratch files of killed builds (hidden partial libraries, linker folders)."""
+        for entry in os.listdir(self.build_dir):
+            if entry.startswith((".", "tensorlang-link-")):
+                full = os.path.join(self.build_dir, entry)
+                if os.path.isdir(full):
+                    shutil.rmtree(full, ignore_errors=True)
+                else:
+                    os.unlink(full)
+
+    def __repr__(self) -> str:
+        return f"LocalBuilder(timeout={self.timeout:g}, n_parallel={self.n_parallel})"
+
+
+def _build_result(outcome: Outcome, path: str, timeout: float) -> BuildResult:
+    t = outcome.elapsed
+    if outcome.status == "ok":
+        error_no, msg = outcome.value
+        if error_no == MeasureErrorNo.NO_ERROR:
+            return BuildResult(path, MeasureErrorNo.NO_ERROR, "", t)
+        return BuildResult(None, MeasureErrorNo(error_no), truncate(msg), t)
+    if outcome.status == "timeout":
+        return BuildResult(None, MeasureErrorNo.BUILD_TIMEOUT, f"build took longer than {timeout:g} s", t)
+    if outcome.status == "crash":
+        return BuildResult(None, MeasureErrorNo.COMPILE_HOST, f"the compiler crashed: {outcome.message}", t)
+    return BuildResult(None, MeasureErrorNo.COMPILE_HOST, truncate(f"{outcome.error_type}: {outcome.message}"), t)
+
+
+# --- the reference ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _ArgSpec:
+    name: str
+    shape: tuple[int, ...]
+    dtype: str
+    is_output: bool
+
+
+@dataclass(frozen=True)
+class _Reference:
+    """Inputs (and expected outputs when checked) of one task, in ``npz``; or why there are none."""
+
+    specs: tuple[_ArgSpec, ...] = ()
+    npz: str = ""
+    checked: bool = False
+    error_no: MeasureErrorNo = MeasureErrorNo.NO_ERROR
+    error_msg: str = ""
+
+
+def random_input(rng: np.random.Generator, shape: tuple[int, ...], dtype: str) -> np.ndarray:
+    """Test data for one input: floats uniform in [-1, 1), integers in [1, 8) (never 0, so they are
+    safe as divisors and as small indices), booleans half true."""
+    dt = np.dtype(dtype)
+    if dt == np.bool_:
+        return rng.random(shape) < 0.5
+    if np.issubdtype(dt, np.integer):
+        return rng.integers(1, 8, size=shape).astype(dt)
+    return rng.uniform(-1.0, 1.0, size=shape).astype(dt)
+
+
+def _sentinel_like(expected: np.ndarray) -> np.ndarray:
+    """An output buffer that differs from ``expected`` everywhere, so an element a candidate
+    forgets to write cannot pass the check."""
+    if np.issubdtype(expected.dtype, np.floating):
+        return np.full_like(expected, np.nan)
+    if expected.dtype == np.bool_:
+        return ~expected
+    return expected ^ 1
+
+
+def _arg_specs(args: Sequence[Any]) -> tuple[_ArgSpec, ...]:
+    from ...te.expr import IntImm
+    from ...te.tensor import PlaceholderOp, Tensor
+    specs = []
+    for a in args:
+        if not isinstance(a, Tensor):
+            raise TensorLangError(f"cannot measure a template whose arguments include {a!r}: "
+                                  "only tensors of constant shape can be given test data")
+        if not all(isinstance(d, IntImm) for d in a.shape):
+            raise TensorLangError(f"cannot measure tensor {a.name} of symbolic shape "
+                                  f"({', '.join(map(str, a.shape))}): give the template constant sizes")
+        specs.append(_ArgSpec(a.name, tuple(int(d.value) for d in a.shape), str(a.dtype),
+                              not isinstance(a.op, PlaceholderOp)))
+    return tuple(specs)
+
+
+def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[_ArgSpec, ...], bool]:
+    """Child body: test inputs for ``task`` and, when ``check``, the outputs of its plain reference
+    schedule, saved to ``npz`` as in<i> / out<i> by argument position."""
+    import tensorlang as tl
+    sch, args = task.reference()
+    specs = _arg_specs(args)
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    call = []
+    for i, spec in enumerate(specs):
+        if spec.is_output:
+            call.append(np.zeros(spec.shape, dtype=spec.dtype))
+        else:
+            arrays[f"in{i}"] = random_input(rng, spec.shape, spec.dtype)
+            call.append(arrays[f"in{i}"].copy())
+    if check:
+        module = tl.build(sch, args, target=task.target, name="reference")
+        module(*call)
+        for i, spec in enumerate(specs):
+            if spec.is_output:
+                arrays[f"out{i}"] = call[i]
+    np.savez(npz, **arrays)
+    return specs, check
+
+
+# --- running ---------------------------------------------------------------------------------------
+
+def tolerances(expected: np.ndarray) -> tuple[float, float] | None:
+    """(rtol, atol) for comparing with ``expected``, None for an exact comparison.  atol scales
+    with the largest magnitude, since a reduction's rounding error grows with its values."""
+    dt = expected.dtype
+    if not np.issubdtype(dt, np.floating):
+        return None
+    rtol = {2: 1e-2, 4: 1e-3}.get(dt.itemsize, 1e-8)
+    finite = np.abs(expected[np.isfinite(expected)]) if expected.size else expected
+    scale = max(1.0, float(finite.max())) if finite.size else 1.0
+    return rtol, rtol * scale
+
+
+def compare(name: str, got: np.ndarray, expected: np.ndarray) -> str:
+    """"" when ``got`` matches ``expected`` within dtype-aware tolerances, else what differs."""
+    tol = tolerances(expected)
+    if tol is None:
+        bad = got != expected
+        how = "exactly"
+    else:
+        rtol, atol = tol
+        bad = ~np.isclose(got, expected, rtol=rtol, atol=atol, equal_nan=True)
+        how = f"within rtol={rtol:g}, atol={atol:.3g}"
+    count = int(np.count_nonzero(bad))
+    if not count:
+        return ""
+    with np.errstate(all="ignore"):
+        err = np.abs(got.astype(np.float64) - expected.astype(np.float64))
+    err = np.where(np.isnan(err), np.inf, err)  # an unwritten (NaN) element is the worst error
+    err = np.where(bad, err, 0.0)
+    at = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+    idx = tuple(int(i) for i in at)
+    return (f"output {name} differs from the reference in {count} of {got.size} elements ({how}): "
+            f"max abs error {float(err[at]):.4g} at index {idx}, expected {expected[at].item()!r}, "
+            f"got {got[at].item()!r}")
+
+
+@dataclass(frozen=True)
+class _RunSettings:
+    number: int
+    repeat: int
+    min_repeat_ms: float
+    enable_cpu_cache_flush: bool
+
+
+def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, Any]:
+    """Child body: load, check and time one candidate; (NO_ERROR, costs) or (WRONG_ANSWER, message)."""
+    from ...target.module import load_module
+    data = np.load(ref.npz)
+    module = load_module(path)
+    args = []
+    for i, spec in enumerate(ref.specs):
+        if not spec.is_output:
+            args.append(data[f"in{i}"])  # np.load returns a fresh, writeable array per read
+        elif ref.checked:
+            args.append(_sentinel_like(data[f"out{i}"]))
+        else:
+            args.append(np.zeros(spec.shape, dtype=spec.dtype))
+    module(*args)
+    if ref.checked:
+        for i, spec in enumerate(ref.specs):
+            if spec.is_output:
+                diff = compare(spec.name, args[i], data[f"out{i}"])
+                if diff:
+                    return int(MeasureErrorNo.WRONG_ANSWER), diff
+    if not settings.enable_cpu_cache_flush:
+        timer = module.time_evaluator(number=settings.number, repeat=settings.repeat,
+                                      min_repeat_ms=settings.min_repeat_ms)
+        return int(MeasureErrorNo.NO_ERROR), tuple(timer(*args).results)
+    # time_evaluator warms up before timing, which would refill the caches just flushed: time each
+    # repeat here instead, right after writing a buffer larger than the last-level cache.
+    flush = np.empty(_FLUSH_BYTES, dtype=np.uint8)
+    costs = []
+    for r in range(settings.repeat):
+        flush.fill(r & 0xFF)
+        start = time.perf_counter()
+        for _ in range(settings.number):
+            module(*args)
+        costs.append((time.perf_counter() - start) / settings.number)
+    return int(MeasureErrorNo.NO_ERROR), tuple(costs)
+
+
+class LocalRunner:
+    """Runs built candidates one at a time, each in a fresh child: check against the reference, then time.
+
+    ``costs`` of a result are ``repeat`` figures, each the mean seconds of ``number`` calls
+    (``number`` grows until a repeat lasts ``min_repeat_ms``).  ``timeout`` bounds a candidate's
+    whole child (load, check, timing).  ``memory_limit_mb`` is the address space a candidate's
+    child may add to what it inherits (thread stacks and the test data count; the cache-flush
+    buffer does not).  Test inputs come from
+    ``np.random.default_rng(seed)``."""
+
+    def __init__(self, number: int = 4, repeat: int = 3, min_repeat_ms: float = 0, timeout: float = 10.0,
+                 cooldown_interval: float = 0.0, enable_cpu_cache_flush: bool = False,
+                 check_correctness: bool = True, memory_limit_mb: float | None = None, seed: int = 0):
+        for name, value in (("number", number), ("repeat", repeat)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise MeasureOptionError(f"LocalRunner {name} must be a positive int, got {value!r}")
+        self.number, self.repeat = number, repeat
+        self.min_repeat_ms = float(_positive("LocalRunner min_repeat_ms", min_repeat_ms, allow_zero=True))
+        self.timeout = float(_positive("LocalRunner timeout", timeout))
+        self.cooldown_interval = float(_positive("LocalRunner cooldown_interval", cooldown_interval, allow_zero=True))
+        self.enable_cpu_cache_flush = bool(enable_cpu_cache_flush)
+        self.check_correctness = bool(check_correctness)
+        self.memory_limit_mb = (None if memory_limit_mb is None
+                                else float(_positive("LocalRunner memory_limit_mb", memory_limit_mb)))
+        self.seed = int(seed)
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._refs: dict[tuple[str, str], _Reference] = {}
+
+    def _data_dir(self) -> str:
+        if self._tmp is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-ref-")
+        return self._tmp.name
+
+    def reference(self, task: Any) -> _Reference:
+        """The test data of ``task``, made once (in a child) and kept for later batches."""
+        key = (task.workload_key, task.target)
+        ref = self._refs.get(key)
+        if ref is None:
+            npz = os.path.join(self._data_dir(), f"ref{len(self._refs)}.npz")
+            # The reference is a plain schedule: give it more time than a tuned candidate.
+            limit = max(60.0, 3 * self.timeout)
+            outcome = run_isolated(_make_reference, [(task, npz, self.seed, self.check_correctness)],
+                                   timeout=limit)[0]
+            if outcome.ok:
+                specs, checked = outcome.value
+                ref = _Reference(specs, npz, checked)
+            else:
+                # Every candidate of this task gets this error: without test data nothing can be measured.
+                kind = MeasureErrorNo.RUN_TIMEOUT if outcome.status == "timeout" else MeasureErrorNo.RUNTIME_DEVICE
+                what = outcome.message if outcome.status != "error" else f"{outcome.error_type}: {outcome.message}"
+                ref = _Reference(error_no=kind, error_msg=truncate(f"the reference of {task.name} failed: {what}"))
+            self._refs[key] = ref
+        return ref
+
+    def run(self, task: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
+        """One MeasureResult per build result, in order; failed builds pass their error through."""
+        settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush)
+        ref = self.reference(task) if any(b.ok for b in build_results) else None
+        limit = self.memory_limit_mb
+        if limit is not None and self.enable_cpu_cache_flush:
+            limit += _FLUSH_BYTES / 2**20  # the flush buffer is the runner's, not the candidate's
+        results = []
+        ran_one = False
+        for b in build_results:
+            if not b.ok or ref is None:
+                results.append(MeasureResult((), b.error_no, b.error_msg, all_cost=b.build_time,
+                                             build_time=b.build_time))
+                continue
+            if ref.error_no != MeasureErrorNo.NO_ERROR:
+                results.append(MeasureResult((), ref.error_no, ref.error_msg, all_cost=b.build_time,
+                                             build_time=b.build_time))
+                continue
+            if ran_one and self.cooldown_interval:
+                time.sleep(self.cooldown_interval)  # let the clock and caches recover between candidates
+            ran_one = True
+            outcome = run_isolated(_run_one, [(b.filename, ref, settings)], timeout=self.timeout,
+                                   memory_limit_mb=limit)[0]
+            results.append(self._result(outcome, b))
+        return results
+
+    def _result(self, outcome: Outcome, b: BuildResult) -> MeasureResult:
+        run_time = outcome.elapsed
+        common = {"all_cost": b.build_time + run_time, "build_time": b.build_time, "run_time": run_time}
+        if outcome.status == "ok":
+            error_no, payload = outcome.value
+            if error_no == MeasureErrorNo.NO_ERROR:
+                return MeasureResult(tuple(payload), MeasureErrorNo.NO_ERROR, "", **common)
+            return MeasureResult((), MeasureErrorNo(error_no), truncate(payload), **common)
+        if outcome.status == "timeout":
+            return MeasureResult((), MeasureErrorNo.RUN_TIMEOUT,
+                                 f"the candidate ran longer than the timeout of {self.timeout:g} s", **common)
+        if outcome.status == "crash":
+            return MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE,
+                                 f"the candidate crashed: {outcome.error_type}", **common)
+        return MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE,
+                             truncate(f"{outcome.error_type}: {outcome.message}"), **common)
+
+    def __repr__(self) -> str:
+        return (f"LocalRunner(number={self.number}, repeat={self.repeat}, min_repeat_ms={self.min_repeat_ms:g}, "
+                f"timeout={self.timeout:g}, check_correctness={self.check_correctness})")
+
+
+# --- composing them --------------------------------------------------------------------------------
+
+class Builder(Protocol):
+    def build(self, task: Any, configs: Sequence[ConfigEntity]) -> list[BuildResult]: ...
+
+
+class Runner(Protocol):
+    def run(self, task: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]: ...
+
+
+@dataclass(frozen=True)
+class MeasureOption:
+    """How candidates are measured: a builder and a runner."""
+
+    builder: Any
+    runner: Any
+
+
+def measure_option(builder: Any = None, runner: Any = None) -> MeasureOption:
+    """``measure_option(builder=LocalBuilder(), runner=LocalRunner(number=4))``; None or "local"
+    means the local default."""
+    if builder is None or builder == "local":
+        builder = LocalBuilder()
+    if runner is None or runner == "local":
+        runner = LocalRunner()
+    if not callable(getattr(builder, "build", None)):
+        raise MeasureOptionError(f"builder {builder!r} has no build(task, configs) method")
+    if not callable(getattr(runner, "run", None)):
+        raise MeasureOptionError(f"runner {runner!r} has no run(task, build_results) method")
+    return MeasureOption(builder, runner)
+
+
+def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence[MeasureInput]], list[MeasureResult]]:
+    """A function measuring a batch of MeasureInputs of ``task``: build all in parallel, then run
+    them one by one; one MeasureResult each, in order, with build, run and total times filled."""
+
+    def measure_batch(inputs: Sequence[MeasureInput]) -> list[MeasureResult]:
+        build_results = option.builder.build(task, [inp.config for inp in inputs])
+        try:
+            results = option.runner.run(task, build_results)
+        finally:
+            for b in build_results:
+                if b.filename and os.path.exists(b.filename):
+                    os.unlink(b.filename)
+        now = time.time()
+        return [MeasureResult(r.costs, r.error_no, truncate(r.error_msg), all_cost=b.build_time + r.run_time,
+                              timestamp=now, build_time=b.build_time, run_time=r.run_time)
+                for r, b in zip(results, build_results)]
+
+    return measure_batch

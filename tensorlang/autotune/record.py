@@ -1,0 +1,274 @@
+"""Tuning logs: one self-describing JSON line per measured trial, appended whole and read back safely.
+
+Writers append each record as one line in a single ``write`` and fsync, so a killed run leaves
+only whole lines (plus at most one truncated last line, which readers skip).  Readers parse JSON
+only (no pickle, no eval) and skip corrupt or foreign lines with one warning per file, so a log
+is never a way to run code.  Line format (version ``"v": 1``)::
+
+    {"v": 1, "task": {"name", "args", "workload_key", "target"}, "config": {"index", "knobs"},
+     "result": {"costs", "error_no", "error_kind", "error_msg", "all_cost", "build_time",
+                "run_time", "timestamp"},
+     "gflops": float, "host": {"hostname", "cpu", "tensorlang"}}
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import os
+import platform
+import socket
+import tempfile
+import warnings
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from ..errors import TensorLangError
+from .measure.measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
+from .space import ConfigEntity
+
+VERSION = 1
+
+
+class RecordError(TensorLangError, ValueError):
+    """A line of a tuning log is not a valid version-1 record."""
+
+
+Record = tuple[MeasureInput, MeasureResult]
+
+
+@functools.cache
+def host_info() -> dict[str, str]:
+    """Which machine measured: hostname, CPU model and tensorlang version."""
+    from .. import __version__
+    cpu = platform.processor()
+    if not cpu or cpu in ("x86_64", "aarch64", "arm64", "i386"):  # Linux often gives only the arch
+        try:
+            with open("/proc/cpuinfo") as f:
+                cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
+        except OSError:
+            pass
+    return {"hostname": socket.gethostname(), "cpu": cpu or platform.machine(), "tensorlang": __version__}
+
+
+def _task_fields(task: Any) -> dict[str, Any]:
+    # The args as the workload key serializes them: always JSON (tensors become
+    # ["TENSOR", shape, dtype]), and identical to what identifies the workload.
+    key = task.workload_key
+    try:
+        args = json.loads(key)[1]
+    except (ValueError, IndexError, TypeError):
+        args = list(task.args)
+    return {"name": task.name, "args": args, "workload_key": key, "target": str(task.target)}
+
+
+def _gflops(task: Any, config: ConfigEntity, res: MeasureResult) -> float:
+    flop = getattr(task, "flop", 0.0) or getattr(config, "flop", 0.0) or 0.0
+    cost = res.mean_cost
+    return flop / cost / 1e9 if res.ok and flop and 0 < cost < math.inf else 0.0
+
+
+def encode(inp: MeasureInput, res: MeasureResult) -> str:
+    """One log line (without the newline) for a measured trial."""
+    costs = [float(c) for c in res.costs]
+    record = {
+        "v": VERSION,
+        "task": _task_fields(inp.task),
+        "config": inp.config.to_json(),
+        "result": {"costs": costs, "error_no": int(res.error_no), "error_kind": MeasureErrorNo(res.error_no).kind,
+                   "error_msg": res.error_msg, "all_cost": float(res.all_cost), "build_time": float(res.build_time),
+                   "run_time": float(res.run_time), "timestamp": float(res.timestamp)},
+        "gflops": _gflops(inp.task, inp.config, res),
+        "host": host_info(),
+    }
+    # allow_nan=False: a NaN or inf would make the line unreadable to strict JSON parsers.
+    return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def _tupled(value: Any) -> Any:
+    return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
+
+
+def _field(d: dict, key: str, kinds: type | tuple[type, ...], where: str) -> Any:
+    if key not in d:
+        raise RecordError(f"missing field {where}.{key}")
+    value = d[key]
+    if isinstance(value, bool) or not isinstance(value, kinds):  # JSON true is not a number here
+        raise RecordError(f"field {where}.{key} has the wrong type ({type(value).__name__})")
+    return value
+
+
+def decode(line: str) -> Record:
+    """(MeasureInput, MeasureResult) of one log line; the input's task is a TaskRef and its
+    config a ConfigEntity.  RecordError when the line is not a valid version-1 record."""
+    try:
+        return _decode(line)
+    except RecursionError:  # absurdly nested JSON: foreign or hostile, not a record
+        raise RecordError("nested too deeply") from None
+
+
+def _decode(line: str) -> Record:
+    try:
+        data = json.loads(line)
+    except ValueError as exc:
+        raise RecordError(f"not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise RecordError("not a JSON object")
+    if data.get("v") != VERSION:
+        raise RecordError(f"unsupported record version {data.get('v')!r} (this reader knows {VERSION})")
+    number = (int, float)
+    task = _field(data, "task", dict, "record")
+    name = _field(task, "name", str, "task")
+    args = _field(task, "args", list, "task")
+    key = _field(task, "workload_key", str, "task")
+    target = _field(task, "target", str, "task")
+    result = _field(data, "result", dict, "record")
+    costs = _field(result, "costs", list, "result")
+    if not all(isinstance(c, number) and not isinstance(c, bool) and math.isfinite(c) and c >= 0 for c in costs):
+        raise RecordError("result.costs must be a list of non-negative finite numbers")
+    error_no = _field(result, "error_no", int, "result")
+    try:
+        error = MeasureErrorNo(error_no)
+    except ValueError:
+        raise RecordError(f"unknown error_no {error_no}") from None
+    config_data = _field(data, "config", dict, "record")
+    _field(config_data, "index", int, "config")
+    knobs = _field(config_data, "knobs", dict, "config")
+    if not all(isinstance(v, list) and len(v) == 2 and isinstance(v[0], str) for v in knobs.values()):
+        raise RecordError("config.knobs must map names to [kind, value]")
+    try:
+        config = ConfigEntity.from_json(config_data)
+    except (TensorLangError, KeyError, TypeError, ValueError) as exc:
+        raise RecordError(f"bad config: {exc}") from None
+    gflops = data.get("gflops", 0.0)
+    res = MeasureResult(
+        costs=tuple(float(c) for c in costs), error_no=error,
+        error_msg=str(result.get("error_msg", "")),
+        all_cost=_number(result, "all_cost"), timestamp=_number(result, "timestamp"),
+        build_time=_number(result, "build_time"), run_time=_number(result, "run_time"))
+    # The flop count is not stored separately; the GFLOPS figure of an error-free trial gives it back.
+    flop = float(gflops) * 1e9 * res.mean_cost if isinstance(gflops, number) and res.ok and res.costs else 0.0
+    config.flop = flop
+    ref = TaskRef(name=name, args=_tupled(args), target=target, workload_key=key)
+    return MeasureInput(target=target, task=ref, config=config), res
+
+
+def _number(d: dict, key: str) -> float:
+    value = d.get(key, 0.0)
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise RecordError(f"field result.{key} must be a number")
+    return float(value)
+
+
+def _lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
+    """(raw line, record) for each valid line; one warning at the end about the invalid ones."""
+    first_bad, bad, first_reason = 0, 0, ""
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                record = decode(text)
+            except RecordError as exc:
+                if not bad:
+                    first_bad, first_reason = lineno, str(exc)
+                bad += 1
+                continue
+            yield text, record
+    if bad:
+        warnings.warn(f"{os.fspath(path)}: skipped {bad} invalid line{'s' if bad > 1 else ''} of the tuning log "
+                      f"(first: line {first_bad}: {first_reason})", stacklevel=3)
+
+
+def load_from_file(path: str | os.PathLike) -> Iterator[Record]:
+    """The records of a log, in order (a generator).  Corrupt, truncated or foreign lines are
+    skipped with a single warning per file naming the first one and their count."""
+    for _, record in _lines(path):
+        yield record
+
+
+def append(path: str | os.PathLike, records: Iterable[Record]) -> None:
+    """Append each (MeasureInput, MeasureResult) as one line, then fsync; creates parent folders."""
+    lines = [encode(inp, res) + "\n" for inp, res in records]
+    if not lines:
+        return
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    # O_APPEND: each write lands at the current end, whole, even with another writer appending.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        size = os.fstat(fd).st_size
+        if size:
+            # A writer killed mid-line left no newline: start on a fresh line so ours stays whole.
+            with open(path, "rb") as f:
+                f.seek(size - 1)
+                if f.read(1) != b"\n":
+                    lines[0] = "\n" + lines[0]
+        for line in lines:
+            data = line.encode("utf-8")
+            written = os.write(fd, data)
+            while written < len(data):  # only on a full disk or a signal: finish the line
+                written += os.write(fd, data[written:])
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _target_kind(target: str) -> str:
+    return target.split()[0] if target.split() else target
+
+
+def best_by_workload(records: Iterable[Record]) -> dict[tuple[str, str], ConfigEntity]:
+    """The fastest error-free config per (workload_key, full target string), and per
+    (workload_key, target kind such as "llvm") across every target of that kind.  Where a full
+    target string is just its kind ("llvm"), records of exactly that target win over the rest."""
+    exact: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
+    by_kind: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
+    for inp, res in records:
+        if not res.ok or not res.costs:
+            continue
+        cost = res.mean_cost
+        target = str(inp.task.target)
+        for table, key in ((exact, (inp.task.workload_key, target)),
+                           (by_kind, (inp.task.workload_key, _target_kind(target)))):
+            if key not in table or cost < table[key][0]:  # ties: the earlier record stays
+                table[key] = (cost, inp.config)
+    merged = {**by_kind, **exact}
+    return {key: cfg for key, (_, cfg) in merged.items()}
+
+
+def pick_best(in_file: str | os.PathLike, out_file: str | os.PathLike) -> int:
+    """Write to ``out_file`` the best error-free line of ``in_file`` per (workload, target), in
+    order of first appearance; returns how many.  The lines are copied verbatim."""
+    best: dict[tuple[str, str], tuple[float, str]] = {}
+    for text, (inp, res) in _lines(in_file):
+        if not res.ok or not res.costs:
+            continue
+        key = (inp.task.workload_key, str(inp.task.target))
+        if key not in best or res.mean_cost < best[key][0]:
+            best[key] = (res.mean_cost, text)
+    out = os.path.abspath(os.fspath(out_file))
+    os.makedirs(os.path.dirname(out), exist_ok=True)
+    # Write beside the destination, then rename: out_file is never seen half-written (and may be in_file).
+    fd, tmp = tempfile.mkstemp(prefix=".pick_best.", dir=os.path.dirname(out))
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.writelines(text + "\n" for _, text in best.values())
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, out)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return len(best)
+
+
+def measured_indices(records: Iterable[Record], task: Any) -> set[int]:
+    """Config indices of ``task`` (same workload and target) that already have a record, errors
+    included: a resumed tuner need not measure them again."""
+    target = str(task.target)
+    return {inp.config.index for inp, _ in records
+            if inp.task.workload_key == task.workload_key and str(inp.task.target) == target}

@@ -1,0 +1,268 @@
+"""Measurement: every way a candidate can fail becomes an error result and the batch goes on."""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import os
+import time
+
+import numpy as np
+import pytest
+
+from tensorlang import autotune, te
+from tensorlang.autotune import callback, record
+from tensorlang.autotune.measure import (
+    ExecutorError,
+    LocalBuilder,
+    LocalRunner,
+    MeasureErrorNo,
+    MeasureInput,
+    MeasureOptionError,
+    create_measure_batch,
+    measure_option,
+    run_isolated,
+)
+from tensorlang.autotune.measure.local import compare
+
+from . import templates
+
+SYMBOLIC = "test/symbolic-shape"
+SLOW_BUILD = "test/slow-build"
+
+
+@autotune.template(SYMBOLIC)
+def _symbolic(tag: str):
+    """A template whose tensors have a symbolic size: it builds, but cannot be given test data."""
+    n = te.var("n")
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] * 2.0, name="B")
+    autotune.get_config().define_knob("unused", [0, 1])
+    return te.create_schedule(B.op), [A, B]
+
+
+@autotune.template(SLOW_BUILD)
+def _slow_build(n: int):
+    """A template that takes a minute to instantiate when its knob says so."""
+    cfg = autotune.get_config()
+    cfg.define_knob("sleep", [0, 60])
+    if cfg["sleep"].val:
+        time.sleep(cfg["sleep"].val)
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] + 1.0, name="B")
+    return te.create_schedule(B.op), [A, B]
+
+
+def _inputs(task, configs):
+    return [MeasureInput(task.target, task, cfg) for cfg in configs]
+
+
+@pytest.fixture(scope="module")
+def faulty_batch():
+    """Every mode of test/faulty measured in ONE batch with 3 s timeouts."""
+    task = autotune.task.create(templates.FAULTY, (64,), "llvm")
+    builder = LocalBuilder(timeout=3.0)
+    option = measure_option(builder=builder, runner=LocalRunner(number=2, repeat=2, timeout=3.0))
+    inputs = _inputs(task, list(task.config_space))
+    start = time.perf_counter()
+    results = create_measure_batch(task, option)(inputs)
+    return task, builder, inputs, results, time.perf_counter() - start
+
+
+def test_every_failure_mode_is_a_result(faulty_batch):
+    task, _, inputs, results, wall = faulty_batch
+    by_mode = {inp.config["mode"].val: res for inp, res in zip(inputs, results)}
+    assert set(by_mode) == set(templates.FAULTY_MODES)
+    expected = {"ok": MeasureErrorNo.NO_ERROR, "raise": MeasureErrorNo.INSTANTIATION_ERROR,
+                "nocompile": MeasureErrorNo.COMPILE_HOST, "segfault": MeasureErrorNo.RUNTIME_DEVICE,
+                "hang": MeasureErrorNo.RUN_TIMEOUT, "wrong": MeasureErrorNo.WRONG_ANSWER}
+    assert {m: r.error_no for m, r in by_mode.items()} == expected
+    ok = by_mode["ok"]
+    assert len(ok.costs) == 2 and all(c > 0 for c in ok.costs) and ok.error_msg == ""
+    assert "rejects this config" in by_mode["raise"].error_msg
+    assert "threadIdx.x" in by_mode["nocompile"].error_msg
+    assert "SIGSEGV" in by_mode["segfault"].error_msg or "SIGBUS" in by_mode["segfault"].error_msg
+    assert "timeout" in by_mode["hang"].error_msg
+    wrong = by_mode["wrong"].error_msg
+    assert "output B" in wrong and "max abs error 1" in wrong
+    # The hang costs one timeout; everything else is quick.
+    assert wall < 15.0
+
+
+def test_batch_fills_times_and_removes_libraries(faulty_batch):
+    _, builder, inputs, results, _ = faulty_batch
+    before = time.time()
+    for inp, res in zip(inputs, results):
+        assert res.timestamp <= before and res.timestamp > before - 60
+        assert res.all_cost == pytest.approx(res.build_time + res.run_time)
+        assert res.build_time > 0
+        if res.error_no in (MeasureErrorNo.INSTANTIATION_ERROR, MeasureErrorNo.COMPILE_HOST):
+            assert res.run_time == 0
+        else:
+            assert res.run_time > 0
+    hang = next(r for i, r in zip(inputs, results) if i.config["mode"].val == "hang")
+    assert 3.0 <= hang.run_time < 5.0
+    assert os.listdir(builder.build_dir) == []
+
+
+def test_log_and_progress_callbacks(faulty_batch, tmp_path):
+    task, _, inputs, results, _ = faulty_batch
+
+    class Tuner:  # what the callbacks read from a tuner
+        def __init__(self):
+            self.task, self.best_flops, self.best_config = task, 0.0, None
+
+    log = tmp_path / "logs" / "faulty.json"
+    out = io.StringIO()
+    log_cb, bar = callback.log_to_file(log), callback.progress_bar(len(inputs), prefix="faulty ", file=out)
+    for cb in (log_cb, bar):
+        cb(Tuner(), inputs, results)
+    loaded = list(record.load_from_file(log))
+    assert [r.error_no for _, r in loaded] == [r.error_no for r in results]
+    assert [i.config.index for i, _ in loaded] == [i.config.index for i in inputs]
+    text = out.getvalue()
+    assert text.count("\n") == 1 and text.startswith("faulty [6/6]") and "errors 5" in text
+
+
+def test_progress_bar_lines_and_tty():
+    class FakeTuner:
+        task = type("T", (), {"flop": 2e9})()
+        best_flops, best_config = 0.0, None
+
+    ok = autotune.MeasureResult((0.5, 0.5), MeasureErrorNo.NO_ERROR)
+    bad = autotune.MeasureResult((), MeasureErrorNo.WRONG_ANSWER, "x")
+    out = io.StringIO()
+    bar = callback.progress_bar(100, file=out)
+    for _ in range(50):
+        bar(FakeTuner(), [None, None], [ok, bad])
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 10  # one every 10 trials of 100, the last at the end
+    assert "[100/100]" in lines[-1] and "best      4.00 GFLOPS" in lines[-1] and "errors 50" in lines[-1]
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    tty = Tty()
+    bar = callback.progress_bar(4, file=tty)
+    bar(FakeTuner(), [None, None], [ok, ok])
+    bar(FakeTuner(), [None, None], [ok, bad])
+    assert tty.getvalue().count("\r") == 2 and tty.getvalue().endswith("s\n")
+
+
+def test_matmul_candidates_are_correct_and_timed():
+    task = autotune.task.create(templates.MATMUL, (32, 48, 64), "llvm")
+    configs = [task.config_space.get(i) for i in range(0, len(task.config_space), len(task.config_space) // 5)]
+    runner = LocalRunner(number=2, repeat=3, timeout=5.0)
+    results = create_measure_batch(task, measure_option(LocalBuilder(n_parallel=2), runner))(_inputs(task, configs))
+    assert all(r.ok for r in results), [r.error_msg for r in results]
+    assert all(len(r.costs) == 3 and min(r.costs) > 0 for r in results)
+    # The reference was made once and is reused by the next batch.
+    assert len(runner._refs) == 1
+
+
+def test_cache_flush_and_unchecked_runs():
+    task = autotune.task.create(templates.FAULTY, (64,), "llvm")
+    ok, wrong = task.config_space.get(0), task.config_space.get(5)
+    assert wrong["mode"].val == "wrong"
+    flush = LocalRunner(number=1, repeat=2, enable_cpu_cache_flush=True, check_correctness=False)
+    results = create_measure_batch(task, measure_option(LocalBuilder(), flush))(_inputs(task, [ok, wrong]))
+    # Unchecked, the wrong candidate is only timed.
+    assert [r.error_no for r in results] == [MeasureErrorNo.NO_ERROR] * 2
+    assert all(len(r.costs) == 2 for r in results)
+
+
+def test_reference_failure_is_an_error_result_for_every_candidate():
+    task = autotune.task.create(SYMBOLIC, ("x",), "llvm")
+    results = create_measure_batch(task, measure_option(LocalBuilder(), LocalRunner()))(
+        _inputs(task, list(task.config_space)))
+    assert [r.error_no for r in results] == [MeasureErrorNo.RUNTIME_DEVICE] * 2
+    assert all("symbolic shape" in r.error_msg for r in results)
+
+
+def test_build_timeout():
+    task = autotune.task.create(SLOW_BUILD, (8,), "llvm")
+    builder = LocalBuilder(timeout=0.5)
+    start = time.perf_counter()
+    results = create_measure_batch(task, measure_option(builder, LocalRunner()))(
+        _inputs(task, list(task.config_space)))
+    assert time.perf_counter() - start < 5.0
+    assert [r.error_no for r in results] == [MeasureErrorNo.NO_ERROR, MeasureErrorNo.BUILD_TIMEOUT]
+    assert "0.5 s" in results[1].error_msg
+    assert os.listdir(builder.build_dir) == []
+
+
+def test_memory_limit():
+    task = autotune.task.create(templates.MATMUL, (64, 64, 64), "llvm")
+    option = measure_option(LocalBuilder(), LocalRunner(number=1, repeat=1, memory_limit_mb=256,
+                                                        enable_cpu_cache_flush=True))
+    (res,) = create_measure_batch(task, option)(_inputs(task, [task.config_space.get(0)]))
+    assert res.ok, res.error_msg
+    outcome = run_isolated(_job, [("memory",)], memory_limit_mb=64)[0]
+    assert outcome.error_type == "MemoryError"
+
+
+def _job(kind: str):
+    if kind == "ok":
+        return {"pid": os.getpid()}
+    if kind == "raise":
+        raise ValueError("bad value")
+    if kind == "segv":
+        ctypes.string_at(1)  # read address 1
+    if kind == "hang":
+        time.sleep(60)
+    if kind == "memory":
+        return int(np.ones(2**30, dtype=np.uint8).sum())  # 1 GiB
+    if kind == "exit":
+        os._exit(3)
+    if kind == "unpicklable":
+        return lambda: None
+    raise AssertionError(kind)
+
+
+def test_executor_outcomes_in_order():
+    kinds = ["ok", "raise", "segv", "hang", "memory", "exit", "unpicklable", "ok"]
+    start = time.perf_counter()
+    outcomes = run_isolated(_job, [(k,) for k in kinds], n_parallel=2, timeout=1.0, memory_limit_mb=256)
+    assert time.perf_counter() - start < 8.0  # the hang costs one 1 s timeout
+    got = [(o.status, o.error_type) for o in outcomes]
+    assert got[:6] + got[7:] == [("ok", ""), ("error", "ValueError"), ("crash", "SIGSEGV"), ("timeout", ""),
+                                 ("error", "MemoryError"), ("crash", "exit code 3"), ("ok", "")]
+    assert outcomes[6].status == "error" and "cannot send the result back" in outcomes[6].message
+    assert outcomes[0].value["pid"] != os.getpid()
+    assert "bad value" in outcomes[1].message and "_job" in outcomes[1].message  # traceback tail
+
+
+def test_bad_options_are_user_errors():
+    with pytest.raises(ExecutorError):
+        run_isolated(_job, [("ok",)], n_parallel=0)
+    with pytest.raises(MeasureOptionError):
+        LocalRunner(number=0)
+    with pytest.raises(MeasureOptionError):
+        LocalRunner(timeout=-1)
+    with pytest.raises(MeasureOptionError):
+        LocalBuilder(n_parallel=0)
+    with pytest.raises(MeasureOptionError):
+        measure_option(builder=object())
+
+
+@pytest.mark.parametrize("dtype,delta,ok", [
+    ("float32", 5e-4, True), ("float32", 5e-2, False), ("float16", 5e-3, True), ("float16", 5e-2, False),
+    ("float64", 1e-10, True), ("float64", 1e-6, False), ("int32", 0, True), ("int32", 1, False),
+])
+def test_compare_is_dtype_aware(dtype, delta, ok):
+    expected = np.linspace(-1, 1, 12).astype(dtype) if "float" in dtype else np.arange(12, dtype=dtype)
+    got = expected.copy()
+    got[7] = got[7] + np.asarray(delta).astype(dtype)
+    msg = compare("C", got, expected)
+    assert (msg == "") == ok
+    if not ok:
+        assert "output C" in msg and "index (7,)" in msg
+
+
+def test_compare_scales_atol_and_flags_unwritten():
+    expected = np.array([1000.0, 0.0], dtype="float32")
+    assert compare("C", expected + np.float32(0.5), expected) == ""  # atol = 1e-3 * 1000
+    unwritten = expected.copy()
+    unwritten[1] = np.nan
+    assert "max abs error inf at index (1,)" in compare("C", unwritten, expected)
