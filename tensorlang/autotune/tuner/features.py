@@ -1,0 +1,512 @@
+"""Fixed-length feature vectors of configs for cost models; an invalid config gets ``None`` (scored -inf).
+
+Three feature types, one class each (``FEATURE_TYPES`` maps their names to classes at the
+API edge):
+
+* ``ItervarFeature`` ("itervar"): from the lowered loop IR of the config (``lower`` only, no
+  LLVM).  For the heaviest groups of stores, per enclosing loop (innermost first, a fixed
+  depth): log2 extent, loop-kind one-hot, log2 of the iterations outside and inside, and per
+  buffer access the stride w.r.t. that loop, the bytes touched below it and its reuse.
+* ``CurveFeature`` ("curve"): per store group and buffer, the curve "log2 iterations of the
+  innermost d loops" -> "log2 bytes touched by them", sampled at fixed points.
+* ``KnobFeature`` ("knob"): ``ConfigEntity.get_flatten_feature()`` (no lowering at all).
+
+``FeatureCache`` keeps the rows of one task's configs by config index and can extract
+missing rows in forked worker processes; every job carries the task's identity explicitly.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+import numpy as np
+
+from ...ir.function import PrimFunc
+from ...ir.lower import lower
+from ...ir.stmt import Allocate, For, ForKind, IfThenElse, LetStmt, Store
+from ...te import expr as E
+from ...te.functor import Visitor
+from ..space import ConfigEntity
+from ..task import Task, create
+
+# A loop whose extent is not a constant (symbolic shapes) is counted as this many iterations.
+_UNKNOWN_EXTENT = 64
+# Extraction work of a config, in units of one plain config: lowering time grows with the
+# unrolled IR (measured on a 256^3 matmul space: about 3.3 ms + 0.48 ms per store statement),
+# so a config costs 1 unit plus one per this many stores of its lowered body.
+STORES_PER_UNIT = 8
+_KINDS = list(ForKind)
+
+
+def _log2(x: float) -> float:
+    return math.log2(x + 1.0) if x > 0 else 0.0
+
+
+# --- loop-IR analysis shared by the IR-based feature types ----------------------------------
+
+@dataclass
+class Access:
+    """One buffer access of a store group: per enclosing loop, the coefficient of that loop's
+    variable in the flat index (outermost first), plus the vector shape of the access."""
+
+    buffer: str
+    elem_bytes: int
+    coeffs: list[float]
+    lanes: int = 1
+    vec_stride: float = 0.0
+
+    def footprint(self, extents: Sequence[int], first: int) -> float:
+        """Distinct elements touched by the loops ``first..`` (innermost part of the nest):
+        the smaller of the product of the extents of the loops that move the index and the
+        span of the index over those loops (overlapping windows such as A[i + k])."""
+        prod, span = 1.0, 0.0
+        for c, n in zip(self.coeffs[first:], extents[first:]):
+            if c != 0.0:
+                prod *= n
+                span += abs(c) * (n - 1)
+        vec = self.lanes if self.vec_stride != 0.0 else 1
+        vspan = abs(self.vec_stride) * (self.lanes - 1)
+        return max(1.0, min(prod * vec, span + vspan + 1.0))
+
+
+@dataclass
+class StoreGroup:
+    """Stores with the same enclosing loops (extents and kinds) and the same buffers: the
+    copies an unrolled loop leaves behind count in ``copies``."""
+
+    extents: list[int]
+    kinds: list[ForKind]
+    accesses: list[Access]
+    copies: int = 1
+    lanes: int = 1
+    guarded: bool = False
+    reduction: bool = False
+
+    @property
+    def work(self) -> float:
+        return float(self.copies) * math.prod(self.extents) * self.lanes
+
+
+@dataclass
+class LoopNestSummary:
+    """What the IR-based feature types read from one lowered function."""
+
+    groups: list[StoreGroup]
+    n_stores: int = 0
+    n_allocs: int = 0
+    alloc_bytes: int = 0
+    local_alloc_bytes: int = 0
+
+
+class _LinearForm:
+    """Coefficients of loop variables in an index expression.  Exact for sums of variables
+    times constants; ``x // c`` scales by 1/c and ``x % c`` keeps x's coefficients (locally
+    right); other non-linear terms count each variable they mention with coefficient 1."""
+
+    def __init__(self, lets: dict[E.Var, dict[E.Var, float]]):
+        self.lets = lets
+
+    def of(self, e: E.PrimExpr) -> dict[E.Var, float]:
+        if isinstance(e, E.Var):
+            return dict(self.lets.get(e, {e: 1.0}))
+        if isinstance(e, (E.IntImm, E.FloatImm)):
+            return {}
+        if isinstance(e, E.Add):
+            return _combine(self.of(e.a), self.of(e.b), 1.0)
+        if isinstance(e, E.Sub):
+            return _combine(self.of(e.a), self.of(e.b), -1.0)
+        if isinstance(e, E.Mul):
+            if isinstance(e.b, E.IntImm):
+                return {v: c * e.b.value for v, c in self.of(e.a).items()}
+            if isinstance(e.a, E.IntImm):
+                return {v: c * e.a.value for v, c in self.of(e.b).items()}
+        if isinstance(e, (E.FloorDiv, E.Div)) and isinstance(e.b, E.IntImm) and e.b.value:
+            return {v: c / e.b.value for v, c in self.of(e.a).items()}
+        if isinstance(e, (E.FloorMod, E.Mod)) and isinstance(e.b, E.IntImm):
+            return self.of(e.a)
+        if isinstance(e, E.Cast):
+            return self.of(e.value)
+        if isinstance(e, E.Ramp):
+            return self.of(e.base)
+        if isinstance(e, E.Broadcast):
+            return self.of(e.value)
+        out: dict[E.Var, float] = {}
+        for name in e._children:
+            value = getattr(e, name)
+            for child in value if isinstance(value, tuple) else (value,):
+                if isinstance(child, E.PrimExpr):
+                    for v in self.of(child):
+                        out[v] = 1.0
+        return out
+
+
+def _combine(a: dict[E.Var, float], b: dict[E.Var, float], sign: float) -> dict[E.Var, float]:
+    out = dict(a)
+    for v, c in b.items():
+        out[v] = out.get(v, 0.0) + sign * c
+    return out
+
+
+def _vector_shape(index: E.PrimExpr) -> tuple[int, float]:
+    if isinstance(index, E.Ramp):
+        stride = float(index.stride.value) if isinstance(index.stride, E.IntImm) else 1.0
+        return index.lanes, stride
+    if isinstance(index, E.Broadcast):
+        return index.lanes, 0.0
+    return index.dtype.lanes, 1.0 if index.dtype.lanes > 1 else 0.0
+
+
+class _LoadCollector(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.loads: list[E.Load] = []
+
+    def visit_Load(self, node: E.Load) -> None:
+        self.loads.append(node)
+        self.generic_visit(node)
+
+
+class _NestCollector(Visitor):
+    """Walks a lowered body keeping the stack of enclosing loops, and groups its stores."""
+
+    def __init__(self, elem_bytes: dict[E.Var, int]):
+        super().__init__()
+        self.elem_bytes = dict(elem_bytes)
+        self.loops: list[For] = []
+        self.signature: list[tuple[str, int, ForKind]] = []
+        self.lets: dict[E.Var, dict[E.Var, float]] = {}
+        self.guards = 0
+        self.groups: dict[tuple, StoreGroup] = {}
+        self.summary = LoopNestSummary(groups=[])
+
+    def visit_For(self, node: For) -> None:
+        ext = node.extent.value if isinstance(node.extent, E.IntImm) else _UNKNOWN_EXTENT
+        self.loops.append(node)
+        self.signature.append((node.loop_var.name, ext, node.kind))
+        self.visit(node.body)
+        self.loops.pop()
+        self.signature.pop()
+
+    def visit_LetStmt(self, node: LetStmt) -> None:
+        self.lets[node.var] = _LinearForm(self.lets).of(node.value)
+        self.visit(node.body)
+
+    def visit_IfThenElse(self, node: IfThenElse) -> None:
+        self.guards += 1
+        self.visit(node.then_case)
+        if node.else_case is not None:
+            self.visit(node.else_case)
+        self.guards -= 1
+
+    def visit_Allocate(self, node: Allocate) -> None:
+        self.elem_bytes[node.buffer] = max(1, node.dtype.bits // 8)
+        n = node.extent.value if isinstance(node.extent, E.IntImm) else _UNKNOWN_EXTENT
+        size = n * node.dtype.bytes
+        self.summary.n_allocs += 1
+        self.summary.alloc_bytes += size
+        if node.scope == "local":
+            self.summary.local_alloc_bytes += size
+        self.visit(node.body)
+
+    def visit_Store(self, node: Store) -> None:
+        self.summary.n_stores += 1
+        loads = _LoadCollector()
+        loads.visit(node.value)
+        key = (tuple(self.signature), node.buffer.name, tuple(ld.buffer.name for ld in loads.loads))
+        group = self.groups.get(key)
+        if group is not None:
+            group.copies += 1
+            return
+        lanes, _ = _vector_shape(node.index)
+        accesses = [self._access(node.buffer, node.index)]
+        seen = {node.buffer}
+        for ld in loads.loads:
+            if ld.buffer not in seen:
+                seen.add(ld.buffer)
+                accesses.append(self._access(ld.buffer, ld.index))
+        self.groups[key] = StoreGroup(
+            extents=[s[1] for s in self.signature], kinds=[s[2] for s in self.signature], accesses=accesses,
+            lanes=lanes, guarded=self.guards > 0 or node.predicate is not None,
+            reduction=any(ld.buffer is node.buffer for ld in loads.loads))
+
+    def _access(self, buffer: E.Var, index: E.PrimExpr) -> Access:
+        form = _LinearForm(self.lets).of(index)
+        lanes, vstride = _vector_shape(index)
+        return Access(buffer=buffer.name, elem_bytes=self.elem_bytes.get(buffer, 4),
+                      coeffs=[form.get(lp.loop_var, 0.0) for lp in self.loops], lanes=lanes, vec_stride=vstride)
+
+
+def summarize(func: PrimFunc) -> LoopNestSummary:
+    """Store groups of a lowered function, heaviest (most element updates) first."""
+    collector = _NestCollector({b.data: max(1, b.dtype.bits // 8) for b in func.buffers})
+    collector.visit(func.body)
+    summary = collector.summary
+    summary.groups = sorted(collector.groups.values(), key=lambda g: -g.work)
+    return summary
+
+
+# --- feature types ----------------------------------------------------------------------------
+
+class FeatureType(ABC):
+    """How a config becomes a fixed-length vector (``None`` for a config that cannot be built)."""
+
+    name: ClassVar[str]
+    needs_lowering: ClassVar[bool] = True  # False: cheap enough to compute on every call
+
+    @abstractmethod
+    def length(self, task: Task) -> int:
+        """Length of every vector of this task (IR-based types: the same for every task)."""
+
+    @abstractmethod
+    def extract(self, task: Task, config: ConfigEntity) -> np.ndarray | None:
+        """The vector of ``config`` of ``task``; ``None`` when the template, a constraint
+        or lowering rejects it."""
+
+    def extract_costed(self, task: Task, config: ConfigEntity) -> tuple[np.ndarray | None, float]:
+        """The vector and the work it took, in units of one plain config (see STORES_PER_UNIT)."""
+        return self.extract(task, config), 1.0
+
+
+class LoweredFeature(FeatureType):
+    """Base of feature types read from the lowered loop IR of the config."""
+
+    def extract(self, task: Task, config: ConfigEntity) -> np.ndarray | None:
+        return self.extract_costed(task, config)[0]
+
+    def extract_costed(self, task: Task, config: ConfigEntity) -> tuple[np.ndarray | None, float]:
+        try:
+            sch, args = task.instantiate(config)
+            func = lower(sch, args, "main")
+        except Exception:  # noqa: BLE001 - template code and lowering may reject a config any way
+            return None, 1.0
+        summary = summarize(func)
+        return self.from_summary(summary), 1.0 + summary.n_stores / STORES_PER_UNIT
+
+    @abstractmethod
+    def from_summary(self, summary: LoopNestSummary) -> np.ndarray:
+        """The vector of one lowered function."""
+
+
+class ItervarFeature(LoweredFeature):
+    """Per-loop features of the heaviest store groups (TVM's "itervar" features).
+
+    Layout: 5 global numbers, then per group (``n_groups``): 7 group numbers, 2 per access
+    slot (vector lanes, vector stride), and per loop slot (``depth``, innermost first)
+    ``8 + 3 * n_access`` numbers.  Missing groups, loops and accesses are zeros."""
+
+    name = "itervar"
+    N_GLOBAL = 5
+    N_GROUP = 7
+    N_LOOP = 8  # log2 extent, 5 kind one-hot, log2 iterations outside, log2 iterations inside
+
+    def __init__(self, depth: int = 6, n_groups: int = 3, n_access: int = 4):
+        self.depth, self.n_groups, self.n_access = depth, n_groups, n_access
+
+    def _group_len(self) -> int:
+        return self.N_GROUP + 2 * self.n_access + self.depth * (self.N_LOOP + 3 * self.n_access)
+
+    def length(self, task: Task | None = None) -> int:
+        return self.N_GLOBAL + self.n_groups * self._group_len()
+
+    def from_summary(self, summary: LoopNestSummary) -> np.ndarray:
+        out = np.zeros(self.length(), dtype=np.float32)
+        total = sum(g.work for g in summary.groups)
+        out[:self.N_GLOBAL] = [_log2(total), _log2(summary.n_stores), float(summary.n_allocs),
+                               _log2(summary.alloc_bytes), _log2(summary.local_alloc_bytes)]
+        pos = self.N_GLOBAL
+        for g in summary.groups[:self.n_groups]:
+            self._group(g, out[pos:pos + self._group_len()])
+            pos += self._group_len()
+        return out
+
+    def _group(self, g: StoreGroup, out: np.ndarray) -> None:
+        accesses = g.accesses[:self.n_access]
+        out[:self.N_GROUP] = [_log2(g.work), _log2(g.copies), _log2(g.lanes), float(g.reduction),
+                              float(g.guarded), float(len(g.accesses)), float(len(g.extents))]
+        pos = self.N_GROUP
+        for k, a in enumerate(accesses):
+            out[pos + 2 * k:][:2] = [_log2(a.lanes), _log2(abs(a.vec_stride))]
+        pos += 2 * self.n_access
+        n = len(g.extents)
+        for slot in range(min(self.depth, n)):
+            level = n - 1 - slot  # innermost loop first, so that slots line up across nests
+            ext = g.extents[level]
+            row = out[pos + slot * (self.N_LOOP + 3 * self.n_access):][:self.N_LOOP + 3 * self.n_access]
+            row[0] = _log2(ext)
+            row[1 + _KINDS.index(g.kinds[level])] = 1.0
+            row[6] = _log2(math.prod(g.extents[:level]))
+            row[7] = _log2(math.prod(g.extents[level:]) * g.lanes * g.copies)
+            for k, a in enumerate(accesses):
+                touched = a.footprint(g.extents, level)
+                inner = math.prod(g.extents[level:]) * (a.lanes if a.vec_stride else 1)
+                row[self.N_LOOP + 3 * k:][:3] = [_log2(abs(a.coeffs[level])), _log2(touched * a.elem_bytes),
+                                                 _log2(inner / touched)]
+
+
+class CurveFeature(LoweredFeature):
+    """Per group and access slot, "log2 iterations of the innermost d loops" -> "log2 bytes
+    touched", sampled at ``n_samples`` points from 0 to ``x_max`` (linear interpolation,
+    flat beyond the outermost loop), followed by the 5 global numbers of ``ItervarFeature``."""
+
+    name = "curve"
+
+    def __init__(self, n_groups: int = 3, n_access: int = 4, n_samples: int = 16, x_max: float = 30.0):
+        self.n_groups, self.n_access, self.n_samples = n_groups, n_access, n_samples
+        self.xs = np.linspace(0.0, x_max, n_samples)
+
+    def length(self, task: Task | None = None) -> int:
+        return ItervarFeature.N_GLOBAL + self.n_groups * self.n_access * self.n_samples
+
+    def from_summary(self, summary: LoopNestSummary) -> np.ndarray:
+        out = np.zeros(self.length(), dtype=np.float32)
+        out[:ItervarFeature.N_GLOBAL] = ItervarFeature(depth=0, n_groups=0).from_summary(summary)
+        pos = ItervarFeature.N_GLOBAL
+        for g in summary.groups[:self.n_groups]:
+            n = len(g.extents)
+            for k, a in enumerate(g.accesses[:self.n_access]):
+                # Points from the innermost statement outwards: (iterations, bytes touched).
+                x = [math.log2(g.lanes * g.copies)]
+                y = [math.log2(a.footprint(g.extents, n) * a.elem_bytes)]
+                for level in range(n - 1, -1, -1):
+                    x.append(math.log2(math.prod(g.extents[level:]) * g.lanes * g.copies))
+                    y.append(math.log2(a.footprint(g.extents, level) * a.elem_bytes))
+                start = pos + k * self.n_samples
+                out[start:start + self.n_samples] = np.interp(self.xs, np.maximum.accumulate(x), y)
+            pos += self.n_access * self.n_samples
+        return out
+
+
+class KnobFeature(FeatureType):
+    """The knob choices themselves (``ConfigEntity.get_flatten_feature``); constraint checks
+    only, so a config the template itself rejects still gets a vector."""
+
+    name = "knob"
+    needs_lowering = False
+
+    def length(self, task: Task) -> int:
+        return len(task.config_space.get(0).get_flatten_feature())
+
+    def extract(self, task: Task, config: ConfigEntity) -> np.ndarray | None:
+        space = task.config_space
+        if any(not check(config) for check, _ in space.constraints):
+            return None
+        return np.asarray(config.get_flatten_feature(), dtype=np.float32)
+
+
+FEATURE_TYPES: dict[str, type[FeatureType]] = {cls.name: cls for cls in (ItervarFeature, CurveFeature, KnobFeature)}
+
+
+def feature_type(spec: str | FeatureType) -> FeatureType:
+    """A feature type from its name ("itervar", "knob", "curve") or an instance."""
+    if isinstance(spec, FeatureType):
+        return spec
+    cls = FEATURE_TYPES.get(spec)
+    if cls is None:
+        raise ValueError(f"unknown feature type '{spec}' (known: {', '.join(FEATURE_TYPES)})")
+    return cls()
+
+
+# --- caching and parallel extraction ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class _ExtractJob:
+    """Everything a worker process needs, passed with the job: the task's identity (the
+    template must be registered in the worker, which forking guarantees) and the feature type."""
+
+    name: str
+    args: tuple
+    target: str
+    ftype: FeatureType
+    indices: tuple[int, ...]
+
+    def __call__(self) -> list[tuple[np.ndarray | None, float]]:
+        task = create(self.name, self.args, self.target)
+        return [self.ftype.extract_costed(task, task.config_space.get(i)) for i in self.indices]
+
+
+def _run_job(job: _ExtractJob) -> list[tuple[np.ndarray | None, float]]:
+    return job()
+
+
+@dataclass
+class FeatureCache:
+    """Rows of one task's configs by config index, extracted on demand, with the work each
+    extraction took (units of one plain config).
+
+    ``n_jobs > 1`` extracts batches of at least ``min_parallel`` missing configs in that many
+    forked processes (Linux only; elsewhere in this process).  Off by default: on the shared
+    2-core machine two workers were anywhere from 1.7x faster to 1.3x slower than one."""
+
+    task: Task
+    ftype: FeatureType
+    n_jobs: int = 1
+    min_parallel: int = 16
+    _rows: dict[int, np.ndarray | None] = field(default_factory=dict, repr=False)
+    _len: int = 0
+
+    def __post_init__(self) -> None:
+        self._len = self.ftype.length(self.task)
+
+    @property
+    def length(self) -> int:
+        return self._len
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def cached(self, indices: Iterable[int]) -> np.ndarray:
+        """Which indices need no new extraction (all of them for cheap feature types)."""
+        if not self.ftype.needs_lowering:
+            return np.ones(len(list(indices)), dtype=bool)
+        return np.array([int(i) in self._rows for i in indices], dtype=bool)
+
+    def known_indices(self) -> list[int]:
+        """Indices with a stored row, in the order they were extracted."""
+        return list(self._rows)
+
+    def extract(self, indices: Iterable[int]) -> float:
+        """Extract the rows of ``indices`` not stored yet; returns the work it took."""
+        missing = list(dict.fromkeys(i for i in map(int, indices) if i not in self._rows))
+        work = 0.0
+        for i, (row, cost) in zip(missing, self._extract(missing)):
+            self._rows[i] = self._fit(row)
+            work += cost
+        return work
+
+    def rows(self, indices: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """(matrix of rows, validity mask) for ``indices``, extracting the missing ones."""
+        idx = [int(i) for i in indices]
+        self.extract(idx)
+        x = np.zeros((len(idx), self._len), dtype=np.float32)
+        valid = np.zeros(len(idx), dtype=bool)
+        for r, i in enumerate(idx):
+            row = self._rows[i]
+            if row is not None:
+                x[r] = row
+                valid[r] = True
+        return x, valid
+
+    def _fit(self, row: np.ndarray | None) -> np.ndarray | None:
+        if row is None or len(row) == self._len:
+            return row
+        out = np.zeros(self._len, dtype=np.float32)
+        out[:min(len(row), self._len)] = row[:self._len]
+        return out
+
+    def _extract(self, indices: list[int]) -> list[tuple[np.ndarray | None, float]]:
+        space = self.task.config_space
+        if self.n_jobs <= 1 or len(indices) < self.min_parallel or not self.ftype.needs_lowering \
+                or "fork" not in multiprocessing.get_all_start_methods():
+            return [self.ftype.extract_costed(self.task, space.get(i)) for i in indices]
+        chunks = [tuple(indices[k::self.n_jobs]) for k in range(self.n_jobs)]
+        jobs = [_ExtractJob(self.task.name, self.task.args, self.task.target, self.ftype, c) for c in chunks]
+        with ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            parts = list(pool.map(_run_job, jobs))
+        by_index = {i: out for c, part in zip(chunks, parts) for i, out in zip(c, part)}
+        return [by_index[i] for i in indices]

@@ -1,0 +1,227 @@
+"""The tuner protocol and its measure-update loop: a config index is proposed at most once
+(measured here or loaded from a log), constraint-invalid indices are never proposed, and the
+best result seen so far is kept.
+
+A tuner proposes configs (``next_batch``), learns from their measurements (``update``) and
+can resume from tuning logs (``load_history``).  ``tune`` runs the loop with the measurement
+layer of ``tensorlang.autotune.measure.local`` (imported only when tuning starts).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from ...target.target import as_target
+from ..measure.measure import MeasureInput, MeasureResult
+from ..space import ConfigEntity, ConfigSpace, InstantiationError
+from ..task import Task
+
+logger = logging.getLogger("tensorlang.autotune")
+
+Record = tuple[MeasureInput, MeasureResult]
+Callback = Callable[["Tuner", list[MeasureInput], list[MeasureResult]], Any]
+
+# Draws of a random index before falling back to a scan for an unvisited valid one.
+_RANDOM_DRAWS = 64
+
+
+def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
+    """The measurement function of ``option`` for ``task`` (the measurement layer's own,
+    imported here so that tuners can be built and tested without it)."""
+    from ..measure.local import create_measure_batch as create
+    return create(task, option)
+
+
+def _batch_size(option: Any) -> int:
+    builder = option.get("builder") if isinstance(option, dict) else getattr(option, "builder", None)
+    n = getattr(builder, "n_parallel", None)
+    return max(1, int(n)) if n else 2
+
+
+def _normalized_target(target: Any) -> str:
+    try:
+        return str(as_target(target))
+    except Exception:  # noqa: BLE001 - an unknown target in a log only means "not ours"
+        return str(target)
+
+
+def throughput(flop: float, result: MeasureResult) -> float:
+    """Operations per second of a result (0 for a failure); 1/seconds when ``flop`` is 0, so
+    that configs of a task with an unknown flop count still rank by speed."""
+    cost = result.mean_cost
+    if not result.ok or not math.isfinite(cost) or cost <= 0:
+        return 0.0
+    return (flop if flop > 0 else 1.0) / cost
+
+
+def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
+    """The index of a logged config in ``space``: its recorded index when the knobs agree,
+    else the index of its knob values, else None (the template changed since the log)."""
+    idx = getattr(config, "index", None)
+    knobs = config.to_json_knobs()
+    if isinstance(idx, int) and 0 <= idx < len(space) and space.get(idx).to_json_knobs() == knobs:
+        return idx
+    try:
+        return space.index_of(knobs)
+    except (InstantiationError, KeyError):
+        return None
+
+
+class Tuner:
+    """Base of tuners: ``next_batch`` / ``update`` / ``load_history`` and the ``tune`` loop.
+
+    Attributes read by callbacks: ``task``, ``best_config``, ``best_flops`` (task.flop / mean
+    seconds of the best config, 0 until a config succeeds), ``best_measure_pair``,
+    ``trials_done`` (trials measured by this tuner over all ``tune`` calls), ``n_trial`` (the
+    budget of the current ``tune`` call) and ``visited`` (config indices proposed or loaded)."""
+
+    def __init__(self, task: Task, seed: int | None = None):
+        self.task = task
+        self.space: ConfigSpace = task.config_space
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.visited: set[int] = set()
+        self.invalid: set[int] = set()  # indices known to break a constraint
+        self.best_config: ConfigEntity | None = None
+        self.best_flops = 0.0
+        self.best_cost = math.inf
+        self.best_measure_pair: Record | None = None
+        self.trials_done = 0
+        self.n_trial = 0
+        self._exhausted = False
+
+    # --- the protocol subclasses implement ----------------------------------------------------
+
+    def has_next(self) -> bool:
+        """Whether an unvisited valid config may remain."""
+        return not self._exhausted and len(self.visited) + len(self.invalid) < len(self.space)
+
+    def next_batch(self, batch_size: int) -> list[ConfigEntity]:
+        """Up to ``batch_size`` configs never proposed before (fewer when the space runs out)."""
+        raise NotImplementedError
+
+    def update(self, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+        """Learn from measurements (of this tuner's proposals or of logged records)."""
+
+    # --- helpers for subclasses -----------------------------------------------------------------
+
+    def _available(self, index: int) -> bool:
+        """Unvisited and valid; remembers invalid indices so each is checked once."""
+        if index in self.visited or index in self.invalid:
+            return False
+        if not self.space.is_valid(index):
+            self.invalid.add(index)
+            return False
+        return True
+
+    def _take(self, index: int) -> ConfigEntity:
+        self.visited.add(index)
+        return self.space.get(index)
+
+    def _random_available(self) -> int | None:
+        """A uniformly drawn unvisited valid index; when draws keep missing (a nearly
+        exhausted or heavily constrained space) the next available index after a random start."""
+        n = len(self.space)
+        for _ in range(_RANDOM_DRAWS):
+            idx = self.rng.randrange(n)
+            if self._available(idx):
+                return idx
+        start = self.rng.randrange(n)
+        for off in range(n):
+            idx = (start + off) % n
+            if self._available(idx):
+                return idx
+        self._exhausted = True
+        return None
+
+    # --- results --------------------------------------------------------------------------------
+
+    def _record_best(self, inp: MeasureInput, res: MeasureResult, config: ConfigEntity) -> bool:
+        """Keep ``res`` if it is the fastest error-free result so far; True when it is."""
+        cost = res.mean_cost
+        if not res.ok or not math.isfinite(cost) or cost >= self.best_cost:
+            return False
+        self.best_cost = cost
+        self.best_flops = self.task.flop / cost if self.task.flop > 0 else 0.0
+        self.best_config = config
+        self.best_measure_pair = (inp, res)
+        return True
+
+    def load_history(self, records: Iterable[Record], min_seed_records: int = 500) -> None:
+        """Resume from logged records.  Records of this task's workload and target mark their
+        configs visited, count toward the best result and feed ``update``; records of other
+        workloads of the same template go to ``transfer`` when there are at least
+        ``min_seed_records`` of them."""
+        mine_in: list[MeasureInput] = []
+        mine_res: list[MeasureResult] = []
+        others: list[Record] = []
+        target = _normalized_target(self.task.target)
+        for inp, res in records:
+            ref = inp.task
+            if getattr(ref, "name", None) != self.task.name:
+                continue
+            if getattr(ref, "workload_key", None) == self.task.workload_key \
+                    and _normalized_target(getattr(ref, "target", inp.target)) == target:
+                idx = config_index(self.space, inp.config)
+                if idx is None:
+                    continue
+                mine = MeasureInput(self.task.target, self.task, self.space.get(idx))
+                self.visited.add(idx)
+                self._record_best(mine, res, mine.config)
+                mine_in.append(mine)
+                mine_res.append(res)
+            else:
+                others.append((inp, res))
+        logger.debug("load_history: %d records of this workload, %d of other workloads",
+                     len(mine_in), len(others))
+        if len(others) >= min_seed_records:
+            self.transfer(others)
+        if mine_in:
+            self.update(mine_in, mine_res)
+
+    def transfer(self, records: list[Record]) -> None:
+        """Learn from records of other workloads of the same template (model-based tuners)."""
+
+    # --- the loop -------------------------------------------------------------------------------
+
+    def tune(self, n_trial: int, measure_option: Any, early_stopping: int | None = None,
+             callbacks: Sequence[Callback] = (), time_limit: float | None = None) -> None:
+        """Measure up to ``n_trial`` new configs in batches of the builder's ``n_parallel``.
+
+        Stops early when the space is exhausted, after ``early_stopping`` trials without a
+        new best, or once ``time_limit`` seconds have passed (checked between batches)."""
+        measure_batch = create_measure_batch(self.task, measure_option)
+        batch_size = _batch_size(measure_option)
+        self.n_trial = n_trial
+        start = time.monotonic()
+        done = best_at = 0
+        try:
+            while done < n_trial and self.has_next():
+                if time_limit is not None and time.monotonic() - start >= time_limit:
+                    logger.debug("tune: time limit of %.1f s reached after %d trials", time_limit, done)
+                    break
+                configs = self.next_batch(min(batch_size, n_trial - done))
+                if not configs:
+                    break
+                inputs = [MeasureInput(self.task.target, self.task, c) for c in configs]
+                results = list(measure_batch(inputs))
+                for k, (inp, res) in enumerate(zip(inputs, results)):
+                    if self._record_best(inp, res, inp.config):
+                        best_at = done + k + 1
+                done += len(results)
+                self.trials_done += len(results)
+                self.update(inputs, results)
+                for callback in callbacks:
+                    callback(self, inputs, results)
+                if early_stopping is not None and done - best_at >= early_stopping:
+                    logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
+                    break
+        finally:
+            close = getattr(measure_batch, "close", None)
+            if callable(close):
+                close()

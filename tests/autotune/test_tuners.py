@@ -1,0 +1,297 @@
+"""Tuners against a mocked measurement whose costs are known: each finds the unique optimum,
+seeds reproduce, nothing is measured twice, logs resume, constraints hold."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from tensorlang import autotune, te
+from tensorlang.autotune import MeasureErrorNo, MeasureInput, MeasureResult
+from tensorlang.autotune.measure import TaskRef
+from tensorlang.autotune.task import create
+from tensorlang.autotune.tuner import (
+    GATuner,
+    GridSearchTuner,
+    RandomTuner,
+    SklearnCostModel,
+    XGBoostCostModel,
+    XGBTuner,
+)
+from tensorlang.autotune.tuner import tuner as tuner_module
+from tensorlang.autotune.tuner.features import FeatureCache, ItervarFeature, feature_type
+
+
+@autotune.template("test_tuners/matmul")
+def matmul(n: int, constrained: bool = False):
+    """tile_y, tile_x (5 each), tile_k (4), vec (2): 200 configs for n = 16."""
+    A = te.placeholder((n, n), name="A")
+    B = te.placeholder((n, n), name="B")
+    k = te.reduce_axis((0, n), name="k")
+    C = te.compute((n, n), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    cfg = autotune.get_config()
+    i, j = s[C].op.axis
+    (kk,) = s[C].op.reduce_axis
+    cfg.define_split("tile_y", i, num_outputs=2)
+    cfg.define_split("tile_x", j, num_outputs=2)
+    cfg.define_split("tile_k", kk, num_outputs=2, max_factor=8)
+    cfg.define_knob("vec", [0, 1])
+    if constrained:
+        cfg.add_constraint(lambda c: c["tile_y"].size[-1] * c["tile_x"].size[-1] <= 16, "register tile <= 16")
+    yo, yi = cfg["tile_y"].apply(s, C, i)
+    xo, xi = cfg["tile_x"].apply(s, C, j)
+    ko, ki = cfg["tile_k"].apply(s, C, kk)
+    s[C].reorder(yo, xo, ko, ki, yi, xi)
+    if cfg["vec"].val:
+        s[C].vectorize(xi)
+    return s, [A, B, C]
+
+
+def known_cost(config) -> float:
+    """Seconds of a config: a bowl in log2 of the tile sizes, lowest at tile_y 4, tile_x 8,
+    tile_k 2 with vectorization (so every tuner has a unique optimum to find)."""
+    ty = math.log2(config["tile_y"].size[-1])
+    tx = math.log2(config["tile_x"].size[-1])
+    tk = math.log2(config["tile_k"].size[-1])
+    return 1e-3 * (1.0 + (ty - 2) ** 2 + (tx - 3) ** 2 + 0.5 * (tk - 1) ** 2 + (0.0 if config["vec"].val else 0.7))
+
+
+class MockMeasure:
+    """Stands in for the measurement layer: known costs, and a count of every measurement."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[int] = Counter()
+        self.order: list[int] = []
+
+    def create(self, task, option):
+        def measure_batch(inputs: list[MeasureInput]) -> list[MeasureResult]:
+            out = []
+            for inp in inputs:
+                self.counts[inp.config.index] += 1
+                self.order.append(inp.config.index)
+                out.append(MeasureResult((known_cost(inp.config),), MeasureErrorNo.NO_ERROR))
+            return out
+        return measure_batch
+
+
+class Option:
+    """The part of a measure option that the tuner reads."""
+
+    class builder:  # noqa: N801 - mirrors option.builder.n_parallel
+        n_parallel = 4
+
+
+@pytest.fixture
+def mock(monkeypatch) -> MockMeasure:
+    m = MockMeasure()
+    monkeypatch.setattr(tuner_module, "create_measure_batch", m.create)
+    return m
+
+
+@pytest.fixture(scope="module")
+def task():
+    return create("test_tuners/matmul", (16,), "llvm")
+
+
+def optimum(task) -> int:
+    return min(range(len(task.config_space)), key=lambda i: known_cost(task.config_space.get(i)))
+
+
+def xgb(task, seed: int = 0, **kw) -> XGBTuner:
+    return XGBTuner(task, plan_size=16, seed=seed, **kw)
+
+
+# --- (a) every tuner finds the known optimum ------------------------------------------------------
+
+def test_space_is_small_and_has_a_unique_optimum(task):
+    costs = sorted(known_cost(c) for c in task.config_space)
+    assert len(task.config_space) == 200
+    assert costs[0] < costs[1]
+
+
+@pytest.mark.parametrize("make", [GridSearchTuner, RandomTuner], ids=["grid", "random"])
+def test_exhaustive_tuners_find_the_optimum(task, mock, make):
+    tuner = make(task, seed=1)
+    tuner.tune(len(task.config_space), Option())
+    assert tuner.best_config.index == optimum(task)
+    assert tuner.best_flops == pytest.approx(task.flop / known_cost(tuner.best_config))
+    assert not tuner.has_next()
+    assert tuner.trials_done == len(task.config_space)
+
+
+def test_ga_finds_the_optimum_in_fewer_trials(task, mock):
+    tuner = GATuner(task, pop_size=20, seed=0)
+    tuner.tune(120, Option())
+    assert tuner.trials_done == 120 and max(mock.counts.values()) == 1
+    assert tuner.best_config.index == optimum(task)
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: xgb(t, feature_type="itervar"),
+    lambda t: xgb(t, feature_type="knob"),
+    lambda t: xgb(t, feature_type="curve"),
+    lambda t: xgb(t, feature_type="itervar", loss_type="reg", diversity_filter_ratio=2),
+    lambda t: xgb(t, cost_model=SklearnCostModel(t, "itervar", estimator="gbr", seed=0)),
+    lambda t: xgb(t, cost_model=SklearnCostModel(t, "knob", estimator="rf", seed=0)),
+], ids=["xgb-itervar", "xgb-knob", "xgb-curve", "xgb-reg-diverse", "sklearn-gbr", "sklearn-rf"])
+def test_model_based_tuners_find_the_optimum_in_a_third_of_the_space(task, mock, make):
+    """64 of 200 configs: a random search finds the optimum that early about a third of the time."""
+    tuner = make(task)
+    tuner.tune(64, Option())
+    assert tuner.trials_done == 64 and max(mock.counts.values()) == 1
+    assert tuner.best_config.index == optimum(task)
+    assert tuner.train_ct >= 2  # the model planned at least two rounds
+
+
+def test_early_stopping_and_time_limit(task, mock):
+    tuner = RandomTuner(task, seed=3)
+    tuner.tune(200, Option(), early_stopping=8)
+    assert tuner.trials_done < 200
+    tuner = RandomTuner(task, seed=3)
+    tuner.tune(200, Option(), time_limit=0.0)
+    assert tuner.trials_done == 0
+
+
+# --- (b) seeds reproduce ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda t, s: RandomTuner(t, seed=s),
+    lambda t, s: GATuner(t, pop_size=16, seed=s),
+    lambda t, s: xgb(t, seed=s),
+], ids=["random", "ga", "xgb"])
+def test_same_seed_same_sequence(task, monkeypatch, make):
+    orders = []
+    for seed in (7, 7, 8):
+        m = MockMeasure()
+        monkeypatch.setattr(tuner_module, "create_measure_batch", m.create)
+        make(task, seed).tune(48, Option())
+        orders.append(m.order)
+    assert orders[0] == orders[1]
+    assert orders[0] != orders[2]
+
+
+# --- (c) nothing measured twice; logs resume --------------------------------------------------------
+
+def records_of(task, indices, ref: bool = True):
+    out = []
+    for i in indices:
+        cfg = task.config_space.get(i)
+        owner = TaskRef(task.name, task.args, task.target, task.workload_key) if ref else task
+        out.append((MeasureInput(task.target, owner, cfg), MeasureResult((known_cost(cfg),), MeasureErrorNo.NO_ERROR)))
+    return out
+
+
+@pytest.mark.parametrize("make", [
+    lambda t: GridSearchTuner(t), lambda t: RandomTuner(t, seed=0), lambda t: GATuner(t, pop_size=16, seed=0),
+    lambda t: xgb(t, feature_type="knob"),
+], ids=["grid", "random", "ga", "xgb"])
+def test_resumed_tuning_never_remeasures(task, mock, make):
+    loaded = list(range(0, 200, 3))  # includes the optimum's neighbours, maybe the optimum
+    tuner = make(task)
+    tuner.load_history(records_of(task, loaded))
+    assert set(loaded) <= tuner.visited
+    assert tuner.best_config.index == min(loaded, key=lambda i: known_cost(task.config_space.get(i)))
+    tuner.tune(50, Option())
+    tuner.tune(200, Option())  # a second call continues; the space runs out
+    assert max(mock.counts.values()) == 1
+    assert not set(mock.counts) & set(loaded)
+    assert len(mock.counts) == 200 - len(loaded)
+    assert tuner.best_config.index == optimum(task)
+
+
+def test_history_of_other_workloads_and_targets_is_not_visited(task, mock):
+    other = create("test_tuners/matmul", (16, True), "llvm")
+    tuner = RandomTuner(task, seed=0)
+    tuner.load_history(records_of(other, range(20)))
+    foreign_target = [(MeasureInput("cuda", TaskRef(task.name, task.args, "cuda", task.workload_key), inp.config), res)
+                      for inp, res in records_of(task, range(20))]
+    tuner.load_history(foreign_target)
+    assert not tuner.visited and tuner.best_config is None
+
+
+def test_transfer_learning_from_other_workloads(task, mock):
+    other = create("test_tuners/matmul", (32,), "llvm")
+    tuner = xgb(task)
+    tuner.load_history(records_of(other, range(0, len(other.config_space), 2)), min_seed_records=20)
+    assert tuner.cost_model.base_model is not None
+    assert tuner.trials  # the base model planned the first proposals
+    tuner.tune(64, Option())
+    assert tuner.best_config.index == optimum(task)
+
+
+# --- (d) constraints ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda t: GridSearchTuner(t), lambda t: RandomTuner(t, seed=0), lambda t: GATuner(t, pop_size=16, seed=0),
+    lambda t: xgb(t, feature_type="itervar"),
+], ids=["grid", "random", "ga", "xgb"])
+def test_constraint_violations_are_never_proposed(mock, make):
+    task = create("test_tuners/matmul", (16, True), "llvm")
+    space = task.config_space
+    valid = {i for i in range(len(space)) if space.is_valid(i)}
+    assert 0 < len(valid) < len(space)
+    tuner = make(task)
+    tuner.tune(len(space), Option())
+    assert set(mock.counts) == valid
+    assert max(mock.counts.values()) == 1
+
+
+# --- features and models --------------------------------------------------------------------------------
+
+def test_itervar_features_see_tiling_and_vectorization(task):
+    cache = FeatureCache(task, ItervarFeature(), n_jobs=1)
+    space = task.config_space
+    plain = space.index_of({"tile_y": [-1, 4], "tile_x": [-1, 8], "tile_k": [-1, 2], "vec": 0})
+    vec = space.index_of({"tile_y": [-1, 4], "tile_x": [-1, 8], "tile_k": [-1, 2], "vec": 1})
+    other_tile = space.index_of({"tile_y": [-1, 2], "tile_x": [-1, 8], "tile_k": [-1, 2], "vec": 1})
+    x, valid = cache.rows([plain, vec, other_tile])
+    assert valid.all() and x.shape == (3, ItervarFeature().length())
+    assert not np.array_equal(x[0], x[1]) and not np.array_equal(x[1], x[2])
+    assert cache.cached([plain, 5]).tolist() == [True, False]
+
+
+def test_invalid_configs_get_no_features_and_score_minus_inf():
+    task = create("test_tuners/matmul", (16, True), "llvm")
+    space = task.config_space
+    bad = next(i for i in range(len(space)) if not space.is_valid(i))
+    good = next(i for i in range(len(space)) if space.is_valid(i))
+    for name in ("itervar", "curve", "knob"):
+        x, valid = FeatureCache(task, feature_type(name), n_jobs=1).rows([bad, good])
+        assert valid.tolist() == [False, True] and not x[0].any()
+    model = XGBoostCostModel(task, "knob", seed=0)
+    xs = [i for i in range(len(space)) if space.is_valid(i)][:40]
+    model.fit(xs, [1.0 / known_cost(space.get(i)) for i in xs], plan_size=8)
+    scores = model.predict([bad, good])
+    assert scores[0] == -np.inf and np.isfinite(scores[1])
+
+
+def test_parallel_extraction_matches_serial(task):
+    indices = list(range(0, 200, 5))
+    serial, _ = FeatureCache(task, ItervarFeature(), n_jobs=1).rows(indices)
+    parallel, _ = FeatureCache(task, ItervarFeature(), n_jobs=2, min_parallel=2).rows(indices)
+    np.testing.assert_array_equal(serial, parallel)
+
+
+# --- the real measurement layer ---------------------------------------------------------------------
+
+def test_end_to_end_with_local_measurement_and_resume(task, tmp_path):
+    """Eight real trials (build, check, time), logged, then resumed from the log."""
+    from tensorlang.autotune import LocalBuilder, LocalRunner, measure_option, record
+    from tensorlang.autotune.callback import log_to_file
+
+    option = measure_option(LocalBuilder(n_parallel=2), LocalRunner(number=2, repeat=1))
+    log = tmp_path / "tune.jsonl"
+    tuner = XGBTuner(task, plan_size=4, feature_type="itervar", seed=0)
+    tuner.tune(8, option, callbacks=[log_to_file(log)])
+    assert tuner.trials_done == 8 and tuner.best_flops > 0
+    records = list(record.load_from_file(log))
+    assert len(records) == 8 and all(res.ok for _, res in records)
+    resumed = XGBTuner(task, plan_size=4, seed=1)
+    resumed.load_history(records)
+    assert resumed.visited == {inp.config.index for inp, _ in records}
+    assert resumed.best_flops == pytest.approx(tuner.best_flops)
+    assert len(resumed.xs) == 8 and resumed.train_ct == 1  # the logged trials trained its model
