@@ -302,11 +302,24 @@ class Simplifier(Mutator):
                            if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
             if verdict is not None:
                 return IntImm("bool", verdict)
+            return self._canonical_compare(type(e), a, b)
         elif isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
             return IntImm("bool", {E.LT: a.value < b.value, E.LE: a.value <= b.value, E.GT: a.value > b.value,
                          E.GE: a.value >= b.value, E.EQ: a.value == b.value,
                          E.NE: a.value != b.value}[type(e)])
         return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+
+    def _canonical_compare(self, cls: type, a: PrimExpr, b: PrimExpr) -> PrimExpr:
+        """``a op b`` as ``(terms with positive coefficients) op (the rest)`` of ``a - b``, so
+        terms common to both sides cancel: ``x//8 + i < i + 16`` becomes ``x//8 < 16``."""
+        terms, c = self._linear(E.Sub(a, b))
+        pos = {k: v for k, v in terms.items() if v[1] > 0}
+        neg = {k: [v[0], -v[1]] for k, v in terms.items() if v[1] < 0}
+        lhs = self._build((pos, max(c, 0) if not neg and not pos else 0), a.dtype)
+        rhs = self._build((neg, -c), a.dtype)
+        if not pos and c > 0:
+            lhs, rhs = IntImm(a.dtype, 0), self._build((neg, -c), a.dtype)
+        return cls(lhs, rhs)
 
     # -- logic and selection -----------------------------------------------------------
     def visit_And(self, e: E.And) -> PrimExpr:

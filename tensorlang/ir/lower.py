@@ -36,6 +36,7 @@ from .passes.loop_partition import partition_loops
 from .passes.remove_no_op import remove_no_op
 from .passes.simplify import simplify_stmt
 from .passes.storage_flatten import storage_flatten
+from .passes.storage_sync import storage_sync
 from .passes.unroll_loops import unroll_loops
 from .passes.vectorize_loops import vectorize_loops
 from .schedule_ops import schedule_ops
@@ -125,8 +126,9 @@ PASSES: list[tuple[str, Callable[[Stmt], Stmt]]] = [
 ]
 
 
-def lower(sch: Schedule, args: Sequence[Any], name: str = "main") -> PrimFunc:
-    """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars)."""
+def lower(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm") -> PrimFunc:
+    """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars);
+    ``target_kind`` "cuda" adds the barriers GPU shared memory needs."""
     if not isinstance(sch, Schedule):
         raise LoweringError(f"lower expects a schedule (te.create_schedule(...)), got {sch!r}")
     params, tensors = _bind_args(sch, args)
@@ -144,6 +146,9 @@ def lower(sch: Schedule, args: Sequence[Any], name: str = "main") -> PrimFunc:
     for pass_name, fn in PASSES:
         stmt = fn(stmt)
         _debug(pass_name, stmt)
+    if target_kind == "cuda":
+        stmt = storage_sync(stmt)
+        _debug("storage_sync", stmt)
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _check_bound(stmt, all_params)

@@ -100,7 +100,11 @@ class _Builder:
             dom = ax.dom
             checks = [v < rng.min + rng.extent]
             if rng.min is not dom.min or rng.extent is not dom.extent:
-                checks += [v >= dom.min, v < dom.min + dom.extent]
+                # A region inside the domain needs only the region check.
+                inside = can_prove(rng.min >= dom.min, ranges) and \
+                    can_prove(rng.min + rng.extent <= dom.min + dom.extent, ranges)
+                if not inside:
+                    checks += [v >= dom.min, v < dom.min + dom.extent]
             for c in checks:
                 c = simplify(c, ranges)
                 if isinstance(c, E.IntImm):
@@ -116,10 +120,14 @@ class _Builder:
         """Wrap ``inner`` in the loops of ``leaves`` (outermost first), placing each guard in the
         innermost loop whose variable it uses and each attached stage inside its loop."""
         level_of = {iv.var: i for i, iv in enumerate(leaves)}
+        # Guards never enclose attached stages: those may hold GPU barriers, which every thread
+        # of a block must reach; attached stages guard their own out-of-domain points.
+        deepest_attach = max((i for i, iv in enumerate(leaves) if attach and (id(st), iv) in self.attached),
+                             default=-1)
         by_level: dict[int, list[PrimExpr]] = {}
         for c in conds:
             lv = max((level_of[v] for v in free_vars(c) if v in level_of), default=-1)
-            by_level.setdefault(lv, []).append(c)
+            by_level.setdefault(max(lv, deepest_attach), []).append(c)
         stmt = inner
         for lvl in range(len(leaves) - 1, -1, -1):
             iv = leaves[lvl]
@@ -138,7 +146,10 @@ class _Builder:
         attr = st.iter_var_attrs.get(iv)
         kind, tag, ann = ForKind.SERIAL, "", []
         if attr is not None:
-            if attr.bind_thread is not None:
+            if attr.bind_thread is not None and attr.bind_thread.thread_tag in ("vthread", "cthread"):
+                # A virtual thread is an unrolled loop: every thread runs each virtual thread's work.
+                kind = ForKind.UNROLLED
+            elif attr.bind_thread is not None:
                 kind, tag = ForKind.THREAD_BINDING, attr.bind_thread.thread_tag
             elif attr.annotation is not None:
                 kind = _KINDS[attr.annotation]

@@ -31,6 +31,8 @@ class Bounds:
     # The loops (of other stages) that enclose a stage's loop nest, outermost first.
     outer_loops: dict[Stage, list[IterVar]] = field(default_factory=dict)
     consumers: dict[Stage, list[Stage]] = field(default_factory=dict)
+    # Loops bound to GPU threads -> their thread tag (blockIdx.x, threadIdx.y, vthread ...).
+    thread_tag: dict[IterVar, str] = field(default_factory=dict)
 
 
 def root_values(stage: Stage, bounds: Bounds) -> dict[IterVar, PrimExpr]:
@@ -118,8 +120,11 @@ def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]
     if st.attach_type == "scope":
         parent, iv = st.attach_stage, st.attach_ivar
         leaves = parent.leaf_iter_vars
-        fixed = b.outer_loops[parent] + leaves[: leaves.index(iv) + 1]
-        b.outer_loops[st] = fixed
+        enclosing = b.outer_loops[parent] + leaves[: leaves.index(iv) + 1]
+        b.outer_loops[st] = enclosing
+        # Memory shared by several GPU threads (or blocks) must hold what all of them read:
+        # relax the enclosing loops bound to the threads that share it.
+        fixed = [x for x in enclosing if not _shared_across(b.thread_tag.get(x, ""), st.scope)]
         region = _region(st, b, bodies, {x.var for x in fixed})
         for ax, rng in zip(op.axis, region):
             b.ranges[ax] = rng
@@ -137,6 +142,20 @@ def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]
     for iv in st.leaf_iter_vars:
         ext = b.ranges[iv].extent
         b.var_ranges[iv.var] = Interval(E.const(0, ext.dtype), simplify(ext - 1))
+        attr = st.iter_var_attrs.get(iv)
+        if attr is not None and attr.bind_thread is not None:
+            b.thread_tag[iv] = attr.bind_thread.thread_tag
+
+
+def _shared_across(tag: str, scope: str) -> bool:
+    """Whether a loop bound to ``tag`` is relaxed for a buffer in ``scope``."""
+    if not tag:
+        return False
+    if scope == "shared":
+        return tag.startswith("threadIdx") or tag in ("vthread", "cthread")
+    if scope == "global":
+        return True
+    return False
 
 
 def _region(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]], fixed: set[Var]) -> list[Range]:

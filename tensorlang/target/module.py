@@ -345,9 +345,11 @@ class ProfileResult:
 class Module:
     """A compiled function: call it with numpy arrays (results are written in place)."""
 
-    def __init__(self, signature: Signature, library: CodeLibrary):
+    def __init__(self, signature: Signature, library: CodeLibrary, extra_sources: dict[str, str] | None = None):
         self.signature = signature
         self._library = library
+        # Sources of other stages of the build (e.g. the CUDA C of an emulated GPU module).
+        self.extra_sources = dict(extra_sources or {})
         self._binder = _ArgBinder(signature)
         self._cfunc: Callable[..., int] | None = None
         self._num_threads = 0
@@ -441,6 +443,8 @@ class Module:
 
     def get_source(self, fmt: str = "ll") -> str:
         """"ll" (optimized LLVM IR), "ll-unopt", "asm"/"s", or "tl"/"loopir" (the loop IR)."""
+        if fmt in self.extra_sources:
+            return self.extra_sources[fmt]
         kind = _SOURCE_FORMATS.get(fmt)
         if kind is None:
             raise TargetError(f"unknown source format '{fmt}'; choose from {', '.join(_SOURCE_FORMATS)}")

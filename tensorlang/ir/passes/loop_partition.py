@@ -114,7 +114,7 @@ class _Partition(Mutator):
         self.depth = 0
 
     def visit_For(self, node: For) -> Stmt:
-        if node.kind not in _PARTITIONABLE:
+        if node.kind not in _PARTITIONABLE or (isinstance(node.extent, IntImm) and node.extent.value <= 1):
             return self.generic_visit(node)
         collector = _Conditions()
         collector.visit(node.body)

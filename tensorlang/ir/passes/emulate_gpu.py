@@ -1,0 +1,209 @@
+"""GPU emulation: rewrite kernels (blockIdx/threadIdx loops, shared and local memory,
+barriers) into plain CPU loops with the same results.
+
+Guarantees: blocks become loops (the outermost one parallel); within a block, the code
+between two barriers runs for every thread in a loop over the thread indices before any
+thread passes the barrier (the thread loops are split at each barrier); shared buffers are
+allocated once per block; local buffers and let-bound values that live across a barrier get
+one copy per thread.  A barrier under thread-dependent control flow is rejected with a
+LoweringError, as it would deadlock on a GPU.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...errors import LoweringError
+from ...te import expr as E
+from ...te.expr import IntImm, PrimExpr, Var
+from ...te.functor import Mutator, free_vars, post_order_visit, substitute
+from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, no_op, seq
+from .storage_sync import is_barrier
+
+_ORDER = ("threadIdx.z", "threadIdx.y", "threadIdx.x")
+
+
+def _has_barrier(s: Any) -> bool:
+    found = False
+
+    def fn(n: Any) -> None:
+        nonlocal found
+        if is_barrier(n):
+            found = True
+    post_order_visit(s, fn)
+    return found
+
+
+def _thread_dims(body: Stmt) -> dict[str, int]:
+    dims: dict[str, int] = {}
+
+    def fn(n: Any) -> None:
+        if isinstance(n, For) and n.kind == ForKind.THREAD_BINDING and n.thread_tag.startswith("threadIdx"):
+            if not isinstance(n.extent, IntImm):
+                raise LoweringError(f"loop {n.loop_var.name} bound to {n.thread_tag} has the non-constant extent "
+                                    f"{n.extent}; thread extents must be constants")
+            dims[n.thread_tag] = max(dims.get(n.thread_tag, 0), n.extent.value)
+    post_order_visit(body, fn)
+    return dims
+
+
+class _BindThreads(Mutator):
+    """Inside one thread's code: a thread-bound loop is its thread index (guarded if shorter)."""
+
+    def __init__(self, tvars: dict[str, Var], dims: dict[str, int]):
+        super().__init__()
+        self.tvars, self.dims = tvars, dims
+
+    def visit_For(self, node: For) -> Stmt:
+        if node.kind == ForKind.THREAD_BINDING and node.thread_tag in self.tvars:
+            t = self.tvars[node.thread_tag]
+            body = self.visit(substitute(node.body, {node.loop_var: t}))
+            if isinstance(node.extent, IntImm) and node.extent.value == self.dims[node.thread_tag]:
+                return body
+            return IfThenElse(t < node.extent, body)
+        return self.generic_visit(node)
+
+
+class _PerThread(Mutator):
+    """Give a local buffer one slice per thread: index + tid * extent."""
+
+    def __init__(self, buf: Var, offset: PrimExpr):
+        super().__init__()
+        self.buf, self.offset = buf, offset
+
+    def _shift(self, index: PrimExpr) -> PrimExpr:
+        if isinstance(index, E.Ramp):
+            return E.Ramp(index.base + self.offset, index.stride, index.lanes)
+        if index.dtype.lanes > 1:
+            return index + E.Broadcast(self.offset, index.dtype.lanes)
+        return index + self.offset
+
+    def visit_Load(self, node: E.Load) -> PrimExpr:
+        node = self.generic_visit(node)
+        if node.buffer is not self.buf:
+            return node
+        return E.Load(node.dtype, node.buffer, self._shift(node.index), node.predicate)
+
+    def visit_Store(self, node: Store) -> Stmt:
+        node = self.generic_visit(node)
+        if node.buffer is not self.buf:
+            return node
+        return Store(node.buffer, node.value, self._shift(node.index), node.predicate)
+
+
+class _Block:
+    """Emulate one block's body."""
+
+    def __init__(self, body: Stmt, kernel: str):
+        self.kernel = kernel
+        self.dims = _thread_dims(body)
+        self.tvars = {tag: Var(f"emu.{tag}") for tag in self.dims}
+        self.nthreads = 1
+        for d in self.dims.values():
+            self.nthreads *= d
+
+    def tid(self) -> PrimExpr:
+        out: PrimExpr = E.const(0)
+        for tag in _ORDER:
+            if tag in self.tvars:
+                out = out * self.dims[tag] + self.tvars[tag]
+        return out
+
+    def threads(self, s: Stmt) -> Stmt:
+        """Run a barrier-free statement for every thread of the block."""
+        body = _BindThreads(self.tvars, self.dims).visit(s)
+        for tag in reversed(_ORDER):
+            if tag in self.tvars:
+                body = For(self.tvars[tag], E.const(0), E.const(self.dims[tag]), ForKind.SERIAL, body)
+        return body
+
+    def _uniform(self, e: PrimExpr, what: str) -> None:
+        if free_vars(e) & set(self.tvars.values()):
+            raise LoweringError(f"kernel {self.kernel}: a barrier sits under {what} that depends on the thread "
+                                f"index ('{e}'); every thread of a block must reach the same barriers")
+
+    def fission(self, s: Stmt) -> Stmt:
+        if not _has_barrier(s):
+            return self.threads(s)
+        if is_barrier(s):
+            return no_op()
+        if isinstance(s, SeqStmt):
+            out: list[Stmt] = []
+            group: list[Stmt] = []
+            for child in s.seq:
+                if _has_barrier(child):
+                    if group:
+                        out.append(self.threads(seq(*group)))
+                        group = []
+                    out.append(self.fission(child))
+                else:
+                    group.append(child)
+            if group:
+                out.append(self.threads(seq(*group)))
+            return seq(*out)
+        if isinstance(s, For) and s.kind == ForKind.THREAD_BINDING and s.thread_tag in self.tvars:
+            if not (isinstance(s.extent, IntImm) and s.extent.value == self.dims[s.thread_tag]):
+                raise LoweringError(f"kernel {self.kernel}: a barrier sits inside loop {s.loop_var.name}, bound to "
+                                    f"{s.thread_tag} with extent {s.extent} < {self.dims[s.thread_tag]} threads: "
+                                    "only some threads would reach it")
+            return self.fission(substitute(s.body, {s.loop_var: self.tvars[s.thread_tag]}))
+        if isinstance(s, For):
+            self._uniform(s.min, "a loop bound")
+            self._uniform(s.extent, "a loop bound")
+            kind = ForKind.SERIAL if s.kind != ForKind.THREAD_BINDING else ForKind.SERIAL
+            return For(s.loop_var, s.min, s.extent, kind, self.fission(s.body))
+        if isinstance(s, IfThenElse):
+            self._uniform(s.condition, "a condition")
+            other = self.fission(s.else_case) if s.else_case is not None else None
+            return IfThenElse(s.condition, self.fission(s.then_case), other)
+        if isinstance(s, LetStmt):
+            # Values are pure: recompute them in every segment that uses them.
+            return self.fission(substitute(s.body, {s.var: s.value}))
+        if isinstance(s, Allocate):
+            if s.scope in ("local", "warp") and self.nthreads > 1:
+                if not isinstance(s.extent, IntImm):
+                    raise LoweringError(f"kernel {self.kernel}: local buffer {s.buffer.name} needs a constant size")
+                body = _PerThread(s.buffer, self.tid() * s.extent.value).visit(s.body)
+                return Allocate(s.buffer, s.dtype, E.const(s.extent.value * self.nthreads), s.scope,
+                                self.fission(body))
+            return Allocate(s.buffer, s.dtype, s.extent, s.scope, self.fission(s.body))
+        raise LoweringError(f"kernel {self.kernel}: cannot emulate a barrier inside {type(s).__name__}")
+
+
+class _Kernels(Mutator):
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+        self.depth = 0
+
+    def visit_For(self, node: For) -> Stmt:
+        if node.kind == ForKind.THREAD_BINDING and node.thread_tag.startswith("blockIdx"):
+            outermost = self.depth == 0
+            self.depth += 1
+            try:
+                inner = node.body
+                if isinstance(inner, For) and inner.kind == ForKind.THREAD_BINDING \
+                        and inner.thread_tag.startswith("blockIdx"):
+                    body = self.visit(inner)
+                else:
+                    block = _Block(inner, f"kernel{self.count}")
+                    body = block.fission(inner)
+            finally:
+                self.depth -= 1
+            if outermost:
+                self.count += 1
+            return For(node.loop_var, node.min, node.extent, ForKind.PARALLEL if outermost else ForKind.SERIAL,
+                       body)
+        if node.kind == ForKind.THREAD_BINDING:  # a kernel launched with threads but no blocks
+            block = _Block(node, f"kernel{self.count}")
+            self.count += 1
+            return block.fission(node)
+        return self.generic_visit(node)
+
+    def visit_Evaluate(self, node: Evaluate) -> Stmt:
+        return no_op() if is_barrier(node) else node
+
+
+def emulate_gpu(stmt: Stmt) -> Stmt:
+    """CPU loops that compute what the GPU kernels of ``stmt`` compute (module docstring)."""
+    return _Kernels().visit(stmt)

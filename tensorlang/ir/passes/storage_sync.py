@@ -1,0 +1,86 @@
+"""Barrier insertion for GPU shared memory.
+
+Guarantees: inside a kernel, between a statement that writes a shared buffer and a later
+statement of the same sequence that reads or writes it (and between a read and a later
+write), a ``tl.syncthreads`` barrier is inserted; a serial loop whose body both writes and
+reads a shared buffer ends its body with a barrier, so the next iteration's writes wait for
+this iteration's reads.  Barriers are placed only in sequences and loops that every thread of
+the block runs (outside thread-bound loops).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...te.expr import Call, Load
+from ...te.functor import Mutator, post_order_visit
+from ..stmt import Allocate, Evaluate, For, ForKind, SeqStmt, Stmt, Store, seq
+
+BARRIER = "tl.syncthreads"
+
+
+def barrier() -> Evaluate:
+    """The block-wide barrier statement."""
+    return Evaluate(Call("int32", BARRIER, ()))
+
+
+def is_barrier(s: Any) -> bool:
+    return isinstance(s, Evaluate) and isinstance(s.value, Call) and s.value.name == BARRIER
+
+
+def _accesses(s: Stmt, shared: set) -> tuple[set, set]:
+    reads: set = set()
+    writes: set = set()
+
+    def fn(n: Any) -> None:
+        if isinstance(n, Load) and n.buffer in shared:
+            reads.add(n.buffer)
+        elif isinstance(n, Store) and n.buffer in shared:
+            writes.add(n.buffer)
+    post_order_visit(s, fn)
+    return reads, writes
+
+
+class _Sync(Mutator):
+    def __init__(self, shared: set) -> None:
+        super().__init__()
+        self.shared = shared
+
+    def visit_SeqStmt(self, node: SeqStmt) -> Stmt:
+        out: list[Stmt] = []
+        pend_r: set = set()
+        pend_w: set = set()
+        for child in node.seq:
+            child = self.visit(child)
+            if is_barrier(child):
+                pend_r, pend_w = set(), set()
+                out.append(child)
+                continue
+            r, w = _accesses(child, self.shared)
+            if (pend_w & (r | w)) or (pend_r & w):
+                out.append(barrier())
+                pend_r, pend_w = set(), set()
+            out.append(child)
+            pend_r |= r
+            pend_w |= w
+        return seq(*out)
+
+    def visit_For(self, node: For) -> Stmt:
+        body = self.visit(node.body)
+        if node.kind != ForKind.THREAD_BINDING:
+            r, w = _accesses(body, self.shared)
+            if r & w:
+                body = seq(body, barrier())
+        if body is node.body:
+            return node
+        return For(node.loop_var, node.min, node.extent, node.kind, body, node.thread_tag, node.annotations)
+
+
+def storage_sync(stmt: Stmt) -> Stmt:
+    """Insert the barriers shared memory needs (see the module docstring)."""
+    shared: set = set()
+    post_order_visit(stmt, lambda n: shared.add(n.buffer) if isinstance(n, Allocate) and n.scope == "shared"
+                     else None)
+    if not shared:
+        return stmt
+    return _Sync(shared).visit(stmt)

@@ -1,0 +1,85 @@
+"""Building a lowered GPU PrimFunc for CUDA: split into kernels, check the device limits,
+render CUDA C, compile it with NVRTC, and wrap it in a CUDAModule.
+
+Guarantees: every kernel is checked against the target's limits before compilation and again
+with ptxas' register counts after it; every kernel is compiled at build time (so a build without
+a GPU still proves the code compiles); the result touches pycuda only when it is called.
+"""
+
+from __future__ import annotations
+
+from ...errors import BuildError
+from ...ir.function import Buffer, PrimFunc
+from ...te import expr as E
+from ..build import signature_of
+from ..module import Dim, Signature
+from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
+from .device_limits import check_launch
+from .nvrtc import compile_cuda
+from .runtime import CUDAModule, DeviceBufferSpec, KernelLaunch, LaunchPlan
+from .target import CUDATarget
+
+_DIM_OPS = {E.Add: "add", E.Sub: "sub", E.Mul: "mul", E.FloorDiv: "floordiv", E.FloorMod: "floormod",
+            E.Div: "div", E.Mod: "mod", E.Min: "min", E.Max: "max"}
+
+
+def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
+    """Compile ``func`` (lowered for a GPU) for ``target`` into a callable CUDAModule."""
+    if isinstance(target, str):
+        target = CUDATarget.from_string(target)
+    plan = split_kernels(func)
+    for kernel in plan.kernels:
+        check_launch(kernel, target)
+    source = render_cuda(plan)
+    compiled = compile_cuda(source, target.arch, plan.func.name)
+    for kernel in plan.kernels:
+        used = compiled.resources.get(kernel.name)
+        check_launch(kernel, target, registers=used.registers if used else None)
+    signature = signature_of(func)
+    return CUDAModule(signature, launch_plan(plan, signature), source, compiled, target)
+
+
+def launch_plan(plan: HostPlan, signature: Signature) -> LaunchPlan:
+    """The host plan as plain data: kernel arguments as signature/buffer indices, launch and
+    buffer sizes as dimension formulas over the signature's shape variables."""
+    func = plan.func
+    index: dict[E.Var, int] = {}
+    keys: dict[E.Var, str] = {}
+    for i, (p, spec) in enumerate(zip(func.params, signature.params)):
+        if isinstance(p, Buffer):
+            index[p.data] = i
+        else:
+            index[p] = i
+            keys[p] = spec.var
+    buffer_index = {b.var: j for j, b in enumerate(plan.buffers)}
+    kernels = []
+    align: dict[int, int] = {}
+    for k in plan.kernels:
+        args = tuple(("buffer", buffer_index[p.var]) if p.var in buffer_index else ("param", index[p.var])
+                     for p in k.params)
+        grid = tuple(_dim(e, keys, f"the grid of kernel {k.name}") for e in k.grid)
+        kernels.append(KernelLaunch(k.name, args, (grid[0], grid[1], grid[2]), k.block_dims()))
+        for var, nbytes in k.vector_align:
+            if var in index:
+                align[index[var]] = max(align.get(index[var], 0), nbytes)
+    buffers = tuple(_buffer_spec(b, keys) for b in plan.buffers)
+    return LaunchPlan(tuple(kernels), buffers, tuple(sorted(align.items())))
+
+
+def _buffer_spec(b: GlobalBuffer, keys: dict[E.Var, str]) -> DeviceBufferSpec:
+    return DeviceBufferSpec(b.name, str(b.dtype), _dim(b.extent, keys, f"the size of device buffer {b.name}"))
+
+
+def _dim(e: E.PrimExpr, keys: dict[E.Var, str], what: str) -> Dim:
+    """An integer expression over scalar parameters as a runtime dimension formula."""
+    if isinstance(e, E.IntImm):
+        return e.value
+    if isinstance(e, E.Var) and e in keys:
+        return keys[e]
+    if isinstance(e, E.Cast) and e.dtype.is_int and e.value.dtype.is_int:
+        return _dim(e.value, keys, what)
+    op = _DIM_OPS.get(type(e))
+    if op is None:
+        raise BuildError(f"{what} is '{e}', which the host cannot evaluate (use +, -, *, //, %, min, max "
+                         "of constants and scalar parameters)")
+    return {"op": op, "args": [_dim(e.a, keys, what), _dim(e.b, keys, what)]}

@@ -1,0 +1,1207 @@
+"""CUDA C generation for a lowered GPU PrimFunc: the host plan (kernels in launch order, their
+parameters and launch dimensions, device buffers) and one readable CUDA C translation unit.
+
+Guarantees:
+- ``split_kernels`` accepts exactly the lowered GPU IR contract: at the top level only global
+  ``Allocate``s, sequences, no-ops and kernel roots (loops bound to blockIdx/threadIdx); anything
+  else is a BuildError naming the statement. Each kernel lists the buffers and scalars it reads,
+  in a fixed order (function buffers, device buffers, then scalars in parameter order).
+- The launch dimension of a tag is the largest extent bound to it in the kernel; a loop with a
+  smaller extent runs under ``if (tag < extent)``. blockIdx extents may use scalar parameters
+  (evaluated at launch); threadIdx extents must be constants.
+- ``render_cuda`` emits code with the semantics of the CPU backend: Python floor division and
+  modulo on signed integers, only the chosen side of a Select evaluated when a side loads
+  memory, float16 arithmetic done in float32 and rounded after every operation, bool stored as
+  one byte holding 0 or 1, integers of fewer than 32 bits wrapped after every operation.
+- A contiguous vector access of 32- or 64-bit elements becomes 8- or 16-byte loads/stores only
+  when its base index is provably a multiple of the vector width; ``Kernel.vector_align`` tells
+  the runtime which device pointers must be aligned for that.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import re
+import struct
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ...arith import Interval, can_prove, structural_equal
+from ...errors import BuildError
+from ...ir import stmt as S
+from ...ir.function import PrimFunc
+from ...te import expr as E
+from ...te.dtype import DType
+from ...te.functor import Visitor, free_vars
+
+BLOCK_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z")
+THREAD_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
+BARRIER = "tl.syncthreads"
+
+# te intrinsic -> (float32 function, float64 function); float16 goes through float32.
+MATH_FUNCTIONS: dict[str, tuple[str, str]] = {
+    "exp": ("expf", "exp"), "exp2": ("exp2f", "exp2"), "exp10": ("exp10f", "exp10"),
+    "log": ("logf", "log"), "log2": ("log2f", "log2"), "log10": ("log10f", "log10"),
+    "sqrt": ("sqrtf", "sqrt"), "tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"),
+    "floor": ("floorf", "floor"), "ceil": ("ceilf", "ceil"), "round": ("rintf", "rint"),  # ties to even
+    "trunc": ("truncf", "trunc"), "sin": ("sinf", "sin"), "cos": ("cosf", "cos"), "tan": ("tanf", "tan"),
+    "fabs": ("fabsf", "fabs"), "pow": ("powf", "pow"),
+}
+_ARITY = {"pow": 2}
+
+_C_TYPES = {
+    "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
+    "uint16": "unsigned short", "int32": "int", "uint32": "unsigned int", "int64": "long long",
+    "uint64": "unsigned long long", "float16": "half", "float32": "float", "float64": "double",
+}
+# (element dtype, lanes) -> CUDA vector type of one aligned 8- or 16-byte access.
+_VECTOR_TYPES = {
+    ("float32", 4): "float4", ("float32", 2): "float2", ("int32", 4): "int4", ("int32", 2): "int2",
+    ("uint32", 4): "uint4", ("uint32", 2): "uint2", ("float64", 2): "double2",
+    ("int64", 2): "longlong2", ("uint64", 2): "ulonglong2",
+}
+_COMPONENTS = "xyzw"
+_FLOAT32 = DType("float", 32)
+_CMP = {E.EQ: "==", E.NE: "!=", E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">="}
+
+_RESERVED = frozenset("""
+    alignas alignof and asm auto bool break case catch char class const constexpr continue default
+    delete do double else enum explicit extern false float for friend goto if inline int long
+    mutable namespace new noexcept not nullptr operator or private protected public register
+    return short signed sizeof static struct switch template this throw true try typedef typeid
+    typename union unsigned using virtual void volatile while xor
+    threadIdx blockIdx blockDim gridDim warpSize half min max main
+""".split())
+
+
+# --- the host plan ------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)  # IR nodes inside: identity, not ==
+class KernelParam:
+    """One kernel parameter: a buffer (``var`` is its handle, ``dtype`` its element type) or a
+    scalar (``var`` is the function's scalar parameter)."""
+
+    var: E.Var
+    dtype: DType
+    is_buffer: bool
+    written: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.var.name
+
+
+@dataclass(frozen=True, eq=False)  # IR nodes inside: identity, not ==
+class Kernel:
+    """One ``__global__`` function: its root loop, parameters and launch dimensions.
+
+    ``grid`` holds the blockIdx.x/y/z extents (expressions over the function's scalar
+    parameters, 1 when unused), ``block`` the threadIdx.x/y/z extents (constants once valid),
+    ``shared_bytes`` the static shared memory, ``vector_align`` (buffer handle, bytes) for each
+    parameter buffer accessed with aligned 8/16-byte vectors."""
+
+    name: str
+    body: S.For
+    params: tuple[KernelParam, ...]
+    grid: tuple[E.PrimExpr, E.PrimExpr, E.PrimExpr]
+    block: tuple[E.PrimExpr, E.PrimExpr, E.PrimExpr]
+    shared_bytes: int
+    vector_align: tuple[tuple[E.Var, int], ...] = ()
+
+    def block_dims(self) -> tuple[int, int, int]:
+        """The threadIdx launch dimensions; BuildError when one is not a constant."""
+        dims = []
+        for tag, ext in zip(THREAD_TAGS, self.block):
+            if not isinstance(ext, E.IntImm):
+                raise BuildError(f"kernel {self.name}: the extent '{ext}' bound to {tag} is not a constant; "
+                                 "threadIdx extents must be known when the kernel is compiled")
+            dims.append(ext.value)
+        return dims[0], dims[1], dims[2]
+
+    @property
+    def threads_per_block(self) -> int:
+        x, y, z = self.block_dims()
+        return x * y * z
+
+
+@dataclass(frozen=True, eq=False)  # IR nodes inside: identity, not ==
+class GlobalBuffer:
+    """A device buffer the host allocates for the whole call: ``extent`` elements of ``dtype``
+    (an expression over the function's scalar parameters)."""
+
+    var: E.Var
+    dtype: DType
+    extent: E.PrimExpr
+
+    @property
+    def name(self) -> str:
+        return self.var.name
+
+
+@dataclass(frozen=True, eq=False)  # IR nodes inside: identity, not ==
+class HostPlan:
+    """What the host does for one call: allocate ``buffers``, launch ``kernels`` in order."""
+
+    func: PrimFunc
+    kernels: tuple[Kernel, ...]
+    buffers: tuple[GlobalBuffer, ...]
+
+
+def c_identifier(name: str) -> str:
+    """``name`` made a valid C identifier (non-alphanumerics become '_')."""
+    out = re.sub(r"[^A-Za-z0-9_]", "_", name) or "v"
+    return "v" + out if out[0].isdigit() else out
+
+
+def _excerpt(s: S.Stmt, limit: int = 12) -> str:
+    lines = str(s).splitlines()
+    if len(lines) > limit:
+        lines = [*lines[:limit], f"... ({len(lines) - limit} more lines)"]
+    return "\n".join("    " + line for line in lines)
+
+
+def split_kernels(func: PrimFunc) -> HostPlan:
+    """Cut the body of a lowered GPU function into kernels and host-allocated device buffers."""
+    buffer_dtypes: dict[E.Var, DType] = {b.data: b.dtype for b in func.buffers}
+    scalars = [p for p in func.params if isinstance(p, E.Var)]
+    kernels: list[Kernel] = []
+    buffers: list[GlobalBuffer] = []
+    base = c_identifier(func.name)
+
+    def walk(s: S.Stmt) -> None:
+        if isinstance(s, S.SeqStmt):
+            for x in s.seq:
+                walk(x)
+        elif isinstance(s, S.Allocate) and s.scope == "global":
+            extent = s.extent if s.dtype.lanes == 1 else E.Mul(s.extent, E.IntImm(s.extent.dtype, s.dtype.lanes))
+            _check_host_expr(extent, scalars, f"{func.name}: the size of device buffer {s.buffer.name}")
+            elem = s.dtype.element_of()
+            buffers.append(GlobalBuffer(s.buffer, elem, extent))
+            buffer_dtypes[s.buffer] = elem
+            walk(s.body)
+        elif isinstance(s, S.For) and s.kind is S.ForKind.THREAD_BINDING:
+            kernels.append(_make_kernel(func, s, f"{base}_kernel{len(kernels)}", buffer_dtypes, scalars))
+        elif isinstance(s, S.Allocate):
+            raise BuildError(f"{func.name}: buffer {s.buffer.name} of scope '{s.scope}' is allocated outside "
+                             "any kernel; shared and local buffers belong inside a blockIdx/threadIdx loop")
+        elif S.is_no_op(s):
+            pass
+        else:
+            raise BuildError(f"{func.name}: stage code outside any blockIdx/threadIdx loop: did you forget to "
+                             f"bind? The statement:\n{_excerpt(s)}")
+
+    walk(func.body)
+    return HostPlan(func, tuple(kernels), tuple(buffers))
+
+
+def _check_host_expr(e: E.PrimExpr, scalars: list[E.Var], what: str) -> None:
+    unknown = [v for v in free_vars(e) if v not in scalars]
+    if unknown:
+        raise BuildError(f"{what} is '{e}', which depends on {', '.join(sorted(v.name for v in unknown))}: "
+                         "the host can only evaluate expressions of the function's scalar parameters")
+
+
+class _KernelScan(Visitor):
+    """Everything split_kernels needs from one kernel: thread loops, buffers, bound variables."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.name = name
+        self.extents: dict[str, list[E.PrimExpr]] = {}
+        self.bound: set[E.Var] = set()
+        self.used: dict[E.Var, None] = {}
+        self.buffers: dict[E.Var, None] = {}
+        self.written: set[E.Var] = set()
+        self.shared_bytes = 0
+        self.lets: dict[E.Var, E.PrimExpr] = {}
+        self.bindings: dict[E.Var, int] = {}  # how often each variable is bound (any way)
+        self.accesses: list[tuple[E.Var, DType, E.PrimExpr, E.PrimExpr | None]] = []
+        # Thread-dependent control flow around each barrier: every thread must reach a barrier.
+        self.thread_vars: set[E.Var] = set()
+        self._context: list[tuple[str, Any, Any]] = []  # ("thread", tag, extent) or ("cond", what, expr)
+        self.barriers: list[list[tuple[str, Any, Any]]] = []
+        self.thread_loops: list[tuple[E.Var, str, E.PrimExpr]] = []
+
+    def _thread_dependent(self, *exprs: E.PrimExpr | None) -> bool:
+        return any(e is not None and free_vars(e) & self.thread_vars for e in exprs)
+
+    @contextlib.contextmanager
+    def _within(self, entry: tuple[str, Any, Any] | None) -> Iterator[None]:
+        if entry is not None:
+            self._context.append(entry)
+        try:
+            yield
+        finally:
+            if entry is not None:
+                self._context.pop()
+
+    def _bind(self, v: E.Var) -> None:
+        self.bound.add(v)
+        self.bindings[v] = self.bindings.get(v, 0) + 1
+
+    def known_lets(self) -> dict[E.Var, E.PrimExpr]:
+        """LetStmt values of variables bound exactly once: facts about them hold everywhere."""
+        return {v: e for v, e in self.lets.items() if self.bindings[v] == 1}
+
+    def visit_For(self, s: S.For) -> None:
+        self._bind(s.loop_var)
+        if s.kind is not S.ForKind.THREAD_BINDING:
+            entry = None
+            if self._thread_dependent(s.min, s.extent):
+                self.thread_vars.add(s.loop_var)
+                entry = ("cond", f"the bounds of loop {s.loop_var.name}", s.min + s.extent)
+            with self._within(entry):
+                self.generic_visit(s)
+            return
+        tag = s.thread_tag
+        if tag not in BLOCK_TAGS + THREAD_TAGS:
+            raise BuildError(f"kernel {self.name}: loop {s.loop_var.name} is bound to '{tag}'; "
+                             f"the CUDA backend knows {', '.join(BLOCK_TAGS + THREAD_TAGS)}")
+        # Nested loops may bind the same tag (a shared-memory fetch attached inside the compute's
+        # thread loops): each is the same hardware index.
+        self.extents.setdefault(tag, []).append(s.extent)
+        entry = None
+        if tag in THREAD_TAGS:
+            self.thread_vars.add(s.loop_var)
+            self.thread_loops.append((s.loop_var, tag, s.min))
+            entry = ("thread", tag, s.extent)
+        with self._within(entry):
+            self.generic_visit(s)
+
+    def visit_IfThenElse(self, s: S.IfThenElse) -> None:
+        self.visit(s.condition)
+        entry = ("cond", "the condition", s.condition) if self._thread_dependent(s.condition) else None
+        with self._within(entry):
+            self.visit(s.then_case)
+            if s.else_case is not None:
+                self.visit(s.else_case)
+
+    def visit_Evaluate(self, s: S.Evaluate) -> None:
+        if isinstance(s.value, E.Call) and s.value.name == BARRIER:
+            self.barriers.append(list(self._context))
+        self.generic_visit(s)
+
+    def visit_LetStmt(self, s: S.LetStmt) -> None:
+        self.lets[s.var] = s.value
+        self._bind(s.var)
+        if self._thread_dependent(s.value):
+            self.thread_vars.add(s.var)
+        self.generic_visit(s)
+
+    def visit_Let(self, e: E.Let) -> None:
+        self._bind(e.var)
+        self.generic_visit(e)
+
+    def visit_Allocate(self, s: S.Allocate) -> None:
+        name = s.buffer.name
+        if s.scope not in ("shared", "local"):
+            raise BuildError(f"kernel {self.name}: buffer {name} has scope '{s.scope}' inside a kernel; "
+                             "only 'shared' and 'local' buffers can be allocated there (global ones at the top)")
+        if not isinstance(s.extent, E.IntImm):
+            raise BuildError(f"kernel {self.name}: {s.scope} buffer {name} has the non-constant size '{s.extent}'")
+        if s.scope == "shared":
+            # Each array is declared __align__(16); count the padding too.
+            self.shared_bytes += -(-s.extent.value * s.dtype.bytes // 16) * 16
+        self._bind(s.buffer)
+        self.generic_visit(s)
+
+    def visit_Load(self, e: E.Load) -> None:
+        self.buffers[e.buffer] = None
+        self.accesses.append((e.buffer, e.dtype, e.index, e.predicate))
+        self.generic_visit(e)
+
+    def visit_Store(self, s: S.Store) -> None:
+        self.buffers[s.buffer] = None
+        self.written.add(s.buffer)
+        self.accesses.append((s.buffer, s.value.dtype, s.index, s.predicate))
+        self.generic_visit(s)
+
+    def visit_Var(self, v: E.Var) -> None:
+        self.used[v] = None
+
+
+def _launch_extent(exts: list[E.PrimExpr]) -> E.PrimExpr:
+    """The largest of the extents bound to one tag (constant when all are)."""
+    unique: list[E.PrimExpr] = []
+    for e in exts:
+        if not any(structural_equal(e, u) for u in unique):
+            unique.append(e)
+    consts = [e.value for e in unique if isinstance(e, E.IntImm)]
+    rest = [e for e in unique if not isinstance(e, E.IntImm)]
+    out: E.PrimExpr | None = E.IntImm(unique[0].dtype, max(consts)) if consts else None
+    for e in rest:
+        out = e if out is None else E.max_(out, e)
+    assert out is not None
+    return out
+
+
+def _make_kernel(func: PrimFunc, root: S.For, name: str, buffer_dtypes: dict[E.Var, DType],
+                 scalars: list[E.Var]) -> Kernel:
+    scan = _KernelScan(name)
+    scan.visit(root)
+    grid: list[E.PrimExpr] = []
+    for tag in BLOCK_TAGS:
+        exts = scan.extents.get(tag)
+        ext = _launch_extent(exts) if exts else E.IntImm("int32", 1)
+        _check_host_expr(ext, scalars, f"kernel {name}: the extent bound to {tag}")
+        grid.append(ext)
+    block = [_launch_extent(scan.extents[t]) if t in scan.extents else E.IntImm("int32", 1) for t in THREAD_TAGS]
+    launch = dict(zip(THREAD_TAGS, block))
+    # Thread indices range over their launch dimension: conditions true for all of them are uniform.
+    ranges = {v: Interval.from_range(lo, launch[tag]) for v, tag, lo in scan.thread_loops
+              if isinstance(launch[tag], E.IntImm) and scan.bindings.get(v) == 1}
+    for context in scan.barriers:
+        for kind, what, expr in context:
+            if kind == "thread" and not _same(expr, launch[what]):
+                what, expr = f"the guard {what} <", expr
+            elif kind != "cond" or (expr.dtype.is_bool and can_prove(expr, ranges)):
+                continue
+            raise BuildError(f"kernel {name}: a barrier ({BARRIER}) sits under {what} '{expr}', which depends "
+                             "on the thread index; every thread of a block must reach the same barriers "
+                             "(a GPU would hang or compute garbage)")
+
+    for v in scan.buffers:
+        if v not in scan.bound and v not in buffer_dtypes:
+            raise BuildError(f"kernel {name}: buffer {v.name} is neither a parameter of {func.name} nor "
+                             "allocated (a global Allocate around the kernel, or shared/local inside it)")
+    unbound = [v for v in scan.used if v not in scan.bound and v not in scalars and v not in buffer_dtypes]
+    if unbound:
+        raise BuildError(f"kernel {name}: variable {unbound[0].name} is used but never bound (not a scalar "
+                         f"parameter of {func.name}, a loop variable, a let or an allocation)")
+    used_buffers = [v for v in buffer_dtypes if v in scan.buffers]  # function buffers first, then device ones
+    params = [KernelParam(v, buffer_dtypes[v], True, v in scan.written) for v in used_buffers]
+    params += [KernelParam(v, v.dtype, False) for v in scalars if v in scan.used]
+
+    lets = scan.known_lets()
+    align: dict[E.Var, int] = {}
+    for buf, dtype, index, pred in scan.accesses:
+        if buf in buffer_dtypes:
+            chunk = vector_chunk(dtype, index, pred, buffer_dtypes[buf], lets)
+            if chunk:
+                align[buf] = max(align.get(buf, 0), chunk * dtype.element_of().bytes)
+    return Kernel(name, root, tuple(params), (grid[0], grid[1], grid[2]), (block[0], block[1], block[2]),
+                  scan.shared_bytes, tuple(align.items()))
+
+
+# --- vector accesses ------------------------------------------------------------------------
+
+def _divisible(e: E.PrimExpr, k: int, lets: dict[E.Var, E.PrimExpr], depth: int = 0) -> bool:
+    """Whether ``e`` is a multiple of ``k`` by construction (a deliberately simple test)."""
+    if depth > 32:
+        return False
+    if isinstance(e, E.IntImm):
+        return e.value % k == 0
+    if isinstance(e, E.Var):
+        value = lets.get(e)
+        return value is not None and _divisible(value, k, lets, depth + 1)
+    if isinstance(e, (E.Add, E.Sub, E.Min, E.Max)):
+        return _divisible(e.a, k, lets, depth + 1) and _divisible(e.b, k, lets, depth + 1)
+    if isinstance(e, E.Mul):
+        return _divisible(e.a, k, lets, depth + 1) or _divisible(e.b, k, lets, depth + 1)
+    if isinstance(e, E.Cast) and e.dtype.is_int and e.value.dtype.is_int:
+        return _divisible(e.value, k, lets, depth + 1)
+    return False
+
+
+def vector_chunk(dtype: DType, index: E.PrimExpr, predicate: E.PrimExpr | None, buffer_dtype: DType,
+                 lets: dict[E.Var, E.PrimExpr]) -> int:
+    """Lanes per aligned vector access (4 or 2) for a load/store of ``dtype`` at ``index``, or 0
+    when it must be done lane by lane: it is masked, not contiguous, of 8/16-bit or bool
+    elements, or its base index is not provably a multiple of the vector width."""
+    lanes = dtype.lanes
+    elem = dtype.element_of()
+    if lanes < 2 or predicate is not None or elem != buffer_dtype:
+        return 0
+    if not (isinstance(index, E.Ramp) and isinstance(index.stride, E.IntImm) and index.stride.value == 1):
+        return 0
+    if elem.bits == 32 and not elem.is_bool:
+        chunk = 4 if lanes % 4 == 0 else 2 if lanes % 2 == 0 else 0
+    elif elem.bits == 64:
+        chunk = 2 if lanes % 2 == 0 else 0
+    else:
+        return 0
+    if chunk and (str(elem), chunk) in _VECTOR_TYPES and _divisible(index.base, chunk, lets):
+        return chunk
+    return 0
+
+
+# --- C spelling of types and constants -------------------------------------------------------
+
+def c_type(dt: DType, memory: bool = False) -> str:
+    """The C type of one element of ``dt``; bool is ``unsigned char`` in memory."""
+    if dt.is_handle:
+        raise BuildError("a handle has no CUDA C value type")
+    elem = dt.element_of()
+    if memory and elem.is_bool:
+        return "unsigned char"
+    return _C_TYPES[str(elem)]
+
+
+def float_literal(value: float, dt: DType) -> str:
+    """An exact C spelling of ``value`` rounded to ``dt`` (float16 through an exact float)."""
+    bits = dt.bits
+    if bits == 16:
+        h = np.float16(value)
+        if not np.isfinite(h):
+            return f"tl_bits_half({int(h.view(np.uint16)):#06x})"
+        return f"tl_f2h({float_literal(float(h), _FLOAT32)})"
+    if bits == 32:
+        f = np.float32(value)
+        if not np.isfinite(f):
+            return f"__int_as_float((int){struct.unpack('<I', struct.pack('<f', f))[0]:#010x}u)"
+        text = str(f)
+        if "e" not in text and "." not in text:
+            text += ".0"
+        text += "f"
+    else:
+        if not math.isfinite(value):
+            return f"__longlong_as_double((long long){struct.unpack('<Q', struct.pack('<d', value))[0]:#018x}ull)"
+        text = repr(float(value))
+    return f"({text})" if text.startswith("-") else text
+
+
+def int_literal(value: int, dt: DType) -> str:
+    """A C constant of exactly the C type of ``dt``."""
+    name = str(dt.element_of())
+    if name == "bool":
+        return "true" if value else "false"
+    if name == "int32":
+        return "(-2147483647 - 1)" if value == -2**31 else (f"({value})" if value < 0 else str(value))
+    if name == "int64":
+        return "(-9223372036854775807LL - 1LL)" if value == -2**63 else (
+            f"({value}LL)" if value < 0 else f"{value}LL")
+    if name == "uint32":
+        return f"{value}u"
+    if name == "uint64":
+        return f"{value}ull"
+    return f"(({_C_TYPES[name]}){value})" if value >= 0 else f"(({_C_TYPES[name]})({value}))"
+
+
+def _zero(dt: DType) -> str:
+    elem = dt.element_of()
+    return float_literal(0.0, elem) if elem.is_float else int_literal(0, elem)
+
+
+# --- the preamble -----------------------------------------------------------------------------
+
+_HALF_PREAMBLE = r"""// float16: cuda_fp16.h when the compiler finds it, else a two-byte stand-in. Either way half
+// values are converted with PTX cvt instructions and computed in float32.
+#if __has_include(<cuda_fp16.h>)
+#include <cuda_fp16.h>
+__device__ __forceinline__ unsigned short tl_half_bits(half h) { return __half_as_ushort(h); }
+__device__ __forceinline__ half tl_bits_half(unsigned short x) { return __ushort_as_half(x); }
+#else
+struct __align__(2) half { unsigned short bits; };
+__device__ __forceinline__ unsigned short tl_half_bits(half h) { return h.bits; }
+__device__ __forceinline__ half tl_bits_half(unsigned short x) { half h; h.bits = x; return h; }
+#endif
+__device__ __forceinline__ float tl_h2f(half h) {
+  float f; asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(tl_half_bits(h))); return f;
+}
+__device__ __forceinline__ half tl_f2h(float f) {
+  unsigned short x; asm("cvt.rn.f16.f32 %0, %1;" : "=h"(x) : "f"(f)); return tl_bits_half(x);
+}
+__device__ __forceinline__ half tl_d2h(double d) {
+  unsigned short x; asm("cvt.rn.f16.f64 %0, %1;" : "=h"(x) : "d"(d)); return tl_bits_half(x);
+}"""
+
+_HELPERS = {
+    "floordiv": r"""// Python semantics: the quotient rounds toward minus infinity, the remainder takes the
+// divisor's sign (C's / and % truncate toward zero).
+template <typename T> __device__ __forceinline__ T tl_floordiv(T a, T b) {
+  T q = a / b, r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? q - 1 : q;
+}
+template <typename T> __device__ __forceinline__ T tl_floormod(T a, T b) {
+  T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
+}
+__device__ __forceinline__ float tl_floordiv(float a, float b) { return floorf(a / b); }
+__device__ __forceinline__ double tl_floordiv(double a, double b) { return floor(a / b); }
+__device__ __forceinline__ float tl_floormod(float a, float b) { return a - b * floorf(a / b); }
+__device__ __forceinline__ double tl_floormod(double a, double b) { return a - b * floor(a / b); }""",
+    "minmax": r"""// a < b ? a : b, as the CPU backend (and numpy.minimum for non-NaN inputs) computes it.
+template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return a < b ? a : b; }
+template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return a > b ? a : b; }""",
+}
+
+
+def render_cuda(plan: HostPlan) -> str:
+    """The CUDA C translation unit holding every kernel of ``plan``."""
+    used: set[str] = set()
+    bodies = [_KernelRenderer(k, used).render() for k in plan.kernels]
+    head = [f"// Generated by tensorlang from '{plan.func.name}': {len(plan.kernels)} kernel(s), "
+            "launched in this order.", ""]
+    if "half" in used:
+        head += [_HALF_PREAMBLE, ""]
+    for key in ("floordiv", "minmax"):
+        if key in used:
+            head += [_HELPERS[key], ""]
+    return "\n".join(head + ["\n\n".join(bodies), ""])
+
+
+# --- one kernel ----------------------------------------------------------------------------------
+
+@dataclass
+class _BufferRef:
+    cname: str
+    dtype: DType  # element type as declared
+    space: str    # "global", "shared" or "local"
+
+
+class _KernelRenderer:
+    """Renders one kernel. Expression methods ``e_<Class>(e, lane)`` return a C expression of
+    exactly the C type of the (lane of the) expression's dtype; they may first emit statements
+    (lets, selects that must branch, vector loads) into the current block."""
+
+    def __init__(self, kernel: Kernel, used: set[str]):
+        self.k = kernel
+        self.used = used
+        self.lines: list[str] = []
+        self.depth = 1
+        self.taken: set[str] = set(_RESERVED)
+        self.bound: dict[tuple[E.Var, int | None], str] = {}
+        self.buffers: dict[E.Var, _BufferRef] = {}
+        self.nonneg: dict[E.Var, int] = {}
+        self.launch = dict(zip(BLOCK_TAGS + THREAD_TAGS, kernel.grid + kernel.block))
+        scan = _KernelScan(kernel.name)
+        scan.visit(kernel.body)
+        self.lets = scan.known_lets()
+        self.loaded_in: dict[int, set[E.Var]] = {}
+        # Vector loads hoisted in the statement being rendered, innermost C block last.
+        self.hoisted: list[dict[tuple[int, int], str]] = [{}]
+        self._fault_cache: dict[int, bool] = {}
+        # (id(predicate), lane) known to hold here: a masked store's own mask, for its loads.
+        self.known_true: set[tuple[int, int | None]] = set()
+        self._dispatch: dict[type, Callable[[Any, int | None], str]] = {}
+
+    # -- output --
+
+    def line(self, text: str) -> None:
+        self.lines.append("  " * self.depth + text)
+
+    @contextlib.contextmanager
+    def block(self, head: str) -> Iterator[None]:
+        """``head {`` ... ``}``: a C block with its own scope of hoisted loads."""
+        self.line(head + " {")
+        self.depth += 1
+        saved = self.hoisted
+        self.hoisted = [*saved, {}]
+        try:
+            yield
+        finally:
+            self.hoisted = saved  # statements inside reset the stack; restore the outer one
+            self.depth -= 1
+            self.line("}")
+
+    def fresh(self, hint: str) -> str:
+        base = c_identifier(hint)
+        if base.startswith(("tl_", "__")):
+            base = "v" + base
+        name, k = base, 1
+        while name in self.taken:
+            name, k = f"{base}_{k}", k + 1
+        self.taken.add(name)
+        return name
+
+    @contextlib.contextmanager
+    def bind(self, var: E.Var, cname: str, lane: int | None = None, nonneg: bool = False) -> Iterator[None]:
+        key = (var, lane)
+        old = self.bound.get(key)
+        self.bound[key] = cname
+        if nonneg:
+            self.nonneg[var] = self.nonneg.get(var, 0) + 1
+        try:
+            yield
+        finally:
+            if old is None:
+                del self.bound[key]
+            else:
+                self.bound[key] = old
+            if nonneg:
+                self.nonneg[var] -= 1
+
+    def ctype(self, dt: DType, memory: bool = False) -> str:
+        out = c_type(dt, memory)
+        if out == "half":
+            self.used.add("half")
+        return out
+
+    # -- the kernel --
+
+    def render(self) -> str:
+        k = self.k
+        threads = k.threads_per_block
+        params = []
+        for p in k.params:
+            cname = self.fresh(p.name)
+            if p.is_buffer:
+                const = "" if p.written else "const "
+                params.append(f"{const}{self.ctype(p.dtype, memory=True)}* __restrict__ {cname}")
+                self.buffers[p.var] = _BufferRef(cname, p.dtype, "global")
+            else:
+                params.append(f"{self.ctype(p.dtype)} {cname}")
+                self.bound[(p.var, None)] = cname
+        head = f'extern "C" __global__ void __launch_bounds__({threads}) {k.name}({", ".join(params)}) {{'
+        self.stmt(k.body)
+        return "\n".join([head, *self.lines, "}"])
+
+    # -- statements --
+
+    def stmt(self, s: S.Stmt) -> None:
+        self.hoisted = [{}]  # a load hoisted for one statement may be stale in the next
+        if isinstance(s, S.SeqStmt):
+            for x in s.seq:
+                self.stmt(x)
+        elif isinstance(s, S.For):
+            self.s_for(s)
+        elif isinstance(s, S.Store):
+            self.s_store(s)
+        elif isinstance(s, S.IfThenElse):
+            if s.condition.dtype.lanes != 1:
+                raise BuildError(f"kernel {self.k.name}: if condition must be a scalar bool, got {s.condition.dtype}")
+            with self.block(f"if ({_strip(self.expr(s.condition))})"):
+                self.stmt(s.then_case)
+            if s.else_case is not None and not S.is_no_op(s.else_case):
+                self.lines[-1] += " else {"
+                self.depth += 1
+                self.stmt(s.else_case)
+                self.depth -= 1
+                self.line("}")
+        elif isinstance(s, S.LetStmt):
+            self.s_let(s)
+        elif isinstance(s, S.Allocate):
+            self.s_allocate(s)
+        elif isinstance(s, S.Evaluate):
+            self.s_evaluate(s)
+        else:
+            raise BuildError(f"kernel {self.k.name}: {type(s).__name__} cannot reach CUDA code generation; "
+                             "it must be lowered away first")
+
+    def s_for(self, s: S.For) -> None:
+        var = s.loop_var
+        ct = self.ctype(var.dtype)
+        if s.kind is S.ForKind.THREAD_BINDING:
+            tag = s.thread_tag
+            hw = f"(({ct}){tag})"
+            value = hw if _is_zero(s.min) else f"({hw} + {self.expr(s.min)})"
+            nonneg = self._nonneg(s.min)
+            if _same(s.extent, self.launch[tag]):
+                cname = self.fresh(var.name)
+                self.line(f"{ct} {cname} = {_strip(value)};")
+                with self.bind(var, cname, nonneg=nonneg):
+                    self.stmt(s.body)
+                return
+            # The launch dimension is larger (another loop binds the same tag further): skip.
+            with self.block(f"if ({hw} < {_strip(self.expr(s.extent))})"):
+                cname = self.fresh(var.name)
+                self.line(f"{ct} {cname} = {_strip(value)};")
+                with self.bind(var, cname, nonneg=nonneg):
+                    self.stmt(s.body)
+            return
+        lo = self.expr(s.min)
+        ext = self.expr(s.extent)
+        end = ext if lo in ("0", "0LL") else f"{lo} + {ext}"
+        cname = self.fresh(var.name)
+        if s.kind is S.ForKind.UNROLLED:
+            self.line("#pragma unroll")
+        with self.block(f"for ({ct} {cname} = {lo}; {cname} < {end}; ++{cname})"):
+            with self.bind(var, cname, nonneg=self._nonneg(s.min)):
+                self.stmt(s.body)
+
+    def s_let(self, s: S.LetStmt) -> None:
+        dt = s.var.dtype
+        ct = self.ctype(dt)
+        cname = self.fresh(s.var.name)
+        if dt.lanes == 1:
+            self.line(f"const {ct} {cname} = {_strip(self.expr(s.value))};")
+            with self.bind(s.var, cname, nonneg=self._nonneg(s.value)):
+                self.stmt(s.body)
+            return
+        values = [_strip(self.expr(s.value, k)) for k in range(dt.lanes)]
+        self.line(f"const {ct} {cname}[{dt.lanes}] = {{{', '.join(values)}}};")
+        with contextlib.ExitStack() as stack:
+            for k in range(dt.lanes):
+                stack.enter_context(self.bind(s.var, f"{cname}[{k}]", k))
+            self.stmt(s.body)
+
+    def s_allocate(self, s: S.Allocate) -> None:
+        if s.scope not in ("shared", "local") or not isinstance(s.extent, E.IntImm):
+            raise BuildError(f"kernel {self.k.name}: cannot allocate {s.buffer.name} ({s.scope}, {s.extent}) "
+                             "inside a kernel")
+        elem = s.dtype.element_of()
+        count = max(1, s.extent.value * s.dtype.lanes)
+        cname = self.fresh(s.buffer.name)
+        prefix = "__shared__ " if s.scope == "shared" else ""
+        # 16-byte alignment lets float4-style accesses reach these arrays too.
+        self.line(f"{prefix}__align__(16) {self.ctype(elem, memory=True)} {cname}[{count}];")
+        old = self.buffers.get(s.buffer)
+        self.buffers[s.buffer] = _BufferRef(cname, elem, s.scope)
+        self.stmt(s.body)
+        if old is not None:
+            self.buffers[s.buffer] = old
+
+    def s_evaluate(self, s: S.Evaluate) -> None:
+        v = s.value
+        if isinstance(v, (E.IntImm, E.FloatImm)):
+            return
+        if isinstance(v, E.Call) and v.name == BARRIER:
+            self.line("__syncthreads();")
+            return
+        self.line(f"(void){self.expr(v)};")
+
+    def s_store(self, s: S.Store) -> None:
+        ref = self._buffer(s.buffer)
+        lanes = s.value.dtype.lanes
+        if s.index.dtype.lanes != lanes:
+            raise BuildError(f"kernel {self.k.name}: store to {s.buffer.name} of a {lanes}-lane value at a "
+                             f"{s.index.dtype.lanes}-lane index")
+        elem = s.value.dtype.element_of()
+        if lanes == 1:
+            if s.predicate is None:
+                self.line(f"{self._element(ref, elem, s.index, None)} = {_strip(self.expr(s.value))};")
+            else:
+                with self.block(f"if ({_strip(self.expr(s.predicate))})"), self.assume(s.predicate, None):
+                    self.line(f"{self._element(ref, elem, s.index, None)} = {_strip(self.expr(s.value))};")
+            return
+        chunk = vector_chunk(s.value.dtype, s.index, s.predicate, ref.dtype, self.lets)
+        # All lanes are read before any lane is written when the value reads this buffer (one
+        # vector store of all lanes already does that).
+        reads_self = s.buffer in self._loaded_buffers(s.value) and chunk != lanes
+        masks: list[str | None] = [None] * lanes
+        if s.predicate is not None:
+            for k in range(lanes):
+                masks[k] = self._materialize("mask", self.expr(s.predicate, k), "bool")
+        values: list[str | None] = [None] * lanes
+        if reads_self:
+            ct = self.ctype(elem)
+            for k in range(lanes):
+                if masks[k] is None:
+                    values[k] = self._materialize("lane", self.expr(s.value, k), ct)
+                else:
+                    def lane_value(k: int = k) -> str:
+                        with self.assume(s.predicate, k):
+                            return self.expr(s.value, k)
+                    values[k] = self._branch_value(masks[k], elem, lane_value, lambda: _zero(elem))
+        if chunk:
+            assert isinstance(s.index, E.Ramp)
+            vt = _VECTOR_TYPES[(str(elem), chunk)]
+            base = self.expr(s.index.base)
+            for c in range(0, lanes, chunk):
+                parts = [values[k] or _strip(self.expr(s.value, k)) for k in range(c, c + chunk)]
+                whole = _whole_vector(parts)
+                rhs = whole if whole else f"make_{vt}({', '.join(parts)})"
+                self.line(f"*({vt}*)({_address(ref.cname, _offset(base, c, s.index.base.dtype))}) = {rhs};")
+            return
+        for k in range(lanes):
+            def store(k: int = k) -> None:
+                value = values[k] or _strip(self.expr(s.value, k))
+                self.line(f"{self._element(ref, elem, s.index, k)} = {value};")
+            if masks[k] is None:
+                store()
+                continue
+            with self.block(f"if ({masks[k]})"), self.assume(s.predicate, k):
+                store()
+
+    # -- helpers for memory --
+
+    @contextlib.contextmanager
+    def assume(self, predicate: E.PrimExpr | None, lane: int | None) -> Iterator[None]:
+        """Inside a branch taken when ``predicate`` (at ``lane``) holds: loads masked by that very
+        predicate need no test of their own."""
+        key = (id(predicate), lane)
+        fresh = key not in self.known_true
+        self.known_true.add(key)
+        try:
+            yield
+        finally:
+            if fresh:
+                self.known_true.discard(key)
+
+    def _buffer(self, var: E.Var) -> _BufferRef:
+        ref = self.buffers.get(var)
+        if ref is None:
+            raise BuildError(f"kernel {self.k.name}: buffer {var.name} is not in scope")
+        return ref
+
+    def _element(self, ref: _BufferRef, elem: DType, index: E.PrimExpr, lane: int | None) -> str:
+        """The lvalue ``buffer[index]`` (reinterpreted when accessed as another type)."""
+        base = ref.cname
+        if elem != ref.dtype:
+            base = f"(({self.ctype(elem, memory=True)}*){base})"
+        return f"{base}[{_strip(self.expr(index, lane))}]"
+
+    def _loaded_buffers(self, e: E.PrimExpr) -> set[E.Var]:
+        key = id(e)
+        found = self.loaded_in.get(key)
+        if found is None:
+            found = set()
+
+            class _Loads(Visitor):
+                def visit_Load(self, x: E.Load) -> None:
+                    found.add(x.buffer)
+                    self.generic_visit(x)
+            _Loads().visit(e)
+            self.loaded_in[key] = found
+        return found
+
+    def _materialize(self, hint: str, value: str, ct: str) -> str:
+        """``value`` itself when it is a plain name or constant, else a new const variable."""
+        value = _strip(value)
+        if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\[\d+\])?|\(?-?[0-9.]+[a-zA-Z]*\)?|true|false", value):
+            return value
+        name = self.fresh(hint)
+        self.line(f"const {ct} {name} = {value};")
+        return name
+
+    def _branch_value(self, cond: str, dt: DType, then_fn: Callable[[], str], else_fn: Callable[[], str]) -> str:
+        """A variable holding ``then_fn()`` if ``cond`` else ``else_fn()``, each side evaluated only
+        on its own path (and its statements emitted inside its own branch)."""
+        name = self.fresh("sel")
+        self.line(f"{self.ctype(dt)} {name};")
+        with self.block(f"if ({_strip(cond)})"):
+            self.line(f"{name} = {_strip(then_fn())};")
+        self.lines[-1] += " else {"
+        self.depth += 1
+        saved = self.hoisted
+        self.hoisted = [*saved, {}]
+        self.line(f"{name} = {_strip(else_fn())};")
+        self.hoisted = saved
+        self.depth -= 1
+        self.line("}")
+        return name
+
+    def may_fault(self, e: Any) -> bool:
+        """Whether evaluating ``e`` reads memory (an index may be out of bounds when unchosen).
+        Integer division by zero does not trap on a GPU, so only loads count."""
+        key = id(e)
+        hit = self._fault_cache.get(key)
+        if hit is None:
+            hit = isinstance(e, E.Load) or any(self.may_fault(c) for c in _children(e))
+            self._fault_cache[key] = hit
+        return hit
+
+    def _nonneg(self, e: E.PrimExpr, depth: int = 0) -> bool:
+        """Whether an integer expression is provably >= 0 (loop and thread indices from a
+        non-negative start, constants, and sums/products/quotients of those)."""
+        if depth > 32:
+            return False
+        if e.dtype.kind == "uint":
+            return True
+        if isinstance(e, E.IntImm):
+            return e.value >= 0
+        if isinstance(e, E.Var):
+            if self.nonneg.get(e, 0) > 0:
+                return True
+            value = self.lets.get(e)
+            return value is not None and self._nonneg(value, depth + 1)
+        if isinstance(e, (E.Add, E.Mul, E.Div, E.Mod, E.FloorDiv, E.FloorMod, E.Min)):
+            return self._nonneg(e.a, depth + 1) and self._nonneg(e.b, depth + 1)
+        if isinstance(e, E.Max):
+            return self._nonneg(e.a, depth + 1) or self._nonneg(e.b, depth + 1)
+        if isinstance(e, E.Cast) and e.dtype.is_int and e.value.dtype.is_int and e.dtype.bits >= e.value.dtype.bits:
+            return self._nonneg(e.value, depth + 1)
+        return False
+
+    # -- expressions --
+
+    def expr(self, e: E.PrimExpr, lane: int | None = None) -> str:
+        if e.dtype.lanes > 1 and lane is None:
+            raise BuildError(f"kernel {self.k.name}: the vector expression '{e}' ({e.dtype}) appears where "
+                             "a scalar is needed")
+        if e.dtype.lanes == 1:
+            lane = None
+        fn = self._dispatch.get(type(e))
+        if fn is None:
+            for klass in type(e).__mro__:
+                fn = getattr(self, "e_" + klass.__name__, None)
+                if fn is not None:
+                    break
+            else:
+                raise BuildError(f"kernel {self.k.name}: {type(e).__name__} '{e}' cannot reach CUDA code "
+                                 "generation; it must be lowered away first")
+            self._dispatch[type(e)] = fn
+        return fn(e, lane)
+
+    def e_Var(self, v: E.Var, lane: int | None) -> str:
+        name = self.bound.get((v, lane))
+        if name is None:
+            what = "a buffer handle used as a value" if v.dtype.is_handle else "used but never bound"
+            raise BuildError(f"kernel {self.k.name}: variable '{v.name}' is {what}")
+        return name
+
+    def e_IntImm(self, e: E.IntImm, lane: int | None) -> str:
+        return int_literal(e.value, e.dtype)
+
+    def e_FloatImm(self, e: E.FloatImm, lane: int | None) -> str:
+        if e.dtype.bits == 16:
+            self.used.add("half")
+        return float_literal(e.value, e.dtype)
+
+    def e_Cast(self, e: E.Cast, lane: int | None) -> str:
+        src, dst = e.value.dtype.element_of(), e.dtype.element_of()
+        vlane = lane if e.value.dtype.lanes > 1 else None
+        if src.is_handle or dst.is_handle:
+            raise BuildError(f"kernel {self.k.name}: cannot cast {src} to {dst}")
+        if src == dst:
+            return self.expr(e.value, vlane)
+        if src.is_float and src.bits == 16:
+            as_float = self.as_float(e.value, vlane)
+            if dst.is_bool:
+                return f"({as_float} != 0.0f)"
+            return as_float if dst == _FLOAT32 else f"(({self.ctype(dst)}){as_float})"
+        x = self.expr(e.value, vlane)
+        if dst.is_float and dst.bits == 16:
+            self.used.add("half")
+            if src.is_float:
+                return f"tl_f2h({_strip(x)})" if src.bits == 32 else f"tl_d2h({_strip(x)})"
+            return f"tl_d2h((double){x})"  # ints are exact in double: one rounding, like LLVM's
+        if dst.is_bool:
+            return f"({x} != {_zero(src)})"
+        return f"(({self.ctype(dst)}){x})"
+
+    def as_float(self, e: E.PrimExpr, lane: int | None) -> str:
+        """A float16 expression as a float32 value (constants directly: they are exact)."""
+        if isinstance(e, E.FloatImm):
+            return float_literal(float(np.float16(e.value)), _FLOAT32)
+        return f"tl_h2f({_strip(self.expr(e, lane))})"
+
+    def _binary(self, e: E.BinaryOp, lane: int | None, op: str) -> str:
+        dt = e.a.dtype.element_of()
+        if dt.is_float and dt.bits == 16:
+            return f"tl_f2h({self.as_float(e.a, lane)} {op} {self.as_float(e.b, lane)})"
+        a, b = self.expr(e.a, lane), self.expr(e.b, lane)
+        return _wrap_narrow(f"({a} {op} {b})", dt)
+
+    def e_Add(self, e: E.Add, lane: int | None) -> str:
+        if e.dtype.is_bool:
+            return f"({self.expr(e.a, lane)} || {self.expr(e.b, lane)})"
+        return self._binary(e, lane, "+")
+
+    def e_Sub(self, e: E.Sub, lane: int | None) -> str:
+        if e.dtype.is_bool:
+            return f"({self.expr(e.a, lane)} != {self.expr(e.b, lane)})"
+        return self._binary(e, lane, "-")
+
+    def e_Mul(self, e: E.Mul, lane: int | None) -> str:
+        if e.dtype.is_bool:
+            return f"({self.expr(e.a, lane)} && {self.expr(e.b, lane)})"
+        return self._binary(e, lane, "*")
+
+    def e_Div(self, e: E.Div, lane: int | None) -> str:
+        return self._binary(e, lane, "/")
+
+    def e_Mod(self, e: E.Mod, lane: int | None) -> str:
+        dt = e.a.dtype.element_of()
+        if dt.is_float:
+            return self._float_call("fmodf" if dt.bits != 64 else "fmod", [e.a, e.b], dt, lane)
+        return self._binary(e, lane, "%")
+
+    def _floor(self, e: E.BinaryOp, lane: int | None, op: str, helper: str) -> str:
+        dt = e.a.dtype.element_of()
+        if dt.is_int and (dt.kind == "uint" or (self._nonneg(e.a) and self._nonneg(e.b))):
+            return self._binary(e, lane, op)  # truncation and flooring agree here
+        self.used.add("floordiv")
+        if dt.is_float:
+            return self._float_call(helper, [e.a, e.b], dt, lane)
+        a, b = _strip(self.expr(e.a, lane)), _strip(self.expr(e.b, lane))
+        return _wrap_narrow(f"{helper}({a}, {b})", dt)
+
+    def e_FloorDiv(self, e: E.FloorDiv, lane: int | None) -> str:
+        return self._floor(e, lane, "/", "tl_floordiv")
+
+    def e_FloorMod(self, e: E.FloorMod, lane: int | None) -> str:
+        return self._floor(e, lane, "%", "tl_floormod")
+
+    def _min_max(self, e: E.BinaryOp, lane: int | None, is_min: bool) -> str:
+        dt = e.a.dtype.element_of()
+        if dt.is_bool:
+            return f"({self.expr(e.a, lane)} {'&&' if is_min else '||'} {self.expr(e.b, lane)})"
+        self.used.add("minmax")
+        fn = "tl_min" if is_min else "tl_max"
+        if dt.is_float:
+            return self._float_call(fn, [e.a, e.b], dt, lane)
+        return f"{fn}({_strip(self.expr(e.a, lane))}, {_strip(self.expr(e.b, lane))})"
+
+    def e_Min(self, e: E.Min, lane: int | None) -> str:
+        return self._min_max(e, lane, True)
+
+    def e_Max(self, e: E.Max, lane: int | None) -> str:
+        return self._min_max(e, lane, False)
+
+    def e_CmpOp(self, e: E.CmpOp, lane: int | None) -> str:
+        dt = e.a.dtype.element_of()
+        if dt.is_float and dt.bits == 16:
+            a, b = self.as_float(e.a, lane), self.as_float(e.b, lane)
+        else:
+            a, b = self.expr(e.a, lane), self.expr(e.b, lane)
+        return f"({a} {_CMP[type(e)]} {b})"
+
+    def e_And(self, e: E.And, lane: int | None) -> str:
+        if e.dtype.is_bool:
+            return f"({self.expr(e.a, lane)} && {self.expr(e.b, lane)})"
+        return self._binary(e, lane, "&")
+
+    def e_Or(self, e: E.Or, lane: int | None) -> str:
+        if e.dtype.is_bool:
+            return f"({self.expr(e.a, lane)} || {self.expr(e.b, lane)})"
+        return self._binary(e, lane, "|")
+
+    def e_Not(self, e: E.Not, lane: int | None) -> str:
+        x = self.expr(e.a, lane)
+        if e.dtype.is_bool:
+            return f"(!{x})"
+        return _wrap_narrow(f"(~{x})", e.dtype.element_of())
+
+    def e_Select(self, e: E.Select, lane: int | None) -> str:
+        cond = self.expr(e.condition, lane if e.condition.dtype.lanes > 1 else None)
+        if not (self.may_fault(e.true_value) or self.may_fault(e.false_value)):
+            return f"({cond} ? {self.expr(e.true_value, lane)} : {self.expr(e.false_value, lane)})"
+        return self._branch_value(cond, e.dtype.element_of(), lambda: self.expr(e.true_value, lane),
+                                  lambda: self.expr(e.false_value, lane))
+
+    def _float_call(self, fn: str, args: list[E.PrimExpr], dt: DType, lane: int | None) -> str:
+        """``fn(args)``; float16 arguments go through float32 and the result is rounded back."""
+        if dt.bits == 16:
+            return f"tl_f2h({fn}({', '.join(self.as_float(a, lane) for a in args)}))"
+        return f"{fn}({', '.join(_strip(self.expr(a, lane)) for a in args)})"
+
+    def e_Call(self, e: E.Call, lane: int | None) -> str:
+        name = e.name
+        if name == "likely":
+            return self.expr(e.args[0], lane)
+        if name == BARRIER:
+            raise BuildError(f"kernel {self.k.name}: {BARRIER} is a statement (Evaluate), not a value")
+        fns = MATH_FUNCTIONS.get(name)
+        if fns is None:
+            raise BuildError(f"kernel {self.k.name}: unknown intrinsic '{name}'; known: likely, {BARRIER}, "
+                             f"{', '.join(sorted(MATH_FUNCTIONS))}")
+        if not e.dtype.is_float:
+            raise BuildError(f"intrinsic '{name}' expects float arguments, got {e.dtype}")
+        if len(e.args) != _ARITY.get(name, 1):
+            raise BuildError(f"intrinsic '{name}' takes {_ARITY.get(name, 1)} argument(s), got {len(e.args)}")
+        dt = e.dtype.element_of()
+        return self._float_call(fns[1] if dt.bits == 64 else fns[0], list(e.args), dt, lane)
+
+    def e_Let(self, e: E.Let, lane: int | None) -> str:
+        vlane = lane if e.var.dtype.lanes > 1 else None
+        cname = self.fresh(e.var.name)
+        self.line(f"const {self.ctype(e.var.dtype)} {cname} = {_strip(self.expr(e.value, vlane))};")
+        with self.bind(e.var, cname, vlane, nonneg=e.var.dtype.is_int and self._nonneg(e.value)):
+            return self.expr(e.body, lane)
+
+    def e_Ramp(self, e: E.Ramp, lane: int | None) -> str:
+        assert lane is not None
+        base = self.expr(e.base)
+        if lane == 0:
+            return base
+        if isinstance(e.stride, E.IntImm):
+            return _offset(base, e.stride.value * lane, e.base.dtype)
+        step = _wrap_narrow(f"({self.expr(e.stride)} * {int_literal(lane, e.base.dtype)})", e.base.dtype)
+        return _wrap_narrow(f"({base} + {step})", e.base.dtype)
+
+    def e_Broadcast(self, e: E.Broadcast, lane: int | None) -> str:
+        if isinstance(e.value, (E.Var, E.IntImm, E.FloatImm)):
+            return self.expr(e.value)
+        # Computed once for all lanes (a load or let inside it included).
+        key = (id(e), -1)
+        name = next((scope[key] for scope in reversed(self.hoisted) if key in scope), None)
+        if name is None:
+            value = _strip(self.expr(e.value))
+            name = self.fresh("bcast")
+            self.line(f"const {self.ctype(e.value.dtype)} {name} = {value};")
+            self.hoisted[-1][key] = name
+        return name
+
+    def e_Load(self, e: E.Load, lane: int | None) -> str:
+        ref = self._buffer(e.buffer)
+        elem = e.dtype.element_of()
+        lanes = e.dtype.lanes
+        if e.index.dtype.lanes != lanes:
+            raise BuildError(f"kernel {self.k.name}: load of {e.buffer.name}: {lanes}-lane value with a "
+                             f"{e.index.dtype.lanes}-lane index")
+
+        def read() -> str:
+            text = self._element(ref, elem, e.index, lane)
+            return f"({text} != 0)" if elem.is_bool else text
+
+        chunk = vector_chunk(e.dtype, e.index, e.predicate, ref.dtype, self.lets)
+        if chunk and lane is not None:
+            assert isinstance(e.index, E.Ramp)
+            c = lane - lane % chunk
+            key = (id(e), c)
+            name = next((scope[key] for scope in reversed(self.hoisted) if key in scope), None)
+            if name is None:
+                vt = _VECTOR_TYPES[(str(elem), chunk)]
+                name = self.fresh(f"{e.buffer.name}_v")
+                addr = _address(ref.cname, _offset(self.expr(e.index.base), c, e.index.base.dtype))
+                self.line(f"const {vt} {name} = *(const {vt}*)({addr});")
+                self.hoisted[-1][key] = name
+            return f"{name}.{_COMPONENTS[lane % chunk]}"
+        plane = lane if e.predicate is not None and e.predicate.dtype.lanes > 1 else None
+        if e.predicate is None or (id(e.predicate), plane) in self.known_true:
+            return read()
+        pred = self.expr(e.predicate, plane)
+        return self._branch_value(pred, elem, read, lambda: _zero(elem))
+
+
+# --- small text helpers ------------------------------------------------------------------------
+
+def _children(e: Any) -> Iterator[Any]:
+    for name in getattr(e, "_children", ()):
+        value = getattr(e, name)
+        if isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, E.Node))
+        elif isinstance(value, E.Node):
+            yield value
+
+
+def _strip(text: str) -> str:
+    """``text`` without one pair of outer parentheses that enclose all of it."""
+    if len(text) < 2 or text[0] != "(" or text[-1] != ")":
+        return text
+    depth = 0
+    for i, ch in enumerate(text):
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and i < len(text) - 1:
+            return text
+    return text[1:-1]
+
+
+def _wrap_narrow(text: str, dt: DType) -> str:
+    """C computes in int below 32 bits; wrap the result back to the IR's type."""
+    if dt.is_int and dt.bits < 32:
+        return f"(({_C_TYPES[str(dt)]}){text})"
+    return text
+
+
+def _offset(base: str, k: int, dt: DType) -> str:
+    if k == 0:
+        return base
+    return _wrap_narrow(f"({base} + {int_literal(k, dt)})", dt)
+
+
+def _address(pointer: str, offset: str) -> str:
+    return pointer if offset in ("0", "0LL") else f"{pointer} + {_strip(offset)}"
+
+
+def _whole_vector(parts: list[str]) -> str | None:
+    """``v`` when ``parts`` are exactly ``v.x, v.y, ...`` of one hoisted vector, else None."""
+    names = {p.rsplit(".", 1)[0] for p in parts}
+    if len(names) == 1 and all(p.endswith("." + _COMPONENTS[i]) for i, p in enumerate(parts)):
+        name = names.pop()
+        return name if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) else None
+    return None
+
+
+def _is_zero(e: E.PrimExpr) -> bool:
+    return isinstance(e, E.IntImm) and e.value == 0
+
+
+def _same(a: E.PrimExpr, b: E.PrimExpr) -> bool:
+    if isinstance(a, E.IntImm) and isinstance(b, E.IntImm):
+        return a.value == b.value
+    return structural_equal(a, b)
