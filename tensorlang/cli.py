@@ -145,7 +145,7 @@ def _best(args: argparse.Namespace) -> int:
         return 1
     print(f"{'task':44} {'target':10} {'ms':>9} {'GFLOPS':>8}  config")
     for (_, target), (inp, res) in sorted(rows.items(), key=lambda kv: kv[0]):
-        flop = getattr(inp.task, "flop", 0.0)
+        flop = getattr(inp.task, "flop", 0.0) or getattr(inp.config, "flop", 0.0)
         gf = f"{flop / res.mean_cost / 1e9:8.1f}" if flop else f"{'-':>8}"
         label = f"{inp.task.name}{tuple(inp.task.args)}"
         print(f"{label[:44]:44} {target.split()[0]:10} {res.mean_cost * 1e3:9.3f} {gf}  {inp.config}")

@@ -1,0 +1,92 @@
+"""Real tuning runs: every tuner end to end, the CLI, and a run killed mid-tune that resumes."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import autotune
+from tensorlang.autotune import record, tuner
+from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
+from tensorlang.cli import main
+from tests.autotune import tiny_tasks  # noqa: F401 - registers tiny/matmul
+
+HERE = Path(__file__).resolve().parent
+TINY = str(HERE / "tiny_tasks.py")
+
+
+def _option():
+    return autotune.measure_option(builder=LocalBuilder(timeout=20), runner=LocalRunner(number=2, repeat=2))
+
+
+@pytest.mark.parametrize("cls", [tuner.XGBTuner, tuner.GATuner, tuner.RandomTuner, tuner.GridSearchTuner])
+def test_each_tuner_end_to_end(tmp_path, cls):
+    task = autotune.task.create("tiny/matmul", (32, 32, 32), "llvm")
+    log = tmp_path / "log.json"
+    t = cls(task) if cls is tuner.GridSearchTuner else cls(task, seed=1)
+    t.tune(n_trial=6, measure_option=_option(), callbacks=[autotune.callback.log_to_file(str(log))])
+    recs = list(record.load_from_file(str(log)))
+    assert len(recs) == 6 and all(res.ok for _, res in recs)
+    assert t.best_flops > 0
+    with autotune.apply_history_best(str(log)):
+        with tl.target.Target("llvm"):
+            s, args = tiny_tasks.tiny_matmul(32, 32, 32)
+            f = tl.build(s, args)
+    rng = np.random.default_rng()
+    a, b = rng.random((32, 32), dtype=np.float32), rng.random((32, 32), dtype=np.float32)
+    c = np.empty((32, 32), np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)
+
+
+def test_cli_tune_best_build(tmp_path, capsys):
+    log = str(tmp_path / "tiny.json")
+    assert main(["tune", TINY, "--trials", "4", "--tuner", "random", "--seed", "3", "--log", log,
+                 "--number", "1", "--repeat", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "best GFLOPS" in out and "tiny/matmul" in out
+    assert main(["best", log]) == 0
+    assert "tiny/matmul" in capsys.readouterr().out
+    lib = str(tmp_path / "tiny.so")
+    assert main(["build", "--log", log, TINY, "-o", lib]) == 0
+    f = tl.runtime.load_module(lib)
+    rng = np.random.default_rng()
+    a, b = rng.random((32, 32), dtype=np.float32), rng.random((32, 32), dtype=np.float32)
+    c = np.empty((32, 32), np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5)
+
+
+def test_killed_run_leaves_a_log_that_loads_and_resumes(tmp_path):
+    log = tmp_path / "killed.json"
+    cmd = [sys.executable, "-m", "tensorlang.cli", "tune", TINY, "--trials", "40", "--tuner", "random",
+           "--seed", "5", "--log", str(log), "--number", "1", "--repeat", "1"]
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent.parent))
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+                            start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if log.exists() and len(log.read_text().splitlines()) >= 4:
+            break
+        time.sleep(0.05)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lines = log.read_text().splitlines()
+    assert len(lines) >= 4
+    for line in lines:
+        json.loads(line)  # every line is whole
+    done = {inp.config.index for inp, _ in record.load_from_file(str(log))}
+    # Resume: only the missing trials are measured, and none of the logged ones again.
+    assert main(["tune", TINY, "--trials", str(len(done) + 3), "--tuner", "random", "--seed", "5",
+                 "--log", str(log), "--number", "1", "--repeat", "1"]) == 0
+    recs = list(record.load_from_file(str(log)))
+    indices = [inp.config.index for inp, _ in recs]
+    assert len(recs) == len(done) + 3
+    assert len(set(indices)) == len(indices)
