@@ -4,9 +4,11 @@
 
 Rows: numpy as installed (OpenBLAS picks its kernels for this CPU), numpy with
 OPENBLAS_CORETYPE=SkylakeX (AVX-512 kernels; set before numpy loads, so in a subprocess),
-a naive tensorlang matmul and the register-blocked hand schedule of examples/matmul.py;
-each on one thread and on all cores.  Medians of ``repeat`` timed runs on fresh random data;
-every tensorlang result is checked against numpy before it is timed.
+a naive tensorlang matmul, the register-blocked hand schedule of examples/matmul.py, and
+the tuned template from a tuning log (``tensorlang tune --target=llvm examples/matmul.py``
+writes tuning_logs/matmul.llvm.json); each on one thread and on all cores.  Medians of
+``repeat`` timed runs on fresh random data; every tensorlang result is checked against numpy
+before it is timed.
 """
 
 from __future__ import annotations
@@ -59,14 +61,16 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=1024)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--skip-naive", action="store_true", help="leave out the (slow) naive schedule")
+    ap.add_argument("--log", default="tuning_logs/matmul.llvm.json", help="tuning log for the tuned row")
     args = ap.parse_args()
     n, rep = args.size, args.repeat
     cores = len(os.sched_getaffinity(0))
     flops = 2.0 * n ** 3
 
-    from matmul import blocked, naive
+    from matmul import blocked, matmul_template, naive
 
     import tensorlang as tl
+    from tensorlang import autotune
 
     rng = np.random.default_rng()
     a = rng.random((n, n), dtype=np.float32)
@@ -83,6 +87,13 @@ def main() -> None:
     if not args.skip_naive:
         s, targs = naive(n, n, n)
         kernels.insert(0, ("tensorlang naive", tl.build(s, targs, target="llvm", name="matmul_naive")))
+    if Path(args.log).exists():
+        with autotune.apply_history_best(args.log), tl.target.Target("llvm"):
+            s, targs = matmul_template(n, n, n, "float32")
+            kernels.append((f"tensorlang tuned ({Path(args.log).name})", tl.build(s, targs, name="matmul_tuned")))
+    else:
+        print(f"no tuning log at {args.log}: run `tensorlang tune --target=llvm examples/matmul.py` "
+              "for the tuned row", file=sys.stderr)
     for name, f in kernels:
         c = np.zeros((n, n), dtype=np.float32)
         f(a, b, c)
