@@ -25,3 +25,11 @@ __all__ = ["space", "task", "ApplyConfig", "ApplyHistoryBest", "DispatchContext"
            "FallbackConfigEntity", "InstantiationError", "Task", "template",
            "callback", "measure", "record", "BuildResult", "LocalBuilder", "LocalRunner", "MeasureOption", "TaskRef",
            "create_measure_batch", "measure_option"]
+
+
+def __getattr__(name: str) -> object:
+    # The tuners pull in xgboost and scikit-learn: import them only when used.
+    if name == "tuner":
+        import importlib
+        return importlib.import_module(".tuner", __name__)
+    raise AttributeError(f"module 'tensorlang.autotune' has no attribute '{name}'")
