@@ -92,8 +92,65 @@ def conv2d_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad:
     return s, [X, Wt, Y]
 
 
+@autotune.template("conv2d_nchw_cuda")
+def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad: int, dtype: str = "float32"):
+    """Tunable direct convolution for GPUs in the classic style: a block computes a tile of
+    (channels x rows x columns), staging the padded input and the filters it needs for a
+    slice of input channels in shared memory; each thread accumulates in registers."""
+    X, Wt, Xp, Y = conv2d_nchw(N, C, H, W, K, R, S, pad, dtype)
+    s = te.create_schedule(Y.op)
+    cfg = autotune.get_config()
+    n, f, y, x = s[Y].op.axis
+    rc, ry, rx = s[Y].op.reduce_axis
+    small = lambda e: e.size[1] <= 32 and e.size[2] <= 4  # noqa: E731 - threads, registers per thread
+    cfg.define_split("tile_f", f, num_outputs=3, filter=small)
+    cfg.define_split("tile_y", y, num_outputs=3, filter=small)
+    cfg.define_split("tile_x", x, num_outputs=3, filter=small)
+    cfg.define_split("tile_rc", rc, num_outputs=2, filter=lambda e: e.size[1] <= 16)
+    cfg.define_knob("auto_unroll_max_step", [512, 0, 1500])
+    cfg.add_constraint(lambda c: 32 <= c["tile_f"].size[1] * c["tile_y"].size[1] * c["tile_x"].size[1] <= 1024
+                       and c["tile_f"].size[1] <= 64, "32..1024 threads per block, at most 64 along z")
+    s[Xp].compute_inline()
+    YL = s.cache_write(Y, "local")
+    XS = s.cache_read(Xp, "shared", [YL])
+    WS = s.cache_read(Wt, "shared", [YL])
+    n, f, y, x = s[Y].op.axis
+    bf, tf, fi = cfg["tile_f"].apply(s, Y, f)
+    by, ty, yi = cfg["tile_y"].apply(s, Y, y)
+    bx, tx, xi = cfg["tile_x"].apply(s, Y, x)
+    s[Y].reorder(n, bf, by, bx, tf, ty, tx, fi, yi, xi)
+    thread = {a: te.thread_axis(f"threadIdx.{a}") for a in "zyx"}
+    s[Y].bind(bf, te.thread_axis("blockIdx.z"))
+    s[Y].bind(by, te.thread_axis("blockIdx.y"))
+    s[Y].bind(bx, te.thread_axis("blockIdx.x"))
+    s[Y].bind(tf, thread["z"])
+    s[Y].bind(ty, thread["y"])
+    s[Y].bind(tx, thread["x"])
+    s[YL].compute_at(s[Y], tx)
+    nl, fl, yl, xl = s[YL].op.axis
+    rcl, ryl, rxl = s[YL].op.reduce_axis
+    rco, rci = cfg["tile_rc"].apply(s, YL, rcl)
+    s[YL].reorder(rco, ryl, rxl, rci, nl, fl, yl, xl)
+    s[XS].compute_at(s[YL], rco)
+    s[WS].compute_at(s[YL], rco)
+    for load in (XS, WS):
+        fused = s[load].fuse(*s[load].op.axis)
+        tz, fused = s[load].split(fused, nparts=cfg["tile_f"].size[1])
+        tyl, fused = s[load].split(fused, nparts=cfg["tile_y"].size[1])
+        txl, fused = s[load].split(fused, nparts=cfg["tile_x"].size[1])
+        s[load].bind(tz, thread["z"])
+        s[load].bind(tyl, thread["y"])
+        s[load].bind(txl, thread["x"])
+    s[Y].pragma(bx, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
+    return s, [X, Wt, Y]
+
+
 def tasks(target: str):
-    """Tasks for `tensorlang tune`: a ResNet-style 3x3 layer, 1x64x56x56 -> 64 channels."""
+    """Tasks for `tensorlang tune`: a ResNet-style 3x3 layer, 1x64x56x56 -> 64 channels
+    (1x16x14x14 -> 16 when a GPU is emulated on the CPU)."""
+    if target.split()[0] == "cuda":
+        shape = (1, 16, 14, 14, 16, 3, 3, 1) if "-emulate" in target.split() else (1, 64, 56, 56, 64, 3, 3, 1)
+        return [autotune.task.create("conv2d_nchw_cuda", (*shape, "float32"), target)]
     return [autotune.task.create("conv2d_nchw", (1, 64, 56, 56, 64, 3, 3, 1, "float32"), target)]
 
 

@@ -122,8 +122,71 @@ def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
     return s, [A, B, C]
 
 
+@autotune.template("matmul_cuda")
+def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
+    """Tunable GPU matmul in the classic style: each block computes a tile of C from tiles of
+    A and B staged in shared memory (fetched cooperatively, optionally as float4), each thread
+    accumulates ``yi`` x ``xi`` outputs in registers (a local cache_write stage)."""
+    A = te.placeholder((N, L), name="A", dtype=dtype)
+    B = te.placeholder((L, M), name="B", dtype=dtype)
+    k = te.reduce_axis((0, L), name="k")
+    C = te.compute((N, M), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    cfg = autotune.get_config()
+    y, x = s[C].op.axis
+    small = lambda e: e.size[1] <= 32 and e.size[2] <= 8  # noqa: E731 - threads, registers per thread
+    cfg.define_split("tile_y", y, num_outputs=3, filter=small)
+    cfg.define_split("tile_x", x, num_outputs=3, filter=small)
+    cfg.define_split("tile_k", k, num_outputs=2, filter=lambda e: e.size[1] <= 32)
+    cfg.define_knob("vec", [4, 1])
+    cfg.define_knob("auto_unroll_max_step", [512, 0, 1500])
+    cfg.add_constraint(lambda c: 32 <= c["tile_y"].size[1] * c["tile_x"].size[1] <= 1024,
+                       "32..1024 threads per block")
+    cfg.add_constraint(lambda c: 4 * c["tile_k"].size[1] * (
+        c["tile_y"].size[1] * c["tile_y"].size[2] + c["tile_x"].size[1] * c["tile_x"].size[2]) <= 48 * 1024,
+        "shared tiles fit in 48 KiB")
+    cfg.add_flop(2.0 * N * L * M)
+    AA = s.cache_read(A, "shared", [C])
+    BB = s.cache_read(B, "shared", [C])
+    CL = s.cache_write(C, "local")
+    y, x = s[C].op.axis
+    by, ty, yi = cfg["tile_y"].apply(s, C, y)
+    bx, tx, xi = cfg["tile_x"].apply(s, C, x)
+    s[C].reorder(by, bx, ty, tx, yi, xi)
+    thread_y, thread_x = te.thread_axis("threadIdx.y"), te.thread_axis("threadIdx.x")
+    s[C].bind(by, te.thread_axis("blockIdx.y"))
+    s[C].bind(bx, te.thread_axis("blockIdx.x"))
+    s[C].bind(ty, thread_y)
+    s[C].bind(tx, thread_x)
+    s[CL].compute_at(s[C], tx)
+    yc, xc = s[CL].op.axis
+    (kc,) = s[CL].op.reduce_axis
+    ko, ki = cfg["tile_k"].apply(s, CL, kc)
+    s[CL].reorder(ko, ki, yc, xc)
+    s[CL].unroll(yc)
+    s[CL].unroll(xc)
+    s[AA].compute_at(s[CL], ko)
+    s[BB].compute_at(s[CL], ko)
+    vec = cfg["vec"].val
+    for load in (AA, BB):
+        fused = s[load].fuse(*s[load].op.axis)
+        fused, vi = s[load].split(fused, factor=vec)
+        tyl, fused = s[load].split(fused, nparts=cfg["tile_y"].size[1])
+        txl, fused = s[load].split(fused, nparts=cfg["tile_x"].size[1])
+        s[load].bind(tyl, thread_y)
+        s[load].bind(txl, thread_x)
+        if vec > 1:
+            s[load].vectorize(vi)
+    s[C].pragma(by, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
+    return s, [A, B, C]
+
+
 def tasks(target: str):
-    """Tasks for `tensorlang tune`: the template at 1024^3 float32."""
+    """Tasks for `tensorlang tune`: 1024^3 float32 on the CPU; 4096^3 on a GPU (256^3 when
+    the GPU is emulated on the CPU)."""
+    if target.split()[0] == "cuda":
+        n = 256 if "-emulate" in target.split() else 4096
+        return [autotune.task.create("matmul_cuda", (n, n, n, "float32"), target)]
     return [autotune.task.create("matmul", (1024, 1024, 1024, "float32"), target)]
 
 

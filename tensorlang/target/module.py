@@ -486,8 +486,12 @@ class SharedLibrary:
             shutil.copyfile(self.path, path)
 
 
-def load_module(path: str | os.PathLike) -> Module:
-    """Load a library written by ``Module.export_library``."""
+def load_module(path: str | os.PathLike) -> Any:
+    """Load a library written by ``Module.export_library`` (a CUDA module's export too)."""
+    from .cuda.runtime import is_cuda_module_file
+    if is_cuda_module_file(path):
+        from .cuda.runtime import load_cuda_module
+        return load_cuda_module(path)
     lib = SharedLibrary(os.fspath(path))
     try:
         addr = lib.address(METADATA_SYMBOL)

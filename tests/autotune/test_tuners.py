@@ -17,12 +17,14 @@ from tensorlang.autotune.tuner import (
     GATuner,
     GridSearchTuner,
     RandomTuner,
+    SimulatedAnnealingOptimizer,
     SklearnCostModel,
     XGBoostCostModel,
     XGBTuner,
 )
 from tensorlang.autotune.tuner import tuner as tuner_module
 from tensorlang.autotune.tuner.features import FeatureCache, ItervarFeature, feature_type
+from tensorlang.autotune.tuner.model_based_tuner import diversity_pick
 
 
 @autotune.template("test_tuners/matmul")
@@ -267,6 +269,27 @@ def test_invalid_configs_get_no_features_and_score_minus_inf():
     model.fit(xs, [1.0 / known_cost(space.get(i)) for i in xs], plan_size=8)
     scores = model.predict([bad, good])
     assert scores[0] == -np.inf and np.isfinite(scores[1])
+
+
+def test_annealing_respects_the_feature_budget_and_exclusions(task):
+    space = task.config_space
+    model = XGBoostCostModel(task, "itervar", seed=0)
+    measured = list(range(0, 200, 12))
+    model.fit(measured, [1.0 / known_cost(space.get(i)) for i in measured], plan_size=8)
+    before = len(model.cache)
+    sa = SimulatedAnnealingOptimizer(task, feature_budget=20, extract_chunk=4, seed=0)
+    plan = sa.find_maximums(model, 8, set(measured))
+    assert 0 < len(model.cache) - before <= 20 + 4  # one chunk of overshoot at most
+    assert len(plan) == 8 and len(set(plan)) == 8 and not set(plan) & set(measured)
+    scores = model.predict(plan)
+    assert list(scores) == sorted(scores, reverse=True)
+
+
+def test_diversity_pick_prefers_other_knob_values():
+    scores = np.array([1.0, 0.99, 0.5, -np.inf])
+    points = np.array([[0, 0], [0, 0], [1, 1], [2, 2]])
+    assert diversity_pick(scores, points, 2) == [0, 2]
+    assert diversity_pick(scores, points, 5) == [0, 2, 1]  # never an unbuildable (-inf) one
 
 
 def test_parallel_extraction_matches_serial(task):

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from ...errors import TensorLangError
+from ...target.cuda.device_limits import LaunchLimitError
 from ..space import ConfigEntity, InstantiationError
 from .executor import Outcome, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
@@ -78,6 +79,8 @@ def _build_one(task: Any, config: ConfigEntity, path: str) -> tuple[int, str]:
         # Only the exported library runs (in the runner): skip JIT-loading it here (~25% of a build).
         module = tl.build(sch, args, target=task.target, name=_ENTRY_NAME, jit=False)
         module.export_library(path)
+    except LaunchLimitError as exc:  # over the device's limits: an invalid config, never launched
+        return int(MeasureErrorNo.INSTANTIATION_ERROR), f"{type(exc).__name__}: {exc}"
     except Exception as exc:  # noqa: BLE001 - lowering, LLVM and linking errors alike
         return int(MeasureErrorNo.COMPILE_HOST), f"{type(exc).__name__}: {exc}"
     return int(MeasureErrorNo.NO_ERROR), ""
@@ -242,7 +245,8 @@ def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[
             arrays[f"in{i}"] = random_input(rng, spec.shape, spec.dtype)
             call.append(arrays[f"in{i}"].copy())
     if check:
-        module = tl.build(sch, args, target=task.target, name="reference")
+        # The reference is a plain schedule (no thread binding): it always runs on the CPU.
+        module = tl.build(sch, args, target="llvm", name="reference")
         module(*call)
         for i, spec in enumerate(specs):
             if spec.is_output:

@@ -282,7 +282,7 @@ class LoweredFeature(FeatureType):
     def extract_costed(self, task: Task, config: ConfigEntity) -> tuple[np.ndarray | None, float]:
         try:
             sch, args = task.instantiate(config)
-            func = lower(sch, args, "main")
+            func = lower(sch, args, "main", target_kind=task.target_kind)
         except Exception:  # noqa: BLE001 - template code and lowering may reject a config any way
             return None, 1.0
         summary = summarize(func)
@@ -291,6 +291,14 @@ class LoweredFeature(FeatureType):
     @abstractmethod
     def from_summary(self, summary: LoopNestSummary) -> np.ndarray:
         """The vector of one lowered function."""
+
+
+def _global_features(summary: LoopNestSummary) -> list[float]:
+    """Whole-function numbers: log2 of all element updates and of store statements, the
+    number of allocations and log2 of their bytes (all, and local ones)."""
+    total = sum(g.work for g in summary.groups)
+    return [_log2(total), _log2(summary.n_stores), float(summary.n_allocs), _log2(summary.alloc_bytes),
+            _log2(summary.local_alloc_bytes)]
 
 
 class ItervarFeature(LoweredFeature):
@@ -316,9 +324,7 @@ class ItervarFeature(LoweredFeature):
 
     def from_summary(self, summary: LoopNestSummary) -> np.ndarray:
         out = np.zeros(self.length(), dtype=np.float32)
-        total = sum(g.work for g in summary.groups)
-        out[:self.N_GLOBAL] = [_log2(total), _log2(summary.n_stores), float(summary.n_allocs),
-                               _log2(summary.alloc_bytes), _log2(summary.local_alloc_bytes)]
+        out[:self.N_GLOBAL] = _global_features(summary)
         pos = self.N_GLOBAL
         for g in summary.groups[:self.n_groups]:
             self._group(g, out[pos:pos + self._group_len()])
@@ -365,7 +371,7 @@ class CurveFeature(LoweredFeature):
 
     def from_summary(self, summary: LoopNestSummary) -> np.ndarray:
         out = np.zeros(self.length(), dtype=np.float32)
-        out[:ItervarFeature.N_GLOBAL] = ItervarFeature(depth=0, n_groups=0).from_summary(summary)
+        out[:ItervarFeature.N_GLOBAL] = _global_features(summary)
         pos = ItervarFeature.N_GLOBAL
         for g in summary.groups[:self.n_groups]:
             n = len(g.extents)

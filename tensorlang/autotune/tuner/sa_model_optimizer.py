@@ -150,11 +150,11 @@ class SimulatedAnnealingOptimizer(ModelOptimizer):
         t0, t1 = self.temp
         cool = (t0 - t1) / (self.n_iter + 1)
         temp = t0
-        last_change = 0
-        k = 0
+        last_change = steps = 0
         for k in range(self.n_iter):
             if k - last_change >= self.early_stop or refused[0]:
                 break
+            steps += 1
             proposals = [self._neighbour(i) for i in chains]
             new = score(proposals)
             with np.errstate(invalid="ignore", over="ignore"):
@@ -174,6 +174,6 @@ class SimulatedAnnealingOptimizer(ModelOptimizer):
                              time.perf_counter() - tic)
         if self.persistent:
             self.points = chains
-        logger.debug("SA done: %d iterations, %d configs scored, %.0f units of features, %.2f s", k + 1,
+        logger.debug("SA done: %d iterations, %d configs scored, %.0f units of features, %.2f s", steps,
                      len(scores), self.feature_budget - budget[0], time.perf_counter() - tic)
         return [idx for _, idx in sorted(top, key=lambda t: -t[0])]

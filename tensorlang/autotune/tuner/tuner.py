@@ -155,8 +155,8 @@ class Tuner:
     def load_history(self, records: Iterable[Record], min_seed_records: int = 500) -> None:
         """Resume from logged records.  Records of this task's workload and target mark their
         configs visited, count toward the best result and feed ``update``; records of other
-        workloads of the same template go to ``transfer`` when there are at least
-        ``min_seed_records`` of them."""
+        workloads of the same template on the same kind of target (llvm, cuda) go to
+        ``transfer`` when there are at least ``min_seed_records`` of them."""
         mine_in: list[MeasureInput] = []
         mine_res: list[MeasureResult] = []
         others: list[Record] = []
@@ -165,8 +165,8 @@ class Tuner:
             ref = inp.task
             if getattr(ref, "name", None) != self.task.name:
                 continue
-            if getattr(ref, "workload_key", None) == self.task.workload_key \
-                    and _normalized_target(getattr(ref, "target", inp.target)) == target:
+            ref_target = _normalized_target(getattr(ref, "target", inp.target))
+            if getattr(ref, "workload_key", None) == self.task.workload_key and ref_target == target:
                 idx = config_index(self.space, inp.config)
                 if idx is None:
                     continue
@@ -175,7 +175,7 @@ class Tuner:
                 self._record_best(mine, res, mine.config)
                 mine_in.append(mine)
                 mine_res.append(res)
-            else:
+            elif ref_target.split()[0] == target.split()[0]:
                 others.append((inp, res))
         logger.debug("load_history: %d records of this workload, %d of other workloads",
                      len(mine_in), len(others))

@@ -242,8 +242,10 @@ class XGBoostCostModel(FeatureCostModel):
         self.booster: Any = None
 
     def spawn_base_model(self) -> XGBoostCostModel:
-        return XGBoostCostModel(self.task, self.ftype, self.loss_type, self.num_threads, self.seed, self.n_jobs,
+        base = XGBoostCostModel(self.task, self.ftype, self.loss_type, self.num_threads, self.seed, self.n_jobs,
                                 self.max_rounds, self.early_stopping_rounds)
+        base.cache = self.cache  # same task and features: never extract a config twice
+        return base
 
     def _dmatrix(self, x: np.ndarray, y: np.ndarray | None = None, margin: np.ndarray | None = None) -> Any:
         import xgboost as xgb
@@ -301,7 +303,9 @@ class SklearnCostModel(FeatureCostModel):
         self.model: Any = None
 
     def spawn_base_model(self) -> SklearnCostModel:
-        return SklearnCostModel(self.task, self.ftype, self.estimator, self.seed, self.n_jobs, self.preprocessor)
+        base = SklearnCostModel(self.task, self.ftype, self.estimator, self.seed, self.n_jobs, self.preprocessor)
+        base.cache = self.cache  # same task and features: never extract a config twice
+        return base
 
     def _train(self, x: np.ndarray, y: np.ndarray, margin: np.ndarray | None, plan_size: int) -> None:
         from sklearn.base import clone
