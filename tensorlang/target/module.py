@@ -342,6 +342,37 @@ class ProfileResult:
                 f"min={self.min * 1e3:.4f} ms, max={self.max * 1e3:.4f} ms, repeats={len(self.results)})")
 
 
+def timing_options(module: Any, func_name: Any, dev: Any, number: int | None, repeat: int | None,
+                   min_repeat_ms: float | None) -> tuple[int, int, float]:
+    """Normalize time_evaluator's TVM-style arguments (also ``time_evaluator(number, repeat,
+    min_repeat_ms)`` positionally) to (number, repeat, min_repeat_ms)."""
+    if isinstance(func_name, numbers.Integral) and not isinstance(func_name, bool):
+        number, repeat, min_repeat_ms = (int(func_name), dev if dev is not None else repeat,
+                                         number if number is not None else min_repeat_ms)
+    elif func_name is not None:
+        module[func_name]  # noqa: B018 -- raises KeyError for another name
+    number = 10 if number is None else int(number)
+    repeat = 1 if repeat is None else int(repeat)
+    min_ms = 0.0 if min_repeat_ms is None else float(min_repeat_ms)
+    if number < 1 or repeat < 1:
+        raise ArgumentError(f"time_evaluator needs number >= 1 and repeat >= 1, got {number}, {repeat}")
+    return number, repeat, min_ms
+
+
+def repeat_timings(run: Callable[[int], float], number: int, repeat: int, min_ms: float) -> ProfileResult:
+    """``repeat`` figures, each the mean seconds per call of ``run(n)`` (n calls, returning the
+    elapsed seconds), with n starting at ``number`` and growing until a repeat lasts ``min_ms``."""
+    n, results = number, []
+    for _ in range(repeat):
+        while True:
+            elapsed = run(n)
+            if elapsed * 1e3 >= min_ms or n >= 1 << 30:
+                break
+            n = max(2 * n, math.ceil(n * min_ms / max(elapsed * 1e3, 1e-3) * 1.2))
+        results.append(elapsed / n)
+    return ProfileResult(tuple(results))
+
+
 class Module:
     """A compiled function: call it with numpy arrays (results are written in place)."""
 
@@ -407,37 +438,21 @@ class Module:
         """A timer: ``time_evaluator(number=10, repeat=1, min_repeat_ms=0)(*args)`` returns a
         ProfileResult of ``repeat`` figures, each the mean of ``number`` calls (``number`` grows
         until one repeat lasts ``min_repeat_ms``). ``time_evaluator(10, 3, 50)`` works too."""
-        if isinstance(func_name, numbers.Integral) and not isinstance(func_name, bool):
-            # time_evaluator(number, repeat, min_repeat_ms) positionally.
-            number, repeat, min_repeat_ms = (int(func_name), dev if dev is not None else repeat,
-                                             number if number is not None else min_repeat_ms)
-        elif func_name is not None:
-            self[func_name]  # noqa: B018 -- raises KeyError for another name
-        number = 10 if number is None else int(number)
-        repeat = 1 if repeat is None else int(repeat)
-        min_ms = 0.0 if min_repeat_ms is None else float(min_repeat_ms)
-        if number < 1 or repeat < 1:
-            raise ArgumentError(f"time_evaluator needs number >= 1 and repeat >= 1, got {number}, {repeat}")
+        number, repeat, min_ms = timing_options(self, func_name, dev, number, repeat, min_repeat_ms)
         fn = self._function()
 
         def evaluate(*args: Any) -> ProfileResult:
             cargs = self._binder.pack(args)
             self._check_status(fn(*cargs))  # warm-up: page faults, caches, thread start
-            n = number
-            results = []
-            for _ in range(repeat):
-                while True:
-                    start = time.perf_counter()
-                    for _ in range(n):
-                        status = fn(*cargs)
-                        if status:
-                            self._check_status(status)
-                    elapsed = time.perf_counter() - start
-                    if elapsed * 1e3 >= min_ms or n >= 1 << 30:
-                        break
-                    n = max(2 * n, math.ceil(n * min_ms / max(elapsed * 1e3, 1e-3) * 1.2))
-                results.append(elapsed / n)
-            return ProfileResult(tuple(results))
+
+            def run(n: int) -> float:
+                start = time.perf_counter()
+                for _ in range(n):
+                    status = fn(*cargs)
+                    if status:
+                        self._check_status(status)
+                return time.perf_counter() - start
+            return repeat_timings(run, number, repeat, min_ms)
 
         return evaluate
 

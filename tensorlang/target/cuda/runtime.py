@@ -13,8 +13,6 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
-import math
-import numbers
 import os
 import threading
 from collections.abc import Callable, Iterator
@@ -35,6 +33,8 @@ from ..module import (
     _scalar_converter,
     _shape_str,
     dim_str,
+    repeat_timings,
+    timing_options,
 )
 from .nvrtc import CompiledCUDA, compile_cuda, driver_accepts_ptx
 
@@ -433,36 +433,22 @@ class CUDAModule:
         min_repeat_ms=0)(*args)`` gives ``repeat`` figures, each the mean seconds of ``number``
         runs of all kernels, timed with CUDA events. Copies of numpy arguments are made once,
         outside the timing, and the results are copied back at the end."""
-        if isinstance(func_name, numbers.Integral) and not isinstance(func_name, bool):
-            number, repeat, min_repeat_ms = (int(func_name), dev if dev is not None else repeat,
-                                             number if number is not None else min_repeat_ms)
-        elif func_name is not None:
-            self[func_name]  # noqa: B018 -- raises KeyError for another name
-        number = 10 if number is None else int(number)
-        repeat = 1 if repeat is None else int(repeat)
-        min_ms = 0.0 if min_repeat_ms is None else float(min_repeat_ms)
-        if number < 1 or repeat < 1:
-            raise ArgumentError(f"time_evaluator needs number >= 1 and repeat >= 1, got {number}, {repeat}")
+        number, repeat, min_ms = timing_options(self, func_name, dev, number, repeat, min_repeat_ms)
 
         def evaluate(*args: Any) -> ProfileResult:
             with self._prepared(args) as launch:
                 cuda = cuda_driver().cuda
                 launch()  # warm-up: module load, caches, clocks
                 start, end = cuda.Event(), cuda.Event()
-                n, results = number, []
-                for _ in range(repeat):
-                    while True:
-                        start.record()
-                        for _ in range(n):
-                            launch()
-                        end.record()
-                        end.synchronize()
-                        elapsed = start.time_till(end) / 1e3
-                        if elapsed * 1e3 >= min_ms or n >= 1 << 30:
-                            break
-                        n = max(2 * n, math.ceil(n * min_ms / max(elapsed * 1e3, 1e-3) * 1.2))
-                    results.append(elapsed / n)
-            return ProfileResult(tuple(results))
+
+                def run(n: int) -> float:
+                    start.record()
+                    for _ in range(n):
+                        launch()
+                    end.record()
+                    end.synchronize()
+                    return start.time_till(end) / 1e3
+                return repeat_timings(run, number, repeat, min_ms)
 
         return evaluate
 
