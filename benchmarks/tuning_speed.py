@@ -68,7 +68,7 @@ def main() -> None:
     print(f"  trials per minute:      {60 * count / wall:.1f}")
     print(f"  median trial (all_cost): {statistics.median(trial_times):.3f} s")
     print(f"{'after trials':>14} {'best GFLOPS':>12} {'x numpy':>8}")
-    for k in (16, 32, 64, args.trials):
+    for k in sorted({16, 32, 64, args.trials}):
         if k in best_at:
             print(f"{k:>14} {best_at[k]:>12.1f} {best_at[k] / numpy_gflops:>8.2f}")
     print(f"  numpy (as installed, all cores) in the same run: {numpy_gflops:.1f} GFLOPS")

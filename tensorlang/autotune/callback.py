@@ -34,9 +34,10 @@ def _gflops(flop: float, res: MeasureResult) -> float:
     return flop / cost / 1e9 if res.ok and flop and 0 < cost < math.inf else 0.0
 
 
-def progress_bar(total: int, prefix: str = "", file: TextIO | None = None) -> Callback:
+def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextIO | None = None) -> Callback:
     """Show trials done/total, the best GFLOPS of the last batch and overall, errors and elapsed
-    seconds, on ``file`` (default: stderr).  A terminal gets one line rewritten in place; a file or
+    seconds, on ``file`` (default: stderr; ``si_prefix`` is accepted for TVM compatibility,
+    figures are always GFLOPS).  A terminal gets one line rewritten in place; a file or
     pipe gets a line about every 10% of ``total`` and one at the end."""
     start = time.perf_counter()
     step = max(1, math.ceil(total / 10)) if total > 0 else 1

@@ -110,7 +110,9 @@ def _warm_up(target: str) -> None:
 class LocalBuilder:
     """Builds candidates in up to ``n_parallel`` forked children, each killed after ``timeout`` seconds."""
 
-    def __init__(self, timeout: float = 10.0, n_parallel: int | None = None):
+    def __init__(self, timeout: float = 10.0, n_parallel: int | None = None, build_func: str = "default"):
+        if build_func != "default":  # TVM's "ndk"/custom build functions have no meaning here
+            raise MeasureOptionError(f"LocalBuilder(build_func={build_func!r}): only 'default' is supported")
         self.timeout = float(_positive("LocalBuilder timeout", timeout))
         n = _default_parallelism() if n_parallel is None else n_parallel
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
