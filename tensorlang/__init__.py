@@ -20,9 +20,9 @@ from .errors import (
                      TargetError,
                      TensorLangError,
 )
-from .runtime import cpu, device
+from .runtime import cpu, cuda, device
 from .runtime import ndarray as nd
 
-__all__ = ["__version__", "errors", "runtime", "schedule", "target", "te", "build", "lower", "cpu", "device",
+__all__ = ["__version__", "errors", "runtime", "schedule", "target", "te", "build", "lower", "cpu", "cuda", "device",
            "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",
            "TargetError", "TensorLangError"]

@@ -21,7 +21,9 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
         return inputs
     if args is None:
         raise TargetError("lower(s, args): the argument tensors are required")
-    return _lower(inputs, args, name=name)
+    # A schedule with GPU thread bindings lowers for the GPU (with its shared-memory barriers).
+    gpu = any(attr.bind_thread is not None for st in inputs.stages for attr in st.iter_var_attrs.values())
+    return _lower(inputs, args, name=name, target_kind="cuda" if gpu else "llvm")
 
 
 def _check_cpu_schedule(sch: Schedule, target: Target) -> None:

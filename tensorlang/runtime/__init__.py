@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .ndarray import Device, NDArray, array, cpu, device, empty
+from .ndarray import Device, NDArray, array, cpu, cuda, device, empty
 
 
 def load_module(path: str) -> Any:
@@ -13,4 +13,4 @@ def load_module(path: str) -> Any:
     return _load(path)
 
 
-__all__ = ["Device", "NDArray", "array", "cpu", "device", "empty", "load_module"]
+__all__ = ["Device", "NDArray", "array", "cpu", "cuda", "device", "empty", "load_module"]

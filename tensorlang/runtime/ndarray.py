@@ -1,7 +1,8 @@
 """Minimal TVM-style device arrays (``tl.nd.array``), so ported code runs unchanged.
 
-On the CPU an NDArray is a thin wrapper over a C-contiguous numpy array; compiled
-functions accept it wherever they accept numpy arrays.
+An NDArray is a thin wrapper over a C-contiguous host numpy array, whatever its device;
+compiled functions accept it wherever they accept numpy arrays (CUDA modules copy it to the
+GPU and back; pass pycuda GPUArrays to keep data on the GPU).
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ def cpu(dev_id: int = 0) -> Device:
     return Device("cpu", dev_id)
 
 
+def cuda(dev_id: int = 0) -> Device:
+    """A CUDA device handle; NDArrays keep host copies, which CUDA modules copy in and out."""
+    return Device("cuda", dev_id)
+
+
 def device(kind: str, dev_id: int = 0) -> Device:
-    if kind not in ("cpu", "llvm"):
-        raise ArgumentError(f"device '{kind}' is not available; use tl.cpu()")
-    return Device("cpu", dev_id)
+    if kind in ("cpu", "llvm"):
+        return Device("cpu", dev_id)
+    if kind in ("cuda", "gpu"):
+        return Device("cuda", dev_id)
+    raise ArgumentError(f"device '{kind}' is not available; use tl.cpu() or tl.cuda()")
 
 
 class NDArray:
