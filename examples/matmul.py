@@ -31,60 +31,18 @@ def naive(N: int, L: int, M: int, dtype: str = "float32"):
     return te.create_schedule(C.op), [A, B, C]
 
 
-def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 4, nr: int = 64):
-    """Register-blocked schedule: B packed into column panels of width ``nr``; each
-    ``mr`` x ``nr`` tile of C accumulates in a local buffer that LLVM keeps in vector
-    registers (mr * nr / 16 zmm registers, with FMA); column panels run in parallel."""
-    A = te.placeholder((N, L), name="A", dtype=dtype)
-    B = te.placeholder((L, M), name="B", dtype=dtype)
-    nr = min(nr, M)
-    packed = te.compute(((M + nr - 1) // nr, L, nr),
-                        lambda jo, k, ji: te.if_then_else(jo * nr + ji < M, B[k, jo * nr + ji],
-                                                          te.const(0, dtype)), name="packedB")
-    k = te.reduce_axis((0, L), name="k")
-    C = te.compute((N, M), lambda i, j: te.sum(A[i, k] * packed[j // nr, k, j % nr], axis=k), name="C")
-    s = te.create_schedule(C.op)
-    CC = s.cache_write(C, "local")
-    i, j = s[C].op.axis
-    jo, ji = s[C].split(j, factor=nr)
-    io, ii = s[C].split(i, factor=mr)
-    s[C].reorder(jo, io, ii, ji)
-    s[C].vectorize(ji)
-    s[C].parallel(jo)
-    s[CC].compute_at(s[C], io)
-    ic, jc = s[CC].op.axis
-    (kc,) = s[CC].op.reduce_axis
-    s[CC].reorder(kc, ic, jc)
-    s[CC].unroll(ic)
-    s[CC].vectorize(jc)
-    po, pk, pi = s[packed].op.axis
-    s[packed].vectorize(pi)
-    s[packed].parallel(po)
-    return s, [A, B, C]
-
-
-@autotune.template("matmul")
-def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
-    """Tunable register-blocked matmul for CPUs.
-
-    Knobs: ``nr`` columns and ``mr`` rows of the register tile (accumulated in a local buffer
-    that LLVM keeps in vector registers), ``ku`` unrolling of the k loop, ``order`` (B column
-    panels outermost so a panel stays in cache, or row blocks outermost), ``pack`` (copy B
-    into contiguous column panels first)."""
-    cfg = autotune.get_config()
-    cfg.define_knob("nr", [64, 32, 16, 128])
-    cfg.define_knob("mr", [4, 1, 2, 3, 5, 6, 8])
-    cfg.define_knob("ku", [1, 2, 4])
-    cfg.define_knob("order", ["panel", "row"])
-    cfg.define_knob("pack", [True, False])
-    # 32 vector registers: keep the accumulators (mr*nr/16 of them) plus operands in registers.
-    cfg.add_constraint(lambda c: c["mr"].val * c["nr"].val <= 448, "mr*nr <= 448 (28 zmm accumulators)")
-    cfg.add_flop(2.0 * N * L * M)
-    nr, mr, ku = min(cfg["nr"].val, M), min(cfg["mr"].val, N), cfg["ku"].val
+def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 6, nr: int = 64, ku: int = 2,
+            order: str = "panel", pack: bool = True):
+    """Register-blocked schedule: B packed (``pack``) into contiguous column panels of width
+    ``nr``; each ``mr`` x ``nr`` tile of C accumulates in a local buffer that LLVM keeps in
+    vector registers (mr * nr / 16 zmm registers, with FMA), over a k loop unrolled by ``ku``;
+    ``order`` "panel" keeps one B panel in cache while row blocks stream past it (panels run
+    in parallel), "row" walks row blocks outermost."""
+    nr, mr = min(nr, M), min(mr, N)
     A = te.placeholder((N, L), name="A", dtype=dtype)
     B = te.placeholder((L, M), name="B", dtype=dtype)
     k = te.reduce_axis((0, L), name="k")
-    if cfg["pack"].val:
+    if pack:
         packed = te.compute(((M + nr - 1) // nr, L, nr),
                             lambda jo, kk, ji: te.if_then_else(jo * nr + ji < M, B[kk, jo * nr + ji],
                                                                te.const(0, dtype)), name="packedB")
@@ -97,14 +55,14 @@ def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
     i, j = s[C].op.axis
     jo, ji = s[C].split(j, factor=nr)
     io, ii = s[C].split(i, factor=mr)
-    if cfg["order"].val == "panel":
+    if order == "panel":
         s[C].reorder(jo, io, ii, ji)
         s[C].parallel(jo)
     else:
         s[C].reorder(io, jo, ii, ji)
         s[C].parallel(io)
     s[C].vectorize(ji)
-    s[CC].compute_at(s[C], io if cfg["order"].val == "panel" else jo)
+    s[CC].compute_at(s[C], io if order == "panel" else jo)
     ic, jc = s[CC].op.axis
     (kc,) = s[CC].op.reduce_axis
     if ku > 1:
@@ -120,6 +78,23 @@ def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
         s[packed].vectorize(pi)
         s[packed].parallel(po)
     return s, [A, B, C]
+
+
+@autotune.template("matmul")
+def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
+    """Tunable register-blocked matmul for CPUs: the knobs of ``blocked`` (tile ``nr`` x
+    ``mr``, k unrolling ``ku``, loop ``order``, ``pack``ing of B)."""
+    cfg = autotune.get_config()
+    cfg.define_knob("nr", [64, 32, 16, 48, 96, 128])
+    cfg.define_knob("mr", [4, 1, 2, 3, 5, 6, 8])
+    cfg.define_knob("ku", [1, 2, 4])
+    cfg.define_knob("order", ["panel", "row"])
+    cfg.define_knob("pack", [True, False])
+    # 32 vector registers: keep the accumulators (mr*nr/16 of them) plus operands in registers.
+    cfg.add_constraint(lambda c: c["mr"].val * c["nr"].val <= 448, "mr*nr <= 448 (28 zmm accumulators)")
+    cfg.add_flop(2.0 * N * L * M)
+    return blocked(N, L, M, dtype, mr=cfg["mr"].val, nr=cfg["nr"].val, ku=cfg["ku"].val,
+                   order=cfg["order"].val, pack=cfg["pack"].val)
 
 
 @autotune.template("matmul_cuda")

@@ -90,6 +90,15 @@ class _LoopVectorizer(Mutator):
             return no_op()
         if lanes == 1:
             return self.visit(substitute(op.body, {op.loop_var: start}))
+        chunk = lanes & -lanes  # the largest power of two dividing the extent
+        if chunk != lanes and chunk >= 4:
+            # LLVM legalizes vectors of non-power-of-two length poorly (spills and shuffles):
+            # run such a loop as consecutive power-of-two vectors instead (48 -> 3 x 16 lanes).
+            inner = Var(op.loop_var.name, op.loop_var.dtype)
+            parts = [For(inner, const(0, inner.dtype), const(chunk, inner.dtype), ForKind.VECTORIZED,
+                         substitute(op.body, {op.loop_var: start + k * chunk + inner}), op.thread_tag,
+                         op.annotations) for k in range(lanes // chunk)]
+            return self.visit(seq(*parts))
         try:
             return _Vectorizer(op.loop_var, start, lanes).visit(op.body)
         except _Scalarize:
