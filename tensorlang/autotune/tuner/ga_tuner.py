@@ -48,7 +48,17 @@ class GATuner(Tuner):
         for inp, res in zip(inputs, results):
             self.fitness[inp.config.index] = throughput(self.task.flop, res)
 
+    def _generation_size(self) -> int:
+        """``pop_size``, but small enough for about four generations within this tune call's
+        budget: with a population larger than the budget, the search never leaves its random
+        first generation."""
+        budget = getattr(self, "n_trial", 0) or 0
+        if budget <= 0:
+            return self.pop_size
+        return max(2, min(self.pop_size, max(self.elite_num + 2, budget // 4)))
+
     def _breed(self) -> list[int]:
+        size = self._generation_size()
         measured = [i for i in self.generation if i in self.fitness]
         elites = sorted(self.fitness, key=lambda i: -self.fitness[i])[:self.elite_num]
         parents = list(dict.fromkeys(measured + elites))
@@ -57,15 +67,15 @@ class GATuner(Tuner):
         chosen: set[int] = set()
         if len(parents) >= 2 and best > 0:
             weights = [self.fitness[i] / best + 1e-3 for i in parents]
-            for _ in range(4 * self.pop_size):
-                if len(children) >= self.pop_size:
+            for _ in range(4 * size):
+                if len(children) >= size:
                     break
                 idx = self._child(parents, weights, chosen)
                 if idx is not None:
                     children.append(idx)
                     chosen.add(idx)
         # The first generation, or a dead end (all fitness 0, children all visited): random.
-        while len(children) < self.pop_size and self.has_next():
+        while len(children) < size and self.has_next():
             idx = self._random_available()
             if idx is None:
                 break
