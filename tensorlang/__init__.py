@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import errors, runtime, schedule, target, te
+from . import errors, runtime, schedule, target, te, testing, tir
 from .build_module import build, lower
 from .errors import (
                      ArgumentError,
@@ -23,6 +23,7 @@ from .errors import (
 from .runtime import cpu, cuda, device
 from .runtime import ndarray as nd
 
-__all__ = ["__version__", "errors", "runtime", "schedule", "target", "te", "build", "lower", "cpu", "cuda", "device",
+__all__ = ["__version__", "errors", "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
+           "cpu", "cuda", "device",
            "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",
            "TargetError", "TensorLangError"]

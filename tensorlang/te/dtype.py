@@ -28,7 +28,7 @@ _VALID_BITS = {"bool": (1,), "int": (8, 16, 32, 64), "uint": (8, 16, 32, 64),
 _PATTERN = re.compile(r"^(bool|int|uint|float|handle)(\d*)(?:x(\d+))?$")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class DType:
     """A scalar or vector dtype: kind (bool/int/uint/float/handle), bits and vector lanes."""
 
@@ -39,6 +39,23 @@ class DType:
     def __str__(self) -> str:
         base = "bool" if self.kind == "bool" else f"{self.kind}{self.bits}"
         return base if self.lanes == 1 else f"{base}x{self.lanes}"
+
+    # TVM code compares dtypes with strings (A.dtype == "float32") and hands them to numpy
+    # (x.astype(A.dtype)): a DType equals its name and exposes the numpy dtype as .dtype.
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, str):
+            return str(self) == other
+        if isinstance(other, DType):
+            return (self.kind, self.bits, self.lanes) == (other.kind, other.bits, other.lanes)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(str(self))
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The numpy dtype, so that np.dtype(A.dtype) and x.astype(A.dtype) work."""
+        return self.numpy()
 
     def __repr__(self) -> str:
         return f"DType('{self}')"

@@ -1,0 +1,20 @@
+"""Test helpers with TVM's names (``tvm.testing.assert_allclose``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+
+def _host(x: Any) -> np.ndarray:
+    if hasattr(x, "__tensorlang_array__"):
+        return x.__tensorlang_array__()
+    if hasattr(x, "numpy") and not isinstance(x, np.ndarray):
+        return x.numpy()
+    return np.asarray(x)
+
+
+def assert_allclose(actual: Any, desired: Any, rtol: float = 1e-7, atol: float = 1e-7) -> None:
+    """numpy's assert_allclose on numpy arrays or tl.nd arrays."""
+    np.testing.assert_allclose(_host(actual), _host(desired), rtol=rtol, atol=atol, verbose=True)
