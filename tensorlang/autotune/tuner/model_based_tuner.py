@@ -137,7 +137,10 @@ class ModelBasedTuner(Tuner):
             self.ys.append(throughput(self.task.flop, res))
             self.visited.add(inp.config.index)
         n_valid = sum(1 for y in self.ys if y > 0)
-        if len(self.xs) - self._fit_size >= self.plan_size and n_valid >= self.min_valid:
+        # Refit after 16, 32, 64, then every plan_size measurements: waiting for a whole first
+        # plan of random samples would make a 64-trial run a random search.
+        step = min(self.plan_size, max(16, self._fit_size))
+        if len(self.xs) - self._fit_size >= step and n_valid >= self.min_valid:
             self.cost_model.fit(self.xs, self.ys, self.plan_size)
             self._fit_size = len(self.xs)
             self.train_ct += 1
