@@ -92,8 +92,8 @@ def diversity_pick(scores: np.ndarray, points: np.ndarray, n_pick: int, weight: 
 class ModelBasedTuner(Tuner):
     """Tuner driven by a cost model and an optimizer.
 
-    The first configs are random.  Once ``plan_size`` new trials have been measured since the
-    last fit and at least ``min_valid`` trials succeeded, the model is refit and the optimizer
+    The first configs are random.  After 16, 32 and 64 trials, then every ``plan_size`` new
+    trials (once at least ``min_valid`` trials succeeded), the model is refit and the optimizer
     plans the next ``plan_size`` proposals: the top ``(1 - epsilon)`` share by predicted
     throughput, then random configs (epsilon-greedy).  With ``diversity_filter_ratio`` r the
     plan is picked from ``r`` times as many candidates by ``diversity_pick``."""
