@@ -7,7 +7,7 @@ when none of its children changed, so "nothing changed" is an identity check.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from .expr import Node, PrimExpr, Var
@@ -36,14 +36,18 @@ class Visitor:
         return fn
 
     def generic_visit(self, node: Any) -> None:
-        for name in getattr(node, "_children", ()):
-            value = getattr(node, name)
-            if isinstance(value, tuple):
-                for v in value:
-                    if isinstance(v, Node):
-                        self.visit(v)
-            elif isinstance(value, Node):
-                self.visit(value)
+        for child in children(node):
+            self.visit(child)
+
+
+def children(node: Any) -> Iterator[Node]:
+    """The child nodes of ``node`` (its ``_children`` fields, tuples flattened), in order."""
+    for name in getattr(node, "_children", ()):
+        value = getattr(node, name)
+        if isinstance(value, tuple):
+            yield from (v for v in value if isinstance(v, Node))
+        elif isinstance(value, Node):
+            yield value
 
 
 class Mutator(Visitor):

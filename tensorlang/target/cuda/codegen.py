@@ -36,7 +36,7 @@ from ...ir import stmt as S
 from ...ir.function import PrimFunc
 from ...te import expr as E
 from ...te.dtype import DType
-from ...te.functor import Visitor, free_vars
+from ...te.functor import Visitor, children, free_vars
 
 BLOCK_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z")
 THREAD_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
@@ -879,7 +879,7 @@ class _KernelRenderer:
         key = id(e)
         hit = self._fault_cache.get(key)
         if hit is None:
-            hit = isinstance(e, E.Load) or any(self.may_fault(c) for c in _children(e))
+            hit = isinstance(e, E.Load) or any(self.may_fault(c) for c in children(e))
             self._fault_cache[key] = hit
         return hit
 
@@ -1148,14 +1148,6 @@ class _KernelRenderer:
 
 
 # --- small text helpers ------------------------------------------------------------------------
-
-def _children(e: Any) -> Iterator[Any]:
-    for name in getattr(e, "_children", ()):
-        value = getattr(e, name)
-        if isinstance(value, tuple):
-            yield from (v for v in value if isinstance(v, E.Node))
-        elif isinstance(value, E.Node):
-            yield value
 
 
 def _strip(text: str) -> str:

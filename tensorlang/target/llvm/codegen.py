@@ -26,7 +26,7 @@ from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
 from ...te import expr as E
 from ...te.dtype import DType
-from ...te.functor import Visitor
+from ...te.functor import Visitor, children
 from ..llvm_target import LLVMTarget
 from ..module import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
 
@@ -502,7 +502,7 @@ class _FunctionEmitter(Visitor):
                   and not _is_safe_divisor(e.b)):
                 hit = True
             else:
-                hit = any(self.may_fault(c) for c in _child_nodes(e))
+                hit = any(self.may_fault(c) for c in children(e))
             self._may_fault_cache[key] = hit
         return hit
 
@@ -953,10 +953,3 @@ class _FunctionEmitter(Visitor):
                          f"(in {self.m.func.name}); it must be lowered away first")
 
 
-def _child_nodes(e: Any) -> Iterator[Any]:
-    for name in getattr(e, "_children", ()):
-        value = getattr(e, name)
-        if isinstance(value, tuple):
-            yield from (v for v in value if isinstance(v, E.Node))
-        elif isinstance(value, E.Node):
-            yield value
