@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-import math
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -144,7 +143,3 @@ def create(name: str, args: Sequence[Any], target: str | Target | None = None) -
     """A tuning task for template ``name`` called with ``args`` on ``target``."""
     return Task(name, args, target)
 
-
-def gflops(task: Task, seconds: float) -> float:
-    """Throughput of one run of the task's computation taking ``seconds``."""
-    return task.flop / seconds / 1e9 if seconds > 0 and math.isfinite(seconds) else 0.0

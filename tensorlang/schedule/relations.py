@@ -67,18 +67,3 @@ def pass_up_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr]
             values[rel.outer] = f // ext
             values[rel.inner] = f % ext
 
-
-def leaf_parents(relations: list[Relation]) -> dict[IterVar, list[IterVar]]:
-    """For each derived axis, the root axes it depends on."""
-    out: dict[IterVar, list[IterVar]] = {}
-
-    def roots(iv: IterVar) -> list[IterVar]:
-        return out.get(iv, [iv])
-    for rel in relations:
-        if isinstance(rel, Split):
-            r = roots(rel.parent)
-            out[rel.outer] = r
-            out[rel.inner] = r
-        else:
-            out[rel.fused] = roots(rel.outer) + [x for x in roots(rel.inner) if x not in roots(rel.outer)]
-    return out

@@ -8,7 +8,7 @@ from typing import Any
 
 from ..errors import ExprError
 from .dtype import INT32, DType, as_dtype
-from .expr import IntImm, PrimExpr, Reduce, TensorRead, Var, cast, const, convert
+from .expr import IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
 from .functor import post_order_visit
 
 
@@ -276,10 +276,6 @@ def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
             e = const(e.value, INT32)
         out.append(e)
     return tuple(out)
-
-
-def as_index_dtype(e: PrimExpr) -> PrimExpr:
-    return cast(e, INT32) if isinstance(e, IntImm) else e
 
 
 __all__ = ["Range", "IterVar", "IterVarType", "Tensor", "TensorSlice", "Operation",
