@@ -31,6 +31,14 @@ def conv2d_nchw(N, C, H, W, K, R, S, pad, dtype="float32"):
     return X, Wt, Xp, Y
 
 
+def conv2d_flop(Y: te.Tensor, C: int, R: int, S: int) -> float:
+    """2 x outputs x C x R x S: one multiply-add per filter tap (padding computes nothing)."""
+    n = 1
+    for d in Y.shape:
+        n *= int(d)
+    return 2.0 * n * C * R * S
+
+
 def scheduled(N=1, C=64, H=56, W=56, K=64, R=3, S=3, pad=1, kb=4, xb=16):
     """Output channels blocked by ``kb`` and columns by ``xb`` accumulate in a local tile."""
     X, Wt, Xp, Y = conv2d_nchw(N, C, H, W, K, R, S, pad)
@@ -66,6 +74,7 @@ def conv2d_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad:
     cfg.add_constraint(lambda c: c["kb"].val * c["yb"].val * c["xb"].val <= 448,
                        "kb*yb*xb <= 448 (28 zmm accumulators)")
     X, Wt, Xp, Y = conv2d_nchw(N, C, H, W, K, R, S, pad, dtype)
+    cfg.add_flop(conv2d_flop(Y, C, R, S))
     kb, xb, yb = min(cfg["kb"].val, K), cfg["xb"].val, cfg["yb"].val
     s = te.create_schedule(Y.op)
     YL = s.cache_write(Y, "local")
@@ -100,6 +109,7 @@ def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int,
     X, Wt, Xp, Y = conv2d_nchw(N, C, H, W, K, R, S, pad, dtype)
     s = te.create_schedule(Y.op)
     cfg = autotune.get_config()
+    cfg.add_flop(conv2d_flop(Y, C, R, S))
     n, f, y, x = s[Y].op.axis
     rc, ry, rx = s[Y].op.reduce_axis
     small = lambda e: e.size[1] <= 32 and e.size[2] <= 4  # noqa: E731 - threads, registers per thread
