@@ -31,5 +31,10 @@ class BuildError(TensorLangError):
     """Code generation, LLVM compilation, linking or loading of a module failed."""
 
 
+class LaunchLimitError(BuildError):
+    """A kernel needs more of a per-block resource than the device has: the schedule is invalid
+    for this target (the autotuner treats it like an instantiation error)."""
+
+
 class ArgumentError(TensorLangError, TypeError):
     """A compiled function was called with the wrong number, shape, dtype or layout of arrays."""

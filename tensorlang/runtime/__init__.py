@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..target.backends import load_module
+from ..target.timing import ProfileResult
 from .ndarray import Device, NDArray, array, cpu, cuda, device, empty
 
-
-def load_module(path: str) -> Any:
-    """Load a library written by ``Module.export_library`` (no compiler needed)."""
-    from ..target.module import load_module as _load
-    return _load(path)
-
-
-__all__ = ["Device", "NDArray", "array", "cpu", "cuda", "device", "empty", "load_module"]
+__all__ = ["Device", "NDArray", "ProfileResult", "array", "cpu", "cuda", "device", "empty", "load_module"]

@@ -1,7 +1,7 @@
 """Schedules and stages: how each operation's loops are split, ordered, annotated and placed.
 
 A ``Stage`` records directives and never changes the operation's meaning; the lowering in
-``tensorlang.ir.lower`` turns the recorded directives into loops.  Primitives check their
+``tensorlang.lowering`` turns the recorded directives into loops.  Primitives check their
 arguments at once and raise ``ScheduleError`` naming the stage and axis at fault.
 """
 

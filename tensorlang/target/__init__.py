@@ -1,5 +1,7 @@
-"""Targets, code generation backends and the runtime modules they produce."""
+"""Targets, the calling convention (abi), argument checking (binder), timing, and the backends
+(``llvm``, ``cuda``) that compile loop IR into runtime modules, found through ``backends``."""
 
+from .backends import BACKENDS, get_backend, load_module
 from .target import Target, as_target
 
-__all__ = ["Target", "as_target"]
+__all__ = ["BACKENDS", "Target", "as_target", "get_backend", "load_module"]

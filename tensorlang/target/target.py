@@ -10,8 +10,9 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..errors import TargetError
+from .backends import BACKENDS
 
-KINDS = ("llvm", "cuda")
+KINDS = tuple(BACKENDS)
 
 _current: ContextVar[Target | None] = ContextVar("tensorlang_target", default=None)
 

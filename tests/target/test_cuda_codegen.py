@@ -20,7 +20,7 @@ import tempfile
 import numpy as np
 import pytest
 
-from tensorlang.errors import ArgumentError, BuildError, TargetError
+from tensorlang.errors import ArgumentError, BuildError, LaunchLimitError, TargetError
 from tensorlang.ir import stmt as S
 from tensorlang.ir.function import Buffer, PrimFunc
 from tensorlang.target.cuda import nvrtc
@@ -32,10 +32,10 @@ from tensorlang.target.cuda.codegen import (
     render_cuda,
     split_kernels,
 )
-from tensorlang.target.cuda.device_limits import LaunchLimitError, check_launch
+from tensorlang.target.cuda.device_limits import check_launch
 from tensorlang.target.cuda.runtime import CUDAModule, gpu_available, load_cuda_module
 from tensorlang.target.cuda.target import CUDATarget
-from tensorlang.target.module import ProfileResult
+from tensorlang.target.timing import ProfileResult
 from tensorlang.te import expr as E
 from tensorlang.te.dtype import DType, as_dtype
 
@@ -820,7 +820,7 @@ def run_on_host(host_lib, func: PrimFunc, *args):
                 cargs.append(ctypes.c_void_p(bound.host[i].ctypes.data))
             else:
                 ctype = _CTYPES[decl.rsplit(" ", 1)[0]]
-                cargs.append(ctype(bound.scalars[i]))
+                cargs.append(ctype(bound.values[i]))
         fn = getattr(lib, f"tl_launch_{k.name}")
         fn(*(ctypes.c_uint(v) for v in (*grid, *k.block)), *cargs)
 

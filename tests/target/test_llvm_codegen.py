@@ -16,10 +16,11 @@ import pytest
 from tensorlang.errors import ArgumentError, BuildError, TargetError
 from tensorlang.ir import stmt as S
 from tensorlang.ir.function import Buffer, PrimFunc
-from tensorlang.target.build import build_llvm
+from tensorlang.runtime import load_module
+from tensorlang.target.llvm.build import build_llvm
 from tensorlang.target.llvm.codegen import codegen_llvm
-from tensorlang.target.llvm_target import LLVMTarget
-from tensorlang.target.module import ProfileResult, load_module
+from tensorlang.target.llvm.target import LLVMTarget
+from tensorlang.target.timing import ProfileResult
 from tensorlang.te import expr as E
 from tensorlang.te.dtype import as_dtype
 
@@ -689,7 +690,7 @@ def test_loaded_module_runs_without_llvmlite(tmp_path):
     f.export_library(path)
     script = (
         "import sys, numpy as np\n"
-        "from tensorlang.target.module import load_module\n"
+        "from tensorlang.runtime import load_module\n"
         f"m = load_module({str(path)!r})\n"
         "a = np.random.default_rng().random(100); b = np.random.default_rng().random(100)\n"
         "c = np.zeros(100)\n"

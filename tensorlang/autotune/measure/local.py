@@ -20,8 +20,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from ...errors import TensorLangError
-from ...target.cuda.device_limits import LaunchLimitError
+from ...errors import LaunchLimitError, TensorLangError
+from ...target.backends import load_module
 from ..space import ConfigEntity, InstantiationError
 from .executor import Outcome, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
@@ -305,7 +305,6 @@ class _RunSettings:
 
 def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, Any]:
     """Child body: load, check and time one candidate; (NO_ERROR, costs) or (WRONG_ANSWER, message)."""
-    from ...target.module import load_module
     data = np.load(ref.npz)
     module = load_module(path)
     args = []

@@ -28,8 +28,8 @@ from typing import ClassVar
 import numpy as np
 
 from ...ir.function import PrimFunc
-from ...ir.lower import lower
 from ...ir.stmt import Allocate, For, ForKind, IfThenElse, LetStmt, Store
+from ...lowering import lower_schedule
 from ...te import expr as E
 from ...te.functor import Visitor
 from ..space import ConfigEntity
@@ -282,7 +282,7 @@ class LoweredFeature(FeatureType):
     def extract_costed(self, task: Task, config: ConfigEntity) -> tuple[np.ndarray | None, float]:
         try:
             sch, args = task.instantiate(config)
-            func = lower(sch, args, "main", target_kind=task.target_kind)
+            func = lower_schedule(sch, args, "main", target_kind=task.target_kind)
         except Exception:  # noqa: BLE001 - template code and lowering may reject a config any way
             return None, 1.0
         summary = summarize(func)

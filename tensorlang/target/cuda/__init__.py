@@ -1,10 +1,48 @@
-"""The CUDA backend: CUDA C generation (codegen), NVRTC compilation (nvrtc), device limits,
-the pycuda runtime (runtime) and the build that joins them (build).
+"""The CUDA backend: its target (target), CUDA C generation (codegen), NVRTC compilation
+(nvrtc), device limits, the pycuda runtime (runtime), the build that joins them (build) and
+CPU emulation of the kernels (emulate).
 
-Importing this package needs neither pycuda, a driver, a GPU nor NVRTC: NVRTC is loaded on the
-first compile and pycuda on the first call of a module.
+The entry points every backend package has: ``parse_target``, ``build_func``, ``load_module`` and
+``EXPORT_MAGIC``. Importing this package needs neither pycuda, a driver, a GPU nor NVRTC: NVRTC
+is loaded on the first compile and pycuda on the first call of a module.
 """
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
 
 from .target import CUDATarget
 
-__all__ = ["CUDATarget"]
+if TYPE_CHECKING:
+    from ...ir.function import PrimFunc
+    from .runtime import CUDAModule
+
+# The leading bytes of what ``CUDAModule.export_library`` writes (a JSON object, format first).
+EXPORT_MAGIC = (b'{"format": "tensorlang-cuda-module"',)
+# Whether schedules for this backend may bind loops to GPU threads.
+BINDS_THREADS = True
+
+
+def parse_target(text: str) -> CUDATarget:
+    """The CUDATarget of a target string "cuda [options]"."""
+    return CUDATarget.from_string(text)
+
+
+def build_func(func: PrimFunc, target: CUDATarget, jit: bool = True) -> Any:
+    """Compile a lowered function: kernels through NVRTC at build time, loaded on the first call
+    whatever ``jit`` says; "-emulate" runs them on the CPU instead (an LLVM Module)."""
+    if target.emulate:
+        from .emulate import build_emulated
+        return build_emulated(func, target)
+    from .build import build_cuda
+    return build_cuda(func, target)
+
+
+def load_module(path: str | os.PathLike) -> CUDAModule:
+    """Load a file written by ``CUDAModule.export_library``."""
+    from .runtime import load_cuda_module
+    return load_cuda_module(path)
+
+
+__all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "CUDATarget", "build_func", "load_module", "parse_target"]

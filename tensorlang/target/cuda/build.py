@@ -8,19 +8,14 @@ a GPU still proves the code compiles); the result touches pycuda only when it is
 
 from __future__ import annotations
 
-from ...errors import BuildError
 from ...ir.function import Buffer, PrimFunc
 from ...te import expr as E
-from ..build import signature_of
-from ..module import Dim, Signature
+from ..abi import Dim, Signature, encode_dim, signature_of
 from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
 from .device_limits import check_launch
 from .nvrtc import compile_cuda
 from .runtime import CUDAModule, DeviceBufferSpec, KernelLaunch, LaunchPlan
 from .target import CUDATarget
-
-_DIM_OPS = {E.Add: "add", E.Sub: "sub", E.Mul: "mul", E.FloorDiv: "floordiv", E.FloorMod: "floormod",
-            E.Div: "div", E.Mod: "mod", E.Min: "min", E.Max: "max"}
 
 
 def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
@@ -72,14 +67,4 @@ def _buffer_spec(b: GlobalBuffer, keys: dict[E.Var, str]) -> DeviceBufferSpec:
 
 def _dim(e: E.PrimExpr, keys: dict[E.Var, str], what: str) -> Dim:
     """An integer expression over scalar parameters as a runtime dimension formula."""
-    if isinstance(e, E.IntImm):
-        return e.value
-    if isinstance(e, E.Var) and e in keys:
-        return keys[e]
-    if isinstance(e, E.Cast) and e.dtype.is_int and e.value.dtype.is_int:
-        return _dim(e.value, keys, what)
-    op = _DIM_OPS.get(type(e))
-    if op is None:
-        raise BuildError(f"{what} is '{e}', which the host cannot evaluate (use +, -, *, //, %, min, max "
-                         "of constants and scalar parameters)")
-    return {"op": op, "args": [_dim(e.a, keys, what), _dim(e.b, keys, what)]}
+    return encode_dim(e, keys.get, what)

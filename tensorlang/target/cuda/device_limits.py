@@ -8,18 +8,13 @@ the target's, or (when a register count is known, e.g. from ptxas) its registers
 
 from __future__ import annotations
 
-from ...errors import BuildError
+from ...errors import BuildError, LaunchLimitError
 from .codegen import THREAD_TAGS, Kernel
 from .target import CUDATarget
 
 # Hardware limits of every architecture since sm_30 that no target option changes.
 MAX_BLOCK_DIMS = (1024, 1024, 64)
 _REGISTER_GRANULE = 256  # registers are allocated to each warp in units of this many
-
-
-class LaunchLimitError(BuildError):
-    """A kernel needs more of a per-block resource than the device has: the schedule is invalid
-    for this target (the autotuner treats it like an instantiation error)."""
 
 
 def check_launch(kernel: Kernel, target: CUDATarget, registers: int | None = None) -> None:

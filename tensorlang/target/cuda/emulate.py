@@ -14,11 +14,12 @@ from ...ir.function import PrimFunc
 from ...ir.passes.emulate_gpu import emulate_gpu
 from ...ir.passes.remove_no_op import remove_no_op
 from ...ir.passes.simplify import simplify_stmt
-from ..build import build_llvm
-from ..llvm_target import LLVMTarget
-from ..module import Module
+from ..llvm.build import build_llvm
+from ..llvm.runtime import Module
+from ..llvm.target import LLVMTarget
 from .codegen import render_cuda, split_kernels
 from .device_limits import check_launch
+from .nvrtc import compile_cuda, nvrtc_available
 from .target import CUDATarget
 
 
@@ -29,7 +30,6 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
         check_launch(kernel, target)
     source = render_cuda(plan)
     sources = {"cuda": source}
-    from .nvrtc import compile_cuda, nvrtc_available
     if nvrtc_available():  # without NVRTC, emulation still runs
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx
     body = remove_no_op(simplify_stmt(emulate_gpu(func.body)))

@@ -22,20 +22,9 @@ from typing import Any
 import numpy as np
 
 from ...errors import ArgumentError, BuildError, TargetError
-from ..module import (
-    Dim,
-    ParamSpec,
-    ProfileResult,
-    Signature,
-    _array,
-    _check_overlap,
-    _eval_dim,
-    _scalar_converter,
-    _shape_str,
-    dim_str,
-    repeat_timings,
-    timing_options,
-)
+from ..abi import Dim, Signature, dim_str, eval_dim
+from ..binder import ArgBinder, BoundArgs
+from ..timing import ProfileResult, repeat_timings, timing_options
 from .nvrtc import CompiledCUDA, compile_cuda, driver_accepts_ptx
 
 NO_GPU = "no CUDA driver/GPU found; build with target='cuda -emulate' to run on the CPU"
@@ -162,109 +151,6 @@ def gpu_available() -> bool:
         return False
 
 
-# --- arguments ---------------------------------------------------------------------------------
-
-@dataclass
-class _Bound:
-    """One call's checked arguments, by signature index."""
-
-    scalars: dict[int, Any]      # converted value (float16 as bits, bool as bool)
-    host: dict[int, np.ndarray]  # numpy arrays to copy in (and out when written)
-    device: dict[int, int]       # device pointers of GPUArrays
-    env: dict[str, int]          # shape variable -> value
-
-
-def _is_device_array(x: Any) -> bool:
-    return hasattr(x, "gpudata") and hasattr(x, "shape") and hasattr(x, "dtype")
-
-
-class _Binder:
-    """Checks arguments like tensorlang.target.module's binder, accepting GPUArrays too."""
-
-    def __init__(self, sig: Signature, align: dict[int, int]):
-        self.sig = sig
-        self.align = align
-        user = sig.params[:sig.user_arity]
-        self.usage = f"{sig.name} expects {sig.user_arity} arguments ({', '.join(p.name for p in user)})"
-        self.buffers = [(i, p, np.dtype(p.dtype)) for i, p in enumerate(user) if p.kind == "buffer"]
-        self.scalars = [(i, p, _scalar_converter(p)) for i, p in enumerate(user) if p.kind == "scalar"]
-        self.derived = [(i, p, _scalar_converter(p)) for i, p in enumerate(sig.params) if i >= sig.user_arity]
-
-    def bind(self, args: tuple) -> _Bound:
-        if len(args) != self.sig.user_arity:
-            raise ArgumentError(f"{self.usage}, got {len(args)}")
-        out = _Bound({}, {}, {}, {})
-        origin: dict[str, tuple[str, int]] = {}
-        for i, p, convert in self.scalars:
-            out.scalars[i] = value = convert(args[i])
-            if np.dtype(p.dtype).kind in "iu":  # only integers size arrays and grids
-                out.env[p.var] = value
-                origin[p.var] = (p.name, -1)
-        deferred = []
-        host_ranges: list[tuple[ParamSpec, int, int]] = []
-        device_ranges: list[tuple[ParamSpec, int, int]] = []
-        for i, p, dtype in self.buffers:
-            x = args[i]
-            if _is_device_array(x):
-                shape = self._device_array(x, p, dtype, i)
-                ptr = int(x.gpudata)
-                out.device[i] = ptr
-                device_ranges.append((p, int(x.nbytes), ptr))
-            else:
-                arr = _array(x, p, dtype)
-                if p.written and not arr.flags.writeable:
-                    raise ArgumentError(f"argument {p.name} is read-only, but {self.sig.name} writes to it")
-                shape = arr.shape
-                out.host[i] = arr
-                host_ranges.append((p, arr.nbytes, arr.__array_interface__["data"][0]))
-            for d, (got, dim) in enumerate(zip(shape, p.shape)):
-                if isinstance(dim, int):
-                    if got != dim:
-                        raise ArgumentError(f"argument {p.name}: dimension {d} must be {dim}, got {got} "
-                                            f"(expected shape {_shape_str(p.shape)}, got {tuple(shape)})")
-                elif isinstance(dim, str):
-                    bound = out.env.get(dim)
-                    if bound is None:
-                        out.env[dim] = got
-                        origin[dim] = (p.name, d)
-                    elif bound != got:
-                        name, where = origin[dim]
-                        source = f"argument {name}" + (f" (dimension {where})" if where >= 0 else "")
-                        raise ArgumentError(f"argument {p.name}: dimension {d} is {got}, but {dim} = {bound} "
-                                            f"from {source}")
-                else:
-                    deferred.append((p, d, dim, got))
-        for p, d, dim, got in deferred:
-            want = _eval_dim(dim, out.env)
-            if want is not None and want != got:
-                raise ArgumentError(f"argument {p.name}: dimension {d} must be {dim_str(dim)} = {want}, got {got}")
-        for i, p, convert in self.derived:
-            bound = out.env.get(p.var)
-            if bound is None:
-                raise ArgumentError(f"{self.sig.name}: no argument's shape determines {p.name}")
-            out.scalars[i] = convert(bound)
-        if any(p.written for _, p, _ in self.buffers):
-            _check_overlap(host_ranges)  # kernels take buffers as __restrict__ pointers
-            _check_overlap(device_ranges)
-        return out
-
-    def _device_array(self, x: Any, p: ParamSpec, dtype: np.dtype, index: int) -> tuple[int, ...]:
-        if np.dtype(x.dtype) != dtype:
-            raise ArgumentError(f"argument {p.name}: expected {p.dtype}, got {x.dtype}")
-        shape = tuple(int(s) for s in x.shape)
-        if len(shape) != len(p.shape):
-            raise ArgumentError(f"argument {p.name}: expected {len(p.shape)} dimensions {_shape_str(p.shape)}, "
-                                f"got {len(shape)} (shape {shape})")
-        flags = getattr(x, "flags", None)
-        if flags is not None and not flags.c_contiguous:
-            raise ArgumentError(f"argument {p.name} is not C-contiguous on the device; pass a contiguous copy")
-        need = self.align.get(index, 0)
-        if need and int(x.gpudata) % need:
-            raise ArgumentError(f"argument {p.name}: the device pointer is not {need}-byte aligned, but the "
-                                f"kernels read it with {need}-byte vector accesses; pass an unsliced GPUArray")
-        return shape
-
-
 # --- the module -----------------------------------------------------------------------------------
 
 class CUDAModule:
@@ -278,7 +164,7 @@ class CUDAModule:
         self.source = source
         self.compiled = compiled
         self.target = target
-        self._binder = _Binder(signature, dict(plan.align))
+        self._binder = ArgBinder(signature, device_arrays=True, align=dict(plan.align))
         self._functions: dict[str, Any] | None = None
         self._functions_pid = 0
         self._load_lock = threading.Lock()
@@ -403,7 +289,7 @@ class CUDAModule:
                 for mem in allocations:
                     mem.free()
 
-    def _launch_args(self, k: KernelLaunch, fn: Any, bound: _Bound, pointers: dict[int, int],
+    def _launch_args(self, k: KernelLaunch, fn: Any, bound: BoundArgs, pointers: dict[int, int],
                      buffers: list[int]) -> tuple[Any, tuple[int, int, int], tuple[int, int, int], list] | None:
         grid = tuple(_evaluate(d, bound.env, f"the grid of kernel {k.name}") for d in k.grid)
         if min(grid) <= 0:
@@ -419,7 +305,7 @@ class CUDAModule:
             elif self.signature.params[i].kind == "buffer":
                 kargs.append(pointers[i])
             else:
-                kargs.append(bound.scalars[i])
+                kargs.append(bound.values[i])
         return fn, (grid[0], grid[1], grid[2]), k.block, kargs
 
     def __call__(self, *args: Any) -> None:
@@ -519,7 +405,7 @@ def _cc(arch: str) -> tuple[int, int]:
 
 
 def _evaluate(dim: Dim, env: dict[str, int], what: str) -> int:
-    value = _eval_dim(dim, env)
+    value = eval_dim(dim, env)
     if value is None:
         raise ArgumentError(f"{what} is {dim_str(dim)}, which these arguments leave undefined")
     if value < 0:

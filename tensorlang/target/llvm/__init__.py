@@ -1,6 +1,45 @@
-"""The LLVM CPU backend: IR generation (codegen) and everything that drives LLVM (engine)."""
+"""The LLVM CPU backend: its target (target), host detection (host), code generation
+(codegen), everything that drives LLVM (engine), the build that joins them (build) and the
+runtime Module (runtime).
 
-from .codegen import codegen_llvm
-from .engine import JITLibrary, compile_module
+The entry points every backend package has: ``parse_target``, ``build_func``, ``load_module`` and
+``EXPORT_MAGIC``. Importing this package does not import llvmlite: loading an exported library
+needs no compiler.
+"""
 
-__all__ = ["codegen_llvm", "compile_module", "JITLibrary"]
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+from .target import LLVMTarget
+
+if TYPE_CHECKING:
+    from ...ir.function import PrimFunc
+    from .runtime import Module
+
+# The leading bytes of what ``Module.export_library`` writes: an ELF or Mach-O shared library.
+EXPORT_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
+# Whether schedules for this backend may bind loops to GPU threads.
+BINDS_THREADS = False
+
+
+def parse_target(text: str) -> LLVMTarget:
+    """The LLVMTarget of a target string "llvm [options]"."""
+    return LLVMTarget.from_string(text)
+
+
+def build_func(func: PrimFunc, target: LLVMTarget, jit: bool = True) -> Module:
+    """Compile a lowered function; ``jit=False`` only prepares ``export_library``."""
+    from .build import build_llvm, check_cpu_func  # defers llvmlite to the first build
+    check_cpu_func(func, target)
+    return build_llvm(func, target, jit=jit)
+
+
+def load_module(path: str | os.PathLike) -> Module:
+    """Load a shared library written by ``Module.export_library`` (no compiler needed)."""
+    from .runtime import load_module as load
+    return load(path)
+
+
+__all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "LLVMTarget", "build_func", "load_module", "parse_target"]

@@ -27,8 +27,8 @@ from ...ir.function import Buffer, PrimFunc
 from ...te import expr as E
 from ...te.dtype import DType
 from ...te.functor import Visitor, children
-from ..llvm_target import LLVMTarget
-from ..module import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
+from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
+from .target import LLVMTarget
 
 STACK_ALLOC_LIMIT = 256 * 1024  # bytes; larger or dynamic Allocates go to the heap
 _ALLOC_ALIGN = 64  # one cache line, and one zmm register

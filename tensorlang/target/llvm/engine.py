@@ -1,99 +1,29 @@
-"""Everything that touches llvmlite.binding: initialization, target machines, the O3 pipeline,
-MCJIT, and assembly, object and shared-library emission.
+"""Driving LLVM for a built module: target machines, the O3 pipeline, MCJIT, and assembly,
+object and shared-library emission (initialization and host detection: ``host``).
 
-Guarantees: LLVM's process-wide state is only touched while holding ``_LOCK`` (LLVM is not
+Guarantees: LLVM's process-wide state is only touched while holding ``host.LOCK`` (LLVM is not
 thread-safe); the JIT code of a JITLibrary stays valid for as long as the library is alive;
 every LLVM failure surfaces as a BuildError.
 """
 
 from __future__ import annotations
 
-import ctypes.util
 import os
 import shlex
 import shutil
 import subprocess
 import tempfile
-import threading
 from functools import cache
 
 import llvmlite.binding as llvm
 
 from ...errors import BuildError, TargetError
-from ..llvm_target import LLVMTarget
-
-_LOCK = threading.RLock()
-_initialized: set[str] = set()
-
-
-def _init(all_targets: bool = False) -> None:
-    """One-time LLVM initialization: the host target, or every target for cross compilation."""
-    with _LOCK:
-        if "native" not in _initialized:
-            llvm.initialize_native_target()
-            llvm.initialize_native_asmprinter()
-            llvm.initialize_native_asmparser()
-            # MCJIT looks external symbols up only in libraries loaded through LLVM; an unknown
-            # one silently becomes address 0. Generated code calls into libc (threads, malloc)
-            # and libm (tanhf, and fmod/expf that LLVM itself emits for frem and llvm.exp).
-            for lib in ("c", "m", "pthread"):
-                path = ctypes.util.find_library(lib)
-                if path:
-                    llvm.load_library_permanently(path)
-            _initialized.add("native")
-        if all_targets and "all" not in _initialized:
-            llvm.initialize_all_targets()
-            llvm.initialize_all_asmprinters()
-            _initialized.add("all")
-
-
-@cache
-def host_triple() -> str:
-    _init()
-    return llvm.get_process_triple()
-
-
-@cache
-def host_cpu_name() -> str:
-    _init()
-    return llvm.get_host_cpu_name()
-
-
-@cache
-def host_cpu_features() -> str:
-    """The host's features as "+a,-b,..." (empty when LLVM cannot tell)."""
-    _init()
-    try:
-        return llvm.get_host_cpu_features().flatten()
-    except RuntimeError:
-        return ""
-
-
-def entry_symbol(name: str) -> str:
-    """The symbol for a function called ``name``: the name itself, unless the process already
-    defines it (fmod, exp, main, ...), where code LLVM emits could call ours instead of libm's."""
-    _init()
-    return f"__tl_{name}" if llvm.address_of_symbol(name) else name
-
-
-def same_arch(triple_a: str, triple_b: str) -> bool:
-    """Whether two triples name the same architecture and OS (code for one runs on the other)."""
-    a, b = llvm.get_triple_parts(triple_a), llvm.get_triple_parts(triple_b)
-    return (a.Arch, a.OS) == (b.Arch, b.OS)
-
-
-def llvm_target_for(triple: str) -> llvm.Target:
-    """The LLVM backend for ``triple``; TargetError when this LLVM has none."""
-    with _LOCK:
-        _init(all_targets=not same_arch(triple, host_triple()))
-        try:
-            return llvm.Target.from_triple(triple)
-        except RuntimeError as exc:
-            raise TargetError(f"LLVM does not know the triple '{triple}': {exc}") from None
+from .host import LOCK, host_triple, llvm_target_for, same_arch
+from .target import LLVMTarget
 
 
 def _create_target_machine(target: LLVMTarget, reloc: str, jit: bool) -> llvm.TargetMachine:
-    with _LOCK:
+    with LOCK:
         return llvm_target_for(target.triple).create_target_machine(
             cpu=target.cpu, features=target.features, opt=target.opt_level, reloc=reloc,
             codemodel="jitdefault" if jit else "default", jit=jit)
@@ -148,7 +78,7 @@ class JITLibrary:
         if self._engine is None:
             raise BuildError(f"'{self.name}' was compiled for {self.target.triple}, which this "
                              f"host ({host_triple()}) cannot run; export it or read its assembly")
-        with _LOCK:
+        with LOCK:
             addr = self._engine.get_global_value_address(symbol)
         if not addr:
             raise BuildError(f"symbol '{symbol}' is missing from the compiled module '{self.name}'")
@@ -161,7 +91,7 @@ class JITLibrary:
             return self.ir_unopt
         if fmt == "asm":
             if self._asm is None:
-                with _LOCK:
+                with LOCK:
                     tm = _cached_target_machine(self.target, "default")
                     self._asm = tm.emit_assembly(_parse(self.ir_opt, self.name, tm))
             return self._asm
@@ -170,7 +100,7 @@ class JITLibrary:
     def object_code(self) -> bytes:
         """Position-independent object code, ready to link into a shared library."""
         if self._object is None:
-            with _LOCK:
+            with LOCK:
                 tm = _cached_target_machine(self.target, "pic")
                 self._object = tm.emit_object(_parse(self.ir_opt, self.name, tm))
         return self._object
@@ -183,7 +113,7 @@ class JITLibrary:
 def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True) -> JITLibrary:
     """Verify, optimize (new pass manager) and, when the target runs on this host and ``jit``
     is set, JIT-compile (builders that only export a library skip the JIT)."""
-    with _LOCK:
+    with LOCK:
         tm = _cached_target_machine(target, "default")
         mod = _parse(ir_text, name, tm)
         _optimize(mod, tm, target.opt_level)

@@ -25,22 +25,22 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import LoweringError
+from ..ir.function import Buffer, PrimFunc
+from ..ir.passes.loop_partition import partition_loops
+from ..ir.passes.remove_no_op import remove_no_op
+from ..ir.passes.simplify import simplify_stmt
+from ..ir.passes.storage_flatten import storage_flatten
+from ..ir.passes.storage_sync import storage_sync
+from ..ir.passes.unroll_loops import unroll_loops
+from ..ir.passes.vectorize_loops import vectorize_loops
+from ..ir.stmt import Allocate, For, LetStmt, Stmt
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
 from ..schedule.schedule import Schedule
 from ..te.expr import Var
-from ..te.functor import free_vars
+from ..te.functor import free_vars, post_order_visit
 from ..te.tensor import PlaceholderOp, Tensor
-from .function import Buffer, PrimFunc
-from .passes.loop_partition import partition_loops
-from .passes.remove_no_op import remove_no_op
-from .passes.simplify import simplify_stmt
-from .passes.storage_flatten import storage_flatten
-from .passes.storage_sync import storage_sync
-from .passes.unroll_loops import unroll_loops
-from .passes.vectorize_loops import vectorize_loops
 from .schedule_ops import schedule_ops
-from .stmt import Stmt
 
 
 def _bind_args(sch: Schedule, args: Sequence[Any]) -> tuple[list[Buffer | Var], dict[Tensor, Buffer]]:
@@ -88,8 +88,6 @@ def _shape_params(params: list[Buffer | Var], body: Stmt) -> list[Var]:
 
 
 def _check_bound(body: Stmt, params: list[Buffer | Var]) -> None:
-    from ..te.functor import post_order_visit
-    from .stmt import Allocate, For, LetStmt
     defined = {p for p in params if isinstance(p, Var)}
     defined |= {p.data for p in params if isinstance(p, Buffer)}
 
@@ -126,7 +124,7 @@ PASSES: list[tuple[str, Callable[[Stmt], Stmt]]] = [
 ]
 
 
-def lower(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm") -> PrimFunc:
+def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm") -> PrimFunc:
     """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars);
     ``target_kind`` "cuda" adds the barriers GPU shared memory needs."""
     if not isinstance(sch, Schedule):

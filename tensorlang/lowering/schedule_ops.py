@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
+from ..ir.stmt import For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, seq
 from ..schedule.bound import Bounds, root_values
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
 from ..te.expr import PrimExpr, Var
 from ..te.functor import free_vars, substitute
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Tensor
-from .stmt import For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, seq
 
 _KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
 

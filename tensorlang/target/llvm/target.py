@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..errors import TargetError
+from ...errors import TargetError
 
 _OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math",
             "-fp-contract=on|off")
@@ -31,7 +31,7 @@ class LLVMTarget:
     @classmethod
     def from_string(cls, text: str = "llvm") -> LLVMTarget:
         """Parse "llvm [-mcpu=..] [-mattr=..] [-mtriple=..] [-opt-level=N] [-fast-math]"."""
-        from .llvm import engine  # llvmlite is only needed once a target is really made
+        from . import host  # llvmlite is only needed once a target is really made
 
         words = text.split()
         if not words or words[0] != "llvm":
@@ -49,16 +49,16 @@ class LLVMTarget:
                 raise TargetError(f"unknown option '{word}' in target '{text}'; "
                                   f"known options: {', '.join(_OPTIONS)}")
 
-        host_triple = engine.host_triple()
+        host_triple = host.host_triple()
         triple = opts.get("-mtriple", host_triple)
-        engine.llvm_target_for(triple)  # an unknown triple fails here, not at build time
-        native = engine.same_arch(triple, host_triple)
+        host.llvm_target_for(triple)  # an unknown triple fails here, not at build time
+        native = host.same_arch(triple, host_triple)
         if "-mcpu" in opts:
             cpu = opts["-mcpu"]
             # A named CPU brings its own features; the host's list would override them.
-            base = engine.host_cpu_features() if native and cpu == engine.host_cpu_name() else ""
+            base = host.host_cpu_features() if native and cpu == host.host_cpu_name() else ""
         elif native:
-            cpu, base = engine.host_cpu_name(), engine.host_cpu_features()
+            cpu, base = host.host_cpu_name(), host.host_cpu_features()
         else:
             cpu, base = "generic", ""
         features = _merge_features(base, opts.get("-mattr", ""), text)

@@ -1,0 +1,209 @@
+"""The calling convention shared by generated code and every runtime: the Signature of a
+compiled function, shape dimensions as formulas over shape variables, symbol names and the
+status codes compiled functions return.
+
+Guarantees: a Signature is plain data that round-trips through JSON (exported libraries carry
+it); ``encode_dim`` is the only place an index expression becomes a runtime dimension formula
+and ``eval_dim`` the only place one is evaluated; this module never imports a code generator.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Union
+
+from ..errors import BuildError
+from ..ir import stmt as S
+from ..ir.function import Buffer, PrimFunc
+from ..te import expr as E
+from ..te.functor import post_order_visit
+
+# Symbols and status codes between generated code and the runtimes.
+NUM_THREADS_SYMBOL = "__tl_num_threads"  # i32 global; 0 means "one thread per processor"
+METADATA_SYMBOL = "__tensorlang_metadata"  # NUL-terminated JSON Signature in exported libraries
+ENTRY_PREFIX = "__tl_"  # prefixed to an entry name that would clash with a process symbol
+ERR_OUT_OF_MEMORY = -1  # status a compiled function returns when a heap allocation failed
+FORMAT_NAME = "tensorlang-module"
+FORMAT_VERSION = 1
+
+# A shape dimension: a constant, a variable name, or {"op": name, "args": [dim, dim]}.
+Dim = Union[int, str, dict]
+
+_DIM_OPS: dict[str, Callable[[int, int], int]] = {
+    "add": lambda a, b: a + b,
+    "sub": lambda a, b: a - b,
+    "mul": lambda a, b: a * b,
+    "floordiv": lambda a, b: a // b,
+    "floormod": lambda a, b: a % b,
+    "div": lambda a, b: int(a / b),
+    "mod": lambda a, b: int(math.fmod(a, b)),
+    "min": min,
+    "max": max,
+}
+_DIM_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//", "floormod": "%", "div": "/",
+                "mod": "truncmod"}
+_EXPR_DIM_OPS = {E.Add: "add", E.Sub: "sub", E.Mul: "mul", E.FloorDiv: "floordiv", E.FloorMod: "floormod",
+                 E.Div: "div", E.Mod: "mod", E.Min: "min", E.Max: "max"}
+
+
+# --- dimensions ------------------------------------------------------------------------------
+
+def encode_dim(e: E.PrimExpr, key: Callable[[E.Var], str | None], what: str) -> Dim:
+    """``e`` as a dimension formula; ``key`` names each variable (None: not known at call
+    time). BuildError, naming ``what``, when the host cannot evaluate ``e``."""
+    if isinstance(e, E.IntImm):
+        return e.value
+    if isinstance(e, E.Var):
+        name = key(e)
+        if name is not None:
+            return name
+    elif isinstance(e, E.Cast) and e.dtype.is_int and e.value.dtype.is_int:
+        return encode_dim(e.value, key, what)
+    else:
+        op = _EXPR_DIM_OPS.get(type(e))
+        if op is not None:
+            return {"op": op, "args": [encode_dim(e.a, key, what), encode_dim(e.b, key, what)]}
+    raise BuildError(f"{what} is '{e}', which the host cannot evaluate at call time (use +, -, *, //, %, "
+                     "min, max of constants and scalar parameters)")
+
+
+def eval_dim(dim: Dim, env: dict[str, int]) -> int | None:
+    """The value of a dimension, or None when a variable in it is unbound."""
+    if isinstance(dim, int):
+        return dim
+    if isinstance(dim, str):
+        return env.get(dim)
+    a, b = (eval_dim(x, env) for x in dim["args"])
+    if a is None or b is None:
+        return None
+    try:
+        return _DIM_OPS[dim["op"]](a, b)
+    except ZeroDivisionError:
+        return None
+
+
+def dim_str(dim: Dim) -> str:
+    """A dimension as the user would write it: ``(n + 1)``, ``min(n, 4)``."""
+    if isinstance(dim, dict):
+        a, b = (dim_str(x) for x in dim["args"])
+        sym = _DIM_SYMBOLS.get(dim["op"])
+        return f"({a} {sym} {b})" if sym else f"{dim['op']}({a}, {b})"
+    return str(dim)
+
+
+def shape_str(shape: tuple[Dim, ...]) -> str:
+    """A shape as a Python tuple: ``(n,)``, ``(4, (n + 1))``."""
+    return "(" + ", ".join(dim_str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+# --- the signature: what a caller must pass ------------------------------------------------
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: a ``buffer`` (array) with dtype, shape and whether the function writes
+    it, or a ``scalar`` bound to the shape variable named ``var``."""
+
+    kind: str
+    name: str
+    dtype: str
+    shape: tuple[Dim, ...] = ()
+    written: bool = False
+    var: str = ""
+
+
+@dataclass(frozen=True)
+class Signature:
+    """The calling convention of a compiled function; ``params[user_arity:]`` are shape
+    variables the runtime derives from array shapes; ``symbol`` names its machine code."""
+
+    name: str
+    params: tuple[ParamSpec, ...]
+    user_arity: int
+    loopir: str = ""
+    symbol: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.symbol:
+            object.__setattr__(self, "symbol", self.name)
+
+    def to_json(self) -> str:
+        params = []
+        for p in self.params:
+            item: dict[str, Any] = {"kind": p.kind, "name": p.name, "dtype": p.dtype}
+            if p.kind == "buffer":
+                item.update(shape=list(p.shape), written=p.written)
+            else:
+                item["var"] = p.var
+            params.append(item)
+        return json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, "name": self.name,
+                           "symbol": self.symbol, "params": params, "user_arity": self.user_arity,
+                           "loopir": self.loopir})
+
+    @classmethod
+    def from_json(cls, text: str) -> Signature:
+        try:
+            d = json.loads(text)
+            if d.get("format") != FORMAT_NAME or d.get("version") != FORMAT_VERSION:
+                raise BuildError(f"unsupported module format {d.get('format')!r} version "
+                                 f"{d.get('version')!r} (this runtime reads {FORMAT_NAME} "
+                                 f"version {FORMAT_VERSION})")
+            params = tuple(ParamSpec(kind=p["kind"], name=p["name"], dtype=p["dtype"],
+                                     shape=tuple(p.get("shape", ())), written=p.get("written", False),
+                                     var=p.get("var", "")) for p in d["params"])
+            return cls(d["name"], params, int(d["user_arity"]), d.get("loopir", ""), d.get("symbol", ""))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise BuildError(f"corrupt module metadata: {exc}") from None
+
+
+def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
+    """How ``func`` is called: parameter kinds, dtypes, symbolic shapes, written buffers, and
+    the ``symbol`` of its compiled code (default: its name)."""
+    written = _stored_buffers(func.body)
+    keys: dict[E.Var, str] = {}
+
+    def key(v: E.Var) -> str:
+        if v not in keys:
+            taken = set(keys.values())
+            name, k = v.name, 2
+            while name in taken:  # two distinct variables that share a name stay distinct
+                name, k = f"{v.name}#{k}", k + 1
+            keys[v] = name
+        return keys[v]
+
+    params = []
+    for p in func.params:  # scalar keys first: a user Var param keeps its own name
+        if isinstance(p, E.Var):
+            key(p)
+    for i, p in enumerate(func.params):
+        if isinstance(p, Buffer):
+            if i >= func.user_arity:
+                raise BuildError(f"{func.name}: buffer {p.name} comes after the user's parameters")
+            what = f"{func.name}: a dimension of {p.name}"
+            params.append(ParamSpec("buffer", p.name, str(p.dtype), tuple(encode_dim(d, key, what) for d in p.shape),
+                                    written=p.data in written))
+        elif isinstance(p, E.Var) and not p.dtype.is_handle and p.dtype.lanes == 1:
+            params.append(ParamSpec("scalar", p.name, str(p.dtype), var=key(p)))
+        else:
+            raise BuildError(f"{func.name}: parameter {p!r} is neither a Buffer nor a scalar Var")
+
+    bound_by_shape = {d for p in params[:func.user_arity] if p.kind == "buffer"
+                      for d in p.shape if isinstance(d, str)}
+    for p in params[func.user_arity:]:
+        if p.var not in bound_by_shape:
+            raise BuildError(f"{func.name}: shape variable {p.name} is not a dimension of any "
+                             "argument, so a call cannot determine it")
+    return Signature(func.name, tuple(params), func.user_arity, loopir=str(func),
+                     symbol=symbol or func.name)
+
+
+def _stored_buffers(body: S.Stmt) -> set[E.Var]:
+    found: set[E.Var] = set()
+
+    def visit(node: object) -> None:
+        if isinstance(node, S.Store):
+            found.add(node.buffer)
+    post_order_visit(body, visit)
+    return found

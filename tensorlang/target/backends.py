@@ -1,0 +1,45 @@
+"""The backend table: target kind -> the package that compiles for it, imported on first use.
+
+Every backend package exposes the same entry points: ``parse_target(text)`` (its own target
+object from a target string), ``build_func(func, target, jit=True)`` (a callable module from a
+lowered PrimFunc), ``load_module(path)`` (a module written by its ``export_library``),
+``EXPORT_MAGIC`` (the leading bytes of those files) and ``BINDS_THREADS`` (whether schedules may
+bind loops to GPU threads). Adding a backend is a package and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from types import ModuleType
+
+from ..errors import BuildError, TargetError
+
+BACKENDS: dict[str, str] = {
+    "llvm": "tensorlang.target.llvm",
+    "cuda": "tensorlang.target.cuda",
+}
+
+
+def get_backend(kind: str) -> ModuleType:
+    """The backend package for target kind ``kind`` ("llvm", "cuda")."""
+    try:
+        return importlib.import_module(BACKENDS[kind])
+    except KeyError:
+        raise TargetError(f"unknown target '{kind}' (known: {', '.join(BACKENDS)})") from None
+
+
+def load_module(path: str | os.PathLike) -> object:
+    """Load a module written by any backend's ``export_library``: the backend whose
+    ``EXPORT_MAGIC`` starts the file reads it (no compiler needed)."""
+    try:
+        with open(os.fspath(path), "rb") as f:
+            head = f.read(64)
+    except OSError as exc:
+        raise BuildError(f"cannot load {path}: {exc}") from None
+    for kind in BACKENDS:
+        backend = get_backend(kind)
+        if head.startswith(backend.EXPORT_MAGIC):
+            return backend.load_module(path)
+    raise BuildError(f"{path} was not written by tensorlang's export_library (not a file any backend "
+                     f"reads: {', '.join(BACKENDS)})")

@@ -1,0 +1,202 @@
+"""The argument checker every runtime uses: user arguments to checked, converted values.
+
+Guarantees: arguments are checked (count, type, dtype, shape against the Signature's
+dimension formulas, contiguity, writeability, alignment, aliasing of written buffers) before
+any native code runs, each failure an ArgumentError naming the argument; shape variables the
+caller does not pass are derived from array shapes.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import numbers
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ArgumentError
+from .abi import ParamSpec, Signature, dim_str, eval_dim, shape_str
+
+
+@dataclass
+class BoundArgs:
+    """One call's checked arguments: ``values`` by signature index (converted scalars, the
+    address of each numpy array, the pointer of each device array), the numpy arrays in
+    ``host`` and the device pointers in ``device`` (both by index), and the shape variables."""
+
+    values: list[Any]
+    host: dict[int, np.ndarray] = field(default_factory=dict)
+    device: dict[int, int] = field(default_factory=dict)
+    env: dict[str, int] = field(default_factory=dict)
+
+
+class ArgBinder:
+    """Checks and converts the arguments of calls to a function with signature ``sig``;
+    ``device_arrays`` accepts arrays living on a GPU (pycuda GPUArrays), whose pointers must
+    be aligned as ``align`` (signature index -> bytes) says."""
+
+    def __init__(self, sig: Signature, device_arrays: bool = False, align: dict[int, int] | None = None):
+        self.sig = sig
+        self.device_arrays = device_arrays
+        self.align = dict(align or {})
+        user = sig.params[:sig.user_arity]
+        self.usage = f"{sig.name} expects {sig.user_arity} arguments ({', '.join(p.name for p in user)})"
+        self.buffers = [(i, p, np.dtype(p.dtype)) for i, p in enumerate(user) if p.kind == "buffer"]
+        self.scalars = [(i, p, scalar_converter(p), np.dtype(p.dtype).kind in "iu")
+                        for i, p in enumerate(user) if p.kind == "scalar"]
+        self.derived = [(i, p, scalar_converter(p)) for i, p in enumerate(sig.params) if i >= sig.user_arity]
+        self.check_overlap = len(self.buffers) > 1 and any(p.written for _, p, _ in self.buffers)
+
+    def bind(self, args: tuple) -> BoundArgs:
+        """The checked arguments of one call (ArgumentError on the first wrong one)."""
+        if len(args) != self.sig.user_arity:
+            raise ArgumentError(f"{self.usage}, got {len(args)}")
+        out = BoundArgs([None] * len(self.sig.params))
+        env = out.env  # shape variable -> value
+        origin: dict[str, tuple[str, int]] = {}  # shape variable -> (argument, dimension or -1)
+        for i, p, convert, sizes in self.scalars:
+            out.values[i] = value = convert(args[i])
+            if sizes:  # only integers size arrays and grids
+                env[p.var] = value
+                origin[p.var] = (p.name, -1)
+        deferred = []
+        host_ranges: list[tuple[ParamSpec, int, int]] = []
+        device_ranges: list[tuple[ParamSpec, int, int]] = []
+        for i, p, dtype in self.buffers:
+            x = args[i]
+            if self.device_arrays and _is_device_array(x):
+                shape = self._device_array(x, p, dtype, i)
+                out.values[i] = out.device[i] = ptr = int(x.gpudata)
+                device_ranges.append((p, int(x.nbytes), ptr))
+            else:
+                arr = _array(x, p, dtype)
+                if p.written and not arr.flags.writeable:
+                    raise ArgumentError(f"argument {p.name} is read-only, but {self.sig.name} writes to it")
+                shape = arr.shape
+                out.host[i] = arr
+                out.values[i] = ptr = _address(arr)
+                host_ranges.append((p, arr.nbytes, ptr))
+            for d, (got, dim) in enumerate(zip(shape, p.shape)):
+                if dim.__class__ is int:
+                    if got != dim:
+                        raise ArgumentError(f"argument {p.name}: dimension {d} must be {dim}, got {got} "
+                                            f"(expected shape {shape_str(p.shape)}, got {tuple(shape)})")
+                elif dim.__class__ is str:
+                    bound = env.get(dim)
+                    if bound is None:
+                        env[dim] = got
+                        origin[dim] = (p.name, d)
+                    elif bound != got:
+                        name, where = origin[dim]
+                        source = f"argument {name}" + (f" (dimension {where})" if where >= 0 else "")
+                        raise ArgumentError(f"argument {p.name}: dimension {d} is {got}, but {dim} = "
+                                            f"{bound} from {source}")
+                else:
+                    deferred.append((p, d, dim, got))
+        for p, d, dim, got in deferred:
+            want = eval_dim(dim, env)
+            if want is not None and want != got:
+                raise ArgumentError(f"argument {p.name}: dimension {d} must be {dim_str(dim)} = {want}, "
+                                    f"got {got}")
+        for i, p, convert in self.derived:
+            bound = env.get(p.var)
+            if bound is None:
+                raise ArgumentError(f"{self.sig.name}: no argument's shape determines {p.name}")
+            out.values[i] = convert(bound)
+        if self.check_overlap:  # code is compiled assuming no aliasing (noalias, __restrict__)
+            _check_overlap(host_ranges)
+            _check_overlap(device_ranges)
+        return out
+
+    def _device_array(self, x: Any, p: ParamSpec, dtype: np.dtype, index: int) -> tuple[int, ...]:
+        if np.dtype(x.dtype) != dtype:
+            raise ArgumentError(f"argument {p.name}: expected {p.dtype}, got {x.dtype}")
+        shape = tuple(int(s) for s in x.shape)
+        if len(shape) != len(p.shape):
+            raise ArgumentError(f"argument {p.name}: expected {len(p.shape)} dimensions {shape_str(p.shape)}, "
+                                f"got {len(shape)} (shape {shape})")
+        flags = getattr(x, "flags", None)
+        if flags is not None and not flags.c_contiguous:
+            raise ArgumentError(f"argument {p.name} is not C-contiguous on the device; pass a contiguous copy")
+        need = self.align.get(index, 0)
+        if need and int(x.gpudata) % need:
+            raise ArgumentError(f"argument {p.name}: the device pointer is not {need}-byte aligned, but the "
+                                f"kernels read it with {need}-byte vector accesses; pass an unsliced GPUArray")
+        return shape
+
+
+def _is_device_array(x: Any) -> bool:
+    return hasattr(x, "gpudata") and hasattr(x, "shape") and hasattr(x, "dtype")
+
+
+def _address(arr: np.ndarray) -> int:
+    """The data pointer of a C-contiguous array. Through the buffer protocol is 3x cheaper than
+    __array_interface__, but needs a writeable, non-empty array."""
+    try:
+        return ctypes.addressof(ctypes.c_char.from_buffer(arr))
+    except (TypeError, ValueError):
+        return arr.__array_interface__["data"][0]
+
+
+def _array(x: Any, p: ParamSpec, dtype: np.dtype) -> np.ndarray:
+    if not isinstance(x, np.ndarray):
+        hook = getattr(x, "__tensorlang_array__", None)
+        if hook is None:
+            raise ArgumentError(f"argument {p.name}: expected a numpy array of {p.dtype}, "
+                                f"got {type(x).__name__}")
+        x = hook()
+        if not isinstance(x, np.ndarray):
+            raise ArgumentError(f"argument {p.name}: __tensorlang_array__() returned "
+                                f"{type(x).__name__}, not a numpy array")
+    if x.dtype != dtype:
+        raise ArgumentError(f"argument {p.name}: expected {p.dtype}, got {x.dtype}")
+    if x.ndim != len(p.shape):
+        raise ArgumentError(f"argument {p.name}: expected {len(p.shape)} dimensions "
+                            f"{shape_str(p.shape)}, got {x.ndim} (shape {x.shape})")
+    if not x.flags.c_contiguous:
+        raise ArgumentError(f"argument {p.name} is not C-contiguous; pass np.ascontiguousarray({p.name})")
+    return x
+
+
+def scalar_converter(p: ParamSpec) -> Callable[[Any], Any]:
+    """A checker-converter from a Python/numpy scalar to what a kernel is passed for ``p``
+    (float16 as its bit pattern: C has no portable half type)."""
+    dt = np.dtype(p.dtype)
+
+    def wrong(x: Any) -> ArgumentError:
+        return ArgumentError(f"argument {p.name}: expected a {p.dtype} scalar, got {type(x).__name__} {x!r}")
+
+    if dt.kind == "b":
+        def to_bool(x: Any) -> bool:
+            if isinstance(x, (bool, np.bool_)) or (isinstance(x, numbers.Integral) and int(x) in (0, 1)):
+                return bool(x)
+            raise wrong(x)
+        return to_bool
+    if dt.kind in "iu":
+        lo, hi = int(np.iinfo(dt).min), int(np.iinfo(dt).max)
+
+        def to_int(x: Any) -> int:
+            if not isinstance(x, (numbers.Integral, np.bool_)):
+                raise wrong(x)
+            v = int(x)
+            if not lo <= v <= hi:
+                raise ArgumentError(f"argument {p.name}: {v} does not fit in {p.dtype}")
+            return v
+        return to_int
+
+    def to_float(x: Any) -> float | int:
+        if not isinstance(x, (numbers.Real, np.bool_)):
+            raise wrong(x)
+        return int(np.float16(x).view(np.uint16)) if dt.itemsize == 2 else float(x)
+    return to_float
+
+
+def _check_overlap(arrays: list[tuple[ParamSpec, int, int]]) -> None:
+    """Refuse aliasing when one side is written. Each entry is (param, nbytes, address);
+    C-contiguous arrays span exactly that range."""
+    for k, (p, size_p, at_p) in enumerate(arrays):
+        for q, size_q, at_q in arrays[k + 1:]:
+            if (p.written or q.written) and size_p and size_q and at_p < at_q + size_q and at_q < at_p + size_p:
+                raise ArgumentError(f"arguments {p.name} and {q.name} overlap in memory")

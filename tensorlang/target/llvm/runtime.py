@@ -1,0 +1,204 @@
+"""The CPU runtime: a Module calls LLVM-compiled code on numpy arrays; ``load_module`` opens an
+exported library.
+
+Guarantees: arguments are checked by ``target.binder`` before any native code runs; results are
+written in place; this module never imports llvmlite, so a library written by
+``export_library`` loads and runs without the compiler.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import numbers
+import os
+import shutil
+import time
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from ...errors import ArgumentError, BuildError, TargetError
+from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, Signature
+from ..binder import ArgBinder
+from ..timing import ProfileResult, repeat_timings, timing_options
+
+_SOURCE_FORMATS = {"ll": "ll", "ll-unopt": "ll-unopt", "asm": "asm", "s": "asm", "tl": "tl", "loopir": "tl"}
+_SCALAR_CTYPES = {
+    "bool": ctypes.c_bool, "int8": ctypes.c_int8, "int16": ctypes.c_int16, "int32": ctypes.c_int32,
+    "int64": ctypes.c_int64, "uint8": ctypes.c_uint8, "uint16": ctypes.c_uint16,
+    "uint32": ctypes.c_uint32, "uint64": ctypes.c_uint64,
+    "float16": ctypes.c_uint16,  # passed as its bit pattern: C has no portable half type
+    "float32": ctypes.c_float, "float64": ctypes.c_double,
+}
+
+
+def default_num_threads() -> int:
+    """TENSORLANG_NUM_THREADS when set, else the processors this process may run on."""
+    env = os.environ.get("TENSORLANG_NUM_THREADS")
+    if env is not None and env.strip():
+        try:
+            n = int(env)
+        except ValueError:
+            n = 0
+        if n < 1:
+            raise TargetError(f"TENSORLANG_NUM_THREADS must be a positive integer, got '{env}'")
+        return n
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+# --- modules -----------------------------------------------------------------------------------
+
+class CodeLibrary(Protocol):
+    """Where a Module's machine code lives: MCJIT memory, or a loaded shared library."""
+
+    @property
+    def runnable(self) -> bool: ...
+
+    def address(self, symbol: str) -> int: ...
+
+    def source(self, fmt: str) -> str: ...
+
+    def save(self, path: str) -> None: ...
+
+
+class Module:
+    """A compiled function: call it with numpy arrays (results are written in place)."""
+
+    def __init__(self, signature: Signature, library: CodeLibrary, extra_sources: dict[str, str] | None = None):
+        self.signature = signature
+        self._library = library
+        # Sources of other stages of the build (e.g. the CUDA C of an emulated GPU module).
+        self.extra_sources = dict(extra_sources or {})
+        self._binder = ArgBinder(signature)
+        self._argtypes = [ctypes.c_void_p if p.kind == "buffer" else _SCALAR_CTYPES[p.dtype]
+                          for p in signature.params]
+        self._cfunc: Callable[..., int] | None = None
+        self._num_threads = 0
+        if library.runnable:
+            self.set_num_threads(default_num_threads())
+
+    @property
+    def name(self) -> str:
+        return self.signature.name
+
+    @property
+    def entry_name(self) -> str:
+        return self.signature.name
+
+    @property
+    def num_threads(self) -> int:
+        return self._num_threads
+
+    def __getitem__(self, name: str) -> Module:
+        if name != self.name:
+            raise KeyError(f"module has no function '{name}'; it holds '{self.name}'")
+        return self
+
+    def __repr__(self) -> str:
+        return f"<tensorlang.Module {self.name}({', '.join(p.name for p in self.signature.params)})>"
+
+    def _function(self) -> Callable[..., int]:
+        if self._cfunc is None:
+            proto = ctypes.CFUNCTYPE(ctypes.c_int32, *self._argtypes)  # releases the GIL
+            self._cfunc = proto(self._library.address(self.signature.symbol))
+        return self._cfunc
+
+    def _check_status(self, status: int) -> None:
+        if status == ERR_OUT_OF_MEMORY:
+            raise MemoryError(f"{self.name}: a heap allocation inside the compiled function failed")
+        if status:
+            raise BuildError(f"{self.name} returned unexpected status {status}")
+
+    def __call__(self, *args: Any) -> None:
+        cargs = self._binder.bind(args).values
+        status = self._function()(*cargs)
+        if status:
+            self._check_status(status)
+
+    def set_num_threads(self, n: int) -> None:
+        """Threads a parallel loop may use (0: one per processor, decided at each launch)."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= int(n) < 2**31:
+            raise ArgumentError(f"set_num_threads expects a non-negative int, got {n!r}")
+        ctypes.c_int32.from_address(self._library.address(NUM_THREADS_SYMBOL)).value = int(n)
+        self._num_threads = int(n)
+
+    def time_evaluator(self, func_name: str | int | None = None, dev: Any = None, number: int | None = None,
+                       repeat: int | None = None, min_repeat_ms: float | None = None
+                       ) -> Callable[..., ProfileResult]:
+        """A timer: ``time_evaluator(number=10, repeat=1, min_repeat_ms=0)(*args)`` returns a
+        ProfileResult of ``repeat`` figures, each the mean of ``number`` calls (``number`` grows
+        until one repeat lasts ``min_repeat_ms``). ``time_evaluator(10, 3, 50)`` works too."""
+        number, repeat, min_ms = timing_options(self, func_name, dev, number, repeat, min_repeat_ms)
+        fn = self._function()
+
+        def evaluate(*args: Any) -> ProfileResult:
+            cargs = self._binder.bind(args).values
+            self._check_status(fn(*cargs))  # warm-up: page faults, caches, thread start
+
+            def run(n: int) -> float:
+                start = time.perf_counter()
+                for _ in range(n):
+                    status = fn(*cargs)
+                    if status:
+                        self._check_status(status)
+                return time.perf_counter() - start
+            return repeat_timings(run, number, repeat, min_ms)
+
+        return evaluate
+
+    def get_source(self, fmt: str = "ll") -> str:
+        """"ll" (optimized LLVM IR), "ll-unopt", "asm"/"s", or "tl"/"loopir" (the loop IR)."""
+        if fmt in self.extra_sources:
+            return self.extra_sources[fmt]
+        kind = _SOURCE_FORMATS.get(fmt)
+        if kind is None:
+            raise TargetError(f"unknown source format '{fmt}'; choose from {', '.join(_SOURCE_FORMATS)}")
+        if kind == "tl":
+            if not self.signature.loopir:
+                raise TargetError(f"module '{self.name}' does not carry its loop IR")
+            return self.signature.loopir
+        return self._library.source(kind)
+
+    def export_library(self, path: str | os.PathLike) -> None:
+        """Write a shared library that ``load_module`` can load without the compiler."""
+        self._library.save(os.fspath(path))
+
+
+class SharedLibrary:
+    """A library written by ``export_library``, opened with ctypes."""
+
+    runnable = True
+
+    def __init__(self, path: str):
+        self.path = os.path.abspath(path)
+        try:
+            self._dll = ctypes.CDLL(self.path)
+        except OSError as exc:
+            raise BuildError(f"cannot load {path}: {exc}") from None
+
+    def address(self, symbol: str) -> int:
+        try:
+            return ctypes.addressof(ctypes.c_char.in_dll(self._dll, symbol))
+        except ValueError:
+            raise BuildError(f"{self.path} has no symbol '{symbol}'") from None
+
+    def source(self, fmt: str) -> str:
+        raise TargetError(f"a module loaded from {self.path} has no '{fmt}' source; "
+                          "only 'tl' (the loop IR) travels with an exported library")
+
+    def save(self, path: str) -> None:
+        if os.path.abspath(path) != self.path:
+            shutil.copyfile(self.path, path)
+
+
+def load_module(path: str | os.PathLike) -> Module:
+    """Load a shared library written by ``Module.export_library`` (no compiler needed)."""
+    lib = SharedLibrary(os.fspath(path))
+    try:
+        addr = lib.address(METADATA_SYMBOL)
+    except BuildError:
+        raise BuildError(f"{lib.path} was not written by tensorlang's export_library "
+                         f"(no {METADATA_SYMBOL})") from None
+    return Module(Signature.from_json(ctypes.string_at(addr).decode()), lib)

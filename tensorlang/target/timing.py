@@ -1,0 +1,79 @@
+"""The one timing loop of every runtime's ``time_evaluator``, and the result type it returns.
+
+Guarantees: every figure is the mean seconds per call over at least ``number`` calls, and a
+repeat grows its call count until it lasts ``min_repeat_ms``; options are checked the same way
+for every backend.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ArgumentError
+
+
+@dataclass(frozen=True)
+class ProfileResult:
+    """Per-repeat mean seconds per call, and summary statistics over the repeats."""
+
+    results: tuple[float, ...]
+
+    @property
+    def mean(self) -> float:
+        return statistics.fmean(self.results)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.results)
+
+    @property
+    def min(self) -> float:
+        return min(self.results)
+
+    @property
+    def max(self) -> float:
+        return max(self.results)
+
+    @property
+    def std(self) -> float:
+        return statistics.pstdev(self.results)
+
+    def __str__(self) -> str:
+        return (f"ProfileResult(mean={self.mean * 1e3:.4f} ms, median={self.median * 1e3:.4f} ms, "
+                f"min={self.min * 1e3:.4f} ms, max={self.max * 1e3:.4f} ms, repeats={len(self.results)})")
+
+
+def timing_options(module: Any, func_name: Any, dev: Any, number: int | None, repeat: int | None,
+                   min_repeat_ms: float | None) -> tuple[int, int, float]:
+    """Normalize time_evaluator's TVM-style arguments (also ``time_evaluator(number, repeat,
+    min_repeat_ms)`` positionally) to (number, repeat, min_repeat_ms)."""
+    if isinstance(func_name, numbers.Integral) and not isinstance(func_name, bool):
+        number, repeat, min_repeat_ms = (int(func_name), dev if dev is not None else repeat,
+                                         number if number is not None else min_repeat_ms)
+    elif func_name is not None:
+        module[func_name]  # noqa: B018 -- raises KeyError for another name
+    number = 10 if number is None else int(number)
+    repeat = 1 if repeat is None else int(repeat)
+    min_ms = 0.0 if min_repeat_ms is None else float(min_repeat_ms)
+    if number < 1 or repeat < 1:
+        raise ArgumentError(f"time_evaluator needs number >= 1 and repeat >= 1, got {number}, {repeat}")
+    return number, repeat, min_ms
+
+
+def repeat_timings(run: Callable[[int], float], number: int, repeat: int, min_ms: float) -> ProfileResult:
+    """``repeat`` figures, each the mean seconds per call of ``run(n)`` (n calls, returning the
+    elapsed seconds), with n starting at ``number`` and growing until a repeat lasts ``min_ms``."""
+    n, results = number, []
+    for _ in range(repeat):
+        while True:
+            elapsed = run(n)
+            if elapsed * 1e3 >= min_ms or n >= 1 << 30:
+                break
+            n = max(2 * n, math.ceil(n * min_ms / max(elapsed * 1e3, 1e-3) * 1.2))
+        results.append(elapsed / n)
+    return ProfileResult(tuple(results))
