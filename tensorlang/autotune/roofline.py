@@ -170,7 +170,7 @@ def _write_atomic(path: Path, text: str) -> None:
 def measure_roofline() -> Roofline:
     """Measure this CPU's roofline now (a few seconds); nothing is cached."""
     start = time.perf_counter()
-    from ..target.llvm_target import LLVMTarget
+    from ..target.llvm.target import LLVMTarget
 
     target = LLVMTarget.from_string("llvm")
     cores = _num_cores()

@@ -69,7 +69,7 @@ def test_fma_kernel_computes_the_chains_it_claims():
     import ctypes
 
     from tensorlang.target.llvm import engine
-    from tensorlang.target.llvm_target import LLVMTarget
+    from tensorlang.target.llvm.target import LLVMTarget
 
     lib = engine.compile_module(roofline.fma_kernel_ir(4, accumulators=3, unroll=2), LLVMTarget.from_string("llvm"),
                                 "roofline_test")
