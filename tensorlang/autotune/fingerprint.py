@@ -99,13 +99,13 @@ def cpu_fingerprint() -> DeviceFingerprint:
     import llvmlite
 
     from .. import __version__
-    from ..target.llvm import engine
+    from ..target.llvm import host
 
-    enabled = {f[1:] for f in engine.host_cpu_features().split(",") if f.startswith("+")}
+    enabled = {f[1:] for f in host.host_cpu_features().split(",") if f.startswith("+")}
     arch = tuple(f for f in _CODEGEN_FEATURES if f in enabled)
     # llvmlite pins its LLVM version, so its own version names both.
     versions = (("llvmlite", llvmlite.__version__), ("tensorlang", __version__))
-    return DeviceFingerprint("cpu", engine.host_cpu_name(), arch, versions, model=_cpu_model(),
+    return DeviceFingerprint("cpu", host.host_cpu_name(), arch, versions, model=_cpu_model(),
                              host=socket.gethostname())
 
 
