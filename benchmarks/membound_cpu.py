@@ -1,0 +1,135 @@
+"""Benchmark: memory-bound float32 kernels (vector add, a fused elementwise chain, row softmax)
+against numpy and the machine's copy bandwidth, measured in the same run.
+
+    python benchmarks/membound_cpu.py [--n 67108864] [--rows 4096 --cols 4096] [--rounds 3]
+
+GB/s counts bytes the STREAM way (each array read or written once); the copy bandwidth
+(numpy copy of 256 MiB, see tensorlang.autotune.roofline) is measured in this run, and a
+``numpy copy`` row of the same size is timed beside the kernels.  Each row runs in a fresh
+process pinned to its cores, rows interleaved over rounds; medians of round medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from pinned_rows import (  # noqa: E402
+    Row,
+    child_main,
+    child_requested,
+    machine_load,
+    measure_roofline_fresh,
+    print_table,
+    run_rows,
+)
+
+
+def make_row(spec: dict, threads: int):
+    import numpy as np
+
+    rng = np.random.default_rng()
+    kind, impl = spec["kind"], spec["impl"]
+    if kind == "softmax":
+        shape = (spec["rows"], spec["cols"])
+        a = (rng.standard_normal(shape) * 4).astype(np.float32)
+        out = np.empty_like(a)
+        import membound
+        if impl == "numpy":
+            return lambda: membound.numpy_softmax(a, out)
+        import tensorlang as tl
+        s, args = membound.softmax(*shape)
+        f = tl.build(s, args, target="llvm", name="softmax")
+        f.set_num_threads(threads)
+        f(a, out)
+        np.testing.assert_allclose(out, membound.numpy_softmax(a), rtol=1e-5, atol=1e-8)
+        return lambda: f(a, out)
+    n = spec["n"]
+    ins = [rng.random(n, dtype=np.float32) for _ in range({"copy": 1, "vadd": 2, "chain": 3}[kind])]
+    out = np.empty(n, dtype=np.float32)
+    if impl == "numpy":
+        if kind == "copy":
+            return lambda: np.copyto(out, ins[0])
+        if kind == "vadd":
+            return lambda: np.add(ins[0], ins[1], out=out)
+        a, b, c = ins
+
+        def numpy_chain():  # in place into out: the fewest passes numpy can do
+            np.multiply(a, b, out=out)
+            out.__iadd__(c)
+            np.maximum(out, 0, out=out)
+            out.__imul__(0.5)
+            out.__isub__(c)
+        return numpy_chain
+    import membound
+
+    import tensorlang as tl
+    s, args = getattr(membound, kind)(n)
+    f = tl.build(s, args, target="llvm", name=kind)
+    f.set_num_threads(threads)
+    f(*ins, out)
+    if kind == "vadd":
+        expected = ins[0] + ins[1]
+    else:
+        expected = np.maximum(ins[0] * ins[1] + ins[2], 0) * 0.5 - ins[2]
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
+    return lambda: f(*ins, out)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--n", type=int, default=64 << 20, help="elements of the 1-D kernels")
+    ap.add_argument("--rows", type=int, default=4096)
+    ap.add_argument("--cols", type=int, default=4096)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
+    args = ap.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    thread_counts = sorted({int(t) for t in args.threads.split(",") if t} or {1, cores})
+    n, f4 = args.n, 4
+    kernels = [("copy", {"n": n}, 2 * n * f4, ["numpy"]),
+               ("vadd", {"n": n}, 3 * n * f4, ["numpy", "tensorlang"]),
+               ("chain", {"n": n}, 4 * n * f4, ["numpy", "tensorlang"]),
+               ("softmax", {"rows": args.rows, "cols": args.cols}, 2 * args.rows * args.cols * f4,
+                ["numpy", "tensorlang"])]
+    rows = []
+    for t in thread_counts:
+        for kind, size, nbytes, impls in kernels:
+            for impl in impls:
+                label = {"copy": f"copy {n >> 20}M floats", "vadd": f"vector add {n >> 20}M floats",
+                         "chain": f"chain max(a*b+c,0)*.5-c {n >> 20}M",
+                         "softmax": f"softmax {args.rows}x{args.cols}"}[kind]
+                if impl == "numpy" and t > 1:
+                    continue  # numpy's copies and ufuncs use one thread whatever the setting
+                rows.append(Row(f"{label}: {impl}", t, {"kind": kind, "impl": impl, **size}, bytes=nbytes))
+
+    print(f"before: {machine_load()}")
+    roof = measure_roofline_fresh()
+    t0 = time.perf_counter()
+    results = run_rows(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.1)
+    wall = time.perf_counter() - t0
+    print(f"after:  {machine_load()}")
+    print(f"roofline measured in this run: {roof.describe()}")
+    print(f"\nmemory-bound float32 kernels; each row a fresh pinned process, {args.rounds} interleaved rounds "
+          f"of {args.repeat} repeats ({wall:.0f} s); GB/s counts each array once")
+
+    def numpy_of(res):
+        kind = res.row.spec["kind"]
+        cands = [r for r in results if r.row.spec["kind"] == kind and r.row.spec["impl"] == "numpy"]
+        same = [r for r in cands if r.row.threads == res.row.threads]
+        return (same or cands or [None])[0]
+    print_table(results, roof, numpy_of, compute_bound=False)
+
+
+if __name__ == "__main__":
+    if child_requested():
+        child_main(make_row)
+    else:
+        main()

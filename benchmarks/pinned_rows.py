@@ -1,0 +1,219 @@
+"""Benchmark rows measured honestly on a shared machine: each row in a fresh process, pinned to
+its cores, rows interleaved over several rounds, medians and spread, and the machine's roofline
+(FMA peak, copy bandwidth) measured in the same run so every figure is also a fraction of it.
+
+A benchmark script describes its rows (a name, a thread count and a JSON spec) and a child
+function that turns a spec into a checked, ready-to-time callable; ``main`` does the rest:
+
+    rows = [Row("numpy", 1, {"impl": "numpy"}, flop=2 * n**3), ...]
+    if child_requested():                       # this process is one row
+        child_main(make_callable)
+    else:
+        results = run_rows(__file__, rows, rounds=3)
+        print_table(results, ...)
+
+Inside a row, ``time_repeats`` takes each repeat's process CPU time beside its wall time: a
+repeat whose cores were lent to another process (CPU time below 85% of wall x threads) is
+measured again (up to 3 times), and the share of the cores the row really had is reported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+_REPO = Path(__file__).resolve().parent.parent
+_CHILD_FLAG = "--pinned-row"
+LENT_AWAY = 0.85  # a repeat that got less of its cores than this is measured again
+
+
+@dataclass(frozen=True)
+class Row:
+    """One benchmark row: ``spec`` goes to the child; ``flop``/``bytes`` per call turn a time
+    into GFLOPS and GB/s; ``env`` is set in the child before anything is imported."""
+
+    name: str
+    threads: int
+    spec: dict[str, Any]
+    flop: float = 0.0
+    bytes: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class RowResult:
+    row: Row
+    medians: list[float] = field(default_factory=list)  # one per round: median seconds per call
+    shares: list[float] = field(default_factory=list)  # CPU time / (wall x threads), per round
+    retried: int = 0
+    error: str = ""
+
+    @property
+    def seconds(self) -> float:
+        return statistics.median(self.medians) if self.medians else float("nan")
+
+    @property
+    def spread(self) -> float:
+        """(slowest - fastest round) / median, as a fraction."""
+        if len(self.medians) < 2:
+            return 0.0
+        return (max(self.medians) - min(self.medians)) / self.seconds
+
+    @property
+    def share(self) -> float:
+        return statistics.median(self.shares) if self.shares else float("nan")
+
+
+# --- the child side --------------------------------------------------------------------------
+
+def child_requested() -> bool:
+    return _CHILD_FLAG in sys.argv
+
+
+def time_repeats(fn: Callable[[], Any], threads: int, repeats: int = 5, min_seconds: float = 0.05,
+                 max_retries: int = 3) -> dict[str, Any]:
+    """Time ``fn``: calls per repeat sized so a repeat lasts ``min_seconds``; each repeat
+    re-measured (up to ``max_retries`` times) when its CPU time shows the cores were lent away."""
+    fn()
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    number = max(1, int(min_seconds / one))
+    times, shares, retried = [], [], 0
+    for _ in range(repeats):
+        for attempt in range(max_retries + 1):
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(number):
+                fn()
+            wall = time.perf_counter() - w0
+            share = (time.process_time() - c0) / (wall * threads)
+            if share >= LENT_AWAY or attempt == max_retries:
+                break
+            retried += 1
+        times.append(wall / number)
+        shares.append(share)
+    return {"times": times, "shares": shares, "retried": retried, "number": number}
+
+
+def child_main(make: Callable[[dict[str, Any], int], Callable[[], Any]]) -> None:
+    """Run one row: ``make(spec, threads)`` returns a callable already checked against numpy."""
+    spec = json.loads(sys.argv[sys.argv.index(_CHILD_FLAG) + 1])
+    threads = int(spec.pop("__threads"))
+    repeats = int(spec.pop("__repeats", 5))
+    min_seconds = float(spec.pop("__min_seconds", 0.05))
+    fn = make(spec, threads)
+    print(json.dumps(time_repeats(fn, threads, repeats, min_seconds)))
+
+
+# --- the parent side -------------------------------------------------------------------------
+
+def _cpus() -> list[int]:
+    return sorted(os.sched_getaffinity(0))
+
+
+def _pinned_cpus(threads: int, round_no: int) -> list[int]:
+    """One-thread rows rotate over the CPUs from round to round; wider rows take the first ``threads``."""
+    cpus = _cpus()
+    if threads >= len(cpus):
+        return cpus
+    start = round_no % len(cpus)
+    return [cpus[(start + k) % len(cpus)] for k in range(threads)]
+
+
+def _run_child(script: str, row: Row, round_no: int, repeats: int, min_seconds: float,
+               timeout: float) -> dict[str, Any]:
+    spec = {**row.spec, "__threads": row.threads, "__repeats": repeats, "__min_seconds": min_seconds}
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_REPO), os.environ.get("PYTHONPATH", "")]),
+               OPENBLAS_NUM_THREADS=str(row.threads), OMP_NUM_THREADS=str(row.threads),
+               MKL_NUM_THREADS=str(row.threads), TENSORLANG_NUM_THREADS=str(row.threads))
+    env.pop("OPENBLAS_CORETYPE", None)
+    env.update(row.env)
+    cpus = _pinned_cpus(row.threads, round_no)
+    proc = subprocess.run([sys.executable, script, _CHILD_FLAG, json.dumps(spec)], env=env, capture_output=True,
+                          text=True, timeout=timeout, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+    if proc.returncode != 0:
+        raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_rows(script: str, rows: Sequence[Row], rounds: int = 3, repeats: int = 5, min_seconds: float = 0.05,
+             timeout: float = 300.0, progress: bool = True) -> list[RowResult]:
+    """Every row once per round, in a fresh pinned process, the row order rotated each round."""
+    results = [RowResult(r) for r in rows]
+    for rnd in range(rounds):
+        order = list(range(len(rows)))
+        order = order[rnd % len(order):] + order[:rnd % len(order)]
+        for k in order:
+            res = results[k]
+            if res.error:
+                continue
+            if progress:
+                print(f"  round {rnd + 1}/{rounds}: {res.row.name} ({res.row.threads} thread(s))",
+                      file=sys.stderr, flush=True)
+            try:
+                out = _run_child(script, res.row, rnd, repeats, min_seconds, timeout)
+            except (RuntimeError, subprocess.TimeoutExpired) as exc:
+                res.error = str(exc)[:200]
+                continue
+            res.medians.append(statistics.median(out["times"]))
+            res.shares.append(statistics.median(out["shares"]))
+            res.retried += out["retried"]
+    return results
+
+
+def measure_roofline_fresh() -> Any:
+    """The roofline measured now, in a fresh process (and written to the cache for others)."""
+    code = ("import json; from tensorlang.autotune.roofline import machine_roofline; "
+            "print(json.dumps(machine_roofline(force=True).to_json()))")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_REPO), os.environ.get("PYTHONPATH", "")]))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    sys.path.insert(0, str(_REPO))
+    from tensorlang.autotune.roofline import Roofline
+    return Roofline.from_json(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def machine_load() -> str:
+    """Load averages and the busiest other processes, for the report."""
+    one, five, _ = os.getloadavg()
+    try:
+        ps = subprocess.run(["ps", "-eo", "pcpu,comm", "--sort=-pcpu", "--no-headers"], capture_output=True,
+                            text=True, timeout=5).stdout.split("\n")[:4]
+        busy = ", ".join(" ".join(line.split()) for line in ps if line.strip())
+    except (OSError, subprocess.SubprocessError):
+        busy = "?"
+    return f"load average {one:.2f} (1 min) {five:.2f} (5 min); busiest: {busy}"
+
+
+def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[RowResult], RowResult | None],
+                ref_label: str = "x numpy", compute_bound: bool = True) -> None:
+    """Median ms, spread, GFLOPS or GB/s, the fraction of the roofline, the ratio to the
+    reference row (``reference(result)``), and the share of its cores the row had."""
+    rate_head = "GFLOPS" if compute_bound else "GB/s"
+    frac_head = "% FMA peak" if compute_bound else "% copy BW"
+    print(f"{'implementation':44} {'thr':>3} {'ms':>9} {'spread':>7} {rate_head:>8} {frac_head:>10} "
+          f"{ref_label:>8} {'cores had':>9}")
+    for res in results:
+        r = res.row
+        if res.error:
+            print(f"{r.name:44} {r.threads:>3}  failed: {res.error}")
+            continue
+        t = res.seconds
+        if compute_bound:
+            rate = r.flop / t / 1e9
+            frac = rate / roof.peak_gflops(r.threads)
+        else:
+            rate = r.bytes / t / 1e9
+            frac = rate / roof.bandwidth_gbs(r.threads)
+        ref = reference(res)
+        ratio = f"{ref.seconds / t:8.2f}" if ref is not None and not ref.error else f"{'-':>8}"
+        retry = f" ({res.retried} repeats re-measured)" if res.retried else ""
+        print(f"{r.name:44} {r.threads:>3} {t * 1e3:>9.3f} {100 * res.spread:>6.1f}% {rate:>8.1f} "
+              f"{100 * frac:>9.1f}% {ratio} {100 * res.share:>8.0f}%{retry}")
