@@ -8,9 +8,11 @@ loop variables that enclose an attach point).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from ..te import expr as E
 from ..te.expr import IntImm, PrimExpr, Var
+from ..te.numeric import fits
 
 
 class Interval:
@@ -40,12 +42,34 @@ def _c(e: PrimExpr | None) -> int | None:
     return e.value if isinstance(e, IntImm) else None
 
 
+def _exact(value: int, dtype: Any) -> PrimExpr | None:
+    """A constant bound, or unbounded (None) when the true bound does not fit the dtype: the
+    wrapped-around constant would be a wrong bound."""
+    return IntImm(dtype, value) if fits(value, dtype) else None
+
+
 def _add(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
-    return None if a is None or b is None else a + b
+    if a is None or b is None:
+        return None
+    if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype == b.dtype:
+        return _exact(a.value + b.value, a.dtype)
+    return a + b
 
 
 def _sub(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
-    return None if a is None or b is None else a - b
+    if a is None or b is None:
+        return None
+    if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype == b.dtype:
+        return _exact(a.value - b.value, a.dtype)
+    return a - b
+
+
+def _scale(a: PrimExpr | None, c: int) -> PrimExpr | None:
+    if a is None:
+        return None
+    if isinstance(a, IntImm):
+        return _exact(a.value * c, a.dtype)
+    return a * c
 
 
 def _min(a: PrimExpr | None, b: PrimExpr | None) -> PrimExpr | None:
@@ -137,12 +161,12 @@ class _Eval:
             a, b, cb = b, a, ca
         if cb is not None:
             if cb >= 0:
-                return Interval(None if a.lo is None else a.lo * cb, None if a.hi is None else a.hi * cb)
-            return Interval(None if a.hi is None else a.hi * cb, None if a.lo is None else a.lo * cb)
+                return Interval(_scale(a.lo, cb), _scale(a.hi, cb))
+            return Interval(_scale(a.hi, cb), _scale(a.lo, cb))
         vals = [_c(a.lo), _c(a.hi), _c(b.lo), _c(b.hi)]
         if all(v is not None for v in vals):
             prods = [vals[0] * vals[2], vals[0] * vals[3], vals[1] * vals[2], vals[1] * vals[3]]
-            return Interval(E.const(min(prods), e.dtype), E.const(max(prods), e.dtype))
+            return Interval(_exact(min(prods), e.dtype), _exact(max(prods), e.dtype))
         if a.is_point() and b.is_point():
             return Interval.point(e)
         return Interval(None, None)

@@ -5,6 +5,13 @@ variables within ``ranges``; integer sums are in a canonical linear form (terms 
 order, constant last), so ``(xo*4 + xi) - xo*4`` becomes ``xi`` and ``min(i, i + 1)`` becomes
 ``i``; comparisons, min/max, floordiv and floormod that the ranges decide are folded.
 Float arithmetic is only constant-folded (in the expression's own precision).
+
+Integers wrap around (tensorlang.te.numeric).  The canonical linear form is exact modulo
+2**bits, so it applies to every integer; rules that need true integer order (deciding a
+comparison from a difference, dividing a sum term by term, min/max by difference) apply only
+to index arithmetic: signed 32/64-bit expressions that read no tensor data and whose known
+bounds fit their dtype.  ``int8(A) > int8(A) - 1`` therefore stays a comparison (it is false
+for A = -128), while ``i + 1 > i`` for a loop index folds.
 """
 
 from __future__ import annotations
@@ -14,6 +21,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..te import expr as E
+from ..te import numeric
 from ..te.expr import IntImm, PrimExpr, Var
 from ..te.functor import Mutator
 from .interval import Interval, eval_interval
@@ -69,12 +77,49 @@ def _is_index(e: PrimExpr) -> bool:
     return e.dtype.is_int and e.dtype.lanes == 1
 
 
+_DATA = (E.TensorRead, E.Load, E.Call, E.Reduce)
+
+
 class Simplifier(Mutator):
     """The simplifying mutator; see the module docstring for what it guarantees."""
 
     def __init__(self, ranges: Mapping[Var, Interval]):
         super().__init__()
         self.ranges = ranges
+        self._index_memo: dict[int, bool] = {}
+
+    # -- which algebra applies ------------------------------------------------------------
+    def _index_like(self, e: PrimExpr) -> bool:
+        """Signed 32/64-bit arithmetic on variables and constants only (no tensor data)."""
+        key = id(e)
+        hit = self._index_memo.get(key)
+        if hit is None:
+            dt = e.dtype
+            if not (dt.is_signed and dt.bits >= 32 and dt.lanes == 1) or isinstance(e, _DATA):
+                hit = False
+            elif isinstance(e, E.Cast) and not e.value.dtype.is_int:
+                hit = False
+            else:
+                from ..te.functor import children
+                hit = all(self._index_like(c) for c in children(e)
+                          if c.dtype.is_int or not isinstance(e, E.Select))
+            self._index_memo[key] = hit
+        return hit
+
+    def _exact(self, *operands: PrimExpr) -> bool:
+        """Whether ordinary integer order holds for ``operands``: index arithmetic whose
+        known constant bounds fit its dtype (value arithmetic may wrap around)."""
+        for e in operands:
+            if isinstance(e, IntImm) and e.dtype.is_signed and e.dtype.bits >= 32:
+                continue
+            if not self._index_like(e):
+                return False
+            if self.ranges:
+                lo, hi = self._bounds(e)
+                if (lo is not None and not numeric.fits(lo, e.dtype)) or (
+                        hi is not None and not numeric.fits(hi, e.dtype)):
+                    return False
+        return True
 
     # -- linear integer arithmetic ------------------------------------------------------
     def _linear(self, e: PrimExpr) -> Linear:
@@ -189,8 +234,11 @@ class Simplifier(Mutator):
             return a
         if isinstance(a, IntImm):
             return IntImm(e.dtype, a.value // c)
-        if type(a) is E.FloorDiv and isinstance(a.b, IntImm) and a.b.value > 0:
+        if (type(a) is E.FloorDiv and isinstance(a.b, IntImm) and a.b.value > 0
+                and numeric.fits(a.b.value * c, e.dtype)):
             return self.visit(E.FloorDiv(a.a, IntImm(e.dtype, a.b.value * c)))
+        if not self._exact(a):
+            return E.FloorDiv(a, b) if (a is not e.a or b is not e.b) else e
         terms, k = self._linear(a)
         q = {key: [t, co // c] for key, (t, co) in terms.items() if co % c == 0}
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
@@ -215,6 +263,8 @@ class Simplifier(Mutator):
             return IntImm(e.dtype, a.value % c)
         if type(a) is E.FloorMod and isinstance(a.b, IntImm) and a.b.value % c == 0:
             return self.visit(E.FloorMod(a.a, b))
+        if not self._exact(a):
+            return E.FloorMod(a, b) if (a is not e.a or b is not e.b) else e
         terms, k = self._linear(a)
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
         rest = self._build((r, k % c), e.dtype)
@@ -226,8 +276,8 @@ class Simplifier(Mutator):
         return E.FloorMod(a, b) if (a is not e.a or b is not e.b) else e
 
     def _fold_or_rebuild(self, e: PrimExpr, a: PrimExpr, b: PrimExpr) -> PrimExpr:
-        if isinstance(a, IntImm) and isinstance(b, IntImm) and b.value != 0:
-            return E.binary(type(e), a, b)
+        if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype.lanes == 1:
+            return IntImm(e.dtype, numeric.fold_int(type(e).__name__, a.value, b.value, a.dtype))
         if e.dtype.is_float and isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
             return self._float_binary(type(e)(a, b))
         return type(e)(a, b) if (a is not e.a or b is not e.b) else e
@@ -236,7 +286,7 @@ class Simplifier(Mutator):
         if e.dtype.is_float:
             return self._float_binary(e)
         a, b = self.visit(e.a), self.visit(e.b)
-        if isinstance(b, IntImm) and b.value > 0:
+        if isinstance(b, IntImm) and b.value > 0 and self._exact(a):
             lo, _ = self._bounds(a)
             if lo is not None and lo >= 0:  # truncation equals floor for non-negative values
                 return self.visit(E.FloorDiv(a, b))
@@ -244,7 +294,7 @@ class Simplifier(Mutator):
 
     def visit_Mod(self, e: E.Mod) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
-        if e.dtype.is_int and isinstance(b, IntImm) and b.value > 0:
+        if e.dtype.is_int and isinstance(b, IntImm) and b.value > 0 and self._exact(a):
             lo, _ = self._bounds(a)
             if lo is not None and lo >= 0:
                 return self.visit(E.FloorMod(a, b))
@@ -271,17 +321,33 @@ class Simplifier(Mutator):
     def _minmax(self, e: PrimExpr, is_min: bool) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
         if _is_index(e):
-            lo, hi = self._diff_bounds(a, b)
-            if hi is not None and hi <= 0:
-                return a if is_min else b
-            if lo is not None and lo >= 0:
-                return b if is_min else a
+            if isinstance(a, IntImm) and isinstance(b, IntImm):
+                return IntImm(e.dtype, min(a.value, b.value) if is_min else max(a.value, b.value))
+            d = self._canon(E.Sub(a, b))
+            if isinstance(d, IntImm) and d.value == 0:
+                return a
+            if self._exact(a, b):
+                lo, hi = self._bounds(d)
+                if hi is not None and hi <= 0:
+                    return a if is_min else b
+                if lo is not None and lo >= 0:
+                    return b if is_min else a
         elif isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
-            return E.FloatImm(e.dtype, min(a.value, b.value) if is_min else max(a.value, b.value))
+            # numpy.minimum/maximum: NaN on either side wins.
+            pick = np.minimum if is_min else np.maximum
+            return E.FloatImm(e.dtype, float(pick(a.value, b.value)))
         return type(e)(a, b) if (a is not e.a or b is not e.b) else e
 
     def visit_CmpOp(self, e: E.CmpOp) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
+        if _is_index(a) and not self._exact(a, b):
+            # Wrapping arithmetic: only a difference that is exactly zero decides anything.
+            d = self._canon(E.Sub(a, b))
+            if isinstance(d, IntImm) and d.value == 0:
+                return IntImm("bool", type(e) in (E.EQ, E.LE, E.GE))
+            if isinstance(a, IntImm) and isinstance(b, IntImm):
+                return IntImm("bool", numeric.fold_int(type(e).__name__, a.value, b.value, a.dtype))
+            return type(e)(a, b) if (a is not e.a or b is not e.b) else e
         if _is_index(a):
             lo, hi = self._diff_bounds(a, b)
             t = type(e)
@@ -363,7 +429,7 @@ class Simplifier(Mutator):
             if e.dtype.is_float:
                 return E.FloatImm(e.dtype, float(np.array(v.value).astype(e.dtype.numpy())))
             if isinstance(v, IntImm):
-                return E.const(v.value, e.dtype) if not e.dtype.is_bool else IntImm(e.dtype, v.value != 0)
+                return IntImm(e.dtype, v.value != 0 if e.dtype.is_bool else v.value)
         return E.Cast(e.dtype, v) if v is not e.value else e
 
     def visit_Call(self, e: E.Call) -> PrimExpr:

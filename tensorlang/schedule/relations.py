@@ -39,17 +39,27 @@ def ceildiv(a: PrimExpr, b: PrimExpr) -> PrimExpr:
     return (a + b - 1) // b
 
 
+def _clamp(amount: PrimExpr, extent: PrimExpr) -> PrimExpr:
+    if isinstance(amount, IntImm) and isinstance(extent, IntImm) and amount.value > extent.value > 0:
+        return extent
+    return amount
+
+
 def pass_down_extents(relations: list[Relation], extents: dict[IterVar, PrimExpr]) -> None:
     """Given the extents of root axes, fill in the extents of every derived axis (in place)."""
     for rel in relations:
         if isinstance(rel, Split):
             pext = extents[rel.parent]
+            # A factor (or nparts) beyond a constant extent is clamped to it: the loop it makes
+            # covers the same points without a huge guarded loop or vector.
             if rel.factor is not None:
-                extents[rel.inner] = rel.factor
-                extents[rel.outer] = ceildiv(pext, rel.factor)
+                factor = _clamp(rel.factor, pext)
+                extents[rel.inner] = factor
+                extents[rel.outer] = ceildiv(pext, factor)
             else:
-                extents[rel.outer] = rel.nparts
-                extents[rel.inner] = ceildiv(pext, rel.nparts)
+                nparts = _clamp(rel.nparts, pext)
+                extents[rel.outer] = nparts
+                extents[rel.inner] = ceildiv(pext, nparts)
         else:
             extents[rel.fused] = extents[rel.outer] * extents[rel.inner]
 

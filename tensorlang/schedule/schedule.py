@@ -261,6 +261,8 @@ class Stage:
 
 
 def _positive(value: Any, where: str, allow_zero: bool = False) -> PrimExpr:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 2**31:
+        raise ScheduleError(f"{where} must be a positive integer below 2**31, got {value}")
     try:
         e = convert(value)
     except Exception as exc:  # noqa: BLE001 - report any unconvertible value the same way

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, ExprError
+from . import numeric
 from .dtype import BOOL, FLOAT32, INT32, INT64, DType, as_dtype, promote
 
 
@@ -166,7 +167,7 @@ class IntImm(PrimExpr):
 
     def __init__(self, dtype: str | DType, value: int):
         dt = as_dtype(dtype)
-        self._init(dtype=dt, value=_wrap_int(int(value), dt))
+        self._init(dtype=dt, value=numeric.wrap(int(value), dt))
 
     def __int__(self) -> int:
         return self.value
@@ -189,18 +190,6 @@ class FloatImm(PrimExpr):
 
     def __float__(self) -> float:
         return self.value
-
-
-def _wrap_int(value: int, dt: DType) -> int:
-    if dt.is_bool:
-        return 1 if value else 0
-    if dt.kind == "handle":
-        return value
-    bits = dt.bits
-    value &= (1 << bits) - 1
-    if dt.is_signed and value >= 1 << (bits - 1):
-        value -= 1 << bits
-    return value
 
 
 # --- operations -----------------------------------------------------------------------
@@ -476,6 +465,7 @@ def const(value: Any, dtype: str | DType | None = None) -> PrimExpr:
             dtype = BOOL
         elif isinstance(value, numbers.Integral):
             dtype = INT32 if -2**31 <= int(value) < 2**31 else INT64
+            numeric.check_fits(int(value), INT64, "integer constant")
         elif isinstance(value, numbers.Real):
             dtype = FLOAT32
         else:
@@ -485,7 +475,9 @@ def const(value: Any, dtype: str | DType | None = None) -> PrimExpr:
         return FloatImm(dt, float(value))
     if isinstance(value, float) and not float(value).is_integer():
         raise DTypeError(f"constant {value} does not fit dtype {dt}")
-    return IntImm(dt, int(value))
+    if dt.is_bool:
+        return IntImm(dt, int(bool(value)))
+    return IntImm(dt, numeric.check_fits(int(value), dt))
 
 
 def convert(value: Any) -> PrimExpr:
@@ -505,8 +497,10 @@ def cast(value: Any, dtype: str | DType) -> PrimExpr:
         dt = dt.with_lanes(value.dtype.lanes)
     if value.dtype == dt:
         return value
+    if isinstance(value, IntImm) and dt.lanes == 1 and not dt.is_float:
+        return IntImm(dt, value.value != 0 if dt.is_bool else value.value)  # wraps, as astype does
     if isinstance(value, IntImm) and dt.lanes == 1:
-        return const(value.value, dt)
+        return FloatImm(dt, float(np.array(value.value).astype(dt.numpy())))
     if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_float:
         return FloatImm(dt, value.value)
     if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_int and math.isfinite(value.value):
@@ -552,46 +546,18 @@ def binary(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
         raise DTypeError("cannot divide booleans")
     if cls in (Div, Mod, FloorDiv, FloorMod) and isinstance(b, IntImm) and b.value == 0:
         raise ExprError(f"division by the constant zero in '{a} {cls.symbol} 0'")
-    if cls in (FloorDiv, FloorMod) and a.dtype.is_float:
-        if cls is FloorDiv:
-            return Call(a.dtype, "floor", (Div(a, b),))
-        return Sub(a, Mul(b, Call(a.dtype, "floor", (Div(a, b),))))
     if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype.lanes == 1:
-        folded = _fold_int(cls, a.value, b.value)
+        folded = numeric.fold_int(cls.__name__, a.value, b.value, a.dtype)
         if folded is not None:
-            return const(folded, BOOL if issubclass(cls, CmpOp) else a.dtype)
+            return IntImm(BOOL if issubclass(cls, CmpOp) else a.dtype, folded)
     return cls(a, b)
-
-
-def _fold_int(cls: type, x: int, y: int) -> int | bool | None:
-    if cls is Add:
-        return x + y
-    if cls is Sub:
-        return x - y
-    if cls is Mul:
-        return x * y
-    if cls is FloorDiv:
-        return x // y
-    if cls is FloorMod:
-        return x % y
-    if cls is Div:
-        return int(x / y) if y else None
-    if cls is Mod:
-        return int(math.fmod(x, y)) if y else None
-    if cls is Min:
-        return min(x, y)
-    if cls is Max:
-        return max(x, y)
-    table = {EQ: x == y, NE: x != y, LT: x < y, LE: x <= y, GT: x > y, GE: x >= y,
-             And: bool(x and y), Or: bool(x or y)}
-    return table.get(cls)
 
 
 def logical(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
     """``&&`` / ``||`` of two conditions (non-bool integers are compared with zero)."""
     a, b = _as_bool(a), _as_bool(b)
     if isinstance(a, IntImm) and isinstance(b, IntImm):
-        return const(bool(_fold_int(cls, a.value, b.value)), BOOL)
+        return const(bool(numeric.fold_int(cls.__name__, a.value, b.value, BOOL)), BOOL)
     return cls(a, b)
 
 

@@ -10,6 +10,7 @@ from ..errors import ExprError
 from .dtype import INT32, DType, as_dtype
 from .expr import PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
+from .reduction import spatial_indices
 from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, to_shape
 
 _THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
@@ -89,7 +90,11 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
         names = ["i", "j", "k", "l", "m", "n"][: len(dims)] if len(dims) <= 6 else [
             f"ax{n}" for n in range(len(dims))]
     axis = [IterVar(Range(0, d), Var(nm, INT32), IterVarType.DATA_PAR) for nm, d in zip(names, dims)]
-    body = fcompute(*[iv.var for iv in axis])
+    token = spatial_indices.set(tuple(iv.var for iv in axis))
+    try:
+        body = fcompute(*[iv.var for iv in axis])
+    finally:
+        spatial_indices.reset(token)
     bodies = list(body) if isinstance(body, (tuple, list)) else [body]
     if not bodies:
         raise ExprError(f"{where}: the function returned an empty tuple")

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from ..errors import ExprError
 from .dtype import BOOL, DType
 from .expr import Add, Max, Min, PrimExpr, Reduce, Var, _operand_pair, binary, const, convert
 from .tensor import IterVar
+
+# The spatial index variables of the te.compute whose function is being called (set by compute),
+# so that a reducer can tell an index passed as ``axis`` from an elementwise operand.
+spatial_indices: ContextVar[tuple[Var, ...]] = ContextVar("spatial_indices", default=())
+_UNSET: Any = object()
 
 
 class CommReducer:
@@ -31,10 +37,16 @@ class Reducer:
     def __init__(self, fcombine: Callable, fidentity: Callable, name: str):
         self.fcombine, self.fidentity, self.name = fcombine, fidentity, name
 
-    def __call__(self, expr: Any, axis: Any = None, where: Any = None, init: Any = None) -> Any:
-        if axis is None:
+    def __call__(self, expr: Any, *args: Any, **kwargs: Any) -> Any:
+        names = ("axis", "where", "init")
+        if len(args) > len(names) or set(kwargs) - set(names):
+            raise ExprError(f"te.{self.name} takes (expr, axis, where=None, init=None)")
+        bound = dict(zip(names, args)) | kwargs
+        axis, where, init = (bound.get(n, _UNSET if n == "axis" else None) for n in names)
+        if axis is _UNSET or axis is None:
             raise ExprError(f"te.{self.name} needs axis=... (a reduce_axis or a list of them)")
         if not _is_axis(axis):
+            self._reject_index_as_axis(axis, by_keyword="axis" in kwargs)
             a, b = _operand_pair(expr, axis, f" (in te.{self.name})")
             return self.fcombine(a, b)
         axes = [axis] if isinstance(axis, IterVar) else list(axis)
@@ -63,6 +75,17 @@ class Reducer:
             raise ExprError(f"te.{self.name}: init= is not supported; add the initial value after reducing")
         outs = tuple(Reduce(combiner, source, axes, cond, i) for i in range(len(source)))
         return outs if multi else outs[0]
+
+
+    def _reject_index_as_axis(self, axis: Any, by_keyword: bool) -> None:
+        """``te.sum(x, axis=j)`` with a spatial index ``j`` would compute ``x + j``: refuse it."""
+        axes = axis if isinstance(axis, (list, tuple)) else [axis]
+        spatial = [a for a in axes if isinstance(a, Var) and a in spatial_indices.get()]
+        if spatial or (by_keyword and axes):
+            what = (f"the spatial index '{spatial[0].name}' of the compute" if spatial
+                    else f"'{axes[0]}', which is not a reduce_axis")
+            raise ExprError(f"te.{self.name}: axis is {what}; reduce over a "
+                            f"te.reduce_axis(...) instead (te.{self.name}(expr, axis=k))")
 
 
 def _as_dtype(e: PrimExpr, dt: DType, where: str) -> PrimExpr:
@@ -95,5 +118,14 @@ def _max_value(dt: DType) -> PrimExpr:
 
 
 sum = comm_reducer(lambda x, y: binary(Add, x, y), lambda dt: const(0, dt), name="sum")  # noqa: A001
-max = comm_reducer(lambda x, y: binary(Max, x, y), _min_value, name="max")  # noqa: A001
-min = comm_reducer(lambda x, y: binary(Min, x, y), _max_value, name="min")  # noqa: A001
+def _max_identity(dt: DType) -> PrimExpr:
+    # -inf, not the lowest finite float: a max over values that are all -inf is -inf (numpy).
+    return const(float("-inf"), dt) if dt.is_float else _min_value(dt)
+
+
+def _min_identity(dt: DType) -> PrimExpr:
+    return const(float("inf"), dt) if dt.is_float else _max_value(dt)
+
+
+max = comm_reducer(lambda x, y: binary(Max, x, y), _max_identity, name="max")  # noqa: A001
+min = comm_reducer(lambda x, y: binary(Min, x, y), _min_identity, name="min")  # noqa: A001

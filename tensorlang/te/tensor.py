@@ -6,7 +6,7 @@ import enum
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ExprError
+from ..errors import DTypeError, ExprError
 from .dtype import INT32, DType, as_dtype
 from .expr import IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
 from .functor import post_order_visit
@@ -266,6 +266,8 @@ def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
         shape = (shape,)
     out = []
     for n, s in enumerate(shape):
+        if isinstance(s, int) and not -2**63 <= s < 2**63:
+            raise DTypeError(f"{where}: dimension {n} of the shape ({s}) does not fit int64")
         e = convert(s)
         if not (e.dtype.is_int and e.dtype.lanes == 1):
             raise ExprError(f"{where}: dimension {n} of the shape is a {e.dtype} expression '{e}'; "

@@ -4,9 +4,9 @@ Semantics it pins down (the contract code generators must match):
 
 * Scalars are numpy scalars and vectors are 1-D numpy arrays, always of the node's dtype, so
   float arithmetic happens in that precision and integers wrap around.
-* Integer ``FloorDiv``/``FloorMod`` are Python's ``//`` and ``%``; ``Div``/``Mod`` on integers
-  round toward zero (C).  A scalar integer division by zero raises ZeroDivisionError; in a
-  vector it yields 0 in that lane (lanes that loads masked off hold 0 and may be divided by).
+* Every binary operator means what ``tensorlang.te.numeric`` says (numpy's semantics): integer
+  ``//`` and ``%`` floor, truncdiv/truncmod round toward zero, a zero divisor gives 0 and
+  INT_MIN // -1 wraps; float ``//`` and ``%`` are numpy's; min/max propagate NaN.
 * ``Select`` with a scalar condition evaluates only the chosen value; with a vector condition
   it evaluates both (their loads must carry predicates) and picks per lane.
 * A Load or Store touches only the lanes its predicate enables; masked-off load lanes read 0.
@@ -24,6 +24,7 @@ import numpy as np
 
 from tensorlang.ir.stmt import Allocate, Evaluate, For, IfThenElse, LetStmt, SeqStmt, Stmt, Store
 from tensorlang.te import expr as E
+from tensorlang.te import numeric
 from tensorlang.te.dtype import DType
 from tensorlang.te.functor import Visitor
 
@@ -54,39 +55,6 @@ def _as_dtype(value: Value, dtype: DType) -> Value:
     out = np.asarray(value).astype(dtype.numpy())
     return out[()] if dtype.lanes == 1 else out
 
-
-def _int_div(a: Value, b: Value, rounding: Callable[[Value, Value], Value]) -> Value:
-    if np.ndim(b) == 0:
-        if b == 0:
-            raise ZeroDivisionError("integer division by zero")
-        return rounding(a, b)
-    safe = np.where(b == 0, np.ones_like(b), b)
-    return np.where(b == 0, np.zeros_like(safe), rounding(a, safe))
-
-
-def _trunc_div(a: Value, b: Value) -> Value:
-    return (a - np.fmod(a, b)) // b  # exact: a - fmod(a, b) is a multiple of b
-
-
-def _float_floordiv(a: Value, b: Value) -> Value:
-    return np.floor(a / b)
-
-
-def _float_floormod(a: Value, b: Value) -> Value:
-    return a - b * np.floor(a / b)
-
-
-_ARITH: dict[type, Callable[[Value, Value], Value]] = {
-    E.Add: np.add, E.Sub: np.subtract, E.Mul: np.multiply, E.Min: np.minimum, E.Max: np.maximum,
-    E.EQ: np.equal, E.NE: np.not_equal, E.LT: np.less, E.LE: np.less_equal, E.GT: np.greater,
-    E.GE: np.greater_equal, E.And: np.logical_and, E.Or: np.logical_or,
-}
-_FLOAT_DIV: dict[type, Callable[[Value, Value], Value]] = {
-    E.Div: np.divide, E.Mod: np.fmod, E.FloorDiv: _float_floordiv, E.FloorMod: _float_floormod,
-}
-_INT_DIV: dict[type, Callable[[Value, Value], Value]] = {
-    E.Div: _trunc_div, E.Mod: np.fmod, E.FloorDiv: np.floor_divide, E.FloorMod: np.mod,
-}
 
 _INTRINSICS: dict[str, Callable[..., Value]] = {
     "exp": np.exp, "exp2": np.exp2, "exp10": lambda x: np.power(x.dtype.type(10), x), "log": np.log,
@@ -160,14 +128,7 @@ class _Interpreter(Visitor):
         if np.shape(a) != np.shape(b):
             raise ValueError(f"operands of {type(op).__name__} differ in lanes: "
                              f"{np.shape(a)} and {np.shape(b)}")
-        cls = type(op)
-        if cls in _ARITH:
-            out = _ARITH[cls](a, b)
-        elif op.a.dtype.is_float:
-            out = _FLOAT_DIV[cls](a, b)
-        else:
-            out = _int_div(a, b, _INT_DIV[cls])
-        return _as_dtype(out, op.dtype)
+        return _as_dtype(numeric.apply(type(op).__name__, a, b), op.dtype)
 
     def visit_Not(self, op: E.Not) -> Value:
         return _as_dtype(np.logical_not(self.visit(op.a)), op.dtype)
