@@ -198,12 +198,12 @@ def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[Ro
     reference row (``reference(result)``), and the share of its cores the row had."""
     rate_head = "GFLOPS" if compute_bound else "GB/s"
     frac_head = "% FMA peak" if compute_bound else "% copy BW"
-    print(f"{'implementation':44} {'thr':>3} {'ms':>9} {'spread':>7} {rate_head:>8} {frac_head:>10} "
+    print(f"{'implementation':56} {'thr':>3} {'ms':>9} {'spread':>7} {rate_head:>8} {frac_head:>10} "
           f"{ref_label:>8} {'cores had':>9}")
     for res in results:
         r = res.row
         if res.error:
-            print(f"{r.name:44} {r.threads:>3}  failed: {res.error}")
+            print(f"{r.name:56} {r.threads:>3}  failed: {res.error}")
             continue
         t = res.seconds
         if compute_bound:
@@ -215,5 +215,5 @@ def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[Ro
         ref = reference(res)
         ratio = f"{ref.seconds / t:8.2f}" if ref is not None and not ref.error else f"{'-':>8}"
         retry = f" ({res.retried} repeats re-measured)" if res.retried else ""
-        print(f"{r.name:44} {r.threads:>3} {t * 1e3:>9.3f} {100 * res.spread:>6.1f}% {rate:>8.1f} "
+        print(f"{r.name:56} {r.threads:>3} {t * 1e3:>9.3f} {100 * res.spread:>6.1f}% {rate:>8.1f} "
               f"{100 * frac:>9.1f}% {ratio} {100 * res.share:>8.0f}%{retry}")

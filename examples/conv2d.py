@@ -1,4 +1,8 @@
-"""2-D convolution, NCHW layout: a hand schedule and the tunable template ``conv2d_nchw``.
+"""2-D convolution: a hand schedule and tunable templates.
+
+``conv2d_nchwc`` (CPUs, what ``tasks()`` tunes) and ``depthwise_conv2d_nchwc`` compute in the
+NCHW[x]c layout with channels in the vector lanes; ``conv2d_nchw`` vectorizes the output width
+in plain NCHW; ``conv2d_nchw_cuda`` is the GPU template.
 
     python examples/conv2d.py
     tensorlang show examples/conv2d.py
@@ -8,6 +12,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -101,6 +106,164 @@ def conv2d_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad:
     return s, [X, Wt, Y]
 
 
+def _divisors_up_to(n: int, limit: int, prefer: Sequence[int]) -> list[int]:
+    """Divisors of ``n`` up to ``limit``, the ``prefer``red ones first (the fallback config)."""
+    divs = [d for d in range(1, min(n, limit) + 1) if n % d == 0]
+    return [d for d in prefer if d in divs] + sorted((d for d in divs if d not in prefer), reverse=True)
+
+
+def conv2d_nchwc(N, C, H, W, K, R, S, pad, stride=1, ic_bn=16, oc_bn=16, dtype="float32"):
+    """Convolution in the NCHW[x]c layout, from and to NCHW tensors.
+
+    Stages: ``Xc`` (N, C/ic_bn, H+2pad, W+2pad, ic_bn) packs and pads the input, ``Wc``
+    (K/oc_bn, C/ic_bn, R, S, ic_bn, oc_bn) packs the filters, ``Yc`` (N, K/oc_bn, OH, OW, oc_bn)
+    convolves with output channels innermost (the vector lanes), ``Y`` unpacks to NCHW.
+    Returns X, Wt, Xc, Wc, Yc, Y."""
+    if C % ic_bn or K % oc_bn:
+        raise ValueError(f"conv2d_nchwc: ic_bn={ic_bn} must divide C={C} and oc_bn={oc_bn} must divide K={K}")
+    X = te.placeholder((N, C, H, W), name="X", dtype=dtype)
+    Wt = te.placeholder((K, C, R, S), name="W", dtype=dtype)
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    OH, OW = (Hp - R) // stride + 1, (Wp - S) // stride + 1
+    zero = te.const(0, dtype)
+    Xc = te.compute((N, C // ic_bn, Hp, Wp, ic_bn), lambda n, c, y, x, ci: te.if_then_else(
+        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c * ic_bn + ci, y - pad, x - pad], zero),
+        name="Xc")
+    Wc = te.compute((K // oc_bn, C // ic_bn, R, S, ic_bn, oc_bn),
+                    lambda k, c, r, q, ci, ki: Wt[k * oc_bn + ki, c * ic_bn + ci, r, q], name="Wc")
+    rco = te.reduce_axis((0, C // ic_bn), name="rco")
+    rci = te.reduce_axis((0, ic_bn), name="rci")
+    ry = te.reduce_axis((0, R), name="ry")
+    rx = te.reduce_axis((0, S), name="rx")
+    Yc = te.compute((N, K // oc_bn, OH, OW, oc_bn), lambda n, k, y, x, ki: te.sum(
+        Xc[n, rco, y * stride + ry, x * stride + rx, rci] * Wc[k, rco, ry, rx, rci, ki],
+        axis=[rco, ry, rx, rci]), name="Yc")
+    Y = te.compute((N, K, OH, OW), lambda n, k, y, x: Yc[n, k // oc_bn, y, x, k % oc_bn], name="Y")
+    return X, Wt, Xc, Wc, Yc, Y
+
+
+def _schedule_layout_stages(s, Xc, Wc, Y, oc_bn: int) -> None:
+    """The packing stages in parallel; the unpacking stage vectorized along the output rows."""
+    n, c, y, x, ci = s[Xc].op.axis
+    s[Xc].parallel(s[Xc].fuse(n, c, y))
+    s[Xc].unroll(ci) if Xc.shape[-1] <= 16 else None
+    k, c, r, q, ci, ki = s[Wc].op.axis
+    s[Wc].parallel(s[Wc].fuse(k, c))
+    n, k, y, x = s[Y].op.axis
+    ko, ki = s[Y].split(k, factor=oc_bn)
+    s[Y].reorder(n, ko, y, ki, x)
+    s[Y].parallel(s[Y].fuse(n, ko, y))
+    xo, xi = s[Y].split(x, factor=16)
+    s[Y].vectorize(xi)
+
+
+@autotune.template("conv2d_nchwc")
+def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad: int, stride: int = 1,
+                          dtype: str = "float32"):
+    """Tunable x86 convolution in the NCHW[x]c layout (see ``conv2d_nchwc``): ``oc_bn`` output
+    channels fill the vector lanes (one or more 16-lane vectors), a register tile of ``reg_n``
+    output columns x ``oc_bn`` channels accumulates over ``ic_bn`` input channels at a time,
+    the kernel window unrolled (``unroll_kw``); a width that ``reg_n`` does not divide ends in a
+    guarded tail. 1x1 convolutions are the R = S = 1 case."""
+    cfg = autotune.get_config()
+    OW = (W + 2 * pad - S) // stride + 1
+    # Whole 16-lane vectors when the channels allow; narrower blocks only for odd channel counts.
+    oc = [d for d in _divisors_up_to(K, 64, [32, 16, 64, 48]) if d % 16 == 0] or _divisors_up_to(K, 16, [16, 8])
+    cfg.define_knob("oc_bn", oc)
+    cfg.define_knob("ic_bn", _divisors_up_to(C, 64, [16, 8, 32, 4, 64]))
+    cfg.define_knob("reg_n", [r for r in (14, 8, 7, 16, 28, 12, 6, 4, 2) if r <= OW] or [OW])
+    cfg.define_knob("order", ["c_rs", "rs_c"])
+    cfg.define_knob("unroll_kw", [True, False])
+    # 32 vector registers: reg_n x oc_bn/16 accumulators, plus filter vectors and broadcasts.
+    cfg.add_constraint(lambda c: c["reg_n"].val * max(c["oc_bn"].val // 16, 1) <= 28,
+                       "reg_n * oc_bn/16 <= 28 (zmm accumulators)")
+    oc_bn, ic_bn, reg_n = cfg["oc_bn"].val, cfg["ic_bn"].val, cfg["reg_n"].val
+    X, Wt, Xc, Wc, Yc, Y = conv2d_nchwc(N, C, H, W, K, R, S, pad, stride, ic_bn, oc_bn, dtype)
+    cfg.add_flop(conv2d_flop(Y, C, R, S))
+    s = te.create_schedule(Y.op)
+    YL = s.cache_write(Yc, "local")
+    n, k, y, x, ki = s[Yc].op.axis
+    xo, xi = s[Yc].split(x, factor=reg_n)
+    s[Yc].reorder(n, k, y, xo, xi, ki)
+    s[Yc].parallel(s[Yc].fuse(n, k, y))
+    s[Yc].vectorize(ki)
+    s[YL].compute_at(s[Yc], xo)
+    nl, kl, yl, xl, kil = s[YL].op.axis
+    rco, ry, rx, rci = s[YL].op.reduce_axis
+    red = [rco, ry, rx, rci] if cfg["order"].val == "c_rs" else [ry, rx, rco, rci]
+    s[YL].reorder(*red, xl, kil)
+    s[YL].unroll(xl)
+    s[YL].vectorize(kil)
+    if cfg["unroll_kw"].val:
+        s[YL].unroll(rx)
+    _schedule_layout_stages(s, Xc, Wc, Y, oc_bn)
+    return s, [X, Wt, Y]
+
+
+def depthwise_nchwc(N, C, H, W, R, S, pad, stride=1, c_bn=16, dtype="float32"):
+    """Depthwise convolution (one R x S filter per channel) in the NCHW[x]c layout, from and
+    to NCHW: stages Xc, Fc (C/c_bn, R, S, c_bn), Yc and Y. Returns X, F, Xc, Fc, Yc, Y."""
+    if C % c_bn:
+        raise ValueError(f"depthwise_nchwc: c_bn={c_bn} must divide C={C}")
+    X = te.placeholder((N, C, H, W), name="X", dtype=dtype)
+    F = te.placeholder((C, R, S), name="F", dtype=dtype)
+    Hp, Wp = H + 2 * pad, W + 2 * pad
+    OH, OW = (Hp - R) // stride + 1, (Wp - S) // stride + 1
+    zero = te.const(0, dtype)
+    Xc = te.compute((N, C // c_bn, Hp, Wp, c_bn), lambda n, c, y, x, ci: te.if_then_else(
+        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c * c_bn + ci, y - pad, x - pad], zero),
+        name="Xc")
+    Fc = te.compute((C // c_bn, R, S, c_bn), lambda c, r, q, ci: F[c * c_bn + ci, r, q], name="Fc")
+    ry = te.reduce_axis((0, R), name="ry")
+    rx = te.reduce_axis((0, S), name="rx")
+    Yc = te.compute((N, C // c_bn, OH, OW, c_bn), lambda n, c, y, x, ci: te.sum(
+        Xc[n, c, y * stride + ry, x * stride + rx, ci] * Fc[c, ry, rx, ci], axis=[ry, rx]), name="Yc")
+    Y = te.compute((N, C, OH, OW), lambda n, c, y, x: Yc[n, c // c_bn, y, x, c % c_bn], name="Y")
+    return X, F, Xc, Fc, Yc, Y
+
+
+@autotune.template("depthwise_conv2d_nchwc")
+def depthwise_nchwc_template(N: int, C: int, H: int, W: int, R: int, S: int, pad: int, stride: int = 1,
+                             dtype: str = "float32"):
+    """Tunable depthwise convolution: ``c_bn`` channels in the vector lanes, a register tile
+    of ``reg_n`` output columns, the whole R x S window unrolled."""
+    cfg = autotune.get_config()
+    OW = (W + 2 * pad - S) // stride + 1
+    cfg.define_knob("c_bn", [d for d in _divisors_up_to(C, 64, [16, 32]) if d % 16 == 0]
+                    or _divisors_up_to(C, 16, [16, 8]))
+    cfg.define_knob("reg_n", [r for r in (8, 14, 16, 7, 28, 4) if r <= OW] or [OW])
+    cfg.add_constraint(lambda c: c["reg_n"].val * max(c["c_bn"].val // 16, 1) <= 28,
+                       "reg_n * c_bn/16 <= 28 (zmm accumulators)")
+    c_bn, reg_n = cfg["c_bn"].val, cfg["reg_n"].val
+    X, F, Xc, Fc, Yc, Y = depthwise_nchwc(N, C, H, W, R, S, pad, stride, c_bn, dtype)
+    OH = int(Y.shape[2])
+    cfg.add_flop(2.0 * N * C * OH * OW * R * S)
+    s = te.create_schedule(Y.op)
+    YL = s.cache_write(Yc, "local")
+    n, c, y, x, ci = s[Yc].op.axis
+    xo, xi = s[Yc].split(x, factor=reg_n)
+    s[Yc].reorder(n, c, y, xo, xi, ci)
+    s[Yc].parallel(s[Yc].fuse(n, c, y))
+    s[Yc].vectorize(ci)
+    s[YL].compute_at(s[Yc], xo)
+    nl, cl, yl, xl, cil = s[YL].op.axis
+    ry, rx = s[YL].op.reduce_axis
+    s[YL].reorder(ry, rx, xl, cil)
+    s[YL].unroll(ry)
+    s[YL].unroll(rx)
+    s[YL].unroll(xl)
+    s[YL].vectorize(cil)
+    n, c, y, x, ci = s[Xc].op.axis
+    s[Xc].parallel(s[Xc].fuse(n, c, y))
+    n, c, y, x = s[Y].op.axis
+    co, cin = s[Y].split(c, factor=c_bn)
+    s[Y].reorder(n, co, y, cin, x)
+    s[Y].parallel(s[Y].fuse(n, co, y))
+    xo, xi = s[Y].split(x, factor=16)
+    s[Y].vectorize(xi)
+    return s, [X, F, Y]
+
+
 @autotune.template("conv2d_nchw_cuda")
 def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad: int, dtype: str = "float32"):
     """Tunable direct convolution for GPUs in the classic style: a block computes a tile of
@@ -161,7 +324,7 @@ def tasks(target: str):
     if target.split()[0] == "cuda":
         shape = (1, 16, 14, 14, 16, 3, 3, 1) if "-emulate" in target.split() else (1, 64, 56, 56, 64, 3, 3, 1)
         return [autotune.task.create("conv2d_nchw_cuda", (*shape, "float32"), target)]
-    return [autotune.task.create("conv2d_nchw", (1, 64, 56, 56, 64, 3, 3, 1, "float32"), target)]
+    return [autotune.task.create("conv2d_nchwc", (1, 64, 56, 56, 64, 3, 3, 1, 1, "float32"), target)]
 
 
 def schedules():

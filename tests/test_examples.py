@@ -55,3 +55,64 @@ def test_membound_kernels_match_numpy():
     out = np.empty_like(x)
     tl.build(s, args, target="llvm")(x, out)
     np.testing.assert_allclose(out, membound.numpy_softmax(x), rtol=1e-5, atol=1e-8)
+
+
+def _conv_ref(x, w, pad, stride):
+    """Direct convolution in numpy (NCHW), one einsum per filter tap."""
+    _, _, H, W = x.shape
+    _, _, R, S = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    OH, OW = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - S) // stride + 1
+    return sum(np.einsum("nchw,kc->nkhw", xp[:, :, r:r + stride * OH:stride, q:q + stride * OW:stride], w[:, :, r, q])
+               for r in range(R) for q in range(S))
+
+
+def _instantiate(task, index):
+    from tensorlang.autotune.dispatcher import config_scope
+    cfg = FallbackConfigEntity() if index is None else task.config_space.get(index)
+    with tl.target.Target("llvm"), config_scope(cfg):
+        s, args = task.func(*task.args)
+        return tl.build(s, args)
+
+
+@pytest.mark.parametrize("shape", [
+    (1, 32, 13, 13, 48, 3, 3, 1, 1),   # 13 columns: reg_n leaves a tail; 48 = 3 vectors of channels
+    (2, 16, 12, 10, 32, 3, 3, 1, 2),   # stride 2, batch 2
+    (1, 24, 9, 11, 16, 1, 1, 0, 1),    # 1x1
+    (1, 3, 10, 10, 8, 5, 5, 2, 1),     # few channels: narrow blocks
+])
+def test_conv2d_nchwc_template_random_configs(shape, rng):
+    import conv2d  # noqa: F401 - registers the templates
+
+    from tensorlang import autotune
+    task = autotune.task.create("conv2d_nchwc", (*shape, "float32"), "llvm")
+    N, C, H, W, K, R, S, pad, stride = shape
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((K, C, R, S)).astype(np.float32)
+    ref = _conv_ref(x, w, pad, stride)
+    assert task.flop == 2 * ref.size * C * R * S
+    valid = [i for i in rng.permutation(len(task.config_space))[:40] if task.config_space.is_valid(int(i))]
+    for index in [None, *map(int, valid[:3])]:
+        y = np.full(ref.shape, np.nan, np.float32)
+        _instantiate(task, index)(x, w, y)
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-3, err_msg=f"config {index}")
+
+
+@pytest.mark.parametrize("shape", [(1, 32, 14, 13, 3, 3, 1, 1), (2, 16, 9, 9, 3, 3, 1, 2), (1, 8, 7, 7, 5, 5, 2, 1)])
+def test_depthwise_nchwc_template(shape, rng):
+    import conv2d  # noqa: F401 - registers the templates
+
+    from tensorlang import autotune
+    N, C, H, W, R, S, pad, stride = shape
+    task = autotune.task.create("depthwise_conv2d_nchwc", (*shape, "float32"), "llvm")
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    f = rng.standard_normal((C, R, S)).astype(np.float32)
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    OH, OW = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - S) // stride + 1
+    ref = sum(xp[:, :, r:r + stride * OH:stride, q:q + stride * OW:stride] * f[None, :, r, q, None, None]
+              for r in range(R) for q in range(S))
+    assert task.flop == 2 * ref.size * R * S
+    for index in [None, *(i for i in range(len(task.config_space)) if task.config_space.is_valid(i))][:3]:
+        y = np.full(ref.shape, np.nan, np.float32)
+        _instantiate(task, index)(x, f, y)
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-4, err_msg=f"config {index}")
