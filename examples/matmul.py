@@ -97,7 +97,11 @@ def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
                    order=cfg["order"].val, pack=cfg["pack"].val)
 
 
-@autotune.template("matmul_cuda")
+def _numpy_matmul(N, L, M, dtype="float32"):
+    return np.matmul
+
+
+@autotune.template("matmul_cuda", reference=_numpy_matmul)
 def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
     """Tunable GPU matmul in the classic style: each block computes a tile of C from tiles of
     A and B staged in shared memory (fetched cooperatively, optionally as float4), each thread

@@ -83,7 +83,24 @@ def iter_tasks(module: Any, path: str, target: str) -> list:
 
 
 def default_log(path: str, target: str) -> str:
-    return str(Path("tuning_logs") / f"{Path(path).stem}.{target.split()[0]}.json")
+    """tuning_logs/FILE.KIND.json; emulated CUDA gets its own log (FILE.cuda-emulate.json)."""
+    from .autotune.record import target_kind
+    return str(Path("tuning_logs") / f"{Path(path).stem}.{target_kind(target)}.json")
+
+
+def gpu_target(target: str) -> str:
+    """For a real CUDA target: check for a GPU in a spawned process (this one never initializes
+    CUDA, since it forks builders) and pin its architecture into the target string; raises
+    GPUUnavailableError with one line saying what is missing."""
+    from .autotune.record import target_kind
+    if target_kind(target) != "cuda":
+        return target
+    from .autotune.measure.gpu_worker import probe_gpu
+    info = probe_gpu(0)
+    if not any(w.startswith("-arch=") for w in target.split()):
+        target = f"{target} -arch={info.arch}"
+    print(f"GPU 0: {info.name} ({info.arch}, driver {info.driver_version}, {info.runtime})", file=sys.stderr)
+    return target
 
 
 def _tuner_for(kind: str, task: Any, seed: int | None) -> Any:
@@ -99,7 +116,7 @@ def _tune(args: argparse.Namespace) -> int:
     from .autotune import callback, measure_option, record
     from .autotune.measure.local import LocalBuilder, LocalRunner
     module = load_file(args.file)
-    target = args.target
+    target = gpu_target(args.target)
     log = args.log or default_log(args.file, target)
     history = list(record.load_from_file(log)) if Path(log).exists() else []
     summary = []
@@ -157,7 +174,7 @@ def _build(args: argparse.Namespace) -> int:
     from .autotune.space import FallbackConfigEntity
     from .build_module import build
     module = load_file(args.file)
-    best = ApplyHistoryBest(args.log)
+    best = ApplyHistoryBest(args.log, allow_other_device=args.allow_other_device)
     tasks = iter_tasks(module, args.file, args.target)
     out = Path(args.output)
     for n, task in enumerate(tasks):
@@ -208,6 +225,8 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--log", required=True)
     bld.add_argument("--target", default="llvm")
     bld.add_argument("-o", "--output", required=True, help="library path (several tasks: NAME.taskN.so)")
+    bld.add_argument("--allow-other-device", action="store_true",
+                     help="apply CUDA records measured in emulation or on another GPU architecture")
     bld.set_defaults(func=_build)
     return parser
 

@@ -70,26 +70,70 @@ class ApplyConfig(DispatchContext):
 
 
 class ApplyHistoryBest(DispatchContext):
-    """Templates get the fastest error-free config recorded for their (task, args, target)."""
+    """Templates get the fastest error-free config recorded for their (task, args, target).
 
-    def __init__(self, records: Any):
+    A real CUDA build gets only records measured on a GPU of its architecture: records of
+    ``cuda -emulate`` (CPU emulation) or of another ``-arch`` are refused, with a warning naming
+    them, unless ``allow_other_device=True``."""
+
+    def __init__(self, records: Any, allow_other_device: bool = False):
         from .record import best_by_workload, load_from_file
         if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
             records = list(load_from_file(records))
-        self.best = best_by_workload(records if isinstance(records, Iterable) else [records])
+        records = list(records) if isinstance(records, Iterable) else [records]
+        self.best = best_by_workload(records)
+        self.allow_other_device = allow_other_device
+        # Best CUDA records per (workload, device): "sm_90" for a GPU, "emulate" for CPU emulation.
+        self._gpu: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
+        self._gpu_targets: dict[str, set[str]] = {}  # to say what was refused
+        self._refused: set[tuple[str, str]] = set()
+        for inp, res in records:
+            target = str(inp.task.target)
+            if res.ok and res.costs and target.split()[:1] == ["cuda"]:
+                key = (inp.task.workload_key, _device_of(target))
+                if key not in self._gpu or res.mean_cost < self._gpu[key][0]:
+                    self._gpu[key] = (res.mean_cost, inp.config)
+                self._gpu_targets.setdefault(inp.task.workload_key, set()).add(target)
 
     def query(self, target: str, workload_key: str) -> ConfigEntity | None:
-        kind = target.split()[0] if target else "llvm"
+        from .record import target_kind
         exact = self.best.get((workload_key, target))
         if exact is not None:
             return exact
-        return self.best.get((workload_key, kind))
+        kind = target_kind(target) if target else "llvm"
+        if kind != "cuda":
+            return self.best.get((workload_key, kind))
+        # A real GPU: records of the same architecture only (other options may differ).
+        same = self._gpu.get((workload_key, _device_of(target)))
+        if same is not None:
+            return same[1]
+        others = sorted(self._gpu_targets.get(workload_key, ()))
+        if not others:
+            return None
+        if self.allow_other_device:
+            return min((v for (wk, _), v in self._gpu.items() if wk == workload_key), key=lambda v: v[0])[1]
+        if (workload_key, target) not in self._refused:  # one warning per context and task
+            self._refused.add((workload_key, target))
+            warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on "
+                          f"{', '.join(repr(t) for t in others)}, not on '{target}' (CPU emulation or another GPU "
+                          "architecture): they are not applied; pass apply_history_best(..., "
+                          "allow_other_device=True) to apply them anyway", stacklevel=4)
+        return None
 
 
-def apply_history_best(records: Any) -> ApplyHistoryBest:
+def _device_of(target: str) -> str:
+    """"emulate" for an emulated CUDA target, else its -arch ("sm_90")."""
+    words = target.split()
+    if "-emulate" in words:
+        return "emulate"
+    return next((w.split("=", 1)[1] for w in words if w.startswith("-arch=")), "")
+
+
+def apply_history_best(records: Any, allow_other_device: bool = False) -> ApplyHistoryBest:
     """``with apply_history_best("tuning_logs/x.json"):`` — templates built inside use the best
-    configs of that log (or of a list of (MeasureInput, MeasureResult) records)."""
-    return ApplyHistoryBest(records)
+    configs of that log (or of a list of (MeasureInput, MeasureResult) records); see
+    ApplyHistoryBest for which records a CUDA build accepts."""
+    return ApplyHistoryBest(records, allow_other_device)
 
 
 def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:

@@ -216,8 +216,13 @@ def append(path: str | os.PathLike, records: Iterable[Record]) -> None:
         os.close(fd)
 
 
-def _target_kind(target: str) -> str:
-    return target.split()[0] if target.split() else target
+def target_kind(target: str) -> str:
+    """What a target's records apply to: its kind ("llvm", "cuda"), and "cuda-emulate" for CUDA
+    emulated on the CPU, whose timings say nothing about a GPU."""
+    words = target.split()
+    if not words:
+        return target
+    return "cuda-emulate" if words[0] == "cuda" and "-emulate" in words else words[0]
 
 
 def best_by_workload(records: Iterable[Record]) -> dict[tuple[str, str], ConfigEntity]:
@@ -232,7 +237,7 @@ def best_by_workload(records: Iterable[Record]) -> dict[tuple[str, str], ConfigE
         cost = res.mean_cost
         target = str(inp.task.target)
         for table, key in ((exact, (inp.task.workload_key, target)),
-                           (by_kind, (inp.task.workload_key, _target_kind(target)))):
+                           (by_kind, (inp.task.workload_key, target_kind(target)))):
             if key not in table or cost < table[key][0]:  # ties: the earlier record stays
                 table[key] = (cost, inp.config)
     merged = {**by_kind, **exact}

@@ -28,6 +28,8 @@ from .space import ConfigEntity, ConfigSpace, FallbackConfigEntity, Instantiatio
 # Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
 # table is unavoidable; lookups that miss say which file must be imported.
 TEMPLATES: dict[str, Callable[..., Any]] = {}
+# numpy functions computing a template's outputs from its inputs (fast references for checking).
+NUMPY_REFERENCES: dict[str, Callable[..., Any]] = {}
 
 
 def _serialize(value: Any, where: str) -> Any:
@@ -50,14 +52,22 @@ def workload_key(name: str, args: Sequence[Any]) -> str:
     return json.dumps([name, _serialize(list(args), f"task {name}")], separators=(",", ":"))
 
 
-def template(name: str, func: Callable | None = None) -> Callable:
+def template(name: str, func: Callable | None = None, *, reference: Callable[..., Any] | None = None) -> Callable:
     """Register a tunable template: ``@autotune.template("example/matmul")``.
 
     Called directly (outside tuning), the template gets the config that the innermost
-    ``apply_history_best`` context holds for its (name, args, target), else a fallback."""
+    ``apply_history_best`` context holds for its (name, args, target), else a fallback.
+    ``reference``, called with the template's arguments, returns a numpy function that takes
+    the input arrays (in argument order) and returns the output(s): candidates then get their
+    expected results without compiling a plain CPU schedule (a minute for a GPU-sized matmul).
+    E.g. ``@autotune.template("matmul", reference=lambda n, l, m, dtype: np.matmul)``."""
 
     def deco(fn: Callable) -> Callable:
         TEMPLATES[name] = fn
+        if reference is not None:
+            NUMPY_REFERENCES[name] = reference
+        else:
+            NUMPY_REFERENCES.pop(name, None)
 
         @functools.wraps(fn)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -83,6 +93,7 @@ class Task:
                                   f"@autotune.template('{name}') must be imported first")
         self.name = name
         self.func = TEMPLATES[name]
+        self.numpy_reference = NUMPY_REFERENCES.get(name)
         self.args = tuple(args)
         self.target = str(as_target(target))
         self.workload_key = workload_key(name, self.args)

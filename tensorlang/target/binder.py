@@ -34,8 +34,9 @@ class BoundArgs:
 
 class ArgBinder:
     """Checks and converts the arguments of calls to a function with signature ``sig``;
-    ``device_arrays`` accepts arrays living on a GPU (pycuda GPUArrays), whose pointers must
-    be aligned as ``align`` (signature index -> bytes) says."""
+    ``device_arrays`` accepts arrays living on a GPU (``device_view``: pycuda GPUArrays,
+    ``__cuda_array_interface__``, CUDA DLPack), whose pointers must be aligned as ``align``
+    (signature index -> bytes) says."""
 
     def __init__(self, sig: Signature, device_arrays: bool = False, align: dict[int, int] | None = None):
         self.sig = sig
@@ -66,10 +67,11 @@ class ArgBinder:
         device_ranges: list[tuple[ParamSpec, int, int]] = []
         for i, p, dtype in self.buffers:
             x = args[i]
-            if self.device_arrays and _is_device_array(x):
-                shape = self._device_array(x, p, dtype, i)
-                out.values[i] = out.device[i] = ptr = int(x.gpudata)
-                device_ranges.append((p, int(x.nbytes), ptr))
+            view = device_view(x) if self.device_arrays else None
+            if view is not None:
+                shape = self._device_array(view, p, dtype, i)
+                out.values[i] = out.device[i] = ptr = view.pointer
+                device_ranges.append((p, view.nbytes, ptr))
             else:
                 arr = _array(x, p, dtype)
                 if p.written and not arr.flags.writeable:
@@ -110,25 +112,97 @@ class ArgBinder:
             _check_overlap(device_ranges)
         return out
 
-    def _device_array(self, x: Any, p: ParamSpec, dtype: np.dtype, index: int) -> tuple[int, ...]:
-        if np.dtype(x.dtype) != dtype:
+    def _device_array(self, x: DeviceView, p: ParamSpec, dtype: np.dtype, index: int) -> tuple[int, ...]:
+        if x.dtype != dtype:
             raise ArgumentError(f"argument {p.name}: expected {p.dtype}, got {x.dtype}")
-        shape = tuple(int(s) for s in x.shape)
-        if len(shape) != len(p.shape):
+        if len(x.shape) != len(p.shape):
             raise ArgumentError(f"argument {p.name}: expected {len(p.shape)} dimensions {shape_str(p.shape)}, "
-                                f"got {len(shape)} (shape {shape})")
-        flags = getattr(x, "flags", None)
-        if flags is not None and not flags.c_contiguous:
+                                f"got {len(x.shape)} (shape {x.shape})")
+        if not x.contiguous:
             raise ArgumentError(f"argument {p.name} is not C-contiguous on the device; pass a contiguous copy")
         need = self.align.get(index, 0)
-        if need and int(x.gpudata) % need:
+        if need and x.pointer % need:
             raise ArgumentError(f"argument {p.name}: the device pointer is not {need}-byte aligned, but the "
-                                f"kernels read it with {need}-byte vector accesses; pass an unsliced GPUArray")
-        return shape
+                                f"kernels read it with {need}-byte vector accesses; pass an unsliced array")
+        return x.shape
 
 
-def _is_device_array(x: Any) -> bool:
-    return hasattr(x, "gpudata") and hasattr(x, "shape") and hasattr(x, "dtype")
+@dataclass(frozen=True)
+class DeviceView:
+    """An array living on a GPU: its device pointer, shape, numpy dtype and contiguity."""
+
+    pointer: int
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    contiguous: bool
+
+    @property
+    def nbytes(self) -> int:
+        n = self.dtype.itemsize
+        for d in self.shape:
+            n *= d
+        return n
+
+
+_KDL_CUDA = (2, 13)  # DLPack device types: CUDA, CUDA managed memory
+_DL_KINDS = {0: "i", 1: "u", 2: "f", 6: "b"}  # DLPack type codes -> numpy kinds
+
+
+def device_view(x: Any) -> DeviceView | None:
+    """``x`` as a GPU array: a pycuda GPUArray, anything with ``__cuda_array_interface__`` (cupy,
+    torch, numba) or a DLPack producer on a CUDA device; None for anything else (numpy arrays)."""
+    if isinstance(x, np.ndarray):
+        return None
+    cai = getattr(x, "__cuda_array_interface__", None)
+    if isinstance(cai, dict):
+        shape = tuple(int(d) for d in cai["shape"])
+        dtype = np.dtype(cai["typestr"])
+        strides = cai.get("strides")
+        contiguous = strides is None or tuple(strides) == _c_strides(shape, dtype.itemsize)
+        return DeviceView(int(cai["data"][0] or 0), shape, dtype, contiguous)
+    if hasattr(x, "gpudata") and hasattr(x, "shape") and hasattr(x, "dtype"):
+        flags = getattr(x, "flags", None)
+        return DeviceView(int(x.gpudata), tuple(int(d) for d in x.shape), np.dtype(x.dtype),
+                          flags is None or bool(flags.c_contiguous))
+    if hasattr(x, "__dlpack__") and hasattr(x, "__dlpack_device__"):
+        try:
+            kind = int(x.__dlpack_device__()[0])
+        except Exception:  # noqa: BLE001 - not a usable DLPack producer
+            return None
+        if kind in _KDL_CUDA:
+            return _dlpack_view(x)
+    return None
+
+
+def _c_strides(shape: tuple[int, ...], itemsize: int) -> tuple[int, ...]:
+    strides, step = [], itemsize
+    for d in reversed(shape):
+        strides.append(step)
+        step *= d
+    return tuple(reversed(strides))
+
+
+class _DLTensor(ctypes.Structure):
+    _fields_ = [("data", ctypes.c_void_p), ("device_type", ctypes.c_int32), ("device_id", ctypes.c_int32),
+                ("ndim", ctypes.c_int32), ("code", ctypes.c_uint8), ("bits", ctypes.c_uint8),
+                ("lanes", ctypes.c_uint16), ("shape", ctypes.POINTER(ctypes.c_int64)),
+                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+
+
+def _dlpack_view(x: Any) -> DeviceView:
+    """Read the DLTensor of ``x.__dlpack__()`` (the capsule stays unconsumed: its destructor
+    releases it; the memory is ``x``'s, which the caller holds)."""
+    capsule = x.__dlpack__()
+    get = ctypes.pythonapi.PyCapsule_GetPointer
+    get.restype, get.argtypes = ctypes.c_void_p, [ctypes.py_object, ctypes.c_char_p]
+    t = _DLTensor.from_address(get(capsule, b"dltensor"))  # DLManagedTensor starts with its DLTensor
+    if t.code not in _DL_KINDS or t.lanes != 1:
+        raise ArgumentError(f"a DLPack array of type code {t.code} ({t.bits} bits x {t.lanes}) has no numpy dtype")
+    dtype = np.dtype(f"{_DL_KINDS[t.code]}{t.bits // 8}") if t.code != 6 else np.dtype(np.bool_)
+    shape = tuple(int(t.shape[i]) for i in range(t.ndim))
+    strides = tuple(int(t.strides[i]) * dtype.itemsize for i in range(t.ndim)) if t.strides else None
+    contiguous = strides is None or strides == _c_strides(shape, dtype.itemsize)
+    return DeviceView(int(t.data or 0) + int(t.byte_offset), shape, dtype, contiguous)
 
 
 def _address(arr: np.ndarray) -> int:

@@ -7,7 +7,6 @@ __syncthreads) and compared with numpy. Tests marked ``gpu`` run the real thing.
 
 from __future__ import annotations
 
-import contextlib
 import ctypes
 import hashlib
 import json
@@ -15,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 
 import numpy as np
@@ -33,6 +33,7 @@ from tensorlang.target.cuda.codegen import (
     split_kernels,
 )
 from tensorlang.target.cuda.device_limits import check_launch
+from tensorlang.target.cuda.driver import CUDADevice
 from tensorlang.target.cuda.runtime import CUDAModule, gpu_available, load_cuda_module
 from tensorlang.target.cuda.target import CUDATarget
 from tensorlang.target.timing import ProfileResult
@@ -664,8 +665,8 @@ def test_unsupported_arch_is_a_clear_error():
 
 def test_missing_nvrtc_is_a_clear_error(monkeypatch):
     monkeypatch.setattr(nvrtc, "_lib", None)
-    monkeypatch.setattr(nvrtc, "_candidates", lambda: [])
-    with pytest.raises(BuildError, match="pip install nvidia-cuda-nvrtc"):
+    monkeypatch.setitem(sys.modules, "cuda.bindings.nvrtc", None)  # as if cuda-python were not installed
+    with pytest.raises(BuildError, match=r"pip install tensorlang\[cuda\]"):
         nvrtc.compile_cuda("int x;", "sm_90", "nolib_" + str(os.getpid()))
 
 
@@ -693,7 +694,7 @@ def test_module_sources_and_argument_checks():
 def test_calling_without_a_gpu_is_a_clear_error():
     m = build_cuda(vadd(), SM90)
     a = np.zeros(8, np.float32)
-    with pytest.raises(TargetError, match=r"no CUDA driver/GPU found; build with target='cuda -emulate'"):
+    with pytest.raises(TargetError, match=r"no CUDA driver/GPU found; the target 'cuda -emulate'"):
         m(a, a.copy(), a.copy(), 8)
     with pytest.raises(TargetError, match="no CUDA driver/GPU found"):
         m.time_evaluator(number=2)(a, a.copy(), a.copy(), 8)
@@ -1008,20 +1009,17 @@ def test_gpu_half_int8_bool_intrinsics():
 @pytest.mark.gpu
 @gpu
 def test_gpu_arrays_are_used_without_copies():
-    import pycuda.gpuarray as gpuarray  # type: ignore[import-not-found]
-
-    from tensorlang.target.cuda.runtime import cuda_driver
+    cp = pytest.importorskip("cupy")
     m = build_cuda(vadd(), CUDATarget.from_string("cuda"))
     n = 4096
     a, b = rng.standard_normal(n).astype(np.float32), rng.standard_normal(n).astype(np.float32)
-    with cuda_driver().active():
-        ga, gb, gout = gpuarray.to_gpu(a), gpuarray.to_gpu(b), gpuarray.zeros(n, np.float32)
-        m(ga, gb, gout, n)
-        np.testing.assert_array_equal(gout.get(), a + b)
-        mm = build_cuda(matmul(), CUDATarget.from_string("cuda"))
-        big = gpuarray.zeros(64 * 64 + 1, np.float32)
-        with pytest.raises(ArgumentError, match="16-byte aligned"):
-            mm(big[1:].reshape(64, 64), big[1:].reshape(64, 64).copy(), gpuarray.zeros((64, 64), np.float32))
+    ga, gb, gout = cp.asarray(a), cp.asarray(b), cp.zeros(n, np.float32)
+    m(ga, gb, gout, n)
+    np.testing.assert_array_equal(cp.asnumpy(gout), a + b)
+    mm = build_cuda(matmul(), CUDATarget.from_string("cuda"))
+    big = cp.zeros(64 * 64 + 1, np.float32)
+    with pytest.raises(ArgumentError, match="16-byte aligned"):
+        mm(big[1:].reshape(64, 64), cp.zeros((64, 64), np.float32), cp.zeros((64, 64), np.float32))
 
 
 @pytest.mark.gpu
@@ -1039,103 +1037,60 @@ def test_gpu_time_evaluator():
 
 # --- the runtime on a stand-in driver (host memory, kernels run by the host library) -------------------
 
-_STRUCT_CTYPES = {"P": ctypes.c_void_p, "?": ctypes.c_bool, "b": ctypes.c_int8, "B": ctypes.c_uint8,
-                  "h": ctypes.c_int16, "H": ctypes.c_uint16, "i": ctypes.c_int32, "I": ctypes.c_uint32,
-                  "q": ctypes.c_int64, "Q": ctypes.c_uint64, "f": ctypes.c_float, "d": ctypes.c_double}
+class _HostDevice(CUDADevice):
+    """A CUDADevice whose memory is host memory and whose launches run the host library."""
 
-
-class _FakeCuda:
-    """Just enough of pycuda.driver: device memory is host memory, a launch runs the host library."""
-
-    class Error(Exception):
-        pass
+    runtime = "host"
+    name = "host stand-in"
+    compute_capability = (9, 0)
+    driver_version = 13000
 
     def __init__(self, lib):
         self.lib = lib
         self.copies: list[tuple[str, int]] = []
         self.launches: list[tuple[str, tuple, tuple]] = []
-        self.live = 0
-        fake = self
+        self.memory: dict[int, np.ndarray] = {}
 
-        class Context:
-            @staticmethod
-            def synchronize():
-                pass
+    @property
+    def live(self) -> int:
+        return len(self.memory)
 
-            @staticmethod
-            def pop():
-                pass
+    def alloc(self, nbytes):
+        buf = np.zeros(max(nbytes, 1), np.uint8)
+        self.memory[buf.ctypes.data] = buf
+        return buf.ctypes.data
 
-        class Event:
-            def record(self):
-                pass
+    def free(self, ptr):
+        del self.memory[ptr]
 
-            def synchronize(self):
-                pass
+    def htod(self, ptr, host, nbytes):
+        self.copies.append(("htod", nbytes))
+        ctypes.memmove(ptr, host.ctypes.data, nbytes)
 
-            def time_till(self, other):
-                return 0.5 * len(fake.launches)  # milliseconds
+    def dtoh(self, host, ptr, nbytes):
+        self.copies.append(("dtoh", nbytes))
+        ctypes.memmove(host.ctypes.data, ptr, nbytes)
 
-        self.Context, self.Event = Context, Event
-
-    def mem_alloc(self, nbytes):
-        fake = self
-
-        class Allocation:
-            def __init__(self):
-                self.buf = np.zeros(nbytes, np.uint8)
-                fake.live += 1
-
-            def __int__(self):
-                return self.buf.ctypes.data
-
-            def free(self):
-                fake.live -= 1
-        return Allocation()
-
-    def memcpy_htod(self, dst, arr):
-        self.copies.append(("htod", arr.nbytes))
-        ctypes.memmove(int(dst), arr.ctypes.data, arr.nbytes)
-
-    def memcpy_dtoh(self, arr, src):
-        self.copies.append(("dtoh", arr.nbytes))
-        ctypes.memmove(arr.ctypes.data, int(src), arr.nbytes)
-
-    def module_from_buffer(self, image):
+    def load(self, image):
         assert image[:4] == b"\x7fELF"  # the cubin, not the PTX
-        fake = self
+        return "module"
 
-        class Function:
-            def __init__(self, name):
-                self.name = name
+    def function(self, module, name):
+        return name
 
-            def prepare(self, fmt):
-                self.fmt = fmt
-                return self
+    def launch(self, fn, grid, block, args):
+        self.launches.append((fn, tuple(grid), tuple(block)))
+        getattr(self.lib, f"tl_launch_{fn}")(*(ctypes.c_uint(v) for v in (*grid, *block)),
+                                             *(t(v) for t, v in args))
 
-            def prepared_call(self, grid, block, *args):
-                assert len(args) == len(self.fmt)
-                fake.launches.append((self.name, grid, block))
-                cargs = [_STRUCT_CTYPES[c](a) for c, a in zip(self.fmt, args)]
-                getattr(fake.lib, f"tl_launch_{self.name}")(*(ctypes.c_uint(v) for v in (*grid, *block)), *cargs)
+    def event(self):
+        return [0]
 
-        class Module:
-            def get_function(self, name):
-                return Function(name)
-        return Module()
+    def record(self, event):
+        event[0] = len(self.launches)
 
-
-class _FakeDriver:
-    def __init__(self, lib):
-        self.cuda = _FakeCuda(lib)
-        self.compute_capability = (9, 0)
-        self.driver_version = 13000
-        self.arch = "sm_90"
-        self.pid = os.getpid()
-
-    @contextlib.contextmanager
-    def active(self):
-        yield self.cuda
+    def elapsed(self, start, end):
+        return 5e-4 * (end[0] - start[0])
 
 
 class _FakeGPUArray:
@@ -1147,12 +1102,22 @@ class _FakeGPUArray:
         self.flags = arr.flags
 
 
+class _FakeCupyArray:
+    """A cupy-like array: only ``__cuda_array_interface__``."""
+
+    def __init__(self, arr: np.ndarray):
+        self.arr = arr
+        self.__cuda_array_interface__ = {"shape": arr.shape, "typestr": arr.dtype.str, "strides": None,
+                                         "data": (arr.ctypes.data, False), "version": 3}
+
+
 @pytest.fixture
 def fake_driver(host_lib, monkeypatch):
-    from tensorlang.target.cuda import runtime
-    drv = _FakeDriver(host_lib[0])
-    monkeypatch.setattr(runtime, "_driver", drv)
-    return drv
+    from tensorlang.target.cuda import driver
+    dev = _HostDevice(host_lib[0])
+    monkeypatch.setattr(driver, "_devices", {0: dev})
+    monkeypatch.setattr(driver, "_init_pid", os.getpid())
+    return dev
 
 
 def test_runtime_copies_in_launches_and_copies_back_outputs(fake_driver):
@@ -1163,11 +1128,11 @@ def test_runtime_copies_in_launches_and_copies_back_outputs(fake_driver):
     out = np.zeros(n, np.float32)
     m(a, b, out, n)
     np.testing.assert_array_equal(out, a + b)
-    assert fake_driver.cuda.copies == [("htod", 4 * n)] * 3 + [("dtoh", 4 * n)]
-    assert fake_driver.cuda.launches == [("vadd_kernel0", (16, 1, 1), (64, 1, 1))]
-    assert fake_driver.cuda.live == 0  # every device allocation freed
+    assert fake_driver.copies == [("htod", 4 * n)] * 3 + [("dtoh", 4 * n)]
+    assert fake_driver.launches == [("vadd_kernel0", (16, 1, 1), (64, 1, 1))]
+    assert fake_driver.live == 0  # every device allocation freed
     m(np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros(0, np.float32), 0)
-    assert len(fake_driver.cuda.launches) == 1  # an empty grid launches nothing
+    assert len(fake_driver.launches) == 1  # an empty grid launches nothing
 
 
 def test_runtime_two_kernels_and_device_buffer(fake_driver):
@@ -1175,8 +1140,8 @@ def test_runtime_two_kernels_and_device_buffer(fake_driver):
     a, out = rng.standard_normal(300).astype(np.float32), np.zeros(300, np.float32)
     m(a, out, 300)
     np.testing.assert_array_equal(out, a * 2 + 1)
-    assert [x[0] for x in fake_driver.cuda.launches] == ["two_kernel0", "two_kernel1"]
-    assert [x[1] for x in fake_driver.cuda.launches] == [(5, 1, 1), (3, 1, 1)]
+    assert [x[0] for x in fake_driver.launches] == ["two_kernel0", "two_kernel1"]
+    assert [x[1] for x in fake_driver.launches] == [(5, 1, 1), (3, 1, 1)]
 
 
 def test_runtime_gpu_arrays_are_not_copied(fake_driver):
@@ -1185,13 +1150,17 @@ def test_runtime_gpu_arrays_are_not_copied(fake_driver):
     c = np.zeros((64, 64), np.float32)
     m(_FakeGPUArray(a), _FakeGPUArray(b), _FakeGPUArray(c))
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
-    assert fake_driver.cuda.copies == []
+    assert fake_driver.copies == []
     raw = np.zeros(64 * 64 + 4, np.float32)
     shifted = _FakeGPUArray(raw[:4096].reshape(64, 64), offset_bytes=4)
     with pytest.raises(ArgumentError, match="argument A: the device pointer is not 16-byte aligned"):
         m(shifted, _FakeGPUArray(b), _FakeGPUArray(c))
     with pytest.raises(ArgumentError, match="expected float32, got float64"):
         m(_FakeGPUArray(a.astype(np.float64)), _FakeGPUArray(b), _FakeGPUArray(c))
+    c2 = np.zeros((64, 64), np.float32)  # __cuda_array_interface__ (cupy, torch): no copies either
+    m(_FakeCupyArray(a), _FakeCupyArray(b), _FakeCupyArray(c2))
+    np.testing.assert_allclose(c2, a @ b, rtol=1e-4, atol=1e-4)
+    assert fake_driver.copies == []
 
 
 def test_runtime_time_evaluator(fake_driver):
@@ -1199,7 +1168,7 @@ def test_runtime_time_evaluator(fake_driver):
     a, b, out = (np.ones(256, np.float32) for _ in range(3))
     res = m.time_evaluator(number=3, repeat=2)(a, b, out, 256)
     assert isinstance(res, ProfileResult) and len(res.results) == 2 and res.mean > 0
-    assert len(fake_driver.cuda.launches) == 1 + 3 + 3  # warm-up, then number runs per repeat
+    assert len(fake_driver.launches) == 1 + 3 + 3  # warm-up, then number runs per repeat
     np.testing.assert_array_equal(out, 2.0)
     with pytest.raises(KeyError):
         m.time_evaluator("other")

@@ -10,6 +10,8 @@ raise, crash, hang or compute garbage, it comes back as a ``MeasureResult`` with
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -232,10 +234,17 @@ def _arg_specs(args: Sequence[Any]) -> tuple[_ArgSpec, ...]:
 
 
 def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[_ArgSpec, ...], bool]:
-    """Child body: test inputs for ``task`` and, when ``check``, the outputs of its plain reference
-    schedule, saved to ``npz`` as in<i> / out<i> by argument position."""
+    """Child body: test inputs for ``task`` and, when ``check``, the expected outputs, saved to
+    ``npz`` as in<i> / out<i> by argument position.  The outputs come from the template's numpy
+    reference when it registered one (``@autotune.template(name, reference=fn)``: fast for the
+    standard operators), else from its plain reference schedule built for the CPU."""
     import tensorlang as tl
-    sch, args = task.reference()
+    numpy_ref = getattr(task, "numpy_reference", None)
+    if numpy_ref is None:
+        sch, args = task.reference()
+    else:
+        from ..space import FallbackConfigEntity
+        sch, args = None, task.instantiate(FallbackConfigEntity())[1]
     specs = _arg_specs(args)
     rng = np.random.default_rng(seed)
     arrays = {}
@@ -246,15 +255,56 @@ def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[
         else:
             arrays[f"in{i}"] = random_input(rng, spec.shape, spec.dtype)
             call.append(arrays[f"in{i}"].copy())
-    if check:
+    if check and numpy_ref is not None:
+        got = numpy_ref(*task.args)(*(call[i] for i, spec in enumerate(specs) if not spec.is_output))
+        outs = list(got) if isinstance(got, (tuple, list)) else [got]
+        out_specs = [(i, spec) for i, spec in enumerate(specs) if spec.is_output]
+        if len(outs) != len(out_specs):
+            raise TensorLangError(f"the numpy reference of {task.name} returned {len(outs)} arrays for "
+                                  f"{len(out_specs)} outputs")
+        for (i, spec), value in zip(out_specs, outs):
+            value = np.asarray(value)
+            if value.shape != spec.shape:
+                raise TensorLangError(f"the numpy reference of {task.name} gave output {spec.name} the shape "
+                                      f"{value.shape}, expected {spec.shape}")
+            arrays[f"out{i}"] = value.astype(spec.dtype)
+    elif check:
         # The reference is a plain schedule (no thread binding): it always runs on the CPU.
         module = tl.build(sch, args, target="llvm", name="reference")
         module(*call)
         for i, spec in enumerate(specs):
             if spec.is_output:
                 arrays[f"out{i}"] = call[i]
-    np.savez(npz, **arrays)
+    arrays["specs"] = np.array(json.dumps([[s.name, list(s.shape), s.dtype, s.is_output] for s in specs]))
+    tmp = f"{npz}.{os.getpid()}.tmp.npz"
+    np.savez(tmp, **arrays)
+    os.replace(tmp, npz)  # a cached reference is never seen half-written
     return specs, check
+
+
+def _cached_reference(npz: str, check: bool) -> tuple[tuple[_ArgSpec, ...], bool] | None:
+    """The specs of a reference saved by ``_make_reference`` at ``npz``, None when unusable."""
+    try:
+        with np.load(npz) as data:
+            specs = tuple(_ArgSpec(n, tuple(shape), dt, out) for n, shape, dt, out in json.loads(str(data["specs"])))
+            if check and not all(f"out{i}" in data for i, s in enumerate(specs) if s.is_output):
+                return None
+    except (OSError, KeyError, ValueError, TypeError):
+        return None
+    return specs, check
+
+
+def reference_cache_dir() -> str:
+    """Where references of GPU tasks are kept between runs: $TENSORLANG_CACHE_DIR/references,
+    else ~/.cache/tensorlang/references."""
+    root = os.environ.get("TENSORLANG_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "tensorlang")
+    return os.path.join(root, "references")
+
+
+def _uses_gpu(target: str) -> bool:
+    """Whether candidates of ``target`` run on a real GPU (CUDA, not emulated)."""
+    words = str(target).split()
+    return bool(words) and words[0] == "cuda" and "-emulate" not in words
 
 
 # --- running ---------------------------------------------------------------------------------------
@@ -366,6 +416,8 @@ class LocalRunner:
         self.seed = int(seed)
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._refs: dict[tuple[str, str], _Reference] = {}
+        self.gpu_devices: tuple[int, ...] = (0,)
+        self._gpu_pool: Any = None
 
     def _data_dir(self) -> str:
         if self._tmp is None:
@@ -373,11 +425,25 @@ class LocalRunner:
         return self._tmp.name
 
     def reference(self, task: Any) -> _Reference:
-        """The test data of ``task``, made once (in a child) and kept for later batches."""
+        """The test data of ``task``, made once (in a child) and kept for later batches; for CUDA
+        tasks (whose sizes make a CPU reference costly) also kept on disk across runs
+        (``reference_cache_dir()``)."""
         key = (task.workload_key, task.target)
         ref = self._refs.get(key)
-        if ref is None:
-            npz = os.path.join(self._data_dir(), f"ref{len(self._refs)}.npz")
+        if ref is not None:
+            return ref
+        npz = os.path.join(self._data_dir(), f"ref{len(self._refs)}.npz")
+        cached = None
+        if str(task.target).split()[0] == "cuda":
+            from ... import __version__
+            ident = json.dumps([task.workload_key, self.seed, self.check_correctness, __version__])
+            digest = hashlib.sha1(ident.encode()).hexdigest()[:16]
+            npz = os.path.join(reference_cache_dir(), f"{task.name.replace('/', '_')}-{digest}.npz")
+            os.makedirs(os.path.dirname(npz), exist_ok=True)
+            cached = _cached_reference(npz, self.check_correctness) if os.path.exists(npz) else None
+        if cached is not None:
+            ref = _Reference(cached[0], npz, cached[1])
+        else:
             # The reference is a plain schedule: give it more time than a tuned candidate.
             limit = max(60.0, 3 * self.timeout)
             outcome = run_isolated(_make_reference, [(task, npz, self.seed, self.check_correctness)],
@@ -390,8 +456,15 @@ class LocalRunner:
                 kind = MeasureErrorNo.RUN_TIMEOUT if outcome.status == "timeout" else MeasureErrorNo.RUNTIME_DEVICE
                 what = outcome.message if outcome.status != "error" else f"{outcome.error_type}: {outcome.message}"
                 ref = _Reference(error_no=kind, error_msg=truncate(f"the reference of {task.name} failed: {what}"))
-            self._refs[key] = ref
+        self._refs[key] = ref
         return ref
+
+    def gpu_pool(self) -> Any:
+        """The spawned GPU workers (one per device in ``gpu_devices``) that run CUDA candidates."""
+        if self._gpu_pool is None:
+            from .gpu_worker import GPUPool
+            self._gpu_pool = GPUPool(self.gpu_devices)
+        return self._gpu_pool
 
     def run(self, task: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
         """One MeasureResult per build result, in order; failed builds pass their error through."""
@@ -414,8 +487,12 @@ class LocalRunner:
             if ran_one and self.cooldown_interval:
                 time.sleep(self.cooldown_interval)  # let the clock and caches recover between candidates
             ran_one = True
-            outcome = run_isolated(_run_one, [(b.filename, ref, settings)], timeout=self.timeout,
-                                   memory_limit_mb=limit)[0]
+            if _uses_gpu(task.target):
+                # On a GPU: the long-lived spawned worker of a device (never a forked child).
+                outcome = self.gpu_pool().run(_run_one, [(b.filename, ref, settings)], self.timeout)[0]
+            else:
+                outcome = run_isolated(_run_one, [(b.filename, ref, settings)], timeout=self.timeout,
+                                       memory_limit_mb=limit)[0]
             results.append(self._result(outcome, b))
         return results
 

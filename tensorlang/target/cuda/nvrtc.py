@@ -1,19 +1,19 @@
-"""NVRTC through ctypes: CUDA C to a cubin for one architecture, with its PTX beside it.
+"""NVRTC through cuda-python (``cuda.bindings.nvrtc``): CUDA C to a cubin for one architecture,
+with its PTX beside it.
 
 Guarantees: ``compile_cuda`` returns a cubin for exactly the requested architecture and the PTX
 of the same compilation (the fallback for a driver that cannot load the cubin), or raises a
 BuildError holding NVRTC's log, the offending source lines and a repro; results are cached in
-memory by (source, arch, options). libnvrtc is looked up in the nvidia-cuda-nvrtc wheel first,
-then the system, and loaded only on first use; no GPU or driver is needed.
+memory by (source, arch, options). libnvrtc comes from the nvidia-cuda-nvrtc wheel (or a toolkit),
+found by cuda-python and loaded only on first use; no GPU or driver is needed.
 """
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import functools
 import glob
 import hashlib
+import importlib
 import os
 import re
 import sys
@@ -21,15 +21,15 @@ import tempfile
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from ...errors import BuildError
 
-_INSTALL_HINT = ("install it with 'pip install nvidia-cuda-nvrtc' (or tensorlang's 'cuda' extra), or point "
-                 "TENSORLANG_NVRTC at libnvrtc.so")
+_INSTALL_HINT = "install cuda-python and nvidia-cuda-nvrtc ('pip install tensorlang[cuda]')"
 _ARCH = re.compile(r"^sm_(\d+)(\d)(a|f)?$")
 
 _lock = threading.Lock()
-_lib: ctypes.CDLL | None = None
+_lib: Any = None
 _cache: dict[tuple[str, str, tuple[str, ...]], CompiledCUDA] = {}
 
 
@@ -62,48 +62,28 @@ class CompiledCUDA:
         return (int(m.group(1)), int(m.group(2))) if m else None
 
 
-# --- finding and loading libnvrtc -----------------------------------------------------------
+# --- NVRTC through cuda-python -------------------------------------------------------------
 
-def _candidates() -> list[str]:
-    """Where libnvrtc may live, best first: $TENSORLANG_NVRTC, the pip wheels (CUDA 13 layout,
-    then CUDA 12), the CUDA toolkit, then whatever the dynamic loader finds."""
-    out: list[str] = []
-    env = os.environ.get("TENSORLANG_NVRTC")
-    if env:
-        out.append(env)
-    roots = [p for p in sys.path if p and os.path.isdir(os.path.join(p, "nvidia"))]
-    for root in roots:
-        for sub in ("cu13/lib", "cuda_nvrtc/lib", "cu12/lib"):
-            out += sorted(glob.glob(os.path.join(root, "nvidia", sub, "libnvrtc.so*")), reverse=True)
-    for home in (os.environ.get("CUDA_HOME"), os.environ.get("CUDA_PATH"), "/usr/local/cuda"):
-        if home:
-            out += sorted(glob.glob(os.path.join(home, "lib64", "libnvrtc.so*")), reverse=True)
-    found = ctypes.util.find_library("nvrtc")
-    if found:
-        out.append(found)
-    return [p for p in out if "builtins" not in os.path.basename(p)]
-
-
-def _load() -> ctypes.CDLL:
+def _load() -> Any:
+    """``cuda.bindings.nvrtc`` (which finds libnvrtc in the nvidia-cuda-nvrtc wheel, a toolkit or
+    the system), loaded once; a BuildError saying what to install when it cannot be."""
     global _lib
     if _lib is not None:
         return _lib
-    errors = []
-    for path in _candidates():
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError as exc:
-            errors.append(f"{path}: {exc}")
-            continue
-        lib.nvrtcGetErrorString.restype = ctypes.c_char_p
-        _lib = lib
-        return lib
-    tried = ("; tried " + "; ".join(errors)) if errors else ""
-    raise BuildError(f"NVRTC (libnvrtc), which compiles CUDA kernels, was not found: {_INSTALL_HINT}{tried}")
+    try:
+        nvrtc = importlib.import_module("cuda.bindings.nvrtc")
+        status, _, _ = nvrtc.nvrtcVersion()  # loads libnvrtc: fails here when it is missing
+    except Exception as exc:  # noqa: BLE001 - ImportError, or the library not found
+        raise BuildError(f"NVRTC, which compiles CUDA kernels, is not usable: {_INSTALL_HINT} "
+                         f"({type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
+    if int(status):
+        raise BuildError(f"NVRTC does not start ({status}): {_INSTALL_HINT}")
+    _lib = nvrtc
+    return nvrtc
 
 
 def nvrtc_available() -> bool:
-    """Whether libnvrtc can be loaded."""
+    """Whether NVRTC can be loaded."""
     try:
         _load()
         return True
@@ -112,20 +92,29 @@ def nvrtc_available() -> bool:
 
 
 def nvrtc_version() -> tuple[int, int]:
-    lib = _load()
-    major, minor = ctypes.c_int(), ctypes.c_int()
-    _check(lib, lib.nvrtcVersion(ctypes.byref(major), ctypes.byref(minor)), "nvrtcVersion")
-    return major.value, minor.value
+    _, major, minor = _checked(_load(), _load().nvrtcVersion(), "nvrtcVersion")
+    return int(major), int(minor)
 
 
+@functools.cache
 def supported_archs() -> list[int]:
     """The sm_XY numbers (as XY) this NVRTC can compile for."""
     lib = _load()
-    n = ctypes.c_int()
-    _check(lib, lib.nvrtcGetNumSupportedArchs(ctypes.byref(n)), "nvrtcGetNumSupportedArchs")
-    arr = (ctypes.c_int * n.value)()
-    _check(lib, lib.nvrtcGetSupportedArchs(arr), "nvrtcGetSupportedArchs")
-    return list(arr)
+    return [int(a) for a in _checked(lib, lib.nvrtcGetSupportedArchs(), "nvrtcGetSupportedArchs")[1]]
+
+
+def _checked(lib: Any, result: tuple, what: str) -> tuple:
+    status = int(result[0])
+    if status:
+        raise BuildError(f"{what} failed: {_error_string(lib, status)}")
+    return result
+
+
+def _error_string(lib: Any, status: int) -> str:
+    try:
+        return bytes(lib.nvrtcGetErrorString(lib.nvrtcResult(status))[1]).decode()
+    except Exception:  # noqa: BLE001 - an unknown status
+        return f"nvrtcResult {status}"
 
 
 @functools.cache
@@ -158,11 +147,6 @@ def _header_major(include_dir: str) -> int | None:
     return int(m.group(1)) // 1000 if m else None
 
 
-def _check(lib: ctypes.CDLL, status: int, what: str) -> None:
-    if status != 0:
-        raise BuildError(f"{what} failed: {lib.nvrtcGetErrorString(status).decode()}")
-
-
 # --- compiling ------------------------------------------------------------------------------
 
 def compile_cuda(source: str, arch: str, name: str = "kernel", options: Sequence[str] = ()) -> CompiledCUDA:
@@ -189,52 +173,49 @@ def compile_cuda(source: str, arch: str, name: str = "kernel", options: Sequence
     return result
 
 
-def _compile(lib: ctypes.CDLL, source: str, arch: str, name: str, opts: tuple[str, ...]) -> CompiledCUDA:
-    prog = ctypes.c_void_p()
-    _check(lib, lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), f"{name}.cu".encode(),
-                                       0, None, None), "nvrtcCreateProgram")
+def _compile(lib: Any, source: str, arch: str, name: str, opts: tuple[str, ...]) -> CompiledCUDA:
+    _, prog = _checked(lib, lib.nvrtcCreateProgram(source.encode(), f"{name}.cu".encode(), 0, [], []),
+                       "nvrtcCreateProgram")
     try:
         encoded = [o.encode() for o in opts]
-        status = lib.nvrtcCompileProgram(prog, len(encoded), (ctypes.c_char_p * len(encoded))(*encoded))
+        status = int(lib.nvrtcCompileProgram(prog, len(encoded), encoded)[0])
         log = _get_text(lib, prog, "nvrtcGetProgramLogSize", "nvrtcGetProgramLog")
-        if status != 0:
-            raise BuildError(_failure_message(source, arch, name, opts, log,
-                                              lib.nvrtcGetErrorString(status).decode()))
+        if status:
+            raise BuildError(_failure_message(source, arch, name, opts, log, _error_string(lib, status)))
         cubin = _get_bytes(lib, prog, "nvrtcGetCUBINSize", "nvrtcGetCUBIN")
         ptx = _get_text(lib, prog, "nvrtcGetPTXSize", "nvrtcGetPTX")
     finally:
-        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+        lib.nvrtcDestroyProgram(prog)
     if not ptx:
         # Some NVRTC versions keep no PTX after a real-architecture compile: ask for it alone.
         ptx = _compile_ptx(lib, source, arch, name, opts)
     return CompiledCUDA(cubin or None, ptx, log, arch, opts, _parse_resources(log))
 
 
-def _compile_ptx(lib: ctypes.CDLL, source: str, arch: str, name: str, opts: tuple[str, ...]) -> str:
+def _compile_ptx(lib: Any, source: str, arch: str, name: str, opts: tuple[str, ...]) -> str:
     virtual = "compute_" + arch[3:]
     rest = [o for o in opts if not o.startswith(("-arch=", "--ptxas-options"))]
-    prog = ctypes.c_void_p()
-    _check(lib, lib.nvrtcCreateProgram(ctypes.byref(prog), source.encode(), f"{name}.cu".encode(),
-                                       0, None, None), "nvrtcCreateProgram")
+    _, prog = _checked(lib, lib.nvrtcCreateProgram(source.encode(), f"{name}.cu".encode(), 0, [], []),
+                       "nvrtcCreateProgram")
     try:
         encoded = [f"-arch={virtual}".encode(), *(o.encode() for o in rest)]
-        status = lib.nvrtcCompileProgram(prog, len(encoded), (ctypes.c_char_p * len(encoded))(*encoded))
-        return _get_text(lib, prog, "nvrtcGetPTXSize", "nvrtcGetPTX") if status == 0 else ""
+        ok = int(lib.nvrtcCompileProgram(prog, len(encoded), encoded)[0]) == 0
+        return _get_text(lib, prog, "nvrtcGetPTXSize", "nvrtcGetPTX") if ok else ""
     finally:
-        lib.nvrtcDestroyProgram(ctypes.byref(prog))
+        lib.nvrtcDestroyProgram(prog)
 
 
-def _get_bytes(lib: ctypes.CDLL, prog: ctypes.c_void_p, size_fn: str, get_fn: str) -> bytes:
-    size = ctypes.c_size_t()
-    if getattr(lib, size_fn)(prog, ctypes.byref(size)) != 0 or size.value == 0:
+def _get_bytes(lib: Any, prog: Any, size_fn: str, get_fn: str) -> bytes:
+    status, size = getattr(lib, size_fn)(prog)
+    if int(status) or not size:
         return b""
-    buf = ctypes.create_string_buffer(size.value)
-    if getattr(lib, get_fn)(prog, buf) != 0:
+    buf = b" " * int(size)  # NVRTC writes into this buffer
+    if int(getattr(lib, get_fn)(prog, buf)[0]):
         return b""
-    return buf.raw
+    return buf
 
 
-def _get_text(lib: ctypes.CDLL, prog: ctypes.c_void_p, size_fn: str, get_fn: str) -> str:
+def _get_text(lib: Any, prog: Any, size_fn: str, get_fn: str) -> str:
     return _get_bytes(lib, prog, size_fn, get_fn).rstrip(b"\0").decode(errors="replace")
 
 

@@ -1,17 +1,21 @@
-"""The CUDA runtime: a CUDAModule calls its NVRTC-compiled kernels through pycuda.
+"""The CUDA runtime: a CUDAModule calls its NVRTC-compiled kernels through the driver API
+(``driver``: cuda-python by default, pycuda where chosen).
 
-Guarantees: importing this module (and building a CUDAModule) needs neither pycuda nor a GPU;
-pycuda is imported on the first call, and a missing pycuda, driver or GPU is a TargetError that
-says how to run on the CPU instead. Arguments are checked like the CPU Module's before anything
-reaches the device. numpy arrays are copied to the device and the buffers the function writes
-are copied back (in place); pycuda GPUArrays are used where they are, without copies. Kernels
-run in plan order on the default stream of GPU 0's primary context, retained once per process.
+Guarantees: importing this module (and building a CUDAModule) needs neither a binding nor a
+GPU; the driver is initialized on the first call, and a missing binding, driver or GPU is a
+TargetError that says how to run on the CPU instead. Arguments are checked like the CPU
+Module's before anything reaches the device. numpy arrays are copied to the device and the
+buffers the function writes are copied back (in place); arrays already on the GPU (pycuda
+GPUArrays, anything with ``__cuda_array_interface__`` or a CUDA DLPack capsule: cupy, torch)
+are used where they are, without copies. Kernels run in plan order on the default stream of
+GPU 0's primary context, retained once per process.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import ctypes
 import json
 import os
 import threading
@@ -25,16 +29,18 @@ from ...errors import ArgumentError, BuildError, TargetError
 from ..abi import Dim, Signature, dim_str, eval_dim
 from ..binder import ArgBinder, BoundArgs
 from ..timing import ProfileResult, repeat_timings, timing_options
+from .driver import CUDADevice, CUDAError, cuda_device
 from .nvrtc import CompiledCUDA, compile_cuda, driver_accepts_ptx
 
-NO_GPU = "no CUDA driver/GPU found; build with target='cuda -emulate' to run on the CPU"
 EXPORT_FORMAT = "tensorlang-cuda-module"
 EXPORT_VERSION = 1
 MAX_GRID = (2**31 - 1, 65535, 65535)
 _SOURCE_FORMATS = {"cuda": "cuda", "cu": "cuda", "ptx": "ptx", "tl": "tl", "loopir": "tl"}
-# struct characters of scalar kernel parameters (float16 travels as its bits, bool as one byte).
-_STRUCT_CHARS = {"bool": "?", "int8": "b", "uint8": "B", "int16": "h", "uint16": "H", "int32": "i",
-                 "uint32": "I", "int64": "q", "uint64": "Q", "float16": "H", "float32": "f", "float64": "d"}
+# ctypes of scalar kernel parameters (float16 travels as its bits, bool as one byte).
+_SCALAR_CTYPES = {"bool": ctypes.c_bool, "int8": ctypes.c_int8, "uint8": ctypes.c_uint8, "int16": ctypes.c_int16,
+                  "uint16": ctypes.c_uint16, "int32": ctypes.c_int32, "uint32": ctypes.c_uint32,
+                  "int64": ctypes.c_int64, "uint64": ctypes.c_uint64, "float16": ctypes.c_uint16,
+                  "float32": ctypes.c_float, "float64": ctypes.c_double}
 
 
 # --- the launch plan: plain data, so an exported module needs no IR -----------------------------
@@ -84,68 +90,13 @@ class LaunchPlan:
         return cls(kernels, buffers, tuple((int(a[0]), int(a[1])) for a in d.get("align", ())))
 
 
-# --- the driver: one primary context per process ----------------------------------------------
+# --- the driver ----------------------------------------------------------------------------------
 
-class _Driver:
-    """pycuda.driver, GPU 0, its primary context (retained once) and what the driver supports."""
-
-    def __init__(self) -> None:
-        try:
-            import pycuda.driver as cuda  # type: ignore[import-not-found]
-        except Exception as exc:  # noqa: BLE001 -- ImportError, or OSError when libcuda is missing
-            raise TargetError(f"{NO_GPU} (pycuda cannot be imported: {exc}; 'pip install pycuda' on a "
-                              "machine with an NVIDIA driver)") from None
-        try:
-            cuda.init()
-            if cuda.Device.count() < 1:
-                raise TargetError(f"{NO_GPU} (the driver sees no device)")
-            self.device = cuda.Device(0)
-            self.context = self.device.retain_primary_context()
-            self.compute_capability: tuple[int, int] = tuple(self.device.compute_capability())  # type: ignore
-            self.driver_version = int(cuda.get_driver_version())
-        except TargetError:
-            raise
-        except Exception as exc:  # noqa: BLE001 -- pycuda's errors when no driver/device works
-            raise TargetError(f"{NO_GPU} ({type(exc).__name__}: {exc})") from None
-        self.cuda = cuda
-        self.pid = os.getpid()
-
-    @property
-    def arch(self) -> str:
-        return f"sm_{self.compute_capability[0]}{self.compute_capability[1]}"
-
-    @contextlib.contextmanager
-    def active(self) -> Iterator[Any]:
-        """The primary context made current for the block, and CUDA errors as BuildErrors."""
-        self.context.push()
-        try:
-            yield self.cuda
-        except self.cuda.Error as exc:
-            raise BuildError(f"CUDA error: {type(exc).__name__}: {exc}") from None
-        finally:
-            self.cuda.Context.pop()
-
-
-_driver_lock = threading.Lock()
-_driver: _Driver | None = None
-
-
-def cuda_driver() -> _Driver:
-    """The process's driver state, initialized on first use."""
-    global _driver
-    with _driver_lock:
-        if _driver is not None and _driver.pid != os.getpid():
-            raise TargetError(f"CUDA was initialized in process {_driver.pid} before it forked; a forked child "
-                              "cannot use it: start GPU workers with the 'spawn' method")
-        if _driver is None:
-            _driver = _Driver()
-        return _driver
-
-
-def gpu_available() -> bool:
-    """Whether pycuda, a driver and a GPU are usable in this process."""
+def gpu_available(ordinal: int = 0) -> bool:
+    """Whether a CUDA binding, a driver and GPU ``ordinal`` are usable in this process (this
+    initializes CUDA here: a tuning parent that forks asks ``autotune``'s ``probe_gpu`` instead)."""
     try:
-        cuda_driver()
+        cuda_device(ordinal)
         return True
     except TargetError:
         return False
@@ -166,7 +117,7 @@ class CUDAModule:
         self.target = target
         self._binder = ArgBinder(signature, device_arrays=True, align=dict(plan.align))
         self._functions: dict[str, Any] | None = None
-        self._functions_pid = 0
+        self._functions_key: tuple[int, int] = (0, 0)
         self._load_lock = threading.Lock()
 
     @property
@@ -192,34 +143,32 @@ class CUDAModule:
 
     # -- loading --
 
-    def _load(self, drv: _Driver) -> dict[str, Any]:
-        """The kernels as pycuda functions in the current context, loaded once per process:
-        the cubin when the device runs it, else the PTX when the driver accepts its version,
-        else a cubin compiled now for the device's own architecture."""
+    def _load(self, dev: CUDADevice) -> dict[str, Any]:
+        """The kernels as driver functions of ``dev``, loaded once per process and device: the
+        cubin when the device runs it, else the PTX when the driver accepts its version, else a
+        cubin compiled now for the device's own architecture."""
         with self._load_lock:
-            if self._functions is not None and self._functions_pid == os.getpid():
+            key = (os.getpid(), dev.ordinal)
+            if self._functions is not None and self._functions_key == key:
                 return self._functions
-            cuda = drv.cuda
-            reasons = []
+            reasons: list[str] = []
             module = None
-            for what, image in self._images(drv, reasons):
+            for what, image in self._images(dev, reasons):
                 try:
-                    module = cuda.module_from_buffer(image)
+                    module = dev.load(image)
                     break
-                except cuda.Error as exc:
+                except CUDAError as exc:
+                    if exc.fatal:
+                        raise
                     reasons.append(f"{what}: {exc}")
             if module is None:
-                raise BuildError(f"{self.name}: no loadable code for {drv.arch} (driver {drv.driver_version}): "
+                raise BuildError(f"{self.name}: no loadable code for {dev.arch} (driver {dev.driver_version}): "
                                  + "; ".join(reasons))
-            functions = {}
-            for k in self.plan.kernels:
-                fn = module.get_function(k.name)
-                fn.prepare("".join(self._struct_char(kind, i) for kind, i in k.args))
-                functions[k.name] = fn
-            self._functions, self._functions_pid = functions, os.getpid()
-            return functions
+            self._functions = {k.name: dev.function(module, k.name) for k in self.plan.kernels}
+            self._functions_key = key
+            return self._functions
 
-    def _images(self, drv: _Driver, reasons: list[str]) -> Iterator[tuple[str, bytes]]:
+    def _images(self, drv: CUDADevice, reasons: list[str]) -> Iterator[tuple[str, bytes]]:
         c = self.compiled
         major, minor = _cc(c.arch)
         dev_major, dev_minor = drv.compute_capability
@@ -241,12 +190,6 @@ class CUDAModule:
         if again.cubin:
             yield f"cubin compiled for {drv.arch}", again.cubin
 
-    def _struct_char(self, kind: str, index: int) -> str:
-        if kind == "buffer":
-            return "P"
-        p = self.signature.params[index]
-        return "P" if p.kind == "buffer" else _STRUCT_CHARS[p.dtype]
-
     # -- calling --
 
     @contextlib.contextmanager
@@ -254,40 +197,41 @@ class CUDAModule:
         """Bind ``args``, allocate and copy in, and yield ``launch()`` (all kernels, in order, no
         sync); on leaving, wait for the device and copy the written numpy arrays back."""
         bound = self._binder.bind(args)  # errors in arguments before any device work
-        drv = cuda_driver()
-        with drv.active() as cuda:
-            functions = self._load(drv)
-            allocations = []
-            try:
-                pointers = dict(bound.device)
-                for i, arr in bound.host.items():
-                    mem = cuda.mem_alloc(max(arr.nbytes, 1))
-                    allocations.append(mem)
-                    if arr.nbytes:
-                        cuda.memcpy_htod(mem, arr)
-                    pointers[i] = int(mem)
-                buffers = []
-                for b in self.plan.buffers:
-                    count = _evaluate(b.extent, bound.env, f"the size of device buffer {b.name}")
-                    mem = cuda.mem_alloc(max(count * np.dtype(b.dtype).itemsize, 1))
-                    allocations.append(mem)
-                    buffers.append(int(mem))
-                launches = [self._launch_args(k, functions[k.name], bound, pointers, buffers)
-                            for k in self.plan.kernels]
-                launches = [x for x in launches if x is not None]
+        dev = cuda_device(0)
+        dev.activate()
+        functions = self._load(dev)
+        allocations: list[int] = []
+        try:
+            pointers = dict(bound.device)
+            for i, arr in bound.host.items():
+                ptr = dev.alloc(arr.nbytes)
+                allocations.append(ptr)
+                dev.htod(ptr, arr, arr.nbytes)
+                pointers[i] = ptr
+            buffers = []
+            for b in self.plan.buffers:
+                count = _evaluate(b.extent, bound.env, f"the size of device buffer {b.name}")
+                buffers.append(dev.alloc(count * np.dtype(b.dtype).itemsize))
+                allocations.append(buffers[-1])
+            launches = [self._launch_args(k, functions[k.name], bound, pointers, buffers)
+                        for k in self.plan.kernels]
+            launches = [x for x in launches if x is not None]
 
-                def launch() -> None:
-                    for fn, grid, block, kargs in launches:
-                        fn.prepared_call(grid, block, *kargs)
+            def launch() -> None:
+                for fn, grid, block, kargs in launches:
+                    dev.launch(fn, grid, block, kargs)
 
-                yield launch
-                cuda.Context.synchronize()  # kernel faults surface here
-                for i, arr in bound.host.items():
-                    if self.signature.params[i].written and arr.nbytes:
-                        cuda.memcpy_dtoh(arr, pointers[i])
-            finally:
-                for mem in allocations:
-                    mem.free()
+            yield launch
+            dev.synchronize()  # kernel faults surface here
+            for i, arr in bound.host.items():
+                if self.signature.params[i].written:
+                    dev.dtoh(arr, pointers[i], arr.nbytes)
+        finally:
+            for ptr in allocations:
+                try:
+                    dev.free(ptr)
+                except CUDAError:
+                    pass  # after a sticky error every call fails: the first error is the one to report
 
     def _launch_args(self, k: KernelLaunch, fn: Any, bound: BoundArgs, pointers: dict[int, int],
                      buffers: list[int]) -> tuple[Any, tuple[int, int, int], tuple[int, int, int], list] | None:
@@ -298,14 +242,14 @@ class CUDAModule:
             if g > limit:
                 raise ArgumentError(f"kernel {k.name} needs {g} blocks along {'xyz'[axis]} for these arguments; "
                                     f"the device allows {limit}")
-        kargs: list[Any] = []
+        kargs: list[tuple[Any, Any]] = []
         for kind, i in k.args:
             if kind == "buffer":
-                kargs.append(buffers[i])
+                kargs.append((ctypes.c_void_p, buffers[i]))
             elif self.signature.params[i].kind == "buffer":
-                kargs.append(pointers[i])
+                kargs.append((ctypes.c_void_p, pointers[i]))
             else:
-                kargs.append(bound.values[i])
+                kargs.append((_SCALAR_CTYPES[self.signature.params[i].dtype], bound.values[i]))
         return fn, (grid[0], grid[1], grid[2]), k.block, kargs
 
     def __call__(self, *args: Any) -> None:
@@ -323,17 +267,16 @@ class CUDAModule:
 
         def evaluate(*args: Any) -> ProfileResult:
             with self._prepared(args) as launch:
-                cuda = cuda_driver().cuda
+                dev = cuda_device(0)
                 launch()  # warm-up: module load, caches, clocks
-                start, end = cuda.Event(), cuda.Event()
+                start, end = dev.event(), dev.event()
 
                 def run(n: int) -> float:
-                    start.record()
+                    dev.record(start)
                     for _ in range(n):
                         launch()
-                    end.record()
-                    end.synchronize()
-                    return start.time_till(end) / 1e3
+                    dev.record(end)
+                    return dev.elapsed(start, end)
                 return repeat_timings(run, number, repeat, min_ms)
 
         return evaluate

@@ -95,15 +95,8 @@ class CUDATarget:
 
 @cache
 def present_device_arch() -> str | None:
-    """The architecture of GPU 0 ("sm_90") when pycuda, a driver and a GPU are present, else None.
-    Any failure (no pycuda, no libcuda, no device) means "no device": parsing must not fail."""
-    try:
-        import pycuda.driver as cuda  # type: ignore[import-not-found]
-
-        cuda.init()
-        if cuda.Device.count() < 1:
-            return None
-        major, minor = cuda.Device(0).compute_capability()
-        return f"sm_{major}{minor}"
-    except Exception:  # noqa: BLE001 -- ImportError, OSError, pycuda's own errors: all mean "none"
-        return None
+    """The architecture of GPU 0 ("sm_90") when a CUDA binding, a driver and a GPU are present,
+    else None; asked in a fresh interpreter (``driver.probe_arch``), so parsing a target never
+    initializes CUDA in this process. Any failure means "no device": parsing must not fail."""
+    from .driver import probe_arch
+    return probe_arch()
