@@ -147,7 +147,7 @@ class Simplifier(Mutator):
             a, b = self.visit(e.a), self.visit(e.b)
             if isinstance(a, IntImm) or isinstance(b, IntImm):
                 return self._linear(E.Mul(a, b))
-            return self._term(E.Mul(a, b) if (a is not e.a or b is not e.b) else e)
+            return self._term(e.with_fields(a=a, b=b))
         s = self.visit(e)
         if type(s) in (E.Add, E.Sub, IntImm) or (type(s) is E.Mul and isinstance(s.b, IntImm)):
             return self._linear(s) if s is not e else self._term(s)
@@ -220,9 +220,7 @@ class Simplifier(Mutator):
                 val = {E.Add: x + y, E.Sub: x - y, E.Mul: x * y, E.Div: x / y}.get(type(e))
             if val is not None:
                 return E.FloatImm(e.dtype, float(val))
-        if a is e.a and b is e.b:
-            return e
-        return type(e)(a, b)
+        return e.with_fields(a=a, b=b)
 
     # -- division -----------------------------------------------------------------------
     def visit_FloorDiv(self, e: E.FloorDiv) -> PrimExpr:
@@ -250,7 +248,7 @@ class Simplifier(Mutator):
             return self._build((q, k // c), e.dtype)
         if lo is not None and hi is not None and lo // c == hi // c and not q:
             return IntImm(e.dtype, lo // c + k // c)
-        return E.FloorDiv(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def visit_FloorMod(self, e: E.FloorMod) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
@@ -273,14 +271,14 @@ class Simplifier(Mutator):
             return rest
         if len(r) < len(terms) or k % c != k:
             return E.FloorMod(rest, b)
-        return E.FloorMod(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def _fold_or_rebuild(self, e: PrimExpr, a: PrimExpr, b: PrimExpr) -> PrimExpr:
         if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype.lanes == 1:
             return IntImm(e.dtype, numeric.fold_int(type(e).__name__, a.value, b.value, a.dtype))
         if e.dtype.is_float and isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
             return self._float_binary(type(e)(a, b))
-        return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def visit_Div(self, e: E.Div) -> PrimExpr:
         if e.dtype.is_float:
@@ -336,7 +334,7 @@ class Simplifier(Mutator):
             # numpy.minimum/maximum: NaN on either side wins.
             pick = np.minimum if is_min else np.maximum
             return E.FloatImm(e.dtype, float(pick(a.value, b.value)))
-        return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def visit_CmpOp(self, e: E.CmpOp) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
@@ -373,7 +371,7 @@ class Simplifier(Mutator):
             return IntImm("bool", {E.LT: a.value < b.value, E.LE: a.value <= b.value, E.GT: a.value > b.value,
                          E.GE: a.value >= b.value, E.EQ: a.value == b.value,
                          E.NE: a.value != b.value}[type(e)])
-        return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def _canonical_compare(self, cls: type, a: PrimExpr, b: PrimExpr) -> PrimExpr:
         """``a op b`` as ``(terms with positive coefficients) op (the rest)`` of ``a - b``, so
@@ -393,14 +391,14 @@ class Simplifier(Mutator):
         for x, y in ((a, b), (b, a)):
             if isinstance(x, IntImm) and x.dtype.lanes == 1:
                 return y if x.value else IntImm(e.dtype, 0)
-        return E.And(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def visit_Or(self, e: E.Or) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
         for x, y in ((a, b), (b, a)):
             if isinstance(x, IntImm) and x.dtype.lanes == 1:
                 return IntImm(e.dtype, 1) if x.value else y
-        return E.Or(a, b) if (a is not e.a or b is not e.b) else e
+        return e.with_fields(a=a, b=b)
 
     def visit_Not(self, e: E.Not) -> PrimExpr:
         a = self.visit(e.a)
@@ -408,7 +406,7 @@ class Simplifier(Mutator):
             return IntImm(e.dtype, 0 if a.value else 1)
         if isinstance(a, E.Not):
             return a.a
-        return E.Not(a) if a is not e.a else e
+        return e.with_fields(a=a)
 
     def visit_Select(self, e: E.Select) -> PrimExpr:
         c = self.visit(e.condition)
@@ -417,9 +415,7 @@ class Simplifier(Mutator):
         t, f = self.visit(e.true_value), self.visit(e.false_value)
         if structural_key(t) == structural_key(f):
             return t
-        if c is e.condition and t is e.true_value and f is e.false_value:
-            return e
-        return E.Select(c, t, f)
+        return e.with_fields(condition=c, true_value=t, false_value=f)
 
     def visit_Cast(self, e: E.Cast) -> PrimExpr:
         v = self.visit(e.value)
@@ -430,12 +426,10 @@ class Simplifier(Mutator):
                 return E.FloatImm(e.dtype, float(np.array(v.value).astype(e.dtype.numpy())))
             if isinstance(v, IntImm):
                 return IntImm(e.dtype, v.value != 0 if e.dtype.is_bool else v.value)
-        return E.Cast(e.dtype, v) if v is not e.value else e
+        return e.with_fields(value=v)
 
     def visit_Call(self, e: E.Call) -> PrimExpr:
         args = tuple(self.visit(a) for a in e.args)
         if e.name == "likely" and isinstance(args[0], IntImm):
             return args[0]
-        if all(a is b for a, b in zip(args, e.args)):
-            return e
-        return E.Call(e.dtype, e.name, args)
+        return e.with_fields(args=args)

@@ -35,9 +35,7 @@ class _Rewrite(Mutator):
     def visit_TensorRead(self, node: TensorRead) -> PrimExpr:
         idx = tuple(self.visit(i) for i in node.indices)
         t = self.tmap.get(node.tensor, node.tensor)
-        if t is node.tensor and all(a is b for a, b in zip(idx, node.indices)):
-            return node
-        return TensorRead(t, idx)
+        return node.with_fields(tensor=t, indices=idx)
 
     def visit_Reduce(self, node: Reduce) -> PrimExpr:
         src = tuple(self.visit(s) for s in node.source)

@@ -20,9 +20,7 @@ class _Inline(Mutator):
         idx = tuple(self.visit(i) for i in node.indices)
         d = self.defs.get(node.tensor)
         if d is None:
-            if all(a is b for a, b in zip(idx, node.indices)):
-                return node
-            return TensorRead(node.tensor, idx)
+            return node.with_fields(indices=idx)
         params, body = d
         return substitute(body, dict(zip(params, idx)))
 

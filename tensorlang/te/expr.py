@@ -41,6 +41,17 @@ class Node:
         """The constructor arguments that rebuild this node."""
         return [getattr(self, p) for p in self._params]
 
+    def with_fields(self, **changes: Any) -> Any:
+        """This node with some constructor arguments replaced; the node itself when every new
+        value is the current one (``is``, tuples item by item), so that "nothing changed"
+        stays an identity check for the passes above."""
+        for name, new in changes.items():
+            old = getattr(self, name)
+            if new is not old and not (type(new) is tuple and type(old) is tuple and len(new) == len(old)
+                                       and all(a is b for a, b in zip(new, old))):
+                return type(self)(*[changes.get(p, getattr(self, p)) for p in self._params])
+        return self
+
     __hash__ = object.__hash__
 
 

@@ -1,8 +1,10 @@
-"""Generic visitors and mutators over any Node (expressions and loop-IR statements).
+"""Generic visitors and mutators over any Node (expressions and loop-IR statements): the one
+dispatch protocol of every tree walk (passes, both code generators, both printers).
 
-Dispatch goes through a per-class method cache (``visit_<ClassName>``); a class without a
-method is walked generically through its ``_children``.  A mutator returns the node itself
-when none of its children changed, so "nothing changed" is an identity check.
+``visit(node, *extra)`` calls ``visit_<ClassName>(node, *extra)`` for the nearest class in the
+node's MRO that has one (looked up once per visitor class and node class), else
+``generic_visit(node, *extra)``, which walks the node's ``_children``. A mutator returns the node
+itself when none of its children changed, so "nothing changed" is an identity check.
 """
 
 from __future__ import annotations
@@ -14,30 +16,44 @@ from .expr import Node, PrimExpr, Var
 
 
 class Visitor:
-    """Walks a tree; override ``visit_<ClassName>`` and call ``self.generic_visit`` to recurse."""
+    """Walks a tree; override ``visit_<ClassName>(node, *extra)`` and call
+    ``self.generic_visit`` to recurse; ``extra`` arguments (a vector lane, an indentation) are
+    passed through unchanged."""
+
+    # Per visitor class: node class -> the function that visits it (filled on first use).
+    _dispatch: dict[type, Callable[..., Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._dispatch = {}
 
     def __init__(self) -> None:
-        self._cache: dict[type, Callable[[Any], Any]] = {}
+        pass
 
-    def visit(self, node: Any) -> Any:
-        fn = self._cache.get(type(node))
+    def visit(self, node: Any, *extra: Any) -> Any:
+        fn = self._dispatch.get(type(node))
         if fn is None:
             fn = self._find_method(type(node))
-        return fn(node)
+        return fn(self, node, *extra)
 
-    def _find_method(self, cls: type) -> Callable[[Any], Any]:
-        for klass in cls.__mro__:
-            fn = getattr(self, "visit_" + klass.__name__, None)
+    @classmethod
+    def _find_method(cls, node_cls: type) -> Callable[..., Any]:
+        for klass in node_cls.__mro__:
+            fn = getattr(cls, "visit_" + klass.__name__, None)
             if fn is not None:
                 break
         else:
-            fn = self.generic_visit
-        self._cache[cls] = fn
+            fn = cls.generic_visit
+        cls._dispatch[node_cls] = fn
         return fn
 
-    def generic_visit(self, node: Any) -> None:
+    def handles(self, node_cls: type) -> bool:
+        """Whether a ``visit_<Class>`` method covers ``node_cls`` (else ``generic_visit`` does)."""
+        return any(hasattr(type(self), "visit_" + k.__name__) for k in node_cls.__mro__)
+
+    def generic_visit(self, node: Any, *extra: Any) -> Any:
         for child in children(node):
-            self.visit(child)
+            self.visit(child, *extra)
 
 
 def children(node: Any) -> Iterator[Node]:
@@ -53,7 +69,7 @@ def children(node: Any) -> Iterator[Node]:
 class Mutator(Visitor):
     """Rebuilds a tree bottom-up; ``visit_<ClassName>`` returns the replacement node."""
 
-    def generic_visit(self, node: Any) -> Any:
+    def generic_visit(self, node: Any, *extra: Any) -> Any:
         children = getattr(node, "_children", ())
         if not children:
             return node
@@ -62,12 +78,12 @@ class Mutator(Visitor):
         for name in children:
             value = getattr(node, name)
             if isinstance(value, tuple):
-                out = tuple(self.visit(v) if isinstance(v, Node) else v for v in value)
+                out = tuple(self.visit(v, *extra) if isinstance(v, Node) else v for v in value)
                 if any(a is not b for a, b in zip(out, value)):
                     changed = True
                     new[name] = out
             elif isinstance(value, Node):
-                out = self.visit(value)
+                out = self.visit(value, *extra)
                 if out is not value:
                     changed = True
                     new[name] = out

@@ -50,9 +50,7 @@ class _RemoveNoOp(Mutator):
             return no_op()
         if isinstance(extent, IntImm) and extent.value == 1 and op.kind is not ForKind.THREAD_BINDING:
             return substitute(body, {op.loop_var: cast(op.min, op.loop_var.dtype)})
-        if body is op.body:
-            return op
-        return For(op.loop_var, op.min, op.extent, op.kind, body, op.thread_tag, op.annotations)
+        return op.with_fields(body=body)
 
     def visit_IfThenElse(self, op: IfThenElse) -> Stmt:
         cond = op.condition
@@ -67,24 +65,22 @@ class _RemoveNoOp(Mutator):
             if else_case is None:
                 return no_op()
             return IfThenElse(logical_not(cond), else_case)
-        if then_case is op.then_case and else_case is op.else_case:
-            return op
-        return IfThenElse(cond, then_case, else_case)
+        return op.with_fields(then_case=then_case, else_case=else_case)
 
     def visit_Allocate(self, op: Allocate) -> Stmt:
         body = self.visit(op.body)
         if is_no_op(body):
             return no_op()
-        return op if body is op.body else Allocate(op.buffer, op.dtype, op.extent, op.scope, body)
+        return op.with_fields(body=body)
 
     def visit_Realize(self, op: Realize) -> Stmt:
         body = self.visit(op.body)
         if is_no_op(body):
             return no_op()
-        return op if body is op.body else Realize(op.tensor, op.mins, op.extents, op.scope, body)
+        return op.with_fields(body=body)
 
     def visit_LetStmt(self, op: LetStmt) -> Stmt:
         body = self.visit(op.body)
         if is_no_op(body):
             return no_op()
-        return op if body is op.body else LetStmt(op.var, op.value, body)
+        return op.with_fields(body=body)

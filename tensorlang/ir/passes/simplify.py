@@ -26,9 +26,7 @@ class _StmtSimplify(Mutator):
             body = self.visit(node.body)
         finally:
             del self.ranges[node.loop_var]
-        if mn is node.min and ext is node.extent and body is node.body:
-            return node
-        return For(node.loop_var, mn, ext, node.kind, body, node.thread_tag, node.annotations)
+        return node.with_fields(min=mn, extent=ext, body=body)
 
     def visit_IfThenElse(self, node: IfThenElse) -> Stmt:
         cond = self.expr.visit(node.condition)
@@ -38,9 +36,7 @@ class _StmtSimplify(Mutator):
             return self.visit(node.else_case) if node.else_case is not None else no_op()
         then = self.visit(node.then_case)
         other = self.visit(node.else_case) if node.else_case is not None else None
-        if cond is node.condition and then is node.then_case and other is node.else_case:
-            return node
-        return IfThenElse(cond, then, other)
+        return node.with_fields(condition=cond, then_case=then, else_case=other)
 
 
 def simplify_stmt(stmt: Stmt) -> Stmt:

@@ -71,9 +71,7 @@ class _Sync(Mutator):
             r, w = _accesses(body, self.shared)
             if r & w:
                 body = seq(body, barrier())
-        if body is node.body:
-            return node
-        return For(node.loop_var, node.min, node.extent, node.kind, body, node.thread_tag, node.annotations)
+        return node.with_fields(body=body)
 
 
 def storage_sync(stmt: Stmt) -> Stmt:

@@ -68,9 +68,7 @@ class _Unroller(Mutator):
         # The auto-unroll limit is consumed by this pass.  pragma_unroll stays on a loop that
         # could not be unrolled (non-constant extent) so that a code generator may emit a pragma.
         kept = tuple((k, v) for k, v in op.annotations if k != AUTO_UNROLL_KEY)
-        if body is op.body and kind is op.kind and kept == op.annotations:
-            return op
-        return For(op.loop_var, op.min, op.extent, kind, body, op.thread_tag, kept)
+        return op.with_fields(kind=kind, body=body, annotations=kept)
 
 
 def _unroll(op: For, body: Stmt) -> Stmt:
@@ -132,6 +130,4 @@ class _SubstituteFold(Mutator):
         if isinstance(cond, IntImm):  # only the chosen branch survives, as at run time
             return self.visit(op.true_value if cond.value else op.false_value)
         t, f = self.visit(op.true_value), self.visit(op.false_value)
-        if cond is op.condition and t is op.true_value and f is op.false_value:
-            return op
-        return Select(cond, t, f)
+        return op.with_fields(condition=cond, true_value=t, false_value=f)

@@ -32,7 +32,7 @@ from ...te.expr import (
     logical,
     logical_not,
 )
-from ...te.functor import Mutator, post_order_visit, rebuild, substitute
+from ...te.functor import Mutator, post_order_visit, substitute
 from ..stmt import (
     Allocate,
     Evaluate,
@@ -173,19 +173,19 @@ class _Vectorizer(Mutator):
     def visit_BinaryOp(self, op: BinaryOp) -> PrimExpr:
         a, b = self.visit(op.a), self.visit(op.b)
         if a.dtype.lanes == 1 and b.dtype.lanes == 1:
-            return _update(op, a=a, b=b)
+            return op.with_fields(a=a, b=b)
         affine = _affine(type(op), a, b)
         if affine is not None:
             return affine
         return type(op)(self._broadcast(a), self._broadcast(b))
 
     def visit_Not(self, op: Not) -> PrimExpr:
-        return _update(op, a=self.visit(op.a))
+        return op.with_fields(a=self.visit(op.a))
 
     def visit_Cast(self, op: Cast) -> PrimExpr:
         value = self.visit(op.value)
         if value.dtype.lanes == 1:
-            return _update(op, value=value)
+            return op.with_fields(value=value)
         if (isinstance(value, Ramp) and op.dtype.is_int and value.dtype.is_int
                 and op.dtype.bits >= value.dtype.bits):
             # Widening an index keeps it affine: each lane of the Ramp already fits.
@@ -195,7 +195,7 @@ class _Vectorizer(Mutator):
     def visit_Call(self, op: Call) -> PrimExpr:
         args = tuple(self.visit(a) for a in op.args)
         if all(a.dtype.lanes == 1 for a in args):
-            return _update(op, args=args)
+            return op.with_fields(args=args)
         return Call(op.dtype.with_lanes(self.lanes), op.name, [self._broadcast(a) for a in args])
 
     def visit_Select(self, op: Select) -> PrimExpr:
@@ -203,7 +203,7 @@ class _Vectorizer(Mutator):
         if cond.dtype.lanes == 1:
             t, f = self.visit(op.true_value), self.visit(op.false_value)
             if t.dtype.lanes == 1 and f.dtype.lanes == 1:
-                return _update(op, condition=cond, true_value=t, false_value=f)
+                return op.with_fields(condition=cond, true_value=t, false_value=f)
         # A vector Select evaluates both arms, so each arm may read memory only in the lanes
         # that choose it; the arms are (re)visited under their conditions.
         mask = _as_mask(cond, self.lanes)
@@ -217,7 +217,7 @@ class _Vectorizer(Mutator):
         value = self.visit(op.value)
         with self._bind(op.var, value) as (var, bound):
             body = self.visit(op.body)
-        return _update(op, var=var, value=bound, body=body)
+        return op.with_fields(var=var, value=bound, body=body)
 
     def visit_Load(self, op: Load) -> PrimExpr:
         if op.predicate is not None or op.dtype.lanes != 1:
@@ -225,7 +225,7 @@ class _Vectorizer(Mutator):
         index = self.visit(op.index)
         if self.mask is None:
             if index.dtype.lanes == 1:
-                return _update(op, index=index)
+                return op.with_fields(index=index)
             return Load(op.dtype, op.buffer, index)
         return Load(op.dtype, op.buffer, self._broadcast(index), self.mask)
 
@@ -242,7 +242,7 @@ class _Vectorizer(Mutator):
                 raise LoweringError(f"cannot vectorize loop {self.var.name}: the store to "
                                     f"{op.buffer.name} reduces across its lanes")
             if self.mask is None:
-                return _update(op, value=value, index=index)
+                return op.with_fields(value=value, index=index)
         return Store(op.buffer, self._broadcast(value), self._broadcast(index), self.mask)
 
     def visit_IfThenElse(self, op: IfThenElse) -> Stmt:
@@ -250,7 +250,7 @@ class _Vectorizer(Mutator):
         if cond.dtype.lanes == 1:  # every lane takes the same branch: keep the branch
             then_case = self.visit(op.then_case)
             else_case = self.visit(op.else_case) if op.else_case is not None else None
-            return _update(op, condition=cond, then_case=then_case, else_case=else_case)
+            return op.with_fields(condition=cond, then_case=then_case, else_case=else_case)
         mask = _as_mask(cond, self.lanes)
         mask_var, bound = None, mask
         if _loaded_buffers(mask):
@@ -273,17 +273,17 @@ class _Vectorizer(Mutator):
         start, extent = self.visit(op.min), self.visit(op.extent)
         if start.dtype.lanes != 1 or extent.dtype.lanes != 1:
             raise _Scalarize("loop bounds vary across lanes")
-        return _update(op, min=start, extent=extent, body=self.visit(op.body))
+        return op.with_fields(min=start, extent=extent, body=self.visit(op.body))
 
     def visit_LetStmt(self, op: LetStmt) -> Stmt:
         value = self.visit(op.value)
         with self._bind(op.var, value) as (var, bound):
             body = self.visit(op.body)
-        return _update(op, var=var, value=bound, body=body)
+        return op.with_fields(var=var, value=bound, body=body)
 
     def visit_SeqStmt(self, op: SeqStmt) -> Stmt:
         stmts = tuple(self.visit(s) for s in op.seq)
-        return op if _same(stmts, op.seq) else seq(*stmts)
+        return op if all(a is b for a, b in zip(stmts, op.seq)) else seq(*stmts)
 
     def visit_Evaluate(self, op: Evaluate) -> Stmt:
         if is_no_op(op):
@@ -368,14 +368,3 @@ def _loaded_buffers(e: PrimExpr) -> set[Var]:
     return out
 
 
-def _same(x: Any, y: Any) -> bool:
-    if isinstance(x, tuple) and isinstance(y, tuple):
-        return len(x) == len(y) and all(a is b for a, b in zip(x, y))
-    return x is y
-
-
-def _update(node: Any, **fields: Any) -> Any:
-    """``node`` itself when no field changed (identity), else a copy with the new fields."""
-    if all(_same(getattr(node, k), v) for k, v in fields.items()):
-        return node
-    return rebuild(node, fields)
