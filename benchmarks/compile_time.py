@@ -6,8 +6,9 @@ checkout and (optionally) other checkouts measured in the same run.
 Each checkout runs in its own processes (its package first on sys.path), alternating, so load
 on the machine hits all of them alike. A process builds once to warm up (LLVM initialization,
 imports), then times ``repeat`` rounds of lower, and of build from the lowered function (code
-generation, LLVM O3, MCJIT). Rows: medians in milliseconds over all rounds, and the ratio to the
-first checkout. The built function is checked against numpy before anything is timed.
+generation, LLVM O3, MCJIT). Rows: medians of the process's CPU time in milliseconds over all
+rounds (CPU time, not wall time: on a shared machine waiting for a core is not compile work),
+and the ratio to the first checkout. The built function is checked against numpy before anything is timed.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-3)
 lower, build = [], []
 for _ in range(repeat):
     s, args = ex.blocked(n, n, n)
-    t0 = time.perf_counter(); func = tl.lower(s, args, name="mm"); t1 = time.perf_counter()
-    tl.build(func, target="llvm"); t2 = time.perf_counter()
+    t0 = time.process_time(); func = tl.lower(s, args, name="mm"); t1 = time.process_time()
+    tl.build(func, target="llvm"); t2 = time.process_time()
     lower.append(t1 - t0); build.append(t2 - t1)
 print(json.dumps({"lower": lower, "build": build, "file": tl.__file__}))
 """

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from contextvars import ContextVar
 from typing import Any
 
 from . import expr as E
+from .functor import Visitor
 
 _PREC = {E.Or: 1, E.And: 2, E.EQ: 3, E.NE: 3, E.LT: 4, E.LE: 4, E.GT: 4, E.GE: 4,
          E.Add: 5, E.Sub: 5, E.Mul: 6, E.Div: 6, E.FloorDiv: 6, E.FloorMod: 6}
@@ -33,90 +33,107 @@ class Names:
         return got
 
 
-# The naming scope of the statement being printed (set and reset by expr_str).
-_names: ContextVar[Names | None] = ContextVar("tensorlang_print_names", default=None)
-
-
 def expr_str(e: Any, names: Names | None = None) -> str:
     """Render an expression as text (with ``names``, distinct variables get distinct names)."""
-    if names is None:
-        return _render(e)[0]
-    token = _names.set(names)
-    try:
-        return _render(e)[0]
-    finally:
-        _names.reset(token)
+    return ExprPrinter(names).visit(e)[0]
 
 
-def _var_name(v: Any) -> str:
-    names = _names.get()
-    return names(v) if names is not None else v.name
+class ExprPrinter(Visitor):
+    """``visit(e)`` is ``(text, precedence)``: the text of ``e``, and how tightly it binds (an
+    operand of lower precedence than its operator gets parentheses)."""
 
+    def __init__(self, names: Names | None = None):
+        super().__init__()
+        self.names = names
 
-def _render(e: Any) -> tuple[str, int]:
-    t = type(e)
-    if t is E.Var:
-        return _var_name(e), _ATOM
-    if t is E.IntImm:
+    def text(self, e: Any) -> str:
+        return self.visit(e)[0]
+
+    def name(self, v: Any) -> str:
+        return self.names(v) if self.names is not None else v.name
+
+    def generic_visit(self, e: Any, *extra: Any) -> tuple[str, int]:
+        return f"<{type(e).__name__}>", _ATOM
+
+    def visit_Var(self, e: E.Var) -> tuple[str, int]:
+        return self.name(e), _ATOM
+
+    def visit_IntImm(self, e: E.IntImm) -> tuple[str, int]:
         if e.dtype.is_bool:
             return ("True" if e.value else "False"), _ATOM
         text = str(e.value)
         if e.dtype.bits != 32 or not e.dtype.is_signed:
             text = f"{e.dtype}({e.value})"
         return text, _ATOM if e.value >= 0 else 0
-    if t is E.FloatImm:
+
+    def visit_FloatImm(self, e: E.FloatImm) -> tuple[str, int]:
         text = repr(e.value)
         if e.dtype.bits != 32:
             text = f"{e.dtype}({text})"
         else:
             text += "f"
         return text, _ATOM if e.value >= 0 else 0
-    prec = _PREC.get(t)
-    if prec is not None:
-        sym = t.symbol
-        if t is E.Div and not e.dtype.is_float:
-            return f"truncdiv({expr_str(e.a)}, {expr_str(e.b)})", _ATOM
-        a, pa = _render(e.a)
-        b, pb = _render(e.b)
+
+    def visit_BinaryOp(self, e: E.BinaryOp) -> tuple[str, int]:
+        t = type(e)
+        prec = _PREC.get(t)
+        if prec is None or (t is E.Div and not e.dtype.is_float):
+            return f"{self.call_name(e)}({self.text(e.a)}, {self.text(e.b)})", _ATOM
+        a, pa = self.visit(e.a)
+        b, pb = self.visit(e.b)
         if pa < prec:
             a = f"({a})"
         if pb <= prec:
             b = f"({b})"
-        return f"{a} {sym} {b}", prec
-    if t in (E.Min, E.Max, E.Mod):
-        name = {E.Min: "min", E.Max: "max", E.Mod: "truncmod" if not e.dtype.is_float else "fmod"}[t]
-        return f"{name}({expr_str(e.a)}, {expr_str(e.b)})", _ATOM
-    if t is E.Not:
-        a, pa = _render(e.a)
+        return f"{a} {t.symbol} {b}", prec
+
+    @staticmethod
+    def call_name(e: E.BinaryOp) -> str:
+        """The function-call spelling of a binary operator that has no infix form here."""
+        if type(e) is E.Div:
+            return "truncdiv"
+        if type(e) is E.Mod:
+            return "fmod" if e.dtype.is_float else "truncmod"
+        return {E.Min: "min", E.Max: "max"}[type(e)]
+
+    def visit_Not(self, e: E.Not) -> tuple[str, int]:
+        a, pa = self.visit(e.a)
         return "!" + (a if pa == _ATOM else f"({a})"), _ATOM
-    if t is E.Cast:
-        return f"{e.dtype}({expr_str(e.value)})", _ATOM
-    if t is E.Select:
-        return (f"select({expr_str(e.condition)}, {expr_str(e.true_value)}, "
-                f"{expr_str(e.false_value)})"), _ATOM
-    if t is E.Call:
-        return f"{e.name}({', '.join(expr_str(a) for a in e.args)})", _ATOM
-    if t is E.Let:
-        return f"(let {_var_name(e.var)} = {expr_str(e.value)} in {expr_str(e.body)})", _ATOM
-    if t is E.TensorRead:
-        return f"{e.tensor.name}[{', '.join(expr_str(i) for i in e.indices)}]", _ATOM
-    if t is E.Reduce:
-        src = ", ".join(expr_str(s) for s in e.source)
-        axes = ", ".join(_var_name(iv.var) for iv in e.axis)
+
+    def visit_Cast(self, e: E.Cast) -> tuple[str, int]:
+        return f"{e.dtype}({self.text(e.value)})", _ATOM
+
+    def visit_Select(self, e: E.Select) -> tuple[str, int]:
+        return (f"select({self.text(e.condition)}, {self.text(e.true_value)}, "
+                f"{self.text(e.false_value)})"), _ATOM
+
+    def visit_Call(self, e: E.Call) -> tuple[str, int]:
+        return f"{e.name}({', '.join(self.text(a) for a in e.args)})", _ATOM
+
+    def visit_Let(self, e: E.Let) -> tuple[str, int]:
+        return f"(let {self.name(e.var)} = {self.text(e.value)} in {self.text(e.body)})", _ATOM
+
+    def visit_TensorRead(self, e: E.TensorRead) -> tuple[str, int]:
+        return f"{e.tensor.name}[{', '.join(self.text(i) for i in e.indices)}]", _ATOM
+
+    def visit_Reduce(self, e: E.Reduce) -> tuple[str, int]:
+        src = ", ".join(self.text(s) for s in e.source)
+        axes = ", ".join(self.name(iv.var) for iv in e.axis)
         text = f"{e.combiner.name}({src}, axis=[{axes}]"
         if not (isinstance(e.condition, E.IntImm) and e.condition.value):
-            text += f", where={expr_str(e.condition)}"
+            text += f", where={self.text(e.condition)}"
         if len(e.source) > 1:
             text += f", value_index={e.value_index}"
         return text + ")", _ATOM
-    if t is E.Load:
-        text = f"{_var_name(e.buffer)}[{expr_str(e.index)}]"
+
+    def visit_Load(self, e: E.Load) -> tuple[str, int]:
+        text = f"{self.name(e.buffer)}[{self.text(e.index)}]"
         if e.predicate is not None:
-            text += f" if {expr_str(e.predicate)}"
-            return f"({text})", _ATOM
+            return f"({text} if {self.text(e.predicate)})", _ATOM
         return text, _ATOM
-    if t is E.Ramp:
-        return f"ramp({expr_str(e.base)}, {expr_str(e.stride)}, {e.lanes})", _ATOM
-    if t is E.Broadcast:
-        return f"x{e.lanes}({expr_str(e.value)})", _ATOM
-    return f"<{t.__name__}>", _ATOM
+
+    def visit_Ramp(self, e: E.Ramp) -> tuple[str, int]:
+        return f"ramp({self.text(e.base)}, {self.text(e.stride)}, {e.lanes})", _ATOM
+
+    def visit_Broadcast(self, e: E.Broadcast) -> tuple[str, int]:
+        return f"x{e.lanes}({self.text(e.value)})", _ATOM

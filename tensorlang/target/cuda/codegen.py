@@ -551,12 +551,14 @@ class _BufferRef:
     space: str    # "global", "shared" or "local"
 
 
-class _KernelRenderer:
-    """Renders one kernel. Expression methods ``e_<Class>(e, lane)`` return a C expression of
-    exactly the C type of the (lane of the) expression's dtype; they may first emit statements
-    (lets, selects that must branch, vector loads) into the current block."""
+class _KernelRenderer(Visitor):
+    """Renders one kernel. Statement methods ``visit_<Class>(s)`` emit C lines; expression
+    methods ``visit_<Class>(e, lane)`` return a C expression of exactly the C type of the (lane
+    of the) expression's dtype; they may first emit statements (lets, selects that must
+    branch, vector loads) into the current block."""
 
     def __init__(self, kernel: Kernel, used: set[str]):
+        super().__init__()
         self.k = kernel
         self.used = used
         self.lines: list[str] = []
@@ -575,7 +577,6 @@ class _KernelRenderer:
         self._fault_cache: dict[int, bool] = {}
         # (id(predicate), lane) known to hold here: a masked store's own mask, for its loads.
         self.known_true: set[tuple[int, int | None]] = set()
-        self._dispatch: dict[type, Callable[[Any, int | None], str]] = {}
 
     # -- output --
 
@@ -652,35 +653,30 @@ class _KernelRenderer:
 
     def stmt(self, s: S.Stmt) -> None:
         self.hoisted = [{}]  # a load hoisted for one statement may be stale in the next
-        if isinstance(s, S.SeqStmt):
-            for x in s.seq:
-                self.stmt(x)
-        elif isinstance(s, S.For):
-            self.s_for(s)
-        elif isinstance(s, S.Store):
-            self.s_store(s)
-        elif isinstance(s, S.IfThenElse):
-            if s.condition.dtype.lanes != 1:
-                raise BuildError(f"kernel {self.k.name}: if condition must be a scalar bool, got {s.condition.dtype}")
-            with self.block(f"if ({_strip(self.expr(s.condition))})"):
-                self.stmt(s.then_case)
-            if s.else_case is not None and not S.is_no_op(s.else_case):
-                self.lines[-1] += " else {"
-                self.depth += 1
-                self.stmt(s.else_case)
-                self.depth -= 1
-                self.line("}")
-        elif isinstance(s, S.LetStmt):
-            self.s_let(s)
-        elif isinstance(s, S.Allocate):
-            self.s_allocate(s)
-        elif isinstance(s, S.Evaluate):
-            self.s_evaluate(s)
-        else:
-            raise BuildError(f"kernel {self.k.name}: {type(s).__name__} cannot reach CUDA code generation; "
-                             "it must be lowered away first")
+        self.visit(s)
 
-    def s_for(self, s: S.For) -> None:
+    def generic_visit(self, node: Any, *extra: Any) -> Any:
+        what = type(node).__name__ if isinstance(node, S.Stmt) else f"{type(node).__name__} '{node}'"
+        raise BuildError(f"kernel {self.k.name}: {what} cannot reach CUDA code generation; "
+                         "it must be lowered away first")
+
+    def visit_SeqStmt(self, s: S.SeqStmt) -> None:
+        for x in s.seq:
+            self.stmt(x)
+
+    def visit_IfThenElse(self, s: S.IfThenElse) -> None:
+        if s.condition.dtype.lanes != 1:
+            raise BuildError(f"kernel {self.k.name}: if condition must be a scalar bool, got {s.condition.dtype}")
+        with self.block(f"if ({_strip(self.expr(s.condition))})"):
+            self.stmt(s.then_case)
+        if s.else_case is not None and not S.is_no_op(s.else_case):
+            self.lines[-1] += " else {"
+            self.depth += 1
+            self.stmt(s.else_case)
+            self.depth -= 1
+            self.line("}")
+
+    def visit_For(self, s: S.For) -> None:
         var = s.loop_var
         ct = self.ctype(var.dtype)
         if s.kind is S.ForKind.THREAD_BINDING:
@@ -711,7 +707,7 @@ class _KernelRenderer:
             with self.bind(var, cname, nonneg=self._nonneg(s.min)):
                 self.stmt(s.body)
 
-    def s_let(self, s: S.LetStmt) -> None:
+    def visit_LetStmt(self, s: S.LetStmt) -> None:
         dt = s.var.dtype
         ct = self.ctype(dt)
         cname = self.fresh(s.var.name)
@@ -727,7 +723,7 @@ class _KernelRenderer:
                 stack.enter_context(self.bind(s.var, f"{cname}[{k}]", k))
             self.stmt(s.body)
 
-    def s_allocate(self, s: S.Allocate) -> None:
+    def visit_Allocate(self, s: S.Allocate) -> None:
         if s.scope not in ("shared", "local") or not isinstance(s.extent, E.IntImm):
             raise BuildError(f"kernel {self.k.name}: cannot allocate {s.buffer.name} ({s.scope}, {s.extent}) "
                              "inside a kernel")
@@ -743,7 +739,7 @@ class _KernelRenderer:
         if old is not None:
             self.buffers[s.buffer] = old
 
-    def s_evaluate(self, s: S.Evaluate) -> None:
+    def visit_Evaluate(self, s: S.Evaluate) -> None:
         v = s.value
         if isinstance(v, (E.IntImm, E.FloatImm)):
             return
@@ -752,7 +748,7 @@ class _KernelRenderer:
             return
         self.line(f"(void){self.expr(v)};")
 
-    def s_store(self, s: S.Store) -> None:
+    def visit_Store(self, s: S.Store) -> None:
         ref = self._buffer(s.buffer)
         lanes = s.value.dtype.lanes
         if s.index.dtype.lanes != lanes:
@@ -913,34 +909,24 @@ class _KernelRenderer:
                              "a scalar is needed")
         if e.dtype.lanes == 1:
             lane = None
-        fn = self._dispatch.get(type(e))
-        if fn is None:
-            for klass in type(e).__mro__:
-                fn = getattr(self, "e_" + klass.__name__, None)
-                if fn is not None:
-                    break
-            else:
-                raise BuildError(f"kernel {self.k.name}: {type(e).__name__} '{e}' cannot reach CUDA code "
-                                 "generation; it must be lowered away first")
-            self._dispatch[type(e)] = fn
-        return fn(e, lane)
+        return self.visit(e, lane)
 
-    def e_Var(self, v: E.Var, lane: int | None) -> str:
+    def visit_Var(self, v: E.Var, lane: int | None) -> str:
         name = self.bound.get((v, lane))
         if name is None:
             what = "a buffer handle used as a value" if v.dtype.is_handle else "used but never bound"
             raise BuildError(f"kernel {self.k.name}: variable '{v.name}' is {what}")
         return name
 
-    def e_IntImm(self, e: E.IntImm, lane: int | None) -> str:
+    def visit_IntImm(self, e: E.IntImm, lane: int | None) -> str:
         return int_literal(e.value, e.dtype)
 
-    def e_FloatImm(self, e: E.FloatImm, lane: int | None) -> str:
+    def visit_FloatImm(self, e: E.FloatImm, lane: int | None) -> str:
         if e.dtype.bits == 16:
             self.used.add("half")
         return float_literal(e.value, e.dtype)
 
-    def e_Cast(self, e: E.Cast, lane: int | None) -> str:
+    def visit_Cast(self, e: E.Cast, lane: int | None) -> str:
         src, dst = e.value.dtype.element_of(), e.dtype.element_of()
         vlane = lane if e.value.dtype.lanes > 1 else None
         if src.is_handle or dst.is_handle:
@@ -975,25 +961,25 @@ class _KernelRenderer:
         a, b = self.expr(e.a, lane), self.expr(e.b, lane)
         return _wrap_narrow(f"({a} {op} {b})", dt)
 
-    def e_Add(self, e: E.Add, lane: int | None) -> str:
+    def visit_Add(self, e: E.Add, lane: int | None) -> str:
         if e.dtype.is_bool:
             return f"({self.expr(e.a, lane)} || {self.expr(e.b, lane)})"
         return self._binary(e, lane, "+")
 
-    def e_Sub(self, e: E.Sub, lane: int | None) -> str:
+    def visit_Sub(self, e: E.Sub, lane: int | None) -> str:
         if e.dtype.is_bool:
             return f"({self.expr(e.a, lane)} != {self.expr(e.b, lane)})"
         return self._binary(e, lane, "-")
 
-    def e_Mul(self, e: E.Mul, lane: int | None) -> str:
+    def visit_Mul(self, e: E.Mul, lane: int | None) -> str:
         if e.dtype.is_bool:
             return f"({self.expr(e.a, lane)} && {self.expr(e.b, lane)})"
         return self._binary(e, lane, "*")
 
-    def e_Div(self, e: E.Div, lane: int | None) -> str:
+    def visit_Div(self, e: E.Div, lane: int | None) -> str:
         return self._binary(e, lane, "/")
 
-    def e_Mod(self, e: E.Mod, lane: int | None) -> str:
+    def visit_Mod(self, e: E.Mod, lane: int | None) -> str:
         dt = e.a.dtype.element_of()
         if dt.is_float:
             return self._float_call("fmodf" if dt.bits != 64 else "fmod", [e.a, e.b], dt, lane)
@@ -1009,10 +995,10 @@ class _KernelRenderer:
         a, b = _strip(self.expr(e.a, lane)), _strip(self.expr(e.b, lane))
         return _wrap_narrow(f"{helper}({a}, {b})", dt)
 
-    def e_FloorDiv(self, e: E.FloorDiv, lane: int | None) -> str:
+    def visit_FloorDiv(self, e: E.FloorDiv, lane: int | None) -> str:
         return self._floor(e, lane, "/", "tl_floordiv")
 
-    def e_FloorMod(self, e: E.FloorMod, lane: int | None) -> str:
+    def visit_FloorMod(self, e: E.FloorMod, lane: int | None) -> str:
         return self._floor(e, lane, "%", "tl_floormod")
 
     def _min_max(self, e: E.BinaryOp, lane: int | None, is_min: bool) -> str:
@@ -1025,13 +1011,13 @@ class _KernelRenderer:
             return self._float_call(fn, [e.a, e.b], dt, lane)
         return f"{fn}({_strip(self.expr(e.a, lane))}, {_strip(self.expr(e.b, lane))})"
 
-    def e_Min(self, e: E.Min, lane: int | None) -> str:
+    def visit_Min(self, e: E.Min, lane: int | None) -> str:
         return self._min_max(e, lane, True)
 
-    def e_Max(self, e: E.Max, lane: int | None) -> str:
+    def visit_Max(self, e: E.Max, lane: int | None) -> str:
         return self._min_max(e, lane, False)
 
-    def e_CmpOp(self, e: E.CmpOp, lane: int | None) -> str:
+    def visit_CmpOp(self, e: E.CmpOp, lane: int | None) -> str:
         dt = e.a.dtype.element_of()
         if dt.is_float and dt.bits == 16:
             a, b = self.as_float(e.a, lane), self.as_float(e.b, lane)
@@ -1039,23 +1025,23 @@ class _KernelRenderer:
             a, b = self.expr(e.a, lane), self.expr(e.b, lane)
         return f"({a} {_CMP[type(e)]} {b})"
 
-    def e_And(self, e: E.And, lane: int | None) -> str:
+    def visit_And(self, e: E.And, lane: int | None) -> str:
         if e.dtype.is_bool:
             return f"({self.expr(e.a, lane)} && {self.expr(e.b, lane)})"
         return self._binary(e, lane, "&")
 
-    def e_Or(self, e: E.Or, lane: int | None) -> str:
+    def visit_Or(self, e: E.Or, lane: int | None) -> str:
         if e.dtype.is_bool:
             return f"({self.expr(e.a, lane)} || {self.expr(e.b, lane)})"
         return self._binary(e, lane, "|")
 
-    def e_Not(self, e: E.Not, lane: int | None) -> str:
+    def visit_Not(self, e: E.Not, lane: int | None) -> str:
         x = self.expr(e.a, lane)
         if e.dtype.is_bool:
             return f"(!{x})"
         return _wrap_narrow(f"(~{x})", e.dtype.element_of())
 
-    def e_Select(self, e: E.Select, lane: int | None) -> str:
+    def visit_Select(self, e: E.Select, lane: int | None) -> str:
         cond = self.expr(e.condition, lane if e.condition.dtype.lanes > 1 else None)
         if not (self.may_fault(e.true_value) or self.may_fault(e.false_value)):
             return f"({cond} ? {self.expr(e.true_value, lane)} : {self.expr(e.false_value, lane)})"
@@ -1068,7 +1054,7 @@ class _KernelRenderer:
             return f"tl_f2h({fn}({', '.join(self.as_float(a, lane) for a in args)}))"
         return f"{fn}({', '.join(_strip(self.expr(a, lane)) for a in args)})"
 
-    def e_Call(self, e: E.Call, lane: int | None) -> str:
+    def visit_Call(self, e: E.Call, lane: int | None) -> str:
         name = e.name
         if name == "likely":
             return self.expr(e.args[0], lane)
@@ -1085,14 +1071,14 @@ class _KernelRenderer:
         dt = e.dtype.element_of()
         return self._float_call(fns[1] if dt.bits == 64 else fns[0], list(e.args), dt, lane)
 
-    def e_Let(self, e: E.Let, lane: int | None) -> str:
+    def visit_Let(self, e: E.Let, lane: int | None) -> str:
         vlane = lane if e.var.dtype.lanes > 1 else None
         cname = self.fresh(e.var.name)
         self.line(f"const {self.ctype(e.var.dtype)} {cname} = {_strip(self.expr(e.value, vlane))};")
         with self.bind(e.var, cname, vlane, nonneg=e.var.dtype.is_int and self._nonneg(e.value)):
             return self.expr(e.body, lane)
 
-    def e_Ramp(self, e: E.Ramp, lane: int | None) -> str:
+    def visit_Ramp(self, e: E.Ramp, lane: int | None) -> str:
         assert lane is not None
         base = self.expr(e.base)
         if lane == 0:
@@ -1102,7 +1088,7 @@ class _KernelRenderer:
         step = _wrap_narrow(f"({self.expr(e.stride)} * {int_literal(lane, e.base.dtype)})", e.base.dtype)
         return _wrap_narrow(f"({base} + {step})", e.base.dtype)
 
-    def e_Broadcast(self, e: E.Broadcast, lane: int | None) -> str:
+    def visit_Broadcast(self, e: E.Broadcast, lane: int | None) -> str:
         if isinstance(e.value, (E.Var, E.IntImm, E.FloatImm)):
             return self.expr(e.value)
         # Computed once for all lanes (a load or let inside it included).
@@ -1115,7 +1101,7 @@ class _KernelRenderer:
             self.hoisted[-1][key] = name
         return name
 
-    def e_Load(self, e: E.Load, lane: int | None) -> str:
+    def visit_Load(self, e: E.Load, lane: int | None) -> str:
         ref = self._buffer(e.buffer)
         elem = e.dtype.element_of()
         lanes = e.dtype.lanes
