@@ -236,7 +236,7 @@ class Simplifier(Mutator):
                 and numeric.fits(a.b.value * c, e.dtype)):
             return self.visit(E.FloorDiv(a.a, IntImm(e.dtype, a.b.value * c)))
         if not self._exact(a):
-            return E.FloorDiv(a, b) if (a is not e.a or b is not e.b) else e
+            return e.with_fields(a=a, b=b)
         terms, k = self._linear(a)
         q = {key: [t, co // c] for key, (t, co) in terms.items() if co % c == 0}
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
@@ -262,7 +262,7 @@ class Simplifier(Mutator):
         if type(a) is E.FloorMod and isinstance(a.b, IntImm) and a.b.value % c == 0:
             return self.visit(E.FloorMod(a.a, b))
         if not self._exact(a):
-            return E.FloorMod(a, b) if (a is not e.a or b is not e.b) else e
+            return e.with_fields(a=a, b=b)
         terms, k = self._linear(a)
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
         rest = self._build((r, k % c), e.dtype)
@@ -345,7 +345,7 @@ class Simplifier(Mutator):
                 return IntImm("bool", type(e) in (E.EQ, E.LE, E.GE))
             if isinstance(a, IntImm) and isinstance(b, IntImm):
                 return IntImm("bool", numeric.fold_int(type(e).__name__, a.value, b.value, a.dtype))
-            return type(e)(a, b) if (a is not e.a or b is not e.b) else e
+            return e.with_fields(a=a, b=b)
         if _is_index(a):
             lo, hi = self._diff_bounds(a, b)
             t = type(e)
