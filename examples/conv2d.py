@@ -7,6 +7,7 @@ in plain NCHW; ``conv2d_nchw_cuda`` is the GPU template.
     python examples/conv2d.py
     tensorlang show examples/conv2d.py
     tensorlang tune --target=llvm examples/conv2d.py
+    tensorlang tune --auto --target=llvm examples/conv2d.py
 """
 
 from __future__ import annotations
@@ -338,6 +339,17 @@ def tasks(target: str):
         shape = (1, 16, 14, 14, 16, 3, 3, 1) if "-emulate" in target.split() else (1, 64, 56, 56, 64, 3, 3, 1)
         return [autotune.task.create("conv2d_nchw_cuda", (*shape, "float32"), target)]
     return [autotune.task.create("conv2d_nchwc", (1, 64, 56, 56, 64, 3, 3, 1, 1, "float32"), target)]
+
+
+def conv2d_args(N, C, H, W, K, R, S, pad):
+    """The computation as the auto-scheduler takes it: input, filters, output."""
+    X, Wt, _, Y = conv2d_nchw(N, C, H, W, K, R, S, pad)
+    return [X, Wt, Y]
+
+
+def computations():
+    """Entries for `tensorlang tune --auto`: the ResNet-style layer of tasks(), without a template."""
+    return {"conv2d_nchw": (conv2d_args, (1, 64, 56, 56, 64, 3, 3, 1))}
 
 
 def schedules():

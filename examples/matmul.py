@@ -4,6 +4,7 @@ and the tunable template ``matmul`` whose space holds register-blocked kernels.
     python examples/matmul.py                        # build, check against numpy, print GFLOPS
     tensorlang show examples/matmul.py               # print the lowered loop IR
     tensorlang tune --target=llvm examples/matmul.py # tune the template (tasks() below)
+    tensorlang tune --auto --target=llvm examples/matmul.py  # no template (computations() below)
 """
 
 from __future__ import annotations
@@ -167,6 +168,11 @@ def tasks(target: str):
         n = 256 if "-emulate" in target.split() else 4096
         return [autotune.task.create("matmul_cuda", (n, n, n, "float32"), target)]
     return [autotune.task.create("matmul", (1024, 1024, 1024, "float32"), target)]
+
+
+def computations():
+    """Entries for `tensorlang tune --auto`: the computation alone, the auto-scheduler finds its schedule."""
+    return {"matmul": (lambda n, l, m: list(matmul(n, l, m)), (1024, 1024, 1024))}
 
 
 def schedules():

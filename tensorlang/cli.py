@@ -7,6 +7,9 @@ File conventions (the file is imported; its ``if __name__ == "__main__":`` block
 * ``tasks(target)`` returns a list of ``autotune.task.create(...)`` tasks for that target
   string: ``tensorlang tune`` tunes them, ``tensorlang build`` builds them with the best
   configs of a log.
+* ``computations()`` returns ``{name: (func, args)}`` where ``func(*args)`` returns the
+  computation's tensors (inputs, then outputs): ``tensorlang tune --auto`` auto-schedules them
+  without a template (``tensorlang.autoschedule``).
 """
 
 from __future__ import annotations
@@ -117,6 +120,9 @@ def _tune(args: argparse.Namespace) -> int:
     from .autotune.measure.local import LocalBuilder, LocalRunner
     module = load_file(args.file)
     target = gpu_target(args.target)
+    if args.auto:
+        from .autoschedule.files import tune_file
+        return tune_file(module, args.file, target, args.trials, args.log, args.seed)
     log = args.log or default_log(args.file, target)
     history = list(record.load_from_file(log)) if Path(log).exists() else []
     summary = []
@@ -206,6 +212,8 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("file", help="a Python file with a tasks(target) function")
     tune.add_argument("--target", default="llvm", help="llvm (default) or cuda, with options")
     tune.add_argument("--tuner", default="xgb", choices=["xgb", "ga", "random", "grid"])
+    tune.add_argument("--auto", action="store_true",
+                      help="auto-schedule the file's computations() instead of tuning templates")
     tune.add_argument("--trials", type=int, default=64, help="trials per task, counting those already logged")
     tune.add_argument("--early-stopping", type=int, default=None, help="stop after N trials without improvement")
     tune.add_argument("--log", default=None, help="tuning log (default tuning_logs/FILE.TARGET.json); resumes it")

@@ -121,26 +121,32 @@ class Task:
             return self.func(*self.args)
 
     def reference(self) -> tuple[Any, list]:
-        """A plain schedule of the same computation, to check candidates against: each stage
-        computed at root with its reduction loops outside the innermost data-parallel loop."""
+        """A plain schedule of the same computation, to check candidates against (``plain_schedule``)."""
         _, tensors = self.instantiate(FallbackConfigEntity())
-        outputs = [t.op for t in tensors if isinstance(t, Tensor) and not isinstance(t.op, PlaceholderOp)]
-        sch = create_schedule(outputs)
-        for st in sch.stages:
-            op = st.op
-            if not isinstance(op, ComputeOp):
-                continue
-            data = list(op.axis)
-            if op.reduce_axis and data:
-                st.reorder(*(data[:-1] + list(op.reduce_axis) + data[-1:]))
-            if data and len(data) > 1:
-                ext = data[0].dom.extent
-                if isinstance(ext, IntImm) and ext.value > 1 and data[0].iter_type == IterVarType.DATA_PAR:
-                    st.parallel(data[0])
-        return sch, tensors
+        return plain_schedule(tensors), tensors
 
     def __repr__(self) -> str:
         return f"Task(name={self.name}, args={self.args}, target={self.target}, space={len(self.config_space)})"
+
+
+def plain_schedule(tensors: Sequence[Any]) -> Any:
+    """A plain schedule of the computation whose arguments are ``tensors``: each stage computed at
+    root with its reduction loops outside the innermost data-parallel loop, the outermost
+    data-parallel loop parallel."""
+    outputs = [t.op for t in tensors if isinstance(t, Tensor) and not isinstance(t.op, PlaceholderOp)]
+    sch = create_schedule(outputs)
+    for st in sch.stages:
+        op = st.op
+        if not isinstance(op, ComputeOp):
+            continue
+        data = list(op.axis)
+        if op.reduce_axis and data:
+            st.reorder(*(data[:-1] + list(op.reduce_axis) + data[-1:]))
+        if data and len(data) > 1:
+            ext = data[0].dom.extent
+            if isinstance(ext, IntImm) and ext.value > 1 and data[0].iter_type == IterVarType.DATA_PAR:
+                st.parallel(data[0])
+    return sch
 
 
 def _file_of(fn: Callable) -> str | None:

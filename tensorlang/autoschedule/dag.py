@@ -1,0 +1,168 @@
+"""The computation a search task schedules, seen as a DAG of stages with the facts sketch rules read.
+
+``ComputeDAG(tensors)`` takes what a computation function returns (inputs and outputs, the
+argument list of the built function) and classifies every computed stage: injective or
+reduction, whether a reduction re-reads inputs across its output points (data reuse: worth
+multi-level tiling), its consumers, and the extents of its axes.  Stage keys are the operation
+names, made unique by a ``#n`` suffix, and are the same every time the function is called with
+the same arguments, so records naming them replay.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import TensorLangError
+from ..te import expr as E
+from ..te.functor import post_order_visit
+from ..te.tensor import ComputeOp, PlaceholderOp, Tensor
+
+
+class SketchError(TensorLangError):
+    """A computation cannot be auto-scheduled as given (symbolic shapes, no outputs, ...)."""
+
+
+@dataclass
+class StageInfo:
+    """One computed stage of the DAG."""
+
+    key: str
+    op: ComputeOp
+    spatial: list[int]
+    reduce: list[int]
+    is_output: bool
+    consumers: list[str] = field(default_factory=list)
+    has_reuse: bool = False          # some input read misses a spatial axis: tiling pays off
+    dtype_bits: int = 32
+
+    @property
+    def is_reduction(self) -> bool:
+        return bool(self.reduce)
+
+    @property
+    def points(self) -> int:
+        return math.prod(self.spatial)
+
+    @property
+    def work(self) -> int:
+        return self.points * math.prod(self.reduce)
+
+
+def _extent(e: Any, where: str) -> int:
+    if not isinstance(e, E.IntImm):
+        raise SketchError(f"{where} has the symbolic extent {e}; auto-scheduling needs constant shapes "
+                          "(pass the sizes as arguments of the computation function)")
+    return int(e.value)
+
+
+def _reads(op: ComputeOp) -> list[E.TensorRead]:
+    out: list[E.TensorRead] = []
+
+    def fn(node: Any) -> None:
+        if isinstance(node, E.TensorRead):
+            out.append(node)
+    for b in op.body:
+        post_order_visit(b, fn)
+    return out
+
+
+def _vars_of(e: E.PrimExpr) -> set[E.Var]:
+    found: set[E.Var] = set()
+
+    def fn(node: Any) -> None:
+        if isinstance(node, E.Var):
+            found.add(node)
+    post_order_visit(e, fn)
+    return found
+
+
+def _has_reuse(op: ComputeOp) -> bool:
+    spatial = {iv.var for iv in op.axis}
+    for read in _reads(op):
+        used: set[E.Var] = set()
+        for idx in read.indices:
+            used |= _vars_of(idx)
+        if spatial - used:
+            return True
+    return False
+
+
+class ComputeDAG:
+    """Stages of a computation in producer-before-consumer order."""
+
+    def __init__(self, tensors: Sequence[Any]):
+        args = [t for t in tensors if isinstance(t, Tensor)]
+        if len(args) != len(list(tensors)):
+            bad = next(t for t in tensors if not isinstance(t, Tensor))
+            raise SketchError(f"a computation function must return tensors (inputs and outputs); got {bad!r}")
+        self.tensors = args
+        self.outputs = [t for t in args if not isinstance(t.op, PlaceholderOp)]
+        if not self.outputs:
+            raise SketchError("the computation returns no computed tensor (only placeholders)")
+        order: list[ComputeOp] = []
+        seen: set[int] = set()
+
+        def visit(op: Any) -> None:
+            if id(op) in seen:
+                return
+            seen.add(id(op))
+            for t in op.input_tensors:
+                visit(t.op)
+            if isinstance(op, ComputeOp):
+                order.append(op)
+        for t in self.outputs:
+            visit(t.op)
+        names: dict[str, int] = {}
+        for op in order:
+            names[op.name] = names.get(op.name, 0) + 1
+        used: dict[str, int] = {}
+        output_ops = {id(t.op) for t in self.outputs}
+        self.stages: list[StageInfo] = []
+        self.by_op: dict[int, StageInfo] = {}
+        for op in order:
+            key = op.name
+            if names[op.name] > 1:
+                used[op.name] = used.get(op.name, 0) + 1
+                key = f"{op.name}#{used[op.name]}"
+            where = f"stage {op.name}"
+            info = StageInfo(key=key, op=op,
+                             spatial=[_extent(iv.dom.extent, f"{where}, axis {iv.name},") for iv in op.axis],
+                             reduce=[_extent(iv.dom.extent, f"{where}, reduce axis {iv.name},")
+                                     for iv in op.reduce_axis],
+                             is_output=id(op) in output_ops, dtype_bits=op.body[0].dtype.bits)
+            info.has_reuse = bool(op.reduce_axis) and _has_reuse(op)
+            self.stages.append(info)
+            self.by_op[id(op)] = info
+        for info in self.stages:
+            for t in info.op.input_tensors:
+                producer = self.by_op.get(id(t.op))
+                if producer is not None and info.key not in producer.consumers:
+                    producer.consumers.append(info.key)
+        self.by_key = {s.key: s for s in self.stages}
+
+    def __getitem__(self, key: str) -> StageInfo:
+        return self.by_key[key]
+
+    @property
+    def work(self) -> int:
+        return sum(s.work for s in self.stages)
+
+    def reads_elementwise(self, consumer: StageInfo, producer: StageInfo) -> bool:
+        """Whether ``consumer`` reads ``producer`` only at its own output point (same shape,
+        indices exactly the consumer's axes): then the producer can be tiled inside it."""
+        if consumer.spatial != producer.spatial or consumer.is_reduction:
+            return False
+        axes = [iv.var for iv in consumer.op.axis]
+        for read in _reads(consumer.op):
+            if read.tensor.op is producer.op and (
+                    len(read.indices) != len(axes) or any(i is not v for i, v in zip(read.indices, axes))):
+                return False
+        return True
+
+    def __repr__(self) -> str:
+        rows = [f"  {s.key}: spatial={s.spatial} reduce={s.reduce} reuse={s.has_reuse} output={s.is_output} "
+                f"consumers={s.consumers}" for s in self.stages]
+        return "ComputeDAG(\n" + "\n".join(rows) + "\n)"

@@ -1,0 +1,55 @@
+"""The file convention of ``tensorlang tune --auto FILE.py``: a top-level ``computations()``.
+
+``computations()`` returns ``{name: (func, args)}`` (or a list of ``(name, func, args)``), where
+``func(*args)`` returns the computation's tensors, inputs then outputs, as the built function
+takes them.  Every entry becomes a ``SearchTask``; no schedule or template is needed.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from ..errors import TensorLangError
+from .scheduler import tune_tasks
+from .task import SearchTask
+
+
+def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
+    """The search tasks a file's ``computations()`` declares."""
+    fn = getattr(module, "computations", None)
+    if not callable(fn):
+        raise TensorLangError(f"{path} defines no computations() function; for `tensorlang tune --auto` it should "
+                              "return {name: (func, args)} where func(*args) returns the tensors (inputs, outputs)")
+    got = fn()
+    items = list(got.items()) if isinstance(got, dict) else [(e[0], tuple(e[1:])) for e in got]
+    tasks = []
+    for name, entry in items:
+        if not isinstance(entry, (tuple, list)) or len(entry) != 2 or not callable(entry[0]):
+            raise TensorLangError(f"{path}: computations() entry '{name}' must be (func, args)")
+        tasks.append(SearchTask(entry[0], tuple(entry[1]), target, name=str(name)))
+    if not tasks:
+        raise TensorLangError(f"{path}: computations() returned nothing")
+    return tasks
+
+
+def default_auto_log(path: str, target: str) -> str:
+    return str(Path("tuning_logs") / f"{Path(path).stem}.auto.{target.split()[0]}.json")
+
+
+def tune_file(module: Any, path: str, target: str, trials: int, log: str | None, seed: int | None) -> int:
+    """``tensorlang tune --auto``: tune every computation of the file, ``trials`` each on average."""
+    tasks = tasks_from_module(module, path, target)
+    log = log or default_auto_log(path, target)
+    print(f"auto-scheduling {len(tasks)} computation(s) of {path} on {target}, {trials} trials each; log {log}",
+          file=sys.stderr)
+    sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed)
+    print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  sketch")
+    for task, search in zip(sched.tasks, sched.searches):
+        label = f"{task.name}{task.args}"
+        best = f"{search.best_flops / 1e9:12.1f}" if search.best_config is not None else f"{'-':>12}"
+        sketch = search.best_config["sketch"].val if search.best_config is not None else "-"
+        print(f"{label[:40]:40} {search.trials_done:>7} {best}  {sketch}")
+    print(f"\nlog: {log}   (apply with autoschedule.SearchTask(func, args).apply_best('{log}'))")
+    return 0

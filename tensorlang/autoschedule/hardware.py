@@ -1,0 +1,125 @@
+"""A small model of the machine a task targets, read once: vector width, registers, FMA units and
+latency, cache sizes and threads for CPUs; thread, shared-memory and warp limits for GPUs.
+
+The analytic prior (``prior.py``) sizes tiles from it.  CPU figures come from the LLVM target's
+feature list (vector width, register count) and from ``/sys`` (cache sizes); when the
+``tensorlang.autotune.roofline`` module is available its measured FMA peak and copy bandwidth are
+attached too.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from dataclasses import dataclass
+
+from ..target.target import as_target
+
+# Zen 4/5, Ice Lake and later: two FMA pipes with a 4-cycle latency.  Needed only to size the
+# number of independent accumulators (units x latency), so a rough figure is enough.
+_FMA_UNITS = 2
+_FMA_LATENCY = 4
+
+
+@dataclass(frozen=True)
+class HardwareModel:
+    """What the prior needs to know about a target."""
+
+    kind: str                    # "llvm" or "cuda"
+    threads: int = 1             # CPU threads a parallel loop runs on
+    vector_bits: int = 128
+    vector_registers: int = 16
+    fma_units: int = _FMA_UNITS
+    fma_latency: int = _FMA_LATENCY
+    l1_bytes: int = 32 * 1024
+    l2_bytes: int = 1024 * 1024
+    l3_bytes: int = 8 * 1024 * 1024
+    peak_gflops: float | None = None     # measured FMA peak of all threads, when known
+    copy_gbps: float | None = None       # measured copy bandwidth, when known
+    max_threads_per_block: int = 1024
+    max_shared_bytes: int = 48 * 1024
+    warp_size: int = 32
+
+    def lanes(self, dtype_bits: int = 32) -> int:
+        """Vector lanes of one register for elements of ``dtype_bits`` bits."""
+        return max(1, self.vector_bits // dtype_bits)
+
+    @property
+    def accumulators(self) -> int:
+        """Independent FMA chains that keep every FMA unit busy."""
+        return self.fma_units * self.fma_latency
+
+
+def _threads() -> int:
+    env = os.environ.get("TENSORLANG_NUM_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def _cache_sizes() -> dict[int, int]:
+    """Data/unified cache size per level from sysfs (empty when not on Linux)."""
+    sizes: dict[int, int] = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        entries = sorted(os.listdir(base))
+    except OSError:
+        return sizes
+    for entry in entries:
+        if not entry.startswith("index"):
+            continue
+        try:
+            with open(os.path.join(base, entry, "level")) as f:
+                level = int(f.read())
+            with open(os.path.join(base, entry, "type")) as f:
+                kind = f.read().strip()
+            with open(os.path.join(base, entry, "size")) as f:
+                text = f.read().strip()
+        except (OSError, ValueError):
+            continue
+        if kind == "Instruction":
+            continue
+        mult = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}.get(text[-1:], 1)
+        digits = text[:-1] if text[-1:] in "KMG" else text
+        if digits.isdigit():
+            sizes[level] = int(digits) * mult
+    return sizes
+
+
+def _roofline() -> tuple[float | None, float | None]:
+    """(peak GFLOPS, copy GB/s) measured once per machine by ``autotune.roofline``, if present."""
+    try:
+        from ..autotune.roofline import machine_roofline  # type: ignore[import-not-found]
+    except ImportError:
+        return None, None
+    try:
+        roof = machine_roofline()
+    except Exception:  # noqa: BLE001 - a failed measurement only loses the optional figures
+        return None, None
+    peak = getattr(roof, "fma_gflops", None) or getattr(roof, "peak_gflops", None)
+    bw = getattr(roof, "copy_gbps", None) or getattr(roof, "bandwidth_gbps", None)
+    return (float(peak) if peak else None), (float(bw) if bw else None)
+
+
+@functools.cache
+def hardware_for(target: str) -> HardwareModel:
+    """The model of ``target`` ("llvm ...", "cuda ..."), cached per target string."""
+    tgt = as_target(target)
+    if tgt.kind.name == "cuda":
+        from ..target.cuda.target import CUDATarget
+        ct = CUDATarget.from_string(str(tgt))
+        return HardwareModel(kind="cuda", max_threads_per_block=ct.max_threads_per_block,
+                             max_shared_bytes=ct.max_shared_memory_per_block, warp_size=ct.warp_size)
+    from ..target.llvm.target import LLVMTarget
+    lt = LLVMTarget.from_string(str(tgt))
+    enabled = {f[1:] for f in lt.features.split(",") if f.startswith("+")}
+    caches = _cache_sizes()
+    peak, bw = _roofline()
+    return HardwareModel(kind="llvm", threads=_threads(), vector_bits=lt.vector_bits,
+                         vector_registers=32 if "avx512f" in enabled else 16,
+                         fma_units=_FMA_UNITS if enabled & {"fma", "avx512f", "neon"} else 1,
+                         l1_bytes=caches.get(1, 32 * 1024), l2_bytes=caches.get(2, 1024 * 1024),
+                         l3_bytes=caches.get(3, 8 * 1024 * 1024), peak_gflops=peak, copy_gbps=bw)

@@ -1,0 +1,184 @@
+"""The analytic prior: random decisions for a sketch, mutations of them, and a hardware-model score.
+
+``random_decisions`` draws every split slot by handing each prime factor of the extent to a
+random level; ``mutate`` moves one prime factor between two levels of one slot, or redraws a
+choice.  ``prior_score`` estimates, from the ``HardwareModel`` alone, how well the decisions use
+the machine (log scale, higher is better): on CPUs enough independent vector accumulators to
+cover FMA latency without spilling registers, full vector lanes, few loads per FMA, tiles that
+fit the caches and parallel work that divides evenly among threads; on GPUs enough threads per
+block in whole warps, a register tile per thread that fits, shared memory within the limit and
+enough blocks.  Sampling many random candidates and keeping the best by this score makes the
+first measured batch good before any measurement.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections.abc import Mapping
+from typing import Any
+
+from .dag import ComputeDAG, StageInfo
+from .hardware import HardwareModel
+from .sketch import FLAT, GFLAT, GTILE, RFACTOR, ROWS, TILE, ChoiceSlot, Sketch, Slot, SplitSlot, _kind
+
+
+def prime_factors(n: int) -> list[int]:
+    out, p = [], 2
+    while p * p <= n:
+        while n % p == 0:
+            out.append(p)
+            n //= p
+        p += 1
+    if n > 1:
+        out.append(n)
+    return out
+
+
+def random_split(slot: SplitSlot, rng: random.Random) -> list[int]:
+    parts = [1] * slot.parts
+    for p in prime_factors(slot.extent):
+        parts[rng.randrange(slot.parts)] *= p
+    return parts
+
+
+def random_decisions(slots: list[Slot], rng: random.Random) -> dict[str, Any]:
+    """Every slot drawn uniformly (splits: each prime factor to a random level)."""
+    return {s.name: random_split(s, rng) if isinstance(s, SplitSlot) else rng.choice(s.choices) for s in slots}
+
+
+def mutate(decisions: Mapping[str, Any], slots: list[Slot], rng: random.Random) -> dict[str, Any]:
+    """A copy of ``decisions`` with one slot changed (a prime factor moved, or another choice)."""
+    out = {k: (list(v) if isinstance(v, list) else v) for k, v in decisions.items()}
+    movable = [s for s in slots if (isinstance(s, SplitSlot) and s.extent > 1) or
+               (isinstance(s, ChoiceSlot) and len(s.choices) > 1)]
+    if not movable:
+        return out
+    slot = rng.choice(movable)
+    if isinstance(slot, ChoiceSlot):
+        out[slot.name] = rng.choice([c for c in slot.choices if c != out[slot.name]])
+        return out
+    parts = out[slot.name]
+    src = rng.choice([i for i, v in enumerate(parts) if v > 1])
+    p = rng.choice(prime_factors(parts[src]))
+    dst = rng.choice([i for i in range(len(parts)) if i != src])
+    parts[src] //= p
+    parts[dst] *= p
+    return out
+
+
+# --- the score ---------------------------------------------------------------------------------------
+
+def _log(x: float) -> float:
+    return math.log(max(x, 1e-6))
+
+
+def _even(n: int, workers: int) -> float:
+    """Share of ``workers`` busy when ``n`` equal pieces are dealt out."""
+    if n <= 0:
+        return 1e-3
+    return n / (math.ceil(n / workers) * workers)
+
+
+def _vector_eff(n: int, lanes: int) -> float:
+    if n <= 1:
+        return 1.0 / lanes
+    return n / (math.ceil(n / lanes) * lanes)
+
+
+def _tile_cpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float:
+    sp = [d[f"{info.key}.s{i}"] for i in range(len(info.spatial))]
+    rd = [d[f"{info.key}.r{i}"] for i in range(len(info.reduce))]
+    lanes = hw.lanes(info.dtype_bits)
+    inner = sp[-1][3]
+    others = math.prod(s[3] for s in sp[:-1])
+    vecs = math.ceil(inner / lanes)
+    acc = others * vecs
+    regs = hw.vector_registers - 4
+    score = _log(_vector_eff(inner, lanes))
+    score += _log(min(1.0, acc / hw.accumulators))
+    if acc > regs:
+        score -= 0.5 * (acc - regs)          # spills: every extra accumulator costs loads and stores
+    loads = others + vecs                     # broadcasts of one operand, vectors of the other
+    score += 0.5 * _log(min(1.0, 1.5 * acc / loads))
+    elem = info.dtype_bits // 8
+    tile = math.prod(s[2] * s[3] for s in sp) * elem
+    score += 0.5 * _log(min(1.0, hw.l1_bytes / 2 / tile))
+    red_inner = math.prod(r[1] for r in rd)
+    red_total = math.prod(info.reduce)
+    # Operands streamed per outer-tile: rows and columns of the tile over the whole reduction.
+    panel = (math.prod(s[2] * s[3] for s in sp[:-1]) + sp[-1][2] * sp[-1][3]) * red_total * elem
+    score += 0.3 * _log(min(1.0, hw.l2_bytes / panel))
+    score += 0.2 * _log(min(1.0, red_inner / 2)) + 0.1 * _log(min(1.0, 64 / red_inner))
+    par = math.prod(s[0] for s in sp)
+    score += _log(_even(par, hw.threads)) + (0 if par >= hw.threads else -1.0)
+    score += 0.2 * _log(min(1.0, par / (4 * hw.threads)))
+    return score
+
+
+def _tile_gpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float:
+    sp = [d[f"{info.key}.s{i}"] for i in range(len(info.spatial))]
+    rd = [d[f"{info.key}.r{i}"] for i in range(len(info.reduce))]
+    threads = math.prod(s[2] for s in sp)
+    if threads > hw.max_threads_per_block:
+        return -50.0
+    per_thread = math.prod(s[1] * s[3] for s in sp)
+    blocks = math.prod(s[0] for s in sp)
+    elem = info.dtype_bits // 8
+    shared = (math.prod(s[1] * s[2] * s[3] for s in sp[:-1]) + math.prod(s[1] * s[2] * s[3] for s in sp[-1:])) \
+        * math.prod(r[1] for r in rd) * elem
+    if shared > hw.max_shared_bytes:
+        return -50.0
+    score = _log(min(1.0, threads / 128)) + _log(_even(threads, hw.warp_size))
+    score += _log(min(1.0, per_thread / 8)) + _log(min(1.0, 64 / per_thread))
+    score += _log(min(1.0, blocks / 64))
+    return score
+
+
+def _flat(n: int, v: int, hw: HardwareModel, bits: int) -> float:
+    lanes = hw.lanes(bits)
+    return (_log(_vector_eff(v, lanes)) + _log(min(1.0, 8 * lanes / v) ** 0.3)
+            + _log(_even(n // v, hw.threads)) + _log(min(1.0, (n // v) / hw.threads)))
+
+
+def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareModel) -> float:
+    kind, anchor = _kind(plan)
+    key = info.key
+    if kind == TILE:
+        return _tile_cpu(info, d, hw)
+    if kind == GTILE:
+        return _tile_gpu(info, d, hw)
+    if kind == RFACTOR:
+        _, kio, kii = d[f"{key}.rf"]
+        s = _log(_vector_eff(kii, hw.lanes(info.dtype_bits))) + 0.3 * _log(min(1.0, 4 * hw.lanes() / (kio * kii)))
+        if not anchor:
+            s += _log(_even(info.points * kio, hw.threads)) + _log(min(1.0, info.points * kio / hw.threads))
+        return s
+    if kind == FLAT:
+        _, v = d[f"{key}.flat"]
+        return _flat(info.points, v, hw, info.dtype_bits)
+    if kind == ROWS:
+        _, r = d[f"{key}.rows"]
+        s = _log(_even(info.spatial[0] // r, hw.threads)) + 0.3 * _log(min(1.0, 4 / r))
+        if len(info.spatial) > 1:
+            _, v = d[f"{key}.vec"]
+            s += _log(_vector_eff(v, hw.lanes(info.dtype_bits))) + 0.2 * _log(min(1.0, 16 * hw.lanes() / v))
+        return s
+    if kind == GFLAT:
+        _, t = d[f"{key}.threads"]
+        if t > hw.max_threads_per_block:
+            return -50.0
+        return _log(min(1.0, t / 128)) + _log(_even(t, hw.warp_size)) + _log(min(1.0, (info.points // t) / 64))
+    return 0.0
+
+
+def prior_score(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel) -> float:
+    """Estimated quality of ``decisions`` (higher is better): per-stage log efficiencies weighted
+    by each stage's share of the work."""
+    total = max(1, dag.work)
+    score = 0.0
+    for key, plan in sketch.plans:
+        info = dag[key]
+        weight = 0.2 + info.work / total
+        score += weight * _stage_score(info, plan, decisions, hw)
+    return score

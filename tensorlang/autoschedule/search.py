@@ -1,0 +1,230 @@
+"""Evolutionary search over sketches and decisions, guided by the prior and a learned cost model.
+
+``SketchSearch`` proposes batches of never-measured candidates of one ``SearchTask``:
+
+* first batch: many random decisions per sketch ranked by the analytic prior (``prior_score``),
+  re-ranked by the pretrained cost model when one is shipped, the best kept (the first batch
+  is already good without any measurement);
+* later batches: a population of the fastest measured candidates and the prior's best is
+  mutated for a few generations; each generation is ranked by the XGBoost model refitted on
+  every measurement so far (the prior breaks ties until the model has data), and a small share
+  of each batch stays random for exploration.
+
+Every candidate is a (sketch, decisions) pair; ``records.to_config`` turns it into a log config.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ..autotune.measure.measure import MeasureInput, MeasureResult
+from ..autotune.space import ConfigEntity, InstantiationError
+from . import prior
+from .cost_model import XGBRankModel, features
+from .records import candidate_key, from_config, to_config
+from .sketch import Sketch
+
+_PRIOR_SAMPLES = 256     # random decisions drawn per sketch for a first batch
+_GENERATIONS = 3
+_POPULATION = 24
+_CHILDREN = 48           # mutants a generation ranks with the model
+_EPSILON = 0.1           # share of a batch drawn at random from the prior's top
+# Seconds of feature extraction (lowering) a batch may spend per proposed candidate: lowering
+# some computations takes most of a second, and the search must stay cheaper than measuring.
+_FEATURE_SECONDS = 0.4
+
+
+class SketchSearch:
+    """Search state of one task: measured candidates, the model, the best so far."""
+
+    def __init__(self, task: Any, seed: int | None = None, cost_model: XGBRankModel | None = None):
+        self.task = task
+        self.rng = random.Random(seed)
+        self.model = cost_model if cost_model is not None else XGBRankModel(seed=seed or 0)
+        self.measured: dict[str, float] = {}     # candidate key -> throughput (0 on failure)
+        self.cands: dict[str, tuple[Sketch, dict[str, Any]]] = {}
+        self.pending: set[str] = set()
+        self.xs: list[np.ndarray] = []
+        self.ys: list[float] = []
+        self._feat: dict[str, np.ndarray | None] = {}
+        self._feat_time = 0.0     # seconds spent extracting features, and how many were extracted
+        self._feat_count = 0
+        self.best_flops = 0.0
+        self.best_cost = math.inf
+        self.best_config: ConfigEntity | None = None
+        self.trials_done = 0
+
+    # -- candidates ------------------------------------------------------------------------------
+    def _key(self, sketch: Sketch, d: dict[str, Any]) -> str:
+        key = candidate_key(sketch, d)
+        self.cands.setdefault(key, (sketch, d))
+        return key
+
+    def _fresh(self, key: str) -> bool:
+        return key not in self.measured and key not in self.pending
+
+    def _prior_pool(self, per_sketch: int) -> list[tuple[float, str]]:
+        pool: list[tuple[float, str]] = []
+        for sketch in self.task.sketches:
+            slots = self.task.slots(sketch)
+            seen: set[str] = set()
+            for _ in range(per_sketch):
+                d = prior.random_decisions(slots, self.rng)
+                key = self._key(sketch, d)
+                if key in seen:
+                    continue
+                seen.add(key)
+                pool.append((prior.prior_score(self.task.dag, sketch, d, self.task.hardware), key))
+        pool.sort(key=lambda t: -t[0])
+        return pool
+
+    def _features(self, keys: Sequence[str]) -> np.ndarray:
+        rows = []
+        for key in keys:
+            if key not in self._feat:
+                sketch, d = self.cands[key]
+                t0 = time.perf_counter()
+                self._feat[key] = features(self.task, to_config(sketch, d))
+                self._feat_time += time.perf_counter() - t0
+                self._feat_count += 1
+            f = self._feat[key]
+            rows.append(f if f is not None else np.full(features_length(), np.nan, dtype=np.float32))
+        return np.array(rows, dtype=np.float32).reshape(len(rows), -1)
+
+    def _affordable(self, budget_s: float) -> int:
+        """How many new feature vectors fit in ``budget_s`` seconds (at the mean cost so far)."""
+        mean = self._feat_time / self._feat_count if self._feat_count else 0.05
+        return max(4, int(budget_s / max(mean, 1e-3)))
+
+    def _rank(self, keys: list[str], prior_scores: dict[str, float], limit: int | None = None) -> list[str]:
+        """``keys`` best first: by the model when it has something to say, the prior breaking ties.
+        With ``limit``, only the prior's best ``limit`` keys without features get them extracted;
+        the rest follow in prior order."""
+        if not keys:
+            return []
+        if limit is not None:
+            keys = sorted(keys, key=lambda k: -prior_scores.get(k, 0.0))
+            new = [k for k in keys if k not in self._feat]
+            cut = set(new[limit:])
+            tail = [k for k in keys if k in cut]
+            return self._rank([k for k in keys if k not in cut], prior_scores) + tail
+        scores = self.model.predict(self._features(keys)) if (self.model.trained or self.model.base) else None
+        pri = np.array([prior_scores.get(k, 0.0) for k in keys])
+        if scores is None:
+            total = pri
+        else:
+            s = np.asarray(scores, dtype=float)
+            invalid = np.array([self._feat.get(k) is None for k in keys])
+            # Ranks of both, the model weighted more as measurements arrive.
+            w = min(0.9, 0.4 + len(self.ys) / 64)
+            total = w * _ranks(s) + (1 - w) * _ranks(pri)
+            total[invalid] = -np.inf
+        order = np.argsort(-total, kind="stable")
+        return [keys[i] for i in order if np.isfinite(total[i])]
+
+    def next_batch(self, n: int) -> list[ConfigEntity]:
+        """Up to ``n`` candidates never measured nor proposed before."""
+        pool = self._prior_pool(_PRIOR_SAMPLES if not self.measured else _PRIOR_SAMPLES // 4)
+        prior_scores = dict((k, s) for s, k in pool)
+        fresh_prior = [k for _, k in pool if self._fresh(k)]
+        if not self.measured:
+            # Rank the prior's best few times n with the model (pretrained, when shipped).
+            ranked = self._rank(fresh_prior[:3 * n], prior_scores, limit=self._affordable(_FEATURE_SECONDS * n))
+            picked = _diverse(ranked, n, self.cands)
+        else:
+            picked = self._evolve(n, fresh_prior, prior_scores)
+        n_random = max(0, min(len(fresh_prior), int(round(_EPSILON * n)))) if self.measured else 0
+        extra = [k for k in fresh_prior[:4 * n] if k not in picked]
+        self.rng.shuffle(extra)
+        picked = picked[:n - n_random] + extra[:n_random]
+        if len(picked) < n:
+            picked += [k for k in fresh_prior if k not in picked][:n - len(picked)]
+        out = []
+        for key in picked[:n]:
+            self.pending.add(key)
+            sketch, d = self.cands[key]
+            out.append(to_config(sketch, d, self.task.flop))
+        return out
+
+    def _evolve(self, n: int, fresh_prior: list[str], prior_scores: dict[str, float]) -> list[str]:
+        best_measured = sorted((k for k, y in self.measured.items() if y > 0), key=lambda k: -self.measured[k])
+        population = best_measured[:_POPULATION // 2] + fresh_prior[:_POPULATION // 2]
+        children: set[str] = set()
+        deadline = time.perf_counter() + _FEATURE_SECONDS * n
+        for _ in range(_GENERATIONS):
+            if not population or time.perf_counter() > deadline:
+                break
+            new: list[str] = []
+            for _ in range(_CHILDREN):
+                parent = population[min(int(self.rng.expovariate(1 / 4)), len(population) - 1)]
+                sketch, d = self.cands[parent]
+                child = prior.mutate(d, self.task.slots(sketch), self.rng)
+                if self.rng.random() < 0.3:
+                    child = prior.mutate(child, self.task.slots(sketch), self.rng)
+                key = self._key(sketch, child)
+                if self._fresh(key) and key not in children:
+                    prior_scores.setdefault(key, prior.prior_score(self.task.dag, sketch, child, self.task.hardware))
+                    new.append(key)
+            children.update(new)
+            budget = self._affordable(max(0.0, deadline - time.perf_counter()))
+            ranked = self._rank(new + [k for k in population if self._fresh(k)], prior_scores, limit=budget)
+            population = best_measured[:_POPULATION // 3] + ranked[:_POPULATION]
+        ranked = self._rank(sorted(children) + fresh_prior[:n], prior_scores, limit=n)
+        return _diverse(ranked, n, self.cands)
+
+    # -- learning ---------------------------------------------------------------------------------
+    def update(self, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+        """Record measurements (this search's proposals or a resumed log's) and refit the model."""
+        for inp, res in zip(inputs, results):
+            try:
+                sketch, d = from_config(inp.config)
+            except InstantiationError:
+                continue
+            key = self._key(sketch, d)
+            self.pending.discard(key)
+            cost = res.mean_cost
+            thr = (self.task.flop or 1.0) / cost if res.ok and 0 < cost < math.inf else 0.0
+            self.measured[key] = thr
+            if res.ok and cost < self.best_cost:
+                self.best_cost = cost
+                self.best_flops = self.task.flop / cost if self.task.flop else 0.0
+                self.best_config = inp.config
+            f = self._features([key])[0]
+            if not np.isnan(f).any():
+                self.xs.append(f)
+                self.ys.append(thr)
+        if self.xs:
+            self.model.fit(np.array(self.xs), np.array(self.ys))
+
+
+def features_length() -> int:
+    from .cost_model import FEATURE
+    return FEATURE.length()
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    x = np.where(np.isfinite(x), x, -1e30)
+    order = np.argsort(x, kind="stable")
+    r = np.empty(len(x))
+    r[order] = np.arange(len(x)) / max(1, len(x) - 1)
+    return r
+
+
+def _diverse(ranked: list[str], n: int, cands: dict[str, tuple[Sketch, dict[str, Any]]]) -> list[str]:
+    """The first ``n`` of ``ranked``, skipping a candidate that differs from an already picked
+    one in a single decision while others remain (so a batch spreads over the space)."""
+    picked: list[str] = []
+    skipped: list[str] = []
+    for key in ranked:
+        if len(picked) >= n:
+            break
+        sketch, d = cands[key]
+        close = any(cands[p][0] == sketch and sum(d[s] != cands[p][1][s] for s in d) <= 1 for p in picked)
+        (skipped if close else picked).append(key)
+    return picked + skipped[:n - len(picked)]

@@ -1,0 +1,411 @@
+"""Sketches: schedule structures derived by rules from a computation's DAG, and their application.
+
+A sketch assigns every computed stage a *plan*: how it is scheduled, with the tile sizes and
+annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
+
+* CPU: non-output injective stages are inlined (elementwise and padding alike); a reduction
+  with data reuse is tiled on several levels, spatial axes in four levels and reduction axes in
+  two (SSRSRS): its accumulator tile lives in a ``cache_write`` local stage, or, when its only
+  consumer is an elementwise output reading it point by point, inside that consumer (fusion);
+  a reduction with a small spatial extent may instead be ``rfactor``-ed; a reduction without
+  reuse (softmax, norms) is ``rfactor``-ed into vector lanes or kept simple, and is computed
+  inside the rows of the output it feeds when there is one; injective outputs are fused,
+  parallel and vectorized.
+* GPU: reductions with reuse get block / virtual-thread / thread / inner tiling with a local
+  accumulator and their inputs staged in shared memory by the block's threads; everything else
+  runs one point per thread.
+
+A sketch is applied with public schedule primitives only (``split``, ``fuse``, ``reorder``,
+``compute_at``, ``compute_inline``, ``cache_read``, ``cache_write``, ``rfactor``, ``parallel``,
+``vectorize``, ``unroll``, ``bind``, ``pragma``), so the result is an ordinary schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..autotune.space import InstantiationError
+from ..schedule.schedule import Schedule, Stage, create_schedule
+from ..te import thread_axis
+from ..te.tensor import IterVar
+from .dag import ComputeDAG, StageInfo
+from .hardware import HardwareModel
+
+# Plans a stage can get.
+INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER = "inline", "tile", "rfactor", "simple", "flat", "rows", "outer"
+GTILE, GFLAT = "gtile", "gflat"
+# Unroll budgets (auto_unroll_max_step) the search may pick.
+CPU_UNROLL = (0, 16, 64, 512)
+GPU_UNROLL = (0, 64, 512, 1500)
+_MAX_SKETCHES = 8
+
+
+# --- slots: the open decisions of a sketch -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class SplitSlot:
+    """Split ``extent`` into ``parts`` factors (outermost first) whose product is ``extent``."""
+
+    name: str
+    extent: int
+    parts: int
+
+    def check(self, value: Any) -> list[int]:
+        if (not isinstance(value, (list, tuple)) or len(value) != self.parts
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+                or math.prod(value) != self.extent):
+            raise InstantiationError(f"decision {self.name}: expected {self.parts} positive ints whose product "
+                                     f"is {self.extent}, got {value!r}")
+        return list(value)
+
+
+@dataclass(frozen=True)
+class ChoiceSlot:
+    """One of ``choices``."""
+
+    name: str
+    choices: tuple
+
+    def check(self, value: Any) -> Any:
+        if value not in self.choices:
+            raise InstantiationError(f"decision {self.name}: {value!r} is not one of {list(self.choices)}")
+        return value
+
+
+Slot = SplitSlot | ChoiceSlot
+
+
+@dataclass(frozen=True)
+class Sketch:
+    """A plan per stage key; ``name`` is its stable text form ("C=tile;Xpad=inline")."""
+
+    plans: tuple[tuple[str, str], ...]
+
+    @property
+    def name(self) -> str:
+        return ";".join(f"{k}={p}" for k, p in self.plans)
+
+    @staticmethod
+    def parse(text: str) -> Sketch:
+        plans = []
+        for part in text.split(";"):
+            key, eq, plan = part.rpartition("=")
+            if not eq or not key:
+                raise InstantiationError(f"bad sketch text {text!r}: expected key=plan;...")
+            plans.append((key, plan))
+        return Sketch(tuple(plans))
+
+    def plan_of(self, key: str) -> str:
+        return dict(self.plans).get(key, "")
+
+
+def _kind(plan: str) -> tuple[str, str]:
+    """(kind, target): "tile>D" -> ("tile", "D") fused into D; "rfactor@O" -> ("rfactor", "O")."""
+    for sep in (">", "@"):
+        if sep in plan:
+            kind, _, other = plan.partition(sep)
+            return kind, other
+    return plan, ""
+
+
+# --- rules ------------------------------------------------------------------------------------------
+
+def _descendant_outputs(dag: ComputeDAG, info: StageInfo) -> list[StageInfo]:
+    seen, stack, outs = set(), list(info.consumers), []
+    while stack:
+        key = stack.pop()
+        if key in seen:
+            continue
+        seen.add(key)
+        st = dag[key]
+        if st.is_output:
+            outs.append(st)
+        stack.extend(st.consumers)
+    return outs
+
+
+def generate_sketches(dag: ComputeDAG, hw: HardwareModel) -> list[Sketch]:
+    """The sketches of ``dag`` for the target ``hw`` describes (at least one)."""
+    plans: list[dict[str, str]] = [{}]
+    gpu = hw.kind == "cuda"
+    for info in reversed(dag.stages):
+        grown: list[dict[str, str]] = []
+        for plan in plans:
+            for option in (_gpu_options(info, plan) if gpu else _cpu_options(dag, info, plan, hw)):
+                grown.append(option)
+        plans = grown[:_MAX_SKETCHES]
+    order = [s.key for s in dag.stages]
+    return [Sketch(tuple((k, p[k]) for k in order)) for p in plans]
+
+
+def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: HardwareModel) -> list[dict[str, str]]:
+    key = info.key
+    single = info.op.num_outputs == 1
+    if not info.is_reduction:
+        return [{**plan, key: INLINE if not info.is_output else plan.get(key, FLAT)}]
+    out: list[dict[str, str]] = []
+    if info.has_reuse and single:
+        consumer = dag[info.consumers[0]] if len(info.consumers) == 1 else None
+        if (consumer is not None and consumer.is_output and not info.is_output and plan.get(consumer.key) == FLAT
+                and dag.reads_elementwise(consumer, info)):
+            out.append({**plan, key: f"{TILE}>{consumer.key}", consumer.key: OUTER})
+        else:
+            out.append({**plan, key: TILE})
+        small = info.points < 4 * hw.threads * hw.lanes(info.dtype_bits)
+        if small and math.prod(info.reduce) >= 4 * hw.lanes(info.dtype_bits):
+            out.append({**plan, key: RFACTOR})
+        return out
+    anchor = ""
+    if not info.is_output:
+        outs = _descendant_outputs(dag, info)
+        if (len(outs) == 1 and not outs[0].is_reduction and plan.get(outs[0].key) in (FLAT, ROWS)
+                and outs[0].spatial[:len(info.spatial)] == info.spatial and len(outs[0].spatial) > len(info.spatial)):
+            anchor = outs[0].key
+    kinds = [RFACTOR, SIMPLE] if single and math.prod(info.reduce) >= 2 * hw.lanes(info.dtype_bits) else [SIMPLE]
+    for kind in kinds:
+        new = {**plan, key: f"{kind}@{anchor}" if anchor else kind}
+        if anchor:
+            new[anchor] = ROWS
+        out.append(new)
+    return out
+
+
+def _gpu_options(info: StageInfo, plan: dict[str, str]) -> list[dict[str, str]]:
+    if not info.is_reduction:
+        return [{**plan, info.key: GFLAT if info.is_output else INLINE}]
+    if info.has_reuse and info.op.num_outputs == 1:
+        return [{**plan, info.key: GTILE}]
+    return [{**plan, info.key: GFLAT}]
+
+
+def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slot]:
+    """The open decisions of ``sketch``, in a fixed order."""
+    slots: list[Slot] = []
+    for key, plan in sketch.plans:
+        info = dag[key]
+        kind, _ = _kind(plan)
+        if kind in (TILE, GTILE):
+            slots += [SplitSlot(f"{key}.s{i}", n, 4) for i, n in enumerate(info.spatial)]
+            slots += [SplitSlot(f"{key}.r{i}", n, 2) for i, n in enumerate(info.reduce)]
+            slots.append(ChoiceSlot(f"{key}.unroll", GPU_UNROLL if kind == GTILE else CPU_UNROLL))
+        elif kind == RFACTOR:
+            slots.append(SplitSlot(f"{key}.rf", math.prod(info.reduce), 3))
+        elif kind == FLAT:
+            slots.append(SplitSlot(f"{key}.flat", info.points, 2))
+        elif kind == ROWS:
+            slots.append(SplitSlot(f"{key}.rows", info.spatial[0], 2))
+            if len(info.spatial) > 1:
+                slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2))
+        elif kind == GFLAT:
+            slots.append(SplitSlot(f"{key}.threads", info.points, 2))
+    return slots
+
+
+# --- application ------------------------------------------------------------------------------------
+
+class _Applier:
+    """Applies one sketch with its decisions to a fresh schedule of the DAG."""
+
+    def __init__(self, dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel):
+        self.dag, self.sketch, self.hw = dag, sketch, hw
+        self.sch: Schedule = create_schedule([t.op for t in dag.outputs])
+        slots = {s.name: s for s in sketch_slots(dag, sketch, hw)}
+        missing = [n for n in slots if n not in decisions]
+        if missing:
+            raise InstantiationError(f"sketch {sketch.name}: no decision for {', '.join(missing)}")
+        self.d = {n: slot.check(decisions[n]) for n, slot in slots.items()}
+        self.attach: dict[str, tuple[Stage, IterVar]] = {}
+
+    def tensor(self, key: str) -> Any:
+        return self.dag[key].op.output(0)
+
+    def stage(self, key: str) -> Stage:
+        return self.sch[self.tensor(key)]
+
+    def run(self) -> Schedule:
+        plans = dict(self.sketch.plans)
+        unknown = [k for k in plans if k not in self.dag.by_key]
+        if unknown or set(plans) != set(self.dag.by_key):
+            raise InstantiationError(f"sketch {self.sketch.name} does not match the computation's stages "
+                                     f"({', '.join(self.dag.by_key)})")
+        for key, plan in plans.items():
+            if plan == INLINE:
+                self.stage(key).compute_inline()
+        for info in reversed(self.dag.stages):  # consumers first: anchors exist before attaching
+            kind, other = _kind(plans[info.key])
+            if kind in (INLINE, OUTER):
+                continue
+            getattr(self, f"_{kind}")(info, other)
+        return self.sch
+
+    # -- CPU ------------------------------------------------------------------------------------
+    def _split_levels(self, st: Stage, axes: Sequence[IterVar], sizes: Sequence[Sequence[int]]
+                      ) -> list[list[IterVar]]:
+        """Split each axis into len(size) levels; the levels grouped outermost first."""
+        n_levels = len(sizes[0]) if sizes else 0
+        groups: list[list[IterVar]] = [[] for _ in range(n_levels)]
+        for ax, size in zip(axes, sizes):
+            parts = []
+            rest = ax
+            for factor in reversed(size[1:]):
+                rest, inner = st.split(rest, factor=factor)
+                parts.append(inner)
+            parts.append(rest)
+            for lvl, iv in enumerate(reversed(parts)):
+                groups[lvl].append(iv)
+        return groups
+
+    def _fuse(self, st: Stage, axes: Sequence[IterVar]) -> IterVar | None:
+        return st.fuse(*axes) if len(axes) > 1 else (axes[0] if axes else None)
+
+    def _tile(self, info: StageInfo, into: str) -> None:
+        key = info.key
+        t = self.tensor(key)
+        if into:
+            outer = self.stage(into)
+            inner_tensor = t
+        else:
+            inner_tensor = self.sch.cache_write(t, "local")
+            outer = self.sch[t]
+        sp = [self.d[f"{key}.s{i}"] for i in range(len(info.spatial))]
+        rd = [self.d[f"{key}.r{i}"] for i in range(len(info.reduce))]
+        # The outer stage: levels 0 and 1 of every spatial axis, then the tile (levels 2 x 3).
+        merged = [[s[0], s[1], s[2] * s[3]] for s in sp]
+        g0, g1, g2 = self._split_levels(outer, list(outer.op.axis), merged)
+        outer.reorder(*g0, *g1, *g2)
+        fused = self._fuse(outer, g0)
+        if fused is not None and math.prod(s[0] for s in sp) > 1:
+            outer.parallel(fused)
+        if g2 and merged[-1][2] > 1:
+            outer.vectorize(g2[-1])
+        at = g1[-1] if g1 else fused
+        inner = self.sch[inner_tensor]
+        inner.compute_at(outer, at)
+        s2, s3 = self._split_levels(inner, list(inner.op.axis), [[s[2], s[3]] for s in sp])
+        r0, r1 = self._split_levels(inner, list(inner.op.reduce_axis), rd)
+        inner.reorder(*r0, *s2, *r1, *s3)
+        for iv, s in zip(s3[:-1], sp[:-1]):
+            if s[3] > 1:
+                inner.unroll(iv)
+        if s3 and sp[-1][3] > 1:
+            inner.vectorize(s3[-1])
+        step = self.d[f"{key}.unroll"]
+        if step and r1:
+            inner.pragma(r1[0], "auto_unroll_max_step", step)
+
+    def _rfactor(self, info: StageInfo, anchor: str) -> None:
+        key = info.key
+        t = self.tensor(key)
+        st = self.sch[t]
+        ko_n, kio_n, kii_n = self.d[f"{key}.rf"]
+        k = self._fuse(st, list(st.op.reduce_axis))
+        _, ki = st.split(k, factor=kio_n * kii_n)
+        rf = self.sch.rfactor(t, ki, factor_axis=len(info.spatial))
+        rst = self.sch[rf]
+        *spatial, kf = rst.op.axis
+        kio, kii = rst.split(kf, factor=kii_n)
+        rst.reorder(*spatial, kio, *rst.op.reduce_axis, kii)
+        if kii_n > 1:
+            rst.vectorize(kii)
+        if anchor:
+            where = self.attach[anchor]
+            rst.compute_at(*where)
+            st.compute_at(*where)
+            return
+        par = self._fuse(rst, [*spatial, kio])
+        if par is not None and info.points * kio_n > 1:
+            rst.parallel(par)
+        self._root_parallel(st, info)
+
+    def _root_parallel(self, st: Stage, info: StageInfo) -> None:
+        fused = self._fuse(st, list(st.op.axis))
+        if fused is not None and info.points > 1:
+            st.parallel(fused)
+
+    def _simple(self, info: StageInfo, anchor: str) -> None:
+        st = self.stage(info.key)
+        if anchor:
+            st.compute_at(*self.attach[anchor])
+        else:
+            self._root_parallel(st, info)
+
+    def _flat(self, info: StageInfo, _: str) -> None:
+        st = self.stage(info.key)
+        fused = self._fuse(st, list(st.op.axis))
+        if fused is None:
+            return
+        _, v = self.d[f"{info.key}.flat"]
+        fo, fi = st.split(fused, factor=v)
+        if info.points // v > 1:
+            st.parallel(fo)
+        if v > 1:
+            st.vectorize(fi)
+
+    def _rows(self, info: StageInfo, _: str) -> None:
+        st = self.stage(info.key)
+        axes = list(st.op.axis)
+        _, r = self.d[f"{info.key}.rows"]
+        ro, ri = st.split(axes[0], factor=r)
+        if info.spatial[0] // r > 1:
+            st.parallel(ro)
+        if len(axes) > 1:
+            _, v = self.d[f"{info.key}.vec"]
+            _, li = st.split(axes[-1], factor=v)
+            if v > 1:
+                st.vectorize(li)
+        self.attach[info.key] = (st, ri)
+
+    # -- GPU ------------------------------------------------------------------------------------
+    def _gtile(self, info: StageInfo, _: str) -> None:
+        key = info.key
+        t = self.tensor(key)
+        local = self.sch.cache_write(t, "local")
+        outer = self.sch[t]
+        sp = [self.d[f"{key}.s{i}"] for i in range(len(info.spatial))]
+        rd = [self.d[f"{key}.r{i}"] for i in range(len(info.reduce))]
+        gb, gv, gt, gi = self._split_levels(outer, list(outer.op.axis), sp)
+        outer.reorder(*gb, *gv, *gt, *gi)
+        block = self._fuse(outer, gb)
+        vthread = self._fuse(outer, gv)
+        thread = self._fuse(outer, gt)
+        outer.bind(block, thread_axis("blockIdx.x"))
+        if math.prod(s[1] for s in sp) > 1:
+            outer.bind(vthread, thread_axis("vthread"))
+        outer.bind(thread, thread_axis("threadIdx.x"))
+        n_threads = math.prod(s[2] for s in sp)
+        inner = self.sch[local]
+        inner.compute_at(outer, thread)
+        r0, r1 = self._split_levels(inner, list(inner.op.reduce_axis), rd)
+        inner.reorder(*r0, *r1, *inner.op.axis)
+        for iv in inner.op.axis:
+            inner.unroll(iv)
+        for src in list(inner.op.input_tensors):
+            shared = self.sch.cache_read(src, "shared", [local])
+            sst = self.sch[shared]
+            sst.compute_at(inner, r0[-1])
+            fused = self._fuse(sst, list(sst.op.axis))
+            if fused is not None:
+                _, tx = sst.split(fused, factor=n_threads)
+                sst.bind(tx, thread_axis("threadIdx.x"))
+        step = self.d[f"{key}.unroll"]
+        if step:
+            outer.pragma(block, "auto_unroll_max_step", step)
+
+    def _gflat(self, info: StageInfo, _: str) -> None:
+        st = self.stage(info.key)
+        fused = self._fuse(st, list(st.op.axis))
+        if fused is None:
+            return
+        _, n = self.d[f"{info.key}.threads"]
+        bo, ti = st.split(fused, factor=n)
+        st.bind(bo, thread_axis("blockIdx.x"))
+        st.bind(ti, thread_axis("threadIdx.x"))
+
+
+def apply_sketch(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel) -> Schedule:
+    """A schedule of ``dag`` following ``sketch`` with ``decisions`` (slot name -> value);
+    InstantiationError when a decision is missing or out of its slot's range."""
+    return _Applier(dag, sketch, decisions, hw).run()

@@ -1,0 +1,194 @@
+"""``SearchTask``: a computation function with arguments and a target, tuned without a template.
+
+``func(*args)`` returns the tensors of the computation, inputs and outputs, in the order the
+built function takes them (``[A, B, C]``).  The task derives sketches from the computation's
+DAG, proposes candidates with ``SketchSearch`` and measures them with the template tuner's
+measurement layer (isolated builds and runs, every candidate checked against a plain schedule
+of the same computation, failures as typed results).  Every trial is appended to a JSON-lines
+log in the template tuner's format; ``apply_best(log)`` returns an ordinary ``(schedule, args)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..autotune import record
+from ..autotune.callback import progress_bar
+from ..autotune.flop import compute_flop
+from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option
+from ..autotune.measure.measure import MeasureInput
+from ..autotune.space import ConfigEntity, InstantiationError
+from ..autotune.task import plain_schedule, workload_key
+from ..errors import TensorLangError
+from ..schedule.schedule import Schedule
+from ..target.target import as_target
+from .dag import ComputeDAG, SketchError
+from .hardware import HardwareModel, hardware_for
+from .records import from_config
+from .search import SketchSearch
+from .sketch import Sketch, Slot, apply_sketch, generate_sketches, sketch_slots
+
+NAME_PREFIX = "auto/"
+# Candidates measured per batch: builds run n_parallel at a time, runs one by one.
+BATCH = 8
+
+
+class SearchTask:
+    """One auto-scheduling problem: ``SearchTask(func, args=(...), target="llvm")``."""
+
+    def __init__(self, func: Callable[..., Sequence[Any]], args: Sequence[Any] = (), target: Any = "llvm",
+                 name: str | None = None):
+        if not callable(func):
+            raise TensorLangError(f"SearchTask needs a function returning the computation's tensors, got {func!r}")
+        self.func = func
+        self.args = tuple(args)
+        self.target = str(as_target(target))
+        self.name = NAME_PREFIX + (name or getattr(func, "__name__", "computation"))
+        self.workload_key = workload_key(self.name, self.args)
+        self.dag = ComputeDAG(self._tensors())
+        self.hardware: HardwareModel = hardware_for(self.target)
+        self.sketches: list[Sketch] = generate_sketches(self.dag, self.hardware)
+        self._slots: dict[str, list[Slot]] = {}
+        self.flop = compute_flop(self.dag.outputs)
+        try:
+            self.template_file = inspect.getfile(func)
+        except TypeError:
+            self.template_file = None
+
+    @property
+    def target_kind(self) -> str:
+        return self.target.split()[0]
+
+    def _tensors(self) -> list[Any]:
+        try:
+            got = self.func(*self.args)
+        except TensorLangError:
+            raise
+        except Exception as exc:
+            raise SketchError(f"{self.name}{self.args}: the computation function raised "
+                              f"{type(exc).__name__}: {exc}") from exc
+        if not isinstance(got, (list, tuple)):
+            raise SketchError(f"{self.name}: the computation function must return a list of tensors "
+                              f"(inputs and outputs), got {type(got).__name__}")
+        return list(got)
+
+    def slots(self, sketch: Sketch) -> list[Slot]:
+        """The open decisions of one of this task's sketches."""
+        if sketch.name not in self._slots:
+            self._slots[sketch.name] = sketch_slots(self.dag, sketch, self.hardware)
+        return self._slots[sketch.name]
+
+    # -- what the measurement layer and the feature extractor call ---------------------------------
+    def instantiate(self, config: ConfigEntity) -> tuple[Schedule, list]:
+        """The schedule a logged or proposed candidate describes, on fresh tensors."""
+        sketch, decisions = from_config(config)
+        tensors = self._tensors()
+        dag = ComputeDAG(tensors)
+        return apply_sketch(dag, sketch, decisions, self.hardware), tensors
+
+    def reference(self) -> tuple[Schedule, list]:
+        """A plain schedule to check candidates against."""
+        tensors = self._tensors()
+        return plain_schedule(tensors), tensors
+
+    # -- tuning -------------------------------------------------------------------------------------
+    def tune(self, n_trials: int, log: str | os.PathLike | None = None, measure_option: Any = None,
+             seed: int | None = None, early_stopping: int | None = None, verbose: bool = True,
+             search: SketchSearch | None = None) -> SketchSearch:
+        """Measure up to ``n_trials`` candidates, counting those ``log`` already holds (a rerun
+        resumes); every trial is appended to ``log``.  Returns the search state (``best_flops``,
+        ``best_config``)."""
+        if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
+            raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
+        search = search or SketchSearch(self, seed=seed)
+        done = resume(search, log)
+        todo = max(0, n_trials - done)
+        if verbose:
+            print(f"auto-scheduling {self.name}{self.args} on {self.target_kind}: {len(self.sketches)} sketch(es), "
+                  f"{self.flop / 1e9:.3g} GFLOP per run" + (f"; {done} trial(s) resumed from {log}" if done else ""),
+                  file=sys.stderr)
+        callbacks = [progress_bar(todo, prefix=f"  {self.name} ")] if verbose and todo else []
+        run_trials(self, search, todo, log, measure_option or default_measure_option(), early_stopping, callbacks)
+        return search
+
+    def apply_best(self, log: str | os.PathLike) -> tuple[Schedule, list]:
+        """The best error-free candidate of this task (same workload and target) in ``log``."""
+        best = best_config(self, log)
+        if best is None:
+            raise TensorLangError(f"{log}: no successful trial of {self.name}{self.args} on {self.target}")
+        return self.instantiate(best)
+
+    def __repr__(self) -> str:
+        return f"SearchTask({self.name}, args={self.args}, target={self.target}, sketches={len(self.sketches)})"
+
+
+def default_measure_option() -> Any:
+    """Builds in parallel children, each candidate run in its own child and checked."""
+    return measure_option(builder=LocalBuilder(timeout=20.0), runner=LocalRunner(number=2, repeat=3, timeout=10.0))
+
+
+def _mine(task: SearchTask, inp: MeasureInput) -> bool:
+    return inp.task.workload_key == task.workload_key and str(inp.task.target) == task.target
+
+
+def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:
+    """Feed ``search`` the trials of its task in ``log``; how many there were."""
+    if log is None or not os.path.exists(log):
+        return 0
+    inputs, results = [], []
+    for inp, res in record.load_from_file(log):
+        if _mine(search.task, inp):
+            try:
+                from_config(inp.config)
+            except InstantiationError:
+                continue
+            inputs.append(inp)
+            results.append(res)
+    if inputs:
+        search.update(inputs, results)
+        search.trials_done += len(inputs)
+    return len(inputs)
+
+
+def best_config(task: SearchTask, log: str | os.PathLike) -> ConfigEntity | None:
+    """The fastest error-free config of ``task`` in ``log`` (None when there is none)."""
+    if not os.path.exists(log):
+        raise TensorLangError(f"{log}: no such tuning log")
+    best, best_cost = None, math.inf
+    for inp, res in record.load_from_file(log):
+        if _mine(task, inp) and res.ok and res.mean_cost < best_cost:
+            best, best_cost = inp.config, res.mean_cost
+    return best
+
+
+def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.PathLike | None, option: Any,
+               early_stopping: int | None = None, callbacks: Sequence[Callable] = ()) -> int:
+    """Measure up to ``n`` new candidates of ``task`` in batches; returns how many were measured."""
+    if n <= 0:
+        return 0
+    measure_batch = create_measure_batch(task, option)
+    done = best_at = 0
+    while done < n:
+        configs = search.next_batch(min(BATCH, n - done))
+        if not configs:
+            break
+        inputs = [MeasureInput(task.target, task, c) for c in configs]
+        results = list(measure_batch(inputs))
+        if log is not None:
+            record.append(log, zip(inputs, results))
+        before = search.best_cost
+        search.update(inputs, results)
+        search.trials_done += len(results)
+        done += len(results)
+        if search.best_cost < before:
+            best_at = done
+        for cb in callbacks:
+            cb(search, inputs, results)
+        if early_stopping is not None and done - best_at >= early_stopping:
+            break
+    return done

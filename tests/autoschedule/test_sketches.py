@@ -1,0 +1,144 @@
+"""Sketches of typical computations lower, build and match numpy, on the CPU and an emulated GPU."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import tensorlang as tl
+from tensorlang import te
+from tensorlang.autoschedule import ComputeDAG, SearchTask, SketchError, apply_sketch
+from tensorlang.autoschedule.prior import mutate, prior_score, random_decisions
+from tensorlang.autoschedule.records import to_config
+from tests.autoschedule.workloads import WORKLOADS
+
+
+def _shape(t):
+    return [int(d.value) for d in t.shape]
+
+
+def check(task: SearchTask, config, rng: np.random.Generator) -> None:
+    """Build ``config`` of ``task`` for its target and compare the output with numpy."""
+    sch, tensors = task.instantiate(config)
+    f = tl.build(sch, tensors, target=task.target)
+    inputs = [rng.uniform(-1, 1, _shape(t)).astype("float32") for t in tensors[:-1]]
+    out = np.full(_shape(tensors[-1]), np.nan, dtype="float32")
+    f(*inputs, out)
+    ref = WORKLOADS[task.name.removeprefix("auto/")][2](*inputs)
+    np.testing.assert_allclose(out, ref, rtol=1e-4, atol=1e-4, err_msg=f"{task.name} {config}")
+
+
+def best_by_prior(task: SearchTask, sketch, n: int = 64, seed: int = 0) -> dict:
+    rnd = random.Random(seed)
+    slots = task.slots(sketch)
+    cands = [random_decisions(slots, rnd) for _ in range(n)]
+    return max(cands, key=lambda d: prior_score(task.dag, sketch, d, task.hardware))
+
+
+@pytest.mark.parametrize("name", list(WORKLOADS))
+def test_every_cpu_sketch_matches_numpy(name):
+    fn, args, _ = WORKLOADS[name]
+    task = SearchTask(fn, args, target="llvm", name=name)
+    rng = np.random.default_rng()
+    for sketch in task.sketches:
+        check(task, to_config(sketch, best_by_prior(task, sketch)), rng)
+
+
+@pytest.mark.parametrize("name", ["matmul", "conv2d", "depthwise", "softmax", "elementwise", "batch_matmul"])
+def test_gpu_sketch_matches_numpy_emulated(name):
+    fn, args, _ = WORKLOADS[name]
+    task = SearchTask(fn, args, target="cuda -emulate", name=name)
+    sketch = task.sketches[0]
+    assert any(p in ("gtile", "gflat") for _, p in sketch.plans)
+    check(task, to_config(sketch, best_by_prior(task, sketch)), np.random.default_rng())
+
+
+def test_gpu_tile_stages_inputs_in_shared_memory():
+    fn, args, _ = WORKLOADS["matmul"]
+    task = SearchTask(fn, args, target="cuda -emulate", name="matmul")
+    sketch = task.sketches[0]
+    sch, tensors = task.instantiate(to_config(sketch, best_by_prior(task, sketch)))
+    text = str(tl.lower(sch, tensors))
+    assert "shared" in text and "threadIdx.x" in text and "blockIdx.x" in text
+
+
+_CPU_TASKS = {name: SearchTask(WORKLOADS[name][0], WORKLOADS[name][1], "llvm", name=name)
+              for name in ("matmul", "conv2d", "softmax", "layer_norm", "row_sum", "depthwise")}
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(name=st.sampled_from(sorted(_CPU_TASKS)), seed=st.integers(0, 2**16), steps=st.integers(1, 6))
+def test_mutated_candidates_match_numpy(name, seed, steps):
+    task = _CPU_TASKS[name]
+    rnd = random.Random(seed)
+    sketch = rnd.choice(task.sketches)
+    slots = task.slots(sketch)
+    d = random_decisions(slots, rnd)
+    for _ in range(steps):
+        d = mutate(d, slots, rnd)
+    check(task, to_config(sketch, d), np.random.default_rng(seed))
+
+
+def test_rules_pick_the_expected_structure():
+    def matmul_relu():
+        A = te.placeholder((64, 32), name="A")
+        B = te.placeholder((32, 48), name="B")
+        k = te.reduce_axis((0, 32), name="k")
+        C = te.compute((64, 48), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+        return [A, B, te.compute((64, 48), lambda i, j: te.max(C[i, j], 0.0), name="D")]
+    task = SearchTask(matmul_relu, target="llvm")
+    assert [dict(s.plans) for s in task.sketches][0] == {"C": "tile>D", "D": "outer"}
+    conv = SearchTask(*WORKLOADS["conv2d"][:2], target="llvm", name="conv2d")
+    assert dict(conv.sketches[0].plans) == {"Xpad": "inline", "Y": "tile"}
+    soft = SearchTask(*WORKLOADS["softmax"][:2], target="llvm", name="softmax")
+    plans = [dict(s.plans) for s in soft.sketches]
+    assert all(p["out"] == "rows" and p["e"] == "inline" and p["mx"].endswith("@out") for p in plans)
+    assert {p["s"] for p in plans} == {"rfactor@out", "simple@out"}
+    small = SearchTask(*WORKLOADS["row_sum"][:2], target="llvm", name="row_sum")
+    assert {dict(s.plans)["S"] for s in small.sketches} == {"rfactor", "simple"}
+
+
+def test_fused_matmul_relu_matches_numpy():
+    def matmul_relu():
+        A = te.placeholder((64, 32), name="A")
+        B = te.placeholder((32, 48), name="B")
+        k = te.reduce_axis((0, 32), name="k")
+        C = te.compute((64, 48), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+        return [A, B, te.compute((64, 48), lambda i, j: te.max(C[i, j], 0.0), name="D")]
+    task = SearchTask(matmul_relu, target="llvm")
+    sketch = task.sketches[0]
+    sch, tensors = task.instantiate(to_config(sketch, best_by_prior(task, sketch)))
+    f = tl.build(sch, tensors)
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((64, 32)).astype("float32"), rng.standard_normal((32, 48)).astype("float32")
+    d = np.empty((64, 48), "float32")
+    f(a, b, d)
+    np.testing.assert_allclose(d, np.maximum(a @ b, 0), rtol=1e-4, atol=1e-4)
+
+
+def test_bad_computations_get_clear_errors():
+    n = te.var("n")
+
+    def symbolic():
+        A = te.placeholder((n,), name="A")
+        return [A, te.compute((n,), lambda i: A[i] * 2.0, name="B")]
+    with pytest.raises(SketchError, match="symbolic"):
+        SearchTask(symbolic)
+    with pytest.raises(SketchError, match="list of tensors"):
+        SearchTask(lambda: 3)
+    with pytest.raises(SketchError, match="no computed tensor"):
+        SearchTask(lambda: [te.placeholder((4,), name="A")])
+
+
+def test_a_decision_out_of_range_is_an_instantiation_error():
+    from tensorlang.autotune.space import InstantiationError
+    task = SearchTask(*WORKLOADS["matmul"][:2], target="llvm", name="matmul")
+    sketch = task.sketches[0]
+    d = best_by_prior(task, sketch)
+    d["C.s0"] = [3, 1, 1, 1]
+    with pytest.raises(InstantiationError, match="C.s0"):
+        apply_sketch(ComputeDAG(task._tensors()), sketch, d, task.hardware)

@@ -1,0 +1,109 @@
+"""Auto-scheduler records replay, a tiny end-to-end tune with resume, and the task scheduler."""
+
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import autoschedule
+from tensorlang.autoschedule.prior import random_decisions
+from tensorlang.autoschedule.records import from_config, to_config
+from tensorlang.autotune import measure_option, record
+from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
+from tensorlang.autotune.measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
+from tensorlang.cli import main
+from tensorlang.errors import TensorLangError
+from tests.autoschedule.workloads import WORKLOADS, matmul, softmax
+
+
+def _option():
+    return measure_option(builder=LocalBuilder(timeout=20), runner=LocalRunner(number=1, repeat=2))
+
+
+@pytest.mark.parametrize("name", ["matmul", "conv2d", "softmax", "layer_norm"])
+def test_records_replay_to_the_same_lowered_ir(tmp_path, name):
+    fn, args, _ = WORKLOADS[name]
+    task = autoschedule.SearchTask(fn, args, "llvm", name=name)
+    rnd = random.Random(7)
+    log = tmp_path / "log.json"
+    configs = [to_config(sk, random_decisions(task.slots(sk), rnd), task.flop) for sk in task.sketches]
+    res = MeasureResult((1e-3,), MeasureErrorNo.NO_ERROR)
+    record.append(log, [(MeasureInput(task.target, task, c), res) for c in configs])
+    loaded = list(record.load_from_file(log))
+    assert len(loaded) == len(configs)
+    fresh = autoschedule.SearchTask(fn, args, "llvm", name=name)   # as a new process would
+    for cfg, (inp, _) in zip(configs, loaded):
+        assert inp.task.workload_key == task.workload_key
+        assert from_config(inp.config) == from_config(cfg)
+        assert str(tl.lower(*fresh.instantiate(inp.config))) == str(tl.lower(*task.instantiate(cfg)))
+
+
+def test_tiny_tune_resumes_and_applies_best(tmp_path, capsys):
+    log = str(tmp_path / "mm.auto.json")
+    task = autoschedule.SearchTask(matmul, (32, 48, 64), "llvm")
+    search = task.tune(n_trials=6, log=log, measure_option=_option(), seed=0, verbose=False)
+    recs = list(record.load_from_file(log))
+    assert len(recs) == 6 and search.best_flops > 0
+    assert sum(res.ok for _, res in recs) >= 5
+    keys = {inp.config.index for inp, _ in recs}
+    assert len(keys) == 6                        # never the same candidate twice
+    again = task.tune(n_trials=8, log=log, measure_option=_option(), seed=0, verbose=False)
+    recs = list(record.load_from_file(log))
+    assert len(recs) == 8 and len({inp.config.index for inp, _ in recs}) == 8
+    assert again.best_cost <= search.best_cost
+    s, args = task.apply_best(log)
+    f = tl.build(s, args)
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((32, 48)).astype("float32"), rng.standard_normal((48, 64)).astype("float32")
+    c = np.empty((32, 64), "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    # The log is an ordinary tuning log: `tensorlang best` and pick_best read it.
+    assert main(["best", log]) == 0
+    assert "auto/matmul" in capsys.readouterr().out
+    assert record.pick_best(log, str(tmp_path / "best.json")) == 1
+    assert task.apply_best(str(tmp_path / "best.json")) is not None
+
+
+def test_apply_best_without_a_record_is_an_error(tmp_path):
+    task = autoschedule.SearchTask(matmul, (16, 16, 16), "llvm")
+    with pytest.raises(TensorLangError, match="no such tuning log"):
+        task.apply_best(str(tmp_path / "missing.json"))
+    other = autoschedule.SearchTask(matmul, (16, 16, 32), "llvm")
+    log = tmp_path / "log.json"
+    cfg = to_config(other.sketches[0], random_decisions(other.slots(other.sketches[0]), random.Random(0)))
+    record.append(log, [(MeasureInput(other.target, other, cfg), MeasureResult((1e-3,), MeasureErrorNo.NO_ERROR))])
+    with pytest.raises(TensorLangError, match="no successful trial"):
+        task.apply_best(str(log))
+
+
+def test_tune_tasks_shares_the_budget(tmp_path):
+    log = str(tmp_path / "many.json")
+    tasks = [autoschedule.SearchTask(matmul, (32, 32, 32), "llvm"), autoschedule.SearchTask(softmax, (16, 64), "llvm")]
+    sched = autoschedule.tune_tasks(tasks, n_trials=12, log=log, measure_option=_option(), seed=1, verbose=False)
+    recs = list(record.load_from_file(log))
+    assert len(recs) == 12
+    per_task = {t.workload_key: sum(inp.task.workload_key == t.workload_key for inp, _ in recs) for t in tasks}
+    assert all(n >= 6 for n in per_task.values())     # every task gets its warm-up round
+    assert all(s.best_config is not None for s in sched.searches)
+
+
+def test_cli_tune_auto(tmp_path, capsys):
+    import os
+    log = str(tmp_path / "cli.json")
+    path = os.path.join(os.path.dirname(__file__), "tiny_computations.py")
+    assert main(["tune", "--auto", "--target=llvm", path, "--trials", "4", "--log", log, "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    assert "auto/mm" in out and "auto/chain" in out
+    assert len(list(record.load_from_file(log))) == 8
+    assert main(["tune", "--auto", str(tmp_path / "nothing.py")]) == 1
+
+
+def test_cli_tune_auto_needs_computations(tmp_path, capsys):
+    path = tmp_path / "empty.py"
+    path.write_text("x = 1\n")
+    assert main(["tune", "--auto", str(path)]) == 1
+    assert "computations()" in capsys.readouterr().err
