@@ -83,13 +83,15 @@ def test_mutated_candidates_match_numpy(name, seed, steps):
     check(task, to_config(sketch, d), np.random.default_rng(seed))
 
 
+def matmul_relu():
+    A = te.placeholder((64, 32), name="A")
+    B = te.placeholder((32, 48), name="B")
+    k = te.reduce_axis((0, 32), name="k")
+    C = te.compute((64, 48), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    return [A, B, te.compute((64, 48), lambda i, j: te.max(C[i, j], 0.0), name="D")]
+
+
 def test_rules_pick_the_expected_structure():
-    def matmul_relu():
-        A = te.placeholder((64, 32), name="A")
-        B = te.placeholder((32, 48), name="B")
-        k = te.reduce_axis((0, 32), name="k")
-        C = te.compute((64, 48), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
-        return [A, B, te.compute((64, 48), lambda i, j: te.max(C[i, j], 0.0), name="D")]
     task = SearchTask(matmul_relu, target="llvm")
     assert [dict(s.plans) for s in task.sketches][0] == {"C": "tile>D", "D": "outer"}
     conv = SearchTask(*WORKLOADS["conv2d"][:2], target="llvm", name="conv2d")
@@ -103,12 +105,6 @@ def test_rules_pick_the_expected_structure():
 
 
 def test_fused_matmul_relu_matches_numpy():
-    def matmul_relu():
-        A = te.placeholder((64, 32), name="A")
-        B = te.placeholder((32, 48), name="B")
-        k = te.reduce_axis((0, 32), name="k")
-        C = te.compute((64, 48), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
-        return [A, B, te.compute((64, 48), lambda i, j: te.max(C[i, j], 0.0), name="D")]
     task = SearchTask(matmul_relu, target="llvm")
     sketch = task.sketches[0]
     sch, tensors = task.instantiate(to_config(sketch, best_by_prior(task, sketch)))
