@@ -2,9 +2,9 @@
 latency, cache sizes and threads for CPUs; thread, shared-memory and warp limits for GPUs.
 
 The analytic prior (``prior.py``) sizes tiles from it.  CPU figures come from the LLVM target's
-feature list (vector width, register count) and from ``/sys`` (cache sizes); when the
-``tensorlang.autotune.roofline`` module is available its measured FMA peak and copy bandwidth are
-attached too.
+feature list (vector width, register count) and from ``/sys`` (cache sizes); when
+``tensorlang.autotune.roofline`` has measured this machine (it caches the result), its FMA peak and
+copy bandwidth are attached too.
 """
 
 from __future__ import annotations
@@ -90,18 +90,16 @@ def _cache_sizes() -> dict[int, int]:
 
 
 def _roofline() -> tuple[float | None, float | None]:
-    """(peak GFLOPS, copy GB/s) measured once per machine by ``autotune.roofline``, if present."""
+    """(all-core FMA peak GFLOPS, copy GB/s) of ``autotune.roofline`` when this machine's roofline
+    is already cached; never measures (that takes seconds, and the prior does not need it)."""
+    from ..autotune import roofline
     try:
-        from ..autotune.roofline import machine_roofline  # type: ignore[import-not-found]
-    except ImportError:
+        if not roofline.cache_path().exists():
+            return None, None
+        roof = roofline.machine_roofline()
+    except Exception:  # noqa: BLE001 - an unreadable cache only loses the optional figures
         return None, None
-    try:
-        roof = machine_roofline()
-    except Exception:  # noqa: BLE001 - a failed measurement only loses the optional figures
-        return None, None
-    peak = getattr(roof, "fma_gflops", None) or getattr(roof, "peak_gflops", None)
-    bw = getattr(roof, "copy_gbps", None) or getattr(roof, "bandwidth_gbps", None)
-    return (float(peak) if peak else None), (float(bw) if bw else None)
+    return roof.fma_gflops_all, roof.copy_gbs_all
 
 
 @functools.cache
