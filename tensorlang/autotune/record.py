@@ -8,7 +8,10 @@ is never a way to run code.  Line format (version ``"v": 1``)::
     {"v": 1, "task": {"name", "args", "workload_key", "target"}, "config": {"index", "knobs"},
      "result": {"costs", "error_no", "error_kind", "error_msg", "all_cost", "build_time",
                 "run_time", "timestamp"},
-     "gflops": float, "host": {"hostname", "cpu", "tensorlang"}}
+     "gflops": float, "host": {"hostname", "cpu", "tensorlang"}, "device": {...}}
+
+``device`` (optional) is the ``DeviceFingerprint`` of the worker that measured the trial
+(cluster measurement writes it; see ``autotune.fingerprint``).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from ..errors import TensorLangError
+from .fingerprint import DeviceFingerprint
 from .measure.measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 from .space import ConfigEntity
 
@@ -82,6 +86,8 @@ def encode(inp: MeasureInput, res: MeasureResult) -> str:
         "gflops": _gflops(inp.task, inp.config, res),
         "host": host_info(),
     }
+    if res.device is not None:
+        record["device"] = res.device.to_json()
     # allow_nan=False: a NaN or inf would make the line unreadable to strict JSON parsers.
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
@@ -142,11 +148,17 @@ def _decode(line: str) -> Record:
     except (TensorLangError, KeyError, TypeError, ValueError) as exc:
         raise RecordError(f"bad config: {exc}") from None
     gflops = data.get("gflops", 0.0)
+    device = None
+    if "device" in data:
+        try:
+            device = DeviceFingerprint.from_json(data["device"])
+        except ValueError as exc:
+            raise RecordError(f"bad device: {exc}") from None
     res = MeasureResult(
         costs=tuple(float(c) for c in costs), error_no=error,
         error_msg=str(result.get("error_msg", "")),
         all_cost=_number(result, "all_cost"), timestamp=_number(result, "timestamp"),
-        build_time=_number(result, "build_time"), run_time=_number(result, "run_time"))
+        build_time=_number(result, "build_time"), run_time=_number(result, "run_time"), device=device)
     # The flop count is not stored separately; the GFLOPS figure of an error-free trial gives it back.
     flop = float(gflops) * 1e9 * res.mean_cost if isinstance(gflops, number) and res.ok and res.costs else 0.0
     config.flop = flop
@@ -242,6 +254,19 @@ def best_by_workload(records: Iterable[Record]) -> dict[tuple[str, str], ConfigE
                 table[key] = (cost, inp.config)
     merged = {**by_kind, **exact}
     return {key: cfg for key, (_, cfg) in merged.items()}
+
+
+def best_by_device(records: Iterable[Record]) -> dict[tuple[str, str, str], Record]:
+    """The fastest error-free record per (workload_key, target, device key); records without a
+    device fingerprint count under the device key ``""``."""
+    best: dict[tuple[str, str, str], Record] = {}
+    for inp, res in records:
+        if not res.ok or not res.costs:
+            continue
+        key = (inp.task.workload_key, str(inp.task.target), res.device.key if res.device is not None else "")
+        if key not in best or res.mean_cost < best[key][1].mean_cost:
+            best[key] = (inp, res)
+    return best
 
 
 def pick_best(in_file: str | os.PathLike, out_file: str | os.PathLike) -> int:

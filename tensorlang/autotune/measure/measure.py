@@ -65,6 +65,7 @@ class MeasureResult:
     timestamp: float = field(default_factory=time.time)
     build_time: float = 0.0
     run_time: float = 0.0
+    device: Any = None          # DeviceFingerprint of the device that measured it, when known
 
     @property
     def ok(self) -> bool:

@@ -33,14 +33,24 @@ _RANDOM_DRAWS = 64
 def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
     """The measurement function of ``option`` for ``task`` (the measurement layer's own,
     imported here so that tuners can be built and tested without it)."""
+    runner = option.get("runner") if isinstance(option, dict) else getattr(option, "runner", None)
+    own = getattr(runner, "create_measure_batch", None)
+    if callable(own):  # a runner that pipelines builds and runs itself (e.g. RayRunner)
+        builder = option.get("builder") if isinstance(option, dict) else getattr(option, "builder", None)
+        return own(task, builder)
     from ..measure.local import create_measure_batch as create
     return create(task, option)
 
 
 def _batch_size(option: Any) -> int:
-    builder = option.get("builder") if isinstance(option, dict) else getattr(option, "builder", None)
-    n = getattr(builder, "n_parallel", None)
-    return max(1, int(n)) if n else 2
+    """Configs per batch: enough to keep every builder (and every measuring worker) busy."""
+    sizes = []
+    for part in ("builder", "runner"):
+        obj = option.get(part) if isinstance(option, dict) else getattr(option, part, None)
+        n = getattr(obj, "n_parallel", None)
+        if n:
+            sizes.append(int(n))
+    return max(1, *sizes) if sizes else 2
 
 
 def _normalized_target(target: Any) -> str:
@@ -189,6 +199,27 @@ class Tuner:
 
     # --- the loop -------------------------------------------------------------------------------
 
+    def _measure_streaming(self, stream: Callable, inputs: list[MeasureInput],
+                           callbacks: Sequence[Callback]) -> tuple[list[MeasureResult], list[int]]:
+        """Take results as they arrive from ``stream(inputs)`` (``(k, result, primary)`` for input
+        ``k``) and hand each to the callbacks at once, so a log callback keeps every finished
+        trial even if this process dies mid-batch.  A trial measured on several device classes
+        gives several results; the primary one is what the tuner learns from.  Returns the
+        primary results in input order and the inputs that set a new best."""
+        results: list[MeasureResult | None] = [None] * len(inputs)
+        improved = []
+        for k, res, primary in stream(inputs):
+            if primary:
+                results[k] = res
+                if self._record_best(inputs[k], res, inputs[k].config):
+                    improved.append(k)
+            for callback in callbacks:
+                callback(self, [inputs[k]], [res])
+        missing = [k for k, r in enumerate(results) if r is None]
+        if missing:
+            raise RuntimeError(f"the measurement stream gave no result for inputs {missing}")
+        return results, improved  # type: ignore[return-value]
+
     def tune(self, n_trial: int, measure_option: Any, early_stopping: int | None = None,
              callbacks: Sequence[Callback] = (), time_limit: float | None = None) -> None:
         """Measure up to ``n_trial`` new configs in batches of the builder's ``n_parallel``.
@@ -209,15 +240,21 @@ class Tuner:
                 if not configs:
                     break
                 inputs = [MeasureInput(self.task.target, self.task, c) for c in configs]
-                results = list(measure_batch(inputs))
-                for k, (inp, res) in enumerate(zip(inputs, results)):
-                    if self._record_best(inp, res, inp.config):
-                        best_at = done + k + 1
+                stream = getattr(measure_batch, "stream", None)
+                if callable(stream):
+                    results, improved = self._measure_streaming(stream, inputs, callbacks)
+                else:
+                    results = list(measure_batch(inputs))
+                    improved = [k for k, (inp, res) in enumerate(zip(inputs, results))
+                                if self._record_best(inp, res, inp.config)]
+                if improved:
+                    best_at = done + max(improved) + 1
                 done += len(results)
                 self.trials_done += len(results)
                 self.update(inputs, results)
-                for callback in callbacks:
-                    callback(self, inputs, results)
+                if not callable(stream):
+                    for callback in callbacks:
+                        callback(self, inputs, results)
                 if early_stopping is not None and done - best_at >= early_stopping:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
