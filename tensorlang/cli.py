@@ -126,6 +126,7 @@ def _tune(args: argparse.Namespace) -> int:
     log = args.log or default_log(args.file, target)
     history = list(record.load_from_file(log)) if Path(log).exists() else []
     summary = []
+    cluster = _cluster_option(args) if args.cluster else None  # Ray shuts it down when we exit
     for task in iter_tasks(module, args.file, target):
         done = len(record.measured_indices(history, task))
         todo = max(0, args.trials - done)
@@ -138,11 +139,13 @@ def _tune(args: argparse.Namespace) -> int:
         if history:
             tuner.load_history(history)
         if todo:
-            option = measure_option(builder=LocalBuilder(timeout=args.build_timeout),
-                                    runner=LocalRunner(number=args.number, repeat=args.repeat,
-                                                       timeout=args.run_timeout))
+            option = cluster or measure_option(builder=LocalBuilder(timeout=args.build_timeout),
+                                               runner=LocalRunner(number=args.number, repeat=args.repeat,
+                                                                  timeout=args.run_timeout))
+            # Measured on several device classes, a trial gives one record per class.
+            records = todo * (len(cluster.runner.classes_for(task.target)) if cluster else 1)
             tuner.tune(n_trial=todo, measure_option=option, early_stopping=args.early_stopping,
-                       callbacks=[callback.log_to_file(log), callback.progress_bar(todo, prefix=f"  {task.name} ")])
+                       callbacks=[callback.log_to_file(log), callback.progress_bar(records, prefix=f"  {task.name} ")])
         summary.append((label, tuner))
     print()
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  best config")
@@ -150,8 +153,29 @@ def _tune(args: argparse.Namespace) -> int:
         n = len(tuner.visited)
         best = f"{tuner.best_flops / 1e9:12.1f}" if tuner.best_config is not None else f"{'-':>12}"
         print(f"{label[:40]:40} {n:>7} {best}  {tuner.best_config}")
+    if cluster is not None:
+        _print_best_per_device(log)
     print(f"\nlog: {log}   (apply with autotune.apply_history_best('{log}') or `tensorlang build --log {log} ...`)")
     return 0
+
+
+def _cluster_option(args: argparse.Namespace) -> Any:
+    """measure_option for --cluster: builds and measurements on Ray (the extra 'distributed')."""
+    from .autotune import measure_option
+    from .autotune.measure.ray import RayBuilder, RayCluster, RayRunner
+    cluster = RayCluster(args.cluster)
+    return measure_option(builder=RayBuilder(cluster, timeout=args.build_timeout),
+                          runner=RayRunner(cluster, number=args.number, repeat=args.repeat,
+                                           timeout=args.run_timeout, device_class=args.device_class))
+
+
+def _print_best_per_device(log: str) -> None:
+    from .autotune import record
+    print(f"\n{'task':40} {'device':48} {'ms':>9}  config")
+    for inp, res in record.best_by_device(record.load_from_file(log)).values():
+        label = f"{inp.task.name}{tuple(inp.task.args)}"
+        name = res.device.describe() if res.device is not None else "(not recorded)"
+        print(f"{label[:40]:40} {name[:48]:48} {res.mean_cost * 1e3:9.3f}  {inp.config}")
 
 
 def _best(args: argparse.Namespace) -> int:
@@ -222,6 +246,12 @@ def build_parser() -> argparse.ArgumentParser:
     tune.add_argument("--repeat", type=int, default=3, help="timed repeats per candidate")
     tune.add_argument("--build-timeout", type=float, default=20.0)
     tune.add_argument("--run-timeout", type=float, default=10.0)
+    tune.add_argument("--cluster", default=None, metavar="ADDRESS|local[:N]",
+                      help="build and measure on a Ray cluster: its address (auto, HOST:6379), or local:N to start "
+                           "one here with N measuring workers (needs the extra 'distributed')")
+    tune.add_argument("--device-class", default="match", metavar="match|all|CLASS",
+                      help="with --cluster: measure on the device class matching the target (default), on every "
+                           "matching class (all: one record per class), or on the class named (key or label)")
     tune.set_defaults(func=_tune)
 
     best = sub.add_parser("best", help="print the best record of each task in a tuning log")

@@ -32,4 +32,7 @@ def __getattr__(name: str) -> object:
     if name == "tuner":
         import importlib
         return importlib.import_module(".tuner", __name__)
+    if name in ("RayBuilder", "RayRunner", "RayCluster"):  # measurement on Ray (imports ray only when used)
+        from .measure import ray
+        return getattr(ray, name)
     raise AttributeError(f"module 'tensorlang.autotune' has no attribute '{name}'")
