@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ...errors import TensorLangError
-from ..fingerprint import DeviceFingerprint, cpu_fingerprint, gpu_fingerprint
+from ..fingerprint import DeviceFingerprint, cpu_fingerprint
 from ..space import ConfigEntity
-from .executor import run_isolated, truncate
+from .executor import truncate
 from .local import BuildResult, LocalBuilder, LocalRunner, MeasureOptionError
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 
@@ -176,25 +176,13 @@ def _labelled(fp: DeviceFingerprint, label: str) -> DeviceFingerprint:
     return dataclasses.replace(fp, name=f"{fp.name}[{label}]") if label else fp
 
 
-def _probe_gpu() -> tuple[str, tuple[int, int], str]:
-    """Child body: name, compute capability and driver version of the GPU this process sees."""
-    import pycuda.driver as cuda  # type: ignore[import-not-found]
-    cuda.init()
-    dev = cuda.Device(0)
-    version = cuda.get_driver_version()
-    return dev.name(), dev.compute_capability(), str(version)
-
-
 def _this_device(kind: str, label: str) -> DeviceFingerprint:
-    """The fingerprint of the device an actor measures (a GPU is probed in a forked child, so the
-    actor never initializes CUDA itself and can keep forking)."""
+    """The fingerprint of the device an actor measures.  A GPU (Ray's CUDA_VISIBLE_DEVICES makes
+    the actor's own GPU ordinal 0) is read by a spawned worker: the actor never initializes CUDA."""
     if kind == "cpu":
         return _labelled(cpu_fingerprint(), label)
-    outcome = run_isolated(_probe_gpu, [()], timeout=60.0)[0]
-    if not outcome.ok:
-        raise ClusterError(f"cannot read the GPU of this worker: {outcome.error_type}: {outcome.message}")
-    name, cc, driver = outcome.value
-    return _labelled(gpu_fingerprint(name, tuple(cc), {"cuda_driver": driver}), label)
+    from .gpu_worker import probe_gpu
+    return _labelled(probe_gpu(0).fingerprint(), label)
 
 
 class MeasureWorker:
