@@ -65,7 +65,7 @@ def softmax(n: int, m: int):
         rf = s.rfactor(red, ki)
         s[rf].compute_at(s[out], i)
         s[red].compute_at(s[out], i)
-        ri, rl = s[rf].op.axis
+        rl, ri = s[rf].op.axis  # rfactor puts the factored (lane) axis first
         (rko,) = s[rf].op.reduce_axis
         s[rf].reorder(ri, rko, rl)
         s[rf].vectorize(rl)

@@ -76,9 +76,13 @@ def rsqrt(x: Any) -> PrimExpr:
 
 
 def sigmoid(x: Any) -> PrimExpr:
-    """1 / (1 + exp(-x))."""
+    """1 / (1 + exp(-x)), computed from t = exp(-|x|) as 1 / (1 + t) or t / (1 + t) so that it
+    neither overflows nor loses the tiny results for large negative x."""
     e = _float_arg(x, "sigmoid")
-    return binary(Div, const(1.0, e.dtype), const(1.0, e.dtype) + exp(-e))
+    one = const(1.0, e.dtype)
+    t = exp(-abs(e))
+    s = binary(Div, one, one + t)
+    return Select(e >= const(0.0, e.dtype), s, t * s)
 
 
 def abs(x: Any) -> PrimExpr:  # noqa: A001

@@ -28,6 +28,7 @@ from ...te import expr as E
 from ...te.dtype import DType
 from ...te.functor import Visitor, children
 from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
+from . import vecmath
 from .target import LLVMTarget
 
 STACK_ALLOC_LIMIT = 256 * 1024  # bytes; larger or dynamic Allocates go to the heap
@@ -696,6 +697,8 @@ class _FunctionEmitter(Visitor):
             raise BuildError(f"intrinsic '{name}' expects float arguments, got {e.dtype}")
         args = [self.visit(a) for a in e.args]
         ty = llvm_type(e.dtype)
+        if name in vecmath.FUNCTIONS and e.dtype.bits in (16, 32):
+            return self._vector_math(name, args[0], e.dtype)
         if name in _LLVM_MATH:
             return self.call_intrinsic(f"{_LLVM_MATH[name]}.{_mangle(ty)}", ty, args, self.m.fast_math)
         if name == "exp10":
@@ -704,6 +707,13 @@ class _FunctionEmitter(Visitor):
             return self._libm_call(_LIBM[name], args[0], e.dtype)
         raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
                          f"known: likely, exp10, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
+
+    def _vector_math(self, name: str, x: ir.Value, dt: DType) -> ir.Value:
+        """exp/log/tanh/erf as inline polynomial code (see vecmath); float16 computes in float32."""
+        if dt.bits == 16:
+            work = llvm_type(DType("float", 32, dt.lanes))
+            return self.b.fptrunc(vecmath.call(self.b, self.m.declare, name, self.b.fpext(x, work)), x.type)
+        return vecmath.call(self.b, self.m.declare, name, x)
 
     def _exp10(self, x: ir.Value, dt: DType) -> ir.Value:
         """exp(x * ln 10); float16 computes in float32, or rounding x * ln 10 costs 3 digits."""

@@ -1,0 +1,190 @@
+"""Vector float32 exp, log, tanh and erf as straight-line polynomial code in the generated IR.
+
+LLVM lowers ``llvm.exp.v16f32`` to sixteen calls of libm's ``expf`` and tanh/erf go lane by lane
+through libm too; these versions stay in vector registers.  Each is an internal ``alwaysinline``
+function defined once per module (``__tl_vm_<name>_<type>``) and works on any lane count,
+scalars included, so a vectorized loop and its scalar tail agree bit for bit.
+
+Guarantees (float32, checked against numpy's float64 results by tests/target/test_vecmath.py):
+- exp: at most 2 ulp on normal results (Cody-Waite reduction by ln 2, degree-6 polynomial,
+  scaling by two powers of two so results down to the smallest subnormal come out right);
+  +inf above 88.72284, 0 below -103.97, exp(-inf) = 0, exp(inf) = inf.
+- log: at most 2 ulp (exponent split, mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial),
+  subnormal inputs included; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
+- tanh: at most 3 ulp (odd polynomial below 0.625, 1 - 2 / (exp(2|x|) + 1) above), ±1 at ±inf.
+- erf: at most 3 ulp (odd polynomial below 1, 1 - exp(-x^2) g(1/x) up to 3.92, then ±1).
+- NaN in gives NaN out; the sign of zero is kept by tanh and erf.
+Coefficients were fitted by weighted least squares on Chebyshev nodes (exp and log follow
+Cephes' well-known single-precision forms).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+import llvmlite.ir as ir
+
+FUNCTIONS = ("exp", "log", "tanh", "erf")
+
+Declare = Callable[[str, ir.Type, list[ir.Type]], ir.Function]
+
+_F32 = ir.FloatType()
+_I32 = ir.IntType(32)
+_I1 = ir.IntType(1)
+
+_EXP_POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
+             5.0000001201e-1)
+_LN2_HI, _LN2_LO = 0.693359375, -2.12194440e-4
+_EXP_HI, _EXP_LO = 88.72283935546875, -103.97208404541016
+_LOG_POLY = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
+             -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)
+# tanh(x) = x + x^3 Q(x^2) on [0, 0.625]; highest degree first.
+_TANH_POLY = (-0.006139049772173166, 0.021033354103565216, -0.05386102572083473, 0.13332870602607727,
+              -0.3333333134651184)
+# erf(x) = x R(x^2) on [0, 1].
+_ERF_POLY = (7.898209878476337e-05, -0.0008024353883229196, 0.00519005348905921, -0.026854809373617172,
+             0.11283612251281738, -0.3761262893676758, 1.128379225730896)
+# erfc(x) exp(x^2) = G(1/x) on [1, 4].
+_ERFC_TAIL = (0.029479417949914932, -0.2360130101442337, 0.8563586473464966, -1.8512612581253052,
+              2.618479013442993, -2.4626777172088623, 1.4143080711364746, -0.2662183940410614,
+              -0.23371532559394836, -0.005732749123126268, 0.5645893812179565, -1.2412046089593787e-05)
+_ERF_ONE = 3.92  # erf rounds to 1 in float32 from here on
+
+
+def supports(elem: ir.Type) -> bool:
+    """Whether ``elem`` (the element type of a value) has vector math here: float32 only."""
+    return isinstance(elem, ir.FloatType)
+
+
+def call(b: ir.IRBuilder, declare: Declare, name: str, x: ir.Value) -> ir.Value:
+    """``name(x)`` for a float32 scalar or vector ``x``, emitted at ``b``."""
+    fn = _function(b.module, declare, name, x.type)
+    return b.call(fn, [x])
+
+
+def _suffix(ty: ir.Type) -> str:
+    return f"v{ty.count}f32" if isinstance(ty, ir.VectorType) else "f32"
+
+
+def _function(module: ir.Module, declare: Declare, name: str, ty: ir.Type) -> ir.Function:
+    symbol = f"__tl_vm_{name}_{_suffix(ty)}"
+    try:
+        return module.get_global(symbol)
+    except KeyError:
+        pass
+    fn = ir.Function(module, ir.FunctionType(ty, [ty]), name=symbol)
+    fn.linkage = "internal"
+    fn.attributes.add("alwaysinline")
+    fn.attributes.add("nounwind")
+    em = _Emitter(ir.IRBuilder(fn.append_basic_block("entry")), declare, ty, module)
+    em.b.ret(getattr(em, name)(fn.args[0]))
+    return fn
+
+
+class _Emitter:
+    """Constants, intrinsics and the four functions for one type (scalar or vector float32)."""
+
+    def __init__(self, b: ir.IRBuilder, declare: Declare, ty: ir.Type, module: ir.Module):
+        self.b, self.declare, self.ty, self.module = b, declare, ty, module
+        lanes = ty.count if isinstance(ty, ir.VectorType) else 0
+        self.ity = ir.VectorType(_I32, lanes) if lanes else _I32
+
+    # -- helpers --
+
+    def f(self, value: float) -> ir.Constant:
+        c = ir.Constant(_F32, value)
+        return ir.Constant(self.ty, [c] * self.ty.count) if isinstance(self.ty, ir.VectorType) else c
+
+    def i(self, value: int) -> ir.Constant:
+        c = ir.Constant(_I32, value)
+        return ir.Constant(self.ity, [c] * self.ity.count) if isinstance(self.ity, ir.VectorType) else c
+
+    def intrinsic(self, base: str, *args: ir.Value) -> ir.Value:
+        fn = self.declare(f"llvm.{base}.{_suffix(self.ty)}", self.ty, [a.type for a in args])
+        return self.b.call(fn, list(args))
+
+    def fma(self, a: ir.Value, x: ir.Value, c: ir.Value) -> ir.Value:
+        return self.intrinsic("fmuladd", a, x, c)
+
+    def horner(self, x: ir.Value, coeffs: Sequence[float]) -> ir.Value:
+        acc: ir.Value = self.f(coeffs[0])
+        for c in coeffs[1:]:
+            acc = self.fma(acc, x, self.f(c))
+        return acc
+
+    def lt(self, a: ir.Value, c: float) -> ir.Value:
+        return self.b.fcmp_ordered("<", a, self.f(c))
+
+    def gt(self, a: ir.Value, c: float) -> ir.Value:
+        return self.b.fcmp_ordered(">", a, self.f(c))
+
+    def isnan(self, a: ir.Value) -> ir.Value:
+        return self.b.fcmp_unordered("uno", a, a)
+
+    # -- the functions --
+
+    def exp(self, x: ir.Value) -> ir.Value:
+        b = self.b
+        # fptosi of NaN is poison: steer NaN (and out-of-range values) away from the integer path.
+        xs = b.select(self.isnan(x), self.f(0.0), x)
+        xs = b.select(self.gt(xs, _EXP_HI), self.f(_EXP_HI), xs)
+        xs = b.select(self.lt(xs, _EXP_LO), self.f(_EXP_LO), xs)
+        n = self.intrinsic("roundeven", b.fmul(xs, self.f(1.0 / math.log(2.0))))
+        r = self.fma(n, self.f(-_LN2_HI), xs)
+        r = self.fma(n, self.f(-_LN2_LO), r)
+        p = self.horner(r, _EXP_POLY)
+        y = b.fadd(self.fma(p, b.fmul(r, r), r), self.f(1.0))
+        # 2^n as two factors, so n down to -150 (subnormal results) needs no special case.
+        ni = b.fptosi(n, self.ity)
+        n1 = b.ashr(ni, self.i(1))
+        n2 = b.sub(ni, n1)
+        s1 = b.bitcast(b.shl(b.add(n1, self.i(127)), self.i(23)), self.ty)
+        s2 = b.bitcast(b.shl(b.add(n2, self.i(127)), self.i(23)), self.ty)
+        res = b.fmul(b.fmul(y, s1), s2)
+        res = b.select(self.gt(x, _EXP_HI), self.f(math.inf), res)
+        res = b.select(self.lt(x, _EXP_LO), self.f(0.0), res)
+        return b.select(self.isnan(x), x, res)
+
+    def log(self, x: ir.Value) -> ir.Value:
+        b = self.b
+        tiny = self.lt(x, 1.1754943508222875e-38)  # subnormal (or <= 0: handled at the end)
+        xs = b.select(tiny, b.fmul(x, self.f(8388608.0)), x)
+        adj = b.select(tiny, self.i(-23), self.i(0))
+        bits = b.bitcast(xs, self.ity)
+        e = b.add(b.sub(b.and_(b.lshr(bits, self.i(23)), self.i(0xFF)), self.i(126)), adj)
+        m = b.bitcast(b.or_(b.and_(bits, self.i(0x007FFFFF)), self.i(0x3F000000)), self.ty)  # [0.5, 1)
+        low = self.lt(m, math.sqrt(0.5))
+        e = b.sub(e, b.zext(low, self.ity))
+        f = b.fsub(b.select(low, b.fadd(m, m), m), self.f(1.0))
+        z = b.fmul(f, f)
+        y = b.fmul(self.horner(f, _LOG_POLY), b.fmul(f, z))
+        ef = b.sitofp(e, self.ty)
+        y = self.fma(ef, self.f(_LN2_LO), y)
+        y = self.fma(z, self.f(-0.5), y)
+        res = self.fma(ef, self.f(_LN2_HI), b.fadd(f, y))
+        res = b.select(b.fcmp_ordered("==", x, self.f(math.inf)), self.f(math.inf), res)
+        res = b.select(b.fcmp_ordered("==", x, self.f(0.0)), self.f(-math.inf), res)
+        return b.select(b.fcmp_unordered("<", x, self.f(0.0)), self.f(math.nan), res)
+
+    def tanh(self, x: ir.Value) -> ir.Value:
+        b = self.b
+        ax = self.intrinsic("fabs", x)
+        z = b.fmul(x, x)
+        # copysign: x + x^3 q rounds -0.0 to +0.0 (tanh is odd, so the sign is x's anyway).
+        small = self.intrinsic("copysign", self.fma(b.fmul(x, z), self.horner(z, _TANH_POLY), x), x)
+        e = self.exp(b.fmul(ax, self.f(2.0)))
+        large = b.fsub(self.f(1.0), b.fdiv(self.f(2.0), b.fadd(e, self.f(1.0))))
+        large = self.intrinsic("copysign", large, x)
+        return b.select(self.lt(ax, 0.625), small, large)
+
+    def erf(self, x: ir.Value) -> ir.Value:
+        b = self.b
+        ax = self.intrinsic("fabs", x)
+        small = b.fmul(x, self.horner(b.fmul(x, x), _ERF_POLY))
+        a = b.select(self.gt(ax, 4.0), self.f(4.0), b.select(self.lt(ax, 1.0), self.f(1.0), ax))
+        g = self.horner(b.fdiv(self.f(1.0), a), _ERFC_TAIL)
+        large = b.fsub(self.f(1.0), b.fmul(self.exp(b.fneg(b.fmul(a, a))), g))
+        large = b.select(b.fcmp_ordered(">=", ax, self.f(_ERF_ONE)), self.f(1.0), large)
+        large = b.select(self.isnan(x), x, self.intrinsic("copysign", large, x))
+        return b.select(self.lt(ax, 1.0), small, large)
