@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import errors, runtime, schedule, target, te, testing, tir
+from . import error, errors, runtime, schedule, target, te, testing, tir, topi
 from .build_module import build, lower
 from .errors import (
                      ArgumentError,
@@ -20,10 +20,12 @@ from .errors import (
                      TargetError,
                      TensorLangError,
 )
+from .errors import TensorLangError as TVMError
 from .runtime import cpu, cuda, device
 from .runtime import ndarray as nd
 
-__all__ = ["__version__", "errors", "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
+__all__ = ["__version__", "error", "errors", "topi", "TVMError",
+           "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
            "cpu", "cuda", "device",
            "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",
            "TargetError", "TensorLangError"]

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 
-class TensorLangError(Exception):
-    """Base class of every error tensorlang raises about user input or compilation."""
+class TensorLangError(RuntimeError):
+    """Base class of every error tensorlang raises about user input or compilation.
+
+    A ``RuntimeError``, as TVM's ``TVMError`` is, so ported ``except RuntimeError`` and
+    ``pytest.raises(tvm.error.TVMError)`` keep working (``tensorlang.error.TVMError`` is this class)."""
 
 
 class DTypeError(TensorLangError, TypeError):

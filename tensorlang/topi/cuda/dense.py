@@ -1,0 +1,113 @@
+"""Tunable dense layers for GPUs.  ``dense_small_batch``: one block per output-column tile, each
+thread a few columns of every row.  ``dense_large_batch``: 2-D output tiles per block with
+shared-memory staging of the data and weight tiles along K."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ... import autotune as autotvm
+from ... import te
+from ...schedule.schedule import Schedule, create_schedule
+from ...te.tensor import Tensor
+from .. import nn
+from ..utils import traverse_inline
+
+
+def _outs(outs: Any) -> list[Tensor]:
+    return [outs] if isinstance(outs, Tensor) else list(outs)
+
+
+@autotvm.register_topi_compute("dense_small_batch.cuda")
+def dense_small_batch(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None,
+                      out_dtype: str | None = None) -> Tensor:
+    """topi.nn.dense, tunable with ``schedule_dense_small_batch``."""
+    return nn.dense(data, weight, bias, out_dtype)
+
+
+@autotvm.register_topi_schedule("dense_small_batch.cuda")
+def schedule_dense_small_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
+    """Columns split over blocks and threads; every thread loops over the (few) rows."""
+    outs = _outs(outs)
+    s = create_schedule([t.op for t in outs])
+
+    def callback(op: Any) -> None:
+        if op.tag != "dense":
+            return
+        dense = op.output(0)
+        main, local = (dense, s.cache_write(dense, "local")) if dense.op is outs[0].op else (outs[0], dense)
+        if local is dense:
+            s[dense].set_scope("local")
+        y, x = s[main].op.axis
+        cfg.define_split("tile_x", x, num_outputs=3, filter=lambda e: e.size[1] <= 256)
+        cfg.define_split("tile_k", s[local].op.reduce_axis[0], num_outputs=2)
+        cfg.define_knob("auto_unroll_max_step", [0, 64, 512])
+        if cfg.is_fallback:
+            cfg.fallback_split("tile_x", [-1, 64, 1])
+        bx, tx, xi = cfg["tile_x"].apply(s, main, x)
+        s[main].reorder(bx, tx, y, xi)
+        s[main].bind(bx, te.thread_axis("blockIdx.x"))
+        s[main].bind(tx, te.thread_axis("threadIdx.x"))
+        s[local].compute_at(s[main], tx)
+        (k,) = s[local].op.reduce_axis
+        ko, ki = cfg["tile_k"].apply(s, local, k)
+        s[local].pragma(ko, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
+
+    traverse_inline(s, outs[0].op, callback)
+    return s
+
+
+@autotvm.register_topi_compute("dense_large_batch.cuda")
+def dense_large_batch(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None,
+                      out_dtype: str | None = None) -> Tensor:
+    """topi.nn.dense, tunable with ``schedule_dense_large_batch``."""
+    return nn.dense(data, weight, bias, out_dtype)
+
+
+@autotvm.register_topi_schedule("dense_large_batch.cuda")
+def schedule_dense_large_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
+    """2-D block tiles (block, thread, inner per axis), K split into shared-memory chunks."""
+    outs = _outs(outs)
+    s = create_schedule([t.op for t in outs])
+
+    def callback(op: Any) -> None:
+        if op.tag != "dense":
+            return
+        dense = op.output(0)
+        data, weight = op.input_tensors
+        main, local = (dense, s.cache_write(dense, "local")) if dense.op is outs[0].op else (outs[0], dense)
+        if local is dense:
+            s[dense].set_scope("local")
+        y, x = s[main].op.axis
+        cfg.define_split("tile_y", y, num_outputs=3, filter=lambda e: e.size[1] <= 32)
+        cfg.define_split("tile_x", x, num_outputs=3, filter=lambda e: e.size[1] <= 32)
+        cfg.define_split("tile_k", s[local].op.reduce_axis[0], num_outputs=2, filter=lambda e: e.size[1] <= 16)
+        if cfg.is_fallback:
+            cfg.fallback_split("tile_y", [-1, 8, 2])
+            cfg.fallback_split("tile_x", [-1, 8, 2])
+            cfg.fallback_split("tile_k", [-1, 8])
+        AA = s.cache_read(data, "shared", [local])
+        WW = s.cache_read(weight, "shared", [local])
+        by, ty, yi = cfg["tile_y"].apply(s, main, y)
+        bx, tx, xi = cfg["tile_x"].apply(s, main, x)
+        s[main].reorder(by, bx, ty, tx, yi, xi)
+        s[main].bind(by, te.thread_axis("blockIdx.y"))
+        s[main].bind(bx, te.thread_axis("blockIdx.x"))
+        s[main].bind(ty, te.thread_axis("threadIdx.y"))
+        s[main].bind(tx, te.thread_axis("threadIdx.x"))
+        s[local].compute_at(s[main], tx)
+        (k,) = s[local].op.reduce_axis
+        ko, ki = cfg["tile_k"].apply(s, local, k)
+        ly, lx = s[local].op.axis
+        s[local].reorder(ko, ki, ly, lx)
+        for load in (AA, WW):
+            s[load].compute_at(s[local], ko)
+            fused = s[load].fuse(*s[load].op.axis)
+            t_y, fused = s[load].split(fused, nparts=cfg["tile_y"].size[1])
+            t_x, fused = s[load].split(fused, nparts=cfg["tile_x"].size[1])
+            s[load].bind(t_y, te.thread_axis("threadIdx.y"))
+            s[load].bind(t_x, te.thread_axis("threadIdx.x"))
+
+    traverse_inline(s, outs[0].op, callback)
+    return s

@@ -1,0 +1,68 @@
+"""Elementwise math ops on tensors: each returns a new tensor of the same shape (tag ``elemwise``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from .. import te
+from ..te.expr import PrimExpr, convert
+from ..te.tensor import Tensor
+from . import tag
+
+
+def _unary(fn: Callable[[PrimExpr], PrimExpr], name: str) -> Callable[[Tensor], Tensor]:
+    def op(x: Tensor) -> Tensor:
+        return te.compute(x.shape, lambda *i: fn(x(*i)), name=f"T_{name}", tag=tag.ELEMWISE)
+
+    op.__name__ = name
+    op.__doc__ = f"Elementwise {name} of a tensor."
+    return op
+
+
+exp = _unary(te.exp, "exp")
+log = _unary(te.log, "log")
+log2 = _unary(te.log2, "log2")
+log10 = _unary(te.log10, "log10")
+sqrt = _unary(te.sqrt, "sqrt")
+rsqrt = _unary(te.rsqrt, "rsqrt")
+tanh = _unary(te.tanh, "tanh")
+sigmoid = _unary(te.sigmoid, "sigmoid")
+erf = _unary(te.erf, "erf")
+sin = _unary(te.sin, "sin")
+cos = _unary(te.cos, "cos")
+tan = _unary(te.tan, "tan")
+abs = _unary(te.abs, "abs")  # noqa: A001 - TVM's name
+floor = _unary(te.floor, "floor")
+ceil = _unary(te.ceil, "ceil")
+round = _unary(te.round, "round")  # noqa: A001 - TVM's name
+trunc = _unary(te.trunc, "trunc")
+isnan = _unary(te.isnan, "isnan")
+negative = _unary(lambda v: -v, "negative")
+identity = _unary(lambda v: v, "identity")
+
+
+def cast(x: Any, dtype: str) -> Any:
+    """``x`` converted to ``dtype`` (a tensor, or a scalar expression)."""
+    if isinstance(x, Tensor):
+        return te.compute(x.shape, lambda *i: x(*i).astype(dtype), name="T_cast", tag=tag.ELEMWISE)
+    return te.cast(convert(x), dtype)
+
+
+def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
+    """Each element limited to [a_min, a_max]."""
+    def body(*i: Any) -> PrimExpr:
+        v = x(*i)
+        lo, hi = te.const(a_min, v.dtype), te.const(a_max, v.dtype)
+        return te.max(te.min(v, hi), lo)
+    return te.compute(x.shape, body, name="T_clip", tag=tag.ELEMWISE)
+
+
+def fast_exp(x: Tensor) -> Tensor:
+    """exp (tensorlang's exp is already vectorised; kept for TVM's name)."""
+    return exp(x)
+
+
+def fast_tanh(x: Tensor) -> Tensor:
+    """tanh (kept for TVM's name)."""
+    return tanh(x)

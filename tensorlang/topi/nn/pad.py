@@ -1,0 +1,41 @@
+"""Constant padding of a tensor (tag ``injective,pad``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ... import te
+from ...errors import ExprError
+from ...te.expr import PrimExpr
+from ...te.tensor import Tensor
+from .. import tag
+from ..utils import equal_const_int
+
+
+def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None = None, pad_value: Any = 0.0,
+        name: str = "PadInput", attrs: dict | None = None) -> Tensor:
+    """``data`` with ``pad_before[k]`` / ``pad_after[k]`` elements of ``pad_value`` around dimension k."""
+    ndim = len(data.shape)
+    pad_after = list(pad_before) if pad_after is None else list(pad_after)
+    if len(pad_before) != ndim or len(pad_after) != ndim:
+        raise ExprError(f"pad: {data.name} has {ndim} dimensions but pad_before has {len(pad_before)} and "
+                        f"pad_after {len(pad_after)} entries")
+    shape = [data.shape[k] + pad_before[k] + pad_after[k] for k in range(ndim)]
+
+    def body(*i: Any) -> PrimExpr:
+        conds, src = [], []
+        for k in range(ndim):
+            if equal_const_int(pad_before[k], 0) and equal_const_int(pad_after[k], 0):
+                src.append(i[k])
+                continue
+            src.append(i[k] - pad_before[k])
+            if not equal_const_int(pad_before[k], 0):
+                conds.append(i[k] >= pad_before[k])
+            if not equal_const_int(pad_after[k], 0):
+                conds.append(i[k] < data.shape[k] + pad_before[k])
+        value = data(*src)
+        if not conds:
+            return value
+        return te.if_then_else(te.all(*conds), value, te.const(pad_value, data.dtype))
+    return te.compute(shape, body, name=name, tag=tag.INJECTIVE + ",pad", attrs=attrs)

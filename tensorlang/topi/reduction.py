@@ -1,0 +1,120 @@
+"""Reductions over tensor axes: sum, max, min, prod, argmax, argmin (tag ``comm_reduce``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import te
+from ..te.expr import PrimExpr
+from ..te.tensor import Tensor
+from . import tag
+from .transform import _axis
+
+
+def _axes(data: Tensor, axis: Any) -> list[int]:
+    ndim = len(data.shape)
+    if axis is None:
+        return list(range(ndim))
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    return sorted({_axis(int(a), ndim, "reduction") for a in axes})
+
+
+def _reduce(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:
+    ndim = len(data.shape)
+    red = _axes(data, axis)
+    raxes = {k: te.reduce_axis((0, data.shape[k]), name=f"k{k}") for k in red}
+    keep = [k for k in range(ndim) if k not in raxes]
+    shape = [1 if k in raxes else data.shape[k] for k in range(ndim)] if keepdims else [data.shape[k] for k in keep]
+
+    def body(*i: Any) -> PrimExpr:
+        src = []
+        pos = 0
+        for k in range(ndim):
+            if k in raxes:
+                src.append(raxes[k])
+                if keepdims:
+                    pos += 1
+            else:
+                src.append(i[pos] if not keepdims else i[k])
+                pos += 1
+        return reducer(data(*src), axis=[raxes[k] for k in red])
+    return te.compute(shape, body, name=name, tag=tag.COMM_REDUCE)
+
+
+def sum(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
+    """Sum over ``axis`` (all axes when None)."""
+    return _reduce(data, axis, keepdims, te.sum, "T_sum")
+
+
+def max(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
+    """Maximum over ``axis``."""
+    return _reduce(data, axis, keepdims, te.max, "T_max")
+
+
+def min(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
+    """Minimum over ``axis``."""
+    return _reduce(data, axis, keepdims, te.min, "T_min")
+
+
+_prod = te.comm_reducer(lambda x, y: x * y, lambda dt: te.const(1, dt), name="prod")
+
+
+def prod(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Product over ``axis``."""
+    return _reduce(data, axis, keepdims, _prod, "T_prod")
+
+
+def _arg_reducer(better: str) -> Any:
+    def combine(x: Sequence[PrimExpr], y: Sequence[PrimExpr]) -> tuple[PrimExpr, PrimExpr]:
+        # ties keep the smaller index, as numpy does
+        if better == "max":
+            take_y = te.any(y[1] > x[1], te.all(y[1] == x[1], y[0] < x[0]))
+        else:
+            take_y = te.any(y[1] < x[1], te.all(y[1] == x[1], y[0] < x[0]))
+        return te.if_then_else(take_y, y[0], x[0]), te.if_then_else(take_y, y[1], x[1])
+
+    def identity(idx_dt: Any, val_dt: Any) -> tuple[PrimExpr, PrimExpr]:
+        worst = te.min_value(val_dt) if better == "max" else te.max_value(val_dt)
+        return te.const(-1, idx_dt), worst
+    return te.comm_reducer(combine, identity, name=f"arg{better}")
+
+
+_argmax, _argmin = _arg_reducer("max"), _arg_reducer("min")
+
+
+def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:
+    ndim = len(data.shape)
+    red = _axes(data, axis)
+    if len(red) != 1 and axis is not None:
+        from ..errors import ExprError
+        raise ExprError(f"{name}: reduce over one axis (got {axis!r})")
+    if axis is None and ndim != 1:
+        from .transform import reshape
+        from .utils import prod as _size
+        return _arg(reshape(data, [_size(data.shape)]), 0, keepdims, reducer, name)
+    ax = red[0]
+    k = te.reduce_axis((0, data.shape[ax]), name="k")
+    shape = [1 if d == ax else data.shape[d] for d in range(ndim)] if keepdims else \
+        [data.shape[d] for d in range(ndim) if d != ax]
+
+    def body(*i: Any) -> tuple[PrimExpr, PrimExpr]:
+        idx = list(i)
+        if keepdims:
+            idx[ax] = k
+        else:
+            idx.insert(ax, k)
+        return reducer((k.var.astype("int32"), data(*idx)), axis=k)
+    idx_val = te.compute(shape, body, name=name + "_red_temp", tag=tag.COMM_REDUCE_IDX)
+    # The index alone is the result: a copy stage keeps the value output internal to the schedule.
+    return te.compute(shape, lambda *i: idx_val[0](*i), name=name, tag=tag.COMM_REDUCE_IDX)
+
+
+def argmax(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Index of the maximum along ``axis`` (int32; the first one on ties)."""
+    return _arg(data, axis, keepdims, _argmax, "T_argmax")
+
+
+def argmin(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+    """Index of the minimum along ``axis`` (int32; the first one on ties)."""
+    return _arg(data, axis, keepdims, _argmin, "T_argmin")

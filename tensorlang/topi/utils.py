@@ -1,0 +1,132 @@
+"""Shape and schedule helpers that TVM templates call on every line: constant shapes and inlining."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..arith.simplify import simplify as _simplify
+from ..errors import ExprError
+from ..te.expr import FloatImm, IntImm, PrimExpr, convert
+from ..te.tensor import ComputeOp, IterVar, Operation, Tensor
+from . import tag
+
+
+def get_const_int(expr: Any) -> int:
+    """The int value of ``expr`` (an int, IntImm or an expression that simplifies to one)."""
+    if isinstance(expr, bool):
+        return int(expr)
+    if isinstance(expr, int):
+        return expr
+    if hasattr(expr, "__index__") and not isinstance(expr, PrimExpr):
+        return int(expr)
+    if isinstance(expr, IterVar):
+        expr = expr.var
+    if not isinstance(expr, PrimExpr):
+        raise ExprError(f"get_const_int: expected an int or an expression, got {expr!r}")
+    if not isinstance(expr, IntImm):
+        expr = _simplify(expr)
+    if not isinstance(expr, IntImm):
+        raise ExprError(f"get_const_int: '{expr}' is not a constant integer")
+    return int(expr.value)
+
+
+def get_const_float(expr: Any) -> float:
+    """The float value of ``expr`` (a number, FloatImm or IntImm)."""
+    if isinstance(expr, (int, float)):
+        return float(expr)
+    if isinstance(expr, (FloatImm, IntImm)):
+        return float(expr.value)
+    expr = _simplify(convert(expr))
+    if isinstance(expr, (FloatImm, IntImm)):
+        return float(expr.value)
+    raise ExprError(f"get_const_float: '{expr}' is not a constant")
+
+
+def get_const_tuple(in_tuple: Sequence[Any]) -> tuple:
+    """A shape as a tuple of ints; symbolic dimensions stay expressions (as in TVM)."""
+    out = []
+    for elem in in_tuple:
+        if isinstance(elem, IterVar):
+            elem = elem.var
+        if isinstance(elem, PrimExpr) and not isinstance(elem, IntImm):
+            simplified = _simplify(elem)
+            out.append(int(simplified.value) if isinstance(simplified, IntImm) else elem)
+        else:
+            out.append(get_const_int(elem))
+    return tuple(out)
+
+
+def equal_const_int(expr: Any, value: int) -> bool:
+    """Whether ``expr`` is the constant ``value``."""
+    try:
+        return get_const_int(expr) == value
+    except ExprError:
+        return False
+
+
+def simplify(expr: Any) -> Any:
+    """Simplify an expression (ints pass through)."""
+    return _simplify(expr) if isinstance(expr, PrimExpr) else expr
+
+
+def prod(values: Sequence[Any]) -> Any:
+    """The product of a shape's dimensions (an int when every dimension is constant)."""
+    result: Any = 1
+    for v in values:
+        result = result * v
+    return simplify(convert(result)) if isinstance(result, PrimExpr) else result
+
+
+def traverse_inline(s: Any, final_op: Operation | Tensor, callback: Callable[[Operation], None] | None = None) -> None:
+    """Walk the compute ops feeding ``final_op``: inline every injective one that is not an
+    output, and call ``callback(op)`` on each compute op reached (the anchor op included)."""
+    if isinstance(final_op, Tensor):
+        final_op = final_op.op
+    outputs = {id(op) for op in s.outputs}
+    seen: set[int] = set()
+
+    def visit(op: Operation) -> None:
+        if id(op) in seen:
+            return
+        seen.add(id(op))
+        if tag.is_injective(op.tag):
+            if id(op) not in outputs:
+                s[op].compute_inline()
+            for t in op.input_tensors:
+                if isinstance(t.op, ComputeOp):
+                    visit(t.op)
+        if callback is not None:
+            callback(op)
+
+    visit(final_op)
+
+
+def get_pad_tuple(padding: Any, kernel: Sequence[Any]) -> tuple[int, int, int, int]:
+    """(top, left, bottom, right) padding from an int, a pair, a 4-tuple, "SAME" or "VALID"."""
+    kh, kw = (get_const_int(k) for k in kernel)
+    if isinstance(padding, str):
+        if padding == "VALID":
+            return 0, 0, 0, 0
+        if padding == "SAME":
+            ph, pw = kh - 1, kw - 1
+            return (ph + 1) // 2, (pw + 1) // 2, ph // 2, pw // 2
+        raise ExprError(f"padding '{padding}' is not 'SAME', 'VALID' or numbers")
+    if isinstance(padding, (int, PrimExpr)):
+        p = get_const_int(padding)
+        return p, p, p, p
+    pad = [get_const_int(p) for p in padding]
+    if len(pad) == 2:
+        return pad[0], pad[1], pad[0], pad[1]
+    if len(pad) == 4:
+        return pad[0], pad[1], pad[2], pad[3]
+    raise ExprError(f"padding {padding!r}: expected an int, 2 or 4 numbers")
+
+
+def pair(value: Any, what: str) -> tuple[Any, Any]:
+    """``(v, v)`` from one value, or the two values of a pair."""
+    if isinstance(value, (list, tuple)):
+        if len(value) != 2:
+            raise ExprError(f"{what}: expected one value or two, got {value!r}")
+        return value[0], value[1]
+    return value, value
