@@ -201,7 +201,6 @@ def _best(args: argparse.Namespace) -> int:
 
 def _build(args: argparse.Namespace) -> int:
     from .autotune.dispatcher import ApplyHistoryBest
-    from .autotune.space import FallbackConfigEntity
     from .build_module import build
     module = load_file(args.file)
     best = ApplyHistoryBest(args.log, allow_other_device=args.allow_other_device)
@@ -209,10 +208,9 @@ def _build(args: argparse.Namespace) -> int:
     out = Path(args.output)
     for n, task in enumerate(tasks):
         cfg = best.query(task.target, task.workload_key)
-        if cfg is None:
+        if cfg.is_fallback:
             print(f"warning: no record for {task.name}{task.args} in {args.log}; using the fallback config",
                   file=sys.stderr)
-            cfg = FallbackConfigEntity()
         sch, tensors = task.instantiate(cfg)
         fname = "".join(ch if ch.isalnum() else "_" for ch in task.name)
         path = out if len(tasks) == 1 else out.with_name(f"{out.stem}.{fname}{n}{out.suffix}")

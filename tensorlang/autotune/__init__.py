@@ -3,9 +3,19 @@
 The names follow TVM's classic AutoTVM so templates port by changing imports.
 """
 
+import logging
+
 from . import callback, measure, record, space, task
-from .dispatcher import ApplyConfig, ApplyHistoryBest, DispatchContext, apply_history_best, get_config
+from .dispatcher import (
+    ApplyConfig,
+    ApplyHistoryBest,
+    DispatchContext,
+    FallbackContext,
+    apply_history_best,
+    get_config,
+)
 from .measure import (
+    Builder,
     BuildResult,
     LocalBuilder,
     LocalRunner,
@@ -13,14 +23,20 @@ from .measure import (
     MeasureInput,
     MeasureOption,
     MeasureResult,
+    Runner,
     TaskRef,
     create_measure_batch,
     measure_option,
 )
 from .space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
 from .task import Task, template
+from .topi_integration import register_topi_compute, register_topi_schedule
 
-__all__ = ["space", "task", "ApplyConfig", "ApplyHistoryBest", "DispatchContext", "apply_history_best",
+# TVM's tutorials configure the "autotvm" logger to see each trial; the tuner logs there.
+logger = logging.getLogger("autotvm")
+
+__all__ = ["space", "task", "logger", "register_topi_compute", "register_topi_schedule", "FallbackContext",
+           "Builder", "Runner", "ApplyConfig", "ApplyHistoryBest", "DispatchContext", "apply_history_best",
            "get_config", "MeasureErrorNo", "MeasureInput", "MeasureResult", "ConfigEntity", "ConfigSpace",
            "FallbackConfigEntity", "InstantiationError", "Task", "template",
            "callback", "measure", "record", "BuildResult", "LocalBuilder", "LocalRunner", "MeasureOption", "TaskRef",

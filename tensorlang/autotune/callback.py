@@ -19,9 +19,21 @@ from .measure.measure import MeasureInput, MeasureResult
 Callback = Callable[[Any, Sequence[MeasureInput], Sequence[MeasureResult]], None]
 
 
-def log_to_file(path: str | os.PathLike) -> Callback:
-    """Append every measured trial to the JSON-lines log ``path`` (see ``record``)."""
-    path = os.fspath(path)
+def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") -> Callback:
+    """Append every measured trial to the JSON-lines log ``file_out`` (a path, or an open text
+    file as TVM allows; see ``record``).  ``protocol`` must be "json", the only format."""
+    if protocol != "json":
+        raise ValueError(f"log_to_file: protocol {protocol!r} is not supported (only 'json')")
+    if hasattr(file_out, "write"):
+        stream = file_out
+
+        def _write(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+            for inp, res in zip(inputs, results):
+                stream.write(record.encode(inp, res) + "\n")
+            stream.flush()
+
+        return _write
+    path = os.fspath(file_out)
 
     def _log(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
         record.append(path, zip(inputs, results))

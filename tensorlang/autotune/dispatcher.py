@@ -45,10 +45,29 @@ class config_scope:  # noqa: N801 - used as a context manager, like TVM's lower-
         _current_config.reset(self._token)
 
 
-class DispatchContext:
-    """Answers ``query(target, workload_key)`` with a config, or None to ask an outer context."""
+def _target_str(target: Any) -> str:
+    return str(target) if target is not None else "llvm"
 
-    def query(self, target: str, workload_key: str) -> ConfigEntity | None:
+
+def _key_of(workload: Any) -> str:
+    """A workload key from a key string or from TVM's workload tuple ``(name, *args)``."""
+    if isinstance(workload, str):
+        return workload
+    from .task.task import workload_key
+    return workload_key(workload[0], workload[1:])
+
+
+class DispatchContext:
+    """Answers ``query(target, workload)`` with a config; ``_query_inside`` returns None to ask
+    an outer context."""
+
+    def query(self, target: Any, workload: Any) -> _ConfigBase:
+        """The config for ``workload`` (a workload key or TVM's ``task.workload`` tuple) on
+        ``target`` (a string or Target): this context's, else a fallback config."""
+        cfg = self._query_inside(_target_str(target), _key_of(workload))
+        return cfg if cfg is not None else FallbackConfigEntity()
+
+    def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         raise NotImplementedError
 
     def __enter__(self) -> DispatchContext:
@@ -65,7 +84,7 @@ class ApplyConfig(DispatchContext):
     def __init__(self, config: ConfigEntity):
         self.config = config
 
-    def query(self, target: str, workload_key: str) -> ConfigEntity | None:
+    def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         return self.config
 
 
@@ -95,7 +114,7 @@ class ApplyHistoryBest(DispatchContext):
                     self._gpu[key] = (res.mean_cost, inp.config)
                 self._gpu_targets.setdefault(inp.task.workload_key, set()).add(target)
 
-    def query(self, target: str, workload_key: str) -> ConfigEntity | None:
+    def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         from .record import target_kind
         exact = self.best.get((workload_key, target))
         if exact is not None:
@@ -129,6 +148,13 @@ def _device_of(target: str) -> str:
     return next((w.split("=", 1)[1] for w in words if w.startswith("-arch=")), "")
 
 
+class FallbackContext(DispatchContext):
+    """Every template called inside the block gets a fallback config (TVM's root context)."""
+
+    def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
+        return FallbackConfigEntity()  # type: ignore[return-value]
+
+
 def apply_history_best(records: Any, allow_other_device: bool = False) -> ApplyHistoryBest:
     """``with apply_history_best("tuning_logs/x.json"):`` — templates built inside use the best
     configs of that log (or of a list of (MeasureInput, MeasureResult) records); see
@@ -139,7 +165,7 @@ def apply_history_best(records: Any, allow_other_device: bool = False) -> ApplyH
 def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
     """The config for a template call outside tuning: innermost context first, else fallback."""
     for ctx in reversed(_dispatch.get()):
-        cfg = ctx.query(target, workload_key)
+        cfg = ctx._query_inside(target, workload_key)
         if cfg is not None:
             return cfg
     if workload_key not in _warned:
@@ -147,3 +173,7 @@ def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
         warnings.warn(f"tensorlang.autotune: no tuning record for {what} on target '{target}'; using a fallback "
                       "config, which may be slow (tune it with `tensorlang tune`)", stacklevel=3)
     return FallbackConfigEntity()
+
+
+__all__ = ["get_config", "config_scope", "DispatchContext", "ApplyConfig", "ApplyHistoryBest", "FallbackContext",
+           "apply_history_best", "dispatch"]

@@ -73,8 +73,9 @@ def _gflops(task: Any, config: ConfigEntity, res: MeasureResult) -> float:
     return flop / cost / 1e9 if res.ok and flop and 0 < cost < math.inf else 0.0
 
 
-def encode(inp: MeasureInput, res: MeasureResult) -> str:
-    """One log line (without the newline) for a measured trial."""
+def encode(inp: MeasureInput, res: MeasureResult, protocol: str = "json") -> str:
+    """One log line (without the newline) for a measured trial (``protocol``: "json" only)."""
+    _check_protocol(protocol)
     costs = [float(c) for c in res.costs]
     record = {
         "v": VERSION,
@@ -105,9 +106,15 @@ def _field(d: dict, key: str, kinds: type | tuple[type, ...], where: str) -> Any
     return value
 
 
-def decode(line: str) -> Record:
+def _check_protocol(protocol: str) -> None:
+    if protocol != "json":
+        raise RecordError(f"protocol {protocol!r} is not supported: tuning logs are JSON lines")
+
+
+def decode(line: str, protocol: str = "json") -> Record:
     """(MeasureInput, MeasureResult) of one log line; the input's task is a TaskRef and its
     config a ConfigEntity.  RecordError when the line is not a valid version-1 record."""
+    _check_protocol(protocol)
     try:
         return _decode(line)
     except RecursionError:  # absurdly nested JSON: foreign or hostile, not a record

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ..errors import TensorLangError
@@ -296,6 +296,7 @@ class ConfigSpace(_ConfigBase):
         self.space_map: dict[str, KnobSpace] = {}
         self.constraints: list[tuple[Callable[[ConfigEntity], bool], str]] = []
         self.is_fallback = False
+        self._filtered: list[int] | None = None  # valid indices after multi_filter, in order
 
     # define_* record knobs
     def _add(self, name: str, space: KnobSpace) -> None:
@@ -331,18 +332,101 @@ class ConfigSpace(_ConfigBase):
         # While collecting the space, answer with the first candidate so the template can run.
         return self.space_map[name].entities[0]
 
+    def multi_filter(self, filter: Callable[[ConfigEntity], bool]) -> None:  # noqa: A002 - TVM's name
+        """Keep only configs for which ``filter(cfg)`` holds (a test over several knobs at once);
+        ``len(space)`` then counts the kept configs, ``range_length`` all of them."""
+        self.add_constraint(filter, "multi_filter")
+        self._filtered = [i for i in range(self.range_length) if self.is_valid(i)]
+
     # enumeration
-    def __len__(self) -> int:
+    @property
+    def range_length(self) -> int:
+        """The number of config indices (valid or not)."""
         return math.prod(len(s) for s in self.space_map.values()) if self.space_map else 1
+
+    def __len__(self) -> int:
+        return self.range_length if self._filtered is None else len(self._filtered)
+
+    def is_index_valid(self, index: int) -> bool:
+        """Whether ``index`` is in range and passes every filter and constraint."""
+        return 0 <= index < self.range_length and self.is_valid(index)
+
+    def subrange_length(self, start: int, end: int) -> int:
+        """How many valid indices lie in [start, end)."""
+        if self._filtered is None and not self.constraints:
+            return max(0, min(end, self.range_length) - max(start, 0))
+        return sum(1 for i in range(max(start, 0), min(end, self.range_length)) if self.is_valid(i))
+
+    def point2knob(self, index: int) -> list[int]:
+        """The per-knob candidate indices of a config index (TVM's name of ``point_of``)."""
+        return self.point_of(index)
+
+    def knob2point(self, knob: Sequence[int]) -> int:
+        """The config index of per-knob candidate indices."""
+        return self.index_of_point(knob)
+
+    def sample_ints(self, m: int, rng: Any = None) -> list[int]:
+        """``m`` distinct valid indices drawn at random (fewer when the space is smaller)."""
+        import random
+        rng = rng or random.Random()
+        valid = self._filtered
+        if valid is not None or self.range_length <= 4 * m:
+            pool = valid if valid is not None else [i for i in range(self.range_length) if self.is_valid(i)]
+            return rng.sample(pool, min(m, len(pool)))
+        out: set[int] = set()
+        while len(out) < m:
+            i = rng.randrange(self.range_length)
+            if self.is_valid(i):
+                out.add(i)
+        return list(out)
+
+    def random_walk(self, point: int, rng: Any = None) -> int:
+        """A valid neighbour of ``point``: one knob changed to another candidate."""
+        import random
+        rng = rng or random.Random()
+        knobs = self.point_of(point)
+        for _ in range(1000):
+            new = list(knobs)
+            k = rng.randrange(len(new))
+            size = self.dims[k]
+            if size < 2:
+                continue
+            new[k] = rng.randrange(size)
+            idx = self.index_of_point(new)
+            if idx != point and self.is_valid(idx):
+                return idx
+        return point
+
+    def get_rand_index(self, start: int | None = None, end: int | None = None, to_exclude: Any = None,
+                       rng: Any = None) -> int | None:
+        """A random valid index in [start, end) not in ``to_exclude`` (None when there is none)."""
+        import random
+        rng = rng or random.Random()
+        lo, hi = start or 0, self.range_length if end is None else end
+        excluded = set(to_exclude or ())
+        candidates = [i for i in range(lo, hi) if i not in excluded and self.is_valid(i)] \
+            if hi - lo <= 100000 else None
+        if candidates is not None:
+            return rng.choice(candidates) if candidates else None
+        for _ in range(100000):
+            i = rng.randrange(lo, hi)
+            if i not in excluded and self.is_valid(i):
+                return i
+        return None
 
     @property
     def dims(self) -> list[int]:
         return [len(s) for s in self.space_map.values()]
 
     def get(self, index: int) -> ConfigEntity:
-        """The config with this index."""
-        if not 0 <= index < len(self):
-            raise IndexError(f"config index {index} out of range 0..{len(self) - 1}")
+        """The config with this index (an error for an index a multi_filter removed)."""
+        if not 0 <= index < self.range_length:
+            raise IndexError(f"config index {index} out of range 0..{self.range_length - 1}")
+        if self._filtered is not None and not self.is_valid(index):
+            raise InstantiationError(f"config index {index} was removed by multi_filter")
+        return self._entity(index)
+
+    def _entity(self, index: int) -> ConfigEntity:
         knobs, rest = {}, index
         for name, sp in self.space_map.items():
             knobs[name] = sp.entities[rest % len(sp)]
@@ -383,7 +467,7 @@ class ConfigSpace(_ConfigBase):
         """Whether the config passes every constraint."""
         if not self.constraints:
             return True
-        cfg = self.get(index)
+        cfg = self._entity(index)
         return all(check(cfg) for check, _ in self.constraints)
 
     def check(self, cfg: ConfigEntity) -> None:
@@ -392,11 +476,13 @@ class ConfigSpace(_ConfigBase):
                 raise InstantiationError(f"config {cfg.index} violates constraint: {message}")
 
     def __iter__(self) -> Iterator[ConfigEntity]:
-        for i in range(len(self)):
-            yield self.get(i)
+        for i in range(self.range_length):
+            if self._filtered is None or self.is_valid(i):
+                yield self.get(i)
 
     def __repr__(self) -> str:
-        lines = [f"ConfigSpace (len={len(self)}, constraints={len(self.constraints)}):"]
+        lines = [f"ConfigSpace (len={len(self)}, range_length={self.range_length}, "
+                 f"constraints={len(self.constraints)}):"]
         for i, (name, sp) in enumerate(self.space_map.items()):
             lines.append(f"  {i:2d} {name}: {type(sp).__name__}(len={len(sp)}) "
                          f"{[e.to_json() for e in sp.entities[:6]]}{' ...' if len(sp) > 6 else ''}")
@@ -489,7 +575,62 @@ class FallbackConfigEntity(ConfigSpace):
 
     def _add(self, name: str, space: KnobSpace) -> None:
         self.space_map[name] = space
-        self._chosen[name] = self._default(space)
+        # A value set before (cfg[name] = ..., fallback_split) survives a later define_*.
+        self._chosen.setdefault(name, self._default(space))
+
+    def __setitem__(self, name: str, entity: Any) -> None:
+        """Set a knob by hand, as TOPI templates do on fallback: ``cfg["tile_x"] = SplitEntity([-1, 8])``."""
+        self._chosen[name] = entity
+
+    def fallback_split(self, name: str, constraints: Sequence[int]) -> None:
+        """Choose split ``name`` factor by factor from the innermost: each part the largest divisor
+        of what is left that does not exceed its constraint (-1: no limit)."""
+        space = self.space_map.get(name)
+        if not isinstance(space, SplitSpace):
+            raise InstantiationError(f"fallback_split: '{name}' is not a split knob defined on this config")
+        if len(constraints) != space.num_outputs:
+            raise InstantiationError(f"fallback_split: '{name}' has {space.num_outputs} parts, "
+                                     f"got {len(constraints)} constraints")
+        left = space.product
+        size = [0] * space.num_outputs
+        for i in reversed(range(space.num_outputs)):
+            limit = math.inf if constraints[i] == -1 else constraints[i]
+            fits = [f for f in _factors(left) if f <= limit]
+            if not fits:
+                raise InstantiationError(f"fallback_split: no factor of {left} fits constraint {constraints[i]} "
+                                         f"for part {i} of split '{name}'")
+            size[i] = fits[-1]
+            left //= fits[-1]
+        self._chosen[name] = SplitEntity(size)
+
+    def fallback_with_reference_log(self, ref_log: Iterable[Any]) -> None:
+        """Copy the tiling of the most similar logged config: the reference whose split products
+        share the most divisors with this config's, its splits scaled by ``fallback_split`` and
+        its other knobs copied."""
+        splits = [n for n, sp in self.space_map.items() if isinstance(sp, SplitSpace)]
+        mine = {n: set(_factors(self.space_map[n].product)) for n in splits}
+        best, best_score = None, 0.0
+        for inp, _ in ref_log:
+            cfg = inp.config
+            try:
+                score = sum(len(mine[n] & set(_factors(abs(math.prod(cfg[n].size))))) / len(mine[n])
+                            for n in splits)
+            except (InstantiationError, KeyError, AttributeError):
+                continue
+            if score > best_score:
+                best, best_score = cfg, score
+        if best is None:
+            return
+        for n in splits:
+            limits = list(best[n].size)
+            limits[0] = -1
+            self.fallback_split(n, limits)
+        for n, sp in self.space_map.items():
+            if not isinstance(sp, SplitSpace):
+                try:
+                    self._chosen[n] = best[n]
+                except (InstantiationError, KeyError):
+                    pass
 
     @staticmethod
     def _default(space: KnobSpace) -> Any:
@@ -501,10 +642,18 @@ class FallbackConfigEntity(ConfigSpace):
         return space.entities[0]
 
     def __getitem__(self, name: str) -> Any:
-        return self._chosen[name]
+        try:
+            return self._chosen[name]
+        except KeyError:
+            raise InstantiationError(f"fallback config has no knob '{name}' (define it first)") from None
 
     def add_constraint(self, check: Callable, message: str = "") -> None:
         pass
 
     def to_json_knobs(self) -> dict[str, Any]:
         return {n: e.to_json() for n, e in self._chosen.items()}
+
+
+__all__ = ["InstantiationError", "VirtualAxis", "KnobSpace", "SplitEntity", "SplitSpace", "ReorderEntity",
+           "ReorderSpace", "AnnotateEntity", "AnnotateSpace", "OtherOptionEntity", "OtherOptionSpace",
+           "entity_from_json", "ConfigSpace", "ConfigEntity", "FallbackConfigEntity"]

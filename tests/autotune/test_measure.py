@@ -130,7 +130,7 @@ def test_progress_bar_lines_and_tty():
         best_flops, best_config = 0.0, None
 
     ok = autotune.MeasureResult((0.5, 0.5), MeasureErrorNo.NO_ERROR)
-    bad = autotune.MeasureResult((), MeasureErrorNo.WRONG_ANSWER, "x")
+    bad = autotune.MeasureResult((), MeasureErrorNo.WRONG_ANSWER, error_msg="x")
     out = io.StringIO()
     bar = callback.progress_bar(100, file=out)
     for _ in range(50):

@@ -21,7 +21,7 @@ def task():
 
 
 def _rec(task, index: int, cost: float | None, error: MeasureErrorNo = MeasureErrorNo.NO_ERROR):
-    res = MeasureResult((cost, cost) if cost is not None else (), error, "" if cost else "boom",
+    res = MeasureResult((cost, cost) if cost is not None else (), error, error_msg="" if cost else "boom",
                         all_cost=0.2, timestamp=1700000000.0 + index, build_time=0.1, run_time=0.1)
     return MeasureInput(task.target, task, task.config_space.get(index)), res
 

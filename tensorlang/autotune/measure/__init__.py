@@ -2,16 +2,19 @@
 
 from .executor import ExecutorError, Outcome, run_isolated
 from .local import (
+    Builder,
     BuildResult,
     LocalBuilder,
     LocalRunner,
     MeasureOption,
     MeasureOptionError,
+    Runner,
     create_measure_batch,
     measure_option,
 )
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 
-__all__ = ["MeasureErrorNo", "MeasureInput", "MeasureResult", "TaskRef", "BuildResult", "LocalBuilder",
+__all__ = ["Builder", "Runner", "MeasureErrorNo", "MeasureInput", "MeasureResult", "TaskRef", "BuildResult",
+           "LocalBuilder",
            "LocalRunner", "MeasureOption", "MeasureOptionError", "create_measure_batch", "measure_option",
            "ExecutorError", "Outcome", "run_isolated"]

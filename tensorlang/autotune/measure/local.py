@@ -18,7 +18,7 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -51,6 +51,15 @@ def _positive(name: str, value: float, allow_zero: bool = False) -> float:
 
 
 # --- building ------------------------------------------------------------------------------------
+
+def _task_and_configs(inputs: Any, configs: Sequence[ConfigEntity] | None) -> tuple[Any, Sequence[ConfigEntity]]:
+    """(task, configs) from TVM's list of MeasureInputs, or from a task and its configs."""
+    if isinstance(inputs, (list, tuple)):
+        if not inputs:
+            raise MeasureOptionError("no measure inputs given")
+        return inputs[0].task, [inp.config for inp in inputs]
+    return inputs, list(configs or ())
+
 
 @dataclass(frozen=True)
 class BuildResult:
@@ -130,8 +139,10 @@ class LocalBuilder:
             self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-build-")
         return self._tmp.name
 
-    def build(self, task: Any, configs: Sequence[ConfigEntity]) -> list[BuildResult]:
-        """One BuildResult per config, in order."""
+    def build(self, measure_inputs: Any, configs: Sequence[ConfigEntity] | None = None) -> list[BuildResult]:
+        """One BuildResult per input, in order: ``build(measure_inputs)`` as in TVM, or
+        ``build(task, configs)``."""
+        task, configs = _task_and_configs(measure_inputs, configs)
         paths = []
         for cfg in configs:
             self._counter += 1
@@ -466,8 +477,10 @@ class LocalRunner:
             self._gpu_pool = GPUPool(self.gpu_devices)
         return self._gpu_pool
 
-    def run(self, task: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
-        """One MeasureResult per build result, in order; failed builds pass their error through."""
+    def run(self, measure_inputs: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
+        """One MeasureResult per build result, in order; failed builds pass their error through.
+        ``measure_inputs`` is TVM's list of MeasureInputs (or their task)."""
+        task, _ = _task_and_configs(measure_inputs, ())
         settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush)
         ref = self.reference(task) if any(b.ok for b in build_results) else None
         limit = self.memory_limit_mb
@@ -477,11 +490,11 @@ class LocalRunner:
         ran_one = False
         for b in build_results:
             if not b.ok or ref is None:
-                results.append(MeasureResult((), b.error_no, b.error_msg, all_cost=b.build_time,
+                results.append(MeasureResult((), b.error_no, error_msg=b.error_msg, all_cost=b.build_time,
                                              build_time=b.build_time))
                 continue
             if ref.error_no != MeasureErrorNo.NO_ERROR:
-                results.append(MeasureResult((), ref.error_no, ref.error_msg, all_cost=b.build_time,
+                results.append(MeasureResult((), ref.error_no, error_msg=ref.error_msg, all_cost=b.build_time,
                                              build_time=b.build_time))
                 continue
             if ran_one and self.cooldown_interval:
@@ -502,15 +515,15 @@ class LocalRunner:
         if outcome.status == "ok":
             error_no, payload = outcome.value
             if error_no == MeasureErrorNo.NO_ERROR:
-                return MeasureResult(tuple(payload), MeasureErrorNo.NO_ERROR, "", **common)
-            return MeasureResult((), MeasureErrorNo(error_no), truncate(payload), **common)
+                return MeasureResult(tuple(payload), MeasureErrorNo.NO_ERROR, **common)
+            return MeasureResult((), MeasureErrorNo(error_no), error_msg=truncate(payload), **common)
         if outcome.status == "timeout":
-            return MeasureResult((), MeasureErrorNo.RUN_TIMEOUT,
+            return MeasureResult((), MeasureErrorNo.RUN_TIMEOUT, error_msg=
                                  f"the candidate ran longer than the timeout of {self.timeout:g} s", **common)
         if outcome.status == "crash":
-            return MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE,
+            return MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE, error_msg=
                                  f"the candidate crashed: {outcome.error_type}", **common)
-        return MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE,
+        return MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE, error_msg=
                              truncate(f"{outcome.error_type}: {outcome.message}"), **common)
 
     def __repr__(self) -> str:
@@ -520,12 +533,28 @@ class LocalRunner:
 
 # --- composing them --------------------------------------------------------------------------------
 
-class Builder(Protocol):
-    def build(self, task: Any, configs: Sequence[ConfigEntity]) -> list[BuildResult]: ...
+class Builder:
+    """Base of builders (TVM's ``autotvm.measure.Builder``): ``build(measure_inputs)`` returns one
+    build result per input, which the paired runner understands."""
+
+    n_parallel = 1
+
+    def __init__(self, timeout: float = 10.0, n_parallel: int | None = None, build_kwargs: Any = None):
+        self.timeout, self.n_parallel = timeout, n_parallel or 1
+
+    def build(self, measure_inputs: Sequence[MeasureInput]) -> list[Any]:
+        raise NotImplementedError
 
 
-class Runner(Protocol):
-    def run(self, task: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]: ...
+class Runner:
+    """Base of runners (TVM's ``autotvm.measure.Runner``): ``run(measure_inputs, build_results)``
+    returns one MeasureResult per input."""
+
+    def __init__(self, timeout: float = 5.0, n_parallel: int | None = None):
+        self.timeout, self.n_parallel = timeout, n_parallel or 1
+
+    def run(self, measure_inputs: Sequence[MeasureInput], build_results: Sequence[Any]) -> list[MeasureResult]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -544,9 +573,9 @@ def measure_option(builder: Any = None, runner: Any = None) -> MeasureOption:
     if runner is None or runner == "local":
         runner = LocalRunner()
     if not callable(getattr(builder, "build", None)):
-        raise MeasureOptionError(f"builder {builder!r} has no build(task, configs) method")
+        raise MeasureOptionError(f"builder {builder!r} has no build(measure_inputs) method")
     if not callable(getattr(runner, "run", None)):
-        raise MeasureOptionError(f"runner {runner!r} has no run(task, build_results) method")
+        raise MeasureOptionError(f"runner {runner!r} has no run(measure_inputs, build_results) method")
     return MeasureOption(builder, runner)
 
 
@@ -555,16 +584,24 @@ def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence
     them one by one; one MeasureResult each, in order, with build, run and total times filled."""
 
     def measure_batch(inputs: Sequence[MeasureInput]) -> list[MeasureResult]:
-        build_results = option.builder.build(task, [inp.config for inp in inputs])
+        # TVM's calling convention, which custom Builder/Runner subclasses implement.
+        build_results = option.builder.build(list(inputs))
         try:
-            results = option.runner.run(task, build_results)
+            results = option.runner.run(list(inputs), build_results)
         finally:
             for b in build_results:
-                if b.filename and os.path.exists(b.filename):
-                    os.unlink(b.filename)
+                filename = getattr(b, "filename", None)
+                if isinstance(filename, str) and os.path.exists(filename):
+                    os.unlink(filename)
         now = time.time()
-        return [MeasureResult(r.costs, r.error_no, truncate(r.error_msg), all_cost=b.build_time + r.run_time,
-                              timestamp=now, build_time=b.build_time, run_time=r.run_time)
-                for r, b in zip(results, build_results)]
+        out = []
+        for r, b in zip(results, build_results):
+            build_time = float(getattr(b, "build_time", 0.0) or 0.0)
+            run_time = float(getattr(r, "run_time", 0.0) or 0.0)
+            out.append(MeasureResult(tuple(r.costs), MeasureErrorNo(r.error_no),
+                                     all_cost=build_time + run_time or float(r.all_cost), timestamp=now,
+                                     error_msg=truncate(getattr(r, "error_msg", "")), build_time=build_time,
+                                     run_time=run_time))
+        return out
 
     return measure_batch

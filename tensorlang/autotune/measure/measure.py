@@ -56,13 +56,15 @@ class MeasureInput:
 
 @dataclass(frozen=True)
 class MeasureResult:
-    """Outcome of one candidate: per-repeat seconds (``costs``) when ``error_no`` is 0."""
+    """Outcome of one candidate: per-repeat seconds (``costs``) when ``error_no`` is 0.
+
+    The first four fields are TVM's, in TVM's order (``costs, error_no, all_cost, timestamp``)."""
 
     costs: tuple[float, ...]
     error_no: MeasureErrorNo
-    error_msg: str = ""
     all_cost: float = 0.0       # wall seconds spent on this candidate (build + run)
     timestamp: float = field(default_factory=time.time)
+    error_msg: str = ""
     build_time: float = 0.0
     run_time: float = 0.0
     device: Any = None          # DeviceFingerprint of the device that measured it, when known

@@ -16,14 +16,14 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import TensorLangError
-from ..schedule.schedule import create_schedule
-from ..target.target import Target, as_target
-from ..te.expr import IntImm
-from ..te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
-from .dispatcher import config_scope, dispatch
-from .flop import compute_flop
-from .space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
+from ...errors import TensorLangError
+from ...schedule.schedule import create_schedule
+from ...target.target import Target, as_target
+from ...te.expr import IntImm
+from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
+from ..dispatcher import config_scope, dispatch
+from ..flop import compute_flop
+from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
 
 # Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
 # table is unavoidable; lookups that miss say which file must be imported.
@@ -109,6 +109,12 @@ class Task:
                                                 and not isinstance(t.op, PlaceholderOp)])
 
     @property
+    def workload(self) -> tuple:
+        """TVM's workload tuple ``(name, *args)``; ``dispatch_context.query(target, task.workload)``
+        accepts it."""
+        return (self.name,) + self.args
+
+    @property
     def target_kind(self) -> str:
         return self.target.split()[0]
 
@@ -156,7 +162,9 @@ def _file_of(fn: Callable) -> str | None:
         return None
 
 
-def create(name: str, args: Sequence[Any], target: str | Target | None = None) -> Task:
-    """A tuning task for template ``name`` called with ``args`` on ``target``."""
-    return Task(name, args, target)
+def create(task_name: str, args: Sequence[Any], target: str | Target | None = None,
+           target_host: Any = None) -> Task:
+    """A tuning task for template ``task_name`` called with ``args`` on ``target``
+    (``target_host`` is accepted for TVM compatibility; the host is always the CPU here)."""
+    return Task(task_name, args, target)
 

@@ -23,7 +23,7 @@ class GATuner(Tuner):
     def __init__(self, task: Task, pop_size: int = 100, elite_num: int = 3, mutation_prob: float = 0.1,
                  seed: int | None = None):
         super().__init__(task, seed)
-        self.pop_size = max(2, min(pop_size, len(self.space)))
+        self.pop_size = max(2, min(pop_size, self.space.range_length))
         self.elite_num = max(0, min(elite_num, self.pop_size))
         self.mutation_prob = mutation_prob
         self.dims = self.space.dims
@@ -80,7 +80,7 @@ class GATuner(Tuner):
             if idx is None:
                 break
             if idx in chosen:
-                if len(chosen) + len(self.visited) + len(self.invalid) >= len(self.space):
+                if len(chosen) + len(self.visited) + len(self.invalid) >= self.space.range_length:
                     break
                 continue
             children.append(idx)

@@ -15,9 +15,9 @@ class GridSearchTuner(Tuner):
         self._next = 0
 
     def has_next(self) -> bool:
-        while self._next < len(self.space) and not self._available(self._next):
+        while self._next < self.space.range_length and not self._available(self._next):
             self._next += 1
-        return self._next < len(self.space)
+        return self._next < self.space.range_length
 
     def next_batch(self, batch_size: int) -> list[ConfigEntity]:
         out: list[ConfigEntity] = []

@@ -44,7 +44,7 @@ class SimulatedAnnealingOptimizer(ModelOptimizer):
         self.space = task.config_space
         self.n_iter = n_iter
         self.temp = (float(temp), float(temp)) if isinstance(temp, (int, float)) else (float(temp[0]), float(temp[1]))
-        self.parallel_size = max(1, min(parallel_size, len(self.space)))
+        self.parallel_size = max(1, min(parallel_size, self.space.range_length))
         self.early_stop = early_stop
         self.persistent = persistent
         self.feature_budget = feature_budget
@@ -65,7 +65,7 @@ class SimulatedAnnealingOptimizer(ModelOptimizer):
 
     def _random_index(self) -> int:
         # Python ints: exact for spaces beyond 2**63 too.
-        return int(self.rng.integers(0, 2**62)) % len(self.space)
+        return int(self.rng.integers(0, 2**62)) % self.space.range_length
 
     def _random_valid(self, n: int) -> list[int]:
         out = []

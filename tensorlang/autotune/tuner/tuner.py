@@ -22,6 +22,8 @@ from ..space import ConfigEntity, ConfigSpace, InstantiationError
 from ..task import Task
 
 logger = logging.getLogger("tensorlang.autotune")
+# One line per measured trial, on the logger TVM's tutorials configure.
+trial_logger = logging.getLogger("autotvm")
 
 Record = tuple[MeasureInput, MeasureResult]
 Callback = Callable[["Tuner", list[MeasureInput], list[MeasureResult]], Any]
@@ -74,7 +76,7 @@ def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
     else the index of its knob values, else None (the template changed since the log)."""
     idx = getattr(config, "index", None)
     knobs = config.to_json_knobs()
-    if isinstance(idx, int) and 0 <= idx < len(space) and space.get(idx).to_json_knobs() == knobs:
+    if isinstance(idx, int) and 0 <= idx < space.range_length and space.get(idx).to_json_knobs() == knobs:
         return idx
     try:
         return space.index_of(knobs)
@@ -109,7 +111,7 @@ class Tuner:
 
     def has_next(self) -> bool:
         """Whether an unvisited valid config may remain."""
-        return not self._exhausted and len(self.visited) + len(self.invalid) < len(self.space)
+        return not self._exhausted and len(self.visited) + len(self.invalid) < self.space.range_length
 
     def next_batch(self, batch_size: int) -> list[ConfigEntity]:
         """Up to ``batch_size`` configs never proposed before (fewer when the space runs out)."""
@@ -136,7 +138,7 @@ class Tuner:
     def _random_available(self) -> int | None:
         """A uniformly drawn unvisited valid index; when draws keep missing (a nearly
         exhausted or heavily constrained space) the next available index after a random start."""
-        n = len(self.space)
+        n = self.space.range_length
         for _ in range(_RANDOM_DRAWS):
             idx = self.rng.randrange(n)
             if self._available(idx):
@@ -221,11 +223,16 @@ class Tuner:
         return results, improved  # type: ignore[return-value]
 
     def tune(self, n_trial: int, measure_option: Any, early_stopping: int | None = None,
-             callbacks: Sequence[Callback] = (), time_limit: float | None = None) -> None:
+             callbacks: Sequence[Callback] = (), time_limit: float | None = None, si_prefix: str = "G") -> None:
         """Measure up to ``n_trial`` new configs in batches of the builder's ``n_parallel``.
 
         Stops early when the space is exhausted, after ``early_stopping`` trials without a
-        new best, or once ``time_limit`` seconds have passed (checked between batches)."""
+        new best, or once ``time_limit`` seconds have passed (checked between batches).
+        Each trial is logged at DEBUG level on the ``autotvm`` logger, its throughput in
+        ``si_prefix`` units (K, M, G, T) of FLOPS."""
+        scale = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}.get(si_prefix)
+        if scale is None:
+            raise ValueError(f"si_prefix {si_prefix!r} is not one of '', K, M, G, T, P")
         measure_batch = create_measure_batch(self.task, measure_option)
         batch_size = _batch_size(measure_option)
         self.n_trial = n_trial
@@ -249,6 +256,13 @@ class Tuner:
                                 if self._record_best(inp, res, inp.config)]
                 if improved:
                     best_at = done + max(improved) + 1
+                if trial_logger.isEnabledFor(logging.DEBUG):
+                    for k, (inp, res) in enumerate(zip(inputs, results)):
+                        flops = self.task.flop / res.mean_cost if res.ok and self.task.flop else 0.0
+                        trial_logger.debug("No: %d\t%sFLOPS: %.2f/%.2f\tresult: %s\t%s", self.trials_done + k + 1,
+                                           si_prefix, flops / scale, self.best_flops / scale,
+                                           res.error_no.kind if not res.ok else f"{res.mean_cost:.3e} s",
+                                           inp.config)
                 done += len(results)
                 self.trials_done += len(results)
                 self.update(inputs, results)
