@@ -30,6 +30,11 @@ def get_config() -> Any:
     return cfg
 
 
+def current_config() -> _ConfigBase | None:
+    """The ambient config, or None outside template instantiation (no error, unlike get_config)."""
+    return _current_config.get()
+
+
 class config_scope:  # noqa: N801 - used as a context manager, like TVM's lower-case contexts
     """Make ``cfg`` the ambient config for the duration of a ``with`` block."""
 
@@ -175,5 +180,6 @@ def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
     return FallbackConfigEntity()
 
 
-__all__ = ["get_config", "config_scope", "DispatchContext", "ApplyConfig", "ApplyHistoryBest", "FallbackContext",
+__all__ = ["get_config", "current_config", "config_scope", "DispatchContext", "ApplyConfig", "ApplyHistoryBest",
+           "FallbackContext",
            "apply_history_best", "dispatch"]

@@ -19,8 +19,7 @@ from ..errors import TensorLangError
 from ..target.target import Target
 from ..te.operation import placeholder
 from ..te.tensor import Operation, Tensor
-from .dispatcher import _current_config, dispatch
-from .space import _ConfigBase
+from .dispatcher import current_config, dispatch
 from .task.task import TEMPLATES, workload_key
 
 _COMPUTES: dict[str, Callable[..., Any]] = {}
@@ -42,8 +41,8 @@ def _workload_args(args: Sequence[Any]) -> tuple:
     return tuple(out)
 
 
-def _config_for(name: str, args: Sequence[Any]) -> _ConfigBase:
-    ambient = _current_config.get()
+def _config_for(name: str, args: Sequence[Any]) -> Any:
+    ambient = current_config()
     if ambient is not None:  # inside Task creation or instantiation: the tuner's config
         return ambient
     target = str(Target.current() or Target("llvm"))
@@ -56,7 +55,7 @@ def _make_template(name: str) -> None:
     fcompute, fschedule = _COMPUTES[name], _SCHEDULES[name]
 
     def template(*args: Any) -> tuple[Any, list[Tensor]]:
-        cfg = _current_config.get()
+        cfg = current_config()
         inputs: list[Tensor] = []
         call_args = []
         for n, a in enumerate(args):
@@ -124,7 +123,7 @@ def register_topi_schedule(task_name: str, func: Callable | None = None) -> Call
         @functools.wraps(fschedule)
         def wrapper(outs: Any) -> Any:
             out_list = [outs] if isinstance(outs, Tensor) else list(outs)
-            ambient = _current_config.get()
+            ambient = current_config()
             if ambient is not None:
                 return fschedule(ambient, out_list)
             wl = _find_workload(out_list)

@@ -9,7 +9,7 @@ from .. import te
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
 from . import tag
-from .transform import _axis
+from .transform import normalize_axis
 
 
 def _axes(data: Tensor, axis: Any) -> list[int]:
@@ -17,7 +17,7 @@ def _axes(data: Tensor, axis: Any) -> list[int]:
     if axis is None:
         return list(range(ndim))
     axes = [axis] if isinstance(axis, int) else list(axis)
-    return sorted({_axis(int(a), ndim, "reduction") for a in axes})
+    return sorted({normalize_axis(int(a), ndim, "reduction") for a in axes})
 
 
 def _reduce(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:

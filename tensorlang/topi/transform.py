@@ -14,7 +14,8 @@ from . import tag
 from .utils import get_const_int, get_const_tuple, prod
 
 
-def _axis(axis: int, ndim: int, what: str) -> int:
+def normalize_axis(axis: int, ndim: int, what: str) -> int:
+    """``axis`` counted from 0 (negative counts from the end); an error names ``what`` when out of range."""
     a = axis + ndim if axis < 0 else axis
     if not 0 <= a < ndim:
         raise ExprError(f"{what}: axis {axis} is out of range for {ndim} dimension(s)")
@@ -53,7 +54,7 @@ def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
 def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """``a`` with its axes permuted (reversed when ``axes`` is None)."""
     ndim = len(a.shape)
-    perm = list(reversed(range(ndim))) if axes is None else [_axis(int(x), ndim, "transpose") for x in axes]
+    perm = list(reversed(range(ndim))) if axes is None else [normalize_axis(int(x), ndim, "transpose") for x in axes]
     if sorted(perm) != list(range(ndim)):
         raise ExprError(f"transpose: axes {list(axes or [])} are not a permutation of {ndim} dimensions")
     shape = [a.shape[p] for p in perm]
@@ -72,7 +73,7 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
     if not tensors:
         raise ExprError("concatenate: needs at least one tensor")
     ndim = len(tensors[0].shape)
-    ax = _axis(axis, ndim, "concatenate")
+    ax = normalize_axis(axis, ndim, "concatenate")
     for t in tensors[1:]:
         if len(t.shape) != ndim:
             raise ExprError(f"concatenate: {t.name} has {len(t.shape)} dimensions, {tensors[0].name} has {ndim}")
@@ -119,7 +120,7 @@ def squeeze(a: Tensor, axis: Any = None) -> Tensor:
     if axis is None:
         drop = {k for k, d in enumerate(shape) if d == 1}
     else:
-        drop = {_axis(x, ndim, "squeeze") for x in ([axis] if isinstance(axis, int) else axis)}
+        drop = {normalize_axis(x, ndim, "squeeze") for x in ([axis] if isinstance(axis, int) else axis)}
         for k in drop:
             if shape[k] != 1:
                 raise ExprError(f"squeeze: dimension {k} has size {shape[k]}, not 1")
@@ -140,7 +141,7 @@ def flatten(data: Tensor) -> Tensor:
 
 def split(ary: Tensor, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     """``ary`` cut along ``axis`` into equal sections or at the given indices."""
-    ax = _axis(axis, len(ary.shape), "split")
+    ax = normalize_axis(axis, len(ary.shape), "split")
     n = get_const_int(ary.shape[ax])
     if isinstance(indices_or_sections, int):
         if n % indices_or_sections:
@@ -165,7 +166,7 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
         size = prod(a.shape)
         return te.compute(indices.shape, lambda *i: flat(0, te.max(te.min(indices(*i), size - 1), 0)),
                           name="T_take", tag=tag.INJECTIVE)
-    ax = _axis(axis, len(a.shape), "take")
+    ax = normalize_axis(axis, len(a.shape), "take")
     n = a.shape[ax]
     k = len(indices.shape)
     shape = list(a.shape[:ax]) + list(indices.shape) + list(a.shape[ax + 1:])

@@ -6,7 +6,7 @@ from typing import Any
 
 from ... import te
 from ...te.tensor import Tensor
-from ..transform import _axis
+from ..transform import normalize_axis
 
 
 def _reduce_over(x: Tensor, ax: int, reducer: Any, value: Any, name: str) -> Tensor:
@@ -26,7 +26,7 @@ def _drop(idx: tuple, ax: int) -> list:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x - max) / sum(exp(x - max)) along ``axis``."""
-    ax = _axis(axis, len(x.shape), "softmax")
+    ax = normalize_axis(axis, len(x.shape), "softmax")
     maxelem = _reduce_over(x, ax, te.max, x, "T_softmax_maxelem")
     expo = te.compute(x.shape, lambda *i: te.exp(x(*i) - maxelem(*_drop(i, ax))), name="T_softmax_exp")
     expsum = _reduce_over(x, ax, te.sum, expo, "T_softmax_expsum")
@@ -36,7 +36,7 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - max - log(sum(exp(x - max))) along ``axis``."""
-    ax = _axis(axis, len(x.shape), "log_softmax")
+    ax = normalize_axis(axis, len(x.shape), "log_softmax")
     maxelem = _reduce_over(x, ax, te.max, x, "T_softmax_maxelem")
     expsum = _reduce_over(x, ax, te.sum, lambda *i: te.exp(x(*i) - maxelem(*_drop(i, ax))), "T_softmax_expsum")
     return te.compute(x.shape, lambda *i: x(*i) - maxelem(*_drop(i, ax)) - te.log(expsum(*_drop(i, ax))),
