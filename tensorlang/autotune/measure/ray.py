@@ -557,7 +557,7 @@ class _Measurement:
         done: collections.deque[tuple[_Job, MeasureResult]] = collections.deque()
 
         def fail(job: _Job, error_no: MeasureErrorNo, msg: str, build_time: float = 0.0) -> None:
-            done.append((job, MeasureResult((), error_no, truncate(msg), all_cost=build_time,
+            done.append((job, MeasureResult((), error_no, error_msg=truncate(msg), all_cost=build_time,
                                             build_time=build_time)))
 
         def submit_build(group: list[_Job], attempt: int) -> None:
