@@ -3,20 +3,24 @@
 Guarantees: every computed, non-inlined stage appears once, at root or inside the loop it
 was attached to; each stage's points outside its tensor's domain or its realized region
 (tails of splits that do not divide) are skipped by guards; a reduction initializes its
-output in a loop nest placed just outside its first reduction loop.
+output in a loop nest placed just outside its first reduction loop; a reduction with axes
+bound to threadIdx is a cross-thread reduction (a local partial per thread, an all-reduce
+across the threads, one writer); the store predicate guards every write of a stage.
 """
 
 from __future__ import annotations
 
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
-from ..ir.stmt import For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, seq
+from ..ir.stmt import Allocate, For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, Store, seq
 from ..schedule.bound import Bounds, root_values
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
+from ..te.dtype import HANDLE
 from ..te.expr import PrimExpr, Var
 from ..te.functor import free_vars, substitute
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Tensor
+from .allreduce import ThreadAxis, allreduce
 
 _KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
 
@@ -47,7 +51,7 @@ class _Builder:
                 continue
             mins = [self.bounds.ranges[ax].min for ax in op.axis]
             exts = [self.bounds.ranges[ax].extent for ax in op.axis]
-            body = Realize(t, mins, exts, st.scope, body)
+            body = Realize(t, mins, exts, st.storage_scope(), body)
         return body
 
     # -- one stage --------------------------------------------------------------------
@@ -57,10 +61,11 @@ class _Builder:
         vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
         out_idx = [vals[ax] for ax in op.axis]
         dp_conds = self._bound_checks(st, op.axis, vals)
+        pred = self._store_predicate(st)
         body = self.bodies[st]
         if not op.reduce_axis:
             provides = seq(*[Provide(op.output(i), substitute(b, vmap), out_idx) for i, b in enumerate(body)])
-            return self.loops(st, st.leaf_iter_vars, provides, dp_conds)
+            return self.loops(st, st.leaf_iter_vars, provides, dp_conds + pred)
         red_conds = self._bound_checks(st, op.reduce_axis, vals)
         red: E.Reduce = body[0]
         cond = simplify(substitute(red.condition, vmap))
@@ -68,13 +73,85 @@ class _Builder:
             red_conds = red_conds + [cond]
         leaves = st.leaf_iter_vars
         p = next(i for i, iv in enumerate(leaves) if iv.iter_type == IterVarType.COMM_REDUCE)
+        cross = [iv for iv in leaves[p:] if self._tag(st, iv).startswith("threadIdx")]
+        if cross:
+            return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, pred)
         init = seq(*[Provide(op.output(i), red.combiner.identity[i], out_idx) for i in range(op.num_outputs)])
         update = self._update(op, red, vmap, out_idx)
         init_leaves = [iv for iv in leaves[p:] if iv.iter_type != IterVarType.COMM_REDUCE]
         # Data-parallel guards use no reduction loop, so they apply to the init nest as they are.
-        init_nest = self.loops(st, init_leaves, init, dp_conds, attach=False)
-        update_nest = self.loops(st, leaves[p:], update, dp_conds + red_conds)
+        init_nest = self.loops(st, init_leaves, init, dp_conds + pred, attach=False)
+        update_nest = self.loops(st, leaves[p:], update, dp_conds + red_conds + pred)
         return self.loops(st, leaves[:p], seq(init_nest, update_nest), [])
+
+    @staticmethod
+    def _tag(st: Stage, iv: IterVar) -> str:
+        attr = st.iter_var_attrs.get(iv)
+        return attr.bind_thread.thread_tag if attr is not None and attr.bind_thread is not None else ""
+
+    def _store_predicate(self, st: Stage) -> list[PrimExpr]:
+        """The stage's store predicate over its own loop variables (it names thread axes)."""
+        if st.store_predicate is None:
+            return []
+        vmap = {attr.bind_thread.var: iv.var for iv, attr in st.iter_var_attrs.items()
+                if attr.bind_thread is not None}
+        return [substitute(st.store_predicate, vmap)]
+
+    def _thread_axis(self, st: Stage, iv: IterVar) -> ThreadAxis:
+        ext = simplify(self.bounds.ranges[iv].extent)
+        if not isinstance(ext, E.IntImm):
+            raise LoweringError(f"stage {st.op.name}: axis {iv.name} is bound to {self._tag(st, iv)} with the "
+                                f"non-constant extent {ext}; split it by a constant factor first")
+        return ThreadAxis(iv.var, self._tag(st, iv), ext.value)
+
+    def _cross_thread(self, st: Stage, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr], p: int,
+                      cross: list[IterVar], dp_conds: list[PrimExpr], red_conds: list[PrimExpr],
+                      pred: list[PrimExpr]) -> Stmt:
+        """A reduction with axes bound to threadIdx: each thread combines its share of the
+        reduction into a local partial, the threads of the group all-reduce their partials
+        (``allreduce``), and the threads where the store predicate holds (by default, the one
+        at index 0 of the reduction threads) write the result."""
+        op: ComputeOp = st.op
+        leaves = st.leaf_iter_vars
+        inner = leaves[p:]
+        stray = [iv.name for iv in inner if iv.iter_type != IterVarType.COMM_REDUCE]
+        if stray:
+            raise LoweringError(f"stage {op.name}: reduction axis {cross[0].name} is bound to "
+                                f"{self._tag(st, cross[0])} (a cross-thread reduction), so the data-parallel axes "
+                                f"{', '.join(stray)} must be ordered outside the reduction axes; reorder them")
+        serial = [iv for iv in inner if iv not in cross]
+        for iv in cross:
+            if self.attached.get((id(st), iv)) and any(inner.index(x) < inner.index(iv) for x in serial):
+                raise LoweringError(f"stage {op.name}: a stage is computed at {iv.name}, which is bound to "
+                                    f"{self._tag(st, iv)}, inside the serial reduction loops; order the "
+                                    "thread-bound reduction axes before the other reduction axes")
+        n = op.num_outputs
+        bufs = [Var(f"{op.name}.red{i}", HANDLE) for i in range(n)]
+        dtypes = [op.output(i).dtype for i in range(n)]
+        zero = E.const(0)
+        init = seq(*[Store(bufs[i], red.combiner.identity[i], zero) for i in range(n)])
+        cur = {red.combiner.lhs[i]: E.Load(dtypes[i], bufs[i], zero) for i in range(n)}
+        cur.update({red.combiner.rhs[i]: substitute(red.source[i], vmap) for i in range(n)})
+        results = [substitute(r, cur) for r in red.combiner.result]
+        tmps = [Var(f"{op.name}.v{i}", r.dtype) for i, r in enumerate(results)]
+        update: Stmt = seq(*[Store(bufs[i], tmps[i], zero) for i in range(n)])
+        for t, r in reversed(list(zip(tmps, results))):
+            update = LetStmt(t, r, update)
+        acc = self.loops(st, serial, update, dp_conds + red_conds)
+        group = [self._thread_axis(st, iv) for iv in leaves[:p] if self._tag(st, iv).startswith("threadIdx")]
+        reduce_axes = [self._thread_axis(st, iv) for iv in cross]
+        combine = allreduce(bufs, dtypes, red.combiner, reduce_axes, group, op.name)
+        writer = pred or [E.all_(*[iv.var.equal(0) for iv in cross])]
+        write = IfThenElse(E.all_(*dp_conds, *writer),
+                           seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx) for i in range(n)]))
+        body: Stmt = seq(init, acc, combine, write)
+        for i in reversed(range(n)):
+            body = Allocate(bufs[i], dtypes[i], E.const(1), "local", body)
+        for iv in reversed(cross):
+            for prod in reversed(self.attached.get((id(st), iv), [])):
+                body = self.realize(prod, seq(self.stage_nest(prod), body))
+            body = self._for(st, iv, body)
+        return self.loops(st, leaves[:p], body, [])
 
     def _update(self, op: ComputeOp, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr]) -> Stmt:
         comb = red.combiner

@@ -124,7 +124,7 @@ def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]
         b.outer_loops[st] = enclosing
         # Memory shared by several GPU threads (or blocks) must hold what all of them read:
         # relax the enclosing loops bound to the threads that share it.
-        fixed = [x for x in enclosing if not _shared_across(b.thread_tag.get(x, ""), st.scope)]
+        fixed = [x for x in enclosing if not _shared_across(b.thread_tag.get(x, ""), st.storage_scope())]
         region = _region(st, b, bodies, {x.var for x in fixed})
         for ax, rng in zip(op.axis, region):
             b.ranges[ax] = rng

@@ -45,6 +45,8 @@ class Stage:
         self.attach_stage: Stage | None = None
         self.attach_ivar: IterVar | None = None
         self.scope = "global"
+        self.scope_is_set = False  # set_scope (or cache_read/cache_write) chose it
+        self.store_predicate: PrimExpr | None = None
         self.is_output = False
         self._reset_axes()
 
@@ -202,10 +204,25 @@ class Stage:
         iv = self._check_leaf(iv, "bind")
         if not isinstance(thread_ivar, IterVar) or thread_ivar.iter_type != IterVarType.THREAD_INDEX:
             raise ScheduleError(f"{self._where()}: bind of {iv.name} expects a te.thread_axis, got {thread_ivar!r}")
+        if iv.iter_type == IterVarType.COMM_REDUCE and not thread_ivar.thread_tag.startswith("threadIdx"):
+            raise ScheduleError(f"{self._where()}: reduction axis {iv.name} can only be bound to threadIdx.x/y/z "
+                                f"(a cross-thread reduction), not to {thread_ivar.thread_tag}: those threads cannot "
+                                "combine their partial results (use rfactor to split the reduction)")
         attr = self.iter_var_attrs.setdefault(iv, IterVarAttr())
         if attr.annotation is not None:
             raise ScheduleError(f"{self._where()}: axis {iv.name} is already {attr.annotation}d; it cannot be bound")
         attr.bind_thread = thread_ivar
+        return self
+
+    def set_store_predicate(self, predicate: PrimExpr) -> Stage:
+        """Only the threads (iterations) where ``predicate`` holds write this stage's output,
+        e.g. ``thread_x.var.equal(0)`` after a cross-thread reduction, whose result every
+        thread of the reduction holds."""
+        self._check_compute("set_store_predicate")
+        if not isinstance(predicate, PrimExpr) or not predicate.dtype.is_bool:
+            raise ScheduleError(f"{self._where()}: set_store_predicate expects a boolean expression, got "
+                                f"{predicate!r}")
+        self.store_predicate = predicate
         return self
 
     def pragma(self, iv: IterVar, pragma_type: str, pragma_value: Any = None) -> Stage:
@@ -257,7 +274,33 @@ class Stage:
         if scope not in ("global", "shared", "local", "warp"):
             raise ScheduleError(f"{self._where()}: unknown storage scope '{scope}'")
         self.scope = scope
+        self.scope_is_set = True
         return self
+
+    def storage_scope(self) -> str:
+        """The scope of this stage's buffer: the one set (set_scope, cache_read/cache_write),
+        else inferred from where the stage is attached: inside a loop bound to threadIdx it is
+        ``local`` (each thread computes its own copy), inside one bound to blockIdx ``shared``
+        (one copy per block), else ``global``."""
+        if self.scope_is_set or self.attach_type != "scope":
+            return self.scope
+        tags: set[str] = set()
+        st: Stage = self
+        for _ in range(64):  # attachment chains are short; a cycle is reported by bound inference
+            if st.attach_type != "scope" or st.attach_stage is None or st.attach_ivar is None:
+                break
+            parent, iv = st.attach_stage, st.attach_ivar
+            leaves = parent.leaf_iter_vars
+            for x in leaves[: leaves.index(iv) + 1] if iv in leaves else ():
+                attr = parent.iter_var_attrs.get(x)
+                if attr is not None and attr.bind_thread is not None:
+                    tags.add(attr.bind_thread.thread_tag)
+            st = parent
+        if any(t.startswith("threadIdx") for t in tags):
+            return "local"
+        if any(t.startswith("blockIdx") for t in tags):
+            return "shared"
+        return self.scope
 
 
 def _positive(value: Any, where: str, allow_zero: bool = False) -> PrimExpr:

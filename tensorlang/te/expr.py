@@ -124,6 +124,10 @@ class PrimExpr(Node):
     def __ne__(self, o):  # type: ignore[override]
         return binary(NE, self, o)
 
+    def equal(self, o):
+        """``self == o`` as an expression (TVM's spelling)."""
+        return binary(EQ, self, o)
+
     def __and__(self, o):
         return logical(And, self, o)
 

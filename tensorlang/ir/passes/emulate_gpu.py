@@ -5,7 +5,8 @@ Guarantees: blocks become loops (the outermost one parallel); within a block, th
 between two barriers runs for every thread in a loop over the thread indices before any
 thread passes the barrier (the thread loops are split at each barrier); shared buffers are
 allocated once per block; local buffers and let-bound values that live across a barrier get
-one copy per thread.  A barrier under thread-dependent control flow is rejected with a
+one copy per thread; a warp shuffle is an exchange through shared memory between two barriers.
+A barrier (or shuffle) under thread-dependent control flow is rejected with a
 LoweringError, as it would deadlock on a GPU.
 """
 
@@ -15,10 +16,12 @@ from typing import Any
 
 from ...errors import LoweringError
 from ...te import expr as E
+from ...te.dtype import HANDLE
 from ...te.expr import IntImm, PrimExpr, Var
 from ...te.functor import Mutator, free_vars, post_order_visit, substitute
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, no_op, seq
-from .storage_sync import is_barrier
+from ..warp import SHFL_DOWN, is_shuffle
+from .storage_sync import barrier, is_barrier
 
 _ORDER = ("threadIdx.z", "threadIdx.y", "threadIdx.x")
 
@@ -91,6 +94,38 @@ class _PerThread(Mutator):
         return Store(node.buffer, node.value, self._shift(node.index), node.predicate)
 
 
+class _Shuffles(Mutator):
+    """Turn each ``x = shuffle(v, ...)`` into an exchange through shared memory between
+    barriers: every thread publishes ``v``, then reads the lane it names."""
+
+    def __init__(self, block: _Block):
+        super().__init__()
+        self.block = block
+        self.exchanges: list[tuple[Var, Any]] = []
+
+    def visit_Store(self, node: Store) -> Stmt:
+        v = node.value
+        if not is_shuffle(v):
+            return self.generic_visit(node)
+        value, k, width = v.args
+        tid = self.block.tid()
+        xchg = Var(f"emu.xchg{len(self.exchanges)}", HANDLE)
+        self.exchanges.append((xchg, value.dtype))
+        w = width.value
+        if v.name == SHFL_DOWN:
+            last = E.const(self.block.nthreads - 1)
+            src = E.Min(tid + k, last)  # clamped: a lane past its segment keeps its own value
+            got: PrimExpr = E.Select(E.FloorMod(tid, E.const(w)) + k < width, E.Load(value.dtype, xchg, src), value)
+        else:
+            got = E.Load(value.dtype, xchg, tid - E.FloorMod(tid, E.const(w)) + k)
+        return seq(Store(xchg, value, tid), barrier(), Store(node.buffer, got, node.index, node.predicate), barrier())
+
+    def wrap(self, body: Stmt) -> Stmt:
+        for xchg, dtype in reversed(self.exchanges):
+            body = Allocate(xchg, dtype, E.const(self.block.nthreads), "shared", body)
+        return body
+
+
 class _Block:
     """Emulate one block's body."""
 
@@ -101,6 +136,12 @@ class _Block:
         self.nthreads = 1
         for d in self.dims.values():
             self.nthreads *= d
+
+    def emulate(self, body: Stmt) -> Stmt:
+        """The block's body as CPU loops (warp shuffles become exchanges between barriers)."""
+        shuffles = _Shuffles(self)
+        body = shuffles.visit(body)
+        return shuffles.wrap(self.fission(body))
 
     def tid(self) -> PrimExpr:
         out: PrimExpr = E.const(0)
@@ -187,7 +228,7 @@ class _Kernels(Mutator):
                     body = self.visit(inner)
                 else:
                     block = _Block(inner, f"kernel{self.count}")
-                    body = block.fission(inner)
+                    body = block.emulate(inner)
             finally:
                 self.depth -= 1
             if outermost:
@@ -197,7 +238,7 @@ class _Kernels(Mutator):
         if node.kind == ForKind.THREAD_BINDING:  # a kernel launched with threads but no blocks
             block = _Block(node, f"kernel{self.count}")
             self.count += 1
-            return block.fission(node)
+            return block.emulate(node)
         return self.generic_visit(node)
 
     def visit_Evaluate(self, node: Evaluate) -> Stmt:

@@ -34,6 +34,7 @@ from ...arith import Interval, can_prove, structural_equal
 from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import PrimFunc
+from ...ir.warp import SHFL_DOWN, SHUFFLES
 from ...te import expr as E
 from ...te.dtype import DType
 from ...te.functor import Visitor, children, free_vars
@@ -1060,6 +1061,8 @@ class _KernelRenderer(Visitor):
             return self.expr(e.args[0], lane)
         if name == BARRIER:
             raise BuildError(f"kernel {self.k.name}: {BARRIER} is a statement (Evaluate), not a value")
+        if name in SHUFFLES:
+            return self._shuffle(e, lane)
         fns = MATH_FUNCTIONS.get(name)
         if fns is None:
             raise BuildError(f"kernel {self.k.name}: unknown intrinsic '{name}'; known: likely, {BARRIER}, "
@@ -1070,6 +1073,24 @@ class _KernelRenderer(Visitor):
             raise BuildError(f"intrinsic '{name}' takes {_ARITY.get(name, 1)} argument(s), got {len(e.args)}")
         dt = e.dtype.element_of()
         return self._float_call(fns[1] if dt.bits == 64 else fns[0], list(e.args), dt, lane)
+
+    def _shuffle(self, e: E.Call, lane: int | None) -> str:
+        """A warp shuffle (ir.warp) as __shfl_*_sync over the lanes the block has."""
+        value, k, width = e.args
+        threads = self.k.threads_per_block
+        # Every lane of a full warp takes part; a block smaller than a warp has only its lanes.
+        mask = "0xffffffffu" if threads % 32 == 0 else (f"{(1 << threads) - 1:#x}u" if threads < 32
+                                                        else "__activemask()")
+        fn = "__shfl_down_sync" if e.name == SHFL_DOWN else "__shfl_sync"
+        dt = e.dtype.element_of()
+        v = _strip(self.expr(value, lane))
+        args = f"{_strip(self.expr(k, lane))}, {_strip(self.expr(width, lane))}"
+        if dt.bits in (32, 64) and (dt.is_float or dt.is_int or dt.is_uint):
+            return f"{fn}({mask}, {v}, {args})"
+        if dt.is_float and dt.bits == 16:
+            return f"__ushort_as_half({fn}({mask}, __half_as_ushort({v}), {args}))"
+        # Narrow integers and bools travel as int.
+        return f"(({self.ctype(dt)}){fn}({mask}, (int)({v}), {args}))"
 
     def visit_Let(self, e: E.Let, lane: int | None) -> str:
         vlane = lane if e.var.dtype.lanes > 1 else None

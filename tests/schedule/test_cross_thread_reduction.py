@@ -1,0 +1,146 @@
+"""Cross-thread reductions (a reduce axis bound to threadIdx), store predicates and storage-scope
+inference: emulated on the CPU against numpy, and NVRTC-compiled for sm_90 (the emulated
+build compiles the same CUDA C)."""
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te
+from tensorlang.errors import LoweringError, ScheduleError
+from tensorlang.target.cuda import nvrtc
+
+EMU = "cuda -emulate -arch=sm_90"
+rng = np.random.default_rng()
+
+
+def _build(s, args, name):
+    f = tl.build(s, args, target=EMU, name=name)
+    src = f.get_source("cuda")
+    if nvrtc.nvrtc_available():  # the emulated build also NVRTC-compiled the CUDA C for sm_90
+        assert ".entry" in f.get_source("ptx")
+    return f, src
+
+
+def row_reduce(m, n, threads, kind, rows_per_block=1, thread_tag="threadIdx.x"):
+    A = te.placeholder((m, n), name="A")
+    k = te.reduce_axis((0, n), name="k")
+    B = te.compute((m,), lambda i: getattr(te, kind)(A[i, k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    ko, ki = s[B].split(k, factor=threads)
+    if rows_per_block > 1:
+        bo, bi = s[B].split(B.op.axis[0], factor=rows_per_block)
+        s[B].bind(bo, te.thread_axis("blockIdx.x"))
+        s[B].bind(bi, te.thread_axis("threadIdx.y" if thread_tag == "threadIdx.x" else "threadIdx.x"))
+    else:
+        s[B].bind(B.op.axis[0], te.thread_axis("blockIdx.x"))
+    s[B].bind(ki, te.thread_axis(thread_tag))
+    return s, [A, B]
+
+
+@pytest.mark.parametrize("threads,kind,rows,tag,path", [
+    (32, "sum", 1, "threadIdx.x", "__shfl_down_sync"),     # one warp
+    (128, "max", 1, "threadIdx.x", "__shfl_down_sync"),    # warps, then shared slots
+    (16, "min", 4, "threadIdx.x", "__shfl_down_sync"),     # 4 groups of 16 lanes
+    (24, "sum", 1, "threadIdx.x", "__syncthreads"),        # not a power of two: shared-memory tree
+    (8, "max", 4, "threadIdx.y", "__syncthreads"),         # reduction over threadIdx.y
+])
+def test_cross_thread_reduction_matches_numpy(threads, kind, rows, tag, path):
+    m, n = 37, 1000
+    s, args = row_reduce(m, n, threads, kind, rows, tag)
+    f, src = _build(s, args, f"reduce_{kind}")
+    assert path in src
+    a = rng.standard_normal((m, n)).astype(np.float32)
+    b = np.full(m, np.nan, np.float32)
+    f(a, b)
+    np.testing.assert_allclose(b, getattr(np, kind if kind != "sum" else "sum")(a, axis=1), rtol=1e-4, atol=1e-4)
+
+
+def test_integer_reduction_all_threads_hold_the_result():
+    m, n = 9, 300
+    A = te.placeholder((m, n), name="A", dtype="int32")
+    k = te.reduce_axis((0, n), name="k")
+    B = te.compute((m,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    ko, ki = s[B].split(k, factor=64)
+    tx = te.thread_axis("threadIdx.x")
+    s[B].bind(B.op.axis[0], te.thread_axis("blockIdx.x"))
+    s[B].bind(ki, tx)
+    s[B].set_store_predicate(tx.var.equal(63))  # any thread may write: every one holds the result
+    f, _ = _build(s, [A, B], "isum")
+    a = rng.integers(-1000, 1000, (m, n)).astype(np.int32)
+    b = np.zeros(m, np.int32)
+    f(a, b)
+    np.testing.assert_array_equal(b, a.sum(axis=1, dtype=np.int32))
+
+
+def softmax_gpu(m, n, num_thread=64):
+    """TVM/TOPI's CUDA softmax schedule: max and sum are cross-thread reductions computed per
+    row inside the row's block (so their buffers are inferred shared), one thread writes each."""
+    x = te.placeholder((m, n), name="x")
+    k1 = te.reduce_axis((0, n), name="k1")
+    k2 = te.reduce_axis((0, n), name="k2")
+    max_elem = te.compute((m,), lambda i: te.max(x[i, k1], axis=k1), name="max_elem")
+    expsum = te.compute((m,), lambda i: te.sum(te.exp(x[i, k2] - max_elem[i]), axis=k2), name="expsum")
+    out = te.compute((m, n), lambda i, j: te.exp(x[i, j] - max_elem[i]) / expsum[i], name="softmax")
+    s = te.create_schedule(out.op)
+    block_x, thread_x = te.thread_axis("blockIdx.x"), te.thread_axis("threadIdx.x")
+    for t in (max_elem, expsum):
+        ko, ki = s[t].split(t.op.reduce_axis[0], factor=num_thread)
+        s[t].bind(ki, thread_x)
+        s[t].compute_at(s[out], out.op.axis[0])
+        s[t].set_store_predicate(thread_x.var.equal(0))
+    tx, xi = s[out].split(out.op.axis[1], nparts=num_thread)
+    s[out].bind(out.op.axis[0], block_x)
+    s[out].bind(tx, thread_x)
+    return s, [x, out], (max_elem, expsum)
+
+
+def test_softmax_schedule_matches_numpy():
+    m, n = 13, 777
+    s, args, (max_elem, expsum) = softmax_gpu(m, n)
+    assert s[max_elem].storage_scope() == "shared" and s[expsum].storage_scope() == "shared"
+    f, src = _build(s, args, "softmax")
+    assert "__shared__" in src and "__shfl_down_sync" in src
+    x = rng.standard_normal((m, n)).astype(np.float32) * 4
+    y = np.zeros((m, n), np.float32)
+    f(x, y)
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(y, e / e.sum(axis=1, keepdims=True), rtol=1e-4, atol=1e-6)
+
+
+def test_storage_scope_inference_under_threads_is_local():
+    n = 256
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] * 2.0, name="B")
+    C = te.compute((n,), lambda i: B[i] + 1.0, name="C")
+    s = te.create_schedule(C.op)
+    bx, tx = s[C].split(C.op.axis[0], factor=64)
+    s[C].bind(bx, te.thread_axis("blockIdx.x"))
+    s[C].bind(tx, te.thread_axis("threadIdx.x"))
+    s[B].compute_at(s[C], tx)
+    assert s[B].storage_scope() == "local"
+    f, src = _build(s, [A, C], "scope_local")
+    assert "__shared__" not in src and "float B[1];" in src  # one element per thread
+    a = rng.standard_normal(n).astype(np.float32)
+    c = np.zeros(n, np.float32)
+    f(a, c)
+    np.testing.assert_allclose(c, a * 2 + 1, rtol=1e-6)
+    s[B].set_scope("global")  # an explicit scope wins
+    assert s[B].storage_scope() == "global"
+
+
+def test_reduce_axis_bound_to_block_is_rejected_and_stray_data_axis_is_explained():
+    A = te.placeholder((8, 64), name="A")
+    k = te.reduce_axis((0, 64), name="k")
+    B = te.compute((8,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    with pytest.raises(ScheduleError, match="reduction axis k can only be bound to threadIdx"):
+        s[B].bind(k, te.thread_axis("blockIdx.x"))
+    ko, ki = s[B].split(k, factor=32)
+    s[B].bind(ki, te.thread_axis("threadIdx.x"))
+    s[B].reorder(ko, ki, B.op.axis[0])
+    with pytest.raises(LoweringError, match="data-parallel axes i must be ordered outside"):
+        tl.lower(s, [A, B])
+    with pytest.raises(ScheduleError, match="boolean"):
+        s[B].set_store_predicate(te.const(1))
