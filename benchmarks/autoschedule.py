@@ -1,0 +1,267 @@
+"""Benchmark: template-free auto-scheduling against numpy and the template tuner, in the same run.
+
+    python benchmarks/autoschedule.py [--workloads matmul,conv2d,softmax] [--threads 1,2]
+                                      [--seeds 0,1,2] [--trials 64] [--rounds 3] [--out DIR]
+
+Workloads: float32 matmul 1024^3, conv2d NCHW 1x64x56x56 with 64 3x3 filters and padding 1,
+row softmax 4096x4096.  For each thread count (default: 1 and all cores) and seed, the
+auto-scheduler tunes with ``--trials`` trials in a fresh process (``TENSORLANG_NUM_THREADS``
+set, so the hardware model and the measurements see that many threads) and its tuning wall
+time is recorded; the template tuner (XGBTuner, same trial count and measurement settings)
+tunes the matmul and conv2d templates of ``examples/`` the same way.  Then every result runs
+as a row of ``pinned_rows``: a fresh pinned process per row, rounds interleaved, median of
+round medians, next to numpy (``a @ b``; im2col + matmul for conv2d; the textbook softmax)
+and to the machine's roofline measured in the same run.  The summary gives each auto result
+as a ratio to numpy and to the template's best, the spread of the auto figure over seeds and
+the tuning wall time, against the issue's goals.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(_HERE.parent / "examples"))
+sys.path.insert(0, str(_HERE))
+
+from pinned_rows import (  # noqa: E402
+    Row,
+    child_main,
+    child_requested,
+    machine_load,
+    measure_roofline_fresh,
+    print_table,
+    run_rows,
+)
+
+_TUNE_FLAG = "--tune-one"
+WORKLOADS = {
+    # name: (flop per call, bytes per call (for bandwidth-bound rows), template name or "")
+    "matmul": (2.0 * 1024 ** 3, 0.0, "matmul"),
+    "conv2d": (2.0 * 64 * 64 * 56 * 56 * 9, 0.0, "conv2d_nchw"),
+    "softmax": (0.0, 2.0 * 4096 * 4096 * 4, ""),
+}
+
+
+def computation(name: str):
+    """(function, args) of a workload for the auto-scheduler."""
+    if name == "matmul":
+        import matmul
+        return (lambda n, l, m: list(matmul.matmul(n, l, m))), (1024, 1024, 1024)
+    if name == "conv2d":
+        import conv2d
+        return conv2d.conv2d_args, (1, 64, 56, 56, 64, 3, 3, 1)
+    import softmax
+    return softmax.softmax, (4096, 4096)
+
+
+def template_task(name: str):
+    from tensorlang import autotune
+    if name == "matmul":
+        import matmul  # noqa: F401 - registers the template
+        return autotune.task.create("matmul", (1024, 1024, 1024, "float32"), "llvm")
+    import conv2d  # noqa: F401
+    return autotune.task.create("conv2d_nchw", (1, 64, 56, 56, 64, 3, 3, 1, "float32"), "llvm")
+
+
+# --- tuning, each in a fresh process ----------------------------------------------------------------
+
+def tune_one(spec: dict) -> dict:
+    """Child: tune one (workload, kind, seed) into ``spec["log"]``; wall time and best figure back."""
+    from tensorlang.autoschedule import SearchTask
+    from tensorlang.autoschedule.task import default_measure_option
+    t0 = time.perf_counter()
+    if spec["kind"] == "auto":
+        func, args = computation(spec["workload"])
+        task = SearchTask(func, args, "llvm", name=spec["workload"])
+        search = task.tune(spec["trials"], log=spec["log"], seed=spec["seed"], verbose=False)
+        best = search.best_cost
+    else:
+        from tensorlang.autotune import callback
+        from tensorlang.autotune.tuner import XGBTuner
+        task = template_task(spec["workload"])
+        tuner = XGBTuner(task, seed=spec["seed"])
+        tuner.tune(spec["trials"], default_measure_option(), callbacks=[callback.log_to_file(spec["log"])])
+        best = tuner.best_cost
+    return {"wall": time.perf_counter() - t0, "cpu": time.process_time(), "best_ms": best * 1e3}
+
+
+def run_tuning(spec: dict, threads: int) -> dict:
+    env = dict(os.environ, TENSORLANG_NUM_THREADS=str(threads),
+               PYTHONPATH=os.pathsep.join([str(_HERE.parent), os.environ.get("PYTHONPATH", "")]))
+    load0 = os.getloadavg()[0]
+    proc = subprocess.run([sys.executable, __file__, _TUNE_FLAG, json.dumps(spec)], env=env, capture_output=True,
+                          text=True, timeout=3600)
+    if proc.returncode != 0:
+        tail = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}"
+        return {"error": tail}
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    out["load"] = (load0 + os.getloadavg()[0]) / 2
+    return out
+
+
+# --- rows: the child side ---------------------------------------------------------------------------
+
+def make_row(spec: dict, threads: int):
+    """Child: a checked callable for one row."""
+    import numpy as np
+
+    import tensorlang as tl
+    name = spec["workload"]
+    rng = np.random.default_rng()
+    if name == "matmul":
+        ins = [rng.random((1024, 1024), dtype=np.float32) for _ in range(2)]
+        out = np.empty((1024, 1024), np.float32)
+        expected = ins[0] @ ins[1]
+    elif name == "conv2d":
+        ins = [rng.standard_normal((1, 64, 56, 56)).astype(np.float32),
+               rng.standard_normal((64, 64, 3, 3)).astype(np.float32)]
+        out = np.empty((1, 64, 56, 56), np.float32)
+        expected = _im2col_conv(*ins)
+    else:
+        ins = [rng.standard_normal((4096, 4096)).astype(np.float32)]
+        out = np.empty((4096, 4096), np.float32)
+        expected = _softmax(ins[0])
+    if spec["impl"] == "numpy":
+        fn = {"matmul": lambda: np.matmul(ins[0], ins[1], out=out), "conv2d": lambda: _im2col_conv(*ins),
+              "softmax": lambda: _softmax(ins[0])}[name]
+        return fn
+    if spec["impl"] == "auto":
+        from tensorlang.autoschedule import SearchTask
+        func, args = computation(name)
+        s, targs = SearchTask(func, args, "llvm", name=name).apply_best(spec["log"])
+    else:
+        from tensorlang import autotune
+        task = template_task(name)
+        with autotune.apply_history_best(spec["log"]), tl.target.Target("llvm"):
+            s, targs = task.func(*task.args)
+    f = tl.build(s, targs, target="llvm")
+    f.set_num_threads(threads)
+    f(*ins, out)
+    np.testing.assert_allclose(out, expected, rtol=1e-3, atol=1e-3, err_msg=spec["impl"])
+    return lambda: f(*ins, out)
+
+
+def _im2col_conv(x, w):
+    import numpy as np
+    xp = np.pad(x[0], ((0, 0), (1, 1), (1, 1)))
+    cols = np.lib.stride_tricks.sliding_window_view(xp, (3, 3), axis=(1, 2))   # C, 56, 56, 3, 3
+    cols = cols.transpose(0, 3, 4, 1, 2).reshape(64 * 9, 56 * 56)
+    return (w.reshape(64, 64 * 9) @ cols).reshape(1, 64, 56, 56)
+
+
+def _softmax(x):
+    import numpy as np
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+# --- the parent -------------------------------------------------------------------------------------
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workloads", default="matmul,conv2d,softmax")
+    ap.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
+    ap.add_argument("--seeds", default="0,1,2")
+    ap.add_argument("--trials", type=int, default=64)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--no-template", action="store_true", help="skip the template tuner rows")
+    ap.add_argument("--out", default="", help="folder for the tuning logs (default: a temporary one)")
+    args = ap.parse_args()
+    cores = len(os.sched_getaffinity(0))
+    threads = sorted({int(t) for t in args.threads.split(",") if t} or {1, cores})
+    seeds = [int(s) for s in args.seeds.split(",") if s]
+    names = [w for w in args.workloads.split(",") if w]
+    out = Path(args.out or tempfile.mkdtemp(prefix="autoschedule-bench-"))
+    out.mkdir(parents=True, exist_ok=True)
+    print(f"before: {machine_load()}")
+    roof = measure_roofline_fresh()
+    tunings: dict[tuple, dict] = {}
+    rows: list[Row] = []
+    for name in names:
+        flop, nbytes, template = WORKLOADS[name]
+        for t in threads:
+            rows.append(Row(f"{name} numpy", t, {"workload": name, "impl": "numpy"}, flop=flop, bytes=nbytes))
+            kinds = [("auto", s) for s in seeds]
+            if template and not args.no_template:
+                kinds.append(("template", seeds[0]))
+            for kind, seed in kinds:
+                log = str(out / f"{name}.{kind}.t{t}.s{seed}.json")
+                if os.path.exists(log):
+                    os.unlink(log)
+                spec = {"workload": name, "kind": kind, "seed": seed, "trials": args.trials, "log": log}
+                print(f"  tuning {name} ({kind}, seed {seed}, {t} thread(s), {args.trials} trials)",
+                      file=sys.stderr, flush=True)
+                res = run_tuning(spec, t)
+                tunings[(name, t, kind, seed)] = res
+                if "error" in res:
+                    print(f"    failed: {res['error']}", file=sys.stderr)
+                    continue
+                print(f"    {res['wall']:.0f} s wall, tuner process CPU {res['cpu']:.0f} s, load {res['load']:.1f}",
+                      file=sys.stderr)
+                rows.append(Row(f"{name} {kind} (seed {seed})", t, {"workload": name, "impl": kind, "log": log},
+                                flop=flop, bytes=nbytes))
+    t0 = time.perf_counter()
+    results = run_rows(__file__, rows, rounds=args.rounds)
+    wall = time.perf_counter() - t0
+    print(f"after:  {machine_load()}")
+    print(f"roofline measured in this run: {roof.describe()}")
+    print(f"\n{args.trials} trials per tuning run; rows: fresh pinned processes, {args.rounds} interleaved rounds, "
+          f"median of round medians ({wall:.0f} s)")
+    for name in names:
+        flop = WORKLOADS[name][0]
+        mine = [r for r in results if r.row.spec["workload"] == name]
+
+        def numpy_of(res, mine=mine):
+            return next((r for r in mine if r.row.spec["impl"] == "numpy" and r.row.threads == res.row.threads), None)
+        print()
+        print_table(mine, roof, numpy_of, compute_bound=flop > 0)
+    print("\nsummary (auto: median over seeds; spread = (max - min) / median over seeds)")
+    print(f"{'workload':9} {'thr':>3} {'auto':>10} {'x numpy':>8} {'x template':>10} {'seed spread':>11} "
+          f"{'tune s (auto)':>13} {'tune s (template)':>17} {'% roof':>7}")
+    for name in names:
+        flop, nbytes, _ = WORKLOADS[name]
+        for t in threads:
+            def rate(res, flop=flop, nbytes=nbytes):
+                return (flop or nbytes) / res.seconds / 1e9
+            autos = [r for r in results if r.row.spec["workload"] == name and r.row.threads == t
+                     and r.row.spec["impl"] == "auto" and not r.error]
+            npy = next((r for r in results if r.row.spec["workload"] == name and r.row.threads == t
+                        and r.row.spec["impl"] == "numpy" and not r.error), None)
+            tmpl = next((r for r in results if r.row.spec["workload"] == name and r.row.threads == t
+                         and r.row.spec["impl"] == "template" and not r.error), None)
+            if not autos:
+                print(f"{name:9} {t:>3} auto failed")
+                continue
+            rates = [rate(r) for r in autos]
+            med = statistics.median(rates)
+            spread = (max(rates) - min(rates)) / med if len(rates) > 1 else 0.0
+            walls = [tunings[(name, t, "auto", s)].get("wall", float("nan")) for s in seeds
+                     if "wall" in tunings.get((name, t, "auto", s), {})]
+            twall = tunings.get((name, t, "template", seeds[0]), {}).get("wall")
+            roof_rate = roof.peak_gflops(t) if flop else roof.bandwidth_gbs(t)
+            unit = "GFLOPS" if flop else "GB/s"
+            print(f"{name:9} {t:>3} {med:>6.1f} {unit:<3} "
+                  f"{(med / rate(npy)) if npy else float('nan'):>8.2f} "
+                  f"{(med / rate(tmpl)) if tmpl else float('nan'):>10.2f} {100 * spread:>10.1f}% "
+                  f"{statistics.median(walls) if walls else float('nan'):>13.0f} "
+                  f"{twall if twall is not None else float('nan'):>17.0f} {100 * med / roof_rate:>6.1f}%")
+    print("\ngoals (issue 11): matmul >= 0.95x template in < 60 s of tuning; conv2d >= 1.5x numpy im2col+matmul; "
+          "softmax >= 80% of copy bandwidth; seed spread < 10%")
+
+
+if __name__ == "__main__":
+    if child_requested():
+        child_main(make_row)
+    elif _TUNE_FLAG in sys.argv:
+        print(json.dumps(tune_one(json.loads(sys.argv[sys.argv.index(_TUNE_FLAG) + 1]))))
+    else:
+        main()
