@@ -21,6 +21,7 @@ RANKS = {
     "tensorlang.runtime": 6,
     "tensorlang.build_module": 6,
     "tensorlang.autotune": 7,
+    "tensorlang.autoschedule": 7,
     "tensorlang.cli": 8,
 }
 # Upward imports that are deliberate, each with its reason.

@@ -23,7 +23,7 @@ from ..autotune.flop import compute_flop
 from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option
 from ..autotune.measure.measure import MeasureInput
 from ..autotune.space import ConfigEntity, InstantiationError
-from ..autotune.task import plain_schedule, workload_key
+from ..autotune.task.task import plain_schedule, workload_key
 from ..errors import TensorLangError
 from ..schedule.schedule import Schedule
 from ..target.target import as_target
