@@ -171,7 +171,7 @@ class Simplifier(Mutator):
             out = E.Sub(IntImm(dtype, 0), x) if out is None else E.Sub(out, x)
         if out is None:
             return IntImm(dtype, c)
-        if c > 0:
+        if c > 0 or (c < 0 and not numeric.fits(-c, dtype)):  # x - INT_MIN would wrap: x + INT_MIN
             out = E.Add(out, IntImm(dtype, c))
         elif c < 0:
             out = E.Sub(out, IntImm(dtype, -c))
@@ -235,9 +235,9 @@ class Simplifier(Mutator):
         if (type(a) is E.FloorDiv and isinstance(a.b, IntImm) and a.b.value > 0
                 and numeric.fits(a.b.value * c, e.dtype)):
             return self.visit(E.FloorDiv(a.a, IntImm(e.dtype, a.b.value * c)))
-        if not self._exact(a):
+        terms, k = self._linear(a) if self._exact(a) else ({}, None)
+        if k is None or not numeric.fits(k, e.dtype):
             return e.with_fields(a=a, b=b)
-        terms, k = self._linear(a)
         q = {key: [t, co // c] for key, (t, co) in terms.items() if co % c == 0}
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
         rest = self._build((r, k % c), e.dtype)
@@ -261,9 +261,9 @@ class Simplifier(Mutator):
             return IntImm(e.dtype, a.value % c)
         if type(a) is E.FloorMod and isinstance(a.b, IntImm) and a.b.value % c == 0:
             return self.visit(E.FloorMod(a.a, b))
-        if not self._exact(a):
+        terms, k = self._linear(a) if self._exact(a) else ({}, None)
+        if k is None or not numeric.fits(k, e.dtype):
             return e.with_fields(a=a, b=b)
-        terms, k = self._linear(a)
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
         rest = self._build((r, k % c), e.dtype)
         lo, hi = self._bounds(rest)
@@ -307,8 +307,14 @@ class Simplifier(Mutator):
 
     # -- min / max / comparisons ----------------------------------------------------------
     def _diff_bounds(self, a: PrimExpr, b: PrimExpr) -> tuple[int | None, int | None]:
-        d = self._canon(E.Sub(a, b))
-        return self._bounds(d)
+        terms, c = self._linear(E.Sub(a, b))
+        if numeric.fits(c, a.dtype) and all(numeric.fits(abs(k), a.dtype) for _, k in terms.values()):
+            return self._bounds(self._build((terms, c), a.dtype))
+        # The canonical difference would wrap: bound each side on its own, exactly.
+        alo, ahi = self._bounds(a)
+        blo, bhi = self._bounds(b)
+        return (None if alo is None or bhi is None else alo - bhi,
+                None if ahi is None or blo is None else ahi - blo)
 
     def visit_Min(self, e: E.Min) -> PrimExpr:
         return self._minmax(e, True)
@@ -325,7 +331,7 @@ class Simplifier(Mutator):
             if isinstance(d, IntImm) and d.value == 0:
                 return a
             if self._exact(a, b):
-                lo, hi = self._bounds(d)
+                lo, hi = self._diff_bounds(a, b)
                 if hi is not None and hi <= 0:
                     return a if is_min else b
                 if lo is not None and lo >= 0:
@@ -338,13 +344,13 @@ class Simplifier(Mutator):
 
     def visit_CmpOp(self, e: E.CmpOp) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
+        if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype.lanes == 1:
+            return IntImm("bool", numeric.fold_int(type(e).__name__, a.value, b.value, a.dtype))
         if _is_index(a) and not self._exact(a, b):
             # Wrapping arithmetic: only a difference that is exactly zero decides anything.
             d = self._canon(E.Sub(a, b))
             if isinstance(d, IntImm) and d.value == 0:
                 return IntImm("bool", type(e) in (E.EQ, E.LE, E.GE))
-            if isinstance(a, IntImm) and isinstance(b, IntImm):
-                return IntImm("bool", numeric.fold_int(type(e).__name__, a.value, b.value, a.dtype))
             return e.with_fields(a=a, b=b)
         if _is_index(a):
             lo, hi = self._diff_bounds(a, b)
@@ -377,6 +383,8 @@ class Simplifier(Mutator):
         """``a op b`` as ``(terms with positive coefficients) op (the rest)`` of ``a - b``, so
         terms common to both sides cancel: ``x//8 + i < i + 16`` becomes ``x//8 < 16``."""
         terms, c = self._linear(E.Sub(a, b))
+        if not all(numeric.fits(x, a.dtype) for x in (c, -c, *(abs(k) for _, k in terms.values()))):
+            return cls(a, b)  # moving terms across would wrap
         pos = {k: v for k, v in terms.items() if v[1] > 0}
         neg = {k: [v[0], -v[1]] for k, v in terms.items() if v[1] < 0}
         lhs = self._build((pos, max(c, 0) if not neg and not pos else 0), a.dtype)

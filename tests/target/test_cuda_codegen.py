@@ -223,6 +223,19 @@ def floordiv_kernel() -> PrimFunc:
     return elementwise("floordiv_fn", [I32], I32, make)
 
 
+def numeric_kernel(dtype: str) -> PrimFunc:
+    """Every division flavour and min/max with non-constant divisors (te.numeric's semantics:
+    zero divisors, INT_MIN / -1, numpy's float // and %, NaN-propagating min/max)."""
+    dt = as_dtype(dtype)
+
+    def make(i, a, b):
+        out = E.Max(E.FloorDiv(a, b), E.FloorMod(a, b))
+        if dt.is_int:
+            out = E.Min(out, E.Div(a, b) + E.Mod(a, b))
+        return out
+    return elementwise(f"numeric_{dtype}", [dt, dt], dt, make)
+
+
 def constants_kernel() -> PrimFunc:
     """Out[i] = select on NaN/inf/-0.0 float constants, plus int32 min and int64 constants."""
     def make(i, a):
@@ -287,6 +300,8 @@ FUNCS = {
     "intrin_f16": lambda: intrinsics(F16), "floordiv": floordiv_kernel, "constants": constants_kernel,
     "guarded": guarded_threads, "masked_vec": predicated_vector, "unaligned_vec": unaligned_vector,
     "let": let_kernel,
+    **{f"numeric_{dt}": (lambda dt=dt: numeric_kernel(dt))
+       for dt in ("int8", "int32", "int64", "uint32", "float16", "float32", "float64")},
 }
 
 

@@ -511,22 +511,68 @@ __device__ __forceinline__ half tl_d2h(double d) {
 }"""
 
 _HELPERS = {
-    "floordiv": r"""// Python semantics: the quotient rounds toward minus infinity, the remainder takes the
-// divisor's sign (C's / and % truncate toward zero).
+    "floordiv": r"""// tensorlang.te.numeric (numpy's semantics): integer quotients floor (truncate for
+// truncdiv), a zero divisor gives 0 and INT_MIN / -1 wraps, so no division traps.
+template <typename T> __device__ __forceinline__ bool tl_minus_one(T b) { return (T)-1 < (T)0 && b == (T)-1; }
+template <typename T> __device__ __forceinline__ T tl_truncdiv(T a, T b) {
+  if (b == 0) return 0;
+  if (tl_minus_one(b)) return (T)(0ull - (unsigned long long)a);
+  return a / b;
+}
+template <typename T> __device__ __forceinline__ T tl_truncmod(T a, T b) {
+  return (b == 0 || tl_minus_one(b)) ? (T)0 : (T)(a % b);
+}
 template <typename T> __device__ __forceinline__ T tl_floordiv(T a, T b) {
+  if (b == 0) return 0;
+  if (tl_minus_one(b)) return (T)(0ull - (unsigned long long)a);
   T q = a / b, r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? q - 1 : q;
 }
 template <typename T> __device__ __forceinline__ T tl_floormod(T a, T b) {
+  if (b == 0 || tl_minus_one(b)) return 0;
   T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
-__device__ __forceinline__ float tl_floordiv(float a, float b) { return floorf(a / b); }
-__device__ __forceinline__ double tl_floordiv(double a, double b) { return floor(a / b); }
-__device__ __forceinline__ float tl_floormod(float a, float b) { return a - b * floorf(a / b); }
-__device__ __forceinline__ double tl_floormod(double a, double b) { return a - b * floor(a / b); }""",
-    "minmax": r"""// a < b ? a : b, as the CPU backend (and numpy.minimum for non-NaN inputs) computes it.
-template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return a < b ? a : b; }
-template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return a > b ? a : b; }""",
+// numpy's float floor_divide and remainder, from fmod: 1.0 // 0.1 == 9.
+__device__ __forceinline__ double tl_floordiv(double a, double b) {
+  double mod = fmod(a, b);
+  if (b == 0.0) return a / b;
+  double div = (a - mod) / b;
+  if (mod != 0.0 && ((b < 0.0) != (mod < 0.0))) div -= 1.0;
+  if (div == 0.0) return copysign(0.0, a / b);
+  double fl = floor(div);
+  return div - fl > 0.5 ? fl + 1.0 : fl;
 }
+__device__ __forceinline__ float tl_floordiv(float a, float b) {
+  float mod = fmodf(a, b);
+  if (b == 0.0f) return a / b;
+  float div = (a - mod) / b;
+  if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) div -= 1.0f;
+  if (div == 0.0f) return copysignf(0.0f, a / b);
+  float fl = floorf(div);
+  return div - fl > 0.5f ? fl + 1.0f : fl;
+}
+__device__ __forceinline__ double tl_floormod(double a, double b) {
+  double mod = fmod(a, b);
+  if (b == 0.0) return mod;
+  if (mod == 0.0) return copysign(0.0, b);
+  return (b < 0.0) != (mod < 0.0) ? mod + b : mod;
+}
+__device__ __forceinline__ float tl_floormod(float a, float b) {
+  float mod = fmodf(a, b);
+  if (b == 0.0f) return mod;
+  if (mod == 0.0f) return copysignf(0.0f, b);
+  return (b < 0.0f) != (mod < 0.0f) ? mod + b : mod;
+}""",
+    "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN).
+template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a <= b || a != a) ? a : b; }
+template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a >= b || a != a) ? a : b; }""",
+}
+
+
+def _safe_divisor(e: E.PrimExpr) -> bool:
+    """A constant divisor that can neither be 0 nor -1 (the cases te.numeric defines apart)."""
+    if isinstance(e, E.Broadcast):
+        e = e.value
+    return isinstance(e, E.IntImm) and e.value not in (0, -1)
 
 
 def render_cuda(plan: HostPlan) -> str:
@@ -978,17 +1024,26 @@ class _KernelRenderer(Visitor):
         return self._binary(e, lane, "*")
 
     def visit_Div(self, e: E.Div, lane: int | None) -> str:
+        if e.dtype.is_int and not _safe_divisor(e.b):
+            return self._int_helper(e, lane, "tl_truncdiv")
         return self._binary(e, lane, "/")
 
     def visit_Mod(self, e: E.Mod, lane: int | None) -> str:
         dt = e.a.dtype.element_of()
         if dt.is_float:
             return self._float_call("fmodf" if dt.bits != 64 else "fmod", [e.a, e.b], dt, lane)
+        if not _safe_divisor(e.b):
+            return self._int_helper(e, lane, "tl_truncmod")
         return self._binary(e, lane, "%")
+
+    def _int_helper(self, e: E.BinaryOp, lane: int | None, helper: str) -> str:
+        self.used.add("floordiv")
+        a, b = _strip(self.expr(e.a, lane)), _strip(self.expr(e.b, lane))
+        return _wrap_narrow(f"{helper}({a}, {b})", e.a.dtype.element_of())
 
     def _floor(self, e: E.BinaryOp, lane: int | None, op: str, helper: str) -> str:
         dt = e.a.dtype.element_of()
-        if dt.is_int and (dt.kind == "uint" or (self._nonneg(e.a) and self._nonneg(e.b))):
+        if dt.is_int and _safe_divisor(e.b) and (dt.kind == "uint" or (self._nonneg(e.a) and self._nonneg(e.b))):
             return self._binary(e, lane, op)  # truncation and flooring agree here
         self.used.add("floordiv")
         if dt.is_float:

@@ -383,6 +383,9 @@ class _FunctionEmitter(Visitor):
         # that width must not touch the others.
         self.mask: ir.Value | None = None
         self._may_fault_cache: dict[int, bool] = {}
+        # > 0 while emitting a memory index: only index arithmetic gets LLVM's "nsw" (lowering
+        # picks index dtypes wide enough for every buffer); value arithmetic wraps like numpy's.
+        self._in_index = 0
         # Allocas go to the entry block (where mem2reg and stack coloring expect them), ahead
         # of its jump to "body", where code starts.
         entry = fn.append_basic_block("entry")
@@ -439,7 +442,11 @@ class _FunctionEmitter(Visitor):
 
     def index64(self, e: E.PrimExpr) -> ir.Value:
         """An index (scalar or vector) widened to i64 lanes, as GEP wants it."""
-        v = self.visit(e)
+        self._in_index += 1
+        try:
+            v = self.visit(e)
+        finally:
+            self._in_index -= 1
         lanes = e.dtype.lanes
         ty = I64 if lanes == 1 else ir.VectorType(I64, lanes)
         return self.int_resize(v, ty, signed=e.dtype.kind != "uint")
@@ -493,14 +500,11 @@ class _FunctionEmitter(Visitor):
         return mask
 
     def may_fault(self, e: Any) -> bool:
-        """Whether evaluating ``e`` could trap: it loads memory or divides by a non-constant."""
+        """Whether evaluating ``e`` could trap: it loads memory."""
         key = id(e)
         hit = self._may_fault_cache.get(key)
         if hit is None:
-            if isinstance(e, E.Load):
-                hit = True
-            elif (isinstance(e, (E.Div, E.Mod, E.FloorDiv, E.FloorMod)) and not e.dtype.is_float
-                  and not _is_safe_divisor(e.b)):
+            if isinstance(e, E.Load):  # integer division is guarded and never traps
                 hit = True
             else:
                 hit = any(self.may_fault(c) for c in children(e))
@@ -558,7 +562,7 @@ class _FunctionEmitter(Visitor):
         return self.visit(e.a), self.visit(e.b), e.a.dtype
 
     def _nsw(self, dt: DType) -> tuple[str, ...]:
-        return ("nsw",) if dt.is_signed else ()
+        return ("nsw",) if dt.is_signed and self._in_index else ()
 
     def visit_Add(self, e: E.Add) -> ir.Value:
         a, b, dt = self._operands(e)
@@ -585,50 +589,99 @@ class _FunctionEmitter(Visitor):
         return b
 
     def visit_Div(self, e: E.Div) -> ir.Value:
-        a, b, dt = self._operands(e)
-        if dt.is_float:
+        if e.dtype.is_float:
+            a, b, _ = self._operands(e)
             return self.b.fdiv(a, b, flags=self.m.fast_math)
-        b = self._divisor(b)
-        return self.b.sdiv(a, b) if dt.is_signed else self.b.udiv(a, b)
+        return self._int_division(e, want_div=True, floor=False)
 
     def visit_Mod(self, e: E.Mod) -> ir.Value:
-        a, b, dt = self._operands(e)
-        if dt.is_float:
+        if e.dtype.is_float:
+            a, b, _ = self._operands(e)
             return self.b.frem(a, b, flags=self.m.fast_math)
-        b = self._divisor(b)
-        return self.b.srem(a, b) if dt.is_signed else self.b.urem(a, b)
-
-    def _floor_divmod(self, e: E.BinaryOp, want_div: bool) -> ir.Value:
-        a, b, dt = self._operands(e)
-        if dt.is_float:  # te rewrites these, but the meaning is clear enough to honor
-            q = self.call_intrinsic(f"llvm.floor.{_mangle(a.type)}", a.type,
-                                    [self.b.fdiv(a, b, flags=self.m.fast_math)])
-            return q if want_div else self.b.fsub(a, self.b.fmul(b, q, flags=self.m.fast_math),
-                                                  flags=self.m.fast_math)
-        b = self._divisor(b)
-        if not dt.is_signed:
-            return self.b.udiv(a, b) if want_div else self.b.urem(a, b)
-        q, r = self.b.sdiv(a, b), self.b.srem(a, b)
-        # C truncates toward zero; Python floors. They differ when the remainder is nonzero
-        # and has the opposite sign of the divisor.
-        zero = _const(a.type, 0)
-        adjust = self.b.and_(self.b.icmp_signed("!=", r, zero),
-                             self.b.icmp_signed("<", self.b.xor(r, b), zero))
-        if want_div:
-            return self.b.sub(q, self.b.zext(adjust, a.type))
-        return self.b.select(adjust, self.b.add(r, b), r)
+        return self._int_division(e, want_div=False, floor=False)
 
     def visit_FloorDiv(self, e: E.FloorDiv) -> ir.Value:
-        return self._floor_divmod(e, want_div=True)
+        if e.dtype.is_float:
+            return self._float_floor_divmod(e, want_div=True)
+        return self._int_division(e, want_div=True, floor=True)
 
     def visit_FloorMod(self, e: E.FloorMod) -> ir.Value:
-        return self._floor_divmod(e, want_div=False)
+        if e.dtype.is_float:
+            return self._float_floor_divmod(e, want_div=False)
+        return self._int_division(e, want_div=False, floor=True)
+
+    def _int_division(self, e: E.BinaryOp, want_div: bool, floor: bool) -> ir.Value:
+        """Integer division with te.numeric's meaning: a zero divisor gives 0 and
+        INT_MIN / -1 wraps to INT_MIN, so no divisor ever traps (SIGFPE)."""
+        a, b, dt = self._operands(e)
+        zero = _const(a.type, 0)
+        guard = not _is_safe_divisor(e.b)
+        if guard:
+            is_zero = self.b.icmp_unsigned("==", b, zero)
+            bad = is_zero
+            if dt.is_signed:
+                is_m1 = self.b.icmp_signed("==", b, _const(a.type, -1))
+                bad = self.b.or_(is_zero, is_m1)
+            b = self.b.select(bad, _const(a.type, 1), b)
+        b = self._divisor(b)
+        if not dt.is_signed:
+            out = self.b.udiv(a, b) if want_div else self.b.urem(a, b)
+        else:
+            q, r = self.b.sdiv(a, b), self.b.srem(a, b)
+            if floor:
+                # C truncates toward zero; numpy floors. They differ when the remainder is
+                # nonzero and has the opposite sign of the divisor.
+                adjust = self.b.and_(self.b.icmp_signed("!=", r, zero),
+                                     self.b.icmp_signed("<", self.b.xor(r, b), zero))
+                q = self.b.sub(q, self.b.zext(adjust, a.type))
+                r = self.b.select(adjust, self.b.add(r, b), r)
+            out = q if want_div else r
+            if guard and want_div:  # x / -1 == -x, wrapping (computed above as x / 1)
+                out = self.b.select(is_m1, self.b.sub(zero, a), out)
+        if guard:
+            out = self.b.select(is_zero, zero, out)
+        return out
+
+    def _float_floor_divmod(self, e: E.BinaryOp, want_div: bool) -> ir.Value:
+        """numpy's float floor_divide/remainder: from fmod, so 1.0 // 0.1 == 9.0; float16 is
+        computed in float32 and rounded once, as numpy does."""
+        a, b, dt = self._operands(e)
+        narrow = dt.bits < 32
+        if narrow:
+            wide = ir.FloatType() if dt.lanes == 1 else ir.VectorType(ir.FloatType(), dt.lanes)
+            a, b = self.b.fpext(a, wide), self.b.fpext(b, wide)
+        ty = a.type
+        zero, one = _const(ty, 0.0), _const(ty, 1.0)
+        mod = self.b.frem(a, b)
+        if want_div:
+            div = self.b.fdiv(self.b.fsub(a, mod), b)
+        nonzero_mod = self.b.fcmp_unordered("!=", mod, zero)
+        flip = self.b.and_(nonzero_mod, self.b.icmp_unsigned(
+            "!=", self.b.fcmp_ordered("<", b, zero), self.b.fcmp_ordered("<", mod, zero)))
+        sign0 = self.call_intrinsic(f"llvm.copysign.{_mangle(ty)}", ty, [zero, b])
+        if not want_div:
+            out = self.b.select(flip, self.b.fadd(mod, b), self.b.select(nonzero_mod, mod, sign0))
+            # b == 0: fmod's NaN stands
+            out = self.b.select(self.b.fcmp_ordered("==", b, zero), mod, out)
+        else:
+            div = self.b.select(flip, self.b.fsub(div, one), div)
+            fl = self.call_intrinsic(f"llvm.floor.{_mangle(ty)}", ty, [div])
+            half = _const(ty, 0.5)
+            fl = self.b.select(self.b.fcmp_ordered(">", self.b.fsub(div, fl), half), self.b.fadd(fl, one), fl)
+            quot = self.b.fdiv(a, b)
+            signed_zero = self.call_intrinsic(f"llvm.copysign.{_mangle(ty)}", ty, [zero, quot])
+            out = self.b.select(self.b.fcmp_unordered("!=", div, zero), fl, signed_zero)
+            out = self.b.select(self.b.fcmp_ordered("==", b, zero), quot, out)
+        if narrow:
+            out = self.b.fptrunc(out, llvm_type(dt))
+        return out
 
     def _min_max(self, e: E.BinaryOp, is_min: bool) -> ir.Value:
         a, b, dt = self._operands(e)
         if dt.is_float:
-            # a < b ? a : b is what numpy.minimum gives for non-NaN inputs, and maps to minps.
-            cmp = self.b.fcmp_ordered("<" if is_min else ">", a, b, flags=self.m.fast_math)
+            # numpy.minimum: (a <= b || isnan(a)) ? a : b, so NaN on either side propagates.
+            cmp = self.b.fcmp_ordered("<=" if is_min else ">=", a, b, flags=self.m.fast_math)
+            cmp = self.b.or_(cmp, self.b.fcmp_unordered("uno", a, a, flags=self.m.fast_math))
             return self.b.select(cmp, a, b)
         op = ("s" if dt.is_signed else "u") + ("min" if is_min else "max")
         return self.call_intrinsic(f"llvm.{op}.{_mangle(a.type)}", a.type, [a, b])
