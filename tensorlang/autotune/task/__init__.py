@@ -4,9 +4,9 @@
 from ..dispatcher import ApplyConfig, ApplyHistoryBest, DispatchContext, FallbackContext, get_config
 from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity
 from . import dispatcher, space, topi_integration
-from .task import TEMPLATES, Task, create, template, workload_key
+from .task import TEMPLATES, Task, create, plain_schedule, template, workload_key
 from .topi_integration import register_topi_compute, register_topi_schedule
 
 __all__ = ["ApplyConfig", "ApplyHistoryBest", "DispatchContext", "FallbackContext", "get_config", "ConfigEntity",
            "ConfigSpace", "FallbackConfigEntity", "dispatcher", "space", "topi_integration", "TEMPLATES", "Task",
-           "create", "template", "workload_key", "register_topi_compute", "register_topi_schedule"]
+           "create", "plain_schedule", "template", "workload_key", "register_topi_compute", "register_topi_schedule"]
