@@ -27,6 +27,7 @@ from ...target.backends import load_module
 from ..space import ConfigEntity, InstantiationError
 from .executor import Outcome, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
+from .timing import time_repeats
 
 _FLUSH_BYTES = 64 * 2**20  # larger than the last-level caches of the machines we run on (32 MiB L3)
 _ENTRY_NAME = "candidate"
@@ -383,21 +384,22 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
                 diff = compare(spec.name, args[i], data[f"out{i}"])
                 if diff:
                     return int(MeasureErrorNo.WRONG_ANSWER), diff
-    if not settings.enable_cpu_cache_flush:
+    from ...target.llvm.runtime import Module as CPUModule
+    if not isinstance(module, CPUModule):
+        # A GPU module times itself (events on its stream).
         timer = module.time_evaluator(number=settings.number, repeat=settings.repeat,
                                       min_repeat_ms=settings.min_repeat_ms)
         return int(MeasureErrorNo.NO_ERROR), tuple(timer(*args).results)
-    # time_evaluator warms up before timing, which would refill the caches just flushed: time each
-    # repeat here instead, right after writing a buffer larger than the last-level cache.
-    flush = np.empty(_FLUSH_BYTES, dtype=np.uint8)
-    costs = []
-    for r in range(settings.repeat):
-        flush.fill(r & 0xFF)
-        start = time.perf_counter()
-        for _ in range(settings.number):
-            module(*args)
-        costs.append((time.perf_counter() - start) / settings.number)
-    return int(MeasureErrorNo.NO_ERROR), tuple(costs)
+    flush = np.empty(_FLUSH_BYTES, dtype=np.uint8) if settings.enable_cpu_cache_flush else None
+
+    def before_repeat(r: int) -> None:
+        # Refill the caches with other data right before each repeat (no warm-up either then).
+        if flush is not None:
+            flush.fill(r & 0xFF)
+
+    timings = time_repeats(lambda: module(*args), settings.number, settings.repeat, settings.min_repeat_ms,
+                           before_repeat=before_repeat, warm_up=flush is None)
+    return int(MeasureErrorNo.NO_ERROR), timings.costs
 
 
 class LocalRunner:

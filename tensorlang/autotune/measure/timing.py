@@ -1,0 +1,70 @@
+"""Timing a candidate on a shared CPU: repeats whose cores were lent away are measured again.
+
+Guarantees: every returned cost is the mean seconds of one repeat's calls; a repeat counts only
+when the process's CPU time covered at least ``LENT_AWAY`` of its wall time times the kernel's
+parallelism (the highest CPU/wall ratio seen, at least 1), else it is measured again, up to
+``max_retries`` times (the last try counts whatever it shows, so a busy machine slows tuning
+down but never stops it); exactly ``repeat`` costs come back (TVM's contract).  ``rank_cost`` is
+the statistic tuners rank by.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+LENT_AWAY = 0.85
+
+
+@dataclass(frozen=True)
+class Timings:
+    costs: tuple[float, ...]
+    retried: int  # repeats measured again because their cores were lent away
+    parallelism: float  # the highest CPU time / wall time seen (threads really used)
+
+
+def rank_cost(costs: Sequence[float]) -> float:
+    """The cost tuners rank candidates by: the median repeat (robust to one lucky or one
+    disturbed repeat, unlike the mean or the minimum)."""
+    return statistics.median(costs) if costs else float("inf")
+
+
+def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repeat_ms: float = 0.0,
+                 before_repeat: Callable[[int], object] | None = None, max_retries: int = 2,
+                 warm_up: bool = True) -> Timings:
+    """Time ``call``: ``repeat`` repeats of ``number`` calls (``number`` grows until a repeat
+    lasts ``min_repeat_ms``); ``before_repeat(r)`` runs untimed before each (e.g. a cache flush)."""
+    parallelism = 1.0
+
+    def one(n: int, r: int) -> tuple[float, float]:
+        if before_repeat is not None:
+            before_repeat(r)
+        c0, w0 = time.process_time(), time.perf_counter()
+        for _ in range(n):
+            call()
+        wall = time.perf_counter() - w0
+        return wall, (time.process_time() - c0) / max(wall, 1e-9)
+
+    if warm_up:
+        wall, share = one(1, -1)
+        parallelism = max(parallelism, share)
+    n = number
+    while min_repeat_ms > 0:
+        wall, share = one(n, -1)
+        parallelism = max(parallelism, share)
+        if wall * 1e3 >= min_repeat_ms or n >= 1 << 30:
+            break
+        n = max(2 * n, int(n * min_repeat_ms / max(wall * 1e3, 1e-3) * 1.2))
+    costs: list[float] = []
+    retried = 0
+    for r in range(repeat):
+        for attempt in range(max_retries + 1):
+            wall, share = one(n, r)
+            parallelism = max(parallelism, share)
+            if share >= LENT_AWAY * parallelism or attempt == max_retries:
+                break
+            retried += 1
+        costs.append(wall / n)
+    return Timings(tuple(costs), retried, parallelism)
