@@ -318,3 +318,26 @@ def test_end_to_end_with_local_measurement_and_resume(task, tmp_path):
     assert resumed.visited == {inp.config.index for inp, _ in records}
     assert resumed.best_flops == pytest.approx(tuner.best_flops)
     assert len(resumed.xs) == 8 and resumed.train_ct == 1  # the logged trials trained its model
+
+
+def test_confirm_best_remeasures_the_leaders_interleaved(task):
+    """A lucky first reading does not survive confirmation: the leaders are re-measured in
+    rounds and the best declared is the lowest median of the rounds."""
+    from tensorlang.autotune import LocalBuilder, LocalRunner, measure_option
+    from tensorlang.autotune.measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
+
+    option = measure_option(LocalBuilder(n_parallel=2), LocalRunner(number=2, repeat=3))
+    tuner = RandomTuner(task, seed=3)
+    tuner.tune(6, option, confirm_top=3)
+    assert tuner.confirmed and len(tuner.confirmed) <= 3
+    assert tuner.best_config.index == tuner.confirmed[0][0].index
+    rounds = tuner.confirmed[0][1]
+    assert len(rounds) == 3 and tuner.best_flops == pytest.approx(task.flop / sorted(rounds)[1])
+    assert tuner.best_spread >= 0
+    # Fake a lucky reading of one leader: 1000x faster than it is. Confirmation measures it for real.
+    lucky = tuner.confirmed[-1][0]
+    tuner._record_best(MeasureInput(task.target, task, lucky),
+                       MeasureResult((1e-9, 1e-9, 1e-9), MeasureErrorNo.NO_ERROR), lucky)
+    assert tuner.best_cost == 1e-9
+    tuner.confirm_best(option, top=3)
+    assert tuner.best_cost > 1e-6 and tuner.best_flops < task.flop / 1e-6

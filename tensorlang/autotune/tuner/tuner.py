@@ -11,13 +11,16 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import random
+import statistics
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ...target.target import as_target
-from ..measure.measure import MeasureInput, MeasureResult
+from ..measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
+from ..measure.timing import rank_cost
 from ..space import ConfigEntity, ConfigSpace, InstantiationError
 from ..task import Task
 
@@ -30,6 +33,7 @@ Callback = Callable[["Tuner", list[MeasureInput], list[MeasureResult]], Any]
 
 # Draws of a random index before falling back to a scan for an unvisited valid one.
 _RANDOM_DRAWS = 64
+_LEADERS = 8  # fastest configs remembered for confirm_best
 
 
 def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
@@ -104,6 +108,9 @@ class Tuner:
         self.best_cost = math.inf
         self.best_measure_pair: Record | None = None
         self.trials_done = 0
+        self.best_spread = 0.0  # (slowest - fastest) / median of the best's confirmation rounds
+        self.confirmed: list[tuple[ConfigEntity, tuple[float, ...]]] = []  # (config, round costs)
+        self._leaders: list[tuple[float, int, MeasureInput]] = []  # the fastest few, by rank cost
         self.n_trial = 0
         self._exhausted = False
 
@@ -155,8 +162,14 @@ class Tuner:
 
     def _record_best(self, inp: MeasureInput, res: MeasureResult, config: ConfigEntity) -> bool:
         """Keep ``res`` if it is the fastest error-free result so far; True when it is."""
-        cost = res.mean_cost
-        if not res.ok or not math.isfinite(cost) or cost >= self.best_cost:
+        cost = rank_cost(res.costs) if res.ok else math.inf
+        if not math.isfinite(cost):
+            return False
+        if all(prev.config.index != config.index for _, _, prev in self._leaders):
+            self._leaders.append((cost, len(self.visited) + self.trials_done, inp))
+            self._leaders.sort(key=lambda t: (t[0], t[1]))
+            del self._leaders[_LEADERS:]
+        if cost >= self.best_cost:
             return False
         self.best_cost = cost
         self.best_flops = self.task.flop / cost if self.task.flop > 0 else 0.0
@@ -223,13 +236,17 @@ class Tuner:
         return results, improved  # type: ignore[return-value]
 
     def tune(self, n_trial: int, measure_option: Any, early_stopping: int | None = None,
-             callbacks: Sequence[Callback] = (), time_limit: float | None = None, si_prefix: str = "G") -> None:
+             callbacks: Sequence[Callback] = (), time_limit: float | None = None, si_prefix: str = "G",
+             confirm_top: int = 0) -> None:
         """Measure up to ``n_trial`` new configs in batches of the builder's ``n_parallel``.
 
         Stops early when the space is exhausted, after ``early_stopping`` trials without a
         new best, or once ``time_limit`` seconds have passed (checked between batches).
         Each trial is logged at DEBUG level on the ``autotvm`` logger, its throughput in
-        ``si_prefix`` units (K, M, G, T) of FLOPS."""
+        ``si_prefix`` units (K, M, G, T) of FLOPS.  With ``confirm_top`` > 1 the fastest
+        ``confirm_top`` configs are re-measured interleaved at the end (``confirm_best``), and
+        the best declared is the confirmed one (``best_spread`` says how steady it was); the
+        log keeps the trials as measured."""
         scale = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}.get(si_prefix)
         if scale is None:
             raise ValueError(f"si_prefix {si_prefix!r} is not one of '', K, M, G, T, P")
@@ -272,7 +289,49 @@ class Tuner:
                 if early_stopping is not None and done - best_at >= early_stopping:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
+            if confirm_top > 1 and done:
+                self.confirm_best(measure_option, confirm_top)
         finally:
             close = getattr(measure_batch, "close", None)
             if callable(close):
                 close()
+
+    def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3) -> None:
+        """Re-measure the ``top`` fastest configs so far before a best is declared: built once,
+        then run ``rounds`` times interleaved (the order rotated each round), each run in the
+        runner's own fresh process; the best is the lowest median of round figures, and
+        ``best_spread`` the range of its rounds over that median.  A lucky short reading of one
+        trial cannot win this way.  Failures here keep the unconfirmed best."""
+        leaders = [inp for _, _, inp in self._leaders[:top]]
+        if len(leaders) < 2:
+            return
+        configs = [inp.config for inp in leaders]
+        per: list[list[float]] = [[] for _ in configs]
+        try:
+            builds = measure_option.builder.build(self.task, configs)
+            try:
+                for r in range(rounds):
+                    order = [(k + r) % len(configs) for k in range(len(configs))]
+                    results = measure_option.runner.run(self.task, [builds[k] for k in order])
+                    for k, res in zip(order, results):
+                        if res.ok and res.costs:
+                            per[k].append(rank_cost(res.costs))
+            finally:
+                for b in builds:
+                    if getattr(b, "filename", None) and os.path.exists(b.filename):
+                        os.unlink(b.filename)
+        except Exception as exc:  # noqa: BLE001 - confirming is a refinement, never a failure
+            logger.warning("tune: re-measuring the leaders failed (%s); keeping the best as measured", exc)
+            return
+        scored = [(statistics.median(p), k) for k, p in enumerate(per) if len(p) == rounds]
+        if not scored:
+            return
+        self.confirmed = [(configs[k], tuple(per[k])) for _, k in sorted(scored)]
+        cost, k = min(scored)
+        self.best_cost = cost
+        self.best_flops = self.task.flop / cost if self.task.flop > 0 else 0.0
+        self.best_config = configs[k]
+        self.best_measure_pair = (leaders[k], MeasureResult(tuple(per[k]), MeasureErrorNo.NO_ERROR))
+        self.best_spread = (max(per[k]) - min(per[k])) / cost
+        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders",
+                     self.best_config, cost, 100 * self.best_spread, len(configs))
