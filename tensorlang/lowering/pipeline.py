@@ -130,12 +130,9 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     if not isinstance(sch, Schedule):
         raise LoweringError(f"lower expects a schedule (te.create_schedule(...)), got {sch!r}")
     params, tensors = _bind_args(sch, args)
+    # As in TVM, an argument whose stage was inlined stays a (never written) parameter.
+    sch.legalize_attachments()
     bodies = effective_bodies(sch)
-    for st in sch.stages:
-        for i in range(st.op.num_outputs):
-            t = st.op.output(i)
-            if t in tensors and st.attach_type == "inline":
-                raise LoweringError(f"tensor {t.name} is an argument but its stage was inlined")
     bounds = infer_bound(sch, bodies)
     stmt = schedule_ops(sch, bodies, bounds, set(tensors))
     _debug("schedule_ops", stmt)

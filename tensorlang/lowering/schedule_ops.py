@@ -13,13 +13,13 @@ from __future__ import annotations
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
 from ..ir.stmt import Allocate, For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, Store, seq
-from ..schedule.bound import Bounds, root_values
+from ..schedule.bound import Bounds, data_index_map, root_values
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
 from ..te.dtype import HANDLE
 from ..te.expr import PrimExpr, Var
 from ..te.functor import free_vars, substitute
-from ..te.tensor import ComputeOp, IterVar, IterVarType, Tensor
+from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from .allreduce import ThreadAxis, allreduce
 
 _KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
@@ -31,6 +31,7 @@ class _Builder:
         self.sch, self.bodies, self.bounds = sch, bodies, bounds
         self.arg_tensors = arg_tensors
         self.attached: dict[tuple[int, IterVar], list[Stage]] = {}
+        self.data_index: dict[Stage, dict[Var, PrimExpr]] = {}
         for st in sch.stages:
             if st in bodies and st.attach_type == "scope":
                 self.attached.setdefault((id(st.attach_stage), st.attach_ivar), []).append(st)
@@ -59,6 +60,7 @@ class _Builder:
         op: ComputeOp = st.op
         vals = root_values(st, self.bounds)
         vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
+        self.data_index[st] = data_index_map(st, vals)
         out_idx = [vals[ax] for ax in op.axis]
         dp_conds = self._bound_checks(st, op.axis, vals)
         pred = self._store_predicate(st)
@@ -175,8 +177,14 @@ class _Builder:
             v = vals[ax]
             rng = self.bounds.ranges[ax]
             dom = ax.dom
+            narrowed = rng.min is not dom.min or rng.extent is not dom.extent
+            if ax.iter_type == IterVarType.COMM_REDUCE:
+                # A triangular sum's domain uses the output index: express it in loop variables.
+                dmap = self.data_index.get(st, {})
+                rng = Range(substitute(rng.min, dmap), substitute(rng.extent, dmap))
+                dom = Range(substitute(dom.min, dmap), substitute(dom.extent, dmap))
             checks = [v < rng.min + rng.extent]
-            if rng.min is not dom.min or rng.extent is not dom.extent:
+            if narrowed:
                 # A region inside the domain needs only the region check.
                 inside = can_prove(rng.min >= dom.min, ranges) and \
                     can_prove(rng.min + rng.extent <= dom.min + dom.extent, ranges)
@@ -220,6 +228,9 @@ class _Builder:
 
     def _for(self, st: Stage, iv: IterVar, body: Stmt) -> Stmt:
         ext = self.bounds.ranges[iv].extent
+        if iv.iter_type == IterVarType.COMM_REDUCE:
+            # Reduction loops of a triangular sum have extents in the output index: use loop variables.
+            ext = substitute(ext, self.data_index.get(st, {}))
         attr = st.iter_var_attrs.get(iv)
         kind, tag, ann = ForKind.SERIAL, "", []
         if attr is not None:

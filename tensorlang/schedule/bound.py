@@ -14,6 +14,7 @@ from ..arith import Interval, relax, simplify
 from ..errors import LoweringError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Var
+from ..te.functor import substitute
 from ..te.tensor import ComputeOp, IterVar, Range
 from .inline import reads_of
 from .relations import pass_down_extents, pass_up_index
@@ -45,7 +46,16 @@ def root_values(stage: Stage, bounds: Bounds) -> dict[IterVar, PrimExpr]:
     for iv in list(op.axis) + list(op.reduce_axis):
         rmin = bounds.ranges[iv].min
         out[iv] = simplify(values[iv] + rmin) if not (isinstance(rmin, E.IntImm) and rmin.value == 0) else values[iv]
+    # A reduction domain may use the output index (a triangular sum): express it in loop variables.
+    data = data_index_map(stage, out)
+    for iv in op.reduce_axis:
+        out[iv] = simplify(substitute(out[iv], data))
     return out
+
+
+def data_index_map(stage: Stage, values: dict[IterVar, PrimExpr]) -> dict[Var, PrimExpr]:
+    """Each data axis variable of the stage's op -> its value in loop variables."""
+    return {iv.var: values[iv] for iv in stage.op.axis}
 
 
 def _nested_in(st: Stage, target: Stage, ivar: IterVar, seen: int = 0) -> bool:

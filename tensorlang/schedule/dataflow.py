@@ -13,9 +13,9 @@ from typing import Any
 from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
-from ..te.functor import Mutator
+from ..te.functor import Mutator, substitute
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
-from .relations import pass_down_extents, pass_up_index
+from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
 from .schedule import Schedule, Stage
 
 
@@ -79,11 +79,17 @@ def _insert_stage(sch: Schedule, op: Operation, before: Stage) -> Stage:
     return st
 
 
+def _renamed_range(dom: Range, vmap: dict[Var, PrimExpr]) -> Range:
+    return Range(substitute(dom.min, vmap), substitute(dom.extent, vmap))
+
+
 def _copy_axes(op: ComputeOp, suffix: str) -> tuple[list[IterVar], list[IterVar], dict[Var, PrimExpr],
                                                      dict[IterVar, IterVar]]:
     axis = [IterVar(iv.dom, Var(iv.name + suffix, iv.var.dtype), iv.iter_type) for iv in op.axis]
-    raxis = [IterVar(iv.dom, Var(iv.name + suffix, iv.var.dtype), iv.iter_type) for iv in op.reduce_axis]
     vmap: dict[Var, PrimExpr] = {o.var: n.var for o, n in zip(op.axis, axis)}
+    # A reduction domain may depend on the output index (triangular sums): rename it there too.
+    raxis = [IterVar(_renamed_range(iv.dom, vmap), Var(iv.name + suffix, iv.var.dtype), iv.iter_type)
+             for iv in op.reduce_axis]
     vmap.update({o.var: n.var for o, n in zip(op.reduce_axis, raxis)})
     amap = dict(zip(op.reduce_axis, raxis))
     return axis, raxis, vmap, amap
@@ -122,12 +128,14 @@ def cache_write(sch: Schedule, tensor: Tensor | Sequence[Tensor], scope: str) ->
     op = stage.op
     if not isinstance(op, ComputeOp):
         raise ScheduleError(f"cache_write: {tensors[0].name} is not computed by this schedule")
-    if stage.relations or stage.iter_var_attrs:
-        raise ScheduleError(f"stage {op.name}: cache_write must come before split/fuse/reorder/annotations "
-                            "on that stage (the stage is rebuilt)")
     axis, raxis, vmap, amap = _copy_axes(op, ".c")
+    read_index: list[PrimExpr] = [iv.var for iv in op.axis]
+    if stage.relations:
+        # As in TVM, the cache takes the loop structure made so far as its layout: one axis per
+        # data-parallel leaf loop; the stage itself is rebuilt as a copy, its directives dropped.
+        axis, vmap, read_index = _relayout(stage, op, vmap)
     cache_op = _rebuild(op, _Rewrite(vmap=vmap, axis_map=amap), axis=axis, name=f"{op.name}.{scope}")
-    copy_body = tuple(TensorRead(cache_op.output(i), [iv.var for iv in op.axis]) for i in range(op.num_outputs))
+    copy_body = tuple(TensorRead(cache_op.output(i), read_index) for i in range(op.num_outputs))
     copy_op = ComputeOp(op.name, op.tag, op.attrs, op.axis, copy_body)
     cstage = _insert_stage(sch, cache_op, stage)
     cstage.set_scope(scope)
@@ -136,6 +144,34 @@ def cache_write(sch: Schedule, tensor: Tensor | Sequence[Tensor], scope: str) ->
     replace_dataflow(sch, tmap, skip={stage, cstage})
     outs = [cache_op.output(t.value_index) for t in tensors]
     return outs[0] if not isinstance(tensor, (list, tuple)) else outs
+
+
+def _relayout(stage: Stage, op: ComputeOp, vmap: dict[Var, PrimExpr]
+              ) -> tuple[list[IterVar], dict[Var, PrimExpr], list[PrimExpr]]:
+    """Axes of a cache laid out by the stage's data-parallel leaf loops, the body substitution
+    for the original axes, and the cache index that the copy stage reads for each output point."""
+    extents = {iv: iv.dom.extent for iv in op.axis + op.reduce_axis}
+    pass_down_extents(stage.relations, extents)
+    for rel in stage.relations:
+        if isinstance(rel, Split):
+            whole, part = extents[rel.parent], rel.factor if rel.factor is not None else rel.nparts
+            if not (isinstance(whole, E.IntImm) and isinstance(part, E.IntImm) and whole.value % part.value == 0):
+                raise ScheduleError(f"stage {op.name}: cache_write after splitting {rel.parent.name} by {part} "
+                                    f"needs the split to divide its extent {whole} (the cache is laid out by the "
+                                    "split loops)")
+    leaves = [iv for iv in stage.leaf_iter_vars if iv.iter_type != IterVarType.COMM_REDUCE]
+    axis = [IterVar(Range(0, extents[iv]), Var(iv.name + ".c", iv.var.dtype), IterVarType.DATA_PAR)
+            for iv in leaves]
+    values: dict[IterVar, PrimExpr] = {iv: new.var for iv, new in zip(leaves, axis)}
+    for iv in stage.leaf_iter_vars:
+        values.setdefault(iv, E.const(0))
+    pass_up_index(stage.relations, extents, values)
+    vmap = dict(vmap)
+    for iv in op.axis:
+        vmap[iv.var] = values[iv] + iv.dom.min
+    roots = {iv: iv.var - iv.dom.min for iv in op.axis}
+    pass_down_index(stage.relations, extents, roots)
+    return axis, vmap, [roots[iv] for iv in leaves]
 
 
 def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) -> Any:

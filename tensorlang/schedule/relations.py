@@ -30,7 +30,14 @@ class Fuse:
     fused: IterVar
 
 
-Relation = Split | Fuse
+@dataclass(frozen=True, eq=False)
+class Singleton:
+    """``iv`` is a new loop of extent 1 (what ``fuse()`` of no axes makes, as in TVM)."""
+
+    iv: IterVar
+
+
+Relation = Split | Fuse | Singleton
 
 
 def ceildiv(a: PrimExpr, b: PrimExpr) -> PrimExpr:
@@ -60,8 +67,10 @@ def pass_down_extents(relations: list[Relation], extents: dict[IterVar, PrimExpr
                 nparts = _clamp(rel.nparts, pext)
                 extents[rel.outer] = nparts
                 extents[rel.inner] = ceildiv(pext, nparts)
-        else:
+        elif isinstance(rel, Fuse):
             extents[rel.fused] = extents[rel.outer] * extents[rel.inner]
+        else:
+            extents[rel.iv] = IntImm(rel.iv.var.dtype, 1)
 
 
 def pass_up_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr],
@@ -71,9 +80,25 @@ def pass_up_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr]
     for rel in reversed(relations):
         if isinstance(rel, Split):
             values[rel.parent] = values[rel.outer] * extents[rel.inner] + values[rel.inner]
-        else:
+        elif isinstance(rel, Fuse):
             f = values[rel.fused]
             ext = extents[rel.inner]
             values[rel.outer] = f // ext
             values[rel.inner] = f % ext
 
+
+
+def pass_down_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr],
+                    values: dict[IterVar, PrimExpr]) -> None:
+    """Given values of the root axes (relative to their minimum), fill in the value of every
+    axis derived from them (in place): the inverse of ``pass_up_index``."""
+    for rel in relations:
+        if isinstance(rel, Split):
+            v = values[rel.parent]
+            inner = extents[rel.inner]
+            values[rel.outer] = v // inner
+            values[rel.inner] = v % inner
+        elif isinstance(rel, Fuse):
+            values[rel.fused] = values[rel.outer] * extents[rel.inner] + values[rel.inner]
+        else:
+            values[rel.iv] = IntImm(rel.iv.var.dtype, 0)

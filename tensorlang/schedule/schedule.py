@@ -7,14 +7,15 @@ arguments at once and raise ``ScheduleError`` naming the stage and axis at fault
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ScheduleError
 from ..te.expr import IntImm, PrimExpr, Var, convert
-from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor
-from .relations import Fuse, Relation, Split
+from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
+from .relations import Fuse, Relation, Singleton, Split
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
@@ -115,12 +116,17 @@ class Stage:
         return outer, inner
 
     def fuse(self, *args: IterVar) -> IterVar:
-        """Fuse consecutive axes (outermost first) into one axis."""
+        """Fuse consecutive axes (outermost first) into one axis; one axis is returned as is,
+        and no axes give a new outermost loop of extent 1 (as in TVM)."""
         self._check_compute("fuse")
         if len(args) == 1 and isinstance(args[0], (list, tuple)):
             args = tuple(args[0])
         if not args:
-            raise ScheduleError(f"{self._where()}: fuse needs at least one axis")
+            single = IterVar(None, Var("singleton"), IterVarType.DATA_PAR)
+            self.relations.append(Singleton(single))
+            self.all_iter_vars.append(single)
+            self.leaf_iter_vars.insert(0, single)
+            return single
         ivs = [self._check_leaf(a, "fuse") for a in args]
         if len(set(ivs)) != len(ivs):
             raise ScheduleError(f"{self._where()}: fuse was given the same axis twice")
@@ -230,8 +236,9 @@ class Stage:
         self._check_compute("pragma")
         iv = self._check_leaf(iv, "pragma")
         if pragma_type not in KNOWN_PRAGMAS + IGNORED_PRAGMAS:
-            raise ScheduleError(f"{self._where()}: unknown pragma '{pragma_type}' on axis {iv.name} "
-                                f"(known: {', '.join(KNOWN_PRAGMAS + IGNORED_PRAGMAS)})")
+            # TVM passes unknown pragmas through to the code generators; none here reads them.
+            warnings.warn(f"{self._where()}: pragma '{pragma_type}' on axis {iv.name} has no effect in tensorlang "
+                          f"(known: {', '.join(KNOWN_PRAGMAS + IGNORED_PRAGMAS)})", stacklevel=2)
         if pragma_type == "auto_unroll_max_step":
             _positive(pragma_value, f"{self._where()}: pragma auto_unroll_max_step on {iv.name}", allow_zero=True)
         self.iter_var_attrs.setdefault(iv, IterVarAttr()).pragmas.append(
@@ -304,6 +311,7 @@ class Stage:
 
 
 def _positive(value: Any, where: str, allow_zero: bool = False) -> PrimExpr:
+    value = integral(value, where)
     if isinstance(value, int) and not isinstance(value, bool) and value >= 2**31:
         raise ScheduleError(f"{where} must be a positive integer below 2**31, got {value}")
     try:
@@ -369,6 +377,25 @@ class Schedule:
         results; the original stage then reduces over those partial results."""
         from .dataflow import rfactor
         return rfactor(self, tensor, axis, factor_axis)
+
+    def legalize_attachments(self) -> None:
+        """Move each compute_at whose target axis was split or fused afterwards to the loop that
+        replaced it (a split's inner loop, a fuse's fused loop), as TVM does."""
+        for st in self.stages:
+            if st.attach_type != "scope" or st.attach_stage is None:
+                continue
+            parent, iv = st.attach_stage, st.attach_ivar
+            moved = True
+            while iv not in parent.leaf_iter_vars and moved:
+                moved = False
+                for rel in parent.relations:
+                    if isinstance(rel, Split) and rel.parent is iv:
+                        iv, moved = rel.inner, True
+                        break
+                    if isinstance(rel, Fuse) and iv in (rel.outer, rel.inner):
+                        iv, moved = rel.fused, True
+                        break
+            st.attach_ivar = iv
 
     def normalize(self) -> Schedule:
         """Kept for TVM compatibility: loops are already normalized to start at 0."""

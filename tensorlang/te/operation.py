@@ -11,7 +11,7 @@ from .dtype import INT32, DType, as_dtype
 from .expr import PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
 from .reduction import spatial_indices
-from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, to_shape
+from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, integral, to_shape
 
 _THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
                 "threadIdx.z", "vthread", "cthread")
@@ -37,9 +37,9 @@ def _range_of(dom: Any, where: str) -> Range:
     if isinstance(dom, Range):
         return dom
     if isinstance(dom, (tuple, list)) and len(dom) == 2:
-        return Range.from_begin_end(dom[0], dom[1])
-    if isinstance(dom, (int, PrimExpr)):
-        return Range(0, dom)
+        return Range.from_begin_end(integral(dom[0], where), integral(dom[1], where))
+    if isinstance(dom, (int, float, PrimExpr)):
+        return Range(0, integral(dom, where))
     raise ExprError(f"{where}: expected a (begin, end) pair or an extent, got {dom!r}")
 
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import enum
+import math
+import numbers
 from collections.abc import Sequence
 from typing import Any
 
 from ..errors import DTypeError, ExprError
 from .dtype import INT32, DType, as_dtype
-from .expr import IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
+from .expr import FloatImm, IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
 from .functor import post_order_visit
 
 
@@ -260,12 +262,26 @@ class ComputeOp(Operation):
         return list(seen)
 
 
+def integral(value: Any, where: str) -> Any:
+    """A float that holds a whole number becomes that int, as TVM casts ``N / bn`` in a shape or
+    a split factor; a fractional one is an error naming ``where``.  Other values pass through."""
+    if isinstance(value, FloatImm):
+        value = value.value
+    if isinstance(value, numbers.Real) and not isinstance(value, numbers.Integral):
+        if not math.isfinite(value) or not float(value).is_integer():
+            raise ExprError(f"{where}: {value!r} is not a whole number (sizes and factors are integers)")
+        return int(value)
+    return value
+
+
 def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
-    """Normalize a shape argument (an int, an expression, or a sequence of them)."""
-    if isinstance(shape, (int, PrimExpr, IterVar)) or hasattr(shape, "__index__"):
+    """Normalize a shape argument (an int, an expression, or a sequence of them); floats holding
+    whole numbers (``N / bn``) become ints."""
+    if isinstance(shape, (int, float, PrimExpr, IterVar)) or hasattr(shape, "__index__"):
         shape = (shape,)
     out = []
     for n, s in enumerate(shape):
+        s = integral(s, f"{where}: dimension {n} of the shape")
         if isinstance(s, int) and not -2**63 <= s < 2**63:
             raise DTypeError(f"{where}: dimension {n} of the shape ({s}) does not fit int64")
         e = convert(s)
@@ -281,4 +297,4 @@ def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
 
 
 __all__ = ["Range", "IterVar", "IterVarType", "Tensor", "TensorSlice", "Operation",
-           "PlaceholderOp", "ComputeOp", "to_shape", "as_dtype"]
+           "PlaceholderOp", "ComputeOp", "to_shape", "integral", "as_dtype"]

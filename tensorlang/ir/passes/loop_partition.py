@@ -90,7 +90,8 @@ def _bound_for(c: PrimExpr, v: Var, inner: dict[Var, Interval]) -> tuple[str, Pr
     if v in free_vars(d0):
         return None
     _, hi = relax(d0, inner)  # the largest value the rest takes over the inner loops
-    if hi is None or any(x in inner for x in free_vars(hi)):
+    # An inner loop whose extent depends on v (a triangular reduction) gives a bound in v itself.
+    if hi is None or any(x in inner or x is v for x in free_vars(hi)):
         return None
     if a.value > 0:   # a*v + hi < 0  <=>  v < floordiv(-hi - 1, a) + 1
         return "hi", simplify(E.FloorDiv(-hi - 1, a) + 1)
