@@ -23,6 +23,29 @@ class Device:
     def __repr__(self) -> str:
         return f"{self.kind}({self.index})"
 
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Device) and (self.kind, self.index) == (other.kind, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.kind, self.index))
+
+    @property
+    def device_type(self) -> int:
+        """TVM's device type code (1: CPU, 2: CUDA)."""
+        return {"cpu": 1, "cuda": 2}[self.kind]
+
+    @property
+    def device_id(self) -> int:
+        return self.index
+
+    @property
+    def exist(self) -> bool:
+        """Whether the device can run code: the CPU always; a GPU when the CUDA driver finds it."""
+        if self.kind == "cpu":
+            return True
+        from ..target.cuda.runtime import gpu_available
+        return gpu_available(self.index)
+
     def sync(self) -> None:
         """Nothing to wait for on the CPU."""
 
@@ -36,10 +59,15 @@ def cuda(dev_id: int = 0) -> Device:
     return Device("cuda", dev_id)
 
 
-def device(kind: str, dev_id: int = 0) -> Device:
-    if kind in ("cpu", "llvm"):
+def device(kind: str | int, dev_id: int = 0) -> Device:
+    """``tl.device("cuda", 0)``, ``tl.device("llvm")``; a target string (``"cuda -emulate"``)
+    names its device too."""
+    if isinstance(kind, int):  # TVM's device type codes
+        kind = {1: "cpu", 2: "cuda"}.get(kind, str(kind))
+    kind = kind.split()[0] if kind.strip() else kind
+    if kind in ("cpu", "llvm", "c"):
         return Device("cpu", dev_id)
-    if kind in ("cuda", "gpu"):
+    if kind in ("cuda", "gpu", "nvptx"):
         return Device("cuda", dev_id)
     raise ArgumentError(f"device '{kind}' is not available; use tl.cpu() or tl.cuda()")
 
@@ -65,6 +93,18 @@ class NDArray:
 
     asnumpy = numpy
 
+    @property
+    def ndim(self) -> int:
+        return self._array.ndim
+
+    def copyto(self, target: NDArray | Device) -> NDArray:
+        """Copy into ``target`` (an NDArray of the same shape) or into a new array on a device."""
+        if isinstance(target, Device):
+            return NDArray(self._array.copy(), target)
+        if not isinstance(target, NDArray):
+            raise ArgumentError(f"copyto expects an NDArray or a Device, got {type(target).__name__}")
+        return target.copyfrom(self)
+
     def copyfrom(self, source: Any) -> NDArray:
         src = source.numpy() if isinstance(source, NDArray) else np.asarray(source)
         if src.shape != self._array.shape:
@@ -79,10 +119,12 @@ class NDArray:
         return f"<tl.nd.NDArray shape={self.shape} dtype={self.dtype} on {self.device}>\n{self._array!r}"
 
 
-def array(data: Any, dev: Device | None = None) -> NDArray:
-    """Copy ``data`` into a new NDArray."""
-    return NDArray(np.ascontiguousarray(np.array(data)), dev or cpu())
+def array(data: Any, device: Device | None = None, dtype: str | None = None) -> NDArray:
+    """Copy ``data`` into a new NDArray on ``device`` (TVM also passes it positionally)."""
+    src = data.numpy() if isinstance(data, NDArray) else data
+    return NDArray(np.ascontiguousarray(np.array(src, dtype=dtype)), device or cpu())
 
 
-def empty(shape: Any, dtype: str = "float32", dev: Device | None = None) -> NDArray:
-    return NDArray(np.empty(shape, dtype=dtype), dev or cpu())
+def empty(shape: Any, dtype: str = "float32", device: Device | None = None) -> NDArray:
+    """A new uninitialised NDArray."""
+    return NDArray(np.empty(tuple(int(d) for d in shape), dtype=dtype), device or cpu())

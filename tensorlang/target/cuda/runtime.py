@@ -28,6 +28,7 @@ import numpy as np
 from ...errors import ArgumentError, BuildError, TargetError
 from ..abi import Dim, Signature, dim_str, eval_dim
 from ..binder import ArgBinder, BoundArgs
+from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
 from .driver import CUDADevice, CUDAError, cuda_device
 from .nvrtc import CompiledCUDA, compile_cuda, driver_accepts_ptx
@@ -296,6 +297,15 @@ class CUDAModule:
         if not self.signature.loopir:
             raise TargetError(f"module '{self.name}' does not carry its loop IR")
         return self.signature.loopir
+
+    @property
+    def imported_modules(self) -> list[SourceModule]:
+        """The device module (CUDA C and PTX), as TVM shows it under the host module."""
+        return [SourceModule("cuda", {"cuda": self.source, "ptx": self.compiled.ptx or ""})]
+
+    @property
+    def type_key(self) -> str:
+        return "cuda"
 
     def export_library(self, path: str | os.PathLike) -> None:
         """Write a JSON file holding the signature, launch plan, CUDA C, PTX and cubin, which

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from ...errors import ArgumentError, BuildError, TargetError
 from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, Signature
 from ..binder import ArgBinder
+from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
 
 _SOURCE_FORMATS = {"ll": "ll", "ll-unopt": "ll-unopt", "asm": "asm", "s": "asm", "tl": "tl", "loopir": "tl"}
@@ -161,9 +162,38 @@ class Module:
             return self.signature.loopir
         return self._library.source(kind)
 
-    def export_library(self, path: str | os.PathLike) -> None:
+    def export_library(self, path: str | os.PathLike, fcompile: Any = None, **_options: Any) -> None:
         """Write a shared library that ``load_module`` can load without the compiler."""
         self._library.save(os.fspath(path))
+
+    def save(self, path: str | os.PathLike, fmt: str = "") -> None:
+        """Write the module in ``fmt`` (default: the file's extension): "o" object code (link it
+        with ``contrib.cc.create_shared``), "ll" LLVM IR, "s" assembly, "so" a shared library."""
+        path = os.fspath(path)
+        fmt = fmt or os.path.splitext(path)[1].lstrip(".")
+        if fmt in ("o", "obj"):
+            object_code = getattr(self._library, "object_code", None)
+            if object_code is None:
+                raise TargetError(f"module '{self.name}' was loaded from a library and has no object code")
+            with open(path, "wb") as f:
+                f.write(object_code())
+        elif fmt == "so":
+            self.export_library(path)
+        elif fmt in ("ll", "s", "asm", "tl"):
+            with open(path, "w", encoding="utf-8") as f:
+                f.write(self.get_source(fmt))
+        else:
+            raise TargetError(f"Module.save: unknown format '{fmt}' for {path} (o, ll, s, so)")
+
+    @property
+    def imported_modules(self) -> list[SourceModule]:
+        """The device code of the build: the CUDA module of a ``cuda -emulate`` build."""
+        device = {k: v for k, v in self.extra_sources.items() if k in ("cuda", "ptx")}
+        return [SourceModule("cuda", device)] if device else []
+
+    @property
+    def type_key(self) -> str:
+        return "llvm"
 
 
 class SharedLibrary:
