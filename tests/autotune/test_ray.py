@@ -109,16 +109,39 @@ def _reap(path: str, grace: float = 15.0) -> dict[int, str]:
 
 
 @pytest.fixture(scope="module")
-def cluster():
+def nodes():
+    """A two-node Ray cluster on this machine, private to this module (own folder, own ports):
+    a head with two measuring slots of the host CPU and one labelled "b" (two device classes),
+    and a second node with one more slot, which a test takes away."""
     if ray is None:
         pytest.skip("Ray is not installed (pip install 'tensorlang[distributed]')")
-    # Two measuring slots of the host CPU and one labelled "b": two device classes on one machine.
-    c = RayCluster("local:2", num_cpus=2, resources={f"{MEASURE_RESOURCE}:b": 1})
-    tmp = c._tmp
-    yield c
-    c.close()
-    left = {pid: cmd for pid, cmd in _reap(tmp).items() if "raylet" in cmd or "gcs_server" in cmd}
-    assert not left, f"cluster processes left behind: {left}"
+    from ray.cluster_utils import Cluster
+    tmp = tempfile.mkdtemp(prefix="tlt", dir="/tmp")  # short: Ray's socket paths are limited
+    old_env = os.environ.get("RAY_TMPDIR")
+    os.environ["RAY_TMPDIR"] = tmp  # where Ray notes the cluster's address: not the shared /tmp/ray
+    os.makedirs(os.path.join(tmp, "ray"))
+    head = {"num_cpus": 2, "include_dashboard": False, "temp_dir": tmp,
+            "resources": {MEASURE_RESOURCE: 2, f"{MEASURE_RESOURCE}:b": 1}}
+    c = Cluster(initialize_head=True, head_node_args=head)
+    try:
+        spare = c.add_node(num_cpus=1, resources={MEASURE_RESOURCE: 1})
+        ray.init(address=c.address, logging_level="ERROR", log_to_driver=False)
+        yield c, spare
+    finally:
+        ray.shutdown()
+        c.shutdown()
+        if old_env is None:
+            del os.environ["RAY_TMPDIR"]
+        else:
+            os.environ["RAY_TMPDIR"] = old_env
+        left = {pid: cmd for pid, cmd in _reap(tmp).items() if "raylet" in cmd or "gcs_server" in cmd}
+        shutil.rmtree(tmp, ignore_errors=True)
+        assert not left, f"cluster processes left behind: {left}"
+
+
+@pytest.fixture(scope="module")
+def cluster(nodes):
+    return RayCluster()  # the connection made above
 
 
 @pytest.fixture(scope="module")
@@ -142,12 +165,12 @@ def test_workers_report_fingerprints_and_classes(runner):
     assert len(classes) == 2
     names = sorted(ws[0].fingerprint.name for ws in classes.values())
     assert names[1] == names[0] + "[b]"
-    assert sorted(len(ws) for ws in classes.values()) == [1, 2]
+    assert sorted(len(ws) for ws in classes.values()) == [1, 3]
     # The target picks the most numerous matching class; "all" gives both; a label picks one.
     assert runner.classes_for("llvm") == [_main_class(runner)]
     with pytest.raises(ClusterError, match="no measuring worker .* matches target 'cuda"):
         runner.classes_for("cuda")
-    assert runner.n_parallel == 4
+    assert runner.n_parallel == 6
 
 
 def test_tune_on_cluster_logs_fingerprinted_records(runner, builder, tmp_path):
@@ -232,8 +255,8 @@ def test_worker_sigkilled_mid_batch_loses_no_record(runner, builder, tmp_path):
     assert all(r.ok for r in got.values()), [r.error_msg for r in got.values()]
     assert runner.lost == lost_before + 1
     assert len(list(record.load_from_file(log))) == len(inputs)
-    # The dead actor was replaced: the class still has its two workers.
-    assert len(runner.classes()[_main_class(runner)]) == 2
+    # The dead actor was replaced: the class still has its three workers.
+    assert len(runner.classes()[_main_class(runner)]) == 3
 
 
 def test_candidate_lost_twice_is_recorded_as_an_error(runner, builder):
@@ -262,6 +285,25 @@ def test_candidate_lost_twice_is_recorded_as_an_error(runner, builder):
     assert len(kills) == 2
     assert res[0].error_no == MeasureErrorNo.RUNTIME_DEVICE
     assert "lost 2 times" in res[0].error_msg
+
+
+def test_node_lost_mid_batch_loses_no_record(nodes, runner, builder):
+    cluster, spare = nodes
+    task = autotune.task.create(templates.MATMUL, (32, 32, 32), "llvm")
+    inputs = [MeasureInput(task.target, task, task.config_space.get(i)) for i in range(3, 99, 8)]
+    lost_before = runner.lost
+    got = {}
+    for k, res, primary in runner.create_measure_batch(task, builder).stream(inputs):
+        got[k] = res
+        if len(got) == 1:
+            cluster.remove_node(spare, allow_graceful=False)  # its raylet, actor and build worker die
+    assert sorted(got) == list(range(len(inputs)))
+    # Builds and measurements in flight on the lost node were done again elsewhere.
+    assert all(r.ok for r in got.values()), [r.error_msg for r in got.values()]
+    # Its actor is gone (and any replacement started before the cluster knew the node was dead).
+    assert runner.lost >= lost_before + 1
+    assert len(runner.classes()[_main_class(runner)]) == 2
+    assert {w.slot.node_id for w in runner.workers} == {cluster.head_node.node_id}
 
 
 def test_cli_driver_killed_loses_no_record_and_resumes(runner, builder, tmp_path):

@@ -355,6 +355,7 @@ class RayRunner:
         self.workers: list[_Worker] = []
         self.lost = 0  # measuring actors that died so far
         self._started = False
+        self._alive: dict[str, float] | None = None
 
     # --- the pool of measuring actors ---------------------------------------------------------------
 
@@ -427,17 +428,31 @@ class RayRunner:
         """Candidates to keep in flight: twice the largest class, so builds overlap measurements."""
         return 2 * max(len(ws) for ws in self.classes().values())
 
+    def alive_nodes(self, refresh: bool = False) -> dict[str, float]:
+        """{node id: CPUs} of the cluster's live nodes (asked again with ``refresh``, after a
+        failure); the workers of nodes found dead are dropped."""
+        if refresh or self._alive is None:
+            ray = import_ray()
+            self._alive = {n["NodeID"]: float(n.get("Resources", {}).get("CPU", 0)) for n in ray.nodes()
+                           if n.get("Alive")}
+            for w in [w for w in self.workers if w.slot.node_id not in self._alive]:
+                logger.warning("node %s is gone with its measuring worker (%s)", w.slot.node_id,
+                               w.fingerprint.describe())
+                self.workers.remove(w)
+                self.lost += 1
+        return self._alive
+
     def replace(self, worker: _Worker) -> None:
         """Drop a dead actor; start a new one on its device while its node lives."""
         ray = import_ray()
-        self.lost += 1
         if worker in self.workers:
             self.workers.remove(worker)
+            self.lost += 1
         try:
             ray.kill(worker.handle)
         except Exception:  # noqa: BLE001 - already gone
             pass
-        alive = {n["NodeID"] for n in ray.nodes() if n.get("Alive")}
+        alive = self.alive_nodes(refresh=True)
         if worker.replaced >= _REPLACEMENTS or worker.slot.node_id not in alive:
             logger.warning("measuring worker on %s lost for good", worker.fingerprint.describe())
             return
@@ -535,7 +550,10 @@ class _Measurement:
         runs it); None (anywhere) for GPU builds of a target that names its architecture."""
         if self.task.target.split()[0] == "cuda" and "-arch=" in self.task.target:
             return None
-        nodes = sorted({w.slot.node_id for w in self.runner.workers if w.build_key == build_key})
+        alive = self.runner.alive_nodes()
+        # Nodes without a CPU to spare (a head started with --num-cpus=0) cannot take builds.
+        nodes = sorted({w.slot.node_id for w in self.runner.workers
+                        if w.build_key == build_key and alive.get(w.slot.node_id, 0) >= 1})
         if not nodes:
             return None
         self._rr += 1
@@ -641,6 +659,7 @@ class _Measurement:
                 fail(job, MeasureErrorNo.COMPILE_HOST, f"the build task failed: {exc}")
             return
         except ray.exceptions.RayError as exc:
+            self.runner.alive_nodes(refresh=True)  # its node may be gone: build elsewhere
             if p.attempt < RETRIES:
                 logger.warning("build worker lost (%s): building the candidate again", type(exc).__name__)
                 submit_build(p.jobs, p.attempt + 1)
