@@ -105,8 +105,13 @@ class ApplyHistoryBest(DispatchContext):
         if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
             records = list(load_from_file(records))
         records = list(records) if isinstance(records, Iterable) else [records]
-        self.best = best_by_workload(records)
         self.allow_other_device = allow_other_device
+        # CPU records measured on another CPU model (or with other vector features) are kept
+        # apart: applied only with allow_other_device, else named in a warning.
+        self._foreign_cpu: dict[str, set[str]] = {}
+        if not allow_other_device:
+            records = [r for r in records if not self._other_cpu(*r)]
+        self.best = best_by_workload(records)
         # Best CUDA records per (workload, device): "sm_90" for a GPU, "emulate" for CPU emulation.
         self._gpu: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
         self._gpu_targets: dict[str, set[str]] = {}  # to say what was refused
@@ -119,6 +124,15 @@ class ApplyHistoryBest(DispatchContext):
                     self._gpu[key] = (res.mean_cost, inp.config)
                 self._gpu_targets.setdefault(inp.task.workload_key, set()).add(target)
 
+    def _other_cpu(self, inp: Any, res: Any) -> bool:
+        """Whether a record was measured by a CPU other than this host's (and says so)."""
+        from .fingerprint import cpu_fingerprint
+        device = res.device
+        if device is None or device.kind != "cpu" or device.same_device(cpu_fingerprint()):
+            return False
+        self._foreign_cpu.setdefault(inp.task.workload_key, set()).add(device.describe())
+        return True
+
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         from .record import target_kind
         exact = self.best.get((workload_key, target))
@@ -126,7 +140,16 @@ class ApplyHistoryBest(DispatchContext):
             return exact
         kind = target_kind(target) if target else "llvm"
         if kind != "cuda":
-            return self.best.get((workload_key, kind))
+            found = self.best.get((workload_key, kind))
+            foreign = self._foreign_cpu.get(workload_key)
+            if found is None and foreign and (workload_key, target) not in self._refused:
+                from .fingerprint import cpu_fingerprint
+                self._refused.add((workload_key, target))
+                warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on "
+                              f"{'; '.join(sorted(foreign))}, not on this machine ({cpu_fingerprint().describe()}): "
+                              "they are not applied; pass apply_history_best(..., allow_other_device=True) "
+                              "(tensorlang build --allow-other-device) to apply them anyway", stacklevel=4)
+            return found
         # A real GPU: records of the same architecture only (other options may differ).
         same = self._gpu.get((workload_key, _device_of(target)))
         if same is not None:

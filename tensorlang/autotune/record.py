@@ -1,5 +1,9 @@
 """Tuning logs: one self-describing JSON line per measured trial, appended whole and read back safely.
 
+The format is published as a JSON Schema, ``tensorlang/autotune/log_schema.json``; every line
+read is checked against it (plus finiteness, which JSON Schema cannot express), so a record
+with a cost of 0, a negative or NaN cost, or a malformed config never reaches a tuner.
+
 Writers append each record as one line in a single ``write`` and fsync, so a killed run leaves
 only whole lines (plus at most one truncated last line, which readers skip).  Readers parse JSON
 only (no pickle, no eval) and skip corrupt or foreign lines with one warning per file, so a log
@@ -16,6 +20,7 @@ is never a way to run code.  Line format (version ``"v": 1``)::
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
@@ -25,10 +30,11 @@ import socket
 import tempfile
 import warnings
 from collections.abc import Iterable, Iterator
+from importlib import resources
 from typing import Any
 
 from ..errors import TensorLangError
-from .fingerprint import DeviceFingerprint
+from .fingerprint import DeviceFingerprint, cpu_fingerprint
 from .measure.measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 from .space import ConfigEntity
 
@@ -37,6 +43,69 @@ VERSION = 1
 
 class RecordError(TensorLangError, ValueError):
     """A line of a tuning log is not a valid version-1 record."""
+
+
+class LogFileError(TensorLangError, OSError):
+    """A tuning log cannot be used: missing, a directory or device, unreadable, unwritable, or
+    being written by another tuning process."""
+
+
+def check_readable(path: str | os.PathLike) -> str:
+    """``path`` as a string when it is a readable regular file; LogFileError saying why not."""
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise LogFileError(f"{path}: no such tuning log")
+    if os.path.isdir(path):
+        raise LogFileError(f"{path} is a directory, not a tuning log")
+    if not os.path.isfile(path):
+        raise LogFileError(f"{path} is not a regular file (a tuning log must be one)")
+    if not os.access(path, os.R_OK):
+        raise LogFileError(f"{path}: permission denied (cannot read the tuning log)")
+    return path
+
+
+def check_writable(path: str | os.PathLike) -> str:
+    """``path`` as a string when a tuning run can append to it (creating it and its folders if
+    needed); LogFileError before anything is measured, not after."""
+    path = os.fspath(path)
+    if os.path.exists(path):
+        if os.path.isdir(path):
+            raise LogFileError(f"{path} is a directory, not a tuning log")
+        if not os.path.isfile(path):
+            raise LogFileError(f"{path} is not a regular file; a tuning log must be one (not /dev/null or a pipe)")
+        if not os.access(path, os.W_OK):
+            raise LogFileError(f"{path}: permission denied (cannot append to the tuning log)")
+        return path
+    parent = os.path.dirname(os.path.abspath(path))
+    existing = parent
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing) or not os.access(existing, os.W_OK | os.X_OK):
+        raise LogFileError(f"{path}: cannot create the tuning log ({existing} is not a writable folder)")
+    return path
+
+
+@contextlib.contextmanager
+def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
+    """Hold an advisory lock on the log ``path`` for a whole tuning run, so that a second
+    process tuning into the same log stops at once (LogFileError) instead of measuring the same
+    configs again.  The lock is the kernel's (flock): a killed run never leaves it behind."""
+    import fcntl
+    path = check_writable(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    except OSError as exc:
+        raise LogFileError(f"{path}: cannot open the tuning log for writing ({exc.strerror})") from None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise LogFileError(f"{path} is being written by another tuning process; wait for it to finish "
+                               "(it resumes from the log when run again) or pass another --log") from None
+        yield path
+    finally:
+        os.close(fd)
 
 
 Record = tuple[MeasureInput, MeasureResult]
@@ -87,10 +156,21 @@ def encode(inp: MeasureInput, res: MeasureResult, protocol: str = "json") -> str
         "gflops": _gflops(inp.task, inp.config, res),
         "host": host_info(),
     }
-    if res.device is not None:
-        record["device"] = res.device.to_json()
+    device = res.device if res.device is not None else _local_device(str(inp.task.target))
+    if device is not None:
+        record["device"] = device.to_json()
     # allow_nan=False: a NaN or inf would make the line unreadable to strict JSON parsers.
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+def _local_device(target: str) -> DeviceFingerprint | None:
+    """The device that measured a trial no worker labelled: this host's CPU for CPU targets
+    (``llvm``, ``cuda -emulate``); None for a GPU (its worker knows it, this process must not
+    touch CUDA)."""
+    words = target.split()
+    if words[:1] == ["llvm"] or "-emulate" in words:
+        return cpu_fingerprint()
+    return None
 
 
 def _tupled(value: Any) -> Any:
@@ -121,6 +201,24 @@ def decode(line: str, protocol: str = "json") -> Record:
         raise RecordError("nested too deeply") from None
 
 
+@functools.cache
+def _validator() -> Any:
+    """The JSON Schema validator of log_schema.json (the published format of a record)."""
+    import jsonschema
+    schema = json.loads(resources.files(__package__).joinpath("log_schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def schema_errors(data: Any) -> list[str]:
+    """Why ``data`` (a parsed line) is not a valid record per log_schema.json, one message per
+    problem ("result.costs.0: 0 is less than or equal to the minimum of 0"); [] when valid."""
+    out = []
+    for err in sorted(_validator().iter_errors(data), key=lambda e: list(e.absolute_path)):
+        where = ".".join(str(p) for p in err.absolute_path) or "record"
+        out.append(f"{where}: {err.message[:160]}")
+    return out
+
+
 def _decode(line: str) -> Record:
     try:
         data = json.loads(line)
@@ -130,6 +228,9 @@ def _decode(line: str) -> Record:
         raise RecordError("not a JSON object")
     if data.get("v") != VERSION:
         raise RecordError(f"unsupported record version {data.get('v')!r} (this reader knows {VERSION})")
+    problems = schema_errors(data)
+    if problems:
+        raise RecordError(problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""))
     number = (int, float)
     task = _field(data, "task", dict, "record")
     name = _field(task, "name", str, "task")
@@ -138,8 +239,10 @@ def _decode(line: str) -> Record:
     target = _field(task, "target", str, "task")
     result = _field(data, "result", dict, "record")
     costs = _field(result, "costs", list, "result")
-    if not all(isinstance(c, number) and not isinstance(c, bool) and math.isfinite(c) and c >= 0 for c in costs):
-        raise RecordError("result.costs must be a list of non-negative finite numbers")
+    # JSON Schema cannot say "finite" (Python's json reads Infinity and NaN); a cost of 0 would
+    # divide by zero and win every comparison.
+    if not all(isinstance(c, number) and not isinstance(c, bool) and math.isfinite(c) and c > 0 for c in costs):
+        raise RecordError("result.costs must be a list of positive finite numbers")
     error_no = _field(result, "error_no", int, "result")
     try:
         error = MeasureErrorNo(error_no)
@@ -183,6 +286,7 @@ def _number(d: dict, key: str) -> float:
 def _lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
     """(raw line, record) for each valid line; one warning at the end about the invalid ones."""
     first_bad, bad, first_reason = 0, 0, ""
+    path = check_readable(path)
     with open(path, encoding="utf-8", errors="replace") as f:
         for lineno, line in enumerate(f, 1):
             text = line.strip()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import warnings
 
@@ -10,6 +11,7 @@ import pytest
 import tensorlang as tl
 from tensorlang import autotune
 from tensorlang.autotune import record
+from tensorlang.autotune.fingerprint import cpu_fingerprint
 from tensorlang.autotune.measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 
 from . import templates
@@ -35,7 +37,8 @@ def test_encode_decode_round_trip(task):
     line = record.encode(inp, res)
     assert "\n" not in line
     data = json.loads(line)
-    assert data["v"] == 1 and set(data) == {"v", "task", "config", "result", "gflops", "host"}
+    assert data["v"] == 1 and set(data) == {"v", "task", "config", "result", "gflops", "host", "device"}
+    assert data["device"]["kind"] == "cpu" and data["device"]["key"] == cpu_fingerprint().key
     assert data["task"] == {"name": templates.MATMUL, "args": [16, 16, 16], "workload_key": task.workload_key,
                             "target": "llvm"}
     assert data["result"]["error_kind"] == "ok"
@@ -48,7 +51,7 @@ def test_encode_decode_round_trip(task):
     assert inp2.target == "llvm"
     assert inp2.config.index == 7 and inp2.config.to_json() == inp.config.to_json()
     assert task.config_space.index_of(inp2.config) == 7
-    assert res2 == res
+    assert res2 == dataclasses.replace(res, device=cpu_fingerprint())  # an unlabelled CPU trial: this host
     # Encoding what was decoded gives the same line back (GFLOPS included).
     assert json.loads(record.encode(inp2, res2)) == data
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -73,7 +74,10 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             target = str(Target.current() or Target("llvm"))
             key = workload_key(name, args)
-            cfg = dispatch(target, key, f"{name}{tuple(args)}")
+            what = f"{name}{tuple(args)}"
+            cfg = dispatch(target, key, what)
+            if isinstance(cfg, ConfigEntity):
+                cfg = _fitting(cfg, fn, args, target, what)
             with config_scope(cfg):
                 return fn(*args, **kwargs)
 
@@ -82,6 +86,25 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
         return wrapper
 
     return deco(func) if func is not None else deco
+
+
+def _fitting(cfg: ConfigEntity, fn: Callable, args: Sequence[Any], target: str,
+             what: str) -> ConfigEntity | FallbackConfigEntity:
+    """``cfg`` when it is a point of the template's current space; otherwise (a log written for
+    an older version of the template: a 3-part split for a 2-part knob) a warning saying so and
+    the fallback config, never a traceback from inside the template."""
+    space = ConfigSpace()
+    try:
+        with Target(target), config_scope(space):
+            fn(*args)
+        space.index_of(cfg)
+        return cfg
+    except (InstantiationError, KeyError) as exc:
+        reason = exc if isinstance(exc, InstantiationError) else f"knob {exc} is no longer defined"
+        warnings.warn(f"tensorlang.autotune: the logged config {cfg} for {what} does not fit the template's "
+                      f"config space any more ({reason}); skipped, using a fallback config "
+                      "(tune again to get a current one)", stacklevel=3)
+        return FallbackConfigEntity()
 
 
 class Task:

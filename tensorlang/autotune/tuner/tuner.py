@@ -15,6 +15,7 @@ import os
 import random
 import statistics
 import time
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -186,6 +187,7 @@ class Tuner:
         mine_res: list[MeasureResult] = []
         others: list[Record] = []
         target = _normalized_target(self.task.target)
+        stale = 0
         for inp, res in records:
             ref = inp.task
             if getattr(ref, "name", None) != self.task.name:
@@ -194,6 +196,7 @@ class Tuner:
             if getattr(ref, "workload_key", None) == self.task.workload_key and ref_target == target:
                 idx = config_index(self.space, inp.config)
                 if idx is None:
+                    stale += 1
                     continue
                 mine = MeasureInput(self.task.target, self.task, self.space.get(idx))
                 self.visited.add(idx)
@@ -204,6 +207,10 @@ class Tuner:
                 others.append((inp, res))
         logger.debug("load_history: %d records of this workload, %d of other workloads",
                      len(mine_in), len(others))
+        if stale:
+            warnings.warn(f"tensorlang.autotune: skipped {stale} logged record(s) of {self.task.name}"
+                          f"{self.task.args}: their configs do not fit the template's config space any more "
+                          "(the template changed since they were measured)", stacklevel=2)
         if len(others) >= min_seed_records:
             self.transfer(others)
         if mine_in:
