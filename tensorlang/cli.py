@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -37,9 +38,27 @@ def load_file(path: str) -> Any:
     sys.path.insert(0, str(p.parent.resolve()))
     try:
         spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        raise TensorLangError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.msg}") from None
+    except TensorLangError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the user's file failed: say where, not our traceback
+        raise TensorLangError(f"{user_frame(exc, p)}: {type(exc).__name__}: {exc}") from None
     finally:
         sys.path.pop(0)
     return module
+
+
+def user_frame(exc: BaseException, path: Path) -> str:
+    """``FILE:LINE`` of the innermost traceback frame in the user's file ``path``."""
+    where = str(path)
+    tb = exc.__traceback__
+    target = str(path.resolve())
+    while tb is not None:
+        if str(Path(tb.tb_frame.f_code.co_filename).resolve()) == target:
+            where = f"{path}:{tb.tb_lineno}"
+        tb = tb.tb_next
+    return where
 
 
 def iter_schedules(module: Any, path: str) -> Iterator[tuple[str, Any, list]]:
@@ -116,15 +135,21 @@ def _tuner_for(kind: str, task: Any, seed: int | None) -> Any:
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from .autotune import callback, measure_option, record
-    from .autotune.measure.local import LocalBuilder, LocalRunner
+    from .autotune import record
     module = load_file(args.file)
     target = gpu_target(args.target)
     if args.auto:
         from .autoschedule.files import tune_file
         return tune_file(module, args.file, target, args.trials, args.log, args.seed)
     log = args.log or default_log(args.file, target)
-    history = list(record.load_from_file(log)) if Path(log).exists() else []
+    with record.exclusive_writer(log):  # a bad or busy log stops us before anything is measured
+        return _tune_into(args, module, target, log)
+
+
+def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> int:
+    from .autotune import callback, measure_option, record
+    from .autotune.measure.local import LocalBuilder, LocalRunner
+    history = list(record.load_from_file(log)) if Path(log).stat().st_size else []
     summary = []
     cluster = _cluster_option(args) if args.cluster else None  # Ray shuts it down when we exit
     for task in iter_tasks(module, args.file, target):
@@ -181,14 +206,18 @@ def _print_best_per_device(log: str) -> None:
 def _best(args: argparse.Namespace) -> int:
     from .autotune import record
     rows: dict[tuple, tuple] = {}
+    errors: dict[str, dict[str, int]] = {}  # task label -> error kind -> count
     for inp, res in record.load_from_file(args.log):
         if not res.ok:
+            kinds = errors.setdefault(f"{inp.task.name}{tuple(inp.task.args)}", {})
+            kinds[res.error_no.kind] = kinds.get(res.error_no.kind, 0) + 1
             continue
         key = (inp.task.workload_key, inp.target)
         if key not in rows or res.mean_cost < rows[key][1].mean_cost:
             rows[key] = (inp, res)
     if not rows:
         print(f"{args.log}: no successful trials", file=sys.stderr)
+        _print_errors(errors)
         return 1
     print(f"{'task':44} {'target':10} {'ms':>9} {'GFLOPS':>8}  config")
     for (_, target), (inp, res) in sorted(rows.items(), key=lambda kv: kv[0]):
@@ -196,7 +225,18 @@ def _best(args: argparse.Namespace) -> int:
         gf = f"{flop / res.mean_cost / 1e9:8.1f}" if flop else f"{'-':>8}"
         label = f"{inp.task.name}{tuple(inp.task.args)}"
         print(f"{label[:44]:44} {target.split()[0]:10} {res.mean_cost * 1e3:9.3f} {gf}  {inp.config}")
+    _print_errors(errors)
     return 0
+
+
+def _print_errors(errors: dict[str, dict[str, int]]) -> None:
+    """One line per task: how many trials failed, by kind (compile, runtime, timeout ...)."""
+    if not errors:
+        return
+    print("\nfailed trials by kind:")
+    for label, kinds in sorted(errors.items()):
+        text = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        print(f"  {label[:44]:44} {text}")
 
 
 def _build(args: argparse.Namespace) -> int:
@@ -262,7 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     bld.add_argument("--target", default="llvm")
     bld.add_argument("-o", "--output", required=True, help="library path (several tasks: NAME.taskN.so)")
     bld.add_argument("--allow-other-device", action="store_true",
-                     help="apply CUDA records measured in emulation or on another GPU architecture")
+                     help="apply records measured on another CPU model, in CUDA emulation or on another "
+                          "GPU architecture (refused by default)")
     bld.set_defaults(func=_build)
     return parser
 
@@ -273,11 +314,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return args.func(args)
     except TensorLangError as exc:
         print(f"tensorlang: error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # an unreadable file or a full disk: the user's environment, not a bug
+        print(f"tensorlang: error: {exc.filename or ''}{': ' if exc.filename else ''}{exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as exc:
+        how = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(f"\ntensorlang: {how}; every finished trial is in the log, and running the same command "
+              "again resumes from it", file=sys.stderr)
+        return 143 if isinstance(exc, _Terminated) else 130
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same cleanup (workers stopped, log closed) runs."""
+
+
+def _terminated(signum: int, frame: Any) -> None:
+    raise _Terminated()
 
 
 if __name__ == "__main__":

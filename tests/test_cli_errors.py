@@ -1,0 +1,107 @@
+"""The command line explains a user's mistakes: no Python traceback, exit code 1 for a user error
+and 2 for a usage error, bad logs refused before anything is measured, Ctrl-C/SIGTERM stop
+cleanly with a word on how to resume, failed trials summarised by kind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tensorlang.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+
+TASKS_FILE = f"""
+import sys
+sys.path.insert(0, {str(ROOT)!r})
+from tensorlang import autotune
+from tests.autotune import templates
+
+def tasks(target):
+    return [autotune.task.create(templates.MATMUL, (16, 16, 16), target)]
+"""
+
+
+def _no_traceback(text: str) -> None:
+    assert "Traceback" not in text, text
+
+
+def test_missing_and_broken_files(tmp_path, capsys) -> None:
+    assert main(["show", str(tmp_path / "nope.py")]) == 1
+    err = capsys.readouterr().err
+    assert "no such file" in err
+    bad = tmp_path / "bad.py"
+    bad.write_text("def schedules():\n    return {\n")
+    assert main(["show", str(bad)]) == 1
+    err = capsys.readouterr().err
+    assert f"{bad}:" in err and "syntax error" in err
+    boom = tmp_path / "boom.py"
+    boom.write_text("x = 1\ny = {}['missing']\n")
+    assert main(["tune", str(boom)]) == 1
+    err = capsys.readouterr().err
+    assert f"{boom}:2: KeyError" in err
+
+
+def test_usage_errors_exit_2(capsys) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", "--trials", "many", "x.py"])
+    assert exc.value.code == 2
+    assert main([]) == 2
+
+
+@pytest.mark.parametrize("log", ["/dev/null", "DIR"])
+def test_bad_logs_are_refused_before_measuring(tmp_path, capsys, log: str) -> None:
+    f = tmp_path / "tasks.py"
+    f.write_text(TASKS_FILE)
+    log = str(tmp_path) if log == "DIR" else log
+    assert main(["tune", str(f), "--log", log, "--trials", "4"]) == 1
+    err = capsys.readouterr().err
+    assert "tensorlang: error:" in err and ("not a regular file" in err or "is a directory" in err)
+    assert "tuning test/matmul" not in err  # nothing was measured
+    assert main(["best", str(tmp_path / "missing.json")]) == 1
+    assert "no such tuning log" in capsys.readouterr().err
+
+
+def test_best_summarises_errors_by_kind(tmp_path, capsys) -> None:
+    f = tmp_path / "tasks.py"
+    f.write_text(TASKS_FILE)
+    log = tmp_path / "log.json"
+    assert main(["tune", str(f), "--log", str(log), "--trials", "4", "--tuner", "random", "--seed", "1"]) == 0
+    lines = log.read_text().splitlines()
+    failed = json.loads(lines[0])
+    failed["result"].update(costs=[], error_no=7, error_kind="timeout", error_msg="too slow")
+    failed["config"]["index"] = 1
+    with open(log, "a") as fh:
+        fh.write(json.dumps(failed) + "\n")
+    capsys.readouterr()
+    assert main(["best", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "test/matmul" in out and "failed trials by kind" in out and "timeout 1" in out
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_stops_cleanly_and_says_how_to_resume(tmp_path, sig, code: int) -> None:
+    f = tmp_path / "tasks.py"
+    f.write_text(TASKS_FILE)
+    log = tmp_path / "log.json"
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    proc = subprocess.Popen([sys.executable, "-m", "tensorlang.cli", "tune", str(f), "--log", str(log),
+                             "--trials", "1000", "--tuner", "random"], stderr=subprocess.PIPE, text=True,
+                            env=env, cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and not (log.exists() and log.stat().st_size):
+        time.sleep(0.2)  # wait until trials are being logged
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == code, err
+    _no_traceback(err)
+    assert "resumes" in err
+    for line in log.read_text().splitlines():  # only whole records
+        json.loads(line)
