@@ -131,10 +131,10 @@ def _tvm_row(spec: dict, x, w, y, threads: int):
     """MetaSchedule's best for the layer, from the database ``spec['db']`` tuned by the parent."""
     import numpy as np
     import tvm
-    from tvm import meta_schedule as ms
 
+    ms = _meta_schedule()
     mod = _tvm_module(tuple(spec["shape"]))
-    target = tvm.target.Target(f"llvm -mcpu={spec['mcpu']} -num-cores {threads}")
+    target = tvm.target.Target(spec["tvm_target"])  # the tuning target; TVM_NUM_THREADS sets the threads
     db = ms.database.JSONDatabase(work_dir=spec["db"], allow_missing=False)
     sch = ms.tir_integration.compile_tir(db, mod, target)
     lib = tvm.compile(sch.mod, target=target)
@@ -144,6 +144,14 @@ def _tvm_row(spec: dict, x, w, y, threads: int):
     fn(xs, ws, ys)
     np.testing.assert_allclose(ys.numpy(), _direct(x, w, 1, 1, False), rtol=1e-3, atol=1e-3)
     return lambda: fn(xs, ws, ys)
+
+
+def _meta_schedule():
+    try:
+        from tvm.s_tir import meta_schedule as ms  # TVM >= 0.22
+    except ImportError:
+        from tvm import meta_schedule as ms
+    return ms
 
 
 def _tvm_module(shape):
@@ -156,13 +164,17 @@ def _tvm_module(shape):
     return tte.create_prim_func([X, Wt, Y])
 
 
+def _tvm_target(mcpu: str) -> str:
+    return f"llvm -mcpu={mcpu} -num-cores {len(os.sched_getaffinity(0))}"
+
+
 def tune_tvm(shape, trials: int, work_dir: str, mcpu: str) -> float:
     """Tune the layer with MetaSchedule for ``trials`` trials on all cores; seconds taken."""
-    from tvm import meta_schedule as ms
     from tvm.target import Target
+    ms = _meta_schedule()
     t0 = time.perf_counter()
-    ms.tir_integration.tune_tir(_tvm_module(shape), Target(f"llvm -mcpu={mcpu} -num-cores {os.cpu_count()}"),
-                                work_dir, max_trials_global=trials, num_trials_per_iter=16)
+    ms.tir_integration.tune_tir(_tvm_module(shape), Target(_tvm_target(mcpu)), work_dir, max_trials_global=trials,
+                                num_trials_per_iter=16)
     return time.perf_counter() - t0
 
 
@@ -185,11 +197,13 @@ def main() -> None:
     tvm_db = None
     if args.tvm_trials:
         try:
+            import tempfile
+
             import tvm  # noqa: F401
 
-            from tensorlang.target.llvm import engine
-            tvm_db = str(Path("tvm_ms_conv2d").resolve())
-            took = tune_tvm(LAYERS["3x3 64->64 56x56"], args.tvm_trials, tvm_db, engine.host_cpu_name())
+            from tensorlang.target.llvm.host import host_cpu_name
+            tvm_db = tempfile.mkdtemp(prefix="tvm-ms-conv2d-")
+            took = tune_tvm(LAYERS["3x3 64->64 56x56"], args.tvm_trials, tvm_db, host_cpu_name())
             tvm_note = f"TVM MetaSchedule: {args.tvm_trials} trials tuned in {took:.0f} s (all cores)"
         except ImportError:
             tvm_note = "TVM MetaSchedule: skipped, apache-tvm is not importable here"
@@ -208,9 +222,9 @@ def main() -> None:
                 if impl == "tuned":
                     spec["log"] = log
                 if impl == "tvm":
-                    from tensorlang.target.llvm import engine
-                    spec.update(db=tvm_db, mcpu=engine.host_cpu_name())
-                rows.append(Row(f"{lname}: {label}", t, spec, flop=_flop(shape)))
+                    from tensorlang.target.llvm.host import host_cpu_name
+                    spec.update(db=tvm_db, tvm_target=_tvm_target(host_cpu_name()))
+                rows.append(Row(f"{lname}: {label}", t, spec, flop=_flop(shape), env={"TVM_NUM_THREADS": str(t)}))
 
     print(f"before: {machine_load()}")
     roof = measure_roofline_fresh()

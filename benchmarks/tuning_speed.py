@@ -1,29 +1,63 @@
-"""Benchmark: tuning throughput and quality on the matmul 1024^3 template with XGBTuner.
+"""Benchmark: tuning throughput and quality on the matmul 1024^3 template with XGBTuner, and
+TVM MetaSchedule's trials per minute on the same matmul in the same run (where apache-tvm imports).
 
-    python benchmarks/tuning_speed.py [--trials 64] [--seed 0]
+    python benchmarks/tuning_speed.py [--trials 64] [--seed 0] [--tvm-trials 64] [--confirm 3]
 
-Every trial is real (build in worker processes, verify against the reference, time).
-Prints trials per minute, the median trial time, and the best GFLOPS after 16, 32 and 64
-trials, beside numpy's a @ b measured in the same run.
+Every trial is real (build in worker processes, verify against the reference, time).  Prints
+trials per minute, the median trial time split into build and run, and the best GFLOPS after
+16, 32 and 64 trials; at the end the ``--confirm`` fastest configs are re-measured interleaved
+(``Tuner.confirm_best``) and the confirmed best is printed with its spread.  numpy's a @ b
+(fresh pinned processes, 1 thread and all cores) and the FMA peak are measured in the same run.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import matmul  # noqa: E402,F401 - registers the template
+from pinned_rows import Row, child_main, child_requested, machine_load, measure_roofline_fresh, run_rows  # noqa: E402
 
-from tensorlang import autotune  # noqa: E402
-from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner  # noqa: E402
-from tensorlang.autotune.tuner import XGBTuner  # noqa: E402
+
+def make_row(spec: dict, threads: int):
+    import numpy as np
+    n = spec["n"]
+    rng = np.random.default_rng()
+    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    return lambda: np.matmul(a, b, out=c)
+
+
+def tvm_trials_per_minute(n: int, trials: int) -> tuple[float, float]:
+    """(trials per minute, best GFLOPS) of MetaSchedule tuning the same matmul on all cores."""
+    import tvm
+    from tvm import te as tte
+    try:
+        from tvm.s_tir import meta_schedule as ms
+    except ImportError:
+        from tvm import meta_schedule as ms
+    from tensorlang.target.llvm.host import host_cpu_name
+    A = tte.placeholder((n, n), name="A")
+    B = tte.placeholder((n, n), name="B")
+    k = tte.reduce_axis((0, n), name="k")
+    C = tte.compute((n, n), lambda i, j: tte.sum(A[i, k] * B[k, j], axis=k), name="C")
+    mod = tte.create_prim_func([A, B, C])
+    target = tvm.target.Target(f"llvm -mcpu={host_cpu_name()} -num-cores {len(os.sched_getaffinity(0))}")
+    with tempfile.TemporaryDirectory(prefix="tvm-ms-matmul-") as work:
+        t0 = time.perf_counter()
+        db = ms.tir_integration.tune_tir(mod, target, work, max_trials_global=trials, num_trials_per_iter=16)
+        wall = time.perf_counter() - t0
+        records = db.get_all_tuning_records()
+        costs = [float(statistics.median([float(x) for x in r.run_secs])) for r in records if r.run_secs]
+    done = len(records)
+    return 60 * done / wall, (2 * n ** 3 / min(costs) / 1e9 if costs else 0.0)
 
 
 def main() -> None:
@@ -31,48 +65,82 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--size", type=int, default=1024)
+    ap.add_argument("--number", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--confirm", type=int, default=3, help="leaders re-measured before the best is declared")
+    ap.add_argument("--tvm-trials", type=int, default=0, help="also tune with TVM MetaSchedule (apache-tvm)")
     args = ap.parse_args()
     n = args.size
+
+    import matmul  # noqa: F401 - registers the template
+
+    from tensorlang import autotune
+    from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
+    from tensorlang.autotune.tuner import XGBTuner
+
+    print(f"before: {machine_load()}")
+    roof = measure_roofline_fresh()
     task = autotune.task.create("matmul", (n, n, n, "float32"), "llvm")
-    option = autotune.measure_option(builder=LocalBuilder(timeout=30), runner=LocalRunner(number=3, repeat=3))
+    option = autotune.measure_option(builder=LocalBuilder(timeout=30),
+                                     runner=LocalRunner(number=args.number, repeat=args.repeat))
     best_at: dict[int, float] = {}
-    trial_times: list[float] = []
+    trials: list[tuple[float, float, float]] = []
     best = 0.0
-    count = 0
 
     def watch(tuner, inputs, results):
-        nonlocal best, count
+        nonlocal best
         for res in results:
-            count += 1
-            trial_times.append(res.all_cost)
+            trials.append((res.all_cost, res.build_time, res.run_time))
             if res.ok:
-                best = max(best, task.flop / res.mean_cost / 1e9)
-            best_at[count] = best
+                best = max(best, task.flop / statistics.median(res.costs) / 1e9)
+            best_at[len(trials)] = best
 
-    t0 = time.perf_counter()
-    XGBTuner(task, seed=args.seed).tune(n_trial=args.trials, measure_option=option,
-                                        callbacks=[watch, autotune.callback.progress_bar(args.trials)])
+    tuner = XGBTuner(task, seed=args.seed)
+    c0, t0 = time.process_time(), time.perf_counter()
+    tuner.tune(n_trial=args.trials, measure_option=option, confirm_top=args.confirm,
+               callbacks=[watch, autotune.callback.progress_bar(args.trials)])
     wall = time.perf_counter() - t0
+    count = len(trials)
 
-    rng = np.random.default_rng()
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    a @ b
-    times = []
-    for _ in range(5):
-        t = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t)
-    numpy_gflops = 2 * n ** 3 / statistics.median(times) / 1e9
+    tvm_line = "TVM MetaSchedule: not run (--tvm-trials 0)"
+    if args.tvm_trials:
+        try:
+            tvm_rate, tvm_best = tvm_trials_per_minute(n, args.tvm_trials)
+            tvm_line = (f"TVM MetaSchedule, same run, {args.tvm_trials} trials: {tvm_rate:.1f} trials/min, "
+                        f"best {tvm_best:.1f} GFLOPS; tensorlang/TVM trials per minute: "
+                        f"{60 * count / wall / tvm_rate:.2f}x")
+        except ImportError:
+            tvm_line = "TVM MetaSchedule: skipped, apache-tvm is not importable here"
 
-    print(f"\nXGBTuner on matmul {n}^3 float32, seed {args.seed}, {count} trials in {wall:.0f} s")
-    print(f"  trials per minute:      {60 * count / wall:.1f}")
-    print(f"  median trial (all_cost): {statistics.median(trial_times):.3f} s")
-    print(f"{'after trials':>14} {'best GFLOPS':>12} {'x numpy':>8}")
+    cores = len(os.sched_getaffinity(0))
+    rows = [Row("numpy", t, {"n": n}, flop=2.0 * n ** 3) for t in sorted({1, cores})]
+    numpy_res = run_rows(__file__, rows, rounds=3, repeats=5, progress=False)
+    numpy_all = numpy_res[-1]
+    numpy_gflops = 2.0 * n ** 3 / numpy_all.seconds / 1e9
+    print(f"after:  {machine_load()}")
+    print(f"roofline measured in this run: {roof.describe()}")
+    print(f"\nXGBTuner on matmul {n}^3 float32, seed {args.seed}, {count} trials in {wall:.0f} s "
+          f"(tuning process CPU {time.process_time() - c0:.0f} s; runner number={args.number} repeat={args.repeat})")
+    print(f"  trials per minute:        {60 * count / wall:.1f}")
+    print(f"  median trial (all_cost):  {statistics.median(t[0] for t in trials):.3f} s "
+          f"(build {statistics.median(t[1] for t in trials):.3f} s in parallel workers, "
+          f"run {statistics.median(t[2] for t in trials):.3f} s)")
+    print(f"{'after trials':>14} {'best GFLOPS':>12} {'% FMA peak':>10} {'x numpy':>8}")
     for k in sorted({16, 32, 64, args.trials}):
         if k in best_at:
-            print(f"{k:>14} {best_at[k]:>12.1f} {best_at[k] / numpy_gflops:>8.2f}")
-    print(f"  numpy (as installed, all cores) in the same run: {numpy_gflops:.1f} GFLOPS")
+            print(f"{k:>14} {best_at[k]:>12.1f} {100 * best_at[k] / roof.peak_gflops(cores):>9.1f}% "
+                  f"{best_at[k] / numpy_gflops:>8.2f}")
+    if tuner.confirmed:
+        print(f"  confirmed best (top {args.confirm} re-measured, 3 interleaved rounds in fresh processes): "
+              f"{tuner.best_flops / 1e9:.1f} GFLOPS, spread {100 * tuner.best_spread:.1f}%, {tuner.best_config}")
+    for res in numpy_res:
+        print(f"  numpy (fresh pinned processes, {res.row.threads} thread(s)): {2.0 * n ** 3 / res.seconds / 1e9:.1f}"
+              f" GFLOPS, spread {100 * res.spread:.1f}%, cores had {100 * res.share:.0f}%")
+    print(f"  {tvm_line}")
 
 
 if __name__ == "__main__":
-    main()
+    if child_requested():
+        child_main(make_row)
+    else:
+        main()

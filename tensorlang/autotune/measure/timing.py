@@ -32,7 +32,7 @@ def rank_cost(costs: Sequence[float]) -> float:
 
 
 def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repeat_ms: float = 0.0,
-                 before_repeat: Callable[[int], object] | None = None, max_retries: int = 2,
+                 before_repeat: Callable[[int], object] | None = None, max_retries: int = 1,
                  warm_up: bool = True) -> Timings:
     """Time ``call``: ``repeat`` repeats of ``number`` calls (``number`` grows until a repeat
     lasts ``min_repeat_ms``); ``before_repeat(r)`` runs untimed before each (e.g. a cache flush)."""
