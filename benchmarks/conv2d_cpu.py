@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -164,8 +166,9 @@ def _tvm_module(shape):
     return tte.create_prim_func([X, Wt, Y])
 
 
-def _tvm_target(mcpu: str) -> str:
-    return f"llvm -mcpu={mcpu} -num-cores {len(os.sched_getaffinity(0))}"
+def _tvm_target(mcpu: str) -> dict:
+    """TVM >= 0.22 takes targets as dicts (the "llvm -mcpu=..." form is gone)."""
+    return {"kind": "llvm", "mcpu": mcpu, "num-cores": len(os.sched_getaffinity(0))}
 
 
 def tune_tvm(shape, trials: int, work_dir: str, mcpu: str) -> float:
@@ -176,6 +179,12 @@ def tune_tvm(shape, trials: int, work_dir: str, mcpu: str) -> float:
     ms.tir_integration.tune_tir(_tvm_module(shape), Target(_tvm_target(mcpu)), work_dir, max_trials_global=trials,
                                 num_trials_per_iter=16)
     return time.perf_counter() - t0
+
+
+def _how_it_died(exc: subprocess.CalledProcessError) -> str:
+    if exc.returncode < 0:
+        return f"killed by {signal.Signals(-exc.returncode).name}"
+    return f"exit status {exc.returncode}"
 
 
 def main() -> None:
@@ -197,16 +206,24 @@ def main() -> None:
     tvm_db = None
     if args.tvm_trials:
         try:
+            import subprocess
             import tempfile
 
             import tvm  # noqa: F401
 
             from tensorlang.target.llvm.host import host_cpu_name
             tvm_db = tempfile.mkdtemp(prefix="tvm-ms-conv2d-")
-            took = tune_tvm(LAYERS["3x3 64->64 56x56"], args.tvm_trials, tvm_db, host_cpu_name())
+            # In its own process: TVM's LLVM and llvmlite's in one process crash MetaSchedule.
+            t_start = time.perf_counter()
+            subprocess.run([sys.executable, __file__, "--tvm-tune", str(args.tvm_trials), tvm_db, host_cpu_name()],
+                           check=True, capture_output=True)
+            took = time.perf_counter() - t_start
             tvm_note = f"TVM MetaSchedule: {args.tvm_trials} trials tuned in {took:.0f} s (all cores)"
         except ImportError:
             tvm_note = "TVM MetaSchedule: skipped, apache-tvm is not importable here"
+        except subprocess.CalledProcessError as exc:
+            tvm_db = None
+            tvm_note = f"TVM MetaSchedule: skipped, its tuning process failed ({_how_it_died(exc)})"
     rows = []
     for t in thread_counts:
         for lname in args.layers.split(","):
@@ -244,7 +261,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if child_requested():
+    if "--tvm-tune" in sys.argv:
+        trials, work_dir, mcpu = sys.argv[sys.argv.index("--tvm-tune") + 1:][:3]
+        tune_tvm(LAYERS["3x3 64->64 56x56"], int(trials), work_dir, mcpu)
+    elif child_requested():
         child_main(make_row)
     else:
         main()

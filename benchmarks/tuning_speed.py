@@ -13,8 +13,11 @@ trials per minute, the median trial time split into build and run, and the best 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -35,6 +38,13 @@ def make_row(spec: dict, threads: int):
     return lambda: np.matmul(a, b, out=c)
 
 
+def _host_cpu_name() -> str:
+    """LLVM's name of this CPU, asked of a fresh process (llvmlite must not load beside TVM)."""
+    code = "from tensorlang.target.llvm.host import host_cpu_name; print(host_cpu_name())"
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))).stdout.strip()
+
+
 def tvm_trials_per_minute(n: int, trials: int) -> tuple[float, float]:
     """(trials per minute, best GFLOPS) of MetaSchedule tuning the same matmul on all cores."""
     import tvm
@@ -43,13 +53,12 @@ def tvm_trials_per_minute(n: int, trials: int) -> tuple[float, float]:
         from tvm.s_tir import meta_schedule as ms
     except ImportError:
         from tvm import meta_schedule as ms
-    from tensorlang.target.llvm.host import host_cpu_name
     A = tte.placeholder((n, n), name="A")
     B = tte.placeholder((n, n), name="B")
     k = tte.reduce_axis((0, n), name="k")
     C = tte.compute((n, n), lambda i, j: tte.sum(A[i, k] * B[k, j], axis=k), name="C")
     mod = tte.create_prim_func([A, B, C])
-    target = tvm.target.Target(f"llvm -mcpu={host_cpu_name()} -num-cores {len(os.sched_getaffinity(0))}")
+    target = tvm.target.Target({"kind": "llvm", "mcpu": _host_cpu_name(), "num-cores": len(os.sched_getaffinity(0))})
     with tempfile.TemporaryDirectory(prefix="tvm-ms-matmul-") as work:
         t0 = time.perf_counter()
         db = ms.tir_integration.tune_tir(mod, target, work, max_trials_global=trials, num_trials_per_iter=16)
@@ -104,13 +113,20 @@ def main() -> None:
 
     tvm_line = "TVM MetaSchedule: not run (--tvm-trials 0)"
     if args.tvm_trials:
-        try:
-            tvm_rate, tvm_best = tvm_trials_per_minute(n, args.tvm_trials)
+        # In its own process: TVM brings its own LLVM, which must not meet llvmlite's.
+        proc = subprocess.run([sys.executable, __file__, "--tvm-tune", str(n), str(args.tvm_trials)],
+                              capture_output=True, text=True)
+        if proc.returncode == 0:
+            tvm_rate, tvm_best = json.loads(proc.stdout.strip().splitlines()[-1])
             tvm_line = (f"TVM MetaSchedule, same run, {args.tvm_trials} trials: {tvm_rate:.1f} trials/min, "
                         f"best {tvm_best:.1f} GFLOPS; tensorlang/TVM trials per minute: "
                         f"{60 * count / wall / tvm_rate:.2f}x")
-        except ImportError:
+        elif "No module named 'tvm'" in proc.stderr:
             tvm_line = "TVM MetaSchedule: skipped, apache-tvm is not importable here"
+        else:
+            how = (f"killed by {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
+                   else f"exit status {proc.returncode}")
+            tvm_line = f"TVM MetaSchedule: skipped, its tuning process failed ({how})"
 
     cores = len(os.sched_getaffinity(0))
     rows = [Row("numpy", t, {"n": n}, flop=2.0 * n ** 3) for t in sorted({1, cores})]
@@ -140,7 +156,10 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if child_requested():
+    if "--tvm-tune" in sys.argv:
+        size, count = sys.argv[sys.argv.index("--tvm-tune") + 1:][:2]
+        print(json.dumps(tvm_trials_per_minute(int(size), int(count))))
+    elif child_requested():
         child_main(make_row)
     else:
         main()
