@@ -21,11 +21,11 @@ from .errors import (
                      TensorLangError,
 )
 from .errors import TensorLangError as TVMError
-from .runtime import cpu, cuda, device
+from .runtime import cpu, cuda, device, get_global_func, register_func
 from .runtime import ndarray as nd
 
 __all__ = ["__version__", "contrib", "error", "errors", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
-           "cpu", "cuda", "device",
+           "cpu", "cuda", "device", "get_global_func", "register_func",
            "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",
            "TargetError", "TensorLangError"]

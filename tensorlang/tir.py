@@ -1,5 +1,8 @@
-"""TVM's ``tvm.tir`` expression names, for ported code: the same objects as in ``tensorlang.te``."""
+"""TVM's ``tvm.tir`` expression names, for ported code: the same objects as in ``tensorlang.te``,
+plus buffers, extern/intrinsic calls and ``ir_builder`` for hand-written kernels."""
 
+from .ir import builder as ir_builder
+from .ir.stmt import Allocate, Evaluate, For, IfThenElse, LetStmt, SeqStmt, Stmt, Store
 from .te import (
                  EQ,
                  GE,
@@ -64,8 +67,13 @@ from .te import (
                  truncdiv,
                  truncmod,
 )
+from .te.expr import StringImm
+from .te.extern import DeclBuffer as Buffer
+from .te.extern import call_extern, call_intrin, call_packed, call_pure_extern, decl_buffer
 
-__all__ = ["Add", "And", "Call", "Cast", "Div", "EQ", "FloatImm", "FloorDiv", "FloorMod", "GE", "GT", "IntImm", "LE",
+__all__ = ["ir_builder", "Allocate", "Evaluate", "For", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
+           "StringImm", "Buffer", "call_extern", "call_intrin", "call_packed", "call_pure_extern", "decl_buffer",
+           "Add", "And", "Call", "Cast", "Div", "EQ", "FloatImm", "FloorDiv", "FloorMod", "GE", "GT", "IntImm", "LE",
            "LT", "Let", "Load", "Max", "Min", "Mod", "Mul", "NE", "Not", "Or", "PrimExpr", "Reduce", "Select", "Sub",
            "Var", "abs", "all", "any", "ceil", "const", "cos", "erf", "exp", "exp2", "exp10", "floor", "floordiv",
            "floormod", "fmod", "if_then_else", "indexdiv", "indexmod", "isnan", "log", "log2", "log10", "max_value",

@@ -1,6 +1,6 @@
-"""Helpers around builds, under TVM's ``tvm.contrib`` names: temporary folders (``utils``) and
-the system C compiler (``cc``)."""
+"""Helpers around builds, under TVM's ``tvm.contrib`` names: temporary folders (``utils``),
+the system C compiler (``cc``) and BLAS-backed extern stages (``cblas``)."""
 
-from . import cc, utils
+from . import cblas, cc, utils
 
-__all__ = ["cc", "utils"]
+__all__ = ["cblas", "cc", "utils"]

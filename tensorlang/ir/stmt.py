@@ -129,6 +129,18 @@ class Provide(Stmt):
         self._init(tensor=tensor, value=value, indices=tuple(indices))
 
 
+class BufferBind(Stmt):
+    """Inside ``body``, the handle ``var`` (an extern function's buffer) is the storage of
+    ``tensor`` (before storage flattening, which replaces ``var`` by that storage)."""
+
+    __slots__ = ("var", "tensor", "body")
+    _params = ("var", "tensor", "body")
+    _children = ("body",)
+
+    def __init__(self, var: Var, tensor: Any, body: Stmt):
+        self._init(var=var, tensor=tensor, body=body)
+
+
 class Realize(Stmt):
     """Storage for the region [mins, mins + extents) of ``tensor``, live within ``body``
     (before storage flattening)."""

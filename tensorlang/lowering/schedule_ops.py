@@ -12,12 +12,26 @@ from __future__ import annotations
 
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
-from ..ir.stmt import Allocate, For, ForKind, IfThenElse, LetStmt, Provide, Realize, Stmt, Store, seq
+from ..ir.stmt import (
+    Allocate,
+    BufferBind,
+    Evaluate,
+    For,
+    ForKind,
+    IfThenElse,
+    LetStmt,
+    Provide,
+    Realize,
+    Stmt,
+    Store,
+    seq,
+)
 from ..schedule.bound import Bounds, data_index_map, root_values
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
 from ..te.dtype import HANDLE
-from ..te.expr import PrimExpr, Var
+from ..te.expr import PrimExpr, Var, convert
+from ..te.extern import ExternOp
 from ..te.functor import free_vars, substitute
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from .allreduce import ThreadAxis, allreduce
@@ -58,6 +72,8 @@ class _Builder:
     # -- one stage --------------------------------------------------------------------
     def stage_nest(self, st: Stage) -> Stmt:
         op: ComputeOp = st.op
+        if isinstance(op, ExternOp):
+            return self.extern_nest(op)
         vals = root_values(st, self.bounds)
         vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
         self.data_index[st] = data_index_map(st, vals)
@@ -154,6 +170,15 @@ class _Builder:
                 body = self.realize(prod, seq(self.stage_nest(prod), body))
             body = self._for(st, iv, body)
         return self.loops(st, leaves[:p], body, [])
+
+    def extern_nest(self, op: ExternOp) -> Stmt:
+        """The outside code of an extern stage, its buffers bound to the tensors' storage."""
+        body = op.extern_body
+        stmt = body if isinstance(body, Stmt) else Evaluate(convert(body))
+        pairs = list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs))
+        for buf, t in reversed(pairs):
+            stmt = BufferBind(buf.data, t, stmt)
+        return stmt
 
     def _update(self, op: ComputeOp, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr]) -> Stmt:
         comb = red.combiner

@@ -14,6 +14,7 @@ from typing import Any
 
 from ..errors import ScheduleError
 from ..te.expr import IntImm, PrimExpr, Var, convert
+from ..te.extern import ExternOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
 from .relations import Fuse, Relation, Singleton, Split
 
@@ -90,6 +91,9 @@ class Stage:
         if not isinstance(self.op, ComputeOp):
             raise ScheduleError(f"{self._where()}: {primitive} applies to computed stages, "
                                 f"not to the placeholder {self.op.name}")
+        if isinstance(self.op, ExternOp) and primitive != "compute_root":
+            raise ScheduleError(f"{self._where()}: {primitive} does not apply to an extern stage (its outside code "
+                                "has no loops to schedule)")
 
     # -- loop transformations ----------------------------------------------------------
     def split(self, parent: IterVar, factor: Any = None, nparts: Any = None) -> tuple[IterVar, IterVar]:

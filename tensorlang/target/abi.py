@@ -205,5 +205,8 @@ def _stored_buffers(body: S.Stmt) -> set[E.Var]:
     def visit(node: object) -> None:
         if isinstance(node, S.Store):
             found.add(node.buffer)
+        elif isinstance(node, E.Call) and node.name in ("tl.array", "tl.address_of") and \
+                isinstance(node.args[0], E.Var):
+            found.add(node.args[0])  # outside code (a packed or extern call) may write it
     post_order_visit(body, visit)
     return found

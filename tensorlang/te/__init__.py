@@ -47,6 +47,16 @@ from .expr import (
 )
 from .expr import all_ as all
 from .expr import any_ as any
+from .extern import (
+    DeclBuffer,
+    ExternOp,
+    call_extern,
+    call_intrin,
+    call_packed,
+    call_pure_extern,
+    decl_buffer,
+    extern,
+)
 from .intrin import (
     abs,
     ceil,
@@ -93,7 +103,8 @@ __all__ = [
     "sqrt", "tan", "tanh", "trunc", "truncdiv", "truncmod", "compute", "placeholder",
     "reduce_axis", "size_var", "thread_axis", "var", "CommReducer", "Reducer", "comm_reducer",
     "max", "min", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
-    "Range", "Tensor", "create_schedule", "Schedule", "Stage",
+    "Range", "Tensor", "create_schedule", "Schedule", "Stage", "DeclBuffer", "ExternOp", "call_extern",
+    "call_intrin", "call_packed", "call_pure_extern", "decl_buffer", "extern",
 ]
 
 

@@ -207,6 +207,16 @@ class FloatImm(PrimExpr):
         return self.value
 
 
+class StringImm(PrimExpr):
+    """A string constant (the name of a packed function, a string argument of a call)."""
+
+    __slots__ = ("value",)
+    _params = ("dtype", "value")
+
+    def __init__(self, value: str):
+        self._init(dtype=as_dtype("handle"), value=str(value))
+
+
 # --- operations -----------------------------------------------------------------------
 
 class Cast(PrimExpr):

@@ -66,6 +66,9 @@ class ExprPrinter(Visitor):
             text = f"{e.dtype}({e.value})"
         return text, _ATOM if e.value >= 0 else 0
 
+    def visit_StringImm(self, e: E.StringImm) -> tuple[str, int]:
+        return repr(e.value), _ATOM
+
     def visit_FloatImm(self, e: E.FloatImm) -> tuple[str, int]:
         text = repr(e.value)
         if e.dtype.bits != 32:

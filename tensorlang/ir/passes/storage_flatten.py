@@ -10,7 +10,7 @@ from ...te.expr import Load, PrimExpr, TensorRead, Var
 from ...te.functor import Mutator
 from ...te.tensor import Tensor
 from ..function import Buffer
-from ..stmt import Allocate, Provide, Realize, Stmt, Store
+from ..stmt import Allocate, BufferBind, Provide, Realize, Stmt, Store
 
 
 def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
@@ -47,6 +47,10 @@ class _Flatten(Mutator):
                                 "by this schedule; add it to the arguments of lower/build")
         return got
 
+    def visit_BufferBind(self, node: BufferBind) -> Stmt:
+        var, _, _ = self._lookup(node.tensor)
+        return _Rebind({node.var: var}).visit(self.visit(node.body))
+
     def visit_Provide(self, node: Provide) -> Stmt:
         var, mins, shape = self._lookup(node.tensor)
         idx = tuple(self.visit(i) for i in node.indices)
@@ -56,6 +60,25 @@ class _Flatten(Mutator):
         var, mins, shape = self._lookup(node.tensor)
         idx = tuple(self.visit(i) for i in node.indices)
         return Load(node.dtype, var, _flat(idx, mins, shape))
+
+
+class _Rebind(Mutator):
+    """Replace buffer handles, in expressions and as the buffer of loads and stores."""
+
+    def __init__(self, vmap: dict[Var, Var]):
+        super().__init__()
+        self.vmap = vmap
+
+    def visit_Var(self, node: Var) -> PrimExpr:
+        return self.vmap.get(node, node)
+
+    def visit_Load(self, node: Load) -> PrimExpr:
+        node = self.generic_visit(node)
+        return node.with_fields(buffer=self.vmap.get(node.buffer, node.buffer))
+
+    def visit_Store(self, node: Store) -> Stmt:
+        node = self.generic_visit(node)
+        return node.with_fields(buffer=self.vmap.get(node.buffer, node.buffer))
 
 
 def storage_flatten(stmt: Stmt, args: dict[Tensor, Buffer]) -> Stmt:

@@ -25,11 +25,26 @@ from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
 from ...te import expr as E
-from ...te.dtype import DType
+from ...te.dtype import DType, as_dtype
+from ...te.extern import DTYPES
 from ...te.functor import Visitor, children
+from .. import packed
 from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
 from . import vecmath
 from .target import LLVMTarget
+
+
+class _FunctionPointerLoad(ir.instructions.LoadInstr):
+    """A load of a function pointer that llvmlite can call (opaque pointers carry no signature)."""
+
+    def __init__(self, parent: ir.Block, ptr: ir.Value, fnty: ir.FunctionType, name: str):
+        super().__init__(parent, ptr, name, typ=PTR)
+        self._fnty = fnty
+
+    @property
+    def function_type(self) -> ir.FunctionType:
+        return self._fnty
+
 
 STACK_ALLOC_LIMIT = 256 * 1024  # bytes; larger or dynamic Allocates go to the heap
 _ALLOC_ALIGN = 64  # one cache line, and one zmm register
@@ -181,6 +196,8 @@ class _ModuleEmitter:
         # may be marked noalias in outlined bodies; a handle bound by a Let may alias another.
         self.distinct_buffers: set[E.Var] = set()
         # Always present, so the runtime can set it whether or not the function has parallel loops.
+        self._strings: dict[str, ir.GlobalVariable] = {}
+        self._packed_slot: ir.GlobalVariable | None = None
         self.num_threads = ir.GlobalVariable(self.module, I32, NUM_THREADS_SYMBOL)
         self.num_threads.initializer = _const(I32, 0)
         self.num_threads.align = 4
@@ -221,6 +238,25 @@ class _ModuleEmitter:
             gv.global_constant = True
             gv.initializer = ir.Constant(gv.value_type, data)
         return str(self.module)
+
+    def string_constant(self, text: str) -> ir.Value:
+        """A pointer to a NUL-terminated constant copy of ``text`` (one global per text)."""
+        gv = self._strings.get(text)
+        if gv is None:
+            data = bytearray(text.encode()) + b"\0"
+            gv = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)), f".str{len(self._strings)}")
+            gv.global_constant = True
+            gv.linkage = "private"
+            gv.initializer = ir.Constant(gv.value_type, data)
+            self._strings[text] = gv
+        return gv
+
+    def packed_call_slot(self) -> ir.GlobalVariable:
+        """The pointer global through which packed calls reach the runtime's dispatcher."""
+        if self._packed_slot is None:
+            self._packed_slot = ir.GlobalVariable(self.module, PTR, packed.PACKED_CALL_SYMBOL)
+            self._packed_slot.initializer = ir.Constant(PTR, None)
+        return self._packed_slot
 
     def declare(self, name: str, ret: ir.Type, args: list[ir.Type]) -> ir.Function:
         """An external function or intrinsic, declared once per module."""
@@ -741,6 +777,12 @@ class _FunctionEmitter(Visitor):
 
     def visit_Call(self, e: E.Call) -> ir.Value:
         name = e.name
+        if name == "tvm_call_packed":
+            return self._packed_call(e)
+        if name in ("call_extern", "call_pure_extern"):
+            return self._extern_call(e)
+        if name == "tl.address_of":
+            return self._address_of(e)
         if name == "likely":
             v = self.visit(e.args[0])
             if isinstance(v.type, ir.VectorType):
@@ -760,6 +802,73 @@ class _FunctionEmitter(Visitor):
             return self._libm_call(_LIBM[name], args[0], e.dtype)
         raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
                          f"known: likely, exp10, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
+
+    def _packed_call(self, e: E.Call) -> ir.Value:
+        """Call a tl.register_func'ed function through the module's packed-call slot (see
+        target.packed for the argument encoding); a failure returns from this function."""
+        codes: list[int] = []
+        slots: list[ir.Value] = []
+        for a in e.args[1:]:
+            if isinstance(a, E.Call) and a.name == "tl.array":
+                codes.append(packed.ARRAY)
+                dims = a.args[2:]
+                slots += [self.b.ptrtoint(self.visit(a.args[0]), I64), _const(I64, a.args[1].value),
+                          _const(I64, len(dims))] + [self.index64(d) for d in dims]
+            elif isinstance(a, E.StringImm):
+                codes.append(packed.STRING)
+                slots.append(self.b.ptrtoint(self.m.string_constant(a.value), I64))
+            elif a.dtype.is_float:
+                codes.append(packed.FLOAT)
+                v = self.visit(a)
+                if a.dtype.bits != 64:
+                    v = self.b.fpext(v, ir.DoubleType())
+                slots.append(self.b.bitcast(v, I64))
+            elif a.dtype.is_handle:
+                codes.append(packed.INT)
+                slots.append(self.b.ptrtoint(self.visit(a), I64))
+            else:
+                codes.append(packed.INT)
+                v = self.visit(a)
+                slots.append(self.b.zext(v, I64) if a.dtype.is_bool or not a.dtype.is_signed else self.b.sext(v, I64)
+                             if v.type.width < 64 else v)
+        vals = self.alloca(ir.ArrayType(I64, max(len(slots), 1)), name="packed.args")
+        kinds = self.alloca(ir.ArrayType(I32, max(len(codes), 1)), name="packed.codes")
+        for k, v in enumerate(slots):
+            self.b.store(v, self.b.gep(vals, [_const(I32, 0), _const(I32, k)], inbounds=True,
+                                       source_etype=ir.ArrayType(I64, max(len(slots), 1))))
+        for k, c in enumerate(codes):
+            self.b.store(_const(I32, c), self.b.gep(kinds, [_const(I32, 0), _const(I32, k)], inbounds=True,
+                                                    source_etype=ir.ArrayType(I32, max(len(codes), 1))))
+        fn = _FunctionPointerLoad(self.b.block, self.m.packed_call_slot(), ir.FunctionType(I32, [PTR, PTR, PTR, I32]),
+                                  "packed.fn")
+        self.b._insert(fn)
+        status = self.b.call(fn, [self.m.string_constant(e.args[0].value), vals, kinds, _const(I32, len(codes))],
+                             name="packed.status")
+        self._return_on_error(status)
+        return status
+
+    def _extern_call(self, e: E.Call) -> ir.Value:
+        """Call the C function named by the first argument (libm, a loaded library), lane by lane."""
+        name = e.args[0].value
+        args = e.args[1:]
+        ret = llvm_type(e.dtype.element_of())
+        arg_types = [PTR if a.dtype.is_handle else llvm_type(a.dtype.element_of()) for a in args]
+        fn = self.m.declare(name, ret, arg_types)
+        values = [self.visit(a) for a in args]
+        if e.dtype.lanes == 1:
+            return self.b.call(fn, values)
+        out = ir.Constant(llvm_type(e.dtype), ir.Undefined)
+        for k in range(e.dtype.lanes):
+            lane = _const(I32, k)
+            lane_args = [self.b.extract_element(v, lane) if isinstance(v.type, ir.VectorType) else v for v in values]
+            out = self.b.insert_element(out, self.b.call(fn, lane_args), lane)
+        return out
+
+    def _address_of(self, e: E.Call) -> ir.Value:
+        """A pointer ``offset`` elements into a buffer."""
+        base = self.visit(e.args[0])
+        elem = llvm_type(as_dtype(DTYPES[e.args[2].value]), in_memory=True)
+        return self.b.gep(base, [self.index64(e.args[1])], source_etype=elem)
 
     def _vector_math(self, name: str, x: ir.Value, dt: DType) -> ir.Value:
         """exp/log/tanh/erf as inline polynomial code (see vecmath); float16 computes in float32."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from ...errors import ArgumentError, BuildError, TargetError
 from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, Signature
 from ..binder import ArgBinder
+from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
 from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
 
@@ -79,6 +80,16 @@ class Module:
         self._num_threads = 0
         if library.runnable:
             self.set_num_threads(default_num_threads())
+            self._link_packed_calls()
+
+    def _link_packed_calls(self) -> None:
+        """Point the module's packed-call slot (present when it calls tl.register_func'ed
+        functions) at the dispatcher."""
+        try:
+            slot = self._library.address(PACKED_CALL_SYMBOL)
+        except BuildError:
+            return
+        ctypes.c_void_p.from_address(slot).value = callback_address()
 
     @property
     def name(self) -> str:
@@ -107,6 +118,10 @@ class Module:
         return self._cfunc
 
     def _check_status(self, status: int) -> None:
+        if status == ERR_PACKED_CALL:
+            exc = take_error()
+            if exc is not None:
+                raise exc
         if status == ERR_OUT_OF_MEMORY:
             raise MemoryError(f"{self.name}: a heap allocation inside the compiled function failed")
         if status:

@@ -1,0 +1,149 @@
+"""A builder for small hand-written loop nests (TVM's ``tir.ir_builder``): ``for_range``,
+``if_scope``/``else_scope``, ``allocate``, ``buffer_ptr`` and ``emit``; ``get()`` returns the
+statement, typically the body of a ``te.extern``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from typing import Any
+
+from ..errors import ExprError
+from ..te.dtype import HANDLE, INT32, as_dtype
+from ..te.expr import Load, PrimExpr, Var, convert
+from .stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Stmt, Store, seq
+
+_KINDS = {"serial": ForKind.SERIAL, "parallel": ForKind.PARALLEL, "vectorize": ForKind.VECTORIZED,
+          "unroll": ForKind.UNROLLED}
+
+
+class BufferPtr:
+    """Flat element access to a buffer handle: ``ptr[i]`` reads, ``ptr[i] = v`` emits a store."""
+
+    def __init__(self, builder: IRBuilder, data: Var, dtype: Any, shape: tuple = ()):
+        self._builder, self.data, self.dtype, self.shape = builder, data, as_dtype(dtype), shape
+
+    def _index(self, index: Any) -> PrimExpr:
+        if isinstance(index, tuple):
+            if len(index) != len(self.shape):
+                raise ExprError(f"buffer {self.data.name}: {len(index)} indices for {len(self.shape)} dimensions")
+            flat: Any = index[0]
+            for d, i in zip(self.shape[1:], index[1:]):
+                flat = flat * d + i
+            index = flat
+        return convert(index)
+
+    def __getitem__(self, index: Any) -> PrimExpr:
+        return Load(self.dtype, self.data, self._index(index))
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        value = convert(value)
+        if value.dtype != self.dtype:
+            value = value.astype(str(self.dtype))
+        self._builder.emit(Store(self.data, value, self._index(index)))
+
+    def asobject(self) -> Var:
+        return self.data
+
+
+class IRBuilder:
+    """Collects statements; scopes nest through ``with`` blocks."""
+
+    def __init__(self) -> None:
+        self._stack: list[list[Any]] = [[]]
+
+    def emit(self, stmt: Any) -> None:
+        """Append a statement (an expression is evaluated for its effect, e.g. a call)."""
+        if isinstance(stmt, PrimExpr):
+            stmt = Evaluate(stmt)
+        self._stack[-1].append(stmt)
+
+    def _pop(self) -> Stmt:
+        body = self._stack.pop()
+        out: Stmt | None = None
+        # Wrappers (allocate, let) recorded as callables take the statements after them.
+        for item in reversed(body):
+            if callable(item) and not isinstance(item, Stmt):
+                out = item(out if out is not None else seq())
+            else:
+                out = item if out is None else seq(item, out)
+        return out if out is not None else seq()
+
+    @contextlib.contextmanager
+    def for_range(self, begin: Any, end: Any, name: str = "i", dtype: str = "int32",
+                  kind: str = "serial") -> Iterator[Var]:
+        """``with ib.for_range(0, n, name="i") as i:`` a loop over [begin, end)."""
+        if kind not in _KINDS:
+            raise ExprError(f"for_range kind '{kind}' is not one of {', '.join(_KINDS)}")
+        var = Var(name, as_dtype(dtype))
+        self._stack.append([])
+        yield var
+        body = self._pop()
+        lo, hi = convert(begin), convert(end)
+        self.emit(For(var, lo, hi - lo, _KINDS[kind], body))
+
+    @contextlib.contextmanager
+    def if_scope(self, cond: Any) -> Iterator[None]:
+        """``with ib.if_scope(cond):`` statements run when ``cond`` holds."""
+        self._stack.append([])
+        yield
+        self.emit(IfThenElse(convert(cond), self._pop()))
+
+    @contextlib.contextmanager
+    def else_scope(self) -> Iterator[None]:
+        """Right after an ``if_scope``: statements run when its condition fails."""
+        prev = self._stack[-1][-1] if self._stack[-1] else None
+        if not isinstance(prev, IfThenElse) or prev.else_case is not None:
+            raise ExprError("else_scope must follow an if_scope")
+        self._stack.append([])
+        yield
+        other = self._pop()
+        self._stack[-1][-1] = prev.with_fields(else_case=other)
+
+    @contextlib.contextmanager
+    def new_scope(self) -> Iterator[None]:
+        self._stack.append([])
+        yield
+        self.emit(self._pop())
+
+    def allocate(self, dtype: str, shape: Any, name: str = "buf", scope: str = "global") -> BufferPtr:
+        """Scratch storage for the statements that follow, as a BufferPtr."""
+        dims = shape if isinstance(shape, (list, tuple)) else (shape,)
+        size: Any = 1
+        for d in dims:
+            size = size * d
+        var = Var(name, HANDLE)
+        self._stack[-1].append(lambda body: Allocate(var, as_dtype(dtype), convert(size), scope, body))
+        return BufferPtr(self, var, dtype, tuple(convert(d) for d in dims))
+
+    def let(self, var_name: str, value: Any) -> Var:
+        """A variable bound to ``value`` for the statements that follow."""
+        value = convert(value)
+        var = Var(var_name, value.dtype)
+        self._stack[-1].append(lambda body: LetStmt(var, value, body))
+        return var
+
+    def buffer_ptr(self, buf: Any, shape: Any = None) -> BufferPtr:
+        """Element access to a ``te.extern`` buffer (``ins[k]``/``outs[k]``) or a handle."""
+        data = getattr(buf, "data", buf)
+        dims = tuple(shape) if shape is not None else tuple(getattr(buf, "shape", ()))
+        return BufferPtr(self, data, getattr(buf, "dtype", "float32"), dims)
+
+    def pointer(self, content_type: str, name: str = "ptr", scope: str = "") -> Var:
+        return Var(name, HANDLE)
+
+    def get(self) -> Stmt:
+        """The statement built so far."""
+        if len(self._stack) != 1:
+            raise ExprError("ir_builder.get() inside an open scope")
+        stmt = self._pop()
+        self._stack.append([])
+        return stmt
+
+
+def create() -> IRBuilder:
+    """A new IRBuilder."""
+    return IRBuilder()
+
+
+__all__ = ["IRBuilder", "BufferPtr", "create", "INT32"]

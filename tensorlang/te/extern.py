@@ -1,0 +1,165 @@
+"""Operations computed by outside code: ``te.extern`` with buffers (``tir.decl_buffer``) and
+the calls that code makes (``call_packed``, ``call_extern``, ``call_pure_extern``, ``call_intrin``).
+
+An ``ExternOp`` has the axes of its output (so it is realized like any stage) but no
+expression body: lowering emits the statement its ``fcompute(ins, outs)`` returned, with the
+input and output buffers bound to the tensors' storage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from ..errors import ExprError
+from .dtype import HANDLE, INT32, DType, as_dtype
+from .expr import Call, IntImm, PrimExpr, StringImm, Var, const, convert
+from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, to_shape
+
+
+class DeclBuffer:
+    """A flat row-major buffer: ``data`` (a handle variable), ``shape`` and ``dtype``
+    (TVM's ``tir.Buffer`` as extern functions and the IR builder use it)."""
+
+    def __init__(self, shape: Sequence[Any], dtype: str | DType = "float32", name: str = "buffer",
+                 data: Var | None = None):
+        self.shape = to_shape(shape, f"buffer {name}")
+        self.dtype = as_dtype(dtype)
+        self.name = name
+        self.data = data if data is not None else Var(name, HANDLE)
+        self.strides: tuple = ()
+        self.elem_offset = const(0)
+
+    def vload(self, begin: Sequence[Any], dtype: str | None = None) -> PrimExpr:
+        """The element at index ``begin`` (one index per dimension)."""
+        from .expr import Load
+        return Load(dtype or self.dtype, self.data, self.offset_of(begin))
+
+    def offset_of(self, indices: Sequence[Any]) -> PrimExpr:
+        """The flat row-major offset of ``indices``."""
+        idx = [convert(i) for i in (indices if isinstance(indices, (list, tuple)) else [indices])]
+        if len(idx) != len(self.shape):
+            raise ExprError(f"buffer {self.name} has {len(self.shape)} dimensions, got {len(idx)} indices")
+        flat: PrimExpr = idx[0]
+        for d, i in zip(self.shape[1:], idx[1:]):
+            flat = flat * d + i
+        return flat
+
+    def access_ptr(self, access_mask: Any = "rw", ptr_type: str = "handle", content_lanes: int = 1,
+                   offset: Any = 0) -> PrimExpr:
+        """A pointer to the buffer's data (``offset`` elements in)."""
+        return Call(HANDLE, "tl.address_of", [self.data, convert(offset), IntImm(INT32, _DTYPE_CODES[str(self.dtype)])])
+
+    def as_arg(self) -> PrimExpr:
+        """The buffer as an argument of a packed call: its data, dtype and shape."""
+        return Call(HANDLE, "tl.array", [self.data, IntImm(INT32, _DTYPE_CODES[str(self.dtype)]), *self.shape])
+
+    def __repr__(self) -> str:
+        return f"buffer({self.name}, {self.dtype}, {list(self.shape)})"
+
+
+# dtype codes shared with the code that decodes packed-call arguments
+DTYPES = ("float32", "float64", "float16", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+          "uint64", "bool")
+_DTYPE_CODES = {name: k for k, name in enumerate(DTYPES)}
+
+
+def decl_buffer(shape: Sequence[Any], dtype: str | DType = "float32", name: str = "buffer", data: Var | None = None,
+                strides: Any = None, elem_offset: Any = None, scope: str = "", data_alignment: int = -1,
+                offset_factor: int = 0, buffer_type: str = "", axis_separators: Any = None,
+                span: Any = None) -> DeclBuffer:
+    """A buffer declaration (compact, row-major; ``strides``/``elem_offset`` must be the defaults)."""
+    if strides not in (None, [], ()):
+        raise ExprError(f"decl_buffer {name}: custom strides are not supported (buffers are compact row-major)")
+    return DeclBuffer(shape, dtype, name, data)
+
+
+class ExternOp(ComputeOp):
+    """Outputs computed by a statement of outside code (see the module docstring)."""
+
+    def __init__(self, name: str, tag: str, attrs: dict | None, shape: Sequence[PrimExpr], dtypes: Sequence[DType],
+                 inputs: Sequence[Tensor], input_buffers: Sequence[DeclBuffer], output_buffers: Sequence[DeclBuffer],
+                 body: Any):
+        names = ["i", "j", "k", "l", "m", "n"]
+        axis = [IterVar(Range(0, d), Var(names[n] if n < 6 else f"ax{n}", INT32), IterVarType.DATA_PAR)
+                for n, d in enumerate(shape)]
+        # Placeholder bodies give the outputs their dtypes; the real work is ``extern_body``.
+        super().__init__(name, tag, attrs, axis, [const(0, dt) for dt in dtypes])
+        self.inputs = tuple(inputs)
+        self.input_placeholders = tuple(input_buffers)
+        self.output_placeholders = tuple(output_buffers)
+        self.extern_body = body
+
+    @property
+    def input_tensors(self) -> list[Tensor]:
+        return list(self.inputs)
+
+
+def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBuffer], list[DeclBuffer]], Any],
+           name: str = "extern", dtype: Any = None, in_buffers: Sequence[DeclBuffer] | None = None,
+           out_buffers: Sequence[DeclBuffer] | None = None, tag: str = "", attrs: dict | None = None) -> Any:
+    """Tensors of ``shape`` computed by ``fcompute(ins, outs)``, which gets one buffer per input
+    and output and returns the statement (or call expression) that fills the outputs."""
+    where = f"extern '{name}'"
+    single = not (isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)))
+    shapes = [shape] if single else list(shape)
+    shapes = [to_shape(s, where) for s in shapes]
+    if any(len(s) != len(shapes[0]) or any(str(a) != str(b) for a, b in zip(s, shapes[0])) for s in shapes):
+        raise ExprError(f"{where}: outputs of different shapes are not supported")
+    inputs = list(inputs)
+    for t in inputs:
+        if not isinstance(t, Tensor):
+            raise ExprError(f"{where}: inputs must be tensors, got {t!r}")
+    if dtype is None:
+        dtypes = [inputs[0].dtype if inputs else as_dtype("float32")] * len(shapes)
+    else:
+        dtypes = [as_dtype(d) for d in (dtype if isinstance(dtype, (list, tuple)) else [dtype] * len(shapes))]
+    ins = list(in_buffers) if in_buffers is not None else [
+        DeclBuffer(t.shape, t.dtype, f"{t.name}_buf") for t in inputs]
+    outs = list(out_buffers) if out_buffers is not None else [
+        DeclBuffer(s, dt, f"{name}_out{k}" if len(shapes) > 1 else f"{name}_buf") for k, (s, dt) in
+        enumerate(zip(shapes, dtypes))]
+    if len(ins) != len(inputs) or len(outs) != len(shapes):
+        raise ExprError(f"{where}: give one buffer per input and per output")
+    body = fcompute(ins, outs)
+    if body is None:
+        raise ExprError(f"{where}: fcompute returned nothing; return the call (or ib.get() of an ir_builder)")
+    op = ExternOp(name, tag, attrs, shapes[0], dtypes, inputs, ins, outs, body)
+    return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
+
+
+def _arg(a: Any) -> PrimExpr:
+    if isinstance(a, DeclBuffer):
+        return a.as_arg()
+    if isinstance(a, str):
+        return StringImm(a)
+    if isinstance(a, Tensor):
+        raise ExprError(f"call_packed: pass the buffer of tensor {a.name} (ins[k] / outs[k] of te.extern)")
+    return convert(a)
+
+
+def call_packed(func_name: str, *args: Any) -> PrimExpr:
+    """Call the function registered as ``func_name`` (``tl.register_func``) from generated code;
+    buffers arrive as arrays, numbers as Python numbers."""
+    return Call(INT32, "tvm_call_packed", [StringImm(func_name), *(_arg(a) for a in args)])
+
+
+def call_extern(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr:
+    """Call the C function ``func_name`` (from libm, a loaded library, or CUDA's device library)."""
+    return Call(dtype, "call_extern", [StringImm(func_name), *(_arg(a) for a in args)])
+
+
+def call_pure_extern(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr:
+    """``call_extern`` of a function without side effects."""
+    return Call(dtype, "call_pure_extern", [StringImm(func_name), *(_arg(a) for a in args)])
+
+
+def call_intrin(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr:
+    """An intrinsic by name (``"tir.exp"`` or a name given lowering rules with
+    ``tl.ir.register_intrin_lowering``)."""
+    name = func_name[4:] if func_name.startswith("tir.") else func_name
+    return Call(dtype, name, [convert(a) for a in args])
+
+
+__all__ = ["DeclBuffer", "ExternOp", "extern", "decl_buffer", "call_packed", "call_extern", "call_pure_extern",
+           "call_intrin", "DTYPES"]
