@@ -110,6 +110,15 @@ def default_log(path: str, target: str) -> str:
     return str(Path("tuning_logs") / f"{Path(path).stem}.{target_kind(target)}.json")
 
 
+def check_target(target: str) -> str:
+    """``target`` itself once its backend accepts it (an unknown -mcpu or -mattr is a
+    TargetError naming the known ones here, not a crash inside LLVM in a worker later)."""
+    from .target.backends import get_backend
+    from .target.target import Target
+    get_backend(Target(target).kind.name).parse_target(target)
+    return target
+
+
 def gpu_target(target: str) -> str:
     """For a real CUDA target: check for a GPU in a spawned process (this one never initializes
     CUDA, since it forks builders) and pin its architecture into the target string; raises
@@ -137,7 +146,7 @@ def _tuner_for(kind: str, task: Any, seed: int | None) -> Any:
 def _tune(args: argparse.Namespace) -> int:
     from .autotune import record
     module = load_file(args.file)
-    target = gpu_target(args.target)
+    target = gpu_target(check_target(args.target))
     if args.auto:
         from .autoschedule.files import tune_file
         return tune_file(module, args.file, target, args.trials, args.log, args.seed)
@@ -243,6 +252,7 @@ def _build(args: argparse.Namespace) -> int:
     from .autotune.dispatcher import ApplyHistoryBest
     from .build_module import build
     module = load_file(args.file)
+    check_target(args.target)
     best = ApplyHistoryBest(args.log, allow_other_device=args.allow_other_device)
     tasks = iter_tasks(module, args.file, args.target)
     out = Path(args.output)

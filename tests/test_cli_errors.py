@@ -105,3 +105,17 @@ def test_interrupt_stops_cleanly_and_says_how_to_resume(tmp_path, sig, code: int
     assert "resumes" in err
     for line in log.read_text().splitlines():  # only whole records
         json.loads(line)
+
+
+def test_unknown_cpu_is_a_target_error_not_an_llvm_exit(tmp_path, capsys) -> None:
+    from tensorlang.errors import TargetError
+    from tensorlang.target.llvm.target import LLVMTarget
+    with pytest.raises(TargetError, match="unknown CPU 'znver55'.*znver5"):
+        LLVMTarget.from_string("llvm -mcpu=znver55")
+    with pytest.raises(TargetError, match=r"unknown CPU feature\(s\) \+avx9"):
+        LLVMTarget.from_string("llvm -mattr=+avx9")
+    assert LLVMTarget.from_string("llvm -mcpu=skylake -mattr=+avx2").cpu == "skylake"
+    f = tmp_path / "tasks.py"
+    f.write_text(TASKS_FILE)
+    assert main(["tune", str(f), "--target", "llvm -mcpu=skylak", "--log", str(tmp_path / "l.json")]) == 1
+    assert "unknown CPU 'skylak'" in capsys.readouterr().err

@@ -770,3 +770,4 @@ def test_concurrent_builds_are_safe():
         out = np.zeros(64, "float32")
         f(a, b, out)
         np.testing.assert_array_equal(out, {E.Add: a + b, E.Sub: a - b, E.Mul: a * b, E.Max: np.maximum(a, b)}[op])
+

@@ -7,6 +7,9 @@ only while holding ``LOCK``, the lock every use of LLVM's process-wide state tak
 from __future__ import annotations
 
 import ctypes.util
+import re
+import subprocess
+import sys
 import threading
 from functools import cache
 
@@ -83,3 +86,51 @@ def llvm_target_for(triple: str) -> llvm.Target:
             return llvm.Target.from_triple(triple)
         except RuntimeError as exc:
             raise TargetError(f"LLVM does not know the triple '{triple}': {exc}") from None
+
+
+# LLVM prints its CPU and feature tables for -mcpu=help and then exits the process, so the
+# tables are read in a child process; a name outside them would make LLVM exit ours.
+_LIST_PROGRAM = """
+import sys
+import llvmlite.binding as llvm
+llvm.initialize_all_targets(); llvm.initialize_all_asmprinters()
+tm = llvm.Target.from_triple(sys.argv[1]).create_target_machine(cpu="help", features="")
+tm.emit_object(llvm.parse_assembly("define void @f() { ret void }"))
+"""
+
+
+@cache
+def known_cpus_and_features(triple: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The CPU names and feature names LLVM accepts for ``triple`` (empty sets when LLVM
+    could not be asked, in which case nothing is checked)."""
+    try:
+        out = subprocess.run([sys.executable, "-c", _LIST_PROGRAM, triple], capture_output=True,
+                             text=True, timeout=60).stderr
+    except (OSError, subprocess.SubprocessError):
+        return frozenset(), frozenset()
+    cpus, features, section = set(), set(), None
+    for line in out.splitlines():
+        if line.startswith("Available CPUs"):
+            section = cpus
+        elif line.startswith("Available features"):
+            section = features
+        elif section is not None:
+            m = re.match(r"^\s+([A-Za-z0-9_.+-]+)\s+- ", line)
+            if m:
+                section.add(m.group(1))
+    return frozenset(cpus), frozenset(features)
+
+
+def check_cpu(triple: str, cpu: str, features: str, text: str) -> None:
+    """TargetError naming the known CPUs (or features) when ``cpu`` or a feature of
+    ``features`` ("+a,-b") is not one LLVM knows for ``triple``."""
+    cpus, known = known_cpus_and_features(triple)
+    if cpus and cpu not in cpus and cpu != "generic":
+        close = sorted(c for c in cpus if c[:3] == cpu[:3]) or sorted(cpus)
+        raise TargetError(f"unknown CPU '{cpu}' in target '{text}' for {triple}; LLVM knows: "
+                          f"{', '.join(close[:40])}{' ...' if len(close) > 40 else ''}")
+    bad = [f for f in filter(None, features.split(",")) if known and f[1:] not in known]
+    if bad:
+        raise TargetError(f"unknown CPU feature(s) {', '.join(bad)} in target '{text}'; features look like "
+                          f"+avx2,-avx512f (LLVM knows {len(known)} for {triple}, e.g. "
+                          f"{', '.join(sorted(known)[:12])} ...)")

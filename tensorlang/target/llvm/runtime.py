@@ -9,6 +9,7 @@ written in place; this module never imports llvmlite, so a library written by
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import numbers
 import os
 import shutil
@@ -178,8 +179,12 @@ class Module:
         return self._library.source(kind)
 
     def export_library(self, path: str | os.PathLike, fcompile: Any = None, **_options: Any) -> None:
-        """Write a shared library that ``load_module`` can load without the compiler."""
-        self._library.save(os.fspath(path))
+        """Write a shared library that ``load_module`` can load without the compiler, sealed
+        with a checksum trailer (see ``seal_library``)."""
+        path = os.fspath(path)
+        self._library.save(path)
+        if not is_sealed(path):
+            seal_library(path)
 
     def save(self, path: str | os.PathLike, fmt: str = "") -> None:
         """Write the module in ``fmt`` (default: the file's extension): "o" object code (link it
@@ -238,8 +243,53 @@ class SharedLibrary:
             shutil.copyfile(self.path, path)
 
 
+# A trailer after the ELF image: magic, SHA-256 of the image, image length.  The dynamic loader
+# ignores bytes past the segments it maps, so a sealed library stays an ordinary .so.
+_SEAL_MAGIC = b"TLSEAL01"
+_SEAL_SIZE = len(_SEAL_MAGIC) + 32 + 8
+
+
+def seal_library(path: str) -> None:
+    """Append the checksum trailer to the library ``path``."""
+    with open(path, "rb") as f:
+        image = f.read()
+    with open(path, "ab") as f:
+        f.write(_SEAL_MAGIC + hashlib.sha256(image).digest() + len(image).to_bytes(8, "little"))
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def is_sealed(path: str) -> bool:
+    try:
+        check_sealed(path)
+        return True
+    except BuildError:
+        return False
+
+
+def check_sealed(path: str) -> None:
+    """BuildError unless ``path`` is a whole library as export_library wrote it: mapping a
+    truncated or overwritten one would crash the process (SIGBUS) instead of raising."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as exc:
+        raise BuildError(f"cannot load {path}: {exc.strerror}") from None
+    if len(data) < _SEAL_SIZE or data[-_SEAL_SIZE:-_SEAL_SIZE + len(_SEAL_MAGIC)] != _SEAL_MAGIC:
+        raise BuildError(f"{path} was not written by tensorlang's export_library, or it was truncated "
+                         "(no checksum trailer); export it again")
+    trailer = data[-_SEAL_SIZE:]
+    digest, length = trailer[len(_SEAL_MAGIC):-8], int.from_bytes(trailer[-8:], "little")
+    image = data[:-_SEAL_SIZE]
+    if length != len(image) or hashlib.sha256(image).digest() != digest:
+        raise BuildError(f"{path} is damaged: its checksum does not match its contents "
+                         "(truncated or modified after export); export it again")
+
+
 def load_module(path: str | os.PathLike) -> Module:
-    """Load a shared library written by ``Module.export_library`` (no compiler needed)."""
+    """Load a shared library written by ``Module.export_library`` (no compiler needed), after
+    checking its checksum trailer."""
+    check_sealed(os.fspath(path))
     lib = SharedLibrary(os.fspath(path))
     try:
         addr = lib.address(METADATA_SYMBOL)

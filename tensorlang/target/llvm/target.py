@@ -62,6 +62,8 @@ class LLVMTarget:
         else:
             cpu, base = "generic", ""
         features = _merge_features(base, opts.get("-mattr", ""), text)
+        if cpu != host.host_cpu_name() or "-mattr" in opts:  # the host's own names need no check
+            host.check_cpu(triple, cpu, opts.get("-mattr", ""), text)
 
         level = opts.get("-opt-level", "3")
         if level not in ("0", "1", "2", "3"):

@@ -1,0 +1,30 @@
+"""Exported libraries carry a checksum trailer: a truncated or modified .so is refused with a
+BuildError before it is mapped (mapping it would crash the process with SIGBUS)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te
+from tensorlang.errors import BuildError
+from tensorlang.runtime import load_module
+
+
+def test_truncated_or_modified_libraries_are_refused_before_mapping(tmp_path, rng):
+    n = 64
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] * 2.0, name="B")
+    f = tl.build(te.create_schedule(B.op), [A, B], "llvm", name="twice")
+    path = tmp_path / "twice.so"
+    f.export_library(str(path))
+    data = path.read_bytes()
+    a = rng.standard_normal(n).astype("float32")
+    b = np.zeros(n, "float32")
+    load_module(path)(a, b)
+    np.testing.assert_allclose(b, a * 2)
+    for bad in (data[: len(data) // 2], data[:100] + bytes([data[100] ^ 0xFF]) + data[101:]):
+        path.write_bytes(bad)
+        with pytest.raises(BuildError, match="truncated|damaged"):
+            load_module(path)
