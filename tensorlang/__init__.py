@@ -8,7 +8,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from . import contrib, error, errors, runtime, schedule, target, te, testing, tir, topi
+from . import container, contrib, error, errors, runtime, schedule, target, te, testing, tir, topi
 from .build_module import build, lower
 from .errors import (
                      ArgumentError,
@@ -24,7 +24,7 @@ from .errors import TensorLangError as TVMError
 from .runtime import cpu, cuda, device, get_global_func, register_func
 from .runtime import ndarray as nd
 
-__all__ = ["__version__", "contrib", "error", "errors", "topi", "TVMError",
+__all__ = ["__version__", "container", "contrib", "error", "errors", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
            "cpu", "cuda", "device", "get_global_func", "register_func",
            "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",

@@ -39,6 +39,7 @@ from ..schedule.inline import effective_bodies
 from ..schedule.schedule import Schedule
 from ..te.expr import Var
 from ..te.functor import free_vars, post_order_visit
+from ..te.scan import ScanOp
 from ..te.tensor import PlaceholderOp, Tensor
 from .schedule_ops import schedule_ops
 
@@ -136,7 +137,11 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     bounds = infer_bound(sch, bodies)
     stmt = schedule_ops(sch, bodies, bounds, set(tensors))
     _debug("schedule_ops", stmt)
-    stmt = storage_flatten(stmt, tensors)
+    # A scan's state placeholder, init and update tensors are the scan output's storage.
+    aliases = {t: st.op.output(k) for st in sch.stages if isinstance(st.op, ScanOp)
+               for k, parts in enumerate(zip(st.op.state_placeholder, st.op.init, st.op.update))
+               for t in (parts[0], sch.current_tensor(parts[1]), sch.current_tensor(parts[2]))}
+    stmt = storage_flatten(stmt, tensors, aliases)
     _debug("storage_flatten", stmt)
     for pass_name, fn in PASSES:
         stmt = fn(stmt)

@@ -33,6 +33,7 @@ from ..te.dtype import HANDLE
 from ..te.expr import PrimExpr, Var, convert
 from ..te.extern import ExternOp
 from ..te.functor import free_vars, substitute
+from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from .allreduce import ThreadAxis, allreduce
 
@@ -64,8 +65,9 @@ class _Builder:
             t = op.output(i)
             if t in self.arg_tensors:
                 continue
-            mins = [self.bounds.ranges[ax].min for ax in op.axis]
-            exts = [self.bounds.ranges[ax].extent for ax in op.axis]
+            ranges = [ax.dom if isinstance(op, ScanOp) else self.bounds.ranges[ax] for ax in op.axis]
+            mins = [r.min for r in ranges]
+            exts = [r.extent for r in ranges]
             body = Realize(t, mins, exts, st.storage_scope(), body)
         return body
 
@@ -74,6 +76,10 @@ class _Builder:
         op: ComputeOp = st.op
         if isinstance(op, ExternOp):
             return self.extern_nest(op)
+        if isinstance(op, ScanOp):
+            # Only the serial time loop: the update stages attached to it write the scan's
+            # storage directly (storage flattening aliases them), so there is nothing to copy.
+            return self.loops(st, [op.scan_axis], seq(), [])
         vals = root_values(st, self.bounds)
         vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
         self.data_index[st] = data_index_map(st, vals)

@@ -15,6 +15,7 @@ from ..errors import LoweringError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Var
 from ..te.functor import substitute
+from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, Range
 from .inline import reads_of
 from .relations import pass_down_extents, pass_up_index
@@ -142,6 +143,8 @@ def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]
         b.outer_loops[st] = []
         for ax in op.axis:
             b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
+        if isinstance(op, ScanOp):  # the init rows come from the init stage
+            b.ranges[op.scan_axis] = Range(op.init_rows, simplify(op.scan_axis.dom.extent - op.init_rows))
     for ax in op.reduce_axis:
         b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
     extents = {iv: b.ranges[iv].extent for iv in list(op.axis) + list(op.reduce_axis)}

@@ -15,6 +15,7 @@ from typing import Any
 from ..errors import ScheduleError
 from ..te.expr import IntImm, PrimExpr, Var, convert
 from ..te.extern import ExternOp
+from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
 from .relations import Fuse, Relation, Singleton, Split
 
@@ -443,4 +444,33 @@ def create_schedule(ops: Operation | Tensor | Sequence[Operation | Tensor]) -> S
         if isinstance(o, PlaceholderOp):
             raise ScheduleError(f"create_schedule: {o.name} is a placeholder; pass the computed output's op")
         out.append(o)
-    return Schedule(out)
+    sch = Schedule(out)
+    for st in list(sch.stages):
+        if isinstance(st.op, ScanOp):
+            _attach_scan_body(sch, st)
+    return sch
+
+
+def _attach_scan_body(sch: Schedule, scan_stage: Stage) -> None:
+    """Compute every stage between a scan's state and its update inside the scan's time loop."""
+    op = scan_stage.op
+    states = set(op.state_placeholder)
+    reads_state: dict[int, bool] = {}
+
+    def depends(o: Operation) -> bool:
+        if id(o) not in reads_state:
+            reads_state[id(o)] = False  # cycles cannot happen; this also memoizes
+            reads_state[id(o)] = any(t in states or depends(t.op) for t in o.input_tensors)
+        return reads_state[id(o)]
+
+    feeds: set[int] = set()
+    stack = [u.op for u in op.update]
+    while stack:
+        o = stack.pop()
+        if id(o) in feeds or isinstance(o, PlaceholderOp):
+            continue
+        feeds.add(id(o))
+        stack.extend(t.op for t in o.input_tensors)
+    for st in sch.stages:
+        if id(st.op) in feeds and (depends(st.op) or any(st.op is u.op for u in op.update)):
+            st.compute_at(scan_stage, op.scan_axis)

@@ -91,6 +91,7 @@ from .intrin import (
 )
 from .operation import compute, placeholder, reduce_axis, size_var, thread_axis, var
 from .reduction import CommReducer, Reducer, comm_reducer, max, min, sum
+from .scan import ScanOp, scan
 from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor
 
 __all__ = [
@@ -104,7 +105,7 @@ __all__ = [
     "reduce_axis", "size_var", "thread_axis", "var", "CommReducer", "Reducer", "comm_reducer",
     "max", "min", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
     "Range", "Tensor", "create_schedule", "Schedule", "Stage", "DeclBuffer", "ExternOp", "call_extern",
-    "call_intrin", "call_packed", "call_pure_extern", "decl_buffer", "extern",
+    "call_intrin", "call_packed", "call_pure_extern", "decl_buffer", "extern", "ScanOp", "scan",
 ]
 
 
@@ -113,4 +114,7 @@ def __getattr__(name: str) -> Any:
     if name in ("create_schedule", "Schedule", "Stage"):
         from .. import schedule
         return getattr(schedule, name)
+    if name == "schedule":  # te.schedule.InferBound, te.schedule.Split ... as in TVM
+        import importlib
+        return importlib.import_module("..schedule", __name__)
     raise AttributeError(f"module 'tensorlang.te' has no attribute '{name}'")

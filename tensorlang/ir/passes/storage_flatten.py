@@ -24,13 +24,16 @@ def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
 
 
 class _Flatten(Mutator):
-    def __init__(self, args: dict[Tensor, Buffer]):
+    def __init__(self, args: dict[Tensor, Buffer], aliases: dict[Tensor, Tensor] | None = None):
         super().__init__()
+        self.aliases = aliases or {}
         # tensor -> (buffer var, region mins or None for arguments, region extents)
         self.bufs: dict[Tensor, tuple[Var, tuple | None, tuple]] = {
             t: (b.data, None, b.shape) for t, b in args.items()}
 
     def visit_Realize(self, node: Realize) -> Stmt:
+        if node.tensor in self.aliases:
+            return self.visit(node.body)  # stored in the tensor it aliases
         var = Var(node.tensor.name, HANDLE)
         self.bufs[node.tensor] = (var, node.mins, node.extents)
         body = self.visit(node.body)
@@ -41,7 +44,7 @@ class _Flatten(Mutator):
         return Allocate(var, node.tensor.dtype, size if size is not None else const(1), node.scope, body)
 
     def _lookup(self, t: Tensor) -> tuple[Var, tuple | None, tuple]:
-        got = self.bufs.get(t)
+        got = self.bufs.get(self.aliases.get(t, t))
         if got is None:
             raise LoweringError(f"tensor {t.name} is used but is neither in the argument list nor computed "
                                 "by this schedule; add it to the arguments of lower/build")
@@ -81,6 +84,7 @@ class _Rebind(Mutator):
         return node.with_fields(buffer=self.vmap.get(node.buffer, node.buffer))
 
 
-def storage_flatten(stmt: Stmt, args: dict[Tensor, Buffer]) -> Stmt:
-    """Flatten all tensor accesses of ``stmt``; ``args`` maps argument tensors to their buffers."""
-    return _Flatten(args).visit(stmt)
+def storage_flatten(stmt: Stmt, args: dict[Tensor, Buffer], aliases: dict[Tensor, Tensor] | None = None) -> Stmt:
+    """Flatten all tensor accesses of ``stmt``; ``args`` maps argument tensors to their buffers,
+    ``aliases`` tensors that share another's storage (a scan's state is its output)."""
+    return _Flatten(args, aliases).visit(stmt)

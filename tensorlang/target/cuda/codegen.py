@@ -165,8 +165,10 @@ def _excerpt(s: S.Stmt, limit: int = 12) -> str:
     return "\n".join("    " + line for line in lines)
 
 
-def split_kernels(func: PrimFunc) -> HostPlan:
-    """Cut the body of a lowered GPU function into kernels and host-allocated device buffers."""
+def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
+    """Cut the body of a lowered GPU function into kernels and host-allocated device buffers.
+    ``allow_host_loops``: serial loops around kernels (a ``te.scan``'s time loop) are walked
+    into, their variables passed to the kernels (CPU emulation runs such loops as they are)."""
     buffer_dtypes: dict[E.Var, DType] = {b.data: b.dtype for b in func.buffers}
     scalars = [p for p in func.params if isinstance(p, E.Var)]
     kernels: list[Kernel] = []
@@ -186,6 +188,9 @@ def split_kernels(func: PrimFunc) -> HostPlan:
             walk(s.body)
         elif isinstance(s, S.For) and s.kind is S.ForKind.THREAD_BINDING:
             kernels.append(_make_kernel(func, s, f"{base}_kernel{len(kernels)}", buffer_dtypes, scalars))
+        elif allow_host_loops and isinstance(s, S.For) and s.kind is S.ForKind.SERIAL:
+            scalars.append(s.loop_var)
+            walk(s.body)
         elif isinstance(s, S.Allocate):
             raise BuildError(f"{func.name}: buffer {s.buffer.name} of scope '{s.scope}' is allocated outside "
                              "any kernel; shared and local buffers belong inside a blockIdx/threadIdx loop")

@@ -25,7 +25,7 @@ from .target import CUDATarget
 
 def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     """A CPU module running the GPU kernels of ``func`` (module docstring)."""
-    plan = split_kernels(func)
+    plan = split_kernels(func, allow_host_loops=True)
     for kernel in plan.kernels:
         check_launch(kernel, target)
     source = render_cuda(plan)

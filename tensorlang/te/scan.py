@@ -1,0 +1,74 @@
+"""Recurrences over a time axis: ``te.scan(init, update, state)``.
+
+``state`` is a placeholder standing for the scan's own output; ``init`` gives the first
+``len(init)`` rows (time steps) and ``update`` row ``t`` from rows before it.  The scan output
+is a stage whose serial time loop (``scan_axis``) runs over ``[len(init), T)``; the update
+stage, and every stage between the state and the update, is computed inside that loop
+(``create_schedule`` attaches them).  Lowering stores init, update and state in the scan
+output's storage, so the update reads the rows written before it and nothing is copied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..errors import ExprError
+from .dtype import INT32
+from .expr import PrimExpr, TensorRead, Var
+from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor
+
+
+class ScanOp(ComputeOp):
+    """The output of a scan: ``out[t, ...] = update[t, ...]`` over the serial ``scan_axis`` t."""
+
+    def __init__(self, name: str, tag: str, attrs: dict | None, init: Sequence[Tensor], update: Sequence[Tensor],
+                 state: Sequence[Tensor], inputs: Sequence[Tensor]):
+        names = ["t", "i", "j", "k", "l"]
+        shape = update[0].shape
+        axis = [IterVar(Range(0, d), Var(f"{name}.{names[n]}" if n < 5 else f"{name}.ax{n}", INT32),
+                        IterVarType.DATA_PAR) for n, d in enumerate(shape)]
+        super().__init__(name, tag, attrs, axis, [TensorRead(u, [iv.var for iv in axis]) for u in update])
+        self.scan_axis = axis[0]
+        self.init, self.update = tuple(init), tuple(update)
+        self.state_placeholder = tuple(state)
+        self.inputs = tuple(inputs)
+
+    @property
+    def init_rows(self) -> PrimExpr:
+        """How many time steps the init gives (the time loop starts there)."""
+        return self.init[0].shape[0]
+
+    @property
+    def input_tensors(self) -> list[Tensor]:
+        return [*self.init, *self.update]
+
+
+def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], state_placeholder: Any,
+         inputs: Sequence[Tensor] | None = None, name: str = "scan", tag: str = "", attrs: dict | None = None) -> Any:
+    """The recurrence ``state[t] = update(state[< t])`` from ``init`` rows (see module docstring)."""
+    inits = [init] if isinstance(init, Tensor) else list(init)
+    updates = [update] if isinstance(update, Tensor) else list(update)
+    states = [state_placeholder] if isinstance(state_placeholder, Tensor) else list(state_placeholder)
+    where = f"scan '{name}'"
+    if not (len(inits) == len(updates) == len(states)) or not inits:
+        raise ExprError(f"{where}: give one init, update and state per recurrence")
+    shape = [str(d) for d in updates[0].shape]
+    for ini, upd, st in zip(inits, updates, states):
+        if not isinstance(st.op, PlaceholderOp):
+            raise ExprError(f"{where}: the state {st.name} must be a te.placeholder")
+        if [str(d) for d in upd.shape] != [str(d) for d in st.shape]:
+            raise ExprError(f"{where}: update {upd.name} has shape {list(upd.shape)}, state {st.name} "
+                            f"{list(st.shape)}; they must match")
+        if [str(d) for d in ini.shape[1:]] != [str(d) for d in st.shape[1:]]:
+            raise ExprError(f"{where}: init {ini.name} must have the state's shape after its first (time) axis")
+        if [str(d) for d in upd.shape] != shape:
+            raise ExprError(f"{where}: every state must have the same shape (got {list(upd.shape)} and {shape}); "
+                            "scans over states of different shapes are not supported")
+        if not isinstance(upd.op, ComputeOp):
+            raise ExprError(f"{where}: update {upd.name} must be a te.compute")
+    op = ScanOp(name, tag, attrs, inits, updates, states, list(inputs or []))
+    return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
+
+
+__all__ = ["ScanOp", "scan"]
