@@ -39,7 +39,7 @@ from ...errors import TensorLangError
 from ..fingerprint import DeviceFingerprint, cpu_fingerprint
 from ..space import ConfigEntity
 from .executor import truncate
-from .local import BuildResult, LocalBuilder, LocalRunner, MeasureOptionError
+from .local import BuildResult, LocalBuilder, LocalRunner, MeasureOptionError, _task_and_configs
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 
 logger = logging.getLogger("tensorlang.autotune")
@@ -300,8 +300,10 @@ class RayBuilder:
             options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node_id, soft=False)
         return build.options(**options).remote(task_ref, config, self.timeout)
 
-    def build(self, task: Any, configs: Sequence[ConfigEntity]) -> list[BuildResult]:
-        """One BuildResult per config, in order, its library written to a local file."""
+    def build(self, measure_inputs: Any, configs: Sequence[ConfigEntity] | None = None) -> list[BuildResult]:
+        """One BuildResult per input, in order, its library written to a local file:
+        ``build(measure_inputs)`` as in TVM, or ``build(task, configs)``."""
+        task, configs = _task_and_configs(measure_inputs, configs)
         ray = import_ray()
         if self._tmp is None:
             self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-build-")
@@ -356,6 +358,7 @@ class RayRunner:
         self.lost = 0  # measuring actors that died so far
         self._started = False
         self._alive: dict[str, float] | None = None
+        self.avoid_nodes: set[str] = set()  # nodes where a build was lost: builds go elsewhere
 
     # --- the pool of measuring actors ---------------------------------------------------------------
 
@@ -466,8 +469,10 @@ class RayRunner:
         """The measurement function of ``task`` (called by the tuner instead of the local one)."""
         return _Measurement(self, task, builder)
 
-    def run(self, task: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
-        """One MeasureResult per build result (made by any builder), in order."""
+    def run(self, measure_inputs: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
+        """One MeasureResult per build result (made by any builder), in order; ``measure_inputs``
+        is TVM's list of MeasureInputs (or their task)."""
+        task, _ = _task_and_configs(measure_inputs, ())
         inputs = [MeasureInput(task.target, task, ConfigEntity(None, i, {})) for i in range(len(build_results))]
         m = _Measurement(self, task, None)
         out: list[Any] = [None] * len(inputs)
@@ -513,7 +518,9 @@ class _Pending:
     meta: Any = None               # build: the ref of (error_no, msg, seconds)
     blob: Any = None               # build: the ref of the library bytes
     worker: _Worker | None = None  # run: who measures it
-    attempt: int = 0               # build: how many times it was started before
+    attempt: int = 0               # build: how many times it was lost before
+    node: str | None = None        # build: the node it was sent to
+    unschedulable: int = 0         # build: times its node turned out dead before it started
     deadline: float = field(default=float("inf"))
 
 
@@ -553,7 +560,8 @@ class _Measurement:
         alive = self.runner.alive_nodes()
         # Nodes without a CPU to spare (a head started with --num-cpus=0) cannot take builds.
         nodes = sorted({w.slot.node_id for w in self.runner.workers
-                        if w.build_key == build_key and alive.get(w.slot.node_id, 0) >= 1})
+                        if w.build_key == build_key and alive.get(w.slot.node_id, 0) >= 1
+                        and w.slot.node_id not in self.runner.avoid_nodes})
         if not nodes:
             return None
         self._rr += 1
@@ -578,7 +586,7 @@ class _Measurement:
             done.append((job, MeasureResult((), error_no, error_msg=truncate(msg), all_cost=build_time,
                                             build_time=build_time)))
 
-        def submit_build(group: list[_Job], attempt: int) -> None:
+        def submit_build(group: list[_Job], attempt: int, unschedulable: int = 0) -> None:
             builder = self.builder if isinstance(self.builder, RayBuilder) else None
             timeout = builder.timeout if builder is not None else 10.0
             node = self._build_node(key_of[group[0].cls])
@@ -588,10 +596,11 @@ class _Measurement:
             if node is not None:
                 opts["scheduling_strategy"] = NodeAffinitySchedulingStrategy(node, soft=False)
             meta, blob = build.options(**opts).remote(self._task_ref, inputs[group[0].index].config, timeout)
-            pending[meta] = _Pending("build", group, time.monotonic(), meta, blob, attempt=attempt)
+            pending[meta] = _Pending("build", group, time.monotonic(), meta, blob, attempt=attempt,
+                                     node=node, unschedulable=unschedulable)
 
         if prebuilt is None and not isinstance(self.builder, RayBuilder) and self.builder is not None:
-            prebuilt = self.builder.build(self.task, [inp.config for inp in inputs])
+            prebuilt = self.builder.build(list(inputs))
         if prebuilt is not None:
             for job in jobs:
                 b = prebuilt[job.index]
@@ -609,46 +618,53 @@ class _Measurement:
                 submit_build(group, 0)
 
         remaining = len(jobs)
-        while remaining:
-            # Idle workers take ready candidates, one each.
-            for c in classes:
-                for w in [w for w in runner.workers if w.fingerprint.key == c and not w.busy]:
-                    if not ready[c]:
-                        break
-                    job = ready[c].popleft()
-                    ref = w.handle.measure.remote(self._task_ref, job.blob, job.build_time)
-                    w.busy = True
-                    now = time.monotonic()
-                    pending[ref] = _Pending("run", [job], now, worker=w, deadline=now + self._run_deadline())
-            while done:
-                job, res = done.popleft()
-                remaining -= 1
-                yield job.index, res, job.primary
-            if not remaining:
-                break
-            if not pending:
-                # Candidates are ready but no worker of their class is left.
+        try:
+            while remaining:
+                # Idle workers take ready candidates, one each.
                 for c in classes:
-                    while ready[c]:
-                        fail(ready[c].popleft(), MeasureErrorNo.RUNTIME_DEVICE,
-                             f"no measuring worker of device class {c} is left on the cluster")
-                continue
-            wait_for = min(p.deadline for p in pending.values()) - time.monotonic()
-            finished, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.1, min(wait_for, 5.0)))
-            for ref in finished:
-                p = pending.pop(ref)
-                if p.kind == "build":
-                    self._on_build(p, ready, fail, submit_build)
-                else:
-                    self._on_run(ref, p, ready, done, fail, submit_build)
-            now = time.monotonic()
+                    for w in [w for w in runner.workers if w.fingerprint.key == c and not w.busy]:
+                        if not ready[c]:
+                            break
+                        job = ready[c].popleft()
+                        ref = w.handle.measure.remote(self._task_ref, job.blob, job.build_time)
+                        w.busy = True
+                        now = time.monotonic()
+                        pending[ref] = _Pending("run", [job], now, worker=w, deadline=now + self._run_deadline())
+                while done:
+                    job, res = done.popleft()
+                    remaining -= 1
+                    yield job.index, res, job.primary
+                if not remaining:
+                    break
+                if not pending:
+                    # Candidates are ready but no worker of their class is left.
+                    for c in classes:
+                        while ready[c]:
+                            fail(ready[c].popleft(), MeasureErrorNo.RUNTIME_DEVICE,
+                                 f"no measuring worker of device class {c} is left on the cluster")
+                    continue
+                wait_for = min(p.deadline for p in pending.values()) - time.monotonic()
+                finished, _ = ray.wait(list(pending), num_returns=1, timeout=max(0.1, min(wait_for, 5.0)))
+                for ref in finished:
+                    p = pending.pop(ref)
+                    if p.kind == "build":
+                        self._on_build(p, ready, fail, submit_build)
+                    else:
+                        self._on_run(ref, p, ready, done, fail, submit_build)
+                now = time.monotonic()
+                for p in pending.values():
+                    if p.kind == "run" and now > p.deadline and p.worker is not None:
+                        # A hung actor: kill it; its call then fails like any lost worker's.
+                        logger.warning("measuring worker %d made no progress for %.0f s: killing it",
+                                       p.worker.pid, now - p.start)
+                        ray.kill(p.worker.handle)
+                        p.deadline = float("inf")
+        finally:
+            # Abandoned mid-batch (an exception, a closed generator): results of calls still in
+            # flight are dropped, and their workers take new candidates (queued behind the old).
             for p in pending.values():
-                if p.kind == "run" and now > p.deadline and p.worker is not None:
-                    # A hung actor: kill it; its call then fails like any lost worker's.
-                    logger.warning("measuring worker %d made no progress for %.0f s: killing it",
-                                   p.worker.pid, now - p.start)
-                    ray.kill(p.worker.handle)
-                    p.deadline = float("inf")
+                if p.worker is not None:
+                    p.worker.busy = False
 
     def _on_build(self, p: _Pending, ready: dict, fail: Any, submit_build: Any) -> None:
         ray = import_ray()
@@ -659,8 +675,15 @@ class _Measurement:
                 fail(job, MeasureErrorNo.COMPILE_HOST, f"the build task failed: {exc}")
             return
         except ray.exceptions.RayError as exc:
-            self.runner.alive_nodes(refresh=True)  # its node may be gone: build elsewhere
-            if p.attempt < RETRIES:
+            # Its node may be gone (Ray may not know yet): build elsewhere from now on.
+            node_lost = (ray.exceptions.TaskUnschedulableError, ray.exceptions.NodeDiedError)
+            if p.node is not None and isinstance(exc, node_lost):
+                self.runner.avoid_nodes.add(p.node)
+            self.runner.alive_nodes(refresh=True)
+            if isinstance(exc, ray.exceptions.TaskUnschedulableError) and p.unschedulable < _REPLACEMENTS:
+                # Never started (sent to a node that had died): not a loss of the candidate.
+                submit_build(p.jobs, p.attempt, p.unschedulable + 1)
+            elif p.attempt < RETRIES:
                 logger.warning("build worker lost (%s): building the candidate again", type(exc).__name__)
                 submit_build(p.jobs, p.attempt + 1)
             else:
