@@ -7,6 +7,7 @@ from typing import Any
 
 from .errors import TargetError
 from .ir.function import PrimFunc
+from .ir.passes.lower_intrin import lower_intrinsics
 from .lowering import lower_schedule
 from .schedule.schedule import Schedule
 from .target.backends import get_backend
@@ -50,4 +51,6 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
         func = lower_schedule(inputs, args, name=name, target_kind=tgt.kind.name)
     else:
         func = lower(inputs, args, name=name)
+    # Intrinsic lowering rules registered for this target (tl.ir.register_intrin_lowering).
+    func = func.with_body(lower_intrinsics(func.body, tgt.kind.name))
     return backend.build_func(func, parsed, jit=jit)

@@ -2,6 +2,7 @@
 plus buffers, extern/intrinsic calls and ``ir_builder`` for hand-written kernels."""
 
 from .ir import builder as ir_builder
+from .ir.passes.lower_intrin import CallEffectKind
 from .ir.stmt import Allocate, Evaluate, For, IfThenElse, LetStmt, SeqStmt, Stmt, Store
 from .te import (
                  EQ,
@@ -71,7 +72,8 @@ from .te.expr import StringImm
 from .te.extern import DeclBuffer as Buffer
 from .te.extern import call_extern, call_intrin, call_packed, call_pure_extern, decl_buffer
 
-__all__ = ["ir_builder", "Allocate", "Evaluate", "For", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
+__all__ = ["CallEffectKind", "ir_builder",
+           "Allocate", "Evaluate", "For", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
            "StringImm", "Buffer", "call_extern", "call_intrin", "call_packed", "call_pure_extern", "decl_buffer",
            "Add", "And", "Call", "Cast", "Div", "EQ", "FloatImm", "FloorDiv", "FloorMod", "GE", "GT", "IntImm", "LE",
            "LT", "Let", "Load", "Max", "Min", "Mod", "Mul", "NE", "Not", "Or", "PrimExpr", "Reduce", "Select", "Sub",

@@ -1,6 +1,7 @@
 """The loop IR: statements over te expressions, lowered functions, and the passes over them."""
 
 from .function import Buffer, PrimFunc
+from .passes.lower_intrin import CallEffectKind, register_intrin_lowering, register_op_attr
 from .stmt import (
                    Allocate,
                    Evaluate,
@@ -18,5 +19,6 @@ from .stmt import (
                    seq,
 )
 
-__all__ = ["Buffer", "PrimFunc", "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt",
+__all__ = ["CallEffectKind", "register_intrin_lowering", "register_op_attr",
+           "Buffer", "PrimFunc", "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt",
            "Provide", "Realize", "SeqStmt", "Stmt", "Store", "is_no_op", "no_op", "seq"]

@@ -402,6 +402,23 @@ class Call(PrimExpr):
     def __init__(self, dtype: str | DType, name: str, args: Iterable[PrimExpr]):
         self._init(dtype=as_dtype(dtype), name=name, args=tuple(args))
 
+    @property
+    def op(self) -> Any:
+        """TVM's view of the called operator: ``call.op.name`` is "tir.exp", "tir.call_pure_extern" ..."""
+        return _OpRef(self.name if self.name.startswith("tir.") else f"tir.{self.name}")
+
+
+class _OpRef:
+    """The name of an operator, as ``tir.Call.op`` shows it in TVM."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return f"Op({self.name})"
+
 
 class Let(PrimExpr):
     """Bind ``var`` to ``value`` inside ``body``."""

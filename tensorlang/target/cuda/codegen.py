@@ -1123,6 +1123,10 @@ class _KernelRenderer(Visitor):
             raise BuildError(f"kernel {self.k.name}: {BARRIER} is a statement (Evaluate), not a value")
         if name in SHUFFLES:
             return self._shuffle(e, lane)
+        if name in ("call_extern", "call_pure_extern"):
+            # A device function by name (CUDA's math library: __expf, logf ...).
+            args = ", ".join(_strip(self.expr(a, lane if a.dtype.lanes > 1 else None)) for a in e.args[1:])
+            return f"{e.args[0].value}({args})"
         fns = MATH_FUNCTIONS.get(name)
         if fns is None:
             raise BuildError(f"kernel {self.k.name}: unknown intrinsic '{name}'; known: likely, {BARRIER}, "

@@ -10,10 +10,14 @@ prove the kernels compile.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ...ir.function import PrimFunc
 from ...ir.passes.emulate_gpu import emulate_gpu
 from ...ir.passes.remove_no_op import remove_no_op
 from ...ir.passes.simplify import simplify_stmt
+from ...te import expr as E
+from ...te.functor import Mutator
 from ..llvm.build import build_llvm
 from ..llvm.runtime import Module
 from ..llvm.target import LLVMTarget
@@ -21,6 +25,31 @@ from .codegen import render_cuda, split_kernels
 from .device_limits import check_launch
 from .nvrtc import compile_cuda, nvrtc_available
 from .target import CUDATarget
+
+# CUDA device math functions and the C library function that computes the same on the host.
+_DEVICE_MATH = {"__expf": "expf", "__logf": "logf", "__log2f": "log2f", "__log10f": "log10f", "__sinf": "sinf",
+                "__cosf": "cosf", "__tanf": "tanf", "__powf": "powf", "__exp10f": "exp10f", "exp10f": "exp10f",
+                "rsqrtf": None, "__fdividef": None}
+
+
+class _HostMath(Mutator):
+    """Extern calls of CUDA device functions -> the host C library's (or plain arithmetic)."""
+
+    def visit_Call(self, node: E.Call) -> E.PrimExpr:
+        node = self.generic_visit(node)
+        if node.name not in ("call_extern", "call_pure_extern") or node.args[0].value not in _DEVICE_MATH:
+            return node
+        fname = node.args[0].value
+        host = _DEVICE_MATH[fname]
+        if fname == "rsqrtf":
+            return E.convert(1.0) / E.Call(node.dtype, "sqrt", node.args[1:])
+        if fname == "__fdividef":
+            return node.args[1] / node.args[2]
+        return node.with_fields(args=(E.StringImm(host), *node.args[1:]))
+
+
+def _host_math(stmt: Any) -> Any:
+    return _HostMath().visit(stmt)
 
 
 def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
@@ -32,7 +61,7 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     sources = {"cuda": source}
     if nvrtc_available():  # without NVRTC, emulation still runs
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx
-    body = remove_no_op(simplify_stmt(emulate_gpu(func.body)))
+    body = remove_no_op(simplify_stmt(emulate_gpu(_host_math(func.body))))
     module = build_llvm(func.with_body(body), LLVMTarget.from_string("llvm"))
     module.extra_sources.update(sources)
     return module
