@@ -30,6 +30,7 @@ from tensorlang.autotune.measure.ray import (
     Slot,
     device_slots,
     parse_cluster,
+    slot_cpus,
 )
 
 from . import templates
@@ -58,10 +59,20 @@ def test_device_slots_from_node_resources():
         {"NodeID": "d", "Alive": False, "Resources": {"CPU": 4.0}},
     ]
     assert device_slots(nodes) == [
-        Slot("a", "cpu", "", MEASURE_RESOURCE), Slot("a", "cpu", "", MEASURE_RESOURCE),
+        Slot("a", "cpu", "", MEASURE_RESOURCE, 0, 2), Slot("a", "cpu", "", MEASURE_RESOURCE, 1, 2),
         Slot("b", "cpu", "big", f"{MEASURE_RESOURCE}:big"), Slot("b", "gpu", "", "GPU"), Slot("b", "gpu", "", "GPU"),
         Slot("c", "cpu"),
     ]
+
+
+def test_cpu_slots_get_disjoint_cores():
+    two_sockets = {c: c // 4 for c in range(8)}.__getitem__
+    assert slot_cpus(0, 1, range(8), two_sockets) is None  # a node's only slot uses every core
+    assert [slot_cpus(i, 2, range(8), two_sockets) for i in range(2)] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    interleaved = {c: c % 2 for c in range(8)}.__getitem__  # sockets numbered alternately
+    assert slot_cpus(1, 2, range(8), interleaved) == [1, 3, 5, 7]
+    assert [slot_cpus(i, 3, range(7), two_sockets) for i in range(3)] == [[0, 1], [2, 3], [4, 5]]
+    assert slot_cpus(0, 4, range(2), two_sockets) is None  # more slots than cores: a simulation
 
 
 def test_tensorlang_does_not_import_ray():

@@ -31,7 +31,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -153,6 +153,8 @@ class Slot:
     kind: str            # "cpu" or "gpu"
     label: str = ""      # the LABEL of a "tensorlang_measure:LABEL" resource
     resource: str = ""   # custom resource taking one unit per actor ("" for none)
+    index: int = 0       # CPU slots: which of the node's ``count`` CPU slots (picks its cores)
+    count: int = 1
 
 
 def device_slots(nodes: Sequence[dict]) -> list[Slot]:
@@ -164,12 +166,36 @@ def device_slots(nodes: Sequence[dict]) -> list[Slot]:
         res = node.get("Resources", {})
         nid = node["NodeID"]
         declared = sorted(k for k in res if k == MEASURE_RESOURCE or k.startswith(MEASURE_RESOURCE + ":"))
-        for key in declared:
-            slots += [Slot(nid, "cpu", key.partition(":")[2], key)] * int(res[key])
-        if not declared:
-            slots.append(Slot(nid, "cpu"))
+        keys = [k for k in declared for _ in range(int(res[k]))] or [""]
+        slots += [Slot(nid, "cpu", key.partition(":")[2], key, i, len(keys)) for i, key in enumerate(keys)]
         slots += [Slot(nid, "gpu", "", "GPU")] * int(res.get("GPU", 0))
     return slots
+
+
+def _package_of(cpu: int) -> int:
+    try:
+        with open(f"/sys/devices/system/cpu/cpu{cpu}/topology/physical_package_id") as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return 0
+
+
+def slot_cpus(index: int, count: int, allowed: Sequence[int],
+              package_of: Callable[[int], int] = _package_of) -> list[int] | None:
+    """The cores CPU slot ``index`` of a node's ``count`` is pinned to, so that measurements on
+    one node do not share cores: socket ``index`` when the node has ``count`` sockets, else the
+    ``index``-th of ``count`` equal runs of its cores.  None (not pinned) for a node's only slot,
+    or for more slots than cores (slots that merely simulate devices)."""
+    cpus = sorted(allowed)
+    if count <= 1 or count > len(cpus):
+        return None
+    sockets: dict[int, list[int]] = {}
+    for c in cpus:
+        sockets.setdefault(package_of(c), []).append(c)
+    if len(sockets) == count:
+        return sorted(sockets.values())[index]
+    per = len(cpus) // count
+    return cpus[index * per:(index + 1) * per]
 
 
 def _labelled(fp: DeviceFingerprint, label: str) -> DeviceFingerprint:
@@ -180,7 +206,10 @@ def _this_device(kind: str, label: str) -> DeviceFingerprint:
     """The fingerprint of the device an actor measures.  A GPU (Ray's CUDA_VISIBLE_DEVICES makes
     the actor's own GPU ordinal 0) is read by a spawned worker: the actor never initializes CUDA."""
     if kind == "cpu":
-        return _labelled(cpu_fingerprint(), label)
+        # The cores a CPU measurement may use change its timings as much as the model does.
+        fp = cpu_fingerprint()
+        cores = (("cores", str(len(os.sched_getaffinity(0)))),)
+        return _labelled(dataclasses.replace(fp, versions=tuple(sorted(fp.versions + cores))), label)
     from .gpu_worker import probe_gpu
     return _labelled(probe_gpu(0).fingerprint(), label)
 
@@ -188,7 +217,11 @@ def _this_device(kind: str, label: str) -> DeviceFingerprint:
 class MeasureWorker:
     """A measuring actor's body: a ``LocalRunner`` for one device, one candidate at a time."""
 
-    def __init__(self, settings: dict[str, Any], kind: str, label: str):
+    def __init__(self, settings: dict[str, Any], kind: str, label: str, index: int = 0, count: int = 1):
+        if kind == "cpu":
+            cpus = slot_cpus(index, count, os.sched_getaffinity(0))
+            if cpus:
+                os.sched_setaffinity(0, cpus)  # candidates forked from here inherit it
         self.runner = LocalRunner(**settings)
         self.fingerprint = _this_device(kind, label)
         # Builds for the same device model share one library, whatever the label.
@@ -371,7 +404,7 @@ class RayRunner:
             options["num_gpus"] = 1
         elif slot.resource:
             options["resources"] = {slot.resource: 1}
-        return actor.options(**options).remote(self.settings, slot.kind, slot.label)
+        return actor.options(**options).remote(self.settings, slot.kind, slot.label, slot.index, slot.count)
 
     def start(self) -> None:
         """Start one measuring actor per device slot and learn their fingerprints."""
