@@ -103,9 +103,28 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
         except BlockingIOError:
             raise LogFileError(f"{path} is being written by another tuning process; wait for it to finish "
                                "(it resumes from the log when run again) or pass another --log") from None
+        _LOCK_FDS.add(fd)
         yield path
     finally:
+        _LOCK_FDS.discard(fd)
         os.close(fd)
+
+
+# Descriptors of the log locks this process holds.  A forked measurement child inherits them,
+# and an flock lives as long as any copy of its descriptor: a candidate still finishing after
+# its tuning run was killed would keep the log locked against the resumed run.  Children close
+# their copies at once (that does not unlock: the parent's descriptor still holds the lock).
+_LOCK_FDS: set[int] = set()
+
+
+def _close_inherited_locks() -> None:
+    for fd in _LOCK_FDS:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _LOCK_FDS.clear()
+
+
+os.register_at_fork(after_in_child=_close_inherited_locks)
 
 
 Record = tuple[MeasureInput, MeasureResult]

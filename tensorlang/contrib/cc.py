@@ -10,6 +10,7 @@ import subprocess
 from collections.abc import Sequence
 
 from ..errors import BuildError
+from ..target.llvm.runtime import seal_library
 
 
 def _compiler(cc: str | None) -> list[str]:
@@ -31,10 +32,12 @@ def _as_list(objects: str | Sequence[str]) -> list[str]:
 
 def create_shared(output: str, objects: str | Sequence[str], options: Sequence[str] | None = None,
                   cc: str | None = None, cwd: str | None = None, ccache_env: dict | None = None) -> None:
-    """Link ``objects`` (object files or C sources) into the shared library ``output``."""
+    """Link ``objects`` (object files or C sources) into the shared library ``output``, sealed
+    with the checksum trailer that ``runtime.load_module`` checks before mapping a library."""
     cmd = [*_compiler(cc), "-shared", "-fPIC", "-o", os.fspath(output), *_as_list(objects), *(options or []),
            "-lm", "-lpthread"]
     _run(cmd, os.fspath(output))
+    seal_library(os.fspath(output))
 
 
 def create_executable(output: str, objects: str | Sequence[str], options: Sequence[str] | None = None,
