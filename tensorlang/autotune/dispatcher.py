@@ -104,6 +104,9 @@ class ApplyHistoryBest(DispatchContext):
         from .record import best_by_workload, load_from_file
         if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
             records = list(load_from_file(records))
+        elif isinstance(records, (list, tuple)) and records and all(
+                isinstance(r, (str, bytes)) or hasattr(r, "__fspath__") for r in records):
+            records = [rec for path in records for rec in load_from_file(path)]  # several log files
         records = list(records) if isinstance(records, Iterable) else [records]
         self.allow_other_device = allow_other_device
         # CPU records measured on another CPU model (or with other vector features) are kept

@@ -144,6 +144,12 @@ def host_info() -> dict[str, str]:
     return {"hostname": socket.gethostname(), "cpu": cpu or platform.machine(), "tensorlang": __version__}
 
 
+def measure_str_key(inp: MeasureInput, include_config: bool = True) -> str:
+    """A string naming what was measured: target, task, its arguments (and the config)."""
+    task = inp.task
+    return f"{inp.target}|{task.name}|{task.workload_key}" + (f"|{inp.config}" if include_config else "")
+
+
 def _task_fields(task: Any) -> dict[str, Any]:
     # The args as the workload key serializes them: always JSON (tensors become
     # ["TENSOR", shape, dtype]), and identical to what identifies the workload.

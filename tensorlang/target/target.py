@@ -45,6 +45,22 @@ class Target:
     def options(self) -> list[str]:
         return self.text.split()[1:]
 
+    @property
+    def attrs(self) -> dict[str, str]:
+        """The ``-key=value`` options, by key (TVM's ``target.attrs``)."""
+        out = {}
+        for opt in self.options:
+            key, _, value = opt.lstrip("-").partition("=")
+            out[key] = value if value else "1"
+        return out
+
+    @property
+    def keys(self) -> list[str]:
+        """TVM's target keys: the ``-device`` option first, then the kind's ("cpu"; "cuda", "gpu")."""
+        device = self.attrs.get("device")
+        base = ["cpu"] if self.kind.name == "llvm" else [self.kind.name, "gpu"]
+        return ([device] if device else []) + base
+
     def __str__(self) -> str:
         return self.text
 

@@ -53,8 +53,14 @@ class MeasureInput:
     task: Any
     config: ConfigEntity
 
+    def __getitem__(self, k: int) -> Any:  # TVM's MeasureInput is a namedtuple: inp[2] is the config
+        return (self.target, self.task, self.config)[k]
 
-@dataclass(frozen=True)
+    def __iter__(self) -> Any:
+        return iter((self.target, self.task, self.config))
+
+
+@dataclass(frozen=True, eq=False)
 class MeasureResult:
     """Outcome of one candidate: per-repeat seconds (``costs``) when ``error_no`` is 0.
 
@@ -68,6 +74,20 @@ class MeasureResult:
     build_time: float = 0.0
     run_time: float = 0.0
     device: Any = None          # DeviceFingerprint of the device that measured it, when known
+
+    def __getitem__(self, k: int) -> Any:  # TVM's MeasureResult is a namedtuple of its first four fields
+        return (self.costs, self.error_no, self.all_cost, self.timestamp)[k]
+
+    def _key(self) -> tuple:
+        return (tuple(self.costs), int(self.error_no), self.all_cost, self.timestamp, self.error_msg)
+
+    def __eq__(self, other: object) -> bool:
+        # What was measured, not where (device) or how long each phase took: a result read
+        # back from a log equals the one written, as TVM's namedtuple results do.
+        return isinstance(other, MeasureResult) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
 
     @property
     def ok(self) -> bool:

@@ -181,8 +181,8 @@ class Tuner:
     def load_history(self, records: Iterable[Record], min_seed_records: int = 500) -> None:
         """Resume from logged records.  Records of this task's workload and target mark their
         configs visited, count toward the best result and feed ``update``; records of other
-        workloads of the same template on the same kind of target (llvm, cuda) go to
-        ``transfer`` when there are at least ``min_seed_records`` of them."""
+        workloads of the same template on the same kind of target (llvm, cuda) go, with this
+        workload's, to ``transfer`` when there are at least ``min_seed_records`` in all."""
         mine_in: list[MeasureInput] = []
         mine_res: list[MeasureResult] = []
         others: list[Record] = []
@@ -211,8 +211,10 @@ class Tuner:
             warnings.warn(f"tensorlang.autotune: skipped {stale} logged record(s) of {self.task.name}"
                           f"{self.task.args}: their configs do not fit the template's config space any more "
                           "(the template changed since they were measured)", stacklevel=2)
-        if len(others) >= min_seed_records:
-            self.transfer(others)
+        # As in TVM, every record of the template on this kind of target counts toward the
+        # threshold and trains the transferred model.
+        if len(others) + len(mine_in) >= min_seed_records:
+            self.transfer(others + list(zip(mine_in, mine_res)))
         if mine_in:
             self.update(mine_in, mine_res)
 

@@ -45,6 +45,8 @@ class LLVMTarget:
                 opts[key] = value
             elif key in ("-mcpu", "-mattr", "-mtriple", "-opt-level") and eq and value:
                 opts[key] = value
+            elif key in ("-device", "-keys", "-model", "-libs", "-tag") and eq:
+                pass  # TVM's descriptive options: they name the target, code generation ignores them
             else:
                 raise TargetError(f"unknown option '{word}' in target '{text}'; "
                                   f"known options: {', '.join(_OPTIONS)}")
