@@ -20,7 +20,23 @@ from typing import Any
 
 from .dag import ComputeDAG, StageInfo
 from .hardware import HardwareModel
-from .sketch import FLAT, GFLAT, GTILE, RFACTOR, ROWS, TILE, ChoiceSlot, Sketch, Slot, SplitSlot, _kind
+from .sketch import (
+    AT,
+    FLAT,
+    GFLAT,
+    GTILE,
+    INLINE,
+    RFACTOR,
+    ROWS,
+    SIMPLE,
+    TILE,
+    ChoiceSlot,
+    Sketch,
+    Slot,
+    SplitSlot,
+    _kind,
+    calls_math,
+)
 
 
 def prime_factors(n: int) -> list[int]:
@@ -154,6 +170,16 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         if not anchor:
             s += _log(_even(info.points * kio, hw.threads)) + _log(min(1.0, info.points * kio / hw.threads))
         return s
+    if kind == SIMPLE:
+        # A scalar reduction chain: one lane, and one add latency per element.
+        lanes = hw.lanes(info.dtype_bits)
+        return 0.7 * _log(1 / lanes) if math.prod(info.reduce) >= lanes else 0.0
+    if kind == INLINE:
+        # Inlined into k consumers, an expensive expression is evaluated k times.
+        return -0.7 * math.log(len(info.consumers)) if len(info.consumers) > 1 and calls_math(info) else 0.0
+    if kind == AT:
+        _, v = d[f"{key}.vec"]
+        return _log(_vector_eff(v, hw.lanes(info.dtype_bits))) + 0.2 * _log(min(1.0, 16 * hw.lanes() / v))
     if kind == FLAT:
         _, v = d[f"{key}.flat"]
         return _flat(info.points, v, hw, info.dtype_bits)

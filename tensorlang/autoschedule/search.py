@@ -135,8 +135,15 @@ class SketchSearch:
         fresh_prior = [k for _, k in pool if self._fresh(k)]
         if not self.measured:
             # Rank the prior's best few times n with the model (pretrained, when shipped).
-            ranked = self._rank(fresh_prior[:3 * n], prior_scores, limit=self._affordable(_FEATURE_SECONDS * n))
-            picked = _diverse(ranked, n, self.cands)
+            # The prior's best of every sketch first (up to half the batch): the prior compares
+            # decisions within a sketch better than it compares sketches.
+            firsts: dict[str, str] = {}
+            for key in fresh_prior:
+                firsts.setdefault(self.cands[key][0].name, key)
+            heads = list(firsts.values())[:max(1, n // 2)]
+            rest = [k for k in fresh_prior[:3 * n] if k not in heads]
+            ranked = self._rank(rest, prior_scores, limit=self._affordable(_FEATURE_SECONDS * n))
+            picked = heads + _diverse(ranked, n - len(heads), self.cands)
         else:
             picked = self._evolve(n, fresh_prior, prior_scores)
         n_random = max(0, min(len(fresh_prior), int(round(_EPSILON * n)))) if self.measured else 0

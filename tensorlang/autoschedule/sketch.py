@@ -9,8 +9,10 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   consumer is an elementwise output reading it point by point, inside that consumer (fusion);
   a reduction with a small spatial extent may instead be ``rfactor``-ed; a reduction without
   reuse (softmax, norms) is ``rfactor``-ed into vector lanes or kept simple, and is computed
-  inside the rows of the output it feeds when there is one; injective outputs are fused,
-  parallel and vectorized.
+  inside the rows of the output it feeds when there is one; an elementwise stage that calls
+  math functions and feeds several stages may instead be computed once per such row (not
+  inlined, which would evaluate it once per consumer); injective outputs are fused, parallel
+  and vectorized.
 * GPU: reductions with reuse get block / virtual-thread / thread / inner tiling with a local
   accumulator and their inputs staged in shared memory by the block's threads; everything else
   runs one point per thread.
@@ -29,13 +31,16 @@ from typing import Any
 
 from ..autotune.space import InstantiationError
 from ..schedule.schedule import Schedule, Stage, create_schedule
+from ..te import expr as E
 from ..te import thread_axis
+from ..te.functor import post_order_visit
 from ..te.tensor import IterVar
 from .dag import ComputeDAG, StageInfo
 from .hardware import HardwareModel
 
 # Plans a stage can get.
 INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER = "inline", "tile", "rfactor", "simple", "flat", "rows", "outer"
+AT = "at"
 GTILE, GFLAT = "gtile", "gflat"
 # Unroll budgets (auto_unroll_max_step) the search may pick.
 CPU_UNROLL = (0, 16, 64, 512)
@@ -145,7 +150,13 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
     key = info.key
     single = info.op.num_outputs == 1
     if not info.is_reduction:
-        return [{**plan, key: INLINE if not info.is_output else plan.get(key, FLAT)}]
+        if info.is_output:
+            return [{**plan, key: plan.get(key, FLAT)}]
+        options = [{**plan, key: INLINE}]
+        anchor = _anchor(dag, info, plan)
+        if anchor and len(info.consumers) > 1 and calls_math(info):
+            options.append({**plan, key: f"{AT}@{anchor}", anchor: ROWS})
+        return options
     out: list[dict[str, str]] = []
     if info.has_reuse and single:
         consumer = dag[info.consumers[0]] if len(info.consumers) == 1 else None
@@ -158,12 +169,7 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
         if small and math.prod(info.reduce) >= 4 * hw.lanes(info.dtype_bits):
             out.append({**plan, key: RFACTOR})
         return out
-    anchor = ""
-    if not info.is_output:
-        outs = _descendant_outputs(dag, info)
-        if (len(outs) == 1 and not outs[0].is_reduction and plan.get(outs[0].key) in (FLAT, ROWS)
-                and outs[0].spatial[:len(info.spatial)] == info.spatial and len(outs[0].spatial) > len(info.spatial)):
-            anchor = outs[0].key
+    anchor = _anchor(dag, info, plan)
     kinds = [RFACTOR, SIMPLE] if single and math.prod(info.reduce) >= 2 * hw.lanes(info.dtype_bits) else [SIMPLE]
     for kind in kinds:
         new = {**plan, key: f"{kind}@{anchor}" if anchor else kind}
@@ -171,6 +177,33 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
             new[anchor] = ROWS
         out.append(new)
     return out
+
+
+def _anchor(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> str:
+    """The output whose rows ``info`` can be computed in: the only output it feeds, an injective
+    one whose leading axes are ``info``'s own (so one row of it needs one row of ``info``)."""
+    if info.is_output:
+        return ""
+    outs = _descendant_outputs(dag, info)
+    if len(outs) != 1 or outs[0].is_reduction or plan.get(outs[0].key) not in (FLAT, ROWS):
+        return ""
+    out = outs[0]
+    if info.is_reduction:
+        ok = out.spatial[:len(info.spatial)] == info.spatial and len(out.spatial) > len(info.spatial)
+    else:
+        ok = out.spatial == info.spatial and len(info.spatial) > 1
+    return out.key if ok else ""
+
+
+def calls_math(info: StageInfo) -> bool:
+    found = []
+
+    def fn(node: Any) -> None:
+        if isinstance(node, E.Call):
+            found.append(node)
+    for b in info.op.body:
+        post_order_visit(b, fn)
+    return bool(found)
 
 
 def _gpu_options(info: StageInfo, plan: dict[str, str]) -> list[dict[str, str]]:
@@ -195,6 +228,8 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
             slots.append(SplitSlot(f"{key}.rf", math.prod(info.reduce), 3))
         elif kind == FLAT:
             slots.append(SplitSlot(f"{key}.flat", info.points, 2))
+        elif kind == AT:
+            slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2))
         elif kind == ROWS:
             slots.append(SplitSlot(f"{key}.rows", info.spatial[0], 2))
             if len(info.spatial) > 1:
@@ -343,6 +378,14 @@ class _Applier:
             st.parallel(fo)
         if v > 1:
             st.vectorize(fi)
+
+    def _at(self, info: StageInfo, anchor: str) -> None:
+        st = self.stage(info.key)
+        _, v = self.d[f"{info.key}.vec"]
+        _, inner = st.split(st.op.axis[-1], factor=v)
+        if v > 1:
+            st.vectorize(inner)
+        st.compute_at(*self.attach[anchor])
 
     def _rows(self, info: StageInfo, _: str) -> None:
         st = self.stage(info.key)
