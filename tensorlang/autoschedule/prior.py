@@ -52,9 +52,14 @@ def prime_factors(n: int) -> list[int]:
 
 
 def random_split(slot: SplitSlot, rng: random.Random) -> list[int]:
+    """Each prime factor of the extent to a random level (the innermost only while it stays
+    within ``slot.max_last``)."""
     parts = [1] * slot.parts
     for p in prime_factors(slot.extent):
-        parts[rng.randrange(slot.parts)] *= p
+        i = rng.randrange(slot.parts)
+        if i == slot.parts - 1 and slot.max_last and parts[i] * p > slot.max_last:
+            i = rng.randrange(slot.parts - 1)
+        parts[i] *= p
     return parts
 
 
@@ -78,6 +83,8 @@ def mutate(decisions: Mapping[str, Any], slots: list[Slot], rng: random.Random) 
     src = rng.choice([i for i, v in enumerate(parts) if v > 1])
     p = rng.choice(prime_factors(parts[src]))
     dst = rng.choice([i for i in range(len(parts)) if i != src])
+    if dst == len(parts) - 1 and slot.max_last and parts[dst] * p > slot.max_last:
+        return out        # the innermost level is full: this mutation is a no-op
     parts[src] //= p
     parts[dst] *= p
     return out

@@ -42,6 +42,10 @@ from .hardware import HardwareModel
 INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER = "inline", "tile", "rfactor", "simple", "flat", "rows", "outer"
 AT = "at"
 GTILE, GFLAT = "gtile", "gflat"
+# Largest vectorized inner loop and largest explicitly unrolled one: beyond them code size grows
+# with no gain, and compile time with it.
+MAX_VECTOR = 128
+MAX_UNROLL = 32
 # Unroll budgets (auto_unroll_max_step) the search may pick.
 CPU_UNROLL = (0, 16, 64, 512)
 GPU_UNROLL = (0, 64, 512, 1500)
@@ -52,11 +56,13 @@ _MAX_SKETCHES = 8
 
 @dataclass(frozen=True)
 class SplitSlot:
-    """Split ``extent`` into ``parts`` factors (outermost first) whose product is ``extent``."""
+    """Split ``extent`` into ``parts`` factors (outermost first) whose product is ``extent``; the
+    innermost factor at most ``max_last`` (0: any), since it becomes vector lanes or unrolled code."""
 
     name: str
     extent: int
     parts: int
+    max_last: int = 0
 
     def check(self, value: Any) -> list[int]:
         if (not isinstance(value, (list, tuple)) or len(value) != self.parts
@@ -64,6 +70,9 @@ class SplitSlot:
                 or math.prod(value) != self.extent):
             raise InstantiationError(f"decision {self.name}: expected {self.parts} positive ints whose product "
                                      f"is {self.extent}, got {value!r}")
+        if self.max_last and value[-1] > self.max_last:
+            raise InstantiationError(f"decision {self.name}: innermost factor {value[-1]} is above "
+                                     f"{self.max_last}")
         return list(value)
 
 
@@ -221,21 +230,23 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
         info = dag[key]
         kind, _ = _kind(plan)
         if kind in (TILE, GTILE):
-            slots += [SplitSlot(f"{key}.s{i}", n, 4) for i, n in enumerate(info.spatial)]
-            slots += [SplitSlot(f"{key}.r{i}", n, 2) for i, n in enumerate(info.reduce)]
+            last = len(info.spatial) - 1
+            slots += [SplitSlot(f"{key}.s{i}", n, 4, MAX_VECTOR // 2 if i == last else MAX_UNROLL)
+                      for i, n in enumerate(info.spatial)]
+            slots += [SplitSlot(f"{key}.r{i}", n, 2, 4 * MAX_UNROLL) for i, n in enumerate(info.reduce)]
             slots.append(ChoiceSlot(f"{key}.unroll", GPU_UNROLL if kind == GTILE else CPU_UNROLL))
         elif kind == RFACTOR:
-            slots.append(SplitSlot(f"{key}.rf", math.prod(info.reduce), 3))
+            slots.append(SplitSlot(f"{key}.rf", math.prod(info.reduce), 3, MAX_VECTOR))
         elif kind == FLAT:
-            slots.append(SplitSlot(f"{key}.flat", info.points, 2))
+            slots.append(SplitSlot(f"{key}.flat", info.points, 2, MAX_VECTOR))
         elif kind == AT:
-            slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2))
+            slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2, MAX_VECTOR))
         elif kind == ROWS:
             slots.append(SplitSlot(f"{key}.rows", info.spatial[0], 2))
             if len(info.spatial) > 1:
-                slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2))
+                slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2, MAX_VECTOR))
         elif kind == GFLAT:
-            slots.append(SplitSlot(f"{key}.threads", info.points, 2))
+            slots.append(SplitSlot(f"{key}.threads", info.points, 2, hw.max_threads_per_block))
     return slots
 
 
