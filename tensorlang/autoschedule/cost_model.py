@@ -52,14 +52,16 @@ def load_pretrained(path: str | None = PRETRAINED) -> Any:
 
 
 def train_booster(xs: np.ndarray, ys: np.ndarray, groups: Sequence[int], seed: int = 0,
-                  base_margin: np.ndarray | None = None, rounds: int = _ROUNDS) -> Any:
-    """A pairwise-ranking booster on rows ``xs`` with relevance ``ys`` (in [0, 1]) grouped by task."""
+                  base_margin: np.ndarray | None = None, rounds: int = _ROUNDS,
+                  params: dict[str, Any] | None = None) -> Any:
+    """A pairwise-ranking booster on rows ``xs`` with relevance ``ys`` (in [0, 1]) grouped by task;
+    ``params`` override the defaults (the online model: depth 6, 40 rounds)."""
     import xgboost as xgb
     dtrain = xgb.DMatrix(xs, label=ys)
     dtrain.set_group(list(groups))
     if base_margin is not None:
         dtrain.set_base_margin(base_margin)
-    return xgb.train({**_PARAMS, "seed": seed}, dtrain, num_boost_round=rounds)
+    return xgb.train({**_PARAMS, "seed": seed, **(params or {})}, dtrain, num_boost_round=rounds)
 
 
 class XGBRankModel:

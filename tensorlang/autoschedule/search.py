@@ -121,8 +121,9 @@ class SketchSearch:
         else:
             s = np.asarray(scores, dtype=float)
             invalid = np.array([self._feat.get(k) is None for k in keys])
-            # Ranks of both, the model weighted more as measurements arrive.
-            w = min(0.9, 0.4 + len(self.ys) / 64)
+            # Ranks of both, the model weighted more as measurements of this task arrive (the
+            # pretrained model alone ranks other tasks' shapes little better than the prior).
+            w = min(0.9, 0.4 + len(self.ys) / 64) if self.model.trained else 0.25
             total = w * _ranks(s) + (1 - w) * _ranks(pri)
             total[invalid] = -np.inf
         order = np.argsort(-total, kind="stable")

@@ -107,3 +107,15 @@ def test_cli_tune_auto_needs_computations(tmp_path, capsys):
     path.write_text("x = 1\n")
     assert main(["tune", "--auto", str(path)]) == 1
     assert "computations()" in capsys.readouterr().err
+
+
+def test_the_shipped_pretrained_model_loads_and_ranks():
+    from tensorlang.autoschedule.cost_model import FEATURE, XGBRankModel, features, load_pretrained
+    booster = load_pretrained()
+    assert booster is not None and booster.num_features() == FEATURE.length()
+    task = autoschedule.SearchTask(matmul, (64, 64, 64), "llvm")
+    rnd = random.Random(3)
+    sk = task.sketches[0]
+    xs = np.array([features(task, to_config(sk, random_decisions(task.slots(sk), rnd))) for _ in range(6)])
+    scores = XGBRankModel().predict(xs)
+    assert scores is not None and np.isfinite(scores).all() and len(set(np.round(scores, 6))) > 1
