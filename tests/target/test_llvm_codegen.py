@@ -8,7 +8,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -458,7 +457,7 @@ def test_let_and_letstmt():
 def test_parallel_for_result_and_outlining():
     f = build(elementwise("padd", ["float32", "float32"], "float32", E.Add, kind=PARALLEL))
     ll = f.get_source("ll")
-    assert "pthread_create" in ll and "padd.parallel0" in ll
+    assert "__tl_pool_launch" in ll and "padd.parallel0" in ll
     for threads in (1, 2, 3, 0):
         f.set_num_threads(threads)
         for size in (0, 1, 2, 1001):
@@ -477,16 +476,43 @@ def test_parallel_loop_really_runs_on_several_threads():
     f.set_num_threads(2)
     # About 0.4 * K ones: every partial sum stays an integer below 2**24, so float32 is exact.
     a, out = (rng.random(K) < 0.4).astype("float32"), np.zeros(2, "float32")
-    before = len(os.listdir("/proc/self/task"))
-    worker = threading.Thread(target=f, args=(a, out))
-    worker.start()
-    seen = before
-    while worker.is_alive():  # ctypes drops the GIL, so the native threads show up in /proc
-        seen = max(seen, len(os.listdir("/proc/self/task")))
-        time.sleep(0.0005)
-    worker.join()
+    f(a, out)
     np.testing.assert_array_equal(out, np.full(2, a.sum() * R, "float32"))
-    assert seen >= before + 2  # the Python worker thread, plus one pthread for the second chunk
+    # The persistent pool: native threads beside Python's, and no new thread for later calls.
+    native = len(os.listdir("/proc/self/task"))
+    assert native >= threading.active_count() + 1
+    for _ in range(5):
+        out[:] = 0
+        f(a, out)
+        np.testing.assert_array_equal(out, np.full(2, a.sum() * R, "float32"))
+    assert len(os.listdir("/proc/self/task")) == native
+
+
+def test_parallel_kernels_from_several_python_threads_and_a_fork():
+    """Launches from several threads at once are serialized correctly; a forked child (no pool
+    threads of its parent) gets a fresh pool."""
+    f = build(elementwise("padd2", ["float32", "float32"], "float32", E.Add, kind=PARALLEL))
+    f.set_num_threads(2)
+    data = [(rand("float32", 5000), rand("float32", 5000)) for _ in range(4)]
+    outs = [np.zeros(5000, "float32") for _ in data]
+
+    def run(k):
+        for _ in range(50):
+            f(*data[k], outs[k])
+    threads = [threading.Thread(target=run, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for (a, b), out in zip(data, outs):
+        np.testing.assert_array_equal(out, a + b)
+    pid = os.fork()
+    if pid == 0:
+        (a, b), out = data[0], np.zeros(5000, "float32")
+        f(a, b, out)
+        os._exit(0 if np.array_equal(out, a + b) else 3)
+    _, status = os.waitpid(pid, 0)
+    assert os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
 
 
 def test_parallel_captures_lets_params_and_private_allocations():

@@ -30,7 +30,7 @@ from ...te.extern import DTYPES
 from ...te.functor import Visitor, children
 from .. import packed
 from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
-from . import vecmath
+from . import threadpool, vecmath
 from .target import LLVMTarget
 
 
@@ -53,8 +53,6 @@ I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
 PTR = ir.PointerType()
 # A worker runs iterations [begin, end) of one parallel loop: (closure, begin, end) -> status.
 _WORKER_TYPE = ir.FunctionType(I32, [PTR, I64, I64])
-# The task a launcher hands to one thread: worker, closure, begin, end, status.
-_TASK_TYPE = ir.LiteralStructType([PTR, PTR, I64, I64, I32])
 
 # te intrinsic name -> LLVM intrinsic base name.
 _LLVM_MATH = {
@@ -311,20 +309,9 @@ class _ModuleEmitter:
         return self._launcher
 
     def _build_launcher(self) -> ir.Function:
-        run = ir.Function(self.module, ir.FunctionType(PTR, [PTR]), name="__tl_run_task")
-        run.linkage = "internal"
-        run.attributes.add("nounwind")
-        _name_args(run, ["task"])
-        b = ir.IRBuilder(run.append_basic_block("entry"))
-        task = run.args[0]
-        worker = b.load(_task_field(b, task, 0), typ=_WORKER_TYPE.as_pointer(), name="worker")
-        status = b.call(worker, [b.load(_task_field(b, task, k), typ=t)
-                                 for k, t in ((1, PTR), (2, I64), (3, I64))], name="status")
-        b.store(status, _task_field(b, task, 4))
-        b.ret(ir.Constant(PTR, None))
-
-        create = self.declare("pthread_create", I32, [PTR, PTR, PTR, PTR])
-        join = self.declare("pthread_join", I32, [I64, PTR])  # pthread_t is unsigned long
+        """Decide the thread count (``__tl_num_threads``, else the processors) and hand the loop
+        to the persistent pool (target/llvm/threadpool.py): no thread is created per call."""
+        pool = self.declare(threadpool.SYMBOL, I32, list(threadpool.LAUNCH_TYPE.args))
         nprocs = self.declare("get_nprocs", I32, [])
         launch = ir.Function(self.module, ir.FunctionType(I32, [_WORKER_TYPE.as_pointer(), PTR, I64, I64]),
                              name="__tl_parallel_launch")
@@ -333,49 +320,10 @@ class _ModuleEmitter:
         worker, closure, lo, hi = launch.args
         _name_args(launch, ["worker", "closure", "begin", "end"])
         b = ir.IRBuilder(launch.append_basic_block("entry"))
-        n = b.sub(hi, lo, name="n")
-        with b.if_then(b.icmp_signed("<=", n, _const(I64, 0))):
-            b.ret(_const(I32, 0))
         want = b.load(self.num_threads, typ=I32, name="want")
         want = b.select(b.icmp_signed(">", want, _const(I32, 0)), want, b.call(nprocs, []))
         want = b.select(b.icmp_signed(">", want, _const(I32, 1)), want, _const(I32, 1))
-        nt = b.sext(want, I64)
-        nt = b.select(b.icmp_signed("<", nt, n), nt, n, name="nthreads")  # never more than iterations
-        with b.if_then(b.icmp_signed("==", nt, _const(I64, 1))):
-            b.ret(b.call(worker, [closure, lo, hi]))
-
-        tasks = _alloca(b, _TASK_TYPE, size=nt, name="tasks")
-        threads = _alloca(b, I64, size=nt, name="threads")
-        started = _alloca(b, I8, size=nt, name="started")
-        chunk = b.sdiv(n, nt, name="chunk")
-        rem = b.srem(n, nt, name="rem")
-        zero, one = _const(I64, 0), _const(I64, 1)
-        # Static chunking: the first `rem` chunks take one extra iteration.
-        with _for_range(b, zero, nt, "t") as t:
-            first = b.add(b.add(lo, b.mul(t, chunk)), b.select(b.icmp_signed("<", t, rem), t, rem))
-            size = b.add(chunk, b.zext(b.icmp_signed("<", t, rem), I64))
-            tk = b.gep(tasks, [t], source_etype=_TASK_TYPE)
-            for k, value in enumerate((worker, closure, first, b.add(first, size), _const(I32, 0))):
-                b.store(value, _task_field(b, tk, k))
-        with _for_range(b, one, nt, "spawn") as t:
-            tk = b.gep(tasks, [t], source_etype=_TASK_TYPE)
-            rc = b.call(create, [b.gep(threads, [t], source_etype=I64), ir.Constant(PTR, None), run, tk])
-            ok = b.icmp_signed("==", rc, _const(I32, 0))
-            b.store(b.zext(ok, I8), b.gep(started, [t], source_etype=I8))
-            with b.if_then(b.not_(ok), likely=False):
-                b.call(run, [tk])  # no thread to be had: run the chunk here
-        b.call(run, [tasks])
-        with _for_range(b, one, nt, "join") as t:
-            flag = b.load(b.gep(started, [t], source_etype=I8), typ=I8)
-            with b.if_then(b.icmp_unsigned("!=", flag, _const(I8, 0))):
-                b.call(join, [b.load(b.gep(threads, [t], source_etype=I64), typ=I64), ir.Constant(PTR, None)])
-        result = _alloca(b, I32, name="result")
-        b.store(_const(I32, 0), result)
-        with _for_range(b, zero, nt, "collect") as t:
-            status = b.load(_task_field(b, b.gep(tasks, [t], source_etype=_TASK_TYPE), 4), typ=I32)
-            prev = b.load(result, typ=I32)
-            b.store(b.select(b.icmp_signed("!=", prev, _const(I32, 0)), prev, status), result)
-        b.ret(b.load(result, typ=I32))
+        b.ret(b.call(pool, [worker, closure, lo, hi, want]))
         return launch
 
 
@@ -383,10 +331,6 @@ def _alloca(b: ir.IRBuilder, ty: ir.Type, size: ir.Value | None = None, name: st
     slot = b.alloca(ty, size=size, name=name)
     slot.type = PTR  # llvmlite types it as a typed pointer, which then refuses opaque stores
     return slot
-
-
-def _task_field(b: ir.IRBuilder, task: ir.Value, k: int) -> ir.Value:
-    return b.gep(task, [_const(I32, 0), _const(I32, k)], inbounds=True, source_etype=_TASK_TYPE)
 
 
 def _name_args(fn: ir.Function, names: list[str]) -> None:

@@ -18,6 +18,7 @@ from functools import cache
 import llvmlite.binding as llvm
 
 from ...errors import BuildError, TargetError
+from . import threadpool
 from .host import LOCK, host_triple, llvm_target_for, same_arch
 from .target import LLVMTarget
 
@@ -102,7 +103,9 @@ class JITLibrary:
         if self._object is None:
             with LOCK:
                 tm = _cached_target_machine(self.target, "pic")
-                self._object = tm.emit_object(_parse(self.ir_opt, self.name, tm))
+                mod = _parse(self.ir_opt, self.name, tm)
+                _link_private_pool(mod, tm, self.target)
+                self._object = tm.emit_object(mod)
         return self._object
 
     def save(self, path: str) -> None:
@@ -121,6 +124,8 @@ def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True
         engine = None
         if jit and same_arch(target.triple, host_triple()):
             # MCJIT takes ownership of its target machine, so it gets a fresh one.
+            if _calls_pool(mod):
+                _ensure_jit_pool(target)
             _check_symbols(mod, name)
             jit_tm = _create_target_machine(target, "default", jit=True)
             try:
@@ -129,6 +134,35 @@ def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True
             except RuntimeError as exc:
                 raise BuildError(f"MCJIT could not compile '{name}': {exc}") from None
     return JITLibrary(name, target, ir_text, ir_opt, engine)
+
+
+def _calls_pool(mod: llvm.ModuleRef) -> bool:
+    try:
+        return mod.get_function(threadpool.SYMBOL).is_declaration
+    except NameError:
+        return False
+
+
+_jit_pool: list[JITLibrary] = []  # the process's thread pool, never freed: its threads run its code
+
+
+def _ensure_jit_pool(target: LLVMTarget) -> None:
+    """Compile the process-wide pool once (under LOCK) and let MCJIT resolve its entry."""
+    if not _jit_pool:
+        lib = compile_module(threadpool.pool_module(host_triple()), target, "tensorlang_threadpool")
+        llvm.add_symbol(threadpool.SYMBOL, lib.address(threadpool.SYMBOL))
+        _jit_pool.append(lib)
+
+
+def _link_private_pool(mod: llvm.ModuleRef, tm: llvm.TargetMachine, target: LLVMTarget) -> None:
+    """An exported library carries its own thread pool, private to it (a loaded .so needs no
+    tensorlang runtime)."""
+    if not _calls_pool(mod):
+        return
+    pool = _parse(threadpool.pool_module(tm.triple), "tensorlang_threadpool", tm)
+    _optimize(pool, tm, 2)
+    mod.link_in(pool)
+    mod.get_function(threadpool.SYMBOL).linkage = llvm.Linkage.internal
 
 
 def _check_symbols(mod: llvm.ModuleRef, name: str) -> None:
