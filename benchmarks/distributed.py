@@ -3,7 +3,7 @@
     python benchmarks/distributed.py [--trials 32] [--size 128] [--workers 1,2,4] [--kills 3]
 
 Every trial is real (build, check against the reference, time).  Each Ray row starts its own
-local cluster (``local:N``; the start-up is shown apart and not counted in the rate) and tunes
+local cluster (``local:N``; the start-up and a warm-up batch are not counted in the rate) and tunes
 the ``matmul`` example template with RandomTuner, so every row measures the same kind of
 candidates.  Then, on a 2-worker cluster: measuring workers are SIGKILLed mid-batch and the
 records that reached the log are counted (goal: every proposed trial has a record); the driver
@@ -134,6 +134,7 @@ def main() -> None:
     rows = []
 
     option = autotune.measure_option(builder=LocalBuilder(timeout=30), runner=LocalRunner(**RUNNER))
+    _tune(task, option, 4, tmp / "warm-local.json", seed=9)  # warm up, as each Ray row does
     wall, proposed = _tune(task, option, args.trials, tmp / "local.json", seed=1)
     local_rate = 60 * proposed / wall
     rows.append(("local runner (LocalBuilder x2)", "-", "-", proposed, len(_load(tmp / "local.json")), wall))
@@ -148,6 +149,10 @@ def main() -> None:
         runner.start()
         start = time.perf_counter() - t0
         try:
+            # Warm up: every build worker and actor imports tensorlang and LLVM, and computes the
+            # task's reference, once; the rows compare steady rates.
+            _tune(task, autotune.measure_option(builder=builder, runner=runner), 2 * runner.n_parallel,
+                  tmp / f"warm{n_workers}.json", seed=9)
             log = tmp / f"ray{n_workers}.json"
             wall, proposed = _tune(task, autotune.measure_option(builder=builder, runner=runner),
                                    args.trials, log, seed=1)
@@ -158,7 +163,7 @@ def main() -> None:
             if n_workers == 2:
                 killed: list[int] = []
                 stop = threading.Event()
-                thread = threading.Thread(target=_killer, args=(runner, 1.0, args.kills, killed, stop), daemon=True)
+                thread = threading.Thread(target=_killer, args=(runner, 0.5, args.kills, killed, stop), daemon=True)
                 kill_log = tmp / "kill.json"
                 thread.start()
                 try:
@@ -202,6 +207,11 @@ def main() -> None:
         scale = f"{rate / (workers * rate_1):12.2f}" if isinstance(workers, int) and rate_1 else f"{'-':>12}"
         print(f"{name:34} {workers!s:>7} {start:>8} {proposed:>6} {recs:>7} {wall:>7.1f} {rate:>10.1f} "
               f"{rate / local_rate:>8.2f} {scale}")
+    builds = [r.build_time for _, r in _load(tmp / "local.json") if r.build_time > 0]
+    if builds:
+        cpus = len(os.sched_getaffinity(0))
+        print(f"ceiling of this machine: {cpus} cores / {statistics.median(builds):.3f} s median build = "
+              f"{60 * cpus / statistics.median(builds):.0f} builds/min, whatever the number of measuring workers")
     if kill_row is not None:
         k, proposed, recs, lost, twice, wall = kill_row
         print(f"\nkills, 2 workers: {k} measuring workers SIGKILLed mid-batch: {proposed} trials proposed, "
