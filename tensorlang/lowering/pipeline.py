@@ -141,7 +141,9 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     aliases = {t: st.op.output(k) for st in sch.stages if isinstance(st.op, ScanOp)
                for k, parts in enumerate(zip(st.op.state_placeholder, st.op.init, st.op.update))
                for t in (parts[0], sch.current_tensor(parts[1]), sch.current_tensor(parts[2]))}
-    stmt = storage_flatten(stmt, tensors, aliases)
+    aligns = {st.op.output(k): st.storage_aligns for st in sch.stages if st.storage_aligns
+              for k in range(st.op.num_outputs)}
+    stmt = storage_flatten(stmt, tensors, aliases, aligns)
     _debug("storage_flatten", stmt)
     for pass_name, fn in PASSES:
         stmt = fn(stmt)

@@ -46,6 +46,9 @@ class Stage:
         self.iter_var_attrs: dict[IterVar, IterVarAttr] = {}
         self.attach_type = "root"  # root | inline | scope
         self.attach_stage: Stage | None = None
+        self.group: StageGroup | None = None  # set by Schedule.create_group
+        # dimension -> (factor, offset): its stride in this stage's storage is factor * k + offset
+        self.storage_aligns: dict[int, tuple[int, int]] = {}
         self.attach_ivar: IterVar | None = None
         self.scope = "global"
         self.scope_is_set = False  # set_scope (or cache_read/cache_write) chose it
@@ -281,6 +284,20 @@ class Stage:
         self.attach_type, self.attach_stage, self.attach_ivar = "root", None, None
         return self
 
+    def storage_align(self, axis: IterVar, factor: int, offset: int) -> Stage:
+        """Pad this stage's storage so that the stride of ``axis`` (a root axis of its op) is
+        ``factor * k + offset``; GPUs use it to keep shared-memory rows off the same banks."""
+        self._check_compute("storage_align")
+        if axis not in self.op.axis:
+            raise ScheduleError(f"{self._where()}: storage_align needs an axis of {self.op.name}'s op "
+                                f"({[iv.name for iv in self.op.axis]}), got {getattr(axis, 'name', axis)!r}")
+        factor, offset = int(factor), int(offset)
+        if factor < 1 or not 0 <= offset < factor:
+            raise ScheduleError(f"{self._where()}: storage_align wants factor >= 1 and 0 <= offset < factor, "
+                                f"got factor={factor}, offset={offset}")
+        self.storage_aligns[list(self.op.axis).index(axis)] = (factor, offset)
+        return self
+
     def set_scope(self, scope: str) -> Stage:
         """Storage scope of this stage's buffer: global, shared or local."""
         if scope not in ("global", "shared", "local", "warp"):
@@ -383,6 +400,34 @@ class Schedule:
         from .dataflow import rfactor
         return rfactor(self, tensor, axis, factor_axis)
 
+    def create_group(self, outputs: Any, inputs: Any, include_inputs: bool = False) -> StageGroup:
+        """The stages computing ``outputs`` from ``inputs`` (the inputs' stages too when
+        ``include_inputs``), to place together: ``g.compute_at(s[C], axis)``."""
+        outs = [outputs] if isinstance(outputs, (Tensor, Operation)) else list(outputs)
+        ins = [inputs] if isinstance(inputs, (Tensor, Operation)) else list(inputs)
+        out_ops = [t.op if isinstance(t, Tensor) else t for t in outs]
+        in_ops = {id(t.op if isinstance(t, Tensor) else t) for t in ins}
+        members: list[Stage] = []
+        seen: set[int] = set()
+        stack = list(out_ops)
+        while stack:
+            op = stack.pop()
+            if id(op) in seen:
+                continue
+            seen.add(id(op))
+            if id(op) in in_ops:
+                if include_inputs and isinstance(op, ComputeOp):
+                    members.append(self[op])
+                continue
+            if isinstance(op, ComputeOp):
+                members.append(self[op])
+                stack.extend(t.op for t in op.input_tensors)
+        members.sort(key=self.stages.index)
+        group = StageGroup(members)
+        for st in members:
+            st.group = group
+        return group
+
     def legalize_attachments(self) -> None:
         """Move each compute_at whose target axis was split or fused afterwards to the loop that
         replaced it (a split's inner loop, a fuse's fused loop), as TVM does."""
@@ -405,6 +450,42 @@ class Schedule:
     def normalize(self) -> Schedule:
         """Kept for TVM compatibility: loops are already normalized to start at 0."""
         return self
+
+
+class StageGroup:
+    """Stages placed together (``Schedule.create_group``): placement primitives apply to each."""
+
+    def __init__(self, stages: Sequence[Stage]):
+        self.stages = list(stages)
+        self.group: StageGroup | None = None
+
+    @property
+    def num_child_stages(self) -> int:
+        return len(self.stages)
+
+    def compute_at(self, parent: Stage, scope: IterVar) -> StageGroup:
+        """Compute every member inside loop ``scope`` of ``parent``."""
+        for st in self.stages:
+            st.compute_at(parent, scope)
+        return self
+
+    def compute_inline(self) -> StageGroup:
+        for st in self.stages:
+            st.compute_inline()
+        return self
+
+    def compute_root(self) -> StageGroup:
+        for st in self.stages:
+            st.compute_root()
+        return self
+
+    def set_scope(self, scope: str) -> StageGroup:
+        for st in self.stages:
+            st.set_scope(scope)
+        return self
+
+    def __repr__(self) -> str:
+        return f"StageGroup({', '.join(st.op.name for st in self.stages)})"
 
 
 def _post_order(outputs: Iterable[Operation]) -> list[Operation]:

@@ -129,3 +129,52 @@ def test_triangular_reductions(variant):
         with warnings.catch_warnings():
             warnings.simplefilter("error")
             np.testing.assert_allclose(_run(s, args, arrays, (m,)), ref, rtol=1e-5)
+
+
+def test_storage_align_pads_rows_on_cpu_and_gpu_shared_memory():
+    A = te.placeholder((16, 16), name="A")
+    B = te.compute((16, 16), lambda i, j: A[i, j] * 2, name="B")
+    C = te.compute((16, 16), lambda i, j: B[j, i] + 1, name="C")
+    s = te.create_schedule(C.op)
+    s[B].storage_align(B.op.axis[0], 32, 1)
+    assert "B[float32 * 528]" in str(tvm.lower(s, [A, C]))  # 16 rows of stride 33
+    a = np.random.rand(16, 16).astype("float32")
+    np.testing.assert_allclose(_run(s, [A, C], [a], (16, 16)), (a * 2).T + 1, rtol=1e-6)
+    n = 64
+    A = te.placeholder((n, n), name="A")
+    B = te.compute((n, n), lambda i, j: A[j, i], name="B")
+    s = te.create_schedule(B.op)
+    AA = s.cache_read(A, "shared", [B])
+    bx, tx = s[B].split(B.op.axis[0], factor=16)
+    by, ty = s[B].split(B.op.axis[1], factor=16)
+    s[B].reorder(bx, by, tx, ty)
+    for ax, tag in ((bx, "blockIdx.x"), (by, "blockIdx.y"), (tx, "threadIdx.x"), (ty, "threadIdx.y")):
+        s[B].bind(ax, te.thread_axis(tag))
+    s[AA].compute_at(s[B], by)
+    s[AA].storage_align(AA.op.axis[0], 16, 1)
+    ax0, ax1 = s[AA].op.axis
+    s[AA].bind(ax0, te.thread_axis("threadIdx.y"))
+    s[AA].bind(ax1, te.thread_axis("threadIdx.x"))
+    f = tvm.build(s, [A, B], "cuda -emulate")
+    assert "A_shared[272]" in f.imported_modules[0].get_source()  # 16 x (16 + 1)
+    a = np.random.rand(n, n).astype("float32")
+    b = np.zeros((n, n), "float32")
+    f(a, b)
+    np.testing.assert_allclose(b, a.T)
+    with pytest.raises(tvm.error.TVMError, match="offset"):
+        s[AA].storage_align(AA.op.axis[0], 16, 16)
+
+
+def test_create_group_compute_at():
+    m, n = te.var("m"), te.var("n")
+    A = te.placeholder((m, n), name="A")
+    B = te.compute((m, n), lambda i, j: A[i, j] + 1, name="B")
+    C = te.compute((m, n), lambda i, j: A[i, j] * B[i, j], name="C")
+    D = te.compute((m, n), lambda i, j: C[i, j] * C[i, j], name="D")
+    s = te.create_schedule(D.op)
+    g = s.create_group(outputs=C, inputs=A)
+    assert s[C].group is g and s[B].group is g and g.num_child_stages == 2
+    xo, xi = s[D].split(D.op.axis[0], factor=4)
+    g.compute_at(s[D], xo)
+    a = np.random.rand(10, 7).astype("float32")
+    np.testing.assert_allclose(_run(s, [A, D], [a], (10, 7)), (a * (a + 1)) ** 2, rtol=1e-5)
