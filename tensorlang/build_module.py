@@ -12,6 +12,7 @@ from .lowering import lower_schedule
 from .schedule.schedule import Schedule
 from .target.backends import get_backend
 from .target.target import Target, as_target
+from .te.depth import deep_expressions
 
 
 def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: str = "main",
@@ -23,7 +24,8 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
         raise TargetError("lower(s, args): the argument tensors are required")
     # A schedule with GPU thread bindings lowers for the GPU (with its shared-memory barriers).
     gpu = any(attr.bind_thread is not None for st in inputs.stages for attr in st.iter_var_attrs.values())
-    return lower_schedule(inputs, args, name=name, target_kind="cuda" if gpu else "llvm")
+    with deep_expressions(f"lower '{name}'"):
+        return lower_schedule(inputs, args, name=name, target_kind="cuda" if gpu else "llvm")
 
 
 def _check_no_thread_binding(sch: Schedule, target: Target) -> None:
@@ -48,9 +50,11 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
             _check_no_thread_binding(inputs, tgt)
         if args is None:
             raise TargetError("build(s, args): the argument tensors are required")
-        func = lower_schedule(inputs, args, name=name, target_kind=tgt.kind.name)
+        with deep_expressions(f"build '{name}'"):
+            func = lower_schedule(inputs, args, name=name, target_kind=tgt.kind.name)
     else:
         func = lower(inputs, args, name=name)
     # Intrinsic lowering rules registered for this target (tl.ir.register_intrin_lowering).
     func = func.with_body(lower_intrinsics(func.body, tgt.kind.name))
-    return backend.build_func(func, parsed, jit=jit)
+    with deep_expressions(f"build '{name}'"):
+        return backend.build_func(func, parsed, jit=jit)

@@ -23,7 +23,7 @@ import numpy as np
 from ..te import expr as E
 from ..te import numeric
 from ..te.expr import IntImm, PrimExpr, Var
-from ..te.functor import Mutator
+from ..te.functor import Mutator, free_vars
 from .interval import Interval, eval_interval
 from .structural import structural_key
 
@@ -119,6 +119,9 @@ class Simplifier(Mutator):
                 if (lo is not None and not numeric.fits(lo, e.dtype)) or (
                         hi is not None and not numeric.fits(hi, e.dtype)):
                     return False
+                if (lo is None or hi is None) and _mentions(e, self.ranges) and all(
+                        v in self.ranges for v in free_vars(e)):
+                    return False  # bounded variables, yet no bound: the interval overflowed
         return True
 
     # -- linear integer arithmetic ------------------------------------------------------

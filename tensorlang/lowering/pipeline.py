@@ -36,6 +36,7 @@ from ..ir.passes.vectorize_loops import vectorize_loops
 from ..ir.stmt import Allocate, For, LetStmt, Stmt
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
+from ..schedule.read_bounds import check_reads_in_bounds
 from ..schedule.schedule import Schedule
 from ..te.expr import Var
 from ..te.functor import free_vars, post_order_visit
@@ -134,6 +135,7 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     # As in TVM, an argument whose stage was inlined stays a (never written) parameter.
     sch.legalize_attachments()
     bodies = effective_bodies(sch)
+    check_reads_in_bounds(sch, bodies)
     bounds = infer_bound(sch, bodies)
     stmt = schedule_ops(sch, bodies, bounds, set(tensors))
     _debug("schedule_ops", stmt)

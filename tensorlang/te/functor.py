@@ -99,14 +99,16 @@ def rebuild(node: Any, changes: dict[str, Any]) -> Any:
 
 
 def post_order_visit(node: Any, fn: Callable[[Any], None]) -> None:
-    """Call ``fn`` on every node of the tree, children before parents."""
-
-    class _V(Visitor):
-        def generic_visit(self, n: Any) -> None:
-            Visitor.generic_visit(self, n)
+    """Call ``fn`` on every node of the tree, children before parents (iteratively, so any
+    depth of nesting works)."""
+    stack: list[tuple[Any, bool]] = [(node, False)]
+    while stack:
+        n, expanded = stack.pop()
+        if expanded:
             fn(n)
-
-    _V().visit(node)
+            continue
+        stack.append((n, True))
+        stack.extend((c, False) for c in reversed(list(children(n))))
 
 
 class _Substitute(Mutator):

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import ExprError
+from .cse import share_subexpressions
+from .depth import deep_expressions
 from .dtype import INT32, DType, as_dtype
 from .expr import PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
@@ -98,10 +100,23 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     bodies = list(body) if isinstance(body, (tuple, list)) else [body]
     if not bodies:
         raise ExprError(f"{where}: the function returned an empty tuple")
-    bodies = [convert(b) for b in bodies]
-    _check_body(bodies, axis, where)
+    with deep_expressions(where):
+        bodies = _shared([convert(b) for b in bodies])
+        _check_body(bodies, axis, where)
     op = ComputeOp(name, tag, attrs, axis, bodies)
     return op.outputs[0] if len(op.outputs) == 1 else op.outputs
+
+
+def _shared(bodies: list[PrimExpr]) -> list[PrimExpr]:
+    """The bodies with subexpressions the user's code reused bound once (te.cse), so that
+    lowering and code generation stay linear in what was built."""
+    if all(isinstance(b, Reduce) for b in bodies) and bodies:
+        first = bodies[0]
+        source = tuple(share_subexpressions(s) for s in first.source)
+        if all(a is b for a, b in zip(source, first.source)):
+            return bodies
+        return [Reduce(b.combiner, source, b.axis, b.condition, b.value_index) for b in bodies]
+    return [b if isinstance(b, Reduce) else share_subexpressions(b) for b in bodies]
 
 
 def _check_body(bodies: list[PrimExpr], axis: list[IterVar], where: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ...errors import DTypeError, ExprError
+from ...errors import DTypeError, ExprError, LoweringError
 from ...te.expr import Add, BinaryOp, Cast, IntImm, Not, PrimExpr, Select, Var, binary, cast, logical_not
 from ...te.functor import Mutator
 from ..stmt import (
@@ -24,6 +24,10 @@ from ..stmt import (
 
 AUTO_UNROLL_KEY = "pragma_auto_unroll_max_step"
 UNROLL_KEY = "pragma_unroll"
+
+
+# Beyond this many statement copies, compile time (not run time) dominates.
+MAX_UNROLLED_STATEMENTS = 8192
 
 
 def unroll_loops(stmt: Stmt, auto_max_step: int = 0) -> Stmt:
@@ -59,6 +63,13 @@ class _Unroller(Mutator):
         constant = isinstance(op.extent, IntImm)
         explicit = op.kind is ForKind.UNROLLED or bool(annotations.get(UNROLL_KEY, 0))
         if constant and explicit:
+            size = int(_statement_count(body, loop=1))
+            copies = op.extent.value * size
+            if copies > MAX_UNROLLED_STATEMENTS:
+                raise LoweringError(
+                    f"cannot unroll loop {op.loop_var.name}: {op.extent.value} iterations of "
+                    f"{size} statement(s) make {copies} copies, more than the "
+                    f"{MAX_UNROLLED_STATEMENTS} allowed; split the loop and unroll only the inner part")
             return _unroll(op, body)
         if (constant and op.kind is ForKind.SERIAL and limit > 0
                 and op.extent.value * _statement_count(body) <= limit):
@@ -79,17 +90,18 @@ def _unroll(op: For, body: Stmt) -> Stmt:
     return seq(*copies) if copies else no_op()
 
 
-def _statement_count(s: Stmt) -> float:
+def _statement_count(s: Stmt, loop: float = math.inf) -> float:
     """How many statements ``s`` becomes once unrolled; infinite while it still holds a loop
-    (auto-unrolling only takes whole nests, innermost first)."""
+    (auto-unrolling only takes whole nests, innermost first), or with ``loop=1`` each loop
+    counted as one statement plus its body (the size of the code an explicit unroll copies)."""
     if isinstance(s, For):
-        return math.inf
+        return loop + _statement_count(s.body, loop) if loop != math.inf else loop
     if isinstance(s, SeqStmt):
-        return sum(_statement_count(x) for x in s.seq)
+        return sum(_statement_count(x, loop) for x in s.seq)
     if isinstance(s, IfThenElse):
-        return _statement_count(s.then_case) + (_statement_count(s.else_case) if s.else_case else 0)
+        return _statement_count(s.then_case, loop) + (_statement_count(s.else_case, loop) if s.else_case else 0)
     if isinstance(s, (Allocate, LetStmt, Realize)):
-        return _statement_count(s.body)
+        return _statement_count(s.body, loop)
     if isinstance(s, Evaluate) and is_no_op(s):
         return 0
     return 1

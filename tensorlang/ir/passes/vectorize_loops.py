@@ -48,6 +48,9 @@ from ..stmt import (
     seq,
 )
 
+# Wider vectors only cost compile time (every lane is spelled out in the IR).
+MAX_LANES = 1024
+
 
 def vectorize_loops(stmt: Stmt) -> Stmt:
     """Rewrite every VECTORIZED loop of constant extent L as its body on L-lane vectors.
@@ -85,6 +88,11 @@ class _LoopVectorizer(Mutator):
                 f"cannot vectorize loop {op.loop_var.name}: its extent {op.extent} is not a constant; "
                 "split the loop by a constant factor first and vectorize the inner loop")
         lanes = op.extent.value
+        if lanes > MAX_LANES:
+            raise LoweringError(
+                f"cannot vectorize loop {op.loop_var.name}: {lanes} lanes is more than the {MAX_LANES} "
+                "tensorlang allows; split it by a factor that fits the machine's vectors (8, 16 ...) and "
+                "vectorize the inner loop")
         start = cast(op.min, op.loop_var.dtype)
         if lanes <= 0:
             return no_op()
