@@ -1,8 +1,9 @@
 """A persistent thread pool for parallel loops, as LLVM IR: ``__tl_pool_launch``.
 
 ``i32 __tl_pool_launch(worker, closure, begin, end, nthreads)`` runs ``worker(closure, b, e)``
-over ``[begin, end)`` split into ``nthreads`` static chunks: chunk 0 on the calling thread, the
-others on pool threads that are created on first need and then kept.  A pool thread spins for a
+over ``[begin, end)`` split into ``nthreads`` equal chunks, which the calling thread and the pool
+threads (created on first need, then kept) claim one at a time: when the scheduler has lent a
+pool thread's core to another process, the caller runs that chunk itself instead of waiting.  A pool thread spins for a
 while after its chunk (a following launch finds it awake) and then sleeps on a condition
 variable; launching costs an atomic increment, and a broadcast only when someone sleeps.
 
@@ -10,7 +11,7 @@ Where it lives: JIT modules call one pool per process, which the engine compiles
 for the life of the process (its threads must never run freed code); an exported library links
 its own private copy (``pool_module``), so a loaded ``.so`` needs nothing else.
 
-Guarantees: the first non-zero status of any chunk is returned (chunk 0's first); launches from
+Guarantees: every chunk runs exactly once; the first non-zero status of any chunk is returned; launches from
 several threads at once are serialized; a forked child (which has none of its parent's threads)
 starts a fresh pool on its first launch (the pool remembers the pid that made it); at most
 ``MAX_THREADS`` pool threads.  If a thread cannot be created the launch runs with the threads it
@@ -54,7 +55,8 @@ class _Pool:
         self.pid, self.size, self.init_lock = gv("pid", I32, 0, 4), gv("size", I32, 0, 4), gv("init_lock", I32, 0, 4)
         self.gen = gv("gen", I64, 0, 64)
         self.spawn_gen = gv("spawn_gen", I64, 0, 8)  # the generation a new thread waits past
-        self.remaining = gv("remaining", I64, 0, 64)
+        self.counter = gv("counter", I64, 0, 64)  # (generation << 32) | next unclaimed chunk
+        self.done = gv("done", I64, 0, 64)  # chunks of the current job finished
         self.sleepers = gv("sleepers", I32, 0, 64)
         self.status = gv("status", I32, 0, 64)
         self.fn, self.closure = gv("fn", PTR, None), gv("closure", PTR, None)
@@ -74,6 +76,7 @@ class _Pool:
         self.sched_yield = decl("sched_yield", I32, [])
         self.pause_fn = decl("llvm.x86.sse2.pause", ir.VoidType(), []) if pause else None
         self.chunk = self._chunk_fn()
+        self.participate = self._participate_fn()
         self.thread_main = self._thread_main()
         self.launch = self._launch()
 
@@ -89,7 +92,7 @@ class _Pool:
 
     def _chunk_fn(self) -> ir.Function:
         """``run_chunk(t)``: chunk ``t`` of the current job (the first ``rem`` chunks one longer);
-        a non-zero status is kept in the job's status unless one is there already."""
+        the first non-zero status is kept as the job's status."""
         fn = ir.Function(self.m, ir.FunctionType(I32, [I64]), "__tl_pool.run_chunk")
         fn.linkage = "internal"
         b = ir.IRBuilder(fn.append_basic_block("entry"))
@@ -107,6 +110,41 @@ class _Pool:
         b.ret(st)
         return fn
 
+    def _participate_fn(self) -> ir.Function:
+        """``participate(g)``: claim chunks of job ``g`` (its generation's low 32 bits) one at a
+        time and run them, until none is left or another job has started.  Claiming is a CAS on
+        (generation, next chunk), so a thread that wakes late cannot take a chunk of a job that
+        is over, and nobody waits for a thread the scheduler has not run yet."""
+        fn = ir.Function(self.m, ir.FunctionType(ir.VoidType(), [I64]), "__tl_pool.participate")
+        fn.linkage = "internal"
+        g = fn.args[0]
+        entry = fn.append_basic_block("entry")
+        loop = fn.append_basic_block("claim")
+        check = fn.append_basic_block("claim.check")
+        cas = fn.append_basic_block("claim.cas")
+        run = fn.append_basic_block("claim.run")
+        out = fn.append_basic_block("out")
+        b = ir.IRBuilder(entry)
+        b.branch(loop)
+        b.position_at_end(loop)
+        c = b.load_atomic(self.counter, "seq_cst", 8, typ=I64)
+        same = b.icmp_unsigned("==", b.lshr(c, _c(I64, 32)), b.and_(g, _c(I64, 0xFFFFFFFF)))
+        b.cbranch(same, check, out)
+        b.position_at_end(check)
+        k = b.and_(c, _c(I64, 0xFFFFFFFF))
+        nt = b.load_atomic(self.nthreads, "seq_cst", 8, typ=I64)
+        b.cbranch(b.icmp_signed("<", k, nt), cas, out)
+        b.position_at_end(cas)
+        pair = b.cmpxchg(self.counter, c, b.add(c, _c(I64, 1)), "seq_cst", "seq_cst")
+        b.cbranch(b.extract_value(pair, 1), run, loop)
+        b.position_at_end(run)
+        b.call(self.chunk, [k])
+        b.atomic_rmw("add", self.done, _c(I64, 1), "seq_cst")
+        b.branch(loop)
+        b.position_at_end(out)
+        b.ret_void()
+        return fn
+
     def _thread_main(self) -> ir.Function:
         """A pool thread: wait for a new generation (spin, then sleep), run its chunk when the
         job wants it, count itself done, repeat."""
@@ -122,7 +160,6 @@ class _Pool:
         woke = fn.append_basic_block("woke")
         got = fn.append_basic_block("got")
         b = ir.IRBuilder(entry)
-        t = b.ptrtoint(fn.args[0], I64)
         seen_slot = b.alloca(I64)
         # Not the current generation: the launch that made this thread may have published its
         # job already, and that job counts on this thread.
@@ -159,10 +196,9 @@ class _Pool:
         b.branch(got)
 
         b.position_at_end(got)
-        b.store(b.load_atomic(self.gen, "seq_cst", 8, typ=I64), seen_slot)
-        with b.if_then(b.icmp_signed("<", t, b.load(self.nthreads, typ=I64))):
-            b.call(self.chunk, [t])
-            b.atomic_rmw("sub", self.remaining, _c(I64, 1), "seq_cst")
+        now = b.load_atomic(self.gen, "seq_cst", 8, typ=I64)
+        b.store(now, seen_slot)
+        b.call(self.participate, [now])
         b.branch(wait)
         return fn
 
@@ -201,7 +237,8 @@ class _Pool:
                 b.call(self.cond_init, [self.cond, null])
                 b.store(_c(I32, 0), self.size)
                 b.store_atomic(_c(I32, 0), self.sleepers, "seq_cst", 4)
-                b.store_atomic(_c(I64, 0), self.remaining, "seq_cst", 8)
+                b.store_atomic(_c(I64, 0), self.counter, "seq_cst", 8)
+                b.store_atomic(_c(I64, 0), self.gen, "seq_cst", 8)
                 b.store_atomic(me, self.pid, "release", 4)
             b.store_atomic(_c(I32, 0), self.init_lock, "release", 4)
 
@@ -221,19 +258,25 @@ class _Pool:
         b.call(self.mutex_lock, [self.launch_mutex])
         have = self._ensure(b, b.trunc(b.sub(nt, _c(I64, 1)), I32))
         nt = b.add(b.zext(have, I64), _c(I64, 1))
+        gen = b.add(b.load_atomic(self.gen, "seq_cst", 8, typ=I64), _c(I64, 1))  # only launches write it
+        tag = b.shl(b.and_(gen, _c(I64, 0xFFFFFFFF)), _c(I64, 32))
+        # Close the counter to the new generation before the job's fields change: a late thread
+        # of the last job can no longer claim anything.
+        b.store_atomic(b.or_(tag, _c(I64, 0xFFFFFFFF)), self.counter, "seq_cst", 8)
         b.store(worker, self.fn)
         b.store(closure, self.closure)
         b.store(lo, self.begin)
         b.store(hi, self.end)
-        b.store(nt, self.nthreads)
+        b.store_atomic(nt, self.nthreads, "seq_cst", 8)
         b.store_atomic(_c(I32, 0), self.status, "seq_cst", 4)
-        b.store_atomic(b.sub(nt, _c(I64, 1)), self.remaining, "seq_cst", 8)
-        b.atomic_rmw("add", self.gen, _c(I64, 1), "seq_cst")  # publishes the job
+        b.store_atomic(_c(I64, 0), self.done, "seq_cst", 8)
+        b.store_atomic(tag, self.counter, "seq_cst", 8)  # chunks 0.. open for claiming
+        b.store_atomic(gen, self.gen, "seq_cst", 8)  # wakes the pool
         with b.if_then(b.icmp_signed(">", b.load_atomic(self.sleepers, "seq_cst", 4, typ=I32), _c(I32, 0))):
             b.call(self.mutex_lock, [self.mutex])
             b.call(self.cond_broadcast, [self.cond])
             b.call(self.mutex_unlock, [self.mutex])
-        first = b.call(self.chunk, [_c(I64, 0)])
+        b.call(self.participate, [gen])
         # Wait for the others: spin, yielding the core now and then (they may share it).
         loop = fn.append_basic_block("join")
         spin = fn.append_basic_block("join.spin")
@@ -243,8 +286,8 @@ class _Pool:
         b.position_at_end(loop)
         i = b.phi(I32)
         i.add_incoming(_c(I32, 0), pre)
-        left = b.load_atomic(self.remaining, "seq_cst", 8, typ=I64)
-        b.cbranch(b.icmp_signed("==", left, _c(I64, 0)), done, spin)
+        finished = b.load_atomic(self.done, "seq_cst", 8, typ=I64)
+        b.cbranch(b.icmp_signed(">=", finished, nt), done, spin)
         b.position_at_end(spin)
         self.relax(b)
         with b.if_then(b.icmp_unsigned("==", b.and_(i, _c(I32, 1023)), _c(I32, 1023))):
@@ -255,7 +298,7 @@ class _Pool:
         b.position_at_end(done)
         status = b.load_atomic(self.status, "seq_cst", 4, typ=I32)
         b.call(self.mutex_unlock, [self.launch_mutex])
-        b.ret(b.select(b.icmp_signed("!=", first, _c(I32, 0)), first, status))
+        b.ret(status)
         return fn
 
 
