@@ -80,6 +80,17 @@ def test_tensorlang_does_not_import_ray():
     subprocess.run([sys.executable, "-c", code], check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
 
 
+def test_cli_cluster_without_ray_says_how_to_install(tmp_path):
+    code = ("import sys; sys.modules['ray'] = None\n"  # as if Ray were not installed
+            "from tensorlang.cli import main\n"
+            f"sys.exit(main(['tune', {str(TINY)!r}, '--cluster', 'local:2', '--log', {str(tmp_path / 'l.json')!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(REPO)},
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "needs Ray: pip install 'tensorlang[distributed]'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
 # --- on a local cluster --------------------------------------------------------------------------------
 
 try:
