@@ -19,11 +19,13 @@ def _outs(outs: Any) -> list[Tensor]:
     return [outs] if isinstance(outs, Tensor) else list(outs)
 
 
-@autotvm.register_topi_compute("dense_small_batch.cuda")
-def dense_small_batch(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None,
-                      out_dtype: str | None = None) -> Tensor:
-    """topi.nn.dense, tunable with ``schedule_dense_small_batch``."""
+def _dense(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: str | None = None) -> Tensor:
+    """topi.nn.dense; both CUDA dense templates compute it this way."""
     return nn.dense(data, weight, bias, out_dtype)
+
+
+dense_small_batch = autotvm.register_topi_compute("dense_small_batch.cuda")(_dense)
+dense_large_batch = autotvm.register_topi_compute("dense_large_batch.cuda")(_dense)
 
 
 @autotvm.register_topi_schedule("dense_small_batch.cuda")
@@ -56,13 +58,6 @@ def schedule_dense_small_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
 
     traverse_inline(s, outs[0].op, callback)
     return s
-
-
-@autotvm.register_topi_compute("dense_large_batch.cuda")
-def dense_large_batch(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None,
-                      out_dtype: str | None = None) -> Tensor:
-    """topi.nn.dense, tunable with ``schedule_dense_large_batch``."""
-    return nn.dense(data, weight, bias, out_dtype)
 
 
 @autotvm.register_topi_schedule("dense_large_batch.cuda")
