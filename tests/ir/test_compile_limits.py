@@ -82,3 +82,29 @@ def test_unconditional_out_of_bounds_reads_are_lowering_errors(rng) -> None:
     d = np.zeros((16, 8), "float32")
     f(a, d)
     np.testing.assert_array_equal(d, np.concatenate([a[:, 1:], np.zeros((16, 1), "float32")], axis=1))
+
+
+def test_index_type_is_chosen_from_buffer_sizes(rng) -> None:
+    n = 65536  # 2**32 elements: int32 offsets would wrap (A[j - 65536]) and allocations be 0
+    A = te.placeholder((n, n), name="A")
+    C = te.compute((n, n), lambda i, j: A[i, j] + 1.0, name="C")
+    D = te.compute((n, n), lambda i, j: C[i, j] * 2.0, name="D")
+    func = tl.lower(te.create_schedule(D.op), [A, D])
+    text = str(func)
+    assert "allocate C[float32 * int64(4294967296)]" in text
+    assert "int64(i) * int64(65536) + int64(j)" in text
+    # small buffers keep int32 offsets; symbolic 2-D ones use int64 and still compute right
+    B = te.placeholder((64, 64), name="B")
+    E = te.compute((64, 64), lambda i, j: B[i, j] * 2.0, name="E")
+    assert "int64" not in str(tl.lower(te.create_schedule(E.op), [B, E]))
+    m, k = te.var("m"), te.var("k")
+    P = te.placeholder((m, k), name="P")
+    Q = te.compute((m, k), lambda i, j: P[i, j] * 3.0, name="Q")
+    s = te.create_schedule(Q.op)
+    _, xi = s[Q].split(Q.op.axis[1], factor=8)
+    s[Q].vectorize(xi)
+    f = tl.build(s, [P, Q], "llvm")
+    p = rng.random((37, 53)).astype("float32")
+    q = np.zeros_like(p)
+    f(p, q)
+    np.testing.assert_allclose(q, p * 3, rtol=1e-6)

@@ -5,27 +5,46 @@ relative to the realized region's minimum (argument buffers start at 0)."""
 from __future__ import annotations
 
 from ...errors import LoweringError
-from ...te.dtype import HANDLE
-from ...te.expr import Load, PrimExpr, TensorRead, Var
+from ...te.dtype import HANDLE, INT32, INT64, DType
+from ...te.expr import IntImm, Load, PrimExpr, TensorRead, Var, cast, const
 from ...te.functor import Mutator
 from ...te.tensor import Tensor
 from ..function import Buffer
 from ..stmt import Allocate, BufferBind, Provide, Realize, Stmt, Store
 
 
+def index_dtype(shape: tuple[PrimExpr, ...]) -> DType:
+    """int64 when a flat offset into a buffer of ``shape`` can pass 2**31 - 1 (a constant
+    element count that large, or a product of symbolic dimensions), else int32."""
+    total = 1
+    for dim in shape:
+        if not isinstance(dim, IntImm):
+            if len(shape) > 1 or dim.dtype.bits > 32:
+                return INT64
+            continue
+        total *= max(dim.value, 1)
+    return INT64 if total > 2**31 - 1 else INT32
+
+
 def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
           shape: tuple[PrimExpr, ...], strides: tuple[PrimExpr, ...] | None = None) -> PrimExpr:
-    from ...te.expr import const
+    wide = index_dtype(shape) == INT64
+
+    def rel(d: int, idx: PrimExpr) -> PrimExpr:
+        out = idx if mins is None else idx - mins[d]
+        return cast(out, INT64) if wide else out  # each index fits; only the offset needs 64 bits
+
+    def dim(e: PrimExpr) -> PrimExpr:
+        return cast(e, INT64) if wide else e
+
     if strides is not None:  # padded rows (storage_align)
-        total: PrimExpr = const(0)
+        total: PrimExpr = const(0, INT64 if wide else INT32)
         for d, idx in enumerate(indices):
-            rel = idx if mins is None else idx - mins[d]
-            total = total + rel * strides[d]
+            total = total + rel(d, idx) * dim(strides[d])
         return total
     offset: PrimExpr | None = None
     for d, idx in enumerate(indices):
-        rel = idx if mins is None else idx - mins[d]
-        offset = rel if offset is None else offset * shape[d] + rel
+        offset = rel(d, idx) if offset is None else offset * dim(shape[d]) + rel(d, idx)
     return offset if offset is not None else const(0)
 
 
@@ -64,11 +83,13 @@ class _Flatten(Mutator):
             self.strides[node.tensor] = strides
         body = self.visit(node.body)
         size: PrimExpr | None = None
-        for e in node.extents:
+        wide = index_dtype(tuple(node.extents)) == INT64
+        extents = [cast(e, INT64) if wide else e for e in node.extents]  # 2**32 elements must not wrap to 0
+        for e in extents:
             size = e if size is None else size * e
         if node.tensor in self.strides:
-            size = self.strides[node.tensor][0] * node.extents[0]
-        from ...te.expr import const
+            stride = self.strides[node.tensor][0]
+            size = (cast(stride, INT64) if wide else stride) * extents[0]
         return Allocate(var, node.tensor.dtype, size if size is not None else const(1), node.scope, body)
 
     def _lookup(self, t: Tensor) -> tuple[Var, tuple | None, tuple]:
