@@ -141,13 +141,23 @@ def make_row(spec: dict, threads: int):
     else:
         from tensorlang import autotune
         task = template_task(name)
+        template = _template_function(name)
         with autotune.apply_history_best(spec["log"]), tl.target.Target("llvm"):
-            s, targs = task.func(*task.args)
+            s, targs = template(*task.args)
     f = tl.build(s, targs, target="llvm")
     f.set_num_threads(threads)
     f(*ins, out)
     np.testing.assert_allclose(out, expected, rtol=1e-3, atol=1e-3, err_msg=spec["impl"])
     return lambda: f(*ins, out)
+
+
+def _template_function(name: str):
+    """The registered template (the decorated function, which reads the dispatch context)."""
+    if name == "matmul":
+        import matmul
+        return matmul.matmul_template
+    import conv2d
+    return conv2d.conv2d_template
 
 
 def _im2col_conv(x, w):
@@ -175,6 +185,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--no-template", action="store_true", help="skip the template tuner rows")
     ap.add_argument("--out", default="", help="folder for the tuning logs (default: a temporary one)")
+    ap.add_argument("--rows-only", action="store_true",
+                    help="no tuning: measure the rows of the logs a previous run left in --out")
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
     threads = sorted({int(t) for t in args.threads.split(",") if t} or {1, cores})
@@ -185,6 +197,7 @@ def main() -> None:
     print(f"before: {machine_load()}")
     roof = measure_roofline_fresh()
     tunings: dict[tuple, dict] = {}
+    saved = json.loads((out / "tunings.json").read_text()) if (out / "tunings.json").exists() else {}
     rows: list[Row] = []
     for name in names:
         flop, nbytes, template = WORKLOADS[name]
@@ -195,12 +208,17 @@ def main() -> None:
                 kinds.append(("template", seeds[0]))
             for kind, seed in kinds:
                 log = str(out / f"{name}.{kind}.t{t}.s{seed}.json")
-                if os.path.exists(log):
-                    os.unlink(log)
-                spec = {"workload": name, "kind": kind, "seed": seed, "trials": args.trials, "log": log}
-                print(f"  tuning {name} ({kind}, seed {seed}, {t} thread(s), {args.trials} trials)",
-                      file=sys.stderr, flush=True)
-                res = run_tuning(spec, t)
+                if args.rows_only:
+                    res = saved.get(f"{name}.{kind}.t{t}.s{seed}", {"error": "not tuned"})
+                else:
+                    if os.path.exists(log):
+                        os.unlink(log)
+                    spec = {"workload": name, "kind": kind, "seed": seed, "trials": args.trials, "log": log}
+                    print(f"  tuning {name} ({kind}, seed {seed}, {t} thread(s), {args.trials} trials)",
+                          file=sys.stderr, flush=True)
+                    res = run_tuning(spec, t)
+                    saved[f"{name}.{kind}.t{t}.s{seed}"] = res
+                    (out / "tunings.json").write_text(json.dumps(saved))
                 tunings[(name, t, kind, seed)] = res
                 if "error" in res:
                     print(f"    failed: {res['error']}", file=sys.stderr)

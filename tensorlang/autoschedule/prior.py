@@ -119,7 +119,9 @@ def _tile_cpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float
     acc = others * vecs
     regs = hw.vector_registers - 4
     score = _log(_vector_eff(inner, lanes))
-    score += _log(min(1.0, acc / hw.accumulators))
+    # Units x latency chains only just cover the FMA latency; loads and broadcasts between the
+    # FMAs need half as many again (on Zen 5, 8 accumulators fall short of peak, 12 reach it).
+    score += _log(min(1.0, acc / (1.5 * hw.accumulators)))
     if acc > regs:
         score -= 0.5 * (acc - regs)          # spills: every extra accumulator costs loads and stores
     loads = others + vecs                     # broadcasts of one operand, vectors of the other
