@@ -321,8 +321,9 @@ class _ModuleEmitter:
         _name_args(launch, ["worker", "closure", "begin", "end"])
         b = ir.IRBuilder(launch.append_basic_block("entry"))
         want = b.load(self.num_threads, typ=I32, name="want")
-        want = b.select(b.icmp_signed(">", want, _const(I32, 0)), want, b.call(nprocs, []))
-        want = b.select(b.icmp_signed(">", want, _const(I32, 1)), want, _const(I32, 1))
+        # A branch, not a select: get_nprocs reads /sys (microseconds), so only when unset.
+        with b.if_then(b.icmp_signed("<=", want, _const(I32, 0)), likely=False):
+            b.ret(b.call(pool, [worker, closure, lo, hi, b.call(nprocs, [])]))
         b.ret(b.call(pool, [worker, closure, lo, hi, want]))
         return launch
 
