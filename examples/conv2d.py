@@ -297,6 +297,17 @@ def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int,
     cfg.define_knob("auto_unroll_max_step", [512, 0, 1500])
     cfg.add_constraint(lambda c: 32 <= c["tile_f"].size[1] * c["tile_y"].size[1] * c["tile_x"].size[1] <= 1024
                        and c["tile_f"].size[1] <= 64, "32..1024 threads per block, at most 64 along z")
+
+    def shared_bytes(c) -> int:
+        """The block's shared tiles, from the config alone (checked before anything is lowered)."""
+        rows = c["tile_y"].size[1] * c["tile_y"].size[2] + R - 1
+        cols = c["tile_x"].size[1] * c["tile_x"].size[2] + S - 1
+        chans = c["tile_rc"].size[1]
+        return 4 * chans * (rows * cols + c["tile_f"].size[1] * c["tile_f"].size[2] * R * S)
+    cfg.add_constraint(lambda c: shared_bytes(c) <= 48 * 1024, "shared tiles fit in 48 KiB")
+    cfg.define_knob("double_buffer", [1, 0])
+    cfg.define_knob("unroll_explicit", [1, 0])
+    cfg.define_knob("max_registers", [0, 128])
     s[Xp].compute_inline()
     YL = s.cache_write(Y, "local")
     XS = s.cache_read(Xp, "shared", [YL])
@@ -328,7 +339,12 @@ def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int,
         s[load].bind(tz, thread["z"])
         s[load].bind(tyl, thread["y"])
         s[load].bind(txl, thread["x"])
+        if cfg["double_buffer"].val:
+            s[load].double_buffer()
     s[Y].pragma(bx, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
+    s[Y].pragma(bx, "unroll_explicit", cfg["unroll_explicit"].val)
+    if cfg["max_registers"].val:
+        s[Y].pragma(bx, "max_registers", cfg["max_registers"].val)
     return s, [X, Wt, Y]
 
 

@@ -105,8 +105,10 @@ def _numpy_matmul(N, L, M, dtype="float32"):
 @autotune.template("matmul_cuda", reference=_numpy_matmul)
 def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
     """Tunable GPU matmul in the classic style: each block computes a tile of C from tiles of
-    A and B staged in shared memory (fetched cooperatively, optionally as float4), each thread
-    accumulates ``yi`` x ``xi`` outputs in registers (a local cache_write stage)."""
+    A and B staged in shared memory (fetched cooperatively, optionally as float4, optionally
+    double-buffered: cp.async prefetch of the next k-tile on sm_80+), each thread accumulates
+    ``yi`` x ``xi`` outputs in registers (a local cache_write stage); knobs also set the
+    unrolling limit and a register budget."""
     A = te.placeholder((N, L), name="A", dtype=dtype)
     B = te.placeholder((L, M), name="B", dtype=dtype)
     k = te.reduce_axis((0, L), name="k")
@@ -120,6 +122,9 @@ def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
     cfg.define_split("tile_k", k, num_outputs=2, filter=lambda e: e.size[1] <= 32)
     cfg.define_knob("vec", [4, 1])
     cfg.define_knob("auto_unroll_max_step", [512, 0, 1500])
+    cfg.define_knob("double_buffer", [1, 0])  # cp.async prefetch of the next k-tile on sm_80+
+    cfg.define_knob("unroll_explicit", [1, 0])  # 0: #pragma unroll, NVRTC unrolls
+    cfg.define_knob("max_registers", [0, 128])  # register budget per thread (0: the compiler's choice)
     cfg.add_constraint(lambda c: 32 <= c["tile_y"].size[1] * c["tile_x"].size[1] <= 1024,
                        "32..1024 threads per block")
     cfg.add_constraint(lambda c: 4 * c["tile_k"].size[1] * (
@@ -157,7 +162,13 @@ def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
         s[load].bind(txl, thread_x)
         if vec > 1:
             s[load].vectorize(vi)
+        if cfg["double_buffer"].val:
+            s[load].double_buffer()
+    s[C].vectorize(xi)  # 128-bit stores of each thread's row of C where the tile allows
     s[C].pragma(by, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
+    s[C].pragma(by, "unroll_explicit", cfg["unroll_explicit"].val)
+    if cfg["max_registers"].val:
+        s[C].pragma(by, "max_registers", cfg["max_registers"].val)
     return s, [A, B, C]
 
 

@@ -14,6 +14,9 @@ Order and why:
   8. remove_no_op       drop empty loops and decided branches; inline extent-1 loops
   9. simplify_stmt      fold the constants the last three passes exposed
  10. remove_no_op       drop the branches that step 9 decided
+ 11. storage_sync       (GPU) barriers for shared memory
+ 12. inject_double_buffer (GPU) two halves for double-buffered shared stages, one barrier
+                        per iteration (on storage_sync's barriers)
 Set TENSORLANG_DEBUG_IR=1 to print the IR after every pass.
 """
 
@@ -26,6 +29,7 @@ from typing import Any
 
 from ..errors import LoweringError
 from ..ir.function import Buffer, PrimFunc
+from ..ir.passes.double_buffer import inject_double_buffer
 from ..ir.passes.loop_partition import partition_loops
 from ..ir.passes.remove_no_op import remove_no_op
 from ..ir.passes.simplify import simplify_stmt
@@ -145,14 +149,22 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
                for t in (parts[0], sch.current_tensor(parts[1]), sch.current_tensor(parts[2]))}
     aligns = {st.op.output(k): st.storage_aligns for st in sch.stages if st.storage_aligns
               for k in range(st.op.num_outputs)}
-    stmt = storage_flatten(stmt, tensors, aliases, aligns)
+    buffers: dict[Tensor, Var] = {}
+    stmt = storage_flatten(stmt, tensors, aliases, aligns, buffers)
     _debug("storage_flatten", stmt)
     for pass_name, fn in PASSES:
-        stmt = fn(stmt)
+        if fn is unroll_loops and target_kind == "cuda":
+            stmt = unroll_loops(stmt, as_pragma=True)  # NVRTC unrolls what auto-unrolling picks
+        else:
+            stmt = fn(stmt)
         _debug(pass_name, stmt)
     if target_kind == "cuda":
         stmt = storage_sync(stmt)
         _debug("storage_sync", stmt)
+        doubled = {buffers[st.op.output(i)] for st in sch.stages if st.double_buffered and st in bodies
+                   for i in range(st.op.num_outputs) if st.op.output(i) in buffers}
+        stmt = inject_double_buffer(stmt, doubled)
+        _debug("inject_double_buffer", stmt)
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _check_bound(stmt, all_params)

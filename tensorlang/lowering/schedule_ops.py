@@ -277,6 +277,10 @@ class _Builder:
                     ann.append(("pragma_unroll", 1))
                 elif key == "auto_unroll_max_step":
                     ann.append(("pragma_auto_unroll_max_step", int(value)))
+                elif key == "unroll_explicit":
+                    ann.append(("pragma_unroll_explicit", int(bool(value))))
+                elif key == "max_registers":
+                    ann.append(("pragma_max_registers", int(value)))
         if kind == ForKind.VECTORIZED and not isinstance(simplify(ext), E.IntImm):
             raise LoweringError(f"stage {st.op.name}: cannot vectorize axis {iv.name}: its extent {ext} is not "
                                 "a constant; split it by a constant factor and vectorize the inner part")

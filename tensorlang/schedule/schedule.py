@@ -21,7 +21,7 @@ from .relations import Fuse, Relation, Singleton, Split
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
-KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit")
+KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers")
 IGNORED_PRAGMAS = ("parallel_launch_point", "parallel_stride_pattern", "parallel_barrier_when_finish",
                    "debug_skip_region")
 
@@ -53,6 +53,7 @@ class Stage:
         self.scope = "global"
         self.scope_is_set = False  # set_scope (or cache_read/cache_write) chose it
         self.store_predicate: PrimExpr | None = None
+        self.double_buffered = False
         self.is_output = False
         self._reset_axes()
 
@@ -249,6 +250,8 @@ class Stage:
                           f"(known: {', '.join(KNOWN_PRAGMAS + IGNORED_PRAGMAS)})", stacklevel=2)
         if pragma_type == "auto_unroll_max_step":
             _positive(pragma_value, f"{self._where()}: pragma auto_unroll_max_step on {iv.name}", allow_zero=True)
+        if pragma_type == "max_registers":  # a GPU kernel's register budget per thread (0: no limit)
+            _positive(pragma_value, f"{self._where()}: pragma max_registers on {iv.name}", allow_zero=True)
         self.iter_var_attrs.setdefault(iv, IterVarAttr()).pragmas.append(
             (pragma_type, pragma_value if not isinstance(pragma_value, IntImm) else pragma_value.value))
         return self
@@ -304,6 +307,14 @@ class Stage:
             raise ScheduleError(f"{self._where()}: unknown storage scope '{scope}'")
         self.scope = scope
         self.scope_is_set = True
+        return self
+
+    def double_buffer(self) -> Stage:
+        """Keep two copies of this (shared) stage's buffer, so that the fetch for the next
+        iteration of the loop it is computed in overlaps the work on the current one (with
+        cp.async on sm_80 and later); one barrier per iteration instead of two."""
+        self._check_compute("double_buffer")
+        self.double_buffered = True
         return self
 
     def storage_scope(self) -> str:

@@ -19,6 +19,7 @@ from ...te import expr as E
 from ...te.dtype import HANDLE
 from ...te.expr import IntImm, PrimExpr, Var
 from ...te.functor import Mutator, free_vars, post_order_visit, substitute
+from ..async_copy import CP_ASYNC, as_plain_copy, async_call
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, no_op, seq
 from ..warp import SHFL_DOWN, is_shuffle
 from .storage_sync import barrier, is_barrier
@@ -96,7 +97,14 @@ class _PerThread(Mutator):
 
 class _Shuffles(Mutator):
     """Turn each ``x = shuffle(v, ...)`` into an exchange through shared memory between
-    barriers: every thread publishes ``v``, then reads the lane it names."""
+    barriers: every thread publishes ``v``, then reads the lane it names; asynchronous copies
+    become plain copies (their commit and wait, nothing)."""
+
+    def visit_Evaluate(self, node: Evaluate) -> Stmt:
+        kind = async_call(node)
+        if kind == CP_ASYNC:
+            return as_plain_copy(node)
+        return no_op() if kind else node
 
     def __init__(self, block: _Block):
         super().__init__()

@@ -134,8 +134,14 @@ class _Rebind(Mutator):
 
 
 def storage_flatten(stmt: Stmt, args: dict[Tensor, Buffer], aliases: dict[Tensor, Tensor] | None = None,
-                    aligns: dict[Tensor, dict[int, tuple[int, int]]] | None = None) -> Stmt:
+                    aligns: dict[Tensor, dict[int, tuple[int, int]]] | None = None,
+                    buffers: dict[Tensor, Var] | None = None) -> Stmt:
     """Flatten all tensor accesses of ``stmt``; ``args`` maps argument tensors to their buffers,
     ``aliases`` tensors that share another's storage (a scan's state is its output), ``aligns``
-    the padded dimensions of realized tensors (Stage.storage_align)."""
-    return _Flatten(args, aliases, aligns).visit(stmt)
+    the padded dimensions of realized tensors (Stage.storage_align); ``buffers``, when given,
+    receives the buffer variable of every tensor."""
+    flat = _Flatten(args, aliases, aligns)
+    out = flat.visit(stmt)
+    if buffers is not None:
+        buffers.update({t: v for t, (v, *_) in flat.bufs.items()})
+    return out

@@ -47,10 +47,19 @@ class _Sync(Mutator):
         self.shared = shared
 
     def visit_SeqStmt(self, node: SeqStmt) -> Stmt:
+        return self._sequence(list(node.seq), set(), set())[0]
+
+    def _sequence(self, children: list[Stmt], pend_r: set, pend_w: set) -> tuple[Stmt, set, set]:
+        """Barriers for one sequence that starts with ``pend_r``/``pend_w`` unsynchronized
+        accesses.  An Allocate is transparent: its body continues the sequence, so a fetch
+        into one buffer followed by a fetch into the next one needs no barrier between them."""
         out: list[Stmt] = []
-        pend_r: set = set()
-        pend_w: set = set()
-        for child in node.seq:
+        for child in children:
+            if isinstance(child, Allocate):
+                inner = list(child.body.seq) if isinstance(child.body, SeqStmt) else [child.body]
+                body, pend_r, pend_w = self._sequence(inner, pend_r, pend_w)
+                out.append(Allocate(child.buffer, child.dtype, child.extent, child.scope, body))
+                continue
             child = self.visit(child)
             if is_barrier(child):
                 pend_r, pend_w = set(), set()
@@ -61,9 +70,12 @@ class _Sync(Mutator):
                 out.append(barrier())
                 pend_r, pend_w = set(), set()
             out.append(child)
-            pend_r |= r
-            pend_w |= w
-        return seq(*out)
+            pend_r = pend_r | r
+            pend_w = pend_w | w
+        return seq(*out), pend_r, pend_w
+
+    def visit_Allocate(self, node: Allocate) -> Stmt:
+        return self._sequence([node], set(), set())[0]
 
     def visit_For(self, node: For) -> Stmt:
         body = self.visit(node.body)

@@ -24,13 +24,14 @@ from ..stmt import (
 
 AUTO_UNROLL_KEY = "pragma_auto_unroll_max_step"
 UNROLL_KEY = "pragma_unroll"
+EXPLICIT_KEY = "pragma_unroll_explicit"
 
 
 # Beyond this many statement copies, compile time (not run time) dominates.
 MAX_UNROLLED_STATEMENTS = 8192
 
 
-def unroll_loops(stmt: Stmt, auto_max_step: int = 0) -> Stmt:
+def unroll_loops(stmt: Stmt, auto_max_step: int = 0, as_pragma: bool = False) -> Stmt:
     """Unroll loops into sequences of copies of their bodies.
 
     A loop of kind UNROLLED, or annotated ``("pragma_unroll", 1)``, with a constant extent
@@ -40,25 +41,34 @@ def unroll_loops(stmt: Stmt, auto_max_step: int = 0) -> Stmt:
     statement, also unrolls every SERIAL loop of constant extent, the annotated one included,
     whose nest unrolls to at most N statements; inner loops are decided first, so a nest too
     big as a whole may still lose its innermost loops.  Variables bound inside an unrolled body
-    are not renamed: each copy rebinds them in its own, sequential scope.
+    are not renamed: each copy rebinds them in its own, sequential scope.  With ``as_pragma``
+    (GPU code, which NVRTC can unroll itself), loops chosen by the auto-unroll limit under a
+    ``("pragma_unroll_explicit", 0)`` annotation (TVM's ``unroll_explicit`` pragma) stay loops
+    annotated ``("pragma_unroll", 1)`` (``#pragma unroll``), counting as their unrolled size
+    for the loops around them.  Which is faster to build depends on the nest (NVRTC's unroller
+    is slower on big nests, Python's on many small ones): templates make it a knob.
     """
-    return _Unroller(auto_max_step).visit(stmt)
+    return _Unroller(auto_max_step, as_pragma).visit(stmt)
 
 
 class _Unroller(Mutator):
-    def __init__(self, auto_max_step: int):
+    def __init__(self, auto_max_step: int, as_pragma: bool = False):
         super().__init__()
         self.auto_max_step = auto_max_step
+        self.as_pragma = as_pragma
+        self.explicit = True
 
     def visit_For(self, op: For) -> Stmt:
         annotations = dict(op.annotations)
         # The annotation scopes over the loop that carries it and everything inside it.
         limit = int(annotations.get(AUTO_UNROLL_KEY, self.auto_max_step))
         outer, self.auto_max_step = self.auto_max_step, limit
+        outer_explicit, self.explicit = self.explicit, bool(annotations.get(EXPLICIT_KEY, self.explicit))
+        explicit_here = self.explicit
         try:
             body = self.visit(op.body)  # inner loops first, so a nest unrolls bottom-up
         finally:
-            self.auto_max_step = outer
+            self.auto_max_step, self.explicit = outer, outer_explicit
 
         constant = isinstance(op.extent, IntImm)
         explicit = op.kind is ForKind.UNROLLED or bool(annotations.get(UNROLL_KEY, 0))
@@ -73,12 +83,16 @@ class _Unroller(Mutator):
             return _unroll(op, body)
         if (constant and op.kind is ForKind.SERIAL and limit > 0
                 and op.extent.value * _statement_count(body) <= limit):
+            if self.as_pragma and not explicit_here:
+                kept = tuple((k, v) for k, v in op.annotations
+                             if k not in (AUTO_UNROLL_KEY, UNROLL_KEY, EXPLICIT_KEY))
+                return op.with_fields(body=body, annotations=kept + ((UNROLL_KEY, 1),))
             return _unroll(op, body)
 
         kind = ForKind.SERIAL if op.kind is ForKind.UNROLLED else op.kind
         # The auto-unroll limit is consumed by this pass.  pragma_unroll stays on a loop that
         # could not be unrolled (non-constant extent) so that a code generator may emit a pragma.
-        kept = tuple((k, v) for k, v in op.annotations if k != AUTO_UNROLL_KEY)
+        kept = tuple((k, v) for k, v in op.annotations if k not in (AUTO_UNROLL_KEY, EXPLICIT_KEY))
         return op.with_fields(kind=kind, body=body, annotations=kept)
 
 
@@ -95,6 +109,8 @@ def _statement_count(s: Stmt, loop: float = math.inf) -> float:
     (auto-unrolling only takes whole nests, innermost first), or with ``loop=1`` each loop
     counted as one statement plus its body (the size of the code an explicit unroll copies)."""
     if isinstance(s, For):
+        if loop == math.inf and isinstance(s.extent, IntImm) and dict(s.annotations).get(UNROLL_KEY):
+            return s.extent.value * _statement_count(s.body)  # left to the GPU compiler to unroll
         return loop + _statement_count(s.body, loop) if loop != math.inf else loop
     if isinstance(s, SeqStmt):
         return sum(_statement_count(x, loop) for x in s.seq)

@@ -16,6 +16,8 @@ from ...te.expr import (
     Call,
     Cast,
     FloatImm,
+    FloorDiv,
+    FloorMod,
     IntImm,
     Let,
     Load,
@@ -325,7 +327,31 @@ def _affine(cls: type[BinaryOp], a: PrimExpr, b: PrimExpr) -> PrimExpr | None:
             return _ramp(_fold(Mul, a.base, b), _fold(Mul, a.stride, b), a.lanes)
         if scalar_a and ramp_b:
             return _ramp(_fold(Mul, a, b.base), _fold(Mul, a, b.stride), b.lanes)
+    elif cls in (FloorDiv, FloorMod) and ramp_a and isinstance(b, IntImm) and isinstance(a.stride, IntImm):
+        # A contiguous ramp that starts at a multiple of its length never crosses a multiple of
+        # c when its length divides c: the quotient is lane-invariant and the remainder a ramp
+        # (what a fused, vectorized cooperative fetch indexes with).
+        lanes, c = a.lanes, b.value
+        if a.stride.value == 1 and c > 0 and c % lanes == 0 and _multiple_of(a.base, lanes):
+            if cls is FloorDiv:
+                return binary(FloorDiv, a.base, b)
+            return Ramp(binary(FloorMod, a.base, b), a.stride, lanes)
     return None
+
+
+def _multiple_of(e: PrimExpr, k: int) -> bool:
+    """Whether integer ``e`` is provably a multiple of ``k`` (sums and products of constants)."""
+    if isinstance(e, IntImm):
+        return e.value % k == 0
+    if isinstance(e, (Add, Sub)):
+        return _multiple_of(e.a, k) and _multiple_of(e.b, k)
+    if isinstance(e, Mul):
+        return _multiple_of(e.a, k) or _multiple_of(e.b, k)
+    if isinstance(e, FloorMod) and isinstance(e.b, IntImm) and e.b.value % k == 0:
+        return _multiple_of(e.a, k)
+    if isinstance(e, Cast):
+        return _multiple_of(e.value, k)
+    return False
 
 
 def _fold(cls: type[BinaryOp], a: PrimExpr, b: PrimExpr) -> PrimExpr:

@@ -25,7 +25,7 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     plan = split_kernels(func)
     for kernel in plan.kernels:
         check_launch(kernel, target)
-    source = render_cuda(plan)
+    source = render_cuda(plan, target.arch)
     compiled = compile_cuda(source, target.arch, plan.func.name)
     for kernel in plan.kernels:
         used = compiled.resources.get(kernel.name)

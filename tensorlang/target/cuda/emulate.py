@@ -57,7 +57,7 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     plan = split_kernels(func, allow_host_loops=True)
     for kernel in plan.kernels:
         check_launch(kernel, target)
-    source = render_cuda(plan)
+    source = render_cuda(plan, target.arch)
     sources = {"cuda": source}
     if nvrtc_available():  # without NVRTC, emulation still runs
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx

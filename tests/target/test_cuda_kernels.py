@@ -1,0 +1,111 @@
+"""Hopper-class kernel features of the CUDA path, checked without a GPU: the PTX NVRTC makes
+for the matmul template's 128x128x8 config (128-bit global accesses, cp.async, one barrier
+per k-tile, no spills, the register budget), and the same kernels emulated against numpy."""
+
+import re
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import autotune, te
+from tensorlang.target.cuda import nvrtc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
+import matmul  # noqa: E402,F401 - registers matmul_cuda
+
+needs_nvrtc = pytest.mark.skipif(not nvrtc.nvrtc_available(), reason="NVRTC not installed (pip install '.[cuda]')")
+rng = np.random.default_rng()
+
+
+def hopper_config(task, **knobs):
+    """The matmul template's config with a 128x128 block tile, 8x8 outputs per thread, k-tiles
+    of 8 and float4 fetches, and the given other knobs (double buffering and no register cap
+    by default)."""
+    want = {"double_buffer": 1, "max_registers": 0, "unroll_explicit": 1, "auto_unroll_max_step": 512, **knobs}
+    space = task.config_space
+    for i in range(len(space)):
+        c = space.get(i)
+        if (c["tile_y"].size[1:] == [16, 8] and c["tile_x"].size[1:] == [16, 8] and c["tile_k"].size[1] == 8
+                and c["vec"].val == 4 and all(c[k].val == v for k, v in want.items())):
+            return c
+    raise AssertionError("the template lost its 128x128x8 config")
+
+
+@needs_nvrtc
+def test_matmul_ptx_has_128bit_loads_cp_async_one_barrier_and_no_spills():
+    task = autotune.task.create("matmul_cuda", (4096, 4096, 4096, "float32"), "cuda -arch=sm_90")
+    s, args = task.instantiate(hopper_config(task))
+    m = tl.build(s, args, target=task.target)
+    ptx = m.get_source("ptx")
+    # The fetches of A and B tiles: 16-byte (128-bit) asynchronous copies global -> shared.
+    assert len(re.findall(r"cp\.async\.cg\.shared\.global(\.\w+)* \[[^]]+\], \[[^]]+\], 16;", ptx)) >= 2
+    assert "cp.async.commit_group" in ptx and "cp.async.wait_group" in ptx
+    assert "st.global.v4.f32" in ptx  # and 128-bit stores of C
+    assert ptx.count("bar.sync") == 1  # one barrier per k-tile (the loop is not unrolled)
+    (res,) = m.compiled.resources.values()
+    assert res.spill_bytes == 0, m.compiled.log
+    assert res.shared_bytes == 2 * 2 * 128 * 8 * 4  # two halves of the A and B tiles
+
+    # Below sm_80: a plain double buffer, fetched with 128-bit loads.
+    old = tl.build(s, args, target="cuda -arch=sm_75")
+    old_ptx = old.get_source("ptx")
+    assert "cp.async" not in old_ptx and len(re.findall(r"ld\.global(\.nc)?\.v4\.[fub]32", old_ptx)) >= 2
+
+    # A register budget: __launch_bounds__(256, 2) caps ptxas at 128 registers a thread.
+    s, args = task.instantiate(hopper_config(task, max_registers=128))
+    capped = tl.build(s, args, target=task.target)
+    assert "__launch_bounds__(256, 2)" in capped.get_source("cuda")
+    (res,) = capped.compiled.resources.values()
+    assert res.registers <= 128 and res.spill_bytes == 0, capped.compiled.log
+
+
+@pytest.mark.parametrize("arch", ["sm_90", "sm_75"])
+def test_double_buffered_matmul_matches_numpy_in_emulation(arch):
+    task = autotune.task.create("matmul_cuda", (128, 64, 128, "float32"), f"cuda -emulate -arch={arch}")
+    s, args = task.instantiate(hopper_config(task, unroll_explicit=0))
+    m = tl.build(s, args, target=task.target)
+    src = m.get_source("cuda")
+    assert ("cp.async" in src) == (arch == "sm_90")
+    assert "#pragma unroll" in src  # unroll_explicit=0: NVRTC unrolls
+    a = rng.standard_normal((128, 64)).astype(np.float32)
+    b = rng.standard_normal((64, 128)).astype(np.float32)
+    c = np.zeros((128, 128), np.float32)
+    m(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_double_buffer_with_uneven_tiles_and_scalar_fetches():
+    """A k extent that the tile does not divide (guarded fetches), scalar (4-byte) copies."""
+    n, k_len = 40, 52
+    A = te.placeholder((n, k_len), name="A")
+    B = te.placeholder((k_len, n), name="B")
+    k = te.reduce_axis((0, k_len), name="k")
+    C = te.compute((n, n), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    AA, BB = s.cache_read(A, "shared", [C]), s.cache_read(B, "shared", [C])
+    CL = s.cache_write(C, "local")
+    bi, ti = s[C].split(C.op.axis[0], factor=8)
+    bj, tj = s[C].split(C.op.axis[1], factor=8)
+    s[C].reorder(bi, bj, ti, tj)
+    for ax, tag in ((bi, "blockIdx.y"), (bj, "blockIdx.x"), (ti, "threadIdx.y"), (tj, "threadIdx.x")):
+        s[C].bind(ax, te.thread_axis(tag))
+    s[CL].compute_at(s[C], tj)
+    ko, ki = s[CL].split(s[CL].op.reduce_axis[0], factor=6)
+    for load in (AA, BB):
+        s[load].compute_at(s[CL], ko)
+        fused = s[load].fuse(*s[load].op.axis)
+        ty, fused = s[load].split(fused, nparts=8)
+        tx, fused = s[load].split(fused, nparts=8)
+        s[load].bind(ty, te.thread_axis("threadIdx.y"))
+        s[load].bind(tx, te.thread_axis("threadIdx.x"))
+        s[load].double_buffer()
+    m = tl.build(s, [A, B, C], target="cuda -emulate -arch=sm_90")
+    assert "cp.async.ca.shared.global" in m.get_source("cuda")
+    a = rng.standard_normal((n, k_len)).astype(np.float32)
+    b = rng.standard_normal((k_len, n)).astype(np.float32)
+    c = np.zeros((n, n), np.float32)
+    m(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
