@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# One prepared check for a machine with an NVIDIA GPU, no internet and the wheels carried with
+# the project; all within 10 minutes:
+#   1. install tensorlang[cuda,test] and cupy into a fresh venv from $WHEELS only,
+#   2. run the GPU tests (tests marked gpu, the CUDA codegen/kernel/reduction tests, the
+#      fake-driver process model),
+#   3. tune matmul 4096^3 on the GPU for $TRIALS trials,
+#   4. print the benchmark table: tuned SGEMM vs cuBLAS SGEMM (TF32 off, cupy) in one run, and a
+#      vector add vs device copy bandwidth; then the build time per GPU candidate.
+#
+#   bash benchmarks/gpu_check.sh                 # WHEELS=shared/wheels TRIALS=48
+#
+# Get the wheels beforehand, on a machine with internet (CUDA 13 driver; for a CUDA 12 driver
+# use CUDA_MAJOR=12):  bash benchmarks/gpu_check.sh --download
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+WHEELS=${WHEELS:-$ROOT/shared/wheels}
+TRIALS=${TRIALS:-48}
+CUDA_MAJOR=${CUDA_MAJOR:-13}
+VENV=${VENV:-/tmp/tensorlang-gpu-venv}
+if [ "$CUDA_MAJOR" = 12 ]; then CUDA_PKGS=("cuda-python>=12.6,<13" "nvidia-cuda-nvrtc-cu12" "cupy-cuda12x");
+else CUDA_PKGS=("cuda-python>=13" "nvidia-cuda-nvrtc" "cupy-cuda13x"); fi
+
+if [ "${1:-}" = "--download" ]; then
+  mkdir -p "$WHEELS"
+  python -m pip download -d "$WHEELS" ".[test]" "${CUDA_PKGS[@]}" pip setuptools wheel
+  exit $?
+fi
+
+start=$(date +%s)
+step() { echo; echo "== $1 ($(( $(date +%s) - start )) s)"; }
+
+step "GPU"
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi not found"
+
+step "install from $WHEELS (no index)"
+python -m venv "$VENV" && . "$VENV/bin/activate" || exit 1
+pip install -q --no-index --find-links "$WHEELS" -e ".[test]" "${CUDA_PKGS[@]}" || {
+  echo "install failed: are the wheels in $WHEELS? (bash benchmarks/gpu_check.sh --download)"; exit 1; }
+python -c "import tensorlang, cuda.bindings.driver, cupy; print('tensorlang', tensorlang.__version__, 'from', tensorlang.__file__)"
+
+step "GPU tests"
+timeout 240 python -m pytest -q -p no:cacheprovider \
+  tests/target/test_cuda_codegen.py tests/target/test_cuda_kernels.py tests/schedule/test_cross_thread_reduction.py \
+  tests/schedule/test_gpu_schedules.py tests/autotune/test_gpu_worker.py tests/autotune/test_cuda_records.py
+echo "pytest exit $?"
+
+step "tune matmul 4096^3 for $TRIALS trials"
+LOG=/tmp/tensorlang-gpu-check.json
+rm -f "$LOG"
+timeout 300 tensorlang tune --target=cuda examples/matmul.py --trials "$TRIALS" --tuner xgb --seed 0 --log "$LOG"
+echo "tune exit $?"
+tensorlang best "$LOG"
+
+step "benchmark table"
+timeout 120 python benchmarks/matmul_cuda.py --size 4096 --log "$LOG"
+
+step "build time per GPU candidate"
+timeout 90 python benchmarks/cuda_build_time.py --samples 12
+
+step "done"
