@@ -192,6 +192,10 @@ def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
         elif allow_host_loops and isinstance(s, S.For) and s.kind is S.ForKind.SERIAL:
             scalars.append(s.loop_var)
             walk(s.body)
+        elif allow_host_loops and isinstance(s, S.IfThenElse):
+            walk(s.then_case)  # a host-side guard of a host loop (loop partitioning leaves them)
+            if s.else_case is not None:
+                walk(s.else_case)
         elif isinstance(s, S.Allocate):
             raise BuildError(f"{func.name}: buffer {s.buffer.name} of scope '{s.scope}' is allocated outside "
                              "any kernel; shared and local buffers belong inside a blockIdx/threadIdx loop")
