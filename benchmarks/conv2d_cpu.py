@@ -27,15 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pinned_rows import (  # noqa: E402
-    Row,
-    child_main,
-    child_requested,
-    machine_load,
-    measure_roofline_fresh,
-    print_table,
-    run_rows,
-)
+from pinned_rows import Row, child_main, child_requested, measure, print_table  # noqa: E402
 
 # name -> (N, C, H, W, K, R, S, pad, stride); K == 0 marks a depthwise layer
 LAYERS = {"3x3 64->64 56x56": (1, 64, 56, 56, 64, 3, 3, 1, 1),
@@ -243,13 +235,7 @@ def main() -> None:
                     spec.update(db=tvm_db, tvm_target=_tvm_target(host_cpu_name()))
                 rows.append(Row(f"{lname}: {label}", t, spec, flop=_flop(shape), env={"TVM_NUM_THREADS": str(t)}))
 
-    print(f"before: {machine_load()}")
-    roof = measure_roofline_fresh()
-    t0 = time.perf_counter()
-    results = run_rows(__file__, rows, rounds=args.rounds, repeats=args.repeat)
-    wall = time.perf_counter() - t0
-    print(f"after:  {machine_load()}")
-    print(f"roofline measured in this run: {roof.describe()}")
+    roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat)
     print(tvm_note)
     print(f"\nfloat32 conv2d, batch 1; each row a fresh pinned process, {args.rounds} interleaved rounds of "
           f"{args.repeat} repeats ({wall:.0f} s); GFLOPS count 2 x MACs")

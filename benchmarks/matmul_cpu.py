@@ -15,21 +15,12 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pinned_rows import (  # noqa: E402
-    Row,
-    child_main,
-    child_requested,
-    machine_load,
-    measure_roofline_fresh,
-    print_table,
-    run_rows,
-)
+from pinned_rows import Row, child_main, child_requested, measure, print_table  # noqa: E402
 
 
 def make_row(spec: dict, threads: int):
@@ -92,13 +83,7 @@ def main() -> None:
               "for the tuned row", file=sys.stderr)
     rows = [Row(name, t, {**spec, "n": n}, flop=flop, env=env) for t in thread_counts for name, spec, env in impls]
 
-    print(f"before: {machine_load()}")
-    roof = measure_roofline_fresh()
-    t0 = time.perf_counter()
-    results = run_rows(__file__, rows, rounds=args.rounds, repeats=args.repeat)
-    wall = time.perf_counter() - t0
-    print(f"after:  {machine_load()}")
-    print(f"roofline measured in this run: {roof.describe()}")
+    roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat)
     print(f"\nfloat32 matmul {n}x{n}x{n}; each row a fresh pinned process, {args.rounds} interleaved rounds "
           f"of {args.repeat} repeats, median of round medians ({wall:.0f} s)")
 

@@ -14,21 +14,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pinned_rows import (  # noqa: E402
-    Row,
-    child_main,
-    child_requested,
-    machine_load,
-    measure_roofline_fresh,
-    print_table,
-    run_rows,
-)
+from pinned_rows import Row, child_main, child_requested, measure, print_table  # noqa: E402
 
 
 def make_row(spec: dict, threads: int):
@@ -110,13 +101,7 @@ def main() -> None:
                     continue  # numpy's copies and ufuncs use one thread whatever the setting
                 rows.append(Row(f"{label}: {impl}", t, {"kind": kind, "impl": impl, **size}, bytes=nbytes))
 
-    print(f"before: {machine_load()}")
-    roof = measure_roofline_fresh()
-    t0 = time.perf_counter()
-    results = run_rows(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.1)
-    wall = time.perf_counter() - t0
-    print(f"after:  {machine_load()}")
-    print(f"roofline measured in this run: {roof.describe()}")
+    roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.1)
     print(f"\nmemory-bound float32 kernels; each row a fresh pinned process, {args.rounds} interleaved rounds "
           f"of {args.repeat} repeats ({wall:.0f} s); GB/s counts each array once")
 

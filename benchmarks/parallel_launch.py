@@ -14,20 +14,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from pinned_rows import (  # noqa: E402
-    Row,
-    child_main,
-    child_requested,
-    machine_load,
-    measure_roofline_fresh,
-    print_table,
-    run_rows,
-)
+from pinned_rows import Row, child_main, child_requested, measure, print_table  # noqa: E402
 
 
 def make_row(spec: dict, threads: int):
@@ -73,13 +64,7 @@ def main() -> None:
         for t in sorted({1, cores}):
             rows.append(Row(f"vector add {n >> 10}K floats: tensorlang parallel", t, {"n": n, "impl": "blocks"},
                             bytes=3 * n * 4))
-    print(f"before: {machine_load()}")
-    roof = measure_roofline_fresh()
-    t0 = time.perf_counter()
-    results = run_rows(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.05)
-    wall = time.perf_counter() - t0
-    print(f"after:  {machine_load()}")
-    print(f"roofline measured in this run: {roof.describe()}")
+    roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.05)
     print(f"\nparallel launch; each row a fresh pinned process, {args.rounds} interleaved rounds ({wall:.0f} s); "
           "the ms column is per call (x 1000 = us)")
 

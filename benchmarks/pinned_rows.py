@@ -180,6 +180,20 @@ def measure_roofline_fresh() -> Any:
     return Roofline.from_json(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+def measure(script: str, rows: Sequence[Row], rounds: int = 3, repeats: int = 5,
+            min_seconds: float = 0.05) -> tuple[Any, list[RowResult], float]:
+    """The whole run: the machine's load before and after, the roofline measured now, and the
+    rows (``run_rows``); returns (roofline, results, seconds the rows took)."""
+    print(f"before: {machine_load()}")
+    roof = measure_roofline_fresh()
+    t0 = time.perf_counter()
+    results = run_rows(script, rows, rounds=rounds, repeats=repeats, min_seconds=min_seconds)
+    wall = time.perf_counter() - t0
+    print(f"after:  {machine_load()}")
+    print(f"roofline measured in this run: {roof.describe()}")
+    return roof, results, wall
+
+
 def machine_load() -> str:
     """Load averages and the busiest other processes, for the report."""
     one, five, _ = os.getloadavg()

@@ -126,10 +126,7 @@ def conv2d_nchwc(N, C, H, W, K, R, S, pad, stride=1, ic_bn=16, oc_bn=16, dtype="
     Wt = te.placeholder((K, C, R, S), name="W", dtype=dtype)
     Hp, Wp = H + 2 * pad, W + 2 * pad
     OH, OW = (Hp - R) // stride + 1, (Wp - S) // stride + 1
-    zero = te.const(0, dtype)
-    Xc = te.compute((N, C // ic_bn, Hp, Wp, ic_bn), lambda n, c, y, x, ci: te.if_then_else(
-        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c * ic_bn + ci, y - pad, x - pad], zero),
-        name="Xc")
+    Xc = _pack_input(X, ic_bn, pad)
     Wc = te.compute((K // oc_bn, C // ic_bn, R, S, ic_bn, oc_bn),
                     lambda k, c, r, q, ci, ki: Wt[k * oc_bn + ki, c * ic_bn + ci, r, q], name="Wc")
     rco = te.reduce_axis((0, C // ic_bn), name="rco")
@@ -143,15 +140,37 @@ def conv2d_nchwc(N, C, H, W, K, R, S, pad, stride=1, ic_bn=16, oc_bn=16, dtype="
     return X, Wt, Xc, Wc, Yc, Y
 
 
-def _schedule_layout_stages(s, Xc, Wc, Y, oc_bn: int) -> None:
+def _pack_input(X: te.Tensor, bn: int, pad: int) -> te.Tensor:
+    """NCHW -> NCHW[bn]c with ``pad`` zeros around each image."""
+    N, C, H, W = (int(d) for d in X.shape)
+    zero = te.const(0, X.dtype)
+    return te.compute((N, C // bn, H + 2 * pad, W + 2 * pad, bn), lambda n, c, y, x, ci: te.if_then_else(
+        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c * bn + ci, y - pad, x - pad], zero),
+        name="Xc")
+
+
+def _register_tile(s, Yc: te.Tensor, reg_n: int):
+    """The output tile of ``reg_n`` columns x the lane block accumulates in a local stage
+    computed per tile; rows and channel blocks run in parallel. Returns the local stage."""
+    YL = s.cache_write(Yc, "local")
+    n, k, y, x, ki = s[Yc].op.axis
+    xo, xi = s[Yc].split(x, factor=reg_n)
+    s[Yc].reorder(n, k, y, xo, xi, ki)
+    s[Yc].parallel(s[Yc].fuse(n, k, y))
+    s[Yc].vectorize(ki)
+    s[YL].compute_at(s[Yc], xo)
+    return YL
+
+
+def _schedule_layout_stages(s, Xc, Y, bn: int, Wc=None) -> None:
     """The packing stages in parallel; the unpacking stage vectorized along the output rows."""
     n, c, y, x, ci = s[Xc].op.axis
     s[Xc].parallel(s[Xc].fuse(n, c, y))
-    s[Xc].unroll(ci) if Xc.shape[-1] <= 16 else None
-    k, c, r, q, ci, ki = s[Wc].op.axis
-    s[Wc].parallel(s[Wc].fuse(k, c))
+    if Wc is not None:
+        k, c, r, q, ci, ki = s[Wc].op.axis
+        s[Wc].parallel(s[Wc].fuse(k, c))
     n, k, y, x = s[Y].op.axis
-    ko, ki = s[Y].split(k, factor=oc_bn)
+    ko, ki = s[Y].split(k, factor=bn)
     s[Y].reorder(n, ko, y, ki, x)
     s[Y].parallel(s[Y].fuse(n, ko, y))
     xo, xi = s[Y].split(x, factor=16)
@@ -182,13 +201,7 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     X, Wt, Xc, Wc, Yc, Y = conv2d_nchwc(N, C, H, W, K, R, S, pad, stride, ic_bn, oc_bn, dtype)
     cfg.add_flop(conv2d_flop(Y, C, R, S))
     s = te.create_schedule(Y.op)
-    YL = s.cache_write(Yc, "local")
-    n, k, y, x, ki = s[Yc].op.axis
-    xo, xi = s[Yc].split(x, factor=reg_n)
-    s[Yc].reorder(n, k, y, xo, xi, ki)
-    s[Yc].parallel(s[Yc].fuse(n, k, y))
-    s[Yc].vectorize(ki)
-    s[YL].compute_at(s[Yc], xo)
+    YL = _register_tile(s, Yc, reg_n)
     nl, kl, yl, xl, kil = s[YL].op.axis
     rco, ry, rx, rci = s[YL].op.reduce_axis
     red = [rco, ry, rx, rci] if cfg["order"].val == "c_rs" else [ry, rx, rco, rci]
@@ -197,7 +210,7 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     s[YL].vectorize(kil)
     if cfg["unroll_kw"].val:
         s[YL].unroll(rx)
-    _schedule_layout_stages(s, Xc, Wc, Y, oc_bn)
+    _schedule_layout_stages(s, Xc, Y, oc_bn, Wc)
     return s, [X, Wt, Y]
 
 
@@ -210,10 +223,7 @@ def depthwise_nchwc(N, C, H, W, R, S, pad, stride=1, c_bn=16, dtype="float32"):
     F = te.placeholder((C, R, S), name="F", dtype=dtype)
     Hp, Wp = H + 2 * pad, W + 2 * pad
     OH, OW = (Hp - R) // stride + 1, (Wp - S) // stride + 1
-    zero = te.const(0, dtype)
-    Xc = te.compute((N, C // c_bn, Hp, Wp, c_bn), lambda n, c, y, x, ci: te.if_then_else(
-        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c * c_bn + ci, y - pad, x - pad], zero),
-        name="Xc")
+    Xc = _pack_input(X, c_bn, pad)
     Fc = te.compute((C // c_bn, R, S, c_bn), lambda c, r, q, ci: F[c * c_bn + ci, r, q], name="Fc")
     ry = te.reduce_axis((0, R), name="ry")
     rx = te.reduce_axis((0, S), name="rx")
@@ -240,13 +250,7 @@ def depthwise_nchwc_template(N: int, C: int, H: int, W: int, R: int, S: int, pad
     OH = int(Y.shape[2])
     cfg.add_flop(2.0 * N * C * OH * OW * R * S)
     s = te.create_schedule(Y.op)
-    YL = s.cache_write(Yc, "local")
-    n, c, y, x, ci = s[Yc].op.axis
-    xo, xi = s[Yc].split(x, factor=reg_n)
-    s[Yc].reorder(n, c, y, xo, xi, ci)
-    s[Yc].parallel(s[Yc].fuse(n, c, y))
-    s[Yc].vectorize(ci)
-    s[YL].compute_at(s[Yc], xo)
+    YL = _register_tile(s, Yc, reg_n)
     nl, cl, yl, xl, cil = s[YL].op.axis
     ry, rx = s[YL].op.reduce_axis
     s[YL].reorder(ry, rx, xl, cil)
@@ -254,14 +258,7 @@ def depthwise_nchwc_template(N: int, C: int, H: int, W: int, R: int, S: int, pad
     s[YL].unroll(rx)
     s[YL].unroll(xl)
     s[YL].vectorize(cil)
-    n, c, y, x, ci = s[Xc].op.axis
-    s[Xc].parallel(s[Xc].fuse(n, c, y))
-    n, c, y, x = s[Y].op.axis
-    co, cin = s[Y].split(c, factor=c_bn)
-    s[Y].reorder(n, co, y, cin, x)
-    s[Y].parallel(s[Y].fuse(n, co, y))
-    xo, xi = s[Y].split(x, factor=16)
-    s[Y].vectorize(xi)
+    _schedule_layout_stages(s, Xc, Y, c_bn)
     return s, [X, F, Y]
 
 
