@@ -78,6 +78,8 @@ def iter_schedules(module: Any, path: str) -> Iterator[tuple[str, Any, list]]:
 def _show(args: argparse.Namespace) -> int:
     from .build_module import lower
     module = load_file(args.file)
+    if args.log:
+        return _show_best(args, module)
     shown = 0
     for name, sch, tensors in iter_schedules(module, args.file):
         if args.name and name not in args.name:
@@ -179,7 +181,7 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
             # Measured on several device classes, a trial gives one record per class.
             records = todo * (len(cluster.runner.classes_for(task.target)) if cluster else 1)
             tuner.tune(n_trial=todo, measure_option=option, early_stopping=args.early_stopping,
-                       callbacks=[callback.log_to_file(log), callback.progress_bar(records, prefix=f"  {task.name} ")])
+                       callbacks=[callback.log_to_file(log), callback.tune_progress(records, f"  {task.name} ")])
         summary.append((label, tuner))
     print()
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  best config")
@@ -248,6 +250,110 @@ def _print_errors(errors: dict[str, dict[str, int]]) -> None:
         print(f"  {label[:44]:44} {text}")
 
 
+def _show_best(args: argparse.Namespace, module: Any) -> int:
+    """The lowered loop IR and the generated source of each task's best config in the log."""
+    from .autotune.dispatcher import ApplyHistoryBest
+    from .build_module import build, lower
+    check_target(args.target)
+    best = ApplyHistoryBest(args.log, allow_other_device=True)
+    for task in iter_tasks(module, args.file, args.target):
+        cfg = best.query(task.target, task.workload_key)
+        sch, tensors = task.instantiate(cfg)
+        which = "fallback config (no record in the log)" if getattr(cfg, "is_fallback", False) else f"config {cfg}"
+        print(f"// {task.name}{task.args} on {task.target}: {which}")
+        print(lower(sch, tensors, name=task.name.replace("/", "_")))
+        module_ = build(sch, tensors, target=task.target, name=task.name.replace("/", "_"), jit=False)
+        fmt = "cuda" if task.target.split()[0] == "cuda" else "ll"
+        print(f"// generated {fmt} source")
+        print(module_.get_source(fmt))
+    return 0
+
+
+def _log_series(path: str) -> dict[str, list[float]]:
+    """Per task: best GFLOPS (or 1/ms when the FLOP count is unknown) after each trial."""
+    from .autotune import record
+    series: dict[str, list[float]] = {}
+    best: dict[str, float] = {}
+    for inp, res in record.load_from_file(path):
+        label = f"{inp.task.name}{tuple(inp.task.args)}"
+        flop = getattr(inp.config, "flop", 0.0)
+        value = 0.0
+        if res.ok and res.costs:
+            value = flop / res.mean_cost / 1e9 if flop else 1e-3 / res.mean_cost
+        best[label] = max(best.get(label, 0.0), value)
+        series.setdefault(label, []).append(best[label])
+    return series
+
+
+def _plot(args: argparse.Namespace) -> int:
+    curves = {}
+    for log in args.logs:
+        for label, values in _log_series(log).items():
+            curves[f"{Path(log).name}: {label}" if len(args.logs) > 1 else label] = values
+    if not curves:
+        print("tensorlang: error: the logs hold no trials", file=sys.stderr)
+        return 1
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        from matplotlib import pyplot as plt
+    except ImportError:
+        plt = None
+    if plt is not None and args.output:
+        fig, ax = plt.subplots(figsize=(8, 5))
+        for label, values in curves.items():
+            ax.plot(range(1, len(values) + 1), values, label=label)
+        ax.set_xlabel("trials")
+        ax.set_ylabel("best GFLOPS so far")
+        ax.legend(fontsize="small")
+        fig.savefig(args.output, dpi=120, bbox_inches="tight")
+        print(f"wrote {args.output}")
+        return 0
+    if args.output:
+        print("matplotlib is not installed (pip install matplotlib); a text plot instead", file=sys.stderr)
+    for label, values in curves.items():
+        print(text_plot(values, f"{label}: best GFLOPS so far vs trials"))
+    return 0
+
+
+def text_plot(values: list[float], title: str, width: int = 60, height: int = 12) -> str:
+    """A step plot of ``values`` (best so far after each trial) in characters."""
+    top = max(values) or 1.0
+    cols = [values[min(len(values) - 1, int(c * len(values) / width))] for c in range(min(width, len(values)))]
+    rows = []
+    for r in range(height, 0, -1):
+        level = top * r / height
+        mark = "".join("#" if v >= level - top / (2 * height) else " " for v in cols)
+        rows.append(f"{level:9.2f} |{mark}")
+    rows.append(" " * 10 + "+" + "-" * len(cols))
+    rows.append(" " * 11 + f"1{' ' * max(0, len(cols) - len(str(len(values))) - 1)}{len(values)} trials")
+    return title + "\n" + "\n".join(rows) + "\n"
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from .autotune import record
+    tables = []
+    for log in (args.log1, args.log2):
+        best: dict[str, tuple[float, int]] = {}
+        for inp, res in record.load_from_file(log):
+            label = f"{inp.task.name}{tuple(inp.task.args)} {record.target_kind(str(inp.task.target))}"
+            cost, n = best.get(label, (float("inf"), 0))
+            best[label] = (min(cost, res.mean_cost) if res.ok and res.costs else cost, n + 1)
+        tables.append(best)
+    labels = sorted(set(tables[0]) | set(tables[1]))
+    if not labels:
+        print("tensorlang: error: both logs are empty", file=sys.stderr)
+        return 1
+    print(f"{'task':44} {'ms (1)':>9} {'ms (2)':>9} {'2 vs 1':>8} {'trials':>13}")
+    for label in labels:
+        (c1, n1), (c2, n2) = tables[0].get(label, (float("inf"), 0)), tables[1].get(label, (float("inf"), 0))
+        ms = [f"{c * 1e3:9.3f}" if c < float("inf") else f"{'-':>9}" for c in (c1, c2)]
+        ratio = f"{c1 / c2:7.2f}x" if c1 < float("inf") and c2 < float("inf") else f"{'-':>8}"
+        print(f"{label[:44]:44} {ms[0]} {ms[1]} {ratio} {n1:>6} / {n2:<6}")
+    print(f"\n(1) {args.log1}\n(2) {args.log2}\n'2 vs 1' > 1 means log 2's best is faster")
+    return 0
+
+
 def _build(args: argparse.Namespace) -> int:
     from .autotune.dispatcher import ApplyHistoryBest
     from .build_module import build
@@ -277,6 +383,10 @@ def build_parser() -> argparse.ArgumentParser:
                           description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     show.add_argument("file", help="a Python file with a schedules() function")
     show.add_argument("--name", action="append", help="only show this entry (repeatable)")
+    show.add_argument("--log", default=None,
+                      help="instead: for each task of the file's tasks(target), the loop IR and generated "
+                           "source of the best config in this tuning log")
+    show.add_argument("--target", default="llvm", help="with --log: the target the tasks are made for")
     show.set_defaults(func=_show)
 
     tune = sub.add_parser("tune", help="tune the tasks a file declares (tasks(target)), logging every trial",
@@ -302,9 +412,26 @@ def build_parser() -> argparse.ArgumentParser:
                            "matching class (all: one record per class), or on the class named (key or label)")
     tune.set_defaults(func=_tune)
 
-    best = sub.add_parser("best", help="print the best record of each task in a tuning log")
-    best.add_argument("log")
+    best = sub.add_parser("best", help="print the best record of each task in a tuning log",
+                          description="For each task in the log: its fastest successful trial (time, GFLOPS, "
+                                      "config), then how many trials failed, by kind (compile, runtime, "
+                                      "timeout, wrong answer).")
+    best.add_argument("log", help="a tuning log (JSON lines), e.g. tuning_logs/matmul.llvm.json")
     best.set_defaults(func=_best)
+
+    plot = sub.add_parser("plot", help="plot best GFLOPS so far against trials for one or more tuning logs",
+                          description="Draws how the best result improved with each trial. With matplotlib "
+                                      "installed and -o FILE.png, an image; otherwise a text plot.")
+    plot.add_argument("logs", nargs="+", help="tuning logs to plot together")
+    plot.add_argument("-o", "--output", default=None, help="image file to write (needs matplotlib)")
+    plot.set_defaults(func=_plot)
+
+    compare = sub.add_parser("compare", help="compare the best result of each task in two tuning logs",
+                             description="One row per task: the best time in each log, their ratio and "
+                                         "the number of trials each log holds.")
+    compare.add_argument("log1", help="the reference log")
+    compare.add_argument("log2", help="the log compared with it")
+    compare.set_defaults(func=_compare)
 
     bld = sub.add_parser("build", help="build a file's tasks with the best configs of a log into a library")
     bld.add_argument("file")

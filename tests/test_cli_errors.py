@@ -119,3 +119,25 @@ def test_unknown_cpu_is_a_target_error_not_an_llvm_exit(tmp_path, capsys) -> Non
     f.write_text(TASKS_FILE)
     assert main(["tune", str(f), "--target", "llvm -mcpu=skylak", "--log", str(tmp_path / "l.json")]) == 1
     assert "unknown CPU 'skylak'" in capsys.readouterr().err
+
+
+def test_plot_compare_and_show_best(tmp_path, capsys) -> None:
+    f = tmp_path / "tasks.py"
+    f.write_text(TASKS_FILE)
+    logs = []
+    for seed in (1, 2):
+        log = tmp_path / f"log{seed}.json"
+        assert main(["tune", str(f), "--log", str(log), "--trials", "6", "--tuner", "random",
+                     "--seed", str(seed)]) == 0
+        logs.append(str(log))
+    capsys.readouterr()
+    assert main(["plot", *logs]) == 0
+    out = capsys.readouterr().out
+    assert "best GFLOPS so far vs trials" in out and "#" in out and "6 trials" in out
+    assert main(["compare", *logs]) == 0
+    out = capsys.readouterr().out
+    assert "test/matmul(16, 16, 16) llvm" in out and "2 vs 1" in out
+    assert main(["show", str(f), "--log", logs[0]]) == 0
+    out = capsys.readouterr().out
+    assert "// test/matmul(16, 16, 16) on llvm: config [tile_y=" in out  # as the template wrote it
+    assert "for (" in out and "define" in out  # loop IR, then LLVM IR

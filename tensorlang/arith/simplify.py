@@ -115,12 +115,11 @@ class Simplifier(Mutator):
             if not self._index_like(e):
                 return False
             if self.ranges:
-                lo, hi = self._bounds(e)
-                if (lo is not None and not numeric.fits(lo, e.dtype)) or (
-                        hi is not None and not numeric.fits(hi, e.dtype)):
-                    return False
-                if (lo is None or hi is None) and _mentions(e, self.ranges) and all(
-                        v in self.ranges for v in free_vars(e)):
+                lo, hi = relax(e, self.ranges)
+                for bound in (lo, hi):
+                    if isinstance(bound, IntImm) and not numeric.fits(bound.value, e.dtype):
+                        return False
+                if (lo is None or hi is None) and all(v in self.ranges for v in free_vars(e)):
                     return False  # bounded variables, yet no bound: the interval overflowed
         return True
 

@@ -54,6 +54,7 @@ def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextI
     start = time.perf_counter()
     step = max(1, math.ceil(total / 10)) if total > 0 else 1
     state = {"done": 0, "errors": 0, "best": 0.0, "next": step, "finished": False}
+    kinds: dict[str, int] = {}
 
     def _progress(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
         out = file if file is not None else sys.stderr  # looked up now, so redirecting stderr later works
@@ -61,11 +62,14 @@ def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextI
         batch_best = max((_gflops(flop, r) for r in results), default=0.0)
         state["done"] += len(results)
         state["errors"] += sum(1 for r in results if not r.ok)
+        for r in results:
+            if not r.ok:
+                kinds[r.error_no.kind] = kinds.get(r.error_no.kind, 0) + 1
         # The tuner's own figure counts when it knows better (say, it resumed from a log).
         state["best"] = max(state["best"], batch_best, float(getattr(tuner, "best_flops", 0.0) or 0.0) / 1e9)
         done = state["done"]
         line = (f"{prefix}[{done:>{len(str(total))}d}/{total}] batch best {batch_best:9.2f} GFLOPS | "
-                f"best {state['best']:9.2f} GFLOPS | errors {state['errors']} | "
+                f"best {state['best']:9.2f} GFLOPS | errors {state['errors']}{_by_kind(kinds)} | "
                 f"{time.perf_counter() - start:7.1f} s")
         at_end = done >= total
         isatty = getattr(out, "isatty", None)
@@ -77,5 +81,50 @@ def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextI
         if at_end:
             state["finished"] = True
         out.flush()
+
+    return _progress
+
+
+def _by_kind(kinds: dict[str, int]) -> str:
+    """" (compile 2, runtime 1)" for failed trials, "" when none failed."""
+    if not kinds:
+        return ""
+    return " (" + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1])) + ")"
+
+
+def tune_progress(total: int, label: str = "", file: TextIO | None = None) -> Callback:
+    """The progress display of ``tensorlang tune``.  On a terminal: a tqdm bar with trials
+    done/total, rate and ETA, the best GFLOPS so far and its share of this machine's measured
+    FMA peak (``roofline.machine_roofline``, measured once and cached), and failures by kind.
+    Elsewhere (a file, a pipe, CI): ``progress_bar``'s line about every 10% of ``total``.
+
+    tqdm rather than rich: one small pure-Python package that already knows rate, ETA, terminal
+    width and non-terminal output, which is all this needs."""
+    out = file if file is not None else sys.stderr
+    isatty = getattr(out, "isatty", None)
+    if isatty is None or not isatty():
+        return progress_bar(total, prefix=label, file=file)
+    from tqdm import tqdm
+
+    from .roofline import machine_roofline
+    roof = machine_roofline()
+    peak = roof.peak_gflops(roof.num_cores)
+    bar = tqdm(total=total, desc=label.strip() or "tuning", unit="trial", file=out, dynamic_ncols=True)
+    kinds: dict[str, int] = {}
+    best = [0.0]
+
+    def _progress(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+        flop = float(getattr(getattr(tuner, "task", None), "flop", 0.0) or 0.0)
+        for r in results:
+            if not r.ok:
+                kinds[r.error_no.kind] = kinds.get(r.error_no.kind, 0) + 1
+        best[0] = max([best[0], float(getattr(tuner, "best_flops", 0.0) or 0.0) / 1e9]
+                      + [_gflops(flop, r) for r in results])
+        share = f" ({100 * best[0] / peak:.0f}% of FMA peak)" if peak > 0 else ""
+        failed = sum(kinds.values())
+        bar.set_postfix_str(f"best {best[0]:.2f} GFLOPS{share} | errors {failed}{_by_kind(kinds)}", refresh=False)
+        bar.update(len(results))
+        if bar.n >= total:
+            bar.close()
 
     return _progress

@@ -557,7 +557,8 @@ class ConfigEntity(_ConfigBase):
         return out
 
     def __repr__(self) -> str:
-        knobs = ", ".join(f"{n}={e!r}" for n, e in self._knobs.items())
+        # Values as the template's author wrote them: tile_y=[-1, 8], order='panel'.
+        knobs = ", ".join(f"{n}={e.to_json()!r}" for n, e in self._knobs.items())
         return f"[{knobs}],index={self.index}"
 
     __str__ = __repr__
