@@ -184,6 +184,8 @@ def test_tuning_measures_every_candidate_in_one_spawned_worker(fake_env, tmp_pat
     assert kinds == [ok, ok, ok, MeasureErrorNo.RUNTIME_DEVICE, ok], [r.error_msg for r in results]
     assert "CUDA_ERROR_ILLEGAL_ADDRESS" in results[3].error_msg
     assert all(len(r.costs) == 2 and min(r.costs) > 0 for r in results if r.ok)
+    assert all(r.device.kind == "gpu" and r.device.name == "Fake H200" and r.device.arch == ("sm_90",)
+               for r in results)  # the device the worker measured on, for the log
     events = _events(fake_env)
     inits = [pid for pid, what in events if what == "init"]
     contexts = [pid for pid, what in events if what == "context"]

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -504,10 +504,14 @@ class LocalRunner:
             ran_one = True
             if _uses_gpu(task.target):
                 # On a GPU: the long-lived spawned worker of a device (never a forked child).
-                outcome = self.gpu_pool().run(_run_one, [(b.filename, ref, settings)], self.timeout)[0]
-            else:
-                outcome = run_isolated(_run_one, [(b.filename, ref, settings)], timeout=self.timeout,
-                                       memory_limit_mb=limit)[0]
+                pool = self.gpu_pool()
+                outcome = pool.run(_run_one, [(b.filename, ref, settings)], self.timeout)[0]
+                info = pool.workers[0].info  # what the worker read off its device
+                results.append(replace(self._result(outcome, b),
+                                       device=info.fingerprint() if info is not None else None))
+                continue
+            outcome = run_isolated(_run_one, [(b.filename, ref, settings)], timeout=self.timeout,
+                                   memory_limit_mb=limit)[0]
             results.append(self._result(outcome, b))
         return results
 
@@ -603,7 +607,7 @@ def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence
             out.append(MeasureResult(tuple(r.costs), MeasureErrorNo(r.error_no),
                                      all_cost=build_time + run_time or float(r.all_cost), timestamp=now,
                                      error_msg=truncate(getattr(r, "error_msg", "")), build_time=build_time,
-                                     run_time=run_time))
+                                     run_time=run_time, device=getattr(r, "device", None)))
         return out
 
     return measure_batch
