@@ -451,7 +451,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
-    previous = signal.signal(signal.SIGTERM, _terminated)
+    stop = _StopOnSignal()
+    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
     try:
         return args.func(args)
     except TensorLangError as exc:
@@ -462,20 +463,38 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 1
     except KeyboardInterrupt as exc:
+        signal.setitimer(signal.ITIMER_REAL, 0)
         how = "terminated" if isinstance(exc, _Terminated) else "interrupted"
         print(f"\ntensorlang: {how}; every finished trial is in the log, and running the same command "
               "again resumes from it", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so that the same cleanup (workers stopped, log closed) runs."""
 
 
-def _terminated(signum: int, frame: Any) -> None:
-    raise _Terminated()
+class _StopOnSignal:
+    """Ctrl-C or SIGTERM: raise, and raise again every 0.2 s until ``main`` has caught it.
+
+    An exception raised by a signal handler is lost when it lands inside an at-fork hook or a
+    finalizer (Python only prints "Exception ignored"), and a tuning run forks all the time; the
+    timer (SIGALRM, which comes back here) makes sure the run still stops."""
+
+    def __init__(self) -> None:
+        self.pending: type[KeyboardInterrupt] | None = None
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        if signum != signal.SIGALRM:
+            self.pending = _Terminated if signum == signal.SIGTERM else KeyboardInterrupt
+        if self.pending is None:  # a stray alarm, not ours
+            return
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        raise self.pending()
 
 
 if __name__ == "__main__":

@@ -78,6 +78,9 @@ def _vm_size_bytes() -> int:
         return 0
 
 
+_STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
 def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: list[Connection],
                 memory_limit_mb: float | None) -> None:
     """Body of a child: isolate, run ``fn(*args)``, send ("ok", value) or ("error", type, message)."""
@@ -85,6 +88,8 @@ def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: l
     # (killpg) also takes the compiler or threads this child started.
     os.setpgid(0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a terminated candidate ends quietly
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by the parent around fork
     # A crash is reported by its signal; a faulthandler dump (pytest enables one) would only be noise.
     if faulthandler.is_enabled():
         faulthandler.disable()
@@ -206,7 +211,13 @@ def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int 
                 proc = ctx.Process(target=_child_main, args=(fn, jobs[index], writer, others, memory_limit_mb),
                                    daemon=True, name=f"tensorlang-job-{index}")
                 start = time.perf_counter()
-                proc.start()
+                # Ctrl-C/SIGTERM wait until fork has returned: the exception a Python handler
+                # raises inside an at-fork hook is lost ("Exception ignored"), and the run goes on.
+                held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+                try:
+                    proc.start()
+                finally:
+                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
                 try:
                     # Set the group from both sides, so a kill right after start reaches it.
                     os.setpgid(proc.pid, proc.pid)
