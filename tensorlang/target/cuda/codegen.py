@@ -544,36 +544,25 @@ template <typename T> __device__ __forceinline__ T tl_floormod(T a, T b) {
   T r = a % b; return (r != 0 && ((r < 0) != (b < 0))) ? r + b : r;
 }
 // numpy's float floor_divide and remainder, from fmod: 1.0 // 0.1 == 9.
-__device__ __forceinline__ double tl_floordiv(double a, double b) {
-  double mod = fmod(a, b);
-  if (b == 0.0) return a / b;
-  double div = (a - mod) / b;
-  if (mod != 0.0 && ((b < 0.0) != (mod < 0.0))) div -= 1.0;
-  if (div == 0.0) return copysign(0.0, a / b);
-  double fl = floor(div);
-  return div - fl > 0.5 ? fl + 1.0 : fl;
+template <typename T> __device__ __forceinline__ T tl_float_floordiv(T a, T b) {
+  T mod = fmod(a, b);
+  if (b == T(0)) return a / b;
+  T div = (a - mod) / b;
+  if (mod != T(0) && ((b < T(0)) != (mod < T(0)))) div -= T(1);
+  if (div == T(0)) return copysign(T(0), a / b);
+  T fl = floor(div);
+  return div - fl > T(0.5) ? fl + T(1) : fl;
 }
-__device__ __forceinline__ float tl_floordiv(float a, float b) {
-  float mod = fmodf(a, b);
-  if (b == 0.0f) return a / b;
-  float div = (a - mod) / b;
-  if (mod != 0.0f && ((b < 0.0f) != (mod < 0.0f))) div -= 1.0f;
-  if (div == 0.0f) return copysignf(0.0f, a / b);
-  float fl = floorf(div);
-  return div - fl > 0.5f ? fl + 1.0f : fl;
+template <typename T> __device__ __forceinline__ T tl_float_floormod(T a, T b) {
+  T mod = fmod(a, b);
+  if (b == T(0)) return mod;
+  if (mod == T(0)) return copysign(T(0), b);
+  return (b < T(0)) != (mod < T(0)) ? mod + b : mod;
 }
-__device__ __forceinline__ double tl_floormod(double a, double b) {
-  double mod = fmod(a, b);
-  if (b == 0.0) return mod;
-  if (mod == 0.0) return copysign(0.0, b);
-  return (b < 0.0) != (mod < 0.0) ? mod + b : mod;
-}
-__device__ __forceinline__ float tl_floormod(float a, float b) {
-  float mod = fmodf(a, b);
-  if (b == 0.0f) return mod;
-  if (mod == 0.0f) return copysignf(0.0f, b);
-  return (b < 0.0f) != (mod < 0.0f) ? mod + b : mod;
-}""",
+__device__ __forceinline__ float tl_floordiv(float a, float b) { return tl_float_floordiv(a, b); }
+__device__ __forceinline__ double tl_floordiv(double a, double b) { return tl_float_floordiv(a, b); }
+__device__ __forceinline__ float tl_floormod(float a, float b) { return tl_float_floormod(a, b); }
+__device__ __forceinline__ double tl_floormod(double a, double b) { return tl_float_floormod(a, b); }""",
     "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN).
 template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a <= b || a != a) ? a : b; }
 template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a >= b || a != a) ? a : b; }""",
