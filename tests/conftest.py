@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
 import tensorlang as tl
+
+# Every lowering in the tests checks the invariants its passes establish (tensorlang.ir.verify).
+os.environ.setdefault("TENSORLANG_VERIFY_IR", "1")
 
 
 def random_array(rng: np.random.Generator, shape, dtype: str) -> np.ndarray:

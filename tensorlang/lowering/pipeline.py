@@ -1,30 +1,21 @@
-"""Lowering: a schedule and its arguments to a PrimFunc, as one ordered list of passes.
+"""Lowering: a schedule and its arguments to a PrimFunc, through the ordered steps of PIPELINE.
 
-Order and why:
-  1. effective_bodies   inline compute_inline stages into their consumers
-  2. infer_bound        regions and loop extents (needs inlined bodies: reads move)
-  3. schedule_ops       loop nests with Realize/Provide (needs bounds)
-  4. storage_flatten    flat buffers (needs every tensor realized or an argument)
-  5. simplify_stmt      fold index arithmetic and guards that the loop ranges decide
-  5b. partition_loops   split loops where linear guards stop varying (guard-free main
-                        ranges; before unroll/vectorize so those see no guards there)
-  6. unroll_loops       copies of unrolled bodies (before vectorizing, so vectorized
-                        loops inside unrolled ones are vectorized in every copy)
-  7. vectorize_loops    vector lanes replace VECTORIZED loops
-  8. remove_no_op       drop empty loops and decided branches; inline extent-1 loops
-  9. simplify_stmt      fold the constants the last three passes exposed
- 10. remove_no_op       drop the branches that step 9 decided
- 11. storage_sync       (GPU) barriers for shared memory
- 12. inject_double_buffer (GPU) two halves for double-buffered shared stages, one barrier
-                        per iteration (on storage_sync's barriers)
-Set TENSORLANG_DEBUG_IR=1 to print the IR after every pass.
+Before the steps: inline compute_inline stages into their consumers (effective_bodies), then
+infer regions and loop extents (infer_bound; it needs the inlined bodies, as reads move).
+PIPELINE then lists every pass in order, why it sits there and the invariants it establishes.
+
+TENSORLANG_DEBUG_IR=1 prints each step's time and the IR after it ("(unchanged)" when the
+step returned its input); TENSORLANG_VERIFY_IR=1 checks, after each step, every invariant
+established so far (ir.verify).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LoweringError
@@ -38,6 +29,7 @@ from ..ir.passes.storage_sync import storage_sync
 from ..ir.passes.unroll_loops import unroll_loops
 from ..ir.passes.vectorize_loops import vectorize_loops
 from ..ir.stmt import Allocate, For, LetStmt, Stmt
+from ..ir.verify import verify
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
 from ..schedule.read_bounds import check_reads_in_bounds
@@ -114,20 +106,85 @@ def _check_bound(body: Stmt, params: list[Buffer | Var]) -> None:
                             "or use them in a tensor shape")
 
 
-def _debug(name: str, stmt: Stmt) -> None:
-    if os.environ.get("TENSORLANG_DEBUG_IR"):
-        print(f"// after {name}\n{stmt}\n", file=sys.stderr)
+@dataclass(frozen=True)
+class Step:
+    """One pass of the pipeline: ``run(stmt, context)`` (``stmt`` is None for the first step),
+    after which every invariant in ``establishes`` holds for the rest of the pipeline."""
+
+    name: str
+    run: Callable[[Any, _Context], Stmt]
+    establishes: tuple[str, ...]
+    why: str
+    only_for: str | None = None  # a target kind, when the step runs only for it
 
 
-PASSES: list[tuple[str, Callable[[Stmt], Stmt]]] = [
-    ("simplify", simplify_stmt),
-    ("partition_loops", partition_loops),
-    ("unroll_loops", unroll_loops),
-    ("vectorize_loops", vectorize_loops),
-    ("remove_no_op", remove_no_op),
-    ("simplify", simplify_stmt),
-    ("remove_no_op", remove_no_op),
-]
+@dataclass(frozen=True)
+class _Context:
+    sch: Schedule
+    bodies: Any
+    bounds: Any
+    tensors: dict[Tensor, Buffer]
+    aliases: dict[Tensor, Tensor]  # tensors stored in another tensor's buffer (scan states)
+    aligns: dict[Tensor, Any]  # storage_align of realized tensors
+    target_kind: str
+    buffers: dict[Tensor, Var] = field(default_factory=dict)  # filled by storage_flatten
+
+    def double_buffered(self) -> set[Var]:
+        """The flat buffers of the stages the schedule asked to double-buffer."""
+        return {self.buffers[st.op.output(i)] for st in self.sch.stages if st.double_buffered and st in self.bodies
+                for i in range(st.op.num_outputs) if st.op.output(i) in self.buffers}
+
+
+# The order is the specification: each step says why it sits where it does, and names the
+# invariants (ir.verify.INVARIANTS) it establishes; they are checked after every later step
+# when TENSORLANG_VERIFY_IR=1 (always in the tests).
+PIPELINE: tuple[Step, ...] = (
+    Step("schedule_ops", lambda _, c: schedule_ops(c.sch, c.bodies, c.bounds, set(c.tensors)), ("lanes_match",),
+         "loop nests with Realize/Provide; needs the bounds inferred from the inlined bodies"),
+    Step("storage_flatten", lambda s, c: storage_flatten(s, c.tensors, c.aliases, c.aligns, c.buffers), ("flat",),
+         "flat buffers; needs every tensor realized or an argument"),
+    Step("simplify", lambda s, c: simplify_stmt(s), (),
+         "fold index arithmetic and guards that the loop ranges decide"),
+    Step("partition_loops", lambda s, c: partition_loops(s), (),
+         "split loops where linear guards stop varying; before unroll/vectorize so those see no guards"),
+    Step("unroll_loops", lambda s, c: unroll_loops(s, as_pragma=c.target_kind == "cuda"), ("no_unrolled_loops",),
+         "copies of unrolled bodies; before vectorizing, so vector loops in them are vectorized in every copy "
+         "(for CUDA, what auto-unrolling picks becomes a pragma: NVRTC unrolls it)"),
+    Step("vectorize_loops", lambda s, c: vectorize_loops(s), ("no_vectorized_loops",),
+         "vector lanes replace VECTORIZED loops"),
+    Step("remove_no_op", lambda s, c: remove_no_op(s), (),
+         "drop empty loops and decided branches; inline extent-1 loops"),
+    Step("simplify", lambda s, c: simplify_stmt(s), (),
+         "fold the constants the last three passes exposed"),
+    Step("remove_no_op", lambda s, c: remove_no_op(s), ("no_trivial_loops",),
+         "drop the loops and branches the second simplify decided"),
+    Step("storage_sync", lambda s, c: storage_sync(s), (),
+         "barriers where threads share memory; after every pass that could move or drop them", only_for="cuda"),
+    Step("inject_double_buffer", lambda s, c: inject_double_buffer(s, c.double_buffered()), (),
+         "two halves for double-buffered shared stages, one barrier per iteration (on storage_sync's barriers)",
+         only_for="cuda"),
+)
+
+
+def _run_pipeline(ctx: _Context) -> Stmt:
+    debug = bool(os.environ.get("TENSORLANG_DEBUG_IR"))
+    check = bool(os.environ.get("TENSORLANG_VERIFY_IR"))
+    established: list[str] = []
+    stmt: Any = None
+    for step in PIPELINE:
+        if step.only_for is not None and step.only_for != ctx.target_kind:
+            continue
+        start = time.perf_counter()
+        out = step.run(stmt, ctx)
+        if debug:
+            ms = (time.perf_counter() - start) * 1e3
+            text = "(unchanged)" if out is stmt else f"\n{out}\n"
+            print(f"// {step.name} ({ms:.2f} ms) {text}", file=sys.stderr)
+        established += step.establishes
+        if check:
+            verify(out, established, f"{step.name}")
+        stmt = out
+    return stmt
 
 
 def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm") -> PrimFunc:
@@ -141,30 +198,13 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     bodies = effective_bodies(sch)
     check_reads_in_bounds(sch, bodies)
     bounds = infer_bound(sch, bodies)
-    stmt = schedule_ops(sch, bodies, bounds, set(tensors))
-    _debug("schedule_ops", stmt)
     # A scan's state placeholder, init and update tensors are the scan output's storage.
     aliases = {t: st.op.output(k) for st in sch.stages if isinstance(st.op, ScanOp)
                for k, parts in enumerate(zip(st.op.state_placeholder, st.op.init, st.op.update))
                for t in (parts[0], sch.current_tensor(parts[1]), sch.current_tensor(parts[2]))}
     aligns = {st.op.output(k): st.storage_aligns for st in sch.stages if st.storage_aligns
               for k in range(st.op.num_outputs)}
-    buffers: dict[Tensor, Var] = {}
-    stmt = storage_flatten(stmt, tensors, aliases, aligns, buffers)
-    _debug("storage_flatten", stmt)
-    for pass_name, fn in PASSES:
-        if fn is unroll_loops and target_kind == "cuda":
-            stmt = unroll_loops(stmt, as_pragma=True)  # NVRTC unrolls what auto-unrolling picks
-        else:
-            stmt = fn(stmt)
-        _debug(pass_name, stmt)
-    if target_kind == "cuda":
-        stmt = storage_sync(stmt)
-        _debug("storage_sync", stmt)
-        doubled = {buffers[st.op.output(i)] for st in sch.stages if st.double_buffered and st in bodies
-                   for i in range(st.op.num_outputs) if st.op.output(i) in buffers}
-        stmt = inject_double_buffer(stmt, doubled)
-        _debug("inject_double_buffer", stmt)
+    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind))
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _check_bound(stmt, all_params)

@@ -47,9 +47,10 @@ class Visitor:
         cls._dispatch[node_cls] = fn
         return fn
 
-    def handles(self, node_cls: type) -> bool:
+    @classmethod
+    def handles(cls, node_cls: type) -> bool:
         """Whether a ``visit_<Class>`` method covers ``node_cls`` (else ``generic_visit`` does)."""
-        return any(hasattr(type(self), "visit_" + k.__name__) for k in node_cls.__mro__)
+        return any(hasattr(cls, "visit_" + k.__name__) for k in node_cls.__mro__)
 
     def generic_visit(self, node: Any, *extra: Any) -> Any:
         for child in children(node):

@@ -1,0 +1,85 @@
+"""Checkers for the invariants the lowering passes establish, by name.
+
+Guarantees: ``verify(stmt, invariants, where)`` walks ``stmt`` once and raises a LoweringError
+naming the first broken invariant, the node that breaks it and ``where`` (the pass after which
+it was checked); it never changes the IR. The lowering pipeline (``tensorlang.lowering``) names
+these invariants in its steps.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from ..errors import LoweringError
+from ..te import expr as E
+from ..te.functor import post_order_visit
+from . import stmt as S
+
+# Node classes that only exist before storage flattening: no code generator accepts them.
+UNFLATTENED: tuple[type, ...] = (S.Provide, S.Realize, E.TensorRead, E.Reduce)
+
+
+def _lanes_match(node: Any) -> str | None:
+    if isinstance(node, S.Store):
+        lanes = node.value.dtype.lanes
+        if node.index.dtype.lanes != lanes:
+            return f"a {lanes}-lane value is stored at a {node.index.dtype.lanes}-lane index"
+        return _predicate_problem(node.predicate, lanes)
+    if isinstance(node, E.Load):
+        if node.index.dtype.lanes != node.dtype.lanes:
+            return f"a {node.dtype.lanes}-lane load has a {node.index.dtype.lanes}-lane index"
+        return _predicate_problem(node.predicate, node.dtype.lanes)
+    return None
+
+
+def _predicate_problem(predicate: E.PrimExpr | None, lanes: int) -> str | None:
+    if predicate is not None and (not predicate.dtype.is_bool or predicate.dtype.lanes != lanes):
+        return f"the predicate is {predicate.dtype}, not a {lanes}-lane bool"
+    return None
+
+
+def _flat(node: Any) -> str | None:
+    if isinstance(node, UNFLATTENED):
+        return f"{type(node).__name__} remains after storage flattening"
+    return None
+
+
+def _no_loop_kind(kind: S.ForKind) -> Callable[[Any], str | None]:
+    def check(node: Any) -> str | None:
+        if isinstance(node, S.For) and node.kind is kind:
+            return f"loop {node.loop_var.name} is still {kind.name}"
+        return None
+    return check
+
+
+def _no_trivial_loops(node: Any) -> str | None:
+    if (isinstance(node, S.For) and isinstance(node.extent, E.IntImm) and node.extent.value <= 1
+            and node.kind is not S.ForKind.THREAD_BINDING):
+        return f"loop {node.loop_var.name} has constant extent {node.extent.value}"
+    return None
+
+
+# name -> a check of one node: a description of what is wrong, or None.
+INVARIANTS: dict[str, Callable[[Any], str | None]] = {
+    "lanes_match": _lanes_match,                # every index, value and predicate agree on lanes
+    "flat": _flat,                              # flat buffers only (Allocate/Store/Load)
+    "no_unrolled_loops": _no_loop_kind(S.ForKind.UNROLLED),
+    "no_vectorized_loops": _no_loop_kind(S.ForKind.VECTORIZED),
+    "no_trivial_loops": _no_trivial_loops,      # no loop of constant extent 0 or 1 (GPU bindings aside)
+}
+
+
+def verify(stmt: S.Stmt, invariants: Iterable[str], where: str) -> None:
+    """Check ``invariants`` (names in INVARIANTS) on every node of ``stmt``, in one walk."""
+    checks = [(name, INVARIANTS[name]) for name in invariants]
+    if not checks:
+        return
+
+    def visit(node: Any) -> None:
+        for name, check in checks:
+            problem = check(node)
+            if problem is not None:
+                raise LoweringError(f"IR verification failed after {where}: invariant '{name}' is broken: "
+                                    f"{problem} (in: {str(node)[:200]})")
+    post_order_visit(stmt, visit)
