@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .errors import TargetError
+from .errors import LoweringError, TargetError
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import lower_intrinsics
 from .lowering import lower_schedule
@@ -17,7 +17,15 @@ from .te.depth import deep_expressions
 
 def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: str = "main",
           binds: Any = None, simple_mode: bool = False) -> PrimFunc:
-    """Lower a schedule to loop IR; ``str()`` of the result is readable IR."""
+    """Lower a schedule to loop IR; ``str()`` of the result is readable IR.
+
+    ``simple_mode`` is accepted for TVM code: the IR text is always the simple form. ``binds``
+    (TVM's custom buffer layouts) is refused: tensorlang's buffers are dense and C-contiguous."""
+    if binds:
+        raise LoweringError("lower(binds=...) is not supported: every argument is a dense, C-contiguous "
+                            "buffer of its tensor's shape; drop binds (strided or offset buffers are not available)")
+    if not isinstance(simple_mode, bool):
+        raise TypeError(f"lower(simple_mode=...) must be a bool, got {simple_mode!r}")
     if isinstance(inputs, PrimFunc):
         return inputs
     if args is None:
@@ -37,11 +45,24 @@ def _check_no_thread_binding(sch: Schedule, target: Target) -> None:
                     f"GPU target (target='cuda'); for target '{target}' use parallel/vectorize instead")
 
 
+def _check_target_host(target_host: Any) -> None:
+    if target_host is None:
+        return
+    host = Target(target_host)
+    if host.kind.name != "llvm":
+        raise TargetError(f"target_host must be an LLVM CPU target such as 'llvm', got '{host}'")
+    get_backend("llvm").parse_target(str(host))  # an unknown option fails here
+
+
 def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target: str | Target | None = None,
           target_host: Any = None, name: str = "default_function", *, jit: bool = True) -> Any:
     """Compile a schedule (or a lowered PrimFunc) into a callable module for ``target``
     (default: the current ``with Target(...)`` target, else ``llvm``).  ``jit=False`` skips
-    loading the code into this process: the module can only ``export_library``."""
+    loading the code into this process: the module can only ``export_library``.
+
+    ``target_host`` (as in TVM) may name an LLVM CPU target or be None: an LLVM build is all
+    host code, and a CUDA module's host side is the Python runtime driving the GPU."""
+    _check_target_host(target_host)
     tgt = as_target(target)
     backend = get_backend(tgt.kind.name)
     parsed = backend.parse_target(str(tgt))  # a wrong option fails before any lowering

@@ -12,6 +12,7 @@ from typing import Any
 
 from ..te import expr as E
 from ..te.expr import IntImm, PrimExpr, Var
+from ..te.functor import free_vars
 from ..te.numeric import fits
 
 
@@ -199,5 +200,4 @@ class _Eval:
 
 
 def _depends(e: PrimExpr, ranges: Mapping[Var, Interval]) -> bool:
-    from ..te.functor import free_vars
     return any(v in ranges for v in free_vars(e))

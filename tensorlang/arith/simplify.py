@@ -23,7 +23,7 @@ import numpy as np
 from ..te import expr as E
 from ..te import numeric
 from ..te.expr import IntImm, PrimExpr, Var
-from ..te.functor import Mutator, free_vars
+from ..te.functor import Mutator, children, free_vars
 from .interval import Interval, eval_interval
 from .structural import structural_key
 
@@ -63,7 +63,6 @@ def relax(e: PrimExpr, ranges: Mapping[Var, Interval]) -> tuple[PrimExpr | None,
 
 
 def _mentions(e: PrimExpr, ranges: Mapping[Var, Interval]) -> bool:
-    from ..te.functor import free_vars
     return any(v in ranges for v in free_vars(e))
 
 
@@ -100,7 +99,6 @@ class Simplifier(Mutator):
             elif isinstance(e, E.Cast) and not e.value.dtype.is_int:
                 hit = False
             else:
-                from ..te.functor import children
                 hit = all(self._index_like(c) for c in children(e)
                           if c.dtype.is_int or not isinstance(e, E.Select))
             self._index_memo[key] = hit

@@ -178,7 +178,6 @@ def _region(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]], fix
     lows: list[PrimExpr | None] = [None] * len(op.axis)
     highs: list[PrimExpr | None] = [None] * len(op.axis)
     unknown = [False] * len(op.axis)
-    from ..te.functor import substitute
     for c in b.consumers[st]:
         vals = root_values(c, b)
         vmap = {iv.var: v for iv, v in vals.items()}

@@ -10,10 +10,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..arith import simplify
 from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
 from ..te.functor import Mutator, substitute
+from ..te.operation import compute
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
 from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
 from .schedule import Schedule, Stage
@@ -110,7 +112,6 @@ def cache_read(sch: Schedule, tensor: Tensor, scope: str, readers: Any) -> Tenso
             raise ScheduleError(f"cache_read of {tensor.name}: stage {st.op.name} does not read {tensor.name}")
         reader_stages.append(st)
     shape = src.shape
-    from ..te.operation import compute
     cache = compute(shape, lambda *i: src[i], name=f"{src.op.name}.{scope}")
     first = min(sch.stages.index(st) for st in reader_stages)
     cstage = _insert_stage(sch, cache.op, sch.stages[first])
@@ -207,7 +208,6 @@ def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) 
     rw = _Rewrite(vmap=vmap)
     src = tuple(rw.visit(s) for s in red.source)
     cond = rw.visit(cond)
-    from ..arith import simplify
     cond = simplify(cond)
     if new_red:
         rf_body = tuple(Reduce(red.combiner, src, new_red, cond, i) for i in range(len(src)))

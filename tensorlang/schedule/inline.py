@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..te.expr import PrimExpr, TensorRead, Var
-from ..te.functor import Mutator, substitute
+from ..te.functor import Mutator, post_order_visit, substitute
 from ..te.tensor import ComputeOp, Tensor
 from .schedule import Schedule, Stage
 
@@ -50,7 +50,6 @@ def reads_of(body: tuple[PrimExpr, ...]) -> list[TensorRead]:
     def fn(n: Any) -> None:
         if isinstance(n, TensorRead):
             found.append(n)
-    from ..te.functor import post_order_visit
     for b in body:
         post_order_visit(b, fn)
     return found

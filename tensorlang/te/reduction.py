@@ -8,7 +8,8 @@ from typing import Any
 
 from ..errors import ExprError
 from .dtype import BOOL, DType
-from .expr import Add, Max, Min, PrimExpr, Reduce, Var, _operand_pair, binary, const, convert
+from .expr import Add, Max, Min, PrimExpr, Reduce, Var, _operand_pair, binary, cast, const, convert
+from .intrin import max_value, min_value
 from .tensor import IterVar
 
 # The spatial index variables of the te.compute whose function is being called (set by compute),
@@ -90,8 +91,7 @@ class Reducer:
 
 def _as_dtype(e: PrimExpr, dt: DType, where: str) -> PrimExpr:
     if e.dtype != dt:
-        from .expr import cast
-        return cast(e, dt)
+            return cast(e, dt)
     return e
 
 
@@ -108,12 +108,10 @@ def comm_reducer(fcombine: Callable, fidentity: Callable, name: str = "reduce") 
 
 
 def _min_value(dt: DType) -> PrimExpr:
-    from .intrin import min_value
     return min_value(dt)
 
 
 def _max_value(dt: DType) -> PrimExpr:
-    from .intrin import max_value
     return max_value(dt)
 
 

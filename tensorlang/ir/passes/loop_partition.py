@@ -17,6 +17,7 @@ from ...te import expr as E
 from ...te.expr import IntImm, PrimExpr, Var
 from ...te.functor import Mutator, Visitor, free_vars, substitute
 from ..stmt import For, ForKind, IfThenElse, Stmt, seq
+from .simplify import simplify_stmt
 
 _PARTITIONABLE = (ForKind.SERIAL, ForKind.PARALLEL)
 
@@ -153,7 +154,6 @@ class _Partition(Mutator):
 
 
 def simplify_guards(stmt: Stmt) -> Stmt:
-    from .simplify import simplify_stmt
     return simplify_stmt(stmt)
 
 

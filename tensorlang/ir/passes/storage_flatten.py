@@ -50,7 +50,6 @@ def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
 
 def _aligned_strides(extents: tuple[PrimExpr, ...], aligns: dict[int, tuple[int, int]]) -> tuple[PrimExpr, ...]:
     """Row-major strides, the stride of each aligned dimension rounded up to factor * k + offset."""
-    from ...te.expr import const
     strides: list[PrimExpr] = [const(1)] * len(extents)
     for d in range(len(extents) - 2, -1, -1):
         stride = strides[d + 1] * extents[d + 1]

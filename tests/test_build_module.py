@@ -1,0 +1,49 @@
+"""tl.lower / tl.build arguments that TVM code passes: simple_mode, binds, target_host."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te
+from tensorlang.errors import LoweringError, TargetError
+
+
+def scale():
+    A = te.placeholder((37,), name="A")
+    B = te.compute((37,), lambda i: A[i] * 3.0 + 1.0, name="B")
+    return te.create_schedule(B.op), [A, B]
+
+
+def test_simple_mode_gives_the_same_readable_ir():
+    s, args = scale()
+    assert str(tl.lower(s, args, simple_mode=True)) == str(tl.lower(s, args))
+    with pytest.raises(TypeError, match="simple_mode"):
+        tl.lower(s, args, simple_mode="yes")
+
+
+def test_binds_is_refused_with_a_reason():
+    s, args = scale()
+    with pytest.raises(LoweringError, match="binds=.*dense, C-contiguous"):
+        tl.lower(s, args, binds={args[0]: object()})
+    assert tl.lower(s, args, binds={}) is not None  # empty binds: nothing to honour
+
+
+@pytest.mark.parametrize("host", ["llvm", tl.target.Target("llvm"), "llvm -opt-level=2"])
+def test_target_host_accepts_llvm(host):
+    s, args = scale()
+    f = tl.build(s, args, target="llvm", target_host=host)
+    a = np.random.default_rng().standard_normal(37).astype("float32")
+    b = np.empty_like(a)
+    f(a, b)
+    np.testing.assert_allclose(b, a * 3.0 + 1.0, rtol=1e-6)
+
+
+@pytest.mark.parametrize("host,match", [("cuda", "target_host must be an LLVM CPU target"),
+                                        ("llvm -bogus", "unknown option '-bogus'"),
+                                        ("vulkan", "unknown target 'vulkan'")])
+def test_target_host_rejects_what_it_cannot_honour(host, match):
+    s, args = scale()
+    with pytest.raises(TargetError, match=match):
+        tl.build(s, args, target="llvm", target_host=host)
