@@ -9,9 +9,10 @@ from .gridsearch_tuner import GridSearchTuner
 from .model_based_tuner import CostModel, ModelBasedTuner, ModelOptimizer
 from .random_tuner import RandomTuner
 from .sa_model_optimizer import SimulatedAnnealingOptimizer
+from .sklearn_cost_model import SklearnCostModel
 from .tuner import Tuner
 from .xgb_tuner import XGBTuner
-from .xgboost_cost_model import SklearnCostModel, XGBoostCostModel
+from .xgboost_cost_model import XGBoostCostModel
 
 __all__ = ["Tuner", "RandomTuner", "GridSearchTuner", "GATuner", "XGBTuner", "ModelBasedTuner", "CostModel",
            "ModelOptimizer", "SimulatedAnnealingOptimizer", "XGBoostCostModel", "SklearnCostModel"]
