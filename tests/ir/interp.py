@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from tensorlang.ir.stmt import Allocate, Evaluate, For, IfThenElse, LetStmt, SeqStmt, Stmt, Store
-from tensorlang.ir.verify import UNFLATTENED
+from tensorlang.ir.verify import NOT_EXECUTABLE
 from tensorlang.te import expr as E
 from tensorlang.te import numeric
 from tensorlang.te.dtype import DType
@@ -67,7 +67,7 @@ _INTRINSICS: dict[str, Callable[..., Value]] = {
 
 
 class _Interpreter(Visitor):
-    REJECTED = UNFLATTENED  # generic_visit refuses these (and any other node class it lacks)
+    REJECTED = NOT_EXECUTABLE  # generic_visit refuses these (and any other node class it lacks)
 
     def __init__(self, buffers: dict[E.Var, np.ndarray], env: dict[E.Var, np.generic]):
         super().__init__()

@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 import tensorlang.ir  # noqa: F401 -- defines the statement classes
-from tensorlang.ir.verify import UNFLATTENED
+from tensorlang.ir.verify import NOT_EXECUTABLE, UNFLATTENED
 from tensorlang.target.cuda.codegen import _KernelRenderer
 from tensorlang.target.llvm.codegen import _FunctionEmitter
-from tensorlang.te.expr import Node
+from tensorlang.te.expr import Node, StringImm
 
 from .interp import _Interpreter
 
@@ -44,5 +44,6 @@ def test_every_node_class_is_handled_or_rejected(walker):
     assert not both, f"{walker} both handles and rejects {both}"
 
 
-def test_rejected_classes_are_exactly_the_unflattened_ones():
-    assert {c.__name__ for c in UNFLATTENED} == {"Provide", "Realize", "TensorRead", "Reduce"}
+def test_rejected_classes_are_the_unflattened_ones_and_call_arguments():
+    assert {c.__name__ for c in UNFLATTENED} == {"Provide", "Realize", "BufferBind", "TensorRead", "Reduce"}
+    assert set(NOT_EXECUTABLE) == set(UNFLATTENED) | {StringImm}

@@ -35,7 +35,7 @@ from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.async_copy import CP_ASYNC_COMMIT, CP_ASYNC_WAIT, as_plain_copy, async_call
 from ...ir.function import PrimFunc
-from ...ir.verify import UNFLATTENED
+from ...ir.verify import NOT_EXECUTABLE
 from ...ir.warp import SHFL_DOWN, SHUFFLES
 from ...te import expr as E
 from ...te.dtype import DType
@@ -608,7 +608,7 @@ class _KernelRenderer(Visitor):
     of the) expression's dtype; they may first emit statements (lets, selects that must
     branch, vector loads) into the current block."""
 
-    REJECTED = UNFLATTENED  # generic_visit refuses these (and any other node class it lacks)
+    REJECTED = NOT_EXECUTABLE  # generic_visit refuses these (and any other node class it lacks)
 
     def __init__(self, kernel: Kernel, used: set[str], async_copies: bool = True):
         super().__init__()

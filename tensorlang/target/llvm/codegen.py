@@ -24,7 +24,7 @@ import llvmlite.ir as ir
 from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
-from ...ir.verify import UNFLATTENED
+from ...ir.verify import NOT_EXECUTABLE
 from ...te import expr as E
 from ...te.dtype import DType, as_dtype
 from ...te.extern import DTYPES
@@ -355,7 +355,7 @@ class _FunctionEmitter(Visitor):
     """Emits statements and expressions into one LLVM function. Expression visitors return the
     ir.Value; statement visitors return None."""
 
-    REJECTED = UNFLATTENED  # generic_visit refuses these (and any other node class it lacks)
+    REJECTED = NOT_EXECUTABLE  # generic_visit refuses these (and any other node class it lacks)
 
     def __init__(self, mod: _ModuleEmitter, fn: ir.Function, in_parallel: bool):
         super().__init__()
