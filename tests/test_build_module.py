@@ -37,7 +37,7 @@ def test_target_host_accepts_llvm(host):
     a = np.random.default_rng().standard_normal(37).astype("float32")
     b = np.empty_like(a)
     f(a, b)
-    np.testing.assert_allclose(b, a * 3.0 + 1.0, rtol=1e-6)
+    np.testing.assert_allclose(b, a * 3.0 + 1.0, rtol=1e-5, atol=1e-5)  # FMA may round once
 
 
 @pytest.mark.parametrize("host,match", [("cuda", "target_host must be an LLVM CPU target"),
