@@ -158,6 +158,25 @@ class Signature:
             raise BuildError(f"corrupt module metadata: {exc}") from None
 
 
+class SignedModule:
+    """What every runtime module shares: it holds one function, named by its ``signature``."""
+
+    signature: Signature
+
+    @property
+    def name(self) -> str:
+        return self.signature.name
+
+    @property
+    def entry_name(self) -> str:
+        return self.signature.name
+
+    def __getitem__(self, name: str) -> Any:
+        if name != self.name:
+            raise KeyError(f"module has no function '{name}'; it holds '{self.name}'")
+        return self
+
+
 def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
     """How ``func`` is called: parameter kinds, dtypes, symbolic shapes, written buffers, and
     the ``symbol`` of its compiled code (default: its name)."""

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ArgumentError, BuildError, TargetError
-from ..abi import Dim, Signature, dim_str, eval_dim
+from ..abi import Dim, Signature, SignedModule, dim_str, eval_dim
 from ..binder import ArgBinder, BoundArgs
 from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
@@ -105,7 +105,7 @@ def gpu_available(ordinal: int = 0) -> bool:
 
 # --- the module -----------------------------------------------------------------------------------
 
-class CUDAModule:
+class CUDAModule(SignedModule):
     """A compiled CUDA function: call it with numpy arrays (results written in place) or pycuda
     GPUArrays (used in place, no copies); ``get_source("cuda"|"ptx"|"tl")`` shows each stage."""
 
@@ -122,21 +122,8 @@ class CUDAModule:
         self._load_lock = threading.Lock()
 
     @property
-    def name(self) -> str:
-        return self.signature.name
-
-    @property
-    def entry_name(self) -> str:
-        return self.signature.name
-
-    @property
     def kernel_names(self) -> tuple[str, ...]:
         return tuple(k.name for k in self.plan.kernels)
-
-    def __getitem__(self, name: str) -> CUDAModule:
-        if name != self.name:
-            raise KeyError(f"module has no function '{name}'; it holds '{self.name}'")
-        return self
 
     def __repr__(self) -> str:
         return (f"<tensorlang.CUDAModule {self.name}({', '.join(p.name for p in self.signature.params)}) "

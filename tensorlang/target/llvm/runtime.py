@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...errors import ArgumentError, BuildError, TargetError
-from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, Signature
+from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, Signature, SignedModule
 from ..binder import ArgBinder
 from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
 from ..source_module import SourceModule
@@ -66,7 +66,7 @@ class CodeLibrary(Protocol):
     def save(self, path: str) -> None: ...
 
 
-class Module:
+class Module(SignedModule):
     """A compiled function: call it with numpy arrays (results are written in place)."""
 
     def __init__(self, signature: Signature, library: CodeLibrary, extra_sources: dict[str, str] | None = None):
@@ -93,21 +93,8 @@ class Module:
         ctypes.c_void_p.from_address(slot).value = callback_address()
 
     @property
-    def name(self) -> str:
-        return self.signature.name
-
-    @property
-    def entry_name(self) -> str:
-        return self.signature.name
-
-    @property
     def num_threads(self) -> int:
         return self._num_threads
-
-    def __getitem__(self, name: str) -> Module:
-        if name != self.name:
-            raise KeyError(f"module has no function '{name}'; it holds '{self.name}'")
-        return self
 
     def __repr__(self) -> str:
         return f"<tensorlang.Module {self.name}({', '.join(p.name for p in self.signature.params)})>"
