@@ -7,6 +7,7 @@ from typing import Any
 
 from ..arith.simplify import simplify as _simplify
 from ..errors import ExprError
+from ..schedule.schedule import Schedule, create_schedule
 from ..te.expr import FloatImm, IntImm, PrimExpr, convert
 from ..te.tensor import ComputeOp, IterVar, Operation, Tensor
 from . import tag
@@ -100,6 +101,21 @@ def traverse_inline(s: Any, final_op: Operation | Tensor, callback: Callable[[Op
             callback(op)
 
     visit(final_op)
+
+
+def schedule_tagged(outs: Tensor | Sequence[Tensor], anchor_tag: str,
+                    schedule_op: Callable[[Schedule, Operation, Tensor], None]) -> Schedule:
+    """A schedule for ``outs``: the injective ops after the anchor are inlined, and
+    ``schedule_op(s, op, outs[0])`` schedules each compute op tagged ``anchor_tag``."""
+    outs = [outs] if isinstance(outs, Tensor) else list(outs)
+    s = create_schedule([t.op for t in outs])
+
+    def callback(op: Operation) -> None:
+        if op.tag == anchor_tag:
+            schedule_op(s, op, outs[0])
+
+    traverse_inline(s, outs[0].op, callback)
+    return s
 
 
 def get_pad_tuple(padding: Any, kernel: Sequence[Any]) -> tuple[int, int, int, int]:

@@ -9,10 +9,10 @@ from typing import Any
 
 from ... import autotune as autotvm
 from ... import te
-from ...schedule.schedule import Schedule, create_schedule
+from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
-from ..utils import traverse_inline
+from ..utils import schedule_tagged
 
 
 @autotvm.register_topi_compute("conv2d_nchw.cuda")
@@ -91,12 +91,4 @@ def schedule_direct(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
 @autotvm.register_topi_schedule("conv2d_nchw.cuda")
 def schedule_conv2d_nchw(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``conv2d_nchw`` on CUDA (elementwise ops after it are fused into its kernel)."""
-    outs = [outs] if isinstance(outs, Tensor) else list(outs)
-    s = create_schedule([t.op for t in outs])
-
-    def callback(op: Any) -> None:
-        if op.tag == "conv2d_nchw":
-            schedule_direct(cfg, s, op.output(0), outs[0])
-
-    traverse_inline(s, outs[0].op, callback)
-    return s
+    return schedule_tagged(outs, "conv2d_nchw", lambda s, op, out: schedule_direct(cfg, s, op.output(0), out))

@@ -9,14 +9,19 @@ from typing import Any
 
 from ... import autotune as autotvm
 from ... import te
-from ...schedule.schedule import Schedule, create_schedule
+from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
-from ..utils import traverse_inline
+from ..utils import schedule_tagged
 
 
-def _outs(outs: Any) -> list[Tensor]:
-    return [outs] if isinstance(outs, Tensor) else list(outs)
+def _main_and_local(s: Schedule, dense: Tensor, out: Tensor) -> tuple[Tensor, Tensor]:
+    """(the stage that gets the thread layout, the stage that accumulates in registers):
+    a cache-written copy when ``dense`` is the output, else the ops after it over ``dense`` itself."""
+    if dense.op is out.op:
+        return dense, s.cache_write(dense, "local")
+    s[dense].set_scope("local")
+    return out, dense
 
 
 def _dense(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: str | None = None) -> Tensor:
@@ -31,16 +36,9 @@ dense_large_batch = autotvm.register_topi_compute("dense_large_batch.cuda")(_den
 @autotvm.register_topi_schedule("dense_small_batch.cuda")
 def schedule_dense_small_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Columns split over blocks and threads; every thread loops over the (few) rows."""
-    outs = _outs(outs)
-    s = create_schedule([t.op for t in outs])
 
-    def callback(op: Any) -> None:
-        if op.tag != "dense":
-            return
-        dense = op.output(0)
-        main, local = (dense, s.cache_write(dense, "local")) if dense.op is outs[0].op else (outs[0], dense)
-        if local is dense:
-            s[dense].set_scope("local")
+    def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
+        main, local = _main_and_local(s, op.output(0), out)
         y, x = s[main].op.axis
         cfg.define_split("tile_x", x, num_outputs=3, filter=lambda e: e.size[1] <= 256)
         cfg.define_split("tile_k", s[local].op.reduce_axis[0], num_outputs=2)
@@ -56,24 +54,16 @@ def schedule_dense_small_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
         ko, ki = cfg["tile_k"].apply(s, local, k)
         s[local].pragma(ko, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
 
-    traverse_inline(s, outs[0].op, callback)
-    return s
+    return schedule_tagged(outs, "dense", schedule_op)
 
 
 @autotvm.register_topi_schedule("dense_large_batch.cuda")
 def schedule_dense_large_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """2-D block tiles (block, thread, inner per axis), K split into shared-memory chunks."""
-    outs = _outs(outs)
-    s = create_schedule([t.op for t in outs])
 
-    def callback(op: Any) -> None:
-        if op.tag != "dense":
-            return
-        dense = op.output(0)
+    def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
+        main, local = _main_and_local(s, op.output(0), out)
         data, weight = op.input_tensors
-        main, local = (dense, s.cache_write(dense, "local")) if dense.op is outs[0].op else (outs[0], dense)
-        if local is dense:
-            s[dense].set_scope("local")
         y, x = s[main].op.axis
         cfg.define_split("tile_y", y, num_outputs=3, filter=lambda e: e.size[1] <= 32)
         cfg.define_split("tile_x", x, num_outputs=3, filter=lambda e: e.size[1] <= 32)
@@ -104,5 +94,4 @@ def schedule_dense_large_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
             s[load].bind(t_y, te.thread_axis("threadIdx.y"))
             s[load].bind(t_x, te.thread_axis("threadIdx.x"))
 
-    traverse_inline(s, outs[0].op, callback)
-    return s
+    return schedule_tagged(outs, "dense", schedule_op)

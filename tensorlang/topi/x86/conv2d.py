@@ -7,10 +7,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import autotune as autotvm
-from ...schedule.schedule import Schedule, create_schedule
+from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
-from ..utils import traverse_inline
+from ..utils import schedule_tagged
 
 
 @autotvm.register_topi_compute("conv2d_nchw.x86")
@@ -55,12 +55,4 @@ def _schedule_conv(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
 @autotvm.register_topi_schedule("conv2d_nchw.x86")
 def schedule_conv2d_nchw(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``conv2d_nchw`` (and elementwise ops fused after it)."""
-    outs = [outs] if isinstance(outs, Tensor) else list(outs)
-    s = create_schedule([t.op for t in outs])
-
-    def callback(op: Any) -> None:
-        if op.tag == "conv2d_nchw":
-            _schedule_conv(cfg, s, op.output(0), outs[0])
-
-    traverse_inline(s, outs[0].op, callback)
-    return s
+    return schedule_tagged(outs, "conv2d_nchw", lambda s, op, out: _schedule_conv(cfg, s, op.output(0), out))

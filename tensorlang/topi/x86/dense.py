@@ -8,10 +8,10 @@ from typing import Any
 
 from ... import autotune as autotvm
 from ... import te
-from ...schedule.schedule import Schedule, create_schedule
+from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn, tag
-from ..utils import get_const_int, get_const_tuple, traverse_inline
+from ..utils import get_const_int, get_const_tuple, schedule_tagged
 
 
 @autotvm.register_topi_compute("dense_nopack.x86")
@@ -50,27 +50,26 @@ def _define(cfg: Any, m: int, n: int, k: int) -> None:
         cfg.fallback_split("tile_k", [-1, 4])
 
 
+def _tile_output(cfg: Any, s: Schedule, C: Tensor, out: Tensor) -> None:
+    """Tile ``C`` through a cache-written accumulator, or tile ``out`` over ``C`` when ops follow it."""
+    if C.op is out.op:
+        _tile_2d(cfg, s, C, s.cache_write(C, "global"))
+    else:
+        _tile_2d(cfg, s, out, C)
+
+
 @autotvm.register_topi_schedule("dense_nopack.x86")
 def schedule_dense_nopack(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``dense_nopack`` (bias add and elementwise ops after it are handled)."""
-    outs = [outs] if isinstance(outs, Tensor) else list(outs)
-    s = create_schedule([t.op for t in outs])
 
-    def callback(op: Any) -> None:
-        if op.tag == "dense":
-            C = op.output(0)
-            m, n = get_const_tuple(C.shape)
-            k = get_const_int(op.reduce_axis[0].dom.extent)
-            _define(cfg, m, n, k)
-            out = outs[0]
-            if C.op is out.op:
-                acc = s.cache_write(C, "global")
-                _tile_2d(cfg, s, C, acc)
-            else:
-                _tile_2d(cfg, s, out, C)
+    def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
+        C = op.output(0)
+        m, n = get_const_tuple(C.shape)
+        k = get_const_int(op.reduce_axis[0].dom.extent)
+        _define(cfg, m, n, k)
+        _tile_output(cfg, s, C, out)
 
-    traverse_inline(s, outs[0].op, callback)
-    return s
+    return schedule_tagged(outs, "dense", schedule_op)
 
 
 @autotvm.register_topi_compute("dense_pack.x86")
@@ -96,22 +95,12 @@ def dense_pack(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = Non
 @autotvm.register_topi_schedule("dense_pack.x86")
 def schedule_dense_pack(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``dense_pack``."""
-    outs = [outs] if isinstance(outs, Tensor) else list(outs)
-    s = create_schedule([t.op for t in outs])
 
-    def callback(op: Any) -> None:
-        if op.tag == "dense_pack":
-            C = op.output(0)
-            packed = op.input_tensors[1]
-            z, y, x = s[packed].op.axis
-            s[packed].vectorize(x)
-            s[packed].parallel(z)
-            out = outs[0]
-            if C.op is out.op:
-                acc = s.cache_write(C, "global")
-                _tile_2d(cfg, s, C, acc)
-            else:
-                _tile_2d(cfg, s, out, C)
+    def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
+        packed = op.input_tensors[1]
+        z, y, x = s[packed].op.axis
+        s[packed].vectorize(x)
+        s[packed].parallel(z)
+        _tile_output(cfg, s, op.output(0), out)
 
-    traverse_inline(s, outs[0].op, callback)
-    return s
+    return schedule_tagged(outs, "dense_pack", schedule_op)
