@@ -378,13 +378,21 @@ class _Applier:
         else:
             self._root_parallel(st, info)
 
-    def _flat(self, info: StageInfo, _: str) -> None:
+    def _split_flat(self, info: StageInfo, knob: str) -> tuple[Stage, int, IterVar, IterVar] | None:
+        """(stage, factor, outer, inner): all of ``info``'s axes fused and split by decision ``knob``;
+        None for a stage without axes."""
         st = self.stage(info.key)
         fused = self._fuse(st, list(st.op.axis))
         if fused is None:
+            return None
+        _, factor = self.d[f"{info.key}.{knob}"]
+        return (st, factor, *st.split(fused, factor=factor))
+
+    def _flat(self, info: StageInfo, _: str) -> None:
+        split = self._split_flat(info, "flat")
+        if split is None:
             return
-        _, v = self.d[f"{info.key}.flat"]
-        fo, fi = st.split(fused, factor=v)
+        st, v, fo, fi = split
         if info.points // v > 1:
             st.parallel(fo)
         if v > 1:
@@ -449,12 +457,10 @@ class _Applier:
             outer.pragma(block, "auto_unroll_max_step", step)
 
     def _gflat(self, info: StageInfo, _: str) -> None:
-        st = self.stage(info.key)
-        fused = self._fuse(st, list(st.op.axis))
-        if fused is None:
+        split = self._split_flat(info, "threads")
+        if split is None:
             return
-        _, n = self.d[f"{info.key}.threads"]
-        bo, ti = st.split(fused, factor=n)
+        st, _, bo, ti = split
         st.bind(bo, thread_axis("blockIdx.x"))
         st.bind(ti, thread_axis("threadIdx.x"))
 

@@ -50,17 +50,23 @@ class LogFileError(TensorLangError, OSError):
     being written by another tuning process."""
 
 
+def _check_regular_file(path: str, not_regular: str, mode: int, denied: str) -> None:
+    """LogFileError unless the existing ``path`` is a regular file this process may open in ``mode``."""
+    if os.path.isdir(path):
+        raise LogFileError(f"{path} is a directory, not a tuning log")
+    if not os.path.isfile(path):
+        raise LogFileError(f"{path} {not_regular}")
+    if not os.access(path, mode):
+        raise LogFileError(f"{path}: permission denied ({denied})")
+
+
 def check_readable(path: str | os.PathLike) -> str:
     """``path`` as a string when it is a readable regular file; LogFileError saying why not."""
     path = os.fspath(path)
     if not os.path.exists(path):
         raise LogFileError(f"{path}: no such tuning log")
-    if os.path.isdir(path):
-        raise LogFileError(f"{path} is a directory, not a tuning log")
-    if not os.path.isfile(path):
-        raise LogFileError(f"{path} is not a regular file (a tuning log must be one)")
-    if not os.access(path, os.R_OK):
-        raise LogFileError(f"{path}: permission denied (cannot read the tuning log)")
+    _check_regular_file(path, "is not a regular file (a tuning log must be one)",
+                        os.R_OK, "cannot read the tuning log")
     return path
 
 
@@ -69,12 +75,8 @@ def check_writable(path: str | os.PathLike) -> str:
     needed); LogFileError before anything is measured, not after."""
     path = os.fspath(path)
     if os.path.exists(path):
-        if os.path.isdir(path):
-            raise LogFileError(f"{path} is a directory, not a tuning log")
-        if not os.path.isfile(path):
-            raise LogFileError(f"{path} is not a regular file; a tuning log must be one (not /dev/null or a pipe)")
-        if not os.access(path, os.W_OK):
-            raise LogFileError(f"{path}: permission denied (cannot append to the tuning log)")
+        _check_regular_file(path, "is not a regular file; a tuning log must be one (not /dev/null or a pipe)",
+                            os.W_OK, "cannot append to the tuning log")
         return path
     parent = os.path.dirname(os.path.abspath(path))
     existing = parent

@@ -11,16 +11,14 @@ replaces the two of the single-buffered loop.  Runs after ``storage_sync`` (on i
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...errors import LoweringError
 from ...te import expr as E
 from ...te.expr import Load, PrimExpr, Var
-from ...te.functor import Mutator, post_order_visit, substitute
+from ...te.functor import Mutator, substitute
 from ..async_copy import commit, cp_async, wait
 from ..stmt import Allocate, For, ForKind, IfThenElse, SeqStmt, Stmt, Store, seq
 from .simplify import simplify_stmt
-from .storage_sync import barrier, is_barrier
+from .storage_sync import barrier, buffer_accesses, is_barrier
 
 
 def _peel(s: Stmt) -> tuple[list[Allocate], list[Stmt]]:
@@ -45,19 +43,6 @@ def _peel(s: Stmt) -> tuple[list[Allocate], list[Stmt]]:
             stmts.append(node)
             node = None
     return allocs, stmts
-
-
-def _touches(s: Stmt, bufs: set[Var]) -> tuple[set[Var], set[Var]]:
-    reads: set[Var] = set()
-    writes: set[Var] = set()
-
-    def fn(n: Any) -> None:
-        if isinstance(n, Load) and n.buffer in bufs:
-            reads.add(n.buffer)
-        elif isinstance(n, Store) and n.buffer in bufs:
-            writes.add(n.buffer)
-    post_order_visit(s, fn)
-    return reads, writes
 
 
 class _Half(Mutator):
@@ -111,12 +96,12 @@ class _DoubleBuffer(Mutator):
                                 f"loop {node.loop_var.name}")
         bufs = {a.buffer for a in mine}
         first = next((i for i, s in enumerate(stmts) if is_barrier(s)), len(stmts))
-        fetch = [s for s in stmts[:first] if _touches(s, bufs)[1]]
-        prefix = [s for s in stmts[:first] if not _touches(s, bufs)[1]]
+        fetch = [s for s in stmts[:first] if buffer_accesses(s, bufs)[1]]
+        prefix = [s for s in stmts[:first] if not buffer_accesses(s, bufs)[1]]
         compute = [s for s in stmts[first + 1:]]
         while compute and is_barrier(compute[-1]):
             compute.pop()
-        if not fetch or any(_touches(s, bufs)[0] for s in fetch):
+        if not fetch or any(buffer_accesses(s, bufs)[0] for s in fetch):
             names = ", ".join(a.buffer.name for a in mine)
             raise LoweringError(f"cannot double-buffer {names} in loop {node.loop_var.name}: it must be filled "
                                 "(computed at that loop) before it is read, by statements that do not read it")

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...te.expr import Call, Load
+from ...te.expr import Call, Load, Var
 from ...te.functor import Mutator, post_order_visit
 from ..stmt import Allocate, Evaluate, For, ForKind, SeqStmt, Stmt, Store, seq
 
@@ -28,14 +28,15 @@ def is_barrier(s: Any) -> bool:
     return isinstance(s, Evaluate) and isinstance(s.value, Call) and s.value.name == BARRIER
 
 
-def _accesses(s: Stmt, shared: set) -> tuple[set, set]:
-    reads: set = set()
-    writes: set = set()
+def buffer_accesses(s: Stmt, bufs: set[Var]) -> tuple[set[Var], set[Var]]:
+    """(the buffers of ``bufs`` that ``s`` loads from, those it stores to)."""
+    reads: set[Var] = set()
+    writes: set[Var] = set()
 
     def fn(n: Any) -> None:
-        if isinstance(n, Load) and n.buffer in shared:
+        if isinstance(n, Load) and n.buffer in bufs:
             reads.add(n.buffer)
-        elif isinstance(n, Store) and n.buffer in shared:
+        elif isinstance(n, Store) and n.buffer in bufs:
             writes.add(n.buffer)
     post_order_visit(s, fn)
     return reads, writes
@@ -65,7 +66,7 @@ class _Sync(Mutator):
                 pend_r, pend_w = set(), set()
                 out.append(child)
                 continue
-            r, w = _accesses(child, self.shared)
+            r, w = buffer_accesses(child, self.shared)
             if (pend_w & (r | w)) or (pend_r & w):
                 out.append(barrier())
                 pend_r, pend_w = set(), set()
@@ -80,7 +81,7 @@ class _Sync(Mutator):
     def visit_For(self, node: For) -> Stmt:
         body = self.visit(node.body)
         if node.kind != ForKind.THREAD_BINDING:
-            r, w = _accesses(body, self.shared)
+            r, w = buffer_accesses(body, self.shared)
             if r & w:
                 body = seq(body, barrier())
         return node.with_fields(body=body)
