@@ -1,4 +1,4 @@
-"""The differential fuzzer of tests/test_fuzz_numpy.py, for as long as you like.
+"""The differential fuzzer of tests/integration/test_fuzz_numpy.py, for as long as you like.
 
     python tools/fuzz_numpy.py --examples 20000          # about 10 minutes on one core
 
@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from tests.test_fuzz_numpy import cases, check_case  # noqa: E402
+from tests.integration.test_fuzz_numpy import cases, check_case  # noqa: E402
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ import tensorlang as tl
 from tensorlang.autotune.space import FallbackConfigEntity
 from tensorlang.cli import iter_schedules, load_file
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 sys.path.insert(0, str(EXAMPLES))
 
 

@@ -9,7 +9,7 @@ import tensorlang as tl
 from tensorlang import te
 from tests.conftest import random_array, run
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
 from conv2d import conv2d_nchw  # noqa: E402 - the computation the example declares
 
 

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 import tensorlang as tl
 from tensorlang import te
 from tensorlang.te.tensor import IterVarType
-from tests.test_operators import conv2d_nchw, conv_ref
+from tests.integration.test_operators import conv2d_nchw, conv_ref
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

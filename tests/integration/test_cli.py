@@ -10,7 +10,7 @@ import tensorlang as tl
 from tensorlang import te
 from tensorlang.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_version(capsys):

@@ -16,7 +16,7 @@ import pytest
 
 from tensorlang.cli import main
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 TASKS_FILE = f"""
 import sys
