@@ -23,7 +23,16 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
+from .autoschedule.files import tune_file
+from .autotune import callback, measure_option, record
+from .autotune.dispatcher import ApplyHistoryBest
+from .autotune.measure.local import LocalBuilder, LocalRunner
+from .autotune.record import target_kind
+from .autotune.tuner import GATuner, GridSearchTuner, RandomTuner, XGBTuner
+from .build_module import build, lower
 from .errors import TensorLangError
+from .target.backends import get_backend
+from .target.target import Target
 
 
 def load_file(path: str) -> Any:
@@ -76,7 +85,6 @@ def iter_schedules(module: Any, path: str) -> Iterator[tuple[str, Any, list]]:
 
 
 def _show(args: argparse.Namespace) -> int:
-    from .build_module import lower
     module = load_file(args.file)
     if args.log:
         return _show_best(args, module)
@@ -108,15 +116,12 @@ def iter_tasks(module: Any, path: str, target: str) -> list:
 
 def default_log(path: str, target: str) -> str:
     """tuning_logs/FILE.KIND.json; emulated CUDA gets its own log (FILE.cuda-emulate.json)."""
-    from .autotune.record import target_kind
     return str(Path("tuning_logs") / f"{Path(path).stem}.{target_kind(target)}.json")
 
 
 def check_target(target: str) -> str:
     """``target`` itself once its backend accepts it (an unknown -mcpu or -mattr is a
     TargetError naming the known ones here, not a crash inside LLVM in a worker later)."""
-    from .target.backends import get_backend
-    from .target.target import Target
     get_backend(Target(target).kind.name).parse_target(target)
     return target
 
@@ -125,7 +130,6 @@ def gpu_target(target: str) -> str:
     """For a real CUDA target: check for a GPU in a spawned process (this one never initializes
     CUDA, since it forks builders) and pin its architecture into the target string; raises
     GPUUnavailableError with one line saying what is missing."""
-    from .autotune.record import target_kind
     if target_kind(target) != "cuda":
         return target
     from .autotune.measure.gpu_worker import probe_gpu
@@ -137,20 +141,17 @@ def gpu_target(target: str) -> str:
 
 
 def _tuner_for(kind: str, task: Any, seed: int | None) -> Any:
-    from .autotune import tuner
-    classes = {"xgb": tuner.XGBTuner, "ga": tuner.GATuner, "random": tuner.RandomTuner,
-               "grid": tuner.GridSearchTuner}
+    classes = {"xgb": XGBTuner, "ga": GATuner, "random": RandomTuner,
+               "grid": GridSearchTuner}
     if kind == "grid":
         return classes[kind](task)
     return classes[kind](task, seed=seed)
 
 
 def _tune(args: argparse.Namespace) -> int:
-    from .autotune import record
     module = load_file(args.file)
     target = gpu_target(check_target(args.target))
     if args.auto:
-        from .autoschedule.files import tune_file
         return tune_file(module, args.file, target, args.trials, args.log, args.seed)
     log = args.log or default_log(args.file, target)
     with record.exclusive_writer(log):  # a bad or busy log stops us before anything is measured
@@ -158,8 +159,6 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> int:
-    from .autotune import callback, measure_option, record
-    from .autotune.measure.local import LocalBuilder, LocalRunner
     history = list(record.load_from_file(log)) if Path(log).stat().st_size else []
     summary = []
     cluster = _cluster_option(args) if args.cluster else None  # Ray shuts it down when we exit
@@ -197,7 +196,6 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
 
 def _cluster_option(args: argparse.Namespace) -> Any:
     """measure_option for --cluster: builds and measurements on Ray (the extra 'distributed')."""
-    from .autotune import measure_option
     from .autotune.measure.ray import RayBuilder, RayCluster, RayRunner
     cluster = RayCluster(args.cluster)
     return measure_option(builder=RayBuilder(cluster, timeout=args.build_timeout),
@@ -206,7 +204,6 @@ def _cluster_option(args: argparse.Namespace) -> Any:
 
 
 def _print_best_per_device(log: str) -> None:
-    from .autotune import record
     print(f"\n{'task':40} {'device':48} {'ms':>9}  config")
     for inp, res in record.best_by_device(record.load_from_file(log)).values():
         label = f"{inp.task.name}{tuple(inp.task.args)}"
@@ -215,7 +212,6 @@ def _print_best_per_device(log: str) -> None:
 
 
 def _best(args: argparse.Namespace) -> int:
-    from .autotune import record
     rows: dict[tuple, tuple] = {}
     errors: dict[str, dict[str, int]] = {}  # task label -> error kind -> count
     for inp, res in record.load_from_file(args.log):
@@ -252,8 +248,6 @@ def _print_errors(errors: dict[str, dict[str, int]]) -> None:
 
 def _show_best(args: argparse.Namespace, module: Any) -> int:
     """The lowered loop IR and the generated source of each task's best config in the log."""
-    from .autotune.dispatcher import ApplyHistoryBest
-    from .build_module import build, lower
     check_target(args.target)
     best = ApplyHistoryBest(args.log, allow_other_device=True)
     for task in iter_tasks(module, args.file, args.target):
@@ -271,7 +265,6 @@ def _show_best(args: argparse.Namespace, module: Any) -> int:
 
 def _log_series(path: str) -> dict[str, list[float]]:
     """Per task: best GFLOPS (or 1/ms when the FLOP count is unknown) after each trial."""
-    from .autotune import record
     series: dict[str, list[float]] = {}
     best: dict[str, float] = {}
     for inp, res in record.load_from_file(path):
@@ -331,7 +324,6 @@ def text_plot(values: list[float], title: str, width: int = 60, height: int = 12
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from .autotune import record
     tables = []
     for log in (args.log1, args.log2):
         best: dict[str, tuple[float, int]] = {}
@@ -355,8 +347,6 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _build(args: argparse.Namespace) -> int:
-    from .autotune.dispatcher import ApplyHistoryBest
-    from .build_module import build
     module = load_file(args.file)
     check_target(args.target)
     best = ApplyHistoryBest(args.log, allow_other_device=args.allow_other_device)

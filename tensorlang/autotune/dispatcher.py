@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..errors import TensorLangError
+from .fingerprint import cpu_fingerprint
 from .space import ConfigEntity, FallbackConfigEntity, _ConfigBase
 
 _current_config: ContextVar[_ConfigBase | None] = ContextVar("tensorlang_autotune_config", default=None)
@@ -129,7 +130,6 @@ class ApplyHistoryBest(DispatchContext):
 
     def _other_cpu(self, inp: Any, res: Any) -> bool:
         """Whether a record was measured by a CPU other than this host's (and says so)."""
-        from .fingerprint import cpu_fingerprint
         device = res.device
         if device is None or device.kind != "cpu" or device.same_device(cpu_fingerprint()):
             return False
@@ -146,7 +146,6 @@ class ApplyHistoryBest(DispatchContext):
             found = self.best.get((workload_key, kind))
             foreign = self._foreign_cpu.get(workload_key)
             if found is None and foreign and (workload_key, target) not in self._refused:
-                from .fingerprint import cpu_fingerprint
                 self._refused.add((workload_key, target))
                 warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on "
                               f"{'; '.join(sorted(foreign))}, not on this machine ({cpu_fingerprint().describe()}): "

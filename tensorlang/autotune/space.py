@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
@@ -367,7 +368,6 @@ class ConfigSpace(_ConfigBase):
 
     def sample_ints(self, m: int, rng: Any = None) -> list[int]:
         """``m`` distinct valid indices drawn at random (fewer when the space is smaller)."""
-        import random
         rng = rng or random.Random()
         valid = self._filtered
         if valid is not None or self.range_length <= 4 * m:
@@ -382,7 +382,6 @@ class ConfigSpace(_ConfigBase):
 
     def random_walk(self, point: int, rng: Any = None) -> int:
         """A valid neighbour of ``point``: one knob changed to another candidate."""
-        import random
         rng = rng or random.Random()
         knobs = self.point_of(point)
         for _ in range(1000):
@@ -400,7 +399,6 @@ class ConfigSpace(_ConfigBase):
     def get_rand_index(self, start: int | None = None, end: int | None = None, to_exclude: Any = None,
                        rng: Any = None) -> int | None:
         """A random valid index in [start, end) not in ``to_exclude`` (None when there is none)."""
-        import random
         rng = rng or random.Random()
         lo, hi = start or 0, self.range_length if end is None else end
         excluded = set(to_exclude or ())

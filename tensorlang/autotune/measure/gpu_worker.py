@@ -24,7 +24,9 @@ import sys
 import time
 import traceback
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from typing import Any
 
 from ...errors import TargetError
@@ -116,7 +118,6 @@ def _worker_main(conn: Any) -> None:
 
 def serve(read_fd: int, write_fd: int) -> None:
     """Entry point of a worker interpreter (``python -c``): talk to the parent over two pipes."""
-    from multiprocessing.connection import Connection
     _worker_main(_Duplex(Connection(write_fd, readable=False), Connection(read_fd, writable=False)))
 
 
@@ -149,7 +150,6 @@ class _Interpreter:
     again in the worker)."""
 
     def __init__(self, name: str):
-        from multiprocessing.connection import Connection
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         env = dict(os.environ)
@@ -333,7 +333,6 @@ class GPUPool:
         """``fn(*job)`` for every job, spread over the workers; one Outcome per job, in order."""
         if len(self.workers) == 1:
             return [self.workers[0].call(fn, job, timeout) for job in jobs]
-        from concurrent.futures import ThreadPoolExecutor
         # Threads only wait on pipes here (the work is in the worker processes), one per worker.
         todo = list(enumerate(jobs))
         outcomes: list[Outcome | None] = [None] * len(jobs)

@@ -24,7 +24,9 @@ import numpy as np
 
 from ...errors import LaunchLimitError, TensorLangError
 from ...target.backends import load_module
-from ..space import ConfigEntity, InstantiationError
+from ...te.expr import IntImm
+from ...te.tensor import PlaceholderOp, Tensor
+from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
 from .executor import Outcome, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 from .timing import time_repeats
@@ -230,8 +232,6 @@ def _sentinel_like(expected: np.ndarray) -> np.ndarray:
 
 
 def _arg_specs(args: Sequence[Any]) -> tuple[_ArgSpec, ...]:
-    from ...te.expr import IntImm
-    from ...te.tensor import PlaceholderOp, Tensor
     specs = []
     for a in args:
         if not isinstance(a, Tensor):
@@ -255,7 +255,6 @@ def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[
     if numpy_ref is None:
         sch, args = task.reference()
     else:
-        from ..space import FallbackConfigEntity
         sch, args = None, task.instantiate(FallbackConfigEntity())[1]
     specs = _arg_specs(args)
     rng = np.random.default_rng(seed)

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ...target.target import as_target
+from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
 from ..measure.timing import rank_cost
 from ..space import ConfigEntity, ConfigSpace, InstantiationError
@@ -45,8 +46,7 @@ def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput
     if callable(own):  # a runner that pipelines builds and runs itself (e.g. RayRunner)
         builder = option.get("builder") if isinstance(option, dict) else getattr(option, "builder", None)
         return own(task, builder)
-    from ..measure.local import create_measure_batch as create
-    return create(task, option)
+    return local_measure_batch(task, option)
 
 
 def _batch_size(option: Any) -> int:
