@@ -145,12 +145,10 @@ class ApplyHistoryBest(DispatchContext):
         if kind != "cuda":
             found = self.best.get((workload_key, kind))
             foreign = self._foreign_cpu.get(workload_key)
-            if found is None and foreign and (workload_key, target) not in self._refused:
-                self._refused.add((workload_key, target))
-                warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on "
-                              f"{'; '.join(sorted(foreign))}, not on this machine ({cpu_fingerprint().describe()}): "
-                              "they are not applied; pass apply_history_best(..., allow_other_device=True) "
-                              "(tensorlang build --allow-other-device) to apply them anyway", stacklevel=4)
+            if found is None and foreign:
+                self._refuse(workload_key, target, "; ".join(sorted(foreign)),
+                             f"this machine ({cpu_fingerprint().describe()})",
+                             " (tensorlang build --allow-other-device)")
             return found
         # A real GPU: records of the same architecture only (other options may differ).
         same = self._gpu.get((workload_key, _device_of(target)))
@@ -161,13 +159,20 @@ class ApplyHistoryBest(DispatchContext):
             return None
         if self.allow_other_device:
             return min((v for (wk, _), v in self._gpu.items() if wk == workload_key), key=lambda v: v[0])[1]
-        if (workload_key, target) not in self._refused:  # one warning per context and task
-            self._refused.add((workload_key, target))
-            warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on "
-                          f"{', '.join(repr(t) for t in others)}, not on '{target}' (CPU emulation or another GPU "
-                          "architecture): they are not applied; pass apply_history_best(..., "
-                          "allow_other_device=True) to apply them anyway", stacklevel=4)
+        self._refuse(workload_key, target, ", ".join(repr(t) for t in others),
+                     f"'{target}' (CPU emulation or another GPU architecture)")
         return None
+
+    def _refuse(self, workload_key: str, target: str, measured_on: str, here: str, cli_hint: str = "") -> None:
+        """Warn, once per context and task, that the log's records for ``workload_key`` were
+        measured on other devices (``measured_on``) than ``here`` and are not applied."""
+        if (workload_key, target) in self._refused:
+            return
+        self._refused.add((workload_key, target))
+        # stacklevel: the user's call, above _query_inside and this method
+        warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on {measured_on}, "
+                      f"not on {here}: they are not applied; pass apply_history_best(..., allow_other_device=True)"
+                      f"{cli_hint} to apply them anyway", stacklevel=5)
 
 
 def _device_of(target: str) -> str:
