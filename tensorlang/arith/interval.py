@@ -98,6 +98,11 @@ def union(a: Interval, b: Interval) -> Interval:
     return Interval(lo, hi)
 
 
+# Operators increasing in their first operand and increasing (or, flagged True, decreasing) in the
+# second: each bound of the result is the operator on the matching bounds of the operands.
+_MONOTONE = {E.Add: (_add, False), E.Sub: (_sub, True), E.Min: (_min, False), E.Max: (_max, False)}
+
+
 def eval_interval(e: PrimExpr, ranges: Mapping[Var, Interval]) -> Interval:
     """Bounds of ``e`` when each variable in ``ranges`` varies over its interval; variables
     not in ``ranges`` stay symbolic (a point).  Bounds are not simplified here."""
@@ -124,24 +129,18 @@ class _Eval:
             return r if r is not None else Interval.point(e)
         if t is IntImm or t is E.FloatImm:
             return Interval.point(e)
-        if t is E.Add:
+        monotone = _MONOTONE.get(t)
+        if monotone is not None:
+            bound, b_decreasing = monotone
             a, b = self.run(e.a), self.run(e.b)
-            return Interval(_add(a.lo, b.lo), _add(a.hi, b.hi))
-        if t is E.Sub:
-            a, b = self.run(e.a), self.run(e.b)
-            return Interval(_sub(a.lo, b.hi), _sub(a.hi, b.lo))
+            b_lo, b_hi = (b.hi, b.lo) if b_decreasing else (b.lo, b.hi)
+            return Interval(bound(a.lo, b_lo), bound(a.hi, b_hi))
         if t is E.Mul:
             return self._mul(e)
         if t in (E.FloorDiv, E.Div):
             return self._div(e)
         if t is E.FloorMod:
             return self._mod(e)
-        if t is E.Min:
-            a, b = self.run(e.a), self.run(e.b)
-            return Interval(_min(a.lo, b.lo), _min(a.hi, b.hi))
-        if t is E.Max:
-            a, b = self.run(e.a), self.run(e.b)
-            return Interval(_max(a.lo, b.lo), _max(a.hi, b.hi))
         if t is E.Select:
             return union(self.run(e.true_value), self.run(e.false_value))
         if t is E.Cast and e.dtype.is_int and e.value.dtype.is_int:
