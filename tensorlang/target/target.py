@@ -89,6 +89,25 @@ class Target:
         return cur
 
 
+def option_words(text: str, kind: str, what: str) -> list[tuple[str, str, bool, str]]:
+    """(word, key, has "=", value) for each option word of the target string ``text``, once its
+    first word is checked to be ``kind`` (``what`` names the kind in the error: "an LLVM")."""
+    words = text.split()
+    if not words or words[0] != kind:
+        raise TargetError(f"not {what} target string: '{text}' (expected '{kind} [options]')")
+    return [(word, *_key_value(word)) for word in words[1:]]
+
+
+def _key_value(word: str) -> tuple[str, bool, str]:
+    key, eq, value = word.partition("=")
+    return key, bool(eq), value
+
+
+def unknown_option(word: str, text: str, known: tuple[str, ...]) -> TargetError:
+    """The error for an option word a backend's target parser does not understand."""
+    return TargetError(f"unknown option '{word}' in target '{text}'; known options: {', '.join(known)}")
+
+
 def as_target(target: str | Target | None) -> Target:
     """The given target, else the current one, else ``llvm``."""
     if target is None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ...errors import TargetError
+from ..target import option_words, unknown_option
 
 DEFAULT_ARCH = "sm_90"
 # Hopper's per-block limits; they also hold for every architecture NVRTC 12/13 can target
@@ -51,12 +52,8 @@ class CUDATarget:
     def from_string(cls, text: str = "cuda") -> CUDATarget:
         """Parse "cuda [-arch=sm_XY] [-max_threads_per_block=N] [-max_shared_memory_per_block=B]
         [-registers_per_block=N] [-thread_warp_size=32] [-emulate]"."""
-        words = text.split()
-        if not words or words[0] != "cuda":
-            raise TargetError(f"not a CUDA target string: '{text}' (expected 'cuda [options]')")
         fields: dict[str, object] = {}
-        for word in words[1:]:
-            key, eq, value = word.partition("=")
+        for word, key, eq, value in option_words(text, "cuda", "a CUDA"):
             if key == "-emulate" and not eq:
                 fields["emulate"] = True
             elif key == "-arch" and eq:
@@ -69,8 +66,7 @@ class CUDATarget:
                     raise TargetError(f"{key} must be a positive integer, got '{value}' in target '{text}'")
                 fields[_INT_OPTIONS[key]] = int(value)
             else:
-                raise TargetError(f"unknown option '{word}' in target '{text}'; "
-                                  f"known options: {', '.join(_USAGE)}")
+                raise unknown_option(word, text, _USAGE)
         if "arch" not in fields:
             fields["arch"] = present_device_arch() or DEFAULT_ARCH
         return cls(**fields)  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import TargetError
+from ..target import option_words, unknown_option
 
 _OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math",
             "-fp-contract=on|off")
@@ -33,12 +34,8 @@ class LLVMTarget:
         """Parse "llvm [-mcpu=..] [-mattr=..] [-mtriple=..] [-opt-level=N] [-fast-math]"."""
         from . import host  # llvmlite is only needed once a target is really made
 
-        words = text.split()
-        if not words or words[0] != "llvm":
-            raise TargetError(f"not an LLVM target string: '{text}' (expected 'llvm [options]')")
         opts: dict[str, str] = {}
-        for word in words[1:]:
-            key, eq, value = word.partition("=")
+        for word, key, eq, value in option_words(text, "llvm", "an LLVM"):
             if key == "-fast-math" and not eq:
                 opts[key] = "1"
             elif key == "-fp-contract" and value in ("on", "off", "fast"):
@@ -48,8 +45,7 @@ class LLVMTarget:
             elif key in ("-device", "-keys", "-model", "-libs", "-tag") and eq:
                 pass  # TVM's descriptive options: they name the target, code generation ignores them
             else:
-                raise TargetError(f"unknown option '{word}' in target '{text}'; "
-                                  f"known options: {', '.join(_OPTIONS)}")
+                raise unknown_option(word, text, _OPTIONS)
 
         host_triple = host.host_triple()
         triple = opts.get("-mtriple", host_triple)
