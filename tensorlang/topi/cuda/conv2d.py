@@ -11,15 +11,10 @@ from ... import autotune as autotvm
 from ... import te
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
-from .. import nn
+from ..nn.conv2d import conv2d_nchw_tunable
 from ..utils import schedule_tagged
 
-
-@autotvm.register_topi_compute("conv2d_nchw.cuda")
-def conv2d_nchw(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
-                out_dtype: str = "float32") -> Tensor:
-    """topi.nn.conv2d_nchw, tunable with ``schedule_conv2d_nchw``."""
-    return nn.conv2d_nchw(data, kernel, strides, padding, dilation, out_dtype)
+conv2d_nchw = autotvm.register_topi_compute("conv2d_nchw.cuda")(conv2d_nchw_tunable)
 
 
 def schedule_direct(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ... import te
@@ -37,44 +38,57 @@ def _check_channels(what: str, data: Tensor, c: Any, kernel: Tensor, fc: Any) ->
            f"{kernel.name} expects {get_const_int(fc)}")
 
 
+def _direct(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: Tensor,  # noqa: N803
+            stride: Any, padding: Any, dilation: Any, out_dtype: str | None,
+            pad_name: str) -> tuple[list[Any], Callable[..., Any]]:
+    """The output shape (in ``layout``: "NCHW", "NHWC") of a direct 2-D convolution with a filter in
+    ``kernel_layout`` ("OIHW", "HWIO"), and its element at (batch, out channel, row, column).
+    The reduction axes (rc, ry, rx) are in the filter's order, which is the order schedules see."""
+    out_dtype = out_dtype or str(Input.dtype)
+    dim = dict(zip(layout, Input.shape))
+    kdim = dict(zip(kernel_layout, Filter.shape))
+    _check_channels(what, Input, dim["C"], Filter, kdim["I"])
+    g = _Window("conv2d", dim["H"], dim["W"], kdim["H"], kdim["W"], stride, padding, dilation)
+    before, after = {"H": g.pt, "W": g.pl}, {"H": g.pb, "W": g.pr}
+    padded = pad(Input, [before.get(d, 0) for d in layout], [after.get(d, 0) for d in layout], name=pad_name)
+    rc = te.reduce_axis((0, dim["C"]), name="rc")
+    ry = te.reduce_axis((0, kdim["H"]), name="ry")
+    rx = te.reduce_axis((0, kdim["W"]), name="rx")
+    reduce = {"I": rc, "H": ry, "W": rx}
+    out_shape = {"N": dim["N"], "C": kdim["O"], "H": g.oh, "W": g.ow}
+
+    def element(nn: Any, ff: Any, yy: Any, xx: Any) -> Any:
+        at = {"N": nn, "C": rc, "H": yy * g.sh + ry * g.dh, "W": xx * g.sw + rx * g.dw}
+        weight = {"O": ff, **reduce}
+        return te.sum(padded[tuple(at[d] for d in layout)].astype(out_dtype)
+                      * Filter[tuple(weight[d] for d in kernel_layout)].astype(out_dtype),
+                      axis=[reduce[d] for d in kernel_layout if d != "O"])
+
+    return [out_shape[d] for d in layout], element
+
+
 def conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any = 1,  # noqa: N803
                 out_dtype: str | None = None) -> Tensor:
     """Input (N, C, H, W), Filter (K, C, KH, KW) -> (N, K, OH, OW)."""
-    out_dtype = out_dtype or str(Input.dtype)
-    n, c, h, w = Input.shape
-    k, fc, kh, kw = Filter.shape
-    _check_channels("conv2d_nchw", Input, c, Filter, fc)
-    g = _Window("conv2d", h, w, kh, kw, stride, padding, dilation)
-    padded = pad(Input, [0, 0, g.pt, g.pl], [0, 0, g.pb, g.pr], name="pad_temp")
-    rc = te.reduce_axis((0, c), name="rc")
-    ry = te.reduce_axis((0, kh), name="ry")
-    rx = te.reduce_axis((0, kw), name="rx")
-    return te.compute(
-        (n, k, g.oh, g.ow),
-        lambda nn, ff, yy, xx: te.sum(
-            padded[nn, rc, yy * g.sh + ry * g.dh, xx * g.sw + rx * g.dw].astype(out_dtype)
-            * Filter[ff, rc, ry, rx].astype(out_dtype), axis=[rc, ry, rx]),
-        name="compute", tag="conv2d_nchw")
+    shape, element = _direct("conv2d_nchw", "NCHW", "OIHW", Input, Filter, stride, padding, dilation, out_dtype,
+                             pad_name="pad_temp")
+    # The lambda's argument names name the output axes.
+    return te.compute(shape, lambda nn, ff, yy, xx: element(nn, ff, yy, xx), name="compute", tag="conv2d_nchw")
 
 
 def conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any = 1,  # noqa: N803
                 out_dtype: str | None = None) -> Tensor:
     """Input (N, H, W, C), Filter (KH, KW, C, K) -> (N, OH, OW, K)."""
-    out_dtype = out_dtype or str(Input.dtype)
-    n, h, w, c = Input.shape
-    kh, kw, fc, k = Filter.shape
-    _check_channels("conv2d_nhwc", Input, c, Filter, fc)
-    g = _Window("conv2d", h, w, kh, kw, stride, padding, dilation)
-    padded = pad(Input, [0, g.pt, g.pl, 0], [0, g.pb, g.pr, 0], name="PaddedInput")
-    rc = te.reduce_axis((0, c), name="rc")
-    ry = te.reduce_axis((0, kh), name="ry")
-    rx = te.reduce_axis((0, kw), name="rx")
-    return te.compute(
-        (n, g.oh, g.ow, k),
-        lambda nn, yy, xx, ff: te.sum(
-            padded[nn, yy * g.sh + ry * g.dh, xx * g.sw + rx * g.dw, rc].astype(out_dtype)
-            * Filter[ry, rx, rc, ff].astype(out_dtype), axis=[ry, rx, rc]),
-        name="Conv2dOutput", tag="conv2d_nhwc")
+    shape, element = _direct("conv2d_nhwc", "NHWC", "HWIO", Input, Filter, stride, padding, dilation, out_dtype,
+                             pad_name="PaddedInput")
+    return te.compute(shape, lambda nn, yy, xx, ff: element(nn, ff, yy, xx), name="Conv2dOutput", tag="conv2d_nhwc")
+
+
+def conv2d_nchw_tunable(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
+                        out_dtype: str = "float32") -> Tensor:
+    """``conv2d_nchw`` as the compute of a template (``topi.x86``, ``topi.cuda``): the declaration is
+    the same for every config ``cfg``, which only the schedule reads; float32 output by default, as TVM's."""
+    return conv2d_nchw(data, kernel, strides, padding, dilation, out_dtype)
 
 
 def conv2d(input: Tensor, filter: Tensor, strides: Any, padding: Any, dilation: Any = 1,  # noqa: A002

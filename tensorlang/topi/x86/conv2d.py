@@ -9,15 +9,10 @@ from typing import Any
 from ... import autotune as autotvm
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
-from .. import nn
+from ..nn.conv2d import conv2d_nchw_tunable
 from ..utils import schedule_tagged
 
-
-@autotvm.register_topi_compute("conv2d_nchw.x86")
-def conv2d_nchw(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
-                out_dtype: str = "float32") -> Tensor:
-    """topi.nn.conv2d_nchw, tunable with ``schedule_conv2d_nchw``."""
-    return nn.conv2d_nchw(data, kernel, strides, padding, dilation, out_dtype)
+conv2d_nchw = autotvm.register_topi_compute("conv2d_nchw.x86")(conv2d_nchw_tunable)
 
 
 def _schedule_conv(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
