@@ -10,16 +10,7 @@ __version__ = "0.1.0"
 
 from . import container, contrib, error, errors, runtime, schedule, target, te, testing, tir, topi
 from .build_module import build, lower
-from .errors import (
-                     ArgumentError,
-                     BuildError,
-                     DTypeError,
-                     ExprError,
-                     LoweringError,
-                     ScheduleError,
-                     TargetError,
-                     TensorLangError,
-)
+from .errors import *  # noqa: F403 - the error classes, at top level as in TVM
 from .errors import TensorLangError as TVMError
 from .runtime import cpu, cuda, device, get_global_func, register_func
 from .runtime import ndarray as nd
@@ -27,5 +18,4 @@ from .runtime import ndarray as nd
 __all__ = ["__version__", "container", "contrib", "error", "errors", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
            "cpu", "cuda", "device", "get_global_func", "register_func",
-           "nd", "ArgumentError", "BuildError", "DTypeError", "ExprError", "LoweringError", "ScheduleError",
-           "TargetError", "TensorLangError"]
+           "nd", *errors.__all__]

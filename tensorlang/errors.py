@@ -41,3 +41,7 @@ class LaunchLimitError(BuildError):
 
 class ArgumentError(TensorLangError, TypeError):
     """A compiled function was called with the wrong number, shape, dtype or layout of arrays."""
+
+
+__all__ = ["TensorLangError", "DTypeError", "ExprError", "ScheduleError", "LoweringError", "TargetError",
+           "BuildError", "LaunchLimitError", "ArgumentError"]

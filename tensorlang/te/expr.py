@@ -658,3 +658,9 @@ def min_(a: Any, b: Any) -> PrimExpr:
 
 def max_(a: Any, b: Any) -> PrimExpr:
     return binary(Max, a, b)
+
+
+# The names the te and tir facades re-export (te adds all_/any_ as all/any).
+__all__ = ["PrimExpr", "Var", "IntImm", "FloatImm", "Cast", "Add", "Sub", "Mul", "Div", "Mod", "FloorDiv", "FloorMod",
+           "Min", "Max", "EQ", "NE", "LT", "LE", "GT", "GE", "And", "Or", "Not", "Select", "Call", "Let", "TensorRead",
+           "Reduce", "Load", "Ramp", "Broadcast", "cast", "const", "if_then_else"]

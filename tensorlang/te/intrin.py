@@ -157,3 +157,9 @@ def min_value(dtype: str | DType) -> PrimExpr:
         return const(False, dt)
     info = np.finfo(dt.numpy()) if dt.is_float else np.iinfo(dt.numpy())
     return const(float(info.min) if dt.is_float else int(info.min), dt)
+
+
+# The names the te and tir facades re-export.
+__all__ = ["abs", "ceil", "cos", "erf", "exp", "exp2", "exp10", "floor", "floordiv", "floormod", "fmod", "indexdiv",
+           "indexmod", "isnan", "log", "log2", "log10", "max_value", "min_value", "power", "round", "rsqrt", "sigmoid",
+           "sin", "sqrt", "tan", "tanh", "trunc", "truncdiv", "truncmod"]

@@ -8,61 +8,12 @@ templates for x86 and CUDA (``topi.x86``, ``topi.cuda``).
 
 from __future__ import annotations
 
-from . import cuda, generic, nn, tag, testing, utils, x86  # noqa: I001 - registers the AutoTVM templates, as importing TVM's topi does
-from .broadcast import (
-    add,
-    broadcast_to,
-    divide,
-    equal,
-    floor_divide,
-    floor_mod,
-    greater,
-    greater_equal,
-    less,
-    less_equal,
-    logical_and,
-    logical_or,
-    maximum,
-    minimum,
-    mod,
-    multiply,
-    not_equal,
-    power,
-    subtract,
-)
-from .math import (
-    abs,
-    cast,
-    ceil,
-    clip,
-    cos,
-    erf,
-    exp,
-    fast_exp,
-    fast_tanh,
-    floor,
-    identity,
-    isnan,
-    log,
-    log2,
-    log10,
-    negative,
-    round,
-    rsqrt,
-    sigmoid,
-    sin,
-    sqrt,
-    tan,
-    tanh,
-    trunc,
-)
-from .reduction import argmax, argmin, max, min, prod, sum
-from .transform import concatenate, expand_dims, flatten, reshape, split, squeeze, stack, take, transpose
+# Importing cuda and x86 registers their AutoTVM templates, as importing TVM's topi does.
+from . import broadcast, cuda, generic, math, nn, reduction, tag, testing, transform, utils, x86
+from .broadcast import *  # noqa: F403 - broadcast.__all__
+from .math import *  # noqa: F403 - math.__all__
+from .reduction import *  # noqa: F403 - reduction.__all__
+from .transform import *  # noqa: F403 - transform.__all__
 
-__all__ = ["generic", "nn", "tag", "testing", "utils", "add", "broadcast_to", "divide", "equal", "floor_divide",
-           "floor_mod", "greater", "greater_equal", "less", "less_equal", "logical_and", "logical_or", "maximum",
-           "minimum", "mod", "multiply", "not_equal", "power", "subtract", "abs", "cast", "ceil", "clip", "cos",
-           "erf", "exp", "fast_exp", "fast_tanh", "floor", "identity", "isnan", "log", "log2", "log10", "negative",
-           "round", "rsqrt", "sigmoid", "sin", "sqrt", "tan", "tanh", "trunc", "argmax", "argmin", "max", "min",
-           "prod", "sum", "concatenate", "expand_dims", "flatten", "reshape", "split", "squeeze", "stack", "take",
-           "transpose", "x86", "cuda"]
+__all__ = ["generic", "nn", "tag", "testing", "utils", "x86", "cuda",
+           *broadcast.__all__, *math.__all__, *reduction.__all__, *transform.__all__]

@@ -89,3 +89,8 @@ greater = _binary(lambda a, b: a > b, "greater")
 greater_equal = _binary(lambda a, b: a >= b, "greater_equal")
 logical_and = _binary(lambda a, b: te.all(a, b), "logical_and")
 logical_or = _binary(lambda a, b: te.any(a, b), "logical_or")
+
+
+__all__ = ["add", "broadcast_to", "divide", "equal", "floor_divide", "floor_mod", "greater", "greater_equal", "less",
+           "less_equal", "logical_and", "logical_or", "maximum", "minimum", "mod", "multiply", "not_equal", "power",
+           "subtract"]

@@ -66,3 +66,7 @@ def fast_exp(x: Tensor) -> Tensor:
 def fast_tanh(x: Tensor) -> Tensor:
     """tanh (kept for TVM's name)."""
     return tanh(x)
+
+
+__all__ = ["abs", "cast", "ceil", "clip", "cos", "erf", "exp", "fast_exp", "fast_tanh", "floor", "identity", "isnan",
+           "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sin", "sqrt", "tan", "tanh", "trunc"]

@@ -118,3 +118,6 @@ def argmax(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 def argmin(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Index of the minimum along ``axis`` (int32; the first one on ties)."""
     return _arg(data, axis, keepdims, _argmin, "T_argmin")
+
+
+__all__ = ["argmax", "argmin", "max", "min", "prod", "sum"]

@@ -175,3 +175,6 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
         where = te.max(te.min(indices(*i[ax:ax + k]).astype("int32"), n - 1), 0)
         return a(*(list(i[:ax]) + [where] + list(i[ax + k:])))
     return te.compute(shape, body, name="T_take", tag=tag.INJECTIVE)
+
+
+__all__ = ["concatenate", "expand_dims", "flatten", "reshape", "split", "squeeze", "stack", "take", "transpose"]
