@@ -44,3 +44,13 @@ def test_star_import_gives_every_name_of_all():
         namespace: dict = {}
         exec(f"from {facade} import *", namespace)
         assert set(pinned["__all__"]) <= set(namespace), facade
+
+
+def test_every_error_class_is_re_exported():
+    # tensorlang and tensorlang.error re-export errors.__all__: a new error class must be listed there.
+    import tensorlang
+    from tensorlang import error, errors
+
+    classes = {n for n, v in vars(errors).items() if isinstance(v, type) and issubclass(v, errors.TensorLangError)}
+    assert classes == set(errors.__all__)
+    assert classes <= set(tensorlang.__all__) and classes <= set(error.__all__)
