@@ -183,11 +183,15 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
                        callbacks=[callback.log_to_file(log), callback.tune_progress(records, f"  {task.name} ")])
         summary.append((label, tuner))
     print()
-    print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  best config")
+    print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12} {'spread':>7}  {'ranked by':28} best config")
     for label, tuner in summary:
         n = len(tuner.visited)
-        best = f"{tuner.best_flops / 1e9:12.1f}" if tuner.best_config is not None else f"{'-':>12}"
-        print(f"{label[:40]:40} {n:>7} {best}  {tuner.best_config}")
+        pair = tuner.best_measure_pair
+        if tuner.best_config is None or pair is None:
+            print(f"{label[:40]:40} {n:>7} {'-':>12}")
+            continue
+        print(f"{label[:40]:40} {n:>7} {tuner.best_flops / 1e9:12.1f} {100 * record.spread(pair[1]):6.1f}%  "
+              f"{how_ranked(pair[1]):28} {tuner.best_config}")
     if cluster is not None:
         _print_best_per_device(log)
     print(f"\nlog: {log}   (apply with autotune.apply_history_best('{log}') or `tensorlang build --log {log} ...`)")
@@ -208,30 +212,38 @@ def _print_best_per_device(log: str) -> None:
     for inp, res in record.best_by_device(record.load_from_file(log)).values():
         label = f"{inp.task.name}{tuple(inp.task.args)}"
         name = res.device.describe() if res.device is not None else "(not recorded)"
-        print(f"{label[:40]:40} {name[:48]:48} {res.mean_cost * 1e3:9.3f}  {inp.config}")
+        print(f"{label[:40]:40} {name[:48]:48} {record.record_cost(res) * 1e3:9.3f}  {inp.config}")
+
+
+def how_ranked(res: Any) -> str:
+    """How a best's figure was obtained: "confirmed 1/3, 5 rounds" or "median of 3 repeats"."""
+    if res.confirm is not None:
+        return f"confirmed {res.confirm.rank}/{res.confirm.of}, {len(res.costs)} rounds"
+    return f"median of {len(res.costs)} repeat{'s' if len(res.costs) != 1 else ''}"
 
 
 def _best(args: argparse.Namespace) -> int:
-    rows: dict[tuple, tuple] = {}
+    ok: list[record.Record] = []
     errors: dict[str, dict[str, int]] = {}  # task label -> error kind -> count
     for inp, res in record.load_from_file(args.log):
         if not res.ok:
             kinds = errors.setdefault(f"{inp.task.name}{tuple(inp.task.args)}", {})
             kinds[res.error_no.kind] = kinds.get(res.error_no.kind, 0) + 1
             continue
-        key = (inp.task.workload_key, inp.target)
-        if key not in rows or res.mean_cost < rows[key][1].mean_cost:
-            rows[key] = (inp, res)
+        ok.append((inp, res))
+    rows = record.best_records(ok, lambda inp, res: (inp.task.workload_key, inp.target))
     if not rows:
         print(f"{args.log}: no successful trials", file=sys.stderr)
         _print_errors(errors)
         return 1
-    print(f"{'task':44} {'target':10} {'ms':>9} {'GFLOPS':>8}  config")
-    for (_, target), (inp, res) in sorted(rows.items(), key=lambda kv: kv[0]):
+    print(f"{'task':44} {'target':10} {'ms':>9} {'GFLOPS':>8} {'spread':>7}  {'ranked by':28} config")
+    for (_, target), ranking in sorted(rows.items(), key=lambda kv: kv[0]):
+        inp, res = ranking.best
         flop = getattr(inp.task, "flop", 0.0) or getattr(inp.config, "flop", 0.0)
-        gf = f"{flop / res.mean_cost / 1e9:8.1f}" if flop else f"{'-':>8}"
+        gf = f"{flop / ranking.cost / 1e9:8.1f}" if flop else f"{'-':>8}"
         label = f"{inp.task.name}{tuple(inp.task.args)}"
-        print(f"{label[:44]:44} {target.split()[0]:10} {res.mean_cost * 1e3:9.3f} {gf}  {inp.config}")
+        print(f"{label[:44]:44} {target.split()[0]:10} {ranking.cost * 1e3:9.3f} {gf} "
+              f"{100 * record.spread(res):6.1f}%  {how_ranked(res):28} {inp.config}")
     _print_errors(errors)
     return 0
 
@@ -264,17 +276,25 @@ def _show_best(args: argparse.Namespace, module: Any) -> int:
 
 
 def _log_series(path: str) -> dict[str, list[float]]:
-    """Per task: best GFLOPS (or 1/ms when the FLOP count is unknown) after each trial."""
+    """Per task: the best GFLOPS (or 1/ms when the FLOP count is unknown) after each trial, by
+    the ranking rule of every log reader (``record.Ranking``).  A confirmation of the leaders
+    is not a trial: it adds no point but moves the curve from there on to the confirmed figure."""
     series: dict[str, list[float]] = {}
-    best: dict[str, float] = {}
+    rankings: dict[str, record.Ranking] = {}
     for inp, res in record.load_from_file(path):
         label = f"{inp.task.name}{tuple(inp.task.args)}"
-        flop = getattr(inp.config, "flop", 0.0)
+        ranking = rankings.setdefault(label, record.Ranking())
+        ranking.add(inp, res)
         value = 0.0
-        if res.ok and res.costs:
-            value = flop / res.mean_cost / 1e9 if flop else 1e-3 / res.mean_cost
-        best[label] = max(best.get(label, 0.0), value)
-        series.setdefault(label, []).append(best[label])
+        if ranking.best is not None:
+            flop = getattr(ranking.best[0].config, "flop", 0.0)
+            value = flop / ranking.cost / 1e9 if flop else 1e-3 / ranking.cost
+        points = series.setdefault(label, [])
+        if record.is_confirmation(res):
+            if points:
+                points[-1] = value  # the run's declared best, after its last trial
+        else:
+            points.append(value)
     return series
 
 
@@ -326,12 +346,18 @@ def text_plot(values: list[float], title: str, width: int = 60, height: int = 12
 def _compare(args: argparse.Namespace) -> int:
     tables = []
     for log in (args.log1, args.log2):
-        best: dict[str, tuple[float, int]] = {}
-        for inp, res in record.load_from_file(log):
-            label = f"{inp.task.name}{tuple(inp.task.args)} {record.target_kind(str(inp.task.target))}"
-            cost, n = best.get(label, (float("inf"), 0))
-            best[label] = (min(cost, res.mean_cost) if res.ok and res.costs else cost, n + 1)
-        tables.append(best)
+        records = list(record.load_from_file(log))
+
+        def label(inp: Any, res: Any) -> str:
+            return f"{inp.task.name}{tuple(inp.task.args)} {record.target_kind(str(inp.task.target))}"
+
+        trials: dict[str, int] = {}
+        for inp, res in records:
+            if not record.is_confirmation(res):
+                trials[label(inp, res)] = trials.get(label(inp, res), 0) + 1
+        ranked = record.best_records(records, label)
+        tables.append({name: (ranked[name].cost if name in ranked else float("inf"), n)
+                       for name, n in trials.items()})
     labels = sorted(set(tables[0]) | set(tables[1]))
     if not labels:
         print("tensorlang: error: both logs are empty", file=sys.stderr)

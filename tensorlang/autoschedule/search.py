@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..autotune.measure.measure import MeasureInput, MeasureResult
+from ..autotune.record import record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
 from . import prior
 from .cost_model import XGBRankModel, features
@@ -196,7 +197,7 @@ class SketchSearch:
                 continue
             key = self._key(sketch, d)
             self.pending.discard(key)
-            cost = res.mean_cost
+            cost = record_cost(res)  # the ranking rule of every log reader
             thr = (self.task.flop or 1.0) / cost if res.ok and 0 < cost < math.inf else 0.0
             self.measured[key] = thr
             if res.ok and cost < self.best_cost:

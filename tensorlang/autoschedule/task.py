@@ -11,7 +11,6 @@ log in the template tuner's format; ``apply_best(log)`` returns an ordinary ``(s
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -156,14 +155,14 @@ def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:
 
 
 def best_config(task: SearchTask, log: str | os.PathLike) -> ConfigEntity | None:
-    """The fastest error-free config of ``task`` in ``log`` (None when there is none)."""
+    """The best config of ``task`` in ``log`` by ``record.Ranking`` (None when there is none)."""
     if not os.path.exists(log):
         raise TensorLangError(f"{log}: no such tuning log")
-    best, best_cost = None, math.inf
+    ranking = record.Ranking()  # the rule every reader of a log follows
     for inp, res in record.load_from_file(log):
-        if _mine(task, inp) and res.ok and res.mean_cost < best_cost:
-            best, best_cost = inp.config, res.mean_cost
-    return best
+        if _mine(task, inp):
+            ranking.add(inp, res)
+    return ranking.best[0].config if ranking.best is not None else None
 
 
 def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.PathLike | None, option: Any,

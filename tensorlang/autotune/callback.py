@@ -1,7 +1,9 @@
 """Tuner callbacks ``callback(tuner, inputs, results)``: log every trial to a file, show progress.
 
 A tuner calls each callback after every measured batch; ``tuner`` offers ``.task``,
-``.best_flops`` (FLOP/s) and ``.best_config``.  Callbacks never change the tuner.
+``.best_flops`` (FLOP/s) and ``.best_config``.  Callbacks never change the tuner.  A batch may
+also be the confirmation of the leaders (results whose ``confirm`` is set): the log keeps it,
+the progress displays skip it (it is not a trial).
 """
 
 from __future__ import annotations
@@ -42,8 +44,13 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
 
 
 def _gflops(flop: float, res: MeasureResult) -> float:
-    cost = res.mean_cost
-    return flop / cost / 1e9 if res.ok and flop and 0 < cost < math.inf else 0.0
+    cost = record.record_cost(res)
+    return flop / cost / 1e9 if flop and 0 < cost < math.inf else 0.0
+
+
+def _trials(results: Sequence[MeasureResult]) -> list[MeasureResult]:
+    """The trials of a batch (a confirmation of the leaders is not one)."""
+    return [r for r in results if r.confirm is None]
 
 
 def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextIO | None = None) -> Callback:
@@ -57,6 +64,9 @@ def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextI
     kinds: dict[str, int] = {}
 
     def _progress(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+        results = _trials(results)
+        if not results:
+            return
         out = file if file is not None else sys.stderr  # looked up now, so redirecting stderr later works
         flop = float(getattr(getattr(tuner, "task", None), "flop", 0.0) or 0.0)
         batch_best = max((_gflops(flop, r) for r in results), default=0.0)
@@ -114,6 +124,9 @@ def tune_progress(total: int, label: str = "", file: TextIO | None = None) -> Ca
     best = [0.0]
 
     def _progress(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+        results = _trials(results)
+        if not results:
+            return
         flop = float(getattr(getattr(tuner, "task", None), "flop", 0.0) or 0.0)
         for r in results:
             if not r.ok:

@@ -95,14 +95,16 @@ class ApplyConfig(DispatchContext):
 
 
 class ApplyHistoryBest(DispatchContext):
-    """Templates get the fastest error-free config recorded for their (task, args, target).
+    """Templates get the best config recorded for their (task, args, target), by the rule of
+    ``record.Ranking``: the confirmed best when the leaders were re-measured, else the lowest
+    median repeat.
 
     A real CUDA build gets only records measured on a GPU of its architecture: records of
     ``cuda -emulate`` (CPU emulation) or of another ``-arch`` are refused, with a warning naming
     them, unless ``allow_other_device=True``."""
 
     def __init__(self, records: Any, allow_other_device: bool = False):
-        from .record import best_by_workload, load_from_file
+        from .record import best_by_workload, best_records, load_from_file
         if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
             records = list(load_from_file(records))
         elif isinstance(records, (list, tuple)) and records and all(
@@ -120,12 +122,16 @@ class ApplyHistoryBest(DispatchContext):
         self._gpu: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
         self._gpu_targets: dict[str, set[str]] = {}  # to say what was refused
         self._refused: set[tuple[str, str]] = set()
+        def gpu_key(inp: Any, res: Any) -> tuple[str, str] | None:
+            target = str(inp.task.target)
+            return (inp.task.workload_key, _device_of(target)) if target.split()[:1] == ["cuda"] else None
+
+        for key, ranking in best_records(records, gpu_key).items():
+            if ranking.best is not None:
+                self._gpu[key] = (ranking.cost, ranking.best[0].config)
         for inp, res in records:
             target = str(inp.task.target)
             if res.ok and res.costs and target.split()[:1] == ["cuda"]:
-                key = (inp.task.workload_key, _device_of(target))
-                if key not in self._gpu or res.mean_cost < self._gpu[key][0]:
-                    self._gpu[key] = (res.mean_cost, inp.config)
                 self._gpu_targets.setdefault(inp.task.workload_key, set()).add(target)
 
     def _other_cpu(self, inp: Any, res: Any) -> bool:

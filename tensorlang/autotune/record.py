@@ -15,7 +15,13 @@ is never a way to run code.  Line format (version ``"v": 1``)::
      "gflops": float, "host": {"hostname", "cpu", "tensorlang"}, "device": {...}}
 
 ``device`` (optional) is the ``DeviceFingerprint`` of the worker that measured the trial
-(cluster measurement writes it; see ``autotune.fingerprint``).
+(cluster measurement writes it; see ``autotune.fingerprint``).  ``confirm`` (optional,
+``{"rank", "of"}``) marks a confirmation line rather than a trial: the run's leaders re-measured
+together before a best was declared, one cost per interleaved round (``Tuner.confirm_best``).
+
+Which config is best is decided by one rule, ``Ranking`` (``record_cost`` and ``best_records``
+below), used by the tuner, ``apply_history_best``, ``pick_best``, ``best_by_device`` and every
+command that names a best (``tensorlang tune/best/compare/plot``).
 """
 
 from __future__ import annotations
@@ -29,13 +35,14 @@ import platform
 import socket
 import tempfile
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from importlib import resources
 from typing import Any
 
 from ..errors import TensorLangError
 from .fingerprint import DeviceFingerprint, cpu_fingerprint
-from .measure.measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
+from .measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
+from .measure.timing import rank_cost
 from .space import ConfigEntity
 
 VERSION = 1
@@ -186,6 +193,8 @@ def encode(inp: MeasureInput, res: MeasureResult, protocol: str = "json") -> str
     device = res.device if res.device is not None else _local_device(str(inp.task.target))
     if device is not None:
         record["device"] = device.to_json()
+    if res.confirm is not None:
+        record["confirm"] = {"rank": int(res.confirm.rank), "of": int(res.confirm.of)}
     # allow_nan=False: a NaN or inf would make the line unreadable to strict JSON parsers.
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
@@ -291,11 +300,17 @@ def _decode(line: str) -> Record:
             device = DeviceFingerprint.from_json(data["device"])
         except ValueError as exc:
             raise RecordError(f"bad device: {exc}") from None
+    confirm = None
+    if "confirm" in data:  # the schema checked its shape: rank and of are integers >= 1
+        confirm = Confirmation(int(data["confirm"]["rank"]), int(data["confirm"]["of"]))
+        if confirm.rank > confirm.of:
+            raise RecordError(f"confirm.rank {confirm.rank} is past confirm.of {confirm.of}")
     res = MeasureResult(
         costs=tuple(float(c) for c in costs), error_no=error,
         error_msg=str(result.get("error_msg", "")),
         all_cost=_number(result, "all_cost"), timestamp=_number(result, "timestamp"),
-        build_time=_number(result, "build_time"), run_time=_number(result, "run_time"), device=device)
+        build_time=_number(result, "build_time"), run_time=_number(result, "run_time"), device=device,
+        confirm=confirm)
     # The flop count is not stored separately; the GFLOPS figure of an error-free trial gives it back.
     flop = float(gflops) * 1e9 * res.mean_cost if isinstance(gflops, number) and res.ok and res.costs else 0.0
     config.flop = flop
@@ -375,55 +390,95 @@ def target_kind(target: str) -> str:
     return "cuda-emulate" if words[0] == "cuda" and "-emulate" in words else words[0]
 
 
+def record_cost(res: MeasureResult) -> float:
+    """Seconds a record ranks by: the median of its repeats (a confirmation: of its rounds),
+    robust to one lucky or one disturbed repeat; inf for a failed trial."""
+    return rank_cost(res.costs) if res.ok and res.costs else math.inf
+
+
+def is_confirmation(res: MeasureResult) -> bool:
+    """Whether a record re-measures leaders (a confirmation line), rather than being a trial."""
+    return res.confirm is not None
+
+
+def spread(res: MeasureResult) -> float:
+    """(slowest - fastest) / median of a record's costs: how steady its figure is."""
+    cost = record_cost(res)
+    return (max(res.costs) - min(res.costs)) / cost if math.isfinite(cost) else math.inf
+
+
+class Ranking:
+    """The one rule naming the best of a stream of records (fed in log order).
+
+    A trial counts by ``record_cost`` (its median repeat) and takes the lead when it is faster.
+    A confirmation's winner (rank 1) takes the lead whatever its cost: it was re-measured side
+    by side with every leader measured before it, so it settles them, lucky short readings
+    included; its confirmed cost is then what later trials must beat.  A confirmed loser never
+    takes the lead."""
+
+    def __init__(self) -> None:
+        self.cost = math.inf
+        self.best: Record | None = None
+
+    def add(self, inp: MeasureInput, res: MeasureResult) -> bool:
+        """Take one record into account; True when it is now the best."""
+        cost = record_cost(res)
+        if not math.isfinite(cost):
+            return False
+        if res.confirm is not None:
+            if res.confirm.rank != 1:
+                return False
+        elif cost >= self.cost:  # ties: the earlier record stays
+            return False
+        self.cost, self.best = cost, (inp, res)
+        return True
+
+
+def best_records(records: Iterable[Record], key: Callable[[MeasureInput, MeasureResult], Any]
+                 ) -> dict[Any, Ranking]:
+    """One ``Ranking`` per ``key(inp, res)`` (records whose key is None are left out), in order
+    of each key's first record."""
+    table: dict[Any, Ranking] = {}
+    for inp, res in records:
+        k = key(inp, res)
+        if k is not None:
+            table.setdefault(k, Ranking()).add(inp, res)
+    return table
+
+
 def best_by_workload(records: Iterable[Record]) -> dict[tuple[str, str], ConfigEntity]:
-    """The fastest error-free config per (workload_key, full target string), and per
+    """The best config (``Ranking``) per (workload_key, full target string), and per
     (workload_key, target kind such as "llvm") across every target of that kind.  Where a full
     target string is just its kind ("llvm"), records of exactly that target win over the rest."""
-    exact: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
-    by_kind: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
-    for inp, res in records:
-        if not res.ok or not res.costs:
-            continue
-        cost = res.mean_cost
-        target = str(inp.task.target)
-        for table, key in ((exact, (inp.task.workload_key, target)),
-                           (by_kind, (inp.task.workload_key, target_kind(target)))):
-            if key not in table or cost < table[key][0]:  # ties: the earlier record stays
-                table[key] = (cost, inp.config)
+    records = list(records)
+    exact = best_records(records, lambda inp, res: (inp.task.workload_key, str(inp.task.target)))
+    by_kind = best_records(records, lambda inp, res: (inp.task.workload_key, target_kind(str(inp.task.target))))
     merged = {**by_kind, **exact}
-    return {key: cfg for key, (_, cfg) in merged.items()}
+    return {key: r.best[0].config for key, r in merged.items() if r.best is not None}
 
 
 def best_by_device(records: Iterable[Record]) -> dict[tuple[str, str, str], Record]:
-    """The fastest error-free record per (workload_key, target, device key); records without a
+    """The best record (``Ranking``) per (workload_key, target, device key); records without a
     device fingerprint count under the device key ``""``."""
-    best: dict[tuple[str, str, str], Record] = {}
-    for inp, res in records:
-        if not res.ok or not res.costs:
-            continue
-        key = (inp.task.workload_key, str(inp.task.target), res.device.key if res.device is not None else "")
-        if key not in best or res.mean_cost < best[key][1].mean_cost:
-            best[key] = (inp, res)
-    return best
+    table = best_records(records, lambda inp, res: (inp.task.workload_key, str(inp.task.target),
+                                                    res.device.key if res.device is not None else ""))
+    return {key: r.best for key, r in table.items() if r.best is not None}
 
 
 def pick_best(in_file: str | os.PathLike, out_file: str | os.PathLike) -> int:
-    """Write to ``out_file`` the best error-free line of ``in_file`` per (workload, target), in
-    order of first appearance; returns how many.  The lines are copied verbatim."""
-    best: dict[tuple[str, str], tuple[float, str]] = {}
-    for text, (inp, res) in _lines(in_file):
-        if not res.ok or not res.costs:
-            continue
-        key = (inp.task.workload_key, str(inp.task.target))
-        if key not in best or res.mean_cost < best[key][0]:
-            best[key] = (res.mean_cost, text)
+    """Write to ``out_file`` the best line (``Ranking``) of ``in_file`` per (workload, target),
+    in order of first appearance; returns how many.  The lines are copied verbatim."""
+    lines = list(_lines(in_file))
+    text_of = {id(res): text for text, (_, res) in lines}  # every record stays alive: ids are unique
+    table = best_records((rec for _, rec in lines), lambda inp, res: (inp.task.workload_key, str(inp.task.target)))
+    best = [text_of[id(r.best[1])] for r in table.values() if r.best is not None]
     out = os.path.abspath(os.fspath(out_file))
     os.makedirs(os.path.dirname(out), exist_ok=True)
     # Write beside the destination, then rename: out_file is never seen half-written (and may be in_file).
     fd, tmp = tempfile.mkstemp(prefix=".pick_best.", dir=os.path.dirname(out))
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.writelines(text + "\n" for _, text in best.values())
+            f.writelines(text + "\n" for text in best)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, out)

@@ -60,6 +60,16 @@ class MeasureInput:
         return iter((self.target, self.task, self.config))
 
 
+@dataclass(frozen=True)
+class Confirmation:
+    """Marks a result as a confirmation, not a trial: the leaders of a tuning run re-measured
+    together, interleaved, before a best was declared.  ``rank`` is this config's place among
+    the ``of`` leaders (1: the declared best); the result's costs are one figure per round."""
+
+    rank: int
+    of: int
+
+
 @dataclass(frozen=True, eq=False)
 class MeasureResult:
     """Outcome of one candidate: per-repeat seconds (``costs``) when ``error_no`` is 0.
@@ -74,6 +84,7 @@ class MeasureResult:
     build_time: float = 0.0
     run_time: float = 0.0
     device: Any = None          # DeviceFingerprint of the device that measured it, when known
+    confirm: Confirmation | None = None  # set on a confirmation of the leaders (not a trial)
 
     def __getitem__(self, k: int) -> Any:  # TVM's MeasureResult is a namedtuple of its first four fields
         return (self.costs, self.error_no, self.all_cost, self.timestamp)[k]

@@ -21,8 +21,9 @@ from typing import Any
 
 from ...target.target import as_target
 from ..measure.local import create_measure_batch as local_measure_batch
-from ..measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
+from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
 from ..measure.timing import rank_cost
+from ..record import Ranking, record_cost, spread
 from ..space import ConfigEntity, ConfigSpace, InstantiationError
 from ..task import Task
 
@@ -68,10 +69,11 @@ def _normalized_target(target: Any) -> str:
 
 
 def throughput(flop: float, result: MeasureResult) -> float:
-    """Operations per second of a result (0 for a failure); 1/seconds when ``flop`` is 0, so
-    that configs of a task with an unknown flop count still rank by speed."""
-    cost = result.mean_cost
-    if not result.ok or not math.isfinite(cost) or cost <= 0:
+    """Operations per second of a result by its ranking cost (``record.record_cost``; 0 for a
+    failure); 1/seconds when ``flop`` is 0, so that configs of a task with an unknown flop
+    count still rank by speed."""
+    cost = record_cost(result)
+    if not math.isfinite(cost) or cost <= 0:
         return 0.0
     return (flop if flop > 0 else 1.0) / cost
 
@@ -92,8 +94,9 @@ def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
 class Tuner:
     """Base of tuners: ``next_batch`` / ``update`` / ``load_history`` and the ``tune`` loop.
 
-    Attributes read by callbacks: ``task``, ``best_config``, ``best_flops`` (task.flop / mean
-    seconds of the best config, 0 until a config succeeds), ``best_measure_pair``,
+    Attributes read by callbacks: ``task``, ``best_config``, ``best_flops`` (task.flop / the
+    best's ``record.record_cost``: its median repeat, or its confirmed cost once the leaders were
+    re-measured; 0 until a config succeeds), ``best_measure_pair``,
     ``trials_done`` (trials measured by this tuner over all ``tune`` calls), ``n_trial`` (the
     budget of the current ``tune`` call) and ``visited`` (config indices proposed or loaded)."""
 
@@ -110,6 +113,7 @@ class Tuner:
         self.best_measure_pair: Record | None = None
         self.trials_done = 0
         self.best_spread = 0.0  # (slowest - fastest) / median of the best's confirmation rounds
+        self._ranking = Ranking()  # the one rule naming the best (record.Ranking)
         self.confirmed: list[tuple[ConfigEntity, tuple[float, ...]]] = []  # (config, round costs)
         self._leaders: list[tuple[float, int, MeasureInput]] = []  # the fastest few, by rank cost
         self.n_trial = 0
@@ -162,20 +166,24 @@ class Tuner:
     # --- results --------------------------------------------------------------------------------
 
     def _record_best(self, inp: MeasureInput, res: MeasureResult, config: ConfigEntity) -> bool:
-        """Keep ``res`` if it is the fastest error-free result so far; True when it is."""
-        cost = rank_cost(res.costs) if res.ok else math.inf
+        """Take a trial or a confirmation into account (``record.Ranking``, the rule every reader
+        of a log follows too); True when it is now the best."""
+        cost = record_cost(res)
         if not math.isfinite(cost):
             return False
+        if res.confirm is not None:  # a confirmed figure replaces the config's trial figure
+            self._leaders = [t for t in self._leaders if t[2].config.index != config.index]
         if all(prev.config.index != config.index for _, _, prev in self._leaders):
             self._leaders.append((cost, len(self.visited) + self.trials_done, inp))
             self._leaders.sort(key=lambda t: (t[0], t[1]))
             del self._leaders[_LEADERS:]
-        if cost >= self.best_cost:
+        if not self._ranking.add(inp, res):
             return False
         self.best_cost = cost
         self.best_flops = self.task.flop / cost if self.task.flop > 0 else 0.0
         self.best_config = config
         self.best_measure_pair = (inp, res)
+        self.best_spread = spread(res) if res.confirm is not None else 0.0
         return True
 
     def load_history(self, records: Iterable[Record], min_seed_records: int = 500) -> None:
@@ -201,9 +209,10 @@ class Tuner:
                 mine = MeasureInput(self.task.target, self.task, self.space.get(idx))
                 self.visited.add(idx)
                 self._record_best(mine, res, mine.config)
-                mine_in.append(mine)
-                mine_res.append(res)
-            elif ref_target.split()[0] == target.split()[0]:
+                if res.confirm is None:  # a confirmation re-measures a trial: nothing new to learn
+                    mine_in.append(mine)
+                    mine_res.append(res)
+            elif ref_target.split()[0] == target.split()[0] and res.confirm is None:
                 others.append((inp, res))
         logger.debug("load_history: %d records of this workload, %d of other workloads",
                      len(mine_in), len(others))
@@ -254,8 +263,10 @@ class Tuner:
         Each trial is logged at DEBUG level on the ``autotvm`` logger, its throughput in
         ``si_prefix`` units (K, M, G, T) of FLOPS.  With ``confirm_top`` > 1 the fastest
         ``confirm_top`` configs are re-measured interleaved at the end (``confirm_best``), and
-        the best declared is the confirmed one (``best_spread`` says how steady it was); the
-        log keeps the trials as measured."""
+        the best declared is the confirmed one (``best_spread`` says how steady it was).  The
+        callbacks get those confirmations too, as results whose ``confirm`` is set (a log keeps
+        them beside the trials, so that ``apply_history_best`` picks the confirmed best;
+        progress displays skip them: they are not trials)."""
         scale = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}.get(si_prefix)
         if scale is None:
             raise ValueError(f"si_prefix {si_prefix!r} is not one of '', K, M, G, T, P")
@@ -299,32 +310,42 @@ class Tuner:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
             if confirm_top > 1 and done:
-                self.confirm_best(measure_option, confirm_top)
+                self.confirm_best(measure_option, confirm_top, callbacks=callbacks)
         finally:
             close = getattr(measure_batch, "close", None)
             if callable(close):
                 close()
 
-    def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3) -> None:
+    def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3,
+                     callbacks: Sequence[Callback] = ()) -> None:
         """Re-measure the ``top`` fastest configs so far before a best is declared: built once,
         then run ``rounds`` times interleaved (the order rotated each round), each run in the
         runner's own fresh process; the best is the lowest median of round figures, and
         ``best_spread`` the range of its rounds over that median.  A lucky short reading of one
-        trial cannot win this way.  Failures here keep the unconfirmed best."""
+        trial cannot win this way.  Each leader's rounds become one result with ``confirm`` set
+        (its rank among the leaders), handed to ``callbacks`` as a batch.  Failures here keep
+        the unconfirmed best."""
         leaders = [inp for _, _, inp in self._leaders[:top]]
         if len(leaders) < 2:
             return
         configs = [inp.config for inp in leaders]
         per: list[list[float]] = [[] for _ in configs]
+        times = [[0.0, 0.0] for _ in configs]  # build and run seconds spent on each leader
+        device: list[Any] = [None] * len(configs)
+        t0 = time.monotonic()
         try:
             builds = measure_option.builder.build(self.task, configs)
             try:
+                for k, b in enumerate(builds):
+                    times[k][0] = float(getattr(b, "build_time", 0.0) or 0.0)
                 for r in range(rounds):
                     order = [(k + r) % len(configs) for k in range(len(configs))]
                     results = measure_option.runner.run(self.task, [builds[k] for k in order])
                     for k, res in zip(order, results):
+                        times[k][1] += float(getattr(res, "run_time", 0.0) or 0.0)
                         if res.ok and res.costs:
                             per[k].append(rank_cost(res.costs))
+                            device[k] = getattr(res, "device", None)
             finally:
                 for b in builds:
                     if getattr(b, "filename", None) and os.path.exists(b.filename):
@@ -332,15 +353,20 @@ class Tuner:
         except Exception as exc:  # noqa: BLE001 - confirming is a refinement, never a failure
             logger.warning("tune: re-measuring the leaders failed (%s); keeping the best as measured", exc)
             return
-        scored = [(statistics.median(p), k) for k, p in enumerate(per) if len(p) == rounds]
+        scored = sorted((statistics.median(p), k) for k, p in enumerate(per) if len(p) == rounds)
         if not scored:
             return
-        self.confirmed = [(configs[k], tuple(per[k])) for _, k in sorted(scored)]
-        cost, k = min(scored)
-        self.best_cost = cost
-        self.best_flops = self.task.flop / cost if self.task.flop > 0 else 0.0
-        self.best_config = configs[k]
-        self.best_measure_pair = (leaders[k], MeasureResult(tuple(per[k]), MeasureErrorNo.NO_ERROR))
-        self.best_spread = (max(per[k]) - min(per[k])) / cost
-        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders",
-                     self.best_config, cost, 100 * self.best_spread, len(configs))
+        self.confirmed = [(configs[k], tuple(per[k])) for _, k in scored]
+        inputs, results = [], []
+        for rank, (_, k) in enumerate(scored, 1):
+            build_time, run_time = times[k]
+            res = MeasureResult(tuple(per[k]), MeasureErrorNo.NO_ERROR, all_cost=build_time + run_time,
+                                build_time=build_time, run_time=run_time, device=device[k],
+                                confirm=Confirmation(rank, len(scored)))
+            inputs.append(leaders[k])
+            results.append(res)
+            self._record_best(leaders[k], res, configs[k])
+        for callback in callbacks:
+            callback(self, inputs, results)
+        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders in %.1f s",
+                     self.best_config, self.best_cost, 100 * self.best_spread, len(configs), time.monotonic() - t0)
