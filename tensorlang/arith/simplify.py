@@ -62,6 +62,32 @@ def relax(e: PrimExpr, ranges: Mapping[Var, Interval]) -> tuple[PrimExpr | None,
     return lo, hi
 
 
+def affine_in(d: PrimExpr, v: Var) -> tuple[int, PrimExpr] | None:
+    """``(a, rest)`` with ``d == a*v + rest``, ``a != 0`` and ``v`` not in ``rest``, for signed
+    32/64-bit ``d``; None otherwise.
+
+    Decided on the canonical linear form, never by sampling: ``v % 3`` agrees with ``v`` at
+    0, 1 and 2 but is not linear in ``v``."""
+    if not (d.dtype.is_signed and d.dtype.bits >= 32 and d.dtype.lanes == 1):
+        return None  # narrow or unsigned arithmetic wraps inside the loop's range
+    terms, const = Simplifier({})._linear(simplify(d))
+    a = 0
+    rest: list[tuple[PrimExpr, int]] = []
+    for term, coeff in terms.values():
+        if isinstance(term, Var) and term is v:
+            a += coeff
+        elif v in free_vars(term):
+            return None  # v under a floordiv/mod/min/max/select/load: not linear
+        elif coeff != 0:
+            rest.append((term, coeff))
+    if a == 0:
+        return None
+    out: PrimExpr = E.const(const, d.dtype)
+    for term, coeff in rest:
+        out = out + (term if coeff == 1 else term * E.const(coeff, d.dtype))
+    return a, simplify(out)
+
+
 def _mentions(e: PrimExpr, ranges: Mapping[Var, Interval]) -> bool:
     return any(v in ranges for v in free_vars(e))
 

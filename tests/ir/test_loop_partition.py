@@ -47,3 +47,26 @@ def test_padding_checks_leave_the_interior(rng):
     (b,) = run(s, [A, B], [a], [((H,), "float32")])
     p = np.pad(a, 1)
     np.testing.assert_allclose(b, p[:-2] + p[1:-1] + p[2:], rtol=1e-5)
+
+
+def test_a_guard_on_a_remainder_is_not_treated_as_linear(rng):
+    # i % 3 agrees with i at 0, 1 and 2; a partition that samples those three points took the
+    # guard for linear and dropped it from i = 3, 6, 9 (found as a wrong conv2d CUDA config).
+    A = te.placeholder((12,), name="A")
+    B = te.compute((12,), lambda i: te.if_then_else(te.indexmod(i, 3) >= 1, A[i], 0.0), name="B")
+    s = te.create_schedule(B.op)
+    a = random_array(rng, (12,), "float32")
+    (b,) = run(s, [A, B], [a], [((12,), "float32")])
+    np.testing.assert_array_equal(b, np.where(np.arange(12) % 3 >= 1, a, 0))
+
+
+def test_a_guard_mixing_linear_and_remainder_terms(rng):
+    A = te.placeholder((5, 12), name="A")
+    B = te.compute((5, 12), lambda y, i: te.if_then_else(
+        te.all(te.indexmod(i, 4) + y >= 2, i + y < 14), A[y, i], 0.0), name="B")
+    s = te.create_schedule(B.op)
+    s[B].reorder(B.op.axis[1], B.op.axis[0])
+    a = random_array(rng, (5, 12), "float32")
+    (b,) = run(s, [A, B], [a], [((5, 12), "float32")])
+    y, i = np.meshgrid(np.arange(5), np.arange(12), indexing="ij")
+    np.testing.assert_array_equal(b, np.where((i % 4 + y >= 2) & (i + y < 14), a, 0))

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...arith import Interval, relax, simplify, structural_key
+from ...arith import Interval, affine_in, relax, simplify, structural_key
 from ...te import expr as E
 from ...te.expr import IntImm, PrimExpr, Var
-from ...te.functor import Mutator, Visitor, free_vars, substitute
+from ...te.functor import Mutator, Visitor, free_vars
 from ..stmt import For, ForKind, IfThenElse, Stmt, seq
 from .simplify import simplify_stmt
 
@@ -81,15 +81,11 @@ def _bound_for(c: PrimExpr, v: Var, inner: dict[Var, Interval]) -> tuple[str, Pr
     d = _as_negative(c)
     if d is None or v not in free_vars(d):
         return None
-    d0 = simplify(substitute(d, {v: E.const(0, v.dtype)}))
-    d1 = simplify(substitute(d, {v: E.const(1, v.dtype)}))
-    d2 = simplify(substitute(d, {v: E.const(2, v.dtype)}))
-    a = simplify(d1 - d0)
-    if not isinstance(a, IntImm) or a.value == 0 or not isinstance(simplify(d2 - d1 - a), IntImm) \
-            or simplify(d2 - d1 - a).value != 0:
+    got = affine_in(d, v)
+    if got is None:
         return None
-    if v in free_vars(d0):
-        return None
+    a_value, d0 = got
+    a = E.const(a_value, d.dtype)
     _, hi = relax(d0, inner)  # the largest value the rest takes over the inner loops
     # An inner loop whose extent depends on v (a triangular reduction) gives a bound in v itself.
     if hi is None or any(x in inner or x is v for x in free_vars(hi)):
