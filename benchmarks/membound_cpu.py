@@ -3,7 +3,8 @@ against numpy and the machine's copy bandwidth, measured in the same run.
 
     python benchmarks/membound_cpu.py [--n 67108864] [--rows 4096 --cols 4096] [--rounds 3]
 
-GB/s counts bytes the STREAM way (each array read or written once); the copy bandwidth
+GB/s counts bytes the STREAM way (each array read or written once); large written-once outputs
+use streaming stores (tensorlang.ir.passes.streaming_stores), as numpy's copy (memcpy) does; the copy bandwidth
 (numpy copy of 256 MiB, see tensorlang.autotune.roofline) is measured in this run, and a
 ``numpy copy`` row of the same size is timed beside the kernels.  Each row runs in a fresh
 process pinned to its cores, rows interleaved over rounds; medians of round medians.
@@ -111,6 +112,14 @@ def main() -> None:
         same = [r for r in cands if r.row.threads == res.row.threads]
         return (same or cands or [None])[0]
     print_table(results, roof, numpy_of, compute_bound=False)
+    copy = next((r for r in results if r.row.spec["kind"] == "copy" and not r.error), None)
+    if copy is not None:  # the same-size numpy copy row of this run: the ceiling a written-once output sees
+        copy_rate = copy.row.bytes / copy.seconds
+        print(f"\nagainst the numpy copy row of this run ({copy_rate / 1e9:.1f} GB/s, 1 thread):")
+        for res in results:
+            if res.error or res.row.spec["kind"] == "copy" or res.row.spec["kind"] == "softmax":
+                continue
+            print(f"  {res.row.name:54} {res.row.threads} thr  {res.row.bytes / res.seconds / copy_rate:5.2f} of copy")
 
 
 if __name__ == "__main__":

@@ -3,8 +3,11 @@
     python benchmarks/parallel_launch.py [--rounds 3]
 
 Rows: a parallel loop of 2 (nearly empty) iterations, whose time is the launch overhead plus a
-ctypes call; the same kernel's serial build (the ctypes call alone); vector adds of 64K and 1M
-floats split into parallel blocks; numpy's add of the same sizes.  Each row in a fresh process
+ctypes call (built with TENSORLANG_PARALLEL_MIN_WORK=0, so the pool really runs it on every
+thread); the same kernel's serial build (the ctypes call alone); vector adds of 64K and 1M
+floats split into parallel blocks, with the default work threshold (a loop too small to pay for
+a second thread runs on the calling thread alone) and, on all cores, without it; numpy's add of
+the same sizes.  Each row in a fresh process
 pinned to its cores, interleaved over rounds, medians of round medians; copy bandwidth from the
 roofline measured in the same run.
 """
@@ -56,14 +59,18 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
-    rows = [Row("launch: 2-iteration parallel loop (32 floats)", t, {"n": 32, "impl": "tiny"}, bytes=3 * 32 * 4)
-            for t in sorted({1, cores})]
+    every_thread = {"TENSORLANG_PARALLEL_MIN_WORK": "0"}
+    rows = [Row("launch: 2-iteration parallel loop (32 floats)", t, {"n": 32, "impl": "tiny"}, bytes=3 * 32 * 4,
+                env=every_thread) for t in sorted({1, cores})]
     rows.append(Row("launch: same loop built serial", 1, {"n": 32, "impl": "serial"}, bytes=3 * 32 * 4))
     for n in (1 << 16, 1 << 20):
         rows.append(Row(f"vector add {n >> 10}K floats: numpy", 1, {"n": n, "impl": "numpy"}, bytes=3 * n * 4))
         for t in sorted({1, cores}):
             rows.append(Row(f"vector add {n >> 10}K floats: tensorlang parallel", t, {"n": n, "impl": "blocks"},
                             bytes=3 * n * 4))
+        if cores > 1:
+            rows.append(Row(f"vector add {n >> 10}K floats: tensorlang, min work 0", cores,
+                            {"n": n, "impl": "blocks"}, bytes=3 * n * 4, env=every_thread))
     roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.05)
     print(f"\nparallel launch; each row a fresh pinned process, {args.rounds} interleaved rounds ({wall:.0f} s); "
           "the ms column is per call (x 1000 = us)")

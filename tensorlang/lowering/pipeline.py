@@ -26,6 +26,7 @@ from ..ir.passes.remove_no_op import remove_no_op
 from ..ir.passes.simplify import simplify_stmt
 from ..ir.passes.storage_flatten import storage_flatten
 from ..ir.passes.storage_sync import storage_sync
+from ..ir.passes.streaming_stores import streaming_stores
 from ..ir.passes.unroll_loops import unroll_loops
 from ..ir.passes.vectorize_loops import vectorize_loops
 from ..ir.stmt import Allocate, For, LetStmt, Stmt
@@ -34,7 +35,7 @@ from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
 from ..schedule.read_bounds import check_reads_in_bounds
 from ..schedule.schedule import Schedule
-from ..te.expr import Var
+from ..te.expr import IntImm, Var
 from ..te.functor import free_vars, post_order_visit
 from ..te.scan import ScanOp
 from ..te.tensor import PlaceholderOp, Tensor
@@ -129,6 +130,16 @@ class _Context:
     target_kind: str
     buffers: dict[Tensor, Var] = field(default_factory=dict)  # filled by storage_flatten
 
+    def argument_bytes(self) -> dict[Var, int | None]:
+        """The argument buffers' data Vars and sizes in bytes (None when a dimension is symbolic)."""
+        out: dict[Var, int | None] = {}
+        for buf in self.tensors.values():
+            size: int | None = buf.dtype.bytes
+            for d in buf.shape:
+                size = size * d.value if size is not None and isinstance(d, IntImm) else None
+            out[buf.data] = size
+        return out
+
     def double_buffered(self) -> set[Var]:
         """The flat buffers of the stages the schedule asked to double-buffer."""
         return {self.buffers[st.op.output(i)] for st in self.sch.stages if st.double_buffered and st in self.bodies
@@ -150,6 +161,9 @@ PIPELINE: tuple[Step, ...] = (
     Step("unroll_loops", lambda s, c: unroll_loops(s, as_pragma=c.target_kind == "cuda"), ("no_unrolled_loops",),
          "copies of unrolled bodies; before vectorizing, so vector loops in them are vectorized in every copy "
          "(for CUDA, what auto-unrolling picks becomes a pragma: NVRTC unrolls it)"),
+    Step("streaming_stores", lambda s, c: streaming_stores(s, c.argument_bytes()), (),
+         "aligned non-temporal stores for large written-once outputs (or a nontemporal pragma); after unrolling, "
+         "so it sees the final loops, before vectorizing, so the head and tail stay scalar", only_for="llvm"),
     Step("vectorize_loops", lambda s, c: vectorize_loops(s), ("no_vectorized_loops",),
          "vector lanes replace VECTORIZED loops"),
     Step("remove_no_op", lambda s, c: remove_no_op(s), (),

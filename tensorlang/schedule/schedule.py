@@ -21,7 +21,7 @@ from .relations import Fuse, Relation, Singleton, Split
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
-KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers")
+KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal")
 IGNORED_PRAGMAS = ("parallel_launch_point", "parallel_stride_pattern", "parallel_barrier_when_finish",
                    "debug_skip_region")
 
@@ -241,7 +241,10 @@ class Stage:
         return self
 
     def pragma(self, iv: IterVar, pragma_type: str, pragma_value: Any = None) -> Stage:
-        """Attach a hint to a loop: ``unroll``, ``auto_unroll_max_step`` (value: max steps) ..."""
+        """Attach a hint to a loop: ``unroll``, ``auto_unroll_max_step`` (value: max steps),
+        ``nontemporal`` (CPU: write the vector stores of this loop nest with aligned streaming
+        stores that bypass the cache; a false value forbids the automatic choice; see
+        ``tensorlang.ir.passes.streaming_stores``) ..."""
         self._check_compute("pragma")
         iv = self._check_leaf(iv, "pragma")
         if pragma_type not in KNOWN_PRAGMAS + IGNORED_PRAGMAS:

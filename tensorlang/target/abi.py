@@ -23,6 +23,9 @@ from ..te.functor import post_order_visit
 
 # Symbols and status codes between generated code and the runtimes.
 NUM_THREADS_SYMBOL = "__tl_num_threads"  # i32 global; 0 means "one thread per processor"
+# i64 global: a parallel loop gets one more thread per this many element operations of work
+# (llvm/work_estimate.py); smaller loops run on fewer threads, down to the caller alone. 0: no limit.
+PARALLEL_MIN_WORK_SYMBOL = "__tl_parallel_min_work"
 METADATA_SYMBOL = "__tensorlang_metadata"  # NUL-terminated JSON Signature in exported libraries
 ENTRY_PREFIX = "__tl_"  # prefixed to an entry name that would clash with a process symbol
 ERR_OUT_OF_MEMORY = -1  # status a compiled function returns when a heap allocation failed

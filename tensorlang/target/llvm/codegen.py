@@ -24,15 +24,17 @@ import llvmlite.ir as ir
 from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
+from ...ir.passes import streaming_stores
 from ...ir.verify import NOT_EXECUTABLE
 from ...te import expr as E
 from ...te.dtype import DType, as_dtype
 from ...te.extern import DTYPES
 from ...te.functor import Visitor, children
 from .. import packed
-from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL
+from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, PARALLEL_MIN_WORK_SYMBOL
 from . import threadpool, vecmath
 from .target import LLVMTarget
+from .work_estimate import DEFAULT_MIN_PARALLEL_WORK, work_per_iteration
 
 
 class _FunctionPointerLoad(ir.instructions.LoadInstr):
@@ -200,6 +202,9 @@ class _ModuleEmitter:
         self.num_threads = ir.GlobalVariable(self.module, I32, NUM_THREADS_SYMBOL)
         self.num_threads.initializer = _const(I32, 0)
         self.num_threads.align = 4
+        self.min_work = ir.GlobalVariable(self.module, I64, PARALLEL_MIN_WORK_SYMBOL)
+        self.min_work.initializer = _const(I64, DEFAULT_MIN_PARALLEL_WORK)
+        self.min_work.align = 8
 
     def emit(self, metadata: str | None, symbol: str) -> str:
         func = self.func
@@ -286,7 +291,7 @@ class _ModuleEmitter:
         var_ty = llvm_type(loop.loop_var.dtype)
         lo = em.int_resize(begin, var_ty, signed=True)
         hi = em.int_resize(end, var_ty, signed=True)
-        with em.loop(loop.loop_var, lo, hi):
+        with em.streaming(loop), em.loop(loop.loop_var, lo, hi):
             em.visit(loop.body)
         em.finish()
 
@@ -304,28 +309,39 @@ class _ModuleEmitter:
         return worker
 
     def launcher(self) -> ir.Function:
-        """``__tl_parallel_launch(worker, closure, begin, end) -> status``, built once."""
+        """``__tl_parallel_launch(worker, closure, begin, end, work) -> status``, built once
+        (``work``: the estimated element operations of one iteration)."""
         if self._launcher is None:
             self._launcher = self._build_launcher()
         return self._launcher
 
     def _build_launcher(self) -> ir.Function:
-        """Decide the thread count (``__tl_num_threads``, else the processors) and hand the loop
-        to the persistent pool (target/llvm/threadpool.py): no thread is created per call."""
+        """Decide the thread count (``__tl_num_threads``, else the processors; at most one per
+        ``__tl_parallel_min_work`` element operations of the loop's work) and hand the loop to
+        the persistent pool (target/llvm/threadpool.py): no thread is created per call."""
         pool = self.declare(threadpool.SYMBOL, I32, list(threadpool.LAUNCH_TYPE.args))
         nprocs = self.declare("get_nprocs", I32, [])
-        launch = ir.Function(self.module, ir.FunctionType(I32, [_WORKER_TYPE.as_pointer(), PTR, I64, I64]),
+        launch = ir.Function(self.module, ir.FunctionType(I32, [_WORKER_TYPE.as_pointer(), PTR, I64, I64, I64]),
                              name="__tl_parallel_launch")
         launch.linkage = "internal"
         launch.attributes.add("nounwind")
-        worker, closure, lo, hi = launch.args
-        _name_args(launch, ["worker", "closure", "begin", "end"])
+        worker, closure, lo, hi, work = launch.args
+        _name_args(launch, ["worker", "closure", "begin", "end", "work"])
         b = ir.IRBuilder(launch.append_basic_block("entry"))
+        # Iterations worth one thread: min_work / work (0 when one iteration is already enough).
+        per = b.sdiv(b.load(self.min_work, typ=I64, name="min_work"), work, name="per_thread")
+        cap = b.select(b.icmp_signed(">", per, _const(I64, 0)),
+                       b.sdiv(b.sub(hi, lo), b.select(b.icmp_signed(">", per, _const(I64, 0)), per, _const(I64, 1))),
+                       _const(I64, 1 << 31))
+        cap = b.trunc(b.select(b.icmp_signed("<", cap, _const(I64, 1)), _const(I64, 1),
+                               b.select(b.icmp_signed(">", cap, _const(I64, 1 << 30)), _const(I64, 1 << 30), cap)),
+                      I32, name="cap")
         want = b.load(self.num_threads, typ=I32, name="want")
         # A branch, not a select: get_nprocs reads /sys (microseconds), so only when unset.
         with b.if_then(b.icmp_signed("<=", want, _const(I32, 0)), likely=False):
-            b.ret(b.call(pool, [worker, closure, lo, hi, b.call(nprocs, [])]))
-        b.ret(b.call(pool, [worker, closure, lo, hi, want]))
+            procs = b.call(nprocs, [])
+            b.ret(b.call(pool, [worker, closure, lo, hi, b.select(b.icmp_signed("<", cap, procs), cap, procs)]))
+        b.ret(b.call(pool, [worker, closure, lo, hi, b.select(b.icmp_signed("<", cap, want), cap, want)]))
         return launch
 
 
@@ -370,6 +386,9 @@ class _FunctionEmitter(Visitor):
         # > 0 while emitting a memory index: only index arithmetic gets LLVM's "nsw" (lowering
         # picks index dtypes wide enough for every buffer); value arithmetic wraps like numpy's.
         self._in_index = 0
+        # Inside a loop that streaming_stores made: the alignment its unmasked contiguous vector
+        # stores have, which lets them be non-temporal (0: ordinary stores).
+        self.stream_align = 0
         # Allocas go to the entry block (where mem2reg and stack coloring expect them), ahead
         # of its jump to "body", where code starts.
         entry = fn.append_basic_block("entry")
@@ -731,6 +750,8 @@ class _FunctionEmitter(Visitor):
             return self._extern_call(e)
         if name == "tl.address_of":
             return self._address_of(e)
+        if name == streaming_stores.GAP_INTRINSIC:
+            return self._alignment_gap(e)
         if name == "likely":
             v = self.visit(e.args[0])
             if isinstance(v.type, ir.VectorType):
@@ -817,6 +838,41 @@ class _FunctionEmitter(Visitor):
         base = self.visit(e.args[0])
         elem = llvm_type(as_dtype(DTYPES[e.args[2].value]), in_memory=True)
         return self.b.gep(base, [self.index64(e.args[1])], source_etype=elem)
+
+    def _alignment_gap(self, e: E.Call) -> ir.Value:
+        """Elements from ``buffer + index`` up to the next ``align``-byte boundary; the type's
+        largest value when the address is not a multiple of the element size (no boundary is
+        ever reached by whole elements)."""
+        base = self.visit(e.args[0])
+        align, elem_bytes = e.args[2].value, e.args[3].value
+        addr = self.b.ptrtoint(self.b.gep(base, [self.index64(e.args[1])], source_etype=I8 if elem_bytes == 1
+                                          else ir.IntType(8 * elem_bytes)), I64)
+        gap = self.b.lshr(self.b.and_(self.b.sub(_const(I64, 0), addr), _const(I64, align - 1)),
+                          _const(I64, elem_bytes.bit_length() - 1))
+        ty = llvm_type(e.dtype)
+        odd = self.b.icmp_unsigned("!=", self.b.and_(addr, _const(I64, elem_bytes - 1)), _const(I64, 0))
+        return self.b.select(odd, _const(ty, (1 << (ty.width - 1)) - 1), self.int_resize(gap, ty, signed=False))
+
+    def stream_fence(self) -> None:
+        """Order the streaming stores before anything that follows (another thread's reads
+        after the join): sfence on x86, a full fence elsewhere."""
+        if self.m.target.triple.startswith(("x86_64", "i686", "i386")):
+            self.call_intrinsic("llvm.x86.sse.sfence", ir.VoidType(), [])
+        else:
+            self.b.fence("seq_cst")
+
+    @contextlib.contextmanager
+    def streaming(self, loop: S.For) -> Iterator[None]:
+        """Inside ``loop``, stores may stream when streaming_stores annotated it; fence after it."""
+        align = dict(loop.annotations).get(streaming_stores.ANNOTATION_KEY, 0)
+        old = self.stream_align
+        self.stream_align = align
+        try:
+            yield
+        finally:
+            self.stream_align = old
+        if align:
+            self.stream_fence()
 
     def _vector_math(self, name: str, x: ir.Value, dt: DType) -> ir.Value:
         """exp/log/tanh/erf as inline polynomial code (see vecmath); float16 computes in float32."""
@@ -964,7 +1020,11 @@ class _FunctionEmitter(Visitor):
         void = ir.VoidType()
         if _is_contiguous(s.index):
             ptr = self.b.gep(base, [self.index64(s.index.base)], source_etype=mem_ty)
-            if mask is None:
+            if mask is None and self.stream_align and (lanes * elem.bytes) % self.stream_align == 0:
+                # Aligned by construction (streaming_stores); LLVM only streams aligned vectors.
+                st = self.b.store(value, ptr, align=self.stream_align)
+                st.set_metadata("nontemporal", self.m.module.add_metadata([_const(I32, 1)]))
+            elif mask is None:
                 self.b.store(value, ptr, align=align)
             else:
                 self._masked_intrinsic(f"llvm.masked.store.{_mangle(value.type)}.p0", void,
@@ -1017,7 +1077,7 @@ class _FunctionEmitter(Visitor):
         lo = self.cast(self.visit(s.min), s.min.dtype, vdt)
         extent = self.cast(self.visit(s.extent), s.extent.dtype, vdt)
         hi = self.b.add(lo, extent, name=f"{s.loop_var.name}.end", flags=self._nsw(vdt))
-        with self.loop(s.loop_var, lo, hi):
+        with self.streaming(s), self.loop(s.loop_var, lo, hi):
             self.visit(s.body)
 
     def _parallel_for(self, s: S.For) -> None:
@@ -1036,7 +1096,8 @@ class _FunctionEmitter(Visitor):
                                            source_etype=struct))
         else:
             closure = ir.Constant(PTR, None)
-        status = self.b.call(self.m.launcher(), [worker, closure, lo, hi], name="status")
+        work = _const(I64, work_per_iteration(s.body))
+        status = self.b.call(self.m.launcher(), [worker, closure, lo, hi, work], name="status")
         self._return_on_error(status)
 
     def _return_on_error(self, status: ir.Value) -> None:

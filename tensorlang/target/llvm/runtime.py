@@ -18,7 +18,14 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from ...errors import ArgumentError, BuildError, TargetError
-from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, Signature, SignedModule
+from ..abi import (
+    ERR_OUT_OF_MEMORY,
+    METADATA_SYMBOL,
+    NUM_THREADS_SYMBOL,
+    PARALLEL_MIN_WORK_SYMBOL,
+    Signature,
+    SignedModule,
+)
 from ..binder import ArgBinder
 from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
 from ..source_module import SourceModule
@@ -82,6 +89,11 @@ class Module(SignedModule):
         if library.runnable:
             self.set_num_threads(default_num_threads())
             self._link_packed_calls()
+            env = os.environ.get("TENSORLANG_PARALLEL_MIN_WORK", "").strip()
+            if env:
+                if not env.isdigit():
+                    raise TargetError(f"TENSORLANG_PARALLEL_MIN_WORK must be a non-negative integer, got '{env}'")
+                self.set_parallel_min_work(int(env))
 
     def _link_packed_calls(self) -> None:
         """Point the module's packed-call slot (present when it calls tl.register_func'ed
@@ -127,6 +139,19 @@ class Module(SignedModule):
             raise ArgumentError(f"set_num_threads expects a non-negative int, got {n!r}")
         ctypes.c_int32.from_address(self._library.address(NUM_THREADS_SYMBOL)).value = int(n)
         self._num_threads = int(n)
+
+    def set_parallel_min_work(self, n: int) -> None:
+        """Element operations of work each thread of a parallel loop must get (default 2**18,
+        about 10 us): smaller loops run on fewer threads, down to the calling thread alone, so a
+        small kernel is never slower on more threads.  0 lets every loop use every thread.
+        ``TENSORLANG_PARALLEL_MIN_WORK`` sets it for every module loaded afterwards."""
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or not 0 <= int(n) < 2**62:
+            raise ArgumentError(f"set_parallel_min_work expects a non-negative int, got {n!r}")
+        try:
+            slot = self._library.address(PARALLEL_MIN_WORK_SYMBOL)
+        except BuildError:
+            return  # a library exported before the threshold existed: every loop uses every thread
+        ctypes.c_int64.from_address(slot).value = int(n)
 
     def time_evaluator(self, func_name: str | int | None = None, dev: Any = None, number: int | None = None,
                        repeat: int | None = None, min_repeat_ms: float | None = None

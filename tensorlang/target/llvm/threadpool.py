@@ -1,11 +1,13 @@
 """A persistent thread pool for parallel loops, as LLVM IR: ``__tl_pool_launch``.
 
 ``i32 __tl_pool_launch(worker, closure, begin, end, nthreads)`` runs ``worker(closure, b, e)``
-over ``[begin, end)`` split into ``nthreads`` equal chunks, which the calling thread and the pool
-threads (created on first need, then kept) claim one at a time: when the scheduler has lent a
-pool thread's core to another process, the caller runs that chunk itself instead of waiting.  A pool thread spins for a
-while after its chunk (a following launch finds it awake) and then sleeps on a condition
-variable; launching costs an atomic increment, and a broadcast only when someone sleeps.
+over ``[begin, end)`` split into up to ``CHUNKS_PER_THREAD`` equal chunks per thread, which the
+calling thread and the pool threads (created on first need, then kept) claim one at a time: when
+the scheduler has lent a pool thread's core to another process, the caller runs the chunks that
+thread would have run instead of waiting, and waits at most for the one chunk the thread holds.
+A pool thread spins for a while after its chunk (a following launch finds it awake), offering its
+core to others now and then, and then sleeps on a condition variable; launching costs an atomic
+increment, and a broadcast only when someone sleeps.
 
 Where it lives: JIT modules call one pool per process, which the engine compiles once and keeps
 for the life of the process (its threads must never run freed code); an exported library links
@@ -24,7 +26,11 @@ import llvmlite.ir as ir
 
 SYMBOL = "__tl_pool_launch"
 MAX_THREADS = 256
-_SPIN = 20000  # polls (with a pause) before a pool thread sleeps: tens of microseconds
+_SPIN = 4000  # polls (with a pause) before a pool thread sleeps: tens of microseconds
+_YIELD_EVERY = 256  # a spinning thread offers its core to others this often (the machine may be busy)
+# Chunks per thread: small enough that a thread the scheduler stops while it holds one delays
+# the launch by a small share of the work; large enough that claiming one (a CAS) stays cheap.
+CHUNKS_PER_THREAD = 8
 
 I1, I8, I32, I64 = (ir.IntType(n) for n in (1, 8, 32, 64))
 PTR = ir.PointerType()
@@ -61,6 +67,7 @@ class _Pool:
         self.status = gv("status", I32, 0, 64)
         self.fn, self.closure = gv("fn", PTR, None), gv("closure", PTR, None)
         self.begin, self.end, self.nthreads = gv("begin", I64), gv("end", I64), gv("nthreads", I64)
+        self.nchunks = gv("nchunks", I64)
         self.mutex, self.cond, self.launch_mutex = gv("mutex", sync, None, 64), gv("cond", sync, None, 64), \
             gv("launch_mutex", sync, None, 64)
         decl = self.declare
@@ -91,7 +98,7 @@ class _Pool:
             b.call(self.pause_fn, [])
 
     def _chunk_fn(self) -> ir.Function:
-        """``run_chunk(t)``: chunk ``t`` of the current job (the first ``rem`` chunks one longer);
+        """``run_chunk(t)``: chunk ``t`` of the ``nchunks`` of the current job (the first ``rem`` one longer);
         the first non-zero status is kept as the job's status."""
         fn = ir.Function(self.m, ir.FunctionType(I32, [I64]), "__tl_pool.run_chunk")
         fn.linkage = "internal"
@@ -99,7 +106,7 @@ class _Pool:
         t = fn.args[0]
         lo = b.load(self.begin, typ=I64)
         n = b.sub(b.load(self.end, typ=I64), lo)
-        nt = b.load(self.nthreads, typ=I64)
+        nt = b.load(self.nchunks, typ=I64)
         chunk, rem = b.sdiv(n, nt), b.srem(n, nt)
         first = b.add(b.add(lo, b.mul(t, chunk)), b.select(b.icmp_signed("<", t, rem), t, rem))
         size = b.add(chunk, b.zext(b.icmp_signed("<", t, rem), I64))
@@ -132,7 +139,7 @@ class _Pool:
         b.cbranch(same, check, out)
         b.position_at_end(check)
         k = b.and_(c, _c(I64, 0xFFFFFFFF))
-        nt = b.load_atomic(self.nthreads, "seq_cst", 8, typ=I64)
+        nt = b.load_atomic(self.nchunks, "seq_cst", 8, typ=I64)
         b.cbranch(b.icmp_signed("<", k, nt), cas, out)
         b.position_at_end(cas)
         pair = b.cmpxchg(self.counter, c, b.add(c, _c(I64, 1)), "seq_cst", "seq_cst")
@@ -176,8 +183,10 @@ class _Pool:
         b.cbranch(b.icmp_unsigned("!=", g, seen), got, spin_next)
         b.position_at_end(spin_next)
         self.relax(b)
+        with b.if_then(b.icmp_unsigned("==", b.and_(i, _c(I32, _YIELD_EVERY - 1)), _c(I32, _YIELD_EVERY - 1))):
+            b.call(self.sched_yield, [])
         i_next = b.add(i, _c(I32, 1))
-        i.add_incoming(i_next, spin_next)
+        i.add_incoming(i_next, b.block)
         b.cbranch(b.icmp_signed("<", i_next, _c(I32, _SPIN)), spin, sleep)
 
         b.position_at_end(sleep)
@@ -268,6 +277,9 @@ class _Pool:
         b.store(lo, self.begin)
         b.store(hi, self.end)
         b.store_atomic(nt, self.nthreads, "seq_cst", 8)
+        chunks = b.mul(nt, _c(I64, CHUNKS_PER_THREAD))
+        chunks = b.select(b.icmp_signed("<", n, chunks), n, chunks)
+        b.store_atomic(chunks, self.nchunks, "seq_cst", 8)
         b.store_atomic(_c(I32, 0), self.status, "seq_cst", 4)
         b.store_atomic(_c(I64, 0), self.done, "seq_cst", 8)
         b.store_atomic(tag, self.counter, "seq_cst", 8)  # chunks 0.. open for claiming
@@ -287,7 +299,7 @@ class _Pool:
         i = b.phi(I32)
         i.add_incoming(_c(I32, 0), pre)
         finished = b.load_atomic(self.done, "seq_cst", 8, typ=I64)
-        b.cbranch(b.icmp_signed(">=", finished, nt), done, spin)
+        b.cbranch(b.icmp_signed(">=", finished, chunks), done, spin)
         b.position_at_end(spin)
         self.relax(b)
         with b.if_then(b.icmp_unsigned("==", b.and_(i, _c(I32, 1023)), _c(I32, 1023))):
