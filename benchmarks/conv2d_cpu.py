@@ -4,7 +4,8 @@
 
 Layers (ResNet-style, batch 1): 3x3 1x64x56x56 -> 64 (the issue's layer), 1x1 1x256x56x56 -> 64,
 and depthwise 3x3 1x128x56x56.  Rows: numpy (im2col + OpenBLAS sgemm; the depthwise layer as a
-sum of shifted products), tensorlang's NCHW[x]c template with its fallback config, the same
+sum of shifted products), tensorlang's NCHW[x]c template with its fallback config (for the 1x1
+layer also ``conv2d_1x1_nchw``, the matmul over the flattened NCHW image), the same
 template tuned (best record of ``--log`` for the layer, when there is one), and the plain-NCHW
 template ``conv2d_nchw`` (fallback) for comparison; on one thread and on all cores.  Every row
 is checked against a direct numpy convolution before it is timed, runs in a fresh process
@@ -103,6 +104,8 @@ def make_row(spec: dict, threads: int):
 
     if depthwise:
         template, args = conv2d.depthwise_nchwc_template, (N, C, H, W, R, S, pad, stride, "float32")
+    elif impl == "gemm1x1":
+        template, args = conv2d.conv2d_1x1_template, (N, C, H, W, K, "float32")
     elif impl == "nchw":
         template, args = conv2d.conv2d_template, (N, C, H, W, K, R, S, pad, "float32")
     else:
@@ -221,11 +224,14 @@ def main() -> None:
         for lname in args.layers.split(","):
             shape = LAYERS[lname]
             impls = ["numpy", "nchwc"] + (["tuned"] if log and shape[4] else []) + (["nchw"] if shape[4] else [])
+            if shape[4] and shape[5] == shape[6] == 1 and shape[7] == 0 and shape[8] == 1:
+                impls.insert(1, "gemm1x1")
             if tvm_db and lname == "3x3 64->64 56x56":
                 impls.append("tvm")
             for impl in impls:
                 label = {"numpy": "numpy im2col+sgemm" if shape[4] else "numpy shifted products",
                          "nchwc": "tensorlang NCHWc (fallback cfg)", "tuned": "tensorlang NCHWc (tuned)",
+                         "gemm1x1": "tensorlang 1x1 as matmul, NCHW (fallback cfg)",
                          "nchw": "tensorlang NCHW (fallback cfg)", "tvm": "TVM MetaSchedule best"}[impl]
                 spec = {"shape": list(shape), "impl": impl, "layer": lname}
                 if impl == "tuned":

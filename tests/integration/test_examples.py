@@ -98,6 +98,34 @@ def test_conv2d_nchwc_template_random_configs(shape, rng):
         np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-3, err_msg=f"config {index}")
 
 
+@pytest.mark.parametrize("shape", [(1, 32, 8, 14, 12), (2, 20, 4, 8, 8), (1, 9, 6, 56, 6)])
+def test_conv2d_1x1_template_configs(shape, rng):
+    """The 1x1 convolution as a matmul over the flattened image, every valid config, batch > 1,
+    channel counts that are not multiples of 16."""
+    import conv2d  # noqa: F401 - registers the templates
+
+    from tensorlang import autotune
+    N, C, H, W, K = shape
+    task = autotune.task.create("conv2d_1x1_nchw", (*shape, "float32"), "llvm")
+    x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    w = rng.standard_normal((K, C, 1, 1)).astype(np.float32)
+    ref = _conv_ref(x, w, 0, 1)
+    assert task.flop == 2 * ref.size * C
+    valid = [i for i in range(len(task.config_space)) if task.config_space.is_valid(i)]
+    assert valid
+    for index in [None, *valid[:4]]:
+        y = np.full(ref.shape, np.nan, np.float32)
+        _instantiate(task, index)(x, w, y)
+        np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-3, err_msg=f"config {index}")
+
+
+def test_conv2d_1x1_template_refuses_shapes_without_a_row_tile():
+    import conv2d
+
+    with pytest.raises(ValueError, match="no tile of whole rows"):
+        conv2d.conv2d_1x1_template.template_func(1, 8, 7, 7, 8, "float32")
+
+
 @pytest.mark.parametrize("shape", [(1, 32, 14, 13, 3, 3, 1, 1), (2, 16, 9, 9, 3, 3, 1, 2), (1, 8, 7, 7, 5, 5, 2, 1)])
 def test_depthwise_nchwc_template(shape, rng):
     import conv2d  # noqa: F401 - registers the templates
