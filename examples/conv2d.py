@@ -149,21 +149,28 @@ def _pack_input(X: te.Tensor, bn: int, pad: int) -> te.Tensor:
         name="Xc")
 
 
-def _register_tile(s, Yc: te.Tensor, reg_n: int):
+def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None):
     """The output tile of ``reg_n`` columns x the lane block accumulates in a local stage
-    computed per tile; rows and channel blocks run in parallel. Returns the local stage."""
+    computed per tile. ``row_of`` None: Yc is a pass of its own, rows and channel blocks in
+    parallel; ``(Y, axis)``: Yc is computed one row at a time inside the unpacking stage's
+    parallel loop ``axis``, so that row is unpacked from L1 instead of making a round trip
+    through memory. Returns the local stage."""
     YL = s.cache_write(Yc, "local")
     n, k, y, x, ki = s[Yc].op.axis
     xo, xi = s[Yc].split(x, factor=reg_n)
     s[Yc].reorder(n, k, y, xo, xi, ki)
-    s[Yc].parallel(s[Yc].fuse(n, k, y))
+    if row_of is None:
+        s[Yc].parallel(s[Yc].fuse(n, k, y))
+    else:
+        s[Yc].compute_at(s[row_of[0]], row_of[1])
     s[Yc].vectorize(ki)
     s[YL].compute_at(s[Yc], xo)
     return YL
 
 
-def _schedule_layout_stages(s, Xc, Y, bn: int, Wc=None) -> None:
-    """The packing stages in parallel; the unpacking stage vectorized along the output rows."""
+def _schedule_layout_stages(s, Xc, Y, bn: int, Wc=None):
+    """The packing stages in parallel; the unpacking stage vectorized along the output rows,
+    (image, channel block, row) in parallel. Returns that parallel axis of Y."""
     n, c, y, x, ci = s[Xc].op.axis
     s[Xc].parallel(s[Xc].fuse(n, c, y))
     if Wc is not None:
@@ -172,9 +179,11 @@ def _schedule_layout_stages(s, Xc, Y, bn: int, Wc=None) -> None:
     n, k, y, x = s[Y].op.axis
     ko, ki = s[Y].split(k, factor=bn)
     s[Y].reorder(n, ko, y, ki, x)
-    s[Y].parallel(s[Y].fuse(n, ko, y))
+    row = s[Y].fuse(n, ko, y)
+    s[Y].parallel(row)
     xo, xi = s[Y].split(x, factor=16)
     s[Y].vectorize(xi)
+    return row
 
 
 @autotune.template("conv2d_nchwc")
@@ -194,6 +203,7 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     cfg.define_knob("reg_n", [r for r in (14, 8, 7, 16, 28, 12, 6, 4, 2) if r <= OW] or [OW])
     cfg.define_knob("order", ["c_rs", "rs_c"])
     cfg.define_knob("unroll_kw", [True, False])
+    cfg.define_knob("unpack", ["pass", "per_row"])
     # 32 vector registers: reg_n x oc_bn/16 accumulators, plus filter vectors and broadcasts.
     cfg.add_constraint(lambda c: c["reg_n"].val * max(c["oc_bn"].val // 16, 1) <= 28,
                        "reg_n * oc_bn/16 <= 28 (zmm accumulators)")
@@ -201,7 +211,8 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     X, Wt, Xc, Wc, Yc, Y = conv2d_nchwc(N, C, H, W, K, R, S, pad, stride, ic_bn, oc_bn, dtype)
     cfg.add_flop(conv2d_flop(Y, C, R, S))
     s = te.create_schedule(Y.op)
-    YL = _register_tile(s, Yc, reg_n)
+    row = _schedule_layout_stages(s, Xc, Y, oc_bn, Wc)
+    YL = _register_tile(s, Yc, reg_n, (Y, row) if cfg["unpack"].val == "per_row" else None)
     nl, kl, yl, xl, kil = s[YL].op.axis
     rco, ry, rx, rci = s[YL].op.reduce_axis
     red = [rco, ry, rx, rci] if cfg["order"].val == "c_rs" else [ry, rx, rco, rci]
@@ -210,7 +221,6 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     s[YL].vectorize(kil)
     if cfg["unroll_kw"].val:
         s[YL].unroll(rx)
-    _schedule_layout_stages(s, Xc, Y, oc_bn, Wc)
     return s, [X, Wt, Y]
 
 
