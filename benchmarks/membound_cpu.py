@@ -101,6 +101,9 @@ def main() -> None:
                 if impl == "numpy" and t > 1:
                     continue  # numpy's copies and ufuncs use one thread whatever the setting
                 rows.append(Row(f"{label}: {impl}", t, {"kind": kind, "impl": impl, **size}, bytes=nbytes))
+                if impl == "tensorlang" and kind in ("vadd", "chain") and t == 1:  # the same, without streaming
+                    rows.append(Row(f"{label}: tensorlang, ordinary stores", t, {"kind": kind, "impl": impl, **size},
+                                    bytes=nbytes, env={"TENSORLANG_STREAMING_MIN_BYTES": str(1 << 62)}))
 
     roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat, min_seconds=0.1)
     print(f"\nmemory-bound float32 kernels; each row a fresh pinned process, {args.rounds} interleaved rounds "
