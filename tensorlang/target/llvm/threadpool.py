@@ -4,7 +4,9 @@
 over ``[begin, end)`` split into up to ``CHUNKS_PER_THREAD`` equal chunks per thread, which the
 calling thread and the pool threads (created on first need, then kept) claim one at a time: when
 the scheduler has lent a pool thread's core to another process, the caller runs the chunks that
-thread would have run instead of waiting, and waits at most for the one chunk the thread holds.
+thread would have run instead of waiting, and waits at most for the one chunk the thread holds;
+when the others fall behind (their cores are busy), the next launches run on the caller alone
+for a while (1, 2, 4 ... 64 launches) before trying again.
 A pool thread spins for a while after its chunk (a following launch finds it awake), offering its
 core to others now and then, and then sleeps on a condition variable; launching costs an atomic
 increment, and a broadcast only when someone sleeps.
@@ -31,6 +33,7 @@ _YIELD_EVERY = 256  # a spinning thread offers its core to others this often (th
 # Chunks per thread: small enough that a thread the scheduler stops while it holds one delays
 # the launch by a small share of the work; large enough that claiming one (a CAS) stays cheap.
 CHUNKS_PER_THREAD = 8
+_MAX_BACKOFF = 64  # launches run on the caller alone, at most, after the other threads fell behind
 
 I1, I8, I32, I64 = (ir.IntType(n) for n in (1, 8, 32, 64))
 PTR = ir.PointerType()
@@ -68,6 +71,8 @@ class _Pool:
         self.fn, self.closure = gv("fn", PTR, None), gv("closure", PTR, None)
         self.begin, self.end, self.nthreads = gv("begin", I64), gv("end", I64), gv("nthreads", I64)
         self.nchunks = gv("nchunks", I64)
+        # Launches still to run on the caller alone, and the length of the last such run of them.
+        self.skip, self.backoff = gv("skip", I32, 0, 4), gv("backoff", I32, 0, 4)
         self.mutex, self.cond, self.launch_mutex = gv("mutex", sync, None, 64), gv("cond", sync, None, 64), \
             gv("launch_mutex", sync, None, 64)
         decl = self.declare
@@ -121,8 +126,9 @@ class _Pool:
         """``participate(g)``: claim chunks of job ``g`` (its generation's low 32 bits) one at a
         time and run them, until none is left or another job has started.  Claiming is a CAS on
         (generation, next chunk), so a thread that wakes late cannot take a chunk of a job that
-        is over, and nobody waits for a thread the scheduler has not run yet."""
-        fn = ir.Function(self.m, ir.FunctionType(ir.VoidType(), [I64]), "__tl_pool.participate")
+        is over, and nobody waits for a thread the scheduler has not run yet.  Returns the chunks
+        this thread ran."""
+        fn = ir.Function(self.m, ir.FunctionType(I64, [I64]), "__tl_pool.participate")
         fn.linkage = "internal"
         g = fn.args[0]
         entry = fn.append_basic_block("entry")
@@ -132,6 +138,8 @@ class _Pool:
         run = fn.append_basic_block("claim.run")
         out = fn.append_basic_block("out")
         b = ir.IRBuilder(entry)
+        ran = b.alloca(I64)
+        b.store(_c(I64, 0), ran)
         b.branch(loop)
         b.position_at_end(loop)
         c = b.load_atomic(self.counter, "seq_cst", 8, typ=I64)
@@ -146,10 +154,11 @@ class _Pool:
         b.cbranch(b.extract_value(pair, 1), run, loop)
         b.position_at_end(run)
         b.call(self.chunk, [k])
+        b.store(b.add(b.load(ran, typ=I64), _c(I64, 1)), ran)
         b.atomic_rmw("add", self.done, _c(I64, 1), "seq_cst")
         b.branch(loop)
         b.position_at_end(out)
-        b.ret_void()
+        b.ret(b.load(ran, typ=I64))
         return fn
 
     def _thread_main(self) -> ir.Function:
@@ -251,6 +260,22 @@ class _Pool:
                 b.store_atomic(me, self.pid, "release", 4)
             b.store_atomic(_c(I32, 0), self.init_lock, "release", 4)
 
+    def _adapt(self, b: ir.IRBuilder, helped: ir.Value, chunks: ir.Value, nt: ir.Value) -> None:
+        """After a launch: if the other threads ran less than half their share of the chunks
+        (their cores were busy with other processes, so the caller did their work and then
+        waited), run the next 1, 2, 4 ... up to ``_MAX_BACKOFF`` launches on the caller alone;
+        a launch where they kept up resets the backoff.  On a busy machine a process's threads
+        share one allotment of CPU, so a second thread cannot make it faster, only add waiting."""
+        share = b.mul(chunks, b.sub(nt, _c(I64, 1)))  # helpers' fair share x nt
+        starved = b.icmp_signed("<", b.mul(helped, b.mul(nt, _c(I64, 2))), share)
+        last = b.load_atomic(self.backoff, "monotonic", 4, typ=I32)
+        grown = b.shl(last, _c(I32, 1))
+        grown = b.select(b.icmp_signed("<", grown, _c(I32, 1)), _c(I32, 1), grown)
+        grown = b.select(b.icmp_signed(">", grown, _c(I32, _MAX_BACKOFF)), _c(I32, _MAX_BACKOFF), grown)
+        nxt = b.select(starved, grown, _c(I32, 0))
+        b.store_atomic(nxt, self.backoff, "monotonic", 4)
+        b.store_atomic(nxt, self.skip, "monotonic", 4)
+
     def _launch(self) -> ir.Function:
         fn = ir.Function(self.m, LAUNCH_TYPE, SYMBOL)
         worker, closure, lo, hi, want = fn.args
@@ -262,6 +287,11 @@ class _Pool:
         nt = b.select(b.icmp_signed("<", nt, n), nt, n)
         nt = b.select(b.icmp_signed(">", nt, _c(I64, MAX_THREADS + 1)), _c(I64, MAX_THREADS + 1), nt)
         with b.if_then(b.icmp_signed("<=", nt, _c(I64, 1))):
+            b.ret(b.call(worker, [closure, lo, hi]))
+        # Backing off: the last parallel launches found the other threads' cores busy.
+        skip = b.load_atomic(self.skip, "monotonic", 4, typ=I32)
+        with b.if_then(b.icmp_signed(">", skip, _c(I32, 0)), likely=False):
+            b.store_atomic(b.sub(skip, _c(I32, 1)), self.skip, "monotonic", 4)
             b.ret(b.call(worker, [closure, lo, hi]))
         self._reset_if_forked(b)
         b.call(self.mutex_lock, [self.launch_mutex])
@@ -288,7 +318,7 @@ class _Pool:
             b.call(self.mutex_lock, [self.mutex])
             b.call(self.cond_broadcast, [self.cond])
             b.call(self.mutex_unlock, [self.mutex])
-        b.call(self.participate, [gen])
+        mine = b.call(self.participate, [gen])
         # Wait for the others: spin, yielding the core now and then (they may share it).
         loop = fn.append_basic_block("join")
         spin = fn.append_basic_block("join.spin")
@@ -308,6 +338,7 @@ class _Pool:
         i.add_incoming(nxt, b.block)
         b.branch(loop)
         b.position_at_end(done)
+        self._adapt(b, b.sub(chunks, mine), chunks, nt)
         status = b.load_atomic(self.status, "seq_cst", 4, typ=I32)
         b.call(self.mutex_unlock, [self.launch_mutex])
         b.ret(status)

@@ -71,3 +71,30 @@ def test_work_estimate_counts_lanes_and_inner_extents():
     loop = tl.lower(s, [A, B, C]).body
     # per iteration of the parallel loop: 4096 elements x (2 loads + 1 add + 1 store)
     assert work_per_iteration(loop.body) == 4096 * 4
+
+
+def test_backing_off_on_a_busy_core_still_runs_every_chunk():
+    """Both threads squeezed onto one CPU: the pool's helper falls behind, launches back off to
+    the caller alone and retry; every launch must still compute every element exactly once."""
+    import os
+
+    rng = np.random.default_rng()
+    n = 1 << 15
+    A = te.placeholder((n,), name="A")
+    C = te.compute((n,), lambda i: A[i] * 2 + 1, name="C")
+    s = te.create_schedule(C.op)
+    xo, xi = s[C].split(C.op.axis[0], factor=256)
+    s[C].parallel(xo)
+    f = tl.build(s, [A, C], target="llvm")
+    f.set_num_threads(2)
+    f.set_parallel_min_work(0)
+    old = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(old)})
+    try:
+        for _ in range(200):
+            a = rng.integers(-1000, 1000, n).astype(np.float32)
+            c = np.full(n, np.nan, np.float32)
+            f(a, c)
+            np.testing.assert_array_equal(c, a * 2 + 1)
+    finally:
+        os.sched_setaffinity(0, old)
