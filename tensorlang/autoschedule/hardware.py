@@ -13,6 +13,9 @@ import functools
 import os
 from dataclasses import dataclass
 
+from ..autotune import roofline
+from ..target.cuda.target import CUDATarget
+from ..target.llvm.target import LLVMTarget
 from ..target.target import as_target
 
 # Zen 4/5, Ice Lake and later: two FMA pipes with a 4-cycle latency.  Needed only to size the
@@ -92,7 +95,6 @@ def _cache_sizes() -> dict[int, int]:
 def _roofline() -> tuple[float | None, float | None]:
     """(all-core FMA peak GFLOPS, copy GB/s) of ``autotune.roofline`` when this machine's roofline
     is already cached; never measures (that takes seconds, and the prior does not need it)."""
-    from ..autotune import roofline
     try:
         if not roofline.cache_path().exists():
             return None, None
@@ -107,11 +109,9 @@ def hardware_for(target: str) -> HardwareModel:
     """The model of ``target`` ("llvm ...", "cuda ..."), cached per target string."""
     tgt = as_target(target)
     if tgt.kind.name == "cuda":
-        from ..target.cuda.target import CUDATarget
         ct = CUDATarget.from_string(str(tgt))
         return HardwareModel(kind="cuda", max_threads_per_block=ct.max_threads_per_block,
                              max_shared_bytes=ct.max_shared_memory_per_block, warp_size=ct.warp_size)
-    from ..target.llvm.target import LLVMTarget
     lt = LLVMTarget.from_string(str(tgt))
     enabled = {f[1:] for f in lt.features.split(",") if f.startswith("+")}
     caches = _cache_sizes()

@@ -27,7 +27,7 @@ from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.record import record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
 from . import prior
-from .cost_model import XGBRankModel, features
+from .cost_model import FEATURE, XGBRankModel, features
 from .records import candidate_key, from_config, to_config
 from .sketch import Sketch
 
@@ -213,7 +213,6 @@ class SketchSearch:
 
 
 def features_length() -> int:
-    from .cost_model import FEATURE
     return FEATURE.length()
 
 

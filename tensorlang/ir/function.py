@@ -44,7 +44,7 @@ class PrimFunc:
         return PrimFunc(self.name, self.params, body, self.user_arity)
 
     def __str__(self) -> str:
-        from .printer import func_str
+        from .printer import func_str  # the printer imports this module
         return func_str(self)
 
     __repr__ = __str__

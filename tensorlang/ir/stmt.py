@@ -21,7 +21,7 @@ class Stmt(Node):
     __slots__ = ()
 
     def __str__(self) -> str:
-        from .printer import stmt_str
+        from .printer import stmt_str  # the printer imports this module
         return stmt_str(self)
 
     __repr__ = __str__

@@ -43,7 +43,7 @@ class Device:
         """Whether the device can run code: the CPU always; a GPU when the CUDA driver finds it."""
         if self.kind == "cpu":
             return True
-        from ..target.cuda.runtime import gpu_available
+        from ..target.cuda.runtime import gpu_available  # `import tensorlang` does not load the CUDA backend
         return gpu_available(self.index)
 
     def sync(self) -> None:

@@ -400,18 +400,18 @@ class Schedule:
 
     def cache_read(self, tensor: Tensor, scope: str, readers: Any) -> Tensor:
         """Copy ``tensor`` into a new stage in ``scope`` and make ``readers`` read the copy."""
-        from .dataflow import cache_read
+        from .dataflow import cache_read  # dataflow imports this module
         return cache_read(self, tensor, scope, readers)
 
     def cache_write(self, tensor: Tensor | Sequence[Tensor], scope: str) -> Tensor:
         """Compute ``tensor`` into a new stage in ``scope``; the original stage copies it out."""
-        from .dataflow import cache_write
+        from .dataflow import cache_write  # dataflow imports this module
         return cache_write(self, tensor, scope)
 
     def rfactor(self, tensor: Tensor, axis: IterVar, factor_axis: int = 0) -> Tensor:
         """Turn reduction axis ``axis`` into a data-parallel axis of a new stage of partial
         results; the original stage then reduces over those partial results."""
-        from .dataflow import rfactor
+        from .dataflow import rfactor  # dataflow imports this module
         return rfactor(self, tensor, axis, factor_axis)
 
     def create_group(self, outputs: Any, inputs: Any, include_inputs: bool = False) -> StageGroup:

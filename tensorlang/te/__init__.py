@@ -6,6 +6,7 @@ imported lazily so that the te layer itself never depends on the schedule layer.
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 from . import expr, intrin
@@ -36,6 +37,5 @@ def __getattr__(name: str) -> Any:
         from .. import schedule
         return getattr(schedule, name)
     if name == "schedule":  # te.schedule.InferBound, te.schedule.Split ... as in TVM
-        import importlib
         return importlib.import_module("..schedule", __name__)
     raise AttributeError(f"module 'tensorlang.te' has no attribute '{name}'")

@@ -155,7 +155,7 @@ class PrimExpr(Node):
         return cast(self, dtype)
 
     def __str__(self) -> str:
-        from .printer import expr_str
+        from .printer import expr_str  # the printer imports this module
         return expr_str(self)
 
     def __repr__(self) -> str:

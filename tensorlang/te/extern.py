@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import ExprError
 from .dtype import HANDLE, INT32, DType, as_dtype
-from .expr import Call, IntImm, PrimExpr, StringImm, Var, const, convert
+from .expr import Call, IntImm, Load, PrimExpr, StringImm, Var, const, convert
 from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, to_shape
 
 
@@ -32,7 +32,6 @@ class DeclBuffer:
 
     def vload(self, begin: Sequence[Any], dtype: str | None = None) -> PrimExpr:
         """The element at index ``begin`` (one index per dimension)."""
-        from .expr import Load
         return Load(dtype or self.dtype, self.data, self.offset_of(begin))
 
     def offset_of(self, indices: Sequence[Any]) -> PrimExpr:

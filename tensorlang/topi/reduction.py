@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import te
+from ..errors import ExprError
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
 from . import tag
-from .transform import normalize_axis
+from .transform import normalize_axis, reshape
+from .utils import prod as _size
 
 
 def _axes(data: Tensor, axis: Any) -> list[int]:
@@ -87,11 +89,8 @@ def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Te
     ndim = len(data.shape)
     red = _axes(data, axis)
     if len(red) != 1 and axis is not None:
-        from ..errors import ExprError
         raise ExprError(f"{name}: reduce over one axis (got {axis!r})")
     if axis is None and ndim != 1:
-        from .transform import reshape
-        from .utils import prod as _size
         return _arg(reshape(data, [_size(data.shape)]), 0, keepdims, reducer, name)
     ax = red[0]
     k = te.reduce_axis((0, data.shape[ax]), name="k")

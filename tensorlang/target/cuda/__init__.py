@@ -32,6 +32,8 @@ def parse_target(text: str) -> CUDATarget:
 def build_func(func: PrimFunc, target: CUDATarget, jit: bool = True) -> Any:
     """Compile a lowered function: kernels through NVRTC at build time, loaded on the first call
     whatever ``jit`` says; "-emulate" runs them on the CPU instead (an LLVM Module)."""
+    # Imported here: parsing a CUDA target stays cheap; code generation, NVRTC and the driver
+    # bindings (and LLVM for -emulate) load on the first build or load.
     if target.emulate:
         from .emulate import build_emulated
         return build_emulated(func, target)

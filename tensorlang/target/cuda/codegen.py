@@ -39,7 +39,7 @@ from ...ir.verify import NOT_EXECUTABLE
 from ...ir.warp import SHFL_DOWN, SHUFFLES
 from ...te import expr as E
 from ...te.dtype import DType
-from ...te.functor import Visitor, children, free_vars
+from ...te.functor import Visitor, children, free_vars, post_order_visit
 
 BLOCK_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z")
 THREAD_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
@@ -1301,7 +1301,6 @@ def _max_registers(body: S.Stmt) -> int:
             v = dict(n.annotations).get("pragma_max_registers", 0)
             if v:
                 found.append(int(v))
-    from ...te.functor import post_order_visit
     post_order_visit(body, fn)
     return min(found) if found else 0
 

@@ -16,6 +16,8 @@ from __future__ import annotations
 import ctypes
 import importlib
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -333,8 +335,6 @@ def probe_arch(timeout: float = 60.0) -> str | None:
     process stays free to fork (a forked child of a CUDA process cannot use CUDA)."""
     if _init_pid == os.getpid() and 0 in _devices:
         return _devices[0].arch
-    import subprocess
-    import sys
     code = ("from tensorlang.target.cuda.driver import cuda_device\n"
             "try:\n    print(cuda_device(0).arch)\nexcept Exception:\n    print('none')")
     env = dict(os.environ)

@@ -14,6 +14,7 @@ from functools import cache
 
 from ...errors import TargetError
 from ..target import option_words, unknown_option
+from .driver import probe_arch
 
 DEFAULT_ARCH = "sm_90"
 # Hopper's per-block limits; they also hold for every architecture NVRTC 12/13 can target
@@ -94,5 +95,4 @@ def present_device_arch() -> str | None:
     """The architecture of GPU 0 ("sm_90") when a CUDA binding, a driver and a GPU are present,
     else None; asked in a fresh interpreter (``driver.probe_arch``), so parsing a target never
     initializes CUDA in this process. Any failure means "no device": parsing must not fail."""
-    from .driver import probe_arch
     return probe_arch()

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
+from .runtime import Module
+from .runtime import load_module as load_exported
 from .target import LLVMTarget
 
 if TYPE_CHECKING:
     from ...ir.function import PrimFunc
-    from .runtime import Module
 
 # The leading bytes of what ``Module.export_library`` writes: an ELF or Mach-O shared library.
 EXPORT_MAGIC = (b"\x7fELF", b"\xcf\xfa\xed\xfe", b"\xca\xfe\xba\xbe")
@@ -38,8 +39,7 @@ def build_func(func: PrimFunc, target: LLVMTarget, jit: bool = True) -> Module:
 
 def load_module(path: str | os.PathLike) -> Module:
     """Load a shared library written by ``Module.export_library`` (no compiler needed)."""
-    from .runtime import load_module as load
-    return load(path)
+    return load_exported(path)
 
 
 __all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "LLVMTarget", "build_func", "load_module", "parse_target"]
