@@ -39,11 +39,12 @@ def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
-def _imports(name: str, path: Path, known: set[str]) -> list[tuple[str, str, int]]:
-    """(imported module, imported name or "", line) for every import of tensorlang code."""
+def _imports(name: str, path: Path, known: set[str], tree: ast.AST | None = None) -> list[tuple[str, str, int]]:
+    """(imported module, imported name or "", line) for every import of tensorlang code (in ``tree``,
+    by default the whole module)."""
     is_package = path.name == "__init__.py"
     found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree or ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("tensorlang")]
         elif isinstance(node, ast.ImportFrom):
@@ -132,3 +133,92 @@ def test_the_checker_sees_function_level_and_relative_imports():
     graph = _graph()
     assert "tensorlang.target.llvm.build" in {t for t, _, _ in graph["tensorlang.target.llvm"]}  # in build_func
     assert "tensorlang.schedule" in {t for t, _, _ in graph["tensorlang.te"]}  # "from .. import schedule"
+
+
+# Third-party packages a function may import where it needs them: heavy or optional.
+DEFERRED_PACKAGES = {"xgboost", "sklearn", "llvmlite", "cuda", "pycuda", "ray", "tqdm", "matplotlib", "rich",
+                     "jsonschema", "cupy", "torch"}
+# Function-level imports of tensorlang modules that break no import cycle, each with its reason.
+DEFERRED = {
+    ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users: upward, so resolved on first use",
+    ("tensorlang.runtime.ndarray", "tensorlang.target.cuda.runtime"):
+        "Device.exist for a GPU: `import tensorlang` does not load the CUDA backend",
+    ("tensorlang.target.llvm", "tensorlang.target.llvm.build"): "llvmlite, on the first build",
+    ("tensorlang.target.llvm.target", "tensorlang.target.llvm.host"): "llvmlite, once a target is really made",
+    ("tensorlang.target.cuda", "tensorlang.target.cuda.emulate"): "llvmlite, on the first emulated build",
+    ("tensorlang.target.cuda", "tensorlang.target.cuda.build"):
+        "code generation and the NVRTC/driver bindings, on the first build: parsing a CUDA target stays cheap",
+    ("tensorlang.target.cuda", "tensorlang.target.cuda.runtime"): "the NVRTC/driver bindings, on the first load",
+}
+
+
+def _module_level_graph() -> dict[str, set[str]]:
+    """The modules each module names in imports that run when it is imported (not in functions or
+    TYPE_CHECKING blocks)."""
+    mods = _modules()
+    return {name: {t for t, _, _ in _imports_in(name, path, set(mods), _module_level_nodes(path))} - {name}
+            for name, path in mods.items()}
+
+
+def _module_level_nodes(path: Path) -> list[ast.AST]:
+    out = []
+
+    def visit(nodes: list[ast.stmt]) -> None:
+        for node in nodes:
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                out.append(node)
+            elif isinstance(node, ast.If) and "TYPE_CHECKING" not in ast.unparse(node.test):
+                visit(node.body + node.orelse)
+            elif isinstance(node, ast.Try):
+                visit(node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body])
+
+    visit(ast.parse(path.read_text(), str(path)).body)
+    return out
+
+
+def _function_level_nodes(path: Path) -> list[ast.AST]:
+    return [node for fn in ast.walk(ast.parse(path.read_text(), str(path)))
+            if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for node in ast.walk(fn) if isinstance(node, (ast.Import, ast.ImportFrom))]
+
+
+def _imports_in(name: str, path: Path, known: set[str], nodes: list[ast.AST]) -> list[tuple[str, str, int]]:
+    tree = ast.Module(body=list(nodes), type_ignores=[])
+    return _imports(name, path, known, tree)
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        node = todo.pop()
+        if node == goal:
+            return True
+        if node not in seen:
+            seen.add(node)
+            todo.extend(graph.get(node, ()))
+    return False
+
+
+def test_function_level_imports_break_a_cycle_or_defer_something_heavy():
+    """An import inside a function must break a real import cycle, defer a heavy or optional package
+    (DEFERRED_PACKAGES), or be listed in DEFERRED with its reason; else it belongs at the top.
+    autotune/ and cli.py had their own pass and are not checked yet."""
+    mods = _modules()
+    graph = _module_level_graph()
+    bad = []
+    for name, path in mods.items():
+        if name.startswith(("tensorlang.autotune", "tensorlang.cli")):
+            continue
+        nodes = _function_level_nodes(path)
+        for node in nodes:
+            if isinstance(node, ast.Import) or not node.level:
+                roots = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+                bad += [f"{name}:{node.lineno} imports {r} in a function" for r in roots
+                        if not r.startswith("tensorlang") and r.split(".")[0] not in DEFERRED_PACKAGES]
+        for target, _, line in _imports_in(name, path, set(mods), nodes):
+            target = target if target in mods else target.rpartition(".")[0]
+            if (name, target) in DEFERRED or _reaches(graph, target, name):
+                continue
+            bad.append(f"{name}:{line} imports {target} in a function, which breaks no cycle")
+    assert not bad, "move these imports to the top of their module, or list them in DEFERRED with the reason:\n" + \
+        "\n".join(bad)
