@@ -175,3 +175,8 @@ def seq(*stmts: Stmt | None) -> Stmt:
     if not flat:
         return no_op()
     return flat[0] if len(flat) == 1 else SeqStmt(flat)
+
+
+# What the ir package re-exports (BufferBind is internal: storage_flatten removes it).
+__all__ = ["Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt", "Provide", "Realize", "SeqStmt", "Stmt",
+           "Store", "is_no_op", "no_op", "seq"]

@@ -4,20 +4,7 @@ from __future__ import annotations
 
 from ...te.expr import FloatImm, IntImm, cast, logical_not
 from ...te.functor import Mutator, substitute
-from ..stmt import (
-    Allocate,
-    Evaluate,
-    For,
-    ForKind,
-    IfThenElse,
-    LetStmt,
-    Realize,
-    SeqStmt,
-    Stmt,
-    is_no_op,
-    no_op,
-    seq,
-)
+from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Realize, SeqStmt, Stmt, is_no_op, no_op, seq
 
 
 def remove_no_op(stmt: Stmt) -> Stmt:

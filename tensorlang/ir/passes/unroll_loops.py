@@ -7,20 +7,7 @@ import math
 from ...errors import DTypeError, ExprError, LoweringError
 from ...te.expr import Add, BinaryOp, Cast, IntImm, Not, PrimExpr, Select, Var, binary, cast, logical_not
 from ...te.functor import Mutator
-from ..stmt import (
-    Allocate,
-    Evaluate,
-    For,
-    ForKind,
-    IfThenElse,
-    LetStmt,
-    Realize,
-    SeqStmt,
-    Stmt,
-    is_no_op,
-    no_op,
-    seq,
-)
+from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Realize, SeqStmt, Stmt, is_no_op, no_op, seq
 
 AUTO_UNROLL_KEY = "pragma_auto_unroll_max_step"
 UNROLL_KEY = "pragma_unroll"

@@ -35,20 +35,7 @@ from ...te.expr import (
     logical_not,
 )
 from ...te.functor import Mutator, post_order_visit, substitute
-from ..stmt import (
-    Allocate,
-    Evaluate,
-    For,
-    ForKind,
-    IfThenElse,
-    LetStmt,
-    SeqStmt,
-    Stmt,
-    Store,
-    is_no_op,
-    no_op,
-    seq,
-)
+from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, is_no_op, no_op, seq
 
 # Wider vectors only cost compile time (every lane is spelled out in the IR).
 MAX_LANES = 1024
