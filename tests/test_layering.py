@@ -20,9 +20,12 @@ RANKS = {
     "tensorlang.target": 5,
     "tensorlang.runtime": 6,
     "tensorlang.build_module": 6,
+    "tensorlang.contrib": 6,
     "tensorlang.autotune": 7,
     "tensorlang.autoschedule": 7,
-    "tensorlang.cli": 8,
+    "tensorlang.topi": 8,
+    "tensorlang.testing": 8,
+    "tensorlang.cli": 9,
 }
 # Upward imports that are deliberate, each with its reason.
 ALLOWED_UPWARD = {
