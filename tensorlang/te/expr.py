@@ -619,28 +619,26 @@ def _as_bool(a: Any) -> PrimExpr:
     return binary(NE, a, 0)
 
 
-def all_(*conds: Any) -> PrimExpr:
-    """Logical and of all conditions (te.all)."""
+def _chain(conds: tuple, cls: type[BinaryOp], empty: bool) -> PrimExpr:
+    """``cls`` (And, Or) over the conditions, given one by one or as one list; ``empty`` if none."""
     if len(conds) == 1 and isinstance(conds[0], (list, tuple)):
         conds = tuple(conds[0])
     if not conds:
-        return const(True)
+        return const(empty)
     out = _as_bool(conds[0])
     for c in conds[1:]:
-        out = logical(And, out, c)
+        out = logical(cls, out, c)
     return out
+
+
+def all_(*conds: Any) -> PrimExpr:
+    """Logical and of all conditions (te.all)."""
+    return _chain(conds, And, True)
 
 
 def any_(*conds: Any) -> PrimExpr:
     """Logical or of all conditions (te.any)."""
-    if len(conds) == 1 and isinstance(conds[0], (list, tuple)):
-        conds = tuple(conds[0])
-    if not conds:
-        return const(False)
-    out = _as_bool(conds[0])
-    for c in conds[1:]:
-        out = logical(Or, out, c)
-    return out
+    return _chain(conds, Or, False)
 
 
 def if_then_else(cond: Any, t: Any, f: Any) -> PrimExpr:

@@ -141,22 +141,23 @@ indexdiv = floordiv
 indexmod = floormod
 
 
-def max_value(dtype: str | DType) -> PrimExpr:
-    """The largest finite value of ``dtype``."""
+def _extreme(dtype: str | DType, largest: bool) -> PrimExpr:
     dt = as_dtype(dtype)
     if dt.is_bool:
-        return const(True, dt)
+        return const(largest, dt)
     info = np.finfo(dt.numpy()) if dt.is_float else np.iinfo(dt.numpy())
-    return const(float(info.max) if dt.is_float else int(info.max), dt)
+    value = info.max if largest else info.min
+    return const(float(value) if dt.is_float else int(value), dt)
+
+
+def max_value(dtype: str | DType) -> PrimExpr:
+    """The largest finite value of ``dtype``."""
+    return _extreme(dtype, largest=True)
 
 
 def min_value(dtype: str | DType) -> PrimExpr:
     """The smallest finite value of ``dtype`` (most negative)."""
-    dt = as_dtype(dtype)
-    if dt.is_bool:
-        return const(False, dt)
-    info = np.finfo(dt.numpy()) if dt.is_float else np.iinfo(dt.numpy())
-    return const(float(info.min) if dt.is_float else int(info.min), dt)
+    return _extreme(dtype, largest=False)
 
 
 # The names the te and tir facades re-export.
