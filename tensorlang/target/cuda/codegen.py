@@ -70,6 +70,8 @@ _VECTOR_TYPES = {
 _COMPONENTS = "xyzw"
 _FLOAT32 = DType("float", 32)
 _CMP = {E.EQ: "==", E.NE: "!=", E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">="}
+# The C operator of each node on bools (numpy's bool arithmetic: + is or, - is xor, * is and) and on numbers.
+_BOOL_OR_NUMBER = {E.Add: ("||", "+"), E.Sub: ("!=", "-"), E.Mul: ("&&", "*"), E.And: ("&&", "&"), E.Or: ("||", "|")}
 
 _RESERVED = frozenset("""
     alignas alignof and asm auto bool break case catch char class const constexpr continue default
@@ -1058,20 +1060,13 @@ class _KernelRenderer(Visitor):
         a, b = self.expr(e.a, lane), self.expr(e.b, lane)
         return _wrap_narrow(f"({a} {op} {b})", dt)
 
-    def visit_Add(self, e: E.Add, lane: int | None) -> str:
+    def _bool_or_number(self, e: E.BinaryOp, lane: int | None) -> str:
+        on_bool, on_number = _BOOL_OR_NUMBER[type(e)]
         if e.dtype.is_bool:
-            return f"({self.expr(e.a, lane)} || {self.expr(e.b, lane)})"
-        return self._binary(e, lane, "+")
+            return f"({self.expr(e.a, lane)} {on_bool} {self.expr(e.b, lane)})"
+        return self._binary(e, lane, on_number)
 
-    def visit_Sub(self, e: E.Sub, lane: int | None) -> str:
-        if e.dtype.is_bool:
-            return f"({self.expr(e.a, lane)} != {self.expr(e.b, lane)})"
-        return self._binary(e, lane, "-")
-
-    def visit_Mul(self, e: E.Mul, lane: int | None) -> str:
-        if e.dtype.is_bool:
-            return f"({self.expr(e.a, lane)} && {self.expr(e.b, lane)})"
-        return self._binary(e, lane, "*")
+    visit_Add = visit_Sub = visit_Mul = visit_And = visit_Or = _bool_or_number
 
     def visit_Div(self, e: E.Div, lane: int | None) -> str:
         if e.dtype.is_int and not _safe_divisor(e.b):
@@ -1130,16 +1125,6 @@ class _KernelRenderer(Visitor):
         else:
             a, b = self.expr(e.a, lane), self.expr(e.b, lane)
         return f"({a} {_CMP[type(e)]} {b})"
-
-    def visit_And(self, e: E.And, lane: int | None) -> str:
-        if e.dtype.is_bool:
-            return f"({self.expr(e.a, lane)} && {self.expr(e.b, lane)})"
-        return self._binary(e, lane, "&")
-
-    def visit_Or(self, e: E.Or, lane: int | None) -> str:
-        if e.dtype.is_bool:
-            return f"({self.expr(e.a, lane)} || {self.expr(e.b, lane)})"
-        return self._binary(e, lane, "|")
 
     def visit_Not(self, e: E.Not, lane: int | None) -> str:
         x = self.expr(e.a, lane)
