@@ -272,11 +272,7 @@ class _Vectorizer(Mutator):
             raise _Scalarize("loop bounds vary across lanes")
         return op.with_fields(min=start, extent=extent, body=self.visit(op.body))
 
-    def visit_LetStmt(self, op: LetStmt) -> Stmt:
-        value = self.visit(op.value)
-        with self._bind(op.var, value) as (var, bound):
-            body = self.visit(op.body)
-        return op.with_fields(var=var, value=bound, body=body)
+    visit_LetStmt = visit_Let  # the same binding, around a statement instead of an expression
 
     def visit_SeqStmt(self, op: SeqStmt) -> Stmt:
         stmts = tuple(self.visit(s) for s in op.seq)
