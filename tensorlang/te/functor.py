@@ -112,7 +112,10 @@ def post_order_visit(node: Any, fn: Callable[[Any], None]) -> None:
         stack.extend((c, False) for c in reversed(list(children(n))))
 
 
-class _Substitute(Mutator):
+class Substituter(Mutator):
+    """Replaces variables by expressions (identity-keyed map); passes subclass it to replace or
+    fold more on the way."""
+
     def __init__(self, vmap: dict[Var, PrimExpr]):
         super().__init__()
         self.vmap = vmap
@@ -125,7 +128,7 @@ def substitute(node: Any, vmap: dict[Var, PrimExpr]) -> Any:
     """Replace variables by expressions (identity-keyed map) in an expression or statement."""
     if not vmap:
         return node
-    return _Substitute(vmap).visit(node)
+    return Substituter(vmap).visit(node)
 
 
 def free_vars(node: Any) -> set[Var]:

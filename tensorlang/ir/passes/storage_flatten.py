@@ -7,7 +7,7 @@ from __future__ import annotations
 from ...errors import LoweringError
 from ...te.dtype import HANDLE, INT32, INT64, DType
 from ...te.expr import IntImm, Load, PrimExpr, TensorRead, Var, cast, const
-from ...te.functor import Mutator
+from ...te.functor import Mutator, Substituter
 from ...te.tensor import Tensor
 from ..function import Buffer
 from ..stmt import Allocate, BufferBind, Provide, Realize, Stmt, Store
@@ -113,15 +113,8 @@ class _Flatten(Mutator):
         return Load(node.dtype, var, _flat(idx, mins, shape, self.strides.get(node.tensor)))
 
 
-class _Rebind(Mutator):
+class _Rebind(Substituter):
     """Replace buffer handles, in expressions and as the buffer of loads and stores."""
-
-    def __init__(self, vmap: dict[Var, Var]):
-        super().__init__()
-        self.vmap = vmap
-
-    def visit_Var(self, node: Var) -> PrimExpr:
-        return self.vmap.get(node, node)
 
     def visit_Load(self, node: Load) -> PrimExpr:
         node = self.generic_visit(node)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ...errors import DTypeError, ExprError, LoweringError
-from ...te.expr import Add, BinaryOp, Cast, IntImm, Not, PrimExpr, Select, Var, binary, cast, logical_not
-from ...te.functor import Mutator
+from ...te.expr import Add, BinaryOp, Cast, IntImm, Not, PrimExpr, Select, binary, cast, logical_not
+from ...te.functor import Mutator, Substituter
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Realize, SeqStmt, Stmt, is_no_op, no_op, seq
 
 AUTO_UNROLL_KEY = "pragma_auto_unroll_max_step"
@@ -110,16 +110,9 @@ def _statement_count(s: Stmt, loop: float = math.inf) -> float:
     return 1
 
 
-class _SubstituteFold(Mutator):
+class _SubstituteFold(Substituter):
     """Substitute variables, then fold the constant integer arithmetic that this exposes
     (``xo*16 + xi`` with both constant becomes one IntImm)."""
-
-    def __init__(self, vmap: dict[Var, PrimExpr]):
-        super().__init__()
-        self.vmap = vmap
-
-    def visit_Var(self, op: Var) -> PrimExpr:
-        return self.vmap.get(op, op)
 
     def visit_BinaryOp(self, op: BinaryOp) -> PrimExpr:
         e = self.generic_visit(op)
