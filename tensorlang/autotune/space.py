@@ -60,10 +60,28 @@ class KnobSpace:
         return f"{type(self).__name__}(len={len(self)})"
 
 
-class SplitEntity:
+class _ListEntity:
+    """A knob value that is one list, kept under its TVM attribute name (``_list_attr``):
+    ``val`` reads it, the log stores it, and it prints as kind and list (``sp[-1, 8]``)."""
+
+    kind = "?"
+    _list_attr = ""
+
+    @property
+    def val(self) -> list:
+        return getattr(self, self._list_attr)
+
+    def to_json(self) -> Any:
+        return self.val
+
+    def __repr__(self) -> str:
+        return f"{self.kind}{self.val}"
+
+
+class SplitEntity(_ListEntity):
     """One way to split an axis: ``size`` lists the extents outermost first, -1 = the rest."""
 
-    kind = "sp"
+    kind, _list_attr = "sp", "size"
 
     def __init__(self, size: Sequence[int]):
         self.size = list(size)
@@ -77,16 +95,6 @@ class SplitEntity:
             out.append(inner)
         out.append(axis)
         return list(reversed(out))
-
-    @property
-    def val(self) -> list[int]:
-        return self.size
-
-    def to_json(self) -> Any:
-        return self.size
-
-    def __repr__(self) -> str:
-        return f"sp{self.size}"
 
 
 def _factors(n: int) -> list[int]:
@@ -133,10 +141,10 @@ class SplitSpace(KnobSpace):
             raise InstantiationError(f"split space of extent {product} is empty (policy {policy})")
 
 
-class ReorderEntity:
+class ReorderEntity(_ListEntity):
     """One order of a set of axes: ``perm`` indexes the axes given to ``apply``."""
 
-    kind = "re"
+    kind, _list_attr = "re", "perm"
 
     def __init__(self, perm: Sequence[int]):
         self.perm = list(perm)
@@ -145,16 +153,6 @@ class ReorderEntity:
         ordered = [axes[i] for i in self.perm]
         s[op].reorder(*ordered)
         return ordered
-
-    @property
-    def val(self) -> list[int]:
-        return self.perm
-
-    def to_json(self) -> Any:
-        return self.perm
-
-    def __repr__(self) -> str:
-        return f"re{self.perm}"
 
 
 class ReorderSpace(KnobSpace):
@@ -174,10 +172,10 @@ class ReorderSpace(KnobSpace):
         self.entities = [ReorderEntity(p) for p in perms]
 
 
-class AnnotateEntity:
+class AnnotateEntity(_ListEntity):
     """One annotation per axis: ``none``, ``unroll``, ``vec`` or ``parallel``."""
 
-    kind = "an"
+    kind, _list_attr = "an", "anns"
 
     def __init__(self, anns: Sequence[str]):
         self.anns = list(anns)
@@ -193,16 +191,6 @@ class AnnotateEntity:
                 stage.vectorize(ax)
             elif ann == "parallel":
                 stage.parallel(ax)
-
-    @property
-    def val(self) -> list[str]:
-        return self.anns
-
-    def to_json(self) -> Any:
-        return self.anns
-
-    def __repr__(self) -> str:
-        return f"an{self.anns}"
 
 
 class AnnotateSpace(KnobSpace):
