@@ -67,6 +67,10 @@ _LLVM_MATH = {
 # te intrinsic name -> (float32 libm symbol, float64 libm symbol).
 _LIBM = {"tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"), "tan": ("tanf", "tan")}
 _CMP_OPS = {E.EQ: "==", E.NE: "!=", E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">="}
+# The instruction of each node on floats, on bools (numpy's bool arithmetic: + is or, - is xor,
+# * is and) and on integers.
+_B = ir.IRBuilder
+_ARITH = {E.Add: (_B.fadd, _B.or_, _B.add), E.Sub: (_B.fsub, _B.xor, _B.sub), E.Mul: (_B.fmul, _B.and_, _B.mul)}
 
 
 def codegen_llvm(func: PrimFunc, target: LLVMTarget, *, metadata: str | None = None,
@@ -567,23 +571,14 @@ class _FunctionEmitter(Visitor):
     def _nsw(self, dt: DType) -> tuple[str, ...]:
         return ("nsw",) if dt.is_signed and self._in_index else ()
 
-    def visit_Add(self, e: E.Add) -> ir.Value:
+    def _arith(self, e: E.BinaryOp) -> ir.Value:
         a, b, dt = self._operands(e)
+        on_float, on_bool, on_int = _ARITH[type(e)]
         if dt.is_float:
-            return self.b.fadd(a, b, flags=self.m.arith_flags)
-        return self.b.or_(a, b) if dt.is_bool else self.b.add(a, b, flags=self._nsw(dt))
+            return on_float(self.b, a, b, flags=self.m.arith_flags)
+        return on_bool(self.b, a, b) if dt.is_bool else on_int(self.b, a, b, flags=self._nsw(dt))
 
-    def visit_Sub(self, e: E.Sub) -> ir.Value:
-        a, b, dt = self._operands(e)
-        if dt.is_float:
-            return self.b.fsub(a, b, flags=self.m.arith_flags)
-        return self.b.xor(a, b) if dt.is_bool else self.b.sub(a, b, flags=self._nsw(dt))
-
-    def visit_Mul(self, e: E.Mul) -> ir.Value:
-        a, b, dt = self._operands(e)
-        if dt.is_float:
-            return self.b.fmul(a, b, flags=self.m.arith_flags)
-        return self.b.and_(a, b) if dt.is_bool else self.b.mul(a, b, flags=self._nsw(dt))
+    visit_Add = visit_Sub = visit_Mul = _arith
 
     def _divisor(self, b: ir.Value) -> ir.Value:
         """Inside a masked vector branch, divide the dead lanes by 1 so they cannot trap."""
