@@ -58,7 +58,8 @@ def _extent(e: Any, where: str) -> int:
     return int(e.value)
 
 
-def _reads(op: ComputeOp) -> list[E.TensorRead]:
+def tensor_reads(op: ComputeOp) -> list[E.TensorRead]:
+    """Every tensor read in the body of ``op``, in visiting order."""
     out: list[E.TensorRead] = []
 
     def fn(node: Any) -> None:
@@ -69,7 +70,8 @@ def _reads(op: ComputeOp) -> list[E.TensorRead]:
     return out
 
 
-def _vars_of(e: E.PrimExpr) -> set[E.Var]:
+def vars_of(e: E.PrimExpr) -> set[E.Var]:
+    """The variables ``e`` uses."""
     found: set[E.Var] = set()
 
     def fn(node: Any) -> None:
@@ -81,10 +83,10 @@ def _vars_of(e: E.PrimExpr) -> set[E.Var]:
 
 def _has_reuse(op: ComputeOp) -> bool:
     spatial = {iv.var for iv in op.axis}
-    for read in _reads(op):
+    for read in tensor_reads(op):
         used: set[E.Var] = set()
         for idx in read.indices:
-            used |= _vars_of(idx)
+            used |= vars_of(idx)
         if spatial - used:
             return True
     return False
@@ -156,7 +158,7 @@ class ComputeDAG:
         if consumer.spatial != producer.spatial or consumer.is_reduction:
             return False
         axes = [iv.var for iv in consumer.op.axis]
-        for read in _reads(consumer.op):
+        for read in tensor_reads(consumer.op):
             if read.tensor.op is producer.op and (
                     len(read.indices) != len(axes) or any(i is not v for i, v in zip(read.indices, axes))):
                 return False

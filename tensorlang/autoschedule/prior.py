@@ -18,7 +18,8 @@ import random
 from collections.abc import Mapping
 from typing import Any
 
-from .dag import ComputeDAG, StageInfo
+from ..autotune.space import InstantiationError
+from .dag import ComputeDAG, StageInfo, tensor_reads, vars_of
 from .hardware import HardwareModel
 from .sketch import (
     AT,
@@ -26,6 +27,7 @@ from .sketch import (
     GFLAT,
     GTILE,
     INLINE,
+    PTILE,
     RFACTOR,
     ROWS,
     SIMPLE,
@@ -53,14 +55,32 @@ def prime_factors(n: int) -> list[int]:
 
 def random_split(slot: SplitSlot, rng: random.Random) -> list[int]:
     """Each prime factor of the extent to a random level (the innermost only while it stays
-    within ``slot.max_last``)."""
+    within ``slot.max_last``); for a slot with ``lasts``, half the time the innermost is one of
+    them and the prime factors of ``ceil(extent / innermost)`` go to the outer levels."""
     parts = [1] * slot.parts
+    if slot.lasts and rng.random() < 0.5:
+        parts[-1] = rng.choice(slot.lasts)
+        for p in prime_factors(-(-slot.extent // parts[-1])):
+            parts[rng.randrange(slot.parts - 1)] *= p
+        return parts
     for p in prime_factors(slot.extent):
         i = rng.randrange(slot.parts)
         if i == slot.parts - 1 and slot.max_last and parts[i] * p > slot.max_last:
             i = rng.randrange(slot.parts - 1)
         parts[i] *= p
     return parts
+
+
+def with_last(slot: SplitSlot, last: int, parts: list[int]) -> list[int]:
+    """``parts`` with innermost factor ``last``: the middle levels kept where they still divide
+    what is left of ``ceil(extent / last)``, the outermost level taking the rest."""
+    rest = -(-slot.extent // last)
+    middle = list(parts[1:-1])
+    for i, m in enumerate(middle):
+        if rest % m:
+            middle[i] = 1
+        rest //= middle[i]
+    return [rest, *middle, last]
 
 
 def random_decisions(slots: list[Slot], rng: random.Random) -> dict[str, Any]:
@@ -80,6 +100,21 @@ def mutate(decisions: Mapping[str, Any], slots: list[Slot], rng: random.Random) 
         out[slot.name] = rng.choice([c for c in slot.choices if c != out[slot.name]])
         return out
     parts = out[slot.name]
+    if slot.lasts and (not slot.exact(parts) or rng.random() < 0.3):
+        # A register tile that need not divide: another innermost size, or a factor moved
+        # between the outer levels (which keeps their product).
+        if rng.random() < 0.5 or slot.parts < 3 or all(v == 1 for v in parts[:-1]):
+            choices = [v for v in (*slot.lasts, *_divisors(slot.extent, slot.max_last)) if v != parts[-1]]
+            if choices:
+                out[slot.name] = with_last(slot, rng.choice(choices), parts)
+            return out
+        outer = parts[:-1]
+        src = rng.choice([i for i, v in enumerate(outer) if v > 1])
+        p = rng.choice(prime_factors(outer[src]))
+        dst = rng.choice([i for i in range(len(outer)) if i != src])
+        parts[src] //= p
+        parts[dst] *= p
+        return out
     src = rng.choice([i for i, v in enumerate(parts) if v > 1])
     p = rng.choice(prime_factors(parts[src]))
     dst = rng.choice([i for i in range(len(parts)) if i != src])
@@ -88,6 +123,10 @@ def mutate(decisions: Mapping[str, Any], slots: list[Slot], rng: random.Random) 
     parts[src] //= p
     parts[dst] *= p
     return out
+
+
+def _divisors(n: int, top: int) -> list[int]:
+    return [d for d in range(1, (top or n) + 1) if n % d == 0]
 
 
 # --- the score ---------------------------------------------------------------------------------------
@@ -126,6 +165,15 @@ def _tile_cpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float
         score -= 0.5 * (acc - regs)          # spills: every extra accumulator costs loads and stores
     loads = others + vecs                     # broadcasts of one operand, vectors of the other
     score += 0.5 * _log(min(1.0, 1.5 * acc / loads))
+    # FMAs per load: past what covers the latency, a taller tile still saves loads and broadcasts
+    # (5 x 64 and 6 x 64 beat 4 x 64) while the accumulators, one operand vector and a broadcast
+    # fit the register file.
+    score += 0.3 * _log(min(1.0, acc / loads / 2.4))
+    if acc + vecs + 1 > hw.vector_registers:
+        score -= 0.3
+    tiles = [s[2] * s[3] for s in sp]
+    covered = math.prod(-(-n // t) * t for n, t in zip(info.spatial, tiles))
+    score += _log(info.points / covered)      # guarded tails compute (and waste) whole tiles
     elem = info.dtype_bits // 8
     tile = math.prod(s[2] * s[3] for s in sp) * elem
     score += 0.5 * _log(min(1.0, hw.l1_bytes / 2 / tile))
@@ -171,6 +219,13 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
     key = info.key
     if kind == TILE:
         return _tile_cpu(info, d, hw)
+    if kind == PTILE:
+        # Packing pays when a panel (the reduction x the tile's columns) overflows L1, where the
+        # unpacked columns' row stride would thrash it, and there are rows enough to reuse it.
+        sp = d[f"{key}.s{len(info.spatial) - 1}"]
+        panel = math.prod(info.reduce) * sp[2] * sp[3] * info.dtype_bits // 8
+        reuse = info.points // info.spatial[-1]
+        return _tile_cpu(info, d, hw) + (0.15 if panel > hw.l1_bytes // 2 and reuse >= 64 else -0.15)
     if kind == GTILE:
         return _tile_gpu(info, d, hw)
     if kind == RFACTOR:
@@ -205,6 +260,96 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
             return -50.0
         return _log(min(1.0, t / 128)) + _log(_even(t, hw.warp_size)) + _log(min(1.0, (info.points // t) / 64))
     return 0.0
+
+
+def register_tiles(hw: HardwareModel, extent_rows: int, extent_cols: int, dtype_bits: int = 32,
+                   count: int = 6) -> list[tuple[int, int]]:
+    """The ``count`` best register tiles (rows, columns) for this machine: enough independent
+    vector accumulators to cover the FMA latency, accumulators plus one operand vector and a
+    broadcast within the register file, most FMAs per load first."""
+    lanes = hw.lanes(dtype_bits)
+    tiles = []
+    for vecs in range(1, 5):
+        nr = vecs * lanes
+        for mr in range(1, 9):
+            acc = mr * vecs
+            if (acc < 1.5 * hw.accumulators or acc + vecs + 1 > hw.vector_registers
+                    or mr > extent_rows or nr > max(lanes, extent_cols)):
+                continue
+            tiles.append((-acc / (mr + vecs), -acc, mr, nr))
+    tiles.sort()
+    return [(mr, nr) for *_, mr, nr in tiles[:count]]
+
+
+def _row_axis(info: StageInfo) -> int | None:
+    """The output axis a register tile's rows run along: the longest non-innermost axis that the
+    reads along the innermost axis do not use (so each row is one broadcast times those vectors)."""
+    if len(info.spatial) < 2:
+        return None
+    axes = [iv.var for iv in info.op.axis]
+    j = axes[-1]
+    with_j: set = set()
+    for read in tensor_reads(info.op):
+        used = set().union(*(vars_of(i) for i in read.indices))
+        if j in used:
+            with_j |= used
+    cands = [i for i in range(len(axes) - 1) if axes[i] not in with_j and info.spatial[i] > 1]
+    if not cands:
+        cands = [i for i in range(len(axes) - 1) if info.spatial[i] > 1]
+    return max(cands, key=lambda i: (info.spatial[i], i)) if cands else None
+
+
+def _largest_divisor(n: int, top: int) -> int:
+    return max(d for d in range(1, max(1, top) + 1) if n % d == 0)
+
+
+def seed_decisions(dag: ComputeDAG, sketch: Sketch, slots: list[Slot], base: Mapping[str, Any],
+                   hw: HardwareModel) -> list[dict[str, Any]]:
+    """Decisions of ``sketch`` built from the machine's register tiles rather than drawn: for
+    every multi-level tile, each of ``register_tiles`` as the innermost level (rows along
+    ``_row_axis``, whole vectors along the innermost axis), panels of columns outermost (in
+    parallel) with all row blocks streaming past each (the packed-GEMM order), the reduction
+    unrolled a little or kept whole; the other slots as in ``base``.  Invalid ones are dropped;
+    the list holds every tile's first variant before any second one."""
+    by_name = {sl.name: sl for sl in slots}
+    tiled = [(key, dag[key]) for key, plan in sketch.plans if _kind(plan)[0] in (TILE, PTILE)]
+    if not tiled:
+        return []
+    key, info = max(tiled, key=lambda t: t[1].work)
+    row = _row_axis(info)
+    if row is None:
+        return []
+    last = len(info.spatial) - 1
+    out: list[dict[str, Any]] = []
+    tiles = register_tiles(hw, info.spatial[row], info.spatial[last], info.dtype_bits)
+    # Every tile once before any second variant: a first batch then measures distinct tiles.
+    for r_inner, unroll in ((None, 0), (4, 16)):
+        for mr, nr in tiles:
+            d = {k: (list(v) if isinstance(v, list) else v) for k, v in base.items()}
+            for i, n in enumerate(info.spatial):
+                if i == last:
+                    panels = -(-n // nr)
+                    d[f"{key}.s{i}"] = [panels, 1, 1, nr] if n % nr else [n // nr, 1, 1, nr]
+                elif i == row:
+                    d[f"{key}.s{i}"] = [1, -(-n // mr), 1, mr]
+                else:
+                    d[f"{key}.s{i}"] = [n, 1, 1, 1]
+            for i, n in enumerate(info.reduce):
+                top = by_name[f"{key}.r{i}"].max_last
+                inner = 1
+                if i == len(info.reduce) - 1:
+                    inner = _largest_divisor(n, min(top, 64) if r_inner is None else r_inner)
+                d[f"{key}.r{i}"] = [n // inner, inner]
+            d[f"{key}.unroll"] = unroll
+            if f"{key}.order" in by_name:
+                d[f"{key}.order"] = "panel"
+            try:
+                for name, sl in by_name.items():
+                    sl.check(d[name])
+            except InstantiationError:
+                continue
+            out.append(d)
+    return out
 
 
 def prior_score(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel) -> float:

@@ -2,9 +2,11 @@
 
 ``SketchSearch`` proposes batches of never-measured candidates of one ``SearchTask``:
 
-* first batch: many random decisions per sketch ranked by the analytic prior (``prior_score``),
-  re-ranked by the pretrained cost model when one is shipped, the best kept (the first batch
-  is already good without any measurement);
+* first batch: decisions built from the machine's register tiles (``prior.seed_decisions``)
+  and many random decisions per sketch, ranked by the analytic prior (``prior_score``) and
+  re-ranked by the pretrained cost model when one is shipped, the best kept.  It is drawn with a
+  fixed seed, so it is the same whatever the search's seed: already good without any
+  measurement, and a good start for every seed;
 * later batches: a population of the fastest measured candidates and the prior's best is
   mutated for a few generations; each generation is ranked by the XGBoost model refitted on
   every measurement so far (the prior breaks ties until the model has data), and a small share
@@ -51,6 +53,7 @@ class SketchSearch:
         self.measured: dict[str, float] = {}     # candidate key -> throughput (0 on failure)
         self.cands: dict[str, tuple[Sketch, dict[str, Any]]] = {}
         self.pending: set[str] = set()
+        self.seed_scores: dict[str, float] = {}
         self.xs: list[np.ndarray] = []
         self.ys: list[float] = []
         self._feat: dict[str, np.ndarray | None] = {}
@@ -70,13 +73,13 @@ class SketchSearch:
     def _fresh(self, key: str) -> bool:
         return key not in self.measured and key not in self.pending
 
-    def _prior_pool(self, per_sketch: int) -> list[tuple[float, str]]:
+    def _prior_pool(self, per_sketch: int, rng: random.Random | None = None) -> list[tuple[float, str]]:
         pool: list[tuple[float, str]] = []
         for sketch in self.task.sketches:
             slots = self.task.slots(sketch)
             seen: set[str] = set()
             for _ in range(per_sketch):
-                d = prior.random_decisions(slots, self.rng)
+                d = prior.random_decisions(slots, rng or self.rng)
                 key = self._key(sketch, d)
                 if key in seen:
                     continue
@@ -84,6 +87,21 @@ class SketchSearch:
                 pool.append((prior.prior_score(self.task.dag, sketch, d, self.task.hardware), key))
         pool.sort(key=lambda t: -t[0])
         return pool
+
+    def _seeds(self, pool: list[tuple[float, str]]) -> list[tuple[float, str]]:
+        """The register-tile seeds of every sketch (``prior.seed_decisions``) with their scores,
+        remembered in ``seed_scores`` so later batches still consider the unmeasured ones."""
+        out = []
+        for sketch in self.task.sketches:
+            base = next((self.cands[k][1] for _, k in pool if self.cands[k][0] == sketch), None)
+            if base is None:
+                continue
+            for d in prior.seed_decisions(self.task.dag, sketch, self.task.slots(sketch), base, self.task.hardware):
+                key = self._key(sketch, d)
+                score = prior.prior_score(self.task.dag, sketch, d, self.task.hardware)
+                self.seed_scores[key] = score
+                out.append((score, key))
+        return out
 
     def _features(self, keys: Sequence[str]) -> np.ndarray:
         rows = []
@@ -132,17 +150,25 @@ class SketchSearch:
 
     def next_batch(self, n: int) -> list[ConfigEntity]:
         """Up to ``n`` candidates never measured nor proposed before."""
-        pool = self._prior_pool(_PRIOR_SAMPLES if not self.measured else _PRIOR_SAMPLES // 4)
+        first = not self.measured and not self.pending
+        # The first pool is drawn with a fixed seed: the first batch does not depend on the search's seed.
+        pool = self._prior_pool(_PRIOR_SAMPLES if first else _PRIOR_SAMPLES // 4,
+                                random.Random(0) if first else None)
+        if first:
+            pool = sorted(pool + self._seeds(pool), key=lambda t: -t[0])
         prior_scores = dict((k, s) for s, k in pool)
+        prior_scores.update(self.seed_scores)
         fresh_prior = [k for _, k in pool if self._fresh(k)]
-        if not self.measured:
-            # Rank the prior's best few times n with the model (pretrained, when shipped).
-            # The prior's best of every sketch first (up to half the batch): the prior compares
-            # decisions within a sketch better than it compares sketches.
+        if first:
+            # The register-tile seeds the prior likes best, then the prior's best of every
+            # sketch (the prior compares decisions within a sketch better than it compares
+            # sketches), then the prior's next best ranked by the model (pretrained, when shipped).
+            seeds = [k for k in self.seed_scores if self._fresh(k)]
             firsts: dict[str, str] = {}
             for key in fresh_prior:
                 firsts.setdefault(self.cands[key][0].name, key)
-            heads = list(firsts.values())[:max(1, n // 2)]
+            heads = seeds[:max(0, n - len(firsts))]
+            heads += [k for k in firsts.values() if k not in heads][:max(1, n - len(heads))]
             rest = [k for k in fresh_prior[:3 * n] if k not in heads]
             ranked = self._rank(rest, prior_scores, limit=self._affordable(_FEATURE_SECONDS * n))
             picked = heads + _diverse(ranked, n - len(heads), self.cands)
@@ -163,7 +189,8 @@ class SketchSearch:
 
     def _evolve(self, n: int, fresh_prior: list[str], prior_scores: dict[str, float]) -> list[str]:
         best_measured = sorted((k for k, y in self.measured.items() if y > 0), key=lambda k: -self.measured[k])
-        population = best_measured[:_POPULATION // 2] + fresh_prior[:_POPULATION // 2]
+        seeds = sorted((k for k in self.seed_scores if self._fresh(k)), key=lambda k: -self.seed_scores[k])
+        population = best_measured[:_POPULATION // 2] + seeds[:_POPULATION // 4] + fresh_prior[:_POPULATION // 4]
         children: set[str] = set()
         deadline = time.perf_counter() + _FEATURE_SECONDS * n
         for _ in range(_GENERATIONS):
@@ -184,7 +211,8 @@ class SketchSearch:
             budget = self._affordable(max(0.0, deadline - time.perf_counter()))
             ranked = self._rank(new + [k for k in population if self._fresh(k)], prior_scores, limit=budget)
             population = best_measured[:_POPULATION // 3] + ranked[:_POPULATION]
-        ranked = self._rank(sorted(children) + fresh_prior[:n], prior_scores, limit=n)
+        ranked = self._rank(list(dict.fromkeys([*sorted(children), *fresh_prior[:n], *seeds[:n]])), prior_scores,
+                            limit=n)
         return _diverse(ranked, n, self.cands)
 
     # -- learning ---------------------------------------------------------------------------------

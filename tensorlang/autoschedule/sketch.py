@@ -5,7 +5,10 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
 
 * CPU: non-output injective stages are inlined (elementwise and padding alike); a reduction
   with data reuse is tiled on several levels, spatial axes in four levels and reduction axes in
-  two (SSRSRS): its accumulator tile lives in a ``cache_write`` local stage, or, when its only
+  two (SSRSRS), the innermost spatial level (the register tile) need not divide the extent (the
+  last tile is guarded); a weight-like input of it (read along the innermost output axis,
+  reused across another) may first be packed into panels as wide as the tile (``ptile``, a
+  ``te``-level rewrite, ``layout.py``): its accumulator tile lives in a ``cache_write`` local stage, or, when its only
   consumer is an elementwise output reading it point by point, inside that consumer (fusion);
   a reduction with a small spatial extent may instead be ``rfactor``-ed; a reduction without
   reuse (softmax, norms) is ``rfactor``-ed into vector lanes or kept simple, and is computed
@@ -34,12 +37,18 @@ from ..schedule.schedule import Schedule, Stage, create_schedule
 from ..te import expr as E
 from ..te import thread_axis
 from ..te.functor import post_order_visit
-from ..te.tensor import IterVar
+from ..te.tensor import IterVar, PlaceholderOp
 from .dag import ComputeDAG, StageInfo
 from .hardware import HardwareModel
+from .layout import pack_input, packable_read
 
 # Plans a stage can get.
 INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER = "inline", "tile", "rfactor", "simple", "flat", "rows", "outer"
+# A multi-level tile whose weight-like input is first packed into contiguous panels (layout.py).
+PTILE = "ptile"
+# Loop orders of a packed tile's second level: output axes in order, or the panel axis outermost
+# (one packed panel stays in cache while the row blocks stream past it).
+TILE_ORDERS = ("rows", "panel")
 AT = "at"
 GTILE, GFLAT = "gtile", "gflat"
 # Largest vectorized inner loop and largest explicitly unrolled one: beyond them code size grows
@@ -63,13 +72,22 @@ class SplitSlot:
     extent: int
     parts: int
     max_last: int = 0
+    # Innermost factors allowed although they do not divide the extent (register tiles such as
+    # 5 x 64 or 8 x 48 of a 1024 x 1024 output): the outer factors then multiply to
+    # ceil(extent / innermost) and the last tile is guarded.
+    lasts: tuple[int, ...] = ()
+
+    def exact(self, value: Sequence[int]) -> bool:
+        return math.prod(value) == self.extent
 
     def check(self, value: Any) -> list[int]:
         if (not isinstance(value, (list, tuple)) or len(value) != self.parts
                 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
-                or math.prod(value) != self.extent):
+                or not (self.exact(value) or (value[-1] in self.lasts
+                                              and math.prod(value[:-1]) == -(-self.extent // value[-1])))):
+            allowed = f"; or innermost one of {list(self.lasts)} and the others ceil(extent / it)" if self.lasts else ""
             raise InstantiationError(f"decision {self.name}: expected {self.parts} positive ints whose product "
-                                     f"is {self.extent}, got {value!r}")
+                                     f"is {self.extent}{allowed}, got {value!r}")
         if self.max_last and value[-1] > self.max_last:
             raise InstantiationError(f"decision {self.name}: innermost factor {value[-1]} is above "
                                      f"{self.max_last}")
@@ -169,11 +187,13 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
     out: list[dict[str, str]] = []
     if info.has_reuse and single:
         consumer = dag[info.consumers[0]] if len(info.consumers) == 1 else None
-        if (consumer is not None and consumer.is_output and not info.is_output and plan.get(consumer.key) == FLAT
-                and dag.reads_elementwise(consumer, info)):
-            out.append({**plan, key: f"{TILE}>{consumer.key}", consumer.key: OUTER})
-        else:
-            out.append({**plan, key: TILE})
+        fused = (consumer is not None and consumer.is_output and not info.is_output
+                 and plan.get(consumer.key) == FLAT and dag.reads_elementwise(consumer, info))
+        for kind in ([PTILE] if packable_read(info.op) is not None else []) + [TILE]:
+            if fused:
+                out.append({**plan, key: f"{kind}>{consumer.key}", consumer.key: OUTER})
+            else:
+                out.append({**plan, key: kind})
         small = info.points < 4 * hw.threads * hw.lanes(info.dtype_bits)
         if small and math.prod(info.reduce) >= 4 * hw.lanes(info.dtype_bits):
             out.append({**plan, key: RFACTOR})
@@ -229,12 +249,16 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
     for key, plan in sketch.plans:
         info = dag[key]
         kind, _ = _kind(plan)
-        if kind in (TILE, GTILE):
+        if kind in (TILE, PTILE, GTILE):
             last = len(info.spatial) - 1
-            slots += [SplitSlot(f"{key}.s{i}", n, 4, MAX_VECTOR // 2 if i == last else MAX_UNROLL)
-                      for i, n in enumerate(info.spatial)]
+            for i, n in enumerate(info.spatial):
+                top = MAX_VECTOR // 2 if i == last else MAX_UNROLL
+                lasts = () if kind == GTILE else register_tile_sizes(n, i == last, top, hw, info.dtype_bits)
+                slots.append(SplitSlot(f"{key}.s{i}", n, 4, top, lasts))
             slots += [SplitSlot(f"{key}.r{i}", n, 2, 4 * MAX_UNROLL) for i, n in enumerate(info.reduce)]
             slots.append(ChoiceSlot(f"{key}.unroll", GPU_UNROLL if kind == GTILE else CPU_UNROLL))
+            if kind == PTILE:
+                slots.append(ChoiceSlot(f"{key}.order", TILE_ORDERS))
         elif kind == RFACTOR:
             slots.append(SplitSlot(f"{key}.rf", math.prod(info.reduce), 3, MAX_VECTOR))
         elif kind == FLAT:
@@ -250,6 +274,18 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
     return slots
 
 
+def register_tile_sizes(extent: int, vector_axis: bool, top: int, hw: HardwareModel,
+                        dtype_bits: int = 32) -> tuple[int, ...]:
+    """Innermost tile sizes of an output axis allowed without dividing ``extent``: whole vectors
+    (1 to 4 of them) for the vectorized axis, 2 to 8 rows for the others (a register tile of
+    rows x vectors accumulators)."""
+    if hw.kind != "llvm":
+        return ()
+    lanes = hw.lanes(dtype_bits)
+    sizes = range(lanes, top + 1, lanes) if vector_axis else range(2, min(top, 8) + 1)
+    return tuple(v for v in sizes if v < extent and extent % v)
+
+
 # --- application ------------------------------------------------------------------------------------
 
 class _Applier:
@@ -257,16 +293,25 @@ class _Applier:
 
     def __init__(self, dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel):
         self.dag, self.sketch, self.hw = dag, sketch, hw
-        self.sch: Schedule = create_schedule([t.op for t in dag.outputs])
         slots = {s.name: s for s in sketch_slots(dag, sketch, hw)}
         missing = [n for n in slots if n not in decisions]
         if missing:
             raise InstantiationError(f"sketch {sketch.name}: no decision for {', '.join(missing)}")
         self.d = {n: slot.check(decisions[n]) for n, slot in slots.items()}
         self.attach: dict[str, tuple[Stage, IterVar]] = {}
+        # Layout rewrites first (they replace operations), then the schedule of the result.
+        self.ops = {info.key: info.op for info in dag.stages}
+        self.packed: dict[str, Any] = {}
+        self.args = list(dag.tensors)
+        for key, plan in sketch.plans:
+            if _kind(plan)[0] == PTILE and key in dag.by_key:
+                nr = math.prod(self.d[f"{key}.s{len(dag[key].spatial) - 1}"][2:])
+                self.args, self.packed[key], tmap = pack_input(self.args, self.ops[key], nr)
+                self.ops = {k: tmap[o.output(0)].op if o.output(0) in tmap else o for k, o in self.ops.items()}
+        self.sch: Schedule = create_schedule([t.op for t in self.args if not isinstance(t.op, PlaceholderOp)])
 
     def tensor(self, key: str) -> Any:
-        return self.dag[key].op.output(0)
+        return self.ops[key].output(0)
 
     def stage(self, key: str) -> Stage:
         return self.sch[self.tensor(key)]
@@ -307,7 +352,15 @@ class _Applier:
     def _fuse(self, st: Stage, axes: Sequence[IterVar]) -> IterVar | None:
         return st.fuse(*axes) if len(axes) > 1 else (axes[0] if axes else None)
 
-    def _tile(self, info: StageInfo, into: str) -> None:
+    def _ptile(self, info: StageInfo, into: str) -> None:
+        self._tile(info, into, self.d[f"{info.key}.order"] == "panel")
+        pst = self.sch[self.packed[info.key]]
+        *lead, ji = pst.op.axis
+        # Panels (and any batch axes before them) in parallel, each panel row one vector store.
+        pst.parallel(self._fuse(pst, lead[:-1]) if len(lead) > 1 else lead[0])
+        pst.vectorize(ji)
+
+    def _tile(self, info: StageInfo, into: str, panel_first: bool = False) -> None:
         key = info.key
         t = self.tensor(key)
         if into:
@@ -321,6 +374,8 @@ class _Applier:
         # The outer stage: levels 0 and 1 of every spatial axis, then the tile (levels 2 x 3).
         merged = [[s[0], s[1], s[2] * s[3]] for s in sp]
         g0, g1, g2 = self._split_levels(outer, list(outer.op.axis), merged)
+        if panel_first:
+            g1 = [g1[-1], *g1[:-1]]
         outer.reorder(*g0, *g1, *g2)
         fused = self._fuse(outer, g0)
         if fused is not None and math.prod(s[0] for s in sp) > 1:
@@ -465,7 +520,11 @@ class _Applier:
         st.bind(ti, thread_axis("threadIdx.x"))
 
 
-def apply_sketch(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel) -> Schedule:
-    """A schedule of ``dag`` following ``sketch`` with ``decisions`` (slot name -> value);
-    InstantiationError when a decision is missing or out of its slot's range."""
-    return _Applier(dag, sketch, decisions, hw).run()
+def apply_sketch(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel
+                 ) -> tuple[Schedule, list]:
+    """``(schedule, args)``: a schedule of ``dag`` following ``sketch`` with ``decisions`` (slot
+    name -> value), and the tensors to build it with (``dag.tensors``, or their rewritten
+    versions when the sketch packs an input: same shapes and order).  InstantiationError when
+    a decision is missing or out of its slot's range."""
+    applier = _Applier(dag, sketch, decisions, hw)
+    return applier.run(), applier.args

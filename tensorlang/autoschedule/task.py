@@ -88,7 +88,7 @@ class SearchTask:
         sketch, decisions = from_config(config)
         tensors = self._tensors()
         dag = ComputeDAG(tensors)
-        return apply_sketch(dag, sketch, decisions, self.hardware), tensors
+        return apply_sketch(dag, sketch, decisions, self.hardware)
 
     def reference(self) -> tuple[Schedule, list]:
         """A plain schedule to check candidates against."""
