@@ -92,6 +92,24 @@ def _has_reuse(op: ComputeOp) -> bool:
     return False
 
 
+def compute_ops(outputs: Sequence[Tensor]) -> list[ComputeOp]:
+    """The computed operations ``outputs`` depend on (themselves included), producers first."""
+    order: list[ComputeOp] = []
+    seen: set[int] = set()
+
+    def visit(op: Any) -> None:
+        if id(op) in seen:
+            return
+        seen.add(id(op))
+        for t in op.input_tensors:
+            visit(t.op)
+        if isinstance(op, ComputeOp):
+            order.append(op)
+    for t in outputs:
+        visit(t.op)
+    return order
+
+
 class ComputeDAG:
     """Stages of a computation in producer-before-consumer order."""
 
@@ -104,19 +122,7 @@ class ComputeDAG:
         self.outputs = [t for t in args if not isinstance(t.op, PlaceholderOp)]
         if not self.outputs:
             raise SketchError("the computation returns no computed tensor (only placeholders)")
-        order: list[ComputeOp] = []
-        seen: set[int] = set()
-
-        def visit(op: Any) -> None:
-            if id(op) in seen:
-                return
-            seen.add(id(op))
-            for t in op.input_tensors:
-                visit(t.op)
-            if isinstance(op, ComputeOp):
-                order.append(op)
-        for t in self.outputs:
-            visit(t.op)
+        order = compute_ops(self.outputs)
         names: dict[str, int] = {}
         for op in order:
             names[op.name] = names.get(op.name, 0) + 1

@@ -22,7 +22,7 @@ from ..te import expr as E
 from ..te.functor import Mutator
 from ..te.operation import compute
 from ..te.tensor import ComputeOp, PlaceholderOp, Tensor
-from .dag import tensor_reads, vars_of
+from .dag import compute_ops, tensor_reads, vars_of
 
 
 @dataclass(frozen=True)
@@ -116,22 +116,8 @@ def pack_input(tensors: Sequence[Tensor], op: ComputeOp, nr: int
                        [_Reads(fns={src: packed_read}).visit(b) for b in op.body])
     tmap = {op.output(0): new_op.output(0)}
     # Every stage downstream of ``op``, in producer-before-consumer order, rebuilt to read the new tensors.
-    order: list[ComputeOp] = []
-    seen: set[int] = set()
-
-    def visit(o: Any) -> None:
-        if id(o) in seen:
-            return
-        seen.add(id(o))
-        for t in o.input_tensors:
-            visit(t.op)
-        if isinstance(o, ComputeOp):
-            order.append(o)
-    for t in tensors:
-        if not isinstance(t.op, PlaceholderOp):
-            visit(t.op)
     rw = _Reads(tmap=tmap)
-    for o in order:
+    for o in compute_ops([t for t in tensors if not isinstance(t.op, PlaceholderOp)]):
         if o is op or not any(t in tmap for t in o.input_tensors):
             continue
         rebuilt = ComputeOp(o.name, o.tag, o.attrs, o.axis, [rw.visit(b) for b in o.body])
