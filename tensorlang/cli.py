@@ -173,14 +173,21 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
         tuner = _tuner_for(args.tuner, task, args.seed)
         if history:
             tuner.load_history(history)
+        option = cluster or measure_option(builder=LocalBuilder(timeout=args.build_timeout),
+                                           runner=LocalRunner(number=args.number, repeat=args.repeat,
+                                                              timeout=args.run_timeout))
+        log_trials = callback.log_to_file(log)
         if todo:
-            option = cluster or measure_option(builder=LocalBuilder(timeout=args.build_timeout),
-                                               runner=LocalRunner(number=args.number, repeat=args.repeat,
-                                                                  timeout=args.run_timeout))
             # Measured on several device classes, a trial gives one record per class.
             records = todo * (len(cluster.runner.classes_for(task.target)) if cluster else 1)
             tuner.tune(n_trial=todo, measure_option=option, early_stopping=args.early_stopping,
-                       callbacks=[callback.log_to_file(log), callback.tune_progress(records, f"  {task.name} ")])
+                       callbacks=[log_trials, callback.tune_progress(records, f"  {task.name} ")],
+                       confirm_top=args.confirm_top, confirm_rounds=args.confirm_rounds)
+        elif args.confirm_top > 1 and not confirmed_since_last_trial(history, task):
+            # All trials are logged but their leaders were never confirmed (say, the run was
+            # stopped while confirming): confirm them now, so the log names a confirmed best.
+            print(f"  confirming the {args.confirm_top} fastest logged configs", file=sys.stderr)
+            tuner.confirm_best(option, args.confirm_top, args.confirm_rounds, callbacks=[log_trials])
         summary.append((label, tuner))
     print()
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12} {'spread':>7}  {'ranked by':28} best config")
@@ -196,6 +203,18 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
         _print_best_per_device(log)
     print(f"\nlog: {log}   (apply with autotune.apply_history_best('{log}') or `tensorlang build --log {log} ...`)")
     return 0
+
+
+def confirmed_since_last_trial(history: Sequence[record.Record], task: Any) -> bool:
+    """Whether ``task``'s last successful trial in ``history`` is followed by a confirmation
+    of the leaders (True when there is no successful trial: nothing to confirm)."""
+    target = str(task.target)
+    confirmed = True
+    for inp, res in history:
+        if inp.task.workload_key != task.workload_key or str(inp.task.target) != target or not res.ok:
+            continue
+        confirmed = record.is_confirmation(res)
+    return confirmed
 
 
 def _cluster_option(args: argparse.Namespace) -> Any:
@@ -391,69 +410,223 @@ def _build(args: argparse.Namespace) -> int:
     return 0
 
 
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples keep their lines; options wrap as usual."""
+
+    def __init__(self, prog: str) -> None:
+        super().__init__(prog, max_help_position=32, width=100)
+
+
+def _count(text: str) -> int:
+    """argparse type: a whole number >= 0 (trials, runs, leaders)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = _count(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be 1 or more, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    return value
+
+
+_MAIN_HELP = """\
+tensorlang: declare tensor computations, schedule them, tune the schedules, build fast kernels.
+
+`tensorlang COMMAND --help` explains a command, with examples.  A first session:
+  tensorlang tune --target=llvm examples/matmul.py     # ~20-40 s on 2 cores, log in tuning_logs/
+  tensorlang best tuning_logs/matmul.llvm.json
+  tensorlang build --log tuning_logs/matmul.llvm.json examples/matmul.py -o matmul.so
+
+exit status: 0 done, 1 a problem with your input (the message says what and where), 2 a
+command-line mistake, 130/143 stopped by Ctrl-C/SIGTERM (a tuning run resumes when run again).
+"""
+
+_TUNE_HELP = """\
+Tune the templates a Python file declares: for each task, search its config space, measuring
+real candidates (each built in a worker process, checked against a reference on random data,
+then timed), and append every trial to a tuning log as one JSON line.
+
+The file defines tasks(target), which returns a list of autotune.task.create(...) tasks for the
+target string it is given (see examples/matmul.py); with --auto, computations() instead.
+
+Resuming: the log is read first, and configs it already holds are not measured again; --trials
+counts them, so rerunning a finished command measures nothing, and rerunning a stopped one
+(Ctrl-C, SIGTERM, a crash) measures only what is missing.  Only one tuning process may write a
+log at a time; a second one stops at once.
+
+Honest bests: every candidate is timed --repeat times of --number calls, and ranked by its
+median repeat.  Before a best is declared, the --confirm-top fastest configs are built again and
+re-measured side by side, interleaved over --confirm-rounds rounds, each run in a fresh process;
+the log keeps that confirmation, and `tensorlang best`, `tensorlang build` and
+autotune.apply_history_best use the confirmed best.  The summary prints the best with its spread
+(slowest minus fastest round, over the median).
+
+A candidate that crashes, hangs, computes a wrong answer or fails to compile is recorded as a
+failed trial of that kind and the run goes on.
+"""
+
+_TUNE_EXAMPLES = """\
+examples:
+  tensorlang tune --target=llvm examples/matmul.py
+      64 trials of the matmul template on this CPU, log tuning_logs/matmul.llvm.json
+  tensorlang tune --target=llvm examples/matmul.py --trials 200 --seed 1
+      resume that log up to 200 trials, with a reproducible search order
+  tensorlang tune --target="llvm -mcpu=znver5" examples/conv2d.py --log logs/conv.json
+      an explicit CPU and log file
+  tensorlang tune --target=llvm examples/matmul.py --confirm-top 0
+      declare the best straight from the trials (faster, less reproducible)
+  tensorlang tune --target=cuda examples/matmul.py --tuner ga
+      on the first GPU (needs the 'cuda' extra), with the genetic-algorithm tuner
+  tensorlang tune --auto --target=llvm examples/matmul.py
+      no template: auto-schedule the file's computations()
+  tensorlang tune --cluster local:2 examples/matmul.py
+      build and measure on a Ray cluster (here a local one with 2 workers)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="tensorlang", description="tensorlang: a tensor compiler")
+    parser = argparse.ArgumentParser(prog="tensorlang", description=_MAIN_HELP, formatter_class=_HelpFormatter)
     parser.add_argument("--version", action="version", version=f"tensorlang {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    show = sub.add_parser("show", help="print the lowered loop IR of the schedules a file declares",
-                          description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    show.add_argument("file", help="a Python file with a schedules() function")
-    show.add_argument("--name", action="append", help="only show this entry (repeatable)")
-    show.add_argument("--log", default=None,
-                      help="instead: for each task of the file's tasks(target), the loop IR and generated "
-                           "source of the best config in this tuning log")
-    show.add_argument("--target", default="llvm", help="with --log: the target the tasks are made for")
+    sub = parser.add_subparsers(dest="command", title="commands", metavar="COMMAND")
+    show = sub.add_parser(
+        "show", help="print the lowered loop IR of a file's schedules (or of its tuned best, --log)",
+        formatter_class=_HelpFormatter,
+        description="Print the loop IR that a file's schedules lower to, one entry after another.\n\n"
+                    "The file defines schedules(), which returns {name: (schedule, args)}.  With --log, the\n"
+                    "file's tasks(target) are used instead: for each task, the best config in the log is\n"
+                    "instantiated and its loop IR and generated source (LLVM IR or CUDA C) are printed.",
+        epilog="examples:\n"
+               "  tensorlang show examples/matmul.py\n"
+               "  tensorlang show examples/matmul.py --name matmul_blocked_128\n"
+               "  tensorlang show examples/matmul.py --log tuning_logs/matmul.llvm.json")
+    show.add_argument("file", help="a Python file defining schedules() (or tasks(target), with --log)")
+    show.add_argument("--name", action="append", metavar="NAME",
+                      help="only the entry called NAME; repeat to show several (default: all)")
+    show.add_argument("--log", default=None, metavar="LOG",
+                      help="show the best config of each task in this tuning log instead of schedules()")
+    show.add_argument("--target", default="llvm", metavar="TARGET",
+                      help="with --log: the target the tasks are made for (default: llvm)")
     show.set_defaults(func=_show)
 
-    tune = sub.add_parser("tune", help="tune the tasks a file declares (tasks(target)), logging every trial",
-                          description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    tune.add_argument("file", help="a Python file with a tasks(target) function")
-    tune.add_argument("--target", default="llvm", help="llvm (default) or cuda, with options")
-    tune.add_argument("--tuner", default="xgb", choices=["xgb", "ga", "random", "grid"])
-    tune.add_argument("--auto", action="store_true",
-                      help="auto-schedule the file's computations() instead of tuning templates")
-    tune.add_argument("--trials", type=int, default=64, help="trials per task, counting those already logged")
-    tune.add_argument("--early-stopping", type=int, default=None, help="stop after N trials without improvement")
-    tune.add_argument("--log", default=None, help="tuning log (default tuning_logs/FILE.TARGET.json); resumes it")
-    tune.add_argument("--seed", type=int, default=None)
-    tune.add_argument("--number", type=int, default=4, help="runs per timed repeat")
-    tune.add_argument("--repeat", type=int, default=3, help="timed repeats per candidate")
-    tune.add_argument("--build-timeout", type=float, default=20.0)
-    tune.add_argument("--run-timeout", type=float, default=10.0)
-    tune.add_argument("--cluster", default=None, metavar="ADDRESS|local[:N]",
-                      help="build and measure on a Ray cluster: its address (auto, HOST:6379), or local:N to start "
-                           "one here with N measuring workers (needs the extra 'distributed')")
-    tune.add_argument("--device-class", default="match", metavar="match|all|CLASS",
-                      help="with --cluster: measure on the device class matching the target (default), on every "
-                           "matching class (all: one record per class), or on the class named (key or label)")
+    tune = sub.add_parser("tune", help="search the config space of a file's templates, measuring real candidates",
+                          description=_TUNE_HELP, epilog=_TUNE_EXAMPLES, formatter_class=_HelpFormatter)
+    tune.add_argument("file", help="a Python file defining tasks(target) (or computations(), with --auto)")
+    what = tune.add_argument_group("what to tune")
+    what.add_argument("--target", default="llvm", metavar="TARGET",
+                      help='where the kernels will run: "llvm" (this CPU; add -mcpu=NAME or -mattr=+avx512f to '
+                           'choose), "cuda" (the first GPU) or "cuda -emulate" (CUDA kernels run on the CPU, '
+                           "for testing). Default: llvm")
+    what.add_argument("--auto", action="store_true",
+                      help="no template: auto-schedule the file's computations() (tensorlang.autoschedule); "
+                           "--tuner, --confirm-* and the runner options do not apply")
+    search = tune.add_argument_group("the search")
+    search.add_argument("--trials", type=_count, default=64, metavar="N",
+                        help="trials per task, counting those already in the log (default: 64)")
+    search.add_argument("--tuner", default="xgb", choices=["xgb", "ga", "random", "grid"],
+                        help="how configs are chosen: xgb, a cost model (XGBoost) trained on the trials so far "
+                             "(default); ga, a genetic algorithm; random; grid, every config in order")
+    search.add_argument("--seed", type=int, default=None, metavar="S",
+                        help="seed of the tuner's random choices: the same seed proposes the same configs in the "
+                             "same order (default: a fresh one each run)")
+    search.add_argument("--early-stopping", type=_positive_int, default=None, metavar="N",
+                        help="stop a task after N trials without a new best (default: never)")
+    search.add_argument("--log", default=None, metavar="LOG",
+                        help="the tuning log to append to and resume from (default: tuning_logs/FILE.KIND.json, "
+                             "e.g. tuning_logs/matmul.llvm.json)")
+    timing = tune.add_argument_group("measuring a candidate")
+    timing.add_argument("--number", type=_positive_int, default=4, metavar="N",
+                        help="calls of the kernel per timed repeat (default: 4)")
+    timing.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
+                        help="timed repeats per candidate; it is ranked by their median (default: 3)")
+    timing.add_argument("--confirm-top", type=_count, default=3, metavar="N",
+                        help="before declaring the best, re-measure the N fastest configs side by side in fresh "
+                             "processes and keep the confirmation in the log; 0 declares the best straight from "
+                             "the trials (default: 3)")
+    timing.add_argument("--confirm-rounds", type=_positive_int, default=3, metavar="N",
+                        help="interleaved rounds of that re-measurement; the spread printed is over them "
+                             "(default: 3)")
+    timing.add_argument("--build-timeout", type=_seconds, default=20.0, metavar="SECONDS",
+                        help="a candidate that takes longer to compile is recorded as build_timeout (default: 20)")
+    timing.add_argument("--run-timeout", type=_seconds, default=10.0, metavar="SECONDS",
+                        help="a candidate whose check and timing take longer is killed and recorded as "
+                             "run_timeout (default: 10)")
+    where = tune.add_argument_group("measuring on a cluster (needs the extra 'distributed': pip install "
+                                    "'tensorlang[distributed]')")
+    where.add_argument("--cluster", default=None, metavar="ADDRESS|local[:N]",
+                       help="build and measure on a Ray cluster: its address (auto, HOST:6379), or local:N to "
+                            "start one on this machine with N measuring workers (default: measure here)")
+    where.add_argument("--device-class", default="match", metavar="match|all|CLASS",
+                       help="with --cluster: which workers measure: those whose device matches the target "
+                            "(match, the default), every kind of device (all: one record per device class), or "
+                            "the class named (a key or label that `tensorlang best` prints)")
     tune.set_defaults(func=_tune)
 
-    best = sub.add_parser("best", help="print the best record of each task in a tuning log",
-                          description="For each task in the log: its fastest successful trial (time, GFLOPS, "
-                                      "config), then how many trials failed, by kind (compile, runtime, "
-                                      "timeout, wrong answer).")
+    best = sub.add_parser(
+        "best", help="the best config of each task in a tuning log, and failed trials by kind",
+        formatter_class=_HelpFormatter,
+        description="For each task in the log: the best config, as `tensorlang build` and apply_history_best\n"
+                    "pick it (the confirmed best when the run re-measured its leaders, else the fastest median\n"
+                    "repeat), its time, GFLOPS and spread, and how it was ranked; then how many trials failed,\n"
+                    "by kind (compile, runtime, run_timeout, wrong_answer ...).",
+        epilog="example:\n  tensorlang best tuning_logs/matmul.llvm.json")
     best.add_argument("log", help="a tuning log (JSON lines), e.g. tuning_logs/matmul.llvm.json")
     best.set_defaults(func=_best)
 
-    plot = sub.add_parser("plot", help="plot best GFLOPS so far against trials for one or more tuning logs",
-                          description="Draws how the best result improved with each trial. With matplotlib "
-                                      "installed and -o FILE.png, an image; otherwise a text plot.")
-    plot.add_argument("logs", nargs="+", help="tuning logs to plot together")
-    plot.add_argument("-o", "--output", default=None, help="image file to write (needs matplotlib)")
+    plot = sub.add_parser(
+        "plot", help="best GFLOPS so far against trials, for one or several logs",
+        formatter_class=_HelpFormatter,
+        description="Draw how the best result improved with each trial, one curve per task and log.  With\n"
+                    "matplotlib installed (pip install matplotlib) and -o FILE.png, an image;\n"
+                    "otherwise a text plot on the terminal.",
+        epilog="examples:\n  tensorlang plot tuning_logs/matmul.llvm.json\n"
+               "  tensorlang plot run1.json run2.json -o progress.png")
+    plot.add_argument("logs", nargs="+", metavar="LOG", help="tuning logs to plot together")
+    plot.add_argument("-o", "--output", default=None, metavar="FILE.png",
+                      help="write an image there (needs matplotlib; default: a text plot)")
     plot.set_defaults(func=_plot)
 
-    compare = sub.add_parser("compare", help="compare the best result of each task in two tuning logs",
-                             description="One row per task: the best time in each log, their ratio and "
-                                         "the number of trials each log holds.")
-    compare.add_argument("log1", help="the reference log")
-    compare.add_argument("log2", help="the log compared with it")
+    compare = sub.add_parser(
+        "compare", help="the best of each task in two tuning logs, side by side",
+        formatter_class=_HelpFormatter,
+        description="One row per task: the best time in each log (ranked as `tensorlang best` does), their\n"
+                    "ratio ('2 vs 1' above 1 means the second log's best is faster), and the number of trials\n"
+                    "each log holds.",
+        epilog="example:\n  tensorlang compare tuning_logs/matmul.llvm.json other-machine/matmul.llvm.json")
+    compare.add_argument("log1", metavar="LOG1", help="the reference log")
+    compare.add_argument("log2", metavar="LOG2", help="the log compared with it")
     compare.set_defaults(func=_compare)
 
-    bld = sub.add_parser("build", help="build a file's tasks with the best configs of a log into a library")
-    bld.add_argument("file")
-    bld.add_argument("--log", required=True)
-    bld.add_argument("--target", default="llvm")
-    bld.add_argument("-o", "--output", required=True, help="library path (several tasks: NAME.taskN.so)")
+    bld = sub.add_parser(
+        "build", help="build a file's tasks with the best configs of a log into a shared library",
+        formatter_class=_HelpFormatter,
+        description="Instantiate each task of the file's tasks(target) with its best config in the log (the\n"
+                    "one `tensorlang best` shows), compile it and export a shared library that\n"
+                    "tensorlang.runtime.load_module loads.  A task without a record gets its fallback config,\n"
+                    "with a warning.  Records measured on another CPU model or GPU are refused unless\n"
+                    "--allow-other-device is given.",
+        epilog="example:\n  tensorlang build --log tuning_logs/matmul.llvm.json examples/matmul.py -o matmul.so")
+    bld.add_argument("file", help="a Python file defining tasks(target)")
+    bld.add_argument("--log", required=True, metavar="LOG", help="the tuning log whose best configs to use")
+    bld.add_argument("--target", default="llvm", metavar="TARGET",
+                     help="the target to build for, as given to tensorlang tune (default: llvm)")
+    bld.add_argument("-o", "--output", required=True, metavar="FILE.so",
+                     help="the library to write; with several tasks, one library each: FILE.NAMEn.so")
     bld.add_argument("--allow-other-device", action="store_true",
                      help="apply records measured on another CPU model, in CUDA emulation or on another "
                           "GPU architecture (refused by default)")

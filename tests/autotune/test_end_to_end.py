@@ -87,6 +87,52 @@ def test_killed_run_leaves_a_log_that_loads_and_resumes(tmp_path):
     assert main(["tune", TINY, "--trials", str(len(done) + 3), "--tuner", "random", "--seed", "5",
                  "--log", str(log), "--number", "1", "--repeat", "1"]) == 0
     recs = list(record.load_from_file(str(log)))
-    indices = [inp.config.index for inp, _ in recs]
-    assert len(recs) == len(done) + 3
-    assert len(set(indices)) == len(indices)
+    # The trials: each config once, the logged ones kept and only 3 more measured.  After them
+    # comes the confirmation of the leaders (re-measured side by side), which is not a trial.
+    trials = [inp.config.index for inp, res in recs if not record.is_confirmation(res)]
+    assert len(trials) == len(done) + 3
+    assert len(set(trials)) == len(trials) and set(trials) >= done
+    confirms = [res.confirm for _, res in recs if record.is_confirmation(res)]
+    assert confirms and all(c.of == len(confirms) for c in confirms)
+    assert recs[-len(confirms):] == [r for r in recs if record.is_confirmation(r[1])]  # after the trials
+
+
+def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_log(tmp_path, capsys):
+    """`tensorlang tune` re-measures its fastest configs before declaring a best and logs that
+    confirmation; --confirm-top 0 does not; a log whose trials were never confirmed (a run
+    stopped while confirming) gets its confirmation when the same command runs again, without
+    measuring any trial again; `tensorlang best` and `build` then use the confirmed best."""
+    log = tmp_path / "tiny.json"
+    common = [TINY, "--trials", "5", "--tuner", "random", "--seed", "2", "--number", "1", "--repeat", "2"]
+    assert main(["tune", *common, "--log", str(log), "--confirm-top", "0"]) == 0
+    recs = list(record.load_from_file(str(log)))
+    assert len(recs) == 5 and not any(record.is_confirmation(res) for _, res in recs)
+    trials = [inp.config.index for inp, _ in recs]
+    assert "median of 2 repeats" in capsys.readouterr().out
+    # Same command with the default: the 5 trials are done; only the confirmation is added.
+    assert main(["tune", *common, "--log", str(log)]) == 0
+    out = capsys.readouterr().out
+    recs = list(record.load_from_file(str(log)))
+    assert [inp.config.index for inp, _ in recs[:5]] == trials
+    confirms = recs[5:]
+    assert {inp.config.index for inp, _ in confirms} <= set(trials)
+    assert len(confirms) == 3 and [res.confirm.rank for _, res in confirms] == [1, 2, 3]
+    assert all(len(res.costs) == 3 for _, res in confirms)  # one figure per round
+    winner = confirms[0][0].config
+    assert "confirmed 1/3, 3 rounds" in out and str(winner) in out
+    # Once confirmed, a rerun has nothing to do.
+    assert main(["tune", *common, "--log", str(log)]) == 0
+    assert len(list(record.load_from_file(str(log)))) == 8
+    capsys.readouterr()
+    assert main(["best", str(log)]) == 0
+    out = capsys.readouterr().out
+    assert "confirmed 1/3" in out and str(winner) in out
+    lib = str(tmp_path / "tiny.so")
+    assert main(["build", "--log", str(log), TINY, "-o", lib]) == 0
+    assert f"(config {winner})" in capsys.readouterr().out
+
+    # A fresh run confirms by default, after its trials.
+    log2 = tmp_path / "tiny2.json"
+    assert main(["tune", *common, "--log", str(log2)]) == 0
+    recs = list(record.load_from_file(str(log2)))
+    assert [record.is_confirmation(res) for _, res in recs] == [False] * 5 + [True] * 3

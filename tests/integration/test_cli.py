@@ -51,3 +51,33 @@ def test_target_context_and_nd_arrays():
     b = tl.nd.empty((8,), "float32")
     f(a, b)
     np.testing.assert_allclose(b.numpy(), a.numpy() * 3, rtol=1e-6)
+
+
+def test_help_texts_explain_every_option_with_defaults_and_examples(capsys):
+    """Every subcommand and option has a help text of its own; tune's gives its defaults and
+    examples; bad numbers are command-line mistakes (exit 2) naming the option."""
+    import argparse
+
+    import pytest
+
+    from tensorlang.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert set(sub.choices) == {"show", "tune", "best", "plot", "compare", "build"}
+    for name, command in sub.choices.items():
+        assert command.description and "example" in (command.epilog or ""), name
+        for action in command._actions:
+            assert action.help and len(action.help) > 8, (name, action.dest)
+    tune = sub.choices["tune"].format_help()
+    for option, default in (("--trials", "64"), ("--confirm-top", "3"), ("--confirm-rounds", "3"),
+                            ("--number", "4"), ("--repeat", "3"), ("--run-timeout", "10")):
+        assert option in tune
+        text = " ".join(tune.split("options:", 1)[1].split("\n  " + option + " ", 1)[1].split("\n  --", 1)[0].split())
+        assert f"(default: {default})" in text, option
+    assert "tensorlang tune --target=llvm examples/matmul.py" in tune and "resume" in tune.lower()
+    for bad in (["--confirm-top", "-1"], ["--trials", "many"], ["--run-timeout", "0"], ["--repeat", "0"]):
+        with pytest.raises(SystemExit) as exc:
+            main(["tune", *bad, "x.py"])
+        assert exc.value.code == 2
+        assert bad[0] in capsys.readouterr().err

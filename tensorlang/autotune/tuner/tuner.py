@@ -255,14 +255,15 @@ class Tuner:
 
     def tune(self, n_trial: int, measure_option: Any, early_stopping: int | None = None,
              callbacks: Sequence[Callback] = (), time_limit: float | None = None, si_prefix: str = "G",
-             confirm_top: int = 0) -> None:
+             confirm_top: int = 0, confirm_rounds: int = 3) -> None:
         """Measure up to ``n_trial`` new configs in batches of the builder's ``n_parallel``.
 
         Stops early when the space is exhausted, after ``early_stopping`` trials without a
         new best, or once ``time_limit`` seconds have passed (checked between batches).
         Each trial is logged at DEBUG level on the ``autotvm`` logger, its throughput in
         ``si_prefix`` units (K, M, G, T) of FLOPS.  With ``confirm_top`` > 1 the fastest
-        ``confirm_top`` configs are re-measured interleaved at the end (``confirm_best``), and
+        ``confirm_top`` configs are re-measured interleaved at the end, over ``confirm_rounds``
+        rounds (``confirm_best``), and
         the best declared is the confirmed one (``best_spread`` says how steady it was).  The
         callbacks get those confirmations too, as results whose ``confirm`` is set (a log keeps
         them beside the trials, so that ``apply_history_best`` picks the confirmed best;
@@ -310,7 +311,7 @@ class Tuner:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
             if confirm_top > 1 and done:
-                self.confirm_best(measure_option, confirm_top, callbacks=callbacks)
+                self.confirm_best(measure_option, confirm_top, confirm_rounds, callbacks=callbacks)
         finally:
             close = getattr(measure_batch, "close", None)
             if callable(close):
