@@ -1,12 +1,14 @@
 """Benchmark: tuning throughput and quality on the matmul 1024^3 template with XGBTuner, and
 TVM MetaSchedule's trials per minute on the same matmul in the same run (where apache-tvm imports).
 
-    python benchmarks/tuning_speed.py [--trials 64] [--seed 0] [--tvm-trials 64] [--confirm 3]
+    python benchmarks/tuning_speed.py [--trials 64] [--seed 0] [--tvm-trials 64] [--confirm 3] [--fixed-repeats]
 
 Every trial is real (build in worker processes, verify against the reference, time).  Prints
 trials per minute, the median trial time split into build and run, and the best GFLOPS after
 16, 32 and 64 trials; at the end the ``--confirm`` fastest configs are re-measured interleaved
-(``Tuner.confirm_best``) and the confirmed best is printed with its spread.  numpy's a @ b
+(``Tuner.confirm_best``) and the confirmed best is printed with its spread.  The runner
+chooses each candidate's repeats as `tensorlang tune` does (``LocalRunner(adaptive_repeats=True)``)
+unless ``--fixed-repeats``.  numpy's a @ b
 (fresh pinned processes, 1 thread and all cores) and the FMA peak are measured in the same run.
 """
 
@@ -77,6 +79,7 @@ def main() -> None:
     ap.add_argument("--number", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--confirm", type=int, default=3, help="leaders re-measured before the best is declared")
+    ap.add_argument("--fixed-repeats", action="store_true", help="every candidate exactly --repeat repeats")
     ap.add_argument("--tvm-trials", type=int, default=0, help="also tune with TVM MetaSchedule (apache-tvm)")
     args = ap.parse_args()
     n = args.size
@@ -91,7 +94,8 @@ def main() -> None:
     roof = measure_roofline_fresh()
     task = autotune.task.create("matmul", (n, n, n, "float32"), "llvm")
     option = autotune.measure_option(builder=LocalBuilder(timeout=30),
-                                     runner=LocalRunner(number=args.number, repeat=args.repeat))
+                                     runner=LocalRunner(number=args.number, repeat=args.repeat,
+                                                        adaptive_repeats=not args.fixed_repeats))
     best_at: dict[int, float] = {}
     trials: list[tuple[float, float, float]] = []
     best = 0.0
@@ -99,6 +103,8 @@ def main() -> None:
     def watch(tuner, inputs, results):
         nonlocal best
         for res in results:
+            if res.confirm is not None:  # the leaders re-measured at the end: not trials
+                continue
             trials.append((res.all_cost, res.build_time, res.run_time))
             if res.ok:
                 best = max(best, task.flop / statistics.median(res.costs) / 1e9)
@@ -136,7 +142,8 @@ def main() -> None:
     print(f"after:  {machine_load()}")
     print(f"roofline measured in this run: {roof.describe()}")
     print(f"\nXGBTuner on matmul {n}^3 float32, seed {args.seed}, {count} trials in {wall:.0f} s "
-          f"(tuning process CPU {time.process_time() - c0:.0f} s; runner number={args.number} repeat={args.repeat})")
+          f"(tuning process CPU {time.process_time() - c0:.0f} s; runner number={args.number} repeat={args.repeat}"
+          f"{', fixed' if args.fixed_repeats else ', adaptive'})")
     print(f"  trials per minute:        {60 * count / wall:.1f}")
     print(f"  median trial (all_cost):  {statistics.median(t[0] for t in trials):.3f} s "
           f"(build {statistics.median(t[1] for t in trials):.3f} s in parallel workers, "

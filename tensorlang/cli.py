@@ -175,7 +175,8 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
             tuner.load_history(history)
         option = cluster or measure_option(builder=LocalBuilder(timeout=args.build_timeout),
                                            runner=LocalRunner(number=args.number, repeat=args.repeat,
-                                                              timeout=args.run_timeout))
+                                                              timeout=args.run_timeout,
+                                                              adaptive_repeats=not args.fixed_repeats))
         log_trials = callback.log_to_file(log)
         if todo:
             # Measured on several device classes, a trial gives one record per class.
@@ -553,7 +554,11 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--number", type=_positive_int, default=4, metavar="N",
                         help="calls of the kernel per timed repeat (default: 4)")
     timing.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
-                        help="timed repeats per candidate; it is ranked by their median (default: 3)")
+                        help="timed repeats per candidate; it is ranked by their median (default: 3). A "
+                             "candidate whose first repeat takes over 1.5x the best median so far stops "
+                             "there, and one whose repeats disagree by more than 5%% gets up to 2N")
+    timing.add_argument("--fixed-repeats", action="store_true",
+                        help="time every candidate exactly --repeat times, however slow or noisy")
     timing.add_argument("--confirm-top", type=_count, default=3, metavar="N",
                         help="before declaring the best, re-measure the N fastest configs side by side in fresh "
                              "processes and keep the confirmation in the log; 0 declares the best straight from "

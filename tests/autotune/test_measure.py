@@ -266,3 +266,72 @@ def test_compare_scales_atol_and_flags_unwritten():
     unwritten = expected.copy()
     unwritten[1] = np.nan
     assert "max abs error inf at index (1,)" in compare("C", unwritten, expected)
+
+
+# --- how many repeats, and which binaries are checked ------------------------------------------------
+
+def _busy(seconds: float) -> None:
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
+
+
+def test_adaptive_repeats_cut_losers_and_extend_noisy_candidates():
+    from tensorlang.autotune.measure.timing import AdaptiveRepeats, time_repeats
+
+    # Exactly `repeat` without a policy (TVM's contract).
+    assert len(time_repeats(lambda: _busy(0.002), 1, 3, warm_up=False).costs) == 3
+    # A first repeat past the cutoff: that one repeat, no more (the candidate cannot lead).
+    cut = time_repeats(lambda: _busy(0.002), 1, 3, warm_up=False, adaptive=AdaptiveRepeats(cutoff=0.001))
+    assert len(cut.costs) == 1 and cut.costs[0] >= 0.002
+    # Repeats that disagree (1 ms, 4 ms, 1 ms, ...): more, up to max_repeat.
+    duration = [0.001]
+
+    def by_repeat(r: int) -> None:  # a retried repeat keeps its duration
+        duration[0] = 0.004 if r % 2 else 0.001
+
+    noisy = time_repeats(lambda: _busy(duration[0]), 1, 3, warm_up=False, before_repeat=by_repeat,
+                         adaptive=AdaptiveRepeats(noisy=0.05, max_repeat=6))
+    assert len(noisy.costs) == 6
+    # Steady ones under the cutoff: `repeat` (a tolerance wide enough for a loaded machine).
+    steady = time_repeats(lambda: _busy(0.002), 1, 3, warm_up=False,
+                          adaptive=AdaptiveRepeats(cutoff=1.0, noisy=10.0, max_repeat=6))
+    assert len(steady.costs) == 3
+
+
+def test_runner_checks_each_binary_once_and_cuts_slow_candidates(monkeypatch):
+    """A library already checked against the reference (same bytes) is only timed when it is
+    measured again; with adaptive_repeats a candidate far slower than the runner's fastest gets
+    one repeat, and correct results either way."""
+    from tensorlang.autotune.measure import local
+
+    seen = []
+    real = local.run_isolated
+
+    def spy(fn, jobs, **kw):
+        seen.extend(job[2] for job in jobs if fn is local._run_one)
+        return real(fn, jobs, **kw)
+
+    monkeypatch.setattr(local, "run_isolated", spy)
+    task = autotune.task.create(templates.MATMUL, (32, 48, 64), "llvm")
+    configs = [task.config_space.get(i) for i in (0, 7)]
+    builder = LocalBuilder(n_parallel=2)
+    runner = LocalRunner(number=1, repeat=3, adaptive_repeats=True)
+    builds = builder.build(task, configs)
+    first = runner.run(task, builds)
+    again = runner.run(task, builds)
+    assert all(r.ok for r in first + again), [r.error_msg for r in first + again]
+    assert [s.check for s in seen] == [True, True, False, False]
+    assert 3 <= len(first[0].costs) <= 6  # the first candidate had no one to lose to
+    assert all(1 <= len(r.costs) <= 6 for r in first + again)
+    # Against a (pretend) far faster best, every candidate stops after one repeat.
+    runner._fastest[(task.workload_key, task.target)] = 1e-9
+    cut = runner.run(task, builds)
+    assert all(r.ok and len(r.costs) == 1 for r in cut)
+    assert all(s.adaptive.cutoff == pytest.approx(1.5e-9) for s in seen[-2:])
+    # A wrong binary is never marked checked: it fails every time.
+    faulty = autotune.task.create(templates.FAULTY, (64,), "llvm")
+    wrong = faulty.config_space.get(5)
+    assert wrong["mode"].val == "wrong"
+    wrong_build = builder.build(faulty, [wrong])
+    assert [r.error_no for r in runner.run(faulty, wrong_build * 2)] == [MeasureErrorNo.WRONG_ANSWER] * 2

@@ -29,7 +29,7 @@ from ...te.tensor import PlaceholderOp, Tensor
 from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
 from .executor import Outcome, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
-from .timing import time_repeats
+from .timing import AdaptiveRepeats, rank_cost, time_repeats
 
 _FLUSH_BYTES = 64 * 2**20  # larger than the last-level caches of the machines we run on (32 MiB L3)
 _ENTRY_NAME = "candidate"
@@ -312,6 +312,15 @@ def reference_cache_dir() -> str:
     return os.path.join(root, "references")
 
 
+def _digest(path: str | None) -> str:
+    """SHA-256 of a built library's bytes ("" when unreadable): the identity of a binary."""
+    try:
+        with open(path or "", "rb") as f:
+            return hashlib.sha256(f.read()).hexdigest()
+    except OSError:
+        return ""
+
+
 def _uses_gpu(target: str) -> bool:
     """Whether candidates of ``target`` run on a real GPU (CUDA, not emulated)."""
     words = str(target).split()
@@ -362,6 +371,8 @@ class _RunSettings:
     repeat: int
     min_repeat_ms: float
     enable_cpu_cache_flush: bool
+    check: bool = True  # False: this very binary was already checked against this reference
+    adaptive: AdaptiveRepeats | None = None
 
 
 def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, Any]:
@@ -369,15 +380,16 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
     data = np.load(ref.npz)
     module = load_module(path)
     args = []
+    check = ref.checked and settings.check
     for i, spec in enumerate(ref.specs):
         if not spec.is_output:
             args.append(data[f"in{i}"])  # np.load returns a fresh, writeable array per read
-        elif ref.checked:
+        elif check:
             args.append(_sentinel_like(data[f"out{i}"]))
         else:
             args.append(np.zeros(spec.shape, dtype=spec.dtype))
-    module(*args)
-    if ref.checked:
+    module(*args)  # the check's call, and the warm-up of the timing (pages touched, code loaded)
+    if check:
         for i, spec in enumerate(ref.specs):
             if spec.is_output:
                 diff = compare(spec.name, args[i], data[f"out{i}"])
@@ -397,7 +409,7 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
             flush.fill(r & 0xFF)
 
     timings = time_repeats(lambda: module(*args), settings.number, settings.repeat, settings.min_repeat_ms,
-                           before_repeat=before_repeat, warm_up=flush is None)
+                           before_repeat=before_repeat, warm_up=False, adaptive=settings.adaptive)
     return int(MeasureErrorNo.NO_ERROR), timings.costs
 
 
@@ -409,11 +421,18 @@ class LocalRunner:
     whole child (load, check, timing).  ``memory_limit_mb`` is the address space a candidate's
     child may add to what it inherits (thread stacks and the test data count; the cache-flush
     buffer does not).  Test inputs come from
-    ``np.random.default_rng(seed)``."""
+    ``np.random.default_rng(seed)``.  A binary already checked against the reference (the same
+    library bytes, say a leader re-measured) is not checked again.
+
+    ``adaptive_repeats=True`` lets each CPU candidate's figures choose how many repeats it gets
+    (``timing.AdaptiveRepeats``): one when its first repeat is over ``1.5x`` the fastest median
+    this runner has measured for the task (it cannot lead), and up to ``2 * repeat`` when its
+    repeats disagree by more than 5%; by default every candidate gets exactly ``repeat``."""
 
     def __init__(self, number: int = 4, repeat: int = 3, min_repeat_ms: float = 0, timeout: float = 10.0,
                  cooldown_interval: float = 0.0, enable_cpu_cache_flush: bool = False,
-                 check_correctness: bool = True, memory_limit_mb: float | None = None, seed: int = 0):
+                 check_correctness: bool = True, memory_limit_mb: float | None = None, seed: int = 0,
+                 adaptive_repeats: bool = False):
         for name, value in (("number", number), ("repeat", repeat)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise MeasureOptionError(f"LocalRunner {name} must be a positive int, got {value!r}")
@@ -426,8 +445,11 @@ class LocalRunner:
         self.memory_limit_mb = (None if memory_limit_mb is None
                                 else float(_positive("LocalRunner memory_limit_mb", memory_limit_mb)))
         self.seed = int(seed)
+        self.adaptive_repeats = bool(adaptive_repeats)
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._refs: dict[tuple[str, str], _Reference] = {}
+        self._fastest: dict[tuple[str, str], float] = {}  # per task: the lowest median measured
+        self._checked: set[tuple[str, str, str]] = set()  # (task, library digest) that passed the check
         self.gpu_devices: tuple[int, ...] = (0,)
         self._gpu_pool: Any = None
 
@@ -482,6 +504,7 @@ class LocalRunner:
         """One MeasureResult per build result, in order; failed builds pass their error through.
         ``measure_inputs`` is TVM's list of MeasureInputs (or their task)."""
         task, _ = _task_and_configs(measure_inputs, ())
+        key = (task.workload_key, task.target)
         settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush)
         ref = self.reference(task) if any(b.ok for b in build_results) else None
         limit = self.memory_limit_mb
@@ -501,17 +524,31 @@ class LocalRunner:
             if ran_one and self.cooldown_interval:
                 time.sleep(self.cooldown_interval)  # let the clock and caches recover between candidates
             ran_one = True
+            digest = _digest(b.filename)
+            checked = (*key, digest) in self._checked
             if _uses_gpu(task.target):
                 # On a GPU: the long-lived spawned worker of a device (never a forked child).
                 pool = self.gpu_pool()
-                outcome = pool.run(_run_one, [(b.filename, ref, settings)], self.timeout)[0]
+                outcome = pool.run(_run_one, [(b.filename, ref, replace(settings, check=not checked))],
+                                   self.timeout)[0]
                 info = pool.workers[0].info  # what the worker read off its device
                 results.append(replace(self._result(outcome, b),
                                        device=info.fingerprint() if info is not None else None))
-                continue
-            outcome = run_isolated(_run_one, [(b.filename, ref, settings)], timeout=self.timeout,
-                                   memory_limit_mb=limit)[0]
-            results.append(self._result(outcome, b))
+            else:
+                adaptive = None
+                if self.adaptive_repeats:
+                    adaptive = AdaptiveRepeats(cutoff=1.5 * self._fastest.get(key, float("inf")),
+                                               max_repeat=2 * self.repeat)
+                outcome = run_isolated(_run_one, [(b.filename, ref, replace(settings, check=not checked,
+                                                                                adaptive=adaptive))],
+                                       timeout=self.timeout, memory_limit_mb=limit)[0]
+                results.append(self._result(outcome, b))
+            res = results[-1]
+            if res.ok and res.costs:
+                if ref.checked and digest:
+                    self._checked.add((*key, digest))
+                if len(res.costs) >= min(self.repeat, 2):  # a cut-off candidate's one repeat is no median
+                    self._fastest[key] = min(self._fastest.get(key, float("inf")), rank_cost(res.costs))
         return results
 
     def _result(self, outcome: Outcome, b: BuildResult) -> MeasureResult:

@@ -4,12 +4,14 @@ Guarantees: every returned cost is the mean seconds of one repeat's calls; a rep
 when the process's CPU time covered at least ``LENT_AWAY`` of its wall time times the kernel's
 parallelism (the highest CPU/wall ratio seen, at least 1), else it is measured again, up to
 ``max_retries`` times (the last try counts whatever it shows, so a busy machine slows tuning
-down but never stops it); exactly ``repeat`` costs come back (TVM's contract).  ``rank_cost`` is
-the statistic tuners rank by.
+down but never stops it); exactly ``repeat`` costs come back (TVM's contract) unless an
+``AdaptiveRepeats`` policy is given, which then decides how many (at least one).  ``rank_cost``
+is the statistic tuners rank by.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +27,25 @@ class Timings:
     parallelism: float  # the highest CPU time / wall time seen (threads really used)
 
 
+@dataclass(frozen=True)
+class AdaptiveRepeats:
+    """How many repeats a candidate gets, chosen by what its first repeats show.
+
+    A candidate whose first repeat is slower than ``cutoff`` seconds per call stops there: it
+    cannot lead, and more repeats would only refine the figure of a loser.  A candidate whose
+    ``repeat`` repeats disagree by more than ``noisy`` (range over median) gets more, up to
+    ``max_repeat``: the median of a noisy candidate needs more samples to be trusted."""
+
+    cutoff: float = math.inf
+    noisy: float = 0.05
+    max_repeat: int = 6
+
+
+def spread_of(costs: Sequence[float]) -> float:
+    """(slowest - fastest) / median of ``costs``; 0 for fewer than two."""
+    return (max(costs) - min(costs)) / statistics.median(costs) if len(costs) > 1 else 0.0
+
+
 def rank_cost(costs: Sequence[float]) -> float:
     """The cost tuners rank candidates by: the median repeat (robust to one lucky or one
     disturbed repeat, unlike the mean or the minimum)."""
@@ -33,9 +54,10 @@ def rank_cost(costs: Sequence[float]) -> float:
 
 def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repeat_ms: float = 0.0,
                  before_repeat: Callable[[int], object] | None = None, max_retries: int = 1,
-                 warm_up: bool = True) -> Timings:
+                 warm_up: bool = True, adaptive: AdaptiveRepeats | None = None) -> Timings:
     """Time ``call``: ``repeat`` repeats of ``number`` calls (``number`` grows until a repeat
-    lasts ``min_repeat_ms``); ``before_repeat(r)`` runs untimed before each (e.g. a cache flush)."""
+    lasts ``min_repeat_ms``); ``before_repeat(r)`` runs untimed before each (e.g. a cache flush).
+    With ``adaptive``, the number of repeats follows the candidate (see ``AdaptiveRepeats``)."""
     parallelism = 1.0
 
     def one(n: int, r: int) -> tuple[float, float]:
@@ -59,7 +81,8 @@ def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repea
         n = max(2 * n, int(n * min_repeat_ms / max(wall * 1e3, 1e-3) * 1.2))
     costs: list[float] = []
     retried = 0
-    for r in range(repeat):
+    while True:
+        r = len(costs)
         for attempt in range(max_retries + 1):
             wall, share = one(n, r)
             parallelism = max(parallelism, share)
@@ -67,4 +90,11 @@ def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repea
                 break
             retried += 1
         costs.append(wall / n)
+        if adaptive is None:
+            if len(costs) >= repeat:
+                break
+        elif len(costs) == 1 and costs[0] > adaptive.cutoff:
+            break
+        elif len(costs) >= repeat and (len(costs) >= adaptive.max_repeat or spread_of(costs) <= adaptive.noisy):
+            break
     return Timings(tuple(costs), retried, parallelism)
