@@ -103,7 +103,8 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     stopped while confirming) gets its confirmation when the same command runs again, without
     measuring any trial again; `tensorlang best` and `build` then use the confirmed best."""
     log = tmp_path / "tiny.json"
-    common = [TINY, "--trials", "5", "--tuner", "random", "--seed", "2", "--number", "1", "--repeat", "2"]
+    common = [TINY, "--trials", "5", "--tuner", "random", "--seed", "2", "--number", "1", "--repeat", "2",
+              "--fixed-repeats"]
     assert main(["tune", *common, "--log", str(log), "--confirm-top", "0"]) == 0
     recs = list(record.load_from_file(str(log)))
     assert len(recs) == 5 and not any(record.is_confirmation(res) for _, res in recs)

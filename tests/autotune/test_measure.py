@@ -233,6 +233,54 @@ def test_executor_outcomes_in_order():
     assert "bad value" in outcomes[1].message and "_job" in outcomes[1].message  # traceback tail
 
 
+def test_persistent_worker_survives_nothing_a_job_does_and_is_replaced():
+    """One long-lived child answers job after job; a job that raises, crashes, hangs or exits
+    ends that child only (its outcome says how), and the next job gets a fresh one."""
+    from tensorlang.autotune.measure.executor import Worker
+
+    worker = Worker(max_jobs=3)
+    first = worker.call(_job, ("ok",), timeout=5.0)
+    again = worker.call(_job, ("ok",), timeout=5.0)
+    assert first.ok and again.ok and first.value["pid"] == again.value["pid"] != os.getpid()
+    assert worker.started == 1
+    start = time.perf_counter()
+    got = [worker.call(_job, (k,), timeout=1.0) for k in ("raise", "segv", "hang", "exit", "unpicklable")]
+    assert time.perf_counter() - start < 8.0  # the hang costs one 1 s timeout
+    assert [(o.status, o.error_type) for o in got[:4]] == [("error", "ValueError"), ("crash", "SIGSEGV"),
+                                                          ("timeout", ""), ("crash", "exit code 3")]
+    assert got[4].status == "error" and "cannot send the result back" in got[4].message
+    assert "bad value" in got[0].message and "_job" in got[0].message
+    after = [worker.call(_job, ("ok",), timeout=5.0) for _ in range(4)]
+    assert all(o.ok for o in after)
+    pids = [o.value["pid"] for o in after]
+    assert pids[0] == pids[1] == pids[2] != first.value["pid"] and pids[3] != pids[2]  # max_jobs=3
+    assert worker.started == 7  # 1 (ok, ok, raise), segv, hang, exit, unpicklable, 3 oks, 1 ok
+    pid = worker.pid
+    worker.retire()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
+def test_runner_replaces_its_worker_after_failed_candidates(faulty_batch):
+    task, _, inputs, results, _ = faulty_batch
+    # The first child runs ok and dies with segfault; the second runs ok and wrong (which retires
+    # it: a wrong candidate may have written anywhere); the third runs the last two.
+    runner = LocalRunner(number=1, repeat=2, timeout=3.0)
+    option = measure_option(LocalBuilder(timeout=3.0), runner)
+    by_mode = {inp.config["mode"].val: inp for inp in inputs}
+    batch = [by_mode[m] for m in ("ok", "segfault", "ok", "wrong", "ok", "ok")]
+    got = create_measure_batch(task, option)(batch)
+    assert [r.error_no for r in got] == [MeasureErrorNo.NO_ERROR, MeasureErrorNo.RUNTIME_DEVICE,
+                                         MeasureErrorNo.NO_ERROR, MeasureErrorNo.WRONG_ANSWER,
+                                         MeasureErrorNo.NO_ERROR, MeasureErrorNo.NO_ERROR]
+    assert runner._worker.started == 3
+    # The run's close ends the last child.
+    pid = runner._worker.pid
+    runner.close()
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+
+
 def test_bad_options_are_user_errors():
     with pytest.raises(ExecutorError):
         run_isolated(_job, [("ok",)], n_parallel=0)
@@ -306,13 +354,14 @@ def test_runner_checks_each_binary_once_and_cuts_slow_candidates(monkeypatch):
     from tensorlang.autotune.measure import local
 
     seen = []
-    real = local.run_isolated
+    real = local.Worker.call
 
-    def spy(fn, jobs, **kw):
-        seen.extend(job[2] for job in jobs if fn is local._run_one)
-        return real(fn, jobs, **kw)
+    def spy(self, fn, args, timeout):
+        if fn is local._run_one:
+            seen.append(args[2])
+        return real(self, fn, args, timeout)
 
-    monkeypatch.setattr(local, "run_isolated", spy)
+    monkeypatch.setattr(local.Worker, "call", spy)
     task = autotune.task.create(templates.MATMUL, (32, 48, 64), "llvm")
     configs = [task.config_space.get(i) for i in (0, 7)]
     builder = LocalBuilder(n_parallel=2)

@@ -81,9 +81,9 @@ def _vm_size_bytes() -> int:
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: list[Connection],
-                memory_limit_mb: float | None) -> None:
-    """Body of a child: isolate, run ``fn(*args)``, send ("ok", value) or ("error", type, message)."""
+def _isolate(others: Sequence[Connection], memory_limit_mb: float | None) -> None:
+    """First steps of a forked child: its own process group and signals, no inherited pipes of
+    siblings, and the memory limit (raises if the limit cannot be set)."""
     # Own process group: Ctrl-C in the terminal reaches only the parent, and a timeout kill
     # (killpg) also takes the compiler or threads this child started.
     os.setpgid(0, 0)
@@ -97,28 +97,43 @@ def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: l
     # pipes see end-of-file only when their own child is gone.
     for other in others:
         other.close()
+    if memory_limit_mb is not None:
+        # RLIMIT_AS counts address space, and the child starts with the parent's (an
+        # interpreter with numpy and LLVM maps hundreds of MiB it never touches), so the
+        # limit is what the job may add on top of what it inherited.
+        limit = _vm_size_bytes() + int(memory_limit_mb * 2**20)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
+
+
+def _answer(conn: Connection, fn: Callable[..., Any], args: tuple) -> None:
+    """Run ``fn(*args)`` and send ("ok", value) or ("error", type, message)."""
     try:
-        if memory_limit_mb is not None:
-            # RLIMIT_AS counts address space, and the child starts with the parent's (an
-            # interpreter with numpy and LLVM maps hundreds of MiB it never touches), so the
-            # limit is what the job may add on top of what it inherited.
-            limit = _vm_size_bytes() + int(memory_limit_mb * 2**20)
-            resource.setrlimit(resource.RLIMIT_AS, (limit, resource.getrlimit(resource.RLIMIT_AS)[1]))
-        value = fn(*args)
-        message: tuple = ("ok", value)
+        message: tuple = ("ok", fn(*args))
     except BaseException as exc:  # noqa: BLE001 - everything a job raises is its outcome
         message = ("error", type(exc).__name__, _describe(exc))
     try:
         conn.send(message)
     except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable return value
         conn.send(("error", type(exc).__name__, f"cannot send the result back: {exc}"))
+
+
+def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: list[Connection],
+                memory_limit_mb: float | None) -> None:
+    """Body of a child: isolate, run ``fn(*args)``, send ("ok", value) or ("error", type, message)."""
+    try:
+        _isolate(others, memory_limit_mb)
+    except BaseException as exc:  # noqa: BLE001 - reported as the job's outcome
+        conn.send(("error", type(exc).__name__, _describe(exc)))
+        conn.close()
+        return
+    _answer(conn, fn, args)
     conn.close()
 
 
 def _describe(exc: BaseException) -> str:
     """``message`` plus the innermost frames of the traceback (where it was raised)."""
     text = str(exc) or type(exc).__name__
-    # Skip the frame of _child_main itself: the job's own frames are the useful ones.
+    # Skip the frame of _answer itself: the job's own frames are the useful ones.
     tb = exc.__traceback__.tb_next if exc.__traceback__ is not None else None
     frames = "".join(traceback.format_list(traceback.extract_tb(tb)[-_TB_FRAMES:])).rstrip()
     return truncate(f"{text}\n{frames}" if frames else text)
@@ -245,3 +260,132 @@ def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int 
             _kill(r.process)
             r.conn.close()
     return [o for o in outcomes if o is not None]
+
+
+def _worker_main(conn: Connection, memory_limit_mb: float | None) -> None:
+    """Body of a long-lived child: isolate once, then answer (fn, args) jobs until the pipe
+    closes (the parent is gone or retired it) or None arrives."""
+    try:
+        _isolate((), memory_limit_mb)
+    except BaseException as exc:  # noqa: BLE001 - the first job gets it as its outcome
+        conn.send(("error", type(exc).__name__, _describe(exc)))
+        return
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        _answer(conn, *job)
+
+
+class Worker:
+    """One long-lived forked child that runs jobs one after another, for many small jobs: the
+    fork, and whatever a job keeps in the child (loaded data), are paid once, not per job.
+
+    Isolation is ``run_isolated``'s: the child leads its own process group, and whatever a job
+    does comes back as an Outcome.  A job that crashes the child, runs past its timeout (the
+    child's group is killed) or raises ends the child; so does ``retire()`` (say, after a job
+    whose result shows it may have written where it should not), and so does reaching
+    ``max_jobs`` (what jobs load is never unloaded).  The next ``call`` forks a fresh child.
+    Call it from the main thread, as ``run_isolated``."""
+
+    def __init__(self, memory_limit_mb: float | None = None, max_jobs: int = 32):
+        if memory_limit_mb is not None and not memory_limit_mb > 0:
+            raise ExecutorError(f"memory_limit_mb must be > 0, got {memory_limit_mb}")
+        if max_jobs < 1:
+            raise ExecutorError(f"max_jobs must be >= 1, got {max_jobs}")
+        self.memory_limit_mb = memory_limit_mb
+        self.max_jobs = max_jobs
+        self.started = 0  # children forked so far
+        self._process: Any = None
+        self._conn: Connection | None = None
+        self._jobs = 0
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process is not None else None
+
+    def _start(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        parent, child = ctx.Pipe(duplex=True)
+        proc = ctx.Process(target=_worker_main, args=(child, self.memory_limit_mb), daemon=True,
+                           name="tensorlang-worker")
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)  # see run_isolated
+        try:
+            proc.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        try:
+            os.setpgid(proc.pid, proc.pid)
+        except OSError:
+            pass
+        child.close()  # the child's end lives in the child only: its death is end-of-file here
+        self._process, self._conn, self._jobs = proc, parent, 0
+        self.started += 1
+
+    def call(self, fn: Callable[..., Any], args: tuple = (), timeout: float = 10.0) -> Outcome:
+        """Run ``fn(*args)`` in the child (``fn`` and ``args`` are pickled to it); an Outcome
+        whatever happens, ``elapsed`` from the request to the answer (a fork included)."""
+        if not timeout > 0:
+            raise ExecutorError(f"timeout must be > 0 seconds, got {timeout}")
+        start = time.perf_counter()
+        if self._process is None or not self._process.is_alive() or self._jobs >= self.max_jobs:
+            self.retire()
+            self._start()
+        proc, conn = self._process, self._conn
+        assert conn is not None
+        self._jobs += 1
+        answer = None
+        ready: list[Any] = [conn]  # a failed send means the child is gone, as a closed pipe does
+        try:
+            conn.send((fn, tuple(args)))
+            ready = wait([conn, proc.sentinel], timeout=timeout)
+            if conn in ready:
+                answer = conn.recv()
+        except (EOFError, OSError):
+            answer = None  # the child died: its pipe closed
+        elapsed = time.perf_counter() - start
+        if answer is None:
+            if not ready:
+                self.retire(kill=True)
+                return Outcome("timeout", message=f"killed after the timeout of {timeout:g} s", elapsed=elapsed)
+            # The child closed its pipe: it is dying (its files close before it can be reaped).
+            proc.join(timeout=max(1.0, timeout - elapsed))
+            if proc.is_alive():
+                _kill(proc)
+            code = proc.exitcode if proc.exitcode is not None else 0
+            self.retire()
+            return Outcome("crash", error_type=signal_name(code),
+                           message=f"the child process died with {signal_name(code)}", elapsed=elapsed)
+        if answer[0] == "ok":
+            return Outcome("ok", value=answer[1], elapsed=elapsed)
+        self.retire(kill=True)  # a job that raised may have left the child in any state
+        return Outcome("error", error_type=answer[1], message=answer[2], elapsed=elapsed)
+
+    def retire(self, kill: bool = False) -> None:
+        """End the current child (politely, or with SIGKILL to its group); the next call forks anew."""
+        proc, conn = self._process, self._conn
+        self._process = self._conn = None
+        if proc is None:
+            return
+        if kill and proc.is_alive():
+            _kill(proc)
+        if conn is not None:
+            try:
+                conn.send(None)
+            except (OSError, ValueError):
+                pass
+            conn.close()
+        proc.join(timeout=2.0)
+        if proc.is_alive():
+            _kill(proc)
+
+    close = retire
+
+    def __del__(self) -> None:
+        try:
+            self.retire(kill=True)
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass

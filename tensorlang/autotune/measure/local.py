@@ -27,7 +27,7 @@ from ...target.backends import load_module
 from ...te.expr import IntImm
 from ...te.tensor import PlaceholderOp, Tensor
 from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
-from .executor import Outcome, run_isolated, truncate
+from .executor import Outcome, Worker, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
 
@@ -375,15 +375,32 @@ class _RunSettings:
     adaptive: AdaptiveRepeats | None = None
 
 
+_loaded: dict[str, dict[str, np.ndarray]] = {}  # in a measuring child: the reference it last loaded
+
+
+def _reference_arrays(npz: str) -> dict[str, np.ndarray]:
+    """The arrays of a reference file, read once per process and kept read-only: a long-lived
+    measuring child loads them for its first candidate only; each candidate gets copies."""
+    arrays = _loaded.get(npz)
+    if arrays is None:
+        with np.load(npz) as data:
+            arrays = {name: data[name] for name in data.files}
+        for a in arrays.values():
+            a.flags.writeable = False
+        _loaded.clear()
+        _loaded[npz] = arrays
+    return arrays
+
+
 def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, Any]:
     """Child body: load, check and time one candidate; (NO_ERROR, costs) or (WRONG_ANSWER, message)."""
-    data = np.load(ref.npz)
+    data = _reference_arrays(ref.npz)
     module = load_module(path)
     args = []
     check = ref.checked and settings.check
     for i, spec in enumerate(ref.specs):
         if not spec.is_output:
-            args.append(data[f"in{i}"])  # np.load returns a fresh, writeable array per read
+            args.append(data[f"in{i}"].copy())  # the candidate may write anywhere in its own arguments
         elif check:
             args.append(_sentinel_like(data[f"out{i}"]))
         else:
@@ -424,6 +441,13 @@ class LocalRunner:
     ``np.random.default_rng(seed)``.  A binary already checked against the reference (the same
     library bytes, say a leader re-measured) is not checked again.
 
+    ``persistent=True`` (the default) runs CPU candidates one after another in one long-lived
+    forked child (``executor.Worker``) instead of a fresh child each: the fork and the loading of
+    the test data are paid once.  Isolation holds: a candidate that crashes or hangs kills only
+    that child, and is recorded as a runtime error or timeout; the child is also replaced after
+    any failed candidate (one that computed a wrong answer may have written where it should not)
+    and every 32 candidates.  With ``memory_limit_mb`` each candidate gets a fresh child.
+
     ``adaptive_repeats=True`` lets each CPU candidate's figures choose how many repeats it gets
     (``timing.AdaptiveRepeats``): one when its first repeat is over ``1.5x`` the fastest median
     this runner has measured for the task (it cannot lead), and up to ``2 * repeat`` when its
@@ -432,7 +456,7 @@ class LocalRunner:
     def __init__(self, number: int = 4, repeat: int = 3, min_repeat_ms: float = 0, timeout: float = 10.0,
                  cooldown_interval: float = 0.0, enable_cpu_cache_flush: bool = False,
                  check_correctness: bool = True, memory_limit_mb: float | None = None, seed: int = 0,
-                 adaptive_repeats: bool = False):
+                 adaptive_repeats: bool = False, persistent: bool = True):
         for name, value in (("number", number), ("repeat", repeat)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise MeasureOptionError(f"LocalRunner {name} must be a positive int, got {value!r}")
@@ -446,6 +470,8 @@ class LocalRunner:
                                 else float(_positive("LocalRunner memory_limit_mb", memory_limit_mb)))
         self.seed = int(seed)
         self.adaptive_repeats = bool(adaptive_repeats)
+        self.persistent = bool(persistent)
+        self._worker: Worker | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._refs: dict[tuple[str, str], _Reference] = {}
         self._fastest: dict[tuple[str, str], float] = {}  # per task: the lowest median measured
@@ -539,10 +565,16 @@ class LocalRunner:
                 if self.adaptive_repeats:
                     adaptive = AdaptiveRepeats(cutoff=1.5 * self._fastest.get(key, float("inf")),
                                                max_repeat=2 * self.repeat)
-                outcome = run_isolated(_run_one, [(b.filename, ref, replace(settings, check=not checked,
-                                                                                adaptive=adaptive))],
-                                       timeout=self.timeout, memory_limit_mb=limit)[0]
+                job = (b.filename, ref, replace(settings, check=not checked, adaptive=adaptive))
+                if self.persistent and limit is None:
+                    if self._worker is None:
+                        self._worker = Worker()
+                    outcome = self._worker.call(_run_one, job, self.timeout)
+                else:
+                    outcome = run_isolated(_run_one, [job], timeout=self.timeout, memory_limit_mb=limit)[0]
                 results.append(self._result(outcome, b))
+                if not results[-1].ok and self._worker is not None:
+                    self._worker.retire(kill=True)  # the next candidate gets a fresh child
             res = results[-1]
             if res.ok and res.costs:
                 if ref.checked and digest:
@@ -550,6 +582,11 @@ class LocalRunner:
                 if len(res.costs) >= min(self.repeat, 2):  # a cut-off candidate's one repeat is no median
                     self._fastest[key] = min(self._fastest.get(key, float("inf")), rank_cost(res.costs))
         return results
+
+    def close(self) -> None:
+        """End the long-lived measuring child, if any (a later ``run`` starts a new one)."""
+        if self._worker is not None:
+            self._worker.retire()
 
     def _result(self, outcome: Outcome, b: BuildResult) -> MeasureResult:
         run_time = outcome.elapsed
@@ -646,4 +683,10 @@ def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence
                                      run_time=run_time, device=getattr(r, "device", None)))
         return out
 
+    def close() -> None:
+        close_runner = getattr(option.runner, "close", None)
+        if callable(close_runner):
+            close_runner()
+
+    measure_batch.close = close  # type: ignore[attr-defined]
     return measure_batch
