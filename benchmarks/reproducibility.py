@@ -34,27 +34,27 @@ sys.path.insert(0, str(_REPO / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pinned_rows import Row, child_main, child_requested, machine_load, measure_roofline_fresh, run_rows  # noqa: E402
+from tuning_speed import make_row as numpy_row  # noqa: E402
 
 
 def make_row(spec: dict, threads: int):
-    """Child side: numpy, or the matmul template at config ``index``, checked against numpy."""
-    import numpy as np
-
-    n = spec["n"]
-    rng = np.random.default_rng()
-    a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
-    c = np.empty((n, n), np.float32)
+    """Child side: numpy (as tuning_speed.py times it), or the matmul template at config
+    ``index``, checked against numpy."""
     if spec["impl"] == "numpy":
-        return lambda: np.matmul(a, b, out=c)
+        return numpy_row(spec, threads)
     import matmul  # noqa: F401 - registers the template
+    import numpy as np
 
     import tensorlang as tl
     from tensorlang import autotune
 
+    n = spec["n"]
     task = autotune.task.create("matmul", (n, n, n, "float32"), "llvm")
     s, args = task.instantiate(task.config_space.get(spec["index"]))
     f = tl.build(s, args, target="llvm", name="matmul_tuned")
     f.set_num_threads(threads)
+    a, b = (np.random.default_rng().random((n, n), dtype=np.float32) for _ in range(2))
+    c = np.empty((n, n), np.float32)
     f(a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-3, atol=1e-2)
     return lambda: f(a, b, c)

@@ -190,6 +190,22 @@ def _collect(r: _Running, timeout: float, finish: Callable[[_Running, Outcome], 
         finish(r, Outcome("error", error_type=answer[1], message=answer[2], elapsed=elapsed))
 
 
+def _start_child(proc: Any) -> None:
+    """Fork ``proc`` and make it the leader of its own process group."""
+    # Ctrl-C/SIGTERM wait until fork has returned: the exception a Python handler
+    # raises inside an at-fork hook is lost ("Exception ignored"), and the run goes on.
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    try:
+        proc.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    try:
+        # Set the group from both sides, so a kill right after start reaches it.
+        os.setpgid(proc.pid, proc.pid)
+    except OSError:
+        pass  # the child already did it, or is gone
+
+
 def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int = 1,
                  timeout: float = 10.0, memory_limit_mb: float | None = None) -> list[Outcome]:
     """Run ``fn(*job)`` for every job in its own forked child; one Outcome per job, in order.
@@ -226,18 +242,7 @@ def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int 
                 proc = ctx.Process(target=_child_main, args=(fn, jobs[index], writer, others, memory_limit_mb),
                                    daemon=True, name=f"tensorlang-job-{index}")
                 start = time.perf_counter()
-                # Ctrl-C/SIGTERM wait until fork has returned: the exception a Python handler
-                # raises inside an at-fork hook is lost ("Exception ignored"), and the run goes on.
-                held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
-                try:
-                    proc.start()
-                finally:
-                    signal.pthread_sigmask(signal.SIG_SETMASK, held)
-                try:
-                    # Set the group from both sides, so a kill right after start reaches it.
-                    os.setpgid(proc.pid, proc.pid)
-                except OSError:
-                    pass  # the child already did it, or is gone
+                _start_child(proc)
                 # The parent keeps only the read end, so the pipe reports EOF once the child is gone.
                 writer.close()
                 running[index] = _Running(index, proc, reader, start, start + timeout)
@@ -312,15 +317,7 @@ class Worker:
         parent, child = ctx.Pipe(duplex=True)
         proc = ctx.Process(target=_worker_main, args=(child, self.memory_limit_mb), daemon=True,
                            name="tensorlang-worker")
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)  # see run_isolated
-        try:
-            proc.start()
-        finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        try:
-            os.setpgid(proc.pid, proc.pid)
-        except OSError:
-            pass
+        _start_child(proc)
         child.close()  # the child's end lives in the child only: its death is end-of-file here
         self._process, self._conn, self._jobs = proc, parent, 0
         self.started += 1
