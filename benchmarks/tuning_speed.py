@@ -2,11 +2,18 @@
 TVM MetaSchedule's trials per minute on the same matmul in the same run (where apache-tvm imports).
 
     python benchmarks/tuning_speed.py [--trials 64] [--seed 0] [--tvm-trials 64] [--confirm 3] [--fixed-repeats]
+                                      [--runner-ab 16]
 
 Every trial is real (build in worker processes, verify against the reference, time).  Prints
 trials per minute, the median trial time split into build and run, and the best GFLOPS after
 16, 32 and 64 trials; at the end the ``--confirm`` fastest configs are re-measured interleaved
-(``Tuner.confirm_best``) and the confirmed best is printed with its spread.  The runner
+(``Tuner.confirm_best``) and the confirmed best is printed with its spread.
+
+``--runner-ab K`` also measures the same K built candidates with the runner as it was (a fresh
+child per candidate, exactly --repeat repeats) and as `tensorlang tune` now runs it (one
+long-lived child, repeats chosen by the candidate), and the two mixes between, interleaved over
+3 rounds: median seconds of wall and of CPU (the measuring children's) per candidate.  On a
+shared machine CPU seconds say more than wall seconds.  The runner
 chooses each candidate's repeats as `tensorlang tune` does (``LocalRunner(adaptive_repeats=True)``)
 unless ``--fixed-repeats``.  numpy's a @ b
 (fresh pinned processes, 1 thread and all cores) and the FMA peak are measured in the same run.
@@ -80,6 +87,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--confirm", type=int, default=3, help="leaders re-measured before the best is declared")
     ap.add_argument("--fixed-repeats", action="store_true", help="every candidate exactly --repeat repeats")
+    ap.add_argument("--runner-ab", type=int, default=0, metavar="K",
+                    help="also compare the runner's settings on K candidates (see above)")
     ap.add_argument("--tvm-trials", type=int, default=0, help="also tune with TVM MetaSchedule (apache-tvm)")
     args = ap.parse_args()
     n = args.size
@@ -160,6 +169,50 @@ def main() -> None:
         print(f"  numpy (fresh pinned processes, {res.row.threads} thread(s)): {2.0 * n ** 3 / res.seconds / 1e9:.1f}"
               f" GFLOPS, spread {100 * res.spread:.1f}%, cores had {100 * res.share:.0f}%")
     print(f"  {tvm_line}")
+    if args.runner_ab:
+        runner_ab(task, args.runner_ab, args.number, args.repeat, args.seed)
+
+
+def runner_ab(task, k: int, number: int, repeat: int, seed: int, rounds: int = 3) -> None:
+    """The same ``k`` built candidates measured by each runner setting, interleaved over rounds."""
+    import random
+
+    from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
+
+    rng = random.Random(seed)
+    space = task.config_space
+    valid = [i for i in rng.sample(range(len(space)), min(len(space), 50 * k)) if space.is_valid(i)]
+    builder = LocalBuilder(timeout=30)  # its folder holds the libraries: keep it alive
+    builds = [b for b in builder.build(task, [space.get(i) for i in valid[:k]]) if b.ok]
+    variants = {"fresh child, fixed repeats (as before)": dict(persistent=False, adaptive_repeats=False),
+                "long-lived child, fixed repeats": dict(persistent=True, adaptive_repeats=False),
+                "fresh child, adaptive repeats": dict(persistent=False, adaptive_repeats=True),
+                "long-lived child, adaptive repeats (now)": dict(persistent=True, adaptive_repeats=True)}
+    walls: dict[str, list[float]] = {v: [] for v in variants}
+    cpus: dict[str, list[float]] = {v: [] for v in variants}
+    repeats: dict[str, list[int]] = {v: [] for v in variants}
+    names = list(variants)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            runner = LocalRunner(number=number, repeat=repeat, **variants[name])
+            runner.reference(task)  # made once per runner, not a candidate's cost
+            c0 = os.times()
+            t0 = time.perf_counter()
+            results = runner.run(task, builds)
+            wall = time.perf_counter() - t0
+            runner.close()  # the long-lived child is reaped here: its CPU time counts from now
+            c1 = os.times()
+            cpu = (c1.children_user + c1.children_system + c1.user + c1.system
+                   - c0.children_user - c0.children_system - c0.user - c0.system)
+            walls[name].append(wall / len(builds))
+            cpus[name].append(cpu / len(builds))
+            repeats[name].extend(len(res.costs) for res in results if res.ok)
+    print(f"\nrunner settings on the same {len(builds)} built candidates (number={number}, repeat={repeat}), "
+          f"{rounds} interleaved rounds; per candidate, median over rounds:")
+    print(f"{'runner':42} {'wall s':>7} {'CPU s':>7} {'repeats':>8}")
+    for name in names:
+        print(f"{name:42} {statistics.median(walls[name]):7.3f} {statistics.median(cpus[name]):7.3f} "
+              f"{statistics.mean(repeats[name]):8.2f}")
 
 
 if __name__ == "__main__":
