@@ -261,6 +261,37 @@ def test_persistent_worker_survives_nothing_a_job_does_and_is_replaced():
         os.kill(pid, 0)
 
 
+def test_persistent_worker_leaves_when_its_parent_is_killed(tmp_path):
+    """A tuning process killed with SIGKILL cannot stop its long-lived child: the child sees its
+    pipe close and leaves by itself (no orphan left measuring or waiting forever)."""
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text("import os, sys, time\n"
+                      "from tensorlang.autotune.measure.executor import Worker\n"
+                      "w = Worker()\n"
+                      "print(w.call(os.getpid, (), timeout=30.0).value, flush=True)\n"
+                      "time.sleep(60)\n")
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True,
+                            env=dict(os.environ, PYTHONPATH=root))
+    child = int(proc.stdout.readline())
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    os.kill(child, signal.SIGKILL)
+    raise AssertionError("the long-lived child outlived its killed parent")
+
+
 def test_runner_replaces_its_worker_after_failed_candidates(faulty_batch):
     task, _, inputs, results, _ = faulty_batch
     # The first child runs ok and dies with segfault; the second runs ok and wrong (which retires

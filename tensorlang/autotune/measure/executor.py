@@ -267,11 +267,13 @@ def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int 
     return [o for o in outcomes if o is not None]
 
 
-def _worker_main(conn: Connection, memory_limit_mb: float | None) -> None:
+def _worker_main(conn: Connection, parent_end: Connection, memory_limit_mb: float | None) -> None:
     """Body of a long-lived child: isolate once, then answer (fn, args) jobs until the pipe
     closes (the parent is gone or retired it) or None arrives."""
     try:
-        _isolate((), memory_limit_mb)
+        # The parent's end came along with fork: closed here, so that the parent's death
+        # (even by SIGKILL) is end-of-file on this child's end and the child leaves.
+        _isolate((parent_end,), memory_limit_mb)
     except BaseException as exc:  # noqa: BLE001 - the first job gets it as its outcome
         conn.send(("error", type(exc).__name__, _describe(exc)))
         return
@@ -315,7 +317,7 @@ class Worker:
     def _start(self) -> None:
         ctx = multiprocessing.get_context("fork")
         parent, child = ctx.Pipe(duplex=True)
-        proc = ctx.Process(target=_worker_main, args=(child, self.memory_limit_mb), daemon=True,
+        proc = ctx.Process(target=_worker_main, args=(child, parent, self.memory_limit_mb), daemon=True,
                            name="tensorlang-worker")
         _start_child(proc)
         child.close()  # the child's end lives in the child only: its death is end-of-file here
