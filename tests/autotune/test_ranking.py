@@ -120,10 +120,19 @@ def test_confirmation_lines_round_trip_and_are_validated(task):
             record.decode(json.dumps({**data, "confirm": bad}))
 
 
-def test_tune_logs_the_confirmation_and_apply_history_best_follows_it(task, tmp_path):
+def test_tune_logs_the_confirmation_and_apply_history_best_follows_it(task, tmp_path, monkeypatch):
     """Real measurements: tune with confirm_top logs one confirmation per leader after the
     trials (the progress display does not count them), and every reader of the log then names
-    the tuner's declared best."""
+    the tuner's declared best.  Trials run in the runner's long-lived child, each confirmation
+    round in fresh ones."""
+    persistent_at_run = []
+    real_run = autotune.LocalRunner.run
+
+    def spy(self, inputs, builds):
+        persistent_at_run.append(self.persistent)
+        return real_run(self, inputs, builds)
+
+    monkeypatch.setattr(autotune.LocalRunner, "run", spy)
     option = autotune.measure_option(autotune.LocalBuilder(n_parallel=2), autotune.LocalRunner(number=2, repeat=3))
     log = tmp_path / "tune.json"
     shown = []
@@ -135,6 +144,7 @@ def test_tune_logs_the_confirmation_and_apply_history_best_follows_it(task, tmp_
     assert len(records) == 6 + len(confirms) and len(confirms) == len(tuner.confirmed) >= 2
     assert [c.rank for c in confirms] == list(range(1, len(confirms) + 1))
     assert shown and shown[-1].startswith("[6/6]")
+    assert persistent_at_run == [True] * 3 + [False] * 3  # 3 batches of 2 trials, then 3 rounds
     best = record.best_by_workload(records)[(task.workload_key, "llvm")]
     assert best.index == tuner.best_config.index
     assert tuner.best_measure_pair[1].confirm == Confirmation(1, len(confirms))

@@ -10,13 +10,14 @@ raise, crash, hang or compute garbage, it comes back as a ``MeasureResult`` with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -582,6 +583,16 @@ class LocalRunner:
                 if len(res.costs) >= min(self.repeat, 2):  # a cut-off candidate's one repeat is no median
                     self._fastest[key] = min(self._fastest.get(key, float("inf")), rank_cost(res.costs))
         return results
+
+    @contextlib.contextmanager
+    def fresh_processes(self) -> Iterator[None]:
+        """Inside the block every candidate runs in a fresh child, as for ``persistent=False``
+        (a confirmation of the leaders wants measurements independent of one another)."""
+        persistent, self.persistent = self.persistent, False
+        try:
+            yield
+        finally:
+            self.persistent = persistent
 
     def close(self) -> None:
         """End the long-lived measuring child, if any (a later ``run`` starts a new one)."""

@@ -9,6 +9,7 @@ layer of ``tensorlang.autotune.measure.local`` (imported only when tuning starts
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import os
@@ -334,6 +335,8 @@ class Tuner:
         times = [[0.0, 0.0] for _ in configs]  # build and run seconds spent on each leader
         device: list[Any] = [None] * len(configs)
         t0 = time.monotonic()
+        # A runner that can keep one measuring process is asked for a fresh one per run here.
+        fresh = getattr(measure_option.runner, "fresh_processes", None)
         try:
             builds = measure_option.builder.build(self.task, configs)
             try:
@@ -341,7 +344,8 @@ class Tuner:
                     times[k][0] = float(getattr(b, "build_time", 0.0) or 0.0)
                 for r in range(rounds):
                     order = [(k + r) % len(configs) for k in range(len(configs))]
-                    results = measure_option.runner.run(self.task, [builds[k] for k in order])
+                    with fresh() if callable(fresh) else contextlib.nullcontext():
+                        results = measure_option.runner.run(self.task, [builds[k] for k in order])
                     for k, res in zip(order, results):
                         times[k][1] += float(getattr(res, "run_time", 0.0) or 0.0)
                         if res.ok and res.costs:
