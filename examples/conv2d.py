@@ -224,20 +224,23 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     return s, [X, Wt, Y]
 
 
-def conv2d_1x1_gemm(N, C, H, W, K, kb=4, rb=2, cu=1, dtype="float32"):
+def conv2d_1x1_gemm(N, C, H, W, K, kb=4, rb=2, vs=4, dtype="float32"):
     """A 1x1, stride-1, unpadded convolution in plain NCHW as the matmul it is:
     ``Y[n, k, p] = sum_c W[k, c] * X[n, c, p]`` over the flattened image ``p = y*W + x``.
 
     Nothing is packed or unpacked (NCHW[x]c would copy the whole input and output, as much
-    memory traffic as the arithmetic takes time here): a register tile of ``kb`` output channels
-    x ``rb`` whole image rows (``rb*W`` pixels, a multiple of 16: the vector lanes run along the
-    flattened rows) accumulates over the input channels, ``cu`` of them unrolled; pixel tiles run
-    in parallel, the channel blocks inside them, so one tile's input panel stays in the L2 cache
-    while every block of filters passes over it.  Returns (schedule, [X, W, Y])."""
+    memory traffic as the arithmetic takes time here). A tile of ``kb`` output channels x ``rb``
+    whole image rows (``rb*W`` pixels, a multiple of 16: the vector lanes run along the flattened
+    rows; whole rows keep the tile's bounds exact) is computed ``vs`` vectors of pixels at a time:
+    ``kb*vs`` accumulators over all input channels, each step ``vs`` vector loads straight from
+    the NCHW rows and ``kb`` broadcast filter values (``kb*vs + vs + 1`` registers must fit in 32,
+    or LLVM spills).  Pixel tiles run in parallel, the channel blocks inside them, so one tile's
+    input panel stays in the L2 cache while every block of filters passes over it.
+    Returns (schedule, [X, W, Y])."""
     nr = rb * W
-    if H % rb or nr % 16 or K % kb or C % cu:
+    if H % rb or nr % 16 or K % kb:
         raise ValueError(f"conv2d_1x1_gemm: rb={rb} must divide H={H} with rb*W={nr} a multiple of 16, "
-                         f"kb={kb} must divide K={K} and cu={cu} must divide C={C}")
+                         f"and kb={kb} must divide K={K}")
     X = te.placeholder((N, C, H, W), name="X", dtype=dtype)
     Wt = te.placeholder((K, C, 1, 1), name="W", dtype=dtype)
     c = te.reduce_axis((0, C), name="c")
@@ -245,49 +248,51 @@ def conv2d_1x1_gemm(N, C, H, W, K, kb=4, rb=2, cu=1, dtype="float32"):
     s = te.create_schedule(Y.op)
     YL = s.cache_write(Y, "local")
     n, k, y, x = s[Y].op.axis
-    po, pi = s[Y].split(s[Y].fuse(y, x), factor=nr)  # whole rows, so the tile's bounds stay exact
+    yo, yi = s[Y].split(y, factor=rb)
     ko, ki = s[Y].split(k, factor=kb)
-    s[Y].reorder(n, po, ko, ki, pi)
-    s[Y].parallel(s[Y].fuse(n, po))
-    s[Y].vectorize(pi)
+    s[Y].reorder(n, yo, ko, ki, yi, x)
+    s[Y].parallel(s[Y].fuse(n, yo))
+    # The write-back along whole rows: vectors that never cross a row keep the stores contiguous.
+    xo, xi = s[Y].split(x, factor=max(d for d in (16, 8, 4, 2, 1) if W % d == 0))
+    s[Y].vectorize(xi)
     s[YL].compute_at(s[Y], ko)
     nl, kl, yl, xl = s[YL].op.axis
     (cl,) = s[YL].op.reduce_axis
-    pl = s[YL].fuse(yl, xl)
-    if cu > 1:
-        co, ci = s[YL].split(cl, factor=cu)
-        s[YL].reorder(co, ci, kl, pl)
-        s[YL].unroll(ci)
-    else:
-        s[YL].reorder(cl, kl, pl)
+    vec, lane = s[YL].split(s[YL].fuse(yl, xl), factor=16)
+    part, pv = s[YL].split(vec, factor=vs)
+    s[YL].reorder(part, cl, kl, pv, lane)
+    s[YL].unroll(part)
     s[YL].unroll(kl)
-    plo, pli = s[YL].split(pl, factor=16)
-    s[YL].unroll(plo)
-    s[YL].vectorize(pli)
+    s[YL].unroll(pv)
+    s[YL].vectorize(lane)
     return s, [X, Wt, Y]
 
 
 def gemm_rows(H: int, W: int) -> list[int]:
-    """Row counts ``rb`` for conv2d_1x1_gemm: dividing H, rb*W a multiple of 16, at most 28 vectors."""
-    return [rb for rb in range(1, H + 1) if H % rb == 0 and (rb * W) % 16 == 0 and rb * W <= 28 * 16]
+    """Row counts ``rb`` for conv2d_1x1_gemm: dividing H, rb*W a multiple of 16, 2 to 32 vectors."""
+    return [rb for rb in range(1, H + 1) if H % rb == 0 and (rb * W) % 16 == 0 and 32 <= rb * W <= 32 * 16]
 
 
 @autotune.template("conv2d_1x1_nchw")
 def conv2d_1x1_template(N: int, C: int, H: int, W: int, K: int, dtype: str = "float32"):
     """Tunable 1x1 stride-1 convolution as a matmul over the flattened NCHW image (see
-    ``conv2d_1x1_gemm``): ``kb`` channels x ``rb`` rows in registers, ``cu`` input channels
-    unrolled.  Needs a row count ``rb`` dividing H with rb*W a multiple of 16 (``gemm_rows``)."""
+    ``conv2d_1x1_gemm``): ``kb`` channels x ``vs`` pixel vectors in registers over tiles of
+    ``rb`` whole rows.  Needs a row count ``rb`` dividing H with rb*W a multiple of 16
+    (``gemm_rows``)."""
     rows = gemm_rows(H, W)
     if not rows:
-        raise ValueError(f"conv2d_1x1_nchw: no tile of whole rows of width {W} dividing height {H} is a "
-                         "multiple of 16 pixels; use conv2d_nchwc (R = S = 1) for this shape")
+        raise ValueError(f"conv2d_1x1_nchw: no tile of whole rows of width {W} dividing height {H} is 32 to 512 "
+                         "pixels and a multiple of 16; use conv2d_nchwc (R = S = 1) for this shape")
     cfg = autotune.get_config()
-    cfg.define_knob("kb", [d for d in (4, 2, 8, 1, 6, 3) if K % d == 0])
-    cfg.define_knob("rb", sorted(rows, key=lambda rb: abs(rb * W - 112)))  # 7 vectors x 4 channels first
-    cfg.define_knob("cu", [d for d in (1, 4, 2) if C % d == 0])
-    cfg.add_constraint(lambda c: c["kb"].val * c["rb"].val * W // 16 <= 28, "kb * rb*W/16 <= 28 (zmm accumulators)")
+    cfg.define_knob("kb", [d for d in (4, 8, 2, 6, 1, 3) if K % d == 0])
+    cfg.define_knob("rb", sorted(rows, key=lambda rb: abs(rb * W - 112)))  # 2 rows of 56 first
+    cfg.define_knob("vs", [4, 3, 2, 5, 6, 1])
+    cfg.add_constraint(lambda c: c["kb"].val * c["vs"].val + c["vs"].val + 1 <= 31,
+                       "kb*vs accumulators + vs loaded vectors + a broadcast fit in 31 zmm registers")
+    # vs*16 == rb*W leaves index arithmetic that becomes lane-by-lane gathers (measured 70x slower)
+    cfg.add_constraint(lambda c: c["vs"].val * 16 < c["rb"].val * W, "fewer than rb*W/16 vectors at a time")
     cfg.add_flop(2.0 * N * K * C * H * W)
-    return conv2d_1x1_gemm(N, C, H, W, K, cfg["kb"].val, cfg["rb"].val, cfg["cu"].val, dtype)
+    return conv2d_1x1_gemm(N, C, H, W, K, cfg["kb"].val, cfg["rb"].val, cfg["vs"].val, dtype)
 
 
 def depthwise_nchwc(N, C, H, W, R, S, pad, stride=1, c_bn=16, dtype="float32"):
