@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from ..te.dtype import HANDLE, DType
 from ..te.expr import PrimExpr, Var
@@ -24,24 +25,40 @@ class Buffer:
         return f"Buffer({self.name}, {self.dtype}, [{', '.join(str(s) for s in self.shape)}])"
 
 
+@dataclass(frozen=True)
+class CallCheck:
+    """A condition a call must meet before any code runs, over the scalar parameters and shape
+    variables only: ``value`` (``what`` names it for the error) is at least ``minimum`` when
+    that is set, and every step of computing it fits ``fits`` (the dtype the code computes it
+    in) when that is set."""
+
+    value: PrimExpr
+    what: str
+    minimum: int | None = None
+    fits: DType | None = None
+
+
 class PrimFunc:
     """A lowered function. ``params`` are Buffers (array arguments) and Vars (scalars), in the
     order of the compiled function's signature; shape variables not given by the user come
-    last and are bound from array shapes at call time."""
+    last and are bound from array shapes at call time. ``checks`` are what the runtime
+    verifies of those scalars before calling the code (split factors at least 1, sizes that
+    fit their index dtype)."""
 
     def __init__(self, name: str, params: Iterable[Buffer | Var], body: Stmt,
-                 user_arity: int | None = None):
+                 user_arity: int | None = None, checks: Iterable[CallCheck] = ()):
         self.name = name
         self.params = tuple(params)
         self.body = body
         self.user_arity = len(self.params) if user_arity is None else user_arity
+        self.checks = tuple(checks)
 
     @property
     def buffers(self) -> list[Buffer]:
         return [p for p in self.params if isinstance(p, Buffer)]
 
     def with_body(self, body: Stmt) -> PrimFunc:
-        return PrimFunc(self.name, self.params, body, self.user_arity)
+        return PrimFunc(self.name, self.params, body, self.user_arity, self.checks)
 
     def __str__(self) -> str:
         from .printer import func_str  # the printer imports this module

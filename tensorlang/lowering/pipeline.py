@@ -39,6 +39,7 @@ from ..te.expr import IntImm, Var
 from ..te.functor import free_vars, post_order_visit
 from ..te.scan import ScanOp
 from ..te.tensor import PlaceholderOp, Tensor
+from .call_checks import call_checks
 from .schedule_ops import schedule_ops
 
 
@@ -222,4 +223,4 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _check_bound(stmt, all_params)
-    return PrimFunc(name, all_params, stmt, user_arity=len(params))
+    return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=call_checks(sch, all_params, stmt))

@@ -30,7 +30,8 @@ def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, .
             lo, ext = iv.dom.min, iv.dom.extent
             if not (isinstance(lo, E.IntImm) and isinstance(ext, E.IntImm)) or ext.value <= 0:
                 break
-            ranges[iv.var] = Interval(lo, E.const(lo.value + ext.value - 1, lo.dtype))
+            dt = iv.var.dtype
+            ranges[iv.var] = Interval(E.const(lo.value, dt), E.const(lo.value + ext.value - 1, dt))
         else:
             for read in _unconditional_reads(body):
                 _check(st, read, ranges)

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ..te.expr import IntImm, PrimExpr
+from ..te.dtype import INT32, INT64, DType
+from ..te.expr import IntImm, PrimExpr, cast
 from ..te.tensor import IterVar
 
 
@@ -40,6 +41,25 @@ class Singleton:
 Relation = Split | Fuse | Singleton
 
 
+INT32_MAX = 2**31 - 1
+
+
+def extent_bound(e: PrimExpr) -> int:
+    """An upper bound of an extent: its value when constant, else the largest value of its dtype."""
+    if isinstance(e, IntImm):
+        return e.value
+    return 2 ** (e.dtype.bits - 1) - 1
+
+
+def loop_dtype(bound: int, *parts: IterVar) -> DType:
+    """The dtype of a loop variable whose extent is at most ``bound``, derived from ``parts``:
+    int64 when the extent can pass 2**31 - 1 or a part is already int64 (a fused loop over
+    65536 x 65536 points must not wrap to 0)."""
+    if bound > INT32_MAX or any(p.var.dtype.bits > 32 for p in parts):
+        return INT64
+    return INT32
+
+
 def ceildiv(a: PrimExpr, b: PrimExpr) -> PrimExpr:
     if isinstance(a, IntImm) and isinstance(b, IntImm):
         return IntImm(a.dtype, -(-a.value // b.value))
@@ -53,22 +73,25 @@ def _clamp(amount: PrimExpr, extent: PrimExpr) -> PrimExpr:
 
 
 def pass_down_extents(relations: list[Relation], extents: dict[IterVar, PrimExpr]) -> None:
-    """Given the extents of root axes, fill in the extents of every derived axis (in place)."""
+    """Given the extents of root axes, fill in the extents of every derived axis (in place);
+    each extent has its loop variable's dtype."""
     for rel in relations:
         if isinstance(rel, Split):
-            pext = extents[rel.parent]
+            dt = rel.parent.var.dtype
+            pext = cast(extents[rel.parent], dt)
             # A factor (or nparts) beyond a constant extent is clamped to it: the loop it makes
             # covers the same points without a huge guarded loop or vector.
             if rel.factor is not None:
-                factor = _clamp(rel.factor, pext)
+                factor = _clamp(cast(rel.factor, dt), pext)
                 extents[rel.inner] = factor
                 extents[rel.outer] = ceildiv(pext, factor)
             else:
-                nparts = _clamp(rel.nparts, pext)
+                nparts = _clamp(cast(rel.nparts, dt), pext)
                 extents[rel.outer] = nparts
                 extents[rel.inner] = ceildiv(pext, nparts)
         elif isinstance(rel, Fuse):
-            extents[rel.fused] = extents[rel.outer] * extents[rel.inner]
+            dt = rel.fused.var.dtype  # wide enough for the product (loop_dtype)
+            extents[rel.fused] = cast(extents[rel.outer], dt) * cast(extents[rel.inner], dt)
         else:
             extents[rel.iv] = IntImm(rel.iv.var.dtype, 1)
 
@@ -83,8 +106,9 @@ def pass_up_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr]
         elif isinstance(rel, Fuse):
             f = values[rel.fused]
             ext = extents[rel.inner]
-            values[rel.outer] = f // ext
-            values[rel.inner] = f % ext
+            # A wide fused index splits into parts that each fit their own (narrower) dtype.
+            values[rel.outer] = cast(f // ext, rel.outer.var.dtype)
+            values[rel.inner] = cast(f % ext, rel.inner.var.dtype)
 
 
 
@@ -99,6 +123,8 @@ def pass_down_index(relations: list[Relation], extents: Mapping[IterVar, PrimExp
             values[rel.outer] = v // inner
             values[rel.inner] = v % inner
         elif isinstance(rel, Fuse):
-            values[rel.fused] = values[rel.outer] * extents[rel.inner] + values[rel.inner]
+            dt = rel.fused.var.dtype
+            values[rel.fused] = cast(values[rel.outer], dt) * cast(extents[rel.inner], dt) + \
+                cast(values[rel.inner], dt)
         else:
             values[rel.iv] = IntImm(rel.iv.var.dtype, 0)

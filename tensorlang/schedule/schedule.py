@@ -17,7 +17,7 @@ from ..te.expr import IntImm, PrimExpr, Var, convert
 from ..te.extern import ExternOp
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
-from .relations import Fuse, Relation, Singleton, Split
+from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtype
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
@@ -114,8 +114,9 @@ class Stage:
             raise ScheduleError(f"{self._where()}: split of {parent.name} needs exactly one of factor= or nparts=")
         amount = _positive(factor if factor is not None else nparts,
                            f"{self._where()}: split of {parent.name}: {'factor' if factor is not None else 'nparts'}")
-        outer = IterVar(None, Var(f"{parent.name}.outer"), parent.iter_type)
-        inner = IterVar(None, Var(f"{parent.name}.inner"), parent.iter_type)
+        dt = parent.var.dtype  # a wide (fused) axis splits into wide parts
+        outer = IterVar(None, Var(f"{parent.name}.outer", dt), parent.iter_type)
+        inner = IterVar(None, Var(f"{parent.name}.inner", dt), parent.iter_type)
         rel = Split(parent, outer, inner, amount if factor is not None else None,
                     amount if nparts is not None else None)
         self.relations.append(rel)
@@ -152,13 +153,34 @@ class Stage:
             raise ScheduleError(f"{self._where()}: cannot fuse a reduction axis with a data-parallel axis "
                                 f"({', '.join(iv.name for iv in ordered)})")
         fused = ordered[0]
+        bounds = self._extent_bounds()
         for nxt in ordered[1:]:
-            new = IterVar(None, Var(f"{fused.name}.{nxt.name}.fused"), fused.iter_type)
+            bounds[nxt] = bound = bounds[fused] * bounds[nxt]
+            new = IterVar(None, Var(f"{fused.name}.{nxt.name}.fused", loop_dtype(bound, fused, nxt)), fused.iter_type)
+            bounds[new] = bound
             self.relations.append(Fuse(fused, nxt, new))
             self.all_iter_vars.append(new)
             fused = new
         self.leaf_iter_vars[pos[0]:pos[-1] + 1] = [fused]
         return fused
+
+    def _extent_bounds(self) -> dict[IterVar, int]:
+        """An upper bound of every axis's extent (a symbolic extent counts as its dtype's
+        largest value): what decides whether a fused loop needs a 64-bit variable."""
+        op = self.op
+        bounds = {iv: extent_bound(iv.dom.extent) if iv.dom is not None else 2**31 - 1
+                  for iv in list(getattr(op, "axis", ())) + list(getattr(op, "reduce_axis", ()))}
+        for rel in self.relations:
+            if isinstance(rel, Split):
+                whole = bounds.get(rel.parent, 2**31 - 1)
+                part = extent_bound(rel.factor if rel.factor is not None else rel.nparts)
+                bounds[rel.outer] = whole
+                bounds[rel.inner] = min(whole, part) if rel.factor is not None else whole
+            elif isinstance(rel, Fuse):
+                bounds[rel.fused] = bounds.get(rel.outer, 2**31 - 1) * bounds.get(rel.inner, 2**31 - 1)
+            else:
+                bounds[rel.iv] = 1
+        return bounds
 
     def reorder(self, *args: IterVar) -> Stage:
         """Put the given axes in this order, in the positions they occupy now."""

@@ -88,6 +88,25 @@ def eval_dim(dim: Dim, env: dict[str, int]) -> int | None:
         return None
 
 
+def eval_dim_fitting(dim: Dim, env: dict[str, int], lo: int, hi: int
+                     ) -> tuple[int | None, tuple[Dim, int] | None]:
+    """The value of ``dim`` (None when unbound or dividing by zero) and the first step of its
+    computation, with its value, that leaves [lo, hi] (None when every step fits)."""
+    if not isinstance(dim, dict):
+        value = eval_dim(dim, env)
+        return value, None
+    (a, bad_a), (b, bad_b) = (eval_dim_fitting(x, env, lo, hi) for x in dim["args"])
+    if bad_a is not None or bad_b is not None:
+        return None, bad_a or bad_b
+    if a is None or b is None:
+        return None, None
+    try:
+        value = _DIM_OPS[dim["op"]](a, b)
+    except ZeroDivisionError:
+        return None, None
+    return value, (None if lo <= value <= hi else (dim, value))
+
+
 def dim_str(dim: Dim) -> str:
     """A dimension as the user would write it: ``(n + 1)``, ``min(n, 4)``."""
     if isinstance(dim, dict):
@@ -118,15 +137,29 @@ class ParamSpec:
 
 
 @dataclass(frozen=True)
+class DimCheck:
+    """What the runtime checks of the scalars before a call: ``dim`` is at least ``minimum``
+    (when set) and each step of computing it fits a signed ``bits``-bit integer (when
+    nonzero); ``what`` names it in the error."""
+
+    dim: Dim
+    what: str
+    minimum: int | None = None
+    bits: int = 0
+
+
+@dataclass(frozen=True)
 class Signature:
     """The calling convention of a compiled function; ``params[user_arity:]`` are shape
-    variables the runtime derives from array shapes; ``symbol`` names its machine code."""
+    variables the runtime derives from array shapes; ``symbol`` names its machine code;
+    ``checks`` are verified before every call."""
 
     name: str
     params: tuple[ParamSpec, ...]
     user_arity: int
     loopir: str = ""
     symbol: str = ""
+    checks: tuple[DimCheck, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.symbol:
@@ -141,9 +174,10 @@ class Signature:
             else:
                 item["var"] = p.var
             params.append(item)
+        checks = [{"dim": c.dim, "what": c.what, "minimum": c.minimum, "bits": c.bits} for c in self.checks]
         return json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, "name": self.name,
                            "symbol": self.symbol, "params": params, "user_arity": self.user_arity,
-                           "loopir": self.loopir})
+                           "loopir": self.loopir, "checks": checks})
 
     @classmethod
     def from_json(cls, text: str) -> Signature:
@@ -156,7 +190,9 @@ class Signature:
             params = tuple(ParamSpec(kind=p["kind"], name=p["name"], dtype=p["dtype"],
                                      shape=tuple(p.get("shape", ())), written=p.get("written", False),
                                      var=p.get("var", "")) for p in d["params"])
-            return cls(d["name"], params, int(d["user_arity"]), d.get("loopir", ""), d.get("symbol", ""))
+            checks = tuple(DimCheck(c["dim"], str(c["what"]), c.get("minimum"), int(c.get("bits", 0)))
+                           for c in d.get("checks", ()))
+            return cls(d["name"], params, int(d["user_arity"]), d.get("loopir", ""), d.get("symbol", ""), checks)
         except (ValueError, KeyError, TypeError) as exc:
             raise BuildError(f"corrupt module metadata: {exc}") from None
 
@@ -217,8 +253,15 @@ def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
         if p.var not in bound_by_shape:
             raise BuildError(f"{func.name}: shape variable {p.name} is not a dimension of any "
                              "argument, so a call cannot determine it")
+    checks = []
+    for c in func.checks:
+        try:
+            dim = encode_dim(c.value, keys.get, c.what)
+        except BuildError:
+            continue  # not computable by the host (a call the check cannot see)
+        checks.append(DimCheck(dim, c.what, c.minimum, c.fits.bits if c.fits is not None else 0))
     return Signature(func.name, tuple(params), func.user_arity, loopir=str(func),
-                     symbol=symbol or func.name)
+                     symbol=symbol or func.name, checks=tuple(checks))
 
 
 def _stored_buffers(body: S.Stmt) -> set[E.Var]:

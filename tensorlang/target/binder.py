@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ArgumentError
-from .abi import ParamSpec, Signature, dim_str, eval_dim, shape_str
+from .abi import DimCheck, ParamSpec, Signature, dim_str, eval_dim, eval_dim_fitting, shape_str
 
 
 @dataclass
@@ -107,10 +107,30 @@ class ArgBinder:
             if bound is None:
                 raise ArgumentError(f"{self.sig.name}: no argument's shape determines {p.name}")
             out.values[i] = convert(bound)
+        for check in self.sig.checks:
+            self._check(check, env, origin)
         if self.check_overlap:  # code is compiled assuming no aliasing (noalias, __restrict__)
             _check_overlap(host_ranges)
             _check_overlap(device_ranges)
         return out
+
+    def _check(self, check: DimCheck, env: dict[str, int], origin: dict[str, tuple[str, int]]) -> None:
+        """ArgumentError when a check of the signature fails, naming the variables it uses
+        and the arguments they came from."""
+        bits = check.bits or 64
+        value, bad = eval_dim_fitting(check.dim, env, -2 ** (bits - 1), 2 ** (bits - 1) - 1)
+        names = _dim_vars(check.dim)
+        given = ", ".join(f"{n} = {env[n]}" + _source(origin.get(n)) for n in names if n in env)
+        if bad is not None:
+            step, got = bad
+            raise ArgumentError(f"{self.sig.name}: {check.what} is {dim_str(check.dim)}, and {dim_str(step)} = "
+                                f"{got} does not fit int{bits}, the index type it is computed in ({given})")
+        if check.minimum is not None and value is not None and value < check.minimum:
+            if isinstance(check.dim, str) and check.dim in origin and origin[check.dim][1] < 0:
+                raise ArgumentError(f"argument {origin[check.dim][0]}: {check.what} is {check.dim} = {value}; "
+                                    f"it must be at least {check.minimum}")
+            raise ArgumentError(f"{self.sig.name}: {check.what} is {dim_str(check.dim)} = {value} ({given}); "
+                                f"it must be at least {check.minimum}")
 
     def _device_array(self, x: DeviceView, p: ParamSpec, dtype: np.dtype, index: int) -> tuple[int, ...]:
         if x.dtype != dtype:
@@ -125,6 +145,25 @@ class ArgBinder:
             raise ArgumentError(f"argument {p.name}: the device pointer is not {need}-byte aligned, but the "
                                 f"kernels read it with {need}-byte vector accesses; pass an unsliced array")
         return x.shape
+
+
+def _dim_vars(dim: Any) -> list[str]:
+    """The variable names of a dimension formula, in order of first use."""
+    if isinstance(dim, str):
+        return [dim]
+    if isinstance(dim, dict):
+        out: list[str] = []
+        for a in dim["args"]:
+            out += [n for n in _dim_vars(a) if n not in out]
+        return out
+    return []
+
+
+def _source(where: tuple[str, int] | None) -> str:
+    if where is None:
+        return ""
+    name, d = where
+    return f" from argument {name}" if d < 0 else f" from dimension {d} of {name}"
 
 
 @dataclass(frozen=True)

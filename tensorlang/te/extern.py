@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import ExprError
 from .dtype import HANDLE, INT32, DType, as_dtype
 from .expr import Call, IntImm, Load, PrimExpr, StringImm, Var, const, convert
-from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, to_shape
+from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, index_dtype_of, to_shape
 
 
 class DeclBuffer:
@@ -80,8 +80,8 @@ class ExternOp(ComputeOp):
                  inputs: Sequence[Tensor], input_buffers: Sequence[DeclBuffer], output_buffers: Sequence[DeclBuffer],
                  body: Any):
         names = ["i", "j", "k", "l", "m", "n"]
-        axis = [IterVar(Range(0, d), Var(names[n] if n < 6 else f"ax{n}", INT32), IterVarType.DATA_PAR)
-                for n, d in enumerate(shape)]
+        axis = [IterVar(Range(0, d), Var(names[n] if n < 6 else f"ax{n}", index_dtype_of(Range(0, d))),
+                        IterVarType.DATA_PAR) for n, d in enumerate(shape)]
         # Placeholder bodies give the outputs their dtypes; the real work is ``extern_body``.
         super().__init__(name, tag, attrs, axis, [const(0, dt) for dt in dtypes])
         self.inputs = tuple(inputs)

@@ -13,7 +13,17 @@ from .dtype import INT32, DType, as_dtype
 from .expr import PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
 from .reduction import spatial_indices
-from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, integral, to_shape
+from .tensor import (
+    ComputeOp,
+    IterVar,
+    IterVarType,
+    PlaceholderOp,
+    Range,
+    Tensor,
+    index_dtype_of,
+    integral,
+    to_shape,
+)
 
 _THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
                 "threadIdx.z", "vthread", "cthread")
@@ -47,7 +57,8 @@ def _range_of(dom: Any, where: str) -> Range:
 
 def reduce_axis(dom: Any, name: str = "rv") -> IterVar:
     """A reduction axis over ``dom`` = (begin, end), for te.sum/te.max/te.min."""
-    return IterVar(_range_of(dom, f"reduce_axis {name}"), Var(name, INT32), IterVarType.COMM_REDUCE)
+    rng = _range_of(dom, f"reduce_axis {name}")
+    return IterVar(rng, Var(name, index_dtype_of(rng)), IterVarType.COMM_REDUCE)
 
 
 def thread_axis(dom: Any = None, tag: str = "", name: str = "") -> IterVar:
@@ -91,7 +102,8 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     if len(names) != len(dims):
         names = ["i", "j", "k", "l", "m", "n"][: len(dims)] if len(dims) <= 6 else [
             f"ax{n}" for n in range(len(dims))]
-    axis = [IterVar(Range(0, d), Var(nm, INT32), IterVarType.DATA_PAR) for nm, d in zip(names, dims)]
+    axis = [IterVar(Range(0, d), Var(nm, index_dtype_of(Range(0, d))), IterVarType.DATA_PAR)
+            for nm, d in zip(names, dims)]
     token = spatial_indices.set(tuple(iv.var for iv in axis))
     try:
         body = fcompute(*[iv.var for iv in axis])

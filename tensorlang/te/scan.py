@@ -14,9 +14,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ExprError
-from .dtype import INT32
 from .expr import PrimExpr, TensorRead, Var
-from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor
+from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, index_dtype_of
 
 
 class ScanOp(ComputeOp):
@@ -26,8 +25,9 @@ class ScanOp(ComputeOp):
                  state: Sequence[Tensor], inputs: Sequence[Tensor]):
         names = ["t", "i", "j", "k", "l"]
         shape = update[0].shape
-        axis = [IterVar(Range(0, d), Var(f"{name}.{names[n]}" if n < 5 else f"{name}.ax{n}", INT32),
-                        IterVarType.DATA_PAR) for n, d in enumerate(shape)]
+        axis = [IterVar(Range(0, d), Var(f"{name}.{names[n]}" if n < 5 else f"{name}.ax{n}",
+                                         index_dtype_of(Range(0, d))), IterVarType.DATA_PAR)
+                for n, d in enumerate(shape)]
         super().__init__(name, tag, attrs, axis, [TensorRead(u, [iv.var for iv in axis]) for u in update])
         self.scan_axis = axis[0]
         self.init, self.update = tuple(init), tuple(update)

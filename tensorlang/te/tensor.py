@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import DTypeError, ExprError
-from .dtype import INT32, DType, as_dtype
+from .dtype import INT32, INT64, DType, as_dtype
 from .expr import FloatImm, IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
 from .functor import post_order_visit
 
@@ -37,6 +37,14 @@ class Range:
 
     def __repr__(self) -> str:
         return f"Range(min={self.min}, extent={self.extent})"
+
+
+def index_dtype_of(rng: Range) -> DType:
+    """The dtype of an axis variable over ``rng``: int64 when its bounds are 64-bit (a
+    dimension of 2**32 or an int64 shape variable), else int32."""
+    if rng.min.dtype.bits > 32 or rng.extent.dtype.bits > 32:
+        return INT64
+    return INT32
 
 
 def _index(value: Any) -> PrimExpr:
@@ -296,5 +304,5 @@ def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
     return tuple(out)
 
 
-__all__ = ["Range", "IterVar", "IterVarType", "Tensor", "TensorSlice", "Operation",
+__all__ = ["Range", "index_dtype_of", "IterVar", "IterVarType", "Tensor", "TensorSlice", "Operation",
            "PlaceholderOp", "ComputeOp", "to_shape", "integral", "as_dtype"]
