@@ -17,14 +17,14 @@ from .expr import any_ as any
 from .extern import DeclBuffer, ExternOp, call_extern, call_intrin, call_packed, call_pure_extern, decl_buffer, extern
 from .intrin import *  # noqa: F403 - the math intrinsics (intrin.__all__)
 from .operation import compute, placeholder, reduce_axis, size_var, thread_axis, var
-from .reduction import CommReducer, Reducer, comm_reducer, max, min, sum
+from .reduction import CommReducer, Reducer, comm_reducer, fmax, fmin, max, min, sum
 from .scan import ScanOp, scan
 from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor
 
 __all__ = [
     "DType", "as_dtype", "promote", *expr.__all__, "all", "any", *intrin.__all__, "compute", "placeholder",
     "reduce_axis", "size_var", "thread_axis", "var", "CommReducer", "Reducer", "comm_reducer",
-    "max", "min", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
+    "max", "min", "fmax", "fmin", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
     "Range", "Tensor", "DeclBuffer", "ExternOp", "call_extern", "call_intrin", "call_packed", "call_pure_extern",
     "decl_buffer", "extern", "ScanOp", "scan",
     "create_schedule", "Schedule", "Stage",  # noqa: F405 - resolved by __getattr__ below

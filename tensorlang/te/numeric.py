@@ -21,6 +21,9 @@ Floats:
   rounded once (numpy does the same).
 * ``te.max``/``te.min`` (elementwise) propagate NaN from either side, like ``numpy.maximum``;
   the reductions ``te.max``/``te.min`` start from ``-inf``/``+inf`` and also propagate NaN.
+* ``te.fmax``/``te.fmin`` ignore NaN, like ``numpy.fmax``/``numpy.fmin``: the result is NaN only
+  where both operands are; as reductions they are ``numpy.fmax.reduce`` (``numpy.nanmax``):
+  NaN only when every value is NaN. On integers they are ``te.max``/``te.min``.
 """
 
 from __future__ import annotations

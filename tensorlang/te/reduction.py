@@ -1,4 +1,5 @@
-"""Commutative reducers: te.sum, te.max, te.min and user-defined ones via te.comm_reducer."""
+"""Commutative reducers: te.sum, te.max, te.min, te.fmax, te.fmin and user-defined ones via
+te.comm_reducer."""
 
 from __future__ import annotations
 
@@ -8,7 +9,24 @@ from typing import Any
 
 from ..errors import ExprError
 from .dtype import BOOL, DType
-from .expr import Add, Max, Min, PrimExpr, Reduce, Var, _operand_pair, binary, cast, const, convert
+from .expr import (
+    GE,
+    LE,
+    NE,
+    Add,
+    Max,
+    Min,
+    Or,
+    PrimExpr,
+    Reduce,
+    Select,
+    Var,
+    _operand_pair,
+    binary,
+    cast,
+    const,
+    convert,
+)
 from .intrin import max_value, min_value
 from .tensor import IterVar
 
@@ -127,3 +145,30 @@ def _min_identity(dt: DType) -> PrimExpr:
 
 max = comm_reducer(lambda x, y: binary(Max, x, y), _max_identity, name="max")  # noqa: A001
 min = comm_reducer(lambda x, y: binary(Min, x, y), _min_identity, name="min")  # noqa: A001
+
+
+def _nan_ignoring(cmp: type, plain: type) -> Callable[[Any, Any], PrimExpr]:
+    """``a`` where ``a cmp b`` holds or ``b`` is NaN, else ``b``: the larger (GE) or smaller (LE)
+    of two floats, NaN only when both are (C's fmax/fmin, numpy.fmax/fmin); ``plain`` on ints."""
+    def combine(a: Any, b: Any) -> PrimExpr:
+        a, b = _operand_pair(a, b, f" (in te.f{plain.symbol})")
+        if not a.dtype.is_float:
+            return binary(plain, a, b)
+        return Select(Or(cmp(a, b), NE(b, b)), a, b)
+    return combine
+
+
+def _fmax_identity(dt: DType) -> PrimExpr:
+    # NaN, which every value replaces: a reduction over only NaN is NaN (numpy.fmax.reduce).
+    return const(float("nan"), dt) if dt.is_float else _min_value(dt)
+
+
+def _fmin_identity(dt: DType) -> PrimExpr:
+    return const(float("nan"), dt) if dt.is_float else _max_value(dt)
+
+
+# NaN-ignoring variants of te.max/te.min: numpy.fmax/fmin elementwise, and as reductions
+# numpy.fmax.reduce/fmin.reduce (numpy.nanmax/nanmin without the warning): NaN only where
+# every value is NaN. te.max/te.min propagate NaN instead (numpy.maximum/minimum).
+fmax = comm_reducer(_nan_ignoring(GE, Max), _fmax_identity, name="fmax")
+fmin = comm_reducer(_nan_ignoring(LE, Min), _fmin_identity, name="fmin")

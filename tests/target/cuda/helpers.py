@@ -213,6 +213,14 @@ def numeric_kernel(dtype: str) -> PrimFunc:
     return elementwise(f"numeric_{dtype}", [dt, dt], dt, make)
 
 
+def fmax_kernel(dtype: str) -> PrimFunc:
+    """Out[i] = te.fmax(A, B) * 2 + te.fmin(A, B): the NaN-ignoring max/min (numpy.fmax/fmin)."""
+    from tensorlang import te
+    dt = as_dtype(dtype)
+    return elementwise(f"fmax_{dtype}", [dt, dt], dt,
+                       lambda i, a, b: te.fmax(a, b) * E.FloatImm(dt, 2.0) + te.fmin(a, b))
+
+
 def constants_kernel() -> PrimFunc:
     """Out[i] = select on NaN/inf/-0.0 float constants, plus int32 min and int64 constants."""
     def make(i, a):
@@ -276,7 +284,7 @@ FUNCS = {
     "intrin_f32": lambda: intrinsics(F32), "intrin_f64": lambda: intrinsics(F64),
     "intrin_f16": lambda: intrinsics(F16), "floordiv": floordiv_kernel, "constants": constants_kernel,
     "guarded": guarded_threads, "masked_vec": predicated_vector, "unaligned_vec": unaligned_vector,
-    "let": let_kernel,
+    "let": let_kernel, "fmax_f32": lambda: fmax_kernel("float32"), "fmax_f64": lambda: fmax_kernel("float64"),
     **{f"numeric_{dt}": (lambda dt=dt: numeric_kernel(dt))
        for dt in ("int8", "int32", "int64", "uint32", "float16", "float32", "float64")},
 }

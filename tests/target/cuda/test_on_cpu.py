@@ -31,6 +31,7 @@ from .helpers import (
     constants_kernel,
     f64_vector,
     floordiv_kernel,
+    fmax_kernel,
     guarded_threads,
     int8_kernel,
     intrinsics,
@@ -78,7 +79,8 @@ _CTYPES = {"bool": ctypes.c_bool, "signed char": ctypes.c_int8, "unsigned char":
            "unsigned int": ctypes.c_uint32, "long long": ctypes.c_int64, "unsigned long long": ctypes.c_uint64,
            "float": ctypes.c_float, "double": ctypes.c_double}
 _HOST_KEYS = ["vadd", "matmul", "two_kernels", "int8", "bool", "f64_vector", "select_oob", "intrin_f32",
-              "intrin_f64", "floordiv", "constants", "guarded", "masked_vec", "unaligned_vec", "let"]
+              "intrin_f64", "floordiv", "constants", "guarded", "masked_vec", "unaligned_vec", "let",
+              "fmax_f32", "fmax_f64"]
 
 
 def _launcher(name: str, params: str) -> str:
@@ -229,6 +231,18 @@ def test_host_intrinsics(host_lib, dt):
            "fabs": np.abs, "pow": lambda x: x ** 2}
     want = sum(fns[name](a.astype(np.float64)) for name in sorted(MATH_FUNCTIONS))
     np.testing.assert_allclose(out, want, rtol=1e-5 if dt == "float32" else 1e-12)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_host_fmax_fmin_ignore_nan(host_lib, dtype):
+    n = 200
+    a, b = rng.standard_normal(n).astype(dtype), rng.standard_normal(n).astype(dtype)
+    a[rng.random(n) < 0.3] = np.nan
+    b[rng.random(n) < 0.3] = np.nan
+    a[:3], b[:3] = [np.nan, np.inf, -np.inf], [np.nan, np.nan, 1.0]
+    out = np.zeros(n, dtype)
+    run_on_host(host_lib, fmax_kernel(dtype), a, b, out, n)
+    np.testing.assert_array_equal(out, np.fmax(a, b) * 2 + np.fmin(a, b))
 
 
 def test_host_floordiv(host_lib):
