@@ -211,8 +211,8 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     # As in TVM, an argument whose stage was inlined stays a (never written) parameter.
     sch.legalize_attachments()
     bodies = effective_bodies(sch)
-    check_reads_in_bounds(sch, bodies)
     bounds = infer_bound(sch, bodies)
+    check_reads_in_bounds(sch, bodies, bounds)
     # A scan's state placeholder, init and update tensors are the scan output's storage.
     aliases = {t: st.op.output(k) for st in sch.stages if isinstance(st.op, ScanOp)
                for k, parts in enumerate(zip(st.op.state_placeholder, st.op.init, st.op.update))

@@ -1,11 +1,13 @@
-"""Out-of-bounds reads found at lower time: every read a stage makes whatever its conditions
-(not under an if_then_else branch or a reduction's where=) must stay inside the read tensor's
-declared shape over the stage's whole domain; otherwise a LoweringError names the stage, the
-tensor, the dimension, the index and the range it reaches.
+"""Out-of-bounds reads found at lower time: every read a stage makes must stay inside the read
+tensor's declared shape over the points the stage computes; otherwise a LoweringError names the
+stage, the tensor, the dimension, the index and the range it reaches.
 
-Only stages computed at root are checked (they compute their whole domain), and only where
-the bounds are constants; a guarded read (``te.if_then_else(i > 0, A[i - 1], 0)``) is left to
-the guard.
+The points a stage computes are its domain, narrowed to the region bound inference gives it
+when it is computed at another stage's loop (lowering guards the rest of the domain). A read
+under a condition (the chosen side of ``te.if_then_else``, a reduction's ``where=``) is checked
+over the points where the condition holds, when the condition is a conjunction of comparisons
+of one loop variable (plus a constant) with a constant; a read under any other condition
+(data-dependent, two variables) is left to the condition. Only constant bounds are checked.
 """
 
 from __future__ import annotations
@@ -16,54 +18,150 @@ from ..arith import Interval, const_bound
 from ..errors import LoweringError
 from ..te import expr as E
 from ..te.functor import children
+from .bound import Bounds
 from .schedule import Schedule, Stage
 
+Ranges = dict[E.Var, tuple[int, int]]  # a variable's smallest and largest value
 
-def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ...]]) -> None:
-    """LoweringError for the first unconditional read outside its tensor's shape."""
+
+def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ...]], bounds: Bounds) -> None:
+    """LoweringError for the first read outside its tensor's shape (see the module docstring)."""
     for st, body in bodies.items():
-        if st.attach_type != "root":
+        ranges = _computed_points(st, bounds)
+        if ranges is None:
             continue
-        op = st.op
-        ranges: dict[E.Var, Interval] = {}
-        for iv in list(op.axis) + list(getattr(op, "reduce_axis", ())):
-            lo, ext = iv.dom.min, iv.dom.extent
-            if not (isinstance(lo, E.IntImm) and isinstance(ext, E.IntImm)) or ext.value <= 0:
-                break
-            dt = iv.var.dtype
-            ranges[iv.var] = Interval(E.const(lo.value, dt), E.const(lo.value + ext.value - 1, dt))
-        else:
-            for read in _unconditional_reads(body):
-                _check(st, read, ranges)
+        for read, where in _reads(body, ranges):
+            _check(st, read, where)
 
 
-def _unconditional_reads(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
-    found: list[E.TensorRead] = []
-    seen: set[int] = set()
-    stack: list[Any] = list(body)
+def _computed_points(st: Stage, bounds: Bounds) -> Ranges | None:
+    """Each axis's constant range over the points ``st`` computes (None when unknown)."""
+    op = st.op
+    loops = {v: r for v, r in bounds.var_ranges.items()}
+    ranges: Ranges = {}
+    for iv in list(op.axis) + list(getattr(op, "reduce_axis", ())):
+        lo, ext = iv.dom.min, iv.dom.extent
+        if not (isinstance(lo, E.IntImm) and isinstance(ext, E.IntImm)) or ext.value <= 0:
+            return None
+        first, last = lo.value, lo.value + ext.value - 1
+        region = bounds.ranges.get(iv)
+        if st.attach_type == "scope" and region is not None and not iv.is_reduce:
+            # Only the region consumers read is computed; the rest of the domain is guarded.
+            rlo, _ = const_bound(region.min, loops)
+            _, rhi = const_bound(region.min + region.extent - 1, loops)
+            first = max(first, rlo) if rlo is not None else first
+            last = min(last, rhi) if rhi is not None else last
+        if first > last:
+            return None  # computes nothing
+        ranges[iv.var] = (first, last)
+    return ranges
+
+
+def _reads(body: tuple[E.PrimExpr, ...], ranges: Ranges) -> list[tuple[E.TensorRead, Ranges]]:
+    """Every read with the ranges of the points where it runs (reads under conditions this
+    module cannot narrow by are left out)."""
+    found: list[tuple[E.TensorRead, Ranges]] = []
+    seen: set[tuple[int, int]] = set()
+    alive: list[Ranges] = []  # keeps every narrowed dict (and so its id in ``seen``) unique
+    stack: list[tuple[Any, Ranges]] = [(b, ranges) for b in body]
     while stack:
-        node = stack.pop()
-        if id(node) in seen:
+        node, where = stack.pop()
+        key = (id(node), id(where))
+        if key in seen:
             continue
-        seen.add(id(node))
+        seen.add(key)
         if isinstance(node, E.TensorRead):
-            found.append(node)
+            found.append((node, where))
         if isinstance(node, E.Select):
-            stack.append(node.condition)
+            stack.append((node.condition, where))
+            for side, holds in ((node.true_value, True), (node.false_value, False)):
+                narrowed = _narrow(node.condition, holds, where)
+                if narrowed is not None:
+                    alive.append(narrowed)
+                    stack.append((side, narrowed))
         elif isinstance(node, E.Reduce):
-            always = isinstance(node.condition, E.IntImm) and node.condition.value
-            stack.extend(node.source if always else ())
+            narrowed = _narrow(node.condition, True, where)
+            if narrowed is not None:
+                alive.append(narrowed)
+                stack.extend((s, narrowed) for s in node.source)
         else:
-            stack.extend(children(node))
+            stack.extend((c, where) for c in children(node))
     return found
 
 
-def _check(st: Stage, read: E.TensorRead, ranges: dict[E.Var, Interval]) -> None:
+_FLIP = {E.LT: E.GT, E.LE: E.GE, E.GT: E.LT, E.GE: E.LE, E.EQ: E.EQ, E.NE: E.NE}
+_NEGATE = {E.LT: E.GE, E.LE: E.GT, E.GT: E.LE, E.GE: E.LT, E.EQ: E.NE, E.NE: E.EQ}
+
+
+def _narrow(cond: E.PrimExpr, holds: bool, ranges: Ranges) -> Ranges | None:
+    """``ranges`` restricted to the points where ``cond`` is ``holds``; None when the condition
+    is not a conjunction (or, negated, a disjunction) of comparisons of one variable plus a
+    constant with a constant, or leaves no point."""
+    if isinstance(cond, E.IntImm):
+        return ranges if bool(cond.value) == holds else None
+    if isinstance(cond, E.Not):
+        return _narrow(cond.a, not holds, ranges)
+    if isinstance(cond, E.And) and holds or isinstance(cond, E.Or) and not holds:
+        first = _narrow(cond.a, holds, ranges)
+        return _narrow(cond.b, holds, first) if first is not None else None
+    if isinstance(cond, E.Call) and cond.name == "likely" and len(cond.args) == 1:
+        return _narrow(cond.args[0], holds, ranges)
+    cls = type(cond)
+    if cls not in _FLIP:
+        return None
+    op = cls if holds else _NEGATE[cls]
+    a, b = _var_plus_const(cond.a), _var_plus_const(cond.b)
+    if a is not None and isinstance(cond.b, E.IntImm):
+        (var, offset), bound = a, cond.b.value
+    elif b is not None and isinstance(cond.a, E.IntImm):
+        (var, offset), bound, op = b, cond.a.value, _FLIP[op]
+    else:
+        return None
+    if var not in ranges:
+        return None
+    lo, hi = ranges[var]
+    c = bound - offset  # var op c
+    if op is E.LT:
+        hi = min(hi, c - 1)
+    elif op is E.LE:
+        hi = min(hi, c)
+    elif op is E.GT:
+        lo = max(lo, c + 1)
+    elif op is E.GE:
+        lo = max(lo, c)
+    elif op is E.EQ:
+        lo, hi = max(lo, c), min(hi, c)
+    elif c == lo:  # NE trims an end of the range, or says nothing usable
+        lo += 1
+    elif c == hi:
+        hi -= 1
+    elif not lo < c < hi:
+        pass  # c outside the range: the condition always holds
+    else:
+        return None
+    if lo > hi:
+        return None  # never runs
+    out = dict(ranges)
+    out[var] = (lo, hi)
+    return out
+
+
+def _var_plus_const(e: E.PrimExpr) -> tuple[E.Var, int] | None:
+    """``e`` as (variable, constant) when it is ``v``, ``v + c`` or ``v - c`` of integers."""
+    if isinstance(e, E.Var) and e.dtype.is_int:
+        return e, 0
+    if isinstance(e, (E.Add, E.Sub)) and isinstance(e.a, E.Var) and isinstance(e.b, E.IntImm) and e.a.dtype.is_int:
+        return e.a, e.b.value if isinstance(e, E.Add) else -e.b.value
+    return None
+
+
+def _check(st: Stage, read: E.TensorRead, ranges: Ranges) -> None:
     tensor = read.tensor
+    intervals = {v: Interval(E.const(lo, v.dtype), E.const(hi, v.dtype)) for v, (lo, hi) in ranges.items()}
     for d, (idx, size) in enumerate(zip(read.indices, tensor.shape)):
         if not isinstance(size, E.IntImm):
             continue
-        lo, hi = const_bound(idx, ranges)
+        lo, hi = const_bound(idx, intervals)
         if lo is None or hi is None:
             continue
         if lo < 0 or hi >= size.value:
