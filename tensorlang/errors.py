@@ -43,5 +43,9 @@ class ArgumentError(TensorLangError, TypeError):
     """A compiled function was called with the wrong number, shape, dtype or layout of arrays."""
 
 
+class BoundsError(TensorLangError, IndexError):
+    """A compiled function built with ``-bounds-check`` accessed a buffer outside its elements."""
+
+
 __all__ = ["TensorLangError", "DTypeError", "ExprError", "ScheduleError", "LoweringError", "TargetError",
-           "BuildError", "LaunchLimitError", "ArgumentError"]
+           "BuildError", "LaunchLimitError", "ArgumentError", "BoundsError"]

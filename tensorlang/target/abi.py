@@ -29,6 +29,13 @@ PARALLEL_MIN_WORK_SYMBOL = "__tl_parallel_min_work"
 METADATA_SYMBOL = "__tensorlang_metadata"  # NUL-terminated JSON Signature in exported libraries
 ENTRY_PREFIX = "__tl_"  # prefixed to an entry name that would clash with a process symbol
 ERR_OUT_OF_MEMORY = -1  # status a compiled function returns when a heap allocation failed
+ERR_OUT_OF_BOUNDS = -3  # status of a failed -bounds-check; the globals below say where
+# Written once (the first failing access claims them) by code built with -bounds-check:
+OOB_CLAIM_SYMBOL = "__tl_oob_claim"  # i32: 0 until an access fails; the runtime resets it
+OOB_INDEX_SYMBOL = "__tl_oob_index"  # i64: the element index of the failing access
+OOB_SIZE_SYMBOL = "__tl_oob_size"  # i64: the element count of its buffer
+OOB_NAME_SYMBOL = "__tl_oob_name"  # ptr: the NUL-terminated name of its buffer
+OOB_WRITE_SYMBOL = "__tl_oob_write"  # i32: 1 for a store, 0 for a load
 FORMAT_NAME = "tensorlang-module"
 FORMAT_VERSION = 1
 

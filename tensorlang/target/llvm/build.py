@@ -12,6 +12,7 @@ from typing import Any
 
 from ...errors import TargetError
 from ...ir.function import PrimFunc
+from ...ir.passes.bounds_check import insert_bounds_checks
 from ...ir.stmt import For, ForKind
 from ...te.functor import post_order_visit
 from ..abi import signature_of
@@ -26,6 +27,8 @@ def build_llvm(func: PrimFunc, target: LLVMTarget, jit: bool = True) -> Module:
     """Compile ``func`` for ``target`` and wrap it in a Module (callable unless ``jit`` is
     False, which only prepares ``export_library``: the tuner's builders do that)."""
     signature = signature_of(func, symbol=entry_symbol(func.name))
+    if target.bounds_check:
+        func = insert_bounds_checks(func)
     ir_text = codegen_llvm(func, target, metadata=signature.to_json(), symbol=signature.symbol)
     return Module(signature, compile_module(ir_text, target, func.name, jit=jit))
 

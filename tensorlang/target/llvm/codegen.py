@@ -6,7 +6,10 @@ Guarantees: ``codegen_llvm`` returns a complete LLVM module as text, holding
   as ctypes have no half type); it returns 0, or ERR_OUT_OF_MEMORY when a heap allocation failed;
 - one outlined worker per top-level parallel loop, and the thread launcher they share;
 - the ``__tl_num_threads`` global the runtime sets (0 means "ask get_nprocs()");
-- when asked, the metadata string that an exported library carries.
+- when asked, the metadata string that an exported library carries;
+- for indices wrapped by ir.passes.bounds_check (``-bounds-check``), a check of every enabled
+  lane before the access: a failing one records buffer, index and size in the ``__tl_oob_*``
+  globals and returns ERR_OUT_OF_BOUNDS.
 Only the chosen side of a Select is evaluated when a side could fault (a load, an integer
 division), so guarded out-of-bounds reads are safe. Float math keeps IEEE semantics unless the
 target says -fast-math.
@@ -25,13 +28,25 @@ from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
 from ...ir.passes import streaming_stores
+from ...ir.passes.bounds_check import unwrap as unwrap_checked
 from ...ir.verify import NOT_EXECUTABLE
 from ...te import expr as E
 from ...te.dtype import DType, as_dtype
 from ...te.extern import DTYPES
 from ...te.functor import Visitor, children
 from .. import packed
-from ..abi import ERR_OUT_OF_MEMORY, METADATA_SYMBOL, NUM_THREADS_SYMBOL, PARALLEL_MIN_WORK_SYMBOL
+from ..abi import (
+    ERR_OUT_OF_BOUNDS,
+    ERR_OUT_OF_MEMORY,
+    METADATA_SYMBOL,
+    NUM_THREADS_SYMBOL,
+    OOB_CLAIM_SYMBOL,
+    OOB_INDEX_SYMBOL,
+    OOB_NAME_SYMBOL,
+    OOB_SIZE_SYMBOL,
+    OOB_WRITE_SYMBOL,
+    PARALLEL_MIN_WORK_SYMBOL,
+)
 from . import threadpool, vecmath
 from .target import LLVMTarget
 from .work_estimate import DEFAULT_MIN_PARALLEL_WORK, work_per_iteration
@@ -203,6 +218,7 @@ class _ModuleEmitter:
         # Always present, so the runtime can set it whether or not the function has parallel loops.
         self._strings: dict[str, ir.GlobalVariable] = {}
         self._packed_slot: ir.GlobalVariable | None = None
+        self._oob: tuple[ir.GlobalVariable, ...] | None = None
         self.num_threads = ir.GlobalVariable(self.module, I32, NUM_THREADS_SYMBOL)
         self.num_threads.initializer = _const(I32, 0)
         self.num_threads.align = 4
@@ -258,6 +274,20 @@ class _ModuleEmitter:
             gv.initializer = ir.Constant(gv.value_type, data)
             self._strings[text] = gv
         return gv
+
+    def oob_globals(self) -> tuple[ir.GlobalVariable, ...]:
+        """The (claim, index, size, name, write) globals a failed bounds check fills, made once."""
+        if self._oob is None:
+            spec = ((OOB_CLAIM_SYMBOL, I32, 0), (OOB_INDEX_SYMBOL, I64, 0), (OOB_SIZE_SYMBOL, I64, 0),
+                    (OOB_NAME_SYMBOL, PTR, None), (OOB_WRITE_SYMBOL, I32, 0))
+            made = []
+            for name, ty, init in spec:
+                gv = ir.GlobalVariable(self.module, ty, name)
+                gv.initializer = ir.Constant(ty, init)
+                gv.align = 8
+                made.append(gv)
+            self._oob = tuple(made)
+        return self._oob
 
     def packed_call_slot(self) -> ir.GlobalVariable:
         """The pointer global through which packed calls reach the runtime's dispatcher."""
@@ -938,7 +968,38 @@ class _FunctionEmitter(Visitor):
         call.arg_attributes[ptr_arg].align = align  # LLVM 22: alignment is a pointer attribute
         return call
 
+    def check_access(self, index: E.PrimExpr, size: E.PrimExpr, name: str, mask: ir.Value | None,
+                     write: bool) -> None:
+        """Return ERR_OUT_OF_BOUNDS, after recording where, when an enabled lane of ``index``
+        falls outside [0, size)."""
+        idx = self.index64(index)
+        n = self.index64(size)
+        lanes = index.dtype.lanes
+        if lanes == 1:
+            bad = self.b.icmp_unsigned(">=", idx, n)  # unsigned: negative indices fail too
+        else:
+            bad_lanes = self.b.icmp_unsigned(">=", idx, self.splat(n, lanes))
+            if mask is not None:
+                bad_lanes = self.b.and_(bad_lanes, mask)
+            bad = self._any(bad_lanes)
+        with self.b.if_then(bad, likely=False):
+            if lanes > 1:  # the first failing lane
+                bits = self.b.bitcast(bad_lanes, ir.IntType(lanes))
+                first = self.call_intrinsic(f"llvm.cttz.i{lanes}", bits.type, [bits, _const(I1, 0)])
+                idx = self.b.extract_element(idx, self.int_resize(first, I32, signed=False))
+            claim, g_index, g_size, g_name, g_write = self.m.oob_globals()
+            won = self.b.extract_value(self.b.cmpxchg(claim, _const(I32, 0), _const(I32, 1), "seq_cst", "seq_cst"), 1)
+            with self.b.if_then(won):
+                self.b.store(idx, g_index)
+                self.b.store(n, g_size)
+                self.b.store(self.m.string_constant(name), g_name)
+                self.b.store(_const(I32, int(write)), g_write)
+            self.b.ret(_const(I32, ERR_OUT_OF_BOUNDS))
+
     def visit_Load(self, e: E.Load) -> ir.Value:
+        index, size, name = unwrap_checked(e.index)
+        if size is not None:
+            e = e.with_fields(index=index)
         elem = e.dtype.element_of()
         mem_ty = llvm_type(elem, in_memory=True)
         align = elem.bytes  # numpy only guarantees element alignment
@@ -949,6 +1010,8 @@ class _FunctionEmitter(Visitor):
                              f"{e.index.dtype.lanes}-lane index")
         if lanes == 1:
             def load() -> ir.Value:
+                if size is not None:
+                    self.check_access(e.index, size, name, None, write=False)
                 ptr = self.b.gep(base, [self.index64(e.index)], source_etype=mem_ty)
                 return self.b.load(ptr, typ=mem_ty, align=align, name=e.buffer.name)
             if e.predicate is None:
@@ -958,6 +1021,8 @@ class _FunctionEmitter(Visitor):
         else:
             vty = ir.VectorType(mem_ty, lanes)
             mask = self.lane_mask(e.predicate, lanes)
+            if size is not None:
+                self.check_access(e.index, size, name, mask, write=False)
             zero = _const(vty, 0)
             if isinstance(e.index, E.Broadcast):
                 # One address for every lane: a scalar load (when any lane is live) and a splat,
@@ -989,6 +1054,9 @@ class _FunctionEmitter(Visitor):
         return value
 
     def visit_Store(self, s: S.Store) -> None:
+        index, size, name = unwrap_checked(s.index)
+        if size is not None:
+            s = s.with_fields(index=index)
         vdt = s.value.dtype
         elem = vdt.element_of()
         mem_ty = llvm_type(elem, in_memory=True)
@@ -1003,6 +1071,8 @@ class _FunctionEmitter(Visitor):
             value = self.b.zext(value, llvm_type(vdt, in_memory=True))
         if lanes == 1:
             def store() -> None:
+                if size is not None:
+                    self.check_access(s.index, size, name, None, write=True)
                 ptr = self.b.gep(base, [self.index64(s.index)], source_etype=mem_ty)
                 self.b.store(value, ptr, align=align)
             if s.predicate is None:
@@ -1012,6 +1082,8 @@ class _FunctionEmitter(Visitor):
                     store()
             return
         mask = self.lane_mask(s.predicate, lanes)
+        if size is not None:
+            self.check_access(s.index, size, name, mask, write=True)
         void = ir.VoidType()
         if _is_contiguous(s.index):
             ptr = self.b.gep(base, [self.index64(s.index.base)], source_etype=mem_ty)

@@ -17,11 +17,17 @@ import time
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from ...errors import ArgumentError, BuildError, TargetError
+from ...errors import ArgumentError, BoundsError, BuildError, TargetError
 from ..abi import (
+    ERR_OUT_OF_BOUNDS,
     ERR_OUT_OF_MEMORY,
     METADATA_SYMBOL,
     NUM_THREADS_SYMBOL,
+    OOB_CLAIM_SYMBOL,
+    OOB_INDEX_SYMBOL,
+    OOB_NAME_SYMBOL,
+    OOB_SIZE_SYMBOL,
+    OOB_WRITE_SYMBOL,
     PARALLEL_MIN_WORK_SYMBOL,
     Signature,
     SignedModule,
@@ -124,8 +130,26 @@ class Module(SignedModule):
                 raise exc
         if status == ERR_OUT_OF_MEMORY:
             raise MemoryError(f"{self.name}: a heap allocation inside the compiled function failed")
+        if status == ERR_OUT_OF_BOUNDS:
+            raise self._bounds_error()
         if status:
             raise BuildError(f"{self.name} returned unexpected status {status}")
+
+    def _bounds_error(self) -> BoundsError:
+        """What the failing -bounds-check recorded (and reset it for the next call)."""
+        try:
+            claim = ctypes.c_int32.from_address(self._library.address(OOB_CLAIM_SYMBOL))
+            index = ctypes.c_int64.from_address(self._library.address(OOB_INDEX_SYMBOL)).value
+            size = ctypes.c_int64.from_address(self._library.address(OOB_SIZE_SYMBOL)).value
+            name_ptr = ctypes.c_void_p.from_address(self._library.address(OOB_NAME_SYMBOL)).value
+            write = ctypes.c_int32.from_address(self._library.address(OOB_WRITE_SYMBOL)).value
+        except BuildError:
+            return BoundsError(f"{self.name}: a buffer access was out of bounds (-bounds-check)")
+        name = ctypes.string_at(name_ptr).decode() if name_ptr else "?"
+        claim.value = 0
+        what = "write to" if write else "read of"
+        return BoundsError(f"{self.name}: out-of-bounds {what} {name}[{index}]: {name} has {size} elements "
+                           f"(valid indices 0..{size - 1}; checked by -bounds-check)")
 
     def __call__(self, *args: Any) -> None:
         cargs = self._binder.bind(args).values

@@ -12,13 +12,15 @@ from ...errors import TargetError
 from ..target import option_words, unknown_option
 
 _OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math",
-            "-fp-contract=on|off")
+            "-fp-contract=on|off", "-bounds-check")
 
 
 @dataclass(frozen=True)
 class LLVMTarget:
     """A CPU code generation target: LLVM triple, cpu name, feature string ("+avx2,-avx512f"),
-    optimization level and whether float math may be reassociated (-fast-math)."""
+    optimization level, whether float math may be reassociated (-fast-math) and whether every
+    buffer access is checked at run time (-bounds-check: a BoundsError naming the tensor and
+    index instead of reading garbage; slower, for debugging)."""
 
     triple: str
     cpu: str
@@ -26,17 +28,18 @@ class LLVMTarget:
     opt_level: int = 3
     fast_math: bool = False
     fp_contract: bool = True  # fuse a*b+c into FMA (TVM's default); -fp-contract=off for separate rounding
+    bounds_check: bool = False
 
     kind = "llvm"
 
     @classmethod
     def from_string(cls, text: str = "llvm") -> LLVMTarget:
-        """Parse "llvm [-mcpu=..] [-mattr=..] [-mtriple=..] [-opt-level=N] [-fast-math]"."""
+        """Parse "llvm [-mcpu=..] [-mattr=..] [-mtriple=..] [-opt-level=N] [-fast-math] [-bounds-check]"."""
         from . import host  # llvmlite is only needed once a target is really made
 
         opts: dict[str, str] = {}
         for word, key, eq, value in option_words(text, "llvm", "an LLVM"):
-            if key == "-fast-math" and not eq:
+            if key in ("-fast-math", "-bounds-check") and not eq:
                 opts[key] = "1"
             elif key == "-fp-contract" and value in ("on", "off", "fast"):
                 opts[key] = value
@@ -67,7 +70,8 @@ class LLVMTarget:
         if level not in ("0", "1", "2", "3"):
             raise TargetError(f"-opt-level must be 0, 1, 2 or 3, got '{level}' in target '{text}'")
         return cls(triple=triple, cpu=cpu, features=features, opt_level=int(level),
-                   fast_math="-fast-math" in opts, fp_contract=opts.get("-fp-contract", "on") != "off")
+                   fast_math="-fast-math" in opts, fp_contract=opts.get("-fp-contract", "on") != "off",
+                   bounds_check="-bounds-check" in opts)
 
     @property
     def vector_bits(self) -> int:
@@ -89,6 +93,8 @@ class LLVMTarget:
             parts.append("-fast-math")
         if not self.fp_contract:
             parts.append("-fp-contract=off")
+        if self.bounds_check:
+            parts.append("-bounds-check")
         return " ".join(parts)
 
 
