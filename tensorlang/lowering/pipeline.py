@@ -181,7 +181,19 @@ PIPELINE: tuple[Step, ...] = (
 )
 
 
-def _run_pipeline(ctx: _Context) -> Stmt:
+Profile = Callable[[str, float], None]  # (step name, seconds), called after each step
+
+
+def _timed(profile: Profile | None, name: str, fn: Callable[[], Any]) -> Any:
+    if profile is None:
+        return fn()
+    start = time.perf_counter()
+    out = fn()
+    profile(name, time.perf_counter() - start)
+    return out
+
+
+def _run_pipeline(ctx: _Context, profile: Profile | None = None) -> Stmt:
     debug = bool(os.environ.get("TENSORLANG_DEBUG_IR"))
     check = bool(os.environ.get("TENSORLANG_VERIFY_IR"))
     established: list[str] = []
@@ -191,6 +203,8 @@ def _run_pipeline(ctx: _Context) -> Stmt:
             continue
         start = time.perf_counter()
         out = step.run(stmt, ctx)
+        if profile is not None:
+            profile(step.name, time.perf_counter() - start)
         if debug:
             ms = (time.perf_counter() - start) * 1e3
             text = "(unchanged)" if out is stmt else f"\n{out}\n"
@@ -202,25 +216,28 @@ def _run_pipeline(ctx: _Context) -> Stmt:
     return stmt
 
 
-def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm") -> PrimFunc:
+def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm",
+                   profile: Profile | None = None) -> PrimFunc:
     """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars);
-    ``target_kind`` "cuda" adds the barriers GPU shared memory needs."""
+    ``target_kind`` "cuda" adds the barriers GPU shared memory needs; ``profile`` is called
+    with the name and seconds of every step (tools/pass_scaling.py)."""
     if not isinstance(sch, Schedule):
         raise LoweringError(f"lower expects a schedule (te.create_schedule(...)), got {sch!r}")
     params, tensors = _bind_args(sch, args)
     # As in TVM, an argument whose stage was inlined stays a (never written) parameter.
     sch.legalize_attachments()
-    bodies = effective_bodies(sch)
-    bounds = infer_bound(sch, bodies)
-    check_reads_in_bounds(sch, bodies, bounds)
+    bodies = _timed(profile, "inline", lambda: effective_bodies(sch))
+    bounds = _timed(profile, "infer_bound", lambda: infer_bound(sch, bodies))
+    _timed(profile, "check_reads_in_bounds", lambda: check_reads_in_bounds(sch, bodies, bounds))
     # A scan's state placeholder, init and update tensors are the scan output's storage.
     aliases = {t: st.op.output(k) for st in sch.stages if isinstance(st.op, ScanOp)
                for k, parts in enumerate(zip(st.op.state_placeholder, st.op.init, st.op.update))
                for t in (parts[0], sch.current_tensor(parts[1]), sch.current_tensor(parts[2]))}
     aligns = {st.op.output(k): st.storage_aligns for st in sch.stages if st.storage_aligns
               for k in range(st.op.num_outputs)}
-    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind))
+    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind), profile)
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
-    _check_bound(stmt, all_params)
-    return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=call_checks(sch, all_params, stmt))
+    _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))
+    checks = _timed(profile, "call_checks", lambda: call_checks(sch, all_params, stmt))
+    return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=checks)

@@ -8,6 +8,7 @@ Regions are not clipped to the domain; lowering guards the points outside it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from ..arith import Interval, relax, simplify
@@ -16,7 +17,7 @@ from ..te import expr as E
 from ..te.expr import PrimExpr, Var
 from ..te.functor import substitute
 from ..te.scan import ScanOp
-from ..te.tensor import ComputeOp, IterVar, Range
+from ..te.tensor import ComputeOp, IterVar, Range, Tensor
 from .inline import reads_of
 from .relations import pass_down_extents, pass_up_index
 from .schedule import Schedule, Stage
@@ -82,8 +83,13 @@ def infer_bound(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]]) -> Bou
             out_tensors[st.op.output(i)] = st
     for st in computed:
         b.consumers.setdefault(st, [])
+    # Each stage's reads grouped by tensor, found once: a producer looks only at its own reads
+    # (k producers read by one consumer would otherwise rescan its k reads each).
+    reads: dict[Stage, dict[Tensor, list[E.TensorRead]]] = {}
     for st in computed:
+        mine = reads[st] = {}
         for rd in reads_of(bodies[st]):
+            mine.setdefault(rd.tensor, []).append(rd)
             prod = out_tensors.get(rd.tensor)
             if prod is not None and st not in b.consumers[prod]:
                 b.consumers[prod].append(st)
@@ -97,7 +103,7 @@ def infer_bound(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]]) -> Bou
             if st.attach_type == "scope":
                 deps.append(st.attach_stage)
             if all(d in done for d in deps):
-                _infer_stage(st, b, bodies)
+                _infer_stage(st, b, reads)
                 done.add(st)
                 pending.remove(st)
                 progressed = True
@@ -126,7 +132,7 @@ def _check_attachments(computed: list[Stage], b: Bounds) -> None:
                                     f"{st.op.name} at root or attach {c.op.name} inside that loop")
 
 
-def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]) -> None:
+def _infer_stage(st: Stage, b: Bounds, reads: dict[Stage, dict[Tensor, list[E.TensorRead]]]) -> None:
     op: ComputeOp = st.op
     if st.attach_type == "scope":
         parent, iv = st.attach_stage, st.attach_ivar
@@ -136,7 +142,7 @@ def _infer_stage(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]]
         # Memory shared by several GPU threads (or blocks) must hold what all of them read:
         # relax the enclosing loops bound to the threads that share it.
         fixed = [x for x in enclosing if not _shared_across(b.thread_tag.get(x, ""), st.storage_scope())]
-        region = _region(st, b, bodies, {x.var for x in fixed})
+        region = _region(st, b, reads, {x.var for x in fixed})
         for ax, rng in zip(op.axis, region):
             b.ranges[ax] = rng
     else:
@@ -171,19 +177,43 @@ def _shared_across(tag: str, scope: str) -> bool:
     return False
 
 
-def _region(st: Stage, b: Bounds, bodies: dict[Stage, tuple[PrimExpr, ...]], fixed: set[Var]) -> list[Range]:
+class _Without(Mapping[Var, Interval]):
+    """``ranges`` without the variables in ``fixed``, as a view (copying every loop's range for
+    each attached stage would make bound inference quadratic in the number of stages)."""
+
+    def __init__(self, ranges: dict[Var, Interval], fixed: set[Var]):
+        self.ranges, self.fixed = ranges, fixed
+
+    def __getitem__(self, v: Var) -> Interval:
+        if v in self.fixed:
+            raise KeyError(v)
+        return self.ranges[v]
+
+    def __contains__(self, v: object) -> bool:
+        return v in self.ranges and v not in self.fixed
+
+    def __iter__(self) -> Iterator[Var]:
+        return (v for v in self.ranges if v not in self.fixed)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _region(st: Stage, b: Bounds, reads: dict[Stage, dict[Tensor, list[E.TensorRead]]],
+            fixed: set[Var]) -> list[Range]:
     op: ComputeOp = st.op
-    mine = {op.output(i) for i in range(op.num_outputs)}
-    relax_map = {v: r for v, r in b.var_ranges.items() if v not in fixed}
+    mine = [op.output(i) for i in range(op.num_outputs)]
+    relax_map = _Without(b.var_ranges, fixed)
     lows: list[PrimExpr | None] = [None] * len(op.axis)
     highs: list[PrimExpr | None] = [None] * len(op.axis)
     unknown = [False] * len(op.axis)
     for c in b.consumers[st]:
+        mine_read = [rd for t in mine for rd in reads[c].get(t, ())]
+        if not mine_read:
+            continue
         vals = root_values(c, b)
         vmap = {iv.var: v for iv, v in vals.items()}
-        for rd in reads_of(bodies[c]):
-            if rd.tensor not in mine:
-                continue
+        for rd in mine_read:
             for d, idx in enumerate(rd.indices):
                 lo, hi = relax(simplify(substitute(idx, vmap)), relax_map)
                 if lo is None or hi is None:

@@ -1,0 +1,25 @@
+"""Every lowering step (and LLVM code generation) does work linear in the size of the IR: on
+each family of tools/pass_scaling.py, quadrupling the size at most about quadruples the nodes a
+step visits and builds (a count, so the test is immune to a loaded machine's noise)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+_TOOL = Path(__file__).resolve().parents[2] / "tools" / "pass_scaling.py"
+_spec = importlib.util.spec_from_file_location("pass_scaling", _TOOL)
+pass_scaling = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pass_scaling)
+
+
+@pytest.mark.parametrize("family", sorted(pass_scaling.FAMILIES))
+def test_no_lowering_step_is_superlinear_in_the_ir_size(family: str) -> None:
+    base = pass_scaling.FAMILIES[family][1] // 2
+    result = pass_scaling.scaling(family, [base, base * 4], metric="work")
+    assert {"schedule_ops", "simplify", "codegen_llvm"} <= set(result)
+    worst = {step: round(exp, 2) for step, (_, exp) in result.items() if exp > 1.25}
+    assert not worst, f"{family}: work grows faster than the IR in {worst} (1 is linear, 2 quadratic)"
+    assert max(vals[-1] for vals, _ in result.values()) > 1000  # the count really counts
