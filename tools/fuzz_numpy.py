@@ -1,6 +1,7 @@
 """The differential fuzzer of tests/integration/test_fuzz_numpy.py, for as long as you like.
 
     python tools/fuzz_numpy.py --examples 20000          # about 10 minutes on one core
+    python tools/fuzz_numpy.py --schedules --examples 2000  # whole random schedules (slower)
 
 Prints the number of examples run and, on a mismatch, the smallest failing case hypothesis
 found (the test's assertion message names expression, dtype and schedule).
@@ -17,21 +18,26 @@ from hypothesis import HealthCheck, given, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.integration.test_fuzz_numpy import cases, check_case  # noqa: E402
+from tests.integration.test_fuzz_schedules import check_schedule_case, schedule_cases  # noqa: E402
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description="Fuzz tensorlang's LLVM backend against numpy.")
     parser.add_argument("--examples", type=int, default=5000, help="how many random cases to try")
+    parser.add_argument("--schedules", action="store_true",
+                        help="fuzz whole schedules (tests/integration/test_fuzz_schedules.py) instead of "
+                             "1-D expressions")
     args = parser.parse_args()
     count = 0
+    strategy, check = (schedule_cases(), check_schedule_case) if args.schedules else (cases(), check_case)
 
     @settings(max_examples=args.examples, deadline=None, database=None,
               suppress_health_check=list(HealthCheck))
-    @given(cases())
+    @given(strategy)
     def run(case) -> None:
         nonlocal count
         count += 1
-        check_case(case)
+        check(case)
 
     start = time.perf_counter()
     try:

@@ -30,12 +30,13 @@ class CallCheck:
     """A condition a call must meet before any code runs, over the scalar parameters and shape
     variables only: ``value`` (``what`` names it for the error) is at least ``minimum`` when
     that is set, and every step of computing it fits ``fits`` (the dtype the code computes it
-    in) when that is set."""
+    in) when that is set; ``message``, when given, is the whole error (values are appended)."""
 
     value: PrimExpr
     what: str
     minimum: int | None = None
     fits: DType | None = None
+    message: str = ""
 
 
 class PrimFunc:

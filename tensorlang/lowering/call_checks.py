@@ -1,6 +1,7 @@
 """What a call must meet before code runs, gathered at lower time: every symbolic split factor
-(or nparts) is at least 1, and every size the code computes from the scalar parameters in a
-32-bit dtype (a loop's bounds, an allocation, an argument's shape) fits it.
+(or nparts) is at least 1, every size the code computes from the scalar parameters in a
+32-bit dtype (a loop's bounds, an allocation, an argument's shape) fits it, and every
+unconditional read whose reach is symbolic stays inside its tensor (read_bounds).
 
 Guarantees: each CallCheck uses only scalar parameters and shape variables (what the runtime
 knows before calling), so the binder can evaluate it exactly; a split factor of 0 bound at
@@ -10,19 +11,23 @@ call time is an ArgumentError, never a loop that runs zero times, and a symbolic
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ..arith import structural_key
 from ..ir.function import Buffer, CallCheck
 from ..ir.stmt import Allocate, For, Stmt
+from ..schedule.read_bounds import ReadMargin
 from ..schedule.relations import Split
 from ..schedule.schedule import Schedule
 from ..te import expr as E
 from ..te.functor import free_vars, post_order_visit
 
 
-def call_checks(sch: Schedule, params: list[Buffer | E.Var], body: Stmt) -> list[CallCheck]:
-    """The checks of a function with ``params`` (shape variables included) and ``body``."""
+def call_checks(sch: Schedule, params: list[Buffer | E.Var], body: Stmt,
+                reads: Sequence[ReadMargin] = ()) -> list[CallCheck]:
+    """The checks of a function with ``params`` (shape variables included) and ``body``, plus
+    ``reads`` (schedule.read_bounds.symbolic_read_checks)."""
     known = {p for p in params if isinstance(p, E.Var)}
     checks: dict[Any, CallCheck] = {}  # one check per (kind, value)
 
@@ -38,6 +43,8 @@ def call_checks(sch: Schedule, params: list[Buffer | E.Var], body: Stmt) -> list
                 value = rel.factor if rel.factor is not None else rel.nparts
                 add(CallCheck(value, f"the split {kind} of axis {rel.parent.name} of stage {st.op.name}",
                               minimum=1))
+    for r in reads:
+        add(CallCheck(r.margin, r.what, minimum=0, message=r.message))
     narrow: list[CallCheck] = []
 
     def size(e: Any, what: str) -> None:

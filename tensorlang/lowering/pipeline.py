@@ -33,7 +33,7 @@ from ..ir.stmt import Allocate, For, LetStmt, Stmt
 from ..ir.verify import verify
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
-from ..schedule.read_bounds import check_reads_in_bounds
+from ..schedule.read_bounds import check_reads_in_bounds, symbolic_read_checks
 from ..schedule.schedule import Schedule
 from ..te.expr import IntImm, Var
 from ..te.functor import free_vars, post_order_visit
@@ -239,5 +239,6 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))
-    checks = _timed(profile, "call_checks", lambda: call_checks(sch, all_params, stmt))
+    checks = _timed(profile, "call_checks",
+                    lambda: call_checks(sch, all_params, stmt, symbolic_read_checks(sch, bodies)))
     return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=checks)

@@ -7,11 +7,15 @@ when it is computed at another stage's loop (lowering guards the rest of the dom
 under a condition (the chosen side of ``te.if_then_else``, a reduction's ``where=``) is checked
 over the points where the condition holds, when the condition is a conjunction of comparisons
 of one loop variable (plus a constant) with a constant; a read under any other condition
-(data-dependent, two variables) is left to the condition. Only constant bounds are checked.
+(data-dependent, two variables) is left to the condition. Only constant bounds are checked
+here; ``symbolic_read_checks`` turns unconditional reads ``A[i + c]`` whose extents or sizes
+are symbolic into checks the runtime makes at each call (``B[m]`` reading ``A[n]`` with m > n
+is an ArgumentError, not a read past A).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from ..arith import Interval, const_bound
@@ -169,3 +173,73 @@ def _check(st: Stage, read: E.TensorRead, ranges: Ranges) -> None:
                 f"stage {st.op.name} reads {tensor.name}[{', '.join(str(i) for i in read.indices)}] out of "
                 f"bounds: index {d} ('{idx}') reaches {lo}..{hi} but dimension {d} of {tensor.name} has "
                 f"size {size.value}; guard the read with te.if_then_else or shrink the compute's shape")
+
+
+@dataclass(frozen=True)
+class ReadMargin:
+    """A read is inside its tensor when ``margin`` (over shape variables) is at least 0;
+    ``message`` says which read and how far it reaches."""
+
+    margin: E.PrimExpr
+    what: str
+    message: str
+
+
+def symbolic_read_checks(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ...]]) -> list[ReadMargin]:
+    """For each unconditional read ``T[.., v + c, ..]`` of a stage at root, where ``v`` is an
+    axis of the stage and its extent or T's size there is symbolic: the margin that keeps the
+    read inside T whenever the axis runs (its extent at least 1)."""
+    checks: list[ReadMargin] = []
+    for st, body in bodies.items():
+        if st.attach_type != "root":
+            continue
+        op = st.op
+        axes = {iv.var: iv for iv in list(op.axis) + list(getattr(op, "reduce_axis", ()))}
+        for read in _unconditional(body):
+            for d, (idx, size) in enumerate(zip(read.indices, read.tensor.shape)):
+                vc = _var_plus_const(idx)
+                if vc is None or vc[0] not in axes:
+                    continue
+                var, c = vc
+                dom = axes[var].dom
+                static = isinstance(dom.extent, E.IntImm) and isinstance(size, E.IntImm)
+                if static or not isinstance(dom.min, E.IntImm):
+                    continue
+                first = dom.min.value + c
+                ext = dom.extent
+                runs = E.max_(ext, E.const(0, ext.dtype))
+                # Inside when the axis does not run (-extent <= 0 then only at 0) or its last
+                # point first + extent - 1 is below size.
+                if first < 0:
+                    margin = E.const(0, ext.dtype) - runs
+                else:
+                    margin = E.max_(size - ext - first, E.const(0, ext.dtype) - runs)
+                where = ", ".join(str(i) for i in read.indices)
+                reach = f"{ext} - 1" if first == 0 else f"{first} + {ext} - 1"
+                checks.append(ReadMargin(
+                    margin, f"stage {op.name} reads {read.tensor.name}[{where}]",
+                    f"stage {op.name} reads {read.tensor.name}[{where}] out of bounds: index {d} ('{idx}') "
+                            f"reaches {reach}, but dimension {d} of {read.tensor.name} has size {size}"))
+    return checks
+
+
+def _unconditional(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
+    """The reads evaluated at every point (not under a Select side or a reduction's where=)."""
+    found: list[E.TensorRead] = []
+    seen: set[int] = set()
+    stack: list[Any] = list(body)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, E.TensorRead):
+            found.append(node)
+        if isinstance(node, E.Select):
+            stack.append(node.condition)
+        elif isinstance(node, E.Reduce):
+            always = isinstance(node.condition, E.IntImm) and node.condition.value
+            stack.extend(node.source if always else ())
+        else:
+            stack.extend(children(node))
+    return found

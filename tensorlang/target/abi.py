@@ -147,12 +147,13 @@ class ParamSpec:
 class DimCheck:
     """What the runtime checks of the scalars before a call: ``dim`` is at least ``minimum``
     (when set) and each step of computing it fits a signed ``bits``-bit integer (when
-    nonzero); ``what`` names it in the error."""
+    nonzero); ``what`` names it in the error, or ``message`` is the whole error."""
 
     dim: Dim
     what: str
     minimum: int | None = None
     bits: int = 0
+    message: str = ""
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,8 @@ class Signature:
             else:
                 item["var"] = p.var
             params.append(item)
-        checks = [{"dim": c.dim, "what": c.what, "minimum": c.minimum, "bits": c.bits} for c in self.checks]
+        checks = [{"dim": c.dim, "what": c.what, "minimum": c.minimum, "bits": c.bits, "message": c.message}
+                  for c in self.checks]
         return json.dumps({"format": FORMAT_NAME, "version": FORMAT_VERSION, "name": self.name,
                            "symbol": self.symbol, "params": params, "user_arity": self.user_arity,
                            "loopir": self.loopir, "checks": checks})
@@ -197,8 +199,8 @@ class Signature:
             params = tuple(ParamSpec(kind=p["kind"], name=p["name"], dtype=p["dtype"],
                                      shape=tuple(p.get("shape", ())), written=p.get("written", False),
                                      var=p.get("var", "")) for p in d["params"])
-            checks = tuple(DimCheck(c["dim"], str(c["what"]), c.get("minimum"), int(c.get("bits", 0)))
-                           for c in d.get("checks", ()))
+            checks = tuple(DimCheck(c["dim"], str(c["what"]), c.get("minimum"), int(c.get("bits", 0)),
+                                    str(c.get("message", ""))) for c in d.get("checks", ()))
             return cls(d["name"], params, int(d["user_arity"]), d.get("loopir", ""), d.get("symbol", ""), checks)
         except (ValueError, KeyError, TypeError) as exc:
             raise BuildError(f"corrupt module metadata: {exc}") from None
@@ -266,7 +268,7 @@ def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
             dim = encode_dim(c.value, keys.get, c.what)
         except BuildError:
             continue  # not computable by the host (a call the check cannot see)
-        checks.append(DimCheck(dim, c.what, c.minimum, c.fits.bits if c.fits is not None else 0))
+        checks.append(DimCheck(dim, c.what, c.minimum, c.fits.bits if c.fits is not None else 0, c.message))
     return Signature(func.name, tuple(params), func.user_arity, loopir=str(func),
                      symbol=symbol or func.name, checks=tuple(checks))
 

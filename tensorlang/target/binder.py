@@ -126,6 +126,8 @@ class ArgBinder:
             raise ArgumentError(f"{self.sig.name}: {check.what} is {dim_str(check.dim)}, and {dim_str(step)} = "
                                 f"{got} does not fit int{bits}, the index type it is computed in ({given})")
         if check.minimum is not None and value is not None and value < check.minimum:
+            if check.message:
+                raise ArgumentError(f"{self.sig.name}: {check.message} ({given})")
             if isinstance(check.dim, str) and check.dim in origin and origin[check.dim][1] < 0:
                 raise ArgumentError(f"argument {origin[check.dim][0]}: {check.what} is {check.dim} = {value}; "
                                     f"it must be at least {check.minimum}")

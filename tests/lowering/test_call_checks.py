@@ -128,3 +128,18 @@ def test_a_fused_loop_of_more_than_2_31_iterations_runs_them_all() -> None:
     c = np.zeros(1, "int64")
     fn(a, c)
     assert c[0] == 32769 * int(a.sum())
+
+
+def test_a_read_past_a_symbolic_tensor_is_an_argument_error_not_garbage() -> None:
+    n, m = te.var("n"), te.var("m")
+    A = te.placeholder((n,), name="A")
+    B = te.compute((m,), lambda i: A[i + 1] * 2, name="B")  # needs m + 1 <= n
+    fn = tl.build(te.create_schedule(B.op), [A, B])
+    a = np.random.default_rng(6).standard_normal(9).astype("float32")
+    b = np.zeros(8, "float32")
+    fn(a, b)
+    np.testing.assert_allclose(b, a[1:] * 2, rtol=1e-6)
+    fn(a, np.zeros(0, "float32"))  # B empty: nothing is read
+    with pytest.raises(ArgumentError, match=r"stage B reads A\[i \+ 1\] out of bounds: index 0 \('i \+ 1'\) reaches "
+                                            r"1 \+ m - 1, but dimension 0 of A has size n \(n = 9 .*m = 9"):
+        fn(a, np.zeros(9, "float32"))
