@@ -34,9 +34,10 @@ def trees(draw: st.DrawFn, dtype: str, depth: int = 0):
     if draw(st.integers(0, 3)) == 0:
         op = draw(st.sampled_from(UNARY))
         if op == "cast":
-            # int -> wider/narrower int wraps, int -> float rounds, float -> float rounds: all
-            # defined by numpy; float -> int is not (out-of-range values), so never drawn.
-            to = draw(st.sampled_from(FLOAT_DTYPES if is_float else DTYPES))
+            # int -> wider/narrower int wraps, float -> float rounds: both defined by numpy;
+            # float -> int is not (out-of-range values: C leaves them undefined and numpy's
+            # result depends on the platform), and int -> float would come back that way.
+            to = draw(st.sampled_from(FLOAT_DTYPES if is_float else INT_DTYPES))
             return ("cast", to, draw(trees(dtype, depth + 1)))
         return (op, draw(trees(dtype, depth + 1)))
     op = draw(st.sampled_from(BINARY))
