@@ -16,7 +16,7 @@ from typing import Any
 
 from ..arith import structural_key
 from ..ir.function import Buffer, CallCheck
-from ..ir.stmt import Allocate, For, Stmt
+from ..ir.stmt import Allocate, For, ForKind, Stmt
 from ..schedule.read_bounds import ReadMargin
 from ..schedule.relations import Split
 from ..schedule.schedule import Schedule
@@ -60,6 +60,12 @@ def call_checks(sch: Schedule, params: list[Buffer | E.Var], body: Stmt,
         if isinstance(n, For):
             size(n.min, f"the start of loop {n.loop_var.name}")
             size(n.extent, f"the extent of loop {n.loop_var.name}")
+            wide = n.extent.value if isinstance(n.extent, E.Cast) else None
+            if n.kind is ForKind.THREAD_BINDING and wide is not None and wide.dtype.bits > 32:
+                # a 64-bit extent narrowed to a 32-bit GPU index (schedule_ops._narrow_thread_loop)
+                what = f"the extent of loop {n.loop_var.name} (bound to {n.thread_tag})"
+                narrow.append(CallCheck(E.const(2**31 - 1, wide.dtype) - wide, what, minimum=0,
+                                        message=f"{what} is {wide}, more than a GPU index can count (2**31 - 1)"))
         elif isinstance(n, Allocate):
             size(n.extent, f"the size of {n.buffer.name}")
     post_order_visit(body, visit)

@@ -29,7 +29,7 @@ from ..ir.stmt import (
 from ..schedule.bound import Bounds, data_index_map, root_values
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
-from ..te.dtype import HANDLE
+from ..te.dtype import HANDLE, INT32
 from ..te.expr import PrimExpr, Var, convert
 from ..te.extern import ExternOp
 from ..te.functor import free_vars, substitute
@@ -286,7 +286,23 @@ class _Builder:
         if kind == ForKind.VECTORIZED and not isinstance(simplify(ext), E.IntImm):
             raise LoweringError(f"stage {st.op.name}: cannot vectorize axis {iv.name}: its extent {ext} is not "
                                 "a constant; split it by a constant factor and vectorize the inner part")
+        if kind == ForKind.THREAD_BINDING and iv.var.dtype.bits > 32:
+            return self._narrow_thread_loop(st, iv, ext, body, tag, tuple(ann))
         return For(iv.var, E.const(0, iv.var.dtype), ext, kind, body, tag, tuple(ann))
+
+    @staticmethod
+    def _narrow_thread_loop(st: Stage, iv: IterVar, ext: PrimExpr, body: Stmt, tag: str, ann: tuple) -> Stmt:
+        """A 64-bit axis (fused over a symbolic or huge extent) bound to a GPU index: the index
+        is 32-bit, so the loop gets an int32 variable and the body sees it widened. The extent
+        must fit: a constant that does not is an error here, a symbolic one is checked at each
+        call (lowering.call_checks)."""
+        ext = simplify(ext)
+        if isinstance(ext, E.IntImm) and ext.value > 2**31 - 1:
+            raise LoweringError(f"stage {st.op.name}: axis {iv.name} bound to {tag} has {ext.value} iterations, "
+                                f"more than a GPU index can count (2**31 - 1); split it further")
+        narrow = Var(iv.var.name, INT32)
+        body = substitute(body, {iv.var: E.Cast(iv.var.dtype, narrow)})
+        return For(narrow, E.const(0, INT32), E.cast(ext, INT32), ForKind.THREAD_BINDING, body, tag, ann)
 
 
 def schedule_ops(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]], bounds: Bounds,

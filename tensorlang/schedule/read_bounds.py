@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..arith import Interval, const_bound
+from ..arith import Interval, const_bound, simplify
 from ..errors import LoweringError
 from ..te import expr as E
 from ..te.functor import children
@@ -213,7 +213,10 @@ def symbolic_read_checks(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ..
                 if first < 0:
                     margin = E.const(0, ext.dtype) - runs
                 else:
-                    margin = E.max_(size - ext - first, E.const(0, ext.dtype) - runs)
+                    gap = simplify(size - ext - first)
+                    if isinstance(gap, E.IntImm) and gap.value >= 0:
+                        continue  # inside for every value of the shape variables
+                    margin = E.max_(gap, E.const(0, ext.dtype) - runs)
                 where = ", ".join(str(i) for i in read.indices)
                 reach = f"{ext} - 1" if first == 0 else f"{first} + {ext} - 1"
                 checks.append(ReadMargin(

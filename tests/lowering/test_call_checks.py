@@ -143,3 +143,32 @@ def test_a_read_past_a_symbolic_tensor_is_an_argument_error_not_garbage() -> Non
     with pytest.raises(ArgumentError, match=r"stage B reads A\[i \+ 1\] out of bounds: index 0 \('i \+ 1'\) reaches "
                                             r"1 \+ m - 1, but dimension 0 of A has size n \(n = 9 .*m = 9"):
         fn(a, np.zeros(9, "float32"))
+
+
+def test_a_wide_fused_axis_bound_to_a_gpu_index_gets_a_32_bit_index() -> None:
+    n, m = te.var("n"), te.var("m")
+    A = te.placeholder((n, m), name="A")
+    B = te.compute((n, m), lambda i, j: A[i, j] * 2 - 1, name="B")
+    s = te.create_schedule(B.op)
+    bx, tx = s[B].split(s[B].fuse(*B.op.axis), factor=64)  # int64: n * m can pass 2**31
+    s[B].bind(bx, te.thread_axis("blockIdx.x"))
+    s[B].bind(tx, te.thread_axis("threadIdx.x"))
+    bound = [f for f in _loops(tl.lower(s, [A, B])) if f.thread_tag]
+    assert bound and all(str(f.loop_var.dtype) == "int32" for f in bound)
+    fn = tl.build(s, [A, B], "cuda -emulate")
+    a = np.random.default_rng(8).standard_normal((5, 7)).astype("float32")
+    b = np.zeros_like(a)
+    fn(a, b)
+    np.testing.assert_allclose(b, a * 2 - 1, rtol=1e-6)
+    assert any("more than a GPU index can count" in c.message for c in fn.signature.checks)
+
+
+def test_a_constant_gpu_extent_past_2_31_is_a_lowering_error() -> None:
+    A = te.placeholder((65536, 65536), name="A", dtype="int8")
+    B = te.compute((65536, 65536), lambda i, j: A[i, j], name="B")
+    s = te.create_schedule(B.op)
+    bx, tx = s[B].split(s[B].fuse(*B.op.axis), factor=1)
+    s[B].bind(bx, te.thread_axis("blockIdx.x"))
+    s[B].bind(tx, te.thread_axis("threadIdx.x"))
+    with pytest.raises(tl.errors.LoweringError, match=r"bound to blockIdx.x has 4294967296 iterations"):
+        tl.lower(s, [A, B])
