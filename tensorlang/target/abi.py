@@ -30,12 +30,12 @@ METADATA_SYMBOL = "__tensorlang_metadata"  # NUL-terminated JSON Signature in ex
 ENTRY_PREFIX = "__tl_"  # prefixed to an entry name that would clash with a process symbol
 ERR_OUT_OF_MEMORY = -1  # status a compiled function returns when a heap allocation failed
 ERR_OUT_OF_BOUNDS = -3  # status of a failed -bounds-check; the globals below say where
-# Written once (the first failing access claims them) by code built with -bounds-check:
-OOB_CLAIM_SYMBOL = "__tl_oob_claim"  # i32: 0 until an access fails; the runtime resets it
-OOB_INDEX_SYMBOL = "__tl_oob_index"  # i64: the element index of the failing access
-OOB_SIZE_SYMBOL = "__tl_oob_size"  # i64: the element count of its buffer
-OOB_NAME_SYMBOL = "__tl_oob_name"  # ptr: the NUL-terminated name of its buffer
-OOB_WRITE_SYMBOL = "__tl_oob_write"  # i32: 1 for a store, 0 for a load
+# The globals code built with -bounds-check fills, once (the first failing access claims them),
+# as (symbol, type): the claim (0 until an access fails; the runtime resets it), the element
+# index of the failing access, its buffer's element count, the NUL-terminated buffer name, and
+# 1 for a store (0 for a load).
+OOB_GLOBALS = (("__tl_oob_claim", "i32"), ("__tl_oob_index", "i64"), ("__tl_oob_size", "i64"),
+               ("__tl_oob_name", "ptr"), ("__tl_oob_write", "i32"))
 FORMAT_NAME = "tensorlang-module"
 FORMAT_VERSION = 1
 

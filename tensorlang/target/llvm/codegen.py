@@ -40,11 +40,7 @@ from ..abi import (
     ERR_OUT_OF_MEMORY,
     METADATA_SYMBOL,
     NUM_THREADS_SYMBOL,
-    OOB_CLAIM_SYMBOL,
-    OOB_INDEX_SYMBOL,
-    OOB_NAME_SYMBOL,
-    OOB_SIZE_SYMBOL,
-    OOB_WRITE_SYMBOL,
+    OOB_GLOBALS,
     PARALLEL_MIN_WORK_SYMBOL,
 )
 from . import threadpool, vecmath
@@ -278,12 +274,12 @@ class _ModuleEmitter:
     def oob_globals(self) -> tuple[ir.GlobalVariable, ...]:
         """The (claim, index, size, name, write) globals a failed bounds check fills, made once."""
         if self._oob is None:
-            spec = ((OOB_CLAIM_SYMBOL, I32, 0), (OOB_INDEX_SYMBOL, I64, 0), (OOB_SIZE_SYMBOL, I64, 0),
-                    (OOB_NAME_SYMBOL, PTR, None), (OOB_WRITE_SYMBOL, I32, 0))
+            types = {"i32": I32, "i64": I64, "ptr": PTR}
             made = []
-            for name, ty, init in spec:
+            for name, kind in OOB_GLOBALS:
+                ty = types[kind]
                 gv = ir.GlobalVariable(self.module, ty, name)
-                gv.initializer = ir.Constant(ty, init)
+                gv.initializer = ir.Constant(ty, None if kind == "ptr" else 0)
                 gv.align = 8
                 made.append(gv)
             self._oob = tuple(made)

@@ -23,11 +23,7 @@ from ..abi import (
     ERR_OUT_OF_MEMORY,
     METADATA_SYMBOL,
     NUM_THREADS_SYMBOL,
-    OOB_CLAIM_SYMBOL,
-    OOB_INDEX_SYMBOL,
-    OOB_NAME_SYMBOL,
-    OOB_SIZE_SYMBOL,
-    OOB_WRITE_SYMBOL,
+    OOB_GLOBALS,
     PARALLEL_MIN_WORK_SYMBOL,
     Signature,
     SignedModule,
@@ -137,14 +133,12 @@ class Module(SignedModule):
 
     def _bounds_error(self) -> BoundsError:
         """What the failing -bounds-check recorded (and reset it for the next call)."""
+        types = {"i32": ctypes.c_int32, "i64": ctypes.c_int64, "ptr": ctypes.c_void_p}
         try:
-            claim = ctypes.c_int32.from_address(self._library.address(OOB_CLAIM_SYMBOL))
-            index = ctypes.c_int64.from_address(self._library.address(OOB_INDEX_SYMBOL)).value
-            size = ctypes.c_int64.from_address(self._library.address(OOB_SIZE_SYMBOL)).value
-            name_ptr = ctypes.c_void_p.from_address(self._library.address(OOB_NAME_SYMBOL)).value
-            write = ctypes.c_int32.from_address(self._library.address(OOB_WRITE_SYMBOL)).value
+            claim, *values = [types[kind].from_address(self._library.address(symbol)) for symbol, kind in OOB_GLOBALS]
         except BuildError:
             return BoundsError(f"{self.name}: a buffer access was out of bounds (-bounds-check)")
+        index, size, name_ptr, write = (v.value for v in values)
         name = ctypes.string_at(name_ptr).decode() if name_ptr else "?"
         claim.value = 0
         what = "write to" if write else "read of"

@@ -99,3 +99,17 @@ def test_an_out_of_bounds_write_is_a_bounds_error() -> None:
     np.testing.assert_array_equal(o, [0, 0, 1.5, 0])
     with pytest.raises(BoundsError, match=r"out-of-bounds write to Out\[4\]: Out has 4 elements"):
         f(o, 4)
+
+
+def test_an_exported_library_keeps_its_checks(tmp_path) -> None:
+    path = tmp_path / "gather.so"
+    _gather("serial").export_library(path)
+    f = tl.runtime.load_module(path)
+    a = rng.standard_normal(N).astype("float32")
+    idx = rng.integers(0, N, N).astype("int32")
+    b = np.zeros(N, "float32")
+    f(a, idx, b)
+    np.testing.assert_allclose(b, a[idx] * 2 + 1, rtol=1e-6)
+    idx[0] = -5
+    with pytest.raises(BoundsError, match=r"read of A\[-5\]"):
+        f(a, idx, b)
