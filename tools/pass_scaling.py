@@ -10,6 +10,7 @@ Families of schedules whose IR grows linearly with a size k:
   attach   k producer stages computed at one consumer's loop, summed by it
   unroll   one stage with an unrolled loop of k iterations (k copies after unroll_loops)
   guards   k stages whose extents a split by 8 does not divide (k guarded tails)
+  nest     one stage split k times by 3 (a loop nest k deep, a guard at every level)
 
 For each step of tl.lower (lowering.pipeline.lower_schedule's profile hook) and for LLVM code
 generation (codegen, text only), prints the median over ``--repeats`` runs of its seconds (or
@@ -110,9 +111,19 @@ def guards(k: int) -> tuple[Any, list]:
     return s, [A, *outs]
 
 
+def nest(k: int) -> tuple[Any, list]:
+    A = te.placeholder((4096,), name="A")
+    B = te.compute((4096,), lambda i: A[i] + 1.0, name="B")
+    s = te.create_schedule(B.op)
+    axis = B.op.axis[0]
+    for _ in range(k):
+        axis, _ = s[B].split(axis, factor=3)
+    return s, [A, B]
+
+
 FAMILIES: dict[str, tuple[Callable[[int], tuple[Any, list]], int]] = {
     "chain": (chain, 16), "depth": (depth, 32), "attach": (attach, 8), "unroll": (unroll, 64),
-    "guards": (guards, 16),
+    "guards": (guards, 16), "nest": (nest, 4),
 }
 
 

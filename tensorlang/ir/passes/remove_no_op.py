@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...te.expr import FloatImm, IntImm, cast, logical_not
-from ...te.functor import Mutator, substitute
+from ...te.functor import Substituter
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Realize, SeqStmt, Stmt, is_no_op, no_op, seq
 
 
@@ -21,26 +21,39 @@ def remove_no_op(stmt: Stmt) -> Stmt:
     return _RemoveNoOp().visit(stmt)
 
 
-class _RemoveNoOp(Mutator):
+class _RemoveNoOp(Substituter):
+    """Replaces the variables of removed extent-1 loops on the way down (``vmap``), so nested
+    ones cost one walk of the body, not one per loop."""
+
+    def __init__(self) -> None:
+        super().__init__({})
+
     def visit_Evaluate(self, op: Evaluate) -> Stmt:
         if isinstance(op.value, (IntImm, FloatImm)):
             return op if is_no_op(op) else no_op()
-        return op
+        return self.generic_visit(op)
 
     def visit_SeqStmt(self, op: SeqStmt) -> Stmt:
         return seq(*(self.visit(s) for s in op.seq))
 
     def visit_For(self, op: For) -> Stmt:
-        body = self.visit(op.body)
-        extent = op.extent
-        if is_no_op(body) or (isinstance(extent, IntImm) and extent.value <= 0):
+        extent, start = self.visit(op.extent), self.visit(op.min)
+        if isinstance(extent, IntImm) and extent.value <= 0:
             return no_op()
         if isinstance(extent, IntImm) and extent.value == 1 and op.kind is not ForKind.THREAD_BINDING:
-            return substitute(body, {op.loop_var: cast(op.min, op.loop_var.dtype)})
-        return op.with_fields(body=body)
+            self.vmap[op.loop_var] = cast(start, op.loop_var.dtype)
+            try:
+                body = self.visit(op.body)
+            finally:
+                del self.vmap[op.loop_var]
+            return no_op() if is_no_op(body) else body
+        body = self.visit(op.body)
+        if is_no_op(body):
+            return no_op()
+        return op.with_fields(min=start, extent=extent, body=body)
 
     def visit_IfThenElse(self, op: IfThenElse) -> Stmt:
-        cond = op.condition
+        cond = self.visit(op.condition)
         if isinstance(cond, IntImm):  # only the taken branch is visited: the other is dead
             taken = op.then_case if cond.value else op.else_case
             return self.visit(taken) if taken is not None else no_op()
@@ -52,22 +65,16 @@ class _RemoveNoOp(Mutator):
             if else_case is None:
                 return no_op()
             return IfThenElse(logical_not(cond), else_case)
-        return op.with_fields(then_case=then_case, else_case=else_case)
+        return op.with_fields(condition=cond, then_case=then_case, else_case=else_case)
 
     def visit_Allocate(self, op: Allocate) -> Stmt:
-        body = self.visit(op.body)
-        if is_no_op(body):
-            return no_op()
-        return op.with_fields(body=body)
+        new = self.generic_visit(op)
+        return no_op() if is_no_op(new.body) else new
 
     def visit_Realize(self, op: Realize) -> Stmt:
-        body = self.visit(op.body)
-        if is_no_op(body):
-            return no_op()
-        return op.with_fields(body=body)
+        new = self.generic_visit(op)
+        return no_op() if is_no_op(new.body) else new
 
     def visit_LetStmt(self, op: LetStmt) -> Stmt:
-        body = self.visit(op.body)
-        if is_no_op(body):
-            return no_op()
-        return op.with_fields(body=body)
+        new = self.generic_visit(op)
+        return no_op() if is_no_op(new.body) else new
