@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from tests.integration.test_fuzz_numpy import cases, check_case  # noqa: E402
@@ -27,6 +27,8 @@ def main() -> int:
     parser.add_argument("--schedules", action="store_true",
                         help="fuzz whole schedules (tests/integration/test_fuzz_schedules.py) instead of "
                              "1-D expressions")
+    parser.add_argument("--seed", type=int, help="hypothesis seed, to repeat a run")
+    parser.add_argument("--trace", help="write each case to this file before running it (a crash's case is the last)")
     args = parser.parse_args()
     count = 0
     strategy, check = (schedule_cases(), check_schedule_case) if args.schedules else (cases(), check_case)
@@ -37,8 +39,14 @@ def main() -> int:
     def run(case) -> None:
         nonlocal count
         count += 1
+        if args.trace:
+            with open(args.trace, "w") as f:
+                f.write(f"{case!r}\n")
         check(case)
 
+
+    if args.seed is not None:
+        run = seed(args.seed)(run)
     start = time.perf_counter()
     try:
         run()
