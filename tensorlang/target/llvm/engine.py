@@ -9,6 +9,7 @@ every LLVM failure surfaces as a BuildError.
 from __future__ import annotations
 
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -126,7 +127,7 @@ def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True
             # MCJIT takes ownership of its target machine, so it gets a fresh one.
             if _calls_pool(mod):
                 _ensure_jit_pool(target)
-            _check_symbols(mod, name)
+            _check_symbols(mod, name, ir_opt)
             jit_tm = _create_target_machine(target, "default", jit=True)
             try:
                 engine = llvm.create_mcjit_compiler(mod, jit_tm)
@@ -165,11 +166,24 @@ def _link_private_pool(mod: llvm.ModuleRef, tm: llvm.TargetMachine, target: LLVM
     mod.get_function(threadpool.SYMBOL).linkage = llvm.Linkage.internal
 
 
-def _check_symbols(mod: llvm.ModuleRef, name: str) -> None:
+# Helpers LLVM's backend calls for conversions (not declared in the IR), and the instructions
+# that can need them.
+_LIBCALLS = (
+    ("__truncdfhf2", re.compile(r"fptrunc (<\d+ x )?double>? .*? to (<\d+ x )?half")),
+    ("__truncsfhf2", re.compile(r"fptrunc (<\d+ x )?float>? .*? to (<\d+ x )?half")),
+    ("__extendhfsf2", re.compile(r"fpext (<\d+ x )?half>? ")),
+)
+
+
+def _check_symbols(mod: llvm.ModuleRef, name: str, text: str) -> None:
     """Fail now, not with a jump to address 0, when the code calls something the process lacks."""
     for fn in mod.functions:
         if fn.is_declaration and not fn.name.startswith("llvm.") and not llvm.address_of_symbol(fn.name):
             raise BuildError(f"'{name}' calls '{fn.name}', which this process does not provide")
+    for symbol, use in _LIBCALLS:
+        if not llvm.address_of_symbol(symbol) and use.search(text):
+            raise BuildError(f"'{name}' converts to or from float16, for which LLVM calls '{symbol}', which this "
+                             "process does not provide (it is in libgcc_s.so.1)")
 
 
 def link_shared(obj: bytes, path: str) -> None:

@@ -31,8 +31,10 @@ def _init(all_targets: bool = False) -> None:
             llvm.initialize_native_asmparser()
             # MCJIT looks external symbols up only in libraries loaded through LLVM; an unknown
             # one silently becomes address 0. Generated code calls into libc (threads, malloc)
-            # and libm (tanhf, and fmod/expf that LLVM itself emits for frem and llvm.exp).
-            for lib in ("c", "m", "pthread"):
+            # and libm (tanhf, and fmod/expf that LLVM itself emits for frem and llvm.exp), and
+            # LLVM's backend calls libgcc's helpers for conversions the CPU lacks (float64 to
+            # float16 is __truncdfhf2 even with F16C).
+            for lib in ("c", "m", "pthread", "gcc_s"):
                 path = ctypes.util.find_library(lib)
                 if path:
                     llvm.load_library_permanently(path)
