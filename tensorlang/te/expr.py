@@ -11,7 +11,6 @@ use to walk and rebuild any node, including the loop-IR nodes defined in ``tenso
 
 from __future__ import annotations
 
-import math
 import numbers
 from collections.abc import Iterable
 from typing import Any
@@ -545,8 +544,11 @@ def cast(value: Any, dtype: str | DType) -> PrimExpr:
         return FloatImm(dt, float(np.array(value.value).astype(dt.numpy())))
     if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_float:
         return FloatImm(dt, value.value)
-    if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_int and math.isfinite(value.value):
-        return IntImm(dt, int(value.value))
+    if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_int:
+        # numpy's conversion (the code generators' too): out-of-range values and NaN give what
+        # x86's truncating conversion gives, not a Python wrap-around.
+        with np.errstate(invalid="ignore"):
+            return IntImm(dt, int(np.array([value.value], value.dtype.numpy()).astype(dt.numpy())[0]))
     return Cast(dt, value)
 
 

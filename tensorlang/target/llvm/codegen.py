@@ -566,10 +566,38 @@ class _FunctionEmitter(Visitor):
                 return self.b.fpext(v, ty)
             return self.b.fptrunc(v, ty) if dst.bits < src.bits else v
         if src.is_float:
-            return self.b.fptosi(v, ty) if dst.is_signed else self.b.fptoui(v, ty)
+            return self._float_to_int(v, src, dst)
         if dst.is_float:
             return self.b.sitofp(v, ty) if src.is_signed else self.b.uitofp(v, ty)
         return self.int_resize(v, ty, signed=src.is_signed)
+
+    def _truncate_to_int(self, v: ir.Value, bits: int) -> ir.Value:
+        """x86's truncating conversion: toward zero, and INT_MIN of ``bits`` for NaN and values
+        out of range (LLVM's fptosi would give poison there)."""
+        lanes = _lanes(v.type)
+        ity = ir.IntType(bits) if lanes == 1 else ir.VectorType(ir.IntType(bits), lanes)
+        limit = float(2 ** (bits - 1))
+        inside = self.b.and_(self.b.fcmp_ordered(">=", v, _const(v.type, -limit)),
+                             self.b.fcmp_ordered("<", v, _const(v.type, limit)))
+        return self.b.select(inside, self.b.fptosi(v, ity), _const(ity, -(2 ** (bits - 1))))
+
+    def _float_to_int(self, v: ir.Value, src: DType, dst: DType) -> ir.Value:
+        """numpy's float -> int conversion on x86 (C casts: cvttsd2si), defined for every input:
+        narrower than 32 bits and int32 convert through int32, uint32 and int64 through int64
+        (so -1.0 becomes 4294967295 as uint32), uint64 through int64 with the 2**63 offset;
+        NaN and out-of-range values give what those instructions give (INT_MIN, wrapped)."""
+        ty = llvm_type(dst)
+        if src.bits < 32:
+            v = self.b.fpext(v, llvm_type(DType("float", 32, src.lanes)))
+        if dst.bits < 32 or (dst.bits == 32 and dst.is_signed):
+            return self.int_resize(self._truncate_to_int(v, 32), ty, signed=True)
+        if dst.bits == 32 or dst.is_signed:
+            return self.int_resize(self._truncate_to_int(v, 64), ty, signed=True)
+        big = _const(v.type, float(2 ** 63))
+        high = self.b.fcmp_ordered(">=", v, big)
+        low_part = self._truncate_to_int(v, 64)
+        high_part = self.b.xor(self._truncate_to_int(self.b.fsub(v, big), 64), _const(ty, -(2 ** 63)))
+        return self.b.select(high, high_part, low_part)
 
     # -- leaves --
 
