@@ -8,10 +8,20 @@ from .te import all, any, expr, intrin
 from .te.expr import *  # noqa: F403 - te's expression nodes and constructors are tir's
 from .te.expr import StringImm
 from .te.extern import DeclBuffer as Buffer
-from .te.extern import call_extern, call_intrin, call_packed, call_pure_extern, decl_buffer
+from .te.extern import (
+    call_extern,
+    call_intrin,
+    call_llvm_intrin,
+    call_llvm_pure_intrin,
+    call_packed,
+    call_pure_extern,
+    decl_buffer,
+    reinterpret,
+)
 from .te.intrin import *  # noqa: F403 - and so are its math intrinsics
 
 __all__ = ["CallEffectKind", "ir_builder",
            "Allocate", "Evaluate", "For", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
-           "StringImm", "Buffer", "call_extern", "call_intrin", "call_packed", "call_pure_extern", "decl_buffer",
+           "StringImm", "Buffer", "call_extern", "call_intrin", "call_llvm_intrin", "call_llvm_pure_intrin",
+           "reinterpret", "call_packed", "call_pure_extern", "decl_buffer",
            *expr.__all__, "all", "any", *intrin.__all__]

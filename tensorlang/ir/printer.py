@@ -65,6 +65,12 @@ class StmtPrinter(Visitor):
         self.visit(s.body, ind + 1)
         self.add(ind, "}")
 
+    def visit_BufferRegionBind(self, s: S.BufferRegionBind, ind: int) -> None:
+        region = ", ".join(f"[{self.expr(m)}, {self.expr(e)}]" for m, e in zip(s.mins, s.extents))
+        self.add(ind, f"bind {s.buffer.name} = {s.tensor.name}({region}) {{")
+        self.visit(s.body, ind + 1)
+        self.add(ind, "}")
+
     def visit_LetStmt(self, s: S.LetStmt, ind: int) -> None:
         self.add(ind, f"let {self.names(s.var)} = {self.expr(s.value)}")
         self.visit(s.body, ind)

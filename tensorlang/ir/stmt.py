@@ -141,6 +141,19 @@ class BufferBind(Stmt):
         self._init(var=var, tensor=tensor, body=body)
 
 
+class BufferRegionBind(Stmt):
+    """Inside ``body``, ``buffer`` (a declared buffer of a tensor intrinsic) views the region
+    [mins, mins + extents) of ``tensor``: storage flattening binds its data, element offset and
+    strides to that region of the tensor's storage."""
+
+    __slots__ = ("buffer", "tensor", "mins", "extents", "body")
+    _params = ("buffer", "tensor", "mins", "extents", "body")
+    _children = ("mins", "extents", "body")
+
+    def __init__(self, buffer: Any, tensor: Any, mins: Iterable[PrimExpr], extents: Iterable[PrimExpr], body: Stmt):
+        self._init(buffer=buffer, tensor=tensor, mins=tuple(mins), extents=tuple(extents), body=body)
+
+
 class Realize(Stmt):
     """Storage for the region [mins, mins + extents) of ``tensor``, live within ``body``
     (before storage flattening)."""

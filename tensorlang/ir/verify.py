@@ -17,7 +17,8 @@ from ..te.functor import post_order_visit
 from . import stmt as S
 
 # Node classes that only exist before storage flattening: no code generator accepts them.
-UNFLATTENED: tuple[type, ...] = (S.Provide, S.Realize, S.BufferBind, E.TensorRead, E.Reduce)
+UNFLATTENED: tuple[type, ...] = (S.Provide, S.Realize, S.BufferBind, S.BufferRegionBind, E.TensorRead,
+                                 E.Reduce)
 # Node classes that only appear as arguments of a Call, which the call's own handler reads.
 CALL_ARGUMENTS_ONLY: tuple[type, ...] = (E.StringImm,)
 # What every tree walker that runs lowered IR (code generators, interpreter) refuses to visit.

@@ -36,6 +36,7 @@ from ..te.functor import free_vars, substitute
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from .allreduce import ThreadAxis, allreduce
+from .tensorize import tensorize_nest
 
 _KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
 
@@ -80,6 +81,8 @@ class _Builder:
             # Only the serial time loop: the update stages attached to it write the scan's
             # storage directly (storage flattening aliases them), so there is nothing to copy.
             return self.loops(st, [op.scan_axis], seq(), [])
+        if st.tensorized is not None:
+            return tensorize_nest(self, st)
         vals = root_values(st, self.bounds)
         vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
         self.data_index[st] = data_index_map(st, vals)

@@ -17,6 +17,7 @@ from ..te.expr import IntImm, PrimExpr, Var, convert
 from ..te.extern import ExternOp
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
+from ..te.tensor_intrin import TensorIntrin
 from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtype
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
@@ -55,6 +56,8 @@ class Stage:
         self.store_predicate: PrimExpr | None = None
         self.double_buffered = False
         self.is_output = False
+        # (axis, intrinsic): the loops from that axis inward become the intrinsic's code
+        self.tensorized: tuple[IterVar, TensorIntrin] | None = None
         self._reset_axes()
 
     def _reset_axes(self) -> None:
@@ -279,6 +282,20 @@ class Stage:
             _positive(pragma_value, f"{self._where()}: pragma max_registers on {iv.name}", allow_zero=True)
         self.iter_var_attrs.setdefault(iv, IterVarAttr()).pragmas.append(
             (pragma_type, pragma_value if not isinstance(pragma_value, IntImm) else pragma_value.value))
+        return self
+
+    def tensorize(self, var: IterVar, tensor_intrin: TensorIntrin) -> Stage:
+        """Replace the loops from ``var`` inward with the code of ``tensor_intrin``
+        (``te.decl_tensor_intrin``); lowering checks that those loops compute what the
+        intrinsic declares and binds its buffers to the regions they touch."""
+        self._check_compute("tensorize")
+        var = self._check_leaf(var, "tensorize")
+        if not isinstance(tensor_intrin, TensorIntrin):
+            raise ScheduleError(f"{self._where()}: tensorize of {var.name} expects a tensor intrinsic "
+                                f"(te.decl_tensor_intrin), got {tensor_intrin!r}")
+        if isinstance(self.op, ScanOp) or self.op.num_outputs != 1:
+            raise ScheduleError(f"{self._where()}: tensorize applies to a te.compute with one output")
+        self.tensorized = (var, tensor_intrin)
         return self
 
     # -- placement --------------------------------------------------------------------

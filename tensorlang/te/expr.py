@@ -512,6 +512,8 @@ def const(value: Any, dtype: str | DType | None = None) -> PrimExpr:
         else:
             raise ExprError(f"cannot make a constant of {value!r} ({type(value).__name__})")
     dt = as_dtype(dtype)
+    if dt.lanes > 1:  # a vector constant, as TVM makes it: the scalar in every lane
+        return Broadcast(const(value, dt.element_of()), dt.lanes)
     if dt.is_float:
         return FloatImm(dt, float(value))
     if isinstance(value, float) and not float(value).is_integer():

@@ -13,41 +13,81 @@ from typing import Any
 
 from ..errors import ExprError
 from .dtype import HANDLE, INT32, DType, as_dtype
-from .expr import Call, IntImm, Load, PrimExpr, StringImm, Var, const, convert
+from .expr import Call, IntImm, Load, PrimExpr, Ramp, StringImm, Var, const, convert
 from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, index_dtype_of, to_shape
 
 
 class DeclBuffer:
-    """A flat row-major buffer: ``data`` (a handle variable), ``shape`` and ``dtype``
-    (TVM's ``tir.Buffer`` as extern functions and the IR builder use it)."""
+    """A flat buffer: ``data`` (a handle variable), ``shape``, ``dtype``, ``strides`` (empty:
+    compact row-major) and ``elem_offset`` (where element 0 sits in ``data``); TVM's
+    ``tir.Buffer`` as extern functions, the IR builder and tensor intrinsics use it.
+
+    A symbolic stride or offset (a ``te.var``, or ``offset_factor`` > 0 for the offset) is
+    filled in where the buffer is bound to a tensor region (``Stage.tensorize``)."""
 
     def __init__(self, shape: Sequence[Any], dtype: str | DType = "float32", name: str = "buffer",
-                 data: Var | None = None):
+                 data: Var | None = None, strides: Sequence[Any] | None = None, elem_offset: Any = None,
+                 offset_factor: int = 0):
         self.shape = to_shape(shape, f"buffer {name}")
         self.dtype = as_dtype(dtype)
         self.name = name
         self.data = data if data is not None else Var(name, HANDLE)
-        self.strides: tuple = ()
-        self.elem_offset = const(0)
+        self.strides: tuple = tuple(convert(s) for s in strides) if strides else ()
+        if self.strides and len(self.strides) != len(self.shape):
+            raise ExprError(f"buffer {name}: {len(self.strides)} strides for {len(self.shape)} dimensions")
+        if elem_offset is None:
+            elem_offset = Var(f"{name}_elem_offset", INT32) if offset_factor else const(0)
+        self.elem_offset = convert(elem_offset)
+        self.offset_factor = int(offset_factor)
 
-    def vload(self, begin: Sequence[Any], dtype: str | None = None) -> PrimExpr:
-        """The element at index ``begin`` (one index per dimension)."""
-        return Load(dtype or self.dtype, self.data, self.offset_of(begin))
+    def symbolic_vars(self) -> set[Var]:
+        """The variables in its offset and strides, bound where the buffer is bound."""
+        found = [e for e in (self.elem_offset, *self.strides) if isinstance(e, Var)]
+        return set(found)
 
-    def offset_of(self, indices: Sequence[Any]) -> PrimExpr:
-        """The flat row-major offset of ``indices``."""
+    def vload(self, begin: Any, dtype: str | DType | None = None) -> PrimExpr:
+        """The element at index ``begin`` (one index per dimension); a vector ``dtype`` such as
+        ``"int8x64"`` reads that many consecutive elements from there."""
+        dt = as_dtype(dtype) if dtype is not None else self.dtype
+        index = self.offset_of(begin)
+        if dt.lanes > 1:
+            index = Ramp(index, const(1, index.dtype), dt.lanes)
+            dt = dt.element_of()
+        return Load(dt, self.data, index)
+
+    def vstore(self, begin: Any, value: Any) -> Any:
+        """The statement storing ``value`` (a vector: consecutive elements) at index ``begin``."""
+        from ..ir.stmt import Store  # the statement node lives with the loop IR (te -> ir, allowed for this)
+        value = convert(value)
+        index = self.offset_of(begin)
+        if value.dtype.lanes > 1:
+            index = Ramp(index, const(1, index.dtype), value.dtype.lanes)
+        return Store(self.data, value, index)
+
+    def offset_of(self, indices: Any) -> PrimExpr:
+        """The flat offset of ``indices`` in ``data`` (strides and element offset applied)."""
         idx = [convert(i) for i in (indices if isinstance(indices, (list, tuple)) else [indices])]
         if len(idx) != len(self.shape):
             raise ExprError(f"buffer {self.name} has {len(self.shape)} dimensions, got {len(idx)} indices")
-        flat: PrimExpr = idx[0]
-        for d, i in zip(self.shape[1:], idx[1:]):
-            flat = flat * d + i
+        if self.strides:
+            flat: PrimExpr = idx[-1] * self.strides[-1]
+            for s, i in zip(self.strides[:-1], idx[:-1]):
+                flat = flat + i * s
+        else:
+            flat = idx[0]
+            for d, i in zip(self.shape[1:], idx[1:]):
+                flat = flat * d + i
+        if not (isinstance(self.elem_offset, IntImm) and self.elem_offset.value == 0):
+            flat = flat + self.elem_offset
         return flat
 
     def access_ptr(self, access_mask: Any = "rw", ptr_type: str = "handle", content_lanes: int = 1,
                    offset: Any = 0) -> PrimExpr:
-        """A pointer to the buffer's data (``offset`` elements in)."""
-        return Call(HANDLE, "tl.address_of", [self.data, convert(offset), IntImm(INT32, _DTYPE_CODES[str(self.dtype)])])
+        """A pointer to the buffer's first element (``offset`` elements further)."""
+        start = convert(offset)
+        if not (isinstance(self.elem_offset, IntImm) and self.elem_offset.value == 0):
+            start = self.elem_offset + start
+        return Call(HANDLE, "tl.address_of", [self.data, start, IntImm(INT32, _DTYPE_CODES[str(self.dtype)])])
 
     def as_arg(self) -> PrimExpr:
         """The buffer as an argument of a packed call: its data, dtype and shape."""
@@ -67,10 +107,9 @@ def decl_buffer(shape: Sequence[Any], dtype: str | DType = "float32", name: str 
                 strides: Any = None, elem_offset: Any = None, scope: str = "", data_alignment: int = -1,
                 offset_factor: int = 0, buffer_type: str = "", axis_separators: Any = None,
                 span: Any = None) -> DeclBuffer:
-    """A buffer declaration (compact, row-major; ``strides``/``elem_offset`` must be the defaults)."""
-    if strides not in (None, [], ()):
-        raise ExprError(f"decl_buffer {name}: custom strides are not supported (buffers are compact row-major)")
-    return DeclBuffer(shape, dtype, name, data)
+    """A buffer declaration; ``strides`` (e.g. ``[te.var("s1"), 1]``) and ``elem_offset`` (or
+    ``offset_factor=1``) may be symbolic, to be bound to a tensor region by tensorize."""
+    return DeclBuffer(shape, dtype, name, data, strides, elem_offset, offset_factor)
 
 
 class ExternOp(ComputeOp):
@@ -153,12 +192,39 @@ def call_pure_extern(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr
     return Call(dtype, "call_pure_extern", [StringImm(func_name), *(_arg(a) for a in args)])
 
 
+def call_llvm_pure_intrin(dtype: str | DType, name: str, *args: Any) -> PrimExpr:
+    """Call the LLVM intrinsic ``name`` (e.g. ``"llvm.x86.avx512.vpdpbusd.512"``); the first
+    argument is the number of overloaded argument types (0 for most target intrinsics), the
+    rest are its operands.  LLVM targets only."""
+    if not args:
+        raise ExprError(f"call_llvm_pure_intrin {name}: give the signature count, then the operands")
+    return Call(dtype, "call_llvm_pure_intrin", [StringImm(name), *(convert(a) for a in args)])
+
+
+def call_llvm_intrin(dtype: str | DType, name: str, *args: Any) -> PrimExpr:
+    """``call_llvm_pure_intrin`` of an intrinsic with side effects."""
+    if not args:
+        raise ExprError(f"call_llvm_intrin {name}: give the signature count, then the operands")
+    return Call(dtype, "call_llvm_intrin", [StringImm(name), *(convert(a) for a in args)])
+
+
+def reinterpret(dtype: str | DType, value: Any) -> PrimExpr:
+    """The bits of ``value`` read as ``dtype`` (of the same total size)."""
+    value = convert(value)
+    dt = as_dtype(dtype)
+    if dt.bits * dt.lanes != value.dtype.bits * value.dtype.lanes:
+        raise ExprError(f"reinterpret of {value.dtype} as {dt}: the sizes differ")
+    return Call(dt, "reinterpret", [value])
+
+
 def call_intrin(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr:
     """An intrinsic by name (``"tir.exp"`` or a name given lowering rules with
     ``tl.ir.register_intrin_lowering``)."""
     name = func_name[4:] if func_name.startswith("tir.") else func_name
+    if name == "reinterpret" and len(args) == 1:
+        return reinterpret(dtype, args[0])
     return Call(dtype, name, [convert(a) for a in args])
 
 
 __all__ = ["DeclBuffer", "ExternOp", "extern", "decl_buffer", "call_packed", "call_extern", "call_pure_extern",
-           "call_intrin", "DTYPES"]
+           "call_intrin", "call_llvm_pure_intrin", "call_llvm_intrin", "reinterpret", "DTYPES"]

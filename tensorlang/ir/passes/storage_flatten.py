@@ -4,13 +4,14 @@ relative to the realized region's minimum (argument buffers start at 0)."""
 
 from __future__ import annotations
 
+from ...arith import can_prove, simplify
 from ...errors import LoweringError
 from ...te.dtype import HANDLE, INT32, INT64, DType
 from ...te.expr import IntImm, Load, PrimExpr, TensorRead, Var, cast, const
-from ...te.functor import Mutator, Substituter
+from ...te.functor import Mutator, Substituter, substitute
 from ...te.tensor import Tensor
 from ..function import Buffer
-from ..stmt import Allocate, BufferBind, Provide, Realize, Stmt, Store
+from ..stmt import Allocate, BufferBind, BufferRegionBind, Provide, Realize, Stmt, Store
 
 
 def index_dtype(shape: tuple[PrimExpr, ...]) -> DType:
@@ -102,6 +103,38 @@ class _Flatten(Mutator):
         var, _, _ = self._lookup(node.tensor)
         return _Rebind({node.var: var}).visit(self.visit(node.body))
 
+    def visit_BufferRegionBind(self, node: BufferRegionBind) -> Stmt:
+        """Bind a declared buffer to a region: its data to the tensor's storage, its element
+        offset to the region's first element, its strides to the storage's strides."""
+        t, buf = node.tensor, node.buffer
+        var, mins, shape = self._lookup(t)
+        strides = self.strides.get(t)
+        if strides is None:
+            rows: list[PrimExpr] = [const(1)]
+            for d in reversed(shape[1:]):
+                rows.insert(0, simplify(rows[0] * d))
+            strides = tuple(rows)
+        where = f"buffer {buf.name} bound to tensor {t.name}"
+        offset = simplify(_flat(tuple(self.visit(m) for m in node.mins), mins, shape, self.strides.get(t)))
+        vmap: dict[Var, PrimExpr] = {}
+        _bind(buf.elem_offset, offset, vmap, f"{where}: element offset",
+              "declare it with offset_factor=1 (or elem_offset=te.var()) to accept any offset")
+        mine = strides[len(strides) - len(buf.shape):]
+        if buf.strides:
+            for d, (want, have) in enumerate(zip(buf.strides, mine)):
+                _bind(want, have, vmap, f"{where}: stride of dimension {d}",
+                      "declare it with strides=[te.var(...), ..., 1] to accept the tensor's layout")
+        else:
+            compact: PrimExpr = const(1)
+            for d in range(len(buf.shape) - 1, -1, -1):
+                _bind(compact, mine[d], vmap, f"{where}: the buffer is declared compact, but the stride of "
+                      f"dimension {d}", "declare it with strides=[te.var(...), ..., 1] to accept the tensor's layout")
+                compact = simplify(compact * buf.shape[d])
+        for d, (want, have) in enumerate(zip(buf.shape, node.extents[len(node.extents) - len(buf.shape):])):
+            _bind(want, have, vmap, f"{where}: extent of dimension {d}", "")
+        body = substitute(self.visit(node.body), vmap)
+        return _Rebind({buf.data: var}).visit(body)
+
     def visit_Provide(self, node: Provide) -> Stmt:
         var, mins, shape = self._lookup(node.tensor)
         idx = tuple(self.visit(i) for i in node.indices)
@@ -111,6 +144,16 @@ class _Flatten(Mutator):
         var, mins, shape = self._lookup(node.tensor)
         idx = tuple(self.visit(i) for i in node.indices)
         return Load(node.dtype, var, _flat(idx, mins, shape, self.strides.get(node.tensor)))
+
+
+def _bind(want: PrimExpr, have: PrimExpr, vmap: dict[Var, PrimExpr], what: str, hint: str) -> None:
+    """A variable of a declared buffer takes the value; a constant must equal it."""
+    if isinstance(want, Var):
+        vmap[want] = cast(have, want.dtype)
+        return
+    if not can_prove(want.equal(have)):
+        why = f"{what} is {simplify(have)} but the declaration says {want}"
+        raise LoweringError(f"{why}; {hint}" if hint else why)
 
 
 class _Rebind(Substituter):

@@ -801,6 +801,14 @@ class _FunctionEmitter(Visitor):
             return self._address_of(e)
         if name == streaming_stores.GAP_INTRINSIC:
             return self._alignment_gap(e)
+        if name in ("call_llvm_pure_intrin", "call_llvm_intrin"):
+            return self._llvm_intrin(e)
+        if name == "reinterpret":
+            v = self.visit(e.args[0])
+            ty = llvm_type(e.dtype)
+            if e.dtype.bits * e.dtype.lanes != e.args[0].dtype.bits * e.args[0].dtype.lanes:
+                raise BuildError(f"reinterpret of {e.args[0].dtype} as {e.dtype}: the sizes differ")
+            return self.b.bitcast(v, ty)
         if name == "likely":
             v = self.visit(e.args[0])
             if isinstance(v.type, ir.VectorType):
@@ -881,6 +889,22 @@ class _FunctionEmitter(Visitor):
             lane_args = [self.b.extract_element(v, lane) if isinstance(v.type, ir.VectorType) else v for v in values]
             out = self.b.insert_element(out, self.b.call(fn, lane_args), lane)
         return out
+
+    def _llvm_intrin(self, e: E.Call) -> ir.Value:
+        """An LLVM intrinsic by name (``tir.call_llvm_pure_intrin``): the arguments after the
+        name are the count of overloaded argument types, then the operands; an overloaded name
+        gets the types of that many leading operands as its suffix."""
+        name = e.args[0].value
+        count = e.args[1]
+        if not isinstance(count, E.IntImm):
+            raise BuildError(f"{e.name} of {name}: the signature count must be a constant, got {count}")
+        operands = [self.visit(a) for a in e.args[2:]]
+        if count.value > len(operands):
+            raise BuildError(f"{e.name} of {name}: signature count {count.value} exceeds its "
+                             f"{len(operands)} operands")
+        if count.value:
+            name = ".".join([name, *(_mangle(v.type) for v in operands[:count.value])])
+        return self.call_intrinsic(name, llvm_type(e.dtype), operands)
 
     def _address_of(self, e: E.Call) -> ir.Value:
         """A pointer ``offset`` elements into a buffer."""

@@ -8,6 +8,7 @@ every LLVM failure surfaces as a BuildError.
 
 from __future__ import annotations
 
+import ctypes
 import os
 import re
 import shlex
@@ -176,14 +177,23 @@ _LIBCALLS = (
 
 
 def _check_symbols(mod: llvm.ModuleRef, name: str, text: str) -> None:
-    """Fail now, not with a jump to address 0, when the code calls something the process lacks."""
+    """Fail now, not with a jump to address 0, when the code calls something the process lacks.
+    A symbol of a library the user loaded globally (``ctypes.CDLL(path, RTLD_GLOBAL)``), which
+    MCJIT does not search, is handed to it, as a dlopen'ed TVM module would find it."""
     for fn in mod.functions:
         if fn.is_declaration and not fn.name.startswith("llvm.") and not llvm.address_of_symbol(fn.name):
-            raise BuildError(f"'{name}' calls '{fn.name}', which this process does not provide")
+            found = ctypes.cast(getattr(_PROCESS, fn.name, None) or 0, ctypes.c_void_p).value
+            if not found:
+                raise BuildError(f"'{name}' calls '{fn.name}', which this process does not provide (load the "
+                                 "library that defines it with ctypes.CDLL(path, mode=ctypes.RTLD_GLOBAL))")
+            llvm.add_symbol(fn.name, found)
     for symbol, use in _LIBCALLS:
         if not llvm.address_of_symbol(symbol) and use.search(text):
             raise BuildError(f"'{name}' converts to or from float16, for which LLVM calls '{symbol}', which this "
                              "process does not provide (it is in libgcc_s.so.1)")
+
+
+_PROCESS = ctypes.CDLL(None)  # the process's global symbol scope
 
 
 def link_shared(obj: bytes, path: str) -> None:
