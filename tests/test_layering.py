@@ -30,6 +30,7 @@ RANKS = {
 # Upward imports that are deliberate, each with its reason.
 ALLOWED_UPWARD = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users, resolved on first use",
+    ("tensorlang.schedule", "tensorlang.lowering"): "te.schedule.ScheduleOps for TVM users, resolved on first use",
     ("tensorlang.te", "tensorlang.ir"): "tir.Buffer.vstore returns a loop-IR Store, as in TVM, resolved on first use",
 }
 

@@ -174,6 +174,11 @@ class _Eval:
     def _div(self, e: PrimExpr) -> Interval:
         a = self.run(e.a)
         c = _c(e.b)
+        if c is None and type(e) is E.FloorDiv and isinstance(e.b, Var) and e.b not in self.ranges \
+                and a.lo is not None and a.hi is not None:
+            # A symbolic divisor is an extent (a fused axis's length): positive, so floor
+            # division keeps the order, as TVM's bound inference assumes.
+            return Interval(E.binary(E.FloorDiv, a.lo, e.b), E.binary(E.FloorDiv, a.hi, e.b))
         if c is None or c <= 0:
             return Interval.point(e) if not _depends(e, self.ranges) else Interval(None, None)
         floor = type(e) is E.FloorDiv

@@ -61,6 +61,12 @@ class PrimFunc:
     def with_body(self, body: Stmt) -> PrimFunc:
         return PrimFunc(self.name, self.params, body, self.user_arity, self.checks)
 
+    def __getitem__(self, name: str) -> PrimFunc:
+        """TVM's ``lower(...)["main"]``: a lowered function is also the module holding just it."""
+        if name not in ("main", self.name):
+            raise KeyError(f"the lowered module holds only the function '{self.name}' (also reachable as 'main')")
+        return self
+
     def __str__(self) -> str:
         from .printer import func_str  # the printer imports this module
         return func_str(self)

@@ -76,25 +76,25 @@ def tensorize_nest(b: Any, st: Stage) -> Stmt:
     outer_red = [iv for iv in outer if iv.iter_type == IterVarType.COMM_REDUCE]
     if not outer_red:
         if intrin.body is None:
-            raise ScheduleError(f"{where}: the intrinsic gives no body, only reduce_reset/reduce_update; the "
+            raise ScheduleError(f"{where}: the intrinsic gives no body, only reduce_init/reduce_update; the "
                                 "tensorized loops hold the whole reduction, which needs the body")
         return b.loops(st, outer, bind(intrin.body, True), dp_conds + red_conds + pred)
     if intrin.reduce_update is None:
         raise ScheduleError(f"{where}: reduction loops {', '.join(iv.name for iv in outer_red)} stay outside the "
-                            "tensorized loops, so the intrinsic's fcompute must return (body, reduce_reset, "
+                            "tensorized loops, so the intrinsic's fcompute must return (body, reduce_init, "
                             "reduce_update); it gives no reduce_update")
     q = outer.index(outer_red[0])
     update = bind(intrin.reduce_update, True)
-    if intrin.reduce_reset is not None:
+    if intrin.reduce_init is not None:
         init_leaves = [iv for iv in outer[q:] if iv.iter_type != IterVarType.COMM_REDUCE]
-        init = b.loops(st, init_leaves, bind(intrin.reduce_reset, False), dp_conds + pred, attach=False)
+        init = b.loops(st, init_leaves, bind(intrin.reduce_init, False), dp_conds + pred, attach=False)
     elif intrin.body is not None:
         init = None
         first = E.all_(*[iv.var.equal(0) for iv in outer_red])
         update = IfThenElse(first, bind(intrin.body, True), update)
     else:
         raise ScheduleError(f"{where}: reduction loops stay outside the tensorized loops and the intrinsic gives "
-                            "neither reduce_reset nor a body to start the reduction with")
+                            "neither reduce_init nor a body to start the reduction with")
     main = b.loops(st, outer[q:], update, dp_conds + red_conds + pred)
     return b.loops(st, outer[:q], seq(init, main), [])
 

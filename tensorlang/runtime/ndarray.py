@@ -122,7 +122,8 @@ class NDArray:
 def array(data: Any, device: Device | None = None, dtype: str | None = None) -> NDArray:
     """Copy ``data`` into a new NDArray on ``device`` (TVM also passes it positionally)."""
     src = data.numpy() if isinstance(data, NDArray) else data
-    return NDArray(np.ascontiguousarray(np.array(src, dtype=dtype)), device or cpu())
+    # np.array, not np.ascontiguousarray: that one turns a 0-d array into shape (1,).
+    return NDArray(np.array(src, dtype=dtype, order="C"), device or cpu())
 
 
 def empty(shape: Any, dtype: str = "float32", device: Device | None = None) -> NDArray:

@@ -1,7 +1,11 @@
 """Schedules: stages, loop transformations, placement, and bound inference."""
 
-from .bound_map import InferBound, Map
+from ..te.extern import DeclBuffer as Buffer
+from ..te.tensor import IterVar
+from .bound_map import InferBound, Map, ScheduleOps
 from .relations import Fuse, Singleton, Split
 from .schedule import IterVarAttr, Schedule, Stage, create_schedule
 
-__all__ = ["InferBound", "Map", "Fuse", "Singleton", "Split", "IterVarAttr", "Schedule", "Stage", "create_schedule"]
+__all__ = ["Buffer", "IterVar",
+           "InferBound", "ScheduleOps", "Map", "Fuse", "Singleton", "Split", "IterVarAttr", "Schedule", "Stage",
+           "create_schedule"]

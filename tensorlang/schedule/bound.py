@@ -170,6 +170,8 @@ def _shared_across(tag: str, scope: str) -> bool:
     """Whether a loop bound to ``tag`` is relaxed for a buffer in ``scope``."""
     if not tag:
         return False
+    if scope == "warp":  # the lanes of a warp share warp memory
+        return tag == "threadIdx.x"
     if scope == "shared":
         return tag.startswith("threadIdx") or tag in ("vthread", "cthread")
     if scope == "global":

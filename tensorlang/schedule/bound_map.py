@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..arith import simplify
+from ..errors import ScheduleError
 from ..te.tensor import IterVar, Range
 from .bound import infer_bound
 from .inline import effective_bodies
@@ -10,15 +13,30 @@ from .schedule import Schedule
 
 
 class Map(dict):
-    """An IterVar -> Range mapping (TVM's ``tvm.container.Map`` as InferBound returns it)."""
+    """An IterVar -> Range mapping (TVM's ``tvm.container.Map`` as InferBound returns it);
+    ``bounds`` and ``bodies`` keep what ``ScheduleOps`` needs."""
+
+    bounds = None
+    bodies = None
 
 
 def InferBound(sch: Schedule) -> Map:  # noqa: N802 - TVM's name
     """The range (min, extent) of each axis of each computed stage, after bound inference."""
     sch.legalize_attachments()
-    bounds = infer_bound(sch, effective_bodies(sch))
+    bodies = effective_bodies(sch)
+    bounds = infer_bound(sch, bodies)
     out = Map()
+    out.bounds, out.bodies = bounds, bodies
     for iv, rng in bounds.ranges.items():
         if isinstance(iv, IterVar):
             out[iv] = Range(simplify(rng.min), simplify(rng.extent))
     return out
+
+
+def ScheduleOps(sch: Schedule, bounds: Map, debug_keep_trivial_loop: bool = False) -> Any:  # noqa: N802
+    """TVM's ``te.schedule.ScheduleOps``: the loop nest of ``sch`` (before storage flattening)
+    for the bounds ``InferBound(sch)`` returned."""
+    from ..lowering.schedule_ops import schedule_ops  # the lowering layer, for this TVM name only
+    if not isinstance(bounds, Map) or bounds.bounds is None:
+        raise ScheduleError("ScheduleOps expects the result of te.schedule.InferBound(s)")
+    return schedule_ops(sch, bounds.bodies, bounds.bounds, set())

@@ -14,8 +14,9 @@ from ..arith import simplify
 from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
-from ..te.functor import Mutator, substitute
+from ..te.functor import Mutator, free_vars, substitute
 from ..te.operation import compute
+from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
 from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
 from .schedule import Schedule, Stage
@@ -71,6 +72,9 @@ def replace_dataflow(sch: Schedule, tmap: dict[Tensor, Tensor], skip: set[Stage]
     for st in sch.stages:
         if st in skip or not isinstance(st.op, ComputeOp) or not _reads(st.op, set(tmap)):
             continue
+        if isinstance(st.op, ScanOp):
+            tmap.update(_set_op(sch, st, st.op.with_tensors(tmap)))
+            continue
         tmap.update(_set_op(sch, st, _rebuild(st.op, _Rewrite(tmap))))
 
 
@@ -89,8 +93,12 @@ def _copy_axes(op: ComputeOp, suffix: str) -> tuple[list[IterVar], list[IterVar]
                                                      dict[IterVar, IterVar]]:
     axis = [IterVar(iv.dom, Var(iv.name + suffix, iv.var.dtype), iv.iter_type) for iv in op.axis]
     vmap: dict[Var, PrimExpr] = {o.var: n.var for o, n in zip(op.axis, axis)}
-    # A reduction domain may depend on the output index (triangular sums): rename it there too.
-    raxis = [IterVar(_renamed_range(iv.dom, vmap), Var(iv.name + suffix, iv.var.dtype), iv.iter_type)
+    # The cache keeps the reduction axes, as in TVM (``s[CC].reorder(k, ...)`` names the
+    # original k), except one whose domain depends on the output index (a triangular sum):
+    # that one is renamed with it.
+    data = set(vmap)
+    raxis = [iv if not (free_vars(iv.dom.min) | free_vars(iv.dom.extent)) & data else
+             IterVar(_renamed_range(iv.dom, vmap), Var(iv.name + suffix, iv.var.dtype), iv.iter_type)
              for iv in op.reduce_axis]
     vmap.update({o.var: n.var for o, n in zip(op.reduce_axis, raxis)})
     amap = dict(zip(op.reduce_axis, raxis))
@@ -194,7 +202,11 @@ def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) 
     fiv = IterVar(Range(0, extents[axis]), Var(axis.name + ".rf", axis.var.dtype), IterVarType.DATA_PAR)
     data.insert(factor_axis, fiv)
     rest = [iv for iv in stage.leaf_iter_vars if iv.iter_type == IterVarType.COMM_REDUCE and iv is not axis]
-    new_red = [IterVar(Range(0, extents[iv]), Var(iv.name, iv.var.dtype), IterVarType.COMM_REDUCE) for iv in rest]
+    rest.sort(key=lambda iv: iv not in op.reduce_axis)  # untouched root axes first, as in TVM
+    # As in TVM, the partial stage keeps the untouched reduction axes, and the parts of split
+    # ones keep their variables.
+    new_red = [iv if iv in op.reduce_axis else IterVar(Range(0, extents[iv]), iv.var, IterVarType.COMM_REDUCE)
+               for iv in rest]
     values: dict[IterVar, PrimExpr] = {axis: fiv.var}
     values.update({o: n.var for o, n in zip(rest, new_red)})
     for iv in stage.leaf_iter_vars:

@@ -15,13 +15,15 @@ is an ArgumentError, not a read past A).
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from ..arith import Interval, const_bound, simplify
 from ..errors import LoweringError
 from ..te import expr as E
-from ..te.functor import children
+from ..te.functor import children, free_vars, substitute
 from .bound import Bounds
 from .schedule import Schedule, Stage
 
@@ -165,14 +167,37 @@ def _check(st: Stage, read: E.TensorRead, ranges: Ranges) -> None:
     for d, (idx, size) in enumerate(zip(read.indices, tensor.shape)):
         if not isinstance(size, E.IntImm):
             continue
+        idx = simplify(idx, intervals)
         lo, hi = const_bound(idx, intervals)
         if lo is None or hi is None:
             continue
-        if lo < 0 or hi >= size.value:
+        if (lo < 0 or hi >= size.value) and _reaches_outside(idx, intervals, size.value) is not False:
             raise LoweringError(
                 f"stage {st.op.name} reads {tensor.name}[{', '.join(str(i) for i in read.indices)}] out of "
                 f"bounds: index {d} ('{idx}') reaches {lo}..{hi} but dimension {d} of {tensor.name} has "
                 f"size {size.value}; guard the read with te.if_then_else or shrink the compute's shape")
+
+
+def _reaches_outside(idx: E.PrimExpr, ranges: dict[E.Var, Interval], size: int) -> bool | None:
+    """Interval bounds can be loose (``min(3*i, 4*i) + min(-3*i, -2*i)`` is 0, yet bounded by
+    -27..27): over a small domain, evaluate the index at every point. True: some point reads
+    outside; False: none does; None: the domain is too large (or not constant) to tell."""
+    names = sorted(free_vars(idx), key=lambda v: v.name)
+    axes = []
+    for v in names:
+        r = ranges.get(v)
+        if r is None or not isinstance(r.lo, E.IntImm) or not isinstance(r.hi, E.IntImm):
+            return None
+        axes.append(range(r.lo.value, r.hi.value + 1))
+    if math.prod(len(a) for a in axes) > 1024:
+        return None
+    for point in itertools.product(*axes):
+        value = simplify(substitute(idx, {v: E.const(p, v.dtype) for v, p in zip(names, point)}))
+        if not isinstance(value, E.IntImm):
+            return None
+        if not 0 <= value.value < size:
+            return True
+    return False
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ScheduleError
-from ..te.expr import IntImm, PrimExpr, Var, convert
+from ..te.expr import IntImm, PrimExpr, StringImm, Var, convert
 from ..te.extern import ExternOp
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
@@ -34,6 +34,25 @@ class IterVarAttr:
     annotation: str | None = None          # "vectorize" | "unroll" | "parallel"
     bind_thread: IterVar | None = None     # the thread axis this loop is bound to
     pragmas: list[tuple[str, Any]] = field(default_factory=list)
+    tensor_intrin: TensorIntrin | None = None  # set on the axis a stage is tensorized at
+
+    @property
+    def iter_type(self) -> int:
+        """TVM's kind of the annotated loop (``te.schedule.IterVar.Unrolled`` ...)."""
+        if self.tensor_intrin is not None:
+            return IterVar.Tensorized
+        if self.bind_thread is not None:
+            return IterVar.ThreadIndex
+        return {"unroll": IterVar.Unrolled, "vectorize": IterVar.Vectorized,
+                "parallel": IterVar.Parallelized}.get(self.annotation or "", IterVar.DataPar)
+
+    @property
+    def pragma_keys(self) -> list[StringImm]:
+        return [StringImm(k) for k, _ in self.pragmas]
+
+    @property
+    def pragma_values(self) -> list[Any]:
+        return [v for _, v in self.pragmas]
 
 
 class Stage:
@@ -272,6 +291,10 @@ class Stage:
         ``tensorlang.ir.passes.streaming_stores``) ..."""
         self._check_compute("pragma")
         iv = self._check_leaf(iv, "pragma")
+        if pragma_type == "vectorize" and pragma_value is None:
+            # As in TVM, this pragma is the annotation of the same name.
+            self._annotate(iv, pragma_type)
+            return self
         if pragma_type not in KNOWN_PRAGMAS + IGNORED_PRAGMAS:
             # TVM passes unknown pragmas through to the code generators; none here reads them.
             warnings.warn(f"{self._where()}: pragma '{pragma_type}' on axis {iv.name} has no effect in tensorlang "
@@ -296,6 +319,7 @@ class Stage:
         if isinstance(self.op, ScanOp) or self.op.num_outputs != 1:
             raise ScheduleError(f"{self._where()}: tensorize applies to a te.compute with one output")
         self.tensorized = (var, tensor_intrin)
+        self.iter_var_attrs.setdefault(var, IterVarAttr()).tensor_intrin = tensor_intrin
         return self
 
     # -- placement --------------------------------------------------------------------
@@ -478,7 +502,11 @@ class Schedule:
         members.sort(key=self.stages.index)
         group = StageGroup(members)
         for st in members:
-            st.group = group
+            inner = st.group
+            if inner is not None and inner.group is None and all(m in members for m in inner.stages):
+                inner.group = group  # a group inside the new one stays the stage's group (nesting)
+            elif inner is None or inner.group is not group:
+                st.group = group
         return group
 
     def legalize_attachments(self) -> None:
@@ -517,8 +545,11 @@ class StageGroup:
         return len(self.stages)
 
     def compute_at(self, parent: Stage, scope: IterVar) -> StageGroup:
-        """Compute every member inside loop ``scope`` of ``parent``."""
+        """Compute the group inside loop ``scope`` of ``parent``: every member not already
+        placed inside another member (a nested group keeps its place)."""
         for st in self.stages:
+            if st.attach_type == "scope" and st.attach_stage in self.stages:
+                continue
             st.compute_at(parent, scope)
         return self
 

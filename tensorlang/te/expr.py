@@ -51,6 +51,10 @@ class Node:
                 return type(self)(*[changes.get(p, getattr(self, p)) for p in self._params])
         return self
 
+    def __reduce__(self) -> tuple:
+        # Nodes refuse attribute assignment, so they pickle as a constructor call.
+        return type(self), tuple(getattr(self, p) for p in self._params)
+
     __hash__ = object.__hash__
 
 

@@ -22,17 +22,24 @@ class ScanOp(ComputeOp):
     """The output of a scan: ``out[t, ...] = update[t, ...]`` over the serial ``scan_axis`` t."""
 
     def __init__(self, name: str, tag: str, attrs: dict | None, init: Sequence[Tensor], update: Sequence[Tensor],
-                 state: Sequence[Tensor], inputs: Sequence[Tensor]):
+                 state: Sequence[Tensor], inputs: Sequence[Tensor], axis: Sequence[IterVar] | None = None):
         names = ["t", "i", "j", "k", "l"]
         shape = update[0].shape
-        axis = [IterVar(Range(0, d), Var(f"{name}.{names[n]}" if n < 5 else f"{name}.ax{n}",
-                                         index_dtype_of(Range(0, d))), IterVarType.DATA_PAR)
-                for n, d in enumerate(shape)]
+        if axis is None:
+            axis = [IterVar(Range(0, d), Var(f"{name}.{names[n]}" if n < 5 else f"{name}.ax{n}",
+                                             index_dtype_of(Range(0, d))), IterVarType.DATA_PAR)
+                    for n, d in enumerate(shape)]
         super().__init__(name, tag, attrs, axis, [TensorRead(u, [iv.var for iv in axis]) for u in update])
         self.scan_axis = axis[0]
         self.init, self.update = tuple(init), tuple(update)
         self.state_placeholder = tuple(state)
         self.inputs = tuple(inputs)
+
+    def with_tensors(self, tmap: dict[Tensor, Tensor]) -> ScanOp:
+        """This scan over replaced init/update tensors (a schedule rewrote their stages), with
+        the same axes, so that stages attached to its time axis stay attached."""
+        return ScanOp(self.name, self.tag, self.attrs, [tmap.get(t, t) for t in self.init],
+                      [tmap.get(t, t) for t in self.update], self.state_placeholder, self.inputs, self.axis)
 
     @property
     def init_rows(self) -> PrimExpr:

@@ -26,6 +26,9 @@ class Range:
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("Range is immutable")
 
+    def __reduce__(self) -> tuple:
+        return Range, (self.min, self.extent)
+
     @staticmethod
     def from_min_extent(min: Any, extent: Any) -> Range:  # noqa: A002
         return Range(min, extent)
@@ -33,7 +36,7 @@ class Range:
     @staticmethod
     def from_begin_end(begin: Any, end: Any) -> Range:
         b, e = _index(begin), _index(end)
-        return Range(b, e - b)
+        return Range(b, e if isinstance(b, IntImm) and b.value == 0 else e - b)
 
     def __repr__(self) -> str:
         return f"Range(min={self.min}, extent={self.extent})"
@@ -79,8 +82,16 @@ class IterVar:
         object.__setattr__(self, "iter_type", IterVarType(iter_type))
         object.__setattr__(self, "thread_tag", thread_tag)
 
+    # TVM's IterVar kinds, as class constants (``IterVar.Unrolled`` ...); the last four are
+    # what ``Stage.iter_var_attrs[iv].iter_type`` reports for annotated loops.
+    DataPar, ThreadIndex, CommReduce, Ordered, DimInfo = 0, 1, 2, 3, 4
+    Unrolled, Vectorized, Parallelized, Tensorized = 5, 6, 7, 8
+
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("IterVar is immutable")
+
+    def __reduce__(self) -> tuple:
+        return IterVar, (self.dom, self.var, self.iter_type, self.thread_tag)
 
     def asobject(self) -> Var:
         return self.var
@@ -131,6 +142,9 @@ class Tensor:
 
     def __setattr__(self, key: str, value: Any) -> None:
         raise AttributeError("Tensor is immutable")
+
+    def __reduce__(self) -> tuple:
+        return Tensor, (self.op, self.value_index, self.shape, self.dtype)
 
     @property
     def name(self) -> str:

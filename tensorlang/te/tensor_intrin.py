@@ -20,17 +20,17 @@ from .tensor import ComputeOp, Operation, PlaceholderOp, Tensor
 class TensorIntrin:
     """A declared intrinsic: ``op`` (what it computes), its ``inputs`` and their ``buffers``
     (inputs first, then the output), and up to three pieces of code: ``body`` computes the
-    output from scratch, ``reduce_reset`` sets it to the reduction's identity and
+    output from scratch, ``reduce_init`` sets it to the reduction's identity and
     ``reduce_update`` adds one part of a reduction split outside the intrinsic."""
 
     def __init__(self, name: str, op: ComputeOp, inputs: Sequence[Tensor], buffers: Sequence[DeclBuffer],
-                 body: Any, reduce_reset: Any, reduce_update: Any, scalar_params: Sequence[Var]):
+                 body: Any, reduce_init: Any, reduce_update: Any, scalar_params: Sequence[Var]):
         self.name = name
         self.op = op
         self.inputs = tuple(inputs)
         self.buffers = tuple(buffers)
         self.body = body
-        self.reduce_reset = reduce_reset
+        self.reduce_init = reduce_init
         self.reduce_update = reduce_update
         self.scalar_params = tuple(scalar_params)
 
@@ -44,7 +44,7 @@ def decl_tensor_intrin(op: Operation, fcompute: Callable[..., Any], name: str = 
     """Declare that ``fcompute(ins, outs)`` (``fcompute(ins, outs, scalar_params)`` when
     ``scalar_params`` are given) computes ``op``.  It gets one buffer per input and output of
     ``op`` (from ``binds``, else a compact buffer made with ``default_buffer_params``) and
-    returns the code: one statement or call, or ``(body, reduce_reset, reduce_update)`` so that
+    returns the code: one statement or call, or ``(body, reduce_init, reduce_update)`` so that
     a reduction can also be tensorized when some of its loops stay outside (either of the
     last two may be None)."""
     where = f"decl_tensor_intrin '{name}'"
@@ -80,7 +80,7 @@ def decl_tensor_intrin(op: Operation, fcompute: Callable[..., Any], name: str = 
     got = fcompute(ins, outs, scalars) if scalars else fcompute(ins, outs)
     if isinstance(got, (list, tuple)):
         if len(got) != 3:
-            raise ExprError(f"{where}: fcompute must return one statement or (body, reduce_reset, reduce_update), "
+            raise ExprError(f"{where}: fcompute must return one statement or (body, reduce_init, reduce_update), "
                             f"got {len(got)} items")
         body, reset, update = got
     else:

@@ -18,3 +18,12 @@ def _host(x: Any) -> np.ndarray:
 def assert_allclose(actual: Any, desired: Any, rtol: float = 1e-7, atol: float = 1e-7) -> None:
     """numpy's assert_allclose on numpy arrays or tl.nd arrays."""
     np.testing.assert_allclose(_host(actual), _host(desired), rtol=rtol, atol=atol, verbose=True)
+
+
+def assert_prim_expr_equal(lhs: Any, rhs: Any) -> None:
+    """Assert that two index expressions are equal (their difference simplifies to 0)."""
+    from ..arith import simplify
+    from ..te.expr import IntImm, convert
+    diff = simplify(convert(lhs) - convert(rhs))
+    if not (isinstance(diff, IntImm) and diff.value == 0):
+        raise AssertionError(f"{lhs} != {rhs} (difference {diff})")
