@@ -20,6 +20,13 @@ def _run_1d(s, A, T, n, ref):
     np.testing.assert_allclose(t.numpy(), ref(a), rtol=1e-6)
 
 
+def _copy_2d():
+    """T = A over a symbolic m x n shape (the fixture of TVM's fuse/tile/vectorize tests)."""
+    m, n = te.size_var("m"), te.size_var("n")
+    A = te.placeholder((m, n), name="A")
+    return te.compute((m, n), lambda i, j: A[i, j])
+
+
 def test_schedule_create():
     m, n, l = te.size_var("m"), te.size_var("n"), te.size_var("l")
     A = te.placeholder((m, l), name="A")
@@ -64,18 +71,14 @@ def test_split():
 
 
 def test_tile():
-    m, n = te.size_var("m"), te.size_var("n")
-    A = te.placeholder((m, n), name="A")
-    T = te.compute((m, n), lambda i, j: A[i, j])
+    T = _copy_2d()
     s = te.create_schedule(T.op)
     xo, yo, xi, yi = s[T].tile(T.op.axis[0], T.op.axis[1], x_factor=10, y_factor=5)
     assert tuple(s[T].leaf_iter_vars) == (xo, yo, xi, yi)
 
 
 def test_fuse():
-    m, n = te.size_var("m"), te.size_var("n")
-    A = te.placeholder((m, n), name="A")
-    T = te.compute((m, n), lambda i, j: A[i, j])
+    T = _copy_2d()
     s = te.create_schedule(T.op)
     xo, yo, xi, yi = s[T].tile(T.op.axis[0], T.op.axis[1], x_factor=10, y_factor=5)
     fused = s[T].fuse(xo, yo)
@@ -84,9 +87,7 @@ def test_fuse():
 
 
 def test_fuse_with_split():
-    m, n = te.size_var("m"), te.size_var("n")
-    A = te.placeholder((m, n), name="A")
-    T = te.compute((m, n), lambda i, j: A[i, j])
+    T = _copy_2d()
     s = te.create_schedule(T.op)
     y = T.op.axis[1]
     xo, xi = s[T].split(T.op.axis[0], factor=10)
@@ -96,9 +97,7 @@ def test_fuse_with_split():
 
 
 def test_fuse_with_out_of_order_axis():
-    m, n = te.size_var("m"), te.size_var("n")
-    A = te.placeholder((m, n), name="A")
-    T = te.compute((m, n), lambda i, j: A[i, j])
+    T = _copy_2d()
     s = te.create_schedule(T.op)
     xo, xi = s[T].split(T.op.axis[0], factor=10)
     with pytest.raises(tvm.error.TVMError):  # xfail in TVM: it should throw; tensorlang does
@@ -106,9 +105,7 @@ def test_fuse_with_out_of_order_axis():
 
 
 def test_fuse_with_out_of_order_axis_with_reorder():
-    m, n = te.size_var("m"), te.size_var("n")
-    A = te.placeholder((m, n), name="A")
-    T = te.compute((m, n), lambda i, j: A[i, j])
+    T = _copy_2d()
     s = te.create_schedule(T.op)
     y = T.op.axis[1]
     xo, xi = s[T].split(T.op.axis[0], factor=10)
@@ -137,9 +134,7 @@ def test_singleton():
 
 
 def test_vectorize():
-    m, n = te.size_var("m"), te.size_var("n")
-    A = te.placeholder((m, n), name="A")
-    T = te.compute((m, n), lambda i, j: A[i, j])
+    T = _copy_2d()
     s = te.create_schedule(T.op)
     xo, yo, xi, yi = s[T].tile(T.op.axis[0], T.op.axis[1], x_factor=10, y_factor=5)
     s[T].vectorize(yi)
