@@ -3,6 +3,7 @@ plus buffers, extern/intrinsic calls and ``ir_builder`` for hand-written kernels
 
 from .ir import builder as ir_builder
 from .ir import stmt_functor
+from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import CallEffectKind
 from .ir.stmt import Allocate, Evaluate, For, IfThenElse, LetStmt, SeqStmt, Stmt, Store
 from .te import all, any, expr, intrin
@@ -21,7 +22,7 @@ from .te.extern import (
 )
 from .te.intrin import *  # noqa: F403 - and so are its math intrinsics
 
-__all__ = ["CallEffectKind", "ir_builder", "stmt_functor",
+__all__ = ["CallEffectKind", "PrimFunc", "ir_builder", "stmt_functor",
            "Allocate", "Evaluate", "For", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
            "StringImm", "Buffer", "call_extern", "call_intrin", "call_llvm_intrin", "call_llvm_pure_intrin",
            "reinterpret", "call_packed", "call_pure_extern", "decl_buffer",

@@ -73,6 +73,11 @@ class Allocate(Stmt):
     def __init__(self, buffer: Var, dtype: str | DType, extent: PrimExpr, scope: str, body: Stmt):
         self._init(buffer=buffer, dtype=as_dtype(dtype), extent=extent, scope=scope, body=body)
 
+    @property
+    def extents(self) -> tuple[PrimExpr, ...]:
+        """TVM's view: the (flat) allocation's extents."""
+        return (self.extent,)
+
 
 class LetStmt(Stmt):
     """Bind ``var`` to ``value`` in ``body``."""

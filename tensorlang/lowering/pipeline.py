@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,9 @@ def _bind_args(sch: Schedule, args: Sequence[Any]) -> tuple[list[Buffer | Var], 
     for op in sch.outputs:
         for i in range(op.num_outputs):
             if op.output(i) not in tensors:
-                raise LoweringError(f"output tensor {op.output(i).name} of the schedule is not in the argument list")
+                # As TVM does, compute it into a temporary; tell the user, who probably forgot it.
+                warnings.warn(f"output tensor {op.output(i).name} of the schedule is not in the argument list: "
+                              "it is computed into a temporary buffer and dropped", stacklevel=4)
     return params, tensors
 
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..arith import simplify
+from ..arith import can_prove, simplify
 from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
 from ..te.functor import Mutator, free_vars, substitute
 from ..te.operation import compute
+from ..te.reduction import CommReducer
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
 from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
@@ -44,7 +45,12 @@ class _Rewrite(Mutator):
         src = tuple(self.visit(s) for s in node.source)
         cond = self.visit(node.condition)
         axes = tuple(self.axis_map.get(a, a) for a in node.axis)
-        return Reduce(node.combiner, src, axes, cond, node.value_index)
+        comb = node.combiner
+        if self.vmap and any(free_vars(e) & set(self.vmap) for e in (*comb.result, *comb.identity)):
+            # A reducer built from the output index (its identity or combination uses it).
+            comb = CommReducer(comb.name, comb.lhs, comb.rhs, [self.visit(e) for e in comb.result],
+                               [self.visit(e) for e in comb.identity])
+        return Reduce(comb, src, axes, cond, node.value_index)
 
 
 def _reads(op: Operation, tensors: set[Tensor]) -> bool:
@@ -164,7 +170,7 @@ def _relayout(stage: Stage, op: ComputeOp, vmap: dict[Var, PrimExpr]
     for rel in stage.relations:
         if isinstance(rel, Split):
             whole, part = extents[rel.parent], rel.factor if rel.factor is not None else rel.nparts
-            if not (isinstance(whole, E.IntImm) and isinstance(part, E.IntImm) and whole.value % part.value == 0):
+            if not can_prove(E.binary(E.FloorMod, whole, part).equal(0)):
                 raise ScheduleError(f"stage {op.name}: cache_write after splitting {rel.parent.name} by {part} "
                                     f"needs the split to divide its extent {whole} (the cache is laid out by the "
                                     "split loops)")

@@ -90,8 +90,10 @@ class DeclBuffer:
         return Call(HANDLE, "tl.address_of", [self.data, start, IntImm(INT32, _DTYPE_CODES[str(self.dtype)])])
 
     def as_arg(self) -> PrimExpr:
-        """The buffer as an argument of a packed call: its data, dtype and shape."""
-        return Call(HANDLE, "tl.array", [self.data, IntImm(INT32, _DTYPE_CODES[str(self.dtype)]), *self.shape])
+        """The buffer as an argument of a packed call: its data (from its first element), dtype
+        and shape (a compact view: pass ``access_ptr`` and the strides for a strided one)."""
+        data = self.data if isinstance(self.elem_offset, IntImm) and self.elem_offset.value == 0 else self.access_ptr()
+        return Call(HANDLE, "tl.array", [data, IntImm(INT32, _DTYPE_CODES[str(self.dtype)]), *self.shape])
 
     def __repr__(self) -> str:
         return f"buffer({self.name}, {self.dtype}, {list(self.shape)})"
