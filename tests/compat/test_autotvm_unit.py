@@ -11,7 +11,7 @@ from tensorlang.autotune.measure import MeasureErrorNo, MeasureInput, MeasureRes
 from tensorlang.autotune.record import decode, encode, measure_str_key
 from tensorlang.autotune.tuner.xgboost_cost_model import XGBoostCostModel
 from tensorlang.contrib import utils
-from tensorlang.testing.autotvm import DummyRunner, get_sample_records, get_sample_task
+from tensorlang.testing.autotvm import DummyRunner, bad_matmul, get_sample_records, get_sample_task
 
 
 def test_load_dump():
@@ -78,6 +78,22 @@ def test_check_correctness():
 
     tuner = autotvm.tuner.RandomTuner(task)
     tuner.tune(n_trial=2, measure_option=measure_option, callbacks=[_callback_correct])
+
+    # a bad template: on "-device=bad_device" it skips the last k, and the reference (built for
+    # plain llvm, as in TVM) catches it
+    n = 32
+    target = tvm.target.Target("llvm -device=bad_device")
+    task = autotvm.task.create(bad_matmul, args=(n, n, n, "float32"), target=target)
+    seen = []
+
+    def _callback_wrong(tuner, measure_inputs, measure_results):
+        for _, res in zip(measure_inputs, measure_results):
+            seen.append(res.error_no)
+            assert res.error_no == MeasureErrorNo.WRONG_ANSWER
+
+    tuner = autotvm.tuner.RandomTuner(task)
+    tuner.tune(n_trial=2, measure_option=measure_option, callbacks=[_callback_wrong])
+    assert len(seen) == 2
 
 
 def test_xgboost_fit_and_tuner_history():

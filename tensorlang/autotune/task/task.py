@@ -111,6 +111,8 @@ class Task:
     """One tuning problem: a template, its arguments and a target."""
 
     def __init__(self, name: str, args: Sequence[Any], target: str | Target | None = None):
+        # Older TVM code passes the decorated template function itself.
+        name = getattr(name, "template_name", name)
         if name not in TEMPLATES:
             raise TensorLangError(f"no autotune template named '{name}'; the file defining "
                                   f"@autotune.template('{name}') must be imported first")
@@ -150,8 +152,16 @@ class Task:
             return self.func(*self.args)
 
     def reference(self) -> tuple[Any, list]:
-        """A plain schedule of the same computation, to check candidates against (``plain_schedule``)."""
-        _, tensors = self.instantiate(FallbackConfigEntity())
+        """A plain schedule of the same computation, to check candidates against (``plain_schedule``).
+
+        As in TVM, the template is instantiated for the plain ``llvm`` target, so that a template
+        whose computation depends on the target's options (``-device=...``) is checked against
+        the plain computation; a template that refuses the CPU target is instantiated for its own."""
+        try:
+            with Target("llvm"), config_scope(FallbackConfigEntity()):
+                _, tensors = self.func(*self.args)
+        except Exception:  # noqa: BLE001 - a GPU-only template: its own target defines the computation
+            _, tensors = self.instantiate(FallbackConfigEntity())
         return plain_schedule(tensors), tensors
 
     def __repr__(self) -> str:
