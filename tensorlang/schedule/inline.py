@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..te import expr as E
 from ..te.expr import PrimExpr, TensorRead, Var
 from ..te.functor import Mutator, post_order_visit, substitute
 from ..te.tensor import ComputeOp, Tensor
@@ -53,3 +54,33 @@ def reads_of(body: tuple[PrimExpr, ...]) -> list[TensorRead]:
     for b in body:
         post_order_visit(b, fn)
     return found
+
+
+def _auto_inline(sch: Any, accept: Any) -> None:
+    for st in sch.stages:
+        op = st.op
+        if (type(op) is ComputeOp and not op.reduce_axis and not st.is_output and st.attach_type == "root"
+                and accept(op)):
+            st.compute_inline()
+
+
+def _reads_match(op: Any, index_ok: Any) -> bool:
+    axes = [iv.var for iv in op.axis]
+    return all(index_ok(list(rd.indices), axes) for b in op.body for rd in reads_of((b,)))
+
+
+def AutoInlineElemWise(sch: Any) -> None:  # noqa: N802 - TVM's name
+    """Inline every stage that reads its inputs at exactly its own output index."""
+    _auto_inline(sch, lambda op: _reads_match(op, lambda idx, axes: len(idx) == len(axes) and
+                                              all(i is v for i, v in zip(idx, axes))))
+
+
+def AutoInlineBroadcast(sch: Any) -> None:  # noqa: N802
+    """Inline every elementwise or broadcasting stage (each index an own axis or a constant)."""
+    _auto_inline(sch, lambda op: _reads_match(op, lambda idx, axes: all(
+        isinstance(i, E.IntImm) or any(i is v for v in axes) for i in idx)))
+
+
+def AutoInlineInjective(sch: Any) -> None:  # noqa: N802
+    """Inline every stage without a reduction."""
+    _auto_inline(sch, lambda op: True)

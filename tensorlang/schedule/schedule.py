@@ -55,6 +55,26 @@ class IterVarAttr:
         return [v for _, v in self.pragmas]
 
 
+class AttachType(str):
+    """Where a stage is computed: "root", "inline" or "scope" (compute_at); it also compares
+    equal to TVM's integer codes (1 group root, 2 inline, 4 scope)."""
+
+    CODES = {"root": 1, "inline": 2, "scope": 4}
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, int) and not isinstance(other, bool):
+            return self.CODES.get(str(self)) == other
+        return str.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = str.__hash__
+
+
+ROOT, INLINE, SCOPE = AttachType("root"), AttachType("inline"), AttachType("scope")
+
+
 class Stage:
     """The schedule of one operation (``s[T]``)."""
 
@@ -64,7 +84,7 @@ class Stage:
         self.schedule = schedule
         self.relations: list[Relation] = []
         self.iter_var_attrs: dict[IterVar, IterVarAttr] = {}
-        self.attach_type = "root"  # root | inline | scope
+        self.attach_type = ROOT  # root | inline | scope
         self.attach_stage: Stage | None = None
         self.group: StageGroup | None = None  # set by Schedule.create_group
         # dimension -> (factor, offset): its stride in this stage's storage is factor * k + offset
@@ -334,7 +354,7 @@ class Stage:
         if not isinstance(scope, IterVar) or scope not in parent.all_iter_vars:
             name = scope.name if isinstance(scope, IterVar) else repr(scope)
             raise ScheduleError(f"{self._where()}: compute_at: axis {name} is not an axis of stage {parent.op.name}")
-        self.attach_type, self.attach_stage, self.attach_ivar = "scope", parent, scope
+        self.attach_type, self.attach_stage, self.attach_ivar = SCOPE, parent, scope
         return self
 
     def compute_inline(self) -> Stage:
@@ -344,13 +364,13 @@ class Stage:
             raise ScheduleError(f"{self._where()}: cannot inline a reduction; use compute_at instead")
         if self.is_output:
             raise ScheduleError(f"{self._where()}: cannot inline an output of the schedule")
-        self.attach_type, self.attach_stage, self.attach_ivar = "inline", None, None
+        self.attach_type, self.attach_stage, self.attach_ivar = INLINE, None, None
         return self
 
     def compute_root(self) -> Stage:
         """Compute this stage in full at the top level (the default)."""
         self._check_compute("compute_root")
-        self.attach_type, self.attach_stage, self.attach_ivar = "root", None, None
+        self.attach_type, self.attach_stage, self.attach_ivar = ROOT, None, None
         return self
 
     def storage_align(self, axis: IterVar, factor: int, offset: int) -> Stage:

@@ -41,6 +41,10 @@ def test_schedule_create():
     s[AA].split(AA.op.axis[0], factor=10)
     s[T].reorder(xi2, xi1)
     assert T.op.axis[1] in s[T].leaf_iter_vars
+    json_str = tvm.ir.save_json(s)
+    s_loaded = tvm.ir.load_json(json_str)
+    assert isinstance(s_loaded, tvm.te.schedule.Schedule)
+    assert str(s_loaded.outputs[0].body) == str(s.outputs[0].body)
     loaded = pickle.loads(pickle.dumps(s))
     assert isinstance(loaded, tvm.te.schedule.Schedule)
     assert str(loaded.outputs[0].body) == str(s.outputs[0].body)

@@ -110,6 +110,48 @@ def test_inline_multi_reduce():
     np.testing.assert_allclose(mx.numpy(), np.exp(v + 1).max(axis=1), rtol=1e-5)
 
 
+def test_auto_inline():
+    def elemwise():
+        m, n = te.var("m"), te.var("n")
+        A, B, C = (te.placeholder((m, n), name=x) for x in "ABC")
+        T1 = te.compute((m, n), lambda i, j: A(i, j) * B(i, j), name="T1")
+        T2 = te.compute((m, n), lambda i, j: T1(i, j) + C(i, j), name="T2")
+        return te.create_schedule(T2.op), T1, (A, B, C, T2)
+
+    def broadcast():
+        m, n = te.var("m"), te.var("n")
+        A = te.placeholder((1,), name="A")
+        B, C = te.placeholder((m, n), name="B"), te.placeholder((m, n), name="C")
+        T1 = te.compute((m, n), lambda i, j: A(0) * B(i, j), name="T1", tag="broadcast")
+        T2 = te.compute((m, n), lambda i, j: T1(i, j) + C(i, j), name="T2")
+        return te.create_schedule(T2.op), T1, (A, B, C, T2)
+
+    def injective():
+        m, n = te.var("m"), te.var("n")
+        A = te.placeholder((m,), name="A")
+        B, C = te.placeholder((m, n), name="B"), te.placeholder((m, n), name="C")
+        T1 = te.compute((m, n), lambda i, j: A(i) * B(i, j), name="T1")
+        T2 = te.compute((m, n), lambda i, j: T1(i, j) + C(i, j), name="T2")
+        return te.create_schedule(T2.op), T1, (A, B, C, T2)
+
+    for schedule_func, auto_inline_func in ((elemwise, tvm.te.schedule.AutoInlineElemWise),
+                                            (broadcast, tvm.te.schedule.AutoInlineBroadcast),
+                                            (injective, tvm.te.schedule.AutoInlineInjective)):
+        s, T1, args = schedule_func()
+        assert s[T1].attach_type == 1  # group root
+        auto_inline_func(s)
+        assert s[T1].attach_type == 2  # inline
+        _bounds_and_ops(s)
+        A, B, C, T2 = args
+        f = tvm.build(s, list(args), "llvm")
+        a = np.random.uniform(size=(3, 4)[:len(A.shape)] if isinstance(A.shape[0], tvm.tir.Var) else (1,))
+        b, c = np.random.uniform(size=(3, 4)), np.random.uniform(size=(3, 4))
+        out = tvm.nd.array(np.zeros((3, 4), "float32"))
+        f(*(tvm.nd.array(x.astype("float32")) for x in (a, b, c)), out)
+        a_b = a[0] if a.shape == (1,) else (a if a.ndim == 2 else a[:, None])
+        np.testing.assert_allclose(out.numpy(), a_b * b + c, rtol=1e-5)
+
+
 def test_schedule_const_bound():
     A = te.placeholder((128,), name="A")
     A1 = te.compute((128,), lambda i: A[i] + 1, name="A1")
