@@ -66,7 +66,10 @@ class _Builder:
             t = op.output(i)
             if t in self.arg_tensors:
                 continue
-            ranges = [ax.dom if isinstance(op, ScanOp) else self.bounds.ranges[ax] for ax in op.axis]
+            if isinstance(op, ScanOp):  # each state has its own axes after the time axis
+                ranges = [ax.dom for ax in op.output_axes(i)]
+            else:
+                ranges = [self.bounds.ranges[ax] for ax in op.axis]
             mins = [r.min for r in ranges]
             exts = [r.extent for r in ranges]
             body = Realize(t, mins, exts, st.storage_scope(), body)

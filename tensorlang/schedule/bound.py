@@ -151,6 +151,10 @@ def _infer_stage(st: Stage, b: Bounds, reads: dict[Stage, dict[Tensor, list[E.Te
             b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
         if isinstance(op, ScanOp):  # the init rows come from the init stage
             b.ranges[op.scan_axis] = Range(op.init_rows, simplify(op.scan_axis.dom.extent - op.init_rows))
+            for sp in op.spatial_axes[1:]:  # the other states' own axes: whole, read by the scan
+                for ax in sp:
+                    b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
+                    b.var_ranges[ax.var] = Interval(E.const(0, ax.dom.extent.dtype), simplify(ax.dom.extent - 1))
     for ax in op.reduce_axis:
         b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
     extents = {iv: b.ranges[iv].extent for iv in list(op.axis) + list(op.reduce_axis)}

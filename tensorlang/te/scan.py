@@ -22,24 +22,41 @@ class ScanOp(ComputeOp):
     """The output of a scan: ``out[t, ...] = update[t, ...]`` over the serial ``scan_axis`` t."""
 
     def __init__(self, name: str, tag: str, attrs: dict | None, init: Sequence[Tensor], update: Sequence[Tensor],
-                 state: Sequence[Tensor], inputs: Sequence[Tensor], axis: Sequence[IterVar] | None = None):
+                 state: Sequence[Tensor], inputs: Sequence[Tensor], axis: Sequence[IterVar] | None = None,
+                 spatial_axes: Sequence[Sequence[IterVar]] | None = None):
         names = ["t", "i", "j", "k", "l"]
-        shape = update[0].shape
-        if axis is None:
-            axis = [IterVar(Range(0, d), Var(f"{name}.{names[n]}" if n < 5 else f"{name}.ax{n}",
+
+        def axes_of(shape: Sequence[PrimExpr], prefix: str, skip: int) -> list[IterVar]:
+            return [IterVar(Range(0, d), Var(f"{prefix}.{names[n]}" if n < 5 else f"{prefix}.ax{n}",
                                              index_dtype_of(Range(0, d))), IterVarType.DATA_PAR)
-                    for n, d in enumerate(shape)]
-        super().__init__(name, tag, attrs, axis, [TensorRead(u, [iv.var for iv in axis]) for u in update])
+                    for n, d in enumerate(shape) if n >= skip]
+
+        if axis is None:
+            axis = axes_of(update[0].shape, name, 0)
+        if spatial_axes is None:
+            # Every state has its own axes after the shared time axis (states may differ in shape).
+            spatial_axes = [list(axis[1:])] + [axes_of(u.shape, f"{name}.v{k}", 1) for k, u in enumerate(update)
+                                               if k > 0]
+        body = [TensorRead(u, [axis[0].var, *(iv.var for iv in sp)]) for u, sp in zip(update, spatial_axes)]
+        super().__init__(name, tag, attrs, axis, body)
         self.scan_axis = axis[0]
+        self.spatial_axes = tuple(tuple(sp) for sp in spatial_axes)
+        self.outputs = tuple(Tensor(self, k, (axis[0].dom.extent, *(iv.dom.extent for iv in sp)), b.dtype)
+                             for k, (sp, b) in enumerate(zip(self.spatial_axes, self.body)))
         self.init, self.update = tuple(init), tuple(update)
         self.state_placeholder = tuple(state)
         self.inputs = tuple(inputs)
+
+    def output_axes(self, k: int) -> tuple[IterVar, ...]:
+        """The axes of output ``k``: the time axis, then that state's own axes."""
+        return (self.scan_axis, *self.spatial_axes[k])
 
     def with_tensors(self, tmap: dict[Tensor, Tensor]) -> ScanOp:
         """This scan over replaced init/update tensors (a schedule rewrote their stages), with
         the same axes, so that stages attached to its time axis stay attached."""
         return ScanOp(self.name, self.tag, self.attrs, [tmap.get(t, t) for t in self.init],
-                      [tmap.get(t, t) for t in self.update], self.state_placeholder, self.inputs, self.axis)
+                      [tmap.get(t, t) for t in self.update], self.state_placeholder, self.inputs, self.axis,
+                      self.spatial_axes)
 
     @property
     def init_rows(self) -> PrimExpr:
@@ -60,7 +77,7 @@ def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], sta
     where = f"scan '{name}'"
     if not (len(inits) == len(updates) == len(states)) or not inits:
         raise ExprError(f"{where}: give one init, update and state per recurrence")
-    shape = [str(d) for d in updates[0].shape]
+    steps = str(updates[0].shape[0])
     for ini, upd, st in zip(inits, updates, states):
         if not isinstance(st.op, PlaceholderOp):
             raise ExprError(f"{where}: the state {st.name} must be a te.placeholder")
@@ -69,9 +86,9 @@ def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], sta
                             f"{list(st.shape)}; they must match")
         if [str(d) for d in ini.shape[1:]] != [str(d) for d in st.shape[1:]]:
             raise ExprError(f"{where}: init {ini.name} must have the state's shape after its first (time) axis")
-        if [str(d) for d in upd.shape] != shape:
-            raise ExprError(f"{where}: every state must have the same shape (got {list(upd.shape)} and {shape}); "
-                            "scans over states of different shapes are not supported")
+        if str(upd.shape[0]) != steps:
+            raise ExprError(f"{where}: every state must have the same number of time steps (first dimension), "
+                            f"got {upd.shape[0]} for {upd.name} and {steps}")
         if not isinstance(upd.op, ComputeOp):
             raise ExprError(f"{where}: update {upd.name} must be a te.compute")
     op = ScanOp(name, tag, attrs, inits, updates, states, list(inputs or []))
