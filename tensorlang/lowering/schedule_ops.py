@@ -35,8 +35,9 @@ from ..te.extern import ExternOp
 from ..te.functor import free_vars, substitute
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
+from ..te.tensor_intrin import TensorComputeOp
 from .allreduce import ThreadAxis, allreduce
-from .tensorize import tensorize_nest
+from .tensorize import tensor_compute_nest, tensorize_nest
 
 _KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
 
@@ -86,6 +87,8 @@ class _Builder:
             return self.loops(st, [op.scan_axis], seq(), [])
         if st.tensorized is not None:
             return tensorize_nest(self, st)
+        if isinstance(op, TensorComputeOp):
+            return tensor_compute_nest(self, st)
         vals = root_values(st, self.bounds)
         vmap: dict[Var, PrimExpr] = {iv.var: vals[iv] for iv in vals}
         self.data_index[st] = data_index_map(st, vals)

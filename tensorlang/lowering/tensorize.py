@@ -26,7 +26,7 @@ from ..te import expr as E
 from ..te.expr import Node, PrimExpr, Reduce, TensorRead, Var, const
 from ..te.functor import Mutator, free_vars, post_order_visit, substitute
 from ..te.tensor import IterVar, IterVarType, Tensor
-from ..te.tensor_intrin import TensorIntrin
+from ..te.tensor_intrin import TensorComputeOp, TensorIntrin
 
 
 class _Tile:
@@ -55,6 +55,31 @@ def tensorize_nest(b: Any, st: Stage) -> Stmt:
     vals = root_values(st, b.bounds)
     b.data_index[st] = data_index_map(st, vals)
     tile = _match(b, st, intrin, vals, {iv.var for iv in inner}, where)
+    return _emit(b, st, intrin, tile, outer, vals, {iv.var for iv in inner}, where)
+
+
+def tensor_compute_nest(b: Any, st: Stage) -> Stmt:
+    """The loop nest of a TensorComputeOp stage: its loops, the intrinsic at each point."""
+    op: TensorComputeOp = st.op
+    intrin = op.intrin
+    where = f"stage {op.name}: tensor intrinsic '{intrin.name}'"
+    vals = root_values(st, b.bounds)
+    b.data_index[st] = data_index_map(st, vals)
+    vmap = {iv.var: vals[iv] for iv in vals}
+    tile = _Tile()
+    tile.inputs = op.regions_at(vmap)
+    loops = op.axis[:op.schedulable_ndim]
+    trailing = list(op.output(0).shape[len(loops):])
+    tile.output = (op.output(0), [vals[ax] for ax in loops] + [const(0)] * len(trailing),
+                   [const(1)] * len(loops) + trailing)
+    tile.scalars = {p: substitute(x, vmap) for p, x in zip(intrin.scalar_params, op.call.scalars)}
+    return _emit(b, st, intrin, tile, list(st.leaf_iter_vars), vals, set(), where)
+
+
+def _emit(b: Any, st: Stage, intrin: TensorIntrin, tile: _Tile, outer: list[IterVar], vals: dict[IterVar, PrimExpr],
+          inner_vars: set[Var], where: str) -> Stmt:
+    """The loops ``outer`` around the intrinsic's code, its buffers bound to ``tile``; the
+    reset/update form when reduction loops are among ``outer``."""
 
     def bind(code: Any, with_inputs: bool) -> Stmt:
         stmt = code if isinstance(code, Stmt) else Evaluate(code)
@@ -67,7 +92,6 @@ def tensorize_nest(b: Any, st: Stage) -> Stmt:
                 stmt = BufferRegionBind(buf, t, mins, exts, stmt)
         return stmt
 
-    inner_vars = {iv.var for iv in inner}
     op = st.op
     # Guards on the outer loops only: the tile inside is whole (checked by _match).
     dp_conds = [c for c in b._bound_checks(st, op.axis, vals) if not free_vars(c) & inner_vars]

@@ -18,6 +18,7 @@ from ..te.expr import PrimExpr, Var
 from ..te.functor import substitute
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, Range, Tensor
+from ..te.tensor_intrin import TensorComputeOp
 from .inline import reads_of
 from .relations import pass_down_extents, pass_up_index
 from .schedule import Schedule, Stage
@@ -44,6 +45,8 @@ def root_values(stage: Stage, bounds: Bounds) -> dict[IterVar, PrimExpr]:
     extents = {iv: bounds.ranges[iv].extent for iv in stage.all_iter_vars}
     values: dict[IterVar, PrimExpr] = {iv: iv.var for iv in stage.leaf_iter_vars}
     pass_up_index(stage.relations, extents, values)
+    for iv in op.axis:  # a TensorComputeOp's axes spanned by its intrinsic have no loop
+        values.setdefault(iv, E.const(0, iv.var.dtype))
     out = {}
     for iv in list(op.axis) + list(op.reduce_axis):
         rmin = bounds.ranges[iv].min
@@ -145,6 +148,9 @@ def _infer_stage(st: Stage, b: Bounds, reads: dict[Stage, dict[Tensor, list[E.Te
         region = _region(st, b, reads, {x.var for x in fixed})
         for ax, rng in zip(op.axis, region):
             b.ranges[ax] = rng
+        if isinstance(op, TensorComputeOp):  # the intrinsic writes its whole output tile
+            for ax in op.axis[op.schedulable_ndim:]:
+                b.ranges[ax] = Range(ax.dom.min, ax.dom.extent)
     else:
         b.outer_loops[st] = []
         for ax in op.axis:

@@ -13,12 +13,14 @@ from typing import Any
 from ..arith import can_prove, simplify
 from ..errors import ScheduleError
 from ..te import expr as E
+from ..te.dtype import INT32
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
 from ..te.functor import Mutator, free_vars, substitute
 from ..te.operation import compute
 from ..te.reduction import CommReducer
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
+from ..te.tensor_intrin import TensorComputeOp
 from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
 from .schedule import Schedule, Stage
 
@@ -58,6 +60,8 @@ def _reads(op: Operation, tensors: set[Tensor]) -> bool:
 
 
 def _rebuild(op: ComputeOp, rw: _Rewrite, axis: Sequence[IterVar] | None = None, name: str | None = None) -> ComputeOp:
+    if isinstance(op, TensorComputeOp):
+        return op.with_regions(name or op.name, axis if axis is not None else op.axis, rw.tmap, rw.vmap)
     body = tuple(rw.visit(b) for b in op.body)
     return ComputeOp(name or op.name, op.tag, op.attrs, axis if axis is not None else op.axis, body)
 
@@ -145,6 +149,8 @@ def cache_write(sch: Schedule, tensor: Tensor | Sequence[Tensor], scope: str) ->
         raise ScheduleError(f"cache_write: {tensors[0].name} is not computed by this schedule")
     axis, raxis, vmap, amap = _copy_axes(op, ".c")
     read_index: list[PrimExpr] = [iv.var for iv in op.axis]
+    if isinstance(op, TensorComputeOp):
+        return _cache_write_tensor_compute(sch, stage, axis, vmap, scope)
     if stage.relations:
         # As in TVM, the cache takes the loop structure made so far as its layout: one axis per
         # data-parallel leaf loop; the stage itself is rebuilt as a copy, its directives dropped.
@@ -187,6 +193,26 @@ def _relayout(stage: Stage, op: ComputeOp, vmap: dict[Var, PrimExpr]
     roots = {iv: iv.var - iv.dom.min for iv in op.axis}
     pass_down_index(stage.relations, extents, roots)
     return axis, vmap, [roots[iv] for iv in leaves]
+
+
+def _cache_write_tensor_compute(sch: Schedule, stage: Stage, axis: list[IterVar], vmap: dict[Var, PrimExpr],
+                                scope: str) -> Tensor:
+    """cache_write of a TensorComputeOp: the intrinsic writes the cache, a copy over the whole
+    output shape (its loops and the intrinsic's dimensions) writes the tensor."""
+    op = stage.op
+    if stage.relations:
+        raise ScheduleError(f"stage {op.name}: cache_write of a tensor-intrinsic stage must come before its loops "
+                            "are split or fused")
+    cache_op = op.with_regions(f"{op.name}.{scope}", axis, {}, vmap)
+    out = op.output(0)
+    full = [IterVar(Range(0, d), Var(f"ax{n}", INT32), IterVarType.DATA_PAR) for n, d in enumerate(out.shape)]
+    copy_op = ComputeOp(op.name, op.tag, op.attrs, full, [TensorRead(cache_op.output(0), [iv.var for iv in full])])
+    cstage = _insert_stage(sch, cache_op, stage)
+    cstage.set_scope(scope)
+    tmap = _set_op(sch, stage, copy_op)
+    stage._reset_axes()
+    replace_dataflow(sch, tmap, skip={stage, cstage})
+    return cache_op.output(0)
 
 
 def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) -> Any:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.expr import PrimExpr, TensorRead, Var
 from ..te.functor import Mutator, post_order_visit, substitute
 from ..te.tensor import ComputeOp, Tensor
+from ..te.tensor_intrin import TensorComputeOp
 from .schedule import Schedule, Stage
 
 
@@ -34,6 +36,11 @@ def effective_bodies(sch: Schedule) -> dict[Stage, tuple[PrimExpr, ...]]:
         op = st.op
         if not isinstance(op, ComputeOp):
             continue
+        if isinstance(op, TensorComputeOp):
+            inlined = [t.name for t in op.input_tensors if t in defs]
+            if inlined:
+                raise ScheduleError(f"stage {op.name} runs a tensor intrinsic on regions of {', '.join(inlined)}, "
+                                    "which is inlined; a region needs storage: compute it at root or compute_at")
         body = tuple(_Inline(defs).visit(b) for b in op.body) if defs else op.body
         if st.attach_type == "inline":
             params = [iv.var for iv in op.axis]

@@ -17,7 +17,7 @@ from ..te.expr import IntImm, PrimExpr, StringImm, Var, convert
 from ..te.extern import ExternOp
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
-from ..te.tensor_intrin import TensorIntrin
+from ..te.tensor_intrin import TensorComputeOp, TensorIntrin
 from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtype
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
@@ -100,7 +100,9 @@ class Stage:
         self._reset_axes()
 
     def _reset_axes(self) -> None:
-        if isinstance(self.op, ComputeOp):
+        if isinstance(self.op, TensorComputeOp):  # the intrinsic spans the other axes
+            roots = list(self.op.axis[:self.op.schedulable_ndim]) + list(self.op.reduce_axis)
+        elif isinstance(self.op, ComputeOp):
             roots = list(self.op.axis) + list(self.op.reduce_axis)
         else:
             roots = []
@@ -338,6 +340,11 @@ class Stage:
                                 f"(te.decl_tensor_intrin), got {tensor_intrin!r}")
         if isinstance(self.op, ScanOp) or self.op.num_outputs != 1:
             raise ScheduleError(f"{self._where()}: tensorize applies to a te.compute with one output")
+        if isinstance(self.op, TensorComputeOp):
+            # As in TVM: its loops already run an intrinsic, so there is nothing to replace.
+            warnings.warn(f"{self._where()}: tensorize has no effect on a stage computed by a tensor intrinsic",
+                          stacklevel=2)
+            return self
         self.tensorized = (var, tensor_intrin)
         self.iter_var_attrs.setdefault(var, IterVarAttr()).tensor_intrin = tensor_intrin
         return self
@@ -362,6 +369,8 @@ class Stage:
         self._check_compute("compute_inline")
         if self.op.reduce_axis:
             raise ScheduleError(f"{self._where()}: cannot inline a reduction; use compute_at instead")
+        if isinstance(self.op, TensorComputeOp):
+            raise ScheduleError(f"{self._where()}: cannot inline a stage computed by a tensor intrinsic")
         if self.is_output:
             raise ScheduleError(f"{self._where()}: cannot inline an output of the schedule")
         self.attach_type, self.attach_stage, self.attach_ivar = INLINE, None, None

@@ -24,6 +24,7 @@ from .tensor import (
     integral,
     to_shape,
 )
+from .tensor_intrin import TensorIntrinCall, tensor_compute
 
 _THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
                 "threadIdx.z", "vthread", "cthread")
@@ -96,6 +97,13 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     where = f"compute '{name}'"
     dims = to_shape(shape, where)
     arity, names = _lambda_arity(fcompute, where)
+    if arity is not None and arity < len(dims):
+        # A tensor intrinsic called on regions computes the trailing dimensions (TensorComputeOp).
+        axis = [IterVar(Range(0, d), Var(nm, index_dtype_of(Range(0, d))), IterVarType.DATA_PAR)
+                for nm, d in zip(names if len(names) == arity else ["i", "j", "k", "l"][:arity], dims)]
+        body = fcompute(*[iv.var for iv in axis])
+        if isinstance(body, TensorIntrinCall):
+            return tensor_compute(name, tag, attrs, axis, dims, body)
     if arity is not None and arity != len(dims):
         raise ExprError(f"{where}: the function takes {arity} index argument(s) but the shape "
                         f"has {len(dims)} dimension(s)")
@@ -109,6 +117,8 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
         body = fcompute(*[iv.var for iv in axis])
     finally:
         spatial_indices.reset(token)
+    if isinstance(body, TensorIntrinCall):
+        return tensor_compute(name, tag, attrs, axis, dims, body)
     bodies = list(body) if isinstance(body, (tuple, list)) else [body]
     if not bodies:
         raise ExprError(f"{where}: the function returned an empty tuple")

@@ -185,6 +185,8 @@ class TensorSlice:
     def __getitem__(self, more: Any) -> Any:
         if not isinstance(more, tuple):
             more = (more,)
+        if any(isinstance(i, slice) for i in more):
+            return TensorRegion.of(self.tensor, [*self.indices, *more])
         idx = self.indices + tuple(_read_index(self.tensor, i, len(self.indices) + n) for n, i in enumerate(more))
         if len(idx) > self.tensor.ndim:
             raise ExprError(f"tensor {self.tensor.name} has {self.tensor.ndim} dimension(s) "
@@ -215,6 +217,38 @@ class TensorSlice:
     def __truediv__(self, o): return self.asobject() / o  # noqa: E704
     def __rtruediv__(self, o): return o / self.asobject()  # noqa: E704
     def __neg__(self): return -self.asobject()  # noqa: E704
+
+
+class TensorRegion:
+    """A box of a tensor, ``A[i, 0:16]``: per dimension a (min, extent); what a tensor
+    intrinsic called inside ``te.compute`` reads (TVM's TensorComputeOp)."""
+
+    __slots__ = ("tensor", "region")
+
+    def __init__(self, tensor: Tensor, region: Sequence[tuple[PrimExpr, PrimExpr]]):
+        self.tensor = tensor
+        self.region = tuple(region)
+
+    @staticmethod
+    def of(tensor: Tensor, indices: Sequence[Any]) -> TensorRegion:
+        """The region ``tensor[indices]`` selects (slices ``a:b`` and points; the dimensions
+        not indexed are whole)."""
+        if len(indices) > tensor.ndim:
+            raise ExprError(f"tensor {tensor.name} has {tensor.ndim} dimension(s) but is indexed with {len(indices)}")
+        region = []
+        for d, i in enumerate(list(indices) + [slice(None)] * (tensor.ndim - len(indices))):
+            if isinstance(i, slice):
+                if i.step not in (None, 1):
+                    raise ExprError(f"tensor {tensor.name}: a region's slices must have step 1 (dimension {d})")
+                lo = _read_index(tensor, 0 if i.start is None else i.start, d)
+                hi = tensor.shape[d] if i.stop is None else _read_index(tensor, i.stop, d)
+                region.append((lo, hi - lo if not (isinstance(lo, IntImm) and lo.value == 0) else hi))
+            else:
+                region.append((_read_index(tensor, i, d), const(1)))
+        return TensorRegion(tensor, region)
+
+    def __repr__(self) -> str:
+        return f"{self.tensor.name}[{', '.join(f'{m}:{m} + {e}' for m, e in self.region)}]"
 
 
 def _read_index(tensor: Tensor, index: Any, dim: int) -> PrimExpr:

@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ExprError
-from .expr import PrimExpr, Var
+from .dtype import INT32
+from .expr import Call, PrimExpr, TensorRead, Var, convert
 from .extern import DeclBuffer
-from .tensor import ComputeOp, Operation, PlaceholderOp, Tensor
+from .functor import substitute
+from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor, TensorRegion
 
 
 class TensorIntrin:
@@ -36,6 +38,78 @@ class TensorIntrin:
 
     def __repr__(self) -> str:
         return f"TensorIntrin({self.name})"
+
+    def __call__(self, *args: Any, reduce_axis: Any = None) -> TensorIntrinCall:
+        """The intrinsic applied to tensor regions (``A[i, 0:16]``), inside ``te.compute``
+        (TVM's TensorComputeOp); scalar arguments bind ``scalar_params`` in order."""
+        regions, scalars = [], []
+        for a in args:
+            if isinstance(a, Tensor):
+                a = TensorRegion.of(a, [])
+            elif isinstance(a, TensorRead):  # A[i, j]: the one-element region, as TVM reads it
+                a = TensorRegion.of(a.tensor, list(a.indices))
+            if isinstance(a, TensorRegion):
+                regions.append(a)
+            else:
+                scalars.append(convert(a))
+        where = f"tensor intrinsic '{self.name}'"
+        if len(regions) != len(self.inputs):
+            raise ExprError(f"{where} takes {len(self.inputs)} tensor region(s), got {len(regions)}")
+        if len(scalars) != len(self.scalar_params):
+            raise ExprError(f"{where} takes {len(self.scalar_params)} scalar argument(s), got {len(scalars)}")
+        for r, t in zip(regions, self.inputs):
+            if r.tensor.dtype != t.dtype:
+                raise ExprError(f"{where}: region of {r.tensor.name} is {r.tensor.dtype}, input {t.name} is {t.dtype}")
+        axes = [] if reduce_axis is None else [reduce_axis] if isinstance(reduce_axis, IterVar) else list(reduce_axis)
+        return TensorIntrinCall(self, regions, scalars, axes)
+
+
+class TensorIntrinCall:
+    """A tensor intrinsic applied to regions: what ``te.compute`` turns into a TensorComputeOp."""
+
+    def __init__(self, intrin: TensorIntrin, regions: Sequence[TensorRegion], scalars: Sequence[PrimExpr],
+                 reduce_axis: Sequence[IterVar]):
+        self.intrin, self.regions, self.scalars = intrin, tuple(regions), tuple(scalars)
+        self.reduce_axis = tuple(reduce_axis)
+
+
+class TensorComputeOp(ComputeOp):
+    """An output computed tile by tile by a tensor intrinsic: its first ``schedulable_ndim``
+    axes are loops, the others span the intrinsic's output; each point of the loops (and of
+    the ``reduce_axis``) runs the intrinsic on the input ``regions``, whose bounds may use the
+    loop variables."""
+
+    def __init__(self, name: str, tag: str, attrs: dict | None, axis: Sequence[IterVar], shape: Sequence[PrimExpr],
+                 call: TensorIntrinCall, schedulable_ndim: int | None = None):
+        self.call = call
+        self.intrin = call.intrin
+        self.schedulable_ndim = len(axis) if schedulable_ndim is None else schedulable_ndim
+        axis = list(axis) + [IterVar(Range(0, d), Var(f"ax{n}", INT32), IterVarType.DATA_PAR)
+                             for n, d in enumerate(shape) if n >= len(axis)]
+        # Dataflow sees the regions as reads of their first and last elements (bound inference
+        # and the out-of-bounds check then cover the whole box); lowering emits the intrinsic.
+        corners = []
+        for r in call.regions:
+            corners.append(TensorRead(r.tensor, [m for m, _ in r.region]))
+            corners.append(TensorRead(r.tensor, [m + e - 1 for m, e in r.region]))
+        out_dtype = call.intrin.op.output(0).dtype
+        super().__init__(name, tag, attrs, axis, [Call(out_dtype, "tl.tensor_intrin_regions", corners)])
+        self.reduce_axis = tuple(call.reduce_axis)
+        self.outputs = (Tensor(self, 0, tuple(shape), out_dtype),)
+
+    def regions_at(self, vmap: dict[Var, PrimExpr]) -> list[tuple[Tensor, list[PrimExpr], list[PrimExpr]]]:
+        """Each input region with its bounds in the given values of the axes."""
+        return [(r.tensor, [substitute(m, vmap) for m, _ in r.region], [substitute(e, vmap) for _, e in r.region])
+                for r in self.call.regions]
+
+    def with_regions(self, name: str, axis: Sequence[IterVar], tmap: dict[Tensor, Tensor],
+                     vmap: dict[Var, PrimExpr]) -> TensorComputeOp:
+        """This op over replaced tensors and axis variables (cache_read/cache_write)."""
+        regions = [TensorRegion(tmap.get(r.tensor, r.tensor), [(substitute(m, vmap), substitute(e, vmap))
+                                                             for m, e in r.region]) for r in self.call.regions]
+        call = TensorIntrinCall(self.intrin, regions, [substitute(x, vmap) for x in self.call.scalars],
+                                self.call.reduce_axis)
+        return TensorComputeOp(name, self.tag, self.attrs, axis, self.output(0).shape, call, self.schedulable_ndim)
 
 
 def decl_tensor_intrin(op: Operation, fcompute: Callable[..., Any], name: str = "tensor_intrin",
@@ -93,4 +167,15 @@ def decl_tensor_intrin(op: Operation, fcompute: Callable[..., Any], name: str = 
     return TensorIntrin(name, op, inputs, buffers, body, reset, update, scalars)
 
 
-__all__ = ["TensorIntrin", "decl_tensor_intrin"]
+def tensor_compute(name: str, tag: str, attrs: dict | None, axis: Sequence[IterVar], shape: Sequence[PrimExpr],
+                   call: TensorIntrinCall) -> Tensor:
+    """The output of ``te.compute(shape, lambda *outer: intrin(regions...))``."""
+    out = call.intrin.op.output(0)
+    trailing = list(shape)[len(axis):]
+    if len(trailing) > len(out.shape):
+        raise ExprError(f"compute '{name}': the intrinsic '{call.intrin.name}' writes {len(out.shape)} dimension(s), "
+                        f"but the shape leaves {len(trailing)} after the {len(axis)} index argument(s)")
+    return TensorComputeOp(name, tag, attrs, axis, shape, call).output(0)
+
+
+__all__ = ["TensorIntrin", "TensorIntrinCall", "TensorComputeOp", "decl_tensor_intrin", "tensor_compute"]

@@ -327,6 +327,92 @@ def test_schedule_cache_relayout4():
     np.testing.assert_allclose(c2.numpy(), b / 2, rtol=1e-6)
 
 
+def intrin_gemv(m, n):
+    w = te.placeholder((m, n), name="w")
+    x = te.placeholder((n,), name="x")
+    k = te.reduce_axis((0, n), name="k")
+    z = te.compute((m,), lambda i: te.sum(w[i, k] * x[k], axis=k), name="z")
+    Wb = tvm.tir.decl_buffer(w.shape, w.dtype, name="W", offset_factor=16, strides=[te.var("ldw"), 1])
+
+    def intrin_func(ins, outs):
+        ww, xx = ins
+        zz = outs[0]
+        ww_ptr, xx_ptr, zz_ptr = ww.access_ptr("r"), xx.access_ptr("r"), zz.access_ptr("w")
+        body = tvm.tir.call_packed("gemm", ww_ptr, xx_ptr, zz_ptr, n, ww.strides[0])
+        reset = tvm.tir.call_packed("fill_zero", zz_ptr, n)
+        update = tvm.tir.call_packed("gemv_add", ww_ptr, xx_ptr, zz_ptr, n, ww.strides[0])
+        return body, reset, update
+
+    return te.decl_tensor_intrin(z.op, intrin_func, binds={w: Wb},
+                                 default_buffer_params={"data_alignment": 16, "offset_factor": 16})
+
+
+def test_schedule_tensor_compute1():
+    M, N, L = 2048, 1024, 512
+    factor, rfactor = 16, 16
+    A = te.placeholder((N // factor, L // rfactor, factor, rfactor), name="A")
+    B = te.placeholder((M, L // rfactor, rfactor), name="B")
+    k = te.reduce_axis((0, L // rfactor), name="k")
+    gemv = intrin_gemv(factor, rfactor)
+    C = te.compute((N, M // factor, factor),
+                   lambda i, j: gemv(A[i, k, 0:factor, 0:factor], B[j, k, 0:rfactor], reduce_axis=k), name="C")
+    s = te.create_schedule(C.op)
+    ai, aj, ax = s[C].op.axis
+    aio, aii = s[C].split(ai, 16)
+    s[C].reorder(aio, aj, aii)
+    s[C].tile(aio, aj, 16, 4)
+    _bounds_and_ops(s)
+
+
+def intrin_vadd(n, cache_read=False, cache_write=False):
+    x = te.placeholder((n,), dtype="float32", name="vx")
+    y = te.placeholder((n,), dtype="float32", name="vy")
+    z = te.compute(x.shape, lambda i: x[i] + y[i], name="z")
+
+    def create_buffer(t):
+        return tvm.tir.decl_buffer(t.shape, t.dtype, name="W" + t.name, scope="local", offset_factor=16)
+
+    binds = {}
+    if cache_read:
+        binds[x] = create_buffer(x)
+        binds[y] = create_buffer(y)
+    if cache_write:
+        binds[z] = create_buffer(z)
+
+    def intrin_func(ins, outs):
+        ib = tvm.tir.ir_builder.create()
+        ib.emit(tvm.tir.call_extern(outs[0].dtype, "vadd", ins[0].access_ptr("r"), ins[1].access_ptr("r"),
+                                    outs[0].access_ptr("wr")))
+        return ib.get()
+
+    return te.decl_tensor_intrin(z.op, intrin_func, binds=binds, default_buffer_params={"offset_factor": 16})
+
+
+def test_schedule_tensor_compute2():
+    M, factor = 1024, 16
+    A = te.placeholder((M // factor, factor), name="A", dtype="float32")
+    B = te.placeholder((M // factor, factor), name="B", dtype="float32")
+    vadd = intrin_vadd(factor, True, True)
+    C = te.compute((M // factor, factor), lambda i: vadd(A[i, 0:factor], B[i, 0:factor]), name="C")
+    s = te.create_schedule(C.op)
+    s.cache_read(A, "local", C)
+    s.cache_read(B, "local", C)
+    s.cache_write(C, "local")
+    _bounds_and_ops(s)
+
+
+def test_schedule_tensor_compute3():
+    M, factor = 1024, 16
+    A = te.placeholder((M // factor, factor), name="A", dtype="float32")
+    B = te.placeholder((M // factor, factor), name="B", dtype="float32")
+    Bi = te.compute((M // factor, factor), lambda i, j: B[i, j] + 5, name="Bi")
+    vadd = intrin_vadd(factor)
+    C = te.compute((M // factor, factor), lambda i: vadd(A[i, 0:factor], Bi[i, 0:factor]), name="C")
+    s = te.create_schedule(C.op)
+    s[Bi].compute_at(s[C], C.op.axis[0])
+    _bounds_and_ops(s)
+
+
 def test_loop_dep_reduce():
     X = te.placeholder(shape=(10,), name="x")
 
