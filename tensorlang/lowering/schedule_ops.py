@@ -15,6 +15,7 @@ from ..errors import LoweringError
 from ..ir.stmt import (
     Allocate,
     BufferBind,
+    BufferRegionBind,
     Evaluate,
     For,
     ForKind,
@@ -192,7 +193,10 @@ class _Builder:
         stmt = body if isinstance(body, Stmt) else Evaluate(convert(body))
         pairs = list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs))
         for buf, t in reversed(pairs):
-            stmt = BufferBind(buf.data, t, stmt)
+            if buf.symbolic_vars():  # declared strides/offset: bind them to the tensor's layout
+                stmt = BufferRegionBind(buf, t, [E.const(0)] * len(t.shape), t.shape, stmt)
+            else:
+                stmt = BufferBind(buf.data, t, stmt)
         return stmt
 
     def _update(self, op: ComputeOp, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr]) -> Stmt:

@@ -118,3 +118,23 @@ def test_ir_builder_kernel_and_decl_buffer():
     f(a, b)
     c = np.cumsum(a)
     np.testing.assert_allclose(b, np.where(a > 0.5, c, -c), rtol=1e-5)
+
+
+def test_extern_buffer_with_symbolic_strides_and_offset():
+    n, m = 6, 5
+    A = te.placeholder((n, m), name="A")
+    Ab = tvm.tir.decl_buffer((n, m), "float32", name="Ab", strides=[te.var("s0"), 1], offset_factor=1)
+
+    def fcompute(ins, outs):
+        ib = tvm.tir.ir_builder.create()
+        with ib.for_range(0, n, name="i") as i:
+            with ib.for_range(0, m, name="j") as j:
+                ib.emit(outs[0].vstore([i, j], ins[0].vload([i, j]) * 2))
+        return ib.get()
+
+    B = te.extern((n, m), [A], fcompute, in_buffers=[Ab], name="B")
+    f = tvm.build(te.create_schedule(B.op), [A, B], "llvm")
+    a = np.random.rand(n, m).astype("float32")
+    b = tvm.nd.array(np.zeros((n, m), "float32"))
+    f(tvm.nd.array(a), b)
+    np.testing.assert_allclose(b.numpy(), a * 2, rtol=1e-6)
