@@ -1,11 +1,11 @@
 """Benchmark: uint8 x int8 -> int32 dense on the CPU with AVX-512 VNNI (``vpdpbusd`` through a
 tensorized intrinsic), against numpy measured in the same run.
 
-    python benchmarks/int8_dense_vnni.py [--size 1024] [--rounds 3] [--threads 1]
+    python benchmarks/int8_dense_vnni.py [--size 1024] [--rounds 3] [--threads 1,2] [--int32]
 
 Rows: numpy float32 matmul (OpenBLAS; numpy has no fast int8 product, so this is what a numpy
 user gets for the same shape), numpy int32 matmul of the widened int8 data (numpy's exact int8
-product), tensorlang's int8 dense with the same loop nest vectorized by LLVM (no tensorize),
+product, slow: only with ``--int32``), tensorlang's int8 dense with the same loop nest vectorized by LLVM (no tensorize),
 and the same nest with its 16x4 inner tile tensorized to one ``vpdpbusd``.  The weight is
 packed (N/16, K/4, 16, 4) outside the timed region, as TVM's int8 dense schedules do.  Each row
 runs in a fresh pinned process (benchmarks/pinned_rows.py); ops count 2*M*N*K.  The float32
@@ -117,6 +117,7 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--repeat", type=int, default=5, help="timed repeats inside each row's process")
     ap.add_argument("--threads", default="1", help="comma-separated thread counts")
+    ap.add_argument("--int32", action="store_true", help="add numpy's exact int32 product (slow: no BLAS)")
     args = ap.parse_args()
     from tensorlang.target.llvm.host import host_cpu_features
 
@@ -126,9 +127,10 @@ def main() -> None:
     if n % 16:
         sys.exit("--size must be a multiple of 16")
     impls = [("numpy float32 matmul", {"impl": "numpy_f32"}),
-             ("numpy int32 matmul (exact int8)", {"impl": "numpy_i32"}),
              ("tensorlang int8, LLVM-vectorized", {"impl": "plain"}),
              ("tensorlang int8, vpdpbusd tensorized", {"impl": "vnni"})]
+    if args.int32:
+        impls.insert(1, ("numpy int32 matmul (exact int8)", {"impl": "numpy_i32"}))
     rows = [Row(name, int(t), {**spec, "n": n}, flop=2.0 * n ** 3) for t in args.threads.split(",")
             for name, spec in impls]
     roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat)
