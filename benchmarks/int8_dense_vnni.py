@@ -6,11 +6,11 @@ tensorized intrinsic), against numpy measured in the same run.
 Rows: numpy float32 matmul (OpenBLAS; numpy has no fast int8 product, so this is what a numpy
 user gets for the same shape), numpy int32 matmul of the widened int8 data (numpy's exact
 int8 product, slow: only with ``--int32``), tensorlang's int8 dense with the same loop nest
-vectorized by LLVM (no tensorize), and the same nest with its 16x4 inner tile tensorized to one ``vpdpbusd``.  The weight is
-packed (N/16, K/4, 16, 4) outside the timed region, as TVM's int8 dense schedules do.  Each row
-runs in a fresh pinned process (benchmarks/pinned_rows.py); ops count 2*M*N*K.  The float32
-FMA peak measured in the same run is printed for scale: one 512-bit ``vpdpbusd`` does 64
-multiply-adds where one ``vfmadd`` does 16.
+vectorized by LLVM (no tensorize), and the same nest with its 16x4 inner tile tensorized to
+one ``vpdpbusd``.  The weight is packed (N/16, K/4, 16, 4) outside the timed region, as TVM's
+int8 dense schedules do.  Each row runs in a fresh pinned process (benchmarks/pinned_rows.py);
+ops count 2*M*N*K.  The float32 FMA peak measured in the same run is printed for scale: one
+512-bit ``vpdpbusd`` does 64 multiply-adds where one ``vfmadd`` does 16.
 """
 
 from __future__ import annotations
