@@ -146,6 +146,9 @@ DEFERRED_PACKAGES = {"xgboost", "sklearn", "llvmlite", "cuda", "pycuda", "ray", 
 # Function-level imports of tensorlang modules that break no import cycle, each with its reason.
 DEFERRED = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users: upward, so resolved on first use",
+    ("tensorlang.te.extern", "tensorlang.ir.stmt"): "tir.Buffer.vstore returns a loop-IR Store for TVM users: upward",
+    ("tensorlang.schedule.bound_map", "tensorlang.lowering.schedule_ops"):
+        "te.schedule.ScheduleOps for TVM users: upward",
     ("tensorlang.runtime.ndarray", "tensorlang.target.cuda.runtime"):
         "Device.exist for a GPU: `import tensorlang` does not load the CUDA backend",
     ("tensorlang.target.llvm", "tensorlang.target.llvm.build"): "llvmlite, on the first build",

@@ -6,6 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from ..arith import simplify
+from ..te.expr import IntImm, convert
+
 
 def _host(x: Any) -> np.ndarray:
     if hasattr(x, "__tensorlang_array__"):
@@ -22,8 +25,6 @@ def assert_allclose(actual: Any, desired: Any, rtol: float = 1e-7, atol: float =
 
 def assert_prim_expr_equal(lhs: Any, rhs: Any) -> None:
     """Assert that two index expressions are equal (their difference simplifies to 0)."""
-    from ..arith import simplify
-    from ..te.expr import IntImm, convert
     diff = simplify(convert(lhs) - convert(rhs))
     if not (isinstance(diff, IntImm) and diff.value == 0):
         raise AssertionError(f"{lhs} != {rhs} (difference {diff})")

@@ -1,63 +1,15 @@
 """TVM 0.12's AutoTVM unit tests of the config space (test_autotvm_space.py), the dispatch
 context (test_autotvm_dispatch_context.py) and the XGBoost cost model
 (test_autotvm_xgboost_model.py), as a TVM user's code reads after ``import tensorlang as
-tvm; from tensorlang import te, autotune as autotvm``; test names kept.  The record and
+tvm; from tensorlang import te, autotune as autotvm``; test names kept.  TVM's space test
+``test_split`` is test_autotvm.py::test_split_space_sizes_and_fallback_split; the record and
 measure tests are in test_autotvm_unit.py."""
 
 import numpy as np
 
 from tensorlang import autotune as autotvm
-from tensorlang import te
-from tensorlang.autotune.task.space import ConfigSpace, FallbackConfigEntity
 from tensorlang.autotune.tuner.xgboost_cost_model import XGBoostCostModel
 from tensorlang.testing.autotvm import get_sample_records, get_sample_task
-
-
-def gemm_func(cfg, N):
-    A = te.placeholder((N, N), name="A")
-    B = te.placeholder((N, N), name="B")
-    k = te.reduce_axis((0, N), name="k")
-    C = te.compute((N, N), lambda i, j: te.sum(A[i, k] * B[k, j], axis=[k]), name="C")
-    s = te.create_schedule([C.op])
-    y, x = s[C].op.axis
-    cfg.define_split("tile_y", cfg.axis(y), num_outputs=2)
-    cfg.define_split("tile_x", cfg.axis(x), num_outputs=2)
-    return s, [A, B, C]
-
-
-def test_split():
-    cfg = ConfigSpace()
-    gemm_func(cfg, 128)
-    assert len(cfg) == 64
-    assert len(cfg.space_map["tile_y"]) == 8
-    cfg = ConfigSpace()
-    for name, extent, policy, size in (("tile_x", 256, "factors", 45), ("tile_y", 256, "power2", 45),
-                                       ("tile_z", 256, "verbose", 45), ("tile_a", 224, "factors", 63),
-                                       ("tile_b", 224, "power2", 36), ("tile_c", 224, "verbose", 84)):
-        cfg.define_split(name, cfg.axis(extent), policy=policy, num_outputs=3)
-        assert len(cfg.space_map[name]) == size
-
-    def count4(n):  # non-negative integer solutions of a + b + c + d = n
-        return sum(n - a - b + 1 for a in range(n + 1) for b in range(n - a + 1))
-
-    cfg = ConfigSpace()
-    cfg.define_split("x", cfg.axis(2**25), policy="factors", num_outputs=4)
-    assert len(cfg.space_map["x"]) == count4(25)
-    cfg = FallbackConfigEntity()
-    cfg.define_split("tile_n", cfg.axis(128), num_outputs=3)
-    cfg.fallback_split("tile_n", [-1, 8, 4])
-    assert cfg["tile_n"].size == [4, 8, 4]
-    cfg = FallbackConfigEntity()
-    cfg.define_split("tile_n", cfg.axis(49), num_outputs=3)
-    cfg.fallback_split("tile_n", [-1, 8, 4])
-    assert cfg["tile_n"].size == [7, 7, 1]
-    cfg = FallbackConfigEntity()
-    cfg.define_split("tile_n", cfg.axis(49), num_outputs=3)
-    try:
-        cfg.fallback_split("tile_n", [-1, 1, 0])
-        raise AssertionError("fallback_split accepted a zero factor")
-    except RuntimeError:
-        pass
 
 
 def test_fallback():

@@ -9,6 +9,8 @@ import tensorlang as tvm
 from tensorlang import te
 from tensorlang.driver.build_module import schedule_to_module
 
+from .test_tvm_te_tensorize import intrin_gemv
+
 
 def _bounds_and_ops(s):
     s = s.normalize()
@@ -325,26 +327,6 @@ def test_schedule_cache_relayout4():
     f(tvm.nd.array(a), tvm.nd.array(b), c1, c2, 2)
     np.testing.assert_allclose(c1.numpy(), a + 1, rtol=1e-6)
     np.testing.assert_allclose(c2.numpy(), b / 2, rtol=1e-6)
-
-
-def intrin_gemv(m, n):
-    w = te.placeholder((m, n), name="w")
-    x = te.placeholder((n,), name="x")
-    k = te.reduce_axis((0, n), name="k")
-    z = te.compute((m,), lambda i: te.sum(w[i, k] * x[k], axis=k), name="z")
-    Wb = tvm.tir.decl_buffer(w.shape, w.dtype, name="W", offset_factor=16, strides=[te.var("ldw"), 1])
-
-    def intrin_func(ins, outs):
-        ww, xx = ins
-        zz = outs[0]
-        ww_ptr, xx_ptr, zz_ptr = ww.access_ptr("r"), xx.access_ptr("r"), zz.access_ptr("w")
-        body = tvm.tir.call_packed("gemm", ww_ptr, xx_ptr, zz_ptr, n, ww.strides[0])
-        reset = tvm.tir.call_packed("fill_zero", zz_ptr, n)
-        update = tvm.tir.call_packed("gemv_add", ww_ptr, xx_ptr, zz_ptr, n, ww.strides[0])
-        return body, reset, update
-
-    return te.decl_tensor_intrin(z.op, intrin_func, binds={w: Wb},
-                                 default_buffer_params={"data_alignment": 16, "offset_factor": 16})
 
 
 def test_schedule_tensor_compute1():
