@@ -331,3 +331,22 @@ def test_int8_dense_vnni(whole_k):
     c = tvm.nd.array(np.random.randint(-1000, 1000, size=(M, N)).astype("int32"))
     f(tvm.nd.array(a), tvm.nd.array(w), c)
     np.testing.assert_array_equal(c.numpy(), a.astype("int32") @ w.astype("int32").T)
+
+
+def test_ir_builder_intrinsic_in_a_cuda_kernel_on_emulation():
+    n, m = 16, 32
+    A = te.placeholder((n, m), name="A")
+    B = te.placeholder((n, m), name="B")
+    C = te.compute((n, m), lambda i, j: A[i, j] + B[i, j], name="C")
+    s = te.create_schedule(C.op)
+    xo, yo, xi, yi = s[C].tile(C.op.axis[0], C.op.axis[1], 4, 8)
+    s[C].bind(xo, te.thread_axis("blockIdx.x"))
+    s[C].bind(yo, te.thread_axis("threadIdx.x"))
+    s[C].tensorize(xi, intrin_add(4, 8))
+    f = tvm.build(s, [A, B, C], "cuda -emulate")
+    assert "for (int r = 0; r < 4; ++r)" in f.imported_modules[0].get_source()
+    a, b = (np.random.uniform(size=(n, m)).astype("float32") for _ in range(2))
+    dev = tvm.cuda(0)
+    c = tvm.nd.array(np.zeros((n, m), "float32"), dev)
+    f(tvm.nd.array(a, dev), tvm.nd.array(b, dev), c)
+    np.testing.assert_allclose(c.numpy(), a + b, rtol=1e-6)
