@@ -7,6 +7,7 @@ loop variables that enclose an attach point).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from typing import Any
 
@@ -198,9 +199,31 @@ class _Eval:
         alo, ahi = _c(a.lo), _c(a.hi)
         if alo is not None and ahi is not None and alo // c == ahi // c:
             return Interval(E.const(alo % c, e.dtype), E.const(ahi % c, e.dtype))
+        span = _no_wrap_span(a, c)
+        if span is not None:  # [lo, lo + span] never crosses a multiple of c
+            base = E.binary(E.FloorMod, a.lo, E.const(c, e.dtype))
+            return Interval(base, base + span)
         if not _depends(e, self.ranges):
             return Interval.point(e)
         return Interval(E.const(0, e.dtype), E.const(c - 1, e.dtype))
+
+
+def _no_wrap_span(a: Interval, c: int) -> int | None:
+    """``hi - lo`` when the interval [lo, hi] of symbolic bounds lies within one block of ``c``
+    (``(3*x + i) % 6`` for i in [0, 2]): lo is g*k + r for a g dividing c and r + span < g."""
+    if a.lo is None or a.hi is None or isinstance(a.lo, IntImm):
+        return None
+    from .simplify import Simplifier, simplify  # simplify evaluates intervals: a cycle, broken here
+    span = simplify(a.hi - a.lo)
+    if not isinstance(span, IntImm) or span.value < 0:
+        return None
+    terms, const0 = Simplifier({})._linear(simplify(a.lo))
+    g = 0
+    for _, coeff in terms.values():
+        g = math.gcd(g, coeff)
+    if g <= 0 or c % g or const0 % g + span.value >= g:
+        return None
+    return span.value
 
 
 def _depends(e: PrimExpr, ranges: Mapping[Var, Interval]) -> bool:

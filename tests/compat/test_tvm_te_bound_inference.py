@@ -129,8 +129,6 @@ def test_bound_fusesplit1():
     tvm.testing.assert_prim_expr_equal(bounds[A1.op.axis[1]].extent, l)
 
 
-@pytest.mark.xfail(strict=True, reason="the region of a fused-then-split axis is not narrowed through floormod "
-                   "(tensorlang keeps the whole row: correct, but looser than TVM)")
 def test_bound_fusesplit2():
     m = te.var("m")
     A, A1, A2 = _two_stage(m, tvm.runtime.convert(6))
