@@ -7,6 +7,7 @@ arguments at once and raise ``ScheduleError`` naming the stage and axis at fault
 
 from __future__ import annotations
 
+import functools
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from ..te.extern import ExternOp
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
 from ..te.tensor_intrin import TensorComputeOp, TensorIntrin
+from ..transform import PassContext
 from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtype
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
@@ -53,6 +55,17 @@ class IterVarAttr:
     @property
     def pragma_values(self) -> list[Any]:
         return [v for _, v in self.pragmas]
+
+
+def _recorded(fn: Any) -> Any:
+    """A primitive that a schedule made under ``PassContext(config={"te.keep_schedule_record":
+    True})`` records (its name and the loop order after it)."""
+    @functools.wraps(fn)
+    def primitive(self: Any, *args: Any, **kwargs: Any) -> Any:
+        out = fn(self, *args, **kwargs)
+        (self.schedule if isinstance(self, Stage) else self)._record(fn.__name__)
+        return out
+    return primitive
 
 
 class AttachType(str):
@@ -145,6 +158,7 @@ class Stage:
                                 "has no loops to schedule)")
 
     # -- loop transformations ----------------------------------------------------------
+    @_recorded
     def split(self, parent: IterVar, factor: Any = None, nparts: Any = None) -> tuple[IterVar, IterVar]:
         """Split ``parent`` into (outer, inner) with inner extent ``factor`` or outer extent
         ``nparts``; a factor that does not divide the extent leaves a guarded tail.
@@ -169,6 +183,7 @@ class Stage:
         self.leaf_iter_vars[pos:pos + 1] = [outer, inner]
         return outer, inner
 
+    @_recorded
     def fuse(self, *args: IterVar) -> IterVar:
         """Fuse consecutive axes (outermost first) into one axis; one axis is returned as is,
         and no axes give a new outermost loop of extent 1 (as in TVM)."""
@@ -226,6 +241,7 @@ class Stage:
                 bounds[rel.iv] = 1
         return bounds
 
+    @_recorded
     def reorder(self, *args: IterVar) -> Stage:
         """Put the given axes in this order, in the positions they occupy now."""
         self._check_compute("reorder")
@@ -264,21 +280,25 @@ class Stage:
                                 f"{attr.bind_thread.thread_tag}; it cannot also be {kind}d")
         attr.annotation = kind
 
+    @_recorded
     def vectorize(self, iv: IterVar) -> Stage:
         """Run ``iv`` as vector lanes (its extent must be a constant after splitting)."""
         self._annotate(iv, "vectorize")
         return self
 
+    @_recorded
     def unroll(self, iv: IterVar) -> Stage:
         """Unroll ``iv`` (fully, when its extent is a constant)."""
         self._annotate(iv, "unroll")
         return self
 
+    @_recorded
     def parallel(self, iv: IterVar) -> Stage:
         """Run the iterations of ``iv`` on several threads."""
         self._annotate(iv, "parallel")
         return self
 
+    @_recorded
     def bind(self, iv: IterVar, thread_ivar: IterVar) -> Stage:
         """Bind ``iv`` to a GPU thread index (``te.thread_axis("threadIdx.x")``); GPU targets only."""
         self._check_compute("bind")
@@ -295,6 +315,7 @@ class Stage:
         attr.bind_thread = thread_ivar
         return self
 
+    @_recorded
     def set_store_predicate(self, predicate: PrimExpr) -> Stage:
         """Only the threads (iterations) where ``predicate`` holds write this stage's output,
         e.g. ``thread_x.var.equal(0)`` after a cross-thread reduction, whose result every
@@ -306,6 +327,7 @@ class Stage:
         self.store_predicate = predicate
         return self
 
+    @_recorded
     def pragma(self, iv: IterVar, pragma_type: str, pragma_value: Any = None) -> Stage:
         """Attach a hint to a loop: ``unroll``, ``auto_unroll_max_step`` (value: max steps),
         ``nontemporal`` (CPU: write the vector stores of this loop nest with aligned streaming
@@ -329,6 +351,7 @@ class Stage:
             (pragma_type, pragma_value if not isinstance(pragma_value, IntImm) else pragma_value.value))
         return self
 
+    @_recorded
     def tensorize(self, var: IterVar, tensor_intrin: TensorIntrin) -> Stage:
         """Replace the loops from ``var`` inward with the code of ``tensor_intrin``
         (``te.decl_tensor_intrin``); lowering checks that those loops compute what the
@@ -350,6 +373,7 @@ class Stage:
         return self
 
     # -- placement --------------------------------------------------------------------
+    @_recorded
     def compute_at(self, parent: Stage, scope: IterVar) -> Stage:
         """Compute this stage inside loop ``scope`` of stage ``parent``, just for the region
         that one iteration of that loop reads."""
@@ -364,6 +388,7 @@ class Stage:
         self.attach_type, self.attach_stage, self.attach_ivar = SCOPE, parent, scope
         return self
 
+    @_recorded
     def compute_inline(self) -> Stage:
         """Substitute this stage's expression into its consumers (no storage, no loops)."""
         self._check_compute("compute_inline")
@@ -376,12 +401,14 @@ class Stage:
         self.attach_type, self.attach_stage, self.attach_ivar = INLINE, None, None
         return self
 
+    @_recorded
     def compute_root(self) -> Stage:
         """Compute this stage in full at the top level (the default)."""
         self._check_compute("compute_root")
         self.attach_type, self.attach_stage, self.attach_ivar = ROOT, None, None
         return self
 
+    @_recorded
     def storage_align(self, axis: IterVar, factor: int, offset: int) -> Stage:
         """Pad this stage's storage so that the stride of ``axis`` (a root axis of its op) is
         ``factor * k + offset``; GPUs use it to keep shared-memory rows off the same banks."""
@@ -396,6 +423,7 @@ class Stage:
         self.storage_aligns[list(self.op.axis).index(axis)] = (factor, offset)
         return self
 
+    @_recorded
     def set_scope(self, scope: str) -> Stage:
         """Storage scope of this stage's buffer: global, shared or local."""
         if scope not in ("global", "shared", "local", "warp"):
@@ -404,6 +432,7 @@ class Stage:
         self.scope_is_set = True
         return self
 
+    @_recorded
     def double_buffer(self) -> Stage:
         """Keep two copies of this (shared) stage's buffer, so that the fetch for the next
         iteration of the loop it is computed in overlaps the work on the current one (with
@@ -467,6 +496,17 @@ class Schedule:
             self.stage_map[id(op)] = st
         for op in self.outputs:
             self.stage_map[id(op)].is_output = True
+        # TVM's schedule record: the primitives applied (and each stage's loops after each), kept
+        # only when the PassContext asks for it.
+        self.schedule_record: list[dict[str, list[str]]] = []
+        self.primitive_record: list[str] = []
+        self._keep_record = bool(PassContext.current().config.get("te.keep_schedule_record", False))
+        self._record("vanilla")
+
+    def _record(self, primitive: str) -> None:
+        if self._keep_record:
+            self.schedule_record.append({st.op.name: [iv.name for iv in st.leaf_iter_vars] for st in self.stages})
+            self.primitive_record.append(primitive)
 
     def __getitem__(self, key: Tensor | Operation) -> Stage:
         op = key.op if isinstance(key, Tensor) else key
@@ -490,16 +530,19 @@ class Schedule:
         """The tensor that now computes ``tensor`` (cache_read/cache_write replace ops)."""
         return self[tensor].op.output(tensor.value_index)
 
+    @_recorded
     def cache_read(self, tensor: Tensor, scope: str, readers: Any) -> Tensor:
         """Copy ``tensor`` into a new stage in ``scope`` and make ``readers`` read the copy."""
         from .dataflow import cache_read  # dataflow imports this module
         return cache_read(self, tensor, scope, readers)
 
+    @_recorded
     def cache_write(self, tensor: Tensor | Sequence[Tensor], scope: str) -> Tensor:
         """Compute ``tensor`` into a new stage in ``scope``; the original stage copies it out."""
         from .dataflow import cache_write  # dataflow imports this module
         return cache_write(self, tensor, scope)
 
+    @_recorded
     def rfactor(self, tensor: Tensor, axis: IterVar, factor_axis: int = 0) -> Tensor:
         """Turn reduction axis ``axis`` into a data-parallel axis of a new stage of partial
         results; the original stage then reduces over those partial results."""

@@ -545,3 +545,35 @@ def test_local_stage_predicate2():
 
     assert not any(_collect(body, lambda x: isinstance(x, tvm.tir.IfThenElse)))
     assert any(_collect(body, visit_stmt))
+
+
+def test_schedule_record_gemm():
+    with tvm.transform.PassContext(config={"te.keep_schedule_record": True}):
+        M, K, N = 1024, 1024, 1024
+        k = te.reduce_axis((0, K), "k")
+        A = te.placeholder((M, K), name="A")
+        B = te.placeholder((K, N), name="B")
+        C = te.compute((M, N), lambda m, n: te.sum(A[m, k] * B[k, n], axis=k), name="C")
+        s = te.create_schedule(C.op)
+        assert len(s.schedule_record) == 1  # the vanilla schedule
+        block_size, factor = 32, 8
+        mo, no, mi, ni = s[C].tile(C.op.axis[0], C.op.axis[1], block_size, block_size)
+        ko, ki = s[C].split(k, factor=factor)
+        s[C].reorder(mo, ko, no, mi, ki, ni)
+        s[C].vectorize(ni)
+        s[C].parallel(mo)
+        assert len(s.schedule_record) == 8
+        expected_names = ["vanilla", "split", "split", "reorder", "split", "reorder", "vectorize", "parallel"]
+        for i in range(len(s.schedule_record)):
+            assert s.primitive_record[i] == expected_names[i]
+
+
+def test_schedule_record_misc():
+    s = te.create_schedule([])
+    assert len(s.schedule_record) == 0
+    with tvm.transform.PassContext(config={"te.keep_schedule_record": True}):
+        s = te.create_schedule([])
+        assert len(s.schedule_record) == 1
+        stg = te.compute((), lambda *args: 0, name="empty_op")
+        s = te.create_schedule(stg.op)
+        assert len(s.schedule_record) == 1
