@@ -60,10 +60,18 @@ class _Builder:
         stmt: Stmt | None = None
         for st in reversed(roots):
             stmt = self.realize(st, seq(self.stage_nest(st), stmt))
-        return stmt if stmt is not None else seq()
+        stmt = stmt if stmt is not None else seq()
+        # A scan's storage is also its init stages' (they write its first rows, before the scan
+        # stage itself): realize it around everything.
+        for st in reversed(self.sch.stages):
+            if isinstance(st.op, ScanOp) and st in self.bodies:
+                stmt = self.realize(st, stmt, scan_storage=True)
+        return stmt
 
-    def realize(self, st: Stage, body: Stmt) -> Stmt:
+    def realize(self, st: Stage, body: Stmt, scan_storage: bool = False) -> Stmt:
         op = st.op
+        if isinstance(op, ScanOp) and not scan_storage:
+            return body  # realized around the whole program (program())
         for i in reversed(range(op.num_outputs)):
             t = op.output(i)
             if t in self.arg_tensors:

@@ -66,9 +66,6 @@ def _ones_scan():
     return m, n, x
 
 
-@pytest.mark.xfail(strict=True, reason=(
-                   "a scan lowered with only its state placeholder as argument (output left out) fails to "
-                   "bind the init stage"))
 def test_schedule_scan():
     m, n, x = _ones_scan()
     s_state = te.placeholder((m, n))
