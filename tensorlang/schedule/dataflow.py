@@ -137,7 +137,9 @@ def cache_read(sch: Schedule, tensor: Tensor, scope: str, readers: Any) -> Tenso
     tmap: dict[Tensor, Tensor] = {}
     for st in reader_stages:
         tmap.update(_set_op(sch, st, _rebuild(st.op, _Rewrite({src: cache}))))
-    replace_dataflow(sch, tmap, skip=set(reader_stages))
+    # Readers may read each other (C, and E reading C): every stage, readers included, then
+    # reads the rebuilt readers.
+    replace_dataflow(sch, tmap)
     return cache
 
 

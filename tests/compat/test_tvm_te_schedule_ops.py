@@ -459,9 +459,6 @@ def test_reduction_and_dummy_fuse_split():
     assert np.all(args[0].numpy() == n)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-                   "compute_inline of a stage that cache_write turned into a copy leaves a read of the "
-                   "inlined tensor"))
 def test_schedule_compute_inline():
     shape = [10, 1024]
     A = te.placeholder(shape, name="A")
