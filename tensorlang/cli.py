@@ -474,9 +474,9 @@ log at a time; a second one stops at once.
 Honest bests: every candidate is timed --repeat times of --number calls, and ranked by its
 median repeat.  Before a best is declared, the --confirm-top fastest configs are built again and
 re-measured side by side, interleaved over --confirm-rounds rounds, each run in a fresh process;
-the log keeps that confirmation, and `tensorlang best`, `tensorlang build` and
-autotune.apply_history_best use the confirmed best.  The summary prints the best with its spread
-(slowest minus fastest round, over the median).
+that confirmation is kept beside the log, in LOG.confirmed (the log keeps one line per config),
+and `tensorlang best`, `tensorlang build` and autotune.apply_history_best use the confirmed best.
+The summary prints the best with its spread (slowest minus fastest round, over the median).
 
 A candidate that crashes, hangs, computes a wrong answer or fails to compile is recorded as a
 failed trial of that kind and the run goes on.
@@ -561,8 +561,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="time every candidate exactly --repeat times, however slow or noisy")
     timing.add_argument("--confirm-top", type=_count, default=3, metavar="N",
                         help="before declaring the best, re-measure the N fastest configs side by side in fresh "
-                             "processes and keep the confirmation in the log; 0 declares the best straight from "
-                             "the trials (default: 3)")
+                             "processes and keep the confirmation beside the log (LOG.confirmed); 0 declares the best "
+                             "straight from the trials (default: 3)")
     timing.add_argument("--confirm-rounds", type=_positive_int, default=3, metavar="N",
                         help="interleaved rounds of that re-measurement; the spread printed is over them "
                              "(default: 3)")

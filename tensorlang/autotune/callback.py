@@ -2,8 +2,8 @@
 
 A tuner calls each callback after every measured batch; ``tuner`` offers ``.task``,
 ``.best_flops`` (FLOP/s) and ``.best_config``.  Callbacks never change the tuner.  A batch may
-also be the confirmation of the leaders (results whose ``confirm`` is set): the log keeps it,
-the progress displays skip it (it is not a trial).
+also be the confirmation of the leaders (results whose ``confirm`` is set): a log file keeps it
+beside itself (``record.confirmations_path``), the progress displays skip it (it is not a trial).
 """
 
 from __future__ import annotations
@@ -38,7 +38,10 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
     path = os.fspath(file_out)
 
     def _log(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
-        record.append(path, zip(inputs, results))
+        pairs = list(zip(inputs, results))
+        record.append(path, [(inp, res) for inp, res in pairs if res.confirm is None])
+        # Confirmations re-measure configs the log has: they go beside it (record module docstring).
+        record.append(record.confirmations_path(path), [(inp, res) for inp, res in pairs if res.confirm is not None])
 
     return _log
 

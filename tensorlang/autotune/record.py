@@ -19,6 +19,11 @@ is never a way to run code.  Line format (version ``"v": 1``)::
 ``{"rank", "of"}``) marks a confirmation line rather than a trial: the run's leaders re-measured
 together before a best was declared, one cost per interleaved round (``Tuner.confirm_best``).
 
+Confirmations live beside the log, in ``LOG.confirmed`` (``confirmations_path``), so the log
+itself keeps exactly one line per measured config: a resumed or shared run never shows a config
+twice there.  Readers (``load_from_file``, ``pick_best``) take both files and interleave them by
+timestamp, each file in its own order, so the ranking rule sees what happened when.
+
 Which config is best is decided by one rule, ``Ranking`` (``record_cost`` and ``best_records``
 below), used by the tuner, ``apply_history_best``, ``pick_best``, ``best_by_device`` and every
 command that names a best (``tensorlang tune/best/compare/plot``).
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import heapq
 import json
 import math
 import os
@@ -46,6 +52,7 @@ from .measure.timing import rank_cost
 from .space import ConfigEntity
 
 VERSION = 1
+CONFIRMED_SUFFIX = ".confirmed"  # LOG.confirmed holds the confirmations of LOG
 
 
 class RecordError(TensorLangError, ValueError):
@@ -347,10 +354,28 @@ def _lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
                       f"(first: line {first_bad}: {first_reason})", stacklevel=3)
 
 
+def confirmations_path(path: str | os.PathLike) -> str:
+    """Where the confirmations of the log ``path`` are kept (see the module docstring)."""
+    return os.fspath(path) + CONFIRMED_SUFFIX
+
+
+def _log_lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
+    """(raw line, record) of a log and of its confirmations file, interleaved by timestamp."""
+    trials = _lines(path)
+    side = confirmations_path(path)
+    if not os.path.isfile(side):
+        yield from trials
+        return
+    confirms = (item for item in _lines(side) if item[1][1].confirm is not None)  # trials belong in the log
+    # Each file is in the order it was written; merge keeps that order within each file.
+    yield from heapq.merge(trials, confirms, key=lambda item: item[1][1].timestamp)
+
+
 def load_from_file(path: str | os.PathLike) -> Iterator[Record]:
-    """The records of a log, in order (a generator).  Corrupt, truncated or foreign lines are
-    skipped with a single warning per file naming the first one and their count."""
-    for _, record in _lines(path):
+    """The records of a log, in order (a generator), with its confirmations (``LOG.confirmed``)
+    interleaved by time.  Corrupt, truncated or foreign lines are skipped with a single warning
+    per file naming the first one and their count."""
+    for _, record in _log_lines(path):
         yield record
 
 
@@ -468,7 +493,7 @@ def best_by_device(records: Iterable[Record]) -> dict[tuple[str, str, str], Reco
 def pick_best(in_file: str | os.PathLike, out_file: str | os.PathLike) -> int:
     """Write to ``out_file`` the best line (``Ranking``) of ``in_file`` per (workload, target),
     in order of first appearance; returns how many.  The lines are copied verbatim."""
-    lines = list(_lines(in_file))
+    lines = list(_log_lines(in_file))
     text_of = {id(res): text for text, (_, res) in lines}  # every record stays alive: ids are unique
     table = best_records((rec for _, rec in lines), lambda inp, res: (inp.task.workload_key, str(inp.task.target)))
     best = [text_of[id(r.best[1])] for r in table.values() if r.best is not None]

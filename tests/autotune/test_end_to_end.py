@@ -95,6 +95,13 @@ def test_killed_run_leaves_a_log_that_loads_and_resumes(tmp_path):
     confirms = [res.confirm for _, res in recs if record.is_confirmation(res)]
     assert confirms and all(c.of == len(confirms) for c in confirms)
     assert recs[-len(confirms):] == [r for r in recs if record.is_confirmation(r[1])]  # after the trials
+    # The log file itself: one whole line per measured config, none twice; the confirmations
+    # sit beside it, in LOG.confirmed.
+    raw = [json.loads(line) for line in log.read_text().splitlines()]
+    assert sorted(d["config"]["index"] for d in raw) == sorted(trials)
+    assert not any("confirm" in d for d in raw)
+    side = [json.loads(line) for line in open(record.confirmations_path(log)).read().splitlines()]
+    assert len(side) == len(confirms) and all("confirm" in d for d in side)
 
 
 def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_log(tmp_path, capsys):

@@ -78,15 +78,18 @@ def test_every_reader_ranks_by_the_median_where_the_mean_disagrees(task, tmp_pat
     assert names["tensorlang plot GFLOPS"] == pytest.approx(task.flop / MS / 1e9)
 
 
-def test_a_confirmation_settles_the_leaders_before_it(task, tmp_path, capsys):
+@pytest.mark.parametrize("beside", [True, False], ids=["in LOG.confirmed", "inline (older logs)"])
+def test_a_confirmation_settles_the_leaders_before_it(task, tmp_path, capsys, beside):
     # Config 3 read luckily fast once (0.5 ms); re-measured side by side with 4 and 6, it is the
-    # slowest, and 4 wins at 1.01 ms: every reader names 4, not the lucky 3.
+    # slowest, and 4 wins at 1.01 ms: every reader names 4, not the lucky 3.  Where the
+    # confirmations are written (beside the log, as tune does, or inline) changes nothing.
     log = tmp_path / "log.json"
     record.append(log, [_rec(task, 3, (0.5, 0.5, 0.5)), _rec(task, 4, (1.0, 1.0, 1.0), t=1),
                         _rec(task, 6, (1.1, 1.1, 1.1), t=2), _rec(task, 8, (5.0, 5.0, 5.0), t=3)])
-    record.append(log, [_rec(task, 4, (1.0, 1.02, 1.01), Confirmation(1, 3), t=4),
-                        _rec(task, 6, (1.1, 1.12, 1.11), Confirmation(2, 3), t=4),
-                        _rec(task, 3, (1.3, 1.31, 1.29), Confirmation(3, 3), t=4)])
+    record.append(record.confirmations_path(log) if beside else log,
+                  [_rec(task, 4, (1.0, 1.02, 1.01), Confirmation(1, 3), t=4),
+                   _rec(task, 6, (1.1, 1.12, 1.11), Confirmation(2, 3), t=4),
+                   _rec(task, 3, (1.3, 1.31, 1.29), Confirmation(3, 3), t=4)])
     names = _every_reader(task, log, capsys)
     _expect(names, task, 4, 1.01)
     assert names["tensorlang plot GFLOPS"] == pytest.approx(task.flop / (1.01 * MS) / 1e9)
@@ -143,6 +146,9 @@ def test_tune_logs_the_confirmation_and_apply_history_best_follows_it(task, tmp_
     confirms = [res.confirm for _, res in records if res.confirm is not None]
     assert len(records) == 6 + len(confirms) and len(confirms) == len(tuner.confirmed) >= 2
     assert [c.rank for c in confirms] == list(range(1, len(confirms) + 1))
+    # The log file holds the 6 trials, one line per config; the confirmations sit in LOG.confirmed.
+    assert len({json.loads(line)["config"]["index"] for line in log.read_text().splitlines()}) == 6
+    assert len(open(record.confirmations_path(log)).read().splitlines()) == len(confirms)
     assert shown and shown[-1].startswith("[6/6]")
     assert persistent_at_run == [True] * 3 + [False] * 3  # 3 batches of 2 trials, then 3 rounds
     best = record.best_by_workload(records)[(task.workload_key, "llvm")]
