@@ -296,7 +296,9 @@ def test_worker_sigkilled_mid_batch_loses_no_record(runner, builder, tmp_path):
 
 
 def test_candidate_lost_twice_is_recorded_as_an_error(runner, builder):
-    task = autotune.task.create(templates.MATMUL, (16, 16, 16), "llvm")
+    # Large enough that the candidate is still running when the killer thread (polling every 10 ms,
+    # on a loaded machine perhaps less often) looks: a 16^3 matmul could finish unseen.
+    task = autotune.task.create(templates.MATMUL, (256, 256, 256), "llvm")
     b_class = next(k for k in runner.classes() if k != _main_class(runner))
     kills: list[object] = []
     stop = threading.Event()
