@@ -71,8 +71,11 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
             _check_no_thread_binding(inputs, tgt)
         if args is None:
             raise TargetError("build(s, args): the argument tensors are required")
+        # A backend that knows device limits rejects over-limit kernels before lowering.
+        check = getattr(backend, "check_launch_extents", None)
         with deep_expressions(f"build '{name}'"):
-            func = lower_schedule(inputs, args, name=name, target_kind=tgt.kind.name)
+            func = lower_schedule(inputs, args, name=name, target_kind=tgt.kind.name,
+                                  check_launch=None if check is None else (lambda k: check(k, parsed)))
     else:
         func = lower(inputs, args, name=name)
     # Intrinsic lowering rules registered for this target (tl.ir.register_intrin_lowering).

@@ -41,6 +41,7 @@ from ..te.functor import free_vars, post_order_visit
 from ..te.scan import ScanOp
 from ..te.tensor import PlaceholderOp, Tensor
 from .call_checks import call_checks
+from .launch_extents import KernelExtents, launch_extents
 from .schedule_ops import schedule_ops
 
 
@@ -220,10 +221,13 @@ def _run_pipeline(ctx: _Context, profile: Profile | None = None) -> Stmt:
 
 
 def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm",
-                   profile: Profile | None = None) -> PrimFunc:
+                   profile: Profile | None = None,
+                   check_launch: Callable[[list[KernelExtents]], None] | None = None) -> PrimFunc:
     """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars);
     ``target_kind`` "cuda" adds the barriers GPU shared memory needs; ``profile`` is called
-    with the name and seconds of every step (tools/pass_scaling.py)."""
+    with the name and seconds of every step (tools/pass_scaling.py).  ``check_launch`` (a
+    backend's device-limit check) sees each kernel's thread extents and shared memory right
+    after bound inference, so a config over the limits is rejected before the passes run."""
     if not isinstance(sch, Schedule):
         raise LoweringError(f"lower expects a schedule (te.create_schedule(...)), got {sch!r}")
     params, tensors = _bind_args(sch, args)
@@ -232,6 +236,8 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     bodies = _timed(profile, "inline", lambda: effective_bodies(sch))
     bounds = _timed(profile, "infer_bound", lambda: infer_bound(sch, bodies))
     _timed(profile, "check_reads_in_bounds", lambda: check_reads_in_bounds(sch, bodies, bounds))
+    if check_launch is not None:
+        check_launch(launch_extents(sch, bounds))
     # A scan's state placeholder, init and update tensors are the scan output's storage.
     aliases = {t: st.op.output(k) for st in sch.stages if isinstance(st.op, ScanOp)
                for k, parts in enumerate(zip(st.op.state_placeholder, st.op.init, st.op.update))

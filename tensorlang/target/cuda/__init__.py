@@ -16,6 +16,7 @@ from .target import CUDATarget
 
 if TYPE_CHECKING:
     from ...ir.function import PrimFunc
+    from ...lowering.launch_extents import KernelExtents
     from .runtime import CUDAModule
 
 # The leading bytes of what ``CUDAModule.export_library`` writes (a JSON object, format first).
@@ -41,10 +42,18 @@ def build_func(func: PrimFunc, target: CUDATarget, jit: bool = True) -> Any:
     return build_cuda(func, target)
 
 
+def check_launch_extents(kernels: list[KernelExtents], target: CUDATarget) -> None:
+    """Reject kernels over ``target``'s per-block limits from bound inference, before lowering
+    (LaunchLimitError naming the stage and the limit)."""
+    from .device_limits import check_schedule_extents
+    check_schedule_extents(kernels, target)
+
+
 def load_module(path: str | os.PathLike) -> CUDAModule:
     """Load a file written by ``CUDAModule.export_library``."""
     from .runtime import load_cuda_module
     return load_cuda_module(path)
 
 
-__all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "CUDATarget", "build_func", "load_module", "parse_target"]
+__all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "CUDATarget", "build_func", "check_launch_extents", "load_module",
+           "parse_target"]

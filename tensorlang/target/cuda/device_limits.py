@@ -1,6 +1,8 @@
 """Per-block device limits, checked for every kernel at build time, before anything launches.
 
-Guarantees: ``check_launch`` raises LaunchLimitError (a BuildError) naming the kernel, what it
+Guarantees: ``check_schedule_extents`` rejects, from bound inference alone (before lowering),
+the kernels whose constant thread extents or shared stages already exceed the target's limits,
+naming the stages; ``check_launch`` raises LaunchLimitError (a BuildError) naming the kernel, what it
 uses and what the target allows when threadIdx extents are not constants, a block has more
 threads than the target allows (in total or along one axis), its static shared memory exceeds
 the target's, or (when a register count is known, e.g. from ptxas) its registers do not fit.
@@ -8,7 +10,10 @@ the target's, or (when a register count is known, e.g. from ptxas) its registers
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ...errors import BuildError, LaunchLimitError
+from ...lowering.launch_extents import KernelExtents
 from .codegen import THREAD_TAGS, Kernel
 from .target import CUDATarget
 
@@ -41,3 +46,24 @@ def check_launch(kernel: Kernel, target: CUDATarget, registers: int | None = Non
             raise LaunchLimitError(f"kernel {kernel.name} uses {registers} registers per thread, "
                                    f"{warps * per_warp} per block of {threads} threads; the device allows "
                                    f"{target.registers_per_block}")
+
+
+def check_schedule_extents(kernels: Sequence[KernelExtents], target: CUDATarget) -> None:
+    """Reject a schedule whose kernels certainly exceed ``target``'s per-block limits, from
+    bound inference alone (before lowering and NVRTC), naming the stages responsible."""
+    for k in kernels:
+        for tag, limit in zip(THREAD_TAGS, MAX_BLOCK_DIMS):
+            ext, stage = k.threads.get(tag, (1, ""))
+            if ext > limit:
+                raise LaunchLimitError(f"stage {stage} binds {ext} threads to {tag}; the device allows {limit}")
+        threads = 1
+        for ext, _ in k.threads.values():
+            threads *= ext
+        if threads > target.max_threads_per_block:
+            parts = ", ".join(f"{tag} = {ext} (stage {stage})" for tag, (ext, stage) in sorted(k.threads.items()))
+            raise LaunchLimitError(f"the kernel of stage {k.root} uses {threads} threads per block ({parts}); "
+                                   f"the device allows {target.max_threads_per_block}")
+        if k.shared_bytes > target.max_shared_memory_per_block:
+            parts = ", ".join(f"{stage} {n} bytes" for stage, n in k.shared)
+            raise LaunchLimitError(f"the kernel of stage {k.root} uses {k.shared_bytes} bytes of shared memory per "
+                                   f"block ({parts}); the device allows {target.max_shared_memory_per_block}")

@@ -67,3 +67,76 @@ def test_non_constant_thread_extent_is_rejected():
     with pytest.raises(LaunchLimitError,
                        match="kernel dyn_kernel0: the extent 'n' bound to threadIdx.x is not a constant"):
         check_launch(k, SM90)
+
+
+# --- from bound inference, before lowering ------------------------------------------------------------
+
+def _tiled_matmul(n: int, threads: tuple[int, int], k_tile: int):
+    """C = A @ B with (threads) per block and shared k_tile-wide panels of A and B."""
+    from tensorlang import te
+    A = te.placeholder((n, n), name="A")
+    B = te.placeholder((n, n), name="B")
+    k = te.reduce_axis((0, n), name="k")
+    C = te.compute((n, n), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    AS = s.cache_read(A, "shared", [C])
+    BS = s.cache_read(B, "shared", [C])
+    by, ty = s[C].split(C.op.axis[0], factor=threads[1])
+    bx, tx = s[C].split(C.op.axis[1], factor=threads[0])
+    s[C].reorder(by, bx, ty, tx)
+    for ax, tag in ((by, "blockIdx.y"), (bx, "blockIdx.x"), (ty, "threadIdx.y"), (tx, "threadIdx.x")):
+        s[C].bind(ax, te.thread_axis(tag))
+    ko, _ = s[C].split(s[C].op.reduce_axis[0], factor=k_tile)
+    for load in (AS, BS):
+        s[load].compute_at(s[C], ko)
+        fused = s[load].fuse(*s[load].op.axis)
+        _, txl = s[load].split(fused, factor=threads[0])
+        s[load].bind(txl, te.thread_axis("threadIdx.x"))
+    return s, [A, B, C]
+
+
+@pytest.fixture
+def no_passes(monkeypatch):
+    """Lowering's pass pipeline fails the test if it runs: the check must come first."""
+    from tensorlang.lowering import pipeline
+
+    def refuse(ctx):
+        raise AssertionError("the pass pipeline ran for a config over the device limits")
+    monkeypatch.setattr(pipeline, "_run_pipeline", refuse)
+
+
+@pytest.mark.parametrize("target", ["cuda -arch=sm_90", "cuda -emulate -arch=sm_90"])
+def test_too_many_threads_are_rejected_before_lowering_naming_the_stage(no_passes, target):
+    import tensorlang as tl
+    s, args = _tiled_matmul(64, (64, 32), 8)
+    with pytest.raises(LaunchLimitError, match=r"the kernel of stage C uses 2048 threads per block "
+                                               r"\(threadIdx.x = 64 \(stage C\), threadIdx.y = 32 \(stage C\)\); "
+                                               r"the device allows 1024"):
+        tl.build(s, args, target=target)
+    s, args = _tiled_matmul(4096, (2048, 1), 8)
+    with pytest.raises(LaunchLimitError, match="stage C binds 2048 threads to threadIdx.x; the device allows 1024"):
+        tl.build(s, args, target=target)
+
+
+def test_too_much_shared_memory_is_rejected_before_lowering_naming_the_stages(no_passes):
+    import tensorlang as tl
+    s, args = _tiled_matmul(1024, (32, 8), 512)  # (8 + 32) rows x 512 floats
+    msg = (r"the kernel of stage C uses 81920 bytes of shared memory per block \(A.shared 16384 bytes, "
+           r"B.shared 65536 bytes\); the device allows 49152")
+    with pytest.raises(LaunchLimitError, match=msg):
+        tl.build(s, args, target="cuda -arch=sm_90")
+
+
+def test_configs_within_the_limits_still_build_and_compute():
+    import numpy as np
+
+    import tensorlang as tl
+    s, args = _tiled_matmul(64, (16, 8), 16)
+    f = tl.build(s, args, target="cuda -emulate -arch=sm_90 -max_shared_memory_per_block=4096")
+    a, b = (np.random.default_rng().standard_normal((64, 64)).astype("float32") for _ in range(2))
+    c = np.zeros((64, 64), "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    s, args = _tiled_matmul(64, (16, 8), 16)  # (8 + 16) x 16 floats = 1536 bytes
+    with pytest.raises(LaunchLimitError, match="1536 bytes of shared memory"):
+        tl.build(s, args, target="cuda -emulate -arch=sm_90 -max_shared_memory_per_block=1024")
