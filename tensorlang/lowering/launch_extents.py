@@ -41,6 +41,15 @@ def _root(st: Stage) -> Stage:
 
 def launch_extents(sch: Schedule, bounds: Bounds) -> list[KernelExtents]:
     """The launch extents of every kernel of ``sch`` that binds GPU threads (module docstring)."""
+    return [k for k in _kernels(sch, bounds).values() if k.threads or k.shared]
+
+
+def kernel_of(stage: Stage, sch: Schedule, bounds: Bounds) -> KernelExtents:
+    """The launch extents of the kernel ``stage`` runs in."""
+    return _kernels(sch, bounds)[_root(stage)]
+
+
+def _kernels(sch: Schedule, bounds: Bounds) -> dict[Stage, KernelExtents]:
     kernels: dict[Stage, KernelExtents] = {}
     # Stages at root first: of the stages binding the same extent, the kernel's own is named.
     for st in sorted(sch.stages, key=lambda st: st.attach_type == "scope"):
@@ -64,4 +73,4 @@ def launch_extents(sch: Schedule, bounds: Bounds) -> list[KernelExtents]:
                 per_point = sum(st.op.output(i).dtype.bytes for i in range(st.op.num_outputs))
                 nbytes = size * per_point * (2 if st.double_buffered else 1)
                 k.shared.append((st.op.name, nbytes))
-    return [k for k in kernels.values() if k.threads or k.shared]
+    return kernels

@@ -38,6 +38,7 @@ from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from ..te.tensor_intrin import TensorComputeOp
 from .allreduce import ThreadAxis, allreduce
+from .launch_extents import kernel_of
 from .tensorize import tensor_compute_nest, tensorize_nest
 
 _KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
@@ -146,6 +147,19 @@ class _Builder:
                                 f"non-constant extent {ext}; split it by a constant factor first")
         return ThreadAxis(iv.var, self._tag(st, iv), ext.value)
 
+    def _check_span(self, st: Stage, reduce_axes: list[ThreadAxis]) -> None:
+        """A cross-thread reduction must span its kernel's whole thread dimension: its shuffles
+        and barriers need every thread along it (a guard leaving some out hangs a GPU)."""
+        threads = kernel_of(st, self.sch, self.bounds).threads
+        for ax in reduce_axes:
+            dim, other = threads.get(ax.tag, (ax.extent, st.op.name))
+            if ax.extent < dim:
+                name = next(iv.name for iv in st.leaf_iter_vars if iv.var is ax.var)
+                raise LoweringError(
+                    f"stage {st.op.name}: the cross-thread reduction over {name} ({ax.tag}, {ax.extent} threads) does "
+                    f"not span the {dim} threads its kernel has along {ax.tag} (stage {other} binds {dim}); every "
+                    f"thread along {ax.tag} must take part: give both the same extent")
+
     def _cross_thread(self, st: Stage, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr], p: int,
                       cross: list[IterVar], dp_conds: list[PrimExpr], red_conds: list[PrimExpr],
                       pred: list[PrimExpr]) -> Stmt:
@@ -182,6 +196,7 @@ class _Builder:
         acc = self.loops(st, serial, update, dp_conds + red_conds)
         group = [self._thread_axis(st, iv) for iv in leaves[:p] if self._tag(st, iv).startswith("threadIdx")]
         reduce_axes = [self._thread_axis(st, iv) for iv in cross]
+        self._check_span(st, reduce_axes)
         combine = allreduce(bufs, dtypes, red.combiner, reduce_axes, group, op.name)
         writer = pred or [E.all_(*[iv.var.equal(0) for iv in cross])]
         write = IfThenElse(E.all_(*dp_conds, *writer),

@@ -144,3 +144,42 @@ def test_reduce_axis_bound_to_block_is_rejected_and_stray_data_axis_is_explained
         tl.lower(s, [A, B])
     with pytest.raises(ScheduleError, match="boolean"):
         s[B].set_store_predicate(te.const(1))
+
+
+def _partial_reduction(threads: int):
+    """A row sum whose reduction binds ``threads`` lanes of threadIdx.x while the shared fetch
+    of the same kernel binds 32."""
+    m, n = 8, 256
+    A = te.placeholder((m, n), name="A")
+    k = te.reduce_axis((0, n), name="k")
+    B = te.compute((m,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    AS = s.cache_read(A, "shared", [B])
+    _, ki = s[B].split(s[B].op.reduce_axis[0], factor=threads)
+    s[B].bind(B.op.axis[0], te.thread_axis("blockIdx.x"))
+    s[B].bind(ki, te.thread_axis("threadIdx.x"))
+    s[AS].compute_at(s[B], B.op.axis[0])
+    _, tx = s[AS].split(s[AS].fuse(*s[AS].op.axis), factor=32)
+    s[AS].bind(tx, te.thread_axis("threadIdx.x"))
+    return s, [A, B]
+
+
+@pytest.mark.parametrize("target", [EMU, "cuda -arch=sm_90"])
+@pytest.mark.parametrize("threads", [16, 24])  # shuffles of half a warp; a shared-memory tree
+def test_reduction_over_part_of_the_thread_dimension_is_rejected(target, threads):
+    # 16 lanes of a 32-lane warp under 'if threadIdx.x < 16' would call __shfl_down_sync with a
+    # full mask: undefined on the GPU (a hang), while emulation rejected it; both paths now do.
+    s, args = _partial_reduction(threads)
+    with pytest.raises(LoweringError, match=rf"stage B: the cross-thread reduction over k.inner \(threadIdx.x, "
+                                            rf"{threads} threads\) does not span the 32 threads its kernel has "
+                                            r"along threadIdx.x \(stage A.shared binds 32\)"):
+        tl.build(s, args, target=target)
+
+
+def test_reduction_over_the_whole_thread_dimension_with_a_shared_fetch():
+    s, args = _partial_reduction(32)
+    f, _ = _build(s, args, "row_sum")
+    a = rng.standard_normal((8, 256)).astype(np.float32)
+    b = np.full(8, np.nan, np.float32)
+    f(a, b)
+    np.testing.assert_allclose(b, a.sum(axis=1), rtol=1e-4, atol=1e-4)

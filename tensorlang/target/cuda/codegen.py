@@ -237,7 +237,8 @@ class _KernelScan(Visitor):
         # Thread-dependent control flow around each barrier: every thread must reach a barrier.
         self.thread_vars: set[E.Var] = set()
         self._context: list[tuple[str, Any, Any]] = []  # ("thread", tag, extent) or ("cond", what, expr)
-        self.barriers: list[list[tuple[str, Any, Any]]] = []
+        # (what, context) of every barrier and warp shuffle: all threads must reach both.
+        self.barriers: list[tuple[str, list[tuple[str, Any, Any]]]] = []
         self.thread_loops: list[tuple[E.Var, str, E.PrimExpr]] = []
 
     def _thread_dependent(self, *exprs: E.PrimExpr | None) -> bool:
@@ -296,8 +297,14 @@ class _KernelScan(Visitor):
 
     def visit_Evaluate(self, s: S.Evaluate) -> None:
         if isinstance(s.value, E.Call) and s.value.name == BARRIER:
-            self.barriers.append(list(self._context))
+            self.barriers.append((f"a barrier ({BARRIER})", list(self._context)))
         self.generic_visit(s)
+
+    def visit_Call(self, e: E.Call) -> None:
+        if e.name in SHUFFLES:
+            # Every lane of the mask must execute a __shfl_*_sync; a guard that leaves some out hangs.
+            self.barriers.append(("a warp shuffle (of a cross-thread reduction)", list(self._context)))
+        self.generic_visit(e)
 
     def visit_LetStmt(self, s: S.LetStmt) -> None:
         self.lets[s.var] = s.value
@@ -368,15 +375,15 @@ def _make_kernel(func: PrimFunc, root: S.For, name: str, buffer_dtypes: dict[E.V
     # Thread indices range over their launch dimension: conditions true for all of them are uniform.
     ranges = {v: Interval.from_range(lo, launch[tag]) for v, tag, lo in scan.thread_loops
               if isinstance(launch[tag], E.IntImm) and scan.bindings.get(v) == 1}
-    for context in scan.barriers:
+    for sync, context in scan.barriers:
         for kind, what, expr in context:
             if kind == "thread" and not _same(expr, launch[what]):
                 what, expr = f"the guard {what} <", expr
             elif kind != "cond" or (expr.dtype.is_bool and can_prove(expr, ranges)):
                 continue
-            raise BuildError(f"kernel {name}: a barrier ({BARRIER}) sits under {what} '{expr}', which depends "
+            raise BuildError(f"kernel {name}: {sync} sits under {what} '{expr}', which depends "
                              "on the thread index; every thread of a block must reach the same barriers "
-                             "(a GPU would hang or compute garbage)")
+                             "and shuffles (a GPU would hang or compute garbage)")
 
     for v in scan.buffers:
         if v not in scan.bound and v not in buffer_dtypes:

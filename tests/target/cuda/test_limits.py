@@ -140,3 +140,21 @@ def test_configs_within_the_limits_still_build_and_compute():
     s, args = _tiled_matmul(64, (16, 8), 16)  # (8 + 16) x 16 floats = 1536 bytes
     with pytest.raises(LaunchLimitError, match="1536 bytes of shared memory"):
         tl.build(s, args, target="cuda -emulate -arch=sm_90 -max_shared_memory_per_block=1024")
+
+
+def test_a_shuffle_under_a_thread_guard_is_refused_by_codegen():
+    # Hand-built IR (no schedule to check): lanes 16..31 skip a full-mask __shfl_down_sync.
+    from tensorlang.errors import BuildError
+    from tensorlang.ir.warp import shfl_down
+
+    from .helpers import ld
+    A, Out = buf("A", F32, 64), buf("Out", F32, 64)
+    tx0, tx1, bx = E.Var("tx0"), E.Var("tx1"), E.Var("bx")
+    body = S.SeqStmt([
+        bind(tx0, 32, "threadIdx.x", st(Out, ld(A, tx0), tx0)),
+        bind(tx1, 16, "threadIdx.x", st(Out, shfl_down(ld(A, tx1), 1, 16), tx1)),
+    ])
+    func = PrimFunc("half_warp", [A, Out], bind(bx, 1, "blockIdx.x", body))
+    with pytest.raises(BuildError, match=r"a warp shuffle \(of a cross-thread reduction\) sits under the guard "
+                                         r"threadIdx.x < '16'"):
+        split_kernels(func)
