@@ -658,6 +658,11 @@ class _KernelRenderer(Visitor):
         self.bound: dict[tuple[E.Var, int | None], str] = {}
         self.buffers: dict[E.Var, _BufferRef] = {}
         self.nonneg: dict[E.Var, int] = {}
+        # Constant bounds of loop, thread and let variables, innermost binding last.
+        self.var_bounds: dict[E.Var, list[tuple[int, int]]] = {}
+        # > 0 while rendering a memory index or loop bound: signed arithmetic stays plain C there
+        # (lowering picks index dtypes wide enough for every buffer); value arithmetic wraps.
+        self.in_index = 0
         self.launch = dict(zip(BLOCK_TAGS + THREAD_TAGS, kernel.grid + kernel.block))
         scan = _KernelScan(kernel.name)
         scan.visit(kernel.body)
@@ -699,15 +704,20 @@ class _KernelRenderer(Visitor):
         return name
 
     @contextlib.contextmanager
-    def bind(self, var: E.Var, cname: str, lane: int | None = None, nonneg: bool = False) -> Iterator[None]:
+    def bind(self, var: E.Var, cname: str, lane: int | None = None, nonneg: bool = False,
+             bounds: tuple[int, int] | None = None) -> Iterator[None]:
         key = (var, lane)
         old = self.bound.get(key)
         self.bound[key] = cname
         if nonneg:
             self.nonneg[var] = self.nonneg.get(var, 0) + 1
+        if bounds is not None:
+            self.var_bounds.setdefault(var, []).append(bounds)
         try:
             yield
         finally:
+            if bounds is not None:
+                self.var_bounds[var].pop()
             if old is None:
                 del self.bound[key]
             else:
@@ -764,7 +774,7 @@ class _KernelRenderer(Visitor):
     def visit_IfThenElse(self, s: S.IfThenElse) -> None:
         if s.condition.dtype.lanes != 1:
             raise BuildError(f"kernel {self.k.name}: if condition must be a scalar bool, got {s.condition.dtype}")
-        with self.block(f"if ({_strip(self.expr(s.condition))})"):
+        with self.block(f"if ({_strip(self.guard_expr(s.condition))})"):
             self.stmt(s.then_case)
         if s.else_case is not None and not S.is_no_op(s.else_case):
             self.lines[-1] += " else {"
@@ -779,29 +789,30 @@ class _KernelRenderer(Visitor):
         if s.kind is S.ForKind.THREAD_BINDING:
             tag = s.thread_tag
             hw = f"(({ct}){tag})"
-            value = hw if _is_zero(s.min) else f"({hw} + {self.expr(s.min)})"
+            value = hw if _is_zero(s.min) else f"({hw} + {self.index_expr(s.min)})"
             nonneg = self._nonneg(s.min)
+            bounds = self._loop_bounds(s.min, s.extent)
             if _same(s.extent, self.launch[tag]):
                 cname = self.fresh(var.name)
                 self.line(f"{ct} {cname} = {_strip(value)};")
-                with self.bind(var, cname, nonneg=nonneg):
+                with self.bind(var, cname, nonneg=nonneg, bounds=bounds):
                     self.stmt(s.body)
                 return
             # The launch dimension is larger (another loop binds the same tag further): skip.
-            with self.block(f"if ({hw} < {_strip(self.expr(s.extent))})"):
+            with self.block(f"if ({hw} < {_strip(self.index_expr(s.extent))})"):
                 cname = self.fresh(var.name)
                 self.line(f"{ct} {cname} = {_strip(value)};")
-                with self.bind(var, cname, nonneg=nonneg):
+                with self.bind(var, cname, nonneg=nonneg, bounds=bounds):
                     self.stmt(s.body)
             return
-        lo = self.expr(s.min)
-        ext = self.expr(s.extent)
+        lo = self.index_expr(s.min)
+        ext = self.index_expr(s.extent)
         end = ext if lo in ("0", "0LL") else f"{lo} + {ext}"
         cname = self.fresh(var.name)
         if s.kind is S.ForKind.UNROLLED or dict(s.annotations).get("pragma_unroll"):
             self.line("#pragma unroll")
         with self.block(f"for ({ct} {cname} = {lo}; {cname} < {end}; ++{cname})"):
-            with self.bind(var, cname, nonneg=self._nonneg(s.min)):
+            with self.bind(var, cname, nonneg=self._nonneg(s.min), bounds=self._loop_bounds(s.min, s.extent)):
                 self.stmt(s.body)
 
     def visit_LetStmt(self, s: S.LetStmt) -> None:
@@ -810,7 +821,7 @@ class _KernelRenderer(Visitor):
         cname = self.fresh(s.var.name)
         if dt.lanes == 1:
             self.line(f"const {ct} {cname} = {_strip(self.expr(s.value))};")
-            with self.bind(s.var, cname, nonneg=self._nonneg(s.value)):
+            with self.bind(s.var, cname, nonneg=self._nonneg(s.value), bounds=self._int_bounds(s.value)):
                 self.stmt(s.body)
             return
         values = [_strip(self.expr(s.value, k)) for k in range(dt.lanes)]
@@ -924,7 +935,7 @@ class _KernelRenderer(Visitor):
             if s.predicate is None:
                 self.line(f"{self._element(ref, elem, s.index, None)} = {_strip(self.expr(s.value))};")
             else:
-                with self.block(f"if ({_strip(self.expr(s.predicate))})"), self.assume(s.predicate, None):
+                with self.block(f"if ({_strip(self.guard_expr(s.predicate))})"), self.assume(s.predicate, None):
                     self.line(f"{self._element(ref, elem, s.index, None)} = {_strip(self.expr(s.value))};")
             return
         chunk = vector_chunk(s.value.dtype, s.index, s.predicate, ref.dtype, self.lets)
@@ -934,7 +945,7 @@ class _KernelRenderer(Visitor):
         masks: list[str | None] = [None] * lanes
         if s.predicate is not None:
             for k in range(lanes):
-                masks[k] = self._materialize("mask", self.expr(s.predicate, k), "bool")
+                masks[k] = self._materialize("mask", self.guard_expr(s.predicate, k), "bool")
         values: list[str | None] = [None] * lanes
         if reads_self:
             ct = self.ctype(elem)
@@ -949,7 +960,7 @@ class _KernelRenderer(Visitor):
         if chunk:
             assert isinstance(s.index, E.Ramp)
             vt = _VECTOR_TYPES[(str(elem), chunk)]
-            base = self.expr(s.index.base)
+            base = self.index_expr(s.index.base)
             for c in range(0, lanes, chunk):
                 parts = [values[k] or _strip(self.expr(s.value, k)) for k in range(c, c + chunk)]
                 whole = _whole_vector(parts)
@@ -992,7 +1003,7 @@ class _KernelRenderer(Visitor):
         base = ref.cname
         if elem != ref.dtype:
             base = f"(({self.ctype(elem, memory=True)}*){base})"
-        return f"{base}[{_strip(self.expr(index, lane))}]"
+        return f"{base}[{_strip(self.index_expr(index, lane))}]"
 
     def _loaded_buffers(self, e: E.PrimExpr) -> set[E.Var]:
         key = id(e)
@@ -1124,7 +1135,70 @@ class _KernelRenderer(Visitor):
         if dt.is_float and dt.bits == 16:
             return f"tl_f2h({self.as_float(e.a, lane)} {op} {self.as_float(e.b, lane)})"
         a, b = self.expr(e.a, lane), self.expr(e.b, lane)
+        if op in "+-*" and dt.is_signed and dt.bits >= 32 and not self.in_index and not self._fits(e, dt):
+            # Signed overflow is undefined in C: compute in unsigned (it wraps) and cast back,
+            # so the value wraps around as numpy's does.
+            u = "unsigned" if dt.bits == 32 else "unsigned long long"
+            return f"(({self.ctype(dt)})(({u}){a} {op} ({u}){b}))"
         return _wrap_narrow(f"({a} {op} {b})", dt)
+
+    def index_expr(self, e: E.PrimExpr, lane: int | None = None) -> str:
+        """``e`` as a memory index or loop bound: plain signed arithmetic (see ``in_index``)."""
+        self.in_index += 1
+        try:
+            return self.expr(e, lane)
+        finally:
+            self.in_index -= 1
+
+    def guard_expr(self, e: E.PrimExpr, lane: int | None = None) -> str:
+        """A branch condition or access mask: lowering's bounds checks compare indices with
+        extents, so a data-free one is index arithmetic; one that reads data is a value."""
+        return self.index_expr(e, lane) if _data_free(e) else self.expr(e, lane)
+
+    def _loop_bounds(self, lo: E.PrimExpr, extent: E.PrimExpr) -> tuple[int, int] | None:
+        a, b = self._int_bounds(lo), self._int_bounds(extent)
+        return None if a is None or b is None else (a[0], a[1] + b[1] - 1)
+
+    def _fits(self, e: E.PrimExpr, dt: DType) -> bool:
+        """Whether ``e`` provably stays within ``dt`` (constant bounds of its variables)."""
+        got = self._int_bounds(e)
+        lo, hi = -(1 << (dt.bits - 1)), (1 << (dt.bits - 1)) - 1
+        return got is not None and lo <= got[0] and got[1] <= hi
+
+    def _int_bounds(self, e: E.PrimExpr, depth: int = 0) -> tuple[int, int] | None:
+        """Constant bounds of data-free integer arithmetic (exact integers, no wrap), or None."""
+        if depth > 24 or not e.dtype.is_int or e.dtype.lanes != 1:
+            return None
+        if isinstance(e, E.IntImm):
+            return e.value, e.value
+        if isinstance(e, E.Var):
+            stack = self.var_bounds.get(e)
+            return stack[-1] if stack else None
+        if isinstance(e, E.Cast):
+            inner = self._int_bounds(e.value, depth + 1) if e.value.dtype.is_int else None
+            lo, hi = -(1 << (e.dtype.bits - 1)), (1 << (e.dtype.bits - 1)) - 1
+            return inner if inner is not None and lo <= inner[0] and inner[1] <= hi else None
+        if not isinstance(e, (E.Add, E.Sub, E.Mul, E.Min, E.Max, E.FloorDiv, E.FloorMod)):
+            return None
+        a, b = self._int_bounds(e.a, depth + 1), self._int_bounds(e.b, depth + 1)
+        if a is None or b is None:
+            return None
+        if isinstance(e, E.Add):
+            return a[0] + b[0], a[1] + b[1]
+        if isinstance(e, E.Sub):
+            return a[0] - b[1], a[1] - b[0]
+        if isinstance(e, E.Mul):
+            corners = [x * y for x in a for y in b]
+            return min(corners), max(corners)
+        if isinstance(e, E.Min):
+            return min(a[0], b[0]), min(a[1], b[1])
+        if isinstance(e, E.Max):
+            return max(a[0], b[0]), max(a[1], b[1])
+        if b[0] <= 0:  # floordiv/floormod by a possibly non-positive divisor: not bounded here
+            return None
+        if isinstance(e, E.FloorDiv):
+            return min(a[0] // b[0], a[0] // b[1]), max(a[1] // b[0], a[1] // b[1])
+        return 0, b[1] - 1
 
     def _bool_or_number(self, e: E.BinaryOp, lane: int | None) -> str:
         on_bool, on_number = _BOOL_OR_NUMBER[type(e)]
@@ -1303,14 +1377,14 @@ class _KernelRenderer(Visitor):
             if name is None:
                 vt = _VECTOR_TYPES[(str(elem), chunk)]
                 name = self.fresh(f"{e.buffer.name}_v")
-                addr = _address(ref.cname, _offset(self.expr(e.index.base), c, e.index.base.dtype))
+                addr = _address(ref.cname, _offset(self.index_expr(e.index.base), c, e.index.base.dtype))
                 self.line(f"const {vt} {name} = *(const {vt}*)({addr});")
                 self.hoisted[-1][key] = name
             return f"{name}.{_COMPONENTS[lane % chunk]}"
         plane = lane if e.predicate is not None and e.predicate.dtype.lanes > 1 else None
         if e.predicate is None or (id(e.predicate), plane) in self.known_true:
             return read()
-        pred = self.expr(e.predicate, plane)
+        pred = self.guard_expr(e.predicate, plane)
         return self._branch_value(pred, elem, read, lambda: _zero(elem))
 
 
@@ -1328,6 +1402,17 @@ def _strip(text: str) -> str:
         if depth == 0 and i < len(text) - 1:
             return text
     return text[1:-1]
+
+
+def _data_free(e: E.PrimExpr) -> bool:
+    """Whether ``e`` reads no memory and calls nothing (arithmetic of variables and constants)."""
+    found = False
+
+    def fn(n: Any) -> None:
+        nonlocal found
+        found = found or isinstance(n, (E.Load, E.Call))
+    post_order_visit(e, fn)
+    return not found
 
 
 def _wrap_narrow(text: str, dt: DType) -> str:
