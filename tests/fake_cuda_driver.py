@@ -10,7 +10,9 @@ Device memory is host memory (numpy byte arrays at made-up addresses).  Kernels 
 memory)``, ``args`` the launch's (ctypes type, value) pairs; it may return a CUresult to fail
 the launch).  ``TENSORLANG_FAKE_CUDA_LOG`` names a file that gets one line per event
 ("PID init", "PID context", "PID launch NAME"), so tests count contexts across processes;
-``TENSORLANG_FAKE_CUDA_DEVICES`` sets the device count (default 1).
+``TENSORLANG_FAKE_CUDA_DEVICES`` sets the device count (default 1); ``TENSORLANG_FAKE_CUDA_MODELS``
+("name:major.minor,name:major.minor", one per ordinal, default every device "Fake H200:9.0")
+gives each device its name and compute capability.
 """
 
 from __future__ import annotations
@@ -107,12 +109,24 @@ def cuDeviceGet(ordinal: int):  # noqa: N802
     return (CUresult.CUDA_SUCCESS, ordinal)
 
 
+def _model(dev: int) -> tuple[str, int, int]:
+    """(name, major, minor) of device ``dev``."""
+    models = [m for m in os.environ.get("TENSORLANG_FAKE_CUDA_MODELS", "").split(",") if m]
+    if dev >= len(models):
+        return "Fake H200", 9, 0
+    name, cc = models[dev].rsplit(":", 1)
+    major, minor = cc.split(".")
+    return name, int(major), int(minor)
+
+
 def cuDeviceGetName(length: int, dev: int):  # noqa: N802
-    return (_status() or CUresult.CUDA_SUCCESS, b"Fake H200".ljust(length, b"\0"))
+    return (_status() or CUresult.CUDA_SUCCESS, _model(int(dev))[0].encode().ljust(length, b"\0"))
 
 
 def cuDeviceGetAttribute(attrib: int, dev: int):  # noqa: N802
-    return (_status() or CUresult.CUDA_SUCCESS, _ATTRIBUTES.get(int(attrib), 0))
+    name, major, minor = _model(int(dev))
+    value = {75: major, 76: minor}.get(int(attrib), _ATTRIBUTES.get(int(attrib), 0))
+    return (_status() or CUresult.CUDA_SUCCESS, value)
 
 
 def cuDevicePrimaryCtxRetain(dev: int):  # noqa: N802

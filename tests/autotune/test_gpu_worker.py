@@ -193,3 +193,47 @@ def test_tuning_measures_every_candidate_in_one_spawned_worker(fake_env, tmp_pat
     assert os.getpid() not in inits  # neither the tuning parent nor a forked builder touched the driver
     launches = [pid for pid, what in events if what.startswith("launch candidate")]
     assert set(launches) == set(contexts)
+
+
+def test_each_record_names_the_gpu_that_measured_it(fake_env, tmp_path, monkeypatch):
+    """Two different GPUs: every log line carries the fingerprint (name, compute capability) of
+    the device whose worker ran that trial, faulting trials included, as the Ray path does."""
+    from tensorlang.autotune import record
+    monkeypatch.setenv("TENSORLANG_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("TENSORLANG_FAKE_CUDA_DEVICES", "2")
+    monkeypatch.setenv("TENSORLANG_FAKE_CUDA_MODELS", "Fake H200:9.0,Fake A100:8.0")
+    task = autotune.task.create("test_gpu/scale", (4096,), "cuda -arch=sm_90")
+    option = autotune.measure_option(builder=LocalBuilder(timeout=60, n_parallel=2),
+                                     runner=LocalRunner(number=1, repeat=1, timeout=60))
+    option.runner.gpu_devices = (1, 0)
+    measure = create_measure_batch(task, option)
+    inputs = [MeasureInput(task.target, task, task.config_space.get(i)) for i in (0, 2, 1)]
+    try:
+        results = measure(inputs)
+        devices = {w.ordinal: w.info for w in option.runner.gpu_pool().workers if w.info is not None}
+    finally:
+        option.runner.gpu_pool().close()
+    log = tmp_path / "gpu.json"
+    autotune.callback.log_to_file(str(log))(None, inputs, results)
+    recs = list(record.load_from_file(str(log)))
+    assert [r.error_no for _, r in recs] == [MeasureErrorNo.NO_ERROR, MeasureErrorNo.RUNTIME_DEVICE,
+                                             MeasureErrorNo.NO_ERROR]
+    models = {("Fake H200", ("sm_90",)), ("Fake A100", ("sm_80",))}
+    seen = {(r.device.name, r.device.arch) for _, r in recs}
+    assert all(r.device is not None and r.device.kind == "gpu" for _, r in recs)
+    assert seen <= models and seen == {(i.name, (i.arch,)) for i in devices.values()}
+
+
+def test_pool_reports_the_device_that_ran_each_job(fake_env, monkeypatch):
+    monkeypatch.setenv("TENSORLANG_FAKE_CUDA_DEVICES", "2")
+    monkeypatch.setenv("TENSORLANG_FAKE_CUDA_MODELS", "Fake H200:9.0,Fake A100:8.0")
+    pool = GPUPool([0, 1])
+    try:
+        pool.start()
+        by_pid = {w.pid: w.info for w in pool.workers}
+        jobs = [(np.full(64, i, np.float32), 32) for i in range(6)]
+        for outcome, info in pool.run_on_devices(scale_job, jobs, timeout=30):
+            assert outcome.ok and info == by_pid[outcome.value[2]]
+        assert {(i.name, i.arch) for i in by_pid.values()} == {("Fake H200", "sm_90"), ("Fake A100", "sm_80")}
+    finally:
+        pool.close()

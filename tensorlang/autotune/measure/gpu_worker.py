@@ -331,11 +331,18 @@ class GPUPool:
 
     def run(self, fn: Callable[..., Any], jobs: Sequence[tuple], timeout: float) -> list[Outcome]:
         """``fn(*job)`` for every job, spread over the workers; one Outcome per job, in order."""
+        return [o for o, _ in self.run_on_devices(fn, jobs, timeout)]
+
+    def run_on_devices(self, fn: Callable[..., Any], jobs: Sequence[tuple],
+                       timeout: float) -> list[tuple[Outcome, DeviceInfo | None]]:
+        """As ``run``, each Outcome with the DeviceInfo of the device that ran it (None when
+        that worker never started: no usable GPU)."""
         if len(self.workers) == 1:
-            return [self.workers[0].call(fn, job, timeout) for job in jobs]
+            w = self.workers[0]
+            return [(w.call(fn, job, timeout), w.info) for job in jobs]
         # Threads only wait on pipes here (the work is in the worker processes), one per worker.
         todo = list(enumerate(jobs))
-        outcomes: list[Outcome | None] = [None] * len(jobs)
+        outcomes: list[tuple[Outcome, DeviceInfo | None] | None] = [None] * len(jobs)
 
         def drain(worker: GPUWorker) -> None:
             while todo:
@@ -343,7 +350,8 @@ class GPUPool:
                     i, job = todo.pop(0)
                 except IndexError:
                     return
-                outcomes[i] = worker.call(fn, job, timeout)
+                # A worker keeps its ordinal across restarts, so its info names the device that ran the job.
+                outcomes[i] = (worker.call(fn, job, timeout), worker.info)
 
         with ThreadPoolExecutor(len(self.workers)) as pool:
             list(pool.map(drain, self.workers))

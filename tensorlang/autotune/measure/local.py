@@ -556,9 +556,9 @@ class LocalRunner:
             if _uses_gpu(task.target):
                 # On a GPU: the long-lived spawned worker of a device (never a forked child).
                 pool = self.gpu_pool()
-                outcome = pool.run(_run_one, [(b.filename, ref, replace(settings, check=not checked))],
-                                   self.timeout)[0]
-                info = pool.workers[0].info  # what the worker read off its device
+                # The fingerprint of the device whose worker ran it (what that worker read off it).
+                outcome, info = pool.run_on_devices(
+                    _run_one, [(b.filename, ref, replace(settings, check=not checked))], self.timeout)[0]
                 results.append(replace(self._result(outcome, b),
                                        device=info.fingerprint() if info is not None else None))
             else:
