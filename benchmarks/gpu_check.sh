@@ -9,6 +9,10 @@
 #      vector add vs device copy bandwidth; then the build time per GPU candidate.
 #
 #   bash benchmarks/gpu_check.sh                 # WHEELS=shared/wheels TRIALS=48
+#   bash benchmarks/gpu_check.sh --dry-run       # no GPU: every step that can run without one, in
+#                                                # the current environment (the tests collected,
+#                                                # a 2-trial tune on cuda -emulate, the scripts'
+#                                                # options), so the real run cannot fail on a typo
 #
 # Get the wheels beforehand, on a machine with internet (CUDA 13 driver; for a CUDA 12 driver
 # use CUDA_MAJOR=12):  bash benchmarks/gpu_check.sh --download
@@ -31,6 +35,29 @@ fi
 start=$(date +%s)
 step() { echo; echo "== $1 ($(( $(date +%s) - start )) s)"; }
 
+# The GPU tests (the CUDA codegen, NVRTC, limits, kernels and reductions, the GPU worker and
+# records with the fake driver, random template configs against numpy).
+GPU_TESTS=(tests/target/cuda tests/target/test_cuda_kernels.py tests/schedule/test_cross_thread_reduction.py
+           tests/schedule/test_gpu_schedules.py tests/autotune/test_gpu_worker.py tests/autotune/test_cuda_records.py
+           tests/integration/test_cuda_template_configs.py)
+
+if [ "${1:-}" = "--dry-run" ]; then
+  fail=0
+  check() { echo "-- $*"; "$@" > /tmp/tensorlang-gpu-dry.out 2>&1 || { tail -20 /tmp/tensorlang-gpu-dry.out; fail=1; }; }
+  step "dry run: no GPU needed ($(python -c 'import tensorlang; print(tensorlang.__file__)'))"
+  for t in "${GPU_TESTS[@]}"; do [ -e "$t" ] || { echo "missing GPU test path $t"; fail=1; }; done
+  check python -m pytest -q --collect-only -p no:cacheprovider "${GPU_TESTS[@]}"
+  DRY_LOG=/tmp/tensorlang-gpu-dry.json
+  rm -f "$DRY_LOG"
+  check timeout 300 tensorlang tune --target="cuda -emulate" examples/matmul.py --trials 2 --tuner xgb --seed 0 \
+    --log "$DRY_LOG"
+  check tensorlang best "$DRY_LOG"
+  check python benchmarks/matmul_cuda.py --help
+  check timeout 120 python benchmarks/cuda_build_time.py --samples 1
+  step "dry run $([ $fail = 0 ] && echo passed || echo FAILED)"
+  exit $fail
+fi
+
 step "GPU"
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi not found"
 
@@ -41,9 +68,7 @@ pip install -q --no-index --find-links "$WHEELS" -e ".[test]" "${CUDA_PKGS[@]}" 
 python -c "import tensorlang, cuda.bindings.driver, cupy; print('tensorlang', tensorlang.__version__, 'from', tensorlang.__file__)"
 
 step "GPU tests"
-timeout 240 python -m pytest -q -p no:cacheprovider \
-  tests/target/test_cuda_codegen.py tests/target/test_cuda_kernels.py tests/schedule/test_cross_thread_reduction.py \
-  tests/schedule/test_gpu_schedules.py tests/autotune/test_gpu_worker.py tests/autotune/test_cuda_records.py
+timeout 240 python -m pytest -q -p no:cacheprovider "${GPU_TESTS[@]}"
 echo "pytest exit $?"
 
 step "tune matmul 4096^3 for $TRIALS trials"
