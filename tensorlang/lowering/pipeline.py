@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import LoweringError
 from ..ir.function import Buffer, PrimFunc
 from ..ir.passes.double_buffer import inject_double_buffer
+from ..ir.passes.inject_virtual_thread import inject_virtual_threads
 from ..ir.passes.loop_partition import partition_loops
 from ..ir.passes.remove_no_op import remove_no_op
 from ..ir.passes.simplify import simplify_stmt
@@ -159,6 +160,9 @@ PIPELINE: tuple[Step, ...] = (
          "loop nests with Realize/Provide; needs the bounds inferred from the inlined bodies"),
     Step("storage_flatten", lambda s, c: storage_flatten(s, c.tensors, c.aliases, c.aligns, c.buffers), ("flat",),
          "flat buffers; needs every tensor realized or an argument"),
+    Step("inject_virtual_threads", lambda s, c: inject_virtual_threads(s), (),
+         "interleave virtual threads; on flat buffers (a per-thread copy is one Allocate), before "
+         "partitioning and unrolling copy the loops it moves"),
     Step("simplify", lambda s, c: simplify_stmt(s), (),
          "fold index arithmetic and guards that the loop ranges decide"),
     Step("partition_loops", lambda s, c: partition_loops(s), (),

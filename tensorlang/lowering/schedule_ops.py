@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
+from ..ir.passes.inject_virtual_thread import VIRTUAL_THREAD
 from ..ir.stmt import (
     Allocate,
     BufferBind,
@@ -302,8 +303,9 @@ class _Builder:
         kind, tag, ann = ForKind.SERIAL, "", []
         if attr is not None:
             if attr.bind_thread is not None and attr.bind_thread.thread_tag in ("vthread", "cthread"):
-                # A virtual thread is an unrolled loop: every thread runs each virtual thread's work.
+                # Every thread runs each virtual thread's work; inject_virtual_threads interleaves them.
                 kind = ForKind.UNROLLED
+                ann.append((VIRTUAL_THREAD, 1))
             elif attr.bind_thread is not None:
                 kind, tag = ForKind.THREAD_BINDING, attr.bind_thread.thread_tag
             elif attr.annotation is not None:

@@ -150,3 +150,61 @@ def test_too_many_threads_is_rejected():
     s[B].bind(tx, te.thread_axis("threadIdx.x"))
     with pytest.raises(TensorLangError, match="2048"):
         tl.build(s, [A, B], target=EMU)
+
+
+def test_vthreads_interleave_and_share_one_fetch(rng):
+    """TVM's virtual threads: the shared fetch covering both virtual threads runs once per k-tile
+    (not once per virtual thread), each virtual thread gets its own accumulator (C.local twice as
+    long), and their updates interleave inside one k loop instead of one nest after another."""
+    from tensorlang.ir.stmt import For, Store
+    from tensorlang.te.functor import post_order_visit
+    s, args = matmul_gpu(64, 64, 40, vthread=True)
+    func = tl.lower(s, args)
+    stores: dict[str, int] = {}
+    k_loops: list[For] = []
+
+    def fn(n):
+        if isinstance(n, Store):
+            stores[n.buffer.name] = stores.get(n.buffer.name, 0) + 1
+        if isinstance(n, For) and n.loop_var.name == "k.c.inner":
+            k_loops.append(n)
+    post_order_visit(func.body, fn)
+    assert stores["A.shared"] == 1 and stores["B.shared"] == 1
+    assert len(k_loops) == 1  # one k loop holds both virtual threads' updates
+    updates = []
+    post_order_visit(k_loops[0].body, lambda n: updates.append(n) if isinstance(n, Store) else None)
+    assert [u.buffer.name for u in updates] == ["C.local", "C.local"]
+    assert "allocate C.local[float32 * 2]" in str(func)
+    f = tl.build(s, args, target=EMU, name="mm_vt")
+    a, b = random_array(rng, (64, 40), "float32"), random_array(rng, (40, 64), "float32")
+    c = np.empty((64, 64), np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_nested_vthreads_each_get_their_copy(rng):
+    """Two vthread axes (2 x 3 virtual threads) over a local accumulator and a guarded tail."""
+    N, M, L = 30, 36, 20
+    A = te.placeholder((N, L), name="A")
+    B = te.placeholder((L, M), name="B")
+    k = te.reduce_axis((0, L), name="k")
+    C = te.compute((N, M), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    CL = s.cache_write(C, "local")
+    i, j = s[C].op.axis
+    bi, ti = s[C].split(i, factor=8)
+    vi, ti = s[C].split(ti, nparts=2)
+    bj, tj = s[C].split(j, factor=12)
+    vj, tj = s[C].split(tj, nparts=3)
+    s[C].reorder(bi, bj, vi, vj, ti, tj)
+    for ax, tag in ((bi, "blockIdx.y"), (bj, "blockIdx.x"), (vi, "vthread"), (vj, "vthread"),
+                    (ti, "threadIdx.y"), (tj, "threadIdx.x")):
+        s[C].bind(ax, te.thread_axis(tag))
+    s[CL].compute_at(s[C], tj)
+    func = tl.lower(s, [A, B, C])
+    assert "allocate C.local[float32 * 6]" in str(func)
+    f = tl.build(s, [A, B, C], target=EMU)
+    a, b = random_array(rng, (N, L), "float32"), random_array(rng, (L, M), "float32")
+    c = np.full((N, M), np.nan, np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
