@@ -352,6 +352,11 @@ def numpy_conv2d(x: np.ndarray, w: np.ndarray, pad: int) -> np.ndarray:
     return np.ascontiguousarray(acc.transpose(0, 3, 1, 2)).astype(x.dtype)
 
 
+def padded_row(n: int, pad: int) -> int:
+    """The stride of a shared row of ``n`` elements aligned to 32k + ``pad`` (0: unpadded)."""
+    return n if pad == 0 else n + (pad - n) % 32
+
+
 def _conv2d_reference(N, C, H, W, K, R, S, pad, dtype="float32"):
     return lambda x, w: numpy_conv2d(x, w, pad)
 
@@ -381,7 +386,11 @@ def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int,
         rows = c["tile_y"].size[1] * c["tile_y"].size[2] + R - 1
         cols = c["tile_x"].size[1] * c["tile_x"].size[2] + S - 1
         chans = c["tile_rc"].size[1]
-        return 4 * chans * (rows * cols + c["tile_f"].size[1] * c["tile_f"].size[2] * R * S)
+        return 4 * chans * (rows * padded_row(cols, c["shared_pad"].val)
+                            + c["tile_f"].size[1] * c["tile_f"].size[2] * R * S)
+    # The input tile's rows padded to a stride of 32k + pad (storage_align): threads reading
+    # neighbouring rows at once fall on different banks.
+    cfg.define_knob("shared_pad", [0, 1])
     cfg.add_constraint(lambda c: shared_bytes(c) <= 48 * 1024, "shared tiles fit in 48 KiB")
     cfg.define_knob("double_buffer", [1, 0])
     cfg.define_knob("unroll_explicit", [1, 0])
@@ -408,6 +417,8 @@ def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int,
     rco, rci = cfg["tile_rc"].apply(s, YL, rcl)
     s[YL].reorder(rco, ryl, rxl, rci, nl, fl, yl, xl)
     s[XS].compute_at(s[YL], rco)
+    if cfg["shared_pad"].val:
+        s[XS].storage_align(s[XS].op.axis[2], 32, cfg["shared_pad"].val)
     s[WS].compute_at(s[YL], rco)
     for load in (XS, WS):
         fused = s[load].fuse(*s[load].op.axis)

@@ -98,6 +98,11 @@ def matmul_template(N: int, L: int, M: int, dtype: str = "float32"):
                    order=cfg["order"].val, pack=cfg["pack"].val)
 
 
+def padded_row(n: int, pad: int) -> int:
+    """The stride of a shared row of ``n`` elements aligned to 32k + ``pad`` (0: unpadded)."""
+    return n if pad == 0 else n + (pad - n) % 32
+
+
 def _numpy_matmul(N, L, M, dtype="float32"):
     return np.matmul
 
@@ -127,9 +132,13 @@ def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
     cfg.define_knob("max_registers", [0, 128])  # register budget per thread (0: the compiler's choice)
     cfg.add_constraint(lambda c: 32 <= c["tile_y"].size[1] * c["tile_x"].size[1] <= 1024,
                        "32..1024 threads per block")
-    cfg.add_constraint(lambda c: 4 * c["tile_k"].size[1] * (
-        c["tile_y"].size[1] * c["tile_y"].size[2] + c["tile_x"].size[1] * c["tile_x"].size[2]) <= 48 * 1024,
-        "shared tiles fit in 48 KiB")
+    # Shared rows padded to a stride of 32k + pad floats (storage_align), so that rows read by
+    # different threads at once fall on different banks; 4 keeps every row 16-byte aligned.
+    cfg.define_knob("shared_pad", [0, 4])
+    cfg.add_constraint(lambda c: 4 * (
+        c["tile_y"].size[1] * c["tile_y"].size[2] * padded_row(c["tile_k"].size[1], c["shared_pad"].val)
+        + c["tile_k"].size[1] * padded_row(c["tile_x"].size[1] * c["tile_x"].size[2], c["shared_pad"].val))
+        <= 48 * 1024, "shared tiles fit in 48 KiB")
     cfg.add_flop(2.0 * N * L * M)
     AA = s.cache_read(A, "shared", [C])
     BB = s.cache_read(B, "shared", [C])
@@ -154,6 +163,8 @@ def matmul_cuda_template(N: int, L: int, M: int, dtype: str = "float32"):
     s[BB].compute_at(s[CL], ko)
     vec = cfg["vec"].val
     for load in (AA, BB):
+        if cfg["shared_pad"].val:
+            s[load].storage_align(s[load].op.axis[0], 32, cfg["shared_pad"].val)
         fused = s[load].fuse(*s[load].op.axis)
         fused, vi = s[load].split(fused, factor=vec)
         tyl, fused = s[load].split(fused, nparts=cfg["tile_y"].size[1])

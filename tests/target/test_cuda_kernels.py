@@ -24,7 +24,8 @@ def hopper_config(task, **knobs):
     """The matmul template's config with a 128x128 block tile, 8x8 outputs per thread, k-tiles
     of 8 and float4 fetches, and the given other knobs (double buffering and no register cap
     by default)."""
-    want = {"double_buffer": 1, "max_registers": 0, "unroll_explicit": 1, "auto_unroll_max_step": 512, **knobs}
+    want = {"double_buffer": 1, "max_registers": 0, "unroll_explicit": 1, "auto_unroll_max_step": 512,
+            "shared_pad": 0, **knobs}
     space = task.config_space
     for i in range(len(space)):
         c = space.get(i)
@@ -109,3 +110,53 @@ def test_double_buffer_with_uneven_tiles_and_scalar_fetches():
     c = np.zeros((n, n), np.float32)
     m(a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_matmul_shared_pad_knob_pads_rows_and_matches_numpy():
+    """The shared_pad knob (storage_align): A's tile rows get a stride of 32k + 4 floats, which
+    keeps them 16-byte aligned, so the float4 and cp.async fetches stay vectors."""
+    import warnings
+    task = autotune.task.create("matmul_cuda", (128, 64, 128, "float32"), "cuda -emulate -arch=sm_90")
+    s, args = task.instantiate(hopper_config(task, shared_pad=4))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no vector access falls back to scalars
+        m = tl.build(s, args, target=task.target)
+    text = str(tl.lower(s, args))
+    assert f"allocate A.shared[float32 * {2 * 128 * 36}], shared" in text  # rows of 8 floats, strided 32 + 4
+    if nvrtc.nvrtc_available():
+        assert "cp.async.cg.shared.global" in m.get_source("ptx")
+    a = rng.standard_normal((128, 64)).astype(np.float32)
+    b = rng.standard_normal((64, 128)).astype(np.float32)
+    c = np.zeros((128, 128), np.float32)
+    m(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_conv2d_shared_pad_knob_matches_numpy():
+    import conv2d
+    task = autotune.task.create("conv2d_nchw_cuda", (1, 8, 10, 10, 16, 3, 3, 1, "float32"),
+                                "cuda -emulate -arch=sm_90")
+    from tensorlang.autotune.space import InstantiationError
+    space = task.config_space
+    configs = []
+    for i in np.random.default_rng(3).permutation(len(space)):
+        c = space.get(int(i))
+        if c["shared_pad"].val != 1:
+            continue
+        try:
+            space.check(c)
+        except InstantiationError:
+            continue
+        configs.append(c)
+        if len(configs) == 2:
+            break
+    x = rng.standard_normal((1, 8, 10, 10)).astype(np.float32)
+    w = rng.standard_normal((16, 8, 3, 3)).astype(np.float32)
+    for c in configs:
+        s, args = task.instantiate(c)
+        assert "shared" in str(tl.lower(s, args))
+        m = tl.build(s, args, target=task.target)
+        y = np.zeros((1, 16, 10, 10), np.float32)
+        m(x, w, y)
+        np.testing.assert_allclose(y, conv2d.numpy_conv2d(x, w, 1), rtol=1e-4, atol=1e-4)
+    assert len(configs) == 2
