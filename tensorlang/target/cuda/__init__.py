@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
+from .device_limits import check_schedule_extents
 from .target import CUDATarget
 
 if TYPE_CHECKING:
@@ -45,7 +46,6 @@ def build_func(func: PrimFunc, target: CUDATarget, jit: bool = True) -> Any:
 def check_launch_extents(kernels: list[KernelExtents], target: CUDATarget) -> None:
     """Reject kernels over ``target``'s per-block limits from bound inference, before lowering
     (LaunchLimitError naming the stage and the limit)."""
-    from .device_limits import check_schedule_extents
     check_schedule_extents(kernels, target)
 
 
