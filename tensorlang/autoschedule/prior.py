@@ -27,6 +27,7 @@ from .sketch import (
     GFLAT,
     GTILE,
     INLINE,
+    MAX_ACCUMULATORS,
     PTILE,
     RFACTOR,
     ROWS,
@@ -230,7 +231,12 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         return _tile_gpu(info, d, hw)
     if kind == RFACTOR:
         _, kio, kii = d[f"{key}.rf"]
-        s = _log(_vector_eff(kii, hw.lanes(info.dtype_bits))) + 0.3 * _log(min(1.0, 4 * hw.lanes() / (kio * kii)))
+        lanes = hw.lanes(info.dtype_bits)
+        s = _log(_vector_eff(kii, lanes)) + 0.3 * _log(min(1.0, 4 * lanes / (kio * kii)))
+        # Independent chains (kio of them, interleaved in the loop; see the sketch) hide the
+        # latency of the add or max: as many as the FMA pipes need.
+        chains = kio * math.ceil(kii / lanes) if kio <= MAX_ACCUMULATORS else math.ceil(kii / lanes)
+        s += 0.3 * _log(min(1.0, chains / hw.accumulators))
         if not anchor:
             s += _log(_even(info.points * kio, hw.threads)) + _log(min(1.0, info.points * kio / hw.threads))
         return s

@@ -28,8 +28,10 @@ import numpy as np
 from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.record import record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
+from ..autotune.tuner.loop_analysis import summarize
+from ..lowering import lower_schedule
 from . import prior
-from .cost_model import FEATURE, XGBRankModel, features
+from .cost_model import FEATURE, XGBRankModel
 from .records import candidate_key, from_config, to_config
 from .sketch import Sketch
 
@@ -41,6 +43,8 @@ _EPSILON = 0.1           # share of a batch drawn at random from the prior's top
 # Seconds of feature extraction (lowering) a batch may spend per proposed candidate: lowering
 # some computations takes most of a second, and the search must stay cheaper than measuring.
 _FEATURE_SECONDS = 0.4
+# Lowered functions kept for the builder (a batch's picks are among the latest featurized).
+_LOWERED_KEPT = 256
 
 
 class SketchSearch:
@@ -57,6 +61,7 @@ class SketchSearch:
         self.xs: list[np.ndarray] = []
         self.ys: list[float] = []
         self._feat: dict[str, np.ndarray | None] = {}
+        self._lowered: dict[str, Any] = {}       # candidate key -> its lowered PrimFunc (latest few)
         self._feat_time = 0.0     # seconds spent extracting features, and how many were extracted
         self._feat_count = 0
         self.best_flops = 0.0
@@ -107,14 +112,27 @@ class SketchSearch:
         rows = []
         for key in keys:
             if key not in self._feat:
-                sketch, d = self.cands[key]
                 t0 = time.perf_counter()
-                self._feat[key] = features(self.task, to_config(sketch, d))
+                self._feat[key] = self._extract(key)
                 self._feat_time += time.perf_counter() - t0
                 self._feat_count += 1
             f = self._feat[key]
             rows.append(f if f is not None else np.full(features_length(), np.nan, dtype=np.float32))
         return np.array(rows, dtype=np.float32).reshape(len(rows), -1)
+
+    def _extract(self, key: str) -> np.ndarray | None:
+        """The feature vector of a candidate from its lowered loop IR, which is kept (a bounded
+        number of the latest) so that building the candidate need not lower it again."""
+        sketch, d = self.cands[key]
+        try:
+            sch, args = self.task.instantiate(to_config(sketch, d))
+            func = lower_schedule(sch, args, "main", target_kind=self.task.target_kind)
+        except Exception:  # noqa: BLE001 - a candidate the schedule or lowering rejects has no features
+            return None
+        self._lowered[key] = func
+        while len(self._lowered) > _LOWERED_KEPT:
+            self._lowered.pop(next(iter(self._lowered)))
+        return FEATURE.from_summary(summarize(func))
 
     def _affordable(self, budget_s: float) -> int:
         """How many new feature vectors fit in ``budget_s`` seconds (at the mean cost so far)."""
@@ -181,10 +199,14 @@ class SketchSearch:
         if len(picked) < n:
             picked += [k for k in fresh_prior if k not in picked][:n - len(picked)]
         out = []
+        lowered = {}
         for key in picked[:n]:
             self.pending.add(key)
             sketch, d = self.cands[key]
             out.append(to_config(sketch, d, self.task.flop))
+            if key in self._lowered:
+                lowered[out[-1].index] = self._lowered[key]
+        self.task.lowered = lowered
         return out
 
     def _evolve(self, n: int, fresh_prior: list[str], prior_scores: dict[str, float]) -> list[str]:

@@ -55,6 +55,8 @@ GTILE, GFLAT = "gtile", "gflat"
 # with no gain, and compile time with it.
 MAX_VECTOR = 128
 MAX_UNROLL = 32
+# Most independent accumulators an rfactor-ed reduction keeps in its inner loop.
+MAX_ACCUMULATORS = 8
 # Unroll budgets (auto_unroll_max_step) the search may pick.
 CPU_UNROLL = (0, 16, 64, 512)
 GPU_UNROLL = (0, 64, 512, 1500)
@@ -408,7 +410,13 @@ class _Applier:
         rst = self.sch[rf]
         *spatial, kf = rst.op.axis
         kio, kii = rst.split(kf, factor=kii_n)
-        rst.reorder(*spatial, kio, *rst.op.reduce_axis, kii)
+        if 1 < kio_n <= MAX_ACCUMULATORS:
+            # kio independent vector accumulators updated in turn inside the reduction loop:
+            # each add (or max) waits for its own chain only, which hides the latency.
+            rst.reorder(*spatial, *rst.op.reduce_axis, kio, kii)
+            rst.unroll(kio)
+        else:
+            rst.reorder(*spatial, kio, *rst.op.reduce_axis, kii)
         if kii_n > 1:
             rst.vectorize(kii)
         if anchor:

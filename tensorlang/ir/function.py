@@ -67,6 +67,9 @@ class PrimFunc:
             raise KeyError(f"the lowered module holds only the function '{self.name}' (also reachable as 'main')")
         return self
 
+    def with_name(self, name: str) -> PrimFunc:
+        return PrimFunc(name, self.params, self.body, self.user_arity, self.checks)
+
     def __str__(self) -> str:
         from .printer import func_str  # the printer imports this module
         return func_str(self)

@@ -119,3 +119,22 @@ def test_the_shipped_pretrained_model_loads_and_ranks():
     xs = np.array([features(task, to_config(sk, random_decisions(task.slots(sk), rnd))) for _ in range(6)])
     scores = XGBRankModel().predict(xs)
     assert scores is not None and np.isfinite(scores).all() and len(set(np.round(scores, 6))) > 1
+
+
+def test_a_batch_is_lowered_once_and_the_builder_compiles_that_loop_ir(tmp_path):
+    from tensorlang.autoschedule.search import SketchSearch
+    task = autoschedule.SearchTask(matmul, (32, 48, 64), "llvm")
+    search = SketchSearch(task, seed=0)
+    search.next_batch(4)
+    configs = search.next_batch(4)          # ranked by the model: every candidate lowered for its features
+    assert set(task.lowered) <= {c.index for c in configs} and task.lowered
+    for cfg in configs:
+        if cfg.index in task.lowered:
+            assert str(task.lowered[cfg.index]) == str(tl.lower(*task.instantiate(cfg)))
+
+    def refuse(config):
+        raise AssertionError("the builder lowered a candidate the search had lowered already")
+    task.instantiate = refuse
+    inputs = [MeasureInput(task.target, task, c) for c in configs if c.index in task.lowered]
+    results = LocalBuilder(timeout=20, n_parallel=1).build(inputs)
+    assert results and all(r.ok for r in results), [r.error_msg for r in results]
