@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .autoschedule.files import tune_file
+from .autoschedule.files import build_file, tune_file
 from .autotune import callback, measure_option, record
 from .autotune.dispatcher import ApplyHistoryBest
 from .autotune.measure.local import LocalBuilder, LocalRunner
@@ -395,6 +395,8 @@ def _compare(args: argparse.Namespace) -> int:
 def _build(args: argparse.Namespace) -> int:
     module = load_file(args.file)
     check_target(args.target)
+    if args.auto:
+        return build_file(module, args.file, args.target, args.log, args.output)
     best = ApplyHistoryBest(args.log, allow_other_device=args.allow_other_device)
     tasks = iter_tasks(module, args.file, args.target)
     out = Path(args.output)
@@ -632,6 +634,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the target to build for, as given to tensorlang tune (default: llvm)")
     bld.add_argument("-o", "--output", required=True, metavar="FILE.so",
                      help="the library to write; with several tasks, one library each: FILE.NAMEn.so")
+    bld.add_argument("--auto", action="store_true",
+                     help="build the file's computations() with the best auto-scheduled candidates of the log "
+                          "(written by `tensorlang tune --auto`)")
     bld.add_argument("--allow-other-device", action="store_true",
                      help="apply records measured on another CPU model, in CUDA emulation or on another "
                           "GPU architecture (refused by default)")

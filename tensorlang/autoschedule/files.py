@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import TensorLangError
 from .scheduler import tune_tasks
-from .task import SearchTask
+from .task import SearchTask, best_config
 
 
 def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
@@ -32,6 +32,29 @@ def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
     if not tasks:
         raise TensorLangError(f"{path}: computations() returned nothing")
     return tasks
+
+
+def build_file(module: Any, path: str, target: str, log: str, output: str) -> int:
+    """``tensorlang build --auto``: every computation of the file built with the best candidate of
+    ``log`` and exported as a library (``NAME.<task>N.so`` beside ``output`` for several)."""
+    from ..build_module import build
+    tasks = tasks_from_module(module, path, target)
+    out = Path(output)
+    missing = []
+    for n, task in enumerate(tasks):
+        cfg = best_config(task, log)
+        if cfg is None:
+            missing.append(f"{task.name}{task.args}")
+            continue
+        sch, tensors = task.instantiate(cfg)
+        fname = "".join(ch if ch.isalnum() else "_" for ch in task.name)
+        lib = out if len(tasks) == 1 else out.with_name(f"{out.stem}.{fname}{n}{out.suffix}")
+        build(sch, tensors, target=task.target, name=fname).export_library(str(lib))
+        print(f"{task.name}{task.args} -> {lib}  (sketch {cfg['sketch'].val})")
+    if missing:
+        raise TensorLangError(f"{log}: no successful auto-scheduled trial of {', '.join(missing)} on {target}; "
+                              f"run `tensorlang tune --auto --target={target} {path}` first")
+    return 0
 
 
 def default_auto_log(path: str, target: str) -> str:

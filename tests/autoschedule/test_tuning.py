@@ -16,6 +16,7 @@ from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
 from tensorlang.autotune.measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
 from tensorlang.cli import main
 from tensorlang.errors import TensorLangError
+from tensorlang.target.llvm import load_module
 from tests.autoschedule.workloads import WORKLOADS, matmul, softmax
 
 
@@ -100,6 +101,21 @@ def test_cli_tune_auto(tmp_path, capsys):
     assert "auto/mm" in out and "auto/chain" in out
     assert len(list(record.load_from_file(log))) == 8
     assert main(["tune", "--auto", str(tmp_path / "nothing.py")]) == 1
+    # `tensorlang build --auto`: the best candidates as libraries, which compute what numpy does.
+    lib = tmp_path / "tiny.so"
+    assert main(["build", "--auto", path, "--log", log, "-o", str(lib)]) == 0
+    built = sorted(tmp_path.glob("tiny.*.so"))
+    assert [p.name for p in built] == ["tiny.auto_chain1.so", "tiny.auto_mm0.so"]
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((32, 32)).astype("float32"), rng.standard_normal((32, 32)).astype("float32")
+    c = np.full((32, 32), np.nan, "float32")
+    load_module(built[1])(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    a, b = rng.standard_normal((16, 64)).astype("float32"), rng.standard_normal((16, 64)).astype("float32")
+    c = np.full((16, 64), np.nan, "float32")
+    load_module(built[0])(a, b, c)
+    np.testing.assert_allclose(c, WORKLOADS["elementwise"][2](a, b), rtol=1e-5, atol=1e-5)
+    assert main(["build", "--auto", path, "--log", str(tmp_path / "other.json"), "-o", str(lib)]) == 1
 
 
 def test_cli_tune_auto_needs_computations(tmp_path, capsys):
