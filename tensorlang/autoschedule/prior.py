@@ -235,7 +235,7 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         s = _log(_vector_eff(kii, lanes)) + 0.3 * _log(min(1.0, 4 * lanes / (kio * kii)))
         # Independent chains (kio of them, interleaved in the loop; see the sketch) hide the
         # latency of the add or max: as many as the FMA pipes need.
-        chains = kio * math.ceil(kii / lanes) if kio <= MAX_ACCUMULATORS else math.ceil(kii / lanes)
+        chains = kio * math.ceil(kii / lanes) if anchor and kio <= MAX_ACCUMULATORS else math.ceil(kii / lanes)
         s += 0.3 * _log(min(1.0, chains / hw.accumulators))
         if not anchor:
             s += _log(_even(info.points * kio, hw.threads)) + _log(min(1.0, info.points * kio / hw.threads))

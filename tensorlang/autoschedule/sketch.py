@@ -410,9 +410,10 @@ class _Applier:
         rst = self.sch[rf]
         *spatial, kf = rst.op.axis
         kio, kii = rst.split(kf, factor=kii_n)
-        if 1 < kio_n <= MAX_ACCUMULATORS:
-            # kio independent vector accumulators updated in turn inside the reduction loop:
-            # each add (or max) waits for its own chain only, which hides the latency.
+        if anchor and 1 < kio_n <= MAX_ACCUMULATORS:
+            # Inside a row of its consumer: kio independent vector accumulators updated in turn
+            # in the reduction loop, each add (or max) waiting for its own chain only.  (At the
+            # root, kio stays outside, where the parallel loop spreads it over threads.)
             rst.reorder(*spatial, *rst.op.reduce_axis, kio, kii)
             rst.unroll(kio)
         else:
