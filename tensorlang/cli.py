@@ -627,7 +627,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "tensorlang.runtime.load_module loads.  A task without a record gets its fallback config,\n"
                     "with a warning.  Records measured on another CPU model or GPU are refused unless\n"
                     "--allow-other-device is given.",
-        epilog="example:\n  tensorlang build --log tuning_logs/matmul.llvm.json examples/matmul.py -o matmul.so")
+        epilog="examples:\n  tensorlang build --log tuning_logs/matmul.llvm.json examples/matmul.py -o matmul.so\n"
+               "  tensorlang build --auto --log tuning_logs/softmax.auto.llvm.json examples/softmax.py -o softmax.so")
     bld.add_argument("file", help="a Python file defining tasks(target)")
     bld.add_argument("--log", required=True, metavar="LOG", help="the tuning log whose best configs to use")
     bld.add_argument("--target", default="llvm", metavar="TARGET",
