@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..build_module import build
 from ..errors import TensorLangError
 from .scheduler import tune_tasks
 from .task import SearchTask, best_config
@@ -37,7 +38,6 @@ def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
 def build_file(module: Any, path: str, target: str, log: str, output: str) -> int:
     """``tensorlang build --auto``: every computation of the file built with the best candidate of
     ``log`` and exported as a library (``NAME.<task>N.so`` beside ``output`` for several)."""
-    from ..build_module import build
     tasks = tasks_from_module(module, path, target)
     out = Path(output)
     missing = []
