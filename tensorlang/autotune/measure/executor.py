@@ -8,6 +8,7 @@ it started (the C compiler, the threads of a parallel loop).  Results travel bac
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import multiprocessing
 import os
@@ -113,8 +114,11 @@ def _answer(conn: Connection, fn: Callable[..., Any], args: tuple) -> None:
         message = ("error", type(exc).__name__, _describe(exc))
     try:
         conn.send(message)
+    except (BrokenPipeError, ConnectionResetError):
+        return  # the parent is gone (interrupted, killed): nobody to answer, leave quietly
     except Exception as exc:  # noqa: BLE001 - e.g. an unpicklable return value
-        conn.send(("error", type(exc).__name__, f"cannot send the result back: {exc}"))
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            conn.send(("error", type(exc).__name__, f"cannot send the result back: {exc}"))
 
 
 def _child_main(fn: Callable[..., Any], args: tuple, conn: Connection, others: list[Connection],
