@@ -474,11 +474,14 @@ counts them, so rerunning a finished command measures nothing, and rerunning a s
 log at a time; a second one stops at once.
 
 Honest bests: every candidate is timed --repeat times of --number calls, and ranked by its
-median repeat.  Before a best is declared, the --confirm-top fastest configs are built again and
-re-measured side by side, interleaved over --confirm-rounds rounds, each run in a fresh process;
-that confirmation is kept beside the log, in LOG.confirmed (the log keeps one line per config),
-and `tensorlang best`, `tensorlang build` and autotune.apply_history_best use the confirmed best.
-The summary prints the best with its spread (slowest minus fastest round, over the median).
+median repeat.  Before a best is declared, the --confirm-top fastest configs (up to 5 when more
+trials are within 5% of the fastest) are built again and re-measured side by side, interleaved
+over --confirm-rounds rounds, each run in a fresh process; leaders within noise of each other get
+as many rounds again.  The declared best is the steadiest fast config (the lowest upper quartile
+of its rounds), not one that is fast only in some processes.  That confirmation is kept beside
+the log, in LOG.confirmed (the log keeps one line per config), and `tensorlang best`,
+`tensorlang build` and autotune.apply_history_best use the confirmed best.  The summary prints
+the best (the median of its rounds) with its spread (slowest minus fastest round, over the median).
 
 A candidate that crashes, hangs, computes a wrong answer or fails to compile is recorded as a
 failed trial of that kind and the run goes on.
@@ -562,12 +565,13 @@ def build_parser() -> argparse.ArgumentParser:
     timing.add_argument("--fixed-repeats", action="store_true",
                         help="time every candidate exactly --repeat times, however slow or noisy")
     timing.add_argument("--confirm-top", type=_count, default=3, metavar="N",
-                        help="before declaring the best, re-measure the N fastest configs side by side in fresh "
-                             "processes and keep the confirmation beside the log (LOG.confirmed); 0 declares the best "
-                             "straight from the trials (default: 3)")
+                        help="before declaring the best, re-measure the N fastest configs (up to 5 when more trials "
+                             "are within 5%% of the fastest) side by side in fresh processes and keep the "
+                             "confirmation beside the log (LOG.confirmed); 0 declares the best straight from the "
+                             "trials (default: 3)")
     timing.add_argument("--confirm-rounds", type=_positive_int, default=3, metavar="N",
-                        help="interleaved rounds of that re-measurement; the spread printed is over them "
-                             "(default: 3)")
+                        help="interleaved rounds of that re-measurement (twice as many for leaders within noise "
+                             "of each other); the spread printed is over them (default: 3)")
     timing.add_argument("--build-timeout", type=_seconds, default=20.0, metavar="SECONDS",
                         help="a candidate that takes longer to compile is recorded as build_timeout (default: 20)")
     timing.add_argument("--run-timeout", type=_seconds, default=10.0, metavar="SECONDS",

@@ -124,17 +124,19 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     assert [inp.config.index for inp, _ in recs[:5]] == trials
     confirms = recs[5:]
     assert {inp.config.index for inp, _ in confirms} <= set(trials)
-    assert len(confirms) == 3 and [res.confirm.rank for _, res in confirms] == [1, 2, 3]
-    assert all(len(res.costs) == 3 for _, res in confirms)  # one figure per round
+    # The 3 fastest, and up to 5 when the trials are within 5% of each other (a tiny kernel's are).
+    n = len(confirms)
+    assert 3 <= n <= 5 and [res.confirm.rank for _, res in confirms] == list(range(1, n + 1))
+    assert all(len(res.costs) in (3, 6) for _, res in confirms)  # one figure per round (6: a tie re-measured)
     winner = confirms[0][0].config
-    assert "confirmed 1/3, 3 rounds" in out and str(winner) in out
+    assert f"confirmed 1/{n}, {len(confirms[0][1].costs)} rounds" in out and str(winner) in out
     # Once confirmed, a rerun has nothing to do.
     assert main(["tune", *common, "--log", str(log)]) == 0
-    assert len(list(record.load_from_file(str(log)))) == 8
+    assert len(list(record.load_from_file(str(log)))) == 5 + n
     capsys.readouterr()
     assert main(["best", str(log)]) == 0
     out = capsys.readouterr().out
-    assert "confirmed 1/3" in out and str(winner) in out
+    assert f"confirmed 1/{n}" in out and str(winner) in out
     lib = str(tmp_path / "tiny.so")
     assert main(["build", "--log", str(log), TINY, "-o", lib]) == 0
     assert f"(config {winner})" in capsys.readouterr().out
@@ -143,4 +145,5 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     log2 = tmp_path / "tiny2.json"
     assert main(["tune", *common, "--log", str(log2)]) == 0
     recs = list(record.load_from_file(str(log2)))
-    assert [record.is_confirmation(res) for _, res in recs] == [False] * 5 + [True] * 3
+    assert 8 <= len(recs) <= 10
+    assert [record.is_confirmation(res) for _, res in recs] == [False] * 5 + [True] * (len(recs) - 5)

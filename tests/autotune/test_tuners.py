@@ -322,17 +322,20 @@ def test_end_to_end_with_local_measurement_and_resume(task, tmp_path):
 
 def test_confirm_best_remeasures_the_leaders_interleaved(task):
     """A lucky first reading does not survive confirmation: the leaders are re-measured in
-    rounds and the best declared is the lowest median of the rounds."""
+    rounds (more rounds for those within noise of each other) and the best declared is the
+    lowest steady cost (upper quartile) of the rounds; its figure is their median."""
     from tensorlang.autotune import LocalBuilder, LocalRunner, measure_option
     from tensorlang.autotune.measure.measure import MeasureErrorNo, MeasureInput, MeasureResult
 
     option = measure_option(LocalBuilder(n_parallel=2), LocalRunner(number=2, repeat=3))
     tuner = RandomTuner(task, seed=3)
     tuner.tune(6, option, confirm_top=3)
-    assert tuner.confirmed and len(tuner.confirmed) <= 3
+    assert tuner.confirmed and len(tuner.confirmed) <= tuner_module.FLAT_LEADERS
     assert tuner.best_config.index == tuner.confirmed[0][0].index
     rounds = tuner.confirmed[0][1]
-    assert len(rounds) == 3 and tuner.best_flops == pytest.approx(task.flop / sorted(rounds)[1])
+    assert len(rounds) in (3, 6) and tuner.best_flops == pytest.approx(task.flop / np.median(rounds))
+    steady = [tuner_module.steady_cost(r) for _, r in tuner.confirmed]
+    assert steady == sorted(steady)
     assert tuner.best_spread >= 0
     # Fake a lucky reading of one leader: 1000x faster than it is. Confirmation measures it for real.
     lucky = tuner.confirmed[-1][0]

@@ -593,14 +593,16 @@ class LocalRunner:
         return results
 
     @contextlib.contextmanager
-    def fresh_processes(self) -> Iterator[None]:
+    def fresh_processes(self, min_repeat_ms: float = 0.0) -> Iterator[None]:
         """Inside the block every candidate runs in a fresh child, as for ``persistent=False``
-        (a confirmation of the leaders wants measurements independent of one another)."""
+        (a confirmation of the leaders wants measurements independent of one another), each
+        repeat lasting at least ``min_repeat_ms`` (or the runner's own, if longer)."""
         persistent, self.persistent = self.persistent, False
+        saved, self.min_repeat_ms = self.min_repeat_ms, max(self.min_repeat_ms, float(min_repeat_ms))
         try:
             yield
         finally:
-            self.persistent = persistent
+            self.persistent, self.min_repeat_ms = persistent, saved
 
     def close(self) -> None:
         """End the long-lived measuring child, if any (a later ``run`` starts a new one)."""

@@ -6,7 +6,7 @@ parallelism (the highest CPU/wall ratio seen, at least 1), else it is measured a
 ``max_retries`` times (the last try counts whatever it shows, so a busy machine slows tuning
 down but never stops it); exactly ``repeat`` costs come back (TVM's contract) unless an
 ``AdaptiveRepeats`` policy is given, which then decides how many (at least one).  ``rank_cost``
-is the statistic tuners rank by.
+is the statistic tuners rank trials by, ``steady_cost`` the one confirmed leaders are ranked by.
 """
 
 from __future__ import annotations
@@ -50,6 +50,19 @@ def rank_cost(costs: Sequence[float]) -> float:
     """The cost tuners rank candidates by: the median repeat (robust to one lucky or one
     disturbed repeat, unlike the mean or the minimum)."""
     return statistics.median(costs) if costs else float("inf")
+
+
+def steady_cost(costs: Sequence[float]) -> float:
+    """The cost confirmed leaders are ranked by: the upper quartile of their round figures
+    (each round a fresh process).  A config that is fast in some processes and slow in others
+    (say, by where its memory landed) ranks by how slow it often is, not by its lucky rounds;
+    the median and the upper quartile agree for a steady config, and with six rounds or more
+    one disturbed round moves it little."""
+    if not costs:
+        return float("inf")
+    if len(costs) == 1:
+        return float(costs[0])
+    return statistics.quantiles(costs, n=4, method="inclusive")[2]
 
 
 def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repeat_ms: float = 0.0,

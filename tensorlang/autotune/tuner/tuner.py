@@ -14,7 +14,6 @@ import logging
 import math
 import os
 import random
-import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +22,7 @@ from typing import Any
 from ...target.target import as_target
 from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
-from ..measure.timing import rank_cost
+from ..measure.timing import rank_cost, spread_of, steady_cost
 from ..record import Ranking, record_cost, spread
 from ..space import ConfigEntity, ConfigSpace, InstantiationError
 from ..task import Task
@@ -38,6 +37,14 @@ Callback = Callable[["Tuner", list[MeasureInput], list[MeasureResult]], Any]
 # Draws of a random index before falling back to a scan for an unvisited valid one.
 _RANDOM_DRAWS = 64
 _LEADERS = 8  # fastest configs remembered for confirm_best
+# Confirmation (Tuner.confirm_best): trials within FLAT of the fastest are leaders too (one short
+# trial each cannot order them), up to FLAT_LEADERS; confirmed leaders within NOISE_FLOOR of the
+# best (or within their own rounds' spread) get more rounds; each confirming repeat lasts at least
+# CONFIRM_MIN_REPEAT_MS, so that one round is not one short reading.
+FLAT = 0.05
+FLAT_LEADERS = 5
+NOISE_FLOOR = 0.02
+CONFIRM_MIN_REPEAT_MS = 40.0
 
 
 def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
@@ -318,16 +325,33 @@ class Tuner:
             if callable(close):
                 close()
 
+    def confirm_leaders(self, top: int) -> list[MeasureInput]:
+        """The configs ``confirm_best`` re-measures: the ``top`` fastest trials so far, and, when
+        the trial ranking is flat (further trials within ``FLAT`` of the fastest, which one short
+        trial each cannot order), those too, up to ``FLAT_LEADERS`` in all."""
+        n = min(top, len(self._leaders))
+        if self._leaders and top > 1:
+            fastest = self._leaders[0][0]
+            while (n < min(max(top, FLAT_LEADERS), len(self._leaders))
+                   and self._leaders[n][0] <= fastest * (1 + FLAT)):
+                n += 1
+        return [inp for _, _, inp in self._leaders[:n]]
+
     def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3,
                      callbacks: Sequence[Callback] = ()) -> None:
-        """Re-measure the ``top`` fastest configs so far before a best is declared: built once,
-        then run ``rounds`` times interleaved (the order rotated each round), each run in the
-        runner's own fresh process; the best is the lowest median of round figures, and
-        ``best_spread`` the range of its rounds over that median.  A lucky short reading of one
-        trial cannot win this way.  Each leader's rounds become one result with ``confirm`` set
-        (its rank among the leaders), handed to ``callbacks`` as a batch.  Failures here keep
-        the unconfirmed best."""
-        leaders = [inp for _, _, inp in self._leaders[:top]]
+        """Re-measure the fastest configs so far before a best is declared (``confirm_leaders``:
+        the ``top`` fastest, more when the trials cannot order them): built once, then run
+        ``rounds`` times interleaved (the order rotated each round), each run in the runner's
+        own fresh process, each repeat at least ``CONFIRM_MIN_REPEAT_MS`` long.  Leaders rank by
+        ``steady_cost`` of their rounds (the upper quartile): a config fast in some processes and
+        slow in others loses to one that is fast in all of them.  When the leaders nearest the
+        best are within noise of it (``NOISE_FLOOR``, or their rounds' own spread), those get
+        ``rounds`` more rounds before they are ranked.  A lucky short reading of one trial cannot
+        win this way.  Each leader's rounds become one result with ``confirm`` set (its rank among
+        the leaders; its cost, as for every record, the median of its figures), handed to
+        ``callbacks`` as a batch; ``best_spread`` is the range of the best's rounds over their
+        median.  Failures here keep the unconfirmed best."""
+        leaders = self.confirm_leaders(top)
         if len(leaders) < 2:
             return
         configs = [inp.config for inp in leaders]
@@ -335,22 +359,33 @@ class Tuner:
         times = [[0.0, 0.0] for _ in configs]  # build and run seconds spent on each leader
         device: list[Any] = [None] * len(configs)
         t0 = time.monotonic()
-        # A runner that can keep one measuring process is asked for a fresh one per run here.
-        fresh = getattr(measure_option.runner, "fresh_processes", None)
+        runner = measure_option.runner
+        fresh = getattr(runner, "fresh_processes", None)
+
+        def run_rounds(ks: list[int], first: int, count: int) -> None:
+            for r in range(first, first + count):
+                order = [ks[(j + r) % len(ks)] for j in range(len(ks))]
+                # A runner that keeps one measuring process is asked for a fresh one per run here.
+                with fresh(CONFIRM_MIN_REPEAT_MS) if callable(fresh) else contextlib.nullcontext():
+                    results = runner.run(self.task, [builds[k] for k in order])
+                for k, res in zip(order, results):
+                    times[k][1] += float(getattr(res, "run_time", 0.0) or 0.0)
+                    if res.ok and res.costs:
+                        per[k].append(rank_cost(res.costs))
+                        device[k] = getattr(res, "device", None)
+
+        extra = 0
         try:
             builds = measure_option.builder.build(self.task, configs)
             try:
                 for k, b in enumerate(builds):
                     times[k][0] = float(getattr(b, "build_time", 0.0) or 0.0)
-                for r in range(rounds):
-                    order = [(k + r) % len(configs) for k in range(len(configs))]
-                    with fresh() if callable(fresh) else contextlib.nullcontext():
-                        results = measure_option.runner.run(self.task, [builds[k] for k in order])
-                    for k, res in zip(order, results):
-                        times[k][1] += float(getattr(res, "run_time", 0.0) or 0.0)
-                        if res.ok and res.costs:
-                            per[k].append(rank_cost(res.costs))
-                            device[k] = getattr(res, "device", None)
+                run_rounds(list(range(len(configs))), 0, rounds)
+                complete = [k for k, p in enumerate(per) if len(p) == rounds]
+                ties = self._ties(per, complete)
+                if len(ties) > 1:
+                    extra = len(ties)
+                    run_rounds(ties, rounds, rounds)
             finally:
                 for b in builds:
                     if getattr(b, "filename", None) and os.path.exists(b.filename):
@@ -358,7 +393,7 @@ class Tuner:
         except Exception as exc:  # noqa: BLE001 - confirming is a refinement, never a failure
             logger.warning("tune: re-measuring the leaders failed (%s); keeping the best as measured", exc)
             return
-        scored = sorted((statistics.median(p), k) for k, p in enumerate(per) if len(p) == rounds)
+        scored = sorted((steady_cost(per[k]), k) for k, p in enumerate(per) if len(p) >= rounds)
         if not scored:
             return
         self.confirmed = [(configs[k], tuple(per[k])) for _, k in scored]
@@ -373,5 +408,17 @@ class Tuner:
             self._record_best(leaders[k], res, configs[k])
         for callback in callbacks:
             callback(self, inputs, results)
-        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders in %.1f s",
-                     self.best_config, self.best_cost, 100 * self.best_spread, len(configs), time.monotonic() - t0)
+        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders (%d re-measured again) "
+                     "in %.1f s", self.best_config, self.best_cost, 100 * self.best_spread, len(configs), extra,
+                     time.monotonic() - t0)
+
+    @staticmethod
+    def _ties(per: list[list[float]], complete: list[int]) -> list[int]:
+        """The leaders (indices into ``per``, round figures each) whose steady cost is within
+        noise of the best's: within ``NOISE_FLOOR`` or within either one's spread of rounds."""
+        if len(complete) < 2:
+            return []
+        best = min(complete, key=lambda k: steady_cost(per[k]))
+        top = steady_cost(per[best])
+        return [k for k in complete
+                if steady_cost(per[k]) <= top * (1 + max(NOISE_FLOOR, spread_of(per[best]), spread_of(per[k])))]
