@@ -41,7 +41,7 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
         pairs = list(zip(inputs, results))
         record.append(path, [(inp, res) for inp, res in pairs if res.confirm is None])
         # Confirmations re-measure configs the log has: they go beside it (record module docstring).
-        record.append(record.confirmations_path(path), [(inp, res) for inp, res in pairs if res.confirm is not None])
+        record.append_confirmations(path, [(inp, res) for inp, res in pairs if res.confirm is not None])
 
     return _log
 

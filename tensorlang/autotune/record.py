@@ -16,13 +16,18 @@ is never a way to run code.  Line format (version ``"v": 1``)::
 
 ``device`` (optional) is the ``DeviceFingerprint`` of the worker that measured the trial
 (cluster measurement writes it; see ``autotune.fingerprint``).  ``confirm`` (optional,
-``{"rank", "of"}``) marks a confirmation line rather than a trial: the run's leaders re-measured
-together before a best was declared, one cost per interleaved round (``Tuner.confirm_best``).
+``{"rank", "of", "after"}``) marks a confirmation line rather than a trial: the run's leaders
+re-measured together before a best was declared, one cost per interleaved round
+(``Tuner.confirm_best``); ``after`` is how many lines the log held when it was written.
 
 Confirmations live beside the log, in ``LOG.confirmed`` (``confirmations_path``), so the log
 itself keeps exactly one line per measured config: a resumed or shared run never shows a config
-twice there.  Readers (``load_from_file``, ``pick_best``) take both files and interleave them by
-timestamp, each file in its own order, so the ranking rule sees what happened when.
+twice there.  Readers (``load_from_file``, ``pick_best``) take both files and put each
+confirmation right after the ``after`` first lines of the log, each file in its own order, so the
+ranking rule sees what happened when.  That order needs no clock: trials stamped by cluster
+workers whose clocks run ahead of the driver's still come before the confirmation that followed
+them.  A confirmation without ``after`` (logs written before it existed) goes by its timestamp,
+after the trials stamped no later than it.
 
 Which config is best is decided by one rule, ``Ranking`` (``record_cost`` and ``best_records``
 below), used by the tuner, ``apply_history_best``, ``pick_best``, ``best_by_device`` and every
@@ -33,7 +38,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import heapq
 import json
 import math
 import os
@@ -42,6 +46,7 @@ import socket
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from importlib import resources
 from typing import Any
 
@@ -202,6 +207,8 @@ def encode(inp: MeasureInput, res: MeasureResult, protocol: str = "json") -> str
         record["device"] = device.to_json()
     if res.confirm is not None:
         record["confirm"] = {"rank": int(res.confirm.rank), "of": int(res.confirm.of)}
+        if res.confirm.after is not None:
+            record["confirm"]["after"] = int(res.confirm.after)
     # allow_nan=False: a NaN or inf would make the line unreadable to strict JSON parsers.
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
 
@@ -308,8 +315,10 @@ def _decode(line: str) -> Record:
         except ValueError as exc:
             raise RecordError(f"bad device: {exc}") from None
     confirm = None
-    if "confirm" in data:  # the schema checked its shape: rank and of are integers >= 1
-        confirm = Confirmation(int(data["confirm"]["rank"]), int(data["confirm"]["of"]))
+    if "confirm" in data:  # the schema checked its shape: rank and of are integers >= 1, after >= 0
+        after = data["confirm"].get("after")
+        confirm = Confirmation(int(data["confirm"]["rank"]), int(data["confirm"]["of"]),
+                               None if after is None else int(after))
         if confirm.rank > confirm.of:
             raise RecordError(f"confirm.rank {confirm.rank} is past confirm.of {confirm.of}")
     res = MeasureResult(
@@ -332,8 +341,9 @@ def _number(d: dict, key: str) -> float:
     return float(value)
 
 
-def _lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
-    """(raw line, record) for each valid line; one warning at the end about the invalid ones."""
+def _lines(path: str | os.PathLike) -> Iterator[tuple[int, str, Record]]:
+    """(line number, raw line, record) for each valid line; one warning at the end about the
+    invalid ones."""
     first_bad, bad, first_reason = 0, 0, ""
     path = check_readable(path)
     with open(path, encoding="utf-8", errors="replace") as f:
@@ -348,7 +358,7 @@ def _lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
                     first_bad, first_reason = lineno, str(exc)
                 bad += 1
                 continue
-            yield text, record
+            yield lineno, text, record
     if bad:
         warnings.warn(f"{os.fspath(path)}: skipped {bad} invalid line{'s' if bad > 1 else ''} of the tuning log "
                       f"(first: line {first_bad}: {first_reason})", stacklevel=3)
@@ -359,24 +369,68 @@ def confirmations_path(path: str | os.PathLike) -> str:
     return os.fspath(path) + CONFIRMED_SUFFIX
 
 
+def line_count(path: str | os.PathLike) -> int:
+    """How many lines the file ``path`` holds (a last line without its newline counts; 0 when
+    there is no file): what a confirmation written now follows (``Confirmation.after``)."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return 0
+    count, last = 0, b"\n"
+    with f:
+        while chunk := f.read(1 << 20):
+            count += chunk.count(b"\n")
+            last = chunk[-1:]
+    return count + (last != b"\n")
+
+
+def _follows(confirm: tuple[int, str, Record], lineno: int, trial: Record) -> bool:
+    """Whether the confirmation line ``confirm`` comes before the log's line ``lineno`` (holding
+    ``trial``): by the log lines it was written after, else (older lines) by timestamp."""
+    res = confirm[2][1]
+    after = res.confirm.after if res.confirm is not None else None
+    if after is not None:
+        return after < lineno
+    return res.timestamp < trial[1].timestamp
+
+
 def _log_lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
-    """(raw line, record) of a log and of its confirmations file, interleaved by timestamp."""
+    """(raw line, record) of a log and of its confirmations file, each confirmation placed
+    after the log lines it followed (module docstring)."""
     trials = _lines(path)
     side = confirmations_path(path)
     if not os.path.isfile(side):
-        yield from trials
+        for _, text, rec in trials:
+            yield text, rec
         return
-    confirms = (item for item in _lines(side) if item[1][1].confirm is not None)  # trials belong in the log
-    # Each file is in the order it was written; merge keeps that order within each file.
-    yield from heapq.merge(trials, confirms, key=lambda item: item[1][1].timestamp)
+    confirms = (item for item in _lines(side) if item[2][1].confirm is not None)  # trials belong in the log
+    pending = next(confirms, None)
+    for lineno, text, rec in trials:
+        # Each file is in the order it was written; this keeps that order within each file.
+        while pending is not None and _follows(pending, lineno, rec):
+            yield pending[1], pending[2]
+            pending = next(confirms, None)
+        yield text, rec
+    while pending is not None:
+        yield pending[1], pending[2]
+        pending = next(confirms, None)
 
 
 def load_from_file(path: str | os.PathLike) -> Iterator[Record]:
     """The records of a log, in order (a generator), with its confirmations (``LOG.confirmed``)
-    interleaved by time.  Corrupt, truncated or foreign lines are skipped with a single warning
-    per file naming the first one and their count."""
+    each placed after the log lines it followed.  Corrupt, truncated or foreign lines are skipped
+    with a single warning per file naming the first one and their count."""
     for _, record in _log_lines(path):
         yield record
+
+
+def append_confirmations(path: str | os.PathLike, records: Iterable[Record]) -> None:
+    """Append confirmations of the leaders beside the log ``path`` (``LOG.confirmed``), each
+    marked with the number of lines the log holds now (``Confirmation.after``)."""
+    after = line_count(path)
+    marked = [(inp, replace(res, confirm=replace(res.confirm, after=after)) if res.confirm is not None else res)
+              for inp, res in records]
+    append(confirmations_path(path), marked)
 
 
 def append(path: str | os.PathLike, records: Iterable[Record]) -> None:

@@ -64,10 +64,14 @@ class MeasureInput:
 class Confirmation:
     """Marks a result as a confirmation, not a trial: the leaders of a tuning run re-measured
     together, interleaved, before a best was declared.  ``rank`` is this config's place among
-    the ``of`` leaders (1: the declared best); the result's costs are one figure per round."""
+    the ``of`` leaders (1: the declared best); the result's costs are one figure per round.
+    ``after`` is how many lines the tuning log held when the confirmation was written beside it
+    (``LOG.confirmed``): readers put it right after those lines, whatever the clocks of the
+    machines that measured say (None: unknown, in logs written before it existed)."""
 
     rank: int
     of: int
+    after: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
