@@ -7,7 +7,8 @@ ctypes call (built with TENSORLANG_PARALLEL_MIN_WORK=0, so the pool really runs 
 thread); the same kernel's serial build (the ctypes call alone); vector adds of 64K and 1M
 floats split into parallel blocks, with the default work threshold (a loop too small to pay for
 a second thread runs on the calling thread alone) and, on all cores, without it; numpy's add of
-the same sizes.  Each row in a fresh process
+the same sizes; and the Python call of a 64-float add (3 arrays checked and passed: what a
+tiny kernel costs from Python), static and symbolic shape, beside numpy's.  Each row in a fresh process
 pinned to its cores, interleaved over rounds, medians of round medians; copy bandwidth from the
 roofline measured in the same run.
 """
@@ -36,6 +37,15 @@ def make_row(spec: dict, threads: int):
     c = np.empty_like(a)
     if impl == "numpy":
         return lambda: np.add(a, b, out=c)
+    if impl in ("call", "call-symbolic"):  # the Python call path: a plain loop, checks of 3 arrays
+        size = te.var("n") if impl == "call-symbolic" else n
+        A = te.placeholder((size,), name="A")
+        B = te.placeholder((size,), name="B")
+        C = te.compute((size,), lambda i: A[i] + B[i], name="C")
+        f = tl.build(te.create_schedule(C.op), [A, B, C], target="llvm")
+        f(a, b, c)
+        np.testing.assert_array_equal(c, a + b)
+        return lambda: f(a, b, c)
     A = te.placeholder((n,), name="A")
     B = te.placeholder((n,), name="B")
     C = te.compute((n,), lambda i: A[i] + B[i], name="C")
@@ -63,6 +73,10 @@ def main() -> None:
     rows = [Row("launch: 2-iteration parallel loop (32 floats)", t, {"n": 32, "impl": "tiny"}, bytes=3 * 32 * 4,
                 env=every_thread) for t in sorted({1, cores})]
     rows.append(Row("launch: same loop built serial", 1, {"n": 32, "impl": "serial"}, bytes=3 * 32 * 4))
+    rows += [Row("call of a 64-float add: numpy", 1, {"n": 64, "impl": "numpy"}, bytes=3 * 64 * 4),
+             Row("call of a 64-float add: tensorlang", 1, {"n": 64, "impl": "call"}, bytes=3 * 64 * 4),
+             Row("call of a 64-float add: tensorlang, shape (n,)", 1, {"n": 64, "impl": "call-symbolic"},
+                 bytes=3 * 64 * 4)]
     for n in (1 << 16, 1 << 20):
         rows.append(Row(f"vector add {n >> 10}K floats: numpy", 1, {"n": n, "impl": "numpy"}, bytes=3 * n * 4))
         for t in sorted({1, cores}):
@@ -81,7 +95,7 @@ def main() -> None:
             return next((r for r in results if r.row.spec["impl"] == "serial"), None)
         return next((r for r in results if r.row.name.startswith(name) and r.row.spec["impl"] == "numpy"), None)
     print_table(results, roof, ref_of, ref_label="x ref", compute_bound=False)
-    print("x ref: against the serial build for the launch rows, against numpy for the vector adds")
+    print("x ref: against the serial build for the launch rows, against numpy for the vector adds and calls")
 
 
 if __name__ == "__main__":

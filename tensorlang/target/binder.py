@@ -9,6 +9,8 @@ caller does not pass are derived from array shapes.
 from __future__ import annotations
 
 import ctypes
+import functools
+import math
 import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +51,23 @@ class ArgBinder:
                         for i, p in enumerate(user) if p.kind == "scalar"]
         self.derived = [(i, p, scalar_converter(p)) for i, p in enumerate(sig.params) if i >= sig.user_arity]
         self.check_overlap = len(self.buffers) > 1 and any(p.written for _, p, _ in self.buffers)
+        # values(args) is bind(args).values, quickly: a call whose arguments are plain numpy
+        # arrays of the right dtype, shape and layout passes the same checks in one straight-line
+        # function made for this signature (``_fast_values``); any other call, and any call that
+        # fails a check, goes through ``bind``, which raises the error naming the argument.
+        self.values: Callable[[tuple], list[Any]] = (None if device_arrays else _fast_values(self)) or self._values
+
+    def _values(self, args: tuple) -> list[Any]:
+        return self.bind(args).values
+
+    def caller(self, fn: Callable[..., Any]) -> Callable[[tuple], Any]:
+        """``lambda args: fn(*self.values(args))``, with the call made inside the checks made for
+        this signature (no list of values in between): the hot path of a compiled function."""
+        fast = None if self.device_arrays else _fast_values(self, fn)
+        if fast is not None:
+            return fast
+        values = self.values
+        return lambda args: fn(*values(args))
 
     def bind(self, args: tuple) -> BoundArgs:
         """The checked arguments of one call (ArgumentError on the first wrong one)."""
@@ -147,6 +166,121 @@ class ArgBinder:
             raise ArgumentError(f"argument {p.name}: the device pointer is not {need}-byte aligned, but the "
                                 f"kernels read it with {need}-byte vector accesses; pass an unsliced array")
         return x.shape
+
+
+def _fast_values(binder: ArgBinder, fn: Callable[..., Any] | None = None) -> Callable[[tuple], Any] | None:
+    """The checks of ``binder.bind`` for plain numpy arrays, as one straight-line function made
+    per signature (generated source, as ``dataclasses`` does: a Python call costs about as much
+    as the kernel of a small one, and a loop over parameters would double it).  It returns the
+    checked values of a call; when any argument is not a plain C-contiguous numpy array of its
+    dtype and shape (or is read-only where written, or overlaps a written one), or a call-time
+    check fails, it returns what ``bind`` gives instead, and ``bind`` raises the error naming the
+    argument.  With ``fn``, it returns ``fn(*values)`` instead of the values.  None (no fast path)
+    when the signature needs what only ``bind`` does: scalar arguments, dimension formulas, shape
+    variables no array gives."""
+    sig = binder.sig
+    if binder.scalars or any(d.__class__ not in (int, str) for _, p, _ in binder.buffers for d in p.shape):
+        return None
+    names: dict[str, str] = {}  # shape variable -> its local in the generated code
+    ns: dict[str, Any] = {"ndarray": np.ndarray, "from_buffer": ctypes.c_char.from_buffer,
+                          "addressof": ctypes.addressof, "ArgumentError": ArgumentError,
+                          "pointer_at": ctypes.c_void_p.from_address, "DATA": _DATA_OFFSET}
+    lines = [f"if len(args) != {sig.user_arity}: return None"]
+    spans = []  # (pointer local, byte-size expression, written)
+    for i, p, dtype in binder.buffers:
+        x = f"x{i}"
+        ns[f"dt{i}"] = dtype
+        lines += [f"{x} = args[{i}]",
+                  f"if {x}.__class__ is not ndarray or ({x}.dtype is not dt{i} and {x}.dtype != dt{i}): return None"]
+        if _DATA_OFFSET is not None:
+            lines += [f"flags = {x}.flags",
+                      f"if not flags.c_contiguous{' or not flags.writeable' if p.written else ''}: return None"]
+        if all(d.__class__ is int for d in p.shape):
+            ns[f"shape{i}"] = tuple(p.shape)
+            lines.append(f"if {x}.shape != shape{i}: return None")
+            size = str(dtype.itemsize * math.prod(p.shape))
+        else:
+            lines += [f"shape = {x}.shape", f"if len(shape) != {len(p.shape)}: return None"]
+            for d, dim in enumerate(p.shape):
+                if dim.__class__ is int:
+                    lines.append(f"if shape[{d}] != {dim}: return None")
+                elif dim in names:
+                    lines.append(f"if shape[{d}] != {names[dim]}: return None")
+                else:
+                    names[dim] = f"v{len(names)}"
+                    lines.append(f"{names[dim]} = shape[{d}]")
+            size = f"{x}.nbytes"
+        if _DATA_OFFSET is not None:  # the array's data pointer, as PyArray_DATA reads it
+            lines.append(f"p{i} = pointer_at(id({x}) + DATA).value or 0")
+        else:
+            # Through the buffer protocol: 3x cheaper than __array_interface__, and it proves the
+            # array writeable, C-contiguous and non-empty (else it raises).
+            lines += ["try:", f"    p{i} = addressof(from_buffer({x}))", "except (TypeError, ValueError, BufferError):"]
+            if p.written:
+                lines.append("    return None")
+            else:
+                lines += [f"    if not {x}.flags.c_contiguous: return None",
+                          f"    p{i} = {x}.__array_interface__['data'][0]"]
+        spans.append((f"p{i}", size, p.written))
+    values = {i: f"p{i}" for i, _, _ in binder.buffers}
+    for i, p, convert in binder.derived:
+        if p.var not in names:
+            return None
+        ns[f"convert{i}"] = convert
+        lines += ["try:", f"    d{i} = convert{i}({names[p.var]})", "except ArgumentError:", "    return None"]
+        values[i] = f"d{i}"
+    if sig.checks:
+        ns["checks_fail"] = functools.partial(_checks_fail, sig.checks)
+        lines.append("if checks_fail({" + ", ".join(f"{v!r}: {local}" for v, local in names.items()) + "}): "
+                     "return None")
+    if binder.check_overlap:  # code is compiled assuming no aliasing (noalias, __restrict__)
+        for k, (at_a, size_a, written_a) in enumerate(spans):
+            for at_b, size_b, written_b in spans[k + 1:]:
+                if written_a or written_b:
+                    lines.append(f"if {size_a} and {size_b} and {at_a} < {at_b} + {size_b} and "
+                                 f"{at_b} < {at_a} + {size_a}: return None")
+    listed = ", ".join(values[i] for i in range(len(sig.params)))
+    if fn is None:
+        lines.append(f"return [{listed}]")
+        lines = [line.replace("return None", "return slow(args)") for line in lines]
+    else:
+        ns["fn"] = fn
+        lines.append(f"return fn({listed})")
+        lines = [line.replace("return None", "return fn(*slow(args))") for line in lines]
+    ns["slow"] = binder._values
+    source = "def values(args):\n" + "".join(f"    {line}\n" for line in lines)
+    exec(compile(source, f"<tensorlang argument checks of {sig.name}>", "exec"), ns)  # noqa: S102 - our own source
+    return ns["values"]
+
+
+def _numpy_data_offset() -> int | None:
+    """Where a numpy array object keeps its data pointer (numpy's ``PyArrayObject`` puts it
+    right after the object header: what ``PyArray_DATA`` reads), checked here on arrays and
+    views against ``__array_interface__``; None when that does not hold (another Python or numpy
+    build), and the arguments' pointers then come through the buffer protocol.  Reading it is
+    about twice as fast as the buffer protocol, which dominates a small kernel's call."""
+    offset = object.__basicsize__
+    base = np.arange(64, dtype=np.float32)
+    try:
+        for a in (base, base[3:], base.reshape(8, 8)[2:], np.zeros((2, 3), np.int8), np.empty(0)):
+            if (ctypes.c_void_p.from_address(id(a) + offset).value or 0) != a.__array_interface__["data"][0]:
+                return None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    return offset
+
+
+_DATA_OFFSET = _numpy_data_offset()
+
+
+def _checks_fail(checks: tuple[DimCheck, ...], env: dict[str, int]) -> bool:
+    """Whether a call-time check of the signature fails (``ArgBinder._check`` says how)."""
+    for check in checks:
+        bits = check.bits or 64
+        value, bad = eval_dim_fitting(check.dim, env, -2 ** (bits - 1), 2 ** (bits - 1) - 1)
+        if bad is not None or (check.minimum is not None and value is not None and value < check.minimum):
+            return True
+    return False
 
 
 def _dim_vars(dim: Any) -> list[str]:

@@ -87,6 +87,7 @@ class Module(SignedModule):
         self._argtypes = [ctypes.c_void_p if p.kind == "buffer" else _SCALAR_CTYPES[p.dtype]
                           for p in signature.params]
         self._cfunc: Callable[..., int] | None = None
+        self._invoke: Callable[[tuple], int] | None = None
         self._num_threads = 0
         if library.runnable:
             self.set_num_threads(default_num_threads())
@@ -146,8 +147,12 @@ class Module(SignedModule):
                            f"(valid indices 0..{size - 1}; checked by -bounds-check)")
 
     def __call__(self, *args: Any) -> None:
-        cargs = self._binder.bind(args).values
-        status = self._function()(*cargs)
+        # The hot path of small kernels: the binder's checks made for this signature call the
+        # foreign function (``ArgBinder.caller``), both made once.
+        invoke = self._invoke
+        if invoke is None:
+            invoke = self._invoke = self._binder.caller(self._function())
+        status = invoke(args)
         if status:
             self._check_status(status)
 
@@ -181,7 +186,7 @@ class Module(SignedModule):
         fn = self._function()
 
         def evaluate(*args: Any) -> ProfileResult:
-            cargs = self._binder.bind(args).values
+            cargs = self._binder.values(args)
             self._check_status(fn(*cargs))  # warm-up: page faults, caches, thread start
 
             def run(n: int) -> float:
