@@ -8,7 +8,8 @@ thread); the same kernel's serial build (the ctypes call alone); vector adds of 
 floats split into parallel blocks, with the default work threshold (a loop too small to pay for
 a second thread runs on the calling thread alone) and, on all cores, without it; numpy's add of
 the same sizes; and the Python call of a 64-float add (3 arrays checked and passed: what a
-tiny kernel costs from Python), static and symbolic shape, beside numpy's.  Each row in a fresh process
+tiny kernel costs from Python), static and symbolic shape, beside numpy's and beside the general
+checks (``ArgBinder.bind``, what every call cost before the checks made per signature).  Each row in a fresh process
 pinned to its cores, interleaved over rounds, medians of round medians; copy bandwidth from the
 roofline measured in the same run.
 """
@@ -37,7 +38,7 @@ def make_row(spec: dict, threads: int):
     c = np.empty_like(a)
     if impl == "numpy":
         return lambda: np.add(a, b, out=c)
-    if impl in ("call", "call-symbolic"):  # the Python call path: a plain loop, checks of 3 arrays
+    if impl.startswith("call"):  # the Python call path: a plain loop, checks of 3 arrays
         size = te.var("n") if impl == "call-symbolic" else n
         A = te.placeholder((size,), name="A")
         B = te.placeholder((size,), name="B")
@@ -45,6 +46,9 @@ def make_row(spec: dict, threads: int):
         f = tl.build(te.create_schedule(C.op), [A, B, C], target="llvm")
         f(a, b, c)
         np.testing.assert_array_equal(c, a + b)
+        if impl == "call-general":  # what every call cost before the per-signature checks: bind, then call
+            fn, bind = f._function(), f._binder.bind
+            return lambda module=f: fn(*bind((a, b, c)).values)  # the module keeps its code alive
         return lambda: f(a, b, c)
     A = te.placeholder((n,), name="A")
     B = te.placeholder((n,), name="B")
@@ -76,6 +80,8 @@ def main() -> None:
     rows += [Row("call of a 64-float add: numpy", 1, {"n": 64, "impl": "numpy"}, bytes=3 * 64 * 4),
              Row("call of a 64-float add: tensorlang", 1, {"n": 64, "impl": "call"}, bytes=3 * 64 * 4),
              Row("call of a 64-float add: tensorlang, shape (n,)", 1, {"n": 64, "impl": "call-symbolic"},
+                 bytes=3 * 64 * 4),
+             Row("call of a 64-float add: tensorlang, general checks", 1, {"n": 64, "impl": "call-general"},
                  bytes=3 * 64 * 4)]
     for n in (1 << 16, 1 << 20):
         rows.append(Row(f"vector add {n >> 10}K floats: numpy", 1, {"n": n, "impl": "numpy"}, bytes=3 * n * 4))

@@ -223,12 +223,14 @@ def _fast_values(binder: ArgBinder, fn: Callable[..., Any] | None = None) -> Cal
                           f"    p{i} = {x}.__array_interface__['data'][0]"]
         spans.append((f"p{i}", size, p.written))
     values = {i: f"p{i}" for i, _, _ in binder.buffers}
-    for i, p, convert in binder.derived:
-        if p.var not in names:
+    for i, p, _ in binder.derived:
+        dtype = np.dtype(p.dtype)
+        if p.var not in names or dtype.kind not in "iu":
             return None
-        ns[f"convert{i}"] = convert
-        lines += ["try:", f"    d{i} = convert{i}({names[p.var]})", "except ArgumentError:", "    return None"]
-        values[i] = f"d{i}"
+        # A dimension of an array is a Python int: converting it is checking its range.
+        info = np.iinfo(dtype)
+        lines.append(f"if not {int(info.min)} <= {names[p.var]} <= {int(info.max)}: return None")
+        values[i] = names[p.var]
     if sig.checks:
         ns["checks_fail"] = functools.partial(_checks_fail, sig.checks)
         lines.append("if checks_fail({" + ", ".join(f"{v!r}: {local}" for v, local in names.items()) + "}): "
