@@ -183,8 +183,8 @@ def _fast_values(binder: ArgBinder, fn: Callable[..., Any] | None = None) -> Cal
         return None
     names: dict[str, str] = {}  # shape variable -> its local in the generated code
     ns: dict[str, Any] = {"ndarray": np.ndarray, "from_buffer": ctypes.c_char.from_buffer,
-                          "addressof": ctypes.addressof, "ArgumentError": ArgumentError,
-                          "pointer_at": ctypes.c_void_p.from_address, "DATA": _DATA_OFFSET}
+                          "addressof": ctypes.addressof, "pointer_at": ctypes.c_void_p.from_address,
+                          "DATA": _DATA_OFFSET}
     lines = [f"if len(args) != {sig.user_arity}: return None"]
     spans = []  # (pointer local, byte-size expression, written)
     for i, p, dtype in binder.buffers:

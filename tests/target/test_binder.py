@@ -70,7 +70,12 @@ def test_empty_arrays_run_nothing():
     f(np.zeros(0, "float32"), np.zeros(0, "float32"), np.zeros(0, "float32"))
 
 
-def test_bad_arguments_raise_what_bind_raises(vadd):
+@pytest.mark.parametrize("pointers", ["PyArray_DATA", "buffer protocol"])
+def test_bad_arguments_raise_what_bind_raises(vadd, pointers, monkeypatch):
+    if pointers == "buffer protocol":  # another Python or numpy build: pointers through the buffer protocol
+        monkeypatch.setattr(binder_module, "_DATA_OFFSET", None)
+    checks = binder_module.ArgBinder(vadd.signature)
+    assert checks.values.__code__.co_filename.startswith("<tensorlang argument checks")
     a = rng.standard_normal(50).astype("float32")
     b = rng.standard_normal(50).astype("float32")
     out = np.zeros(50, "float32")
@@ -98,10 +103,16 @@ def test_bad_arguments_raise_what_bind_raises(vadd):
         slow = _error(vadd._binder.bind, args)
         assert slow is not None, name
         assert _error(vadd, *args) == slow, name
-        assert _error(vadd._binder.values, args) == slow, name
+        assert _error(checks.values, args) == slow, name
         for x, was in zip(args, before):  # nothing ran
             if was is not None:
                 np.testing.assert_array_equal(x, was)
+    # Good arguments, read-only inputs and views included: the same values as bind's.
+    ro = b.copy()
+    ro.flags.writeable = False
+    big = np.zeros(80, "float32")
+    for good in ((a, b, out), (a, ro, out), (big[3:53], ro, out)):
+        assert checks.values(good) == checks.bind(good).values
 
 
 def test_call_time_checks_still_run_on_the_fast_path():
