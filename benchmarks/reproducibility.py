@@ -2,6 +2,7 @@
 
     python benchmarks/reproducibility.py [--runs 10] [--trials 64] [--first-seed 0] [--confirm-top 3]
                                          [--rounds 3] [--size 1024] [--max-minutes 12]
+    python benchmarks/reproducibility.py --configs 72,114,24 --rounds 8   # re-measure only
 
 Runs ``tensorlang tune --target=llvm examples/matmul.py --trials T --seed S`` ``--runs`` times
 with different seeds, each a fresh process writing its own log, exactly as a user would (the
@@ -107,7 +108,12 @@ def main() -> None:
     ap.add_argument("--keep", default=None, help="folder to keep the logs in (default: a temporary one)")
     ap.add_argument("--max-minutes", type=float, default=12.0,
                     help="start no tune that would end the whole benchmark past this (default: 12)")
+    ap.add_argument("--configs", default=None, metavar="I,J,...",
+                    help="tune nothing: re-measure these config indices over --rounds rounds and print each "
+                         "round's GFLOPS (is a config fast in some processes only?)")
     args = ap.parse_args()
+    if args.configs:
+        return remeasure_only([int(i) for i in args.configs.split(",")], args.size, args.rounds)
     n = args.size
     cores = len(os.sched_getaffinity(0))
     print(f"before: {machine_load()}")
@@ -198,8 +204,40 @@ def main() -> None:
     for r in results[1:]:
         i = r.row.spec["index"]
         print(f"  {i:>8} {gflops[i][0]:7.1f} GFLOPS, spread {100 * gflops[i][1]:4.1f}%, cores had "
-              f"{100 * gflops[i][2]:3.0f}%  {next(a[1] for _, _, ans in runs for a in ans.values() if a[0] == i)}")
+              f"{100 * gflops[i][2]:3.0f}%  {next(a[1] for _, _, ans in runs for a in ans.values() if a[0] == i)}"
+              f"  rounds: {_round_gflops(r, flop)}")
     print(f"logs: {folder}")
+
+
+def _round_gflops(result, flop: float) -> str:
+    return " ".join(f"{flop / t / 1e9:.0f}" for t in result.medians)
+
+
+def remeasure_only(indices: list[int], n: int, rounds: int) -> None:
+    """``--configs``: each config (and numpy) in a fresh pinned process per round, interleaved;
+    every round's GFLOPS, so a config fast in some processes only shows as such."""
+    import matmul  # noqa: F401 - registers the template
+
+    from tensorlang import autotune
+
+    space = autotune.task.create("matmul", (n, n, n, "float32"), "llvm").config_space
+    cores = len(os.sched_getaffinity(0))
+    flop = 2.0 * n ** 3
+    print(f"before: {machine_load()}")
+    rows = [Row("numpy", cores, {"impl": "numpy", "n": n}, flop=flop)]
+    rows += [Row(f"config {i}", cores, {"impl": "tuned", "n": n, "index": i}, flop=flop) for i in indices]
+    t0 = time.perf_counter()
+    results = run_rows(__file__, rows, rounds=rounds, repeats=5)
+    print(f"after:  {machine_load()}")
+    print(f"\nmatmul {n}^3 float32 on {cores} cores, each row a fresh pinned process per round, {rounds} interleaved "
+          f"rounds of 5 repeats ({time.perf_counter() - t0:.0f} s); GFLOPS: median of rounds, then every round")
+    for r in results:
+        if r.error:
+            print(f"  {r.row.name:>10}  failed: {r.error}")
+            continue
+        what = str(space.get(r.row.spec["index"])) if "index" in r.row.spec else ""
+        print(f"  {r.row.name:>10} {flop / r.seconds / 1e9:7.1f}  spread {100 * r.spread:5.1f}%  cores had "
+              f"{100 * r.share:3.0f}%  rounds: {_round_gflops(r, flop)}  {what}")
 
 
 if __name__ == "__main__":
