@@ -138,3 +138,19 @@ def test_a_flat_trial_ranking_widens_the_leaders_to_five(task):
     tuner = _tuner_with_trials(task, {10: 2.0, 11: 2.3, 12: 2.4, 13: 2.5})
     assert [inp.config.index for inp in tuner.confirm_leaders(3)] == [10, 11, 12]
     assert len(tuner.confirm_leaders(1)) == 1
+
+
+def test_confirming_runs_place_the_arrays_at_random_addresses():
+    # Forked children inherit one heap: without padding every confirming run of a config would
+    # see the same placement of its arrays.  The padding differs from call to call, at both the
+    # offset within a page and the page count.
+    from tensorlang.autotune.measure import local
+
+    sizes = {tuple(p.nbytes for p in local._layout_padding()) for _ in range(20)}
+    assert len({small for small, _ in sizes}) > 5 and len({big % 4096 for _, big in sizes}) > 5
+    assert len({big // 4096 for _, big in sizes}) > 5
+    runner = autotune.LocalRunner()
+    assert not runner._vary_layout and runner.persistent
+    with runner.fresh_processes(40.0):
+        assert runner._vary_layout and not runner.persistent and runner.min_repeat_ms == 40.0
+    assert not runner._vary_layout and runner.persistent and runner.min_repeat_ms == 0

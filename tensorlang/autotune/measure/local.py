@@ -382,6 +382,7 @@ class _RunSettings:
     enable_cpu_cache_flush: bool
     check: bool = True  # False: this very binary was already checked against this reference
     adaptive: AdaptiveRepeats | None = None
+    vary_layout: bool = False  # place the candidate's arrays at random addresses (_layout_padding)
 
 
 _loaded: dict[str, dict[str, np.ndarray]] = {}  # in a measuring child: the reference it last loaded
@@ -401,10 +402,23 @@ def _reference_arrays(npz: str) -> dict[str, np.ndarray]:
     return arrays
 
 
+def _layout_padding() -> tuple[np.ndarray, ...]:
+    """Blocks of random sizes, allocated before a candidate's arrays and kept while it runs, so
+    that the arrays (and what the kernel allocates) land at other addresses: other offsets within
+    a page and other pages.  A kernel's speed can depend on where its data lies (cache sets,
+    huge pages, aliasing of loads and stores); children forked from one parent all inherit its
+    heap, so without this every re-measurement of a config would see the same placement, and a
+    config fast only at some addresses would look steady."""
+    rng = np.random.default_rng()
+    return (np.empty(16 * int(rng.integers(1, 256)), np.uint8),  # from the heap: the offset in a page
+            np.empty(4096 * int(rng.integers(1, 512)) + 16 * int(rng.integers(0, 256)), np.uint8))  # pages
+
+
 def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, Any]:
     """Child body: load, check and time one candidate; (NO_ERROR, costs) or (WRONG_ANSWER, message)."""
     data = _reference_arrays(ref.npz)
     module = load_module(path)
+    padding = _layout_padding() if settings.vary_layout else ()  # noqa: F841 - kept alive while timing
     args = []
     check = ref.checked and settings.check
     for i, spec in enumerate(ref.specs):
@@ -480,6 +494,7 @@ class LocalRunner:
         self.seed = int(seed)
         self.adaptive_repeats = bool(adaptive_repeats)
         self.persistent = bool(persistent)
+        self._vary_layout = False  # set inside fresh_processes
         self._worker: Worker | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._refs: dict[tuple[str, str], _Reference] = {}
@@ -540,7 +555,8 @@ class LocalRunner:
         ``measure_inputs`` is TVM's list of MeasureInputs (or their task)."""
         task, _ = _task_and_configs(measure_inputs, ())
         key = (task.workload_key, task.target)
-        settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush)
+        settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush,
+                                vary_layout=self._vary_layout)
         ref = self.reference(task) if any(b.ok for b in build_results) else None
         limit = self.memory_limit_mb
         if limit is not None and self.enable_cpu_cache_flush:
@@ -595,14 +611,17 @@ class LocalRunner:
     @contextlib.contextmanager
     def fresh_processes(self, min_repeat_ms: float = 0.0) -> Iterator[None]:
         """Inside the block every candidate runs in a fresh child, as for ``persistent=False``
-        (a confirmation of the leaders wants measurements independent of one another), each
-        repeat lasting at least ``min_repeat_ms`` (or the runner's own, if longer)."""
+        (a confirmation of the leaders wants measurements independent of one another), with its
+        arrays at random addresses (``_layout_padding``: each run samples a placement, as each
+        user's process gets its own), each repeat lasting at least ``min_repeat_ms`` (or the
+        runner's own, if longer)."""
         persistent, self.persistent = self.persistent, False
         saved, self.min_repeat_ms = self.min_repeat_ms, max(self.min_repeat_ms, float(min_repeat_ms))
+        self._vary_layout = True
         try:
             yield
         finally:
-            self.persistent, self.min_repeat_ms = persistent, saved
+            self.persistent, self.min_repeat_ms, self._vary_layout = persistent, saved, False
 
     def close(self) -> None:
         """End the long-lived measuring child, if any (a later ``run`` starts a new one)."""
