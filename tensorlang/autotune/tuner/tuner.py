@@ -44,7 +44,7 @@ _LEADERS = 8  # fastest configs remembered for confirm_best
 FLAT = 0.05
 FLAT_LEADERS = 5
 NOISE_FLOOR = 0.02
-CONFIRM_MIN_REPEAT_MS = 40.0
+CONFIRM_MIN_REPEAT_MS = 20.0
 
 
 def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
