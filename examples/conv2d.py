@@ -1,7 +1,8 @@
 """2-D convolution: a hand schedule and tunable templates.
 
 ``conv2d_nchwc`` (CPUs, what ``tasks()`` tunes) and ``depthwise_conv2d_nchwc`` compute in the
-NCHW[x]c layout with channels in the vector lanes; ``conv2d_nchw`` vectorizes the output width
+NCHW[x]c layout with channels in the vector lanes (layout changes compile to register
+transposes); ``conv2d_nchw`` vectorizes the output width
 in plain NCHW; ``conv2d_nchw_cuda`` is the GPU template.
 
     python examples/conv2d.py
@@ -114,39 +115,89 @@ def _divisors_up_to(n: int, limit: int, prefer: Sequence[int]) -> list[int]:
 
 
 def conv2d_nchwc(N, C, H, W, K, R, S, pad, stride=1, ic_bn=16, oc_bn=16, dtype="float32"):
-    """Convolution in the NCHW[x]c layout, from and to NCHW tensors.
+    """Convolution with output channels in the vector lanes (NCHW[oc_bn]c output), from and to NCHW.
 
-    Stages: ``Xc`` (N, C/ic_bn, H+2pad, W+2pad, ic_bn) packs and pads the input, ``Wc``
-    (K/oc_bn, C/ic_bn, R, S, ic_bn, oc_bn) packs the filters, ``Yc`` (N, K/oc_bn, OH, OW, oc_bn)
-    convolves with output channels innermost (the vector lanes), ``Y`` unpacks to NCHW.
-    Returns X, Wt, Xc, Wc, Yc, Y."""
+    Stages: ``Xp`` (N, C, H+2pad, W+2pad) pads the input (no copy when ``pad`` is 0; the
+    kernel broadcasts input values one at a time, so NCHW serves as well as a packed layout),
+    ``Wc`` (K/oc_bn, C/ic_bn, ic_bn, R, S, oc_bn) packs the filters, ``Yc`` (N, K/oc_bn, OH, OW,
+    oc_bn) convolves with output channels innermost, ``Y`` unpacks to NCHW.
+    Returns X, Wt, Xp, Wc, Yc, Y (Xp is X when there is no padding)."""
     if C % ic_bn or K % oc_bn:
         raise ValueError(f"conv2d_nchwc: ic_bn={ic_bn} must divide C={C} and oc_bn={oc_bn} must divide K={K}")
     X = te.placeholder((N, C, H, W), name="X", dtype=dtype)
     Wt = te.placeholder((K, C, R, S), name="W", dtype=dtype)
     Hp, Wp = H + 2 * pad, W + 2 * pad
     OH, OW = (Hp - R) // stride + 1, (Wp - S) // stride + 1
-    Xc = _pack_input(X, ic_bn, pad)
-    Wc = te.compute((K // oc_bn, C // ic_bn, R, S, ic_bn, oc_bn),
-                    lambda k, c, r, q, ci, ki: Wt[k * oc_bn + ki, c * ic_bn + ci, r, q], name="Wc")
+    Xp = _pad_input(X, pad)
+    # (ci, r, q) in the source's order: packing is a transpose of (oc_bn x ic_bn*R*S) blocks.
+    Wc = te.compute((K // oc_bn, C // ic_bn, ic_bn, R, S, oc_bn),
+                    lambda k, c, ci, r, q, ki: Wt[k * oc_bn + ki, c * ic_bn + ci, r, q], name="Wc")
     rco = te.reduce_axis((0, C // ic_bn), name="rco")
     rci = te.reduce_axis((0, ic_bn), name="rci")
     ry = te.reduce_axis((0, R), name="ry")
     rx = te.reduce_axis((0, S), name="rx")
     Yc = te.compute((N, K // oc_bn, OH, OW, oc_bn), lambda n, k, y, x, ki: te.sum(
-        Xc[n, rco, y * stride + ry, x * stride + rx, rci] * Wc[k, rco, ry, rx, rci, ki],
+        Xp[n, rco * ic_bn + rci, y * stride + ry, x * stride + rx] * Wc[k, rco, rci, ry, rx, ki],
         axis=[rco, ry, rx, rci]), name="Yc")
     Y = te.compute((N, K, OH, OW), lambda n, k, y, x: Yc[n, k // oc_bn, y, x, k % oc_bn], name="Y")
-    return X, Wt, Xc, Wc, Yc, Y
+    return X, Wt, Xp, Wc, Yc, Y
 
 
-def _pack_input(X: te.Tensor, bn: int, pad: int) -> te.Tensor:
-    """NCHW -> NCHW[bn]c with ``pad`` zeros around each image."""
+def _pad_input(X: te.Tensor, pad: int) -> te.Tensor:
+    """``pad`` zeros around each NCHW image (X itself when ``pad`` is 0)."""
+    if pad == 0:
+        return X
     N, C, H, W = (int(d) for d in X.shape)
-    zero = te.const(0, X.dtype)
-    return te.compute((N, C // bn, H + 2 * pad, W + 2 * pad, bn), lambda n, c, y, x, ci: te.if_then_else(
-        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c * bn + ci, y - pad, x - pad], zero),
-        name="Xc")
+    return te.compute((N, C, H + 2 * pad, W + 2 * pad), lambda n, c, y, x: te.if_then_else(
+        te.all(y >= pad, y < H + pad, x >= pad, x < W + pad), X[n, c, y - pad, x - pad], te.const(0, X.dtype)),
+        name="Xp")
+
+
+def _pack_input(Xp: te.Tensor, bn: int) -> te.Tensor:
+    """NCHW -> NCHW[bn]c."""
+    N, C, H, W = (int(d) for d in Xp.shape)
+    return te.compute((N, C // bn, H, W, bn), lambda n, c, y, x, ci: Xp[n, c * bn + ci, y, x], name="Xc")
+
+
+def _transpose_width(bn: int) -> int | None:
+    """Lanes for a layout transpose over blocks of ``bn`` channels: 16 (a zmm of float32) when it
+    divides ``bn``, else ``bn`` itself when it is a power of two of at least 4; None otherwise."""
+    if bn % 16 == 0:
+        return 16
+    return bn if bn >= 4 and bn & (bn - 1) == 0 else None
+
+
+def _schedule_transpose(s, stage, outer, lane_axis, inner, bn: int) -> None:
+    """A layout transform's innermost pair (``lane_axis`` contiguous in what it reads, ``inner``
+    contiguous in what it writes; one of them the channel block ``bn``) in tiles of v x v:
+    ``lane_axis`` unrolled, ``inner`` vectorized, which the LLVM code generator turns into
+    register transposes (target/llvm/transpose.py)."""
+    v = _transpose_width(bn)
+    if v is None:
+        s[stage].reorder(*outer, lane_axis, inner)
+        s[stage].vectorize(inner)
+        return
+    lo, li = s[stage].split(lane_axis, factor=v)
+    io, ii = s[stage].split(inner, factor=v)
+    s[stage].reorder(*outer, io, lo, li, ii)
+    s[stage].unroll(li)
+    s[stage].vectorize(ii)
+
+
+def _schedule_filter_pack(s, Wc, blk, bn: int) -> None:
+    """Wc (.., ci, r, q, ki) reads runs of ci*R*S contiguous filter values for each ki: with
+    (ci, r, q) unrolled (ci in parts of at most 256 values) and ki vectorized, consecutive
+    stores read consecutive addresses, which the code generator turns into transposes."""
+    _, _, ci, r, q, ki = s[Wc].op.axis
+    R, S, ic_bn = (int(a.dom.extent) for a in (r, q, ci))
+    v = _transpose_width(bn) or bn
+    cu = max(d for d in range(1, ic_bn + 1) if ic_bn % d == 0 and (d * R * S <= 256 or d == 1))
+    cio, cii = s[Wc].split(ci, factor=cu)
+    kio, kii = s[Wc].split(ki, factor=v)
+    s[Wc].reorder(blk, cio, kio, cii, r, q, kii)
+    for axis in (cii, r, q):
+        s[Wc].unroll(axis)
+    s[Wc].vectorize(kii)
 
 
 def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None):
@@ -168,30 +219,39 @@ def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None):
     return YL
 
 
-def _schedule_layout_stages(s, Xc, Y, bn: int, Wc=None):
-    """The packing stages in parallel; the unpacking stage vectorized along the output rows,
-    (image, channel block, row) in parallel. Returns that parallel axis of Y."""
-    n, c, y, x, ci = s[Xc].op.axis
-    s[Xc].parallel(s[Xc].fuse(n, c, y))
+def _schedule_layout_stages(s, Xp, Y, bn: int, Wc=None, Xc=None):
+    """The padding and packing stages in parallel; the unpacking stage (image, channel block,
+    row) in parallel, written as register transposes where the block allows. Returns that
+    parallel axis of Y."""
+    if Xp.op.input_tensors:  # padding (a placeholder when there is none)
+        n, c, y, x = s[Xp].op.axis
+        s[Xp].parallel(s[Xp].fuse(n, c, y))
+        xo, xi = s[Xp].split(x, factor=16)
+        s[Xp].vectorize(xi)
+    if Xc is not None:
+        n, c, y, x, ci = s[Xc].op.axis
+        row = s[Xc].fuse(n, c, y)
+        s[Xc].parallel(row)
+        _schedule_transpose(s, Xc, [row], x, ci, bn)
     if Wc is not None:
-        k, c, r, q, ci, ki = s[Wc].op.axis
-        s[Wc].parallel(s[Wc].fuse(k, c))
+        k, c, ci, r, q, ki = s[Wc].op.axis
+        blk = s[Wc].fuse(k, c)
+        s[Wc].parallel(blk)
+        _schedule_filter_pack(s, Wc, blk, bn)
     n, k, y, x = s[Y].op.axis
     ko, ki = s[Y].split(k, factor=bn)
     s[Y].reorder(n, ko, y, ki, x)
     row = s[Y].fuse(n, ko, y)
     s[Y].parallel(row)
-    xo, xi = s[Y].split(x, factor=16)
-    s[Y].vectorize(xi)
+    _schedule_transpose(s, Y, [row], ki, x, bn)
     return row
-
-
 @autotune.template("conv2d_nchwc")
 def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad: int, stride: int = 1,
                           dtype: str = "float32"):
-    """Tunable x86 convolution in the NCHW[x]c layout (see ``conv2d_nchwc``): ``oc_bn`` output
-    channels fill the vector lanes (one or more 16-lane vectors), a register tile of ``reg_n``
-    output columns x ``oc_bn`` channels accumulates over ``ic_bn`` input channels at a time,
+    """Tunable x86 convolution with output channels in the vector lanes (see ``conv2d_nchwc``):
+    ``oc_bn`` output channels fill the lanes (one or more 16-lane vectors), a register tile of
+    ``reg_n`` output columns x ``oc_bn`` channels accumulates over ``ic_bn`` input channels at a
+    time (each input value broadcast straight from the padded NCHW image),
     the kernel window unrolled (``unroll_kw``); a width that ``reg_n`` does not divide ends in a
     guarded tail. 1x1 convolutions are the R = S = 1 case."""
     cfg = autotune.get_config()
@@ -208,10 +268,10 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     cfg.add_constraint(lambda c: c["reg_n"].val * max(c["oc_bn"].val // 16, 1) <= 28,
                        "reg_n * oc_bn/16 <= 28 (zmm accumulators)")
     oc_bn, ic_bn, reg_n = cfg["oc_bn"].val, cfg["ic_bn"].val, cfg["reg_n"].val
-    X, Wt, Xc, Wc, Yc, Y = conv2d_nchwc(N, C, H, W, K, R, S, pad, stride, ic_bn, oc_bn, dtype)
+    X, Wt, Xp, Wc, Yc, Y = conv2d_nchwc(N, C, H, W, K, R, S, pad, stride, ic_bn, oc_bn, dtype)
     cfg.add_flop(conv2d_flop(Y, C, R, S))
     s = te.create_schedule(Y.op)
-    row = _schedule_layout_stages(s, Xc, Y, oc_bn, Wc)
+    row = _schedule_layout_stages(s, Xp, Y, oc_bn, Wc)
     YL = _register_tile(s, Yc, reg_n, (Y, row) if cfg["unpack"].val == "per_row" else None)
     nl, kl, yl, xl, kil = s[YL].op.axis
     rco, ry, rx, rci = s[YL].op.reduce_axis
@@ -297,14 +357,16 @@ def conv2d_1x1_template(N: int, C: int, H: int, W: int, K: int, dtype: str = "fl
 
 def depthwise_nchwc(N, C, H, W, R, S, pad, stride=1, c_bn=16, dtype="float32"):
     """Depthwise convolution (one R x S filter per channel) in the NCHW[x]c layout, from and
-    to NCHW: stages Xc, Fc (C/c_bn, R, S, c_bn), Yc and Y. Returns X, F, Xc, Fc, Yc, Y."""
+    to NCHW: stages Xp (padding, none when ``pad`` is 0), Xc (packing), Fc (C/c_bn, R, S, c_bn),
+    Yc and Y. Returns X, F, Xc, Fc, Yc, Y."""
     if C % c_bn:
         raise ValueError(f"depthwise_nchwc: c_bn={c_bn} must divide C={C}")
     X = te.placeholder((N, C, H, W), name="X", dtype=dtype)
     F = te.placeholder((C, R, S), name="F", dtype=dtype)
     Hp, Wp = H + 2 * pad, W + 2 * pad
     OH, OW = (Hp - R) // stride + 1, (Wp - S) // stride + 1
-    Xc = _pack_input(X, c_bn, pad)
+    Xp = _pad_input(X, pad)
+    Xc = _pack_input(Xp, c_bn)
     Fc = te.compute((C // c_bn, R, S, c_bn), lambda c, r, q, ci: F[c * c_bn + ci, r, q], name="Fc")
     ry = te.reduce_axis((0, R), name="ry")
     rx = te.reduce_axis((0, S), name="rx")
@@ -339,7 +401,7 @@ def depthwise_nchwc_template(N: int, C: int, H: int, W: int, R: int, S: int, pad
     s[YL].unroll(rx)
     s[YL].unroll(xl)
     s[YL].vectorize(cil)
-    _schedule_layout_stages(s, Xc, Y, c_bn)
+    _schedule_layout_stages(s, Xc.op.input_tensors[0], Y, c_bn, Xc=Xc)
     return s, [X, F, Y]
 
 

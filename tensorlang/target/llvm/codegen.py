@@ -43,7 +43,7 @@ from ..abi import (
     OOB_GLOBALS,
     PARALLEL_MIN_WORK_SYMBOL,
 )
-from . import threadpool, vecmath
+from . import threadpool, transpose, vecmath
 from .target import LLVMTarget
 from .work_estimate import DEFAULT_MIN_PARALLEL_WORK, work_per_iteration
 
@@ -419,6 +419,8 @@ class _FunctionEmitter(Visitor):
         # Inside a loop that streaming_stores made: the alignment its unmasked contiguous vector
         # stores have, which lets them be non-temporal (0: ordinary stores).
         self.stream_align = 0
+        # Loads already emitted as rows of a register transpose (transpose.find_blocks), by id.
+        self._transposed: dict[int, ir.Value] = {}
         # Allocas go to the entry block (where mem2reg and stack coloring expect them), ahead
         # of its jump to "body", where code starts.
         entry = fn.append_basic_block("entry")
@@ -1045,6 +1047,8 @@ class _FunctionEmitter(Visitor):
             self.b.ret(_const(I32, ERR_OUT_OF_BOUNDS))
 
     def visit_Load(self, e: E.Load) -> ir.Value:
+        if id(e) in self._transposed:
+            return self._transposed.pop(id(e))
         index, size, name = unwrap_checked(e.index)
         if size is not None:
             e = e.with_fields(index=index)
@@ -1154,8 +1158,40 @@ class _FunctionEmitter(Visitor):
     # -- statements --
 
     def visit_SeqStmt(self, s: S.SeqStmt) -> None:
-        for x in s.seq:
+        blocks = {blk.start: blk for blk in transpose.find_blocks(s.seq)}
+        for k, x in enumerate(s.seq):
+            if k in blocks:
+                self._transpose_block(blocks[k])
             self.visit(x)
+
+    def _transpose_block(self, blk: transpose.Block) -> None:
+        """Emit the block's rows as contiguous loads, transposed in registers; its stores then
+        take their values from ``_transposed`` instead of gathering them."""
+        first = blk.loads[0]
+        n, lanes = len(blk.loads), blk.lanes
+        mem_ty = llvm_type(first.dtype.element_of(), in_memory=True)
+        vty = ir.VectorType(mem_ty, n)
+        align = first.dtype.element_of().bytes
+        base = self.visit(first.buffer)
+        start = self.index64(blk.base)
+        mask = self.lane_mask(blk.predicate, lanes)
+        rows = []
+        for j in range(n):
+            if j >= lanes:  # a square block for the network; these lanes are dropped after it
+                rows.append(_const(vty, 0))
+                continue
+            ptr = self.b.gep(base, [self.b.add(start, _const(I64, j * blk.stride))], source_etype=mem_ty)
+            if mask is None:
+                rows.append(self.b.load(ptr, typ=vty, align=align, name=f"{first.buffer.name}.row"))
+            else:
+                live = self.splat(self.b.extract_element(mask, _const(I32, j)), n)
+                rows.append(self._masked_intrinsic(f"llvm.masked.load.{_mangle(vty)}.p0", vty,
+                                                   [ptr, live, _const(vty, 0)], 0, align))
+        keep = ir.Constant(ir.VectorType(I32, lanes), list(range(lanes)))
+        for ld, col in zip(blk.loads, transpose.transpose(self.b, rows)):
+            if lanes < n:
+                col = self.b.shuffle_vector(col, col, keep)
+            self._transposed[id(ld)] = col
 
     def visit_Evaluate(self, s: S.Evaluate) -> None:
         if not isinstance(s.value, (E.IntImm, E.FloatImm)):
