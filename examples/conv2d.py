@@ -263,7 +263,7 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     cfg.define_knob("reg_n", [r for r in (14, 8, 7, 16, 28, 12, 6, 4, 2) if r <= OW] or [OW])
     cfg.define_knob("order", ["c_rs", "rs_c"])
     cfg.define_knob("unroll_kw", [True, False])
-    cfg.define_knob("unpack", ["pass", "per_row"])
+    cfg.define_knob("unpack", ["per_row", "pass"])
     # 32 vector registers: reg_n x oc_bn/16 accumulators, plus filter vectors and broadcasts.
     cfg.add_constraint(lambda c: c["reg_n"].val * max(c["oc_bn"].val // 16, 1) <= 28,
                        "reg_n * oc_bn/16 <= 28 (zmm accumulators)")
