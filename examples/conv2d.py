@@ -200,18 +200,21 @@ def _schedule_filter_pack(s, Wc, blk, bn: int) -> None:
     s[Wc].vectorize(kii)
 
 
-def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None):
+def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None, rows_outer: bool = False):
     """The output tile of ``reg_n`` columns x the lane block accumulates in a local stage
     computed per tile. ``row_of`` None: Yc is a pass of its own, rows and channel blocks in
     parallel; ``(Y, axis)``: Yc is computed one row at a time inside the unpacking stage's
     parallel loop ``axis``, so that row is unpacked from L1 instead of making a round trip
-    through memory. Returns the local stage."""
+    through memory. ``rows_outer``: rows outside channel blocks (every block of filters passes
+    over a row of input while it is in cache), else channel blocks outside rows. Returns the
+    local stage."""
     YL = s.cache_write(Yc, "local")
     n, k, y, x, ki = s[Yc].op.axis
     xo, xi = s[Yc].split(x, factor=reg_n)
-    s[Yc].reorder(n, k, y, xo, xi, ki)
+    outer = [n, y, k] if rows_outer else [n, k, y]
+    s[Yc].reorder(*outer, xo, xi, ki)
     if row_of is None:
-        s[Yc].parallel(s[Yc].fuse(n, k, y))
+        s[Yc].parallel(s[Yc].fuse(*outer))
     else:
         s[Yc].compute_at(s[row_of[0]], row_of[1])
     s[Yc].vectorize(ki)
@@ -219,7 +222,7 @@ def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None):
     return YL
 
 
-def _schedule_layout_stages(s, Xp, Y, bn: int, Wc=None, Xc=None):
+def _schedule_layout_stages(s, Xp, Y, bn: int, Wc=None, Xc=None, rows_outer: bool = False):
     """The padding and packing stages in parallel; the unpacking stage (image, channel block,
     row) in parallel, written as register transposes where the block allows. Returns that
     parallel axis of Y."""
@@ -240,8 +243,9 @@ def _schedule_layout_stages(s, Xp, Y, bn: int, Wc=None, Xc=None):
         _schedule_filter_pack(s, Wc, blk, bn)
     n, k, y, x = s[Y].op.axis
     ko, ki = s[Y].split(k, factor=bn)
-    s[Y].reorder(n, ko, y, ki, x)
-    row = s[Y].fuse(n, ko, y)
+    outer = [n, y, ko] if rows_outer else [n, ko, y]
+    s[Y].reorder(*outer, ki, x)
+    row = s[Y].fuse(*outer)
     s[Y].parallel(row)
     _schedule_transpose(s, Y, [row], ki, x, bn)
     return row
@@ -253,7 +257,10 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     ``reg_n`` output columns x ``oc_bn`` channels accumulates over ``ic_bn`` input channels at a
     time (each input value broadcast straight from the padded NCHW image),
     the kernel window unrolled (``unroll_kw``); a width that ``reg_n`` does not divide ends in a
-    guarded tail. 1x1 convolutions are the R = S = 1 case."""
+    guarded tail; ``unpack`` per row (from L1) or as a pass; ``rows_outer`` runs the channel
+    blocks inside each row (the row's input stays in cache for all of them). 1x1 convolutions
+    are the R = S = 1 case (no padding copy: the kernel broadcasts from the NCHW input itself,
+    so its speed does not depend on the input's alignment)."""
     cfg = autotune.get_config()
     OW = (W + 2 * pad - S) // stride + 1
     # Whole 16-lane vectors when the channels allow; narrower blocks only for odd channel counts.
@@ -264,6 +271,7 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     cfg.define_knob("order", ["c_rs", "rs_c"])
     cfg.define_knob("unroll_kw", [True, False])
     cfg.define_knob("unpack", ["per_row", "pass"])
+    cfg.define_knob("rows_outer", [True, False])
     # 32 vector registers: reg_n x oc_bn/16 accumulators, plus filter vectors and broadcasts.
     cfg.add_constraint(lambda c: c["reg_n"].val * max(c["oc_bn"].val // 16, 1) <= 28,
                        "reg_n * oc_bn/16 <= 28 (zmm accumulators)")
@@ -271,8 +279,9 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     X, Wt, Xp, Wc, Yc, Y = conv2d_nchwc(N, C, H, W, K, R, S, pad, stride, ic_bn, oc_bn, dtype)
     cfg.add_flop(conv2d_flop(Y, C, R, S))
     s = te.create_schedule(Y.op)
-    row = _schedule_layout_stages(s, Xp, Y, oc_bn, Wc)
-    YL = _register_tile(s, Yc, reg_n, (Y, row) if cfg["unpack"].val == "per_row" else None)
+    rows_outer = cfg["rows_outer"].val
+    row = _schedule_layout_stages(s, Xp, Y, oc_bn, Wc, rows_outer=rows_outer)
+    YL = _register_tile(s, Yc, reg_n, (Y, row) if cfg["unpack"].val == "per_row" else None, rows_outer)
     nl, kl, yl, xl, kil = s[YL].op.axis
     rco, ry, rx, rci = s[YL].op.reduce_axis
     red = [rco, ry, rx, rci] if cfg["order"].val == "c_rs" else [ry, rx, rco, rci]
