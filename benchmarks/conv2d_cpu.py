@@ -4,9 +4,11 @@
 
 Layers (ResNet-style, batch 1): 3x3 1x64x56x56 -> 64 (the issue's layer), 1x1 1x256x56x56 -> 64,
 and depthwise 3x3 1x128x56x56.  Rows: numpy (im2col + OpenBLAS sgemm; the depthwise layer as a
-sum of shifted products), tensorlang's NCHW[x]c template with its fallback config (for the 1x1
-layer also ``conv2d_1x1_nchw``, the matmul over the flattened NCHW image), the same
-template tuned (best record of ``--log`` for the layer, when there is one), and the plain-NCHW
+sum of shifted products), tensorlang's NCHW[x]c template with its fallback config (NCHW in and
+out, padding, filter packing and unpacking all counted in every call; for the 1x1 layer also
+``conv2d_1x1_nchw``, the matmul over the flattened NCHW image, on numpy's usual input, 16 bytes
+past a 64-byte line, and on a 64-byte-aligned copy), the same template tuned (best record of
+``--log`` for the layer, when the log has tuned that layer), and the plain-NCHW
 template ``conv2d_nchw`` (fallback) for comparison; on one thread and on all cores.  Every row
 is checked against a direct numpy convolution before it is timed, runs in a fresh process
 pinned to its cores, rows interleaved over rounds; medians of round medians, and the FMA peak
@@ -64,6 +66,12 @@ def make_row(spec: dict, threads: int):
     OH, OW = (H + 2 * pad - R) // stride + 1, (W + 2 * pad - S) // stride + 1
     rng = np.random.default_rng()
     x = rng.standard_normal((N, C, H, W)).astype(np.float32)
+    if spec["impl"] == "gemm1x1-al64":  # the same data, starting on a 64-byte line
+        buf = np.empty(x.size + 16, np.float32)
+        start = (-buf.ctypes.data // 4) % 16
+        aligned = buf[start:start + x.size].reshape(x.shape)
+        aligned[...] = x
+        x = aligned
     w = rng.standard_normal((C, R, S) if depthwise else (K, C, R, S)).astype(np.float32)
     y = np.empty((N, C if depthwise else K, OH, OW), np.float32)
     impl = spec["impl"]
@@ -104,7 +112,7 @@ def make_row(spec: dict, threads: int):
 
     if depthwise:
         template, args = conv2d.depthwise_nchwc_template, (N, C, H, W, R, S, pad, stride, "float32")
-    elif impl == "gemm1x1":
+    elif impl in ("gemm1x1", "gemm1x1-al64"):
         template, args = conv2d.conv2d_1x1_template, (N, C, H, W, K, "float32")
     elif impl == "nchw":
         template, args = conv2d.conv2d_template, (N, C, H, W, K, R, S, pad, "float32")
@@ -176,6 +184,23 @@ def tune_tvm(shape, trials: int, work_dir: str, mcpu: str) -> float:
     return time.perf_counter() - t0
 
 
+def _trials_in_log(log: str) -> dict[tuple, int]:
+    """Measured conv2d_nchwc trials in the tuning log, by layer shape (the tuned row is only
+    shown for a layer the log has tuned; apply_history_best would silently fall back)."""
+    import json
+    counts: dict[tuple, int] = {}
+    with open(log) as fh:
+        for line in fh:
+            try:
+                task = json.loads(line)["task"]
+            except (ValueError, KeyError, TypeError):
+                continue
+            if task.get("name") == "conv2d_nchwc":
+                key = tuple(task["args"][:9])
+                counts[key] = counts.get(key, 0) + 1
+    return counts
+
+
 def _how_it_died(exc: subprocess.CalledProcessError) -> str:
     if exc.returncode < 0:
         return f"killed by {signal.Signals(-exc.returncode).name}"
@@ -219,19 +244,25 @@ def main() -> None:
         except subprocess.CalledProcessError as exc:
             tvm_db = None
             tvm_note = f"TVM MetaSchedule: skipped, its tuning process failed ({_how_it_died(exc)})"
+    tuned_trials = _trials_in_log(log) if log else {}
     rows = []
     for t in thread_counts:
         for lname in args.layers.split(","):
             shape = LAYERS[lname]
-            impls = ["numpy", "nchwc"] + (["tuned"] if log and shape[4] else []) + (["nchw"] if shape[4] else [])
+            trials = tuned_trials.get(tuple(shape), 0)
+            impls = ["numpy", "nchwc"] + (["tuned"] if trials else []) + (["nchw"] if shape[4] else [])
             if shape[4] and shape[5] == shape[6] == 1 and shape[7] == 0 and shape[8] == 1:
-                impls.insert(1, "gemm1x1")
+                # The matmul template's vector loads read the input itself: its speed depends on
+                # the input's alignment (numpy's large arrays are 16 bytes past a 64-byte line).
+                impls[1:1] = ["gemm1x1", "gemm1x1-al64"]
             if tvm_db and lname == "3x3 64->64 56x56":
                 impls.append("tvm")
             for impl in impls:
                 label = {"numpy": "numpy im2col+sgemm" if shape[4] else "numpy shifted products",
-                         "nchwc": "tensorlang NCHWc (fallback cfg)", "tuned": "tensorlang NCHWc (tuned)",
+                         "nchwc": "tensorlang NCHWc (fallback cfg)",
+                         "tuned": f"tensorlang NCHWc (tuned, best of {trials} trials)",
                          "gemm1x1": "tensorlang 1x1 as matmul, NCHW (fallback cfg)",
+                         "gemm1x1-al64": "tensorlang 1x1 as matmul, input 64-byte aligned",
                          "nchw": "tensorlang NCHW (fallback cfg)", "tvm": "TVM MetaSchedule best"}[impl]
                 spec = {"shape": list(shape), "impl": impl, "layer": lname}
                 if impl == "tuned":
