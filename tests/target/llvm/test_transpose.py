@@ -9,7 +9,7 @@ import tensorlang as tl
 from tensorlang import te
 
 
-def _unpack(N, K, H, W, bn, v, unroll=True, dtype="float32"):
+def _unpack(N, K, H, W, bn, v, unroll=True, dtype="float32", target="llvm"):
     """NCHW[bn]c -> NCHW, the x axis vectorized by ``v`` and ``v`` channels unrolled."""
     A = te.placeholder((N, K // bn, H, W, bn), name="A", dtype=dtype)
     Y = te.compute((N, K, H, W), lambda n, k, y, x: A[n, k // bn, y, x, k % bn], name="Y")
@@ -23,7 +23,7 @@ def _unpack(N, K, H, W, bn, v, unroll=True, dtype="float32"):
     if unroll:
         s[Y].unroll(kii)
     s[Y].vectorize(xi)
-    return tl.build(s, [A, Y], target="llvm")
+    return tl.build(s, [A, Y], target=target)
 
 
 @pytest.mark.parametrize("shape", [(1, 64, 5, 56, 32, 16), (2, 16, 3, 13, 16, 16), (1, 24, 4, 9, 8, 8),
@@ -48,6 +48,15 @@ def test_float64_and_int32_blocks(rng):
         f(a, y)
         np.testing.assert_array_equal(y, a.transpose(0, 1, 4, 2, 3).reshape(1, 16, 3, 19))
         assert "gather" not in f.get_source("asm")
+
+
+def test_bounds_checked_code_keeps_its_checks(rng):
+    """With -bounds-check every access is checked one by one; the block is left as gathers."""
+    f = _unpack(1, 32, 3, 20, 16, 16, target="llvm -bounds-check")
+    a = rng.standard_normal((1, 2, 3, 20, 16)).astype(np.float32)
+    y = np.zeros((1, 32, 3, 20), np.float32)
+    f(a, y)
+    np.testing.assert_array_equal(y, a.transpose(0, 1, 4, 2, 3).reshape(1, 32, 3, 20))
 
 
 def test_partial_blocks_still_gather_correctly(rng):
