@@ -115,3 +115,12 @@ def test_random_configs_match_numpy(key):
     for index in sample_indices(task, 2, seed=5):
         ran += check_config(template, task, index, rng) is None
     assert ran >= 1, f"every sampled config of {key} was rejected"
+
+
+@pytest.mark.parametrize("index", [133449, 38324])
+def test_matmul_configs_whose_fetch_splits_inside_a_thread_guard(index):
+    # The shared fetch of A (133449: 48 rows x 2 over 16 x 4 threads, 38324: 24 x 2 over 4 x 8)
+    # leaves a guard on the thread index around two stores after unrolling; storage_sync put a
+    # barrier between those two writes, inside the guard, and the CUDA backend refused the kernel.
+    template = TEMPLATES["example_matmul"]
+    assert check_config(template, template.task(), index, np.random.default_rng()) is None
