@@ -22,6 +22,7 @@ from typing import Any
 from ..errors import LoweringError
 from ..ir.function import Buffer, PrimFunc
 from ..ir.passes.double_buffer import inject_double_buffer
+from ..ir.passes.hoist_shared import hoist_shared_allocations
 from ..ir.passes.inject_virtual_thread import inject_virtual_threads
 from ..ir.passes.loop_partition import partition_loops
 from ..ir.passes.remove_no_op import remove_no_op
@@ -186,6 +187,9 @@ PIPELINE: tuple[Step, ...] = (
     Step("inject_double_buffer", lambda s, c: inject_double_buffer(s, c.double_buffered()), (),
          "two halves for double-buffered shared stages, one barrier per iteration (on storage_sync's barriers)",
          only_for="cuda"),
+    Step("hoist_shared_allocations", lambda s, c: hoist_shared_allocations(s), (),
+         "each shared buffer declared once at the top of its block; last, as partitioning, unrolling and double "
+         "buffering copy the loops that hold them (double buffering finds them in its loop)", only_for="cuda"),
 )
 
 
