@@ -22,20 +22,9 @@ from ...te.functor import Mutator, free_vars, post_order_visit, substitute
 from ..async_copy import CP_ASYNC, as_plain_copy, async_call
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, no_op, seq
 from ..warp import SHFL_DOWN, is_shuffle
-from .storage_sync import barrier, is_barrier
+from .storage_sync import barrier, contains_barrier, is_barrier
 
 _ORDER = ("threadIdx.z", "threadIdx.y", "threadIdx.x")
-
-
-def _has_barrier(s: Any) -> bool:
-    found = False
-
-    def fn(n: Any) -> None:
-        nonlocal found
-        if is_barrier(n):
-            found = True
-    post_order_visit(s, fn)
-    return found
 
 
 def _thread_dims(body: Stmt) -> dict[str, int]:
@@ -142,6 +131,7 @@ class _Block:
         self.dims = _thread_dims(body)
         self.tvars = {tag: Var(f"emu.{tag}") for tag in self.dims}
         self.nthreads = 1
+        self._barriers: dict[int, tuple[Stmt, bool]] = {}  # contains_barrier's memo
         for d in self.dims.values():
             self.nthreads *= d
 
@@ -172,7 +162,7 @@ class _Block:
                                 f"index ('{e}'); every thread of a block must reach the same barriers")
 
     def fission(self, s: Stmt) -> Stmt:
-        if not _has_barrier(s):
+        if not contains_barrier(s, self._barriers):
             return self.threads(s)
         if is_barrier(s):
             return no_op()
@@ -180,7 +170,7 @@ class _Block:
             out: list[Stmt] = []
             group: list[Stmt] = []
             for child in s.seq:
-                if _has_barrier(child):
+                if contains_barrier(child, self._barriers):
                     if group:
                         out.append(self.threads(seq(*group)))
                         group = []

@@ -36,6 +36,30 @@ def is_barrier(s: Any) -> bool:
     return isinstance(s, Evaluate) and isinstance(s.value, Call) and s.value.name == BARRIER
 
 
+def contains_barrier(s: Stmt, memo: dict[int, tuple[Stmt, bool]] | None = None) -> bool:
+    """Whether a barrier sits anywhere in ``s``; walks statements only (a barrier is one), and
+    ``memo`` (node id -> (node, answer)) spares the walks of subtrees asked about before."""
+    if memo is not None:
+        hit = memo.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1]
+    if isinstance(s, Evaluate):
+        found = is_barrier(s)
+    elif isinstance(s, SeqStmt):
+        found = any(contains_barrier(c, memo) for c in s.seq)
+    elif isinstance(s, IfThenElse):
+        found = contains_barrier(s.then_case, memo) or (s.else_case is not None
+                                                        and contains_barrier(s.else_case, memo))
+    elif isinstance(s, Store):
+        found = False
+    else:  # For, LetStmt, Allocate and any other statement around a body
+        body = getattr(s, "body", None)
+        found = body is not None and contains_barrier(body, memo)
+    if memo is not None:
+        memo[id(s)] = (s, found)
+    return found
+
+
 def buffer_accesses(s: Stmt, bufs: set[Var]) -> tuple[set[Var], set[Var]]:
     """(the buffers of ``bufs`` that ``s`` loads from, those it stores to)."""
     reads: set[Var] = set()
@@ -80,10 +104,51 @@ def _launch(root: For) -> dict[str, Any]:
     return out
 
 
+def _expr_reads(e: Any, bufs: set[Var]) -> set[Var]:
+    reads: set[Var] = set()
+    if e is not None:
+        post_order_visit(e, lambda n: reads.add(n.buffer) if isinstance(n, Load) and n.buffer in bufs else None)
+    return reads
+
+
+class _Accesses:
+    """buffer_accesses composed from the statements' children and remembered per node, so
+    asking about every loop of a deep nest walks each expression once."""
+
+    def __init__(self, bufs: set[Var]) -> None:
+        self.bufs = bufs
+        self.memo: dict[int, tuple[Stmt, tuple[frozenset, frozenset]]] = {}
+
+    def __call__(self, s: Stmt) -> tuple[frozenset, frozenset]:
+        hit = self.memo.get(id(s))
+        if hit is not None and hit[0] is s:
+            return hit[1]
+        if isinstance(s, SeqStmt):
+            parts = [self(c) for c in s.seq]
+            out = (frozenset().union(*(p[0] for p in parts)), frozenset().union(*(p[1] for p in parts)))
+        elif isinstance(s, IfThenElse):
+            r, w = self(s.then_case)
+            if s.else_case is not None:
+                r2, w2 = self(s.else_case)
+                r, w = r | r2, w | w2
+            out = (r | _expr_reads(s.condition, self.bufs), w)
+        elif isinstance(s, (For, LetStmt, Allocate)):
+            r, w = self(s.body)
+            exprs = (s.min, s.extent) if isinstance(s, For) else (s.value,) if isinstance(s, LetStmt) else (s.extent,)
+            out = (r.union(*(_expr_reads(e, self.bufs) for e in exprs)), w)
+        else:
+            r0, w0 = buffer_accesses(s, self.bufs)
+            out = (frozenset(r0), frozenset(w0))
+        self.memo[id(s)] = (s, out)
+        return out
+
+
 class _Sync(Mutator):
     def __init__(self, shared: set) -> None:
         super().__init__()
         self.shared = shared
+        self.accesses = _Accesses(shared)
+        self.barriers: dict[int, tuple[Stmt, bool]] = {}  # contains_barrier's memo
         self.launch: dict[str, Any] | None = None  # of the kernel being visited
         self.thread_vars: set[Var] = set()  # variables whose value depends on the thread index
 
@@ -110,7 +175,7 @@ class _Sync(Mutator):
                     pend_r, pend_w = set(), set()
                     out.append(piece)
                     continue
-                r, w = buffer_accesses(piece, self.shared)
+                r, w = self.accesses(piece)
                 if (pend_w & r) or (pend_r & w):
                     out.append(barrier())
                     pend_r, pend_w = set(), set()
@@ -129,7 +194,7 @@ class _Sync(Mutator):
         if self._depends(node.min, node.extent):
             self.thread_vars.add(node.loop_var)
         body = self.visit(node.body)
-        r, w = buffer_accesses(body, self.shared)
+        r, w = self.accesses(body)
         if r & w:
             body = seq(body, barrier())
         return node.with_fields(body=body)
@@ -173,7 +238,7 @@ class _Sync(Mutator):
         """``wrap`` (a divergent construct) applied to each barrier-free part of ``body``, the
         parts separated by barriers at this level; None when ``body`` has no barrier or one
         that cannot be lifted (inside a loop, a condition or an allocation of ``body``)."""
-        parts = _parts(body)
+        parts = _parts(body, self.barriers)
         if parts is None or len(parts) == 1:
             return None
         pieces: list[Stmt] = []
@@ -193,34 +258,24 @@ def _rebind_loop(node: For, body: Stmt, first: bool) -> For:
     return node.with_fields(loop_var=var, body=substitute(body, {node.loop_var: var}))
 
 
-def _has_barrier(s: Stmt) -> bool:
-    found = False
-
-    def fn(n: Any) -> None:
-        nonlocal found
-        found = found or is_barrier(n)
-    post_order_visit(s, fn)
-    return found
-
-
-def _parts(s: Stmt) -> list[Stmt] | None:
+def _parts(s: Stmt, memo: dict[int, tuple[Stmt, bool]]) -> list[Stmt] | None:
     """``s`` as barrier-free parts that, run one after another with a barrier between each
     two, compute what ``s`` does; None when a barrier sits where it cannot be split out."""
-    if not _has_barrier(s):
+    if not contains_barrier(s, memo):
         return [s]
     if is_barrier(s):
         return [seq(), seq()]
     if isinstance(s, SeqStmt):
         parts: list[list[Stmt]] = [[]]
         for child in s.seq:
-            sub = _parts(child)
+            sub = _parts(child, memo)
             if sub is None:
                 return None
             parts[-1].append(sub[0])
             parts.extend([x] for x in sub[1:])
         return [seq(*p) for p in parts]
     if isinstance(s, LetStmt) and not _has_load(s.value):
-        sub = _parts(s.body)
+        sub = _parts(s.body, memo)
         if sub is None:
             return None
         # Each part that uses the value binds it again (a fresh variable: each binding is unique).
