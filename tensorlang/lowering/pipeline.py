@@ -166,8 +166,9 @@ PIPELINE: tuple[Step, ...] = (
          "partitioning and unrolling copy the loops it moves"),
     Step("simplify", lambda s, c: simplify_stmt(s), (),
          "fold index arithmetic and guards that the loop ranges decide"),
-    Step("partition_loops", lambda s, c: partition_loops(s), (),
-         "split loops where linear guards stop varying; before unroll/vectorize so those see no guards"),
+    Step("partition_loops", lambda s, c: partition_loops(s, copy_nests=c.target_kind != "cuda"), (),
+         "split loops where linear guards stop varying; before unroll/vectorize so those see no guards "
+         "(for CUDA, only loops without inner loops: copies of whole nests multiplied the kernels' code)"),
     Step("unroll_loops", lambda s, c: unroll_loops(s, as_pragma=c.target_kind == "cuda"), ("no_unrolled_loops",),
          "copies of unrolled bodies; before vectorizing, so vector loops in them are vectorized in every copy "
          "(for CUDA, what auto-unrolling picks becomes a pragma: NVRTC unrolls it)"),

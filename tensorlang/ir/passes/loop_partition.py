@@ -5,7 +5,11 @@ variable (split tails ``xo*16 + xi < n``, padding checks ``y + ry >= 1``) is spl
 prefix, a main range and a tail; in the main range those conditions are replaced by True
 (they hold for every iteration there, whatever the inner loops do), so its body has no
 guards and vectorizes without masks.  Prefix and tail keep the original body.  The result
-computes exactly what the input computes.
+computes exactly what the input computes.  With ``copy_nests=False`` (GPU kernels) a loop
+whose body holds another serial, parallel or unrolled loop is not partitioned (its inner
+loops may be): the copies of a whole nest, unrolled later, multiplied a kernel's code (a
+conv2d whose reduction loops carry padding guards became five copies of 800 lines of CUDA C)
+while a GPU runs a guard that is uniform across threads almost for free.
 """
 
 from __future__ import annotations
@@ -106,13 +110,40 @@ class _ReplaceTrue(Mutator):
         return self.generic_visit(node)
 
 
-class _Partition(Mutator):
+_NESTED = (ForKind.SERIAL, ForKind.PARALLEL, ForKind.UNROLLED)
+
+
+class _FindLoop(Visitor):
     def __init__(self) -> None:
         super().__init__()
+        self.found = False
+
+    def visit_For(self, node: For) -> None:
+        self.found = self.found or node.kind in _NESTED
+        if not self.found:
+            self.visit(node.body)
+
+    def visit_PrimExpr(self, node: Any) -> None:  # expressions hold no loops
+        return None
+
+
+def _holds_loop(s: Stmt) -> bool:
+    """Whether a serial, parallel or unrolled loop sits inside ``s``."""
+    finder = _FindLoop()
+    finder.visit(s)
+    return finder.found
+
+
+class _Partition(Mutator):
+    def __init__(self, copy_nests: bool = True) -> None:
+        super().__init__()
         self.depth = 0
+        self.copy_nests = copy_nests
 
     def visit_For(self, node: For) -> Stmt:
         if node.kind not in _PARTITIONABLE or (isinstance(node.extent, IntImm) and node.extent.value <= 1):
+            return self.generic_visit(node)
+        if not self.copy_nests and _holds_loop(node.body):
             return self.generic_visit(node)
         collector = _Conditions()
         collector.visit(node.body)
@@ -153,7 +184,7 @@ def simplify_guards(stmt: Stmt) -> Stmt:
     return simplify_stmt(stmt)
 
 
-def partition_loops(stmt: Stmt) -> Stmt:
+def partition_loops(stmt: Stmt, copy_nests: bool = True) -> Stmt:
     """Partition loops around the conditions linear in their variables (module docstring)."""
-    return _Partition().visit(stmt)
+    return _Partition(copy_nests).visit(stmt)
 
