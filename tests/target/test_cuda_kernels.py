@@ -63,6 +63,24 @@ def test_matmul_ptx_has_128bit_loads_cp_async_one_barrier_and_no_spills():
     assert res.registers <= 128 and res.spill_bytes == 0, capped.compiled.log
 
 
+@needs_nvrtc
+def test_single_buffered_matmul_ptx_fetches_and_reads_shared_tiles_with_128bit_accesses():
+    # double_buffer=0 on sm_90: no cp.async; the vec knob's float4 fetch is a 128-bit global
+    # load and a 128-bit shared store per tile, the 8x8 register tile reads B's row of shared
+    # memory as float4, and a k-tile has its two barriers (after the fetch, before the next).
+    task = autotune.task.create("matmul_cuda", (4096, 4096, 4096, "float32"), "cuda -arch=sm_90")
+    s, args = task.instantiate(hopper_config(task, double_buffer=0))
+    m = tl.build(s, args, target=task.target)
+    ptx = m.get_source("ptx")
+    assert "cp.async" not in ptx
+    assert len(re.findall(r"ld\.global(\.nc)?\.v4\.[fub]32", ptx)) >= 2
+    assert len(re.findall(r"st\.shared\.v4\.[fub]32", ptx)) >= 2
+    assert len(re.findall(r"ld\.shared\.v4\.[fub]32", ptx)) >= 16  # 8 k steps x 2 float4 of B's row
+    assert ptx.count("bar.sync") == 2
+    (res,) = m.compiled.resources.values()
+    assert res.spill_bytes == 0 and res.shared_bytes == 2 * 128 * 8 * 4, m.compiled.log
+
+
 @pytest.mark.parametrize("arch", ["sm_90", "sm_75"])
 def test_double_buffered_matmul_matches_numpy_in_emulation(arch):
     task = autotune.task.create("matmul_cuda", (128, 64, 128, "float32"), f"cuda -emulate -arch={arch}")
