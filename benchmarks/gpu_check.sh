@@ -53,6 +53,7 @@ if [ "${1:-}" = "--dry-run" ]; then
     --log "$DRY_LOG"
   check tensorlang best "$DRY_LOG"
   check python benchmarks/matmul_cuda.py --help
+  check python benchmarks/cuda_emulate_time.py --help
   check timeout 120 python benchmarks/cuda_build_time.py --samples 1
   step "dry run $([ $fail = 0 ] && echo passed || echo FAILED)"
   exit $fail
