@@ -184,11 +184,22 @@ def _schedule_transpose(s, stage, outer, lane_axis, inner, bn: int) -> None:
     s[stage].vectorize(ii)
 
 
-def _schedule_filter_pack(s, Wc, blk, bn: int) -> None:
-    """Wc (.., ci, r, q, ki) reads runs of ci*R*S contiguous filter values for each ki: with
-    (ci, r, q) unrolled (ci in parts of at most 256 values) and ki vectorized, consecutive
-    stores read consecutive addresses, which the code generator turns into transposes."""
-    _, _, ci, r, q, ki = s[Wc].op.axis
+def _schedule_pad(s, Xp) -> None:
+    """Padding rows in parallel, vectorized along them."""
+    n, c, y, x = s[Xp].op.axis
+    s[Xp].parallel(s[Xp].fuse(n, c, y))
+    xo, xi = s[Xp].split(x, factor=16)
+    s[Xp].vectorize(xi)
+
+
+def _schedule_filter_pack(s, Wc, bn: int) -> None:
+    """Wc (k, c, ci, r, q, ki), (k, c) blocks in parallel, reads runs of ci*R*S contiguous
+    filter values for each ki: with (ci, r, q) unrolled (ci in parts of at most 256 values) and
+    ki vectorized, consecutive stores read consecutive addresses, which the code generator
+    turns into transposes."""
+    k, c, ci, r, q, ki = s[Wc].op.axis
+    blk = s[Wc].fuse(k, c)
+    s[Wc].parallel(blk)
     R, S, ic_bn = (int(a.dom.extent) for a in (r, q, ci))
     v = _transpose_width(bn) or bn
     cu = max(d for d in range(1, ic_bn + 1) if ic_bn % d == 0 and (d * R * S <= 256 or d == 1))
@@ -223,24 +234,18 @@ def _register_tile(s, Yc: te.Tensor, reg_n: int, row_of=None, rows_outer: bool =
 
 
 def _schedule_layout_stages(s, Xp, Y, bn: int, Wc=None, Xc=None, rows_outer: bool = False):
-    """The padding and packing stages in parallel; the unpacking stage (image, channel block,
-    row) in parallel, written as register transposes where the block allows. Returns that
-    parallel axis of Y."""
+    """The padding and packing stages in parallel; the unpacking stage in parallel over (image,
+    channel block, row), or (image, row, channel block) with ``rows_outer``, written as register
+    transposes where the block allows. Returns that parallel axis of Y."""
     if Xp.op.input_tensors:  # padding (a placeholder when there is none)
-        n, c, y, x = s[Xp].op.axis
-        s[Xp].parallel(s[Xp].fuse(n, c, y))
-        xo, xi = s[Xp].split(x, factor=16)
-        s[Xp].vectorize(xi)
+        _schedule_pad(s, Xp)
     if Xc is not None:
         n, c, y, x, ci = s[Xc].op.axis
         row = s[Xc].fuse(n, c, y)
         s[Xc].parallel(row)
         _schedule_transpose(s, Xc, [row], x, ci, bn)
     if Wc is not None:
-        k, c, ci, r, q, ki = s[Wc].op.axis
-        blk = s[Wc].fuse(k, c)
-        s[Wc].parallel(blk)
-        _schedule_filter_pack(s, Wc, blk, bn)
+        _schedule_filter_pack(s, Wc, bn)
     n, k, y, x = s[Y].op.axis
     ko, ki = s[Y].split(k, factor=bn)
     outer = [n, y, ko] if rows_outer else [n, ko, y]
@@ -249,6 +254,8 @@ def _schedule_layout_stages(s, Xp, Y, bn: int, Wc=None, Xc=None, rows_outer: boo
     s[Y].parallel(row)
     _schedule_transpose(s, Y, [row], ki, x, bn)
     return row
+
+
 @autotune.template("conv2d_nchwc")
 def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int, pad: int, stride: int = 1,
                           dtype: str = "float32"):
@@ -282,15 +289,22 @@ def conv2d_nchwc_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int
     rows_outer = cfg["rows_outer"].val
     row = _schedule_layout_stages(s, Xp, Y, oc_bn, Wc, rows_outer=rows_outer)
     YL = _register_tile(s, Yc, reg_n, (Y, row) if cfg["unpack"].val == "per_row" else None, rows_outer)
+    _schedule_accumulation(s, YL, cfg["order"].val, cfg["unroll_kw"].val)
+    return s, [X, Wt, Y]
+
+
+def _schedule_accumulation(s, YL, order: str, unroll_kw: bool) -> None:
+    """The register tile's loops: the reduction in ``order`` ("c_rs": channel blocks, window,
+    channels; "rs_c": window, channel blocks, channels), then the tile's columns unrolled and
+    its channel lanes vectorized; the window's columns unrolled with ``unroll_kw``."""
     nl, kl, yl, xl, kil = s[YL].op.axis
     rco, ry, rx, rci = s[YL].op.reduce_axis
-    red = [rco, ry, rx, rci] if cfg["order"].val == "c_rs" else [ry, rx, rco, rci]
+    red = [rco, ry, rx, rci] if order == "c_rs" else [ry, rx, rco, rci]
     s[YL].reorder(*red, xl, kil)
     s[YL].unroll(xl)
     s[YL].vectorize(kil)
-    if cfg["unroll_kw"].val:
+    if unroll_kw:
         s[YL].unroll(rx)
-    return s, [X, Wt, Y]
 
 
 def conv2d_1x1_gemm(N, C, H, W, K, kb=4, rb=2, vs=4, dtype="float32"):
