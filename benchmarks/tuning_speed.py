@@ -6,8 +6,9 @@ TVM MetaSchedule's trials per minute on the same matmul in the same run (where a
 
 Every trial is real (build in worker processes, verify against the reference, time).  Prints
 trials per minute, the median trial time split into build and run, and the best GFLOPS after
-16, 32 and 64 trials; at the end the ``--confirm`` fastest configs are re-measured interleaved
-(``Tuner.confirm_best``) and the confirmed best is printed with its spread.
+16, 32 and 64 trials; at the end the ``--confirm`` fastest configs (up to 5 when the trials are
+within 5% of each other) are re-measured interleaved (``Tuner.confirm_best``) and the confirmed best
+is printed with its spread and the seconds the confirmation took.
 
 ``--runner-ab K`` also measures the same K built candidates with the runner as it was (a fresh
 child per candidate, exactly --repeat repeats) and as `tensorlang tune` now runs it (one
@@ -108,12 +109,14 @@ def main() -> None:
     best_at: dict[int, float] = {}
     trials: list[tuple[float, float, float]] = []
     best = 0.0
+    last_trial = [0.0]  # when the last trial came back: confirming the leaders starts then
 
     def watch(tuner, inputs, results):
         nonlocal best
         for res in results:
             if res.confirm is not None:  # the leaders re-measured at the end: not trials
                 continue
+            last_trial[0] = time.perf_counter()
             trials.append((res.all_cost, res.build_time, res.run_time))
             if res.ok:
                 best = max(best, task.flop / statistics.median(res.costs) / 1e9)
@@ -163,8 +166,10 @@ def main() -> None:
             print(f"{k:>14} {best_at[k]:>12.1f} {100 * best_at[k] / roof.peak_gflops(cores):>9.1f}% "
                   f"{best_at[k] / numpy_gflops:>8.2f}")
     if tuner.confirmed:
-        print(f"  confirmed best (top {args.confirm} re-measured, 3 interleaved rounds in fresh processes): "
-              f"{tuner.best_flops / 1e9:.1f} GFLOPS, spread {100 * tuner.best_spread:.1f}%, {tuner.best_config}")
+        rounds = "/".join(sorted({str(len(r)) for _, r in tuner.confirmed}))
+        print(f"  confirmed best ({len(tuner.confirmed)} leaders re-measured, {rounds} interleaved rounds in fresh "
+              f"processes, {t0 + wall - last_trial[0]:.1f} s): {tuner.best_flops / 1e9:.1f} GFLOPS (median of its "
+              f"rounds), spread {100 * tuner.best_spread:.1f}%, {tuner.best_config}")
     for res in numpy_res:
         print(f"  numpy (fresh pinned processes, {res.row.threads} thread(s)): {2.0 * n ** 3 / res.seconds / 1e9:.1f}"
               f" GFLOPS, spread {100 * res.spread:.1f}%, cores had {100 * res.share:.0f}%")
