@@ -414,6 +414,9 @@ def _layout_padding() -> tuple[np.ndarray, ...]:
             np.empty(4096 * int(rng.integers(1, 512)) + 16 * int(rng.integers(0, 256)), np.uint8))  # pages
 
 
+_LAYOUT_PADDING_MAX = 16 * 256 + 4096 * 512 + 16 * 256  # bytes _layout_padding allocates at most
+
+
 def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, Any]:
     """Child body: load, check and time one candidate; (NO_ERROR, costs) or (WRONG_ANSWER, message)."""
     data = _reference_arrays(ref.npz)
@@ -561,6 +564,8 @@ class LocalRunner:
         limit = self.memory_limit_mb
         if limit is not None and self.enable_cpu_cache_flush:
             limit += _FLUSH_BYTES / 2**20  # the flush buffer is the runner's, not the candidate's
+        if limit is not None and self._vary_layout:
+            limit += _LAYOUT_PADDING_MAX / 2**20  # so is the padding that moves its arrays
         results = []
         ran_one = False
         for b in build_results:
