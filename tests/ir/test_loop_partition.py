@@ -70,3 +70,47 @@ def test_a_guard_mixing_linear_and_remainder_terms(rng):
     (b,) = run(s, [A, B], [a], [((5, 12), "float32")])
     y, i = np.meshgrid(np.arange(5), np.arange(12), indexing="ij")
     np.testing.assert_array_equal(b, np.where((i % 4 + y >= 2) & (i + y < 14), a, 0))
+
+
+def test_gpu_kernels_partition_inner_loops_but_do_not_copy_nests(rng):
+    # A 2-D padding window: on the CPU both the row loop (a nest) and the column loop split;
+    # with copy_nests=False (CUDA) the row loop keeps its guard and only the innermost splits,
+    # so the unrolled nest is not copied once per range.
+    from tensorlang.ir.passes.loop_partition import partition_loops
+    from tensorlang.ir.stmt import For, ForKind
+
+    H = 12
+    A = te.placeholder((H, H), name="A")
+    P = te.compute((H + 2, H + 2), lambda i, j: te.if_then_else(
+        te.all(i >= 1, i < H + 1, j >= 1, j < H + 1), A[i - 1, j - 1], 0.0), name="P")
+    B = te.compute((H + 2, H + 2), lambda i, j: P[i, j] * 2.0, name="B")
+    s = te.create_schedule(B.op)
+    s[P].compute_inline()
+
+    def loops(stmt, name):
+        found = []
+        post_order_visit(stmt, lambda n: found.append(n) if isinstance(n, For) and n.kind == ForKind.SERIAL
+                         and n.loop_var.name == name else None)
+        return len(found)
+
+    nest = _unpartitioned(s, [A, B])
+    cpu, gpu = partition_loops(nest), partition_loops(nest, copy_nests=False)
+    assert loops(nest, "i") == 1 and loops(nest, "j") == 1
+    assert loops(cpu, "i") == 3 and loops(cpu, "j") > 3  # rows split in three, each row's columns too
+    assert loops(gpu, "i") == 1 and loops(gpu, "j") == 3  # one row loop; its columns split in three
+    a = random_array(rng, (H, H), "float32")
+    (b,) = run(s, [A, B], [a], [((H + 2, H + 2), "float32")])
+    np.testing.assert_allclose(b, 2 * np.pad(a, 1), rtol=1e-6)
+
+
+def _unpartitioned(s, args):
+    """The lowered body of ``s`` with every step before partition_loops (and none after)."""
+    from tensorlang.lowering import pipeline
+    names = [st.name for st in pipeline.PIPELINE]
+    keep = pipeline.PIPELINE[: names.index("partition_loops")]
+    saved = pipeline.PIPELINE
+    try:
+        pipeline.PIPELINE = keep
+        return tl.lower(s, args).body
+    finally:
+        pipeline.PIPELINE = saved
