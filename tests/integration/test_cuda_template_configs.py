@@ -19,6 +19,7 @@ import tensorlang as tl
 from tensorlang import autotune
 from tensorlang.autotune.space import InstantiationError
 from tensorlang.errors import BuildError, LoweringError, ScheduleError
+from tensorlang.target.cuda.nvrtc import nvrtc_available
 from tensorlang.topi.testing import conv2d_nchw_python
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "examples"))
@@ -123,4 +124,11 @@ def test_matmul_configs_whose_fetch_splits_inside_a_thread_guard(index):
     # leaves a guard on the thread index around two stores after unrolling; storage_sync put a
     # barrier between those two writes, inside the guard, and the CUDA backend refused the kernel.
     template = TEMPLATES["example_matmul"]
-    assert check_config(template, template.task(), index, np.random.default_rng()) is None
+    task = template.task()
+    assert check_config(template, task, index, np.random.default_rng()) is None
+    s, args = task.instantiate(task.config_space.get(index))
+    f = tl.build(s, args, target=TARGET)
+    src = f.get_source("cuda")
+    assert "__syncthreads();" in src  # between the fetch and its readers (one per k-tile when double-buffered)
+    if nvrtc_available():  # NVRTC compiled what a GPU would run
+        assert "bar.sync" in f.get_source("ptx")
