@@ -25,9 +25,10 @@ from ..te.functor import free_vars, post_order_visit
 
 
 def call_checks(sch: Schedule, params: list[Buffer | E.Var], body: Stmt,
-                reads: Sequence[ReadMargin] = ()) -> list[CallCheck]:
+                reads: Sequence[ReadMargin] = (), extra: Sequence[CallCheck] = ()) -> list[CallCheck]:
     """The checks of a function with ``params`` (shape variables included) and ``body``, plus
-    ``reads`` (schedule.read_bounds.symbolic_read_checks)."""
+    ``reads`` (schedule.read_bounds.symbolic_read_checks) and ``extra`` checks made elsewhere
+    (empty_reductions)."""
     known = {p for p in params if isinstance(p, E.Var)}
     if not known:  # every size is a constant, checked at lower time: nothing is left for the call
         return []
@@ -47,6 +48,8 @@ def call_checks(sch: Schedule, params: list[Buffer | E.Var], body: Stmt,
                               minimum=1))
     for r in reads:
         add(CallCheck(r.margin, r.what, minimum=0, message=r.message))
+    for c in extra:
+        add(c)
     narrow: list[CallCheck] = []
 
     def size(e: Any, what: str) -> None:

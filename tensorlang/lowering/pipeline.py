@@ -43,6 +43,7 @@ from ..te.functor import free_vars, post_order_visit
 from ..te.scan import ScanOp
 from ..te.tensor import PlaceholderOp, Tensor
 from .call_checks import call_checks
+from .empty_reductions import empty_reduction_checks
 from .launch_extents import KernelExtents, launch_extents
 from .schedule_ops import schedule_ops
 
@@ -243,6 +244,7 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     # As in TVM, an argument whose stage was inlined stays a (never written) parameter.
     sch.legalize_attachments()
     bodies = _timed(profile, "inline", lambda: effective_bodies(sch))
+    empty = empty_reduction_checks(bodies)
     bounds = _timed(profile, "infer_bound", lambda: infer_bound(sch, bodies))
     _timed(profile, "check_reads_in_bounds", lambda: check_reads_in_bounds(sch, bodies, bounds))
     if check_launch is not None:
@@ -258,5 +260,5 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     all_params = params + shape_vars
     _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))
     checks = _timed(profile, "call_checks",
-                    lambda: call_checks(sch, all_params, stmt, symbolic_read_checks(sch, bodies)))
+                    lambda: call_checks(sch, all_params, stmt, symbolic_read_checks(sch, bodies), empty))
     return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=checks)

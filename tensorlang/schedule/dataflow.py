@@ -51,7 +51,7 @@ class _Rewrite(Mutator):
         if self.vmap and any(free_vars(e) & set(self.vmap) for e in (*comb.result, *comb.identity)):
             # A reducer built from the output index (its identity or combination uses it).
             comb = CommReducer(comb.name, comb.lhs, comb.rhs, [self.visit(e) for e in comb.result],
-                               [self.visit(e) for e in comb.identity])
+                               [self.visit(e) for e in comb.identity], comb.allow_empty)
         return Reduce(comb, src, axes, cond, node.value_index)
 
 

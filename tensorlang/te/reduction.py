@@ -37,13 +37,16 @@ _UNSET: Any = object()
 
 
 class CommReducer:
-    """A concrete reducer for fixed dtypes: ``result = combine(lhs, rhs)`` starting at ``identity``."""
+    """A concrete reducer for fixed dtypes: ``result = combine(lhs, rhs)`` starting at ``identity``.
+    ``allow_empty`` False: a reduction over an axis that runs zero times is an error (numpy's
+    maximum/minimum have no identity), not the identity."""
 
     def __init__(self, name: str, lhs: Sequence[Var], rhs: Sequence[Var],
-                 result: Sequence[PrimExpr], identity: Sequence[PrimExpr]):
+                 result: Sequence[PrimExpr], identity: Sequence[PrimExpr], allow_empty: bool = True):
         self.name = name
         self.lhs, self.rhs = tuple(lhs), tuple(rhs)
         self.result, self.identity = tuple(result), tuple(identity)
+        self.allow_empty = allow_empty
 
     def __repr__(self) -> str:
         return f"CommReducer({self.name})"
@@ -53,8 +56,9 @@ class Reducer:
     """What te.comm_reducer returns: call it as ``r(expr, axis, where=None)``, or with two
     expressions for the elementwise combination (``te.max(a, b)``)."""
 
-    def __init__(self, fcombine: Callable, fidentity: Callable, name: str):
+    def __init__(self, fcombine: Callable, fidentity: Callable, name: str, allow_empty: bool = True):
         self.fcombine, self.fidentity, self.name = fcombine, fidentity, name
+        self.allow_empty = allow_empty
 
     def __call__(self, expr: Any, *args: Any, **kwargs: Any) -> Any:
         names = ("axis", "where", "init")
@@ -86,7 +90,7 @@ class Reducer:
         res = tuple(_as_dtype(convert(r), dt, f"te.{self.name} combiner") for r, dt in zip(res, dtypes))
         ident = tuple(_as_dtype(const(i, dt) if not isinstance(i, PrimExpr) else i, dt,
                                 f"te.{self.name} identity") for i, dt in zip(ident, dtypes))
-        combiner = CommReducer(self.name, lhs, rhs, res, ident)
+        combiner = CommReducer(self.name, lhs, rhs, res, ident, self.allow_empty)
         cond = const(True, BOOL) if where is None else convert(where)
         if not cond.dtype.is_bool:
             cond = cond != 0
@@ -119,10 +123,15 @@ def _is_axis(axis: Any) -> bool:
     return isinstance(axis, (list, tuple)) and len(axis) > 0 and all(isinstance(a, IterVar) for a in axis)
 
 
-def comm_reducer(fcombine: Callable, fidentity: Callable, name: str = "reduce") -> Reducer:
+def comm_reducer(fcombine: Callable, fidentity: Callable, name: str = "reduce", *,
+                 allow_empty: bool = True) -> Reducer:
     """Make a reducer from ``fcombine(x, y)`` and ``fidentity(*dtypes)``; both may work on
-    tuples, for multi-value reductions such as argmax."""
-    return Reducer(fcombine, fidentity, name)
+    tuples, for multi-value reductions such as argmax. A reduction over an axis that runs zero
+    times gives the identity (numpy's sum and prod: 0 and 1); with ``allow_empty=False`` it is
+    an error instead, as numpy's max, min and argmax are (a LoweringError when the extent is
+    constant, an ArgumentError at call time when it is symbolic). The identity still fills
+    points that ``where=`` masks out."""
+    return Reducer(fcombine, fidentity, name, allow_empty)
 
 
 def _min_value(dt: DType) -> PrimExpr:
@@ -143,8 +152,10 @@ def _min_identity(dt: DType) -> PrimExpr:
     return const(float("inf"), dt) if dt.is_float else _max_value(dt)
 
 
-max = comm_reducer(lambda x, y: binary(Max, x, y), _max_identity, name="max")  # noqa: A001
-min = comm_reducer(lambda x, y: binary(Min, x, y), _min_identity, name="min")  # noqa: A001
+# numpy.max/min of an empty axis raise ("zero-size array to reduction operation maximum which
+# has no identity"): so do these (allow_empty=False), rather than return -inf/inf.
+max = comm_reducer(lambda x, y: binary(Max, x, y), _max_identity, name="max", allow_empty=False)  # noqa: A001
+min = comm_reducer(lambda x, y: binary(Min, x, y), _min_identity, name="min", allow_empty=False)  # noqa: A001
 
 
 def _nan_ignoring(cmp: type, plain: type) -> Callable[[Any, Any], PrimExpr]:
@@ -170,5 +181,5 @@ def _fmin_identity(dt: DType) -> PrimExpr:
 # NaN-ignoring variants of te.max/te.min: numpy.fmax/fmin elementwise, and as reductions
 # numpy.fmax.reduce/fmin.reduce (numpy.nanmax/nanmin without the warning): NaN only where
 # every value is NaN. te.max/te.min propagate NaN instead (numpy.maximum/minimum).
-fmax = comm_reducer(_nan_ignoring(GE, Max), _fmax_identity, name="fmax")
-fmin = comm_reducer(_nan_ignoring(LE, Min), _fmin_identity, name="fmin")
+fmax = comm_reducer(_nan_ignoring(GE, Max), _fmax_identity, name="fmax", allow_empty=False)
+fmin = comm_reducer(_nan_ignoring(LE, Min), _fmin_identity, name="fmin", allow_empty=False)

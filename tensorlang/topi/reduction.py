@@ -79,7 +79,8 @@ def _arg_reducer(better: str) -> Any:
     def identity(idx_dt: Any, val_dt: Any) -> tuple[PrimExpr, PrimExpr]:
         worst = te.min_value(val_dt) if better == "max" else te.max_value(val_dt)
         return te.const(-1, idx_dt), worst
-    return te.comm_reducer(combine, identity, name=f"arg{better}")
+    # numpy.argmax of an empty axis raises: so does this, rather than return -1
+    return te.comm_reducer(combine, identity, name=f"arg{better}", allow_empty=False)
 
 
 _argmax, _argmin = _arg_reducer("max"), _arg_reducer("min")
