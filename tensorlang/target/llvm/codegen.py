@@ -4,6 +4,8 @@ Guarantees: ``codegen_llvm`` returns a complete LLVM module as text, holding
 - the entry function (named after the PrimFunc unless told otherwise): buffer parameters become ``noalias``
   pointers, Var parameters scalars (float16 travels as its 16-bit pattern, since C callers such
   as ctypes have no half type); it returns 0, or ERR_OUT_OF_MEMORY when a heap allocation failed;
+  every error return (this one, a failed bounds check, callee or parallel worker) first frees
+  the heap buffers live at that point, so a failing call leaks nothing;
 - one outlined worker per top-level parallel loop, and the thread launcher they share;
 - the ``__tl_num_threads`` global the runtime sets (0 means "ask get_nprocs()");
 - when asked, the metadata string that an exported library carries;
@@ -421,6 +423,9 @@ class _FunctionEmitter(Visitor):
         self.stream_align = 0
         # Loads already emitted as rows of a register transpose (transpose.find_blocks), by id.
         self._transposed: dict[int, ir.Value] = {}
+        # Heap buffers live at the point being emitted, innermost last: an error return frees
+        # them first, so a failing call (a bounds check, a failed allocation or callee) leaks nothing.
+        self.heap: list[ir.Value] = []
         # Allocas go to the entry block (where mem2reg and stack coloring expect them), ahead
         # of its jump to "body", where code starts.
         entry = fn.append_basic_block("entry")
@@ -432,6 +437,15 @@ class _FunctionEmitter(Visitor):
     def finish(self) -> None:
         if self.b.block.terminator is None:
             self.b.ret(_const(I32, 0))
+
+    def error_return(self, status: ir.Value) -> None:
+        """Free the live heap buffers, innermost first, and return ``status``."""
+        for ptr in reversed(self.heap):
+            self.free(ptr)
+        self.b.ret(status)
+
+    def free(self, ptr: ir.Value) -> None:
+        self.b.call(self.m.declare("free", ir.VoidType(), [PTR]), [ptr])
 
     # -- helpers --
 
@@ -1044,7 +1058,7 @@ class _FunctionEmitter(Visitor):
                 self.b.store(n, g_size)
                 self.b.store(self.m.string_constant(name), g_name)
                 self.b.store(_const(I32, int(write)), g_write)
-            self.b.ret(_const(I32, ERR_OUT_OF_BOUNDS))
+            self.error_return(_const(I32, ERR_OUT_OF_BOUNDS))
 
     def visit_Load(self, e: E.Load) -> ir.Value:
         if id(e) in self._transposed:
@@ -1253,7 +1267,7 @@ class _FunctionEmitter(Visitor):
 
     def _return_on_error(self, status: ir.Value) -> None:
         with self.b.if_then(self.b.icmp_signed("!=", status, _const(I32, 0)), likely=False):
-            self.b.ret(status)
+            self.error_return(status)
 
     def visit_Allocate(self, s: S.Allocate) -> None:
         elem = s.dtype.element_of()
@@ -1274,11 +1288,15 @@ class _FunctionEmitter(Visitor):
         memalign = self.m.declare("posix_memalign", I32, [PTR, I64, I64])
         rc = self.b.call(memalign, [slot, _const(I64, _ALLOC_ALIGN), nbytes])
         with self.b.if_then(self.b.icmp_signed("!=", rc, _const(I32, 0)), likely=False):
-            self.b.ret(_const(I32, ERR_OUT_OF_MEMORY))
+            self.error_return(_const(I32, ERR_OUT_OF_MEMORY))
         ptr = self.b.load(slot, typ=PTR, name=name)
-        with self.bind(s.buffer, ptr):
-            self.visit(s.body)
-        self.b.call(self.m.declare("free", ir.VoidType(), [PTR]), [ptr])
+        self.heap.append(ptr)
+        try:
+            with self.bind(s.buffer, ptr):
+                self.visit(s.body)
+        finally:
+            self.heap.pop()
+        self.free(ptr)
 
     def generic_visit(self, node: Any) -> Any:
         raise BuildError(f"{type(node).__name__} cannot reach LLVM code generation "

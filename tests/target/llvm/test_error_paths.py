@@ -1,0 +1,56 @@
+"""A compiled function that fails after allocating heap buffers (here a ``-bounds-check``
+failure) frees them before returning its error: calling it many times does not grow the
+process, serially or from parallel workers, and good calls still give numpy's results."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te
+from tensorlang.errors import BoundsError
+
+N = 1 << 18  # 1 MiB of float32: above the stack limit, so the intermediate is on the heap
+ROWS = 4
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+
+def _build(schedule: str):
+    A = te.placeholder((ROWS, N), name="A")
+    Idx = te.placeholder((ROWS, 8), name="Idx", dtype="int32")
+    B = te.compute((ROWS, N), lambda r, i: A[r, i] * 2, name="B")
+    C = te.compute((ROWS, 8), lambda r, j: B[r, Idx[r, j]] + 1, name="C")
+    s = te.create_schedule(C.op)
+    if schedule == "parallel":
+        # B's row is computed inside each parallel iteration: a heap buffer per worker.
+        s[B].compute_at(s[C], C.op.axis[0])
+        s[C].parallel(C.op.axis[0])
+    return tl.build(s, [A, Idx, C], "llvm -bounds-check")
+
+
+@pytest.mark.parametrize("schedule", ["serial", "parallel"])
+def test_failing_calls_do_not_leak_heap_buffers(schedule: str) -> None:
+    f = _build(schedule)
+    rng = np.random.default_rng(11)
+    a = rng.standard_normal((ROWS, N)).astype("float32")
+    idx = rng.integers(0, N, (ROWS, 8)).astype("int32")
+    c = np.zeros((ROWS, 8), "float32")
+    f(a, idx, c)
+    np.testing.assert_allclose(c, np.take_along_axis(a, idx, axis=1) * 2 + 1, rtol=1e-6)
+    bad = idx.copy()
+    bad[ROWS - 1, 7] = N + 5  # the last read of the last row: every buffer is written by then
+    for _ in range(3):  # warm up the allocator and the thread pool
+        with pytest.raises(BoundsError, match=r"out-of-bounds read of B\["):
+            f(a, bad, c)
+    start = _rss_mib()
+    for _ in range(60):
+        with pytest.raises(BoundsError):
+            f(a, bad, c)
+    grown = _rss_mib() - start
+    # A leak would be 60 x 4 MiB (serial: all of B) or 60 x 1 MiB (parallel: one row's B).
+    assert grown < 24, f"the process grew by {grown:.0f} MiB over 60 failing calls"
