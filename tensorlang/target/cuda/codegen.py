@@ -598,6 +598,22 @@ __device__ __forceinline__ float tl_floordiv(float a, float b) { return tl_float
 __device__ __forceinline__ double tl_floordiv(double a, double b) { return tl_float_floordiv(a, b); }
 __device__ __forceinline__ float tl_floormod(float a, float b) { return tl_float_floormod(a, b); }
 __device__ __forceinline__ double tl_floormod(double a, double b) { return tl_float_floormod(a, b); }""",
+    "f2i": r"""// numpy's float -> int conversions on x86 (C casts: cvttss2si/cvttsd2si), as tensorlang's LLVM
+// backend emits them, not CUDA's saturating ones: truncation toward zero in range; NaN and
+// out-of-range values give INT_MIN of the conversion's width. Narrower ints, and uint32,
+// wrap the int32 (int64) result; uint64 converts values from 2**63 up with an offset.
+template <typename T> __device__ __forceinline__ int tl_f2i32(T x) {
+  return (x >= T(-2147483648.0) && x < T(2147483648.0)) ? (int)x : (-2147483647 - 1);
+}
+template <typename T> __device__ __forceinline__ long long tl_f2i64(T x) {
+  return (x >= T(-9223372036854775808.0) && x < T(9223372036854775808.0)) ? (long long)x
+                                                                        : (-9223372036854775807LL - 1LL);
+}
+template <typename T> __device__ __forceinline__ unsigned long long tl_f2u64(T x) {
+  if (x >= T(9223372036854775808.0))
+    return (unsigned long long)tl_f2i64(x - T(9223372036854775808.0)) ^ 0x8000000000000000ull;
+  return (unsigned long long)tl_f2i64(x);
+}""",
     "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN).
 template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a <= b || a != a) ? a : b; }
 template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a >= b || a != a) ? a : b; }""",
@@ -622,7 +638,7 @@ def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
             "launched in this order.", ""]
     if "half" in used:
         head += [_HALF_PREAMBLE, ""]
-    for key in ("floordiv", "minmax"):
+    for key in ("floordiv", "minmax", "f2i"):
         if key in used:
             head += [_HELPERS[key], ""]
     return "\n".join(head + ["\n\n".join(bodies), ""])
@@ -1113,8 +1129,12 @@ class _KernelRenderer(Visitor):
             as_float = self.as_float(e.value, vlane)
             if dst.is_bool:
                 return f"({as_float} != 0.0f)"
+            if dst.is_int:
+                return self._float_to_int(_strip(as_float), dst)
             return as_float if dst == _FLOAT32 else f"(({self.ctype(dst)}){as_float})"
         x = self.expr(e.value, vlane)
+        if src.is_float and dst.is_int:
+            return self._float_to_int(_strip(x), dst)
         if dst.is_float and dst.bits == 16:
             self.used.add("half")
             if src.is_float:
@@ -1123,6 +1143,19 @@ class _KernelRenderer(Visitor):
         if dst.is_bool:
             return f"({x} != {_zero(src)})"
         return f"(({self.ctype(dst)}){x})"
+
+    def _float_to_int(self, x: str, dst: DType) -> str:
+        """numpy's float -> int conversion on x86, as the LLVM backend emits it (see "f2i" in
+        _HELPERS), not CUDA's saturating cast: int32 and narrower through tl_f2i32, uint32
+        and int64 through tl_f2i64, uint64 through tl_f2u64."""
+        self.used.add("f2i")
+        if dst.bits < 32 or (dst.bits == 32 and dst.is_signed):
+            inner = f"tl_f2i32({x})"
+        elif dst.bits == 32 or dst.is_signed:
+            inner = f"tl_f2i64({x})"
+        else:
+            return f"tl_f2u64({x})"
+        return inner if (dst.bits == 32 and dst.is_signed) or dst.bits == 64 else f"(({self.ctype(dst)}){inner})"
 
     def as_float(self, e: E.PrimExpr, lane: int | None) -> str:
         """A float16 expression as a float32 value (constants directly: they are exact)."""
