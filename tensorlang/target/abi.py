@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ..errors import BuildError
+from ..errors import BoundsError, BuildError
 from ..ir import stmt as S
 from ..ir.function import Buffer, PrimFunc
 from ..te import expr as E
@@ -36,6 +36,11 @@ ERR_OUT_OF_BOUNDS = -3  # status of a failed -bounds-check; the globals below sa
 # 1 for a store (0 for a load).
 OOB_GLOBALS = (("__tl_oob_claim", "i32"), ("__tl_oob_index", "i64"), ("__tl_oob_size", "i64"),
                ("__tl_oob_name", "ptr"), ("__tl_oob_write", "i32"))
+# CUDA kernels built with -bounds-check record the first failing access in a status buffer of
+# four uint64 the runtime passes as their last argument: the claim (0 until an access fails),
+# the element index, the buffer's element count, and the buffer's number (in the launch plan's
+# list of checked names) times 2, plus 1 for a store.
+BOUNDS_STATUS_WORDS = 4
 FORMAT_NAME = "tensorlang-module"
 FORMAT_VERSION = 1
 
@@ -57,6 +62,13 @@ _DIM_SYMBOLS = {"add": "+", "sub": "-", "mul": "*", "floordiv": "//", "floormod"
                 "mod": "truncmod"}
 _EXPR_DIM_OPS = {E.Add: "add", E.Sub: "sub", E.Mul: "mul", E.FloorDiv: "floordiv", E.FloorMod: "floormod",
                  E.Div: "div", E.Mod: "mod", E.Min: "min", E.Max: "max"}
+
+
+def bounds_error(func: str, name: str, index: int, size: int, write: bool) -> BoundsError:
+    """The error every runtime raises for a failed -bounds-check."""
+    what = "write to" if write else "read of"
+    return BoundsError(f"{func}: out-of-bounds {what} {name}[{index}]: {name} has {size} elements "
+                       f"(valid indices 0..{size - 1}; checked by -bounds-check)")
 
 
 # --- dimensions ------------------------------------------------------------------------------

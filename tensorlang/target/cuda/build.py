@@ -9,6 +9,7 @@ a GPU still proves the code compiles); the result touches pycuda only when it is
 from __future__ import annotations
 
 from ...ir.function import Buffer, PrimFunc
+from ...ir.passes.bounds_check import insert_bounds_checks
 from ...te import expr as E
 from ..abi import Dim, Signature, encode_dim, signature_of
 from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
@@ -22,6 +23,9 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     """Compile ``func`` (lowered for a GPU) for ``target`` into a callable CUDAModule."""
     if isinstance(target, str):
         target = CUDATarget.from_string(target)
+    signature = signature_of(func)
+    if target.bounds_check:
+        func = insert_bounds_checks(func)
     plan = split_kernels(func)
     for kernel in plan.kernels:
         check_launch(kernel, target)
@@ -30,7 +34,6 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     for kernel in plan.kernels:
         used = compiled.resources.get(kernel.name)
         check_launch(kernel, target, registers=used.registers if used else None)
-    signature = signature_of(func)
     return CUDAModule(signature, launch_plan(plan, signature), source, compiled, target)
 
 
@@ -52,13 +55,15 @@ def launch_plan(plan: HostPlan, signature: Signature) -> LaunchPlan:
     for k in plan.kernels:
         args = tuple(("buffer", buffer_index[p.var]) if p.var in buffer_index else ("param", index[p.var])
                      for p in k.params)
+        if k.checked:  # the -bounds-check status buffer comes last
+            args += (("status", 0),)
         grid = tuple(_dim(e, keys, f"the grid of kernel {k.name}") for e in k.grid)
         kernels.append(KernelLaunch(k.name, args, (grid[0], grid[1], grid[2]), k.block_dims()))
         for var, nbytes in k.vector_align:
             if var in index:
                 align[index[var]] = max(align.get(index[var], 0), nbytes)
     buffers = tuple(_buffer_spec(b, keys) for b in plan.buffers)
-    return LaunchPlan(tuple(kernels), buffers, tuple(sorted(align.items())))
+    return LaunchPlan(tuple(kernels), buffers, tuple(sorted(align.items())), plan.checked_names)
 
 
 def _buffer_spec(b: GlobalBuffer, keys: dict[E.Var, str]) -> DeviceBufferSpec:

@@ -36,6 +36,8 @@ from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.async_copy import CP_ASYNC_COMMIT, CP_ASYNC_WAIT, as_plain_copy, async_call
 from ...ir.function import PrimFunc
+from ...ir.passes.bounds_check import CHECK
+from ...ir.passes.bounds_check import unwrap as unwrap_checked
 from ...ir.verify import NOT_EXECUTABLE
 from ...ir.warp import SHFL_DOWN, SHUFFLES
 from ...te import expr as E
@@ -108,7 +110,9 @@ class Kernel:
     ``grid`` holds the blockIdx.x/y/z extents (expressions over the function's scalar
     parameters, 1 when unused), ``block`` the threadIdx.x/y/z extents (constants once valid),
     ``shared_bytes`` the static shared memory, ``vector_align`` (buffer handle, bytes) for each
-    parameter buffer accessed with aligned 8/16-byte vectors."""
+    parameter buffer accessed with aligned 8/16-byte vectors, ``checked`` the names of the
+    buffers whose accesses are bounds-checked (``-bounds-check``: the kernel then takes the
+    status buffer as its last parameter)."""
 
     name: str
     body: S.For
@@ -117,6 +121,7 @@ class Kernel:
     block: tuple[E.PrimExpr, E.PrimExpr, E.PrimExpr]
     shared_bytes: int
     vector_align: tuple[tuple[E.Var, int], ...] = ()
+    checked: frozenset[str] = frozenset()
 
     def block_dims(self) -> tuple[int, int, int]:
         """The threadIdx launch dimensions; BuildError when one is not a constant."""
@@ -155,6 +160,12 @@ class HostPlan:
     func: PrimFunc
     kernels: tuple[Kernel, ...]
     buffers: tuple[GlobalBuffer, ...]
+
+    @property
+    def checked_names(self) -> tuple[str, ...]:
+        """The names of every bounds-checked buffer, in the order whose positions the status
+        buffer records (BOUNDS_STATUS)."""
+        return tuple(sorted(set().union(*(k.checked for k in self.kernels))))
 
 
 def c_identifier(name: str) -> str:
@@ -241,6 +252,7 @@ class _KernelScan(Visitor):
         # (what, context) of every barrier and warp shuffle: all threads must reach both.
         self.barriers: list[tuple[str, list[tuple[str, Any, Any]]]] = []
         self.thread_loops: list[tuple[E.Var, str, E.PrimExpr]] = []
+        self.checked: set[str] = set()  # the buffers whose accesses -bounds-check wraps
 
     def _thread_dependent(self, *exprs: E.PrimExpr | None) -> bool:
         return any(e is not None and free_vars(e) & self.thread_vars for e in exprs)
@@ -302,6 +314,8 @@ class _KernelScan(Visitor):
         self.generic_visit(s)
 
     def visit_Call(self, e: E.Call) -> None:
+        if e.name == CHECK:
+            self.checked.add(e.args[2].value)
         if e.name in SHUFFLES:
             # Every lane of the mask must execute a __shfl_*_sync; a guard that leaves some out hangs.
             self.barriers.append(("a warp shuffle (of a cross-thread reduction)", list(self._context)))
@@ -333,13 +347,13 @@ class _KernelScan(Visitor):
 
     def visit_Load(self, e: E.Load) -> None:
         self.buffers[e.buffer] = None
-        self.accesses.append((e.buffer, e.dtype, e.index, e.predicate))
+        self.accesses.append((e.buffer, e.dtype, unwrap_checked(e.index)[0], e.predicate))
         self.generic_visit(e)
 
     def visit_Store(self, s: S.Store) -> None:
         self.buffers[s.buffer] = None
         self.written.add(s.buffer)
-        self.accesses.append((s.buffer, s.value.dtype, s.index, s.predicate))
+        self.accesses.append((s.buffer, s.value.dtype, unwrap_checked(s.index)[0], s.predicate))
         self.generic_visit(s)
 
     def visit_Var(self, v: E.Var) -> None:
@@ -406,7 +420,7 @@ def _make_kernel(func: PrimFunc, root: S.For, name: str, buffer_dtypes: dict[E.V
             if chunk:
                 align[buf] = max(align.get(buf, 0), chunk * dtype.element_of().bytes)
     return Kernel(name, root, tuple(params), (grid[0], grid[1], grid[2]), (block[0], block[1], block[2]),
-                  scan.shared_bytes, tuple(align.items()))
+                  scan.shared_bytes, tuple(align.items()), frozenset(scan.checked))
 
 
 # --- vector accesses ------------------------------------------------------------------------
@@ -614,6 +628,20 @@ template <typename T> __device__ __forceinline__ unsigned long long tl_f2u64(T x
     return (unsigned long long)tl_f2i64(x - T(9223372036854775808.0)) ^ 0x8000000000000000ull;
   return (unsigned long long)tl_f2i64(x);
 }""",
+    "bounds": r"""// -bounds-check: an access to elements [i, i + count) outside [0, n) records (1, the first
+// index outside, n, buffer number * 2 + 1 for a write) in the status buffer, which the runtime
+// reads after the call and turns into a BoundsError (the first failing access wins), and goes
+// to element 0 instead, which every buffer has.
+__device__ __forceinline__ long long tl_checked(long long i, long long count, long long n, long long what,
+                                                unsigned long long* status) {
+  if (i >= 0 && i <= n - count) return i;
+  if (atomicCAS(status, 0ull, 1ull) == 0ull) {
+    status[1] = (unsigned long long)(i < 0 ? i : (i > n ? i : n));
+    status[2] = (unsigned long long)n;
+    status[3] = (unsigned long long)what;
+  }
+  return 0;
+}""",
     "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN).
 template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a <= b || a != a) ? a : b; }
 template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a >= b || a != a) ? a : b; }""",
@@ -633,18 +661,26 @@ def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
     used: set[str] = set()
     major = int(arch[3:].rstrip("af")[:-1]) if arch.startswith("sm_") else 9
     warned: set[str] = set()
-    bodies = [_KernelRenderer(k, used, async_copies=major >= 8, warned=warned).render() for k in plan.kernels]
+    checked = {name: k for k, name in enumerate(plan.checked_names)}
+    bodies = [_KernelRenderer(k, used, async_copies=major >= 8, warned=warned, checked=checked).render()
+              for k in plan.kernels]
     head = [f"// Generated by tensorlang from '{plan.func.name}': {len(plan.kernels)} kernel(s), "
             "launched in this order.", ""]
     if "half" in used:
         head += [_HALF_PREAMBLE, ""]
-    for key in ("floordiv", "minmax", "f2i"):
+    for key in ("floordiv", "minmax", "f2i", "bounds"):
         if key in used:
             head += [_HELPERS[key], ""]
     return "\n".join(head + ["\n\n".join(bodies), ""])
 
 
 # --- one kernel ----------------------------------------------------------------------------------
+
+# The status buffer parameter of bounds-checked kernels, and what a check needs: the buffer's
+# element count, its name and whether the access writes.
+_STATUS = "tl_oob_status"
+_Check = tuple[E.PrimExpr, str, bool]
+
 
 @dataclass
 class _BufferRef:
@@ -662,9 +698,10 @@ class _KernelRenderer(Visitor):
     REJECTED = NOT_EXECUTABLE  # generic_visit refuses these (and any other node class it lacks)
 
     def __init__(self, kernel: Kernel, used: set[str], async_copies: bool = True,
-                 warned: set[str] | None = None):
+                 warned: set[str] | None = None, checked: dict[str, int] | None = None):
         super().__init__()
         self.k = kernel
+        self.checked = checked or {}  # bounds-checked buffer name -> its number in the status
         self.warned = warned if warned is not None else set()  # stages already warned about
         self.used = used
         self.async_copies = async_copies
@@ -762,6 +799,9 @@ class _KernelRenderer(Visitor):
             else:
                 params.append(f"{self.ctype(p.dtype)} {cname}")
                 self.bound[(p.var, None)] = cname
+        if k.checked:
+            self.used.add("bounds")
+            params.append(f"unsigned long long* __restrict__ {_STATUS}")
         bounds = f"{threads}"
         budget = _max_registers(k.body)
         if budget:
@@ -888,6 +928,9 @@ class _KernelRenderer(Visitor):
                 self.line('asm volatile("cp.async.wait_group 0;\\n" ::: "memory");')
             return
         dst, src = s.value.args
+        dindex, dcheck = self._unwrap(dst.index, write=True)
+        sindex, scheck = self._unwrap(src.index, write=False)
+        dst, src = dst.with_fields(index=dindex), src.with_fields(index=sindex)
         dref, sref = self._buffer(dst.buffer), self._buffer(src.buffer)
         elem = dst.dtype.element_of()
         size = elem.bits // 8
@@ -895,7 +938,7 @@ class _KernelRenderer(Visitor):
         plain = (not self.async_copies or dref.space != "shared" or sref.space != "global" or elem.is_bool
                  or size not in (4, 8) or elem != dref.dtype or src.dtype.element_of() != sref.dtype)
         if plain:
-            self.stmt(as_plain_copy(s))
+            self.stmt(as_plain_copy(s))  # its Load and Store keep their checks
             return
         if lanes > 1:
             self._warn_scalar_fallback(dst.buffer.name, [("async copy to", dst.buffer, dst.dtype, dst.index, None),
@@ -906,8 +949,13 @@ class _KernelRenderer(Visitor):
         else:
             pieces = [(dst.index, src.index, k if lanes > 1 else None, size) for k in range(lanes)]
         for di, si, lane, nbytes in pieces:
-            d = self._element(dref, elem, di, lane if di.dtype.lanes > 1 else None)
-            g = self._element(sref, elem, si, lane if si.dtype.lanes > 1 else None)
+            count = nbytes // size
+            if count > 1:  # the whole 16-byte piece, checked at once
+                d = f"{dref.cname}[{self._checked(_strip(self.index_expr(di)), count, dcheck)}]"
+                g = f"{sref.cname}[{self._checked(_strip(self.index_expr(si)), count, scheck)}]"
+            else:
+                d = self._element(dref, elem, di, lane if di.dtype.lanes > 1 else None, dcheck)
+                g = self._element(sref, elem, si, lane if si.dtype.lanes > 1 else None, scheck)
             cache = "cg" if nbytes == 16 else "ca"
             self.line(f'asm volatile("cp.async.{cache}.shared.global [%0], [%1], {nbytes};\\n" :: '
                       f'"r"((unsigned)__cvta_generic_to_shared(&{d})), "l"(&{g}));')
@@ -940,6 +988,8 @@ class _KernelRenderer(Visitor):
 
     def visit_Store(self, s: S.Store) -> None:
         ref = self._buffer(s.buffer)
+        index, check = self._unwrap(s.index, write=True)
+        s = s.with_fields(index=index)
         lanes = s.value.dtype.lanes
         if lanes > 1:
             self._warn_scalar_fallback(s.buffer.name, self._vector_accesses(s))
@@ -949,10 +999,10 @@ class _KernelRenderer(Visitor):
         elem = s.value.dtype.element_of()
         if lanes == 1:
             if s.predicate is None:
-                self.line(f"{self._element(ref, elem, s.index, None)} = {_strip(self.expr(s.value))};")
+                self.line(f"{self._element(ref, elem, s.index, None, check)} = {_strip(self.expr(s.value))};")
             else:
                 with self.block(f"if ({_strip(self.guard_expr(s.predicate))})"), self.assume(s.predicate, None):
-                    self.line(f"{self._element(ref, elem, s.index, None)} = {_strip(self.expr(s.value))};")
+                    self.line(f"{self._element(ref, elem, s.index, None, check)} = {_strip(self.expr(s.value))};")
             return
         chunk = vector_chunk(s.value.dtype, s.index, s.predicate, ref.dtype, self.lets)
         # All lanes are read before any lane is written when the value reads this buffer (one
@@ -981,12 +1031,13 @@ class _KernelRenderer(Visitor):
                 parts = [values[k] or _strip(self.expr(s.value, k)) for k in range(c, c + chunk)]
                 whole = _whole_vector(parts)
                 rhs = whole if whole else f"make_{vt}({', '.join(parts)})"
-                self.line(f"*({vt}*)({_address(ref.cname, _offset(base, c, s.index.base.dtype))}) = {rhs};")
+                at = self._checked(_offset(base, c, s.index.base.dtype), chunk, check)
+                self.line(f"*({vt}*)({_address(ref.cname, at)}) = {rhs};")
             return
         for k in range(lanes):
             def store(k: int = k) -> None:
                 value = values[k] or _strip(self.expr(s.value, k))
-                self.line(f"{self._element(ref, elem, s.index, k)} = {value};")
+                self.line(f"{self._element(ref, elem, s.index, k, check)} = {value};")
             if masks[k] is None:
                 store()
                 continue
@@ -1014,12 +1065,27 @@ class _KernelRenderer(Visitor):
             raise BuildError(f"kernel {self.k.name}: buffer {var.name} is not in scope")
         return ref
 
-    def _element(self, ref: _BufferRef, elem: DType, index: E.PrimExpr, lane: int | None) -> str:
-        """The lvalue ``buffer[index]`` (reinterpreted when accessed as another type)."""
+    def _element(self, ref: _BufferRef, elem: DType, index: E.PrimExpr, lane: int | None,
+                 check: _Check | None = None) -> str:
+        """The lvalue ``buffer[index]`` (reinterpreted when accessed as another type), through
+        ``check`` when the access is bounds-checked."""
         base = ref.cname
         if elem != ref.dtype:
             base = f"(({self.ctype(elem, memory=True)}*){base})"
-        return f"{base}[{_strip(self.index_expr(index, lane))}]"
+        return f"{base}[{self._checked(_strip(self.index_expr(index, lane)), 1, check)}]"
+
+    def _checked(self, index: str, count: int, check: _Check | None) -> str:
+        """``index`` (the first of ``count`` elements) through tl_checked when ``check`` is set."""
+        if check is None:
+            return index
+        size, name, write = check
+        what = self.checked[name] * 2 + int(write)
+        return f"tl_checked({index}, {count}, {_strip(self.index_expr(size))}, {what}, {_STATUS})"
+
+    def _unwrap(self, index: E.PrimExpr, write: bool) -> tuple[E.PrimExpr, _Check | None]:
+        """An access's index without its -bounds-check wrapper, and the check to make."""
+        index, size, name = unwrap_checked(index)
+        return index, (None if size is None else (size, name, write))
 
     def _loaded_buffers(self, e: E.PrimExpr) -> set[E.Var]:
         key = id(e)
@@ -1391,6 +1457,9 @@ class _KernelRenderer(Visitor):
 
     def visit_Load(self, e: E.Load, lane: int | None) -> str:
         ref = self._buffer(e.buffer)
+        index, check = self._unwrap(e.index, write=False)
+        if check is not None:
+            e = e.with_fields(index=index)
         elem = e.dtype.element_of()
         lanes = e.dtype.lanes
         if e.index.dtype.lanes != lanes:
@@ -1398,7 +1467,7 @@ class _KernelRenderer(Visitor):
                              f"{e.index.dtype.lanes}-lane index")
 
         def read() -> str:
-            text = self._element(ref, elem, e.index, lane)
+            text = self._element(ref, elem, e.index, lane, check)
             return f"({text} != 0)" if elem.is_bool else text
 
         chunk = vector_chunk(e.dtype, e.index, e.predicate, ref.dtype, self.lets)
@@ -1410,7 +1479,8 @@ class _KernelRenderer(Visitor):
             if name is None:
                 vt = _VECTOR_TYPES[(str(elem), chunk)]
                 name = self.fresh(f"{e.buffer.name}_v")
-                addr = _address(ref.cname, _offset(self.index_expr(e.index.base), c, e.index.base.dtype))
+                at = self._checked(_offset(self.index_expr(e.index.base), c, e.index.base.dtype), chunk, check)
+                addr = _address(ref.cname, at)
                 self.line(f"const {vt} {name} = *(const {vt}*)({addr});")
                 self.hoisted[-1][key] = name
             return f"{name}.{_COMPONENTS[lane % chunk]}"

@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...ir.function import PrimFunc
+from ...ir.passes.bounds_check import insert_bounds_checks
 from ...ir.passes.emulate_gpu import emulate_gpu
 from ...ir.passes.remove_no_op import remove_no_op
 from ...ir.passes.simplify import simplify_stmt
@@ -54,7 +55,9 @@ def _host_math(stmt: Any) -> Any:
 
 def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     """A CPU module running the GPU kernels of ``func`` (module docstring)."""
-    plan = split_kernels(func, allow_host_loops=True)
+    # The CUDA C a GPU build would compile (with its bounds checks); the emulation itself runs
+    # the unchecked function through LLVM, which checks accesses itself with -bounds-check.
+    plan = split_kernels(insert_bounds_checks(func) if target.bounds_check else func, allow_host_loops=True)
     for kernel in plan.kernels:
         check_launch(kernel, target)
     source = render_cuda(plan, target.arch)
@@ -62,6 +65,7 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     if nvrtc_available():  # without NVRTC, emulation still runs
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx
     body = remove_no_op(simplify_stmt(emulate_gpu(_host_math(func.body))))
-    module = build_llvm(func.with_body(body), LLVMTarget.from_string("llvm"))
+    host = LLVMTarget.from_string("llvm -bounds-check" if target.bounds_check else "llvm")
+    module = build_llvm(func.with_body(body), host)
     module.extra_sources.update(sources)
     return module

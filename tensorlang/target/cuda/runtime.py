@@ -25,8 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import ArgumentError, BuildError, TargetError
-from ..abi import Dim, Signature, SignedModule, dim_str, eval_dim
+from ...errors import ArgumentError, BoundsError, BuildError, TargetError
+from ..abi import BOUNDS_STATUS_WORDS, Dim, Signature, SignedModule, bounds_error, dim_str, eval_dim
 from ..binder import ArgBinder, BoundArgs
 from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
@@ -70,17 +70,20 @@ class DeviceBufferSpec:
 class LaunchPlan:
     """What one call does on the device: allocate ``buffers``, launch ``kernels`` in order.
     ``align`` lists (signature param index, bytes) for pointers the kernels access with aligned
-    vector loads/stores: a GPUArray passed there must be aligned that much."""
+    vector loads/stores: a GPUArray passed there must be aligned that much. ``checked`` names
+    the buffers whose accesses are checked (-bounds-check; a kernel's ("status", 0) argument is
+    then the status buffer abi.BOUNDS_STATUS_WORDS describes)."""
 
     kernels: tuple[KernelLaunch, ...]
     buffers: tuple[DeviceBufferSpec, ...] = ()
     align: tuple[tuple[int, int], ...] = ()
+    checked: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"kernels": [{"name": k.name, "args": [list(a) for a in k.args], "grid": list(k.grid),
                              "block": list(k.block)} for k in self.kernels],
                 "buffers": [{"name": b.name, "dtype": b.dtype, "extent": b.extent} for b in self.buffers],
-                "align": [list(a) for a in self.align]}
+                "align": [list(a) for a in self.align], "checked": list(self.checked)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> LaunchPlan:
@@ -88,7 +91,8 @@ class LaunchPlan:
                                      tuple(k["grid"]), tuple(int(x) for x in k["block"]))  # type: ignore[arg-type]
                         for k in d["kernels"])
         buffers = tuple(DeviceBufferSpec(b["name"], b["dtype"], b["extent"]) for b in d["buffers"])
-        return cls(kernels, buffers, tuple((int(a[0]), int(a[1])) for a in d.get("align", ())))
+        return cls(kernels, buffers, tuple((int(a[0]), int(a[1])) for a in d.get("align", ())),
+                   tuple(str(n) for n in d.get("checked", ())))
 
 
 # --- the driver ----------------------------------------------------------------------------------
@@ -201,6 +205,11 @@ class CUDAModule(SignedModule):
                 count = _evaluate(b.extent, bound.env, f"the size of device buffer {b.name}")
                 buffers.append(dev.alloc(count * np.dtype(b.dtype).itemsize))
                 allocations.append(buffers[-1])
+            status = np.zeros(BOUNDS_STATUS_WORDS, np.uint64)
+            if self.plan.checked:
+                buffers.append(dev.alloc(status.nbytes))  # after the plan's: ("status", 0) finds it last
+                allocations.append(buffers[-1])
+                dev.htod(buffers[-1], status, status.nbytes)
             launches = [self._launch_args(k, functions[k.name], bound, pointers, buffers)
                         for k in self.plan.kernels]
             launches = [x for x in launches if x is not None]
@@ -211,6 +220,10 @@ class CUDAModule(SignedModule):
 
             yield launch
             dev.synchronize()  # kernel faults surface here
+            if self.plan.checked:
+                dev.dtoh(status, buffers[-1], status.nbytes)
+                if status[0]:
+                    raise self._bounds_error(status)
             for i, arr in bound.host.items():
                 if self.signature.params[i].written:
                     dev.dtoh(arr, pointers[i], arr.nbytes)
@@ -234,11 +247,20 @@ class CUDAModule(SignedModule):
         for kind, i in k.args:
             if kind == "buffer":
                 kargs.append((ctypes.c_void_p, buffers[i]))
+            elif kind == "status":
+                kargs.append((ctypes.c_void_p, buffers[-1]))
             elif self.signature.params[i].kind == "buffer":
                 kargs.append((ctypes.c_void_p, pointers[i]))
             else:
                 kargs.append((_SCALAR_CTYPES[self.signature.params[i].dtype], bound.values[i]))
         return fn, (grid[0], grid[1], grid[2]), k.block, kargs
+
+    def _bounds_error(self, status: np.ndarray) -> BoundsError:
+        """The BoundsError of what a failing -bounds-check recorded in ``status``."""
+        index, size, what = (int(np.int64(x)) for x in status[1:4])  # two's complement: index may be < 0
+        names = self.plan.checked
+        name = names[what // 2] if 0 <= what // 2 < len(names) else "?"
+        return bounds_error(self.name, name, index, size, bool(what % 2))
 
     def __call__(self, *args: Any) -> None:
         with self._prepared(args) as launch:

@@ -32,13 +32,15 @@ _INT_OPTIONS = {
     "-thread_warp_size": "warp_size",
 }
 _USAGE = ("-arch=sm_XY", "-max_threads_per_block=N", "-max_shared_memory_per_block=BYTES",
-          "-registers_per_block=N", "-thread_warp_size=32", "-emulate")
+          "-registers_per_block=N", "-thread_warp_size=32", "-emulate", "-bounds-check")
 
 
 @dataclass(frozen=True)
 class CUDATarget:
     """A CUDA code generation target: the architecture NVRTC compiles for ("sm_90"), the device
-    limits kernels must respect, and whether kernels run on the CPU instead (-emulate)."""
+    limits kernels must respect, whether kernels run on the CPU instead (-emulate), and whether
+    every buffer access is checked at run time (-bounds-check: a BoundsError naming the tensor
+    and the index, as ``llvm -bounds-check`` gives)."""
 
     arch: str = DEFAULT_ARCH
     max_threads_per_block: int = DEFAULT_MAX_THREADS
@@ -46,17 +48,20 @@ class CUDATarget:
     registers_per_block: int = DEFAULT_REGISTERS
     warp_size: int = DEFAULT_WARP_SIZE
     emulate: bool = False
+    bounds_check: bool = False
 
     kind = "cuda"
 
     @classmethod
     def from_string(cls, text: str = "cuda") -> CUDATarget:
         """Parse "cuda [-arch=sm_XY] [-max_threads_per_block=N] [-max_shared_memory_per_block=B]
-        [-registers_per_block=N] [-thread_warp_size=32] [-emulate]"."""
+        [-registers_per_block=N] [-thread_warp_size=32] [-emulate] [-bounds-check]"."""
         fields: dict[str, object] = {}
         for word, key, eq, value in option_words(text, "cuda", "a CUDA"):
             if key == "-emulate" and not eq:
                 fields["emulate"] = True
+            elif key == "-bounds-check" and not eq:
+                fields["bounds_check"] = True
             elif key == "-arch" and eq:
                 if not _ARCH.match(value):
                     raise TargetError(f"-arch must name a real architecture such as sm_80 or sm_90, "
@@ -87,6 +92,8 @@ class CUDATarget:
                 parts.append(f"{option}={value}")
         if self.emulate:
             parts.append("-emulate")
+        if self.bounds_check:
+            parts.append("-bounds-check")
         return " ".join(parts)
 
 

@@ -27,6 +27,7 @@ from ..abi import (
     PARALLEL_MIN_WORK_SYMBOL,
     Signature,
     SignedModule,
+    bounds_error,
 )
 from ..binder import ArgBinder
 from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
@@ -142,9 +143,7 @@ class Module(SignedModule):
         index, size, name_ptr, write = (v.value for v in values)
         name = ctypes.string_at(name_ptr).decode() if name_ptr else "?"
         claim.value = 0
-        what = "write to" if write else "read of"
-        return BoundsError(f"{self.name}: out-of-bounds {what} {name}[{index}]: {name} has {size} elements "
-                           f"(valid indices 0..{size - 1}; checked by -bounds-check)")
+        return bounds_error(self.name, name, index, size, bool(write))
 
     def __call__(self, *args: Any) -> None:
         # The hot path of small kernels: the binder's checks made for this signature call the

@@ -66,6 +66,9 @@ static std::barrier<>* tl_block_barrier;
 #define __syncthreads() tl_block_barrier->arrive_and_wait()
 static inline float __int_as_float(int x) { float f; std::memcpy(&f, &x, 4); return f; }
 static inline double __longlong_as_double(long long x) { double d; std::memcpy(&d, &x, 8); return d; }
+static inline unsigned long long atomicCAS(unsigned long long* p, unsigned long long cmp, unsigned long long v) {
+  __atomic_compare_exchange_n(p, &cmp, v, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); return cmp;
+}
 #define TL_VEC2(T, N) struct alignas(2 * sizeof(T)) N { T x, y; }; \
   static inline N make_##N(T x, T y) { return N{x, y}; }
 #define TL_VEC4(T, N) struct alignas(4 * sizeof(T)) N { T x, y, z, w; }; \
