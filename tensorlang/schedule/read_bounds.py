@@ -5,18 +5,16 @@ stage, the tensor, the dimension, the index and the range it reaches.
 The points a stage computes are its domain, narrowed to the region bound inference gives it
 when it is computed at another stage's loop (lowering guards the rest of the domain). A read
 under a condition (the chosen side of ``te.if_then_else``, a reduction's ``where=``) is checked
-over the points where the condition holds, when the condition is a conjunction of comparisons
-of one loop variable (plus a constant) with a constant; a read under any other condition
-(data-dependent, two variables) is left to the condition. Only constant bounds are checked
-here; ``symbolic_read_checks`` turns unconditional reads ``A[i + c]`` whose extents or sizes
-are symbolic into checks the runtime makes at each call (``B[m]`` reading ``A[n]`` with m > n
-is an ArgumentError, not a read past A).
+over the points where the condition holds, when the condition combines (and, or, not)
+comparisons of integer expressions linear in the loop variables (``i + j < n``, ``2*i + 1 < n``:
+schedule.guards); a read under any other condition (data-dependent, nonlinear) is left to the
+condition. Only constant bounds are checked here; ``symbolic_read_checks`` turns
+unconditional reads ``A[i + c]`` whose extents or sizes are symbolic into checks the runtime
+makes at each call (``B[m]`` reading ``A[n]`` with m > n is an ArgumentError, not a read past A).
 """
 
 from __future__ import annotations
 
-import itertools
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,9 +23,8 @@ from ..errors import LoweringError
 from ..te import expr as E
 from ..te.functor import children, free_vars, substitute
 from .bound import Bounds
+from .guards import Path, Ranges, feasible_points, index_bounds, linear, narrow
 from .schedule import Schedule, Stage
-
-Ranges = dict[E.Var, tuple[int, int]]  # a variable's smallest and largest value
 
 
 def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ...]], bounds: Bounds) -> None:
@@ -36,7 +33,7 @@ def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, .
         ranges = _computed_points(st, bounds)
         if ranges is None:
             continue
-        for read, where in _reads(body, ranges):
+        for read, where in _reads(body, Path(ranges)):
             _check(st, read, where)
 
 
@@ -63,13 +60,13 @@ def _computed_points(st: Stage, bounds: Bounds) -> Ranges | None:
     return ranges
 
 
-def _reads(body: tuple[E.PrimExpr, ...], ranges: Ranges) -> list[tuple[E.TensorRead, Ranges]]:
-    """Every read with the ranges of the points where it runs (reads under conditions this
-    module cannot narrow by are left out)."""
-    found: list[tuple[E.TensorRead, Ranges]] = []
+def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead, Path]]:
+    """Every read with the paths of the points where it runs (reads under conditions
+    schedule.guards cannot narrow by are left out)."""
+    found: list[tuple[E.TensorRead, Path]] = []
     seen: set[tuple[int, int]] = set()
-    alive: list[Ranges] = []  # keeps every narrowed dict (and so its id in ``seen``) unique
-    stack: list[tuple[Any, Ranges]] = [(b, ranges) for b in body]
+    alive: list[Path] = []  # keeps every narrowed path (and so its id in ``seen``) unique
+    stack: list[tuple[Any, Path]] = [(b, path) for b in body]
     while stack:
         node, where = stack.pop()
         key = (id(node), id(where))
@@ -81,75 +78,16 @@ def _reads(body: tuple[E.PrimExpr, ...], ranges: Ranges) -> list[tuple[E.TensorR
         if isinstance(node, E.Select):
             stack.append((node.condition, where))
             for side, holds in ((node.true_value, True), (node.false_value, False)):
-                narrowed = _narrow(node.condition, holds, where)
-                if narrowed is not None:
-                    alive.append(narrowed)
-                    stack.append((side, narrowed))
+                for p in narrow(node.condition, holds, where) or ():
+                    alive.append(p)
+                    stack.append((side, p))
         elif isinstance(node, E.Reduce):
-            narrowed = _narrow(node.condition, True, where)
-            if narrowed is not None:
-                alive.append(narrowed)
-                stack.extend((s, narrowed) for s in node.source)
+            for p in narrow(node.condition, True, where) or ():
+                alive.append(p)
+                stack.extend((s, p) for s in node.source)
         else:
             stack.extend((c, where) for c in children(node))
     return found
-
-
-_FLIP = {E.LT: E.GT, E.LE: E.GE, E.GT: E.LT, E.GE: E.LE, E.EQ: E.EQ, E.NE: E.NE}
-_NEGATE = {E.LT: E.GE, E.LE: E.GT, E.GT: E.LE, E.GE: E.LT, E.EQ: E.NE, E.NE: E.EQ}
-
-
-def _narrow(cond: E.PrimExpr, holds: bool, ranges: Ranges) -> Ranges | None:
-    """``ranges`` restricted to the points where ``cond`` is ``holds``; None when the condition
-    is not a conjunction (or, negated, a disjunction) of comparisons of one variable plus a
-    constant with a constant, or leaves no point."""
-    if isinstance(cond, E.IntImm):
-        return ranges if bool(cond.value) == holds else None
-    if isinstance(cond, E.Not):
-        return _narrow(cond.a, not holds, ranges)
-    if isinstance(cond, E.And) and holds or isinstance(cond, E.Or) and not holds:
-        first = _narrow(cond.a, holds, ranges)
-        return _narrow(cond.b, holds, first) if first is not None else None
-    if isinstance(cond, E.Call) and cond.name == "likely" and len(cond.args) == 1:
-        return _narrow(cond.args[0], holds, ranges)
-    cls = type(cond)
-    if cls not in _FLIP:
-        return None
-    op = cls if holds else _NEGATE[cls]
-    a, b = _var_plus_const(cond.a), _var_plus_const(cond.b)
-    if a is not None and isinstance(cond.b, E.IntImm):
-        (var, offset), bound = a, cond.b.value
-    elif b is not None and isinstance(cond.a, E.IntImm):
-        (var, offset), bound, op = b, cond.a.value, _FLIP[op]
-    else:
-        return None
-    if var not in ranges:
-        return None
-    lo, hi = ranges[var]
-    c = bound - offset  # var op c
-    if op is E.LT:
-        hi = min(hi, c - 1)
-    elif op is E.LE:
-        hi = min(hi, c)
-    elif op is E.GT:
-        lo = max(lo, c + 1)
-    elif op is E.GE:
-        lo = max(lo, c)
-    elif op is E.EQ:
-        lo, hi = max(lo, c), min(hi, c)
-    elif c == lo:  # NE trims an end of the range, or says nothing usable
-        lo += 1
-    elif c == hi:
-        hi -= 1
-    elif not lo < c < hi:
-        pass  # c outside the range: the condition always holds
-    else:
-        return None
-    if lo > hi:
-        return None  # never runs
-    out = dict(ranges)
-    out[var] = (lo, hi)
-    return out
 
 
 def _var_plus_const(e: E.PrimExpr) -> tuple[E.Var, int] | None:
@@ -161,41 +99,46 @@ def _var_plus_const(e: E.PrimExpr) -> tuple[E.Var, int] | None:
     return None
 
 
-def _check(st: Stage, read: E.TensorRead, ranges: Ranges) -> None:
+def _check(st: Stage, read: E.TensorRead, path: Path) -> None:
     tensor = read.tensor
-    intervals = {v: Interval(E.const(lo, v.dtype), E.const(hi, v.dtype)) for v, (lo, hi) in ranges.items()}
+    intervals = {v: Interval(E.const(lo, v.dtype), E.const(hi, v.dtype)) for v, (lo, hi) in path.ranges.items()}
     for d, (idx, size) in enumerate(zip(read.indices, tensor.shape)):
         if not isinstance(size, E.IntImm):
             continue
         idx = simplify(idx, intervals)
         lo, hi = const_bound(idx, intervals)
+        form = linear(idx)
+        if form is not None and all(v in path.ranges for v, _ in form.coefs):
+            flo, fhi = index_bounds(form, path)  # exact for a linear index, and sees the constraints
+            lo, hi = (flo, fhi) if lo is None or hi is None else (max(lo, flo), min(hi, fhi))
         if lo is None or hi is None:
             continue
-        if (lo < 0 or hi >= size.value) and _reaches_outside(idx, intervals, size.value) is not False:
+        if (lo < 0 or hi >= size.value) and _reaches_outside(idx, path, size.value) is not False:
             raise LoweringError(
                 f"stage {st.op.name} reads {tensor.name}[{', '.join(str(i) for i in read.indices)}] out of "
                 f"bounds: index {d} ('{idx}') reaches {lo}..{hi} but dimension {d} of {tensor.name} has "
                 f"size {size.value}; guard the read with te.if_then_else or shrink the compute's shape")
 
 
-def _reaches_outside(idx: E.PrimExpr, ranges: dict[E.Var, Interval], size: int) -> bool | None:
-    """Interval bounds can be loose (``min(3*i, 4*i) + min(-3*i, -2*i)`` is 0, yet bounded by
-    -27..27): over a small domain, evaluate the index at every point. True: some point reads
-    outside; False: none does; None: the domain is too large (or not constant) to tell."""
+def _reaches_outside(idx: E.PrimExpr, path: Path, size: int) -> bool | None:
+    """Bounds can be loose (``min(3*i, 4*i) + min(-3*i, -2*i)`` is 0, yet bounded by -27..27;
+    a linear index under constraints it is no multiple of): over a small domain, evaluate the
+    index at every point that meets the path's constraints. True: some point reads outside;
+    False: none does; None: the domain is too large (or not constant) to tell."""
     names = sorted(free_vars(idx), key=lambda v: v.name)
-    axes = []
-    for v in names:
-        r = ranges.get(v)
-        if r is None or not isinstance(r.lo, E.IntImm) or not isinstance(r.hi, E.IntImm):
-            return None
-        axes.append(range(r.lo.value, r.hi.value + 1))
-    if math.prod(len(a) for a in axes) > 1024:
+    form = linear(idx)
+    points = feasible_points(names, path, 1 << 16 if form is not None else 1024)
+    if points is None:
         return None
-    for point in itertools.product(*axes):
-        value = simplify(substitute(idx, {v: E.const(p, v.dtype) for v, p in zip(names, point)}))
-        if not isinstance(value, E.IntImm):
-            return None
-        if not 0 <= value.value < size:
+    for point in points:
+        if form is not None:
+            value = form.value(point)
+        else:
+            folded = simplify(substitute(idx, {v: E.const(point[v], v.dtype) for v in names}))
+            if not isinstance(folded, E.IntImm):
+                return None
+            value = folded.value
+        if not 0 <= value < size:
             return True
     return False
 
