@@ -69,15 +69,21 @@ def prod(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
 
 def _arg_reducer(better: str) -> Any:
     def combine(x: Sequence[PrimExpr], y: Sequence[PrimExpr]) -> tuple[PrimExpr, PrimExpr]:
-        # ties keep the smaller index, as numpy does
-        if better == "max":
-            take_y = te.any(y[1] > x[1], te.all(y[1] == x[1], y[0] < x[0]))
-        else:
-            take_y = te.any(y[1] < x[1], te.all(y[1] == x[1], y[0] < x[0]))
+        # ties keep the smaller index, as numpy does; the identity's index -1 compares as the
+        # largest (unsigned), so any real element tying with it (a row of -inf) wins
+        first = y[0].astype("uint32") < x[0].astype("uint32")
+        wins = y[1] > x[1] if better == "max" else y[1] < x[1]
+        take_y = te.any(wins, te.all(y[1] == x[1], first))
+        if y[1].dtype.is_float:  # numpy: NaN beats every number, the first NaN wins
+            x_nan, y_nan = x[1] != x[1], y[1] != y[1]
+            take_y = te.if_then_else(x_nan, te.all(y_nan, first), te.any(y_nan, take_y))
         return te.if_then_else(take_y, y[0], x[0]), te.if_then_else(take_y, y[1], x[1])
 
     def identity(idx_dt: Any, val_dt: Any) -> tuple[PrimExpr, PrimExpr]:
-        worst = te.min_value(val_dt) if better == "max" else te.max_value(val_dt)
+        if val_dt.is_float:  # -inf (+inf): a row of -inf still has a maximum
+            worst = te.const(float("-inf") if better == "max" else float("inf"), val_dt)
+        else:
+            worst = te.min_value(val_dt) if better == "max" else te.max_value(val_dt)
         return te.const(-1, idx_dt), worst
     # numpy.argmax of an empty axis raises: so does this, rather than return -1
     return te.comm_reducer(combine, identity, name=f"arg{better}", allow_empty=False)

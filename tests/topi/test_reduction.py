@@ -1,0 +1,41 @@
+"""topi.argmax/argmin follow numpy: NaN beats every number and the first NaN wins, ties keep
+the first index, -inf and +inf are ordinary values; also under a split reduction (rfactor)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te, topi
+
+
+def _rows() -> np.ndarray:
+    rng = np.random.default_rng(8)
+    a = rng.integers(-3, 4, (9, 11)).astype("float32")  # many ties
+    a[0, 4] = np.nan
+    a[1, [2, 7]] = np.nan  # two NaNs: the first wins
+    a[2, :] = np.nan
+    a[3, 10] = np.nan  # NaN last
+    a[4, 0] = np.nan  # NaN first
+    a[5, :] = -np.inf
+    a[6, 3], a[6, 8] = np.inf, np.inf
+    a[7, :] = 2.0
+    return a
+
+
+@pytest.mark.parametrize("which", ["argmax", "argmin"])
+@pytest.mark.parametrize("rfactor", [False, True])
+def test_arg_reductions_match_numpy_with_nan_inf_and_ties(which: str, rfactor: bool) -> None:
+    A = te.placeholder((9, 11), name="A")
+    B = getattr(topi, which)(A, axis=1)
+    s = te.create_schedule(B.op)
+    if rfactor:
+        red = B.op.input_tensors[0]
+        ko, ki = s[red].split(red.op.reduce_axis[0], factor=4)
+        s.rfactor(red, ki)
+    f = tl.build(s, [A, B])
+    a = _rows()
+    b = np.zeros(9, "int32")
+    f(a, b)
+    np.testing.assert_array_equal(b, getattr(np, which)(a, axis=1))
