@@ -24,9 +24,9 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     if isinstance(target, str):
         target = CUDATarget.from_string(target)
     signature = signature_of(func)
+    plan = split_kernels(func)  # errors name the user's IR, without checks
     if target.bounds_check:
-        func = insert_bounds_checks(func)
-    plan = split_kernels(func)
+        plan = split_kernels(insert_bounds_checks(func))
     for kernel in plan.kernels:
         check_launch(kernel, target)
     source = render_cuda(plan, target.arch)

@@ -55,9 +55,11 @@ def _host_math(stmt: Any) -> Any:
 
 def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     """A CPU module running the GPU kernels of ``func`` (module docstring)."""
-    # The CUDA C a GPU build would compile (with its bounds checks); the emulation itself runs
-    # the unchecked function through LLVM, which checks accesses itself with -bounds-check.
-    plan = split_kernels(insert_bounds_checks(func) if target.bounds_check else func, allow_host_loops=True)
+    plan = split_kernels(func, allow_host_loops=True)  # errors name the user's IR, without checks
+    if target.bounds_check:
+        # The CUDA C a GPU build would compile, with its checks; the emulation runs the
+        # unchecked function through LLVM, which checks the accesses itself (-bounds-check).
+        plan = split_kernels(insert_bounds_checks(func), allow_host_loops=True)
     for kernel in plan.kernels:
         check_launch(kernel, target)
     source = render_cuda(plan, target.arch)

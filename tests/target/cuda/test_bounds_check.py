@@ -178,3 +178,12 @@ def test_a_write_out_of_bounds_is_named_as_a_write(tmp_path, monkeypatch) -> Non
     perm[5] = 64
     with pytest.raises(BoundsError, match=r"scatter: out-of-bounds write to B\[64\]: B has 64 elements"):
         m(a, perm, b)
+
+
+@pytest.mark.parametrize("target", ["cuda -emulate -bounds-check", "cuda -arch=sm_90 -bounds-check"])
+def test_build_errors_show_the_users_ir_not_the_checks(target: str) -> None:
+    A = te.placeholder((8,), name="A")
+    B = te.compute((8,), lambda i: A[i] + 1, name="B")
+    with pytest.raises(tl.errors.BuildError, match=r"did you forget to bind") as info:
+        tl.build(te.create_schedule(B.op), [A, B], target=target)
+    assert "bounds_check" not in str(info.value) and "B[i] = A[i]" in str(info.value)
