@@ -171,10 +171,25 @@ def symbolic_read_checks(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ..
                 var, c = vc
                 dom = axes[var].dom
                 static = isinstance(dom.extent, E.IntImm) and isinstance(size, E.IntImm)
-                if static or not isinstance(dom.min, E.IntImm):
+                if static and isinstance(dom.min, E.IntImm):
+                    continue
+                ext = dom.extent
+                where = ", ".join(str(i) for i in read.indices)
+                what = f"stage {op.name} reads {read.tensor.name}[{where}]"
+                if not isinstance(dom.min, E.IntImm):
+                    # A symbolic start (reduce_axis((n, m))): inside when the axis does not run,
+                    # or both its first point min + c and its last min + c + extent - 1 are.
+                    start = dom.min + c
+                    low, high = start, size - start - ext
+                    zero = E.const(0, ext.dtype)
+                    margin = simplify(E.max_(E.min_(low, high), zero - ext))
+                    if not (isinstance(margin, E.IntImm) and margin.value >= 0):
+                        checks.append(ReadMargin(margin, what, (
+                            f"{what} out of bounds: index {d} ('{idx}') reaches {simplify(start)}.."
+                            f"{simplify(start + ext - 1)}, "
+                            f"but dimension {d} of {read.tensor.name} has size {size}")))
                     continue
                 first = dom.min.value + c
-                ext = dom.extent
                 runs = E.max_(ext, E.const(0, ext.dtype))
                 # Inside when the axis does not run (-extent <= 0 then only at 0) or its last
                 # point first + extent - 1 is below size.
@@ -185,10 +200,9 @@ def symbolic_read_checks(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ..
                     if isinstance(gap, E.IntImm) and gap.value >= 0:
                         continue  # inside for every value of the shape variables
                     margin = E.max_(gap, E.const(0, ext.dtype) - runs)
-                where = ", ".join(str(i) for i in read.indices)
                 reach = f"{ext} - 1" if first == 0 else f"{first} + {ext} - 1"
                 checks.append(ReadMargin(
-                    margin, f"stage {op.name} reads {read.tensor.name}[{where}]",
+                    margin, what,
                     f"stage {op.name} reads {read.tensor.name}[{where}] out of bounds: index {d} ('{idx}') "
                             f"reaches {reach}, but dimension {d} of {read.tensor.name} has size {size}"))
     return checks

@@ -172,3 +172,20 @@ def test_a_constant_gpu_extent_past_2_31_is_a_lowering_error() -> None:
     s[B].bind(tx, te.thread_axis("threadIdx.x"))
     with pytest.raises(tl.errors.LoweringError, match=r"bound to blockIdx.x has 4294967296 iterations"):
         tl.lower(s, [A, B])
+
+
+def test_a_reduction_with_a_symbolic_start_is_checked_at_call_time() -> None:
+    """k runs over [n, m): A[k + 1] stays inside A (m + 1 elements) exactly when n >= -1."""
+    n, m = te.var("n"), te.var("m")
+    A = te.placeholder((m + 1,), name="A")
+    k = te.reduce_axis((n, m), "k")
+    B = te.compute((1,), lambda _: te.sum(A[k + 1], axis=k), name="B")
+    f = tl.build(te.create_schedule(B.op), [A, B, n, m])
+    a = np.random.default_rng(3).standard_normal(11).astype("float32")
+    b = np.zeros(1, "float32")
+    for start in (-1, 0, 4, 10, 15):  # 10 and 15: nothing to sum, as numpy's a[11:].sum()
+        f(a, b, start, 10)
+        np.testing.assert_allclose(b, [a[start + 1:].sum()], rtol=1e-5, atol=1e-6)
+    with pytest.raises(ArgumentError, match=r"stage B reads A\[k \+ 1\] out of bounds: index 0 \('k \+ 1'\) "
+                                            r"reaches n \+ 1\.\.m.*n = -3"):
+        f(a, b, -3, 10)
