@@ -146,6 +146,8 @@ class _Eval:
             return union(self.run(e.true_value), self.run(e.false_value))
         if t is E.Cast and e.dtype.is_int and e.value.dtype.is_int:
             inner = self.run(e.value)
+            if inner.is_point():
+                return Interval.point(e)  # stays a point (a product with it keeps its bounds)
             return Interval(None if inner.lo is None else E.cast(inner.lo, e.dtype),
                             None if inner.hi is None else E.cast(inner.hi, e.dtype))
         if t is E.Let:
@@ -175,7 +177,9 @@ class _Eval:
     def _div(self, e: PrimExpr) -> Interval:
         a = self.run(e.a)
         c = _c(e.b)
-        if c is None and type(e) is E.FloorDiv and isinstance(e.b, Var) and e.b not in self.ranges \
+        divisor = e.b.value if isinstance(e.b, E.Cast) and e.b.value.dtype.is_int and \
+            e.b.dtype.bits >= e.b.value.dtype.bits else e.b  # widened for a 64-bit fused axis
+        if c is None and type(e) is E.FloorDiv and isinstance(divisor, Var) and divisor not in self.ranges \
                 and a.lo is not None and a.hi is not None:
             # A symbolic divisor is an extent (a fused axis's length): positive, so floor
             # division keeps the order, as TVM's bound inference assumes.
