@@ -69,8 +69,8 @@ def linear(e: E.PrimExpr) -> Linear | None:
     stack: list[tuple[E.PrimExpr, int]] = [(e, 1)]
     while stack:
         node, scale = stack.pop()
-        if not node.dtype.is_int or node.dtype.lanes != 1:
-            return None
+        if not node.dtype.is_signed or node.dtype.bits < 32 or node.dtype.lanes != 1:
+            return None  # unsigned and narrow arithmetic wrap: not the integers' linear algebra
         if isinstance(node, E.IntImm):
             const += scale * node.value
         elif isinstance(node, E.Var):
@@ -85,7 +85,7 @@ def linear(e: E.PrimExpr) -> Linear | None:
             for v, c in form.coefs:
                 terms[v] = terms.get(v, 0) + scale * factor * c
             const += scale * factor * form.const
-        elif isinstance(node, E.Cast) and node.value.dtype.is_int and node.dtype.bits >= node.value.dtype.bits:
+        elif isinstance(node, E.Cast) and node.value.dtype.is_signed and node.dtype.bits >= node.value.dtype.bits:
             stack.append((node.value, scale))  # widening: the value is unchanged
         else:
             return None
