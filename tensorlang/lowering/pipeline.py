@@ -36,7 +36,7 @@ from ..ir.stmt import Allocate, For, LetStmt, Stmt
 from ..ir.verify import verify
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
-from ..schedule.read_bounds import check_reads_in_bounds, symbolic_read_checks
+from ..schedule.read_bounds import check_reads_in_bounds, checked_reads, symbolic_read_checks
 from ..schedule.schedule import Schedule
 from ..te.expr import IntImm, Var
 from ..te.functor import free_vars, post_order_visit
@@ -246,7 +246,10 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     bodies = _timed(profile, "inline", lambda: effective_bodies(sch))
     empty = empty_reduction_checks(bodies)
     bounds = _timed(profile, "infer_bound", lambda: infer_bound(sch, bodies))
-    _timed(profile, "check_reads_in_bounds", lambda: check_reads_in_bounds(sch, bodies, bounds))
+    unproven = _timed(profile, "check_reads_in_bounds", lambda: check_reads_in_bounds(sch, bodies, bounds))
+    # Reads it could neither prove inside nor reject (data-dependent indices or guards, symbolic
+    # guarded reads) are checked when they happen: a BoundsError, never garbage.
+    bodies = checked_reads(bodies, unproven)
     if check_launch is not None:
         check_launch(launch_extents(sch, bounds))
     # A scan's state placeholder, init and update tensors are the scan output's storage.

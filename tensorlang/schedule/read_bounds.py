@@ -18,23 +18,101 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..arith import Interval, const_bound, simplify
+from ..arith import Interval, can_prove, const_bound, relax, simplify
 from ..errors import LoweringError
+from ..ir.passes.bounds_check import CHECK, dimension_name
 from ..te import expr as E
-from ..te.functor import children, free_vars, substitute
+from ..te.functor import Mutator, children, free_vars, substitute
 from .bound import Bounds
 from .guards import Path, Ranges, feasible_points, index_bounds, linear, narrow
 from .schedule import Schedule, Stage
 
+# The reads lowering could not prove inside their tensor, by identity: the read and the
+# dimensions whose index is unproven (checked at run time: checked_reads).
+Unproven = dict[int, tuple[E.TensorRead, set[int]]]
 
-def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ...]], bounds: Bounds) -> None:
-    """LoweringError for the first read outside its tensor's shape (see the module docstring)."""
+
+def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ...]], bounds: Bounds) -> Unproven:
+    """LoweringError for the first read outside its tensor's shape (see the module docstring);
+    returns the reads whose dimensions it could neither prove inside nor reject."""
+    unproven: Unproven = {}
+
+    def doubt(read: E.TensorRead, dims: set[int]) -> None:
+        if dims:
+            unproven.setdefault(id(read), (read, set()))[1].update(dims)
+
     for st, body in bodies.items():
         ranges = _computed_points(st, bounds)
         if ranges is None:
+            called = {id(r) for r in _unconditional(body)} if st.attach_type == "root" else set()
+            for read in _all_reads(body):
+                doubt(read, _unproven_symbolic(st, read) - (_call_checked(st, read) if id(read) in called else set()))
             continue
         for read, where in _reads(body, Path(ranges)):
-            _check(st, read, where)
+            if where is None:  # under a guard schedule.guards does not understand
+                doubt(read, _unproven_symbolic(st, read))
+            else:
+                doubt(read, _check(st, read, where))
+    return unproven
+
+
+def _unproven_symbolic(st: Stage, read: E.TensorRead) -> set[int]:
+    """The dimensions of ``read`` not provably inside over the stage's whole domain (symbolic
+    extents and sizes allowed); unconditional ``v + c`` reads of a root stage are left out:
+    symbolic_read_checks checks them at each call."""
+    op = st.op
+    axes = list(op.axis) + list(getattr(op, "reduce_axis", ()))
+    ranges = {iv.var: Interval(iv.dom.min, simplify(iv.dom.min + iv.dom.extent - 1)) for iv in axes}
+    out = set()
+    for d, (idx, size) in enumerate(zip(read.indices, read.tensor.shape)):
+        lo, hi = relax(simplify(idx), ranges)
+        if lo is not None and hi is not None and can_prove(E.GE(lo, E.const(0, lo.dtype))) \
+                and can_prove(E.LT(hi, E.cast(size, hi.dtype))):
+            continue
+        out.add(d)
+    return out
+
+
+def _call_checked(st: Stage, read: E.TensorRead) -> set[int]:
+    """The dimensions of an unconditional read of a root stage that symbolic_read_checks
+    checks at each call (``v + c`` on an axis of the stage, something symbolic)."""
+    op = st.op
+    axes = {iv.var: iv for iv in list(op.axis) + list(getattr(op, "reduce_axis", ()))}
+    out = set()
+    for d, (idx, size) in enumerate(zip(read.indices, read.tensor.shape)):
+        vc = _var_plus_const(idx)
+        if vc is None or vc[0] not in axes:
+            continue
+        dom = axes[vc[0]].dom
+        if not (isinstance(dom.extent, E.IntImm) and isinstance(size, E.IntImm) and isinstance(dom.min, E.IntImm)):
+            out.add(d)
+    return out
+
+
+def _all_reads(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
+    found: list[E.TensorRead] = []
+    seen: set[int] = set()
+    stack: list[Any] = list(body)
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, E.TensorRead):
+            found.append(node)
+        stack.extend(children(node))
+    return found
+
+
+def checked_reads(bodies: dict[Stage, tuple[E.PrimExpr, ...]], unproven: Unproven
+                  ) -> dict[Stage, tuple[E.PrimExpr, ...]]:
+    """``bodies`` with each unproven dimension of each unproven read wrapped in the run-time
+    check ir.passes.bounds_check.CHECK (a BoundsError naming tensor, dimension and index, when
+    the read happens out of bounds), so that no read lowering cannot prove reads garbage."""
+    if not unproven:
+        return bodies
+    wrap = _WrapReads(unproven)
+    return {st: tuple(wrap.visit(b) for b in body) for st, body in bodies.items()}
 
 
 def _computed_points(st: Stage, bounds: Bounds) -> Ranges | None:
@@ -60,10 +138,10 @@ def _computed_points(st: Stage, bounds: Bounds) -> Ranges | None:
     return ranges
 
 
-def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead, Path]]:
-    """Every read with the paths of the points where it runs (reads under conditions
-    schedule.guards cannot narrow by are left out)."""
-    found: list[tuple[E.TensorRead, Path]] = []
+def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead, Path | None]]:
+    """Every read with the paths of the points where it runs (None for the reads under
+    conditions schedule.guards cannot narrow by)."""
+    found: list[tuple[E.TensorRead, Path | None]] = []
     seen: set[tuple[int, int]] = set()
     alive: list[Path] = []  # keeps every narrowed path (and so its id in ``seen``) unique
     stack: list[tuple[Any, Path]] = [(b, path) for b in body]
@@ -78,11 +156,17 @@ def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead,
         if isinstance(node, E.Select):
             stack.append((node.condition, where))
             for side, holds in ((node.true_value, True), (node.false_value, False)):
-                for p in narrow(node.condition, holds, where) or ():
+                paths = narrow(node.condition, holds, where)
+                if paths is None:
+                    found += [(r, None) for r in _all_reads((side,))]
+                for p in paths or ():
                     alive.append(p)
                     stack.append((side, p))
         elif isinstance(node, E.Reduce):
-            for p in narrow(node.condition, True, where) or ():
+            paths = narrow(node.condition, True, where)
+            if paths is None:
+                found += [(r, None) for r in _all_reads(node.source)]
+            for p in paths or ():
                 alive.append(p)
                 stack.extend((s, p) for s in node.source)
         else:
@@ -99,11 +183,15 @@ def _var_plus_const(e: E.PrimExpr) -> tuple[E.Var, int] | None:
     return None
 
 
-def _check(st: Stage, read: E.TensorRead, path: Path) -> None:
+def _check(st: Stage, read: E.TensorRead, path: Path) -> set[int]:
+    """LoweringError when ``read`` goes outside its tensor on ``path``; the dimensions it could
+    not decide (a symbolic size, an index that reads data)."""
     tensor = read.tensor
     intervals = {v: Interval(E.const(lo, v.dtype), E.const(hi, v.dtype)) for v, (lo, hi) in path.ranges.items()}
+    unknown: set[int] = set()
     for d, (idx, size) in enumerate(zip(read.indices, tensor.shape)):
         if not isinstance(size, E.IntImm):
+            unknown |= _unproven_symbolic(st, read) & {d}
             continue
         idx = simplify(idx, intervals)
         lo, hi = const_bound(idx, intervals)
@@ -112,12 +200,31 @@ def _check(st: Stage, read: E.TensorRead, path: Path) -> None:
             flo, fhi = index_bounds(form, path)  # exact for a linear index, and sees the constraints
             lo, hi = (flo, fhi) if lo is None or hi is None else (max(lo, flo), min(hi, fhi))
         if lo is None or hi is None:
+            unknown.add(d)
             continue
         if (lo < 0 or hi >= size.value) and _reaches_outside(idx, path, size.value) is not False:
             raise LoweringError(
                 f"stage {st.op.name} reads {tensor.name}[{', '.join(str(i) for i in read.indices)}] out of "
                 f"bounds: index {d} ('{idx}') reaches {lo}..{hi} but dimension {d} of {tensor.name} has "
                 f"size {size.value}; guard the read with te.if_then_else or shrink the compute's shape")
+    return unknown
+
+
+class _WrapReads(Mutator):
+    def __init__(self, unproven: Unproven):
+        super().__init__()
+        self.unproven = unproven
+
+    def visit_TensorRead(self, node: E.TensorRead) -> E.PrimExpr:
+        marked = self.unproven.get(id(node))
+        node = self.generic_visit(node)
+        if marked is None:
+            return node
+        t = node.tensor
+        indices = tuple(
+            E.Call(idx.dtype, CHECK, (idx, E.cast(size, "int64"), E.StringImm(dimension_name(t.name, d, len(t.shape)))))
+            if d in marked[1] else idx for d, (idx, size) in enumerate(zip(node.indices, t.shape)))
+        return node.with_fields(indices=indices)
 
 
 def _reaches_outside(idx: E.PrimExpr, path: Path, size: int) -> bool | None:

@@ -65,10 +65,16 @@ _EXPR_DIM_OPS = {E.Add: "add", E.Sub: "sub", E.Mul: "mul", E.FloorDiv: "floordiv
 
 
 def bounds_error(func: str, name: str, index: int, size: int, write: bool) -> BoundsError:
-    """The error every runtime raises for a failed -bounds-check."""
+    """The error every runtime raises for a failed bounds check: of a whole buffer (-bounds-check)
+    or of one dimension of a read lowering could not prove inside its tensor ("name\x1fdim",
+    ir.passes.bounds_check.dimension_name)."""
     what = "write to" if write else "read of"
+    if "\x1f" in name:
+        tensor, dim = name.split("\x1f", 1)
+        return BoundsError(f"{func}: out-of-bounds {what} {tensor}: index {dim} is {index}, but dimension {dim} "
+                           f"of {tensor} has size {size} (valid indices 0..{size - 1})")
     return BoundsError(f"{func}: out-of-bounds {what} {name}[{index}]: {name} has {size} elements "
-                       f"(valid indices 0..{size - 1}; checked by -bounds-check)")
+                       f"(valid indices 0..{size - 1})")
 
 
 # --- dimensions ------------------------------------------------------------------------------

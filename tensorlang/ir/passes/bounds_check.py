@@ -18,6 +18,15 @@ from ..function import PrimFunc
 from ..stmt import Allocate, Store
 
 CHECK = "tl.bounds_check"
+# In a CHECK of one dimension of a multi-dimensional tensor (schedule.read_bounds.checked_reads),
+# the name is the tensor's and the dimension's, joined by this (target.abi.bounds_error splits them).
+DIMENSION_SEPARATOR = "\x1f"
+
+
+def dimension_name(tensor: str, dim: int, ndim: int) -> str:
+    """The name a CHECK of dimension ``dim`` of an ``ndim``-dimensional tensor carries (a 1-D
+    tensor's index is its element index: the tensor's name alone)."""
+    return tensor if ndim == 1 else f"{tensor}{DIMENSION_SEPARATOR}{dim}"
 
 
 def insert_bounds_checks(func: PrimFunc) -> PrimFunc:

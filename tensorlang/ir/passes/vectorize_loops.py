@@ -36,6 +36,7 @@ from ...te.expr import (
 )
 from ...te.functor import Mutator, post_order_visit, substitute
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, is_no_op, no_op, seq
+from .bounds_check import CHECK
 
 # Wider vectors only cost compile time (every lane is spelled out in the IR).
 MAX_LANES = 1024
@@ -193,6 +194,8 @@ class _Vectorizer(Mutator):
         args = tuple(self.visit(a) for a in op.args)
         if all(a.dtype.lanes == 1 for a in args):
             return op.with_fields(args=args)
+        if op.name == CHECK:  # a run-time bounds check: the index has lanes; size and name stay scalar
+            return Call(args[0].dtype, CHECK, args)
         return Call(op.dtype.with_lanes(self.lanes), op.name, [self._broadcast(a) for a in args])
 
     def visit_Select(self, op: Select) -> PrimExpr:

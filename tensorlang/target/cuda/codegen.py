@@ -628,7 +628,8 @@ template <typename T> __device__ __forceinline__ unsigned long long tl_f2u64(T x
     return (unsigned long long)tl_f2i64(x - T(9223372036854775808.0)) ^ 0x8000000000000000ull;
   return (unsigned long long)tl_f2i64(x);
 }""",
-    "bounds": r"""// -bounds-check: an access to elements [i, i + count) outside [0, n) records (1, the first
+    "bounds": r"""// Bounds checks (every access with -bounds-check; else the reads lowering could not prove inside
+// their tensor): an access to elements [i, i + count) outside [0, n) records (1, the first
 // index outside, n, buffer number * 2 + 1 for a write) in the status buffer, which the runtime
 // reads after the call and turns into a BoundsError (the first failing access wins), and goes
 // to element 0 instead, which every buffer has.
@@ -1388,6 +1389,10 @@ class _KernelRenderer(Visitor):
         name = e.name
         if name == "likely":
             return self.expr(e.args[0], lane)
+        if name == CHECK:  # one dimension of a read lowering could not prove inside its tensor
+            index, size, what = e.args
+            idx = _strip(self.index_expr(index, lane if index.dtype.lanes > 1 else None))
+            return f"(({self.ctype(index.dtype)}){self._checked(idx, 1, (size, what.value, False))})"
         if name == BARRIER:
             raise BuildError(f"kernel {self.k.name}: {BARRIER} is a statement (Evaluate), not a value")
         if name in SHUFFLES:

@@ -30,6 +30,7 @@ from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
 from ...ir.passes import streaming_stores
+from ...ir.passes.bounds_check import CHECK
 from ...ir.passes.bounds_check import unwrap as unwrap_checked
 from ...ir.verify import NOT_EXECUTABLE
 from ...te import expr as E
@@ -426,6 +427,9 @@ class _FunctionEmitter(Visitor):
         # Heap buffers live at the point being emitted, innermost last: an error return frees
         # them first, so a failing call (a bounds check, a failed allocation or callee) leaks nothing.
         self.heap: list[ir.Value] = []
+        # The lanes the vector access being emitted may touch: a CHECK inside its index checks
+        # only those (the others may be a guarded tail's garbage indices).
+        self.access_mask: ir.Value | None = None
         # Allocas go to the entry block (where mem2reg and stack coloring expect them), ahead
         # of its jump to "body", where code starts.
         entry = fn.append_basic_block("entry")
@@ -553,8 +557,8 @@ class _FunctionEmitter(Visitor):
         key = id(e)
         hit = self._may_fault_cache.get(key)
         if hit is None:
-            if isinstance(e, E.Load):  # integer division is guarded and never traps
-                hit = True
+            if isinstance(e, E.Load) or (isinstance(e, E.Call) and e.name == CHECK):
+                hit = True  # integer division is guarded and never traps; a failed CHECK returns
             else:
                 hit = any(self.may_fault(c) for c in children(e))
             self._may_fault_cache[key] = hit
@@ -825,6 +829,11 @@ class _FunctionEmitter(Visitor):
             if e.dtype.bits * e.dtype.lanes != e.args[0].dtype.bits * e.args[0].dtype.lanes:
                 raise BuildError(f"reinterpret of {e.args[0].dtype} as {e.dtype}: the sizes differ")
             return self.b.bitcast(v, ty)
+        if name == CHECK:  # one dimension of a read lowering could not prove inside its tensor
+            index, size, what = e.args
+            lanes = index.dtype.lanes
+            self.check_access(index, size, what.value, self.access_mask if lanes > 1 else None, write=False)
+            return self.visit(index)
         if name == "likely":
             v = self.visit(e.args[0])
             if isinstance(v.type, ir.VectorType):
@@ -1089,6 +1098,7 @@ class _FunctionEmitter(Visitor):
             mask = self.lane_mask(e.predicate, lanes)
             if size is not None:
                 self.check_access(e.index, size, name, mask, write=False)
+            outer_mask, self.access_mask = self.access_mask, mask
             zero = _const(vty, 0)
             if isinstance(e.index, E.Broadcast):
                 # One address for every lane: a scalar load (when any lane is live) and a splat,
@@ -1115,6 +1125,7 @@ class _FunctionEmitter(Visitor):
                     mask = _const(ir.VectorType(I1, lanes), 1)
                 value = self._masked_intrinsic(f"llvm.masked.gather.{_mangle(vty)}.{_mangle(ptrs.type)}",
                                                vty, [ptrs, mask, zero], 0, align)
+            self.access_mask = outer_mask
         if elem.is_bool:
             return self.b.icmp_unsigned("!=", value, _const(value.type, 0))
         return value
