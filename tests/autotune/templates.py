@@ -3,7 +3,7 @@
 - ``test/matmul`` (N, L, M): C = A @ B with split knobs ``tile_y``, ``tile_x``, ``tile_k``.
 - ``test/faulty`` (n,): B = A with a knob ``mode`` whose candidates fail in every way a candidate
   can: ``ok`` (correct, and the fallback), ``raise`` (the template rejects the config),
-  ``nocompile`` (a GPU thread binding on an llvm target), ``segfault`` (a load 4 GiB past A),
+  ``nocompile`` (a GPU thread binding on an llvm target), ``segfault`` (SIGSEGV raised by the kernel),
   ``hang`` (a 10**12-step reduction), ``wrong`` (B = A + 1).
 
 Names are stable: other tests import them.
@@ -52,10 +52,10 @@ def faulty(n: int):
     if mode == "raise":
         cfg.raise_error("mode 'raise' rejects this config")
     if mode == "segfault":
-        # 2**30 float32 elements = 4 GiB past A: nothing is mapped there, so the load faults.
-        # (Behind a data-dependent guard, which lowering cannot prove false; an unguarded
-        # out-of-bounds read is a LoweringError.)
-        B = te.compute((n,), lambda i: te.if_then_else(A[i] < 1e30, A[i + 2**30], 0.0), name="B")
+        # The candidate kills itself with SIGSEGV through libc's raise(): an out-of-bounds read
+        # no longer can (lowering rejects it, or checks it at run time: a BoundsError).
+        sig = te.call_extern("int32", "raise", te.const(11, "int32"))
+        B = te.compute((n,), lambda i: te.if_then_else(A[i] < 1e30, sig.astype("float32"), A[i]), name="B")
     elif mode == "hang":
         # 10**12 dependent float additions (no fast-math, so LLVM can neither vectorize nor fold
         # them): minutes of work, far past any test timeout.
