@@ -45,7 +45,7 @@ def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, .
         ranges = _computed_points(st, bounds)
         if ranges is None:
             called = {id(r) for r in _unconditional(body)} if st.attach_type == "root" else set()
-            for read in _all_reads(body):
+            for read in _all_reads_of(body):
                 doubt(read, _unproven_symbolic(st, read) - (_call_checked(st, read) if id(read) in called else set()))
             continue
         for read, where in _reads(body, Path(ranges)):
@@ -73,6 +73,10 @@ def _unproven_symbolic(st: Stage, read: E.TensorRead) -> set[int]:
     return out
 
 
+def _all_reads_of(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
+    return _unconditional(body, every=True)
+
+
 def _call_checked(st: Stage, read: E.TensorRead) -> set[int]:
     """The dimensions of an unconditional read of a root stage that symbolic_read_checks
     checks at each call (``v + c`` on an axis of the stage, something symbolic)."""
@@ -87,21 +91,6 @@ def _call_checked(st: Stage, read: E.TensorRead) -> set[int]:
         if not (isinstance(dom.extent, E.IntImm) and isinstance(size, E.IntImm) and isinstance(dom.min, E.IntImm)):
             out.add(d)
     return out
-
-
-def _all_reads(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
-    found: list[E.TensorRead] = []
-    seen: set[int] = set()
-    stack: list[Any] = list(body)
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, E.TensorRead):
-            found.append(node)
-        stack.extend(children(node))
-    return found
 
 
 def checked_reads(bodies: dict[Stage, tuple[E.PrimExpr, ...]], unproven: Unproven
@@ -158,14 +147,14 @@ def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead,
             for side, holds in ((node.true_value, True), (node.false_value, False)):
                 paths = narrow(node.condition, holds, where)
                 if paths is None:
-                    found += [(r, None) for r in _all_reads((side,))]
+                    found += [(r, None) for r in _all_reads_of((side,))]
                 for p in paths or ():
                     alive.append(p)
                     stack.append((side, p))
         elif isinstance(node, E.Reduce):
             paths = narrow(node.condition, True, where)
             if paths is None:
-                found += [(r, None) for r in _all_reads(node.source)]
+                found += [(r, None) for r in _all_reads_of(node.source)]
             for p in paths or ():
                 alive.append(p)
                 stack.extend((s, p) for s in node.source)
@@ -315,8 +304,9 @@ def symbolic_read_checks(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ..
     return checks
 
 
-def _unconditional(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
-    """The reads evaluated at every point (not under a Select side or a reduction's where=)."""
+def _unconditional(body: tuple[E.PrimExpr, ...], every: bool = False) -> list[E.TensorRead]:
+    """The reads evaluated at every point (not under a Select side or a reduction's where=);
+    with ``every``, all reads."""
     found: list[E.TensorRead] = []
     seen: set[int] = set()
     stack: list[Any] = list(body)
@@ -327,7 +317,9 @@ def _unconditional(body: tuple[E.PrimExpr, ...]) -> list[E.TensorRead]:
         seen.add(id(node))
         if isinstance(node, E.TensorRead):
             found.append(node)
-        if isinstance(node, E.Select):
+        if every:
+            stack.extend(children(node))
+        elif isinstance(node, E.Select):
             stack.append(node.condition)
         elif isinstance(node, E.Reduce):
             always = isinstance(node.condition, E.IntImm) and node.condition.value
