@@ -36,7 +36,11 @@ _I1 = ir.IntType(1)
 _EXP_POLY = (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1,
              5.0000001201e-1)
 _LN2_HI, _LN2_LO = 0.693359375, -2.12194440e-4
-_EXP_HI, _EXP_LO = 88.72283935546875, -103.97208404541016
+# Inputs are clamped to [-104, 89]: exp(-104) rounds to 0 and exp(89) overflows to inf, so
+# the clamps change no result.
+_EXP_CLAMP_HI, _EXP_CLAMP_LO = 89.0, -104.0
+_ROUND_MAGIC = 12582912.0  # 1.5 * 2^23
+_MAGIC_BITS = 0x4B400000
 _LOG_POLY = (7.0376836292e-2, -1.1514610310e-1, 1.1676998740e-1, -1.2420140846e-1, 1.4249322787e-1,
              -1.6668057665e-1, 2.0000714765e-1, -2.4999993993e-1, 3.3333331174e-1)
 # tanh(x) = x + x^3 Q(x^2) on [0, 0.625]; highest degree first.
@@ -126,25 +130,26 @@ class _Emitter:
 
     def exp(self, x: ir.Value) -> ir.Value:
         b = self.b
-        # fptosi of NaN is poison: steer NaN (and out-of-range values) away from the integer path.
-        xs = b.select(self.isnan(x), self.f(0.0), x)
-        xs = b.select(self.gt(xs, _EXP_HI), self.f(_EXP_HI), xs)
-        xs = b.select(self.lt(xs, _EXP_LO), self.f(_EXP_LO), xs)
-        n = self.intrinsic("roundeven", b.fmul(xs, self.f(1.0 / math.log(2.0))))
+        # Clamped as minps/maxps do (a NaN stays NaN): past the clamps the result is inf or 0
+        # anyway, and the polynomial and scaling below never see an infinity.
+        xs = b.select(b.fcmp_ordered("<", self.f(_EXP_CLAMP_HI), x), self.f(_EXP_CLAMP_HI), x)
+        xs = b.select(b.fcmp_ordered(">", self.f(_EXP_CLAMP_LO), xs), self.f(_EXP_CLAMP_LO), xs)
+        # n = round(x / ln 2) by adding 1.5 * 2^23, whose float spacing is 1: t's low mantissa
+        # bits are then n in two's complement.  (No fptosi, which makes NaN poison.)
+        t = self.fma(xs, self.f(1.0 / math.log(2.0)), self.f(_ROUND_MAGIC))
+        n = b.fsub(t, self.f(_ROUND_MAGIC))
         r = self.fma(n, self.f(-_LN2_HI), xs)
         r = self.fma(n, self.f(-_LN2_LO), r)
         p = self.horner(r, _EXP_POLY)
         y = b.fadd(self.fma(p, b.fmul(r, r), r), self.f(1.0))
-        # 2^n as two factors, so n down to -150 (subnormal results) needs no special case.
-        ni = b.fptosi(n, self.ity)
+        # 2^n as two factors, so n down to -150 (subnormal results) and up to 128 (overflow to
+        # inf) needs no special case: y * 2^n1 is exact, the second product rounds once.
+        ni = b.sub(b.bitcast(t, self.ity), self.i(_MAGIC_BITS))
         n1 = b.ashr(ni, self.i(1))
         n2 = b.sub(ni, n1)
         s1 = b.bitcast(b.shl(b.add(n1, self.i(127)), self.i(23)), self.ty)
         s2 = b.bitcast(b.shl(b.add(n2, self.i(127)), self.i(23)), self.ty)
-        res = b.fmul(b.fmul(y, s1), s2)
-        res = b.select(self.gt(x, _EXP_HI), self.f(math.inf), res)
-        res = b.select(self.lt(x, _EXP_LO), self.f(0.0), res)
-        return b.select(self.isnan(x), x, res)
+        return b.fmul(b.fmul(y, s1), s2)
 
     def log(self, x: ir.Value) -> ir.Value:
         b = self.b
