@@ -154,3 +154,63 @@ def test_a_batch_is_lowered_once_and_the_builder_compiles_that_loop_ir(tmp_path)
     inputs = [MeasureInput(task.target, task, c) for c in configs if c.index in task.lowered]
     results = LocalBuilder(timeout=20, n_parallel=1).build(inputs)
     assert results and all(r.ok for r in results), [r.error_msg for r in results]
+
+
+def test_a_search_task_pickles_and_its_copy_tunes_to_the_same_schedules(tmp_path):
+    import pickle
+
+    from tensorlang.autoschedule.search import SketchSearch
+    log = str(tmp_path / "pk.json")
+    task = autoschedule.SearchTask(matmul, (32, 48, 64), "llvm")
+    task.tune(n_trials=4, log=log, measure_option=_option(), seed=0, verbose=False)
+    search = SketchSearch(task, seed=0)
+    search.next_batch(4)
+    search.next_batch(4)                    # the task now holds a batch's lowered loop IR too
+    copy = pickle.loads(pickle.dumps(task))
+    assert copy.workload_key == task.workload_key and copy.lowered.keys() == task.lowered.keys()
+    for index, func in task.lowered.items():
+        assert str(copy.lowered[index]) == str(func)
+    assert str(tl.lower(*copy.apply_best(log))) == str(tl.lower(*task.apply_best(log)))
+    # The copy tunes on (resuming the log) and its best computes what numpy does.
+    copy.tune(n_trials=6, log=log, measure_option=_option(), seed=0, verbose=False)
+    recs = list(record.load_from_file(log))
+    assert len(recs) == 6 and len({inp.config.index for inp, _ in recs}) == 6
+    assert str(tl.lower(*copy.apply_best(log))) == str(tl.lower(*task.apply_best(log)))
+    f = tl.build(*copy.apply_best(log))
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((32, 48)).astype("float32"), rng.standard_normal((48, 64)).astype("float32")
+    c = np.full((32, 64), np.nan, "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_a_search_task_of_a_file_the_cli_loaded_ships_by_value(tmp_path):
+    # What the Ray builder ships for a task of `tensorlang tune --auto FILE`: the file is loaded
+    # under a name no worker can import, so its functions must travel by value.
+    cloudpickle = pytest.importorskip("ray.cloudpickle")
+    import sys
+
+    from tensorlang.cli import load_file
+    path = tmp_path / "rows.py"
+    path.write_text(
+        "from tensorlang import te\n\n\n"
+        "def normalize_rows(n, m):\n"
+        "    A = te.placeholder((n, m), name='A')\n"
+        "    k = te.reduce_axis((0, m), name='k')\n"
+        "    s = te.compute((n,), lambda i: te.sum(A[i, k], axis=k), name='s')\n"
+        "    return [A, te.compute((n, m), lambda i, j: A[i, j] / s[i], name='B')]\n\n\n"
+        "def computations():\n"
+        "    return {'rows': (normalize_rows, (8, 64))}\n")
+    module = load_file(str(path))
+    func, args = module.computations()["rows"]
+    task = autoschedule.SearchTask(func, args, "llvm", name="rows")
+    assert module.__name__ not in sys.modules
+    copy = cloudpickle.loads(cloudpickle.dumps(task))
+    rnd = random.Random(5)
+    a = np.random.default_rng().random((8, 64), dtype=np.float32) + 0.5
+    for sk in task.sketches:
+        cfg = to_config(sk, random_decisions(task.slots(sk), rnd))
+        assert str(tl.lower(*copy.instantiate(cfg))) == str(tl.lower(*task.instantiate(cfg)))
+        out = np.full_like(a, np.nan)
+        tl.build(*copy.instantiate(cfg))(a, out)
+        np.testing.assert_allclose(out, a / a.sum(axis=1, keepdims=True), rtol=1e-5)
