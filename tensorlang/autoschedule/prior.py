@@ -259,6 +259,11 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         if len(info.spatial) > 1:
             _, v = d[f"{key}.vec"]
             s += _log(_vector_eff(v, hw.lanes(info.dtype_bits))) + 0.2 * _log(min(1.0, 16 * hw.lanes() / v))
+        if f"{key}.prefetch" in d:
+            # Rows streamed from memory (more than the caches hold) arrive in time only when the
+            # previous row's arithmetic prefetches them.
+            streamed = info.points * info.dtype_bits // 8 > hw.l2_bytes
+            s += 0.0 if bool(d[f"{key}.prefetch"]) == streamed else -0.3
         return s
     if kind == GFLAT:
         _, t = d[f"{key}.threads"]

@@ -57,6 +57,9 @@ MAX_VECTOR = 128
 MAX_UNROLL = 32
 # Most independent accumulators an rfactor-ed reduction keeps in its inner loop.
 MAX_ACCUMULATORS = 8
+# Rows ahead that the loads of a row's heaviest loop prefetch (pragma prefetch): while one row
+# computes in cache, the next arrives from memory.
+PREFETCH_ROWS = (0, 1)
 # Unroll budgets (auto_unroll_max_step) the search may pick.
 CPU_UNROLL = (0, 16, 64, 512)
 GPU_UNROLL = (0, 64, 512, 1500)
@@ -98,10 +101,12 @@ class SplitSlot:
 
 @dataclass(frozen=True)
 class ChoiceSlot:
-    """One of ``choices``."""
+    """One of ``choices``; a record without this decision (written before the slot existed)
+    replays with ``default`` when there is one."""
 
     name: str
     choices: tuple
+    default: Any = None
 
     def check(self, value: Any) -> Any:
         if value not in self.choices:
@@ -271,6 +276,8 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
             slots.append(SplitSlot(f"{key}.rows", info.spatial[0], 2))
             if len(info.spatial) > 1:
                 slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2, MAX_VECTOR))
+                if hw.kind == "llvm":
+                    slots.append(ChoiceSlot(f"{key}.prefetch", PREFETCH_ROWS, default=0))
         elif kind == GFLAT:
             slots.append(SplitSlot(f"{key}.threads", info.points, 2, hw.max_threads_per_block))
     return slots
@@ -296,11 +303,15 @@ class _Applier:
     def __init__(self, dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel):
         self.dag, self.sketch, self.hw = dag, sketch, hw
         slots = {s.name: s for s in sketch_slots(dag, sketch, hw)}
+        decisions = {**{n: sl.default for n, sl in slots.items()
+                        if isinstance(sl, ChoiceSlot) and sl.default is not None}, **decisions}
         missing = [n for n in slots if n not in decisions]
         if missing:
             raise InstantiationError(f"sketch {sketch.name}: no decision for {', '.join(missing)}")
         self.d = {n: slot.check(decisions[n]) for n, slot in slots.items()}
         self.attach: dict[str, tuple[Stage, IterVar]] = {}
+        # Anchors whose rows prefetch the next row: the distance in elements (one row of them).
+        self.prefetch: dict[str, int] = {}
         # Layout rewrites first (they replace operations), then the schedule of the result.
         self.ops = {info.key: info.op for info in dag.stages}
         self.packed: dict[str, Any] = {}
@@ -465,9 +476,13 @@ class _Applier:
     def _at(self, info: StageInfo, anchor: str) -> None:
         st = self.stage(info.key)
         _, v = self.d[f"{info.key}.vec"]
-        _, inner = st.split(st.op.axis[-1], factor=v)
+        outer, inner = st.split(st.op.axis[-1], factor=v)
         if v > 1:
             st.vectorize(inner)
+        if self.prefetch.get(anchor):
+            # The expensive stage of the row (it calls math functions): its loads of the next row
+            # overlap this row's arithmetic.
+            st.pragma(st.op.axis[1] if len(st.op.axis) > 2 else outer, "prefetch", self.prefetch[anchor])
         st.compute_at(*self.attach[anchor])
 
     def _rows(self, info: StageInfo, _: str) -> None:
@@ -479,9 +494,14 @@ class _Applier:
             st.parallel(ro)
         if len(axes) > 1:
             _, v = self.d[f"{info.key}.vec"]
-            _, li = st.split(axes[-1], factor=v)
+            lo, li = st.split(axes[-1], factor=v)
             if v > 1:
                 st.vectorize(li)
+            if self.d.get(f"{info.key}.prefetch"):
+                self.prefetch[info.key] = math.prod(info.spatial[1:])
+                if not any(_kind(p) == (AT, info.key) for _, p in self.sketch.plans):
+                    # No stage of its own computes the row's expensive part: this loop does.
+                    st.pragma(axes[1] if len(axes) > 2 else lo, "prefetch", self.prefetch[info.key])
         self.attach[info.key] = (st, ri)
 
     # -- GPU ------------------------------------------------------------------------------------

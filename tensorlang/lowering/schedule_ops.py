@@ -319,6 +319,8 @@ class _Builder:
                     ann.append(("pragma_unroll_explicit", int(bool(value))))
                 elif key == "max_registers":
                     ann.append(("pragma_max_registers", int(value)))
+                elif key == "prefetch":
+                    ann.append(("pragma_prefetch", int(value)))
                 elif key == "nontemporal":  # None (no value given) asks for it; a false value forbids it
                     ann.append(("pragma_nontemporal", int(value is None or bool(value))))
         if kind == ForKind.VECTORIZED and not isinstance(simplify(ext), E.IntImm):

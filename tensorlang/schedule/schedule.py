@@ -24,7 +24,7 @@ from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtyp
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
-KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal")
+KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch")
 IGNORED_PRAGMAS = ("parallel_launch_point", "parallel_stride_pattern", "parallel_barrier_when_finish",
                    "debug_skip_region")
 
@@ -332,7 +332,9 @@ class Stage:
         """Attach a hint to a loop: ``unroll``, ``auto_unroll_max_step`` (value: max steps),
         ``nontemporal`` (CPU: write the vector stores of this loop nest with aligned streaming
         stores that bypass the cache; a false value forbids the automatic choice; see
-        ``tensorlang.ir.passes.streaming_stores``) ..."""
+        ``tensorlang.ir.passes.streaming_stores``), ``prefetch`` (CPU: each contiguous vector
+        load of an argument buffer in this loop nest also prefetches the element ``value``
+        further on, so data the next rows need arrives while this one computes) ..."""
         self._check_compute("pragma")
         iv = self._check_leaf(iv, "pragma")
         if pragma_type == "vectorize" and pragma_value is None:
@@ -345,6 +347,8 @@ class Stage:
                           f"(known: {', '.join(KNOWN_PRAGMAS + IGNORED_PRAGMAS)})", stacklevel=2)
         if pragma_type == "auto_unroll_max_step":
             _positive(pragma_value, f"{self._where()}: pragma auto_unroll_max_step on {iv.name}", allow_zero=True)
+        if pragma_type == "prefetch":
+            _positive(pragma_value, f"{self._where()}: pragma prefetch on {iv.name}", allow_zero=True)
         if pragma_type == "max_registers":  # a GPU kernel's register budget per thread (0: no limit)
             _positive(pragma_value, f"{self._where()}: pragma max_registers on {iv.name}", allow_zero=True)
         self.iter_var_attrs.setdefault(iv, IterVarAttr()).pragmas.append(

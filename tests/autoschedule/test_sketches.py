@@ -139,3 +139,33 @@ def test_a_decision_out_of_range_is_an_instantiation_error():
     d["C.s0"] = [3, 1, 1, 1]
     with pytest.raises(InstantiationError, match="C.s0"):
         apply_sketch(ComputeDAG(task._tensors()), sketch, d, task.hardware)
+
+
+def test_rows_streamed_from_memory_prefetch_the_next_row():
+    from tensorlang.autoschedule.records import from_config
+    from tensorlang.autoschedule.search import SketchSearch
+    from tests.autoschedule.workloads import softmax
+    big = SearchTask(softmax, (1024, 1024), "llvm", name="softmax")   # 4 MB: more than L2 holds
+    first = [from_config(c) for c in SketchSearch(big, seed=0).next_batch(8)]
+    assert sum(d["out.prefetch"] == 1 for _, d in first) >= len(first) - 2
+    sketch, d = next((sk, d) for sk, d in first if dict(sk.plans)["e"] == "at@out" and d["out.prefetch"])
+    sch, args = big.instantiate(to_config(sketch, d))
+    # The row's exp loop (the stage computed at the row) carries the pragma, one row ahead.
+    assert "pragma_prefetch=1024" in str(tl.lower(sch, args))
+    x = np.random.default_rng().standard_normal((1024, 1024)).astype("float32")
+    x[3, :] = -np.inf                       # a row of -inf: NaN as numpy gives
+    x[5, 7] = np.nan
+    out = np.empty_like(x)
+    tl.build(sch, args, target="llvm")(x, out)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(out, WORKLOADS["softmax"][2](x), rtol=1e-5, atol=1e-7)
+    # A record written before the prefetch decision existed replays without it.
+    old = {k: v for k, v in d.items() if k != "out.prefetch"}
+    assert "pragma_prefetch" not in str(tl.lower(*big.instantiate(to_config(sketch, old))))
+    # Rows that stay in cache: the prior prefers no prefetch (for the big one it prefers it).
+    small = SearchTask(softmax, (16, 64), "llvm", name="softmax")
+    for task, want in ((small, 0), (big, 1)):
+        sk = task.sketches[0]
+        d = random_decisions(task.slots(sk), random.Random(1))
+        scores = {p: prior_score(task.dag, sk, {**d, "out.prefetch": p}, task.hardware) for p in (0, 1)}
+        assert max(scores, key=scores.get) == want
