@@ -88,14 +88,22 @@ class _LoopVectorizer(Mutator):
             return no_op()
         if lanes == 1:
             return self.visit(substitute(op.body, {op.loop_var: start}))
-        chunk = lanes & -lanes  # the largest power of two dividing the extent
-        if chunk != lanes and chunk >= 4:
+        smallest = lanes & -lanes  # the largest power of two dividing the extent
+        if smallest != lanes and smallest >= 4:
             # LLVM legalizes vectors of non-power-of-two length poorly (spills and shuffles):
-            # run such a loop as consecutive power-of-two vectors instead (48 -> 3 x 16 lanes).
-            inner = Var(op.loop_var.name, op.loop_var.dtype)
-            parts = [For(inner, const(0, inner.dtype), const(chunk, inner.dtype), ForKind.VECTORIZED,
-                         substitute(op.body, {op.loop_var: start + k * chunk + inner}), op.thread_tag,
-                         op.annotations) for k in range(lanes // chunk)]
+            # run such a loop as consecutive power-of-two vectors instead, the widest first, one
+            # per set bit of the extent (56 -> 32 + 16 + 8 lanes: three 16-lane registers and
+            # one of 8 on AVX-512, where 7 x 8 lanes would run at half width).
+            parts, offset = [], 0
+            for bit in reversed(range(lanes.bit_length())):
+                width = 1 << bit
+                if not lanes & width:
+                    continue
+                inner = Var(op.loop_var.name, op.loop_var.dtype)
+                parts.append(For(inner, const(0, inner.dtype), const(width, inner.dtype), ForKind.VECTORIZED,
+                                 substitute(op.body, {op.loop_var: start + offset + inner}), op.thread_tag,
+                                 op.annotations))
+                offset += width
             return self.visit(seq(*parts))
         try:
             return _Vectorizer(op.loop_var, start, lanes).visit(op.body)
