@@ -28,10 +28,8 @@ import numpy as np
 from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.record import record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
-from ..autotune.tuner.loop_analysis import summarize
-from ..lowering import lower_schedule
 from . import prior
-from .cost_model import FEATURE, XGBRankModel
+from .cost_model import FEATURE, XGBRankModel, features
 from .records import candidate_key, from_config, to_config
 from .sketch import Sketch
 
@@ -40,11 +38,9 @@ _GENERATIONS = 3
 _POPULATION = 24
 _CHILDREN = 48           # mutants a generation ranks with the model
 _EPSILON = 0.1           # share of a batch drawn at random from the prior's top
-# Seconds of feature extraction (lowering) a batch may spend per proposed candidate: lowering
-# some computations takes most of a second, and the search must stay cheaper than measuring.
+# Seconds of feature extraction (lowering) a batch may spend per proposed candidate: the
+# search must stay cheaper than measuring.
 _FEATURE_SECONDS = 0.4
-# Lowered functions kept for the builder (a batch's picks are among the latest featurized).
-_LOWERED_KEPT = 256
 
 
 class SketchSearch:
@@ -61,7 +57,6 @@ class SketchSearch:
         self.xs: list[np.ndarray] = []
         self.ys: list[float] = []
         self._feat: dict[str, np.ndarray | None] = {}
-        self._lowered: dict[str, Any] = {}       # candidate key -> its lowered PrimFunc (latest few)
         self._feat_time = 0.0     # seconds spent extracting features, and how many were extracted
         self._feat_count = 0
         self.best_flops = 0.0
@@ -121,18 +116,8 @@ class SketchSearch:
         return np.array(rows, dtype=np.float32).reshape(len(rows), -1)
 
     def _extract(self, key: str) -> np.ndarray | None:
-        """The feature vector of a candidate from its lowered loop IR, which is kept (a bounded
-        number of the latest) so that building the candidate need not lower it again."""
         sketch, d = self.cands[key]
-        try:
-            sch, args = self.task.instantiate(to_config(sketch, d))
-            func = lower_schedule(sch, args, "main", target_kind=self.task.target_kind)
-        except Exception:  # noqa: BLE001 - a candidate the schedule or lowering rejects has no features
-            return None
-        self._lowered[key] = func
-        while len(self._lowered) > _LOWERED_KEPT:
-            self._lowered.pop(next(iter(self._lowered)))
-        return FEATURE.from_summary(summarize(func))
+        return features(self.task, to_config(sketch, d))
 
     def _affordable(self, budget_s: float) -> int:
         """How many new feature vectors fit in ``budget_s`` seconds (at the mean cost so far)."""
@@ -199,14 +184,10 @@ class SketchSearch:
         if len(picked) < n:
             picked += [k for k in fresh_prior if k not in picked][:n - len(picked)]
         out = []
-        lowered = {}
         for key in picked[:n]:
             self.pending.add(key)
             sketch, d = self.cands[key]
             out.append(to_config(sketch, d, self.task.flop))
-            if key in self._lowered:
-                lowered[out[-1].index] = self._lowered[key]
-        self.task.lowered = lowered
         return out
 
     def _evolve(self, n: int, fresh_prior: list[str], prior_scores: dict[str, float]) -> list[str]:

@@ -53,9 +53,6 @@ class SearchTask:
         self.hardware: HardwareModel = hardware_for(self.target)
         self.sketches: list[Sketch] = generate_sketches(self.dag, self.hardware)
         self._slots: dict[str, list[Slot]] = {}
-        # Loop IR of the batch being measured, lowered for the cost model's features (config
-        # index -> PrimFunc); the builder compiles it instead of lowering the candidate again.
-        self.lowered: dict[int, Any] = {}
         self.flop = compute_flop(self.dag.outputs)
         try:
             self.template_file = inspect.getfile(func)
@@ -92,10 +89,6 @@ class SearchTask:
         tensors = self._tensors()
         dag = ComputeDAG(tensors)
         return apply_sketch(dag, sketch, decisions, self.hardware)
-
-    def lowered_function(self, config: ConfigEntity) -> Any:
-        """The lowered function of a candidate of the current batch, when the search has it."""
-        return self.lowered.get(getattr(config, "index", None))
 
     def reference(self) -> tuple[Schedule, list]:
         """A plain schedule to check candidates against."""

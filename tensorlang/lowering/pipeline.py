@@ -207,12 +207,13 @@ def _timed(profile: Profile | None, name: str, fn: Callable[[], Any]) -> Any:
     return out
 
 
-def _run_pipeline(ctx: _Context, profile: Profile | None = None) -> Stmt:
+def _run_pipeline(ctx: _Context, profile: Profile | None = None, until: str | None = None) -> Stmt:
     debug = bool(os.environ.get("TENSORLANG_DEBUG_IR"))
     check = bool(os.environ.get("TENSORLANG_VERIFY_IR"))
     established: list[str] = []
     stmt: Any = None
-    for step in PIPELINE:
+    last = _step_index(until) if until is not None else len(PIPELINE) - 1
+    for step in PIPELINE[:last + 1]:
         if step.only_for is not None and step.only_for != ctx.target_kind:
             continue
         start = time.perf_counter()
@@ -230,14 +231,25 @@ def _run_pipeline(ctx: _Context, profile: Profile | None = None) -> Stmt:
     return stmt
 
 
+def _step_index(name: str) -> int:
+    """Index of the first step called ``name`` (LoweringError for an unknown one)."""
+    for i, step in enumerate(PIPELINE):
+        if step.name == name:
+            return i
+    raise LoweringError(f"no lowering step '{name}' (steps: {', '.join(dict.fromkeys(s.name for s in PIPELINE))})")
+
+
 def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm",
                    profile: Profile | None = None,
-                   check_launch: Callable[[list[KernelExtents]], None] | None = None) -> PrimFunc:
+                   check_launch: Callable[[list[KernelExtents]], None] | None = None,
+                   until: str | None = None) -> PrimFunc:
     """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars);
     ``target_kind`` "cuda" adds the barriers GPU shared memory needs; ``profile`` is called
     with the name and seconds of every step (tools/pass_scaling.py).  ``check_launch`` (a
     backend's device-limit check) sees each kernel's thread extents and shared memory right
-    after bound inference, so a config over the limits is rejected before the passes run."""
+    after bound inference, so a config over the limits is rejected before the passes run.
+    ``until`` stops after the first step of that name: the loop nest for analysis only (cost
+    model features read its loops before unrolling and vectorizing copy them), never to build."""
     if not isinstance(sch, Schedule):
         raise LoweringError(f"lower expects a schedule (te.create_schedule(...)), got {sch!r}")
     params, tensors = _bind_args(sch, args)
@@ -258,7 +270,9 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
                for t in (parts[0], sch.current_tensor(parts[1]), sch.current_tensor(parts[2]))}
     aligns = {st.op.output(k): st.storage_aligns for st in sch.stages if st.storage_aligns
               for k in range(st.op.num_outputs)}
-    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind), profile)
+    if until is not None:
+        _step_index(until)
+    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind), profile, until)
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))

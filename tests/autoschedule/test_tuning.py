@@ -137,23 +137,23 @@ def test_the_shipped_pretrained_model_loads_and_ranks():
     assert scores is not None and np.isfinite(scores).all() and len(set(np.round(scores, 6))) > 1
 
 
-def test_a_batch_is_lowered_once_and_the_builder_compiles_that_loop_ir(tmp_path):
-    from tensorlang.autoschedule.search import SketchSearch
+def test_features_read_the_loop_nest_before_unrolling_and_vectorizing():
+    from tensorlang.autoschedule.cost_model import FEATURE, FEATURE_STEP, features
+    from tensorlang.autotune.tuner.loop_analysis import summarize
+    from tensorlang.ir.stmt import ForKind
+    from tensorlang.lowering import lower_schedule
     task = autoschedule.SearchTask(matmul, (32, 48, 64), "llvm")
-    search = SketchSearch(task, seed=0)
-    search.next_batch(4)
-    configs = search.next_batch(4)          # ranked by the model: every candidate lowered for its features
-    assert set(task.lowered) <= {c.index for c in configs} and task.lowered
-    for cfg in configs:
-        if cfg.index in task.lowered:
-            assert str(task.lowered[cfg.index]) == str(tl.lower(*task.instantiate(cfg)))
-
-    def refuse(config):
-        raise AssertionError("the builder lowered a candidate the search had lowered already")
-    task.instantiate = refuse
-    inputs = [MeasureInput(task.target, task, c) for c in configs if c.index in task.lowered]
-    results = LocalBuilder(timeout=20, n_parallel=1).build(inputs)
-    assert results and all(r.ok for r in results), [r.error_msg for r in results]
+    sk = task.sketches[0]
+    d = random_decisions(task.slots(sk), random.Random(2))
+    cfg = to_config(sk, d)
+    part = lower_schedule(*task.instantiate(cfg), until=FEATURE_STEP)
+    kinds = {k for g in summarize(part).groups for k in g.kinds}
+    assert ForKind.VECTORIZED in kinds                 # the vector loop is still a loop
+    assert np.array_equal(features(task, cfg), FEATURE.from_summary(summarize(part)))
+    full = summarize(lower_schedule(*task.instantiate(cfg)))
+    assert ForKind.VECTORIZED not in {k for g in full.groups for k in g.kinds}
+    with pytest.raises(TensorLangError, match="no lowering step 'nope'"):
+        lower_schedule(*task.instantiate(cfg), until="nope")
 
 
 def test_a_search_task_pickles_and_its_copy_tunes_to_the_same_schedules(tmp_path):
@@ -165,11 +165,9 @@ def test_a_search_task_pickles_and_its_copy_tunes_to_the_same_schedules(tmp_path
     task.tune(n_trials=4, log=log, measure_option=_option(), seed=0, verbose=False)
     search = SketchSearch(task, seed=0)
     search.next_batch(4)
-    search.next_batch(4)                    # the task now holds a batch's lowered loop IR too
+    search.next_batch(4)                    # the task has proposed (and featurized) candidates
     copy = pickle.loads(pickle.dumps(task))
-    assert copy.workload_key == task.workload_key and copy.lowered.keys() == task.lowered.keys()
-    for index, func in task.lowered.items():
-        assert str(copy.lowered[index]) == str(func)
+    assert copy.workload_key == task.workload_key and copy.sketches == task.sketches
     assert str(tl.lower(*copy.apply_best(log))) == str(tl.lower(*task.apply_best(log)))
     # The copy tunes on (resuming the log) and its best computes what numpy does.
     copy.tune(n_trials=6, log=log, measure_option=_option(), seed=0, verbose=False)
