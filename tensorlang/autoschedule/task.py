@@ -127,8 +127,10 @@ class SearchTask:
 
 
 def default_measure_option() -> Any:
-    """Builds in parallel children, each candidate run in its own child and checked."""
-    return measure_option(builder=LocalBuilder(timeout=20.0), runner=LocalRunner(number=2, repeat=3, timeout=10.0))
+    """Builds in parallel children, each candidate run in its own child and checked.  A build
+    may take a minute: a conv2d candidate needs ~1 s of CPU, but on a machine shared with
+    other work a 20 s limit failed a third of them (load 14), good ones included."""
+    return measure_option(builder=LocalBuilder(timeout=60.0), runner=LocalRunner(number=2, repeat=3, timeout=10.0))
 
 
 def _mine(task: SearchTask, inp: MeasureInput) -> bool:
