@@ -152,7 +152,8 @@ def _tune(args: argparse.Namespace) -> int:
     module = load_file(args.file)
     target = gpu_target(check_target(args.target))
     if args.auto:
-        return tune_file(module, args.file, target, args.trials, args.log, args.seed)
+        option = _cluster_option(args) if args.cluster else None  # search tasks pickle to the workers
+        return tune_file(module, args.file, target, args.trials, args.log, args.seed, option)
     log = args.log or default_log(args.file, target)
     with record.exclusive_writer(log):  # a bad or busy log stops us before anything is measured
         return _tune_into(args, module, target, log)

@@ -61,13 +61,15 @@ def default_auto_log(path: str, target: str) -> str:
     return str(Path("tuning_logs") / f"{Path(path).stem}.auto.{target.split()[0]}.json")
 
 
-def tune_file(module: Any, path: str, target: str, trials: int, log: str | None, seed: int | None) -> int:
-    """``tensorlang tune --auto``: tune every computation of the file, ``trials`` each on average."""
+def tune_file(module: Any, path: str, target: str, trials: int, log: str | None, seed: int | None,
+              measure_option: Any = None) -> int:
+    """``tensorlang tune --auto``: tune every computation of the file, ``trials`` each on average
+    (measured by ``measure_option``: local by default, a Ray cluster's for ``--cluster``)."""
     tasks = tasks_from_module(module, path, target)
     log = log or default_auto_log(path, target)
     print(f"auto-scheduling {len(tasks)} computation(s) of {path} on {target}, {trials} trials each; log {log}",
           file=sys.stderr)
-    sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed)
+    sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed, measure_option=measure_option)
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  sketch")
     for task, search in zip(sched.tasks, sched.searches):
         label = f"{task.name}{task.args}"
