@@ -12,10 +12,16 @@ from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Realiz
 AUTO_UNROLL_KEY = "pragma_auto_unroll_max_step"
 UNROLL_KEY = "pragma_unroll"
 EXPLICIT_KEY = "pragma_unroll_explicit"
+UNROLL_FACTOR_KEY = "pragma_unroll_factor"  # unroll by this factor (``#pragma unroll N``)
 
 
 # Beyond this many statement copies, compile time (not run time) dominates.
 MAX_UNROLLED_STATEMENTS = 8192
+# A loop of more iterations that the auto-unroll limit picks for the GPU compiler is unrolled
+# by PARTIAL_UNROLL_FACTOR, not fully: NVRTC took 21 s to unroll a 504-iteration guarded fetch
+# of the tutorial conv2d (config 108340) fully, 1 s by 8.
+MAX_PRAGMA_FULL_UNROLL = 64
+PARTIAL_UNROLL_FACTOR = 8
 
 
 def unroll_loops(stmt: Stmt, auto_max_step: int = 0, as_pragma: bool = False) -> Stmt:
@@ -32,7 +38,9 @@ def unroll_loops(stmt: Stmt, auto_max_step: int = 0, as_pragma: bool = False) ->
     (GPU code, which NVRTC can unroll itself), loops chosen by the auto-unroll limit under a
     ``("pragma_unroll_explicit", 0)`` annotation (TVM's ``unroll_explicit`` pragma) stay loops
     annotated ``("pragma_unroll", 1)`` (``#pragma unroll``), counting as their unrolled size
-    for the loops around them.  Which is faster to build depends on the nest (NVRTC's unroller
+    for the loops around them; one of more than MAX_PRAGMA_FULL_UNROLL iterations is annotated
+    ``("pragma_unroll_factor", PARTIAL_UNROLL_FACTOR)`` instead (``#pragma unroll 8``) and
+    keeps the loops around it rolled.  Which is faster to build depends on the nest (NVRTC's unroller
     is slower on big nests, Python's on many small ones): templates make it a knob.
     """
     return _Unroller(auto_max_step, as_pragma).visit(stmt)
@@ -73,7 +81,9 @@ class _Unroller(Mutator):
             if self.as_pragma and not explicit_here:
                 kept = tuple((k, v) for k, v in op.annotations
                              if k not in (AUTO_UNROLL_KEY, UNROLL_KEY, EXPLICIT_KEY))
-                return op.with_fields(body=body, annotations=kept + ((UNROLL_KEY, 1),))
+                pragma = (UNROLL_KEY, 1) if op.extent.value <= MAX_PRAGMA_FULL_UNROLL else \
+                    (UNROLL_FACTOR_KEY, PARTIAL_UNROLL_FACTOR)
+                return op.with_fields(body=body, annotations=kept + (pragma,))
             return _unroll(op, body)
 
         kind = ForKind.SERIAL if op.kind is ForKind.UNROLLED else op.kind

@@ -866,8 +866,11 @@ class _KernelRenderer(Visitor):
         ext = self.index_expr(s.extent)
         end = ext if lo in ("0", "0LL") else f"{lo} + {ext}"
         cname = self.fresh(var.name)
-        if s.kind is S.ForKind.UNROLLED or dict(s.annotations).get("pragma_unroll"):
+        annotations = dict(s.annotations)
+        if s.kind is S.ForKind.UNROLLED or annotations.get("pragma_unroll"):
             self.line("#pragma unroll")
+        elif annotations.get("pragma_unroll_factor"):
+            self.line(f"#pragma unroll {int(annotations['pragma_unroll_factor'])}")
         with self.block(f"for ({ct} {cname} = {lo}; {cname} < {end}; ++{cname})"):
             with self.bind(var, cname, nonneg=self._nonneg(s.min), bounds=self._loop_bounds(s.min, s.extent)):
                 self.stmt(s.body)

@@ -284,3 +284,30 @@ def test_unknown_intrinsic_is_a_build_error():
     f = elementwise("bad", [F32], F32, lambda i, a: E.Call(F32, "no_such_fn", [a]))
     with pytest.raises(BuildError, match="unknown intrinsic 'no_such_fn'"):
         render_cuda(split_kernels(f))
+
+
+def test_auto_unrolled_long_loops_are_unrolled_by_8_by_the_gpu_compiler():
+    # unroll_explicit=0 leaves auto-unrolled loops to NVRTC (#pragma unroll); a loop of more
+    # than 64 iterations gets "#pragma unroll 8" (NVRTC took 21 s to fully unroll a guarded
+    # 504-iteration fetch of the tutorial conv2d) and the loops around it stay rolled.
+    import numpy as np
+
+    import tensorlang as tl
+    from tensorlang import te
+
+    A = te.placeholder((64, 200), name="A")
+    k = te.reduce_axis((0, 200), name="k")
+    C = te.compute((64,), lambda i: te.sum(A[i, k] * 2.0, axis=k), name="C")
+    s = te.create_schedule(C.op)
+    bo, ti = s[C].split(C.op.axis[0], factor=32)
+    s[C].bind(bo, te.thread_axis("blockIdx.x"))
+    s[C].bind(ti, te.thread_axis("threadIdx.x"))
+    s[C].pragma(bo, "auto_unroll_max_step", 1500)  # the k loop: 200 statements, within the limit
+    s[C].pragma(bo, "unroll_explicit", 0)
+    f = tl.build(s, [A, C], target="cuda -emulate -arch=sm_90")
+    src = f.get_source("cuda")
+    assert "< 200;" in src.split("#pragma unroll 8\n")[1].split("\n")[0]  # on the k loop
+    a = np.random.default_rng().uniform(-1, 1, (64, 200)).astype("float32")
+    c = np.empty(64, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, 2 * a.sum(axis=1), rtol=1e-5, atol=1e-5)
