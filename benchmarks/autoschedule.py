@@ -2,6 +2,7 @@
 
     python benchmarks/autoschedule.py [--workloads matmul,conv2d,softmax] [--threads 1,2]
                                       [--seeds 0,1,2] [--trials 64] [--rounds 3] [--out DIR]
+                                      [--ms-trials 64,256 | --no-ms]
 
 Workloads: float32 matmul 1024^3, conv2d NCHW 1x64x56x56 with 64 3x3 filters and padding 1,
 row softmax 4096x4096.  For each thread count (default: 1 and all cores) and seed, the
@@ -14,11 +15,18 @@ round medians, next to numpy (``a @ b``; im2col + matmul for conv2d; the textboo
 and to the machine's roofline measured in the same run.  The summary gives each auto result
 as a ratio to numpy and to the template's best, the spread of the auto figure over seeds and
 the tuning wall time, against the issue's goals.
+
+Where a Python with apache-tvm is found (``metaschedule_rows``: ``$TENSORLANG_TVM_PYTHON``),
+TVM's MetaSchedule tunes the same workloads on the same thread counts (one search of the
+largest ``--ms-trials`` count, seed ``--seeds``' first; its result at each count is the best of
+its first N trials), its bests are timed as rows beside the others, and a last table gives its
+tuning time, trials per minute and the ratio auto / MetaSchedule.  Otherwise the run says why.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import statistics
@@ -32,6 +40,7 @@ _HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(_HERE.parent / "examples"))
 sys.path.insert(0, str(_HERE))
 
+import metaschedule_rows as msr  # noqa: E402
 from pinned_rows import (  # noqa: E402
     Row,
     child_main,
@@ -187,6 +196,7 @@ def main() -> None:
     ap.add_argument("--out", default="", help="folder for the tuning logs (default: a temporary one)")
     ap.add_argument("--rows-only", action="store_true",
                     help="no tuning: measure the rows of the logs a previous run left in --out")
+    msr.ms_args(ap)
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
     threads = sorted({int(t) for t in args.threads.split(",") if t} or {1, cores})
@@ -195,6 +205,10 @@ def main() -> None:
     out = Path(args.out or tempfile.mkdtemp(prefix="autoschedule-bench-"))
     out.mkdir(parents=True, exist_ok=True)
     print(f"before: {machine_load()}")
+    ms_counts = msr.trial_counts(args)
+    ms_python, ms_note = msr.tvm_python(args)
+    print(ms_note if ms_python is None else f"MetaSchedule: trials {ms_counts}, {ms_python} ({ms_note})")
+    ms_tunings: dict[tuple, msr.Tuning] = {}
     roof = measure_roofline_fresh()
     tunings: dict[tuple, dict] = {}
     saved = json.loads((out / "tunings.json").read_text()) if (out / "tunings.json").exists() else {}
@@ -227,6 +241,20 @@ def main() -> None:
                       file=sys.stderr)
                 rows.append(Row(f"{name} {kind} (seed {seed})", t, {"workload": name, "impl": kind, "log": log},
                                 flop=flop, bytes=nbytes))
+            if ms_python:
+                key = f"{name}.metaschedule.t{t}"
+                if args.rows_only:
+                    tun = msr.Tuning(**saved[key]) if key in saved else None
+                else:
+                    print(f"  tuning {name} (MetaSchedule, seed {seeds[0]}, {t} thread(s), {max(ms_counts)} trials)",
+                          file=sys.stderr, flush=True)
+                    tun = msr.tune(name, t, max(ms_counts), str(out / key), ms_python, seed=seeds[0])
+                    saved[key] = dataclasses.asdict(tun)
+                    (out / "tunings.json").write_text(json.dumps(saved))
+                if tun is not None:
+                    ms_tunings[(name, t)] = tun
+                    print(f"    {msr.describe(tun, ms_counts)}", file=sys.stderr)
+                    rows += msr.ms_rows(tun, ms_counts, flop=flop, nbytes=nbytes, label=name)
     t0 = time.perf_counter()
     results = run_rows(__file__, rows, rounds=args.rounds)
     wall = time.perf_counter() - t0
@@ -245,6 +273,7 @@ def main() -> None:
     print("\nsummary (auto: median over seeds; spread = (max - min) / median over seeds)")
     print(f"{'workload':9} {'thr':>3} {'auto':>10} {'x numpy':>8} {'x template':>10} {'seed spread':>11} "
           f"{'tune s (auto)':>13} {'tune s (template)':>17} {'% roof':>7}")
+    auto_rates: dict[tuple, float] = {}
     for name in names:
         flop, nbytes, _ = WORKLOADS[name]
         for t in threads:
@@ -261,6 +290,7 @@ def main() -> None:
                 continue
             rates = [rate(r) for r in autos]
             med = statistics.median(rates)
+            auto_rates[(name, t)] = med
             spread = (max(rates) - min(rates)) / med if len(rates) > 1 else 0.0
             walls = [tunings[(name, t, "auto", s)].get("wall", float("nan")) for s in seeds
                      if "wall" in tunings.get((name, t, "auto", s), {})]
@@ -274,6 +304,13 @@ def main() -> None:
                   f"{twall if twall is not None else float('nan'):>17.0f} {100 * med / roof_rate:>6.1f}%")
     print("\ngoals (issue 11): matmul >= 0.95x template in < 60 s of tuning; conv2d >= 1.5x numpy im2col+matmul; "
           "softmax >= 80% of copy bandwidth; seed spread < 10%")
+    if ms_python is None:
+        print(f"\n{ms_note}")
+        return
+    print(f"\nMetaSchedule in the same run ({ms_note}); auto = the median over seeds above, at {args.trials} trials")
+    msr.print_comparison(results, ms_tunings, ms_counts, auto_rates, f"auto-{args.trials}")
+    print(f"goal (issue 11): auto with {args.trials} trials beats MetaSchedule with {max(ms_counts)} "
+          f"(auto / MS-{max(ms_counts)} > 1)")
 
 
 if __name__ == "__main__":

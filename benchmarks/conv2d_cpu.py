@@ -1,6 +1,6 @@
 """Benchmark: float32 conv2d on the CPU, tensorlang against numpy im2col + matmul measured in the same run.
 
-    python benchmarks/conv2d_cpu.py [--rounds 3] [--log tuning_logs/conv2d.llvm.json] [--tvm-trials 64]
+    python benchmarks/conv2d_cpu.py [--rounds 3] [--log tuning_logs/conv2d.llvm.json] [--ms-trials 64,256 | --no-ms]
 
 Layers (ResNet-style, batch 1): 3x3 1x64x56x56 -> 64 (the issue's layer), 1x1 1x256x56x56 -> 64,
 and depthwise 3x3 1x128x56x56.  Rows: numpy (im2col + OpenBLAS sgemm; the depthwise layer as a
@@ -12,24 +12,26 @@ past a 64-byte line, and on a 64-byte-aligned copy), the same template tuned (be
 template ``conv2d_nchw`` (fallback) for comparison; on one thread and on all cores.  Every row
 is checked against a direct numpy convolution before it is timed, runs in a fresh process
 pinned to its cores, rows interleaved over rounds; medians of round medians, and the FMA peak
-measured in the same run.  With ``--tvm-trials N`` and apache-tvm importable, MetaSchedule tunes
-the 3x3 layer for N trials and its best is timed in the same table (it is skipped otherwise,
-and the table says so).
+measured in the same run.  Where a Python with apache-tvm is found (``metaschedule_rows``,
+``$TENSORLANG_TVM_PYTHON``), MetaSchedule tunes the 3x3 layer on each thread count (one search of
+the largest ``--ms-trials`` count; its result at each count is the best of its first N trials),
+its bests are timed in the same table, and a last table gives tensorlang's best 3x3 row over
+MetaSchedule's (the issue's goals: at least 1.2x MetaSchedule-64 and 1x MetaSchedule-256); where
+none is found the run says why.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import signal
-import subprocess
 import sys
-import time
+import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import metaschedule_rows as msr  # noqa: E402
 from pinned_rows import Row, child_main, child_requested, measure, print_table  # noqa: E402
 
 # name -> (N, C, H, W, K, R, S, pad, stride); K == 0 marks a depthwise layer
@@ -101,8 +103,6 @@ def make_row(spec: dict, threads: int):
         run()
         np.testing.assert_allclose(y, _direct(x, w, pad, stride, depthwise), rtol=1e-3, atol=1e-3)
         return run
-    if impl == "tvm":
-        return _tvm_row(spec, x, w, y, threads)
     import conv2d
 
     import tensorlang as tl
@@ -132,58 +132,6 @@ def make_row(spec: dict, threads: int):
     return lambda: f(x, w, y)
 
 
-def _tvm_row(spec: dict, x, w, y, threads: int):
-    """MetaSchedule's best for the layer, from the database ``spec['db']`` tuned by the parent."""
-    import numpy as np
-    import tvm
-
-    ms = _meta_schedule()
-    mod = _tvm_module(tuple(spec["shape"]))
-    target = tvm.target.Target(spec["tvm_target"])  # the tuning target; TVM_NUM_THREADS sets the threads
-    db = ms.database.JSONDatabase(work_dir=spec["db"], allow_missing=False)
-    sch = ms.tir_integration.compile_tir(db, mod, target)
-    lib = tvm.compile(sch.mod, target=target)
-    dev = tvm.cpu()
-    xs, ws, ys = (tvm.runtime.tensor(a, dev) for a in (x, w, y))
-    fn = lib["main"]
-    fn(xs, ws, ys)
-    np.testing.assert_allclose(ys.numpy(), _direct(x, w, 1, 1, False), rtol=1e-3, atol=1e-3)
-    return lambda: fn(xs, ws, ys)
-
-
-def _meta_schedule():
-    try:
-        from tvm.s_tir import meta_schedule as ms  # TVM >= 0.22
-    except ImportError:
-        from tvm import meta_schedule as ms
-    return ms
-
-
-def _tvm_module(shape):
-    from tvm import te as tte
-    from tvm import topi
-    N, C, H, W, K, R, S, pad, stride = shape
-    X = tte.placeholder((N, C, H, W), name="X")
-    Wt = tte.placeholder((K, C, R, S), name="W")
-    Y = topi.nn.conv2d_nchw(X, Wt, stride, pad, 1)
-    return tte.create_prim_func([X, Wt, Y])
-
-
-def _tvm_target(mcpu: str) -> dict:
-    """TVM >= 0.22 takes targets as dicts (the "llvm -mcpu=..." form is gone)."""
-    return {"kind": "llvm", "mcpu": mcpu, "num-cores": len(os.sched_getaffinity(0))}
-
-
-def tune_tvm(shape, trials: int, work_dir: str, mcpu: str) -> float:
-    """Tune the layer with MetaSchedule for ``trials`` trials on all cores; seconds taken."""
-    from tvm.target import Target
-    ms = _meta_schedule()
-    t0 = time.perf_counter()
-    ms.tir_integration.tune_tir(_tvm_module(shape), Target(_tvm_target(mcpu)), work_dir, max_trials_global=trials,
-                                num_trials_per_iter=16)
-    return time.perf_counter() - t0
-
-
 def _trials_in_log(log: str) -> dict[tuple, int]:
     """Measured conv2d_nchwc trials in the tuning log, by layer shape (the tuned row is only
     shown for a layer the log has tuned; apply_history_best would silently fall back)."""
@@ -201,12 +149,6 @@ def _trials_in_log(log: str) -> dict[tuple, int]:
     return counts
 
 
-def _how_it_died(exc: subprocess.CalledProcessError) -> str:
-    if exc.returncode < 0:
-        return f"killed by {signal.Signals(-exc.returncode).name}"
-    return f"exit status {exc.returncode}"
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=3)
@@ -214,7 +156,7 @@ def main() -> None:
     ap.add_argument("--threads", default="", help="comma-separated thread counts (default: 1 and all cores)")
     ap.add_argument("--layers", default=",".join(LAYERS), help="comma-separated layer names")
     ap.add_argument("--log", default="tuning_logs/conv2d.llvm.json", help="tuning log for the tuned rows")
-    ap.add_argument("--tvm-trials", type=int, default=0, help="tune the 3x3 layer with TVM MetaSchedule too")
+    msr.ms_args(ap)
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
     thread_counts = sorted({int(t) for t in args.threads.split(",") if t} or {1, cores})
@@ -222,28 +164,18 @@ def main() -> None:
     if log is None:
         print(f"no tuning log at {args.log}: tuned rows left out (tensorlang tune --target=llvm "
               "examples/conv2d.py writes one)", file=sys.stderr)
-    tvm_note = "TVM MetaSchedule: not run (--tvm-trials 0)"
-    tvm_db = None
-    if args.tvm_trials:
-        try:
-            import subprocess
-            import tempfile
-
-            import tvm  # noqa: F401
-
-            from tensorlang.target.llvm.host import host_cpu_name
-            tvm_db = tempfile.mkdtemp(prefix="tvm-ms-conv2d-")
-            # In its own process: TVM's LLVM and llvmlite's in one process crash MetaSchedule.
-            t_start = time.perf_counter()
-            subprocess.run([sys.executable, __file__, "--tvm-tune", str(args.tvm_trials), tvm_db, host_cpu_name()],
-                           check=True, capture_output=True)
-            took = time.perf_counter() - t_start
-            tvm_note = f"TVM MetaSchedule: {args.tvm_trials} trials tuned in {took:.0f} s (all cores)"
-        except ImportError:
-            tvm_note = "TVM MetaSchedule: skipped, apache-tvm is not importable here"
-        except subprocess.CalledProcessError as exc:
-            tvm_db = None
-            tvm_note = f"TVM MetaSchedule: skipped, its tuning process failed ({_how_it_died(exc)})"
+    ms_layer = "3x3 64->64 56x56"  # metaschedule_rows' conv2d workload
+    ms_counts = msr.trial_counts(args)
+    ms_python, ms_note = msr.tvm_python(args)
+    if ms_python and ms_layer not in args.layers.split(","):
+        ms_python, ms_note = None, f"MetaSchedule: not run (it tunes the {ms_layer} layer only)"
+    ms_tunings = {}
+    if ms_python:
+        work = tempfile.mkdtemp(prefix="ms-conv2d-")  # kept: the rows read its databases
+        for t in thread_counts:
+            print(f"MetaSchedule: tuning {ms_layer}, {t} thread(s), {max(ms_counts)} trials", file=sys.stderr)
+            ms_tunings[("conv2d", t)] = tun = msr.tune("conv2d", t, max(ms_counts), f"{work}/t{t}", ms_python)
+            print(f"  {msr.describe(tun, ms_counts)}", file=sys.stderr)
     tuned_trials = _trials_in_log(log) if log else {}
     rows = []
     for t in thread_counts:
@@ -255,25 +187,23 @@ def main() -> None:
                 # The matmul template's vector loads read the input itself: its speed depends on
                 # the input's alignment (numpy's large arrays are 16 bytes past a 64-byte line).
                 impls[1:1] = ["gemm1x1", "gemm1x1-al64"]
-            if tvm_db and lname == "3x3 64->64 56x56":
-                impls.append("tvm")
             for impl in impls:
                 label = {"numpy": "numpy im2col+sgemm" if shape[4] else "numpy shifted products",
                          "nchwc": "tensorlang NCHWc (fallback cfg)",
                          "tuned": f"tensorlang NCHWc (tuned, best of {trials} trials)",
                          "gemm1x1": "tensorlang 1x1 as matmul, NCHW (fallback cfg)",
                          "gemm1x1-al64": "tensorlang 1x1 as matmul, input 64-byte aligned",
-                         "nchw": "tensorlang NCHW (fallback cfg)", "tvm": "TVM MetaSchedule best"}[impl]
+                         "nchw": "tensorlang NCHW (fallback cfg)"}[impl]
                 spec = {"shape": list(shape), "impl": impl, "layer": lname}
                 if impl == "tuned":
                     spec["log"] = log
-                if impl == "tvm":
-                    from tensorlang.target.llvm.host import host_cpu_name
-                    spec.update(db=tvm_db, tvm_target=_tvm_target(host_cpu_name()))
-                rows.append(Row(f"{lname}: {label}", t, spec, flop=_flop(shape), env={"TVM_NUM_THREADS": str(t)}))
+                rows.append(Row(f"{lname}: {label}", t, spec, flop=_flop(shape)))
+            if lname == ms_layer and ("conv2d", t) in ms_tunings:
+                rows += msr.ms_rows(ms_tunings[("conv2d", t)], ms_counts, flop=_flop(shape), label=f"{lname}:",
+                                    extra={"layer": lname})
 
     roof, results, wall = measure(__file__, rows, rounds=args.rounds, repeats=args.repeat)
-    print(tvm_note)
+    print(ms_note if ms_python is None else f"MetaSchedule: {ms_python} ({ms_note})")
     print(f"\nfloat32 conv2d, batch 1; each row a fresh pinned process, {args.rounds} interleaved rounds of "
           f"{args.repeat} repeats ({wall:.0f} s); GFLOPS count 2 x MACs")
 
@@ -281,13 +211,20 @@ def main() -> None:
         return next((r for r in results if r.row.spec["layer"] == res.row.spec["layer"]
                      and r.row.spec["impl"] == "numpy" and r.row.threads == res.row.threads), None)
     print_table(results, roof, numpy_of)
+    if ms_tunings:
+        mine = {}
+        for t in thread_counts:  # tensorlang's best row of the layer on t threads
+            ours = [r for r in results if r.row.spec["layer"] == ms_layer and r.row.threads == t and not r.error
+                    and r.row.spec["impl"] not in ("numpy", "metaschedule")]
+            if ours:
+                mine[("conv2d", t)] = max(r.row.flop / r.seconds / 1e9 for r in ours)
+        print(f"\n{ms_layer}: tensorlang's best row against MetaSchedule's, same run")
+        msr.print_comparison(results, ms_tunings, ms_counts, mine, "tensorlang")
+        print("goals (issue 13): tensorlang >= 1.2x MetaSchedule-64 and >= 1x MetaSchedule-256, on 1 and 2 cores")
 
 
 if __name__ == "__main__":
-    if "--tvm-tune" in sys.argv:
-        trials, work_dir, mcpu = sys.argv[sys.argv.index("--tvm-tune") + 1:][:3]
-        tune_tvm(LAYERS["3x3 64->64 56x56"], int(trials), work_dir, mcpu)
-    elif child_requested():
+    if child_requested():
         child_main(make_row)
     else:
         main()

@@ -38,7 +38,8 @@ LENT_AWAY = 0.85  # a repeat that got less of its cores than this is measured ag
 @dataclass(frozen=True)
 class Row:
     """One benchmark row: ``spec`` goes to the child; ``flop``/``bytes`` per call turn a time
-    into GFLOPS and GB/s; ``env`` is set in the child before anything is imported."""
+    into GFLOPS and GB/s; ``env`` is set in the child before anything is imported; ``python``
+    and ``script`` run the child with another interpreter or script (e.g. one with TVM)."""
 
     name: str
     threads: int
@@ -46,6 +47,8 @@ class Row:
     flop: float = 0.0
     bytes: float = 0.0
     env: dict[str, str] = field(default_factory=dict)
+    python: str = ""
+    script: str = ""
 
 
 @dataclass
@@ -137,8 +140,9 @@ def _run_child(script: str, row: Row, round_no: int, repeats: int, min_seconds: 
     env.pop("OPENBLAS_CORETYPE", None)
     env.update(row.env)
     cpus = _pinned_cpus(row.threads, round_no)
-    proc = subprocess.run([sys.executable, script, _CHILD_FLAG, json.dumps(spec)], env=env, capture_output=True,
-                          text=True, timeout=timeout, preexec_fn=lambda: os.sched_setaffinity(0, cpus))
+    argv = [row.python or sys.executable, row.script or script, _CHILD_FLAG, json.dumps(spec)]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=lambda: os.sched_setaffinity(0, cpus))
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"rc {proc.returncode}")
     return json.loads(proc.stdout.strip().splitlines()[-1])

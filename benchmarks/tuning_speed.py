@@ -1,8 +1,9 @@
 """Benchmark: tuning throughput and quality on the matmul 1024^3 template with XGBTuner, and
-TVM MetaSchedule's trials per minute on the same matmul in the same run (where apache-tvm imports).
+TVM MetaSchedule's trials per minute on the same matmul in the same run (where a Python with
+apache-tvm is found: ``metaschedule_rows``, ``$TENSORLANG_TVM_PYTHON``).
 
-    python benchmarks/tuning_speed.py [--trials 64] [--seed 0] [--tvm-trials 64] [--confirm 3] [--fixed-repeats]
-                                      [--runner-ab 16]
+    python benchmarks/tuning_speed.py [--trials 64] [--seed 0] [--ms-trials 64 | --no-ms] [--confirm 3]
+                                      [--fixed-repeats] [--runner-ab 16]
 
 Every trial is real (build in worker processes, verify against the reference, time).  Prints
 trials per minute, the median trial time split into build and run, and the best GFLOPS after
@@ -18,16 +19,16 @@ shared machine CPU seconds say more than wall seconds.  The runner
 chooses each candidate's repeats as `tensorlang tune` does (``LocalRunner(adaptive_repeats=True)``)
 unless ``--fixed-repeats``.  numpy's a @ b
 (fresh pinned processes, 1 thread and all cores) and the FMA peak are measured in the same run.
+MetaSchedule tunes the same matmul on all cores after tensorlang (one search of the largest
+``--ms-trials`` count, seed ``--seed``); its trials per minute at each count and its best
+kernel, timed by TVM in fresh pinned processes beside the numpy rows, are printed with the ratio.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "examples"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import metaschedule_rows as msr  # noqa: E402
 from pinned_rows import Row, child_main, child_requested, machine_load, measure_roofline_fresh, run_rows  # noqa: E402
 
 
@@ -46,37 +48,6 @@ def make_row(spec: dict, threads: int):
     a, b = rng.random((n, n), dtype=np.float32), rng.random((n, n), dtype=np.float32)
     c = np.empty((n, n), np.float32)
     return lambda: np.matmul(a, b, out=c)
-
-
-def _host_cpu_name() -> str:
-    """LLVM's name of this CPU, asked of a fresh process (llvmlite must not load beside TVM)."""
-    code = "from tensorlang.target.llvm.host import host_cpu_name; print(host_cpu_name())"
-    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
-                          env=dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parent.parent))).stdout.strip()
-
-
-def tvm_trials_per_minute(n: int, trials: int) -> tuple[float, float]:
-    """(trials per minute, best GFLOPS) of MetaSchedule tuning the same matmul on all cores."""
-    import tvm
-    from tvm import te as tte
-    try:
-        from tvm.s_tir import meta_schedule as ms
-    except ImportError:
-        from tvm import meta_schedule as ms
-    A = tte.placeholder((n, n), name="A")
-    B = tte.placeholder((n, n), name="B")
-    k = tte.reduce_axis((0, n), name="k")
-    C = tte.compute((n, n), lambda i, j: tte.sum(A[i, k] * B[k, j], axis=k), name="C")
-    mod = tte.create_prim_func([A, B, C])
-    target = tvm.target.Target({"kind": "llvm", "mcpu": _host_cpu_name(), "num-cores": len(os.sched_getaffinity(0))})
-    with tempfile.TemporaryDirectory(prefix="tvm-ms-matmul-") as work:
-        t0 = time.perf_counter()
-        db = ms.tir_integration.tune_tir(mod, target, work, max_trials_global=trials, num_trials_per_iter=16)
-        wall = time.perf_counter() - t0
-        records = db.get_all_tuning_records()
-        costs = [float(statistics.median([float(x) for x in r.run_secs])) for r in records if r.run_secs]
-    done = len(records)
-    return 60 * done / wall, (2 * n ** 3 / min(costs) / 1e9 if costs else 0.0)
 
 
 def main() -> None:
@@ -90,7 +61,7 @@ def main() -> None:
     ap.add_argument("--fixed-repeats", action="store_true", help="every candidate exactly --repeat repeats")
     ap.add_argument("--runner-ab", type=int, default=0, metavar="K",
                     help="also compare the runner's settings on K candidates (see above)")
-    ap.add_argument("--tvm-trials", type=int, default=0, help="also tune with TVM MetaSchedule (apache-tvm)")
+    msr.ms_args(ap, default_trials="64")
     args = ap.parse_args()
     n = args.size
 
@@ -101,6 +72,10 @@ def main() -> None:
     from tensorlang.autotune.tuner import XGBTuner
 
     print(f"before: {machine_load()}")
+    ms_counts = msr.trial_counts(args)
+    ms_python, ms_note = msr.tvm_python(args)
+    if ms_python and n != msr.WORKLOADS["matmul"][0]:
+        ms_python, ms_note = None, f"MetaSchedule: skipped (its matmul is {msr.WORKLOADS['matmul']}, not --size {n})"
     roof = measure_roofline_fresh()
     task = autotune.task.create("matmul", (n, n, n, "float32"), "llvm")
     option = autotune.measure_option(builder=LocalBuilder(timeout=30),
@@ -129,26 +104,17 @@ def main() -> None:
     wall = time.perf_counter() - t0
     count = len(trials)
 
-    tvm_line = "TVM MetaSchedule: not run (--tvm-trials 0)"
-    if args.tvm_trials:
-        # In its own process: TVM brings its own LLVM, which must not meet llvmlite's.
-        proc = subprocess.run([sys.executable, __file__, "--tvm-tune", str(n), str(args.tvm_trials)],
-                              capture_output=True, text=True)
-        if proc.returncode == 0:
-            tvm_rate, tvm_best = json.loads(proc.stdout.strip().splitlines()[-1])
-            tvm_line = (f"TVM MetaSchedule, same run, {args.tvm_trials} trials: {tvm_rate:.1f} trials/min, "
-                        f"best {tvm_best:.1f} GFLOPS; tensorlang/TVM trials per minute: "
-                        f"{60 * count / wall / tvm_rate:.2f}x")
-        elif "No module named 'tvm'" in proc.stderr:
-            tvm_line = "TVM MetaSchedule: skipped, apache-tvm is not importable here"
-        else:
-            how = (f"killed by {signal.Signals(-proc.returncode).name}" if proc.returncode < 0
-                   else f"exit status {proc.returncode}")
-            tvm_line = f"TVM MetaSchedule: skipped, its tuning process failed ({how})"
-
     cores = len(os.sched_getaffinity(0))
+    ms_tuning = None
+    if ms_python:
+        work = tempfile.mkdtemp(prefix="ms-matmul-")  # kept: the rows below read its database
+        print(f"MetaSchedule: tuning matmul {n}^3, {cores} thread(s), {max(ms_counts)} trials", file=sys.stderr)
+        ms_tuning = msr.tune("matmul", cores, max(ms_counts), work, ms_python, seed=args.seed)
     rows = [Row("numpy", t, {"n": n}, flop=2.0 * n ** 3) for t in sorted({1, cores})]
-    numpy_res = run_rows(__file__, rows, rounds=3, repeats=5, progress=False)
+    if ms_tuning is not None:
+        rows += msr.ms_rows(ms_tuning, ms_counts, flop=2.0 * n ** 3)
+    all_res = run_rows(__file__, rows, rounds=3, repeats=5, progress=False)
+    numpy_res = [r for r in all_res if r.row.name == "numpy"]
     numpy_all = numpy_res[-1]
     numpy_gflops = 2.0 * n ** 3 / numpy_all.seconds / 1e9
     print(f"after:  {machine_load()}")
@@ -173,7 +139,24 @@ def main() -> None:
     for res in numpy_res:
         print(f"  numpy (fresh pinned processes, {res.row.threads} thread(s)): {2.0 * n ** 3 / res.seconds / 1e9:.1f}"
               f" GFLOPS, spread {100 * res.spread:.1f}%, cores had {100 * res.share:.0f}%")
-    print(f"  {tvm_line}")
+    if ms_tuning is None:
+        print(f"  {ms_note}")
+    else:
+        print(f"  {msr.describe(ms_tuning, ms_counts)}")
+        mine = tuner.best_flops / 1e9 if tuner.confirmed else best
+        for k in ms_counts:
+            res = next(r for r in all_res if r.row.spec.get("first") == k)
+            if res.error or ms_tuning.error:
+                print(f"  MetaSchedule-{k}: row failed: {res.error or ms_tuning.error}")
+                continue
+            theirs = 2.0 * n ** 3 / res.seconds / 1e9
+            print(f"  MetaSchedule-{k}: {ms_tuning.trials_per_minute(k):.1f} trials/min ({ms_tuning.wall_at(k):.0f} s "
+                  f"for {k}); its best timed by TVM (fresh pinned processes, {cores} thread(s)): {theirs:.1f} GFLOPS, "
+                  f"spread {100 * res.spread:.1f}%, cores had {100 * res.share:.0f}%")
+            speed = 60 * count / wall / ms_tuning.trials_per_minute(k)
+            which = "confirmed best" if tuner.confirmed else "best"
+            print(f"    tensorlang / MetaSchedule-{k}: trials per minute {speed:.2f}x (goal >= 3x), "
+                  f"best GFLOPS {mine / theirs:.2f}x (tensorlang's {which} {mine:.1f})")
     if args.runner_ab:
         runner_ab(task, args.runner_ab, args.number, args.repeat, args.seed)
 
@@ -221,10 +204,7 @@ def runner_ab(task, k: int, number: int, repeat: int, seed: int, rounds: int = 3
 
 
 if __name__ == "__main__":
-    if "--tvm-tune" in sys.argv:
-        size, count = sys.argv[sys.argv.index("--tvm-tune") + 1:][:2]
-        print(json.dumps(tvm_trials_per_minute(int(size), int(count))))
-    elif child_requested():
+    if child_requested():
         child_main(make_row)
     else:
         main()
