@@ -140,6 +140,7 @@ class Tuning:
     intrinsics_s: float = float("nan")  # importing TVM's tensor intrinsics, before the clock
     stamps: list[list[float]] = field(default_factory=list)  # [trials done, seconds] after each batch
     best_ms: float = float("nan")  # MetaSchedule's own best measurement during tuning
+    cpu_s: float = float("nan")  # CPU seconds of the tuning process and its workers (all of it)
     versions: str = ""
     error: str = ""
 
@@ -163,9 +164,12 @@ def tune(workload: str, threads: int, trials: int, work_dir: str, python: str, s
     shutil.rmtree(work_dir, ignore_errors=True)
     os.makedirs(work_dir)
     spec = {"workload": workload, "threads": threads, "trials": trials, "work_dir": work_dir, "seed": seed}
+    c0 = os.times()
     try:
         proc = subprocess.run([python, __file__, _TUNE_FLAG, json.dumps(spec)], capture_output=True, text=True,
                               timeout=timeout, env=_child_env(threads))
+        c1 = os.times()
+        res.cpu_s = c1.children_user + c1.children_system - c0.children_user - c0.children_system
     except subprocess.TimeoutExpired:
         res.error = f"timed out after {timeout:.0f} s"
         return res
@@ -205,8 +209,9 @@ def describe(tuning: Tuning, counts: list[int]) -> str:
         return f"{head}: failed, {tuning.error}"
     parts = [f"{n} trials in {tuning.wall_at(n):.0f} s ({tuning.trials_per_minute(n):.1f} trials/min)"
              for n in counts]
-    return (f"{head}: " + "; ".join(parts) + f" [one search of {tuning.trials}, {tuning.done} measured; "
-            f"intrinsics import {tuning.intrinsics_s:.0f} s not counted; {tuning.versions}]")
+    return (f"{head}: " + "; ".join(parts) + f" [one search of {tuning.trials}, {tuning.done} measured, "
+            f"{tuning.cpu_s:.0f} CPU s in all; intrinsics import {tuning.intrinsics_s:.0f} s not counted; "
+            f"{tuning.versions}]")
 
 
 def print_comparison(results: list[Any], tunings: dict[tuple[str, int], Tuning], counts: list[int],
