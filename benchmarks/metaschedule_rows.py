@@ -28,7 +28,12 @@ apache-tvm 0.27.0.post1 with apache-tvm-ffi 0.1.15.post2 dies with SIGSEGV in
 ``tvm::ffi::ToJSONGraph`` on any IRModule (``tvm.ir.save_json``; MetaSchedule saves every
 workload this way): it reads an object's reference-count word (0x100000001) as a pointer, an
 object-layout mismatch between the two libraries.  apache-tvm-ffi 0.1.14.post1 works;
-``tvm_python`` checks this and names the fix.
+``tvm_python`` checks this and names the fix.  A Python for these rows (outside the shared
+environment; the second line's versions are the ones that work):
+
+    python3.11 -m venv /work/wt/venv-ms
+    /work/wt/venv-ms/bin/pip install apache-tvm==0.27.0.post1 apache-tvm-ffi==0.1.14.post1 \
+        xgboost psutil cloudpickle ml_dtypes numpy
 """
 
 from __future__ import annotations
