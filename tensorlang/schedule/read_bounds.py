@@ -43,20 +43,38 @@ def check_reads_in_bounds(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, .
 
     for st, body in bodies.items():
         ranges = _computed_points(st, bounds)
+        lets = _let_values(body)
         if ranges is None:
             called = {id(r) for r in _unconditional(body)} if st.attach_type == "root" else set()
             for read in _all_reads_of(body):
-                doubt(read, _unproven_symbolic(st, read) - (_call_checked(st, read) if id(read) in called else set()))
+                doubt(read, _unproven_symbolic(st, read, lets)
+                      - (_call_checked(st, read) if id(read) in called else set()))
             continue
         for read, where in _reads(body, Path(ranges)):
             if where is None:  # under a guard schedule.guards does not understand
-                doubt(read, _unproven_symbolic(st, read))
+                doubt(read, _unproven_symbolic(st, read, lets))
             else:
-                doubt(read, _check(st, read, where))
+                doubt(read, _check(st, read, where, lets))
     return unproven
 
 
-def _unproven_symbolic(st: Stage, read: E.TensorRead) -> set[int]:
+def _let_values(body: tuple[E.PrimExpr, ...]) -> dict[E.Var, E.PrimExpr]:
+    """The value of every Let variable of ``body`` (te.compute binds shared subexpressions)."""
+    return {n.var: n.value for n in _unconditional(body, every=True, nodes=E.Let)}
+
+
+def _expand(idx: E.PrimExpr, lets: dict[E.Var, E.PrimExpr]) -> E.PrimExpr:
+    """``idx`` with the Let variables it uses replaced by their values (an index through
+    ``cse0 % 10`` is bounded once cse0 is ``i * 100 + j``)."""
+    for _ in range(64):
+        used = {v: lets[v] for v in free_vars(idx) if v in lets}
+        if not used:
+            break
+        idx = substitute(idx, used)
+    return idx
+
+
+def _unproven_symbolic(st: Stage, read: E.TensorRead, lets: dict[E.Var, E.PrimExpr]) -> set[int]:
     """The dimensions of ``read`` not provably inside over the stage's whole domain (symbolic
     extents and sizes allowed); unconditional ``v + c`` reads of a root stage are left out:
     symbolic_read_checks checks them at each call."""
@@ -65,7 +83,7 @@ def _unproven_symbolic(st: Stage, read: E.TensorRead) -> set[int]:
     ranges = {iv.var: Interval(iv.dom.min, simplify(iv.dom.min + iv.dom.extent - 1)) for iv in axes}
     out = set()
     for d, (idx, size) in enumerate(zip(read.indices, read.tensor.shape)):
-        lo, hi = relax(simplify(idx), ranges)
+        lo, hi = relax(simplify(_expand(idx, lets)), ranges)
         if lo is not None and hi is not None and can_prove(E.GE(lo, E.const(0, lo.dtype))) \
                 and can_prove(E.LT(hi, E.cast(size, hi.dtype))):
             continue
@@ -172,17 +190,18 @@ def _var_plus_const(e: E.PrimExpr) -> tuple[E.Var, int] | None:
     return None
 
 
-def _check(st: Stage, read: E.TensorRead, path: Path) -> set[int]:
+def _check(st: Stage, read: E.TensorRead, path: Path, lets: dict[E.Var, E.PrimExpr]) -> set[int]:
     """LoweringError when ``read`` goes outside its tensor on ``path``; the dimensions it could
-    not decide (a symbolic size, an index that reads data)."""
+    not decide (a symbolic size, an index that reads data, a nonlinear index whose loose bounds
+    leave the tensor over a domain too large to enumerate)."""
     tensor = read.tensor
     intervals = {v: Interval(E.const(lo, v.dtype), E.const(hi, v.dtype)) for v, (lo, hi) in path.ranges.items()}
     unknown: set[int] = set()
     for d, (idx, size) in enumerate(zip(read.indices, tensor.shape)):
         if not isinstance(size, E.IntImm):
-            unknown |= _unproven_symbolic(st, read) & {d}
+            unknown |= _unproven_symbolic(st, read, lets) & {d}
             continue
-        idx = simplify(idx, intervals)
+        idx = simplify(_expand(idx, lets), intervals)
         lo, hi = const_bound(idx, intervals)
         form = linear(idx)
         if form is not None and all(v in path.ranges for v, _ in form.coefs):
@@ -191,7 +210,10 @@ def _check(st: Stage, read: E.TensorRead, path: Path) -> set[int]:
         if lo is None or hi is None:
             unknown.add(d)
             continue
-        if (lo < 0 or hi >= size.value) and _reaches_outside(idx, path, size.value) is not False:
+        outside = (lo < 0 or hi >= size.value) and _reaches_outside(idx, path, size.value)
+        if outside is None and form is None:
+            unknown.add(d)  # loose bounds of a nonlinear index: let the run-time check decide
+        elif outside is not False:
             raise LoweringError(
                 f"stage {st.op.name} reads {tensor.name}[{', '.join(str(i) for i in read.indices)}] out of "
                 f"bounds: index {d} ('{idx}') reaches {lo}..{hi} but dimension {d} of {tensor.name} has "
@@ -304,10 +326,10 @@ def symbolic_read_checks(sch: Schedule, bodies: dict[Stage, tuple[E.PrimExpr, ..
     return checks
 
 
-def _unconditional(body: tuple[E.PrimExpr, ...], every: bool = False) -> list[E.TensorRead]:
+def _unconditional(body: tuple[E.PrimExpr, ...], every: bool = False, nodes: type = E.TensorRead) -> list[Any]:
     """The reads evaluated at every point (not under a Select side or a reduction's where=);
-    with ``every``, all reads."""
-    found: list[E.TensorRead] = []
+    with ``every``, all reads (or all nodes of type ``nodes``)."""
+    found: list[Any] = []
     seen: set[int] = set()
     stack: list[Any] = list(body)
     while stack:
@@ -315,7 +337,7 @@ def _unconditional(body: tuple[E.PrimExpr, ...], every: bool = False) -> list[E.
         if id(node) in seen:
             continue
         seen.add(id(node))
-        if isinstance(node, E.TensorRead):
+        if isinstance(node, nodes):
             found.append(node)
         if every:
             stack.extend(children(node))

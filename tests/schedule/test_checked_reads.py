@@ -78,6 +78,21 @@ def test_proven_reads_carry_no_check() -> None:
     assert _checks(tl.lower(te.create_schedule(Y.op), [X, W, Y])) == 0
     P = te.compute((9,), lambda i: te.if_then_else(te.all(i >= 1, i < 8), X[0, 0, i - 1, i + 1], 0.0), name="P")
     assert _checks(tl.lower(te.create_schedule(P.op), [X, P])) == 0
+    # indices through shared (let-bound) subexpressions: cse0 = i * 81 + j, X[cse0 // 81 % 3, ...]
+    R = topi.reshape(X, (3, 81))
+    S = topi.nn.softmax(R)
+    assert _checks(tl.lower(te.create_schedule(S.op), [X, S])) == 0
+
+
+def test_a_read_through_shared_subexpressions_past_its_tensor_is_rejected() -> None:
+    A = te.placeholder((10,), name="A")
+
+    def body(i, j):
+        k = i * 5 + j  # used twice: te.compute binds it to a variable
+        return A[k] + A[k + 1]
+    B = te.compute((2, 5), body, name="B")
+    with pytest.raises(tl.errors.LoweringError, match=r"stage B reads A\[.*out of bounds.*reaches 1\.\.10"):
+        tl.lower(te.create_schedule(B.op), [A, B])
 
 
 def test_the_bounds_check_option_still_checks_everything() -> None:
