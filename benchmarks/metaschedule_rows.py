@@ -350,15 +350,16 @@ def tune_main(spec: dict) -> dict:
 
 
 def _first_records(work_dir: str, n: int):
-    """A database holding the first ``n`` records of the search in ``work_dir`` (the search as of n trials)."""
-    ms = _ms()
-    full = ms.database.JSONDatabase(work_dir=work_dir, allow_missing=False)
-    records = full.get_all_tuning_records()[:n]  # in commit order
-    db = ms.database.MemoryDatabase()
-    for rec in records:
-        db.commit_workload(rec.workload.mod)
-        db.commit_tuning_record(rec)
-    return db
+    """A database of the search's first ``n`` records, in the order they were measured: the JSON
+    file's line order (``get_all_tuning_records`` returns them sorted by speed instead)."""
+    sub = os.path.join(work_dir, f"first-{n}")
+    os.makedirs(sub, exist_ok=True)
+    shutil.copy(os.path.join(work_dir, "database_workload.json"), os.path.join(sub, "database_workload.json"))
+    with open(os.path.join(work_dir, "database_tuning_record.json")) as src:
+        lines = [ln for ln in src if ln.strip()][:n]
+    with open(os.path.join(sub, "database_tuning_record.json"), "w") as dst:
+        dst.writelines(lines)
+    return _ms().database.JSONDatabase(work_dir=sub, allow_missing=False)
 
 
 def row_main() -> None:
