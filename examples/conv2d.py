@@ -476,8 +476,9 @@ def conv2d_cuda_template(N: int, C: int, H: int, W: int, K: int, R: int, S: int,
     # The input tile's rows padded to a stride of 32k + pad (storage_align): threads reading
     # neighbouring rows at once fall on different banks.
     cfg.define_knob("shared_pad", [0, 1])
-    cfg.add_constraint(lambda c: shared_bytes(c) <= 48 * 1024, "shared tiles fit in 48 KiB")
     cfg.define_knob("double_buffer", [1, 0])
+    cfg.add_constraint(lambda c: shared_bytes(c) * (1 + c["double_buffer"].val) <= 48 * 1024,
+                       "shared tiles (both halves when double-buffered) fit in 48 KiB")
     cfg.define_knob("unroll_explicit", [1, 0])
     cfg.define_knob("max_registers", [0, 128])
     s[Xp].compute_inline()

@@ -132,3 +132,23 @@ def test_matmul_configs_whose_fetch_splits_inside_a_thread_guard(index):
     assert "__syncthreads();" in src  # between the fetch and its readers (one per k-tile when double-buffered)
     if nvrtc_available():  # NVRTC compiled what a GPU would run
         assert "bar.sync" in f.get_source("ptx")
+
+
+@pytest.mark.parametrize("name,args", [("matmul_cuda", (512, 512, 512, "float32")),
+                                       ("conv2d_nchw_cuda", (1, 512, 7, 7, 512, 3, 3, 1, "float32"))])
+def test_template_constraints_keep_configs_within_the_shared_memory_limit(name, args):
+    # The constraints counted one copy of each shared tile; double buffering holds two, and the
+    # device-limit check rejected such configs (a tuner trial wasted) that the space offered.
+    from tensorlang.lowering.launch_extents import launch_extents
+    from tensorlang.schedule.bound import infer_bound
+    from tensorlang.schedule.inline import effective_bodies
+    from tensorlang.target.cuda.device_limits import check_schedule_extents
+    from tensorlang.target.cuda.target import CUDATarget
+
+    task = autotune.task.create(name, args, TARGET)
+    target = CUDATarget.from_string(TARGET)
+    for index in sample_indices(task, 40, seed=2):
+        s, _ = task.instantiate(task.config_space.get(index))
+        s.legalize_attachments()
+        bodies = effective_bodies(s)
+        check_schedule_extents(launch_extents(s, infer_bound(s, bodies)), target)
