@@ -210,6 +210,13 @@ def machine_load() -> str:
     return f"load average {one:.2f} (1 min) {five:.2f} (5 min); busiest: {busy}"
 
 
+def _milliseconds(seconds: float) -> str:
+    """Milliseconds with three decimals, or four significant digits below 1 ms (a call of a
+    few microseconds would otherwise print as 0.001)."""
+    ms = seconds * 1e3
+    return f"{ms:.3f}" if ms >= 1 else f"{ms:.4g}"
+
+
 def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[RowResult], RowResult | None],
                 ref_label: str = "x numpy", compute_bound: bool = True) -> None:
     """Median ms, spread, GFLOPS or GB/s, the fraction of the roofline, the ratio to the
@@ -233,5 +240,5 @@ def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[Ro
         ref = reference(res)
         ratio = f"{ref.seconds / t:8.2f}" if ref is not None and not ref.error else f"{'-':>8}"
         retry = f" ({res.retried} repeats re-measured)" if res.retried else ""
-        print(f"{r.name:56} {r.threads:>3} {t * 1e3:>9.3f} {100 * res.spread:>6.1f}% {rate:>8.1f} "
+        print(f"{r.name:56} {r.threads:>3} {_milliseconds(t):>9} {100 * res.spread:>6.1f}% {rate:>8.1f} "
               f"{100 * frac:>9.1f}% {ratio} {100 * res.share:>8.0f}%{retry}")
