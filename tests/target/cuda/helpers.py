@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -292,3 +296,16 @@ FUNCS = {
 
 def source_of(key: str) -> str:
     return render_cuda(split_kernels(FUNCS[key]()))
+
+
+def run_under_sanitizer(runner: str) -> None:
+    """Run ``runner`` (Python source calling a sanitizer-instrumented library) in a child process
+    and fail on any sanitizer report; skip where the sanitizer runtime cannot load into Python.
+    A separate process, because the sanitizer reports on its stderr and is better kept out of
+    the test process."""
+    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=0")
+    proc = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, env=env, timeout=120)
+    if proc.returncode != 0 and "undefined symbol: __ubsan" in proc.stderr:
+        pytest.skip("the sanitizer runtime cannot be loaded into python here")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "runtime error" not in proc.stderr, proc.stderr[-3000:]

@@ -4,11 +4,9 @@ included. Checked under emulation, NVRTC-compiled, and the CUDA C itself run on 
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -18,6 +16,7 @@ from tensorlang import te
 from tensorlang.target.cuda import nvrtc
 
 from ..llvm.test_float_to_int import INTS, VALUES, _numpy_scalar_cast
+from .helpers import run_under_sanitizer
 from .test_on_cpu import _HOST_PRELUDE, _launcher
 
 EMU = "cuda -emulate -arch=sm_90"
@@ -87,13 +86,7 @@ def test_the_cuda_c_converts_as_numpy_on_the_cpu_without_undefined_casts(src: st
                      f"np.save({str(tmp_path / d)!r} + '.npy', out)")
     runner = (f"import ctypes, numpy as np\nlib = ctypes.CDLL({str(lib)!r})\nu = ctypes.c_uint\n"
               f"a = np.load({str(tmp_path / 'a.npy')!r})\n" + "\n".join(calls))
-    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=0")
-    # A separate process: the sanitizer reports on its stderr (and stays out of this one).
-    proc = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, env=env, timeout=120)
-    if proc.returncode != 0 and "undefined symbol: __ubsan" in proc.stderr:
-        pytest.skip("the sanitizer runtime cannot be loaded into python here")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "runtime error" not in proc.stderr, proc.stderr[-3000:]
+    run_under_sanitizer(runner)
     a = _values(src)
     for d in INTS:
         np.testing.assert_array_equal(np.load(tmp_path / f"{d}.npy"), _numpy_scalar_cast(a, d), err_msg=f"{src} -> {d}")

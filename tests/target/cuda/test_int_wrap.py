@@ -6,7 +6,6 @@ undefined-behaviour sanitizer."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import tensorlang as tl
 from tensorlang import te
 from tensorlang.target.cuda import nvrtc
 
+from .helpers import run_under_sanitizer
 from .test_on_cpu import _HOST_PRELUDE, _launcher
 
 EMU = "cuda -emulate -arch=sm_90"
@@ -102,12 +102,7 @@ u = ctypes.c_uint
 lib.tl_launch_{name}(u({N // 64}), u(1), u(1), u(64), u(1), u(1), *(ctypes.c_void_p(x.ctypes.data) for x in (a, b, c)))
 np.save({str(tmp_path / 'c.npy')!r}, c)
 """
-    env = dict(os.environ, UBSAN_OPTIONS="print_stacktrace=0")
-    proc = subprocess.run([sys.executable, "-c", runner], capture_output=True, text=True, env=env, timeout=120)
-    if proc.returncode != 0 and "undefined symbol: __ubsan" in proc.stderr:
-        pytest.skip("the sanitizer runtime cannot be loaded into python here")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "runtime error" not in proc.stderr, proc.stderr[-3000:]
+    run_under_sanitizer(runner)
     np.testing.assert_array_equal(np.load(tmp_path / "c.npy"), want)
 
 
