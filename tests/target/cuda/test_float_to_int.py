@@ -5,8 +5,6 @@ included. Checked under emulation, NVRTC-compiled, and the CUDA C itself run on 
 from __future__ import annotations
 
 import re
-import shutil
-import subprocess
 
 import numpy as np
 import pytest
@@ -17,7 +15,7 @@ from tensorlang.target.cuda import nvrtc
 
 from ..llvm.test_float_to_int import INTS, VALUES, _numpy_scalar_cast
 from .helpers import run_under_sanitizer
-from .test_on_cpu import _HOST_PRELUDE, _launcher
+from .test_on_cpu import sanitized_library
 
 EMU = "cuda -emulate -arch=sm_90"
 N = 32
@@ -60,21 +58,11 @@ def test_the_cuda_c_converts_as_numpy_on_the_cpu_without_undefined_casts(src: st
     """g++ on x86 happens to give numpy's values even for a bare out-of-range cast (undefined
     in C; a GPU saturates instead), so the CUDA C is run under the float-cast-overflow
     sanitizer: every conversion it makes must be in range, and the values numpy's."""
-    cxx = shutil.which("g++")
-    if cxx is None:
-        pytest.skip("no g++ to run the CUDA C on the CPU")
     s, args = _casts(src)
     cuda = tl.build(s, args, target=EMU).get_source("cuda")
     kernels = re.findall(r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\((.*?)\) \{', cuda)
     assert len(kernels) == len(INTS)
-    cpp = tmp_path / "k.cpp"
-    cpp.write_text(_HOST_PRELUDE + cuda + "".join(_launcher(n, p) for n, p in kernels))
-    lib = tmp_path / "k.so"
-    flags = ["-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-fsanitize=float-cast-overflow"]
-    proc = subprocess.run([cxx, *flags, "-o", str(lib), str(cpp)], capture_output=True, text=True)
-    if proc.returncode != 0 and "ubsan" in proc.stderr:
-        pytest.skip("g++ has no undefined-behaviour sanitizer runtime here")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    lib = sanitized_library(cuda, kernels, tmp_path, "float-cast-overflow")
     np.save(tmp_path / "a.npy", _values(src))
     calls = []
     for (name, params), d in zip(kernels, INTS):

@@ -19,7 +19,7 @@ from tensorlang import te
 from tensorlang.target.cuda import nvrtc
 
 from .helpers import run_under_sanitizer
-from .test_on_cpu import _HOST_PRELUDE, _launcher
+from .test_on_cpu import sanitized_library
 
 EMU = "cuda -emulate -arch=sm_90"
 N = 256
@@ -73,21 +73,11 @@ def test_value_arithmetic_wraps_like_numpy_in_emulation(dtype):
 
 @pytest.mark.parametrize("dtype", ["int32", "int64"])
 def test_the_cuda_c_has_no_signed_overflow_under_ubsan(dtype, tmp_path):
-    cxx = shutil.which("g++")
-    if cxx is None:
-        pytest.skip("no g++ to run the CUDA C on the CPU")
     s, args = _overflowing(dtype)
     src = tl.build(s, args, target=EMU).get_source("cuda")
     m = re.search(r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\((.*?)\) \{', src)
     name, params = m.group(1), m.group(2)
-    cpp = tmp_path / "k.cpp"
-    cpp.write_text(_HOST_PRELUDE + src + _launcher(name, params))
-    lib = tmp_path / "k.so"
-    flags = ["-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-fsanitize=signed-integer-overflow"]
-    proc = subprocess.run([cxx, *flags, "-o", str(lib), str(cpp)], capture_output=True, text=True)
-    if proc.returncode != 0 and "ubsan" in proc.stderr:
-        pytest.skip("g++ has no undefined-behaviour sanitizer runtime here")
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    lib = sanitized_library(src, [(name, params)], tmp_path, "signed-integer-overflow")
     a, b, want = _inputs(dtype)
     np.save(tmp_path / "a.npy", a)
     np.save(tmp_path / "b.npy", b)

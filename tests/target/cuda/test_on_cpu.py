@@ -437,3 +437,21 @@ def test_runtime_time_evaluator(fake_driver):
     np.testing.assert_array_equal(out, 2.0)
     with pytest.raises(KeyError):
         m.time_evaluator("other")
+
+
+def sanitized_library(cuda: str, kernels: list[tuple[str, str]], tmp_path, check: str) -> str:
+    """Compile generated CUDA C for the CPU (with a host launcher per ``(name, params)`` kernel)
+    under g++'s ``-fsanitize=CHECK``; the path of the shared library. Skips where g++ or its
+    sanitizer runtime is missing."""
+    cxx = shutil.which("g++")
+    if cxx is None:
+        pytest.skip("no g++ to run the CUDA C on the CPU")
+    cpp = tmp_path / "k.cpp"
+    cpp.write_text(_HOST_PRELUDE + cuda + "".join(_launcher(n, p) for n, p in kernels))
+    lib = tmp_path / "k.so"
+    flags = ["-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", f"-fsanitize={check}"]
+    proc = subprocess.run([cxx, *flags, "-o", str(lib), str(cpp)], capture_output=True, text=True)
+    if proc.returncode != 0 and "ubsan" in proc.stderr:
+        pytest.skip("g++ has no undefined-behaviour sanitizer runtime here")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return str(lib)
