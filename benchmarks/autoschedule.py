@@ -2,7 +2,7 @@
 
     python benchmarks/autoschedule.py [--workloads matmul,conv2d,softmax] [--threads 1,2]
                                       [--seeds 0,1,2] [--trials 64] [--rounds 3] [--out DIR]
-                                      [--ms-trials 64,256 | --no-ms]
+                                      [--ms-trials 64,256 | --no-ms] [--ms-from DIR]
 
 Workloads: float32 matmul 1024^3, conv2d NCHW 1x64x56x56 with 64 3x3 filters and padding 1,
 row softmax 4096x4096.  For each thread count (default: 1 and all cores) and seed, the
@@ -196,6 +196,9 @@ def main() -> None:
     ap.add_argument("--out", default="", help="folder for the tuning logs (default: a temporary one)")
     ap.add_argument("--rows-only", action="store_true",
                     help="no tuning: measure the rows of the logs a previous run left in --out")
+    ap.add_argument("--ms-from", default="",
+                    help="reuse the MetaSchedule searches a previous run left in this folder (its tunings.json) "
+                         "instead of searching again; their bests are timed as rows of this run")
     msr.ms_args(ap)
     args = ap.parse_args()
     cores = len(os.sched_getaffinity(0))
@@ -212,6 +215,8 @@ def main() -> None:
     roof = measure_roofline_fresh()
     tunings: dict[tuple, dict] = {}
     saved = json.loads((out / "tunings.json").read_text()) if (out / "tunings.json").exists() else {}
+    # MetaSchedule searches take minutes each; a run may time the bests of an earlier run's searches.
+    ms_saved = json.loads((Path(args.ms_from) / "tunings.json").read_text()) if args.ms_from else {}
     rows: list[Row] = []
     for name in names:
         flop, nbytes, template = WORKLOADS[name]
@@ -243,7 +248,11 @@ def main() -> None:
                                 flop=flop, bytes=nbytes))
             if ms_python:
                 key = f"{name}.metaschedule.t{t}"
-                if args.rows_only:
+                if args.ms_from:
+                    tun = msr.Tuning(**ms_saved[key]) if key in ms_saved else None
+                    if tun is None:
+                        print(f"    no MetaSchedule search for {key} in {args.ms_from}", file=sys.stderr)
+                elif args.rows_only:
                     tun = msr.Tuning(**saved[key]) if key in saved else None
                 else:
                     print(f"  tuning {name} (MetaSchedule, seed {seeds[0]}, {t} thread(s), {max(ms_counts)} trials)",

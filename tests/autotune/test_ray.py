@@ -218,6 +218,31 @@ def test_tune_on_cluster_logs_fingerprinted_records(runner, builder, tmp_path):
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
 
 
+def test_auto_search_on_cluster_logs_records_that_apply(runner, builder, tmp_path):
+    """`tensorlang tune --auto --cluster`'s path: a template-free search task measured on the
+    cluster; its best record rebuilds here and computes the product."""
+    from tensorlang.autoschedule import SearchTask
+    from tests.autoschedule.workloads import matmul
+    task = SearchTask(matmul, args=(24, 16, 32), target="llvm")
+    log = tmp_path / "auto.json"
+    task.tune(6, log=str(log), measure_option=autotune.measure_option(builder=builder, runner=runner), seed=1,
+              verbose=False)
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 6
+    ok = [r for r in lines if not r["result"]["error_no"]]
+    assert ok, [r["result"] for r in lines]
+    # Only cluster measurement fingerprints the device: these were measured by the cluster's workers.
+    from tensorlang.autotune.fingerprint import DeviceFingerprint
+    assert {DeviceFingerprint.from_json(r["device"]).key for r in lines} == {_main_class(runner)}
+    s, args = task.apply_best(str(log))
+    f = tl.build(s, args, target="llvm")
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((24, 16), dtype=np.float32), rng.standard_normal((16, 32), dtype=np.float32)
+    c = np.full((24, 32), np.nan, dtype=np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
 def test_failing_candidates_come_back_as_typed_errors(runner, builder):
     task = autotune.task.create(templates.FAULTY, (64,), "llvm")
     modes = ["ok", "raise", "nocompile", "segfault", "wrong"]
