@@ -27,9 +27,14 @@ from .sketch import (
     GFLAT,
     GTILE,
     INLINE,
+    LANE_BLOCK_PLACES,
+    LANE_ORDERS,
+    LANE_UNPACK,
+    LANES,
     MAX_ACCUMULATORS,
     PTILE,
     RFACTOR,
+    ROOT,
     ROWS,
     SIMPLE,
     TILE,
@@ -38,6 +43,7 @@ from .sketch import (
     Slot,
     SplitSlot,
     _kind,
+    blocked_reduce_axis,
     calls_math,
 )
 
@@ -190,6 +196,40 @@ def _tile_cpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float
     return score
 
 
+def _lanes_cpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float:
+    """The lanes sketch's register tile: ``reg_n`` columns x ``bn`` lanes, each reduction step
+    ``reg_n`` broadcasts and ``bn / lanes`` weight vectors for ``reg_n * bn / lanes`` FMAs."""
+    key = info.key
+    bn, reg_n = d[f"{key}.bn"], d[f"{key}.reg_n"]
+    lanes = hw.lanes(info.dtype_bits)
+    vecs = math.ceil(bn / lanes)
+    acc = reg_n * vecs
+    score = _log(_vector_eff(bn, lanes))
+    score += _log(min(1.0, acc / (1.5 * hw.accumulators)))
+    regs = hw.vector_registers - 4
+    if acc > regs:
+        score -= 0.5 * (acc - regs)
+    loads = reg_n + vecs
+    score += 0.5 * _log(min(1.0, 1.5 * acc / loads)) + 0.3 * _log(min(1.0, acc / loads / 2.4))
+    if acc + vecs + 1 > hw.vector_registers:
+        score -= 0.3
+    width = info.spatial[-1]
+    score += _log(width / (math.ceil(width / reg_n) * reg_n))   # a guarded last tile
+    # The weights one column block streams over (blocked reduction x the rest x the lanes)
+    # should stay in L1 while the block's columns pass.
+    r = blocked_reduce_axis(info)
+    inner = d[f"{key}.r"][1]
+    block = inner * math.prod(info.reduce) // info.reduce[r] * bn * info.dtype_bits // 8
+    score += 0.3 * _log(min(1.0, hw.l1_bytes / 2 / block)) + 0.2 * _log(min(1.0, inner / 8))
+    rows = info.points // (width * bn)
+    score += _log(_even(rows, hw.threads)) + (0 if rows >= hw.threads else -1.0)
+    # What examples/conv2d.py measured: unpacking a row from L1 beats a pass over memory, all
+    # weight blocks over a row in cache beat the reverse, and the others matter little.
+    score += (0.1 * (d[f"{key}.unpack"] == LANE_UNPACK[0]) + 0.05 * (d[f"{key}.blocks"] == LANE_BLOCK_PLACES[0])
+              + 0.02 * (d[f"{key}.order"] == LANE_ORDERS[0]) + 0.02 * bool(d[f"{key}.unroll"]))
+    return score
+
+
 def _tile_gpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float:
     sp = [d[f"{info.key}.s{i}"] for i in range(len(info.spatial))]
     rd = [d[f"{info.key}.r{i}"] for i in range(len(info.reduce))]
@@ -227,6 +267,10 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         panel = math.prod(info.reduce) * sp[2] * sp[3] * info.dtype_bits // 8
         reuse = info.points // info.spatial[-1]
         return _tile_cpu(info, d, hw) + (0.15 if panel > hw.l1_bytes // 2 and reuse >= 64 else -0.15)
+    if kind == LANES:
+        return _lanes_cpu(info, d, hw)
+    if kind == ROOT:
+        return 0.0
     if kind == GTILE:
         return _tile_gpu(info, d, hw)
     if kind == RFACTOR:
@@ -328,6 +372,9 @@ def seed_decisions(dag: ComputeDAG, sketch: Sketch, slots: list[Slot], base: Map
     unrolled a little or kept whole; the other slots as in ``base``.  Invalid ones are dropped;
     the list holds every tile's first variant before any second one."""
     by_name = {sl.name: sl for sl in slots}
+    lanes = [key for key, plan in sketch.plans if _kind(plan)[0] == LANES]
+    if lanes:
+        return _lane_seeds(dag, sketch, lanes[0], by_name, base, hw)
     tiled = [(key, dag[key]) for key, plan in sketch.plans if _kind(plan)[0] in (TILE, PTILE)]
     if not tiled:
         return []
@@ -365,6 +412,35 @@ def seed_decisions(dag: ComputeDAG, sketch: Sketch, slots: list[Slot], base: Map
             except InstantiationError:
                 continue
             out.append(d)
+    return out
+
+
+def _lane_seeds(dag: ComputeDAG, sketch: Sketch, key: str, by_name: Mapping[str, Slot], base: Mapping[str, Any],
+                hw: HardwareModel) -> list[dict[str, Any]]:
+    """Seeds of a lanes sketch: every lane block and column count whose register tile covers
+    the FMA latency and fits the register file (accumulators, the weight vectors and a
+    broadcast), the blocked reduction axis in blocks of at most 16, the rest as the prior
+    prefers; best first by the prior, then the same tiles with the other reduction order."""
+    info = dag[key]
+    lanes = hw.lanes(info.dtype_bits)
+    bns = by_name[f"{key}.bn"].choices
+    widths = by_name[f"{key}.reg_n"].choices
+    r = info.reduce[blocked_reduce_axis(info)]
+    tiles = []
+    for bn in bns:
+        vecs = math.ceil(bn / lanes)
+        fits = [w for w in widths if 1.5 * hw.accumulators <= w * vecs and w * vecs + vecs + 1 <= hw.vector_registers]
+        tiles += [(bn, w) for w in fits or [max(widths, key=lambda w: (w * vecs + vecs + 1 <= hw.vector_registers, w))]]
+    out = []
+    for order in LANE_ORDERS:
+        firsts = []
+        for bn, w in tiles:
+            d = {k: (list(v) if isinstance(v, list) else v) for k, v in base.items()}
+            inner = _largest_divisor(r, 16)
+            d.update({f"{key}.bn": bn, f"{key}.reg_n": w, f"{key}.r": [r // inner, inner], f"{key}.order": order,
+                      f"{key}.unroll": 1, f"{key}.blocks": LANE_BLOCK_PLACES[0], f"{key}.unpack": LANE_UNPACK[0]})
+            firsts.append((prior_score(dag, sketch, d, hw), len(firsts), d))
+        out += [d for *_, d in sorted(firsts, key=lambda t: (-t[0], t[1]))[:6]]
     return out
 
 

@@ -10,6 +10,14 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   reused across another) may first be packed into panels as wide as the tile (``ptile``, a
   ``te``-level rewrite, ``layout.py``): its accumulator tile lives in a ``cache_write`` local stage, or, when its only
   consumer is an elementwise output reading it point by point, inside that consumer (fusion);
+  a reduction output whose weight-like input is read along another output axis instead (a
+  convolution's filters along its output channels), and none along its innermost axis, may
+  instead compute that axis in the vector lanes (``lanes``, a ``te``-level rewrite,
+  ``layout.py``): the weight packed with a block of that axis innermost, a register tile of
+  columns x lanes accumulating each broadcast value of the other inputs, the result unpacked
+  to the original layout row by row inside the parallel loop (or as a pass of its own); the
+  injective stages feeding it are then computed once at the root (``root``: a padding copy
+  instead of bounds checks on every broadcast);
   a reduction with a small spatial extent may instead be ``rfactor``-ed; a reduction without
   reuse (softmax, norms) is ``rfactor``-ed into vector lanes or kept simple, and is computed
   inside the rows of the output it feeds when there is one; an elementwise stage that calls
@@ -40,7 +48,7 @@ from ..te.functor import post_order_visit
 from ..te.tensor import IterVar, PlaceholderOp
 from .dag import ComputeDAG, StageInfo
 from .hardware import HardwareModel
-from .layout import pack_input, packable_read
+from .layout import lane_blocks, lane_read, lanes_rewrite, pack_input, packable_read
 
 # Plans a stage can get.
 INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER = "inline", "tile", "rfactor", "simple", "flat", "rows", "outer"
@@ -49,6 +57,19 @@ PTILE = "ptile"
 # Loop orders of a packed tile's second level: output axes in order, or the panel axis outermost
 # (one packed panel stays in cache while the row blocks stream past it).
 TILE_ORDERS = ("rows", "panel")
+# A reduction output computed with a weight-like axis in the vector lanes (layout.py), and an
+# injective stage computed once at the root, parallel and vectorized.
+LANES, ROOT = "lanes", "root"
+# The lanes sketch's reduction order: the blocked reduction axis outermost ("outer") or inside
+# the other reduction axes ("window"); its lane-block axis innermost in the parallel loop
+# ("inner": every block of weights passes over a row while the row's inputs are in cache) or
+# in its place ("outer"); and where the result is unpacked: per row of the parallel loop, from
+# L1 ("row"), or as a pass of its own ("pass").
+LANE_ORDERS = ("outer", "window")
+LANE_BLOCK_PLACES = ("inner", "outer")
+LANE_UNPACK = ("row", "pass")
+# Widest register tile (columns) of the lanes sketch.
+MAX_LANE_COLUMNS = 32
 AT = "at"
 GTILE, GFLAT = "gtile", "gflat"
 # Largest vectorized inner loop and largest explicitly unrolled one: beyond them code size grows
@@ -186,6 +207,8 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
     if not info.is_reduction:
         if info.is_output:
             return [{**plan, key: plan.get(key, FLAT)}]
+        if _feeds_lanes(dag, info, plan):
+            return [{**plan, key: ROOT}]
         options = [{**plan, key: INLINE}]
         anchor = _anchor(dag, info, plan)
         if anchor and len(info.consumers) > 1 and calls_math(info):
@@ -196,6 +219,9 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
         consumer = dag[info.consumers[0]] if len(info.consumers) == 1 else None
         fused = (consumer is not None and consumer.is_output and not info.is_output
                  and plan.get(consumer.key) == FLAT and dag.reads_elementwise(consumer, info))
+        if (info.is_output and hw.kind == "llvm" and packable_read(info.op) is None
+                and lane_blocks(info.op, hw.lanes(info.dtype_bits))):
+            out.append({**plan, key: LANES})
         for kind in ([PTILE] if packable_read(info.op) is not None else []) + [TILE]:
             if fused:
                 out.append({**plan, key: f"{kind}>{consumer.key}", consumer.key: OUTER})
@@ -213,6 +239,16 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
             new[anchor] = ROWS
         out.append(new)
     return out
+
+
+def _feeds_lanes(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> bool:
+    """Whether ``info`` is read by a ``lanes`` stage other than as its packed weight."""
+    for key in info.consumers:
+        if plan.get(key) == LANES:
+            read = lane_read(dag[key].op)
+            if read is None or read.tensor.op is not info.op:
+                return True
+    return False
 
 
 def _anchor(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> str:
@@ -266,6 +302,8 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
             slots.append(ChoiceSlot(f"{key}.unroll", GPU_UNROLL if kind == GTILE else CPU_UNROLL))
             if kind == PTILE:
                 slots.append(ChoiceSlot(f"{key}.order", TILE_ORDERS))
+        elif kind == LANES:
+            slots += lane_slots(info, hw)
         elif kind == RFACTOR:
             slots.append(SplitSlot(f"{key}.rf", math.prod(info.reduce), 3, MAX_VECTOR))
         elif kind == FLAT:
@@ -281,6 +319,30 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
         elif kind == GFLAT:
             slots.append(SplitSlot(f"{key}.threads", info.points, 2, hw.max_threads_per_block))
     return slots
+
+
+def blocked_reduce_axis(info: StageInfo) -> int:
+    """The reduction axis the lanes sketch splits into blocks: the longest (a convolution's
+    input channels), the first of equals."""
+    return max(range(len(info.reduce)), key=lambda i: (info.reduce[i], -i))
+
+
+def lane_slots(info: StageInfo, hw: HardwareModel) -> list[Slot]:
+    """The decisions of a ``lanes`` stage: the lane block ``bn`` (dividing the lane axis), the
+    register tile's columns ``reg_n`` (of the innermost axis; a last partial tile is guarded),
+    the split of the blocked reduction axis, the reduction order, whether the innermost
+    reduction axis other than the blocked one is unrolled, where the lane-block axis goes in
+    the parallel loop and where the result is unpacked."""
+    key = info.key
+    width = info.spatial[-1]
+    r = blocked_reduce_axis(info)
+    return [ChoiceSlot(f"{key}.bn", lane_blocks(info.op, hw.lanes(info.dtype_bits))),
+            ChoiceSlot(f"{key}.reg_n", tuple(range(1, min(width, MAX_LANE_COLUMNS) + 1))),
+            SplitSlot(f"{key}.r", info.reduce[r], 2, 4 * MAX_UNROLL),
+            ChoiceSlot(f"{key}.order", LANE_ORDERS),
+            ChoiceSlot(f"{key}.unroll", (1, 0)),
+            ChoiceSlot(f"{key}.blocks", LANE_BLOCK_PLACES),
+            ChoiceSlot(f"{key}.unpack", LANE_UNPACK)]
 
 
 def register_tile_sizes(extent: int, vector_axis: bool, top: int, hw: HardwareModel,
@@ -315,12 +377,21 @@ class _Applier:
         # Layout rewrites first (they replace operations), then the schedule of the result.
         self.ops = {info.key: info.op for info in dag.stages}
         self.packed: dict[str, Any] = {}
+        self.lanes: dict[str, Any] = {}
         self.args = list(dag.tensors)
         for key, plan in sketch.plans:
-            if _kind(plan)[0] == PTILE and key in dag.by_key:
+            kind = _kind(plan)[0]
+            if kind not in (PTILE, LANES) or key not in dag.by_key:
+                continue
+            if kind == PTILE:
                 nr = math.prod(self.d[f"{key}.s{len(dag[key].spatial) - 1}"][2:])
                 self.args, self.packed[key], tmap = pack_input(self.args, self.ops[key], nr)
-                self.ops = {k: tmap[o.output(0)].op if o.output(0) in tmap else o for k, o in self.ops.items()}
+            else:
+                try:
+                    self.args, self.lanes[key], tmap = lanes_rewrite(self.args, self.ops[key], self.d[f"{key}.bn"])
+                except ValueError as exc:
+                    raise InstantiationError(f"sketch {sketch.name}: {exc}") from None
+            self.ops = {k: tmap[o.output(0)].op if o.output(0) in tmap else o for k, o in self.ops.items()}
         self.sch: Schedule = create_schedule([t.op for t in self.args if not isinstance(t.op, PlaceholderOp)])
 
     def tensor(self, key: str) -> Any:
@@ -409,6 +480,100 @@ class _Applier:
         step = self.d[f"{key}.unroll"]
         if step and r1:
             inner.pragma(r1[0], "auto_unroll_max_step", step)
+
+    def _lanes(self, info: StageInfo, _: str) -> None:
+        """The lanes layout (layout.lanes_rewrite) scheduled as examples/conv2d.py's
+        conv2d_nchwc: the packed weight and the unpacking as parallel passes (the unpacking in
+        register transposes), the reduction per row of the unpacking's parallel loop (or as a
+        pass) in a register tile of ``reg_n`` columns x ``bn`` lanes."""
+        key = info.key
+        st = self.lanes[key]
+        bn, reg_n = self.d[f"{key}.bn"], self.d[f"{key}.reg_n"]
+        lanes = self.hw.lanes(info.dtype_bits)
+        blocks_inner = self.d[f"{key}.blocks"] == "inner"
+        self._pack_lanes(st.packed, st.block_dim, bn, lanes)
+        # The unpacking: (the lane-block axis and all but the innermost axis) in parallel, then
+        # lanes x columns, transposed in tiles of v x v.
+        un = self.sch[st.unpacked]
+        axes = list(un.op.axis)
+        a = st.axis
+        blk, ln = un.split(axes[a], factor=bn)
+        rest = [ax for i, ax in enumerate(axes[:-1]) if i != a]
+        outer = [*rest, blk] if blocks_inner else [*rest[:a], blk, *rest[a:]]
+        un.reorder(*outer, ln, axes[-1])
+        row = self._fuse(un, outer)
+        un.parallel(row)
+        v = _transpose_width(bn, lanes)
+        if v is None:
+            un.vectorize(axes[-1])
+        else:
+            lo, li = un.split(ln, factor=v)
+            xo, xi = un.split(axes[-1], factor=v)
+            un.reorder(row, xo, lo, li, xi)
+            un.unroll(li)
+            un.vectorize(xi)
+        # The reduction: a register tile of reg_n columns x bn lanes in a local stage.
+        lt = st.lanes
+        local = self.sch.cache_write(lt, "local")
+        ls = self.sch[lt]
+        *lead, col, lane = ls.op.axis
+        co, ci = ls.split(col, factor=reg_n)
+        if self.d[f"{key}.unpack"] == "row":
+            ls.reorder(*lead, co, ci, lane)
+            ls.compute_at(un, row)
+        else:
+            rest = [ax for i, ax in enumerate(lead) if i != a]
+            outer = [*rest, lead[a]] if blocks_inner else lead
+            ls.reorder(*outer, co, ci, lane)
+            ls.parallel(self._fuse(ls, outer))
+        ls.vectorize(lane)
+        lo = self.sch[local]
+        lo.compute_at(ls, co)
+        *_, lcol, llane = lo.op.axis
+        raxes = list(lo.op.reduce_axis)
+        r = blocked_reduce_axis(info)
+        ro, ri = lo.split(raxes[r], factor=self.d[f"{key}.r"][1])
+        others = [ax for i, ax in enumerate(raxes) if i != r]
+        order = [ro, *others, ri] if self.d[f"{key}.order"] == "outer" else [*others, ro, ri]
+        lo.reorder(*order, lcol, llane)
+        lo.unroll(lcol)
+        lo.vectorize(llane)
+        if self.d[f"{key}.unroll"] and others:
+            lo.unroll(others[-1])
+
+    def _pack_lanes(self, packed: Any, block_dim: int, bn: int, lanes: int) -> None:
+        """The packed weight (..., blocks, rest..., bn): the blocks in parallel, and (when the
+        source has dimensions after the block's) each run of up to 256 consecutive source
+        elements unrolled in front of the vectorized lanes, so consecutive stores read
+        consecutive addresses, which the LLVM code generator turns into register transposes."""
+        pk = self.sch[packed]
+        *outer, lane = pk.op.axis
+        head, after = outer[:block_dim + 1], outer[block_dim + 1:]
+        v = _transpose_width(bn, lanes)
+        if not after or v is None:
+            pk.parallel(self._fuse(pk, outer))
+            pk.vectorize(lane)
+            return
+        run = math.prod(int(ax.dom.extent.value) for ax in after[1:])
+        first = int(after[0].dom.extent.value)
+        cu = max(d for d in range(1, first + 1) if first % d == 0 and (d * run <= 256 or d == 1))
+        fo, fi = pk.split(after[0], factor=cu)
+        lo, li = pk.split(lane, factor=v)
+        pk.reorder(*head, fo, lo, fi, *after[1:], li)
+        pk.parallel(self._fuse(pk, [*head, fo]))
+        for ax in (fi, *after[1:]):
+            pk.unroll(ax)
+        pk.vectorize(li)
+
+    def _root(self, info: StageInfo, _: str) -> None:
+        st = self.stage(info.key)
+        *lead, last = st.op.axis
+        if lead:
+            st.parallel(self._fuse(st, lead))
+        lanes = self.hw.lanes(info.dtype_bits)
+        if info.spatial[-1] > 1:
+            _, inner = st.split(last, factor=min(lanes, info.spatial[-1]))
+            st.vectorize(inner)
 
     def _rfactor(self, info: StageInfo, anchor: str) -> None:
         key = info.key
@@ -555,6 +720,14 @@ class _Applier:
         st, _, bo, ti = split
         st.bind(bo, thread_axis("blockIdx.x"))
         st.bind(ti, thread_axis("threadIdx.x"))
+
+
+def _transpose_width(bn: int, lanes: int) -> int | None:
+    """Lanes of a layout transpose over blocks of ``bn``: a whole vector when it divides ``bn``,
+    else ``bn`` itself when it is a power of two of at least 4; None (no transpose) otherwise."""
+    if bn % lanes == 0:
+        return lanes
+    return bn if bn >= 4 and bn & (bn - 1) == 0 else None
 
 
 def apply_sketch(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], hw: HardwareModel
