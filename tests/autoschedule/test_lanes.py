@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
-from tensorlang import te
 from tensorlang.autoschedule import SearchTask
 from tensorlang.autoschedule.layout import lane_blocks, lane_read, lanes_rewrite
 from tensorlang.autoschedule.prior import seed_decisions
@@ -20,20 +19,6 @@ from tensorlang.autotune.measure.measure import MeasureErrorNo, MeasureInput, Me
 from tensorlang.autotune.space import InstantiationError
 from tests.autoschedule.test_sketches import best_by_prior
 from tests.autoschedule.workloads import WORKLOADS, conv2d
-
-
-def conv2d_strided(n, c, h, w, f, r, pad, stride):
-    X = te.placeholder((n, c, h, w), name="X")
-    W = te.placeholder((f, c, r, r), name="W")
-    Xp = te.compute((n, c, h + 2 * pad, w + 2 * pad), lambda a, b, y, x: te.if_then_else(
-        te.all(y >= pad, y < h + pad, x >= pad, x < w + pad), X[a, b, y - pad, x - pad], 0.0), name="Xpad")
-    rc = te.reduce_axis((0, c), name="rc")
-    ry = te.reduce_axis((0, r), name="ry")
-    rx = te.reduce_axis((0, r), name="rx")
-    oh, ow = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - r) // stride + 1
-    Y = te.compute((n, f, oh, ow), lambda a, k, y, x: te.sum(
-        Xp[a, rc, y * stride + ry, x * stride + rx] * W[k, rc, ry, rx], axis=[rc, ry, rx]), name="Y")
-    return [X, W, Y]
 
 
 def conv_ref(x, w, pad, stride):
@@ -65,7 +50,7 @@ def _run(task, decisions, pad, stride, rng):
                          ids=["pad", "stride2", "k24"])
 def test_lanes_sketch_matches_numpy(shape):
     *args, pad, stride = shape
-    task = SearchTask(conv2d_strided, (*args, pad, stride), "llvm", name="conv")
+    task = SearchTask(conv2d, (*args, pad, stride), "llvm", name="conv")
     assert task.sketches[0] == LANES
     slots = {s.name: s for s in task.slots(LANES)}
     k = args[4]
@@ -83,12 +68,12 @@ def test_lanes_sketch_matches_numpy(shape):
 
 
 def test_lane_blocks_divide_the_axis_or_no_sketch():
-    task = SearchTask(conv2d_strided, (1, 6, 9, 9, 24, 3, 1, 1), "llvm", name="conv")
+    task = SearchTask(conv2d, (1, 6, 9, 9, 24, 3, 1, 1), "llvm", name="conv")
     assert task.slots(LANES)[0].choices == (8, 4)     # 24 channels: no whole 16-lane vector divides them
     d = best_by_prior(task, LANES)
     with pytest.raises(InstantiationError, match="Y.bn"):
         task.instantiate(to_config(LANES, {**d, "Y.bn": 16}))
-    odd = SearchTask(conv2d_strided, (1, 6, 9, 9, 7, 3, 1, 1), "llvm", name="conv")
+    odd = SearchTask(conv2d, (1, 6, 9, 9, 7, 3, 1, 1), "llvm", name="conv")
     assert lane_blocks(odd.dag["Y"].op, 16) == ()
     assert all("lanes" not in s.name for s in odd.sketches)
     with pytest.raises(ValueError, match="does not divide"):

@@ -35,7 +35,7 @@ def batch_matmul_ref(a, b):
     return a @ b
 
 
-def conv2d(n, c, h, w, f, r, pad):
+def conv2d(n, c, h, w, f, r, pad, stride=1):
     X = te.placeholder((n, c, h, w), name="X")
     W = te.placeholder((f, c, r, r), name="W")
     Xp = te.compute((n, c, h + 2 * pad, w + 2 * pad), lambda a, b, y, x: te.if_then_else(
@@ -43,9 +43,9 @@ def conv2d(n, c, h, w, f, r, pad):
     rc = te.reduce_axis((0, c), name="rc")
     ry = te.reduce_axis((0, r), name="ry")
     rx = te.reduce_axis((0, r), name="rx")
-    oh, ow = h + 2 * pad - r + 1, w + 2 * pad - r + 1
+    oh, ow = (h + 2 * pad - r) // stride + 1, (w + 2 * pad - r) // stride + 1
     Y = te.compute((n, f, oh, ow), lambda a, k, y, x: te.sum(
-        Xp[a, rc, y + ry, x + rx] * W[k, rc, ry, rx], axis=[rc, ry, rx]), name="Y")
+        Xp[a, rc, y * stride + ry, x * stride + rx] * W[k, rc, ry, rx], axis=[rc, ry, rx]), name="Y")
     return [X, W, Y]
 
 
