@@ -153,7 +153,8 @@ def _tune(args: argparse.Namespace) -> int:
     target = gpu_target(check_target(args.target))
     if args.auto:
         option = _cluster_option(args) if args.cluster else None  # search tasks pickle to the workers
-        return tune_file(module, args.file, target, args.trials, args.log, args.seed, option)
+        return tune_file(module, args.file, target, args.trials, args.log, args.seed, option,
+                         confirm_top=args.confirm_top, confirm_rounds=args.confirm_rounds)
     log = args.log or default_log(args.file, target)
     with record.exclusive_writer(log):  # a bad or busy log stops us before anything is measured
         return _tune_into(args, module, target, log)
@@ -541,7 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
                            "for testing). Default: llvm")
     what.add_argument("--auto", action="store_true",
                       help="no template: auto-schedule the file's computations() (tensorlang.autoschedule); "
-                           "--tuner, --confirm-* and the runner options do not apply")
+                           "--tuner and the runner options do not apply")
     search = tune.add_argument_group("the search")
     search.add_argument("--trials", type=_count, default=64, metavar="N",
                         help="trials per task, counting those already in the log (default: 64)")

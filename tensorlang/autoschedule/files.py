@@ -62,14 +62,16 @@ def default_auto_log(path: str, target: str) -> str:
 
 
 def tune_file(module: Any, path: str, target: str, trials: int, log: str | None, seed: int | None,
-              measure_option: Any = None) -> int:
+              measure_option: Any = None, confirm_top: int = 3, confirm_rounds: int = 3) -> int:
     """``tensorlang tune --auto``: tune every computation of the file, ``trials`` each on average
-    (measured by ``measure_option``: local by default, a Ray cluster's for ``--cluster``)."""
+    (measured by ``measure_option``: local by default, a Ray cluster's for ``--cluster``), then
+    re-measure each one's leaders (``--confirm-top``, ``--confirm-rounds``)."""
     tasks = tasks_from_module(module, path, target)
     log = log or default_auto_log(path, target)
     print(f"auto-scheduling {len(tasks)} computation(s) of {path} on {target}, {trials} trials each; log {log}",
           file=sys.stderr)
-    sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed, measure_option=measure_option)
+    sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed, measure_option=measure_option,
+                       confirm_top=confirm_top, confirm_rounds=confirm_rounds)
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  sketch")
     for task, search in zip(sched.tasks, sched.searches):
         label = f"{task.name}{task.args}"

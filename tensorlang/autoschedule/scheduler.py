@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import TensorLangError
 from .search import SketchSearch
-from .task import BATCH, SearchTask, default_measure_option, resume, run_trials
+from .task import BATCH, SearchTask, confirm_best, default_measure_option, resume, run_trials
 
 _WINDOW = 3       # rounds in the backward window
 _ALPHA = 0.2      # weight of the optimistic forward estimate
@@ -61,9 +61,11 @@ class TaskScheduler:
 
 def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLike | None = None,
                measure_option: Any = None, weights: Sequence[float] | None = None, seed: int | None = None,
-               verbose: bool = True) -> TaskScheduler:
+               verbose: bool = True, confirm_top: int = 3, confirm_rounds: int = 3) -> TaskScheduler:
     """Tune ``tasks`` with ``n_trials`` trials in all (counting trials ``log`` already holds),
-    giving rounds to the tasks with the largest expected gain; every trial goes to ``log``."""
+    giving rounds to the tasks with the largest expected gain; every trial goes to ``log``.
+    Then each task's fastest candidates are re-measured side by side (``task.confirm_best``,
+    with ``confirm_top`` > 1) and its best is the confirmed one."""
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
         raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
     sched = TaskScheduler(tasks, weights, seed)
@@ -87,6 +89,12 @@ def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLik
             _show(sched, used, n_trials, time.monotonic() - start)
     if verbose:
         print(file=sys.stderr)
+    if confirm_top > 1:
+        for task, search in zip(sched.tasks, sched.searches):
+            if search.needs_confirmation:
+                if verbose:
+                    print(f"  {task.name}: re-measuring the leaders", file=sys.stderr)
+                confirm_best(task, search, option, log, confirm_top, confirm_rounds)
     return sched
 
 

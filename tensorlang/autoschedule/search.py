@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from ..autotune.measure.measure import MeasureInput, MeasureResult
-from ..autotune.record import record_cost
+from ..autotune.record import Ranking, record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
+from ..autotune.tuner.tuner import leading
 from . import prior
 from .cost_model import FEATURE, XGBRankModel, features
 from .records import candidate_key, from_config, to_config
@@ -41,6 +42,7 @@ _EPSILON = 0.1           # share of a batch drawn at random from the prior's top
 # Seconds of feature extraction (lowering) a batch may spend per proposed candidate: the
 # search must stay cheaper than measuring.
 _FEATURE_SECONDS = 0.4
+_LEADERS = 8             # fastest candidates remembered for the final re-measurement
 
 
 class SketchSearch:
@@ -63,6 +65,11 @@ class SketchSearch:
         self.best_cost = math.inf
         self.best_config: ConfigEntity | None = None
         self.trials_done = 0
+        self._ranking = Ranking()  # the rule every reader of a log names the best by
+        self._leaders: list[tuple[float, int, MeasureInput]] = []  # the fastest few, by trial cost
+        self._seen = 0
+        # A successful trial came after the last confirmation of the leaders (``task.confirm_best``).
+        self.needs_confirmation = False
 
     # -- candidates ------------------------------------------------------------------------------
     def _key(self, sketch: Sketch, d: dict[str, Any]) -> str:
@@ -219,8 +226,34 @@ class SketchSearch:
         return _diverse(ranked, n, self.cands)
 
     # -- learning ---------------------------------------------------------------------------------
+    def leaders(self, top: int) -> list[MeasureInput]:
+        """The candidates a final re-measurement takes (``tuner.leading``): the ``top`` fastest
+        trials, more when further ones are within noise of the fastest."""
+        return leading([(cost, inp) for cost, _, inp in self._leaders], top)
+
+    def _record_best(self, inp: MeasureInput, res: MeasureResult) -> None:
+        """Keep the leaders and the best (``record.Ranking``: a confirmed winner takes the lead)."""
+        cost = record_cost(res)
+        if not math.isfinite(cost):
+            return
+        index = inp.config.index
+        self._seen += 1
+        if res.confirm is not None:  # a confirmed figure replaces the candidate's trial figure
+            self._leaders = [t for t in self._leaders if t[2].config.index != index]
+        else:
+            self.needs_confirmation = True
+        if all(t[2].config.index != index for t in self._leaders):
+            self._leaders.append((cost, self._seen, inp))
+            self._leaders.sort(key=lambda t: (t[0], t[1]))
+            del self._leaders[_LEADERS:]
+        if self._ranking.add(inp, res):
+            self.best_cost = cost
+            self.best_flops = self.task.flop / cost if self.task.flop else 0.0
+            self.best_config = inp.config
+
     def update(self, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
-        """Record measurements (this search's proposals or a resumed log's) and refit the model."""
+        """Record measurements (this search's proposals or a resumed log's, confirmations of the
+        leaders included) and refit the model."""
         for inp, res in zip(inputs, results):
             try:
                 sketch, d = from_config(inp.config)
@@ -228,13 +261,13 @@ class SketchSearch:
                 continue
             key = self._key(sketch, d)
             self.pending.discard(key)
+            self._record_best(inp, res)
+            if res.confirm is not None:  # a re-measurement of a trial: nothing new to learn
+                self.needs_confirmation = False
+                continue
             cost = record_cost(res)  # the ranking rule of every log reader
             thr = (self.task.flop or 1.0) / cost if res.ok and 0 < cost < math.inf else 0.0
             self.measured[key] = thr
-            if res.ok and cost < self.best_cost:
-                self.best_cost = cost
-                self.best_flops = self.task.flop / cost if self.task.flop else 0.0
-                self.best_config = inp.config
             f = self._features([key])[0]
             if not np.isnan(f).any():
                 self.xs.append(f)

@@ -5,7 +5,10 @@ built function takes them (``[A, B, C]``).  The task derives sketches from the c
 DAG, proposes candidates with ``SketchSearch`` and measures them with the template tuner's
 measurement layer (isolated builds and runs, every candidate checked against a plain schedule
 of the same computation, failures as typed results).  Every trial is appended to a JSON-lines
-log in the template tuner's format; ``apply_best(log)`` returns an ordinary ``(schedule, args)``.
+log in the template tuner's format.  Before a best is declared, the fastest candidates are
+re-measured side by side in fresh processes (``confirm_best``, as the template tuner's
+``confirm_best``), so a lucky short reading cannot win; ``apply_best(log)`` returns the
+confirmed best as an ordinary ``(schedule, args)``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_b
 from ..autotune.measure.measure import MeasureInput
 from ..autotune.space import ConfigEntity, InstantiationError
 from ..autotune.task.task import plain_schedule, workload_key
+from ..autotune.tuner.tuner import remeasure_leaders
 from ..errors import TensorLangError
 from ..schedule.schedule import Schedule
 from ..target.target import as_target
@@ -98,9 +102,11 @@ class SearchTask:
     # -- tuning -------------------------------------------------------------------------------------
     def tune(self, n_trials: int, log: str | os.PathLike | None = None, measure_option: Any = None,
              seed: int | None = None, early_stopping: int | None = None, verbose: bool = True,
-             search: SketchSearch | None = None) -> SketchSearch:
+             search: SketchSearch | None = None, confirm_top: int = 3, confirm_rounds: int = 3) -> SketchSearch:
         """Measure up to ``n_trials`` candidates, counting those ``log`` already holds (a rerun
-        resumes); every trial is appended to ``log``.  Returns the search state (``best_flops``,
+        resumes); every trial is appended to ``log``.  Then, with ``confirm_top`` > 1, the
+        fastest candidates are re-measured side by side in fresh processes (``confirm_best``)
+        and the best declared is the confirmed one.  Returns the search state (``best_flops``,
         ``best_config``)."""
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
             raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
@@ -112,7 +118,10 @@ class SearchTask:
                   f"{self.flop / 1e9:.3g} GFLOP per run" + (f"; {done} trial(s) resumed from {log}" if done else ""),
                   file=sys.stderr)
         callbacks = [progress_bar(todo, prefix=f"  {self.name} ")] if verbose and todo else []
-        run_trials(self, search, todo, log, measure_option or default_measure_option(), early_stopping, callbacks)
+        option = measure_option or default_measure_option()
+        run_trials(self, search, todo, log, option, early_stopping, callbacks)
+        if confirm_top > 1 and search.needs_confirmation:
+            confirm_best(self, search, option, log, confirm_top, confirm_rounds)
         return search
 
     def apply_best(self, log: str | os.PathLike) -> tuple[Schedule, list]:
@@ -131,6 +140,24 @@ def default_measure_option() -> Any:
     may take a minute: a conv2d candidate needs ~1 s of CPU, but on a machine shared with
     other work a 20 s limit failed a third of them (load 14), good ones included."""
     return measure_option(builder=LocalBuilder(timeout=60.0), runner=LocalRunner(number=2, repeat=3, timeout=10.0))
+
+
+def confirm_best(task: SearchTask, search: SketchSearch, measure_option: Any, log: str | os.PathLike | None = None,
+                 top: int = 3, rounds: int = 3) -> bool:
+    """Re-measure the search's leaders (``SketchSearch.leaders``) side by side before a best is
+    declared, as the template tuner does (``tuner.remeasure_leaders``: interleaved rounds, each
+    run in a fresh process, ranked by how slow each is in its slower rounds).  A candidate's
+    trial is one short reading in one process; on two threads a memory-bound kernel's reading
+    moves by a quarter from process to process, so the fastest trial is often a lucky one.  The
+    confirmations go beside ``log`` (``LOG.confirmed``), where every reader of the log finds
+    them; True when the leaders were confirmed."""
+    confirmed = remeasure_leaders(task, search.leaders(top), measure_option, rounds)
+    if not confirmed:
+        return False
+    if log is not None:
+        record.append_confirmations(log, confirmed)
+    search.update([inp for inp, _ in confirmed], [res for _, res in confirmed])
+    return True
 
 
 def _mine(task: SearchTask, inp: MeasureInput) -> bool:
@@ -152,8 +179,9 @@ def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:
             results.append(res)
     if inputs:
         search.update(inputs, results)
-        search.trials_done += len(inputs)
-    return len(inputs)
+    trials = sum(1 for res in results if not record.is_confirmation(res))
+    search.trials_done += trials
+    return trials
 
 
 def best_config(task: SearchTask, log: str | os.PathLike) -> ConfigEntity | None:

@@ -329,96 +329,109 @@ class Tuner:
         """The configs ``confirm_best`` re-measures: the ``top`` fastest trials so far, and, when
         the trial ranking is flat (further trials within ``FLAT`` of the fastest, which one short
         trial each cannot order), those too, up to ``FLAT_LEADERS`` in all."""
-        n = min(top, len(self._leaders))
-        if self._leaders and top > 1:
-            fastest = self._leaders[0][0]
-            while (n < min(max(top, FLAT_LEADERS), len(self._leaders))
-                   and self._leaders[n][0] <= fastest * (1 + FLAT)):
-                n += 1
-        return [inp for _, _, inp in self._leaders[:n]]
+        return leading([(cost, inp) for cost, _, inp in self._leaders], top)
 
     def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3,
                      callbacks: Sequence[Callback] = ()) -> None:
         """Re-measure the fastest configs so far before a best is declared (``confirm_leaders``:
-        the ``top`` fastest, more when the trials cannot order them): built once, then run
-        ``rounds`` times interleaved (the order rotated each round), each run in the runner's
-        own fresh process, each repeat at least ``CONFIRM_MIN_REPEAT_MS`` long.  Leaders rank by
-        ``steady_cost`` of their rounds (the upper quartile): a config fast in some processes and
-        slow in others loses to one that is fast in all of them.  When the leaders nearest the
-        best are within noise of it (``NOISE_FLOOR``, or their rounds' own spread), those get
-        ``rounds`` more rounds before they are ranked.  A lucky short reading of one trial cannot
-        win this way.  Each leader's rounds become one result with ``confirm`` set (its rank among
-        the leaders; its cost, as for every record, the median of its figures), handed to
-        ``callbacks`` as a batch; ``best_spread`` is the range of the best's rounds over their
-        median.  Failures here keep the unconfirmed best."""
+        the ``top`` fastest, more when the trials cannot order them) with ``remeasure_leaders``:
+        built once, run ``rounds`` times interleaved, each run in a fresh process, ranked by the
+        ``steady_cost`` of their rounds, leaders within noise of the best given more rounds.  A
+        lucky short reading of one trial cannot win this way.  Each leader's rounds become one
+        result with ``confirm`` set (its rank among the leaders; its cost, as for every record,
+        the median of its figures), handed to ``callbacks`` as a batch; ``best_spread`` is the
+        range of the best's rounds over their median.  Failures here keep the unconfirmed best."""
         leaders = self.confirm_leaders(top)
-        if len(leaders) < 2:
-            return
-        configs = [inp.config for inp in leaders]
-        per: list[list[float]] = [[] for _ in configs]
-        times = [[0.0, 0.0] for _ in configs]  # build and run seconds spent on each leader
-        device: list[Any] = [None] * len(configs)
         t0 = time.monotonic()
-        runner = measure_option.runner
-        fresh = getattr(runner, "fresh_processes", None)
-
-        def run_rounds(ks: list[int], first: int, count: int) -> None:
-            for r in range(first, first + count):
-                order = [ks[(j + r) % len(ks)] for j in range(len(ks))]
-                # A runner that keeps one measuring process is asked for a fresh one per run here.
-                with fresh(CONFIRM_MIN_REPEAT_MS) if callable(fresh) else contextlib.nullcontext():
-                    results = runner.run(self.task, [builds[k] for k in order])
-                for k, res in zip(order, results):
-                    times[k][1] += float(getattr(res, "run_time", 0.0) or 0.0)
-                    if res.ok and res.costs:
-                        per[k].append(rank_cost(res.costs))
-                        device[k] = getattr(res, "device", None)
-
-        extra = 0
-        try:
-            builds = measure_option.builder.build(self.task, configs)
-            try:
-                for k, b in enumerate(builds):
-                    times[k][0] = float(getattr(b, "build_time", 0.0) or 0.0)
-                run_rounds(list(range(len(configs))), 0, rounds)
-                complete = [k for k, p in enumerate(per) if len(p) == rounds]
-                ties = self._ties(per, complete)
-                if len(ties) > 1:
-                    extra = len(ties)
-                    run_rounds(ties, rounds, rounds)
-            finally:
-                for b in builds:
-                    if getattr(b, "filename", None) and os.path.exists(b.filename):
-                        os.unlink(b.filename)
-        except Exception as exc:  # noqa: BLE001 - confirming is a refinement, never a failure
-            logger.warning("tune: re-measuring the leaders failed (%s); keeping the best as measured", exc)
+        confirmed = remeasure_leaders(self.task, leaders, measure_option, rounds)
+        if not confirmed:
             return
-        scored = sorted((steady_cost(per[k]), k) for k, p in enumerate(per) if len(p) >= rounds)
-        if not scored:
-            return
-        self.confirmed = [(configs[k], tuple(per[k])) for _, k in scored]
-        inputs, results = [], []
-        for rank, (_, k) in enumerate(scored, 1):
-            build_time, run_time = times[k]
-            res = MeasureResult(tuple(per[k]), MeasureErrorNo.NO_ERROR, all_cost=build_time + run_time,
-                                build_time=build_time, run_time=run_time, device=device[k],
-                                confirm=Confirmation(rank, len(scored)))
-            inputs.append(leaders[k])
-            results.append(res)
-            self._record_best(leaders[k], res, configs[k])
+        self.confirmed = [(inp.config, tuple(res.costs)) for inp, res in confirmed]
+        for inp, res in confirmed:
+            self._record_best(inp, res, inp.config)
         for callback in callbacks:
-            callback(self, inputs, results)
-        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders (%d re-measured again) "
-                     "in %.1f s", self.best_config, self.best_cost, 100 * self.best_spread, len(configs), extra,
+            callback(self, [inp for inp, _ in confirmed], [res for _, res in confirmed])
+        logger.debug("tune: confirmed best %s at %.3e s (spread %.1f%%) among %d leaders in %.1f s",
+                     self.best_config, self.best_cost, 100 * self.best_spread, len(leaders),
                      time.monotonic() - t0)
 
-    @staticmethod
-    def _ties(per: list[list[float]], complete: list[int]) -> list[int]:
-        """The leaders (indices into ``per``, round figures each) whose steady cost is within
-        noise of the best's: within ``NOISE_FLOOR`` or within either one's spread of rounds."""
-        if len(complete) < 2:
-            return []
-        best = min(complete, key=lambda k: steady_cost(per[k]))
-        top = steady_cost(per[best])
-        return [k for k in complete
-                if steady_cost(per[k]) <= top * (1 + max(NOISE_FLOOR, spread_of(per[best]), spread_of(per[k])))]
+
+def leading(ranked: Sequence[tuple[float, MeasureInput]], top: int) -> list[MeasureInput]:
+    """The leaders to re-measure from ``ranked`` (cost, input) pairs, fastest first: the ``top``
+    fastest, and, when further ones are within ``FLAT`` of the fastest (one short trial each
+    cannot order them), those too, up to ``FLAT_LEADERS`` in all."""
+    n = min(top, len(ranked))
+    if ranked and top > 1:
+        fastest = ranked[0][0]
+        while n < min(max(top, FLAT_LEADERS), len(ranked)) and ranked[n][0] <= fastest * (1 + FLAT):
+            n += 1
+    return [inp for _, inp in ranked[:n]]
+
+
+def remeasure_leaders(task: Any, leaders: Sequence[MeasureInput], measure_option: Any,
+                      rounds: int = 3) -> list[Record]:
+    """The ``leaders`` of a tuning run re-measured side by side, fastest first: built once, then
+    run ``rounds`` times interleaved (the order rotated each round), each run in the runner's
+    fresh process (``fresh_processes``), each repeat at least ``CONFIRM_MIN_REPEAT_MS`` long.
+    Leaders rank by the ``steady_cost`` of their rounds (the upper quartile): a config fast in
+    some processes and slow in others loses to one that is fast in all of them.  When leaders
+    are within noise of the best (``NOISE_FLOOR``, or their rounds' own spread), those get
+    ``rounds`` more rounds before they are ranked.  Each leader with all its rounds gives one
+    result: its round figures as costs, ``confirm`` its rank.  Returns [] for fewer than two
+    leaders or when measuring fails (confirming is a refinement, never a failure of the run)."""
+    if len(leaders) < 2:
+        return []
+    configs = [inp.config for inp in leaders]
+    per: list[list[float]] = [[] for _ in configs]
+    times = [[0.0, 0.0] for _ in configs]  # build and run seconds spent on each leader
+    device: list[Any] = [None] * len(configs)
+    runner = measure_option.runner
+    fresh = getattr(runner, "fresh_processes", None)
+
+    def run_rounds(ks: list[int], first: int, count: int) -> None:
+        for r in range(first, first + count):
+            order = [ks[(j + r) % len(ks)] for j in range(len(ks))]
+            # A runner that keeps one measuring process is asked for a fresh one per run here.
+            with fresh(CONFIRM_MIN_REPEAT_MS) if callable(fresh) else contextlib.nullcontext():
+                results = runner.run(task, [builds[k] for k in order])
+            for k, res in zip(order, results):
+                times[k][1] += float(getattr(res, "run_time", 0.0) or 0.0)
+                if res.ok and res.costs:
+                    per[k].append(rank_cost(res.costs))
+                    device[k] = getattr(res, "device", None)
+
+    try:
+        builds = measure_option.builder.build(task, configs)
+        try:
+            for k, b in enumerate(builds):
+                times[k][0] = float(getattr(b, "build_time", 0.0) or 0.0)
+            run_rounds(list(range(len(configs))), 0, rounds)
+            ties = _ties(per, [k for k, p in enumerate(per) if len(p) == rounds])
+            if len(ties) > 1:
+                run_rounds(ties, rounds, rounds)
+        finally:
+            for b in builds:
+                if getattr(b, "filename", None) and os.path.exists(b.filename):
+                    os.unlink(b.filename)
+    except Exception as exc:  # noqa: BLE001 - confirming is a refinement, never a failure
+        logger.warning("tune: re-measuring the leaders failed (%s); keeping the best as measured", exc)
+        return []
+    scored = sorted((steady_cost(per[k]), k) for k, p in enumerate(per) if len(p) >= rounds)
+    out: list[Record] = []
+    for rank, (_, k) in enumerate(scored, 1):
+        build_time, run_time = times[k]
+        out.append((leaders[k], MeasureResult(tuple(per[k]), MeasureErrorNo.NO_ERROR, all_cost=build_time + run_time,
+                                              build_time=build_time, run_time=run_time, device=device[k],
+                                              confirm=Confirmation(rank, len(scored)))))
+    return out
+
+
+def _ties(per: list[list[float]], complete: list[int]) -> list[int]:
+    """The leaders (indices into ``per``, round figures each) whose steady cost is within
+    noise of the best's: within ``NOISE_FLOOR`` or within either one's spread of rounds."""
+    if len(complete) < 2:
+        return []
+    best = min(complete, key=lambda k: steady_cost(per[k]))
+    top = steady_cost(per[best])
+    return [k for k in complete
+            if steady_cost(per[k]) <= top * (1 + max(NOISE_FLOOR, spread_of(per[best]), spread_of(per[k])))]
