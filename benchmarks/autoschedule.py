@@ -169,6 +169,19 @@ def _template_function(name: str):
     return conv2d.conv2d_template
 
 
+def _paired_seed_spread(autos: list) -> float:
+    """(max - min) / median of the seeds' figures within each round, the median over rounds: the
+    seeds compared at the same time, so that a change of the machine's state between rounds
+    (its 2-core copy bandwidth moves between about 42 and 73 GB/s) is not read as a difference
+    between the schedules the seeds found."""
+    rounds = min((len(r.medians) for r in autos), default=0)
+    per_round = []
+    for k in range(rounds):
+        times = [r.medians[k] for r in autos]
+        per_round.append((max(times) - min(times)) / statistics.median(times) if len(times) > 1 else 0.0)
+    return statistics.median(per_round) if per_round else float("nan")
+
+
 def _im2col_conv(x, w):
     import numpy as np
     xp = np.pad(x[0], ((0, 0), (1, 1), (1, 1)))
@@ -192,6 +205,9 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--trials", type=int, default=64)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5, help="timed repeats per row and round (default: 5)")
+    ap.add_argument("--min-seconds", type=float, default=0.1,
+                    help="a timed repeat lasts at least this long (default: 0.1)")
     ap.add_argument("--no-template", action="store_true", help="skip the template tuner rows")
     ap.add_argument("--out", default="", help="folder for the tuning logs (default: a temporary one)")
     ap.add_argument("--rows-only", action="store_true",
@@ -221,7 +237,8 @@ def main() -> None:
     for name in names:
         flop, nbytes, template = WORKLOADS[name]
         for t in threads:
-            rows.append(Row(f"{name} numpy", t, {"workload": name, "impl": "numpy"}, flop=flop, bytes=nbytes))
+            rows.append(Row(f"{name} numpy", t, {"workload": name, "impl": "numpy"}, flop=flop, bytes=nbytes,
+                            copy_beside=nbytes > 0))
             kinds = [("auto", s) for s in seeds]
             if template and not args.no_template:
                 kinds.append(("template", seeds[0]))
@@ -245,7 +262,7 @@ def main() -> None:
                 print(f"    {res['wall']:.0f} s wall, tuner process CPU {res['cpu']:.0f} s, load {res['load']:.1f}",
                       file=sys.stderr)
                 rows.append(Row(f"{name} {kind} (seed {seed})", t, {"workload": name, "impl": kind, "log": log},
-                                flop=flop, bytes=nbytes))
+                                flop=flop, bytes=nbytes, copy_beside=nbytes > 0))
             if ms_python:
                 key = f"{name}.metaschedule.t{t}"
                 if args.ms_from:
@@ -265,12 +282,13 @@ def main() -> None:
                     print(f"    {msr.describe(tun, ms_counts)}", file=sys.stderr)
                     rows += msr.ms_rows(tun, ms_counts, flop=flop, nbytes=nbytes, label=name)
     t0 = time.perf_counter()
-    results = run_rows(__file__, rows, rounds=args.rounds)
+    results = run_rows(__file__, rows, rounds=args.rounds, repeats=args.repeats, min_seconds=args.min_seconds)
     wall = time.perf_counter() - t0
     print(f"after:  {machine_load()}")
     print(f"roofline measured in this run: {roof.describe()}")
-    print(f"\n{args.trials} trials per tuning run; rows: fresh pinned processes, {args.rounds} interleaved rounds, "
-          f"median of round medians ({wall:.0f} s)")
+    print(f"\n{args.trials} trials per tuning run; rows: fresh pinned processes, {args.rounds} interleaved rounds "
+          f"of {args.repeats} repeats of at least {args.min_seconds:g} s, median of round medians ({wall:.0f} s); "
+          "memory-bound rows also as a fraction of a 64 MiB copy timed after each repeat in the same process")
     for name in names:
         flop = WORKLOADS[name][0]
         mine = [r for r in results if r.row.spec["workload"] == name]
@@ -283,6 +301,7 @@ def main() -> None:
     print(f"{'workload':9} {'thr':>3} {'auto':>10} {'x numpy':>8} {'x template':>10} {'seed spread':>11} "
           f"{'tune s (auto)':>13} {'tune s (template)':>17} {'% roof':>7}")
     auto_rates: dict[tuple, float] = {}
+    paired: dict[tuple, float] = {}
     for name in names:
         flop, nbytes, _ = WORKLOADS[name]
         for t in threads:
@@ -301,6 +320,7 @@ def main() -> None:
             med = statistics.median(rates)
             auto_rates[(name, t)] = med
             spread = (max(rates) - min(rates)) / med if len(rates) > 1 else 0.0
+            paired[(name, t)] = _paired_seed_spread(autos)
             walls = [tunings[(name, t, "auto", s)].get("wall", float("nan")) for s in seeds
                      if "wall" in tunings.get((name, t, "auto", s), {})]
             twall = tunings.get((name, t, "template", seeds[0]), {}).get("wall")
@@ -311,6 +331,23 @@ def main() -> None:
                   f"{(med / rate(tmpl)) if tmpl else float('nan'):>10.2f} {100 * spread:>10.1f}% "
                   f"{statistics.median(walls) if walls else float('nan'):>13.0f} "
                   f"{twall if twall is not None else float('nan'):>17.0f} {100 * med / roof_rate:>6.1f}%")
+    if len(seeds) > 1:
+        print("\nseed spread within a round (the seeds' rows of one round run one after another, seconds apart; "
+              "median over rounds): " + ", ".join(f"{n} {t} thr {100 * v:.1f}%" for (n, t), v in paired.items()))
+    beside = [(name, t) for name in names if WORKLOADS[name][1] for t in threads]
+    if beside:
+        print("\nmemory-bound rows against the copy timed beside them (same process, after each repeat): "
+              "median over seeds, and the seed spread of that fraction")
+        for name, t in beside:
+            fr = [r.copy_fraction for r in results if r.row.spec["workload"] == name and r.row.threads == t
+                  and r.row.spec["impl"] == "auto" and r.fractions]
+            copies = [c for r in results if r.row.spec["workload"] == name and r.row.threads == t for c in r.copies]
+            if not fr:
+                continue
+            med = statistics.median(fr)
+            print(f"{name:9} {t:>3} {100 * med:>6.1f}% of copy beside, seed spread "
+                  f"{100 * (max(fr) - min(fr)) / med:.1f}%; that copy measured {min(copies):.1f}-{max(copies):.1f} "
+                  f"GB/s over the run")
     print("\ngoals (issue 11): matmul >= 0.95x template in < 60 s of tuning; conv2d >= 1.5x numpy im2col+matmul; "
           "softmax >= 80% of copy bandwidth; seed spread < 10%")
     if ms_python is None:

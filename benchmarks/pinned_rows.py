@@ -15,6 +15,15 @@ function that turns a spec into a checked, ready-to-time callable; ``main`` does
 Inside a row, ``time_repeats`` takes each repeat's process CPU time beside its wall time: a
 repeat whose cores were lent to another process (CPU time below 85% of wall x threads) is
 measured again (up to 3 times), and the share of the cores the row really had is reported.
+
+A memory-bound row can ask for its copy bandwidth measured beside it (``Row.copy_beside``):
+after each repeat the child copies 64 MiB on the row's threads (``roofline.copy_gbs``), and the
+table gives the row's GB/s as a fraction of that copy, the median of its repeats' fractions.
+On this 2-vCPU machine the 2-core copy bandwidth itself moves between about 42 and 73 GB/s from
+one minute to the next, so a 2-thread memory-bound row's GB/s moves with it from round to
+round; the fraction of the copy timed in the same process, a few milliseconds away, does not
+depend on which of those states the round met.  Nothing is dropped: the GB/s column is still
+the plain median of round medians.
 """
 
 from __future__ import annotations
@@ -49,6 +58,7 @@ class Row:
     env: dict[str, str] = field(default_factory=dict)
     python: str = ""
     script: str = ""
+    copy_beside: bool = False  # time a 64 MiB copy on the row's threads after each repeat
 
 
 @dataclass
@@ -58,6 +68,20 @@ class RowResult:
     shares: list[float] = field(default_factory=list)  # CPU time / (wall x threads), per round
     retried: int = 0
     error: str = ""
+    fractions: list[float] = field(default_factory=list)  # per round: median of GB/s / copy GB/s beside
+    copies: list[float] = field(default_factory=list)  # per round: median copy GB/s measured beside
+
+    @property
+    def copy_fraction(self) -> float:
+        """The row's GB/s over the copy bandwidth timed beside it: the median over rounds."""
+        return statistics.median(self.fractions) if self.fractions else float("nan")
+
+    @property
+    def fraction_spread(self) -> float:
+        """(highest - lowest round fraction) / their median."""
+        if len(self.fractions) < 2:
+            return 0.0
+        return (max(self.fractions) - min(self.fractions)) / self.copy_fraction
 
     @property
     def seconds(self) -> float:
@@ -82,15 +106,16 @@ def child_requested() -> bool:
 
 
 def time_repeats(fn: Callable[[], Any], threads: int, repeats: int = 5, min_seconds: float = 0.05,
-                 max_retries: int = 3) -> dict[str, Any]:
+                 max_retries: int = 3, beside: Callable[[], float] | None = None) -> dict[str, Any]:
     """Time ``fn``: calls per repeat sized so a repeat lasts ``min_seconds``; each repeat
-    re-measured (up to ``max_retries`` times) when its CPU time shows the cores were lent away."""
+    re-measured (up to ``max_retries`` times) when its CPU time shows the cores were lent away.
+    ``beside()``, when given, runs after each repeat and its figures come back as ``beside``."""
     fn()
     t0 = time.perf_counter()
     fn()
     one = max(time.perf_counter() - t0, 1e-7)
     number = max(1, int(min_seconds / one))
-    times, shares, retried = [], [], 0
+    times, shares, retried, besides = [], [], 0, []
     for _ in range(repeats):
         for attempt in range(max_retries + 1):
             c0, w0 = time.process_time(), time.perf_counter()
@@ -103,7 +128,25 @@ def time_repeats(fn: Callable[[], Any], threads: int, repeats: int = 5, min_seco
             retried += 1
         times.append(wall / number)
         shares.append(share)
-    return {"times": times, "shares": shares, "retried": retried, "number": number}
+        if beside is not None:
+            besides.append(beside())
+    out = {"times": times, "shares": shares, "retried": retried, "number": number}
+    if beside is not None:
+        out["beside"] = besides
+    return out
+
+
+def copy_beside(threads: int) -> Callable[[], float]:
+    """A 64 MiB copy on ``threads`` threads (twice the L3 of this machine's both arrays together),
+    returning its GB/s (read + write bytes), its buffers touched once before."""
+    import numpy as np
+
+    from tensorlang.autotune.roofline import copy_gbs
+    src = np.ones(16 << 20, dtype=np.float32)
+    dst = np.zeros_like(src)
+    np.copyto(dst, src)
+    copy_gbs(dst, src, threads)
+    return lambda: copy_gbs(dst, src, threads)
 
 
 def child_main(make: Callable[[dict[str, Any], int], Callable[[], Any]]) -> None:
@@ -112,8 +155,9 @@ def child_main(make: Callable[[dict[str, Any], int], Callable[[], Any]]) -> None
     threads = int(spec.pop("__threads"))
     repeats = int(spec.pop("__repeats", 5))
     min_seconds = float(spec.pop("__min_seconds", 0.05))
+    beside = copy_beside(threads) if spec.pop("__copy_beside", False) else None
     fn = make(spec, threads)
-    print(json.dumps(time_repeats(fn, threads, repeats, min_seconds)))
+    print(json.dumps(time_repeats(fn, threads, repeats, min_seconds, beside=beside)))
 
 
 # --- the parent side -------------------------------------------------------------------------
@@ -133,7 +177,8 @@ def _pinned_cpus(threads: int, round_no: int) -> list[int]:
 
 def _run_child(script: str, row: Row, round_no: int, repeats: int, min_seconds: float,
                timeout: float) -> dict[str, Any]:
-    spec = {**row.spec, "__threads": row.threads, "__repeats": repeats, "__min_seconds": min_seconds}
+    spec = {**row.spec, "__threads": row.threads, "__repeats": repeats, "__min_seconds": min_seconds,
+            "__copy_beside": row.copy_beside}
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(_REPO), os.environ.get("PYTHONPATH", "")]),
                OPENBLAS_NUM_THREADS=str(row.threads), OMP_NUM_THREADS=str(row.threads),
                MKL_NUM_THREADS=str(row.threads), TENSORLANG_NUM_THREADS=str(row.threads))
@@ -170,6 +215,10 @@ def run_rows(script: str, rows: Sequence[Row], rounds: int = 3, repeats: int = 5
             res.medians.append(statistics.median(out["times"]))
             res.shares.append(statistics.median(out["shares"]))
             res.retried += out["retried"]
+            if out.get("beside") and res.row.bytes:
+                res.copies.append(statistics.median(out["beside"]))
+                res.fractions.append(statistics.median(res.row.bytes / t / 1e9 / c
+                                                       for t, c in zip(out["times"], out["beside"])))
     return results
 
 
@@ -223,7 +272,9 @@ def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[Ro
     reference row (``reference(result)``), and the share of its cores the row had."""
     rate_head = "GFLOPS" if compute_bound else "GB/s"
     frac_head = "% FMA peak" if compute_bound else "% copy BW"
-    print(f"{'implementation':56} {'thr':>3} {'ms':>9} {'spread':>7} {rate_head:>8} {frac_head:>10} "
+    beside = any(res.fractions for res in results)
+    beside_head = f" {'% copy beside':>13} {'spread':>7}" if beside else ""
+    print(f"{'implementation':56} {'thr':>3} {'ms':>9} {'spread':>7} {rate_head:>8} {frac_head:>10}{beside_head} "
           f"{ref_label:>8} {'cores had':>9}")
     for res in results:
         r = res.row
@@ -240,5 +291,9 @@ def print_table(results: Sequence[RowResult], roof: Any, reference: Callable[[Ro
         ref = reference(res)
         ratio = f"{ref.seconds / t:8.2f}" if ref is not None and not ref.error else f"{'-':>8}"
         retry = f" ({res.retried} repeats re-measured)" if res.retried else ""
+        side = ""
+        if beside:
+            side = (f" {100 * res.copy_fraction:>12.1f}% {100 * res.fraction_spread:>6.1f}%" if res.fractions
+                    else f" {'-':>13} {'-':>7}")
         print(f"{r.name:56} {r.threads:>3} {_milliseconds(t):>9} {100 * res.spread:>6.1f}% {rate:>8.1f} "
-              f"{100 * frac:>9.1f}% {ratio} {100 * res.share:>8.0f}%{retry}")
+              f"{100 * frac:>9.1f}%{side} {ratio} {100 * res.share:>8.0f}%{retry}")

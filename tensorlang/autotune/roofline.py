@@ -272,6 +272,33 @@ class _FmaKernel:
         return best
 
 
+def copy_gbs(dst: np.ndarray, src: np.ndarray, threads: int) -> float:
+    """GB/s of one copy of ``src`` into ``dst`` (read + write bytes), split into ``threads``
+    contiguous slices, each copied by its own thread (``numpy.copyto``: libc ``memcpy``, which
+    releases the GIL and streams large copies), the threads started together at a barrier."""
+    n = src.size
+    bounds = np.linspace(0, n, threads + 1).astype(np.int64)
+    barrier = threading.Barrier(threads)
+    spans = [(0.0, 0.0)] * threads
+
+    def work(t: int) -> None:
+        lo, hi = bounds[t], bounds[t + 1]
+        barrier.wait()
+        start = time.perf_counter()
+        np.copyto(dst[lo:hi], src[lo:hi])
+        spans[t] = (start, time.perf_counter())
+
+    pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
+    for th in pool:
+        th.start()
+    for th in pool:
+        th.join()
+    # From the first copy's start to the last one's end, as each thread saw them: a clock read
+    # by a third thread after the barrier could start late and flatter it.
+    elapsed = max(e for _, e in spans) - min(b for b, _ in spans)
+    return 2 * src.nbytes / elapsed / 1e9
+
+
 def _copy_bandwidth(cores: int) -> tuple[float, float]:
     """Best copy GB/s (read + write bytes) on one core and on ``cores`` threads at once."""
     n = _COPY_BYTES // 4
@@ -280,29 +307,7 @@ def _copy_bandwidth(cores: int) -> tuple[float, float]:
     np.copyto(dst, src)
 
     def best_of(threads: int) -> float:
-        bounds = np.linspace(0, n, threads + 1).astype(np.int64)
-        best = 0.0
-        for _ in range(_COPY_REPEATS):
-            barrier = threading.Barrier(threads)
-            spans = [(0.0, 0.0)] * threads
-
-            def work(t: int) -> None:
-                lo, hi = bounds[t], bounds[t + 1]
-                barrier.wait()
-                start = time.perf_counter()
-                np.copyto(dst[lo:hi], src[lo:hi])  # numpy releases the GIL while copying
-                spans[t] = (start, time.perf_counter())
-
-            pool = [threading.Thread(target=work, args=(t,)) for t in range(threads)]
-            for th in pool:
-                th.start()
-            for th in pool:
-                th.join()
-            # From the first copy's start to the last one's end, as each thread saw them: a
-            # clock read by a third thread after the barrier could start late and flatter it.
-            elapsed = max(e for _, e in spans) - min(b for b, _ in spans)
-            best = max(best, 2 * n * 4 / elapsed / 1e9)
-        return best
+        return max(copy_gbs(dst, src, threads) for _ in range(_COPY_REPEATS))
 
     one = best_of(1)
     return one, (best_of(cores) if cores > 1 else one)
