@@ -10,12 +10,13 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   reused across another) may first be packed into panels as wide as the tile (``ptile``, a
   ``te``-level rewrite, ``layout.py``): its accumulator tile lives in a ``cache_write`` local stage, or, when its only
   consumer is an elementwise output reading it point by point, inside that consumer (fusion);
-  a reduction output whose weight-like input is read along another output axis instead (a
-  convolution's filters along its output channels), and none along its innermost axis, may
-  instead compute that axis in the vector lanes (``lanes``, a ``te``-level rewrite,
-  ``layout.py``): the weight packed with a block of that axis innermost, a register tile of
-  columns x lanes accumulating each broadcast value of the other inputs, the result unpacked
-  to the original layout row by row inside the parallel loop (or as a pass of its own); the
+  a reduction (an output, or fused so into its elementwise output) whose weight-like input is
+  read along another output axis instead (a convolution's filters along its output channels),
+  and none along its innermost axis, may instead compute that axis in the vector lanes
+  (``lanes``, a ``te``-level rewrite, ``layout.py``): the weight packed with a block of that
+  axis innermost, a register tile of columns x lanes accumulating each broadcast value of the
+  other inputs, the result unpacked to the original layout (by the fused output, when there is
+  one) row by row inside the parallel loop (or as a pass of its own); the
   injective stages feeding it are then computed once at the root (``root``: a padding copy
   instead of bounds checks on every broadcast);
   a reduction with a small spatial extent may instead be ``rfactor``-ed; a reduction without
@@ -219,9 +220,9 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
         consumer = dag[info.consumers[0]] if len(info.consumers) == 1 else None
         fused = (consumer is not None and consumer.is_output and not info.is_output
                  and plan.get(consumer.key) == FLAT and dag.reads_elementwise(consumer, info))
-        if (info.is_output and hw.kind == "llvm" and packable_read(info.op) is None
+        if ((info.is_output or fused) and hw.kind == "llvm" and packable_read(info.op) is None
                 and lane_blocks(info.op, hw.lanes(info.dtype_bits))):
-            out.append({**plan, key: LANES})
+            out.append({**plan, key: f"{LANES}>{consumer.key}", consumer.key: OUTER} if fused else {**plan, key: LANES})
         for kind in ([PTILE] if packable_read(info.op) is not None else []) + [TILE]:
             if fused:
                 out.append({**plan, key: f"{kind}>{consumer.key}", consumer.key: OUTER})
@@ -244,7 +245,7 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
 def _feeds_lanes(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> bool:
     """Whether ``info`` is read by a ``lanes`` stage other than as its packed weight."""
     for key in info.consumers:
-        if plan.get(key) == LANES:
+        if _kind(plan.get(key, ""))[0] == LANES:
             read = lane_read(dag[key].op)
             if read is None or read.tensor.op is not info.op:
                 return True
@@ -481,11 +482,12 @@ class _Applier:
         if step and r1:
             inner.pragma(r1[0], "auto_unroll_max_step", step)
 
-    def _lanes(self, info: StageInfo, _: str) -> None:
+    def _lanes(self, info: StageInfo, into: str) -> None:
         """The lanes layout (layout.lanes_rewrite) scheduled as examples/conv2d.py's
         conv2d_nchwc: the packed weight and the unpacking as parallel passes (the unpacking in
         register transposes), the reduction per row of the unpacking's parallel loop (or as a
-        pass) in a register tile of ``reg_n`` columns x ``bn`` lanes."""
+        pass) in a register tile of ``reg_n`` columns x ``bn`` lanes.  Fused ``into`` an
+        elementwise output, that output unpacks (the unpacking stage inlined into it)."""
         key = info.key
         st = self.lanes[key]
         bn, reg_n = self.d[f"{key}.bn"], self.d[f"{key}.reg_n"]
@@ -495,6 +497,9 @@ class _Applier:
         # The unpacking: (the lane-block axis and all but the innermost axis) in parallel, then
         # lanes x columns, transposed in tiles of v x v.
         un = self.sch[st.unpacked]
+        if into:
+            un.compute_inline()
+            un = self.stage(into)
         axes = list(un.op.axis)
         a = st.axis
         blk, ln = un.split(axes[a], factor=bn)

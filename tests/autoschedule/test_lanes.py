@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tensorlang as tl
+from tensorlang import te
 from tensorlang.autoschedule import SearchTask
 from tensorlang.autoschedule.layout import lane_blocks, lane_read, lanes_rewrite
 from tensorlang.autoschedule.prior import seed_decisions
@@ -121,3 +122,25 @@ def test_the_first_batch_of_a_convolution_is_its_lanes_seeds():
     for d in lanes[:5]:
         vecs = -(-d["Y.bn"] // task.hardware.lanes())
         assert 1.5 * acc <= d["Y.reg_n"] * vecs <= task.hardware.vector_registers - vecs - 1
+
+
+def conv_bias_relu(n, c, h, w, f, r, pad):
+    X, W, Y = conv2d(n, c, h, w, f, r, pad)
+    bias = te.placeholder((f,), name="bias")
+    return [X, W, bias, te.compute(Y.shape, lambda a, k, y, x: te.max(Y[a, k, y, x] + bias[k], 0.0), name="out")]
+
+
+def test_lanes_fused_into_an_elementwise_output_matches_numpy():
+    task = SearchTask(conv_bias_relu, (1, 8, 10, 13, 32, 3, 1), "llvm", name="conv_bias_relu")
+    sketch = task.sketches[0]
+    assert dict(sketch.plans) == {"Xpad": "root", "Y": "lanes>out", "out": "outer"}
+    rng = np.random.default_rng()
+    for d in ({**best_by_prior(task, sketch), "Y.unpack": "row"}, {**best_by_prior(task, sketch), "Y.unpack": "pass"}):
+        sch, args = task.instantiate(to_config(sketch, d))
+        assert [t.name for t in args] == ["X", "W", "bias", "out"]
+        f = tl.build(sch, args)
+        x, w = rng.uniform(-1, 1, (1, 8, 10, 13)).astype("float32"), rng.uniform(-1, 1, (32, 8, 3, 3)).astype("float32")
+        b = rng.uniform(-1, 1, 32).astype("float32")
+        out = np.full((1, 32, 10, 13), np.nan, "float32")
+        f(x, w, b, out)
+        np.testing.assert_allclose(out, np.maximum(conv_ref(x, w, 1, 1) + b[:, None, None], 0), rtol=1e-4, atol=1e-4)
