@@ -48,6 +48,7 @@ from pinned_rows import (  # noqa: E402
     machine_load,
     measure_roofline_fresh,
     print_table,
+    range_over_median,
     run_rows,
 )
 
@@ -177,8 +178,7 @@ def _paired_seed_spread(autos: list) -> float:
     rounds = min((len(r.medians) for r in autos), default=0)
     per_round = []
     for k in range(rounds):
-        times = [r.medians[k] for r in autos]
-        per_round.append((max(times) - min(times)) / statistics.median(times) if len(times) > 1 else 0.0)
+        per_round.append(range_over_median([r.medians[k] for r in autos]))
     return statistics.median(per_round) if per_round else float("nan")
 
 

@@ -79,9 +79,7 @@ class RowResult:
     @property
     def fraction_spread(self) -> float:
         """(highest - lowest round fraction) / their median."""
-        if len(self.fractions) < 2:
-            return 0.0
-        return (max(self.fractions) - min(self.fractions)) / self.copy_fraction
+        return range_over_median(self.fractions)
 
     @property
     def seconds(self) -> float:
@@ -90,13 +88,18 @@ class RowResult:
     @property
     def spread(self) -> float:
         """(slowest - fastest round) / median, as a fraction."""
-        if len(self.medians) < 2:
-            return 0.0
-        return (max(self.medians) - min(self.medians)) / self.seconds
+        return range_over_median(self.medians)
 
     @property
     def share(self) -> float:
         return statistics.median(self.shares) if self.shares else float("nan")
+
+
+def range_over_median(values: Sequence[float]) -> float:
+    """(max - min) / median; 0 for fewer than two values."""
+    if len(values) < 2:
+        return 0.0
+    return (max(values) - min(values)) / statistics.median(values)
 
 
 # --- the child side --------------------------------------------------------------------------

@@ -61,13 +61,7 @@ def test_tiny_tune_resumes_and_applies_best(tmp_path, capsys):
     recs = [r for r in record.load_from_file(log) if not record.is_confirmation(r[1])]
     assert len(recs) == 8 and len({inp.config.index for inp, _ in recs}) == 8
     assert again.trials_done == 8 and again.best_config is not None
-    s, args = task.apply_best(log)
-    f = tl.build(s, args)
-    rng = np.random.default_rng()
-    a, b = rng.standard_normal((32, 48)).astype("float32"), rng.standard_normal((48, 64)).astype("float32")
-    c = np.empty((32, 64), "float32")
-    f(a, b, c)
-    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    _check_matmul(*task.apply_best(log), (32, 48, 64))
     # The log is an ordinary tuning log: `tensorlang best` and pick_best read it.
     assert main(["best", log]) == 0
     assert "auto/matmul" in capsys.readouterr().out
@@ -247,9 +241,15 @@ def test_the_confirmation_declares_the_truly_faster_candidate_over_a_lucky_trial
     assert record.record_cost(confirmed[configs[0].index]) > 3 * record.record_cost(confirmed[configs[1].index])
     s, args = task.apply_best(log)
     assert str(tl.lower(s, args)) == str(tl.lower(*task.instantiate(configs[1])))
+    _check_matmul(s, args, (128, 128, 128))
+
+
+def _check_matmul(s, args, shape) -> None:
+    """The schedule built computes what numpy's matmul does, on fresh random data."""
+    n, l, m = shape
     f = tl.build(s, args)
     rng = np.random.default_rng()
-    a, b = rng.standard_normal((128, 128)).astype("float32"), rng.standard_normal((128, 128)).astype("float32")
-    c = np.empty((128, 128), "float32")
+    a, b = rng.standard_normal((n, l)).astype("float32"), rng.standard_normal((l, m)).astype("float32")
+    c = np.empty((n, m), "float32")
     f(a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
