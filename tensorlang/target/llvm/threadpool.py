@@ -6,7 +6,9 @@ calling thread and the pool threads (created on first need, then kept) claim one
 the scheduler has lent a pool thread's core to another process, the caller runs the chunks that
 thread would have run instead of waiting, and waits at most for the one chunk the thread holds;
 when the others fall behind (their cores are busy), the next launches run on the caller alone
-for a while (1, 2, 4 ... 64 launches) before trying again.
+for a while (1, 2, 4 ... 64 launches) before trying again; a launch that had to wake a sleeping
+thread or start a new one is no evidence of busy cores (only of wake-up latency) and never
+starts or lengthens a back-off.
 A pool thread spins for a while after its chunk (a following launch finds it awake), offering its
 core to others now and then, and then sleeps on a condition variable; launching costs an atomic
 increment, and a broadcast only when someone sleeps.
@@ -295,6 +297,7 @@ class _Pool:
             b.ret(b.call(worker, [closure, lo, hi]))
         self._reset_if_forked(b)
         b.call(self.mutex_lock, [self.launch_mutex])
+        had = b.load(self.size, typ=I32)
         have = self._ensure(b, b.trunc(b.sub(nt, _c(I64, 1)), I32))
         nt = b.add(b.zext(have, I64), _c(I64, 1))
         gen = b.add(b.load_atomic(self.gen, "seq_cst", 8, typ=I64), _c(I64, 1))  # only launches write it
@@ -314,7 +317,14 @@ class _Pool:
         b.store_atomic(_c(I64, 0), self.done, "seq_cst", 8)
         b.store_atomic(tag, self.counter, "seq_cst", 8)  # chunks 0.. open for claiming
         b.store_atomic(gen, self.gen, "seq_cst", 8)  # wakes the pool
-        with b.if_then(b.icmp_signed(">", b.load_atomic(self.sleepers, "seq_cst", 4, typ=I32), _c(I32, 0))):
+        asleep = b.icmp_signed(">", b.load_atomic(self.sleepers, "seq_cst", 4, typ=I32), _c(I32, 0))
+        # A launch that had to wake a thread or start one measures how long that took (a
+        # sleeping vCPU of a virtual machine may wake only at its next timer tick, 4 ms here),
+        # not whether the threads' cores are busy: it does not count toward backing off.
+        # Counting it trapped a quiet machine on one thread: each retry after a back-off found
+        # the helper asleep again, woke it too late, and backed off longer.
+        late_start = b.or_(asleep, b.icmp_signed("<", had, have))
+        with b.if_then(asleep):
             b.call(self.mutex_lock, [self.mutex])
             b.call(self.cond_broadcast, [self.cond])
             b.call(self.mutex_unlock, [self.mutex])
@@ -338,7 +348,8 @@ class _Pool:
         i.add_incoming(nxt, b.block)
         b.branch(loop)
         b.position_at_end(done)
-        self._adapt(b, b.sub(chunks, mine), chunks, nt)
+        with b.if_then(b.not_(late_start)):
+            self._adapt(b, b.sub(chunks, mine), chunks, nt)
         status = b.load_atomic(self.status, "seq_cst", 4, typ=I32)
         b.call(self.mutex_unlock, [self.launch_mutex])
         b.ret(status)
