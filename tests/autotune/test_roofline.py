@@ -1,5 +1,6 @@
 import json
 
+import numpy as np
 import pytest
 
 from tensorlang.autotune import roofline
@@ -78,3 +79,15 @@ def test_fma_kernel_computes_the_chains_it_claims():
     for _ in range(5 * 2):
         acc = acc * 0.5 + 0.25
     assert fn(5, 0.5, 0.25) == pytest.approx(3 * acc)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_copy_gbs_copies_every_element_on_each_thread_count(threads):
+    """The copy bandwidth kernel (the roofline's, and the one benchmark rows time beside them)
+    splits the copy into contiguous slices, one per thread, and copies all of it."""
+    rng = np.random.default_rng()
+    src = rng.standard_normal(100_003).astype(np.float32)  # does not divide by 2 or 3
+    dst = np.full_like(src, np.nan)
+    gbs = roofline.copy_gbs(dst, src, threads)
+    np.testing.assert_array_equal(dst, src)
+    assert np.isfinite(gbs) and gbs > 0

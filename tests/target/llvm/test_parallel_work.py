@@ -98,3 +98,35 @@ def test_backing_off_on_a_busy_core_still_runs_every_chunk():
             np.testing.assert_array_equal(c, a * 2 + 1)
     finally:
         os.sched_setaffinity(0, old)
+
+
+def test_launches_that_wake_a_sleeping_helper_compute_every_element():
+    """Calls spaced by pauses, so that the pool's helper has gone to sleep before each launch (a
+    launch that wakes it never starts a back-off); on two CPUs and squeezed onto one, every
+    call computes every element exactly once, as numpy does."""
+    import os
+    import time
+
+    rng = np.random.default_rng()
+    n = 1 << 14
+    A = te.placeholder((n,), name="A")
+    C = te.compute((n,), lambda i: A[i] * 3 - 1, name="C")
+    s = te.create_schedule(C.op)
+    xo, xi = s[C].split(C.op.axis[0], factor=100)  # chunks that do not divide evenly
+    s[C].parallel(xo)
+    f = tl.build(s, [A, C], target="llvm")
+    f.set_num_threads(2)
+    f.set_parallel_min_work(0)
+    old = os.sched_getaffinity(0)
+    try:
+        for cpus in (old, {min(old)}):
+            os.sched_setaffinity(0, cpus)
+            for k in range(40):
+                if k % 4 == 0:
+                    time.sleep(0.002)  # longer than the helper spins: it sleeps on the condition variable
+                a = rng.integers(-1000, 1000, n).astype(np.float32)
+                c = np.full(n, np.nan, np.float32)
+                f(a, c)
+                np.testing.assert_array_equal(c, a * 3 - 1)
+    finally:
+        os.sched_setaffinity(0, old)
