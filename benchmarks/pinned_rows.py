@@ -112,7 +112,8 @@ def time_repeats(fn: Callable[[], Any], threads: int, repeats: int = 5, min_seco
                  max_retries: int = 3, beside: Callable[[], float] | None = None) -> dict[str, Any]:
     """Time ``fn``: calls per repeat sized so a repeat lasts ``min_seconds``; each repeat
     re-measured (up to ``max_retries`` times) when its CPU time shows the cores were lent away.
-    ``beside()``, when given, runs after each repeat and its figures come back as ``beside``."""
+    ``beside()``, when given, runs after each repeat (followed by one untimed call) and its
+    figures come back as ``beside``."""
     fn()
     t0 = time.perf_counter()
     fn()
@@ -133,6 +134,7 @@ def time_repeats(fn: Callable[[], Any], threads: int, repeats: int = 5, min_seco
         shares.append(share)
         if beside is not None:
             besides.append(beside())
+            fn()  # untimed: the kernel's pool threads, asleep after the copy, are awake again
     out = {"times": times, "shares": shares, "retried": retried, "number": number}
     if beside is not None:
         out["beside"] = besides
