@@ -138,8 +138,12 @@ class SearchTask:
 def default_measure_option() -> Any:
     """Builds in parallel children, each candidate run in its own child and checked.  A build
     may take a minute: a conv2d candidate needs ~1 s of CPU, but on a machine shared with
-    other work a 20 s limit failed a third of them (load 14), good ones included."""
-    return measure_option(builder=LocalBuilder(timeout=60.0), runner=LocalRunner(number=2, repeat=3, timeout=10.0))
+    other work a 20 s limit failed a third of them (load 14), good ones included.  Each repeat
+    lasts at least 10 ms: conv2d on 2 threads is 0.56 ms a call, and the first call after the
+    check may wait for a pool thread to wake (up to a 4 ms timer tick on this virtual machine),
+    which in a 2-call repeat read as a kernel half as fast."""
+    return measure_option(builder=LocalBuilder(timeout=60.0),
+                          runner=LocalRunner(number=2, repeat=3, min_repeat_ms=10.0, timeout=10.0))
 
 
 def confirm_best(task: SearchTask, search: SketchSearch, measure_option: Any, log: str | os.PathLike | None = None,
