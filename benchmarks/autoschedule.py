@@ -170,6 +170,29 @@ def _template_function(name: str):
     return conv2d.conv2d_template
 
 
+def _trial_agreement(logs: list[str]) -> str:
+    """Candidates (same decisions) that more than one of ``logs`` measured: how many, and how
+    many of them read over 1.5x apart (on 2 threads, a reading at the one-thread figure)."""
+    readings: dict[str, list[float]] = {}
+    for path in logs:
+        mine: dict[str, float] = {}
+        for line in Path(path).read_text().splitlines():
+            try:
+                rec = json.loads(line)
+            except ValueError:
+                continue
+            if rec["result"]["error_no"] == 0 and rec["result"]["costs"]:
+                key = json.dumps(rec["config"]["knobs"], sort_keys=True)
+                mine[key] = statistics.median(rec["result"]["costs"])
+        for key, cost in mine.items():
+            readings.setdefault(key, []).append(cost)
+    shared = [v for v in readings.values() if len(v) > 1]
+    apart = [v for v in shared if max(v) > 1.5 * min(v)]
+    worst = max((max(v) / min(v) for v in shared), default=float("nan"))
+    return (f"{len(shared)} candidates measured by more than one seed; {len(apart)} of them read over 1.5x apart "
+            f"(largest ratio {worst:.2f})")
+
+
 def _paired_seed_spread(autos: list) -> float:
     """(max - min) / median of the seeds' figures within each round, the median over rounds: the
     seeds compared at the same time, so that a change of the machine's state between rounds
@@ -334,6 +357,13 @@ def main() -> None:
     if len(seeds) > 1:
         print("\nseed spread within a round (the seeds' rows of one round run one after another, seconds apart; "
               "median over rounds): " + ", ".join(f"{n} {t} thr {100 * v:.1f}%" for (n, t), v in paired.items()))
+    if len(seeds) > 1:
+        print("\nthe same candidate measured by several seeds' searches (trials, not rows: the first batch is "
+              "the same for every seed): how often their readings disagree")
+        for name in names:
+            for t in threads:
+                logs = [str(out / f"{name}.auto.t{t}.s{s}.json") for s in seeds]
+                print(f"{name:9} {t:>3} {_trial_agreement([p for p in logs if os.path.exists(p)])}")
     beside = [(name, t) for name in names if WORKLOADS[name][1] for t in threads]
     if beside:
         print("\nmemory-bound rows against the copy timed beside them (same process, after each repeat): "
