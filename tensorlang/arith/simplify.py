@@ -285,7 +285,8 @@ class Simplifier(Mutator):
             return IntImm(e.dtype, 0)
         if isinstance(a, IntImm):
             return IntImm(e.dtype, a.value % c)
-        if type(a) is E.FloorMod and isinstance(a.b, IntImm) and a.b.value % c == 0:
+        # (x % d) % c -> x % c when c divides d; not for d = 0, where x % 0 is 0 (numpy's value).
+        if type(a) is E.FloorMod and isinstance(a.b, IntImm) and a.b.value != 0 and a.b.value % c == 0:
             return self.visit(E.FloorMod(a.a, b))
         terms, k = self._linear(a) if self._exact(a) else ({}, None)
         if k is None or not numeric.fits(k, e.dtype):

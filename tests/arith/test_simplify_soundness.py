@@ -84,3 +84,14 @@ def test_known_wraparound_cases() -> None:
     assert _eval(simplify(E.FloorDiv(E.Mul(b, four), four)), data, E.Var("i"), big, 0) == 0
     neg = E.Select(E.LT(E.Sub(E.IntImm(b.dtype, 0), b), E.IntImm(b.dtype, 0)), four, E.IntImm(b.dtype, 0))
     assert _eval(simplify(neg), data, E.Var("i"), np.array([-2**31], "int32"), 0) == 4
+
+
+def test_mod_by_zero_inside_mod_is_not_folded() -> None:
+    """(i % 0) % 127 is 0 for every i (numpy's x % 0), not i % 127 (hypothesis found this)."""
+    i = E.Var("i", "int8")
+    expr = E.FloorMod(E.FloorMod(i, E.IntImm(i.dtype, 0)), E.IntImm(i.dtype, 127))
+    data = E.Var("D", "handle")
+    for v in (1, 5, -3):
+        assert _eval(simplify(expr), data, i, np.array([0], "int8"), v) == 0
+    folded = simplify(E.FloorMod(E.FloorMod(i, E.IntImm(i.dtype, 6)), E.IntImm(i.dtype, 3)))
+    assert _eval(folded, data, i, np.array([0], "int8"), 7) == 1
