@@ -12,7 +12,8 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   consumer is an elementwise output reading it point by point, inside that consumer (fusion);
   a reduction (an output, or fused so into its elementwise output) whose weight-like input is
   read along another output axis instead (a convolution's filters along its output channels),
-  and none along its innermost axis, may instead compute that axis in the vector lanes
+  and none along its innermost axis (or only an image, whose panels would be one row wide: a
+  1x1 convolution's input), may instead compute that axis in the vector lanes
   (``lanes``, a ``te``-level rewrite, ``layout.py``): the weight packed with a block of that
   axis innermost, a register tile of columns x lanes accumulating each broadcast value of the
   other inputs, the result unpacked to the original layout (by the fused output, when there is
@@ -47,7 +48,7 @@ from ..te import expr as E
 from ..te import thread_axis
 from ..te.functor import post_order_visit
 from ..te.tensor import IterVar, PlaceholderOp
-from .dag import ComputeDAG, StageInfo
+from .dag import ComputeDAG, StageInfo, vars_of
 from .hardware import HardwareModel
 from .layout import lane_blocks, lane_read, lanes_rewrite, pack_input, packable_read
 
@@ -220,7 +221,7 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
         consumer = dag[info.consumers[0]] if len(info.consumers) == 1 else None
         fused = (consumer is not None and consumer.is_output and not info.is_output
                  and plan.get(consumer.key) == FLAT and dag.reads_elementwise(consumer, info))
-        if ((info.is_output or fused) and hw.kind == "llvm" and packable_read(info.op) is None
+        if ((info.is_output or fused) and hw.kind == "llvm" and _lanes_fit(info.op)
                 and lane_blocks(info.op, hw.lanes(info.dtype_bits))):
             out.append({**plan, key: f"{LANES}>{consumer.key}", consumer.key: OUTER} if fused else {**plan, key: LANES})
         for kind in ([PTILE] if packable_read(info.op) is not None else []) + [TILE]:
@@ -240,6 +241,22 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
             new[anchor] = ROWS
         out.append(new)
     return out
+
+
+def _lanes_fit(op: Any) -> bool:
+    """Whether the lanes sketch suits reduction ``op``: no input packs into panels along its
+    innermost axis (a convolution's image is read along a sliding window), or the one that
+    does is an image, indexed by output axes the lane input does not use besides the innermost
+    (a 1x1 convolution's input: its panels would be one image row wide).  A matmul's B, indexed
+    by the innermost axis alone, keeps its panels."""
+    panel = packable_read(op)
+    if panel is None:
+        return True
+    lane = lane_read(op)
+    if lane is None:
+        return False
+    own = {v for i in panel.indices for v in vars_of(i)} - {v for i in lane.indices for v in vars_of(i)}
+    return len(own & {iv.var for iv in op.axis}) >= 2
 
 
 def _feeds_lanes(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> bool:
@@ -548,9 +565,10 @@ class _Applier:
 
     def _pack_lanes(self, packed: Any, block_dim: int, bn: int, lanes: int) -> None:
         """The packed weight (..., blocks, rest..., bn): the blocks in parallel, and (when the
-        source has dimensions after the block's) each run of up to 256 consecutive source
-        elements unrolled in front of the vectorized lanes, so consecutive stores read
-        consecutive addresses, which the LLVM code generator turns into register transposes."""
+        source has dimensions after the block's) runs of consecutive source elements (a whole
+        number of v x v blocks where possible, at most 256) unrolled in front of the vectorized
+        lanes, so consecutive stores read consecutive addresses, which the LLVM code generator
+        turns into register transposes."""
         pk = self.sch[packed]
         *outer, lane = pk.op.axis
         head, after = outer[:block_dim + 1], outer[block_dim + 1:]
@@ -561,7 +579,10 @@ class _Applier:
             return
         run = math.prod(int(ax.dom.extent.value) for ax in after[1:])
         first = int(after[0].dom.extent.value)
-        cu = max(d for d in range(1, first + 1) if first % d == 0 and (d * run <= 256 or d == 1))
+        divisors = [d for d in range(1, first + 1) if first % d == 0]
+        # The shortest run that is whole v x v transposes, else the longest of at most 256.
+        cu = next((d for d in divisors if d * run % v == 0 and d * run <= 256),
+                  max(d for d in divisors if d * run <= 256 or d == 1))
         fo, fi = pk.split(after[0], factor=cu)
         lo, li = pk.split(lane, factor=v)
         pk.reorder(*head, fo, lo, fi, *after[1:], li)

@@ -81,12 +81,35 @@ def test_lane_blocks_divide_the_axis_or_no_sketch():
         lanes_rewrite(odd.dag.tensors, odd.dag["Y"].op, 4)
 
 
+def conv1x1(n, c, h, w, k):
+    X = te.placeholder((n, c, h, w), name="X")
+    W = te.placeholder((k, c, 1, 1), name="W")
+    rc = te.reduce_axis((0, c), name="rc")
+    return [X, W, te.compute((n, k, h, w), lambda a, o, y, x: te.sum(X[a, rc, y, x] * W[o, rc, 0, 0], axis=rc),
+                             name="Y")]
+
+
+def test_a_1x1_convolution_gets_lanes_before_image_row_panels():
+    task = SearchTask(conv1x1, (2, 16, 7, 9, 32), "llvm", name="conv1x1")
+    assert [s.name for s in task.sketches] == ["Y=lanes", "Y=ptile", "Y=tile"]
+    sketch = task.sketches[0]
+    d = seed_decisions(task.dag, sketch, task.slots(sketch), best_by_prior(task, sketch), task.hardware)[0]
+    sch, args = task.instantiate(to_config(sketch, d))
+    f = tl.build(sch, args)
+    rng = np.random.default_rng()
+    x, w = rng.uniform(-1, 1, (2, 16, 7, 9)).astype("float32"), rng.uniform(-1, 1, (32, 16, 1, 1)).astype("float32")
+    y = np.full((2, 32, 7, 9), np.nan, "float32")
+    f(x, w, y)
+    np.testing.assert_allclose(y, np.einsum("nchw,kc->nkhw", x, w[:, :, 0, 0]), rtol=1e-4, atol=1e-4)
+
+
 def test_lanes_only_where_a_weight_axis_is_broadcast_to_the_others():
     dw = SearchTask(*WORKLOADS["depthwise"][:2], "llvm", name="depthwise")
     assert lane_read(dw.dag["Y"].op) is None                  # the channel axis indexes input and filter
     mm = SearchTask(*WORKLOADS["matmul"][:2], "llvm", name="matmul")
     assert lane_read(mm.dag["C"].op) is not None              # A's rows would fit, but B packs into panels
-    for task in (dw, mm):
+    bmm = SearchTask(*WORKLOADS["batch_matmul"][:2], "llvm", name="batch_matmul")
+    for task in (dw, mm, bmm):
         assert all(kind not in s.name for s in task.sketches for kind in ("lanes", "root"))
     conv = SearchTask(*WORKLOADS["conv2d"][:2], "llvm", name="conv2d")
     read = lane_read(conv.dag["Y"].op)
