@@ -56,7 +56,7 @@ _TUNE_FLAG = "--tune-one"
 WORKLOADS = {
     # name: (flop per call, bytes per call (for bandwidth-bound rows), template name or "")
     "matmul": (2.0 * 1024 ** 3, 0.0, "matmul"),
-    "conv2d": (2.0 * 64 * 64 * 56 * 56 * 9, 0.0, "conv2d_nchw"),
+    "conv2d": (2.0 * 64 * 64 * 56 * 56 * 9, 0.0, "conv2d_nchwc"),  # the template tasks() tunes
     "softmax": (0.0, 2.0 * 4096 * 4096 * 4, ""),
 }
 
@@ -79,7 +79,7 @@ def template_task(name: str):
         import matmul  # noqa: F401 - registers the template
         return autotune.task.create("matmul", (1024, 1024, 1024, "float32"), "llvm")
     import conv2d  # noqa: F401
-    return autotune.task.create("conv2d_nchw", (1, 64, 56, 56, 64, 3, 3, 1, "float32"), "llvm")
+    return autotune.task.create("conv2d_nchwc", (1, 64, 56, 56, 64, 3, 3, 1, 1, "float32"), "llvm")
 
 
 # --- tuning, each in a fresh process ----------------------------------------------------------------
@@ -167,7 +167,7 @@ def _template_function(name: str):
         import matmul
         return matmul.matmul_template
     import conv2d
-    return conv2d.conv2d_template
+    return conv2d.conv2d_nchwc_template
 
 
 def _trial_agreement(logs: list[str]) -> str:
