@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import io
 import os
+import statistics
 import time
 
 import numpy as np
@@ -415,3 +416,48 @@ def test_runner_checks_each_binary_once_and_cuts_slow_candidates(monkeypatch):
     assert wrong["mode"].val == "wrong"
     wrong_build = builder.build(faulty, [wrong])
     assert [r.error_no for r in runner.run(faulty, wrong_build * 2)] == [MeasureErrorNo.WRONG_ANSWER] * 2
+
+
+def test_a_candidate_short_of_threads_is_measured_again_in_a_fresh_child(monkeypatch):
+    """When a CPU candidate ran on well under the threads the task's candidates have run on (its
+    child's CPU time / wall time), it is measured once more in a fresh child and the measurement
+    that had more threads counts; a candidate that had its threads is measured once."""
+    from dataclasses import replace as dc_replace
+
+    from tensorlang.autotune.measure import local
+
+    again = []
+    real = local.run_isolated
+    boost = {"parallelism": None}
+
+    def spy(fn, jobs, **kw):
+        outs = real(fn, jobs, **kw)
+        if fn is local._run_one:
+            again.append(jobs[0][2].check)
+            if boost["parallelism"] is not None:  # pretend the fresh child had more threads
+                err, t = outs[0].value
+                outs[0] = dc_replace(outs[0], value=(err, local._CpuTimings(tuple(c / 2 for c in t.costs),
+                                                                            boost["parallelism"])))
+        return outs
+
+    monkeypatch.setattr(local, "run_isolated", spy)
+    # Serial candidates of a few milliseconds a call (CPU time / wall time says little of shorter ones).
+    task = autotune.task.create(templates.MATMUL, (256, 256, 256), "llvm")
+    key = (task.workload_key, task.target)
+    builder = LocalBuilder(n_parallel=2)  # its folder holds the libraries while it lives
+    builds = builder.build(task, [task.config_space.get(i) for i in (0, 7)])
+    runner = LocalRunner(number=1, repeat=3)
+    first = runner.run(task, builds)  # about one thread each, nothing to compare with
+    assert all(r.ok for r in first) and again == []
+    assert 0.5 < runner._parallelism[key] < 1.5
+    # As if earlier candidates of the task had run on two threads: these two are short of threads.
+    runner._parallelism[key] = 2.0
+    kept = runner.run(task, builds)
+    assert again == [False, False]  # re-measured, unchecked (the binaries passed the check already)
+    assert all(r.ok and len(r.costs) == 3 for r in kept)
+    boost["parallelism"] = 1.9
+    better = runner.run(task, builds)
+    assert len(again) == 4 and all(r.ok for r in better)
+    # The fresh children's figures (halved by the pretend) were taken: they had the threads.
+    assert all(max(b.costs) < min(k.costs) for b, k in zip(better, kept)) or \
+        all(statistics.median(b.costs) < statistics.median(k.costs) for b, k in zip(better, kept))

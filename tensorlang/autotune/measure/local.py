@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -453,7 +454,23 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
 
     timings = time_repeats(lambda: module(*args), settings.number, settings.repeat, settings.min_repeat_ms,
                            before_repeat=before_repeat, warm_up=False, adaptive=settings.adaptive)
-    return int(MeasureErrorNo.NO_ERROR), timings.costs
+    # CPU time over wall time says how many threads ran only for repeats of a millisecond or more.
+    long_enough = min(timings.costs) * settings.number >= 1e-3
+    return int(MeasureErrorNo.NO_ERROR), _CpuTimings(timings.costs, timings.parallelism if long_enough else math.nan)
+
+
+@dataclass(frozen=True)
+class _CpuTimings:
+    """What a CPU candidate's child sends back: its repeats' costs and the highest process CPU
+    time / wall time seen while timing it (how many threads really ran it)."""
+
+    costs: tuple[float, ...]
+    parallelism: float
+
+
+# A CPU candidate that ran on less than this share of the threads the task's candidates have
+# run on (process CPU time / wall time) is measured once more in a fresh child.
+SHORT_OF_THREADS = 0.7
 
 
 class LocalRunner:
@@ -502,6 +519,7 @@ class LocalRunner:
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._refs: dict[tuple[str, str], _Reference] = {}
         self._fastest: dict[tuple[str, str], float] = {}  # per task: the lowest median measured
+        self._parallelism: dict[tuple[str, str], float] = {}  # per task: the most threads a candidate ran on
         self._checked: set[tuple[str, str, str]] = set()  # (task, library digest) that passed the check
         self.gpu_devices: tuple[int, ...] = (0,)
         self._gpu_pool: Any = None
@@ -602,6 +620,8 @@ class LocalRunner:
                     outcome = self._worker.call(_run_one, job, self.timeout)
                 else:
                     outcome = run_isolated(_run_one, [job], timeout=self.timeout, memory_limit_mb=limit)[0]
+                outcome = self._unless_short_of_threads(key, outcome, (b.filename, ref, replace(job[2], check=False)),
+                                                        limit)
                 results.append(self._result(outcome, b))
                 if not results[-1].ok and self._worker is not None:
                     self._worker.retire(kill=True)  # the next candidate gets a fresh child
@@ -612,6 +632,38 @@ class LocalRunner:
                 if len(res.costs) >= min(self.repeat, 2):  # a cut-off candidate's one repeat is no median
                     self._fastest[key] = min(self._fastest.get(key, float("inf")), rank_cost(res.costs))
         return results
+
+    def _unless_short_of_threads(self, key: tuple[str, str], outcome: Outcome, job: tuple,
+                                 limit: float | None) -> Outcome:
+        """``outcome``, or a second measurement of the candidate in a fresh child when the first
+        ran on well under the threads other candidates of the task ran on (``SHORT_OF_THREADS``).
+
+        A repeat whose cores were lent away is measured again inside the child, but only against
+        the most threads that child saw: when another process held a core for the whole of a
+        candidate's timing (a second or so), every repeat of a 2-thread kernel ran at the
+        one-thread speed and nothing looked wrong.  In a quiet 2-thread conv2d tuning, 9 of the
+        29 candidates that two seeds both measured read 1.7-2.0x apart that way, and a seed that
+        misread the best register tile never tried it again.  Of the two measurements, the one
+        that had more threads counts; a candidate that only ever uses one thread (a small or
+        serial loop) is measured twice for nothing, which costs a fraction of a second."""
+        value = outcome.value if outcome.status == "ok" else None
+        if value is None or value[0] != MeasureErrorNo.NO_ERROR or not isinstance(value[1], _CpuTimings):
+            return outcome
+        seen = value[1].parallelism
+        if math.isnan(seen):  # too short a repeat to tell
+            return outcome
+        most = self._parallelism.get(key, 1.0)
+        self._parallelism[key] = max(most, seen)
+        if most < 1.5 or seen >= SHORT_OF_THREADS * most:
+            return outcome
+        again = run_isolated(_run_one, [job], timeout=self.timeout, memory_limit_mb=limit)[0]
+        if again.status != "ok" or again.value[0] != MeasureErrorNo.NO_ERROR:
+            return outcome
+        other = again.value[1].parallelism
+        if math.isnan(other):
+            return outcome
+        self._parallelism[key] = max(self._parallelism[key], other)
+        return again if other > seen else outcome
 
     @contextlib.contextmanager
     def fresh_processes(self, min_repeat_ms: float = 0.0) -> Iterator[None]:
@@ -639,7 +691,8 @@ class LocalRunner:
         if outcome.status == "ok":
             error_no, payload = outcome.value
             if error_no == MeasureErrorNo.NO_ERROR:
-                return MeasureResult(tuple(payload), MeasureErrorNo.NO_ERROR, **common)
+                costs = payload.costs if isinstance(payload, _CpuTimings) else payload
+                return MeasureResult(tuple(costs), MeasureErrorNo.NO_ERROR, **common)
             return MeasureResult((), MeasureErrorNo(error_no), error_msg=truncate(payload), **common)
         if outcome.status == "timeout":
             return MeasureResult((), MeasureErrorNo.RUN_TIMEOUT, error_msg=
