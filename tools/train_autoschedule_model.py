@@ -2,6 +2,7 @@
 
     python tools/train_autoschedule_model.py generate [--per-task 24] [--log tuning_logs/autoschedule_train.json]
     python tools/train_autoschedule_model.py train [--log ...] [--out tensorlang/autoschedule/pretrained_llvm.json]
+    python tools/train_autoschedule_model.py evaluate [--log ...] [--out MODEL]
 
 ``generate`` measures candidates of a set of small computations (matmul, batch matmul, conv2d,
 depthwise conv2d, softmax, layer norm, row sums, an elementwise chain, at several sizes) with
@@ -13,8 +14,9 @@ sketch, half uniformly random decisions, so the model sees good and bad schedule
 pairwise ranker on the training tasks (throughput normalized per task) and reports, on the
 held-out tasks (other shapes, never trained on): pairwise accuracy (share of candidate pairs
 with different measured speed that the model orders right) and top-1 hit rate (share of
-held-out tasks whose measured-fastest candidate is the model's first pick), plus the speed of
-the model's first pick relative to the best.  The booster is saved as JSON.
+held-out tasks whose measured-fastest candidate is the model's first pick), the share whose
+first pick is within 5% of the fastest, and the speed of the model's first pick relative to
+the best.  The booster is saved as JSON.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ _REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(_REPO))
 
 from tensorlang.autoschedule import SearchTask  # noqa: E402
-from tensorlang.autoschedule.cost_model import PRETRAINED, features, train_booster  # noqa: E402
+from tensorlang.autoschedule.cost_model import PRETRAINED, features, load_pretrained, train_booster  # noqa: E402
 from tensorlang.autoschedule.prior import prior_score, random_decisions  # noqa: E402
 from tensorlang.autoschedule.records import from_config, to_config  # noqa: E402
 from tensorlang.autoschedule.task import default_measure_option  # noqa: E402
@@ -52,6 +54,11 @@ HELD_OUT = [
     ("matmul", W.matmul, (192, 256, 160)), ("conv2d", W.conv2d, (1, 32, 14, 14, 32, 3, 1)),
     ("softmax", W.softmax, (512, 768)), ("depthwise", W.depthwise, (1, 64, 14, 14, 3, 1)),
 ]
+
+
+# A first pick within 5% of the measured best counts as a near hit: the exact top-1 among 24
+# candidates is decided by near-ties whose order is measurement noise (one short trial each).
+NEAR = 0.95
 
 
 def _task(entry) -> SearchTask:
@@ -126,7 +133,7 @@ def _dataset(entries, log: str):
 def evaluate(booster, data, raw: bool = False) -> dict[str, float]:
     """Pairwise accuracy and top-1 figures of ``booster.predict`` on ``data``."""
     import xgboost as xgb
-    pairs = right = hits = 0
+    pairs = right = hits = near = 0
     regret = []
     for _, xs, ys in data:
         pred = booster.predict(xs if raw else xgb.DMatrix(xs))
@@ -137,8 +144,10 @@ def evaluate(booster, data, raw: bool = False) -> dict[str, float]:
                     right += (pred[i] > pred[j]) == (ys[i] > ys[j])
         top = int(np.argmax(pred))
         hits += ys[top] == ys.max()
+        near += ys[top] >= NEAR * ys.max()
         regret.append(ys[top])
     return {"pairwise_accuracy": right / max(1, pairs), "top1_hit_rate": hits / max(1, len(data)),
+            "top1_within_5pct": near / max(1, len(data)),
             "top1_speed_vs_best": float(np.mean(regret)) if regret else float("nan"), "tasks": len(data),
             "pairs": pairs, "right": right}
 
@@ -162,6 +171,7 @@ def evaluate_prior(data, log: str) -> dict[str, float]:
     pairs = sum(f["pairs"] for f in figures)
     return {"pairwise_accuracy": sum(f["right"] for f in figures) / max(1, pairs),
             "top1_hit_rate": float(np.mean([f["top1_hit_rate"] for f in figures])),
+            "top1_within_5pct": float(np.mean([f["top1_within_5pct"] for f in figures])),
             "top1_speed_vs_best": float(np.mean([f["top1_speed_vs_best"] for f in figures])),
             "tasks": len(figures), "pairs": pairs}
 
@@ -187,7 +197,8 @@ def train(log: str, out: str, seed: int) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("step", choices=["generate", "train", "all"])
+    ap.add_argument("step", choices=["generate", "train", "all", "evaluate"],
+                    help="evaluate: the model at --out (default: the shipped one) on the held-out tasks of --log")
     ap.add_argument("--log", default="tuning_logs/autoschedule_train.llvm.json")
     ap.add_argument("--out", default=PRETRAINED)
     ap.add_argument("--per-task", type=int, default=24)
@@ -197,6 +208,13 @@ def main() -> None:
         generate(args.log, args.per_task, args.seed)
     if args.step in ("train", "all"):
         train(args.log, args.out, args.seed)
+    if args.step == "evaluate":
+        booster = load_pretrained(args.out)
+        if booster is None:
+            raise SystemExit(f"{args.out}: no usable model")
+        ho = _dataset(HELD_OUT, args.log)
+        print(f"held-out tasks, {args.out}: {evaluate(booster, ho)}")
+        print(f"held-out tasks, the analytic prior alone: {evaluate_prior(ho, args.log)}")
 
 
 if __name__ == "__main__":
