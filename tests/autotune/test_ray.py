@@ -231,9 +231,11 @@ def test_auto_search_on_cluster_logs_records_that_apply(runner, builder, tmp_pat
     assert len(lines) == 6
     ok = [r for r in lines if not r["result"]["error_no"]]
     assert ok, [r["result"] for r in lines]
-    # Only cluster measurement fingerprints the device: these were measured by the cluster's workers.
+    # Only cluster measurement fingerprints the device: these were measured by the cluster's workers
+    # (by one class; which one "match" picks depends on how many workers each has at that moment).
     from tensorlang.autotune.fingerprint import DeviceFingerprint
-    assert {DeviceFingerprint.from_json(r["device"]).key for r in lines} == {_main_class(runner)}
+    keys = {DeviceFingerprint.from_json(r["device"]).key for r in lines}
+    assert len(keys) == 1 and keys <= set(runner.classes()), (keys, list(runner.classes()))
     s, args = task.apply_best(str(log))
     f = tl.build(s, args, target="llvm")
     rng = np.random.default_rng()
