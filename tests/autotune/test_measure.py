@@ -441,12 +441,15 @@ def test_a_candidate_short_of_threads_is_measured_again_in_a_fresh_child(monkeyp
         return outs
 
     monkeypatch.setattr(local, "run_isolated", spy)
-    # Serial candidates of a few milliseconds a call (CPU time / wall time says little of shorter ones).
+    # Serial candidates (the template's outer loop is parallel: one thread, or a loaded machine
+    # decides how many threads they get), in repeats of several calls: CPU time / wall time is only
+    # read from repeats of 1 ms or more, and one call of the faster config sits near that line.
+    monkeypatch.setenv("TENSORLANG_NUM_THREADS", "1")
     task = autotune.task.create(templates.MATMUL, (256, 256, 256), "llvm")
     key = (task.workload_key, task.target)
     builder = LocalBuilder(n_parallel=2)  # its folder holds the libraries while it lives
     builds = builder.build(task, [task.config_space.get(i) for i in (0, 7)])
-    runner = LocalRunner(number=1, repeat=3)
+    runner = LocalRunner(number=8, repeat=3)
     first = runner.run(task, builds)  # about one thread each, nothing to compare with
     assert all(r.ok for r in first) and again == []
     assert 0.5 < runner._parallelism[key] < 1.5
