@@ -195,6 +195,16 @@ def test_workers_report_fingerprints_and_classes(runner):
     assert runner.n_parallel == 6
 
 
+def _check_product(s, args) -> None:
+    """The 24x16 @ 16x32 matmul schedule ``s`` builds here and multiplies fresh random matrices."""
+    f = tl.build(s, args, target="llvm")
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((24, 16), dtype=np.float32), rng.standard_normal((16, 32), dtype=np.float32)
+    c = np.full((24, 32), np.nan, dtype=np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
 def test_tune_on_cluster_logs_fingerprinted_records(runner, builder, tmp_path):
     task = autotune.task.create(templates.MATMUL, (24, 16, 32), "llvm")
     log = tmp_path / "log.json"
@@ -210,12 +220,7 @@ def test_tune_on_cluster_logs_fingerprinted_records(runner, builder, tmp_path):
     with autotune.apply_history_best(str(log)):
         with tl.target.Target("llvm"):
             s, args = templates.matmul(24, 16, 32)
-    f = tl.build(s, args, target="llvm")
-    rng = np.random.default_rng()
-    a, b = rng.standard_normal((24, 16), dtype=np.float32), rng.standard_normal((16, 32), dtype=np.float32)
-    c = np.full((24, 32), np.nan, dtype=np.float32)
-    f(a, b, c)
-    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    _check_product(s, args)
 
 
 def test_auto_search_on_cluster_logs_records_that_apply(runner, builder, tmp_path):
@@ -237,12 +242,7 @@ def test_auto_search_on_cluster_logs_records_that_apply(runner, builder, tmp_pat
     keys = {DeviceFingerprint.from_json(r["device"]).key for r in lines}
     assert len(keys) == 1 and keys <= set(runner.classes()), (keys, list(runner.classes()))
     s, args = task.apply_best(str(log))
-    f = tl.build(s, args, target="llvm")
-    rng = np.random.default_rng()
-    a, b = rng.standard_normal((24, 16), dtype=np.float32), rng.standard_normal((16, 32), dtype=np.float32)
-    c = np.full((24, 32), np.nan, dtype=np.float32)
-    f(a, b, c)
-    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    _check_product(s, args)
 
 
 def test_failing_candidates_come_back_as_typed_errors(runner, builder):
