@@ -28,7 +28,7 @@ import numpy as np
 from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.record import Ranking, record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
-from ..autotune.tuner.tuner import leading
+from ..autotune.tuner.tuner import Leaders
 from . import prior
 from .cost_model import FEATURE, XGBRankModel, features
 from .records import candidate_key, from_config, to_config
@@ -42,7 +42,6 @@ _EPSILON = 0.1           # share of a batch drawn at random from the prior's top
 # Seconds of feature extraction (lowering) a batch may spend per proposed candidate: the
 # search must stay cheaper than measuring.
 _FEATURE_SECONDS = 0.4
-_LEADERS = 8             # fastest candidates remembered for the final re-measurement
 
 
 class SketchSearch:
@@ -66,8 +65,7 @@ class SketchSearch:
         self.best_config: ConfigEntity | None = None
         self.trials_done = 0
         self._ranking = Ranking()  # the rule every reader of a log names the best by
-        self._leaders: list[tuple[float, int, MeasureInput]] = []  # the fastest few, by trial cost
-        self._seen = 0
+        self._leaders = Leaders()  # the fastest few, for the final re-measurement
         # A successful trial came after the last confirmation of the leaders (``task.confirm_best``).
         self.needs_confirmation = False
 
@@ -227,25 +225,18 @@ class SketchSearch:
 
     # -- learning ---------------------------------------------------------------------------------
     def leaders(self, top: int) -> list[MeasureInput]:
-        """The candidates a final re-measurement takes (``tuner.leading``): the ``top`` fastest
+        """The candidates a final re-measurement takes (``tuner.Leaders``): the ``top`` fastest
         trials, more when further ones are within noise of the fastest."""
-        return leading([(cost, inp) for cost, _, inp in self._leaders], top)
+        return self._leaders.leading(top)
 
     def _record_best(self, inp: MeasureInput, res: MeasureResult) -> None:
         """Keep the leaders and the best (``record.Ranking``: a confirmed winner takes the lead)."""
         cost = record_cost(res)
         if not math.isfinite(cost):
             return
-        index = inp.config.index
-        self._seen += 1
-        if res.confirm is not None:  # a confirmed figure replaces the candidate's trial figure
-            self._leaders = [t for t in self._leaders if t[2].config.index != index]
-        else:
+        if res.confirm is None:
             self.needs_confirmation = True
-        if all(t[2].config.index != index for t in self._leaders):
-            self._leaders.append((cost, self._seen, inp))
-            self._leaders.sort(key=lambda t: (t[0], t[1]))
-            del self._leaders[_LEADERS:]
+        self._leaders.add(cost, inp, confirmed=res.confirm is not None)  # a confirmed figure replaces the trial's
         if self._ranking.add(inp, res):
             self.best_cost = cost
             self.best_flops = self.task.flop / cost if self.task.flop else 0.0

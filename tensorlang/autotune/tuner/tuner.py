@@ -123,7 +123,7 @@ class Tuner:
         self.best_spread = 0.0  # (slowest - fastest) / median of the best's confirmation rounds
         self._ranking = Ranking()  # the one rule naming the best (record.Ranking)
         self.confirmed: list[tuple[ConfigEntity, tuple[float, ...]]] = []  # (config, round costs)
-        self._leaders: list[tuple[float, int, MeasureInput]] = []  # the fastest few, by rank cost
+        self._leaders = Leaders()  # the fastest few, by rank cost
         self.n_trial = 0
         self._exhausted = False
 
@@ -179,12 +179,7 @@ class Tuner:
         cost = record_cost(res)
         if not math.isfinite(cost):
             return False
-        if res.confirm is not None:  # a confirmed figure replaces the config's trial figure
-            self._leaders = [t for t in self._leaders if t[2].config.index != config.index]
-        if all(prev.config.index != config.index for _, _, prev in self._leaders):
-            self._leaders.append((cost, len(self.visited) + self.trials_done, inp))
-            self._leaders.sort(key=lambda t: (t[0], t[1]))
-            del self._leaders[_LEADERS:]
+        self._leaders.add(cost, inp, confirmed=res.confirm is not None)
         if not self._ranking.add(inp, res):
             return False
         self.best_cost = cost
@@ -329,7 +324,7 @@ class Tuner:
         """The configs ``confirm_best`` re-measures: the ``top`` fastest trials so far, and, when
         the trial ranking is flat (further trials within ``FLAT`` of the fastest, which one short
         trial each cannot order), those too, up to ``FLAT_LEADERS`` in all."""
-        return leading([(cost, inp) for cost, _, inp in self._leaders], top)
+        return self._leaders.leading(top)
 
     def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3,
                      callbacks: Sequence[Callback] = ()) -> None:
@@ -356,16 +351,37 @@ class Tuner:
                      time.monotonic() - t0)
 
 
-def leading(ranked: Sequence[tuple[float, MeasureInput]], top: int) -> list[MeasureInput]:
-    """The leaders to re-measure from ``ranked`` (cost, input) pairs, fastest first: the ``top``
-    fastest, and, when further ones are within ``FLAT`` of the fastest (one short trial each
-    cannot order them), those too, up to ``FLAT_LEADERS`` in all."""
-    n = min(top, len(ranked))
-    if ranked and top > 1:
-        fastest = ranked[0][0]
-        while n < min(max(top, FLAT_LEADERS), len(ranked)) and ranked[n][0] <= fastest * (1 + FLAT):
-            n += 1
-    return [inp for _, inp in ranked[:n]]
+class Leaders:
+    """The fastest few configs of a run (``_LEADERS``), by their trial figure or, once confirmed,
+    their confirmed one: what a final re-measurement takes (the template tuner's and the
+    auto-scheduler's)."""
+
+    def __init__(self) -> None:
+        self._ranked: list[tuple[float, int, MeasureInput]] = []  # (cost, arrival, input), fastest first
+        self._arrivals = 0
+
+    def add(self, cost: float, inp: MeasureInput, confirmed: bool = False) -> None:
+        """Take one trial (or, ``confirmed``, a re-measurement that replaces its trial figure)."""
+        index = inp.config.index
+        self._arrivals += 1
+        if confirmed:
+            self._ranked = [t for t in self._ranked if t[2].config.index != index]
+        if all(t[2].config.index != index for t in self._ranked):
+            self._ranked.append((cost, self._arrivals, inp))
+            self._ranked.sort(key=lambda t: (t[0], t[1]))
+            del self._ranked[_LEADERS:]
+
+    def leading(self, top: int) -> list[MeasureInput]:
+        """The leaders to re-measure, fastest first: the ``top`` fastest, and, when further ones
+        are within ``FLAT`` of the fastest (one short trial each cannot order them), those too,
+        up to ``FLAT_LEADERS`` in all."""
+        ranked = self._ranked
+        n = min(top, len(ranked))
+        if ranked and top > 1:
+            fastest = ranked[0][0]
+            while n < min(max(top, FLAT_LEADERS), len(ranked)) and ranked[n][0] <= fastest * (1 + FLAT):
+                n += 1
+        return [inp for _, _, inp in ranked[:n]]
 
 
 def remeasure_leaders(task: Any, leaders: Sequence[MeasureInput], measure_option: Any,
