@@ -35,6 +35,8 @@ def conv_ref(x, w, pad, stride):
 
 
 LANES = Sketch.parse("Xpad=root;Y=lanes")
+# The padding inlined: not proposed (it doubles the build), but it builds and replays.
+INLINE_LANES = Sketch.parse("Xpad=inline;Y=lanes")
 
 
 def _run(task, decisions, pad, stride, rng):
@@ -125,6 +127,7 @@ def test_lanes_records_replay_and_old_records_still_do(tmp_path):
     old = {"Y.r0": [4, 2], "Y.r1": [3, 1], "Y.r2": [1, 3], "Y.s0": [1, 1, 1, 1], "Y.s1": [2, 2, 1, 4],
            "Y.s2": [6, 1, 2, 1], "Y.s3": [1, 1, 1, 12], "Y.unroll": 16}
     cands.append((Sketch.parse("Xpad=inline;Y=tile"), old))
+    cands.append((INLINE_LANES, {**base, "Y.unpack": "row"}))
     log = tmp_path / "log.json"
     res = MeasureResult((1e-3,), MeasureErrorNo.NO_ERROR)
     record.append(log, [(MeasureInput(task.target, task, to_config(sk, d, task.flop)), res) for sk, d in cands])
@@ -167,3 +170,23 @@ def test_lanes_fused_into_an_elementwise_output_matches_numpy():
         out = np.full((1, 32, 10, 13), np.nan, "float32")
         f(x, w, b, out)
         np.testing.assert_allclose(out, np.maximum(conv_ref(x, w, 1, 1) + b[:, None, None], 0), rtol=1e-4, atol=1e-4)
+
+
+def test_inlined_padding_leaves_no_select_and_matches_the_padded_copy():
+    # Loop partitioning splits the column tiles at each padding border (a tile straddling one
+    # becomes a single iteration, its guards folded) and the window rows at the image's top and
+    # bottom (where the row guard is False): the kernel has no select left.
+    task = SearchTask(conv2d, (1, 16, 12, 14, 32, 3, 1, 1), "llvm", name="conv")
+    d = {**best_by_prior(task, LANES), "Y.reg_n": 7, "Y.unpack": "row"}
+    inlined = tl.lower(*task.instantiate(to_config(INLINE_LANES, d)))
+    assert "select(" not in str(inlined)
+    rng = np.random.default_rng()
+    x, w = rng.uniform(-1, 1, (1, 16, 12, 14)).astype("float32"), rng.uniform(-1, 1, (32, 16, 3, 3)).astype("float32")
+    outs = []
+    for sketch in (INLINE_LANES, LANES):
+        f = tl.build(*task.instantiate(to_config(sketch, d)))
+        y = np.full((1, 32, 12, 14), np.nan, "float32")
+        f(x, w, y)
+        outs.append(y)
+    np.testing.assert_allclose(outs[0], conv_ref(x, w, 1, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_array_equal(outs[0], outs[1])  # the same sums in the same order

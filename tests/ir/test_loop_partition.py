@@ -114,3 +114,47 @@ def _unpartitioned(s, args):
         return tl.lower(s, args).body
     finally:
         pipeline.PIPELINE = saved
+
+
+def test_tiles_reading_the_padding_become_single_guard_free_iterations(rng):
+    # Output pairs over a window of 7 padded by 3: tiles 0 and 1 read the left padding, tile 7
+    # the right, and the last two tiles end in a split tail (15 columns).  The loop is cut at
+    # each of those bounds and the short border ranges peeled: with the tile's columns and the
+    # window unrolled, each border iteration's guards fold to constants.
+    W = 15
+    A = te.placeholder((W,), name="A")
+    P = te.compute((W + 6,), lambda i: te.if_then_else(te.all(i >= 3, i < W + 3), A[i - 3], 0.0), name="P")
+    k = te.reduce_axis((0, 7), name="k")
+    B = te.compute((W,), lambda i: te.sum(P[i + k], axis=k), name="B")
+    s = te.create_schedule(B.op)
+    s[P].compute_inline()
+    xo, xi = s[B].split(B.op.axis[0], factor=2)
+    s[B].reorder(xo, k, xi)
+    s[B].unroll(k)
+    s[B].unroll(xi)
+    assert "select(" not in str(tl.lower(s, [A, B]))
+    a = random_array(rng, (W,), "float32")
+    (b,) = run(s, [A, B], [a], [((W,), "float32")])
+    p = np.pad(a, 3)
+    np.testing.assert_allclose(b, sum(p[d:d + W] for d in range(7)), rtol=1e-5)
+
+
+def test_a_window_row_in_the_padding_reads_zeros_not_selects(rng):
+    # Rows fused with the batch (y = r % H, not linear): the window loop ry splits at bounds
+    # that depend on y; in its prefix and tail the row guard is False, so no select is left.
+    N, H, Wd = 2, 6, 5
+    A = te.placeholder((N, H, Wd), name="A")
+    P = te.compute((N, H + 2, Wd), lambda n, y, x: te.if_then_else(te.all(y >= 1, y < H + 1), A[n, y - 1, x], 0.0),
+                   name="P")
+    ry = te.reduce_axis((0, 3), name="ry")
+    B = te.compute((N, H, Wd), lambda n, y, x: te.sum(P[n, y + ry, x], axis=ry), name="B")
+    s = te.create_schedule(B.op)
+    s[P].compute_inline()
+    n, y, x = B.op.axis
+    s[B].fuse(n, y)
+    s[B].reorder(ry, x)
+    assert "select(" not in str(tl.lower(s, [A, B]))
+    a = random_array(rng, (N, H, Wd), "float32")
+    (b,) = run(s, [A, B], [a], [((N, H, Wd), "float32")])
+    p = np.pad(a, ((0, 0), (1, 1), (0, 0)))
+    np.testing.assert_allclose(b, p[:, :-2] + p[:, 1:-1] + p[:, 2:], rtol=1e-5)

@@ -4,8 +4,13 @@ Guarantees: a serial or parallel loop whose body holds conditions that are linea
 variable (split tails ``xo*16 + xi < n``, padding checks ``y + ry >= 1``) is split into a
 prefix, a main range and a tail; in the main range those conditions are replaced by True
 (they hold for every iteration there, whatever the inner loops do), so its body has no
-guards and vectorizes without masks.  Prefix and tail keep the original body.  The result
-computes exactly what the input computes.  With ``copy_nests=False`` (GPU kernels) a loop
+guards and vectorizes without masks.  When the loop's range and every bound are constants,
+the loop is cut at each bound instead, and in each range every condition that holds (or
+fails) throughout is replaced by True (or False): a column tile that straddles the left
+padding and one that straddles the right become single iterations whose guards fold.  A
+prefix or tail made by one condition that fails there for every inner iteration (the padding
+rows of a window) gets False for it.  Every range's inner loops are partitioned in turn.
+The result computes exactly what the input computes.  With ``copy_nests=False`` (GPU kernels) a loop
 whose body holds another serial, parallel or unrolled loop is not partitioned (its inner
 loops may be): the copies of a whole nest, unrolled later, multiplied a kernel's code (a
 conv2d whose reduction loops carry padding guards became five copies of 800 lines of CUDA C)
@@ -99,15 +104,68 @@ def _bound_for(c: PrimExpr, v: Var, inner: dict[Var, Interval]) -> tuple[str, Pr
     return "lo", simplify(E.FloorDiv(hi, -a) + 1)  # -|a|*v + hi < 0  <=>  v >= hi // |a| + 1
 
 
-class _ReplaceTrue(Mutator):
-    def __init__(self, keys: set) -> None:
+class _Decide(Mutator):
+    """Replace the conditions ``true`` (structural keys) by True and ``false`` by False."""
+
+    def __init__(self, true: set, false: set = frozenset()) -> None:
         super().__init__()
-        self.keys = keys
+        self.true, self.false = true, false
 
     def visit_CmpOp(self, node: E.CmpOp) -> PrimExpr:
-        if structural_key(node) in self.keys:
+        key = structural_key(node)
+        if key in self.true:
             return IntImm("bool", 1)
+        if key in self.false:
+            return IntImm("bool", 0)
         return self.generic_visit(node)
+
+
+_NEGATED = {E.LT: E.GE, E.LE: E.GT, E.GT: E.LE, E.GE: E.LT}
+
+
+def _negate(c: PrimExpr) -> PrimExpr | None:
+    kind = _NEGATED.get(type(c))
+    return kind(c.a, c.b) if kind is not None else None
+
+
+class _Bounds:
+    """Per condition (by structural key): where it holds for every inner iteration ("lo" l:
+    v >= l; "hi" h: v < h) and where it fails for every one, over all the places it appears;
+    a condition with a place that gives no bound is left alone."""
+
+    def __init__(self, v: Var, found: list[tuple[PrimExpr, dict[Var, Interval]]]) -> None:
+        self.true: dict[Any, list[tuple[str, PrimExpr]]] = {}
+        self.false: dict[Any, list[tuple[str, PrimExpr]]] = {}
+        unbounded, never_false = set(), set()
+        for cond, inner in found:
+            key = structural_key(cond)
+            got = _bound_for(cond, v, inner)
+            if got is None:
+                unbounded.add(key)
+                continue
+            self.true.setdefault(key, []).append(got)
+            neg = _negate(cond)
+            fails = _bound_for(neg, v, inner) if neg is not None else None
+            if fails is None:
+                never_false.add(key)
+            else:
+                self.false.setdefault(key, []).append(fails)
+        for key in unbounded:
+            self.true.pop(key, None)
+        self.false = {k: sides for k, sides in self.false.items() if k in self.true and k not in never_false}
+
+    def all_bounds(self) -> list[PrimExpr]:
+        return [b for sides in (*self.true.values(), *self.false.values()) for _, b in sides]
+
+    @staticmethod
+    def _holds(sides: list[tuple[str, PrimExpr]], a: int, b: int) -> bool:
+        return all(a >= bound.value if side == "lo" else b <= bound.value for side, bound in sides)
+
+    def decided_on(self, a: int, b: int) -> tuple[set, set]:
+        """(conditions true on all of [a, b), conditions false on all of it); constant bounds."""
+        true = {k for k, sides in self.true.items() if self._holds(sides, a, b)}
+        false = {k for k, sides in self.false.items() if self._holds(sides, a, b)}
+        return true, false
 
 
 _NESTED = (ForKind.SERIAL, ForKind.PARALLEL, ForKind.UNROLLED)
@@ -147,18 +205,23 @@ class _Partition(Mutator):
             return self.generic_visit(node)
         collector = _Conditions()
         collector.visit(node.body)
-        los: list[PrimExpr] = []
-        his: list[PrimExpr] = []
-        proven: set = set()
-        for cond, inner in collector.found:
-            got = _bound_for(cond, node.loop_var, inner)
-            if got is None:
-                continue
-            (los if got[0] == "lo" else his).append(got[1])
-            proven.add(structural_key(cond))
-        if not proven:
+        bounds = _Bounds(node.loop_var, collector.found)
+        if not bounds.true:
             return self.generic_visit(node)
         start, end = node.min, simplify(node.min + node.extent)
+        cuts = _constant_cuts(start, end, bounds.all_bounds())
+        if cuts is not None:
+            parts = []
+            for a, b in zip(cuts, cuts[1:]):
+                true, false = bounds.decided_on(a, b)
+                if len(true) + len(false) < len(bounds.true) and b - a <= _PEEL:
+                    # A short border range with guards left: one iteration at a time, where they fold.
+                    parts += [self._segment(node, i, i + 1, true, false) for i in range(a, b)]
+                else:
+                    parts.append(self._segment(node, a, b, true, false))
+            return seq(*parts)
+        los = [bd for sides in bounds.true.values() for side, bd in sides if side == "lo"]
+        his = [bd for sides in bounds.true.values() for side, bd in sides if side == "hi"]
         lo = start
         if los:
             for b in los:
@@ -169,15 +232,63 @@ class _Partition(Mutator):
             for b in his:
                 hi = simplify(E.min_(hi, b))
             hi = simplify(E.max_(hi, lo))
-        main_body = simplify_guards(_ReplaceTrue(proven).visit(node.body))
+        main_body = simplify_guards(_Decide(set(bounds.true)).visit(node.body))
         main_body = self.visit(main_body)  # inner loops of the main range may partition further
         parts = []
-        for a, b, body in ((start, lo, node.body), (lo, hi, main_body), (hi, end, node.body)):
+        for a, b, body in ((start, lo, _border(node.body, bounds, los, "lo")), (lo, hi, main_body),
+                           (hi, end, _border(node.body, bounds, his, "hi"))):
             ext = simplify(b - a)
             if isinstance(ext, IntImm) and ext.value <= 0:
                 continue
             parts.append(For(node.loop_var, a, ext, node.kind, body, node.thread_tag, node.annotations))
         return seq(*parts)
+
+    def _segment(self, node: For, a: int, b: int, true: set, false: set) -> Stmt:
+        """The loop over [a, b) with the conditions decided there replaced by True or False, its
+        inner loops partitioned in turn."""
+        body = simplify_guards(_Decide(true, false).visit(node.body)) if true or false else node.body
+        body = self.visit(body)
+        return For(node.loop_var, IntImm(node.min.dtype, a), IntImm(node.extent.dtype, b - a), node.kind, body,
+                   node.thread_tag, node.annotations)
+
+
+# More segments than this (distinct constant bounds) and the loop falls back to three ranges.
+_MAX_SEGMENTS = 6
+# A constant range this short whose guards are not all decided is peeled into single iterations.
+_PEEL = 2
+
+
+def _constant_cuts(start: PrimExpr, end: PrimExpr, bounds: list[PrimExpr]) -> list[int] | None:
+    """With a constant range and constant bounds: the range's ends and the bounds inside it, in
+    order; each range between consecutive cuts then has every condition decided or undecided
+    throughout.  A border range of its own per bound (not one prefix holding them all) lets a
+    tile that straddles the left padding and one that straddles the right each be a single
+    iteration, whose guards fold to constants once the loop variable does.  None when a bound
+    is symbolic or there would be too many ranges."""
+    if not (isinstance(start, IntImm) and isinstance(end, IntImm)):
+        return None
+    if not all(isinstance(bound, IntImm) for bound in bounds):
+        return None
+    s, e = start.value, end.value
+    cuts = sorted({bound.value for bound in bounds if s < bound.value < e} | {s, e})
+    return cuts if len(cuts) - 1 <= _MAX_SEGMENTS else None
+
+
+def _border(body: Stmt, bounds: _Bounds, limits: list[PrimExpr], side: str) -> Stmt:
+    """The body of the prefix (``side`` "lo": v below the largest of the lower bounds ``limits``)
+    or of the tail ("hi"): when one condition alone makes that border, and it fails for every
+    inner iteration exactly where it does not hold (a padding row read by a window row: ``y +
+    ry >= 1``), it is False there, so the padding reads become zeros instead of selects."""
+    keys = [k for k, sides in bounds.true.items() if any(s == side for s, _ in sides)]
+    if len(keys) != 1 or len(limits) != 1:
+        return body
+    key = keys[0]
+    flip = "hi" if side == "lo" else "lo"
+    fails = bounds.false.get(key, [])
+    if not fails or not all(s == flip and structural_key(simplify(b - limits[0])) == structural_key(IntImm(b.dtype, 0))
+                            for s, b in fails):
+        return body
+    return simplify_guards(_Decide(set(), {key}).visit(body))
 
 
 def simplify_guards(stmt: Stmt) -> Stmt:
