@@ -175,17 +175,18 @@ def test_lanes_fused_into_an_elementwise_output_matches_numpy():
 def test_inlined_padding_leaves_no_select_and_matches_the_padded_copy():
     # Loop partitioning splits the column tiles at each padding border (a tile straddling one
     # becomes a single iteration, its guards folded) and the window rows at the image's top and
-    # bottom (where the row guard is False): the kernel has no select left.
-    task = SearchTask(conv2d, (1, 16, 12, 14, 32, 3, 1, 1), "llvm", name="conv")
+    # bottom (where the row guard is False): the kernel has no select left.  Two images, so the
+    # parallel row loop (image x rows) is not linear in the row and the tiles are what splits.
+    task = SearchTask(conv2d, (2, 16, 12, 14, 32, 3, 1, 1), "llvm", name="conv")
     d = {**best_by_prior(task, LANES), "Y.reg_n": 7, "Y.unpack": "row"}
     inlined = tl.lower(*task.instantiate(to_config(INLINE_LANES, d)))
     assert "select(" not in str(inlined)
     rng = np.random.default_rng()
-    x, w = rng.uniform(-1, 1, (1, 16, 12, 14)).astype("float32"), rng.uniform(-1, 1, (32, 16, 3, 3)).astype("float32")
+    x, w = rng.uniform(-1, 1, (2, 16, 12, 14)).astype("float32"), rng.uniform(-1, 1, (32, 16, 3, 3)).astype("float32")
     outs = []
     for sketch in (INLINE_LANES, LANES):
         f = tl.build(*task.instantiate(to_config(sketch, d)))
-        y = np.full((1, 32, 12, 14), np.nan, "float32")
+        y = np.full((2, 32, 12, 14), np.nan, "float32")
         f(x, w, y)
         outs.append(y)
     np.testing.assert_allclose(outs[0], conv_ref(x, w, 1, 1), rtol=1e-4, atol=1e-4)
