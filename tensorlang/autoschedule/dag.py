@@ -81,6 +81,19 @@ def vars_of(e: E.PrimExpr) -> set[E.Var]:
     return found
 
 
+def is_padding(op: ComputeOp) -> bool:
+    """Whether ``op`` is a guarded copy: one output, ``select(cond, read, constant)`` (or the
+    constant first), as ``te.if_then_else`` pads an input."""
+    if op.num_outputs != 1 or op.reduce_axis:
+        return False
+    body = op.body[0]
+    if not isinstance(body, E.Select):
+        return False
+    sides = (body.true_value, body.false_value)
+    consts = (E.IntImm, E.FloatImm)
+    return any(isinstance(a, E.TensorRead) and isinstance(b, consts) for a, b in (sides, sides[::-1]))
+
+
 def _has_reuse(op: ComputeOp) -> bool:
     spatial = {iv.var for iv in op.axis}
     for read in tensor_reads(op):

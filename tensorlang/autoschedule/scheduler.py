@@ -19,7 +19,16 @@ from typing import Any
 
 from ..errors import TensorLangError
 from .search import SketchSearch
-from .task import BATCH, SearchTask, confirm_best, default_measure_option, resume, run_trials
+from .task import (
+    BATCH,
+    SearchTask,
+    confirm_best,
+    default_measure_option,
+    finish_trials,
+    finishing_reserve,
+    resume,
+    run_trials,
+)
 
 _WINDOW = 3       # rounds in the backward window
 _ALPHA = 0.2      # weight of the optimistic forward estimate
@@ -78,15 +87,25 @@ def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLik
     order = [i for i, s in enumerate(sched.searches) if s.trials_done == 0] if used else list(range(len(tasks)))
     # Rounds are a batch, smaller when the budget is small, so that every task gets a warm-up round.
     round_size = min(BATCH, max(1, n_trials // len(tasks)))
-    while used < n_trials:
-        i = order.pop(0) if order else sched.pick()
-        n = run_trials(sched.tasks[i], sched.searches[i], min(round_size, n_trials - used), log, option)
-        if n == 0:
-            break
-        used += n
-        sched.history[i].append(sched.best_latency(i))
-        if verbose:
-            _show(sched, used, n_trials, time.monotonic() - start)
+
+    def spend(limit: int) -> None:
+        nonlocal used
+        while used < limit:
+            i = order.pop(0) if order else sched.pick()
+            n = run_trials(sched.tasks[i], sched.searches[i], min(round_size, limit - used), log, option)
+            if n == 0:
+                break
+            used += n
+            sched.history[i].append(sched.best_latency(i))
+            if verbose:
+                _show(sched, used, n_trials, time.monotonic() - start)
+
+    # The rounds, then each task's finishing variants (``task.finish_trials``), then the rest.
+    reserves = [finishing_reserve(t) for t in sched.tasks]
+    spend(max(0, n_trials - sum(reserves)))
+    for i, reserve in enumerate(reserves):
+        used += finish_trials(sched.tasks[i], sched.searches[i], min(reserve, n_trials - used), log, option)
+    spend(n_trials)
     if verbose:
         print(file=sys.stderr)
     if confirm_top > 1:

@@ -78,6 +78,10 @@ class SketchSearch:
     def _fresh(self, key: str) -> bool:
         return key not in self.measured and key not in self.pending
 
+    def is_new(self, sketch: Sketch, decisions: dict[str, Any]) -> bool:
+        """Whether the candidate was neither measured nor proposed before."""
+        return self._fresh(self._key(sketch, decisions))
+
     def _prior_pool(self, per_sketch: int, rng: random.Random | None = None) -> list[tuple[float, str]]:
         pool: list[tuple[float, str]] = []
         for sketch in self.task.sketches:

@@ -48,7 +48,7 @@ from ..te import expr as E
 from ..te import thread_axis
 from ..te.functor import post_order_visit
 from ..te.tensor import IterVar, PlaceholderOp
-from .dag import ComputeDAG, StageInfo, vars_of
+from .dag import ComputeDAG, StageInfo, is_padding, vars_of
 from .hardware import HardwareModel
 from .layout import lane_blocks, lane_read, lanes_rewrite, pack_input, packable_read
 
@@ -210,11 +210,9 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
         if info.is_output:
             return [{**plan, key: plan.get(key, FLAT)}]
         if _feeds_lanes(dag, info, plan):
-            # Computed once, not once per broadcast of the register tile.  Padding inlined
-            # (Xpad=inline;Y=lanes, which builds and has no select left: loop partitioning
-            # cuts the border tiles and rows) ran a 3x3 conv2d 0.5% faster on 1 thread and 3%
-            # on 2, but its nine copies of the kernel (three column ranges x three window-row
-            # ranges) doubled the build, and 64 trials took 82 s instead of 44.
+            # Computed once, not once per broadcast of the register tile.  A padding stage
+            # inlined instead is a finishing variant (finishing_variants): tried on the
+            # leaders only, as it doubles the build.
             return [{**plan, key: ROOT}]
         options = [{**plan, key: INLINE}]
         anchor = _anchor(dag, info, plan)
@@ -245,6 +243,22 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
         if anchor:
             new[anchor] = ROWS
         out.append(new)
+    return out
+
+
+def finishing_variants(dag: ComputeDAG, sketch: Sketch) -> list[Sketch]:
+    """Sketches worth measuring with a leader's decisions at the end of a search, but too slow
+    to build for the search itself: a padding stage computed as a pass before a ``lanes``
+    stage, inlined instead.  Loop partitioning then leaves the kernel's interior reading the
+    input itself and its border tiles and window rows reading constant zeros (no select), which
+    saves the padded copy: a 3x3 conv2d 1x64x56x56 ran 1.4% faster on 1 thread and 2.7% on 2
+    with the same decisions, but nine copies of the kernel (three column ranges x three window
+    rows) doubled its build, and searching with it took 64 trials 79 s instead of 44."""
+    plans = dict(sketch.plans)
+    out = []
+    for key, plan in sketch.plans:
+        if plan == ROOT and key in dag.by_key and is_padding(dag[key].op) and _feeds_lanes(dag, dag[key], plans):
+            out.append(Sketch(tuple((k, INLINE if k == key else p) for k, p in sketch.plans)))
     return out
 
 

@@ -32,9 +32,9 @@ from ..schedule.schedule import Schedule
 from ..target.target import as_target
 from .dag import ComputeDAG, SketchError
 from .hardware import HardwareModel, hardware_for
-from .records import from_config
+from .records import from_config, to_config
 from .search import SketchSearch
-from .sketch import Sketch, Slot, apply_sketch, generate_sketches, sketch_slots
+from .sketch import Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
 
 NAME_PREFIX = "auto/"
 # Candidates measured per batch: builds run n_parallel at a time, runs one by one.
@@ -119,7 +119,12 @@ class SearchTask:
                   file=sys.stderr)
         callbacks = [progress_bar(todo, prefix=f"  {self.name} ")] if verbose and todo else []
         option = measure_option or default_measure_option()
-        run_trials(self, search, todo, log, option, early_stopping, callbacks)
+        # The search, then the finishing variants of its leaders, then any trials they left.
+        reserve = min(todo, finishing_reserve(self))
+        searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
+        left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks)
+        if searched == todo - reserve and left > 0:
+            run_trials(self, search, left, log, option, early_stopping, callbacks)
         if confirm_top > 1 and search.needs_confirmation:
             confirm_best(self, search, option, log, confirm_top, confirm_rounds)
         return search
@@ -210,18 +215,51 @@ def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.Pat
         configs = search.next_batch(min(BATCH, n - done))
         if not configs:
             break
-        inputs = [MeasureInput(task.target, task, c) for c in configs]
-        results = list(measure_batch(inputs))
-        if log is not None:
-            record.append(log, zip(inputs, results))
         before = search.best_cost
-        search.update(inputs, results)
-        search.trials_done += len(results)
-        done += len(results)
+        done += _measure(task, search, configs, log, measure_batch, callbacks)
         if search.best_cost < before:
             best_at = done
-        for cb in callbacks:
-            cb(search, inputs, results)
         if early_stopping is not None and done - best_at >= early_stopping:
             break
     return done
+
+
+def _measure(task: SearchTask, search: SketchSearch, configs: Sequence[ConfigEntity], log: str | os.PathLike | None,
+             measure_batch: Callable, callbacks: Sequence[Callable] = ()) -> int:
+    """Measure ``configs`` as trials: logged, fed to the search, shown; how many there were."""
+    inputs = [MeasureInput(task.target, task, c) for c in configs]
+    results = list(measure_batch(inputs))
+    if log is not None:
+        record.append(log, zip(inputs, results))
+    search.update(inputs, results)
+    search.trials_done += len(results)
+    for cb in callbacks:
+        cb(search, inputs, results)
+    return len(results)
+
+
+# Trials of a task's budget kept for its leaders' finishing variants, when its sketches have any.
+FINISHING = 2
+
+
+def finishing_reserve(task: SearchTask) -> int:
+    """How many of a budget's trials ``finish_trials`` may take for ``task``."""
+    return FINISHING if any(finishing_variants(task.dag, s) for s in task.sketches) else 0
+
+
+def finish_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.PathLike | None, option: Any,
+                  callbacks: Sequence[Callable] = ()) -> int:
+    """Measure up to ``n`` finishing variants (``sketch.finishing_variants``: plans too slow to
+    build for the search, such as a padding stage inlined into a lanes kernel) of the search's
+    fastest candidates, with their decisions, as ordinary trials; they join the leaders that
+    ``confirm_best`` re-measures, so a variant is declared best only if it is confirmed faster.
+    Returns how many were measured."""
+    configs: list[ConfigEntity] = []
+    for inp in search.leaders(max(n, 1)):
+        sketch, decisions = from_config(inp.config)
+        for variant in finishing_variants(task.dag, sketch):
+            if len(configs) < n and search.is_new(variant, decisions):
+                configs.append(to_config(variant, decisions, task.flop))
+    if not configs:
+        return 0
+    return _measure(task, search, configs, log, create_measure_batch(task, option), callbacks)

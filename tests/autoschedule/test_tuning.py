@@ -253,3 +253,51 @@ def _check_matmul(s, args, shape) -> None:
     c = np.empty((n, m), "float32")
     f(a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+def test_finishing_variants_inline_a_padding_that_a_lanes_kernel_reads():
+    from tensorlang.autoschedule.sketch import Sketch, finishing_variants
+    conv = autoschedule.SearchTask(*WORKLOADS["conv2d"][:2], "llvm", name="conv2d")
+    lanes = Sketch.parse("Xpad=root;Y=lanes")
+    assert lanes in conv.sketches
+    assert finishing_variants(conv.dag, lanes) == [Sketch.parse("Xpad=inline;Y=lanes")]
+    assert all(finishing_variants(conv.dag, s) == [] for s in conv.sketches if s != lanes)
+    mm = autoschedule.SearchTask(matmul, (32, 32, 32), "llvm")
+    assert all(finishing_variants(mm.dag, s) == [] for s in mm.sketches)
+
+
+def test_a_conv2d_tune_measures_its_leaders_padding_inlined_within_the_budget(tmp_path):
+    from tensorlang.autoschedule.sketch import Sketch
+    from tests.autoschedule.test_lanes import conv_ref
+    from tests.autoschedule.workloads import conv2d
+    log = str(tmp_path / "conv.auto.json")
+    task = autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv")
+    search = task.tune(n_trials=10, log=log, measure_option=_option(), seed=0, verbose=False)
+    recs = [r for r in record.load_from_file(log) if not record.is_confirmation(r[1])]
+    assert len(recs) == 10 and search.trials_done == 10           # the variants count as trials
+    plans = [from_config(inp.config) for inp, _ in recs]
+    root, inline = Sketch.parse("Xpad=root;Y=lanes"), Sketch.parse("Xpad=inline;Y=lanes")
+    inlined = [d for sk, d in plans if sk == inline]
+    # The last trials: leaders' decisions, measured with the padding inlined.
+    assert 1 <= len(inlined) <= 2 and [d for _, d in plans[-len(inlined):]] == inlined
+    assert all((root, d) in plans[:-len(inlined)] for d in inlined)
+    sch, args = task.apply_best(log)
+    f = tl.build(sch, args)
+    rng = np.random.default_rng()
+    x, w = rng.uniform(-1, 1, (1, 8, 10, 12)).astype("float32"), rng.uniform(-1, 1, (32, 8, 3, 3)).astype("float32")
+    y = np.full((1, 32, 10, 12), np.nan, "float32")
+    f(x, w, y)
+    np.testing.assert_allclose(y, conv_ref(x, w, 1, 1), rtol=1e-4, atol=1e-4)
+
+
+def test_tune_tasks_keeps_the_finishing_trials_within_the_budget(tmp_path):
+    from tests.autoschedule.workloads import conv2d
+    log = str(tmp_path / "two.json")
+    tasks = [autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv"),
+             autoschedule.SearchTask(matmul, (32, 32, 32), "llvm")]
+    autoschedule.tune_tasks(tasks, n_trials=14, log=log, measure_option=_option(), seed=1, verbose=False,
+                            confirm_top=0)
+    recs = list(record.load_from_file(log))
+    assert len(recs) == 14
+    sketches = [from_config(inp.config)[0].name for inp, _ in recs if inp.task.workload_key == tasks[0].workload_key]
+    assert "Xpad=inline;Y=lanes" in sketches
