@@ -33,14 +33,22 @@ def test_split_tail_gets_a_guard_free_main_loop(rng):
         np.testing.assert_allclose(b, a * 2, rtol=1e-6)
 
 
-def test_padding_checks_leave_the_interior(rng):
-    H = 20
-    A = te.placeholder((H,), name="A")
-    P = te.compute((H + 2,), lambda i: te.if_then_else(te.all(i >= 1, i < H + 1), A[i - 1], 0.0), name="P")
-    k = te.reduce_axis((0, 3), name="k")
-    B = te.compute((H,), lambda i: te.sum(P[i + k], axis=k), name="B")
+def _padded_window(n: int, pad: int, window: int):
+    """B[i] = sum of A[i - pad .. i - pad + window), zeros outside A, read through an inlined
+    padding stage; returns (A, B, schedule, the reduce axis)."""
+    A = te.placeholder((n,), name="A")
+    P = te.compute((n + 2 * pad,), lambda i: te.if_then_else(te.all(i >= pad, i < n + pad), A[i - pad], 0.0),
+                   name="P")
+    k = te.reduce_axis((0, window), name="k")
+    B = te.compute((n + 2 * pad - window + 1,), lambda i: te.sum(P[i + k], axis=k), name="B")
     s = te.create_schedule(B.op)
     s[P].compute_inline()
+    return A, B, s, k
+
+
+def test_padding_checks_leave_the_interior(rng):
+    H = 20
+    A, B, s, _ = _padded_window(H, 1, 3)
     text = str(tl.lower(s, [A, B]))
     assert text.count("select(") < text.count("B[")  # the interior loop reads A without a select
     a = random_array(rng, (H,), "float32")
@@ -122,12 +130,7 @@ def test_tiles_reading_the_padding_become_single_guard_free_iterations(rng):
     # each of those bounds and the short border ranges peeled: with the tile's columns and the
     # window unrolled, each border iteration's guards fold to constants.
     W = 15
-    A = te.placeholder((W,), name="A")
-    P = te.compute((W + 6,), lambda i: te.if_then_else(te.all(i >= 3, i < W + 3), A[i - 3], 0.0), name="P")
-    k = te.reduce_axis((0, 7), name="k")
-    B = te.compute((W,), lambda i: te.sum(P[i + k], axis=k), name="B")
-    s = te.create_schedule(B.op)
-    s[P].compute_inline()
+    A, B, s, k = _padded_window(W, 3, 7)
     xo, xi = s[B].split(B.op.axis[0], factor=2)
     s[B].reorder(xo, k, xi)
     s[B].unroll(k)
