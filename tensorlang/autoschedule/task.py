@@ -254,8 +254,10 @@ def finish_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.
     fastest candidates, with their decisions, as ordinary trials; they join the leaders that
     ``confirm_best`` re-measures, so a variant is declared best only if it is confirmed faster.
     Returns how many were measured."""
+    if n <= 0:
+        return 0
     configs: list[ConfigEntity] = []
-    for inp in search.leaders(max(n, 1)):
+    for inp in search.leaders(n):
         sketch, decisions = from_config(inp.config)
         for variant in finishing_variants(task.dag, sketch):
             if len(configs) < n and search.is_new(variant, decisions):
