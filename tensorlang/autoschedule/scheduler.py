@@ -104,7 +104,10 @@ def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLik
     reserves = [finishing_reserve(t) for t in sched.tasks]
     spend(max(0, n_trials - sum(reserves)))
     for i, reserve in enumerate(reserves):
-        used += finish_trials(sched.tasks[i], sched.searches[i], min(reserve, n_trials - used), log, option)
+        n = finish_trials(sched.tasks[i], sched.searches[i], min(reserve, n_trials - used), log, option)
+        used += n
+        if n and verbose:
+            _show(sched, used, n_trials, time.monotonic() - start)
     spend(n_trials)
     if verbose:
         print(file=sys.stderr)
