@@ -35,7 +35,7 @@ def conv_ref(x, w, pad, stride):
 
 
 LANES = Sketch.parse("Xpad=root;Y=lanes")
-# The padding inlined: not proposed (it doubles the build), but it builds and replays.
+# The padding inlined: not a sketch of the search (it doubles the build), only a finishing variant.
 INLINE_LANES = Sketch.parse("Xpad=inline;Y=lanes")
 
 

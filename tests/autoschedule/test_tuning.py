@@ -11,6 +11,7 @@ import tensorlang as tl
 from tensorlang import autoschedule
 from tensorlang.autoschedule.prior import random_decisions
 from tensorlang.autoschedule.records import from_config, to_config
+from tensorlang.autoschedule.sketch import Sketch, finishing_variants
 from tensorlang.autoschedule.task import confirm_best
 from tensorlang.autotune import measure_option, record
 from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
@@ -18,7 +19,7 @@ from tensorlang.autotune.measure.measure import MeasureErrorNo, MeasureInput, Me
 from tensorlang.cli import main
 from tensorlang.errors import TensorLangError
 from tensorlang.target.llvm import load_module
-from tests.autoschedule.workloads import WORKLOADS, matmul, softmax
+from tests.autoschedule.workloads import WORKLOADS, conv2d, conv2d_ref, matmul, softmax
 
 
 def _option():
@@ -256,7 +257,6 @@ def _check_matmul(s, args, shape) -> None:
 
 
 def test_finishing_variants_inline_a_padding_that_a_lanes_kernel_reads():
-    from tensorlang.autoschedule.sketch import Sketch, finishing_variants
     conv = autoschedule.SearchTask(*WORKLOADS["conv2d"][:2], "llvm", name="conv2d")
     lanes = Sketch.parse("Xpad=root;Y=lanes")
     assert lanes in conv.sketches
@@ -267,9 +267,6 @@ def test_finishing_variants_inline_a_padding_that_a_lanes_kernel_reads():
 
 
 def test_a_conv2d_tune_measures_its_leaders_padding_inlined_within_the_budget(tmp_path):
-    from tensorlang.autoschedule.sketch import Sketch
-    from tests.autoschedule.test_lanes import conv_ref
-    from tests.autoschedule.workloads import conv2d
     log = str(tmp_path / "conv.auto.json")
     task = autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv")
     search = task.tune(n_trials=10, log=log, measure_option=_option(), seed=0, verbose=False)
@@ -287,11 +284,10 @@ def test_a_conv2d_tune_measures_its_leaders_padding_inlined_within_the_budget(tm
     x, w = rng.uniform(-1, 1, (1, 8, 10, 12)).astype("float32"), rng.uniform(-1, 1, (32, 8, 3, 3)).astype("float32")
     y = np.full((1, 32, 10, 12), np.nan, "float32")
     f(x, w, y)
-    np.testing.assert_allclose(y, conv_ref(x, w, 1, 1), rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(y, conv2d_ref(x, w), rtol=1e-4, atol=1e-4)
 
 
 def test_tune_tasks_keeps_the_finishing_trials_within_the_budget(tmp_path):
-    from tests.autoschedule.workloads import conv2d
     log = str(tmp_path / "two.json")
     tasks = [autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv"),
              autoschedule.SearchTask(matmul, (32, 32, 32), "llvm")]

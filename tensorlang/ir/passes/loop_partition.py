@@ -9,12 +9,13 @@ the loop is cut at each bound instead, and in each range every condition that ho
 fails) throughout is replaced by True (or False): a column tile that straddles the left
 padding and one that straddles the right become single iterations whose guards fold.  A
 prefix or tail made by one condition that fails there for every inner iteration (the padding
-rows of a window) gets False for it.  Every range's inner loops are partitioned in turn.
-The result computes exactly what the input computes.  With ``copy_nests=False`` (GPU kernels) a loop
-whose body holds another serial, parallel or unrolled loop is not partitioned (its inner
-loops may be): the copies of a whole nest, unrolled later, multiplied a kernel's code (a
-conv2d whose reduction loops carry padding guards became five copies of 800 lines of CUDA C)
-while a GPU runs a guard that is uniform across threads almost for free.
+rows of a window) gets False for it.  The main range's inner loops are partitioned in turn,
+and every range's while the nest has at most ``_MAX_COPIES`` copies.  The result computes
+exactly what the input computes.  With ``copy_nests=False`` (GPU kernels) a loop whose body
+holds another serial, parallel or unrolled loop is not partitioned (its inner loops may be):
+the copies of a whole nest, unrolled later, multiplied a kernel's code (a conv2d whose
+reduction loops carry padding guards became five copies of 800 lines of CUDA C) while a GPU
+runs a guard that is uniform across threads almost for free.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ class _Partition(Mutator):
     def __init__(self, copy_nests: bool = True) -> None:
         super().__init__()
         self.copy_nests = copy_nests
-        self.copies = 1  # copies of the loop being visited that partitioning above it made and visits
+        self.copies = 1  # how many copies of the current nest the enclosing partitions made (and visit)
 
     def visit_For(self, node: For) -> Stmt:
         if node.kind not in _PARTITIONABLE or (isinstance(node.extent, IntImm) and node.extent.value <= 1):
@@ -302,10 +303,13 @@ def _border(body: Stmt, bounds: _Bounds, limits: list[PrimExpr], side: str) -> S
     key = keys[0]
     flip = "hi" if side == "lo" else "lo"
     fails = bounds.false.get(key, [])
-    if not fails or not all(s == flip and structural_key(simplify(b - limits[0])) == structural_key(IntImm(b.dtype, 0))
-                            for s, b in fails):
+    if not fails or not all(s == flip and _is_zero(simplify(b - limits[0])) for s, b in fails):
         return body
     return simplify_guards(_Decide(set(), {key}).visit(body))
+
+
+def _is_zero(e: PrimExpr) -> bool:
+    return isinstance(e, IntImm) and e.value == 0
 
 
 def simplify_guards(stmt: Stmt) -> Stmt:
