@@ -9,7 +9,11 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from . import expr, intrin
+from . import (
+    broadcast,  # noqa: F401 - gives Tensor its + - * / operators
+    expr,
+    intrin,
+)
 from .dtype import DType, as_dtype, promote
 from .expr import *  # noqa: F403 - the expression nodes and constructors (expr.__all__)
 from .expr import all_ as all
