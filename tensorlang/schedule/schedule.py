@@ -21,6 +21,7 @@ from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderO
 from ..te.tensor_intrin import TensorComputeOp, TensorIntrin
 from ..transform import PassContext
 from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtype
+from .step_record import Step
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
@@ -57,13 +58,29 @@ class IterVarAttr:
         return [v for _, v in self.pragmas]
 
 
-def _recorded(fn: Any) -> Any:
-    """A primitive that a schedule made under ``PassContext(config={"te.keep_schedule_record":
-    True})`` records (its name and the loop order after it)."""
+def _recorded(fn: Any = None, *, in_record: bool = True) -> Any:
+    """A primitive that every schedule keeps as a step (``Schedule.steps``, when it is not called
+    from inside another primitive), and that a schedule made under ``PassContext(config=
+    {"te.keep_schedule_record": True})`` records (its name and the loop order after it) unless
+    ``in_record`` is False."""
+    if fn is None:
+        return functools.partial(_recorded, in_record=in_record)
+
     @functools.wraps(fn)
     def primitive(self: Any, *args: Any, **kwargs: Any) -> Any:
-        out = fn(self, *args, **kwargs)
-        (self.schedule if isinstance(self, Stage) else self)._record(fn.__name__)
+        stage = self if isinstance(self, Stage) else None
+        sched = self.schedule if stage is not None else self
+        op = stage.op if stage is not None else None
+        sched._depth += 1
+        try:
+            out = fn(self, *args, **kwargs)
+        finally:
+            sched._depth -= 1
+        if sched._depth == 0:
+            sched.steps.append(Step(stage.origin_op if stage is not None else None, op, fn.__name__, args,
+                                    tuple(kwargs.items()), out))
+        if in_record:
+            sched._record(fn.__name__)
         return out
     return primitive
 
@@ -256,6 +273,7 @@ class Stage:
             self.leaf_iter_vars[p] = iv
         return self
 
+    @_recorded(in_record=False)  # TVM's record holds the splits and the reorder it makes
     def tile(self, x_parent: IterVar, y_parent: IterVar, x_factor: Any, y_factor: Any
              ) -> tuple[IterVar, IterVar, IterVar, IterVar]:
         """Split two axes and order them (x.outer, y.outer, x.inner, y.inner)."""
@@ -506,6 +524,8 @@ class Schedule:
         self.primitive_record: list[str] = []
         self._keep_record = bool(PassContext.current().config.get("te.keep_schedule_record", False))
         self._record("vanilla")
+        self.steps: list[Step] = []   # every primitive applied from outside, in order (step_record)
+        self._depth = 0
 
     def _record(self, primitive: str) -> None:
         if self._keep_record:
