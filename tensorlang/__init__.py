@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
 
 from . import container, contrib, driver, error, errors, runtime, schedule, target, te, testing, tir, topi, transform
@@ -14,6 +16,18 @@ from .errors import *  # noqa: F403 - the error classes, at top level as in TVM
 from .errors import TensorLangError as TVMError
 from .runtime import cpu, cuda, device, get_global_func, register_func
 from .runtime import ndarray as nd
+
+# TVM code names the tuners through the package too (``tvm.auto_scheduler.SearchTask``,
+# ``tvm.autotvm.task.create``); they sit on top of everything, so they load on first use.
+_TUNER_ALIASES = {"autotune": "autotune", "autotvm": "autotune", "autoschedule": "autoschedule",
+                  "auto_scheduler": "autoschedule"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _TUNER_ALIASES:
+        return importlib.import_module(f".{_TUNER_ALIASES[name]}", __name__)
+    raise AttributeError(f"module 'tensorlang' has no attribute '{name}'")
+
 
 __all__ = ["__version__", "container", "contrib", "driver", "error", "transform", "errors", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",

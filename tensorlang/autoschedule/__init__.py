@@ -8,14 +8,36 @@ Sketches come from rules over the computation's DAG (``sketch``), decisions from
 prior of the hardware (``prior``, ``hardware``) refined by evolutionary search guided by an
 XGBoost model of lowered-IR features (``search``, ``cost_model``); trials are measured and
 logged exactly like template trials.  ``tune_tasks`` shares a budget among several tasks.
+
+TVM 0.12's ``auto_scheduler`` code ports with ``from tensorlang import autoschedule as
+auto_scheduler``: ``register_workload``, ``SearchTask(func=, args=, target=)``,
+``task.tune(TuningOptions(num_measure_trials=, measure_callbacks=[RecordToFile(log)]))``,
+``task.apply_best(log)``, ``task.print_best(log)``, ``SketchPolicy``/``XGBModel``/
+``PreloadMeasuredStates`` to resume, ``TaskScheduler(tasks).tune(options)``.
 """
 
 from .dag import ComputeDAG, SketchError
-from .hardware import HardwareModel, hardware_for
+from .hardware import HardwareModel, HardwareParams, hardware_for
+from .policy import PreloadMeasuredStates, RandomModel, SketchPolicy, XGBModel
+from .records import load_best_record, load_records, save_records
 from .scheduler import TaskScheduler, tune_tasks
 from .search import SketchSearch
 from .sketch import Sketch, apply_sketch, generate_sketches
-from .task import SearchTask
+from .task import LayoutRewriteOption, SearchTask
+from .tuning_options import (
+           LocalBuilder,
+           LocalRPCMeasureContext,
+           LocalRunner,
+           RecordToFile,
+           TuningOptions,
+           TuningOptionsError,
+)
+from .workload_registry import WorkloadError, register_workload
 
 __all__ = ["SearchTask", "tune_tasks", "TaskScheduler", "SketchSearch", "ComputeDAG", "SketchError", "Sketch",
-           "HardwareModel", "hardware_for", "apply_sketch", "generate_sketches"]
+           "HardwareModel", "hardware_for", "apply_sketch", "generate_sketches",
+           # TVM 0.12's auto_scheduler names (``from tensorlang import autoschedule as auto_scheduler``)
+           "register_workload", "WorkloadError", "TuningOptions", "TuningOptionsError", "RecordToFile", "LocalBuilder",
+           "LocalRunner", "LocalRPCMeasureContext", "SketchPolicy", "XGBModel", "RandomModel",
+           "PreloadMeasuredStates", "HardwareParams", "LayoutRewriteOption", "load_records", "save_records",
+           "load_best_record"]

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..autotune.flop import compute_flop
 from ..errors import TensorLangError
 from ..te import expr as E
 from ..te.functor import post_order_visit
@@ -182,6 +183,51 @@ class ComputeDAG:
                     len(read.indices) != len(axes) or any(i is not v for i, v in zip(read.indices, axes))):
                 return False
         return True
+
+    @property
+    def ops(self) -> list[Any]:
+        """Every operation, placeholders included, producers first (TVM's ``ComputeDAG.ops``)."""
+        order: list[Any] = []
+        seen: set[int] = set()
+
+        def visit(op: Any) -> None:
+            if id(op) in seen:
+                return
+            seen.add(id(op))
+            for t in op.input_tensors:
+                visit(t.op)
+            order.append(op)
+        for t in self.outputs:
+            visit(t.op)
+        return order
+
+    @property
+    def flop_ct(self) -> float:
+        """Floating-point operations of one run (TVM's ``flop_ct``)."""
+        return float(compute_flop(self.outputs))
+
+    def __str__(self) -> str:
+        """One line per operation, as TVM prints a ComputeDAG: ``A = PLACEHOLDER [N, L]``,
+        ``C(i, j) += (A[i, k]*B[k, j])``, ``D(i, j) = ...``."""
+        lines = []
+        for op in self.ops:
+            if isinstance(op, PlaceholderOp):
+                lines.append(f"{op.name} = PLACEHOLDER [{', '.join(str(d) for d in op.shape)}]")
+                continue
+            if not isinstance(op, ComputeOp):
+                lines.append(f"{op.name} = {type(op).__name__}")
+                continue
+            axes = ", ".join(iv.var.name for iv in op.axis)
+            for k, body in enumerate(op.body):
+                name = op.name if len(op.body) == 1 else f"{op.name}.v{k}"
+                if isinstance(body, E.Reduce):
+                    kind = {"sum": "+=", "max": "max=", "min": "min="}.get(body.combiner.name, "reduce=")
+                    where = "" if isinstance(body.condition, E.IntImm) and body.condition.value else \
+                        f" where {body.condition}"
+                    lines.append(f"{name}({axes}) {kind} {body.source[body.value_index]}{where}")
+                else:
+                    lines.append(f"{name}({axes}) = {body}")
+        return "\n".join(lines) + "\n"
 
     def __repr__(self) -> str:
         rows = [f"  {s.key}: spatial={s.spatial} reduce={s.reduce} reuse={s.has_reuse} output={s.is_output} "

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import functools
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 from ..autotune import roofline
+from ..errors import TensorLangError
 from ..target.cuda.target import CUDATarget
 from ..target.llvm.target import LLVMTarget
 from ..target.target import as_target
@@ -51,6 +53,51 @@ class HardwareModel:
     def accumulators(self) -> int:
         """Independent FMA chains that keep every FMA unit busy."""
         return self.fma_units * self.fma_latency
+
+
+@dataclass(frozen=True)
+class HardwareParams:
+    """TVM's ``auto_scheduler.HardwareParams``: figures that override what tensorlang reads from
+    the target and the machine (None or -1: keep it).  ``cache_line_bytes``,
+    ``max_local_memory_per_block`` and ``max_vthread_extent`` are accepted and not used."""
+
+    num_cores: int | None = None
+    vector_unit_bytes: int | None = None
+    cache_line_bytes: int | None = None
+    max_shared_memory_per_block: int | None = None
+    max_local_memory_per_block: int | None = None
+    max_threads_per_block: int | None = None
+    max_vthread_extent: int | None = None
+    warp_size: int | None = None
+    target: Any = None
+    target_host: Any = None
+
+    def __post_init__(self) -> None:
+        for name in ("num_cores", "vector_unit_bytes", "cache_line_bytes", "max_shared_memory_per_block",
+                     "max_local_memory_per_block", "max_threads_per_block", "max_vthread_extent", "warp_size"):
+            value = getattr(self, name)
+            if value is None or value == -1:
+                continue
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TensorLangError(f"HardwareParams {name} must be a positive int (or -1/None to keep the "
+                                      f"machine's), got {value!r}")
+
+    def apply(self, hw: HardwareModel) -> HardwareModel:
+        """``hw`` with the figures given here."""
+        def given(value: int | None) -> bool:
+            return value is not None and value != -1
+        changes: dict[str, Any] = {}
+        if given(self.num_cores):
+            changes["threads"] = self.num_cores
+        if given(self.vector_unit_bytes):
+            changes["vector_bits"] = 8 * self.vector_unit_bytes
+        if given(self.max_shared_memory_per_block):
+            changes["max_shared_bytes"] = self.max_shared_memory_per_block
+        if given(self.max_threads_per_block):
+            changes["max_threads_per_block"] = self.max_threads_per_block
+        if given(self.warp_size):
+            changes["warp_size"] = self.warp_size
+        return replace(hw, **changes)
 
 
 def _threads() -> int:

@@ -11,13 +11,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+import os
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+from ..autotune import record
+from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.space import ConfigEntity, InstantiationError, OtherOptionEntity, SplitEntity
+from ..autotune.task.task import workload_key as workload_key_of
+from ..errors import TensorLangError
+from ..target.target import as_target
 from .sketch import Sketch
+from .workload_registry import parse_workload_key
 
 SKETCH_KNOB = "sketch"
+# Task names of auto-scheduling tasks in a log start with this (``auto/matmul``).
+NAME_PREFIX = "auto/"
 
 
 def candidate_key(sketch: Sketch, decisions: Mapping[str, Any]) -> str:
@@ -47,3 +56,42 @@ def from_config(config: Any) -> tuple[Sketch, dict[str, Any]]:
         raise InstantiationError("config has no 'sketch' knob: it was not written by the auto-scheduler")
     decisions = {k: (list(v) if isinstance(v, list) else v) for k, v in knobs.items() if k != SKETCH_KNOB}
     return Sketch.parse(text), decisions
+
+
+# -- TVM's auto_scheduler record functions, over the same JSON-lines logs ---------------------------
+
+def load_records(filename: str | os.PathLike) -> Iterator[tuple[MeasureInput, MeasureResult]]:
+    """Every (input, result) of a tuning log (TVM's ``auto_scheduler.load_records``)."""
+    return record.load_from_file(filename)
+
+
+def save_records(filename: str | os.PathLike, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]
+                 ) -> None:
+    """Append trials to a tuning log (TVM's ``auto_scheduler.save_records``)."""
+    record.append(filename, zip(inputs, results))
+
+
+def load_best_record(filename: str | os.PathLike, workload_key: str | None = None, target: Any = None,
+                     include_compatible: bool = False) -> tuple[MeasureInput, MeasureResult] | tuple[None, None]:
+    """The best error-free trial of ``filename``, of one workload (a task's ``workload_key`` or
+    TVM's JSON form ``'["name", args...]'``) and target when given, ranked by the rule every
+    reader of a log follows; ``(None, None)`` when there is none."""
+    keys = None if workload_key is None else {workload_key, *_tvm_key_forms(workload_key)}
+    tgt = None if target is None else str(as_target(target))
+    ranking = record.Ranking()
+    for inp, res in record.load_from_file(filename):
+        if keys is not None and inp.task.workload_key not in keys:
+            continue
+        if tgt is not None and str(inp.task.target) != tgt:
+            continue
+        ranking.add(inp, res)
+    return ranking.best if ranking.best is not None else (None, None)
+
+
+def _tvm_key_forms(key: str) -> list[str]:
+    """Our workload key of a TVM JSON key ``'["name", args...]'`` (none when it is not one)."""
+    try:
+        name, args = parse_workload_key(key)
+    except TensorLangError:
+        return []
+    return [workload_key_of(NAME_PREFIX + name, args)]

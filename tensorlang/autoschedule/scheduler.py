@@ -26,20 +26,38 @@ from .task import (
     default_measure_option,
     finish_trials,
     finishing_reserve,
+    preload,
+    require_device,
     resume,
     run_trials,
 )
+from .tuning_options import TuningOptions
 
 _WINDOW = 3       # rounds in the backward window
 _ALPHA = 0.2      # weight of the optimistic forward estimate
+# TVM's TaskScheduler parameters that tensorlang accepts and does not use
+_TVM_SCHEDULER_OPTIONS = {"objective_func", "strategy", "load_model_file", "alpha", "beta", "gamma",
+                          "backward_window_size", "callbacks"}
 
 
 class TaskScheduler:
     """Round-by-round allocation state (exposed for tests and reports)."""
 
-    def __init__(self, tasks: Sequence[SearchTask], weights: Sequence[float] | None = None, seed: int | None = None):
+    def __init__(self, tasks: Sequence[SearchTask], weights: Sequence[float] | None = None, seed: int | None = None,
+                 *, task_weights: Sequence[float] | None = None, load_log_file: str | None = None,
+                 **tvm_options: Any):
+        """``weights`` (TVM: ``task_weights``) scale each task's latency in the objective, as the
+        number of times a network runs it.  ``load_log_file`` holds trials that start the tasks'
+        searches.  TVM's other tuning parameters (``strategy``, ``alpha``, ``beta``, ...) are
+        accepted and not used."""
         if not tasks:
             raise TensorLangError("tune_tasks needs at least one SearchTask")
+        unknown = set(tvm_options) - _TVM_SCHEDULER_OPTIONS
+        if unknown:
+            raise TensorLangError(f"TaskScheduler: unknown argument(s) {', '.join(sorted(unknown))}")
+        if weights is None:
+            weights = task_weights
+        self.load_log_file = load_log_file
         self.tasks = list(tasks)
         self.weights = list(weights) if weights is not None else [1.0] * len(tasks)
         if len(self.weights) != len(self.tasks):
@@ -67,6 +85,19 @@ class TaskScheduler:
         grads = [self.gradient(i) for i in range(len(self.tasks))]
         return max(range(len(grads)), key=lambda i: (grads[i], -self.searches[i].trials_done))
 
+    def tune(self, tune_option: TuningOptions, search_policy: Any = "default", search_policy_params: Any = None,
+             adaptive_training: bool = False, per_task_early_stopping: int | None = None) -> TaskScheduler:
+        """TVM's form: measure ``tune_option.num_measure_trials`` new trials over the tasks into
+        its ``RecordToFile`` log (trials the log already holds start the searches)."""
+        if not isinstance(tune_option, TuningOptions):
+            raise TensorLangError(f"TaskScheduler.tune needs a TuningOptions, got {tune_option!r}")
+        if self.load_log_file is not None:
+            for search in self.searches:
+                preload(search, self.load_log_file, tune_option.log)
+        return _tune(self, tune_option.num_measure_trials, tune_option.log,
+                     tune_option.measure_option(default_measure_option), tune_option.verbose > 0, 3, 3,
+                     additional=True)
+
 
 def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLike | None = None,
                measure_option: Any = None, weights: Sequence[float] | None = None, seed: int | None = None,
@@ -78,8 +109,20 @@ def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLik
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
         raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
     sched = TaskScheduler(tasks, weights, seed)
-    option = measure_option or default_measure_option()
+    return _tune(sched, n_trials, log, measure_option or default_measure_option(), verbose, confirm_top,
+                 confirm_rounds)
+
+
+def _tune(sched: TaskScheduler, n_trials: int, log: str | os.PathLike | None, option: Any, verbose: bool,
+          confirm_top: int, confirm_rounds: int, additional: bool = False) -> TaskScheduler:
+    """The rounds of ``tune_tasks``; with ``additional``, ``n_trials`` are new trials on top of
+    those ``log`` holds."""
+    tasks = sched.tasks
+    for task in tasks:
+        require_device(task, option)
     used = sum(resume(s, log) for s in sched.searches)
+    if additional:
+        n_trials += used
     for i in range(len(tasks)):
         sched.history[i].append(sched.best_latency(i))
     start = time.monotonic()

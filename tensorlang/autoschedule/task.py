@@ -16,45 +16,92 @@ from __future__ import annotations
 import inspect
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..autotune import record
 from ..autotune.callback import progress_bar
 from ..autotune.flop import compute_flop
-from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option
+from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option, uses_gpu
 from ..autotune.measure.measure import MeasureInput
 from ..autotune.space import ConfigEntity, InstantiationError
-from ..autotune.task.task import plain_schedule, workload_key
+from ..autotune.task.task import plain_schedule
+from ..autotune.task.task import workload_key as workload_key_of
 from ..autotune.tuner.tuner import remeasure_leaders
+from ..build_module import build
 from ..errors import TensorLangError
 from ..schedule.schedule import Schedule
+from ..schedule.step_record import python_code
 from ..target.target import as_target
 from .dag import ComputeDAG, SketchError
 from .hardware import HardwareModel, hardware_for
-from .records import from_config, to_config
+from .policy import SketchPolicy
+from .records import NAME_PREFIX, from_config, to_config
 from .search import SketchSearch
 from .sketch import Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
+from .tuning_options import TuningOptions
+from .workload_registry import parse_workload_key, workload_function
 
-NAME_PREFIX = "auto/"
 # Candidates measured per batch: builds run n_parallel at a time, runs one by one.
 BATCH = 8
+
+
+class LayoutRewriteOption:
+    """TVM's layout-rewrite choices for ``SearchTask(layout_rewrite_option=)``.  tensorlang decides
+    per sketch whether a weight is packed (inside the built function, whose arguments keep their
+    layout), so every option behaves as ``INSERT_TRANSFORM_STAGE``."""
+
+    NO_REWRITE = 0
+    INSERT_TRANSFORM_STAGE = 1
+    REWRITE_FOR_PRE_TRANSFORMED = 2
+
+    @staticmethod
+    def get_target_default(target: Any, in_relay_integration: bool = False) -> int:
+        return LayoutRewriteOption.INSERT_TRANSFORM_STAGE
 
 
 class SearchTask:
     """One auto-scheduling problem: ``SearchTask(func, args=(...), target="llvm")``."""
 
-    def __init__(self, func: Callable[..., Sequence[Any]], args: Sequence[Any] = (), target: Any = "llvm",
-                 name: str | None = None):
+    def __init__(self, func: Callable[..., Sequence[Any]] | str | None = None, args: Sequence[Any] | None = (),
+                 target: Any = "llvm", name: str | None = None, *, compute_dag: ComputeDAG | None = None,
+                 workload_key: str | None = None, target_host: Any = None, hardware_params: Any = None,
+                 layout_rewrite_option: Any = None, task_inputs: Any = None, task_inputs_overwrite: bool = False,
+                 task_inputs_save_to_file: bool = False, desc: str = ""):
+        """``func`` is the computation function (or the name it is registered under with
+        ``register_workload``); TVM's keywords name it too: ``workload_key='["name", args...]'``
+        or ``compute_dag=ComputeDAG(tensors)``.  ``hardware_params`` (``HardwareParams``)
+        overrides what the prior assumes of the machine.  ``target_host`` and
+        ``layout_rewrite_option`` are accepted and have no effect (tensorlang decides layout
+        rewrites per sketch and keeps the function's arguments as they are)."""
+        if task_inputs:
+            raise TensorLangError("SearchTask: task_inputs (TVM's special input buffers, as for sparse operators) "
+                                  "are not supported; every input is drawn at random and checked against the reference")
+        if args is None:
+            args = ()
+        if workload_key is not None and func is None and compute_dag is None:
+            func, key_args = parse_workload_key(workload_key)
+            args = args or key_args
+        if isinstance(func, str):
+            name = name or func
+            func = workload_function(func)
+        if func is None and compute_dag is not None:
+            dag_tensors = list(compute_dag.tensors)
+            func = lambda: dag_tensors  # noqa: E731 - the DAG's own tensors are the computation
+            name = name or desc or (parse_workload_key(workload_key)[0] if workload_key else "compute_dag")
         if not callable(func):
             raise TensorLangError(f"SearchTask needs a function returning the computation's tensors, got {func!r}")
         self.func = func
         self.args = tuple(args)
-        self.target = str(as_target(target))
-        self.name = NAME_PREFIX + (name or getattr(func, "__name__", "computation"))
-        self.workload_key = workload_key(self.name, self.args)
+        self.target = str(as_target(target if target is not None else "llvm"))
+        self.name = NAME_PREFIX + (name or desc or getattr(func, "__name__", "computation"))
+        self.desc = desc
+        self.workload_key = workload_key_of(self.name, self.args)
         self.dag = ComputeDAG(self._tensors())
         self.hardware: HardwareModel = hardware_for(self.target)
+        if hardware_params is not None:
+            self.hardware = hardware_params.apply(self.hardware)
         self.sketches: list[Sketch] = generate_sketches(self.dag, self.hardware)
         self._slots: dict[str, list[Slot]] = {}
         self.flop = compute_flop(self.dag.outputs)
@@ -62,6 +109,11 @@ class SearchTask:
             self.template_file = inspect.getfile(func)
         except TypeError:
             self.template_file = None
+
+    @property
+    def compute_dag(self) -> ComputeDAG:
+        """The computation's stages (``print(task.compute_dag)`` lists them as TVM does)."""
+        return self.dag
 
     @property
     def target_kind(self) -> str:
@@ -100,25 +152,54 @@ class SearchTask:
         return plain_schedule(tensors), tensors
 
     # -- tuning -------------------------------------------------------------------------------------
-    def tune(self, n_trials: int, log: str | os.PathLike | None = None, measure_option: Any = None,
+    def tune(self, n_trials: int | TuningOptions, log: str | os.PathLike | None = None, measure_option: Any = None,
              seed: int | None = None, early_stopping: int | None = None, verbose: bool = True,
-             search: SketchSearch | None = None, confirm_top: int = 3, confirm_rounds: int = 3) -> SketchSearch:
+             search: SketchSearch | None = None, confirm_top: int = 3, confirm_rounds: int = 3,
+             search_policy: SketchPolicy | None = None, adaptive_training: bool = False) -> SketchSearch:
         """Measure up to ``n_trials`` candidates, counting those ``log`` already holds (a rerun
         resumes); every trial is appended to ``log``.  Then, with ``confirm_top`` > 1, the
         fastest candidates are re-measured side by side in fresh processes (``confirm_best``)
         and the best declared is the confirmed one.  Returns the search state (``best_flops``,
-        ``best_config``)."""
+        ``best_config``).
+
+        TVM's form, ``tune(TuningOptions(...), search_policy=SketchPolicy(...))``, measures
+        ``num_measure_trials`` new trials into the ``RecordToFile`` log, starting from the
+        trials that log (and the policy's ``PreloadMeasuredStates``) already hold."""
+        if isinstance(n_trials, TuningOptions):
+            return self._tune_options(n_trials, search_policy, seed, confirm_top, confirm_rounds)
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
-            raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
+            raise TensorLangError(f"n_trials must be a non-negative int or a TuningOptions, got {n_trials!r}")
+        if search_policy is not None:
+            search = search or search_policy.search
+            for path in search_policy.preload:
+                preload(search, path, log)
         search = search or SketchSearch(self, seed=seed)
         done = resume(search, log)
-        todo = max(0, n_trials - done)
+        return self._run(search, max(0, n_trials - done), done, log, measure_option, early_stopping, verbose,
+                         (), confirm_top, confirm_rounds)
+
+    def _tune_options(self, options: TuningOptions, policy: SketchPolicy | None, seed: int | None,
+                      confirm_top: int, confirm_rounds: int) -> SketchSearch:
+        search = policy.search if policy is not None else SketchSearch(self, seed=seed)
+        for path in (policy.preload if policy is not None else []):
+            preload(search, path, options.log)
+        done = resume(search, options.log)
+        option = options.measure_option(default_measure_option)
+        return self._run(search, options.num_measure_trials, done, options.log, option, options.early_stopping,
+                         options.verbose > 0, options.callbacks, confirm_top, confirm_rounds)
+
+    def _run(self, search: SketchSearch, todo: int, done: int, log: str | os.PathLike | None, measure_option: Any,
+             early_stopping: int | None, verbose: bool, extra_callbacks: Sequence[Callable], confirm_top: int,
+             confirm_rounds: int) -> SketchSearch:
         if verbose:
             print(f"auto-scheduling {self.name}{self.args} on {self.target_kind}: {len(self.sketches)} sketch(es), "
                   f"{self.flop / 1e9:.3g} GFLOP per run" + (f"; {done} trial(s) resumed from {log}" if done else ""),
                   file=sys.stderr)
         callbacks = [progress_bar(todo, prefix=f"  {self.name} ")] if verbose and todo else []
+        callbacks += list(extra_callbacks)
         option = measure_option or default_measure_option()
+        if todo:
+            require_device(self, option)
         # The search, then the finishing variants of its leaders, then any trials they left.
         reserve = min(todo, finishing_reserve(self))
         searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
@@ -129,12 +210,43 @@ class SearchTask:
             confirm_best(self, search, option, log, confirm_top, confirm_rounds)
         return search
 
-    def apply_best(self, log: str | os.PathLike) -> tuple[Schedule, list]:
-        """The best error-free candidate of this task (same workload and target) in ``log``."""
+    def apply_best(self, log: str | os.PathLike, include_compatible: bool = False,
+                   layout_rewrite_option: Any = None) -> tuple[Schedule, list]:
+        """The best error-free candidate of this task (same workload and target) in ``log``.
+        (TVM's ``include_compatible`` and ``layout_rewrite_option`` are accepted and not used.)"""
+        return self.instantiate(self._best(log))
+
+    def _best(self, log: str | os.PathLike) -> ConfigEntity:
         best = best_config(self, log)
         if best is None:
             raise TensorLangError(f"{log}: no successful trial of {self.name}{self.args} on {self.target}")
-        return self.instantiate(best)
+        return best
+
+    def print_best(self, log: str | os.PathLike, print_mode: str = "schedule") -> str:
+        """The best candidate in ``log``: as the Python schedule primitives that make it
+        (``print_mode="schedule"``), or as the source of its device kernel (``"cuda"``, for a
+        CUDA task)."""
+        if print_mode not in ("schedule", "cuda"):
+            raise TensorLangError(f"print_best: print_mode must be 'schedule' or 'cuda', got {print_mode!r}")
+        best = self._best(log)
+        sketch, decisions = from_config(best)
+        tensors = self._tensors()
+        s, args = apply_sketch(ComputeDAG(tensors), sketch, decisions, self.hardware)
+        if print_mode == "cuda":
+            if self.target_kind != "cuda":
+                raise TensorLangError(f"print_best(print_mode='cuda'): {self.name} targets {self.target}, not cuda")
+            return build(s, args, target=self.target).imported_modules[0].get_source()
+        rewritten = any(a is not t for a, t in zip(args, tensors))
+        header = [f"# {self.name.removeprefix(NAME_PREFIX)}{self.args} on {self.target}: sketch {sketch.name}",
+                  f"# decisions {decisions}"]
+        if rewritten:
+            header.append("# This sketch rewrites the computation before scheduling it (weights packed, or output "
+                          "channels in vector lanes: tensorlang.autoschedule.layout); the tensors and stages below "
+                          "are the rewritten computation's, which SearchTask.apply_best builds.")
+            source = "..."
+        else:
+            source = f"{getattr(self.func, '__name__', 'computation')}{self.args!r}"
+        return python_code(s, args, header="\n".join(header), tensors_from=source)
 
     def __repr__(self) -> str:
         return f"SearchTask({self.name}, args={self.args}, target={self.target}, sketches={len(self.sketches)})"
@@ -171,6 +283,31 @@ def confirm_best(task: SearchTask, search: SketchSearch, measure_option: Any, lo
 
 def _mine(task: SearchTask, inp: MeasureInput) -> bool:
     return inp.task.workload_key == task.workload_key and str(inp.task.target) == task.target
+
+
+def require_device(task: SearchTask, option: Any) -> None:
+    """For a task on a real GPU, start the runner's GPU worker now: without a usable driver or
+    device this raises GPUUnavailableError (one line: what is missing, and that ``cuda -emulate``
+    runs kernels on the CPU) before any candidate is built, not as every trial's error."""
+    if not uses_gpu(task.target):
+        return
+    pool = getattr(option.runner, "gpu_pool", None)
+    if callable(pool):
+        pool().start()
+
+
+def preload(search: SketchSearch, path: str | os.PathLike, log: str | os.PathLike | None) -> None:
+    """Feed ``search`` the task's trials in ``path`` without counting them as this run's (a log
+    other than the one the run writes)."""
+    if log is not None and os.path.abspath(path) == os.path.abspath(log):
+        return                   # the run's own log is read anyway
+    if not os.path.exists(path):
+        warnings.warn(f"{path}: no such tuning log; the search starts without its measured candidates",
+                      stacklevel=3)
+        return
+    done = search.trials_done
+    resume(search, path)
+    search.trials_done = done
 
 
 def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:

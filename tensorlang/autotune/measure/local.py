@@ -331,7 +331,7 @@ def _digest(path: str | None) -> str:
         return ""
 
 
-def _uses_gpu(target: str) -> bool:
+def uses_gpu(target: str) -> bool:
     """Whether candidates of ``target`` run on a real GPU (CUDA, not emulated)."""
     words = str(target).split()
     return bool(words) and words[0] == "cuda" and "-emulate" not in words
@@ -600,7 +600,7 @@ class LocalRunner:
             ran_one = True
             digest = _digest(b.filename)
             checked = (*key, digest) in self._checked
-            if _uses_gpu(task.target):
+            if uses_gpu(task.target):
                 # On a GPU: the long-lived spawned worker of a device (never a forked child).
                 pool = self.gpu_pool()
                 # The fingerprint of the device whose worker ran it (what that worker read off it).
