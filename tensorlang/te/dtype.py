@@ -57,6 +57,33 @@ class DType:
         """The numpy dtype, so that np.dtype(A.dtype) and x.astype(A.dtype) work."""
         return self.numpy()
 
+    # In TVM a dtype *is* its name (a str): code tests '"int" in A.dtype', calls
+    # A.dtype.startswith("float"), builds names with "T_" + A.dtype and formats it in f-strings.
+    def __contains__(self, part: str) -> bool:
+        return part in str(self)
+
+    def __add__(self, other: str) -> str:
+        return str(self) + other if isinstance(other, str) else NotImplemented
+
+    def __radd__(self, other: str) -> str:
+        return other + str(self) if isinstance(other, str) else NotImplemented
+
+    def __len__(self) -> int:
+        return len(str(self))
+
+    def __getitem__(self, index: int | slice) -> str:
+        return str(self)[index]
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __getattr__(self, name: str) -> object:
+        # str's own methods (startswith, split, replace, lower ...) on the name; dunders and
+        # anything str lacks stay missing, so copy and pickle see an ordinary object
+        if not name.startswith("_") and hasattr(str, name):
+            return getattr(str(self), name)
+        raise AttributeError(f"'DType' object has no attribute '{name}'")
+
     def __repr__(self) -> str:
         return f"DType('{self}')"
 

@@ -1,3 +1,7 @@
+import copy
+import pickle
+
+import numpy as np
 import pytest
 
 from tensorlang import te
@@ -51,3 +55,16 @@ def test_symbolic_bool_context_is_an_error():
     with pytest.raises(ExprError, match="Python bool"):
         if n < 3:
             pass
+
+
+def test_a_tensor_dtype_behaves_as_its_name_where_tvm_code_uses_it_as_a_str():
+    A = te.placeholder((3,), "int8", name="A")
+    d = A.dtype
+    assert "int" in d and "float" not in d
+    assert d.startswith("int") and not d.endswith("32") and d.split("t") == ["in", "8"]
+    assert "T_" + d == "T_int8" and d + "_t" == "int8_t" and f"[{d:>6}]" == "[  int8]"
+    assert len(d) == 4 and d[:3] == "int"
+    assert pickle.loads(pickle.dumps(d)) == d and copy.deepcopy(d) == d
+    assert np.zeros(2, d).dtype == np.int8
+    with pytest.raises(AttributeError):
+        d.no_such_method  # noqa: B018
