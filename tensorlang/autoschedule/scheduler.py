@@ -10,6 +10,7 @@ display covers all tasks.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import sys
@@ -17,6 +18,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+from ..autotune import record
 from ..errors import TensorLangError
 from .search import SketchSearch
 from .task import (
@@ -116,7 +118,13 @@ def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLik
 def _tune(sched: TaskScheduler, n_trials: int, log: str | os.PathLike | None, option: Any, verbose: bool,
           confirm_top: int, confirm_rounds: int, additional: bool = False) -> TaskScheduler:
     """The rounds of ``tune_tasks``; with ``additional``, ``n_trials`` are new trials on top of
-    those ``log`` holds."""
+    those ``log`` holds.  A bad or busy log stops the run before anything is measured."""
+    with record.exclusive_writer(log) if log is not None else contextlib.nullcontext():
+        return _rounds(sched, n_trials, log, option, verbose, confirm_top, confirm_rounds, additional)
+
+
+def _rounds(sched: TaskScheduler, n_trials: int, log: str | os.PathLike | None, option: Any, verbose: bool,
+            confirm_top: int, confirm_rounds: int, additional: bool) -> TaskScheduler:
     tasks = sched.tasks
     for task in tasks:
         require_device(task, option)

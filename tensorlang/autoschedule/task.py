@@ -13,6 +13,7 @@ confirmed best as an ordinary ``(schedule, args)``.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import os
 import sys
@@ -80,6 +81,9 @@ class SearchTask:
                                   "are not supported; every input is drawn at random and checked against the reference")
         if args is None:
             args = ()
+        if not isinstance(args, (tuple, list)):
+            raise TensorLangError(f"SearchTask args must be a tuple of the computation function's arguments, "
+                                  f"got {args!r}")
         if workload_key is not None and func is None and compute_dag is None:
             func, key_args = parse_workload_key(workload_key)
             args = args or key_args
@@ -200,14 +204,16 @@ class SearchTask:
         option = measure_option or default_measure_option()
         if todo:
             require_device(self, option)
-        # The search, then the finishing variants of its leaders, then any trials they left.
-        reserve = min(todo, finishing_reserve(self))
-        searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
-        left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks)
-        if searched == todo - reserve and left > 0:
-            run_trials(self, search, left, log, option, early_stopping, callbacks)
-        if confirm_top > 1 and search.needs_confirmation:
-            confirm_best(self, search, option, log, confirm_top, confirm_rounds)
+        # A bad or busy log stops the run before anything is measured (record.exclusive_writer).
+        with record.exclusive_writer(log) if log is not None else contextlib.nullcontext():
+            # The search, then the finishing variants of its leaders, then any trials they left.
+            reserve = min(todo, finishing_reserve(self))
+            searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
+            left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks)
+            if searched == todo - reserve and left > 0:
+                run_trials(self, search, left, log, option, early_stopping, callbacks)
+            if confirm_top > 1 and search.needs_confirmation:
+                confirm_best(self, search, option, log, confirm_top, confirm_rounds)
         return search
 
     def apply_best(self, log: str | os.PathLike, include_compatible: bool = False,

@@ -113,8 +113,8 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
     configs again.  The lock is the kernel's (flock): a killed run never leaves it behind."""
     import fcntl
     path = check_writable(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     except OSError as exc:
         raise LogFileError(f"{path}: cannot open the tuning log for writing ({exc.strerror})") from None

@@ -170,3 +170,18 @@ def test_cuda_without_a_gpu_fails_before_measuring(tmp_path):
     with pytest.raises(GPUUnavailableError, match="cuda -emulate"):
         task.tune(_options(log, 4))
     assert not log.exists() or not _trials(log)
+
+
+def test_a_bad_or_busy_log_stops_the_run_before_measuring(tmp_path):
+    task = auto_scheduler.SearchTask(func=row_scale, args=(8, 8), target="llvm")
+    with pytest.raises(record.LogFileError, match="cannot open the tuning log"):
+        task.tune(_options("/proc/no-such-dir/log.json", 2))
+    log = tmp_path / "busy.json"
+    with record.exclusive_writer(str(log)):     # another run is tuning into it
+        with pytest.raises(record.LogFileError, match="being written by another tuning process"):
+            task.tune(_options(log, 2))
+        with pytest.raises(record.LogFileError, match="being written by another tuning process"):
+            auto_scheduler.TaskScheduler([task]).tune(_options(log, 2))
+    assert _trials(log) == []
+    with pytest.raises(tvm.TVMError, match="args must be a tuple"):
+        auto_scheduler.SearchTask(func=row_scale, args=8)
