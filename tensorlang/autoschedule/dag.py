@@ -106,9 +106,9 @@ def _has_reuse(op: ComputeOp) -> bool:
     return False
 
 
-def compute_ops(outputs: Sequence[Tensor]) -> list[ComputeOp]:
-    """The computed operations ``outputs`` depend on (themselves included), producers first."""
-    order: list[ComputeOp] = []
+def all_ops(outputs: Sequence[Tensor]) -> list[Any]:
+    """Every operation ``outputs`` depend on (placeholders and themselves included), producers first."""
+    order: list[Any] = []
     seen: set[int] = set()
 
     def visit(op: Any) -> None:
@@ -117,11 +117,15 @@ def compute_ops(outputs: Sequence[Tensor]) -> list[ComputeOp]:
         seen.add(id(op))
         for t in op.input_tensors:
             visit(t.op)
-        if isinstance(op, ComputeOp):
-            order.append(op)
+        order.append(op)
     for t in outputs:
         visit(t.op)
     return order
+
+
+def compute_ops(outputs: Sequence[Tensor]) -> list[ComputeOp]:
+    """The computed operations ``outputs`` depend on (themselves included), producers first."""
+    return [op for op in all_ops(outputs) if isinstance(op, ComputeOp)]
 
 
 class ComputeDAG:
@@ -187,19 +191,7 @@ class ComputeDAG:
     @property
     def ops(self) -> list[Any]:
         """Every operation, placeholders included, producers first (TVM's ``ComputeDAG.ops``)."""
-        order: list[Any] = []
-        seen: set[int] = set()
-
-        def visit(op: Any) -> None:
-            if id(op) in seen:
-                return
-            seen.add(id(op))
-            for t in op.input_tensors:
-                visit(t.op)
-            order.append(op)
-        for t in self.outputs:
-            visit(t.op)
-        return order
+        return all_ops(self.outputs)
 
     @property
     def flop_ct(self) -> float:

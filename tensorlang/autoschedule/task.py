@@ -248,8 +248,9 @@ class SearchTask:
         if rewritten:
             header.append("# This sketch rewrites the computation before scheduling it (weights packed, or output "
                           "channels in vector lanes: tensorlang.autoschedule.layout); the tensors and stages below "
-                          "are the rewritten computation's, which SearchTask.apply_best builds.")
-            source = "..."
+                          "are the rewritten computation's, which SearchTask.apply_best builds:")
+            header += [f"#   {line}" for line in str(ComputeDAG(args)).splitlines()]
+            source = "...  # the rewritten computation's tensors"
         else:
             source = f"{getattr(self.func, '__name__', 'computation')}{self.args!r}"
         return python_code(s, args, header="\n".join(header), tensors_from=source)
