@@ -42,7 +42,7 @@ from .records import NAME_PREFIX, from_config, to_config
 from .search import SketchSearch
 from .sketch import Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
 from .tuning_options import TuningOptions
-from .workload_registry import parse_workload_key, workload_function
+from .workload_registry import parse_workload_key, registered_name, workload_function
 
 # Candidates measured per batch: builds run n_parallel at a time, runs one by one.
 BATCH = 8
@@ -99,7 +99,8 @@ class SearchTask:
         self.func = func
         self.args = tuple(args)
         self.target = str(as_target(target if target is not None else "llvm"))
-        self.name = NAME_PREFIX + (name or desc or getattr(func, "__name__", "computation"))
+        # a registered function is named as registered, however the task was made (TVM's keys)
+        self.name = NAME_PREFIX + (name or registered_name(func) or desc or getattr(func, "__name__", "computation"))
         self.desc = desc
         self.workload_key = workload_key_of(self.name, self.args)
         self.dag = ComputeDAG(self._tensors())

@@ -68,6 +68,11 @@ def workload_function(name: str) -> Callable[..., Sequence[Any]]:
                             "function with @autoschedule.register_workload") from None
 
 
+def registered_name(fn: Callable) -> str | None:
+    """The name ``fn`` is registered under (None when it is not registered)."""
+    return next((name for name, f in _REGISTRY.items() if f is fn), None)
+
+
 def parse_workload_key(key: str) -> tuple[str, tuple]:
     """``'["name", arg, ...]'`` -> (name, args), args as tuples where the JSON holds lists."""
     try:

@@ -109,6 +109,9 @@ def test_print_best_is_python_that_replays_the_best_schedule(tmp_path):
 def test_workload_keys_and_registration():
     task = auto_scheduler.SearchTask(workload_key='["tvmapi_row_scale", 16, 8]', target="llvm")
     assert task.args == (16, 8) and task.func is row_scale
+    # named as registered however the task is made, so both find the same trials in a log
+    same = auto_scheduler.SearchTask(func=row_scale, args=(16, 8), target="llvm")
+    assert same.name == task.name == "auto/tvmapi_row_scale" and same.workload_key == task.workload_key
     # the same function registered again (a module run twice) is fine; another one is not
     auto_scheduler.register_workload(tvmapi_matmul_add)
     with pytest.raises(auto_scheduler.WorkloadError, match="already registered"):
@@ -145,7 +148,7 @@ def test_best_record_and_task_scheduler(tmp_path):
     tuner.tune(_options(log, 6))
     trials = _trials(log)
     assert len(trials) == 6
-    assert {t["task"]["name"] for t in trials} == {"auto/row_scale", "auto/tvmapi_matmul_add"}
+    assert {t["task"]["name"] for t in trials} == {"auto/tvmapi_row_scale", "auto/tvmapi_matmul_add"}
     inp, res = auto_scheduler.load_best_record(str(log), '["tvmapi_matmul_add", 32, 32, 32, "float32"]')
     assert inp.task.workload_key == tasks[1].workload_key and res.error_no == 0
     ok = [r for i, r in auto_scheduler.load_records(str(log)) if i.task.workload_key == tasks[1].workload_key
