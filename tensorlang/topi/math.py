@@ -58,6 +58,18 @@ def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
     return te.compute(x.shape, body, name="T_clip", tag=tag.ELEMWISE)
 
 
+def sign(x: Tensor) -> Tensor:
+    """-1, 0 or 1 by the sign of each element (NaN stays NaN, as numpy.sign)."""
+    def body(*i: Any) -> PrimExpr:
+        v = x(*i)
+        if v.dtype.is_bool or (v.dtype.is_int and not v.dtype.is_signed):
+            return (v != te.const(0, v.dtype)).astype(v.dtype)
+        one, zero = te.const(1, v.dtype), te.const(0, v.dtype)
+        # zero (and NaN) give the element itself
+        return te.if_then_else(v > zero, one, te.if_then_else(v < zero, -one, v))
+    return te.compute(x.shape, body, name="T_sign", tag=tag.ELEMWISE)
+
+
 def fast_exp(x: Tensor) -> Tensor:
     """exp (tensorlang's exp is already vectorised; kept for TVM's name)."""
     return exp(x)
@@ -69,4 +81,5 @@ def fast_tanh(x: Tensor) -> Tensor:
 
 
 __all__ = ["abs", "cast", "ceil", "clip", "cos", "erf", "exp", "fast_exp", "fast_tanh", "floor", "identity", "isnan",
-           "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sin", "sqrt", "tan", "tanh", "trunc"]
+           "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "tan", "tanh",
+           "trunc"]

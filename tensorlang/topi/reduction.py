@@ -1,4 +1,4 @@
-"""Reductions over tensor axes: sum, max, min, prod, argmax, argmin (tag ``comm_reduce``)."""
+"""Reductions over tensor axes: sum, max, min, prod, all, any, argmax, argmin (tag ``comm_reduce``)."""
 
 from __future__ import annotations
 
@@ -14,17 +14,17 @@ from .transform import normalize_axis, reshape
 from .utils import prod as _size
 
 
-def _axes(data: Tensor, axis: Any) -> list[int]:
+def _axes(data: Tensor, axis: Any, what: str = "reduction") -> list[int]:
     ndim = len(data.shape)
     if axis is None:
         return list(range(ndim))
     axes = [axis] if isinstance(axis, int) else list(axis)
-    return sorted({normalize_axis(int(a), ndim, "reduction") for a in axes})
+    return sorted({normalize_axis(int(a), ndim, what) for a in axes})
 
 
-def _reduce(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:
+def _reduce(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str, value: Any = None) -> Tensor:
     ndim = len(data.shape)
-    red = _axes(data, axis)
+    red = _axes(data, axis, name.removeprefix("T_"))
     raxes = {k: te.reduce_axis((0, data.shape[k]), name=f"k{k}") for k in red}
     keep = [k for k in range(ndim) if k not in raxes]
     shape = [1 if k in raxes else data.shape[k] for k in range(ndim)] if keepdims else [data.shape[k] for k in keep]
@@ -40,7 +40,8 @@ def _reduce(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) ->
             else:
                 src.append(i[pos] if not keepdims else i[k])
                 pos += 1
-        return reducer(data(*src), axis=[raxes[k] for k in red])
+        elem = data(*src)
+        return reducer(value(elem) if value else elem, axis=[raxes[k] for k in red])
     return te.compute(shape, body, name=name, tag=tag.COMM_REDUCE)
 
 
@@ -65,6 +66,25 @@ _prod = te.comm_reducer(lambda x, y: x * y, lambda dt: te.const(1, dt), name="pr
 def prod(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Product over ``axis``."""
     return _reduce(data, axis, keepdims, _prod, "T_prod")
+
+
+_all = te.comm_reducer(lambda x, y: te.all(x, y), lambda dt: te.const(True, dt), name="all")
+_any = te.comm_reducer(lambda x, y: te.any(x, y), lambda dt: te.const(False, dt), name="any")
+
+
+def _truth(v: PrimExpr) -> PrimExpr:
+    """``v`` as bool: nonzero is True (NaN too), as numpy."""
+    return v if v.dtype.is_bool else v != te.const(0, v.dtype)
+
+
+def all(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
+    """Whether every element over ``axis`` is nonzero (bool)."""
+    return _reduce(data, axis, keepdims, _all, "T_all", _truth)
+
+
+def any(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
+    """Whether some element over ``axis`` is nonzero (bool)."""
+    return _reduce(data, axis, keepdims, _any, "T_any", _truth)
 
 
 def _arg_reducer(better: str) -> Any:
@@ -126,4 +146,4 @@ def argmin(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     return _arg(data, axis, keepdims, _argmin, "T_argmin")
 
 
-__all__ = ["argmax", "argmin", "max", "min", "prod", "sum"]
+__all__ = ["all", "any", "argmax", "argmin", "max", "min", "prod", "sum"]

@@ -1,5 +1,7 @@
-"""Layout ops: reshape, transpose, concatenate, expand_dims, squeeze, flatten, stack, split, take.
-All are injective (tag ``injective``), so ``traverse_inline`` folds them into their consumer."""
+"""Layout ops: reshape, transpose, concatenate, expand_dims, squeeze, flatten, stack, split, take,
+strided_slice, tile, repeat, flip, layout_transform, gather, gather_nd, one_hot, where, full.
+All are injective (tags ``injective``, ``broadcast`` or ``elemwise``), so ``traverse_inline`` folds
+them into their consumer."""
 
 from __future__ import annotations
 
@@ -7,7 +9,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import te
-from ..errors import ExprError
+from ..errors import DTypeError, ExprError
+from ..te.broadcast import broadcast_reader, broadcast_shape
 from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
@@ -177,4 +180,272 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
     return te.compute(shape, body, name="T_take", tag=tag.INJECTIVE)
 
 
-__all__ = ["concatenate", "expand_dims", "flatten", "reshape", "split", "squeeze", "stack", "take", "transpose"]
+def _ints(values: Any, what: str, arg: str) -> list[int | None]:
+    """A list of Python ints (None kept) from an int or a sequence; an error names ``arg``."""
+    seq = [values] if isinstance(values, (int, PrimExpr)) else list(values)
+    out: list[int | None] = []
+    for v in seq:
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(get_const_int(v))
+        except ExprError:
+            raise ExprError(f"{what}: {arg} must hold constant integers, got {v!r}") from None
+    return out
+
+
+def _static(dim: Any) -> int | None:
+    """A dimension's value when it is a constant, else None."""
+    value = get_const_tuple([dim])[0]
+    return value if isinstance(value, int) else None
+
+
+def _index_of(value: PrimExpr, size: Any, what: str, arg: str) -> PrimExpr:
+    """A data-dependent index read from an index tensor: negative values count from the end, as in
+    numpy (one that still falls outside is a ``BoundsError`` when the compiled function runs)."""
+    dt = value.dtype
+    if not dt.is_int or dt.is_bool:
+        raise DTypeError(f"{what}: {arg} must hold integers, got {dt}")
+    idx = value.astype("int64" if dt.bits == 64 or (not dt.is_signed and dt.bits >= 32) else "int32")
+    return idx if not dt.is_signed else te.if_then_else(idx < 0, idx + size, idx)
+
+
+def strided_slice(a: Tensor, begin: Sequence[Any], end: Sequence[Any], strides: Sequence[Any] | None = None,
+                  axes: Sequence[int] | None = None, slice_mode: str = "end") -> Tensor:
+    """``a[begin:end:strides]`` by numpy's rules; ``slice_mode="size"``: ``end`` holds sizes (-1: to the end)."""
+    # numpy's rules: negative indices count from the end, a negative step walks backwards, bounds clip
+    what = "strided_slice"
+    ndim = len(a.shape)
+    if slice_mode not in ("end", "size"):
+        raise ExprError(f"{what}: slice_mode '{slice_mode}' is not 'end' or 'size'")
+    begins, ends = _ints(begin, what, "begin"), _ints(end, what, "end")
+    steps = _ints(strides, what, "strides") if strides is not None else []
+    if axes is not None:
+        sliced = [normalize_axis(int(x), ndim, what) for x in axes]
+        if len(set(sliced)) != len(sliced):
+            raise ExprError(f"{what}: axes {list(axes)} repeat an axis")
+        if len(begins) != len(sliced) or len(ends) != len(sliced) or (steps and len(steps) != len(sliced)):
+            raise ExprError(f"{what}: begin ({len(begins)}), end ({len(ends)}) and strides ({len(steps)}) must "
+                            f"have one entry per axis in axes ({len(sliced)})")
+    else:
+        count = max(len(begins), len(ends), len(steps))
+        if count > ndim:
+            raise ExprError(f"{what}: {count} begin/end/strides entries for a tensor of {ndim} dimension(s)")
+        sliced = list(range(count))
+    start = [0] * ndim
+    step = [1] * ndim
+    shape = list(a.shape)
+    for pos, ax in enumerate(sliced):
+        n = _static(a.shape[ax])
+        b = begins[pos] if pos < len(begins) else None
+        e = ends[pos] if pos < len(ends) else None
+        st = 1 if slice_mode == "size" else (steps[pos] if pos < len(steps) and steps[pos] is not None else 1)
+        if st == 0:
+            raise ExprError(f"{what}: strides[{pos}] is 0 (axis {ax})")
+        if n is None:
+            if b in (None, 0) and e is None and st == 1:
+                continue  # the whole of a symbolic dimension
+            raise ExprError(f"{what}: dimension {ax} of {a.name} ({a.shape[ax]}) must be constant to be sliced")
+        if slice_mode == "size":
+            b0 = slice(b, None).indices(n)[0]
+            e = None if e is None or e < 0 else b0 + e
+        lo, hi, st = slice(b, e, st).indices(n)
+        start[ax], step[ax], shape[ax] = lo, st, len(range(lo, hi, st))
+
+    def body(*i: Any) -> PrimExpr:
+        return a(*[x * step[k] + start[k] if step[k] != 1 or start[k] else x for k, x in enumerate(i)])
+    name = "T_strided_slice_with_axes" if axes is not None else "T_strided_slice"
+    return te.compute(shape, body, name=name, tag=tag.INJECTIVE)
+
+
+def flip(a: Tensor, axis: int = 0) -> Tensor:
+    """``a`` reversed along ``axis``."""
+    ax = normalize_axis(axis, len(a.shape), "flip")
+    n = a.shape[ax]
+    return te.compute(a.shape, lambda *i: a(*[n - 1 - x if k == ax else x for k, x in enumerate(i)]),
+                      name="T_reverse_sequence", tag=tag.INJECTIVE)
+
+
+def tile(a: Tensor, reps: Sequence[int]) -> Tensor:
+    """``a`` repeated ``reps[k]`` times along each dimension k (numpy.tile)."""
+    reps_ = _ints(reps, "tile", "reps")
+    if not reps_ or any(r is None or r < 1 for r in reps_):
+        raise ExprError(f"tile: reps must be positive integers, got {reps!r}")
+    ndim = max(len(a.shape), len(reps_))
+    src = [1] * (ndim - len(a.shape)) + list(a.shape)
+    reps_ = [1] * (ndim - len(reps_)) + reps_
+    lead = ndim - len(a.shape)
+    shape = [d * r for d, r in zip(src, reps_)]
+
+    def body(*i: Any) -> PrimExpr:
+        return a(*[i[k] % src[k] if reps_[k] != 1 else i[k] for k in range(lead, ndim)])
+    return te.compute(shape, body, name="T_tile", tag=tag.BROADCAST)
+
+
+def repeat(a: Tensor, repeats: int, axis: int) -> Tensor:
+    """Each element of ``a`` repeated ``repeats`` times along ``axis`` (numpy.repeat)."""
+    (count,) = _ints(repeats, "repeat", "repeats")
+    if count is None or count < 1:
+        raise ExprError(f"repeat: repeats must be a positive integer, got {repeats!r}")
+    ax = normalize_axis(axis, len(a.shape), "repeat")
+    shape = list(a.shape)
+    shape[ax] = shape[ax] * count
+    return te.compute(shape, lambda *i: a(*[x // count if k == ax else x for k, x in enumerate(i)]),
+                      name="T_repeat", tag=tag.BROADCAST)
+
+
+def _parse_layout(layout: str, what: str, arg: str) -> list[tuple[str, int | None]]:
+    """("C", None) for a primal axis, ("C", 16) for its sub-axis "16c", in layout order."""
+    out: list[tuple[str, int | None]] = []
+    digits = ""
+    for ch in layout:
+        if ch.isdigit():
+            digits += ch
+        elif ch.isalpha() and ch.isupper() and not digits:
+            out.append((ch, None))
+        elif ch.isalpha() and ch.islower() and digits and int(digits) > 0:
+            out.append((ch.upper(), int(digits)))
+            digits = ""
+        else:
+            raise ExprError(f"{what}: {arg} '{layout}' is not a layout (axes A-Z, sub-axes as a positive factor "
+                            "and the lowercase letter, e.g. NCHW16c)")
+    if digits:
+        raise ExprError(f"{what}: {arg} '{layout}' ends in a factor with no sub-axis letter")
+    primal = [ax for ax, f in out if f is None]
+    sub = [ax for ax, f in out if f is not None]
+    if len(set(primal)) != len(primal) or len(set(sub)) != len(sub):
+        raise ExprError(f"{what}: {arg} '{layout}' names an axis twice")
+    if set(sub) - set(primal):
+        raise ExprError(f"{what}: {arg} '{layout}' has a sub-axis without its axis ({sorted(set(sub) - set(primal))})")
+    return out
+
+
+def layout_transform(array: Tensor, src_layout: str, dst_layout: str, schedule_rule: str = "None") -> Tensor:
+    """``array`` permuted (NCHW -> NHWC) and/or re-blocked (NCHW -> NCHW16c, NCHW4c -> NCHW8c); overrun is 0."""
+    what = "layout_transform"
+    src, dst = _parse_layout(src_layout, what, "src_layout"), _parse_layout(dst_layout, what, "dst_layout")
+    if len(src) != len(array.shape):
+        raise ExprError(f"{what}: src_layout '{src_layout}' has {len(src)} axes but {array.name} has "
+                        f"{len(array.shape)} dimension(s)")
+    if {ax for ax, f in src if f is None} != {ax for ax, f in dst if f is None}:
+        raise ExprError(f"{what}: '{src_layout}' and '{dst_layout}' do not hold the same axes")
+    src_factor = {ax: f for ax, f in src if f is not None}
+    dst_factor = {ax: f for ax, f in dst if f is not None}
+    full: dict[str, Any] = {}
+    for k, (ax, f) in enumerate(src):
+        dim = array.shape[k]
+        if f is not None:
+            if _static(dim) not in (None, f):
+                raise ExprError(f"{what}: sub-axis {f}{ax.lower()} of '{src_layout}' has size {_static(dim)}")
+            continue
+        full[ax] = dim * src_factor[ax] if ax in src_factor else dim
+    shape = [f if f is not None else (full[ax] + dst_factor[ax] - 1) // dst_factor[ax] if ax in dst_factor
+             else full[ax] for ax, f in dst]
+    padded = [ax for ax in dst_factor if _static(full[ax]) is None or _static(full[ax]) % dst_factor[ax]]
+
+    def body(*i: Any) -> PrimExpr:
+        outer = {ax: x for (ax, f), x in zip(dst, i) if f is None}
+        inner = {ax: x for (ax, f), x in zip(dst, i) if f is not None}
+        pos = {ax: outer[ax] * dst_factor[ax] + inner[ax] if ax in dst_factor else outer[ax] for ax in outer}
+        idx = [pos[ax] % f if f is not None else pos[ax] // src_factor[ax] if ax in src_factor else pos[ax]
+               for ax, f in src]
+        if not padded:
+            return array(*idx)
+        inside = te.all(*[pos[ax] < full[ax] for ax in padded])
+        return te.if_then_else(inside, array(*idx), te.const(0, array.dtype))
+    return te.compute(shape, body, name="T_layout_trans", tag=tag.INJECTIVE)
+
+
+def gather(data: Tensor, axis: int, indices: Tensor) -> Tensor:
+    """``out[..., i, ...] = data[..., indices[..., i, ...], ...]`` along ``axis`` (numpy.take_along_axis)."""
+    what = "gather"
+    ndim = len(data.shape)
+    ax = normalize_axis(axis, ndim, what)
+    if len(indices.shape) != ndim:
+        raise ExprError(f"{what}: indices has {len(indices.shape)} dimension(s), data has {ndim}")
+    for k in range(ndim):
+        di, dd = _static(indices.shape[k]), _static(data.shape[k])
+        if k != ax and di is not None and dd is not None and di > dd:
+            raise ExprError(f"{what}: indices dimension {k} has size {di}, more than data's {dd}")
+
+    def body(*i: Any) -> PrimExpr:
+        where = _index_of(indices(*i), data.shape[ax], what, "indices")
+        return data(*[where if k == ax else x for k, x in enumerate(i)])
+    return te.compute(indices.shape, body, name="T_gather", tag=tag.INJECTIVE)
+
+
+def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
+    """``out[y..., r...] = a[indices[0, y...], ..., indices[M-1, y...], r...]`` (``batch_dims`` leading y shared)."""
+    what = "gather_nd"
+    if len(indices.shape) < 1:
+        raise ExprError(f"{what}: indices must have at least one dimension")
+    m = get_const_int(indices.shape[0])
+    if batch_dims < 0 or m < 1 or batch_dims + m > len(a.shape):
+        raise ExprError(f"{what}: indices.shape[0] = {m} (with batch_dims {batch_dims}) must lie in "
+                        f"1..{len(a.shape) - batch_dims} for a tensor of {len(a.shape)} dimension(s)")
+    if len(indices.shape) - 1 < batch_dims:
+        raise ExprError(f"{what}: indices has no room for {batch_dims} batch dimension(s)")
+    ny = len(indices.shape) - 1
+    shape = list(indices.shape[1:]) + list(a.shape[batch_dims + m:])
+
+    def body(*i: Any) -> PrimExpr:
+        lead, rest = list(i[:ny]), list(i[ny:])
+        picked = [_index_of(indices(k, *lead), a.shape[batch_dims + k], what, "indices") for k in range(m)]
+        return a(*(lead[:batch_dims] + picked + rest))
+    return te.compute(shape, body, name="T_gather_nd", tag=tag.INJECTIVE)
+
+
+def one_hot(indices: Tensor, on_value: Any, off_value: Any, depth: int, axis: int, dtype: str) -> Tensor:
+    """``on_value`` where the new ``axis`` (of size ``depth``) equals the index, ``off_value`` elsewhere."""
+    ndim = len(indices.shape)
+    ax = axis + ndim + 1 if axis < 0 else axis
+    if not 0 <= ax <= ndim:
+        raise ExprError(f"one_hot: axis {axis} is out of range for {ndim} + 1 dimension(s)")
+    if get_const_int(depth) < 1:
+        raise ExprError(f"one_hot: depth must be positive, got {depth}")
+    if not indices.dtype.is_int or indices.dtype.is_bool:
+        raise DTypeError(f"one_hot: indices must hold integers, got {indices.dtype}")
+    on, off = te.const(on_value).astype(dtype), te.const(off_value).astype(dtype)
+    shape = list(indices.shape[:ax]) + [depth] + list(indices.shape[ax:])
+
+    def body(*i: Any) -> PrimExpr:
+        idx = indices(*(i[:ax] + i[ax + 1:]))
+        return te.if_then_else(idx.astype("int64") == i[ax].astype("int64"), on, off)
+    return te.compute(shape, body, name="T_one_hot", tag=tag.INJECTIVE)
+
+
+def where(condition: Any, x: Any, y: Any) -> Tensor:
+    """``x`` where ``condition`` is nonzero, else ``y``; the three broadcast as in numpy."""
+    parts = [condition, x, y]
+    tensors = [t for t in parts if isinstance(t, Tensor)]
+    if not tensors:
+        raise ExprError("where: needs at least one tensor among condition, x and y")
+    shape: tuple = ()
+    for t in tensors:
+        shape = broadcast_shape(shape, t.shape, "where")
+    readers = [broadcast_reader(t, len(shape)) if isinstance(t, Tensor) else None for t in parts]
+
+    def body(*i: Any) -> PrimExpr:
+        c, a, b = (r(*i) if r is not None else v for r, v in zip(readers, parts))
+        c = convert(c)
+        cond = c if c.dtype.is_bool else c != te.const(0, c.dtype)
+        return te.if_then_else(cond, a, b)
+    return te.compute(shape, body, name="T_where", tag=tag.BROADCAST)
+
+
+def full(shape: Sequence[Any], dtype: str, fill_value: Any) -> Tensor:
+    """A tensor of ``shape`` holding ``fill_value`` (converted to ``dtype``) everywhere."""
+    value = te.const(fill_value).astype(dtype)
+    return te.compute(shape, lambda *i: value, name="T_full", tag=tag.ELEMWISE)
+
+
+def full_like(x: Tensor, fill_value: Any) -> Tensor:
+    """A tensor of ``x``'s shape and dtype holding ``fill_value`` everywhere."""
+    value = te.const(fill_value).astype(x.dtype)
+    return te.compute(x.shape, lambda *i: value, name="T_full_like", tag=tag.ELEMWISE)
+
+
+__all__ = ["concatenate", "expand_dims", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
+           "layout_transform", "one_hot", "repeat", "reshape", "split", "squeeze", "stack", "strided_slice", "take",
+           "tile", "transpose", "where"]

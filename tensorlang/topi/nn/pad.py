@@ -1,4 +1,4 @@
-"""Constant padding of a tensor (tag ``injective,pad``)."""
+"""Constant padding (tag ``injective,pad``) and dilation (tag ``injective,dilate``) of a tensor."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import equal_const_int
+from ..utils import equal_const_int, get_const_int
 
 
 def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None = None, pad_value: Any = 0.0,
@@ -39,3 +39,26 @@ def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None
             return value
         return te.if_then_else(te.all(*conds), value, te.const(pad_value, data.dtype))
     return te.compute(shape, body, name=name, tag=tag.INJECTIVE + ",pad", attrs=attrs)
+
+
+def dilate(data: Tensor, strides: Sequence[Any], dilation_value: Any = 0.0, name: str = "DilatedInput") -> Tensor:
+    """``data`` with ``strides[k] - 1`` elements of ``dilation_value`` between neighbours along dimension k."""
+    ndim = len(data.shape)
+    if len(strides) != ndim:
+        raise ExprError(f"dilate: {data.name} has {ndim} dimensions but strides has {len(strides)} entries")
+    steps = []
+    for k, s in enumerate(strides):
+        try:
+            steps.append(get_const_int(s))
+        except ExprError:
+            steps.append(0)
+        if steps[-1] < 1:
+            raise ExprError(f"dilate: strides[{k}] must be a positive integer, got {s!r}")
+    shape = [(data.shape[k] - 1) * steps[k] + 1 if steps[k] != 1 else data.shape[k] for k in range(ndim)]
+    fill = te.const(dilation_value).astype(data.dtype)
+
+    def body(*i: Any) -> PrimExpr:
+        on_grid = [i[k] % steps[k] == 0 for k in range(ndim) if steps[k] != 1]
+        value = data(*[i[k] // steps[k] if steps[k] != 1 else i[k] for k in range(ndim)])
+        return te.if_then_else(te.all(*on_grid), value, fill) if on_grid else value
+    return te.compute(shape, body, name=name, tag=tag.INJECTIVE + ",dilate")

@@ -1,4 +1,5 @@
-"""Max and average pooling over windows (pool2d) and over whole planes (global_pool)."""
+"""Max and average pooling over windows (pool2d), over whole planes (global_pool) and over windows
+that split the planes into a given output size (adaptive_pool)."""
 
 from __future__ import annotations
 
@@ -101,3 +102,52 @@ def global_pool(data: Tensor, pool_type: str, layout: str = "NCHW") -> Tensor:
     size = get_const_int(h) * get_const_int(w)
     return te.compute(out_shape, lambda *i: total(*i) / te.const(size, data.dtype), name="adaptive_pool_avg",
                       tag=tag.ELEMWISE)
+
+
+def adaptive_pool(data: Tensor, output_size: Any, pool_type: str, layout: str = "NCHW") -> Tensor:
+    """Max or average over windows [floor(i * H / oh), ceil((i + 1) * H / oh)) giving ``output_size`` (oh, ow)."""
+    what = "adaptive_pool"
+    if pool_type not in ("max", "avg"):
+        raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
+    ha, wa = _hw_axes(layout, what)
+    if len(data.shape) != len(layout):
+        raise ExprError(f"{what}: layout '{layout}' has {len(layout)} axes but {data.name} has {len(data.shape)}")
+    size = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size, output_size]
+    if len(size) != 2:
+        raise ExprError(f"{what}: output_size must be one or two sizes, got {output_size!r}")
+    h, w = get_const_int(data.shape[ha]), get_const_int(data.shape[wa])
+    oh, ow = (d if o is None else get_const_int(o) for o, d in zip(size, (h, w)))
+    if oh < 1 or ow < 1:
+        raise ExprError(f"{what}: output_size {output_size!r} must be positive")
+
+    def bounds(n: int, o: int) -> tuple[Any, Any, int]:
+        """start(i), extent(i) of window i, and the largest extent."""
+        widest = max(((i + 1) * n + o - 1) // o - (i * n) // o for i in range(o))
+        return (lambda i: (i * n) // o), (lambda i: ((i + 1) * n + o - 1) // o - (i * n) // o), widest
+
+    start_h, extent_h, kh = bounds(h, oh)
+    start_w, extent_w, kw = bounds(w, ow)
+    ragged = kh * oh != h or kw * ow != w  # windows of different sizes: the short ones are masked
+    ry = te.reduce_axis((0, kh), name="rv0")
+    rx = te.reduce_axis((0, kw), name="rv1")
+    out_shape = list(data.shape)
+    out_shape[ha], out_shape[wa] = oh, ow
+
+    def window(i: Sequence[Any]) -> tuple[Any, Any]:
+        idx = list(i)
+        idx[ha] = te.min(start_h(i[ha]) + ry, h - 1) if ragged else start_h(i[ha]) + ry
+        idx[wa] = te.min(start_w(i[wa]) + rx, w - 1) if ragged else start_w(i[wa]) + rx
+        inside = te.all(ry < extent_h(i[ha]), rx < extent_w(i[wa])) if ragged else None
+        return data(*idx), inside
+
+    def pooled(reducer: Any) -> Any:
+        def body(*i: Any) -> Any:
+            value, inside = window(i)
+            return reducer(value, axis=[ry, rx], where=inside)
+        return body
+
+    if pool_type == "max":
+        return te.compute(out_shape, pooled(te.max), name="adaptive_pool_max", tag="adaptive_pool_max")
+    total = te.compute(out_shape, pooled(te.sum), name="adaptive_pool_sum", tag="adaptive_pool_sum")
+    return te.compute(out_shape, lambda *i: total(*i) / (extent_h(i[ha]) * extent_w(i[wa])).astype(data.dtype),
+                      name="adaptive_pool_avg", tag=tag.ELEMWISE)

@@ -1,0 +1,42 @@
+"""Ops that map a tensor onto another shape or add a per-channel vector: bias_add, batch_flatten."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ... import te
+from ...errors import ExprError
+from ...te.expr import PrimExpr
+from ...te.tensor import Tensor
+from .. import tag
+from ..transform import normalize_axis
+from ..utils import get_const_tuple, prod
+
+
+def bias_add(data: Tensor, bias: Tensor, axis: int = 1) -> Tensor:
+    """``data`` plus the 1-D ``bias`` along ``axis`` (the channel axis)."""
+    ax = normalize_axis(axis, len(data.shape), "bias_add")
+    if len(bias.shape) != 1:
+        raise ExprError(f"bias_add: bias {bias.name} must be 1-D, got {len(bias.shape)} dimension(s)")
+    nb, nd = get_const_tuple([bias.shape[0], data.shape[ax]])
+    if isinstance(nb, int) and isinstance(nd, int) and nb != nd:
+        raise ExprError(f"bias_add: bias {bias.name} has {nb} elements but {data.name} has {nd} along axis {axis}")
+    return te.compute(data.shape, lambda *i: data(*i) + bias(i[ax]), name="T_add", tag=tag.BROADCAST)
+
+
+def batch_flatten(data: Tensor) -> Tensor:
+    """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
+    if len(data.shape) < 1:
+        raise ExprError("batch_flatten: data must have a batch dimension")
+    inner = list(data.shape[1:])
+
+    def body(i: Any, j: Any) -> PrimExpr:
+        idx = []
+        for d in reversed(inner):
+            idx.append(j % d)
+            j = j // d
+        return data(i, *reversed(idx))
+    return te.compute([data.shape[0], prod(inner)], body, name="tensor", tag=tag.INJECTIVE)
+
+
+flatten = batch_flatten

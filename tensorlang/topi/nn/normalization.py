@@ -1,0 +1,156 @@
+"""Normalizations: local response (lrn), L2 (l2_normalize), layer (layer_norm) and batch (batch_norm)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ... import te
+from ...errors import DTypeError, ExprError
+from ...te.expr import PrimExpr
+from ...te.tensor import Tensor
+from .. import tag
+from ..broadcast import divide
+from ..math import sqrt
+from ..reduction import sum as reduce_sum
+from ..transform import normalize_axis, reshape
+from ..utils import get_const_tuple, prod
+from .pad import pad
+
+
+def _float(data: Tensor, what: str) -> None:
+    if not data.dtype.is_float:
+        raise DTypeError(f"{what}: {data.name} must hold floats, got {data.dtype}")
+
+
+def _axes(data: Tensor, axis: Any, what: str) -> list[int]:
+    ndim = len(data.shape)
+    if axis is None:
+        return list(range(ndim))
+    axes = [normalize_axis(int(a), ndim, what) for a in ([axis] if isinstance(axis, int) else axis)]
+    if len(set(axes)) != len(axes) or not axes:
+        raise ExprError(f"{what}: axis {axis!r} must name distinct axes")
+    return sorted(axes)
+
+
+def _check_vector(what: str, arg: str, t: Tensor, shape: Sequence[Any]) -> None:
+    """``t`` must have ``shape`` (where both are constant)."""
+    got, want = get_const_tuple(t.shape), get_const_tuple(shape)
+    if len(got) != len(want) or any(isinstance(g, int) and isinstance(w, int) and g != w for g, w in zip(got, want)):
+        raise ExprError(f"{what}: {arg} {t.name} has shape {got}, expected {want}")
+
+
+def _reduce_over(data: Tensor, axes: list[int], value: Any, name: str, keepdims: bool = False) -> Tensor:
+    """``te.sum(value(index))`` over ``axes`` of ``data``'s shape (``value`` takes the full index and
+    the output index)."""
+    ndim = len(data.shape)
+    raxes = {k: te.reduce_axis((0, data.shape[k]), name=f"k{k}") for k in axes}
+    keep = [k for k in range(ndim) if k not in raxes]
+    shape = [1 if k in raxes else data.shape[k] for k in range(ndim)] if keepdims else [data.shape[k] for k in keep]
+
+    def body(*i: Any) -> PrimExpr:
+        outer = [i[k] for k in keep] if keepdims else list(i)
+        it = iter(outer)
+        full = [raxes[k] if k in raxes else next(it) for k in range(ndim)]
+        return te.sum(value(full, i), axis=[raxes[k] for k in axes])
+    return te.compute(shape, body, name=name, tag=tag.COMM_REDUCE)
+
+
+def lrn(data: Tensor, size: int, axis: int = 1, alpha: float = 0.0001, beta: float = 0.75,
+        bias: float = 2) -> Tensor:
+    """data / (bias + alpha * sum of squares over ``size`` neighbouring channels / size) ** beta."""
+    what = "lrn"
+    if len(data.shape) != 4:
+        raise ExprError(f"{what}: data must be 4-D (NCHW or NHWC), got {len(data.shape)}-D")
+    _float(data, what)
+    ax = normalize_axis(axis, 4, what)
+    if ax not in (1, 3):
+        raise ExprError(f"{what}: axis must be 1 (NCHW) or 3 (NHWC), got {axis}")
+    if not isinstance(size, int) or size < 1 or size % 2 == 0:
+        raise ExprError(f"{what}: size must be a positive odd integer, got {size!r}")
+    before = [0, 0, 0, 0]
+    before[ax] = size // 2
+    padded = pad(data, before, before, name="pad_data")
+    rxs = te.reduce_axis((0, size), name="rxs")
+
+    def window(i: Sequence[Any]) -> Any:
+        idx = list(i)
+        idx[ax] = idx[ax] + rxs
+        v = padded(*idx)
+        return te.sum(v * v, axis=rxs)
+    sqr_sum = te.compute(data.shape, lambda *i: window(i), name="tensor", tag="sqr_sum")
+    dt = data.dtype
+    scale = te.compute(data.shape, lambda *i: te.power(
+        te.const(bias, dt) + te.const(alpha, dt) * sqr_sum(*i) / te.const(size, dt), te.const(beta, dt)),
+        name="tensor", tag=tag.ELEMWISE)
+    return divide(data, scale)
+
+
+def l2_normalize(data: Tensor, eps: float, axis: Any = None) -> Tensor:
+    """data / sqrt(max(sum of squares over ``axis``, eps)) (all axes when None)."""
+    what = "l2_normalize"
+    _float(data, what)
+    axes = _axes(data, axis, what)
+    sq = _reduce_over(data, axes, lambda idx, _: data(*idx) * data(*idx), "T_sum", keepdims=True)
+    floor_ = te.compute(data.shape, lambda *i: te.max(sq(*[0 if k in axes else x for k, x in enumerate(i)]),
+                                                      te.const(eps, data.dtype)), name="tensor", tag="l2_normalize")
+    return te.compute(data.shape, lambda *i: data(*i) / te.sqrt(floor_(*i)), name="T_divide", tag=tag.BROADCAST)
+
+
+def layer_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsilon: float = 1e-5) -> Tensor:
+    """(data - mean) / sqrt(var + epsilon) * gamma + beta, mean and variance over ``axis``."""
+    what = "layer_norm"
+    _float(data, what)
+    axes = _axes(data, axis, what)
+    norm_shape = [data.shape[k] for k in axes]
+    _check_vector(what, "gamma", gamma, norm_shape)
+    if beta is not None:
+        _check_vector(what, "beta", beta, norm_shape)
+    dt = data.dtype
+    count = te.const(prod(get_const_tuple(norm_shape)), dt)
+    keep = [k for k in range(len(data.shape)) if k not in axes]
+    total = _reduce_over(data, axes, lambda idx, _: data(*idx), f"{data.op.name}_sum")
+    mean = te.compute(total.shape, lambda *i: total(*i) / count, name=f"{data.op.name}_mean", tag=tag.INJECTIVE)
+    var_sum = _reduce_over(data, axes, lambda idx, out: (data(*idx) - mean(*out)) * (data(*idx) - mean(*out)),
+                           f"{data.op.name}_var_sum")
+
+    def body(*i: Any) -> PrimExpr:
+        outer, inner = [i[k] for k in keep], [i[k] for k in axes]
+        value = (data(*i) - mean(*outer)) * te.rsqrt(var_sum(*outer) / count + te.const(epsilon, dt)) * gamma(*inner)
+        return value + beta(*inner) if beta is not None else value
+    return te.compute(data.shape, body, name="T_layer_norm", tag=tag.INJECTIVE)
+
+
+def batch_norm(data: Tensor, gamma: Tensor, beta: Tensor, moving_mean: Tensor, moving_var: Tensor,
+               axis: int | None = None, epsilon: float | None = 1e-5, center: bool | None = True,
+               scale: bool | None = True, training: bool | None = False,
+               momentum: float | None = None) -> list[Tensor]:
+    """[out, moving_mean, moving_var]; ``training`` uses the batch's statistics and updates the moving ones."""
+    what = "batch_norm"
+    _float(data, what)
+    ax = normalize_axis(1 if axis is None else axis, len(data.shape), what)
+    epsilon = 1e-5 if epsilon is None else epsilon
+    momentum = 0.1 if momentum is None else momentum
+    for arg, t in (("gamma", gamma), ("beta", beta), ("moving_mean", moving_mean), ("moving_var", moving_var)):
+        _check_vector(what, arg, t, [data.shape[ax]])
+    shape = [1] * len(data.shape)
+    shape[ax] = data.shape[ax]
+    if training:
+        if not 0 <= momentum <= 1:
+            raise ExprError(f"{what}: momentum must lie in [0, 1], got {momentum}")
+        others = [k for k in range(len(data.shape)) if k != ax]
+        count = prod(get_const_tuple([data.shape[k] for k in others]))
+        mean = reduce_sum(data, axis=others) / count
+        centered = data - reshape(mean, shape)
+        var = reduce_sum(centered * centered, axis=others) / count
+        out = centered / sqrt(reshape(var, shape) + epsilon)
+    else:
+        out = (data - reshape(moving_mean, shape)) / sqrt(reshape(moving_var, shape) + epsilon)
+    if scale is None or scale:
+        out = out * reshape(gamma, shape)
+    if center is None or center:
+        out = out + reshape(beta, shape)
+    if training:
+        return [out, (1 - momentum) * moving_mean + momentum * mean, (1 - momentum) * moving_var + momentum * var]
+    # the moving statistics pass through unchanged, as new tensors (TVM multiplies by 1)
+    return [out, moving_mean * 1, moving_var * 1]

@@ -1,0 +1,208 @@
+"""topi's layout, indexing, logical and bitwise ops (strided_slice, where, tile, gather, layout_transform,
+bitwise_and, left_shift, all ...) built with a plain schedule and checked against numpy on fresh
+random data; bad arguments raise a tensorlang error that names the operator."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorlang as tl
+from tensorlang import te, topi
+from tensorlang.errors import BoundsError, DTypeError, ExprError
+
+rng = np.random.default_rng()
+
+
+def _run(outs, inputs, arrays):
+    outs = outs if isinstance(outs, (list, tuple)) else [outs]
+    f = tl.build(te.create_schedule([o.op for o in outs]), list(inputs) + list(outs), target="llvm")
+    res = [np.zeros(topi.utils.get_const_tuple(o.shape), dtype=str(o.dtype)) for o in outs]
+    f(*arrays, *res)
+    return res if len(res) > 1 else res[0]
+
+
+def _rand(*shape, dtype="float32"):
+    return rng.standard_normal(shape).astype(dtype)
+
+
+def _ints(shape, dtype):
+    info = np.iinfo(dtype)
+    return rng.integers(info.min, info.max, size=shape, endpoint=True, dtype=dtype)
+
+
+@pytest.mark.parametrize("begin,end,strides", [
+    ((1, -1, 0), (4, 2, 7), (2, -1, 3)),       # a negative step with a negative begin
+    ((-1,), (-100,), (-2,)),                    # backwards from the end, end clipped
+    ((0, 5), (5, -7), (1, -2)),                 # end before the start of the axis
+    ((-3, 1, 2), (10, 4, -1), None),            # begin from the end, end clipped
+    ((10,), (20,), None),                       # an empty slice
+])
+def test_strided_slice_matches_numpy(begin, end, strides):
+    A = te.placeholder((5, 6, 7), name="A")
+    a = _rand(5, 6, 7)
+    out = topi.strided_slice(A, begin, end, strides)
+    ref = a[tuple(slice(b, e, s) for b, e, s in zip(begin, end, strides or [1] * len(begin)))]
+    assert out.op.name == "T_strided_slice" and out.op.tag == "injective"
+    np.testing.assert_array_equal(_run(out, [A], [a]), ref)
+
+
+def test_strided_slice_axes_and_size_mode():
+    A = te.placeholder((5, 6, 7), name="A")
+    a = _rand(5, 6, 7)
+    out = topi.strided_slice(A, [5, 1], [0, 6], [-2, 2], axes=[2, 0])
+    assert out.op.name == "T_strided_slice_with_axes"
+    np.testing.assert_array_equal(_run(out, [A], [a]), a[1:6:2, :, 5:0:-2])
+    out = topi.strided_slice(A, [1, -4], [2, -1], slice_mode="size")
+    np.testing.assert_array_equal(_run(out, [A], [a]), a[1:3, -4:])
+
+
+def test_flip_tile_repeat():
+    A = te.placeholder((2, 3, 4), name="A")
+    a = _rand(2, 3, 4)
+    np.testing.assert_array_equal(_run(topi.flip(A, -1), [A], [a]), np.flip(a, -1))
+    np.testing.assert_array_equal(_run(topi.flip(A), [A], [a]), np.flip(a, 0))
+    np.testing.assert_array_equal(_run(topi.tile(A, (2, 1, 1, 3)), [A], [a]), np.tile(a, (2, 1, 1, 3)))
+    np.testing.assert_array_equal(_run(topi.tile(A, (2,)), [A], [a]), np.tile(a, (2,)))
+    np.testing.assert_array_equal(_run(topi.repeat(A, 3, 1), [A], [a]), np.repeat(a, 3, 1))
+    assert topi.tile(A, (2,)).op.name == "T_tile" and topi.repeat(A, 2, 0).op.name == "T_repeat"
+
+
+def test_layout_transform_permutation_and_channel_blocks():
+    A = te.placeholder((2, 6, 3, 2), name="A")
+    a = _rand(2, 6, 3, 2)
+    out = topi.layout_transform(A, "NCHW", "NHWC")
+    assert out.op.name == "T_layout_trans"
+    np.testing.assert_array_equal(_run(out, [A], [a]), a.transpose(0, 2, 3, 1))
+    # 6 channels in blocks of 4: the last block is padded with zeros
+    padded = np.concatenate([a, np.zeros((2, 2, 3, 2), "float32")], axis=1)
+    ref = padded.reshape(2, 2, 4, 3, 2).transpose(0, 1, 3, 4, 2)
+    np.testing.assert_array_equal(_run(topi.layout_transform(A, "NCHW", "NCHW4c"), [A], [a]), ref)
+    B = te.placeholder((2, 3, 3, 2, 2), name="B")
+    b = _rand(2, 3, 3, 2, 2)
+    unpacked = b.transpose(0, 1, 4, 2, 3).reshape(2, 6, 3, 2)
+    np.testing.assert_array_equal(_run(topi.layout_transform(B, "NCHW2c", "NCHW"), [B], [b]), unpacked)
+    np.testing.assert_array_equal(_run(topi.layout_transform(B, "NCHW2c", "NHWC3c"), [B], [b]),
+                                  unpacked.reshape(2, 2, 3, 3, 2).transpose(0, 3, 4, 1, 2))
+
+
+def test_gather_and_gather_nd_wrap_negative_indices_as_numpy():
+    A = te.placeholder((3, 4, 5), name="A")
+    a = _rand(3, 4, 5)
+    idx = rng.integers(-4, 4, (3, 2, 5)).astype("int32")
+    Idx = te.placeholder(idx.shape, name="Idx", dtype="int32")
+    out = topi.gather(A, 1, Idx)
+    assert out.op.name == "T_gather"
+    np.testing.assert_array_equal(_run(out, [A, Idx], [a, idx]), np.take_along_axis(a, idx, 1))
+    nd = np.stack([rng.integers(-3, 3, (2, 4)), rng.integers(-4, 4, (2, 4))]).astype("int64")
+    Nd = te.placeholder(nd.shape, name="Nd", dtype="int64")
+    np.testing.assert_array_equal(_run(topi.gather_nd(A, Nd), [A, Nd], [a, nd]), a[tuple(nd)])
+    bd = rng.integers(-4, 4, (1, 3, 2)).astype("int32")
+    Bd = te.placeholder(bd.shape, name="Bd", dtype="int32")
+    np.testing.assert_array_equal(_run(topi.gather_nd(A, Bd, batch_dims=1), [A, Bd], [a, bd]),
+                                  np.stack([a[k][bd[0, k]] for k in range(3)]))
+    with pytest.raises(BoundsError, match="A"):  # an index past the end, found when it is read
+        _run(topi.gather(A, 1, Idx), [A, Idx], [a, np.full(idx.shape, 4, "int32")])
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_one_hot(axis):
+    ind = rng.integers(-1, 6, (3, 4)).astype("int32")
+    Ind = te.placeholder(ind.shape, name="Ind", dtype="int32")
+    out = topi.one_hot(Ind, te.const(2.5), -1.0, 5, axis, "float32")
+    ref = np.where(np.expand_dims(ind, axis) == np.arange(5).reshape([-1 if k == (axis % 3) else 1 for k in range(3)]),
+                   2.5, -1.0)
+    np.testing.assert_array_equal(_run(out, [Ind], [ind]), ref)
+
+
+def test_where_broadcasts_condition_and_branches():
+    C = te.placeholder((4, 1), name="C", dtype="bool")
+    X = te.placeholder((5,), name="X")
+    Y = te.placeholder((1, 5), name="Y")
+    c, x, y = rng.random((4, 1)) < 0.5, _rand(5), _rand(1, 5)
+    out = topi.where(C, X, Y)
+    assert out.op.name == "T_where" and topi.utils.get_const_tuple(out.shape) == (4, 5)
+    np.testing.assert_array_equal(_run(out, [C, X, Y], [c, x, y]), np.where(c, x, y))
+    x[1] = 0.0
+    np.testing.assert_array_equal(_run(topi.where(X, X, -1.0), [X], [x]), np.where(x, x, -1.0))
+
+
+def test_full_and_full_like():
+    np.testing.assert_array_equal(_run(topi.full((2, 3), "int32", 7.9), [], []), np.full((2, 3), 7, "int32"))
+    A = te.placeholder((3, 2), name="A", dtype="float64")
+    out = topi.full_like(A, -1.5)
+    assert out.dtype == "float64" and out.op.name == "T_full_like"
+    np.testing.assert_array_equal(_run(out, [A], [_rand(3, 2, dtype="float64")]), np.full((3, 2), -1.5))
+
+
+def test_sign_and_logical_not_follow_numpy():
+    A = te.placeholder((3, 4), name="A")
+    a = _rand(3, 4)
+    a[0, 0], a[1, 1], a[2, 2] = np.nan, 0.0, -0.0
+    np.testing.assert_array_equal(_run(topi.sign(A), [A], [a]), np.sign(a))
+    np.testing.assert_array_equal(_run(topi.logical_not(A), [A], [a]), np.logical_not(a))
+    Ai = te.placeholder((3, 4), name="Ai", dtype="int16")
+    ai = _ints((3, 4), "int16")
+    ai[0, 0] = 0
+    np.testing.assert_array_equal(_run(topi.sign(Ai), [Ai], [ai]), np.sign(ai))
+    P, Q = te.placeholder((3, 4), name="P", dtype="bool"), te.placeholder((4,), name="Q", dtype="bool")
+    p, q = rng.random((3, 4)) < 0.5, rng.random(4) < 0.5
+    np.testing.assert_array_equal(_run(topi.logical_xor(P, Q), [P, Q], [p, q]), np.logical_xor(p, q))
+    np.testing.assert_array_equal(_run(topi.bitwise_and(P, Q), [P, Q], [p, q]), p & q)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "uint16", "int32", "uint32", "int64"])
+def test_bitwise_ops_and_shifts_over_the_whole_range(dtype):
+    A = te.placeholder((3, 4), name="A", dtype=dtype)
+    B = te.placeholder((4,), name="B", dtype=dtype)
+    a, b = _ints((3, 4), dtype), _ints((4,), dtype)
+    outs = [topi.bitwise_and(A, B), topi.bitwise_or(A, B), topi.bitwise_xor(A, B), topi.bitwise_not(A),
+            topi.bitwise_and(A, 0x5A)]
+    got = _run(outs, [A, B], [a, b])
+    for g, ref in zip(got, [a & b, a | b, a ^ b, ~a, a & np.array(0x5A, dtype)]):
+        np.testing.assert_array_equal(g, ref)
+    bits = np.iinfo(dtype).bits
+    n = rng.integers(-2 if np.iinfo(dtype).min < 0 else 0, bits + 2, (4,)).astype(dtype)
+    n[:2] = [0, bits - 1]
+    with np.errstate(all="ignore"):  # numpy: shifts past the width give 0 (or -1 for negatives)
+        ref = [np.left_shift(a, n), np.right_shift(a, n), np.left_shift(a, np.array(3, dtype))]
+    got = _run([topi.left_shift(A, B), topi.right_shift(A, B), topi.left_shift(A, 3)], [A, B], [a, n])
+    for g, r in zip(got, ref):
+        np.testing.assert_array_equal(g, r)
+
+
+@pytest.mark.parametrize("axis,keepdims", [(None, False), (1, True), ((0, 2), False)])
+def test_all_any(axis, keepdims):
+    A = te.placeholder((3, 4, 2), name="A")
+    a = rng.integers(0, 2, (3, 4, 2)).astype("float32") * _rand(3, 4, 2)
+    a[0] = 1.0
+    a[1, 0, 0] = np.nan  # truthy, as in numpy
+    got = _run([topi.all(A, axis, keepdims), topi.any(A, axis, keepdims)], [A], [a])
+    np.testing.assert_array_equal(got[0], np.all(a, axis=axis, keepdims=keepdims))
+    np.testing.assert_array_equal(got[1], np.any(a, axis=axis, keepdims=keepdims))
+    assert got[0].dtype == np.bool_
+
+
+def test_bad_arguments_name_the_operator():
+    A = te.placeholder((3, 4, 5), name="A")
+    Ind = te.placeholder((3, 4), name="Ind", dtype="int32")
+    bad = [
+        (ExprError, "strided_slice: strides", lambda: topi.strided_slice(A, [0], [2], [0])),
+        (ExprError, "strided_slice: axis 3", lambda: topi.strided_slice(A, [0], [2], axes=[3])),
+        (ExprError, "flip: axis -4", lambda: topi.flip(A, -4)),
+        (ExprError, "tile: reps", lambda: topi.tile(A, (0, 2))),
+        (ExprError, "repeat: repeats", lambda: topi.repeat(A, 0, 1)),
+        (ExprError, "layout_transform: src_layout 'NCHW' has 4 axes", lambda: topi.layout_transform(A, "NCHW", "NHWC")),
+        (ExprError, "layout_transform: dst_layout 'NC0h'", lambda: topi.layout_transform(A, "NCH", "NC0h")),
+        (ExprError, "gather: indices has 2 dimension", lambda: topi.gather(A, 1, Ind)),
+        (DTypeError, "gather: indices must hold integers", lambda: topi.gather(A, 0, A)),
+        (ExprError, "gather_nd: indices.shape", lambda: topi.gather_nd(A, te.placeholder((4, 2), dtype="int32"))),
+        (ExprError, "one_hot: axis 4", lambda: topi.one_hot(Ind, 1, 0, 3, 4, "float32")),
+        (ExprError, "where: shapes", lambda: topi.where(A, A, te.placeholder((2, 5)))),
+        (DTypeError, "bitwise_and: needs integer", lambda: topi.bitwise_and(A, A)),
+        (DTypeError, "right_shift: needs integer", lambda: topi.right_shift(Ind, 1.5)),
+        (ExprError, "all: axis 3", lambda: topi.all(A, 3)),
+    ]
+    for cls, message, make in bad:
+        with pytest.raises(cls, match=message):
+            make()
