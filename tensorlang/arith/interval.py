@@ -142,6 +142,12 @@ class _Eval:
             return self._div(e)
         if t is E.FloorMod:
             return self._mod(e)
+        if t is E.BitwiseAnd:
+            return self._bit_and(e)
+        if t is E.ShiftRight and isinstance(e.b, IntImm) and 0 <= e.b.value < e.dtype.bits:
+            a = self.run(e.a)   # a right shift by a constant floors a division: monotone
+            return Interval(None if a.lo is None else E.binary(E.ShiftRight, a.lo, e.b),
+                            None if a.hi is None else E.binary(E.ShiftRight, a.hi, e.b))
         if t is E.Select:
             return union(self.run(e.true_value), self.run(e.false_value))
         if t is E.Cast and e.dtype.is_int and e.value.dtype.is_int:
@@ -152,6 +158,15 @@ class _Eval:
                             None if inner.hi is None else E.cast(inner.hi, e.dtype))
         if t is E.Let:
             return self.run(e.body)
+        if not _depends(e, self.ranges):
+            return Interval.point(e)
+        return Interval(None, None)
+
+    def _bit_and(self, e: E.BitwiseAnd) -> Interval:
+        """``x & c`` with a constant ``c >= 0`` lies in [0, c] whatever ``x`` is."""
+        masks = [x.value for x in (e.a, e.b) if isinstance(x, IntImm) and x.value >= 0]
+        if masks:
+            return Interval(E.const(0, e.dtype), E.const(min(masks), e.dtype))
         if not _depends(e, self.ranges):
             return Interval.point(e)
         return Interval(None, None)

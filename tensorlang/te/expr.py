@@ -131,20 +131,39 @@ class PrimExpr(Node):
         """``self == o`` as an expression (TVM's spelling)."""
         return binary(EQ, self, o)
 
+    # & | ^ ~ are logical on conditions and bitwise on integers, as in TVM and numpy.
     def __and__(self, o):
-        return logical(And, self, o)
+        return _and_or(And, BitwiseAnd, self, o)
 
     def __rand__(self, o):
-        return logical(And, o, self)
+        return _and_or(And, BitwiseAnd, o, self)
 
     def __or__(self, o):
-        return logical(Or, self, o)
+        return _and_or(Or, BitwiseOr, self, o)
 
     def __ror__(self, o):
-        return logical(Or, o, self)
+        return _and_or(Or, BitwiseOr, o, self)
+
+    def __xor__(self, o):
+        return bitwise(BitwiseXor, self, o)
+
+    def __rxor__(self, o):
+        return bitwise(BitwiseXor, o, self)
+
+    def __lshift__(self, o):
+        return bitwise(ShiftLeft, self, o)
+
+    def __rlshift__(self, o):
+        return bitwise(ShiftLeft, o, self)
+
+    def __rshift__(self, o):
+        return bitwise(ShiftRight, self, o)
+
+    def __rrshift__(self, o):
+        return bitwise(ShiftRight, o, self)
 
     def __invert__(self):
-        return logical_not(self)
+        return logical_not(self) if self.dtype.is_bool else bitwise_not(self)
 
     __hash__ = object.__hash__
 
@@ -358,6 +377,48 @@ class And(BinaryOp):
 class Or(BinaryOp):
     __slots__ = ()
     symbol = "||"
+
+
+class BitwiseOp(BinaryOp):
+    """Base of the integer-only operators: & | ^ << >> (numpy's meaning, ``numeric.fold_int``)."""
+
+    __slots__ = ()
+
+    @staticmethod
+    def _result_dtype(dt: DType) -> DType:
+        if not dt.is_int:
+            raise DTypeError(f"bitwise operators and shifts need integer operands, got {dt}")
+        return dt
+
+
+class BitwiseAnd(BitwiseOp):
+    __slots__ = ()
+    symbol = "&"
+
+
+class BitwiseOr(BitwiseOp):
+    __slots__ = ()
+    symbol = "|"
+
+
+class BitwiseXor(BitwiseOp):
+    __slots__ = ()
+    symbol = "^"
+
+
+class ShiftLeft(BitwiseOp):
+    """``a << b``; a count outside [0, bits) gives 0, as numpy's left_shift."""
+
+    __slots__ = ()
+    symbol = "<<"
+
+
+class ShiftRight(BitwiseOp):
+    """``a >> b``, arithmetic for signed types; a count outside [0, bits) gives the sign (-1 or
+    0), as numpy's right_shift."""
+
+    __slots__ = ()
+    symbol = ">>"
 
 
 def _same_value(a: PrimExpr, b: PrimExpr) -> bool:
@@ -611,6 +672,35 @@ def logical(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
     return cls(a, b)
 
 
+def _and_or(logical_cls: type[BinaryOp], bitwise_cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
+    """``a & b`` / ``a | b``: logical when either side is a condition, else bitwise."""
+    if any(isinstance(x, (bool, np.bool_)) or (isinstance(x, PrimExpr) and x.dtype.is_bool) for x in (a, b)):
+        return logical(logical_cls, a, b)
+    return bitwise(bitwise_cls, a, b)
+
+
+def bitwise(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
+    """``a & b``, ``|``, ``^``, ``<<``, ``>>`` of integers (promoted to one dtype, constants
+    folded); & | ^ of two conditions are their logical and, or, and inequality."""
+    a, b = _operand_pair(a, b, f" (in '{cls.symbol}')")
+    if a.dtype.is_bool and cls in (BitwiseAnd, BitwiseOr, BitwiseXor):
+        return binary(NE, a, b) if cls is BitwiseXor else logical(And if cls is BitwiseAnd else Or, a, b)
+    if not a.dtype.is_int:
+        raise DTypeError(f"'{cls.symbol}' needs integer operands, got {a.dtype} in '{a} {cls.symbol} {b}'")
+    return binary(cls, a, b)
+
+
+def bitwise_not(a: Any) -> PrimExpr:
+    """``~a``: every bit of an integer flipped (logical not of a condition)."""
+    a = convert(a)
+    if a.dtype.is_bool:
+        return logical_not(a)
+    if not a.dtype.is_int:
+        raise DTypeError(f"'~' needs an integer operand, got {a.dtype} in '~{a}'")
+    ones = (1 << a.dtype.bits) - 1 if a.dtype.kind == "uint" else -1
+    return binary(BitwiseXor, a, const(ones, a.dtype.element_of()))
+
+
 def logical_not(a: Any) -> PrimExpr:
     a = _as_bool(a)
     if isinstance(a, IntImm):
@@ -668,5 +758,6 @@ def max_(a: Any, b: Any) -> PrimExpr:
 
 # The names the te and tir facades re-export (te adds all_/any_ as all/any).
 __all__ = ["PrimExpr", "Var", "IntImm", "FloatImm", "Cast", "Add", "Sub", "Mul", "Div", "Mod", "FloorDiv", "FloorMod",
-           "Min", "Max", "EQ", "NE", "LT", "LE", "GT", "GE", "And", "Or", "Not", "Select", "Call", "Let", "TensorRead",
+           "Min", "Max", "EQ", "NE", "LT", "LE", "GT", "GE", "And", "Or", "Not", "BitwiseAnd", "BitwiseOr",
+           "BitwiseXor", "ShiftLeft", "ShiftRight", "Select", "Call", "Let", "TensorRead",
            "Reduce", "Load", "Ramp", "Broadcast", "cast", "const", "if_then_else"]

@@ -10,6 +10,9 @@ from ..errors import DTypeError
 from .dtype import BOOL, DType, as_dtype
 from .expr import (
     NE,
+    BitwiseAnd,
+    BitwiseOr,
+    BitwiseXor,
     Call,
     Div,
     FloorDiv,
@@ -17,8 +20,12 @@ from .expr import (
     Mod,
     PrimExpr,
     Select,
+    ShiftLeft,
+    ShiftRight,
     _operand_pair,
     binary,
+    bitwise,
+    bitwise_not,  # re-exported: te.bitwise_not, tir.bitwise_not
     cast,
     const,
     convert,
@@ -141,6 +148,31 @@ indexdiv = floordiv
 indexmod = floormod
 
 
+def bitwise_and(x: Any, y: Any) -> PrimExpr:
+    """``x & y`` of integers (logical and of conditions)."""
+    return bitwise(BitwiseAnd, x, y)
+
+
+def bitwise_or(x: Any, y: Any) -> PrimExpr:
+    """``x | y`` of integers (logical or of conditions)."""
+    return bitwise(BitwiseOr, x, y)
+
+
+def bitwise_xor(x: Any, y: Any) -> PrimExpr:
+    """``x ^ y`` of integers (inequality of conditions)."""
+    return bitwise(BitwiseXor, x, y)
+
+
+def shift_left(x: Any, y: Any) -> PrimExpr:
+    """``x << y``: 0 when ``y`` is outside [0, bits), as numpy's left_shift."""
+    return bitwise(ShiftLeft, x, y)
+
+
+def shift_right(x: Any, y: Any) -> PrimExpr:
+    """``x >> y`` (arithmetic when signed): the sign when ``y`` is outside [0, bits), as numpy's."""
+    return bitwise(ShiftRight, x, y)
+
+
 def _extreme(dtype: str | DType, largest: bool) -> PrimExpr:
     dt = as_dtype(dtype)
     if dt.is_bool:
@@ -161,6 +193,7 @@ def min_value(dtype: str | DType) -> PrimExpr:
 
 
 # The names the te and tir facades re-export.
-__all__ = ["abs", "ceil", "cos", "erf", "exp", "exp2", "exp10", "floor", "floordiv", "floormod", "fmod", "indexdiv",
+__all__ = ["abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "shift_left", "shift_right",
+           "ceil", "cos", "erf", "exp", "exp2", "exp10", "floor", "floordiv", "floormod", "fmod", "indexdiv",
            "indexmod", "isnan", "log", "log2", "log10", "max_value", "min_value", "power", "round", "rsqrt", "sigmoid",
            "sin", "sqrt", "tan", "tanh", "trunc", "truncdiv", "truncmod"]

@@ -96,12 +96,15 @@ _INT_OPS = {
     "EQ": lambda x, y: x == y, "NE": lambda x, y: x != y, "LT": lambda x, y: x < y,
     "LE": lambda x, y: x <= y, "GT": lambda x, y: x > y, "GE": lambda x, y: x >= y,
     "And": lambda x, y: bool(x and y), "Or": lambda x, y: bool(x or y),
+    "BitwiseAnd": lambda x, y: x & y, "BitwiseOr": lambda x, y: x | y, "BitwiseXor": lambda x, y: x ^ y,
 }
 
 
 def fold_int(op: str, x: int, y: int, dt: DType) -> int | None:
     """The value of ``x op y`` for operands of integer dtype ``dt`` (op is the node's class
     name, e.g. "FloorDiv"); comparisons give 0/1; None for an unknown op."""
+    if op in ("ShiftLeft", "ShiftRight"):
+        return shift(op == "ShiftLeft", x, y, dt)
     fn = _INT_OPS.get(op)
     if fn is None:
         return None
@@ -109,6 +112,14 @@ def fold_int(op: str, x: int, y: int, dt: DType) -> int | None:
     if isinstance(out, bool):
         return int(out)
     return wrap(out, dt)
+
+
+def shift(left: bool, x: int, y: int, dt: DType) -> int:
+    """numpy's left_shift / right_shift: a count outside [0, bits) shifts everything out (0
+    to the left; the sign, -1 or 0, to the right), it is never undefined."""
+    if 0 <= y < dt.bits:
+        return wrap(x << y, dt) if left else x >> y
+    return 0 if left or x >= 0 else -1
 
 
 def float_floordiv(a: np.ndarray | np.generic, b: np.ndarray | np.generic) -> np.ndarray:
@@ -137,6 +148,8 @@ _NUMPY_OPS = {
     "Add": np.add, "Sub": np.subtract, "Mul": np.multiply, "Min": np.minimum, "Max": np.maximum,
     "EQ": np.equal, "NE": np.not_equal, "LT": np.less, "LE": np.less_equal, "GT": np.greater,
     "GE": np.greater_equal, "And": np.logical_and, "Or": np.logical_or,
+    "BitwiseAnd": np.bitwise_and, "BitwiseOr": np.bitwise_or, "BitwiseXor": np.bitwise_xor,
+    "ShiftLeft": np.left_shift, "ShiftRight": np.right_shift,
 }
 
 

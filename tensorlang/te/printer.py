@@ -7,9 +7,11 @@ from typing import Any
 from . import expr as E
 from .functor import Visitor
 
+# Python's order: comparisons, then | ^ & and shifts, then + - and * /.
 _PREC = {E.Or: 1, E.And: 2, E.EQ: 3, E.NE: 3, E.LT: 4, E.LE: 4, E.GT: 4, E.GE: 4,
-         E.Add: 5, E.Sub: 5, E.Mul: 6, E.Div: 6, E.FloorDiv: 6, E.FloorMod: 6}
-_ATOM = 10
+         E.BitwiseOr: 5, E.BitwiseXor: 6, E.BitwiseAnd: 7, E.ShiftLeft: 8, E.ShiftRight: 8,
+         E.Add: 9, E.Sub: 9, E.Mul: 10, E.Div: 10, E.FloorDiv: 10, E.FloorMod: 10}
+_ATOM = 20
 
 
 class Names:

@@ -8,8 +8,8 @@ from typing import Any
 
 from .. import te
 from ..errors import DTypeError
+from ..te import expr as E
 from ..te.broadcast import add, broadcast_binary, broadcast_reader, broadcast_shape, divide, multiply, subtract
-from ..te.dtype import DType
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
 from . import tag
@@ -48,106 +48,40 @@ def logical_not(x: Tensor) -> Tensor:
     return te.compute(x.shape, body, name="T_logical_not", tag=tag.ELEMWISE)
 
 
-# The expression language has no bitwise operators: integers are taken apart into bits with
-# floor division and modulo by powers of two (LLVM turns them into shifts and masks), and shift
-# amounts into a product of powers of two.
-
-def _int_operands(a: Any, b: Any, what: str) -> tuple[PrimExpr, PrimExpr]:
-    """Both operands as expressions of one integer (or bool) dtype; Python ints take the other's."""
-    def dtype_for(value: Any, other: Any) -> Any:
-        if isinstance(value, PrimExpr):
-            return value.dtype
-        if isinstance(value, bool):
-            return "bool" if not isinstance(other, PrimExpr) else other.dtype
-        if not isinstance(value, int):
-            raise DTypeError(f"{what}: needs integer or bool operands, got {value!r}")
-        return "int32" if not isinstance(other, PrimExpr) or other.dtype.is_bool else other.dtype
-    dta, dtb = dtype_for(a, b), dtype_for(b, a)
-    a = a if isinstance(a, PrimExpr) else te.const(a, dta)
-    b = b if isinstance(b, PrimExpr) else te.const(b, dtb)
-    dt = te.promote(a.dtype, b.dtype, f" (in {what})")
-    if dt.is_float:
-        raise DTypeError(f"{what}: needs integer or bool operands, got {a.dtype} and {b.dtype}")
-    return a.astype(dt), b.astype(dt)
+def _int_operands(a: Any, b: Any, what: str) -> None:
+    """Refuse float operands with the operator's name (te's own error would name only '&')."""
+    for v in (a, b):
+        if (isinstance(v, PrimExpr) and v.dtype.is_float) or isinstance(v, float):
+            raise DTypeError(f"{what}: needs integer or bool operands, got {getattr(v, 'dtype', type(v).__name__)}")
 
 
-def _bits(v: PrimExpr, dt: DType) -> list[tuple[PrimExpr, PrimExpr]]:
-    """(bit k of ``v`` as 0 or 1, the bit's weight), lowest first; a signed top bit weighs -2**(n-1)."""
-    out = []
-    for k in range(dt.bits):
-        if k == dt.bits - 1 and dt.is_signed:
-            out.append(((v < te.const(0, dt)).astype(dt), te.min_value(dt)))
-            continue
-        weight = te.const(1 << k, dt)
-        shifted = te.floordiv(v, weight) if k else v
-        out.append((te.floormod(shifted, te.const(2, dt)), weight))
-    return out
-
-
-def _bitwise(combine: Any, on_bool: Any, name: str) -> Any:
+def _bitwise(cls: type, name: str) -> Any:
     def fn(a: Any, b: Any) -> PrimExpr:
-        x, y = _int_operands(a, b, name)
-        if x.dtype.is_bool:
-            return on_bool(x, y)
-        total: Any = None
-        for (xb, w), (yb, _) in zip(_bits(x, x.dtype), _bits(y, y.dtype)):
-            term = combine(xb, yb) * w
-            total = term if total is None else total + term
-        return total
+        _int_operands(a, b, name)
+        return te.expr.bitwise(cls, a, b)
     return broadcast_binary(fn, name)
 
 
-bitwise_and = _bitwise(lambda p, q: te.min(p, q), lambda p, q: te.all(p, q), "bitwise_and")
-bitwise_or = _bitwise(lambda p, q: te.max(p, q), lambda p, q: te.any(p, q), "bitwise_or")
-bitwise_xor = _bitwise(lambda p, q: p + q - te.min(p, q) * 2, lambda p, q: p != q, "bitwise_xor")
+def _shift(cls: type, name: str) -> Any:
+    def fn(a: Any, b: Any) -> PrimExpr:
+        _int_operands(a, b, name)
+        x, n = (v.astype("int8") if isinstance(v, PrimExpr) and v.dtype.is_bool else v for v in (a, b))
+        return te.expr.bitwise(cls, x, n)   # numpy shifts bools as int8
+    return broadcast_binary(fn, name)
+
+
+bitwise_and = _bitwise(E.BitwiseAnd, "bitwise_and")
+bitwise_or = _bitwise(E.BitwiseOr, "bitwise_or")
+bitwise_xor = _bitwise(E.BitwiseXor, "bitwise_xor")
+left_shift = _shift(E.ShiftLeft, "left_shift")
+right_shift = _shift(E.ShiftRight, "right_shift")
 
 
 def bitwise_not(x: Tensor) -> Tensor:
-    """``~x`` for integers (``-1 - x``; the largest value minus ``x`` when unsigned) and bools (``not x``)."""
-    def body(*i: Any) -> PrimExpr:
-        v = x(*i)
-        if v.dtype.is_float:
-            raise DTypeError(f"bitwise_not: needs an integer or bool tensor, got {v.dtype}")
-        if v.dtype.is_bool:
-            return ~v
-        return te.const(-1, v.dtype) - v if v.dtype.is_signed else te.max_value(v.dtype) - v
-    return te.compute(x.shape, body, name="T_bitwise_not", tag=tag.ELEMWISE)
-
-
-def _power_of_two(shift: PrimExpr, dt: DType) -> PrimExpr:
-    """2 ** (shift mod bits of ``dt``) in ``dt`` (the top bit wraps to the minimum of a signed type)."""
-    out: Any = te.const(1, dt)
-    for j in range((dt.bits - 1).bit_length()):
-        bit = te.floormod(te.floordiv(shift, te.const(1 << j, dt)) if j else shift, te.const(2, dt))
-        out = out * te.if_then_else(bit == te.const(1, dt), te.const(1 << (1 << j), dt), te.const(1, dt))
-    return out
-
-
-def _shift_operands(a: Any, b: Any, what: str) -> tuple[PrimExpr, PrimExpr, DType]:
-    x, n = _int_operands(a, b, what)
-    if x.dtype.is_bool:
-        x, n = x.astype("int8"), n.astype("int8")
-    return x, n, x.dtype
-
-
-def _left_shift(a: Any, b: Any) -> PrimExpr:
-    x, n, dt = _shift_operands(a, b, "left_shift")
-    inside = te.all(n >= te.const(0, dt), n < te.const(dt.bits, dt)) if dt.is_signed else n < te.const(dt.bits, dt)
-    return te.if_then_else(inside, x * _power_of_two(n, dt), te.const(0, dt))
-
-
-def _right_shift(a: Any, b: Any) -> PrimExpr:
-    x, n, dt = _shift_operands(a, b, "right_shift")
-    if not dt.is_signed:
-        return te.if_then_else(n < te.const(dt.bits, dt), te.floordiv(x, _power_of_two(n, dt)), te.const(0, dt))
-    # a shift by bits - 1 or more (or a negative one) leaves only the sign: -1 or 0, as numpy
-    inside = te.all(n >= te.const(0, dt), n < te.const(dt.bits - 1, dt))
-    sign = te.if_then_else(x < te.const(0, dt), te.const(-1, dt), te.const(0, dt))
-    return te.if_then_else(inside, te.floordiv(x, _power_of_two(n, dt)), sign)
-
-
-left_shift = broadcast_binary(_left_shift, "left_shift")
-right_shift = broadcast_binary(_right_shift, "right_shift")
+    """``~x`` for integers and bools (``not x``)."""
+    if x.dtype.is_float:
+        raise DTypeError(f"bitwise_not: needs an integer or bool tensor, got {x.dtype}")
+    return te.compute(x.shape, lambda *i: te.bitwise_not(x(*i)), name="T_bitwise_not", tag=tag.ELEMWISE)
 
 
 __all__ = ["add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "broadcast_to", "divide", "equal",

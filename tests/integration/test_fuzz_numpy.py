@@ -2,9 +2,9 @@
 schedules (split, vectorize, unroll, parallel), compiled with LLVM, give numpy's results.
 
 Built with -fp-contract=off (no a*b+c fusion), every result must equal numpy's exactly:
-integers (wrap-around, floor division, zero divisors) and floats alike, NaN where numpy has
-NaN.  The CI run is bounded (300 examples, about 10 s); ``tools/fuzz_numpy.py`` runs the same
-property for as long as it is given.
+integers (wrap-around, floor division, zero divisors, bitwise operators and shifts by any count)
+and floats alike, NaN where numpy has NaN.  The CI run is bounded (300 examples, about 10 s);
+``tools/fuzz_numpy.py`` runs the same property for as long as it is given.
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ def _np_op(name: str, a: np.ndarray, b: np.ndarray) -> np.ndarray:
             return np.maximum(a, b)
         elif name == "min":
             return np.minimum(a, b)
+        elif name in _BITWISE:
+            return _BITWISE[name][0](a, b)
         else:  # select on a comparison
             return np.where(a < b, a, b - a)
         if a.dtype.kind in "iu":
@@ -59,7 +61,15 @@ def _te_op(name: str, a, b):
         return te.max(a, b)
     if name == "min":
         return te.min(a, b)
+    if name in _BITWISE:
+        return _BITWISE[name][1](a, b)
     return te.if_then_else(a < b, a, b - a)
+
+
+# integer dtypes only: numpy's function, and the te operator
+_BITWISE = {"and": (np.bitwise_and, lambda a, b: a & b), "or": (np.bitwise_or, lambda a, b: a | b),
+            "xor": (np.bitwise_xor, lambda a, b: a ^ b), "shl": (np.left_shift, lambda a, b: a << b),
+            "shr": (np.right_shift, lambda a, b: a >> b), "not": (lambda a, b: np.invert(a), lambda a, b: ~a)}
 
 
 LEAF_ONLY = {"floordiv", "mod", "select"}  # on floats: discontinuous, so only on exact inputs
@@ -71,7 +81,7 @@ def expressions(draw: st.DrawFn, is_float: bool, depth: int = 0):
     if depth >= 3 or draw(st.booleans()):
         return (draw(st.sampled_from(["x", "y"])),)
     ops = ["add", "sub", "mul", "floordiv", "mod", "max", "min", "select"]
-    op = draw(st.sampled_from(ops))
+    op = draw(st.sampled_from(ops if is_float else ops + sorted(_BITWISE)))
     if is_float and op in LEAF_ONLY:
         return (op, (draw(st.sampled_from(["x", "y"])),), (draw(st.sampled_from(["x", "y"])),))
     return (op, draw(expressions(is_float, depth + 1)), draw(expressions(is_float, depth + 1)))

@@ -646,6 +646,14 @@ __device__ __forceinline__ long long tl_checked(long long i, long long count, lo
     "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN).
 template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a <= b || a != a) ? a : b; }
 template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a >= b || a != a) ? a : b; }""",
+    "shift": r"""// numpy's left_shift/right_shift: a count outside [0, bits) (negative ones included) shifts
+// everything out instead of being undefined; the left shift wraps, in unsigned arithmetic.
+template <typename T> __device__ __forceinline__ T tl_shl(T a, T b) {
+  return (unsigned long long)b < sizeof(T) * 8 ? (T)((unsigned long long)a << b) : (T)0;
+}
+template <typename T> __device__ __forceinline__ T tl_shr(T a, T b) {
+  return (unsigned long long)b < sizeof(T) * 8 ? (T)(a >> b) : (T)(a < (T)0 ? -1 : 0);
+}""",
 }
 
 
@@ -669,7 +677,7 @@ def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
             "launched in this order.", ""]
     if "half" in used:
         head += [_HALF_PREAMBLE, ""]
-    for key in ("floordiv", "minmax", "f2i", "bounds"):
+    for key in ("floordiv", "minmax", "shift", "f2i", "bounds"):
         if key in used:
             head += [_HELPERS[key], ""]
     return "\n".join(head + ["\n\n".join(bodies), ""])
@@ -1338,6 +1346,27 @@ class _KernelRenderer(Visitor):
             return self._float_call(helper, [e.a, e.b], dt, lane)
         a, b = _strip(self.expr(e.a, lane)), _strip(self.expr(e.b, lane))
         return _wrap_narrow(f"{helper}({a}, {b})", dt)
+
+    def visit_BitwiseAnd(self, e: E.BitwiseAnd, lane: int | None) -> str:
+        return self._binary(e, lane, "&")
+
+    def visit_BitwiseOr(self, e: E.BitwiseOr, lane: int | None) -> str:
+        return self._binary(e, lane, "|")
+
+    def visit_BitwiseXor(self, e: E.BitwiseXor, lane: int | None) -> str:
+        return self._binary(e, lane, "^")
+
+    def _shift(self, e: E.BinaryOp, lane: int | None, helper: str) -> str:
+        self.used.add("shift")
+        dt = e.a.dtype.element_of()
+        ct = self.ctype(dt)
+        return f"{helper}(({ct}){self.expr(e.a, lane)}, ({ct}){self.expr(e.b, lane)})"
+
+    def visit_ShiftLeft(self, e: E.ShiftLeft, lane: int | None) -> str:
+        return self._shift(e, lane, "tl_shl")
+
+    def visit_ShiftRight(self, e: E.ShiftRight, lane: int | None) -> str:
+        return self._shift(e, lane, "tl_shr")
 
     def visit_FloorDiv(self, e: E.FloorDiv, lane: int | None) -> str:
         return self._floor(e, lane, "/", "tl_floordiv")

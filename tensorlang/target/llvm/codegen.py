@@ -790,6 +790,38 @@ class _FunctionEmitter(Visitor):
         a, b, _ = self._operands(e)
         return self.b.or_(a, b)
 
+    def visit_BitwiseAnd(self, e: E.BitwiseAnd) -> ir.Value:
+        a, b, _ = self._operands(e)
+        return self.b.and_(a, b)
+
+    def visit_BitwiseOr(self, e: E.BitwiseOr) -> ir.Value:
+        a, b, _ = self._operands(e)
+        return self.b.or_(a, b)
+
+    def visit_BitwiseXor(self, e: E.BitwiseXor) -> ir.Value:
+        a, b, _ = self._operands(e)
+        return self.b.xor(a, b)
+
+    def _shift(self, e: E.BinaryOp, left: bool) -> ir.Value:
+        """numpy's shifts (``numeric.shift``): LLVM's shl/ashr by a count of ``bits`` or more is
+        poison, so the count is masked into range and an out-of-range count (negative ones
+        included: compared unsigned) selects what shifting everything out gives."""
+        a, b, dt = self._operands(e)
+        bits = dt.bits
+        count = self.b.and_(b, _const(b.type, bits - 1))
+        in_range = self.b.icmp_unsigned("<", b, _const(b.type, bits))
+        if left:
+            return self.b.select(in_range, self.b.shl(a, count), _const(a.type, 0))
+        if dt.is_signed:
+            return self.b.select(in_range, self.b.ashr(a, count), self.b.ashr(a, _const(a.type, bits - 1)))
+        return self.b.select(in_range, self.b.lshr(a, count), _const(a.type, 0))
+
+    def visit_ShiftLeft(self, e: E.ShiftLeft) -> ir.Value:
+        return self._shift(e, left=True)
+
+    def visit_ShiftRight(self, e: E.ShiftRight) -> ir.Value:
+        return self._shift(e, left=False)
+
     def visit_Not(self, e: E.Not) -> ir.Value:
         return self.b.not_(self.visit(e.a))
 
