@@ -10,7 +10,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..errors import TargetError
-from .backends import BACKENDS
+from .backends import BACKENDS, get_backend
 
 KINDS = tuple(BACKENDS)
 
@@ -53,6 +53,58 @@ class Target:
             key, _, value = opt.lstrip("-").partition("=")
             out[key] = value if value else "1"
         return out
+
+    # TVM's target attributes that schedules read (``Target.current().max_num_threads``).
+    def _device(self) -> Any:
+        if self.kind.name != "cuda":
+            raise AttributeError(f"target '{self.text}' is not a GPU target: it has no thread limits")
+        return get_backend("cuda").parse_target(self.text)
+
+    @property
+    def max_num_threads(self) -> int:
+        """Threads a GPU block may hold (``-max_num_threads``, default 1024)."""
+        return self._device().max_threads_per_block
+
+    @property
+    def max_threads_per_block(self) -> int:
+        return self._device().max_threads_per_block
+
+    @property
+    def thread_warp_size(self) -> int:
+        """Threads of a warp on a GPU target (1 on a CPU, as in TVM)."""
+        return self._device().warp_size if self.kind.name == "cuda" else 1
+
+    @property
+    def max_shared_memory_per_block(self) -> int:
+        return self._device().max_shared_memory_per_block
+
+    @property
+    def registers_per_block(self) -> int:
+        return self._device().registers_per_block
+
+    @property
+    def arch(self) -> str:
+        """The GPU architecture (``sm_90``)."""
+        return self._device().arch
+
+    @property
+    def mcpu(self) -> str:
+        """The ``-mcpu`` option ("" when the host's CPU is meant)."""
+        return self.attrs.get("mcpu", "")
+
+    @property
+    def mattr(self) -> list[str]:
+        """The ``-mattr`` features, one a string."""
+        value = self.attrs.get("mattr", "")
+        return [f for f in value.split(",") if f]
+
+    @property
+    def model(self) -> str:
+        return self.attrs.get("model", "unknown")
+
+    @property
+    def libs(self) -> list[str]:
+        return [lib for lib in self.attrs.get("libs", "").split(",") if lib]
 
     @property
     def keys(self) -> list[str]:

@@ -27,11 +27,12 @@ DEFAULT_WARP_SIZE = 32
 _ARCH = re.compile(r"^sm_(\d+)(\d)(a|f)?$")
 _INT_OPTIONS = {
     "-max_threads_per_block": "max_threads_per_block",
+    "-max_num_threads": "max_threads_per_block",   # TVM's name for it
     "-max_shared_memory_per_block": "max_shared_memory_per_block",
     "-registers_per_block": "registers_per_block",
     "-thread_warp_size": "warp_size",
 }
-_USAGE = ("-arch=sm_XY", "-max_threads_per_block=N", "-max_shared_memory_per_block=BYTES",
+_USAGE = ("-arch=sm_XY", "-max_threads_per_block=N (or -max_num_threads=N)", "-max_shared_memory_per_block=BYTES",
           "-registers_per_block=N", "-thread_warp_size=32", "-emulate", "-bounds-check")
 
 

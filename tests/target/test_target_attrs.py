@@ -1,0 +1,39 @@
+"""TVM's Target attributes that schedules read: ``Target.current().max_num_threads`` and friends."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tensorlang as tvm
+from tensorlang import te
+
+
+def test_gpu_limits_and_cpu_options():
+    t = tvm.target.Target("cuda -arch=sm_80 -max_num_threads=512")
+    assert (t.max_num_threads, t.thread_warp_size, t.arch) == (512, 32, "sm_80")
+    assert tvm.target.Target("cuda").max_num_threads == 1024
+    cpu = tvm.target.Target("llvm -mcpu=znver4 -mattr=+avx2,+fma")
+    assert (cpu.mcpu, cpu.mattr, cpu.thread_warp_size) == ("znver4", ["+avx2", "+fma"], 1)
+    assert tvm.target.Target("llvm").mcpu == ""
+    with pytest.raises(AttributeError, match="not a GPU target"):
+        cpu.max_num_threads  # noqa: B018
+
+
+def test_a_schedule_sized_from_the_current_target():
+    """The topi-style GPU schedule: the thread count comes from the target in scope."""
+    n = 300
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] * 3.0, name="B")
+    s = te.create_schedule(B.op)
+    with tvm.target.Target("cuda -emulate -max_num_threads=64"):
+        num_thread = tvm.target.Target.current(allow_none=False).max_num_threads
+        bx, tx = s[B].split(B.op.axis[0], factor=num_thread)
+        s[B].bind(bx, te.thread_axis("blockIdx.x"))
+        s[B].bind(tx, te.thread_axis("threadIdx.x"))
+        f = tvm.build(s, [A, B])
+    a = np.random.default_rng().standard_normal(n).astype("float32")
+    b = np.empty_like(a)
+    f(a, b)
+    np.testing.assert_allclose(b, a * 3.0, rtol=1e-6)
+    assert num_thread == 64
