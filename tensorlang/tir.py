@@ -3,9 +3,10 @@ plus buffers, extern/intrinsic calls and ``ir_builder`` for hand-written kernels
 
 from .ir import builder as ir_builder
 from .ir import stmt_functor
+from .ir import user_passes as transform
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import CallEffectKind
-from .ir.stmt import Allocate, Evaluate, For, IfThenElse, LetStmt, SeqStmt, Stmt, Store
+from .ir.stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store
 from .te import all, any, expr, intrin
 from .te.expr import *  # noqa: F403 - te's expression nodes and constructors are tir's
 from .te.expr import StringImm
@@ -22,8 +23,8 @@ from .te.extern import (
 )
 from .te.intrin import *  # noqa: F403 - and so are its math intrinsics
 
-__all__ = ["CallEffectKind", "PrimFunc", "ir_builder", "stmt_functor",
-           "Allocate", "Evaluate", "For", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
+__all__ = ["CallEffectKind", "PrimFunc", "ir_builder", "stmt_functor", "transform",
+           "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
            "StringImm", "Buffer", "call_extern", "call_intrin", "call_llvm_intrin", "call_llvm_pure_intrin",
            "reinterpret", "call_packed", "call_pure_extern", "decl_buffer",
            *expr.__all__, "all", "any", *intrin.__all__]

@@ -2,7 +2,8 @@
 block (``opt_level``, ``config``), held in a context variable.
 
 tensorlang honours ``config={"te.keep_schedule_record": True}`` (schedules created inside
-record every primitive applied to them); other config keys are accepted for ported code and
+record every primitive applied to them) and ``{"tir.add_lower_pass": [(phase, pass), ...]}``
+(user passes run inside lowering, ``ir.user_passes``); other config keys are accepted for ported code and
 have no effect, with a warning naming them.
 """
 
@@ -12,7 +13,7 @@ import warnings
 from contextvars import ContextVar, Token
 from typing import Any
 
-KNOWN_CONFIG = ("te.keep_schedule_record",)
+KNOWN_CONFIG = ("te.keep_schedule_record", "tir.add_lower_pass")
 
 
 class PassContext:

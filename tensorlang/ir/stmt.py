@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from ..te.dtype import DType, as_dtype
-from ..te.expr import IntImm, Node, PrimExpr, Var
+from ..te.expr import IntImm, Node, PrimExpr, Var, const
 
 
 class Stmt(Node):
@@ -47,6 +47,8 @@ class For(Stmt):
 
     def __init__(self, loop_var: Var, min: PrimExpr, extent: PrimExpr, kind: ForKind,  # noqa: A002
                  body: Stmt, thread_tag: str = "", annotations: tuple = ()):
+        # TVM code writes For(v, 0, 8, ...): plain ints become constants of the loop variable's type
+        min, extent = (x if isinstance(x, PrimExpr) else const(x, loop_var.dtype) for x in (min, extent))  # noqa: A001
         self._init(loop_var=loop_var, min=min, extent=extent, kind=kind, body=body,
                    thread_tag=thread_tag, annotations=tuple(annotations))
 

@@ -33,6 +33,7 @@ from ..ir.passes.streaming_stores import streaming_stores
 from ..ir.passes.unroll_loops import unroll_loops
 from ..ir.passes.vectorize_loops import vectorize_loops
 from ..ir.stmt import Allocate, For, LetStmt, Stmt
+from ..ir.user_passes import lower_passes, run_user_pass
 from ..ir.verify import verify
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
@@ -42,6 +43,7 @@ from ..te.expr import IntImm, Var
 from ..te.functor import free_vars, post_order_visit
 from ..te.scan import ScanOp
 from ..te.tensor import PlaceholderOp, Tensor
+from ..transform import PassContext
 from .call_checks import call_checks
 from .empty_reductions import empty_reduction_checks
 from .launch_extents import KernelExtents, launch_extents
@@ -137,6 +139,9 @@ class _Context:
     aligns: dict[Tensor, Any]  # storage_align of realized tensors
     target_kind: str
     buffers: dict[Tensor, Var] = field(default_factory=dict)  # filled by storage_flatten
+    params: list[Any] = field(default_factory=list)  # the function's parameters (for user passes)
+    # PassContext "tir.add_lower_pass": user passes by the step they follow (None: the last)
+    user_passes: dict[str | None, list[Any]] = field(default_factory=dict)
 
     def argument_bytes(self) -> dict[Var, int | None]:
         """The argument buffers' data Vars and sizes in bytes (None when a dimension is symbolic)."""
@@ -213,6 +218,7 @@ def _run_pipeline(ctx: _Context, profile: Profile | None = None, until: str | No
     established: list[str] = []
     stmt: Any = None
     last = _step_index(until) if until is not None else len(PIPELINE) - 1
+    pending = dict(ctx.user_passes)
     for step in PIPELINE[:last + 1]:
         if step.only_for is not None and step.only_for != ctx.target_kind:
             continue
@@ -228,6 +234,11 @@ def _run_pipeline(ctx: _Context, profile: Profile | None = None, until: str | No
         if check:
             verify(out, established, f"{step.name}")
         stmt = out
+        for user_pass in pending.pop(step.name, []):
+            stmt = run_user_pass(user_pass, stmt, ctx.params, ctx.sch.outputs[0].name)
+    if until is None:
+        for user_pass in pending.pop(None, []):
+            stmt = run_user_pass(user_pass, stmt, ctx.params, ctx.sch.outputs[0].name)
     return stmt
 
 
@@ -272,7 +283,9 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
               for k in range(st.op.num_outputs)}
     if until is not None:
         _step_index(until)
-    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind), profile, until)
+    user = lower_passes(PassContext.current().config)
+    stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind, params=params,
+                                  user_passes=user), profile, until)
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))
