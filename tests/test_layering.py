@@ -142,7 +142,8 @@ def test_the_checker_sees_function_level_and_relative_imports():
 
 # Third-party packages a function may import where it needs them: heavy or optional.
 DEFERRED_PACKAGES = {"xgboost", "sklearn", "llvmlite", "cuda", "pycuda", "ray", "tqdm", "matplotlib", "rich",
-                     "jsonschema", "cupy", "torch"}
+                     "jsonschema", "cupy", "torch",
+                     "pytest"}  # tensorlang.testing's TVM test decorators: users of the package need no pytest
 # Function-level imports of tensorlang modules that break no import cycle, each with its reason.
 DEFERRED = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users: upward, so resolved on first use",

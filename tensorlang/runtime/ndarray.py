@@ -115,6 +115,18 @@ class NDArray:
     def __tensorlang_array__(self) -> np.ndarray:
         return self._array
 
+    # DLPack (TVM's to_dlpack / nd.from_dlpack, and the protocol torch and numpy read): the
+    # contents live in host memory, whatever device the array is for, so they export as CPU data.
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self._array.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return self._array.__dlpack_device__()
+
+    def to_dlpack(self) -> Any:
+        """A DLPack capsule viewing this array's memory (no copy)."""
+        return self._array.__dlpack__()
+
     def __repr__(self) -> str:
         return f"<tl.nd.NDArray shape={self.shape} dtype={self.dtype} on {self.device}>\n{self._array!r}"
 
@@ -124,6 +136,30 @@ def array(data: Any, device: Device | None = None, dtype: str | None = None) -> 
     src = data.numpy() if isinstance(data, NDArray) else data
     # np.array, not np.ascontiguousarray: that one turns a 0-d array into shape (1,).
     return NDArray(np.array(src, dtype=dtype, order="C"), device or cpu())
+
+
+class _Capsule:
+    """A bare DLPack capsule with the protocol numpy's from_dlpack asks for (host memory)."""
+
+    def __init__(self, capsule: Any):
+        self.capsule = capsule
+
+    def __dlpack__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.capsule
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        return (1, 0)   # kDLCPU
+
+
+def from_dlpack(source: Any) -> NDArray:
+    """An NDArray viewing the memory of a DLPack capsule or of an object with ``__dlpack__``
+    (host memory: numpy, torch CPU tensors, another NDArray); no copy is made."""
+    obj = source if hasattr(source, "__dlpack__") else _Capsule(source)
+    try:
+        data = np.from_dlpack(obj)
+    except (TypeError, ValueError, RuntimeError, BufferError) as exc:
+        raise ArgumentError(f"from_dlpack: cannot view {type(source).__name__} as a host array ({exc})") from None
+    return NDArray(data, cpu())
 
 
 def empty(shape: Any, dtype: str = "float32", device: Device | None = None) -> NDArray:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
+from contextvars import ContextVar, Token
 from typing import Any
 
 from ..errors import ExprError
@@ -87,6 +89,32 @@ def _lambda_arity(fcompute: Callable, where: str) -> tuple[int | None, list[str]
     return (None if variadic else len(names)), names
 
 
+_TAG_SCOPE: ContextVar[str] = ContextVar("tensorlang_te_tag_scope", default="")
+
+
+class tag_scope:  # noqa: N801 - TVM's name
+    """``with te.tag_scope(tag="conv2d"):`` (or ``@te.tag_scope(tag=...)`` on a function): the
+    computes made inside without a tag of their own get this one."""
+
+    def __init__(self, tag: str):
+        self.tag = str(tag)
+        self._tokens: list[Token] = []
+
+    def __enter__(self) -> tag_scope:
+        self._tokens.append(_TAG_SCOPE.set(self.tag))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _TAG_SCOPE.reset(self._tokens.pop())
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(fn)
+        def tagged(*args: Any, **kwargs: Any) -> Any:
+            with tag_scope(self.tag):
+                return fn(*args, **kwargs)
+        return tagged
+
+
 def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag: str = "",
             attrs: dict | None = None) -> Any:
     """A tensor whose element at each index of ``shape`` is ``fcompute(*index)``.
@@ -94,6 +122,7 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     ``fcompute`` may return one expression, or a tuple of them (a multi-output op, as a
     tuple reducer gives); a reduction (te.sum ...) must be the outermost operation.
     """
+    tag = tag or _TAG_SCOPE.get()
     where = f"compute '{name}'"
     dims = to_shape(shape, where)
     arity, names = _lambda_arity(fcompute, where)
