@@ -17,6 +17,7 @@ RANKS = {
     "tensorlang.ir": 3,
     "tensorlang.schedule": 3,
     "tensorlang.lowering": 4,
+    "tensorlang.hybrid": 4,
     "tensorlang.target": 5,
     "tensorlang.runtime": 6,
     "tensorlang.build_module": 6,

@@ -43,4 +43,6 @@ def __getattr__(name: str) -> Any:
         return getattr(schedule, name)
     if name == "schedule":  # te.schedule.InferBound, te.schedule.Split ... as in TVM
         return importlib.import_module("..schedule", __name__)
+    if name == "hybrid":  # te.hybrid.script: it builds loop IR, a layer above te
+        return importlib.import_module("..hybrid", __name__)
     raise AttributeError(f"module 'tensorlang.te' has no attribute '{name}'")
