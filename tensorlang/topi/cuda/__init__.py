@@ -1,8 +1,15 @@
-"""AutoTVM templates for NVIDIA GPUs: ``conv2d_nchw.cuda``, ``dense_small_batch.cuda``,
-``dense_large_batch.cuda``."""
+"""CUDA schedules: AutoTVM templates (``conv2d_nchw.cuda``, ``dense_small_batch.cuda``,
+``dense_large_batch.cuda``) and TVM's fixed schedules for injective ops, reductions, softmax and
+pooling (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
 
 from .conv2d import conv2d_nchw, schedule_conv2d_nchw
 from .dense import dense_large_batch, dense_small_batch, schedule_dense_large_batch, schedule_dense_small_batch
+from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
+from .pooling import schedule_adaptive_pool, schedule_pool
+from .reduction import schedule_reduce
+from .softmax import schedule_softmax
 
 __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_small_batch",
-           "schedule_dense_large_batch", "schedule_dense_small_batch"]
+           "schedule_dense_large_batch", "schedule_dense_small_batch", "schedule_injective",
+           "schedule_injective_from_existing", "schedule_elemwise", "schedule_broadcast", "schedule_reduce",
+           "schedule_softmax", "schedule_pool", "schedule_adaptive_pool"]
