@@ -199,8 +199,7 @@ class _Translator:
         if isinstance(node, ast.BinOp) and type(node.op) in _BINOPS:
             a, b = self.expr(node.left), self.expr(node.right)
             if not isinstance(a, PrimExpr) and not isinstance(b, PrimExpr):
-                return _BINOPS[type(node.op)](_as_expr(a), b) if isinstance(node.op, (ast.FloorDiv, ast.Mod, ast.Pow)) \
-                    else _BINOPS[type(node.op)](a, b)
+                a = _as_expr(a)   # two Python numbers (a shape's extents): fold as te does
             return _BINOPS[type(node.op)](a, b)
         if isinstance(node, ast.UnaryOp):
             v = self.expr(node.operand)
@@ -277,6 +276,8 @@ def build_extern(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     shapes = [s for _, s, _ in probe.outputs]
     dtypes = [d for _, _, d in probe.outputs]
 
+    returned: list[str] = []
+
     def fcompute(ins: list[Any], outs: list[Any]) -> Any:
         ib = ir_builder.create()
         symbols: dict[str, Any] = {}
@@ -290,8 +291,13 @@ def build_extern(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
         symbols["__outputs__"] = [_Tensor(ib.buffer_ptr(o), s, d) for o, s, d in zip(outs, shapes, dtypes)]
         tr = _Translator(fn.__name__, first, ib, symbols)
         tr.body(func.body)
-        if [n for n, _, _ in tr.outputs] != tr.returned and sorted(n for n, _, _ in tr.outputs) != sorted(tr.returned):
-            raise tr.error(func, "return every output_tensor, in the order they are declared")
+        if sorted(n for n, _, _ in tr.outputs) != sorted(tr.returned):
+            raise tr.error(func, "return every output_tensor the script declares, by name")
+        returned.extend(tr.returned)
         return ib.get()
     shape_arg = shapes[0] if len(shapes) == 1 else shapes
-    return te.extern(shape_arg, tensors, fcompute, name=fn.__name__, dtype=dtypes if len(dtypes) > 1 else dtypes[0])
+    made = te.extern(shape_arg, tensors, fcompute, name=fn.__name__, dtype=dtypes if len(dtypes) > 1 else dtypes[0])
+    if len(shapes) == 1:
+        return made
+    declared = [n for n, _, _ in probe.outputs]    # the stage's outputs, in the order declared
+    return [made[declared.index(n)] for n in returned]   # the tensors, in the order returned

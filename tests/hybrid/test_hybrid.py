@@ -102,3 +102,21 @@ def test_unsupported_constructs_name_the_line():
         looping(A)
     with pytest.raises(ExprError, match=r"'unknown', line \d+: unknown name 'scale'"):
         unknown(A)
+
+
+def test_outputs_come_back_in_the_order_returned():
+    @te.hybrid.script
+    def two(a):
+        first = output_tensor(a.shape, "float32")  # noqa: F821
+        second = output_tensor(a.shape, "float32")  # noqa: F821
+        for i in range(a.shape[0]):
+            first[i] = a[i] + 1.0
+            second[i] = a[i] * 3.0
+        return second, first
+    a = np.random.default_rng().random(9, dtype=np.float32)
+    A = te.placeholder((9,), name="a")
+    got_second, got_first = _run(two(A), [A], [a])
+    want_second, want_first = two(a)
+    np.testing.assert_allclose(got_second, want_second, rtol=1e-6)
+    np.testing.assert_allclose(got_first, want_first, rtol=1e-6)
+    np.testing.assert_allclose(got_second, a * 3.0, rtol=1e-6)
