@@ -174,24 +174,29 @@ class SearchTask:
             return self._tune_options(n_trials, search_policy, seed, confirm_top, confirm_rounds)
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
             raise TensorLangError(f"n_trials must be a non-negative int or a TuningOptions, got {n_trials!r}")
-        if search_policy is not None:
-            search = search or search_policy.search
-            for path in search_policy.preload:
-                preload(search, path, log)
-        search = search or SketchSearch(self, seed=seed)
-        done = resume(search, log)
-        return self._run(search, max(0, n_trials - done), done, log, measure_option, early_stopping, verbose,
-                         (), confirm_top, confirm_rounds)
+        return self._start(search, search_policy, seed, log, lambda done: max(0, n_trials - done), measure_option,
+                           early_stopping, verbose, (), confirm_top, confirm_rounds)
 
     def _tune_options(self, options: TuningOptions, policy: SketchPolicy | None, seed: int | None,
                       confirm_top: int, confirm_rounds: int) -> SketchSearch:
-        search = policy.search if policy is not None else SketchSearch(self, seed=seed)
-        for path in (policy.preload if policy is not None else []):
-            preload(search, path, options.log)
-        done = resume(search, options.log)
-        option = options.measure_option(default_measure_option)
-        return self._run(search, options.num_measure_trials, done, options.log, option, options.early_stopping,
-                         options.verbose > 0, options.callbacks, confirm_top, confirm_rounds)
+        return self._start(None, policy, seed, options.log, lambda done: options.num_measure_trials,
+                           options.measure_option(default_measure_option), options.early_stopping,
+                           options.verbose > 0, options.callbacks, confirm_top, confirm_rounds)
+
+    def _start(self, search: SketchSearch | None, policy: SketchPolicy | None, seed: int | None,
+               log: str | os.PathLike | None, todo_after: Callable[[int], int], measure_option: Any,
+               early_stopping: int | None, verbose: bool, extra_callbacks: Sequence[Callable], confirm_top: int,
+               confirm_rounds: int) -> SketchSearch:
+        """Hold the log (a bad or busy one stops the run before anything is read or measured),
+        feed the search the policy's preloaded logs and the log's own trials, then run
+        ``todo_after(trials the log holds)`` trials."""
+        with record.exclusive_writer(log) if log is not None else contextlib.nullcontext():
+            search = search or (policy.search if policy is not None else SketchSearch(self, seed=seed))
+            for path in (policy.preload if policy is not None else []):
+                preload(search, path, log)
+            done = resume(search, log)
+            return self._run(search, todo_after(done), done, log, measure_option, early_stopping, verbose,
+                             extra_callbacks, confirm_top, confirm_rounds)
 
     def _run(self, search: SketchSearch, todo: int, done: int, log: str | os.PathLike | None, measure_option: Any,
              early_stopping: int | None, verbose: bool, extra_callbacks: Sequence[Callable], confirm_top: int,
@@ -205,16 +210,14 @@ class SearchTask:
         option = measure_option or default_measure_option()
         if todo:
             require_device(self, option)
-        # A bad or busy log stops the run before anything is measured (record.exclusive_writer).
-        with record.exclusive_writer(log) if log is not None else contextlib.nullcontext():
-            # The search, then the finishing variants of its leaders, then any trials they left.
-            reserve = min(todo, finishing_reserve(self))
-            searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
-            left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks)
-            if searched == todo - reserve and left > 0:
-                run_trials(self, search, left, log, option, early_stopping, callbacks)
-            if confirm_top > 1 and search.needs_confirmation:
-                confirm_best(self, search, option, log, confirm_top, confirm_rounds)
+        # The search, then the finishing variants of its leaders, then any trials they left.
+        reserve = min(todo, finishing_reserve(self))
+        searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
+        left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks)
+        if searched == todo - reserve and left > 0:
+            run_trials(self, search, left, log, option, early_stopping, callbacks)
+        if confirm_top > 1 and search.needs_confirmation:
+            confirm_best(self, search, option, log, confirm_top, confirm_rounds)
         return search
 
     def apply_best(self, log: str | os.PathLike, include_compatible: bool = False,

@@ -114,9 +114,9 @@ class TuningOptions:
 
     def measure_option(self, default: Callable[[], Any]) -> Any:
         """The measurement layer's option; ``default()`` where both are "local"."""
-        if _is_local(self.builder) and _is_local(self.runner):
-            return default()
         base = default()
+        if _is_local(self.builder) and _is_local(self.runner):
+            return base
         builder = base.builder if _is_local(self.builder) else self.builder
         runner = base.runner if _is_local(self.runner) else self.runner
         return local.measure_option(builder=builder, runner=runner)

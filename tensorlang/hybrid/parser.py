@@ -31,9 +31,7 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
 }
 _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
-    ast.Eq: lambda a, b: te.const(a == b) if not isinstance(a, PrimExpr) and not isinstance(b, PrimExpr)
-    else _as_expr(a).equal(b),
-    ast.NotEq: lambda a, b: _as_expr(a) != b,
+    ast.Eq: lambda a, b: a.equal(b), ast.NotEq: lambda a, b: a != b,
 }
 _LOOPS = {"range": "serial", "const_range": "unroll", "serial": "serial", "parallel": "parallel",
           "vectorize": "vectorize", "unroll": "unroll"}
@@ -110,19 +108,24 @@ class _Translator:
     def assign(self, target: ast.expr, value: ast.expr, node: ast.stmt) -> None:
         if isinstance(target, ast.Name) and isinstance(value, ast.Call) and isinstance(value.func, ast.Name) \
                 and value.func.id in ("output_tensor", "allocate"):
-            args = [self.expr(a) for a in value.args]
-            kwargs = {k.arg: self.expr(k.value) for k in value.keywords}
-            shape = tuple(args[0] if args else kwargs["shape"])
-            dtype = args[1] if len(args) > 1 else kwargs.get("dtype", "float32")
+            shape, dtype, scope = self.storage_args(value)
             if value.func.id == "output_tensor":
-                self.outputs.append((target.id, shape, str(dtype)))
+                self.outputs.append((target.id, shape, dtype))
                 self.symbols[target.id] = self.symbols["__outputs__"].pop(0)
             else:
-                scope = args[2] if len(args) > 2 else kwargs.get("scope", "global")
-                ptr = self.ib.allocate(str(dtype), shape, name=target.id, scope=scope)
+                ptr = self.ib.allocate(dtype, shape, name=target.id, scope=scope)
                 self.symbols[target.id] = _Tensor(ptr, shape, dtype)
             return
         self.store(target, self.expr(value), node)
+
+    def storage_args(self, call: ast.Call) -> tuple[tuple, str, str]:
+        """(shape, dtype, scope) of ``output_tensor(shape, dtype)`` / ``allocate(shape, dtype, scope)``."""
+        args = [self.expr(a) for a in call.args]
+        kwargs = {k.arg: self.expr(k.value) for k in call.keywords}
+        shape = tuple(args[0] if args else kwargs["shape"])
+        dtype = args[1] if len(args) > 1 else kwargs.get("dtype", "float32")
+        scope = args[2] if len(args) > 2 else kwargs.get("scope", "global")
+        return shape, str(dtype), scope
 
     def store(self, target: ast.expr, value: Any, node: ast.stmt) -> None:
         if isinstance(target, ast.Subscript):
@@ -258,19 +261,15 @@ def build_extern(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
         raise ExprError(f"hybrid script '{fn.__name__}' takes {len(params)} arguments, got {len(args)}")
     tensors = [a for a in args if isinstance(a, Tensor)]
     # First pass: the outputs' shapes and dtypes (output_tensor may use the inputs' shapes).
-    shapes_ib = ir_builder.create()
     probe_syms: dict[str, Any] = {}
     for p, a in zip(params, args):
         probe_syms[p] = _Tensor(None, a.shape, a.dtype) if isinstance(a, Tensor) else a
-    probe = _Translator(fn.__name__, first, shapes_ib, probe_syms)
+    probe = _Translator(fn.__name__, first, ir_builder.create(), probe_syms)
     for node in ast.walk(func):
         if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) \
                 and isinstance(node.value.func, ast.Name) and node.value.func.id == "output_tensor":
-            vals = [probe.expr(a) for a in node.value.args]
-            kw = {k.arg: probe.expr(k.value) for k in node.value.keywords}
-            shape = tuple(vals[0] if vals else kw["shape"])
-            probe.outputs.append((node.targets[0].id, shape, str(vals[1] if len(vals) > 1 else kw.get("dtype",
-                                                                                                     "float32"))))
+            shape, dtype, _ = probe.storage_args(node.value)
+            probe.outputs.append((node.targets[0].id, shape, dtype))
     if not probe.outputs:
         raise ExprError(f"hybrid script '{fn.__name__}' declares no output_tensor")
     shapes = [s for _, s, _ in probe.outputs]

@@ -48,8 +48,8 @@ class _Names:
         self.taken: set[str] = {"s", "te", "tvm", "tl"}
         self.lines: list[str] = []
         self.axes_bound: set[int] = set()
-        # (operation, how code reaches it): where an unnamed axis is looked for
-        self.owners: list[tuple[Operation, str]] = []
+        # (operation, its tensor's name, how code reaches it): where an unnamed axis is looked for
+        self.owners: list[tuple[Operation, str, str]] = []
 
     def fresh(self, base: str) -> str:
         name, k = _identifier(base), 1
@@ -67,20 +67,19 @@ class _Names:
         """The tensor variable of ``op`` (its output 0)."""
         if id(op) not in self.of:
             self.bind(op, self.fresh(op.name))
-            self.owners.append((op, self.of[id(op)]))
+            self.owners.append((op, self.of[id(op)], self.of[id(op)]))
         return self.of[id(op)]
 
     def bind_axes(self, iv: IterVar) -> None:
         """Bind the axes of the operation ``iv`` belongs to, with one unpacking line."""
-        for op, code in self.owners:
+        for op, tensor, code in self.owners:
             if id(op) in self.axes_bound or not isinstance(op, ComputeOp):
                 continue
             ivs = list(op.axis) + list(op.reduce_axis)
             if not any(x is iv for x in ivs):
                 continue
             self.axes_bound.add(id(op))
-            prefix = _identifier(code.split("[")[-1].rstrip("]"))
-            names = [self.bind(x, self.fresh(f"{prefix}_{x.var.name}")) for x in ivs]
+            names = [self.bind(x, self.fresh(f"{tensor}_{x.var.name}")) for x in ivs]
             lhs = ", ".join(names) + ("," if len(names) == 1 else "")
             self.lines.append(f"{lhs} = tuple({code}.op.axis) + tuple({code}.op.reduce_axis)")
             return
@@ -102,7 +101,7 @@ def python_code(schedule: Any, tensors: Sequence[Tensor], header: str = "", tens
     for step in steps:
         if step.target is not None:
             tensor = names.op(step.target)
-            names.owners.append((step.op, tensor if step.op is step.target else f"s[{tensor}]"))
+            names.owners.append((step.op, tensor, tensor if step.op is step.target else f"s[{tensor}]"))
         for v in list(step.args) + [v for _, v in step.kwargs]:
             _bind_axes_used(names, v)
         args = [_value(names, v) for v in step.args] + [f"{k}={_value(names, v)}" for k, v in step.kwargs]

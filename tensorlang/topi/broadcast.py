@@ -48,7 +48,7 @@ def logical_not(x: Tensor) -> Tensor:
     return te.compute(x.shape, body, name="T_logical_not", tag=tag.ELEMWISE)
 
 
-def _int_operands(a: Any, b: Any, what: str) -> None:
+def _refuse_floats(a: Any, b: Any, what: str) -> None:
     """Refuse float operands with the operator's name (te's own error would name only '&')."""
     for v in (a, b):
         if (isinstance(v, PrimExpr) and v.dtype.is_float) or isinstance(v, float):
@@ -57,14 +57,14 @@ def _int_operands(a: Any, b: Any, what: str) -> None:
 
 def _bitwise(cls: type, name: str) -> Any:
     def fn(a: Any, b: Any) -> PrimExpr:
-        _int_operands(a, b, name)
+        _refuse_floats(a, b, name)
         return te.expr.bitwise(cls, a, b)
     return broadcast_binary(fn, name)
 
 
 def _shift(cls: type, name: str) -> Any:
     def fn(a: Any, b: Any) -> PrimExpr:
-        _int_operands(a, b, name)
+        _refuse_floats(a, b, name)
         x, n = (v.astype("int8") if isinstance(v, PrimExpr) and v.dtype.is_bool else v for v in (a, b))
         return te.expr.bitwise(cls, x, n)   # numpy shifts bools as int8
     return broadcast_binary(fn, name)
