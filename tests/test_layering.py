@@ -18,6 +18,7 @@ RANKS = {
     "tensorlang.schedule": 3,
     "tensorlang.lowering": 4,
     "tensorlang.hybrid": 4,
+    "tensorlang.autodiff": 3,
     "tensorlang.target": 5,
     "tensorlang.runtime": 6,
     "tensorlang.build_module": 6,
@@ -32,6 +33,7 @@ RANKS = {
 ALLOWED_UPWARD = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users, resolved on first use",
     ("tensorlang.schedule", "tensorlang.lowering"): "te.schedule.ScheduleOps for TVM users, resolved on first use",
+    ("tensorlang.te", "tensorlang.autodiff"): "te.gradient for TVM users, resolved on first use",
     ("tensorlang.te", "tensorlang.ir"): "tir.Buffer.vstore returns a loop-IR Store, as in TVM, resolved on first use",
 }
 
@@ -148,6 +150,7 @@ DEFERRED_PACKAGES = {"xgboost", "sklearn", "llvmlite", "cuda", "pycuda", "ray", 
 # Function-level imports of tensorlang modules that break no import cycle, each with its reason.
 DEFERRED = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users: upward, so resolved on first use",
+    ("tensorlang.te", "tensorlang.autodiff.gradient"): "te.gradient for TVM users: upward, so resolved on first use",
     ("tensorlang.te.extern", "tensorlang.ir.stmt"): "tir.Buffer.vstore returns a loop-IR Store for TVM users: upward",
     ("tensorlang.schedule.bound_map", "tensorlang.lowering.schedule_ops"):
         "te.schedule.ScheduleOps for TVM users: upward",

@@ -33,6 +33,55 @@ def assert_prim_expr_equal(lhs: Any, rhs: Any) -> None:
         raise AssertionError(f"{lhs} != {rhs} (difference {diff})")
 
 
+def check_numerical_grads(function: Callable[..., Any], input_values: Any, grad_values: Any,
+                          function_value: Any = None, delta: float = 1e-3, atol: float = 1e-2,
+                          rtol: float = 0.1) -> None:
+    """Check analytical gradients against central differences of ``function`` (which returns a
+    scalar), as TVM's helper does: for each input with a gradient given, the distance between the
+    two gradient arrays must be at most ``atol * sqrt(size) + rtol * |numerical gradient|``.
+
+    ``input_values`` and ``grad_values`` are lists (``function(*inputs)``) or dicts
+    (``function(**inputs)``); a gradient left out, or an input past the end of the gradient list,
+    is not checked.  The step is the one float arithmetic really took (``x + delta`` rounds)."""
+    del function_value  # accepted for TVM's signature; the differences need no base value
+    if isinstance(input_values, dict):
+        names = list(input_values)
+        values = [np.array(_host(input_values[n]), copy=True) for n in names]
+        grads = [grad_values.get(n) for n in names] if isinstance(grad_values, dict) else list(grad_values)
+
+        def call() -> float:
+            return float(np.asarray(_host(function(**dict(zip(names, values))))).sum())
+    else:
+        names = [str(i) for i in range(len(input_values))]
+        values = [np.array(_host(v), copy=True) for v in input_values]
+        grads = list(grad_values)
+
+        def call() -> float:
+            return float(np.asarray(_host(function(*values))).sum())
+    for name, x, g in zip(names, values, grads):
+        if g is None:
+            continue
+        g = _host(g).astype(np.float64)
+        if g.shape != x.shape:
+            raise AssertionError(f"gradient of input {name} has shape {g.shape}, the input {x.shape}")
+        numeric = np.zeros(x.shape, np.float64)
+        for idx in np.ndindex(*x.shape):
+            orig = x[idx].copy()
+            x[idx] = orig + delta
+            hi, f_hi = float(x[idx]), call()
+            x[idx] = orig - delta
+            lo, f_lo = float(x[idx]), call()
+            x[idx] = orig
+            numeric[idx] = (f_hi - f_lo) / (hi - lo)
+        dist = float(np.sqrt(np.sum((numeric - g) ** 2)))
+        bound = atol * np.sqrt(max(numeric.size, 1)) + rtol * float(np.sqrt(np.sum(numeric ** 2)))
+        if not dist <= bound:
+            worst = np.unravel_index(int(np.argmax(np.abs(numeric - g))), x.shape) if x.size else ()
+            raise AssertionError(
+                f"analytical and numerical gradients of input {name} differ: distance {dist:.4g} > {bound:.4g}; "
+                f"worst at {tuple(int(i) for i in worst)}: analytical {g[worst]:.6g}, numerical {numeric[worst]:.6g}")
+
+
 # -- TVM's test decorators (tvm.testing.uses_gpu, requires_cuda, parametrize_targets) ---------------
 
 def device_enabled(target: Any) -> bool:

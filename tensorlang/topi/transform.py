@@ -446,6 +446,46 @@ def full_like(x: Tensor, fill_value: Any) -> Tensor:
     return te.compute(x.shape, lambda *i: value, name="T_full_like", tag=tag.ELEMWISE)
 
 
+def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
+    """numpy.tensordot: contract the last ``axes`` axes of ``a`` with the first ``axes`` of ``b``
+    (an int), or the axes listed in ``axes = (axes_of_a, axes_of_b)``."""
+    if isinstance(axes, int):
+        if not 0 <= axes <= min(len(a.shape), len(b.shape)):
+            raise ExprError(f"topi.tensordot: axes={axes} is out of range for shapes {get_const_tuple(a.shape)} "
+                            f"and {get_const_tuple(b.shape)}")
+        ax_a, ax_b = list(range(len(a.shape) - axes, len(a.shape))), list(range(axes))
+    else:
+        try:
+            ax_a, ax_b = ([x] if isinstance(x, int) else list(x) for x in axes)
+        except (TypeError, ValueError):
+            raise ExprError(f"topi.tensordot: axes must be an int or a pair of axis lists, got {axes!r}") from None
+        ax_a = [normalize_axis(x, len(a.shape), "topi.tensordot (axes of a)") for x in ax_a]
+        ax_b = [normalize_axis(x, len(b.shape), "topi.tensordot (axes of b)") for x in ax_b]
+    if len(ax_a) != len(ax_b):
+        raise ExprError(f"topi.tensordot: {len(ax_a)} axes of a against {len(ax_b)} axes of b")
+    for x, y in zip(ax_a, ax_b):
+        if _static(a.shape[x]) is not None and _static(b.shape[y]) is not None and \
+                _static(a.shape[x]) != _static(b.shape[y]):
+            raise ExprError(f"topi.tensordot: axis {x} of a has {a.shape[x]} elements, axis {y} of b {b.shape[y]}")
+    free_a = [i for i in range(len(a.shape)) if i not in ax_a]
+    free_b = [i for i in range(len(b.shape)) if i not in ax_b]
+    ks = [te.reduce_axis((0, a.shape[x]), name=f"k{n}") for n, x in enumerate(ax_a)]
+
+    def fcompute(*idx: PrimExpr) -> PrimExpr:
+        ia: list[Any] = [None] * len(a.shape)
+        ib: list[Any] = [None] * len(b.shape)
+        for pos, v in zip(free_a, idx[:len(free_a)]):
+            ia[pos] = v
+        for pos, v in zip(free_b, idx[len(free_a):]):
+            ib[pos] = v
+        for k, x, y in zip(ks, ax_a, ax_b):
+            ia[x], ib[y] = k, k
+        prod_ = a(*ia) * b(*ib)
+        return te.sum(prod_, axis=ks) if ks else prod_
+    shape = [a.shape[i] for i in free_a] + [b.shape[i] for i in free_b]
+    return te.compute(shape, fcompute, name="T_tensordot", tag="tensordot")
+
+
 __all__ = ["concatenate", "expand_dims", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
            "layout_transform", "one_hot", "repeat", "reshape", "split", "squeeze", "stack", "strided_slice", "take",
-           "tile", "transpose", "where"]
+           "tensordot", "tile", "transpose", "where"]

@@ -206,3 +206,29 @@ def test_bad_arguments_name_the_operator():
     for cls, message, make in bad:
         with pytest.raises(cls, match=message):
             make()
+
+
+@pytest.mark.parametrize("axes,sa,sb", [
+    (0, (3, 4), (2, 5)), (1, (3, 4), (4, 5)), (2, (2, 3, 4), (3, 4, 5)), (([1, 0], [0, 2]), (3, 4, 5), (4, 6, 3)),
+    ((2, 1), (2, 3, 4), (5, 4, 6)), (([-1], [0]), (3, 4), (4, 2))])
+def test_tensordot_matches_numpy(axes, sa, sb):
+    a_np, b_np = _rand(*sa), _rand(*sb)
+    A, B = te.placeholder(sa, name="A"), te.placeholder(sb, name="B")
+    C = topi.tensordot(A, B, axes)
+    np.testing.assert_allclose(_run(C, [A, B], [a_np, b_np]), np.tensordot(a_np, b_np, axes), rtol=1e-5, atol=1e-5)
+
+
+def test_tensordot_and_elemwise_sum_errors_name_the_operator():
+    A, B = te.placeholder((3, 4), name="A"), te.placeholder((5, 6), name="B")
+    with pytest.raises(ExprError, match="topi.tensordot: axis 1 of a has 4 elements"):
+        topi.tensordot(A, B, 1)
+    with pytest.raises(ExprError, match="topi.tensordot: axes=3 is out of range"):
+        topi.tensordot(A, B, 3)
+    with pytest.raises(ExprError, match="topi.elemwise_sum: tensor 1 'B' has shape"):
+        topi.elemwise_sum([A, B])
+
+
+def test_elemwise_sum_matches_numpy():
+    xs = [te.placeholder((4, 7), name=f"X{i}") for i in range(3)]
+    arrays = [_rand(4, 7) for _ in xs]
+    np.testing.assert_allclose(_run(topi.elemwise_sum(xs), xs, arrays), sum(arrays), rtol=1e-6)
