@@ -2,6 +2,6 @@
 (``llvm``, ``cuda``) that compile loop IR into runtime modules, found through ``backends``."""
 
 from .backends import BACKENDS, get_backend, load_module
-from .target import Target, as_target
+from .target import Target, as_target, create, cuda
 
-__all__ = ["BACKENDS", "Target", "as_target", "get_backend", "load_module"]
+__all__ = ["BACKENDS", "Target", "as_target", "create", "cuda", "get_backend", "load_module"]

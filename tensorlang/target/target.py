@@ -165,3 +165,20 @@ def as_target(target: str | Target | None) -> Target:
     if target is None:
         return Target.current() or Target("llvm")
     return target if isinstance(target, Target) else Target(target)
+
+
+def cuda(model: str = "unknown", arch: str | None = None, options: str | list[str] | None = None) -> Target:
+    """TVM's ``tvm.target.cuda()``: a CUDA target, with ``-arch=sm_XX`` when ``arch`` is given."""
+    parts = ["cuda"]
+    if model and model != "unknown":
+        parts.append(f"-model={model}")
+    if arch:
+        parts.append(f"-arch={arch}")
+    if options:
+        parts.extend([options] if isinstance(options, str) else list(options))
+    return Target(" ".join(parts))
+
+
+def create(target: str | Target) -> Target:
+    """TVM's older ``tvm.target.create(str)``: the same as ``Target(str)``."""
+    return Target(target)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import te
+from ..errors import ExprError
 from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
+from .utils import get_const_tuple
 
 
 def _unary(fn: Callable[[PrimExpr], PrimExpr], name: str) -> Callable[[Tensor], Tensor]:
@@ -80,6 +82,26 @@ def fast_tanh(x: Tensor) -> Tensor:
     return tanh(x)
 
 
-__all__ = ["abs", "cast", "ceil", "clip", "cos", "erf", "exp", "fast_exp", "fast_tanh", "floor", "identity", "isnan",
-           "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt", "tan", "tanh",
-           "trunc"]
+def elemwise_sum(xs: Sequence[Tensor]) -> Tensor:
+    """The elementwise sum of tensors of one shape."""
+    xs = list(xs)
+    if not xs:
+        raise ExprError("topi.elemwise_sum: needs at least one tensor")
+    for n, x in enumerate(xs[1:], 1):
+        if len(x.shape) != len(xs[0].shape) or any(
+                isinstance(a, int) and isinstance(b, int) and a != b
+                for a, b in zip(get_const_tuple(x.shape), get_const_tuple(xs[0].shape))):
+            raise ExprError(f"topi.elemwise_sum: tensor {n} '{x.op.name}' has shape {get_const_tuple(x.shape)}, "
+                            f"tensor 0 '{xs[0].op.name}' {get_const_tuple(xs[0].shape)}")
+
+    def fcompute(*i: PrimExpr) -> PrimExpr:
+        out = xs[0](*i)
+        for x in xs[1:]:
+            out = out + x(*i)
+        return out
+    return te.compute(xs[0].shape, fcompute, name="T_elemwise_sum", tag=tag.ELEMWISE)
+
+
+__all__ = ["abs", "cast", "ceil", "clip", "cos", "elemwise_sum", "erf", "exp", "fast_exp", "fast_tanh", "floor",
+           "identity", "isnan", "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sign", "sin", "sqrt",
+           "tan", "tanh", "trunc"]

@@ -37,3 +37,15 @@ def test_a_schedule_sized_from_the_current_target():
     f(a, b)
     np.testing.assert_allclose(b, a * 3.0, rtol=1e-6)
     assert num_thread == 64
+
+
+def test_tvm_target_constructor_functions():
+    """``tvm.target.cuda(model=, arch=)`` and the older ``tvm.target.create``, as TVM code calls them."""
+    t = tvm.target.cuda(model="t4", arch="sm_75")
+    assert (str(t), t.model, t.arch) == ("cuda -model=t4 -arch=sm_75", "t4", "sm_75")
+    assert tvm.target.cuda(options="-max_num_threads=256").max_num_threads == 256
+    with tvm.target.cuda():
+        assert tvm.target.Target.current().kind.name == "cuda"
+    assert tvm.target.create("llvm") == tvm.target.Target("llvm")
+    with pytest.raises(tvm.errors.TargetError, match="unknown option '-bogus=1'"):
+        tvm.target.cuda(options="-bogus=1").arch  # noqa: B018

@@ -10,8 +10,11 @@ is loaded on the first compile and pycuda on the first call of a module.
 from __future__ import annotations
 
 import os
+import sys
+import types
 from typing import TYPE_CHECKING, Any
 
+from ..target import cuda as make_cuda_target
 from .device_limits import check_schedule_extents
 from .target import CUDATarget
 
@@ -57,3 +60,15 @@ def load_module(path: str | os.PathLike) -> CUDAModule:
 
 __all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "CUDATarget", "build_func", "check_launch_extents", "load_module",
            "parse_target"]
+
+
+class _CallableBackend(types.ModuleType):
+    """In TVM ``tvm.target.cuda(model=, arch=, options=)`` is a function; here
+    ``tensorlang.target.cuda`` is this package (importing it replaces any function of that name
+    on the parent), so calling the package makes the target as TVM's function does."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return make_cuda_target(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableBackend

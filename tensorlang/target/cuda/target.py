@@ -33,7 +33,8 @@ _INT_OPTIONS = {
     "-thread_warp_size": "warp_size",
 }
 _USAGE = ("-arch=sm_XY", "-max_threads_per_block=N (or -max_num_threads=N)", "-max_shared_memory_per_block=BYTES",
-          "-registers_per_block=N", "-thread_warp_size=32", "-emulate", "-bounds-check")
+          "-registers_per_block=N", "-thread_warp_size=32", "-emulate", "-bounds-check",
+          "-model=NAME")
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class CUDATarget:
                 fields["emulate"] = True
             elif key == "-bounds-check" and not eq:
                 fields["bounds_check"] = True
+            elif key == "-model" and eq:
+                pass  # TVM's device label (tvm.target.cuda(model="t4")): a name only, no effect on the code
             elif key == "-arch" and eq:
                 if not _ARCH.match(value):
                     raise TargetError(f"-arch must name a real architecture such as sm_80 or sm_90, "
