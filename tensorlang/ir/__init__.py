@@ -5,6 +5,8 @@ from .function import Buffer, PrimFunc
 from .passes.lower_intrin import CallEffectKind, register_intrin_lowering, register_op_attr
 from .serialization import load_json, save_json
 from .stmt import *  # noqa: F403 - the statement nodes and helpers (stmt.__all__)
+from .structural_equal import assert_structural_equal, structural_equal
 
-__all__ = ["CallEffectKind", "register_intrin_lowering", "register_op_attr", "load_json", "save_json", "Buffer",
+__all__ = ["assert_structural_equal", "structural_equal",
+           "CallEffectKind", "register_intrin_lowering", "register_op_attr", "load_json", "save_json", "Buffer",
            "PrimFunc", *stmt.__all__]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..arith import simplify
+from ..runtime.enabled import enabled
 from ..runtime.ndarray import cuda, device
 from ..te.expr import IntImm, convert
 
@@ -86,13 +87,8 @@ def check_numerical_grads(function: Callable[..., Any], input_values: Any, grad_
 
 def device_enabled(target: Any) -> bool:
     """Whether tests can run on ``target``: always for "llvm" and "cuda -emulate", for "cuda"
-    when a GPU is usable."""
-    words = str(target).split()
-    if not words or words[0] in ("llvm", "c"):
-        return True
-    if words[0] == "cuda":
-        return "-emulate" in words or cuda(0).exist
-    return False
+    when a GPU is usable (``tvm.runtime.enabled``)."""
+    return enabled(target)
 
 
 def enabled_targets() -> list[tuple[str, Any]]:

@@ -1,0 +1,40 @@
+"""TVM's ``tvm.ir.structural_equal`` / ``assert_structural_equal`` over expressions and statements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..arith.structural import structural_key
+from ..te.expr import Node, Var
+
+
+def _renamed_key(node: Any) -> Any:
+    """The structural key with variables (and buffers) numbered by first appearance, so two
+    trees that differ only in which variables they use compare equal."""
+    order: dict[int, int] = {}
+
+    def walk(k: Any) -> Any:
+        if isinstance(k, tuple):
+            if len(k) == 2 and k[0] in ("v", "o") and isinstance(k[1], int):  # a variable, a buffer
+                return (k[0], order.setdefault(k[1], len(order)))
+            return tuple(walk(x) for x in k)
+        return k
+    return walk(structural_key(node))
+
+
+def structural_equal(lhs: Any, rhs: Any, map_free_vars: bool = False) -> bool:
+    """Whether ``lhs`` and ``rhs`` are the same tree (variables by identity, or, with
+    ``map_free_vars``, up to a consistent renaming of the variables)."""
+    if isinstance(lhs, (list, tuple)) or isinstance(rhs, (list, tuple)):
+        if not (isinstance(lhs, (list, tuple)) and isinstance(rhs, (list, tuple))) or len(lhs) != len(rhs):
+            return False
+        return all(structural_equal(a, b, map_free_vars) for a, b in zip(lhs, rhs))
+    if map_free_vars and isinstance(lhs, (Node, Var)) and isinstance(rhs, (Node, Var)):
+        return _renamed_key(lhs) == _renamed_key(rhs)
+    return lhs is rhs or structural_key(lhs) == structural_key(rhs)
+
+
+def assert_structural_equal(lhs: Any, rhs: Any, map_free_vars: bool = False) -> None:
+    """Raise ``ValueError`` showing both trees when they are not structurally equal."""
+    if not structural_equal(lhs, rhs, map_free_vars):
+        raise ValueError(f"structural equality check failed:\n  lhs: {lhs}\n  rhs: {rhs}")
