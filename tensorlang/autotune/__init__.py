@@ -23,6 +23,7 @@ from .measure import (
     MeasureInput,
     MeasureOption,
     MeasureResult,
+    RPCRunner,
     Runner,
     TaskRef,
     create_measure_batch,
@@ -39,7 +40,8 @@ __all__ = ["space", "task", "logger", "register_topi_compute", "register_topi_sc
            "Builder", "Runner", "ApplyConfig", "ApplyHistoryBest", "DispatchContext", "apply_history_best",
            "get_config", "MeasureErrorNo", "MeasureInput", "MeasureResult", "ConfigEntity", "ConfigSpace",
            "FallbackConfigEntity", "InstantiationError", "Task", "template",
-           "callback", "measure", "record", "BuildResult", "LocalBuilder", "LocalRunner", "MeasureOption", "TaskRef",
+           "callback", "measure", "record", "BuildResult", "LocalBuilder", "LocalRunner", "RPCRunner", "MeasureOption",
+           "TaskRef",
            "create_measure_batch", "measure_option"]
 
 

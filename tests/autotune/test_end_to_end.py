@@ -147,3 +147,17 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     recs = list(record.load_from_file(str(log2)))
     assert 8 <= len(recs) <= 10
     assert [record.is_confirmation(res) for _, res in recs] == [False] * 5 + [True] * (len(recs) - 5)
+
+
+def test_rpc_runner_on_this_machine_measures_here_and_a_remote_one_is_refused(tmp_path):
+    task = autotune.task.create("tiny/matmul", (32, 32, 32), "llvm")
+    with pytest.warns(UserWarning, match="measured on this machine"):
+        runner = autotune.RPCRunner("titanx", host="127.0.0.1", port=9190, number=2, repeat=2, timeout=20)
+    log = tmp_path / "rpc.json"
+    t = tuner.RandomTuner(task, seed=3)
+    t.tune(n_trial=3, measure_option=autotune.measure_option(builder=LocalBuilder(timeout=20), runner=runner),
+           callbacks=[autotune.callback.log_to_file(str(log))])
+    recs = list(record.load_from_file(str(log)))
+    assert len(recs) == 3 and all(res.ok and len(res.costs) == 2 for _, res in recs)
+    with pytest.raises(autotune.measure.MeasureOptionError, match="host='10.0.0.7'.*no RPC tracker"):
+        autotune.RPCRunner("titanx", host="10.0.0.7", port=9190)

@@ -13,8 +13,9 @@ from .local import (
     measure_option,
 )
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
+from .rpc import RPCRunner
 
 __all__ = ["Builder", "Runner", "MeasureErrorNo", "MeasureInput", "MeasureResult", "TaskRef", "BuildResult",
            "LocalBuilder",
-           "LocalRunner", "MeasureOption", "MeasureOptionError", "create_measure_batch", "measure_option",
+           "LocalRunner", "RPCRunner", "MeasureOption", "MeasureOptionError", "create_measure_batch", "measure_option",
            "ExecutorError", "Outcome", "run_isolated"]
