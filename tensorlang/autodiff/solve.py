@@ -27,6 +27,7 @@ from ..arith.simplify import affine_in, const_bound, simplify
 from ..arith.structural import structural_key
 from ..te import expr as E
 from ..te import intrin
+from ..te.flat_index import ravel
 from ..te.functor import free_vars, substitute
 
 
@@ -61,13 +62,6 @@ def _size(d: Domain) -> float:
 
 def _like(e: E.PrimExpr, dtype: E.DType) -> E.PrimExpr:
     return e if e.dtype == dtype else E.cast(e, dtype)
-
-
-def _ravel(idx: Sequence[E.PrimExpr], shape: Sequence[E.PrimExpr], dtype: E.DType) -> E.PrimExpr:
-    flat: E.PrimExpr = E.const(0, dtype)
-    for i, d in zip(idx, shape):
-        flat = flat * _like(E.convert(d), dtype) + _like(i, dtype)
-    return simplify(flat)
 
 
 def _unravel_group(indices: Sequence[E.PrimExpr], shape: Sequence[E.PrimExpr], end: int,
@@ -115,7 +109,7 @@ def _equations(indices: Sequence[E.PrimExpr], x: Sequence[E.Var], shape: Sequenc
         group = _unravel_group(indices, shape, d, ranges) if shape is not None else None
         if group is not None and group[0] < d:
             start, flat = group
-            eqs.append((flat, _ravel(x[start:d + 1], shape[start:d + 1], flat.dtype)))
+            eqs.append((flat, simplify(ravel([_like(v, flat.dtype) for v in x[start:d + 1]], shape[start:d + 1]))))
             d = start - 1
             continue
         eqs.append((indices[d], x[d]))

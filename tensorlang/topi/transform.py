@@ -12,6 +12,7 @@ from .. import te
 from ..errors import DTypeError, ExprError
 from ..te.broadcast import broadcast_reader, broadcast_shape
 from ..te.expr import PrimExpr, convert
+from ..te.flat_index import ravel, unravel
 from ..te.tensor import Tensor
 from . import tag
 from .utils import get_const_int, get_const_tuple, prod
@@ -25,21 +26,6 @@ def normalize_axis(axis: int, ndim: int, what: str) -> int:
     return a
 
 
-def _ravel(idx: Sequence[PrimExpr], shape: Sequence[Any]) -> PrimExpr:
-    flat: Any = 0
-    for i, d in zip(idx, shape):
-        flat = flat * d + i
-    return convert(flat)
-
-
-def _unravel(flat: PrimExpr, shape: Sequence[Any]) -> list[PrimExpr]:
-    out = []
-    for d in reversed(list(shape)):
-        out.append(flat % d)
-        flat = flat // d
-    return list(reversed(out))
-
-
 def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
     """``a`` with a new shape of the same size (one dimension may be -1)."""
     newshape = [get_const_int(d) if not isinstance(d, PrimExpr) else d for d in newshape]
@@ -50,7 +36,7 @@ def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
     if isinstance(total, int) and all(isinstance(d, int) for d in newshape) and prod(newshape) != total:
         raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} ({total} elements) to "
                         f"{tuple(newshape)}")
-    return te.compute(newshape, lambda *i: a(*_unravel(_ravel(i, newshape), a.shape)),
+    return te.compute(newshape, lambda *i: a(*unravel(ravel(i, newshape), a.shape)),
                       name="T_reshape", tag=tag.INJECTIVE)
 
 
