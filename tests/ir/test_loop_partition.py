@@ -161,3 +161,23 @@ def test_a_window_row_in_the_padding_reads_zeros_not_selects(rng):
     (b,) = run(s, [A, B], [a], [((N, H, Wd), "float32")])
     p = np.pad(a, ((0, 0), (1, 1), (0, 0)))
     np.testing.assert_allclose(b, p[:, :-2] + p[:, 1:-1] + p[:, 2:], rtol=1e-5)
+
+
+def test_a_guard_on_a_let_bound_value_is_not_cut_outside_its_scope(rng):
+    """te's CSE binds a value used twice to a let inside the expression; a condition on it must not
+    become a loop cut (the cut would name the variable where it is not bound)."""
+    L = te.placeholder((4,), name="L", dtype="int32")
+    X = te.placeholder((4, 8), name="X")
+
+    def body(i, j):
+        length = te.min(L[i], 5)
+        return X[i, te.if_then_else(j < length, length - 1 - j, j)]
+    Y = te.compute((4, 8), body, name="Y")
+    f = tl.build(te.create_schedule(Y.op), [L, X, Y])
+    lengths = rng.integers(0, 9, size=4).astype("int32")
+    x = rng.standard_normal((4, 8)).astype("float32")
+    y = np.empty_like(x)
+    f(lengths, x, y)
+    n = np.minimum(lengths, 5)[:, None]
+    j = np.arange(8)[None, :]
+    np.testing.assert_array_equal(y, np.take_along_axis(x, np.where(j < n, n - 1 - j, j), axis=1))

@@ -56,6 +56,13 @@ class _Conditions(Visitor):
         self.inner[node.var] = Interval(None, None)
         self.generic_visit(node)
 
+    def visit_Let(self, node: E.Let) -> None:
+        # The same for a let inside an expression (te's CSE binds shared subexpressions so): a
+        # cut at a bound naming it would use the variable outside its scope.
+        self.visit(node.value)
+        self.inner[node.var] = Interval(None, None)
+        self.visit(node.body)
+
     def _add(self, cond: PrimExpr) -> None:
         if cond.dtype.lanes != 1:
             return
