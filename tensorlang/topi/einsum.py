@@ -9,15 +9,9 @@ from .. import te
 from ..errors import ExprError
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
-from .utils import get_const_tuple
+from .utils import static_dim
 
 _ELLIPSIS = "..."
-
-
-def _static(dim: Any) -> int | None:
-    """A dimension's value when it is a constant, else None."""
-    value = get_const_tuple([dim])[0]
-    return value if isinstance(value, int) else None
 
 
 def matmul(a: Tensor, b: Tensor, transp_a: bool = False, transp_b: bool = False) -> Tensor:
@@ -30,7 +24,7 @@ def matmul(a: Tensor, b: Tensor, transp_a: bool = False, transp_b: bool = False)
             raise ExprError(f"{what}: {arg} must be 2-D, got {len(t.shape)}-D")
     m, red_a = (a.shape[1], a.shape[0]) if transp_a else (a.shape[0], a.shape[1])
     red_b, n = (b.shape[1], b.shape[0]) if transp_b else (b.shape[0], b.shape[1])
-    sa, sb = _static(red_a), _static(red_b)
+    sa, sb = static_dim(red_a), static_dim(red_b)
     if sa is not None and sb is not None and sa != sb:
         raise ExprError(f"{what}: a has {sa} columns to contract (transp_a={transp_a}) but b has {sb} rows "
                         f"(transp_b={transp_b})")
@@ -64,7 +58,7 @@ def _broadcast_dims(dims: list[Any], other: list[Any], what: str) -> list[Any]:
         dims, other = other, dims
     out = list(dims)
     for k in range(1, len(other) + 1):
-        x, y = _static(out[-k]), _static(other[-k])
+        x, y = static_dim(out[-k]), static_dim(other[-k])
         if x == 1:
             out[-k] = other[-k]
         elif y is not None and y != 1 and x is not None and x != y:
@@ -112,17 +106,17 @@ def einsum(subscripts: str, *operand: Tensor) -> Tensor:
         label_dims = dims[:pos] + dims[pos + n_ell:] if pos is not None else dims
         mine: dict[str, Any] = {}
         for lab, dim in zip(labels, label_dims):
-            if lab in mine and _static(mine[lab]) is not None and _static(dim) is not None \
-                    and _static(mine[lab]) != _static(dim):
+            if lab in mine and static_dim(mine[lab]) is not None and static_dim(dim) is not None \
+                    and static_dim(mine[lab]) != static_dim(dim):
                 raise ExprError(f"{what}: index '{lab}' repeats in operand {n} over dimensions of different "
-                                f"sizes ({_static(mine[lab])} and {_static(dim)})")
+                                f"sizes ({static_dim(mine[lab])} and {static_dim(dim)})")
             mine.setdefault(lab, dim)
             known = sizes.get(lab)
-            if known is None or _static(known) == 1:
+            if known is None or static_dim(known) == 1:
                 sizes[lab] = dim
-            elif _static(dim) not in (None, 1) and _static(known) is not None and _static(dim) != _static(known):
-                raise ExprError(f"{what}: index '{lab}' has size {_static(known)} in one operand and "
-                                f"{_static(dim)} in operand {n}")
+            elif static_dim(dim) not in (None, 1) and static_dim(known) not in (None, static_dim(dim)):
+                raise ExprError(f"{what}: index '{lab}' has size {static_dim(known)} in one operand and "
+                                f"{static_dim(dim)} in operand {n}")
 
     counts: dict[str, int] = {}
     for labels, _ in parsed:
@@ -163,7 +157,7 @@ def einsum(subscripts: str, *operand: Tensor) -> Tensor:
             own = ell_idx[len(ell_idx) - count:] if count else []
             out[pos:pos] = own
         # A size-1 dimension read against a larger index broadcasts: read its only element.
-        return t(*[0 if _static(d) == 1 else x for d, x in zip(dims, out)])
+        return t(*[0 if static_dim(d) == 1 else x for d, x in zip(dims, out)])
 
     def body(*i: Any) -> PrimExpr:
         i = list(i)

@@ -20,13 +20,7 @@ from ..te.expr import PrimExpr, convert
 from ..te.extern import DeclBuffer
 from ..te.tensor import Tensor
 from . import tag
-from .utils import get_const_float, get_const_int, get_const_tuple
-
-
-def _static(dim: Any) -> int | None:
-    """A dimension's value when it is a constant, else None."""
-    value = get_const_tuple([dim])[0]
-    return value if isinstance(value, int) else None
+from .utils import get_const_float, get_const_int, get_const_tuple, static_dim
 
 
 def _axis(axis: Any, ndim: int, what: str, arg: str) -> int:
@@ -101,7 +95,7 @@ def reverse_sequence(a: Tensor, seq_lengths: Tensor, seq_axis: int = 1, batch_ax
     if not isinstance(seq_lengths, Tensor) or len(seq_lengths.shape) != 1:
         raise ExprError(f"{what}: seq_lengths must be a 1-D tensor (one length per batch)")
     _int_dtype(seq_lengths, what, "seq_lengths")
-    nb, nl = _static(a.shape[bax]), _static(seq_lengths.shape[0])
+    nb, nl = static_dim(a.shape[bax]), static_dim(seq_lengths.shape[0])
     if nb is not None and nl is not None and nb != nl:
         raise ExprError(f"{what}: seq_lengths has {nl} entries but the batch axis {bax} has {nb}")
     n = a.shape[sax]
@@ -198,7 +192,7 @@ def scatter_elements(data: Tensor, indices: Tensor, updates: Tensor, axis: int =
                                          for x, y in zip(ishape, ushape)):
         raise ExprError(f"{what}: updates has shape {ushape} but indices has shape {ishape}; they must match")
     for k in range(ndim):
-        di, dd = _static(indices.shape[k]), _static(data.shape[k])
+        di, dd = static_dim(indices.shape[k]), static_dim(data.shape[k])
         if k != ax and di is not None and dd is not None and di > dd:
             raise ExprError(f"{what}: indices dimension {k} has size {di}, more than data's {dd}")
 
@@ -236,7 +230,7 @@ def scatter_nd(data: Tensor, indices: Tensor, updates: Tensor, mode: str = "upda
     _check_dtypes(data, updates, what)
     if len(indices.shape) < 1:
         raise ExprError(f"{what}: indices must have at least one dimension (its first indexes data's axes)")
-    m = _static(indices.shape[0])
+    m = static_dim(indices.shape[0])
     if m is None or not 1 <= m <= len(data.shape):
         raise ExprError(f"{what}: indices.shape[0] = {indices.shape[0]} must be a constant in "
                         f"1..{len(data.shape)} (data's dimensions)")

@@ -15,7 +15,7 @@ from ..te.expr import PrimExpr, convert
 from ..te.flat_index import ravel, unravel
 from ..te.tensor import Tensor
 from . import tag
-from .utils import get_const_int, get_const_tuple, prod
+from .utils import get_const_int, get_const_tuple, prod, static_dim
 
 
 def normalize_axis(axis: int, ndim: int, what: str) -> int:
@@ -181,12 +181,6 @@ def _ints(values: Any, what: str, arg: str) -> list[int | None]:
     return out
 
 
-def _static(dim: Any) -> int | None:
-    """A dimension's value when it is a constant, else None."""
-    value = get_const_tuple([dim])[0]
-    return value if isinstance(value, int) else None
-
-
 def _index_of(value: PrimExpr, size: Any, what: str, arg: str) -> PrimExpr:
     """A data-dependent index read from an index tensor: negative values count from the end, as in
     numpy (one that still falls outside is a ``BoundsError`` when the compiled function runs)."""
@@ -223,7 +217,7 @@ def strided_slice(a: Tensor, begin: Sequence[Any], end: Sequence[Any], strides: 
     step = [1] * ndim
     shape = list(a.shape)
     for pos, ax in enumerate(sliced):
-        n = _static(a.shape[ax])
+        n = static_dim(a.shape[ax])
         b = begins[pos] if pos < len(begins) else None
         e = ends[pos] if pos < len(ends) else None
         st = 1 if slice_mode == "size" else (steps[pos] if pos < len(steps) and steps[pos] is not None else 1)
@@ -322,13 +316,13 @@ def layout_transform(array: Tensor, src_layout: str, dst_layout: str, schedule_r
     for k, (ax, f) in enumerate(src):
         dim = array.shape[k]
         if f is not None:
-            if _static(dim) not in (None, f):
-                raise ExprError(f"{what}: sub-axis {f}{ax.lower()} of '{src_layout}' has size {_static(dim)}")
+            if static_dim(dim) not in (None, f):
+                raise ExprError(f"{what}: sub-axis {f}{ax.lower()} of '{src_layout}' has size {static_dim(dim)}")
             continue
         full[ax] = dim * src_factor[ax] if ax in src_factor else dim
     shape = [f if f is not None else (full[ax] + dst_factor[ax] - 1) // dst_factor[ax] if ax in dst_factor
              else full[ax] for ax, f in dst]
-    padded = [ax for ax in dst_factor if _static(full[ax]) is None or _static(full[ax]) % dst_factor[ax]]
+    padded = [ax for ax in dst_factor if static_dim(full[ax]) is None or static_dim(full[ax]) % dst_factor[ax]]
 
     def body(*i: Any) -> PrimExpr:
         outer = {ax: x for (ax, f), x in zip(dst, i) if f is None}
@@ -351,7 +345,7 @@ def gather(data: Tensor, axis: int, indices: Tensor) -> Tensor:
     if len(indices.shape) != ndim:
         raise ExprError(f"{what}: indices has {len(indices.shape)} dimension(s), data has {ndim}")
     for k in range(ndim):
-        di, dd = _static(indices.shape[k]), _static(data.shape[k])
+        di, dd = static_dim(indices.shape[k]), static_dim(data.shape[k])
         if k != ax and di is not None and dd is not None and di > dd:
             raise ExprError(f"{what}: indices dimension {k} has size {di}, more than data's {dd}")
 
@@ -450,8 +444,8 @@ def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
     if len(ax_a) != len(ax_b):
         raise ExprError(f"topi.tensordot: {len(ax_a)} axes of a against {len(ax_b)} axes of b")
     for x, y in zip(ax_a, ax_b):
-        if _static(a.shape[x]) is not None and _static(b.shape[y]) is not None and \
-                _static(a.shape[x]) != _static(b.shape[y]):
+        if static_dim(a.shape[x]) is not None and static_dim(b.shape[y]) is not None and \
+                static_dim(a.shape[x]) != static_dim(b.shape[y]):
             raise ExprError(f"topi.tensordot: axis {x} of a has {a.shape[x]} elements, axis {y} of b {b.shape[y]}")
     free_a = [i for i in range(len(a.shape)) if i not in ax_a]
     free_b = [i for i in range(len(b.shape)) if i not in ax_b]

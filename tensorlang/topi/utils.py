@@ -44,6 +44,12 @@ def get_const_float(expr: Any) -> float:
     raise ExprError(f"get_const_float: '{expr}' is not a constant")
 
 
+def static_dim(dim: Any) -> int | None:
+    """A dimension's value when it is a constant, else None."""
+    value = get_const_tuple([dim])[0]
+    return value if isinstance(value, int) else None
+
+
 def get_const_tuple(in_tuple: Sequence[Any]) -> tuple:
     """A shape as a tuple of ints; symbolic dimensions stay expressions (as in TVM)."""
     out = []
