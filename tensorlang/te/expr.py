@@ -65,26 +65,35 @@ class PrimExpr(Node):
     dtype: DType
 
     # Python operators build expressions (TVM semantics: // floordiv, % floormod, / truediv
-    # for floats and truncdiv for integers).
+    # for floats and truncdiv for integers).  An expression and a tensor (``n + A``) make a
+    # tensor, as in TVM: the four operators tensors have defer to the tensor's reflection.
     def __add__(self, o):
+        if getattr(o, "_te_tensor", False):
+            return NotImplemented
         return binary(Add, self, o)
 
     def __radd__(self, o):
         return binary(Add, o, self)
 
     def __sub__(self, o):
+        if getattr(o, "_te_tensor", False):
+            return NotImplemented
         return binary(Sub, self, o)
 
     def __rsub__(self, o):
         return binary(Sub, o, self)
 
     def __mul__(self, o):
+        if getattr(o, "_te_tensor", False):
+            return NotImplemented
         return binary(Mul, self, o)
 
     def __rmul__(self, o):
         return binary(Mul, o, self)
 
     def __truediv__(self, o):
+        if getattr(o, "_te_tensor", False):
+            return NotImplemented
         return binary(Div, self, o)
 
     def __rtruediv__(self, o):

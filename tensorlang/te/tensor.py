@@ -133,6 +133,7 @@ class Tensor:
     """Output ``value_index`` of an operation: a multi-dimensional array of one dtype."""
 
     __slots__ = ("op", "value_index", "shape", "dtype")
+    _te_tensor = True  # expressions' arithmetic operators defer to a tensor's (expr.PrimExpr.__add__)
 
     def __init__(self, op: Operation, value_index: int, shape: tuple[PrimExpr, ...], dtype: DType):
         object.__setattr__(self, "op", op)

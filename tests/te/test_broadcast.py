@@ -70,3 +70,21 @@ def test_other_operands_are_not_taken():
         A + "x"
     with pytest.raises(TypeError):
         A + [1, 2]
+
+
+def test_an_expression_on_the_left_and_zero_dim_tensors_make_tensors():
+    """``x - A`` (a variable), ``B[0, 0] / A`` (a read) and a 0-d tensor against a 2-d one, as TVM."""
+    rng = np.random.default_rng()
+    x = te.var("x", dtype="float32")
+    A = te.placeholder((4, 3), name="A")
+    Z = te.placeholder((), name="Z")
+    a = rng.uniform(0.5, 2.0, (4, 3)).astype(np.float32)
+    z = np.array(rng.standard_normal(), dtype=np.float32)
+    out = x - A
+    f = tl.build(te.create_schedule(out.op), [x, A, out], target="llvm")
+    res = np.empty((4, 3), np.float32)
+    f(1.5, a, res)
+    np.testing.assert_allclose(res, np.float32(1.5) - a, rtol=1e-6)
+    np.testing.assert_allclose(_run([A], A[0, 0] / A, [a]), a[0, 0] / a, rtol=1e-6)
+    np.testing.assert_allclose(_run([Z, A], Z * A, [z, a]), z * a, rtol=1e-6)
+    assert (Z * A).op.tag == "broadcast" and (x - A).op.tag == "elemwise"
