@@ -20,7 +20,8 @@ import numpy as np
 from ...errors import TensorLangError
 from ...schedule.schedule import create_schedule
 from ...target.target import Target, as_target
-from ...te.expr import IntImm
+from ...te.dtype import DType
+from ...te.expr import FloatImm, IntImm
 from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
 from ..flop import compute_flop
@@ -40,8 +41,10 @@ def _serialize(value: Any, where: str) -> Any:
         return value.item()
     if isinstance(value, (list, tuple)):
         return [_serialize(v, where) for v in value]
-    if isinstance(value, IntImm):
+    if isinstance(value, (IntImm, FloatImm)):
         return value.value
+    if isinstance(value, DType):  # ``A.dtype`` passed as the out_dtype argument, as TVM code does
+        return str(value)
     if isinstance(value, Tensor):
         return ["TENSOR", [_serialize(s, where) for s in value.shape], str(value.dtype)]
     raise TensorLangError(f"{where}: argument {value!r} of type {type(value).__name__} cannot be part of a "

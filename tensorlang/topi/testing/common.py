@@ -7,11 +7,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ...target import Target
-from .. import cuda, generic, x86
+from .. import cuda, generic, nn, x86
 
 _injective_schedule = {"generic": generic.schedule_injective, "cpu": x86.schedule_injective,
                        "gpu": cuda.schedule_injective}
 _reduce_schedule = {"generic": generic.schedule_reduce, "cpu": x86.schedule_reduce, "gpu": cuda.schedule_reduce}
+_conv2d_nchw_implement = {"generic": (nn.conv2d_nchw, generic.schedule_conv2d_nchw),
+                          "cpu": (x86.conv2d_nchw, x86.schedule_conv2d_nchw),
+                          "gpu": (cuda.conv2d_nchw, cuda.schedule_conv2d_nchw)}
 
 
 def dispatch(target: str | Target, dispatch_map: Mapping[str, Any]) -> Any:
@@ -41,3 +44,9 @@ def get_broadcast_schedule(target: str | Target) -> Callable[..., Any]:
 def get_elemwise_schedule(target: str | Target) -> Callable[..., Any]:
     """The ``schedule_elemwise`` for ``target`` (the injective schedule, as in TVM)."""
     return get_injective_schedule(target)
+
+
+def get_conv2d_nchw_implement(target: str | Target) -> tuple[Callable[..., Any], Callable[..., Any]]:
+    """(compute, schedule) of NCHW conv2d for ``target``: the tunable x86 or CUDA pair (their
+    fallback configs when no tuning log applies), else the generic one."""
+    return dispatch(target, _conv2d_nchw_implement)
