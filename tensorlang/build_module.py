@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .arith.simplify import simplify
+from .arith.structural import structural_key
 from .errors import LoweringError, TargetError
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import lower_intrinsics
@@ -13,6 +15,7 @@ from .schedule.schedule import Schedule
 from .target.backends import get_backend
 from .target.target import Target, as_target
 from .te.depth import deep_expressions
+from .te.expr import IntImm, Var, convert
 
 
 def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: str = "main",
@@ -20,10 +23,9 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
     """Lower a schedule to loop IR; ``str()`` of the result is readable IR.
 
     ``simple_mode`` is accepted for TVM code: the IR text is always the simple form. ``binds``
-    (TVM's custom buffer layouts) is refused: tensorlang's buffers are dense and C-contiguous."""
-    if binds:
-        raise LoweringError("lower(binds=...) is not supported: every argument is a dense, C-contiguous "
-                            "buffer of its tensor's shape; drop binds (strided or offset buffers are not available)")
+    (TVM's buffer layouts for arguments) may only repeat the dense, C-contiguous layout every
+    argument has here (``_check_binds``)."""
+    _check_binds(binds)
     if not isinstance(simple_mode, bool):
         raise TypeError(f"lower(simple_mode=...) must be a bool, got {simple_mode!r}")
     if isinstance(inputs, PrimFunc):
@@ -34,6 +36,32 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
     gpu = any(attr.bind_thread is not None for st in inputs.stages for attr in st.iter_var_attrs.values())
     with deep_expressions(f"lower '{name}'"):
         return lower_schedule(inputs, args, name=name, target_kind="cuda" if gpu else "llvm")
+
+
+def _check_binds(binds: Any) -> None:
+    """TVM's ``binds={tensor: decl_buffer(...)}``: buffers that are what tensorlang gives every
+    argument anyway (dense, row-major, of the tensor's shape and dtype, at offset 0 or an offset
+    left to an ``offset_factor``) are accepted; any other layout is refused by name."""
+    if not binds:
+        return
+    if not isinstance(binds, dict):
+        raise LoweringError(f"binds must be a dict of tensor -> tir.decl_buffer(...), got {type(binds).__name__}")
+    for tensor, buf in binds.items():
+        where = f"binds[{getattr(tensor, 'name', tensor)!r}]"
+        shape = getattr(tensor, "shape", None)
+        if shape is None or not hasattr(buf, "strides"):
+            raise LoweringError(f"{where}: expected a tensor bound to a tir.decl_buffer, got {buf!r}")
+        same_shape = len(buf.shape) == len(shape) and all(
+            structural_key(simplify(convert(a) - convert(b))) == structural_key(convert(0))
+            for a, b in zip(buf.shape, shape))
+        offset_free = isinstance(buf.elem_offset, Var) or (isinstance(buf.elem_offset, IntImm)
+                                                           and buf.elem_offset.value == 0)
+        if buf.strides or not offset_free or not same_shape or buf.dtype != tensor.dtype:
+            raise LoweringError(
+                f"{where}: buffer '{buf.name}' (shape {tuple(buf.shape)}, {buf.dtype}, strides "
+                f"{tuple(buf.strides) or 'compact'}, offset {buf.elem_offset}) is not the dense, row-major buffer "
+                f"of {tuple(shape)} {tensor.dtype} every argument gets here; strided or offset arguments are not "
+                "available (drop binds, or copy into a dense array)")
 
 
 def _check_no_thread_binding(sch: Schedule, target: Target) -> None:
@@ -55,14 +83,16 @@ def _check_target_host(target_host: Any) -> None:
 
 
 def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target: str | Target | None = None,
-          target_host: Any = None, name: str = "default_function", *, jit: bool = True) -> Any:
+          target_host: Any = None, name: str = "default_function", binds: Any = None, *, jit: bool = True) -> Any:
     """Compile a schedule (or a lowered PrimFunc) into a callable module for ``target``
     (default: the current ``with Target(...)`` target, else ``llvm``).  ``jit=False`` skips
     loading the code into this process: the module can only ``export_library``.
 
     ``target_host`` (as in TVM) may name an LLVM CPU target or be None: an LLVM build is all
-    host code, and a CUDA module's host side is the Python runtime driving the GPU."""
+    host code, and a CUDA module's host side is the Python runtime driving the GPU.  ``binds``
+    as in ``lower``."""
     _check_target_host(target_host)
+    _check_binds(binds)
     tgt = as_target(target)
     backend = get_backend(tgt.kind.name)
     parsed = backend.parse_target(str(tgt))  # a wrong option fails before any lowering

@@ -23,10 +23,29 @@ def test_simple_mode_gives_the_same_readable_ir():
         tl.lower(s, args, simple_mode="yes")
 
 
-def test_binds_is_refused_with_a_reason():
+def test_dense_binds_are_accepted_and_other_layouts_refused_by_name():
+    """TVM code binds arguments to decl_buffers; the dense row-major ones (any offset_factor) are
+    what every argument is here, so they build and compute; strides, an offset, another shape or
+    dtype are refused naming the tensor."""
     s, args = scale()
-    with pytest.raises(LoweringError, match="binds=.*dense, C-contiguous"):
-        tl.lower(s, args, binds={args[0]: object()})
+    A, B = args
+    binds = {A: tl.tir.decl_buffer(A.shape, A.dtype, name="Ab", offset_factor=16),
+             B: tl.tir.decl_buffer((37,), "float32", name="Bb")}
+    f = tl.build(s, args, binds=binds)
+    a = np.random.default_rng().standard_normal(37).astype("float32")
+    b = np.empty_like(a)
+    f(a, b)
+    np.testing.assert_allclose(b, a * 3.0 + 1.0, rtol=1e-5, atol=1e-5)
+    text = tl.lower(s, args, binds=binds).script()
+    assert "B[" in text and text == tl.lower(s, args).astext()
+    for bad, what in ((tl.tir.decl_buffer((37,), "float32", name="S", strides=[2]), "strides"),
+                      (tl.tir.decl_buffer((37,), "float32", name="O", elem_offset=4), "offset 4"),
+                      (tl.tir.decl_buffer((36,), "float32", name="N"), r"shape \(36,\)"),
+                      (tl.tir.decl_buffer((37,), "float16", name="H"), "float16")):
+        with pytest.raises(LoweringError, match=f"binds\\['A'\\]: buffer .*{what}"):
+            tl.build(s, args, binds={A: bad})
+    with pytest.raises(LoweringError, match="binds\\['A'\\]: expected a tensor bound to a tir.decl_buffer"):
+        tl.lower(s, args, binds={A: object()})
     assert tl.lower(s, args, binds={}) is not None  # empty binds: nothing to honour
 
 

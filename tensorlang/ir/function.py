@@ -75,3 +75,11 @@ class PrimFunc:
         return func_str(self)
 
     __repr__ = __str__
+
+    def script(self, *_args: object, **_kwargs: object) -> str:
+        """TVM's ``mod.script()``: the readable IR (tensorlang's printer, not TVMScript)."""
+        return str(self)
+
+    def astext(self, *_args: object, **_kwargs: object) -> str:
+        """TVM's older ``mod.astext()``: the readable IR."""
+        return str(self)
