@@ -119,6 +119,7 @@ class Stage:
         self.group: StageGroup | None = None  # set by Schedule.create_group
         # dimension -> (factor, offset): its stride in this stage's storage is factor * k + offset
         self.storage_aligns: dict[int, tuple[int, int]] = {}
+        self._prefetch_warned = False  # Stage.prefetch says once that it is not applied
         self.attach_ivar: IterVar | None = None
         self.scope = "global"
         self.scope_is_set = False  # set_scope (or cache_read/cache_write) chose it
@@ -428,6 +429,24 @@ class Stage:
         """Compute this stage in full at the top level (the default)."""
         self._check_compute("compute_root")
         self.attach_type, self.attach_stage, self.attach_ivar = ROOT, None, None
+        return self
+
+    @_recorded
+    def prefetch(self, tensor: Tensor, var: IterVar, offset: Any) -> Stage:
+        """TVM's hint to prefetch ``tensor`` ``offset`` iterations of ``var`` ahead.  It never
+        changes a result; tensorlang checks it and does not apply it (its own hint is
+        ``pragma(var, "prefetch", elements)``), and says so once per stage."""
+        self._check_compute("prefetch")
+        iv = self._check_leaf(var, "prefetch")
+        if not isinstance(tensor, Tensor) or all(t != tensor for t in self.op.input_tensors):
+            raise ScheduleError(f"{self._where()}: prefetch needs a tensor that {self.op.name} reads "
+                                f"({[t.name for t in self.op.input_tensors]}), got {getattr(tensor, 'name', tensor)!r}")
+        _positive(offset, f"{self._where()}: prefetch offset on {iv.name}", allow_zero=True)
+        if not self._prefetch_warned:
+            self._prefetch_warned = True
+            warnings.warn(f"{self._where()}: Stage.prefetch({tensor.name}, {iv.name}, {offset}) is a hint tensorlang "
+                          "does not apply; results are unchanged (pragma(var, 'prefetch', elements) is its own "
+                          "prefetch hint)", stacklevel=3)
         return self
 
     @_recorded

@@ -1,10 +1,13 @@
 """Every schedule primitive, built and run, compared with numpy on fresh random data."""
 
+import warnings
+
 import numpy as np
 import pytest
 
 import tensorlang as tl
 from tensorlang import te
+from tensorlang.errors import ScheduleError
 from tests.conftest import random_array, run
 
 
@@ -232,3 +235,26 @@ def test_dtype_variants_matmul(rng, dtype):
         np.testing.assert_allclose(c, a @ b, rtol=1e-10)
     else:
         np.testing.assert_array_equal(c, (a @ b).astype(dtype))
+
+
+def test_prefetch_is_checked_warned_once_and_changes_nothing():
+    """TVM's Stage.prefetch is a hint: accepted on a tensor the stage reads, said once to be
+    unapplied, and the result is the same; a tensor the stage does not read is refused by name."""
+    A = te.placeholder((64,), name="A")
+    C = te.compute((64,), lambda i: A[i] * 2.0 + 1.0, name="C")
+    s = te.create_schedule(C.op)
+    xo, _ = s[C].split(C.op.axis[0], 16)
+    with pytest.warns(UserWarning, match=r"Stage.prefetch\(A, i.outer, 1\) is a hint tensorlang does not apply"):
+        s[C].prefetch(A, xo, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        s[C].prefetch(A, xo, 2)  # once per stage
+    f = tl.build(s, [A, C])
+    a = np.random.default_rng().standard_normal(64).astype("float32")
+    c = np.empty_like(a)
+    f(a, c)
+    np.testing.assert_allclose(c, a * 2.0 + 1.0, rtol=1e-6)
+    with pytest.raises(ScheduleError, match="prefetch needs a tensor that C reads"):
+        s[C].prefetch(C, xo, 1)
+    with pytest.raises(ScheduleError, match="prefetch offset"):
+        s[C].prefetch(A, xo, -1)
