@@ -155,6 +155,15 @@ class ReorderEntity(_ListEntity):
         return ordered
 
 
+def _position(axis: Any, axes: Sequence[Any], knob: str) -> int:
+    """Where ``axis`` stands in ``axes`` (by identity: IterVars compare as expressions)."""
+    for k, a in enumerate(axes):
+        if a is axis:
+            return k
+    raise InstantiationError(f"define_reorder {knob}: candidate axis {getattr(axis, 'name', axis)!r} is not one of "
+                             f"the axes {[getattr(a, 'name', a) for a in axes]}")
+
+
 class ReorderSpace(KnobSpace):
     """Orders of ``n`` axes: policy ``all`` (every permutation), ``identity``, ``candidate``."""
 
@@ -301,7 +310,10 @@ class ConfigSpace(_ConfigBase):
 
     def define_reorder(self, name: str, axes: Sequence[Any], policy: str = "all",
                        candidate: Sequence[Sequence[int]] | None = None, **_ignored: Any) -> None:
-        """Knob ``name``: orders of ``axes``."""
+        """Knob ``name``: orders of ``axes``; ``candidate`` orders may list the axes themselves
+        (as TVM templates do) or their positions in ``axes``."""
+        if candidate:
+            candidate = [[c if isinstance(c, int) else _position(c, axes, name) for c in order] for order in candidate]
         self._add(name, ReorderSpace(len(axes), policy, candidate))
 
     def define_annotate(self, name: str, axes: Sequence[Any], policy: str,

@@ -97,3 +97,35 @@ def test_task_identity_is_stable():
     t2 = autotune.task.create("test_space/ident", [128, "float32"], "llvm")
     assert t1.workload_key == t2.workload_key == '["test_space/ident",[128,"float32"]]'
     assert t1.flop == 128
+
+
+def test_reorder_candidates_given_as_axes_apply_those_orders():
+    """TVM templates pass define_reorder(policy="candidate") lists of the axes themselves; each
+    config's order is applied to the stage, and the lowered loops nest in that order."""
+    import numpy as np
+
+    import tensorlang as tl
+
+    def build(index):
+        A = te.placeholder((8, 16), name="A")
+        B = te.compute((8, 16), lambda i, j: A[i, j] * 2.0, name="B")
+        s = te.create_schedule(B.op)
+        y, x = s[B].op.axis
+        cfg = ConfigSpace()
+        cfg.define_reorder("order", [y, x], policy="candidate", candidate=[[y, x], [x, y]])
+        entity = cfg.get(index)
+        entity["order"].apply(s, B, [y, x])
+        return s, [A, B]
+
+    for index, outer in ((0, "i"), (1, "j")):
+        s, args = build(index)
+        assert str(tl.lower(s, args)).split("for (")[1].startswith(outer)
+        a = np.random.default_rng().standard_normal((8, 16)).astype("float32")
+        b = np.empty_like(a)
+        tl.build(s, args)(a, b)
+        np.testing.assert_allclose(b, a * 2.0)
+    A = te.placeholder((4, 4), name="A")
+    B = te.compute((4, 4), lambda i, j: A[i, j], name="B")
+    y, x = B.op.axis
+    with pytest.raises(InstantiationError, match="candidate axis 'k' is not one of the axes"):
+        ConfigSpace().define_reorder("order", [y, x], policy="candidate", candidate=[[y, te.reduce_axis((0, 4), "k")]])
