@@ -29,13 +29,22 @@ def normalize_axis(axis: int, ndim: int, what: str) -> int:
 def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
     """``a`` with a new shape of the same size (one dimension may be -1)."""
     newshape = [get_const_int(d) if not isinstance(d, PrimExpr) else d for d in newshape]
+    asked = tuple(newshape)
     total = prod(a.shape)
+    if sum(1 for d in newshape if isinstance(d, int) and d == -1) > 1:
+        raise ExprError(f"reshape: at most one dimension of the new shape {asked} may be -1")
+    if any(isinstance(d, int) and d < -1 for d in newshape):
+        raise ExprError(f"reshape: the new shape {asked} has a negative dimension")
     if -1 in newshape:
         known = prod([d for d in newshape if not (isinstance(d, int) and d == -1)])
+        if static_dim(total) is not None and static_dim(known) and static_dim(total) % static_dim(known):
+            raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} ({static_dim(total)} elements) to "
+                            f"{asked}: {static_dim(known)} does not divide it")
         newshape = [total // known if isinstance(d, int) and d == -1 else d for d in newshape]
-    if isinstance(total, int) and all(isinstance(d, int) for d in newshape) and prod(newshape) != total:
-        raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} ({total} elements) to "
-                        f"{tuple(newshape)}")
+    size, new_size = static_dim(total), static_dim(prod(newshape))
+    if size is not None and new_size is not None and size != new_size:
+        raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} ({size} elements) to "
+                        f"{asked} ({new_size} elements)")
     return te.compute(newshape, lambda *i: a(*unravel(ravel(i, newshape), a.shape)),
                       name="T_reshape", tag=tag.INJECTIVE)
 
@@ -63,9 +72,15 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
         raise ExprError("concatenate: needs at least one tensor")
     ndim = len(tensors[0].shape)
     ax = normalize_axis(axis, ndim, "concatenate")
+    first = tensors[0]
     for t in tensors[1:]:
         if len(t.shape) != ndim:
-            raise ExprError(f"concatenate: {t.name} has {len(t.shape)} dimensions, {tensors[0].name} has {ndim}")
+            raise ExprError(f"concatenate: {t.name} has {len(t.shape)} dimensions, {first.name} has {ndim}")
+        for d in range(ndim):
+            mine, theirs = static_dim(t.shape[d]), static_dim(first.shape[d])
+            if d != ax and mine is not None and theirs is not None and mine != theirs:
+                raise ExprError(f"concatenate: dimension {d} of {t.name} has size {mine}, of {first.name} {theirs}; "
+                                f"only the joined axis {ax} may differ")
     offsets: list[Any] = [0]
     for t in tensors:
         offsets.append(offsets[-1] + get_const_int(t.shape[ax]))
@@ -88,6 +103,13 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """The tensors (of one shape) stacked along a new axis."""
+    tensors = list(tensors)
+    for t in tensors[1:]:
+        if len(t.shape) != len(tensors[0].shape) or any(
+                static_dim(a) is not None and static_dim(b) is not None and static_dim(a) != static_dim(b)
+                for a, b in zip(t.shape, tensors[0].shape)):
+            raise ExprError(f"stack: {t.name} has shape {get_const_tuple(t.shape)}, {tensors[0].name} "
+                            f"{get_const_tuple(tensors[0].shape)}; stacked tensors share one shape")
     return concatenate([expand_dims(t, axis) for t in tensors], axis)
 
 

@@ -78,7 +78,8 @@ def simplify(expr: Any) -> Any:
 
 
 def prod(values: Sequence[Any]) -> Any:
-    """The product of a shape's dimensions (an int when every dimension is constant)."""
+    """The product of a shape's dimensions: an int for ints, a simplified expression (an IntImm when
+    every dimension is constant) otherwise."""
     result: Any = 1
     for v in values:
         result = result * v

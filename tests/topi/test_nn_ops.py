@@ -231,3 +231,11 @@ def test_bad_arguments_name_the_operator():
     for cls, message, make in bad:
         with pytest.raises(cls, match=message):
             make()
+
+
+def test_pool2d_window_larger_than_input_or_zero_stride_is_named():
+    X = te.placeholder((1, 3, 8, 8), name="X")
+    with pytest.raises(ExprError, match="pool2d: the height 8 with its padding is smaller than the window"):
+        topi.nn.pool2d(X, [10, 10], [1, 1], [1, 1], [0, 0, 0, 0], "max")
+    with pytest.raises(ExprError, match=r"pool2d: kernel \(2, 2\), stride \(0, 1\) .* must be positive"):
+        topi.nn.pool2d(X, [2, 2], [0, 1], [1, 1], [0, 0, 0, 0], "avg")

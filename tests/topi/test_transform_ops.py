@@ -232,3 +232,26 @@ def test_elemwise_sum_matches_numpy():
     xs = [te.placeholder((4, 7), name=f"X{i}") for i in range(3)]
     arrays = [_rand(4, 7) for _ in xs]
     np.testing.assert_allclose(_run(topi.elemwise_sum(xs), xs, arrays), sum(arrays), rtol=1e-6)
+
+
+def test_reshape_checks_sizes_and_minus_one():
+    A = te.placeholder((4, 5), name="A")
+    a = _rand(4, 5)
+    np.testing.assert_array_equal(_run(topi.reshape(A, (2, -1, 5)), [A], [a]), a.reshape(2, -1, 5))
+    for shape, match in (((3, 7), r"\(20 elements\) to \(3, 7\) \(21 elements\)"),
+                         ((3, -1), "3 does not divide it"),
+                         ((-1, -1), "at most one dimension"),
+                         ((-2, 10), "negative dimension")):
+        with pytest.raises(ExprError, match=f"reshape: .*{match}"):
+            topi.reshape(A, shape)
+
+
+def test_concatenate_and_stack_refuse_mismatched_shapes():
+    A, B, C = te.placeholder((4, 5), name="A"), te.placeholder((3, 6), name="B"), te.placeholder((3, 5), name="C")
+    with pytest.raises(ExprError, match="concatenate: dimension 1 of B has size 6, of A 5"):
+        topi.concatenate([A, B], 0)
+    with pytest.raises(ExprError, match=r"stack: B has shape \(3, 6\), A \(4, 5\)"):
+        topi.stack([A, B])
+    a, c = _rand(4, 5), _rand(3, 5)
+    np.testing.assert_array_equal(_run(topi.concatenate([A, C], 0), [A, C], [a, c]), np.concatenate([a, c]))
+    np.testing.assert_array_equal(_run(topi.stack([A, A], 1), [A], [a]), np.stack([a, a], 1))

@@ -30,6 +30,9 @@ def pool2d(data: Tensor, kernel: Sequence[int], stride: Sequence[int], dilation:
     kh, kw = (int(v) for v in kernel)
     sh, sw = (int(v) for v in stride)
     dh, dw = (int(v) for v in dilation)
+    if min(kh, kw, sh, sw, dh, dw) < 1:
+        raise ExprError(f"pool2d: kernel {tuple(kernel)}, stride {tuple(stride)} and dilation {tuple(dilation)} "
+                        "must be positive")
     if len(padding) == 2:
         padding = (padding[0], padding[1], padding[0], padding[1])
     pt, pl, pb, pr = (int(v) for v in padding)
@@ -41,6 +44,10 @@ def pool2d(data: Tensor, kernel: Sequence[int], stride: Sequence[int], dilation:
         pr += sw - 1
     oh = (h - ekh + pt + pb) // sh + 1
     ow = (w - ekw + pl + pr) // sw + 1
+    for what, size, ext, total in (("height", h, ekh, oh), ("width", w, ekw, ow)):
+        if isinstance(total, int) and total < 1:
+            raise ExprError(f"pool2d: the {what} {size} with its padding is smaller than the window ({ext} with "
+                            f"dilation), so there is no output")
     before = [0] * len(shape)
     after = [0] * len(shape)
     before[ha], before[wa], after[ha], after[wa] = pt, pl, pb, pr
