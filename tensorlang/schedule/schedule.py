@@ -328,6 +328,17 @@ class Stage:
             raise ScheduleError(f"{self._where()}: reduction axis {iv.name} can only be bound to threadIdx.x/y/z "
                                 f"(a cross-thread reduction), not to {thread_ivar.thread_tag}: those threads cannot "
                                 "combine their partial results (use rfactor to split the reduction)")
+        tag = thread_ivar.thread_tag
+        for other, other_attr in self.iter_var_attrs.items():
+            bound = other_attr.bind_thread
+            if other is iv or bound is None or other not in self.leaf_iter_vars:
+                continue
+            # Two axes of one stage on one thread index would run as one loop (a wrong answer); two
+            # virtual threads (vx, vy of one "vthread" tag) are distinct axes, as in TVM.
+            if bound is thread_ivar or (bound.thread_tag == tag and not tag.startswith("vthread")):
+                raise ScheduleError(f"{self._where()}: axis {other.name} is already bound to {tag}; {iv.name} cannot "
+                                    f"be bound to it too (fuse the two axes and bind the result, or use another "
+                                    "thread index)")
         attr = self.iter_var_attrs.setdefault(iv, IterVarAttr())
         if attr.annotation is not None:
             raise ScheduleError(f"{self._where()}: axis {iv.name} is already {attr.annotation}d; it cannot be bound")

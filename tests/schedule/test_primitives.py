@@ -258,3 +258,28 @@ def test_prefetch_is_checked_warned_once_and_changes_nothing():
         s[C].prefetch(C, xo, 1)
     with pytest.raises(ScheduleError, match="prefetch offset"):
         s[C].prefetch(A, xo, -1)
+
+
+def test_two_axes_of_one_stage_on_one_thread_index_are_refused():
+    """Both axes on threadIdx.x would run as one loop and compute a wrong answer; two virtual
+    threads of the "vthread" tag (vx, vy) are distinct and stay allowed, as in TVM."""
+    A = te.placeholder((16, 16), name="A")
+    B = te.compute((16, 16), lambda i, j: A[i, j] * 2.0, name="B")
+    s = te.create_schedule(B.op)
+    i, j = B.op.axis
+    s[B].bind(i, te.thread_axis("threadIdx.x"))
+    with pytest.raises(ScheduleError, match="axis i is already bound to threadIdx.x; j cannot be bound"):
+        s[B].bind(j, te.thread_axis("threadIdx.x"))
+    s = te.create_schedule(B.op)
+    io, ii = s[B].split(i, nparts=2)
+    jo, ji = s[B].split(j, nparts=2)
+    s[B].reorder(io, jo, ii, ji)
+    s[B].bind(io, te.thread_axis((0, 2), "vthread", name="vx"))
+    s[B].bind(jo, te.thread_axis((0, 2), "vthread", name="vy"))
+    s[B].bind(ii, te.thread_axis("threadIdx.y"))
+    s[B].bind(ji, te.thread_axis("threadIdx.x"))
+    f = tl.build(s, [A, B], target="cuda -emulate")
+    a = np.random.default_rng().standard_normal((16, 16)).astype("float32")
+    b = np.empty_like(a)
+    f(a, b)
+    np.testing.assert_allclose(b, a * 2.0)
