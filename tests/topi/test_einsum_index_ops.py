@@ -7,26 +7,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tensorlang as tl
 from tensorlang import te
 from tensorlang.errors import DTypeError, ExprError
 from tensorlang.topi.einsum import einsum, matmul
 from tensorlang.topi.index_ops import arange, reverse_sequence, scatter, scatter_elements, scatter_nd
 from tensorlang.topi.utils import get_const_tuple
+from tests.topi.runner import rand, run_plain
 
 rng = np.random.default_rng()
-
-
-def _run(out, inputs, arrays):
-    f = tl.build(te.create_schedule([out.op]), list(inputs) + [out], target="llvm")
-    # garbage in the output first, so an element the op forgets to write shows
-    res = rng.standard_normal(get_const_tuple(out.shape)).astype(str(out.dtype))
-    f(*arrays, res)
-    return res
-
-
-def _rand(*shape, dtype="float32"):
-    return rng.standard_normal(shape).astype(dtype)
 
 
 # --- matmul -------------------------------------------------------------------------------------------------
@@ -35,12 +23,12 @@ def _rand(*shape, dtype="float32"):
 @pytest.mark.parametrize("transp_b", [False, True])
 def test_matmul_with_transposes(transp_a, transp_b):
     m, k, n = rng.integers(1, 9, 3)
-    a, b = _rand(m, k), _rand(k, n)
+    a, b = rand(m, k), rand(k, n)
     a_in, b_in = (a.T.copy() if transp_a else a), (b.T.copy() if transp_b else b)
     A, B = te.placeholder(a_in.shape, name="A"), te.placeholder(b_in.shape, name="B")
     out = matmul(A, B, transp_a, transp_b)
     assert out.op.name == "T_matmul" and out.op.tag == "matmul"
-    np.testing.assert_allclose(_run(out, [A, B], [a_in, b_in]), a @ b, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_plain(out, [A, B], [a_in, b_in]), a @ b, rtol=1e-5, atol=1e-5)
 
 
 def test_matmul_rejects_bad_operands():
@@ -79,13 +67,13 @@ def test_matmul_rejects_bad_operands():
     ("...i->i", [(3,)]),                               # an ellipsis over no dimensions
 ])
 def test_einsum_matches_numpy(subscripts, shapes):
-    arrays = [_rand(*s) for s in shapes]
+    arrays = [rand(*s) for s in shapes]
     tensors = [te.placeholder(s, name=f"X{n}") for n, s in enumerate(shapes)]
     out = einsum(subscripts, *tensors)
     ref = np.einsum(subscripts, *arrays)
     assert out.op.name == "T_einsum" and out.op.tag == "einsum"
     assert get_const_tuple(out.shape) == ref.shape
-    np.testing.assert_allclose(_run(out, tensors, arrays), ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(run_plain(out, tensors, arrays), ref, rtol=1e-4, atol=1e-5)
 
 
 def test_einsum_accepts_a_list_of_operands_and_integer_tensors():
@@ -93,7 +81,7 @@ def test_einsum_accepts_a_list_of_operands_and_integer_tensors():
     A, B = te.placeholder(a.shape, "int32", name="A"), te.placeholder(b.shape, "int32", name="B")
     out = einsum("ij,j->i", [A, B])
     assert out.dtype == "int32"
-    np.testing.assert_array_equal(_run(out, [A, B], [a, b]), np.einsum("ij,j->i", a, b))
+    np.testing.assert_array_equal(run_plain(out, [A, B], [a, b]), np.einsum("ij,j->i", a, b))
 
 
 @pytest.mark.parametrize("subscripts,shapes,match", [
@@ -134,15 +122,15 @@ def test_arange_matches_numpy(args, dtype):
     out = arange(*args, dtype=dtype)
     ref = np.arange(*args, dtype=dtype)
     assert out.dtype == dtype and get_const_tuple(out.shape) == ref.shape
-    np.testing.assert_allclose(_run(out, [], []), ref, rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(run_plain(out, [], []), ref, rtol=1e-6, atol=1e-6)
 
 
 def test_arange_accepts_constant_expressions_and_random_ranges():
     start, stop = sorted(rng.uniform(-20, 20, 2))
     step = rng.uniform(0.1, 3)
-    np.testing.assert_allclose(_run(arange(start, stop, step, "float64"), [], []), np.arange(start, stop, step))
+    np.testing.assert_allclose(run_plain(arange(start, stop, step, "float64"), [], []), np.arange(start, stop, step))
     out = arange(te.const(2), te.const(11), te.const(3), dtype="int32")
-    np.testing.assert_array_equal(_run(out, [], []), np.arange(2, 11, 3, dtype="int32"))
+    np.testing.assert_array_equal(run_plain(out, [], []), np.arange(2, 11, 3, dtype="int32"))
 
 
 def test_arange_rejects_bad_arguments():
@@ -179,14 +167,14 @@ def _reverse_sequence_ref(a, lengths, seq_axis, batch_axis):
                                                        ((3, 5, 2), -2, -1), ((2, 3, 4, 5), 1, 3)])
 @pytest.mark.parametrize("ldtype", ["int32", "int64"])
 def test_reverse_sequence_matches_numpy(shape, seq_axis, batch_axis, ldtype):
-    a = _rand(*shape)
+    a = rand(*shape)
     nb, n = shape[batch_axis], shape[seq_axis]
     lengths = rng.integers(-1, n + 3, nb).astype(ldtype)  # none, all, and past the end (clipped)
     lengths[0] = n + 2
     A, L = te.placeholder(shape, name="A"), te.placeholder((nb,), ldtype, name="L")
     out = reverse_sequence(A, L, seq_axis, batch_axis)
     assert out.op.name == "T_reverse_sequence" and out.op.tag == "injective"
-    np.testing.assert_array_equal(_run(out, [A, L], [a, lengths]),
+    np.testing.assert_array_equal(run_plain(out, [A, L], [a, lengths]),
                                   _reverse_sequence_ref(a, lengths, seq_axis % len(shape), batch_axis % len(shape)))
 
 
@@ -235,14 +223,14 @@ def _distinct_indices(data_shape, index_shape, axis, dtype):
 @pytest.mark.parametrize("idtype", ["int32", "int64"])
 def test_scatter_elements_update_matches_numpy(data_shape, index_shape, axis, idtype):
     ax = axis % len(data_shape)
-    data, updates = _rand(*data_shape), _rand(*index_shape)
+    data, updates = rand(*data_shape), rand(*index_shape)
     indices = _distinct_indices(data_shape, index_shape, ax, idtype)
     D, I, U = (te.placeholder(data_shape, name="D"), te.placeholder(index_shape, idtype, name="I"),
                te.placeholder(index_shape, name="U"))
     out = scatter_elements(D, I, U, axis)
-    got = _run(out, [D, I, U], [data, indices, updates])
+    got = run_plain(out, [D, I, U], [data, indices, updates])
     np.testing.assert_array_equal(got, _scatter_elements_ref(data, indices, updates, ax, "update"))
-    np.testing.assert_array_equal(_run(scatter(D, I, U, axis), [D, I, U], [data, indices, updates]), got)
+    np.testing.assert_array_equal(run_plain(scatter(D, I, U, axis), [D, I, U], [data, indices, updates]), got)
     if index_shape == data_shape:  # numpy's own answer where it takes full-size indices
         ref = data.copy()
         np.put_along_axis(ref, indices % data_shape[ax], updates, ax)
@@ -254,13 +242,13 @@ def test_scatter_elements_update_matches_numpy(data_shape, index_shape, axis, id
 def test_scatter_elements_reductions_with_repeated_indices(reduction, axis):
     shape = (4, 3, 5)
     ax = axis % 3
-    data = _rand(*shape, dtype="float64")
+    data = rand(*shape, dtype="float64")
     index_shape = tuple(d + 2 if k == ax else d for k, d in enumerate(shape))  # more updates than slots
     indices = rng.integers(-shape[ax], shape[ax], index_shape).astype("int32")
-    updates = _rand(*index_shape, dtype="float64")
+    updates = rand(*index_shape, dtype="float64")
     D, I, U = (te.placeholder(shape, "float64", name="D"), te.placeholder(index_shape, "int32", name="I"),
                te.placeholder(index_shape, "float64", name="U"))
-    got = _run(scatter_elements(D, I, U, axis, reduction), [D, I, U], [data, indices, updates])
+    got = run_plain(scatter_elements(D, I, U, axis, reduction), [D, I, U], [data, indices, updates])
     np.testing.assert_allclose(got, _scatter_elements_ref(data, indices, updates, ax, reduction), rtol=1e-12)
 
 
@@ -270,7 +258,7 @@ def test_scatter_elements_integer_data_and_out_of_range_indices_are_skipped():
     indices = np.array([[0, 5, -1, -4], [7, 2, 1, -5], [3, 0, 2, 1]], "int64")  # 5, 7, -5 fall outside
     D, I, U = te.placeholder((3, 4), "int32", name="D"), te.placeholder((3, 4), "int64", name="I"), \
         te.placeholder((3, 4), "int32", name="U")
-    got = _run(scatter_elements(D, I, U, 1, "add"), [D, I, U], [data, indices, updates])
+    got = run_plain(scatter_elements(D, I, U, 1, "add"), [D, I, U], [data, indices, updates])
     keep = (indices >= -4) & (indices < 4)
     ref = data.copy()
     rows = np.broadcast_to(np.arange(3)[:, None], (3, 4))
@@ -318,7 +306,7 @@ def test_scatter_nd_matches_numpy(data_shape, index_shape, mode):
     m = index_shape[0]
     ys = index_shape[1:]
     upd_shape = ys + data_shape[m:]
-    data, updates = _rand(*data_shape), _rand(*upd_shape)
+    data, updates = rand(*data_shape), rand(*upd_shape)
     count = int(np.prod(ys, dtype=int))
     if mode == "update":  # distinct positions, so the answer does not depend on the order of the writes
         flat = rng.choice(int(np.prod(data_shape[:m])), count, replace=False)
@@ -331,7 +319,7 @@ def test_scatter_nd_matches_numpy(data_shape, index_shape, mode):
                te.placeholder(upd_shape, name="U"))
     out = scatter_nd(D, I, U, mode)
     assert out.dtype == "float32" and get_const_tuple(out.shape) == data_shape
-    got = _run(out, [D, I, U], [data, indices, updates])
+    got = run_plain(out, [D, I, U], [data, indices, updates])
     ref = _scatter_nd_ref(data, indices, updates, mode)
     np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
     if mode == "update":

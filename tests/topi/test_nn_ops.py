@@ -7,23 +7,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tensorlang as tl
 from tensorlang import te, topi
 from tensorlang.errors import DTypeError, ExprError
-
-rng = np.random.default_rng()
-
-
-def _run(outs, inputs, arrays):
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    f = tl.build(te.create_schedule([o.op for o in outs]), list(inputs) + list(outs), target="llvm")
-    res = [np.zeros(topi.utils.get_const_tuple(o.shape), dtype=str(o.dtype)) for o in outs]
-    f(*arrays, *res)
-    return res if len(res) > 1 else res[0]
-
-
-def _rand(*shape):
-    return rng.standard_normal(shape).astype("float32")
+from tests.topi.runner import rand, run_plain
 
 
 def _conv1d_ncw(x, w, stride, pad_left, pad_right, dilation):
@@ -50,85 +36,86 @@ def _conv2d_transpose_nchw(x, w, strides, padding, output_padding):
 
 def test_batch_flatten_and_bias_add():
     X = te.placeholder((2, 3, 4, 5), name="X")
-    x = _rand(2, 3, 4, 5)
-    np.testing.assert_array_equal(_run(topi.nn.batch_flatten(X), [X], [x]), x.reshape(2, -1))
+    x = rand(2, 3, 4, 5)
+    np.testing.assert_array_equal(run_plain(topi.nn.batch_flatten(X), [X], [x]), x.reshape(2, -1))
     B, B3 = te.placeholder((3,), name="B"), te.placeholder((5,), name="B3")
-    b, b3 = _rand(3), _rand(5)
+    b, b3 = rand(3), rand(5)
     out = topi.nn.bias_add(X, B)
     assert out.op.name == "T_add" and out.op.tag == "broadcast"
-    np.testing.assert_array_equal(_run(out, [X, B], [x, b]), x + b[:, None, None])
-    np.testing.assert_array_equal(_run(topi.nn.bias_add(X, B3, axis=-1), [X, B3], [x, b3]), x + b3)
+    np.testing.assert_array_equal(run_plain(out, [X, B], [x, b]), x + b[:, None, None])
+    np.testing.assert_array_equal(run_plain(topi.nn.bias_add(X, B3, axis=-1), [X, B3], [x, b3]), x + b3)
 
 
 def test_dilate():
     X = te.placeholder((2, 3, 4), name="X")
-    x = _rand(2, 3, 4)
+    x = rand(2, 3, 4)
     out = topi.nn.dilate(X, [1, 2, 3], dilation_value=7.0)
     assert out.op.name == "DilatedInput" and out.op.tag == "injective,dilate"
     ref = np.full((2, 5, 10), 7.0, "float32")
     ref[:, ::2, ::3] = x
-    np.testing.assert_array_equal(_run(out, [X], [x]), ref)
+    np.testing.assert_array_equal(run_plain(out, [X], [x]), ref)
 
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, "VALID", 1), (2, 1, 2), (1, "SAME", 1), (3, (2, 0), 1)])
 def test_conv1d_ncw_and_nwc(stride, padding, dilation):
     X, W = te.placeholder((2, 3, 11), name="X"), te.placeholder((4, 3, 3), name="W")
-    x, w = _rand(2, 3, 11), _rand(4, 3, 3)
+    x, w = rand(2, 3, 11), rand(4, 3, 3)
     left, right = {"VALID": (0, 0), "SAME": (1, 1)}.get(padding, None) or (
         (padding, padding) if isinstance(padding, int) else padding)
     ref = _conv1d_ncw(x, w, stride, left, right, dilation)
     out = topi.nn.conv1d(X, W, stride, padding, dilation)
     assert out.op.tag == "conv1d_ncw"
-    np.testing.assert_allclose(_run(out, [X, W], [x, w]), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_plain(out, [X, W], [x, w]), ref, rtol=1e-5, atol=1e-5)
     Xn, Wn = te.placeholder((2, 11, 3), name="Xn"), te.placeholder((3, 3, 4), name="Wn")
     out = topi.nn.conv1d(Xn, Wn, stride, padding, dilation, layout="NWC")
-    got = _run(out, [Xn, Wn], [np.ascontiguousarray(x.transpose(0, 2, 1)), np.ascontiguousarray(w.transpose(2, 1, 0))])
+    nwc = [np.ascontiguousarray(x.transpose(0, 2, 1)), np.ascontiguousarray(w.transpose(2, 1, 0))]
+    got = run_plain(out, [Xn, Wn], nwc)
     np.testing.assert_allclose(got, ref.transpose(0, 2, 1), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("strides,padding,output_padding", [((1, 1), (0, 0), (0, 0)), ((2, 3), (1, 2), (1, 2))])
 def test_conv2d_transpose_nchw(strides, padding, output_padding):
     X, W = te.placeholder((1, 3, 5, 4), name="X"), te.placeholder((3, 2, 3, 3), name="W")
-    x, w = _rand(1, 3, 5, 4), _rand(3, 2, 3, 3)
+    x, w = rand(1, 3, 5, 4), rand(3, 2, 3, 3)
     out = topi.nn.conv2d_transpose_nchw(X, W, strides, padding, "float32", output_padding)
     assert out.op.tag == "conv2d_transpose_nchw"
     assert [t.op.name for t in out.op.input_tensors] == ["data_pad", "kernel_transform"]
     ref = _conv2d_transpose_nchw(x, w, strides, padding, output_padding)
-    np.testing.assert_allclose(_run(out, [X, W], [x, w]), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_plain(out, [X, W], [x, w]), ref, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("size,axis", [(3, 1), (5, 3)])
 def test_lrn(size, axis):
     X = te.placeholder((2, 4, 3, 5), name="X")
-    x = _rand(2, 4, 3, 5)
+    x = rand(2, 4, 3, 5)
     alpha, beta, bias = 0.5, 0.75, 2.0
     moved = np.moveaxis(x.astype("float64"), axis, -1)
     sq = np.stack([(moved[..., max(0, c - size // 2): c + size // 2 + 1] ** 2).sum(-1)
                    for c in range(moved.shape[-1])], -1)
     ref = np.moveaxis(moved / (bias + alpha * sq / size) ** beta, -1, axis)
-    np.testing.assert_allclose(_run(topi.nn.lrn(X, size, axis, alpha, beta, bias), [X], [x]), ref, rtol=1e-5)
+    np.testing.assert_allclose(run_plain(topi.nn.lrn(X, size, axis, alpha, beta, bias), [X], [x]), ref, rtol=1e-5)
 
 
 @pytest.mark.parametrize("axis", [None, 1, (1, 3)])
 def test_l2_normalize(axis):
     X = te.placeholder((2, 3, 4, 5), name="X")
-    x = _rand(2, 3, 4, 5)
+    x = rand(2, 3, 4, 5)
     ref = x / np.sqrt(np.maximum((x * x).sum(axis=axis, keepdims=True), 1e-3))
-    np.testing.assert_allclose(_run(topi.nn.l2_normalize(X, 1e-3, axis), [X], [x]), ref, rtol=1e-5)
+    np.testing.assert_allclose(run_plain(topi.nn.l2_normalize(X, 1e-3, axis), [X], [x]), ref, rtol=1e-5)
 
 
 def test_layer_norm():
     X = te.placeholder((2, 3, 4, 5), name="X")
     G, B = te.placeholder((4, 5), name="G"), te.placeholder((4, 5), name="B")
-    x, g, b = _rand(2, 3, 4, 5), _rand(4, 5), _rand(4, 5)
+    x, g, b = rand(2, 3, 4, 5), rand(4, 5), rand(4, 5)
     out = topi.nn.layer_norm(X, G, B, (2, 3), 1e-5)
     assert out.op.name == "T_layer_norm"
     ref = (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + 1e-5) * g + b
-    np.testing.assert_allclose(_run(out, [X, G, B], [x, g, b]), ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(run_plain(out, [X, G, B], [x, g, b]), ref, rtol=1e-4, atol=1e-5)
     G1 = te.placeholder((5,), name="G1")
-    g1 = _rand(5)
+    g1 = rand(5)
     ref = (x - x.mean(-1, keepdims=True)) / np.sqrt(x.var(-1, keepdims=True) + 1e-5) * g1
-    np.testing.assert_allclose(_run(topi.nn.layer_norm(X, G1, None, [-1]), [X, G1], [x, g1]), ref, rtol=1e-4,
+    np.testing.assert_allclose(run_plain(topi.nn.layer_norm(X, G1, None, [-1]), [X, G1], [x, g1]), ref, rtol=1e-4,
                                atol=1e-5)
 
 
@@ -136,11 +123,11 @@ def test_layer_norm():
 def test_batch_norm(training):
     X = te.placeholder((2, 3, 4, 5), name="X")
     params = [te.placeholder((3,), name=n) for n in ("gamma", "beta", "mean", "var")]
-    x = _rand(2, 3, 4, 5)
-    gamma, beta, mean, var = _rand(3), _rand(3), _rand(3), np.abs(_rand(3)) + 0.1
+    x = rand(2, 3, 4, 5)
+    gamma, beta, mean, var = rand(3), rand(3), rand(3), np.abs(rand(3)) + 0.1
     outs = topi.nn.batch_norm(X, *params, training=training, momentum=0.3 if training else None)
     assert len(outs) == 3
-    out, new_mean, new_var = _run(outs, [X, *params], [x, gamma, beta, mean, var])
+    out, new_mean, new_var = run_plain(outs, [X, *params], [x, gamma, beta, mean, var])
     shape = (1, 3, 1, 1)
     use_mean, use_var = (x.mean((0, 2, 3)), x.var((0, 2, 3))) if training else (mean, var)
     ref = (x - use_mean.reshape(shape)) / np.sqrt(use_var.reshape(shape) + 1e-5) * gamma.reshape(shape) \
@@ -152,30 +139,30 @@ def test_batch_norm(training):
 
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 def test_upsampling_nearest_neighbor(layout):
-    x = _rand(2, 3, 4, 5)
+    x = rand(2, 3, 4, 5)
     if layout == "NHWC":
         x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
     h_axis, w_axis = layout.index("H"), layout.index("W")
     X = te.placeholder(x.shape, name="X")
     out = topi.nn.upsampling(X, 2, 3, layout=layout)
     assert out.op.name == "resize"
-    np.testing.assert_array_equal(_run(out, [X], [x]), x.repeat(2, h_axis).repeat(3, w_axis))
+    np.testing.assert_array_equal(run_plain(out, [X], [x]), x.repeat(2, h_axis).repeat(3, w_axis))
     # a fractional scale: the output is round(size * scale) and reads floor(out * in / out_size)
     out = topi.nn.upsampling(X, 1.5, 1.25, layout=layout)
     oh, ow = round(x.shape[h_axis] * 1.5), round(x.shape[w_axis] * 1.25)
     rows, cols = np.arange(oh) * x.shape[h_axis] // oh, np.arange(ow) * x.shape[w_axis] // ow
-    np.testing.assert_array_equal(_run(out, [X], [x]), x.take(rows, h_axis).take(cols, w_axis))
+    np.testing.assert_array_equal(run_plain(out, [X], [x]), x.take(rows, h_axis).take(cols, w_axis))
     # align_corners: out * (in - 1) / (out - 1), rounded half to even
     out = topi.nn.upsampling(X, 2, 2, layout=layout, align_corners=True)
     rows = np.round(np.arange(2 * x.shape[h_axis]) * (x.shape[h_axis] - 1) / (2 * x.shape[h_axis] - 1)).astype(int)
     cols = np.round(np.arange(2 * x.shape[w_axis]) * (x.shape[w_axis] - 1) / (2 * x.shape[w_axis] - 1)).astype(int)
-    np.testing.assert_array_equal(_run(out, [X], [x]), x.take(rows, h_axis).take(cols, w_axis))
+    np.testing.assert_array_equal(run_plain(out, [X], [x]), x.take(rows, h_axis).take(cols, w_axis))
 
 
 @pytest.mark.parametrize("pool_type", ["max", "avg"])
 def test_adaptive_pool(pool_type):
     X = te.placeholder((2, 3, 7, 5), name="X")
-    x = _rand(2, 3, 7, 5)
+    x = rand(2, 3, 7, 5)
     for oh, ow in [(3, 2), (7, 5), (1, 1), (8, 6)]:
         ref = np.empty((2, 3, oh, ow), "float32")
         for i in range(oh):
@@ -184,7 +171,7 @@ def test_adaptive_pool(pool_type):
                 ref[:, :, i, j] = win.max((2, 3)) if pool_type == "max" else win.mean((2, 3))
         out = topi.nn.adaptive_pool(X, (oh, ow), pool_type)
         assert out.op.name == f"adaptive_pool_{pool_type}"
-        np.testing.assert_allclose(_run(out, [X], [x]), ref, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(run_plain(out, [X], [x]), ref, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
@@ -192,19 +179,19 @@ def test_depth_to_space_and_space_to_depth(layout):
     def to_layout(a):
         return np.ascontiguousarray(a.transpose(0, 2, 3, 1)) if layout == "NHWC" else a
 
-    x = _rand(2, 8, 3, 2)
+    x = rand(2, 8, 3, 2)
     X = te.placeholder(to_layout(x).shape, name="X")
     dcr = x.reshape(2, 2, 2, 2, 3, 2).transpose(0, 3, 4, 1, 5, 2).reshape(2, 2, 6, 4)
     cdr = x.reshape(2, 2, 2, 2, 3, 2).transpose(0, 1, 4, 2, 5, 3).reshape(2, 2, 6, 4)
-    np.testing.assert_array_equal(_run(topi.nn.depth_to_space(X, 2, layout), [X], [to_layout(x)]), to_layout(dcr))
-    np.testing.assert_array_equal(_run(topi.nn.depth_to_space(X, 2, layout, "CDR"), [X], [to_layout(x)]),
+    np.testing.assert_array_equal(run_plain(topi.nn.depth_to_space(X, 2, layout), [X], [to_layout(x)]), to_layout(dcr))
+    np.testing.assert_array_equal(run_plain(topi.nn.depth_to_space(X, 2, layout, "CDR"), [X], [to_layout(x)]),
                                   to_layout(cdr))
-    y = _rand(2, 3, 4, 6)
+    y = rand(2, 3, 4, 6)
     Y = te.placeholder(to_layout(y).shape, name="Y")
     ref = y.reshape(2, 3, 2, 2, 3, 2).transpose(0, 3, 5, 1, 2, 4).reshape(2, 12, 2, 3)
     out = topi.nn.space_to_depth(Y, 2, layout)
     assert out.op.name == "space_to_depth"
-    np.testing.assert_array_equal(_run(out, [Y], [to_layout(y)]), to_layout(ref))
+    np.testing.assert_array_equal(run_plain(out, [Y], [to_layout(y)]), to_layout(ref))
 
 
 def test_bad_arguments_name_the_operator():

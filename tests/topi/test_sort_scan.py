@@ -13,18 +13,11 @@ from tensorlang.errors import ArgumentError, DTypeError, ExprError, TargetError
 from tensorlang.topi.scan import cumprod, cumsum
 from tensorlang.topi.sort import argsort, sort, topk
 from tensorlang.topi.utils import get_const_tuple
+from tests.topi.runner import run_plain
 
 rng = np.random.default_rng()
 SHAPE = (3, 5, 6)
 EMU = "cuda -emulate"
-
-
-def _run(outs, inputs, arrays, target="llvm"):
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    f = tl.build(te.create_schedule([o.op for o in outs]), list(inputs) + list(outs), target=target)
-    res = [np.zeros(get_const_tuple(o.shape), dtype=str(o.dtype)) for o in outs]
-    f(*arrays, *res)
-    return res if len(res) > 1 else res[0]
 
 
 def _data(shape, dtype):
@@ -49,7 +42,7 @@ def test_sort_and_argsort_match_numpy(dtype, axis, is_ascend):
     S = sort(A, axis=axis, is_ascend=is_ascend)
     I = argsort(A, axis=axis, is_ascend=is_ascend, dtype="int64")
     a = _data(SHAPE, dtype)
-    s, i = _run([S, I], [A], [a])
+    s, i = run_plain([S, I], [A], [a])
     order = _stable_order(a, axis, is_ascend)
     assert S.dtype == dtype and I.dtype == "int64"
     np.testing.assert_array_equal(s, np.take_along_axis(a, order, axis))
@@ -61,14 +54,14 @@ def test_argsort_defaults_to_float32_indices_and_ascending_last_axis():
     I = argsort(A)
     assert I.dtype == "float32"
     a = _data((4, 9), "float32")
-    np.testing.assert_array_equal(_run(I, [A], [a]), np.argsort(a, axis=-1, kind="stable").astype("float32"))
+    np.testing.assert_array_equal(run_plain(I, [A], [a]), np.argsort(a, axis=-1, kind="stable").astype("float32"))
 
 
 def test_sort_puts_nan_where_numpy_does():
     A = te.placeholder((7,), name="A")
     a = np.array([2.0, np.nan, -1.0, 0.5, np.nan, 3.0, -7.0], "float32")
-    np.testing.assert_array_equal(_run(sort(A), [A], [a]), np.sort(a))
-    np.testing.assert_array_equal(_run(sort(A, is_ascend=False), [A], [a]), np.sort(a)[::-1])
+    np.testing.assert_array_equal(run_plain(sort(A), [A], [a]), np.sort(a))
+    np.testing.assert_array_equal(run_plain(sort(A, is_ascend=False), [A], [a]), np.sort(a)[::-1])
 
 
 def test_argsort_with_valid_count_sorts_only_the_valid_prefix():
@@ -82,9 +75,9 @@ def test_argsort_with_valid_count_sorts_only_the_valid_prefix():
         ref = np.tile(np.arange(8), (4, 1))
         for r in range(4):
             ref[r, :v[r]] = _stable_order(a[r, :v[r]], 0, is_ascend)
-        np.testing.assert_array_equal(_run(I, [A, V], [a, v]), ref)
+        np.testing.assert_array_equal(run_plain(I, [A, V], [a, v]), ref)
         with pytest.raises(ArgumentError, match=r"argsort: valid_count\[2\] is 9"):
-            _run(I, [A, V], [a, np.array([1, 2, 9, 0], "int32")])
+            run_plain(I, [A, V], [a, np.array([1, 2, 9, 0], "int32")])
 
 
 @pytest.mark.parametrize("dtype", ["float32", "int32"])
@@ -95,7 +88,7 @@ def test_topk_both_matches_numpy(dtype, axis, k, is_ascend):
     V, I = topk(A, k=k, axis=axis, is_ascend=is_ascend)
     assert V.dtype == dtype and I.dtype == "int64"
     a = _data(SHAPE, dtype)
-    v, i = _run([V, I], [A], [a])
+    v, i = run_plain([V, I], [A], [a])
     order = np.take(_stable_order(a, axis, is_ascend), np.arange(k), axis=axis)
     np.testing.assert_array_equal(i, order)
     np.testing.assert_array_equal(v, np.take_along_axis(a, order, axis))
@@ -106,10 +99,10 @@ def test_topk_values_or_indices_alone_and_index_dtype():
     a = _data((5, 10), "float32")
     order = _stable_order(a, 1, False)[:, :4]
     V = topk(A, k=4, ret_type="values")
-    np.testing.assert_array_equal(_run(V, [A], [a]), np.take_along_axis(a, order, 1))
+    np.testing.assert_array_equal(run_plain(V, [A], [a]), np.take_along_axis(a, order, 1))
     I = topk(A, k=4, ret_type="indices", dtype="int32")
     assert isinstance(I, te.Tensor) and I.dtype == "int32"
-    np.testing.assert_array_equal(_run(I, [A], [a]), order)
+    np.testing.assert_array_equal(run_plain(I, [A], [a]), order)
 
 
 def test_sorted_results_feed_a_compute_stage():
@@ -183,18 +176,18 @@ def test_cumsum_and_cumprod_match_numpy(op, np_op, name, dtype, axis, exclusive)
     ref = np_op(a, axis=axis, dtype=dtype)
     if exclusive:
         ref = _exclusive(ref, a, axis, name)
-    np.testing.assert_allclose(_run(B, [A], [a]), ref, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_plain(B, [A], [a]), ref, rtol=1e-5, atol=1e-5)
 
 
 def test_integer_cumsum_and_cumprod_wrap_like_numpy():
     A = te.placeholder((4, 50), name="A", dtype="int32")
     a = rng.integers(-2**31, 2**31, size=(4, 50), dtype=np.int64).astype("int32")
-    np.testing.assert_array_equal(_run(cumsum(A, axis=1), [A], [a]), np.cumsum(a, axis=1, dtype="int32"))
-    np.testing.assert_array_equal(_run(cumprod(A, axis=0), [A], [a]), np.cumprod(a, axis=0, dtype="int32"))
+    np.testing.assert_array_equal(run_plain(cumsum(A, axis=1), [A], [a]), np.cumsum(a, axis=1, dtype="int32"))
+    np.testing.assert_array_equal(run_plain(cumprod(A, axis=0), [A], [a]), np.cumprod(a, axis=0, dtype="int32"))
     B = te.placeholder((200,), name="B", dtype="uint8")
     b = rng.integers(0, 256, size=200).astype("uint8")
     C = cumsum(B, dtype="int8")
-    np.testing.assert_array_equal(_run(C, [B], [b]), np.cumsum(b, dtype="int8"))
+    np.testing.assert_array_equal(run_plain(C, [B], [b]), np.cumsum(b, dtype="int8"))
 
 
 def test_dtype_override_accumulates_in_that_dtype():
@@ -203,14 +196,14 @@ def test_dtype_override_accumulates_in_that_dtype():
     B = cumsum(A, axis=-1, dtype="int64", exclusive=True)
     assert B.dtype == "int64"
     ref = np.cumsum(a, axis=-1, dtype="int64") - a
-    np.testing.assert_array_equal(_run(B, [A], [a]), ref)
+    np.testing.assert_array_equal(run_plain(B, [A], [a]), ref)
     F = te.placeholder((30,), name="F")
     f = rng.standard_normal(30).astype("float32")
     P = cumprod(F, dtype="float64")
-    np.testing.assert_allclose(_run(P, [F], [f]), np.cumprod(f.astype("float64")), rtol=1e-12)
+    np.testing.assert_allclose(run_plain(P, [F], [f]), np.cumprod(f.astype("float64")), rtol=1e-12)
     M = te.placeholder((2, 3), name="M", dtype="bool")
     m = rng.random((2, 3)) < 0.5
-    np.testing.assert_array_equal(_run(cumsum(M), [M], [m]), np.cumsum(m))  # counts, as int64
+    np.testing.assert_array_equal(run_plain(cumsum(M), [M], [m]), np.cumsum(m))  # counts, as int64
 
 
 def test_cumsum_symbolic_and_empty_shapes_feed_a_compute_stage():
@@ -257,5 +250,5 @@ def test_scan_ops_check_their_arguments():
 def test_topk_with_k_below_one_sorts_the_whole_axis_as_tvm():
     a = rng.standard_normal((4, 6)).astype("float32")
     A = te.placeholder((4, 6), name="A")
-    values = _run(topk(A, k=0, ret_type="values"), [A], [a])
+    values = run_plain(topk(A, k=0, ret_type="values"), [A], [a])
     np.testing.assert_array_equal(values, -np.sort(-a, axis=1))

@@ -11,20 +11,9 @@ import pytest
 
 import tensorlang as tvm
 from tensorlang import te, topi
+from tests.topi.runner import rand, run_plain
 
 rng = np.random.default_rng()
-
-
-def _run(outs, inputs, arrays):
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    f = tvm.build(te.create_schedule([o.op for o in outs]), list(inputs) + list(outs), target="llvm")
-    res = [np.zeros(topi.utils.get_const_tuple(o.shape), dtype=str(o.dtype)) for o in outs]
-    f(*arrays, *res)
-    return res if len(res) > 1 else res[0]
-
-
-def _rand(*shape):
-    return rng.standard_normal(shape).astype("float32")
 
 
 def test_dispatch_picks_the_targets_schedules():
@@ -41,11 +30,11 @@ def test_dispatch_picks_the_targets_schedules():
 
 @pytest.mark.parametrize("stride,padding,output_padding", [(1, 0, 0), (2, 1, 1), ((2, 3), (1, 2), (1, 0))])
 def test_conv2d_transpose_nchw_python(stride, padding, output_padding):
-    x, w = _rand(2, 3, 5, 4), _rand(3, 4, 3, 3)
+    x, w = rand(2, 3, 5, 4), rand(3, 4, 3, 3)
     ref = topi.testing.conv2d_transpose_nchw_python(x, w, stride, padding, output_padding)
     X, W = te.placeholder(x.shape, name="X"), te.placeholder(w.shape, name="W")
     out = topi.nn.conv2d_transpose_nchw(X, W, stride, padding, "float32", output_padding)
-    np.testing.assert_allclose(_run(out, [X, W], [x, w]), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(run_plain(out, [X, W], [x, w]), ref, rtol=1e-4, atol=1e-4)
     # the definition: out[n, k, y, z] sums x[n, c, i, j] * w[c, k, y + pt - i*sh, z + pl - j*sw]
     sh, sw = topi.utils.pair(stride, "stride")
     pt, pl, _, _ = topi.utils.get_pad_tuple(padding, (3, 3))
@@ -59,11 +48,11 @@ def test_conv2d_transpose_nchw_python(stride, padding, output_padding):
 
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 0, 1), (2, "SAME", 1), (1, (2, 1), 2), (3, "VALID", 2)])
 def test_conv1d_ncw_python(stride, padding, dilation):
-    x, w = _rand(2, 4, 17), _rand(5, 4, 3)
+    x, w = rand(2, 4, 17), rand(5, 4, 3)
     ref = topi.testing.conv1d_ncw_python(x, w, stride, padding, dilation)
     X, W = te.placeholder(x.shape, name="X"), te.placeholder(w.shape, name="W")
     out = topi.nn.conv1d_ncw(X, W, stride, padding, dilation)
-    np.testing.assert_allclose(_run(out, [X, W], [x, w]), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(run_plain(out, [X, W], [x, w]), ref, rtol=1e-4, atol=1e-4)
     left = {0: 0, "SAME": 1, "VALID": 0}.get(padding) if not isinstance(padding, tuple) else padding[0]
     loops = np.zeros(ref.shape)
     for o, r in itertools.product(range(ref.shape[2]), range(3)):
@@ -81,12 +70,12 @@ def test_conv1d_ncw_python(stride, padding, dilation):
 
 @pytest.mark.parametrize("axis", [1, 3])
 def test_lrn_python(axis):
-    a = _rand(2, 6, 3, 5) if axis == 1 else _rand(2, 3, 5, 6)
+    a = rand(2, 6, 3, 5) if axis == 1 else rand(2, 3, 5, 6)
     size, alpha, beta, bias = 3, 0.5, 0.75, 2.0
     ref = topi.testing.lrn_python(a, size, axis, bias, alpha, beta)
     A = te.placeholder(a.shape, name="A")
     out = topi.nn.lrn(A, size, axis, alpha, beta, bias)
-    np.testing.assert_allclose(_run(out, [A], [a]), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run_plain(out, [A], [a]), ref, rtol=1e-5, atol=1e-6)
     m = np.moveaxis(a, axis, -1).astype("float64")
     sq = np.zeros_like(m)
     for c in range(6):
@@ -98,11 +87,11 @@ def test_lrn_python(axis):
 
 @pytest.mark.parametrize("axis", [None, (1,), (1, 2)])
 def test_l2_normalize_python(axis):
-    a = _rand(2, 3, 4)
+    a = rand(2, 3, 4)
     eps = 1e-3
     ref = topi.testing.l2_normalize_python(a, eps, axis)
     A = te.placeholder(a.shape, name="A")
-    np.testing.assert_allclose(_run(topi.nn.l2_normalize(A, eps, axis), [A], [a]), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run_plain(topi.nn.l2_normalize(A, eps, axis), [A], [a]), ref, rtol=1e-5, atol=1e-6)
     norms = np.sqrt(np.maximum(np.sum(np.square(a.astype("float64")), axis=axis, keepdims=True), eps))
     np.testing.assert_allclose(ref, a / norms, rtol=1e-6)
 
@@ -110,14 +99,14 @@ def test_l2_normalize_python(axis):
 @pytest.mark.parametrize("training", [False, True])
 @pytest.mark.parametrize("axis", [1, -1])
 def test_batch_norm(training, axis):
-    x = _rand(4, 3, 5)
+    x = rand(4, 3, 5)
     c = x.shape[axis]
-    gamma, beta, mean = _rand(c), _rand(c), _rand(c)
+    gamma, beta, mean = rand(c), rand(c), rand(c)
     var = rng.uniform(0.5, 2, c).astype("float32")
     ref = topi.testing.batch_norm(x, gamma, beta, mean, var, axis, 1e-5, True, True, training, 0.1)
     tensors = [te.placeholder(v.shape, name=n) for v, n in zip((x, gamma, beta, mean, var), "xgbmv")]
     outs = topi.nn.batch_norm(*tensors, axis=axis, epsilon=1e-5, training=training, momentum=0.1)
-    for got, want in zip(_run(outs, tensors, [x, gamma, beta, mean, var]), ref):
+    for got, want in zip(run_plain(outs, tensors, [x, gamma, beta, mean, var]), ref):
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     xm = np.moveaxis(x.astype("float64"), axis, -1)
     for ch in range(c):
@@ -134,13 +123,13 @@ def test_batch_norm(training, axis):
 
 @pytest.mark.parametrize("axis", [-1, (1, 2), 1])
 def test_layer_norm_python(axis):
-    x = _rand(3, 4, 5)
+    x = rand(3, 4, 5)
     axes = [axis % 3] if isinstance(axis, int) else list(axis)
-    gamma, beta = _rand(*[x.shape[k] for k in axes]), _rand(*[x.shape[k] for k in axes])
+    gamma, beta = rand(*[x.shape[k] for k in axes]), rand(*[x.shape[k] for k in axes])
     ref = topi.testing.layer_norm_python(x, gamma, beta, axis, 1e-5)
     X, G, B = (te.placeholder(v.shape, name=n) for v, n in zip((x, gamma, beta), "XGB"))
     out = topi.nn.layer_norm(X, G, B, axis, 1e-5)
-    np.testing.assert_allclose(_run(out, [X, G, B], [x, gamma, beta]), ref, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(run_plain(out, [X, G, B], [x, gamma, beta]), ref, rtol=1e-4, atol=1e-5)
     others = [k for k in range(3) if k not in axes]
     xt = np.transpose(x, others + axes).astype("float64")
     flat = xt.reshape(int(np.prod([x.shape[k] for k in others])), -1)
@@ -155,10 +144,10 @@ def test_layer_norm_python(axis):
 @pytest.mark.parametrize("mode", ["DCR", "CDR"])
 def test_depth_to_space_and_space_to_depth(mode):
     bs = 2
-    x = _rand(2, 12, 3, 4)
+    x = rand(2, 12, 3, 4)
     ref = topi.testing.depth_to_space_python(x, bs, mode)
     X = te.placeholder(x.shape, name="X")
-    np.testing.assert_array_equal(_run(topi.nn.depth_to_space(X, bs, mode=mode), [X], [x]), ref)
+    np.testing.assert_array_equal(run_plain(topi.nn.depth_to_space(X, bs, mode=mode), [X], [x]), ref)
     assert ref.shape == (2, 3, 6, 8)
     for c, y, z in itertools.product(range(3), range(6), range(8)):
         offset = (y % bs) * bs + z % bs
@@ -168,17 +157,17 @@ def test_depth_to_space_and_space_to_depth(mode):
     if mode == "DCR":  # space_to_depth undoes a DCR depth_to_space
         np.testing.assert_array_equal(back, x)
     R = te.placeholder(ref.shape, name="R")
-    np.testing.assert_array_equal(_run(topi.nn.space_to_depth(R, bs), [R], [ref]), back)
+    np.testing.assert_array_equal(run_plain(topi.nn.space_to_depth(R, bs), [R], [ref]), back)
 
 
 def test_gather_python():
-    data = _rand(4, 5, 6)
+    data = rand(4, 5, 6)
     for axis in range(3):
         shape = [3, 4, 5]
         idx = rng.integers(0, data.shape[axis], shape).astype("int32")
         ref = topi.testing.gather_python(data, axis, idx)
         D, Ix = te.placeholder(data.shape, name="D"), te.placeholder(shape, name="I", dtype="int32")
-        np.testing.assert_array_equal(_run(topi.gather(D, axis, Ix), [D, Ix], [data, idx]), ref)
+        np.testing.assert_array_equal(run_plain(topi.gather(D, axis, Ix), [D, Ix], [data, idx]), ref)
         for pos in np.ndindex(*shape):
             src = list(pos)
             src[axis] = idx[pos]
@@ -188,12 +177,12 @@ def test_gather_python():
 
 
 def test_gather_nd_python():
-    a = _rand(4, 5, 6)
+    a = rand(4, 5, 6)
     idx = np.stack([rng.integers(0, 4, (3, 2)), rng.integers(0, 5, (3, 2))]).astype("int32")
     ref = topi.testing.gather_nd_python(a, idx)
     assert ref.shape == (3, 2, 6)
     A, Ix = te.placeholder(a.shape, name="A"), te.placeholder(idx.shape, name="I", dtype="int32")
-    np.testing.assert_array_equal(_run(topi.gather_nd(A, Ix), [A, Ix], [a, idx]), ref)
+    np.testing.assert_array_equal(run_plain(topi.gather_nd(A, Ix), [A, Ix], [a, idx]), ref)
     for i, j in np.ndindex(3, 2):
         np.testing.assert_array_equal(ref[i, j], a[idx[0, i, j], idx[1, i, j]])
 
@@ -203,7 +192,7 @@ def test_one_hot(axis):
     idx = rng.integers(0, 5, (3, 4)).astype("int32")
     ref = topi.testing.one_hot(idx, 2.0, -1.0, 5, axis, "float32")
     Ix = te.placeholder(idx.shape, name="I", dtype="int32")
-    np.testing.assert_array_equal(_run(topi.one_hot(Ix, 2.0, -1.0, 5, axis, "float32"), [Ix], [idx]), ref)
+    np.testing.assert_array_equal(run_plain(topi.one_hot(Ix, 2.0, -1.0, 5, axis, "float32"), [Ix], [idx]), ref)
     eye = np.eye(5)[idx] * 3 - 1  # (3, 4, 5): on 2, off -1
     np.testing.assert_array_equal(np.moveaxis(ref, axis, -1), eye.astype("float32"))
 
@@ -216,11 +205,11 @@ def test_one_hot(axis):
     ([3, 0], [-10, 4], [-1, 3], "end", [0, 1]),
 ])
 def test_strided_slice_python(begin, end, strides, mode, axes):
-    a = _rand(4, 6, 7)
+    a = rand(4, 6, 7)
     ref = topi.testing.strided_slice_python(a, begin, end, strides, mode, axes)
     A = te.placeholder(a.shape, name="A")
     out = topi.strided_slice(A, begin, end, strides, axes=axes, slice_mode=mode)
-    np.testing.assert_array_equal(_run(out, [A], [a]), ref)
+    np.testing.assert_array_equal(run_plain(out, [A], [a]), ref)
     sliced = axes if axes is not None else range(len(begin))
     view = a
     for pos, ax in enumerate(sliced):
@@ -234,10 +223,10 @@ def test_strided_slice_python(begin, end, strides, mode, axes):
 
 
 def test_dilate_python():
-    a = _rand(2, 3, 4)
+    a = rand(2, 3, 4)
     ref = topi.testing.dilate_python(a, (1, 2, 3), 0.5)
     A = te.placeholder(a.shape, name="A")
-    np.testing.assert_array_equal(_run(topi.nn.dilate(A, (1, 2, 3), 0.5), [A], [a]), ref)
+    np.testing.assert_array_equal(run_plain(topi.nn.dilate(A, (1, 2, 3), 0.5), [A], [a]), ref)
     assert ref.shape == (2, 5, 10) and ref.dtype == np.float32
     for pos in np.ndindex(*ref.shape):
         on_grid = pos[1] % 2 == 0 and pos[2] % 3 == 0
@@ -248,11 +237,11 @@ def test_dilate_python():
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
 @pytest.mark.parametrize("pool_type", ["avg", "max"])
 def test_adaptive_pool(layout, pool_type):
-    x = _rand(2, 3, 10, 7) if layout == "NCHW" else _rand(2, 10, 7, 3)
+    x = rand(2, 3, 10, 7) if layout == "NCHW" else rand(2, 10, 7, 3)
     ref = topi.testing.adaptive_pool(x, (4, 3), pool_type, layout)
     X = te.placeholder(x.shape, name="X")
     out = topi.nn.adaptive_pool(X, (4, 3), pool_type, layout)
-    np.testing.assert_allclose(_run(out, [X], [x]), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(run_plain(out, [X], [x]), ref, rtol=1e-5, atol=1e-6)
     planes = np.moveaxis(x, (layout.index("H"), layout.index("W")), (-2, -1))
     reduce = np.mean if pool_type == "avg" else np.max
     for i, j in np.ndindex(4, 3):
@@ -263,7 +252,7 @@ def test_adaptive_pool(layout, pool_type):
         np.testing.assert_allclose(got, want, rtol=1e-6)
     whole = topi.testing.adaptive_pool(x, 1, pool_type, layout)
     np.testing.assert_allclose(whole, topi.testing.global_pool_python(x, pool_type, layout), rtol=1e-6)
-    line = _rand(2, 3, 11)
+    line = rand(2, 3, 11)
     np.testing.assert_allclose(topi.testing.adaptive_pool(line, (4,), pool_type, "NCW"),
                                topi.testing.adaptive_pool(line[..., None], (4, 1), pool_type, "NCHW")[..., 0],
                                rtol=1e-6)

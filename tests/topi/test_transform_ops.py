@@ -7,23 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import tensorlang as tl
 from tensorlang import te, topi
 from tensorlang.errors import BoundsError, DTypeError, ExprError
+from tests.topi.runner import rand, run_plain
 
 rng = np.random.default_rng()
-
-
-def _run(outs, inputs, arrays):
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    f = tl.build(te.create_schedule([o.op for o in outs]), list(inputs) + list(outs), target="llvm")
-    res = [np.zeros(topi.utils.get_const_tuple(o.shape), dtype=str(o.dtype)) for o in outs]
-    f(*arrays, *res)
-    return res if len(res) > 1 else res[0]
-
-
-def _rand(*shape, dtype="float32"):
-    return rng.standard_normal(shape).astype(dtype)
 
 
 def _ints(shape, dtype):
@@ -40,69 +28,69 @@ def _ints(shape, dtype):
 ])
 def test_strided_slice_matches_numpy(begin, end, strides):
     A = te.placeholder((5, 6, 7), name="A")
-    a = _rand(5, 6, 7)
+    a = rand(5, 6, 7)
     out = topi.strided_slice(A, begin, end, strides)
     ref = a[tuple(slice(b, e, s) for b, e, s in zip(begin, end, strides or [1] * len(begin)))]
     assert out.op.name == "T_strided_slice" and out.op.tag == "injective"
-    np.testing.assert_array_equal(_run(out, [A], [a]), ref)
+    np.testing.assert_array_equal(run_plain(out, [A], [a]), ref)
 
 
 def test_strided_slice_axes_and_size_mode():
     A = te.placeholder((5, 6, 7), name="A")
-    a = _rand(5, 6, 7)
+    a = rand(5, 6, 7)
     out = topi.strided_slice(A, [5, 1], [0, 6], [-2, 2], axes=[2, 0])
     assert out.op.name == "T_strided_slice_with_axes"
-    np.testing.assert_array_equal(_run(out, [A], [a]), a[1:6:2, :, 5:0:-2])
+    np.testing.assert_array_equal(run_plain(out, [A], [a]), a[1:6:2, :, 5:0:-2])
     out = topi.strided_slice(A, [1, -4], [2, -1], slice_mode="size")
-    np.testing.assert_array_equal(_run(out, [A], [a]), a[1:3, -4:])
+    np.testing.assert_array_equal(run_plain(out, [A], [a]), a[1:3, -4:])
 
 
 def test_flip_tile_repeat():
     A = te.placeholder((2, 3, 4), name="A")
-    a = _rand(2, 3, 4)
-    np.testing.assert_array_equal(_run(topi.flip(A, -1), [A], [a]), np.flip(a, -1))
-    np.testing.assert_array_equal(_run(topi.flip(A), [A], [a]), np.flip(a, 0))
-    np.testing.assert_array_equal(_run(topi.tile(A, (2, 1, 1, 3)), [A], [a]), np.tile(a, (2, 1, 1, 3)))
-    np.testing.assert_array_equal(_run(topi.tile(A, (2,)), [A], [a]), np.tile(a, (2,)))
-    np.testing.assert_array_equal(_run(topi.repeat(A, 3, 1), [A], [a]), np.repeat(a, 3, 1))
+    a = rand(2, 3, 4)
+    np.testing.assert_array_equal(run_plain(topi.flip(A, -1), [A], [a]), np.flip(a, -1))
+    np.testing.assert_array_equal(run_plain(topi.flip(A), [A], [a]), np.flip(a, 0))
+    np.testing.assert_array_equal(run_plain(topi.tile(A, (2, 1, 1, 3)), [A], [a]), np.tile(a, (2, 1, 1, 3)))
+    np.testing.assert_array_equal(run_plain(topi.tile(A, (2,)), [A], [a]), np.tile(a, (2,)))
+    np.testing.assert_array_equal(run_plain(topi.repeat(A, 3, 1), [A], [a]), np.repeat(a, 3, 1))
     assert topi.tile(A, (2,)).op.name == "T_tile" and topi.repeat(A, 2, 0).op.name == "T_repeat"
 
 
 def test_layout_transform_permutation_and_channel_blocks():
     A = te.placeholder((2, 6, 3, 2), name="A")
-    a = _rand(2, 6, 3, 2)
+    a = rand(2, 6, 3, 2)
     out = topi.layout_transform(A, "NCHW", "NHWC")
     assert out.op.name == "T_layout_trans"
-    np.testing.assert_array_equal(_run(out, [A], [a]), a.transpose(0, 2, 3, 1))
+    np.testing.assert_array_equal(run_plain(out, [A], [a]), a.transpose(0, 2, 3, 1))
     # 6 channels in blocks of 4: the last block is padded with zeros
     padded = np.concatenate([a, np.zeros((2, 2, 3, 2), "float32")], axis=1)
     ref = padded.reshape(2, 2, 4, 3, 2).transpose(0, 1, 3, 4, 2)
-    np.testing.assert_array_equal(_run(topi.layout_transform(A, "NCHW", "NCHW4c"), [A], [a]), ref)
+    np.testing.assert_array_equal(run_plain(topi.layout_transform(A, "NCHW", "NCHW4c"), [A], [a]), ref)
     B = te.placeholder((2, 3, 3, 2, 2), name="B")
-    b = _rand(2, 3, 3, 2, 2)
+    b = rand(2, 3, 3, 2, 2)
     unpacked = b.transpose(0, 1, 4, 2, 3).reshape(2, 6, 3, 2)
-    np.testing.assert_array_equal(_run(topi.layout_transform(B, "NCHW2c", "NCHW"), [B], [b]), unpacked)
-    np.testing.assert_array_equal(_run(topi.layout_transform(B, "NCHW2c", "NHWC3c"), [B], [b]),
+    np.testing.assert_array_equal(run_plain(topi.layout_transform(B, "NCHW2c", "NCHW"), [B], [b]), unpacked)
+    np.testing.assert_array_equal(run_plain(topi.layout_transform(B, "NCHW2c", "NHWC3c"), [B], [b]),
                                   unpacked.reshape(2, 2, 3, 3, 2).transpose(0, 3, 4, 1, 2))
 
 
 def test_gather_and_gather_nd_wrap_negative_indices_as_numpy():
     A = te.placeholder((3, 4, 5), name="A")
-    a = _rand(3, 4, 5)
+    a = rand(3, 4, 5)
     idx = rng.integers(-4, 4, (3, 2, 5)).astype("int32")
     Idx = te.placeholder(idx.shape, name="Idx", dtype="int32")
     out = topi.gather(A, 1, Idx)
     assert out.op.name == "T_gather"
-    np.testing.assert_array_equal(_run(out, [A, Idx], [a, idx]), np.take_along_axis(a, idx, 1))
+    np.testing.assert_array_equal(run_plain(out, [A, Idx], [a, idx]), np.take_along_axis(a, idx, 1))
     nd = np.stack([rng.integers(-3, 3, (2, 4)), rng.integers(-4, 4, (2, 4))]).astype("int64")
     Nd = te.placeholder(nd.shape, name="Nd", dtype="int64")
-    np.testing.assert_array_equal(_run(topi.gather_nd(A, Nd), [A, Nd], [a, nd]), a[tuple(nd)])
+    np.testing.assert_array_equal(run_plain(topi.gather_nd(A, Nd), [A, Nd], [a, nd]), a[tuple(nd)])
     bd = rng.integers(-4, 4, (1, 3, 2)).astype("int32")
     Bd = te.placeholder(bd.shape, name="Bd", dtype="int32")
-    np.testing.assert_array_equal(_run(topi.gather_nd(A, Bd, batch_dims=1), [A, Bd], [a, bd]),
+    np.testing.assert_array_equal(run_plain(topi.gather_nd(A, Bd, batch_dims=1), [A, Bd], [a, bd]),
                                   np.stack([a[k][bd[0, k]] for k in range(3)]))
     with pytest.raises(BoundsError, match="A"):  # an index past the end, found when it is read
-        _run(topi.gather(A, 1, Idx), [A, Idx], [a, np.full(idx.shape, 4, "int32")])
+        run_plain(topi.gather(A, 1, Idx), [A, Idx], [a, np.full(idx.shape, 4, "int32")])
 
 
 @pytest.mark.parametrize("axis", [-1, 0, 1])
@@ -112,43 +100,43 @@ def test_one_hot(axis):
     out = topi.one_hot(Ind, te.const(2.5), -1.0, 5, axis, "float32")
     ref = np.where(np.expand_dims(ind, axis) == np.arange(5).reshape([-1 if k == (axis % 3) else 1 for k in range(3)]),
                    2.5, -1.0)
-    np.testing.assert_array_equal(_run(out, [Ind], [ind]), ref)
+    np.testing.assert_array_equal(run_plain(out, [Ind], [ind]), ref)
 
 
 def test_where_broadcasts_condition_and_branches():
     C = te.placeholder((4, 1), name="C", dtype="bool")
     X = te.placeholder((5,), name="X")
     Y = te.placeholder((1, 5), name="Y")
-    c, x, y = rng.random((4, 1)) < 0.5, _rand(5), _rand(1, 5)
+    c, x, y = rng.random((4, 1)) < 0.5, rand(5), rand(1, 5)
     out = topi.where(C, X, Y)
     assert out.op.name == "T_where" and topi.utils.get_const_tuple(out.shape) == (4, 5)
-    np.testing.assert_array_equal(_run(out, [C, X, Y], [c, x, y]), np.where(c, x, y))
+    np.testing.assert_array_equal(run_plain(out, [C, X, Y], [c, x, y]), np.where(c, x, y))
     x[1] = 0.0
-    np.testing.assert_array_equal(_run(topi.where(X, X, -1.0), [X], [x]), np.where(x, x, -1.0))
+    np.testing.assert_array_equal(run_plain(topi.where(X, X, -1.0), [X], [x]), np.where(x, x, -1.0))
 
 
 def test_full_and_full_like():
-    np.testing.assert_array_equal(_run(topi.full((2, 3), "int32", 7.9), [], []), np.full((2, 3), 7, "int32"))
+    np.testing.assert_array_equal(run_plain(topi.full((2, 3), "int32", 7.9), [], []), np.full((2, 3), 7, "int32"))
     A = te.placeholder((3, 2), name="A", dtype="float64")
     out = topi.full_like(A, -1.5)
     assert out.dtype == "float64" and out.op.name == "T_full_like"
-    np.testing.assert_array_equal(_run(out, [A], [_rand(3, 2, dtype="float64")]), np.full((3, 2), -1.5))
+    np.testing.assert_array_equal(run_plain(out, [A], [rand(3, 2, dtype="float64")]), np.full((3, 2), -1.5))
 
 
 def test_sign_and_logical_not_follow_numpy():
     A = te.placeholder((3, 4), name="A")
-    a = _rand(3, 4)
+    a = rand(3, 4)
     a[0, 0], a[1, 1], a[2, 2] = np.nan, 0.0, -0.0
-    np.testing.assert_array_equal(_run(topi.sign(A), [A], [a]), np.sign(a))
-    np.testing.assert_array_equal(_run(topi.logical_not(A), [A], [a]), np.logical_not(a))
+    np.testing.assert_array_equal(run_plain(topi.sign(A), [A], [a]), np.sign(a))
+    np.testing.assert_array_equal(run_plain(topi.logical_not(A), [A], [a]), np.logical_not(a))
     Ai = te.placeholder((3, 4), name="Ai", dtype="int16")
     ai = _ints((3, 4), "int16")
     ai[0, 0] = 0
-    np.testing.assert_array_equal(_run(topi.sign(Ai), [Ai], [ai]), np.sign(ai))
+    np.testing.assert_array_equal(run_plain(topi.sign(Ai), [Ai], [ai]), np.sign(ai))
     P, Q = te.placeholder((3, 4), name="P", dtype="bool"), te.placeholder((4,), name="Q", dtype="bool")
     p, q = rng.random((3, 4)) < 0.5, rng.random(4) < 0.5
-    np.testing.assert_array_equal(_run(topi.logical_xor(P, Q), [P, Q], [p, q]), np.logical_xor(p, q))
-    np.testing.assert_array_equal(_run(topi.bitwise_and(P, Q), [P, Q], [p, q]), p & q)
+    np.testing.assert_array_equal(run_plain(topi.logical_xor(P, Q), [P, Q], [p, q]), np.logical_xor(p, q))
+    np.testing.assert_array_equal(run_plain(topi.bitwise_and(P, Q), [P, Q], [p, q]), p & q)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "uint16", "int32", "uint32", "int64"])
@@ -158,7 +146,7 @@ def test_bitwise_ops_and_shifts_over_the_whole_range(dtype):
     a, b = _ints((3, 4), dtype), _ints((4,), dtype)
     outs = [topi.bitwise_and(A, B), topi.bitwise_or(A, B), topi.bitwise_xor(A, B), topi.bitwise_not(A),
             topi.bitwise_and(A, 0x5A)]
-    got = _run(outs, [A, B], [a, b])
+    got = run_plain(outs, [A, B], [a, b])
     for g, ref in zip(got, [a & b, a | b, a ^ b, ~a, a & np.array(0x5A, dtype)]):
         np.testing.assert_array_equal(g, ref)
     bits = np.iinfo(dtype).bits
@@ -166,7 +154,7 @@ def test_bitwise_ops_and_shifts_over_the_whole_range(dtype):
     n[:2] = [0, bits - 1]
     with np.errstate(all="ignore"):  # numpy: shifts past the width give 0 (or -1 for negatives)
         ref = [np.left_shift(a, n), np.right_shift(a, n), np.left_shift(a, np.array(3, dtype))]
-    got = _run([topi.left_shift(A, B), topi.right_shift(A, B), topi.left_shift(A, 3)], [A, B], [a, n])
+    got = run_plain([topi.left_shift(A, B), topi.right_shift(A, B), topi.left_shift(A, 3)], [A, B], [a, n])
     for g, r in zip(got, ref):
         np.testing.assert_array_equal(g, r)
 
@@ -174,10 +162,10 @@ def test_bitwise_ops_and_shifts_over_the_whole_range(dtype):
 @pytest.mark.parametrize("axis,keepdims", [(None, False), (1, True), ((0, 2), False)])
 def test_all_any(axis, keepdims):
     A = te.placeholder((3, 4, 2), name="A")
-    a = rng.integers(0, 2, (3, 4, 2)).astype("float32") * _rand(3, 4, 2)
+    a = rng.integers(0, 2, (3, 4, 2)).astype("float32") * rand(3, 4, 2)
     a[0] = 1.0
     a[1, 0, 0] = np.nan  # truthy, as in numpy
-    got = _run([topi.all(A, axis, keepdims), topi.any(A, axis, keepdims)], [A], [a])
+    got = run_plain([topi.all(A, axis, keepdims), topi.any(A, axis, keepdims)], [A], [a])
     np.testing.assert_array_equal(got[0], np.all(a, axis=axis, keepdims=keepdims))
     np.testing.assert_array_equal(got[1], np.any(a, axis=axis, keepdims=keepdims))
     assert got[0].dtype == np.bool_
@@ -212,10 +200,10 @@ def test_bad_arguments_name_the_operator():
     (0, (3, 4), (2, 5)), (1, (3, 4), (4, 5)), (2, (2, 3, 4), (3, 4, 5)), (([1, 0], [0, 2]), (3, 4, 5), (4, 6, 3)),
     ((2, 1), (2, 3, 4), (5, 4, 6)), (([-1], [0]), (3, 4), (4, 2))])
 def test_tensordot_matches_numpy(axes, sa, sb):
-    a_np, b_np = _rand(*sa), _rand(*sb)
+    a_np, b_np = rand(*sa), rand(*sb)
     A, B = te.placeholder(sa, name="A"), te.placeholder(sb, name="B")
     C = topi.tensordot(A, B, axes)
-    np.testing.assert_allclose(_run(C, [A, B], [a_np, b_np]), np.tensordot(a_np, b_np, axes), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(run_plain(C, [A, B], [a_np, b_np]), np.tensordot(a_np, b_np, axes), rtol=1e-5, atol=1e-5)
 
 
 def test_tensordot_and_elemwise_sum_errors_name_the_operator():
@@ -230,14 +218,14 @@ def test_tensordot_and_elemwise_sum_errors_name_the_operator():
 
 def test_elemwise_sum_matches_numpy():
     xs = [te.placeholder((4, 7), name=f"X{i}") for i in range(3)]
-    arrays = [_rand(4, 7) for _ in xs]
-    np.testing.assert_allclose(_run(topi.elemwise_sum(xs), xs, arrays), sum(arrays), rtol=1e-6)
+    arrays = [rand(4, 7) for _ in xs]
+    np.testing.assert_allclose(run_plain(topi.elemwise_sum(xs), xs, arrays), sum(arrays), rtol=1e-6)
 
 
 def test_reshape_checks_sizes_and_minus_one():
     A = te.placeholder((4, 5), name="A")
-    a = _rand(4, 5)
-    np.testing.assert_array_equal(_run(topi.reshape(A, (2, -1, 5)), [A], [a]), a.reshape(2, -1, 5))
+    a = rand(4, 5)
+    np.testing.assert_array_equal(run_plain(topi.reshape(A, (2, -1, 5)), [A], [a]), a.reshape(2, -1, 5))
     for shape, match in (((3, 7), r"\(20 elements\) to \(3, 7\) \(21 elements\)"),
                          ((3, -1), "3 does not divide it"),
                          ((-1, -1), "at most one dimension"),
@@ -252,6 +240,6 @@ def test_concatenate_and_stack_refuse_mismatched_shapes():
         topi.concatenate([A, B], 0)
     with pytest.raises(ExprError, match=r"stack: B has shape \(3, 6\), A \(4, 5\)"):
         topi.stack([A, B])
-    a, c = _rand(4, 5), _rand(3, 5)
-    np.testing.assert_array_equal(_run(topi.concatenate([A, C], 0), [A, C], [a, c]), np.concatenate([a, c]))
-    np.testing.assert_array_equal(_run(topi.stack([A, A], 1), [A], [a]), np.stack([a, a], 1))
+    a, c = rand(4, 5), rand(3, 5)
+    np.testing.assert_array_equal(run_plain(topi.concatenate([A, C], 0), [A, C], [a, c]), np.concatenate([a, c]))
+    np.testing.assert_array_equal(run_plain(topi.stack([A, A], 1), [A], [a]), np.stack([a, a], 1))

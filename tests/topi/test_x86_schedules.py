@@ -9,6 +9,7 @@ import pytest
 import tensorlang as tvm
 from tensorlang import te, topi
 from tensorlang.errors import ScheduleError
+from tests.topi.runner import call, rand
 
 rng = np.random.default_rng()
 
@@ -22,17 +23,6 @@ def _build(schedule, outs, inputs):
     return f, ir
 
 
-def _run(f, outs, arrays):
-    outs = outs if isinstance(outs, (list, tuple)) else [outs]
-    res = [np.zeros(topi.utils.get_const_tuple(o.shape), dtype=str(o.dtype)) for o in outs]
-    f(*arrays, *res)
-    return res if len(res) > 1 else res[0]
-
-
-def _rand(*shape):
-    return rng.standard_normal(shape).astype("float32")
-
-
 @pytest.mark.parametrize("schedule", [topi.x86.schedule_injective, topi.x86.schedule_broadcast,
                                       topi.x86.schedule_elemwise])
 @pytest.mark.parametrize("width", [7, 37])  # the innermost axis whole in one vector, or split into vectors
@@ -41,8 +31,8 @@ def test_injective_on_a_4d_broadcast(schedule, width):
     C = topi.exp(topi.add(A, B))
     f, ir = _build(schedule, C, [A, B])
     assert "parallel" in ir and "ramp" in ir and "T_add" not in ir  # the add is inlined
-    a, b = _rand(2, 1, 5, width), _rand(3, 1, width)
-    np.testing.assert_allclose(_run(f, C, [a, b]), np.exp(a + b), rtol=1e-5)
+    a, b = rand(2, 1, 5, width), rand(3, 1, width)
+    np.testing.assert_allclose(call(f, C, [a, b]), np.exp(a + b), rtol=1e-5)
 
 
 @pytest.mark.parametrize("shape", [(100,), (5,), ()])
@@ -50,8 +40,8 @@ def test_injective_1d_and_0d(shape):
     A = te.placeholder(shape, name="A")
     B = topi.sigmoid(topi.multiply(A, 3.0))
     f, _ = _build(topi.testing.get_injective_schedule("llvm"), B, [A])
-    a = _rand(*shape)
-    np.testing.assert_allclose(_run(f, B, [a]), 1 / (1 + np.exp(-3 * a)), rtol=1e-5)
+    a = rand(*shape)
+    np.testing.assert_allclose(call(f, B, [a]), 1 / (1 + np.exp(-3 * a)), rtol=1e-5)
 
 
 def test_injective_several_outputs():
@@ -59,8 +49,8 @@ def test_injective_several_outputs():
     B = topi.transpose(topi.multiply(A, 2.0))
     C = topi.cast(topi.nn.relu(A), "float64")
     f, _ = _build(topi.x86.schedule_injective, [B, C], [A])
-    a = _rand(4, 50)
-    b, c = _run(f, [B, C], [a])
+    a = rand(4, 50)
+    b, c = call(f, [B, C], [a])
     np.testing.assert_allclose(b, (a * 2).T, rtol=1e-6)
     np.testing.assert_allclose(c, np.maximum(a, 0).astype("float64"))
 
@@ -77,9 +67,9 @@ def test_reduce(shape, op, axis, keepdims):
     B = getattr(topi, op)(A, axis=axis, keepdims=keepdims)
     f, ir = _build(topi.testing.get_reduce_schedule("llvm"), B, [A])
     assert ("parallel" in ir) == (axis is not None)
-    a = rng.uniform(0.9, 1.1, shape).astype("float32") if op == "prod" else _rand(*shape)
+    a = rng.uniform(0.9, 1.1, shape).astype("float32") if op == "prod" else rand(*shape)
     ref = getattr(np, op)(a, axis=axis, keepdims=keepdims)
-    np.testing.assert_allclose(_run(f, B, [a]), ref, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(call(f, B, [a]), ref, rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize("rows", [13, 40])
@@ -87,17 +77,16 @@ def test_reduce_with_elementwise_input_and_consumer(rows):
     A = te.placeholder((rows, 99), name="A")
     B = topi.sqrt(topi.sum(topi.abs(A), axis=1))
     f, _ = _build(topi.x86.schedule_reduce, B, [A])
-    a = _rand(rows, 99)
-    np.testing.assert_allclose(_run(f, B, [a]), np.sqrt(np.abs(a).sum(axis=1)), rtol=1e-5)
+    a = rand(rows, 99)
+    np.testing.assert_allclose(call(f, B, [a]), np.sqrt(np.abs(a).sum(axis=1)), rtol=1e-5)
 
 
 def test_reduce_with_a_broadcasting_consumer():
     A = te.placeholder((6, 45), name="A")
     B = topi.subtract(A, topi.max(A, axis=1, keepdims=True))
     f, _ = _build(topi.x86.schedule_reduce, B, [A])
-    a = _rand(6, 45)
-    np.testing.assert_allclose(_run(f, B, [a]), a - a.max(axis=1, keepdims=True), rtol=1e-6)
-
+    a = rand(6, 45)
+    np.testing.assert_allclose(call(f, B, [a]), a - a.max(axis=1, keepdims=True), rtol=1e-6)
 
 
 @pytest.mark.parametrize("shape", [(6, 45), (3000, 8)])
@@ -107,8 +96,8 @@ def test_reductions_of_reductions(shape):
     var = topi.sum(topi.multiply(centred, centred), axis=1)  # reads a sum: that one is computed first
     top = topi.max(topi.argmax(A, axis=1))
     f, _ = _build(topi.x86.schedule_reduce, [var, top], [A])
-    a = _rand(*shape)
-    got_var, got_top = _run(f, [var, top], [a])
+    a = rand(*shape)
+    got_var, got_top = call(f, [var, top], [a])
     np.testing.assert_allclose(got_var, a.var(axis=1) * shape[1], rtol=1e-4, atol=1e-5)
     assert got_top == a.argmax(axis=1).max()
 
@@ -117,7 +106,7 @@ def test_symbolic_shapes():
     n, m = te.var("n"), te.var("m")
     A = te.placeholder((n, m), name="A")
     B, C = topi.exp(A), topi.sum(A, axis=1)
-    a = _rand(5, 37)
+    a = rand(5, 37)
     for schedule, out, ref in [(topi.x86.schedule_injective, B, np.exp(a)),
                                (topi.x86.schedule_reduce, C, a.sum(axis=1))]:
         f, _ = _build(schedule, out, [A])
@@ -132,15 +121,15 @@ def test_argmax_argmin(which, shape, axis):
     B = getattr(topi, which)(A, axis=axis)
     f, _ = _build(topi.x86.schedule_reduce, B, [A])
     a = rng.integers(-4, 5, shape).astype("float32")  # ties: the first index wins
-    np.testing.assert_array_equal(_run(f, B, [a]), getattr(np, which)(a, axis=axis))
+    np.testing.assert_array_equal(call(f, B, [a]), getattr(np, which)(a, axis=axis))
 
 
 def test_argmax_with_an_elementwise_consumer():
     A = te.placeholder((40, 13), name="A")
     B = topi.add(topi.argmax(A, axis=1), 1)
     f, _ = _build(topi.x86.schedule_reduce, B, [A])
-    a = _rand(40, 13)
-    np.testing.assert_array_equal(_run(f, B, [a]), a.argmax(axis=1) + 1)
+    a = rand(40, 13)
+    np.testing.assert_array_equal(call(f, B, [a]), a.argmax(axis=1) + 1)
 
 
 def _softmax(a, axis):
@@ -160,17 +149,17 @@ def test_softmax(fn, shape, axis):
     B = getattr(topi.nn, fn)(A, axis)
     f, ir = _build(topi.x86.schedule_softmax, B, [A])
     assert ("parallel" in ir) == (len(shape) > 1)
-    a = _rand(*shape) * 4
+    a = rand(*shape) * 4
     ref = _softmax(a, axis)
-    np.testing.assert_allclose(_run(f, B, [a]), ref if fn == "softmax" else np.log(ref), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(call(f, B, [a]), ref if fn == "softmax" else np.log(ref), rtol=1e-4, atol=1e-5)
 
 
 def test_softmax_of_an_elementwise_input_with_a_consumer():
     A = te.placeholder((6, 33), name="A")
     B = topi.multiply(topi.nn.softmax(topi.exp(A)), 2.0)
     f, _ = _build(topi.x86.schedule_softmax, B, [A])
-    a = _rand(6, 33)
-    np.testing.assert_allclose(_run(f, B, [a]), 2 * _softmax(np.exp(a), -1), rtol=1e-5, atol=1e-6)
+    a = rand(6, 33)
+    np.testing.assert_allclose(call(f, B, [a]), 2 * _softmax(np.exp(a), -1), rtol=1e-5, atol=1e-6)
     with pytest.raises(ScheduleError, match="not a softmax"):
         topi.x86.schedule_softmax(topi.exp(A))
 
@@ -182,9 +171,9 @@ def test_pool_with_padding(pool_type, count_include_pad):
     out = topi.nn.pool2d(X, *args, count_include_pad=count_include_pad)
     f, ir = _build(topi.x86.schedule_pool, out, [X])
     assert "parallel" in ir and "pad_temp" not in ir  # the padding is inlined
-    x = _rand(2, 3, 9, 9)
+    x = rand(2, 3, 9, 9)
     ref = topi.testing.pool2d_python(x, *args, count_include_pad=count_include_pad)
-    np.testing.assert_allclose(_run(f, out, [x]), ref, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(call(f, out, [x]), ref, rtol=1e-5, atol=1e-6)
 
 
 def test_pool_nhwc_with_a_consumer():
@@ -192,20 +181,20 @@ def test_pool_nhwc_with_a_consumer():
     args = ((2, 2), (2, 2), (1, 1), (0, 1, 1, 0), "max")
     out = topi.nn.relu(topi.nn.pool2d(X, *args, layout="NHWC"))
     f, _ = _build(lambda o: topi.x86.schedule_pool(o, layout="NHWC"), out, [X])
-    x = _rand(2, 9, 9, 3)
+    x = rand(2, 9, 9, 3)
     ref = np.maximum(topi.testing.pool2d_python(x, *args, layout="NHWC"), 0)
-    np.testing.assert_allclose(_run(f, out, [x]), ref, rtol=1e-6)
+    np.testing.assert_allclose(call(f, out, [x]), ref, rtol=1e-6)
 
 
 @pytest.mark.parametrize("pool_type", ["avg", "max"])
 def test_adaptive_and_global_pool(pool_type):
     X = te.placeholder((2, 3, 10, 7), name="X")
-    x = _rand(2, 3, 10, 7)
+    x = rand(2, 3, 10, 7)
     out = topi.nn.adaptive_pool(X, (3, 2), pool_type)
     f, _ = _build(topi.x86.schedule_adaptive_pool, out, [X])
-    np.testing.assert_allclose(_run(f, out, [x]), topi.testing.adaptive_pool(x, (3, 2), pool_type, "NCHW"),
+    np.testing.assert_allclose(call(f, out, [x]), topi.testing.adaptive_pool(x, (3, 2), pool_type, "NCHW"),
                                rtol=1e-5, atol=1e-6)
     g = topi.nn.global_pool(X, pool_type)
     f, _ = _build(topi.x86.schedule_adaptive_pool, g, [X])
-    np.testing.assert_allclose(_run(f, g, [x]), topi.testing.global_pool_python(x, pool_type), rtol=1e-5,
+    np.testing.assert_allclose(call(f, g, [x]), topi.testing.global_pool_python(x, pool_type), rtol=1e-5,
                                atol=1e-6)
