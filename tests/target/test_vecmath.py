@@ -1,6 +1,7 @@
 """Vector exp/log/tanh/erf/sigmoid against numpy's float64 results over the whole float32 range:
 random bit patterns (every exponent, subnormals, NaNs, infinities), a dense sweep of the
-interesting range, and the edge values; vectorized and scalar code agree bit for bit."""
+interesting range, and the edge values; vectorized and scalar code agree bit for bit, with and
+without AVX-512."""
 
 import math
 
@@ -36,14 +37,19 @@ def _ulp_error(got, ref64):
     return np.where(same, 0.0, err)
 
 
-def _kernel(name, n, lanes):
+def _kernel(name, n, lanes, target="llvm"):
     A = te.placeholder((n,), name="A")
     B = te.compute((n,), lambda i: getattr(te, name)(A[i]), name="B")
     s = te.create_schedule(B.op)
     if lanes > 1:
         _, inner = s[B].split(B.op.axis[0], factor=lanes)
         s[B].vectorize(inner)
-    return tl.build(s, [A, B], target="llvm")
+    return tl.build(s, [A, B], target=target)
+
+
+# Vector widths of every code path: whole 16-lane vscalefps pieces (16, 128), ldexp (8, 48, 1),
+# and the integer power-of-two scaling of a target without AVX-512.
+VARIANTS = [(16, "llvm"), (128, "llvm"), (8, "llvm"), (48, "llvm"), (16, "llvm -mattr=-avx512f"), (1, "llvm")]
 
 
 @pytest.mark.parametrize("name", sorted(MAX_ULP))
@@ -55,15 +61,16 @@ def test_within_a_few_ulp_over_the_whole_range(name):
     x = x[:len(x) - len(x) % 16]
     ref = _reference(name, x.astype(np.float64))
     outs = {}
-    for lanes in (16, 1):
+    for lanes, target in VARIANTS:
         out = np.full_like(x, 7.0)
-        _kernel(name, len(x), lanes)(x, out)
-        outs[lanes] = out
+        _kernel(name, len(x), lanes, target)(x, out)
+        outs[lanes, target] = out
         err = _ulp_error(out, ref)
         worst = int(np.argmax(err))
         assert err[worst] <= MAX_ULP[name], f"{name}({x[worst]!r}) = {out[worst]!r}, expected {ref[worst]!r}"
         assert np.array_equal(np.isnan(out), np.isnan(ref.astype(np.float32))), f"{name}: NaN where numpy has none"
-    np.testing.assert_array_equal(outs[16], outs[1])
+    for variant, out in outs.items():
+        np.testing.assert_array_equal(out, outs[1, "llvm"], err_msg=f"{name}: {variant} differs from scalar code")
 
 
 def test_edge_values_exactly():

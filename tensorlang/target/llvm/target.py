@@ -73,15 +73,27 @@ class LLVMTarget:
                    fast_math="-fast-math" in opts, fp_contract=opts.get("-fp-contract", "on") != "off",
                    bounds_check="-bounds-check" in opts)
 
+    def has_feature(self, name: str) -> bool:
+        """Whether the feature list turns ``name`` on ("avx512f"); the last mention wins, as in LLVM."""
+        state = False
+        for f in self.features.split(","):
+            if f[1:] == name:
+                state = f.startswith("+")
+        return state
+
     @property
     def vector_bits(self) -> int:
         """Widest native SIMD register in bits, as far as the feature list tells (128 if unknown)."""
-        enabled = {f[1:] for f in self.features.split(",") if f.startswith("+")}
-        if "avx512f" in enabled:
+        if self.has_feature("avx512f"):
             return 512
-        if enabled & {"avx", "avx2"}:
+        if self.has_feature("avx") or self.has_feature("avx2"):
             return 256
         return 128
+
+    @property
+    def x86_avx512(self) -> bool:
+        """Whether code may use AVX-512F instructions by their x86 intrinsics (vscalefps)."""
+        return self.triple.split("-")[0] in ("x86_64", "i386", "i686") and self.has_feature("avx512f")
 
     def __str__(self) -> str:
         parts = ["llvm", f"-mtriple={self.triple}", f"-mcpu={self.cpu}"]

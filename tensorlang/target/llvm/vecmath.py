@@ -7,7 +7,9 @@ scalars included, so a vectorized loop and its scalar tail agree bit for bit.
 
 Guarantees (float32, checked against numpy's float64 results by tests/target/test_vecmath.py):
 - exp: at most 2 ulp on normal results (Cody-Waite reduction by ln 2, degree-6 polynomial,
-  scaling by two powers of two so results down to the smallest subnormal come out right);
+  then y * 2^n rounded once, so results down to the smallest subnormal come out right: on
+  AVX-512 by ``vscalefps``, elsewhere by two exact power-of-two factors built from integers;
+  the two give the same bits, as both round the exact product once);
   +inf above 88.72284, 0 below -103.97, exp(-inf) = 0, exp(inf) = inf.
 - log: at most 2 ulp (exponent split, mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial),
   subnormal inputs included; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
@@ -61,9 +63,10 @@ def supports(elem: ir.Type) -> bool:
     return isinstance(elem, ir.FloatType)
 
 
-def call(b: ir.IRBuilder, declare: Declare, name: str, x: ir.Value) -> ir.Value:
-    """``name(x)`` for a float32 scalar or vector ``x``, emitted at ``b``."""
-    fn = _function(b.module, declare, name, x.type)
+def call(b: ir.IRBuilder, declare: Declare, name: str, x: ir.Value, avx512: bool = False) -> ir.Value:
+    """``name(x)`` for a float32 scalar or vector ``x``, emitted at ``b``; ``avx512``: the
+    target has AVX-512F (x86), whose ``vscalefps`` scales by 2^n in one instruction."""
+    fn = _function(b.module, declare, name, x.type, avx512)
     return b.call(fn, [x])
 
 
@@ -71,8 +74,8 @@ def _suffix(ty: ir.Type) -> str:
     return f"v{ty.count}f32" if isinstance(ty, ir.VectorType) else "f32"
 
 
-def _function(module: ir.Module, declare: Declare, name: str, ty: ir.Type) -> ir.Function:
-    symbol = f"__tl_vm_{name}_{_suffix(ty)}"
+def _function(module: ir.Module, declare: Declare, name: str, ty: ir.Type, avx512: bool) -> ir.Function:
+    symbol = f"__tl_vm_{name}_{_suffix(ty)}{'_avx512' if avx512 else ''}"
     try:
         return module.get_global(symbol)
     except KeyError:
@@ -81,7 +84,7 @@ def _function(module: ir.Module, declare: Declare, name: str, ty: ir.Type) -> ir
     fn.linkage = "internal"
     fn.attributes.add("alwaysinline")
     fn.attributes.add("nounwind")
-    em = _Emitter(ir.IRBuilder(fn.append_basic_block("entry")), declare, ty, module)
+    em = _Emitter(ir.IRBuilder(fn.append_basic_block("entry")), declare, ty, module, avx512)
     em.b.ret(getattr(em, name)(fn.args[0]))
     return fn
 
@@ -89,8 +92,8 @@ def _function(module: ir.Module, declare: Declare, name: str, ty: ir.Type) -> ir
 class _Emitter:
     """Constants, intrinsics and the four functions for one type (scalar or vector float32)."""
 
-    def __init__(self, b: ir.IRBuilder, declare: Declare, ty: ir.Type, module: ir.Module):
-        self.b, self.declare, self.ty, self.module = b, declare, ty, module
+    def __init__(self, b: ir.IRBuilder, declare: Declare, ty: ir.Type, module: ir.Module, avx512: bool = False):
+        self.b, self.declare, self.ty, self.module, self.avx512 = b, declare, ty, module, avx512
         lanes = ty.count if isinstance(ty, ir.VectorType) else 0
         self.ity = ir.VectorType(_I32, lanes) if lanes else _I32
 
@@ -142,14 +145,42 @@ class _Emitter:
         r = self.fma(n, self.f(-_LN2_LO), r)
         p = self.horner(r, _EXP_POLY)
         y = b.fadd(self.fma(p, b.fmul(r, r), r), self.f(1.0))
+        ni = b.sub(b.bitcast(t, self.ity), self.i(_MAGIC_BITS))
+        if self.avx512:
+            return self.scalef(y, n, ni)
         # 2^n as two factors, so n down to -150 (subnormal results) and up to 128 (overflow to
         # inf) needs no special case: y * 2^n1 is exact, the second product rounds once.
-        ni = b.sub(b.bitcast(t, self.ity), self.i(_MAGIC_BITS))
         n1 = b.ashr(ni, self.i(1))
         n2 = b.sub(ni, n1)
         s1 = b.bitcast(b.shl(b.add(n1, self.i(127)), self.i(23)), self.ty)
         s2 = b.bitcast(b.shl(b.add(n2, self.i(127)), self.i(23)), self.ty)
         return b.fmul(b.fmul(y, s1), s2)
+
+    def scalef(self, y: ir.Value, n: ir.Value, ni: ir.Value) -> ir.Value:
+        """y * 2^n rounded once, for integral n (given as a float ``n`` and as integers ``ni``) on
+        AVX-512F.  ``vscalefps`` takes n as a float, so whole 16-lane pieces skip the integer
+        conversion ``llvm.ldexp`` would add; other widths go through ``llvm.ldexp``, which LLVM
+        lowers to ``vscalefps``/``vscalefss`` as well."""
+        b, ty = self.b, self.ty
+        pieces = ty.count // 16 if isinstance(ty, ir.VectorType) and ty.count % 16 == 0 else 0
+        if pieces == 0 or pieces & (pieces - 1):
+            ity = f"v{ty.count}i32" if isinstance(ty, ir.VectorType) else "i32"
+            fn = self.declare(f"llvm.ldexp.{_suffix(ty)}.{ity}", ty, [ty, self.ity])
+            return b.call(fn, [y, ni])
+        v16 = ir.VectorType(_F32, 16)
+        fn = self.declare("llvm.x86.avx512.mask.scalef.ps.512", v16, [v16, v16, v16, ir.IntType(16), _I32])
+        all_lanes, current_rounding = ir.Constant(ir.IntType(16), -1), ir.Constant(_I32, 4)
+        parts = []
+        for start in range(0, ty.count, 16):
+            lanes = ir.Constant(ir.VectorType(_I32, 16), [ir.Constant(_I32, start + k) for k in range(16)])
+            yp = b.shuffle_vector(y, y, lanes) if ty.count > 16 else y
+            n_part = b.shuffle_vector(n, n, lanes) if ty.count > 16 else n
+            parts.append(b.call(fn, [yp, n_part, yp, all_lanes, current_rounding]))
+        while len(parts) > 1:  # concatenate pairwise (shufflevector joins two equal halves)
+            width = parts[0].type.count * 2
+            joined = ir.Constant(ir.VectorType(_I32, width), [ir.Constant(_I32, k) for k in range(width)])
+            parts = [b.shuffle_vector(lo, hi, joined) for lo, hi in zip(parts[::2], parts[1::2])]
+        return parts[0]
 
     def log(self, x: ir.Value) -> ir.Value:
         b = self.b
