@@ -44,7 +44,8 @@ def _views(n, dtype, rng, offset):
     return one(), one(), out_base, out_base[offset:offset + n]
 
 
-@pytest.mark.parametrize("dtype,lanes", [("float32", 16), ("float64", 8), ("int16", 32), ("float32", 8)])
+@pytest.mark.parametrize("dtype,lanes", [("float32", 16), ("float64", 8), ("int16", 32), ("float32", 8),
+                                         ("float32", 128), ("int16", 128)])  # several lines a store
 @pytest.mark.parametrize("parallel", [False, True])
 def test_pragma_matches_numpy_on_aligned_misaligned_and_odd_lengths(dtype, lanes, parallel):
     rng = np.random.default_rng()
