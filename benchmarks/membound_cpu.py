@@ -1,5 +1,6 @@
-"""Benchmark: memory-bound float32 kernels (vector add, a fused elementwise chain, row softmax)
-against numpy and the machine's copy bandwidth, measured in the same run.
+"""Benchmark: memory-bound float32 kernels (vector add, a fused elementwise chain, exp, row
+softmax) against numpy and the machine's copy bandwidth, measured in the same run.  The exp row
+is the ceiling of a softmax: one pass that reads, exponentiates and writes each element once.
 
     python benchmarks/membound_cpu.py [--n 67108864] [--rows 4096 --cols 4096] [--rounds 3]
 
@@ -43,13 +44,15 @@ def make_row(spec: dict, threads: int):
         np.testing.assert_allclose(out, membound.numpy_softmax(a), rtol=1e-5, atol=1e-8)
         return lambda: f(a, out)
     n = spec["n"]
-    ins = [rng.random(n, dtype=np.float32) for _ in range({"copy": 1, "vadd": 2, "chain": 3}[kind])]
+    ins = [rng.random(n, dtype=np.float32) for _ in range({"copy": 1, "vadd": 2, "chain": 3, "exp": 1}[kind])]
     out = np.empty(n, dtype=np.float32)
     if impl == "numpy":
         if kind == "copy":
             return lambda: np.copyto(out, ins[0])
         if kind == "vadd":
             return lambda: np.add(ins[0], ins[1], out=out)
+        if kind == "exp":
+            return lambda: np.exp(ins[0], out=out)
         a, b, c = ins
 
         def numpy_chain():  # in place into out: the fewest passes numpy can do
@@ -62,12 +65,14 @@ def make_row(spec: dict, threads: int):
     import membound
 
     import tensorlang as tl
-    s, args = getattr(membound, kind)(n)
+    s, args = getattr(membound, "exp_map" if kind == "exp" else kind)(n)
     f = tl.build(s, args, target="llvm", name=kind)
     f.set_num_threads(threads)
     f(*ins, out)
     if kind == "vadd":
         expected = ins[0] + ins[1]
+    elif kind == "exp":
+        expected = np.exp(ins[0])
     else:
         expected = np.maximum(ins[0] * ins[1] + ins[2], 0) * 0.5 - ins[2]
     np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-6)
@@ -89,6 +94,7 @@ def main() -> None:
     kernels = [("copy", {"n": n}, 2 * n * f4, ["numpy"]),
                ("vadd", {"n": n}, 3 * n * f4, ["numpy", "tensorlang"]),
                ("chain", {"n": n}, 4 * n * f4, ["numpy", "tensorlang"]),
+               ("exp", {"n": n}, 2 * n * f4, ["numpy", "tensorlang"]),
                ("softmax", {"rows": args.rows, "cols": args.cols}, 2 * args.rows * args.cols * f4,
                 ["numpy", "tensorlang"])]
     rows = []
@@ -96,7 +102,7 @@ def main() -> None:
         for kind, size, nbytes, impls in kernels:
             for impl in impls:
                 label = {"copy": f"copy {n >> 20}M floats", "vadd": f"vector add {n >> 20}M floats",
-                         "chain": f"chain max(a*b+c,0)*.5-c {n >> 20}M",
+                         "chain": f"chain max(a*b+c,0)*.5-c {n >> 20}M", "exp": f"exp {n >> 20}M floats",
                          "softmax": f"softmax {args.rows}x{args.cols}"}[kind]
                 if impl == "numpy" and t > 1:
                     continue  # numpy's copies and ufuncs use one thread whatever the setting

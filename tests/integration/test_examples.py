@@ -45,7 +45,8 @@ def test_membound_kernels_match_numpy():
     n = 3 * 16384 + 37  # several parallel blocks and a tail
     a, b, c = (rng.standard_normal(n).astype(np.float32) for _ in range(3))
     for name, ins, expected in (("vadd", (a, b), a + b),
-                                ("chain", (a, b, c), np.maximum(a * b + c, 0) * 0.5 - c)):
+                                ("chain", (a, b, c), np.maximum(a * b + c, 0) * 0.5 - c),
+                                ("exp_map", (a,), np.exp(a))):
         s, args = getattr(membound, name)(n)
         out = np.full(n, np.nan, np.float32)
         tl.build(s, args, target="llvm")(*ins, out)
