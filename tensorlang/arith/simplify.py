@@ -351,6 +351,14 @@ class Simplifier(Mutator):
 
     def _minmax(self, e: PrimExpr, is_min: bool) -> PrimExpr:
         a, b = self.visit(e.a), self.visit(e.b)
+        same = E.Min if is_min else E.Max
+        for x, y in ((a, b), (b, a)):
+            # min(min(p, q), q) is min(p, q): a bound taken twice (loop partitioning meets one
+            # guard per access) must not grow a chain that every later simplify walks again.
+            if isinstance(x, same) and structural_key(y) in (structural_key(x.a), structural_key(x.b)):
+                return x
+        if structural_key(a) == structural_key(b):
+            return a
         if _is_index(e):
             if isinstance(a, IntImm) and isinstance(b, IntImm):
                 return IntImm(e.dtype, min(a.value, b.value) if is_min else max(a.value, b.value))

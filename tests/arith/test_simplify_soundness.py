@@ -95,3 +95,16 @@ def test_mod_by_zero_inside_mod_is_not_folded() -> None:
         assert _eval(simplify(expr), data, i, np.array([0], "int8"), v) == 0
     folded = simplify(E.FloorMod(E.FloorMod(i, E.IntImm(i.dtype, 6)), E.IntImm(i.dtype, 3)))
     assert _eval(folded, data, i, np.array([0], "int8"), 7) == 1
+
+
+def test_a_repeated_min_or_max_operand_folds() -> None:
+    """min(min(4, t), t) is min(4, t): loop partitioning used to build ten-deep chains of one
+    bound, which every later simplify walked in exponential time (a 12 s lowering)."""
+    t = E.Sub(E.IntImm("int32", 11), E.Mul(E.Var("o", "int32"), E.IntImm("int32", 4)))
+    chain = E.IntImm("int32", 4)
+    for _ in range(40):
+        chain = E.Min(chain, t)
+    got = simplify(E.Max(chain, chain))
+    assert str(got) == str(simplify(E.Min(E.IntImm("int32", 4), t)))
+    x = E.Var("x", "float32")
+    assert str(simplify(E.Max(E.Max(x, E.FloatImm("float32", 1.0)), x))) == str(E.Max(x, E.FloatImm("float32", 1.0)))

@@ -181,3 +181,30 @@ def test_a_guard_on_a_let_bound_value_is_not_cut_outside_its_scope(rng):
     n = np.minimum(lengths, 5)[:, None]
     j = np.arange(8)[None, :]
     np.testing.assert_array_equal(y, np.take_along_axis(x, np.where(j < n, n - 1 - j, j), axis=1))
+
+
+def test_rows_with_a_tail_and_many_guards_lower_without_nested_bounds(rng):
+    """A row loop split with a tail over rows whose reductions guard many accesses: each bound
+    enters the partition once (it came once per guarded access, as a deep min chain)."""
+    n, m = 11, 100
+    A = te.placeholder((n, m), name="A")
+    k = te.reduce_axis((0, m), name="k")
+    mx = te.compute((n,), lambda i: te.max(A[i, k], axis=k), name="mx")
+    out = te.compute((n, m), lambda i, j: A[i, j] - mx[i], name="out")
+    s = te.create_schedule(out.op)
+    io, ii = s[out].split(out.op.axis[0], factor=4)
+    s[out].parallel(io)
+    _, ji = s[out].split(out.op.axis[1], factor=32)
+    s[out].vectorize(ji)
+    ko, ki = s[mx].split(k, factor=32)
+    rf = s.rfactor(mx, ki)
+    s[rf].compute_at(s[out], ii)
+    s[mx].compute_at(s[out], ii)
+    s[rf].reorder(s[rf].op.axis[1], s[rf].op.reduce_axis[0], s[rf].op.axis[0])
+    s[rf].vectorize(s[rf].op.axis[0])
+    text = str(tl.lower(s, [A, out]))
+    assert "min(min(" not in text and "max(max(" not in text
+    a = random_array(rng, (n, m), "float32")
+    got = np.empty_like(a)
+    tl.build(s, [A, out])(a, got)
+    np.testing.assert_allclose(got, a - a.max(axis=1, keepdims=True))

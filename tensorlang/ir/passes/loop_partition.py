@@ -239,8 +239,9 @@ class _Partition(Mutator):
                              for i, (a, b, true, false) in enumerate(ranges)))
             finally:
                 self.copies = saved
-        los = [bd for sides in bounds.true.values() for side, bd in sides if side == "lo"]
-        his = [bd for sides in bounds.true.values() for side, bd in sides if side == "hi"]
+        # Each bound once: ten accesses guarded by one condition give it ten times.
+        los = _distinct([bd for sides in bounds.true.values() for side, bd in sides if side == "lo"])
+        his = _distinct([bd for sides in bounds.true.values() for side, bd in sides if side == "hi"])
         lo = start
         if los:
             for b in los:
@@ -313,6 +314,14 @@ def _border(body: Stmt, bounds: _Bounds, limits: list[PrimExpr], side: str) -> S
     if not fails or not all(s == flip and _is_zero(simplify(b - limits[0])) for s, b in fails):
         return body
     return simplify_guards(_Decide(set(), {key}).visit(body))
+
+
+def _distinct(exprs: list[PrimExpr]) -> list[PrimExpr]:
+    """``exprs`` without structural repeats, in order."""
+    seen: dict[Any, PrimExpr] = {}
+    for x in exprs:
+        seen.setdefault(structural_key(x), x)
+    return list(seen.values())
 
 
 def _is_zero(e: PrimExpr) -> bool:
