@@ -308,6 +308,10 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
             # previous row's arithmetic prefetches them.
             streamed = info.points * info.dtype_bits // 8 > hw.l2_bytes
             s += 0.0 if bool(d[f"{key}.prefetch"]) == streamed else -0.3
+            if d.get(f"{key}.pipeline"):
+                # Pipelining overlaps a streamed row's stores with the next row's arithmetic; it
+                # needs the prefetching loop, and without one it is the same schedule twice.
+                s += 0.1 if streamed and d[f"{key}.prefetch"] else -0.1
         return s
     if kind == GFLAT:
         _, t = d[f"{key}.threads"]

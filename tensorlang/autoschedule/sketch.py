@@ -83,6 +83,9 @@ MAX_ACCUMULATORS = 8
 # Rows ahead that the loads of a row's heaviest loop prefetch (pragma prefetch): while one row
 # computes in cache, the next arrives from memory.
 PREFETCH_ROWS = (0, 1)
+# Whether a prefetching row loop is software-pipelined (pragma pipeline_rows): each row's output
+# pass runs fused with the next row's prefetching loop, and the prefetch reaches two rows ahead.
+PIPELINE_ROWS = (0, 1)
 # Unroll budgets (auto_unroll_max_step) the search may pick.
 CPU_UNROLL = (0, 16, 64, 512)
 GPU_UNROLL = (0, 64, 512, 1500)
@@ -353,6 +356,8 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
                 slots.append(SplitSlot(f"{key}.vec", info.spatial[-1], 2, MAX_VECTOR))
                 if hw.kind == "llvm":
                     slots.append(ChoiceSlot(f"{key}.prefetch", PREFETCH_ROWS, default=0))
+                    if any(_kind(p) == (AT, key) for _, p in sketch.plans):
+                        slots.append(ChoiceSlot(f"{key}.pipeline", PIPELINE_ROWS, default=0))
         elif kind == GFLAT:
             slots.append(SplitSlot(f"{key}.threads", info.points, 2, hw.max_threads_per_block))
     return slots
@@ -716,7 +721,12 @@ class _Applier:
             if v > 1:
                 st.vectorize(li)
             if self.d.get(f"{info.key}.prefetch"):
-                self.prefetch[info.key] = math.prod(info.spatial[1:])
+                pipelined = bool(self.d.get(f"{info.key}.pipeline"))
+                # Pipelined, a row's prefetching loop also stores the previous row's output, and
+                # the next row's max pass follows at once: ask for the row after next.
+                self.prefetch[info.key] = math.prod(info.spatial[1:]) * (2 if pipelined else 1)
+                if pipelined:
+                    st.pragma(ri, "pipeline_rows")
                 if not any(_kind(p) == (AT, info.key) for _, p in self.sketch.plans):
                     # No stage of its own computes the row's expensive part: this loop does.
                     st.pragma(axes[1] if len(axes) > 2 else lo, "prefetch", self.prefetch[info.key])

@@ -25,6 +25,7 @@ from ..ir.passes.double_buffer import inject_double_buffer
 from ..ir.passes.hoist_shared import hoist_shared_allocations
 from ..ir.passes.inject_virtual_thread import inject_virtual_threads
 from ..ir.passes.loop_partition import partition_loops
+from ..ir.passes.pipeline_rows import pipeline_rows
 from ..ir.passes.remove_no_op import remove_no_op
 from ..ir.passes.simplify import simplify_stmt
 from ..ir.passes.storage_flatten import storage_flatten
@@ -189,6 +190,9 @@ PIPELINE: tuple[Step, ...] = (
          "fold the constants the last three passes exposed"),
     Step("remove_no_op", lambda s, c: remove_no_op(s), ("no_trivial_loops",),
          "drop the loops and branches the second simplify decided"),
+    Step("pipeline_rows", lambda s, c: pipeline_rows(s), (),
+         "a row's output pass one row later, fused with the next row's prefetching loop (pragma "
+         "pipeline_rows); last for the CPU, on the final loops and their streaming stores", only_for="llvm"),
     Step("storage_sync", lambda s, c: storage_sync(s), (),
          "barriers where threads share memory; after every pass that could move or drop them", only_for="cuda"),
     Step("inject_double_buffer", lambda s, c: inject_double_buffer(s, c.double_buffered()), (),

@@ -321,6 +321,8 @@ class _Builder:
                     ann.append(("pragma_max_registers", int(value)))
                 elif key == "prefetch":
                     ann.append(("pragma_prefetch", int(value)))
+                elif key == "pipeline_rows":
+                    ann.append(("pragma_pipeline_rows", int(value is None or bool(value))))
                 elif key == "nontemporal":  # None (no value given) asks for it; a false value forbids it
                     ann.append(("pragma_nontemporal", int(value is None or bool(value))))
         if kind == ForKind.VECTORIZED and not isinstance(simplify(ext), E.IntImm):

@@ -25,7 +25,8 @@ from .step_record import Step
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
-KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch")
+KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch",
+                 "pipeline_rows")
 IGNORED_PRAGMAS = ("parallel_launch_point", "parallel_stride_pattern", "parallel_barrier_when_finish",
                    "debug_skip_region")
 
@@ -364,7 +365,9 @@ class Stage:
         stores that bypass the cache; a false value forbids the automatic choice; see
         ``tensorlang.ir.passes.streaming_stores``), ``prefetch`` (CPU: each contiguous vector
         load of an argument buffer in this loop nest also prefetches the element ``value``
-        further on, so data the next rows need arrives while this one computes) ..."""
+        further on, so data the next rows need arrives while this one computes),
+        ``pipeline_rows`` (CPU: each row's last pass runs one row later, fused with the next
+        row's prefetching loop; see ``tensorlang.ir.passes.pipeline_rows``) ..."""
         self._check_compute("pragma")
         iv = self._check_leaf(iv, "pragma")
         if pragma_type == "vectorize" and pragma_value is None:

@@ -150,6 +150,7 @@ def test_rows_streamed_from_memory_prefetch_the_next_row():
     first = [from_config(c) for c in SketchSearch(big, seed=0).next_batch(8)]
     assert sum(d["out.prefetch"] == 1 for _, d in first) >= len(first) - 2
     sketch, d = next((sk, d) for sk, d in first if dict(sk.plans)["e"] == "at@out" and d["out.prefetch"])
+    d = {**d, "out.pipeline": 0}
     sch, args = big.instantiate(to_config(sketch, d))
     # The row's exp loop (the stage computed at the row) carries the pragma, one row ahead.
     assert "pragma_prefetch=1024" in str(tl.lower(sch, args))
@@ -170,3 +171,28 @@ def test_rows_streamed_from_memory_prefetch_the_next_row():
         d = random_decisions(task.slots(sk), random.Random(1))
         scores = {p: prior_score(task.dag, sk, {**d, "out.prefetch": p}, task.hardware) for p in (0, 1)}
         assert max(scores, key=scores.get) == want
+
+
+def test_pipelined_rows_prefetch_two_rows_ahead_and_match_numpy():
+    from tensorlang.autoschedule.records import from_config
+    from tensorlang.autoschedule.search import SketchSearch
+    from tests.autoschedule.workloads import softmax
+    big = SearchTask(softmax, (1030, 1024), "llvm", name="softmax")  # 103 chunks of 10 rows
+    first = [from_config(c) for c in SketchSearch(big, seed=0).next_batch(8)]
+    sketch, d = next((sk, d) for sk, d in first if dict(sk.plans)["e"] == "at@out")
+    d = {**d, "out.prefetch": 1, "out.pipeline": 1, "out.rows": [103, 10]}
+    sch, args = big.instantiate(to_config(sketch, d))
+    text = str(tl.lower(sch, args))
+    assert ".pipe" in text and "pragma_prefetch=2048" in text
+    x = np.random.default_rng().standard_normal((1030, 1024)).astype("float32")
+    x[0, :] = -np.inf                       # the first row (the prologue's) and the last (the epilogue's)
+    x[1029, 3] = np.nan
+    x[9:11] *= 50                           # the rows either side of a chunk boundary
+    out = np.empty_like(x)
+    tl.build(sch, args, target="llvm")(x, out)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_allclose(out, WORKLOADS["softmax"][2](x), rtol=1e-5, atol=1e-7)
+    # Pipelining only changes when each row's output is written.
+    plain = np.empty_like(x)
+    tl.build(*big.instantiate(to_config(sketch, {**d, "out.pipeline": 0})), target="llvm")(x, plain)
+    np.testing.assert_array_equal(out, plain)

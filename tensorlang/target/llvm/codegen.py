@@ -29,7 +29,7 @@ import llvmlite.ir as ir
 from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
-from ...ir.passes import streaming_stores
+from ...ir.passes import pipeline_rows, streaming_stores
 from ...ir.passes.bounds_check import CHECK
 from ...ir.passes.bounds_check import unwrap as unwrap_checked
 from ...ir.verify import NOT_EXECUTABLE
@@ -425,6 +425,9 @@ class _FunctionEmitter(Visitor):
         # Inside a loop that streaming_stores made: the alignment its unmasked contiguous vector
         # stores have, which lets them be non-temporal (0: ordinary stores).
         self.stream_align = 0
+        # pipeline_rows fuses a streaming loop with one whose stores stay cached: the buffers that
+        # may stream there (None: every unmasked contiguous store of the loop).
+        self.stream_only: frozenset[E.Var] | None = None
         # Loads already emitted as rows of a register transpose (transpose.find_blocks), by id.
         self._transposed: dict[int, ir.Value] = {}
         # Heap buffers live at the point being emitted, innermost last: an error return frees
@@ -1000,13 +1003,16 @@ class _FunctionEmitter(Visitor):
     @contextlib.contextmanager
     def streaming(self, loop: S.For) -> Iterator[None]:
         """Inside ``loop``, stores may stream when streaming_stores annotated it; fence after it."""
-        align = dict(loop.annotations).get(streaming_stores.ANNOTATION_KEY, 0)
-        old = self.stream_align
+        annotations = dict(loop.annotations)
+        align = annotations.get(streaming_stores.ANNOTATION_KEY, 0)
+        only = annotations.get(pipeline_rows.STREAM_ONLY_KEY)
+        old, old_only = self.stream_align, self.stream_only
         self.stream_align = align
+        self.stream_only = frozenset(only) if only is not None else None
         try:
             yield
         finally:
-            self.stream_align = old
+            self.stream_align, self.stream_only = old, old_only
         if align:
             self.stream_fence()
 
@@ -1227,7 +1233,8 @@ class _FunctionEmitter(Visitor):
         void = ir.VoidType()
         if _is_contiguous(s.index):
             ptr = self.b.gep(base, [self.index64(s.index.base)], source_etype=mem_ty)
-            if mask is None and self.stream_align and (lanes * elem.bytes) % self.stream_align == 0:
+            if (mask is None and self.stream_align and (lanes * elem.bytes) % self.stream_align == 0
+                    and (self.stream_only is None or s.buffer in self.stream_only)):
                 # Aligned by construction (streaming_stores); LLVM only streams aligned vectors.
                 self._stream_store(value, ptr, mem_ty, self.stream_align // elem.bytes)
             elif mask is None:
