@@ -33,7 +33,7 @@ from ...arith import simplify
 from ...te import expr as E
 from ...te.expr import IntImm, PrimExpr, Var
 from ...te.functor import Mutator, Visitor, substitute
-from ..stmt import Allocate, For, ForKind, LetStmt, SeqStmt, Stmt, Store, seq
+from ..stmt import Allocate, Evaluate, For, ForKind, LetStmt, SeqStmt, Stmt, Store, seq
 from .remove_no_op import remove_no_op
 from .simplify import simplify_stmt
 from .streaming_stores import ANNOTATION_KEY as STREAM_KEY
@@ -161,6 +161,10 @@ def _pipeline(loop: For) -> Stmt | None:
             lets.append((core.var, core.value))
             core = core.body
         parts = list(core.seq) if isinstance(core, SeqStmt) else [core]
+        # The lets move above the next row's statements, where only the row's own copy of a
+        # buffer would be seen: they may read no buffer of the row.
+        if any(_uses(Evaluate(value)).loads & local for _, value in lets):
+            return None
     v_at = _single_loop(parts, lambda f: STREAM_KEY in dict(f.annotations))
     if v_at is None:
         v_at = _single_loop(parts, lambda f: True)
