@@ -8,18 +8,16 @@ import pytest
 
 import tensorlang as tl
 from tensorlang import te
+from tests.autoschedule.workloads import softmax
 
 rng = np.random.default_rng()
 
 
 def _softmax(n, m, rows_per_chunk=4, pipeline=True, prefetch=True, stream=None):
-    X = te.placeholder((n, m), name="X")
-    k1 = te.reduce_axis((0, m), name="k1")
-    mx = te.compute((n,), lambda i: te.max(X[i, k1], axis=k1), name="mx")
-    e = te.compute((n, m), lambda i, j: te.exp(X[i, j] - mx[i]), name="e")
-    k2 = te.reduce_axis((0, m), name="k2")
-    sm = te.compute((n,), lambda i: te.sum(e[i, k2], axis=k2), name="sm")
-    out = te.compute((n, m), lambda i, j: e[i, j] / sm[i], name="out")
+    X, out = softmax(n, m)  # examples/softmax.py: max, exp, sum, normalize
+    stages = {t.op.name: t for t in out.op.input_tensors}
+    e, sm = stages["e"], stages["s"]
+    mx = next(t for t in e.op.input_tensors if t.op.name == "mx")
     s = te.create_schedule(out.op)
     i, j = s[out].op.axis
     io, ii = s[out].split(i, factor=rows_per_chunk)
