@@ -448,6 +448,48 @@ def full_like(x: Tensor, fill_value: Any) -> Tensor:
     return te.compute(x.shape, lambda *i: value, name="T_full_like", tag=tag.ELEMWISE)
 
 
+def trilu(data: Tensor, k: Any, upper: bool) -> Tensor:
+    """numpy's triu (``upper``) or tril of the last two axes: elements on or above (below) the
+    ``k``-th diagonal kept, the others zero.  ``k``: an int, an expression or a 0-d/1-element
+    tensor (read when the kernel runs)."""
+    if len(data.shape) < 2:
+        raise ExprError(f"topi.trilu: data must have at least 2 dimensions, got shape {get_const_tuple(data.shape)}")
+    if isinstance(k, Tensor):
+        if prod(get_const_tuple(k.shape)) != 1:
+            raise ExprError(f"topi.trilu: k must hold one value, got shape {get_const_tuple(k.shape)}")
+        k = k(*([0] * len(k.shape)))
+    kk = convert(k)
+    if not kk.dtype.is_int:
+        raise DTypeError(f"topi.trilu: k must be an integer, got {kk.dtype}")
+
+    def body(*i: PrimExpr) -> PrimExpr:
+        row, col = i[-2], i[-1]
+        diag = col.astype("int64") - row.astype("int64")
+        keep = diag >= kk.astype("int64") if upper else diag <= kk.astype("int64")
+        return te.if_then_else(keep, data(*i), te.const(0, data.dtype))
+    return te.compute(data.shape, body, name="T_trilu", tag=tag.ELEMWISE)
+
+
+def shape(array: Tensor, dtype: str = "int32") -> Tensor:
+    """A 1-D tensor of ``array``'s dimensions."""
+    dims = [convert(d).astype(dtype) for d in array.shape]
+
+    def body(i: PrimExpr) -> PrimExpr:
+        value = dims[-1]
+        for n in range(len(dims) - 2, -1, -1):
+            value = te.if_then_else(i == n, dims[n], value)
+        return value
+    return te.compute((len(dims),), body, name="T_shape", tag=tag.ELEMWISE)
+
+
+def ndarray_size(array: Tensor, dtype: str = "int32") -> Tensor:
+    """A 0-d tensor holding the number of elements of ``array``."""
+    size = convert(1).astype(dtype)
+    for d in array.shape:
+        size = size * convert(d).astype(dtype)
+    return te.compute((), lambda: size, name="ndarray_size", tag=tag.ELEMWISE)
+
+
 def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
     """numpy.tensordot: contract the last ``axes`` axes of ``a`` with the first ``axes`` of ``b``
     (an int), or the axes listed in ``axes = (axes_of_a, axes_of_b)``."""
@@ -489,5 +531,5 @@ def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
 
 
 __all__ = ["concatenate", "expand_dims", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
-           "layout_transform", "one_hot", "repeat", "reshape", "split", "squeeze", "stack", "strided_slice", "take",
-           "tensordot", "tile", "transpose", "where"]
+           "layout_transform", "ndarray_size", "one_hot", "repeat", "reshape", "shape", "split", "squeeze", "stack",
+           "strided_slice", "take", "tensordot", "tile", "transpose", "trilu", "where"]

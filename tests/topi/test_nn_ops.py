@@ -119,6 +119,44 @@ def test_layer_norm():
                                atol=1e-5)
 
 
+def test_instance_norm_is_layer_norm_over_the_spatial_axes():
+    X = te.placeholder((2, 3, 4, 5), name="X")
+    G, B = te.placeholder((4, 5), name="G"), te.placeholder((4, 5), name="B")
+    x, g, b = rand(2, 3, 4, 5), rand(4, 5), rand(4, 5)
+    ref = (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + 1e-5) * g + b
+    np.testing.assert_allclose(run_plain(topi.nn.instance_norm(X, G, B, [2, 3]), [X, G, B], [x, g, b]), ref,
+                               rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("layout", ["NCHW", "NHWC"])
+@pytest.mark.parametrize("groups", [1, 2, 6])
+def test_group_norm(layout, groups):
+    shape, c_ax, axes = ((2, 6, 4, 5), 1, [2, 3]) if layout == "NCHW" else ((2, 4, 5, 6), 3, [1, 2])
+    X = te.placeholder(shape, name="X")
+    G, B = te.placeholder((6,), name="G"), te.placeholder((6,), name="B")
+    x, g, b = rand(*shape) * 3 + 1, rand(6), rand(6)
+    xc = np.moveaxis(x, c_ax, 1).reshape(2, groups, 6 // groups, -1)
+    norm = (xc - xc.mean((2, 3), keepdims=True)) / np.sqrt(xc.var((2, 3), keepdims=True) + 1e-5)
+    ref = np.moveaxis(norm.reshape(np.moveaxis(x, c_ax, 1).shape), 1, c_ax)
+    bshape = [1] * 4
+    bshape[c_ax] = 6
+    ref = ref * g.reshape(bshape) + b.reshape(bshape)
+    got = run_plain(topi.nn.group_norm(X, G, B, groups, c_ax, axes), [X, G, B], [x, g, b])
+    np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-5)
+    with pytest.raises(ExprError, match="num_groups=4 must divide"):
+        topi.nn.group_norm(X, G, B, 4, c_ax, axes)
+    with pytest.raises(ExprError, match="channel axis"):
+        topi.nn.group_norm(X, G, B, groups, c_ax, [c_ax])
+
+
+def test_fast_softmax_is_softmax():
+    X = te.placeholder((3, 7, 5), name="X")
+    x = rand(3, 7, 5) * 4
+    e = np.exp(x - x.max(1, keepdims=True))
+    np.testing.assert_allclose(run_plain(topi.nn.fast_softmax(X, axis=1), [X], [x]), e / e.sum(1, keepdims=True),
+                               rtol=1e-5, atol=1e-7)
+
+
 @pytest.mark.parametrize("training", [False, True])
 def test_batch_norm(training):
     X = te.placeholder((2, 3, 4, 5), name="X")

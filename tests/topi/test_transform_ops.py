@@ -243,3 +243,33 @@ def test_concatenate_and_stack_refuse_mismatched_shapes():
     a, c = rand(4, 5), rand(3, 5)
     np.testing.assert_array_equal(run_plain(topi.concatenate([A, C], 0), [A, C], [a, c]), np.concatenate([a, c]))
     np.testing.assert_array_equal(run_plain(topi.stack([A, A], 1), [A], [a]), np.stack([a, a], 1))
+
+
+@pytest.mark.parametrize("k", [-2, 0, 1, 5])
+def test_trilu_matches_numpy_triu_and_tril(k):
+    A = te.placeholder((3, 5, 6), name="A")
+    a = rand(3, 5, 6)
+    np.testing.assert_array_equal(run_plain(topi.trilu(A, k, True), [A], [a]), np.triu(a, k))
+    np.testing.assert_array_equal(run_plain(topi.trilu(A, k, False), [A], [a]), np.tril(a, k))
+
+
+def test_trilu_reads_k_from_a_tensor_at_run_time():
+    A, K = te.placeholder((4, 4), name="A"), te.placeholder((1,), name="K", dtype="int32")
+    a = rand(4, 4)
+    for k in (-1, 2):
+        got = run_plain(topi.trilu(A, K, True), [A, K], [a, np.array([k], "int32")])
+        np.testing.assert_array_equal(got, np.triu(a, k))
+    with pytest.raises(ExprError, match="at least 2 dimensions"):
+        topi.trilu(te.placeholder((4,), name="v"), 0, True)
+    with pytest.raises(DTypeError, match="integer"):
+        topi.trilu(A, 0.5, True)
+
+
+def test_shape_ndarray_size_and_fast_erf():
+    import math
+    A = te.placeholder((3, 5, 6), name="A")
+    a = rand(3, 5, 6)
+    np.testing.assert_array_equal(run_plain(topi.shape(A, "int64"), [A], [a]), np.array(a.shape, "int64"))
+    size = run_plain(topi.ndarray_size(A), [A], [a])
+    assert size.shape == () and size.dtype == np.int32 and int(size) == a.size
+    np.testing.assert_allclose(run_plain(topi.fast_erf(A), [A], [a]), np.vectorize(math.erf)(a), rtol=1e-6, atol=1e-7)

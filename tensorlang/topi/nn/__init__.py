@@ -8,14 +8,14 @@ from .dense import batch_matmul, dense, matmul
 from .depth_space import depth_to_space, space_to_depth
 from .elemwise import leaky_relu, prelu, relu
 from .mapping import batch_flatten, bias_add, flatten
-from .normalization import batch_norm, l2_normalize, layer_norm, lrn
+from .normalization import batch_norm, group_norm, instance_norm, l2_normalize, layer_norm, lrn
 from .pad import dilate, pad
 from .pooling import adaptive_pool, global_pool, pool2d
-from .softmax import log_softmax, softmax
+from .softmax import fast_softmax, log_softmax, softmax
 from .upsampling import upsampling
 
 __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
            "conv1d", "conv1d_ncw", "conv1d_nwc", "conv2d_transpose_nchw", "depth_to_space", "space_to_depth",
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",
-           "adaptive_pool", "upsampling"]
+           "adaptive_pool", "upsampling", "fast_softmax", "group_norm", "instance_norm"]

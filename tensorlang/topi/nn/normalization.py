@@ -1,4 +1,5 @@
-"""Normalizations: local response (lrn), L2 (l2_normalize), layer (layer_norm) and batch (batch_norm)."""
+"""Normalizations: local response (lrn), L2 (l2_normalize), layer (layer_norm), instance
+(instance_norm), group (group_norm) and batch (batch_norm)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..broadcast import divide
 from ..math import sqrt
 from ..reduction import sum as reduce_sum
 from ..transform import normalize_axis, reshape
-from ..utils import get_const_tuple, prod
+from ..utils import get_const_tuple, prod, static_dim
 from .pad import pad
 
 
@@ -119,6 +120,56 @@ def layer_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsi
         value = (data(*i) - mean(*outer)) * te.rsqrt(var_sum(*outer) / count + te.const(epsilon, dt)) * gamma(*inner)
         return value + beta(*inner) if beta is not None else value
     return te.compute(data.shape, body, name="T_layer_norm", tag=tag.INJECTIVE)
+
+
+def instance_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsilon: float = 1e-5) -> Tensor:
+    """TVM's topi ``instance_norm``: mean and variance over ``axis`` (the spatial axes of each
+    instance and channel), scaled by ``gamma`` and shifted by ``beta`` shaped like those axes:
+    the same arithmetic as ``layer_norm``."""
+    return layer_norm(data, gamma, beta, axis, epsilon)
+
+
+def group_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, num_groups: int, channel_axis: int,
+               axes: Any, epsilon: float = 1e-5) -> Tensor:
+    """Mean and variance over each group of ``channels / num_groups`` consecutive channels and
+    ``axes`` (the others besides the channel axis), then ``gamma[c]`` and ``beta[c]`` per channel."""
+    what = "group_norm"
+    _float(data, what)
+    ndim = len(data.shape)
+    c_ax = normalize_axis(channel_axis, ndim, what)
+    spatial = [] if isinstance(axes, (list, tuple)) and not axes else _axes(data, axes, what)
+    if c_ax in spatial:
+        raise ExprError(f"{what}: axes {axes!r} must not include the channel axis {channel_axis}")
+    channels = static_dim(data.shape[c_ax])
+    if not isinstance(num_groups, int) or num_groups < 1 or channels is None or channels % num_groups:
+        raise ExprError(f"{what}: num_groups={num_groups!r} must divide the {data.shape[c_ax]} channels")
+    _check_vector(what, "gamma", gamma, [data.shape[c_ax]])
+    if beta is not None:
+        _check_vector(what, "beta", beta, [data.shape[c_ax]])
+    per = channels // num_groups
+    dt = data.dtype
+    count = te.const(per * prod(get_const_tuple([data.shape[k] for k in spatial])), dt)
+    keep = [k for k in range(ndim) if k != c_ax and k not in spatial]  # e.g. the batch axis
+    kc = te.reduce_axis((0, per), name="kc")
+    ks = {k: te.reduce_axis((0, data.shape[k]), name=f"k{k}") for k in spatial}
+
+    def reduce(value: Any, name: str) -> Tensor:
+        def body(*i: Any) -> PrimExpr:  # i: the kept axes, then the group
+            outer = dict(zip(keep, i[:-1]))
+            idx = [outer[k] if k in outer else ks[k] if k in ks else i[-1] * per + kc for k in range(ndim)]
+            return te.sum(value(idx, i), axis=[kc, *ks.values()])
+        return te.compute([data.shape[k] for k in keep] + [num_groups], body, name=name, tag=tag.COMM_REDUCE)
+
+    total = reduce(lambda idx, _: data(*idx), f"{data.op.name}_group_sum")
+    mean = te.compute(total.shape, lambda *i: total(*i) / count, name=f"{data.op.name}_group_mean",
+                      tag=tag.INJECTIVE)
+    var_sum = reduce(lambda idx, g: (data(*idx) - mean(*g)) * (data(*idx) - mean(*g)), f"{data.op.name}_group_var_sum")
+
+    def out(*i: Any) -> PrimExpr:
+        g = [i[k] for k in keep] + [i[c_ax] // per]
+        value = (data(*i) - mean(*g)) * te.rsqrt(var_sum(*g) / count + te.const(epsilon, dt)) * gamma(i[c_ax])
+        return value + beta(i[c_ax]) if beta is not None else value
+    return te.compute(data.shape, out, name="T_group_norm", tag=tag.INJECTIVE)
 
 
 def batch_norm(data: Tensor, gamma: Tensor, beta: Tensor, moving_mean: Tensor, moving_var: Tensor,
