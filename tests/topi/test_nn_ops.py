@@ -119,6 +119,33 @@ def test_layer_norm():
                                atol=1e-5)
 
 
+@pytest.mark.parametrize("groups,stride,padding,dilation", [(2, 1, 1, 1), (4, 2, 0, 1), (1, 1, 2, 2), (8, 1, 1, 1)])
+def test_group_conv2d_nchw(groups, stride, padding, dilation):
+    from tensorlang.topi.testing import conv2d_nchw_python
+    X, W = te.placeholder((2, 8, 9, 9), name="X"), te.placeholder((16, 8 // groups, 3, 3), name="W")
+    x, w = rand(2, 8, 9, 9), rand(16, 8 // groups, 3, 3)
+    got = run_plain(topi.nn.group_conv2d_nchw(X, W, stride, padding, dilation, groups), [X, W], [x, w])
+    if dilation > 1:
+        wd = np.zeros((16, 8 // groups, 5, 5), "float32")
+        wd[:, :, ::2, ::2] = w
+        w = wd
+    np.testing.assert_allclose(got, conv2d_nchw_python(x, w, stride, padding, groups=groups), rtol=1e-4, atol=1e-4)
+    with pytest.raises(ExprError, match="groups=3 must divide"):
+        topi.nn.group_conv2d_nchw(X, W, 1, 1, 1, 3)
+
+
+@pytest.mark.parametrize("stride,padding", [(1, 1), (2, 0), (1, "SAME")])
+def test_depthwise_conv2d_nhwc_is_the_nchw_one_transposed(stride, padding):
+    from tensorlang.topi.testing import depthwise_conv2d_python_nchw
+    X, W = te.placeholder((2, 10, 10, 6), name="X"), te.placeholder((3, 3, 6, 2), name="W")
+    x, w = rand(2, 10, 10, 6), rand(3, 3, 6, 2)
+    got = run_plain(topi.nn.depthwise_conv2d_nhwc(X, W, stride, padding), [X, W], [x, w])
+    ref = depthwise_conv2d_python_nchw(x.transpose(0, 3, 1, 2), w.transpose(2, 3, 0, 1), stride, padding)
+    np.testing.assert_allclose(got, ref.transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-5)
+    with pytest.raises(ExprError, match="kernel_layout 'HWIO'"):
+        topi.nn.depthwise_conv2d_nhwc(X, W, 1, 1, kernel_layout="HWIO")
+
+
 def test_instance_norm_is_layer_norm_over_the_spatial_axes():
     X = te.placeholder((2, 3, 4, 5), name="X")
     G, B = te.placeholder((4, 5), name="G"), te.placeholder((4, 5), name="B")

@@ -2,7 +2,7 @@
 the templates of ``topi.x86`` / ``topi.cuda``."""
 
 from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
-from .conv2d import conv2d, conv2d_nchw, conv2d_nhwc, depthwise_conv2d_nchw
+from .conv2d import conv2d, conv2d_nchw, conv2d_nhwc, depthwise_conv2d_nchw, depthwise_conv2d_nhwc, group_conv2d_nchw
 from .conv_transpose import conv2d_transpose_nchw
 from .dense import batch_matmul, dense, matmul
 from .depth_space import depth_to_space, space_to_depth
@@ -18,4 +18,5 @@ __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "bat
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
            "conv1d", "conv1d_ncw", "conv1d_nwc", "conv2d_transpose_nchw", "depth_to_space", "space_to_depth",
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",
-           "adaptive_pool", "upsampling", "fast_softmax", "group_norm", "instance_norm"]
+           "adaptive_pool", "upsampling", "fast_softmax", "group_norm", "instance_norm", "depthwise_conv2d_nhwc",
+           "group_conv2d_nchw"]

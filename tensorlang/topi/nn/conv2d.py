@@ -1,4 +1,5 @@
-"""2-D convolutions in NCHW and NHWC layouts, and depthwise NCHW, with stride, padding and dilation."""
+"""2-D convolutions in NCHW and NHWC layouts, grouped NCHW, and depthwise NCHW and NHWC, with stride,
+padding and dilation."""
 
 from __future__ import annotations
 
@@ -118,3 +119,49 @@ def depthwise_conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: A
             padded[b, ch // mult, i * g.sh + di * g.dh, j * g.sw + dj * g.dw].astype(out_dtype)
             * Filter[ch // mult, ch % mult, di, dj].astype(out_dtype), axis=[di, dj]),
         name="DepthwiseConv2d", tag="depthwise_conv2d_nchw")
+
+
+def group_conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any,  # noqa: N803
+                      groups: int, out_dtype: str | None = None) -> Tensor:
+    """Input (N, C, H, W), Filter (K, C // groups, KH, KW) -> (N, K, OH, OW): output channel k sees
+    only the input channels of its group, k // (K // groups)."""
+    what = "group_conv2d_nchw"
+    out_dtype = out_dtype or str(Input.dtype)
+    n, c, h, w = get_const_tuple(Input.shape)
+    k, cg, kh, kw = get_const_tuple(Filter.shape)
+    _check(isinstance(groups, int) and groups >= 1 and c % groups == 0 and k % groups == 0,
+           f"{what}: groups={groups!r} must divide the {c} input and the {k} output channels")
+    _check(cg == c // groups, f"{what}: {Filter.name} has {cg} input channels a group, expected {c} / {groups}")
+    g = _Window(what, h, w, kh, kw, stride, padding, dilation)
+    padded = pad(Input, [0, 0, g.pt, g.pl], [0, 0, g.pb, g.pr], name="pad_temp")
+    rc = te.reduce_axis((0, cg), name="rc")
+    ry = te.reduce_axis((0, kh), name="ry")
+    rx = te.reduce_axis((0, kw), name="rx")
+    per = k // groups
+    return te.compute(
+        (n, k, g.oh, g.ow),
+        lambda nn, ff, yy, xx: te.sum(
+            padded[nn, ff // per * cg + rc, yy * g.sh + ry * g.dh, xx * g.sw + rx * g.dw].astype(out_dtype)
+            * Filter[ff, rc, ry, rx].astype(out_dtype), axis=[rc, ry, rx]),
+        name="compute", tag="group_conv2d_nchw")
+
+
+def depthwise_conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any = 1,  # noqa: N803
+                          kernel_layout: str = "HWOI", out_dtype: str | None = None) -> Tensor:
+    """Input (N, H, W, C), Filter (KH, KW, C, M) -> (N, OH, OW, C*M): each channel with its own filters."""
+    what = "depthwise_conv2d_nhwc"
+    _check(kernel_layout == "HWOI", f"{what}: kernel_layout '{kernel_layout}' is not supported (HWOI)")
+    out_dtype = out_dtype or str(Input.dtype)
+    n, h, w, c = get_const_tuple(Input.shape)
+    kh, kw, fc, mult = get_const_tuple(Filter.shape)
+    _check_channels(what, Input, c, Filter, fc)
+    g = _Window(what, h, w, kh, kw, stride, padding, dilation)
+    padded = pad(Input, [0, g.pt, g.pl, 0], [0, g.pb, g.pr, 0], name="PaddedInput")
+    di = te.reduce_axis((0, kh), name="di")
+    dj = te.reduce_axis((0, kw), name="dj")
+    return te.compute(
+        (n, g.oh, g.ow, c * mult),
+        lambda b, i, j, ch: te.sum(
+            padded[b, i * g.sh + di * g.dh, j * g.sw + dj * g.dw, ch // mult].astype(out_dtype)
+            * Filter[di, dj, ch // mult, ch % mult].astype(out_dtype), axis=[di, dj]),
+        name="DepthwiseConv2d", tag="depthwise_conv2d_nhwc")
