@@ -153,6 +153,8 @@ def test_instance_norm_is_layer_norm_over_the_spatial_axes():
     ref = (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + 1e-5) * g + b
     np.testing.assert_allclose(run_plain(topi.nn.instance_norm(X, G, B, [2, 3]), [X, G, B], [x, g, b]), ref,
                                rtol=1e-4, atol=1e-5)
+    with pytest.raises(ExprError, match="instance_norm: gamma G has shape"):
+        topi.nn.instance_norm(X, G, B, [1, 2])
 
 
 @pytest.mark.parametrize("layout", ["NCHW", "NHWC"])

@@ -100,7 +100,11 @@ def l2_normalize(data: Tensor, eps: float, axis: Any = None) -> Tensor:
 
 def layer_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsilon: float = 1e-5) -> Tensor:
     """(data - mean) / sqrt(var + epsilon) * gamma + beta, mean and variance over ``axis``."""
-    what = "layer_norm"
+    return _normalize(data, gamma, beta, axis, epsilon, "layer_norm")
+
+
+def _normalize(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsilon: float, what: str) -> Tensor:
+    """layer_norm's arithmetic; errors name the operator ``what``."""
     _float(data, what)
     axes = _axes(data, axis, what)
     norm_shape = [data.shape[k] for k in axes]
@@ -126,7 +130,7 @@ def instance_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, e
     """TVM's topi ``instance_norm``: mean and variance over ``axis`` (the spatial axes of each
     instance and channel), scaled by ``gamma`` and shifted by ``beta`` shaped like those axes:
     the same arithmetic as ``layer_norm``."""
-    return layer_norm(data, gamma, beta, axis, epsilon)
+    return _normalize(data, gamma, beta, axis, epsilon, "instance_norm")
 
 
 def group_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, num_groups: int, channel_axis: int,
