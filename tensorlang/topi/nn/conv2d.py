@@ -102,23 +102,39 @@ def conv2d(input: Tensor, filter: Tensor, strides: Any, padding: Any, dilation: 
     raise ExprError(f"conv2d: layout '{layout}' is not supported (NCHW, NHWC)")
 
 
+def _depthwise(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: Tensor,  # noqa: N803
+               stride: Any, padding: Any, dilation: Any, out_dtype: str | None) -> tuple[list[Any], Callable[..., Any]]:
+    """The output shape (in ``layout``) of a depthwise convolution whose filter is in
+    ``kernel_layout`` (C: input channel, M: multiplier), and its element at (batch, channel, row,
+    column): output channel ch reads input channel ch // M with filter ch % M."""
+    out_dtype = out_dtype or str(Input.dtype)
+    dim = dict(zip(layout, get_const_tuple(Input.shape)))
+    kdim = dict(zip(kernel_layout, get_const_tuple(Filter.shape)))
+    _check_channels(what, Input, dim["C"], Filter, kdim["C"])
+    g = _Window(what, dim["H"], dim["W"], kdim["H"], kdim["W"], stride, padding, dilation)
+    before, after = {"H": g.pt, "W": g.pl}, {"H": g.pb, "W": g.pr}
+    padded = pad(Input, [before.get(d, 0) for d in layout], [after.get(d, 0) for d in layout], name="PaddedInput")
+    di = te.reduce_axis((0, kdim["H"]), name="di")
+    dj = te.reduce_axis((0, kdim["W"]), name="dj")
+    mult = kdim["M"]
+    out_shape = {"N": dim["N"], "C": dim["C"] * mult, "H": g.oh, "W": g.ow}
+
+    def element(b: Any, ch: Any, i: Any, j: Any) -> Any:
+        at = {"N": b, "C": ch // mult, "H": i * g.sh + di * g.dh, "W": j * g.sw + dj * g.dw}
+        weight = {"C": ch // mult, "M": ch % mult, "H": di, "W": dj}
+        return te.sum(padded[tuple(at[d] for d in layout)].astype(out_dtype)
+                      * Filter[tuple(weight[d] for d in kernel_layout)].astype(out_dtype), axis=[di, dj])
+
+    return [out_shape[d] for d in layout], element
+
+
 def depthwise_conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any = 1,  # noqa: N803
                           out_dtype: str | None = None) -> Tensor:
     """Input (N, C, H, W), Filter (C, M, KH, KW) -> (N, C*M, OH, OW): each channel with its own filters."""
-    out_dtype = out_dtype or str(Input.dtype)
-    n, c, h, w = get_const_tuple(Input.shape)
-    fc, mult, kh, kw = get_const_tuple(Filter.shape)
-    _check_channels("depthwise_conv2d_nchw", Input, c, Filter, fc)
-    g = _Window("depthwise_conv2d", h, w, kh, kw, stride, padding, dilation)
-    padded = pad(Input, [0, 0, g.pt, g.pl], [0, 0, g.pb, g.pr], name="PaddedInput")
-    di = te.reduce_axis((0, kh), name="di")
-    dj = te.reduce_axis((0, kw), name="dj")
-    return te.compute(
-        (n, c * mult, g.oh, g.ow),
-        lambda b, ch, i, j: te.sum(
-            padded[b, ch // mult, i * g.sh + di * g.dh, j * g.sw + dj * g.dw].astype(out_dtype)
-            * Filter[ch // mult, ch % mult, di, dj].astype(out_dtype), axis=[di, dj]),
-        name="DepthwiseConv2d", tag="depthwise_conv2d_nchw")
+    shape, element = _depthwise("depthwise_conv2d_nchw", "NCHW", "CMHW", Input, Filter, stride, padding, dilation,
+                                out_dtype)
+    return te.compute(shape, lambda b, ch, i, j: element(b, ch, i, j), name="DepthwiseConv2d",
+                      tag="depthwise_conv2d_nchw")
 
 
 def group_conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any,  # noqa: N803
@@ -151,17 +167,6 @@ def depthwise_conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: A
     """Input (N, H, W, C), Filter (KH, KW, C, M) -> (N, OH, OW, C*M): each channel with its own filters."""
     what = "depthwise_conv2d_nhwc"
     _check(kernel_layout == "HWOI", f"{what}: kernel_layout '{kernel_layout}' is not supported (HWOI)")
-    out_dtype = out_dtype or str(Input.dtype)
-    n, h, w, c = get_const_tuple(Input.shape)
-    kh, kw, fc, mult = get_const_tuple(Filter.shape)
-    _check_channels(what, Input, c, Filter, fc)
-    g = _Window(what, h, w, kh, kw, stride, padding, dilation)
-    padded = pad(Input, [0, g.pt, g.pl, 0], [0, g.pb, g.pr, 0], name="PaddedInput")
-    di = te.reduce_axis((0, kh), name="di")
-    dj = te.reduce_axis((0, kw), name="dj")
-    return te.compute(
-        (n, g.oh, g.ow, c * mult),
-        lambda b, i, j, ch: te.sum(
-            padded[b, i * g.sh + di * g.dh, j * g.sw + dj * g.dw, ch // mult].astype(out_dtype)
-            * Filter[di, dj, ch // mult, ch % mult].astype(out_dtype), axis=[di, dj]),
-        name="DepthwiseConv2d", tag="depthwise_conv2d_nhwc")
+    shape, element = _depthwise(what, "NHWC", "HWCM", Input, Filter, stride, padding, dilation, out_dtype)
+    return te.compute(shape, lambda b, i, j, ch: element(b, ch, i, j), name="DepthwiseConv2d",
+                      tag="depthwise_conv2d_nhwc")
