@@ -39,7 +39,7 @@ from .simplify import simplify_stmt
 from .streaming_stores import ANNOTATION_KEY as STREAM_KEY
 
 PRAGMA_KEY = "pragma_pipeline_rows"
-PREFETCH_KEY = "pragma_prefetch"
+PREFETCH_KEY = "pragma_prefetch"  # the loop annotation of pragma(axis, "prefetch", elements); codegen reads it too
 STREAM_ONLY_KEY = "tl.nontemporal_only"  # value: the buffer Vars whose stores may stream in this loop
 
 

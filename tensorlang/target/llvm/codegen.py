@@ -66,7 +66,7 @@ class _FunctionPointerLoad(ir.instructions.LoadInstr):
 STACK_ALLOC_LIMIT = 256 * 1024  # bytes; larger or dynamic Allocates go to the heap
 _ALLOC_ALIGN = 64  # one cache line, and one zmm register
 _CACHE_LINE = 64
-PREFETCH_KEY = "pragma_prefetch"  # loop annotation of `pragma(iv, "prefetch", elements)`
+PREFETCH_KEY = pipeline_rows.PREFETCH_KEY  # loop annotation of `pragma(iv, "prefetch", elements)`
 
 I1, I8, I16, I32, I64 = (ir.IntType(n) for n in (1, 8, 16, 32, 64))
 PTR = ir.PointerType()
