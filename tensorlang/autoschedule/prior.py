@@ -299,7 +299,13 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         return _flat(info.points, v, hw, info.dtype_bits)
     if kind == ROWS:
         _, r = d[f"{key}.rows"]
-        s = _log(_even(info.spatial[0] // r, hw.threads)) + 0.3 * _log(min(1.0, 4 / r))
+        s = _log(_even(info.spatial[0] // r, hw.threads))
+        if d.get(f"{key}.pipeline") and d.get(f"{key}.prefetch"):
+            # A pipelined chunk of rows starts and drains its pipeline once: about one row's
+            # work that overlaps nothing (measured: 16-row chunks 3-4% slower than 256-row ones).
+            s += _log(r / (r + 1.0))
+        else:
+            s += 0.3 * _log(min(1.0, 4 / r))
         if len(info.spatial) > 1:
             _, v = d[f"{key}.vec"]
             s += _log(_vector_eff(v, hw.lanes(info.dtype_bits))) + 0.2 * _log(min(1.0, 16 * hw.lanes() / v))

@@ -196,3 +196,16 @@ def test_pipelined_rows_prefetch_two_rows_ahead_and_match_numpy():
     plain = np.empty_like(x)
     tl.build(*big.instantiate(to_config(sketch, {**d, "out.pipeline": 0})), target="llvm")(x, plain)
     np.testing.assert_array_equal(out, plain)
+
+
+def test_the_prior_prefers_long_chunks_of_pipelined_rows():
+    # Each chunk of rows fills and drains its pipeline once; unpipelined, short chunks are fine.
+    from tests.autoschedule.workloads import softmax
+    task = SearchTask(softmax, (4096, 4096), "llvm", name="softmax")
+    sk = next(sk for sk in task.sketches if dict(sk.plans)["e"] == "at@out")
+    base = random_decisions(task.slots(sk), random.Random(2))
+    for pipelined, want in ((1, 64), (0, 4)):
+        d = {**base, "out.prefetch": 1, "out.pipeline": pipelined}
+        scores = {r: prior_score(task.dag, sk, {**d, "out.rows": [4096 // r, r]}, task.hardware)
+                  for r in (4, 16, 64)}
+        assert max(scores, key=scores.get) == want, scores
