@@ -146,6 +146,29 @@ def get_pad_tuple(padding: Any, kernel: Sequence[Any]) -> tuple[int, int, int, i
     raise ExprError(f"padding {padding!r}: expected an int, 2 or 4 numbers")
 
 
+def get_pad_tuple3d(padding: Any, kernel: Sequence[Any]) -> tuple[int, int, int, int, int, int]:
+    """(front, top, left, back, bottom, right) padding from an int, a triple (each on both sides),
+    a 6-tuple, "SAME" or "VALID"; ``kernel`` is the (dilated) window (kd, kh, kw)."""
+    ks = [get_const_int(k) for k in kernel]
+    if isinstance(padding, str):
+        if padding == "VALID":
+            return 0, 0, 0, 0, 0, 0
+        if padding == "SAME":
+            before = [k // 2 for k in ks]
+            after = [k - 1 - k // 2 for k in ks]
+            return (*before, *after)  # type: ignore[return-value]
+        raise ExprError(f"padding '{padding}' is not 'SAME', 'VALID' or numbers")
+    if isinstance(padding, (int, PrimExpr)):
+        p = get_const_int(padding)
+        return p, p, p, p, p, p
+    pad = [get_const_int(p) for p in padding]
+    if len(pad) == 3:
+        return pad[0], pad[1], pad[2], pad[0], pad[1], pad[2]
+    if len(pad) == 6:
+        return pad[0], pad[1], pad[2], pad[3], pad[4], pad[5]
+    raise ExprError(f"padding {padding!r}: expected an int, 3 or 6 numbers")
+
+
 def pair(value: Any, what: str) -> tuple[Any, Any]:
     """``(v, v)`` from one value, or the two values of a pair."""
     if isinstance(value, (list, tuple)):

@@ -256,3 +256,25 @@ def test_adaptive_pool(layout, pool_type):
     np.testing.assert_allclose(topi.testing.adaptive_pool(line, (4,), pool_type, "NCW"),
                                topi.testing.adaptive_pool(line[..., None], (4, 1), pool_type, "NCHW")[..., 0],
                                rtol=1e-6)
+
+
+def test_conv3d_and_poolnd_references_agree_with_the_operators():
+    # As TVM's tests use them: the topi.testing reference beside the compiled operator.
+    from tests.topi.test_nn_conv3d_pool_nd import _pool_ref
+    x, w = rand(1, 4, 5, 6, 5), rand(6, 2, 3, 3, 2)
+    X, W = te.placeholder(x.shape, name="X"), te.placeholder(w.shape, name="W")
+    got = run_plain(topi.nn.conv3d_ncdhw(X, W, (1, 2, 1), 1, 1, 2), [X, W], [x, w])
+    np.testing.assert_allclose(got, topi.testing.conv3d_ncdhw_python(x, w, (1, 2, 1), 1, groups=2), rtol=1e-4,
+                               atol=1e-4)
+    xl, wl = np.ascontiguousarray(x.transpose(0, 2, 3, 4, 1)), np.ascontiguousarray(w.transpose(2, 3, 4, 1, 0))
+    XL, WL = te.placeholder(xl.shape, name="X"), te.placeholder(wl.shape, name="W")
+    got = run_plain(topi.nn.conv3d_ndhwc(XL, WL, 1, "SAME", 1, 2), [XL, WL], [xl, wl])
+    np.testing.assert_allclose(got, topi.testing.conv3d_ndhwc_python(xl, wl, 1, "SAME", groups=2), rtol=1e-4,
+                               atol=1e-4)
+    for kernel, dims in (((3,), "NCW"), ((2, 3), "NCHW"), ((2, 2, 3), "NCDHW")):
+        xs = rand(*(2, 3, 7, 6, 5)[:len(dims)])
+        n = len(kernel)
+        ref = topi.testing.poolnd_python(xs, kernel, [2] * n, [1] * n, [1] * n, [0] * n, "avg", False, True)
+        axes = list(range(2, 2 + n))
+        indep = _pool_ref(xs, axes, list(kernel), [2] * n, [1] * n, [1] * n, [0] * n, "avg", True, False)
+        np.testing.assert_allclose(ref, indep, rtol=1e-6)

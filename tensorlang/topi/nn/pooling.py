@@ -3,6 +3,7 @@ that split the planes into a given output size (adaptive_pool)."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,70 +21,111 @@ def _hw_axes(layout: str, what: str) -> tuple[int, int]:
     return layout.index("H"), layout.index("W")
 
 
+_NAMES = {"D": "depth", "H": "height", "W": "width"}
+
+
+def _window_axes(layout: str, dims: str, what: str) -> list[int]:
+    """The positions in ``layout`` of the pooled dimensions ``dims`` ("W", "HW", "DHW")."""
+    if any(d not in layout for d in dims) or len(layout) < len(dims) + 2:
+        raise ExprError(f"{what}: layout '{layout}' has no {' and '.join(dims)}")
+    return [layout.index(d) for d in dims]
+
+
+def _ints(values: Any, n: int, what: str, arg: str) -> list[int]:
+    vals = list(values) if isinstance(values, (list, tuple)) else [values]
+    if len(vals) == 1 and n > 1:
+        vals = vals * n
+    if len(vals) != n:
+        raise ExprError(f"{what}: {arg} {values!r} must give {n} value(s)")
+    return [get_const_int(v) for v in vals]
+
+
+def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation: Any, padding: Any,
+          pool_type: str, ceil_mode: bool, layout: str, count_include_pad: bool) -> Tensor:
+    """Max or average over windows of the ``dims`` axes of ``layout``; ``padding`` lists the pads
+    before each pooled axis, then those after (TVM's order), or one pad per axis for both sides."""
+    if pool_type not in ("max", "avg"):
+        raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
+    axes = _window_axes(layout, dims, what)
+    n = len(dims)
+    k, st, dil = (_ints(v, n, what, arg) for v, arg in ((kernel, "kernel"), (stride, "stride"),
+                                                        (dilation, "dilation")))
+    if min(k + st + dil) < 1:
+        raise ExprError(f"{what}: kernel {tuple(k)}, stride {tuple(st)} and dilation {tuple(dil)} must be positive")
+    pads = [get_const_int(v) for v in (padding if isinstance(padding, (list, tuple)) else [padding])]
+    if len(pads) == n:
+        pads = pads + pads
+    if len(pads) != 2 * n:
+        raise ExprError(f"{what}: padding {padding!r} must give {n} or {2 * n} values")
+    before, after = pads[:n], pads[n:]
+    shape = get_const_tuple(data.shape)
+    sizes = [shape[a] for a in axes]
+    ext = [(kk - 1) * d + 1 for kk, d in zip(k, dil)]
+    if ceil_mode:
+        after = [a + s - 1 for a, s in zip(after, st)]
+    outs = [(size - e + b + a) // s + 1 for size, e, b, a, s in zip(sizes, ext, before, after, st)]
+    for d, size, e, total in zip(dims, sizes, ext, outs):
+        if total < 1:
+            raise ExprError(f"{what}: the {_NAMES[d]} {size} with its padding is smaller than the window ({e} with "
+                            f"dilation), so there is no output")
+    pad_before = [0] * len(shape)
+    pad_after = [0] * len(shape)
+    for a, b, c in zip(axes, before, after):
+        pad_before[a], pad_after[a] = b, c
+    pad_value = te.min_value(data.dtype) if pool_type == "max" else 0.0
+    needs_pad = any(pad_before) or any(pad_after)
+    padded = pad(data, pad_before, pad_after, pad_value=pad_value, name="pad_temp") if needs_pad else data
+    out_shape = list(data.shape)
+    for a, o in zip(axes, outs):
+        out_shape[a] = o
+    r = [te.reduce_axis((0, kk), name=f"rv{j}") for j, kk in enumerate(k)]
+
+    def window(i: Sequence[Any]) -> list[Any]:
+        idx = list(i)
+        for a, rv, s, d in zip(axes, r, st, dil):
+            idx[a] = i[a] * s + rv * d
+        return idx
+
+    if pool_type == "max":
+        return te.compute(out_shape, lambda *i: te.max(padded(*window(i)), axis=r), name="pool_max", tag="pool_max")
+    total = te.compute(out_shape, lambda *i: te.sum(padded(*window(i)), axis=r), name="pool_sum")
+    if count_include_pad:
+        return te.compute(out_shape, lambda *i: total(*i) / te.const(math.prod(k), data.dtype),
+                          name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
+
+    c = [te.reduce_axis((0, kk), name=f"rv{n + j}") for j, kk in enumerate(k)]
+
+    def inside(i: Sequence[Any]) -> Any:
+        # window cells that fall inside the unpadded input
+        at = [i[a] * s + cv * d - b for a, cv, s, d, b in zip(axes, c, st, dil, before)]
+        return te.all(*[x >= 0 for x in at], *[x < size for x, size in zip(at, sizes)]).astype("int32")
+    count = te.compute(out_shape, lambda *i: te.sum(inside(i), axis=c), name="pool_count")
+    return te.compute(out_shape, lambda *i: total(*i) / te.max(count(*i), 1).astype(data.dtype), name="pool_avg",
+                      tag=tag.ELEMWISE + ",pool_avg")
+
+
+def pool1d(data: Tensor, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+           padding: Sequence[int], pool_type: str, ceil_mode: bool = False, layout: str = "NCW",
+           count_include_pad: bool = True) -> Tensor:
+    """Max or average over kw windows of the W axis; ``padding`` is (left, right)."""
+    return _pool("pool1d", "W", data, kernel, stride, dilation, padding, pool_type, ceil_mode, layout,
+                 count_include_pad)
+
+
 def pool2d(data: Tensor, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
            padding: Sequence[int], pool_type: str, ceil_mode: bool = False, layout: str = "NCHW",
            count_include_pad: bool = True) -> Tensor:
     """Max or average over (kh, kw) windows; ``padding`` is (top, left, bottom, right)."""
-    if pool_type not in ("max", "avg"):
-        raise ExprError(f"pool2d: pool_type '{pool_type}' is not 'max' or 'avg'")
-    ha, wa = _hw_axes(layout, "pool2d")
-    kh, kw = (int(v) for v in kernel)
-    sh, sw = (int(v) for v in stride)
-    dh, dw = (int(v) for v in dilation)
-    if min(kh, kw, sh, sw, dh, dw) < 1:
-        raise ExprError(f"pool2d: kernel {tuple(kernel)}, stride {tuple(stride)} and dilation {tuple(dilation)} "
-                        "must be positive")
-    if len(padding) == 2:
-        padding = (padding[0], padding[1], padding[0], padding[1])
-    pt, pl, pb, pr = (int(v) for v in padding)
-    shape = get_const_tuple(data.shape)
-    h, w = shape[ha], shape[wa]
-    ekh, ekw = (kh - 1) * dh + 1, (kw - 1) * dw + 1
-    if ceil_mode:
-        pb += sh - 1
-        pr += sw - 1
-    oh = (h - ekh + pt + pb) // sh + 1
-    ow = (w - ekw + pl + pr) // sw + 1
-    for what, size, ext, total in (("height", h, ekh, oh), ("width", w, ekw, ow)):
-        if isinstance(total, int) and total < 1:
-            raise ExprError(f"pool2d: the {what} {size} with its padding is smaller than the window ({ext} with "
-                            f"dilation), so there is no output")
-    before = [0] * len(shape)
-    after = [0] * len(shape)
-    before[ha], before[wa], after[ha], after[wa] = pt, pl, pb, pr
-    pad_value = te.min_value(data.dtype) if pool_type == "max" else 0.0
-    needs_pad = any(before) or any(after)
-    padded = pad(data, before, after, pad_value=pad_value, name="pad_temp") if needs_pad else data
-    out_shape = list(data.shape)
-    out_shape[ha], out_shape[wa] = oh, ow
-    ry = te.reduce_axis((0, kh), name="rv0")
-    rx = te.reduce_axis((0, kw), name="rv1")
+    return _pool("pool2d", "HW", data, kernel, stride, dilation, padding, pool_type, ceil_mode, layout,
+                 count_include_pad)
 
-    def window(i: Sequence[Any]) -> list[Any]:
-        idx = list(i)
-        idx[ha] = i[ha] * sh + ry * dh
-        idx[wa] = i[wa] * sw + rx * dw
-        return idx
 
-    if pool_type == "max":
-        return te.compute(out_shape, lambda *i: te.max(padded(*window(i)), axis=[ry, rx]),
-                          name="pool_max", tag="pool_max")
-    total = te.compute(out_shape, lambda *i: te.sum(padded(*window(i)), axis=[ry, rx]), name="pool_sum")
-    if count_include_pad:
-        return te.compute(out_shape, lambda *i: total(*i) / te.const(kh * kw, data.dtype),
-                          name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
-
-    cy = te.reduce_axis((0, kh), name="rv2")
-    cx = te.reduce_axis((0, kw), name="rv3")
-
-    def inside(i: Sequence[Any]) -> Any:
-        # window cells that fall inside the unpadded input
-        y = i[ha] * sh + cy * dh - pt
-        x = i[wa] * sw + cx * dw - pl
-        return te.all(y >= 0, y < h, x >= 0, x < w).astype("int32")
-    count = te.compute(out_shape, lambda *i: te.sum(inside(i), axis=[cy, cx]), name="pool_count")
-    return te.compute(out_shape, lambda *i: total(*i) / te.max(count(*i), 1).astype(data.dtype), name="pool_avg",
-                      tag=tag.ELEMWISE + ",pool_avg")
+def pool3d(data: Tensor, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+           padding: Sequence[int], pool_type: str, ceil_mode: bool = False, layout: str = "NCDHW",
+           count_include_pad: bool = True) -> Tensor:
+    """Max or average over (kd, kh, kw) windows; ``padding`` is (front, top, left, back, bottom, right)."""
+    return _pool("pool3d", "DHW", data, kernel, stride, dilation, padding, pool_type, ceil_mode, layout,
+                 count_include_pad)
 
 
 def global_pool(data: Tensor, pool_type: str, layout: str = "NCHW") -> Tensor:
@@ -111,50 +153,66 @@ def global_pool(data: Tensor, pool_type: str, layout: str = "NCHW") -> Tensor:
                       tag=tag.ELEMWISE)
 
 
-def adaptive_pool(data: Tensor, output_size: Any, pool_type: str, layout: str = "NCHW") -> Tensor:
-    """Max or average over windows [floor(i * H / oh), ceil((i + 1) * H / oh)) giving ``output_size`` (oh, ow)."""
-    what = "adaptive_pool"
+def _adaptive(what: str, dims: str, data: Tensor, output_size: Any, pool_type: str, layout: str) -> Tensor:
+    """Max or average over windows [floor(i * n / o), ceil((i + 1) * n / o)) of each ``dims`` axis
+    (of size n), giving ``output_size`` (o per axis; None keeps the axis' size)."""
     if pool_type not in ("max", "avg"):
         raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
-    ha, wa = _hw_axes(layout, what)
+    axes = _window_axes(layout, dims, what)
     if len(data.shape) != len(layout):
         raise ExprError(f"{what}: layout '{layout}' has {len(layout)} axes but {data.name} has {len(data.shape)}")
-    size = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size, output_size]
-    if len(size) != 2:
-        raise ExprError(f"{what}: output_size must be one or two sizes, got {output_size!r}")
-    h, w = get_const_int(data.shape[ha]), get_const_int(data.shape[wa])
-    oh, ow = (d if o is None else get_const_int(o) for o, d in zip(size, (h, w)))
-    if oh < 1 or ow < 1:
+    size = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size] * len(dims)
+    if len(size) != len(dims):
+        raise ExprError(f"{what}: output_size must be one or {len(dims)} sizes, got {output_size!r}")
+    ns = [get_const_int(data.shape[a]) for a in axes]
+    outs = [n if o is None else get_const_int(o) for o, n in zip(size, ns)]
+    if min(outs) < 1:
         raise ExprError(f"{what}: output_size {output_size!r} must be positive")
 
-    def bounds(n: int, o: int) -> tuple[Any, Any, int]:
-        """start(i), extent(i) of window i, and the largest extent."""
-        widest = max(((i + 1) * n + o - 1) // o - (i * n) // o for i in range(o))
-        return (lambda i: (i * n) // o), (lambda i: ((i + 1) * n + o - 1) // o - (i * n) // o), widest
+    def start(n: int, o: int, i: Any) -> Any:
+        return (i * n) // o
 
-    start_h, extent_h, kh = bounds(h, oh)
-    start_w, extent_w, kw = bounds(w, ow)
-    ragged = kh * oh != h or kw * ow != w  # windows of different sizes: the short ones are masked
-    ry = te.reduce_axis((0, kh), name="rv0")
-    rx = te.reduce_axis((0, kw), name="rv1")
+    def extent(n: int, o: int, i: Any) -> Any:
+        return ((i + 1) * n + o - 1) // o - (i * n) // o
+
+    widest = [max(extent(n, o, i) for i in range(o)) for n, o in zip(ns, outs)]
+    ragged = any(k * o != n for k, o, n in zip(widest, outs, ns))  # windows of different sizes: short ones masked
+    r = [te.reduce_axis((0, k), name=f"rv{j}") for j, k in enumerate(widest)]
     out_shape = list(data.shape)
-    out_shape[ha], out_shape[wa] = oh, ow
+    for a, o in zip(axes, outs):
+        out_shape[a] = o
 
     def window(i: Sequence[Any]) -> tuple[Any, Any]:
         idx = list(i)
-        idx[ha] = te.min(start_h(i[ha]) + ry, h - 1) if ragged else start_h(i[ha]) + ry
-        idx[wa] = te.min(start_w(i[wa]) + rx, w - 1) if ragged else start_w(i[wa]) + rx
-        inside = te.all(ry < extent_h(i[ha]), rx < extent_w(i[wa])) if ragged else None
+        for a, rv, n, o in zip(axes, r, ns, outs):
+            idx[a] = te.min(start(n, o, i[a]) + rv, n - 1) if ragged else start(n, o, i[a]) + rv
+        inside = te.all(*[rv < extent(n, o, i[a]) for a, rv, n, o in zip(axes, r, ns, outs)]) if ragged else None
         return data(*idx), inside
 
     def pooled(reducer: Any) -> Any:
         def body(*i: Any) -> Any:
             value, inside = window(i)
-            return reducer(value, axis=[ry, rx], where=inside)
+            return reducer(value, axis=r, where=inside)
         return body
 
     if pool_type == "max":
         return te.compute(out_shape, pooled(te.max), name="adaptive_pool_max", tag="adaptive_pool_max")
     total = te.compute(out_shape, pooled(te.sum), name="adaptive_pool_sum", tag="adaptive_pool_sum")
-    return te.compute(out_shape, lambda *i: total(*i) / (extent_h(i[ha]) * extent_w(i[wa])).astype(data.dtype),
+    return te.compute(out_shape, lambda *i: total(*i) / math.prod(extent(n, o, i[a]) for a, n, o in
+                                                                  zip(axes, ns, outs)).astype(data.dtype),
                       name="adaptive_pool_avg", tag=tag.ELEMWISE)
+
+
+def adaptive_pool(data: Tensor, output_size: Any, pool_type: str, layout: str = "NCHW") -> Tensor:
+    """Max or average over windows [floor(i * H / oh), ceil((i + 1) * H / oh)) giving ``output_size`` (oh, ow)."""
+    return _adaptive("adaptive_pool", "HW", data, output_size, pool_type, layout)
+
+
+def adaptive_pool1d(data: Tensor, output_size: Any, pool_type: str, layout: str = "NCW") -> Tensor:
+    """``adaptive_pool`` over the W axis: ``output_size`` is (ow,) or ow."""
+    return _adaptive("adaptive_pool1d", "W", data, output_size, pool_type, layout)
+
+
+def adaptive_pool3d(data: Tensor, output_size: Any, pool_type: str, layout: str = "NCDHW") -> Tensor:
+    """``adaptive_pool`` over the D, H and W axes: ``output_size`` is (od, oh, ow) or one size for all."""
+    return _adaptive("adaptive_pool3d", "DHW", data, output_size, pool_type, layout)

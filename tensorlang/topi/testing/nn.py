@@ -38,33 +38,40 @@ def pool2d_python(data: np.ndarray, kernel: Sequence[int], stride: Sequence[int]
                   padding: Sequence[int], pool_type: str, ceil_mode: bool = False, layout: str = "NCHW",
                   count_include_pad: bool = True) -> np.ndarray:
     """Max or average pooling with padding (top, left, bottom, right), as topi.nn.pool2d."""
-    ha, wa = layout.index("H"), layout.index("W")
-    x = np.moveaxis(data, (ha, wa), (-2, -1)).astype(np.float64)
-    kh, kw = kernel
-    sh, sw = stride
-    dh, dw = dilation
     pt, pl, pb, pr = padding if len(padding) == 4 else (padding[0], padding[1], padding[0], padding[1])
-    h, w = x.shape[-2:]
+    return poolnd_python(data, kernel, stride, dilation, (pt, pl), (pb, pr), pool_type, count_include_pad,
+                         ceil_mode, str(data.dtype), layout)
+
+
+def poolnd_python(np_data: np.ndarray, kernel: Sequence[int], strides: Sequence[int], dilation: Sequence[int],
+                  padding_before: Sequence[int], padding_after: Sequence[int], pool_type: str,
+                  count_include_pad: bool = True, ceil_mode: bool = False, dtype: str = "float32",
+                  layout: str | None = None) -> np.ndarray:
+    """Max or average pooling over the last 1, 2 or 3 of D, H, W in ``layout`` (NCW, NCHW, NCDHW
+    by default), as topi.nn.pool1d/pool2d/pool3d."""
+    n = len(kernel)
+    layout = layout or "NC" + "DHW"[3 - n:]
+    axes = [layout.index(d) for d in "DHW"[3 - n:]]
+    x = np.moveaxis(np_data, axes, range(-n, 0)).astype(np.float64)
+    before, after = list(padding_before), list(padding_after)
     if ceil_mode:
-        pb, pr = pb + sh - 1, pr + sw - 1
-    oh = (h + pt + pb - (kh - 1) * dh - 1) // sh + 1
-    ow = (w + pl + pr - (kw - 1) * dw - 1) // sw + 1
-    fill = -np.inf if pool_type == "max" else 0.0
-    pad_width = [(0, 0)] * (x.ndim - 2) + [(pt, pb), (pl, pr)]
-    xp = np.pad(x, pad_width, constant_values=fill)
-    mask = np.pad(np.ones((h, w)), [(pt, pb), (pl, pr)])
-    out = np.empty(x.shape[:-2] + (oh, ow))
-    for i in range(oh):
-        for j in range(ow):
-            ys = slice(i * sh, i * sh + (kh - 1) * dh + 1, dh)
-            xs = slice(j * sw, j * sw + (kw - 1) * dw + 1, dw)
-            win = xp[..., ys, xs]
-            if pool_type == "max":
-                out[..., i, j] = win.max(axis=(-2, -1))
-            else:
-                n = kh * kw if count_include_pad else max(mask[ys, xs].sum(), 1)
-                out[..., i, j] = win.sum(axis=(-2, -1)) / n
-    return np.moveaxis(out, (-2, -1), (ha, wa)).astype(data.dtype)
+        after = [a + s - 1 for a, s in zip(after, strides)]
+    sizes = x.shape[-n:]
+    outs = [(size + b + a - (k - 1) * d - 1) // s + 1
+            for size, b, a, k, d, s in zip(sizes, before, after, kernel, dilation, strides)]
+    widths = list(zip(before, after))
+    xp = np.pad(x, [(0, 0)] * (x.ndim - n) + widths, constant_values=-np.inf if pool_type == "max" else 0.0)
+    mask = np.pad(np.ones(sizes), widths)
+    out = np.empty(x.shape[:-n] + tuple(outs))
+    for pos in np.ndindex(*outs):
+        win = tuple(slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(pos, strides, kernel, dilation))
+        vals = xp[(Ellipsis, *win)]
+        if pool_type == "max":
+            out[(Ellipsis, *pos)] = vals.max(axis=tuple(range(-n, 0)))
+        else:
+            count = np.prod(kernel) if count_include_pad else max(mask[win].sum(), 1)
+            out[(Ellipsis, *pos)] = vals.sum(axis=tuple(range(-n, 0))) / count
+    return np.moveaxis(out, range(-n, 0), axes).astype(dtype)
 
 
 def global_pool_python(data: np.ndarray, pool_type: str, layout: str = "NCHW") -> np.ndarray:
