@@ -26,6 +26,7 @@ from . import (
     x86,
 )
 from . import einsum as _einsum_ops  # the function einsum (below) takes the module's name, as in TVM
+from . import searchsorted as _searchsorted_ops  # likewise the function searchsorted
 from . import sort as _sort_ops  # likewise the function sort
 from .broadcast import *  # noqa: F403 - broadcast.__all__
 from .einsum import *  # noqa: F403 - einsum.__all__ (einsum, matmul)
@@ -33,9 +34,10 @@ from .index_ops import *  # noqa: F403 - index_ops.__all__
 from .math import *  # noqa: F403 - math.__all__
 from .reduction import *  # noqa: F403 - reduction.__all__
 from .scan import *  # noqa: F403 - scan.__all__ (cumsum, cumprod)
+from .searchsorted import *  # noqa: F403 - searchsorted.__all__
 from .sort import *  # noqa: F403 - sort.__all__
 from .transform import *  # noqa: F403 - transform.__all__
 
 __all__ = ["generic", "image", "nn", "tag", "testing", "utils", "x86", "cuda",
            *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__, *reduction.__all__,
-           *scan.__all__, *_sort_ops.__all__, *transform.__all__]
+           *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__]

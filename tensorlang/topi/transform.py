@@ -490,6 +490,44 @@ def ndarray_size(array: Tensor, dtype: str = "int32") -> Tensor:
     return te.compute((), lambda: size, name="ndarray_size", tag=tag.ELEMWISE)
 
 
+def unravel_index(indices: Tensor, shape: Tensor) -> Tensor:
+    """numpy.unravel_index with its results stacked: ``out[k, j]`` is coordinate k of flat index
+    ``indices[j]`` in an array of dimensions ``shape`` (a 1-D tensor, read when the kernel runs);
+    out is (len(shape),) for a 0-d ``indices``.  An index outside [0, prod(shape)) is a
+    ``BoundsError`` when the kernel runs, as numpy raises."""
+    what = "unravel_index"
+    if len(shape.shape) != 1 or len(indices.shape) > 1:
+        raise ExprError(f"{what}: expected 0-d or 1-d indices and a 1-d shape, got {indices.name}"
+                        f"{get_const_tuple(indices.shape)} and {shape.name}{get_const_tuple(shape.shape)}")
+    for t, arg in ((indices, "indices"), (shape, "shape")):
+        if not t.dtype.is_int or t.dtype.is_bool:
+            raise DTypeError(f"{what}: {arg} must hold integers, got {t.dtype}")
+    n = get_const_int(shape.shape[0])
+    dt = indices.dtype
+
+    def dim(m: PrimExpr | int) -> PrimExpr:
+        return shape(m).astype(dt)
+
+    def coordinate(k: PrimExpr, flat: PrimExpr) -> PrimExpr:
+        stride: PrimExpr = te.const(1, dt)
+        for m in range(1, n):  # the product of the dimensions after k
+            stride = stride * te.if_then_else(k < m, dim(m), te.const(1, dt))
+        total = dim(0)
+        for m in range(1, n):
+            total = total * dim(m)
+        # An index out of range reads shape[n], past its end: the kernel's bounds check names it.
+        first = te.if_then_else(te.all(flat >= 0, flat < total), 0, n)
+        size = dim(n - 1) if n > 1 else dim(first)
+        for m in range(n - 2, -1, -1):
+            size = te.if_then_else(k == m, dim(first) if m == 0 else dim(m), size)
+        return te.floormod(te.floordiv(flat, stride), size)
+
+    if len(indices.shape) == 0:
+        return te.compute((n,), lambda k: coordinate(k, indices()), name="T_unravel_index", tag=tag.INJECTIVE)
+    return te.compute((n, indices.shape[0]), lambda k, j: coordinate(k, indices(j)), name="T_unravel_index",
+                      tag=tag.INJECTIVE)
+
+
 def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
     """numpy.tensordot: contract the last ``axes`` axes of ``a`` with the first ``axes`` of ``b``
     (an int), or the axes listed in ``axes = (axes_of_a, axes_of_b)``."""
@@ -532,4 +570,4 @@ def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
 
 __all__ = ["concatenate", "expand_dims", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
            "layout_transform", "ndarray_size", "one_hot", "repeat", "reshape", "shape", "split", "squeeze", "stack",
-           "strided_slice", "take", "tensordot", "tile", "transpose", "trilu", "where"]
+           "strided_slice", "take", "tensordot", "tile", "transpose", "trilu", "unravel_index", "where"]

@@ -252,3 +252,27 @@ def test_topk_with_k_below_one_sorts_the_whole_axis_as_tvm():
     A = te.placeholder((4, 6), name="A")
     values = run_plain(topk(A, k=0, ret_type="values"), [A], [a])
     np.testing.assert_array_equal(values, -np.sort(-a, axis=1))
+
+
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+@pytest.mark.parametrize("right", [False, True])
+def test_searchsorted_matches_numpy(dtype, right):
+    from tensorlang.topi import searchsorted
+    seq = np.sort(_data((40,), dtype))                 # ties included for the integers
+    extra = [] if dtype == "int32" else [np.nan, -np.inf, np.inf]
+    vals = np.concatenate([_data((19 - len(extra),), dtype), seq[::9], extra]).astype(dtype).reshape(4, 6)
+    if dtype == "float32":
+        seq[-2:] = np.nan                              # NaN sorts last, as numpy sorts it
+    side = "right" if right else "left"
+    S, V = te.placeholder(seq.shape, name="S", dtype=dtype), te.placeholder(vals.shape, name="V", dtype=dtype)
+    got = run_plain(searchsorted(S, V, right), [S, V], [seq, vals])
+    assert got.dtype == np.int64
+    np.testing.assert_array_equal(got, np.searchsorted(seq, vals, side=side))
+    # Rows of sequences, each searched for its own values (torch.searchsorted's batched form).
+    rows = np.sort(_data((3, 12), dtype), axis=1)
+    rv = _data((3, 5), dtype)
+    R, RV = te.placeholder(rows.shape, name="R", dtype=dtype), te.placeholder(rv.shape, name="RV", dtype=dtype)
+    got = run_plain(searchsorted(R, RV, right, "int32"), [R, RV], [rows, rv])
+    np.testing.assert_array_equal(got, np.stack([np.searchsorted(r, v, side=side) for r, v in zip(rows, rv)]))
+    with pytest.raises(ExprError, match="searchsorted: sorted_sequence R.* and values .* must share"):
+        searchsorted(R, te.placeholder((2, 5), name="W", dtype=dtype))

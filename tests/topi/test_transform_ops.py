@@ -273,3 +273,22 @@ def test_shape_ndarray_size_and_fast_erf():
     size = run_plain(topi.ndarray_size(A), [A], [a])
     assert size.shape == () and size.dtype == np.int32 and int(size) == a.size
     np.testing.assert_allclose(run_plain(topi.fast_erf(A), [A], [a]), np.vectorize(math.erf)(a), rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int64"])
+def test_unravel_index_matches_numpy(dtype):
+    dims = np.array([3, 4, 5, 2], dtype="int64")
+    flat = rng.integers(0, dims.prod(), size=17).astype(dtype)
+    I, S = te.placeholder(flat.shape, name="I", dtype=dtype), te.placeholder(dims.shape, name="S", dtype="int64")
+    got = run_plain(topi.unravel_index(I, S), [I, S], [flat, dims])
+    np.testing.assert_array_equal(got, np.stack(np.unravel_index(flat, tuple(dims))))
+    # A 0-d index, and the shape read when the kernel runs: a different shape, the same module.
+    I0 = te.placeholder((), name="I0", dtype=dtype)
+    one = np.array(rng.integers(0, 60), dtype=dtype)
+    np.testing.assert_array_equal(run_plain(topi.unravel_index(I0, S), [I0, S], [one, np.array([5, 3, 4, 1])]),
+                                  np.unravel_index(int(one), (5, 3, 4, 1)))
+    for bad in (60, -1):  # past the end, negative: numpy raises, so does the kernel
+        with pytest.raises(BoundsError):
+            run_plain(topi.unravel_index(I0, S), [I0, S], [np.array(bad, dtype=dtype), np.array([5, 3, 4, 1])])
+    with pytest.raises(DTypeError, match="unravel_index: indices must hold integers"):
+        topi.unravel_index(te.placeholder((3,), name="F"), S)

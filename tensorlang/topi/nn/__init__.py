@@ -3,14 +3,16 @@ the templates of ``topi.x86`` / ``topi.cuda``."""
 
 from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
 from .conv2d import conv2d, conv2d_nchw, conv2d_nhwc, depthwise_conv2d_nchw, depthwise_conv2d_nhwc, group_conv2d_nchw
+from .conv3d import conv3d_ncdhw, conv3d_ndhwc
 from .conv_transpose import conv2d_transpose_nchw
 from .dense import batch_matmul, dense, matmul
 from .depth_space import depth_to_space, space_to_depth
 from .elemwise import leaky_relu, prelu, relu
+from .loss import nll_loss
 from .mapping import batch_flatten, bias_add, flatten
 from .normalization import batch_norm, group_norm, instance_norm, l2_normalize, layer_norm, lrn
-from .pad import dilate, pad
-from .pooling import adaptive_pool, global_pool, pool2d
+from .pad import dilate, mirror_pad, pad
+from .pooling import adaptive_pool, adaptive_pool1d, adaptive_pool3d, global_pool, pool1d, pool2d, pool3d
 from .softmax import fast_softmax, log_softmax, softmax
 from .upsampling import upsampling
 
@@ -19,4 +21,5 @@ __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "bat
            "conv1d", "conv1d_ncw", "conv1d_nwc", "conv2d_transpose_nchw", "depth_to_space", "space_to_depth",
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",
            "adaptive_pool", "upsampling", "fast_softmax", "group_norm", "instance_norm", "depthwise_conv2d_nhwc",
-           "group_conv2d_nchw"]
+           "group_conv2d_nchw", "conv3d_ncdhw", "conv3d_ndhwc", "pool1d", "pool3d", "adaptive_pool1d",
+           "adaptive_pool3d", "mirror_pad", "nll_loss"]

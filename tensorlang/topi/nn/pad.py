@@ -1,4 +1,5 @@
-"""Constant padding (tag ``injective,pad``) and dilation (tag ``injective,dilate``) of a tensor."""
+"""Constant padding (tag ``injective,pad``), mirror padding (``injective,pad``) and dilation (tag
+``injective,dilate``) of a tensor."""
 
 from __future__ import annotations
 
@@ -39,6 +40,45 @@ def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None
             return value
         return te.if_then_else(te.all(*conds), value, te.const(pad_value, data.dtype))
     return te.compute(shape, body, name=name, tag=tag.INJECTIVE + ",pad", attrs=attrs)
+
+
+def mirror_pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None = None,
+               mode: str = "SYMMETRIC", name: str = "MirrorPadInput") -> Tensor:
+    """``data`` padded with its own mirror image along each dimension: ``SYMMETRIC`` repeats the
+    edge element (numpy's ``symmetric``), ``REFLECT`` does not (numpy's ``reflect``).  A pad may
+    reach at most across the data once: up to n elements (``SYMMETRIC``) or n - 1 (``REFLECT``)."""
+    ndim = len(data.shape)
+    if mode not in ("SYMMETRIC", "REFLECT"):
+        raise ExprError(f"mirror_pad: mode '{mode}' is not 'SYMMETRIC' or 'REFLECT'")
+    pad_after = list(pad_before) if pad_after is None else list(pad_after)
+    if len(pad_before) != ndim or len(pad_after) != ndim:
+        raise ExprError(f"mirror_pad: {data.name} has {ndim} dimensions but pad_before has {len(pad_before)} and "
+                        f"pad_after {len(pad_after)} entries")
+    before = [get_const_int(p) for p in pad_before]
+    after = [get_const_int(p) for p in pad_after]
+    edge = 1 if mode == "SYMMETRIC" else 0  # SYMMETRIC: index -1 reads element 0; REFLECT: element 1
+    for k, (b, a) in enumerate(zip(before, after)):
+        n = get_const_int(data.shape[k])
+        if min(b, a) < 0 or max(b, a) > n - 1 + edge:
+            raise ExprError(f"mirror_pad: dimension {k} of {data.name} has {n} elements, so a {mode} pad must be "
+                            f"0 to {n - 1 + edge}; got {b} before and {a} after")
+    shape = [data.shape[k] + before[k] + after[k] for k in range(ndim)]
+
+    def body(*i: Any) -> PrimExpr:
+        src = []
+        for k in range(ndim):
+            if before[k] == 0 and after[k] == 0:
+                src.append(i[k])
+                continue
+            n = data.shape[k]
+            j = i[k] - before[k]
+            if before[k]:
+                j = te.if_then_else(j < 0, -j - edge, j)
+            if after[k]:
+                j = te.if_then_else(j >= n, 2 * n - 1 - j - (1 - edge), j)
+            src.append(j)
+        return data(*src)
+    return te.compute(shape, body, name=name, tag=tag.INJECTIVE + ",pad")
 
 
 def dilate(data: Tensor, strides: Sequence[Any], dilation_value: Any = 0.0, name: str = "DilatedInput") -> Tensor:
