@@ -80,6 +80,25 @@ def _unary_rule(name: str, x: E.PrimExpr, call: E.PrimExpr) -> E.PrimExpr:
         return _c(1.0, x) / (c * c)
     if name == "fabs":
         return E.Select(x >= _c(0.0, x), _c(1.0, x), _c(-1.0, x))
+    if name == "sinh":
+        return intrin.cosh(x)
+    if name == "cosh":
+        return intrin.sinh(x)
+    if name in ("asin", "acos"):
+        d = _c(1.0, x) / intrin.sqrt(_c(1.0, x) - x * x)
+        return d if name == "asin" else -d
+    if name == "atan":
+        return _c(1.0, x) / (_c(1.0, x) + x * x)
+    if name == "asinh":
+        return _c(1.0, x) / intrin.sqrt(x * x + _c(1.0, x))
+    if name == "acosh":
+        return _c(1.0, x) / intrin.sqrt(x * x - _c(1.0, x))
+    if name == "atanh":
+        return _c(1.0, x) / (_c(1.0, x) - x * x)
+    if name == "log1p":
+        return _c(1.0, x) / (_c(1.0, x) + x)
+    if name == "expm1":
+        return call + _c(1.0, x)
     raise KeyError(name)
 
 

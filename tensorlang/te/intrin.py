@@ -33,7 +33,10 @@ from .expr import (
 
 # Names the code generators implement; each takes and returns one float dtype.
 FLOAT_UNARY = ("exp", "exp2", "exp10", "log", "log2", "log10", "sqrt", "tanh", "erf", "floor",
-               "ceil", "round", "trunc", "sin", "cos", "tan", "fabs")
+               "ceil", "round", "trunc", "sin", "cos", "tan", "fabs", "sinh", "cosh", "asin", "acos", "atan",
+               "asinh", "acosh", "atanh", "log1p", "expm1")
+# Two-argument float functions (both arguments and the result of one float dtype), besides pow.
+FLOAT_BINARY = ("atan2", "hypot", "copysign", "nextafter")
 
 
 def _float_arg(x: Any, fname: str) -> PrimExpr:
@@ -68,12 +71,45 @@ trunc = _unary("trunc")
 sin = _unary("sin")
 cos = _unary("cos")
 tan = _unary("tan")
+sinh = _unary("sinh")
+cosh = _unary("cosh")
+asin = _unary("asin")
+acos = _unary("acos")
+atan = _unary("atan")
+asinh = _unary("asinh")
+acosh = _unary("acosh")
+atanh = _unary("atanh")
+log1p = _unary("log1p")
+expm1 = _unary("expm1")
 _round = _unary("round")
 
 
 def round(x: Any) -> PrimExpr:  # noqa: A001
     """Round to the nearest integer, ties to even (as numpy.round)."""
     return _round(x)
+
+
+def nearbyint(x: Any) -> PrimExpr:
+    """Round to the nearest integer in the default rounding mode (ties to even), as ``round``."""
+    return _round(x)
+
+
+def _binary_call(fname: str):
+    def fn(x: Any, y: Any) -> PrimExpr:
+        a, b = _operand_pair(x, y, f" (in te.{fname})")
+        if not a.dtype.is_float:
+            raise DTypeError(f"te.{fname} expects float expressions, got {a.dtype} '{a}' "
+                             "(convert it with .astype('float32'))")
+        return Call(a.dtype, fname, (a, b))
+    fn.__name__ = fname
+    fn.__doc__ = f"Elementwise {fname}(x, y) of float expressions (the C library's)."
+    return fn
+
+
+atan2 = _binary_call("atan2")
+hypot = _binary_call("hypot")
+copysign = _binary_call("copysign")
+nextafter = _binary_call("nextafter")
 
 
 def rsqrt(x: Any) -> PrimExpr:
@@ -122,6 +158,48 @@ def isnan(x: Any) -> PrimExpr:
     if not e.dtype.is_float:
         return const(False, BOOL)
     return binary(NE, e, e)
+
+
+def isinf(x: Any) -> PrimExpr:
+    """True where x is +inf or -inf (always False for integers)."""
+    e = convert(x)
+    if not e.dtype.is_float:
+        return const(False, BOOL)
+    return abs(e) == const(float("inf"), e.dtype)
+
+
+def isfinite(x: Any) -> PrimExpr:
+    """True where x is neither infinite nor NaN (always True for integers)."""
+    e = convert(x)
+    if not e.dtype.is_float:
+        return const(True, BOOL)
+    return abs(e) < const(float("inf"), e.dtype)  # False for NaN: unordered
+
+
+def likely(cond: Any) -> PrimExpr:
+    """``cond``, marked as usually true (a branch-prediction hint to the code generator)."""
+    e = convert(cond)
+    return Call(e.dtype, "likely", (e,))
+
+
+def add(a: Any, b: Any) -> PrimExpr:
+    """``a + b`` (TVM's functional spelling)."""
+    return convert(a) + b
+
+
+def subtract(a: Any, b: Any) -> PrimExpr:
+    """``a - b`` (TVM's functional spelling)."""
+    return convert(a) - b
+
+
+def multiply(a: Any, b: Any) -> PrimExpr:
+    """``a * b`` (TVM's functional spelling)."""
+    return convert(a) * b
+
+
+def div(a: Any, b: Any) -> PrimExpr:
+    """``a / b`` with C's semantics: truncating for integers, true division for floats."""
+    return binary(Div, a, b)
 
 
 def floordiv(a: Any, b: Any) -> PrimExpr:
@@ -193,7 +271,9 @@ def min_value(dtype: str | DType) -> PrimExpr:
 
 
 # The names the te and tir facades re-export.
-__all__ = ["abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "shift_left", "shift_right",
+__all__ = ["acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "copysign", "cosh", "div", "expm1",
+           "hypot", "isfinite", "isinf", "likely", "log1p", "multiply", "nearbyint", "nextafter", "sinh", "subtract",
+           "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "shift_left", "shift_right",
            "ceil", "cos", "erf", "exp", "exp2", "exp10", "floor", "floordiv", "floormod", "fmod", "indexdiv",
            "indexmod", "isnan", "log", "log2", "log10", "max_value", "min_value", "power", "round", "rsqrt", "sigmoid",
            "sin", "sqrt", "tan", "tanh", "trunc", "truncdiv", "truncmod"]

@@ -40,6 +40,16 @@ ceil = _unary(te.ceil, "ceil")
 round = _unary(te.round, "round")  # noqa: A001 - TVM's name
 trunc = _unary(te.trunc, "trunc")
 isnan = _unary(te.isnan, "isnan")
+isinf = _unary(te.isinf, "isinf")
+isfinite = _unary(te.isfinite, "isfinite")
+sinh = _unary(te.sinh, "sinh")
+cosh = _unary(te.cosh, "cosh")
+asin = _unary(te.asin, "asin")
+acos = _unary(te.acos, "acos")
+atan = _unary(te.atan, "atan")
+asinh = _unary(te.asinh, "asinh")
+acosh = _unary(te.acosh, "acosh")
+atanh = _unary(te.atanh, "atanh")
 negative = _unary(lambda v: -v, "negative")
 identity = _unary(lambda v: v, "identity")
 
@@ -107,6 +117,7 @@ def elemwise_sum(xs: Sequence[Tensor]) -> Tensor:
     return te.compute(xs[0].shape, fcompute, name="T_elemwise_sum", tag=tag.ELEMWISE)
 
 
-__all__ = ["abs", "cast", "ceil", "clip", "cos", "elemwise_sum", "erf", "exp", "fast_erf", "fast_exp", "fast_tanh",
+__all__ = ["acos", "acosh", "asin", "asinh", "atan", "atanh", "cosh", "isfinite", "isinf", "sinh",
+           "abs", "cast", "ceil", "clip", "cos", "elemwise_sum", "erf", "exp", "fast_erf", "fast_exp", "fast_tanh",
            "floor", "identity", "isnan", "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sign", "sin",
            "sqrt", "tan", "tanh", "trunc"]

@@ -62,7 +62,10 @@ _INTRINSICS: dict[str, Callable[..., Value]] = {
     "log2": np.log2, "log10": np.log10, "sqrt": np.sqrt, "tanh": np.tanh,
     "erf": np.vectorize(math.erf, otypes=[np.float64]), "floor": np.floor, "ceil": np.ceil,
     "round": np.round, "trunc": np.trunc, "sin": np.sin, "cos": np.cos, "tan": np.tan, "fabs": np.abs,
-    "pow": np.power, "likely": lambda x: x,
+    "pow": np.power, "likely": lambda x: x, "sinh": np.sinh, "cosh": np.cosh, "asin": np.arcsin,
+    "acos": np.arccos, "atan": np.arctan, "asinh": np.arcsinh, "acosh": np.arccosh, "atanh": np.arctanh,
+    "log1p": np.log1p, "expm1": np.expm1, "atan2": np.arctan2, "hypot": np.hypot, "copysign": np.copysign,
+    "nextafter": np.nextafter,
 }
 
 

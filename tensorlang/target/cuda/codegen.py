@@ -55,9 +55,13 @@ MATH_FUNCTIONS: dict[str, tuple[str, str]] = {
     "sqrt": ("sqrtf", "sqrt"), "tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"),
     "floor": ("floorf", "floor"), "ceil": ("ceilf", "ceil"), "round": ("rintf", "rint"),  # ties to even
     "trunc": ("truncf", "trunc"), "sin": ("sinf", "sin"), "cos": ("cosf", "cos"), "tan": ("tanf", "tan"),
-    "fabs": ("fabsf", "fabs"), "pow": ("powf", "pow"),
+    "fabs": ("fabsf", "fabs"), "pow": ("powf", "pow"), "sinh": ("sinhf", "sinh"), "cosh": ("coshf", "cosh"),
+    "asin": ("asinf", "asin"), "acos": ("acosf", "acos"), "atan": ("atanf", "atan"), "asinh": ("asinhf", "asinh"),
+    "acosh": ("acoshf", "acosh"), "atanh": ("atanhf", "atanh"), "log1p": ("log1pf", "log1p"),
+    "expm1": ("expm1f", "expm1"), "atan2": ("atan2f", "atan2"), "hypot": ("hypotf", "hypot"),
+    "copysign": ("copysignf", "copysign"), "nextafter": ("nextafterf", "nextafter"),
 }
-_ARITY = {"pow": 2}
+_ARITY = {"pow": 2, "atan2": 2, "hypot": 2, "copysign": 2, "nextafter": 2}
 
 _C_TYPES = {
     "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",

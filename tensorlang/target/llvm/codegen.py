@@ -78,10 +78,14 @@ _LLVM_MATH = {
     "exp": "llvm.exp", "exp2": "llvm.exp2", "log": "llvm.log", "log2": "llvm.log2",
     "log10": "llvm.log10", "sqrt": "llvm.sqrt", "floor": "llvm.floor", "ceil": "llvm.ceil",
     "round": "llvm.roundeven", "trunc": "llvm.trunc", "sin": "llvm.sin", "cos": "llvm.cos",
-    "fabs": "llvm.fabs", "pow": "llvm.pow",
+    "fabs": "llvm.fabs", "pow": "llvm.pow", "copysign": "llvm.copysign",
 }
 # te intrinsic name -> (float32 libm symbol, float64 libm symbol).
-_LIBM = {"tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"), "tan": ("tanf", "tan")}
+_LIBM = {"tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"), "tan": ("tanf", "tan"), "sinh": ("sinhf", "sinh"),
+         "cosh": ("coshf", "cosh"), "asin": ("asinf", "asin"), "acos": ("acosf", "acos"), "atan": ("atanf", "atan"),
+         "asinh": ("asinhf", "asinh"), "acosh": ("acoshf", "acosh"), "atanh": ("atanhf", "atanh"),
+         "log1p": ("log1pf", "log1p"), "expm1": ("expm1f", "expm1"), "atan2": ("atan2f", "atan2"),
+         "hypot": ("hypotf", "hypot"), "nextafter": ("nextafterf", "nextafter")}
 _CMP_OPS = {E.EQ: "==", E.NE: "!=", E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">="}
 # The instruction of each node on floats, on bools (numpy's bool arithmetic: + is or, - is xor,
 # * is and) and on integers.
@@ -891,7 +895,7 @@ class _FunctionEmitter(Visitor):
         if name == "exp10":
             return self._exp10(args[0], e.dtype)
         if name in _LIBM:
-            return self._libm_call(_LIBM[name], args[0], e.dtype)
+            return self._libm_call(_LIBM[name], args, e.dtype)
         raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
                          f"known: likely, exp10, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
 
@@ -1056,25 +1060,23 @@ class _FunctionEmitter(Visitor):
         y = self.call_intrinsic(f"llvm.exp.{_mangle(work)}", work, [scaled], self.m.fast_math)
         return self.b.fptrunc(y, ty) if work is not ty else y
 
-    def _libm_call(self, symbols: tuple[str, str], x: ir.Value, dt: DType) -> ir.Value:
-        """A libm function lane by lane; float16 is computed in float32."""
-        if dt.bits == 64:
-            fn = self.m.declare(symbols[1], ir.DoubleType(), [ir.DoubleType()])
-        else:
-            fn = self.m.declare(symbols[0], ir.FloatType(), [ir.FloatType()])
+    def _libm_call(self, symbols: tuple[str, str], xs: list[ir.Value], dt: DType) -> ir.Value:
+        """A libm function of one or more arguments, lane by lane; float16 is computed in float32."""
+        fty = ir.DoubleType() if dt.bits == 64 else ir.FloatType()
+        fn = self.m.declare(symbols[1] if dt.bits == 64 else symbols[0], fty, [fty] * len(xs))
         elem = llvm_type(dt.element_of())
 
-        def one(v: ir.Value) -> ir.Value:
+        def one(vs: list[ir.Value]) -> ir.Value:
             if dt.bits == 16:
-                return self.b.fptrunc(self.b.call(fn, [self.b.fpext(v, ir.FloatType())]), elem)
-            return self.b.call(fn, [v])
+                return self.b.fptrunc(self.b.call(fn, [self.b.fpext(v, ir.FloatType()) for v in vs]), elem)
+            return self.b.call(fn, vs)
 
         if dt.lanes == 1:
-            return one(x)
-        out = ir.Constant(x.type, ir.Undefined)
+            return one(xs)
+        out = ir.Constant(xs[0].type, ir.Undefined)
         for k in range(dt.lanes):
             lane = _const(I32, k)
-            out = self.b.insert_element(out, one(self.b.extract_element(x, lane)), lane)
+            out = self.b.insert_element(out, one([self.b.extract_element(x, lane) for x in xs]), lane)
         return out
 
     def visit_Let(self, e: E.Let) -> ir.Value:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import numpy as np
 import pytest
@@ -184,13 +185,26 @@ def select_oob() -> PrimFunc:
     return PrimFunc("select_oob", [A, Out, n], root)
 
 
+def intrinsic_args(name: str, a: Any, dt: DType) -> list[Any]:
+    """The arguments the intrinsics kernel gives ``name`` for A[i] = ``a`` in (0.5, 1.5): every
+    function defined there (asin of a / 2, acosh of a + 1), binary ones with 2 (copysign -2)."""
+    if name in ("pow", "atan2", "hypot", "nextafter"):
+        return [a, E.FloatImm(dt, 2.0)]
+    if name == "copysign":
+        return [a, E.FloatImm(dt, -2.0)]
+    if name in ("asin", "acos", "atanh"):
+        return [a * E.FloatImm(dt, 0.5)]
+    if name == "acosh":
+        return [a + E.FloatImm(dt, 1.0)]
+    return [a]
+
+
 def intrinsics(dt: DType) -> PrimFunc:
-    """Out[i] = sum of every intrinsic of A[i] (A in (0.5, 1.5) so every one is defined)."""
+    """Out[i] = sum of every intrinsic of A[i] (A in (0.5, 1.5); ``intrinsic_args``)."""
     def make(i, a):
         total = None
         for name in sorted(MATH_FUNCTIONS):
-            args = [a, E.FloatImm(dt, 2.0)] if name == "pow" else [a]
-            term = E.Call(dt, name, args)
+            term = E.Call(dt, name, intrinsic_args(name, a, dt))
             total = term if total is None else total + term
         return total
     return elementwise(f"intrin_{dt}", [dt], dt, make)

@@ -231,7 +231,11 @@ def test_host_intrinsics(host_lib, dt):
     fns = {"exp": np.exp, "exp2": np.exp2, "exp10": lambda x: 10.0 ** x, "log": np.log, "log2": np.log2,
            "log10": np.log10, "sqrt": np.sqrt, "tanh": np.tanh, "erf": np.vectorize(math.erf), "floor": np.floor,
            "ceil": np.ceil, "round": np.rint, "trunc": np.trunc, "sin": np.sin, "cos": np.cos, "tan": np.tan,
-           "fabs": np.abs, "pow": lambda x: x ** 2}
+           "fabs": np.abs, "pow": lambda x: x ** 2, "sinh": np.sinh, "cosh": np.cosh,
+           "asin": lambda x: np.arcsin(x / 2), "acos": lambda x: np.arccos(x / 2), "atan": np.arctan,
+           "asinh": np.arcsinh, "acosh": lambda x: np.arccosh(x + 1), "atanh": lambda x: np.arctanh(x / 2),
+           "log1p": np.log1p, "expm1": np.expm1, "atan2": lambda x: np.arctan2(x, 2), "hypot": lambda x: np.hypot(x, 2),
+           "copysign": lambda x: -x, "nextafter": lambda x: x}
     want = sum(fns[name](a.astype(np.float64)) for name in sorted(MATH_FUNCTIONS))
     np.testing.assert_allclose(out, want, rtol=1e-5 if dt == "float32" else 1e-12)
 

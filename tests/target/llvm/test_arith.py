@@ -133,7 +133,12 @@ UNARY = {
     "sqrt": (np.sqrt, 0, 10), "tanh": (np.tanh, -3, 3), "erf": (_erf, -3, 3), "floor": (np.floor, -10, 10),
     "ceil": (np.ceil, -10, 10), "round": (np.round, -10, 10), "trunc": (np.trunc, -10, 10),
     "sin": (np.sin, -3, 3), "cos": (np.cos, -3, 3), "tan": (np.tan, -1.2, 1.2), "fabs": (np.abs, -5, 5),
+    "sinh": (np.sinh, -5, 5), "cosh": (np.cosh, -5, 5), "asin": (np.arcsin, -0.99, 0.99),
+    "acos": (np.arccos, -0.99, 0.99), "atan": (np.arctan, -20, 20), "asinh": (np.arcsinh, -20, 20),
+    "acosh": (np.arccosh, 1.01, 20), "atanh": (np.arctanh, -0.99, 0.99), "log1p": (np.log1p, -0.9, 10),
+    "expm1": (np.expm1, -5, 5),
 }
+BINARY = {"pow": np.power, "atan2": np.arctan2, "hypot": np.hypot, "copysign": np.copysign}
 
 
 @pytest.mark.parametrize("dtype, rtol", [("float32", 2e-6), ("float64", 1e-13), ("float16", 2e-3)])
@@ -161,12 +166,23 @@ def test_vector_intrinsics(name):
     np.testing.assert_allclose(out, ref(a.astype(np.float64)).astype("float32"), rtol=2e-6)
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_pow(dtype):
-    a, b = rand(dtype, 500, 0.1, 4), rand(dtype, 500, -2, 2)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
+@pytest.mark.parametrize("name", sorted(BINARY) + ["nextafter"])
+def test_binary_intrinsics(name, dtype):
+    a = rand(dtype, 500, 0.1, 4) if name == "pow" else rand(dtype, 500, -4, 4)
+    b = rand(dtype, 500, -2, 2)
+    b[:20] = a[:20]  # nextafter(x, x) = x; atan2 and hypot of equal arguments
     out = np.zeros(500, dtype)
-    build(elementwise("pow", [dtype, dtype], dtype, lambda x, y: E.Call(as_dtype(dtype), "pow", (x, y))))(a, b, out)
-    np.testing.assert_allclose(out, np.power(a, b), rtol=2e-6)
+    build(elementwise(name, [dtype, dtype], dtype, lambda x, y: E.Call(as_dtype(dtype), name, (x, y))))(a, b, out)
+    if name == "nextafter":  # one representable step towards b, in the arguments' own type (float16 via float32)
+        if dtype == "float16":
+            want = np.nextafter(a.astype(np.float32), b.astype(np.float32)).astype(dtype)
+        else:
+            want = np.nextafter(a, b)
+        np.testing.assert_array_equal(out, want)
+        return
+    want = BINARY[name](a.astype(np.float64), b.astype(np.float64)).astype(dtype)
+    np.testing.assert_allclose(out, want, rtol={"float16": 2e-3, "float32": 2e-6, "float64": 1e-13}[dtype])
 
 
 def test_likely_and_if_then_else():
