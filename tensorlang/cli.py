@@ -9,7 +9,9 @@ File conventions (the file is imported; its ``if __name__ == "__main__":`` block
   configs of a log.
 * ``computations()`` returns ``{name: (func, args)}`` where ``func(*args)`` returns the
   computation's tensors (inputs, then outputs): ``tensorlang tune --auto`` auto-schedules them
-  without a template (``tensorlang.autoschedule``).
+  without a template (``tensorlang.autoschedule``).  Without ``computations()``, the file's
+  top-level ``autoschedule.SearchTask`` objects (as TVM's auto_scheduler scripts make them) are
+  tuned, each for the command's ``--target``.
 """
 
 from __future__ import annotations
@@ -468,7 +470,8 @@ real candidates (each built in a worker process, checked against a reference on 
 then timed), and append every trial to a tuning log as one JSON line.
 
 The file defines tasks(target), which returns a list of autotune.task.create(...) tasks for the
-target string it is given (see examples/matmul.py); with --auto, computations() instead.
+target string it is given (see examples/matmul.py); with --auto, computations() instead (or
+top-level SearchTask objects, made anew for --target).
 
 Resuming: the log is read first, and configs it already holds are not measured again; --trials
 counts them, so rerunning a finished command measures nothing, and rerunning a stopped one

@@ -1,8 +1,11 @@
-"""The file convention of ``tensorlang tune --auto FILE.py``: a top-level ``computations()``.
+"""The file convention of ``tensorlang tune --auto FILE.py``: a top-level ``computations()``, or
+else the file's top-level ``SearchTask`` objects.
 
 ``computations()`` returns ``{name: (func, args)}`` (or a list of ``(name, func, args)``), where
 ``func(*args)`` returns the computation's tensors, inputs then outputs, as the built function
-takes them.  Every entry becomes a ``SearchTask``; no schedule or template is needed.
+takes them.  Every entry becomes a ``SearchTask``; no schedule or template is needed.  A file
+without ``computations()`` that makes ``SearchTask(func=..., args=...)`` objects at top level, as
+TVM's auto_scheduler scripts do, is tuned for those tasks, each made anew for ``--target``.
 """
 
 from __future__ import annotations
@@ -14,15 +17,20 @@ from typing import Any
 from ..build_module import build
 from ..errors import TensorLangError
 from .scheduler import tune_tasks
-from .task import SearchTask, best_config
+from .task import NAME_PREFIX, SearchTask, best_config
 
 
 def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
     """The search tasks a file's ``computations()`` declares."""
     fn = getattr(module, "computations", None)
     if not callable(fn):
-        raise TensorLangError(f"{path} defines no computations() function; for `tensorlang tune --auto` it should "
-                              "return {name: (func, args)} where func(*args) returns the tensors (inputs, outputs)")
+        found = [v for k, v in vars(module).items() if isinstance(v, SearchTask) and not k.startswith("_")]
+        if found:
+            # The same computations for the command's target (a script's tasks name their own).
+            return [SearchTask(t.func, t.args, target, name=t.name.removeprefix(NAME_PREFIX)) for t in found]
+        raise TensorLangError(f"{path} defines no computations() function and no top-level SearchTask; for "
+                              "`tensorlang tune --auto` it should return {name: (func, args)} where func(*args) "
+                              "returns the tensors (inputs, outputs)")
     got = fn()
     items = list(got.items()) if isinstance(got, dict) else [(e[0], tuple(e[1:])) for e in got]
     tasks = []

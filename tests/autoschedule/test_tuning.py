@@ -128,6 +128,39 @@ def test_cli_tune_auto_needs_computations(tmp_path, capsys):
     assert "computations()" in capsys.readouterr().err
 
 
+def test_cli_tune_auto_takes_a_tvm_scripts_top_level_search_tasks(tmp_path, capsys):
+    # TVM's auto_scheduler tutorial shape, imports changed: a registered workload and a task made
+    # at top level for another target; the command tunes it for its own --target.
+    path = tmp_path / "tvm_style.py"
+    path.write_text(
+        "from tensorlang import auto_scheduler, te\n"
+        "@auto_scheduler.register_workload\n"
+        "def matmul_add(N, L, M, dtype):\n"
+        "    A = te.placeholder((N, L), name='A', dtype=dtype)\n"
+        "    B = te.placeholder((L, M), name='B', dtype=dtype)\n"
+        "    C = te.placeholder((N, M), name='C', dtype=dtype)\n"
+        "    k = te.reduce_axis((0, L), name='k')\n"
+        "    mm = te.compute((N, M), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name='mm')\n"
+        "    out = te.compute((N, M), lambda i, j: mm[i, j] + C[i, j], name='out')\n"
+        "    return [A, B, C, out]\n"
+        "task = auto_scheduler.SearchTask(func=matmul_add, args=(16, 32, 16, 'float32'), target='cuda -emulate')\n"
+        "if __name__ == '__main__':\n"
+        "    raise SystemExit('the command must not run this')\n")
+    log = str(tmp_path / "tvm_style.json")
+    assert main(["tune", "--auto", "--target=llvm", str(path), "--trials", "4", "--log", log, "--seed", "0",
+                 "--confirm-top", "0"]) == 0
+    assert "auto/matmul_add" in capsys.readouterr().out
+    recs = list(record.load_from_file(log))
+    assert len(recs) == 4 and all(str(inp.target).startswith("llvm") for inp, _ in recs)
+    lib = tmp_path / "mm.so"
+    assert main(["build", "--auto", str(path), "--log", log, "-o", str(lib)]) == 0
+    rng = np.random.default_rng()
+    a, b, c = (rng.standard_normal(sh).astype("float32") for sh in ((16, 32), (32, 16), (16, 16)))
+    out = np.full((16, 16), np.nan, "float32")
+    load_module(lib)(a, b, c, out)
+    np.testing.assert_allclose(out, a @ b + c, rtol=1e-4, atol=1e-4)
+
+
 def test_the_shipped_pretrained_model_loads_and_ranks():
     from tensorlang.autoschedule.cost_model import FEATURE, XGBRankModel, features, load_pretrained
     booster = load_pretrained()
