@@ -1,7 +1,7 @@
-"""topi.image.resize2d (tensorlang.topi.image) by nearest neighbour and bilinear interpolation, NCHW and
-NHWC, built with a plain schedule and checked on fresh random data: nearest neighbour against exact integer
-index math, bilinear against a numpy reference written out below; bad arguments raise a tensorlang error
-that names the operator and the argument."""
+"""topi.image.resize1d/2d/3d (tensorlang.topi.image) by nearest neighbour, (bi/tri)linear and cubic
+interpolation, channels first and last, built with a plain schedule and checked on fresh random data:
+nearest neighbour against exact integer index math, linear and cubic against numpy references written out
+below; bad arguments raise a tensorlang error that names the operator and the argument."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from tensorlang import te
 from tensorlang.errors import DTypeError, ExprError
-from tensorlang.topi.image import resize2d
+from tensorlang.topi.image import resize1d, resize2d, resize3d
 from tests.topi.runner import run_plain
 
 rng = np.random.default_rng()
@@ -162,8 +162,6 @@ def test_tf_crop_and_resize_extrapolates_outside_the_roi():
 
 def test_resize2d_rejects_bad_arguments():
     X = te.placeholder((1, 3, 4, 4), name="X")
-    with pytest.raises(ExprError, match="resize2d: method 'cubic' is not supported yet"):
-        resize2d(X, None, (8, 8), method="cubic")
     with pytest.raises(ExprError, match="resize2d: method 'area' is not one of"):
         resize2d(X, None, (8, 8), method="area")
     with pytest.raises(ExprError, match="resize2d: coordinate_transformation_mode 'centre' is not one of"):
@@ -184,3 +182,94 @@ def test_resize2d_rejects_bad_arguments():
         resize2d(te.placeholder((3, 4, 4), name="Y"), None, (8, 8))
     with pytest.raises(DTypeError, match="resize2d: out_dtype 'float13' is not a dtype"):
         resize2d(X, None, (8, 8), out_dtype="float13")
+
+
+# --- n-dimensional linear and cubic: a separable numpy reference ------------------------------------------------
+
+def _source_np(n_in, n_out, mode):
+    o = np.arange(n_out, dtype=np.float64)
+    if mode == "half_pixel":
+        return (o + 0.5) * n_in / n_out - 0.5
+    if mode == "align_corners":
+        return o * (n_in - 1) / (n_out - 1) if n_out > 1 else np.zeros(1)
+    return o * n_in / n_out  # asymmetric
+
+
+def _weights_np(n_in, n_out, mode, method, alpha=-0.5, exclude=False):
+    """The (n_out, n_in) matrix that resamples one axis: rows of clamped-neighbour weights."""
+    c = _source_np(n_in, n_out, mode)
+    base = np.floor(c)
+    t = c - base
+    m = np.zeros((n_out, n_in))
+    if method == "linear":
+        taps = [(base, 1 - t), (base + 1, t)]
+    else:
+        t2, t3 = t * t, t ** 3
+        ws = [alpha * (t3 - 2 * t2 + t), (alpha + 2) * t3 - (alpha + 3) * t2 + 1,
+              -(alpha + 2) * t3 + (2 * alpha + 3) * t2 - alpha * t, -alpha * t3 + alpha * t2]
+        taps = list(zip([base - 1, base, base + 1, base + 2], ws))
+        if exclude:
+            kept = [np.where((j >= 0) & (j < n_in), w, 0.0) for j, w in taps]
+            total = sum(kept)
+            taps = [(j, w / total) for (j, _), w in zip(taps, kept)]
+    for j, w in taps:
+        np.add.at(m, (np.arange(n_out), np.clip(j, 0, n_in - 1).astype(int)), w)
+    return m
+
+
+def _resize_np(a, axes, outs, mode, method, **kw):
+    out = a.astype(np.float64)
+    for ax, n_out in zip(axes, outs):
+        w = _weights_np(out.shape[ax], n_out, mode, method, **kw)
+        out = np.moveaxis(np.tensordot(w, np.moveaxis(out, ax, 0), axes=1), 0, ax)
+    return out
+
+
+@pytest.mark.parametrize("method", ["linear", "cubic"])
+@pytest.mark.parametrize("mode", ["half_pixel", "align_corners", "asymmetric"])
+def test_linear_and_cubic_in_one_two_and_three_dimensions_match_numpy(method, mode):
+    cases = [(resize1d, "NCW", (2, 3, 9), (13,)), (resize1d, "NWC", (2, 7, 3), (4,)),
+             (resize2d, "NCHW", (1, 2, 6, 5), (9, 3)), (resize2d, "NHWC", (1, 7, 4, 2), (5, 8)),
+             (resize3d, "NCDHW", (1, 2, 4, 5, 3), (6, 3, 5)), (resize3d, "NDHWC", (1, 3, 4, 5, 2), (2, 7, 4))]
+    for fn, layout, shape, size in cases:
+        a = rng.standard_normal(shape).astype("float32")
+        axes = [layout.index(d) for d in "DHW" if d in layout]
+        X = te.placeholder(shape, "float32", name="X")
+        got = run_plain(fn(X, None, size, layout=layout, method=method, coordinate_transformation_mode=mode), [X], [a])
+        np.testing.assert_allclose(got, _resize_np(a, axes, size, mode, method), rtol=1e-5, atol=1e-5,
+                                   err_msg=f"{fn.__name__} {layout}")
+
+
+@pytest.mark.parametrize("alpha,exclude", [(-0.5, 0), (-0.75, 0), (-0.75, 1), (-0.5, 1)])
+def test_bicubic_alpha_and_exclude(alpha, exclude):
+    a = rng.standard_normal((2, 3, 7, 6)).astype("float32")
+    X = te.placeholder(a.shape, "float32", name="X")
+    out = resize2d(X, None, (11, 4), method="cubic", bicubic_alpha=alpha, bicubic_exclude=exclude)
+    want = _resize_np(a, [2, 3], (11, 4), "half_pixel", "cubic", alpha=alpha, exclude=bool(exclude))
+    np.testing.assert_allclose(run_plain(out, [X], [a]), want, rtol=1e-5, atol=1e-5)
+    # Keys' kernel with alpha = -0.5 reproduces a linear ramp exactly away from the edges.
+    if alpha == -0.5 and not exclude:
+        ramp = np.broadcast_to(np.arange(16, dtype="float32") * 0.5 - 3, (1, 1, 16, 16)).copy()
+        R = te.placeholder(ramp.shape, "float32", name="R")
+        got = run_plain(resize2d(R, None, (24, 24), method="cubic", coordinate_transformation_mode="align_corners"),
+                        [R], [ramp])
+        src = np.arange(24) * 15 / 23
+        np.testing.assert_allclose(got[0, 0, :, 4:20], np.broadcast_to(src[4:20] * 0.5 - 3, (24, 16)), atol=1e-5)
+
+
+def test_resize1d_and_3d_nearest_and_integer_data():
+    a = rng.integers(-100, 100, (1, 2, 5, 6, 7)).astype("int32")
+    X = te.placeholder(a.shape, "int32", name="X")
+    got = run_plain(resize3d(X, None, (9, 3, 7)), [X], [a])  # TVM's defaults: nearest, align_corners
+    idx = [_align_corners_round(n, o) for n, o in zip((5, 6, 7), (9, 3, 7))]
+    np.testing.assert_array_equal(got, a[:, :, idx[0]][:, :, :, idx[1]][:, :, :, :, idx[2]])
+    b = rng.integers(50, 150, (2, 3, 10)).astype("uint8")  # cubic overshoot stays inside uint8
+    Y = te.placeholder(b.shape, "uint8", name="Y")
+    got = run_plain(resize1d(Y, None, (7,), method="cubic"), [Y], [b])  # integer outputs are rounded
+    want = np.round(_resize_np(b, [2], (7,), "half_pixel", "cubic"))
+    assert got.dtype == np.uint8
+    np.testing.assert_array_equal(got.astype(np.int64), want.astype(np.int64))
+    with pytest.raises(ExprError, match="resize3d: size must be three positive integers"):
+        resize3d(X, None, (9, 3))
+    with pytest.raises(ExprError, match="resize1d: layout 'NCHW' is not supported"):
+        resize1d(Y, None, (7,), layout="NCHW")

@@ -1,5 +1,5 @@
-"""Image ops (TVM's ``topi.image``): resizing of 2-D images in NCHW or NHWC tensors."""
+"""Image ops (TVM's ``topi.image``): resizing of 1-, 2- and 3-D data in channels-first or -last tensors."""
 
-from .resize import resize2d
+from .resize import resize1d, resize2d, resize3d
 
-__all__ = ["resize2d"]
+__all__ = ["resize1d", "resize2d", "resize3d"]

@@ -1,6 +1,7 @@
-"""``resize2d``: an image tensor (NCHW or NHWC) resampled to a new height and width by nearest neighbour or
-bilinear interpolation.  Each output pixel maps back to a source coordinate by a coordinate transformation
-mode, per axis, with ``scale = in_size / out_size``:
+"""``resize1d`` / ``resize2d`` / ``resize3d``: a tensor (NCW/NWC, NCHW/NHWC, NCDHW/NDHWC) resampled to a new
+width, height and width, or depth, height and width by nearest neighbour, linear or cubic interpolation.
+Each output element maps back to a source coordinate by a coordinate transformation mode, per axis, with
+``scale = in_size / out_size``:
 
     half_pixel            (x + 0.5) * scale - 0.5
     pytorch_half_pixel    as half_pixel, but 0 when out_size is 1
@@ -11,7 +12,10 @@ mode, per axis, with ``scale = in_size / out_size``:
                           start/end from ``roi``; a source outside the image gives ``extrapolation_value``
 
 "nearest_neighbor" rounds that coordinate by ``rounding_method``; "linear" blends the two neighbours on each
-axis by the coordinate's fraction, a neighbour past the edge clamped to it.
+axis by the coordinate's fraction, a neighbour past the edge clamped to it; "cubic" blends four neighbours
+on each axis with Keys' cubic convolution weights (``bicubic_alpha``, -0.5 by default, -0.75 as
+PyTorch), neighbours past the edge clamped to it or, with ``bicubic_exclude``, left out and the remaining
+weights rescaled to sum to 1.
 """
 
 from __future__ import annotations
@@ -79,91 +83,151 @@ def _pair(values: Any, what: str, arg: str, conv: Any) -> list[Any]:
         raise ExprError(f"{what}: {arg} must hold constants, got {values!r}") from None
 
 
-def resize2d(data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layout: str = "NCHW",
-             method: str = "linear", coordinate_transformation_mode: str = "half_pixel", rounding_method: str = "",
-             bicubic_alpha: float = -0.5, bicubic_exclude: int = 0, extrapolation_value: float = 0.0,
-             out_dtype: str | None = None, output_shape: Sequence[Any] | None = None) -> Tensor:
-    """``data`` (NCHW or NHWC) resized to ``size = (out_h, out_w)`` by "nearest_neighbor" or "linear"
-    (bilinear); see the module docstring for the coordinate modes.  ``roi = (start_h, start_w, end_h, end_w)``
-    (fractions of the image) is read only by "tf_crop_and_resize".  Integer outputs of "linear" are rounded."""
-    what = "resize2d"
-    mode = coordinate_transformation_mode
-    if method in ("cubic", "bicubic"):
-        raise ExprError(f"{what}: method '{method}' is not supported yet (use 'nearest_neighbor' or 'linear')")
-    if method not in ("nearest_neighbor", "linear", "bilinear"):
-        raise ExprError(f"{what}: method '{method}' is not one of 'nearest_neighbor', 'linear'")
+def _cubic_weights(t: PrimExpr, alpha: float, dt: str) -> list[PrimExpr]:
+    """Keys' cubic convolution weights of the neighbours at -1, 0, 1, 2 for a fraction ``t``."""
+    a = te.const(alpha, dt)
+    t2, t3 = t * t, t * t * t
+    return [a * (t3 - 2 * t2 + t),
+            (a + 2) * t3 - (a + 3) * t2 + 1,
+            -(a + 2) * t3 + (2 * a + 3) * t2 - a * t,
+            -a * t3 + a * t2]
+
+
+_LAYOUTS = {1: ("NCW", "NWC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
+_NAMES = {"D": "depth", "H": "height", "W": "width"}
+
+
+def _resize(what: str, ndim: int, data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layout: str,
+            method: str, mode: str, rounding_method: str, bicubic_alpha: float, bicubic_exclude: int,
+            extrapolation_value: float, out_dtype: str | None, output_shape: Sequence[Any] | None) -> Tensor:
+    """The resize of the ``ndim`` spatial axes (the last of D, H, W) of ``data`` in ``layout``."""
+    method = {"bilinear": "linear", "trilinear": "linear", "bicubic": "cubic"}.get(method, method)
+    if method not in ("nearest_neighbor", "linear", "cubic"):
+        raise ExprError(f"{what}: method '{method}' is not one of 'nearest_neighbor', 'linear', 'cubic'")
     if mode not in _MODES:
         raise ExprError(f"{what}: coordinate_transformation_mode '{mode}' is not one of {', '.join(_MODES)}")
     if rounding_method not in _ROUNDING:
         raise ExprError(f"{what}: rounding_method '{rounding_method}' is not one of "
                         f"{', '.join(repr(r) for r in _ROUNDING)}")
-    if layout not in ("NCHW", "NHWC"):
-        raise ExprError(f"{what}: layout '{layout}' is not supported (NCHW, NHWC)")
-    if not isinstance(data, Tensor) or len(data.shape) != 4:
-        raise ExprError(f"{what}: data must be a 4-D tensor ({layout})")
-    ha, wa = layout.index("H"), layout.index("W")
+    if layout not in _LAYOUTS[ndim]:
+        raise ExprError(f"{what}: layout '{layout}' is not supported ({', '.join(_LAYOUTS[ndim])})")
+    if not isinstance(data, Tensor) or len(data.shape) != ndim + 2:
+        raise ExprError(f"{what}: data must be a {ndim + 2}-D tensor ({layout})")
+    letters = "DHW"[3 - ndim:]
+    axes = [layout.index(a) for a in letters]
     try:
-        in_h, in_w = get_const_int(data.shape[ha]), get_const_int(data.shape[wa])
+        ins = [get_const_int(data.shape[a]) for a in axes]
     except ExprError:
-        raise ExprError(f"{what}: data's height and width must be constant, got {data.shape[ha]} x "
-                        f"{data.shape[wa]}") from None
-    sizes = _pair(size, what, "size", get_const_int)
-    if len(sizes) != 2 or min(sizes) < 1:
-        raise ExprError(f"{what}: size must be two positive integers (out_h, out_w), got {size!r}")
-    out_h, out_w = sizes
-    roi_hw = ((0.0, 1.0), (0.0, 1.0))
+        raise ExprError(f"{what}: data's {' and '.join(_NAMES[a] for a in letters)} must be constant, got "
+                        f"{' x '.join(str(data.shape[a]) for a in axes)}") from None
+    outs = _pair(size, what, "size", get_const_int)
+    if len(outs) != ndim or min(outs) < 1:
+        count = {1: "one positive integer", 2: "two positive integers", 3: "three positive integers"}[ndim]
+        raise ExprError(f"{what}: size must be {count} ({', '.join('out_' + a.lower() for a in letters)}), "
+                        f"got {size!r}")
+    rois = [(0.0, 1.0)] * ndim
     if mode == "tf_crop_and_resize":
         box = _pair(roi if roi is not None else (), what, "roi", get_const_float)
-        if len(box) != 4:
-            raise ExprError(f"{what}: roi must be (start_h, start_w, end_h, end_w) for tf_crop_and_resize, "
-                            f"got {roi!r}")
-        roi_hw = ((box[0], box[2]), (box[1], box[3]))
+        if len(box) != 2 * ndim:
+            raise ExprError(f"{what}: roi must be ({', '.join('start_' + a.lower() for a in letters)}, "
+                            f"{', '.join('end_' + a.lower() for a in letters)}) for tf_crop_and_resize, got {roi!r}")
+        rois = list(zip(box[:ndim], box[ndim:]))
     try:
         dt = str(te.as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
     except DTypeError:
         raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
     shape: list[Any] = list(data.shape)
-    shape[ha], shape[wa] = out_h, out_w
+    for a, o in zip(axes, outs):
+        shape[a] = o
     if output_shape is not None:
-        if len(output_shape) != 4:
-            raise ExprError(f"{what}: output_shape must have 4 dimensions, got {list(output_shape)}")
+        if len(output_shape) != ndim + 2:
+            raise ExprError(f"{what}: output_shape must have {ndim + 2} dimensions, got {list(output_shape)}")
         shape = list(output_shape)
-    linear = method != "nearest_neighbor"
     rounding = rounding_method or ("round" if mode == "align_corners" else "floor")
     # Coordinates are computed in float64 where an index is rounded from them (in float32, "asymmetric"
     # row 265 of 318 from 342 lands at 284.99997, not 285, and floors to the wrong row) and in float32 where
     # they only weigh a blend, which is continuous in them.
-    cdt = "float64" if not linear or str(data.dtype) == "float64" else "float32"
+    cdt = "float64" if method == "nearest_neighbor" or str(data.dtype) == "float64" else "float32"
     outside = te.const(extrapolation_value, dt)
 
+    def clamp(v: PrimExpr, n: int) -> PrimExpr:
+        return te.max(te.min(v, n - 1), 0)
+
     def body(*i: Any) -> PrimExpr:
-        y = _source(i[ha], in_h, out_h, mode, roi_hw[0], cdt)
-        x = _source(i[wa], in_w, out_w, mode, roi_hw[1], cdt)
+        coords = [_source(i[a], n, o, mode, r, cdt) for a, n, o, r in zip(axes, ins, outs, rois)]
 
-        def at(yy: PrimExpr, xx: PrimExpr) -> PrimExpr:
-            return data(*[yy if k == ha else xx if k == wa else v for k, v in enumerate(i)])
-        if not linear:
-            value = at(_nearest(y, rounding, in_h), _nearest(x, rounding, in_w)).astype(dt)
+        def at(idx: Sequence[PrimExpr]) -> PrimExpr:
+            where = dict(zip(axes, idx))
+            return data(*[where.get(k, v) for k, v in enumerate(i)]).astype(cdt)
+
+        if method == "nearest_neighbor":
+            value = at([_nearest(c, rounding, n) for c, n in zip(coords, ins)]).astype(dt)
         else:
-            y0f, x0f = te.floor(y), te.floor(x)
-            wy, wx = y - y0f, x - x0f
-            y0, x0 = y0f.astype("int32"), x0f.astype("int32")
+            # Per axis: the neighbours (clamped indices) and their weights; the value is the
+            # tensor product of the axes' blends.
+            taps = []
+            for c, n in zip(coords, ins):
+                base = te.floor(c)
+                frac = c - base
+                b = base.astype("int32")
+                if method == "linear":
+                    taps.append([(clamp(b, n), 1 - frac), (clamp(b + 1, n), frac)])
+                    continue
+                ws = _cubic_weights(frac, bicubic_alpha, cdt)
+                js = [b + d for d in (-1, 0, 1, 2)]
+                if bicubic_exclude:
+                    ws = [te.if_then_else(te.all(j >= 0, j < n), w, te.const(0.0, cdt)) for j, w in zip(js, ws)]
+                    total = ws[0] + ws[1] + ws[2] + ws[3]
+                    ws = [w / total for w in ws]
+                taps.append([(clamp(j, n), w) for j, w in zip(js, ws)])
 
-            def clamp(v: PrimExpr, n: int) -> PrimExpr:
-                return te.max(te.min(v, n - 1), 0)
-            ya, yb, xa, xb = clamp(y0, in_h), clamp(y0 + 1, in_h), clamp(x0, in_w), clamp(x0 + 1, in_w)
-
-            def lerp(a: PrimExpr, b: PrimExpr, t: PrimExpr) -> PrimExpr:
-                return a * (1 - t) + b * t
-            top = lerp(at(ya, xa).astype(cdt), at(ya, xb).astype(cdt), wx)
-            bottom = lerp(at(yb, xa).astype(cdt), at(yb, xb).astype(cdt), wx)
-            value = lerp(top, bottom, wy)
+            def blend(k: int, idx: list[PrimExpr]) -> PrimExpr:
+                if k == ndim:
+                    return at(idx)
+                terms = [blend(k + 1, idx + [j]) * w for j, w in taps[k]]
+                out = terms[0]
+                for t in terms[1:]:
+                    out = out + t
+                return out
+            value = blend(0, [])
             value = te.round(value).astype(dt) if te.as_dtype(dt).is_int else value.astype(dt)
         if mode != "tf_crop_and_resize":
             return value
-        inside = te.all(y >= 0, y <= in_h - 1, x >= 0, x <= in_w - 1)
+        inside = te.all(*[te.all(c >= 0, c <= n - 1) for c, n in zip(coords, ins)])
         return te.if_then_else(inside, value, outside)
     return te.compute(shape, body, name="resize", tag=tag.INJECTIVE)
 
 
-__all__ = ["resize2d"]
+def resize1d(data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layout: str = "NCW",
+             method: str = "linear", coordinate_transformation_mode: str = "half_pixel", rounding_method: str = "",
+             bicubic_alpha: float = -0.5, bicubic_exclude: int = 0, extrapolation_value: float = 0.0,
+             out_dtype: str | None = None, output_shape: Sequence[Any] | None = None) -> Tensor:
+    """``data`` (NCW or NWC) resized to ``size = (out_w,)``; ``roi = (start_w, end_w)``."""
+    return _resize("resize1d", 1, data, roi, size, layout, method, coordinate_transformation_mode, rounding_method,
+                   bicubic_alpha, bicubic_exclude, extrapolation_value, out_dtype, output_shape)
+
+
+def resize2d(data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layout: str = "NCHW",
+             method: str = "linear", coordinate_transformation_mode: str = "half_pixel", rounding_method: str = "",
+             bicubic_alpha: float = -0.5, bicubic_exclude: int = 0, extrapolation_value: float = 0.0,
+             out_dtype: str | None = None, output_shape: Sequence[Any] | None = None) -> Tensor:
+    """``data`` (NCHW or NHWC) resized to ``size = (out_h, out_w)`` by "nearest_neighbor", "linear"
+    (bilinear) or "cubic" (bicubic); see the module docstring for the coordinate modes.
+    ``roi = (start_h, start_w, end_h, end_w)`` (fractions of the image) is read only by
+    "tf_crop_and_resize".  Integer outputs of "linear" and "cubic" are rounded."""
+    return _resize("resize2d", 2, data, roi, size, layout, method, coordinate_transformation_mode, rounding_method,
+                   bicubic_alpha, bicubic_exclude, extrapolation_value, out_dtype, output_shape)
+
+
+def resize3d(data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layout: str = "NCDHW",
+             method: str = "nearest_neighbor", coordinate_transformation_mode: str = "align_corners",
+             rounding_method: str = "", bicubic_alpha: float = -0.5, bicubic_exclude: int = 0,
+             extrapolation_value: float = 0.0, out_dtype: str | None = None,
+             output_shape: Sequence[Any] | None = None) -> Tensor:
+    """``data`` (NCDHW or NDHWC) resized to ``size = (out_d, out_h, out_w)``; ``roi`` = (start_d, start_h,
+    start_w, end_d, end_h, end_w).  TVM's defaults: nearest neighbour, align_corners."""
+    return _resize("resize3d", 3, data, roi, size, layout, method, coordinate_transformation_mode, rounding_method,
+                   bicubic_alpha, bicubic_exclude, extrapolation_value, out_dtype, output_shape)
+
+
+__all__ = ["resize1d", "resize2d", "resize3d"]
