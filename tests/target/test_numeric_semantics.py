@@ -118,3 +118,19 @@ def test_max_min_reductions_propagate_nan_and_keep_infinities(dtype: str, rng) -
     f(a, got_max, got_min)
     np.testing.assert_array_equal(got_max, a.max(axis=1))
     np.testing.assert_array_equal(got_min, a.min(axis=1))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_max_min_of_equal_values_give_the_second_as_numpy(dtype: str, vectorize: bool) -> None:
+    # numpy.maximum(-0.0, 0.0) is 0.0 and maximum(0.0, -0.0) is -0.0: a tie gives the second
+    # argument; the sign of zero must come out the same (assert_array_equal alone would not see it).
+    a = np.array([-0.0, 0.0, -0.0, 0.0, 1.0, np.nan, -0.0, 2.0] * 4, dtype)
+    b = np.array([0.0, -0.0, -0.0, 0.0, np.nan, 1.0, np.nan, 2.0] * 4, dtype)
+    for fn, ref in ((te.max, np.maximum), (te.min, np.minimum)):
+        got = _binary_kernel(dtype, fn, 32, vectorize)(a, b)
+        want = ref(a, b)
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=f"{ref.__name__} {dtype}")
+    relu = _binary_kernel(dtype, lambda x, y: te.max(x, te.const(0.0, dtype)), 32, vectorize)(a, b)
+    np.testing.assert_array_equal(np.signbit(relu), np.signbit(np.maximum(a, np.zeros_like(a))))

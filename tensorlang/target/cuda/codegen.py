@@ -647,9 +647,12 @@ __device__ __forceinline__ long long tl_checked(long long i, long long count, lo
   }
   return 0;
 }""",
-    "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN).
-template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a <= b || a != a) ? a : b; }
-template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a >= b || a != a) ? a : b; }""",
+    "minmax": r"""// numpy.minimum/maximum: NaN on either side propagates (a != a only for NaN); a tie gives b
+// (maximum(-0.0, 0.0) is 0.0), except in numpy's float16 loops (tl_min16/tl_max16), which give a.
+template <typename T> __device__ __forceinline__ T tl_min(T a, T b) { return (a < b || a != a) ? a : b; }
+template <typename T> __device__ __forceinline__ T tl_max(T a, T b) { return (a > b || a != a) ? a : b; }
+template <typename T> __device__ __forceinline__ T tl_min16(T a, T b) { return (a <= b || a != a) ? a : b; }
+template <typename T> __device__ __forceinline__ T tl_max16(T a, T b) { return (a >= b || a != a) ? a : b; }""",
     "shift": r"""// numpy's left_shift/right_shift: a count outside [0, bits) (negative ones included) shifts
 // everything out instead of being undefined; the left shift wraps, in unsigned arithmetic.
 template <typename T> __device__ __forceinline__ T tl_shl(T a, T b) {
@@ -1385,7 +1388,7 @@ class _KernelRenderer(Visitor):
         self.used.add("minmax")
         fn = "tl_min" if is_min else "tl_max"
         if dt.is_float:
-            return self._float_call(fn, [e.a, e.b], dt, lane)
+            return self._float_call(fn + ("16" if dt.bits == 16 else ""), [e.a, e.b], dt, lane)
         return f"{fn}({_strip(self.expr(e.a, lane))}, {_strip(self.expr(e.b, lane))})"
 
     def visit_Min(self, e: E.Min, lane: int | None) -> str:

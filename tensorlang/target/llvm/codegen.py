@@ -764,10 +764,12 @@ class _FunctionEmitter(Visitor):
     def _min_max(self, e: E.BinaryOp, is_min: bool) -> ir.Value:
         a, b, dt = self._operands(e)
         if dt.is_float:
-            # numpy.minimum: (a <= b || isnan(a)) ? a : b, so NaN on either side propagates.
-            cmp = self.b.fcmp_ordered("<=" if is_min else ">=", a, b, flags=self.m.fast_math)
-            cmp = self.b.or_(cmp, self.b.fcmp_unordered("uno", a, a, flags=self.m.fast_math))
-            return self.b.select(cmp, a, b)
+            # numpy.minimum: (a < b || isnan(a)) ? a : b, so NaN on either side propagates; a tie
+            # gives b (minimum(-0.0, 0.0) is 0.0) for float32/64, but a for float16, whose numpy
+            # loop compares with <=.
+            op = ("<" if is_min else ">") + ("=" if dt.bits == 16 else "")
+            m = self.b.select(self.b.fcmp_ordered(op, a, b, flags=self.m.fast_math), a, b)
+            return self.b.select(self.b.fcmp_unordered("uno", a, a, flags=self.m.fast_math), a, m)
         op = ("s" if dt.is_signed else "u") + ("min" if is_min else "max")
         return self.call_intrinsic(f"llvm.{op}.{_mangle(a.type)}", a.type, [a, b])
 
