@@ -116,6 +116,10 @@ class PrimExpr(Node):
             return IntImm(self.dtype, -self.value)
         if isinstance(self, FloatImm):
             return FloatImm(self.dtype, -self.value)
+        if self.dtype.is_float:
+            # -x flips the sign of 0.0 too (numpy.negative(0.0) is -0.0), which 0 - x does not;
+            # x * -1 is exact, and LLVM makes it a sign flip.
+            return binary(Mul, self, const(-1.0, self.dtype))
         return binary(Sub, const(0, self.dtype), self)
 
     def __lt__(self, o):

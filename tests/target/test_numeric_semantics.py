@@ -134,3 +134,13 @@ def test_max_min_of_equal_values_give_the_second_as_numpy(dtype: str, vectorize:
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want), err_msg=f"{ref.__name__} {dtype}")
     relu = _binary_kernel(dtype, lambda x, y: te.max(x, te.const(0.0, dtype)), 32, vectorize)(a, b)
     np.testing.assert_array_equal(np.signbit(relu), np.signbit(np.maximum(a, np.zeros_like(a))))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_negation_flips_the_sign_of_zero_as_numpy(dtype: str, vectorize: bool) -> None:
+    a = np.array([0.0, -0.0, 1.5, -np.inf, np.inf, np.nan, 1e-40, -2.0] * 4, dtype)
+    got = _binary_kernel(dtype, lambda x, y: -x, 32, vectorize)(a, a)
+    want = np.negative(a)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(np.signbit(got[~np.isnan(a)]), np.signbit(want[~np.isnan(a)]))
