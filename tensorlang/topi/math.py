@@ -71,14 +71,15 @@ def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
 
 
 def sign(x: Tensor) -> Tensor:
-    """-1, 0 or 1 by the sign of each element (NaN stays NaN, as numpy.sign)."""
+    """-1, 0 or 1 by the sign of each element (NaN stays NaN and -0.0 gives 0.0, as numpy.sign)."""
     def body(*i: Any) -> PrimExpr:
         v = x(*i)
         if v.dtype.is_bool or (v.dtype.is_int and not v.dtype.is_signed):
             return (v != te.const(0, v.dtype)).astype(v.dtype)
         one, zero = te.const(1, v.dtype), te.const(0, v.dtype)
-        # zero (and NaN) give the element itself
-        return te.if_then_else(v > zero, one, te.if_then_else(v < zero, -one, v))
+        # NaN gives itself; zeros of either sign give 0.0 (numpy.sign(-0.0) is 0.0)
+        rest = te.if_then_else(v == zero, zero, v) if v.dtype.is_float else zero
+        return te.if_then_else(v > zero, one, te.if_then_else(v < zero, -one, rest))
     return te.compute(x.shape, body, name="T_sign", tag=tag.ELEMWISE)
 
 

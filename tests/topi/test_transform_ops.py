@@ -127,7 +127,9 @@ def test_sign_and_logical_not_follow_numpy():
     A = te.placeholder((3, 4), name="A")
     a = rand(3, 4)
     a[0, 0], a[1, 1], a[2, 2] = np.nan, 0.0, -0.0
-    np.testing.assert_array_equal(run_plain(topi.sign(A), [A], [a]), np.sign(a))
+    got = run_plain(topi.sign(A), [A], [a])
+    np.testing.assert_array_equal(got, np.sign(a))
+    np.testing.assert_array_equal(np.signbit(got[1:]), np.signbit(np.sign(a)[1:]))  # sign(-0.0) is 0.0
     np.testing.assert_array_equal(run_plain(topi.logical_not(A), [A], [a]), np.logical_not(a))
     Ai = te.placeholder((3, 4), name="Ai", dtype="int16")
     ai = _ints((3, 4), "int16")
