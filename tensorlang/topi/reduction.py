@@ -118,7 +118,9 @@ def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Te
     if len(red) != 1 and axis is not None:
         raise ExprError(f"{name}: reduce over one axis (got {axis!r})")
     if axis is None and ndim != 1:
-        return _arg(reshape(data, [_size(data.shape)]), 0, keepdims, reducer, name)
+        # The flat index, over every axis; keepdims keeps them all, as numpy's (1, ..., 1).
+        flat = _arg(reshape(data, [_size(data.shape)]), 0, keepdims, reducer, name)
+        return reshape(flat, [1] * ndim) if keepdims else flat
     ax = red[0]
     k = te.reduce_axis((0, data.shape[ax]), name="k")
     shape = [1 if d == ax else data.shape[d] for d in range(ndim)] if keepdims else \

@@ -39,3 +39,17 @@ def test_arg_reductions_match_numpy_with_nan_inf_and_ties(which: str, rfactor: b
     b = np.zeros(9, "int32")
     f(a, b)
     np.testing.assert_array_equal(b, getattr(np, which)(a, axis=1))
+
+
+@pytest.mark.parametrize("which", ["argmax", "argmin"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_arg_reductions_over_every_axis_give_numpys_flat_index_and_shape(which: str, keepdims: bool) -> None:
+    a = np.random.default_rng().standard_normal((3, 4, 5)).astype("float32")
+    a[1, 2, 3] = np.nan if which == "argmax" else -np.inf
+    A = te.placeholder(a.shape, name="A")
+    B = getattr(topi, which)(A, axis=None, keepdims=keepdims)
+    want = np.asarray(getattr(np, which)(a, axis=None, keepdims=keepdims))
+    assert tuple(int(d) for d in B.shape) == want.shape  # (1, 1, 1) or ()
+    b = np.zeros(tuple(int(d) for d in B.shape), "int32")
+    tl.build(te.create_schedule(B.op), [A, B])(a, b)
+    np.testing.assert_array_equal(b.ravel(), want.ravel())
