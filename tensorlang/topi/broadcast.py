@@ -34,11 +34,19 @@ less = broadcast_binary(lambda a, b: a < b, "less")
 less_equal = broadcast_binary(lambda a, b: a <= b, "less_equal")
 greater = broadcast_binary(lambda a, b: a > b, "greater")
 greater_equal = broadcast_binary(lambda a, b: a >= b, "greater_equal")
-logical_and = broadcast_binary(lambda a, b: te.all(a, b), "logical_and")
-logical_or = broadcast_binary(lambda a, b: te.any(a, b), "logical_or")
 
-logical_xor = broadcast_binary(lambda a, b: te.all(a, b) != te.any(a, b), "logical_xor")
 
+def _truth(v: Any) -> Any:
+    """``v`` as a condition, numpy's way: a float is true when nonzero (NaN included)."""
+    if isinstance(v, PrimExpr) and v.dtype.is_float:
+        return v != te.const(0, v.dtype)
+    return bool(v) if isinstance(v, float) else v
+
+
+logical_and = broadcast_binary(lambda a, b: te.all(_truth(a), _truth(b)), "logical_and")
+logical_or = broadcast_binary(lambda a, b: te.any(_truth(a), _truth(b)), "logical_or")
+logical_xor = broadcast_binary(lambda a, b: te.all(_truth(a), _truth(b)) != te.any(_truth(a), _truth(b)),
+                               "logical_xor")
 
 def logical_not(x: Tensor) -> Tensor:
     """True where ``x`` is zero (False, 0), as numpy.logical_not."""

@@ -294,3 +294,15 @@ def test_unravel_index_matches_numpy(dtype):
             run_plain(topi.unravel_index(I0, S), [I0, S], [np.array(bad, dtype=dtype), np.array([5, 3, 4, 1])])
     with pytest.raises(DTypeError, match="unravel_index: indices must hold integers"):
         topi.unravel_index(te.placeholder((3,), name="F"), S)
+
+
+@pytest.mark.parametrize("op", ["logical_and", "logical_or", "logical_xor"])
+def test_logical_ops_take_floats_as_numpy_does(op):
+    # numpy: a float is true when nonzero, NaN included; mixed with ints and bools, broadcast.
+    a = np.array([[0.0, -0.0, 1.5, np.nan, -np.inf, 0.0]], "float32")
+    b = np.array([[0], [3], [-1]], "int16")
+    c = rng.random((3, 6)) < 0.5
+    A, B, C = (te.placeholder(x.shape, str(x.dtype), name=n) for x, n in ((a, "A"), (b, "B"), (c, "C")))
+    fn, ref = getattr(topi, op), getattr(np, op)
+    np.testing.assert_array_equal(run_plain(fn(A, B), [A, B], [a, b]), ref(a, b))
+    np.testing.assert_array_equal(run_plain(fn(C, A), [C, A], [c, a]), ref(c, a))
