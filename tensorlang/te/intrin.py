@@ -17,11 +17,13 @@ from .expr import (
     Div,
     FloorDiv,
     FloorMod,
+    Let,
     Mod,
     PrimExpr,
     Select,
     ShiftLeft,
     ShiftRight,
+    Var,
     _operand_pair,
     binary,
     bitwise,
@@ -139,11 +141,43 @@ def abs(x: Any) -> PrimExpr:  # noqa: A001
 
 
 def power(x: Any, y: Any) -> PrimExpr:
-    """x ** y for float expressions."""
+    """x ** y: the C library's pow for floats; for integers numpy's integer power, exact with
+    wrap-around (a negative exponent, which numpy refuses, gives the quotient truncated toward
+    zero: 1 / x ** -y, so 0 unless |x| is 1; 0 ** negative is 0)."""
     a, b = _operand_pair(x, y, " (in te.power)")
-    if not a.dtype.is_float:
-        a, b = cast(a, "float32"), cast(b, "float32")
-    return Call(a.dtype, "pow", (a, b))
+    if a.dtype.is_float:
+        return Call(a.dtype, "pow", (a, b))
+    if a.dtype.is_bool:
+        a, b = cast(a, "int8"), cast(b, "int8")  # numpy raises the bools as int8
+    return _int_power(a, b)
+
+
+def _int_power(a: PrimExpr, b: PrimExpr) -> PrimExpr:
+    """a ** b by squaring, over every bit of b, with each square and partial product bound once
+    (a chain of Lets) so the expression grows linearly in the bit count."""
+    dt = a.dtype
+    one, zero = const(1, dt), const(0, dt)
+    steps: list[tuple[Var, PrimExpr]] = []
+    bits = dt.bits - 1 if dt.is_signed else dt.bits
+    base = Var("pow.base0", dt)
+    steps.append((base, a))
+    result: PrimExpr = one
+    for k in range(bits):
+        if k:
+            nxt = Var(f"pow.base{k}", dt)
+            steps.append((nxt, base * base))
+            base = nxt
+        bit = bitwise(BitwiseAnd, bitwise(ShiftRight, b, const(k, dt)), one) != zero
+        r = Var(f"pow.r{k}", dt)
+        steps.append((r, Select(bit, result * base, result)))
+        result = r
+    if dt.is_signed:
+        odd = bitwise(BitwiseAnd, b, one) != zero
+        negative = Select(a == one, one, Select(a == -one, Select(odd, -one, one), zero))
+        result = Select(b < zero, negative, result)
+    for var, value in reversed(steps):
+        result = Let(var, value, result)
+    return result
 
 
 def fmod(x: Any, y: Any) -> PrimExpr:

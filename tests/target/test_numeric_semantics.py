@@ -144,3 +144,20 @@ def test_negation_flips_the_sign_of_zero_as_numpy(dtype: str, vectorize: bool) -
     want = np.negative(a)
     np.testing.assert_array_equal(got, want)
     np.testing.assert_array_equal(np.signbit(got[~np.isnan(a)]), np.signbit(want[~np.isnan(a)]))
+
+
+@pytest.mark.parametrize("dtype", INTS + ["uint64"])
+@pytest.mark.parametrize("vectorize", [False, True])
+def test_integer_power_is_numpys_exact_wrapping_power(dtype: str, vectorize: bool, rng) -> None:
+    info = np.iinfo(dtype)
+    a = rng.integers(max(info.min, -9), min(info.max, 9), 64, endpoint=True).astype(dtype)
+    b = rng.integers(0, min(info.max, 80), 64, endpoint=True).astype(dtype)
+    a[:4], b[:4] = [0, 1, info.max, info.min], [0, 0, 3, 2]
+    kernel = _binary_kernel(dtype, te.power, 64, vectorize)
+    with np.errstate(all="ignore"):
+        np.testing.assert_array_equal(kernel(a, b), np.power(a, b))  # wrap-around included
+    if info.min < 0:  # numpy refuses negative exponents; here 1 / a ** -b truncated toward zero
+        a = np.array([1, -1, -1, 2, -3, 0, 5, 1] * 8, dtype)
+        b = np.array([-1, -1, -2, -1, -2, -1, -3, -5] * 8, dtype)
+        want = np.array([1, -1, 1, 0, 0, 0, 0, 1] * 8, dtype)
+        np.testing.assert_array_equal(_binary_kernel(dtype, te.power, 64, vectorize)(a, b), want)
