@@ -170,21 +170,42 @@ def split(ary: Tensor, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     return outs
 
 
-def take(a: Tensor, indices: Tensor, axis: int | None = None) -> Tensor:
-    """Elements of ``a`` at ``indices`` (along ``axis``; of the flattened ``a`` when None), clipped."""
+def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 0, mode: str = "clip") -> Tensor:
+    """Elements of ``a`` at ``indices`` along ``axis`` (of the flattened ``a`` when None), as TVM's:
+    ``mode`` "clip" (the default) clamps an index into [0, n - 1], "wrap" takes it modulo n
+    (numpy's negative indices: -1 is the last), "fast" uses it as it is (one outside [0, n) is
+    a ``BoundsError`` when the kernel runs).  The first ``batch_dims`` axes of ``indices`` and
+    ``a`` are shared: each batch takes from its own slice."""
+    what = "take"
+    if mode not in ("clip", "wrap", "fast"):
+        raise ExprError(f"{what}: mode '{mode}' is not 'clip', 'wrap' or 'fast'")
+    if not indices.dtype.is_int or indices.dtype.is_bool:
+        raise DTypeError(f"{what}: indices must hold integers, got {indices.dtype}")
     if axis is None:
-        flat = flatten(reshape(a, [1, prod(a.shape)]))
-        size = prod(a.shape)
-        return te.compute(indices.shape, lambda *i: flat(0, te.max(te.min(indices(*i), size - 1), 0)),
-                          name="T_take", tag=tag.INJECTIVE)
-    ax = normalize_axis(axis, len(a.shape), "take")
-    n = a.shape[ax]
+        if batch_dims:
+            raise ExprError(f"{what}: batch_dims={batch_dims} needs an axis")
+        return take(reshape(a, [prod(a.shape)]), indices, 0, 0, mode)
+    ax = normalize_axis(axis, len(a.shape), what)
     k = len(indices.shape)
-    shape = list(a.shape[:ax]) + list(indices.shape) + list(a.shape[ax + 1:])
+    bd = batch_dims + k if batch_dims < 0 else batch_dims
+    if not 0 <= bd <= min(ax, k):
+        raise ExprError(f"{what}: batch_dims={batch_dims} must lie in [0, {min(ax, k)}] (the axis is {ax}, "
+                        f"indices has {k} dimension(s))")
+    n = a.shape[ax]
+    idt = "int64" if indices.dtype.bits == 64 else "int32"
+    shape = list(a.shape[:ax]) + list(indices.shape[bd:]) + list(a.shape[ax + 1:])
 
     def body(*i: Any) -> PrimExpr:
-        where = te.max(te.min(indices(*i[ax:ax + k]).astype("int32"), n - 1), 0)
-        return a(*(list(i[:ax]) + [where] + list(i[ax + k:])))
+        pre, picked, post = list(i[:ax]), list(i[ax:ax + k - bd]), list(i[ax + k - bd:])
+        raw = indices(*(pre[:bd] + picked)).astype(idt)
+        size = te.const(n, idt) if isinstance(n, int) else n.astype(idt)
+        if mode == "clip":
+            where = te.max(te.min(raw, size - 1), te.const(0, idt))
+        elif mode == "wrap":
+            where = te.floormod(raw, size)
+        else:
+            where = raw
+        return a(*(pre + [where] + post))
     return te.compute(shape, body, name="T_take", tag=tag.INJECTIVE)
 
 

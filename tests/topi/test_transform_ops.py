@@ -306,3 +306,29 @@ def test_logical_ops_take_floats_as_numpy_does(op):
     fn, ref = getattr(topi, op), getattr(np, op)
     np.testing.assert_array_equal(run_plain(fn(A, B), [A, B], [a, b]), ref(a, b))
     np.testing.assert_array_equal(run_plain(fn(C, A), [C, A], [c, a]), ref(c, a))
+
+
+def test_take_modes_and_batch_dims_as_tvm():
+    # TVM's take: "clip" by default (numpy's mode="clip"), "wrap" (numpy's negative indices),
+    # "fast" (used as given: out of range is a BoundsError); batch_dims shares leading axes.
+    a = rand(4, 5, 6)
+    idx = np.array([[0, -1, 3], [-4, 7, 2]], "int32")
+    A, I = te.placeholder(a.shape, name="A"), te.placeholder(idx.shape, "int32", name="I")
+    for mode in ("clip", "wrap"):
+        np.testing.assert_array_equal(run_plain(topi.take(A, I, 1, mode=mode), [A, I], [a, idx]),
+                                      np.take(a, idx, axis=1, mode=mode))
+        np.testing.assert_array_equal(run_plain(topi.take(A, I, mode=mode), [A, I], [a, idx]),
+                                      np.take(a, idx, mode=mode))
+    inside = np.array([[0, 4, 3], [1, 2, 2]], "int32")
+    np.testing.assert_array_equal(run_plain(topi.take(A, I, 1, mode="fast"), [A, I], [a, inside]),
+                                  np.take(a, inside, axis=1))
+    with pytest.raises(BoundsError):
+        run_plain(topi.take(A, I, 1, mode="fast"), [A, I], [a, idx])
+    b = rng.integers(0, 5, (4, 3)).astype("int32")
+    B = te.placeholder(b.shape, "int32", name="B")
+    got = run_plain(topi.take(A, B, axis=1, batch_dims=1), [A, B], [a, b])
+    np.testing.assert_array_equal(got, np.stack([np.take(a[k], b[k], axis=0) for k in range(4)]))
+    with pytest.raises(ExprError, match="take: mode 'raise' is not"):
+        topi.take(A, I, 1, mode="raise")
+    with pytest.raises(ExprError, match="take: batch_dims=3 must lie in"):
+        topi.take(A, I, 1, batch_dims=3)
