@@ -53,8 +53,22 @@ def _unary(fname: str):
     def fn(x: Any) -> PrimExpr:
         e = _float_arg(x, fname)
         return Call(e.dtype, fname, (e,))
-    fn.__name__ = fname
-    fn.__doc__ = f"Elementwise {fname} of a float expression."
+    return _named(fn, fname, f"Elementwise {fname} of a float expression.")
+
+
+def _binary_call(fname: str):
+    def fn(x: Any, y: Any) -> PrimExpr:
+        a, b = _operand_pair(x, y, f" (in te.{fname})")
+        if not a.dtype.is_float:
+            raise DTypeError(f"te.{fname} expects float expressions, got {a.dtype} '{a}' "
+                             "(convert it with .astype('float32'))")
+        return Call(a.dtype, fname, (a, b))
+    return _named(fn, fname, f"Elementwise {fname}(x, y) of float expressions (the C library's).")
+
+
+def _named(fn: Any, fname: str, doc: str) -> Any:
+    fn.__name__ = fn.__qualname__ = fname
+    fn.__doc__ = doc
     return fn
 
 
@@ -94,18 +108,6 @@ def round(x: Any) -> PrimExpr:  # noqa: A001
 def nearbyint(x: Any) -> PrimExpr:
     """Round to the nearest integer in the default rounding mode (ties to even), as ``round``."""
     return _round(x)
-
-
-def _binary_call(fname: str):
-    def fn(x: Any, y: Any) -> PrimExpr:
-        a, b = _operand_pair(x, y, f" (in te.{fname})")
-        if not a.dtype.is_float:
-            raise DTypeError(f"te.{fname} expects float expressions, got {a.dtype} '{a}' "
-                             "(convert it with .astype('float32'))")
-        return Call(a.dtype, fname, (a, b))
-    fn.__name__ = fname
-    fn.__doc__ = f"Elementwise {fname}(x, y) of float expressions (the C library's)."
-    return fn
 
 
 atan2 = _binary_call("atan2")
