@@ -33,7 +33,8 @@ from .expr import (
     convert,
 )
 
-# Names the code generators implement; each takes and returns one float dtype.
+# Names the code generators implement (tests/te/test_intrin_math.py checks both); each takes and
+# returns one float dtype.
 FLOAT_UNARY = ("exp", "exp2", "exp10", "log", "log2", "log10", "sqrt", "tanh", "erf", "floor",
                "ceil", "round", "trunc", "sin", "cos", "tan", "fabs", "sinh", "cosh", "asin", "acos", "atan",
                "asinh", "acosh", "atanh", "log1p", "expm1")

@@ -169,6 +169,16 @@ def get_pad_tuple3d(padding: Any, kernel: Sequence[Any]) -> tuple[int, int, int,
     raise ExprError(f"padding {padding!r}: expected an int, 3 or 6 numbers")
 
 
+def const_ints(values: Any, n: int, what: str, arg: str) -> list[int]:
+    """``n`` constant ints from one value (repeated) or a sequence of ``n``; errors name ``arg``."""
+    vals = list(values) if isinstance(values, (list, tuple)) else [values]
+    if len(vals) == 1 and n > 1:
+        vals = vals * n
+    if len(vals) != n:
+        raise ExprError(f"{what}: {arg} {values!r} must give {n} value(s)")
+    return [get_const_int(v) for v in vals]
+
+
 def pair(value: Any, what: str) -> tuple[Any, Any]:
     """``(v, v)`` from one value, or the two values of a pair."""
     if isinstance(value, (list, tuple)):

@@ -95,3 +95,13 @@ def test_gradients_match_finite_differences(name):
         fwd(x, out)
         return out.sum()
     check_numerical_grads(total, [a], [g], rtol=1e-4, atol=1e-6)
+
+
+def test_every_intrinsic_name_has_code_in_both_generators():
+    # te's list of float intrinsics is what the LLVM and CUDA generators must both implement.
+    from tensorlang.target.cuda.codegen import MATH_FUNCTIONS
+    from tensorlang.target.llvm import codegen as llvm
+    from tensorlang.te.intrin import FLOAT_BINARY, FLOAT_UNARY
+    for name in (*FLOAT_UNARY, *FLOAT_BINARY, "pow"):
+        assert name in MATH_FUNCTIONS, f"CUDA lacks {name}"
+        assert name in {**llvm._LLVM_MATH, **llvm._LIBM} or name == "exp10", f"LLVM lacks {name}"

@@ -8,17 +8,15 @@ from typing import Any
 from ... import te
 from ...errors import ExprError
 from ...te.tensor import Tensor
-from ..utils import get_const_int, get_const_tuple, get_pad_tuple3d
+from ..utils import const_ints, get_const_tuple, get_pad_tuple3d
 from .pad import pad
 
 _AXES = "DHW"
 
 
 def _triple(value: Any, what: str, arg: str) -> list[int]:
-    vals = list(value) if isinstance(value, (list, tuple)) else [value] * 3
-    if len(vals) != 3:
-        raise ExprError(f"{what}: {arg} {value!r} must be one value or three (depth, height, width)")
-    out = [get_const_int(v) for v in vals]
+    """Three positive ints (depth, height, width) from one value or three."""
+    out = const_ints(value, 3, what, arg)
     if min(out) < 1:
         raise ExprError(f"{what}: {arg} {tuple(out)} must be positive")
     return out

@@ -18,9 +18,8 @@ def nll_loss(predictions: Tensor, targets: Tensor, weights: Tensor, reduction: s
     shape; "sum" adds the losses up; "mean" divides that sum by the weights of the counted targets
     (NaN when every target is ignored, as in PyTorch).  A target outside [0, C) that is not
     ``ignore_index`` is a ``BoundsError`` when the compiled function runs."""
-    red = reduction
-    if red not in ("mean", "sum", "none"):
-        raise ExprError(f"nll_loss: reduction '{red}' is not 'mean', 'sum' or 'none'")
+    if reduction not in ("mean", "sum", "none"):
+        raise ExprError(f"nll_loss: reduction '{reduction}' is not 'mean', 'sum' or 'none'")
     if not targets.dtype.is_int:
         raise DTypeError(f"nll_loss: targets {targets.name} must be integers, got {targets.dtype}")
     p_shape, t_shape = list(predictions.shape), list(targets.shape)
@@ -42,10 +41,10 @@ def nll_loss(predictions: Tensor, targets: Tensor, weights: Tensor, reduction: s
         return te.if_then_else(counted(i), value, te.const(0, predictions.dtype))
 
     out = te.compute(t_shape, loss, name="nll_loss", tag="nll_loss")
-    if red == "none":
+    if reduction == "none":
         return out
     total = _sum(out)
-    if red == "sum":
+    if reduction == "sum":
         return total
     w = te.compute(t_shape, lambda *i: te.if_then_else(counted(i), weights(target(i)), te.const(0, weights.dtype)),
                    name="nll_loss_weights")

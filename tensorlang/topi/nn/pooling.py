@@ -11,7 +11,7 @@ from ... import te
 from ...errors import ExprError
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_int, get_const_tuple
+from ..utils import const_ints, get_const_int, get_const_tuple
 from .pad import pad
 
 
@@ -31,15 +31,6 @@ def _window_axes(layout: str, dims: str, what: str) -> list[int]:
     return [layout.index(d) for d in dims]
 
 
-def _ints(values: Any, n: int, what: str, arg: str) -> list[int]:
-    vals = list(values) if isinstance(values, (list, tuple)) else [values]
-    if len(vals) == 1 and n > 1:
-        vals = vals * n
-    if len(vals) != n:
-        raise ExprError(f"{what}: {arg} {values!r} must give {n} value(s)")
-    return [get_const_int(v) for v in vals]
-
-
 def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation: Any, padding: Any,
           pool_type: str, ceil_mode: bool, layout: str, count_include_pad: bool) -> Tensor:
     """Max or average over windows of the ``dims`` axes of ``layout``; ``padding`` lists the pads
@@ -48,7 +39,7 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
         raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
     axes = _window_axes(layout, dims, what)
     n = len(dims)
-    k, st, dil = (_ints(v, n, what, arg) for v, arg in ((kernel, "kernel"), (stride, "stride"),
+    k, st, dil = (const_ints(v, n, what, arg) for v, arg in ((kernel, "kernel"), (stride, "stride"),
                                                         (dilation, "dilation")))
     if min(k + st + dil) < 1:
         raise ExprError(f"{what}: kernel {tuple(k)}, stride {tuple(st)} and dilation {tuple(dil)} must be positive")
