@@ -198,7 +198,7 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
     def body(*i: Any) -> PrimExpr:
         pre, picked, post = list(i[:ax]), list(i[ax:ax + k - bd]), list(i[ax + k - bd:])
         raw = indices(*(pre[:bd] + picked)).astype(idt)
-        size = te.const(n, idt) if isinstance(n, int) else n.astype(idt)
+        size = convert(n).astype(idt)
         if mode == "clip":
             where = te.max(te.min(raw, size - 1), te.const(0, idt))
         elif mode == "wrap":
@@ -537,10 +537,10 @@ def unravel_index(indices: Tensor, shape: Tensor) -> Tensor:
         for m in range(1, n):
             total = total * dim(m)
         # An index out of range reads shape[n], past its end: the kernel's bounds check names it.
-        first = te.if_then_else(te.all(flat >= 0, flat < total), 0, n)
-        size = dim(n - 1) if n > 1 else dim(first)
-        for m in range(n - 2, -1, -1):
-            size = te.if_then_else(k == m, dim(first) if m == 0 else dim(m), size)
+        sizes = [dim(te.if_then_else(te.all(flat >= 0, flat < total), 0, n))] + [dim(m) for m in range(1, n)]
+        size = sizes[-1]
+        for m in range(n - 2, -1, -1):  # sizes[k]
+            size = te.if_then_else(k == m, sizes[m], size)
         return te.floormod(te.floordiv(flat, stride), size)
 
     if len(indices.shape) == 0:
