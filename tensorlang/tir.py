@@ -22,9 +22,18 @@ from .te.extern import (
     reinterpret,
 )
 from .te.intrin import *  # noqa: F403 - and so are its math intrinsics
+from .te.operation import size_var
+from .te.reduction import CommReducer, comm_reducer, max, min, sum  # noqa: A004 - TVM's tir.max is the reducer
+from .te.tensor import IterVar
+
+
+def SizeVar(name: str = "size", dtype: str = "int32") -> Var:  # noqa: N802, F405 - TVM's constructor name
+    """A symbolic size: TVM's ``tir.SizeVar(name, dtype)``, the same variable ``te.size_var`` makes."""
+    return size_var(name, dtype)
 
 __all__ = ["CallEffectKind", "PrimFunc", "ir_builder", "stmt_functor", "transform",
            "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
            "StringImm", "Buffer", "call_extern", "call_intrin", "call_llvm_intrin", "call_llvm_pure_intrin",
            "reinterpret", "call_packed", "call_pure_extern", "decl_buffer",
-           *expr.__all__, "all", "any", *intrin.__all__]
+           *expr.__all__, "all", "any", *intrin.__all__,
+           "CommReducer", "IterVar", "SizeVar", "comm_reducer", "max", "min", "sum"]

@@ -169,6 +169,10 @@ class _Differentiator:
             if dy is not None:
                 out = _add(out, times(dy, e * intrin.log(x)))
             return out
+        if e.name == "ldexp":  # x * 2**n: linear in x, and n is an integer (no derivative)
+            x, n = e.args
+            dx = self(x)
+            return None if dx is None else times(dx, E.Call(x.dtype, "ldexp", (_c(1.0, x), n)))
         if len(e.args) == 1:
             dx = self(e.args[0])
             if dx is None:

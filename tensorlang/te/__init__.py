@@ -23,15 +23,15 @@ from .intrin import *  # noqa: F403 - the math intrinsics (intrin.__all__)
 from .operation import compute, placeholder, reduce_axis, size_var, tag_scope, thread_axis, var
 from .reduction import CommReducer, Reducer, comm_reducer, fmax, fmin, max, min, sum
 from .scan import ScanOp, scan
-from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor
+from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor, TensorSlice
 from .tensor_intrin import TensorIntrin, decl_tensor_intrin
 
 __all__ = [
     "DType", "as_dtype", "promote", *expr.__all__, "all", "any", *intrin.__all__, "compute", "placeholder",
     "reduce_axis", "size_var", "tag_scope", "thread_axis", "var", "CommReducer", "Reducer", "comm_reducer",
     "max", "min", "fmax", "fmin", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
-    "Range", "Tensor", "DeclBuffer", "ExternOp", "call_extern", "call_intrin", "call_packed", "call_pure_extern",
-    "decl_buffer", "extern", "TensorIntrin", "decl_tensor_intrin", "ScanOp", "scan",
+    "Range", "Tensor", "TensorSlice", "DeclBuffer", "ExternOp", "call_extern", "call_intrin", "call_packed",
+    "call_pure_extern", "decl_buffer", "extern", "TensorIntrin", "decl_tensor_intrin", "ScanOp", "scan",
     "create_schedule", "Schedule", "Stage", "gradient",  # noqa: F405 - resolved by __getattr__ below
 ]
 

@@ -18,6 +18,8 @@ from .expr import (
     FloorDiv,
     FloorMod,
     Let,
+    Max,
+    Min,
     Mod,
     PrimExpr,
     Select,
@@ -183,6 +185,105 @@ def _int_power(a: PrimExpr, b: PrimExpr) -> PrimExpr:
     return result
 
 
+def _int_arg(x: Any, fname: str) -> PrimExpr:
+    e = convert(x)
+    if not e.dtype.is_int:
+        raise DTypeError(f"te.{fname} expects an integer expression, got {e.dtype} '{e}'")
+    return e
+
+
+def _bind(name: str, value: PrimExpr, body) -> PrimExpr:
+    """``body(v)`` with ``v`` bound once to ``value`` (a Let), so a value used several times is
+    computed once and the expression does not grow with each use."""
+    var = Var(name, value.dtype)
+    return Let(var, value, body(var))
+
+
+def _popcount_unsigned(u: PrimExpr) -> PrimExpr:
+    """The set bits of unsigned ``u``, summed in place (pairs, nibbles, bytes; LLVM turns this
+    pattern into one popcnt where the target has it)."""
+    dt, bits = u.dtype, u.dtype.bits
+
+    def mask(byte: int) -> PrimExpr:
+        return const(int.from_bytes(bytes([byte]) * (bits // 8), "little"), dt)
+
+    def shr(v: PrimExpr, k: int) -> PrimExpr:
+        return bitwise(ShiftRight, v, const(k, dt))
+
+    def step3(v: PrimExpr) -> PrimExpr:
+        nibbles = bitwise(BitwiseAnd, v + shr(v, 4), mask(0x0F))
+        if bits == 8:
+            return nibbles
+        return _bind("popcount.n", nibbles, lambda n: shr(n * mask(0x01), bits - 8))
+
+    def step2(v: PrimExpr) -> PrimExpr:
+        pairs = bitwise(BitwiseAnd, v, mask(0x33)) + bitwise(BitwiseAnd, shr(v, 2), mask(0x33))
+        return _bind("popcount.q", pairs, step3)
+
+    return _bind("popcount.p", u - bitwise(BitwiseAnd, shr(u, 1), mask(0x55)), step2)
+
+
+def popcount(x: Any) -> PrimExpr:
+    """The number of set bits of an integer (of its two's complement bits when negative), in
+    x's dtype, as TVM's ``tir.popcount`` (numpy's ``bitwise_count`` counts |x| instead)."""
+    e = _int_arg(x, "popcount")
+    unsigned = DType("uint", e.dtype.bits, e.dtype.lanes)
+    return cast(_popcount_unsigned(cast(e, unsigned)), e.dtype)
+
+
+def clz(x: Any) -> PrimExpr:
+    """The number of leading zero bits of an integer (its width for 0, 0 when negative), as int32
+    like TVM's ``tir.clz``."""
+    e = _int_arg(x, "clz")
+    unsigned = DType("uint", e.dtype.bits, e.dtype.lanes)
+    bits = e.dtype.bits
+
+    def smear(v: PrimExpr, k: int) -> PrimExpr:
+        # Copy the highest set bit into every lower bit: then the zeros above it are the count.
+        if k >= bits:
+            return cast(const(bits, unsigned) - _popcount_unsigned(v), "int32")
+        return _bind("clz.v", bitwise(BitwiseOr, v, bitwise(ShiftRight, v, const(k, unsigned))),
+                     lambda w: smear(w, 2 * k))
+
+    return _bind("clz.u", cast(e, unsigned), lambda u: smear(u, 1))
+
+
+def ldexp(x: Any, n: Any) -> PrimExpr:
+    """x * 2**n rounded once, for float x and integer n (numpy's ldexp; the C library's)."""
+    e = _float_arg(x, "ldexp")
+    k = convert(n)
+    if not k.dtype.is_int:
+        raise DTypeError(f"te.ldexp expects an integer exponent, got {k.dtype} '{k}'")
+    # Any |n| past 2**16 already gives 0 or inf (or x for 0, inf, NaN), so the exponent is clamped
+    # into int32, which both code generators' ldexp take.
+    limit = 1 << 16
+    if k.dtype.bits > 16:
+        k = binary(Min, k, const(limit, k.dtype))
+        if k.dtype.is_signed:
+            k = binary(Max, k, const(-limit, k.dtype))
+    return Call(e.dtype, "ldexp", (e, cast(k, "int32")))
+
+
+def ceildiv(a: Any, b: Any) -> PrimExpr:
+    """a / b rounded up: ``a // b``, plus 1 where the division leaves a remainder, for integers
+    (no overflow, as ``(a + b - 1) // b`` has); ``ceil(a / b)`` for floats."""
+    x, y = _operand_pair(a, b, " (in te.ceildiv)")
+    if x.dtype.is_float:
+        return ceil(binary(Div, x, y))
+    return binary(FloorDiv, x, y) + cast(binary(FloorMod, x, y) != const(0, x.dtype), x.dtype)
+
+
+def infinity(dtype: str | DType) -> PrimExpr:
+    """+inf of a float dtype."""
+    dt = as_dtype(dtype)
+    if not dt.is_float:
+        raise DTypeError(f"infinity of {dt}: only float dtypes have one")
+    return const(float("inf"), dt)
+
+
+pow = power  # noqa: A001 - TVM's tir.pow
+
+
 def fmod(x: Any, y: Any) -> PrimExpr:
     """C fmod: the remainder with the sign of x."""
     a, b = _operand_pair(x, y, " (in te.fmod)")
@@ -308,7 +409,8 @@ def min_value(dtype: str | DType) -> PrimExpr:
 
 
 # The names the te and tir facades re-export.
-__all__ = ["acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "copysign", "cosh", "div", "expm1",
+__all__ = ["ceildiv", "clz", "infinity", "ldexp", "popcount", "pow",
+           "acos", "acosh", "add", "asin", "asinh", "atan", "atan2", "atanh", "copysign", "cosh", "div", "expm1",
            "hypot", "isfinite", "isinf", "likely", "log1p", "multiply", "nearbyint", "nextafter", "sinh", "subtract",
            "abs", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "shift_left", "shift_right",
            "ceil", "cos", "erf", "exp", "exp2", "exp10", "floor", "floordiv", "floormod", "fmod", "indexdiv",

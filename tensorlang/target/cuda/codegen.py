@@ -60,8 +60,9 @@ MATH_FUNCTIONS: dict[str, tuple[str, str]] = {
     "acosh": ("acoshf", "acosh"), "atanh": ("atanhf", "atanh"), "log1p": ("log1pf", "log1p"),
     "expm1": ("expm1f", "expm1"), "atan2": ("atan2f", "atan2"), "hypot": ("hypotf", "hypot"),
     "copysign": ("copysignf", "copysign"), "nextafter": ("nextafterf", "nextafter"),
+    "ldexp": ("ldexpf", "ldexp"),  # (float, int32 exponent)
 }
-_ARITY = {"pow": 2, "atan2": 2, "hypot": 2, "copysign": 2, "nextafter": 2}
+_ARITY = {"pow": 2, "atan2": 2, "hypot": 2, "copysign": 2, "nextafter": 2, "ldexp": 2}
 
 _C_TYPES = {
     "bool": "bool", "int8": "signed char", "uint8": "unsigned char", "int16": "short",
@@ -1421,7 +1422,8 @@ class _KernelRenderer(Visitor):
     def _float_call(self, fn: str, args: list[E.PrimExpr], dt: DType, lane: int | None) -> str:
         """``fn(args)``; float16 arguments go through float32 and the result is rounded back."""
         if dt.bits == 16:
-            return f"tl_f2h({fn}({', '.join(self.as_float(a, lane) for a in args)}))"
+            wide = [self.as_float(a, lane) if a.dtype.is_float else _strip(self.expr(a, lane)) for a in args]
+            return f"tl_f2h({fn}({', '.join(wide)}))"
         return f"{fn}({', '.join(_strip(self.expr(a, lane)) for a in args)})"
 
     def visit_Call(self, e: E.Call, lane: int | None) -> str:

@@ -892,6 +892,16 @@ class _FunctionEmitter(Visitor):
         ty = llvm_type(e.dtype)
         if name in vecmath.FUNCTIONS and e.dtype.bits in (16, 32):
             return self._vector_math(name, args[0], e.dtype)
+        if name == "ldexp":  # (float, int32): te.ldexp clamps the exponent into int32
+            x, k = args
+            if isinstance(ty, ir.VectorType) and not isinstance(k.type, ir.VectorType):
+                k = self.splat(k, ty.count)
+            if e.dtype.bits == 16:  # in float32, exactly; rounding to half then happens once
+                wide = ir.VectorType(ir.FloatType(), ty.count) if isinstance(ty, ir.VectorType) else ir.FloatType()
+                y = self.call_intrinsic(f"llvm.ldexp.{_mangle(wide)}.{_mangle(k.type)}", wide,
+                                        [self.b.fpext(x, wide), k])
+                return self.b.fptrunc(y, ty)
+            return self.call_intrinsic(f"llvm.ldexp.{_mangle(ty)}.{_mangle(k.type)}", ty, [x, k])
         if name in _LLVM_MATH:
             return self.call_intrinsic(f"{_LLVM_MATH[name]}.{_mangle(ty)}", ty, args, self.m.fast_math)
         if name == "exp10":
@@ -899,7 +909,7 @@ class _FunctionEmitter(Visitor):
         if name in _LIBM:
             return self._libm_call(_LIBM[name], args, e.dtype)
         raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
-                         f"known: likely, exp10, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
+                         f"known: likely, exp10, ldexp, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
 
     def _packed_call(self, e: E.Call) -> ir.Value:
         """Call a tl.register_func'ed function through the module's packed-call slot (see

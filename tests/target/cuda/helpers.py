@@ -187,11 +187,14 @@ def select_oob() -> PrimFunc:
 
 def intrinsic_args(name: str, a: Any, dt: DType) -> list[Any]:
     """The arguments the intrinsics kernel gives ``name`` for A[i] = ``a`` in (0.5, 1.5): every
-    function defined there (asin of a / 2, acosh of a + 1), binary ones with 2 (copysign -2)."""
+    function defined there (asin of a / 2, acosh of a + 1), binary ones with 2 (copysign -2,
+    ldexp the int 3)."""
     if name in ("pow", "atan2", "hypot", "nextafter"):
         return [a, E.FloatImm(dt, 2.0)]
     if name == "copysign":
         return [a, E.FloatImm(dt, -2.0)]
+    if name == "ldexp":
+        return [a, c32(3)]
     if name in ("asin", "acos", "atanh"):
         return [a * E.FloatImm(dt, 0.5)]
     if name == "acosh":

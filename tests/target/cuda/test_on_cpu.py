@@ -235,7 +235,7 @@ def test_host_intrinsics(host_lib, dt):
            "asin": lambda x: np.arcsin(x / 2), "acos": lambda x: np.arccos(x / 2), "atan": np.arctan,
            "asinh": np.arcsinh, "acosh": lambda x: np.arccosh(x + 1), "atanh": lambda x: np.arctanh(x / 2),
            "log1p": np.log1p, "expm1": np.expm1, "atan2": lambda x: np.arctan2(x, 2), "hypot": lambda x: np.hypot(x, 2),
-           "copysign": lambda x: -x, "nextafter": lambda x: x}
+           "copysign": lambda x: -x, "nextafter": lambda x: x, "ldexp": lambda x: x * 8}
     want = sum(fns[name](a.astype(np.float64)) for name in sorted(MATH_FUNCTIONS))
     np.testing.assert_allclose(out, want, rtol=1e-5 if dt == "float32" else 1e-12)
 
