@@ -271,9 +271,43 @@ class Stage:
             dup = next(iv for iv in ivs if ivs.count(iv) > 1)
             raise ScheduleError(f"{self._where()}: reorder was given axis {dup.name} twice")
         pos = sorted(self.leaf_iter_vars.index(iv) for iv in ivs)
+        before = list(self.leaf_iter_vars)
         for p, iv in zip(pos, ivs):
             self.leaf_iter_vars[p] = iv
+        problem = self._range_order_problem()
+        if problem:
+            self.leaf_iter_vars[:] = before
+            raise ScheduleError(f"{self._where()}: reorder would {problem}")
         return self
+
+    def _range_order_problem(self) -> str | None:
+        """Why the leaf order breaks a reduction whose range is read per output element (a
+        sparse row's nonzeros: ``reduce_axis((0, indptr[row + 1] - indptr[row]))``): that loop
+        must stay inside every loop of the axes its range uses; None when it does."""
+        if not isinstance(self.op, ComputeOp) or not self.op.reduce_axis:
+            return None
+        from ..te.functor import free_vars
+        roots: dict[IterVar, set[IterVar]] = {iv: {iv} for iv in (*self.op.axis, *self.op.reduce_axis)}
+        for rel in self.relations:
+            if isinstance(rel, Split):
+                roots[rel.outer] = roots[rel.inner] = roots.get(rel.parent, set())
+            elif isinstance(rel, Fuse):
+                roots[rel.fused] = roots.get(rel.outer, set()) | roots.get(rel.inner, set())
+        by_var = {iv.var: iv for iv in self.op.axis}
+        position = {iv: k for k, iv in enumerate(self.leaf_iter_vars)}
+        for r in self.op.reduce_axis:
+            uses = {by_var[v] for v in (*free_vars(r.dom.min), *free_vars(r.dom.extent)) if v in by_var}
+            if not uses:
+                continue
+            inner = [leaf for leaf in self.leaf_iter_vars if r in roots.get(leaf, ())]
+            outer = [leaf for leaf in self.leaf_iter_vars if roots.get(leaf, set()) & uses]
+            for a in inner:
+                for b in outer:
+                    if position[a] < position[b]:
+                        return (f"put loop {a.name} outside loop {b.name}, but the range of reduction axis "
+                                f"{r.name} ({r.dom.min}, {r.dom.extent}) depends on "
+                                f"{', '.join(sorted(u.name for u in uses))}")
+        return None
 
     @_recorded(in_record=False)  # TVM's record holds the splits and the reorder it makes
     def tile(self, x_parent: IterVar, y_parent: IterVar, x_factor: Any, y_factor: Any

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import TensorLangError
+from ...errors import ScheduleError, TensorLangError
 from ...schedule.schedule import create_schedule
 from ...target.target import Target, as_target
 from ...te.dtype import DType
@@ -183,7 +183,10 @@ def plain_schedule(tensors: Sequence[Any]) -> Any:
             continue
         data = list(op.axis)
         if op.reduce_axis and data:
-            st.reorder(*(data[:-1] + list(op.reduce_axis) + data[-1:]))
+            try:
+                st.reorder(*(data[:-1] + list(op.reduce_axis) + data[-1:]))
+            except ScheduleError:
+                pass  # a reduction whose range is read per output element (sparse rows) stays inside
         if data and len(data) > 1:
             ext = data[0].dom.extent
             if isinstance(ext, IntImm) and ext.value > 1 and data[0].iter_type == IterVarType.DATA_PAR:

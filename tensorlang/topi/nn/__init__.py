@@ -14,6 +14,7 @@ from .normalization import batch_norm, group_norm, instance_norm, l2_normalize, 
 from .pad import dilate, mirror_pad, pad
 from .pooling import adaptive_pool, adaptive_pool1d, adaptive_pool3d, global_pool, pool1d, pool2d, pool3d
 from .softmax import fast_softmax, log_softmax, softmax
+from .sparse import sparse_dense
 from .upsampling import upsampling
 
 __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
@@ -22,4 +23,4 @@ __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "bat
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",
            "adaptive_pool", "upsampling", "fast_softmax", "group_norm", "instance_norm", "depthwise_conv2d_nhwc",
            "group_conv2d_nchw", "conv3d_ncdhw", "conv3d_ndhwc", "pool1d", "pool3d", "adaptive_pool1d",
-           "adaptive_pool3d", "mirror_pad", "nll_loss"]
+           "adaptive_pool3d", "mirror_pad", "nll_loss", "sparse_dense"]
