@@ -18,7 +18,7 @@ auto_scheduler``: ``register_workload``, ``SearchTask(func=, args=, target=)``,
 
 from .dag import ComputeDAG, SketchError
 from .hardware import HardwareModel, HardwareParams, hardware_for
-from .policy import PreloadMeasuredStates, RandomModel, SketchPolicy, XGBModel
+from .policy import PreloadCustomSketchRule, PreloadMeasuredStates, RandomModel, SketchPolicy, XGBModel
 from .records import load_best_record, load_records, save_records
 from .scheduler import TaskScheduler, tune_tasks
 from .search import SketchSearch
@@ -39,5 +39,5 @@ __all__ = ["SearchTask", "tune_tasks", "TaskScheduler", "SketchSearch", "Compute
            # TVM 0.12's auto_scheduler names (``from tensorlang import autoschedule as auto_scheduler``)
            "register_workload", "WorkloadError", "TuningOptions", "TuningOptionsError", "RecordToFile", "LocalBuilder",
            "LocalRunner", "LocalRPCMeasureContext", "SketchPolicy", "XGBModel", "RandomModel",
-           "PreloadMeasuredStates", "HardwareParams", "LayoutRewriteOption", "load_records", "save_records",
-           "load_best_record"]
+           "PreloadMeasuredStates", "PreloadCustomSketchRule", "HardwareParams", "LayoutRewriteOption", "load_records",
+           "save_records", "load_best_record"]

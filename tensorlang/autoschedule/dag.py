@@ -38,6 +38,10 @@ class StageInfo:
     consumers: list[str] = field(default_factory=list)
     has_reuse: bool = False          # some input read misses a spatial axis: tiling pays off
     dtype_bits: int = 32
+    # A reduction whose range is read from a tensor at run time (a sparse row's nonzeros) or
+    # depends on the output element (a triangular sum): its ``reduce`` entries are 1 (unknown),
+    # and only the sketches that keep its loop whole apply.
+    dynamic_reduce: bool = False
 
     @property
     def is_reduction(self) -> bool:
@@ -57,6 +61,13 @@ def _extent(e: Any, where: str) -> int:
         raise SketchError(f"{where} has the symbolic extent {e}; auto-scheduling needs constant shapes "
                           "(pass the sizes as arguments of the computation function)")
     return int(e.value)
+
+
+def _reads_tensor(e: Any) -> bool:
+    """Whether ``e`` reads a tensor (a size known only when the function runs)."""
+    found = []
+    post_order_visit(e, lambda node: found.append(node) if isinstance(node, E.TensorRead) else None)
+    return bool(found)
 
 
 def tensor_reads(op: ComputeOp) -> list[E.TensorRead]:
@@ -154,12 +165,16 @@ class ComputeDAG:
                 used[op.name] = used.get(op.name, 0) + 1
                 key = f"{op.name}#{used[op.name]}"
             where = f"stage {op.name}"
+            own = {iv.var for iv in op.axis}
+            dynamic = any(_reads_tensor(e) or vars_of(e) & own
+                          for iv in op.reduce_axis for e in (iv.dom.min, iv.dom.extent))
             info = StageInfo(key=key, op=op,
                              spatial=[_extent(iv.dom.extent, f"{where}, axis {iv.name},") for iv in op.axis],
-                             reduce=[_extent(iv.dom.extent, f"{where}, reduce axis {iv.name},")
+                             reduce=[1 if dynamic else _extent(iv.dom.extent, f"{where}, reduce axis {iv.name},")
                                      for iv in op.reduce_axis],
-                             is_output=id(op) in output_ops, dtype_bits=op.body[0].dtype.bits)
-            info.has_reuse = bool(op.reduce_axis) and _has_reuse(op)
+                             is_output=id(op) in output_ops, dtype_bits=op.body[0].dtype.bits,
+                             dynamic_reduce=dynamic)
+            info.has_reuse = bool(op.reduce_axis) and not dynamic and _has_reuse(op)
             self.stages.append(info)
             self.by_op[id(op)] = info
         for info in self.stages:

@@ -1,7 +1,8 @@
 """The search a task is tuned with, in the names of TVM's ``auto_scheduler``: ``SketchPolicy``
 (the task's evolutionary search, with a seed), its cost model (``XGBModel``: the shipped
 pretrained ranker refitted on the task's measurements; ``RandomModel``: no learned model, the
-analytic prior alone) and ``PreloadMeasuredStates`` (trials of a log the search starts from).
+analytic prior alone) and ``PreloadMeasuredStates`` (trials of a log the search starts from);
+``PreloadCustomSketchRule`` is accepted with a warning (see its docstring).
 """
 
 from __future__ import annotations
@@ -25,6 +26,21 @@ class PreloadMeasuredStates:
         if not isinstance(filename, (str, os.PathLike)):
             raise TensorLangError(f"PreloadMeasuredStates needs a file name, got {filename!r}")
         self.filename = os.fspath(filename)
+
+
+class PreloadCustomSketchRule:
+    """TVM's hook for a hand-written sketch rule (``meet_condition_func(policy, state, stage_id)``
+    and ``apply_func(policy, state, stage_id)`` over Ansor's loop-state API).  tensorlang's
+    sketches are built from the computation's stages, not from that API, so a policy given one
+    warns and searches its own sketches; the rule's functions are never called."""
+
+    PASS, APPLY, APPLY_AND_SKIP_REST = 0, 1, 2
+
+    def __init__(self, meet_condition_func: Any, apply_func: Any, rule_name: str = "CustomSketchRule"):
+        for what, fn in (("meet_condition_func", meet_condition_func), ("apply_func", apply_func)):
+            if not callable(fn):
+                raise TensorLangError(f"PreloadCustomSketchRule {rule_name}: {what} must be callable, got {fn!r}")
+        self.meet_condition_func, self.apply_func, self.rule_name = meet_condition_func, apply_func, rule_name
 
 
 class XGBModel:
@@ -89,10 +105,16 @@ class SketchPolicy:
         if not callable(getattr(model, "ranker", None)):
             raise TensorLangError(f"SketchPolicy: program_cost_model must be an XGBModel or RandomModel, "
                                   f"got {model!r}")
-        callbacks = list(init_search_callbacks or [])
-        for cb in callbacks:
+        callbacks = []
+        for cb in list(init_search_callbacks or []):
+            if isinstance(cb, PreloadCustomSketchRule):
+                warnings.warn(f"SketchPolicy: custom sketch rule '{cb.rule_name}' is not run (it is written against "
+                              "TVM's loop-state API); tensorlang searches its own sketches of the task", stacklevel=2)
+                continue
             if not isinstance(cb, PreloadMeasuredStates):
-                raise TensorLangError(f"SketchPolicy: init_search_callbacks takes PreloadMeasuredStates, got {cb!r}")
+                raise TensorLangError(f"SketchPolicy: init_search_callbacks takes PreloadMeasuredStates or "
+                                      f"PreloadCustomSketchRule, got {cb!r}")
+            callbacks.append(cb)
         self.task = task
         self.verbose = verbose
         self.search = SketchSearch(task, seed=seed, cost_model=model.ranker(seed))

@@ -43,6 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..autotune.space import InstantiationError
+from ..errors import ScheduleError
 from ..schedule.schedule import Schedule, Stage, create_schedule
 from ..te import expr as E
 from ..te import thread_axis
@@ -673,8 +674,36 @@ class _Applier:
         st = self.stage(info.key)
         if anchor:
             st.compute_at(*self.attach[anchor])
-        else:
+        elif not (info.dynamic_reduce and self._vector_inside_reduction(st, info)):
             self._root_parallel(st, info)
+
+    def _vector_inside_reduction(self, st: Stage, info: StageInfo) -> bool:
+        """A reduction of data-dependent length (a sparse block row) with its last output axis
+        (the rows of a block) moved inside it as vector lanes, accumulated in a local vector and
+        the other axes fused in parallel; False, changing nothing, where the reduction's range
+        depends on that axis."""
+        *outer, last = st.op.axis
+        if not outer or not 2 <= info.spatial[-1] <= MAX_VECTOR:
+            return False
+        leaves = list(st.leaf_iter_vars)
+        try:
+            st.reorder(*outer, *st.op.reduce_axis, last)
+        except ScheduleError:
+            return False
+        st.leaf_iter_vars[:] = leaves  # legal: now build it on a local accumulator
+        t = self.tensor(info.key)
+        acc = self.sch[self.sch.cache_write(t, "local")]
+        out = self.sch[t]
+        *outer, last = out.op.axis
+        fused = self._fuse(out, outer)
+        if math.prod(info.spatial[:-1]) > 1:
+            out.parallel(fused)
+        out.vectorize(last)
+        acc.compute_at(out, fused)
+        *a_outer, a_last = acc.op.axis
+        acc.reorder(*a_outer, *acc.op.reduce_axis, a_last)
+        acc.vectorize(a_last)
+        return True
 
     def _split_flat(self, info: StageInfo, knob: str) -> tuple[Stage, int, IterVar, IterVar] | None:
         """(stage, factor, outer, inner): all of ``info``'s axes fused and split by decision ``knob``;

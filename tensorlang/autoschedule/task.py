@@ -35,6 +35,7 @@ from ..errors import TensorLangError
 from ..schedule.schedule import Schedule
 from ..schedule.step_record import python_code
 from ..target.target import as_target
+from ..te.tensor import PlaceholderOp
 from .dag import ComputeDAG, SketchError
 from .hardware import HardwareModel, hardware_for
 from .policy import SketchPolicy
@@ -75,10 +76,15 @@ class SearchTask:
         or ``compute_dag=ComputeDAG(tensors)``.  ``hardware_params`` (``HardwareParams``)
         overrides what the prior assumes of the machine.  ``target_host`` and
         ``layout_rewrite_option`` are accepted and have no effect (tensorlang decides layout
-        rewrites per sketch and keeps the function's arguments as they are)."""
-        if task_inputs:
-            raise TensorLangError("SearchTask: task_inputs (TVM's special input buffers, as for sparse operators) "
-                                  "are not supported; every input is drawn at random and checked against the reference")
+        rewrites per sketch and keeps the function's arguments as they are).
+
+        ``task_inputs`` (``{placeholder name: array}``) fixes inputs that random test data would
+        make meaningless, as the indices and row pointers of a sparse matrix: every candidate and
+        the reference run on those arrays (the others stay random).  A BSR ``topi.nn.sparse_dense``
+        also answers to TVM's names for its arrays (``sparse_dense_bsr_<N>_<K>_<bs_r>_<bs_c>_``
+        ``<blocks>_<pointers>_W_data``, ``..._W_indices``, ``..._W_indptr``).  ``task_inputs_overwrite``
+        and ``task_inputs_save_to_file`` are accepted and have no effect: the arrays live in the
+        task, and a GPU task's cached reference is keyed by their contents."""
         if args is None:
             args = ()
         if not isinstance(args, (tuple, list)):
@@ -104,6 +110,7 @@ class SearchTask:
         self.desc = desc
         self.workload_key = workload_key_of(self.name, self.args)
         self.dag = ComputeDAG(self._tensors())
+        self.task_inputs = _fixed_inputs(self.name, self.dag, task_inputs)
         self.hardware: HardwareModel = hardware_for(self.target)
         if hardware_params is not None:
             self.hardware = hardware_params.apply(self.hardware)
@@ -413,3 +420,60 @@ def finish_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.
     if not configs:
         return 0
     return _measure(task, search, configs, log, create_measure_batch(task, option), callbacks)
+
+
+def _fixed_inputs(task_name: str, dag: ComputeDAG, given: Any) -> dict[int, Any]:
+    """``task_inputs`` as contiguous numpy arrays by position among the computation's arguments,
+    each checked against the placeholder it replaces (found by name, or by TVM's names for a
+    sparse matrix's arrays: unnamed placeholders all share the name "placeholder")."""
+    import numpy as np
+    if not given:
+        return {}
+    if not isinstance(given, dict):
+        raise TensorLangError(f"SearchTask {task_name}: task_inputs must be a dict of placeholder name -> array, "
+                              f"got {type(given).__name__}")
+    position = {id(t): i for i, t in enumerate(dag.tensors) if isinstance(t.op, PlaceholderOp)}
+    by_name: dict[str, list[Any]] = {}
+    for t in dag.tensors:
+        if isinstance(t.op, PlaceholderOp):
+            by_name.setdefault(t.name, []).append(t)
+    conventional = _sparse_input_names(dag)
+    fixed: dict[int, Any] = {}
+    for name, value in given.items():
+        tensor = conventional.get(name)
+        if tensor is None:
+            named = by_name.get(name, [])
+            if len(named) > 1:
+                raise TensorLangError(f"SearchTask {task_name}: task_inputs names '{name}', which {len(named)} "
+                                      "inputs of the computation share; give them distinct names")
+            tensor = named[0] if named else None
+        if tensor is None or id(tensor) not in position:
+            raise TensorLangError(f"SearchTask {task_name}: task_inputs names '{name}', which is not an input the "
+                                  f"computation function returns (its inputs: {', '.join(sorted(by_name)) or 'none'})")
+        array = np.ascontiguousarray(value.numpy() if hasattr(value, "numpy") else np.asarray(value))
+        shape = tuple(int(d) for d in tensor.shape)
+        if array.shape != shape or str(array.dtype) != str(tensor.dtype):
+            raise TensorLangError(f"SearchTask {task_name}: task_inputs['{name}'] is {array.dtype}{array.shape}, "
+                                  f"but that input is {tensor.dtype}{shape}")
+        if position[id(tensor)] in fixed:
+            raise TensorLangError(f"SearchTask {task_name}: task_inputs give input '{name}' twice")
+        fixed[position[id(tensor)]] = array
+    return fixed
+
+
+def _sparse_input_names(dag: ComputeDAG) -> dict[str, Any]:
+    """TVM's names for the inputs of a BSR ``topi.nn.sparse_dense`` in ``dag``:
+    ``sparse_dense_bsr_<N>_<K>_<bs_r>_<bs_c>_<blocks>_<pointers>_`` + W_data / W_indices /
+    W_indptr, by which its tutorials pass a sparse matrix's arrays to unnamed placeholders."""
+    names: dict[str, Any] = {}
+    for info in dag.stages:
+        parts = info.op.attrs.get("sparse_inputs")  # on the output stage of topi.nn.sparse_dense
+        if parts is None or len(parts[1].shape) != 3:
+            continue
+        dense, data, indices, indptr = parts
+        _, bs_r, bs_c = (int(d) for d in data.shape)
+        n = (int(indptr.shape[0]) - 1) * bs_r
+        prefix = (f"sparse_dense_bsr_{n}_{int(dense.shape[1])}_{bs_r}_{bs_c}_{int(indices.shape[0])}_"
+                  f"{int(indptr.shape[0])}_")
+        names.update({prefix + "W_data": data, prefix + "W_indices": indices, prefix + "W_indptr": indptr})
+    return names

@@ -57,13 +57,14 @@ def _trials(results: Sequence[MeasureResult]) -> list[MeasureResult]:
 
 
 def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextIO | None = None) -> Callback:
-    """Show trials done/total, the best GFLOPS of the last batch and overall, errors and elapsed
-    seconds, on ``file`` (default: stderr; ``si_prefix`` is accepted for TVM compatibility,
-    figures are always GFLOPS).  A terminal gets one line rewritten in place; a file or
-    pipe gets a line about every 10% of ``total`` and one at the end."""
+    """Show trials done/total, the best GFLOPS of the last batch and overall (milliseconds when
+    the task has no operation count, as a sparse reduction), errors and elapsed seconds, on
+    ``file`` (default: stderr; ``si_prefix`` is accepted for TVM compatibility).  A terminal
+    gets one line rewritten in place; a file or pipe gets a line about every 10% of ``total``
+    and one at the end."""
     start = time.perf_counter()
     step = max(1, math.ceil(total / 10)) if total > 0 else 1
-    state = {"done": 0, "errors": 0, "best": 0.0, "next": step, "finished": False}
+    state = {"done": 0, "errors": 0, "best": 0.0, "best_ms": math.inf, "next": step, "finished": False}
     kinds: dict[str, int] = {}
 
     def _progress(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
@@ -81,8 +82,13 @@ def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextI
         # The tuner's own figure counts when it knows better (say, it resumed from a log).
         state["best"] = max(state["best"], batch_best, float(getattr(tuner, "best_flops", 0.0) or 0.0) / 1e9)
         done = state["done"]
-        line = (f"{prefix}[{done:>{len(str(total))}d}/{total}] batch best {batch_best:9.2f} GFLOPS | "
-                f"best {state['best']:9.2f} GFLOPS | errors {state['errors']}{_by_kind(kinds)} | "
+        if flop:
+            figures = f"batch best {batch_best:9.2f} GFLOPS | best {state['best']:9.2f} GFLOPS"
+        else:  # no operation count (a reduction whose length is data): times instead
+            batch_ms = min((record.record_cost(r) * 1e3 for r in results if r.ok), default=math.inf)
+            state["best_ms"] = min(state["best_ms"], batch_ms)
+            figures = f"batch best {batch_ms:9.3f} ms | best {state['best_ms']:9.3f} ms"
+        line = (f"{prefix}[{done:>{len(str(total))}d}/{total}] {figures} | errors {state['errors']}{_by_kind(kinds)} | "
                 f"{time.perf_counter() - start:7.1f} s")
         at_end = done >= total
         isatty = getattr(out, "isatty", None)
@@ -124,7 +130,7 @@ def tune_progress(total: int, label: str = "", file: TextIO | None = None) -> Ca
     peak = roof.peak_gflops(roof.num_cores)
     bar = tqdm(total=total, desc=label.strip() or "tuning", unit="trial", file=out, dynamic_ncols=True)
     kinds: dict[str, int] = {}
-    best = [0.0]
+    best = [0.0, math.inf]  # GFLOPS, and milliseconds for a task without an operation count
 
     def _progress(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
         results = _trials(results)
@@ -136,9 +142,11 @@ def tune_progress(total: int, label: str = "", file: TextIO | None = None) -> Ca
                 kinds[r.error_no.kind] = kinds.get(r.error_no.kind, 0) + 1
         best[0] = max([best[0], float(getattr(tuner, "best_flops", 0.0) or 0.0) / 1e9]
                       + [_gflops(flop, r) for r in results])
+        best[1] = min([best[1], *(record.record_cost(r) * 1e3 for r in results if r.ok)])
         share = f" ({100 * best[0] / peak:.0f}% of FMA peak)" if peak > 0 else ""
+        figure = f"{best[0]:.2f} GFLOPS{share}" if flop else f"{best[1]:.3f} ms"
         failed = sum(kinds.values())
-        bar.set_postfix_str(f"best {best[0]:.2f} GFLOPS{share} | errors {failed}{_by_kind(kinds)}", refresh=False)
+        bar.set_postfix_str(f"best {figure} | errors {failed}{_by_kind(kinds)}", refresh=False)
         bar.update(len(results))
         if bar.n >= total:
             bar.close()

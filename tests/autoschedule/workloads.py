@@ -131,6 +131,35 @@ def elementwise_chain_ref(a, b):
     return np.maximum(a * 2 + b, 0) * b - 1
 
 
+def triangular(n):
+    """A lower-triangular matrix times a vector: the reduction's length depends on the row."""
+    A = te.placeholder((n, n), name="A")
+    x = te.placeholder((n,), name="x")
+
+    def row(i):
+        k = te.reduce_axis((0, i + 1), name="k")
+        return te.sum(A[i, k] * x[k], axis=k)
+    return [A, x, te.compute((n,), row, name="y")]
+
+
+def triangular_ref(a, x):
+    return np.tril(a) @ x
+
+
+def prefix_sum(n, m):
+    """Running sums down the columns: a row-dependent reduction with the columns free for lanes."""
+    A = te.placeholder((n, m), name="A")
+
+    def element(i, j):
+        k = te.reduce_axis((0, i + 1), name="k")
+        return te.sum(A[k, j], axis=k)
+    return [A, te.compute((n, m), element, name="P")]
+
+
+def prefix_sum_ref(a):
+    return np.cumsum(a, axis=0)
+
+
 # name -> (function, args, reference)
 WORKLOADS = {
     "matmul": (matmul, (64, 48, 80), matmul_ref),
@@ -141,4 +170,6 @@ WORKLOADS = {
     "layer_norm": (layer_norm, (24, 64), layer_norm_ref),
     "row_sum": (row_sum, (6, 512), row_sum_ref),
     "elementwise": (elementwise_chain, (40, 72), elementwise_chain_ref),
+    "triangular": (triangular, (48,), triangular_ref),
+    "prefix_sum": (prefix_sum, (24, 32), prefix_sum_ref),
 }

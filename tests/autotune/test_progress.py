@@ -44,3 +44,24 @@ def test_a_pipe_gets_sparse_lines_with_errors_by_kind() -> None:
     bad = autotune.MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE, error_msg="x")
     bar(_Tuner(), [None] * 4, [bad] * 4)
     assert out.getvalue().count("\n") == 1 and "errors 4 (runtime 4)" in out.getvalue()
+
+
+def test_a_task_without_an_operation_count_shows_milliseconds(monkeypatch) -> None:
+    # A sparse reduction's length is data: its task has no flop count, so GFLOPS would read 0.
+    class NoFlops(_Tuner):
+        task = type("T", (), {"flop": 0.0})()
+    fast = autotune.MeasureResult((0.002, 0.002), MeasureErrorNo.NO_ERROR)
+    slow = autotune.MeasureResult((0.005, 0.005), MeasureErrorNo.NO_ERROR)
+    out = io.StringIO()
+    bar = callback.progress_bar(2, "sparse ", file=out)
+    bar(NoFlops(), [None], [slow])
+    bar(NoFlops(), [None], [fast])
+    assert "batch best     2.000 ms | best     2.000 ms" in out.getvalue()
+    assert "GFLOPS" not in out.getvalue()
+    fake = roofline.Roofline(key="cpu-test", vector_bits=512, num_cores=2, fma_gflops_1core=20.0,
+                             fma_gflops_all=40.0, copy_gbs_1core=10.0, copy_gbs_all=20.0, measured_at=0.0)
+    monkeypatch.setattr(roofline, "machine_roofline", lambda force=False: fake)
+    tty = _Tty()
+    bar = callback.tune_progress(2, "sparse ", file=tty)
+    bar(NoFlops(), [None, None], [slow, fast])
+    assert "best 2.000 ms" in tty.getvalue()

@@ -1,0 +1,96 @@
+"""TVM 0.12's tune_sparse_x86.py tutorial with the imports changed (smaller sizes, fewer trials):
+a BSR ``topi.nn.sparse_dense`` + bias + relu, its sparse arrays passed as ``task_inputs`` under
+TVM's "sparse_dense_bsr_..." names, a SketchPolicy whose custom sketch rule is accepted with a
+warning, and the tuned function checked against numpy on the same sparse matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.sparse
+
+import tensorlang as tvm
+from tensorlang import autoschedule as auto_scheduler
+from tensorlang import runtime, te, topi
+
+
+@auto_scheduler.register_workload
+def sparse_dense(M, N, K, w_data_shape, w_indices_shape, w_indptr_shape, dtype):
+    X = te.placeholder(shape=(M, K), dtype=dtype)
+    W_data = te.placeholder(shape=w_data_shape, dtype=dtype)
+    W_indices = te.placeholder(shape=w_indices_shape, dtype="int32")
+    W_indptr = te.placeholder(shape=w_indptr_shape, dtype="int32")
+    B = te.placeholder(shape=(M, N), dtype=dtype)
+    out = topi.nn.sparse_dense(topi.nn.relu(X), W_data, W_indices, W_indptr)
+    out = te.compute((M, N), lambda i, j: out[i, j] + B[i, j], name="BiasAdd")
+    out = topi.nn.relu(out)
+    return [X, W_data, W_indices, W_indptr, B, out]
+
+
+def _random_bsr(n, k, bs_r, bs_c, density, seed):
+    """A BSR matrix with about ``density`` of its blocks nonzero (scipy's own BSR arrays)."""
+    rng = np.random.default_rng(seed)
+    mask = rng.random((n // bs_r, k // bs_c)) < density
+    dense = np.kron(mask, np.ones((bs_r, bs_c))) * rng.standard_normal((n, k))
+    return scipy.sparse.bsr_matrix(dense.astype("float32"), blocksize=(bs_r, bs_c))
+
+
+def test_tune_sparse_x86(tmp_path):
+    M, N, K, BS_R, BS_C, density = 32, 64, 48, 16, 1, 0.4
+    target = tvm.target.Target("llvm")
+    W_sp_np = _random_bsr(N, K, BS_R, BS_C, density, seed=1)
+    prefix = "sparse_dense_bsr_%d_%d_%d_%d_%d_%d_" % (  # noqa: UP031 - the tutorial's own line
+        N, K, BS_R, BS_C, W_sp_np.indices.shape[0], W_sp_np.indptr.shape[0])
+    task = auto_scheduler.SearchTask(
+        func=sparse_dense,
+        args=(M, N, K, W_sp_np.data.shape, W_sp_np.indices.shape, W_sp_np.indptr.shape, "float32"),
+        target=target,
+        task_inputs={
+            prefix + "W_data": runtime.ndarray.array(W_sp_np.data),
+            prefix + "W_indices": runtime.ndarray.array(W_sp_np.indices),
+            prefix + "W_indptr": runtime.ndarray.array(W_sp_np.indptr),
+        },
+        task_inputs_save_to_file=True,
+    )
+    assert "T_sparse_dense_block" in str(task.compute_dag)
+    log_file = str(tmp_path / "sparse_dense.json")
+    tune_option = auto_scheduler.TuningOptions(
+        num_measure_trials=6, measure_callbacks=[auto_scheduler.RecordToFile(log_file)], verbose=0)
+
+    def meet_condition_func(search_policy, state, stage_id):  # never called: tensorlang has its own sketches
+        raise AssertionError("a custom sketch rule ran")
+
+    def apply_func(search_policy, state, stage_id):
+        raise AssertionError("a custom sketch rule ran")
+
+    with pytest.warns(UserWarning, match="custom sketch rule 'SparseDense' is not run"):
+        search_policy = auto_scheduler.SketchPolicy(
+            task, program_cost_model=auto_scheduler.XGBModel(),
+            init_search_callbacks=[auto_scheduler.PreloadCustomSketchRule(meet_condition_func, apply_func,
+                                                                          "SparseDense")])
+    task.tune(tune_option, search_policy)
+    sch, args = task.apply_best(log_file)
+    func = tvm.build(sch, args, target)
+
+    rng = np.random.default_rng()
+    X_np = rng.standard_normal((M, K)).astype("float32")
+    B_np = rng.standard_normal((M, N)).astype("float32")
+    Y_np = np.maximum(np.maximum(X_np, 0) @ W_sp_np.T.toarray() + B_np, 0)
+    dev = tvm.cpu()
+    Y_tvm = tvm.nd.empty(Y_np.shape, device=dev)
+    func(tvm.nd.array(X_np, device=dev), tvm.nd.array(W_sp_np.data, device=dev),
+         tvm.nd.array(W_sp_np.indices, device=dev), tvm.nd.array(W_sp_np.indptr, device=dev),
+         tvm.nd.array(B_np, device=dev), Y_tvm)
+    tvm.testing.assert_allclose(Y_np, Y_tvm.numpy(), atol=1e-4, rtol=1e-4)
+    assert "vectorize" in task.print_best(log_file)  # the rows of a block are vector lanes
+
+
+def test_task_inputs_are_checked_against_the_inputs():
+    W = _random_bsr(32, 16, 16, 1, 0.5, seed=2)
+    args = (8, 32, 16, W.data.shape, W.indices.shape, W.indptr.shape, "float32")
+    with pytest.raises(tvm.TensorLangError, match="not an input the computation function returns"):
+        auto_scheduler.SearchTask(func=sparse_dense, args=args, task_inputs={"W_data": W.data})
+    prefix = f"sparse_dense_bsr_32_16_16_1_{W.indices.shape[0]}_{W.indptr.shape[0]}_"
+    with pytest.raises(tvm.TensorLangError, match=r"task_inputs\['.*W_indices'\] is int64.*but that input is int32"):
+        auto_scheduler.SearchTask(func=sparse_dense, args=args,
+                                  task_inputs={prefix + "W_indices": W.indices.astype("int64")})
