@@ -21,6 +21,8 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..autotune import record
 from ..autotune.callback import progress_bar
 from ..autotune.flop import compute_flop
@@ -426,7 +428,6 @@ def _fixed_inputs(task_name: str, dag: ComputeDAG, given: Any) -> dict[int, Any]
     """``task_inputs`` as contiguous numpy arrays by position among the computation's arguments,
     each checked against the placeholder it replaces (found by name, or by TVM's names for a
     sparse matrix's arrays: unnamed placeholders all share the name "placeholder")."""
-    import numpy as np
     if not given:
         return {}
     if not isinstance(given, dict):

@@ -16,6 +16,7 @@ from typing import Any
 from ..errors import ScheduleError
 from ..te.expr import IntImm, PrimExpr, StringImm, Var, convert
 from ..te.extern import ExternOp
+from ..te.functor import free_vars
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
 from ..te.tensor_intrin import TensorComputeOp, TensorIntrin
@@ -286,7 +287,6 @@ class Stage:
         must stay inside every loop of the axes its range uses; None when it does."""
         if not isinstance(self.op, ComputeOp) or not self.op.reduce_axis:
             return None
-        from ..te.functor import free_vars
         roots: dict[IterVar, set[IterVar]] = {iv: {iv} for iv in (*self.op.axis, *self.op.reduce_axis)}
         for rel in self.relations:
             if isinstance(rel, Split):

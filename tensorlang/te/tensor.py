@@ -336,6 +336,8 @@ def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
     whole numbers (``N / bn``) become ints."""
     if isinstance(shape, (int, float, PrimExpr, IterVar)) or hasattr(shape, "__index__"):
         shape = (shape,)
+    if isinstance(shape, (str, bytes, dict, set)) or not hasattr(shape, "__iter__"):
+        raise ExprError(f"{where}: the shape must be a tuple of sizes, got {shape!r}")
     out = []
     for n, s in enumerate(shape):
         s = integral(s, f"{where}: dimension {n} of the shape")

@@ -17,6 +17,16 @@ def test_wrong_number_of_indices():
         te.compute((3,), lambda i: A[i, 0, 1])
 
 
+@pytest.mark.parametrize("shape,why", [(None, "must be a tuple of sizes, got None"), ("ab", "tuple of sizes, got 'ab'"),
+                                       ((4, -1), "dimension 1 of the shape is negative"),
+                                       ((2.5,), "2.5 is not a whole number")])
+def test_bad_shapes_name_the_tensor(shape, why):
+    with pytest.raises(ExprError, match=f"placeholder X: .*{why}"):
+        te.placeholder(shape, name="X")
+    with pytest.raises(ExprError, match=f"compute 'Y'.*{why}"):
+        te.compute(shape, lambda *i: 1.0, name="Y")
+
+
 def test_float_index_is_rejected():
     A = te.placeholder((3,), name="A")
     B = te.placeholder((3,), name="B")
