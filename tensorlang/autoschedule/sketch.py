@@ -364,6 +364,17 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
     return slots
 
 
+def _lane_block(extent: int) -> int:
+    """The vector width for a row of ``extent`` elements: all of it up to MAX_VECTOR, else the
+    largest power of two up to 64 that divides it; 0 when none of at least 2 does."""
+    if 2 <= extent <= MAX_VECTOR:
+        return extent
+    width = 64
+    while width >= 2 and extent % width:
+        width //= 2
+    return width if width >= 2 else 0
+
+
 def blocked_reduce_axis(info: StageInfo) -> int:
     """The reduction axis the lanes sketch splits into blocks: the longest (a convolution's
     input channels), the first of equals."""
@@ -683,7 +694,8 @@ class _Applier:
         the other axes fused in parallel; False, changing nothing, where the reduction's range
         depends on that axis."""
         *outer, last = st.op.axis
-        if not outer or not 2 <= info.spatial[-1] <= MAX_VECTOR:
+        lanes = _lane_block(info.spatial[-1])
+        if not outer or lanes == 0:
             return False
         leaves = list(st.leaf_iter_vars)
         try:
@@ -695,8 +707,11 @@ class _Applier:
         acc = self.sch[self.sch.cache_write(t, "local")]
         out = self.sch[t]
         *outer, last = out.op.axis
+        if lanes < info.spatial[-1]:  # a long row: blocks of lanes, each accumulated in turn
+            block, last = out.split(last, factor=lanes)
+            outer = [*outer, block]
         fused = self._fuse(out, outer)
-        if math.prod(info.spatial[:-1]) > 1:
+        if math.prod(info.spatial) // lanes > 1:
             out.parallel(fused)
         out.vectorize(last)
         acc.compute_at(out, fused)

@@ -209,3 +209,20 @@ def test_the_prior_prefers_long_chunks_of_pipelined_rows():
         scores = {r: prior_score(task.dag, sk, {**d, "out.rows": [4096 // r, r]}, task.hardware)
                   for r in (4, 16, 64)}
         assert max(scores, key=scores.get) == want, scores
+
+
+@pytest.mark.parametrize("n,m,lanes", [(5, 200, 8), (4, 96, 64), (3, 7, 7)])  # 96 lanes go as 64 + 32
+def test_a_reduction_of_row_dependent_length_keeps_lanes_inside_it(n, m, lanes):
+    # P[i, j] sums A[0..i, j]: the reduction's range depends on i, so j (whole, or in blocks of
+    # lanes) runs inside it as vector lanes on a local accumulator.
+    from tests.autoschedule.workloads import prefix_sum
+    task = SearchTask(prefix_sum, (n, m), target="llvm", name="prefix_sum")
+    (sketch,) = task.sketches
+    assert sketch.name == "P=simple" and task.dag["P"].dynamic_reduce
+    sch, tensors = task.instantiate(to_config(sketch, {}))
+    text = str(tl.lower(sch, tensors, simple_mode=True))
+    assert f"ramp(0, 1, {lanes})" in text
+    a = np.random.default_rng().uniform(-1, 1, (n, m)).astype("float32")
+    out = np.full((n, m), np.nan, "float32")
+    tl.build(sch, tensors)(a, out)
+    np.testing.assert_allclose(out, np.cumsum(a, axis=0), rtol=1e-5, atol=1e-5)
