@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # Importing cuda and x86 registers their AutoTVM templates, as importing TVM's topi does.
 from . import (
+    array_ops,
     broadcast,
     cuda,
     generic,
@@ -28,6 +29,7 @@ from . import (
 from . import einsum as _einsum_ops  # the function einsum (below) takes the module's name, as in TVM
 from . import searchsorted as _searchsorted_ops  # likewise the function searchsorted
 from . import sort as _sort_ops  # likewise the function sort
+from .array_ops import *  # noqa: F403 - array_ops.__all__
 from .broadcast import *  # noqa: F403 - broadcast.__all__
 from .einsum import *  # noqa: F403 - einsum.__all__ (einsum, matmul)
 from .index_ops import *  # noqa: F403 - index_ops.__all__
@@ -39,5 +41,5 @@ from .sort import *  # noqa: F403 - sort.__all__
 from .transform import *  # noqa: F403 - transform.__all__
 
 __all__ = ["generic", "image", "nn", "tag", "testing", "utils", "x86", "cuda",
-           *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__, *reduction.__all__,
-           *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__]
+           *array_ops.__all__, *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__,
+           *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__]

@@ -1,10 +1,16 @@
 """Neural-network operators (``topi.nn``): declarations only; schedule them yourself or with
 the templates of ``topi.x86`` / ``topi.cuda``."""
 
+from .batch_space import batch_to_space_nd, scale_shift_nchw, scale_shift_nhwc, space_to_batch_nd
 from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
 from .conv2d import conv2d, conv2d_nchw, conv2d_nhwc, depthwise_conv2d_nchw, depthwise_conv2d_nhwc, group_conv2d_nchw
 from .conv3d import conv3d_ncdhw, conv3d_ndhwc
-from .conv_transpose import conv2d_transpose_nchw
+from .conv_transpose import (
+    conv1d_transpose_ncw,
+    conv2d_transpose_nchw,
+    conv3d_transpose_ncdhw,
+    group_conv2d_transpose_nchw,
+)
 from .dense import batch_matmul, dense, matmul
 from .depth_space import depth_to_space, space_to_depth
 from .elemwise import leaky_relu, prelu, relu
@@ -15,7 +21,7 @@ from .pad import dilate, mirror_pad, pad
 from .pooling import adaptive_pool, adaptive_pool1d, adaptive_pool3d, global_pool, pool1d, pool2d, pool3d
 from .softmax import fast_softmax, log_softmax, softmax
 from .sparse import sparse_dense
-from .upsampling import upsampling
+from .upsampling import upsampling, upsampling3d
 
 __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
@@ -23,4 +29,6 @@ __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "bat
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",
            "adaptive_pool", "upsampling", "fast_softmax", "group_norm", "instance_norm", "depthwise_conv2d_nhwc",
            "group_conv2d_nchw", "conv3d_ncdhw", "conv3d_ndhwc", "pool1d", "pool3d", "adaptive_pool1d",
-           "adaptive_pool3d", "mirror_pad", "nll_loss", "sparse_dense"]
+           "adaptive_pool3d", "mirror_pad", "nll_loss", "sparse_dense",
+           "conv1d_transpose_ncw", "conv3d_transpose_ncdhw", "group_conv2d_transpose_nchw", "upsampling3d",
+           "batch_to_space_nd", "scale_shift_nchw", "scale_shift_nhwc", "space_to_batch_nd"]

@@ -1,4 +1,6 @@
-"""Upsampling of the H and W planes of a 4-D tensor by nearest neighbour."""
+"""Upsampling of the H and W planes of a 4-D tensor by nearest neighbour (``upsampling``), and of the D, H
+and W volumes of a 5-D tensor by nearest neighbour or trilinear interpolation (``upsampling3d``, a resize3d
+to the scaled size)."""
 
 from __future__ import annotations
 
@@ -9,7 +11,8 @@ from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_int
+from ..image import resize3d
+from ..utils import get_const_float, get_const_int
 
 
 def _nearest(out: Any, n: int, o: int, align_corners: bool) -> PrimExpr:
@@ -56,3 +59,50 @@ def upsampling(data: Tensor, scale_h: float, scale_w: float, layout: str = "NCHW
         idx[wa] = _nearest(i[wa], w, ow, align_corners)
         return data(*idx)
     return te.compute(shape, body, name="resize", tag=tag.INJECTIVE)
+
+
+def upsampling3d(data: Tensor, scale_d: float, scale_h: float, scale_w: float, layout: str = "NCDHW",
+                 method: str = "nearest_neighbor", coordinate_transformation_mode: str = "half_pixel",
+                 output_shape: Any = None) -> Tensor:
+    """``data`` (NCDHW or NDHWC) resized by ``topi.image.resize3d`` to round(D * scale_d) x round(H * scale_h) x
+    round(W * scale_w), or to the D, H, W of ``output_shape`` when given; ``method`` is "nearest_neighbor" or
+    "trilinear" ("tricubic" also passes through, as in TVM).  TVM's tests pair nearest neighbour with the
+    "asymmetric" mode: out[z] = in[floor(z * D / OD)]."""
+    what = "upsampling3d"
+    if not isinstance(method, str) or not isinstance(layout, str):
+        raise ExprError(f"{what}: method and layout must be strings, got {method!r} and {layout!r}")
+    # TVM drops a "tri" prefix and hands the rest to resize3d: trilinear -> linear, tricubic -> cubic.
+    base = method[3:] if method.startswith("tri") else method
+    if base not in ("nearest_neighbor", "linear", "cubic"):
+        raise ExprError(f"{what}: unknown method '{method}' (nearest_neighbor, trilinear)")
+    if layout not in ("NCDHW", "NDHWC"):
+        raise ExprError(f"{what}: layout '{layout}' is not supported (NCDHW, NDHWC)")
+    if not isinstance(data, Tensor) or len(data.shape) != 5:
+        raise ExprError(f"{what}: data must be a 5-D tensor ({layout})")
+    axes = [layout.index(a) for a in "DHW"]
+    if output_shape is not None:
+        if not isinstance(output_shape, (list, tuple)) or len(output_shape) != 5:
+            raise ExprError(f"{what}: output_shape must have 5 dimensions ({layout}), got {output_shape!r}")
+        try:
+            size = [get_const_int(output_shape[a]) for a in axes]
+        except ExprError:
+            raise ExprError(f"{what}: output_shape {output_shape!r} must hold constant integers") from None
+    else:
+        try:
+            scales = [get_const_float(s) for s in (scale_d, scale_h, scale_w)]
+            ins = [get_const_int(data.shape[a]) for a in axes]
+        except ExprError:
+            raise ExprError(f"{what}: the scales ({scale_d!r}, {scale_h!r}, {scale_w!r}) and the depth, height "
+                            f"and width of data must be constant") from None
+        if min(scales) <= 0:
+            raise ExprError(f"{what}: scale_d, scale_h and scale_w must be positive, got {scale_d}, {scale_h} and "
+                            f"{scale_w}")
+        # Python's round is half to even, as TVM's constant folding of te.round (std::nearbyint).
+        size = [round(n * s) for n, s in zip(ins, scales)]
+    if min(size) < 1:
+        raise ExprError(f"{what}: the output would be empty ({'x'.join(map(str, size))})")
+    try:
+        return resize3d(data, [0.0] * 6, size, layout=layout, method=base,
+                        coordinate_transformation_mode=coordinate_transformation_mode)
+    except ExprError as exc:  # e.g. an unknown coordinate_transformation_mode: name the operator called
+        raise ExprError(str(exc).replace("resize3d:", f"{what}:", 1)) from None

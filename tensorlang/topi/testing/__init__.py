@@ -8,7 +8,13 @@ from .common import (
     get_injective_schedule,
     get_reduce_schedule,
 )
-from .conv import conv1d_ncw_python, conv2d_transpose_nchw_python, group_conv1d_ncw_python
+from .conv import (
+    conv1d_ncw_python,
+    conv1d_transpose_ncw_python,
+    conv2d_transpose_nchw_python,
+    conv3d_transpose_ncdhw_python,
+    group_conv1d_ncw_python,
+)
 from .conv2d import conv2d_nchw_python, conv2d_nhwc_python, depthwise_conv2d_python_nchw
 from .conv3d import conv3d_ncdhw_python, conv3d_ndhwc_python
 from .nn import (
@@ -19,6 +25,7 @@ from .nn import (
     pool2d_python,
     poolnd_python,
     softmax_python,
+    upsampling3d_python,
 )
 from .normalization import batch_norm, l2_normalize_python, layer_norm_python, lrn_python
 from .pooling import adaptive_pool
@@ -39,4 +46,5 @@ __all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_
            "conv1d_ncw_python", "group_conv1d_ncw_python", "conv2d_transpose_nchw_python", "batch_norm",
            "l2_normalize_python", "layer_norm_python", "lrn_python", "adaptive_pool", "depth_to_space_python",
            "dilate_python", "gather_nd_python", "gather_python", "one_hot", "space_to_depth_python",
-           "strided_slice_python", "conv3d_ncdhw_python", "conv3d_ndhwc_python"]
+           "strided_slice_python", "conv3d_ncdhw_python", "conv3d_ndhwc_python",
+           "conv1d_transpose_ncw_python", "conv3d_transpose_ncdhw_python", "upsampling3d_python"]

@@ -1,4 +1,4 @@
-"""numpy references for dense, batch_matmul, softmax and pooling."""
+"""numpy references for dense, batch_matmul, softmax, pooling and 3-D upsampling."""
 
 from __future__ import annotations
 
@@ -79,3 +79,15 @@ def global_pool_python(data: np.ndarray, pool_type: str, layout: str = "NCHW") -
     axes = (layout.index("H"), layout.index("W"))
     fn = np.max if pool_type == "max" else np.mean
     return fn(data, axis=axes, keepdims=True).astype(data.dtype)
+
+
+def upsampling3d_python(data: np.ndarray, scale: Sequence[float], layout: str = "NCDHW") -> np.ndarray:
+    """Nearest-neighbour upsampling of the D, H, W axes (NCDHW or NDHWC) to round(size * scale): output
+    element z reads input element floor(z / scale) on each axis."""
+    if layout not in ("NCDHW", "NDHWC"):
+        raise ValueError(f"upsampling3d_python: layout '{layout}' is not NCDHW or NDHWC")
+    out = data
+    for axis, s in zip((layout.index(a) for a in "DHW"), scale):
+        size = int(round(data.shape[axis] * s))
+        out = out.take(np.floor(np.arange(size) / s).astype(int), axis=axis)
+    return out.astype(data.dtype)
