@@ -26,8 +26,14 @@ def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
     if not callable(fn):
         found = [v for k, v in vars(module).items() if isinstance(v, SearchTask) and not k.startswith("_")]
         if found:
-            # The same computations for the command's target (a script's tasks name their own).
-            return [SearchTask(t.func, t.args, target, name=t.name.removeprefix(NAME_PREFIX)) for t in found]
+            # The same computations for the command's target (a script's tasks name their own), on
+            # the inputs the script fixed (task_inputs: same function and args, so same positions).
+            tasks = []
+            for t in found:
+                task = SearchTask(t.func, t.args, target, name=t.name.removeprefix(NAME_PREFIX))
+                task.task_inputs = dict(t.task_inputs)
+                tasks.append(task)
+            return tasks
         raise TensorLangError(f"{path} defines no computations() function and no top-level SearchTask; for "
                               "`tensorlang tune --auto` it should return {name: (func, args)} where func(*args) "
                               "returns the tensors (inputs, outputs)")

@@ -94,3 +94,30 @@ def test_task_inputs_are_checked_against_the_inputs():
     with pytest.raises(tvm.TensorLangError, match=r"task_inputs\['.*W_indices'\] is int64.*but that input is int32"):
         auto_scheduler.SearchTask(func=sparse_dense, args=args,
                                   task_inputs={prefix + "W_indices": W.indices.astype("int64")})
+
+
+def test_the_command_line_tunes_a_scripts_sparse_task_on_its_task_inputs(tmp_path, capsys):
+    # `tensorlang tune --auto` re-makes a script's top-level tasks for its --target: the sparse
+    # matrix the script fixed must come along, or every candidate reads random pointers (here column
+    # indices up to 7 of a 4-column matrix: a BoundsError).
+    from tensorlang.autotune import record
+    from tensorlang.cli import main
+    path = tmp_path / "sparse_script.py"
+    path.write_text(
+        "import numpy as np, scipy.sparse\n"
+        "from tensorlang import auto_scheduler, te, topi\n"
+        "@auto_scheduler.register_workload\n"
+        "def spmm(M, K, data_shape, indices_shape, indptr_shape):\n"
+        "    X = te.placeholder((M, K), name='X')\n"
+        "    V = te.placeholder(data_shape, name='V')\n"
+        "    I = te.placeholder(indices_shape, 'int32', name='I')\n"
+        "    P = te.placeholder(indptr_shape, 'int32', name='P')\n"
+        "    return [X, V, I, P, topi.nn.sparse_dense(X, V, I, P)]\n"
+        "W = scipy.sparse.random(32, 4, density=0.5, format='csr', dtype='float32', random_state=0)\n"
+        "task = auto_scheduler.SearchTask(func=spmm, args=(8, 4, W.data.shape, W.indices.shape, W.indptr.shape),\n"
+        "    target='cuda -emulate', task_inputs={'V': W.data, 'I': W.indices, 'P': W.indptr})\n")
+    log = str(tmp_path / "sparse.json")
+    assert main(["tune", "--auto", "--target=llvm", str(path), "--trials", "3", "--log", log, "--seed", "0",
+                 "--confirm-top", "0"]) == 0
+    recs = list(record.load_from_file(log))
+    assert recs and all(res.error_no == 0 for _, res in recs), [res.error_msg[:200] for _, res in recs]
