@@ -13,6 +13,7 @@ from . import (
     array_ops,
     broadcast,
     cuda,
+    fixed_point,
     generic,
     image,
     index_ops,
@@ -24,6 +25,7 @@ from . import (
     testing,
     transform,
     utils,
+    vision,
     x86,
 )
 from . import einsum as _einsum_ops  # the function einsum (below) takes the module's name, as in TVM
@@ -32,6 +34,7 @@ from . import sort as _sort_ops  # likewise the function sort
 from .array_ops import *  # noqa: F403 - array_ops.__all__
 from .broadcast import *  # noqa: F403 - broadcast.__all__
 from .einsum import *  # noqa: F403 - einsum.__all__ (einsum, matmul)
+from .fixed_point import *  # noqa: F403 - fixed_point.__all__
 from .index_ops import *  # noqa: F403 - index_ops.__all__
 from .math import *  # noqa: F403 - math.__all__
 from .reduction import *  # noqa: F403 - reduction.__all__
@@ -40,6 +43,7 @@ from .searchsorted import *  # noqa: F403 - searchsorted.__all__
 from .sort import *  # noqa: F403 - sort.__all__
 from .transform import *  # noqa: F403 - transform.__all__
 
-__all__ = ["generic", "image", "nn", "tag", "testing", "utils", "x86", "cuda",
+__all__ = ["generic", "image", "nn", "tag", "testing", "utils", "vision", "x86", "cuda",
            *array_ops.__all__, *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__,
+           *fixed_point.__all__,
            *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__]

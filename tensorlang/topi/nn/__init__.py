@@ -15,6 +15,7 @@ from .dense import batch_matmul, dense, matmul
 from .depth_space import depth_to_space, space_to_depth
 from .elemwise import leaky_relu, prelu, relu
 from .loss import nll_loss
+from .lstm import lstm
 from .mapping import batch_flatten, bias_add, flatten
 from .normalization import batch_norm, group_norm, instance_norm, l2_normalize, layer_norm, lrn
 from .pad import dilate, mirror_pad, pad
@@ -22,6 +23,7 @@ from .pooling import adaptive_pool, adaptive_pool1d, adaptive_pool3d, global_poo
 from .softmax import fast_softmax, log_softmax, softmax
 from .sparse import sparse_dense
 from .upsampling import upsampling, upsampling3d
+from .vision_ops import correlation_nchw, deformable_conv2d_nchw, fifo_buffer
 
 __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
@@ -31,4 +33,5 @@ __all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "bat
            "group_conv2d_nchw", "conv3d_ncdhw", "conv3d_ndhwc", "pool1d", "pool3d", "adaptive_pool1d",
            "adaptive_pool3d", "mirror_pad", "nll_loss", "sparse_dense",
            "conv1d_transpose_ncw", "conv3d_transpose_ncdhw", "group_conv2d_transpose_nchw", "upsampling3d",
-           "batch_to_space_nd", "scale_shift_nchw", "scale_shift_nhwc", "space_to_batch_nd"]
+           "batch_to_space_nd", "scale_shift_nchw", "scale_shift_nhwc", "space_to_batch_nd",
+           "correlation_nchw", "deformable_conv2d_nchw", "fifo_buffer", "lstm"]

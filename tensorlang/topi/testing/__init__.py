@@ -17,6 +17,14 @@ from .conv import (
 )
 from .conv2d import conv2d_nchw_python, conv2d_nhwc_python, depthwise_conv2d_python_nchw
 from .conv3d import conv3d_ncdhw_python, conv3d_ndhwc_python
+from .image_vision import (
+    affine_grid_python,
+    crop_and_resize_python,
+    grid_sample_python,
+    roi_align_nchw_python,
+    roi_align_nhwc_python,
+    roi_pool_nchw_python,
+)
 from .nn import (
     batch_matmul,
     dense,
@@ -27,6 +35,7 @@ from .nn import (
     softmax_python,
     upsampling3d_python,
 )
+from .nn_extra import correlation_nchw_python, deformable_conv2d_nchw_python
 from .normalization import batch_norm, l2_normalize_python, layer_norm_python, lrn_python
 from .pooling import adaptive_pool
 from .transform import (
@@ -41,10 +50,13 @@ from .transform import (
 
 __all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_nchw", "batch_matmul", "dense",
            "global_pool_python", "log_softmax_python", "pool2d_python", "poolnd_python", "softmax_python",
+           "crop_and_resize_python", "affine_grid_python", "grid_sample_python", "roi_align_nchw_python",
+           "roi_align_nhwc_python", "roi_pool_nchw_python",
            "dispatch", "get_broadcast_schedule", "get_elemwise_schedule", "get_injective_schedule",
            "get_reduce_schedule", "get_conv2d_nchw_implement",
            "conv1d_ncw_python", "group_conv1d_ncw_python", "conv2d_transpose_nchw_python", "batch_norm",
            "l2_normalize_python", "layer_norm_python", "lrn_python", "adaptive_pool", "depth_to_space_python",
            "dilate_python", "gather_nd_python", "gather_python", "one_hot", "space_to_depth_python",
            "strided_slice_python", "conv3d_ncdhw_python", "conv3d_ndhwc_python",
-           "conv1d_transpose_ncw_python", "conv3d_transpose_ncdhw_python", "upsampling3d_python"]
+           "conv1d_transpose_ncw_python", "conv3d_transpose_ncdhw_python", "upsampling3d_python",
+           "correlation_nchw_python", "deformable_conv2d_nchw_python"]
