@@ -7,7 +7,7 @@ from typing import Any
 
 from .arith.simplify import simplify
 from .arith.structural import structural_key
-from .errors import LoweringError, TargetError
+from .errors import ArgumentError, LoweringError, TargetError
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import lower_intrinsics
 from .lowering import lower_schedule
@@ -27,7 +27,9 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
     argument has here (``_check_binds``)."""
     _check_binds(binds)
     if not isinstance(simple_mode, bool):
-        raise TypeError(f"lower(simple_mode=...) must be a bool, got {simple_mode!r}")
+        raise ArgumentError(f"lower(simple_mode=...) must be a bool, got {simple_mode!r}")
+    _check_inputs(inputs, "lower")
+    _check_name(name, "lower")
     if isinstance(inputs, PrimFunc):
         return inputs
     if args is None:
@@ -36,6 +38,19 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
     gpu = any(attr.bind_thread is not None for st in inputs.stages for attr in st.iter_var_attrs.values())
     with deep_expressions(f"lower '{name}'"):
         return lower_schedule(inputs, args, name=name, target_kind="cuda" if gpu else "llvm")
+
+
+def _check_inputs(inputs: Any, what: str) -> None:
+    if not isinstance(inputs, (Schedule, PrimFunc)):
+        raise TargetError(f"{what} expects a schedule (te.create_schedule(...)) or a lowered function, "
+                          f"got {inputs!r}")
+
+
+def _check_name(name: Any, what: str) -> None:
+    """The function's name becomes a symbol of the compiled code: printable ASCII, not empty."""
+    if not isinstance(name, str) or not name or not name.isascii() or not name.isprintable():
+        raise TargetError(f"{what}(name=...) must be a non-empty string of printable ASCII characters (the "
+                          f"function's symbol), got {name!r}")
 
 
 def _check_binds(binds: Any) -> None:
@@ -93,6 +108,8 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
     as in ``lower``."""
     _check_target_host(target_host)
     _check_binds(binds)
+    _check_inputs(inputs, "build")
+    _check_name(name, "build")
     tgt = as_target(target)
     backend = get_backend(tgt.kind.name)
     parsed = backend.parse_target(str(tgt))  # a wrong option fails before any lowering

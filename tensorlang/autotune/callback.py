@@ -25,7 +25,7 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
     """Append every measured trial to the JSON-lines log ``file_out`` (a path, or an open text
     file as TVM allows; see ``record``).  ``protocol`` must be "json", the only format."""
     if protocol != "json":
-        raise ValueError(f"log_to_file: protocol {protocol!r} is not supported (only 'json')")
+        raise record.RecordError(f"log_to_file: protocol {protocol!r} is not supported (only 'json')")
     if hasattr(file_out, "write"):
         stream = file_out
 

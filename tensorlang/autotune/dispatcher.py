@@ -7,6 +7,7 @@ threads or worker processes.
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterable
 from contextvars import ContextVar
@@ -88,6 +89,9 @@ class ApplyConfig(DispatchContext):
     """Every template called inside the block gets ``config``."""
 
     def __init__(self, config: ConfigEntity):
+        if not isinstance(config, _ConfigBase):
+            raise TensorLangError(f"ApplyConfig expects a config (a ConfigEntity, e.g. task.config_space.get(i)), "
+                                  f"got {config!r}")
         self.config = config
 
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
@@ -104,13 +108,17 @@ class ApplyHistoryBest(DispatchContext):
     them, unless ``allow_other_device=True``."""
 
     def __init__(self, records: Any, allow_other_device: bool = False):
-        from .record import best_by_workload, best_records, load_from_file
+        from .record import RecordError, best_by_workload, best_records, load_from_file
         if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
-            records = list(load_from_file(records))
+            records = list(load_from_file(os.fsdecode(records)))
         elif isinstance(records, (list, tuple)) and records and all(
                 isinstance(r, (str, bytes)) or hasattr(r, "__fspath__") for r in records):
-            records = [rec for path in records for rec in load_from_file(path)]  # several log files
+            records = [rec for path in records for rec in load_from_file(os.fsdecode(path))]  # several log files
         records = list(records) if isinstance(records, Iterable) else [records]
+        for r in records:
+            if not (isinstance(r, (tuple, list)) and len(r) == 2 and hasattr(r[0], "task") and hasattr(r[1], "costs")):
+                raise RecordError(f"apply_history_best expects the path of a tuning log or (MeasureInput, "
+                                  f"MeasureResult) records, got {r!r:.100}")
         self.allow_other_device = allow_other_device
         # CPU records measured on another CPU model (or with other vector features) are kept
         # apart: applied only with allow_other_device, else named in a warning.

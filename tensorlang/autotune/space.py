@@ -17,6 +17,8 @@ import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import TensorLangError
 from ..te.expr import IntImm
 from ..te.tensor import IterVar
@@ -26,8 +28,25 @@ class InstantiationError(TensorLangError):
     """A config is invalid for its template (raised inside templates, or by constraints)."""
 
 
+class ConfigIndexError(InstantiationError, IndexError):
+    """A config index outside a space (an IndexError too, as TVM's ``ConfigSpace.get`` raises)."""
+
+
+# Spaces beyond this many candidates of one knob are refused: enumerating them would not end.
+MAX_KNOB_CANDIDATES = 100_000
+
+
+def _int_arg(value: Any, where: str, minimum: int) -> int:
+    """An int argument of a define_* call, at least ``minimum``; else an InstantiationError."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
+        raise InstantiationError(f"{where} must be an int >= {minimum}, got {value!r}")
+    return int(value)
+
+
 def _extent(axis: Any) -> int:
-    if isinstance(axis, int):
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        if axis < 0:
+            raise InstantiationError(f"cannot tune an axis of negative extent {axis}")
         return axis
     if isinstance(axis, VirtualAxis):
         return axis.length
@@ -110,14 +129,19 @@ class SplitSpace(KnobSpace):
     def __init__(self, product: int, policy: str = "factors", num_outputs: int = 2,
                  max_factor: int | None = None, filter: Callable | None = None,  # noqa: A002
                  candidate: Sequence[Sequence[int]] | None = None):
-        if num_outputs < 2:
-            raise InstantiationError("define_split needs num_outputs >= 2")
+        num_outputs = _int_arg(num_outputs, "define_split: num_outputs", 2)
         self.product, self.policy, self.num_outputs = product, policy, num_outputs
-        limit = max_factor if max_factor is not None else product
+        limit = _int_arg(max_factor, "define_split: max_factor", 1) if max_factor is not None else product
         if policy == "candidate":
-            if not candidate:
+            if not candidate or not isinstance(candidate, (list, tuple)):
                 raise InstantiationError("define_split(policy='candidate') needs candidate=[[...], ...]")
-            sizes = [list(c) for c in candidate]
+            sizes = [list(c) if isinstance(c, (list, tuple)) else c for c in candidate]
+            for c in sizes:
+                if not isinstance(c, list) or len(c) != num_outputs or not all(
+                        isinstance(f, (int, np.integer)) and not isinstance(f, bool) and (f >= 1 or f == -1)
+                        for f in c):
+                    raise InstantiationError(f"define_split(policy='candidate'): each candidate must list "
+                                             f"{num_outputs} positive factors (-1: the rest), got {c!r}")
         else:
             if policy == "factors":
                 pool = [f for f in _factors(product) if f <= limit]
@@ -128,17 +152,49 @@ class SplitSpace(KnobSpace):
                                   + [2 ** i for i in range(int(math.log2(max(product, 1))) + 1) if 2 ** i <= limit]))
             else:
                 raise InstantiationError(f"unknown split policy '{policy}' (factors, power2, verbose, candidate)")
-            sizes = []
-            for inner in itertools.product(pool, repeat=num_outputs - 1):
-                prod = math.prod(inner)
-                if policy == "factors" and product % prod != 0:
-                    continue
-                if prod > product:
-                    continue
-                sizes.append([-1] + list(inner))
+            sizes = [[-1] + inner for inner in _split_factors(pool, num_outputs - 1, product, policy == "factors")]
         self.entities = [SplitEntity(sz) for sz in sizes if filter is None or filter(SplitEntity(sz))]
         if not self.entities:
             raise InstantiationError(f"split space of extent {product} is empty (policy {policy})")
+
+
+def _split_factors(pool: list[int], parts: int, product: int, dividing: bool) -> list[list[int]]:
+    """Every tuple of ``parts`` factors from ``pool`` (sorted) whose product is at most
+    ``product`` (and divides it when ``dividing``), in ``itertools.product`` order; prefixes
+    that cannot be completed are skipped, and more than MAX_KNOB_CANDIDATES tuples are an error."""
+    out: list[list[int]] = []
+    prefix: list[int] = []  # the factors chosen so far
+    prods = [1]  # prods[d]: the product of prefix[:d]
+    nxt = [0]  # nxt[d]: the position in pool to try next at depth d
+    while nxt:
+        d = len(nxt) - 1
+        if d == parts:
+            out.append(list(prefix))
+            if len(out) > MAX_KNOB_CANDIDATES:
+                raise InstantiationError(f"define_split: splitting an extent of {product} into {parts + 1} parts "
+                                         f"gives more than {MAX_KNOB_CANDIDATES} candidates; use fewer parts, "
+                                         "max_factor= or policy='candidate'")
+        else:
+            for i in range(nxt[d], len(pool)):
+                p = prods[d] * pool[i]
+                if p > product:
+                    break  # the pool is sorted: larger factors overshoot too
+                if dividing and product % p:
+                    continue
+                nxt[d] = i + 1
+                prefix.append(pool[i])
+                prods.append(p)
+                nxt.append(0)
+                break
+            else:
+                nxt[d] = len(pool)
+            if len(nxt) - 1 > d:
+                continue  # went one level deeper
+        nxt.pop()
+        prods.pop()
+        if prefix:
+            prefix.pop()
+    return out
 
 
 class ReorderEntity(_ListEntity):
@@ -176,6 +232,10 @@ class ReorderSpace(KnobSpace):
             perms = [list(range(n))]
         elif policy == "candidate" and candidate:
             perms = [list(c) for c in candidate]
+            for p in perms:
+                if len(set(p)) != len(p) or not all(isinstance(i, int) and 0 <= i < n for i in p):
+                    raise InstantiationError(f"define_reorder: candidate order {p} must list distinct positions "
+                                             f"among the {n} axes (0..{n - 1}) or the axes themselves")
         else:
             raise InstantiationError(f"unknown reorder policy '{policy}' (all, identity, candidate)")
         self.entities = [ReorderEntity(p) for p in perms]
@@ -244,6 +304,8 @@ class OtherOptionSpace(KnobSpace):
     kind = "ot"
 
     def __init__(self, candidates: Sequence[Any]):
+        if not isinstance(candidates, (list, tuple, range, str)):
+            raise InstantiationError(f"define_knob needs a list of candidate values, got {candidates!r}")
         if not candidates:
             raise InstantiationError("define_knob needs at least one candidate")
         self.entities = [OtherOptionEntity(c) for c in candidates]
@@ -271,6 +333,9 @@ class _ConfigBase:
 
     def add_flop(self, flop: float) -> None:
         """Declare the floating-point operations of the template (for GFLOPS reports)."""
+        if isinstance(flop, bool) or not isinstance(flop, (int, float, np.integer, np.floating)) \
+                or not math.isfinite(flop) or flop < 0:
+            raise InstantiationError(f"add_flop expects a finite, non-negative number of operations, got {flop!r}")
         self.flop += float(flop)
 
     def axis(self, var: Any) -> VirtualAxis:
@@ -286,6 +351,17 @@ class _ConfigBase:
         return True
 
 
+def _holds(check: Callable[[Any], bool], message: str, cfg: Any) -> bool:
+    """Whether ``cfg`` passes a constraint; a constraint that raises is an InstantiationError."""
+    try:
+        return bool(check(cfg))
+    except TensorLangError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the template's own function failed: name it
+        raise InstantiationError(f"constraint {message} raised {type(exc).__name__} on config {cfg.index}: "
+                                 f"{exc}") from exc
+
+
 class ConfigSpace(_ConfigBase):
     """The knobs of a template and their candidates; ``len(space)`` configs in all."""
 
@@ -298,6 +374,8 @@ class ConfigSpace(_ConfigBase):
 
     # define_* record knobs
     def _add(self, name: str, space: KnobSpace) -> None:
+        if not isinstance(name, str):
+            raise InstantiationError(f"a knob's name must be a string, got {name!r}")
         if name in self.space_map:
             raise InstantiationError(f"knob '{name}' is defined twice")
         self.space_map[name] = space
@@ -312,6 +390,8 @@ class ConfigSpace(_ConfigBase):
                        candidate: Sequence[Sequence[int]] | None = None, **_ignored: Any) -> None:
         """Knob ``name``: orders of ``axes``; ``candidate`` orders may list the axes themselves
         (as TVM templates do) or their positions in ``axes``."""
+        if not isinstance(axes, (list, tuple)):
+            raise InstantiationError(f"define_reorder {name}: axes must be a list of axes, got {axes!r}")
         if candidate:
             candidate = [[c if isinstance(c, int) else _position(c, axes, name) for c in order] for order in candidate]
         self._add(name, ReorderSpace(len(axes), policy, candidate))
@@ -319,6 +399,8 @@ class ConfigSpace(_ConfigBase):
     def define_annotate(self, name: str, axes: Sequence[Any], policy: str,
                         candidate: Sequence[Sequence[str]] | None = None, **_ignored: Any) -> None:
         """Knob ``name``: unroll/vectorize choices for ``axes``."""
+        if not isinstance(axes, (list, tuple)):
+            raise InstantiationError(f"define_annotate {name}: axes must be a list of axes, got {axes!r}")
         self._add(name, AnnotateSpace(len(axes), policy, candidate))
 
     def define_knob(self, name: str, candidate: Sequence[Any]) -> None:
@@ -327,11 +409,17 @@ class ConfigSpace(_ConfigBase):
 
     def add_constraint(self, check: Callable[[ConfigEntity], bool], message: str = "") -> None:
         """Only configs for which ``check(cfg)`` holds are valid (e.g. a register budget)."""
+        if not callable(check):
+            raise InstantiationError(f"add_constraint expects a function of the config, got {check!r}")
         self.constraints.append((check, message or getattr(check, "__name__", "constraint")))
 
     def __getitem__(self, name: str) -> Any:
         # While collecting the space, answer with the first candidate so the template can run.
-        return self.space_map[name].entities[0]
+        space = self.space_map.get(name) if isinstance(name, str) else None
+        if space is None:
+            raise InstantiationError(f"config space has no knob {name!r} (define it first; known: "
+                                     f"{', '.join(self.space_map) or 'none'})")
+        return space.entities[0]
 
     def multi_filter(self, filter: Callable[[ConfigEntity], bool]) -> None:  # noqa: A002 - TVM's name
         """Keep only configs for which ``filter(cfg)`` holds (a test over several knobs at once);
@@ -418,8 +506,10 @@ class ConfigSpace(_ConfigBase):
 
     def get(self, index: int) -> ConfigEntity:
         """The config with this index (an error for an index a multi_filter removed)."""
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise ConfigIndexError(f"a config index must be an int, got {index!r}")
         if not 0 <= index < self.range_length:
-            raise IndexError(f"config index {index} out of range 0..{self.range_length - 1}")
+            raise ConfigIndexError(f"config index {index} out of range 0..{self.range_length - 1}")
         if self._filtered is not None and not self.is_valid(index):
             raise InstantiationError(f"config index {index} was removed by multi_filter")
         return self._entity(index)
@@ -466,11 +556,11 @@ class ConfigSpace(_ConfigBase):
         if not self.constraints:
             return True
         cfg = self._entity(index)
-        return all(check(cfg) for check, _ in self.constraints)
+        return all(_holds(check, message, cfg) for check, message in self.constraints)
 
     def check(self, cfg: ConfigEntity) -> None:
         for check, message in self.constraints:
-            if not check(cfg):
+            if not _holds(check, message, cfg):
                 raise InstantiationError(f"config {cfg.index} violates constraint: {message}")
 
     def __iter__(self) -> Iterator[ConfigEntity]:

@@ -54,11 +54,19 @@ from .schedule_ops import schedule_ops
 def _bind_args(sch: Schedule, args: Sequence[Any]) -> tuple[list[Buffer | Var], dict[Tensor, Buffer]]:
     params: list[Buffer | Var] = []
     tensors: dict[Tensor, Buffer] = {}
+    if isinstance(args, (set, frozenset)):
+        raise LoweringError("the argument list must be a list or tuple, in the order the function takes them; "
+                            f"got a {type(args).__name__}, which has no order")
     for n, a in enumerate(args):
         if isinstance(a, Tensor):
             cur = sch.current_tensor(a) if not isinstance(a.op, PlaceholderOp) else a
             if cur in tensors:
                 raise LoweringError(f"argument {n} ({a.name}) appears twice in the argument list")
+            if not isinstance(cur.op, PlaceholderOp) and sch[cur].attach_type == "inline":
+                # As in TVM, the argument stays (ported code passes it), but nothing is written to it.
+                warnings.warn(f"argument {n} ({a.name}): stage {cur.op.name} is computed inline "
+                              "(compute_inline), so this argument's array is never written; compute the stage "
+                              "at root to get its values, or drop it from the argument list", stacklevel=4)
             buf = Buffer(a.name, a.dtype, a.shape)
             tensors[cur] = buf
             tensors[a] = buf

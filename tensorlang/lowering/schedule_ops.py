@@ -13,6 +13,7 @@ from __future__ import annotations
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
 from ..ir.passes.inject_virtual_thread import VIRTUAL_THREAD
+from ..ir.passes.unroll_loops import MAX_UNROLLED_STATEMENTS
 from ..ir.stmt import (
     Allocate,
     BufferBind,
@@ -314,7 +315,9 @@ class _Builder:
                 if key == "unroll":
                     ann.append(("pragma_unroll", 1))
                 elif key == "auto_unroll_max_step":
-                    ann.append(("pragma_auto_unroll_max_step", int(value)))
+                    # Past the limit an explicit unroll has, unrolling costs minutes of compile time
+                    # (a nest of 65536 statements) for nothing: nests that big stay loops.
+                    ann.append(("pragma_auto_unroll_max_step", min(int(value), MAX_UNROLLED_STATEMENTS)))
                 elif key == "unroll_explicit":
                     ann.append(("pragma_unroll_explicit", int(bool(value))))
                 elif key == "max_registers":

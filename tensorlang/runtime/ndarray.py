@@ -7,6 +7,7 @@ GPU and back; pass pycuda GPUArrays to keep data on the GPU).
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -50,13 +51,19 @@ class Device:
         """Nothing to wait for on the CPU."""
 
 
+def _dev_id(dev_id: Any) -> int:
+    if isinstance(dev_id, bool) or not isinstance(dev_id, (int, np.integer)) or dev_id < 0:
+        raise ArgumentError(f"a device index must be a non-negative int, got {dev_id!r}")
+    return int(dev_id)
+
+
 def cpu(dev_id: int = 0) -> Device:
-    return Device("cpu", dev_id)
+    return Device("cpu", _dev_id(dev_id))
 
 
 def cuda(dev_id: int = 0) -> Device:
     """A CUDA device handle; NDArrays keep host copies, which CUDA modules copy in and out."""
-    return Device("cuda", dev_id)
+    return Device("cuda", _dev_id(dev_id))
 
 
 def device(kind: str | int, dev_id: int = 0) -> Device:
@@ -64,11 +71,13 @@ def device(kind: str | int, dev_id: int = 0) -> Device:
     names its device too."""
     if isinstance(kind, int):  # TVM's device type codes
         kind = {1: "cpu", 2: "cuda"}.get(kind, str(kind))
+    if not isinstance(kind, str):
+        raise ArgumentError(f"device expects a device name such as 'cpu' or 'cuda', got {kind!r}")
     kind = kind.split()[0] if kind.strip() else kind
     if kind in ("cpu", "llvm", "c"):
-        return Device("cpu", dev_id)
+        return Device("cpu", _dev_id(dev_id))
     if kind in ("cuda", "gpu", "nvptx"):
-        return Device("cuda", dev_id)
+        return Device("cuda", _dev_id(dev_id))
     raise ArgumentError(f"device '{kind}' is not available; use tl.cpu() or tl.cuda()")
 
 
@@ -106,10 +115,13 @@ class NDArray:
         return target.copyfrom(self)
 
     def copyfrom(self, source: Any) -> NDArray:
-        src = source.numpy() if isinstance(source, NDArray) else np.asarray(source)
+        src = source.numpy() if isinstance(source, NDArray) else _host_array(source, None, "copyfrom")
         if src.shape != self._array.shape:
             raise ArgumentError(f"copyfrom: shape {src.shape} does not match {self._array.shape}")
-        self._array[...] = src
+        try:
+            self._array[...] = src
+        except (TypeError, ValueError) as exc:
+            raise ArgumentError(f"copyfrom: cannot store {src.dtype} values in a {self.dtype} array ({exc})") from None
         return self
 
     def __tensorlang_array__(self) -> np.ndarray:
@@ -131,11 +143,36 @@ class NDArray:
         return f"<tl.nd.NDArray shape={self.shape} dtype={self.dtype} on {self.device}>\n{self._array!r}"
 
 
+def _numpy_dtype(dtype: Any, what: str) -> np.dtype | None:
+    if dtype is None:
+        return None
+    try:
+        return np.dtype(str(dtype) if not isinstance(dtype, (np.dtype, type)) else dtype)
+    except TypeError:
+        raise ArgumentError(f"{what}: unknown dtype {dtype!r}") from None
+
+
+def _host_array(data: Any, dtype: Any, what: str) -> np.ndarray:
+    """``data`` as a new C-contiguous numpy array of numbers (or bools) ``dtype``; an
+    ArgumentError for what no compiled function can take (ragged lists, strings, objects)."""
+    dt = _numpy_dtype(dtype, what)
+    try:
+        # np.array, not np.ascontiguousarray: that one turns a 0-d array into shape (1,).
+        arr = np.array(data, dtype=dt, order="C")
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ArgumentError(f"{what}: cannot make an array of {type(data).__name__} {data!r:.60}: {exc}") from None
+    if arr.dtype.kind not in "biuf":
+        raise ArgumentError(f"{what}: {type(data).__name__} {data!r:.60} gives an array of {arr.dtype}; arrays hold "
+                            "bools, integers or floats")
+    return arr
+
+
 def array(data: Any, device: Device | None = None, dtype: str | None = None) -> NDArray:
     """Copy ``data`` into a new NDArray on ``device`` (TVM also passes it positionally)."""
+    if device is not None and not isinstance(device, Device):
+        raise ArgumentError(f"nd.array: device must be tl.cpu(...) or tl.cuda(...), got {device!r}")
     src = data.numpy() if isinstance(data, NDArray) else data
-    # np.array, not np.ascontiguousarray: that one turns a 0-d array into shape (1,).
-    return NDArray(np.array(src, dtype=dtype, order="C"), device or cpu())
+    return NDArray(_host_array(src, dtype, "nd.array"), device or cpu())
 
 
 class _Capsule:
@@ -164,4 +201,23 @@ def from_dlpack(source: Any) -> NDArray:
 
 def empty(shape: Any, dtype: str = "float32", device: Device | None = None) -> NDArray:
     """A new uninitialised NDArray."""
-    return NDArray(np.empty(tuple(int(d) for d in shape), dtype=dtype), device or cpu())
+    if isinstance(shape, np.ndarray):
+        shape = shape.tolist()
+    if hasattr(shape, "__index__"):
+        shape = (shape,)
+    try:
+        dims = tuple(operator.index(d) for d in shape if not isinstance(d, bool))
+    except TypeError:
+        dims = ()
+    if not isinstance(shape, (list, tuple)) or len(dims) != len(shape) or any(d < 0 for d in dims):
+        raise ArgumentError(f"nd.empty: the shape must be a tuple of non-negative ints, got {shape!r}")
+    if device is not None and not isinstance(device, Device):
+        raise ArgumentError(f"nd.empty: device must be tl.cpu(...) or tl.cuda(...), got {device!r}")
+    dt = _numpy_dtype(dtype, "nd.empty")
+    if dt.kind not in "biuf":
+        raise ArgumentError(f"nd.empty: arrays hold bools, integers or floats, not {dt}")
+    try:
+        data = np.empty(dims, dtype=dt)
+    except (ValueError, MemoryError) as exc:
+        raise ArgumentError(f"nd.empty: cannot allocate shape {tuple(shape)} of {dt}: {exc}") from None
+    return NDArray(data, device or cpu())

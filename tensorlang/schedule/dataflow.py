@@ -22,7 +22,7 @@ from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
 from ..te.tensor_intrin import TensorComputeOp
 from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
-from .schedule import Schedule, Stage
+from .schedule import STORAGE_SCOPES, Schedule, Stage, _integer
 
 
 class _Rewrite(Mutator):
@@ -122,6 +122,7 @@ def cache_read(sch: Schedule, tensor: Tensor, scope: str, readers: Any) -> Tenso
         readers = [readers]
     if not readers:
         raise ScheduleError(f"cache_read of {tensor.name}: readers is empty")
+    _check_scope(scope, f"cache_read of {tensor.name}")
     src = sch.current_tensor(tensor)
     reader_stages = []
     for r in readers:
@@ -143,8 +144,19 @@ def cache_read(sch: Schedule, tensor: Tensor, scope: str, readers: Any) -> Tenso
     return cache
 
 
+def _check_scope(scope: Any, where: str) -> None:
+    """The check of Stage.set_scope, made before a primitive adds a stage."""
+    if scope not in STORAGE_SCOPES:
+        raise ScheduleError(f"{where}: unknown storage scope {scope!r} (known: {', '.join(STORAGE_SCOPES)})")
+
+
 def cache_write(sch: Schedule, tensor: Tensor | Sequence[Tensor], scope: str) -> Any:
     tensors = list(tensor) if isinstance(tensor, (list, tuple)) else [tensor]
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise ScheduleError(f"cache_write expects a tensor (or a list of the outputs of one op), got {tensor!r}")
+    if any(t.op is not tensors[0].op for t in tensors):
+        raise ScheduleError(f"cache_write: {', '.join(t.name for t in tensors)} are not outputs of one op")
+    _check_scope(scope, f"cache_write of {tensors[0].name}")
     stage = sch[tensors[0]]
     op = stage.op
     if not isinstance(op, ComputeOp):
@@ -226,6 +238,7 @@ def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) 
     if axis not in stage.leaf_iter_vars or axis.iter_type != IterVarType.COMM_REDUCE:
         raise ScheduleError(f"{where}: {getattr(axis, 'name', axis)!r} is not a reduction axis of this stage "
                             "(split the reduction axis and pass one of the parts)")
+    factor_axis = _integer(factor_axis, f"{where}: factor_axis")
     if not 0 <= factor_axis <= len(op.axis):
         raise ScheduleError(f"{where}: factor_axis {factor_axis} is out of range 0..{len(op.axis)}")
     red: Reduce = op.body[0]

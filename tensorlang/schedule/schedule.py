@@ -8,6 +8,7 @@ arguments at once and raise ``ScheduleError`` naming the stage and axis at fault
 from __future__ import annotations
 
 import functools
+import numbers
 import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtyp
 from .step_record import Step
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
+STORAGE_SCOPES = ("global", "shared", "local", "warp")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
 KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch",
                  "pipeline_rows")
@@ -190,8 +192,14 @@ class Stage:
         parent = self._check_leaf(parent, "split")
         if (factor is None) == (nparts is None):
             raise ScheduleError(f"{self._where()}: split of {parent.name} needs exactly one of factor= or nparts=")
-        amount = _positive(factor if factor is not None else nparts,
-                           f"{self._where()}: split of {parent.name}: {'factor' if factor is not None else 'nparts'}")
+        what = f"{self._where()}: split of {parent.name}: {'factor' if factor is not None else 'nparts'}"
+        amount = _positive(factor if factor is not None else nparts, what)
+        uses = free_vars(amount)
+        loop_vars = {iv.var: iv for st in self.schedule.stages for iv in st.all_iter_vars} if uses else {}
+        used = sorted(loop_vars[v].name for v in uses if v in loop_vars)
+        if used:
+            raise ScheduleError(f"{what} must not depend on loop variables, got {amount} (uses {', '.join(used)}); "
+                                "use a constant or a te.var passed to build")
         dt = parent.var.dtype  # a wide (fused) axis splits into wide parts
         outer = IterVar(None, Var(f"{parent.name}.outer", dt), parent.iter_type)
         inner = IterVar(None, Var(f"{parent.name}.inner", dt), parent.iter_type)
@@ -404,6 +412,9 @@ class Stage:
         row's prefetching loop; see ``tensorlang.ir.passes.pipeline_rows``) ..."""
         self._check_compute("pragma")
         iv = self._check_leaf(iv, "pragma")
+        if not isinstance(pragma_type, str):
+            raise ScheduleError(f"{self._where()}: pragma on axis {iv.name}: the pragma type must be a string such as "
+                                f"'unroll', got {pragma_type!r}")
         if pragma_type == "vectorize" and pragma_value is None:
             # As in TVM, this pragma is the annotation of the same name.
             self._annotate(iv, pragma_type)
@@ -505,7 +516,8 @@ class Stage:
         if axis not in self.op.axis:
             raise ScheduleError(f"{self._where()}: storage_align needs an axis of {self.op.name}'s op "
                                 f"({[iv.name for iv in self.op.axis]}), got {getattr(axis, 'name', axis)!r}")
-        factor, offset = int(factor), int(offset)
+        factor = _integer(factor, f"{self._where()}: storage_align factor")
+        offset = _integer(offset, f"{self._where()}: storage_align offset")
         if factor < 1 or not 0 <= offset < factor:
             raise ScheduleError(f"{self._where()}: storage_align wants factor >= 1 and 0 <= offset < factor, "
                                 f"got factor={factor}, offset={offset}")
@@ -515,7 +527,7 @@ class Stage:
     @_recorded
     def set_scope(self, scope: str) -> Stage:
         """Storage scope of this stage's buffer: global, shared or local."""
-        if scope not in ("global", "shared", "local", "warp"):
+        if scope not in STORAGE_SCOPES:
             raise ScheduleError(f"{self._where()}: unknown storage scope '{scope}'")
         self.scope = scope
         self.scope_is_set = True
@@ -554,6 +566,17 @@ class Stage:
         if any(t.startswith("blockIdx") for t in tags):
             return "shared"
         return self.scope
+
+
+def _integer(value: Any, where: str) -> int:
+    """A constant integer argument (a Python or numpy int, an IntImm, a float holding a whole
+    number); anything else is a ScheduleError naming ``where``."""
+    value = integral(value, where)
+    if isinstance(value, IntImm):
+        value = value.value
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ScheduleError(f"{where} must be an integer, got {value!r}")
+    return int(value)
 
 
 def _positive(value: Any, where: str, allow_zero: bool = False) -> PrimExpr:
@@ -643,8 +666,14 @@ class Schedule:
     def create_group(self, outputs: Any, inputs: Any, include_inputs: bool = False) -> StageGroup:
         """The stages computing ``outputs`` from ``inputs`` (the inputs' stages too when
         ``include_inputs``), to place together: ``g.compute_at(s[C], axis)``."""
-        outs = [outputs] if isinstance(outputs, (Tensor, Operation)) else list(outputs)
-        ins = [inputs] if isinstance(inputs, (Tensor, Operation)) else list(inputs)
+        def tensors(value: Any, what: str) -> list[Tensor | Operation]:
+            items = [value] if isinstance(value, (Tensor, Operation)) else (
+                list(value) if isinstance(value, (list, tuple)) else [value])
+            for t in items:
+                if not isinstance(t, (Tensor, Operation)):
+                    raise ScheduleError(f"create_group: {what} must be tensors (or a list of them), got {t!r}")
+            return items
+        outs, ins = tensors(outputs, "outputs"), tensors(inputs, "inputs")
         out_ops = [t.op if isinstance(t, Tensor) else t for t in outs]
         in_ops = {id(t.op if isinstance(t, Tensor) else t) for t in ins}
         members: list[Stage] = []

@@ -137,6 +137,8 @@ def _parse(text: str) -> DType:
         raise DTypeError(f"unknown dtype '{text}'")
     if nbits not in _VALID_BITS[kind]:
         raise DTypeError(f"unsupported dtype '{text}': {kind} comes in {_VALID_BITS[kind]} bits")
+    if lanes and int(lanes) < 1:
+        raise DTypeError(f"unsupported dtype '{text}': a vector has at least 1 lane")
     return DType(kind, nbits, int(lanes) if lanes else 1)
 
 
@@ -146,9 +148,11 @@ def as_dtype(value: str | DType | np.dtype | type) -> DType:
         return value
     if isinstance(value, str):
         return _parse(value.strip())
+    if value is None:  # numpy reads None as float64: never what a caller leaving it out meant
+        raise DTypeError("a dtype is required (e.g. 'float32'), got None")
     try:
         npd = np.dtype(value)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise DTypeError(f"unknown dtype {value!r}") from exc
     if npd == np.bool_:
         return _parse("bool")

@@ -229,6 +229,10 @@ class IntImm(PrimExpr):
         return bool(self.value)
 
 
+# The smallest magnitude float16 rounds to infinity (65504 is the largest finite value).
+_FLOAT16_OVERFLOW = 65520.0
+
+
 class FloatImm(PrimExpr):
     """A floating-point constant."""
 
@@ -236,7 +240,10 @@ class FloatImm(PrimExpr):
     _params = ("dtype", "value")
 
     def __init__(self, dtype: str | DType, value: float):
-        self._init(dtype=as_dtype(dtype), value=float(value))
+        dt, value = as_dtype(dtype), float(value)
+        if dt.bits == 16 and abs(value) >= _FLOAT16_OVERFLOW and value == value:
+            value = value * float("inf")  # what a float16 holds beyond its range (as numpy rounds)
+        self._init(dtype=dt, value=value)
 
     def __float__(self) -> float:
         return self.value
@@ -556,6 +563,8 @@ class Ramp(PrimExpr):
     _children = ("base", "stride")
 
     def __init__(self, base: PrimExpr, stride: PrimExpr, lanes: int):
+        if not isinstance(base, PrimExpr) or not isinstance(stride, PrimExpr):  # tir.Ramp(0, 1, 4), as TVM takes
+            base, stride = _operand_pair(base, stride, " (in Ramp)")
         self._init(base=base, stride=stride, lanes=lanes, dtype=base.dtype.with_lanes(lanes))
 
 
@@ -567,6 +576,8 @@ class Broadcast(PrimExpr):
     _children = ("value",)
 
     def __init__(self, value: PrimExpr, lanes: int):
+        if not isinstance(value, PrimExpr):
+            value = convert(value)
         self._init(value=value, lanes=lanes, dtype=value.dtype.with_lanes(lanes))
 
 
@@ -576,6 +587,10 @@ def const(value: Any, dtype: str | DType | None = None) -> PrimExpr:
     """A constant; Python ints default to int32 (int64 when they do not fit), floats to float32."""
     if isinstance(value, PrimExpr):
         return value if dtype is None else cast(value, dtype)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not isinstance(value, (numbers.Real, np.bool_)):
+        raise ExprError(f"cannot make a constant of {value!r} ({type(value).__name__})")
     if isinstance(value, (np.generic,)) and dtype is None:
         dtype = as_dtype(value.dtype)
         value = value.item()
@@ -593,7 +608,7 @@ def const(value: Any, dtype: str | DType | None = None) -> PrimExpr:
     if dt.lanes > 1:  # a vector constant, as TVM makes it: the scalar in every lane
         return Broadcast(const(value, dt.element_of()), dt.lanes)
     if dt.is_float:
-        return FloatImm(dt, float(value))
+        return FloatImm(dt, numeric.check_float_fits(float(value), dt))
     if isinstance(value, float) and not float(value).is_integer():
         raise DTypeError(f"constant {value} does not fit dtype {dt}")
     if dt.is_bool:

@@ -146,10 +146,14 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
     shapes = [to_shape(s, where) for s in shapes]
     if any(len(s) != len(shapes[0]) or any(str(a) != str(b) for a, b in zip(s, shapes[0])) for s in shapes):
         raise ExprError(f"{where}: outputs of different shapes are not supported")
+    if not isinstance(inputs, (list, tuple)):
+        raise ExprError(f"{where}: inputs must be a list of tensors, got {inputs!r}")
     inputs = list(inputs)
     for t in inputs:
         if not isinstance(t, Tensor):
             raise ExprError(f"{where}: inputs must be tensors, got {t!r}")
+    if not callable(fcompute):
+        raise ExprError(f"{where}: fcompute must be a function of (ins, outs), got {fcompute!r}")
     if dtype is None:
         dtypes = [inputs[0].dtype if inputs else as_dtype("float32")] * len(shapes)
     else:

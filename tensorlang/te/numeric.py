@@ -57,6 +57,18 @@ def check_fits(value: int, dt: DType, what: str = "constant") -> int:
     return value
 
 
+def check_float_fits(value: float, dt: DType, what: str = "constant") -> float:
+    """``value`` itself, or a DTypeError when it is finite but beyond the largest finite value
+    of the float dtype ``dt`` (as TVM refuses such a literal; a computed overflow is inf)."""
+    if dt.bits < 64 and np.isfinite(value):
+        with np.errstate(over="ignore"):
+            rounded = np.array(value, dt.numpy())
+        if np.isinf(rounded):
+            raise DTypeError(f"{what} {value!r} does not fit {dt.element_of()} "
+                             f"(largest finite value {float(np.finfo(dt.numpy()).max)!r})")
+    return value
+
+
 def wrap(value: int, dt: DType) -> int:
     """``value`` reduced modulo 2**bits into ``dt``'s range (two's complement wrap-around)."""
     if dt.is_bool:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any
 
-from ..errors import ExprError
+import numpy as np
+
+from ..errors import DTypeError, ExprError
 from .cse import share_subexpressions
 from .depth import deep_expressions
 from .dtype import INT32, DType, as_dtype
-from .expr import PrimExpr, Reduce, Var, convert
+from .expr import IntImm, PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
 from .reduction import spatial_indices
 from .tensor import (
@@ -32,19 +35,37 @@ _THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "thread
                 "threadIdx.z", "vthread", "cthread")
 
 
+# Longer names would be cut short by LLVM (1024 characters), making two arguments one.
+_MAX_NAME = 1000
+
+
+def _check_name(name: Any, what: str) -> str:
+    """``name`` when it can name a tensor, axis or variable in generated code; else an ExprError."""
+    if not isinstance(name, str):
+        raise ExprError(f"{what}: a name must be a string, got {name!r} ({type(name).__name__})")
+    if "\x00" in name or len(name) > _MAX_NAME:
+        raise ExprError(f"{what}: the name {name[:40]!r}{'...' if len(name) > 40 else ''} must be at most "
+                        f"{_MAX_NAME} characters, without NUL characters")
+    return name
+
+
 def var(name: str = "tindex", dtype: str | DType = "int32") -> Var:
     """A symbolic scalar, e.g. a shape parameter ``n = te.var("n")``."""
-    return Var(name, as_dtype(dtype))
+    return Var(_check_name(name, "te.var"), as_dtype(dtype))
 
 
 def size_var(name: str = "size", dtype: str | DType = "int32") -> Var:
     """A symbolic size (a non-negative ``te.var``)."""
-    return Var(name, as_dtype(dtype))
+    return Var(_check_name(name, "te.size_var"), as_dtype(dtype))
 
 
 def placeholder(shape: Any, dtype: str | DType = "float32", name: str = "placeholder") -> Tensor:
-    """An input tensor of the given shape and dtype."""
-    dt = as_dtype(dtype)
+    """An input tensor of the given shape and dtype (``dtype=None``: float32, as in TVM)."""
+    _check_name(name, "placeholder")
+    dt = as_dtype("float32" if dtype is None else dtype)
+    if dt.lanes != 1 or dt.is_handle:
+        raise DTypeError(f"placeholder {name}: a tensor holds scalar elements (bool, int, uint or float), "
+                         f"not {dt}")
     return PlaceholderOp(name, to_shape(shape, f"placeholder {name}"), dt).output(0)
 
 
@@ -52,15 +73,31 @@ def _range_of(dom: Any, where: str) -> Range:
     if isinstance(dom, Range):
         return dom
     if isinstance(dom, (tuple, list)) and len(dom) == 2:
-        return Range.from_begin_end(integral(dom[0], where), integral(dom[1], where))
-    if isinstance(dom, (int, float, PrimExpr)):
-        return Range(0, integral(dom, where))
-    raise ExprError(f"{where}: expected a (begin, end) pair or an extent, got {dom!r}")
+        begin, end = (integral(d, where) for d in dom)
+        for d in (begin, end):
+            if not isinstance(d, (int, PrimExpr)) and not hasattr(d, "__index__"):
+                raise ExprError(f"{where}: the range ({dom[0]!r}, {dom[1]!r}) must hold integers or integer "
+                                f"expressions, got {d!r} ({type(d).__name__})")
+        rng = Range.from_begin_end(begin, end)
+    elif isinstance(dom, (int, float, PrimExpr)):
+        rng = Range(0, integral(dom, where))
+    else:
+        raise ExprError(f"{where}: expected a (begin, end) pair or an extent, got {dom!r}")
+    if isinstance(rng.extent, IntImm) and rng.extent.value < 0:
+        raise ExprError(f"{where}: the range {dom!r} has a negative extent ({rng.extent.value}); "
+                        "it must be (begin, end) with begin <= end")
+    return rng
 
 
 def reduce_axis(dom: Any, name: str = "rv") -> IterVar:
     """A reduction axis over ``dom`` = (begin, end), for te.sum/te.max/te.min."""
-    rng = _range_of(dom, f"reduce_axis {name}")
+    where = f"reduce_axis {_check_name(name, 'reduce_axis')}"
+    try:
+        rng = _range_of(dom, where)
+    except ExprError as exc:
+        if str(exc).startswith(where):
+            raise
+        raise ExprError(f"{where}: {exc}") from None
     return IterVar(rng, Var(name, index_dtype_of(rng)), IterVarType.COMM_REDUCE)
 
 
@@ -86,6 +123,9 @@ def _lambda_arity(fcompute: Callable, where: str) -> tuple[int | None, list[str]
                 names.append(p.name)
         elif p.kind == p.VAR_POSITIONAL:
             variadic = True
+        elif p.kind == p.KEYWORD_ONLY and p.default is p.empty:
+            raise ExprError(f"{where}: the function's keyword-only argument '{p.name}' has no default; it is "
+                            "called with the index variables only")
     return (None if variadic else len(names)), names
 
 
@@ -124,6 +164,14 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     """
     tag = tag or _TAG_SCOPE.get()
     where = f"compute '{name}'"
+    _check_name(name, "compute")
+    if not isinstance(tag, str):
+        raise ExprError(f"{where}: tag must be a string, got {tag!r}")
+    if attrs is not None and not isinstance(attrs, dict):
+        raise ExprError(f"{where}: attrs must be a dict, got {attrs!r}")
+    if not callable(fcompute):
+        raise ExprError(f"{where}: the second argument must be a function of the indices (lambda i, j: ...), "
+                        f"got {fcompute!r}")
     dims = to_shape(shape, where)
     arity, names = _lambda_arity(fcompute, where)
     if arity is not None and arity < len(dims):
@@ -151,6 +199,10 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     bodies = list(body) if isinstance(body, (tuple, list)) else [body]
     if not bodies:
         raise ExprError(f"{where}: the function returned an empty tuple")
+    for b in bodies:
+        if not isinstance(b, PrimExpr) and not hasattr(b, "asobject") and not isinstance(b, (numbers.Real, np.generic)):
+            raise ExprError(f"{where}: the function must return an expression (or a tuple of them), got {b!r} "
+                            f"({type(b).__name__})")
     with deep_expressions(where):
         bodies = _shared([convert(b) for b in bodies])
         _check_body(bodies, axis, where)

@@ -3,11 +3,12 @@ te.comm_reducer."""
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from typing import Any
 
-from ..errors import ExprError
+from ..errors import DTypeError, ExprError
 from .dtype import BOOL, DType
 from .expr import (
     GE,
@@ -66,21 +67,25 @@ class Reducer:
             raise ExprError(f"te.{self.name} takes (expr, axis, where=None, init=None)")
         bound = dict(zip(names, args)) | kwargs
         axis, where, init = (bound.get(n, _UNSET if n == "axis" else None) for n in names)
-        if axis is _UNSET or axis is None:
+        if axis is _UNSET or axis is None or (isinstance(axis, (list, tuple)) and not axis):
             raise ExprError(f"te.{self.name} needs axis=... (a reduce_axis or a list of them)")
         if not _is_axis(axis):
             self._reject_index_as_axis(axis, by_keyword="axis" in kwargs)
             a, b = _operand_pair(expr, axis, f" (in te.{self.name})")
             return self.fcombine(a, b)
         axes = [axis] if isinstance(axis, IterVar) else list(axis)
-        for ax in axes:
+        for n, ax in enumerate(axes):
             if not ax.is_reduce:
                 raise ExprError(f"te.{self.name}: axis {ax.name} is not a reduce_axis")
+            if ax in axes[:n]:
+                raise ExprError(f"te.{self.name}: axis {ax.name} is given twice")
         multi = isinstance(expr, (tuple, list))
         source = tuple(convert(e) for e in (expr if multi else (expr,)))
         dtypes = [s.dtype for s in source]
         lhs = [Var(f"x{i}", dt) for i, dt in enumerate(dtypes)]
         rhs = [Var(f"y{i}", dt) for i, dt in enumerate(dtypes)]
+        _check_callable_with(self.fcombine, 2, f"te.{self.name}: fcombine")
+        _check_callable_with(self.fidentity, len(dtypes), f"te.{self.name}: fidentity")
         res = self.fcombine(tuple(lhs), tuple(rhs)) if multi else self.fcombine(lhs[0], rhs[0])
         res = tuple(res) if multi else (res,)
         ident = self.fidentity(*dtypes)
@@ -92,6 +97,9 @@ class Reducer:
                                 f"te.{self.name} identity") for i, dt in zip(ident, dtypes))
         combiner = CommReducer(self.name, lhs, rhs, res, ident, self.allow_empty)
         cond = const(True, BOOL) if where is None else convert(where)
+        if not (cond.dtype.is_bool or cond.dtype.is_int) or cond.dtype.lanes != 1:
+            raise DTypeError(f"te.{self.name}: where= must be a condition (bool or int), got {cond.dtype} "
+                             f"expression '{cond}'")
         if not cond.dtype.is_bool:
             cond = cond != 0
         if init is not None:
@@ -109,6 +117,18 @@ class Reducer:
                     else f"'{axes[0]}', which is not a reduce_axis")
             raise ExprError(f"te.{self.name}: axis is {what}; reduce over a "
                             f"te.reduce_axis(...) instead (te.{self.name}(expr, axis=k))")
+
+
+def _check_callable_with(fn: Callable, n: int, where: str) -> None:
+    """An ExprError when ``fn`` cannot be called with ``n`` positional arguments."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return  # a builtin without a signature: let the call say
+    try:
+        sig.bind(*range(n))
+    except TypeError:
+        raise ExprError(f"{where} {getattr(fn, '__name__', fn)}{sig} is called with {n} argument(s)") from None
 
 
 def _as_dtype(e: PrimExpr, dt: DType, where: str) -> PrimExpr:
@@ -131,6 +151,9 @@ def comm_reducer(fcombine: Callable, fidentity: Callable, name: str = "reduce", 
     an error instead, as numpy's max, min and argmax are (a LoweringError when the extent is
     constant, an ArgumentError at call time when it is symbolic). The identity still fills
     points that ``where=`` masks out."""
+    for what, fn in (("fcombine", fcombine), ("fidentity", fidentity)):
+        if not callable(fn):
+            raise ExprError(f"te.comm_reducer {name}: {what} must be a function, got {fn!r}")
     return Reducer(fcombine, fidentity, name, allow_empty)
 
 

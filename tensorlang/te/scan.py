@@ -71,12 +71,15 @@ class ScanOp(ComputeOp):
 def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], state_placeholder: Any,
          inputs: Sequence[Tensor] | None = None, name: str = "scan", tag: str = "", attrs: dict | None = None) -> Any:
     """The recurrence ``state[t] = update(state[< t])`` from ``init`` rows (see module docstring)."""
-    inits = [init] if isinstance(init, Tensor) else list(init)
-    updates = [update] if isinstance(update, Tensor) else list(update)
-    states = [state_placeholder] if isinstance(state_placeholder, Tensor) else list(state_placeholder)
+    inits, updates, states = ([x] if isinstance(x, Tensor) else list(x) if isinstance(x, (list, tuple)) else [x]
+                              for x in (init, update, state_placeholder))
     where = f"scan '{name}'"
     if not (len(inits) == len(updates) == len(states)) or not inits:
         raise ExprError(f"{where}: give one init, update and state per recurrence")
+    for what, tensors in (("init", inits), ("update", updates), ("state_placeholder", states)):
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise ExprError(f"{where}: {what} must be a tensor or a list of tensors, got {t!r}")
     steps = str(updates[0].shape[0])
     for ini, upd, st in zip(inits, updates, states):
         if not isinstance(st.op, PlaceholderOp):

@@ -8,6 +8,8 @@ import numbers
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..errors import DTypeError, ExprError
 from .dtype import INT32, INT64, DType, as_dtype
 from .expr import FloatImm, IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
@@ -163,6 +165,10 @@ class Tensor:
     def __call__(self, *indices: Any) -> PrimExpr:
         return self[indices]
 
+    def __iter__(self) -> Any:
+        # Without this, iter() would index 0, 1, 2 ... forever (symbolic indices never run out).
+        raise ExprError(f"tensor {self.name} cannot be iterated: read its elements by index ({self.name}[i])")
+
     def __hash__(self) -> int:
         return hash((id(self.op), self.value_index))
 
@@ -195,6 +201,9 @@ class TensorSlice:
         if len(idx) == self.tensor.ndim:
             return TensorRead(self.tensor, idx)
         return TensorSlice(self.tensor, idx)
+
+    def __iter__(self) -> Any:
+        raise ExprError(f"tensor {self.tensor.name} cannot be iterated: read its elements by index")
 
     def asobject(self) -> PrimExpr:
         if len(self.indices) != self.tensor.ndim:
@@ -255,7 +264,11 @@ class TensorRegion:
 def _read_index(tensor: Tensor, index: Any, dim: int) -> PrimExpr:
     if isinstance(index, slice):
         raise ExprError(f"tensor {tensor.name}: slices are not supported as indices (dimension {dim})")
-    e = convert(index)
+    try:
+        e = convert(index)
+    except ExprError:
+        raise ExprError(f"tensor {tensor.name} is indexed with {index!r} ({type(index).__name__}) in dimension "
+                        f"{dim}; indices must be integer expressions") from None
     if not (e.dtype.is_int and e.dtype.lanes == 1):
         raise ExprError(f"tensor {tensor.name} is indexed with the {e.dtype} expression '{e}' in "
                         f"dimension {dim}; indices must be integers")
@@ -334,15 +347,20 @@ def integral(value: Any, where: str) -> Any:
 def to_shape(shape: Any, where: str) -> tuple[PrimExpr, ...]:
     """Normalize a shape argument (an int, an expression, or a sequence of them); floats holding
     whole numbers (``N / bn``) become ints."""
+    if isinstance(shape, np.ndarray) and shape.ndim == 1:
+        shape = shape.tolist()
     if isinstance(shape, (int, float, PrimExpr, IterVar)) or hasattr(shape, "__index__"):
         shape = (shape,)
-    if isinstance(shape, (str, bytes, dict, set)) or not hasattr(shape, "__iter__"):
+    if isinstance(shape, (str, bytes, dict, set, Tensor)) or not hasattr(shape, "__iter__"):
         raise ExprError(f"{where}: the shape must be a tuple of sizes, got {shape!r}")
     out = []
     for n, s in enumerate(shape):
         s = integral(s, f"{where}: dimension {n} of the shape")
         if isinstance(s, int) and not -2**63 <= s < 2**63:
             raise DTypeError(f"{where}: dimension {n} of the shape ({s}) does not fit int64")
+        if not (isinstance(s, (numbers.Integral, PrimExpr)) or hasattr(s, "__index__") or hasattr(s, "asobject")):
+            raise ExprError(f"{where}: dimension {n} of the shape is {s!r} ({type(s).__name__}); "
+                            "sizes are integers or integer expressions")
         e = convert(s)
         if not (e.dtype.is_int and e.dtype.lanes == 1):
             raise ExprError(f"{where}: dimension {n} of the shape is a {e.dtype} expression '{e}'; "

@@ -151,6 +151,8 @@ def decl_tensor_intrin(op: Operation, fcompute: Callable[..., Any], name: str = 
         if not isinstance(v, Var):
             raise ExprError(f"{where}: scalar_params must be te.var's, got {v!r}")
     ins, outs = buffers[:-1], buffers[-1:]
+    if not callable(fcompute):
+        raise ExprError(f"{where}: fcompute must be a function of (ins, outs), got {fcompute!r}")
     got = fcompute(ins, outs, scalars) if scalars else fcompute(ins, outs)
     if isinstance(got, (list, tuple)):
         if len(got) != 3:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ...errors import ScheduleError, TensorLangError
-from ...schedule.schedule import create_schedule
+from ...schedule.schedule import Schedule, create_schedule
 from ...target.target import Target, as_target
 from ...te.dtype import DType
 from ...te.expr import FloatImm, IntImm
@@ -66,7 +66,12 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
     expected results without compiling a plain CPU schedule (a minute for a GPU-sized matmul).
     E.g. ``@autotune.template("matmul", reference=lambda n, l, m, dtype: np.matmul)``."""
 
+    if not isinstance(name, str) or not name:
+        raise TensorLangError(f"autotune.template needs a non-empty string name, got {name!r}")
+
     def deco(fn: Callable) -> Callable:
+        if not callable(fn):
+            raise TensorLangError(f"autotune.template('{name}') decorates a function, got {fn!r}")
         TEMPLATES[name] = fn
         if reference is not None:
             NUMPY_REFERENCES[name] = reference
@@ -116,9 +121,14 @@ class Task:
     def __init__(self, name: str, args: Sequence[Any], target: str | Target | None = None):
         # Older TVM code passes the decorated template function itself.
         name = getattr(name, "template_name", name)
+        if not isinstance(name, str):
+            raise TensorLangError(f"a task names its template by a string (or passes the template itself), "
+                                  f"got {name!r}")
         if name not in TEMPLATES:
             raise TensorLangError(f"no autotune template named '{name}'; the file defining "
                                   f"@autotune.template('{name}') must be imported first")
+        if not isinstance(args, (list, tuple)):
+            raise TensorLangError(f"task {name}: args must be a tuple of the template's arguments, got {args!r}")
         self.name = name
         self.func = TEMPLATES[name]
         self.numpy_reference = NUMPY_REFERENCES.get(name)
@@ -129,9 +139,16 @@ class Task:
         space = ConfigSpace()
         with Target(self.target), config_scope(space):
             try:
-                sch, tensors = self.func(*self.args)
-            except InstantiationError:
+                made = self.func(*self.args)
+            except TensorLangError:
                 raise
+            except Exception as exc:  # noqa: BLE001 - the template's own code failed: say which and where
+                raise TensorLangError(f"template '{name}' raised {type(exc).__name__} for args {self.args} "
+                                      f"while its config space was collected: {exc}") from exc
+        if not (isinstance(made, (list, tuple)) and len(made) == 2 and isinstance(made[0], Schedule)
+                and isinstance(made[1], (list, tuple))):
+            raise TensorLangError(f"template '{name}' must return (schedule, [tensors]), got {made!r:.200}")
+        sch, tensors = made
         self.config_space = space
         self.flop = space.flop or compute_flop([t for t in tensors if isinstance(t, Tensor)
                                                 and not isinstance(t.op, PlaceholderOp)])

@@ -34,6 +34,7 @@ from ...lowering import lower_schedule
 from ..space import ConfigEntity
 from ..task import Task, create
 from .loop_analysis import LoopNestSummary, StoreGroup, summarize
+from .tuner import TunerError
 
 # Extraction work of a config, in units of one plain config: lowering time grows with the
 # unrolled IR (measured on a 256^3 matmul space: about 3.3 ms + 0.48 ms per store statement),
@@ -209,7 +210,7 @@ def feature_type(spec: str | FeatureType) -> FeatureType:
         return spec
     cls = FEATURE_TYPES.get(spec)
     if cls is None:
-        raise ValueError(f"unknown feature type '{spec}' (known: {', '.join(FEATURE_TYPES)})")
+        raise TunerError(f"unknown feature type '{spec}' (known: {', '.join(FEATURE_TYPES)})")
     return cls()
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from ..task import Task
 from .feature_cost_model import FeatureCostModel
 from .features import FeatureType
+from .tuner import TunerError
 
 
 def _gbr(seed: int | None) -> Any:
@@ -35,7 +36,7 @@ class SklearnCostModel(FeatureCostModel):
                  seed: int | None = None, n_jobs: int = 1, preprocessor: Any = None):
         super().__init__(task, feature_type, seed, n_jobs)
         if isinstance(estimator, str) and estimator not in self.ESTIMATORS:
-            raise ValueError(f"unknown estimator '{estimator}' ({', '.join(self.ESTIMATORS)})")
+            raise TunerError(f"unknown estimator '{estimator}' ({', '.join(self.ESTIMATORS)})")
         self.estimator = estimator
         self.preprocessor = preprocessor
         self.model: Any = None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
+import numbers
 import os
 import random
 import time
@@ -19,6 +20,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from ...errors import TensorLangError
 from ...target.target import as_target
 from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
@@ -99,6 +101,10 @@ def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
         return None
 
 
+class TunerError(TensorLangError, ValueError):
+    """A tuner was made, or its ``tune`` called, with an invalid argument."""
+
+
 class Tuner:
     """Base of tuners: ``next_batch`` / ``update`` / ``load_history`` and the ``tune`` loop.
 
@@ -109,6 +115,8 @@ class Tuner:
     budget of the current ``tune`` call) and ``visited`` (config indices proposed or loaded)."""
 
     def __init__(self, task: Task, seed: int | None = None):
+        if not isinstance(getattr(task, "config_space", None), ConfigSpace):
+            raise TunerError(f"{type(self).__name__} needs a task (autotune.task.create(...)), got {task!r:.100}")
         self.task = task
         self.space: ConfigSpace = task.config_space
         self.seed = seed
@@ -273,7 +281,14 @@ class Tuner:
         progress displays skip them: they are not trials)."""
         scale = {"": 1.0, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15}.get(si_prefix)
         if scale is None:
-            raise ValueError(f"si_prefix {si_prefix!r} is not one of '', K, M, G, T, P")
+            raise TunerError(f"si_prefix {si_prefix!r} is not one of '', K, M, G, T, P")
+        if isinstance(n_trial, bool) or not isinstance(n_trial, numbers.Integral) or n_trial < 0:
+            raise TunerError(f"tune: n_trial must be a non-negative int, got {n_trial!r}")
+        if early_stopping is not None and (isinstance(early_stopping, bool)
+                                           or not isinstance(early_stopping, numbers.Integral)):
+            raise TunerError(f"tune: early_stopping must be an int or None, got {early_stopping!r}")
+        if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real)):
+            raise TunerError(f"tune: time_limit must be a number of seconds or None, got {time_limit!r}")
         measure_batch = create_measure_batch(self.task, measure_option)
         batch_size = _batch_size(measure_option)
         self.n_trial = n_trial

@@ -11,6 +11,7 @@ from ..task import Task
 from .feature_cost_model import FeatureCostModel
 from .features import FeatureType
 from .model_metrics import recall_curve_score
+from .tuner import TunerError
 
 
 class XGBoostCostModel(FeatureCostModel):
@@ -26,7 +27,7 @@ class XGBoostCostModel(FeatureCostModel):
                  max_rounds: int = 300, early_stopping_rounds: int = 20):
         super().__init__(task, feature_type, seed, n_jobs)
         if loss_type not in self.LOSSES:
-            raise ValueError(f"unknown loss_type '{loss_type}' (rank, reg)")
+            raise TunerError(f"unknown loss_type '{loss_type}' (rank, reg)")
         self.loss_type = loss_type
         self.num_threads = num_threads
         self.max_rounds = max_rounds
