@@ -6,8 +6,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..arith.simplify import simplify as _simplify
-from ..errors import ExprError
+from ..errors import DTypeError, ExprError
 from ..schedule.schedule import Schedule, create_schedule
+from ..te.dtype import as_dtype
 from ..te.expr import FloatImm, IntImm, PrimExpr, convert
 from ..te.tensor import ComputeOp, IterVar, Operation, Tensor
 from . import tag
@@ -186,3 +187,12 @@ def pair(value: Any, what: str) -> tuple[Any, Any]:
             raise ExprError(f"{what}: expected one value or two, got {value!r}")
         return value[0], value[1]
     return value, value
+
+
+def out_dtype_of(out_dtype: Any, data: Tensor, what: str) -> str:
+    """The dtype an operator's ``out_dtype`` argument names (``data``'s own when None); a name
+    that is not a dtype is a DTypeError naming the operator ``what``."""
+    try:
+        return str(as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
+    except DTypeError:
+        raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None

@@ -20,7 +20,7 @@ from ...errors import DTypeError, ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_float, get_const_int, static_dim
+from ..utils import get_const_float, get_const_int, out_dtype_of, static_dim
 
 _WHAT = "crop_and_resize"
 
@@ -76,10 +76,7 @@ def crop_and_resize(data: Tensor, boxes: Tensor, box_indices: Tensor, crop_size:
                         f"got {crop_size!r}") from None
     if len(crop) != 2 or min(crop) < 1:
         raise ExprError(f"{_WHAT}: crop_size must be two positive integers (crop_h, crop_w), got {crop_size!r}")
-    try:
-        dt = str(te.as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
-    except DTypeError:
-        raise DTypeError(f"{_WHAT}: out_dtype {out_dtype!r} is not a dtype") from None
+    dt = out_dtype_of(out_dtype, data, _WHAT)
     try:
         outside = te.const(get_const_float(0.0 if extrapolation_value is None else extrapolation_value), dt)
     except (TypeError, ExprError):

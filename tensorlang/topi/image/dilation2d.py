@@ -12,11 +12,11 @@ from __future__ import annotations
 from typing import Any
 
 from ... import te
-from ...errors import DTypeError, ExprError
+from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from ..nn.pad import pad
-from ..utils import get_const_int, get_pad_tuple, pair
+from ..utils import get_const_int, get_pad_tuple, out_dtype_of, pair
 
 
 def _dilation2d(what: str, layout: str, data: Tensor, kernel: Tensor, stride: Any, padding: Any, dilations: Any,
@@ -57,10 +57,7 @@ def _dilation2d(what: str, layout: str, data: Tensor, kernel: Tensor, stride: An
     if oh < 1 or ow < 1:
         raise ExprError(f"{what}: the dilated window ({kh} x {kw}) is larger than the padded input "
                         f"({dim['H'] + top + bottom} x {dim['W'] + left + right})")
-    try:
-        dt = str(te.as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
-    except DTypeError:
-        raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
+    dt = out_dtype_of(out_dtype, data, what)
     before, after = {"H": top, "W": left}, {"H": bottom, "W": right}
     padded = pad(data, [before.get(a, 0) for a in layout], [after.get(a, 0) for a in layout], name=pad_name)
     ry = te.reduce_axis((0, kdim["H"]), name="ry")

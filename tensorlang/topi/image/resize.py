@@ -24,11 +24,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import te
-from ...errors import DTypeError, ExprError
+from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_float, get_const_int
+from ..utils import get_const_float, get_const_int, out_dtype_of
 
 _MODES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn",
           "tf_crop_and_resize")
@@ -132,10 +132,7 @@ def _resize(what: str, ndim: int, data: Tensor, roi: Sequence[Any] | None, size:
             raise ExprError(f"{what}: roi must be ({', '.join('start_' + a.lower() for a in letters)}, "
                             f"{', '.join('end_' + a.lower() for a in letters)}) for tf_crop_and_resize, got {roi!r}")
         rois = list(zip(box[:ndim], box[ndim:]))
-    try:
-        dt = str(te.as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
-    except DTypeError:
-        raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
+    dt = out_dtype_of(out_dtype, data, what)
     shape: list[Any] = list(data.shape)
     for a, o in zip(axes, outs):
         shape[a] = o

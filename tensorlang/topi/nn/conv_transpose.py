@@ -10,10 +10,10 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import te
-from ...errors import DTypeError, ExprError
+from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
-from ..utils import get_const_int, get_pad_tuple, get_pad_tuple3d
+from ..utils import get_const_int, get_pad_tuple, get_pad_tuple3d, out_dtype_of
 from .conv1d import _pad_1d
 from .pad import dilate, pad
 
@@ -57,10 +57,7 @@ def _conv_transpose(what: str, names: tuple[str, str], data: Tensor, kernel: Ten
     if len(data.shape) != ndim + 2 or len(kernel.shape) != ndim + 2:
         raise ExprError(f"{what}: {arg_d} and {arg_k} must be {ndim + 2}-D, got {len(data.shape)}-D and "
                         f"{len(kernel.shape)}-D")
-    try:
-        out_dtype = str(te.as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
-    except DTypeError:
-        raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
+    out_dtype = out_dtype_of(out_dtype, data, what)
     try:
         channels, *sizes = (get_const_int(d) for d in data.shape[1:])
     except ExprError:
