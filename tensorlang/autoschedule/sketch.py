@@ -43,8 +43,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..autotune.space import InstantiationError
-from ..errors import ScheduleError
-from ..schedule.schedule import Schedule, Stage, create_schedule
+from ..schedule.schedule import Schedule, Stage, create_schedule, reduction_range_axes
 from ..te import expr as E
 from ..te import thread_axis
 from ..te.functor import post_order_visit
@@ -695,14 +694,8 @@ class _Applier:
         depends on that axis."""
         *outer, last = st.op.axis
         lanes = _lane_block(info.spatial[-1])
-        if not outer or lanes == 0:
+        if not outer or lanes == 0 or any(last in uses for uses in reduction_range_axes(st.op).values()):
             return False
-        leaves = list(st.leaf_iter_vars)
-        try:
-            st.reorder(*outer, *st.op.reduce_axis, last)
-        except ScheduleError:
-            return False
-        st.leaf_iter_vars[:] = leaves  # legal: now build it on a local accumulator
         t = self.tensor(info.key)
         acc = self.sch[self.sch.cache_write(t, "local")]
         out = self.sch[t]

@@ -301,12 +301,8 @@ class Stage:
                 roots[rel.outer] = roots[rel.inner] = roots.get(rel.parent, set())
             elif isinstance(rel, Fuse):
                 roots[rel.fused] = roots.get(rel.outer, set()) | roots.get(rel.inner, set())
-        by_var = {iv.var: iv for iv in self.op.axis}
         position = {iv: k for k, iv in enumerate(self.leaf_iter_vars)}
-        for r in self.op.reduce_axis:
-            uses = {by_var[v] for v in (*free_vars(r.dom.min), *free_vars(r.dom.extent)) if v in by_var}
-            if not uses:
-                continue
+        for r, uses in reduction_range_axes(self.op).items():
             inner = [leaf for leaf in self.leaf_iter_vars if r in roots.get(leaf, ())]
             outer = [leaf for leaf in self.leaf_iter_vars if roots.get(leaf, set()) & uses]
             for a in inner:
@@ -566,6 +562,19 @@ class Stage:
         if any(t.startswith("blockIdx") for t in tags):
             return "shared"
         return self.scope
+
+
+def reduction_range_axes(op: ComputeOp) -> dict[IterVar, set[IterVar]]:
+    """The reduction axes of ``op`` whose range depends on its output axes (a sparse row's
+    nonzeros, a triangular sum), each with the output axes it depends on: those loops must
+    stay outside the reduction's."""
+    by_var = {iv.var: iv for iv in op.axis}
+    out: dict[IterVar, set[IterVar]] = {}
+    for r in op.reduce_axis:
+        uses = {by_var[v] for v in (*free_vars(r.dom.min), *free_vars(r.dom.extent)) if v in by_var}
+        if uses:
+            out[r] = uses
+    return out
 
 
 def _integer(value: Any, where: str) -> int:
