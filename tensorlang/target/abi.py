@@ -242,6 +242,10 @@ class SignedModule:
             raise KeyError(f"module has no function '{name}'; it holds '{self.name}'")
         return self
 
+    def get_function(self, name: str, query_imports: bool = False) -> Any:
+        """The function ``name`` (TVM's ``Module.get_function``): the module itself, which holds it."""
+        return self[name]
+
 
 def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
     """How ``func`` is called: parameter kinds, dtypes, symbolic shapes, written buffers, and

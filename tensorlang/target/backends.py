@@ -32,6 +32,8 @@ def get_backend(kind: str) -> ModuleType:
 def load_module(path: str | os.PathLike) -> object:
     """Load a module written by any backend's ``export_library``: the backend whose
     ``EXPORT_MAGIC`` starts the file reads it (no compiler needed)."""
+    if not isinstance(path, (str, os.PathLike)):
+        raise BuildError(f"load_module needs a file path, got {path!r}")
     try:
         with open(os.fspath(path), "rb") as f:
             head = f.read(64)

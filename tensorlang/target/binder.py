@@ -440,7 +440,10 @@ def scalar_converter(p: ParamSpec) -> Callable[[Any], Any]:
     def to_float(x: Any) -> float | int:
         if not isinstance(x, (numbers.Real, np.bool_)):
             raise wrong(x)
-        return int(np.float16(x).view(np.uint16)) if dt.itemsize == 2 else float(x)
+        try:
+            return int(np.float16(x).view(np.uint16)) if dt.itemsize == 2 else float(x)
+        except OverflowError:  # an int past any float (10**400), as numpy refuses it too
+            raise ArgumentError(f"argument {p.name}: {x} does not fit in {p.dtype}") from None
     return to_float
 
 

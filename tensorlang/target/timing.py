@@ -57,6 +57,11 @@ def timing_options(module: Any, func_name: Any, dev: Any, number: int | None, re
                                          number if number is not None else min_repeat_ms)
     elif func_name is not None:
         module[func_name]  # noqa: B018 -- raises KeyError for another name
+    for arg, value in (("number", number), ("repeat", repeat)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, numbers.Integral)):
+            raise ArgumentError(f"time_evaluator {arg} must be an int, got {value!r}")
+    if min_repeat_ms is not None and (isinstance(min_repeat_ms, bool) or not isinstance(min_repeat_ms, numbers.Real)):
+        raise ArgumentError(f"time_evaluator min_repeat_ms must be a number, got {min_repeat_ms!r}")
     number = 10 if number is None else int(number)
     repeat = 1 if repeat is None else int(repeat)
     min_ms = 0.0 if min_repeat_ms is None else float(min_repeat_ms)

@@ -501,3 +501,23 @@ OK_CASES = [_ok_auto_unroll_huge_limit, _ok_float16_cast_overflow, _ok_placehold
 @pytest.mark.parametrize("fn", OK_CASES, ids=[f.__name__[4:] for f in OK_CASES])
 def test_borderline_input_keeps_working(fn):
     fn()
+
+
+def test_module_arguments_in_the_target_layer_get_tensorlang_errors(tmp_path):
+    import tensorlang as tl
+    s = te.var("s", "float32")
+    A = te.placeholder((4,), name="A")
+    B = te.compute((4,), lambda i: A[i] * s, name="B")
+    f = tl.build(te.create_schedule(B.op), [A, s, B])
+    a, b = np.ones(4, "float32"), np.empty(4, "float32")
+    cases = [(lambda: f.export_library(None), "export_library needs a file path"),
+             (lambda: tl.runtime.load_module(None), "load_module expects the path of a file"),
+             (lambda: tl.target.load_module(None), "load_module needs a file path"),
+             (lambda: f.time_evaluator(f.entry_name, tl.cpu(), number="x"), "number must be an int"),
+             (lambda: f(a, 10**400, b), "argument s: 1000.* does not fit in float32")]
+    for fn, fragment in cases:
+        with pytest.raises(TensorLangError, match=fragment):
+            fn()
+    assert f.get_function(f.entry_name) is f  # TVM's Module.get_function
+    f(a, 2.5, b)
+    np.testing.assert_array_equal(b, a * 2.5)

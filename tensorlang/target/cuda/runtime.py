@@ -319,6 +319,8 @@ class CUDAModule(SignedModule):
     def export_library(self, path: str | os.PathLike) -> None:
         """Write a JSON file holding the signature, launch plan, CUDA C, PTX and cubin, which
         ``load_cuda_module`` reads back (no shared library: the code runs through the driver)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentError(f"export_library needs a file path, got {path!r}")
         c = self.compiled
         data = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "signature": json.loads(self.signature.to_json()),
                 "plan": self.plan.to_dict(), "arch": c.arch, "source": self.source, "ptx": c.ptx,

@@ -215,6 +215,8 @@ class Module(SignedModule):
     def export_library(self, path: str | os.PathLike, fcompile: Any = None, **_options: Any) -> None:
         """Write a shared library that ``load_module`` can load without the compiler, sealed
         with a checksum trailer (see ``seal_library``)."""
+        if not isinstance(path, (str, os.PathLike)):
+            raise ArgumentError(f"export_library needs a file path, got {path!r}")
         path = os.fspath(path)
         self._library.save(path)
         if not is_sealed(path):
