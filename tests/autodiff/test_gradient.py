@@ -69,8 +69,10 @@ def test_piecewise_constant_functions_have_zero_gradient(fn):
 def test_math_functions():
     A0, _ = _a0_a1()
     check_grad(te.compute(SHAPE, lambda i, j: A0[i, j] + te.exp(A0[j, i]), name="B"), A0, data_range=(-3, 3))
-    check_grad(te.compute(SHAPE, lambda i, j: te.log(0.1 + te.abs(A0[i, j] + te.exp(A0[j, i]))), name="B"), A0,
-               data_range=(-3, 3))
+    # log of a smooth positive function: |u| + 0.1 had a kink (and a curvature of 100) that a central
+    # difference straddled in one full run of 2387 tests
+    check_grad(te.compute(SHAPE, lambda i, j: te.log(1.0 + te.power(A0[i, j] + te.exp(A0[j, i]), 2.0)),
+                          name="B"), A0, data_range=(-3, 3))
     check_grad(te.compute(SHAPE, lambda i, j: te.sigmoid(A0[i, j] * A0[i, j] * A0[j, i]), name="B"), A0,
                data_range=(-1, 1))
     check_grad(te.compute(SHAPE, lambda i, j: te.tanh(A0[i, j] * A0[i, j] * A0[j, i]), name="B"), A0,

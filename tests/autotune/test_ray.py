@@ -3,6 +3,7 @@ workers and the driver killed mid-run without losing a record."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -304,19 +305,24 @@ def test_worker_sigkilled_mid_batch_loses_no_record(runner, builder, tmp_path):
     lost_before = runner.lost
     got: dict[int, object] = {}
     killed = None
+    tried: set[int] = set()
     for k, res, primary in measure.stream(inputs):
         assert primary
         record.append(log, [(inputs[k], res)])
         got[k] = res
-        busy = [w for w in runner.workers if w.busy and w.pid]
-        if killed is None and busy:
+        busy = [w for w in runner.workers if w.busy and w.pid and w.pid not in tried]
+        if runner.lost == lost_before and busy:  # again until a kill lands on a candidate in flight
             killed = busy[0].pid
-            os.kill(killed, signal.SIGKILL)
+            tried.add(killed)
+            with contextlib.suppress(ProcessLookupError):  # it may have just exited
+                os.kill(killed, signal.SIGKILL)
     assert killed is not None
     assert sorted(got) == list(range(len(inputs)))
     # The candidate in flight on the killed worker was measured again, not lost nor failed.
     assert all(r.ok for r in got.values()), [r.error_msg for r in got.values()]
-    assert runner.lost == lost_before + 1
+    # A kill that lands just as a worker finishes loses nothing (a loaded machine showed it once), so
+    # the loop kills again until one lands on a candidate in flight.
+    assert runner.lost >= lost_before + 1
     assert len(list(record.load_from_file(log))) == len(inputs)
     # The dead actor was replaced: the class still has its three workers.
     assert len(runner.classes()[_main_class(runner)]) == 3
