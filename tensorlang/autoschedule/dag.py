@@ -17,6 +17,7 @@ from typing import Any
 
 from ..autotune.flop import compute_flop
 from ..errors import TensorLangError
+from ..schedule.schedule import reduction_range_axes
 from ..te import expr as E
 from ..te.functor import post_order_visit
 from ..te.tensor import ComputeOp, PlaceholderOp, Tensor
@@ -165,9 +166,8 @@ class ComputeDAG:
                 used[op.name] = used.get(op.name, 0) + 1
                 key = f"{op.name}#{used[op.name]}"
             where = f"stage {op.name}"
-            own = {iv.var for iv in op.axis}
-            dynamic = any(_reads_tensor(e) or vars_of(e) & own
-                          for iv in op.reduce_axis for e in (iv.dom.min, iv.dom.extent))
+            dynamic = bool(reduction_range_axes(op)) or any(
+                _reads_tensor(e) for iv in op.reduce_axis for e in (iv.dom.min, iv.dom.extent))
             info = StageInfo(key=key, op=op,
                              spatial=[_extent(iv.dom.extent, f"{where}, axis {iv.name},") for iv in op.axis],
                              reduce=[1 if dynamic else _extent(iv.dom.extent, f"{where}, reduce axis {iv.name},")

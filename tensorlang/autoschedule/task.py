@@ -433,10 +433,11 @@ def _fixed_inputs(task_name: str, dag: ComputeDAG, given: Any) -> dict[int, Any]
     if not isinstance(given, dict):
         raise TensorLangError(f"SearchTask {task_name}: task_inputs must be a dict of placeholder name -> array, "
                               f"got {type(given).__name__}")
-    position = {id(t): i for i, t in enumerate(dag.tensors) if isinstance(t.op, PlaceholderOp)}
+    position: dict[int, int] = {}
     by_name: dict[str, list[Any]] = {}
-    for t in dag.tensors:
+    for i, t in enumerate(dag.tensors):
         if isinstance(t.op, PlaceholderOp):
+            position[id(t)] = i
             by_name.setdefault(t.name, []).append(t)
     conventional = _sparse_input_names(dag)
     fixed: dict[int, Any] = {}
