@@ -806,12 +806,19 @@ class _Applier:
             outer.pragma(block, "auto_unroll_max_step", step)
 
     def _gflat(self, info: StageInfo, _: str) -> None:
+        acc = None
+        if info.is_reduction and info.op.num_outputs == 1 and info.op.axis:
+            # One thread reduces one element: its running value lives in a register, written
+            # to global memory once, instead of a global load and store every step.
+            acc = self.sch[self.sch.cache_write(self.tensor(info.key), "local")]
         split = self._split_flat(info, "threads")
         if split is None:
             return
         st, _, bo, ti = split
         st.bind(bo, thread_axis("blockIdx.x"))
         st.bind(ti, thread_axis("threadIdx.x"))
+        if acc is not None:
+            acc.compute_at(st, ti)
 
 
 def _transpose_width(bn: int, lanes: int) -> int | None:

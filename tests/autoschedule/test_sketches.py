@@ -66,6 +66,17 @@ def test_gpu_tile_stages_inputs_in_shared_memory():
     assert "shared" in text and "threadIdx.x" in text and "blockIdx.x" in text
 
 
+def test_gpu_flat_reduction_accumulates_in_a_register():
+    # softmax's max and sum: one thread a row, the running value in a local, stored once.
+    fn, args, _ = WORKLOADS["softmax"]
+    task = SearchTask(fn, args, target="cuda -emulate", name="softmax")
+    sketch = task.sketches[0]
+    config = to_config(sketch, best_by_prior(task, sketch))
+    text = str(tl.lower(*task.instantiate(config)))
+    assert "mx.local" in text and "s.local" in text
+    check(task, config, np.random.default_rng())
+
+
 _CPU_TASKS = {name: SearchTask(WORKLOADS[name][0], WORKLOADS[name][1], "llvm", name=name)
               for name in ("matmul", "conv2d", "softmax", "layer_norm", "row_sum", "depthwise")}
 
