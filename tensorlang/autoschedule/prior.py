@@ -24,7 +24,9 @@ from .hardware import HardwareModel
 from .sketch import (
     AT,
     FLAT,
+    GCROSS,
     GFLAT,
+    GROWS,
     GTILE,
     INLINE,
     LANE_BLOCK_PLACES,
@@ -323,7 +325,20 @@ def _stage_score(info: StageInfo, plan: str, d: Mapping[str, Any], hw: HardwareM
         _, t = d[f"{key}.threads"]
         if t > hw.max_threads_per_block:
             return -50.0
-        return _log(min(1.0, t / 128)) + _log(_even(t, hw.warp_size)) + _log(min(1.0, (info.points // t) / 64))
+        s = _log(min(1.0, t / 128)) + _log(_even(t, hw.warp_size)) + _log(min(1.0, (info.points // t) / 64))
+        if info.is_reduction:
+            # One thread walks a whole reduction serially: slow when it is long.
+            s += 0.5 * _log(min(1.0, 256 / math.prod(info.reduce)))
+        return s
+    if kind == GROWS:
+        t = d[f"{key}.threads"]
+        row = info.spatial[-1]  # at least the innermost axis is a row's (more when rows are fewer axes)
+        # Enough threads to hide latency, no more than the row has work for (4 elements each).
+        return _log(min(1.0, t / 128)) + _log(min(1.0, row / (4 * t)))
+    if kind == GCROSS and f"{key}.threads" in d:
+        t = d[f"{key}.threads"]
+        r = math.prod(info.reduce)
+        return _log(min(1.0, t / 128)) + _log(min(1.0, r / (4 * t)))
     return 0.0
 
 

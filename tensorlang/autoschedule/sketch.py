@@ -74,6 +74,12 @@ LANE_UNPACK = ("row", "pass")
 MAX_LANE_COLUMNS = 32
 AT = "at"
 GTILE, GFLAT = "gtile", "gflat"
+# GPU reductions without reuse and long rows (softmax's max and sum, a norm's mean, a row sum):
+# a block per output element, its threads strided along the reduction and combined by a
+# cross-thread all-reduce ("gcross"); computed inside the rows of an injective output whose
+# leading axes are its own ("gcross@out"), which then runs a block per row ("grows").
+GCROSS, GROWS = "gcross", "grows"
+GPU_ROW_THREADS = (32, 64, 128, 256, 512, 1024)
 # Largest vectorized inner loop and largest explicitly unrolled one: beyond them code size grows
 # with no gain, and compile time with it.
 MAX_VECTOR = 128
@@ -199,7 +205,7 @@ def generate_sketches(dag: ComputeDAG, hw: HardwareModel) -> list[Sketch]:
     for info in reversed(dag.stages):
         grown: list[dict[str, str]] = []
         for plan in plans:
-            for option in (_gpu_options(info, plan) if gpu else _cpu_options(dag, info, plan, hw)):
+            for option in (_gpu_options(dag, info, plan, hw) if gpu else _cpu_options(dag, info, plan, hw)):
                 grown.append(option)
         plans = grown[:_MAX_SKETCHES]
     order = [s.key for s in dag.stages]
@@ -291,13 +297,15 @@ def _feeds_lanes(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> bool
     return False
 
 
-def _anchor(dag: ComputeDAG, info: StageInfo, plan: dict[str, str]) -> str:
+def _anchor(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], row_plans: tuple[str, ...] = (FLAT, ROWS)
+            ) -> str:
     """The output whose rows ``info`` can be computed in: the only output it feeds, an injective
-    one whose leading axes are ``info``'s own (so one row of it needs one row of ``info``)."""
+    one whose leading axes are ``info``'s own (so one row of it needs one row of ``info``) and
+    whose plan is one of ``row_plans``."""
     if info.is_output:
         return ""
     outs = _descendant_outputs(dag, info)
-    if len(outs) != 1 or outs[0].is_reduction or plan.get(outs[0].key) not in (FLAT, ROWS):
+    if len(outs) != 1 or outs[0].is_reduction or plan.get(outs[0].key) not in row_plans:
         return ""
     out = outs[0]
     if info.is_reduction:
@@ -318,12 +326,46 @@ def calls_math(info: StageInfo) -> bool:
     return bool(found)
 
 
-def _gpu_options(info: StageInfo, plan: dict[str, str]) -> list[dict[str, str]]:
+def _gpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: HardwareModel
+                 ) -> list[dict[str, str]]:
+    key = info.key
     if not info.is_reduction:
-        return [{**plan, info.key: GFLAT if info.is_output else INLINE}]
+        return [{**plan, key: plan.get(key, GFLAT) if info.is_output else INLINE}]
     if info.has_reuse and info.op.num_outputs == 1:
-        return [{**plan, info.key: GTILE}]
-    return [{**plan, info.key: GFLAT}]
+        return [{**plan, key: GTILE}]
+    out = [{**plan, key: GFLAT}]
+    if info.op.num_outputs == 1 and not info.dynamic_reduce and math.prod(info.reduce) >= hw.warp_size:
+        anchor = _anchor(dag, info, plan, (GFLAT, GROWS)) if info.spatial else ""
+        if anchor and not _read_inside(dag, info, plan, anchor):
+            anchor = ""
+        cross = {**plan, key: f"{GCROSS}@{anchor}" if anchor else GCROSS}
+        if anchor:
+            cross[anchor] = GROWS
+        out.insert(0, cross)
+    return out
+
+
+def _read_inside(dag: ComputeDAG, info: StageInfo, plan: Mapping[str, str], anchor: str) -> bool:
+    """Whether every reader of ``info`` (through inlined stages) runs inside ``anchor``'s rows:
+    the anchor itself or a reduction computed there; one at the root could not read a value
+    computed per row."""
+    for key in info.consumers:
+        p = plan.get(key, "")
+        if key == anchor or _kind(p) == (GCROSS, anchor):
+            continue
+        if p != INLINE or not _read_inside(dag, dag[key], plan, anchor):
+            return False
+    return True
+
+
+def _row_axes(dag: ComputeDAG, sketch_plans: Mapping[str, str], anchor: str) -> int:
+    """How many leading axes of ``grows`` output ``anchor`` make its rows: those of the
+    reductions computed in it (the fewest, if they differ)."""
+    return min(len(dag[k].spatial) for k, p in sketch_plans.items() if _kind(p) == (GCROSS, anchor))
+
+
+def _row_threads(hw: HardwareModel) -> tuple[int, ...]:
+    return tuple(t for t in GPU_ROW_THREADS if t <= hw.max_threads_per_block)
 
 
 def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slot]:
@@ -360,6 +402,8 @@ def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slo
                         slots.append(ChoiceSlot(f"{key}.pipeline", PIPELINE_ROWS, default=0))
         elif kind == GFLAT:
             slots.append(SplitSlot(f"{key}.threads", info.points, 2, hw.max_threads_per_block))
+        elif kind == GROWS or (kind == GCROSS and not _kind(plan)[1]):
+            slots.append(ChoiceSlot(f"{key}.threads", _row_threads(hw)))
     return slots
 
 
@@ -425,6 +469,8 @@ class _Applier:
             raise InstantiationError(f"sketch {sketch.name}: no decision for {', '.join(missing)}")
         self.d = {n: slot.check(decisions[n]) for n, slot in slots.items()}
         self.attach: dict[str, tuple[Stage, IterVar]] = {}
+        # A grows output's thread axis and its extent, which the reductions in its rows share.
+        self.row_thread: dict[str, tuple[IterVar, int]] = {}
         # Anchors whose rows prefetch the next row: the distance in elements (one row of them).
         self.prefetch: dict[str, int] = {}
         # Layout rewrites first (they replace operations), then the schedule of the result.
@@ -819,6 +865,39 @@ class _Applier:
         st.bind(ti, thread_axis("threadIdx.x"))
         if acc is not None:
             acc.compute_at(st, ti)
+
+    def _grows(self, info: StageInfo, _: str) -> None:
+        st = self.stage(info.key)
+        rows = _row_axes(self.dag, dict(self.sketch.plans), info.key)
+        axes = list(st.op.axis)
+        bx = self._fuse(st, axes[:rows])
+        rest = self._fuse(st, axes[rows:])
+        tx = thread_axis("threadIdx.x")
+        if rest is not None:
+            _, ti = st.split(rest, factor=self.d[f"{info.key}.threads"])
+            st.bind(ti, tx)
+        if bx is not None:
+            st.bind(bx, thread_axis("blockIdx.x"))
+        self.attach[info.key] = (st, bx)
+        self.row_thread[info.key] = (tx, self.d[f"{info.key}.threads"])
+
+    def _gcross(self, info: StageInfo, anchor: str) -> None:
+        st = self.stage(info.key)
+        if anchor:
+            tx, threads = self.row_thread[anchor]
+        else:
+            tx, threads = thread_axis("threadIdx.x"), self.d[f"{info.key}.threads"]
+        k = self._fuse(st, list(st.op.reduce_axis))
+        _, ki = st.split(k, factor=threads)
+        if anchor:
+            st.compute_at(*self.attach[anchor])
+        else:
+            bx = self._fuse(st, list(st.op.axis))
+            if bx is not None:
+                st.bind(bx, thread_axis("blockIdx.x"))
+        st.bind(ki, tx)
+        # The all-reduce leaves the result in every thread; one of them stores it.
+        st.set_store_predicate(tx.var.equal(0))
 
 
 def _transpose_width(bn: int, lanes: int) -> int | None:

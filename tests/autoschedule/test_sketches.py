@@ -14,6 +14,7 @@ from tensorlang import te
 from tensorlang.autoschedule import ComputeDAG, SearchTask, SketchError, apply_sketch
 from tensorlang.autoschedule.prior import mutate, prior_score, random_decisions
 from tensorlang.autoschedule.records import to_config
+from tensorlang.target.cuda import nvrtc
 from tests.autoschedule.workloads import WORKLOADS
 
 
@@ -53,8 +54,37 @@ def test_gpu_sketch_matches_numpy_emulated(name):
     fn, args, _ = WORKLOADS[name]
     task = SearchTask(fn, args, target="cuda -emulate", name=name)
     sketch = task.sketches[0]
-    assert any(p in ("gtile", "gflat") for _, p in sketch.plans)
+    assert any(p.partition("@")[0] in ("gtile", "gflat", "gcross") for _, p in sketch.plans)
     check(task, to_config(sketch, best_by_prior(task, sketch)), np.random.default_rng())
+
+
+@pytest.mark.parametrize("name", ["softmax", "layer_norm", "row_sum"])
+def test_gpu_cross_thread_sketches_match_numpy_emulated(name):
+    # Long reductions without reuse: a block per row, threads combined by an all-reduce, alone
+    # or inside the rows of the output; every mix with one-thread-a-row reductions.
+    fn, args, _ = WORKLOADS[name]
+    task = SearchTask(fn, args, target="cuda -emulate", name=name)
+    plans = [dict(s.plans) for s in task.sketches]
+    reductions = [info.key for info in task.dag.stages if info.is_reduction]
+    if name == "row_sum":
+        assert plans[0] == {"S": "gcross"}
+    else:
+        assert plans[0]["out"] == "grows" and all(plans[0][k] == "gcross@out" for k in reductions)
+    assert any(all(p != "gcross" and not p.startswith("gcross@") for p in plan.values()) for plan in plans)
+    rng = np.random.default_rng()
+    for sketch in task.sketches:
+        check(task, to_config(sketch, best_by_prior(task, sketch)), rng)
+
+
+@pytest.mark.skipif(not nvrtc.nvrtc_available(), reason="NVRTC not installed (pip install '.[cuda]')")
+def test_gpu_cross_thread_sketch_compiles_to_warp_shuffles():
+    fn, args, _ = WORKLOADS["softmax"]
+    task = SearchTask(fn, args, target="cuda -arch=sm_90", name="softmax")
+    sketch = task.sketches[0]
+    m = tl.build(*task.instantiate(to_config(sketch, best_by_prior(task, sketch))), target=task.target)
+    assert "shfl.sync" in m.get_source("ptx")
+    assert len(m.compiled.resources) == 1  # max, sum and output in one kernel
+    assert all(r.spill_bytes == 0 for r in m.compiled.resources.values())
 
 
 def test_gpu_tile_stages_inputs_in_shared_memory():
@@ -70,7 +100,7 @@ def test_gpu_flat_reduction_accumulates_in_a_register():
     # softmax's max and sum: one thread a row, the running value in a local, stored once.
     fn, args, _ = WORKLOADS["softmax"]
     task = SearchTask(fn, args, target="cuda -emulate", name="softmax")
-    sketch = task.sketches[0]
+    sketch = next(s for s in task.sketches if dict(s.plans)["mx"] == dict(s.plans)["s"] == "gflat")
     config = to_config(sketch, best_by_prior(task, sketch))
     text = str(tl.lower(*task.instantiate(config)))
     assert "mx.local" in text and "s.local" in text
