@@ -20,6 +20,7 @@ from ..target.target import Target
 from ..te.operation import placeholder
 from ..te.tensor import Operation, Tensor
 from .dispatcher import current_config, dispatch
+from .space import FallbackConfigEntity
 from .task.task import TEMPLATES, workload_key
 
 _COMPUTES: dict[str, Callable[..., Any]] = {}
@@ -89,6 +90,10 @@ def register_topi_compute(task_name: str, func: Callable | None = None) -> Calla
             outs = fcompute(cfg, *args, **kwargs)
             for t in [outs] if isinstance(outs, Tensor) else list(outs):
                 t.op.attrs["workload"] = (task_name,) + wl_args
+                if isinstance(cfg, FallbackConfigEntity):
+                    # The schedule gets this same config back, with the knobs the compute
+                    # defined in it (TVM's root context remembers one fallback per workload).
+                    t.op.attrs[_FALLBACK] = cfg
             return outs
 
         wrapper.task_name = task_name  # type: ignore[attr-defined]
@@ -97,7 +102,11 @@ def register_topi_compute(task_name: str, func: Callable | None = None) -> Calla
     return deco(func) if func is not None else deco
 
 
-def _find_workload(outs: Sequence[Tensor]) -> tuple | None:
+_FALLBACK = "autotune_fallback_config"
+
+
+def _find_workload(outs: Sequence[Tensor]) -> tuple[tuple, Any] | None:
+    """(workload, the fallback config its compute used or None) of the first op that has one."""
     seen: set[int] = set()
     stack: list[Operation] = [t.op for t in outs]
     while stack:
@@ -105,9 +114,10 @@ def _find_workload(outs: Sequence[Tensor]) -> tuple | None:
         if id(op) in seen:
             continue
         seen.add(id(op))
-        wl = getattr(op, "attrs", {}).get("workload")
+        attrs = getattr(op, "attrs", {})
+        wl = attrs.get("workload")
         if wl is not None:
-            return wl
+            return wl, attrs.get(_FALLBACK)
         stack.extend(t.op for t in op.input_tensors)
     return None
 
@@ -126,11 +136,15 @@ def register_topi_schedule(task_name: str, func: Callable | None = None) -> Call
             ambient = current_config()
             if ambient is not None:
                 return fschedule(ambient, out_list)
-            wl = _find_workload(out_list)
-            if wl is None:
+            found = _find_workload(out_list)
+            if found is None:
                 raise TensorLangError(f"schedule '{task_name}': the outputs were not made by a compute "
                                       "registered with register_topi_compute")
-            return fschedule(_config_for(wl[0], wl[1:]), out_list)
+            wl, fallback = found
+            cfg = _config_for(wl[0], wl[1:])
+            if isinstance(cfg, FallbackConfigEntity) and fallback is not None:
+                cfg = fallback
+            return fschedule(cfg, out_list)
 
         wrapper.task_name = task_name  # type: ignore[attr-defined]
         return wrapper

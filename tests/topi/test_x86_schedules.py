@@ -3,6 +3,8 @@ inside ``with Target("llvm")`` and checked against numpy on fresh random data.""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -198,3 +200,16 @@ def test_adaptive_and_global_pool(pool_type):
     f, _ = _build(topi.x86.schedule_adaptive_pool, g, [X])
     np.testing.assert_allclose(call(f, g, [x]), topi.testing.global_pool_python(x, pool_type), rtol=1e-5,
                                atol=1e-6)
+
+
+def test_template_called_without_a_record_gets_one_fallback_config_for_compute_and_schedule():
+    # Outside tuning, with no record, the schedule sees the knobs its compute defined in the
+    # fallback config (TVM's root context keeps one fallback per workload).
+    A, W = te.placeholder((4, 16), name="A"), te.placeholder((24, 16), name="W")
+    with warnings.catch_warnings(), tvm.target.Target("llvm"):
+        warnings.simplefilter("ignore")  # "no tuning record": warned once per workload
+        C = topi.x86.dense_pack(A, W)
+        s = topi.x86.schedule_dense_pack([C])
+        f = tvm.build(s, [A, W, C], "llvm")
+    a, w = rand(4, 16), rand(24, 16)
+    np.testing.assert_allclose(call(f, C, [a, w]), a @ w.T, rtol=1e-5, atol=1e-5)
