@@ -81,6 +81,8 @@ class _Builder:
                 continue
             if isinstance(op, ScanOp):  # each state has its own axes after the time axis
                 ranges = [ax.dom for ax in op.output_axes(i)]
+            elif isinstance(op, ExternOp):  # whole, each output of its own shape
+                ranges = [Range(0, d) for d in t.shape]
             else:
                 ranges = [self.bounds.ranges[ax] for ax in op.axis]
             mins = [r.min for r in ranges]

@@ -117,14 +117,17 @@ def decl_buffer(shape: Sequence[Any], dtype: str | DType = "float32", name: str 
 class ExternOp(ComputeOp):
     """Outputs computed by a statement of outside code (see the module docstring)."""
 
-    def __init__(self, name: str, tag: str, attrs: dict | None, shape: Sequence[PrimExpr], dtypes: Sequence[DType],
-                 inputs: Sequence[Tensor], input_buffers: Sequence[DeclBuffer], output_buffers: Sequence[DeclBuffer],
-                 body: Any):
+    def __init__(self, name: str, tag: str, attrs: dict | None, shapes: Sequence[Sequence[PrimExpr]],
+                 dtypes: Sequence[DType], inputs: Sequence[Tensor], input_buffers: Sequence[DeclBuffer],
+                 output_buffers: Sequence[DeclBuffer], body: Any):
         names = ["i", "j", "k", "l", "m", "n"]
         axis = [IterVar(Range(0, d), Var(names[n] if n < 6 else f"ax{n}", index_dtype_of(Range(0, d))),
-                        IterVarType.DATA_PAR) for n, d in enumerate(shape)]
+                        IterVarType.DATA_PAR) for n, d in enumerate(shapes[0])]
         # Placeholder bodies give the outputs their dtypes; the real work is ``extern_body``.
         super().__init__(name, tag, attrs, axis, [const(0, dt) for dt in dtypes])
+        # Each output has its own shape (the axes are the first output's; an extern stage is
+        # always computed at the root, whole, so no other output needs axes of its own).
+        self.outputs = tuple(Tensor(self, i, tuple(s), dt) for i, (s, dt) in enumerate(zip(shapes, dtypes)))
         self.inputs = tuple(inputs)
         self.input_placeholders = tuple(input_buffers)
         self.output_placeholders = tuple(output_buffers)
@@ -144,8 +147,6 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
     single = not (isinstance(shape, (list, tuple)) and shape and isinstance(shape[0], (list, tuple)))
     shapes = [shape] if single else list(shape)
     shapes = [to_shape(s, where) for s in shapes]
-    if any(len(s) != len(shapes[0]) or any(str(a) != str(b) for a, b in zip(s, shapes[0])) for s in shapes):
-        raise ExprError(f"{where}: outputs of different shapes are not supported")
     if not isinstance(inputs, (list, tuple)):
         raise ExprError(f"{where}: inputs must be a list of tensors, got {inputs!r}")
     inputs = list(inputs)
@@ -168,7 +169,7 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
     body = fcompute(ins, outs)
     if body is None:
         raise ExprError(f"{where}: fcompute returned nothing; return the call (or ib.get() of an ir_builder)")
-    op = ExternOp(name, tag, attrs, shapes[0], dtypes, inputs, ins, outs, body)
+    op = ExternOp(name, tag, attrs, shapes, dtypes, inputs, ins, outs, body)
     return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
 
 
