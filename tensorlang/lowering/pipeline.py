@@ -76,10 +76,13 @@ def _bind_args(sch: Schedule, args: Sequence[Any]) -> tuple[list[Buffer | Var], 
         else:
             raise LoweringError(f"argument {n} must be a tensor or a te.var, got {a!r}")
     for op in sch.outputs:
-        for i in range(op.num_outputs):
-            if op.output(i) not in tensors:
-                # As TVM does, compute it into a temporary; tell the user, who probably forgot it.
-                warnings.warn(f"output tensor {op.output(i).name} of the schedule is not in the argument list: "
+        outs = [op.output(i) for i in range(op.num_outputs)]
+        if not any(t in tensors for t in outs):
+            # As TVM does, compute it into a temporary; tell the user, who probably forgot it.
+            # (Passing some outputs of a multi-output stage, such as topk's values without its
+            # indices, is a choice, not an oversight.)
+            for t in outs:
+                warnings.warn(f"output tensor {t.name} of the schedule is not in the argument list: "
                               "it is computed into a temporary buffer and dropped", stacklevel=4)
     return params, tensors
 

@@ -3,7 +3,10 @@ own buffer of its own shape, passed whole to the outside code and read by later 
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
+import pytest
 
 import tensorlang as tl
 from tensorlang import te
@@ -51,3 +54,20 @@ def test_outputs_as_intermediate_buffers():
     c = np.zeros(3, "float32")
     f(x, c)
     np.testing.assert_allclose(c, np.sort(x)[:3] + np.count_nonzero(x > 0), rtol=1e-6)
+
+
+def test_passing_some_outputs_of_a_stage_is_not_warned_about():
+    # Using topk's values without its indices (or an extern's first output alone) is a choice;
+    # a stage none of whose outputs is an argument is probably a forgotten one.
+    X, head, stats = _declare(8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        f = tl.build(te.create_schedule(head.op), [X, head])
+    x = np.random.default_rng().standard_normal(8).astype("float32")
+    h = np.zeros(3, "float32")
+    f(x, h)
+    np.testing.assert_array_equal(h, np.sort(x)[:3])
+    Y = te.placeholder((4,), name="Y")
+    Z = te.compute((4,), lambda i: Y[i] + 1, name="Z")
+    with pytest.warns(UserWarning, match="Z.*not in the argument list"):
+        tl.lower(te.create_schedule(Z.op), [Y])
