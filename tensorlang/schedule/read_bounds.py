@@ -27,6 +27,10 @@ from .bound import Bounds
 from .guards import Path, Ranges, feasible_points, index_bounds, linear, narrow
 from .schedule import Schedule, Stage
 
+# Distinct (expression, path) pairs one stage's reads are followed along before the rest are
+# left to run-time checks.
+MAX_VISITS = 20_000
+
 # The reads lowering could not prove inside their tensor, by identity: the read and the
 # dimensions whose index is unproven (checked at run time: checked_reads).
 Unproven = dict[int, tuple[E.TensorRead, set[int]]]
@@ -149,15 +153,21 @@ def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead,
     """Every read with the paths of the points where it runs (None for the reads under
     conditions schedule.guards cannot narrow by)."""
     found: list[tuple[E.TensorRead, Path | None]] = []
-    seen: set[tuple[int, int]] = set()
-    alive: list[Path] = []  # keeps every narrowed path (and so its id in ``seen``) unique
+    # (node, path) pairs by the path's value: a chain of selects (a constant matrix written as
+    # nested `i == a && j == b` cases) reaches the same node along many equal paths, and
+    # telling them apart by identity explores exponentially many.
+    seen: set[tuple[int, Any]] = set()
     stack: list[tuple[Any, Path]] = [(b, path) for b in body]
     while stack:
         node, where = stack.pop()
-        key = (id(node), id(where))
+        key = (id(node), _path_key(where))
         if key in seen:
             continue
         seen.add(key)
+        if len(seen) > MAX_VISITS:
+            # Too many distinct paths to follow: the reads not yet placed get run-time checks.
+            found += [(r, None) for r in _all_reads_of((node, *(n for n, _ in stack)))]
+            return found
         if isinstance(node, E.TensorRead):
             found.append((node, where))
         if isinstance(node, E.Select):
@@ -167,18 +177,22 @@ def _reads(body: tuple[E.PrimExpr, ...], path: Path) -> list[tuple[E.TensorRead,
                 if paths is None:
                     found += [(r, None) for r in _all_reads_of((side,))]
                 for p in paths or ():
-                    alive.append(p)
                     stack.append((side, p))
         elif isinstance(node, E.Reduce):
             paths = narrow(node.condition, True, where)
             if paths is None:
                 found += [(r, None) for r in _all_reads_of(node.source)]
             for p in paths or ():
-                alive.append(p)
                 stack.extend((s, p) for s in node.source)
         else:
             stack.extend((c, where) for c in children(node))
     return found
+
+
+def _path_key(path: Path) -> tuple:
+    """``path`` as a hashable value (its variables by identity)."""
+    return (tuple(sorted((id(v), r) for v, r in path.ranges.items())),
+            tuple((tuple((id(v), c) for v, c in con.coefs), con.lo, con.hi) for con in path.constraints))
 
 
 def _var_plus_const(e: E.PrimExpr) -> tuple[E.Var, int] | None:

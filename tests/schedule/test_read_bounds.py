@@ -99,3 +99,47 @@ def test_an_out_of_bounds_read_in_an_attached_stage_is_a_lowering_error() -> Non
     C = te.compute((N,), lambda i: B[i] + 1, name="C")
     with pytest.raises(LoweringError, match=r"stage B reads A\[i \+ 1\].*reaches 1\.\.10"):
         _lower(A, C, compute_at=True)
+
+
+def _cases(i, j, n, leaf):
+    """A chain of n*n nested selects, case (a, b) giving leaf(a, b): how TVM's const_matrix
+    writes a constant matrix."""
+    e = te.const(0.0, "float32")
+    for a in range(n):
+        for b in range(n):
+            e = te.Select(te.all(i == a, j == b), leaf(a, b), e)
+    return e
+
+
+def test_a_chain_of_select_cases_lowers_quickly_and_checks_each_case() -> None:
+    # Each false branch splits the points left into up to four boxes; following equal boxes
+    # once (not once per way of reaching them) keeps a 6x6 chain polynomial (it took minutes).
+    A = te.placeholder((6, 6), name="A")
+    B = te.compute((6, 6), lambda i, j: _cases(i, j, 6, lambda a, b: A[j, i] * float(a * 6 + b + 1)), name="B")
+    f = tl.build(te.create_schedule(B.op), [A, B])
+    a, b = rng.standard_normal((6, 6)).astype("float32"), np.zeros((6, 6), "float32")
+    f(a, b)
+    np.testing.assert_allclose(b, a.T * np.arange(1, 37, dtype="float32").reshape(6, 6), rtol=1e-6)
+    # A case reading outside A is still found, deep in the chain.
+    C = te.compute((6, 6), lambda i, j: _cases(i, j, 6, lambda a, b: A[i + (1 if (a, b) == (5, 0) else 0), j]),
+                   name="C")
+    with pytest.raises(LoweringError, match=r"stage C reads A\[.*out of bounds"):
+        _lower(A, C)
+
+
+def test_past_the_visit_budget_the_reads_are_checked_at_run_time(monkeypatch) -> None:
+    from tensorlang.schedule import read_bounds
+
+    monkeypatch.setattr(read_bounds, "MAX_VISITS", 5)
+    A = te.placeholder((6, 6), name="A")
+    B = te.compute((6, 6), lambda i, j: _cases(i, j, 3, lambda a, b: A[i, j + a]), name="B")
+    text = str(tl.lower(te.create_schedule(B.op), [A, B]))
+    assert "bounds_check" in text
+    f = tl.build(te.create_schedule(B.op), [A, B])
+    a, b = rng.standard_normal((6, 6)).astype("float32"), np.zeros((6, 6), "float32")
+    f(a, b)
+    want = np.zeros((6, 6), "float32")
+    for i in range(3):
+        for j in range(3):
+            want[i, j] = a[i, j + i]
+    np.testing.assert_array_equal(b, want)
