@@ -31,6 +31,7 @@ from . import (
 from . import einsum as _einsum_ops  # the function einsum (below) takes the module's name, as in TVM
 from . import searchsorted as _searchsorted_ops  # likewise the function searchsorted
 from . import sort as _sort_ops  # likewise the function sort
+from .argwhere import argwhere  # the function takes the module's name, as in TVM
 from .array_ops import *  # noqa: F403 - array_ops.__all__
 from .broadcast import *  # noqa: F403 - broadcast.__all__
 from .einsum import *  # noqa: F403 - einsum.__all__ (einsum, matmul)
@@ -40,10 +41,15 @@ from .math import *  # noqa: F403 - math.__all__
 from .reduction import *  # noqa: F403 - reduction.__all__
 from .scan import *  # noqa: F403 - scan.__all__ (cumsum, cumprod)
 from .searchsorted import *  # noqa: F403 - searchsorted.__all__
+from .signal import dft, stft
 from .sort import *  # noqa: F403 - sort.__all__
+from .sparse_fill_empty_rows import sparse_fill_empty_rows  # the function takes the module's name, as in TVM
+from .sparse_reshape import sparse_reshape  # likewise
 from .transform import *  # noqa: F403 - transform.__all__
+from .unique import unique  # likewise
 
 __all__ = ["generic", "image", "nn", "tag", "testing", "utils", "vision", "x86", "cuda",
            *array_ops.__all__, *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__,
-           *fixed_point.__all__,
-           *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__]
+           *fixed_point.__all__, "sparse_fill_empty_rows", "sparse_reshape",
+           *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__,
+           "argwhere", "unique", "stft", "dft"]

@@ -19,15 +19,14 @@ from typing import Any
 import numpy as np
 
 from .. import te
-from ..errors import ArgumentError, DTypeError, ExprError, TargetError
+from ..errors import ArgumentError, DTypeError, ExprError
 from ..runtime.ndarray import NDArray
 from ..runtime.packed import register_func
-from ..target import Target
 from ..te.dtype import as_dtype
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
 from .transform import normalize_axis
-from .utils import get_const_int
+from .utils import check_cpu_target, get_const_int
 
 _SORT = "tensorlang.topi.sort"
 _ARGSORT = "tensorlang.topi.argsort"
@@ -105,13 +104,6 @@ register_func(_TOPK, _topk_packed, override=True)
 
 # -- declarations -------------------------------------------------------------------------------
 
-def _check_cpu(op: str) -> None:
-    target = Target.current()
-    if target is not None and "gpu" in target.keys:
-        raise TargetError(f"{op}: runs on the CPU only (a packed numpy function), but the current target "
-                          f"is '{target}'; declare it outside the GPU target's scope and build for llvm")
-
-
 def _check_data(op: str, data: Any) -> None:
     if not isinstance(data, Tensor):
         raise ExprError(f"{op}: data must be a tensor, got {type(data).__name__}")
@@ -146,7 +138,7 @@ def sort(data: Tensor, axis: int = -1, is_ascend: bool = True) -> Tensor:
     """``data`` sorted along ``axis`` (ascending, or descending when ``is_ascend`` is false)."""
     _check_data("sort", data)
     ax = normalize_axis(int(axis), len(data.shape), "sort")
-    _check_cpu("sort")
+    check_cpu_target("sort")
     return te.extern(data.shape, [data],
                      lambda ins, outs: te.call_packed(_SORT, ins[0], outs[0], ax, int(bool(is_ascend))),
                      name="sort_cpu", dtype=data.dtype, tag="sort_cpu")
@@ -161,7 +153,7 @@ def argsort(data: Tensor, valid_count: Tensor | None = None, axis: int = -1, is_
     keep their own index, and the result is int32 whatever ``dtype`` says, as in TVM."""
     _check_data("argsort", data)
     ax = normalize_axis(int(axis), len(data.shape), "argsort")
-    _check_cpu("argsort")
+    check_cpu_target("argsort")
     asc = int(bool(is_ascend))
     if valid_count is None:
         out_dtype = _index_dtype("argsort", dtype, data.shape[ax])
@@ -204,7 +196,7 @@ def topk(data: Tensor, k: int = 1, axis: int = -1, ret_type: str = "both", is_as
         kk = get_const_int(length)
     if _is_const(length) and kk > get_const_int(length):
         raise ExprError(f"topk: k={kk} is larger than axis {ax} of {data.name}, of length {get_const_int(length)}")
-    _check_cpu("topk")
+    check_cpu_target("topk")
     index_dtype = _index_dtype("topk", dtype, length)
     shape = list(data.shape)
     shape[ax] = kk

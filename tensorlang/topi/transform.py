@@ -589,6 +589,209 @@ def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
     return te.compute(shape, fcompute, name="T_tensordot", tag="tensordot")
 
 
+
+def sliding_window(data: Tensor, axis: int, window_shape: Sequence[int], strides: Sequence[int]) -> Tensor:
+    """Every window of ``window_shape`` over the axes ``axis`` .. last of ``data``, slid by ``strides``:
+    ``out[pre..., w..., k...] = data[pre..., w·stride + k...]``, shape ``data.shape[:axis]`` +
+    ``ceil((dim - window + 1) / stride)`` per slid axis + ``window_shape`` (numpy's
+    ``sliding_window_view(data, window_shape, axes)[..., ::stride, ...]``).  TVM asks for
+    ``axis >= 0``; a negative one counts from the end here."""
+    what = "sliding_window"
+    if not isinstance(data, Tensor):
+        raise ExprError(f"{what}: data must be a tensor, got {type(data).__name__}")
+    ndim = len(data.shape)
+    if isinstance(axis, PrimExpr) or not isinstance(axis, int):
+        raise ExprError(f"{what}: axis must be an int, got {axis!r}")
+    ax = normalize_axis(axis, ndim, what)
+    count = ndim - ax
+    windows, steps = _ints(window_shape, what, "window_shape"), _ints(strides, what, "strides")
+    for arg, vals in (("window_shape", windows), ("strides", steps)):
+        if len(vals) != count:
+            raise ExprError(f"{what}: {arg} has {len(vals)} entries; it needs one per axis from axis {ax} on "
+                            f"({count} for {ndim} dimension(s))")
+        if any(v is None or v < 1 for v in vals):
+            raise ExprError(f"{what}: {arg} must hold positive integers, got {list(vals)}")
+    slid = []
+    for k, (w, st) in enumerate(zip(windows, steps)):
+        dim = data.shape[ax + k]
+        if static_dim(dim) is not None and static_dim(dim) < w:
+            raise ExprError(f"{what}: window_shape[{k}] = {w} is larger than dimension {ax + k} of "
+                            f"{data.name} ({static_dim(dim)})")
+        slid.append((dim - w + st) // st if static_dim(dim) is None else (static_dim(dim) - w + st) // st)
+    shape = list(data.shape[:ax]) + slid + list(windows)
+
+    def body(*i: PrimExpr) -> PrimExpr:
+        pos = [i[ax + k] * steps[k] + i[ax + count + k] for k in range(count)]
+        return data(*(list(i[:ax]) + pos))
+    return te.compute(shape, body, name="T_sliding_window", tag=tag.INJECTIVE)
+
+
+class _Bounds:
+    """begin, end or strides of ``strided_set``: constants (None: numpy's default) or a 1-D
+    integer tensor read when the kernel runs (axes past its length get the default)."""
+
+    def __init__(self, value: Any, ndim: int, what: str, arg: str):
+        self.tensor: Tensor | None = None
+        self.consts: list[int | None] = []
+        if isinstance(value, Tensor):
+            if len(value.shape) != 1:
+                raise ExprError(f"{what}: {arg} must be a 1-D tensor, got shape {list(value.shape)}")
+            if not value.dtype.is_int or value.dtype.is_bool:
+                raise DTypeError(f"{what}: {arg} must hold integers, got {value.dtype}")
+            if static_dim(value.shape[0]) is None:
+                raise ExprError(f"{what}: the length of {arg} ({value.shape[0]}) must be a constant")
+            self.tensor, self.length = value, static_dim(value.shape[0])
+        else:
+            self.consts = _ints(value, what, arg)
+            self.length = len(self.consts)
+        if self.length > ndim:
+            raise ExprError(f"{what}: {arg} has {self.length} entries for a tensor of {ndim} dimension(s)")
+
+    def const(self, k: int) -> int | None:
+        """Entry k as a constant (None: the default or read at run time)."""
+        return self.consts[k] if self.tensor is None and k < self.length else None
+
+    def given(self, k: int) -> bool:
+        return k < self.length and (self.tensor is not None or self.consts[k] is not None)
+
+    def read(self, k: int) -> PrimExpr:
+        """Entry k as an int64 expression (a tensor read, or the constant)."""
+        if self.tensor is None:
+            return te.const(self.consts[k], "int64")
+        return self.tensor(k).astype("int64")
+
+
+def _clamped(raw: PrimExpr, n: PrimExpr, forward: Any) -> PrimExpr:
+    """numpy's slice bound: negative counts from the end, then clamped into [0, n] walking
+    forward, [-1, n - 1] walking backward (``forward``: a bool or a condition)."""
+    x = te.if_then_else(raw < 0, raw + n, raw)
+    one = te.const(1, "int64")
+    zero = te.const(0, "int64")
+    if forward is True:
+        return te.min(te.max(x, zero), n)
+    if forward is False:
+        return te.min(te.max(x, -one), n - one)
+    return te.if_then_else(forward, te.min(te.max(x, zero), n), te.min(te.max(x, -one), n - one))
+
+
+def strided_set(a: Tensor, v: Tensor, begin: Any, end: Any, strides: Any = None) -> Tensor:
+    """``a`` with ``a[begin:end:strides] = v`` (numpy's slice assignment, TVM's ``strided_set``).
+
+    ``begin``, ``end`` and ``strides`` are 1-D integer tensors, read when the kernel runs (TVM's
+    form), or lists of constants; an axis past their length takes the whole axis (stride 1).
+    Negative entries count from the end and bounds clamp as numpy's; where TVM's index formula
+    differs from numpy's (a negative stride whose begin is not ``-1`` modulo it, a begin below
+    ``-len``), numpy's rule holds.  ``v`` has ``a``'s rank and the slice's extent on each axis
+    (or 1, broadcast).  With constant bounds a mismatch is an ``ExprError``; with bounds read at
+    run time a mismatched ``v`` or a zero stride is a ``BoundsError`` (on ``v`` or ``strides``)
+    when the kernel runs, where numpy raises."""
+    what = "strided_set"
+    for t, arg in ((a, "a"), (v, "v")):
+        if not isinstance(t, Tensor):
+            raise ExprError(f"{what}: {arg} must be a tensor, got {type(t).__name__}")
+    ndim = len(a.shape)
+    if len(v.shape) != ndim:
+        raise ExprError(f"{what}: v has {len(v.shape)} dimension(s), a has {ndim}; give v a's rank")
+    if a.dtype != v.dtype:
+        raise DTypeError(f"{what}: v is {v.dtype} but a is {a.dtype}")
+    bs, es = _Bounds(begin, ndim, what, "begin"), _Bounds(end, ndim, what, "end")
+    ss = _Bounds(strides if strides is not None else [], ndim, what, "strides")
+    axes = []  # per axis: (selected(i), position(i), mismatch) as functions / expressions
+    for k in range(ndim):
+        n_static = static_dim(a.shape[k])
+        v_static = static_dim(v.shape[k])
+        # the stride as a constant, None when it is read at run time
+        st = (None if ss.tensor is not None else ss.const(k)) if ss.given(k) else 1
+        if st == 0:
+            raise ExprError(f"{what}: strides[{k}] is 0")
+        constant = n_static is not None and st is not None and bs.tensor is None and es.tensor is None
+        if constant:
+            lo, hi, step = slice(bs.const(k), es.const(k), st).indices(n_static)
+            size = len(range(lo, hi, step))
+            if v_static is not None and v_static not in (size, 1):
+                raise ExprError(f"{what}: axis {k} of the slice has {size} element(s) but v's has {v_static}")
+            axes.append(_const_axis(lo, step, size, v.shape[k]))
+        else:
+            axes.append(_dynamic_axis(a.shape[k], v.shape[k], bs, es, ss, k, st))
+
+    def body(*i: PrimExpr) -> PrimExpr:
+        idx = [x.astype("int64") for x in i]
+        inside = [sel(x) for (sel, _, _), x in zip(axes, idx)]
+        bad = [m for _, _, m in axes if m is not None]
+        where = [pos(x) for (_, pos, _), x in zip(axes, idx)]
+        take_v = te.all(*inside) if inside else te.const(True)
+        if bad:
+            take_v = take_v | te.any(*bad)
+        return te.if_then_else(take_v, v(*where), a(*i))
+    return te.compute(a.shape, body, name="strided_set", tag=tag.INJECTIVE + ",strided_set")
+
+
+def _v_index(size: PrimExpr, size_static: int | None, v_dim: Any) -> tuple:
+    """How an axis of ``v`` is read against a slice of ``size`` elements: (position -> index
+    function, mismatch condition or None).  An extent of 1 broadcasts, as in numpy; any other
+    extent that differs from the slice's makes every element read ``v`` past its end, a
+    ``BoundsError`` naming ``v`` when the kernel runs (numpy raises there too)."""
+    v_static = static_dim(v_dim)
+    if v_static == 1:
+        return (lambda pos: te.const(0, "int64")), None
+    if v_static is not None and size_static is not None:
+        return (lambda pos: pos), None  # checked when declared
+    vn = convert(v_dim).astype("int64")
+    if v_static is not None:
+        mismatch = size != vn
+        return (lambda pos: te.if_then_else(mismatch, vn, pos)), mismatch
+    mismatch = te.all(size != vn, vn != 1)
+    return (lambda pos: te.if_then_else(mismatch, vn, te.if_then_else(vn == 1, te.const(0, "int64"), pos))), \
+        mismatch
+
+
+def _const_axis(lo: int, step: int, size: int, v_dim: Any) -> tuple:
+    """selected/position/mismatch of an axis whose slice is known when declared."""
+    last = lo + step * (size - 1)
+    first, final = (lo, last) if step > 0 else (last, lo)
+    read_v, mismatch = _v_index(te.const(size, "int64"), size, v_dim)
+
+    def selected(i: PrimExpr) -> PrimExpr:
+        if size == 0:
+            return te.const(False)
+        cond = te.all(i >= first, i <= final)
+        return cond if abs(step) == 1 else te.all(cond, te.floormod(i - lo, abs(step)) == 0)
+
+    def position(i: PrimExpr) -> PrimExpr:
+        return read_v((i - lo) // step if step > 0 else (lo - i) // -step)
+    return selected, position, mismatch
+
+
+def _dynamic_axis(dim: Any, v_dim: Any, bs: _Bounds, es: _Bounds, ss: _Bounds, k: int, st: int | None) -> tuple:
+    """selected/position/mismatch of an axis whose bounds are read when the kernel runs."""
+    n = convert(dim).astype("int64")
+    zero, one = te.const(0, "int64"), te.const(1, "int64")
+    if st is not None:
+        step: PrimExpr = te.const(st, "int64")
+        forward: Any = st > 0
+    else:
+        # a zero stride reads strides past its end: a BoundsError naming it, where numpy raises
+        where = te.if_then_else(ss.read(k) == 0, te.const(ss.length, "int64"), te.const(k, "int64"))
+        step = ss.tensor(where).astype("int64")
+        forward = step > 0
+
+    def pick(fwd: PrimExpr, back: PrimExpr) -> PrimExpr:
+        return fwd if forward is True else back if forward is False else te.if_then_else(forward, fwd, back)
+    b = _clamped(bs.read(k), n, forward) if bs.given(k) else pick(zero, n - one)
+    e = _clamped(es.read(k), n, forward) if es.given(k) else pick(n, -one)
+    size = te.max(pick((e - b + step - one) // step, (b - e - step - one) // -step), zero)
+    read_v, mismatch = _v_index(size, None, v_dim)
+
+    def selected(i: PrimExpr) -> PrimExpr:
+        return pick(te.all(i >= b, i < e, te.floormod(i - b, step) == 0),
+                    te.all(i <= b, i > e, te.floormod(b - i, -step) == 0))
+
+    def position(i: PrimExpr) -> PrimExpr:
+        return read_v(pick((i - b) // step, (b - i) // -step))
+    return selected, position, mismatch
+
+
 __all__ = ["concatenate", "expand_dims", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
-           "layout_transform", "ndarray_size", "one_hot", "repeat", "reshape", "shape", "split", "squeeze", "stack",
-           "strided_slice", "take", "tensordot", "tile", "transpose", "trilu", "unravel_index", "where"]
+           "layout_transform", "ndarray_size", "one_hot", "repeat", "reshape", "shape", "sliding_window", "split",
+           "squeeze", "stack", "strided_set", "strided_slice", "take", "tensordot", "tile", "transpose", "trilu",
+           "unravel_index", "where"]

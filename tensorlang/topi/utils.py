@@ -1,4 +1,5 @@
-"""Shape and schedule helpers that TVM templates call on every line: constant shapes and inlining."""
+"""Shape and schedule helpers that TVM templates call on every line: constant shapes and inlining;
+and the check that keeps the CPU-only operators (numpy through a packed function) off GPU targets."""
 
 from __future__ import annotations
 
@@ -6,12 +7,14 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..arith.simplify import simplify as _simplify
-from ..errors import DTypeError, ExprError
+from ..errors import DTypeError, ExprError, TargetError
 from ..schedule.schedule import Schedule, create_schedule
+from ..target import Target
 from ..te.dtype import as_dtype
 from ..te.expr import FloatImm, IntImm, PrimExpr, convert
 from ..te.tensor import ComputeOp, IterVar, Operation, Tensor
 from . import tag
+from .const_matrix import const_matrix  # noqa: F401 - TVM's topi.utils.const_matrix
 
 
 def get_const_int(expr: Any) -> int:
@@ -196,3 +199,13 @@ def out_dtype_of(out_dtype: Any, data: Tensor, what: str) -> str:
         return str(as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
     except DTypeError:
         raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
+
+
+def check_cpu_target(op: str) -> None:
+    """Raise a ``TargetError`` naming the operator ``op`` when it is declared under a GPU target:
+    its work is a ``te.extern`` stage calling numpy through a packed function, which runs on the
+    CPU only (sort, unique, argwhere, sparse_transpose, sparse_reshape, non_max_suppression ...)."""
+    target = Target.current()
+    if target is not None and "gpu" in target.keys:
+        raise TargetError(f"{op}: runs on the CPU only (a packed numpy function), but the current target "
+                          f"is '{target}'; declare it outside the GPU target's scope and build for llvm")

@@ -3,6 +3,12 @@
 pooling (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
 
 from .conv2d import conv2d_nchw, schedule_conv2d_nchw
+from .conv2d_winograd import (
+    conv2d_nchw_winograd,
+    conv2d_nchw_winograd_without_weight_transform,
+    schedule_conv2d_nchw_winograd,
+    schedule_conv2d_nchw_winograd_without_weight_transform,
+)
 from .dense import dense_large_batch, dense_small_batch, schedule_dense_large_batch, schedule_dense_small_batch
 from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
 from .pooling import schedule_adaptive_pool, schedule_pool
@@ -12,4 +18,6 @@ from .softmax import schedule_softmax
 __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_small_batch",
            "schedule_dense_large_batch", "schedule_dense_small_batch", "schedule_injective",
            "schedule_injective_from_existing", "schedule_elemwise", "schedule_broadcast", "schedule_reduce",
-           "schedule_softmax", "schedule_pool", "schedule_adaptive_pool"]
+           "schedule_softmax", "schedule_pool", "schedule_adaptive_pool",
+           "conv2d_nchw_winograd", "schedule_conv2d_nchw_winograd", "conv2d_nchw_winograd_without_weight_transform",
+           "schedule_conv2d_nchw_winograd_without_weight_transform"]

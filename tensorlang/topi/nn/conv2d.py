@@ -170,3 +170,29 @@ def depthwise_conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: A
     shape, element = _depthwise(what, "NHWC", "HWCM", Input, Filter, stride, padding, dilation, out_dtype)
     return te.compute(shape, lambda b, i, j, ch: element(b, ch, i, j), name="DepthwiseConv2d",
                       tag="depthwise_conv2d_nhwc")
+
+
+def group_conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any,  # noqa: N803
+                      groups: int, out_dtype: str | None = None) -> Tensor:
+    """Input (N, H, W, C), Filter (KH, KW, C // groups, K) HWIO -> (N, OH, OW, K): output channel k
+    sees only the input channels of its group, k // (K // groups)."""
+    what = "group_conv2d_nhwc"
+    out_dtype = out_dtype or str(Input.dtype)
+    n, h, w, c = get_const_tuple(Input.shape)
+    kh, kw, cg, k = get_const_tuple(Filter.shape)
+    _check(isinstance(groups, int) and not isinstance(groups, bool) and groups >= 1 and c % groups == 0
+           and k % groups == 0, f"{what}: groups={groups!r} must divide the {c} input and the {k} output channels")
+    _check(cg == c // groups, f"{what}: {Filter.name} has {cg} input channels a group, expected {c} / {groups}")
+    g = _Window(what, h, w, kh, kw, stride, padding, dilation)
+    padded = pad(Input, [0, g.pt, g.pl, 0], [0, g.pb, g.pr, 0], name="pad_temp")
+    ry = te.reduce_axis((0, kh), name="ry")
+    rx = te.reduce_axis((0, kw), name="rx")
+    rc = te.reduce_axis((0, cg), name="rc")
+    per = k // groups
+    # The reduction axes in the filter's order (ry, rx, rc), as TVM orders them for NHWC.
+    return te.compute(
+        (n, g.oh, g.ow, k),
+        lambda nn, yy, xx, ff: te.sum(
+            padded[nn, yy * g.sh + ry * g.dh, xx * g.sw + rx * g.dw, ff // per * cg + rc].astype(out_dtype)
+            * Filter[ry, rx, rc, ff].astype(out_dtype), axis=[ry, rx, rc]),
+        name="group_conv2d_nhwc", tag="group_conv2d_nhwc")

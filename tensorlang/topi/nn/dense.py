@@ -9,7 +9,7 @@ from ...errors import ExprError
 from ...te.tensor import Tensor
 from .. import tag
 from ..broadcast import broadcast_shape
-from ..utils import get_const_int
+from ..utils import get_const_int, out_dtype_of
 
 
 def dense(data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: str | None = None) -> Tensor:
@@ -76,3 +76,30 @@ def batch_matmul(tensor_a: Tensor, tensor_b: Tensor, oshape: Any = None, out_dty
         vb = tensor_b[xb, j, k] if transpose_b else tensor_b[xb, k, j]
         return te.sum(va.astype(out_dtype) * vb.astype(out_dtype), axis=k)
     return te.compute(oshape or (batch, m, n), body, name="T_batch_matmul", tag="batch_matmul")
+
+
+def dense_pack(data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: str | None = None) -> Tensor:
+    """data (M, K) x W^T [+ bias (N,)] -> (M, N), with W (N, K) given packed as ``weight`` (N / n, K, n):
+    ``weight[j // n, k, j % n] == W[j, k]``, so the n output columns of a block read contiguous weights."""
+    what = "dense_pack"
+    out_dtype = out_dtype_of(out_dtype, data, what)
+    if len(data.shape) != 2 or len(weight.shape) != 3:
+        raise ExprError(f"{what}: data must be 2-D (M, K) and weight 3-D (N / n, K, n), got {data.name}"
+                        f"{tuple(data.shape)} and {weight.name}{tuple(weight.shape)}")
+    m, kd = data.shape
+    chunks, kw, bn = weight.shape
+    if get_const_int(kd) != get_const_int(kw):
+        raise ExprError(f"{what}: {data.name} has {get_const_int(kd)} columns but {weight.name} packs "
+                        f"{get_const_int(kw)} (its dimension 1)")
+    bn = get_const_int(bn)
+    n = chunks * bn
+    if bias is not None and (len(bias.shape) != 1 or get_const_int(bias.shape[0]) != get_const_int(n)):
+        raise ExprError(f"{what}: bias {bias.name} must be 1-D with {get_const_int(n)} elements, got "
+                        f"{tuple(bias.shape)}")
+    k = te.reduce_axis((0, kd), name="k")
+    out = te.compute((m, n), lambda i, j: te.sum(data[i, k].astype(out_dtype) * weight[j // bn, k, j % bn]
+                                                 .astype(out_dtype), axis=k), name="T_dense_pack", tag="dense_pack")
+    if bias is not None:
+        out = te.compute((m, n), lambda i, j: out[i, j] + bias[j].astype(out_dtype), name="T_add",
+                         tag=tag.BROADCAST)
+    return out

@@ -1,5 +1,5 @@
 """Max and average pooling over windows (pool2d), over whole planes (global_pool) and over windows
-that split the planes into a given output size (adaptive_pool)."""
+that split the planes into a given output size (adaptive_pool), and the gradient of pool2d (pool_grad)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import te
-from ...errors import ExprError
+from ...errors import DTypeError, ExprError
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import const_ints, get_const_int, get_const_tuple
+from ..utils import const_ints, get_const_int, get_const_tuple, static_dim
 from .pad import pad
 
 
@@ -207,3 +207,141 @@ def adaptive_pool1d(data: Tensor, output_size: Any, pool_type: str, layout: str 
 def adaptive_pool3d(data: Tensor, output_size: Any, pool_type: str, layout: str = "NCDHW") -> Tensor:
     """``adaptive_pool`` over the D, H and W axes: ``output_size`` is (od, oh, ow) or one size for all."""
     return _adaptive("adaptive_pool3d", "DHW", data, output_size, pool_type, layout)
+
+
+def _layout_hw(layout: str, what: str) -> tuple[int, int]:
+    """The axis positions of H and W in ``layout`` ("NCHW", "NHWC", "NCHW16c"): digits belong to the
+    split axis after them, and H or W may not be split (no "h" or "w"), as in TVM."""
+    if not isinstance(layout, str):
+        raise ExprError(f"{what}: layout must be a string such as 'NCHW', got {layout!r}")
+    axes = [c for c in layout if not c.isdigit()]
+    if not all(c.isalpha() for c in axes) or axes.count("H") != 1 or axes.count("W") != 1 or \
+            "h" in axes or "w" in axes:
+        raise ExprError(f"{what}: layout '{layout}' needs one H and one W axis, neither of them split")
+    return axes.index("H"), axes.index("W")
+
+
+def _argmax_first() -> Any:
+    """(index, value) argmax whose ties go to the smaller index, so a window's gradient goes to its
+    first maximum in row-major order (TVM's argmax reducer).  The identity's index -1 compares as
+    the largest, so a real element tying with the identity's value still wins."""
+    def combine(x: Sequence[Any], y: Sequence[Any]) -> tuple[Any, Any]:
+        earlier = y[0].astype("uint32") < x[0].astype("uint32")
+        take_y = te.any(y[1] > x[1], te.all(y[1] == x[1], earlier))
+        return te.if_then_else(take_y, y[0], x[0]), te.if_then_else(take_y, y[1], x[1])
+
+    def identity(idx_dt: Any, val_dt: Any) -> tuple[Any, Any]:
+        return te.const(-1, idx_dt), te.const(float("-inf"), val_dt)
+    return te.comm_reducer(combine, identity, name="pool_grad_argmax")
+
+
+def _grad_ints(values: Any, n: int, arg: str) -> list[int]:
+    """``n`` constant ints for pool_grad's ``arg`` (one value stands for all ``n``); errors name ``arg``."""
+    vals = list(values) if isinstance(values, (list, tuple)) else [values] * n
+    if len(vals) != n:
+        raise ExprError(f"pool_grad: {arg} {values!r} must give {n} values")
+    try:
+        return [get_const_int(v) for v in vals]
+    except ExprError:
+        raise ExprError(f"pool_grad: {arg} {values!r} must be constant ints") from None
+
+
+def pool_grad(grads: Tensor, data: Tensor, kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int],
+              pool_type: str, ceil_mode: bool = False, layout: str = "NCHW", count_include_pad: bool = True) -> Tensor:
+    """The gradient of ``pool2d(data, kernel, stride, (1, 1), padding, pool_type, ceil_mode, layout,
+    count_include_pad)`` with respect to ``data``, given ``grads``, the gradient of its output.
+
+    ``padding`` is (top, left, bottom, right), or (height, width) for both sides, or one pad for all.  Max pooling
+    sends each window's gradient to the window's maximum, the first one in row-major order
+    (top-most, then left-most) on ties, as TVM does; a window made only of padding sends none.
+    Average pooling spreads it evenly, dividing by kh * kw (``count_include_pad``) or by the
+    window's cells inside ``data``."""
+    what = "pool_grad"
+    for t, arg in ((grads, "grads"), (data, "data")):
+        if not isinstance(t, Tensor):
+            raise ExprError(f"{what}: {arg} must be a tensor, got {type(t).__name__}")
+    if pool_type not in ("max", "avg"):
+        raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
+    if not data.dtype.is_float:
+        raise DTypeError(f"{what}: data must be float, got {data.dtype}")
+    if grads.dtype != data.dtype:
+        raise DTypeError(f"{what}: grads is {grads.dtype} but data is {data.dtype}")
+    ha, wa = _layout_hw(layout, what)
+    if len(data.shape) != len([c for c in layout if not c.isdigit()]):
+        raise ExprError(f"{what}: layout '{layout}' does not fit data of shape {list(data.shape)}")
+    kh, kw = _grad_ints(kernel, 2, "kernel")
+    sh, sw = _grad_ints(stride, 2, "stride")
+    if min(kh, kw, sh, sw) < 1:
+        raise ExprError(f"{what}: kernel {(kh, kw)} and stride {(sh, sw)} must be positive")
+    pads = _grad_ints(padding, len(padding) if isinstance(padding, (list, tuple)) else 4, "padding")
+    if len(pads) == 2:
+        pads = pads + pads
+    if len(pads) != 4 or min(pads) < 0:
+        raise ExprError(f"{what}: padding {padding!r} must be 4 (top, left, bottom, right) or 2 non-negative values")
+    pt, pl, pb, pr = pads
+    if ceil_mode:  # extra padding at the end makes the floor division below a ceiling one
+        pb, pr = pb + sh - 1, pr + sw - 1
+    height, width = (static_dim(data.shape[a]) for a in (ha, wa))
+    if height is None or width is None:
+        raise ExprError(f"{what}: data's height and width must be constant, got shape {list(data.shape)}")
+    out_h = (height + pt + pb - kh) // sh + 1
+    out_w = (width + pl + pr - kw) // sw + 1
+    if min(out_h, out_w) < 1:
+        raise ExprError(f"{what}: the input {height} x {width} with its padding is smaller than the window "
+                        f"{kh} x {kw}, so pooling has no output")
+    out_shape = list(data.shape)
+    out_shape[ha], out_shape[wa] = out_h, out_w
+    if len(grads.shape) != len(out_shape) or any(
+            static_dim(g) is not None and static_dim(o) is not None and static_dim(g) != static_dim(o)
+            for g, o in zip(grads.shape, out_shape)):
+        raise ExprError(f"{what}: grads has shape {list(grads.shape)}, but pooling data of shape "
+                        f"{list(data.shape)} gives {out_shape}")
+    dt = str(data.dtype)
+
+    # Each input element lies in at most ceil(k / s) windows per axis: output rows
+    # (h + pt) // sh - wh for wh < ceil(kh / sh), of which those in range and covering it count.
+    wh = te.reduce_axis((0, (kh + sh - 1) // sh), name="wh")
+    ww = te.reduce_axis((0, (kw + sw - 1) // sw), name="ww")
+
+    def windows(i: Sequence[Any]) -> tuple[Any, list[Any], Any, Any]:
+        ph, pw = i[ha] + pt, i[wa] + pl  # the element's place in the padded input
+        oh, ow = ph // sh - wh, pw // sw - ww
+        covers = te.all(oh >= 0, oh < out_h, ph - oh * sh < kh, ow >= 0, ow < out_w, pw - ow * sw < kw)
+        # clamped, so that the gradient is read in bounds even for windows that do not count
+        idx = list(i)
+        idx[ha], idx[wa] = te.max(te.min(oh, out_h - 1), 0), te.max(te.min(ow, out_w - 1), 0)
+        return covers, idx, ph - idx[ha] * sh, pw - idx[wa] * sw
+
+    if pool_type == "max":
+        pad_before = [0] * len(data.shape)
+        pad_after = [0] * len(data.shape)
+        pad_before[ha], pad_before[wa], pad_after[ha], pad_after[wa] = pt, pl, pb, pr
+        padded = pad(data, pad_before, pad_after, pad_value=te.min_value(dt), name="pad_temp") \
+            if any(pad_before) or any(pad_after) else data
+        dh = te.reduce_axis((0, kh), name="dh")
+        dw = te.reduce_axis((0, kw), name="dw")
+        argmax = _argmax_first()
+
+        def first_max(*i: Any) -> Any:
+            idx = list(i)
+            idx[ha], idx[wa] = i[ha] * sh + dh, i[wa] * sw + dw
+            return argmax(((dh.var * kw + dw.var).astype("int32"), padded(*idx)), axis=[dh, dw])
+        where = te.compute(out_shape, first_max, name="maxpool_grad_argmax", tag=tag.COMM_REDUCE_IDX)[0]
+
+        def max_grad(*i: Any) -> Any:
+            covers, idx, dy, dx = windows(i)
+            hit = te.all(covers, where(*idx) == (dy * kw + dx).astype("int32"))
+            return te.sum(te.if_then_else(hit, grads(*idx), te.const(0, dt)), axis=[wh, ww])
+        return te.compute(data.shape, max_grad, name="T_pool_grad", tag="pool_grad_max")
+
+    def avg_grad(*i: Any) -> Any:
+        covers, idx, _, _ = windows(i)
+        if count_include_pad:
+            share = grads(*idx) / te.const(kh * kw, dt)
+        else:  # the window's cells inside data, as pool2d counts them
+            h0, w0 = idx[ha] * sh - pt, idx[wa] * sw - pl
+            rows = te.min(h0 + kh, height) - te.max(h0, 0)
+            cols = te.min(w0 + kw, width) - te.max(w0, 0)
+            share = grads(*idx) / te.max(rows * cols, 1).astype(dt)
+        return te.sum(te.if_then_else(covers, share, te.const(0, dt)), axis=[wh, ww])
+    return te.compute(data.shape, avg_grad, name="T_pool_grad", tag="pool_grad_avg")

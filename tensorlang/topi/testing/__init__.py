@@ -16,6 +16,15 @@ from .conv import (
     group_conv1d_ncw_python,
 )
 from .conv2d import conv2d_nchw_python, conv2d_nhwc_python, depthwise_conv2d_python_nchw
+from .conv2d_nchwc import (
+    conv2d_NCHWc_python,
+    depthwise_conv2d_NCHWc_python,
+    pack_dense_weight,
+    pack_kernel_oihwio,
+    pack_kernel_oihwio_int8,
+    pack_nchwc,
+    unpack_nchwc,
+)
 from .conv3d import conv3d_ncdhw_python, conv3d_ndhwc_python
 from .image_vision import (
     affine_grid_python,
@@ -38,6 +47,13 @@ from .nn import (
 from .nn_extra import correlation_nchw_python, deformable_conv2d_nchw_python
 from .normalization import batch_norm, l2_normalize_python, layer_norm_python, lrn_python
 from .pooling import adaptive_pool
+from .sparse_vision import (
+    get_valid_counts_python,
+    non_max_suppression_python,
+    pool_grad_nchw,
+    sparse_fill_empty_rows_python,
+    sparse_reshape_python,
+)
 from .transform import (
     depth_to_space_python,
     dilate_python,
@@ -59,4 +75,8 @@ __all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_
            "dilate_python", "gather_nd_python", "gather_python", "one_hot", "space_to_depth_python",
            "strided_slice_python", "conv3d_ncdhw_python", "conv3d_ndhwc_python",
            "conv1d_transpose_ncw_python", "conv3d_transpose_ncdhw_python", "upsampling3d_python",
-           "correlation_nchw_python", "deformable_conv2d_nchw_python"]
+           "correlation_nchw_python", "deformable_conv2d_nchw_python",
+           "conv2d_NCHWc_python", "depthwise_conv2d_NCHWc_python", "pack_dense_weight", "pack_kernel_oihwio",
+           "pack_kernel_oihwio_int8", "pack_nchwc", "unpack_nchwc",
+           "get_valid_counts_python", "non_max_suppression_python", "pool_grad_nchw", "sparse_fill_empty_rows_python",
+           "sparse_reshape_python"]

@@ -9,7 +9,7 @@ from typing import Any
 from ... import autotune as autotvm
 from ... import te
 from ...schedule.schedule import Schedule
-from ...te.tensor import Tensor
+from ...te.tensor import ComputeOp, Tensor
 from .. import nn, tag
 from ..utils import get_const_int, get_const_tuple, schedule_tagged
 
@@ -75,8 +75,14 @@ def schedule_dense_nopack(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
 @autotvm.register_topi_compute("dense_pack.x86")
 def dense_pack(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = None,
                out_dtype: str | None = None) -> Tensor:
-    """dense with the weight packed as (N / bn, K, bn); ``tile_x`` chooses bn."""
+    """dense with the weight packed as (N / bn, K, bn); ``tile_x`` chooses bn.  A weight given
+    already packed (3-D, as ``nn.dense_pack`` takes it) is used as it is, as in TVM."""
     out_dtype = out_dtype or str(data.dtype)
+    if len(weight.shape) == 3:
+        out = nn.dense_pack(data, weight, bias, out_dtype)  # checks the shapes
+        (m, k), (chunks, _, bn) = get_const_tuple(data.shape), get_const_tuple(weight.shape)
+        _define(cfg, m, chunks * bn, k)
+        return out
     m, k = get_const_tuple(data.shape)
     n, _ = get_const_tuple(weight.shape)
     _define(cfg, m, n, k)
@@ -98,9 +104,10 @@ def schedule_dense_pack(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
 
     def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
         packed = op.input_tensors[1]
-        z, y, x = s[packed].op.axis
-        s[packed].vectorize(x)
-        s[packed].parallel(z)
+        if isinstance(packed.op, ComputeOp):  # packed here, not given packed
+            z, y, x = s[packed].op.axis
+            s[packed].vectorize(x)
+            s[packed].parallel(z)
         _tile_output(cfg, s, op.output(0), out)
 
     return schedule_tagged(outs, "dense_pack", schedule_op)
