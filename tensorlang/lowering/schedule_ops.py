@@ -30,6 +30,7 @@ from ..ir.stmt import (
     seq,
 )
 from ..schedule.bound import Bounds, data_index_map, root_values
+from ..schedule.relations import Split, pass_up_index
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
 from ..te.dtype import HANDLE, INT32
@@ -108,12 +109,14 @@ class _Builder:
         self.data_index[st] = data_index_map(st, vals)
         out_idx = [vals[ax] for ax in op.axis]
         dp_conds = self._bound_checks(st, op.axis, vals)
+        split_dp, split_red = self._split_overruns(st)
+        dp_conds += split_dp
         pred = self._store_predicate(st)
         body = self.bodies[st]
         if not op.reduce_axis:
             provides = seq(*[Provide(op.output(i), substitute(b, vmap), out_idx) for i, b in enumerate(body)])
             return self.loops(st, st.leaf_iter_vars, provides, dp_conds + pred)
-        red_conds = self._bound_checks(st, op.reduce_axis, vals)
+        red_conds = self._bound_checks(st, op.reduce_axis, vals) + split_red
         red: E.Reduce = body[0]
         cond = simplify(substitute(red.condition, vmap))
         if not (isinstance(cond, E.IntImm) and cond.value):
@@ -241,6 +244,30 @@ class _Builder:
             stmt = LetStmt(t, r, stmt)
         return stmt
 
+    def _split_overruns(self, st: Stage) -> tuple[list[PrimExpr], list[PrimExpr]]:
+        """Guards (data-parallel, reduction) for axes split again after a split: a part whose
+        extent the second factor does not divide runs past it (a split of a 3-long part by 2
+        runs 4), onto points that belong to the next outer iteration.  The root axes' own
+        checks cannot see that overrun, which lands inside the root axis' range."""
+        op = st.op
+        roots = set(op.axis) | set(op.reduce_axis)
+        extents = {iv: self.bounds.ranges[iv].extent for iv in st.all_iter_vars}
+        ranges = self.bounds.var_ranges
+        splits = [r for r in st.relations if isinstance(r, Split) and r.parent not in roots
+                  and not _covers_exactly(extents[r.outer], extents[r.inner], extents[r.parent], ranges)]
+        if not splits:
+            return [], []
+        values: dict[IterVar, PrimExpr] = {iv: iv.var for iv in st.leaf_iter_vars}
+        pass_up_index(st.relations, extents, values)
+        dp: list[PrimExpr] = []
+        red: list[PrimExpr] = []
+        for rel in splits:
+            c = simplify(values[rel.parent] < extents[rel.parent], ranges)
+            if isinstance(c, E.IntImm) and c.value or can_prove(c, ranges):
+                continue
+            (red if rel.parent.iter_type == IterVarType.COMM_REDUCE else dp).append(c)
+        return dp, red
+
     def _bound_checks(self, st: Stage, axes: tuple[IterVar, ...], vals: dict[IterVar, PrimExpr]) -> list[PrimExpr]:
         ranges = self.bounds.var_ranges
         conds: list[PrimExpr] = []
@@ -356,3 +383,11 @@ def schedule_ops(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]], bound
                  arg_tensors: set[Tensor]) -> Stmt:
     """The loop nest of the whole schedule (see the module docstring)."""
     return _Builder(sch, bodies, bounds, arg_tensors).program()
+
+
+def _covers_exactly(outer: PrimExpr, inner: PrimExpr, parent: PrimExpr, ranges: dict) -> bool:
+    """Whether a split's outer x inner loops run no further than its parent's extent (constant
+    extents compared directly; symbolic ones proved, else a guard is kept)."""
+    if all(isinstance(e, E.IntImm) for e in (outer, inner, parent)):
+        return outer.value * inner.value <= parent.value
+    return can_prove(outer * inner <= parent, ranges)
