@@ -231,6 +231,7 @@ class IntImm(PrimExpr):
 
 # The smallest magnitude float16 rounds to infinity (65504 is the largest finite value).
 _FLOAT16_OVERFLOW = 65520.0
+_NARROW = {16: np.float16, 32: np.float32}
 
 
 class FloatImm(PrimExpr):
@@ -243,6 +244,11 @@ class FloatImm(PrimExpr):
         dt, value = as_dtype(dtype), float(value)
         if dt.bits == 16 and abs(value) >= _FLOAT16_OVERFLOW and value == value:
             value = value * float("inf")  # what a float16 holds beyond its range (as numpy rounds)
+        elif dt.bits in (16, 32):
+            # The value its dtype holds, as numpy rounds: a float16 0.1 widened to float32 is
+            # 0.0999755859375, and constant folding rounds after each operation as numpy does.
+            with np.errstate(over="ignore"):
+                value = float(_NARROW[dt.bits](value))
         self._init(dtype=dt, value=value)
 
     def __float__(self) -> float:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import expr as E
 from .functor import Visitor
 
@@ -72,7 +74,8 @@ class ExprPrinter(Visitor):
         return repr(e.value), _ATOM
 
     def visit_FloatImm(self, e: E.FloatImm) -> tuple[str, int]:
-        text = repr(e.value)
+        # The shortest text that reads back as the dtype's value (0.1f, not 0.10000000149011612f).
+        text = repr(e.value) if e.dtype.bits == 64 else str({16: np.float16, 32: np.float32}[e.dtype.bits](e.value))
         if e.dtype.bits != 32:
             text = f"{e.dtype}({text})"
         else:
