@@ -574,6 +574,16 @@ __device__ __forceinline__ half tl_f2h(float f) {
 }
 __device__ __forceinline__ half tl_d2h(double d) {
   unsigned short x; asm("cvt.rn.f16.f64 %0, %1;" : "=h"(x) : "d"(d)); return tl_bits_half(x);
+}
+// The next half after x towards y, on the bits (nextafterf steps by a float32 ulp, which
+// rounds back to x).
+__device__ __forceinline__ half tl_nextafter_h(half x, half y) {
+  float fx = tl_h2f(x), fy = tl_h2f(y);
+  if (fx != fx || fy != fy) return tl_f2h(fx + fy);
+  if (fx == fy) return y;
+  if (fx == 0.0f) return tl_bits_half((unsigned short)((tl_half_bits(y) & 0x8000u) | 1u));
+  unsigned short b = tl_half_bits(x);
+  return tl_bits_half((unsigned short)(((fy > fx) != (fx < 0.0f)) ? b + 1 : b - 1));
 }"""
 
 _HELPERS = {
@@ -1451,6 +1461,8 @@ class _KernelRenderer(Visitor):
         if len(e.args) != _ARITY.get(name, 1):
             raise BuildError(f"intrinsic '{name}' takes {_ARITY.get(name, 1)} argument(s), got {len(e.args)}")
         dt = e.dtype.element_of()
+        if name == "nextafter" and dt.bits == 16:
+            return f"tl_nextafter_h({', '.join(_strip(self.expr(a, lane)) for a in e.args)})"
         return self._float_call(fns[1] if dt.bits == 64 else fns[0], list(e.args), dt, lane)
 
     def _shuffle(self, e: E.Call, lane: int | None) -> str:

@@ -80,6 +80,8 @@ _LLVM_MATH = {
     "round": "llvm.roundeven", "trunc": "llvm.trunc", "sin": "llvm.sin", "cos": "llvm.cos",
     "fabs": "llvm.fabs", "pow": "llvm.pow", "copysign": "llvm.copysign",
 }
+# Exact in float16 itself (no rounding, or a single correctly rounded one).
+_EXACT_IN_HALF = frozenset({"floor", "ceil", "round", "trunc", "fabs", "copysign"})
 # te intrinsic name -> (float32 libm symbol, float64 libm symbol).
 _LIBM = {"tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"), "tan": ("tanf", "tan"), "sinh": ("sinhf", "sinh"),
          "cosh": ("coshf", "cosh"), "asin": ("asinf", "asin"), "acos": ("acosf", "acos"), "atan": ("atanf", "atan"),
@@ -902,10 +904,19 @@ class _FunctionEmitter(Visitor):
                                         [self.b.fpext(x, wide), k])
                 return self.b.fptrunc(y, ty)
             return self.call_intrinsic(f"llvm.ldexp.{_mangle(ty)}.{_mangle(k.type)}", ty, [x, k])
+        if name in _LLVM_MATH and e.dtype.bits == 16 and name not in _EXACT_IN_HALF:
+            # In float32, rounded to half once: LLVM's half math folds exp2 of an int-to-half
+            # conversion into a half ldexp that x86 lowers wrongly (exp2(-3) gave NaN).
+            wide = llvm_type(DType("float", 32, e.dtype.lanes))
+            y = self.call_intrinsic(f"{_LLVM_MATH[name]}.{_mangle(wide)}", wide,
+                                    [self.b.fpext(a, wide) for a in args], self.m.fast_math)
+            return self.b.fptrunc(y, ty)
         if name in _LLVM_MATH:
             return self.call_intrinsic(f"{_LLVM_MATH[name]}.{_mangle(ty)}", ty, args, self.m.fast_math)
         if name == "exp10":
             return self._exp10(args[0], e.dtype)
+        if name == "nextafter" and e.dtype.bits == 16:
+            return self._nextafter_half(args[0], args[1], ty)
         if name in _LIBM:
             return self._libm_call(_LIBM[name], args, e.dtype)
         raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
@@ -1063,14 +1074,32 @@ class _FunctionEmitter(Visitor):
         return vecmath.call(self.b, self.m.declare, name, x, avx512)
 
     def _exp10(self, x: ir.Value, dt: DType) -> ir.Value:
-        """exp(x * ln 10); float16 computes in float32, or rounding x * ln 10 costs 3 digits."""
+        """10**x within an ulp: float16 and float32 as exp(x * ln 10) in float64 (the product's
+        rounding error, about 1e-14 relative, stays far below their ulp), float64 by libm's
+        pow(10, x), as numpy computes it (the same product in float64 cost up to hundreds of ulps)."""
         ty = llvm_type(dt)
-        work = llvm_type(DType("float", 32, dt.lanes)) if dt.bits == 16 else ty
-        if work is not ty:
-            x = self.b.fpext(x, work)
-        scaled = self.b.fmul(x, _const(work, math.log(10.0)), flags=self.m.fast_math)
-        y = self.call_intrinsic(f"llvm.exp.{_mangle(work)}", work, [scaled], self.m.fast_math)
-        return self.b.fptrunc(y, ty) if work is not ty else y
+        if dt.bits == 64:
+            return self._libm_call(("powf", "pow"), [_const(ty, 10.0), x], dt)
+        work = llvm_type(DType("float", 64, dt.lanes))
+        scaled = self.b.fmul(self.b.fpext(x, work), _const(work, math.log(10.0)))
+        y = self.call_intrinsic(f"llvm.exp.{_mangle(work)}", work, [scaled])
+        return self.b.fptrunc(y, ty)
+
+    def _nextafter_half(self, x: ir.Value, y: ir.Value, ty: ir.Type) -> ir.Value:
+        """The next float16 after ``x`` towards ``y``, on the bits (float32's nextafter moves by
+        a float32 step, which rounds back to ``x``)."""
+        b = self.b
+        vec = isinstance(ty, ir.VectorType)
+        ity = ir.VectorType(ir.IntType(16), ty.count) if vec else ir.IntType(16)
+        zero = _const(ty, 0.0)
+        xb = b.bitcast(x, ity)
+        up = b.xor(b.fcmp_ordered(">", y, x), b.fcmp_ordered("<", x, zero))
+        stepped = b.select(up, b.add(xb, _const(ity, 1)), b.sub(xb, _const(ity, 1)))
+        # From zero: the smallest subnormal with y's sign.
+        tiny = b.or_(b.and_(b.bitcast(y, ity), _const(ity, 0x8000)), _const(ity, 1))
+        moved = b.bitcast(b.select(b.fcmp_ordered("==", x, zero), tiny, stepped), ty)
+        same = b.select(b.fcmp_ordered("==", x, y), y, moved)
+        return b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), same)
 
     def _libm_call(self, symbols: tuple[str, str], xs: list[ir.Value], dt: DType) -> ir.Value:
         """A libm function of one or more arguments, lane by lane; float16 is computed in float32."""

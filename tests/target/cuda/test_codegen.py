@@ -141,6 +141,9 @@ def test_select_without_loads_is_a_ternary():
 def test_every_intrinsic_is_rendered(dt):
     src = render_cuda(split_kernels(intrinsics(dt)))
     for name, (f32, f64) in MATH_FUNCTIONS.items():
+        if name == "nextafter" and dt.bits == 16:  # a step of a half's bits, not of a float's
+            assert "tl_nextafter_h(" in src
+            continue
         assert f"{f64 if dt.bits == 64 else f32}(" in src, name
     assert ("rint(" if dt.bits == 64 else "rintf(") in src  # round: ties to even
 
