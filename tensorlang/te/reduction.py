@@ -112,6 +112,8 @@ class Reducer:
         """``te.sum(x, axis=j)`` with a spatial index ``j`` would compute ``x + j``: refuse it."""
         axes = axis if isinstance(axis, (list, tuple)) else [axis]
         spatial = [a for a in axes if isinstance(a, Var) and a in spatial_indices.get()]
+        if not by_keyword and self.name in ("min", "max"):
+            spatial = []  # te.min(3, j): an elementwise min of an index is common, as in TVM
         if spatial or (by_keyword and axes):
             what = (f"the spatial index '{spatial[0].name}' of the compute" if spatial
                     else f"'{axes[0]}', which is not a reduce_axis")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import tensorlang as tl
 from tensorlang import te
 from tensorlang.errors import DTypeError, ExprError, ScheduleError
 from tensorlang.te import numeric
@@ -97,3 +98,32 @@ def test_float_max_min_reductions_start_at_infinity() -> None:
     mn = te.compute((1,), lambda _: te.min(A[k], axis=k), name="mn")
     assert mx.op.body[0].combiner.identity[0].value == -np.inf
     assert mn.op.body[0].combiner.identity[0].value == np.inf
+
+
+def test_min_max_of_a_spatial_index_are_elementwise() -> None:
+    # te.min(3, j) / te.max(i, j): elementwise, as TVM reads them; axis=j by keyword is refused.
+    C = te.compute((5, 5), lambda i, j: te.min(3, j) * 10 + te.max(i, j), name="C")
+    f = tl.build(te.create_schedule(C.op), [C])
+    out = np.zeros((5, 5), "int32")
+    f(out)
+    i, j = np.indices((5, 5))
+    np.testing.assert_array_equal(out, np.minimum(3, j) * 10 + np.maximum(i, j))
+    A = te.placeholder((8, 8), name="A")
+    with pytest.raises(ExprError, match="spatial index 'j'"):
+        te.compute((8, 8), lambda i, j: te.max(A[i, j], axis=j), name="D")
+
+
+@pytest.mark.parametrize("src, dst", [("float16", "float32"), ("float16", "float64"), ("float32", "float64")])
+def test_a_constant_holds_its_dtypes_value(src, dst) -> None:
+    # A float16 0.1 widened is float16(0.1), as numpy: the constant is rounded to its dtype, and
+    # folding rounds after each operation.
+    vals = np.random.default_rng().uniform(-100, 100, 4)
+    A = te.placeholder((1,), dst, name="A")
+    C = te.compute((4,), lambda i: A[0] + te.const(float(vals[0]), src).astype(dst)
+                   + (te.const(float(vals[1]), src) * te.const(float(vals[2]), src)).astype(dst), name="C")
+    f = tl.build(te.create_schedule(C.op), [A, C])
+    out = np.zeros(4, dst)
+    f(np.zeros(1, dst), out)
+    s = np.dtype(src).type
+    want = np.array(0, dst) + np.array(s(vals[0]), dst) + np.array(s(vals[1]) * s(vals[2]), dst)
+    np.testing.assert_array_equal(out, np.full(4, want, dst))
