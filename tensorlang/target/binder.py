@@ -411,6 +411,12 @@ def _array(x: Any, p: ParamSpec, dtype: np.dtype) -> np.ndarray:
     return x
 
 
+def keyword_arguments_error(function: str, kwargs: dict[str, Any]) -> ArgumentError:
+    """A built function takes its arguments by position, in the order given to build."""
+    return ArgumentError(f"{function}: arguments are positional, in the order of the build's argument list; "
+                         f"got keyword argument(s) {', '.join(sorted(kwargs))}")
+
+
 def scalar_converter(p: ParamSpec) -> Callable[[Any], Any]:
     """A checker-converter from a Python/numpy scalar to what a kernel is passed for ``p``
     (float16 as its bit pattern: C has no portable half type)."""
@@ -441,9 +447,16 @@ def scalar_converter(p: ParamSpec) -> Callable[[Any], Any]:
         if not isinstance(x, (numbers.Real, np.bool_)):
             raise wrong(x)
         try:
-            return int(np.float16(x).view(np.uint16)) if dt.itemsize == 2 else float(x)
+            wide = float(x)
         except OverflowError:  # an int past any float (10**400), as numpy refuses it too
             raise ArgumentError(f"argument {p.name}: {x} does not fit in {p.dtype}") from None
+        with np.errstate(over="ignore"):
+            held = np.array(wide, dt)
+        if np.isinf(held) and np.isfinite(wide):
+            # A finite value past the dtype's range, refused as a float literal is (te.const).
+            raise ArgumentError(f"argument {p.name}: {x} is beyond the range of {p.dtype} "
+                                f"(largest {float(np.finfo(dt).max)!r})")
+        return int(held.view(np.uint16)) if dt.itemsize == 2 else wide
     return to_float
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ...errors import ArgumentError, BoundsError, BuildError, TargetError
 from ..abi import BOUNDS_STATUS_WORDS, Dim, Signature, SignedModule, bounds_error, dim_str, eval_dim
-from ..binder import ArgBinder, BoundArgs
+from ..binder import ArgBinder, BoundArgs, keyword_arguments_error
 from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
 from .driver import CUDADevice, CUDAError, cuda_device
@@ -262,7 +262,9 @@ class CUDAModule(SignedModule):
         name = names[what // 2] if 0 <= what // 2 < len(names) else "?"
         return bounds_error(self.name, name, index, size, bool(what % 2))
 
-    def __call__(self, *args: Any) -> None:
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs:
+            raise keyword_arguments_error(self.name, kwargs)
         with self._prepared(args) as launch:
             launch()
 

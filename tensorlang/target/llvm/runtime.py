@@ -29,7 +29,7 @@ from ..abi import (
     SignedModule,
     bounds_error,
 )
-from ..binder import ArgBinder
+from ..binder import ArgBinder, keyword_arguments_error
 from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
 from ..source_module import SourceModule
 from ..timing import ProfileResult, repeat_timings, timing_options
@@ -145,7 +145,9 @@ class Module(SignedModule):
         claim.value = 0
         return bounds_error(self.name, name, index, size, bool(write))
 
-    def __call__(self, *args: Any) -> None:
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        if kwargs:
+            raise keyword_arguments_error(self.name, kwargs)
         # The hot path of small kernels: the binder's checks made for this signature call the
         # foreign function (``ArgBinder.caller``), both made once.
         invoke = self._invoke

@@ -4,12 +4,14 @@ process, serially or from parallel workers, and good calls still give numpy's re
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
 import tensorlang as tl
 from tensorlang import te
-from tensorlang.errors import BoundsError
+from tensorlang.errors import ArgumentError, BoundsError
 
 N = 1 << 18  # 1 MiB of float32: above the stack limit, so the intermediate is on the heap
 ROWS = 4
@@ -54,3 +56,22 @@ def test_failing_calls_do_not_leak_heap_buffers(schedule: str) -> None:
     grown = _rss_mib() - start
     # A leak would be 60 x 4 MiB (serial: all of B) or 60 x 1 MiB (parallel: one row's B).
     assert grown < 24, f"the process grew by {grown:.0f} MiB over 60 failing calls"
+
+
+def test_keyword_arguments_and_float_scalars_past_their_range_are_argument_errors():
+    for dt, big, ok in (("float16", 70000.0, 65504.0), ("float32", 1e39, 3.0e38)):
+        x = te.var("x", dtype=dt)
+        A = te.placeholder((3,), dt, name="A")
+        C = te.compute((3,), lambda i: A[i] + x, name="C")
+        f = tl.build(te.create_schedule(C.op), [x, A, C])
+        a, c = np.random.default_rng().standard_normal(3).astype(dt), np.zeros(3, dt)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no numpy overflow warning leaks either
+            with pytest.raises(ArgumentError, match=f"argument x: .* beyond the range of {dt}"):
+                f(big, a, c)
+            f(ok, a, c)
+        np.testing.assert_array_equal(c, a + np.array(ok, dt))
+        f(float("inf"), a, c)  # infinity itself is a float16/32 value
+        assert np.isinf(c).all()
+        with pytest.raises(ArgumentError, match="positional.*keyword argument\\(s\\) C"):
+            f(1.0, a, C=c)
