@@ -707,8 +707,9 @@ def logical(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
 
 
 def _and_or(logical_cls: type[BinaryOp], bitwise_cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
-    """``a & b`` / ``a | b``: logical when either side is a condition, else bitwise."""
-    if any(isinstance(x, (bool, np.bool_)) or (isinstance(x, PrimExpr) and x.dtype.is_bool) for x in (a, b)):
+    """``a & b`` / ``a | b``: logical of two conditions, else bitwise; a condition and an
+    integer promote as numpy (and TVM) promote them, so ``(A > 0) & 2`` is 0, not True."""
+    if all(isinstance(x, (bool, np.bool_)) or (isinstance(x, PrimExpr) and x.dtype.is_bool) for x in (a, b)):
         return logical(logical_cls, a, b)
     return bitwise(bitwise_cls, a, b)
 

@@ -104,3 +104,18 @@ def test_printed_with_python_precedence():
     assert str((i + 1) << (j & 3)) == "i + 1 << (j & 3)"
     assert str((i << 1) + 1) == "(i << 1) + 1"
     assert str(i | j & 7 ^ 2) == "i | j & 7 ^ 2"
+
+
+def test_a_condition_and_an_integer_are_bitwise_as_numpy():
+    a = np.random.default_rng().integers(-3, 4, 64).astype("int8")
+    b = np.random.default_rng().integers(-4, 5, 64).astype("int8")
+    A, B = te.placeholder((64,), "int8", name="A"), te.placeholder((64,), "int8", name="B")
+    And = te.compute((64,), lambda i: (A[i] > 0) & B[i], name="And")
+    Or = te.compute((64,), lambda i: B[i] | (A[i] < 0), name="Or")
+    Both = te.compute((64,), lambda i: (A[i] > 0) & (B[i] > 0), name="Both")
+    f = tl.build(te.create_schedule([And.op, Or.op, Both.op]), [A, B, And, Or, Both])
+    outs = [np.zeros(64, str(t.dtype)) for t in (And, Or, Both)]
+    f(a, b, *outs)
+    for got, want in zip(outs, [(a > 0) & b, b | (a < 0), (a > 0) & (b > 0)]):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
