@@ -311,7 +311,10 @@ def test_worker_sigkilled_mid_batch_loses_no_record(runner, builder, tmp_path):
         record.append(log, [(inputs[k], res)])
         got[k] = res
         busy = [w for w in runner.workers if w.busy and w.pid and w.pid not in tried]
-        if runner.lost == lost_before and busy:  # again until a kill lands on a candidate in flight
+        # A killed worker still busy has a candidate in flight whose loss is not yet seen: wait for
+        # it, or the next kill may land on that candidate's retry (lost twice: an error).
+        pending = [w for w in runner.workers if w.busy and w.pid in tried]
+        if runner.lost == lost_before and busy and not pending:  # again until a kill lands in flight
             killed = busy[0].pid
             tried.add(killed)
             with contextlib.suppress(ProcessLookupError):  # it may have just exited
