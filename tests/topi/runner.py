@@ -4,6 +4,8 @@ operator forgets to write shows."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 
 import tensorlang as tl
@@ -31,3 +33,20 @@ def run_plain(outs, inputs, arrays, target: str = "llvm"):
     out_list = outs if isinstance(outs, (list, tuple)) else [outs]
     f = tl.build(te.create_schedule([o.op for o in out_list]), list(inputs) + list(out_list), target=target)
     return call(f, outs, arrays)
+
+
+@contextlib.contextmanager
+def counting_calls(name):
+    """The list of calls made to the packed function ``name`` while inside: it is registered again
+    as a wrapper that records each call and runs the original, which is restored after."""
+    original = tl.get_global_func(name)
+    calls = []
+
+    def counted(*args):
+        calls.append(len(args))
+        return original(*args)
+    tl.register_func(name, counted, override=True)
+    try:
+        yield calls
+    finally:
+        tl.register_func(name, original, override=True)

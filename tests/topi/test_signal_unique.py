@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 import tensorlang as tl
 from tensorlang import te, topi
 from tensorlang.errors import ArgumentError, BoundsError, DTypeError, ExprError, TargetError
-from tests.topi.runner import rand, rng, run_plain
+from tests.topi.runner import counting_calls, rand, rng, run_plain
 
 EMU = "cuda -emulate"
 
@@ -318,13 +318,7 @@ def test_unique_runs_numpy_once_per_call(return_counts):
     assert len({id(o.op) for o in outs}) == 1
     f = _build(outs, [D])
     original = tl.get_global_func(name)
-    calls = []
-
-    def counted(*args):
-        calls.append(len(args))
-        return original(*args)
-    tl.register_func(name, counted, override=True)
-    try:
+    with counting_calls(name) as calls:
         for run in (1, 2):
             x = rng.integers(-8, 9, 40).astype("int32")
             res = [np.full(int(o.shape[0]), -7, "int32") for o in outs]
@@ -337,8 +331,6 @@ def test_unique_runs_numpy_once_per_call(return_counts):
             np.testing.assert_array_equal(res[2], inverse)
             if return_counts:
                 np.testing.assert_array_equal(res[4][:len(uniq)], counts)
-    finally:
-        tl.register_func(name, original, override=True)
     assert tl.get_global_func(name) is original
 
 

@@ -7,8 +7,6 @@ Each of the numpy-backed operators is one stage whose packed function runs once 
 
 from __future__ import annotations
 
-import contextlib
-
 import numpy as np
 import pytest
 import scipy.sparse
@@ -26,7 +24,7 @@ from tensorlang.topi.testing import (
 )
 from tensorlang.topi.utils import get_const_tuple
 
-from .runner import call, rand, rng, run_plain
+from .runner import call, counting_calls, rand, rng, run_plain
 
 EMU = "cuda -emulate"
 
@@ -417,23 +415,6 @@ def test_nms_bad_input_is_an_error_naming_it():
 
 
 # -- one stage, one run of numpy per call ---------------------------------------------------------
-
-@contextlib.contextmanager
-def counting_calls(name):
-    """The list of calls made to the packed function ``name`` while inside: it is registered again
-    as a wrapper that records each call and runs the original, which is restored after."""
-    original = tl.get_global_func(name)
-    calls = []
-
-    def counted(*args):
-        calls.append(len(args))
-        return original(*args)
-    tl.register_func(name, counted, override=True)
-    try:
-        yield calls
-    finally:
-        tl.register_func(name, original, override=True)
-
 
 def assert_one_stage_runs_once_per_call(packed_name, outs, inputs, arrays, want):
     """``outs`` are the outputs of one stage; its built function, called twice, calls ``packed_name``
