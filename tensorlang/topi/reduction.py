@@ -10,21 +10,29 @@ from ..errors import ExprError
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
 from . import tag
-from .transform import normalize_axis, reshape
+from .transform import normalize_axes, reshape
 from .utils import prod as _size
 
 
 def _axes(data: Tensor, axis: Any, what: str = "reduction") -> list[int]:
+    """The axes to reduce, sorted: all of them for None; an int or a sequence of ints otherwise
+    (a float, a string or a repeated axis is an ``ExprError`` naming ``axis``, as numpy raises)."""
+    if not isinstance(data, Tensor):
+        raise ExprError(f"{what}: data must be a tensor, got {type(data).__name__}")
     ndim = len(data.shape)
     if axis is None:
         return list(range(ndim))
-    axes = [axis] if isinstance(axis, int) else list(axis)
-    return sorted({normalize_axis(int(a), ndim, what) for a in axes})
+    return sorted(normalize_axes(axis, ndim, what))
 
 
 def _reduce(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str, value: Any = None) -> Tensor:
     ndim = len(data.shape)
     red = _axes(data, axis, name.removeprefix("T_"))
+    if not red:
+        # Nothing to reduce (a 0-d tensor, or axis=()): numpy returns the elements themselves, as
+        # each reducer over one element does (converted as the reducer would convert them).
+        return te.compute(data.shape, lambda *i: value(data(*i)) if value else data(*i), name=name,
+                          tag=tag.ELEMWISE)
     raxes = {k: te.reduce_axis((0, data.shape[k]), name=f"k{k}") for k in red}
     keep = [k for k in range(ndim) if k not in raxes]
     shape = [1 if k in raxes else data.shape[k] for k in range(ndim)] if keepdims else [data.shape[k] for k in keep]
@@ -124,7 +132,7 @@ _argmax, _argmin = _arg_reducer("max"), _arg_reducer("min")
 
 def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:
     ndim = len(data.shape)
-    red = _axes(data, axis)
+    red = _axes(data, axis, name.removeprefix("T_"))
     if len(red) != 1 and axis is not None:
         raise ExprError(f"{name}: reduce over one axis (got {axis!r})")
     if axis is None and ndim != 1:

@@ -5,12 +5,18 @@ them into their consumer."""
 
 from __future__ import annotations
 
+import numbers
+import operator
+import warnings
 from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 from .. import te
 from ..errors import DTypeError, ExprError
 from ..te.broadcast import broadcast_reader, broadcast_shape
+from ..te.dtype import as_dtype
 from ..te.expr import PrimExpr, convert
 from ..te.flat_index import ravel, unravel
 from ..te.tensor import Tensor
@@ -18,17 +24,70 @@ from . import tag
 from .utils import get_const_int, get_const_tuple, prod, static_dim
 
 
-def normalize_axis(axis: int, ndim: int, what: str) -> int:
-    """``axis`` counted from 0 (negative counts from the end); an error names ``what`` when out of range."""
-    a = axis + ndim if axis < 0 else axis
+def _int_arg(value: Any, what: str, arg: str) -> int:
+    """``value`` as a Python int: an int, a numpy integer or a constant integer expression.  A
+    float (even a whole one), a string, a bool or a symbolic expression is an ``ExprError`` naming
+    ``arg`` (numpy raises a TypeError there; truncating 1.5 to 1 would be a silent wrong answer)."""
+    if isinstance(value, (bool, np.bool_)):
+        raise ExprError(f"{what}: {arg} must be an integer, got {value!r}")
+    if isinstance(value, PrimExpr):
+        if value.dtype.is_int and not value.dtype.is_bool:
+            try:
+                return get_const_int(value)
+            except ExprError:
+                pass
+        raise ExprError(f"{what}: {arg} must be a constant integer, got '{value}' ({value.dtype})")
+    if hasattr(value, "__index__"):
+        return operator.index(value)
+    raise ExprError(f"{what}: {arg} must be an integer, got {value!r} ({type(value).__name__})")
+
+
+def _is_int_like(value: Any) -> bool:
+    """Whether ``value`` is one integer (not a sequence of them) as ``_int_arg`` reads it."""
+    return isinstance(value, PrimExpr) or (hasattr(value, "__index__") and not isinstance(value, (bool, np.bool_))
+                                           and not hasattr(value, "__len__"))
+
+
+def _sequence(values: Any, what: str, arg: str, kind: str) -> list[Any]:
+    """``values`` as a list: a sequence (not a string, a dict, a set or a tensor); else an ``ExprError``
+    naming ``arg`` and what it should be (``kind``)."""
+    if isinstance(values, (str, bytes, dict, set, Tensor)) or not hasattr(values, "__iter__"):
+        raise ExprError(f"{what}: {arg} must be {kind}, got {values!r}")
+    return list(values)
+
+
+def normalize_axis(axis: int, ndim: int, what: str, arg: str = "axis") -> int:
+    """``axis`` counted from 0 (negative counts from the end); an error names ``what`` (and ``arg``)
+    when it is out of range or not an integer."""
+    ax = _int_arg(axis, what, arg)
+    a = ax + ndim if ax < 0 else ax
     if not 0 <= a < ndim:
-        raise ExprError(f"{what}: axis {axis} is out of range for {ndim} dimension(s)")
+        where = "" if arg == "axis" else f" ({arg})"
+        raise ExprError(f"{what}: axis {ax}{where} is out of range for {ndim} dimension(s)")
     return a
 
 
+def normalize_axes(axes: Any, ndim: int, what: str, arg: str = "axis") -> list[int]:
+    """An int or a sequence of ints as axes counted from 0, in the order given; a repeated axis
+    (after counting negatives from the end) is an ``ExprError``, as numpy's "duplicate value in 'axis'"."""
+    if _is_int_like(axes):
+        return [normalize_axis(axes, ndim, what, arg)]
+    seq = _sequence(axes, what, arg, "an integer or a sequence of integers")
+    out = [normalize_axis(a, ndim, what, f"{arg}[{k}]") for k, a in enumerate(seq)]
+    if len(set(out)) != len(out):
+        raise ExprError(f"{what}: duplicate value in {arg} {axes!r}")
+    return out
+
+
 def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
-    """``a`` with a new shape of the same size (one dimension may be -1)."""
-    newshape = [get_const_int(d) if not isinstance(d, PrimExpr) else d for d in newshape]
+    """``a`` with a new shape of the same size (one dimension may be -1); an int is a 1-D shape,
+    as in numpy."""
+    what = "reshape"
+    if _is_int_like(newshape):
+        newshape = [newshape]
+    newshape = [d if isinstance(d, PrimExpr) and not d.dtype.is_bool and d.dtype.is_int
+                else _int_arg(d, what, "newshape")
+                for d in _sequence(newshape, what, "newshape", "an integer or a sequence of integers")]
     asked = tuple(newshape)
     total = prod(a.shape)
     if sum(1 for d in newshape if isinstance(d, int) and d == -1) > 1:
@@ -52,7 +111,11 @@ def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
 def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """``a`` with its axes permuted (reversed when ``axes`` is None)."""
     ndim = len(a.shape)
-    perm = list(reversed(range(ndim))) if axes is None else [normalize_axis(int(x), ndim, "transpose") for x in axes]
+    if axes is None:
+        perm = list(reversed(range(ndim)))
+    else:
+        perm = [normalize_axis(x, ndim, "transpose", f"axes[{k}]")
+                for k, x in enumerate(_sequence(axes, "transpose", "axes", "a sequence of integers"))]
     if sorted(perm) != list(range(ndim)):
         raise ExprError(f"transpose: axes {list(axes or [])} are not a permutation of {ndim} dimensions")
     shape = [a.shape[p] for p in perm]
@@ -67,9 +130,12 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
 
 def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
     """The tensors joined along ``axis``."""
-    tensors = list(a_tuple)
+    tensors = _sequence(a_tuple, "concatenate", "a_tuple", "a sequence of tensors")
     if not tensors:
         raise ExprError("concatenate: needs at least one tensor")
+    for n, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise ExprError(f"concatenate: a_tuple[{n}] is {t!r} ({type(t).__name__}), not a tensor")
     ndim = len(tensors[0].shape)
     ax = normalize_axis(axis, ndim, "concatenate")
     first = tensors[0]
@@ -103,7 +169,10 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """The tensors (of one shape) stacked along a new axis."""
-    tensors = list(tensors)
+    tensors = _sequence(tensors, "stack", "tensors", "a sequence of tensors")
+    for n, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise ExprError(f"stack: tensors[{n}] is {t!r} ({type(t).__name__}), not a tensor")
     for t in tensors[1:]:
         if len(t.shape) != len(tensors[0].shape) or any(
                 static_dim(a) is not None and static_dim(b) is not None and static_dim(a) != static_dim(b)
@@ -116,6 +185,10 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 def expand_dims(a: Tensor, axis: int, num_newaxis: int = 1) -> Tensor:
     """``a`` with ``num_newaxis`` size-1 dimensions inserted at ``axis``."""
     ndim = len(a.shape)
+    axis = _int_arg(axis, "expand_dims", "axis")
+    num_newaxis = _int_arg(num_newaxis, "expand_dims", "num_newaxis")
+    if num_newaxis < 0:
+        raise ExprError(f"expand_dims: num_newaxis must not be negative, got {num_newaxis}")
     ax = axis + ndim + 1 if axis < 0 else axis
     if not 0 <= ax <= ndim:
         raise ExprError(f"expand_dims: axis {axis} is out of range for {ndim} dimension(s)")
@@ -131,7 +204,7 @@ def squeeze(a: Tensor, axis: Any = None) -> Tensor:
     if axis is None:
         drop = {k for k, d in enumerate(shape) if d == 1}
     else:
-        drop = {normalize_axis(x, ndim, "squeeze") for x in ([axis] if isinstance(axis, int) else axis)}
+        drop = set(normalize_axes(axis, ndim, "squeeze"))
         for k in drop:
             if shape[k] != 1:
                 raise ExprError(f"squeeze: dimension {k} has size {shape[k]}, not 1")
@@ -151,21 +224,33 @@ def flatten(data: Tensor) -> Tensor:
 
 
 def split(ary: Tensor, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
-    """``ary`` cut along ``axis`` into equal sections or at the given indices."""
-    ax = normalize_axis(axis, len(ary.shape), "split")
-    n = get_const_int(ary.shape[ax])
-    if isinstance(indices_or_sections, int):
-        if n % indices_or_sections:
-            raise ExprError(f"split: {n} does not divide into {indices_or_sections} sections")
-        step = n // indices_or_sections
-        bounds = list(range(0, n, step)) + [n]
+    """``ary`` cut along ``axis`` into equal sections (an int) or at the given indices (a sequence),
+    as numpy.split: the sections are ``ary[0:i0]``, ``ary[i0:i1]``, ..., ``ary[ik:]`` by Python's
+    slice rules, so a negative index counts from the end, one past the end is clamped to it and an
+    index below its predecessor gives an empty section."""
+    what = "split"
+    ax = normalize_axis(axis, len(ary.shape), what)
+    n = static_dim(ary.shape[ax])
+    if n is None:
+        raise ExprError(f"{what}: dimension {ax} of {ary.name} ({ary.shape[ax]}) must be constant to be split")
+    if _is_int_like(indices_or_sections):
+        sections = _int_arg(indices_or_sections, what, "indices_or_sections")
+        if sections < 1:
+            raise ExprError(f"{what}: indices_or_sections is {sections}; the number of sections must be positive")
+        if n % sections:
+            raise ExprError(f"{what}: {n} does not divide into {sections} sections")
+        step = n // sections
+        bounds = [k * step for k in range(sections)] + [n]
     else:
-        bounds = [0] + [int(i) for i in indices_or_sections] + [n]
+        points = _sequence(indices_or_sections, what, "indices_or_sections",
+                           "an integer (the number of sections) or a sequence of integer indices")
+        bounds = [0] + [_int_arg(i, what, f"indices_or_sections[{k}]") for k, i in enumerate(points)] + [n]
     outs = []
     for lo, hi in zip(bounds[:-1], bounds[1:]):
+        start, stop, _ = slice(lo, hi).indices(n)
         shape = list(ary.shape)
-        shape[ax] = hi - lo
-        outs.append(te.compute(shape, lambda *i, lo=lo: ary(*[x + lo if k == ax else x for k, x in enumerate(i)]),
+        shape[ax] = max(stop - start, 0)
+        outs.append(te.compute(shape, lambda *i, lo=start: ary(*[x + lo if k == ax else x for k, x in enumerate(i)]),
                                name="T_split", tag=tag.INJECTIVE))
     return outs
 
@@ -175,7 +260,8 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
     ``mode`` "clip" (the default) clamps an index into [0, n - 1], "wrap" takes it modulo n
     (numpy's negative indices: -1 is the last), "fast" uses it as it is (one outside [0, n) is
     a ``BoundsError`` when the kernel runs).  The first ``batch_dims`` axes of ``indices`` and
-    ``a`` are shared: each batch takes from its own slice."""
+    ``a`` are shared: each batch takes from its own slice.  Unsigned indices are clipped or
+    wrapped by their value (a uint64 index of 2**63 or more is not read as a negative one)."""
     what = "take"
     if mode not in ("clip", "wrap", "fast"):
         raise ExprError(f"{what}: mode '{mode}' is not 'clip', 'wrap' or 'fast'")
@@ -187,17 +273,26 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
         return take(reshape(a, [prod(a.shape)]), indices, 0, 0, mode)
     ax = normalize_axis(axis, len(a.shape), what)
     k = len(indices.shape)
+    batch_dims = _int_arg(batch_dims, what, "batch_dims")
     bd = batch_dims + k if batch_dims < 0 else batch_dims
     if not 0 <= bd <= min(ax, k):
         raise ExprError(f"{what}: batch_dims={batch_dims} must lie in [0, {min(ax, k)}] (the axis is {ax}, "
                         f"indices has {k} dimension(s))")
     n = a.shape[ax]
-    idt = "int64" if indices.dtype.bits == 64 else "int32"
+    dt = indices.dtype
+    # Unsigned indices keep their value: uint8/16/32 widen to a signed type that holds them all, and
+    # uint64 is clipped / wrapped in uint64 itself (as int64, 2**63 would clip to 0 and wrap as negative).
+    idt = "int64" if dt.bits == 64 or (not dt.is_signed and dt.bits >= 32) else "int32"
     shape = list(a.shape[:ax]) + list(indices.shape[bd:]) + list(a.shape[ax + 1:])
 
     def body(*i: Any) -> PrimExpr:
         pre, picked, post = list(i[:ax]), list(i[ax:ax + k - bd]), list(i[ax + k - bd:])
-        raw = indices(*(pre[:bd] + picked)).astype(idt)
+        value = indices(*(pre[:bd] + picked))
+        if not dt.is_signed and dt.bits == 64 and mode != "fast":
+            usize = convert(n).astype(dt)
+            where = te.min(value, usize - 1) if mode == "clip" else te.floormod(value, usize)
+            return a(*(pre + [where.astype(idt)] + post))
+        raw = value.astype(idt)
         size = convert(n).astype(idt)
         if mode == "clip":
             where = te.max(te.min(raw, size - 1), te.const(0, idt))
@@ -245,7 +340,8 @@ def strided_slice(a: Tensor, begin: Sequence[Any], end: Sequence[Any], strides: 
     begins, ends = _ints(begin, what, "begin"), _ints(end, what, "end")
     steps = _ints(strides, what, "strides") if strides is not None else []
     if axes is not None:
-        sliced = [normalize_axis(int(x), ndim, what) for x in axes]
+        sliced = [normalize_axis(x, ndim, what, f"axes[{k}]")
+                  for k, x in enumerate(_sequence(axes, what, "axes", "a sequence of integers"))]
         if len(set(sliced)) != len(sliced):
             raise ExprError(f"{what}: axes {list(axes)} repeat an axis")
         if len(begins) != len(sliced) or len(ends) != len(sliced) or (steps and len(steps) != len(sliced)):
@@ -404,6 +500,7 @@ def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
     if len(indices.shape) < 1:
         raise ExprError(f"{what}: indices must have at least one dimension")
     m = get_const_int(indices.shape[0])
+    batch_dims = _int_arg(batch_dims, what, "batch_dims")
     if batch_dims < 0 or m < 1 or batch_dims + m > len(a.shape):
         raise ExprError(f"{what}: indices.shape[0] = {m} (with batch_dims {batch_dims}) must lie in "
                         f"1..{len(a.shape) - batch_dims} for a tensor of {len(a.shape)} dimension(s)")
@@ -422,6 +519,7 @@ def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
 def one_hot(indices: Tensor, on_value: Any, off_value: Any, depth: int, axis: int, dtype: str) -> Tensor:
     """``on_value`` where the new ``axis`` (of size ``depth``) equals the index, ``off_value`` elsewhere."""
     ndim = len(indices.shape)
+    axis = _int_arg(axis, "one_hot", "axis")
     ax = axis + ndim + 1 if axis < 0 else axis
     if not 0 <= ax <= ndim:
         raise ExprError(f"one_hot: axis {axis} is out of range for {ndim} + 1 dimension(s)")
@@ -457,15 +555,43 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     return te.compute(shape, body, name="T_where", tag=tag.BROADCAST)
 
 
+def _fill_const(value: Any, dtype: Any, what: str) -> PrimExpr:
+    """``value`` as a constant of ``dtype``, converted as numpy's ``np.full`` converts it: made in
+    ``dtype`` directly (not through a float32 / int32 default first, which refused 1e300 as
+    float64 and 2**64 - 1 as uint64 and rounded 123456789.0 on its way to int64).  A float
+    becomes an integer by truncation (NaN and out-of-range floats as numpy's unsafe cast), a too
+    large float becomes inf as in numpy; a Python int outside an integer dtype's range is a
+    ``DTypeError`` (numpy: OverflowError).  An expression is cast."""
+    dt = as_dtype(dtype)
+    if isinstance(value, PrimExpr):
+        return value.astype(dt)
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not isinstance(value, (numbers.Real, np.bool_)):
+        raise ExprError(f"{what}: fill_value must be a number, got {value!r} ({type(value).__name__})")
+    if isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_, np.generic)) \
+            and not dt.is_float and not dt.is_bool:
+        return te.const(int(value), dt)  # its range checked
+    try:
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            converted = np.array(value).astype(dt.numpy()).item()
+    except (OverflowError, ValueError, TypeError) as err:
+        raise DTypeError(f"{what}: fill_value {value!r} cannot be converted to {dt}: {err}") from None
+    return te.const(converted, dt)
+
+
 def full(shape: Sequence[Any], dtype: str, fill_value: Any) -> Tensor:
-    """A tensor of ``shape`` holding ``fill_value`` (converted to ``dtype``) everywhere."""
-    value = te.const(fill_value).astype(dtype)
+    """A tensor of ``shape`` holding ``fill_value`` (converted to ``dtype`` as numpy.full does) everywhere."""
+    value = _fill_const(fill_value, dtype, "full")
     return te.compute(shape, lambda *i: value, name="T_full", tag=tag.ELEMWISE)
 
 
 def full_like(x: Tensor, fill_value: Any) -> Tensor:
     """A tensor of ``x``'s shape and dtype holding ``fill_value`` everywhere."""
-    value = te.const(fill_value).astype(x.dtype)
+    if not isinstance(x, Tensor):
+        raise ExprError(f"full_like: x must be a tensor, got {type(x).__name__}")
+    value = _fill_const(fill_value, x.dtype, "full_like")
     return te.compute(x.shape, lambda *i: value, name="T_full_like", tag=tag.ELEMWISE)
 
 

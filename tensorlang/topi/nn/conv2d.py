@@ -34,6 +34,15 @@ class _Window:
         self.ow = _out_size(get_const_int(w), kw, self.dw, self.pl, self.pr, self.sw)
 
 
+def _check_4d(what: str, Input: Any, Filter: Any, layout: str, kernel_layout: str) -> None:  # noqa: N803
+    """Input and Filter must be 4-D tensors (in ``layout`` and ``kernel_layout``)."""
+    for t, arg, lay in ((Input, "Input", layout), (Filter, "Filter", kernel_layout)):
+        if not isinstance(t, Tensor):
+            raise ExprError(f"{what}: {arg} must be a tensor, got {type(t).__name__}")
+        if len(t.shape) != 4:
+            raise ExprError(f"{what}: {arg} {t.name} must be 4-D ({lay}), got shape {get_const_tuple(t.shape)}")
+
+
 def _check_channels(what: str, data: Tensor, c: Any, kernel: Tensor, fc: Any) -> None:
     _check(get_const_int(fc) == get_const_int(c), f"{what}: {data.name} has {get_const_int(c)} channels but "
            f"{kernel.name} expects {get_const_int(fc)}")
@@ -45,6 +54,7 @@ def _direct(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: T
     """The output shape (in ``layout``: "NCHW", "NHWC") of a direct 2-D convolution with a filter in
     ``kernel_layout`` ("OIHW", "HWIO"), and its element at (batch, out channel, row, column).
     The reduction axes (rc, ry, rx) are in the filter's order, which is the order schedules see."""
+    _check_4d(what, Input, Filter, layout, kernel_layout)
     out_dtype = out_dtype or str(Input.dtype)
     dim = dict(zip(layout, Input.shape))
     kdim = dict(zip(kernel_layout, Filter.shape))
@@ -107,6 +117,7 @@ def _depthwise(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter
     """The output shape (in ``layout``) of a depthwise convolution whose filter is in
     ``kernel_layout`` (C: input channel, M: multiplier), and its element at (batch, channel, row,
     column): output channel ch reads input channel ch // M with filter ch % M."""
+    _check_4d(what, Input, Filter, layout, kernel_layout)
     out_dtype = out_dtype or str(Input.dtype)
     dim = dict(zip(layout, get_const_tuple(Input.shape)))
     kdim = dict(zip(kernel_layout, get_const_tuple(Filter.shape)))
@@ -142,6 +153,7 @@ def group_conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, 
     """Input (N, C, H, W), Filter (K, C // groups, KH, KW) -> (N, K, OH, OW): output channel k sees
     only the input channels of its group, k // (K // groups)."""
     what = "group_conv2d_nchw"
+    _check_4d(what, Input, Filter, "NCHW", "OIHW")
     out_dtype = out_dtype or str(Input.dtype)
     n, c, h, w = get_const_tuple(Input.shape)
     k, cg, kh, kw = get_const_tuple(Filter.shape)
@@ -177,6 +189,7 @@ def group_conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, 
     """Input (N, H, W, C), Filter (KH, KW, C // groups, K) HWIO -> (N, OH, OW, K): output channel k
     sees only the input channels of its group, k // (K // groups)."""
     what = "group_conv2d_nhwc"
+    _check_4d(what, Input, Filter, "NHWC", "HWIO")
     out_dtype = out_dtype or str(Input.dtype)
     n, h, w, c = get_const_tuple(Input.shape)
     kh, kw, cg, k = get_const_tuple(Filter.shape)

@@ -9,18 +9,39 @@ from ...errors import ExprError
 from ...te.tensor import Tensor
 from .. import tag
 from ..broadcast import broadcast_shape
-from ..utils import get_const_int, out_dtype_of
+from ..utils import get_const_int, get_const_tuple, out_dtype_of, static_dim
+
+
+def _check_tensors(what: str, **tensors: Any) -> None:
+    for arg, t in tensors.items():
+        if t is not None and not isinstance(t, Tensor):
+            raise ExprError(f"{what}: {arg} must be a tensor, got {type(t).__name__}")
+
+
+def _check_bias(what: str, bias: Tensor | None, n: Any) -> None:
+    """``bias`` must be 1-D with one element per output column (``n``, checked when both are constant)."""
+    if bias is None:
+        return
+    if len(bias.shape) != 1:
+        raise ExprError(f"{what}: bias {bias.name} must be 1-D with one element per output column ({n}), got "
+                        f"shape {get_const_tuple(bias.shape)}")
+    have, want = static_dim(bias.shape[0]), static_dim(n)
+    if have is not None and want is not None and have != want:
+        raise ExprError(f"{what}: bias {bias.name} has {have} elements but the output has {want} columns")
 
 
 def dense(data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: str | None = None) -> Tensor:
     """data (M, K) x weight (N, K)^T [+ bias (N,)] -> (M, N)."""
+    _check_tensors("dense", data=data, weight=weight, bias=bias)
     out_dtype = out_dtype or str(data.dtype)
     if len(data.shape) != 2 or len(weight.shape) != 2:
-        raise ExprError("dense: data and weight must be 2-D")
+        raise ExprError(f"dense: data and weight must be 2-D, got {data.name}{get_const_tuple(data.shape)} and "
+                        f"{weight.name}{get_const_tuple(weight.shape)}")
     m, kd = data.shape
     n, kw = weight.shape
-    if get_const_int(kd) != get_const_int(kw):
-        raise ExprError(f"dense: {data.name} has {get_const_int(kd)} columns but {weight.name} has {get_const_int(kw)}")
+    if static_dim(kd) is not None and static_dim(kw) is not None and static_dim(kd) != static_dim(kw):
+        raise ExprError(f"dense: {data.name} has {static_dim(kd)} columns but {weight.name} has {static_dim(kw)}")
+    _check_bias("dense", bias, n)
     k = te.reduce_axis((0, kd), name="k")
     out = te.compute((m, n), lambda i, j: te.sum(data[i, k].astype(out_dtype) * weight[j, k].astype(out_dtype),
                                                   axis=k), name="T_dense", tag="dense")
@@ -33,10 +54,21 @@ def dense(data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: s
 def matmul(tensor_a: Tensor, tensor_b: Tensor, bias: Tensor | None = None, out_dtype: str | None = None,
            transpose_a: bool = False, transpose_b: bool = False) -> Tensor:
     """A (M, K) x B (K, N) with optional transposes [+ bias (N,)]."""
+    what = "matmul"
+    _check_tensors(what, tensor_a=tensor_a, tensor_b=tensor_b, bias=bias)
     out_dtype = out_dtype or str(tensor_a.dtype)
+    if len(tensor_a.shape) != 2 or len(tensor_b.shape) != 2:
+        raise ExprError(f"{what}: tensor_a and tensor_b must be 2-D, got {tensor_a.name}"
+                        f"{get_const_tuple(tensor_a.shape)} and {tensor_b.name}{get_const_tuple(tensor_b.shape)}")
     m = tensor_a.shape[1] if transpose_a else tensor_a.shape[0]
     red = tensor_a.shape[0] if transpose_a else tensor_a.shape[1]
     n = tensor_b.shape[0] if transpose_b else tensor_b.shape[1]
+    red_b = tensor_b.shape[1] if transpose_b else tensor_b.shape[0]
+    if static_dim(red) is not None and static_dim(red_b) is not None and static_dim(red) != static_dim(red_b):
+        raise ExprError(f"{what}: the contracted dimensions differ: {tensor_a.name} (dimension "
+                        f"{0 if transpose_a else 1}) has {static_dim(red)} but {tensor_b.name} (dimension "
+                        f"{1 if transpose_b else 0}) has {static_dim(red_b)}")
+    _check_bias(what, bias, n)
     k = te.reduce_axis((0, red), name="k")
 
     def body(i: Any, j: Any) -> Any:
@@ -62,8 +94,8 @@ def batch_matmul(tensor_a: Tensor, tensor_b: Tensor, oshape: Any = None, out_dty
     bb, b1, b2 = tensor_b.shape
     m, red = (a2, a1) if transpose_a else (a1, a2)
     n, red_b = (b1, b2) if transpose_b else (b2, b1)
-    if get_const_int(red) != get_const_int(red_b):
-        raise ExprError(f"batch_matmul: reduction sizes differ ({get_const_int(red)} vs {get_const_int(red_b)})")
+    if static_dim(red) is not None and static_dim(red_b) is not None and static_dim(red) != static_dim(red_b):
+        raise ExprError(f"batch_matmul: reduction sizes differ ({static_dim(red)} vs {static_dim(red_b)})")
     batch = broadcast_shape([ba], [bb], "batch_matmul")[0]
     one_a = get_const_int(ba) == 1
     one_b = get_const_int(bb) == 1

@@ -15,10 +15,28 @@ from ..utils import const_ints, get_const_int, get_const_tuple, static_dim
 from .pad import pad
 
 
+def _layout_axes(layout: Any, what: str) -> list[str]:
+    """The axis letters of ``layout``, one per dimension ("NCHW16c": N, C, H, W, c)."""
+    if not isinstance(layout, str):
+        raise ExprError(f"{what}: layout must be a string such as 'NCHW', got {layout!r}")
+    return [c for c in layout if not c.isdigit()]
+
+
+def _check_data(what: str, data: Any, layout: str) -> None:
+    """``data`` must be a tensor with one dimension per axis of ``layout``."""
+    if not isinstance(data, Tensor):
+        raise ExprError(f"{what}: data must be a tensor, got {type(data).__name__}")
+    rank = len(_layout_axes(layout, what))
+    if len(data.shape) != rank:
+        raise ExprError(f"{what}: data {data.name} has {len(data.shape)} dimension(s) "
+                        f"{get_const_tuple(data.shape)} but layout '{layout}' has {rank}")
+
+
 def _hw_axes(layout: str, what: str) -> tuple[int, int]:
-    if "H" not in layout or "W" not in layout or len(layout) < 4:
+    axes = _layout_axes(layout, what)
+    if "H" not in axes or "W" not in axes or len(axes) < 4:
         raise ExprError(f"{what}: layout '{layout}' has no H and W")
-    return layout.index("H"), layout.index("W")
+    return axes.index("H"), axes.index("W")
 
 
 _NAMES = {"D": "depth", "H": "height", "W": "width"}
@@ -26,9 +44,10 @@ _NAMES = {"D": "depth", "H": "height", "W": "width"}
 
 def _window_axes(layout: str, dims: str, what: str) -> list[int]:
     """The positions in ``layout`` of the pooled dimensions ``dims`` ("W", "HW", "DHW")."""
-    if any(d not in layout for d in dims) or len(layout) < len(dims) + 2:
+    axes = _layout_axes(layout, what)
+    if any(d not in axes for d in dims) or len(axes) < len(dims) + 2:
         raise ExprError(f"{what}: layout '{layout}' has no {' and '.join(dims)}")
-    return [layout.index(d) for d in dims]
+    return [axes.index(d) for d in dims]
 
 
 def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation: Any, padding: Any,
@@ -38,6 +57,7 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
     if pool_type not in ("max", "avg"):
         raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
     axes = _window_axes(layout, dims, what)
+    _check_data(what, data, layout)
     n = len(dims)
     k, st, dil = (const_ints(v, n, what, arg) for v, arg in ((kernel, "kernel"), (stride, "stride"),
                                                         (dilation, "dilation")))
@@ -124,6 +144,7 @@ def global_pool(data: Tensor, pool_type: str, layout: str = "NCHW") -> Tensor:
     if pool_type not in ("max", "avg"):
         raise ExprError(f"global_pool: pool_type '{pool_type}' is not 'max' or 'avg'")
     ha, wa = _hw_axes(layout, "global_pool")
+    _check_data("global_pool", data, layout)
     h, w = data.shape[ha], data.shape[wa]
     ry = te.reduce_axis((0, h), name="rv0")
     rx = te.reduce_axis((0, w), name="rv1")
@@ -150,8 +171,7 @@ def _adaptive(what: str, dims: str, data: Tensor, output_size: Any, pool_type: s
     if pool_type not in ("max", "avg"):
         raise ExprError(f"{what}: pool_type '{pool_type}' is not 'max' or 'avg'")
     axes = _window_axes(layout, dims, what)
-    if len(data.shape) != len(layout):
-        raise ExprError(f"{what}: layout '{layout}' has {len(layout)} axes but {data.name} has {len(data.shape)}")
+    _check_data(what, data, layout)
     size = list(output_size) if isinstance(output_size, (list, tuple)) else [output_size] * len(dims)
     if len(size) != len(dims):
         raise ExprError(f"{what}: output_size must be one or {len(dims)} sizes, got {output_size!r}")
