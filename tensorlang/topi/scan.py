@@ -78,7 +78,7 @@ def _scan(op: str, data: Tensor, axis: int | None, dtype: Any, exclusive: Any,
     else:
         if not data.shape:
             raise ExprError(f"{op}: data {data.name} is a scalar, so axis {axis} is out of range; pass axis=None")
-        ax = normalize_axis(int(axis), len(data.shape), op)
+        ax = normalize_axis(axis, len(data.shape), op)
         out_shape = list(data.shape)
         outer = prod(data.shape[:ax])
         length = data.shape[ax]

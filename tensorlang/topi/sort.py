@@ -137,7 +137,7 @@ def _is_const(e: Any) -> bool:
 def sort(data: Tensor, axis: int = -1, is_ascend: bool = True) -> Tensor:
     """``data`` sorted along ``axis`` (ascending, or descending when ``is_ascend`` is false)."""
     _check_data("sort", data)
-    ax = normalize_axis(int(axis), len(data.shape), "sort")
+    ax = normalize_axis(axis, len(data.shape), "sort")
     check_cpu_target("sort")
     return te.extern(data.shape, [data],
                      lambda ins, outs: te.call_packed(_SORT, ins[0], outs[0], ax, int(bool(is_ascend))),
@@ -152,7 +152,7 @@ def argsort(data: Tensor, valid_count: Tensor | None = None, axis: int = -1, is_
     only the first ``valid_count`` elements along the axis are sorted, the positions after them
     keep their own index, and the result is int32 whatever ``dtype`` says, as in TVM."""
     _check_data("argsort", data)
-    ax = normalize_axis(int(axis), len(data.shape), "argsort")
+    ax = normalize_axis(axis, len(data.shape), "argsort")
     check_cpu_target("argsort")
     asc = int(bool(is_ascend))
     if valid_count is None:
@@ -183,7 +183,7 @@ def topk(data: Tensor, k: int = 1, axis: int = -1, ret_type: str = "both", is_as
     (as ``dtype``) alone.  ``k`` is a constant no larger than the axis; ``k < 1`` means the whole
     axis, as in TVM (ported code passes ``k=0`` or ``k=-1`` for a full sort)."""
     _check_data("topk", data)
-    ax = normalize_axis(int(axis), len(data.shape), "topk")
+    ax = normalize_axis(axis, len(data.shape), "topk")
     if ret_type not in _RET_TYPES:
         raise ExprError(f"topk: ret_type '{ret_type}' is not one of {', '.join(repr(r) for r in _RET_TYPES)}")
     if isinstance(k, PrimExpr) and not _is_const(k):

@@ -244,3 +244,10 @@ def test_0d_reductions_take_the_reduce_schedules(sched: str, target: str) -> Non
     c = np.zeros((), "float32")
     f(a, c)
     assert c == a
+
+
+@pytest.mark.parametrize("op", ["sort", "argsort", "topk", "cumsum", "cumprod"])
+def test_a_float_axis_of_sort_and_scan_is_refused_not_truncated(op):
+    A = te.placeholder((3, 4), name="A")
+    with pytest.raises(ExprError, match=rf"{op}: axis must be an integer, got 1.5"):
+        getattr(topi, op)(A, axis=1.5)

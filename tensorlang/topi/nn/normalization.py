@@ -14,7 +14,7 @@ from .. import tag
 from ..broadcast import divide
 from ..math import sqrt
 from ..reduction import sum as reduce_sum
-from ..transform import normalize_axis, reshape
+from ..transform import normalize_axes, normalize_axis, reshape
 from ..utils import get_const_tuple, prod, static_dim
 from .pad import pad
 
@@ -28,9 +28,9 @@ def _axes(data: Tensor, axis: Any, what: str) -> list[int]:
     ndim = len(data.shape)
     if axis is None:
         return list(range(ndim))
-    axes = [normalize_axis(int(a), ndim, what) for a in ([axis] if isinstance(axis, int) else axis)]
-    if len(set(axes)) != len(axes) or not axes:
-        raise ExprError(f"{what}: axis {axis!r} must name distinct axes")
+    axes = normalize_axes(axis, ndim, what)  # integers, distinct (a float axis is not truncated)
+    if not axes:
+        raise ExprError(f"{what}: axis {axis!r} must name at least one axis")
     return sorted(axes)
 
 
