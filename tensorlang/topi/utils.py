@@ -180,7 +180,10 @@ def const_ints(values: Any, n: int, what: str, arg: str) -> list[int]:
         vals = vals * n
     if len(vals) != n:
         raise ExprError(f"{what}: {arg} {values!r} must give {n} value(s)")
-    return [get_const_int(v) for v in vals]
+    try:
+        return [get_const_int(v) for v in vals]
+    except ExprError:
+        raise ExprError(f"{what}: {arg} {values!r} must be constant ints") from None
 
 
 def pair(value: Any, what: str) -> tuple[Any, Any]:

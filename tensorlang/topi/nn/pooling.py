@@ -255,17 +255,6 @@ def _argmax_first() -> Any:
     return te.comm_reducer(combine, identity, name="pool_grad_argmax")
 
 
-def _grad_ints(values: Any, n: int, arg: str) -> list[int]:
-    """``n`` constant ints for pool_grad's ``arg`` (one value stands for all ``n``); errors name ``arg``."""
-    vals = list(values) if isinstance(values, (list, tuple)) else [values] * n
-    if len(vals) != n:
-        raise ExprError(f"pool_grad: {arg} {values!r} must give {n} values")
-    try:
-        return [get_const_int(v) for v in vals]
-    except ExprError:
-        raise ExprError(f"pool_grad: {arg} {values!r} must be constant ints") from None
-
-
 def pool_grad(grads: Tensor, data: Tensor, kernel: Sequence[int], stride: Sequence[int], padding: Sequence[int],
               pool_type: str, ceil_mode: bool = False, layout: str = "NCHW", count_include_pad: bool = True) -> Tensor:
     """The gradient of ``pool2d(data, kernel, stride, (1, 1), padding, pool_type, ceil_mode, layout,
@@ -289,11 +278,11 @@ def pool_grad(grads: Tensor, data: Tensor, kernel: Sequence[int], stride: Sequen
     ha, wa = _layout_hw(layout, what)
     if len(data.shape) != len([c for c in layout if not c.isdigit()]):
         raise ExprError(f"{what}: layout '{layout}' does not fit data of shape {list(data.shape)}")
-    kh, kw = _grad_ints(kernel, 2, "kernel")
-    sh, sw = _grad_ints(stride, 2, "stride")
+    kh, kw = const_ints(kernel, 2, what, "kernel")
+    sh, sw = const_ints(stride, 2, what, "stride")
     if min(kh, kw, sh, sw) < 1:
         raise ExprError(f"{what}: kernel {(kh, kw)} and stride {(sh, sw)} must be positive")
-    pads = _grad_ints(padding, len(padding) if isinstance(padding, (list, tuple)) else 4, "padding")
+    pads = const_ints(padding, len(padding) if isinstance(padding, (list, tuple)) else 4, what, "padding")
     if len(pads) == 2:
         pads = pads + pads
     if len(pads) != 4 or min(pads) < 0:
