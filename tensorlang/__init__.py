@@ -14,7 +14,8 @@ from . import container, contrib, driver, error, errors, runtime, schedule, targ
 from .build_module import build, lower
 from .errors import *  # noqa: F403 - the error classes, at top level as in TVM
 from .errors import TensorLangError as TVMError
-from .runtime import cpu, cuda, device, get_global_func, register_func
+from .ir import IRModule
+from .runtime import DataType, convert, cpu, cuda, device, get_global_func, gpu, register_func
 from .runtime import ndarray as nd
 
 # TVM code names the tuners through the package too (``tvm.auto_scheduler.SearchTask``,
@@ -31,5 +32,5 @@ def __getattr__(name: str) -> object:
 
 __all__ = ["__version__", "container", "contrib", "driver", "error", "transform", "errors", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
-           "cpu", "cuda", "device", "get_global_func", "register_func",
+           "DataType", "IRModule", "convert", "cpu", "cuda", "device", "get_global_func", "gpu", "register_func",
            "nd", *errors.__all__]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .arith.simplify import simplify
@@ -97,6 +97,18 @@ def _check_target_host(target_host: Any) -> None:
     get_backend("llvm").parse_target(str(host))  # an unknown option fails here
 
 
+def _one_target_module(inputs: Mapping[Any, Any], target: Any) -> tuple[Any, Any]:
+    """The module and target of TVM's ``build({target: module})``: one target only, since a
+    tensorlang module is one function for one device."""
+    if len(inputs) != 1:
+        raise TargetError(f"build({{target: module}}) takes one target here (a module is one function for one "
+                          f"device), got {len(inputs)}: {', '.join(map(str, inputs))}")
+    (key, module), = inputs.items()
+    if target is not None and str(as_target(target)) != str(as_target(key)):
+        raise TargetError(f"build: the mapping names target '{key}' but target='{target}' was also given")
+    return module, key
+
+
 def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target: str | Target | None = None,
           target_host: Any = None, name: str = "default_function", binds: Any = None, *, jit: bool = True) -> Any:
     """Compile a schedule (or a lowered PrimFunc) into a callable module for ``target``
@@ -108,6 +120,8 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
     as in ``lower``."""
     _check_target_host(target_host)
     _check_binds(binds)
+    if isinstance(inputs, Mapping):  # TVM's {target: module} form
+        inputs, target = _one_target_module(inputs, target)
     _check_inputs(inputs, "build")
     _check_name(name, "build")
     tgt = as_target(target)

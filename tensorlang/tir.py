@@ -1,15 +1,21 @@
 """TVM's ``tvm.tir`` expression names, for ported code: the same objects as in ``tensorlang.te``,
 plus buffers, extern/intrinsic calls and ``ir_builder`` for hand-written kernels."""
 
+from typing import Any
+
+from .errors import ExprError
 from .ir import builder as ir_builder
 from .ir import stmt_functor
 from .ir import user_passes as transform
+from .ir.alias import AliasMeta
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import CallEffectKind
-from .ir.stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store
+from .ir.stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Provide, Realize, SeqStmt, Stmt, Store
+from .ir.stmt_functor import stmt_list, stmt_seq
 from .te import all, any, expr, intrin
 from .te.expr import *  # noqa: F403 - te's expression nodes and constructors are tir's
 from .te.expr import StringImm
+from .te.expr import convert as _convert
 from .te.extern import DeclBuffer as Buffer
 from .te.extern import (
     call_extern,
@@ -22,9 +28,45 @@ from .te.extern import (
     reinterpret,
 )
 from .te.intrin import *  # noqa: F403 - and so are its math intrinsics
+from .te.layout import BijectiveLayout, Layout, bijective_layout, layout
 from .te.operation import size_var
 from .te.reduction import CommReducer, comm_reducer, max, min, sum  # noqa: A004 - TVM's tir.max is the reducer
 from .te.tensor import IterVar
+
+
+class BufferStore(metaclass=AliasMeta):
+    """TVM's ``BufferStore(buffer, value, indices)``: a ``Store`` (lowered buffers are flat, so
+    ``indices`` holds one index); ``isinstance`` matches every Store."""
+
+    _target = Store
+
+    def __new__(cls, buffer: Var, value: Any, indices: Any) -> Store:  # noqa: F405
+        return Store(buffer, _convert(value), _flat_index(indices, "BufferStore"))
+
+
+class BufferLoad(metaclass=AliasMeta):
+    """TVM's ``BufferLoad``: ``isinstance`` matches every ``Load`` (``.buffer``, ``.indices``);
+    build one as ``tir.Load(dtype, buffer, index)``, which knows the element type."""
+
+    _target = Load  # noqa: F405
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Load:  # noqa: F405
+        raise ExprError("tir.BufferLoad(buffer, indices): a tensorlang buffer is a handle without an element "
+                        "type; build the read as tir.Load(dtype, buffer, index)")
+
+
+def _flat_index(indices: Any, where: str) -> Any:
+    if isinstance(indices, (list, tuple)):
+        if len(indices) != 1:
+            raise ExprError(f"tir.{where}: lowered buffers are flat, so indices holds one index, got {len(indices)}")
+        indices = indices[0]
+    return _convert(indices)
+
+
+# te code reads tensors; a ProducerLoad is a TensorRead.
+ProducerLoad = TensorRead  # noqa: F405
+ProducerStore = Provide
+ProducerRealize = Realize
 
 
 def SizeVar(name: str = "size", dtype: str = "int32") -> Var:  # noqa: N802, F405 - TVM's constructor name
@@ -33,6 +75,8 @@ def SizeVar(name: str = "size", dtype: str = "int32") -> Var:  # noqa: N802, F40
 
 __all__ = ["CallEffectKind", "PrimFunc", "ir_builder", "stmt_functor", "transform",
            "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
+           "BufferLoad", "BufferStore", "ProducerLoad", "ProducerRealize", "ProducerStore", "Provide", "Realize",
+           "stmt_list", "stmt_seq", "BijectiveLayout", "Layout", "bijective_layout", "layout",
            "StringImm", "Buffer", "call_extern", "call_intrin", "call_llvm_intrin", "call_llvm_pure_intrin",
            "reinterpret", "call_packed", "call_pure_extern", "decl_buffer",
            *expr.__all__, "all", "any", *intrin.__all__,

@@ -64,6 +64,11 @@ class Store(Stmt):
     def __init__(self, buffer: Var, value: PrimExpr, index: PrimExpr, predicate: PrimExpr | None = None):
         self._init(buffer=buffer, value=value, index=index, predicate=predicate)
 
+    @property
+    def indices(self) -> tuple[PrimExpr]:
+        """TVM's ``BufferStore.indices``: the flat index, as a one-element tuple."""
+        return (self.index,)
+
 
 class Allocate(Stmt):
     """A buffer of ``extent`` elements of ``dtype`` in storage ``scope``, live within ``body``."""

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ..te import expr as E
 from ..te.expr import PrimExpr, Var, cast, convert
 from ..te.functor import Mutator, post_order_visit
 from ..te.functor import substitute as substitute_vars
+from . import stmt as S
+
+# TVM 0.12's node kinds under the names of the tensorlang nodes that play their part.
+_KIND_ALIASES = {"BufferStore": "Store", "BufferLoad": "Load", "ProducerLoad": "TensorRead",
+                 "ProducerStore": "Provide", "ProducerRealize": "Realize"}
+
+
+def _node_kinds() -> set[str]:
+    return {name for mod in (S, E) for name, obj in vars(mod).items()
+            if isinstance(obj, type) and obj.__module__ == mod.__name__}
 
 
 def substitute(node: Any, vmap: dict[Var, Any]) -> Any:
@@ -28,7 +40,13 @@ def ir_transform(stmt: Any, preorder: Callable[[Any], Any] | None, postorder: Ca
     (``"tir.For"``, ``"tir.Store"`` ...; every kind when None), ``preorder(node)`` may return a
     replacement (its children are then left as they are), else the children are transformed
     and ``postorder(node)`` may return a replacement; returning None keeps the node."""
-    kinds = None if only_enable is None else {k.split(".")[-1] for k in only_enable}
+    kinds = None
+    if only_enable is not None:
+        kinds = {_KIND_ALIASES.get(k.split(".")[-1], k.split(".")[-1]) for k in only_enable}
+        absent = sorted(kinds - _node_kinds())
+        if absent:  # TVM has them (AttrStmt, AssertStmt, ...); here the callback would never run
+            warnings.warn(f"ir_transform: tensorlang's IR has no {', '.join(absent)} nodes; "
+                          f"callbacks for them never run", stacklevel=2)
 
     class _Transform(Mutator):
         def visit(self, node: Any, *extra: Any) -> Any:
@@ -46,4 +64,17 @@ def ir_transform(stmt: Any, preorder: Callable[[Any], Any] | None, postorder: Ca
     return _Transform().visit(stmt)
 
 
-__all__ = ["ir_transform", "post_order_visit", "substitute"]
+def stmt_seq(*parts: Any) -> S.Stmt:
+    """TVM's ``tir.stmt_seq``: the statements in order (an expression is evaluated)."""
+    stmts = [p if isinstance(p, S.Stmt) else S.Evaluate(convert(p)) for p in parts]
+    return S.seq(*stmts) if stmts else S.no_op()
+
+
+def stmt_list(stmt: S.Stmt) -> list[S.Stmt]:
+    """TVM's ``tir.stmt_list``: the statements of a sequence, nested sequences flattened."""
+    if isinstance(stmt, S.SeqStmt):
+        return [s for part in stmt.seq for s in stmt_list(part)]
+    return [stmt]
+
+
+__all__ = ["ir_transform", "post_order_visit", "stmt_list", "stmt_seq", "substitute"]

@@ -1,4 +1,5 @@
-"""TVM's ``tvm.ir.structural_equal`` / ``assert_structural_equal`` over expressions and statements."""
+"""TVM's ``tvm.ir.structural_equal`` / ``assert_structural_equal`` / ``structural_hash`` over expressions and
+statements: equal trees hash alike."""
 
 from __future__ import annotations
 
@@ -32,6 +33,12 @@ def structural_equal(lhs: Any, rhs: Any, map_free_vars: bool = False) -> bool:
     if map_free_vars and isinstance(lhs, (Node, Var)) and isinstance(rhs, (Node, Var)):
         return _renamed_key(lhs) == _renamed_key(rhs)
     return lhs is rhs or structural_key(lhs) == structural_key(rhs)
+
+
+def structural_hash(node: Any, map_free_vars: bool = False) -> int:
+    """A hash that structurally equal trees share (with ``map_free_vars``: equal up to renaming)."""
+    key = _renamed_key(node) if map_free_vars else structural_key(node)
+    return hash(key) & ((1 << 63) - 1)
 
 
 def assert_structural_equal(lhs: Any, rhs: Any, map_free_vars: bool = False) -> None:

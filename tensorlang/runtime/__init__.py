@@ -10,7 +10,8 @@ from ..target.backends import load_module as _load_module
 from ..target.timing import ProfileResult
 from .convert import convert
 from .enabled import enabled
-from .ndarray import Device, NDArray, array, cpu, cuda, device, empty
+from .names import DataType, Module, PackedFunc, String, const
+from .ndarray import Device, NDArray, array, cpu, cuda, device, empty, gpu
 from .packed import get_global_func, list_global_func_names, register_func
 
 
@@ -21,6 +22,6 @@ def load_module(path: str | os.PathLike) -> Any:
     return _load_module(path)
 
 
-__all__ = ["convert", "enabled",
+__all__ = ["convert", "enabled", "DataType", "Module", "PackedFunc", "String", "const",
            "get_global_func", "list_global_func_names", "register_func", "Device", "NDArray", "ProfileResult",
-           "array", "cpu", "cuda", "device", "empty", "load_module"]
+           "array", "cpu", "cuda", "device", "empty", "gpu", "load_module"]

@@ -8,6 +8,7 @@ GPU and back; pass pycuda GPUArrays to keep data on the GPU).
 from __future__ import annotations
 
 import operator
+import warnings
 from typing import Any
 
 import numpy as np
@@ -64,6 +65,12 @@ def cpu(dev_id: int = 0) -> Device:
 def cuda(dev_id: int = 0) -> Device:
     """A CUDA device handle; NDArrays keep host copies, which CUDA modules copy in and out."""
     return Device("cuda", _dev_id(dev_id))
+
+
+def gpu(dev_id: int = 0) -> Device:
+    """TVM's old name for ``cuda`` (TVM warns that it is deprecated, and so does tensorlang)."""
+    warnings.warn("tvm.gpu() is deprecated: use tvm.cuda()", DeprecationWarning, stacklevel=2)
+    return cuda(dev_id)
 
 
 def device(kind: str | int, dev_id: int = 0) -> Device:
@@ -123,6 +130,15 @@ class NDArray:
         except (TypeError, ValueError) as exc:
             raise ArgumentError(f"copyfrom: cannot store {src.dtype} values in a {self.dtype} array ({exc})") from None
         return self
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        """``arr[:] = source``: the whole array from a numpy array or NDArray of its shape, as in
+        TVM (no other indexing: an NDArray is copied in and out whole)."""
+        if not (isinstance(key, slice) and key == slice(None)):
+            raise ArgumentError(f"NDArray supports only arr[:] = array (a whole copy), not arr[{key!r}]")
+        if not isinstance(value, (NDArray, np.ndarray, np.generic)):
+            raise ArgumentError(f"arr[:] = value: value must be a numpy array or NDArray, got {type(value).__name__}")
+        self.copyfrom(value)
 
     def __tensorlang_array__(self) -> np.ndarray:
         return self._array

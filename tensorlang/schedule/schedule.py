@@ -603,13 +603,36 @@ def _positive(value: Any, where: str, allow_zero: bool = False) -> PrimExpr:
     return e
 
 
+class StageMap(dict):
+    """Stages by ``id(op)`` (operations are not hashable by value); as TVM's ``stage_map`` it can
+    also be indexed by the operation or its tensor: ``s.stage_map[C.op]``."""
+
+    @staticmethod
+    def _key(key: Any) -> Any:
+        if isinstance(key, int):
+            return key
+        return id(key.op if isinstance(key, Tensor) else key)
+
+    def __getitem__(self, key: Any) -> Stage:
+        try:
+            return super().__getitem__(self._key(key))
+        except KeyError:
+            raise ScheduleError(f"{getattr(key, 'name', key)} has no stage in this schedule") from None
+
+    def __contains__(self, key: object) -> bool:
+        return super().__contains__(self._key(key))
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        return super().get(self._key(key), default)
+
+
 class Schedule:
     """The stages of a computation, producers before consumers; index it with ``s[T]``."""
 
     def __init__(self, outputs: Sequence[Operation]):
         self.outputs = list(outputs)
         self.stages: list[Stage] = []
-        self.stage_map: dict[int, Stage] = {}
+        self.stage_map = StageMap()
         self._alive: list[Operation] = []
         for op in _post_order(self.outputs):
             st = Stage(op, self)

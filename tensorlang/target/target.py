@@ -28,9 +28,12 @@ class _Kind:
 class Target:
     """A target string such as ``"llvm"``, ``"llvm -mcpu=skylake-avx512"`` or ``"cuda -arch=sm_90"``."""
 
-    def __init__(self, target: str | Target, host: Any = None):
+    def __init__(self, target: str | Target | dict, host: Any = None):
         if isinstance(target, Target):
+            host = host if host is not None else target.host
             target = str(target)
+        if isinstance(target, dict):  # TVM's Target({"kind": "llvm", "mcpu": ...})
+            target, host = _from_config(target, host)
         if not isinstance(target, str) or not target.split():
             raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
         kind = target.split()[0]
@@ -38,7 +41,7 @@ class Target:
             raise TargetError(f"unknown target '{kind}' (known: {', '.join(KINDS)})")
         self.text = " ".join(target.split())
         self.kind = _Kind(kind)
-        self.host = host
+        self.host = _host_target(host)
         self._tokens: list[Any] = []
 
     @property
@@ -46,13 +49,36 @@ class Target:
         return self.text.split()[1:]
 
     @property
-    def attrs(self) -> dict[str, str]:
-        """The ``-key=value`` options, by key (TVM's ``target.attrs``)."""
-        out = {}
-        for opt in self.options:
-            key, _, value = opt.lstrip("-").partition("=")
-            out[key] = value if value else "1"
+    def attrs(self) -> dict[str, Any]:
+        """TVM's ``target.attrs``: the ``-key=value`` options by key (whole numbers as ints, a bare
+        flag as True), and for a GPU target the device limits it builds for."""
+        out: dict[str, Any] = {}
+        if self.kind.name == "cuda":
+            dev = self._device()
+            out.update(arch=dev.arch, max_num_threads=dev.max_threads_per_block, thread_warp_size=dev.warp_size,
+                       max_shared_memory_per_block=dev.max_shared_memory_per_block,
+                       registers_per_block=dev.registers_per_block)
+        out.update(self._options())
         return out
+
+    def _options(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for opt in self.options:
+            key, eq, value = opt.lstrip("-").partition("=")
+            out[key] = int(value) if value.isdigit() else value if eq else True
+        return out
+
+    def export(self) -> dict[str, Any]:
+        """The target as a dict (TVM's ``export``): kind, keys, attributes and host."""
+        out: dict[str, Any] = {"kind": self.kind.name, "keys": self.keys, **self.attrs}
+        if self.host is not None:
+            out["host"] = self.host.export()
+        return out
+
+    @staticmethod
+    def list_kinds() -> list[str]:
+        """The target kinds tensorlang generates code for."""
+        return list(KINDS)
 
     # TVM's target attributes that schedules read (``Target.current().max_num_threads``).
     def _device(self) -> Any:
@@ -90,26 +116,26 @@ class Target:
     @property
     def mcpu(self) -> str:
         """The ``-mcpu`` option ("" when the host's CPU is meant)."""
-        return self.attrs.get("mcpu", "")
+        return str(self._options().get("mcpu", ""))
 
     @property
     def mattr(self) -> list[str]:
         """The ``-mattr`` features, one a string."""
-        value = self.attrs.get("mattr", "")
+        value = str(self._options().get("mattr", ""))
         return [f for f in value.split(",") if f]
 
     @property
     def model(self) -> str:
-        return self.attrs.get("model", "unknown")
+        return str(self._options().get("model", "unknown"))
 
     @property
     def libs(self) -> list[str]:
-        return [lib for lib in self.attrs.get("libs", "").split(",") if lib]
+        return [lib for lib in str(self._options().get("libs", "")).split(",") if lib]
 
     @property
     def keys(self) -> list[str]:
         """TVM's target keys: the ``-device`` option first, then the kind's ("cpu"; "cuda", "gpu")."""
-        device = self.attrs.get("device")
+        device = self._options().get("device")
         base = ["cpu"] if self.kind.name == "llvm" else [self.kind.name, "gpu"]
         return ([device] if device else []) + base
 
@@ -139,6 +165,34 @@ class Target:
         if cur is None and not allow_none:
             raise TargetError("no target is set: pass target= or use 'with tl.target.Target(...)'")
         return cur
+
+
+def _from_config(config: dict, host: Any) -> tuple[str, Any]:
+    """The target string (and host) of TVM's dict form ``{"kind": "llvm", "mcpu": ..., "host": ...}``."""
+    conf = dict(config)
+    kind = conf.pop("kind", None)
+    if not isinstance(kind, str):
+        raise TargetError(f"a target dict needs a 'kind' such as 'llvm' or 'cuda', got {config!r}")
+    host = conf.pop("host", host)
+    conf.pop("keys", None)  # derived from the kind and -device here
+    words = [kind]
+    for key, value in conf.items():
+        if value is True:
+            words.append(f"-{key}")
+        elif value is not False and value is not None:
+            text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
+            words.append(f"-{key}={text}")
+    return " ".join(words), host
+
+
+def _host_target(host: Any) -> Target | None:
+    """``host=`` as a Target (TVM's ``target.host``): None, or an LLVM CPU target."""
+    if host is None:
+        return None
+    t = host if isinstance(host, Target) else Target(host)
+    if t.kind.name != "llvm":
+        raise TargetError(f"a target's host must be an LLVM CPU target such as 'llvm', got '{t}'")
+    return t
 
 
 def option_words(text: str, kind: str, what: str) -> list[tuple[str, str, bool, str]]:

@@ -287,6 +287,10 @@ class BinaryOp(PrimExpr):
     symbol = "?"
 
     def __init__(self, a: PrimExpr, b: PrimExpr):
+        if not (isinstance(a, PrimExpr) and isinstance(b, PrimExpr)):
+            # TVM code builds nodes as tir.Add(x, 1): a Python scalar takes the other side's dtype
+            # (as operators do; TVM's FFI makes such scalars constants as well).
+            a, b = _operand_pair(a, b, f" (in tir.{type(self).__name__})")
         if a.dtype != b.dtype:
             raise DTypeError(f"{type(self).__name__} operands differ in dtype: {a.dtype} and {b.dtype}")
         self._init(a=a, b=b, dtype=self._result_dtype(a.dtype))
@@ -476,6 +480,9 @@ class Select(PrimExpr):
     _children = ("condition", "true_value", "false_value")
 
     def __init__(self, condition: PrimExpr, true_value: PrimExpr, false_value: PrimExpr):
+        if not (isinstance(true_value, PrimExpr) and isinstance(false_value, PrimExpr)):
+            true_value, false_value = _operand_pair(true_value, false_value, " (in tir.Select)")  # TVM's FFI converts
+        condition = convert(condition)
         if true_value.dtype != false_value.dtype:
             raise DTypeError(f"Select branches differ in dtype: {true_value.dtype} and {false_value.dtype}")
         self._init(condition=condition, true_value=true_value, false_value=false_value,
@@ -495,16 +502,33 @@ class Call(PrimExpr):
     @property
     def op(self) -> Any:
         """TVM's view of the called operator: ``call.op.name`` is "tir.exp", "tir.call_pure_extern" ..."""
-        return _OpRef(self.name if self.name.startswith("tir.") else f"tir.{self.name}")
+        return Op(self.name if self.name.startswith("tir.") else f"tir.{self.name}")
 
 
-class _OpRef:
-    """The name of an operator, as ``tir.Call.op`` shows it in TVM."""
+class Op:
+    """An operator by name, as ``tir.Call.op`` shows it in TVM (``call.op.name == "tir.exp"``);
+    ``Op.get("tir.exp")`` makes one to compare with (``call.op.same_as(...)`` or ``==``)."""
 
     __slots__ = ("name",)
 
     def __init__(self, name: str):
         self.name = name
+
+    @staticmethod
+    def get(op_name: str) -> Op:
+        """The operator named ``op_name`` (``"tir.exp"``; a bare ``"exp"`` means the same)."""
+        if not isinstance(op_name, str) or not op_name:
+            raise ExprError(f"Op.get expects an operator name such as 'tir.exp', got {op_name!r}")
+        return Op(op_name if "." in op_name else f"tir.{op_name}")
+
+    def same_as(self, other: object) -> bool:
+        return self == other
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Op) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(("Op", self.name))
 
     def __repr__(self) -> str:
         return f"Op({self.name})"
@@ -530,6 +554,11 @@ class TensorRead(PrimExpr):
 
     def __init__(self, tensor: Any, indices: Iterable[PrimExpr]):
         self._init(tensor=tensor, indices=tuple(indices), dtype=tensor.dtype)
+
+    @property
+    def producer(self) -> Any:
+        """TVM's ``ProducerLoad.producer``: the tensor read."""
+        return self.tensor
 
 
 class Reduce(PrimExpr):
@@ -559,6 +588,11 @@ class Load(PrimExpr):
         dt = as_dtype(dtype)
         self._init(dtype=dt.with_lanes(index.dtype.lanes) if dt.lanes == 1 else dt,
                    buffer=buffer, index=index, predicate=predicate)
+
+    @property
+    def indices(self) -> tuple[PrimExpr]:
+        """TVM's ``BufferLoad.indices``: the flat index, as a one-element tuple."""
+        return (self.index,)
 
 
 class Ramp(PrimExpr):
@@ -642,7 +676,8 @@ def cast(value: Any, dtype: str | DType) -> PrimExpr:
     if isinstance(value, IntImm) and dt.lanes == 1 and not dt.is_float:
         return IntImm(dt, value.value != 0 if dt.is_bool else value.value)  # wraps, as astype does
     if isinstance(value, IntImm) and dt.lanes == 1:
-        return FloatImm(dt, float(np.array(value.value).astype(dt.numpy())))
+        with np.errstate(over="ignore"):  # 70000 -> float16 is inf, as astype gives (quietly: no warning leaks)
+            return FloatImm(dt, float(np.array(value.value).astype(dt.numpy())))
     if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_float:
         return FloatImm(dt, value.value)
     if isinstance(value, FloatImm) and dt.lanes == 1 and dt.is_int:

@@ -19,6 +19,7 @@ from ..te.broadcast import broadcast_reader, broadcast_shape
 from ..te.dtype import as_dtype
 from ..te.expr import PrimExpr, convert
 from ..te.flat_index import ravel, unravel
+from ..te.layout import Layout
 from ..te.tensor import Tensor
 from . import tag
 from .utils import get_const_int, get_const_tuple, prod, static_dim
@@ -414,30 +415,13 @@ def repeat(a: Tensor, repeats: int, axis: int) -> Tensor:
                       name="T_repeat", tag=tag.BROADCAST)
 
 
-def _parse_layout(layout: str, what: str, arg: str) -> list[tuple[str, int | None]]:
+def _parse_layout(name: str, what: str, arg: str) -> list[tuple[str, int | None]]:
     """("C", None) for a primal axis, ("C", 16) for its sub-axis "16c", in layout order."""
-    out: list[tuple[str, int | None]] = []
-    digits = ""
-    for ch in layout:
-        if ch.isdigit():
-            digits += ch
-        elif ch.isalpha() and ch.isupper() and not digits:
-            out.append((ch, None))
-        elif ch.isalpha() and ch.islower() and digits and int(digits) > 0:
-            out.append((ch.upper(), int(digits)))
-            digits = ""
-        else:
-            raise ExprError(f"{what}: {arg} '{layout}' is not a layout (axes A-Z, sub-axes as a positive factor "
-                            "and the lowercase letter, e.g. NCHW16c)")
-    if digits:
-        raise ExprError(f"{what}: {arg} '{layout}' ends in a factor with no sub-axis letter")
-    primal = [ax for ax, f in out if f is None]
-    sub = [ax for ax, f in out if f is not None]
-    if len(set(primal)) != len(primal) or len(set(sub)) != len(sub):
-        raise ExprError(f"{what}: {arg} '{layout}' names an axis twice")
-    if set(sub) - set(primal):
-        raise ExprError(f"{what}: {arg} '{layout}' has a sub-axis without its axis ({sorted(set(sub) - set(primal))})")
-    return out
+    try:
+        lay = Layout(name)
+    except ExprError as err:
+        raise ExprError(f"{what}: {arg}: {err}") from None
+    return [(a, None) if a.isupper() else (a.upper(), lay.factor_of(a)) for a in lay]
 
 
 def layout_transform(array: Tensor, src_layout: str, dst_layout: str, schedule_rule: str = "None") -> Tensor:

@@ -71,3 +71,27 @@ def test_constant_folding_and_eq_semantics():
     assert bool(n == n)
     assert not bool(n == te.var("n"))
     assert int(te.const(7) // 2) == 3 and int(te.const(-7) // 2) == -4 and int(te.const(-7) % 2) == 1
+
+
+def test_constant_casts_round_as_numpy_and_stay_quiet():
+    import warnings
+
+    import numpy as np
+
+    import tensorlang as tl
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy's overflow warning must not leak out of a cast
+        big = te.const(70000, "int32").astype("float16")
+        tenth = te.const(0.1, "float16").astype("float32")
+    assert float(big.value) == float(np.float16(np.inf))
+    assert float(tenth.value) == float(np.float32(np.float16(0.1)))
+    rng = np.random.default_rng()
+    A = te.placeholder((16,), "float32", name="A")
+    B = te.compute((16,), lambda i: A[i] * tenth + big.astype("float32"), name="B")
+    f = tl.build(te.create_schedule(B.op), [A, B], target="llvm")
+    a = rng.standard_normal(16).astype("float32")
+    b = np.empty_like(a)
+    f(a, b)
+    with np.errstate(over="ignore"):
+        want = a * np.float32(np.float16(0.1)) + np.float32(np.array(70000).astype(np.float16))
+    np.testing.assert_array_equal(b, want)

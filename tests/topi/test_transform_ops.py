@@ -183,7 +183,7 @@ def test_bad_arguments_name_the_operator():
         (ExprError, "tile: reps", lambda: topi.tile(A, (0, 2))),
         (ExprError, "repeat: repeats", lambda: topi.repeat(A, 0, 1)),
         (ExprError, "layout_transform: src_layout 'NCHW' has 4 axes", lambda: topi.layout_transform(A, "NCHW", "NHWC")),
-        (ExprError, "layout_transform: dst_layout 'NC0h'", lambda: topi.layout_transform(A, "NCH", "NC0h")),
+        (ExprError, "layout_transform: dst_layout: invalid layout 'NC0h': sub-axis 'h' has factor 0", lambda: topi.layout_transform(A, "NCH", "NC0h")),
         (ExprError, "gather: indices has 2 dimension", lambda: topi.gather(A, 1, Ind)),
         (DTypeError, "gather: indices must hold integers", lambda: topi.gather(A, 0, A)),
         (ExprError, "gather_nd: indices.shape", lambda: topi.gather_nd(A, te.placeholder((4, 2), dtype="int32"))),
