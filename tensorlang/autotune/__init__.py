@@ -5,7 +5,7 @@ The names follow TVM's classic AutoTVM so templates port by changing imports.
 
 import logging
 
-from . import callback, measure, record, space, task
+from . import callback, env, measure, record, space, task
 from .dispatcher import (
     ApplyConfig,
     ApplyHistoryBest,
@@ -14,6 +14,7 @@ from .dispatcher import (
     apply_history_best,
     get_config,
 )
+from .env import GLOBAL_SCOPE
 from .measure import (
     Builder,
     BuildResult,
@@ -36,7 +37,8 @@ from .topi_integration import register_topi_compute, register_topi_schedule
 # TVM's tutorials configure the "autotvm" logger to see each trial; the tuner logs there.
 logger = logging.getLogger("autotvm")
 
-__all__ = ["space", "task", "logger", "register_topi_compute", "register_topi_schedule", "FallbackContext",
+__all__ = ["GLOBAL_SCOPE", "env", "space", "task", "logger",
+           "register_topi_compute", "register_topi_schedule", "FallbackContext",
            "Builder", "Runner", "ApplyConfig", "ApplyHistoryBest", "DispatchContext", "apply_history_best",
            "get_config", "MeasureErrorNo", "MeasureInput", "MeasureResult", "ConfigEntity", "ConfigSpace",
            "FallbackConfigEntity", "InstantiationError", "Task", "template",

@@ -64,9 +64,19 @@ def _key_of(workload: Any) -> str:
     return workload_key(workload[0], workload[1:])
 
 
+class _Current:
+    """``DispatchContext.current``: the innermost context entered, else the root fallback."""
+
+    def __get__(self, obj: Any, owner: Any) -> DispatchContext:
+        stack = _dispatch.get()
+        return stack[-1] if stack else _ROOT
+
+
 class DispatchContext:
     """Answers ``query(target, workload)`` with a config; ``_query_inside`` returns None to ask
-    an outer context."""
+    an outer context.  ``DispatchContext.current`` is the innermost one (TVM's name)."""
+
+    current = _Current()
 
     def query(self, target: Any, workload: Any) -> _ConfigBase:
         """The config for ``workload`` (a workload key or TVM's ``task.workload`` tuple) on
@@ -197,11 +207,35 @@ def _device_of(target: str) -> str:
     return next((w.split("=", 1)[1] for w in words if w.startswith("-arch=")), "")
 
 
+# Whether the root context stays quiet about missing records (TVM code sets
+# ``autotvm.DispatchContext.current.silent = True`` outside any context to do so).
+_silent: ContextVar[bool] = ContextVar("tensorlang_autotune_silent", default=False)
+
+
 class FallbackContext(DispatchContext):
     """Every template called inside the block gets a fallback config (TVM's root context)."""
 
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         return FallbackConfigEntity()  # type: ignore[return-value]
+
+
+class _RootContext(FallbackContext):
+    """What ``DispatchContext.current`` is outside every context: no answer of its own (so the
+    warning about a missing record is given, unless ``silent``)."""
+
+    def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
+        return None
+
+    @property
+    def silent(self) -> bool:
+        return _silent.get()
+
+    @silent.setter
+    def silent(self, value: bool) -> None:
+        _silent.set(bool(value))
+
+
+_ROOT = _RootContext()
 
 
 def apply_history_best(records: Any, allow_other_device: bool = False) -> ApplyHistoryBest:
@@ -217,7 +251,7 @@ def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
         cfg = ctx._query_inside(target, workload_key)
         if cfg is not None:
             return cfg
-    if workload_key not in _warned:
+    if workload_key not in _warned and not _silent.get():
         _warned.add(workload_key)
         warnings.warn(f"tensorlang.autotune: no tuning record for {what} on target '{target}'; using a fallback "
                       "config, which may be slow (tune it with `tensorlang tune`)", stacklevel=3)

@@ -611,6 +611,9 @@ class ConfigEntity(_ConfigBase):
         if not check(self):
             raise InstantiationError(f"config {self.index} violates constraint: {message or check}")
 
+    def multi_filter(self, filter: Callable) -> None:  # noqa: A002 - TVM's name
+        """A no-op on a chosen config, as in TVM: the filter shaped the space it came from."""
+
     def add_flop(self, flop: float) -> None:
         # The flop count comes with the space; a template calling add_flop again must not double it.
         if not self.flop:
@@ -738,6 +741,10 @@ class FallbackConfigEntity(ConfigSpace):
 
     def add_constraint(self, check: Callable, message: str = "") -> None:
         pass
+
+    def multi_filter(self, filter: Callable) -> None:  # noqa: A002 - TVM's name
+        """A no-op: the fallback's defaults are used whatever the filter (enumerating the space here
+        would cost a template call for nothing)."""
 
     def to_json_knobs(self) -> dict[str, Any]:
         return {n: e.to_json() for n, e in self._chosen.items()}

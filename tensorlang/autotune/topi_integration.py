@@ -21,7 +21,7 @@ from ..te.operation import placeholder
 from ..te.tensor import Operation, Tensor
 from .dispatcher import current_config, dispatch
 from .space import FallbackConfigEntity
-from .task.task import TEMPLATES, workload_key
+from .task.task import TEMPLATES, serialize_args, workload_key
 
 _COMPUTES: dict[str, Callable[..., Any]] = {}
 _SCHEDULES: dict[str, Callable[..., Any]] = {}
@@ -29,17 +29,6 @@ _SCHEDULES: dict[str, Callable[..., Any]] = {}
 
 def _is_tensor_arg(arg: Any) -> bool:
     return isinstance(arg, (tuple, list)) and len(arg) == 3 and arg[0] == "TENSOR"
-
-
-def _workload_args(args: Sequence[Any]) -> tuple:
-    """Task arguments of a compute call: tensors become ("TENSOR", shape, dtype)."""
-    out = []
-    for a in args:
-        if isinstance(a, Tensor):
-            out.append(("TENSOR", tuple(int(getattr(d, "value", d)) for d in a.shape), str(a.dtype)))
-        else:
-            out.append(a)
-    return tuple(out)
 
 
 def _config_for(name: str, args: Sequence[Any]) -> Any:
@@ -72,6 +61,7 @@ def _make_template(name: str) -> None:
         return s, inputs + out_list
 
     template.__name__ = name
+    template.takes_serialized_args = True  # type: ignore[attr-defined]
     TEMPLATES[name] = template
 
 
@@ -85,7 +75,7 @@ def register_topi_compute(task_name: str, func: Callable | None = None) -> Calla
 
         @functools.wraps(fcompute)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            wl_args = _workload_args(args)
+            wl_args = serialize_args(args)
             cfg = _config_for(task_name, wl_args)
             outs = fcompute(cfg, *args, **kwargs)
             for t in [outs] if isinstance(outs, Tensor) else list(outs):

@@ -22,8 +22,10 @@ from ...schedule.schedule import Schedule, create_schedule
 from ...target.target import Target, as_target
 from ...te.dtype import DType
 from ...te.expr import FloatImm, IntImm
+from ...te.operation import placeholder
 from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
+from ..env import tuning_scope
 from ..flop import compute_flop
 from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
 
@@ -115,6 +117,25 @@ def _fitting(cfg: ConfigEntity, fn: Callable, args: Sequence[Any], target: str,
         return FallbackConfigEntity()
 
 
+def serialize_args(args: Sequence[Any]) -> tuple:
+    """Task arguments as TVM records them: a tensor becomes ``("TENSOR", shape, dtype)``, so a
+    task made from placeholders has the workload (and log key) of one made from those tuples."""
+    out = []
+    for a in args:
+        if isinstance(a, Tensor):
+            out.append(("TENSOR", tuple(int(getattr(d, "value", d)) for d in a.shape), str(a.dtype)))
+        else:
+            out.append(a)
+    return tuple(out)
+
+
+def deserialize_args(args: Sequence[Any]) -> list[Any]:
+    """The arguments a template is called with: each ``("TENSOR", shape, dtype)`` a placeholder."""
+    return [placeholder(tuple(a[1]), a[2], name=f"input{n}")
+            if isinstance(a, (tuple, list)) and len(a) == 3 and a[0] == "TENSOR" else a
+            for n, a in enumerate(args)]
+
+
 class Task:
     """One tuning problem: a template, its arguments and a target."""
 
@@ -132,14 +153,14 @@ class Task:
         self.name = name
         self.func = TEMPLATES[name]
         self.numpy_reference = NUMPY_REFERENCES.get(name)
-        self.args = tuple(args)
+        self.args = serialize_args(args)
         self.target = str(as_target(target))
         self.workload_key = workload_key(name, self.args)
         self.template_file = _file_of(self.func)
         space = ConfigSpace()
         with Target(self.target), config_scope(space):
             try:
-                made = self.func(*self.args)
+                made = self._call()
             except TensorLangError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the template's own code failed: say which and where
@@ -168,8 +189,14 @@ class Task:
         config breaks a constraint or the template rejects it."""
         if isinstance(config, ConfigEntity):
             self.config_space.check(config)
-        with Target(self.target), config_scope(config):
+        with Target(self.target), config_scope(config), tuning_scope():
+            return self._call()
+
+    def _call(self) -> Any:
+        # TOPI templates build their placeholders from the tuples themselves; others get them made.
+        if getattr(self.func, "takes_serialized_args", False):
             return self.func(*self.args)
+        return self.func(*deserialize_args(self.args))
 
     def reference(self) -> tuple[Any, list]:
         """A plain schedule of the same computation, to check candidates against (``plain_schedule``).
@@ -179,7 +206,7 @@ class Task:
         the plain computation; a template that refuses the CPU target is instantiated for its own."""
         try:
             with Target("llvm"), config_scope(FallbackConfigEntity()):
-                _, tensors = self.func(*self.args)
+                _, tensors = self._call()
         except Exception:  # noqa: BLE001 - a GPU-only template: its own target defines the computation
             _, tensors = self.instantiate(FallbackConfigEntity())
         return plain_schedule(tensors), tensors

@@ -303,6 +303,7 @@ class Tuner:
                 if not configs:
                     break
                 inputs = [MeasureInput(self.task.target, self.task, c) for c in configs]
+                best_before = self.best_flops
                 stream = getattr(measure_batch, "stream", None)
                 if callable(stream):
                     results, improved = self._measure_streaming(stream, inputs, callbacks)
@@ -313,10 +314,14 @@ class Tuner:
                 if improved:
                     best_at = done + max(improved) + 1
                 if trial_logger.isEnabledFor(logging.DEBUG):
+                    # Each line shows the best up to and including its own trial, as TVM's does (the
+                    # batch is measured before it is logged, so the tuner's best may be a later one).
+                    running = best_before
                     for k, (inp, res) in enumerate(zip(inputs, results)):
                         flops = self.task.flop / res.mean_cost if res.ok and self.task.flop else 0.0
+                        running = max(running, flops)
                         trial_logger.debug("No: %d\t%sFLOPS: %.2f/%.2f\tresult: %s\t%s", self.trials_done + k + 1,
-                                           si_prefix, flops / scale, self.best_flops / scale,
+                                           si_prefix, flops / scale, running / scale,
                                            res.error_no.kind if not res.ok else f"{res.mean_cost:.3e} s",
                                            inp.config)
                 done += len(results)

@@ -1,0 +1,179 @@
+"""Gaps found by porting TVM 0.12 user programs with only the imports changed (each case is what
+such a program did; results checked against numpy on fresh random data)."""
+
+from __future__ import annotations
+
+import io
+import logging
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import tensorlang as tvm
+from tensorlang import autotune as autotvm
+from tensorlang import te, tir
+
+_SEEN_IN_TUNING: list[bool] = []
+
+
+@autotvm.template("compat/port_gaps_mm")
+def _mm(N):
+    A = te.placeholder((N, N), name="A")
+    B = te.placeholder((N, N), name="B")
+    k = te.reduce_axis((0, N), name="k")
+    C = te.compute((N, N), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    cfg = autotvm.get_config()
+    i, j = s[C].op.axis
+    cfg.define_split("ti", i, num_outputs=2)
+    cfg.define_split("tj", j, num_outputs=2)
+    cfg.multi_filter(filter=lambda e: e["ti"].size[-1] * e["tj"].size[-1] <= 64)
+    _SEEN_IN_TUNING.append(autotvm.GLOBAL_SCOPE.in_tuning)
+    cfg["ti"].apply(s, C, i)
+    cfg["tj"].apply(s, C, j)
+    return s, [A, B, C]
+
+
+@autotvm.template("compat/port_gaps_scale")
+def _scale(X, factor):
+    Y = te.compute(X.shape, lambda *i: X(*i) * factor, name="Y")
+    s = te.create_schedule(Y.op)
+    cfg = autotvm.get_config()
+    cfg.define_knob("vec", [1, 2])
+    return s, [X, Y]
+
+
+def _tune(task, log, n_trial=3):
+    logger = logging.getLogger("autotvm")
+    old = logger.level
+    logger.setLevel(logging.DEBUG)
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    logger.addHandler(handler)
+    try:
+        autotvm.tuner.RandomTuner(task).tune(
+            n_trial=n_trial, measure_option=autotvm.measure_option(builder="local",
+                                                                   runner=autotvm.LocalRunner(number=1, repeat=1)),
+            callbacks=[autotvm.callback.log_to_file(log)])
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(old)
+    return stream.getvalue()
+
+
+def test_multi_filter_template_tunes_and_builds(tmp_path) -> None:
+    N = 32
+    task = autotvm.task.create("compat/port_gaps_mm", args=(N,), target="llvm")
+    assert all(e["ti"].size[-1] * e["tj"].size[-1] <= 64 for e in task.config_space)
+    log = str(tmp_path / "mm.log")
+    text = _tune(task, log)
+    results = [r for _, r in autotvm.record.load_from_file(log)]
+    assert results and all(r.error_no == 0 for r in results)
+    # Each logged line shows the best so far, never one a later trial of the batch reaches.
+    lines = re.findall(r"No: (\d+)\s+GFLOPS: ([\d.]+)/([\d.]+)", text)
+    assert len(lines) == 3
+    running = 0.0
+    for _, now, best in lines:
+        running = max(running, float(now))
+        assert float(best) == pytest.approx(running, abs=0.01)
+    _SEEN_IN_TUNING.clear()
+    with autotvm.apply_history_best(log), tvm.target.Target("llvm"):
+        s, args = _mm(N)
+    assert _SEEN_IN_TUNING and not any(_SEEN_IN_TUNING)  # in_tuning only while a trial's template is made
+    f = tvm.build(s, args)
+    rng = np.random.default_rng()
+    a, b = rng.random((N, N), dtype=np.float32), rng.random((N, N), dtype=np.float32)
+    c = np.empty((N, N), np.float32)
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4)
+    with autotvm.task.ApplyConfig(task.config_space.get(0)), tvm.target.Target("llvm"):
+        _mm(N)  # a concrete config: multi_filter does nothing
+    cfg = task.config_space.get(len(task.config_space) - 1)
+    task.instantiate(cfg)
+    assert _SEEN_IN_TUNING[-1] is True
+
+
+def test_task_create_with_placeholder_arguments(tmp_path) -> None:
+    X = te.placeholder((8, 64), name="X")
+    W = te.placeholder((32, 64), name="W")
+    task = autotvm.task.create("dense_nopack.x86", args=(X, W, None, "float32"), target="llvm")
+    assert task.workload == ("dense_nopack.x86", ("TENSOR", (8, 64), "float32"),
+                             ("TENSOR", (32, 64), "float32"), None, "float32")
+    log = str(tmp_path / "dense.log")
+    _tune(task, log, n_trial=2)
+    assert all(r.error_no == 0 for _, r in autotvm.record.load_from_file(log))
+    # a plain template that takes a tensor gets a placeholder of its shape and dtype back
+    task2 = autotvm.task.create("compat/port_gaps_scale", args=(te.placeholder((4, 6), "float32", "X"), 3.0),
+                                target="llvm")
+    s, (x, y) = task2.instantiate(task2.config_space.get(1))
+    f = tvm.build(s, [x, y])
+    a = np.random.default_rng().random((4, 6), dtype=np.float32)
+    out = np.empty_like(a)
+    f(a, out)
+    np.testing.assert_allclose(out, a * 3, rtol=1e-6)
+
+
+def test_dispatch_context_current_and_silent() -> None:
+    assert isinstance(autotvm.DispatchContext.current, autotvm.FallbackContext)
+    with autotvm.FallbackContext() as ctx:
+        assert autotvm.DispatchContext.current is ctx
+    root = autotvm.DispatchContext.current
+    root.silent = True
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with tvm.target.Target("llvm"):
+                _mm(24)  # no record for N=24: a fallback, quietly
+    finally:
+        root.silent = False
+
+
+def test_target_attrs_host_dict_and_export() -> None:
+    t = tvm.target.Target("cuda -emulate -max_num_threads=512", host="llvm")
+    assert t.attrs["max_num_threads"] == 512 and t.attrs["thread_warp_size"] == 32 and t.attrs["emulate"] is True
+    assert t.host.kind.name == "llvm" and isinstance(t.host, tvm.target.Target)
+    exported = t.export()
+    assert exported["kind"] == "cuda" and exported["host"]["kind"] == "llvm"
+    d = tvm.target.Target({"kind": "llvm", "mcpu": "core-avx2", "mattr": ["+avx2", "+fma"]})
+    assert d.mcpu == "core-avx2" and d.mattr == ["+avx2", "+fma"]
+    assert "llvm" in tvm.target.Target.list_kinds() and "cuda" in tvm.target.Target.list_kinds()
+    with pytest.raises(tvm.TVMError, match="host must be an LLVM"):
+        tvm.target.Target("llvm", host="cuda")
+    with pytest.raises(tvm.TVMError, match="needs a 'kind'"):
+        tvm.target.Target({"mcpu": "x"})
+
+
+def test_node_constructors_take_python_scalars_and_run() -> None:
+    n = 16
+    A = te.placeholder((n,), "int32", name="A")
+    B = te.compute((n,), lambda i: tir.Max(tir.Add(A[i], 3), 0) * tir.Select(tir.LT(i, 8), 1, 2), name="B")
+    s = te.create_schedule(B.op)
+    assert B.op in s.stage_map and s.stage_map[B.op] is s[B]
+    f = tvm.build({"llvm": tvm.lower(s, [A, B])})
+    a = np.random.default_rng().integers(-10, 10, n).astype(np.int32)
+    out = tvm.nd.empty((n,), "int32")
+    out[:] = np.zeros(n, np.int32)
+    f(tvm.nd.array(a), out)
+    np.testing.assert_array_equal(out.numpy(), np.maximum(a + 3, 0) * np.where(np.arange(n) < 8, 1, 2))
+    with pytest.raises(tvm.TVMError, match="only arr"):
+        out[2:] = np.zeros(n - 2, np.int32)
+    with pytest.raises(tvm.TVMError, match="one target"):
+        tvm.build({"llvm": tvm.lower(s, [A, B]), "cuda": tvm.lower(s, [A, B])})
+
+
+def test_runtime_and_ir_names() -> None:
+    x = te.var("x")
+    call = te.exp(te.var("f", "float32"))
+    assert call.op == tvm.ir.Op.get("tir.exp") and call.op.same_as(tvm.ir.Op.get("exp"))
+    assert isinstance(x, tvm.ir.PrimExpr)
+    assert tvm.ir.structural_hash(x * 2 + 1) == tvm.ir.structural_hash(x * 2 + 1)
+    assert tvm.ir.structural_hash(x + 1) != tvm.ir.structural_hash(x + 2)
+    assert tvm.runtime.DataType("int8x4").lanes == 4 and tvm.DataType("float16").bits == 16
+    A = te.placeholder((4,), name="A")
+    B = te.compute((4,), lambda i: A[i] + 1, name="B")
+    m = tvm.build(te.create_schedule(B.op), [A, B])
+    assert isinstance(m, tvm.runtime.Module) and not isinstance(3, tvm.runtime.Module)
+    assert isinstance(m[m.entry_name], tvm.runtime.PackedFunc)
+    assert float(tvm.runtime.const(1.5).value) == 1.5 and tvm.runtime.String("a") == "a"
