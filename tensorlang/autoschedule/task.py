@@ -65,6 +65,28 @@ class LayoutRewriteOption:
         return LayoutRewriteOption.INSERT_TRANSFORM_STAGE
 
 
+class SearchDAG(ComputeDAG):
+    """A search task's ``compute_dag``: the DAG, plus TVM's way to replay a logged schedule on it
+    (``apply_steps_from_state``, ``print_python_code_from_state``)."""
+
+    def __init__(self, tensors: Sequence[Any], task: SearchTask):
+        super().__init__(tensors)
+        self.task = task
+
+    def apply_steps_from_state(self, state: ConfigEntity, layout_rewrite: Any = None) -> tuple[Schedule, list]:
+        """The schedule and arguments ``state`` (a record's ``inp.state``) describes, on fresh tensors."""
+        return self.task.instantiate(self._check(state))
+
+    def print_python_code_from_state(self, state: ConfigEntity) -> str:
+        """``state`` as the Python schedule primitives that make it."""
+        return self.task.python_code_of(self._check(state))
+
+    def _check(self, state: Any) -> ConfigEntity:
+        if not isinstance(state, ConfigEntity) or "sketch" not in state.to_json_knobs():
+            raise TensorLangError(f"expected an auto-scheduler record's state (inp.state), got {state!r:.120}")
+        return state
+
+
 class SearchTask:
     """One auto-scheduling problem: ``SearchTask(func, args=(...), target="llvm")``."""
 
@@ -111,7 +133,7 @@ class SearchTask:
         self.name = NAME_PREFIX + (name or registered_name(func) or desc or getattr(func, "__name__", "computation"))
         self.desc = desc
         self.workload_key = workload_key_of(self.name, self.args)
-        self.dag = ComputeDAG(self._tensors())
+        self.dag = SearchDAG(self._tensors(), self)
         self.task_inputs = _fixed_inputs(self.name, self.dag, task_inputs)
         self.hardware: HardwareModel = hardware_for(self.target)
         if hardware_params is not None:
@@ -247,8 +269,12 @@ class SearchTask:
         CUDA task)."""
         if print_mode not in ("schedule", "cuda"):
             raise TensorLangError(f"print_best: print_mode must be 'schedule' or 'cuda', got {print_mode!r}")
-        best = self._best(log)
-        sketch, decisions = from_config(best)
+        return self.python_code_of(self._best(log), print_mode)
+
+    def python_code_of(self, config: ConfigEntity, print_mode: str = "schedule") -> str:
+        """A candidate of this task as the Python schedule primitives that make it, or (``"cuda"``)
+        as its device kernel's source."""
+        sketch, decisions = from_config(config)
         tensors = self._tensors()
         s, args = apply_sketch(ComputeDAG(tensors), sketch, decisions, self.hardware)
         if print_mode == "cuda":

@@ -71,6 +71,18 @@ def test_the_matmul_tutorial_flow(tmp_path):
     text = task.print_best(str(log))
     assert "s = te.create_schedule([out.op])" in text and "sketch" in text.splitlines()[0]
 
+    # "Using the record file": the best record's state, printed as Python and applied again
+    inp, res = auto_scheduler.load_best_record(str(log), task.workload_key)
+    assert task.compute_dag.print_python_code_from_state(inp.state) == text
+    sch2, args2 = task.compute_dag.apply_steps_from_state(inp.state)
+    assert str(tvm.lower(sch2, args2, simple_mode=True)) == str(tvm.lower(sch, args, simple_mode=True))
+    func2 = tvm.build(sch2, args2, "llvm")
+    out2 = tvm.nd.empty((64, 64), device=dev)
+    func2(tvm.nd.array(a), tvm.nd.array(b), tvm.nd.array(c), out2)
+    np.testing.assert_allclose(out2.numpy(), a @ b + c, rtol=1e-4)
+    with pytest.raises(tvm.TVMError, match="auto-scheduler record's state"):
+        task.compute_dag.apply_steps_from_state("not a state")
+
     # resume as the tutorial does: 3 more trials, none of them one measured before
     cost_model = auto_scheduler.XGBModel()
     cost_model.update_from_file(str(log))

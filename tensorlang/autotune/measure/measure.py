@@ -56,6 +56,15 @@ class MeasureInput:
     def __getitem__(self, k: int) -> Any:  # TVM's MeasureInput is a namedtuple: inp[2] is the config
         return (self.target, self.task, self.config)[k]
 
+    @property
+    def state(self) -> ConfigEntity:
+        """An auto-scheduler record's schedule (TVM's ``inp.state``): its sketch and decisions, which
+        ``task.compute_dag.apply_steps_from_state`` and ``print_python_code_from_state`` take."""
+        if "sketch" not in getattr(self.config, "_knobs", {}):
+            raise AttributeError("only auto-scheduler records have a state; this record is an AutoTVM config "
+                                 "(use inp.config)")
+        return self.config
+
     def __iter__(self) -> Any:
         return iter((self.target, self.task, self.config))
 
