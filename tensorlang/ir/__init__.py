@@ -1,8 +1,8 @@
 """The loop IR: statements over te expressions, lowered functions, and the passes over them."""
 
 from ..te.expr import Op, PrimExpr
-from . import stmt
-from .function import Buffer, PrimFunc
+from . import stmt, transform
+from .function import Buffer, GlobalVar, PrimFunc
 from .module import IRModule
 from .passes.lower_intrin import CallEffectKind, register_intrin_lowering, register_op_attr
 from .range import Range
@@ -12,4 +12,4 @@ from .structural_equal import assert_structural_equal, structural_equal, structu
 
 __all__ = ["assert_structural_equal", "structural_equal", "structural_hash", "Op", "PrimExpr",
            "CallEffectKind", "register_intrin_lowering", "register_op_attr", "load_json", "save_json", "Buffer",
-           "IRModule", "PrimFunc", "Range", *stmt.__all__]
+           "GlobalVar", "IRModule", "PrimFunc", "transform", "Range", *stmt.__all__]
