@@ -14,6 +14,7 @@ from .ir.stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Prov
 from .ir.stmt_functor import stmt_list, stmt_seq
 from .te import all, any, expr, intrin
 from .te.expr import *  # noqa: F403 - te's expression nodes and constructors are tir's
+from .te.expr import Call as _CallNode
 from .te.expr import StringImm
 from .te.expr import convert as _convert
 from .te.extern import DeclBuffer as Buffer
@@ -61,6 +62,16 @@ def _flat_index(indices: Any, where: str) -> Any:
             raise ExprError(f"tir.{where}: lowered buffers are flat, so indices holds one index, got {len(indices)}")
         indices = indices[0]
     return _convert(indices)
+
+
+class Call(metaclass=AliasMeta):
+    """TVM's ``tir.Call(dtype, op, args)``: an intrinsic call (``op`` a name or ``ir.Op``; a None
+    dtype is void), built as ``call_intrin`` builds it; ``isinstance`` matches every call."""
+
+    _target = _CallNode
+
+    def __new__(cls, dtype: Any, op: Any, args: Any = (), span: Any = None) -> Any:
+        return call_intrin(dtype, getattr(op, "name", op), *list(args))
 
 
 # te code reads tensors; a ProducerLoad is a TensorRead.

@@ -116,6 +116,31 @@ class IRBuilder:
         self._stack[-1].append(lambda body: Allocate(var, as_dtype(dtype), convert(size), scope, body))
         return BufferPtr(self, var, dtype, tuple(convert(d) for d in dims))
 
+    def scope_attr(self, node: Any, attr_key: str, value: Any) -> None:
+        """TVM's attribute scope over the statements that follow.  ``"thread_extent"`` on a
+        ``te.thread_axis`` launches that GPU index over ``[0, value)`` (a thread-bound loop, as a
+        schedule's ``bind`` makes); other keys (pragmas, storage scopes) carry no meaning here and
+        are refused, so a kernel never silently loses one."""
+        if attr_key != "thread_extent":
+            raise ExprError(f"ir_builder.scope_attr: only 'thread_extent' is supported, got '{attr_key}'")
+        var, tag = getattr(node, "var", None), getattr(node, "thread_tag", "")
+        if not isinstance(var, Var) or not tag:
+            raise ExprError(f"ir_builder.scope_attr(..., 'thread_extent', ...) takes a te.thread_axis, got {node!r}")
+        extent = convert(value)
+
+        def launch(body: Stmt) -> Stmt:
+            # TVM's launch attributes may come in any order; kernels here have their block
+            # indices outside their thread indices, so a thread index goes inside block loops.
+            if tag.startswith("threadIdx") and isinstance(body, For) and body.kind is ForKind.THREAD_BINDING \
+                    and body.thread_tag.startswith("blockIdx"):
+                return body.with_fields(body=launch(body.body))
+            return For(var, convert(0), extent, ForKind.THREAD_BINDING, body, thread_tag=tag)
+        self._stack[-1].append(launch)
+
+    def likely(self, expr: Any) -> PrimExpr:
+        """TVM's ``ib.likely``: the condition itself (a hint only)."""
+        return convert(expr)
+
     def let(self, var_name: str, value: Any) -> Var:
         """A variable bound to ``value`` for the statements that follow."""
         value = convert(value)

@@ -384,6 +384,13 @@ class Stage:
         attr.bind_thread = thread_ivar
         return self
 
+    def env_threads(self, threads: Any) -> Stage:
+        """TVM's launch of threads once around a whole scan is not supported: it is refused by
+        name rather than ignored, since the schedule would run differently from what was asked."""
+        raise ScheduleError(f"{self._where()}: env_threads is not supported; bind the scan's init and update "
+                            "stages' axes to the thread axes instead (s[update].bind(xi, thread_x)): the scan's "
+                            "time loop then launches one kernel per step, with the same results")
+
     @_recorded
     def set_store_predicate(self, predicate: PrimExpr) -> Stage:
         """Only the threads (iterations) where ``predicate`` holds write this stage's output,

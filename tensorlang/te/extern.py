@@ -224,13 +224,25 @@ def reinterpret(dtype: str | DType, value: Any) -> PrimExpr:
     return Call(dt, "reinterpret", [value])
 
 
-def call_intrin(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr:
+# The block-wide barrier GPU code generation and emulation know (ir.passes.storage_sync.BARRIER).
+_BARRIER = "tl.syncthreads"
+
+
+def call_intrin(dtype: str | DType | None, func_name: str, *args: Any) -> PrimExpr:
     """An intrinsic by name (``"tir.exp"`` or a name given lowering rules with
-    ``tl.ir.register_intrin_lowering``)."""
+    ``tl.ir.register_intrin_lowering``); string arguments become ``StringImm``s and a ``None``
+    dtype (TVM's void) is int32.  TVM's ``tvm_storage_sync("shared")`` is the block barrier."""
     name = func_name[4:] if func_name.startswith("tir.") else func_name
+    dt = "int32" if dtype is None else dtype
     if name == "reinterpret" and len(args) == 1:
-        return reinterpret(dtype, args[0])
-    return Call(dtype, name, [convert(a) for a in args])
+        return reinterpret(dt, args[0])
+    values = [StringImm(a) if isinstance(a, str) else convert(a) for a in args]
+    if name == "tvm_storage_sync":
+        scope = values[0].value if values and isinstance(values[0], StringImm) else None
+        if scope != "shared":
+            raise ExprError(f"tvm_storage_sync({scope!r}): only 'shared' (the block-wide barrier) is supported")
+        return Call("int32", _BARRIER, ())
+    return Call(dt, name, values)
 
 
 __all__ = ["DeclBuffer", "ExternOp", "extern", "decl_buffer", "call_packed", "call_extern", "call_pure_extern",

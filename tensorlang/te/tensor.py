@@ -114,8 +114,18 @@ class IterVar:
 
     __hash__ = object.__hash__
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> Any:
+        # Against a number or an expression, ``tx == 0`` is a condition, as in TVM (ir_builder
+        # kernels write ``with ib.if_scope(tx == 0)``); against anything else (another IterVar
+        # in a list lookup, None) it is identity.
+        if isinstance(other, (numbers.Number, PrimExpr)) and not isinstance(other, bool):
+            return self.var == other
         return self is other
+
+    def __ne__(self, other: object) -> Any:
+        if isinstance(other, (numbers.Number, PrimExpr)) and not isinstance(other, bool):
+            return self.var != other
+        return self is not other
 
 
 def _delegate(name: str):

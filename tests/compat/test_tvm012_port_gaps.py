@@ -177,3 +177,15 @@ def test_runtime_and_ir_names() -> None:
     assert isinstance(m, tvm.runtime.Module) and not isinstance(3, tvm.runtime.Module)
     assert isinstance(m[m.entry_name], tvm.runtime.PackedFunc)
     assert float(tvm.runtime.const(1.5).value) == 1.5 and tvm.runtime.String("a") == "a"
+
+
+def test_env_threads_is_refused_with_the_alternative() -> None:
+    m, n = 4, 8
+    X = te.placeholder((m, n), name="X")
+    state = te.placeholder((m, n))
+    init = te.compute((1, n), lambda _, i: X[0, i])
+    update = te.compute((m, n), lambda t, i: state[t - 1, i] + X[t, i])
+    res = te.scan(init, update, state)
+    s = te.create_schedule(res.op)
+    with pytest.raises(tvm.TVMError, match="env_threads is not supported; bind"):
+        s[res].env_threads([te.thread_axis((0, 1), "blockIdx.x"), te.thread_axis((0, 8), "threadIdx.x")])
