@@ -1,8 +1,11 @@
-"""CUDA schedules: AutoTVM templates (``conv2d_nchw.cuda``, ``dense_small_batch.cuda``,
+"""CUDA schedules: AutoTVM templates (``conv2d_nchw.cuda``, ``conv2d_nhwc.cuda``,
+``depthwise_conv2d_nchw.cuda``, ``batch_matmul.cuda``, ``dense_small_batch.cuda``,
 ``dense_large_batch.cuda``) and TVM's fixed schedules for injective ops, reductions, softmax and
 pooling (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
 
+from .batch_matmul import batch_matmul, schedule_batch_matmul
 from .conv2d import conv2d_nchw, schedule_conv2d_nchw
+from .conv2d_nhwc import conv2d_nhwc, schedule_conv2d_nhwc
 from .conv2d_winograd import (
     conv2d_nchw_winograd,
     conv2d_nchw_winograd_without_weight_transform,
@@ -10,6 +13,7 @@ from .conv2d_winograd import (
     schedule_conv2d_nchw_winograd_without_weight_transform,
 )
 from .dense import dense_large_batch, dense_small_batch, schedule_dense_large_batch, schedule_dense_small_batch
+from .depthwise_conv2d import depthwise_conv2d_nchw, schedule_depthwise_conv2d_nchw
 from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
 from .pooling import schedule_adaptive_pool, schedule_pool
 from .reduction import schedule_reduce
@@ -20,4 +24,5 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_sm
            "schedule_injective_from_existing", "schedule_elemwise", "schedule_broadcast", "schedule_reduce",
            "schedule_softmax", "schedule_pool", "schedule_adaptive_pool",
            "conv2d_nchw_winograd", "schedule_conv2d_nchw_winograd", "conv2d_nchw_winograd_without_weight_transform",
-           "schedule_conv2d_nchw_winograd_without_weight_transform"]
+           "schedule_conv2d_nchw_winograd_without_weight_transform", "batch_matmul", "schedule_batch_matmul",
+           "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw"]

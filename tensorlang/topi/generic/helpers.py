@@ -234,3 +234,19 @@ def schedule_reductions(outs: Any, reduction_at: Callable[[Schedule, ComputeOp, 
             if found is not None:
                 schedule(*found)
     return sch
+
+
+def tile_and_accumulate(sch: Schedule, anchor: Tensor, out: Tensor, scope: str) -> tuple[Tensor, Tensor, Tensor | None]:
+    """The stages of a tiled reduction ``anchor`` (a matmul, a convolution) whose consumer chain
+    ends in ``out``: (the stage that gets the tiling, the stage of ``scope`` accumulating each tile
+    under it, an output left for the caller to schedule on its own or None).  When ``anchor`` is
+    the output, the accumulator is a cache_write of it; when ``out`` (elementwise ops after it,
+    inlined) has its shape, ``out`` is tiled and ``anchor`` accumulates under it; otherwise (a
+    reshape after it ...) ``anchor`` is tiled at root over a cache_write and ``out`` comes back."""
+    if anchor.op is out.op:
+        return anchor, sch.cache_write(anchor, scope), None
+    if const_size(out.shape) is not None and get_const_tuple(out.shape) == get_const_tuple(anchor.shape):
+        if scope != "global":
+            sch[anchor].set_scope(scope)
+        return out, anchor, None
+    return anchor, sch.cache_write(anchor, scope), out

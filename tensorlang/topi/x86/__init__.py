@@ -1,10 +1,26 @@
-"""x86 schedules: AutoTVM templates (``conv2d_nchw.x86``, ``dense_nopack.x86``, ``dense_pack.x86``)
-and TVM's fixed schedules for injective ops, reductions, softmax and pooling
-(``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
+"""x86 schedules: AutoTVM templates (``conv2d_nchw.x86``, ``conv2d_NCHWc.x86``, ``dense_nopack.x86``,
+``dense_pack.x86``, ``batch_matmul.x86``, ``depthwise_conv2d_NCHWc.x86``, which ``depthwise_conv2d_nchw``
+runs) and TVM's fixed schedules for injective ops, concatenate, NHWC conv2d, reductions, softmax and
+pooling (``schedule_injective``, ``schedule_concatenate``, ``schedule_conv2d_nhwc``, ``schedule_reduce``,
+``schedule_softmax``, ``schedule_pool`` ...)."""
 
+from .batch_matmul import batch_matmul, schedule_batch_matmul
 from .conv2d import conv2d_nchw, conv2d_NCHWc, schedule_conv2d_nchw, schedule_conv2d_NCHWc
+from .conv2d_nhwc import schedule_conv2d_nhwc
 from .dense import dense_nopack, dense_pack, schedule_dense_nopack, schedule_dense_pack
-from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
+from .depthwise_conv2d import (
+    depthwise_conv2d_nchw,
+    depthwise_conv2d_NCHWc,
+    schedule_depthwise_conv2d_nchw,
+    schedule_depthwise_conv2d_NCHWc,
+)
+from .injective import (
+    schedule_broadcast,
+    schedule_concatenate,
+    schedule_elemwise,
+    schedule_injective,
+    schedule_injective_from_existing,
+)
 from .pooling import schedule_adaptive_pool, schedule_pool
 from .reduction import schedule_reduce
 from .softmax import schedule_softmax
@@ -12,4 +28,6 @@ from .softmax import schedule_softmax
 __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_nopack", "dense_pack", "schedule_dense_nopack",
            "schedule_dense_pack", "schedule_injective", "schedule_injective_from_existing", "schedule_elemwise",
            "schedule_broadcast", "schedule_reduce", "schedule_softmax", "schedule_pool", "schedule_adaptive_pool",
-           "conv2d_NCHWc", "schedule_conv2d_NCHWc"]
+           "conv2d_NCHWc", "schedule_conv2d_NCHWc", "batch_matmul", "schedule_batch_matmul", "depthwise_conv2d_nchw",
+           "schedule_depthwise_conv2d_nchw", "depthwise_conv2d_NCHWc", "schedule_depthwise_conv2d_NCHWc",
+           "schedule_concatenate", "schedule_conv2d_nhwc"]

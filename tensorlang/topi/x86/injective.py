@@ -73,3 +73,32 @@ def schedule_elemwise(outs: Tensor | Sequence[Tensor]) -> Schedule:
 def schedule_broadcast(outs: Tensor | Sequence[Tensor]) -> Schedule:
     """Schedule broadcast ``outs`` for x86 (as ``schedule_injective``)."""
     return schedule_injective(outs)
+
+
+CONCAT_VECTOR_LIMIT = 64
+
+
+def schedule_concatenate(outs: Tensor | Sequence[Tensor]) -> Schedule:
+    """Schedule ``topi.concatenate`` outputs for x86: producers inlined, the leading axes fused and run
+    in parallel, the innermost axis vectorised (whole up to 64 elements, else by its largest divisor
+    up to 64), as TVM's x86 schedule does."""
+
+    def per_output(sch: Schedule, out: Tensor) -> None:
+        axes = list(out.op.axis)
+        if not axes:
+            return
+        stage = sch[out]
+        if len(axes) > 1:
+            extent = const_size([axes[-1].dom.extent])
+            if extent is not None and extent > 1:
+                factor = max(d for d in range(1, min(extent, CONCAT_VECTOR_LIMIT) + 1) if extent % d == 0)
+                if factor == extent:
+                    stage.vectorize(axes[-1])
+                elif factor > 1:
+                    stage.vectorize(stage.split(axes[-1], factor=factor)[1])
+            outer = axes[:min(3, len(axes) - 1)]
+        else:
+            outer = axes
+        stage.parallel(stage.fuse(*outer))
+
+    return schedule_each(outs, per_output, inline=True)

@@ -1,0 +1,66 @@
+"""Tunable depthwise NCHW conv2d for GPUs (``depthwise_conv2d_nchw.cuda``): blocks over (batch x
+channel tiles, row tiles, column tiles), a 3-D grid of threads in each (channels, rows, columns),
+every thread a few outputs accumulated in registers; the padding is read inline."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ... import autotune as autotvm
+from ... import te
+from ...schedule.schedule import Schedule
+from ...te.tensor import Tensor
+from .. import nn
+from ..generic.helpers import tile_and_accumulate
+from ..utils import schedule_tagged
+from .injective import schedule_injective_from_existing
+from .tiling import inline_pad_and_dilate, threads_and_registers
+
+
+@autotvm.register_topi_compute("depthwise_conv2d_nchw.cuda")
+def depthwise_conv2d_nchw(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
+                          out_dtype: str | None = None) -> Tensor:
+    """``topi.nn.depthwise_conv2d_nchw`` (kernel (C, M, KH, KW)), tunable with
+    ``schedule_depthwise_conv2d_nchw``."""
+    return nn.depthwise_conv2d_nchw(data, kernel, strides, padding, dilation, out_dtype)
+
+
+def _schedule(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
+    _, f, y, x = conv.op.axis
+    cfg.define_split("tile_f", f, num_outputs=3, filter=threads_and_registers(8))
+    cfg.define_split("tile_y", y, num_outputs=3, filter=threads_and_registers(8))
+    cfg.define_split("tile_x", x, num_outputs=3, filter=threads_and_registers(16))
+    cfg.define_knob("auto_unroll_max_step", [0, 256])
+    if cfg.is_fallback:
+        cfg.fallback_split("tile_f", [-1, 4, 1])
+        cfg.fallback_split("tile_y", [-1, 4, 1])
+        cfg.fallback_split("tile_x", [-1, 16, 1])
+    inline_pad_and_dilate(s, conv)
+    main, local, rest = tile_and_accumulate(s, conv, out, "local")
+    n, f, y, x = s[main].op.axis
+    kernel_scope, n = s[main].split(n, nparts=1)
+    bf, tf, fi = cfg["tile_f"].apply(s, main, f)
+    by, ty, yi = cfg["tile_y"].apply(s, main, y)
+    bx, tx, xi = cfg["tile_x"].apply(s, main, x)
+    bf = s[main].fuse(n, bf)
+    s[main].reorder(kernel_scope, bf, by, bx, tf, ty, tx, fi, yi, xi)
+    s[main].bind(bf, te.thread_axis("blockIdx.z"))
+    s[main].bind(by, te.thread_axis("blockIdx.y"))
+    s[main].bind(bx, te.thread_axis("blockIdx.x"))
+    s[main].bind(tf, te.thread_axis("threadIdx.z"))
+    s[main].bind(ty, te.thread_axis("threadIdx.y"))
+    s[main].bind(tx, te.thread_axis("threadIdx.x"))
+    s[main].pragma(kernel_scope, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
+    s[local].compute_at(s[main], tx)
+    _, lf, ly, lx = s[local].op.axis
+    di, dj = s[local].op.reduce_axis
+    s[local].reorder(di, dj, lf, ly, lx)
+    if rest is not None:
+        schedule_injective_from_existing(s, rest)
+
+
+@autotvm.register_topi_schedule("depthwise_conv2d_nchw.cuda")
+def schedule_depthwise_conv2d_nchw(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
+    """Schedule for ``depthwise_conv2d_nchw`` on CUDA (elementwise ops after it are fused into its kernel)."""
+    return schedule_tagged(outs, "depthwise_conv2d_nchw", lambda s, op, out: _schedule(cfg, s, op.output(0), out))
