@@ -8,14 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import autotune as autotvm
-from ... import te
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
 from ..generic.helpers import tile_and_accumulate
 from ..utils import schedule_tagged
 from .injective import schedule_injective_from_existing
-from .tiling import threads_and_registers
+from .tiling import bind_grid, threads_and_registers
 
 
 @autotvm.register_topi_compute("batch_matmul.cuda")
@@ -42,11 +41,7 @@ def _schedule(cfg: Any, s: Schedule, C: Tensor, out: Tensor) -> None:
     by, ty, yi = cfg["tile_y"].apply(s, main, y)
     bx, tx, xi = cfg["tile_x"].apply(s, main, x)
     s[main].reorder(kernel_scope, b, by, bx, ty, tx, yi, xi)
-    s[main].bind(b, te.thread_axis("blockIdx.z"))
-    s[main].bind(by, te.thread_axis("blockIdx.y"))
-    s[main].bind(bx, te.thread_axis("blockIdx.x"))
-    s[main].bind(ty, te.thread_axis("threadIdx.y"))
-    s[main].bind(tx, te.thread_axis("threadIdx.x"))
+    bind_grid(s, main, [b, by, bx], [ty, tx])
     s[main].pragma(kernel_scope, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
     s[local].compute_at(s[main], tx)
     _, ly, lx = s[local].op.axis

@@ -9,14 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import autotune as autotvm
-from ... import te
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
 from ..generic.helpers import tile_and_accumulate
 from ..utils import schedule_tagged
 from .injective import schedule_injective_from_existing
-from .tiling import inline_pad_and_dilate, threads_and_registers
+from .tiling import bind_grid, inline_pad_and_dilate, threads_and_registers
 
 
 @autotvm.register_topi_compute("conv2d_nhwc.cuda")
@@ -45,11 +44,7 @@ def _schedule(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
     bf, tf, fi = cfg["tile_f"].apply(s, main, f)
     bz = s[main].fuse(n, y)
     s[main].reorder(kernel_scope, bz, bx, bf, tx, tf, xi, fi)
-    s[main].bind(bz, te.thread_axis("blockIdx.z"))
-    s[main].bind(bx, te.thread_axis("blockIdx.y"))
-    s[main].bind(bf, te.thread_axis("blockIdx.x"))
-    s[main].bind(tx, te.thread_axis("threadIdx.y"))
-    s[main].bind(tf, te.thread_axis("threadIdx.x"))
+    bind_grid(s, main, [bz, bx, bf], [tx, tf])
     s[main].pragma(kernel_scope, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
     s[local].compute_at(s[main], tf)
     _, _, lx, lf = s[local].op.axis

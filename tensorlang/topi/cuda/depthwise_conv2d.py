@@ -8,14 +8,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from ... import autotune as autotvm
-from ... import te
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
 from ..generic.helpers import tile_and_accumulate
 from ..utils import schedule_tagged
 from .injective import schedule_injective_from_existing
-from .tiling import inline_pad_and_dilate, threads_and_registers
+from .tiling import bind_grid, inline_pad_and_dilate, threads_and_registers
 
 
 @autotvm.register_topi_compute("depthwise_conv2d_nchw.cuda")
@@ -45,12 +44,7 @@ def _schedule(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
     bx, tx, xi = cfg["tile_x"].apply(s, main, x)
     bf = s[main].fuse(n, bf)
     s[main].reorder(kernel_scope, bf, by, bx, tf, ty, tx, fi, yi, xi)
-    s[main].bind(bf, te.thread_axis("blockIdx.z"))
-    s[main].bind(by, te.thread_axis("blockIdx.y"))
-    s[main].bind(bx, te.thread_axis("blockIdx.x"))
-    s[main].bind(tf, te.thread_axis("threadIdx.z"))
-    s[main].bind(ty, te.thread_axis("threadIdx.y"))
-    s[main].bind(tx, te.thread_axis("threadIdx.x"))
+    bind_grid(s, main, [bf, by, bx], [tf, ty, tx])
     s[main].pragma(kernel_scope, "auto_unroll_max_step", cfg["auto_unroll_max_step"].val)
     s[local].compute_at(s[main], tx)
     _, lf, ly, lx = s[local].op.axis

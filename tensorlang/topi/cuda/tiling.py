@@ -1,14 +1,15 @@
 """What the simple (register-tiled, no shared memory) CUDA templates share: the filter that keeps
-a (block, thread, inner) split's threads and per-thread registers in bounds, and the inlining of a
-convolution's padding and kernel dilation."""
+a (block, thread, inner) split's threads and per-thread registers in bounds, the binding of the
+grid, and the inlining of a convolution's padding and kernel dilation."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
 
+from ... import te
 from ...schedule.schedule import Schedule
-from ...te.tensor import ComputeOp, Tensor
+from ...te.tensor import ComputeOp, IterVar, Tensor
 
 
 def threads_and_registers(max_threads: int, max_inner: int = 4) -> Callable[[Any], bool]:
@@ -24,3 +25,11 @@ def inline_pad_and_dilate(s: Schedule, conv: Tensor) -> None:
         s[data].compute_inline()
     if isinstance(kernel.op, ComputeOp) and "dilate" in kernel.op.tag:
         s[kernel].compute_inline()
+
+
+def bind_grid(s: Schedule, t: Tensor, blocks: list[IterVar], threads: list[IterVar]) -> None:
+    """Bind ``blocks`` to blockIdx and ``threads`` to threadIdx, the last of each to ``x`` (so up
+    to three each: z, y, x)."""
+    for axes, kind in ((blocks, "blockIdx"), (threads, "threadIdx")):
+        for ax, dim in zip(axes, "zyx"[3 - len(axes):]):
+            s[t].bind(ax, te.thread_axis(f"{kind}.{dim}"))

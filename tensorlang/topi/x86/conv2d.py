@@ -21,6 +21,15 @@ from .injective import vector_lanes
 conv2d_nchw = autotvm.register_topi_compute("conv2d_nchw.x86")(conv2d_nchw_tunable)
 
 
+
+def define_packed_blocks(cfg: Any, data: Tensor, kernel: Tensor) -> None:
+    """Knobs tile_ic / tile_oc of already packed tensors (data NCHW{c}c, kernel O..{o}o): the
+    blocks are fixed by the tensors, so one candidate each, under TVM's knob names."""
+    _, ic_chunk, _, _, ic_bn = get_const_tuple(data.shape)
+    oc_chunk, oc_bn = get_const_int(kernel.shape[0]), get_const_int(kernel.shape[5])
+    cfg.define_split("tile_ic", ic_chunk * ic_bn, num_outputs=2, policy="candidate", candidate=[[ic_chunk, ic_bn]])
+    cfg.define_split("tile_oc", oc_chunk * oc_bn, num_outputs=2, policy="candidate", candidate=[[oc_chunk, oc_bn]])
+
 def _schedule_conv(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
     n, f, y, x = s[conv].op.axis
     rc = s[conv].op.reduce_axis[0]
@@ -92,11 +101,7 @@ def conv2d_NCHWc(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, padding: 
         kernel = layout_transform(kernel, "OIHW", f"OIHW{ic_bn}i{oc_bn}o")
         layout, out_layout = f"NCHW{ic_bn}c", f"NCHW{oc_bn}c"
     elif len(data.shape) == 5 and len(kernel.shape) == 6:
-        # The blocks are fixed by the tensors: one candidate each, under TVM's knob names.
-        _, ic_chunk, _, _, ic_bn = get_const_tuple(data.shape)
-        oc_chunk, oc_bn = get_const_int(kernel.shape[0]), get_const_int(kernel.shape[5])
-        cfg.define_split("tile_ic", ic_chunk * ic_bn, num_outputs=2, policy="candidate", candidate=[[ic_chunk, ic_bn]])
-        cfg.define_split("tile_oc", oc_chunk * oc_bn, num_outputs=2, policy="candidate", candidate=[[oc_chunk, oc_bn]])
+        define_packed_blocks(cfg, data, kernel)
     return nn.conv2d_NCHWc(data, kernel, strides, padding, dilation, layout, out_layout, out_dtype)
 
 

@@ -16,7 +16,7 @@ from .. import nn
 from ..generic.helpers import tile_and_accumulate
 from ..transform import layout_transform
 from ..utils import get_const_int, get_const_tuple, schedule_tagged
-from .conv2d import _parallel_blocks
+from .conv2d import _parallel_blocks, define_packed_blocks
 from .injective import schedule_injective_from_existing, vector_lanes
 
 
@@ -71,11 +71,7 @@ def depthwise_conv2d_NCHWc(cfg: Any, data: Tensor, kernel: Tensor, strides: Any,
         kernel = layout_transform(kernel, "OIHW", f"OIHW1i{oc_bn}o")
         layout, out_layout = f"NCHW{ic_bn}c", f"NCHW{oc_bn}c"
     elif len(data.shape) == 5 and len(kernel.shape) == 6:
-        # The blocks are fixed by the tensors: one candidate each, under TVM's knob names.
-        _, ic_chunk, _, _, ic_bn = get_const_tuple(data.shape)
-        oc_chunk, oc_bn = get_const_int(kernel.shape[0]), get_const_int(kernel.shape[5])
-        cfg.define_split("tile_ic", ic_chunk * ic_bn, num_outputs=2, policy="candidate", candidate=[[ic_chunk, ic_bn]])
-        cfg.define_split("tile_oc", oc_chunk * oc_bn, num_outputs=2, policy="candidate", candidate=[[oc_chunk, oc_bn]])
+        define_packed_blocks(cfg, data, kernel)
     return nn.depthwise_conv2d_NCHWc(data, kernel, strides, padding, dilation, layout, out_layout, out_dtype)
 
 
