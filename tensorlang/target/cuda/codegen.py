@@ -580,7 +580,7 @@ __device__ __forceinline__ half tl_d2h(double d) {
 __device__ __forceinline__ half tl_nextafter_h(half x, half y) {
   float fx = tl_h2f(x), fy = tl_h2f(y);
   if (fx != fx || fy != fy) return tl_f2h(fx + fy);
-  if (fx == fy) return y;
+  if (fx == fy) return x;  // numpy's half nextafter: x (C's float/double ones return y)
   if (fx == 0.0f) return tl_bits_half((unsigned short)((tl_half_bits(y) & 0x8000u) | 1u));
   unsigned short b = tl_half_bits(x);
   return tl_bits_half((unsigned short)(((fy > fx) != (fx < 0.0f)) ? b + 1 : b - 1));

@@ -1098,7 +1098,9 @@ class _FunctionEmitter(Visitor):
         # From zero: the smallest subnormal with y's sign.
         tiny = b.or_(b.and_(b.bitcast(y, ity), _const(ity, 0x8000)), _const(ity, 1))
         moved = b.bitcast(b.select(b.fcmp_ordered("==", x, zero), tiny, stepped), ty)
-        same = b.select(b.fcmp_ordered("==", x, y), y, moved)
+        # Equal arguments give x, as numpy's half nextafter does (C's float/double ones give y:
+        # nextafter(0.0, -0.0) is -0.0 in float32 and +0.0 in float16).
+        same = b.select(b.fcmp_ordered("==", x, y), x, moved)
         return b.select(b.fcmp_unordered("uno", x, y), b.fadd(x, y), same)
 
     def _libm_call(self, symbols: tuple[str, str], xs: list[ir.Value], dt: DType) -> ir.Value:

@@ -32,8 +32,10 @@ def test_exp2_and_power_of_two_of_ints_in_float16(vector):
 
 
 def test_nextafter_in_float16_steps_one_half_ulp():
-    x = np.concatenate([rng.standard_normal(40) * 100, [0.0, -0.0, 65504.0, -65504.0, np.inf, -np.inf, np.nan, 1.0]])
-    y = np.concatenate([rng.standard_normal(40) * 100, [1.0, -1.0, np.inf, 0.0, 0.0, 0.0, 1.0, 1.0]])
+    # Equal arguments give x in numpy's float16 (y in float32/64): nextafter(0, -0) is +0 here.
+    x = np.concatenate([rng.standard_normal(40) * 100, [0.0, -0.0, 65504.0, -65504.0, np.inf, -np.inf, np.nan, 1.0,
+                                                          0.0, -0.0, 2.0]])
+    y = np.concatenate([rng.standard_normal(40) * 100, [1.0, -1.0, np.inf, 0.0, 0.0, 0.0, 1.0, 1.0, -0.0, 0.0, 2.0]])
     x, y = x.astype("float16"), y.astype("float16")
     n = x.size
     X, Y = te.placeholder((n,), "float16", name="X"), te.placeholder((n,), "float16", name="Y")
@@ -42,6 +44,7 @@ def test_nextafter_in_float16_steps_one_half_ulp():
     out = np.zeros(n, "float16")
     f(x, y, out)
     np.testing.assert_array_equal(out, np.nextafter(x, y))
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(np.nextafter(x, y)))
 
 
 @pytest.mark.parametrize("dtype, span", [("float32", 37), ("float64", 300)])
@@ -65,6 +68,7 @@ def test_nextafter_in_float16_on_the_gpu_paths():
     n = 64
     x = (rng.standard_normal(n) * 10).astype("float16")
     y = (rng.standard_normal(n) * 10).astype("float16")
+    x[:3], y[:3] = [0.0, -0.0, 1.5], [-0.0, 0.0, 1.5]
     X, Y = te.placeholder((n,), "float16", name="X"), te.placeholder((n,), "float16", name="Y")
     N = te.compute((n,), lambda i: te.nextafter(X[i], Y[i]), name="N")
     s = te.create_schedule(N.op)
@@ -75,6 +79,7 @@ def test_nextafter_in_float16_on_the_gpu_paths():
     out = np.zeros(n, "float16")
     f(x, y, out)
     np.testing.assert_array_equal(out, np.nextafter(x, y))
+    np.testing.assert_array_equal(np.signbit(out), np.signbit(np.nextafter(x, y)))
     if nvrtc.nvrtc_available():
         m = tl.build(s, [X, Y, N], target="cuda -arch=sm_90")
         assert "tl_nextafter_h(" in m.get_source("cuda") and m.get_source("ptx")
