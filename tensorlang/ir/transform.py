@@ -39,6 +39,9 @@ class PassContext:
         self.required_pass = list(required_pass or [])
         self.disabled_pass = list(disabled_pass or [])
         self.instruments = list(instruments or [])
+        if self.instruments:  # never silently: a user counting on them would read nothing
+            warnings.warn("PassContext(instruments=...) has no effect in tensorlang: no pass instrument is run",
+                          stacklevel=2)
         self.config = dict(config or {})
         unknown = sorted(k for k in self.config if k not in KNOWN_CONFIG)
         if unknown:

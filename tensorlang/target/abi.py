@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ..errors import BoundsError, BuildError
+from ..errors import ArgumentError, BoundsError, BuildError
 from ..ir import stmt as S
 from ..ir.function import Buffer, PrimFunc
 from ..te import expr as E
@@ -245,6 +245,17 @@ class SignedModule:
     def get_function(self, name: str, query_imports: bool = False) -> Any:
         """The function ``name`` (TVM's ``Module.get_function``): the module itself, which holds it."""
         return self[name]
+
+    def import_module(self, module: Any) -> None:
+        """TVM's ``import_module``: attach a device module (one ``load_module`` read from a saved
+        ``.ptx``/``.cu``) so ``imported_modules`` lists it.  The code a call runs is the module's
+        own: an emulated GPU build already holds its kernels, a CUDA one loads them itself."""
+        if not hasattr(module, "type_key") or module is self:
+            raise ArgumentError(f"import_module expects another module (from tvm.build or load_module), got {module!r}")
+        self.__dict__.setdefault("_imports", []).append(module)
+
+    def _imported(self) -> list[Any]:
+        return list(self.__dict__.get("_imports", ()))
 
 
 def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:

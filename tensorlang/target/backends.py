@@ -14,6 +14,7 @@ import os
 from types import ModuleType
 
 from ..errors import BuildError, TargetError
+from .source_module import SourceModule
 
 BACKENDS: dict[str, str] = {
     "llvm": "tensorlang.target.llvm",
@@ -27,6 +28,10 @@ def get_backend(kind: str) -> ModuleType:
         return importlib.import_module(BACKENDS[kind])
     except KeyError:
         raise TargetError(f"unknown target '{kind}' (known: {', '.join(BACKENDS)})") from None
+
+
+# Device code a GPU module's ``save`` writes, by file extension -> source format.
+_DEVICE_SOURCES = {"ptx": "ptx", "cu": "cuda"}
 
 
 def load_module(path: str | os.PathLike) -> object:
@@ -43,5 +48,9 @@ def load_module(path: str | os.PathLike) -> object:
         backend = get_backend(kind)
         if head.startswith(backend.EXPORT_MAGIC):
             return backend.load_module(path)
+    ext = os.path.splitext(os.fspath(path))[1].lstrip(".")
+    if ext in _DEVICE_SOURCES:  # a GPU module's saved device code, for Module.import_module
+        with open(os.fspath(path), encoding="utf-8") as f:
+            return SourceModule("cuda", {_DEVICE_SOURCES[ext]: f.read()})
     raise BuildError(f"{path} was not written by tensorlang's export_library (not a file any backend "
                      f"reads: {', '.join(BACKENDS)})")

@@ -8,6 +8,8 @@ templates for x86 and CUDA (``topi.x86``, ``topi.cuda``).
 
 from __future__ import annotations
 
+import importlib
+
 # Importing cuda and x86 registers their AutoTVM templates, as importing TVM's topi does.
 from . import (
     array_ops,
@@ -53,3 +55,10 @@ __all__ = ["generic", "image", "nn", "tag", "testing", "utils", "vision", "x86",
            *fixed_point.__all__, "sparse_fill_empty_rows", "sparse_reshape",
            *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__,
            "argwhere", "unique", "stft", "dft"]
+
+
+def __getattr__(name: str) -> object:
+    # topi.sparse (test-matrix helpers) needs scipy: it loads on first use, not with topi.
+    if name == "sparse":
+        return importlib.import_module(".sparse", __name__)
+    raise AttributeError(f"module 'tensorlang.topi' has no attribute '{name}'")

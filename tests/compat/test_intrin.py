@@ -89,3 +89,13 @@ def test_intrin_math_tutorial(clean_rules):
     s[B].bind(tx, te.thread_axis("threadIdx.x"))
     fcuda = tvm.build(s, [A, B], TGT, name="mylog")
     check(fcuda, np.log)
+    # The tutorial's exp rule returns a float32 call for a float64 exp: storing that would be a
+    # silent wrong answer (float32 bits in a float64 buffer), so the build names the rule instead.
+    A64 = te.placeholder((64,), name="A64", dtype="float64")
+    B64 = te.compute(A64.shape, lambda i: te.exp(A64[i]), name="B64")
+    s64 = te.create_schedule(B64.op)
+    bx, tx = s64[B64].split(B64.op.axis[0], factor=num_thread)
+    s64[B64].bind(bx, te.thread_axis("blockIdx.x"))
+    s64[B64].bind(tx, te.thread_axis("threadIdx.x"))
+    with pytest.raises(tvm.TVMError, match="rule for exp on target 'cuda' returned a float32 value .* float64 call"):
+        tvm.build(s64, [A64, B64], TGT)

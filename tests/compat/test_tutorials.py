@@ -72,6 +72,20 @@ def test_tensor_expr_get_started(tmp_path):
     fadd2(a, b, c)
     tvm.testing.assert_allclose(c.numpy(), a.numpy() + b.numpy())
 
+    # the tutorial's GPU flow: host object and device code saved apart, loaded, imported
+    fadd_gpu.save(temp.relpath("myadd_gpu.o"))
+    ext = "ptx" if "ptx" in fadd_gpu.imported_modules[0]._sources else "cu"  # PTX where NVRTC is installed
+    fadd_gpu.imported_modules[0].save(temp.relpath(f"myadd.{ext}"))
+    cc.create_shared(temp.relpath("myadd_gpu.so"), [temp.relpath("myadd_gpu.o")])
+    fadd1 = tvm.runtime.load_module(temp.relpath("myadd_gpu.so"))
+    fadd1_dev = tvm.runtime.load_module(temp.relpath(f"myadd.{ext}"))
+    fadd1.import_module(fadd1_dev)
+    assert fadd1.imported_modules[-1] is fadd1_dev and fadd1_dev.get_source() == \
+        fadd_gpu.imported_modules[0].get_source(ext)
+    c = tvm.nd.array(np.zeros(n, dtype=C.dtype), tvm.cpu())
+    fadd1(a, b, c)
+    tvm.testing.assert_allclose(c.numpy(), a.numpy() + b.numpy())
+
 
 def test_tensor_expr_get_started_matmul():
     M = K = N = 64

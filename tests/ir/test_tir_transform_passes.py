@@ -172,3 +172,12 @@ def test_transform_names_are_tvms() -> None:
     assert isinstance(tir.transform.Simplify(), tvm.transform.Pass)
     info = tvm.transform.PassInfo(1, "x", None)
     assert info.required == () and info.opt_level == 1
+
+
+def test_pass_instruments_warn_that_they_do_not_run() -> None:
+    import pytest
+
+    import tensorlang as tvm
+
+    with pytest.warns(UserWarning, match="instruments=.*no effect"):
+        tvm.transform.PassContext(instruments=[object()])

@@ -12,6 +12,7 @@ import enum
 from collections.abc import Callable
 from typing import Any
 
+from ...errors import LoweringError
 from ...te import expr as E
 from ...te.functor import Mutator
 from ..stmt import Stmt
@@ -70,7 +71,14 @@ class _Lower(Mutator):
         if rule is None:
             return node
         out = rule[1](node)
-        return node if out is None else E.convert(out)
+        if out is None:
+            return node
+        out = E.convert(out)
+        if out.dtype != node.dtype:
+            # The code would store the rule's value into the call's storage: a silent wrong answer.
+            raise LoweringError(f"the lowering rule for {node.name} on target '{self.kind}' returned a {out.dtype} "
+                                f"value ({out}) for a {node.dtype} call ({node}); a rule must keep the call's dtype")
+        return out
 
 
 def lower_intrinsics(stmt: Stmt, kind: str) -> Stmt:

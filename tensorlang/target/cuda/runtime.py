@@ -312,7 +312,18 @@ class CUDAModule(SignedModule):
     @property
     def imported_modules(self) -> list[SourceModule]:
         """The device module (CUDA C and PTX), as TVM shows it under the host module."""
-        return [SourceModule("cuda", {"cuda": self.source, "ptx": self.compiled.ptx or ""})]
+        return [SourceModule("cuda", {"cuda": self.source, "ptx": self.compiled.ptx or ""})] + self._imported()
+
+    def save(self, path: str | os.PathLike, fmt: str = "") -> None:
+        """Write the device code ("ptx", or "cu"/"cuda": the CUDA C; default: the file's extension).
+        The host side of a CUDA module is Python here, so there is no object file: save the whole
+        module with ``export_library`` and read it back with ``tvm.runtime.load_module``."""
+        fmt = fmt or os.path.splitext(os.fspath(path))[1].lstrip(".")
+        if fmt not in ("ptx", "cu", "cuda"):
+            raise TargetError(f"CUDAModule.save: a CUDA module saves its device code as .ptx or .cu, not '{fmt}' "
+                              f"({path}); its host side is Python: use export_library(path) and "
+                              "tvm.runtime.load_module(path) to keep the whole module")
+        self.imported_modules[0].save(path, fmt)
 
     @property
     def type_key(self) -> str:

@@ -247,7 +247,7 @@ class Module(SignedModule):
     def imported_modules(self) -> list[SourceModule]:
         """The device code of the build: the CUDA module of a ``cuda -emulate`` build."""
         device = {k: v for k, v in self.extra_sources.items() if k in ("cuda", "ptx")}
-        return [SourceModule("cuda", device)] if device else []
+        return ([SourceModule("cuda", device)] if device else []) + self._imported()
 
     @property
     def type_key(self) -> str:
