@@ -233,7 +233,7 @@ class SearchTask:
              early_stopping: int | None, verbose: bool, extra_callbacks: Sequence[Callable], confirm_top: int,
              confirm_rounds: int) -> SketchSearch:
         if verbose:
-            print(f"auto-scheduling {self.name}{self.args} on {self.target_kind}: {len(self.sketches)} sketch(es), "
+            print(f"auto-scheduling {self.name}{self.args} on {self.target}: {len(self.sketches)} sketch(es), "
                   f"{self.flop / 1e9:.3g} GFLOP per run" + (f"; {done} trial(s) resumed from {log}" if done else ""),
                   file=sys.stderr)
         callbacks = [progress_bar(todo, prefix=f"  {self.name} ")] if verbose and todo else []
