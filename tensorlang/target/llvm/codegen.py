@@ -223,6 +223,10 @@ class _ModuleEmitter:
         # may be marked noalias in outlined bodies; a handle bound by a Let may alias another.
         self.distinct_buffers: set[E.Var] = set()
         self.param_buffers: set[E.Var] = {p.data for p in func.params if isinstance(p, Buffer)}
+        # Element types of the buffers whose storage is known (parameters, then allocations as they
+        # are emitted): a store of another type would write foreign bits into them.
+        self.buffer_elems: dict[E.Var, DType] = {p.data: p.dtype.element_of() for p in func.params
+                                                 if isinstance(p, Buffer)}
         # Always present, so the runtime can set it whether or not the function has parallel loops.
         self._strings: dict[str, ir.GlobalVariable] = {}
         self._packed_slot: ir.GlobalVariable | None = None
@@ -1250,6 +1254,10 @@ class _FunctionEmitter(Visitor):
             s = s.with_fields(index=index)
         vdt = s.value.dtype
         elem = vdt.element_of()
+        want = self.m.buffer_elems.get(s.buffer)
+        if want is not None and want != elem:
+            raise BuildError(f"store to {s.buffer.name}: a {elem} value into a {want} buffer ({s.value}); "
+                             "the IR must convert it first")
         mem_ty = llvm_type(elem, in_memory=True)
         align = elem.bytes
         lanes = vdt.lanes
@@ -1412,6 +1420,7 @@ class _FunctionEmitter(Visitor):
 
     def visit_Allocate(self, s: S.Allocate) -> None:
         elem = s.dtype.element_of()
+        self.m.buffer_elems[s.buffer] = elem
         mem_ty = llvm_type(elem, in_memory=True)
         lanes = s.dtype.lanes
         name = s.buffer.name

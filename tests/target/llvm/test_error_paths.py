@@ -75,3 +75,25 @@ def test_keyword_arguments_and_float_scalars_past_their_range_are_argument_error
         assert np.isinf(c).all()
         with pytest.raises(ArgumentError, match="positional.*keyword argument\\(s\\) C"):
             f(1.0, a, C=c)
+
+
+def test_a_store_of_another_dtype_is_refused_not_reinterpreted():
+    # A user pass that stores a float32 value into a float64 buffer would write float32 bits
+    # there (a silent wrong answer); the code generator refuses it, naming the buffer.
+    import pytest
+
+    import tensorlang as tvm
+    from tensorlang import te
+
+    A = te.placeholder((8,), "float64", name="A")
+    B = te.compute((8,), lambda i: A[i] * 2.0, name="B")
+
+    @tvm.tir.transform.prim_func_pass(opt_level=0)
+    def narrow(f, mod, ctx):
+        return f.with_body(tvm.tir.stmt_functor.ir_transform(
+            f.body, None, lambda op: tvm.tir.BufferStore(op.buffer, op.value.astype("float32"), op.indices),
+            ["tir.BufferStore"]))
+
+    with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow)]}):
+        with pytest.raises(tvm.TVMError, match="store to B: a float32 value into a float64 buffer"):
+            tvm.build(te.create_schedule(B.op), [A, B], "llvm")
