@@ -1027,6 +1027,9 @@ class _KernelRenderer(Visitor):
             raise BuildError(f"kernel {self.k.name}: store to {s.buffer.name} of a {lanes}-lane value at a "
                              f"{s.index.dtype.lanes}-lane index")
         elem = s.value.dtype.element_of()
+        if elem != ref.dtype:  # as in the LLVM generator: storing another type would write foreign bits
+            raise BuildError(f"kernel {self.k.name}: store to {s.buffer.name}: a {elem} value into a {ref.dtype} "
+                             f"buffer ({s.value}); the IR must convert it first")
         if lanes == 1:
             if s.predicate is None:
                 self.line(f"{self._element(ref, elem, s.index, None, check)} = {_strip(self.expr(s.value))};")

@@ -314,3 +314,27 @@ def test_auto_unrolled_long_loops_are_unrolled_by_8_by_the_gpu_compiler():
     c = np.empty(64, "float32")
     f(a, c)
     np.testing.assert_allclose(c, 2 * a.sum(axis=1), rtol=1e-5, atol=1e-5)
+
+
+def test_a_store_of_another_dtype_is_refused_in_cuda_c():
+    # CUDA C reinterprets a pointer for an access of another type; for a store that would write
+    # float32 bits into a float64 buffer, so the generator refuses it, as the LLVM one does.
+    import tensorlang as tvm
+    from tensorlang import te
+
+    A = te.placeholder((64,), "float64", name="A")
+    B = te.compute((64,), lambda i: A[i] * 2.0, name="B")
+    s = te.create_schedule(B.op)
+    bx, tx = s[B].split(B.op.axis[0], factor=32)
+    s[B].bind(bx, te.thread_axis("blockIdx.x"))
+    s[B].bind(tx, te.thread_axis("threadIdx.x"))
+
+    @tvm.tir.transform.prim_func_pass(opt_level=0)
+    def narrow(f, mod, ctx):
+        return f.with_body(tvm.tir.stmt_functor.ir_transform(
+            f.body, None, lambda op: tvm.tir.BufferStore(op.buffer, op.value.astype("float32"), op.indices),
+            ["tir.BufferStore"]))
+
+    with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow)]}):
+        with pytest.raises(tvm.TVMError, match="store to B: a float32 value into a float64 buffer"):
+            tvm.build(s, [A, B], "cuda -emulate")
