@@ -470,8 +470,28 @@ class Stage:
         if not isinstance(scope, IterVar) or scope not in parent.all_iter_vars:
             name = scope.name if isinstance(scope, IterVar) else repr(scope)
             raise ScheduleError(f"{self._where()}: compute_at: axis {name} is not an axis of stage {parent.op.name}")
+        if self.group is not None and not self._group_admits(parent):
+            raise ScheduleError(f"{self._where()}: compute_at: stage {parent.op.name} is outside this stage's group "
+                                f"{self.group!r}; a grouped stage (a scan's body, or one of create_group) can only "
+                                f"be computed at a stage of its group or where its group is placed")
         self.attach_type, self.attach_stage, self.attach_ivar = SCOPE, parent, scope
         return self
+
+    def _group_admits(self, parent: Stage) -> bool:
+        """TVM's group rule for compute_at: ``parent`` lies inside this stage's group (through
+        its own group chain).  tensorlang also admits the place a group (or an enclosing one)
+        is attached at, which is where ``StageGroup.compute_at`` puts each member."""
+        pg = parent.group
+        while pg is not None:
+            if pg is self.group:
+                return True
+            pg = pg.group
+        g = self.group
+        while g is not None:
+            if g.attach_stage is parent:
+                return True
+            g = g.group
+        return False
 
     @_recorded
     def compute_inline(self) -> Stage:
@@ -640,6 +660,7 @@ class Schedule:
         self.outputs = list(outputs)
         self.stages: list[Stage] = []
         self.stage_map = StageMap()
+        self.groups: list[StageGroup] = []  # create_group's groups and each scan's body
         self._alive: list[Operation] = []
         for op in _post_order(self.outputs):
             st = Stage(op, self)
@@ -732,6 +753,13 @@ class Schedule:
                 stack.extend(t.op for t in op.input_tensors)
         members.sort(key=self.stages.index)
         group = StageGroup(members)
+        self.groups.append(group)
+        # members that all sat in one enclosing group (a scan's body) keep it as the new group's parent
+        enclosing = {id(st.group): st.group for st in members}
+        if len(enclosing) == 1:
+            (outer,) = enclosing.values()
+            if outer is not None and not all(m in members for m in outer.stages):
+                group.group = outer
         for st in members:
             inner = st.group
             if inner is not None and inner.group is None and all(m in members for m in inner.stages):
@@ -769,7 +797,12 @@ class StageGroup:
 
     def __init__(self, stages: Sequence[Stage]):
         self.stages = list(stages)
-        self.group: StageGroup | None = None
+        self.group: StageGroup | None = None  # the group this one is nested in
+        # where the group is placed (TVM's attach fields): set by compute_at, or the scan
+        # stage for a scan's body
+        self.attach_type = ROOT
+        self.attach_stage: Stage | None = None
+        self.attach_ivar: IterVar | None = None
 
     @property
     def num_child_stages(self) -> int:
@@ -778,20 +811,30 @@ class StageGroup:
     def compute_at(self, parent: Stage, scope: IterVar) -> StageGroup:
         """Compute the group inside loop ``scope`` of ``parent``: every member not already
         placed inside another member (a nested group keeps its place)."""
-        for st in self.stages:
-            if st.attach_type == "scope" and st.attach_stage in self.stages:
-                continue
-            st.compute_at(parent, scope)
+        if not isinstance(parent, Stage):
+            raise ScheduleError(f"group {self!r}: compute_at expects a stage (s[T]), got {parent!r}")
+        previous = self.attach_type, self.attach_stage, self.attach_ivar
+        self.attach_type, self.attach_stage, self.attach_ivar = SCOPE, parent, scope
+        try:
+            for st in self.stages:
+                if st.attach_type == "scope" and st.attach_stage in self.stages:
+                    continue
+                st.compute_at(parent, scope)
+        except BaseException:
+            self.attach_type, self.attach_stage, self.attach_ivar = previous
+            raise
         return self
 
     def compute_inline(self) -> StageGroup:
         for st in self.stages:
             st.compute_inline()
+        self.attach_type, self.attach_stage, self.attach_ivar = INLINE, None, None
         return self
 
     def compute_root(self) -> StageGroup:
         for st in self.stages:
             st.compute_root()
+        self.attach_type, self.attach_stage, self.attach_ivar = ROOT, None, None
         return self
 
     def set_scope(self, scope: str) -> StageGroup:
@@ -848,9 +891,11 @@ def create_schedule(ops: Operation | Tensor | Sequence[Operation | Tensor]) -> S
 
 
 def _attach_scan_body(sch: Schedule, scan_stage: Stage) -> None:
-    """Compute every stage between a scan's state and its update inside the scan's time loop."""
+    """Compute every stage between a scan's state (or one of its declared ``inputs``) and its
+    update inside the scan's time loop, as TVM's scan body is: a stage that reads only an input
+    such as ``X[t - 1]`` is per-step work and would read out of bounds over the whole axis."""
     op = scan_stage.op
-    states = set(op.state_placeholder)
+    states = set(op.state_placeholder) | set(op.inputs)
     reads_state: dict[int, bool] = {}
 
     def depends(o: Operation) -> bool:
@@ -867,6 +912,15 @@ def _attach_scan_body(sch: Schedule, scan_stage: Stage) -> None:
             continue
         feeds.add(id(o))
         stack.extend(t.op for t in o.input_tensors)
-    for st in sch.stages:
-        if id(st.op) in feeds and (depends(st.op) or any(st.op is u.op for u in op.update)):
-            st.compute_at(scan_stage, op.scan_axis)
+    body = [st for st in sch.stages
+            if id(st.op) in feeds and (depends(st.op) or any(st.op is u.op for u in op.update))]
+    for st in body:
+        st.compute_at(scan_stage, op.scan_axis)
+    # the body is a group attached at the scan (TVM's scan group): body stages can be placed
+    # at each other, and compute_at outside the body is refused when it is asked
+    group = StageGroup(body)
+    group.attach_type, group.attach_stage, group.attach_ivar = SCOPE, scan_stage, op.scan_axis
+    for st in body:
+        if st.group is None:
+            st.group = group
+    sch.groups.append(group)

@@ -94,7 +94,12 @@ def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], sta
                             f"got {upd.shape[0]} for {upd.name} and {steps}")
         if not isinstance(upd.op, ComputeOp):
             raise ExprError(f"{where}: update {upd.name} must be a te.compute")
-    op = ScanOp(name, tag, attrs, inits, updates, states, list(inputs or []))
+    # TVM wraps a single tensor given as ``inputs``, as it does for init/update/state
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs or [])
+    for t in ins:
+        if not isinstance(t, Tensor):
+            raise ExprError(f"{where}: inputs must be a tensor or a list of tensors, got {t!r}")
+    op = ScanOp(name, tag, attrs, inits, updates, states, ins)
     return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
 
 
