@@ -63,6 +63,15 @@ class Reducer:
 
     def __call__(self, expr: Any, *args: Any, **kwargs: Any) -> Any:
         names = ("axis", "where", "init")
+        if args and not kwargs and not _is_axis(args[0]) and args[0] is not None \
+                and not (isinstance(args[0], (list, tuple)) and not args[0]):
+            # TVM's elementwise mode folds every value given: te.max(a, b, c) is max(max(a, b), c)
+            self._reject_index_as_axis(args[0], by_keyword=False)
+            res = expr
+            for value in args:
+                a, b = _operand_pair(res, value, f" (in te.{self.name})")
+                res = self.fcombine(a, b)
+            return res
         if len(args) > len(names) or set(kwargs) - set(names):
             raise ExprError(f"te.{self.name} takes (expr, axis, where=None, init=None)")
         bound = dict(zip(names, args)) | kwargs

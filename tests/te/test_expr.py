@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from tensorlang import te
@@ -95,3 +96,16 @@ def test_constant_casts_round_as_numpy_and_stay_quiet():
     with np.errstate(over="ignore"):
         want = a * np.float32(np.float16(0.1)) + np.float32(np.array(70000).astype(np.float16))
     np.testing.assert_array_equal(b, want)
+
+
+@pytest.mark.parametrize("red,ref", [(te.max, np.max), (te.min, np.min), (te.sum, np.sum)])
+def test_elementwise_reducer_folds_every_value(red, ref):
+    """TVM's te.max(a, b, c): every value is combined (the third once bound to where= and was dropped)."""
+    import tensorlang as tl
+    A = te.placeholder((4, 9), name="A")
+    C = te.compute((9,), lambda i: red(A[0, i], A[1, i], A[2, i], A[3, i]), name="C")
+    f = tl.build(te.create_schedule(C.op), [A, C])
+    a = np.random.default_rng().standard_normal((4, 9)).astype("float32")
+    c = np.empty(9, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, ref(a, axis=0), rtol=1e-6)
