@@ -293,3 +293,27 @@ def test_pool2d_window_larger_than_input_or_zero_stride_is_named():
         topi.nn.pool2d(X, [10, 10], [1, 1], [1, 1], [0, 0, 0, 0], "max")
     with pytest.raises(ExprError, match=r"pool2d: kernel \(2, 2\), stride \(0, 1\) .* must be positive"):
         topi.nn.pool2d(X, [2, 2], [0, 1], [1, 1], [0, 0, 0, 0], "avg")
+
+
+@pytest.mark.parametrize("op", ["layer_norm", "group_norm"])
+def test_float16_norms_sum_their_statistics_in_float32(op):
+    """A float16 sum of 256 values near 100 is off by its 0.125 ulp: the statistics are summed in
+    float32 (as TVM's layer_norm does) and the result matches numpy's float32 figures cast back."""
+    rng = np.random.default_rng()
+    x = (rng.uniform(size=(4, 16, 16)) * 8 + 100).astype("float16")
+    g, b = (rng.uniform(size=16).astype("float16") for _ in range(2))
+    X = te.placeholder(x.shape, "float16", "X")
+    if op == "layer_norm":
+        G, B = te.placeholder((16, 16), "float16", "G"), te.placeholder((16, 16), "float16", "B")
+        g, b = np.tile(g, (16, 1)), np.tile(b, (16, 1))
+        out, axes, scale = topi.nn.layer_norm(X, G, B, (1, 2), 1e-5), (1, 2), (g, b)
+    else:
+        G, B = te.placeholder((16,), "float16", "G"), te.placeholder((16,), "float16", "B")
+        out, axes = topi.nn.group_norm(X, G, B, 1, 1, [2], 1e-5), (1, 2)
+        scale = (g.reshape(16, 1), b.reshape(16, 1))
+    x32 = x.astype("float32")
+    ref = (x32 - x32.mean(axes, keepdims=True)) / np.sqrt(x32.var(axes, keepdims=True) + 1e-5)
+    ref = (ref * scale[0].astype("float32") + scale[1].astype("float32")).astype("float16")
+    got = run_plain(out, [X, G, B], [x, g, b])
+    assert got.dtype == np.float16
+    np.testing.assert_allclose(got.astype("float32"), ref.astype("float32"), rtol=2e-3, atol=2e-3)

@@ -111,19 +111,33 @@ def _normalize(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsi
     _check_vector(what, "gamma", gamma, norm_shape)
     if beta is not None:
         _check_vector(what, "beta", beta, norm_shape)
-    dt = data.dtype
-    count = te.const(prod(get_const_tuple(norm_shape)), dt)
+    dt, up = data.dtype, _accumulate(data.dtype)
+    acc = _acc_dtype(dt)
+    count = te.const(prod(get_const_tuple(norm_shape)), acc)
     keep = [k for k in range(len(data.shape)) if k not in axes]
-    total = _reduce_over(data, axes, lambda idx, _: data(*idx), f"{data.op.name}_sum")
+    total = _reduce_over(data, axes, lambda idx, _: up(data(*idx)), f"{data.op.name}_sum")
     mean = te.compute(total.shape, lambda *i: total(*i) / count, name=f"{data.op.name}_mean", tag=tag.INJECTIVE)
-    var_sum = _reduce_over(data, axes, lambda idx, out: (data(*idx) - mean(*out)) * (data(*idx) - mean(*out)),
+    var_sum = _reduce_over(data, axes, lambda idx, out: (up(data(*idx)) - mean(*out)) * (up(data(*idx)) - mean(*out)),
                            f"{data.op.name}_var_sum")
 
     def body(*i: Any) -> PrimExpr:
         outer, inner = [i[k] for k in keep], [i[k] for k in axes]
-        value = (data(*i) - mean(*outer)) * te.rsqrt(var_sum(*outer) / count + te.const(epsilon, dt)) * gamma(*inner)
-        return value + beta(*inner) if beta is not None else value
+        value = (up(data(*i)) - mean(*outer)) * te.rsqrt(var_sum(*outer) / count + te.const(epsilon, acc)) \
+            * up(gamma(*inner))
+        value = value + up(beta(*inner)) if beta is not None else value
+        return value if acc == dt else value.astype(dt)
     return te.compute(data.shape, body, name="T_layer_norm", tag=tag.INJECTIVE)
+
+
+def _acc_dtype(dt: Any) -> str:
+    """The dtype statistics are summed in: float32 for float16 data (a float16 sum of a few
+    hundred values near 100 is off by its 0.125 ulp), as TVM's layer_norm does."""
+    return "float32" if str(dt) == "float16" else str(dt)
+
+
+def _accumulate(dt: Any) -> Any:
+    acc = _acc_dtype(dt)
+    return (lambda x: x) if acc == str(dt) else (lambda x: x.astype(acc))
 
 
 def instance_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsilon: float = 1e-5) -> Tensor:
@@ -151,8 +165,9 @@ def group_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, num_groups: int
     if beta is not None:
         _check_vector(what, "beta", beta, [data.shape[c_ax]])
     per = channels // num_groups
-    dt = data.dtype
-    count = te.const(per * prod(get_const_tuple([data.shape[k] for k in spatial])), dt)
+    dt, up = data.dtype, _accumulate(data.dtype)
+    acc = _acc_dtype(dt)
+    count = te.const(per * prod(get_const_tuple([data.shape[k] for k in spatial])), acc)
     keep = [k for k in range(ndim) if k != c_ax and k not in spatial]  # e.g. the batch axis
     kc = te.reduce_axis((0, per), name="kc")
     ks = {k: te.reduce_axis((0, data.shape[k]), name=f"k{k}") for k in spatial}
@@ -164,15 +179,18 @@ def group_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, num_groups: int
             return te.sum(value(idx, i), axis=[kc, *ks.values()])
         return te.compute([data.shape[k] for k in keep] + [num_groups], body, name=name, tag=tag.COMM_REDUCE)
 
-    total = reduce(lambda idx, _: data(*idx), f"{data.op.name}_group_sum")
+    total = reduce(lambda idx, _: up(data(*idx)), f"{data.op.name}_group_sum")
     mean = te.compute(total.shape, lambda *i: total(*i) / count, name=f"{data.op.name}_group_mean",
                       tag=tag.INJECTIVE)
-    var_sum = reduce(lambda idx, g: (data(*idx) - mean(*g)) * (data(*idx) - mean(*g)), f"{data.op.name}_group_var_sum")
+    var_sum = reduce(lambda idx, g: (up(data(*idx)) - mean(*g)) * (up(data(*idx)) - mean(*g)),
+                     f"{data.op.name}_group_var_sum")
 
     def out(*i: Any) -> PrimExpr:
         g = [i[k] for k in keep] + [i[c_ax] // per]
-        value = (data(*i) - mean(*g)) * te.rsqrt(var_sum(*g) / count + te.const(epsilon, dt)) * gamma(i[c_ax])
-        return value + beta(i[c_ax]) if beta is not None else value
+        value = (up(data(*i)) - mean(*g)) * te.rsqrt(var_sum(*g) / count + te.const(epsilon, acc)) \
+            * up(gamma(i[c_ax]))
+        value = value + up(beta(i[c_ax])) if beta is not None else value
+        return value if acc == dt else value.astype(dt)
     return te.compute(data.shape, out, name="T_group_norm", tag=tag.INJECTIVE)
 
 
