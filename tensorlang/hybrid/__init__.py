@@ -13,7 +13,9 @@ Called with ``te`` tensors it returns the output tensor(s): the function's sourc
 translated (``parser.py``) into loop IR with ``ir_builder`` and wrapped in a ``te.extern``
 stage.  Called with numpy arrays it runs as plain Python, with ``output_tensor`` and the loop
 helpers (``const_range``, ``parallel``, ``vectorize``, ``unroll``, ``bind``) defined as numpy
-and ``range`` equivalents, which is how TVM checks a script against its own results.
+and ``range`` equivalents, which is how TVM checks a script against its own results.  The
+emulation's intrinsics (``popcount``, ``ceil_div``, ``inf``, ...) compute what the compiled ones
+do, so the two runs agree.
 """
 
 from __future__ import annotations
@@ -27,8 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ExprError
-from ..te.tensor import Tensor
-from .parser import build_extern
+from ..te.expr import FloatImm, IntImm
+from .parser import build_extern, has_tensor, max_num_threads
 
 
 def script(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -38,7 +40,7 @@ def script(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapped(*args: Any) -> Any:
-        if any(isinstance(a, Tensor) for a in args):
+        if any(has_tensor(a) for a in args):   # a tensor, or a list of them (TVM's Array)
             return build_extern(fn, args)
         return _run_python(fn, args)
     wrapped.hybrid_function = fn  # type: ignore[attr-defined]
@@ -49,6 +51,36 @@ def _loop(*args: Any) -> range:
     return range(*args)
 
 
+def _popcount(x: Any) -> int:
+    """Set bits of x in its own width, two's complement for negatives, as ``te.popcount``."""
+    bits = np.asarray(x).dtype.itemsize * 8 if isinstance(x, np.generic) else 32
+    return bin(int(x) & ((1 << bits) - 1)).count("1")
+
+
+def _ceil_div(a: Any, b: Any) -> Any:
+    """a / b rounded up, as ``te.ceildiv`` (exact for either sign)."""
+    return -(-a // b)
+
+
+def _extreme(dtype: Any, largest: bool) -> Any:
+    """TVM hybrid's ``inf``/``ninf``: the largest / most negative finite value of ``dtype``."""
+    dt = np.dtype(str(dtype))
+    info = np.finfo(dt) if dt.kind == "f" else np.iinfo(dt)
+    return dt.type(info.max if largest else info.min)
+
+
+def _as_python(value: Any) -> Any:
+    """An argument for the emulation: tensorlang constants (``tvm.runtime.convert([1, 2])``
+    holds IntImms) become Python numbers, inside lists too."""
+    if isinstance(value, (IntImm, FloatImm)):
+        return value.value
+    if isinstance(value, list):
+        return [_as_python(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(_as_python(v) for v in value)
+    return value
+
+
 _PYTHON_HELPERS: dict[str, Any] = {
     "output_tensor": lambda shape, dtype="float32": np.zeros(tuple(shape), dtype=dtype),
     "allocate": lambda shape, dtype="float32", scope="global": np.zeros(tuple(shape), dtype=dtype),
@@ -56,7 +88,9 @@ _PYTHON_HELPERS: dict[str, Any] = {
     "serial": _loop, "bind": lambda tag, n: range(n),
     "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
     "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "floor": math.floor, "ceil": math.ceil, "power": pow,
-    "select": lambda c, a, b: a if c else b, "popcount": lambda x: bin(int(x)).count("1"),
+    "select": lambda c, a, b: a if c else b, "popcount": _popcount, "likely": lambda cond: cond,
+    "ceil_div": _ceil_div, "max_num_threads": max_num_threads,
+    "inf": lambda dtype: _extreme(dtype, True), "ninf": lambda dtype: _extreme(dtype, False),
     **{name: getattr(np, name) for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
                                              "uint8", "uint16", "uint32", "uint64")},
 }
@@ -68,7 +102,7 @@ def _run_python(fn: Callable[..., Any], args: tuple) -> Any:
     for name, value in _PYTHON_HELPERS.items():
         env.setdefault(name, value)
     runnable = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
-    return runnable(*args)
+    return runnable(*[_as_python(a) for a in args])
 
 
 __all__ = ["script"]
