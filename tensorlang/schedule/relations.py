@@ -66,6 +66,12 @@ def ceildiv(a: PrimExpr, b: PrimExpr) -> PrimExpr:
     return (a + b - 1) // b
 
 
+def _nonzero(extent: PrimExpr) -> PrimExpr:
+    """A divisor for an index of a loop of this extent: a constant 0 extent (an empty tensor, as
+    numpy allows) is read as 1, since no iteration ever computes that index."""
+    return IntImm(extent.dtype, 1) if isinstance(extent, IntImm) and extent.value == 0 else extent
+
+
 def _clamp(amount: PrimExpr, extent: PrimExpr) -> PrimExpr:
     if isinstance(amount, IntImm) and isinstance(extent, IntImm) and amount.value > extent.value > 0:
         return extent
@@ -105,7 +111,7 @@ def pass_up_index(relations: list[Relation], extents: Mapping[IterVar, PrimExpr]
             values[rel.parent] = values[rel.outer] * extents[rel.inner] + values[rel.inner]
         elif isinstance(rel, Fuse):
             f = values[rel.fused]
-            ext = extents[rel.inner]
+            ext = _nonzero(extents[rel.inner])
             # A wide fused index splits into parts that each fit their own (narrower) dtype.
             values[rel.outer] = cast(f // ext, rel.outer.var.dtype)
             values[rel.inner] = cast(f % ext, rel.inner.var.dtype)
@@ -119,7 +125,7 @@ def pass_down_index(relations: list[Relation], extents: Mapping[IterVar, PrimExp
     for rel in relations:
         if isinstance(rel, Split):
             v = values[rel.parent]
-            inner = extents[rel.inner]
+            inner = _nonzero(extents[rel.inner])
             values[rel.outer] = v // inner
             values[rel.inner] = v % inner
         elif isinstance(rel, Fuse):

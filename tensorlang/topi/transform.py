@@ -17,7 +17,7 @@ from .. import te
 from ..errors import DTypeError, ExprError
 from ..te.broadcast import broadcast_reader, broadcast_shape
 from ..te.dtype import as_dtype
-from ..te.expr import PrimExpr, convert
+from ..te.expr import IntImm, PrimExpr, convert
 from ..te.flat_index import ravel, unravel
 from ..te.layout import Layout
 from ..te.tensor import Tensor
@@ -105,6 +105,8 @@ def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
     if size is not None and new_size is not None and size != new_size:
         raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} ({size} elements) to "
                         f"{asked} ({new_size} elements)")
+    if size == 0:  # an empty result: no element is ever read (unravel would divide by 0)
+        return te.compute(newshape, lambda *i: te.const(0, a.dtype), name="T_reshape", tag=tag.INJECTIVE)
     return te.compute(newshape, lambda *i: a(*unravel(ravel(i, newshape), a.shape)),
                       name="T_reshape", tag=tag.INJECTIVE)
 
@@ -196,6 +198,27 @@ def expand_dims(a: Tensor, axis: int, num_newaxis: int = 1) -> Tensor:
     shape = list(a.shape[:ax]) + [1] * num_newaxis + list(a.shape[ax:])
     return te.compute(shape, lambda *i: a(*(list(i[:ax]) + list(i[ax + num_newaxis:]))),
                       name="T_expand_dims", tag=tag.BROADCAST)
+
+
+def _is_zero(dim: Any) -> bool:
+    return (isinstance(dim, int) and dim == 0) or (isinstance(dim, IntImm) and dim.value == 0)
+
+
+def expand_like(a: Tensor, shape_like: Tensor, axis: Any) -> Tensor:
+    """``a`` broadcast to ``shape_like``'s shape along the new dimensions ``axis`` (of the output):
+    the other output dimensions index ``a`` in order.  A 1-element 1-D ``a`` with ``axis``
+    naming every output dimension fills the output with its value."""
+    out_nd = len(shape_like.shape)
+    axes = [axis] if isinstance(axis, int) else list(axis)
+    if len(a.shape) + len(axes) != out_nd:
+        if len(a.shape) == 1 and len(axes) == out_nd:
+            return te.compute(shape_like.shape, lambda *i: a(0), name="T_expand_like", tag=tag.BROADCAST)
+        raise ExprError(f"expand_like: {len(a.shape)} dimension(s) of a and {len(axes)} new axis(es) {axes} do not "
+                        f"make the {out_nd} of shape_like")
+    new = set(normalize_axes(axes, out_nd, "expand_like"))
+    kept = [k for k in range(out_nd) if k not in new]
+    return te.compute(shape_like.shape, lambda *i: a(*[i[k] for k in kept]), name="T_expand_like",
+                      tag=tag.BROADCAST)
 
 
 def squeeze(a: Tensor, axis: Any = None) -> Tensor:
@@ -399,7 +422,8 @@ def tile(a: Tensor, reps: Sequence[int]) -> Tensor:
     shape = [d * r for d, r in zip(src, reps_)]
 
     def body(*i: Any) -> PrimExpr:
-        return a(*[i[k] % src[k] if reps_[k] != 1 else i[k] for k in range(lead, ndim)])
+        # a dimension of size 0 makes an empty result: no index is ever computed there
+        return a(*[i[k] % src[k] if reps_[k] != 1 and not _is_zero(src[k]) else i[k] for k in range(lead, ndim)])
     return te.compute(shape, body, name="T_tile", tag=tag.BROADCAST)
 
 
@@ -901,7 +925,7 @@ def _dynamic_axis(dim: Any, v_dim: Any, bs: _Bounds, es: _Bounds, ss: _Bounds, k
     return selected, position, mismatch
 
 
-__all__ = ["concatenate", "expand_dims", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
+__all__ = ["concatenate", "expand_dims", "expand_like", "flatten", "flip", "full", "full_like", "gather", "gather_nd",
            "layout_transform", "ndarray_size", "one_hot", "repeat", "reshape", "shape", "sliding_window", "split",
            "squeeze", "stack", "strided_set", "strided_slice", "take", "tensordot", "tile", "transpose", "trilu",
            "unravel_index", "where"]

@@ -278,3 +278,21 @@ def test_conv3d_and_poolnd_references_agree_with_the_operators():
         axes = list(range(2, 2 + n))
         indep = _pool_ref(xs, axes, list(kernel), [2] * n, [1] * n, [1] * n, [0] * n, "avg", True, False)
         np.testing.assert_allclose(ref, indep, rtol=1e-6)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_poolnd_python_window_wholly_in_padding(count_include_pad):
+    """TVM's pooling tests compare the kernel after a relu with the reference: a max window with
+    no data gives 0 there under count_include_pad, else the kernel's own lowest finite value."""
+    x = np.random.default_rng().uniform(0.001, 1, (1, 2, 31)).astype("float32")
+    A = te.placeholder(x.shape, name="A")
+    B = topi.nn.pool1d(A, [3], [3], [1], [2, 1], "max", ceil_mode=True, layout="NCW",
+                       count_include_pad=count_include_pad)
+    got = np.empty([int(d) for d in B.shape], "float32")
+    tvm.build(te.create_schedule(B.op), [A, B])(x, got)
+    ref = topi.testing.poolnd_python(x, [3], [3], [1], [2], [1], "max", count_include_pad, True, layout="NCW")
+    assert ref.shape == got.shape and got[..., -1].max() < -1e38     # the last window holds no data
+    if count_include_pad:
+        np.testing.assert_array_equal(np.maximum(got, 0), ref)
+    else:
+        np.testing.assert_array_equal(got, ref)

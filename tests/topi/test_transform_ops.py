@@ -333,3 +333,22 @@ def test_take_modes_and_batch_dims_as_tvm():
         topi.take(A, I, 1, mode="raise")
     with pytest.raises(ExprError, match="take: batch_dims=3 must lie in"):
         topi.take(A, I, 1, batch_dims=3)
+
+
+def test_expand_like_broadcasts_along_the_new_axes():
+    import tensorlang as tl
+    rng = np.random.default_rng()
+    a = rng.standard_normal((3, 4)).astype("float32")
+    A, L = te.placeholder((3, 4), name="A"), te.placeholder((3, 5, 4, 2), name="L")
+    for axis, view in (([1, 3], a[:, None, :, None]), ([-1, 1], a[:, None, :, None])):
+        B = topi.expand_like(A, L, axis)
+        b = np.empty((3, 5, 4, 2), "float32")
+        tl.build(te.create_schedule(B.op), [A, B])(a, b)
+        np.testing.assert_array_equal(b, np.broadcast_to(view, b.shape))
+    S = te.placeholder((1,), name="S")
+    B = topi.expand_like(S, L, [0, 1, 2, 3])   # a scalar as a 1-element tensor fills the shape
+    s, b = rng.standard_normal(1).astype("float32"), np.empty((3, 5, 4, 2), "float32")
+    tl.build(te.create_schedule(B.op), [S, B])(s, b)
+    np.testing.assert_array_equal(b, np.full(b.shape, s[0]))
+    with pytest.raises(ExprError, match="expand_like"):
+        topi.expand_like(A, L, [1])

@@ -213,3 +213,24 @@ def test_template_called_without_a_record_gets_one_fallback_config_for_compute_a
         f = tvm.build(s, [A, W, C], "llvm")
     a, w = rand(4, 16), rand(24, 16)
     np.testing.assert_allclose(call(f, C, [a, w]), a @ w.T, rtol=1e-5, atol=1e-5)
+
+
+def test_empty_results_build_under_the_injective_schedule():
+    """Shapes with a 0 dimension (numpy's empty slices and tiles) fuse and split like any other."""
+    import tensorlang as tl
+    rng = np.random.default_rng()
+    A = te.placeholder((3, 4, 3), name="A")
+    T = te.placeholder((4, 0), name="T")
+    for inputs, out, ref in (
+            ([A], topi.strided_slice(A, [0, 2, 0], [1, 2, 3]) + 1, lambda a: a[0:1, 2:2, 0:3] + 1),
+            ([T], topi.tile(T, (5,)), lambda t: np.tile(t, (5,))),
+            ([A], topi.reshape(topi.strided_slice(A, [0, 0, 0], [3, 0, 3]), (0, 9)),
+             lambda a: a[:, 0:0].reshape(0, 9))):
+        with tl.target.Target("llvm"):
+            s = topi.x86.schedule_injective(out)
+        f = tl.build(s, [*inputs, out], "llvm")
+        data = [rng.standard_normal([int(d) for d in t.shape]).astype("float32") for t in inputs]
+        got = np.empty([int(d) for d in out.shape], "float32")
+        f(*data, got)
+        expected = ref(*data)
+        assert got.shape == expected.shape and got.size == 0

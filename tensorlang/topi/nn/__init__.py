@@ -1,6 +1,7 @@
 """Neural-network operators (``topi.nn``): declarations only; schedule them yourself or with
 the templates of ``topi.x86`` / ``topi.cuda``."""
 
+from ..utils import get_pad_tuple, get_pad_tuple3d  # TVM keeps them in topi.nn.utils, re-exported by topi.nn
 from .batch_space import batch_to_space_nd, scale_shift_nchw, scale_shift_nhwc, space_to_batch_nd
 from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
 from .conv2d import (
@@ -40,7 +41,8 @@ from .winograd import (
     winograd_transform_matrices,
 )
 
-__all__ = ["conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
+__all__ = ["get_pad_tuple", "get_pad_tuple3d",
+           "conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
            "conv1d", "conv1d_ncw", "conv1d_nwc", "conv2d_transpose_nchw", "depth_to_space", "space_to_depth",
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",

@@ -48,7 +48,10 @@ def poolnd_python(np_data: np.ndarray, kernel: Sequence[int], strides: Sequence[
                   count_include_pad: bool = True, ceil_mode: bool = False, dtype: str = "float32",
                   layout: str | None = None) -> np.ndarray:
     """Max or average pooling over the last 1, 2 or 3 of D, H, W in ``layout`` (NCW, NCHW, NCDHW
-    by default), as topi.nn.pool1d/pool2d/pool3d."""
+    by default), as topi.nn.pool1d/pool2d/pool3d.  A max-pool window holding data gives the max of
+    that data, as the kernel does; one wholly in padding gives 0 under ``count_include_pad`` (what
+    TVM's reference gives there, which its tests compare with the kernel after a relu), else the
+    dtype's lowest finite value (the kernel's own figure)."""
     n = len(kernel)
     layout = layout or "NC" + "DHW"[3 - n:]
     axes = [layout.index(d) for d in "DHW"[3 - n:]]
@@ -61,13 +64,15 @@ def poolnd_python(np_data: np.ndarray, kernel: Sequence[int], strides: Sequence[
             for size, b, a, k, d, s in zip(sizes, before, after, kernel, dilation, strides)]
     widths = list(zip(before, after))
     xp = np.pad(x, [(0, 0)] * (x.ndim - n) + widths, constant_values=-np.inf if pool_type == "max" else 0.0)
+    lowest = np.finfo(dtype).min if np.dtype(dtype).kind == "f" else np.iinfo(dtype).min
+    empty = 0.0 if count_include_pad else lowest  # a max-pool window with no data
     mask = np.pad(np.ones(sizes), widths)
     out = np.empty(x.shape[:-n] + tuple(outs))
     for pos in np.ndindex(*outs):
         win = tuple(slice(i * s, i * s + (k - 1) * d + 1, d) for i, s, k, d in zip(pos, strides, kernel, dilation))
         vals = xp[(Ellipsis, *win)]
         if pool_type == "max":
-            out[(Ellipsis, *pos)] = vals.max(axis=tuple(range(-n, 0)))
+            out[(Ellipsis, *pos)] = vals.max(axis=tuple(range(-n, 0))) if mask[win].any() else empty
         else:
             count = np.prod(kernel) if count_include_pad else max(mask[win].sum(), 1)
             out[(Ellipsis, *pos)] = vals.sum(axis=tuple(range(-n, 0))) / count
