@@ -25,6 +25,7 @@ from tensorlang.autotune.tuner import (
 from tensorlang.autotune.tuner import tuner as tuner_module
 from tensorlang.autotune.tuner.features import FeatureCache, ItervarFeature, feature_type
 from tensorlang.autotune.tuner.model_based_tuner import diversity_pick
+from tensorlang.errors import TensorLangError
 
 
 @autotune.template("test_tuners/matmul")
@@ -344,3 +345,25 @@ def test_confirm_best_remeasures_the_leaders_interleaved(task):
     assert tuner.best_cost == 1e-9
     tuner.confirm_best(option, top=3)
     assert tuner.best_cost > 1e-6 and tuner.best_flops < task.flop / 1e-6
+
+
+@pytest.mark.parametrize("name", ["GridSearchTuner", "RandomTuner"])
+def test_range_idx_limits_proposals_to_that_slice_of_the_space(name):
+    """TVM's range_idx=(begin, end), both included, splits one space across machines: together
+    the slices propose every valid config once."""
+    from tensorlang import autotune as autotvm
+    from tensorlang.testing.autotvm import get_sample_task
+    task, _ = get_sample_task()
+    n = task.config_space.range_length
+    cls = getattr(autotvm.tuner, name)
+    seen = []
+    for begin, end in ((0, n // 3), (n // 3 + 1, n - 1)):
+        tuner = cls(task, range_idx=(begin, end))
+        while tuner.has_next():
+            batch = tuner.next_batch(5)
+            assert all(begin <= c.index <= end for c in batch)
+            seen += [c.index for c in batch]
+    valid = [i for i in range(n) if task.config_space.is_valid(i)]
+    assert sorted(seen) == valid
+    with pytest.raises(TensorLangError, match="range_idx"):
+        cls(task, range_idx=(3, n))

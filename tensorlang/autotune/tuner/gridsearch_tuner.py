@@ -2,22 +2,28 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..space import ConfigEntity
 from ..task import Task
+from .index_range import index_range
 from .tuner import Tuner
 
 
 class GridSearchTuner(Tuner):
-    """Proposes configs in increasing index order, skipping visited and invalid ones."""
+    """Proposes configs in increasing index order, skipping visited and invalid ones; with TVM's
+    ``range_idx=(begin, end)`` only those indices (both included)."""
 
-    def __init__(self, task: Task, seed: int | None = None):
+    def __init__(self, task: Task, seed: Any = None, range_idx: Any = None):
+        if isinstance(seed, (tuple, list)) and range_idx is None:  # TVM's GridSearchTuner(task, (b, e))
+            seed, range_idx = None, seed
         super().__init__(task, seed)
-        self._next = 0
+        self._next, self._end = index_range(self.space, range_idx)
 
     def has_next(self) -> bool:
-        while self._next < self.space.range_length and not self._available(self._next):
+        while self._next < self._end and not self._available(self._next):
             self._next += 1
-        return self._next < self.space.range_length
+        return self._next < self._end
 
     def next_batch(self, batch_size: int) -> list[ConfigEntity]:
         out: list[ConfigEntity] = []

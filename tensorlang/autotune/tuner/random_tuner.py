@@ -2,17 +2,34 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..space import ConfigEntity
+from ..task import Task
+from .index_range import index_range
 from .tuner import Tuner
 
 
 class RandomTuner(Tuner):
-    """Proposes configs uniformly at random among those never proposed and valid."""
+    """Proposes configs uniformly at random among those never proposed and valid; with TVM's
+    ``range_idx=(begin, end)`` only among those indices (both included)."""
+
+    def __init__(self, task: Task, seed: Any = None, range_idx: Any = None):
+        if isinstance(seed, (tuple, list)) and range_idx is None:  # TVM's RandomTuner(task, (b, e))
+            seed, range_idx = None, seed
+        super().__init__(task, seed)
+        self._lo, self._hi = index_range(self.space, range_idx)
+
+    def has_next(self) -> bool:
+        if (self._lo, self._hi) == (0, self.space.range_length):
+            return super().has_next()
+        done = sum(1 for i in self.visited | self.invalid if self._lo <= i < self._hi)
+        return not self._exhausted and done < self._hi - self._lo
 
     def next_batch(self, batch_size: int) -> list[ConfigEntity]:
         out: list[ConfigEntity] = []
         while len(out) < batch_size and self.has_next():
-            idx = self._random_available()
+            idx = self._random_available(self._lo, self._hi)
             if idx is None:
                 break
             out.append(self._take(idx))

@@ -163,17 +163,19 @@ class Tuner:
         self.visited.add(index)
         return self.space.get(index)
 
-    def _random_available(self) -> int | None:
-        """A uniformly drawn unvisited valid index; when draws keep missing (a nearly
-        exhausted or heavily constrained space) the next available index after a random start."""
-        n = self.space.range_length
+    def _random_available(self, lo: int = 0, hi: int | None = None) -> int | None:
+        """A uniformly drawn unvisited valid index of [lo, hi) (the whole space by default); when
+        draws keep missing (a nearly exhausted or heavily constrained space) the next available
+        index after a random start."""
+        hi = self.space.range_length if hi is None else hi
+        n = hi - lo
         for _ in range(_RANDOM_DRAWS):
-            idx = self.rng.randrange(n)
+            idx = lo + self.rng.randrange(n)
             if self._available(idx):
                 return idx
         start = self.rng.randrange(n)
         for off in range(n):
-            idx = (start + off) % n
+            idx = lo + (start + off) % n
             if self._available(idx):
                 return idx
         self._exhausted = True

@@ -1,0 +1,27 @@
+"""TVM's ``range_idx`` for the index-based tuners: a tuner that proposes only the config indices
+[begin, end] (both included), so one space can be split across machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..space import ConfigSpace
+from .tuner import TunerError
+
+
+def index_range(space: ConfigSpace, range_idx: Any) -> tuple[int, int]:
+    """[lo, hi) of the indices a tuner may propose: the whole space, or TVM's inclusive
+    ``range_idx=(begin, end)``."""
+    n = space.range_length
+    if range_idx is None:
+        return 0, n
+    try:
+        begin, end = (int(v) for v in range_idx)
+    except (TypeError, ValueError):
+        raise TunerError(f"range_idx must be a (begin, end) pair of config indices, got {range_idx!r}") from None
+    if not 0 <= begin <= end < n:
+        raise TunerError(f"range_idx {range_idx!r} must satisfy 0 <= begin <= end < {n} (the space's size)")
+    return begin, end + 1
+
+
+__all__ = ["index_range"]
