@@ -163,7 +163,7 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> int:
-    history = list(record.load_from_file(log)) if Path(log).stat().st_size else []
+    history = list(record.load_with_confirmations(log)) if Path(log).stat().st_size else []
     summary = []
     cluster = _cluster_option(args) if args.cluster else None  # Ray shuts it down when we exit
     for task in iter_tasks(module, args.file, target):
@@ -233,7 +233,7 @@ def _cluster_option(args: argparse.Namespace) -> Any:
 
 def _print_best_per_device(log: str) -> None:
     print(f"\n{'task':40} {'device':48} {'ms':>9}  config")
-    for inp, res in record.best_by_device(record.load_from_file(log)).values():
+    for inp, res in record.best_by_device(record.load_with_confirmations(log)).values():
         label = f"{inp.task.name}{tuple(inp.task.args)}"
         name = res.device.describe() if res.device is not None else "(not recorded)"
         print(f"{label[:40]:40} {name[:48]:48} {record.record_cost(res) * 1e3:9.3f}  {inp.config}")
@@ -249,7 +249,7 @@ def how_ranked(res: Any) -> str:
 def _best(args: argparse.Namespace) -> int:
     ok: list[record.Record] = []
     errors: dict[str, dict[str, int]] = {}  # task label -> error kind -> count
-    for inp, res in record.load_from_file(args.log):
+    for inp, res in record.load_with_confirmations(args.log):
         if not res.ok:
             kinds = errors.setdefault(f"{inp.task.name}{tuple(inp.task.args)}", {})
             kinds[res.error_no.kind] = kinds.get(res.error_no.kind, 0) + 1
@@ -305,7 +305,7 @@ def _log_series(path: str) -> dict[str, list[float]]:
     is not a trial: it adds no point but moves the curve from there on to the confirmed figure."""
     series: dict[str, list[float]] = {}
     rankings: dict[str, record.Ranking] = {}
-    for inp, res in record.load_from_file(path):
+    for inp, res in record.load_with_confirmations(path):
         label = f"{inp.task.name}{tuple(inp.task.args)}"
         ranking = rankings.setdefault(label, record.Ranking())
         ranking.add(inp, res)
@@ -370,7 +370,7 @@ def text_plot(values: list[float], title: str, width: int = 60, height: int = 12
 def _compare(args: argparse.Namespace) -> int:
     tables = []
     for log in (args.log1, args.log2):
-        records = list(record.load_from_file(log))
+        records = list(record.load_with_confirmations(log))
 
         def label(inp: Any, res: Any) -> str:
             return f"{inp.task.name}{tuple(inp.task.args)} {record.target_kind(str(inp.task.target))}"

@@ -1,7 +1,7 @@
 """Auto-scheduler candidates as tuning-log configs: a sketch and its decisions, plain JSON.
 
 A candidate is stored as an ordinary ``ConfigEntity`` of the version-1 log format, so
-``record.load_from_file``, ``pick_best``, resuming and ``tensorlang best`` work unchanged:
+``record.load_with_confirmations``, ``pick_best``, resuming and ``tensorlang best`` work unchanged:
 the knob ``"sketch"`` (kind ``ot``) holds the sketch text, and one knob per slot holds its
 decision (``sp`` for splits, ``ot`` for choices).  The config index is a stable 60-bit hash of
 the JSON of sketch and decisions, so the same candidate always has the same index.
@@ -61,7 +61,8 @@ def from_config(config: Any) -> tuple[Sketch, dict[str, Any]]:
 # -- TVM's auto_scheduler record functions, over the same JSON-lines logs ---------------------------
 
 def load_records(filename: str | os.PathLike) -> Iterator[tuple[MeasureInput, MeasureResult]]:
-    """Every (input, result) of a tuning log (TVM's ``auto_scheduler.load_records``)."""
+    """Every trial of a tuning log (TVM's ``auto_scheduler.load_records``): one record per measured
+    candidate; the re-measurements of ``LOG.confirmed`` are left out, so counting them counts trials."""
     return record.load_from_file(filename)
 
 
@@ -79,7 +80,7 @@ def load_best_record(filename: str | os.PathLike, workload_key: str | None = Non
     keys = None if workload_key is None else {workload_key, *_tvm_key_forms(workload_key)}
     tgt = None if target is None else str(as_target(target))
     ranking = record.Ranking()
-    for inp, res in record.load_from_file(filename):
+    for inp, res in record.load_with_confirmations(filename):
         if keys is not None and inp.task.workload_key not in keys:
             continue
         if tgt is not None and str(inp.task.target) != tgt:

@@ -118,12 +118,13 @@ class ApplyHistoryBest(DispatchContext):
     them, unless ``allow_other_device=True``."""
 
     def __init__(self, records: Any, allow_other_device: bool = False):
-        from .record import RecordError, best_by_workload, best_records, load_from_file
+        from .record import RecordError, best_by_workload, best_records, load_with_confirmations
         if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
-            records = list(load_from_file(os.fsdecode(records)))
+            records = list(load_with_confirmations(os.fsdecode(records)))
         elif isinstance(records, (list, tuple)) and records and all(
                 isinstance(r, (str, bytes)) or hasattr(r, "__fspath__") for r in records):
-            records = [rec for path in records for rec in load_from_file(os.fsdecode(path))]  # several log files
+            # several log files
+            records = [rec for path in records for rec in load_with_confirmations(os.fsdecode(path))]
         records = list(records) if isinstance(records, Iterable) else [records]
         for r in records:
             if not (isinstance(r, (tuple, list)) and len(r) == 2 and hasattr(r[0], "task") and hasattr(r[1], "costs")):

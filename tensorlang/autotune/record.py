@@ -22,7 +22,7 @@ re-measured together before a best was declared, one cost per interleaved round
 
 Confirmations live beside the log, in ``LOG.confirmed`` (``confirmations_path``), so the log
 itself keeps exactly one line per measured config: a resumed or shared run never shows a config
-twice there.  Readers (``load_from_file``, ``pick_best``) take both files and put each
+twice there.  Readers that rank (``load_with_confirmations``, ``pick_best``) take both files and put each
 confirmation right after the ``after`` first lines of the log, each file in its own order, so the
 ranking rule sees what happened when.  That order needs no clock: trials stamped by cluster
 workers whose clocks run ahead of the driver's still come before the confirmation that followed
@@ -416,11 +416,20 @@ def _log_lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
         pending = next(confirms, None)
 
 
-def load_from_file(path: str | os.PathLike) -> Iterator[Record]:
+def load_with_confirmations(path: str | os.PathLike) -> Iterator[Record]:
     """The records of a log, in order (a generator), with its confirmations (``LOG.confirmed``)
-    each placed after the log lines it followed.  Corrupt, truncated or foreign lines are skipped
-    with a single warning per file naming the first one and their count."""
+    each placed after the log lines it followed: what every reader that picks a best takes.
+    Corrupt, truncated or foreign lines are skipped with a single warning per file naming the
+    first one and their count."""
     for _, record in _log_lines(path):
+        yield record
+
+
+def load_from_file(path: str | os.PathLike) -> Iterator[Record]:
+    """The trials of a log, in order (a generator): TVM's ``load_from_file``, one record per
+    measured config, so counting them counts trials.  The re-measurements of ``LOG.confirmed``
+    are left out; ``load_with_confirmations`` gives both, as the best-pickers read them."""
+    for _, _, record in _lines(path):
         yield record
 
 

@@ -108,7 +108,7 @@ def test_a_config_fast_only_in_some_processes_loses_to_a_steady_one(task, tmp_pa
     assert set(option.fresh_min_ms) == {tuner_module.CONFIRM_MIN_REPEAT_MS}
     # 8 and 3 were within each other's spread: both got 3 more rounds; 5 was clearly slower.
     assert option.runs == {3: 6, 8: 6, 5: 3}
-    records = list(record.load_from_file(log))
+    records = list(record.load_with_confirmations(log))
     with autotune.apply_history_best(str(log)) as ctx:
         assert ctx.query(task.target, task.workload_key).index == 8
     (ranking,) = record.best_records(records, lambda inp, res: inp.task.workload_key).values()

@@ -32,7 +32,7 @@ def test_each_tuner_end_to_end(tmp_path, cls):
     log = tmp_path / "log.json"
     t = cls(task) if cls is tuner.GridSearchTuner else cls(task, seed=1)
     t.tune(n_trial=6, measure_option=_option(), callbacks=[autotune.callback.log_to_file(str(log))])
-    recs = list(record.load_from_file(str(log)))
+    recs = list(record.load_with_confirmations(str(log)))
     assert len(recs) == 6 and all(res.ok for _, res in recs)
     assert t.best_flops > 0
     with autotune.apply_history_best(str(log)):
@@ -82,11 +82,11 @@ def test_killed_run_leaves_a_log_that_loads_and_resumes(tmp_path):
     assert len(lines) >= 4
     for line in lines:
         json.loads(line)  # every line is whole
-    done = {inp.config.index for inp, _ in record.load_from_file(str(log))}
+    done = {inp.config.index for inp, _ in record.load_with_confirmations(str(log))}
     # Resume: only the missing trials are measured, and none of the logged ones again.
     assert main(["tune", TINY, "--trials", str(len(done) + 3), "--tuner", "random", "--seed", "5",
                  "--log", str(log), "--number", "1", "--repeat", "1"]) == 0
-    recs = list(record.load_from_file(str(log)))
+    recs = list(record.load_with_confirmations(str(log)))
     # The trials: each config once, the logged ones kept and only 3 more measured.  After them
     # comes the confirmation of the leaders (re-measured side by side), which is not a trial.
     trials = [inp.config.index for inp, res in recs if not record.is_confirmation(res)]
@@ -113,14 +113,14 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     common = [TINY, "--trials", "5", "--tuner", "random", "--seed", "2", "--number", "1", "--repeat", "2",
               "--fixed-repeats"]
     assert main(["tune", *common, "--log", str(log), "--confirm-top", "0"]) == 0
-    recs = list(record.load_from_file(str(log)))
+    recs = list(record.load_with_confirmations(str(log)))
     assert len(recs) == 5 and not any(record.is_confirmation(res) for _, res in recs)
     trials = [inp.config.index for inp, _ in recs]
     assert "median of 2 repeats" in capsys.readouterr().out
     # Same command with the default: the 5 trials are done; only the confirmation is added.
     assert main(["tune", *common, "--log", str(log)]) == 0
     out = capsys.readouterr().out
-    recs = list(record.load_from_file(str(log)))
+    recs = list(record.load_with_confirmations(str(log)))
     assert [inp.config.index for inp, _ in recs[:5]] == trials
     confirms = recs[5:]
     assert {inp.config.index for inp, _ in confirms} <= set(trials)
@@ -132,7 +132,7 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     assert f"confirmed 1/{n}, {len(confirms[0][1].costs)} rounds" in out and str(winner) in out
     # Once confirmed, a rerun has nothing to do.
     assert main(["tune", *common, "--log", str(log)]) == 0
-    assert len(list(record.load_from_file(str(log)))) == 5 + n
+    assert len(list(record.load_with_confirmations(str(log)))) == 5 + n
     capsys.readouterr()
     assert main(["best", str(log)]) == 0
     out = capsys.readouterr().out
@@ -144,7 +144,7 @@ def test_cli_confirms_the_leaders_by_default_and_resume_confirms_an_unconfirmed_
     # A fresh run confirms by default, after its trials.
     log2 = tmp_path / "tiny2.json"
     assert main(["tune", *common, "--log", str(log2)]) == 0
-    recs = list(record.load_from_file(str(log2)))
+    recs = list(record.load_with_confirmations(str(log2)))
     assert 8 <= len(recs) <= 10
     assert [record.is_confirmation(res) for _, res in recs] == [False] * 5 + [True] * (len(recs) - 5)
 
@@ -157,7 +157,7 @@ def test_rpc_runner_on_this_machine_measures_here_and_a_remote_one_is_refused(tm
     t = tuner.RandomTuner(task, seed=3)
     t.tune(n_trial=3, measure_option=autotune.measure_option(builder=LocalBuilder(timeout=20), runner=runner),
            callbacks=[autotune.callback.log_to_file(str(log))])
-    recs = list(record.load_from_file(str(log)))
+    recs = list(record.load_with_confirmations(str(log)))
     assert len(recs) == 3 and all(res.ok and len(res.costs) == 2 for _, res in recs)
     with pytest.raises(autotune.measure.MeasureOptionError, match="host='10.0.0.7'.*no RPC tracker"):
         autotune.RPCRunner("titanx", host="10.0.0.7", port=9190)

@@ -36,14 +36,14 @@ def _rec(task, index: int, costs_ms: tuple[float, ...], confirm: Confirmation | 
 
 def _every_reader(task, log, capsys) -> dict[str, int | float]:
     """The best config index (or best ms, for the commands that print only times) per reader."""
-    records = list(record.load_from_file(log))
+    records = list(record.load_with_confirmations(log))
     names: dict[str, int | float] = {}
     tuner = RandomTuner(task, seed=0)
     tuner.load_history(records)
     names["tuner"] = tuner.best_config.index
     picked = log.parent / "picked.json"
     assert record.pick_best(log, picked) == 1
-    names["pick_best"] = next(iter(record.load_from_file(picked)))[0].config.index
+    names["pick_best"] = next(iter(record.load_with_confirmations(picked)))[0].config.index
     with autotune.apply_history_best(str(log)) as ctx:
         names["apply_history_best"] = ctx.query(task.target, task.workload_key).index
     names["best_by_workload"] = record.best_by_workload(records)[(task.workload_key, "llvm")].index
@@ -96,7 +96,7 @@ def test_a_confirmation_settles_the_leaders_before_it(task, tmp_path, capsys, be
     out = (main(["best", str(log)]), capsys.readouterr().out)[1]
     assert "confirmed 1/3, 3 rounds" in out and "2.0%" in out  # the spread of its rounds: 0.02 / 1.01
     # The plot and resume count trials only: confirmations are not trials.
-    assert len(record.measured_indices(record.load_from_file(log), task)) == 4
+    assert len(record.measured_indices(record.load_with_confirmations(log), task)) == 4
     # A trial logged after the confirmation competes with the confirmed cost: slower stays out...
     record.append(log, [_rec(task, 11, (1.2, 1.2, 1.2), t=5)])
     _expect(_every_reader(task, log, capsys), task, 4, 1.01)
@@ -121,7 +121,7 @@ def test_confirmations_follow_the_log_lines_they_were_written_after_whatever_the
     # A faster trial measured later by a worker whose clock runs behind: it follows the
     # confirmation in the log, so it competes with the confirmed cost and takes the lead.
     record.append(log, [_rec(task, 12, (0.9, 0.9, 0.9), t=0)])
-    order = [(inp.config.index, res.confirm is not None) for inp, res in record.load_from_file(log)]
+    order = [(inp.config.index, res.confirm is not None) for inp, res in record.load_with_confirmations(log)]
     assert order == [(3, False), (4, False), (6, False), (4, True), (6, True), (3, True), (12, False)]
     _expect(_every_reader(task, log, capsys), task, 12, 0.9)
     # A log whose last line was cut by a kill: the cut line counts, the next append starts afresh.
@@ -173,7 +173,7 @@ def test_tune_logs_the_confirmation_and_apply_history_best_follows_it(task, tmp_
     tuner = RandomTuner(task, seed=3)
     tuner.tune(6, option, confirm_top=3,
                callbacks=[log_to_file(log), progress_bar(6, file=_Lines(shown))])
-    records = list(record.load_from_file(log))
+    records = list(record.load_with_confirmations(log))
     confirms = [res.confirm for _, res in records if res.confirm is not None]
     assert len(records) == 6 + len(confirms) and len(confirms) == len(tuner.confirmed) >= 2
     assert [c.rank for c in confirms] == list(range(1, len(confirms) + 1))
@@ -185,6 +185,11 @@ def test_tune_logs_the_confirmation_and_apply_history_best_follows_it(task, tmp_
     assert persistent_at_run in ([True] * 3 + [False] * 3, [True] * 3 + [False] * 6)
     # Each confirmation says what it follows: the 6 lines of the log.
     assert all(c.after == 6 for c in confirms)
+    # TVM's readers give the trials alone, so counting them counts trials (as TVM's do)
+    from tensorlang import autoschedule
+    for trials in (list(record.load_from_file(log)), list(autoschedule.load_records(log))):
+        assert len(trials) == 6 and not any(res.confirm is not None for _, res in trials)
+        assert {inp.config.index for inp, _ in trials} == {inp.config.index for inp, _ in records}
     best = record.best_by_workload(records)[(task.workload_key, "llvm")]
     assert best.index == tuner.best_config.index
     assert tuner.best_measure_pair[1].confirm == Confirmation(1, len(confirms))
