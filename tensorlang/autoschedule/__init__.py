@@ -28,6 +28,8 @@ from .tuning_options import (
            LocalBuilder,
            LocalRPCMeasureContext,
            LocalRunner,
+           MeasureCallback,
+           PythonBasedMeasureCallback,
            RecordToFile,
            TuningOptions,
            TuningOptionsError,
@@ -40,4 +42,4 @@ __all__ = ["SearchTask", "tune_tasks", "TaskScheduler", "SketchSearch", "Compute
            "register_workload", "WorkloadError", "TuningOptions", "TuningOptionsError", "RecordToFile", "LocalBuilder",
            "LocalRunner", "LocalRPCMeasureContext", "SketchPolicy", "XGBModel", "RandomModel",
            "PreloadMeasuredStates", "PreloadCustomSketchRule", "HardwareParams", "LayoutRewriteOption", "load_records",
-           "save_records", "load_best_record"]
+           "save_records", "load_best_record", "PythonBasedMeasureCallback", "MeasureCallback"]

@@ -140,10 +140,20 @@ def compute_ops(outputs: Sequence[Tensor]) -> list[ComputeOp]:
     return [op for op in all_ops(outputs) if isinstance(op, ComputeOp)]
 
 
+def _schedule_tensors(sch: Any) -> list[Tensor]:
+    """A schedule's computation as a list of tensors: its placeholders, then its outputs."""
+    outputs = [op.output(i) for op in sch.outputs for i in range(op.num_outputs)]
+    inputs = [op.output(0) for op in all_ops(outputs) if isinstance(op, PlaceholderOp)]
+    return [*inputs, *outputs]
+
+
 class ComputeDAG:
-    """Stages of a computation in producer-before-consumer order."""
+    """Stages of a computation in producer-before-consumer order (from its tensors, or from a
+    te schedule of it, as TVM accepts)."""
 
     def __init__(self, tensors: Sequence[Any]):
+        if hasattr(tensors, "stages") and hasattr(tensors, "outputs"):
+            tensors = _schedule_tensors(tensors)  # TVM's ComputeDAG(te.Schedule)
         args = [t for t in tensors if isinstance(t, Tensor)]
         if len(args) != len(list(tensors)):
             bad = next(t for t in tensors if not isinstance(t, Tensor))

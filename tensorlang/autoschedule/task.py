@@ -36,7 +36,7 @@ from ..build_module import build
 from ..errors import TensorLangError
 from ..schedule.schedule import Schedule
 from ..schedule.step_record import python_code
-from ..target.target import as_target
+from ..target.target import Target, as_target
 from ..te.tensor import PlaceholderOp
 from .dag import ComputeDAG, SketchError
 from .hardware import HardwareModel, hardware_for
@@ -87,6 +87,26 @@ class SearchDAG(ComputeDAG):
         return state
 
 
+class TaskTarget(str):
+    """A task's target: its text (what logs key on and the code compares), which also reads as
+    TVM's ``task.target`` object (``.kind.name``, ``.host``, ``.attrs``)."""
+
+    def _target(self) -> Target:
+        return as_target(str(self))
+
+    @property
+    def kind(self) -> Any:
+        return self._target().kind
+
+    @property
+    def host(self) -> Any:
+        return self._target().host
+
+    @property
+    def attrs(self) -> dict[str, Any]:
+        return self._target().attrs
+
+
 class SearchTask:
     """One auto-scheduling problem: ``SearchTask(func, args=(...), target="llvm")``."""
 
@@ -128,7 +148,7 @@ class SearchTask:
             raise TensorLangError(f"SearchTask needs a function returning the computation's tensors, got {func!r}")
         self.func = func
         self.args = tuple(args)
-        self.target = str(as_target(target if target is not None else "llvm"))
+        self.target = TaskTarget(str(as_target(target if target is not None else "llvm")))
         # a registered function is named as registered, however the task was made (TVM's keys)
         self.name = NAME_PREFIX + (name or registered_name(func) or desc or getattr(func, "__name__", "computation"))
         self.desc = desc
@@ -188,10 +208,11 @@ class SearchTask:
         return plain_schedule(tensors), tensors
 
     # -- tuning -------------------------------------------------------------------------------------
-    def tune(self, n_trials: int | TuningOptions, log: str | os.PathLike | None = None, measure_option: Any = None,
-             seed: int | None = None, early_stopping: int | None = None, verbose: bool = True,
-             search: SketchSearch | None = None, confirm_top: int = 3, confirm_rounds: int = 3,
-             search_policy: SketchPolicy | None = None, adaptive_training: bool = False) -> SketchSearch:
+    def tune(self, n_trials: int | TuningOptions | None = None, log: str | os.PathLike | None = None,
+             measure_option: Any = None, seed: int | None = None, early_stopping: int | None = None,
+             verbose: bool = True, search: SketchSearch | None = None, confirm_top: int = 3, confirm_rounds: int = 3,
+             search_policy: SketchPolicy | None = None, adaptive_training: bool = False,
+             tuning_options: TuningOptions | None = None) -> SketchSearch:
         """Measure up to ``n_trials`` candidates, counting those ``log`` already holds (a rerun
         resumes); every trial is appended to ``log``.  Then, with ``confirm_top`` > 1, the
         fastest candidates are re-measured side by side in fresh processes (``confirm_best``)
@@ -200,7 +221,17 @@ class SearchTask:
 
         TVM's form, ``tune(TuningOptions(...), search_policy=SketchPolicy(...))``, measures
         ``num_measure_trials`` new trials into the ``RecordToFile`` log, starting from the
-        trials that log (and the policy's ``PreloadMeasuredStates``) already hold."""
+        trials that log (and the policy's ``PreloadMeasuredStates``) already hold; TVM's keyword
+        ``tune(tuning_options=...)`` is the same call."""
+        if tuning_options is not None:
+            if n_trials is not None:
+                raise TensorLangError("tune: give either n_trials or tuning_options, not both")
+            if not isinstance(tuning_options, TuningOptions):
+                raise TensorLangError(f"tune: tuning_options must be an auto_scheduler.TuningOptions, "
+                                      f"got {tuning_options!r}")
+            n_trials = tuning_options
+        if n_trials is None:
+            raise TensorLangError("tune needs n_trials (an int) or a TuningOptions")
         if isinstance(n_trials, TuningOptions):
             return self._tune_options(n_trials, search_policy, seed, confirm_top, confirm_rounds)
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
@@ -361,7 +392,7 @@ def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:
     if log is None or not os.path.exists(log):
         return 0
     inputs, results = [], []
-    for inp, res in record.load_from_file(log):
+    for inp, res in record.load_with_confirmations(log):
         if _mine(search.task, inp):
             try:
                 from_config(inp.config)
@@ -381,7 +412,7 @@ def best_config(task: SearchTask, log: str | os.PathLike) -> ConfigEntity | None
     if not os.path.exists(log):
         raise TensorLangError(f"{log}: no such tuning log")
     ranking = record.Ranking()  # the rule every reader of a log follows
-    for inp, res in record.load_from_file(log):
+    for inp, res in record.load_with_confirmations(log):
         if _mine(task, inp):
             ranking.add(inp, res)
     return ranking.best[0].config if ranking.best is not None else None

@@ -32,6 +32,17 @@ class RecordToFile:
         return f"RecordToFile({self.filename!r})"
 
 
+class PythonBasedMeasureCallback:
+    """TVM's base of custom measure callbacks: subclass it and define ``callback(policy, inputs,
+    results)``, called after each batch of trials (``policy`` is the search running them)."""
+
+    def callback(self, policy: Any, inputs: Any, results: Any) -> None:
+        raise NotImplementedError(f"{type(self).__name__} must define callback(policy, inputs, results)")
+
+
+MeasureCallback = PythonBasedMeasureCallback
+
+
 def LocalBuilder(timeout: float | None = None, n_parallel: int | None = None,  # noqa: N802 - TVM's name
                  build_func: str = "default") -> local.LocalBuilder:
     """Candidates built in parallel child processes, each within ``timeout`` seconds.  The default
@@ -95,9 +106,10 @@ class TuningOptions:
         self.runner = runner
         self.measure_callbacks = list(measure_callbacks or [])
         for cb in self.measure_callbacks:
-            if not isinstance(cb, RecordToFile) and not callable(cb):
-                raise TuningOptionsError(f"TuningOptions measure_callbacks: {cb!r} is neither a RecordToFile "
-                                         "nor a callable f(search, inputs, results)")
+            if not isinstance(cb, RecordToFile) and not callable(cb) and not callable(getattr(cb, "callback", None)):
+                raise TuningOptionsError(f"TuningOptions measure_callbacks: {cb!r} is neither a RecordToFile, "
+                                         "an object with callback(policy, inputs, results) (TVM's "
+                                         "PythonBasedMeasureCallback) nor a callable f(search, inputs, results)")
         logs = {cb.filename for cb in self.measure_callbacks if isinstance(cb, RecordToFile)}
         if len(logs) > 1:
             raise TuningOptionsError(f"TuningOptions: several RecordToFile logs ({', '.join(sorted(logs))}); "
@@ -110,7 +122,9 @@ class TuningOptions:
 
     @property
     def callbacks(self) -> list[Callable]:
-        return [cb for cb in self.measure_callbacks if not isinstance(cb, RecordToFile)]
+        # TVM's callback objects are called through their callback method
+        return [cb if callable(cb) else cb.callback for cb in self.measure_callbacks
+                if not isinstance(cb, RecordToFile)]
 
     def measure_option(self, default: Callable[[], Any]) -> Any:
         """The measurement layer's option; ``default()`` where both are "local"."""

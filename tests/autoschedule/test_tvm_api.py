@@ -56,8 +56,9 @@ def test_the_matmul_tutorial_flow(tmp_path):
         "A = PLACEHOLDER [64, 64]", "B = PLACEHOLDER [64, 64]", "matmul(i, j) += A[i, k] * B[k, j]",
         "C = PLACEHOLDER [64, 64]", "out(i, j) = matmul[i, j] + C[i, j]"]
     assert task.compute_dag.flop_ct == 2 * 64 ** 3 + 64 * 64
-    task.tune(_options(log, 6))
+    task.tune(tuning_options=_options(log, 6))   # TVM's keyword form
     assert len(_trials(log)) == 6
+    assert len(list(auto_scheduler.load_records(str(log)))) == 6   # trials, not the re-measurements
     sch, args = task.apply_best(str(log))
     func = tvm.build(sch, args, "llvm")
     rng = np.random.default_rng()
@@ -138,6 +139,11 @@ def test_workload_keys_and_registration():
 
 
 def test_bad_options_are_named():
+    task = tvm.auto_scheduler.SearchTask(func=tvmapi_matmul_add, args=(8, 8, 8, "float32"), target="llvm")
+    with pytest.raises(tvm.TVMError, match="either n_trials or tuning_options"):
+        task.tune(4, tuning_options=_options("x.json", 1))
+    with pytest.raises(tvm.TVMError, match="tuning_options must be an auto_scheduler.TuningOptions"):
+        task.tune(tuning_options=4)
     with pytest.raises(auto_scheduler.TuningOptionsError, match="num_measure_trials"):
         auto_scheduler.TuningOptions(num_measure_trials=-1)
     with pytest.raises(auto_scheduler.TuningOptionsError, match="measure_callbacks"):
@@ -200,3 +206,32 @@ def test_a_bad_or_busy_log_stops_the_run_before_measuring(tmp_path):
     assert _trials(log) == []
     with pytest.raises(tvm.TVMError, match="args must be a tuple"):
         auto_scheduler.SearchTask(func=row_scale, args=8)
+
+
+def test_custom_measure_callback_and_dag_of_a_schedule(tmp_path):
+    """TVM's PythonBasedMeasureCallback subclasses see every measured batch; ComputeDAG takes a
+    te schedule as well as tensors."""
+    from tensorlang.auto_scheduler.measure import PythonBasedMeasureCallback
+
+    class CountTrials(PythonBasedMeasureCallback):
+        def __init__(self):
+            self.inputs, self.costs = 0, []
+
+        def callback(self, policy, inputs, results):
+            self.inputs += len(inputs)
+            self.costs += [min(r.costs) for r in results if r.costs]
+
+    counter = CountTrials()
+    log = tmp_path / "cb.json"
+    task = tvm.auto_scheduler.SearchTask(func=tvmapi_matmul_add, args=(16, 16, 16, "float32"), target="llvm")
+    opts = auto_scheduler.TuningOptions(num_measure_trials=3, verbose=0, runner=auto_scheduler.LocalRunner(
+        number=1, repeat=1, min_repeat_ms=1), measure_callbacks=[counter, auto_scheduler.RecordToFile(str(log))])
+    assert (task.target.kind.name, task.target.host, task.target) == ("llvm", None, "llvm")  # TVM's Target reads
+    task.tune(tuning_options=opts)
+    assert counter.inputs == len(_trials(log)) == 3 and len(counter.costs) == 3
+    with pytest.raises(auto_scheduler.TuningOptionsError, match="PythonBasedMeasureCallback"):
+        auto_scheduler.TuningOptions(measure_callbacks=[object()])
+    A, B, C, out = (t for t in tvmapi_matmul_add(8, 8, 8, "float32"))
+    dag = auto_scheduler.ComputeDAG(te.create_schedule(out.op))
+    assert str(dag) == str(auto_scheduler.ComputeDAG([A, B, C, out]))
+    assert dag.flop_ct == 2 * 8 ** 3 + 8 * 8
