@@ -10,13 +10,32 @@ import importlib
 
 __version__ = "0.1.0"
 
-from . import container, contrib, driver, error, errors, runtime, schedule, target, te, testing, tir, topi, transform
+from . import (
+    container,
+    contrib,
+    driver,
+    error,
+    errors,
+    ffi,
+    runtime,
+    schedule,
+    target,
+    te,
+    testing,
+    tir,
+    topi,
+    transform,
+    tvm_paths,
+)
 from .build_module import build, lower
 from .errors import *  # noqa: F403 - the error classes, at top level as in TVM
 from .errors import TensorLangError as TVMError
 from .ir import IRModule
 from .runtime import DataType, convert, cpu, cuda, device, get_global_func, gpu, register_func
 from .runtime import ndarray as nd
+
+_ffi = ffi  # TVM code names it tvm._ffi (tvm._ffi.register_func, tvm._ffi.base.TVMError)
+tvm_paths.install()  # TVM's dotted module paths (tensorlang.autotvm.tuner ...) import from here on
 
 # TVM code names the tuners through the package too (``tvm.auto_scheduler.SearchTask``,
 # ``tvm.autotvm.task.create``); they sit on top of everything, so they load on first use.

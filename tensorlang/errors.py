@@ -47,5 +47,15 @@ class BoundsError(TensorLangError, IndexError):
     """A compiled function built with ``-bounds-check`` accessed a buffer outside its elements."""
 
 
+class FunctionNotFoundError(TensorLangError, KeyError, AttributeError):
+    """A module was asked for a function it does not hold.  TVM raises ``AttributeError`` there
+    and dict-style code expects ``KeyError``; this is both, so either ``except`` catches it."""
+
+    def __str__(self) -> str:
+        # KeyError's own __str__ would quote the message like a dict key.
+        return str(self.args[0]) if self.args else ""
+
+
 __all__ = ["TensorLangError", "DTypeError", "ExprError", "ScheduleError", "LoweringError", "TargetError",
-           "BuildError", "LaunchLimitError", "ArgumentError", "BoundsError"]
+           "BuildError", "LaunchLimitError", "ArgumentError", "BoundsError",
+           "FunctionNotFoundError"]

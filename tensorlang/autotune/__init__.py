@@ -49,9 +49,9 @@ __all__ = ["GLOBAL_SCOPE", "env", "space", "task", "logger",
 
 def __getattr__(name: str) -> object:
     # The tuners pull in xgboost and scikit-learn: import them only when used.
-    if name == "tuner":
+    if name in ("tuner", "tophub"):
         import importlib
-        return importlib.import_module(".tuner", __name__)
+        return importlib.import_module(f".{name}", __name__)
     if name in ("RayBuilder", "RayRunner", "RayCluster"):  # measurement on Ray (imports ray only when used)
         from .measure import ray
         return getattr(ray, name)

@@ -73,18 +73,26 @@ def _const(e: E.PrimExpr) -> int | None:
     return e.value if isinstance(e, E.IntImm) else None
 
 
-def compute_flop(outputs: list[Tensor]) -> float:
-    """Arithmetic operations on values of every compute op reachable from ``outputs`` (0 if a
-    shape is symbolic); see the module docstring for what counts."""
+def compute_flop(outputs: Any) -> float:
+    """Arithmetic operations on values of every compute op reachable from ``outputs`` (output
+    tensors or ops, or a schedule as TVM's ``compute_flop(sch)`` takes; 0 if a shape is
+    symbolic); see the module docstring for what counts.  An op whose ``attrs`` hold ``"FLOP"``
+    counts that figure instead, as TVM's auto-scheduler lets an author say."""
     seen: set[int] = set()
     total = 0.0
-    stack = [t.op for t in outputs]
+    if hasattr(outputs, "stages") and hasattr(outputs, "outputs"):  # a te schedule
+        outputs = outputs.outputs
+    stack = [t.op if isinstance(t, Tensor) else t for t in outputs]
     while stack:
         op = stack.pop()
         if id(op) in seen:
             continue
         seen.add(id(op))
         stack.extend(t.op for t in op.input_tensors)
+        given = (getattr(op, "attrs", None) or {}).get("FLOP")
+        if given is not None:
+            total += float(getattr(given, "value", given))
+            continue
         if not isinstance(op, ComputeOp):
             continue
         dims = [_const(iv.dom.extent) for iv in op.axis]

@@ -1,6 +1,18 @@
 """Helpers around builds, under TVM's ``tvm.contrib`` names: temporary folders (``utils``),
-the system C compiler (``cc``) and BLAS-backed extern stages (``cblas``)."""
+the system C compiler (``cc``), BLAS-backed extern stages (``cblas``) and CUDA feature checks
+and compilation (``nvcc``, by NVRTC)."""
 
-from . import cblas, cc, utils
+import importlib
+from typing import Any
 
-__all__ = ["cblas", "cc", "utils"]
+from . import cblas, cc, pickle_memoize, utils
+
+
+def __getattr__(name: str) -> Any:
+    # nvcc reaches into the CUDA backend: loaded when TVM code first names tvm.contrib.nvcc
+    if name == "nvcc":
+        return importlib.import_module(".nvcc", __name__)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
+
+
+__all__ = ["cblas", "cc", "pickle_memoize", "utils"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from ..te.dtype import DType, as_dtype
 from ..te.expr import IntImm, Node, PrimExpr, Var, const
+from ..te.tensor import Range
 
 
 class Stmt(Node):
@@ -118,6 +119,13 @@ class SeqStmt(Stmt):
     def __init__(self, seq: Iterable[Stmt]):
         self._init(seq=tuple(seq))
 
+    # TVM's SeqStmt reads as a sequence: stmt[0], len(stmt)
+    def __getitem__(self, index: int | slice) -> Any:
+        return self.seq[index]
+
+    def __len__(self) -> int:
+        return len(self.seq)
+
 
 class Evaluate(Stmt):
     """Evaluate an expression for its effect (a call such as a barrier); ``Evaluate(0)`` is a no-op."""
@@ -177,6 +185,16 @@ class Realize(Stmt):
     def __init__(self, tensor: Any, mins: Iterable[PrimExpr], extents: Iterable[PrimExpr],
                  scope: str, body: Stmt):
         self._init(tensor=tensor, mins=tuple(mins), extents=tuple(extents), scope=scope, body=body)
+
+    @property
+    def producer(self) -> Any:
+        """TVM's ``ProducerRealize.producer``: the tensor realized."""
+        return self.tensor
+
+    @property
+    def bounds(self) -> tuple[Any, ...]:
+        """TVM's ``ProducerRealize.bounds``: one Range(min, extent) per dimension."""
+        return tuple(Range(m, e) for m, e in zip(self.mins, self.extents))
 
 
 def no_op() -> Evaluate:

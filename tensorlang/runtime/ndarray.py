@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import operator
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,8 +34,8 @@ class Device:
 
     @property
     def device_type(self) -> int:
-        """TVM's device type code (1: CPU, 2: CUDA)."""
-        return {"cpu": 1, "cuda": 2}[self.kind]
+        """TVM's device type code (1: CPU, 2: CUDA, 4: OpenCL ...)."""
+        return _DEVICE_CODES[self.kind]
 
     @property
     def device_id(self) -> int:
@@ -45,11 +46,54 @@ class Device:
         """Whether the device can run code: the CPU always; a GPU when the CUDA driver finds it."""
         if self.kind == "cpu":
             return True
+        if self.kind != "cuda":
+            return False  # a kind tensorlang has no runtime for (opencl, rocm ...): never present
         from ..target.cuda.runtime import gpu_available  # `import tensorlang` does not load the CUDA backend
         return gpu_available(self.index)
 
     def sync(self) -> None:
         """Nothing to wait for on the CPU."""
+
+    # TVM's device attributes: None on the CPU and where no GPU answers (as TVM's are when the
+    # device does not exist), else what the CUDA driver reports.
+    def _gpu(self) -> Any:
+        if self.kind != "cuda" or not self.exist:
+            return None
+        from ..target.cuda.runtime import cuda_device  # as `exist`: only on a GPU device
+        return cuda_device(self.index)
+
+    def _gpu_attr(self, read: Callable[[Any], Any]) -> Any:
+        gpu = self._gpu()
+        return None if gpu is None else read(gpu)
+
+    @property
+    def compute_version(self) -> str | None:
+        """The GPU's compute capability as TVM writes it (``"9.0"``)."""
+        return self._gpu_attr(lambda g: "{}.{}".format(*g.compute_capability))
+
+    @property
+    def device_name(self) -> str | None:
+        return self._gpu_attr(lambda g: g.name)
+
+    @property
+    def max_threads_per_block(self) -> int | None:
+        return self._gpu_attr(lambda g: g.max_threads_per_block)
+
+    @property
+    def max_shared_memory_per_block(self) -> int | None:
+        return self._gpu_attr(lambda g: g.max_shared_memory_per_block)
+
+    @property
+    def multi_processor_count(self) -> int | None:
+        return self._gpu_attr(lambda g: g.multiprocessors)
+
+    @property
+    def warp_size(self) -> int | None:
+        return self._gpu_attr(lambda g: 32)
+
+    @property
+    def driver_version(self) -> int | None:
+        return self._gpu_attr(lambda g: g.driver_version)
 
 
 def _dev_id(dev_id: Any) -> int:
@@ -73,19 +117,30 @@ def gpu(dev_id: int = 0) -> Device:
     return cuda(dev_id)
 
 
+# TVM's device kinds and their type codes; tensorlang runs code on "cpu" and "cuda" only, the
+# others exist so that TVM code can name them and ask ``.exist`` (False), as on a TVM build
+# without that runtime.
+_DEVICE_CODES = {"cpu": 1, "cuda": 2, "cuda_host": 3, "opencl": 4, "vulkan": 7, "metal": 8,
+                 "vpi": 9, "rocm": 10, "ext_dev": 12, "hexagon": 14, "webgpu": 15}
+_DEVICE_NAMES = {"cpu": "cpu", "llvm": "cpu", "c": "cpu", "stackvm": "cpu", "cuda": "cuda", "gpu": "cuda",
+                 "nvptx": "cuda", "cl": "opencl", "opencl": "opencl", "sdaccel": "opencl", "aocl": "opencl",
+                 "aocl_sw_emu": "opencl", "vulkan": "vulkan", "metal": "metal", "vpi": "vpi", "rocm": "rocm",
+                 "ext_dev": "ext_dev", "hexagon": "hexagon", "webgpu": "webgpu"}
+
+
 def device(kind: str | int, dev_id: int = 0) -> Device:
     """``tl.device("cuda", 0)``, ``tl.device("llvm")``; a target string (``"cuda -emulate"``)
-    names its device too."""
+    names its device too.  TVM's other kinds (``"opencl"``, ``"rocm"`` ...) give a device whose
+    ``exist`` is False."""
     if isinstance(kind, int):  # TVM's device type codes
-        kind = {1: "cpu", 2: "cuda"}.get(kind, str(kind))
+        kind = {code: name for name, code in _DEVICE_CODES.items()}.get(kind, str(kind))
     if not isinstance(kind, str):
         raise ArgumentError(f"device expects a device name such as 'cpu' or 'cuda', got {kind!r}")
     kind = kind.split()[0] if kind.strip() else kind
-    if kind in ("cpu", "llvm", "c"):
-        return Device("cpu", _dev_id(dev_id))
-    if kind in ("cuda", "gpu", "nvptx"):
-        return Device("cuda", _dev_id(dev_id))
-    raise ArgumentError(f"device '{kind}' is not available; use tl.cpu() or tl.cuda()")
+    if kind not in _DEVICE_NAMES:
+        raise ArgumentError(f"unknown device '{kind}'; use tl.cpu() or tl.cuda() (TVM's kinds: "
+                            f"{', '.join(sorted(_DEVICE_NAMES))})")
+    return Device(_DEVICE_NAMES[kind], _dev_id(dev_id))
 
 
 class NDArray:

@@ -1,7 +1,8 @@
 """Targets, the calling convention (abi), argument checking (binder), timing, and the backends
 (``llvm``, ``cuda``) that compile loop IR into runtime modules, found through ``backends``."""
 
+from . import codegen
 from .backends import BACKENDS, get_backend, load_module
 from .target import Target, as_target, create, cuda
 
-__all__ = ["BACKENDS", "Target", "as_target", "create", "cuda", "get_backend", "load_module"]
+__all__ = ["BACKENDS", "Target", "as_target", "codegen", "create", "cuda", "get_backend", "load_module"]

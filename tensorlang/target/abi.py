@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Union
 
-from ..errors import ArgumentError, BoundsError, BuildError
+from ..errors import ArgumentError, BoundsError, BuildError, FunctionNotFoundError
 from ..ir import stmt as S
 from ..ir.function import Buffer, PrimFunc
 from ..te import expr as E
@@ -239,7 +239,7 @@ class SignedModule:
 
     def __getitem__(self, name: str) -> Any:
         if name != self.name:
-            raise KeyError(f"module has no function '{name}'; it holds '{self.name}'")
+            raise FunctionNotFoundError(f"module has no function '{name}'; it holds '{self.name}'")
         return self
 
     def get_function(self, name: str, query_imports: bool = False) -> Any:

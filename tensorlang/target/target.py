@@ -37,6 +37,10 @@ class Target:
         if not isinstance(target, str) or not target.split():
             raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
         kind = target.split()[0]
+        if kind == "c":
+            # TVM's C host target: C source for the host CPU's compiler.  tensorlang compiles host
+            # code with LLVM, which is what that C becomes; get_source() shows LLVM IR, not C.
+            target, kind = " ".join(["llvm", *target.split()[1:]]), "llvm"
         if kind not in KINDS:
             raise TargetError(f"unknown target '{kind}' (known: {', '.join(KINDS)})")
         self.text = " ".join(target.split())

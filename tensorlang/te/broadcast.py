@@ -95,3 +95,11 @@ def _operator(fn: Callable[[Any, Any], Any], reflected: bool) -> Callable[[Tenso
 for _name, _fn in (("add", add), ("sub", subtract), ("mul", multiply), ("truediv", divide)):
     setattr(Tensor, f"__{_name}__", _operator(_fn, False))
     setattr(Tensor, f"__r{_name}__", _operator(_fn, True))
+
+
+def _astype(self: Tensor, dtype: Any) -> Tensor:
+    """TVM's ``tensor.astype(dtype)`` (its topi.cast): an elementwise cast stage of the tensor."""
+    return compute(self.shape, lambda *i: self(*i).astype(dtype), name="T_cast", tag="elemwise")
+
+
+Tensor.astype = _astype  # type: ignore[attr-defined]

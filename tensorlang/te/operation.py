@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, ExprError
+from .attrs import tvm_attrs
 from .cse import share_subexpressions
 from .depth import deep_expressions
 from .dtype import INT32, DType, as_dtype
@@ -169,6 +170,7 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
         raise ExprError(f"{where}: tag must be a string, got {tag!r}")
     if attrs is not None and not isinstance(attrs, dict):
         raise ExprError(f"{where}: attrs must be a dict, got {attrs!r}")
+    attrs = tvm_attrs(attrs)  # numbers answer .value, as TVM's IntImm/FloatImm attrs do
     if not callable(fcompute):
         raise ExprError(f"{where}: the second argument must be a function of the indices (lambda i, j: ...), "
                         f"got {fcompute!r}")

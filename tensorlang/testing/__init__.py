@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import inspect
+import itertools
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -130,3 +132,55 @@ def parametrize_targets(*targets: Any) -> Callable[..., Any]:
         fn, targets = targets[0], ()
         return deco(fn)
     return deco
+
+# -- TVM's pytest helpers for test files (tvm.testing.parameter / parameters / fixture / main) --------
+
+_groups = itertools.count()
+
+
+def parameter(*values: Any, ids: Any = None) -> Any:
+    """``dtype = tvm.testing.parameter("float32", "float16")``: a pytest fixture, named by the
+    variable it is assigned to, that takes each value in turn."""
+    import pytest
+
+    @pytest.fixture(params=list(values), ids=ids)
+    def as_fixture(*_cls: Any, request: Any) -> Any:
+        return request.param
+    return as_fixture
+
+
+def parameters(*value_sets: Any, ids: Any = None) -> tuple[Any, ...]:
+    """``dtype, shape = tvm.testing.parameters(("float32", (4,)), ("int8", (2, 2)))``: fixtures
+    that take the values of one set together, set after set."""
+    import pytest
+    sets = [tuple(v) for v in value_sets]
+    if not sets or len({len(v) for v in sets}) != 1:
+        raise ValueError("tvm.testing.parameters takes tuples of one length, one per test case")
+    # the sets themselves are a hidden fixture of the calling module; each output reads its item
+    hidden = f"_tl_parameters_{next(_groups)}"
+    group = pytest.fixture(params=sets, ids=ids, name=hidden)(lambda request: request.param)
+    sys._getframe(1).f_globals[hidden] = group
+
+    def item(k: int) -> Any:
+        def one(**requested: Any) -> Any:
+            return requested[hidden][k]
+        # pytest reads a fixture's dependencies from its signature: this one needs the hidden set
+        one.__signature__ = inspect.Signature([inspect.Parameter(hidden, inspect.Parameter.KEYWORD_ONLY)])
+        return pytest.fixture(one)
+    return tuple(item(k) for k in range(len(sets[0])))
+
+
+def fixture(func: Callable[..., Any] | None = None, *, cache_return_value: bool = False) -> Any:
+    """TVM's ``@tvm.testing.fixture`` (bare or with ``cache_return_value``): a pytest fixture;
+    values are not cached across tests here."""
+    import pytest
+    if func is None:
+        return lambda f: pytest.fixture(f)
+    return pytest.fixture(func)
+
+
+def main() -> None:
+    """``if __name__ == "__main__": tvm.testing.main()``: run the calling file's tests with pytest."""
+    import pytest
+    test_file = inspect.getsourcefile(sys._getframe(1))
+    sys.exit(pytest.main([test_file, *sys.argv[1:]]))

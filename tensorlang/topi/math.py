@@ -57,7 +57,7 @@ identity = _unary(lambda v: v, "identity")
 def cast(x: Any, dtype: str) -> Any:
     """``x`` converted to ``dtype`` (a tensor, or a scalar expression)."""
     if isinstance(x, Tensor):
-        return te.compute(x.shape, lambda *i: x(*i).astype(dtype), name="T_cast", tag=tag.ELEMWISE)
+        return x.astype(dtype)  # te.Tensor.astype: the elementwise T_cast stage
     return te.cast(convert(x), dtype)
 
 

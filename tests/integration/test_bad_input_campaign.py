@@ -519,5 +519,9 @@ def test_module_arguments_in_the_target_layer_get_tensorlang_errors(tmp_path):
         with pytest.raises(TensorLangError, match=fragment):
             fn()
     assert f.get_function(f.entry_name) is f  # TVM's Module.get_function
+    # TVM raises AttributeError for a missing function, dict-style code expects KeyError: it is both
+    for exc in (AttributeError, KeyError, tl.FunctionNotFoundError):
+        with pytest.raises(exc, match=r"^module has no function 'nope'; it holds 'default_function'$"):
+            f["nope"]
     f(a, 2.5, b)
     np.testing.assert_array_equal(b, a * 2.5)

@@ -120,3 +120,15 @@ class MeasureResult:
     @property
     def mean_cost(self) -> float:
         return sum(self.costs) / len(self.costs) if self.ok and self.costs else float("inf")
+
+
+# TVM's autotvm.measure.measure also holds the builder/runner bases and measure_option; here
+# they live in .local, which imports this module, so they are fetched on first use.
+_IN_LOCAL = ("Builder", "Runner", "measure_option", "LocalBuilder", "LocalRunner")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _IN_LOCAL:
+        from . import local
+        return getattr(local, name)
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -1,0 +1,36 @@
+"""TVM's pytest helpers as a TVM test file uses them (``tvm.testing.parameter``, ``parameters``,
+``fixture``), on a real computation checked against numpy."""
+
+import numpy as np
+
+import tensorlang as tvm
+import tensorlang.testing
+from tensorlang import te
+
+dtype = tvm.testing.parameter("float32", "float64", "int32")
+n, scale = tvm.testing.parameters((7, 2), (16, 3))
+SEEN = []
+
+
+@tvm.testing.fixture
+def data(n, dtype):
+    return (np.random.default_rng().uniform(-50, 50, size=n)).astype(dtype)
+
+
+@tvm.testing.fixture(cache_return_value=True)
+def scaled_fn(n, dtype, scale):
+    A = te.placeholder((n,), dtype, name="A")
+    B = te.compute((n,), lambda i: A[i] * tvm.tir.const(scale, dtype), name="B")
+    return tvm.build(te.create_schedule(B.op), [A, B])
+
+
+def test_every_parameter_combination_runs(data, dtype, n, scale, scaled_fn):
+    out = np.empty_like(data)
+    scaled_fn(data, out)
+    np.testing.assert_array_equal(out, data * np.asarray(scale, dtype))
+    SEEN.append((str(dtype), n, scale))
+
+
+def test_parameters_came_in_their_sets_and_every_dtype_ran():
+    # runs after the test above in file order: 3 dtypes x 2 (n, scale) sets, each set kept whole
+    assert sorted(set(SEEN)) == sorted((d, k, s) for d in ("float32", "float64", "int32") for k, s in ((7, 2), (16, 3)))
