@@ -3,7 +3,11 @@ plus buffers, extern/intrinsic calls and ``ir_builder`` for hand-written kernels
 
 from typing import Any
 
-from .errors import ExprError
+# A package path, so TVM's module paths under tvm.tir (``from tensorlang.tir.stmt_functor import
+# post_order_visit``) reach tensorlang.tvm_paths, which answers them from this module's names.
+__path__: list[str] = []
+
+from .errors import DTypeError, ExprError
 from .ir import builder as ir_builder
 from .ir import stmt_functor
 from .ir import user_passes as transform
@@ -21,13 +25,13 @@ from .te.extern import DeclBuffer as Buffer
 from .te.extern import (
     call_extern,
     call_intrin,
-    call_llvm_intrin,
-    call_llvm_pure_intrin,
     call_packed,
     call_pure_extern,
     decl_buffer,
     reinterpret,
 )
+from .te.extern import call_llvm_intrin as _call_llvm_intrin
+from .te.extern import call_llvm_pure_intrin as _call_llvm_pure_intrin
 from .te.intrin import *  # noqa: F403 - and so are its math intrinsics
 from .te.layout import BijectiveLayout, Layout, bijective_layout, layout
 from .te.operation import size_var
@@ -72,6 +76,27 @@ class Call(metaclass=AliasMeta):
 
     def __new__(cls, dtype: Any, op: Any, args: Any = (), span: Any = None) -> Any:
         return call_intrin(dtype, getattr(op, "name", op), *list(args))
+
+
+def _check_not_void(dtype: Any, where: str, name: str) -> None:
+    """TVM spells an intrinsic that returns nothing with dtype "" or "void" (or None)."""
+    if dtype is None or (isinstance(dtype, str) and dtype.strip() in ("", "void")):
+        raise DTypeError(f"tir.{where}({dtype!r}, {name!r}, ...): void LLVM intrinsics (dtype '' or 'void', "
+                         "called only for their effect) are not supported: tensorlang's LLVM code generator "
+                         "gives every intrinsic call a value; use an intrinsic that returns one")
+
+
+def call_llvm_intrin(dtype: Any, name: str, *args: Any) -> Any:
+    """TVM's ``call_llvm_intrin``: the LLVM intrinsic ``name`` with side effects (the first
+    argument is the count of overloaded argument types); a void ``dtype`` is refused by name."""
+    _check_not_void(dtype, "call_llvm_intrin", name)
+    return _call_llvm_intrin(dtype, name, *args)
+
+
+def call_llvm_pure_intrin(dtype: Any, name: str, *args: Any) -> Any:
+    """TVM's ``call_llvm_pure_intrin``: ``call_llvm_intrin`` of an intrinsic without side effects."""
+    _check_not_void(dtype, "call_llvm_pure_intrin", name)
+    return _call_llvm_pure_intrin(dtype, name, *args)
 
 
 # te code reads tensors; a ProducerLoad is a TensorRead.

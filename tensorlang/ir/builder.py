@@ -1,6 +1,6 @@
 """A builder for small hand-written loop nests (TVM's ``tir.ir_builder``): ``for_range``,
-``if_scope``/``else_scope``, ``allocate``, ``buffer_ptr`` and ``emit``; ``get()`` returns the
-statement, typically the body of a ``te.extern``."""
+``if_scope``/``else_scope``, ``allocate``, ``buffer_ptr``, ``pointer`` and ``emit``; ``get()``
+returns the statement, the body of a ``te.extern`` or of a ``tir.PrimFunc``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ExprError
 from ..te.dtype import HANDLE, INT32, as_dtype
-from ..te.expr import Load, PrimExpr, Var, convert
+from ..te.expr import Load, PrimExpr, Ramp, Var, const, convert
 from .stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Stmt, Store, seq
 
 _KINDS = {"serial": ForKind.SERIAL, "parallel": ForKind.PARALLEL, "vectorize": ForKind.VECTORIZED,
@@ -18,7 +18,10 @@ _KINDS = {"serial": ForKind.SERIAL, "parallel": ForKind.PARALLEL, "vectorize": F
 
 
 class BufferPtr:
-    """Flat element access to a buffer handle: ``ptr[i]`` reads, ``ptr[i] = v`` emits a store."""
+    """Flat element access to a buffer handle (TVM's ``BufferVar``): ``ptr[i]`` reads,
+    ``ptr[i] = v`` emits a store, ``asobject()`` is the handle Var, which is also what the
+    pointer converts to as a call argument.  For a vector ``dtype`` such as ``"uint8x8"``,
+    element ``i`` is the lanes starting at scalar element ``i * 8``, as in TVM."""
 
     def __init__(self, builder: IRBuilder, data: Var, dtype: Any, shape: tuple = ()):
         self._builder, self.data, self.dtype, self.shape = builder, data, as_dtype(dtype), shape
@@ -31,10 +34,15 @@ class BufferPtr:
             for d, i in zip(self.shape[1:], index[1:]):
                 flat = flat * d + i
             index = flat
-        return convert(index)
+        index = convert(index)
+        lanes = self.dtype.lanes
+        if lanes > 1 and index.dtype.lanes == 1:
+            # Loads and stores address scalar elements: a vector element is a ramp over its lanes.
+            index = Ramp(index * lanes, const(1, index.dtype), lanes)
+        return index
 
     def __getitem__(self, index: Any) -> PrimExpr:
-        return Load(self.dtype, self.data, self._index(index))
+        return Load(self.dtype.element_of(), self.data, self._index(index))
 
     def __setitem__(self, index: Any, value: Any) -> None:
         value = convert(value)
@@ -43,7 +51,15 @@ class BufferPtr:
         self._builder.emit(Store(self.data, value, self._index(index)))
 
     def asobject(self) -> Var:
+        """The handle Var (TVM 0.8's ``BufferVar.asobject``)."""
         return self.data
+
+    def __repr__(self) -> str:
+        return f"BufferVar({self.data.name}, {self.dtype})"
+
+
+# TVM's name for what ``allocate``, ``buffer_ptr`` and ``pointer`` return.
+BufferVar = BufferPtr
 
 
 class IRBuilder:
@@ -154,8 +170,12 @@ class IRBuilder:
         dims = tuple(shape) if shape is not None else tuple(getattr(buf, "shape", ()))
         return BufferPtr(self, data, getattr(buf, "dtype", "float32"), dims)
 
-    def pointer(self, content_type: str, name: str = "ptr", scope: str = "") -> Var:
-        return Var(name, HANDLE)
+    def pointer(self, content_type: str, name: str = "ptr", scope: str = "") -> BufferPtr:
+        """TVM's ``ib.pointer``: a fresh handle to elements of ``content_type``, as a BufferPtr
+        (index it, or pass it as a ``tir.PrimFunc`` parameter: an array of any length).
+        ``scope`` is accepted and unused: where memory lives is decided where it is allocated,
+        and a pointer allocates nothing."""
+        return BufferPtr(self, Var(name, HANDLE), content_type)
 
     def get(self) -> Stmt:
         """The statement built so far."""
@@ -171,4 +191,4 @@ def create() -> IRBuilder:
     return IRBuilder()
 
 
-__all__ = ["IRBuilder", "BufferPtr", "create", "INT32"]
+__all__ = ["IRBuilder", "BufferPtr", "BufferVar", "create", "INT32"]

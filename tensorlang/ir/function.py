@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, overload
 
 from ..errors import ArgumentError
 from ..te.dtype import HANDLE, DType
-from ..te.expr import PrimExpr, Var
-from .stmt import Stmt
+from ..te.expr import IntImm, Load, PrimExpr, Var, const
+from ..te.extern import DeclBuffer
+from ..te.functor import post_order_visit
+from ..te.operation import size_var
+from .builder import BufferPtr
+from .stmt import Allocate, For, LetStmt, Stmt, Store
 
 
 class Buffer:
@@ -133,15 +137,45 @@ class PrimFunc:
     ``mod.get_global_vars()``, ``mod.get_global_var(name)``. ``attrs`` (a read-only mapping)
     holds "global_symbol" (the name) and "tir.noalias" (True), and whatever ``with_attr``
     added. Treat a PrimFunc as immutable: ``with_body``, ``with_attr``, ``with_name`` return
-    new ones; IRModule's in-place ``update_func``/``update``/``mod[name] = f`` are refused."""
+    new ones; IRModule's in-place ``update_func``/``update``/``mod[name] = f`` are refused.
+
+    TVM's constructor ``PrimFunc(params, body, ret_type=None, buffer_map=None, attrs=None)``
+    makes one too, from ``tir.decl_buffer``s, ir_builder pointers and Vars (``_init_tvm``)."""
 
     _attrs: tuple[tuple[str, Any], ...] = ()  # added attributes; the class default reads older pickles
 
-    def __init__(self, name: str, params: Iterable[Buffer | Var], body: Stmt,
-                 user_arity: int | None = None, checks: Iterable[CallCheck] = (),
-                 attrs: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()):
+    @overload
+    def __init__(self, name: str, params: Iterable[Buffer | Var], body: Stmt, user_arity: int | None = None,
+                 checks: Iterable[CallCheck] = (),
+                 attrs: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None: ...
+
+    @overload
+    def __init__(self, params: Iterable[Any], body: Stmt, ret_type: Any = None,
+                 buffer_map: Mapping[Any, Any] | None = None, attrs: Mapping[str, Any] | None = None,
+                 span: Any = None) -> None: ...
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """``PrimFunc(name, params, body, user_arity=None, checks=(), attrs=())``, tensorlang's
+        form, or TVM's ``PrimFunc(params, body, ret_type=None, buffer_map=None, attrs=None)``
+        (told apart by the first argument: a name is a str); see ``_init_tvm`` for the latter."""
+        first = args[0] if args else kwargs.get("name", kwargs.get("params"))
+        if not isinstance(first, str) and "name" not in kwargs:
+            self._init_tvm(*args, **kwargs)
+        else:
+            self._init(*args, **kwargs)
+
+    def _init(self, name: str, params: Iterable[Buffer | Var], body: Stmt,
+              user_arity: int | None = None, checks: Iterable[CallCheck] = (),
+              attrs: Mapping[str, Any] | Iterable[tuple[str, Any]] = ()) -> None:
+        params = tuple(params)
+        if user_arity is None and not checks and any(isinstance(p, (DeclBuffer, BufferPtr)) for p in params):
+            # TVM's buffers (tir.decl_buffer, ir_builder pointers) as parameters: declared as TVM's
+            # form declares them, so tensorlang's argument order works for ported kernels too.
+            pairs = attrs.items() if isinstance(attrs, Mapping) else attrs
+            self._init_tvm(params, body, attrs={GLOBAL_SYMBOL: name, **dict(pairs)})
+            return
         self.name = name
-        self.params = tuple(params)
+        self.params = params
         self.body = body
         self.user_arity = len(self.params) if user_arity is None else user_arity
         self.checks = tuple(checks)
@@ -155,6 +189,36 @@ class PrimFunc:
                 extra[str(key)] = value
         if extra:
             self._attrs = tuple(extra.items())
+
+    def _init_tvm(self, params: Iterable[Any], body: Stmt, ret_type: Any = None,
+                  buffer_map: Mapping[Any, Any] | None = None, attrs: Mapping[str, Any] | None = None,
+                  span: Any = None) -> None:
+        """TVM 0.12's constructor. A parameter is a ``tir.decl_buffer`` (dense, row-major), an
+        ir_builder pointer (an array of any length), a handle Var that ``buffer_map`` maps to a
+        buffer, or a scalar Var; shape variables no parameter gives are bound from the arrays at
+        call time. The name is ``attrs["global_symbol"]`` (or ``with_attr``), else "main".
+        Every variable and buffer the body uses must be a parameter or bound inside it."""
+        if ret_type is not None and not isinstance(ret_type, VoidType):
+            raise ArgumentError(f"PrimFunc(ret_type={ret_type!r}): tensorlang functions return nothing; "
+                                "write results into a buffer parameter")
+        if isinstance(params, (str, Stmt)) or not isinstance(params, Iterable):
+            raise ArgumentError(f"PrimFunc(params, body): params must be a list of buffers and vars, got {params!r}")
+        if not isinstance(body, Stmt):
+            raise ArgumentError(f"PrimFunc(params, body): body must be a statement (ib.get()), got {body!r}")
+        mapping = dict(buffer_map or {})
+        lets: list[tuple[Var, PrimExpr]] = []
+        converted = [_tvm_param(p, mapping, lets) for p in params]
+        if mapping:
+            raise ArgumentError(f"PrimFunc: buffer_map key {next(iter(mapping))!r} is not a parameter of the function")
+        # A mapped handle the body uses next to its buffer's data, or a buffer's symbolic offset,
+        # is bound once at entry (arrays passed here are whole: their offset is 0).
+        used = _used_vars(body)
+        for var, value in reversed(lets):
+            if var in used:
+                body = LetStmt(var, value, body)
+        shape_vars = _shape_vars(converted)
+        self._init("main", converted + shape_vars, body, user_arity=len(converted), attrs=attrs or {})
+        _check_defined(self)
 
     @property
     def buffers(self) -> list[Buffer]:
@@ -290,3 +354,117 @@ def _check_noalias(value: Any) -> None:
     if not isinstance(value, (bool, int)) or value != 1:
         raise ArgumentError("tir.noalias: tensorlang compiles every function assuming its buffers do not alias "
                             f"(the runtime rejects overlapping arrays); it cannot be set to {value!r}")
+
+
+# -- TVM's PrimFunc(params, body, ...): its parameters as tensorlang's ----------------------
+
+def _tvm_param(p: Any, mapping: dict[Any, Any], lets: list[tuple[Var, PrimExpr]]) -> Buffer | Var:
+    """One parameter of TVM's constructor as a Buffer or scalar Var; consumes its ``buffer_map``
+    entry, and records in ``lets`` the variables bound at entry (a mapped handle, should the body
+    use it next to its buffer's ``data``; a buffer's symbolic offset). The buffer's own ``data``
+    stays the parameter: the code generator knows a parameter's storage, not a Let's."""
+    if isinstance(p, Var) and p in mapping:
+        if not p.dtype.is_handle:
+            raise ArgumentError(f"PrimFunc: buffer_map maps '{p.name}', a {p.dtype} Var; only handle Vars "
+                                "(te.var(name, 'handle')) stand for buffers")
+        buf = _as_buffer(mapping.pop(p), lets)
+        if buf.data is not p:
+            lets.append((p, buf.data))
+        return buf
+    if isinstance(p, (Buffer, DeclBuffer, BufferPtr)):
+        mapping.pop(p, None)  # a Buffer mapped to itself, as f.buffer_map gives
+        return _as_buffer(p, lets)
+    if isinstance(p, Var):
+        if p.dtype.is_handle:
+            raise ArgumentError(f"PrimFunc: parameter '{p.name}' is a handle without a buffer, so its element "
+                                "type and length are unknown; pass buffer_map={var: tir.decl_buffer(...)}, or the "
+                                "tir.decl_buffer or ib.pointer(...) object itself")
+        if p.dtype.lanes != 1:
+            raise ArgumentError(f"PrimFunc: scalar parameter '{p.name}' is a {p.dtype} vector; pass scalars")
+        return p
+    raise ArgumentError(f"PrimFunc: parameter {p!r} is neither a buffer (tir.decl_buffer, ib.pointer) nor a Var")
+
+
+def _as_buffer(b: Any, lets: list[tuple[Var, PrimExpr]]) -> Buffer:
+    """A dense row-major Buffer for a parameter's buffer: an array of scalar elements, since
+    numpy holds no vector elements (a ``float32x4`` buffer is 4x as many floats)."""
+    if isinstance(b, Buffer):
+        return b
+    if isinstance(b, BufferPtr):
+        lanes = b.dtype.lanes
+        # A raw pointer has no length: an array of any length binds a fresh size variable.
+        shape = b.shape if b.shape and lanes == 1 else (size_var(f"{b.data.name}_len"),)
+        return Buffer(b.data.name, b.dtype.element_of(), shape, data=b.data)
+    if not isinstance(b, DeclBuffer):
+        raise ArgumentError(f"PrimFunc: buffer_map values must be tir.decl_buffer(...) buffers, got {b!r}")
+    if b.strides:
+        raise ArgumentError(f"PrimFunc: buffer '{b.name}' has strides {list(b.strides)}; array parameters here are "
+                            "dense and row-major (declare it without strides)")
+    offset = b.elem_offset
+    if isinstance(offset, Var):
+        lets.append((offset, const(0, offset.dtype)))
+    elif not (isinstance(offset, IntImm) and offset.value == 0):
+        raise ArgumentError(f"PrimFunc: buffer '{b.name}' starts at element offset {offset}; array parameters "
+                            "here start at their first element")
+    shape = tuple(b.shape)
+    if b.dtype.lanes > 1:
+        shape = (*shape[:-1], shape[-1] * b.dtype.lanes) if shape else (const(b.dtype.lanes),)
+    return Buffer(b.name, b.dtype.element_of(), shape, data=b.data)
+
+
+def _shape_vars(params: list[Buffer | Var]) -> list[Var]:
+    """Shape variables no parameter gives, in order of appearance: bound from array shapes."""
+    given = {p for p in params if isinstance(p, Var)}
+    out: list[Var] = []
+    for b in params:
+        if not isinstance(b, Buffer):
+            continue
+        for d in b.shape:
+            if isinstance(d, Var):
+                if d not in given and d not in out:
+                    out.append(d)
+            elif not isinstance(d, IntImm):
+                unknown = sorted({v.name for v in _used_vars(d) if v not in given})
+                if unknown:
+                    raise ArgumentError(f"PrimFunc: buffer '{b.name}' has dimension {d}, from which "
+                                        f"{', '.join(unknown)} cannot be inferred; pass them as parameters")
+    return out
+
+
+def _used_vars(node: Any) -> set[Var]:
+    """Every Var in ``node``, buffers of loads, stores and allocations included (fields that
+    are not children, so ``free_vars`` does not see them)."""
+    out: set[Var] = set()
+
+    def fn(n: Any) -> None:
+        if isinstance(n, Var):
+            out.add(n)
+        elif isinstance(n, (Load, Store, Allocate)):
+            out.add(n.buffer)
+    post_order_visit(node, fn)
+    return out
+
+
+def _check_defined(func: PrimFunc) -> None:
+    """ArgumentError, at construction, when the body uses a buffer or variable that is neither
+    a parameter nor bound inside it: there would be no value for it at call time."""
+    defined = {p for p in func.params if isinstance(p, Var)} | {b.data for b in func.buffers}
+
+    def fn(n: Any) -> None:
+        if isinstance(n, For):
+            defined.add(n.loop_var)
+        elif isinstance(n, Allocate):
+            defined.add(n.buffer)
+        elif isinstance(getattr(n, "var", None), Var):  # LetStmt, Let, IterVar
+            defined.add(n.var)
+    post_order_visit(func.body, fn)
+    missing = _used_vars(func.body) - defined
+    buffers = sorted(v.name for v in missing if v.dtype.is_handle)
+    if buffers:
+        raise ArgumentError(f"PrimFunc {func.name}: the body uses buffer(s) {', '.join(buffers)}, which are not "
+                            "parameters; pass each buffer it reads or writes in params (the tir.decl_buffer or "
+                            "ib.pointer), or allocate it inside with ib.allocate")
+    scalars = sorted(v.name for v in missing if not v.dtype.is_handle)
+    if scalars:
+        raise ArgumentError(f"PrimFunc {func.name}: variable(s) {', '.join(scalars)} are used but never bound; "
+                            "pass them in params, or use them in a parameter buffer's shape")
