@@ -3,11 +3,11 @@ widest vector access from the lowered function, and answers each limit on both s
 
 import numpy as np
 import pytest
+from tensorlang.tir.analysis import expr_deep_equal, verify_gpu_code
 
 import tensorlang as tvm
 from tensorlang import te
 from tensorlang.errors import ArgumentError
-from tensorlang.tir.analysis import expr_deep_equal, verify_gpu_code
 
 
 def _gpu_matmul():
