@@ -6,7 +6,7 @@ from typing import Any
 
 from ..space import ConfigEntity
 from ..task import Task
-from .index_range import index_range
+from .index_range import index_range, seed_and_range
 from .tuner import Tuner
 
 
@@ -15,8 +15,7 @@ class GridSearchTuner(Tuner):
     ``range_idx=(begin, end)`` only those indices (both included)."""
 
     def __init__(self, task: Task, seed: Any = None, range_idx: Any = None):
-        if isinstance(seed, (tuple, list)) and range_idx is None:  # TVM's GridSearchTuner(task, (b, e))
-            seed, range_idx = None, seed
+        seed, range_idx = seed_and_range(seed, range_idx)
         super().__init__(task, seed)
         self._next, self._end = index_range(self.space, range_idx)
 

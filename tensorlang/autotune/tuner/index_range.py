@@ -24,4 +24,12 @@ def index_range(space: ConfigSpace, range_idx: Any) -> tuple[int, int]:
     return begin, end + 1
 
 
-__all__ = ["index_range"]
+def seed_and_range(seed: Any, range_idx: Any) -> tuple[Any, Any]:
+    """(seed, range_idx) of a tuner's arguments: TVM's GridSearchTuner(task, (b, e)) passes the
+    range where tensorlang's tuners take the seed."""
+    if isinstance(seed, (tuple, list)) and range_idx is None:
+        return None, seed
+    return seed, range_idx
+
+
+__all__ = ["index_range", "seed_and_range"]
