@@ -120,7 +120,9 @@ def _resolve(parent: types.ModuleType, fullname: str) -> types.ModuleType | None
         except ModuleNotFoundError as exc:
             if exc.name != real:
                 raise
-    if child in TVM_MODULE_NAMES:
+    if child in TVM_MODULE_NAMES and found is None:
+        # never for a name the package already holds (a function): the import system would
+        # then bind the view over it as the package's attribute
         return _View(fullname, base)
     return None
 

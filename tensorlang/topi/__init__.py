@@ -12,6 +12,7 @@ import importlib
 
 # Importing cuda and x86 registers their AutoTVM templates, as importing TVM's topi does.
 from . import (
+    absent_targets,
     array_ops,
     broadcast,
     cuda,
@@ -61,4 +62,8 @@ def __getattr__(name: str) -> object:
     # topi.sparse (test-matrix helpers) needs scipy: it loads on first use, not with topi.
     if name == "sparse":
         return importlib.import_module(".sparse", __name__)
+    if name in absent_targets.NAMES:  # topi.hls, topi.mali ...: names that refuse when called
+        return absent_targets.AbsentTarget(name)
+    if name == "gpu":  # TVM's topi.gpu holds CUDA-style schedules; tensorlang's are topi.cuda
+        return importlib.import_module(".cuda", __name__)
     raise AttributeError(f"module 'tensorlang.topi' has no attribute '{name}'")

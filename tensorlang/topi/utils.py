@@ -129,6 +129,16 @@ def schedule_tagged(outs: Tensor | Sequence[Tensor], anchor_tag: str,
     return s
 
 
+def nchw_pack_layout(layout_info: str) -> bool:
+    """Whether a layout is NCHW packed by batch and channel blocks (``NCHW4n4c``), as TVM reads it."""
+    return layout_info[:4] == "NCHW" and "n" in layout_info and "c" in layout_info
+
+
+def nchw_xc_layout(layout_info: str) -> bool:
+    """Whether a layout is NCHW with a channel block (``NCHW16c``)."""
+    return layout_info[:4] == "NCHW" and layout_info.endswith("c") and layout_info[4:-1].isdigit()
+
+
 def get_pad_tuple(padding: Any, kernel: Sequence[Any]) -> tuple[int, int, int, int]:
     """(top, left, bottom, right) padding from an int, a pair, a 4-tuple, "SAME" or "VALID"."""
     kh, kw = (get_const_int(k) for k in kernel)

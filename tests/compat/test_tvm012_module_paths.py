@@ -176,3 +176,26 @@ def test_c_host_target_builds_through_llvm(tmp_path):
     b = tvm.nd.array(np.zeros(37, "float32"), tvm.device("c"))
     m(tvm.nd.array(a), b)
     np.testing.assert_allclose(b.numpy(), np.floor(a * np.float32(2.5)) + 1, rtol=1e-6)
+
+
+def test_topi_tables_of_targets_tensorlang_lacks():
+    """TVM's topi tests build per-target tables at import ({"hls": topi.hls.schedule_softmax, ...}):
+    the names exist; calling one for a target tensorlang lacks says so; the CPU entries run."""
+    from tensorlang.contrib import cudnn
+    table = {"generic": topi.generic.schedule_lrn, "gpu": topi.gpu.schedule_injective,
+             "hls": topi.hls.schedule_softmax, "mali": topi.mali.schedule_depthwise_conv2d_nchw,
+             "arm_cpu": topi.arm_cpu.schedule_conv2d_nchw_spatial_pack}
+    for target in ("hls", "mali", "arm_cpu"):
+        with pytest.raises(tvm.TargetError, match=f"no '{target}' target"):
+            table[target]([])
+    assert not cudnn.exists() and hasattr(cudnn, "conv_forward")
+    with pytest.raises(tvm.TargetError, match="no cuDNN"):
+        cudnn.conv_forward(None)
+    assert topi.utils.nchw_pack_layout("NCHW4n4c") and not topi.utils.nchw_pack_layout("NCHW16c")
+    X = te.placeholder((1, 8, 5, 5), name="X")
+    Y = topi.nn.lrn(X, 3, 1, 1e-4, 0.75, 2.0)
+    f = tvm.build(table["generic"]([Y]), [X, Y])
+    x = np.random.default_rng().uniform(size=(1, 8, 5, 5)).astype("float32")
+    y = np.empty_like(x)
+    f(x, y)
+    np.testing.assert_allclose(y, topi.testing.lrn_python(x, 3, 1, 2.0, 1e-4, 0.75), rtol=1e-5)
