@@ -162,10 +162,11 @@ def parameters(*value_sets: Any, ids: Any = None) -> tuple[Any, ...]:
     sys._getframe(1).f_globals[hidden] = group
 
     def item(k: int) -> Any:
-        def one(**requested: Any) -> Any:
+        def one(*_cls: Any, **requested: Any) -> Any:  # *_cls: also a fixture of a test class
             return requested[hidden][k]
         # pytest reads a fixture's dependencies from its signature: this one needs the hidden set
-        one.__signature__ = inspect.Signature([inspect.Parameter(hidden, inspect.Parameter.KEYWORD_ONLY)])
+        one.__signature__ = inspect.Signature([inspect.Parameter("_cls", inspect.Parameter.VAR_POSITIONAL),
+                                               inspect.Parameter(hidden, inspect.Parameter.KEYWORD_ONLY)])
         return pytest.fixture(one)
     return tuple(item(k) for k in range(len(sets[0])))
 

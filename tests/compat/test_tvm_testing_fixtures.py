@@ -34,3 +34,18 @@ def test_every_parameter_combination_runs(data, dtype, n, scale, scaled_fn):
 def test_parameters_came_in_their_sets_and_every_dtype_ran():
     # runs after the test above in file order: 3 dtypes x 2 (n, scale) sets, each set kept whole
     assert sorted(set(SEEN)) == sorted((d, k, s) for d in ("float32", "float64", "int32") for k, s in ((7, 2), (16, 3)))
+
+
+class TestParametersInAClass:
+    """TVM's topi tests declare parameters as class attributes."""
+
+    rows, cols = tvm.testing.parameters((3, 5), (8, 2))
+    dtype = tvm.testing.parameter("float32", "int16")
+
+    def test_transpose(self, rows, cols, dtype):
+        A = te.placeholder((rows, cols), dtype, name="A")
+        B = te.compute((cols, rows), lambda i, j: A[j, i], name="B")
+        a = np.random.default_rng().integers(-100, 100, (rows, cols)).astype(dtype)
+        b = np.empty((cols, rows), dtype)
+        tvm.build(te.create_schedule(B.op), [A, B])(a, b)
+        np.testing.assert_array_equal(b, a.T)
