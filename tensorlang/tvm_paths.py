@@ -42,24 +42,37 @@ TVM_MODULE_NAMES = frozenset({
 })
 
 
-class _View(types.ModuleType):
-    """A TVM module path whose names tensorlang keeps in the parent: it answers with the parent's."""
+# Views whose TVM names tensorlang keeps in another module too: (package, child) -> modules
+# searched after the package (TVM's autotvm.utils holds topi's get_const_int ...).
+ALSO_IN = {
+    ("tensorlang.autotune", "utils"): ("tensorlang.topi.utils",),
+    ("tensorlang.autotune.tuner", "callback"): ("tensorlang.autotune.callback",),
+}
 
-    def __init__(self, name: str, base: types.ModuleType):
+
+class _View(types.ModuleType):
+    """A TVM module path whose names tensorlang keeps in the parent (or in ``ALSO_IN``'s modules):
+    it answers with theirs."""
+
+    def __init__(self, name: str, base: types.ModuleType, also: tuple[str, ...] = ()):
         super().__init__(name, f"TVM's {name.split('.', 1)[1]}: the names of {base.__name__}")
         self.__dict__["_base"] = base
+        self.__dict__["_also"] = also
+
+    def _homes(self) -> list[Any]:
+        return [self.__dict__["_base"], *(importlib.import_module(m) for m in self.__dict__["_also"])]
 
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)
-        try:
-            return getattr(self.__dict__["_base"], name)
-        except AttributeError:
-            raise AttributeError(f"module '{self.__name__}' (TVM's path for {self.__dict__['_base'].__name__}) "
-                                 f"has no attribute '{name}'") from None
+        for home in self._homes():
+            if hasattr(home, name):
+                return getattr(home, name)
+        raise AttributeError(f"module '{self.__name__}' (TVM's path for {self.__dict__['_base'].__name__}) "
+                             f"has no attribute '{name}'")
 
     def __dir__(self) -> list[str]:
-        return sorted(set(dir(self.__dict__["_base"])))
+        return sorted({n for home in self._homes() for n in dir(home)})
 
 
 class _Existing(importlib.abc.Loader):
@@ -123,7 +136,7 @@ def _resolve(parent: types.ModuleType, fullname: str) -> types.ModuleType | None
     if child in TVM_MODULE_NAMES and found is None:
         # never for a name the package already holds (a function): the import system would
         # then bind the view over it as the package's attribute
-        return _View(fullname, base)
+        return _View(fullname, base, ALSO_IN.get((base.__name__, child), ()))
     return None
 
 

@@ -22,6 +22,7 @@ PATHS = [
     ("tensorlang.contrib.nvcc", "have_fp16"), ("tensorlang.contrib.pickle_memoize", "memoize"),
     ("tensorlang.target.codegen", "llvm_version_major"), ("tensorlang._ffi.base", "TVMError"),
     ("tensorlang.ir.transform", "PassContext"), ("tensorlang.runtime.ndarray", "NDArray"),
+    ("tensorlang.autotvm.utils", "get_const_tuple"), ("tensorlang.autotvm.tuner.callback", "log_to_file"),
 ]
 
 
