@@ -464,3 +464,37 @@ def test_a_candidate_short_of_threads_is_measured_again_in_a_fresh_child(monkeyp
     # The fresh children's figures (halved by the pretend) were taken: they had the threads.
     assert all(max(b.costs) < min(k.costs) for b, k in zip(better, kept)) or \
         all(statistics.median(b.costs) < statistics.median(k.costs) for b, k in zip(better, kept))
+
+
+@autotune.template("test/packed_by_knob")
+def _packed_by_knob(M, N, K):
+    """A dense whose pre-packed weight's shape follows the knob bn (TVM users pack offline)."""
+    cfg = autotune.get_config()
+    cfg.define_knob("bn", [4, 8, 16])
+    bn = cfg["bn"].val
+    A = te.placeholder((M, K), name="A")
+    Bp = te.placeholder((N // bn, K, bn), name="B_packed")
+    k = te.reduce_axis((0, K), name="k")
+    C = te.compute((M, N), lambda i, j: te.sum(A[i, k] * Bp[j // bn, k, j % bn], axis=k), name="C")
+    return te.create_schedule(C.op), [A, Bp, C]
+
+
+def test_configs_whose_arguments_follow_a_knob_are_measured_on_their_own_shapes():
+    """Each candidate runs on random data of its own argument shapes (unchecked: the reference
+    has the fallback's shapes), as TVM measures them; the best then computes the product."""
+    import tensorlang as tl
+    task = autotune.task.create("test/packed_by_knob", args=(8, 64, 32), target="llvm")
+    seen = []
+    option = autotune.measure_option("local", autotune.LocalRunner(number=1, repeat=1))
+    tuner = autotune.tuner.GridSearchTuner(task)
+    tuner.tune(3, option, callbacks=[lambda t, i, ress: seen.extend(r.error_no for r in ress)])
+    assert seen == [MeasureErrorNo.NO_ERROR] * 3
+    rng = np.random.default_rng()
+    a, b = rng.standard_normal((8, 32)).astype("float32"), rng.standard_normal((32, 64)).astype("float32")
+    for bn in (4, 16):
+        with autotune.ApplyConfig(task.config_space.get([4, 8, 16].index(bn))):
+            s, args = _packed_by_knob(8, 64, 32)
+        packed = np.ascontiguousarray(b.reshape(32, 64 // bn, bn).transpose(1, 0, 2))
+        c = np.empty((8, 64), "float32")
+        tl.build(s, args)(a, packed, c)
+        np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
