@@ -28,7 +28,8 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   and vectorized.
 * GPU: reductions with reuse get block / virtual-thread / thread / inner tiling with a local
   accumulator and their inputs staged in shared memory by the block's threads; everything else
-  runs one point per thread.
+  runs one point per thread.  A 0-d output runs in one block, on the extent-1 axis that fusing
+  no axes gives (TVM's sketches bind it so), one thread or a cross-thread reduction.
 
 A sketch is applied with public schedule primitives only (``split``, ``fuse``, ``reorder``,
 ``compute_at``, ``compute_inline``, ``cache_read``, ``cache_write``, ``rfactor``, ``parallel``,
@@ -759,13 +760,16 @@ class _Applier:
         acc.vectorize(a_last)
         return True
 
-    def _split_flat(self, info: StageInfo, knob: str) -> tuple[Stage, int, IterVar, IterVar] | None:
+    def _split_flat(self, info: StageInfo, knob: str, singleton: bool = False
+                    ) -> tuple[Stage, int, IterVar, IterVar] | None:
         """(stage, factor, outer, inner): all of ``info``'s axes fused and split by decision ``knob``;
-        None for a stage without axes."""
+        for a stage without axes, None, or with ``singleton`` an axis of extent 1 split so."""
         st = self.stage(info.key)
         fused = self._fuse(st, list(st.op.axis))
         if fused is None:
-            return None
+            if not singleton:
+                return None
+            fused = st.fuse()  # fusing no axes makes one of extent 1 (TVM's singleton)
         _, factor = self.d[f"{info.key}.{knob}"]
         return (st, factor, *st.split(fused, factor=factor))
 
@@ -853,13 +857,14 @@ class _Applier:
 
     def _gflat(self, info: StageInfo, _: str) -> None:
         acc = None
-        if info.is_reduction and info.op.num_outputs == 1 and info.op.axis:
+        if info.is_reduction and info.op.num_outputs == 1:
             # One thread reduces one element: its running value lives in a register, written
             # to global memory once, instead of a global load and store every step.
             acc = self.sch[self.sch.cache_write(self.tensor(info.key), "local")]
-        split = self._split_flat(info, "threads")
-        if split is None:
-            return
+        # A 0-d output still runs in a kernel: one block of one thread (code outside any
+        # blockIdx/threadIdx loop cannot run on a GPU), as TVM binds an extent-1 fused axis.
+        split = self._split_flat(info, "threads", singleton=True)
+        assert split is not None
         st, _, bo, ti = split
         st.bind(bo, thread_axis("blockIdx.x"))
         st.bind(ti, thread_axis("threadIdx.x"))
@@ -892,9 +897,9 @@ class _Applier:
         if anchor:
             st.compute_at(*self.attach[anchor])
         else:
+            # A 0-d output fuses no axes into an extent-1 one: one block, as TVM's sketches bind it.
             bx = self._fuse(st, list(st.op.axis))
-            if bx is not None:
-                st.bind(bx, thread_axis("blockIdx.x"))
+            st.bind(bx if bx is not None else st.fuse(), thread_axis("blockIdx.x"))
         st.bind(ki, tx)
         # The all-reduce leaves the result in every thread; one of them stores it.
         st.set_store_predicate(tx.var.equal(0))

@@ -8,8 +8,11 @@ a GPU still proves the code compiles); the result touches pycuda only when it is
 
 from __future__ import annotations
 
+import dataclasses
+
 from ...ir.function import Buffer, PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
+from ...lowering.kernel_allocations import move_allocations_into_kernels
 from ...te import expr as E
 from ..abi import Dim, Signature, encode_dim, signature_of
 from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
@@ -23,8 +26,11 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     """Compile ``func`` (lowered for a GPU) for ``target`` into a callable CUDAModule."""
     if isinstance(target, str):
         target = CUDATarget.from_string(target)
-    signature = signature_of(func)
+    # Shared/local buffers allocated outside their kernel (an IR-builder scratch before its thread
+    # scope, shared buffers of a kernel without blockIdx loops) belong inside it, as in TVM.
+    func = move_allocations_into_kernels(func)
     plan = split_kernels(func)  # errors name the user's IR, without checks
+    signature = _with_kernel_writes(signature_of(func), plan)
     if target.bounds_check:
         plan = split_kernels(insert_bounds_checks(func))
     for kernel in plan.kernels:
@@ -35,6 +41,17 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
         used = compiled.resources.get(kernel.name)
         check_launch(kernel, target, registers=used.registers if used else None)
     return CUDAModule(signature, launch_plan(plan, signature), source, compiled, target)
+
+
+def _with_kernel_writes(signature: Signature, plan: HostPlan) -> Signature:
+    """``signature`` with every argument a kernel writes marked written, atomic adds included
+    (the signature sees stores only): the runtime copies exactly those back to numpy arrays."""
+    written = {p.var for k in plan.kernels for p in k.params if p.is_buffer and p.written}
+    params = list(signature.params)
+    for i, p in enumerate(plan.func.params):
+        if isinstance(p, Buffer) and p.data in written and not params[i].written:
+            params[i] = dataclasses.replace(params[i], written=True)
+    return dataclasses.replace(signature, params=tuple(params))
 
 
 def launch_plan(plan: HostPlan, signature: Signature) -> LaunchPlan:

@@ -1,7 +1,8 @@
 """CPU emulation of CUDA builds: ``target="cuda -emulate"``.
 
 Guarantees: the module computes what the GPU kernels compute (blocks, threads, shared and
-local memory and barriers honoured by ``ir.passes.emulate_gpu``), runs on the host CPU through
+local memory and barriers honoured by ``ir.passes.emulate_gpu``, atomic adds by
+``emulate_atomics``), runs on the host CPU through
 the LLVM backend, rejects kernels over the target's device limits exactly as a GPU build
 does, and carries the CUDA C (``get_source("cuda")``) that a GPU build would compile; when
 NVRTC is installed the source is compiled too (``get_source("ptx")``), so emulated tests also
@@ -17,6 +18,8 @@ from ...ir.passes.bounds_check import insert_bounds_checks
 from ...ir.passes.emulate_gpu import emulate_gpu
 from ...ir.passes.remove_no_op import remove_no_op
 from ...ir.passes.simplify import simplify_stmt
+from ...ir.stmt import Stmt
+from ...lowering.kernel_allocations import move_allocations_into_kernels
 from ...te import expr as E
 from ...te.functor import Mutator
 from ..llvm.build import build_llvm
@@ -24,6 +27,7 @@ from ..llvm.runtime import Module
 from ..llvm.target import LLVMTarget
 from .codegen import render_cuda, split_kernels
 from .device_limits import check_launch
+from .emulate_atomics import emulate_with_atomics
 from .nvrtc import compile_cuda, nvrtc_available
 from .target import CUDATarget
 
@@ -53,8 +57,15 @@ def _host_math(stmt: Any) -> Any:
     return _HostMath().visit(stmt)
 
 
+def emulated_body(func: PrimFunc) -> Stmt:
+    """The CPU loops that run the kernels of ``func`` (one ``move_allocations_into_kernels`` gave)."""
+    body = emulate_with_atomics(_host_math(func.body), func.name, emulate_gpu)
+    return remove_no_op(simplify_stmt(body))
+
+
 def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     """A CPU module running the GPU kernels of ``func`` (module docstring)."""
+    func = move_allocations_into_kernels(func)  # as build_cuda does
     plan = split_kernels(func, allow_host_loops=True)  # errors name the user's IR, without checks
     if target.bounds_check:
         # The CUDA C a GPU build would compile, with its checks; the emulation runs the
@@ -66,8 +77,7 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     sources = {"cuda": source}
     if nvrtc_available():  # without NVRTC, emulation still runs
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx
-    body = remove_no_op(simplify_stmt(emulate_gpu(_host_math(func.body))))
     host = LLVMTarget.from_string("llvm -bounds-check" if target.bounds_check else "llvm")
-    module = build_llvm(func.with_body(body), host)
+    module = build_llvm(func.with_body(emulated_body(func)), host)
     module.extra_sources.update(sources)
     return module
