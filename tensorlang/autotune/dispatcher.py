@@ -87,6 +87,10 @@ class DispatchContext:
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         raise NotImplementedError
 
+    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+        """Make later queries of ``workload`` on ``target`` answer ``cfg`` (TVM's ``update``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not take updates")
+
     def __enter__(self) -> DispatchContext:
         self._token = _dispatch.set(_dispatch.get() + (self,))
         return self
@@ -107,6 +111,45 @@ class ApplyConfig(DispatchContext):
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         return self.config
 
+    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+        """Every later query answers ``cfg`` (TVM's ApplyConfig.update)."""
+        self.config = _checked_config(cfg)
+
+
+def _checked_config(cfg: Any) -> _ConfigBase:
+    if not isinstance(cfg, _ConfigBase):
+        raise TensorLangError(f"update expects a config (a ConfigEntity, e.g. task.config_space.get(i)), got {cfg!r}")
+    return cfg
+
+
+def _unpack_records(records: Any) -> list[Any]:
+    """The (MeasureInput, MeasureResult) pairs of ``records``, as TVM's ApplyHistoryBest.load:
+    a log path, an open log file, pairs, or an iterable mixing them (recursively)."""
+    from .record import load_from_buffer, load_with_confirmations
+    if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
+        return list(load_with_confirmations(os.fsdecode(records)))
+    if hasattr(records, "read"):  # an open file: its lines are records
+        return list(load_from_buffer(records))
+    if _is_record(records):
+        return [records]
+    if not isinstance(records, Iterable):
+        return [records]  # not records: named in the caller's error
+    out: list[Any] = []
+    for item in records:
+        if _is_record(item):
+            out.append(item)
+        elif isinstance(item, (str, bytes)) or hasattr(item, "__fspath__") or hasattr(item, "read"):
+            out += _unpack_records(item)
+        elif isinstance(item, (list, tuple)) and item and not (len(item) == 2 and hasattr(item[1], "costs")):
+            out += _unpack_records(item)  # a nested collection of records
+        else:
+            out.append(item)  # not a record: named in the caller's error
+    return out
+
+
+def _is_record(r: Any) -> bool:
+    return isinstance(r, (tuple, list)) and len(r) == 2 and hasattr(r[0], "task") and hasattr(r[1], "costs")
+
 
 class ApplyHistoryBest(DispatchContext):
     """Templates get the best config recorded for their (task, args, target), by the rule of
@@ -118,19 +161,15 @@ class ApplyHistoryBest(DispatchContext):
     them, unless ``allow_other_device=True``."""
 
     def __init__(self, records: Any, allow_other_device: bool = False):
-        from .record import RecordError, best_by_workload, best_records, load_with_confirmations
-        if isinstance(records, (str, bytes)) or hasattr(records, "__fspath__"):
-            records = list(load_with_confirmations(os.fsdecode(records)))
-        elif isinstance(records, (list, tuple)) and records and all(
-                isinstance(r, (str, bytes)) or hasattr(r, "__fspath__") for r in records):
-            # several log files
-            records = [rec for path in records for rec in load_with_confirmations(os.fsdecode(path))]
-        records = list(records) if isinstance(records, Iterable) else [records]
+        from .record import RecordError, best_by_workload, best_records
+        records = _unpack_records(records)
         for r in records:
-            if not (isinstance(r, (tuple, list)) and len(r) == 2 and hasattr(r[0], "task") and hasattr(r[1], "costs")):
-                raise RecordError(f"apply_history_best expects the path of a tuning log or (MeasureInput, "
-                                  f"MeasureResult) records, got {r!r:.100}")
+            if not _is_record(r):
+                raise RecordError(f"apply_history_best expects the path of a tuning log, an open log file or "
+                                  f"(MeasureInput, MeasureResult) records (or a list mixing them), got {r!r:.100}")
         self.allow_other_device = allow_other_device
+        # Configs pinned by update(), by (workload key, target): they answer before the log's.
+        self._pinned: dict[tuple[str, str], _ConfigBase] = {}
         # CPU records measured on another CPU model (or with other vector features) are kept
         # apart: applied only with allow_other_device, else named in a warning.
         self._foreign_cpu: dict[str, set[str]] = {}
@@ -161,8 +200,23 @@ class ApplyHistoryBest(DispatchContext):
         self._foreign_cpu.setdefault(inp.task.workload_key, set()).add(device.describe())
         return True
 
+    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+        """Later queries of ``workload`` on ``target``, or on a target of its kind (``llvm``
+        for ``llvm -mcpu=...``), answer ``cfg`` before the log's best (TVM's update, which pins
+        by target model and keys)."""
+        from .record import target_kind
+        target, key = _target_str(target), _key_of(workload)
+        cfg = _checked_config(cfg)
+        self._pinned[(key, target)] = cfg
+        self._pinned[(key, target_kind(target))] = cfg
+
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         from .record import target_kind
+        pinned = self._pinned.get((workload_key, target))
+        if pinned is None:
+            pinned = self._pinned.get((workload_key, target_kind(target) if target else "llvm"))
+        if pinned is not None:
+            return pinned  # type: ignore[return-value]
         exact = self.best.get((workload_key, target))
         if exact is not None:
             return exact
@@ -214,18 +268,34 @@ _silent: ContextVar[bool] = ContextVar("tensorlang_autotune_silent", default=Fal
 
 
 class FallbackContext(DispatchContext):
-    """Every template called inside the block gets a fallback config (TVM's root context)."""
+    """Every template called inside the block gets a fallback config (TVM's root context), or
+    the config that ``update`` pinned for its workload and target."""
+
+    def __init__(self) -> None:
+        # Configs pinned by update(), by (target, workload key); unlike TVM's, fallback configs
+        # themselves are not cached: each template call gets a fresh one.
+        self.memory: dict[tuple[str, str], _ConfigBase] = {}
 
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
-        return FallbackConfigEntity()  # type: ignore[return-value]
+        pinned = self.memory.get((target, workload_key))
+        return pinned if pinned is not None else FallbackConfigEntity()  # type: ignore[return-value]
+
+    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+        """Later queries of ``workload`` on ``target`` answer ``cfg`` (TVM's update)."""
+        self.memory[(_target_str(target), _key_of(workload))] = _checked_config(cfg)
+
+    def clear_cache(self, target: Any, workload: Any) -> None:
+        """Forget what ``update`` pinned for ``workload`` on ``target`` (TVM's clear_cache)."""
+        self.memory.pop((_target_str(target), _key_of(workload)), None)
 
 
 class _RootContext(FallbackContext):
     """What ``DispatchContext.current`` is outside every context: no answer of its own (so the
-    warning about a missing record is given, unless ``silent``)."""
+    warning about a missing record is given, unless ``silent``), except configs pinned by
+    ``update`` (process-wide, as TVM's root context)."""
 
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
-        return None
+        return self.memory.get((target, workload_key))  # type: ignore[return-value]
 
     @property
     def silent(self) -> bool:
@@ -246,9 +316,18 @@ def apply_history_best(records: Any, allow_other_device: bool = False) -> ApplyH
     return ApplyHistoryBest(records, allow_other_device)
 
 
+def clear_fallback_cache(target: Any, workload: Any) -> None:
+    """``clear_cache`` on the innermost FallbackContext (the root one outside all), as TVM's."""
+    for ctx in reversed(_dispatch.get()):
+        if isinstance(ctx, FallbackContext):
+            ctx.clear_cache(target, workload)
+            return
+    _ROOT.clear_cache(target, workload)
+
+
 def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
     """The config for a template call outside tuning: innermost context first, else fallback."""
-    for ctx in reversed(_dispatch.get()):
+    for ctx in (*reversed(_dispatch.get()), _ROOT):
         cfg = ctx._query_inside(target, workload_key)
         if cfg is not None:
             return cfg
@@ -261,4 +340,4 @@ def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
 
 __all__ = ["get_config", "current_config", "config_scope", "DispatchContext", "ApplyConfig", "ApplyHistoryBest",
            "FallbackContext",
-           "apply_history_best", "dispatch"]
+           "apply_history_best", "clear_fallback_cache", "dispatch"]

@@ -344,24 +344,31 @@ def _number(d: dict, key: str) -> float:
 def _lines(path: str | os.PathLike) -> Iterator[tuple[int, str, Record]]:
     """(line number, raw line, record) for each valid line; one warning at the end about the
     invalid ones."""
-    first_bad, bad, first_reason = 0, 0, ""
     path = check_readable(path)
     with open(path, encoding="utf-8", errors="replace") as f:
-        for lineno, line in enumerate(f, 1):
-            text = line.strip()
-            if not text:
-                continue
-            try:
-                record = decode(text)
-            except RecordError as exc:
-                if not bad:
-                    first_bad, first_reason = lineno, str(exc)
-                bad += 1
-                continue
-            yield lineno, text, record
+        yield from _buffer_lines(f, os.fspath(path))
+
+
+def _buffer_lines(f: Iterable[Any], name: str, stacklevel: int = 4) -> Iterator[tuple[int, str, Record]]:
+    """``_lines`` of an open file (text, or bytes read as UTF-8), named ``name`` in the warning."""
+    first_bad, bad, first_reason = 0, 0, ""
+    for lineno, line in enumerate(f, 1):
+        if isinstance(line, (bytes, bytearray)):
+            line = line.decode("utf-8", errors="replace")
+        text = line.strip()
+        if not text:
+            continue
+        try:
+            record = decode(text)
+        except RecordError as exc:
+            if not bad:
+                first_bad, first_reason = lineno, str(exc)
+            bad += 1
+            continue
+        yield lineno, text, record
     if bad:
-        warnings.warn(f"{os.fspath(path)}: skipped {bad} invalid line{'s' if bad > 1 else ''} of the tuning log "
-                      f"(first: line {first_bad}: {first_reason})", stacklevel=3)
+        warnings.warn(f"{name}: skipped {bad} invalid line{'s' if bad > 1 else ''} of the tuning log "
+                      f"(first: line {first_bad}: {first_reason})", stacklevel=stacklevel)
 
 
 def confirmations_path(path: str | os.PathLike) -> str:
@@ -431,6 +438,15 @@ def load_from_file(path: str | os.PathLike) -> Iterator[Record]:
     are left out; ``load_with_confirmations`` gives both, as the best-pickers read them."""
     for _, _, record in _lines(path):
         yield record
+
+
+def load_from_buffer(file: Any) -> Iterator[Record]:
+    """The records of an open log file (TVM's ``load_from_buffer``), in order (a generator), read
+    from its current position; invalid lines are skipped with one warning, as ``load_from_file``."""
+    # Checked here, not in the generator, so a path passed by mistake fails at the call.
+    if not hasattr(file, "read"):
+        raise RecordError(f"load_from_buffer expects an open file, got {file!r:.100} (a path: load_from_file)")
+    return (record for _, _, record in _buffer_lines(file, getattr(file, "name", "<buffer>"), stacklevel=3))
 
 
 def append_confirmations(path: str | os.PathLike, records: Iterable[Record]) -> None:

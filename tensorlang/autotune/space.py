@@ -157,6 +157,11 @@ class SplitSpace(KnobSpace):
         if not self.entities:
             raise InstantiationError(f"split space of extent {product} is empty (policy {policy})")
 
+    @property
+    def num_output(self) -> int:
+        """TVM's name of ``num_outputs``."""
+        return self.num_outputs
+
 
 def _split_factors(pool: list[int], parts: int, product: int, dividing: bool) -> list[list[int]]:
     """Every tuple of ``parts`` factors from ``pool`` (sorted) whose product is at most
@@ -221,13 +226,19 @@ def _position(axis: Any, axes: Sequence[Any], knob: str) -> int:
 
 
 class ReorderSpace(KnobSpace):
-    """Orders of ``n`` axes: policy ``all`` (every permutation), ``identity``, ``candidate``."""
+    """Orders of ``n`` axes: policy ``all`` (every permutation), ``identity``, ``candidate``,
+    ``interval_all`` (every permutation of ``axes[begin:end]``, the others in place, as TVM's)."""
 
     kind = "re"
 
-    def __init__(self, n: int, policy: str = "all", candidate: Sequence[Sequence[int]] | None = None):
+    def __init__(self, n: int, policy: str = "all", candidate: Sequence[Sequence[int]] | None = None,
+                 interval: Sequence[int] | None = None):
         if policy == "all":
             perms = [list(p) for p in itertools.permutations(range(n))]
+        elif policy == "interval_all":
+            begin, end = _interval(interval, n)
+            perms = [list(range(begin)) + list(p) + list(range(end, n))
+                     for p in itertools.permutations(range(begin, end))]
         elif policy == "identity":
             perms = [list(range(n))]
         elif policy == "candidate" and candidate:
@@ -237,49 +248,130 @@ class ReorderSpace(KnobSpace):
                     raise InstantiationError(f"define_reorder: candidate order {p} must list distinct positions "
                                              f"among the {n} axes (0..{n - 1}) or the axes themselves")
         else:
-            raise InstantiationError(f"unknown reorder policy '{policy}' (all, identity, candidate)")
+            raise InstantiationError(f"unknown reorder policy '{policy}' (all, interval_all, identity, candidate)")
         self.entities = [ReorderEntity(p) for p in perms]
 
 
+def _interval(interval: Any, n: int) -> tuple[int, int]:
+    """(begin, end) of ``define_reorder(policy="interval_all", interval=(begin, end))``, checked
+    against the ``n`` axes (0 <= begin <= end <= n)."""
+    if not isinstance(interval, (list, tuple)) or len(interval) != 2 or not all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in interval):
+        raise InstantiationError(f"define_reorder(policy='interval_all') needs interval=(begin, end), "
+                                 f"got {interval!r}")
+    begin, end = int(interval[0]), int(interval[1])
+    if not 0 <= begin <= end <= n:
+        raise InstantiationError(f"define_reorder: interval ({begin}, {end}) is not within the {n} axes")
+    return begin, end
+
+
 class AnnotateEntity(_ListEntity):
-    """One annotation per axis: ``none``, ``unroll``, ``vec`` or ``parallel``."""
+    """One annotation per axis: ``none``, ``unroll``, ``vec``, ``parallel``, a GPU thread axis
+    (``blockIdx.x``, ``threadIdx.y``, ``vthread``) or ``fuse`` (with the next axis); for policy
+    ``locate_cache``, the positions of the anchor axes instead."""
 
     kind, _list_attr = "an", "anns"
 
-    def __init__(self, anns: Sequence[str]):
+    def __init__(self, anns: Sequence[Any]):
         self.anns = list(anns)
 
     def apply(self, s: Any, op: Any, axes: Sequence[IterVar], axis_lens: Sequence[int] | None = None,
-              max_unroll: int | None = None, vec_size: Any = None, cfg: Any = None) -> None:
+              max_unroll: int | None = None, vec_size: Any = None, cfg: Any = None,
+              source: Sequence[Sequence[Any]] | None = None) -> list[IterVar]:
+        """Annotate ``axes`` of ``s[op]`` (TVM's arguments): an unrolled axis longer than
+        ``max_unroll``, or a vectorized one whose length is not in ``vec_size``, is annotated
+        anyway and reported by ``raise_error`` on ``cfg`` (default: the template's config), which
+        makes the config an instantiation error when measured.  With ``source`` (policy
+        ``locate_cache``), each tensor of ``source[k]`` is computed at the k-th anchor axis."""
         stage = s[op]
-        for i, (ax, ann) in enumerate(zip(axes, self.anns)):
-            length = axis_lens[i] if axis_lens is not None else None
-            if ann == "unroll" and (max_unroll is None or length is None or length <= max_unroll):
-                stage.unroll(ax)
+        axes = list(axes)
+        if source is not None:
+            for tensors, to in zip(source, self.anns):
+                if not isinstance(to, (int, np.integer)) or isinstance(to, bool) or not 0 <= to < len(axes):
+                    raise InstantiationError(f"annotate apply(source=...): {to!r} is not an anchor axis position "
+                                             f"(the knob must be defined with policy='locate_cache')")
+                for t in tensors:
+                    s[t].compute_at(stage, axes[to])
+            return axes
+        for i, ann in enumerate(self.anns):
+            length = axis_lens[i] if axis_lens is not None else _known_extent(axes[i])
+            if ann == "none":
+                continue
+            if ann == "unroll":
+                if max_unroll and length is not None and length > max_unroll:
+                    _report(cfg, "Too large factor for unrolling")
+                stage.unroll(axes[i])
             elif ann == "vec":
-                stage.vectorize(ax)
+                if vec_size and length is not None and length not in vec_size:
+                    _report(cfg, "Wrong size of lanes in vectorization")
+                stage.vectorize(axes[i])
             elif ann == "parallel":
-                stage.parallel(ax)
+                stage.parallel(axes[i])
+            elif ann in _THREAD_TAGS:
+                from ..te import thread_axis
+                stage.bind(axes[i], thread_axis(ann))
+            elif ann == "fuse":
+                if i + 1 >= len(axes):
+                    raise InstantiationError("annotation 'fuse' needs a next axis to fuse with")
+                axes[i + 1] = stage.fuse(axes[i], axes[i + 1])
+            else:
+                raise InstantiationError(f"unknown annotation {ann!r} (none, unroll, vec, parallel, fuse, "
+                                         f"{', '.join(_THREAD_TAGS)})")
+        return axes
+
+
+_THREAD_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y", "threadIdx.z", "vthread")
+
+
+def _known_extent(axis: Any) -> int | None:
+    """The constant extent of an axis when it is known before lowering (split axes have none yet)."""
+    if isinstance(axis, VirtualAxis):
+        return axis.length
+    dom = getattr(axis, "dom", None)
+    extent = getattr(dom, "extent", None)
+    return extent.value if isinstance(extent, IntImm) else None
+
+
+def _report(cfg: Any, msg: str) -> None:
+    """``raise_error(msg)`` on ``cfg``, else on the config of the template being instantiated."""
+    if cfg is None:
+        from .dispatcher import current_config  # the dispatcher imports this module
+        cfg = current_config()
+    if cfg is not None:
+        cfg.raise_error(msg)
+
+
+_ANNOTATIONS = ("none", "unroll", "vec")
 
 
 class AnnotateSpace(KnobSpace):
-    """Annotations of ``n`` axes: ``try_unroll``, ``try_vec``, ``try_unroll_vec``, ``candidate``."""
+    """Annotations of ``n`` axes, as TVM's AnnotateSpace: a policy of ``_``-joined choices
+    (``try_unroll``, ``try_vec``, ``try_unroll_vec``, ``unroll``, ...; ``try`` = none) gives
+    each axis each choice, with at most one ``vec`` axis, in ``itertools.product`` order;
+    ``locate_cache`` (``num_anchor=k``) gives each k-subset of the axes as anchors; ``candidate``
+    lists annotations."""
 
     kind = "an"
 
-    def __init__(self, n: int, policy: str, candidate: Sequence[Sequence[str]] | None = None):
-        if policy == "try_unroll":
-            opts = [list(p) for p in itertools.product(["none", "unroll"], repeat=n)]
-        elif policy == "try_vec":
-            opts = [["none"] * (n - 1) + [last] for last in ("none", "vec")]
-        elif policy == "try_unroll_vec":
-            opts = [list(p) + [last] for p in itertools.product(["none", "unroll"], repeat=n - 1)
-                    for last in ("none", "vec")]
-        elif policy == "candidate" and candidate:
+    def __init__(self, n: int, policy: str, candidate: Sequence[Sequence[str]] | None = None,
+                 num_anchor: int | None = None):
+        self.policy = policy
+        if policy == "locate_cache":
+            k = _int_arg(num_anchor, "define_annotate(policy='locate_cache'): num_anchor", 0)
+            opts = [list(c) for c in itertools.combinations(range(n), k)]
+        elif policy == "candidate":
+            if not candidate:
+                raise InstantiationError("define_annotate(policy='candidate') needs candidate=[[...], ...]")
             opts = [list(c) for c in candidate]
         else:
-            raise InstantiationError(f"unknown annotate policy '{policy}' (try_unroll, try_vec, "
-                                     "try_unroll_vec, candidate)")
+            choices = policy.replace("try", "none").split("_") if isinstance(policy, str) else [policy]
+            if not all(c in _ANNOTATIONS for c in choices):
+                raise InstantiationError(f"unknown annotate policy {policy!r} (try_unroll, try_vec, try_unroll_vec, "
+                                         "unroll, vec, locate_cache, candidate)")
+            # TVM vectorizes at most one axis of a knob.
+            opts = [list(p) for p in itertools.product(choices, repeat=n) if p.count("vec") <= 1]
+        if not opts:
+            raise InstantiationError(f"annotate space of {n} axes is empty (policy {policy!r})")
         self.entities = [AnnotateEntity(o) for o in opts]
 
 
@@ -330,13 +422,14 @@ class _ConfigBase:
     def __init__(self) -> None:
         self.flop = 0.0
         self.code_hash = None
+        # Messages of cfg.raise_error (TVM's ``errors``): a measured config with any is an
+        # instantiation error; collecting a space or building a fallback ignores them.
+        self.errors: list[str] = []
 
-    def add_flop(self, flop: float) -> None:
-        """Declare the floating-point operations of the template (for GFLOPS reports)."""
-        if isinstance(flop, bool) or not isinstance(flop, (int, float, np.integer, np.floating)) \
-                or not math.isfinite(flop) or flop < 0:
-            raise InstantiationError(f"add_flop expects a finite, non-negative number of operations, got {flop!r}")
-        self.flop += float(flop)
+    def add_flop(self, flop: Any) -> None:
+        """Declare the floating-point operations of the template (for GFLOPS reports): a number,
+        or an IntImm/FloatImm (``B.shape[0] * B.shape[1]``), as TVM accepts."""
+        self.flop += _flop_count(flop)
 
     def axis(self, var: Any) -> VirtualAxis:
         return VirtualAxis(_extent(var))
@@ -344,11 +437,25 @@ class _ConfigBase:
     reduce_axis = axis
 
     def raise_error(self, msg: str) -> None:
-        """Reject this config from inside a template."""
-        raise InstantiationError(msg)
+        """Mark this config invalid, as TVM's: ``msg`` is appended to ``errors`` and the template
+        goes on (measuring the config then reports an instantiation error with the messages)."""
+        self.errors.append(str(msg))
 
     def valid(self) -> bool:
-        return True
+        """Whether no ``raise_error`` was called on this config (TVM's ``valid``)."""
+        return not self.errors
+
+
+def _flop_count(flop: Any) -> float:
+    """``flop`` as a float: a Python or numpy number, or an expression constant (anything whose
+    ``.value`` is a number); an InstantiationError for anything else."""
+    value = flop
+    if not isinstance(value, (int, float, np.integer, np.floating)) and hasattr(value, "value"):
+        value = value.value  # IntImm / FloatImm, as TVM's add_flop unwraps them
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)) \
+            or not math.isfinite(value) or value < 0:
+        raise InstantiationError(f"add_flop expects a finite, non-negative number of operations, got {flop!r}")
+    return float(value)
 
 
 def _holds(check: Callable[[Any], bool], message: str, cfg: Any) -> bool:
@@ -387,21 +494,25 @@ class ConfigSpace(_ConfigBase):
         self._add(name, SplitSpace(_extent(axis), policy, num_outputs, max_factor, filter, candidate))
 
     def define_reorder(self, name: str, axes: Sequence[Any], policy: str = "all",
-                       candidate: Sequence[Sequence[int]] | None = None, **_ignored: Any) -> None:
+                       candidate: Sequence[Sequence[int]] | None = None, interval: Sequence[int] | None = None,
+                       **_ignored: Any) -> None:
         """Knob ``name``: orders of ``axes``; ``candidate`` orders may list the axes themselves
-        (as TVM templates do) or their positions in ``axes``."""
+        (as TVM templates do) or their positions in ``axes``; ``interval=(begin, end)`` with
+        policy ``interval_all``."""
         if not isinstance(axes, (list, tuple)):
             raise InstantiationError(f"define_reorder {name}: axes must be a list of axes, got {axes!r}")
         if candidate:
             candidate = [[c if isinstance(c, int) else _position(c, axes, name) for c in order] for order in candidate]
-        self._add(name, ReorderSpace(len(axes), policy, candidate))
+        self._add(name, ReorderSpace(len(axes), policy, candidate, interval))
 
     def define_annotate(self, name: str, axes: Sequence[Any], policy: str,
-                        candidate: Sequence[Sequence[str]] | None = None, **_ignored: Any) -> None:
-        """Knob ``name``: unroll/vectorize choices for ``axes``."""
+                        candidate: Sequence[Sequence[str]] | None = None, num_anchor: int | None = None,
+                        **_ignored: Any) -> None:
+        """Knob ``name``: unroll/vectorize choices for ``axes``, or (policy ``locate_cache``)
+        which ``num_anchor`` of them anchor caches."""
         if not isinstance(axes, (list, tuple)):
             raise InstantiationError(f"define_annotate {name}: axes must be a list of axes, got {axes!r}")
-        self._add(name, AnnotateSpace(len(axes), policy, candidate))
+        self._add(name, AnnotateSpace(len(axes), policy, candidate, num_anchor))
 
     def define_knob(self, name: str, candidate: Sequence[Any]) -> None:
         """Knob ``name``: one of ``candidate`` values."""
@@ -614,10 +725,10 @@ class ConfigEntity(_ConfigBase):
     def multi_filter(self, filter: Callable) -> None:  # noqa: A002 - TVM's name
         """A no-op on a chosen config, as in TVM: the filter shaped the space it came from."""
 
-    def add_flop(self, flop: float) -> None:
+    def add_flop(self, flop: Any) -> None:
         # The flop count comes with the space; a template calling add_flop again must not double it.
         if not self.flop:
-            self.flop = float(flop)
+            self.flop = _flop_count(flop)
 
     def to_json_knobs(self) -> dict[str, Any]:
         return {name: ent.to_json() for name, ent in self._knobs.items()}
@@ -631,6 +742,27 @@ class ConfigEntity(_ConfigBase):
         knobs = {n: entity_from_json(kind, val) for n, (kind, val) in data["knobs"].items()}
         return ConfigEntity(int(data["index"]), knobs)
 
+    def to_json_dict(self) -> dict[str, Any]:
+        """TVM's JSON form: ``{"index", "code_hash", "entity": [[name, kind, value], ...]}``."""
+        return {"index": int(self.index), "code_hash": self.code_hash,
+                "entity": [[n, e.kind, e.to_json()] for n, e in self._knobs.items()]}
+
+    @staticmethod
+    def from_json_dict(json_dict: dict[str, Any]) -> ConfigEntity:
+        """The config of a ``to_json_dict`` dictionary (TVM's)."""
+        try:
+            knobs = {str(name): entity_from_json(kind, value) for name, kind, value in json_dict["entity"]}
+            cfg = ConfigEntity(int(json_dict["index"]), knobs)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InstantiationError(f"from_json_dict expects {{'index', 'code_hash', 'entity': [[name, kind, "
+                                     f"value], ...]}}, got {json_dict!r:.200} ({type(exc).__name__}: {exc})") from None
+        cfg.code_hash = json_dict.get("code_hash")
+        return cfg
+
+    def get_other_option(self) -> dict[str, Any]:
+        """The values of the ``define_knob`` knobs, by name."""
+        return {n: e.val for n, e in self._knobs.items() if isinstance(e, OtherOptionEntity)}
+
     def get_flatten_feature(self) -> list[float]:
         """Numbers describing the knob choices (for cost models with feature_type='knob')."""
         out: list[float] = []
@@ -641,7 +773,9 @@ class ConfigEntity(_ConfigBase):
             elif ent.kind == "re":
                 out += [float(x) for x in v]
             elif ent.kind == "an":
-                out += [("none", "unroll", "vec", "parallel").index(x) if x in ("none", "unroll", "vec", "parallel")
+                # locate_cache knobs hold anchor positions (ints), the others annotation names
+                out += [float(x) if isinstance(x, int) else
+                        ("none", "unroll", "vec", "parallel").index(x) if x in ("none", "unroll", "vec", "parallel")
                         else 0.0 for x in v]
             else:
                 out.append(float(v) if isinstance(v, (int, float, bool)) else float(hash(str(v)) % 97))

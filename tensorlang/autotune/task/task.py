@@ -27,7 +27,7 @@ from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
 from ..env import tuning_scope
 from ..flop import compute_flop
-from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
+from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError, _ConfigBase
 
 # Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
 # table is unavoidable; lookups that miss say which file must be imported.
@@ -88,6 +88,9 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
             cfg = dispatch(target, key, what)
             if isinstance(cfg, ConfigEntity):
                 cfg = _fitting(cfg, fn, args, target, what)
+            # A plain build ignores raise_error, as TVM's does; errors then tell of this call only.
+            if isinstance(cfg, _ConfigBase):
+                cfg.errors = []
             with config_scope(cfg):
                 return fn(*args, **kwargs)
 
@@ -186,11 +189,18 @@ class Task:
 
     def instantiate(self, config: ConfigEntity | FallbackConfigEntity) -> tuple[Any, list]:
         """The (schedule, args) the template makes for ``config``; InstantiationError if the
-        config breaks a constraint or the template rejects it."""
+        config breaks a constraint or the template rejects it (raises, or calls
+        ``cfg.raise_error``: TVM's measurement refuses a config that is not ``valid()``).  A
+        fallback config is built whatever ``raise_error`` said, as TVM's fallback is."""
         if isinstance(config, ConfigEntity):
             self.config_space.check(config)
+        if isinstance(config, _ConfigBase):
+            config.errors = []  # this instantiation's messages only (the entity may be reused)
         with Target(self.target), config_scope(config), tuning_scope():
-            return self._call()
+            made = self._call()
+        if isinstance(config, ConfigEntity) and config.errors:
+            raise InstantiationError("; ".join(config.errors))
+        return made
 
     def _call(self) -> Any:
         # TOPI templates build their placeholders from the tuples themselves; others get them made.
