@@ -15,9 +15,9 @@ from typing import Any
 
 from ..errors import TensorLangError
 from .fingerprint import cpu_fingerprint
-from .space import ConfigEntity, FallbackConfigEntity, _ConfigBase
+from .space import ConfigBase, ConfigEntity, FallbackConfigEntity
 
-_current_config: ContextVar[_ConfigBase | None] = ContextVar("tensorlang_autotune_config", default=None)
+_current_config: ContextVar[ConfigBase | None] = ContextVar("tensorlang_autotune_config", default=None)
 _dispatch: ContextVar[tuple[DispatchContext, ...]] = ContextVar("tensorlang_autotune_dispatch", default=())
 # Workload keys already warned about (a log de-duplication set, not configuration state).
 _warned: set[str] = set()
@@ -32,7 +32,7 @@ def get_config() -> Any:
     return cfg
 
 
-def current_config() -> _ConfigBase | None:
+def current_config() -> ConfigBase | None:
     """The ambient config, or None outside template instantiation (no error, unlike get_config)."""
     return _current_config.get()
 
@@ -40,11 +40,11 @@ def current_config() -> _ConfigBase | None:
 class config_scope:  # noqa: N801 - used as a context manager, like TVM's lower-case contexts
     """Make ``cfg`` the ambient config for the duration of a ``with`` block."""
 
-    def __init__(self, cfg: _ConfigBase):
+    def __init__(self, cfg: ConfigBase):
         self.cfg = cfg
         self._token: Any = None
 
-    def __enter__(self) -> _ConfigBase:
+    def __enter__(self) -> ConfigBase:
         self._token = _current_config.set(self.cfg)
         return self.cfg
 
@@ -78,7 +78,7 @@ class DispatchContext:
 
     current = _Current()
 
-    def query(self, target: Any, workload: Any) -> _ConfigBase:
+    def query(self, target: Any, workload: Any) -> ConfigBase:
         """The config for ``workload`` (a workload key or TVM's ``task.workload`` tuple) on
         ``target`` (a string or Target): this context's, else a fallback config."""
         cfg = self._query_inside(_target_str(target), _key_of(workload))
@@ -87,7 +87,7 @@ class DispatchContext:
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         raise NotImplementedError
 
-    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+    def update(self, target: Any, workload: Any, cfg: ConfigBase) -> None:
         """Make later queries of ``workload`` on ``target`` answer ``cfg`` (TVM's ``update``)."""
         raise NotImplementedError(f"{type(self).__name__} does not take updates")
 
@@ -103,7 +103,7 @@ class ApplyConfig(DispatchContext):
     """Every template called inside the block gets ``config``."""
 
     def __init__(self, config: ConfigEntity):
-        if not isinstance(config, _ConfigBase):
+        if not isinstance(config, ConfigBase):
             raise TensorLangError(f"ApplyConfig expects a config (a ConfigEntity, e.g. task.config_space.get(i)), "
                                   f"got {config!r}")
         self.config = config
@@ -111,13 +111,13 @@ class ApplyConfig(DispatchContext):
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         return self.config
 
-    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+    def update(self, target: Any, workload: Any, cfg: ConfigBase) -> None:
         """Every later query answers ``cfg`` (TVM's ApplyConfig.update)."""
         self.config = _checked_config(cfg)
 
 
-def _checked_config(cfg: Any) -> _ConfigBase:
-    if not isinstance(cfg, _ConfigBase):
+def _checked_config(cfg: Any) -> ConfigBase:
+    if not isinstance(cfg, ConfigBase):
         raise TensorLangError(f"update expects a config (a ConfigEntity, e.g. task.config_space.get(i)), got {cfg!r}")
     return cfg
 
@@ -169,7 +169,7 @@ class ApplyHistoryBest(DispatchContext):
                                   f"(MeasureInput, MeasureResult) records (or a list mixing them), got {r!r:.100}")
         self.allow_other_device = allow_other_device
         # Configs pinned by update(), by (workload key, target): they answer before the log's.
-        self._pinned: dict[tuple[str, str], _ConfigBase] = {}
+        self._pinned: dict[tuple[str, str], ConfigBase] = {}
         # CPU records measured on another CPU model (or with other vector features) are kept
         # apart: applied only with allow_other_device, else named in a warning.
         self._foreign_cpu: dict[str, set[str]] = {}
@@ -200,7 +200,7 @@ class ApplyHistoryBest(DispatchContext):
         self._foreign_cpu.setdefault(inp.task.workload_key, set()).add(device.describe())
         return True
 
-    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+    def update(self, target: Any, workload: Any, cfg: ConfigBase) -> None:
         """Later queries of ``workload`` on ``target``, or on a target of its kind (``llvm``
         for ``llvm -mcpu=...``), answer ``cfg`` before the log's best (TVM's update, which pins
         by target model and keys)."""
@@ -274,13 +274,13 @@ class FallbackContext(DispatchContext):
     def __init__(self) -> None:
         # Configs pinned by update(), by (target, workload key); unlike TVM's, fallback configs
         # themselves are not cached: each template call gets a fresh one.
-        self.memory: dict[tuple[str, str], _ConfigBase] = {}
+        self.memory: dict[tuple[str, str], ConfigBase] = {}
 
     def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
         pinned = self.memory.get((target, workload_key))
         return pinned if pinned is not None else FallbackConfigEntity()  # type: ignore[return-value]
 
-    def update(self, target: Any, workload: Any, cfg: _ConfigBase) -> None:
+    def update(self, target: Any, workload: Any, cfg: ConfigBase) -> None:
         """Later queries of ``workload`` on ``target`` answer ``cfg`` (TVM's update)."""
         self.memory[(_target_str(target), _key_of(workload))] = _checked_config(cfg)
 
@@ -325,7 +325,7 @@ def clear_fallback_cache(target: Any, workload: Any) -> None:
     _ROOT.clear_cache(target, workload)
 
 
-def dispatch(target: str, workload_key: str, what: str) -> _ConfigBase:
+def dispatch(target: str, workload_key: str, what: str) -> ConfigBase:
     """The config for a template call outside tuning: innermost context first, else fallback."""
     for ctx in (*reversed(_dispatch.get()), _ROOT):
         cfg = ctx._query_inside(target, workload_key)

@@ -416,7 +416,7 @@ def entity_from_json(kind: str, value: Any) -> Any:
 
 # --- spaces and entities --------------------------------------------------------------------
 
-class _ConfigBase:
+class ConfigBase:
     """What templates call: define_* (recording, or a no-op on a config) and cfg[name]."""
 
     def __init__(self) -> None:
@@ -469,7 +469,7 @@ def _holds(check: Callable[[Any], bool], message: str, cfg: Any) -> bool:
                                  f"{exc}") from exc
 
 
-class ConfigSpace(_ConfigBase):
+class ConfigSpace(ConfigBase):
     """The knobs of a template and their candidates; ``len(space)`` configs in all."""
 
     def __init__(self) -> None:
@@ -690,7 +690,7 @@ class ConfigSpace(_ConfigBase):
     __str__ = __repr__
 
 
-class ConfigEntity(_ConfigBase):
+class ConfigEntity(ConfigBase):
     """One config: a choice for every knob; define_* calls are no-ops."""
 
     def __init__(self, index: int, knobs: dict[str, Any], flop: float = 0.0):

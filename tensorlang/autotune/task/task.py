@@ -27,7 +27,7 @@ from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
 from ..env import tuning_scope
 from ..flop import compute_flop
-from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError, _ConfigBase
+from ..space import ConfigBase, ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
 
 # Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
 # table is unavoidable; lookups that miss say which file must be imported.
@@ -89,7 +89,7 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
             if isinstance(cfg, ConfigEntity):
                 cfg = _fitting(cfg, fn, args, target, what)
             # A plain build ignores raise_error, as TVM's does; errors then tell of this call only.
-            if isinstance(cfg, _ConfigBase):
+            if isinstance(cfg, ConfigBase):
                 cfg.errors = []
             with config_scope(cfg):
                 return fn(*args, **kwargs)
@@ -194,7 +194,7 @@ class Task:
         fallback config is built whatever ``raise_error`` said, as TVM's fallback is."""
         if isinstance(config, ConfigEntity):
             self.config_space.check(config)
-        if isinstance(config, _ConfigBase):
+        if isinstance(config, ConfigBase):
             config.errors = []  # this instantiation's messages only (the entity may be reused)
         with Target(self.target), config_scope(config), tuning_scope():
             made = self._call()
