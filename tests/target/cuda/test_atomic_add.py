@@ -6,12 +6,8 @@ and the CUDA C itself run with one OS thread per GPU thread."""
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
 import re
 import shutil
-import subprocess
-import tempfile
 
 import numpy as np
 import pytest
@@ -27,7 +23,7 @@ from tensorlang.target.cuda.emulate import emulated_body
 from tensorlang.te.functor import post_order_visit
 
 from .helpers import SM90, needs_nvrtc
-from .test_on_cpu import _HOST_PRELUDE, _launcher
+from .test_on_cpu import _HOST_PRELUDE, _launcher, compiled_host_library
 
 DTYPES = ["int32", "uint32", "float32", "float64"]
 THREADS = 64
@@ -306,19 +302,7 @@ def test_cuda_c_scatter_add_with_concurrent_threads(dtype):
     (kernel,) = m.plan.kernels
     head = re.search(r'extern "C" __global__ void __launch_bounds__\(\d+\) (\w+)\((.*?)\) \{', m.source)
     code = "\n".join([_HOST_PRELUDE, _ATOMICS, m.source, _launcher(head.group(1), head.group(2))])
-    out_dir = os.path.join(tempfile.gettempdir(), "tensorlang_cuda_host")
-    os.makedirs(out_dir, exist_ok=True)
-    digest = hashlib.sha256(code.encode()).hexdigest()[:16]
-    lib_path = os.path.join(out_dir, f"atomic_{digest}.so")
-    if not os.path.exists(lib_path):
-        cpp = os.path.join(out_dir, f"atomic_{digest}.cpp")
-        with open(cpp, "w") as f:
-            f.write(code)
-        tmp = f"{lib_path}.{os.getpid()}.tmp"
-        proc = subprocess.run([cxx, "-std=c++20", "-O1", "-shared", "-fPIC", "-pthread", "-o", tmp, cpp],
-                              capture_output=True, text=True)
-        assert proc.returncode == 0, proc.stderr[-4000:]
-        os.replace(tmp, lib_path)
+    lib_path = compiled_host_library(code, "atomic", cxx)
     x, idx, h0 = scatter_data(n, bins, dtype, rng)
     h, old = h0.copy(), np.zeros(n, dtype)
     arrays = {0: x, 1: idx, 2: h, 3: old}

@@ -118,13 +118,18 @@ def host_lib():
             signatures[m.group(1)] = m.group(2).split(", ")
             launchers.append(_launcher(m.group(1), m.group(2)))
         parts.append(f"namespace host_{key} {{\n{src}\n{''.join(launchers)}\n}}")
-    code = "\n".join(parts)
+    return ctypes.CDLL(compiled_host_library("\n".join(parts), "host", cxx)), signatures
+
+
+def compiled_host_library(code: str, prefix: str, cxx: str) -> str:
+    """The shared library of ``code`` (CUDA C with the host prelude and launchers), compiled by
+    ``cxx`` once per distinct source and kept in the temp folder; its path."""
     out_dir = os.path.join(tempfile.gettempdir(), "tensorlang_cuda_host")
     os.makedirs(out_dir, exist_ok=True)
     digest = hashlib.sha256(code.encode()).hexdigest()[:16]
-    lib_path = os.path.join(out_dir, f"host_{digest}.so")
+    lib_path = os.path.join(out_dir, f"{prefix}_{digest}.so")
     if not os.path.exists(lib_path):
-        cpp = os.path.join(out_dir, f"host_{digest}.cpp")
+        cpp = os.path.join(out_dir, f"{prefix}_{digest}.cpp")
         with open(cpp, "w") as f:
             f.write(code)
         tmp = f"{lib_path}.{os.getpid()}.tmp"
@@ -132,7 +137,7 @@ def host_lib():
                               capture_output=True, text=True)
         assert proc.returncode == 0, f"{cxx} failed on {cpp}:\n{proc.stderr[-4000:]}"
         os.replace(tmp, lib_path)
-    return ctypes.CDLL(lib_path), signatures
+    return lib_path
 
 
 def run_on_host(host_lib, func: PrimFunc, *args):
