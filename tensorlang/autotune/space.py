@@ -116,9 +116,15 @@ class SplitEntity(_ListEntity):
         return list(reversed(out))
 
 
-def _factors(n: int) -> list[int]:
+def get_factors(n: int) -> list[int]:
+    """Every divisor of ``n``, ascending (TVM's ``autotvm.task.space.get_factors``)."""
     small = [i for i in range(1, int(math.isqrt(n)) + 1) if n % i == 0]
     return sorted(set(small + [n // i for i in small]))
+
+
+def get_pow2s(n: int) -> list[int]:
+    """The powers of two up to ``n``, ascending (TVM's ``get_pow2s``)."""
+    return [2 ** i for i in range(int(math.log2(max(n, 1))) + 1)]
 
 
 class SplitSpace(KnobSpace):
@@ -144,12 +150,12 @@ class SplitSpace(KnobSpace):
                                              f"{num_outputs} positive factors (-1: the rest), got {c!r}")
         else:
             if policy == "factors":
-                pool = [f for f in _factors(product) if f <= limit]
+                pool = [f for f in get_factors(product) if f <= limit]
             elif policy == "power2":
-                pool = [2 ** i for i in range(int(math.log2(max(product, 1))) + 1) if 2 ** i <= limit]
+                pool = [p for p in get_pow2s(product) if p <= limit]
             elif policy == "verbose":
-                pool = sorted(set([f for f in _factors(product) if f <= limit]
-                                  + [2 ** i for i in range(int(math.log2(max(product, 1))) + 1) if 2 ** i <= limit]))
+                pool = sorted(set([f for f in get_factors(product) if f <= limit]
+                                  + [p for p in get_pow2s(product) if p <= limit]))
             else:
                 raise InstantiationError(f"unknown split policy '{policy}' (factors, power2, verbose, candidate)")
             sizes = [[-1] + inner for inner in _split_factors(pool, num_outputs - 1, product, policy == "factors")]
@@ -821,7 +827,7 @@ class FallbackConfigEntity(ConfigSpace):
         size = [0] * space.num_outputs
         for i in reversed(range(space.num_outputs)):
             limit = math.inf if constraints[i] == -1 else constraints[i]
-            fits = [f for f in _factors(left) if f <= limit]
+            fits = [f for f in get_factors(left) if f <= limit]
             if not fits:
                 raise InstantiationError(f"fallback_split: no factor of {left} fits constraint {constraints[i]} "
                                          f"for part {i} of split '{name}'")
@@ -834,12 +840,12 @@ class FallbackConfigEntity(ConfigSpace):
         share the most divisors with this config's, its splits scaled by ``fallback_split`` and
         its other knobs copied."""
         splits = [n for n, sp in self.space_map.items() if isinstance(sp, SplitSpace)]
-        mine = {n: set(_factors(self.space_map[n].product)) for n in splits}
+        mine = {n: set(get_factors(self.space_map[n].product)) for n in splits}
         best, best_score = None, 0.0
         for inp, _ in ref_log:
             cfg = inp.config
             try:
-                score = sum(len(mine[n] & set(_factors(abs(math.prod(cfg[n].size))))) / len(mine[n])
+                score = sum(len(mine[n] & set(get_factors(abs(math.prod(cfg[n].size))))) / len(mine[n])
                             for n in splits)
             except (InstantiationError, KeyError, AttributeError):
                 continue
@@ -886,4 +892,4 @@ class FallbackConfigEntity(ConfigSpace):
 
 __all__ = ["InstantiationError", "VirtualAxis", "KnobSpace", "SplitEntity", "SplitSpace", "ReorderEntity",
            "ReorderSpace", "AnnotateEntity", "AnnotateSpace", "OtherOptionEntity", "OtherOptionSpace",
-           "entity_from_json", "ConfigSpace", "ConfigEntity", "FallbackConfigEntity"]
+           "entity_from_json", "ConfigSpace", "ConfigEntity", "FallbackConfigEntity", "get_factors", "get_pow2s"]

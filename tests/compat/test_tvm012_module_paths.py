@@ -23,6 +23,7 @@ PATHS = [
     ("tensorlang.target.codegen", "llvm_version_major"), ("tensorlang._ffi.base", "TVMError"),
     ("tensorlang.ir.transform", "PassContext"), ("tensorlang.runtime.ndarray", "NDArray"),
     ("tensorlang.autotvm.utils", "get_const_tuple"), ("tensorlang.autotvm.tuner.callback", "log_to_file"),
+    ("tensorlang.autotvm.task.space", "get_factors"),
 ]
 
 
@@ -30,6 +31,12 @@ PATHS = [
 def test_tvm_module_paths_import_in_a_fresh_process(module, name):
     code = f"from {module} import {name}; import {module} as m; assert getattr(m, {name!r}) is {name}"
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_space_helpers_give_tvms_values():
+    from tensorlang.autotvm.task.space import get_factors, get_pow2s
+    assert get_factors(36) == [1, 2, 3, 4, 6, 9, 12, 18, 36] and get_factors(1) == [1]
+    assert get_pow2s(100) == [1, 2, 4, 8, 16, 32, 64] and get_pow2s(64)[-1] == 64
 
 
 def test_aliased_paths_are_the_same_modules_never_second_copies():
