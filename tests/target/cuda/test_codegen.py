@@ -329,12 +329,8 @@ def test_a_store_of_another_dtype_is_refused_in_cuda_c():
     s[B].bind(bx, te.thread_axis("blockIdx.x"))
     s[B].bind(tx, te.thread_axis("threadIdx.x"))
 
-    @tvm.tir.transform.prim_func_pass(opt_level=0)
-    def narrow(f, mod, ctx):
-        return f.with_body(tvm.tir.stmt_functor.ir_transform(
-            f.body, None, lambda op: tvm.tir.BufferStore(op.buffer, op.value.astype("float32"), op.indices),
-            ["tir.BufferStore"]))
+    from tests.target.narrowing_pass import narrow_stores
 
-    with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow)]}):
+    with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow_stores)]}):
         with pytest.raises(tvm.TVMError, match="store to B: a float32 value into a float64 buffer"):
             tvm.build(s, [A, B], "cuda -emulate")

@@ -88,12 +88,8 @@ def test_a_store_of_another_dtype_is_refused_not_reinterpreted():
     A = te.placeholder((8,), "float64", name="A")
     B = te.compute((8,), lambda i: A[i] * 2.0, name="B")
 
-    @tvm.tir.transform.prim_func_pass(opt_level=0)
-    def narrow(f, mod, ctx):
-        return f.with_body(tvm.tir.stmt_functor.ir_transform(
-            f.body, None, lambda op: tvm.tir.BufferStore(op.buffer, op.value.astype("float32"), op.indices),
-            ["tir.BufferStore"]))
+    from tests.target.narrowing_pass import narrow_stores
 
-    with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow)]}):
+    with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow_stores)]}):
         with pytest.raises(tvm.TVMError, match="store to B: a float32 value into a float64 buffer"):
             tvm.build(te.create_schedule(B.op), [A, B], "llvm")
