@@ -134,10 +134,13 @@ def test_pool_grad_bad_arguments_name_them():
 # -- sparse_transpose, sparse_add -----------------------------------------------------------------
 
 def _csr(rows, cols, density=0.3):
-    dense = rng.standard_normal((rows, cols)) * (rng.random((rows, cols)) < density)
-    dense[rng.integers(rows)] = 0  # an empty row
-    dense[:, rng.integers(cols)] = 0  # an empty column
-    return scipy.sparse.csr_matrix(dense.astype("float32"))
+    """A random CSR matrix with an empty row, an empty column and at least two stored values."""
+    while True:  # a small matrix can come out empty, which the bad-input tests cannot corrupt
+        dense = rng.standard_normal((rows, cols)) * (rng.random((rows, cols)) < density)
+        dense[rng.integers(rows)] = 0  # an empty row
+        dense[:, rng.integers(cols)] = 0  # an empty column
+        if np.count_nonzero(dense) >= 2:
+            return scipy.sparse.csr_matrix(dense.astype("float32"))
 
 
 def _csr_placeholders(m, index_dtype):
