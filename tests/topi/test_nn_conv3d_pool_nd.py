@@ -75,6 +75,9 @@ def test_conv3d_bad_arguments_are_named():
 
 def _pool_ref(x, axes, k, s, d, before, after, pool_type, ceil_mode, include_pad):
     x = x.astype(np.float64)
+    user = [(0, 0)] * x.ndim  # the user's padding: what count_include_pad counts
+    for a, b, c in zip(axes, before, after):
+        user[a] = (b, c)
     if ceil_mode:
         after = [a + q - 1 for a, q in zip(after, s)]
     widths = [(0, 0)] * x.ndim
@@ -83,10 +86,13 @@ def _pool_ref(x, axes, k, s, d, before, after, pool_type, ceil_mode, include_pad
     fill = -np.inf if pool_type == "max" else 0.0
     xp = np.pad(x, widths, constant_values=fill)
     ones = np.pad(np.ones(x.shape), widths)
+    # ones over the input and the user's padding, zeros over the cells ceil_mode adds after them
+    padded_ones = np.pad(np.ones(np.pad(x, user).shape), [(0, w[1] - u[1]) for w, u in zip(widths, user)])
     outs = [(xp.shape[a] - ((kk - 1) * dd + 1)) // ss + 1 for a, kk, dd, ss in zip(axes, k, d, s)]
     acc = np.full([outs[axes.index(i)] if i in axes else n for i, n in enumerate(x.shape)],
                   -np.inf if pool_type == "max" else 0.0)
     cnt = np.zeros(acc.shape)
+    pad_cnt = np.zeros(acc.shape)
     for off in itertools.product(*(range(kk) for kk in k)):
         sl = [slice(None)] * x.ndim
         for a, o, dd, ss, n_out in zip(axes, off, d, s, outs):
@@ -97,9 +103,10 @@ def _pool_ref(x, axes, k, s, d, before, after, pool_type, ceil_mode, include_pad
         else:
             acc += win
             cnt += ones[tuple(sl)]
+            pad_cnt += padded_ones[tuple(sl)]
     if pool_type == "max":
         return acc
-    return acc / (np.prod(k) if include_pad else np.maximum(cnt, 1))
+    return acc / np.maximum(pad_cnt if include_pad else cnt, 1)
 
 
 @pytest.mark.parametrize("pool_type", ["max", "avg"])
@@ -107,7 +114,9 @@ def _pool_ref(x, axes, k, s, d, before, after, pool_type, ceil_mode, include_pad
 def test_pool1d_and_pool3d_match_numpy(pool_type, include_pad):
     x1 = rand(2, 3, 11)
     X1 = te.placeholder(x1.shape, name="X")
-    for k, s, d, p, ceil in [(3, 2, 1, (1, 2), False), (2, 1, 2, (0, 0), False), (3, 3, 1, (1, 0), True)]:
+    # the last two: ceil_mode's last window runs past the input (one cell of 3 left, one of 2 with dilation)
+    for k, s, d, p, ceil in [(3, 2, 1, (1, 2), False), (2, 1, 2, (0, 0), False), (3, 3, 1, (1, 0), True),
+                             (3, 3, 1, (0, 0), True), (2, 4, 3, (0, 0), True)]:
         out = topi.nn.pool1d(X1, [k], [s], [d], list(p), pool_type, ceil, "NCW", include_pad)
         ref = _pool_ref(x1, [2], [k], [s], [d], [p[0]], [p[1]], pool_type, ceil, include_pad)
         np.testing.assert_allclose(run_plain(out, [X1], [x1]), ref, rtol=1e-5, atol=1e-6)
@@ -121,6 +130,16 @@ def test_pool1d_and_pool3d_match_numpy(pool_type, include_pad):
             out = topi.nn.pool3d(X3, k, s, d, p, pool_type, ceil, layout, include_pad)
             ref = _pool_ref(xl, axes, k, s, d, p[:3], p[3:], pool_type, ceil, include_pad)
             np.testing.assert_allclose(run_plain(out, [X3], [xl]), ref, rtol=1e-5, atol=1e-6)
+
+
+def test_avg_pool_ceil_mode_window_counts_no_cells_past_the_padding():
+    # ceil_mode's extra cells are not padding: an average over the last window of [x0..x6] with
+    # kernel 3, stride 3 is x6 alone (TVM's and PyTorch's rule), not x6 / 3
+    x = rand(1, 1, 7)
+    X = te.placeholder(x.shape, name="X")
+    out = run_plain(topi.nn.pool1d(X, [3], [3], [1], [0, 0], "avg", True, "NCW", True), [X], [x])
+    want = [x[0, 0, :3].mean(), x[0, 0, 3:6].mean(), x[0, 0, 6]]
+    np.testing.assert_allclose(out[0, 0], want, rtol=1e-6)
 
 
 def test_pool_nd_bad_arguments_are_named():

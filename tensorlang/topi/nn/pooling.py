@@ -72,6 +72,9 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
     shape = get_const_tuple(data.shape)
     sizes = [shape[a] for a in axes]
     ext = [(kk - 1) * d + 1 for kk, d in zip(k, dil)]
+    # The extent of each axis with the user's padding: ceil_mode's extra cells beyond it are not
+    # padding, and an average counts only the window cells inside it (TVM's and PyTorch's rule).
+    padded_sizes = [size + b + a for size, b, a in zip(sizes, before, after)]
     if ceil_mode:
         after = [a + s - 1 for a, s in zip(after, st)]
     outs = [(size - e + b + a) // s + 1 for size, e, b, a, s in zip(sizes, ext, before, after, st)]
@@ -101,8 +104,16 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
         return te.compute(out_shape, lambda *i: te.max(padded(*window(i)), axis=r), name="pool_max", tag="pool_max")
     total = te.compute(out_shape, lambda *i: te.sum(padded(*window(i)), axis=r), name="pool_sum")
     if count_include_pad:
-        return te.compute(out_shape, lambda *i: total(*i) / te.const(math.prod(k), data.dtype),
-                          name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
+        if all((o - 1) * s + e <= p for o, s, e, p in zip(outs, st, ext, padded_sizes)):
+            return te.compute(out_shape, lambda *i: total(*i) / te.const(math.prod(k), data.dtype),
+                              name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
+
+        def cells(i: Sequence[Any]) -> Any:
+            # window cells inside the input and its padding: all k but in ceil_mode's last windows
+            per_axis = [te.max(te.min(te.const(kk, "int32"), (p - 1 - i[a] * s) // d + 1), 0)
+                        for a, kk, s, d, p in zip(axes, k, st, dil, padded_sizes)]
+            return te.max(math.prod(per_axis) if len(per_axis) > 1 else per_axis[0], 1).astype(data.dtype)
+        return te.compute(out_shape, lambda *i: total(*i) / cells(i), name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
 
     c = [te.reduce_axis((0, kk), name=f"rv{n + j}") for j, kk in enumerate(k)]
 
@@ -288,11 +299,14 @@ def pool_grad(grads: Tensor, data: Tensor, kernel: Sequence[int], stride: Sequen
     if len(pads) != 4 or min(pads) < 0:
         raise ExprError(f"{what}: padding {padding!r} must be 4 (top, left, bottom, right) or 2 non-negative values")
     pt, pl, pb, pr = pads
+    # the extent of each axis with the user's padding (an average counts no ceil_mode cells beyond it)
+    extent_h, extent_w = pt + pb, pl + pr
     if ceil_mode:  # extra padding at the end makes the floor division below a ceiling one
         pb, pr = pb + sh - 1, pr + sw - 1
     height, width = (static_dim(data.shape[a]) for a in (ha, wa))
     if height is None or width is None:
         raise ExprError(f"{what}: data's height and width must be constant, got shape {list(data.shape)}")
+    extent_h, extent_w = extent_h + height, extent_w + width
     out_h = (height + pt + pb - kh) // sh + 1
     out_w = (width + pl + pr - kw) // sw + 1
     if min(out_h, out_w) < 1:
@@ -345,8 +359,10 @@ def pool_grad(grads: Tensor, data: Tensor, kernel: Sequence[int], stride: Sequen
 
     def avg_grad(*i: Any) -> Any:
         covers, idx, _, _ = windows(i)
-        if count_include_pad:
-            share = grads(*idx) / te.const(kh * kw, dt)
+        if count_include_pad:  # the window's cells inside data and its padding, as pool2d counts them
+            rows = te.min(te.const(kh, "int32"), extent_h - idx[ha] * sh)
+            cols = te.min(te.const(kw, "int32"), extent_w - idx[wa] * sw)
+            share = grads(*idx) / te.max(rows * cols, 1).astype(dt)
         else:  # the window's cells inside data, as pool2d counts them
             h0, w0 = idx[ha] * sh - pt, idx[wa] * sw - pl
             rows = te.min(h0 + kh, height) - te.max(h0, 0)

@@ -57,9 +57,13 @@ def poolnd_python(np_data: np.ndarray, kernel: Sequence[int], strides: Sequence[
     axes = [layout.index(d) for d in "DHW"[3 - n:]]
     x = np.moveaxis(np_data, axes, range(-n, 0)).astype(np.float64)
     before, after = list(padding_before), list(padding_after)
+    sizes = x.shape[-n:]
+    # cells of the input and the user's padding: an average under count_include_pad counts these,
+    # not the cells ceil_mode adds past them (TVM's reference slices them off)
+    inside_pad = np.ones([size + b + a for size, b, a in zip(sizes, before, after)])
     if ceil_mode:
         after = [a + s - 1 for a, s in zip(after, strides)]
-    sizes = x.shape[-n:]
+        inside_pad = np.pad(inside_pad, [(0, s - 1) for s in strides])
     outs = [(size + b + a - (k - 1) * d - 1) // s + 1
             for size, b, a, k, d, s in zip(sizes, before, after, kernel, dilation, strides)]
     widths = list(zip(before, after))
@@ -74,7 +78,7 @@ def poolnd_python(np_data: np.ndarray, kernel: Sequence[int], strides: Sequence[
         if pool_type == "max":
             out[(Ellipsis, *pos)] = vals.max(axis=tuple(range(-n, 0))) if mask[win].any() else empty
         else:
-            count = np.prod(kernel) if count_include_pad else max(mask[win].sum(), 1)
+            count = max((inside_pad if count_include_pad else mask)[win].sum(), 1)
             out[(Ellipsis, *pos)] = vals.sum(axis=tuple(range(-n, 0))) / count
     return np.moveaxis(out, range(-n, 0), axes).astype(dtype)
 

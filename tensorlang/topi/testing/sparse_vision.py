@@ -16,8 +16,9 @@ def pool_grad_nchw(a_np: np.ndarray, out_grad_np: np.ndarray, pool_size: Sequenc
                    count_include_pad: bool = True) -> np.ndarray:
     """The gradient of NCHW max or average pooling (``padding`` top, left, bottom, right) with respect
     to its input ``a_np``, given the gradient ``out_grad_np`` of its output: each window sends its
-    gradient to its first maximum in row-major order (max), or spreads it over its kh * kw cells, or
-    over its cells inside the input when not ``count_include_pad`` (avg)."""
+    gradient to its first maximum in row-major order (max), or spreads it over its cells inside the
+    input and its padding (ceil_mode's extra cells are not padding), or over its cells inside the
+    input when not ``count_include_pad`` (avg)."""
     n, c, height, width = a_np.shape
     kh, kw = pool_size
     sh, sw = strides
@@ -40,7 +41,12 @@ def pool_grad_nchw(a_np: np.ndarray, out_grad_np: np.ndarray, pool_size: Sequenc
                                     best = (y, x)
                             grad[b, ch, best[0], best[1]] += g
                     else:
-                        count = kh * kw if count_include_pad else max(len(cells), 1)
+                        if count_include_pad:  # cells inside the input and its padding, not ceil_mode's
+                            count = (min(kh, height + pt + padding[2] - i * sh)
+                                     * min(kw, width + pl + padding[3] - j * sw))
+                        else:
+                            count = len(cells)
+                        count = max(count, 1)
                         for y, x in cells:
                             grad[b, ch, y, x] += g / count
     return grad.astype(a_np.dtype)
