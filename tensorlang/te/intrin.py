@@ -119,9 +119,20 @@ copysign = _binary_call("copysign")
 nextafter = _binary_call("nextafter")
 
 
+def _through_float32(e: PrimExpr, fn: Any) -> PrimExpr | None:
+    """``fn`` of a float16 ``e`` computed in float32 and rounded to half once (as the math calls
+    are), not rounded after each of its steps; None for other dtypes."""
+    if e.dtype.bits != 16:
+        return None
+    return cast(fn(cast(e, as_dtype("float32").with_lanes(e.dtype.lanes))), e.dtype)
+
+
 def rsqrt(x: Any) -> PrimExpr:
     """1 / sqrt(x)."""
     e = _float_arg(x, "rsqrt")
+    half = _through_float32(e, rsqrt)
+    if half is not None:
+        return half
     return binary(Div, const(1.0, e.dtype), sqrt(e))
 
 
@@ -129,6 +140,9 @@ def sigmoid(x: Any) -> PrimExpr:
     """1 / (1 + exp(-x)), computed from t = exp(-|x|) as 1 / (1 + t) or t / (1 + t) so that it
     neither overflows nor loses the tiny results for large negative x."""
     e = _float_arg(x, "sigmoid")
+    half = _through_float32(e, sigmoid)
+    if half is not None:
+        return half
     one = const(1.0, e.dtype)
     t = exp(-abs(e))
     s = binary(Div, one, one + t)
