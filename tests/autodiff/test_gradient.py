@@ -11,16 +11,30 @@ from tensorlang.testing import check_numerical_grads
 from tensorlang.topi.utils import get_const_tuple
 
 
-def check_grad(out, inputs, args=(), data_range=(-10, 10), desired_grads=None, head=None):
-    """TVM's helper: the gradient of out.sum() (or of head . out) against finite differences."""
+def _spread(rng, lo, hi, shape, dtype):
+    """Uniform values in [lo, hi), each in its own random slot of width (hi - lo) / size, no two closer
+    than half a slot: two inputs never tie within the finite differences' step, where a max (pooling,
+    te.max) of them would split the difference."""
+    n = int(np.prod(shape, dtype=np.int64))
+    slots = rng.permutation(n) + rng.uniform(0.25, 0.75, n)
+    return (lo + (hi - lo) * slots / max(n, 1)).reshape(shape).astype(dtype)
+
+
+def check_grad(out, inputs, args=(), data_range=(-10, 10), desired_grads=None, head=None, kink=None):
+    """TVM's helper: the gradient of out.sum() (or of head . out) against finite differences.  ``kink``
+    (of the input arrays) gives the values whose kink at 0 (a relu's input) a difference step must not
+    straddle: the data are redrawn until none of them lies within 0.1 of it."""
     inputs = inputs if isinstance(inputs, list) else [inputs]
     args = list(args)
     rng = np.random.default_rng()
     sout = te.create_schedule(out.op)
     mout = tvm.build(sout, [out] + inputs + args)
     lo, hi = data_range
-    input_data = [rng.uniform(lo, hi, size=get_const_tuple(t.shape)).astype(t.dtype) for t in inputs]
-    arg_vals = [rng.uniform(lo, hi, size=get_const_tuple(a.shape)).astype(a.dtype) for a in args]
+    while True:
+        input_data = [_spread(rng, lo, hi, get_const_tuple(t.shape), t.dtype) for t in inputs]
+        arg_vals = [_spread(rng, lo, hi, get_const_tuple(a.shape), a.dtype) for a in args]
+        if kink is None or np.abs(kink(*input_data, *arg_vals)).min() > 0.1:
+            break
     ones = topi.full_like(out, 1.0) if head is None else head
     grads = te.gradient(out, inputs, head=ones)
     sgrad = te.create_schedule([g.op for g in grads])
@@ -169,7 +183,7 @@ def test_topi_conv_relu_pool_reshape():
     R = topi.nn.conv2d(X, W, 1, 1, 1)
     check_grad(R, [X, W])
     R1 = topi.nn.conv2d(topi.nn.relu(R), W1, 1, 0, 1)
-    check_grad(R1, [X, W, W1])
+    check_grad(R1, [X, W, W1], kink=lambda x, w, w1: topi.testing.conv2d_nchw_python(x, w, 1, 1))
     check_grad(topi.broadcast_to(W2, (5, 2, 3, 3)), [W2])
     check_grad(topi.nn.conv2d(X, topi.broadcast_to(W2, (5, 2, 3, 3)), 1, 1, 1), [X, W2])
     check_grad(topi.nn.pool2d(X, [2, 2], [2, 2], [1, 1], [0, 0, 0, 0], "avg"), X)
