@@ -26,6 +26,7 @@ import numpy as np
 from ..autotune import record
 from ..autotune.callback import progress_bar
 from ..autotune.flop import compute_flop
+from ..autotune.measure import interrupted
 from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option, uses_gpu
 from ..autotune.measure.measure import MeasureInput
 from ..autotune.space import ConfigEntity, InstantiationError
@@ -442,7 +443,17 @@ def _measure(task: SearchTask, search: SketchSearch, configs: Sequence[ConfigEnt
              measure_batch: Callable, callbacks: Sequence[Callable] = ()) -> int:
     """Measure ``configs`` as trials: logged, fed to the search, shown; how many there were."""
     inputs = [MeasureInput(task.target, task, c) for c in configs]
-    results = list(measure_batch(inputs))
+    try:
+        results = list(measure_batch(inputs))
+    except BaseException as exc:
+        done = interrupted.measured_before(exc)
+        if done:  # an interrupt: log the trials finished before it, so a resumed run skips them
+            with interrupted.stop_signals_held():
+                if log is not None:
+                    record.append(log, zip(inputs, done))
+                for cb in callbacks:
+                    cb(search, inputs[:len(done)], done)
+        raise
     if log is not None:
         record.append(log, zip(inputs, results))
     search.update(inputs, results)

@@ -29,6 +29,7 @@ from ...target.backends import load_module
 from ...te.expr import IntImm
 from ...te.tensor import PlaceholderOp, Tensor
 from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
+from . import interrupted
 from .executor import Outcome, Worker, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
@@ -608,7 +609,17 @@ class LocalRunner:
             limit += _FLUSH_BYTES / 2**20  # the flush buffer is the runner's, not the candidate's
         if limit is not None and self._vary_layout:
             limit += _LAYOUT_PADDING_MAX / 2**20  # so is the padding that moves its arrays
-        results = []
+        results: list[MeasureResult] = []
+        try:
+            self._run_each(task, key, settings, ref, limit, build_results, results)
+        except BaseException as exc:
+            interrupted.attach(exc, results)  # so that the tuner logs them before it stops
+            raise
+        return results
+
+    def _run_each(self, task: Any, key: tuple[str, str], settings: _RunSettings, ref: _Reference | None,
+                  limit: float | None, build_results: Sequence[BuildResult], results: list[MeasureResult]) -> None:
+        """``run``'s body: appends each build result's MeasureResult to ``results`` as it is measured."""
         ran_one = False
         for b in build_results:
             if not b.ok or ref is None:
@@ -655,7 +666,6 @@ class LocalRunner:
                     self._checked.add((*key, digest))
                 if len(res.costs) >= min(self.repeat, 2):  # a cut-off candidate's one repeat is no median
                     self._fastest[key] = min(self._fastest.get(key, float("inf")), rank_cost(res.costs))
-        return results
 
     def _unless_short_of_threads(self, key: tuple[str, str], outcome: Outcome, job: tuple,
                                  limit: float | None) -> Outcome:
@@ -780,6 +790,20 @@ def measure_option(builder: Any = None, runner: Any = None) -> MeasureOption:
     return MeasureOption(builder, runner)
 
 
+def _completed(results: Sequence[Any], build_results: Sequence[Any]) -> list[MeasureResult]:
+    """The runner's results as the tuner logs them: build, run and total times filled, stamped now."""
+    now = time.time()
+    out = []
+    for r, b in zip(results, build_results):
+        build_time = float(getattr(b, "build_time", 0.0) or 0.0)
+        run_time = float(getattr(r, "run_time", 0.0) or 0.0)
+        out.append(MeasureResult(tuple(r.costs), MeasureErrorNo(r.error_no),
+                                 all_cost=build_time + run_time or float(r.all_cost), timestamp=now,
+                                 error_msg=truncate(getattr(r, "error_msg", "")), build_time=build_time,
+                                 run_time=run_time, device=getattr(r, "device", None)))
+    return out
+
+
 def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence[MeasureInput]], list[MeasureResult]]:
     """A function measuring a batch of MeasureInputs of ``task``: build all in parallel, then run
     them one by one; one MeasureResult each, in order, with build, run and total times filled."""
@@ -789,21 +813,16 @@ def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence
         build_results = option.builder.build(list(inputs))
         try:
             results = option.runner.run(list(inputs), build_results)
+        except BaseException as exc:
+            # what was measured before an interrupt, in the form the tuner logs
+            interrupted.attach(exc, _completed(interrupted.measured_before(exc), build_results))
+            raise
         finally:
             for b in build_results:
                 filename = getattr(b, "filename", None)
                 if isinstance(filename, str) and os.path.exists(filename):
                     os.unlink(filename)
-        now = time.time()
-        out = []
-        for r, b in zip(results, build_results):
-            build_time = float(getattr(b, "build_time", 0.0) or 0.0)
-            run_time = float(getattr(r, "run_time", 0.0) or 0.0)
-            out.append(MeasureResult(tuple(r.costs), MeasureErrorNo(r.error_no),
-                                     all_cost=build_time + run_time or float(r.all_cost), timestamp=now,
-                                     error_msg=truncate(getattr(r, "error_msg", "")), build_time=build_time,
-                                     run_time=run_time, device=getattr(r, "device", None)))
-        return out
+        return _completed(results, build_results)
 
     def close() -> None:
         close_runner = getattr(option.runner, "close", None)

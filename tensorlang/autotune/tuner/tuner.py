@@ -22,6 +22,7 @@ from typing import Any
 
 from ...errors import TensorLangError
 from ...target.target import as_target
+from ..measure import interrupted
 from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
 from ..measure.timing import rank_cost, spread_of, steady_cost
@@ -266,6 +267,16 @@ class Tuner:
             raise RuntimeError(f"the measurement stream gave no result for inputs {missing}")
         return results, improved  # type: ignore[return-value]
 
+    def _log_measured_before(self, exc: BaseException, inputs: list[MeasureInput],
+                             callbacks: Sequence[Callback]) -> None:
+        """Hand the trials a batch finished before ``exc`` (an interrupt) to the callbacks, so a
+        log keeps them and a resumed run does not measure them again."""
+        done = interrupted.measured_before(exc)
+        if done:
+            with interrupted.stop_signals_held():
+                for callback in callbacks:
+                    callback(self, inputs[:len(done)], done)
+
     def tune(self, n_trial: int, measure_option: Any, early_stopping: int | None = None,
              callbacks: Sequence[Callback] = (), time_limit: float | None = None, si_prefix: str = "G",
              confirm_top: int = 0, confirm_rounds: int = 3) -> None:
@@ -310,7 +321,11 @@ class Tuner:
                 if callable(stream):
                     results, improved = self._measure_streaming(stream, inputs, callbacks)
                 else:
-                    results = list(measure_batch(inputs))
+                    try:
+                        results = list(measure_batch(inputs))
+                    except BaseException as exc:
+                        self._log_measured_before(exc, inputs, callbacks)
+                        raise
                     improved = [k for k, (inp, res) in enumerate(zip(inputs, results))
                                 if self._record_best(inp, res, inp.config)]
                 if improved:
