@@ -131,6 +131,8 @@ def _rounds(sched: TaskScheduler, n_trials: int, log: str | os.PathLike | None, 
     used = sum(resume(s, log) for s in sched.searches)
     if additional:
         n_trials += used
+    if verbose and used:
+        print(f"resuming: {used} trial(s) already in {log}, {max(0, n_trials - used)} to go", file=sys.stderr)
     for i in range(len(tasks)):
         sched.history[i].append(sched.best_latency(i))
     start = time.monotonic()

@@ -119,6 +119,12 @@ def test_cli_tune_auto(tmp_path, capsys):
     load_module(built[0])(a, b, c)
     np.testing.assert_allclose(c, WORKLOADS["elementwise"][2](a, b), rtol=1e-5, atol=1e-5)
     assert main(["build", "--auto", path, "--log", str(tmp_path / "other.json"), "-o", str(lib)]) == 1
+    # the same command again, with a larger budget: it says it resumes, and measures only the rest
+    capsys.readouterr()
+    assert main(["tune", "--auto", "--target=llvm", path, "--trials", "5", "--log", log, "--seed", "0",
+                 "--confirm-top", "0"]) == 0
+    assert "resuming: 8 trial(s) already in" in capsys.readouterr().err
+    assert len(list(record.load_from_file(log))) == 10
 
 
 def test_cli_tune_auto_needs_computations(tmp_path, capsys):
