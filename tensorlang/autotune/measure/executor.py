@@ -9,6 +9,7 @@ it started (the C compiler, the threads of a parallel loop).  Results travel bac
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import faulthandler
 import multiprocessing
 import os
@@ -82,12 +83,30 @@ def _vm_size_bytes() -> int:
 _STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
+def _die_with_parent() -> None:
+    """Linux: have the kernel kill this child when the parent that forked it dies.  In its own
+    process group, a child is out of reach of a kill of the parent's group (``kill -9 -PGID``), and
+    nothing else would stop a candidate left running for minutes after its tuning run was killed."""
+    parent = multiprocessing.parent_process()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):  # not Linux: the child ends when its job does
+        return
+    if parent is not None and os.getppid() != parent.pid:  # the parent died before prctl
+        os._exit(1)
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
 def _isolate(others: Sequence[Connection], memory_limit_mb: float | None) -> None:
     """First steps of a forked child: its own process group and signals, no inherited pipes of
     siblings, and the memory limit (raises if the limit cannot be set)."""
     # Own process group: Ctrl-C in the terminal reaches only the parent, and a timeout kill
     # (killpg) also takes the compiler or threads this child started.
     os.setpgid(0, 0)
+    _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a terminated candidate ends quietly
     signal.pthread_sigmask(signal.SIG_UNBLOCK, _STOP_SIGNALS)  # held by the parent around fork

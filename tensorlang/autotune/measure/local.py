@@ -32,6 +32,7 @@ from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
 from . import interrupted
 from .executor import Outcome, Worker, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
+from .scratch import scratch_dir
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
 
 _FLUSH_BYTES = 64 * 2**20  # larger than the last-level caches of the machines we run on (32 MiB L3)
@@ -150,7 +151,7 @@ class LocalBuilder:
     def build_dir(self) -> str:
         """Where built libraries go (removed with the builder or at exit)."""
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-build-")
+            self._tmp = scratch_dir("tensorlang-build-")
         return self._tmp.name
 
     def build(self, measure_inputs: Any, configs: Sequence[ConfigEntity] | None = None) -> list[BuildResult]:
@@ -549,7 +550,7 @@ class LocalRunner:
 
     def _data_dir(self) -> str:
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-ref-")
+            self._tmp = scratch_dir("tensorlang-ref-")
         return self._tmp.name
 
     def reference(self, task: Any) -> _Reference:

@@ -41,6 +41,7 @@ from ..space import ConfigEntity
 from .executor import truncate
 from .local import BuildResult, LocalBuilder, LocalRunner, MeasureOptionError, _task_and_configs
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
+from .scratch import scratch_dir
 
 logger = logging.getLogger("tensorlang.autotune")
 
@@ -226,7 +227,8 @@ class MeasureWorker:
         self.fingerprint = _this_device(kind, label)
         # Builds for the same device model share one library, whatever the label.
         self.build_key = dataclasses.replace(self.fingerprint, name=self.fingerprint.name.split("[")[0]).key
-        self.dir = tempfile.mkdtemp(prefix="tensorlang-measure-")
+        self._scratch = scratch_dir("tensorlang-measure-")  # removed with the worker
+        self.dir = self._scratch.name
         self.count = 0
 
     def describe(self) -> tuple[dict[str, Any], str, int]:
@@ -339,7 +341,7 @@ class RayBuilder:
         task, configs = _task_and_configs(measure_inputs, configs)
         ray = import_ray()
         if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="tensorlang-build-")
+            self._tmp = scratch_dir("tensorlang-build-")
         task_ref = ray.put(_portable(task))
         refs = [self.submit(task_ref, cfg, None) for cfg in configs]
         results = []
