@@ -20,6 +20,7 @@ import argparse
 import importlib.util
 import signal
 import sys
+import warnings
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -663,7 +664,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = _StopOnSignal()
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM)}
     try:
-        return args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _show_warning
+            return args.func(args)
     except TensorLangError as exc:
         print(f"tensorlang: error: {exc}", file=sys.stderr)
         return 1
@@ -681,6 +684,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         signal.setitimer(signal.ITIMER_REAL, 0)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+_PACKAGE = str(Path(__file__).resolve().parent)
+
+
+def _show_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                  file: Any = None, line: str | None = None) -> None:
+    """tensorlang's own warnings as one line on stderr (the line of tensorlang that raised one
+    means nothing to a user of the command line); others as Python shows them."""
+    if str(Path(filename).resolve()).startswith(_PACKAGE):
+        print(f"tensorlang: warning: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, filename, lineno, line))
 
 
 class _Terminated(KeyboardInterrupt):

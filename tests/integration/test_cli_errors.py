@@ -84,6 +84,13 @@ def test_best_summarises_errors_by_kind(tmp_path, capsys) -> None:
     assert main(["best", str(log)]) == 0
     out = capsys.readouterr().out
     assert "test/matmul" in out and "failed trials by kind" in out and "timeout 1" in out
+    # a run killed mid-write leaves half a line: one warning line naming file and line, no Python source
+    with open(log, "a") as fh:
+        fh.write(lines[1][: len(lines[1]) // 2])
+    assert main(["best", str(log)]) == 0
+    err = capsys.readouterr().err
+    assert f"tensorlang: warning: {log}: skipped 1 invalid line of the tuning log (first: line {len(lines) + 2}" in err
+    assert "UserWarning" not in err and "record.py" not in err
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
