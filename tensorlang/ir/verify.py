@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import LoweringError
 from ..te import expr as E
-from ..te.functor import post_order_visit
+from ..te.functor import Visitor, post_order_visit
 from . import stmt as S
 
 # Node classes that only exist before storage flattening: no code generator accepts them.
@@ -65,6 +65,29 @@ def _no_trivial_loops(node: Any) -> str | None:
     return None
 
 
+def _no_nested_allocation(stmt: S.Stmt) -> str | None:
+    # A buffer allocated again inside its own allocation: code generators map a buffer to one
+    # address at a time, and the inner one would leave the outer's accesses after it pointing at
+    # memory out of scope.  One walk, the open allocations kept on the way down.
+    problem: list[str] = []
+
+    class _Walk(Visitor):
+        def __init__(self) -> None:
+            super().__init__()
+            self.open: set[Any] = set()
+
+        def visit_Allocate(self, node: S.Allocate) -> None:
+            if node.buffer in self.open:
+                problem.append(f"buffer {node.buffer.name} is allocated again inside its own allocation")
+                return
+            self.open.add(node.buffer)
+            self.generic_visit(node)
+            self.open.discard(node.buffer)
+
+    _Walk().visit(stmt)
+    return problem[0] if problem else None
+
+
 # name -> a check of one node: a description of what is wrong, or None.
 INVARIANTS: dict[str, Callable[[Any], str | None]] = {
     "lanes_match": _lanes_match,                # every index, value and predicate agree on lanes
@@ -75,9 +98,22 @@ INVARIANTS: dict[str, Callable[[Any], str | None]] = {
 }
 
 
+# name -> a check of a whole statement (one that needs what encloses a node): what is wrong, or None.
+TREE_INVARIANTS: dict[str, Callable[[S.Stmt], str | None]] = {
+    "no_nested_allocation": _no_nested_allocation,  # no buffer allocated inside its own allocation
+}
+
+
 def verify(stmt: S.Stmt, invariants: Iterable[str], where: str) -> None:
-    """Check ``invariants`` (names in INVARIANTS) on every node of ``stmt``, in one walk."""
-    checks = [(name, INVARIANTS[name]) for name in invariants]
+    """Check ``invariants`` (names in INVARIANTS, checked on every node of ``stmt`` in one walk,
+    or in TREE_INVARIANTS, each one walk of its own)."""
+    invariants = list(invariants)  # read twice
+    for name in invariants:
+        if name in TREE_INVARIANTS:
+            problem = TREE_INVARIANTS[name](stmt)
+            if problem is not None:
+                raise LoweringError(f"IR verification failed after {where}: invariant '{name}' is broken: {problem}")
+    checks = [(name, INVARIANTS[name]) for name in invariants if name not in TREE_INVARIANTS]
     if not checks:
         return
 

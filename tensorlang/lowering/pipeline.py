@@ -177,7 +177,8 @@ class _Context:
 PIPELINE: tuple[Step, ...] = (
     Step("schedule_ops", lambda _, c: schedule_ops(c.sch, c.bodies, c.bounds, set(c.tensors)), ("lanes_match",),
          "loop nests with Realize/Provide; needs the bounds inferred from the inlined bodies"),
-    Step("storage_flatten", lambda s, c: storage_flatten(s, c.tensors, c.aliases, c.aligns, c.buffers), ("flat",),
+    Step("storage_flatten", lambda s, c: storage_flatten(s, c.tensors, c.aliases, c.aligns, c.buffers),
+         ("flat", "no_nested_allocation"),
          "flat buffers; needs every tensor realized or an argument"),
     Step("inject_virtual_threads", lambda s, c: inject_virtual_threads(s), (),
          "interleave virtual threads; on flat buffers (a per-thread copy is one Allocate), before "

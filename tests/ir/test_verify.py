@@ -53,3 +53,13 @@ def test_no_trivial_loops_spares_gpu_bindings():
 def test_every_invariant_has_a_checker():
     assert set(INVARIANTS) == {"lanes_match", "flat", "no_unrolled_loops", "no_vectorized_loops",
                                "no_trivial_loops"}
+
+
+def test_no_nested_allocation_catches_a_buffer_allocated_inside_itself():
+    buf = E.Var("L", "handle")
+    store = S.Store(buf, E.FloatImm(F32, 1.0), c32(0))
+    siblings = S.SeqStmt([S.Allocate(buf, F32, c32(2), "local", store), S.Allocate(buf, F32, c32(2), "local", store)])
+    verify(siblings, ["no_nested_allocation"], "x")  # one after the other (unrolled copies): fine
+    nested = S.Allocate(buf, F32, c32(2), "local", siblings)
+    with pytest.raises(LoweringError, match="'no_nested_allocation'.*buffer L is allocated again inside its own"):
+        verify(nested, ["no_nested_allocation"], "inject_double_buffer")

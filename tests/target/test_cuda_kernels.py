@@ -130,6 +130,44 @@ def test_double_buffer_with_uneven_tiles_and_scalar_fetches():
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("vthread", [False, True])
+def test_double_buffer_with_an_unrolled_local_fetch_loop(vthread):
+    """The d2l-tvm GPU matmul: a double-buffered shared tile computed at ko, its local copy at the
+    unrolled ki.  Unrolling gives one allocation of the local copy per ki; the double buffer once
+    hoisted the last around all of them (wrong sums with a vthread, a crash without)."""
+    n = 64
+    A, B = te.placeholder((n, n), name="A"), te.placeholder((n, n), name="B")
+    k = te.reduce_axis((0, n), name="k")
+    C = te.compute((n, n), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    AA = s.cache_read(A, "shared", [C])
+    AL = s.cache_read(AA, "local", [C])
+    CC = s.cache_write(C, "local")
+    by, yi = s[C].split(C.op.axis[0], factor=16)
+    s[C].bind(by, te.thread_axis("blockIdx.x"))
+    if vthread:
+        vy, yi = s[C].split(yi, nparts=2)
+        s[C].bind(vy, te.thread_axis("vthread"))
+    ty, yi = s[C].split(yi, nparts=8)
+    s[C].bind(ty, te.thread_axis("threadIdx.x"))
+    s[CC].compute_at(s[C], ty)
+    ko, ki = s[CC].split(CC.op.reduce_axis[0], factor=4)
+    s[CC].reorder(ko, ki, *CC.op.axis)
+    s[AA].compute_at(s[CC], ko)
+    s[AL].compute_at(s[CC], ki)
+    s[CC].unroll(ki)
+    t, _ = s[AA].split(s[AA].op.axis[0], nparts=8)
+    s[AA].bind(t, te.thread_axis("threadIdx.x"))
+    s[AA].double_buffer()
+    m = tl.build(s, [A, B, C], target="cuda -emulate")
+    a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
+    c = np.zeros((n, n), np.float32)
+    m(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+    if nvrtc.nvrtc_available():
+        tl.build(s, [A, B, C], target="cuda -arch=sm_90")  # and the CUDA C compiles
+
+
 def test_matmul_shared_pad_knob_pads_rows_and_matches_numpy():
     """The shared_pad knob (storage_align): A's tile rows get a stride of 32k + 4 floats, which
     keeps them 16-byte aligned, so the float4 and cp.async fetches stay vectors."""

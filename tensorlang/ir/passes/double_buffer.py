@@ -14,7 +14,7 @@ from __future__ import annotations
 from ...errors import LoweringError
 from ...te import expr as E
 from ...te.expr import Load, PrimExpr, Var
-from ...te.functor import Mutator, substitute
+from ...te.functor import Mutator, Visitor, substitute
 from ..async_copy import commit, cp_async, wait
 from ..stmt import Allocate, For, ForKind, IfThenElse, SeqStmt, Stmt, Store, seq
 from .simplify import simplify_stmt
@@ -36,13 +36,32 @@ def _peel(s: Stmt) -> tuple[list[Allocate], list[Stmt]]:
                 items.pop()  # storage_sync's end-of-iteration barrier: the new loop has its own
             *head, last = items
             stmts.extend(head)
-            node = last if isinstance(last, Allocate) else None
+            # A trailing Allocate wraps the rest of the body, unless an earlier statement allocates
+            # the same buffer (unrolled copies of one allocation): hoisting the last copy around
+            # all of them would nest the buffer inside itself.
+            node = last if isinstance(last, Allocate) and not _allocates(head, last.buffer) else None
             if node is None:
                 stmts.append(last)
         else:
             stmts.append(node)
             node = None
     return allocs, stmts
+
+
+def _allocates(stmts: list[Stmt], buffer: Var) -> bool:
+    """Whether any of ``stmts`` allocates ``buffer``."""
+    found = False
+
+    class _Find(Visitor):
+        def visit_Allocate(self, node: Allocate) -> None:
+            nonlocal found
+            found = found or node.buffer is buffer
+            self.generic_visit(node)
+
+    finder = _Find()
+    for s in stmts:
+        finder.visit(s)
+    return found
 
 
 class _Half(Mutator):
