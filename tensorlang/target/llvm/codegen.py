@@ -523,6 +523,20 @@ class _FunctionEmitter(Visitor):
         ty = I64 if lanes == 1 else ir.VectorType(I64, lanes)
         return self.int_resize(v, ty, signed=e.dtype.kind != "uint")
 
+    def checked_size64(self, e: E.PrimExpr) -> tuple[ir.Value, ir.Value]:
+        """A scalar size (an allocation's extent: products and sums of shape variables) as i64,
+        and an i1 that is true where computing it in 64 bits wrapped around (n * n for n = 2**32)."""
+        ops = {E.Mul: self.b.smul_with_overflow, E.Add: self.b.sadd_with_overflow,
+               E.Sub: self.b.ssub_with_overflow}
+        checked = ops.get(type(e))
+        if checked is None:
+            return self.index64(e), _const(ir.IntType(1), 0)
+        a, wrapped_a = self.checked_size64(e.a)
+        b, wrapped_b = self.checked_size64(e.b)
+        out = checked(a, b)
+        wrapped = self.b.or_(self.b.or_(wrapped_a, wrapped_b), self.b.extract_value(out, 1))
+        return self.b.extract_value(out, 0), wrapped
+
     def call_intrinsic(self, name: str, ret: ir.Type, args: list[ir.Value],
                        fastmath: tuple[str, ...] = ()) -> ir.Value:
         fn = self.m.declare(name, ret, [a.type for a in args])
@@ -1432,10 +1446,23 @@ class _FunctionEmitter(Visitor):
                 with self.bind(s.buffer, ptr):
                     self.visit(s.body)
                 return
-        count = self.b.mul(self.index64(s.extent), _const(I64, lanes), flags=("nsw",))
-        nbytes = self.b.mul(count, _const(I64, elem.bytes), name=f"{name}.bytes", flags=("nsw",))
+        if isinstance(s.extent, E.IntImm) and s.extent.value * lanes * elem.bytes >= 2**63:
+            raise BuildError(f"buffer {name} of {s.extent.value * lanes} {elem} elements needs "
+                             f"{s.extent.value * lanes * elem.bytes} bytes, more than a 64-bit address space holds "
+                             f"(in {self.m.func.name})")
+        # The byte count in checked arithmetic: a size that wraps around (2**62 float32 elements
+        # are 2**64 bytes, 0 after wrapping) would allocate a few bytes and write far past them.
+        extent, wrapped = self.checked_size64(s.extent)
+        count = self.b.smul_with_overflow(extent, _const(I64, lanes))
+        total = self.b.smul_with_overflow(self.b.extract_value(count, 0), _const(I64, elem.bytes))
+        nbytes = self.b.extract_value(total, 0, name=f"{name}.bytes")
+        too_big = self.b.or_(self.b.or_(wrapped, self.b.or_(self.b.extract_value(count, 1),
+                                                              self.b.extract_value(total, 1))),
+                             self.b.icmp_signed("<", nbytes, _const(I64, 0)))
         slot = self.alloca(PTR, name=f"{name}.slot")
         memalign = self.m.declare("posix_memalign", I32, [PTR, I64, I64])
+        with self.b.if_then(too_big, likely=False):
+            self.error_return(_const(I32, ERR_OUT_OF_MEMORY))
         rc = self.b.call(memalign, [slot, _const(I64, _ALLOC_ALIGN), nbytes])
         with self.b.if_then(self.b.icmp_signed("!=", rc, _const(I32, 0)), likely=False):
             self.error_return(_const(I32, ERR_OUT_OF_MEMORY))

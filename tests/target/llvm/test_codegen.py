@@ -9,6 +9,8 @@ import threading
 import numpy as np
 import pytest
 
+import tensorlang as tl
+from tensorlang import te
 from tensorlang.errors import BuildError
 from tensorlang.ir import stmt as S
 from tensorlang.ir.function import Buffer, PrimFunc
@@ -123,6 +125,25 @@ def test_allocate_stack_or_heap(size, on_heap):
     f(a, out)
     np.testing.assert_array_equal(out, a[::-1] * 2 + 1)
     assert ("posix_memalign" in f.get_source("ll-unopt")) == on_heap
+
+
+def test_allocation_sizes_that_wrap_around_64_bits_are_refused():
+    # 2**31 x 2**31 float32 are 2**64 bytes, 0 after wrapping: it used to allocate nothing and
+    # write past it (a segfault).  Constant: refused at build time; symbolic: MemoryError.
+    A = te.placeholder((1,), name="A")
+    B = te.compute((2**31, 2**31), lambda i, j: A[0] + 1, name="B")
+    C = te.compute((1,), lambda i: B[5, 7] * 2, name="C")
+    with pytest.raises(BuildError, match="buffer B of 4611686018427387904 float32 elements needs 18446744073709551616"):
+        tl.build(te.create_schedule(C.op), [A, C])
+    n = te.var("n", dtype="int64")
+    B = te.compute((n, n), lambda i, j: A[0] + i.astype("float32"), name="B")
+    C = te.compute((1,), lambda i: B[5, 7] * 2, name="C")
+    f = tl.build(te.create_schedule(C.op), [A, n, C])
+    a, c = rand("float32", 1), np.zeros(1, "float32")
+    f(a, 8, c)
+    np.testing.assert_allclose(c, (a + 5) * 2)
+    with pytest.raises(MemoryError):
+        f(a, 2**32, c)  # n * n wraps to 0 in 64 bits
 
 
 def test_dynamic_allocate_failure_raises_memory_error():
