@@ -111,6 +111,15 @@ class PrimExpr(Node):
     def __rmod__(self, o):
         return binary(FloorMod, o, self)
 
+    def __pow__(self, o):
+        # x ** y as te.power (numpy's power: exact integer powers with wrap-around)
+        from .intrin import power
+        return power(self, o)
+
+    def __rpow__(self, o):
+        from .intrin import power
+        return power(o, self)
+
     def __neg__(self):
         if isinstance(self, IntImm):
             return IntImm(self.dtype, -self.value)

@@ -127,3 +127,22 @@ def test_a_constant_holds_its_dtypes_value(src, dst) -> None:
     s = np.dtype(src).type
     want = np.array(0, dst) + np.array(s(vals[0]), dst) + np.array(s(vals[1]) * s(vals[2]), dst)
     np.testing.assert_array_equal(out, np.full(4, want, dst))
+
+
+@pytest.mark.parametrize("dtype", ["int32", "int8", "float32"])
+def test_power_operator_is_te_power(dtype: str, rng: np.random.Generator) -> None:
+    # x ** y and 2 ** x on expressions (a bare TypeError before): numpy's power, in the dtype
+    n = 64
+    A = te.placeholder((n,), dtype, name="A")
+    if dtype == "float32":
+        B = te.compute((n,), lambda i: A[i] ** 2.5 + 2.0 ** A[i], name="B")
+        a = (rng.random(n) * 3).astype(dtype)
+        want = a ** np.float32(2.5) + np.float32(2.0) ** a
+    else:
+        B = te.compute((n,), lambda i: A[i] ** 3 + 2 ** A[i], name="B")
+        a = rng.integers(0, 9, n).astype(dtype)  # int8: 8 ** 3 and 2 ** 8 wrap around, as in numpy
+        with np.errstate(over="ignore"):
+            want = a ** np.array(3, dtype) + np.array(2, dtype) ** a
+    out = np.zeros(n, dtype)
+    tl.build(te.create_schedule(B.op), [A, B])(a, out)
+    np.testing.assert_allclose(out, want, rtol=1e-5)
