@@ -41,6 +41,7 @@ from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from ..te.tensor_intrin import TensorComputeOp
 from .allreduce import ThreadAxis, allreduce
+from .extern_bounds import check_extern_bounds
 from .launch_extents import kernel_of
 from .tensorize import tensor_compute_nest, tensorize_nest
 
@@ -219,6 +220,7 @@ class _Builder:
 
     def extern_nest(self, op: ExternOp) -> Stmt:
         """The outside code of an extern stage, its buffers bound to the tensors' storage."""
+        check_extern_bounds(op)
         body = op.extern_body
         stmt = body if isinstance(body, Stmt) else Evaluate(convert(body))
         pairs = list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs))

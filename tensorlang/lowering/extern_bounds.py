@@ -1,0 +1,114 @@
+"""extern_bounds: guarantees that an extern stage (te.extern, a hybrid script) whose code surely
+reads or writes past one of its own tensors is refused at lowering, naming the stage, the tensor
+and the index, instead of corrupting memory when it runs.
+
+"Surely": the access sits under no condition, every loop around it has a constant extent of at
+least 1, and its index is linear in those loops' variables with constant coefficients, so the
+loops reach the index's extremes; the tensor has a constant shape and no strides or offset.  An
+access it cannot decide so (data-dependent indices, accesses under a condition) is left alone:
+``-bounds-check`` targets check every access at run time.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..arith.analyzer import detect_linear_equation
+from ..errors import LoweringError
+from ..ir.stmt import For, IfThenElse, Store
+from ..te.expr import Call, IntImm, Load, PrimExpr, Select, Var
+from ..te.extern import ExternOp
+from ..te.functor import Visitor, free_vars
+
+
+def check_extern_bounds(op: ExternOp) -> None:
+    """Raise LoweringError for an access of ``op``'s body that surely leaves its tensor."""
+    sizes: dict[Var, tuple[int, str]] = {}
+    for buf, t in list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs)):
+        if buf.strides or (buf.elem_offset is not None and not _is_zero(buf.elem_offset)):
+            continue
+        if all(isinstance(d, IntImm) for d in buf.shape):
+            sizes[buf.data] = (math.prod(d.value for d in buf.shape), t.name)
+    body = op.extern_body
+    if sizes and not isinstance(body, PrimExpr):
+        _Check(op.name, sizes).visit(body)
+
+
+def _is_zero(e: Any) -> bool:
+    return isinstance(e, IntImm) and e.value == 0
+
+
+class _Check(Visitor):
+    def __init__(self, stage: str, sizes: dict[Var, tuple[int, str]]):
+        super().__init__()
+        self.stage, self.sizes = stage, sizes
+        self.loops: list[tuple[Var, int, int]] = []  # (variable, min, extent) of the loops around
+        self.conditional = 0  # > 0 under an if or a select: the access may never happen
+
+    def visit_For(self, node: For) -> None:
+        self.visit(node.min)
+        self.visit(node.extent)
+        if isinstance(node.min, IntImm) and isinstance(node.extent, IntImm) and node.extent.value >= 1:
+            self.loops.append((node.loop_var, node.min.value, node.extent.value))
+            self.visit(node.body)
+            self.loops.pop()
+        else:  # a loop that may not run: nothing in it surely happens
+            self.conditional += 1
+            self.visit(node.body)
+            self.conditional -= 1
+
+    def visit_IfThenElse(self, node: IfThenElse) -> None:
+        self.visit(node.condition)
+        self.conditional += 1
+        self.visit(node.then_case)
+        if node.else_case is not None:
+            self.visit(node.else_case)
+        self.conditional -= 1
+
+    def visit_Select(self, node: Select) -> None:
+        self.visit(node.condition)
+        self.conditional += 1
+        self.visit(node.true_value)
+        self.visit(node.false_value)
+        self.conditional -= 1
+
+    def visit_Call(self, node: Call) -> None:
+        if node.name != "if_then_else":
+            self.generic_visit(node)
+            return
+        self.visit(node.args[0])
+        self.conditional += 1  # only the chosen branch runs
+        for a in node.args[1:]:
+            self.visit(a)
+        self.conditional -= 1
+
+    def visit_Load(self, node: Load) -> None:
+        self.generic_visit(node)
+        self._access(node.buffer, node.index, "reads")
+
+    def visit_Store(self, node: Store) -> None:
+        self.generic_visit(node)
+        self._access(node.buffer, node.index, "writes")
+
+    def _access(self, buffer: Var, index: PrimExpr, verb: str) -> None:
+        known = self.sizes.get(buffer)
+        if known is None or self.conditional or index.dtype.lanes != 1:
+            return
+        size, name = known
+        variables = [v for v, _, _ in self.loops]
+        coeffs = detect_linear_equation(index, variables)
+        if not coeffs or not all(isinstance(c, IntImm) for c in coeffs):
+            return
+        *scales, base = (c.value for c in coeffs)
+        lo = hi = base
+        for c, (_, start, extent) in zip(scales, self.loops):
+            ends = (c * start, c * (start + extent - 1))
+            lo, hi = lo + min(ends), hi + max(ends)
+        if lo < 0 or hi >= size:
+            where = ", ".join(f"{v.name} in [{start}, {start + extent})" for v, start, extent in self.loops
+                              if v in free_vars(index))
+            raise LoweringError(f"stage {self.stage}: its code {verb} {name}[{index}], element "
+                                f"{lo if lo < 0 else hi} of a tensor of {size} elements"
+                                + (f" (for {where})" if where else "")
+                                + "; it would run past the tensor's memory")
