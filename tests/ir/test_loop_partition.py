@@ -208,3 +208,58 @@ def test_rows_with_a_tail_and_many_guards_lower_without_nested_bounds(rng):
     got = np.empty_like(a)
     tl.build(s, [A, out])(a, got)
     np.testing.assert_allclose(got, a - a.max(axis=1, keepdims=True))
+
+
+def _strided_kernel(with_barrier: bool):
+    """An IR-builder kernel: 128 threads sum A[c*128 + tx] over c < 8, 100 past the end of A,
+    a barrier ending each iteration when ``with_barrier``; its guard is not marked likely."""
+    n = 1000
+    A = te.placeholder((n,), name="A")
+
+    def ir(a, out):
+        ib = tl.tir.ir_builder.create()
+        ap, op = ib.buffer_ptr(a), ib.buffer_ptr(out)
+        tx = te.thread_axis("threadIdx.x")
+        ib.scope_attr(tx, "thread_extent", 128)
+        acc = ib.allocate("float32", (1,), name="acc", scope="local")
+        acc[0] = 0.0
+        with ib.for_range(0, 8, name="c") as c:
+            with ib.if_scope(c * 128 + tx < n):
+                acc[0] = acc[0] + ap[c * 128 + tx]
+            with ib.else_scope():
+                acc[0] = acc[0] + 100.0
+            if with_barrier:
+                ib.emit(tl.tir.call_intrin("int32", "tir.tvm_storage_sync", "shared"))
+        op[tx] = acc[0]
+        return ib.get()
+
+    Y = te.extern([(128,)], [A], lambda ins, outs: ir(ins[0], outs[0]), name="y", dtype="float32")
+    return A, Y, te.create_schedule(Y.op)
+
+
+def test_a_loop_holding_a_barrier_is_not_cut_at_a_thread_dependent_guard(rng):
+    # Cut at (999 - threadIdx.x) // 128 + 1, loop c would run a different number of times in
+    # each thread, and its barrier would not be reached by all of them (TVM cuts only at likely
+    # guards); without the barrier the cut stays.
+    from tensorlang.ir.passes.loop_partition import partition_loops
+    from tensorlang.ir.stmt import For, ForKind
+
+    def c_loops(stmt):
+        found = []
+        post_order_visit(stmt, lambda n: found.append(n) if isinstance(n, For) and n.kind == ForKind.SERIAL
+                         and n.loop_var.name == "c" else None)
+        return len(found)
+
+    for with_barrier, loops in ((True, 1), (False, 2)):
+        A, Y, s = _strided_kernel(with_barrier)
+        assert c_loops(partition_loops(_unpartitioned(s, [A, Y]), copy_nests=False)) == loops
+    A, Y, s = _strided_kernel(True)
+    f = tl.build(s, [A, Y], "cuda -emulate")
+    a = random_array(rng, (1000,), "float32")
+    y = tl.nd.empty((128,))
+    f(tl.nd.array(a), y)
+    padded = np.concatenate([a, np.full(8 * 128 - 1000, 100.0, "float32")])
+    np.testing.assert_allclose(y.numpy(), padded.reshape(8, 128).sum(axis=0), rtol=1e-5)
+    from tensorlang.target.cuda.nvrtc import nvrtc_available
+    if nvrtc_available():
+        tl.build(s, [A, Y], "cuda -arch=sm_90")  # NVRTC compiles the kernel

@@ -15,7 +15,9 @@ exactly what the input computes.  With ``copy_nests=False`` (GPU kernels) a loop
 holds another serial, parallel or unrolled loop is not partitioned (its inner loops may be):
 the copies of a whole nest, unrolled later, multiplied a kernel's code (a conv2d whose
 reduction loops carry padding guards became five copies of 800 lines of CUDA C) while a GPU
-runs a guard that is uniform across threads almost for free.
+runs a guard that is uniform across threads almost for free.  A loop whose body holds a barrier
+or a warp shuffle is never cut at a bound that depends on a thread index (threadIdx, vthread):
+its trip count would differ between the threads of a block, which must all reach every barrier.
 """
 
 from __future__ import annotations
@@ -26,8 +28,10 @@ from ...arith import Interval, affine_in, relax, simplify, structural_key
 from ...te import expr as E
 from ...te.expr import IntImm, PrimExpr, Var
 from ...te.functor import Mutator, Visitor, free_vars
-from ..stmt import For, ForKind, IfThenElse, Stmt, seq
+from ..stmt import For, ForKind, IfThenElse, LetStmt, Stmt, seq
+from ..warp import SHUFFLES
 from .simplify import simplify_stmt
+from .storage_sync import BARRIER
 
 _PARTITIONABLE = (ForKind.SERIAL, ForKind.PARALLEL)
 
@@ -141,14 +145,16 @@ class _Bounds:
     v >= l; "hi" h: v < h) and where it fails for every one, over all the places it appears;
     a condition with a place that gives no bound is left alone."""
 
-    def __init__(self, v: Var, found: list[tuple[PrimExpr, dict[Var, Interval]]]) -> None:
+    def __init__(self, v: Var, found: list[tuple[PrimExpr, dict[Var, Interval]]],
+                 varying: frozenset[Var] = frozenset()) -> None:
         self.true: dict[Any, list[tuple[str, PrimExpr]]] = {}
         self.false: dict[Any, list[tuple[str, PrimExpr]]] = {}
         unbounded, never_false = set(), set()
         for cond, inner in found:
             key = structural_key(cond)
             got = _bound_for(cond, v, inner)
-            if got is None:
+            # A bound naming a variable of ``varying`` (a thread index around a barrier) is no cut.
+            if got is None or varying & free_vars(got[1]):
                 unbounded.add(key)
                 continue
             self.true.setdefault(key, []).append(got)
@@ -193,6 +199,28 @@ class _FindLoop(Visitor):
         return None
 
 
+class _FindSync(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found = False
+
+    def visit_Call(self, node: E.Call) -> None:
+        self.found = self.found or node.name == BARRIER or node.name in SHUFFLES
+        if not self.found:
+            self.generic_visit(node)
+
+
+def _holds_sync(s: Stmt) -> bool:
+    """Whether a barrier or a warp shuffle sits inside ``s``."""
+    finder = _FindSync()
+    finder.visit(s)
+    return finder.found
+
+
+def _is_thread_tag(tag: str | None) -> bool:
+    return bool(tag) and tag.startswith(("threadIdx", "vthread", "cthread"))
+
+
 def _holds_loop(s: Stmt) -> bool:
     """Whether a serial, parallel or unrolled loop sits inside ``s``."""
     finder = _FindLoop()
@@ -205,15 +233,25 @@ class _Partition(Mutator):
         super().__init__()
         self.copy_nests = copy_nests
         self.copies = 1  # how many copies of the current nest the enclosing partitions made (and visit)
+        self.threads: set[Var] = set()  # thread indices in scope, and the lets computed from them
+
+    def visit_LetStmt(self, node: LetStmt) -> Stmt:
+        if self.threads & free_vars(node.value):
+            self.threads.add(node.var)
+        return self.generic_visit(node)
 
     def visit_For(self, node: For) -> Stmt:
+        if node.kind == ForKind.THREAD_BINDING and _is_thread_tag(node.thread_tag):
+            self.threads.add(node.loop_var)
         if node.kind not in _PARTITIONABLE or (isinstance(node.extent, IntImm) and node.extent.value <= 1):
             return self.generic_visit(node)
         if not self.copy_nests and _holds_loop(node.body):
             return self.generic_visit(node)
         collector = _Conditions()
         collector.visit(node.body)
-        bounds = _Bounds(node.loop_var, collector.found)
+        # Around a barrier, every thread of a block must run the same iterations.
+        varying = frozenset(self.threads) if self.threads and _holds_sync(node.body) else frozenset()
+        bounds = _Bounds(node.loop_var, collector.found, varying)
         if not bounds.true:
             return self.generic_visit(node)
         start, end = node.min, simplify(node.min + node.extent)
