@@ -13,6 +13,7 @@ import dataclasses
 from ...ir.function import Buffer, PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
 from ...lowering.kernel_allocations import move_allocations_into_kernels
+from ...lowering.thread_guards import guard_short_thread_loops
 from ...te import expr as E
 from ..abi import Dim, Signature, encode_dim, signature_of
 from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
@@ -29,6 +30,9 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     # Shared/local buffers allocated outside their kernel (an IR-builder scratch before its thread
     # scope, shared buffers of a kernel without blockIdx loops) belong inside it, as in TVM.
     func = move_allocations_into_kernels(func)
+    # A stage with fewer threads than its kernel's launch is guarded around its own statements,
+    # not around the barriers every thread must reach.
+    func = guard_short_thread_loops(func)
     plan = split_kernels(func)  # errors name the user's IR, without checks
     signature = _with_kernel_writes(signature_of(func), plan)
     if target.bounds_check:

@@ -20,6 +20,7 @@ from ...ir.passes.remove_no_op import remove_no_op
 from ...ir.passes.simplify import simplify_stmt
 from ...ir.stmt import Stmt
 from ...lowering.kernel_allocations import move_allocations_into_kernels
+from ...lowering.thread_guards import guard_short_thread_loops
 from ...te import expr as E
 from ...te.functor import Mutator
 from ..llvm.build import build_llvm
@@ -65,7 +66,7 @@ def emulated_body(func: PrimFunc) -> Stmt:
 
 def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     """A CPU module running the GPU kernels of ``func`` (module docstring)."""
-    func = move_allocations_into_kernels(func)  # as build_cuda does
+    func = guard_short_thread_loops(move_allocations_into_kernels(func))  # as build_cuda does
     plan = split_kernels(func, allow_host_loops=True)  # errors name the user's IR, without checks
     if target.bounds_check:
         # The CUDA C a GPU build would compile, with its checks; the emulation runs the
