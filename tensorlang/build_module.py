@@ -11,11 +11,12 @@ from .errors import ArgumentError, LoweringError, TargetError
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import lower_intrinsics
 from .lowering import lower_schedule
-from .schedule.schedule import Schedule
+from .schedule.schedule import Schedule, create_schedule
 from .target.backends import get_backend
 from .target.target import Target, as_target
 from .te.depth import deep_expressions
 from .te.expr import IntImm, Var, convert
+from .te.tensor import PlaceholderOp, Tensor
 
 
 def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: str = "main",
@@ -38,6 +39,23 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
     gpu = any(attr.bind_thread is not None for st in inputs.stages for attr in st.iter_var_attrs.values())
     with deep_expressions(f"lower '{name}'"):
         return lower_schedule(inputs, args, name=name, target_kind="cuda" if gpu else "llvm")
+
+
+def create_prim_func(ops: Sequence[Any], index_dtype_override: str | None = None) -> PrimFunc:
+    """TVM's ``te.create_prim_func``: the PrimFunc named "main" that computes the tensors of
+    ``ops`` (its parameters, placeholders and computed tensors in that order) under a plain
+    schedule, ready for ``IRModule({...})`` and ``build``.  (TVM's TensorIR ``tir.Schedule``,
+    which such functions are made for, does not exist here: schedule with ``te.create_schedule``.)"""
+    tensors = list(ops)
+    if not tensors or not all(isinstance(t, Tensor) for t in tensors):
+        raise ArgumentError(f"create_prim_func: ops must be a non-empty list of tensors, got {ops!r}")
+    computed = [t for t in tensors if not isinstance(t.op, PlaceholderOp)]
+    if not computed:
+        raise ArgumentError("create_prim_func: ops hold only placeholders; list the computed tensors too")
+    if index_dtype_override not in (None, "int32", "int64"):
+        raise ArgumentError(f"create_prim_func: index_dtype_override must be 'int32' or 'int64', "
+                            f"got {index_dtype_override!r}")
+    return lower(create_schedule([t.op for t in computed]), tensors, name="main")
 
 
 def _check_inputs(inputs: Any, what: str) -> None:

@@ -34,6 +34,7 @@ ALLOWED_UPWARD = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users, resolved on first use",
     ("tensorlang.schedule", "tensorlang.lowering"): "te.schedule.ScheduleOps for TVM users, resolved on first use",
     ("tensorlang.te", "tensorlang.autodiff"): "te.gradient for TVM users, resolved on first use",
+    ("tensorlang.te", "tensorlang.build_module"): "te.create_prim_func for TVM users, resolved on first use",
     ("tensorlang.te", "tensorlang.ir"): "tir.Buffer.vstore returns a loop-IR Store, as in TVM, resolved on first use",
     ("tensorlang.hybrid", "tensorlang.target"): "hybrid's max_num_threads() reads the current target, on first use",
 }
@@ -152,6 +153,7 @@ DEFERRED_PACKAGES = {"xgboost", "sklearn", "llvmlite", "cuda", "pycuda", "ray", 
 DEFERRED = {
     ("tensorlang.te", "tensorlang.schedule"): "te.create_schedule for TVM users: upward, so resolved on first use",
     ("tensorlang.te", "tensorlang.autodiff.gradient"): "te.gradient for TVM users: upward, so resolved on first use",
+    ("tensorlang.te", "tensorlang.build_module"): "te.create_prim_func for TVM users: upward, so resolved on first use",
     ("tensorlang.te.extern", "tensorlang.ir.stmt"): "tir.Buffer.vstore returns a loop-IR Store for TVM users: upward",
     ("tensorlang.hybrid.parser", "tensorlang.target.target"): "max_num_threads() reads the current target: upward",
     ("tensorlang.schedule.bound_map", "tensorlang.lowering.schedule_ops"):

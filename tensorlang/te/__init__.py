@@ -32,7 +32,7 @@ __all__ = [
     "max", "min", "fmax", "fmin", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
     "Range", "Tensor", "TensorSlice", "DeclBuffer", "ExternOp", "call_extern", "call_intrin", "call_packed",
     "call_pure_extern", "decl_buffer", "extern", "TensorIntrin", "decl_tensor_intrin", "ScanOp", "scan",
-    "create_schedule", "Schedule", "Stage", "gradient",  # noqa: F405 - resolved by __getattr__ below
+    "create_schedule", "Schedule", "Stage", "gradient", "create_prim_func",  # noqa: F405 - by __getattr__ below
 ]
 
 
@@ -45,6 +45,9 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module("..schedule", __name__)
     if name == "hybrid":  # te.hybrid.script: it builds loop IR, a layer above te
         return importlib.import_module("..hybrid", __name__)
+    if name == "create_prim_func":  # te.create_prim_func: it lowers, a layer above te
+        from ..build_module import create_prim_func
+        return create_prim_func
     if name == "gradient":  # te.gradient: it simplifies index arithmetic, a layer above te
         from ..autodiff import gradient
         return gradient

@@ -189,3 +189,22 @@ def test_env_threads_is_refused_with_the_alternative() -> None:
     s = te.create_schedule(res.op)
     with pytest.raises(tvm.TVMError, match="env_threads is not supported; bind"):
         s[res].env_threads([te.thread_axis((0, 1), "blockIdx.x"), te.thread_axis((0, 8), "threadIdx.x")])
+
+
+def test_create_prim_func_into_an_irmodule_builds_as_the_mlc_course_does():
+    # the MLC course's TE chapter: te.create_prim_func -> IRModule({name: f}) -> build -> mod[name]
+    from tensorlang.errors import ArgumentError
+    A = te.placeholder((32, 16), name="A")
+    B = te.placeholder((16, 24), name="B")
+    k = te.reduce_axis((0, 16), name="k")
+    Y = te.compute((32, 24), lambda i, j: te.sum(A[i, k] * B[k, j], axis=k), name="Y")
+    C = te.compute((32, 24), lambda i, j: te.max(Y[i, j], 0.0), name="C")
+    f = te.create_prim_func([A, B, C]).with_attr({"global_symbol": "mm_relu", "tir.noalias": True})
+    lib = tvm.build(tvm.IRModule({"mm_relu": f}), target="llvm")
+    gen = np.random.default_rng()
+    a, b = gen.standard_normal((32, 16)).astype("float32"), gen.standard_normal((16, 24)).astype("float32")
+    c = tvm.nd.empty((32, 24), "float32")
+    lib["mm_relu"](tvm.nd.array(a), tvm.nd.array(b), c)
+    np.testing.assert_allclose(c.numpy(), np.maximum(a @ b, 0), rtol=1e-5, atol=1e-5)
+    with pytest.raises(ArgumentError, match="only placeholders"):
+        te.create_prim_func([A, B])
