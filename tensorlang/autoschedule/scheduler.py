@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..autotune import record
+from ..autotune.tuner.tuner import checked_measure_option
 from ..errors import TensorLangError
 from .search import SketchSearch
 from .task import (
@@ -110,6 +111,8 @@ def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLik
     with ``confirm_top`` > 1) and its best is the confirmed one."""
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
         raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
+    if measure_option is not None:
+        measure_option = checked_measure_option(measure_option, "tune_tasks")
     sched = TaskScheduler(tasks, weights, seed)
     return _tune(sched, n_trials, log, measure_option or default_measure_option(), verbose, confirm_top,
                  confirm_rounds)

@@ -32,7 +32,7 @@ from ..autotune.measure.measure import MeasureInput
 from ..autotune.space import ConfigEntity, InstantiationError
 from ..autotune.task.task import plain_schedule
 from ..autotune.task.task import workload_key as workload_key_of
-from ..autotune.tuner.tuner import remeasure_leaders
+from ..autotune.tuner.tuner import checked_measure_option, remeasure_leaders
 from ..build_module import build
 from ..errors import TensorLangError
 from ..schedule.schedule import Schedule
@@ -237,6 +237,8 @@ class SearchTask:
             return self._tune_options(n_trials, search_policy, seed, confirm_top, confirm_rounds)
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
             raise TensorLangError(f"n_trials must be a non-negative int or a TuningOptions, got {n_trials!r}")
+        if measure_option is not None:
+            measure_option = checked_measure_option(measure_option, "SearchTask.tune")
         return self._start(search, search_policy, seed, log, lambda done: max(0, n_trials - done), measure_option,
                            early_stopping, verbose, (), confirm_top, confirm_rounds)
 

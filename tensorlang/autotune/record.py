@@ -577,9 +577,14 @@ def pick_best(in_file: str | os.PathLike, out_file: str | os.PathLike) -> int:
     table = best_records((rec for _, rec in lines), lambda inp, res: (inp.task.workload_key, str(inp.task.target)))
     best = [text_of[id(r.best[1])] for r in table.values() if r.best is not None]
     out = os.path.abspath(os.fspath(out_file))
-    os.makedirs(os.path.dirname(out), exist_ok=True)
-    # Write beside the destination, then rename: out_file is never seen half-written (and may be in_file).
-    fd, tmp = tempfile.mkstemp(prefix=".pick_best.", dir=os.path.dirname(out))
+    if os.path.exists(out):  # the rename below would fail on a directory, or replace a device node
+        _check_regular_file(os.fspath(out_file), "is not a regular file; a tuning log must be one", os.F_OK, "")
+    try:
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        # Write beside the destination, then rename: out_file is never seen half-written (and may be in_file).
+        fd, tmp = tempfile.mkstemp(prefix=".pick_best.", dir=os.path.dirname(out))
+    except OSError as exc:
+        raise LogFileError(f"{os.fspath(out_file)}: cannot write the tuning log ({exc.strerror or exc})") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.writelines(text + "\n" for text in best)

@@ -326,6 +326,20 @@ def test_bad_options_are_user_errors():
         measure_option(builder=object())
 
 
+@pytest.mark.parametrize("timeout", [float("inf"), 1e300, float("nan")])
+def test_timeouts_must_be_finite(timeout):
+    """inf or 1e300 seconds would overflow the wait for a child (OverflowError mid-run)."""
+    from tensorlang.autotune.measure.executor import Worker
+    for make in (LocalBuilder, LocalRunner):
+        with pytest.raises(MeasureOptionError, match=f"{make.__name__} timeout must be a"):
+            make(timeout=timeout)
+    with pytest.raises(ExecutorError, match="timeout must be a finite number of seconds"):
+        run_isolated(_job, [("ok",)], timeout=timeout)
+    with pytest.raises(ExecutorError, match="timeout must be a finite number of seconds"):
+        Worker().call(_job, ("ok",), timeout=timeout)
+    assert LocalRunner(timeout=86400).timeout == 86400.0  # a day is allowed
+
+
 @pytest.mark.parametrize("dtype,delta,ok", [
     ("float32", 5e-4, True), ("float32", 5e-2, False), ("float16", 5e-3, True), ("float16", 5e-2, False),
     ("float64", 1e-10, True), ("float64", 1e-6, False), ("int32", 0, True), ("int32", 1, False),

@@ -163,6 +163,17 @@ def test_pick_best(task, tmp_path):
     assert _lines(dst) == lines
 
 
+def test_pick_best_into_a_directory_is_a_log_file_error(task, tmp_path):
+    src, out = tmp_path / "all.json", tmp_path / "out"
+    record.append(src, [_rec(task, 1, 0.003)])
+    out.mkdir()
+    with pytest.raises(record.LogFileError, match=f"{out} is a directory, not a tuning log"):
+        record.pick_best(src, out)
+    with pytest.raises(record.LogFileError, match=f"{src / 'best.json'}: cannot write the tuning log"):
+        record.pick_best(src, src / "best.json")  # a folder that is a file
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.json", "out"]  # no temporary left behind
+
+
 def test_apply_history_best(task, tmp_path, monkeypatch):
     path = tmp_path / "log.json"
     recs = [_rec(task, 11, 0.003), _rec(task, 122, 0.001), _rec(task, 33, None, MeasureErrorNo.WRONG_ANSWER),

@@ -82,10 +82,15 @@ class MockMeasure:
 
 
 class Option:
-    """The part of a measure option that the tuner reads."""
+    """The part of a measure option that the tuner reads (build and run are never called: the
+    mock measures)."""
 
     class builder:  # noqa: N801 - mirrors option.builder.n_parallel
         n_parallel = 4
+        build = staticmethod(lambda inputs: [])
+
+    class runner:  # noqa: N801 - mirrors option.runner
+        run = staticmethod(lambda inputs, builds: [])
 
 
 @pytest.fixture
@@ -298,6 +303,39 @@ def test_parallel_extraction_matches_serial(task):
     serial, _ = FeatureCache(task, ItervarFeature(), n_jobs=1).rows(indices)
     parallel, _ = FeatureCache(task, ItervarFeature(), n_jobs=2, min_parallel=2).rows(indices)
     np.testing.assert_array_equal(serial, parallel)
+
+
+@pytest.mark.parametrize("option", ["fast", None, {"builder": "local"}, Option.builder])
+def test_a_bad_measure_option_is_refused_before_measuring(task, mock, option):
+    """Not a measure option: a TunerError naming the argument and what it got, not an
+    AttributeError from inside the measurement layer."""
+    tuner = RandomTuner(task, seed=0)
+    with pytest.raises(tuner_module.TunerError, match=r"tune: measure_option must be autotune.measure_option"
+                                                      rf".*got {type(option).__name__ if option is not None else ''}"):
+        tuner.tune(4, option)
+    assert not mock.counts
+    with pytest.raises(tuner_module.TunerError, match="confirm_best: measure_option"):
+        tuner.confirm_best("fast")
+    # TVM's measure_option is a dict of the two
+    tuner.tune(4, {"builder": Option.builder, "runner": Option.runner})
+    assert tuner.trials_done == 4
+
+
+def test_auto_scheduler_refuses_a_bad_measure_option(tmp_path):
+    """SearchTask.tune and tune_tasks check measure_option before the log is opened."""
+    from tensorlang import autoschedule
+
+    def add(n):
+        a = te.placeholder((n,), name="A")
+        return [a, te.compute((n,), lambda i: a[i] + 1, name="B")]
+
+    search_task = autoschedule.SearchTask(func=add, args=(16,), target="llvm")
+    log = tmp_path / "auto.json"
+    with pytest.raises(TensorLangError, match="SearchTask.tune: measure_option must be .*got str 'fast'"):
+        search_task.tune(2, log=str(log), measure_option="fast", verbose=False)
+    with pytest.raises(TensorLangError, match="tune_tasks: measure_option must be .*got int 3"):
+        autoschedule.tune_tasks([search_task], 2, log=str(log), measure_option=3, verbose=False)
+    assert not log.exists()
 
 
 # --- the real measurement layer ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ import contextlib
 import ctypes
 import faulthandler
 import multiprocessing
+import numbers
 import os
 import resource
 import signal
@@ -26,10 +27,19 @@ from ...errors import TensorLangError
 
 _MSG_LIMIT = 2000   # characters of an error message kept (logs stay readable)
 _TB_FRAMES = 3      # innermost traceback frames kept
+# The longest timeout: connection.wait() takes at most 2**31 - 1 ms (~24.8 days) and overflows beyond.
+MAX_WAIT_S = (2**31 - 1) / 1000
 
 
 class ExecutorError(TensorLangError, ValueError):
     """The executor was asked something impossible (bad n_parallel, timeout or memory limit)."""
+
+
+def _check_timeout(timeout: float) -> None:
+    """ExecutorError unless ``timeout`` is a number of seconds a wait can take (not inf or nan)."""
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real) or not 0 < timeout <= MAX_WAIT_S:
+        raise ExecutorError(f"timeout must be a finite number of seconds, more than 0 and at most "
+                            f"{int(MAX_WAIT_S)}, got {timeout!r}")
 
 
 @dataclass(frozen=True)
@@ -241,8 +251,7 @@ def run_isolated(fn: Callable[..., Any], jobs: Sequence[tuple], n_parallel: int 
     would stay locked forever in the child."""
     if n_parallel < 1:
         raise ExecutorError(f"n_parallel must be >= 1, got {n_parallel}")
-    if not timeout > 0:
-        raise ExecutorError(f"timeout must be > 0 seconds, got {timeout}")
+    _check_timeout(timeout)
     if memory_limit_mb is not None and not memory_limit_mb > 0:
         raise ExecutorError(f"memory_limit_mb must be > 0, got {memory_limit_mb}")
     ctx = multiprocessing.get_context("fork")
@@ -350,8 +359,7 @@ class Worker:
     def call(self, fn: Callable[..., Any], args: tuple = (), timeout: float = 10.0) -> Outcome:
         """Run ``fn(*args)`` in the child (``fn`` and ``args`` are pickled to it); an Outcome
         whatever happens, ``elapsed`` from the request to the answer (a fork included)."""
-        if not timeout > 0:
-            raise ExecutorError(f"timeout must be > 0 seconds, got {timeout}")
+        _check_timeout(timeout)
         start = time.perf_counter()
         if self._process is None or not self._process.is_alive() or self._jobs >= self.max_jobs:
             self.retire()

@@ -37,6 +37,9 @@ from .timing import AdaptiveRepeats, rank_cost, time_repeats
 
 _FLUSH_BYTES = 64 * 2**20  # larger than the last-level caches of the machines we run on (32 MiB L3)
 _ENTRY_NAME = "candidate"
+# The longest build or run timeout: a day is past any real candidate, and a reference gets 3x that,
+# still within what the executor can wait for (executor.MAX_WAIT_S, ~24.8 days).
+MAX_TIMEOUT_S = 86400.0
 
 
 class MeasureOptionError(TensorLangError, ValueError):
@@ -55,6 +58,15 @@ def _positive(name: str, value: float, allow_zero: bool = False) -> float:
         raise MeasureOptionError(f"{name} must be a {'non-negative' if allow_zero else 'positive'} number, "
                                  f"got {value!r}")
     return value
+
+
+def _timeout(name: str, value: float) -> float:
+    """``value`` as a float when it is a finite number of seconds up to ``MAX_TIMEOUT_S``."""
+    _positive(name, value)
+    if not value <= MAX_TIMEOUT_S:  # inf or 1e300 would overflow the wait for the child
+        raise MeasureOptionError(f"{name} must be a finite number of seconds, at most {MAX_TIMEOUT_S:g} "
+                                 f"(a day), got {value!r}")
+    return float(value)
 
 
 # --- building ------------------------------------------------------------------------------------
@@ -139,7 +151,7 @@ class LocalBuilder:
     def __init__(self, timeout: float = 10.0, n_parallel: int | None = None, build_func: str = "default"):
         if build_func != "default":  # TVM's "ndk"/custom build functions have no meaning here
             raise MeasureOptionError(f"LocalBuilder(build_func={build_func!r}): only 'default' is supported")
-        self.timeout = float(_positive("LocalBuilder timeout", timeout))
+        self.timeout = _timeout("LocalBuilder timeout", timeout)
         n = _default_parallelism() if n_parallel is None else n_parallel
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise MeasureOptionError(f"LocalBuilder n_parallel must be a positive int, got {n_parallel!r}")
@@ -529,7 +541,7 @@ class LocalRunner:
                 raise MeasureOptionError(f"LocalRunner {name} must be a positive int, got {value!r}")
         self.number, self.repeat = number, repeat
         self.min_repeat_ms = float(_positive("LocalRunner min_repeat_ms", min_repeat_ms, allow_zero=True))
-        self.timeout = float(_positive("LocalRunner timeout", timeout))
+        self.timeout = _timeout("LocalRunner timeout", timeout)
         self.cooldown_interval = float(_positive("LocalRunner cooldown_interval", cooldown_interval, allow_zero=True))
         self.enable_cpu_cache_flush = bool(enable_cpu_cache_flush)
         self.check_correctness = bool(check_correctness)

@@ -23,6 +23,7 @@ from typing import Any
 from ...errors import TensorLangError
 from ...target.target import as_target
 from ..measure import interrupted
+from ..measure.local import MeasureOption
 from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
 from ..measure.timing import rank_cost, spread_of, steady_cost
@@ -104,6 +105,22 @@ def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
 
 class TunerError(TensorLangError, ValueError):
     """A tuner was made, or its ``tune`` called, with an invalid argument."""
+
+
+def checked_measure_option(option: Any, caller: str) -> Any:
+    """``option`` when it can measure: ``autotune.measure_option(...)`` or any object (TVM-style)
+    whose ``builder`` has ``build`` and ``runner`` has ``run``; TVM's dict of the two becomes a
+    MeasureOption.  Else a TunerError naming ``caller`` and what it got, before anything runs
+    (a bad option would otherwise fail mid-run, inside the measurement layer)."""
+    if isinstance(option, dict):
+        builder, runner = option.get("builder"), option.get("runner")
+    else:
+        builder, runner = getattr(option, "builder", None), getattr(option, "runner", None)
+    if callable(getattr(builder, "build", None)) and callable(getattr(runner, "run", None)):
+        return MeasureOption(builder, runner) if isinstance(option, dict) else option
+    got = "None" if option is None else f"{type(option).__name__} {option!r:.80}"
+    raise TunerError(f"{caller}: measure_option must be autotune.measure_option(builder=..., runner=...) "
+                     f"(a builder with build() and a runner with run()), got {got}")
 
 
 class Tuner:
@@ -302,6 +319,7 @@ class Tuner:
             raise TunerError(f"tune: early_stopping must be an int or None, got {early_stopping!r}")
         if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real)):
             raise TunerError(f"tune: time_limit must be a number of seconds or None, got {time_limit!r}")
+        measure_option = checked_measure_option(measure_option, "tune")
         measure_batch = create_measure_batch(self.task, measure_option)
         batch_size = _batch_size(measure_option)
         self.n_trial = n_trial
@@ -373,6 +391,7 @@ class Tuner:
         result with ``confirm`` set (its rank among the leaders; its cost, as for every record,
         the median of its figures), handed to ``callbacks`` as a batch; ``best_spread`` is the
         range of the best's rounds over their median.  Failures here keep the unconfirmed best."""
+        measure_option = checked_measure_option(measure_option, "confirm_best")
         leaders = self.confirm_leaders(top)
         t0 = time.monotonic()
         confirmed = remeasure_leaders(self.task, leaders, measure_option, rounds)
