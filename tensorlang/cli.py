@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import inspect
+import math
 import signal
 import sys
 import warnings
@@ -29,11 +31,13 @@ from . import __version__
 from .autoschedule.files import build_file, tune_file
 from .autotune import callback, measure_option, record
 from .autotune.dispatcher import ApplyHistoryBest
-from .autotune.measure.local import LocalBuilder, LocalRunner
+from .autotune.measure.local import MAX_TIMEOUT_S, LocalBuilder, LocalRunner
 from .autotune.record import target_kind
+from .autotune.task import Task
 from .autotune.tuner import GATuner, GridSearchTuner, RandomTuner, XGBTuner
 from .build_module import build, lower
 from .errors import TensorLangError
+from .schedule.schedule import Schedule
 from .target.backends import get_backend
 from .target.target import Target
 
@@ -54,6 +58,8 @@ def load_file(path: str) -> Any:
         raise TensorLangError(f"{exc.filename or path}:{exc.lineno}: syntax error: {exc.msg}") from None
     except TensorLangError:
         raise
+    except SystemExit as exc:  # else the command would end silently with the file's exit code
+        raise TensorLangError(f"{user_frame(exc, p)}: the file called {_exit_call(exc)} while being loaded") from None
     except Exception as exc:  # noqa: BLE001 - the user's file failed: say where, not our traceback
         raise TensorLangError(f"{user_frame(exc, p)}: {type(exc).__name__}: {exc}") from None
     finally:
@@ -73,17 +79,60 @@ def user_frame(exc: BaseException, path: Path) -> str:
     return where
 
 
+def _exit_call(exc: SystemExit) -> str:
+    """How the user's code called sys.exit: ``sys.exit(7)``, ``sys.exit()``."""
+    return f"sys.exit({'' if exc.code is None else repr(exc.code)})"
+
+
+def call_user(fn: Any, path: str, call: str, *args: Any) -> Any:
+    """``fn(*args)``, a function of the user's file ``path`` (``call`` as the user wrote it, e.g.
+    ``tasks('llvm')``): an exception in it becomes a TensorLangError naming the file's line."""
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):  # no signature to read (a builtin): the call itself will tell
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(*args)
+        except TypeError:
+            code = getattr(fn, "__code__", None)
+            where = f"{path}:{code.co_firstlineno}" if code is not None else path
+            raise TensorLangError(f"{where}: tensorlang calls {call}, but it is defined as "
+                                  f"`def {getattr(fn, '__name__', 'function')}{signature}`") from None
+    try:
+        return fn(*args)
+    except TensorLangError:
+        raise
+    except SystemExit as exc:
+        raise TensorLangError(f"{user_frame(exc, Path(path))}: {call} called {_exit_call(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's function failed: say where, not our traceback
+        raise TensorLangError(f"{user_frame(exc, Path(path))}: {call} raised {type(exc).__name__}: {exc}") from None
+
+
+def _what(value: Any) -> str:
+    """A returned value for an error message: its type and a short repr."""
+    return "None" if value is None else f"{type(value).__name__} {value!r:.80}"
+
+
 def iter_schedules(module: Any, path: str) -> Iterator[tuple[str, Any, list]]:
     """The (name, schedule, args) entries a file's ``schedules()`` declares."""
     fn = getattr(module, "schedules", None)
     if not callable(fn):
         raise TensorLangError(f"{path} defines no schedules() function; it should return "
                               "{name: (schedule, args)} (see `tensorlang show --help`)")
-    got = fn()
-    items = got.items() if isinstance(got, dict) else ((e[0], e[1:]) for e in got)
+    got = call_user(fn, path, "schedules()")
+    if isinstance(got, dict):
+        items = list(got.items())
+    elif isinstance(got, (list, tuple)) and all(isinstance(e, (tuple, list)) and len(e) == 3 for e in got):
+        items = [(e[0], e[1:]) for e in got]
+    else:
+        raise TensorLangError(f"{path}: schedules() returned {_what(got)}; it should return "
+                              "{name: (schedule, args)} or a list of (name, schedule, args)")
     for name, entry in items:
-        if not isinstance(entry, (tuple, list)) or len(entry) != 2:
-            raise TensorLangError(f"{path}: schedules() entry '{name}' must be (schedule, args)")
+        if (not isinstance(entry, (tuple, list)) or len(entry) != 2 or not isinstance(entry[0], Schedule)
+                or not isinstance(entry[1], (tuple, list))):
+            raise TensorLangError(f"{path}: schedules() entry '{name}' must be (schedule, args), "
+                                  f"got {_what(entry)}")
         yield str(name), entry[0], list(entry[1])
 
 
@@ -111,10 +160,19 @@ def iter_tasks(module: Any, path: str, target: str) -> list:
     if not callable(fn):
         raise TensorLangError(f"{path} defines no tasks(target) function; it should return a list of "
                               "autotune.task.create(...) tasks (see `tensorlang tune --help`)")
-    got = list(fn(target))
+    call = f"tasks({target!r})"
+    got = call_user(fn, path, call, target)
+    if isinstance(got, Iterator):  # a generator: its body runs as it is consumed
+        got = call_user(lambda: list(got), path, call)
+    if not isinstance(got, (list, tuple)):
+        raise TensorLangError(f"{path}: {call} returned {_what(got)}, not a list of tasks")
     if not got:
-        raise TensorLangError(f"{path}: tasks('{target}') returned no tasks")
-    return got
+        raise TensorLangError(f"{path}: {call} returned no tasks")
+    for n, task in enumerate(got):
+        if not isinstance(task, Task):
+            raise TensorLangError(f"{path}: {call} returned {_what(task)} at index {n}, not a task "
+                                  "(autotune.task.create(...))")
+    return list(got)
 
 
 def default_log(path: str, target: str) -> str:
@@ -444,12 +502,16 @@ def _positive_int(text: str) -> int:
 
 
 def _seconds(text: str) -> float:
+    """argparse type: a timeout, a finite number of seconds up to a day (inf would overflow the wait)."""
     try:
         value = float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be more than 0 seconds, got {text}")
+    if not math.isfinite(value) or value > MAX_TIMEOUT_S:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds, at most {MAX_TIMEOUT_S:g} "
+                                         f"(a day), got {text}")
     return value
 
 

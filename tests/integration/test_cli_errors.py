@@ -148,3 +148,58 @@ def test_plot_compare_and_show_best(tmp_path, capsys) -> None:
     out = capsys.readouterr().out
     assert "// test/matmul(16, 16, 16) on llvm: config [tile_y=" in out  # as the template wrote it
     assert "for (" in out and "define" in out  # loop IR, then LLVM IR
+
+
+@pytest.mark.parametrize("body,message", [
+    ("def tasks(target):\n    return None\n", "FILE: tasks('llvm') returned None, not a list of tasks"),
+    ("def tasks(target):\n    return [5, 'x']\n", "FILE: tasks('llvm') returned int 5 at index 0, not a task"),
+    ("def tasks(target):\n    raise ValueError('inside tasks')\n",
+     "FILE:2: tasks('llvm') raised ValueError: inside tasks"),
+    ("def tasks():\n    return []\n", "FILE:1: tensorlang calls tasks('llvm'), but it is defined as `def tasks()`"),
+], ids=["none", "not-tasks", "raises", "no-parameter"])
+def test_a_bad_tasks_function_is_named(tmp_path, capsys, body: str, message: str) -> None:
+    f = tmp_path / "user.py"
+    f.write_text(body)
+    assert main(["tune", str(f), "--trials", "1", "--log", str(tmp_path / "l.json")]) == 1
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert err.startswith(f"tensorlang: error: {message.replace('FILE', str(f))}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("body,message", [
+    ("def schedules():\n    return None\n", "FILE: schedules() returned None; it should return {name: "),
+    ("def schedules():\n    return [1, 2]\n", "FILE: schedules() returned list [1, 2]"),
+    ("def schedules():\n    return {'a': (1, [])}\n", "FILE: schedules() entry 'a' must be (schedule, args)"),
+    ("def schedules():\n    return {}['k']\n", "FILE:2: schedules() raised KeyError: 'k'"),
+], ids=["none", "list-of-ints", "not-a-schedule", "raises"])
+def test_a_bad_schedules_function_is_named(tmp_path, capsys, body: str, message: str) -> None:
+    f = tmp_path / "user.py"
+    f.write_text(body)
+    assert main(["show", str(f)]) == 1
+    err = capsys.readouterr().err
+    _no_traceback(err)
+    assert err.startswith(f"tensorlang: error: {message.replace('FILE', str(f))}") and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize("option,value", [("--run-timeout", "inf"), ("--build-timeout", "1e300"),
+                                          ("--run-timeout", "86401")])
+def test_timeouts_must_be_finite(tmp_path, capsys, option: str, value: str) -> None:
+    """inf would pass and then overflow the wait for the first candidate."""
+    f = tmp_path / "tasks.py"
+    f.write_text(TASKS_FILE)
+    with pytest.raises(SystemExit) as exc:
+        main(["tune", str(f), "--trials", "1", "--log", str(tmp_path / "l.json"), option, value])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: must be a finite number of seconds, at most 86400 (a day), got {value}" in err
+    assert not (tmp_path / "l.json").exists()  # refused before anything was measured
+
+
+def test_a_file_calling_sys_exit_is_an_error(tmp_path) -> None:
+    """sys.exit(7) in the file must not end the command silently with its code."""
+    f = tmp_path / "user.py"
+    f.write_text("import sys\nsys.exit(7)\n")
+    proc = subprocess.run([sys.executable, "-m", "tensorlang.cli", "tune", str(f), "--trials", "1"],
+                          capture_output=True, text=True, cwd=tmp_path, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 1
+    assert proc.stderr == f"tensorlang: error: {f}:2: the file called sys.exit(7) while being loaded\n"
