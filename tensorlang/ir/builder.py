@@ -10,7 +10,7 @@ from typing import Any
 
 from ..errors import ExprError
 from ..te.dtype import HANDLE, INT32, as_dtype
-from ..te.expr import Load, PrimExpr, Ramp, Var, const, convert
+from ..te.expr import IntImm, Load, PrimExpr, Ramp, Var, const, convert
 from .stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Stmt, Store, seq
 
 _KINDS = {"serial": ForKind.SERIAL, "parallel": ForKind.PARALLEL, "vectorize": ForKind.VECTORIZED,
@@ -23,10 +23,23 @@ class BufferPtr:
     pointer converts to as a call argument.  For a vector ``dtype`` such as ``"uint8x8"``,
     element ``i`` is the lanes starting at scalar element ``i * 8``, as in TVM."""
 
-    def __init__(self, builder: IRBuilder, data: Var, dtype: Any, shape: tuple = ()):
+    def __init__(self, builder: IRBuilder, data: Var, dtype: Any, shape: tuple = (), buffer: Any = None):
         self._builder, self.data, self.dtype, self.shape = builder, data, as_dtype(dtype), shape
+        # The declared buffer behind it (a tensorize or extern binding): its element offset and
+        # strides place the elements, as TVM's BufferLoad/BufferStore on the buffer do.
+        self._buffer = buffer
 
     def _index(self, index: Any) -> PrimExpr:
+        buf = self._buffer
+        if buf is not None and self.dtype.lanes == 1:
+            if isinstance(index, tuple) and tuple(self.shape) == tuple(buf.shape):
+                return buf.offset_of(list(index))  # strides and element offset applied
+            offset = buf.elem_offset
+            if not (isinstance(offset, IntImm) and offset.value == 0):
+                return self._flat(index) + offset  # a flat index counts from the buffer's first element
+        return self._flat(index)
+
+    def _flat(self, index: Any) -> PrimExpr:
         if isinstance(index, tuple):
             if len(index) != len(self.shape):
                 raise ExprError(f"buffer {self.data.name}: {len(index)} indices for {len(self.shape)} dimensions")
@@ -168,7 +181,8 @@ class IRBuilder:
         """Element access to a ``te.extern`` buffer (``ins[k]``/``outs[k]``) or a handle."""
         data = getattr(buf, "data", buf)
         dims = tuple(shape) if shape is not None else tuple(getattr(buf, "shape", ()))
-        return BufferPtr(self, data, getattr(buf, "dtype", "float32"), dims)
+        declared = buf if callable(getattr(buf, "offset_of", None)) else None
+        return BufferPtr(self, data, getattr(buf, "dtype", "float32"), dims, declared)
 
     def pointer(self, content_type: str, name: str = "ptr", scope: str = "") -> BufferPtr:
         """TVM's ``ib.pointer``: a fresh handle to elements of ``content_type``, as a BufferPtr

@@ -350,3 +350,46 @@ def test_ir_builder_intrinsic_in_a_cuda_kernel_on_emulation():
     c = tvm.nd.array(np.zeros((n, m), "float32"), dev)
     f(tvm.nd.array(a, dev), tvm.nd.array(b, dev), c)
     np.testing.assert_allclose(c.numpy(), a + b, rtol=1e-6)
+
+
+def _double_intrin(shape, strided):
+    """An intrinsic c = 2 * a over a tile of ``shape``, its body written with ib.buffer_ptr."""
+    a = te.placeholder(shape, name="a")
+    c = te.compute(shape, lambda *i: a(*i) * 2.0, name="c")
+    strides = [te.var("s0"), 1] if strided else None
+    Ab = tvm.tir.decl_buffer(a.shape, a.dtype, name="Ab", offset_factor=1, strides=strides)
+    Cb = tvm.tir.decl_buffer(c.shape, c.dtype, name="Cb", offset_factor=1, strides=strides)
+
+    def body(ins, outs):
+        ib = tvm.tir.ir_builder.create()
+        ap, cp = ib.buffer_ptr(ins[0]), ib.buffer_ptr(outs[0])
+        if len(shape) == 1:
+            with ib.for_range(0, shape[0], name="i") as i:
+                cp[i] = ap[i] * 2.0
+        else:
+            with ib.for_range(0, shape[0], name="i") as i:
+                with ib.for_range(0, shape[1], name="j") as j:
+                    cp[i, j] = ap[i, j] * 2.0
+        return ib.get()
+    return te.decl_tensor_intrin(c.op, body, binds={a: Ab, c: Cb})
+
+
+def test_buffer_ptr_in_an_intrinsic_body_honours_the_tiles_offset_and_strides():
+    # ib.buffer_ptr dropped the bound buffer's element offset and strides: every tile of C = 2A
+    # wrote C[0:4] (and a 2-D tile read rows at the tile's width, not the array's)
+    gen = np.random.default_rng()
+    A = te.placeholder((12,), name="A")
+    C = te.compute((12,), lambda i: A[i] * 2.0, name="C")
+    s = te.create_schedule(C.op)
+    s[C].tensorize(s[C].split(C.op.axis[0], factor=4)[1], _double_intrin((4,), False))
+    a, c = gen.standard_normal(12).astype("float32"), np.zeros(12, "float32")
+    tvm.build(s, [A, C])(a, c)
+    np.testing.assert_allclose(c, 2 * a)
+    A2 = te.placeholder((6, 8), name="A2")
+    C2 = te.compute((6, 8), lambda i, j: A2[i, j] * 2.0, name="C2")
+    s = te.create_schedule(C2.op)
+    yo, xo, yi, xi = s[C2].tile(C2.op.axis[0], C2.op.axis[1], 3, 4)
+    s[C2].tensorize(yi, _double_intrin((3, 4), True))
+    a, c = gen.standard_normal((6, 8)).astype("float32"), np.zeros((6, 8), "float32")
+    tvm.build(s, [A2, C2])(a, c)
+    np.testing.assert_allclose(c, 2 * a)
