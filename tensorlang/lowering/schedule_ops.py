@@ -206,7 +206,10 @@ class _Builder:
         reduce_axes = [self._thread_axis(st, iv) for iv in cross]
         self._check_span(st, reduce_axes)
         combine = allreduce(bufs, dtypes, red.combiner, reduce_axes, group, op.name)
-        writer = pred or [E.all_(*[iv.var.equal(0) for iv in cross])]
+        # One thread writes a shared or global result; into local storage every thread writes its
+        # own copy (each holds the all-reduced value), since each reads its own copy afterwards.
+        one_writer = st.storage_scope() != "local"
+        writer = pred or ([E.all_(*[iv.var.equal(0) for iv in cross])] if one_writer else [])
         write = IfThenElse(E.all_(*dp_conds, *writer),
                            seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx) for i in range(n)]))
         body: Stmt = seq(init, acc, combine, write)

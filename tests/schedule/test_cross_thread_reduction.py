@@ -183,3 +183,25 @@ def test_reduction_over_the_whole_thread_dimension_with_a_shared_fetch():
     b = np.full(8, np.nan, np.float32)
     f(a, b)
     np.testing.assert_allclose(b, a.sum(axis=1), rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("scope", ["local", None])
+def test_a_local_result_is_written_by_every_thread_that_reads_it(scope):
+    # B is reduced across threadIdx.x at C's block loop and read by every one of those threads: in
+    # local storage each thread reads its own copy, so each must write it (only thread 0 did: NaN)
+    n, m = 8, 64
+    A = te.placeholder((n, m), name="A")
+    k = te.reduce_axis((0, m), "k")
+    B = te.compute((n,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    C = te.compute((n,), lambda i: B[i] * 2.0, name="C")
+    s = te.create_schedule(C.op)
+    s[C].bind(C.op.axis[0], te.thread_axis("blockIdx.x"))
+    s[B].compute_at(s[C], C.op.axis[0])
+    if scope:
+        s[B].set_scope(scope)
+    ko, ki = s[B].split(k, factor=32)
+    s[B].bind(ki, te.thread_axis("threadIdx.x"))
+    f, _ = _build(s, [A, C], "local_result")
+    a, c = rng.standard_normal((n, m)).astype("float32"), np.zeros(n, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, a.sum(1) * 2, rtol=1e-4, atol=1e-4)
