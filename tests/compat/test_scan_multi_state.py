@@ -69,6 +69,9 @@ def test_two_states_of_different_shapes_on_cuda_emulation():
         s[stage].bind(xi, te.thread_axis("threadIdx.x"))
     f = tvm.build(s, list(args), "cuda -emulate")
     _check(f, T, n, k, tvm.cuda(0), tol=1e-4)  # CUDA's tanhf and sum order differ from numpy's
+    # For a real GPU the time loop's launches are not built yet: said plainly, not "forgot to bind"
+    with pytest.raises(tvm.errors.BuildError, match=r"runs GPU kernels once per iteration .*'cuda -emulate' only"):
+        tvm.build(s, list(args), "cuda -arch=sm_90")
 
 
 def test_states_must_share_the_time_axis():

@@ -190,6 +190,14 @@ def _excerpt(s: S.Stmt, limit: int = 12) -> str:
     return "\n".join("    " + line for line in lines)
 
 
+def _launches(s: S.Stmt) -> bool:
+    """Whether a loop bound to blockIdx/threadIdx (a kernel) sits inside ``s``."""
+    found = []
+    post_order_visit(s, lambda n: found.append(n) if isinstance(n, S.For) and n.kind is S.ForKind.THREAD_BINDING
+                     else None)
+    return bool(found)
+
+
 def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
     """Cut the body of a lowered GPU function into kernels and host-allocated device buffers.
     ``allow_host_loops``: serial loops around kernels (a ``te.scan``'s time loop) are walked
@@ -225,6 +233,11 @@ def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
                              "any kernel; shared and local buffers belong inside a blockIdx/threadIdx loop")
         elif S.is_no_op(s):
             pass
+        elif not allow_host_loops and isinstance(s, S.For) and s.kind is S.ForKind.SERIAL and _launches(s):
+            # A serial loop around kernels: a te.scan's time steps, one launch each.
+            raise BuildError(f"{func.name}: the serial loop {s.loop_var.name} runs GPU kernels once per iteration "
+                             "(a te.scan's time loop); such host loops run under 'cuda -emulate' only, for now. "
+                             f"The loop:\n{_excerpt(s)}")
         else:
             # As TVM (VerifyMemory), refuse host code touching memory; code without loops is most
             # likely a 0-d stage, which has no axis of its own to bind.
