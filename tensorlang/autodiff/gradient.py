@@ -52,6 +52,9 @@ def _reducer_kind(op: ComputeOp, red: E.Reduce) -> str:
     if len(c.result) != 1 or len(red.source) != 1:
         raise ExprError(f"te.gradient: stage '{op.name}' reduces a tuple ({c.name}); only single-value "
                         "sum, max, min and product reductions can be differentiated")
+    if c.starts_at_init:
+        raise ExprError(f"te.gradient: stage '{op.name}' reduces with init=; differentiate the reduction "
+                        "without it and add the initial value in a stage after it")
     res, pair = c.result[0], {id(c.lhs[0]), id(c.rhs[0])}
     for cls, kind in ((E.Add, "sum"), (E.Mul, "prod"), (E.Max, "max"), (E.Min, "min")):
         if type(res) is cls and {id(res.a), id(res.b)} == pair:

@@ -126,8 +126,14 @@ class _Builder:
         p = next(i for i, iv in enumerate(leaves) if iv.iter_type == IterVarType.COMM_REDUCE)
         cross = [iv for iv in leaves[p:] if self._tag(st, iv).startswith("threadIdx")]
         if cross:
+            if red.combiner.starts_at_init:
+                raise LoweringError(f"stage {op.name}: a reduction with init= cannot be bound across threads "
+                                    f"({cross[0].name} is bound to {self._tag(st, cross[0])}): each thread's "
+                                    "part would start at init; add the initial value in a stage after it")
             return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, pred)
-        init = seq(*[Provide(op.output(i), red.combiner.identity[i], out_idx) for i in range(op.num_outputs)])
+        # The start: the identity, or the user's init= (which may read the output's indices).
+        init = seq(*[Provide(op.output(i), substitute(red.combiner.identity[i], vmap), out_idx)
+                     for i in range(op.num_outputs)])
         update = self._update(op, red, vmap, out_idx)
         init_leaves = [iv for iv in leaves[p:] if iv.iter_type != IterVarType.COMM_REDUCE]
         # Data-parallel guards use no reduction loop, so they apply to the init nest as they are.

@@ -51,7 +51,7 @@ class _Rewrite(Mutator):
         if self.vmap and any(free_vars(e) & set(self.vmap) for e in (*comb.result, *comb.identity)):
             # A reducer built from the output index (its identity or combination uses it).
             comb = CommReducer(comb.name, comb.lhs, comb.rhs, [self.visit(e) for e in comb.result],
-                               [self.visit(e) for e in comb.identity], comb.allow_empty)
+                               [self.visit(e) for e in comb.identity], comb.allow_empty, comb.starts_at_init)
         return Reduce(comb, src, axes, cond, node.value_index)
 
 
@@ -242,6 +242,9 @@ def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) 
     if not 0 <= factor_axis <= len(op.axis):
         raise ScheduleError(f"{where}: factor_axis {factor_axis} is out of range 0..{len(op.axis)}")
     red: Reduce = op.body[0]
+    if red.combiner.starts_at_init:
+        raise ScheduleError(f"{where}: the reduction has init=, so it cannot be split into partial reductions "
+                            "(each would start at init); add the initial value in a stage after it instead")
     extents = {iv: iv.dom.extent for iv in op.axis + op.reduce_axis}
     pass_down_extents(stage.relations, extents)
     # Data axes of the partial-result stage: the original ones plus `axis` at factor_axis.

@@ -43,11 +43,16 @@ class CommReducer:
     maximum/minimum have no identity), not the identity."""
 
     def __init__(self, name: str, lhs: Sequence[Var], rhs: Sequence[Var],
-                 result: Sequence[PrimExpr], identity: Sequence[PrimExpr], allow_empty: bool = True):
+                 result: Sequence[PrimExpr], identity: Sequence[PrimExpr], allow_empty: bool = True,
+                 starts_at_init: bool = False):
         self.name = name
         self.lhs, self.rhs = tuple(lhs), tuple(rhs)
         self.result, self.identity = tuple(result), tuple(identity)
         self.allow_empty = allow_empty
+        # ``identity`` is the user's init= (TVM's Reduce.init), not a neutral element: the
+        # reduction starts there once, so it cannot be split into partial reductions that each
+        # start there (rfactor, a cross-thread reduction).
+        self.starts_at_init = starts_at_init
 
     def __repr__(self) -> str:
         return f"CommReducer({self.name})"
@@ -104,15 +109,21 @@ class Reducer:
         res = tuple(_as_dtype(convert(r), dt, f"te.{self.name} combiner") for r, dt in zip(res, dtypes))
         ident = tuple(_as_dtype(const(i, dt) if not isinstance(i, PrimExpr) else i, dt,
                                 f"te.{self.name} identity") for i, dt in zip(ident, dtypes))
-        combiner = CommReducer(self.name, lhs, rhs, res, ident, self.allow_empty)
+        if init is not None:
+            # TVM's init=: the reduction starts at these values (one per output), which may read
+            # the output's indices (init=Bias[i]); over an empty axis the result is init.
+            inits = tuple(init) if isinstance(init, (list, tuple)) else (init,)
+            if len(inits) != len(source):
+                raise ExprError(f"te.{self.name}: init= must give {len(source)} value(s), got {len(inits)}")
+            ident = tuple(_as_dtype(convert(i), dt, f"te.{self.name} init") for i, dt in zip(inits, dtypes))
+        combiner = CommReducer(self.name, lhs, rhs, res, ident, self.allow_empty or init is not None,
+                               starts_at_init=init is not None)
         cond = const(True, BOOL) if where is None else convert(where)
         if not (cond.dtype.is_bool or cond.dtype.is_int) or cond.dtype.lanes != 1:
             raise DTypeError(f"te.{self.name}: where= must be a condition (bool or int), got {cond.dtype} "
                              f"expression '{cond}'")
         if not cond.dtype.is_bool:
             cond = cond != 0
-        if init is not None:
-            raise ExprError(f"te.{self.name}: init= is not supported; add the initial value after reducing")
         outs = tuple(Reduce(combiner, source, axes, cond, i) for i in range(len(source)))
         return outs if multi else outs[0]
 

@@ -339,6 +339,9 @@ class ComputeOp(Operation):
                 seen.setdefault(node.tensor, None)
         for b in self.body:
             post_order_visit(b, fn)
+            if isinstance(b, Reduce) and getattr(b.combiner, "starts_at_init", False):
+                for e in b.combiner.identity:  # init= may read tensors too (init=Bias[i])
+                    post_order_visit(e, fn)
         return list(seen)
 
 
