@@ -10,9 +10,12 @@ from __future__ import annotations
 import math
 import numbers
 import statistics
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from ..errors import ArgumentError
 
@@ -70,11 +73,44 @@ def timing_options(module: Any, func_name: Any, dev: Any, number: int | None, re
     return number, repeat, min_ms
 
 
-def repeat_timings(run: Callable[[int], float], number: int, repeat: int, min_ms: float) -> ProfileResult:
+# TVM's f_preproc that evicts the arguments from the CPU caches before each repeat (all but the
+# first, the output, in TVM; here the whole cache, which covers them).
+CACHE_FLUSH = "cache_flush_cpu_non_first_arg"
+_FLUSH_BYTES = 64 * 2**20  # more than the last-level caches of the machines this runs on
+
+
+def before_repeat(f_preproc: str = "", cooldown_interval_ms: float = 0.0,
+                  repeats_to_cooldown: int = 1) -> Callable[[int], None] | None:
+    """What runs, untimed, before repeat ``r`` of a time_evaluator (TVM 0.12's options): a cache
+    flush (``f_preproc`` "cache_flush_cpu_non_first_arg"), and a sleep of ``cooldown_interval_ms``
+    after every ``repeats_to_cooldown`` repeats; None when nothing does."""
+    if f_preproc not in ("", CACHE_FLUSH):
+        raise ArgumentError(f"time_evaluator f_preproc must be '' or '{CACHE_FLUSH}', got {f_preproc!r}")
+    for arg, value in (("cooldown_interval_ms", cooldown_interval_ms), ("repeats_to_cooldown", repeats_to_cooldown)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+            raise ArgumentError(f"time_evaluator {arg} must be a non-negative number, got {value!r}")
+    every = max(int(repeats_to_cooldown), 1)
+    flush = np.empty(_FLUSH_BYTES, np.uint8) if f_preproc == CACHE_FLUSH else None
+    if flush is None and not cooldown_interval_ms:
+        return None
+
+    def prepare(r: int) -> None:
+        if cooldown_interval_ms and r and r % every == 0:
+            time.sleep(cooldown_interval_ms / 1e3)
+        if flush is not None:
+            flush.fill(r & 0xFF)
+    return prepare
+
+
+def repeat_timings(run: Callable[[int], float], number: int, repeat: int, min_ms: float,
+                   prepare: Callable[[int], None] | None = None) -> ProfileResult:
     """``repeat`` figures, each the mean seconds per call of ``run(n)`` (n calls, returning the
-    elapsed seconds), with n starting at ``number`` and growing until a repeat lasts ``min_ms``."""
+    elapsed seconds), with n starting at ``number`` and growing until a repeat lasts ``min_ms``;
+    ``prepare(r)`` runs untimed before repeat ``r`` (``before_repeat``)."""
     n, results = number, []
-    for _ in range(repeat):
+    for r in range(repeat):
+        if prepare is not None:
+            prepare(r)
         while True:
             elapsed = run(n)
             if elapsed * 1e3 >= min_ms or n >= 1 << 30:

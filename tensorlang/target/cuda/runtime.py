@@ -29,7 +29,7 @@ from ...errors import ArgumentError, BoundsError, BuildError, TargetError
 from ..abi import BOUNDS_STATUS_WORDS, Dim, Signature, SignedModule, bounds_error, dim_str, eval_dim
 from ..binder import ArgBinder, BoundArgs, keyword_arguments_error
 from ..source_module import SourceModule
-from ..timing import ProfileResult, repeat_timings, timing_options
+from ..timing import ProfileResult, before_repeat, repeat_timings, timing_options
 from .driver import CUDADevice, CUDAError, cuda_device
 from .nvrtc import CompiledCUDA, compile_cuda, driver_accepts_ptx
 
@@ -269,13 +269,17 @@ class CUDAModule(SignedModule):
             launch()
 
     def time_evaluator(self, func_name: str | int | None = None, dev: Any = None, number: int | None = None,
-                       repeat: int | None = None, min_repeat_ms: float | None = None
+                       repeat: int | None = None, min_repeat_ms: float | None = None,
+                       limit_zero_time_iterations: int = 100, cooldown_interval_ms: float = 0.0,
+                       repeats_to_cooldown: int = 1, f_preproc: str = ""
                        ) -> Callable[..., ProfileResult]:
         """A timer with the CPU Module's signature: ``time_evaluator(number=10, repeat=1,
         min_repeat_ms=0)(*args)`` gives ``repeat`` figures, each the mean seconds of ``number``
         runs of all kernels, timed with CUDA events. Copies of numpy arguments are made once,
         outside the timing, and the results are copied back at the end."""
         number, repeat, min_ms = timing_options(self, func_name, dev, number, repeat, min_repeat_ms)
+        # TVM 0.12's options (limit_zero_time_iterations only bounds TVM's own retry of zero timings)
+        prepare = before_repeat(f_preproc, cooldown_interval_ms, repeats_to_cooldown)
 
         def evaluate(*args: Any) -> ProfileResult:
             with self._prepared(args) as launch:
@@ -289,7 +293,7 @@ class CUDAModule(SignedModule):
                         launch()
                     dev.record(end)
                     return dev.elapsed(start, end)
-                return repeat_timings(run, number, repeat, min_ms)
+                return repeat_timings(run, number, repeat, min_ms, prepare)
 
         return evaluate
 

@@ -32,7 +32,7 @@ from ..abi import (
 from ..binder import ArgBinder, keyword_arguments_error
 from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
 from ..source_module import SourceModule
-from ..timing import ProfileResult, repeat_timings, timing_options
+from ..timing import ProfileResult, before_repeat, repeat_timings, timing_options
 
 _SOURCE_FORMATS = {"ll": "ll", "ll-unopt": "ll-unopt", "asm": "asm", "s": "asm", "tl": "tl", "loopir": "tl"}
 _SCALAR_CTYPES = {
@@ -178,12 +178,16 @@ class Module(SignedModule):
         ctypes.c_int64.from_address(slot).value = int(n)
 
     def time_evaluator(self, func_name: str | int | None = None, dev: Any = None, number: int | None = None,
-                       repeat: int | None = None, min_repeat_ms: float | None = None
+                       repeat: int | None = None, min_repeat_ms: float | None = None,
+                       limit_zero_time_iterations: int = 100, cooldown_interval_ms: float = 0.0,
+                       repeats_to_cooldown: int = 1, f_preproc: str = ""
                        ) -> Callable[..., ProfileResult]:
         """A timer: ``time_evaluator(number=10, repeat=1, min_repeat_ms=0)(*args)`` returns a
         ProfileResult of ``repeat`` figures, each the mean of ``number`` calls (``number`` grows
         until one repeat lasts ``min_repeat_ms``). ``time_evaluator(10, 3, 50)`` works too."""
         number, repeat, min_ms = timing_options(self, func_name, dev, number, repeat, min_repeat_ms)
+        # TVM 0.12's options (limit_zero_time_iterations only bounds TVM's own retry of zero timings)
+        prepare = before_repeat(f_preproc, cooldown_interval_ms, repeats_to_cooldown)
         fn = self._function()
 
         def evaluate(*args: Any) -> ProfileResult:
@@ -197,7 +201,7 @@ class Module(SignedModule):
                     if status:
                         self._check_status(status)
                 return time.perf_counter() - start
-            return repeat_timings(run, number, repeat, min_ms)
+            return repeat_timings(run, number, repeat, min_ms, prepare)
 
         return evaluate
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -140,6 +141,21 @@ def test_time_evaluator_returns_per_repeat_seconds():
     assert len(res.results) == 2
     with pytest.raises(ArgumentError):
         f.time_evaluator(number=3)(a, b)
+
+
+def test_time_evaluator_takes_tvm_012s_cooldown_and_cache_flush_options():
+    f = build(elementwise("vadd2", ["float32", "float32"], "float32", E.Add))
+    a, b, out = rand("float32", 4096), rand("float32", 4096), np.zeros(4096, "float32")
+    t0 = time.perf_counter()
+    res = f.time_evaluator(f.entry_name, None, number=2, repeat=4, f_preproc="cache_flush_cpu_non_first_arg",
+                           cooldown_interval_ms=30, repeats_to_cooldown=2, limit_zero_time_iterations=10)(a, b, out)
+    assert len(res.results) == 4 and all(t > 0 for t in res.results)
+    assert time.perf_counter() - t0 >= 0.03  # one cooldown, after the first two repeats
+    np.testing.assert_array_equal(out, a + b)
+    with pytest.raises(ArgumentError, match="f_preproc must be"):
+        f.time_evaluator(f_preproc="flush_everything")
+    with pytest.raises(ArgumentError, match="cooldown_interval_ms must be a non-negative number"):
+        f.time_evaluator(cooldown_interval_ms=float("inf"))
 
 
 def test_export_library_and_load_module_round_trip(tmp_path):
