@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..runtime import get_global_func, register_func
-from . import base
+from . import base, registry
 
 
 def register_object(type_key: Any = None) -> Any:
@@ -18,4 +18,4 @@ def register_object(type_key: Any = None) -> Any:
     return lambda cls: cls
 
 
-__all__ = ["base", "get_global_func", "register_func", "register_object"]
+__all__ = ["base", "get_global_func", "register_func", "register_object", "registry"]

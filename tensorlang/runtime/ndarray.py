@@ -168,8 +168,9 @@ class NDArray:
     def ndim(self) -> int:
         return self._array.ndim
 
-    def copyto(self, target: NDArray | Device) -> NDArray:
+    def copyto(self, target: NDArray | Device, mem_scope: str | None = None) -> NDArray:
         """Copy into ``target`` (an NDArray of the same shape) or into a new array on a device."""
+        _global_scope(mem_scope, "copyto")
         if isinstance(target, Device):
             return NDArray(self._array.copy(), target)
         if not isinstance(target, NDArray):
@@ -238,8 +239,19 @@ def _host_array(data: Any, dtype: Any, what: str) -> np.ndarray:
     return arr
 
 
-def array(data: Any, device: Device | None = None, dtype: str | None = None) -> NDArray:
+def _global_scope(mem_scope: Any, what: str) -> None:
+    """TVM 0.12's ``mem_scope``: arrays here live in plain device memory ("global")."""
+    if mem_scope not in (None, "global"):
+        raise ArgumentError(f"{what}: mem_scope {mem_scope!r} is not supported; arrays live in global memory "
+                            "(pass None or 'global')")
+
+
+def array(data: Any, device: Device | None = None, dtype: str | None = None, mem_scope: str | None = None
+          ) -> NDArray:
     """Copy ``data`` into a new NDArray on ``device`` (TVM also passes it positionally)."""
+    if mem_scope is None and dtype == "global":  # TVM's third positional parameter is mem_scope
+        dtype = None
+    _global_scope(mem_scope, "nd.array")
     if device is not None and not isinstance(device, Device):
         raise ArgumentError(f"nd.array: device must be tl.cpu(...) or tl.cuda(...), got {device!r}")
     src = data.numpy() if isinstance(data, NDArray) else data
@@ -270,8 +282,9 @@ def from_dlpack(source: Any) -> NDArray:
     return NDArray(data, cpu())
 
 
-def empty(shape: Any, dtype: str = "float32", device: Device | None = None) -> NDArray:
+def empty(shape: Any, dtype: str = "float32", device: Device | None = None, mem_scope: str | None = None) -> NDArray:
     """A new uninitialised NDArray."""
+    _global_scope(mem_scope, "nd.empty")
     if isinstance(shape, np.ndarray):
         shape = shape.tolist()
     if hasattr(shape, "__index__"):

@@ -208,3 +208,54 @@ def test_create_prim_func_into_an_irmodule_builds_as_the_mlc_course_does():
     np.testing.assert_allclose(c.numpy(), np.maximum(a @ b, 0), rtol=1e-5, atol=1e-5)
     with pytest.raises(ArgumentError, match="only placeholders"):
         te.create_prim_func([A, B])
+
+
+def test_conv2d_and_conv_take_tvm_012s_layout_arguments():
+    from tensorlang import topi
+    gen = np.random.default_rng()
+    x = gen.standard_normal((1, 8, 9, 4)).astype("float32")  # NHWC
+    w = gen.standard_normal((3, 3, 4, 6)).astype("float32")  # HWIO
+    X, W = te.placeholder(x.shape, name="X"), te.placeholder(w.shape, name="W")
+    want = topi.testing.conv2d_nhwc_python(x, w, 1, 1)
+    for Y in (topi.nn.conv2d(X, W, 1, 1, 1, data_layout="NHWC", kernel_layout="HWIO"),
+              topi.nn.conv2d(X, W, 1, 1, 1, "NHWC", "HWIO"),  # positionally: kernel_layout, not out_dtype
+              topi.nn.conv(X, W, 1, 1, 1, 1, "NHWC", "HWIO")):
+        y = np.zeros(want.shape, "float32")
+        tvm.build(te.create_schedule(Y.op), [X, W, Y])(x, w, y)
+        np.testing.assert_allclose(y, want, rtol=1e-4, atol=1e-4)
+    # groups: the generic conv is a grouped convolution (NCHW with OIHW here)
+    xc = gen.standard_normal((1, 4, 7, 7)).astype("float32")
+    wc = gen.standard_normal((6, 2, 3, 3)).astype("float32")
+    XC, WC = te.placeholder(xc.shape, name="XC"), te.placeholder(wc.shape, name="WC")
+    G = topi.nn.conv(XC, WC, 1, 1, 1, 2, "NCHW")
+    g = np.zeros((1, 6, 7, 7), "float32")
+    tvm.build(te.create_schedule(G.op), [XC, WC, G])(xc, wc, g)
+    np.testing.assert_allclose(g, topi.testing.conv2d_nchw_python(xc, wc, 1, 1, groups=2), rtol=1e-4, atol=1e-4)
+    with pytest.raises(tvm.errors.ExprError, match="kernel_layout 'OHWI' with data_layout 'NHWC'"):
+        topi.nn.conv2d(X, W, 1, 1, 1, "NHWC", "OHWI")
+    # TVM's NHWC depthwise reference
+    d = gen.standard_normal((1, 6, 6, 3)).astype("float32")
+    f = gen.standard_normal((3, 3, 3, 2)).astype("float32")
+    D, F = te.placeholder(d.shape, name="D"), te.placeholder(f.shape, name="F")
+    Z = topi.nn.depthwise_conv2d_nhwc(D, F, 1, 1)
+    z = np.zeros((1, 6, 6, 6), "float32")
+    tvm.build(te.create_schedule(Z.op), [D, F, Z])(d, f, z)
+    np.testing.assert_allclose(z, topi.testing.depthwise_conv2d_python_nhwc(d, f, 1, 1), rtol=1e-4, atol=1e-4)
+
+
+def test_nd_mem_scope_and_the_ffi_registry():
+    gen = np.random.default_rng()
+    a = gen.standard_normal((3, 4)).astype("float32")
+    x = tvm.nd.array(a, tvm.cpu(0), mem_scope="global")
+    e = tvm.nd.empty((3, 4), "float32", tvm.cpu(0), None)
+    x.copyto(e, mem_scope=None)
+    np.testing.assert_array_equal(e.numpy(), a)
+    with pytest.raises(tvm.errors.ArgumentError, match="mem_scope 'texture' is not supported"):
+        tvm.nd.empty((2,), "float32", tvm.cpu(0), mem_scope="texture")
+    from tensorlang._ffi import registry
+
+    @tvm.register_func("port_gaps.double")
+    def double(v):
+        return 2 * v
+    assert "port_gaps.double" in registry.list_global_func_names()
+    assert tvm._ffi.registry.get_global_func("port_gaps.double")(21) == 42

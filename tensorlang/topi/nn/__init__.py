@@ -5,6 +5,7 @@ from ..utils import get_pad_tuple, get_pad_tuple3d  # TVM keeps them in topi.nn.
 from .batch_space import batch_to_space_nd, scale_shift_nchw, scale_shift_nhwc, space_to_batch_nd
 from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
 from .conv2d import (
+    conv,
     conv2d,
     conv2d_nchw,
     conv2d_nhwc,
@@ -42,7 +43,7 @@ from .winograd import (
 )
 
 __all__ = ["get_pad_tuple", "get_pad_tuple3d",
-           "conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
+           "conv", "conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
            "conv1d", "conv1d_ncw", "conv1d_nwc", "conv2d_transpose_nchw", "depth_to_space", "space_to_depth",
            "batch_flatten", "bias_add", "flatten", "batch_norm", "l2_normalize", "layer_norm", "lrn", "dilate",

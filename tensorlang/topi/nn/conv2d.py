@@ -102,14 +102,46 @@ def conv2d_nchw_tunable(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, pa
     return conv2d_nchw(data, kernel, strides, padding, dilation, out_dtype)
 
 
+# The filter layout each data layout takes (TVM's default when kernel_layout is "").
+_KERNEL_LAYOUTS = {"NCHW": "OIHW", "NHWC": "HWIO"}
+
+
 def conv2d(input: Tensor, filter: Tensor, strides: Any, padding: Any, dilation: Any = 1,  # noqa: A002
-           layout: str = "NCHW", out_dtype: str | None = None) -> Tensor:
-    """conv2d in ``layout`` NCHW or NHWC."""
-    if layout == "NCHW":
+           data_layout: str = "NCHW", kernel_layout: str = "", out_dtype: str | None = None,
+           layout: str | None = None) -> Tensor:
+    """conv2d with TVM 0.12's signature: data in ``data_layout`` NCHW (filter OIHW) or NHWC
+    (filter HWIO); ``kernel_layout`` "" means that default.  (``layout=`` is the older name of
+    ``data_layout``.)"""
+    data_layout = layout if layout is not None else data_layout
+    if data_layout not in _KERNEL_LAYOUTS:
+        raise ExprError(f"conv2d: data_layout '{data_layout}' is not supported (NCHW, NHWC)")
+    want = _KERNEL_LAYOUTS[data_layout]
+    if kernel_layout not in ("", want):
+        raise ExprError(f"conv2d: kernel_layout '{kernel_layout}' with data_layout '{data_layout}' is not supported; "
+                        f"give the filter in {want} (transpose it with topi.transpose)")
+    if data_layout == "NCHW":
         return conv2d_nchw(input, filter, strides, padding, dilation, out_dtype)
-    if layout == "NHWC":
-        return conv2d_nhwc(input, filter, strides, padding, dilation, out_dtype)
-    raise ExprError(f"conv2d: layout '{layout}' is not supported (NCHW, NHWC)")
+    return conv2d_nhwc(input, filter, strides, padding, dilation, out_dtype)
+
+
+def conv(inp: Tensor, filt: Tensor, stride: Any, padding: Any, dilation: Any, groups: int,
+         data_layout: str, kernel_layout: str = "", out_dtype: str | None = None,
+         auto_scheduler_rewritten_layout: str = "", meta_schedule_original_shape: Any = None) -> Tensor:
+    """TVM 0.12's generic ``topi.nn.conv`` for 2-D data: conv2d, or a grouped convolution when
+    ``groups`` > 1, in NCHW (filter OIHW) or NHWC (filter HWIO).  Other ranks are refused."""
+    if len(inp.shape) != 4:
+        raise ExprError(f"conv: {len(inp.shape)}-D data is not supported here; use conv1d/conv3d_ncdhw "
+                        "(this conv takes 4-D NCHW or NHWC data)")
+    if auto_scheduler_rewritten_layout or meta_schedule_original_shape:
+        raise ExprError("conv: layout rewriting (auto_scheduler_rewritten_layout / meta_schedule_original_shape) "
+                        "is not supported")
+    if groups == 1:
+        return conv2d(inp, filt, stride, padding, dilation, data_layout, kernel_layout, out_dtype)
+    if data_layout not in _KERNEL_LAYOUTS or kernel_layout not in ("", _KERNEL_LAYOUTS[data_layout]):
+        raise ExprError(f"conv: data_layout '{data_layout}' with kernel_layout '{kernel_layout}' is not supported "
+                        "(NCHW with OIHW, NHWC with HWIO)")
+    grouped = group_conv2d_nchw if data_layout == "NCHW" else group_conv2d_nhwc
+    return grouped(inp, filt, stride, padding, dilation, groups, out_dtype)
 
 
 def _depthwise(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: Tensor,  # noqa: N803

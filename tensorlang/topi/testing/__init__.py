@@ -15,7 +15,7 @@ from .conv import (
     conv3d_transpose_ncdhw_python,
     group_conv1d_ncw_python,
 )
-from .conv2d import conv2d_nchw_python, conv2d_nhwc_python, depthwise_conv2d_python_nchw
+from .conv2d import conv2d_nchw_python, conv2d_nhwc_python, depthwise_conv2d_python_nchw, depthwise_conv2d_python_nhwc
 from .conv2d_nchwc import (
     conv2d_NCHWc_python,
     depthwise_conv2d_NCHWc_python,
@@ -64,7 +64,8 @@ from .transform import (
     strided_slice_python,
 )
 
-__all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_nchw", "batch_matmul", "dense",
+__all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_nchw", "depthwise_conv2d_python_nhwc",
+           "batch_matmul", "dense",
            "global_pool_python", "log_softmax_python", "pool2d_python", "poolnd_python", "softmax_python",
            "crop_and_resize_python", "affine_grid_python", "grid_sample_python", "roi_align_nchw_python",
            "roi_align_nhwc_python", "roi_pool_nchw_python",

@@ -51,3 +51,11 @@ def depthwise_conv2d_python_nchw(input_np: np.ndarray, filter_np: np.ndarray, st
     w = filter_np.reshape(c * mult, 1, kh, kw)
     a = np.repeat(input_np, mult, axis=1)
     return conv2d_nchw_python(a, w, stride, padding, groups=c * mult)
+
+
+def depthwise_conv2d_python_nhwc(input_np: np.ndarray, filter_np: np.ndarray, stride: Any, padding: Any) -> np.ndarray:
+    """NHWC input, (KH, KW, C, multiplier) filter -> (N, OH, OW, C*multiplier), output channel
+    ``c * multiplier + m``, as TVM's reference."""
+    out = depthwise_conv2d_python_nchw(input_np.transpose(0, 3, 1, 2), filter_np.transpose(2, 3, 0, 1), stride,
+                                       padding)
+    return out.transpose(0, 2, 3, 1)
