@@ -137,6 +137,9 @@ class SearchTask:
                                   f"got {args!r}")
         if workload_key is not None and func is None and compute_dag is None:
             func, key_args = parse_workload_key(workload_key)
+            if func.startswith(NAME_PREFIX) and len(key_args) == 1 and isinstance(key_args[0], tuple):
+                # a task's own key (``task.workload_key``: '["auto/name", [args]]'), as TVM's round-trips
+                func, key_args = func[len(NAME_PREFIX):], key_args[0]
             args = args or key_args
         if isinstance(func, str):
             name = name or func

@@ -125,6 +125,9 @@ def test_workload_keys_and_registration():
     # named as registered however the task is made, so both find the same trials in a log
     same = auto_scheduler.SearchTask(func=row_scale, args=(16, 8), target="llvm")
     assert same.name == task.name == "auto/tvmapi_row_scale" and same.workload_key == task.workload_key
+    # a task's own key makes the same task again, as TVM's does
+    again = auto_scheduler.SearchTask(workload_key=same.workload_key, target="llvm")
+    assert again.func is row_scale and again.args == (16, 8) and again.workload_key == same.workload_key
     # the same function registered again (a module run twice) is fine; another one is not
     auto_scheduler.register_workload(tvmapi_matmul_add)
     with pytest.raises(auto_scheduler.WorkloadError, match="already registered"):
