@@ -76,7 +76,7 @@ def timing_options(module: Any, func_name: Any, dev: Any, number: int | None, re
 # TVM's f_preproc that evicts the arguments from the CPU caches before each repeat (all but the
 # first, the output, in TVM; here the whole cache, which covers them).
 CACHE_FLUSH = "cache_flush_cpu_non_first_arg"
-_FLUSH_BYTES = 64 * 2**20  # more than the last-level caches of the machines this runs on
+FLUSH_BYTES = 64 * 2**20  # a cache flush writes this much: more than the last-level caches here (32 MiB L3)
 
 
 def before_repeat(f_preproc: str = "", cooldown_interval_ms: float = 0.0,
@@ -90,7 +90,7 @@ def before_repeat(f_preproc: str = "", cooldown_interval_ms: float = 0.0,
         if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
             raise ArgumentError(f"time_evaluator {arg} must be a non-negative number, got {value!r}")
     every = max(int(repeats_to_cooldown), 1)
-    flush = np.empty(_FLUSH_BYTES, np.uint8) if f_preproc == CACHE_FLUSH else None
+    flush = np.empty(FLUSH_BYTES, np.uint8) if f_preproc == CACHE_FLUSH else None
     if flush is None and not cooldown_interval_ms:
         return None
 

@@ -26,6 +26,7 @@ import numpy as np
 
 from ...errors import LaunchLimitError, TensorLangError
 from ...target.backends import load_module
+from ...target.timing import FLUSH_BYTES
 from ...te.expr import IntImm
 from ...te.tensor import PlaceholderOp, Tensor
 from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
@@ -35,7 +36,6 @@ from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 from .scratch import scratch_dir
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
 
-_FLUSH_BYTES = 64 * 2**20  # larger than the last-level caches of the machines we run on (32 MiB L3)
 _ENTRY_NAME = "candidate"
 # The longest build or run timeout: a day is past any real candidate, and a reference gets 3x that,
 # still within what the executor can wait for (executor.MAX_WAIT_S, ~24.8 days).
@@ -481,7 +481,7 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
         timer = module.time_evaluator(number=settings.number, repeat=settings.repeat,
                                       min_repeat_ms=settings.min_repeat_ms)
         return int(MeasureErrorNo.NO_ERROR), tuple(timer(*args).results)
-    flush = np.empty(_FLUSH_BYTES, dtype=np.uint8) if settings.enable_cpu_cache_flush else None
+    flush = np.empty(FLUSH_BYTES, dtype=np.uint8) if settings.enable_cpu_cache_flush else None
 
     def before_repeat(r: int) -> None:
         # Refill the caches with other data right before each repeat (no warm-up either then).
@@ -619,7 +619,7 @@ class LocalRunner:
         ref = self.reference(task) if any(b.ok for b in build_results) else None
         limit = self.memory_limit_mb
         if limit is not None and self.enable_cpu_cache_flush:
-            limit += _FLUSH_BYTES / 2**20  # the flush buffer is the runner's, not the candidate's
+            limit += FLUSH_BYTES / 2**20  # the flush buffer is the runner's, not the candidate's
         if limit is not None and self._vary_layout:
             limit += _LAYOUT_PADDING_MAX / 2**20  # so is the padding that moves its arrays
         results: list[MeasureResult] = []
