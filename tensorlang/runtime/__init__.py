@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
+from ..contrib.cc import create_shared
 from ..errors import BuildError
 from ..target.backends import load_module as _load_module
 from ..target.timing import ProfileResult
@@ -16,9 +18,17 @@ from .packed import get_global_func, list_global_func_names, register_func
 
 
 def load_module(path: str | os.PathLike) -> Any:
-    """Load a module written by any backend's ``export_library`` (``tl.runtime.load_module``)."""
+    """Load a module written by any backend's ``export_library`` (``tl.runtime.load_module``), or
+    an object file that ``Module.save("x.o")`` wrote: as TVM does, it is linked into a shared
+    library first (``contrib.cc.create_shared``, which needs a C compiler)."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise BuildError(f"load_module expects the path of a file written by export_library, got {path!r}")
+    if os.fsdecode(path).endswith(".o"):
+        # The library stays in its temporary folder, as TVM's does: the module maps it, and
+        # export_library copies it.
+        library = os.path.join(tempfile.mkdtemp(prefix="tensorlang-load-"), "module.so")
+        create_shared(library, [os.fsdecode(path)])
+        return _load_module(library)
     return _load_module(path)
 
 

@@ -67,6 +67,10 @@ def test_tensor_expr_get_started(tmp_path):
     c = tvm.nd.array(np.zeros(n, dtype=C.dtype), tvm.cpu())
     fadd1(a, b.copyto(tvm.cpu()), c)
     tvm.testing.assert_allclose(c.numpy(), a.numpy() + b.numpy())
+    # load_module of the object file links it first, as TVM's does
+    c = tvm.nd.array(np.zeros(n, dtype=C.dtype), tvm.cpu())
+    tvm.runtime.load_module(temp.relpath("myadd.o"))(a, b.copyto(tvm.cpu()), c)
+    tvm.testing.assert_allclose(c.numpy(), a.numpy() + b.numpy())
     fadd.export_library(temp.relpath("myadd_pack.so"))
     fadd2 = tvm.runtime.load_module(temp.relpath("myadd_pack.so"))
     fadd2(a, b, c)
