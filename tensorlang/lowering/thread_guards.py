@@ -24,18 +24,12 @@ from ..ir.stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, Seq
 from ..ir.warp import is_shuffle
 from ..te import expr as E
 from ..te.expr import IntImm, Var
-from ..te.functor import Mutator, free_vars, post_order_visit
+from ..te.functor import Mutator, contains, free_vars, post_order_visit
 
 
 def _is_thread_loop(s: Any, tag: str | None = None) -> bool:
     return (isinstance(s, For) and s.kind is ForKind.THREAD_BINDING and s.thread_tag.startswith("threadIdx")
             and (tag is None or s.thread_tag == tag))
-
-
-def _finds(s: Stmt, pred: Any) -> bool:
-    found: list[bool] = []
-    post_order_visit(s, lambda n: found.append(True) if not found and pred(n) else None)
-    return bool(found)
 
 
 class _CannotSink(Exception):
@@ -50,7 +44,7 @@ class _Sink:
         self.tag, self.cond, self.tainted = tag, cond, {var}
 
     def needs_all_threads(self, s: Stmt) -> bool:
-        return contains_barrier(s) or _finds(s, lambda n: _is_thread_loop(n, self.tag))
+        return contains_barrier(s) or contains(s, lambda n: _is_thread_loop(n, self.tag))
 
     def _unguarded(self, *exprs: Any) -> None:
         for e in exprs:
@@ -93,7 +87,7 @@ class _Sink:
         if isinstance(s, LetStmt):
             if free_vars(s.value) & self.tainted:
                 # Out-of-range threads compute the value too: harmless arithmetic, not a read.
-                if _finds(s.value, lambda n: isinstance(n, E.Load)):
+                if contains(s.value, lambda n: isinstance(n, E.Load)):
                     raise _CannotSink
                 self.tainted.add(s.var)
             return s.with_fields(body=self.sink(s.body))
@@ -110,7 +104,7 @@ class _Widen(Mutator):
         if not _is_thread_loop(node) or not isinstance(node.extent, IntImm):
             return node
         dim = self.dims.get(node.thread_tag, 0)
-        if node.extent.value >= dim or _finds(node.body, is_shuffle):
+        if node.extent.value >= dim or contains(node.body, is_shuffle):
             return node
         end = node.extent if isinstance(node.min, IntImm) and node.min.value == 0 else simplify(node.min + node.extent)
         sink = _Sink(node.thread_tag, node.loop_var, E.LT(node.loop_var, end))

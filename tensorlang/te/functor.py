@@ -131,6 +131,18 @@ def substitute(node: Any, vmap: dict[Var, PrimExpr]) -> Any:
     return Substituter(vmap).visit(node)
 
 
+def contains(node: Any, pred: Callable[[Any], bool]) -> bool:
+    """Whether any node of the tree satisfies ``pred`` (parents before children; stops at the
+    first, and walks iteratively, so any depth of nesting works)."""
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if pred(n):
+            return True
+        stack.extend(children(n))
+    return False
+
+
 def free_vars(node: Any) -> set[Var]:
     """The set of Vars that appear anywhere in the tree (loop variables included)."""
     out: set[Var] = set()

@@ -14,7 +14,7 @@ from __future__ import annotations
 from ...errors import LoweringError
 from ...te import expr as E
 from ...te.expr import Load, PrimExpr, Var
-from ...te.functor import Mutator, Visitor, substitute
+from ...te.functor import Mutator, contains, substitute
 from ..async_copy import commit, cp_async, wait
 from ..stmt import Allocate, For, ForKind, IfThenElse, SeqStmt, Stmt, Store, seq
 from .simplify import simplify_stmt
@@ -50,18 +50,7 @@ def _peel(s: Stmt) -> tuple[list[Allocate], list[Stmt]]:
 
 def _allocates(stmts: list[Stmt], buffer: Var) -> bool:
     """Whether any of ``stmts`` allocates ``buffer``."""
-    found = False
-
-    class _Find(Visitor):
-        def visit_Allocate(self, node: Allocate) -> None:
-            nonlocal found
-            found = found or node.buffer is buffer
-            self.generic_visit(node)
-
-    finder = _Find()
-    for s in stmts:
-        finder.visit(s)
-    return found
+    return any(contains(s, lambda n: isinstance(n, Allocate) and n.buffer is buffer) for s in stmts)
 
 
 class _Half(Mutator):

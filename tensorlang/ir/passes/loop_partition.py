@@ -27,7 +27,7 @@ from typing import Any
 from ...arith import Interval, affine_in, relax, simplify, structural_key
 from ...te import expr as E
 from ...te.expr import IntImm, PrimExpr, Var
-from ...te.functor import Mutator, Visitor, free_vars
+from ...te.functor import Mutator, Visitor, contains, free_vars
 from ..stmt import For, ForKind, IfThenElse, LetStmt, Stmt, seq
 from ..warp import SHUFFLES
 from .simplify import simplify_stmt
@@ -199,22 +199,9 @@ class _FindLoop(Visitor):
         return None
 
 
-class _FindSync(Visitor):
-    def __init__(self) -> None:
-        super().__init__()
-        self.found = False
-
-    def visit_Call(self, node: E.Call) -> None:
-        self.found = self.found or node.name == BARRIER or node.name in SHUFFLES
-        if not self.found:
-            self.generic_visit(node)
-
-
 def _holds_sync(s: Stmt) -> bool:
     """Whether a barrier or a warp shuffle sits inside ``s``."""
-    finder = _FindSync()
-    finder.visit(s)
-    return finder.found
+    return contains(s, lambda n: isinstance(n, E.Call) and (n.name == BARRIER or n.name in SHUFFLES))
 
 
 def _is_thread_tag(tag: str | None) -> bool:

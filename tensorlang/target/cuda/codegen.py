@@ -42,7 +42,7 @@ from ...ir.verify import NOT_EXECUTABLE
 from ...ir.warp import SHFL_DOWN, SHUFFLES
 from ...te import expr as E
 from ...te.dtype import DType
-from ...te.functor import Visitor, children, free_vars, post_order_visit
+from ...te.functor import Visitor, children, contains, free_vars, post_order_visit
 
 BLOCK_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z")
 THREAD_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
@@ -192,10 +192,7 @@ def _excerpt(s: S.Stmt, limit: int = 12) -> str:
 
 def _launches(s: S.Stmt) -> bool:
     """Whether a loop bound to blockIdx/threadIdx (a kernel) sits inside ``s``."""
-    found = []
-    post_order_visit(s, lambda n: found.append(n) if isinstance(n, S.For) and n.kind is S.ForKind.THREAD_BINDING
-                     else None)
-    return bool(found)
+    return contains(s, lambda n: isinstance(n, S.For) and n.kind is S.ForKind.THREAD_BINDING)
 
 
 def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
