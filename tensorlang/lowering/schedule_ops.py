@@ -10,6 +10,9 @@ across the threads, one writer); the store predicate guards every write of a sta
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
 from ..ir.passes.inject_virtual_thread import VIRTUAL_THREAD
@@ -112,11 +115,14 @@ class _Builder:
         dp_conds = self._bound_checks(st, op.axis, vals)
         split_dp, split_red = self._split_overruns(st)
         dp_conds += split_dp
-        pred = self._store_predicate(st)
+        pred, wraps = self._store_predicate(st)
         body = self.bodies[st]
+        guard: Callable[[Stmt], Stmt] = lambda stmt: stmt  # noqa: E731
+        if wraps:  # the predicate goes in the thread loops around each store instead
+            guard, pred = functools.partial(self._stored_by, pred=pred, wraps=wraps), []
         if not op.reduce_axis:
             provides = seq(*[Provide(op.output(i), substitute(b, vmap), out_idx) for i, b in enumerate(body)])
-            return self.loops(st, st.leaf_iter_vars, provides, dp_conds + pred)
+            return self.loops(st, st.leaf_iter_vars, guard(provides), dp_conds + pred)
         red_conds = self._bound_checks(st, op.reduce_axis, vals) + split_red
         red: E.Reduce = body[0]
         cond = simplify(substitute(red.condition, vmap))
@@ -130,11 +136,11 @@ class _Builder:
                 raise LoweringError(f"stage {op.name}: a reduction with init= cannot be bound across threads "
                                     f"({cross[0].name} is bound to {self._tag(st, cross[0])}): each thread's "
                                     "part would start at init; add the initial value in a stage after it")
-            return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, pred)
+            return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, pred, guard)
         # The start: the identity, or the user's init= (which may read the output's indices).
-        init = seq(*[Provide(op.output(i), substitute(red.combiner.identity[i], vmap), out_idx)
-                     for i in range(op.num_outputs)])
-        update = self._update(op, red, vmap, out_idx)
+        init = guard(seq(*[Provide(op.output(i), substitute(red.combiner.identity[i], vmap), out_idx)
+                           for i in range(op.num_outputs)]))
+        update = guard(self._update(op, red, vmap, out_idx))
         init_leaves = [iv for iv in leaves[p:] if iv.iter_type != IterVarType.COMM_REDUCE]
         # Data-parallel guards use no reduction loop, so they apply to the init nest as they are.
         init_nest = self.loops(st, init_leaves, init, dp_conds + pred, attach=False)
@@ -146,13 +152,38 @@ class _Builder:
         attr = st.iter_var_attrs.get(iv)
         return attr.bind_thread.thread_tag if attr is not None and attr.bind_thread is not None else ""
 
-    def _store_predicate(self, st: Stage) -> list[PrimExpr]:
-        """The stage's store predicate over its own loop variables (it names thread axes)."""
+    def _store_predicate(self, st: Stage) -> tuple[list[PrimExpr], list[tuple[Var, str, int]]]:
+        """The stage's store predicate over its own loop variables (it names thread axes), and
+        the thread loops its guarded stores need: a thread index the stage does not bind (TVM:
+        ``threadIdx.x`` that another stage of the kernel binds) is the enclosing loop's when the
+        stage sits in one bound to it; outside every such loop, the stage's statements run in
+        every thread along it, and a loop over the kernel's whole extent gives the predicate
+        each thread's index, so that only the threads it names store (TVM's ``tx == 0``)."""
         if st.store_predicate is None:
-            return []
+            return [], []
         vmap = {attr.bind_thread.var: iv.var for iv, attr in st.iter_var_attrs.items()
                 if attr.bind_thread is not None}
-        return [substitute(st.store_predicate, vmap)]
+        pred = substitute(st.store_predicate, vmap)
+        enclosing = {a.tag: a.var for a in self._enclosing_threads(st)}
+        launched = kernel_of(st, self.sch, self.bounds).threads
+        rest: dict[Var, PrimExpr] = {}
+        wraps: list[tuple[Var, str, int]] = []
+        for v in free_vars(pred):
+            if v.name in enclosing:
+                rest[v] = enclosing[v.name]
+            elif v.name.startswith("threadIdx") and v.name in launched:
+                loop_var = Var(v.name.replace("threadIdx.", "t"), v.dtype)
+                rest[v] = loop_var
+                wraps.append((loop_var, v.name, launched[v.name][0]))
+        return [substitute(pred, rest) if rest else pred], wraps
+
+    @staticmethod
+    def _stored_by(stmt: Stmt, pred: list[PrimExpr], wraps: list[tuple[Var, str, int]]) -> Stmt:
+        """``stmt`` guarded by a predicate that ``_store_predicate`` gave thread loops."""
+        stmt = IfThenElse(E.all_(*pred), stmt)
+        for var, tag, extent in wraps:
+            stmt = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, stmt, tag)
+        return stmt
 
     def _thread_axis(self, st: Stage, iv: IterVar) -> ThreadAxis:
         ext = simplify(self.bounds.ranges[iv].extent)
@@ -160,6 +191,22 @@ class _Builder:
             raise LoweringError(f"stage {st.op.name}: axis {iv.name} is bound to {self._tag(st, iv)} with the "
                                 f"non-constant extent {ext}; split it by a constant factor first")
         return ThreadAxis(iv.var, self._tag(st, iv), ext.value)
+
+    def _enclosing_threads(self, st: Stage) -> list[ThreadAxis]:
+        """The thread-bound loops of the stages ``st`` is computed at, at or outside its attach
+        point: threads that differ along them hold different reductions (separate groups)."""
+        found: list[ThreadAxis] = []
+        for _ in range(64):  # attachment chains are short; cycles were reported by bound inference
+            parent, at = st.attach_stage, st.attach_ivar
+            if st.attach_type != "scope" or parent is None or at not in parent.leaf_iter_vars:
+                break
+            leaves = parent.leaf_iter_vars
+            for iv in leaves[:leaves.index(at) + 1]:
+                tag = self._tag(parent, iv)
+                if tag.startswith("threadIdx") and all(a.tag != tag for a in found):
+                    found.append(self._thread_axis(parent, iv))
+            st = parent
+        return found
 
     def _check_span(self, st: Stage, reduce_axes: list[ThreadAxis]) -> None:
         """A cross-thread reduction must span its kernel's whole thread dimension: its shuffles
@@ -176,7 +223,7 @@ class _Builder:
 
     def _cross_thread(self, st: Stage, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr], p: int,
                       cross: list[IterVar], dp_conds: list[PrimExpr], red_conds: list[PrimExpr],
-                      pred: list[PrimExpr]) -> Stmt:
+                      pred: list[PrimExpr], guard: Callable[[Stmt], Stmt]) -> Stmt:
         """A reduction with axes bound to threadIdx: each thread combines its share of the
         reduction into a local partial, the threads of the group all-reduce their partials
         (``allreduce``), and the threads where the store predicate holds (by default, the one
@@ -210,14 +257,17 @@ class _Builder:
         acc = self.loops(st, serial, update, dp_conds + red_conds)
         group = [self._thread_axis(st, iv) for iv in leaves[:p] if self._tag(st, iv).startswith("threadIdx")]
         reduce_axes = [self._thread_axis(st, iv) for iv in cross]
+        taken = {a.tag for a in group + reduce_axes}
+        group += [a for a in self._enclosing_threads(st) if a.tag not in taken]
         self._check_span(st, reduce_axes)
         combine = allreduce(bufs, dtypes, red.combiner, reduce_axes, group, op.name)
         # One thread writes a shared or global result; into local storage every thread writes its
         # own copy (each holds the all-reduced value), since each reads its own copy afterwards.
         one_writer = st.storage_scope() != "local"
         writer = pred or ([E.all_(*[iv.var.equal(0) for iv in cross])] if one_writer else [])
-        write = IfThenElse(E.all_(*dp_conds, *writer),
-                           seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx) for i in range(n)]))
+        write = guard(IfThenElse(E.all_(*dp_conds, *writer),
+                                 seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx)
+                                       for i in range(n)])))
         body: Stmt = seq(init, acc, combine, write)
         for i in reversed(range(n)):
             body = Allocate(bufs[i], dtypes[i], E.const(1), "local", body)

@@ -205,3 +205,37 @@ def test_a_local_result_is_written_by_every_thread_that_reads_it(scope):
     a, c = rng.standard_normal((n, m)).astype("float32"), np.zeros(n, "float32")
     f(a, c)
     np.testing.assert_allclose(c, a.sum(1) * 2, rtol=1e-4, atol=1e-4)
+
+
+def _reduce_under_consumer_threads(m, n, rows, predicates):
+    """TVM's test_rfactor_elemwise_threads: the row sums computed at the consumer's threadIdx.y
+    loop, the reduction across threadIdx.x."""
+    A = te.placeholder((m, n), name="A")
+    k = te.reduce_axis((0, n), name="k")
+    B = te.compute((m,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    C = te.compute((m,), lambda i: B[i] + 1, name="C")
+    s = te.create_schedule(C.op)
+    bx, ty = s[C].split(C.op.axis[0], factor=rows)
+    s[B].compute_at(s[C], ty)
+    s[C].bind(bx, te.thread_axis("blockIdx.x"))
+    s[C].bind(ty, te.thread_axis("threadIdx.y"))
+    tx = te.thread_axis("threadIdx.x")
+    s[B].bind(s[B].op.reduce_axis[0], tx)
+    if predicates:
+        s[B].set_store_predicate(tx.var.equal(0))
+        s[C].set_store_predicate(tx.var.equal(0))  # tx is the kernel's through B
+    return s, [A, C]
+
+
+@pytest.mark.parametrize("m,n,rows", [(8, 64, 4), (8, 33, 4), (12, 128, 3), (10, 100, 16), (8, 32, 4)])
+@pytest.mark.parametrize("predicates", [False, True])
+def test_reduction_computed_at_a_consumer_thread_loop_keeps_rows_apart(m, n, rows, predicates):
+    # The consumer's threadIdx.y threads each reduce their own row: each needs its own shared
+    # slots (all rows got the last row's sum), and the predicates name a thread index that
+    # only the reduction binds (it was refused as unbound).
+    s, args = _reduce_under_consumer_threads(m, n, rows, predicates)
+    f, _ = _build(s, args, "rows")
+    a = rng.standard_normal((m, n)).astype("float32")
+    c = np.full(m, np.nan, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, a.sum(axis=1) + 1, rtol=1e-4, atol=1e-4)
