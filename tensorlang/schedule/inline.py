@@ -25,7 +25,9 @@ class _Inline(Mutator):
         if d is None:
             return node.with_fields(indices=idx)
         params, body = d
-        return substitute(body, dict(zip(params, idx)))
+        # An index of another integer type (an int64 index tensor's element) takes the axis's
+        # type: the body's index arithmetic is in it, and an in-bounds index fits it.
+        return substitute(body, {p: i if i.dtype == p.dtype else E.cast(i, p.dtype) for p, i in zip(params, idx)})
 
 
 def effective_bodies(sch: Schedule) -> dict[Stage, tuple[PrimExpr, ...]]:

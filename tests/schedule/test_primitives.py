@@ -283,3 +283,21 @@ def test_two_axes_of_one_stage_on_one_thread_index_are_refused():
     b = np.empty_like(a)
     f(a, b)
     np.testing.assert_allclose(b, a * 2.0)
+
+
+@pytest.mark.parametrize("index_dtype", ["int64", "int8", "uint16"])
+def test_inline_a_stage_read_at_an_index_of_another_integer_type(index_dtype):
+    # topi.take(..., mode="clip") under schedule_injective: the inlined stage's int32 index
+    # arithmetic received the int64 index read from I (a DTypeError at build).
+    A = te.placeholder((10,), name="A")
+    I = te.placeholder((5,), name="I", dtype=index_dtype)
+    F = te.compute((10,), lambda j: A[j + 0] * 2.0 + A[9 - j], name="F")
+    B = te.compute((5,), lambda i: F[I[i]], name="B")
+    s = te.create_schedule(B.op)
+    s[F].compute_inline()
+    f = tl.build(s, [A, I, B], "llvm")
+    a = np.random.rand(10).astype("float32")
+    idx = np.random.randint(0, 10, 5).astype(index_dtype)
+    out = np.empty(5, "float32")
+    f(a, idx, out)
+    np.testing.assert_allclose(out, a[idx] * 2 + a[9 - idx.astype(np.int64)], rtol=1e-6)
