@@ -2,11 +2,14 @@
 reads or writes past one of its own tensors is refused at lowering, naming the stage, the tensor
 and the index, instead of corrupting memory when it runs.
 
-"Surely": the access sits under no condition, every loop around it has a constant extent of at
-least 1, and its index is linear in those loops' variables with constant coefficients, so the
-loops reach the index's extremes; the tensor has a constant shape and no strides or offset.  An
-access it cannot decide so (data-dependent indices, accesses under a condition) is left alone:
-``-bounds-check`` targets check every access at run time.
+"Surely": the access sits under no condition (or only under conditions true at every point of
+the loops around it, such as a thread-index guard that the launch extents always meet), every
+loop around it (serial or bound to a GPU index) has a constant extent of at least 1, and its
+index (or a vector index's first and last lanes) is linear in those loops' variables with
+constant coefficients, so the loops reach the index's extremes; the tensor has a constant shape
+and no strides or offset.  An access it cannot decide so (data-dependent indices, accesses under
+a condition that may fail) is left alone: ``-bounds-check`` targets check every access at run
+time.
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ import math
 from typing import Any
 
 from ..arith.analyzer import detect_linear_equation
+from ..arith.interval import Interval
+from ..arith.simplify import can_prove
 from ..errors import LoweringError
 from ..ir.stmt import For, IfThenElse, Store
-from ..te.expr import Call, IntImm, Load, PrimExpr, Select, Var
+from ..te.expr import Call, IntImm, Load, PrimExpr, Ramp, Select, Var, const
 from ..te.extern import ExternOp
 from ..te.functor import Visitor, free_vars
 
@@ -60,11 +65,23 @@ class _Check(Visitor):
 
     def visit_IfThenElse(self, node: IfThenElse) -> None:
         self.visit(node.condition)
+        if self._always(node.condition):  # the then-branch surely runs, the else-branch never
+            self.visit(node.then_case)
+            return
         self.conditional += 1
         self.visit(node.then_case)
         if node.else_case is not None:
             self.visit(node.else_case)
         self.conditional -= 1
+
+    def _always(self, cond: PrimExpr) -> bool:
+        """Whether ``cond`` holds at every point of the loops around."""
+        ranges = {v: Interval(const(start, v.dtype), const(start + extent - 1, v.dtype))
+                  for v, start, extent in self.loops}
+        try:
+            return can_prove(cond, ranges)
+        except Exception:  # noqa: BLE001 - a condition the simplifier cannot take is not known true
+            return False
 
     def visit_Select(self, node: Select) -> None:
         self.visit(node.condition)
@@ -93,15 +110,22 @@ class _Check(Visitor):
 
     def _access(self, buffer: Var, index: PrimExpr, verb: str) -> None:
         known = self.sizes.get(buffer)
-        if known is None or self.conditional or index.dtype.lanes != 1:
+        if known is None or self.conditional:
+            return
+        first, span = index, 0
+        if isinstance(index, Ramp):  # a vector access: its lanes reach base .. base + (lanes-1) stride
+            if not isinstance(index.stride, IntImm):
+                return
+            first, span = index.base, index.stride.value * (index.lanes - 1)
+        if first.dtype.lanes != 1:
             return
         size, name = known
         variables = [v for v, _, _ in self.loops]
-        coeffs = detect_linear_equation(index, variables)
+        coeffs = detect_linear_equation(first, variables)
         if not coeffs or not all(isinstance(c, IntImm) for c in coeffs):
             return
         *scales, base = (c.value for c in coeffs)
-        lo = hi = base
+        lo, hi = base + min(0, span), base + max(0, span)
         for c, (_, start, extent) in zip(scales, self.loops):
             ends = (c * start, c * (start + extent - 1))
             lo, hi = lo + min(ends), hi + max(ends)

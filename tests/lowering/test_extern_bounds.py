@@ -68,3 +68,36 @@ def test_guarded_and_data_dependent_accesses_build_and_match_numpy():
     for j in range(4):
         want[int(a[j]) % 4] += 1
     np.testing.assert_allclose(out, want)
+
+
+def _vector_pipeline(guard):
+    """TVM's test_add_pipeline GPU kernel: float32x2 loads and stores at ``2 * idx``, ``idx`` over
+    16 blocks of 4 threads, under ``guard(idx)``."""
+    n = 64
+    A = te.placeholder((n,), name="A")
+
+    def gen(ins, outs):
+        ib = tir.ir_builder.create()
+        bx, tx = te.thread_axis("blockIdx.x"), te.thread_axis("threadIdx.x")
+        ib.scope_attr(bx, "thread_extent", 16)
+        ib.scope_attr(tx, "thread_extent", 4)
+        idx = bx.var * 4 + tx.var
+        with ib.if_scope(ib.likely(guard(idx))):
+            ib.emit(outs[0].vstore(idx * 2, ins[0].vload(idx * 2, "float32x2") + tir.const(1, "float32x2")))
+        return ib.get()
+    return A, te.extern(A.shape, [A], gen, name="C")
+
+
+@pytest.mark.parametrize("target", ["cuda -emulate", "cuda -arch=sm_90"])
+def test_a_vector_access_under_a_guard_every_thread_meets_is_checked(target):
+    # idx < 64 holds for every thread of the launch, so the float32x2 access at 2 * idx surely
+    # reaches element 127 of 64: it corrupted the heap (a crash later, in cuda -emulate).
+    A, C = _vector_pipeline(lambda idx: idx < 64)
+    with pytest.raises(LoweringError, match=r"stage C: its code reads A\[ramp.*element 127 of a tensor of 64"):
+        tl.build(te.create_schedule(C.op), [A, C], target)
+    A, C = _vector_pipeline(lambda idx: idx < 32)  # the half the vectors cover: builds and runs
+    f = tl.build(te.create_schedule(C.op), [A, C], "cuda -emulate")
+    a = rng.standard_normal(64).astype("float32")
+    c = np.zeros(64, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, a + 1)
