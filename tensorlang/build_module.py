@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from .arith.structural import structural_key
 from .errors import ArgumentError, LoweringError, TargetError
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import lower_intrinsics
+from .ir.transform import PassContext
 from .lowering import lower_schedule
 from .schedule.schedule import Schedule, create_schedule
 from .target.backends import get_backend
@@ -145,6 +147,10 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
     tgt = as_target(target)
     backend = get_backend(tgt.kind.name)
     parsed = backend.parse_target(str(tgt))  # a wrong option fails before any lowering
+    if PassContext.current().config.get("tir.instrument_bound_checkers") and \
+            "bounds_check" in {f.name for f in dataclasses.fields(parsed)}:
+        # TVM's switch for run-time checks of every buffer access: the target's -bounds-check
+        parsed = dataclasses.replace(parsed, bounds_check=True)
     if isinstance(inputs, Schedule):
         if not backend.BINDS_THREADS:
             _check_no_thread_binding(inputs, tgt)

@@ -10,10 +10,12 @@ returns a new module; the input is never changed.
 
 ``PassContext`` config: tensorlang honours ``{"te.keep_schedule_record": True}`` (schedules
 created inside record every primitive applied to them) and ``{"tir.add_lower_pass": [(phase,
-pass), ...]}`` (passes run inside lowering, ``ir.user_passes``); other config keys are accepted
-for ported code and have no effect, with a warning naming them. ``opt_level``,
-``required_pass`` and ``disabled_pass`` decide which passes of a ``Sequential`` run, as in TVM
-(``PassContext.pass_enabled``); they do not change ``tvm.lower``/``tvm.build``'s own pipeline.
+pass), ...]}`` (passes run inside lowering, ``ir.user_passes``) and
+``{"tir.instrument_bound_checkers": True}`` (builds check every buffer access at run time, as a
+``-bounds-check`` target does); other config keys are accepted for ported code and have no
+effect, with a warning naming them. ``opt_level``, ``required_pass`` and ``disabled_pass``
+decide which passes of a ``Sequential`` run, as in TVM (``PassContext.pass_enabled``); they do
+not change ``tvm.lower``/``tvm.build``'s own pipeline.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 from ..errors import LoweringError
 from .function import PrimFunc
 
-KNOWN_CONFIG = ("te.keep_schedule_record", "tir.add_lower_pass")
+KNOWN_CONFIG = ("te.keep_schedule_record", "tir.add_lower_pass", "tir.instrument_bound_checkers")
 
 
 class PassContext:

@@ -181,3 +181,25 @@ def test_pass_instruments_warn_that_they_do_not_run() -> None:
 
     with pytest.warns(UserWarning, match="instruments=.*no effect"):
         tvm.transform.PassContext(instruments=[object()])
+
+
+@pytest.mark.parametrize("target", ["llvm", "cuda -emulate"])
+def test_instrument_bound_checkers_config_checks_every_access(target):
+    # TVM's PassContext(config={"tir.instrument_bound_checkers": True}): a data-dependent read past
+    # the tensor is a BoundsError naming it instead of reading other memory.
+    n = te.var("n")
+    A = te.placeholder((n,), name="A")
+    index = te.placeholder((4,), name="I", dtype="int32")
+    B = te.compute((4,), lambda i: A[index[i]], name="B")
+    s = te.create_schedule(B.op)
+    if target != "llvm":
+        s[B].bind(B.op.axis[0], te.thread_axis("threadIdx.x"))
+    with tvm.transform.PassContext(config={"tir.instrument_bound_checkers": True}):
+        f = tvm.build(s, [A, index, B], target)
+    a = np.random.rand(8).astype("float32")
+    b = np.empty(4, "float32")
+    good = np.random.permutation(8)[:4].astype("int32")
+    f(a, good, b)
+    np.testing.assert_array_equal(b, a[good])
+    with pytest.raises(tvm.errors.BoundsError, match=r"A\[8\]"):
+        f(a, np.array([0, 8, 3, 1], "int32"), b)
