@@ -88,6 +88,8 @@ _LIBM = {"tanh": ("tanhf", "tanh"), "erf": ("erff", "erf"), "tan": ("tanf", "tan
          "asinh": ("asinhf", "asinh"), "acosh": ("acoshf", "acosh"), "atanh": ("atanhf", "atanh"),
          "log1p": ("log1pf", "log1p"), "expm1": ("expm1f", "expm1"), "atan2": ("atan2f", "atan2"),
          "hypot": ("hypotf", "hypot"), "nextafter": ("nextafterf", "nextafter")}
+# The float intrinsics by name (te's math functions); any other name is unknown to the codegen.
+_FLOAT_INTRINSICS = frozenset({*_LLVM_MATH, *_LIBM, *vecmath.FUNCTIONS, "ldexp", "exp10"})
 _CMP_OPS = {E.EQ: "==", E.NE: "!=", E.LT: "<", E.LE: "<=", E.GT: ">", E.GE: ">="}
 # The instruction of each node on floats, on bools (numpy's bool arithmetic: + is or, - is xor,
 # * is and) and on integers.
@@ -886,6 +888,11 @@ class _FunctionEmitter(Visitor):
             return self._extern_call(e)
         if name == "tl.address_of":
             return self._address_of(e)
+        if name == "address_of" and len(e.args) == 1 and isinstance(e.args[0], E.Load):
+            # TVM's tir.address_of(A[i]): the address of a loaded element
+            load = e.args[0]
+            elem = llvm_type(load.dtype.element_of(), in_memory=True)
+            return self.b.gep(self.visit(load.buffer), [self.index64(load.index)], source_etype=elem)
         if name == streaming_stores.GAP_INTRINSIC:
             return self._alignment_gap(e)
         if name in ("call_llvm_pure_intrin", "call_llvm_intrin"):
@@ -906,8 +913,13 @@ class _FunctionEmitter(Visitor):
             if isinstance(v.type, ir.VectorType):
                 return v
             return self.call_intrinsic("llvm.expect.i1", I1, [v, _const(I1, 1)])
+        if name == "prefetch":  # (address, rw, locality, cache type): a hint, returns nothing
+            return self._prefetch(e)
+        if name not in _FLOAT_INTRINSICS:
+            raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; known: likely, prefetch, "
+                             f"{', '.join(sorted(_FLOAT_INTRINSICS))}")
         if not e.dtype.is_float:
-            raise BuildError(f"intrinsic '{name}' expects float arguments, got {e.dtype}")
+            raise BuildError(f"intrinsic '{name}' computes a float, but is called with type {e.dtype}")
         args = [self.visit(a) for a in e.args]
         ty = llvm_type(e.dtype)
         if name in vecmath.FUNCTIONS and e.dtype.bits in (16, 32):
@@ -935,10 +947,21 @@ class _FunctionEmitter(Visitor):
             return self._exp10(args[0], e.dtype)
         if name == "nextafter" and e.dtype.bits == 16:
             return self._nextafter_half(args[0], args[1], ty)
-        if name in _LIBM:
-            return self._libm_call(_LIBM[name], args, e.dtype)
-        raise BuildError(f"unknown intrinsic '{name}' in {self.m.func.name}; "
-                         f"known: likely, exp10, ldexp, {', '.join(sorted([*_LLVM_MATH, *_LIBM]))}")
+        return self._libm_call(_LIBM[name], args, e.dtype)
+
+    def _prefetch(self, e: E.Call) -> ir.Value:
+        """TVM's ``tir.prefetch(address, rw, locality, cache_type)`` as ``llvm.prefetch``."""
+        if len(e.args) != 4 or not all(isinstance(a, E.IntImm) for a in e.args[1:]):
+            raise BuildError(f"{self.m.func.name}: prefetch takes (address, rw, locality, cache type), the last "
+                             f"three constants; got {len(e.args)} argument(s)")
+        rw, locality, cache = (a.value for a in e.args[1:])
+        if rw not in (0, 1) or locality not in range(4) or cache not in (0, 1):
+            raise BuildError(f"{self.m.func.name}: prefetch rw must be 0 or 1, locality 0-3 and cache type 0 or 1; "
+                             f"got {rw}, {locality}, {cache}")
+        ptr = self.b.bitcast(self.visit(e.args[0]), I8.as_pointer())
+        self.call_intrinsic("llvm.prefetch.p0", ir.VoidType(), [ptr, _const(I32, rw), _const(I32, locality),
+                                                                _const(I32, cache)])
+        return _const(llvm_type(e.dtype), 0) if not e.dtype.is_handle else ir.Constant(I8.as_pointer(), None)
 
     def _packed_call(self, e: E.Call) -> ir.Value:
         """Call a tl.register_func'ed function through the module's packed-call slot (see

@@ -193,9 +193,12 @@ def test_likely_and_if_then_else():
     np.testing.assert_array_equal(out, np.abs(a))
 
 
-def test_unknown_intrinsic_is_a_build_error():
+@pytest.mark.parametrize("dtype", ["float32", "int32"])
+def test_unknown_intrinsic_is_a_build_error(dtype):
+    # With an int type it used to say "expects float arguments", as though the name were known.
+    dt = as_dtype(dtype)
     with pytest.raises(BuildError, match="unknown intrinsic 'frobnicate'"):
-        build(elementwise("bad", ["float32"], "float32", lambda x: E.Call(F32, "frobnicate", (x,))))
+        build(elementwise("bad", [dtype], dtype, lambda x: E.Call(dt, "frobnicate", (x,))))
 
 
 # --- Select evaluates only the chosen side -------------------------------------------------------

@@ -65,3 +65,28 @@ def test_a_negative_prefetch_distance_is_a_schedule_error():
     s, (X, Y) = _row_exp(4, 32)
     with pytest.raises(ScheduleError, match="prefetch"):
         s[Y].pragma(Y.op.axis[0], "prefetch", -16)
+
+
+def test_tvm_prefetch_intrinsic_in_ir_builder_code():
+    # TVM's tir.prefetch(tir.address_of(A[i]), rw, locality, cache type) in hand-written code:
+    # a hint that builds (it was an unknown intrinsic) and leaves the results as they are.
+    n = 256
+    A = te.placeholder((n,), name="A")
+
+    def gen(ins, outs):
+        ib = tl.tir.ir_builder.create()
+        a, o = ib.buffer_ptr(ins[0]), ib.buffer_ptr(outs[0])
+        with ib.for_range(0, n, name="i") as i:
+            with ib.if_scope(i + 16 < n):
+                address = tl.tir.call_intrin("handle", "tir.address_of", a[i + 16])
+                ib.emit(tl.tir.Evaluate(tl.tir.Call("int32", "tir.prefetch", [address, 0, 3, 1])))
+            o[i] = a[i] * 2.0
+        return ib.get()
+
+    C = te.extern((n,), [A], gen, name="C", dtype="float32")
+    f = tl.build(te.create_schedule(C.op), [A, C], "llvm")
+    assert "llvm.prefetch" in f.get_source("ll")
+    a = np.random.rand(n).astype("float32")
+    c = np.empty(n, "float32")
+    f(a, c)
+    np.testing.assert_array_equal(c, a * 2.0)
