@@ -34,9 +34,11 @@ from . import (
 from . import einsum as _einsum_ops  # the function einsum (below) takes the module's name, as in TVM
 from . import searchsorted as _searchsorted_ops  # likewise the function searchsorted
 from . import sort as _sort_ops  # likewise the function sort
+from .advanced_index import adv_index
 from .argwhere import argwhere  # the function takes the module's name, as in TVM
 from .array_ops import *  # noqa: F403 - array_ops.__all__
 from .broadcast import *  # noqa: F403 - broadcast.__all__
+from .dynamic_slice import dynamic_strided_slice
 from .einsum import *  # noqa: F403 - einsum.__all__ (einsum, matmul)
 from .fixed_point import *  # noqa: F403 - fixed_point.__all__
 from .index_ops import *  # noqa: F403 - index_ops.__all__
@@ -55,7 +57,7 @@ __all__ = ["generic", "image", "nn", "tag", "testing", "utils", "vision", "x86",
            *array_ops.__all__, *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__,
            *fixed_point.__all__, "sparse_fill_empty_rows", "sparse_reshape",
            *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__,
-           "argwhere", "unique", "stft", "dft"]
+           "argwhere", "unique", "stft", "dft", "adv_index", "dynamic_strided_slice"]
 
 
 def __getattr__(name: str) -> object:

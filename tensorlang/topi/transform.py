@@ -22,6 +22,7 @@ from ..te.flat_index import ravel, unravel
 from ..te.layout import Layout
 from ..te.tensor import Tensor
 from . import tag
+from .dynamic_slice import dynamic_strided_slice
 from .utils import get_const_int, get_const_tuple, prod, static_dim
 
 
@@ -358,6 +359,13 @@ def strided_slice(a: Tensor, begin: Sequence[Any], end: Sequence[Any], strides: 
     """``a[begin:end:strides]`` by numpy's rules; ``slice_mode="size"``: ``end`` holds sizes (-1: to the end)."""
     # numpy's rules: negative indices count from the end, a negative step walks backwards, bounds clip
     what = "strided_slice"
+    if any(isinstance(v, Tensor) for v in (begin, end, strides)):
+        # begin/end/strides known only at run time: TVM hands these to dynamic_strided_slice
+        if axes is not None or slice_mode != "end":
+            raise ExprError(f"{what}: axes and slice_mode='size' are not supported with begin/end/strides tensors")
+        if strides is None:
+            strides = [1] * (static_dim(begin.shape[0]) if isinstance(begin, Tensor) else len(begin))
+        return dynamic_strided_slice(a, begin, end, strides)
     ndim = len(a.shape)
     if slice_mode not in ("end", "size"):
         raise ExprError(f"{what}: slice_mode '{slice_mode}' is not 'end' or 'size'")

@@ -276,7 +276,7 @@ def test_bad_arguments_name_the_operator():
         (ExprError, "l2_normalize: axis 3", lambda: topi.nn.l2_normalize(A, 1e-5, 3)),
         (ExprError, "layer_norm: gamma G", lambda: topi.nn.layer_norm(A, te.placeholder((4,), name="G"), None, -1)),
         (ExprError, "batch_norm: gamma", lambda: topi.nn.batch_norm(A, *[te.placeholder((3,))] * 4)),
-        (ExprError, "upsampling: method 'bilinear'", lambda: topi.nn.upsampling(D, 2, 2, method="bilinear")),
+        (ExprError, "upsampling: unknown method 'trilinear'", lambda: topi.nn.upsampling(D, 2, 2, method="trilinear")),
         (ExprError, "upsampling: data must be 4-D", lambda: topi.nn.upsampling(A, 2, 2)),
         (ExprError, "adaptive_pool: output_size", lambda: topi.nn.adaptive_pool(D, (0, 2), "max")),
         (ExprError, "depth_to_space: .* not a multiple", lambda: topi.nn.depth_to_space(D, 2)),

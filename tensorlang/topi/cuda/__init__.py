@@ -12,10 +12,11 @@ from .conv2d_winograd import (
     schedule_conv2d_nchw_winograd,
     schedule_conv2d_nchw_winograd_without_weight_transform,
 )
+from .conv_variants import conv1d_ncw, conv2d_transpose_nchw, conv3d_ncdhw, group_conv2d_nchw
 from .dense import dense_large_batch, dense_small_batch, schedule_dense_large_batch, schedule_dense_small_batch
 from .depthwise_conv2d import depthwise_conv2d_nchw, schedule_depthwise_conv2d_nchw
 from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
-from .pooling import schedule_adaptive_pool, schedule_pool
+from .pooling import schedule_adaptive_pool, schedule_lrn, schedule_pool, schedule_pool_grad
 from .reduction import schedule_reduce
 from .softmax import schedule_softmax
 
@@ -25,4 +26,6 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_sm
            "schedule_softmax", "schedule_pool", "schedule_adaptive_pool",
            "conv2d_nchw_winograd", "schedule_conv2d_nchw_winograd", "conv2d_nchw_winograd_without_weight_transform",
            "schedule_conv2d_nchw_winograd_without_weight_transform", "batch_matmul", "schedule_batch_matmul",
-           "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw"]
+           "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw",
+           "conv1d_ncw", "conv2d_transpose_nchw", "conv3d_ncdhw", "group_conv2d_nchw", "schedule_lrn",
+           "schedule_pool_grad"]

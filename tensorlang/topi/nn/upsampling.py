@@ -1,6 +1,6 @@
-"""Upsampling of the H and W planes of a 4-D tensor by nearest neighbour (``upsampling``), and of the D, H
-and W volumes of a 5-D tensor by nearest neighbour or trilinear interpolation (``upsampling3d``, a resize3d
-to the scaled size)."""
+"""Upsampling of the H and W planes of a 4-D tensor by nearest neighbour, bilinear or bicubic interpolation
+(``upsampling``; the last two a resize2d to the scaled size), and of the D, H and W volumes of a 5-D tensor
+by nearest neighbour or trilinear interpolation (``upsampling3d``, a resize3d to the scaled size)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..image import resize3d
+from ..image import resize2d, resize3d
 from ..utils import get_const_float, get_const_int
 
 
@@ -30,16 +30,20 @@ def _nearest(out: Any, n: int, o: int, align_corners: bool) -> PrimExpr:
 
 def upsampling(data: Tensor, scale_h: float, scale_w: float, layout: str = "NCHW",
                method: str = "nearest_neighbor", align_corners: bool = False, output_shape: Any = None) -> Tensor:
-    """``data`` (NCHW or NHWC) resized to round(H * scale_h) x round(W * scale_w) by nearest neighbour."""
+    """``data`` (NCHW or NHWC) resized to round(H * scale_h) x round(W * scale_w) (or to the H, W of
+    ``output_shape``) by "nearest_neighbor", "bilinear" or "bicubic" interpolation, with TVM's coordinate
+    mapping: "align_corners" when ``align_corners`` is set, else "asymmetric" (out[y] reads in[y / scale])."""
     what = "upsampling"
-    if method in ("bilinear", "bicubic", "linear", "cubic"):
-        raise ExprError(f"{what}: method '{method}' is not supported yet (only 'nearest_neighbor')")
-    if method != "nearest_neighbor":
+    if not isinstance(method, str) or not isinstance(layout, str):
+        raise ExprError(f"{what}: method and layout must be strings, got {method!r} and {layout!r}")
+    # As TVM: a "bi" prefix is dropped and the rest names resize2d's method (bilinear -> linear).
+    base = method[2:] if method.startswith("bi") else method
+    if base not in ("nearest_neighbor", "linear", "cubic"):
         raise ExprError(f"{what}: unknown method '{method}' (TVM's are nearest_neighbor, bilinear, bicubic)")
     if layout not in ("NCHW", "NHWC"):
         raise ExprError(f"{what}: layout '{layout}' is not supported (NCHW, NHWC)")
-    if len(data.shape) != 4:
-        raise ExprError(f"{what}: data must be 4-D ({layout}), got {len(data.shape)}-D")
+    if not isinstance(data, Tensor) or len(data.shape) != 4:
+        raise ExprError(f"{what}: data must be 4-D ({layout}), got {len(getattr(data, 'shape', ()))}-D")
     ha, wa = layout.index("H"), layout.index("W")
     h, w = get_const_int(data.shape[ha]), get_const_int(data.shape[wa])
     if output_shape is not None:
@@ -50,6 +54,9 @@ def upsampling(data: Tensor, scale_h: float, scale_w: float, layout: str = "NCHW
         oh, ow = round(h * scale_h), round(w * scale_w)
     if oh < 1 or ow < 1:
         raise ExprError(f"{what}: the output would be empty ({oh}x{ow})")
+    if base != "nearest_neighbor":
+        mode = "align_corners" if align_corners else "asymmetric"
+        return resize2d(data, [0.0] * 4, (oh, ow), layout=layout, method=base, coordinate_transformation_mode=mode)
     shape = list(data.shape)
     shape[ha], shape[wa] = oh, ow
 

@@ -1,5 +1,7 @@
 """numpy reference implementations of topi operators, to check compiled results against."""
 
+from .array_ops import matrix_set_diag, searchsorted_ref, sequence_mask
+from .batch_space import batch_to_space_nd_python, reorg_python, space_to_batch_nd_python
 from .common import (
     dispatch,
     get_broadcast_schedule,
@@ -15,7 +17,13 @@ from .conv import (
     conv3d_transpose_ncdhw_python,
     group_conv1d_ncw_python,
 )
-from .conv2d import conv2d_nchw_python, conv2d_nhwc_python, depthwise_conv2d_python_nchw, depthwise_conv2d_python_nhwc
+from .conv2d import (
+    conv2d_hwcn_python,
+    conv2d_nchw_python,
+    conv2d_nhwc_python,
+    depthwise_conv2d_python_nchw,
+    depthwise_conv2d_python_nhwc,
+)
 from .conv2d_nchwc import (
     conv2d_NCHWc_python,
     depthwise_conv2d_NCHWc_python,
@@ -34,6 +42,7 @@ from .image_vision import (
     roi_align_nhwc_python,
     roi_pool_nchw_python,
 )
+from .lstm import lstm_python
 from .nn import (
     batch_matmul,
     dense,
@@ -44,9 +53,17 @@ from .nn import (
     softmax_python,
     upsampling3d_python,
 )
-from .nn_extra import correlation_nchw_python, deformable_conv2d_nchw_python
-from .normalization import batch_norm, l2_normalize_python, layer_norm_python, lrn_python
+from .nn_extra import correlation_nchw_python, deformable_conv2d_nchw_python, deformable_conv2d_nhwc_python
+from .normalization import (
+    batch_norm,
+    group_norm_python,
+    instance_norm_python,
+    l2_normalize_python,
+    layer_norm_python,
+    lrn_python,
+)
 from .pooling import adaptive_pool
+from .resize import resize1d_python, resize2d_python, resize3d_python
 from .sparse_vision import (
     get_valid_counts_python,
     non_max_suppression_python,
@@ -80,4 +97,7 @@ __all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_
            "conv2d_NCHWc_python", "depthwise_conv2d_NCHWc_python", "pack_dense_weight", "pack_kernel_oihwio",
            "pack_kernel_oihwio_int8", "pack_nchwc", "unpack_nchwc",
            "get_valid_counts_python", "non_max_suppression_python", "pool_grad_nchw", "sparse_fill_empty_rows_python",
-           "sparse_reshape_python"]
+           "sparse_reshape_python", "resize1d_python", "resize2d_python", "resize3d_python", "instance_norm_python",
+           "group_norm_python", "sequence_mask", "matrix_set_diag", "searchsorted_ref", "reorg_python",
+           "batch_to_space_nd_python", "space_to_batch_nd_python", "lstm_python", "conv2d_hwcn_python",
+           "deformable_conv2d_nhwc_python"]

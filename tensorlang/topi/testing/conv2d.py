@@ -45,6 +45,12 @@ def conv2d_nhwc_python(a_np: np.ndarray, w_np: np.ndarray, stride: Any, padding:
     return conv2d_nchw_python(a, w, stride, padding, groups).transpose(0, 2, 3, 1)
 
 
+def conv2d_hwcn_python(a_np: np.ndarray, w_np: np.ndarray, stride: Any, padding: Any) -> np.ndarray:
+    """HWCN input (H, W, C, N), HWIO filter (KH, KW, C, K) -> HWCN output (OH, OW, K, N)."""
+    out = conv2d_nchw_python(a_np.transpose(3, 2, 0, 1), w_np.transpose(3, 2, 0, 1), stride, padding)
+    return out.transpose(2, 3, 1, 0)
+
+
 def depthwise_conv2d_python_nchw(input_np: np.ndarray, filter_np: np.ndarray, stride: Any, padding: Any) -> np.ndarray:
     """NCHW input, (C, multiplier, KH, KW) filter -> (N, C*multiplier, OH, OW)."""
     c, mult, kh, kw = filter_np.shape

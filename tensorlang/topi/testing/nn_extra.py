@@ -1,5 +1,6 @@
 """numpy references for FlowNet correlation (``correlation_nchw_python``) and deformable convolution
-(``deformable_conv2d_nchw_python``), with TVM's names and signatures; float64 results."""
+(``deformable_conv2d_nchw_python``, ``deformable_conv2d_nhwc_python``), with TVM's names and signatures;
+float64 results."""
 
 from __future__ import annotations
 
@@ -93,3 +94,13 @@ def deformable_conv2d_nchw_python(a_np: np.ndarray, offset_np: np.ndarray, w_np:
             group_w = w_np[g * per_group:(g + 1) * per_group].astype("float64")
             out[n, g * per_group:(g + 1) * per_group] = np.einsum("ckluv,fckl->fuv", group_cols, group_w)
     return out
+
+
+def deformable_conv2d_nhwc_python(a_np: np.ndarray, offset_np: np.ndarray, w_np: np.ndarray, stride: Any,
+                                  padding: Any, dilation: Any, deformable_groups: int, groups: int) -> np.ndarray:
+    """deformable_conv2d_nchw_python in NHWC: ``a_np`` (N, H, W, C), offsets (N, OH, OW, deformable_groups *
+    KH * KW * 2), kernel HWIO (KH, KW, C // groups, K) -> (N, OH, OW, K)."""
+    out = deformable_conv2d_nchw_python(a_np.transpose(0, 3, 1, 2), offset_np.transpose(0, 3, 1, 2),
+                                        w_np.transpose(3, 2, 0, 1), stride, padding, dilation, deformable_groups,
+                                        groups)
+    return out.transpose(0, 2, 3, 1)

@@ -1,4 +1,4 @@
-"""numpy references for lrn, l2_normalize, batch_norm and layer_norm."""
+"""numpy references for lrn, l2_normalize, batch_norm, layer_norm, instance_norm and group_norm."""
 
 from __future__ import annotations
 
@@ -54,6 +54,33 @@ def layer_norm_python(data: np.ndarray, gamma: np.ndarray, beta: np.ndarray | No
     x = data.astype("float64")
     normed = (x - x.mean(axis=axes, keepdims=True)) / np.sqrt(x.var(axis=axes, keepdims=True) + epsilon)
     shape = [data.shape[k] if k in axes else 1 for k in range(data.ndim)]
+    out = normed * gamma.reshape(shape)
+    if beta is not None:
+        out = out + beta.reshape(shape)
+    return out.astype(data.dtype)
+
+
+def instance_norm_python(data: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None, axis: Any,
+                         epsilon: float = 1e-5) -> np.ndarray:
+    """(data - mean) / sqrt(var + epsilon) * gamma (+ beta), mean and variance over ``axis`` (the spatial
+    axes of each instance and channel); gamma and beta are shaped like those axes."""
+    return layer_norm_python(data, gamma, beta, axis, epsilon)
+
+
+def group_norm_python(data: np.ndarray, gamma: np.ndarray, beta: np.ndarray | None, num_groups: int,
+                      channel_axis: int, axes: Any, epsilon: float = 1e-5) -> np.ndarray:
+    """Normalised over each group of ``channels / num_groups`` consecutive channels together with ``axes``,
+    then scaled by ``gamma[c]`` and shifted by ``beta[c]`` per channel."""
+    c_ax = channel_axis % data.ndim
+    x = data.astype("float64")
+    # split the channel axis into (group, channel within group); the reduced axes shift past it
+    grouped = x.reshape(data.shape[:c_ax] + (num_groups, data.shape[c_ax] // num_groups) + data.shape[c_ax + 1:])
+    spatial = [a % data.ndim for a in (axes if isinstance(axes, (list, tuple)) else [axes])]
+    red = tuple([c_ax + 1] + [a + 1 if a > c_ax else a for a in spatial])
+    mean, var = grouped.mean(axis=red, keepdims=True), grouped.var(axis=red, keepdims=True)
+    normed = ((grouped - mean) / np.sqrt(var + epsilon)).reshape(data.shape)
+    shape = [1] * data.ndim
+    shape[c_ax] = data.shape[c_ax]
     out = normed * gamma.reshape(shape)
     if beta is not None:
         out = out + beta.reshape(shape)

@@ -7,6 +7,20 @@ pooling (``schedule_injective``, ``schedule_concatenate``, ``schedule_conv2d_nhw
 from .batch_matmul import batch_matmul, schedule_batch_matmul
 from .conv2d import conv2d_nchw, conv2d_NCHWc, schedule_conv2d_nchw, schedule_conv2d_NCHWc
 from .conv2d_nhwc import schedule_conv2d_nhwc
+from .conv_variants import (
+    conv2d_transpose_nchw,
+    conv3d_ncdhw,
+    dense_dynamic,
+    group_conv2d_nchw,
+    schedule_conv1d_ncw,
+    schedule_conv1d_nwc,
+    schedule_conv2d_transpose_nchw,
+    schedule_conv3d_ncdhw,
+    schedule_conv3d_ndhwc,
+    schedule_dense_dynamic,
+    schedule_group_conv2d_nchw,
+    schedule_sparse_dense,
+)
 from .dense import dense_nopack, dense_pack, schedule_dense_nopack, schedule_dense_pack
 from .depthwise_conv2d import (
     depthwise_conv2d_nchw,
@@ -30,4 +44,7 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_nopack", "dense_pack", 
            "schedule_broadcast", "schedule_reduce", "schedule_softmax", "schedule_pool", "schedule_adaptive_pool",
            "conv2d_NCHWc", "schedule_conv2d_NCHWc", "batch_matmul", "schedule_batch_matmul", "depthwise_conv2d_nchw",
            "schedule_depthwise_conv2d_nchw", "depthwise_conv2d_NCHWc", "schedule_depthwise_conv2d_NCHWc",
-           "schedule_concatenate", "schedule_conv2d_nhwc"]
+           "schedule_concatenate", "schedule_conv2d_nhwc", "conv3d_ncdhw", "conv2d_transpose_nchw",
+           "group_conv2d_nchw", "schedule_conv1d_ncw", "schedule_conv1d_nwc", "schedule_conv3d_ncdhw",
+           "schedule_conv3d_ndhwc", "schedule_conv2d_transpose_nchw", "schedule_group_conv2d_nchw",
+           "schedule_sparse_dense", "dense_dynamic", "schedule_dense_dynamic"]
