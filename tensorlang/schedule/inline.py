@@ -8,7 +8,7 @@ from typing import Any
 from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.expr import PrimExpr, TensorRead, Var
-from ..te.functor import Mutator, post_order_visit, substitute
+from ..te.functor import Mutator, free_vars, post_order_visit, substitute
 from ..te.tensor import ComputeOp, Tensor
 from ..te.tensor_intrin import TensorComputeOp
 from .schedule import Schedule, Stage
@@ -54,15 +54,36 @@ def effective_bodies(sch: Schedule) -> dict[Stage, tuple[PrimExpr, ...]]:
 
 
 def reads_of(body: tuple[PrimExpr, ...]) -> list[TensorRead]:
-    """Every tensor read in the bodies, in order."""
+    """Every tensor read in the bodies, in order, its indices free of the bodies' ``Let``
+    variables (shared subexpressions, ``te.cse``): bound inference and index checks see them in
+    terms of the loop variables, which is what they are outside the ``Let``."""
     found: list[TensorRead] = []
+    lets: dict[Var, PrimExpr] = {}
 
     def fn(n: Any) -> None:
         if isinstance(n, TensorRead):
             found.append(n)
+        elif isinstance(n, E.Let):
+            lets[n.var] = n.value
     for b in body:
         post_order_visit(b, fn)
-    return found
+    if not lets:
+        return found
+    resolved: dict[Var, PrimExpr] = {}
+
+    def value_of(v: Var) -> PrimExpr:
+        if v not in resolved:  # a value uses only variables bound outside it: no cycle
+            inner = [u for u in free_vars(lets[v]) if u in lets]
+            resolved[v] = substitute(lets[v], {u: value_of(u) for u in inner}) if inner else lets[v]
+        return resolved[v]
+    out = []
+    for rd in found:
+        used = [u for i in rd.indices for u in free_vars(i) if u in lets]
+        if used:
+            mapping = {u: value_of(u) for u in used}
+            rd = rd.with_fields(indices=tuple(substitute(i, mapping) for i in rd.indices))
+        out.append(rd)
+    return out
 
 
 def _auto_inline(sch: Any, accept: Any) -> None:

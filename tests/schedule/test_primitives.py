@@ -301,3 +301,30 @@ def test_inline_a_stage_read_at_an_index_of_another_integer_type(index_dtype):
     out = np.empty(5, "float32")
     f(a, idx, out)
     np.testing.assert_allclose(out, a[idx] * 2 + a[9 - idx.astype(np.int64)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("target", ["llvm", "cuda -emulate"])
+def test_compute_at_a_consumer_whose_index_is_a_shared_subexpression(target):
+    # An index node the consumer reads at twice becomes a Let (te.cse); bound inference sized the
+    # producer with the Let's variable, used outside its scope (max pool_grad under
+    # topi.cuda.schedule_pool: "variable 'cse3' is used but never bound").
+    n = 64
+    A = te.placeholder((n // 2,), name="A")
+    P = te.compute((n // 2,), lambda j: A[j] * 2.0 + 1.0, name="P")
+
+    def body(i):
+        t = te.min(i // 2, n // 2 - 1)  # one node, read twice
+        return P[t] + P[t] * 3.0
+    C = te.compute((n,), body, name="C")
+    s = te.create_schedule(C.op)
+    xo, xi = s[C].split(C.op.axis[0], factor=8)
+    s[P].compute_at(s[C], xo)
+    if target != "llvm":
+        s[C].bind(xo, te.thread_axis("blockIdx.x"))
+        s[C].bind(xi, te.thread_axis("threadIdx.x"))
+    f = tl.build(s, [A, C], target)
+    a = np.random.rand(n // 2).astype("float32")
+    c = np.empty(n, "float32")
+    f(a, c)
+    t = np.minimum(np.arange(n) // 2, n // 2 - 1)
+    np.testing.assert_allclose(c, (a[t] * 2 + 1) * 4, rtol=1e-6)
