@@ -13,17 +13,40 @@ TVM 0.12's ``auto_scheduler`` code ports with ``from tensorlang import autosched
 auto_scheduler``: ``register_workload``, ``SearchTask(func=, args=, target=)``,
 ``task.tune(TuningOptions(num_measure_trials=, measure_callbacks=[RecordToFile(log)]))``,
 ``task.apply_best(log)``, ``task.print_best(log)``, ``SketchPolicy``/``XGBModel``/
-``PreloadMeasuredStates`` to resume, ``TaskScheduler(tasks).tune(options)``.
+``PreloadMeasuredStates`` to resume, ``TaskScheduler(tasks).tune(options)`` (round-robin or
+gradient, a custom objective, callbacks), ``ApplyHistoryBest(log)`` for dispatch, ``RecordReader``.
 """
 
+import importlib
+
+from .. import tvm_paths
+from . import cost_model, dispatcher, workload_registry
+from ._ffi_api import DeserializeSearchTask, SerializeSearchTask
 from .dag import ComputeDAG, SketchError
+from .dispatcher import ApplyHistoryBest, ApplyHistoryBestOrSample, DispatchContext, FallbackContext
 from .hardware import HardwareModel, HardwareParams, hardware_for
-from .policy import PreloadCustomSketchRule, PreloadMeasuredStates, RandomModel, SketchPolicy, XGBModel
-from .records import load_best_record, load_records, save_records
+from .measure_input import MeasureInput, MeasureResult
+from .policy import (
+           EmptyPolicy,
+           PreloadCustomSketchRule,
+           PreloadMeasuredStates,
+           RandomModel,
+           SketchPolicy,
+           XGBModel,
+)
+from .records import (
+           RecordReader,
+           dump_record_to_string,
+           load_best_record,
+           load_record_from_string,
+           load_records,
+           save_records,
+)
 from .scheduler import TaskScheduler, tune_tasks
+from .scheduler_callbacks import LogEstimatedLatency, PrintTableInfo, ShowProgress, TaskSchedulerCallback
 from .search import SketchSearch
 from .sketch import Sketch, apply_sketch, generate_sketches
-from .task import LayoutRewriteOption, SearchTask
+from .task import DeprecatedAPIError, LayoutRewriteOption, SearchTask, auto_schedule, create_task
 from .tuning_options import (
            LocalBuilder,
            LocalRPCMeasureContext,
@@ -34,12 +57,26 @@ from .tuning_options import (
            TuningOptions,
            TuningOptionsError,
 )
-from .workload_registry import WorkloadError, register_workload
+from .workload_registry import WorkloadError, make_workload_key, register_workload
+
+# TVM's package imports its submodules, so ``auto_scheduler.measure.MeasureInput`` works after a
+# plain ``from tvm import auto_scheduler``.  Those tensorlang keeps in this package are views of its
+# names (``tvm_paths``): importing them here makes each an attribute, as in TVM.
+tvm_paths.install()  # idempotent; this package may be imported while tensorlang's own __init__ runs
+for _name in ("compute_dag", "measure", "measure_record", "search_policy", "search_task", "task_scheduler",
+              "loop_state", "utils", "feature"):
+    importlib.import_module(f"{__name__}.{_name}")
+del _name
 
 __all__ = ["SearchTask", "tune_tasks", "TaskScheduler", "SketchSearch", "ComputeDAG", "SketchError", "Sketch",
-           "HardwareModel", "hardware_for", "apply_sketch", "generate_sketches",
+           "HardwareModel", "hardware_for", "apply_sketch", "generate_sketches", "ShowProgress", "DeprecatedAPIError",
            # TVM 0.12's auto_scheduler names (``from tensorlang import autoschedule as auto_scheduler``)
-           "register_workload", "WorkloadError", "TuningOptions", "TuningOptionsError", "RecordToFile", "LocalBuilder",
-           "LocalRunner", "LocalRPCMeasureContext", "SketchPolicy", "XGBModel", "RandomModel",
-           "PreloadMeasuredStates", "PreloadCustomSketchRule", "HardwareParams", "LayoutRewriteOption", "load_records",
-           "save_records", "load_best_record", "PythonBasedMeasureCallback", "MeasureCallback"]
+           "register_workload", "make_workload_key", "WorkloadError", "TuningOptions", "TuningOptionsError",
+           "RecordToFile", "RecordReader", "LocalBuilder", "LocalRunner", "LocalRPCMeasureContext", "SketchPolicy",
+           "EmptyPolicy", "XGBModel", "RandomModel", "PreloadMeasuredStates", "PreloadCustomSketchRule",
+           "HardwareParams", "LayoutRewriteOption", "load_records", "save_records", "load_best_record",
+           "dump_record_to_string", "load_record_from_string", "MeasureInput", "MeasureResult",
+           "PythonBasedMeasureCallback", "MeasureCallback", "ApplyHistoryBest", "ApplyHistoryBestOrSample",
+           "DispatchContext", "FallbackContext", "TaskSchedulerCallback", "PrintTableInfo", "LogEstimatedLatency",
+           "create_task", "auto_schedule", "SerializeSearchTask", "DeserializeSearchTask",
+           "cost_model", "dispatcher", "workload_registry"]

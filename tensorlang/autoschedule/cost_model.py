@@ -114,3 +114,12 @@ class XGBRankModel:
         if margin is not None:
             d.set_base_margin(margin)
         return self.booster.predict(d, output_margin=True)
+
+
+def __getattr__(name: str) -> Any:
+    # TVM's auto_scheduler.cost_model holds the policy-level models (XGBModel, RandomModel);
+    # here they live in .policy, which imports this module, so they are fetched on first use.
+    if name in ("XGBModel", "RandomModel"):
+        from . import policy
+        return getattr(policy, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

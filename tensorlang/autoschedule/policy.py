@@ -2,7 +2,8 @@
 (the task's evolutionary search, with a seed), its cost model (``XGBModel``: the shipped
 pretrained ranker refitted on the task's measurements; ``RandomModel``: no learned model, the
 analytic prior alone) and ``PreloadMeasuredStates`` (trials of a log the search starts from);
-``PreloadCustomSketchRule`` is accepted with a warning (see its docstring).
+``PreloadCustomSketchRule`` is accepted with a warning (see its docstring); ``EmptyPolicy`` searches
+with the prior alone.
 """
 
 from __future__ import annotations
@@ -120,3 +121,12 @@ class SketchPolicy:
         self.search = SketchSearch(task, seed=seed, cost_model=model.ranker(seed))
         # logs whose trials of the task start the search (each read once, in order)
         self.preload: list[str] = list(dict.fromkeys([*model.files, *(cb.filename for cb in callbacks)]))
+
+
+class EmptyPolicy(SketchPolicy):
+    """TVM's minimal policy: candidates ranked by the analytic prior of the hardware alone, with
+    no learned model (TVM's measures its initial schedule; tensorlang never measures a candidate
+    twice, so this is the cheapest search that still proposes new ones)."""
+
+    def __init__(self, task: Any, init_search_callbacks: Any = None):
+        super().__init__(task, RandomModel(), seed=0, verbose=0, init_search_callbacks=init_search_callbacks)

@@ -74,10 +74,18 @@ def save_records(filename: str | os.PathLike, inputs: Sequence[MeasureInput], re
 
 def load_best_record(filename: str | os.PathLike, workload_key: str | None = None, target: Any = None,
                      include_compatible: bool = False) -> tuple[MeasureInput, MeasureResult] | tuple[None, None]:
-    """The best error-free trial of ``filename``, of one workload (a task's ``workload_key`` or
+    """The best error-free record of ``filename``, of one workload (a task's ``workload_key`` or
     TVM's JSON form ``'["name", args...]'``) and target when given, ranked by the rule every
-    reader of a log follows; ``(None, None)`` when there is none."""
-    keys = None if workload_key is None else {workload_key, *_tvm_key_forms(workload_key)}
+    reader of a log follows (``record.Ranking``, as ``task.apply_best`` and ``ApplyHistoryBest``);
+    ``(None, None)`` when there is none.
+
+    When the log's leaders were re-measured side by side (``LOG.confirmed``), the best is the
+    confirmed winner's confirmation record: ``res.confirm`` is set and ``res.costs`` are its
+    rounds.  ``load_records`` gives trials only, so this record is not among them and its cost
+    may be lower than every trial's (a lucky short trial loses to a steadier one, whose rounds
+    in fresh processes can be faster than its own first reading); its ``inp.config`` (the state)
+    is always one of those trials' configs.  ``record.load_with_confirmations`` gives both."""
+    keys = None if workload_key is None else {workload_key, *tvm_key_forms(workload_key)}
     tgt = None if target is None else str(as_target(target))
     ranking = record.Ranking()
     for inp, res in record.load_with_confirmations(filename):
@@ -89,10 +97,52 @@ def load_best_record(filename: str | os.PathLike, workload_key: str | None = Non
     return ranking.best if ranking.best is not None else (None, None)
 
 
-def _tvm_key_forms(key: str) -> list[str]:
+def tvm_key_forms(key: str) -> list[str]:
     """Our workload key of a TVM JSON key ``'["name", args...]'`` (none when it is not one)."""
     try:
         name, args = parse_workload_key(key)
     except TensorLangError:
         return []
     return [workload_key_of(NAME_PREFIX + name, args)]
+
+
+class RecordReader:
+    """The trials of a tuning log (TVM's ``auto_scheduler.RecordReader``): iterate it for
+    (MeasureInput, MeasureResult) pairs, as ``load_records`` gives them, or ``read_lines``."""
+
+    def __init__(self, filename: str | os.PathLike):
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TensorLangError(f"RecordReader needs a log file name, got {filename!r}")
+        self.filename = os.fspath(filename)
+
+    def read_lines(self, max_lines: int | None = None, skip_lines: int = 0
+                   ) -> tuple[list[MeasureInput], list[MeasureResult]]:
+        """(inputs, results) of up to ``max_lines`` trials after the first ``skip_lines``."""
+        for name, value in (("max_lines", max_lines), ("skip_lines", skip_lines)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+                raise TensorLangError(f"RecordReader.read_lines: {name} must be a non-negative int, got {value!r}")
+        inputs: list[MeasureInput] = []
+        results: list[MeasureResult] = []
+        for i, (inp, res) in enumerate(self):
+            if i < skip_lines:
+                continue
+            if max_lines is not None and len(inputs) >= max_lines:
+                break
+            inputs.append(inp)
+            results.append(res)
+        return inputs, results
+
+    def __iter__(self) -> Iterator[tuple[MeasureInput, MeasureResult]]:
+        return load_records(self.filename)
+
+
+def dump_record_to_string(inp: MeasureInput, res: MeasureResult) -> str:
+    """One trial as the log line that stores it (TVM's ``measure_record.dump_record_to_string``)."""
+    return record.encode(inp, res)
+
+
+def load_record_from_string(text: str) -> tuple[MeasureInput, MeasureResult]:
+    """The (MeasureInput, MeasureResult) of one log line; ``inp.task`` names the task by its
+    workload key and target, as a record read from a log does."""
+    return record.decode(text.strip())
+

@@ -153,6 +153,10 @@ class SearchTask:
         self.func = func
         self.args = tuple(args)
         self.target = TaskTarget(str(as_target(target if target is not None else "llvm")))
+        self.target_host = target_host
+        self.hardware_params = hardware_params
+        self.layout_rewrite_option = (LayoutRewriteOption.INSERT_TRANSFORM_STAGE if layout_rewrite_option is None
+                                      else layout_rewrite_option)
         # a registered function is named as registered, however the task was made (TVM's keys)
         self.name = NAME_PREFIX + (name or registered_name(func) or desc or getattr(func, "__name__", "computation"))
         self.desc = desc
@@ -288,25 +292,37 @@ class SearchTask:
             confirm_best(self, search, option, log, confirm_top, confirm_rounds)
         return search
 
-    def apply_best(self, log: str | os.PathLike, include_compatible: bool = False,
-                   layout_rewrite_option: Any = None) -> tuple[Schedule, list]:
-        """The best error-free candidate of this task (same workload and target) in ``log``.
+    def apply_best(self, log: str | os.PathLike | None = None, include_compatible: bool = False,
+                   layout_rewrite_option: Any = None, *, log_file: str | os.PathLike | None = None
+                   ) -> tuple[Schedule, list]:
+        """The best error-free candidate of this task (same workload and target) in ``log``
+        (TVM's keyword: ``log_file``), by the rule ``load_best_record`` and ``ApplyHistoryBest``
+        follow; without a log, the state the current dispatch context gives
+        (``with auto_scheduler.ApplyHistoryBest(log): task.apply_best()``).
         (TVM's ``include_compatible`` and ``layout_rewrite_option`` are accepted and not used.)"""
-        return self.instantiate(self._best(log))
+        return self.instantiate(self._best(_one_log(log, log_file, "apply_best")))
 
-    def _best(self, log: str | os.PathLike) -> ConfigEntity:
+    def _best(self, log: str | os.PathLike | None) -> ConfigEntity:
+        if log is None:
+            from .dispatcher import DispatchContext  # the dispatch layer sits above the task
+            state = DispatchContext.current.query(self.target, self.workload_key, True, self.dag)
+            if state is None:
+                raise TensorLangError(f"no log given and no auto_scheduler dispatch context (ApplyHistoryBest) knows "
+                                      f"{self.name}{self.args} on {self.target}")
+            return state
         best = best_config(self, log)
         if best is None:
             raise TensorLangError(f"{log}: no successful trial of {self.name}{self.args} on {self.target}")
         return best
 
-    def print_best(self, log: str | os.PathLike, print_mode: str = "schedule") -> str:
-        """The best candidate in ``log``: as the Python schedule primitives that make it
-        (``print_mode="schedule"``), or as the source of its device kernel (``"cuda"``, for a
-        CUDA task)."""
+    def print_best(self, log: str | os.PathLike | None = None, print_mode: str = "schedule", *,
+                   log_file: str | os.PathLike | None = None) -> str:
+        """The best candidate in ``log`` (``log_file``; without one, the dispatch context's): as
+        the Python schedule primitives that make it (``print_mode="schedule"``), or as the
+        source of its device kernel (``"cuda"``, for a CUDA task)."""
         if print_mode not in ("schedule", "cuda"):
             raise TensorLangError(f"print_best: print_mode must be 'schedule' or 'cuda', got {print_mode!r}")
-        return self.python_code_of(self._best(log), print_mode)
+        return self.python_code_of(self._best(_one_log(log, log_file, "print_best")), print_mode)
 
     def python_code_of(self, config: ConfigEntity, print_mode: str = "schedule") -> str:
         """A candidate of this task as the Python schedule primitives that make it, or (``"cuda"``)
@@ -333,6 +349,32 @@ class SearchTask:
 
     def __repr__(self) -> str:
         return f"SearchTask({self.name}, args={self.args}, target={self.target}, sketches={len(self.sketches)})"
+
+
+def _one_log(log: str | os.PathLike | None, log_file: str | os.PathLike | None, what: str
+             ) -> str | os.PathLike | None:
+    if log is not None and log_file is not None:
+        raise TensorLangError(f"{what}: give the log once (log or TVM's log_file), not both")
+    return log if log is not None else log_file
+
+
+class DeprecatedAPIError(TensorLangError, ValueError):
+    """A TVM API that TVM itself removed (and raises ValueError for)."""
+
+
+def create_task(func: Any, args: Sequence[Any], target: Any, target_host: Any = None,
+                hardware_params: Any = None) -> SearchTask:
+    """Removed in TVM 0.12 (it raises there too): ``SearchTask(func=, args=, target=)``."""
+    raise DeprecatedAPIError("auto_scheduler.create_task is deprecated (TVM PR 7028): use "
+                             "auto_scheduler.SearchTask(func=..., args=..., target=...)")
+
+
+def auto_schedule(task: Any, search_policy: Any = None, tuning_options: Any = None) -> tuple[Schedule, list]:
+    """Removed in TVM 0.12 (it raises there too): ``task.tune(tuning_options)`` then
+    ``task.apply_best(log)``."""
+    raise DeprecatedAPIError("auto_scheduler.auto_schedule is deprecated (TVM PR 7028): use "
+                             "task.tune(tuning_options) and then task.apply_best(log_file)")
+
 
 
 def default_measure_option() -> Any:

@@ -82,8 +82,10 @@ class TuningOptions:
     """``TuningOptions(num_measure_trials=64, measure_callbacks=[RecordToFile(log)], verbose=1)``.
 
     ``num_measure_trials`` counts the trials this call measures (as in TVM), not those a log
-    already holds.  ``num_measures_per_round`` is accepted and not used: tensorlang measures in
-    batches of 8 so that its cost model is refitted often.  ``builder`` and ``runner`` are
+    already holds.  ``num_measures_per_round`` sizes a ``TaskScheduler``'s rounds (at most
+    ``num_measure_trials // len(tasks)``, as in TVM); a search measures in batches of at most 8
+    within a round, so that its cost model is refitted often.  ``early_stopping``: stop when
+    the best (a ``TaskScheduler``'s objective) has not improved in that many trials.  ``builder`` and ``runner`` are
     ``"local"`` (tensorlang's defaults for auto-scheduling) or objects from ``LocalBuilder`` /
     ``LocalRunner`` here or in ``autotune``.  ``measure_callbacks`` holds ``RecordToFile`` and
     any callables ``f(search, inputs, results)``, called after every batch."""

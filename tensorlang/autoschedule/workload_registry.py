@@ -88,8 +88,13 @@ def _tuples(value: Any) -> Any:
     return tuple(_tuples(v) for v in value) if isinstance(value, list) else value
 
 
-def make_workload_key(name: str, args: Sequence[Any]) -> str:
-    """TVM's JSON form of a workload: the name, then the arguments."""
+def make_workload_key(func: str | Callable, args: Sequence[Any]) -> str:
+    """TVM's JSON form of a workload: the name (``func``, or the name its function is registered
+    under), then the arguments."""
+    name = func if isinstance(func, str) else registered_name(func)
+    if name is None:
+        raise WorkloadError(f"make_workload_key: {getattr(func, '__name__', func)!r} is not a registered workload; "
+                            "decorate its function with @auto_scheduler.register_workload")
     try:
         return json.dumps([name, *args])
     except TypeError as exc:

@@ -1,4 +1,5 @@
-"""Test helpers with TVM's names (``tvm.testing.assert_allclose``)."""
+"""Test helpers with TVM's names (``tvm.testing.assert_allclose``); ``tvm.testing.autotvm`` and
+``tvm.testing.auto_scheduler`` (TVM's sample tasks and workloads) load on first use."""
 
 from __future__ import annotations
 
@@ -178,6 +179,18 @@ def fixture(func: Callable[..., Any] | None = None, *, cache_return_value: bool 
     if func is None:
         return lambda f: pytest.fixture(f)
     return pytest.fixture(func)
+
+
+# TVM's tvm.testing imports these on import; here they load on first use, since they pull in the
+# tuners, which sit on top of everything tensorlang's own import brings in.
+_SUBMODULES = ("auto_scheduler", "autotvm")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def main() -> None:
