@@ -50,13 +50,35 @@ def _parse(ir_text: str, name: str, tm: llvm.TargetMachine) -> llvm.ModuleRef:
     return mod
 
 
-def _optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, level: int) -> None:
+def _optimize(mod: llvm.ModuleRef, tm: llvm.TargetMachine, level: int, slp: bool = True,
+              loops: bool = True) -> None:
     pto = llvm.create_pipeline_tuning_options(speed_level=level)
     vectorize = level >= 2
-    pto.loop_vectorization = vectorize
-    pto.slp_vectorization = vectorize  # off by default in llvmlite; it packs unrolled stores
+    pto.loop_vectorization = vectorize and loops
+    pto.slp_vectorization = vectorize and slp  # off by default in llvmlite; it packs unrolled stores
     pb = llvm.create_pass_builder(tm, pto)
     pb.getModulePassManager().run(mod, pb)
+
+
+# LLVM's vectorizers together have produced invalid IR from valid input (LLVM 22: a
+# shufflevector that does not dominate its uses, in a float64 lrn gradient), which LLVM's
+# code generator then aborts the process on: so the optimized module is verified, and on
+# failure optimized again from the input with fewer vectorizers.
+_FALLBACKS = ({"slp": True, "loops": True}, {"slp": False, "loops": True}, {"slp": False, "loops": False})
+
+
+def _optimized(ir_text: str, name: str, tm: llvm.TargetMachine, level: int) -> llvm.ModuleRef:
+    """``ir_text`` parsed and optimized into a module that passes LLVM's verifier."""
+    for options in _FALLBACKS:
+        mod = _parse(ir_text, name, tm)
+        _optimize(mod, tm, level, **options)
+        try:
+            mod.verify()
+            return mod
+        except RuntimeError as exc:
+            error = exc
+    raise BuildError(f"LLVM's optimizer produced invalid IR for '{name}' with and without its vectorizers: "
+                     f"{str(error).strip()[:300]}")
 
 
 class JITLibrary:
@@ -120,8 +142,7 @@ def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True
     is set, JIT-compile (builders that only export a library skip the JIT)."""
     with LOCK:
         tm = _cached_target_machine(target, "default")
-        mod = _parse(ir_text, name, tm)
-        _optimize(mod, tm, target.opt_level)
+        mod = _optimized(ir_text, name, tm, target.opt_level)
         ir_opt = str(mod)
         engine = None
         if jit and same_arch(target.triple, host_triple()):
