@@ -11,8 +11,10 @@ Each compute operation between the output and the inputs contributes, for every 
 inverting ``g`` (``solve.invert_read``), the variables it leaves free become reduce axes, and its
 conditions become the reduction's ``where``.  So the adjoint of a matmul is a matmul and that of a
 convolution is a transposed convolution, never a Jacobian the size of both tensors.  Sum, max, min
-and product reductions are differentiated (max and min send the adjoint to the elements equal to
-the result); other reducers, scans and extern stages are refused with an ``ExprError``.
+and product reductions are differentiated (max and min send the adjoint to the first element, in the
+reduce axes' order, equal to the result, as TVM's derivative of the reducer does: a subgradient,
+where ties all receiving it would multiply it); other reducers, scans and extern stages are
+refused with an ``ExprError``.
 The results are ordinary tensors: schedule and build them like any other.
 """
 
@@ -30,6 +32,7 @@ from ..errors import ExprError
 from ..te import expr as E
 from ..te.functor import Mutator, post_order_visit, substitute
 from ..te.operation import compute, reduce_axis
+from ..te.reduction import min as te_min
 from ..te.reduction import sum as te_sum
 from ..te.tensor import ComputeOp, PlaceholderOp, Tensor
 from .derivative import derivative, times
@@ -65,6 +68,14 @@ def _reducer_kind(op: ComputeOp, red: E.Reduce) -> str:
                     "product reductions can be differentiated")
 
 
+def _linear_index(axes: Sequence[Any]) -> E.PrimExpr:
+    """The row-major position of a point of the reduce ``axes`` (their variables, from their mins)."""
+    lin: E.PrimExpr = E.const(0, axes[0].var.dtype)
+    for iv in axes:
+        lin = lin * iv.dom.extent + (iv.var - iv.dom.min)
+    return lin
+
+
 def _reads_of(body: E.PrimExpr, t: Tensor) -> list[E.TensorRead]:
     """The distinct reads of ``t`` in ``body`` (structurally equal reads once), in order."""
     found: dict[Any, E.TensorRead] = {}
@@ -93,7 +104,7 @@ class _InlineLets(Mutator):
 class _Gradient:
     def __init__(self, output: Tensor, head: Tensor, prefix: tuple[Any, ...]):
         self.output, self.head, self.prefix = output, head, prefix
-        self.exclusive: dict[int, Tensor] = {}
+        self.exclusive: dict[Any, Tensor] = {}
 
     # --- one stage's contribution to the adjoint of one tensor it reads ---------------------------
 
@@ -117,7 +128,8 @@ class _Gradient:
             if d is None:
                 continue
             if kind in ("max", "min"):
-                d = E.Select(E.EQ(src, op.output(0)(*y)), d, E.const(0.0, d.dtype))
+                first, lin = self._first_extreme(op, body), _linear_index(body.axis)
+                d = E.Select(E.EQ(E.cast(lin, first.dtype), first(*y)), d, E.const(0.0, d.dtype))
             elif kind == "prod":
                 d = times(d, self._exclusive_product(op, body)(*(y + [iv.var - iv.dom.min for iv in body.axis])))
             name = f"{u.op.name}_grad_{op.name}" + (f"_{n}" if n else "")
@@ -160,6 +172,31 @@ class _Gradient:
             return value if where is None else E.Select(where, value, E.const(0.0, u.dtype))
 
         return compute(tuple(self.prefix) + tuple(u.shape), fcompute, name=name)
+
+    def _first_extreme(self, op: ComputeOp, red: E.Reduce) -> Tensor:
+        """``F[y]`` = the linear index (reduce axes in order) of the first point whose source
+        equals the max/min result ``op[y]``; past the last index when none does (a NaN result)."""
+        if ("first", id(op)) in self.exclusive:
+            return self.exclusive[("first", id(op))]
+        extents = [simplify(E.convert(iv.dom.extent)) for iv in red.axis]
+        count: E.PrimExpr = E.const(1, "int64")
+        for ext in extents:
+            count = count * E.cast(ext, "int64")
+        small = all(isinstance(e, E.IntImm) for e in extents) and math.prod(e.value for e in extents) < 2**31 - 1
+        dtype = "int32" if small else "int64"
+        past = simplify(E.cast(count, dtype))
+
+        def fcompute(*idx: E.Var) -> E.PrimExpr:
+            fresh = [reduce_axis((iv.dom.min, iv.dom.min + iv.dom.extent), name=iv.var.name) for iv in red.axis]
+            m = {iv.var: v for iv, v in zip(op.axis, idx)}
+            m.update({iv.var: f.var for iv, f in zip(red.axis, fresh)})
+            hit = E.EQ(substitute(red.source[0], m), op.output(0)(*idx))
+            lin = E.cast(substitute(_linear_index(red.axis), m), dtype)
+            return te_min(E.Select(hit, lin, past), axis=fresh, where=substitute(red.condition, m))
+
+        t = compute(tuple(iv.dom.extent for iv in op.axis), fcompute, name=f"{op.name}_first_extreme")
+        self.exclusive[("first", id(op))] = t
+        return t
 
     def _exclusive_product(self, op: ComputeOp, red: E.Reduce) -> Tensor:
         """``P[y, r] = product over r' != r of source(y, r')``: the derivative of a product
@@ -255,7 +292,7 @@ def gradient(output: Tensor, inputs: Sequence[Tensor] | Tensor, head: Tensor | N
         op = t.op
         if isinstance(op, PlaceholderOp) or not t.dtype.is_float:
             continue
-        if not isinstance(op, ComputeOp):
+        if type(op) is not ComputeOp:  # extern, scan and tensor-intrinsic stages are ComputeOps with no body
             raise ExprError(f"te.gradient: stage '{op.name}' is a {type(op).__name__}; only compute stages "
                             "can be differentiated")
         if len(op.body) != 1:

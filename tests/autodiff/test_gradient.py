@@ -316,3 +316,56 @@ def test_an_index_map_that_cannot_be_inverted_warns_when_large():
     small = te.placeholder((8, 8), name="S")
     Z = te.compute((8, 8), lambda i, j: small[(i * j) % 8, j] * 2.0, name="Z")
     check_grad(Z, [small])
+
+
+def _grad_of(out, x, head_shape=None):
+    H = te.placeholder(out.shape if head_shape is None else head_shape, out.dtype, "H")
+    (g,) = te.gradient(out, [x], head=H)
+    return tvm.build(te.create_schedule(g.op), [x, H, g]), g
+
+
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_max_min_reduction_sends_the_adjoint_to_the_first_tied_element(kind):
+    # Every element equal to the result got the whole adjoint: a 2x2 max pool of a constant
+    # window passed on 4 times its gradient. TVM's derivative of the reducer (and PyTorch's
+    # pooling) gives it to the first one, in the reduce axes' order.
+    rng = np.random.default_rng()
+    X = te.placeholder((6, 4, 5), "float64", "X")
+    j, k = te.reduce_axis((0, 4), "j"), te.reduce_axis((0, 5), "k")
+    R = te.compute((6,), lambda i: getattr(te, kind)(X[i, j, k], axis=[j, k]), name="R")
+    f, _ = _grad_of(R, X)
+    x = rng.integers(0, 3, (6, 4, 5)).astype("float64")  # many ties
+    h = rng.random(6)
+    d = np.full(x.shape, np.nan)
+    f(x, h, d)
+    flat = x.reshape(6, -1)
+    first = (flat.argmax if kind == "max" else flat.argmin)(axis=1)  # numpy: the first extreme
+    want = np.zeros_like(flat)
+    want[np.arange(6), first] = h
+    np.testing.assert_array_equal(d.reshape(6, -1), want)
+
+
+def test_max_pool_gradient_of_a_constant_window_is_not_multiplied():
+    X = te.placeholder((1, 1, 4, 4), "float64", "X")
+    P = topi.nn.pool2d(X, (2, 2), (2, 2), (1, 1), (0, 0, 0, 0), "max")
+    f, _ = _grad_of(P, X)
+    h = np.random.default_rng().random((1, 1, 2, 2))
+    d = np.zeros((1, 1, 4, 4))
+    f(np.zeros((1, 1, 4, 4)), h, d)
+    np.testing.assert_allclose(d.sum(), h.sum())
+    np.testing.assert_array_equal(d[0, 0, ::2, ::2], h[0, 0])
+
+
+def test_extern_and_scan_stages_are_refused_not_differentiated_as_zero():
+    # Extern and scan stages are ComputeOp subclasses with a placeholder body: their gradient
+    # came out as zeros (cumsum) or wrong (a scan's), with no error.
+    X = te.placeholder((2, 3), "float64", "X")
+    with pytest.raises(ExprError, match=r"stage '.*' is a ExternOp; only compute stages"):
+        te.gradient(topi.cumsum(X, axis=1), [X], head=te.placeholder((2, 3), "float64", "H"))
+    state = te.placeholder((4, 3), "float64", "state")
+    Xs = te.placeholder((4, 3), "float64", "Xs")
+    init = te.compute((1, 3), lambda _, i: Xs[0, i], name="init")
+    update = te.compute((4, 3), lambda t, i: state[t - 1, i] + Xs[t, i], name="update")
+    Y = te.scan(init, update, state, inputs=[Xs])
+    with pytest.raises(ExprError, match=r"is a ScanOp; only compute stages"):
+        te.gradient(Y, [Xs], head=te.placeholder((4, 3), "float64", "H"))
