@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from typing import Any
@@ -30,6 +31,15 @@ def load_module(path: str | os.PathLike) -> Any:
         create_shared(library, [os.fsdecode(path)])
         return _load_module(library)
     return _load_module(path)
+
+
+def __getattr__(name: str) -> Any:
+    # TVM's runtime submodules (tvm.runtime.module.enabled, tvm.runtime.ndarray ...) as attributes,
+    # as TVM imports them with the package: tensorlang keeps their names here (tvm_paths' views).
+    from ..tvm_paths import TVM_MODULE_NAMES
+    if name in TVM_MODULE_NAMES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
 
 
 __all__ = ["convert", "enabled", "DataType", "Module", "PackedFunc", "String", "const",

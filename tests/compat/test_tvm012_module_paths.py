@@ -207,3 +207,14 @@ def test_topi_tables_of_targets_tensorlang_lacks():
     y = np.empty_like(x)
     f(x, y)
     np.testing.assert_allclose(y, topi.testing.lrn_python(x, 3, 1, 2.0, 1e-4, 0.75), rtol=1e-5)
+
+
+def test_runtime_submodules_are_attributes_after_import_tensorlang():
+    # TVM imports tvm.runtime.module with the package: tvm.runtime.module.enabled("llvm") needed
+    # an explicit `import tensorlang.runtime.module` first.
+    import subprocess
+    import sys
+    code = ("import tensorlang as tvm; print(tvm.runtime.module.enabled('llvm'), "
+            "tvm.runtime.ndarray.array is tvm.nd.array)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.stdout.split() == ["True", "True"], out.stderr[-1500:]

@@ -31,3 +31,19 @@ def test_truncated_or_modified_libraries_are_refused_before_mapping(tmp_path, rn
         bad_path.write_bytes(bad)
         with pytest.raises(BuildError, match="truncated|damaged"):
             load_module(bad_path)
+
+
+@pytest.mark.parametrize("target", ["llvm", "cuda -emulate"])
+def test_export_into_a_folder_or_a_missing_folder_is_an_argument_error(tmp_path, target):
+    # A folder gave a raw IsADirectoryError naming a temporary file.
+    from tensorlang.errors import ArgumentError
+    A = te.placeholder((8,), name="A")
+    B = te.compute((8,), lambda i: A[i] + 1.0, name="B")
+    s = te.create_schedule(B.op)
+    if target != "llvm":
+        s[B].bind(B.op.axis[0], te.thread_axis("threadIdx.x"))
+    f = tl.build(s, [A, B], target)
+    with pytest.raises(ArgumentError, match="is a folder; give the path of the file"):
+        f.export_library(tmp_path)
+    with pytest.raises(ArgumentError, match="does not exist"):
+        f.export_library(tmp_path / "no" / "lib.so")

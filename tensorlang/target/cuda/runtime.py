@@ -28,6 +28,7 @@ import numpy as np
 from ...errors import ArgumentError, BoundsError, BuildError, TargetError
 from ..abi import BOUNDS_STATUS_WORDS, Dim, Signature, SignedModule, bounds_error, dim_str, eval_dim
 from ..binder import ArgBinder, BoundArgs, keyword_arguments_error
+from ..export_path import export_file_path
 from ..source_module import SourceModule
 from ..timing import ProfileResult, before_repeat, repeat_timings, timing_options
 from .driver import CUDADevice, CUDAError, cuda_device
@@ -336,8 +337,7 @@ class CUDAModule(SignedModule):
     def export_library(self, path: str | os.PathLike) -> None:
         """Write a JSON file holding the signature, launch plan, CUDA C, PTX and cubin, which
         ``load_cuda_module`` reads back (no shared library: the code runs through the driver)."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise ArgumentError(f"export_library needs a file path, got {path!r}")
+        path = export_file_path(path)
         c = self.compiled
         data = {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "signature": json.loads(self.signature.to_json()),
                 "plan": self.plan.to_dict(), "arch": c.arch, "source": self.source, "ptx": c.ptx,

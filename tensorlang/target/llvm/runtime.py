@@ -30,6 +30,7 @@ from ..abi import (
     bounds_error,
 )
 from ..binder import ArgBinder, keyword_arguments_error
+from ..export_path import export_file_path
 from ..packed import ERR_PACKED_CALL, PACKED_CALL_SYMBOL, callback_address, take_error
 from ..source_module import SourceModule
 from ..timing import ProfileResult, before_repeat, repeat_timings, timing_options
@@ -221,9 +222,7 @@ class Module(SignedModule):
     def export_library(self, path: str | os.PathLike, fcompile: Any = None, **_options: Any) -> None:
         """Write a shared library that ``load_module`` can load without the compiler, sealed
         with a checksum trailer (see ``seal_library``)."""
-        if not isinstance(path, (str, os.PathLike)):
-            raise ArgumentError(f"export_library needs a file path, got {path!r}")
-        path = os.fspath(path)
+        path = export_file_path(path)
         self._library.save(path)
         if not is_sealed(path):
             seal_library(path)
