@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import TensorLangError
+from .task import SearchTask
 from .workload_registry import WorkloadError, parse_workload_key, workload_function
 
 
@@ -31,7 +32,6 @@ def SerializeSearchTask(task: Any) -> str:  # noqa: N802 - TVM's registered func
 
 def DeserializeSearchTask(text: str) -> Any:  # noqa: N802 - TVM's registered function name
     """The ``SearchTask`` that ``SerializeSearchTask`` wrote as ``text``."""
-    from .task import SearchTask  # the task layer sits above this module
     try:
         fields = json.loads(text)
         key, target = fields["workload_key"], fields["target"]

@@ -19,7 +19,10 @@ from typing import Any
 from ..autotune import record
 from ..errors import TensorLangError
 from ..target.target import Target, as_target
+from .cost_model import XGBRankModel
 from .records import from_config, tvm_key_forms
+from .search import SketchSearch
+from .task import SearchTask
 from .workload_registry import WorkloadError, parse_workload_key
 
 # The contexts entered, innermost last (per thread and task, as every dispatch state here).
@@ -169,9 +172,6 @@ class ApplyHistoryBestOrSample(ApplyHistoryBest):
         return self.__dict__.get("_outer", _ROOT).query(text, workload_key, has_complex_op, dag, func_name)
 
     def _sample(self, target: str, workload_key: str) -> Any:
-        from .cost_model import XGBRankModel
-        from .search import SketchSearch
-        from .task import SearchTask
         name, _ = parse_workload_key(workload_key)
         try:
             task = SearchTask(workload_key=workload_key, target=target)

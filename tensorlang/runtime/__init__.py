@@ -11,6 +11,7 @@ from ..contrib.cc import create_shared
 from ..errors import BuildError
 from ..target.backends import load_module as _load_module
 from ..target.timing import ProfileResult
+from ..tvm_paths import TVM_MODULE_NAMES
 from .convert import convert
 from .enabled import enabled
 from .names import DataType, Module, PackedFunc, String, const
@@ -36,7 +37,6 @@ def load_module(path: str | os.PathLike) -> Any:
 def __getattr__(name: str) -> Any:
     # TVM's runtime submodules (tvm.runtime.module.enabled, tvm.runtime.ndarray ...) as attributes,
     # as TVM imports them with the package: tensorlang keeps their names here (tvm_paths' views).
-    from ..tvm_paths import TVM_MODULE_NAMES
     if name in TVM_MODULE_NAMES:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module '{__name__}' has no attribute '{name}'")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import itertools
 import sys
@@ -188,7 +189,6 @@ _SUBMODULES = ("auto_scheduler", "autotvm")
 
 def __getattr__(name: str) -> Any:
     if name in _SUBMODULES:
-        import importlib
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
