@@ -9,6 +9,7 @@ from .. import te
 from ..errors import ExprError
 from ..te.expr import PrimExpr
 from ..te.tensor import Tensor
+from .common_dtype import common_dtype
 from .utils import static_dim
 
 _ELLIPSIS = "..."
@@ -145,6 +146,8 @@ def einsum(subscripts: str, *operand: Tensor) -> Tensor:
     if out_pos is not None:
         shape[out_pos:out_pos] = ell_shape
 
+    dtype = common_dtype(operand, what)
+
     def read(n: int, idx: dict[str, Any], ell_idx: list[Any]) -> PrimExpr:
         labels, pos = parsed[n]
         t = operand[n]
@@ -156,8 +159,9 @@ def einsum(subscripts: str, *operand: Tensor) -> Tensor:
             count = ell_count[n]
             own = ell_idx[len(ell_idx) - count:] if count else []
             out[pos:pos] = own
-        # A size-1 dimension read against a larger index broadcasts: read its only element.
-        return t(*[0 if static_dim(d) == 1 else x for d, x in zip(dims, out)])
+        # A size-1 dimension read against a larger index broadcasts: read its only element.  Each
+        # operand goes straight to the common dtype, as numpy's einsum casts them all first.
+        return t(*[0 if static_dim(d) == 1 else x for d, x in zip(dims, out)]).astype(dtype)
 
     def body(*i: Any) -> PrimExpr:
         i = list(i)

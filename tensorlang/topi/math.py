@@ -10,6 +10,7 @@ from ..errors import ExprError
 from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
+from .common_dtype import common_dtype
 from .utils import get_const_tuple
 
 
@@ -20,6 +21,15 @@ def _unary(fn: Callable[[PrimExpr], PrimExpr], name: str) -> Callable[[Tensor], 
     op.__name__ = name
     op.__doc__ = f"Elementwise {name} of a tensor."
     return op
+
+
+def _int_unchanged(fn: Callable[[PrimExpr], PrimExpr]) -> Callable[[PrimExpr], PrimExpr]:
+    """A rounding function that passes integers through unchanged, as TVM's topi does: an integer is
+    already whole, so the values equal numpy's and the dtype stays integer (numpy would give float
+    for some of them)."""
+    def rounded(v: PrimExpr) -> PrimExpr:
+        return v if v.dtype.is_int and not v.dtype.is_bool else fn(v)
+    return rounded
 
 
 exp = _unary(te.exp, "exp")
@@ -35,10 +45,10 @@ sin = _unary(te.sin, "sin")
 cos = _unary(te.cos, "cos")
 tan = _unary(te.tan, "tan")
 abs = _unary(te.abs, "abs")  # noqa: A001 - TVM's name
-floor = _unary(te.floor, "floor")
-ceil = _unary(te.ceil, "ceil")
-round = _unary(te.round, "round")  # noqa: A001 - TVM's name
-trunc = _unary(te.trunc, "trunc")
+floor = _unary(_int_unchanged(te.floor), "floor")
+ceil = _unary(_int_unchanged(te.ceil), "ceil")
+round = _unary(_int_unchanged(te.round), "round")  # noqa: A001 - TVM's name
+trunc = _unary(_int_unchanged(te.trunc), "trunc")
 isnan = _unary(te.isnan, "isnan")
 isinf = _unary(te.isinf, "isinf")
 isfinite = _unary(te.isfinite, "isfinite")
@@ -62,11 +72,13 @@ def cast(x: Any, dtype: str) -> Any:
 
 
 def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
-    """Each element limited to [a_min, a_max]."""
+    """Each element limited to [a_min, a_max], as numpy.clip: ``minimum(maximum(x, a_min), a_max)``,
+    so a_min > a_max gives a_max everywhere (TVM gives a_min there) and NaN stays NaN."""
     def body(*i: Any) -> PrimExpr:
         v = x(*i)
         lo, hi = te.const(a_min, v.dtype), te.const(a_max, v.dtype)
-        return te.max(te.min(v, hi), lo)
+        # the upper bound applied last, as numpy orders them, decides the crossed-bounds case
+        return te.min(te.max(v, lo), hi)
     return te.compute(x.shape, body, name="T_clip", tag=tag.ELEMWISE)
 
 
@@ -99,7 +111,7 @@ def fast_erf(x: Tensor) -> Tensor:
 
 
 def elemwise_sum(xs: Sequence[Tensor]) -> Tensor:
-    """The elementwise sum of tensors of one shape."""
+    """The elementwise sum of tensors of one shape, in their common promoted dtype."""
     xs = list(xs)
     if not xs:
         raise ExprError("topi.elemwise_sum: needs at least one tensor")
@@ -110,10 +122,14 @@ def elemwise_sum(xs: Sequence[Tensor]) -> Tensor:
             raise ExprError(f"topi.elemwise_sum: tensor {n} '{x.op.name}' has shape {get_const_tuple(x.shape)}, "
                             f"tensor 0 '{xs[0].op.name}' {get_const_tuple(xs[0].shape)}")
 
+    dtype = common_dtype(xs, "elemwise_sum")
+
     def fcompute(*i: PrimExpr) -> PrimExpr:
-        out = xs[0](*i)
+        # every term converted once up front: pairwise promotion would add an int32 to a float32
+        # in float32 even when a float64 term comes later
+        out = xs[0](*i).astype(dtype)
         for x in xs[1:]:
-            out = out + x(*i)
+            out = out + x(*i).astype(dtype)
         return out
     return te.compute(xs[0].shape, fcompute, name="T_elemwise_sum", tag=tag.ELEMWISE)
 

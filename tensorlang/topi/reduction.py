@@ -7,11 +7,12 @@ from typing import Any
 
 from .. import te
 from ..errors import ExprError
-from ..te.expr import PrimExpr
+from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
 from .transform import normalize_axes, reshape
 from .utils import prod as _size
+from .utils import static_dim
 
 
 def _axes(data: Tensor, axis: Any, what: str = "reduction") -> list[int]:
@@ -109,7 +110,8 @@ def _arg_reducer(better: str) -> Any:
     def combine(x: Sequence[PrimExpr], y: Sequence[PrimExpr]) -> tuple[PrimExpr, PrimExpr]:
         # ties keep the smaller index, as numpy does; the identity's index -1 compares as the
         # largest (unsigned), so any real element tying with it (a row of -inf) wins
-        first = y[0].astype("uint32") < x[0].astype("uint32")
+        unsigned = "uint64" if y[0].dtype.bits == 64 else "uint32"
+        first = y[0].astype(unsigned) < x[0].astype(unsigned)
         wins = y[1] > x[1] if better == "max" else y[1] < x[1]
         take_y = te.any(wins, te.all(y[1] == x[1], first))
         if y[1].dtype.is_float:  # numpy: NaN beats every number, the first NaN wins
@@ -130,17 +132,35 @@ def _arg_reducer(better: str) -> Any:
 _argmax, _argmin = _arg_reducer("max"), _arg_reducer("min")
 
 
-def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Tensor:
+_INT32_MAX = 2**31 - 1
+
+
+def index_dtype(dims: Sequence[Any]) -> str:
+    """int32 (TVM's argmax dtype) when an index into ``dims`` (flattened) always fits in it, else
+    int64, numpy's.  A symbolic dimension counts as the largest value its dtype holds, so an int32
+    shape variable keeps int32 and an int64 one (or a product that may pass 2**31 - 1) gives int64:
+    never a wrapped index."""
+    bound = 1
+    for d in dims:
+        value = static_dim(d)
+        bound *= value if value is not None else (_INT32_MAX if convert(d).dtype.bits <= 32 else 2**63 - 1)
+    return "int32" if bound - 1 <= _INT32_MAX else "int64"
+
+
+def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str, idx_dt: str | None = None) -> Tensor:
     ndim = len(data.shape)
     red = _axes(data, axis, name.removeprefix("T_"))
     if len(red) != 1 and axis is not None:
         raise ExprError(f"{name}: reduce over one axis (got {axis!r})")
     if axis is None and ndim != 1:
         # The flat index, over every axis; keepdims keeps them all, as numpy's (1, ..., 1).
-        flat = _arg(reshape(data, [_size(data.shape)]), 0, keepdims, reducer, name)
+        # The index dtype comes from the dimensions themselves: their product may be an int32
+        # expression even when its value cannot fit in int32.
+        flat = _arg(reshape(data, [_size(data.shape)]), 0, keepdims, reducer, name, index_dtype(data.shape))
         return reshape(flat, [1] * ndim) if keepdims else flat
     ax = red[0]
     k = te.reduce_axis((0, data.shape[ax]), name="k")
+    idx_dt = idx_dt or index_dtype([data.shape[ax]])
     shape = [1 if d == ax else data.shape[d] for d in range(ndim)] if keepdims else \
         [data.shape[d] for d in range(ndim) if d != ax]
 
@@ -150,19 +170,20 @@ def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str) -> Te
             idx[ax] = k
         else:
             idx.insert(ax, k)
-        return reducer((k.var.astype("int32"), data(*idx)), axis=k)
+        return reducer((k.var.astype(idx_dt), data(*idx)), axis=k)
     idx_val = te.compute(shape, body, name=name + "_red_temp", tag=tag.COMM_REDUCE_IDX)
     # The index alone is the result: a copy stage keeps the value output internal to the schedule.
     return te.compute(shape, lambda *i: idx_val[0](*i), name=name, tag=tag.COMM_REDUCE_IDX)
 
 
 def argmax(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Index of the maximum along ``axis`` (int32; the first one on ties)."""
+    """Index of the maximum along ``axis`` (the flat index when None; the first one on ties): int32
+    as TVM's, int64 when the reduced extent may pass 2**31 - 1 (``index_dtype``)."""
     return _arg(data, axis, keepdims, _argmax, "T_argmax")
 
 
 def argmin(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Index of the minimum along ``axis`` (int32; the first one on ties)."""
+    """Index of the minimum along ``axis``, as ``argmax`` (int32, or int64 for a huge extent)."""
     return _arg(data, axis, keepdims, _argmin, "T_argmin")
 
 

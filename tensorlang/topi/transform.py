@@ -22,6 +22,7 @@ from ..te.flat_index import ravel, unravel
 from ..te.layout import Layout
 from ..te.tensor import Tensor
 from . import tag
+from .common_dtype import common_dtype
 from .dynamic_slice import dynamic_strided_slice
 from .utils import get_const_int, get_const_tuple, prod, static_dim
 
@@ -133,7 +134,8 @@ def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
 
 
 def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
-    """The tensors joined along ``axis``."""
+    """The tensors joined along ``axis``; mixed dtypes are each converted once to their common
+    promoted dtype (te/dtype.py), whatever their order."""
     tensors = _sequence(a_tuple, "concatenate", "a_tuple", "a sequence of tensors")
     if not tensors:
         raise ExprError("concatenate: needs at least one tensor")
@@ -156,6 +158,7 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
         offsets.append(offsets[-1] + get_const_int(t.shape[ax]))
     shape = list(tensors[0].shape)
     shape[ax] = offsets[-1]
+    dtype = common_dtype(tensors, "concatenate")
 
     def body(*i: Any) -> PrimExpr:
         pos = i[ax]
@@ -163,7 +166,8 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
         def read(n: int) -> PrimExpr:
             idx = list(i)
             idx[ax] = pos - offsets[n]
-            return tensors[n](*idx)
+            # each input straight to the output dtype: the selects must not promote pairwise
+            return tensors[n](*idx).astype(dtype)
         value = read(len(tensors) - 1)
         for n in range(len(tensors) - 2, -1, -1):
             value = te.if_then_else(pos < offsets[n + 1], read(n), value)
@@ -286,7 +290,8 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
     (numpy's negative indices: -1 is the last), "fast" uses it as it is (one outside [0, n) is
     a ``BoundsError`` when the kernel runs).  The first ``batch_dims`` axes of ``indices`` and
     ``a`` are shared: each batch takes from its own slice.  Unsigned indices are clipped or
-    wrapped by their value (a uint64 index of 2**63 or more is not read as a negative one)."""
+    wrapped by their value (a uint64 index of 2**63 or more is not read as a negative one).  Taking
+    from a length-0 axis is an ``ExprError`` in every mode unless ``indices`` is empty, as numpy."""
     what = "take"
     if mode not in ("clip", "wrap", "fast"):
         raise ExprError(f"{what}: mode '{mode}' is not 'clip', 'wrap' or 'fast'")
@@ -295,6 +300,7 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
     if axis is None:
         if batch_dims:
             raise ExprError(f"{what}: batch_dims={batch_dims} needs an axis")
+        _check_take_from_empty(a, indices, prod(a.shape), "axis=None (the flattened tensor)")
         return take(reshape(a, [prod(a.shape)]), indices, 0, 0, mode)
     ax = normalize_axis(axis, len(a.shape), what)
     k = len(indices.shape)
@@ -304,11 +310,14 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
         raise ExprError(f"{what}: batch_dims={batch_dims} must lie in [0, {min(ax, k)}] (the axis is {ax}, "
                         f"indices has {k} dimension(s))")
     n = a.shape[ax]
+    _check_take_from_empty(a, indices, n, f"axis {ax}")
     dt = indices.dtype
     # Unsigned indices keep their value: uint8/16/32 widen to a signed type that holds them all, and
     # uint64 is clipped / wrapped in uint64 itself (as int64, 2**63 would clip to 0 and wrap as negative).
     idt = "int64" if dt.bits == 64 or (not dt.is_signed and dt.bits >= 32) else "int32"
     shape = list(a.shape[:ax]) + list(indices.shape[bd:]) + list(a.shape[ax + 1:])
+    if static_dim(n) == 0:  # no index to take (checked above): clip and wrap by 0 must not be built
+        return te.compute(shape, lambda *i: te.const(0, a.dtype), name="T_take", tag=tag.INJECTIVE)
 
     def body(*i: Any) -> PrimExpr:
         pre, picked, post = list(i[:ax]), list(i[ax:ax + k - bd]), list(i[ax + k - bd:])
@@ -327,6 +336,15 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
             where = raw
         return a(*(pre + [where] + post))
     return te.compute(shape, body, name="T_take", tag=tag.INJECTIVE)
+
+
+def _check_take_from_empty(a: Tensor, indices: Tensor, size: Any, where: str) -> None:
+    """An ``ExprError`` when ``size`` (the taken length) is the constant 0 and ``indices`` may hold an
+    index: numpy raises there in every mode (no element to clip or wrap to); empty indices are fine."""
+    if static_dim(size) == 0 and static_dim(prod(indices.shape)) != 0:
+        raise ExprError(f"take: cannot take from {a.name} along {where}: it has length 0 but indices "
+                        f"{indices.name} has shape {get_const_tuple(indices.shape)} (numpy: 'cannot do a "
+                        f"non-empty take from an empty axes')")
 
 
 def _ints(values: Any, what: str, arg: str) -> list[int | None]:

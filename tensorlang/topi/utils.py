@@ -84,10 +84,22 @@ def simplify(expr: Any) -> Any:
 def prod(values: Sequence[Any]) -> Any:
     """The product of a shape's dimensions: an int for ints, a simplified expression (an IntImm when
     every dimension is constant) otherwise."""
-    result: Any = 1
+    # Constant dimensions multiply as Python ints: folded as int32 IntImms, 65536 x 32769 would wrap
+    # negative; the constant part then takes int64 when it needs it.
+    const, symbolic, saw_expr = 1, [], False
     for v in values:
+        saw_expr = saw_expr or isinstance(v, PrimExpr)
+        value = static_dim(v)
+        if value is None:
+            symbolic.append(v)
+        else:
+            const *= value
+    if not saw_expr:
+        return const
+    result: Any = convert(const)
+    for v in symbolic:
         result = result * v
-    return simplify(convert(result)) if isinstance(result, PrimExpr) else result
+    return simplify(result)
 
 
 def traverse_inline(s: Any, final_op: Operation | Tensor, callback: Callable[[Operation], None] | None = None) -> None:

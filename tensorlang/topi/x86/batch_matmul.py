@@ -13,6 +13,7 @@ from ...te.tensor import Tensor
 from .. import nn
 from ..generic.helpers import tile_and_accumulate
 from ..utils import schedule_tagged
+from .dense import has_zero_extent
 from .injective import schedule_injective_from_existing, vector_lanes
 
 
@@ -25,6 +26,8 @@ def batch_matmul(cfg: Any, tensor_a: Tensor, tensor_b: Tensor, out_shape: Any = 
 
 
 def _schedule(cfg: Any, s: Schedule, C: Tensor, out: Tensor) -> None:
+    if has_zero_extent(C.op):  # an empty or all-zero result: the default schedule computes it
+        return
     _, m, n = C.op.axis
     (k,) = C.op.reduce_axis
     cfg.define_split("tile_y", m, num_outputs=2, filter=lambda e: e.size[-1] <= 16)

@@ -11,7 +11,7 @@ from ... import te
 from ...schedule.schedule import Schedule
 from ...te.tensor import ComputeOp, Tensor
 from .. import nn, tag
-from ..utils import get_const_int, get_const_tuple, schedule_tagged
+from ..utils import get_const_int, get_const_tuple, schedule_tagged, static_dim
 
 
 @autotvm.register_topi_compute("dense_nopack.x86")
@@ -39,6 +39,14 @@ def _tile_2d(cfg: Any, s: Schedule, C: Tensor, acc: Tensor) -> None:
     s[acc].vectorize(ax)
 
 
+def has_zero_extent(op: Any) -> bool:
+    """Whether a matmul-like ``op`` has an output or reduction extent of 0: its result is empty, or
+    all zeros for K = 0 (numpy's), and the default schedule computes that; there is nothing to
+    tile, and a split of an extent 0 has no factors to choose."""
+    extents = list(op.output(0).shape) + [r.dom.extent for r in op.reduce_axis]
+    return any(static_dim(e) == 0 for e in extents)
+
+
 def _define(cfg: Any, m: int, n: int, k: int) -> None:
     cfg.define_split("tile_y", cfg.axis(m), num_outputs=2, filter=lambda e: e.size[-1] <= 16)
     cfg.define_split("tile_x", cfg.axis(n), num_outputs=2, filter=lambda e: e.size[-1] <= 64)
@@ -63,6 +71,8 @@ def schedule_dense_nopack(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``dense_nopack`` (bias add and elementwise ops after it are handled)."""
 
     def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
+        if has_zero_extent(op):
+            return
         C = op.output(0)
         m, n = get_const_tuple(C.shape)
         k = get_const_int(op.reduce_axis[0].dom.extent)
@@ -81,8 +91,13 @@ def dense_pack(cfg: Any, data: Tensor, weight: Tensor, bias: Tensor | None = Non
     if len(weight.shape) == 3:
         out = nn.dense_pack(data, weight, bias, out_dtype)  # checks the shapes
         (m, k), (chunks, _, bn) = get_const_tuple(data.shape), get_const_tuple(weight.shape)
-        _define(cfg, m, chunks * bn, k)
+        if 0 not in (m, chunks * bn, k):
+            _define(cfg, m, chunks * bn, k)
         return out
+    if len(data.shape) != 2 or len(weight.shape) != 2 or any(static_dim(d) == 0 for d in [*data.shape, *weight.shape]):
+        # nn.dense checks the shapes; with an extent of 0 there is no weight to pack and nothing to
+        # tile (a split of 0 has no factors): its plain compute gives numpy's empty or zero result.
+        return nn.dense(data, weight, bias, out_dtype)
     m, k = get_const_tuple(data.shape)
     n, _ = get_const_tuple(weight.shape)
     _define(cfg, m, n, k)
@@ -103,6 +118,8 @@ def schedule_dense_pack(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``dense_pack``."""
 
     def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
+        if has_zero_extent(op):  # only a pre-packed weight gets here with one (see dense_pack)
+            return
         packed = op.input_tensors[1]
         if isinstance(packed.op, ComputeOp):  # packed here, not given packed
             z, y, x = s[packed].op.axis
