@@ -96,26 +96,31 @@ def _emit(b: Any, st: Stage, intrin: TensorIntrin, tile: _Tile, outer: list[Iter
     # Guards on the outer loops only: the tile inside is whole (checked by _match).
     dp_conds = [c for c in b._bound_checks(st, op.axis, vals) if not free_vars(c) & inner_vars]
     red_conds = [c for c in b._bound_checks(st, op.reduce_axis, vals) if not free_vars(c) & inner_vars]
-    pred = b._store_predicate(st)
+    pred, wraps = b._store_predicate(st)
+    emit = bind
+    if wraps:  # the predicate names a thread index only another stage binds: it guards each statement
+        def emit(code: Any, with_inputs: bool, pred: list[PrimExpr] = pred) -> Stmt:
+            return b._stored_by(bind(code, with_inputs), pred, wraps)
+        pred = []
     outer_red = [iv for iv in outer if iv.iter_type == IterVarType.COMM_REDUCE]
     if not outer_red:
         if intrin.body is None:
             raise ScheduleError(f"{where}: the intrinsic gives no body, only reduce_init/reduce_update; the "
                                 "tensorized loops hold the whole reduction, which needs the body")
-        return b.loops(st, outer, bind(intrin.body, True), dp_conds + red_conds + pred)
+        return b.loops(st, outer, emit(intrin.body, True), dp_conds + red_conds + pred)
     if intrin.reduce_update is None:
         raise ScheduleError(f"{where}: reduction loops {', '.join(iv.name for iv in outer_red)} stay outside the "
                             "tensorized loops, so the intrinsic's fcompute must return (body, reduce_init, "
                             "reduce_update); it gives no reduce_update")
     q = outer.index(outer_red[0])
-    update = bind(intrin.reduce_update, True)
+    update = emit(intrin.reduce_update, True)
     if intrin.reduce_init is not None:
         init_leaves = [iv for iv in outer[q:] if iv.iter_type != IterVarType.COMM_REDUCE]
-        init = b.loops(st, init_leaves, bind(intrin.reduce_init, False), dp_conds + pred, attach=False)
+        init = b.loops(st, init_leaves, emit(intrin.reduce_init, False), dp_conds + pred, attach=False)
     elif intrin.body is not None:
         init = None
         first = E.all_(*[iv.var.equal(0) for iv in outer_red])
-        update = IfThenElse(first, bind(intrin.body, True), update)
+        update = IfThenElse(first, emit(intrin.body, True), update)
     else:
         raise ScheduleError(f"{where}: reduction loops stay outside the tensorized loops and the intrinsic gives "
                             "neither reduce_init nor a body to start the reduction with")
