@@ -11,6 +11,7 @@ from .dispatcher import (
     ApplyHistoryBest,
     DispatchContext,
     FallbackContext,
+    apply_fixed_config,
     apply_history_best,
     get_config,
 )
@@ -31,7 +32,7 @@ from .measure import (
     measure_option,
 )
 from .space import ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
-from .task import Task, template
+from .task import Task, create, template
 from .topi_integration import register_topi_compute, register_topi_schedule
 
 # TVM's tutorials configure the "autotvm" logger to see each trial; the tuner logs there.
@@ -41,15 +42,15 @@ __all__ = ["GLOBAL_SCOPE", "env", "space", "task", "logger",
            "register_topi_compute", "register_topi_schedule", "FallbackContext",
            "Builder", "Runner", "ApplyConfig", "ApplyHistoryBest", "DispatchContext", "apply_history_best",
            "get_config", "MeasureErrorNo", "MeasureInput", "MeasureResult", "ConfigEntity", "ConfigSpace",
-           "FallbackConfigEntity", "InstantiationError", "Task", "template",
+           "FallbackConfigEntity", "InstantiationError", "Task", "template", "create", "apply_fixed_config",
            "callback", "measure", "record", "BuildResult", "LocalBuilder", "LocalRunner", "RPCRunner", "MeasureOption",
            "TaskRef",
            "create_measure_batch", "measure_option"]
 
 
 def __getattr__(name: str) -> object:
-    # The tuners pull in xgboost and scikit-learn: import them only when used.
-    if name in ("tuner", "tophub"):
+    # The tuners pull in xgboost and scikit-learn (utils: topi): import them only when used.
+    if name in ("tuner", "tophub", "utils"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     if name in ("RayBuilder", "RayRunner", "RayCluster"):  # measurement on Ray (imports ray only when used)

@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
+import numpy as np
+
 from . import record
 from .measure.measure import MeasureInput, MeasureResult
 
@@ -54,6 +56,37 @@ def _gflops(flop: float, res: MeasureResult) -> float:
 def _trials(results: Sequence[MeasureResult]) -> list[MeasureResult]:
     """The trials of a batch (a confirmation of the leaders is not one)."""
     return [r for r in results if r.confirm is None]
+
+
+class Monitor:
+    """A callback that keeps each trial's score (FLOP/s by its mean cost, 0 for a failure) and
+    timestamp (TVM's ``autotvm.callback.Monitor``); confirmations of the leaders are skipped,
+    they are not trials."""
+
+    def __init__(self) -> None:
+        self.scores: list[float] = []
+        self.timestamps: list[float] = []
+
+    def __call__(self, tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
+        for inp, res in zip(inputs, results):
+            if res.confirm is not None:
+                continue
+            flop = getattr(inp.task, "flop", 0.0) or 0.0
+            self.scores.append(flop / res.mean_cost if res.ok and res.costs else 0.0)
+            self.timestamps.append(float(res.timestamp))
+
+    def reset(self) -> None:
+        """Forget every trial seen."""
+        self.scores = []
+        self.timestamps = []
+
+    def trial_scores(self) -> np.ndarray:
+        """The score of each trial, in order."""
+        return np.array(self.scores)
+
+    def trial_timestamps(self) -> np.ndarray:
+        """The timestamp of each trial, in order."""
+        return np.array(self.timestamps)
 
 
 def progress_bar(total: int, prefix: str = "", si_prefix: str = "G", file: TextIO | None = None) -> Callback:

@@ -7,6 +7,7 @@ threads or worker processes.
 
 from __future__ import annotations
 
+import json
 import os
 import warnings
 from collections.abc import Iterable
@@ -116,6 +117,54 @@ class ApplyConfig(DispatchContext):
         self.config = _checked_config(cfg)
 
 
+class ApplyFixedConfig(DispatchContext):
+    """TVM's ``apply_fixed_config(tasks, schedule_names)``: a template of one of ``tasks`` gets
+    that task's first valid config (a deterministic schedule, to test a template without a
+    log); its ``cost`` is tiny when the template's name is in ``schedule_names`` and large
+    otherwise, which is how TVM prefers the named schedules among several implementations.
+    Templates of no task in ``tasks`` are asked of the outer contexts."""
+
+    def __init__(self, tasks: Iterable[Any], schedule_names: str | Iterable[str]):
+        self._tasks = {}
+        for task in tasks:
+            if not hasattr(task, "config_space") or not isinstance(getattr(task, "name", None), str):
+                raise TensorLangError(f"apply_fixed_config expects tuning tasks (autotvm.task.create(...)), "
+                                      f"got {task!r:.100}")
+            self._tasks.setdefault(task.name, task)
+        if isinstance(schedule_names, str):
+            schedule_names = [schedule_names]
+        self._schedule_names = set(schedule_names)
+        self.workload: Any = None  # the last workload queried (TVM's attribute)
+        self._pinned: dict[tuple[str, str], ConfigBase] = {}
+
+    def _query_inside(self, target: str, workload_key: str) -> ConfigEntity | None:
+        pinned = self._pinned.get((target, workload_key))
+        if pinned is not None:
+            return pinned  # type: ignore[return-value]
+        try:
+            name = json.loads(workload_key)[0]
+        except (ValueError, IndexError, TypeError):
+            return None
+        task = self._tasks.get(name)
+        if task is None:
+            return None
+        self.workload = workload_key
+        config = next(iter(task.config_space), None)  # the first config multi_filter kept
+        if config is not None:
+            config.cost = 1e-6 if name in self._schedule_names else 1e5
+        return config
+
+    def update(self, target: Any, workload: Any, cfg: ConfigBase) -> None:
+        """Later queries of ``workload`` on ``target`` answer ``cfg``."""
+        self.workload = _key_of(workload)
+        self._pinned[(_target_str(target), self.workload)] = _checked_config(cfg)
+
+
+def apply_fixed_config(tasks: Iterable[Any], schedule_names: str | Iterable[str]) -> ApplyFixedConfig:
+    """``with apply_fixed_config(tasks, names):`` — see ApplyFixedConfig."""
+    return ApplyFixedConfig(tasks, schedule_names)
+
+
 def _checked_config(cfg: Any) -> ConfigBase:
     if not isinstance(cfg, ConfigBase):
         raise TensorLangError(f"update expects a config (a ConfigEntity, e.g. task.config_space.get(i)), got {cfg!r}")
@@ -142,9 +191,18 @@ def _unpack_records(records: Any) -> list[Any]:
             out += _unpack_records(item)
         elif isinstance(item, (list, tuple)) and item and not (len(item) == 2 and hasattr(item[1], "costs")):
             out += _unpack_records(item)  # a nested collection of records
+        elif _is_source_collection(item):
+            out += _unpack_records(item)  # an iterator of records or of sources (zip, generator)
         else:
             out.append(item)  # not a record: named in the caller's error
     return out
+
+
+def _is_source_collection(item: Any) -> bool:
+    """Whether ``item`` is an iterable of records or sources (TVM accepts any iterable there),
+    not a record part (a MeasureInput or MeasureResult is iterable too) or a mapping."""
+    return (isinstance(item, Iterable) and not isinstance(item, dict)
+            and not hasattr(item, "task") and not hasattr(item, "costs"))
 
 
 def _is_record(r: Any) -> bool:
@@ -154,7 +212,12 @@ def _is_record(r: Any) -> bool:
 class ApplyHistoryBest(DispatchContext):
     """Templates get the best config recorded for their (task, args, target), by the rule of
     ``record.Ranking``: the confirmed best when the leaders were re-measured, else the lowest
-    median repeat.
+    median repeat.  ``records`` is a log path, an open log file, an iterable of
+    (MeasureInput, MeasureResult), or an iterable (list, zip, generator) of those sources.
+
+    ``best_by_targetkey`` (TVM's) maps (target key such as "cpu" or "gpu", workload tuple) to the
+    best (MeasureInput, MeasureResult) by that rule; ``best_by_model`` maps (the target's
+    ``-model``, workload) the same way, for records whose target names a model.
 
     A real CUDA build gets only records measured on a GPU of its architecture: records of
     ``cuda -emulate`` (CPU emulation) or of another ``-arch`` are refused, with a warning naming
@@ -176,6 +239,8 @@ class ApplyHistoryBest(DispatchContext):
         if not allow_other_device:
             records = [r for r in records if not self._other_cpu(*r)]
         self.best = best_by_workload(records)
+        self.best_by_targetkey = _best_by(records, lambda target: _target_keys(target))
+        self.best_by_model = _best_by(records, lambda target: _target_model(target))
         # Best CUDA records per (workload, device): "sm_90" for a GPU, "emulate" for CPU emulation.
         self._gpu: dict[tuple[str, str], tuple[float, ConfigEntity]] = {}
         self._gpu_targets: dict[str, set[str]] = {}  # to say what was refused
@@ -252,6 +317,39 @@ class ApplyHistoryBest(DispatchContext):
         warnings.warn(f"tensorlang.autotune: the log's records for {workload_key} were measured on {measured_on}, "
                       f"not on {here}: they are not applied; pass apply_history_best(..., allow_other_device=True)"
                       f"{cli_hint} to apply them anyway", stacklevel=5)
+
+
+def _workload_of(task: Any) -> tuple:
+    """TVM's workload tuple ``(name, *args)`` of a Task or a logged TaskRef."""
+    return (task.name,) + tuple(task.args)
+
+
+def _target_keys(target: str) -> list[str]:
+    from ..target.target import Target
+    try:
+        return list(Target(target).keys)
+    except Exception:  # noqa: BLE001 - a target this build does not know has no keys here
+        return []
+
+
+def _target_model(target: str) -> list[str]:
+    words = [w.split("=", 1)[1] for w in target.split() if w.startswith("-model=")]
+    return [w for w in words if w and w != "unknown"]
+
+
+def _best_by(records: list[Any], names: Any) -> dict[tuple[str, tuple], tuple[Any, Any]]:
+    """The best record (``record.Ranking``) per (name, workload tuple), for each name that
+    ``names(target)`` gives a record's target (a record may count under several)."""
+    from .record import Ranking
+    names_of: dict[str, list[str]] = {}
+    table: dict[tuple[str, tuple], Ranking] = {}
+    for inp, res in records:
+        target = str(inp.task.target)
+        if target not in names_of:
+            names_of[target] = names(target)
+        for name in names_of[target]:
+            table.setdefault((name, _workload_of(inp.task)), Ranking()).add(inp, res)
+    return {k: r.best for k, r in table.items() if r.best is not None}
 
 
 def _device_of(target: str) -> str:
@@ -339,5 +437,6 @@ def dispatch(target: str, workload_key: str, what: str) -> ConfigBase:
 
 
 __all__ = ["get_config", "current_config", "config_scope", "DispatchContext", "ApplyConfig", "ApplyHistoryBest",
+           "ApplyFixedConfig", "apply_fixed_config",
            "FallbackContext",
            "apply_history_best", "clear_fallback_cache", "dispatch"]

@@ -21,7 +21,15 @@ class _GlobalScope:
         _in_tuning.set(bool(value))
 
 
-GLOBAL_SCOPE = _GlobalScope()
+class AutotvmGlobalScope(_GlobalScope):
+    """TVM's class of ``GLOBAL_SCOPE``; ``AutotvmGlobalScope.current`` is that scope.  Its state
+    lives in context variables, so every instance reads and sets the same ``in_tuning``."""
+
+    current: AutotvmGlobalScope
+
+
+GLOBAL_SCOPE = AutotvmGlobalScope()
+AutotvmGlobalScope.current = GLOBAL_SCOPE
 
 
 class tuning_scope:  # noqa: N801 - a context manager, like the dispatch contexts
@@ -34,4 +42,4 @@ class tuning_scope:  # noqa: N801 - a context manager, like the dispatch context
         _in_tuning.reset(self._token)
 
 
-__all__ = ["GLOBAL_SCOPE", "tuning_scope"]
+__all__ = ["GLOBAL_SCOPE", "AutotvmGlobalScope", "tuning_scope"]

@@ -51,12 +51,14 @@ from importlib import resources
 from typing import Any
 
 from ..errors import TensorLangError
+from .dispatcher import ApplyHistoryBest  # noqa: F401 - TVM's autotvm.record exposes it too
 from .fingerprint import DeviceFingerprint, cpu_fingerprint
 from .measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 from .measure.timing import rank_cost
 from .space import ConfigEntity
 
 VERSION = 1
+AUTOTVM_LOG_VERSION = VERSION  # TVM's name of the log format version
 CONFIRMED_SUFFIX = ".confirmed"  # LOG.confirmed holds the confirmations of LOG
 
 
@@ -191,13 +193,13 @@ def _gflops(task: Any, config: ConfigEntity, res: MeasureResult) -> float:
 def encode(inp: MeasureInput, res: MeasureResult, protocol: str = "json") -> str:
     """One log line (without the newline) for a measured trial (``protocol``: "json" only)."""
     _check_protocol(protocol)
-    costs = [float(c) for c in res.costs]
+    costs, error_msg = _costs_and_message(res)
     record = {
         "v": VERSION,
         "task": _task_fields(inp.task),
         "config": inp.config.to_json(),
         "result": {"costs": costs, "error_no": int(res.error_no), "error_kind": MeasureErrorNo(res.error_no).kind,
-                   "error_msg": res.error_msg, "all_cost": float(res.all_cost), "build_time": float(res.build_time),
+                   "error_msg": error_msg, "all_cost": float(res.all_cost), "build_time": float(res.build_time),
                    "run_time": float(res.run_time), "timestamp": float(res.timestamp)},
         "gflops": _gflops(inp.task, inp.config, res),
         "host": host_info(),
@@ -211,6 +213,25 @@ def encode(inp: MeasureInput, res: MeasureResult, protocol: str = "json") -> str
             record["confirm"]["after"] = int(res.confirm.after)
     # allow_nan=False: a NaN or inf would make the line unreadable to strict JSON parsers.
     return json.dumps(record, separators=(",", ":"), allow_nan=False)
+
+
+# The cost an error result is written with, as TVM writes it: its costs may hold exception
+# objects or tracebacks (TVM-style runners put them there), which are not numbers.
+ERROR_COST = 1e9
+
+
+def _costs_and_message(res: MeasureResult) -> tuple[list[float], str]:
+    """The costs and error message a record stores: an error result's costs are
+    ``[ERROR_COST]``, and what its costs held that is not a number (an exception, a traceback)
+    becomes its message when it has none of its own."""
+    if int(res.error_no) == MeasureErrorNo.NO_ERROR:
+        return [float(c) for c in res.costs], res.error_msg
+    message = res.error_msg
+    if not message:
+        texts = [f"{type(c).__name__}: {c}" if isinstance(c, BaseException) else str(c)
+                 for c in res.costs if not isinstance(c, (int, float)) or isinstance(c, bool)]
+        message = "\n".join(t for t in texts if t)
+    return [ERROR_COST], message
 
 
 def _local_device(target: str) -> DeviceFingerprint | None:
@@ -447,6 +468,28 @@ def load_from_buffer(file: Any) -> Iterator[Record]:
     if not hasattr(file, "read"):
         raise RecordError(f"load_from_buffer expects an open file, got {file!r:.100} (a path: load_from_file)")
     return (record for _, _, record in _buffer_lines(file, getattr(file, "name", "<buffer>"), stacklevel=3))
+
+
+def split_workload(in_file: str | os.PathLike, clean: bool = True) -> list[str]:
+    """Split a log into one log per workload and target, ``IN_FILE.000.wkl``, ``IN_FILE.001.wkl``
+    ... in order of first appearance (TVM's ``split_workload``); with ``clean``, only the first
+    record of each config is kept.  Lines are copied verbatim; returns the paths written."""
+    groups: dict[str, list[str]] = {}
+    seen: set[str] = set()
+    for _, text, (inp, _res) in _lines(in_file):
+        if clean:
+            key = measure_str_key(inp)
+            if key in seen:
+                continue
+            seen.add(key)
+        groups.setdefault(measure_str_key(inp, include_config=False), []).append(text)
+    paths = []
+    for i, lines in enumerate(groups.values()):
+        path = f"{os.fspath(in_file)}.{i:03d}.wkl"
+        with open(path, "w", encoding="utf-8") as f:
+            f.writelines(line + "\n" for line in lines)
+        paths.append(path)
+    return paths
 
 
 def append_confirmations(path: str | os.PathLike, records: Iterable[Record]) -> None:

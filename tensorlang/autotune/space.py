@@ -15,7 +15,7 @@ import itertools
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -30,6 +30,11 @@ class InstantiationError(TensorLangError):
 
 class ConfigIndexError(InstantiationError, IndexError):
     """A config index outside a space (an IndexError too, as TVM's ``ConfigSpace.get`` raises)."""
+
+
+class ConfigRangeError(InstantiationError, ValueError, AssertionError):
+    """An index range [start, end) that is not within a space (TVM asserts there, so this is an
+    AssertionError too, and a ValueError for callers that check arguments that way)."""
 
 
 # Spaces beyond this many candidates of one knob are refused: enumerating them would not end.
@@ -64,6 +69,13 @@ class VirtualAxis:
         self.length, self.name = int(length), name
 
 
+class Axis(NamedTuple):
+    """TVM's ``Axis``: output ``index`` of the knob space ``space`` (a split's i-th part)."""
+
+    space: Any
+    index: int
+
+
 # --- knob spaces ---------------------------------------------------------------------------
 
 class KnobSpace:
@@ -75,8 +87,14 @@ class KnobSpace:
     def __len__(self) -> int:
         return len(self.entities)
 
+    def __getitem__(self, index: int) -> Any:  # TVM's TransformSpace: space[i] is a candidate
+        return self.entities[index]
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(len={len(self)})"
+
+
+TransformSpace = KnobSpace  # TVM's name of the base of knob spaces
 
 
 class _ListEntity:
@@ -483,15 +501,17 @@ class ConfigSpace(ConfigBase):
         self.space_map: dict[str, KnobSpace] = {}
         self.constraints: list[tuple[Callable[[ConfigEntity], bool], str]] = []
         self.is_fallback = False
-        self._filtered: list[int] | None = None  # valid indices after multi_filter, in order
+        self._multi_filtered = False  # whether multi_filter was called
+        self._filtered: list[int] | None = None  # cache of the valid indices after multi_filter, in order
 
     # define_* record knobs
     def _add(self, name: str, space: KnobSpace) -> None:
         if not isinstance(name, str):
             raise InstantiationError(f"a knob's name must be a string, got {name!r}")
-        if name in self.space_map:
-            raise InstantiationError(f"knob '{name}' is defined twice")
+        # As in TVM, defining a knob again replaces it (keeping its place in the index order),
+        # e.g. to narrow a split with a filter after the template defined it.
         self.space_map[name] = space
+        self._filtered = None  # the indices changed meaning: a multi_filter is evaluated again
 
     def define_split(self, name: str, axis: Any, policy: str = "factors", num_outputs: int = 2,
                      max_factor: int | None = None, filter: Callable | None = None,  # noqa: A002
@@ -529,6 +549,7 @@ class ConfigSpace(ConfigBase):
         if not callable(check):
             raise InstantiationError(f"add_constraint expects a function of the config, got {check!r}")
         self.constraints.append((check, message or getattr(check, "__name__", "constraint")))
+        self._filtered = None
 
     def __getitem__(self, name: str) -> Any:
         # While collecting the space, answer with the first candidate so the template can run.
@@ -542,7 +563,16 @@ class ConfigSpace(ConfigBase):
         """Keep only configs for which ``filter(cfg)`` holds (a test over several knobs at once);
         ``len(space)`` then counts the kept configs, ``range_length`` all of them."""
         self.add_constraint(filter, "multi_filter")
-        self._filtered = [i for i in range(self.range_length) if self.is_valid(i)]
+        self._multi_filtered = True
+
+    def _valid_indices(self) -> list[int] | None:
+        """The indices left by multi_filter, in order (computed once per space definition);
+        None when no multi_filter was applied."""
+        if not self._multi_filtered:
+            return None
+        if self._filtered is None:
+            self._filtered = [i for i in range(self.range_length) if self.is_valid(i)]
+        return self._filtered
 
     # enumeration
     @property
@@ -551,17 +581,43 @@ class ConfigSpace(ConfigBase):
         return math.prod(len(s) for s in self.space_map.values()) if self.space_map else 1
 
     def __len__(self) -> int:
-        return self.range_length if self._filtered is None else len(self._filtered)
+        valid = self._valid_indices()
+        return self.range_length if valid is None else len(valid)
 
     def is_index_valid(self, index: int) -> bool:
         """Whether ``index`` is in range and passes every filter and constraint."""
         return 0 <= index < self.range_length and self.is_valid(index)
 
     def subrange_length(self, start: int, end: int) -> int:
-        """How many valid indices lie in [start, end)."""
-        if self._filtered is None and not self.constraints:
-            return max(0, min(end, self.range_length) - max(start, 0))
-        return sum(1 for i in range(max(start, 0), min(end, self.range_length)) if self.is_valid(i))
+        """How many valid indices lie in [start, end); a ConfigRangeError unless
+        0 <= start <= end <= range_length (as TVM asserts)."""
+        if not 0 <= start <= end <= self.range_length:
+            raise ConfigRangeError(f"subrange [{start}, {end}) is not within the space's index range "
+                                   f"[0, {self.range_length}] (need 0 <= start <= end <= range_length)")
+        if not self.constraints:
+            return end - start
+        return sum(1 for i in range(start, end) if self.is_valid(i))
+
+    def get_next_index(self, index: int, n: int = 1, start: int | None = None,
+                       end: int | None = None) -> int | None:
+        """The ``n``-th valid index after ``index`` (before it for a negative ``n``) within
+        [start, end) (the whole space by default); None when there is none (TVM's name)."""
+        if n == 0:
+            raise ConfigRangeError("get_next_index: n must not be 0")
+        lo = start or 0
+        hi = self.range_length if end is None else end
+        if not self.constraints:  # every index is valid: no need to step
+            index += n
+            return index if lo <= index < hi else None
+        step = 1 if n > 0 else -1
+        left = abs(n)
+        while left:
+            index += step
+            if not lo <= index < hi:
+                return None
+            if self.is_valid(index):
+                left -= 1
+        return index
 
     def point2knob(self, index: int) -> list[int]:
         """The per-knob candidate indices of a config index (TVM's name of ``point_of``)."""
@@ -574,7 +630,7 @@ class ConfigSpace(ConfigBase):
     def sample_ints(self, m: int, rng: Any = None) -> list[int]:
         """``m`` distinct valid indices drawn at random (fewer when the space is smaller)."""
         rng = rng or random.Random()
-        valid = self._filtered
+        valid = self._valid_indices()
         if valid is not None or self.range_length <= 4 * m:
             pool = valid if valid is not None else [i for i in range(self.range_length) if self.is_valid(i)]
             return rng.sample(pool, min(m, len(pool)))
@@ -627,7 +683,7 @@ class ConfigSpace(ConfigBase):
             raise ConfigIndexError(f"a config index must be an int, got {index!r}")
         if not 0 <= index < self.range_length:
             raise ConfigIndexError(f"config index {index} out of range 0..{self.range_length - 1}")
-        if self._filtered is not None and not self.is_valid(index):
+        if self._multi_filtered and not self.is_valid(index):
             raise InstantiationError(f"config index {index} was removed by multi_filter")
         return self._entity(index)
 
@@ -682,7 +738,7 @@ class ConfigSpace(ConfigBase):
 
     def __iter__(self) -> Iterator[ConfigEntity]:
         for i in range(self.range_length):
-            if self._filtered is None or self.is_valid(i):
+            if not self._multi_filtered or self.is_valid(i):
                 yield self.get(i)
 
     def __repr__(self) -> str:
@@ -890,6 +946,7 @@ class FallbackConfigEntity(ConfigSpace):
         return {n: e.to_json() for n, e in self._chosen.items()}
 
 
-__all__ = ["InstantiationError", "VirtualAxis", "KnobSpace", "SplitEntity", "SplitSpace", "ReorderEntity",
-           "ReorderSpace", "AnnotateEntity", "AnnotateSpace", "OtherOptionEntity", "OtherOptionSpace",
-           "entity_from_json", "ConfigSpace", "ConfigEntity", "FallbackConfigEntity", "get_factors", "get_pow2s"]
+__all__ = ["InstantiationError", "ConfigIndexError", "ConfigRangeError", "VirtualAxis", "Axis", "KnobSpace",
+           "TransformSpace", "SplitEntity", "SplitSpace", "ReorderEntity", "ReorderSpace", "AnnotateEntity",
+           "AnnotateSpace", "OtherOptionEntity", "OtherOptionSpace", "entity_from_json", "ConfigSpace",
+           "ConfigEntity", "FallbackConfigEntity", "get_factors", "get_pow2s"]

@@ -124,7 +124,8 @@ class MeasureResult:
 
 # TVM's autotvm.measure.measure also holds the builder/runner bases and measure_option; here
 # they live in .local, which imports this module, so they are fetched on first use.
-_IN_LOCAL = ("Builder", "Runner", "measure_option", "LocalBuilder", "LocalRunner")
+_IN_LOCAL = ("Builder", "Runner", "measure_option", "LocalBuilder", "LocalRunner", "BuildResult",
+             "create_measure_batch")
 
 
 def __getattr__(name: str) -> Any:

@@ -3,6 +3,7 @@
 
 from ..dispatcher import (
     ApplyConfig,
+    ApplyFixedConfig,
     ApplyHistoryBest,
     DispatchContext,
     FallbackContext,
@@ -11,10 +12,11 @@ from ..dispatcher import (
 )
 from ..space import ConfigEntity, ConfigSpace, FallbackConfigEntity
 from . import dispatcher, space, topi_integration
-from .task import TEMPLATES, Task, create, plain_schedule, template, workload_key
+from .task import TEMPLATES, FlopCountError, Task, compute_flop, create, plain_schedule, template, workload_key
 from .topi_integration import register_topi_compute, register_topi_schedule
 
-__all__ = ["ApplyConfig", "ApplyHistoryBest", "DispatchContext", "FallbackContext", "clear_fallback_cache",
+__all__ = ["ApplyConfig", "ApplyFixedConfig", "ApplyHistoryBest", "compute_flop", "FlopCountError",
+           "DispatchContext", "FallbackContext", "clear_fallback_cache",
            "get_config", "ConfigEntity", "ConfigSpace", "FallbackConfigEntity", "dispatcher", "space",
            "topi_integration", "TEMPLATES", "Task", "create", "plain_schedule", "template", "workload_key",
            "register_topi_compute", "register_topi_schedule"]

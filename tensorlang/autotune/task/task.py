@@ -26,7 +26,7 @@ from ...te.operation import placeholder
 from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
 from ..env import tuning_scope
-from ..flop import compute_flop
+from ..flop import compute_flop as count_flop
 from ..space import ConfigBase, ConfigEntity, ConfigSpace, FallbackConfigEntity, InstantiationError
 
 # Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
@@ -139,6 +139,22 @@ def deserialize_args(args: Sequence[Any]) -> list[Any]:
             for n, a in enumerate(args)]
 
 
+class FlopCountError(TensorLangError):
+    """A computation has no floating-point operation to count (or a symbolic shape): its FLOP
+    count must be given with ``cfg.add_flop`` (a RuntimeError, as TVM raises)."""
+
+
+def compute_flop(sch: Any) -> float:
+    """TVM's ``autotvm.task.task.compute_flop``: the floating-point operations of a schedule's
+    outputs (or of output tensors), counted as ``autotune.flop.compute_flop`` counts them; a
+    FlopCountError when there is none (a pure copy) or a shape is symbolic, as in TVM."""
+    flop = count_flop(sch)
+    if not flop:
+        raise FlopCountError("cannot find a floating-point operation in this computation (or its shape is "
+                             "symbolic); use cfg.add_flop to set its FLOP count by hand")
+    return flop
+
+
 class Task:
     """One tuning problem: a template, its arguments and a target."""
 
@@ -174,8 +190,10 @@ class Task:
             raise TensorLangError(f"template '{name}' must return (schedule, [tensors]), got {made!r:.200}")
         sch, tensors = made
         self.config_space = space
-        self.flop = space.flop or compute_flop([t for t in tensors if isinstance(t, Tensor)
-                                                and not isinstance(t.op, PlaceholderOp)])
+        # The plain count, 0 for a template without arithmetic (a copy), which tunes by speed;
+        # the public compute_flop refuses that case, as TVM's does.
+        self.flop = space.flop or count_flop([t for t in tensors if isinstance(t, Tensor)
+                                              and not isinstance(t.op, PlaceholderOp)])
 
     @property
     def workload(self) -> tuple:

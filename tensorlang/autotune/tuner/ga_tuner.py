@@ -23,15 +23,46 @@ class GATuner(Tuner):
     def __init__(self, task: Task, pop_size: int = 100, elite_num: int = 3, mutation_prob: float = 0.1,
                  seed: int | None = None):
         super().__init__(task, seed)
-        self.pop_size = max(2, min(pop_size, self.space.range_length))
+        # As in TVM: no larger than the valid configs (len(space) counts those multi_filter left).
+        self.pop_size = max(1, min(pop_size, len(self.space)))
         self.elite_num = max(0, min(elite_num, self.pop_size))
         self.mutation_prob = mutation_prob
         self.dims = self.space.dims
         self.fitness: dict[int, float] = {}
-        self.generation: list[int] = []
-        self._pending: list[int] = []
+        # The first generation is drawn now, as TVM's is: its configs count as visited (reserved
+        # for this tuner) before they are measured.
+        self.generation: list[int] = self.space.sample_ints(self.pop_size, self.rng)
+        self.visited.update(self.generation)
+        self._pending: list[int] = list(self.generation)
+        self._first = True  # the first generation is not fitted to a tune budget yet
+
+    @property
+    def genes(self) -> list[list[int]]:
+        """The knob points of the current generation (TVM's ``genes``)."""
+        return [self.space.point_of(i) for i in self.generation]
+
+    def has_next(self) -> bool:
+        return bool(self._pending) or super().has_next()
+
+    def _mark_loaded(self, index: int) -> None:
+        super()._mark_loaded(index)
+        if index in self._pending:  # a logged record covers a config bred but not yet proposed
+            self._pending.remove(index)
+
+    def _fit_first_generation(self) -> None:
+        """Shrink the first generation to this tune call's ``_generation_size``, releasing the
+        configs reserved beyond it."""
+        self._first = False
+        size = self._generation_size()
+        if len(self.generation) > size:
+            extra = set(self.generation[size:])
+            self.generation = self.generation[:size]
+            self._pending = [i for i in self._pending if i not in extra]
+            self.visited -= extra
 
     def next_batch(self, batch_size: int) -> list[ConfigEntity]:
+        if self._first:
+            self._fit_first_generation()
         out: list[ConfigEntity] = []
         while len(out) < batch_size and self.has_next():
             if not self._pending:
@@ -40,8 +71,10 @@ class GATuner(Tuner):
                 if not self._pending:
                     break
             idx = self._pending.pop(0)
-            if self._available(idx):  # a loaded log may have covered it since it was bred
-                out.append(self._take(idx))
+            if idx in self.visited or self._available(idx):
+                # reserved at construction, or bred since (a loaded log may have covered it)
+                self.visited.add(idx)
+                out.append(self.space.get(idx))
         return out
 
     def update(self, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:

@@ -130,7 +130,8 @@ class Tuner:
     best's ``record.record_cost``: its median repeat, or its confirmed cost once the leaders were
     re-measured; 0 until a config succeeds), ``best_measure_pair``,
     ``trials_done`` (trials measured by this tuner over all ``tune`` calls), ``n_trial`` (the
-    budget of the current ``tune`` call) and ``visited`` (config indices proposed or loaded)."""
+    budget of the current ``tune`` call), ``best_iter`` (the 0-based trial of that call that set
+    the best) and ``visited`` (config indices proposed or loaded)."""
 
     def __init__(self, task: Task, seed: int | None = None):
         if not isinstance(getattr(task, "config_space", None), ConfigSpace):
@@ -151,6 +152,12 @@ class Tuner:
         self.confirmed: list[tuple[ConfigEntity, tuple[float, ...]]] = []  # (config, round costs)
         self._leaders = Leaders()  # the fastest few, by rank cost
         self.n_trial = 0
+        # TVM's names: the 0-based trial (of the current tune call) that set the best, the
+        # early_stopping of that call, and the trials it may still run before it stops ("time
+        # to leave").
+        self.best_iter = 0
+        self.early_stopping: int | None = None
+        self.ttl: int | None = None
         self._exhausted = False
 
     # --- the protocol subclasses implement ----------------------------------------------------
@@ -238,7 +245,7 @@ class Tuner:
                     stale += 1
                     continue
                 mine = MeasureInput(self.task.target, self.task, self.space.get(idx))
-                self.visited.add(idx)
+                self._mark_loaded(idx)
                 self._record_best(mine, res, mine.config)
                 if res.confirm is None:  # a confirmation re-measures a trial: nothing new to learn
                     mine_in.append(mine)
@@ -257,6 +264,10 @@ class Tuner:
             self.transfer(others + list(zip(mine_in, mine_res)))
         if mine_in:
             self.update(mine_in, mine_res)
+
+    def _mark_loaded(self, index: int) -> None:
+        """A logged record covers config ``index``: never propose it."""
+        self.visited.add(index)
 
     def transfer(self, records: list[Record]) -> None:
         """Learn from records of other workloads of the same template (model-based tuners)."""
@@ -323,7 +334,12 @@ class Tuner:
         measure_batch = create_measure_batch(self.task, measure_option)
         batch_size = _batch_size(measure_option)
         self.n_trial = n_trial
+        if not early_stopping:
+            early_stopping = None  # TVM reads 0 as "never stop early" (``early_stopping or 1e9``)
+        self.early_stopping = early_stopping
         start = time.monotonic()
+        # best_at: the 0-based trial of this call that set the best (0 while none did), so that,
+        # as in TVM, tuning stops once done >= best_at + early_stopping.
         done = best_at = 0
         try:
             while done < n_trial and self.has_next():
@@ -347,7 +363,7 @@ class Tuner:
                     improved = [k for k, (inp, res) in enumerate(zip(inputs, results))
                                 if self._record_best(inp, res, inp.config)]
                 if improved:
-                    best_at = done + max(improved) + 1
+                    best_at = self.best_iter = done + max(improved)
                 if trial_logger.isEnabledFor(logging.DEBUG):
                     # Each line shows the best up to and including its own trial, as TVM's does (the
                     # batch is measured before it is logged, so the tuner's best may be a later one).
@@ -365,7 +381,8 @@ class Tuner:
                 if not callable(stream):
                     for callback in callbacks:
                         callback(self, inputs, results)
-                if early_stopping is not None and done - best_at >= early_stopping:
+                self.ttl = min(n_trial if early_stopping is None else best_at + early_stopping, n_trial) - done
+                if early_stopping is not None and done >= best_at + early_stopping:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
             if confirm_top > 1 and done:

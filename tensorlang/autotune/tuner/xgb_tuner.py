@@ -23,7 +23,7 @@ def _child_seeds(seed: int | None, n: int) -> list[int | None]:
 
 class XGBTuner(ModelBasedTuner):
     """Tune with an ``XGBoostCostModel`` (``feature_type``: "itervar", "knob", "curve";
-    ``loss_type``: "rank", "reg") and a ``SimulatedAnnealingOptimizer`` (``optimizer="sa"``,
+    ``loss_type``: "rank", "rank-binary", "reg") and a ``SimulatedAnnealingOptimizer`` (``optimizer="sa"``,
     or any ``ModelOptimizer``).  ``cost_model`` replaces the XGBoost model (for example with
     an ``SklearnCostModel``); ``feature_budget`` caps the configs whose features one planning
     round extracts, and ``n_jobs`` the processes extracting them."""
