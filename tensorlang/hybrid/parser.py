@@ -415,8 +415,8 @@ class _Translator:
         if node.orelse:
             raise self.error(node, "for ... else is not supported")
         if call.func.id == "bind":
-            raise self.error(node, "bind(...) loops (GPU thread binding) are not supported in hybrid scripts here; "
-                                   "schedule the stage with te.compute instead")
+            self.bind_loop(node, call)
+            return
         if call.keywords or not 1 <= len(call.args) <= 3:
             raise self.error(node, f"{call.func.id}() takes 1 to 3 positional arguments (start, stop, step)")
         args = [self.expr(a) for a in call.args]
@@ -453,6 +453,24 @@ class _Translator:
         with self.ib.for_range(0, trips, name=f"{name}.k", kind=kind) as k:
             self.analyzer.bind(k, Range(0, trips))
             with self.scope(node), self.bound(name, k * step + lo):
+                self.body(node.body)
+
+    def bind_loop(self, node: ast.For, call: ast.Call) -> None:
+        """TVM's ``for tx in bind("threadIdx.x", n):`` the body runs on GPU index ``tx`` over
+        [0, n): a thread-bound loop, as ``ir_builder.scope_attr(..., "thread_extent", n)`` makes."""
+        tags = ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y", "threadIdx.z")
+        if call.keywords or len(call.args) != 2 or not isinstance(call.args[0], ast.Constant) \
+                or call.args[0].value not in tags:
+            raise self.error(node, f"bind takes a GPU index name ({', '.join(tags)}) and an extent: "
+                                   f"bind(\"threadIdx.x\", n); got '{ast.unparse(call)}'")
+        extent = self.expr(call.args[1])
+        if not _is_integral(extent):
+            raise self.error(node, f"the extent of '{ast.unparse(call)}' must be an integer, got '{extent}'")
+        axis = te.thread_axis(call.args[0].value, name=node.target.id)
+        with self.ib.new_scope():
+            self.ib.scope_attr(axis, "thread_extent", extent)
+            self.analyzer.bind(axis.var, Range(0, extent))
+            with self.scope(node), self.bound(node.target.id, axis.var):
                 self.body(node.body)
 
     @contextmanager

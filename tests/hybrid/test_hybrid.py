@@ -120,3 +120,36 @@ def test_outputs_come_back_in_the_order_returned():
     np.testing.assert_allclose(got_second, want_second, rtol=1e-6)
     np.testing.assert_allclose(got_first, want_first, rtol=1e-6)
     np.testing.assert_allclose(got_second, a * 3.0, rtol=1e-6)
+
+
+def test_bind_loops_run_on_gpu_indices_in_cuda_emulate():
+    # TVM's hybrid test_bind: bind("threadIdx.x", n) loops were refused.
+    @te.hybrid.script
+    def vec_add(a, b):
+        c = output_tensor((1000,), "float32")  # noqa: F821 - hybrid script's own names
+        for bx in bind("blockIdx.x", 8):  # noqa: F821
+            for tx in bind("threadIdx.x", 128):  # noqa: F821
+                i = bx * 128 + tx
+                if i < 1000:
+                    c[i] = a[i] + b[i] * 2.0
+        return c
+
+    A = te.placeholder((1000,), name="A")
+    B = te.placeholder((1000,), name="B")
+    C = vec_add(A, B)
+    f = tvm.build(te.create_schedule(C.op), [A, B, C], "cuda -emulate")
+    assert "threadIdx.x" in f.imported_modules[0].get_source()
+    rng = np.random.default_rng()
+    a, b = rng.random(1000, dtype="float32"), rng.random(1000, dtype="float32")
+    c = np.zeros(1000, "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a + b * 2, rtol=1e-6)
+    np.testing.assert_allclose(vec_add(a, b), a + b * 2, rtol=1e-6)  # the script as Python
+    with pytest.raises(ExprError, match="bind takes a GPU index name"):
+        @te.hybrid.script
+        def bad(a):
+            c = output_tensor((4,), "float32")  # noqa: F821
+            for t in bind("warp", 4):  # noqa: F821
+                c[t] = a[t]
+            return c
+        bad(te.placeholder((4,), name="A"))
