@@ -528,9 +528,22 @@ def vector_chunk(dtype: DType, index: E.PrimExpr, predicate: E.PrimExpr | None, 
     when it must be done lane by lane: it is masked, not contiguous, of 8/16-bit or bool
     elements, or its base index is not provably a multiple of the vector width."""
     chunk = _vector_candidate(dtype, index, buffer_dtype)
-    if chunk and predicate is None and _divisible(index.base, chunk, lets):  # type: ignore[attr-defined]
+    if chunk and (predicate is None or uniform(predicate)) and _divisible(index.base, chunk, lets):  # type: ignore[attr-defined]
         return chunk
     return 0
+
+
+def uniform(predicate: E.PrimExpr) -> bool:
+    """Whether a vector access's mask is the same for every lane (a broadcast condition, such as
+    a padding guard that does not depend on the vectorized axis): the access is then one
+    vector access under one scalar ``if``."""
+    if isinstance(predicate, E.Broadcast):
+        return True
+    if isinstance(predicate, (E.And, E.Or)):
+        return uniform(predicate.a) and uniform(predicate.b)
+    if isinstance(predicate, E.Not):
+        return uniform(predicate.a)
+    return False
 
 
 def vector_fallback(dtype: DType, index: E.PrimExpr, predicate: E.PrimExpr | None, buffer_dtype: DType,
@@ -540,8 +553,9 @@ def vector_fallback(dtype: DType, index: E.PrimExpr, predicate: E.PrimExpr | Non
     chunk = _vector_candidate(dtype, index, buffer_dtype)
     if not chunk:
         return None
-    if predicate is not None:
-        return f"it is masked by the guard '{predicate}' (a split that does not divide its extent)"
+    if predicate is not None and not uniform(predicate):
+        return (f"its lanes are masked one by one by the guard '{predicate}' (a split that does not divide its "
+                "extent, or a condition on the vectorized axis)")
     base = index.base  # type: ignore[attr-defined]
     if not _divisible(base, chunk, lets):
         nbytes = chunk * dtype.element_of().bytes
@@ -1096,6 +1110,11 @@ class _KernelRenderer(Visitor):
         # All lanes are read before any lane is written when the value reads this buffer (one
         # vector store of all lanes already does that).
         reads_self = s.buffer in self._loaded_buffers(s.value) and chunk != lanes
+        if chunk and s.predicate is not None and not reads_self and check is None:
+            # one mask for all lanes: whole vector stores under one scalar if
+            with self.block(f"if ({_strip(self.guard_expr(s.predicate, 0))})"), self.assume(s.predicate, None):
+                self.visit_Store(s.with_fields(predicate=None))
+            return
         masks: list[str | None] = [None] * lanes
         if s.predicate is not None:
             for k in range(lanes):
@@ -1214,6 +1233,31 @@ class _KernelRenderer(Visitor):
         self.depth -= 1
         self.line("}")
         return name
+
+    def _uniform_select(self, e: E.Select) -> list[str]:
+        """Every lane of a vector select whose condition is the same for all lanes, under one
+        ``if``: its sides' vector loads are then read once each, not once per lane."""
+        key = (id(e), "lanes")
+        names = next((scope[key] for scope in reversed(self.hoisted) if key in scope), None)
+        if names is not None:
+            return names
+        elem = e.dtype.element_of()
+        names = [self.fresh("sel") for _ in range(e.dtype.lanes)]
+        self.line(f"{self.ctype(elem)} {', '.join(names)};")
+        with self.block(f"if ({_strip(self.expr(e.condition, 0))})"):
+            for k, name in enumerate(names):
+                self.line(f"{name} = {_strip(self.expr(e.true_value, k))};")
+        self.lines[-1] += " else {"
+        self.depth += 1
+        saved = self.hoisted
+        self.hoisted = [*saved, {}]
+        for k, name in enumerate(names):
+            self.line(f"{name} = {_strip(self.expr(e.false_value, k))};")
+        self.hoisted = saved
+        self.depth -= 1
+        self.line("}")
+        self.hoisted[-1][key] = names
+        return names
 
     def may_fault(self, e: Any) -> bool:
         """Whether evaluating ``e`` reads memory (an index may be out of bounds when unchosen).
@@ -1481,6 +1525,9 @@ class _KernelRenderer(Visitor):
         return _wrap_narrow(f"(~{x})", e.dtype.element_of())
 
     def visit_Select(self, e: E.Select, lane: int | None) -> str:
+        if lane is not None and e.dtype.lanes > 1 and uniform(e.condition) and \
+                (self.may_fault(e.true_value) or self.may_fault(e.false_value)):
+            return self._uniform_select(e)[lane]
         cond = self.expr(e.condition, lane if e.condition.dtype.lanes > 1 else None)
         if not (self.may_fault(e.true_value) or self.may_fault(e.false_value)):
             return f"({cond} ? {self.expr(e.true_value, lane)} : {self.expr(e.false_value, lane)})"
@@ -1610,7 +1657,12 @@ class _KernelRenderer(Visitor):
                 name = self.fresh(f"{e.buffer.name}_v")
                 at = self._checked(_offset(self.index_expr(e.index.base), c, e.index.base.dtype), chunk, check)
                 addr = _address(ref.cname, at)
-                self.line(f"const {vt} {name} = *(const {vt}*)({addr});")
+                value = f"*(const {vt}*)({addr})"
+                if e.predicate is not None and (id(e.predicate), None) not in self.known_true:
+                    # one mask for all lanes: the vector is read only where it holds, else zeros
+                    zeros = ", ".join([_zero(elem)] * chunk)
+                    value = f"({_strip(self.guard_expr(e.predicate, 0))} ? {value} : make_{vt}({zeros}))"
+                self.line(f"const {vt} {name} = {value};")
                 self.hoisted[-1][key] = name
             return f"{name}.{_COMPONENTS[lane % chunk]}"
         plane = lane if e.predicate is not None and e.predicate.dtype.lanes > 1 else None
