@@ -235,6 +235,11 @@ def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
             raise BuildError(f"{func.name}: the serial loop {s.loop_var.name} runs GPU kernels once per iteration "
                              "(a te.scan's time loop); such host loops run under 'cuda -emulate' only, for now. "
                              f"The loop:\n{_excerpt(s)}")
+        elif _packed_call(s) is not None:
+            raise BuildError(f"{func.name}: the code calls the host function '{_packed_call(s)}' (call_packed: "
+                             "a Python function, such as the numpy one behind topi's sort, argsort, topk or "
+                             "unique), which runs on the CPU only: build this stage for 'llvm'. The statement:\n"
+                             f"{_excerpt(s)}")
         else:
             # As TVM (VerifyMemory), refuse host code touching memory; code without loops is most
             # likely a 0-d stage, which has no axis of its own to bind.
@@ -246,6 +251,17 @@ def split_kernels(func: PrimFunc, allow_host_loops: bool = False) -> HostPlan:
 
     walk(func.body)
     return HostPlan(func, tuple(kernels), tuple(buffers))
+
+
+def _packed_call(s: S.Stmt) -> str | None:
+    """The name of a host function ``s`` calls through call_packed, if it calls one."""
+    names: list[str] = []
+
+    def fn(n: Any) -> None:
+        if isinstance(n, E.Call) and n.name == "tvm_call_packed" and n.args and isinstance(n.args[0], E.StringImm):
+            names.append(n.args[0].value)
+    post_order_visit(s, fn)
+    return names[0] if names else None
 
 
 def _has_loop(s: S.Stmt) -> bool:

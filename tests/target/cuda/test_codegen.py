@@ -334,3 +334,13 @@ def test_a_store_of_another_dtype_is_refused_in_cuda_c():
     with tvm.transform.PassContext(config={"tir.add_lower_pass": [(3, narrow_stores)]}):
         with pytest.raises(tvm.TVMError, match="store to B: a float32 value into a float64 buffer"):
             tvm.build(s, [A, B], "cuda -emulate")
+
+
+def test_a_host_function_call_on_a_cuda_target_names_the_function():
+    # topi.sort is numpy behind call_packed: the error said "did you forget to bind?"
+    import tensorlang as tl
+    from tensorlang import te, topi
+    A = te.placeholder((4, 8), name="A")
+    B = topi.sort(A, axis=1)
+    with pytest.raises(BuildError, match=r"calls the host function 'tensorlang.topi.sort' .* runs on the CPU only"):
+        tl.build(te.create_schedule(B.op), [A, B], "cuda -emulate")
