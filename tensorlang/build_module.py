@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .arith.simplify import simplify
 from .arith.structural import structural_key
-from .errors import ArgumentError, LoweringError, TargetError
+from .errors import ArgumentError, LoweringError, TargetError, TensorLangError
 from .ir.function import PrimFunc
 from .ir.passes.lower_intrin import lower_intrinsics
 from .ir.transform import PassContext
@@ -166,4 +167,23 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
     # Intrinsic lowering rules registered for this target (tl.ir.register_intrin_lowering).
     func = func.with_body(lower_intrinsics(func.body, tgt.kind.name))
     with deep_expressions(f"build '{name}'"):
-        return backend.build_func(func, parsed, jit=jit)
+        module = backend.build_func(func, parsed, jit=jit)
+    kernels_dir = PassContext.current().config.get("cuda.kernels_output_dir")
+    if kernels_dir and tgt.kind.name == "cuda":
+        _save_kernels(module, kernels_dir)
+    return module
+
+
+def _save_kernels(module: Any, folder: Any) -> None:
+    """TVM's ``cuda.kernels_output_dir``: the CUDA C and PTX of the build, as tvm_kernels.cu and
+    tvm_kernels.ptx in ``folder`` (for profilers and reading)."""
+    if not isinstance(folder, (str, os.PathLike)) or not os.path.isdir(folder):
+        raise ArgumentError(f"PassContext config cuda.kernels_output_dir must name an existing folder, got {folder!r}")
+    device = module.imported_modules[0] if getattr(module, "imported_modules", None) else module
+    for fmt, ext in (("cuda", "cu"), ("ptx", "ptx")):
+        try:
+            text = device.get_source(fmt)
+        except TensorLangError:
+            continue  # no PTX without NVRTC
+        with open(os.path.join(folder, f"tvm_kernels.{ext}"), "w") as out:
+            out.write(text)

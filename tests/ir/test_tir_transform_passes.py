@@ -203,3 +203,21 @@ def test_instrument_bound_checkers_config_checks_every_access(target):
     np.testing.assert_array_equal(b, a[good])
     with pytest.raises(tvm.errors.BoundsError, match=r"A\[8\]"):
         f(a, np.array([0, 8, 3, 1], "int32"), b)
+
+
+def test_cuda_kernels_output_dir_writes_the_cuda_c_and_ptx(tmp_path):
+    # TVM's test_cuda_save_kernels_for_profiling: the config was accepted with a "no effect" warning.
+    A = te.placeholder((64,), name="A")
+    B = te.compute((64,), lambda i: A[i] * 2.0, name="B")
+    s = te.create_schedule(B.op)
+    s[B].bind(B.op.axis[0], te.thread_axis("threadIdx.x"))
+    with tvm.transform.PassContext(config={"cuda.kernels_output_dir": str(tmp_path)}):
+        f = tvm.build(s, [A, B], "cuda -emulate")
+    assert (tmp_path / "tvm_kernels.cu").read_text() == f.imported_modules[0].get_source("cuda")
+    from tensorlang.target.cuda import nvrtc
+    if nvrtc.nvrtc_available():
+        assert ".entry" in (tmp_path / "tvm_kernels.ptx").read_text()
+    a = np.random.rand(64).astype("float32")
+    b = np.empty(64, "float32")
+    f(a, b)
+    np.testing.assert_allclose(b, a * 2)
