@@ -70,6 +70,11 @@ class Store(Stmt):
         """TVM's ``BufferStore.indices``: the flat index, as a one-element tuple."""
         return (self.index,)
 
+    @property
+    def buffer_var(self) -> Var:
+        """TVM's ``Store.buffer_var`` (before BufferStore): the buffer's data variable."""
+        return self.buffer
+
 
 class Allocate(Stmt):
     """A buffer of ``extent`` elements of ``dtype`` in storage ``scope``, live within ``body``."""

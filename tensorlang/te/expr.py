@@ -603,6 +603,11 @@ class Load(PrimExpr):
         """TVM's ``BufferLoad.indices``: the flat index, as a one-element tuple."""
         return (self.index,)
 
+    @property
+    def buffer_var(self) -> Var:
+        """TVM's ``Load.buffer_var`` (before BufferLoad): the buffer's data variable."""
+        return self.buffer
+
 
 class Ramp(PrimExpr):
     """The vector ``base + i*stride`` for i in [0, lanes)."""

@@ -92,3 +92,17 @@ def test_irmodule_gpu_and_convert_at_top_level() -> None:
     with pytest.warns(DeprecationWarning, match="tvm.cuda"):
         assert tvm.gpu(0) == tvm.cuda(0)
     assert int(tvm.convert(3)) == 3
+
+
+def test_load_and_store_buffer_var_as_tvm_passes_read_them():
+    # TVM's older passes (test_cuda_shuffle's) read Load.buffer_var / Store.buffer_var.
+    A = te.placeholder((16,), name="A")
+    B = te.compute((16,), lambda i: A[i] * 2.0, name="B")
+    func = tvm.lower(te.create_schedule(B.op), [A, B])
+    seen = []
+
+    def visit(node):
+        if isinstance(node, (tvm.tir.Load, tvm.tir.Store)):
+            seen.append((type(node).__name__, node.buffer_var.name))
+    tvm.tir.stmt_functor.post_order_visit(func.body, visit)
+    assert ("Load", "A") in seen and ("Store", "B") in seen
