@@ -16,18 +16,7 @@ from tensorlang.autotune.record import ApplyHistoryBest, encode
 from tensorlang.autotune.task.space import ConfigSpace
 from tensorlang.autotune.task.task import compute_flop
 from tensorlang.testing.autotvm import DummyRunner, get_sample_task
-
-
-def gemm_func(cfg, N, filter_y=None, filter_x=None):
-    A = te.placeholder((N, N), name="A")
-    B = te.placeholder((N, N), name="B")
-    k = te.reduce_axis((0, N), name="k")
-    C = te.compute((N, N), lambda i, j: te.sum(A[i, k] * B[k, j], axis=[k]), name="C")
-    s = te.create_schedule([C.op])
-    y, x = s[C].op.axis
-    cfg.define_split("tile_y", cfg.axis(y), num_outputs=2, filter=filter_y)
-    cfg.define_split("tile_x", cfg.axis(x), num_outputs=2, filter=filter_x)
-    return s, [A, B, C]
+from tests.compat.test_autotvm import gemm_func  # TVM's test helper, shared
 
 
 def _raises_exception(f):
