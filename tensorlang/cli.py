@@ -215,7 +215,8 @@ def _tune(args: argparse.Namespace) -> int:
     if args.auto:
         option = _cluster_option(args) if args.cluster else None  # search tasks pickle to the workers
         return tune_file(module, args.file, target, args.trials, args.log, args.seed, option,
-                         confirm_top=args.confirm_top, confirm_rounds=args.confirm_rounds)
+                         confirm_top=args.confirm_top, confirm_rounds=args.confirm_rounds,
+                         early_stopping=args.early_stopping)
     log = args.log or default_log(args.file, target)
     with record.exclusive_writer(log):  # a bad or busy log stops us before anything is measured
         return _tune_into(args, module, target, log)

@@ -76,21 +76,33 @@ def default_auto_log(path: str, target: str) -> str:
 
 
 def tune_file(module: Any, path: str, target: str, trials: int, log: str | None, seed: int | None,
-              measure_option: Any = None, confirm_top: int = 3, confirm_rounds: int = 3) -> int:
+              measure_option: Any = None, confirm_top: int = 3, confirm_rounds: int = 3,
+              early_stopping: int | None = None) -> int:
     """``tensorlang tune --auto``: tune every computation of the file, ``trials`` each on average
-    (measured by ``measure_option``: local by default, a Ray cluster's for ``--cluster``), then
-    re-measure each one's leaders (``--confirm-top``, ``--confirm-rounds``)."""
+    (measured by ``measure_option``: local by default, a Ray cluster's for ``--cluster``; a
+    computation stops after ``early_stopping`` trials without a better candidate), then
+    re-measure each one's leaders (``--confirm-top``, ``--confirm-rounds``).  Exit status 1
+    when a computation has no working candidate at all."""
     tasks = tasks_from_module(module, path, target)
     log = log or default_auto_log(path, target)
     print(f"auto-scheduling {len(tasks)} computation(s) of {path} on {target}, {trials} trials each; log {log}",
           file=sys.stderr)
     sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed, measure_option=measure_option,
-                       confirm_top=confirm_top, confirm_rounds=confirm_rounds)
-    print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12}  sketch")
-    for task, search in zip(sched.tasks, sched.searches):
+                       confirm_top=confirm_top, confirm_rounds=confirm_rounds, early_stopping=early_stopping)
+    print(f"{'task':40} {'trials':>7} {'failed':>7} {'best GFLOPS':>12}  sketch")
+    hopeless = []
+    for i, (task, search) in enumerate(zip(sched.tasks, sched.searches)):
         label = f"{task.name}{task.args}"
         best = f"{search.best_flops / 1e9:12.1f}" if search.best_config is not None else f"{'-':>12}"
         sketch = search.best_config["sketch"].val if search.best_config is not None else "-"
-        print(f"{label[:40]:40} {search.trials_done:>7} {best}  {sketch}")
-    print(f"\nlog: {log}   (apply with autoschedule.SearchTask(func, args).apply_best('{log}'))")
-    return 0
+        failed = sum(sched.task_errors[i].values())
+        print(f"{label[:40]:40} {search.trials_done:>7} {failed:>7} {best}  {sketch}")
+        if search.best_config is None and sched.first_error[i] is not None:
+            hopeless.append((label, sched.task_errors[i], sched.first_error[i]))
+    for label, kinds, first in hopeless:
+        text = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        first_line = (first.strip().splitlines() or ["?"])[0][:400]
+        print(f"\n{label}: no working candidate ({text}); the first error: {first_line}", file=sys.stderr)
+    if sched.searches and any(s.best_config is not None for s in sched.searches):
+        print(f"\nlog: {log}   (apply with autoschedule.SearchTask(func, args).apply_best('{log}'))")
+    return 1 if hopeless else 0

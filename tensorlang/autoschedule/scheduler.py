@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -115,6 +116,10 @@ class TaskScheduler:
         self.tic: float | None = None
         self.num_measures_per_round: int | None = None
         self.dead_tasks: set[int] = set()
+        # failed trials of this run, by task: kind -> count, and the first error's message
+        self.task_errors: list[dict[str, int]] = [{} for _ in range(n)]
+        self.first_error: list[str | None] = [None] * n
+        self.task_ok = [0] * n  # trials of this run that gave a time
         self.budget = 0           # trials this run may measure
         self.verbose = 1
         self.early_stopping_all = math.inf
@@ -215,7 +220,10 @@ class TaskScheduler:
         for path in dict.fromkeys(os.path.abspath(p) for p in paths):
             if not os.path.exists(path):
                 continue
-            for inp, res in record.load_from_file(path):
+            with warnings.catch_warnings():  # the searches' own reading of the log already warned
+                warnings.simplefilter("ignore")
+                records = list(record.load_from_file(path))
+            for inp, res in records:
                 i = index.get((inp.task.workload_key, str(inp.task.target)))
                 if i is None or not _is_auto_config(inp.config):
                     continue
@@ -304,16 +312,23 @@ def _similarity_tag(task: SearchTask) -> str | None:
 
 def tune_tasks(tasks: Sequence[SearchTask], n_trials: int, log: str | os.PathLike | None = None,
                measure_option: Any = None, weights: Sequence[float] | None = None, seed: int | None = None,
-               verbose: bool = True, confirm_top: int = 3, confirm_rounds: int = 3) -> TaskScheduler:
+               verbose: bool = True, confirm_top: int = 3, confirm_rounds: int = 3,
+               early_stopping: int | None = None) -> TaskScheduler:
     """Tune ``tasks`` with ``n_trials`` trials in all (counting trials ``log`` already holds),
     giving rounds (a batch each) to the tasks with the largest expected gain; every trial goes
-    to ``log``.  Then each task's fastest candidates are re-measured side by side
+    to ``log``.  A task gets no more rounds once ``early_stopping`` of its trials found no
+    better candidate.  Then each task's fastest candidates are re-measured side by side
     (``task.confirm_best``, with ``confirm_top`` > 1) and its best is the confirmed one."""
     if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
         raise TensorLangError(f"n_trials must be a non-negative int, got {n_trials!r}")
+    if early_stopping is not None and (isinstance(early_stopping, bool) or not isinstance(early_stopping, int)
+                                       or early_stopping < 1):
+        raise TensorLangError(f"tune_tasks early_stopping must be a positive int or None, got {early_stopping!r}")
     if measure_option is not None:
         measure_option = checked_measure_option(measure_option, "tune_tasks")
     sched = TaskScheduler(tasks, weights=weights, seed=seed)
+    if early_stopping is not None:
+        sched.early_stopping_task = early_stopping
     # Rounds are a batch, smaller when the budget is small, so that every task gets a warm-up round.
     per_round = min(BATCH, max(1, n_trials // len(tasks)))
     return _tune(sched, n_trials, per_round, log, measure_option or default_measure_option(), int(verbose), (),
@@ -353,6 +368,13 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
 
         def watch(search: Any, inputs: Any, results: Any) -> None:
             for res in results:
+                if res.ok:
+                    sched.task_ok[i] += 1
+                else:
+                    kinds = sched.task_errors[i]
+                    kinds[res.error_no.kind] = kinds.get(res.error_no.kind, 0) + 1
+                    if sched.first_error[i] is None:
+                        sched.first_error[i] = res.error_msg or res.error_no.kind
                 cost = record.record_cost(res)
                 if cost < sched.best_costs[i]:
                     sched.best_costs[i] = cost
@@ -361,9 +383,23 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
         sched.task_cts[i] += 1
         if improved:
             sched.task_best_cts[i] = sched.task_cts[i]
-        # no candidate left, or none better for a while: the task gets no more rounds
-        if n == 0 or (sched.task_cts[i] - sched.task_best_cts[i]) * per_round > sched.early_stopping_task:
+        failed = sum(sched.task_errors[i].values())
+        name = tasks[i].name.removeprefix("auto/")
+        why = None
+        # no candidate left, none better for a while, or nothing works: the task gets no more rounds
+        if n == 0:
+            why = f"its search space is exhausted after {sched.searches[i].trials_done} trial(s)"
+        elif (sched.task_cts[i] - sched.task_best_cts[i]) * per_round > sched.early_stopping_task:
+            why = f"no better candidate in its last {sched.early_stopping_task} trial(s)"
+        elif not sched.task_ok[i] and not math.isfinite(sched.searches[i].best_cost) and \
+                (failed >= 2 * per_round or (sched.first_error[i] or "").startswith("the reference of")):
+            # every trial failed (its reference itself, or two rounds of candidates): a task that
+            # can never give a time would take every round the gradient hands out
+            why = f"all {failed} trial(s) failed ({(sched.first_error[i] or '?').splitlines()[0][:200]})"
+        if why is not None:
             sched.dead_tasks.add(i)
+            if verbose:
+                print(f"  {name}: no more rounds: {why}", file=sys.stderr)
         sched.task_costs_history[i].append(float(sched.best_costs[i]))
         sched.ct += n
         sched.cur_score = sched._score(sched.best_costs)
@@ -409,7 +445,7 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
         print(file=sys.stderr)
     if confirm_top > 1:
         for task, search in zip(tasks, sched.searches):
-            if search.needs_confirmation:
+            if search.needs_confirmation and len(search.leaders(confirm_top)) > 1:
                 if verbose:
                     print(f"  {task.name}: re-measuring the leaders", file=sys.stderr)
                 confirm_best(task, search, option, log, confirm_top, confirm_rounds)

@@ -115,6 +115,7 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
     configs again.  The lock is the kernel's (flock): a killed run never leaves it behind."""
     import fcntl
     path = check_writable(path)
+    created = not os.path.exists(path)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -124,10 +125,18 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
+            created = False  # another run's log
             raise LogFileError(f"{path} is being written by another tuning process; wait for it to finish "
                                "(it resumes from the log when run again) or pass another --log") from None
         _LOCK_FDS.add(fd)
         yield path
+    except Exception:
+        # A run that failed before writing a trial (a file with no tasks, a bad argument) leaves
+        # no empty log of its own behind.
+        if created and os.fstat(fd).st_size == 0:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise
     finally:
         _LOCK_FDS.discard(fd)
         os.close(fd)

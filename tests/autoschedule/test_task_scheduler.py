@@ -157,3 +157,38 @@ def test_bad_arguments_are_named():
     weighted = auto_scheduler.TaskScheduler(tasks, task_weights=[2.0, 3.0], callbacks=[])
     assert weighted.objective_func([1.0, 10.0]) == 32.0
     assert weighted.cur_score == pytest.approx(5e10)
+
+
+def _failing_matmul(n, l, m):
+    """A matmul whose epilogue calls a function no process provides: no candidate can run."""
+    A = tvm.te.placeholder((n, l), name="A")
+    B = tvm.te.placeholder((l, m), name="B")
+    k = tvm.te.reduce_axis((0, l), name="k")
+    C = tvm.te.compute((n, m), lambda i, j: tvm.te.sum(A[i, k] * B[k, j], axis=k), name="C")
+    return [A, B, tvm.te.compute((n, m), lambda i, j: tvm.tir.call_pure_extern("float32", "no_such_fn", C[i, j]),
+                                 name="D")]
+
+
+def test_a_task_that_can_never_run_stops_getting_rounds(tmp_path, capsys):
+    # Its latency stays unknown (1e10), so the gradient kept handing it every round: 16 of 24
+    # trials went to a computation whose reference itself fails to build.
+    from tensorlang import autoschedule
+    bad = autoschedule.SearchTask(_failing_matmul, args=(32, 32, 32), target="llvm")
+    good = autoschedule.SearchTask(matmul_auto_scheduler_test, args=(32, 32, 32), target="llvm")
+    log = str(tmp_path / "two.json")
+    sched = autoschedule.tune_tasks([bad, good], n_trials=24, log=log, seed=0, confirm_top=1)
+    assert _counts(log, [bad, good]) == [8, 16]
+    assert 0 in sched.dead_tasks and sched.task_errors[0] == {"runtime": 8}
+    assert sched.first_error[0].startswith("the reference of")
+    err = capsys.readouterr().err
+    assert "no more rounds: all 8 trial(s) failed (the reference of" in err
+
+
+def test_tune_tasks_early_stopping_stops_a_task_without_progress(tmp_path):
+    from tensorlang import autoschedule
+    task = autoschedule.SearchTask(matmul_auto_scheduler_test, args=(32, 32, 32), target="llvm")
+    sched = autoschedule.tune_tasks([task], n_trials=40, log=str(tmp_path / "es.json"), seed=0, confirm_top=1,
+                                    early_stopping=1, verbose=False)
+    assert 0 in sched.dead_tasks and sched.task_trials[0] < 40
+    with pytest.raises(tvm.errors.TensorLangError, match="early_stopping must be a positive int"):
+        autoschedule.tune_tasks([task], n_trials=4, early_stopping=0)

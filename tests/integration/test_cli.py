@@ -81,3 +81,43 @@ def test_help_texts_explain_every_option_with_defaults_and_examples(capsys):
             main(["tune", *bad, "x.py"])
         assert exc.value.code == 2
         assert bad[0] in capsys.readouterr().err
+
+
+_FAILING_AND_WORKING = '''
+from tensorlang import te, tir
+
+
+def bad(n):
+    A = te.placeholder((n,), name="A")
+    return [A, te.compute((n,), lambda i: tir.call_pure_extern("float32", "no_such_fn", A[i]), name="B")]
+
+
+def good(n):
+    A = te.placeholder((n,), name="A")
+    return [A, te.compute((n,), lambda i: A[i] * 2.0 + 1.0, name="B")]
+
+
+def computations():
+    return {"bad": (bad, (256,)), "good": (good, (256,))}
+'''
+
+
+def test_tune_auto_names_a_computation_with_no_working_candidate(tmp_path, capsys):
+    # It exited 0 with "bad 16t -" as the only sign, after the gradient spent every round on it.
+    src = tmp_path / "mixed.py"
+    src.write_text(_FAILING_AND_WORKING)
+    log = tmp_path / "mixed.json"
+    status = main(["tune", "--auto", "--target=llvm", str(src), "--trials", "4", "--log", str(log),
+                   "--early-stopping", "8"])
+    err = capsys.readouterr().err
+    assert status == 1
+    assert "auto/bad(256,): no working candidate (runtime" in err and "calls 'no_such_fn'" in err
+
+
+def test_a_failed_tune_leaves_no_empty_log_behind(tmp_path, capsys):
+    src = tmp_path / "none.py"
+    src.write_text("x = 1\n")
+    log = tmp_path / "none.json"
+    assert main(["tune", "--target=llvm", str(src), "--log", str(log)]) != 0
+    assert "defines no tasks(target)" in capsys.readouterr().err
+    assert not log.exists()
