@@ -369,3 +369,12 @@ def test_extern_and_scan_stages_are_refused_not_differentiated_as_zero():
     Y = te.scan(init, update, state, inputs=[Xs])
     with pytest.raises(ExprError, match=r"is a ScanOp; only compute stages"):
         te.gradient(Y, [Xs], head=te.placeholder((4, 3), "float64", "H"))
+
+
+def test_gradient_with_respect_to_an_integer_input_is_refused():
+    # It came back as float32 zeros, silently.
+    X = te.placeholder((4,), "float64", "X")
+    index = te.placeholder((4,), "int32", "I")
+    Y = te.compute((4,), lambda i: X[index[i]] * 2.0, name="Y")
+    with pytest.raises(ExprError, match=r"inputs\[1\] 'I' is int32; only float inputs have gradients"):
+        te.gradient(Y, [X, index])
