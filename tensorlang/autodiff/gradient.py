@@ -251,11 +251,12 @@ def gradient(output: Tensor, inputs: Sequence[Tensor] | Tensor, head: Tensor | N
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             raise ExprError(f"te.gradient: inputs[{i}] must be a Tensor, got {type(t).__name__}")
+    if not output.dtype.is_float:
+        raise ExprError(f"te.gradient: output '{output.op.name}' is {output.dtype}; only float outputs have gradients")
+    for i, t in enumerate(inputs):
         if not t.dtype.is_float:  # its adjoint came out as float zeros, which no integer input has
             raise ExprError(f"te.gradient: inputs[{i}] '{t.op.name}' is {t.dtype}; only float inputs have "
                             "gradients (an integer input, such as indices, takes no part in them)")
-    if not output.dtype.is_float:
-        raise ExprError(f"te.gradient: output '{output.op.name}' is {output.dtype}; only float outputs have gradients")
     if head is None:
         head = _identity_head(output)
     n = len(output.shape)
