@@ -51,7 +51,8 @@ class _Rewrite(Mutator):
         if self.vmap and any(free_vars(e) & set(self.vmap) for e in (*comb.result, *comb.identity)):
             # A reducer built from the output index (its identity or combination uses it).
             comb = CommReducer(comb.name, comb.lhs, comb.rhs, [self.visit(e) for e in comb.result],
-                               [self.visit(e) for e in comb.identity], comb.allow_empty, comb.starts_at_init)
+                               [self.visit(e) for e in comb.identity], comb.allow_empty, comb.starts_at_init,
+                               comb.neutral)
         return Reduce(comb, src, axes, cond, node.value_index)
 
 
@@ -242,9 +243,9 @@ def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) 
     if not 0 <= factor_axis <= len(op.axis):
         raise ScheduleError(f"{where}: factor_axis {factor_axis} is out of range 0..{len(op.axis)}")
     red: Reduce = op.body[0]
-    if red.combiner.starts_at_init:
-        raise ScheduleError(f"{where}: the reduction has init=, so it cannot be split into partial reductions "
-                            "(each would start at init); add the initial value in a stage after it instead")
+    # With init= (TVM's Reduce.init) the partial reductions start at the reducer's neutral
+    # element and only the final one, over the partial results, starts at init.
+    partial_comb = red.combiner.without_init()
     extents = {iv: iv.dom.extent for iv in op.axis + op.reduce_axis}
     pass_down_extents(stage.relations, extents)
     # Data axes of the partial-result stage: the original ones plus `axis` at factor_axis.
@@ -272,9 +273,9 @@ def rfactor(sch: Schedule, tensor: Tensor, axis: IterVar, factor_axis: int = 0) 
     cond = rw.visit(cond)
     cond = simplify(cond)
     if new_red:
-        rf_body = tuple(Reduce(red.combiner, src, new_red, cond, i) for i in range(len(src)))
+        rf_body = tuple(Reduce(partial_comb, src, new_red, cond, i) for i in range(len(src)))
     else:
-        rf_body = tuple(E.if_then_else(cond, s, red.combiner.identity[i]) for i, s in enumerate(src))
+        rf_body = tuple(E.if_then_else(cond, s, partial_comb.identity[i]) for i, s in enumerate(src))
     rf_op = ComputeOp(f"{op.name}.rf", op.tag, op.attrs, data, rf_body)
     # The original stage now reduces the partial results over the factored axis.
     kv = IterVar(Range(0, extents[axis]), Var(axis.name + ".v", axis.var.dtype), IterVarType.COMM_REDUCE)

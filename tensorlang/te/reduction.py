@@ -44,15 +44,22 @@ class CommReducer:
 
     def __init__(self, name: str, lhs: Sequence[Var], rhs: Sequence[Var],
                  result: Sequence[PrimExpr], identity: Sequence[PrimExpr], allow_empty: bool = True,
-                 starts_at_init: bool = False):
+                 starts_at_init: bool = False, neutral: Sequence[PrimExpr] | None = None):
         self.name = name
         self.lhs, self.rhs = tuple(lhs), tuple(rhs)
         self.result, self.identity = tuple(result), tuple(identity)
         self.allow_empty = allow_empty
         # ``identity`` is the user's init= (TVM's Reduce.init), not a neutral element: the
-        # reduction starts there once, so it cannot be split into partial reductions that each
-        # start there (rfactor, a cross-thread reduction).
+        # reduction starts there once, so partial reductions (rfactor's) start at ``neutral``,
+        # the reducer's own identity, and only the final one at init.
         self.starts_at_init = starts_at_init
+        self.neutral = tuple(neutral) if neutral is not None else self.identity
+
+    def without_init(self) -> CommReducer:
+        """This reducer starting at its neutral element (the partial reductions of one with init=)."""
+        if not self.starts_at_init:
+            return self
+        return CommReducer(self.name, self.lhs, self.rhs, self.result, self.neutral, allow_empty=True)
 
     def __repr__(self) -> str:
         return f"CommReducer({self.name})"
@@ -109,6 +116,7 @@ class Reducer:
         res = tuple(_as_dtype(convert(r), dt, f"te.{self.name} combiner") for r, dt in zip(res, dtypes))
         ident = tuple(_as_dtype(const(i, dt) if not isinstance(i, PrimExpr) else i, dt,
                                 f"te.{self.name} identity") for i, dt in zip(ident, dtypes))
+        neutral = ident
         if init is not None:
             # TVM's init=: the reduction starts at these values (one per output), which may read
             # the output's indices (init=Bias[i]); over an empty axis the result is init.
@@ -117,7 +125,7 @@ class Reducer:
                 raise ExprError(f"te.{self.name}: init= must give {len(source)} value(s), got {len(inits)}")
             ident = tuple(_as_dtype(convert(i), dt, f"te.{self.name} init") for i, dt in zip(inits, dtypes))
         combiner = CommReducer(self.name, lhs, rhs, res, ident, self.allow_empty or init is not None,
-                               starts_at_init=init is not None)
+                               starts_at_init=init is not None, neutral=neutral)
         cond = const(True, BOOL) if where is None else convert(where)
         if not (cond.dtype.is_bool or cond.dtype.is_int) or cond.dtype.lanes != 1:
             raise DTypeError(f"te.{self.name}: where= must be a condition (bool or int), got {cond.dtype} "

@@ -1,6 +1,7 @@
 """te.sum/max/... with init= (TVM's Reduce.init): the reduction starts at init (which may read the
-output's indices and other tensors) instead of the identity; splitting it into partial
-reductions (rfactor, a cross-thread reduction) is refused, as each part would start at init."""
+output's indices and other tensors) instead of the identity; rfactor's partial reductions start at
+the reducer's identity and only the final one at init (as TVM's); a cross-thread reduction of one
+is refused, as in TVM (each thread's part would start at init)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 import tensorlang as tl
 from tensorlang import te
-from tensorlang.errors import ExprError, LoweringError, ScheduleError
+from tensorlang.errors import ExprError, LoweringError
 
 rng = np.random.default_rng()
 N, M = 16, 24
@@ -56,12 +57,30 @@ def test_max_with_a_constant_init_and_an_empty_axis():
     np.testing.assert_array_equal(out, a[:, :5].max(1))
 
 
-def test_partial_reductions_of_an_init_reduction_are_refused():
-    A, X, C = _sum_with_bias(False)
+@pytest.mark.parametrize("kind", ["sum", "max"])
+@pytest.mark.parametrize("factor_axis", [0, 1])
+def test_rfactor_of_an_init_reduction_starts_only_the_final_one_at_init(kind, factor_axis):
+    # TVM's test_rfactor_init: it was refused ("each part would start at init").
+    A = te.placeholder((N, M), name="A")
+    X = te.placeholder((N,), name="X")
+    k = te.reduce_axis((0, M), name="k")
+    C = te.compute((N,), lambda i: getattr(te, kind)(A[i, k], axis=k, init=X[i], where=k % 5 != 3), name="C")
     s = te.create_schedule(C.op)
-    ko, ki = s[C].split(C.op.reduce_axis[0], factor=8)
-    with pytest.raises(ScheduleError, match="init=, so it cannot be split into partial reductions"):
-        s.rfactor(C, ki)
+    ko, ki = s[C].split(k, nparts=4)
+    CF = s.rfactor(C, ko, factor_axis=factor_axis)
+    s[CF].parallel(s[CF].op.axis[0])
+    f = tl.build(s, [A, X, C])
+    a = rng.standard_normal((N, M)).astype("float32")
+    x = rng.standard_normal(N).astype("float32")
+    out = np.zeros(N, "float32")
+    f(a, x, out)
+    kept = a[:, np.arange(M) % 5 != 3]
+    want = x + kept.sum(1) if kind == "sum" else np.maximum(x, kept.max(1))
+    np.testing.assert_allclose(out, want, rtol=1e-5)
+
+
+def test_cross_thread_reductions_and_gradients_of_an_init_reduction_are_refused():
+    A, X, C = _sum_with_bias(False)
     s = te.create_schedule(C.op)
     ko, ki = s[C].split(C.op.reduce_axis[0], factor=8)
     s[C].bind(C.op.axis[0], te.thread_axis("blockIdx.x"))
