@@ -99,6 +99,20 @@ def _body_pass(name: str, rewrite: Callable[[Stmt, bool], Stmt]) -> PrimFuncPass
     return PrimFuncPass(run, 0, name)
 
 
+def Apply(ftransform: Any) -> PrimFuncPass:  # noqa: N802 - TVM's constructor names
+    """``tir.transform.Apply(ftransform)``: a pass that replaces each function by
+    ``ftransform(func)`` (a PrimFunc)."""
+    if not callable(ftransform):
+        raise LoweringError(f"tir.transform.Apply needs a function PrimFunc -> PrimFunc, got {ftransform!r}")
+
+    def run(func: PrimFunc, mod: Any, ctx: Any) -> PrimFunc:
+        out = ftransform(func)
+        if not isinstance(out, PrimFunc):
+            raise LoweringError(f"tir.transform.Apply: the function returned {type(out).__name__}, not a PrimFunc")
+        return out
+    return PrimFuncPass(run, 0, "tir.Apply")
+
+
 def Simplify() -> PrimFuncPass:  # noqa: N802 - TVM's constructor names
     """``tir.Simplify``: every expression simplified knowing the enclosing loops' ranges
     (``ir.passes.simplify.simplify_stmt``); guards that always hold become True."""

@@ -163,6 +163,15 @@ class Target:
         _current.reset(self._tokens.pop())
 
     @staticmethod
+    def canon_target_and_host(target: Any, target_host: Any = None) -> tuple[Target | None, Any]:
+        """TVM's ``Target.canon_target_and_host``: ``target`` as a Target carrying ``target_host``
+        (None stays None), and that host."""
+        if target is None:
+            return None, target_host
+        t = Target(target, target_host) if target_host is not None or not isinstance(target, Target) else target
+        return t, t.host
+
+    @staticmethod
     def current(allow_none: bool = True) -> Target | None:
         """The innermost target of the enclosing ``with Target(...)`` blocks, if any."""
         cur = _current.get()

@@ -259,3 +259,23 @@ def test_nd_mem_scope_and_the_ffi_registry():
         return 2 * v
     assert "port_gaps.double" in registry.list_global_func_names()
     assert tvm._ffi.registry.get_global_func("port_gaps.double")(21) == 42
+
+
+def test_integration_test_names_apply_canon_target_and_task_table():
+    # Names TVM 0.12's integration tests use (test_reduce_storage_reuse, test_legacy_tuning).
+    A = te.placeholder((8,), name="A")
+    B = te.compute((8,), lambda i: A[i] + 1.0, name="B")
+    mod = tvm.lower(te.create_schedule(B.op), [A, B])
+    doubled = tvm.tir.transform.Apply(
+        lambda f: f.with_body(tvm.tir.stmt_functor.ir_transform(
+            f.body, None, lambda op: tvm.tir.Store(op.buffer, op.value * 2.0, op.index)
+            if isinstance(op, tvm.tir.Store) else None, ["tir.Store"])))(mod)
+    f = tvm.build(doubled, target="llvm")
+    a = np.random.rand(8).astype("float32")
+    b = np.empty(8, "float32")
+    f(a, b)
+    np.testing.assert_allclose(b, (a + 1) * 2, rtol=1e-6)
+    target, host = tvm.target.Target.canon_target_and_host("cuda", "llvm")
+    assert target.kind.name == "cuda" and str(host) == "llvm" and target.host is host
+    assert tvm.target.Target.canon_target_and_host(None, "llvm") == (None, "llvm")
+    assert tvm.autotvm.task.task.TASK_TABLE is tvm.autotvm.task.task.TEMPLATES

@@ -32,6 +32,7 @@ from ..space import ConfigBase, ConfigEntity, ConfigSpace, FallbackConfigEntity,
 # Templates by name.  TVM's API names templates by string (task.create("name", ...)), so a
 # table is unavoidable; lookups that miss say which file must be imported.
 TEMPLATES: dict[str, Callable[..., Any]] = {}
+TASK_TABLE = TEMPLATES  # TVM's name for the registered templates (tests clear entries from it)
 # numpy functions computing a template's outputs from its inputs (fast references for checking).
 NUMPY_REFERENCES: dict[str, Callable[..., Any]] = {}
 
