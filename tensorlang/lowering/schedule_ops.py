@@ -118,6 +118,7 @@ class _Builder:
         pred, wraps = self._store_predicate(st)
         body = self.bodies[st]
         guard: Callable[[Stmt], Stmt] = lambda stmt: stmt  # noqa: E731
+        plain_pred = pred
         if wraps:  # the predicate goes in the thread loops around each store instead
             guard, pred = functools.partial(self._stored_by, pred=pred, wraps=wraps), []
         if not op.reduce_axis:
@@ -136,7 +137,15 @@ class _Builder:
                 raise LoweringError(f"stage {op.name}: a reduction with init= cannot be bound across threads "
                                     f"({cross[0].name} is bound to {self._tag(st, cross[0])}): each thread's "
                                     "part would start at init; add the initial value in a stage after it")
-            return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, pred, guard)
+            return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, plain_pred, wraps)
+        lone = self._unbound_threads(st, [t for _, t, _ in wraps]) if st.storage_scope() != "local" else []
+        if lone:
+            # A reduction into shared or global memory that every thread along a launched index
+            # (bound by another stage) would run: its updates read and write one element, so
+            # thread 0 of each such index does them, or the sums would repeat once per thread.
+            guard = functools.partial(self._stored_by, pred=(plain_pred if wraps else [])
+                                      + [v.equal(0) for v, _, _ in lone], wraps=wraps + lone)
+            pred = []
         # The start: the identity, or the user's init= (which may read the output's indices).
         init = guard(seq(*[Provide(op.output(i), substitute(red.combiner.identity[i], vmap), out_idx)
                            for i in range(op.num_outputs)]))
@@ -208,6 +217,22 @@ class _Builder:
             st = parent
         return found
 
+    def _unbound_threads(self, st: Stage, skip: list[str]) -> list[tuple[Var, str, int]]:
+        """Thread loops (variable, tag, the kernel's extent) for the threadIdx dimensions ``st``'s
+        kernel launches that neither ``st`` binds nor any loop around it does (its code runs in
+        each of those threads), except the tags in ``skip``."""
+        mine = {self._tag(st, iv) for iv in st.leaf_iter_vars} | {a.tag for a in self._enclosing_threads(st)}
+        return [(Var(tag.replace("threadIdx.", "t"), INT32), tag, extent)
+                for tag, (extent, _) in kernel_of(st, self.sch, self.bounds).threads.items()
+                if tag.startswith("threadIdx") and tag not in mine and tag not in skip]
+
+    def _bound_inside(self, st: Stage, ivs: list[IterVar], tag: str) -> bool:
+        """Whether a stage computed at one of ``ivs`` of ``st`` (or inside such a stage) binds ``tag``."""
+        inner = [x for x in self.sch.stages if x.attach_type == "scope" and x.attach_stage is st
+                 and x.attach_ivar in ivs]
+        return any(self._tag(x, iv) == tag for x in inner for iv in x.leaf_iter_vars) or \
+            any(self._bound_inside(x, list(x.leaf_iter_vars), tag) for x in inner)
+
     def _check_span(self, st: Stage, reduce_axes: list[ThreadAxis]) -> None:
         """A cross-thread reduction must span its kernel's whole thread dimension: its shuffles
         and barriers need every thread along it (a guard leaving some out hangs a GPU)."""
@@ -223,7 +248,7 @@ class _Builder:
 
     def _cross_thread(self, st: Stage, red: E.Reduce, vmap: dict[Var, PrimExpr], out_idx: list[PrimExpr], p: int,
                       cross: list[IterVar], dp_conds: list[PrimExpr], red_conds: list[PrimExpr],
-                      pred: list[PrimExpr], guard: Callable[[Stmt], Stmt]) -> Stmt:
+                      pred: list[PrimExpr], wraps: list[tuple[Var, str, int]]) -> Stmt:
         """A reduction with axes bound to threadIdx: each thread combines its share of the
         reduction into a local partial, the threads of the group all-reduce their partials
         (``allreduce``), and the threads where the store predicate holds (by default, the one
@@ -259,15 +284,30 @@ class _Builder:
         reduce_axes = [self._thread_axis(st, iv) for iv in cross]
         taken = {a.tag for a in group + reduce_axes}
         group += [a for a in self._enclosing_threads(st) if a.tag not in taken]
+        taken |= {a.tag for a in group}
+        # Every other thread dimension the kernel launches runs this code too (another stage binds
+        # it): its threads are separate groups, each with its own scratch slots, or their
+        # tree steps would add into one another's.  A loop over its whole extent names the index;
+        # the store predicate's loop of that tag (``_store_predicate``) becomes this one.
+        extra = []
+        for tag, (extent, _) in kernel_of(st, self.sch, self.bounds).threads.items():
+            # (not when a stage computed inside the reduction binds it: that loop names it there)
+            if tag not in taken and tag.startswith("threadIdx") and not self._bound_inside(st, cross, tag):
+                var = next((v for v, t, _ in wraps if t == tag), None)
+                if var is None:
+                    var = Var(tag.replace("threadIdx.", "t"), INT32)
+                extra.append((var, tag, extent))
+        group += [ThreadAxis(v, t, e) for v, t, e in extra]
         self._check_span(st, reduce_axes)
         combine = allreduce(bufs, dtypes, red.combiner, reduce_axes, group, op.name)
         # One thread writes a shared or global result; into local storage every thread writes its
         # own copy (each holds the all-reduced value), since each reads its own copy afterwards.
+        # A store predicate only spares shared or global memory redundant writes: a thread's own
+        # local copy is always written (its consumer in every thread reads it).
         one_writer = st.storage_scope() != "local"
-        writer = pred or ([E.all_(*[iv.var.equal(0) for iv in cross])] if one_writer else [])
-        write = guard(IfThenElse(E.all_(*dp_conds, *writer),
-                                 seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx)
-                                       for i in range(n)])))
+        writer = (pred or [E.all_(*[iv.var.equal(0) for iv in cross])]) if one_writer else []
+        write = IfThenElse(E.all_(*dp_conds, *writer),
+                           seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx) for i in range(n)]))
         body: Stmt = seq(init, acc, combine, write)
         for i in reversed(range(n)):
             body = Allocate(bufs[i], dtypes[i], E.const(1), "local", body)
@@ -275,6 +315,8 @@ class _Builder:
             for prod in reversed(self.attached.get((id(st), iv), [])):
                 body = self.realize(prod, seq(self.stage_nest(prod), body))
             body = self._for(st, iv, body)
+        for var, tag, extent in reversed(extra):
+            body = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, body, tag)
         return self.loops(st, leaves[:p], body, [])
 
     def extern_nest(self, op: ExternOp) -> Stmt:

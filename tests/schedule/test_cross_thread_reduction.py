@@ -239,3 +239,73 @@ def test_reduction_computed_at_a_consumer_thread_loop_keeps_rows_apart(m, n, row
     c = np.full(m, np.nan, "float32")
     f(a, c)
     np.testing.assert_allclose(c, a.sum(axis=1) + 1, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("n,rows", [(48, 4), (100, 4), (7, 2), (64, 4)])
+def test_reduction_at_the_block_loop_of_a_consumer_binding_threadidx_y_inside(n, rows):
+    # The consumer binds threadIdx.y inside the block loop B is computed at: every y thread ran
+    # B's shared-memory tree in the same slots (sums came out 400x too large).
+    m = 8
+    A = te.placeholder((m, n), name="A")
+    k = te.reduce_axis((0, n), name="k")
+    B = te.compute((m,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    C = te.compute((m,), lambda i: B[i] * 2.0 + 1.0, name="C")
+    s = te.create_schedule(C.op)
+    co, ci = s[C].split(C.op.axis[0], factor=rows)
+    s[C].bind(co, te.thread_axis("blockIdx.x"))
+    s[C].bind(ci, te.thread_axis("threadIdx.y"))
+    s[B].compute_at(s[C], co)
+    s[B].bind(k, te.thread_axis("threadIdx.x"))
+    f, _ = _build(s, [A, C], "block_rows")
+    a = rng.standard_normal((m, n)).astype("float32")
+    c = np.full(m, np.nan, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, a.sum(axis=1) * 2 + 1, rtol=1e-4, atol=1e-4)
+
+
+def test_a_consumers_own_reductions_in_a_kernel_where_a_producer_binds_threadidx_x():
+    # C reduces over threadIdx.y, and as a serial sum, in a kernel whose threadIdx.x comes from
+    # B: each x thread ran C's tree in the same slots, and every x thread added into the serial
+    # sum's one global element.
+    A = te.placeholder((3, 4, 32), name="A")
+    k, m = te.reduce_axis((0, 32), name="k"), te.reduce_axis((0, 4), name="m")
+    B = te.compute((3, 4), lambda i, j: te.sum(A[i, j, k], axis=k), name="B")
+    C = te.compute((3,), lambda i: te.sum(B[i, m], axis=m), name="C")
+    m2 = te.reduce_axis((0, 4), name="m2")
+    D = te.compute((3,), lambda i: te.sum(B[i, m2] * 2.0, axis=m2), name="D")
+    rng_data = rng.standard_normal((3, 4, 32)).astype("float32")
+    want = rng_data.sum(axis=2).sum(axis=1)
+    for out, ty_reduce, scale in ((C, True, 1.0), (D, False, 2.0)):
+        s = te.create_schedule(out.op)
+        tx = te.thread_axis("threadIdx.x")
+        s[out].bind(out.op.axis[0], te.thread_axis("blockIdx.x"))
+        if ty_reduce:
+            s[out].bind(s[out].op.reduce_axis[0], te.thread_axis("threadIdx.y"))
+        s[B].compute_at(s[out], out.op.axis[0])
+        s[B].bind(s[B].op.reduce_axis[0], tx)
+        f, _ = _build(s, [A, out], out.op.name)
+        got = np.full(3, np.nan, "float32")
+        f(rng_data, got)
+        np.testing.assert_allclose(got, want * scale, rtol=1e-4, atol=1e-4)
+
+
+def test_a_store_predicate_on_a_local_result_still_leaves_every_thread_its_copy():
+    # tx == 0 on a result held in local storage left the other threads' copies unwritten, and
+    # the consumer (no predicate) stored them: NaN.
+    m, n = 8, 64
+    A = te.placeholder((m, n), name="A")
+    k = te.reduce_axis((0, n), name="k")
+    B = te.compute((m,), lambda i: te.sum(A[i, k], axis=k), name="B")
+    C = te.compute((m,), lambda i: B[i] + 1.0, name="C")
+    s = te.create_schedule(C.op)
+    s[C].bind(C.op.axis[0], te.thread_axis("blockIdx.x"))
+    s[B].compute_at(s[C], C.op.axis[0])
+    tx = te.thread_axis("threadIdx.x")
+    s[B].bind(k, tx)
+    s[B].set_scope("local")
+    s[B].set_store_predicate(tx.var.equal(0))
+    f, _ = _build(s, [A, C], "local_pred")
+    a = rng.standard_normal((m, n)).astype("float32")
+    c = np.full(m, np.nan, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, a.sum(axis=1) + 1, rtol=1e-4, atol=1e-4)
