@@ -226,13 +226,6 @@ class _Builder:
                 for tag, (extent, _) in kernel_of(st, self.sch, self.bounds).threads.items()
                 if tag.startswith("threadIdx") and tag not in mine and tag not in skip]
 
-    def _bound_inside(self, st: Stage, ivs: list[IterVar], tag: str) -> bool:
-        """Whether a stage computed at one of ``ivs`` of ``st`` (or inside such a stage) binds ``tag``."""
-        inner = [x for x in self.sch.stages if x.attach_type == "scope" and x.attach_stage is st
-                 and x.attach_ivar in ivs]
-        return any(self._tag(x, iv) == tag for x in inner for iv in x.leaf_iter_vars) or \
-            any(self._bound_inside(x, list(x.leaf_iter_vars), tag) for x in inner)
-
     def _check_span(self, st: Stage, reduce_axes: list[ThreadAxis]) -> None:
         """A cross-thread reduction must span its kernel's whole thread dimension: its shuffles
         and barriers need every thread along it (a guard leaving some out hangs a GPU)."""
@@ -291,8 +284,7 @@ class _Builder:
         # the store predicate's loop of that tag (``_store_predicate``) becomes this one.
         extra = []
         for tag, (extent, _) in kernel_of(st, self.sch, self.bounds).threads.items():
-            # (not when a stage computed inside the reduction binds it: that loop names it there)
-            if tag not in taken and tag.startswith("threadIdx") and not self._bound_inside(st, cross, tag):
+            if tag not in taken and tag.startswith("threadIdx"):
                 var = next((v for v, t, _ in wraps if t == tag), None)
                 if var is None:
                     var = Var(tag.replace("threadIdx.", "t"), INT32)
@@ -311,12 +303,14 @@ class _Builder:
         body: Stmt = seq(init, acc, combine, write)
         for i in reversed(range(n)):
             body = Allocate(bufs[i], dtypes[i], E.const(1), "local", body)
+        # The other launched indices loop around the stage's own statements only: a stage computed
+        # inside the reduction (before them) may bind the same index.
+        for var, tag, extent in reversed(extra):
+            body = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, body, tag)
         for iv in reversed(cross):
             for prod in reversed(self.attached.get((id(st), iv), [])):
                 body = self.realize(prod, seq(self.stage_nest(prod), body))
             body = self._for(st, iv, body)
-        for var, tag, extent in reversed(extra):
-            body = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, body, tag)
         return self.loops(st, leaves[:p], body, [])
 
     def extern_nest(self, op: ExternOp) -> Stmt:

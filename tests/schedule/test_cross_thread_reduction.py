@@ -309,3 +309,24 @@ def test_a_store_predicate_on_a_local_result_still_leaves_every_thread_its_copy(
     c = np.full(m, np.nan, "float32")
     f(a, c)
     np.testing.assert_allclose(c, a.sum(axis=1) + 1, rtol=1e-4, atol=1e-4)
+
+
+def test_a_reduction_over_threadidx_y_whose_producer_inside_it_binds_threadidx_x():
+    # B (computed inside C's threadIdx.y reduction) binds threadIdx.x: C's shared tree ran in
+    # every x thread with the same slots.
+    A = te.placeholder((16, 2, 16), name="A")
+    k = te.reduce_axis((0, 16), name="k")
+    B = te.compute((16, 2), lambda i, j: te.min(A[i, j, k], axis=k), name="B")
+    m = te.reduce_axis((0, 2), name="m")
+    C = te.compute((16,), lambda i: te.sum(B[i, m], axis=m), name="C")
+    s = te.create_schedule(C.op)
+    s[B].bind(s[B].op.reduce_axis[0], te.thread_axis("threadIdx.x"))
+    s[C].bind(C.op.axis[0], te.thread_axis("blockIdx.x"))
+    s[C].bind(s[C].op.reduce_axis[0], te.thread_axis("threadIdx.y"))
+    s[B].compute_at(s[C], s[C].op.reduce_axis[0])
+    s[B].set_scope("local")
+    f, _ = _build(s, [A, C], "inner_x")
+    a = rng.standard_normal((16, 2, 16)).astype("float32")
+    c = np.full(16, np.nan, "float32")
+    f(a, c)
+    np.testing.assert_allclose(c, a.min(axis=2).sum(axis=1), rtol=1e-5, atol=1e-5)
