@@ -1,7 +1,8 @@
 """GPU emulation: rewrite kernels (blockIdx/threadIdx loops, shared and local memory,
 barriers) into plain CPU loops with the same results.
 
-Guarantees: blocks become loops (the outermost one parallel); within a block, the code
+Guarantees: blocks become loops (the outermost one parallel; a blockIdx loop below other code
+becomes a loop around the block's code, which a GPU runs in every block along it); within a block, the code
 between two barriers runs for every thread in a loop over the thread indices before any
 thread passes the barrier (the thread loops are split at each barrier); shared buffers are
 allocated once per block; local buffers and let-bound values that live across a barrier get
@@ -209,6 +210,40 @@ class _Block:
         raise LoweringError(f"kernel {self.kernel}: cannot emulate a barrier inside {type(s).__name__}")
 
 
+class _BindBlocks(Mutator):
+    """Inside one block's code: a blockIdx loop nested below other code is its block index (guarded
+    if shorter), the code above it running in every block along it, as a GPU launches it."""
+
+    def __init__(self, bvars: dict[str, Var], dims: dict[str, PrimExpr]):
+        super().__init__()
+        self.bvars, self.dims = bvars, dims
+
+    def visit_For(self, node: For) -> Stmt:
+        if node.kind == ForKind.THREAD_BINDING and node.thread_tag in self.bvars:
+            b = self.bvars[node.thread_tag]
+            body = self.visit(substitute(node.body, {node.loop_var: b}))
+            same = isinstance(node.extent, IntImm) and isinstance(self.dims[node.thread_tag], IntImm) and \
+                node.extent.value == self.dims[node.thread_tag].value
+            return body if same or node.extent is self.dims[node.thread_tag] else IfThenElse(b < node.extent, body)
+        return self.generic_visit(node)
+
+
+def _nested_blocks(body: Stmt, kernel: str) -> dict[str, PrimExpr]:
+    """The blockIdx dimensions launched by loops inside ``body`` and their extents."""
+    dims: dict[str, PrimExpr] = {}
+
+    def fn(n: Any) -> None:
+        if isinstance(n, For) and n.kind == ForKind.THREAD_BINDING and n.thread_tag.startswith("blockIdx"):
+            old = dims.get(n.thread_tag)
+            if old is None or (isinstance(old, IntImm) and isinstance(n.extent, IntImm) and n.extent.value > old.value):
+                dims[n.thread_tag] = n.extent
+            elif not (isinstance(old, IntImm) and isinstance(n.extent, IntImm)) and old is not n.extent:
+                raise LoweringError(f"{kernel}: {n.thread_tag} is launched with two symbolic extents ({old} and "
+                                    f"{n.extent}); give them one extent")
+    post_order_visit(body, fn)
+    return dims
+
+
 class _Kernels(Mutator):
     def __init__(self) -> None:
         super().__init__()
@@ -225,8 +260,15 @@ class _Kernels(Mutator):
                         and inner.thread_tag.startswith("blockIdx"):
                     body = self.visit(inner)
                 else:
-                    block = _Block(inner, f"kernel{self.count}")
+                    name = f"kernel{self.count}"
+                    nested = _nested_blocks(inner, name)
+                    bvars = {tag: Var(tag.replace("blockIdx.", "b"), "int32") for tag in nested}
+                    if nested:  # blockIdx loops below other code: loops around the block's code
+                        inner = _BindBlocks(bvars, nested).visit(inner)
+                    block = _Block(inner, name)
                     body = block.emulate(inner)
+                    for tag in sorted(nested, reverse=True):
+                        body = For(bvars[tag], E.const(0), nested[tag], ForKind.SERIAL, body)
             finally:
                 self.depth -= 1
             if outermost:

@@ -344,3 +344,31 @@ def test_a_host_function_call_on_a_cuda_target_names_the_function():
     B = topi.sort(A, axis=1)
     with pytest.raises(BuildError, match=r"calls the host function 'tensorlang.topi.sort' .* runs on the CPU only"):
         tl.build(te.create_schedule(B.op), [A, B], "cuda -emulate")
+
+
+@pytest.mark.parametrize("reduce", [False, True])
+def test_a_stage_computed_at_blockidx_y_with_blockidx_x_bound_inside(reduce):
+    # The code between the two block loops runs in every block along x, as a GPU launches it;
+    # cuda -emulate refused it ("loop 'j' is bound to GPU thread 'blockIdx.x', which needs a GPU
+    # target") while the CUDA build compiled it.
+    import numpy as np
+
+    import tensorlang as tl
+    from tensorlang import te
+    A = te.placeholder((4, 8, 64), name="A")
+    k = te.reduce_axis((0, 64), name="k")
+    B = te.compute((4, 8), (lambda i, j: te.sum(A[i, j, k], axis=k)) if reduce else
+                   (lambda i, j: A[i, j, 3] * 2.0), name="B")
+    C = te.compute((4, 8), lambda i, j: B[i, j] + 1.0, name="C")
+    s = te.create_schedule(C.op)
+    s[C].bind(C.op.axis[0], te.thread_axis("blockIdx.y"))
+    s[C].bind(C.op.axis[1], te.thread_axis("blockIdx.x"))
+    s[B].compute_at(s[C], C.op.axis[0])
+    if reduce:
+        s[B].bind(s[B].split(k, factor=32)[1], te.thread_axis("threadIdx.x"))
+    f = tl.build(s, [A, C], target="cuda -emulate -arch=sm_90")
+    a = np.random.default_rng().standard_normal((4, 8, 64)).astype("float32")
+    c = np.full((4, 8), np.nan, "float32")
+    f(a, c)
+    want = (a.sum(axis=2) if reduce else a[:, :, 3] * 2) + 1
+    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
