@@ -272,9 +272,22 @@ class _Builder:
         update: Stmt = seq(*[Store(bufs[i], tmps[i], zero) for i in range(n)])
         for t, r in reversed(list(zip(tmps, results))):
             update = LetStmt(t, r, update)
-        acc = self.loops(st, serial, update, dp_conds + red_conds)
+        # A thread-bound reduction axis shorter than the kernel's dimension along its index (a split
+        # wider than its axis is narrowed to it; a fetch keeps the factor): the reduction runs over
+        # the whole dimension, the extra threads adding nothing (as TVM guards them), when nothing
+        # is computed inside that loop.
+        launched = kernel_of(st, self.sch, self.bounds).threads
+        widened: dict[IterVar, int] = {}
+        for iv in cross:
+            ax = self._thread_axis(st, iv)
+            dim = launched.get(ax.tag, (ax.extent, ""))[0]
+            if ax.extent < dim and not self.attached.get((id(st), iv)):
+                widened[iv] = dim
+        short = [iv.var < self._thread_axis(st, iv).extent for iv in widened]
+        acc = self.loops(st, serial, update, dp_conds + red_conds + short)
         group = [self._thread_axis(st, iv) for iv in leaves[:p] if self._tag(st, iv).startswith("threadIdx")]
-        reduce_axes = [self._thread_axis(st, iv) for iv in cross]
+        reduce_axes = [ThreadAxis(iv.var, self._tag(st, iv), widened[iv]) if iv in widened
+                       else self._thread_axis(st, iv) for iv in cross]
         taken = {a.tag for a in group + reduce_axes}
         group += [a for a in self._enclosing_threads(st) if a.tag not in taken]
         taken |= {a.tag for a in group}
@@ -310,7 +323,11 @@ class _Builder:
         for iv in reversed(cross):
             for prod in reversed(self.attached.get((id(st), iv), [])):
                 body = self.realize(prod, seq(self.stage_nest(prod), body))
-            body = self._for(st, iv, body)
+            if iv in widened:
+                body = For(iv.var, E.const(0, iv.var.dtype), E.const(widened[iv], iv.var.dtype), ForKind.THREAD_BINDING,
+                           body, self._tag(st, iv))
+            else:
+                body = self._for(st, iv, body)
         return self.loops(st, leaves[:p], body, [])
 
     def extern_nest(self, op: ExternOp) -> Stmt:
