@@ -143,9 +143,9 @@ class _Builder:
             # A reduction into shared or global memory that every thread along a launched index
             # (bound by another stage) would run: its updates read and write one element, so
             # thread 0 of each such index does them, or the sums would repeat once per thread.
-            guard = functools.partial(self._stored_by, pred=(plain_pred if wraps else [])
-                                      + [v.equal(0) for v, _, _ in lone], wraps=wraps + lone)
-            pred = []
+            guard = functools.partial(self._stored_by, pred=plain_pred + [v.equal(0) for v, _, _ in lone],
+                                      wraps=wraps + lone)
+            pred = []  # the store predicate is in the guard now
         # The start: the identity, or the user's init= (which may read the output's indices).
         init = guard(seq(*[Provide(op.output(i), substitute(red.combiner.identity[i], vmap), out_idx)
                            for i in range(op.num_outputs)]))

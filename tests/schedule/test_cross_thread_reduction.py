@@ -332,3 +332,24 @@ def test_a_reduction_over_threadidx_y_whose_producer_inside_it_binds_threadidx_x
     c = np.full(16, np.nan, "float32")
     f(a, c)
     np.testing.assert_allclose(c, a.min(axis=2).sum(axis=1), rtol=1e-5, atol=1e-5)
+
+
+def test_a_serial_reduction_updated_by_thread_0_keeps_its_own_store_predicate():
+    # D's updates run in thread 0 along B's threadIdx.x; its predicate on its own block axis must
+    # still decide which blocks store.
+    A = te.placeholder((3, 4, 32), name="A")
+    k, m = te.reduce_axis((0, 32), name="k"), te.reduce_axis((0, 4), name="m")
+    B = te.compute((3, 4), lambda i, j: te.sum(A[i, j, k], axis=k), name="B")
+    D = te.compute((3,), lambda i: te.sum(B[i, m], axis=m), name="D")
+    s = te.create_schedule(D.op)
+    bx = te.thread_axis("blockIdx.x")
+    s[D].bind(D.op.axis[0], bx)
+    s[B].compute_at(s[D], D.op.axis[0])
+    s[B].bind(s[B].op.reduce_axis[0], te.thread_axis("threadIdx.x"))
+    s[D].set_store_predicate(bx.var < 2)
+    f, _ = _build(s, [A, D], "own_pred")
+    a = rng.standard_normal((3, 4, 32)).astype("float32")
+    d = np.full(3, -7.0, "float32")
+    f(a, d)
+    np.testing.assert_allclose(d[:2], a.sum(axis=(1, 2))[:2], rtol=1e-4, atol=1e-4)
+    assert d[2] == -7.0

@@ -41,20 +41,24 @@ def _thread_dims(body: Stmt) -> dict[str, int]:
     return dims
 
 
-class _BindThreads(Mutator):
-    """Inside one thread's code: a thread-bound loop is its thread index (guarded if shorter)."""
+class _BindIndices(Mutator):
+    """Inside one thread's (or block's) code: a loop bound to one of the GPU indices in ``ivars`` is
+    that index, guarded when its extent is short of the dimension (``dims``: a thread count, or a
+    block extent, which may be symbolic)."""
 
-    def __init__(self, tvars: dict[str, Var], dims: dict[str, int]):
+    def __init__(self, ivars: dict[str, Var], dims: dict[str, int] | dict[str, PrimExpr]):
         super().__init__()
-        self.tvars, self.dims = tvars, dims
+        self.ivars, self.dims = ivars, dims
 
     def visit_For(self, node: For) -> Stmt:
-        if node.kind == ForKind.THREAD_BINDING and node.thread_tag in self.tvars:
-            t = self.tvars[node.thread_tag]
-            body = self.visit(substitute(node.body, {node.loop_var: t}))
-            if isinstance(node.extent, IntImm) and node.extent.value == self.dims[node.thread_tag]:
+        if node.kind == ForKind.THREAD_BINDING and node.thread_tag in self.ivars:
+            v = self.ivars[node.thread_tag]
+            body = self.visit(substitute(node.body, {node.loop_var: v}))
+            dim = self.dims[node.thread_tag]
+            dim_value = dim.value if isinstance(dim, IntImm) else dim
+            if node.extent is dim or (isinstance(node.extent, IntImm) and node.extent.value == dim_value):
                 return body
-            return IfThenElse(t < node.extent, body)
+            return IfThenElse(v < node.extent, body)
         return self.generic_visit(node)
 
 
@@ -151,7 +155,7 @@ class _Block:
 
     def threads(self, s: Stmt) -> Stmt:
         """Run a barrier-free statement for every thread of the block."""
-        body = _BindThreads(self.tvars, self.dims).visit(s)
+        body = _BindIndices(self.tvars, self.dims).visit(s)
         for tag in reversed(_ORDER):
             if tag in self.tvars:
                 body = For(self.tvars[tag], E.const(0), E.const(self.dims[tag]), ForKind.SERIAL, body)
@@ -210,24 +214,6 @@ class _Block:
         raise LoweringError(f"kernel {self.kernel}: cannot emulate a barrier inside {type(s).__name__}")
 
 
-class _BindBlocks(Mutator):
-    """Inside one block's code: a blockIdx loop nested below other code is its block index (guarded
-    if shorter), the code above it running in every block along it, as a GPU launches it."""
-
-    def __init__(self, bvars: dict[str, Var], dims: dict[str, PrimExpr]):
-        super().__init__()
-        self.bvars, self.dims = bvars, dims
-
-    def visit_For(self, node: For) -> Stmt:
-        if node.kind == ForKind.THREAD_BINDING and node.thread_tag in self.bvars:
-            b = self.bvars[node.thread_tag]
-            body = self.visit(substitute(node.body, {node.loop_var: b}))
-            same = isinstance(node.extent, IntImm) and isinstance(self.dims[node.thread_tag], IntImm) and \
-                node.extent.value == self.dims[node.thread_tag].value
-            return body if same or node.extent is self.dims[node.thread_tag] else IfThenElse(b < node.extent, body)
-        return self.generic_visit(node)
-
-
 def _nested_blocks(body: Stmt, kernel: str) -> dict[str, PrimExpr]:
     """The blockIdx dimensions launched by loops inside ``body`` and their extents."""
     dims: dict[str, PrimExpr] = {}
@@ -264,7 +250,7 @@ class _Kernels(Mutator):
                     nested = _nested_blocks(inner, name)
                     bvars = {tag: Var(tag.replace("blockIdx.", "b"), "int32") for tag in nested}
                     if nested:  # blockIdx loops below other code: loops around the block's code
-                        inner = _BindBlocks(bvars, nested).visit(inner)
+                        inner = _BindIndices(bvars, nested).visit(inner)
                     block = _Block(inner, name)
                     body = block.emulate(inner)
                     for tag in sorted(nested, reverse=True):
