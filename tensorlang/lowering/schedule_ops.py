@@ -36,7 +36,7 @@ from ..schedule.bound import Bounds, data_index_map, root_values
 from ..schedule.relations import Split, pass_up_index
 from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
-from ..te.dtype import HANDLE, INT32
+from ..te.dtype import HANDLE, INT32, DType
 from ..te.expr import PrimExpr, Var, convert
 from ..te.extern import ExternOp
 from ..te.functor import free_vars, substitute
@@ -181,7 +181,7 @@ class _Builder:
             if v.name in enclosing:
                 rest[v] = enclosing[v.name]
             elif v.name.startswith("threadIdx") and v.name in launched:
-                loop_var = Var(v.name.replace("threadIdx.", "t"), v.dtype)
+                loop_var = _index_var(v.name, v.dtype)
                 rest[v] = loop_var
                 wraps.append((loop_var, v.name, launched[v.name][0]))
         return [substitute(pred, rest) if rest else pred], wraps
@@ -189,10 +189,7 @@ class _Builder:
     @staticmethod
     def _stored_by(stmt: Stmt, pred: list[PrimExpr], wraps: list[tuple[Var, str, int]]) -> Stmt:
         """``stmt`` guarded by a predicate that ``_store_predicate`` gave thread loops."""
-        stmt = IfThenElse(E.all_(*pred), stmt)
-        for var, tag, extent in wraps:
-            stmt = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, stmt, tag)
-        return stmt
+        return _thread_loops(IfThenElse(E.all_(*pred), stmt), wraps)
 
     def _thread_axis(self, st: Stage, iv: IterVar) -> ThreadAxis:
         ext = simplify(self.bounds.ranges[iv].extent)
@@ -222,7 +219,7 @@ class _Builder:
         kernel launches that neither ``st`` binds nor any loop around it does (its code runs in
         each of those threads), except the tags in ``skip``."""
         mine = {self._tag(st, iv) for iv in st.leaf_iter_vars} | {a.tag for a in self._enclosing_threads(st)}
-        return [(Var(tag.replace("threadIdx.", "t"), INT32), tag, extent)
+        return [(_index_var(tag), tag, extent)
                 for tag, (extent, _) in kernel_of(st, self.sch, self.bounds).threads.items()
                 if tag.startswith("threadIdx") and tag not in mine and tag not in skip]
 
@@ -290,18 +287,11 @@ class _Builder:
                        else self._thread_axis(st, iv) for iv in cross]
         taken = {a.tag for a in group + reduce_axes}
         group += [a for a in self._enclosing_threads(st) if a.tag not in taken]
-        taken |= {a.tag for a in group}
         # Every other thread dimension the kernel launches runs this code too (another stage binds
         # it): its threads are separate groups, each with its own scratch slots, or their
         # tree steps would add into one another's.  A loop over its whole extent names the index;
         # the store predicate's loop of that tag (``_store_predicate``) becomes this one.
-        extra = []
-        for tag, (extent, _) in kernel_of(st, self.sch, self.bounds).threads.items():
-            if tag not in taken and tag.startswith("threadIdx"):
-                var = next((v for v, t, _ in wraps if t == tag), None)
-                if var is None:
-                    var = Var(tag.replace("threadIdx.", "t"), INT32)
-                extra.append((var, tag, extent))
+        extra = wraps + self._unbound_threads(st, [t for _, t, _ in wraps])
         group += [ThreadAxis(v, t, e) for v, t, e in extra]
         self._check_span(st, reduce_axes)
         combine = allreduce(bufs, dtypes, red.combiner, reduce_axes, group, op.name)
@@ -318,8 +308,7 @@ class _Builder:
             body = Allocate(bufs[i], dtypes[i], E.const(1), "local", body)
         # The other launched indices loop around the stage's own statements only: a stage computed
         # inside the reduction (before them) may bind the same index.
-        for var, tag, extent in reversed(extra):
-            body = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, body, tag)
+        body = _thread_loops(body, extra)
         for iv in reversed(cross):
             for prod in reversed(self.attached.get((id(st), iv), [])):
                 body = self.realize(prod, seq(self.stage_nest(prod), body))
@@ -491,6 +480,18 @@ class _Builder:
         narrow = Var(iv.var.name, INT32)
         body = substitute(body, {iv.var: E.Cast(iv.var.dtype, narrow)})
         return For(narrow, E.const(0, INT32), E.cast(ext, INT32), ForKind.THREAD_BINDING, body, tag, ann)
+
+
+def _index_var(tag: str, dtype: DType = INT32) -> Var:
+    """A loop variable for the GPU index ``tag`` ("threadIdx.x" -> tx)."""
+    return Var(tag.replace("threadIdx.", "t"), dtype)
+
+
+def _thread_loops(stmt: Stmt, loops: list[tuple[Var, str, int]]) -> Stmt:
+    """``stmt`` inside a loop over the whole launch extent of each (variable, tag, extent)."""
+    for var, tag, extent in loops:
+        stmt = For(var, E.const(0, var.dtype), E.const(extent, var.dtype), ForKind.THREAD_BINDING, stmt, tag)
+    return stmt
 
 
 def schedule_ops(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]], bounds: Bounds,
