@@ -22,6 +22,7 @@ from ..te.expr import IntImm, Load, PrimExpr, Ramp
 from ..te.functor import post_order_visit
 from .function import PrimFunc
 from .stmt import Allocate, For, ForKind, SeqStmt, Stmt, Store
+from .storage_scope import is_thread_private
 
 _LIMITS = ("max_threads_per_block", "max_shared_memory_per_block", "max_local_memory_per_block",
            "max_thread_x", "max_thread_y", "max_thread_z", "max_vthread", "max_vector_bytes", "max_kernels")
@@ -116,7 +117,7 @@ def _measure(kernel: Stmt) -> _Kernel:
             nbytes = node.extent.value * node.dtype.bits * node.dtype.lanes // 8
             if node.scope == "shared":
                 k.shared_bytes += nbytes
-            elif node.scope == "local":
+            elif is_thread_private(node.scope):  # local arrays and tensor-core fragments
                 k.local_bytes += nbytes
         elif isinstance(node, (Load, Store)) and isinstance(node.index, Ramp):
             value = node if isinstance(node, Load) else node.value

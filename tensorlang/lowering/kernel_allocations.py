@@ -22,10 +22,11 @@ from typing import Any
 from ..errors import LoweringError
 from ..ir.function import PrimFunc
 from ..ir.stmt import Allocate, For, ForKind, Stmt
+from ..ir.storage_scope import WMMA_SCOPES
 from ..te import expr as E
 from ..te.functor import Mutator, children, post_order_visit
 
-_MOVABLE = ("shared", "local")
+_MOVABLE = ("shared", "local", *WMMA_SCOPES)
 
 
 def _is_kernel(s: Any) -> bool:

@@ -32,6 +32,7 @@ from ..ir.stmt import (
     Store,
     seq,
 )
+from ..ir.storage_scope import is_thread_private
 from ..schedule.bound import Bounds, data_index_map, root_values
 from ..schedule.relations import Split, pass_up_index
 from ..schedule.schedule import Schedule, Stage
@@ -138,7 +139,8 @@ class _Builder:
                                     f"({cross[0].name} is bound to {self._tag(st, cross[0])}): each thread's "
                                     "part would start at init; add the initial value in a stage after it")
             return self._cross_thread(st, red, vmap, out_idx, p, cross, dp_conds, red_conds, plain_pred, wraps)
-        lone = self._unbound_threads(st, [t for _, t, _ in wraps]) if st.storage_scope() != "local" else []
+        lone = self._unbound_threads(st, [t for _, t, _ in wraps]) if not is_thread_private(st.storage_scope()) \
+            else []
         if lone:
             # A reduction into shared or global memory that every thread along a launched index
             # (bound by another stage) would run: its updates read and write one element, so
@@ -299,7 +301,7 @@ class _Builder:
         # own copy (each holds the all-reduced value), since each reads its own copy afterwards.
         # A store predicate only spares shared or global memory redundant writes: a thread's own
         # local copy is always written (its consumer in every thread reads it).
-        one_writer = st.storage_scope() != "local"
+        one_writer = not is_thread_private(st.storage_scope())
         writer = (pred or [E.all_(*[iv.var.equal(0) for iv in cross])]) if one_writer else []
         write = IfThenElse(E.all_(*dp_conds, *writer),
                            seq(*[Provide(op.output(i), E.Load(dtypes[i], bufs[i], zero), out_idx) for i in range(n)]))

@@ -186,7 +186,7 @@ def _shared_across(tag: str, scope: str) -> bool:
         return tag.startswith("threadIdx") or tag in ("vthread", "cthread")
     if scope == "global":
         return True
-    return False
+    return False  # local and tensor-core fragments: per thread (per warp), never relaxed
 
 
 class _Without(Mapping[Var, Interval]):

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import ScheduleError
+from ..ir.storage_scope import STORAGE_SCOPES
 from ..te.expr import IntImm, PrimExpr, StringImm, Var, convert
 from ..te.extern import ExternOp
 from ..te.functor import free_vars
@@ -26,7 +27,6 @@ from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtyp
 from .step_record import Step
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
-STORAGE_SCOPES = ("global", "shared", "local", "warp")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
 KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch",
                  "pipeline_rows")
@@ -549,9 +549,11 @@ class Stage:
 
     @_recorded
     def set_scope(self, scope: str) -> Stage:
-        """Storage scope of this stage's buffer: global, shared or local."""
+        """Storage scope of this stage's buffer: global, shared, local, warp or a tensor-core
+        fragment (wmma.matrix_a, wmma.matrix_b, wmma.accumulator)."""
         if scope not in STORAGE_SCOPES:
-            raise ScheduleError(f"{self._where()}: unknown storage scope '{scope}'")
+            raise ScheduleError(f"{self._where()}: unknown storage scope '{scope}' "
+                                f"(known: {', '.join(STORAGE_SCOPES)})")
         self.scope = scope
         self.scope_is_set = True
         return self

@@ -83,11 +83,14 @@ class DeclBuffer:
 
     def access_ptr(self, access_mask: Any = "rw", ptr_type: str = "handle", content_lanes: int = 1,
                    offset: Any = 0) -> PrimExpr:
-        """A pointer to the buffer's first element (``offset`` elements further)."""
+        """A pointer to the buffer's first element (``offset`` elements further); ``access_mask``
+        ("r", "w", "rw", or TVM's 1 = read, 2 = write) tells GPU barrier insertion what the
+        code given the pointer does with the memory."""
         start = convert(offset)
         if not (isinstance(self.elem_offset, IntImm) and self.elem_offset.value == 0):
             start = self.elem_offset + start
-        return Call(HANDLE, "tl.address_of", [self.data, start, IntImm(INT32, _DTYPE_CODES[str(self.dtype)])])
+        return Call(HANDLE, ACCESS_PTR, [self.data, start, IntImm(INT32, _DTYPE_CODES[str(self.dtype)]),
+                                              IntImm(INT32, _access_mask(access_mask, self.name))])
 
     def as_arg(self) -> PrimExpr:
         """The buffer as an argument of a packed call: its data (from its first element), dtype
@@ -97,6 +100,20 @@ class DeclBuffer:
 
     def __repr__(self) -> str:
         return f"buffer({self.name}, {self.dtype}, {list(self.shape)})"
+
+
+# The call access_ptr makes: (data, element offset, dtype code, access mask); code handed the
+# pointer (a packed or extern call, a tensor-core load) reads and/or writes through it.
+ACCESS_PTR = "tl.address_of"
+
+
+def _access_mask(mask: Any, buffer: str) -> int:
+    """TVM's access mask as bits: 1 = read, 2 = write."""
+    if isinstance(mask, str) and mask and set(mask) <= {"r", "w"}:
+        return ("r" in mask) | ("w" in mask) << 1
+    if isinstance(mask, int) and not isinstance(mask, bool) and 1 <= mask <= 3:
+        return mask
+    raise ExprError(f"access_ptr of buffer {buffer}: access_mask must be 'r', 'w', 'rw', 1, 2 or 3, got {mask!r}")
 
 
 # dtype codes shared with the code that decodes packed-call arguments
@@ -136,6 +153,11 @@ class ExternOp(ComputeOp):
     @property
     def input_tensors(self) -> list[Tensor]:
         return list(self.inputs)
+
+
+class HybridOp(ExternOp):
+    """The stage a hybrid script declares (``te.hybrid.script``, TVM's ``te.HybridOp``): an extern
+    stage whose statement is the script's loops, its outputs in the order the script returns them."""
 
 
 def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBuffer], list[DeclBuffer]], Any],

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import dataclasses
 
+from ...errors import BuildError
 from ...ir.function import Buffer, PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
+from ...ir.wmma import uses_wmma
 from ...lowering.kernel_allocations import move_allocations_into_kernels
 from ...lowering.thread_guards import guard_short_thread_loops
 from ...te import expr as E
 from ..abi import Dim, Signature, encode_dim, signature_of
 from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
 from .device_limits import check_launch
-from .nvrtc import compile_cuda
+from .nvrtc import compile_cuda, has_header
 from .runtime import CUDAModule, DeviceBufferSpec, KernelLaunch, LaunchPlan
 from .target import CUDATarget
 
@@ -40,6 +42,10 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     for kernel in plan.kernels:
         check_launch(kernel, target)
     source = render_cuda(plan, target.arch)
+    if uses_wmma(func.body) and not has_header("mma.h"):
+        raise BuildError(f"{func.name} uses tensor cores (wmma), whose CUDA header mma.h was not found: install "
+                         "the CUDA headers (pip install nvidia-cuda-runtime-cu12, or a CUDA toolkit with "
+                         "CUDA_HOME set) of NVRTC's major version")
     compiled = compile_cuda(source, target.arch, plan.func.name)
     for kernel in plan.kernels:
         used = compiled.resources.get(kernel.name)

@@ -38,11 +38,15 @@ from ...ir.async_copy import CP_ASYNC_COMMIT, CP_ASYNC_WAIT, as_plain_copy, asyn
 from ...ir.function import PrimFunc
 from ...ir.passes.bounds_check import CHECK
 from ...ir.passes.bounds_check import unwrap as unwrap_checked
+from ...ir.storage_scope import WMMA_SCOPES, is_thread_private
 from ...ir.verify import NOT_EXECUTABLE
-from ...ir.warp import SHFL_DOWN, SHUFFLES
+from ...ir.warp import SHFL_DOWN, SHUFFLES, WARP_SIZE
+from ...ir.wmma import WMMA_CALLS, fragments, uses_wmma, wmma_call
 from ...te import expr as E
-from ...te.dtype import DType
+from ...te.dtype import DType, as_dtype
+from ...te.extern import ACCESS_PTR, DTYPES
 from ...te.functor import Visitor, children, contains, free_vars, post_order_visit
+from . import wmma as cuda_wmma
 
 BLOCK_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z")
 THREAD_TAGS = ("threadIdx.x", "threadIdx.y", "threadIdx.z")
@@ -323,6 +327,8 @@ class _KernelScan(Visitor):
         self._context: list[tuple[str, Any, Any]] = []  # ("thread", tag, extent) or ("cond", what, expr)
         # (what, context) of every barrier and warp shuffle: all threads must reach both.
         self.barriers: list[tuple[str, list[tuple[str, Any, Any]]]] = []
+        # The same for warp-wide operations, which whole warps may skip together.
+        self.warp_ops: list[tuple[str, list[tuple[str, Any, Any]]]] = []
         self.thread_loops: list[tuple[E.Var, str, E.PrimExpr]] = []
         self.checked: set[str] = set()  # the buffers whose accesses -bounds-check wraps
 
@@ -394,6 +400,12 @@ class _KernelScan(Visitor):
         if e.name == ATOMIC_ADD:
             # The element it adds to is written (not a const parameter, copied back to the host).
             self.written.add(atomic_add_target(e, f"kernel {self.name}").buffer)
+        if e.name in WMMA_CALLS:  # warp-wide: every lane of the warp must take part
+            self.warp_ops.append((f"a tensor-core operation ({e.name})", list(self._context)))
+        if e.name == ACCESS_PTR and e.args and isinstance(e.args[0], E.Var):
+            self.buffers[e.args[0]] = None  # a pointer into it; a write mask (access_ptr("w")) writes it
+            if len(e.args) < 4 or not isinstance(e.args[3], E.IntImm) or e.args[3].value & 2:
+                self.written.add(e.args[0])
         self.generic_visit(e)
 
     def visit_LetStmt(self, s: S.LetStmt) -> None:
@@ -409,9 +421,10 @@ class _KernelScan(Visitor):
 
     def visit_Allocate(self, s: S.Allocate) -> None:
         name = s.buffer.name
-        if s.scope not in ("shared", "local"):
+        if s.scope not in ("shared", "local", *WMMA_SCOPES):
             raise BuildError(f"kernel {self.name}: buffer {name} has scope '{s.scope}' inside a kernel; "
-                             "only 'shared' and 'local' buffers can be allocated there (global ones at the top)")
+                             "only 'shared', 'local' and tensor-core fragment (wmma.*) buffers can be allocated "
+                             "there (global ones at the top)")
         if not isinstance(s.extent, E.IntImm):
             raise BuildError(f"kernel {self.name}: {s.scope} buffer {name} has the non-constant size '{s.extent}'")
         if s.scope == "shared":
@@ -450,6 +463,27 @@ def _launch_extent(exts: list[E.PrimExpr]) -> E.PrimExpr:
     return out
 
 
+def _check_warp_ops(scan: _KernelScan, launch: dict[str, E.PrimExpr], ranges: dict[E.Var, Interval],
+                    name: str) -> None:
+    """Every lane of a warp reaches each warp-wide operation: a guard or condition may depend on
+    threadIdx.y/z only (whole warps then skip it together, when blockDim.x is whole warps)."""
+    x = launch["threadIdx.x"]
+    whole_warps = isinstance(x, E.IntImm) and x.value % WARP_SIZE == 0
+    row_vars = {v for v, tag, _ in scan.thread_loops if tag != "threadIdx.x"}
+    for op, context in scan.warp_ops:
+        for kind, what, expr in context:
+            if kind == "thread":
+                if _same(expr, launch[what]) or (whole_warps and what != "threadIdx.x"):
+                    continue
+                what, expr = f"the guard {what} <", expr
+            elif kind != "cond" or (expr.dtype.is_bool and can_prove(expr, ranges)) or \
+                    (whole_warps and free_vars(expr) & scan.thread_vars <= row_vars):
+                continue
+            raise BuildError(f"kernel {name}: {op} sits under {what} '{expr}', which splits a warp (it depends "
+                             "on threadIdx.x, or blockDim.x is not whole warps of 32): every lane of a warp must "
+                             "take part in it")
+
+
 def _make_kernel(func: PrimFunc, root: S.For, name: str, buffer_dtypes: dict[E.Var, DType],
                  scalars: list[E.Var]) -> Kernel:
     scan = _KernelScan(name)
@@ -474,6 +508,7 @@ def _make_kernel(func: PrimFunc, root: S.For, name: str, buffer_dtypes: dict[E.V
             raise BuildError(f"kernel {name}: {sync} sits under {what} '{expr}', which depends "
                              "on the thread index; every thread of a block must reach the same barriers "
                              "and shuffles (a GPU would hang or compute garbage)")
+    _check_warp_ops(scan, launch, ranges, name)
 
     for v in scan.buffers:
         if v not in scan.bound and v not in buffer_dtypes:
@@ -777,6 +812,8 @@ def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
               for k in plan.kernels]
     head = [f"// Generated by tensorlang from '{plan.func.name}': {len(plan.kernels)} kernel(s), "
             "launched in this order.", ""]
+    if "wmma" in used:
+        head += [cuda_wmma.PREAMBLE, ""]
     if "half" in used:
         head += [_HALF_PREAMBLE, ""]
     for key in ("floordiv", "minmax", "shift", "f2i", "bounds"):
@@ -832,6 +869,10 @@ class _KernelRenderer(Visitor):
         scan = _KernelScan(kernel.name)
         scan.visit(kernel.body)
         self.lets = scan.known_lets()
+        # Tensor-core fragment buffers, with the shapes their calls give them.
+        self.frags = fragments(kernel.body) if uses_wmma(kernel.body) else {}
+        if self.frags:
+            self.used.add("wmma")
         self.loaded_in: dict[int, set[E.Var]] = {}
         # Vector loads hoisted in the statement being rendered, innermost C block last.
         self.hoisted: list[dict[tuple[int, int], str]] = [{}]
@@ -1003,6 +1044,15 @@ class _KernelRenderer(Visitor):
             self.stmt(s.body)
 
     def visit_Allocate(self, s: S.Allocate) -> None:
+        if s.scope in WMMA_SCOPES and isinstance(s.extent, E.IntImm) and s.buffer in self.frags:
+            cname = self.fresh(s.buffer.name)
+            self.line(cuda_wmma.fragment_decl(self.frags[s.buffer], cname, s.extent.value))
+            old = self.buffers.get(s.buffer)
+            self.buffers[s.buffer] = _BufferRef(cname, s.dtype.element_of(), s.scope)
+            self.stmt(s.body)
+            if old is not None:
+                self.buffers[s.buffer] = old
+            return
         if s.scope not in ("shared", "local") or not isinstance(s.extent, E.IntImm):
             raise BuildError(f"kernel {self.k.name}: cannot allocate {s.buffer.name} ({s.scope}, {s.extent}) "
                              "inside a kernel")
@@ -1027,6 +1077,11 @@ class _KernelRenderer(Visitor):
             return
         if async_call(s):
             self.s_async(s)
+            return
+        call = wmma_call(s)
+        if call is not None:
+            self.line(cuda_wmma.render_call(call, self.frags, lambda b: self._buffer(b).cname,
+                                            lambda e: _strip(self.expr(e)), self.k.name))
             return
         self.line(f"(void){self.expr(v)};")
 
@@ -1571,6 +1626,8 @@ class _KernelRenderer(Visitor):
             return self._shuffle(e, lane)
         if name == ATOMIC_ADD:
             return self._atomic_add(e)
+        if name == ACCESS_PTR:
+            return self._access_ptr(e)
         if name in ("call_extern", "call_pure_extern"):
             # A device function by name (CUDA's math library: __expf, logf ...).
             args = ", ".join(_strip(self.expr(a, lane if a.dtype.lanes > 1 else None)) for a in e.args[1:])
@@ -1587,6 +1644,23 @@ class _KernelRenderer(Visitor):
         if name == "nextafter" and dt.bits == 16:
             return f"tl_nextafter_h({', '.join(_strip(self.expr(a, lane)) for a in e.args)})"
         return self._float_call(fns[1] if dt.bits == 64 else fns[0], list(e.args), dt, lane)
+
+    def _access_ptr(self, e: E.Call) -> str:
+        """A buffer's access_ptr: a pointer ``offset`` elements (of its dtype) into it."""
+        buf, offset, code = e.args[:3]
+        if not isinstance(buf, E.Var) or not isinstance(code, E.IntImm):
+            raise BuildError(f"kernel {self.k.name}: cannot take the address '{e}'")
+        ref = self._buffer(buf)
+        if is_thread_private(ref.space) and ref.space != "local":
+            raise BuildError(f"kernel {self.k.name}: a tensor-core fragment ({buf.name}) has no address; "
+                             "pass it to the wmma calls as the buffer itself")
+        elem = self.ctype(as_dtype(DTYPES[code.value]), memory=True)
+        self.in_index += 1
+        try:
+            off = _strip(self.expr(offset))
+        finally:
+            self.in_index -= 1
+        return f"(({elem}*){ref.cname} + ({off}))"
 
     def _atomic_add(self, e: E.Call) -> str:
         """``atomicAdd(&buf[i], value)``: the old value of buf[i], which gets ``value`` added."""

@@ -16,9 +16,11 @@ from typing import Any
 from ...ir.function import PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
 from ...ir.passes.emulate_gpu import emulate_gpu
+from ...ir.passes.lower_wmma import lower_wmma
 from ...ir.passes.remove_no_op import remove_no_op
 from ...ir.passes.simplify import simplify_stmt
 from ...ir.stmt import Stmt
+from ...ir.wmma import uses_wmma
 from ...lowering.kernel_allocations import move_allocations_into_kernels
 from ...lowering.thread_guards import guard_short_thread_loops
 from ...te import expr as E
@@ -29,7 +31,7 @@ from ..llvm.target import LLVMTarget
 from .codegen import render_cuda, split_kernels
 from .device_limits import check_launch
 from .emulate_atomics import emulate_with_atomics
-from .nvrtc import compile_cuda, nvrtc_available
+from .nvrtc import compile_cuda, has_header, nvrtc_available
 from .target import CUDATarget
 
 # CUDA device math functions and the C library function that computes the same on the host.
@@ -60,7 +62,7 @@ def _host_math(stmt: Any) -> Any:
 
 def emulated_body(func: PrimFunc) -> Stmt:
     """The CPU loops that run the kernels of ``func`` (one ``move_allocations_into_kernels`` gave)."""
-    body = emulate_with_atomics(_host_math(func.body), func.name, emulate_gpu)
+    body = emulate_with_atomics(lower_wmma(_host_math(func.body)), func.name, emulate_gpu)
     return remove_no_op(simplify_stmt(body))
 
 
@@ -76,7 +78,8 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
         check_launch(kernel, target)
     source = render_cuda(plan, target.arch)
     sources = {"cuda": source}
-    if nvrtc_available():  # without NVRTC, emulation still runs
+    # Without NVRTC (or without CUDA's mma.h for tensor-core kernels), emulation still runs.
+    if nvrtc_available() and (not uses_wmma(func.body) or has_header("mma.h")):
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx
     host = LLVMTarget.from_string("llvm -bounds-check" if target.bounds_check else "llvm")
     module = build_llvm(func.with_body(emulated_body(func)), host)

@@ -136,6 +136,11 @@ def include_dirs() -> list[str]:
     return found
 
 
+def has_header(name: str) -> bool:
+    """Whether one of ``include_dirs()`` holds the CUDA header ``name`` (e.g. "mma.h")."""
+    return any(os.path.isfile(os.path.join(d, name)) for d in include_dirs())
+
+
 def _header_major(include_dir: str) -> int | None:
     """The CUDA major version of a header directory (from cuda.h), None when it does not say:
     headers of another major version than NVRTC's may not compile with it."""
