@@ -11,17 +11,18 @@ branches and stores, that becomes one stage of a computation.
 
 Called with ``te`` tensors it returns the output tensor(s): the function's source is
 translated (``parser.py``) into loop IR with ``ir_builder`` and wrapped in a ``te.extern``
-stage.  Called with numpy arrays it runs as plain Python, with ``output_tensor`` and the loop
-helpers (``const_range``, ``parallel``, ``vectorize``, ``unroll``, ``bind``) defined as numpy
-and ``range`` equivalents, which is how TVM checks a script against its own results.  The
+stage (a ``te.HybridOp``, its outputs in the order the script returns them).  Called with numpy
+arrays it runs as plain Python, with ``output_tensor`` and the loop helpers (``const_range``,
+``parallel``, ``vectorize``, ``unroll``, ``bind``) defined as numpy and ``range`` equivalents
+(``runtime.HYBRID_GLOBALS``), which is how TVM checks a script against its own results.  The
 emulation's intrinsics (``popcount``, ``ceil_div``, ``inf``, ...) compute what the compiled ones
-do, so the two runs agree.
+do, so the two runs agree.  TVM's ``te.hybrid.build`` (a schedule dumped back to script source,
+a ``HybridModule``) is refused with an error that says so.
 """
 
 from __future__ import annotations
 
 import functools
-import math
 import types
 from collections.abc import Callable
 from typing import Any
@@ -30,7 +31,8 @@ import numpy as np
 
 from ..errors import ExprError
 from ..te.expr import FloatImm, IntImm
-from .parser import build_extern, has_tensor, max_num_threads
+from .parser import build_extern, has_tensor
+from .runtime import HYBRID_GLOBALS
 
 
 def script(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -47,28 +49,6 @@ def script(fn: Callable[..., Any]) -> Callable[..., Any]:
     return wrapped
 
 
-def _loop(*args: Any) -> range:
-    return range(*args)
-
-
-def _popcount(x: Any) -> int:
-    """Set bits of x in its own width, two's complement for negatives, as ``te.popcount``."""
-    bits = np.asarray(x).dtype.itemsize * 8 if isinstance(x, np.generic) else 32
-    return bin(int(x) & ((1 << bits) - 1)).count("1")
-
-
-def _ceil_div(a: Any, b: Any) -> Any:
-    """a / b rounded up, as ``te.ceildiv`` (exact for either sign)."""
-    return -(-a // b)
-
-
-def _extreme(dtype: Any, largest: bool) -> Any:
-    """TVM hybrid's ``inf``/``ninf``: the largest / most negative finite value of ``dtype``."""
-    dt = np.dtype(str(dtype))
-    info = np.finfo(dt) if dt.kind == "f" else np.iinfo(dt)
-    return dt.type(info.max if largest else info.min)
-
-
 def _as_python(value: Any) -> Any:
     """An argument for the emulation: tensorlang constants (``tvm.runtime.convert([1, 2])``
     holds IntImms) become Python numbers, inside lists too."""
@@ -81,28 +61,30 @@ def _as_python(value: Any) -> Any:
     return value
 
 
-_PYTHON_HELPERS: dict[str, Any] = {
-    "output_tensor": lambda shape, dtype="float32": np.zeros(tuple(shape), dtype=dtype),
-    "allocate": lambda shape, dtype="float32", scope="global": np.zeros(tuple(shape), dtype=dtype),
-    "const_range": _loop, "parallel": _loop, "vectorize": _loop, "unroll": _loop,
-    "serial": _loop, "bind": lambda tag, n: range(n),
-    "sqrt": math.sqrt, "exp": math.exp, "log": math.log, "tanh": math.tanh, "sin": math.sin, "cos": math.cos,
-    "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)), "floor": math.floor, "ceil": math.ceil, "power": pow,
-    "select": lambda c, a, b: a if c else b, "popcount": _popcount, "likely": lambda cond: cond,
-    "ceil_div": _ceil_div, "max_num_threads": max_num_threads,
-    "inf": lambda dtype: _extreme(dtype, True), "ninf": lambda dtype: _extreme(dtype, False),
-    **{name: getattr(np, name) for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
-                                             "uint8", "uint16", "uint32", "uint64")},
-}
-
-
 def _run_python(fn: Callable[..., Any], args: tuple) -> Any:
     """Run the script as Python on numpy arrays (TVM's hybrid emulation)."""
-    env = dict(fn.__globals__)
-    for name, value in _PYTHON_HELPERS.items():
-        env.setdefault(name, value)
+    # The keywords win over the module's names, as in TVM (and as the compiler reads them):
+    # a module's ``from math import sqrt`` does not change what the script's sqrt computes.
+    env = {**fn.__globals__, **HYBRID_GLOBALS}
     runnable = types.FunctionType(fn.__code__, env, fn.__name__, fn.__defaults__, fn.__closure__)
-    return runnable(*[_as_python(a) for a in args])
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+        return runnable(*[_as_python(a) for a in args])   # inf and nan quietly, as compiled
 
 
-__all__ = ["script"]
+_NO_DUMP = ("dumps a schedule back to hybrid script source (TVM's HybridModule); tensorlang does not "
+            "support it: build the schedule with tvm.build and compare it with the script run on numpy arrays")
+
+
+def build(sch: Any, inputs: Any, outputs: Any, name: str = "hybrid_func") -> Any:
+    """TVM's ``te.hybrid.build``: refused with an error that says so."""
+    raise ExprError(f"te.hybrid.build {_NO_DUMP}")
+
+
+class HybridModule:
+    """TVM's ``te.hybrid.HybridModule`` (what ``te.hybrid.build`` returns): refused with an error that says so."""
+
+    def __init__(self, src: Any = None, name: Any = None):
+        raise ExprError(f"te.hybrid.HybridModule holds what te.hybrid.build {_NO_DUMP}")
+
+
+__all__ = ["script", "build", "HybridModule", "HYBRID_GLOBALS"]

@@ -56,8 +56,8 @@ _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
 }
 _LOOPS = {"range": "serial", "const_range": "unroll", "serial": "serial", "parallel": "parallel",
           "vectorize": "vectorize", "unroll": "unroll"}
-_MATH = {"sqrt": te.sqrt, "exp": te.exp, "log": te.log, "tanh": te.tanh, "sigmoid": te.sigmoid, "sin": te.sin,
-         "cos": te.cos, "floor": te.floor, "ceil": te.ceil, "abs": te.abs, "power": te.power,
+_MATH = {"sqrt": te.sqrt, "rsqrt": te.rsqrt, "exp": te.exp, "log": te.log, "tanh": te.tanh, "sigmoid": te.sigmoid,
+         "sin": te.sin, "cos": te.cos, "floor": te.floor, "ceil": te.ceil, "abs": te.abs, "power": te.power,
          "max": te.max, "min": te.min, "select": te.if_then_else, "popcount": te.popcount,
          "likely": te.likely, "ceil_div": te.ceildiv}
 _CASTS = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
@@ -578,9 +578,12 @@ class _Translator:
                                                                              for p in idx.elts)):
             raise self.error(node, f"slices are not supported: index '{t.name}' one element at a time")
         parts = idx.elts if isinstance(idx, ast.Tuple) else [idx]
-        if len(parts) != max(len(t.shape), 1):
+        if not t.shape and not parts:
+            return 0   # a 0-d tensor's one element: t[()], as numpy (TVM's shape functions use it)
+        if len(parts) != len(t.shape):
+            hint = f": index it as '{t.name}[()]'" if not t.shape else ""
             raise self.error(node, f"tensor '{t.name}' has {len(t.shape)} dimension(s) but "
-                                   f"'{ast.unparse(node)}' gives {len(parts)} index(es)")
+                                   f"'{ast.unparse(node)}' gives {len(parts)} index(es){hint}")
         values = tuple(self.expr(p) for p in parts)
         for v in values:
             if not _is_integral(v):
@@ -836,20 +839,23 @@ def build_extern(fn: Callable[..., Any], args: Sequence[Any]) -> Any:
     probe.run()
     if not probe.outputs:
         raise ExprError(f"hybrid script '{fn.__name__}' declares no output_tensor")
-    shapes = [s for _, s, _ in probe.outputs]
-    dtypes = [d for _, _, d in probe.outputs]
+    # The stage's outputs are in the order the script returns them, as TVM's HybridOp
+    # (op.output(k) is the k-th returned tensor, whatever order output_tensor declared them in).
+    declared = {n: (s, d) for n, s, d in probe.outputs}
+    shapes = [declared[n][0] for n in probe.returned]
+    dtypes = [declared[n][1] for n in probe.returned]
 
     def fcompute(ins: list[Any], outs: list[Any]) -> Any:
         ib = _Builder()
         bufs = iter(ins)
         symbols = {p: _bind_arg(a, p, ib, bufs) for p, a in zip(params, args)}
-        pending = [_Tensor(ib.buffer_ptr(o), s, d, n) for o, (n, s, d) in zip(outs, probe.outputs)]
-        tr = _Translator(fn, func, first, ib, symbols, lambda _tr, name, shape, dtype: pending.pop(0))
+        by_name = {n: _Tensor(ib.buffer_ptr(o), *declared[n], n) for o, n in zip(outs, probe.returned)}
+        tr = _Translator(fn, func, first, ib, symbols, lambda _tr, name, shape, dtype: by_name[name])
         tr.run()
         return ib.get()
     shape_arg = shapes[0] if len(shapes) == 1 else shapes
     made = te.extern(shape_arg, tensors, fcompute, name=fn.__name__, dtype=dtypes if len(dtypes) > 1 else dtypes[0])
-    if len(shapes) == 1:
-        return made
-    declared = [n for n, _, _ in probe.outputs]    # the stage's outputs, in the order declared
-    return [made[declared.index(n)] for n in probe.returned]   # the tensors, in the order returned
+    ext = (made if len(shapes) == 1 else made[0]).op   # the same stage, as TVM's te.HybridOp
+    op = te.HybridOp(ext.name, ext.tag, ext.attrs, [o.shape for o in ext.outputs], [o.dtype for o in ext.outputs],
+                     ext.inputs, ext.input_placeholders, ext.output_placeholders, ext.extern_body)
+    return op.outputs[0] if len(shapes) == 1 else list(op.outputs)

@@ -18,7 +18,17 @@ from .dtype import DType, as_dtype, promote
 from .expr import *  # noqa: F403 - the expression nodes and constructors (expr.__all__)
 from .expr import all_ as all
 from .expr import any_ as any
-from .extern import DeclBuffer, ExternOp, call_extern, call_intrin, call_packed, call_pure_extern, decl_buffer, extern
+from .extern import (
+    DeclBuffer,
+    ExternOp,
+    HybridOp,
+    call_extern,
+    call_intrin,
+    call_packed,
+    call_pure_extern,
+    decl_buffer,
+    extern,
+)
 from .intrin import *  # noqa: F403 - the math intrinsics (intrin.__all__)
 from .operation import compute, placeholder, reduce_axis, size_var, tag_scope, thread_axis, var
 from .reduction import CommReducer, Reducer, comm_reducer, fmax, fmin, max, min, sum
@@ -30,7 +40,7 @@ __all__ = [
     "DType", "as_dtype", "promote", *expr.__all__, "all", "any", *intrin.__all__, "compute", "placeholder",
     "reduce_axis", "size_var", "tag_scope", "thread_axis", "var", "CommReducer", "Reducer", "comm_reducer",
     "max", "min", "fmax", "fmin", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
-    "Range", "Tensor", "TensorSlice", "DeclBuffer", "ExternOp", "call_extern", "call_intrin", "call_packed",
+    "Range", "Tensor", "TensorSlice", "DeclBuffer", "ExternOp", "HybridOp", "call_extern", "call_intrin", "call_packed",
     "call_pure_extern", "decl_buffer", "extern", "TensorIntrin", "decl_tensor_intrin", "ScanOp", "scan",
     "create_schedule", "Schedule", "Stage", "gradient", "create_prim_func",  # noqa: F405 - by __getattr__ below
 ]
