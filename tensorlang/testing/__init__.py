@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import inspect
 import itertools
 import sys
@@ -116,6 +117,56 @@ def requires_gpu(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 requires_cuda = requires_gpu
+
+
+def requires_tensorcore(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Skips the test where no GPU with tensor cores (compute capability 7.0 or later) is usable."""
+    import pytest
+    dev = cuda(0)
+    ok = dev.exist and float(dev.compute_version or 0) >= 7.0
+    return pytest.mark.skipif(not ok, reason="needs a CUDA GPU with tensor cores (sm_70 or later)")(fn)
+
+
+def requires_cuda_compute_version(major: int, minor: int = 0) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Skips the test where no GPU of at least compute capability ``major.minor`` is usable."""
+    import pytest
+    dev = cuda(0)
+    ok = dev.exist and tuple(int(x) for x in str(dev.compute_version).split(".")) >= (major, minor)
+    return pytest.mark.skipif(not ok, reason=f"needs a CUDA GPU of compute capability {major}.{minor} or later")
+
+
+def _absent_target(name: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        import pytest
+        return pytest.mark.skip(reason=f"tensorlang has no {name} target")(fn)
+    return deco
+
+
+# TVM's decorators for targets tensorlang does not have: the tests they mark are skipped.
+requires_rocm = _absent_target("ROCm")
+requires_opencl = _absent_target("OpenCL")
+requires_vulkan = _absent_target("Vulkan")
+requires_metal = _absent_target("Metal")
+requires_nvptx = _absent_target("NVPTX")
+requires_hexagon = _absent_target("Hexagon")
+requires_cudagraph = _absent_target("CUDA graph")
+
+
+def requires_package(*packages: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Skips the test where one of ``packages`` does not import."""
+    import pytest
+    missing = [p for p in packages if importlib.util.find_spec(p) is None]
+    return pytest.mark.skipif(bool(missing), reason=f"needs the package(s) {', '.join(missing)}")
+
+
+def skip_if_wheel_test(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """TVM skips these in its wheel tests (they need its source tree); here they always run."""
+    return fn
+
+
+def slow(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """TVM's marker of a slow test; it runs here as any other."""
+    return fn
 
 
 def parametrize_targets(*targets: Any) -> Callable[..., Any]:
