@@ -541,8 +541,10 @@ class Stage:
                                 f"({[iv.name for iv in self.op.axis]}), got {getattr(axis, 'name', axis)!r}")
         factor = _integer(factor, f"{self._where()}: storage_align factor")
         offset = _integer(offset, f"{self._where()}: storage_align offset")
-        if factor < 1 or not 0 <= offset < factor:
-            raise ScheduleError(f"{self._where()}: storage_align wants factor >= 1 and 0 <= offset < factor, "
+        # offset may exceed factor, as in TVM (only offset % factor counts): TVM's tensor-core
+        # schedules pad a row of n elements to exactly n + pad with storage_align(n + pad - 1, n + pad).
+        if factor < 1 or offset < 0:
+            raise ScheduleError(f"{self._where()}: storage_align wants factor >= 1 and offset >= 0, "
                                 f"got factor={factor}, offset={offset}")
         self.storage_aligns[list(self.op.axis).index(axis)] = (factor, offset)
         return self

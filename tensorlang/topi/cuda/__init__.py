@@ -1,9 +1,13 @@
 """CUDA schedules: AutoTVM templates (``conv2d_nchw.cuda``, ``conv2d_nhwc.cuda``,
 ``depthwise_conv2d_nchw.cuda``, ``batch_matmul.cuda``, ``dense_small_batch.cuda``,
-``dense_large_batch.cuda``) and TVM's fixed schedules for injective ops, reductions, softmax and
-pooling (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
+``dense_large_batch.cuda``; ``dense_tensorcore.cuda`` and ``batch_matmul_tensorcore.cuda`` on tensor
+cores, with the wmma intrinsics of ``tensor_intrin``) and TVM's fixed schedules for injective ops,
+reductions, softmax and pooling (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``,
+``schedule_pool`` ...)."""
 
+from . import tensor_intrin
 from .batch_matmul import batch_matmul, schedule_batch_matmul
+from .batch_matmul_tensorcore import batch_matmul_tensorcore, schedule_batch_matmul_tensorcore
 from .conv2d import conv2d_nchw, schedule_conv2d_nchw
 from .conv2d_nhwc import conv2d_nhwc, schedule_conv2d_nhwc
 from .conv2d_winograd import (
@@ -14,6 +18,7 @@ from .conv2d_winograd import (
 )
 from .conv_variants import conv1d_ncw, conv2d_transpose_nchw, conv3d_ncdhw, group_conv2d_nchw
 from .dense import dense_large_batch, dense_small_batch, schedule_dense_large_batch, schedule_dense_small_batch
+from .dense_tensorcore import dense_tensorcore, schedule_dense_tensorcore
 from .depthwise_conv2d import depthwise_conv2d_nchw, schedule_depthwise_conv2d_nchw
 from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
 from .pooling import schedule_adaptive_pool, schedule_lrn, schedule_pool, schedule_pool_grad
@@ -28,4 +33,5 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_sm
            "schedule_conv2d_nchw_winograd_without_weight_transform", "batch_matmul", "schedule_batch_matmul",
            "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw",
            "conv1d_ncw", "conv2d_transpose_nchw", "conv3d_ncdhw", "group_conv2d_nchw", "schedule_lrn",
-           "schedule_pool_grad"]
+           "schedule_pool_grad", "dense_tensorcore", "schedule_dense_tensorcore", "tensor_intrin",
+           "batch_matmul_tensorcore", "schedule_batch_matmul_tensorcore"]
