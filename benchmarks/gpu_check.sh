@@ -5,8 +5,10 @@
 #   2. run the GPU tests (tests marked gpu, the CUDA codegen/kernel/reduction tests, the
 #      fake-driver process model),
 #   3. tune matmul 4096^3 on the GPU for $TRIALS trials,
-#   4. print the benchmark table: tuned SGEMM vs cuBLAS SGEMM (TF32 off, cupy) in one run, and a
-#      vector add vs device copy bandwidth; then the build time per GPU candidate.
+#   4. print the benchmark table: tuned SGEMM vs cuBLAS SGEMM (TF32 off, cupy) in one run, a
+#      vector add vs device copy bandwidth, and a float16 dense on tensor cores (a fixed
+#      topi.cuda.dense_tensorcore config) vs cuBLAS's float16 matmul; then the build time per
+#      GPU candidate.
 #
 #   bash benchmarks/gpu_check.sh                 # WHEELS=shared/wheels TRIALS=48
 #   bash benchmarks/gpu_check.sh --dry-run       # no GPU: every step that can run without one, in
@@ -37,8 +39,8 @@ step() { echo; echo "== $1 ($(( $(date +%s) - start )) s)"; }
 
 # The GPU tests (the CUDA codegen, NVRTC, limits, kernels and reductions, the GPU worker and
 # records with the fake driver, random template configs against numpy).
-GPU_TESTS=(tests/target/cuda tests/target/test_cuda_kernels.py tests/schedule/test_cross_thread_reduction.py
-           tests/schedule/test_gpu_schedules.py tests/autotune/test_gpu_worker.py tests/autotune/test_cuda_records.py
+GPU_TESTS=(tests/target/cuda tests/topi/test_cuda_dense_tensorcore.py tests/target/test_cuda_kernels.py
+           tests/schedule/test_cross_thread_reduction.py tests/schedule/test_gpu_schedules.py tests/autotune/test_gpu_worker.py tests/autotune/test_cuda_records.py
            tests/integration/test_cuda_template_configs.py)
 
 if [ "${1:-}" = "--dry-run" ]; then

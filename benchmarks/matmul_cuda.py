@@ -1,5 +1,6 @@
-"""Benchmark (needs an NVIDIA GPU, cuda-python and cupy): tuned float32 matmul against cuBLAS, and
-a vector add against the device's copy bandwidth, measured in the same run (tensorlang's
+"""Benchmark (needs an NVIDIA GPU, cuda-python and cupy): tuned float32 matmul against cuBLAS, a
+vector add against the device's copy bandwidth, and a float16 dense on tensor cores against
+cuBLAS's float16 matmul, measured in the same run (tensorlang's
 kernels take the cupy arrays in place, through __cuda_array_interface__).
 
     tensorlang tune --target=cuda examples/matmul.py     # writes tuning_logs/matmul.cuda.json
@@ -43,6 +44,8 @@ def main() -> None:
     ap.add_argument("--size", type=int, default=4096)
     ap.add_argument("--log", default="tuning_logs/matmul.cuda.json")
     ap.add_argument("--vadd-mib", type=int, default=256, help="size of each vector-add operand")
+    ap.add_argument("--no-tensor-cores", dest="tensor_cores", action="store_false",
+                    help="skip the float16 dense on tensor cores (topi.cuda.dense_tensorcore, a fixed config)")
     args = ap.parse_args()
     import cupy as cp
     from matmul import matmul_cuda_template
@@ -97,6 +100,48 @@ def main() -> None:
         print(f"{name:32} {t * 1e3:>9.3f} {flop / t / 1e12:>8.2f} {t_cublas / t:>9.2f}")
     print(f"\nvector add {args.vadd_mib} MiB x3: {vadd_bw / 1e9:.0f} GB/s; device copy {copy_bw / 1e9:.0f} GB/s; "
           f"ratio {vadd_bw / copy_bw:.2f}")
+    if args.tensor_cores:
+        try:
+            tensor_core_rows(n, rng)
+        except Exception as e:  # noqa: BLE001 - the table above stands; say what failed
+            print(f"\nfloat16 dense on tensor cores: failed: {type(e).__name__}: {e}")
+
+
+# A fixed config of topi.cuda.dense_tensorcore (untuned): 2x2 warps a block, 4x2 16x16 fragments a warp,
+# within the 48 KiB of static shared memory a block has.
+TENSOR_CORE_CONFIG = {"block_row_warps": 2, "block_col_warps": 2, "warp_row_tiles": 4, "warp_col_tiles": 2,
+                      "chunk": 2, "offset": 8, "offsetCS": 0, "vec": 8, "wmma_m": 16}
+
+
+def tensor_core_rows(n: int, rng: np.random.Generator) -> None:
+    """float16 dense (float32 sums) on tensor cores, a fixed config of topi.cuda.dense_tensorcore,
+    next to cuBLAS's float16 matmul (cupy), in the same run."""
+    import cupy as cp
+
+    import tensorlang as tl
+    from tensorlang import autotune, te
+    from tensorlang.topi.cuda import dense_tensorcore  # noqa: F401 - registers the template
+
+    A = te.placeholder((n, n), name="A", dtype="float16")
+    W = te.placeholder((n, n), name="W", dtype="float16")
+    task = autotune.task.create("dense_tensorcore.cuda", args=(A, W, None, "float32"), target="cuda")
+    cfg = task.config_space.get(task.config_space.index_of(TENSOR_CORE_CONFIG))
+    with tl.target.Target("cuda"):
+        s, targs = task.instantiate(cfg)
+    f = tl.build(s, targs, target="cuda", name="dense_tc")
+    a = cp.asarray(rng.uniform(-1, 1, (n, n)).astype(np.float16))
+    w = cp.asarray(rng.uniform(-1, 1, (n, n)).astype(np.float16))
+    out = cp.empty((n, n), np.float32)
+    f(a, w, out)
+    want = a.astype(cp.float32) @ w.astype(cp.float32).T
+    np.testing.assert_allclose(cp.asnumpy(out), cp.asnumpy(want), rtol=1e-2, atol=1e-1)
+    t_tl = f.time_evaluator(number=10, repeat=5)(a, w, out).median
+    wt = cp.ascontiguousarray(w.T)
+    t_hgemm = cupy_seconds(lambda: a @ wt)
+    print(f"\nfloat16 dense {n}^3 on tensor cores (float32 sums; cuBLAS returns float16)")
+    print(f"{'implementation':32} {'ms':>9} {'TFLOPS':>8} {'x cuBLAS':>9}")
+    for name, t in (("cuBLAS HGEMM (cupy)", t_hgemm), ("tensorlang dense_tensorcore", t_tl)):
+        print(f"{name:32} {t * 1e3:>9.3f} {2.0 * n ** 3 / t / 1e12:>8.2f} {t_hgemm / t:>9.2f}")
 
 
 if __name__ == "__main__":

@@ -218,3 +218,15 @@ def test_unknown_scope_names_the_known_ones():
     s = te.create_schedule(B.op)
     with pytest.raises(tvm.errors.ScheduleError, match="wmma.matrix_a"):
         s.cache_read(A, "wmma.matrix_c", [B])
+
+
+@pytest.mark.skipif(not tvm.cuda(0).exist, reason="needs a CUDA GPU")
+def test_dense_on_the_gpu_matches_numpy():
+    """The same kernels on a real GPU's tensor cores (run by benchmarks/gpu_check.sh)."""
+    s, args = dense_wmma(128, 64, 64, (16, 16, 16), True)
+    f = tvm.build(s, args, "cuda")
+    a = rng.uniform(-1, 1, (128, 64)).astype("float16")
+    b = rng.uniform(-1, 1, (64, 64)).astype("float16")
+    c = np.full((128, 64), np.nan, "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-3, atol=1e-3)
