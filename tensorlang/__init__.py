@@ -17,6 +17,7 @@ from . import (
     error,
     errors,
     ffi,
+    rpc,
     runtime,
     schedule,
     target,
@@ -49,7 +50,7 @@ def __getattr__(name: str) -> object:
     raise AttributeError(f"module 'tensorlang' has no attribute '{name}'")
 
 
-__all__ = ["__version__", "container", "contrib", "driver", "error", "transform", "errors", "topi", "TVMError",
+__all__ = ["__version__", "container", "contrib", "driver", "error", "transform", "errors", "rpc", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
            "DataType", "IRModule", "convert", "cpu", "cuda", "device", "get_global_func", "gpu", "register_func",
            "nd", *errors.__all__]

@@ -21,6 +21,7 @@ RANKS = {
     "tensorlang.autodiff": 3,
     "tensorlang.target": 5,
     "tensorlang.runtime": 6,
+    "tensorlang.rpc": 6,
     "tensorlang.build_module": 6,
     "tensorlang.contrib": 6,
     "tensorlang.autotune": 7,
