@@ -90,10 +90,16 @@ def _buffer(e: Any, call: str, allocs: dict[Var, Allocate]) -> Allocate:
     return allocs[e]
 
 
-def fragments(stmt: Stmt) -> dict[Var, Fragment]:
+def fragment_of(alloc: Allocate) -> Fragment:
+    """The fragment an Allocate of a ``wmma.*`` scope holds (from the calls in its body)."""
+    return fragments(alloc, inner=True)[alloc.buffer]
+
+
+def fragments(stmt: Stmt, inner: bool = False) -> dict[Var, Fragment]:
     """Every fragment buffer allocated in ``stmt`` with its shape, layout and element type; a
     buffer no call gives a shape, shapes that disagree or that nvcuda::wmma lacks, a layout other
-    than row_major/col_major, or a size that is not whole fragments are BuildErrors."""
+    than row_major/col_major, or a size that is not whole fragments are BuildErrors. ``inner``:
+    ``stmt`` is part of a kernel, whose other fragments may be allocated around it."""
     allocs: dict[Var, Allocate] = {}
     calls: list[Call] = []
 
@@ -113,12 +119,15 @@ def fragments(stmt: Stmt) -> dict[Var, Fragment]:
                 raise BuildError(f"tvm_mma_sync takes 8 arguments (d, d_index, a, a_index, b, b_index, c, "
                                  f"c_index), got {len(call.args)}")
             for buf in call.args[0::2]:
-                _buffer(buf, MMA, allocs)
+                if not inner or buf in allocs:
+                    _buffer(buf, MMA, allocs)
             continue
         arity = 6 if call.name == FILL else 8
         if len(call.args) != arity:
             raise BuildError(f"{call.name} takes {arity} arguments, got {len(call.args)}")
         buf = call.args[0]
+        if inner and buf not in allocs:
+            continue
         _buffer(buf, call.name, allocs)
         shape = tuple(_int(a, name, call.name) for a, name in zip(call.args[1:4], "mnk"))
         if shapes.setdefault(buf, shape) != shape:  # type: ignore[arg-type]

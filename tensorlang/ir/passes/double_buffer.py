@@ -14,6 +14,7 @@ from __future__ import annotations
 from ...errors import LoweringError
 from ...te import expr as E
 from ...te.expr import Load, PrimExpr, Var
+from ...te.extern import ACCESS_PTR
 from ...te.functor import Mutator, contains, substitute
 from ..async_copy import commit, cp_async, wait
 from ..stmt import Allocate, For, ForKind, IfThenElse, SeqStmt, Stmt, Store, seq
@@ -73,6 +74,14 @@ class _Half(Mutator):
         if node.buffer not in self.extents:
             return node
         return Load(node.dtype, node.buffer, self._shift(node.buffer, node.index), node.predicate)
+
+    def visit_Call(self, node: E.Call) -> PrimExpr:
+        node = self.generic_visit(node)
+        if node.name != ACCESS_PTR or node.args[0] not in self.extents:
+            return node
+        # A pointer handed to other code (a tensor-core load) points into the same half.
+        buf, offset, *rest = node.args
+        return node.with_fields(args=(buf, offset + self.half * self.extents[buf], *rest))
 
     def visit_Store(self, node: Store) -> Stmt:
         node = self.generic_visit(node)

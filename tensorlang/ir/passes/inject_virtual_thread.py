@@ -19,8 +19,11 @@ from typing import Any
 
 from ...te import expr as E
 from ...te.expr import IntImm, PrimExpr, Var
+from ...te.extern import ACCESS_PTR
 from ...te.functor import Mutator, post_order_visit, substitute
 from ..stmt import Allocate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, seq
+from ..storage_scope import WMMA_SCOPES
+from ..wmma import MMA, STORE, WMMA_CALLS, fragment_of
 
 VIRTUAL_THREAD = "virtual_thread"  # the For annotation that marks a vthread/cthread loop
 
@@ -49,6 +52,11 @@ def _touched(body: Stmt, v: Var) -> set[Var]:
         if isinstance(n, Store):
             stores.append((n.buffer, _names(n.value) | _names(n.index)
                            | (_names(n.predicate) if n.predicate is not None else set())))
+        elif isinstance(n, E.Call) and n.name in WMMA_CALLS:
+            # A tensor-core call writes its destination fragment (a store, the memory it points to).
+            dest = n.args[5].args[0] if n.name == STORE and isinstance(n.args[5], E.Call) else n.args[0]
+            if isinstance(dest, Var):
+                stores.append((dest, _names(n)))
         elif isinstance(n, LetStmt):
             lets.append((n.var, _names(n.value)))
         elif isinstance(n, For):
@@ -68,9 +76,11 @@ def _touched(body: Stmt, v: Var) -> set[Var]:
 class _Expand(Mutator):
     """Accesses of ``buf`` (``size`` elements a virtual thread) go to virtual thread ``v``'s copy."""
 
-    def __init__(self, buf: Var, size: PrimExpr, v: Var):
+    def __init__(self, buf: Var, size: PrimExpr, v: Var, fragment: int | None = None):
         super().__init__()
         self.buf, self.offset = buf, v * size
+        # A tensor-core fragment buffer: its calls index whole fragments of ``fragment`` elements.
+        self.fragments = v * (size // fragment) if fragment else None
 
     def visit_Load(self, node: E.Load) -> PrimExpr:
         node = self.generic_visit(node)
@@ -79,6 +89,20 @@ class _Expand(Mutator):
     def visit_Store(self, node: Store) -> Stmt:
         node = self.generic_visit(node)
         return node.with_fields(index=node.index + self.offset) if node.buffer is self.buf else node
+
+    def visit_Call(self, node: E.Call) -> PrimExpr:
+        node = self.generic_visit(node)
+        if node.name in WMMA_CALLS and self.fragments is not None:
+            args = list(node.args)
+            for k in ((0, 2, 4, 6) if node.name == MMA else (0,)):
+                if args[k] is self.buf:
+                    index = k + 1 if node.name == MMA else 4
+                    args[index] = args[index] + self.fragments
+            return node.with_fields(args=tuple(args))
+        if node.name != ACCESS_PTR or node.args[0] is not self.buf:
+            return node
+        buf, offset, *rest = node.args  # a pointer handed to other code: into the same copy
+        return node.with_fields(args=(buf, offset + self.offset, *rest))
 
 
 class _Push:
@@ -110,7 +134,8 @@ class _Push:
         if isinstance(s, Allocate) and not self.depends(s.extent):
             body = s.body
             if s.buffer in self.touched:  # one copy per virtual thread
-                body = _Expand(s.buffer, s.extent, self.v).visit(body)
+                fragment = fragment_of(s).size if s.scope in WMMA_SCOPES else None
+                body = _Expand(s.buffer, s.extent, self.v, fragment).visit(body)
                 return Allocate(s.buffer, s.dtype, s.extent * self.count, s.scope, self.push(body))
             return s.with_fields(body=self.push(body))
         return self.each(s)

@@ -230,3 +230,32 @@ def test_dense_on_the_gpu_matches_numpy():
     c = np.full((128, 64), np.nan, "float32")
     f(a, b, c)
     np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-3, atol=1e-3)
+
+
+def test_double_buffered_tiles_feed_the_fragment_loads():
+    """Double-buffered shared tiles: the fragment loads' pointers follow the half being computed
+    on (they read the half being fetched before)."""
+    s, args = dense_wmma(64, 64, 64, (16, 16, 16), True)
+    for st in s.stages:
+        if st.op.name.endswith(".shared"):
+            st.double_buffer()
+    f = tvm.build(s, args, "cuda -emulate")
+    a = rng.uniform(-1, 1, (64, 64)).astype("float16")
+    b = rng.uniform(-1, 1, (64, 64)).astype("float16")
+    c = np.full((64, 64), np.nan, "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-4, atol=1e-4)
+    if nvrtc.nvrtc_available() and nvrtc.has_header("mma.h"):
+        assert "cp.async" in f.get_source("ptx")
+
+
+def test_virtual_threads_get_their_own_fragments():
+    """Warps bound to vthread: each virtual thread keeps its own accumulator and B fragments (its
+    calls index them), and its products run once per virtual thread."""
+    s, args = dense_wmma(64, 64, 64, (16, 16, 16), True, warp_tags=("threadIdx.y", "vthread"))
+    f = tvm.build(s, args, "cuda -emulate")
+    a = rng.uniform(-1, 1, (64, 64)).astype("float16")
+    b = rng.uniform(-1, 1, (64, 64)).astype("float16")
+    c = np.full((64, 64), np.nan, "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-4, atol=1e-4)
