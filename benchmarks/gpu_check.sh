@@ -25,8 +25,11 @@ WHEELS=${WHEELS:-$ROOT/shared/wheels}
 TRIALS=${TRIALS:-48}
 CUDA_MAJOR=${CUDA_MAJOR:-13}
 VENV=${VENV:-/tmp/tensorlang-gpu-venv}
-if [ "$CUDA_MAJOR" = 12 ]; then CUDA_PKGS=("cuda-python>=12.6,<13" "nvidia-cuda-nvrtc-cu12" "cupy-cuda12x");
-else CUDA_PKGS=("cuda-python>=13" "nvidia-cuda-nvrtc" "cupy-cuda13x"); fi
+# NVRTC and the CUDA headers it compiles against (cuda_fp16.h, mma.h for tensor cores), as wheels.
+if [ "$CUDA_MAJOR" = 12 ]; then CUDA_PKGS=("cuda-python>=12.6,<13" "nvidia-cuda-nvrtc-cu12" "nvidia-cuda-runtime-cu12"
+  "nvidia-cuda-cccl-cu12" "cupy-cuda12x");
+else CUDA_PKGS=("cuda-python>=13" "nvidia-cuda-nvrtc" "nvidia-cuda-runtime" "nvidia-cuda-crt" "nvidia-cuda-cccl"
+  "cupy-cuda13x"); fi
 
 if [ "${1:-}" = "--download" ]; then
   mkdir -p "$WHEELS"
