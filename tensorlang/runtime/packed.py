@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import TensorLangError
-from ..target.packed import lookup_raw, register_raw
+from ..target.packed import lookup_raw, register_raw, remove_raw
 from .ndarray import NDArray, cpu
 
 _USER: dict[str, Callable[..., Any]] = {}
@@ -24,6 +24,7 @@ def register_func(func_name: str | Callable, f: Callable | None = None, override
     def register(fn: Callable) -> Callable:
         def raw(*args: Any) -> Any:
             return fn(*[NDArray(a, cpu()) if isinstance(a, np.ndarray) else a for a in args])
+        raw.__wrapped__ = fn  # type: ignore[attr-defined]  # its signature, for callers that ask
         register_raw(str(func_name), raw, override)
         _USER[str(func_name)] = fn
         return fn
@@ -39,6 +40,13 @@ def get_global_func(name: str, allow_missing: bool = False) -> Callable | None:
     if fn is None and not allow_missing:
         raise TensorLangError(f"no function registered as '{name}'")
     return fn
+
+
+def remove_global_func(name: str) -> None:
+    """Unregister ``name`` (TVM's ``tvm._ffi.registry.remove_global_func``; a name that is not
+    registered is no error, as in TVM)."""
+    _USER.pop(name, None)
+    remove_raw(name)
 
 
 def list_global_func_names() -> list[str]:

@@ -36,6 +36,11 @@ def register_raw(name: str, func: Callable[..., Any], override: bool = False) ->
     _RAW[name] = func
 
 
+def remove_raw(name: str) -> None:
+    """Forget ``name`` (nothing happens when it is not registered)."""
+    _RAW.pop(name, None)
+
+
 def lookup_raw(name: str) -> Callable[..., Any] | None:
     return _RAW.get(name)
 

@@ -18,9 +18,10 @@ from ...lowering.kernel_allocations import move_allocations_into_kernels
 from ...lowering.thread_guards import guard_short_thread_loops
 from ...te import expr as E
 from ..abi import Dim, Signature, encode_dim, signature_of
+from .callbacks import postprocess, user_compile
 from .codegen import GlobalBuffer, HostPlan, render_cuda, split_kernels
 from .device_limits import check_launch
-from .nvrtc import compile_cuda, has_header
+from .nvrtc import CompiledCUDA, compile_cuda, has_header
 from .runtime import CUDAModule, DeviceBufferSpec, KernelLaunch, LaunchPlan
 from .target import CUDATarget
 
@@ -41,11 +42,16 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
         plan = split_kernels(insert_bounds_checks(func))
     for kernel in plan.kernels:
         check_launch(kernel, target)
-    source = render_cuda(plan, target.arch)
+    source = postprocess(render_cuda(plan, target.arch), target)  # TVM's tvm_callback_cuda_postproc
+    user = user_compile(source, target)  # TVM's tvm_callback_cuda_compile, instead of NVRTC
+    if user is not None:
+        kind, data = user
+        compiled = CompiledCUDA(data if kind == "cubin" else None, data if kind == "ptx" else "", "", target.arch)
+        return CUDAModule(signature, launch_plan(plan, signature), source, compiled, target)
     if uses_wmma(func.body) and not has_header("mma.h"):
         raise BuildError(f"{func.name} uses tensor cores (wmma), whose CUDA header mma.h was not found: install "
-                         "the CUDA headers (pip install nvidia-cuda-runtime-cu12, or a CUDA toolkit with "
-                         "CUDA_HOME set) of NVRTC's major version")
+                         "the CUDA headers (pip install nvidia-cuda-runtime nvidia-cuda-crt nvidia-cuda-cccl, or a "
+                         "CUDA toolkit with CUDA_HOME set) of NVRTC's major version")
     compiled = compile_cuda(source, target.arch, plan.func.name)
     for kernel in plan.kernels:
         used = compiled.resources.get(kernel.name)

@@ -28,6 +28,7 @@ from ...te.functor import Mutator
 from ..llvm.build import build_llvm
 from ..llvm.runtime import Module
 from ..llvm.target import LLVMTarget
+from .callbacks import postprocess
 from .codegen import render_cuda, split_kernels
 from .device_limits import check_launch
 from .emulate_atomics import emulate_with_atomics
@@ -76,7 +77,7 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
         plan = split_kernels(insert_bounds_checks(func), allow_host_loops=True)
     for kernel in plan.kernels:
         check_launch(kernel, target)
-    source = render_cuda(plan, target.arch)
+    source = postprocess(render_cuda(plan, target.arch), target)  # TVM's tvm_callback_cuda_postproc
     sources = {"cuda": source}
     # Without NVRTC (or without CUDA's mma.h for tensor-core kernels), emulation still runs.
     if nvrtc_available() and (not uses_wmma(func.body) or has_header("mma.h")):
