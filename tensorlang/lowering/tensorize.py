@@ -234,8 +234,11 @@ def _match(b: Any, st: Stage, intrin: TensorIntrin, vals: dict[IterVar, PrimExpr
                                 f"{'x'.join(str(d) for d in shape)}")
         swap[t] = (it, tmins[lead:])
         tile.inputs.append((t, tmins, texts))
-    src = simplify(_Swap(swap, tile_ranges).visit(src), tile_ranges)
-    isrc = simplify(isrc, tile_ranges)
+    # An axis of one point is 0 on both sides (TVM's matching knows its range too): a strided
+    # read (h * stride + ry) over such an axis is the intrinsic's plain one.
+    points = {x.var: const(0, x.var.dtype) for r, x in pairs if extents[r] == 1}
+    src = simplify(substitute(_Swap(swap, tile_ranges).visit(src), points), tile_ranges)
+    isrc = simplify(substitute(isrc, points), tile_ranges)
     if not _same(isrc, src, holes, tile.scalars):
         raise ScheduleError(f"{where}: the loops under it compute {src}, but the intrinsic declares {isrc}")
     out = op.output(0)

@@ -1,15 +1,16 @@
 """CUDA schedules: AutoTVM templates (``conv2d_nchw.cuda``, ``conv2d_nhwc.cuda``,
 ``depthwise_conv2d_nchw.cuda``, ``batch_matmul.cuda``, ``dense_small_batch.cuda``,
-``dense_large_batch.cuda``; ``dense_tensorcore.cuda`` and ``batch_matmul_tensorcore.cuda`` on tensor
-cores, with the wmma intrinsics of ``tensor_intrin``) and TVM's fixed schedules for injective ops,
-reductions, softmax and pooling (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``,
-``schedule_pool`` ...)."""
+``dense_large_batch.cuda``; ``dense_tensorcore.cuda``, ``batch_matmul_tensorcore.cuda`` and
+``conv2d_nhwc_tensorcore.cuda`` on tensor cores, with the wmma intrinsics of ``tensor_intrin``)
+and TVM's fixed schedules for injective ops, reductions, softmax and pooling
+(``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
 
 from . import tensor_intrin
 from .batch_matmul import batch_matmul, schedule_batch_matmul
 from .batch_matmul_tensorcore import batch_matmul_tensorcore, schedule_batch_matmul_tensorcore
 from .conv2d import conv2d_nchw, schedule_conv2d_nchw
 from .conv2d_nhwc import conv2d_nhwc, schedule_conv2d_nhwc
+from .conv2d_nhwc_tensorcore import conv2d_nhwc_tensorcore, schedule_conv2d_nhwc_tensorcore
 from .conv2d_winograd import (
     conv2d_nchw_winograd,
     conv2d_nchw_winograd_without_weight_transform,
@@ -34,4 +35,5 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_sm
            "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw",
            "conv1d_ncw", "conv2d_transpose_nchw", "conv3d_ncdhw", "group_conv2d_nchw", "schedule_lrn",
            "schedule_pool_grad", "dense_tensorcore", "schedule_dense_tensorcore", "tensor_intrin",
-           "batch_matmul_tensorcore", "schedule_batch_matmul_tensorcore"]
+           "batch_matmul_tensorcore", "schedule_batch_matmul_tensorcore", "conv2d_nhwc_tensorcore",
+           "schedule_conv2d_nhwc_tensorcore"]
