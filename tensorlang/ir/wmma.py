@@ -16,9 +16,9 @@ from typing import Any
 
 from ..errors import BuildError
 from ..te.dtype import DType
-from ..te.expr import Call, IntImm, StringImm, Var
+from ..te.expr import Call, IntImm, Load, StringImm, Var
 from ..te.functor import post_order_visit
-from .stmt import Allocate, Evaluate, Stmt
+from .stmt import Allocate, Evaluate, Stmt, Store
 from .storage_scope import WMMA_SCOPES
 
 FILL, LOAD, MMA, STORE, BMMA = ("tvm_fill_fragment", "tvm_load_matrix_sync", "tvm_mma_sync",
@@ -102,13 +102,22 @@ def fragments(stmt: Stmt, inner: bool = False) -> dict[Var, Fragment]:
     ``stmt`` is part of a kernel, whose other fragments may be allocated around it."""
     allocs: dict[Var, Allocate] = {}
     calls: list[Call] = []
+    elementwise: list[tuple[str, Var]] = []
 
     def fn(n: Any) -> None:
         if isinstance(n, Allocate) and n.scope in WMMA_SCOPES:
             allocs[n.buffer] = n
         elif isinstance(n, Call) and n.name in WMMA_CALLS:
             calls.append(n)
+        elif isinstance(n, (Load, Store)):
+            elementwise.append(("read" if isinstance(n, Load) else "written", n.buffer))
     post_order_visit(stmt, fn)
+    for how, buf in elementwise:
+        if buf in allocs:
+            raise BuildError(f"fragment {buf.name} ({allocs[buf].scope}) is {how} element by element: a stage in a "
+                             "wmma.* scope holds tensor-core fragments, which only the wmma calls touch; tensorize "
+                             "it (and its readers) with tvm_fill_fragment/tvm_load_matrix_sync/tvm_mma_sync/"
+                             "tvm_store_matrix_sync intrinsics")
     shapes: dict[Var, tuple[int, int, int]] = {}
     layouts: dict[Var, str] = {}
     for call in calls:

@@ -259,3 +259,17 @@ def test_virtual_threads_get_their_own_fragments():
     c = np.full((64, 64), np.nan, "float32")
     f(a, b, c)
     np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("target", ["cuda -emulate", "cuda"])
+def test_a_fragment_stage_that_is_not_tensorized_is_refused(target):
+    A = te.placeholder((32, 32), name="A", dtype="float16")
+    B = te.compute((32, 32), lambda i, j: A[i, j] * 2, name="B")
+    s = te.create_schedule(B.op)
+    AF = s.cache_read(A, "wmma.matrix_a", [B])
+    i, j = B.op.axis
+    s[B].bind(i, te.thread_axis("blockIdx.x"))
+    s[B].bind(j, te.thread_axis("threadIdx.x"))
+    s[AF].compute_at(s[B], i)
+    with pytest.raises(BuildError, match=r"A.wmma.matrix_a \(wmma.matrix_a\) is (written|read) element by element"):
+        tvm.build(s, [A, B], target)
