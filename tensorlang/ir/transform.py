@@ -13,7 +13,9 @@ created inside record every primitive applied to them) and ``{"tir.add_lower_pas
 pass), ...]}`` (passes run inside lowering, ``ir.user_passes``) and
 ``{"tir.instrument_bound_checkers": True}`` (builds check every buffer access at run time, as a
 ``-bounds-check`` target does) and ``{"cuda.kernels_output_dir": folder}`` (CUDA builds write their
-code there as tvm_kernels.cu and .ptx); other config keys are accepted for ported code and have no
+code there as tvm_kernels.cu and .ptx) and ``{"tir.UnrollLoop": {"auto_max_step": 16,
+"explicit_unroll": True}}`` (every loop nest of at most that many statements is unrolled, as the
+``auto_unroll_max_step`` pragma does for one); other config keys are accepted for ported code and have no
 effect, with a warning naming them. ``opt_level``, ``required_pass`` and ``disabled_pass``
 decide which passes of a ``Sequential`` run, as in TVM (``PassContext.pass_enabled``); they do
 not change ``tvm.lower``/``tvm.build``'s own pipeline.
@@ -31,7 +33,7 @@ from ..errors import LoweringError
 from .function import PrimFunc
 
 KNOWN_CONFIG = ("te.keep_schedule_record", "tir.add_lower_pass", "tir.instrument_bound_checkers",
-                "cuda.kernels_output_dir")
+                "cuda.kernels_output_dir", "tir.UnrollLoop")
 
 
 class PassContext:

@@ -27,7 +27,7 @@ from .passes.inject_virtual_thread import inject_virtual_threads
 from .passes.loop_partition import partition_loops
 from .passes.remove_no_op import remove_no_op
 from .passes.simplify import simplify_stmt
-from .passes.unroll_loops import unroll_loops
+from .passes.unroll_loops import unroll_loops, unroll_options
 from .passes.vectorize_loops import vectorize_loops
 from .stmt import For, ForKind, Stmt
 from .transform import Pass, PassContext, register_pass
@@ -129,8 +129,10 @@ def UnrollLoop() -> PrimFuncPass:  # noqa: N802
     """``tir.UnrollLoop``: loops of kind UNROLLED or annotated ``pragma_unroll`` with a constant
     extent become copies of their body (``ir.passes.unroll_loops``; an annotated
     ``pragma_auto_unroll_max_step`` is honoured; in GPU kernels auto-unrolled loops may stay
-    ``#pragma unroll``, as lowering for CUDA leaves them)."""
-    return _body_pass("tir.UnrollLoop", lambda s, gpu: unroll_loops(s, as_pragma=gpu))
+    ``#pragma unroll``, as lowering for CUDA leaves them); the PassContext config
+    ``tir.UnrollLoop`` (auto_max_step, explicit_unroll) applies, as in TVM."""
+    return _body_pass("tir.UnrollLoop", lambda s, gpu: unroll_loops(
+        s, as_pragma=gpu, **unroll_options(PassContext.current().config.get("tir.UnrollLoop"))))
 
 
 class _Serialize(Mutator):

@@ -31,7 +31,7 @@ from ..ir.passes.simplify import simplify_stmt
 from ..ir.passes.storage_flatten import storage_flatten
 from ..ir.passes.storage_sync import storage_sync
 from ..ir.passes.streaming_stores import streaming_stores
-from ..ir.passes.unroll_loops import unroll_loops
+from ..ir.passes.unroll_loops import unroll_loops, unroll_options
 from ..ir.passes.vectorize_loops import vectorize_loops
 from ..ir.stmt import Allocate, For, LetStmt, Stmt
 from ..ir.user_passes import lower_passes, run_user_pass
@@ -188,7 +188,9 @@ PIPELINE: tuple[Step, ...] = (
     Step("partition_loops", lambda s, c: partition_loops(s, copy_nests=c.target_kind != "cuda"), (),
          "split loops where linear guards stop varying; before unroll/vectorize so those see no guards "
          "(for CUDA, only loops without inner loops: copies of whole nests multiplied the kernels' code)"),
-    Step("unroll_loops", lambda s, c: unroll_loops(s, as_pragma=c.target_kind == "cuda"), ("no_unrolled_loops",),
+    Step("unroll_loops", lambda s, c: unroll_loops(s, as_pragma=c.target_kind == "cuda", **unroll_options(
+        PassContext.current().config.get("tir.UnrollLoop"))),
+         ("no_unrolled_loops",),
          "copies of unrolled bodies; before vectorizing, so vector loops in them are vectorized in every copy "
          "(for CUDA, what auto-unrolling picks becomes a pragma: NVRTC unrolls it)"),
     Step("streaming_stores", lambda s, c: streaming_stores(s, c.argument_bytes()), (),

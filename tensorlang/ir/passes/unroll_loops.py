@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from ...errors import DTypeError, ExprError, LoweringError
 from ...te.expr import Add, BinaryOp, Cast, IntImm, Not, PrimExpr, Select, binary, cast, logical_not
@@ -24,7 +25,35 @@ MAX_PRAGMA_FULL_UNROLL = 64
 PARTIAL_UNROLL_FACTOR = 8
 
 
-def unroll_loops(stmt: Stmt, auto_max_step: int = 0, as_pragma: bool = False) -> Stmt:
+# TVM's PassContext config "tir.UnrollLoop": the options honoured here, and those accepted
+# without effect (the depth/extent limits of TVM's heuristic; this one counts statements).
+UNROLL_CONFIG, UNROLL_CONFIG_IGNORED = ("auto_max_step", "explicit_unroll"), \
+    ("auto_max_depth", "auto_max_extent", "unroll_local_access")
+
+
+def unroll_options(config: Any) -> dict[str, Any]:
+    """``unroll_loops`` keyword arguments from a ``tir.UnrollLoop`` config value ({} when None)."""
+    if config is None:
+        return {}
+    if not isinstance(config, dict):
+        raise LoweringError(f"PassContext config tir.UnrollLoop must be a dict such as {{'auto_max_step': 16}}, "
+                            f"got {config!r}")
+    unknown = sorted(set(config) - set(UNROLL_CONFIG) - set(UNROLL_CONFIG_IGNORED))
+    if unknown:
+        raise LoweringError(f"PassContext config tir.UnrollLoop: unknown option(s) {', '.join(map(str, unknown))} "
+                            f"(known: {', '.join(UNROLL_CONFIG + UNROLL_CONFIG_IGNORED)})")
+    out: dict[str, Any] = {}
+    if "auto_max_step" in config:
+        step = config["auto_max_step"]
+        if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+            raise LoweringError(f"PassContext config tir.UnrollLoop: auto_max_step must be an int >= 0, got {step!r}")
+        out["auto_max_step"] = min(step, MAX_UNROLLED_STATEMENTS)
+    if "explicit_unroll" in config:
+        out["explicit"] = bool(config["explicit_unroll"])
+    return out
+
+
+def unroll_loops(stmt: Stmt, auto_max_step: int = 0, as_pragma: bool = False, explicit: bool = True) -> Stmt:
     """Unroll loops into sequences of copies of their bodies.
 
     A loop of kind UNROLLED, or annotated ``("pragma_unroll", 1)``, with a constant extent
@@ -41,9 +70,12 @@ def unroll_loops(stmt: Stmt, auto_max_step: int = 0, as_pragma: bool = False) ->
     for the loops around them; one of more than MAX_PRAGMA_FULL_UNROLL iterations is annotated
     ``("pragma_unroll_factor", PARTIAL_UNROLL_FACTOR)`` instead (``#pragma unroll 8``) and
     keeps the loops around it rolled.  Which is faster to build depends on the nest (NVRTC's unroller
-    is slower on big nests, Python's on many small ones): templates make it a knob.
+    is slower on big nests, Python's on many small ones): templates make it a knob.  ``explicit``
+    False is the pragma's value for the whole statement (TVM's ``explicit_unroll``).
     """
-    return _Unroller(auto_max_step, as_pragma).visit(stmt)
+    unroller = _Unroller(auto_max_step, as_pragma)
+    unroller.explicit = explicit
+    return unroller.visit(stmt)
 
 
 class _Unroller(Mutator):
