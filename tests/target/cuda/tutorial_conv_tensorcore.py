@@ -227,7 +227,8 @@ def run_tutorial(batch_size=256, in_channels=256, out_channels=512, height=14, w
     s[Conv].tensorize(nnc, intrin_wmma_store_matrix())
     s[ConvF].tensorize(nnf, intrin_wmma_gemm())
     dev = tvm.cuda(0)
-    func = tvm.build(s, [A, W, Conv], target)
+    with tvm.transform.PassContext(config={"tir.UnrollLoop": {"auto_max_step": 16}}):
+        func = tvm.build(s, [A, W, Conv], target)
     a_np = np.random.uniform(size=data_shape).astype(A.dtype)
     w_np = np.random.uniform(size=kernel_shape).astype(W.dtype)
     a = tvm.nd.array(a_np, dev)
