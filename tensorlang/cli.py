@@ -223,11 +223,13 @@ def _tune(args: argparse.Namespace) -> int:
 
 
 def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> int:
+    check_is_log(log)
     history = list(record.load_with_confirmations(log)) if Path(log).stat().st_size else []
     summary = []
     cluster = _cluster_option(args) if args.cluster else None  # Ray shuts it down when we exit
     for task in iter_tasks(module, args.file, target):
-        done = len(record.measured_indices(history, task))
+        measured = record.measured_indices(history, task)  # this task's trials, logged and new
+        done = len(measured)
         todo = max(0, args.trials - done)
         label = f"{task.name}{task.args}"
         print(f"tuning {label} on {task.target}: space {len(task.config_space)}, "
@@ -246,18 +248,20 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
             # Measured on several device classes, a trial gives one record per class.
             records = todo * (len(cluster.runner.classes_for(task.target)) if cluster else 1)
             tuner.tune(n_trial=todo, measure_option=option, early_stopping=args.early_stopping,
-                       callbacks=[log_trials, callback.tune_progress(records, f"  {task.name} ")],
+                       callbacks=[log_trials, _count_trials(measured),
+                                  callback.tune_progress(records, f"  {task.name} ")],
                        confirm_top=args.confirm_top, confirm_rounds=args.confirm_rounds)
+            if len(measured) < args.trials and not tuner.has_next():
+                print(f"  {_space_exhausted(len(measured))}", file=sys.stderr)
         elif args.confirm_top > 1 and not confirmed_since_last_trial(history, task):
             # All trials are logged but their leaders were never confirmed (say, the run was
             # stopped while confirming): confirm them now, so the log names a confirmed best.
             print(f"  confirming the {args.confirm_top} fastest logged configs", file=sys.stderr)
             tuner.confirm_best(option, args.confirm_top, args.confirm_rounds, callbacks=[log_trials])
-        summary.append((label, tuner))
+        summary.append((label, tuner, len(measured)))
     print()
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12} {'spread':>7}  {'ranked by':28} best config")
-    for label, tuner in summary:
-        n = len(tuner.visited)
+    for label, tuner, n in summary:
         pair = tuner.best_measure_pair
         if tuner.best_config is None or pair is None:
             print(f"{label[:40]:40} {n:>7} {'-':>12}")
@@ -268,6 +272,44 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
         _print_best_per_device(log)
     print(f"\nlog: {log}   (apply with autotune.apply_history_best('{log}') or `tensorlang build --log {log} ...`)")
     return 0
+
+
+def check_is_log(log: str) -> None:
+    """A LogFileError when the file ``log`` has lines but not one tuning record (the tuned Python
+    file given as --log by mistake, a CSV): appending trials would damage it.  A single bad line
+    is a log whose first write was cut off; a run may append to that."""
+    bad, first = 0, ""
+    with open(log, encoding="utf-8-sig", errors="replace") as f:
+        for lineno, line in enumerate(f, 1):
+            text = line.strip()
+            if not text:
+                continue
+            try:
+                record.decode(text)
+                return
+            except record.RecordError as exc:
+                bad += 1
+                first = first or f"line {lineno}: {exc}"
+    if bad > 1:
+        raise record.LogFileError(f"{log} is not a tuning log: none of its {bad} lines is a tuning record "
+                                  f"(first: {first}); pass another --log")
+
+
+def _count_trials(measured: set[int]) -> callback.Callback:
+    """A tuner callback adding the config index of each trial measured to ``measured`` (the
+    summary counts trials by it: a tuner's ``visited`` also holds configs it reserved)."""
+
+    def _count(tuner: Any, inputs: Sequence[Any], results: Sequence[Any]) -> None:
+        measured.update(inp.config.index for inp, res in zip(inputs, results) if res.confirm is None)
+
+    return _count
+
+
+def _space_exhausted(trials: int) -> str:
+    """Why a task got fewer trials than asked: its space has no other valid config."""
+    if not trials:
+        return "no config of the space passes the template's constraints: nothing to measure"
+    return f"the space has no other valid config: {trials} trial(s), every valid config measured"
 
 
 def confirmed_since_last_trial(history: Sequence[record.Record], task: Any) -> bool:
@@ -348,7 +390,7 @@ def _show_best(args: argparse.Namespace, module: Any) -> int:
     best = ApplyHistoryBest(args.log, allow_other_device=True)
     for task in iter_tasks(module, args.file, args.target):
         cfg = best.query(task.target, task.workload_key)
-        sch, tensors = task.instantiate(cfg)
+        sch, tensors = _instantiate(task, cfg, args.file)
         which = "fallback config (no record in the log)" if getattr(cfg, "is_fallback", False) else f"config {cfg}"
         print(f"// {task.name}{task.args} on {task.target}: {which}")
         print(lower(sch, tensors, name=task.name.replace("/", "_")))
@@ -357,6 +399,12 @@ def _show_best(args: argparse.Namespace, module: Any) -> int:
         print(f"// generated {fmt} source")
         print(module_.get_source(fmt))
     return 0
+
+
+def _instantiate(task: Any, cfg: Any, path: str) -> tuple[Any, list]:
+    """``task.instantiate(cfg)``; an exception in the template becomes a TensorLangError naming
+    the line of the user's file ``path`` where it was raised."""
+    return call_user(task.instantiate, path, f"template '{task.name}' with config {cfg}", cfg)
 
 
 def _log_series(path: str) -> dict[str, list[float]]:
@@ -469,11 +517,11 @@ def _build(args: argparse.Namespace) -> int:
         if cfg.is_fallback:
             print(f"warning: no record for {task.name}{task.args} in {args.log}; using the fallback config",
                   file=sys.stderr)
-        sch, tensors = task.instantiate(cfg)
+        sch, tensors = _instantiate(task, cfg, args.file)
         fname = "".join(ch if ch.isalnum() else "_" for ch in task.name)
         path = out if len(tasks) == 1 else out.with_name(f"{out.stem}.{fname}{n}{out.suffix}")
         build(sch, tensors, target=task.target, name=fname).export_library(str(path))
-        print(f"{task.name}{task.args} -> {path}  (config {cfg})")
+        print(f"{task.name}{task.args} -> {path}  ({'fallback config' if cfg.is_fallback else f'config {cfg}'})")
     return 0
 
 
@@ -740,8 +788,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt as exc:
         signal.setitimer(signal.ITIMER_REAL, 0)
         how = "terminated" if isinstance(exc, _Terminated) else "interrupted"
-        print(f"\ntensorlang: {how}; every finished trial is in the log, and running the same command "
-              "again resumes from it", file=sys.stderr)
+        # Only a tuning run has trials to resume; `best`, `show`, `build` ... just stopped.
+        resume = ("; every finished trial is in the log, and running the same command again resumes from it"
+                  if args.command == "tune" else "")
+        print(f"\ntensorlang: {how}{resume}", file=sys.stderr)
         return 143 if isinstance(exc, _Terminated) else 130
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)

@@ -32,8 +32,11 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
         stream = file_out
 
         def _write(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
-            for inp, res in zip(inputs, results):
-                stream.write(record.encode(inp, res) + "\n")
+            lines = [record.encode(inp, res) + "\n" for inp, res in zip(inputs, results)]
+            if lines and _ends_mid_line(stream):
+                lines[0] = "\n" + lines[0]  # a writer killed mid-line left no newline: ours stays whole
+            for line in lines:
+                stream.write(line)
             stream.flush()
 
         return _write
@@ -46,6 +49,21 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
         record.append_confirmations(path, [(inp, res) for inp, res in pairs if res.confirm is not None])
 
     return _log
+
+
+def _ends_mid_line(stream: TextIO) -> bool:
+    """Whether the file under the open ``stream`` ends without a newline (a log whose writer was
+    killed mid-line); False for a stream that is not a file on disk."""
+    try:
+        stream.flush()
+        size = os.fstat(stream.fileno()).st_size
+        if not size:
+            return False
+        with open(stream.name, "rb") as f:  # the stream itself may be write-only
+            f.seek(size - 1)
+            return f.read(1) != b"\n"
+    except (AttributeError, OSError, TypeError, ValueError):  # io.StringIO, a pipe, a socket ...
+        return False
 
 
 def _gflops(flop: float, res: MeasureResult) -> float:

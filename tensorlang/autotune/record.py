@@ -375,7 +375,8 @@ def _lines(path: str | os.PathLike) -> Iterator[tuple[int, str, Record]]:
     """(line number, raw line, record) for each valid line; one warning at the end about the
     invalid ones."""
     path = check_readable(path)
-    with open(path, encoding="utf-8", errors="replace") as f:
+    # utf-8-sig: a log saved by an editor that starts files with a byte-order mark keeps its first record.
+    with open(path, encoding="utf-8-sig", errors="replace") as f:
         yield from _buffer_lines(f, os.fspath(path))
 
 
@@ -516,6 +517,15 @@ def append(path: str | os.PathLike, records: Iterable[Record]) -> None:
     if not lines:
         return
     path = os.fspath(path)
+    try:
+        _append_lines(path, lines)
+    except LogFileError:
+        raise
+    except OSError as exc:  # a full disk, a log removed or made read-only mid-run: name the file
+        raise LogFileError(f"{path}: cannot append to the tuning log ({exc.strerror or exc})") from None
+
+
+def _append_lines(path: str, lines: list[str]) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     # O_APPEND: each write lands at the current end, whole, even with another writer appending.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

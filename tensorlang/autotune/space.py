@@ -12,6 +12,7 @@ mark some indices invalid.
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -399,6 +400,21 @@ class AnnotateSpace(KnobSpace):
         self.entities = [AnnotateEntity(o) for o in opts]
 
 
+def _plain(obj: Any) -> Any:
+    """json.dumps ``default``: a numpy scalar or array as the Python value a log reads back."""
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    raise TypeError(f"type {type(obj).__name__} is not JSON")
+
+
+def log_form(value: Any) -> Any:
+    """``value`` as a tuning log stores it and reads it back: tuples become lists, numpy scalars
+    Python numbers; TypeError or ValueError when a log cannot hold it (an arbitrary object, NaN)."""
+    return json.loads(json.dumps(value, default=_plain, allow_nan=False))
+
+
 class OtherOptionEntity:
     """One value of a free-form knob: read it as ``cfg[name].val``."""
 
@@ -408,7 +424,9 @@ class OtherOptionEntity:
         self.val = val
 
     def to_json(self) -> Any:
-        return self.val
+        # What a log holds and gives back, so that a logged config compares equal to the
+        # space's own (a tuple candidate comes back from the log as a list).
+        return log_form(self.val)
 
     def __repr__(self) -> str:
         return f"ot{self.val!r}"
@@ -419,11 +437,20 @@ class OtherOptionSpace(KnobSpace):
 
     kind = "ot"
 
-    def __init__(self, candidates: Sequence[Any]):
+    def __init__(self, candidates: Sequence[Any], name: str = ""):
         if not isinstance(candidates, (list, tuple, range, str)):
             raise InstantiationError(f"define_knob needs a list of candidate values, got {candidates!r}")
         if not candidates:
             raise InstantiationError("define_knob needs at least one candidate")
+        for c in candidates:
+            # Checked now, not when the first trial is logged (after it was measured).
+            try:
+                log_form(c)
+            except (TypeError, ValueError, RecursionError) as exc:
+                raise InstantiationError(
+                    f"define_knob{f' {name!r}' if name else ''}: candidate {c!r:.80} cannot be written to a "
+                    f"tuning log ({exc}); a knob's values must be finite numbers, strings, booleans, None, "
+                    "or lists, tuples and dicts of them") from None
         self.entities = [OtherOptionEntity(c) for c in candidates]
 
 
@@ -542,7 +569,7 @@ class ConfigSpace(ConfigBase):
 
     def define_knob(self, name: str, candidate: Sequence[Any]) -> None:
         """Knob ``name``: one of ``candidate`` values."""
-        self._add(name, OtherOptionSpace(candidate))
+        self._add(name, OtherOptionSpace(candidate, name if isinstance(name, str) else ""))
 
     def add_constraint(self, check: Callable[[ConfigEntity], bool], message: str = "") -> None:
         """Only configs for which ``check(cfg)`` holds are valid (e.g. a register budget)."""
@@ -716,6 +743,10 @@ class ConfigSpace(ConfigBase):
         for name, sp in self.space_map.items():
             want = values[name] if not isinstance(values[name], (list, tuple)) or len(values[name]) != 2 \
                 or values[name][0] not in _ENTITY_OF_KIND else values[name][1]
+            try:
+                want = log_form(want)  # as the entities' to_json gives them (tuples as lists)
+            except (TypeError, ValueError, RecursionError):
+                pass
             for i, ent in enumerate(sp.entities):
                 if ent.to_json() == want:
                     point.append(i)
@@ -723,6 +754,32 @@ class ConfigSpace(ConfigBase):
             else:
                 raise InstantiationError(f"knob '{name}' has no candidate {want!r}")
         return self.index_of_point(point)
+
+    def own_entity(self, config: ConfigEntity) -> ConfigEntity:
+        """This space's config with the knob values of ``config`` (its recorded index when that
+        agrees): a config read from a log holds its values as JSON gave them back (a tuple
+        candidate as a list), the template gets them as it defined them.  ``config`` itself when
+        no config of the space has its values."""
+        try:
+            knobs = config.to_json_knobs()
+        except (TypeError, ValueError, RecursionError):
+            return config
+        own = None
+        index = config.index
+        if isinstance(index, int) and not isinstance(index, bool) and 0 <= index < self.range_length:
+            own = self._entity(index)
+            if own.to_json_knobs() != knobs:
+                own = None
+        if own is None:
+            try:
+                own = self._entity(self.index_of(knobs))
+            except (InstantiationError, KeyError):
+                return config
+        # The same values in Python (no tuple read back as a list): the config itself, as given.
+        try:
+            return config if own.knob_values() == config.knob_values() else own
+        except (TypeError, ValueError):  # values that do not compare to a bool (numpy arrays)
+            return own
 
     def is_valid(self, index: int) -> bool:
         """Whether the config passes every constraint."""
@@ -821,6 +878,11 @@ class ConfigEntity(ConfigBase):
         cfg.code_hash = json_dict.get("code_hash")
         return cfg
 
+    def knob_values(self) -> dict[str, Any]:
+        """Each knob's value as the template reads it (``cfg[name].val`` of a ``define_knob``
+        knob, the JSON form of the others)."""
+        return {n: e.val if isinstance(e, OtherOptionEntity) else e.to_json() for n, e in self._knobs.items()}
+
     def get_other_option(self) -> dict[str, Any]:
         """The values of the ``define_knob`` knobs, by name."""
         return {n: e.val for n, e in self._knobs.items() if isinstance(e, OtherOptionEntity)}
@@ -845,7 +907,8 @@ class ConfigEntity(ConfigBase):
 
     def __repr__(self) -> str:
         # Values as the template's author wrote them: tile_y=[-1, 8], order='panel'.
-        knobs = ", ".join(f"{n}={e.to_json()!r}" for n, e in self._knobs.items())
+        knobs = ", ".join(f"{n}={e.val if isinstance(e, OtherOptionEntity) else e.to_json()!r}"
+                          for n, e in self._knobs.items())
         return f"[{knobs}],index={self.index}"
 
     __str__ = __repr__

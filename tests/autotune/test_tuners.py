@@ -211,6 +211,20 @@ def test_resumed_tuning_never_remeasures(task, mock, make):
     assert tuner.best_config.index == optimum(task)
 
 
+def test_ga_resumed_with_a_small_budget_never_remeasures_a_logged_config(task, mock):
+    # The first generation (pop_size 100: half the space) is drawn and reserved before the log is
+    # loaded; a small budget then releases most of it, logged configs drawn in it included, which
+    # were proposed again (a resumed `tensorlang tune --tuner ga` logged a config twice).
+    loaded = list(range(0, 200, 2))
+    tuner = GATuner(task, seed=0)
+    tuner.load_history(records_of(task, loaded))
+    tuner.tune(8, Option())
+    tuner.tune(200, Option())
+    assert max(mock.counts.values()) == 1
+    assert not set(mock.counts) & set(loaded)
+    assert len(mock.counts) == 200 - len(loaded)
+
+
 def test_history_of_other_workloads_and_targets_is_not_visited(task, mock):
     other = create("test_tuners/matmul", (16, True), "llvm")
     tuner = RandomTuner(task, seed=0)

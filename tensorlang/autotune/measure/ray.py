@@ -28,6 +28,7 @@ import functools
 import logging
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import time
@@ -80,6 +81,21 @@ def parse_cluster(spec: str) -> tuple[str | None, int]:
     return None, int(count)
 
 
+def check_reachable(address: str, timeout: float = 10.0) -> None:
+    """A ClusterError unless a connection to the ``HOST:PORT`` of a Ray ``address`` (also
+    ``ray://HOST:PORT``) opens within ``timeout`` seconds: ray.init retries an unknown or
+    unreachable address for minutes.  Other forms ("auto") are left to Ray."""
+    host, sep, port = address.split("://", 1)[-1].rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout):
+            pass
+    except OSError as exc:
+        why = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise ClusterError(f"cannot connect to the Ray cluster at {address}: {why}") from None
+
+
 class RayCluster:
     """A connection to Ray: ``RayCluster("local:4")`` starts a cluster on this machine with 4 CPU
     measuring slots, ``RayCluster("auto")`` or ``RayCluster("host:6379")`` joins a running one,
@@ -113,6 +129,8 @@ class RayCluster:
                 raise ClusterError(f"cannot start a local Ray cluster: {exc}") from exc
             atexit.register(self.close)  # before Ray's own exit hook: stop the cluster, then remove its folder
         else:
+            if address is not None:
+                check_reachable(address)
             try:
                 ray.init(address=address, **{k: v for k, v in quiet.items() if k != "include_dashboard"})
             except Exception as exc:

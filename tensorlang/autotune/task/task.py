@@ -112,7 +112,7 @@ def _fitting(cfg: ConfigEntity, fn: Callable, args: Sequence[Any], target: str,
         with Target(target), config_scope(space):
             fn(*args)
         space.index_of(cfg)
-        return cfg
+        return space.own_entity(cfg)
     except (InstantiationError, KeyError) as exc:
         reason = exc if isinstance(exc, InstantiationError) else f"knob {exc} is no longer defined"
         warnings.warn(f"tensorlang.autotune: the logged config {cfg} for {what} does not fit the template's "
@@ -212,6 +212,7 @@ class Task:
         ``cfg.raise_error``: TVM's measurement refuses a config that is not ``valid()``).  A
         fallback config is built whatever ``raise_error`` said, as TVM's fallback is."""
         if isinstance(config, ConfigEntity):
+            config = self.config_space.own_entity(config)  # a logged config: its values as the template made them
             self.config_space.check(config)
         if isinstance(config, ConfigBase):
             config.errors = []  # this instantiation's messages only (the entity may be reused)

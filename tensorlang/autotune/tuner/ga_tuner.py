@@ -55,7 +55,8 @@ class GATuner(Tuner):
         self._first = False
         size = self._generation_size()
         if len(self.generation) > size:
-            extra = set(self.generation[size:])
+            # Only configs still reserved are released: one a loaded log covers stays visited.
+            extra = set(self.generation[size:]) & set(self._pending)
             self.generation = self.generation[:size]
             self._pending = [i for i in self._pending if i not in extra]
             self.visited -= extra
