@@ -15,8 +15,6 @@ from collections.abc import Callable
 
 from ..arith import can_prove, simplify
 from ..errors import LoweringError
-from ..ir.passes.inject_virtual_thread import VIRTUAL_THREAD
-from ..ir.passes.unroll_loops import MAX_UNROLLED_STATEMENTS
 from ..ir.stmt import (
     Allocate,
     BufferBind,
@@ -39,7 +37,7 @@ from ..schedule.schedule import Schedule, Stage
 from ..te import expr as E
 from ..te.dtype import HANDLE, INT32, DType
 from ..te.expr import PrimExpr, Var, convert
-from ..te.extern import ExternOp
+from ..te.extern import ExternOp, HybridOp
 from ..te.functor import free_vars, substitute
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
@@ -47,9 +45,9 @@ from ..te.tensor_intrin import TensorComputeOp
 from .allreduce import ThreadAxis, allreduce
 from .extern_bounds import check_extern_bounds
 from .launch_extents import kernel_of
+from .loop_kind import loop_kind
+from .script_loops import schedule_script_loops
 from .tensorize import tensor_compute_nest, tensorize_nest
-
-_KINDS = {"vectorize": ForKind.VECTORIZED, "unroll": ForKind.UNROLLED, "parallel": ForKind.PARALLEL}
 
 
 class _Builder:
@@ -100,7 +98,7 @@ class _Builder:
     def stage_nest(self, st: Stage) -> Stmt:
         op: ComputeOp = st.op
         if isinstance(op, ExternOp):
-            return self.extern_nest(op)
+            return self.extern_nest(op, st)
         if isinstance(op, ScanOp):
             # Only the serial time loop: the update stages attached to it write the scan's
             # storage directly (storage flattening aliases them), so there is nothing to copy.
@@ -321,11 +319,14 @@ class _Builder:
                 body = self._for(st, iv, body)
         return self.loops(st, leaves[:p], body, [])
 
-    def extern_nest(self, op: ExternOp) -> Stmt:
-        """The outside code of an extern stage, its buffers bound to the tensors' storage."""
+    def extern_nest(self, op: ExternOp, st: Stage | None = None) -> Stmt:
+        """The outside code of an extern stage, its buffers bound to the tensors' storage (a
+        hybrid script's loops as its stage schedules them)."""
         check_extern_bounds(op)
         body = op.extern_body
         stmt = body if isinstance(body, Stmt) else Evaluate(convert(body))
+        if isinstance(op, HybridOp) and st is not None:
+            stmt = schedule_script_loops(st, self.bounds, stmt)
         pairs = list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs))
         for buf, t in reversed(pairs):
             if buf.symbolic_vars():  # declared strides/offset: bind them to the tensor's layout
@@ -434,40 +435,13 @@ class _Builder:
         if iv.iter_type == IterVarType.COMM_REDUCE:
             # Reduction loops of a triangular sum have extents in the output index: use loop variables.
             ext = substitute(ext, self.data_index.get(st, {}))
-        attr = st.iter_var_attrs.get(iv)
-        kind, tag, ann = ForKind.SERIAL, "", []
-        if attr is not None:
-            if attr.bind_thread is not None and attr.bind_thread.thread_tag in ("vthread", "cthread"):
-                # Every thread runs each virtual thread's work; inject_virtual_threads interleaves them.
-                kind = ForKind.UNROLLED
-                ann.append((VIRTUAL_THREAD, 1))
-            elif attr.bind_thread is not None:
-                kind, tag = ForKind.THREAD_BINDING, attr.bind_thread.thread_tag
-            elif attr.annotation is not None:
-                kind = _KINDS[attr.annotation]
-            for key, value in attr.pragmas:
-                if key == "unroll":
-                    ann.append(("pragma_unroll", 1))
-                elif key == "auto_unroll_max_step":
-                    # Past the limit an explicit unroll has, unrolling costs minutes of compile time
-                    # (a nest of 65536 statements) for nothing: nests that big stay loops.
-                    ann.append(("pragma_auto_unroll_max_step", min(int(value), MAX_UNROLLED_STATEMENTS)))
-                elif key == "unroll_explicit":
-                    ann.append(("pragma_unroll_explicit", int(bool(value))))
-                elif key == "max_registers":
-                    ann.append(("pragma_max_registers", int(value)))
-                elif key == "prefetch":
-                    ann.append(("pragma_prefetch", int(value)))
-                elif key == "pipeline_rows":
-                    ann.append(("pragma_pipeline_rows", int(value is None or bool(value))))
-                elif key == "nontemporal":  # None (no value given) asks for it; a false value forbids it
-                    ann.append(("pragma_nontemporal", int(value is None or bool(value))))
+        kind, tag, ann = loop_kind(st, iv)
         if kind == ForKind.VECTORIZED and not isinstance(simplify(ext), E.IntImm):
             raise LoweringError(f"stage {st.op.name}: cannot vectorize axis {iv.name}: its extent {ext} is not "
                                 "a constant; split it by a constant factor and vectorize the inner part")
         if kind == ForKind.THREAD_BINDING and iv.var.dtype.bits > 32:
-            return self._narrow_thread_loop(st, iv, ext, body, tag, tuple(ann))
-        return For(iv.var, E.const(0, iv.var.dtype), ext, kind, body, tag, tuple(ann))
+            return self._narrow_thread_loop(st, iv, ext, body, tag, ann)
+        return For(iv.var, E.const(0, iv.var.dtype), ext, kind, body, tag, ann)
 
     @staticmethod
     def _narrow_thread_loop(st: Stage, iv: IterVar, ext: PrimExpr, body: Stmt, tag: str, ann: tuple) -> Stmt:

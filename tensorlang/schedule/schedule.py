@@ -17,7 +17,7 @@ from typing import Any
 from ..errors import ScheduleError
 from ..ir.storage_scope import STORAGE_SCOPES
 from ..te.expr import IntImm, PrimExpr, StringImm, Var, convert
-from ..te.extern import ExternOp
+from ..te.extern import ExternOp, HybridOp
 from ..te.functor import free_vars
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Tensor, integral
@@ -27,6 +27,9 @@ from .relations import Fuse, Relation, Singleton, Split, extent_bound, loop_dtyp
 from .step_record import Step
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
+# What a hybrid script stage's own loops take (its op.axis are the script's loops).
+_SCRIPT_PRIMITIVES = ("split", "fuse", "reorder", "vectorize", "unroll", "parallel", "bind", "pragma",
+                      "compute_root")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
 KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch",
                  "pipeline_rows")
@@ -175,9 +178,12 @@ class Stage:
         if not isinstance(self.op, ComputeOp):
             raise ScheduleError(f"{self._where()}: {primitive} applies to computed stages, "
                                 f"not to the placeholder {self.op.name}")
+        if isinstance(self.op, HybridOp) and primitive in _SCRIPT_PRIMITIVES:
+            return  # a hybrid script's loops (its op.axis) take these, as TVM's HybridOp's do
         if isinstance(self.op, ExternOp) and primitive != "compute_root":
-            raise ScheduleError(f"{self._where()}: {primitive} does not apply to an extern stage (its outside code "
-                                "has no loops to schedule)")
+            what = "a hybrid script stage" if isinstance(self.op, HybridOp) else "an extern stage (its outside " \
+                "code has no loops to schedule)"
+            raise ScheduleError(f"{self._where()}: {primitive} does not apply to {what}")
 
     # -- loop transformations ----------------------------------------------------------
     @_recorded

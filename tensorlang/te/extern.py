@@ -14,6 +14,7 @@ from typing import Any
 from ..errors import ExprError
 from .dtype import HANDLE, INT32, DType, as_dtype
 from .expr import Call, IntImm, Load, PrimExpr, Ramp, StringImm, Var, const, convert
+from .functor import post_order_visit
 from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, index_dtype_of, to_shape
 
 
@@ -157,7 +158,25 @@ class ExternOp(ComputeOp):
 
 class HybridOp(ExternOp):
     """The stage a hybrid script declares (``te.hybrid.script``, TVM's ``te.HybridOp``): an extern
-    stage whose statement is the script's loops, its outputs in the order the script returns them."""
+    stage whose statement is the script's loops, its outputs in the order the script returns them.
+    Its ``axis`` are the script's loops, in TVM's order (post-order, reversed: a nest outermost
+    first), which a schedule splits, fuses, reorders, annotates and binds."""
+
+    def __init__(self, *args: Any, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.axis = _script_loops(self.extern_body)
+
+
+def _script_loops(body: Any) -> list[IterVar]:
+    """An IterVar for every loop of a hybrid script's statement (TVM's GatherLoopVars order)."""
+    from ..ir.stmt import For  # the statement nodes live with the loop IR (te -> ir, allowed for this)
+    found: list[IterVar] = []
+
+    def fn(n: Any) -> None:
+        if isinstance(n, For):
+            found.append(IterVar(Range(n.min, n.extent), n.loop_var, IterVarType.DATA_PAR))
+    post_order_visit(body, fn)
+    return found[::-1]
 
 
 def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBuffer], list[DeclBuffer]], Any],

@@ -29,7 +29,7 @@ from tensorlang.te.hybrid.runtime import HYBRID_GLOBALS
 import tensorlang as tvm
 import tensorlang.testing
 from tensorlang import te
-from tensorlang.errors import ExprError, LoweringError, ScheduleError
+from tensorlang.errors import ExprError, LoweringError
 
 assert tensorlang.testing  # TVM's ``import tvm.testing``: tvm.testing.assert_allclose below
 
@@ -245,8 +245,8 @@ def test_bind():
     c = raw(a, b)
     sch = te.create_schedule(c.op)
     x = te.thread_axis("threadIdx.x")
-    with pytest.raises(ScheduleError, match="bind does not apply to an extern stage"):  # TVM binds c's loop
-        sch[c].bind(c.op.axis[0], x)
+    sch[c].bind(c.op.axis[0], x)
+    func, ins, outs = run_and_check(raw, [a, b], sch=sch, outs=[c], target=CUDA)
 
     @te.hybrid.script
     def foo(a):
@@ -620,17 +620,59 @@ def test_schedule():
     b = te.placeholder((64,), name="b", dtype="float32")
     c = outer_product(a, b)
 
-    # TVM splits, reorders, annotates and fuses the hybrid stage's loops; refused here.
+    def loop_names(ir, n):
+        # TVM's lowered body is an AttrStmt around the loops; here the loops come first.
+        names = []
+        while len(names) < n:
+            if isinstance(ir, tvm.tir.For):
+                names.append(ir.loop_var.name)
+            ir = ir.body
+        return names
+
+    # Test perfect loop split
+    # Test loop reorder
+    # Test loop annotation
     sch = te.create_schedule(c.op)
     i, j = c.op.axis
-    with pytest.raises(ScheduleError, match="split does not apply to an extern stage"):
-        sch[c].split(i, 4)
-    with pytest.raises(ScheduleError, match="fuse does not apply to an extern stage"):
-        sch[c].fuse(c.op.axis[0], c.op.axis[1])
-    with pytest.raises(ScheduleError, match="does not apply to an extern stage"):
-        sch[c].reorder(j, i)
-    # unscheduled, it still builds and matches the script run as Python
+    io, ii = sch[c].split(i, 4)
+    sch[c].parallel(ii)
+    jo, ji = sch[c].split(j, 4)
+    joo, joi = sch[c].split(jo, 4)
+    sch[c].vectorize(ji)
+    sch[c].reorder(ii, io, joo, joi, ji)
+    ir = tvm.lower(sch, [a, b, c])["main"].body
+    assert loop_names(ir, 4) == ["i.inner", "i.outer", "j.outer.outer", "j.outer.inner"]
     func, ins, outs = run_and_check(outer_product, [a, b], sch=sch, outs=[c])
+
+    # Test fuse
+    sch = te.create_schedule(c.op)
+    sch[c].fuse(c.op.axis[0], c.op.axis[1])
+    ir = tvm.lower(sch, [a, b, c])["main"].body
+    assert loop_names(ir, 1) == ["i.j.fused"]
+    func, ins, outs = run_and_check(outer_product, [a, b], sch=sch, outs=[c])
+
+    # Test imperfect loop split
+    sch = te.create_schedule(c.op)
+    sch[c].split(c.op.axis[0], 3)
+    ir = tvm.lower(sch, [a, b, c], simple_mode=True)
+    func, ins, outs = run_and_check(outer_product, [a, b], sch=sch, outs=[c])
+
+    # Loops with statements between them cannot change places; a clear error says so.
+    @script
+    def two_rows(a):
+        c = output_tensor((8, 8), a.dtype)
+        for i in range(8):
+            c[i, 0] = a[i]
+            for j in range(1, 8):
+                c[i, j] = c[i, j - 1] + a[j]
+        return c
+
+    x = te.placeholder((8,), name="x", dtype="float32")
+    d = two_rows(x)
+    sch = te.create_schedule(d.op)
+    sch[d].reorder(d.op.axis[1], d.op.axis[0])
+    with pytest.raises(tvm.errors.LoweringError, match="statements between them"):
+        tvm.lower(sch, [x, d])
 
 
 def test_capture():
