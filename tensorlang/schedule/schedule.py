@@ -476,6 +476,11 @@ class Stage:
         if not isinstance(scope, IterVar) or scope not in parent.all_iter_vars:
             name = scope.name if isinstance(scope, IterVar) else repr(scope)
             raise ScheduleError(f"{self._where()}: compute_at: axis {name} is not an axis of stage {parent.op.name}")
+        if isinstance(parent.op, ExternOp):  # its outside code (a hybrid script's loops) holds no other stage
+            what = "a hybrid script stage (its loops run the script only)" if isinstance(parent.op, HybridOp) \
+                else "an extern stage"
+            raise ScheduleError(f"{self._where()}: compute_at: cannot compute it inside loop {scope.name} of "
+                                f"{parent.op.name}, {what}; compute it at root, before that stage")
         if self.group is not None and not self._group_admits(parent):
             raise ScheduleError(f"{self._where()}: compute_at: stage {parent.op.name} is outside this stage's group "
                                 f"{self.group!r}; a grouped stage (a scan's body, or one of create_group) can only "

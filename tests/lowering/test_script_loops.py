@@ -96,3 +96,12 @@ def test_what_the_loops_cannot_take_is_an_error():
     e = te.extern((4,), [x], lambda ins, outs: tvm.tir.call_packed("noop", ins[0], outs[0]), name="e")
     with pytest.raises(ScheduleError, match="does not apply to an extern stage"):
         te.create_schedule(e.op)[e].split(e.op.axis[0], 2)
+
+
+def test_another_stage_cannot_be_computed_inside_a_script_loop():
+    a, b0 = te.placeholder((12, 10), name="a"), te.placeholder((10,), name="b0")
+    b = te.compute((10,), lambda j: b0[j] * 2, name="b")
+    c = scaled_rows(a, b)
+    s = te.create_schedule(c.op)
+    with pytest.raises(ScheduleError, match="cannot compute it inside loop i of scaled_rows, a hybrid script stage"):
+        s[b].compute_at(s[c], c.op.axis[0])
