@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import BuildError
-from ..te.dtype import DType
+from ..te.dtype import DType, as_dtype
 from ..te.expr import Call, IntImm, Load, StringImm, Var
+from ..te.extern import ACCESS_PTR, DTYPES
 from ..te.functor import post_order_visit
 from .stmt import Allocate, Evaluate, Stmt, Store
 from .storage_scope import WMMA_SCOPES
@@ -141,6 +142,7 @@ def fragments(stmt: Stmt, inner: bool = False) -> dict[Var, Fragment]:
         shape = tuple(_int(a, name, call.name) for a, name in zip(call.args[1:4], "mnk"))
         if shapes.setdefault(buf, shape) != shape:  # type: ignore[arg-type]
             raise BuildError(f"fragment {buf.name}: used with the shapes {shapes[buf]} and {shape} (m, n, k)")
+        _check_ldm(call)
         if call.name == LOAD and allocs[buf].scope != "wmma.accumulator":
             layout = call.args[7]
             if not isinstance(layout, StringImm) or layout.value not in LAYOUTS:
@@ -158,6 +160,21 @@ def fragments(stmt: Stmt, inner: bool = False) -> dict[Var, Fragment]:
         _check(frag, var, alloc)
         out[var] = frag
     return out
+
+
+def _check_ldm(call: Call) -> None:
+    """A load's or store's row stride (ldm) is whole 16-byte units, as nvcuda::wmma requires."""
+    if call.name not in (LOAD, STORE):
+        return
+    ptr, stride = call.args[5], call.args[6]
+    if not (isinstance(stride, IntImm) and isinstance(ptr, Call) and ptr.name == ACCESS_PTR
+            and isinstance(ptr.args[2], IntImm) and 0 <= ptr.args[2].value < len(DTYPES)):
+        return  # a stride known only at run time: the GPU checks it
+    nbytes = as_dtype(DTYPES[ptr.args[2].value]).bytes
+    if stride.value * nbytes % 16:
+        raise BuildError(f"{call.name} of {call.args[0]}: the row stride {stride.value} of "
+                         f"{DTYPES[ptr.args[2].value]} ({stride.value * nbytes} bytes) is not a multiple of 16 "
+                         "bytes, as nvcuda::wmma requires (pad the rows with storage_align)")
 
 
 def _check(frag: Fragment, var: Var, alloc: Allocate) -> None:

@@ -78,12 +78,14 @@ def schedule_dense_tensorcore(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
                            lambda s, op, out: schedule_wmma_gemm(cfg, s, op.output(0), "dense_tensorcore"))
 
 
-def _define_space(cfg: Any, batch: int, out_dim: int) -> None:
+def _define_space(cfg: Any, batch: int, out_dim: int, in_dtype: str) -> None:
     for name in ("block_row_warps", "block_col_warps", "warp_row_tiles", "warp_col_tiles"):
         cfg.define_knob(name, [1, 2, 4])
     cfg.define_knob("chunk", [1, 2, 4, 8])
-    cfg.define_knob("offset", [0, 8])
-    cfg.define_knob("offsetCS", [0, 4])
+    # Row padding of the shared tiles: 16 bytes (8 halves, 16 int8s), since nvcuda::wmma loads need
+    # row strides of whole 16-byte units (TVM pads int8 rows by 8 too, which a GPU refuses).
+    cfg.define_knob("offset", [0, 8 if in_dtype == "float16" else 16])
+    cfg.define_knob("offsetCS", [0, 8])  # 8 halves or floats: store rows stay 16-byte multiples
     cfg.define_knob("vec", [1, 2, 4, 8])
     # The fragment shapes the output fits, the first a default that always applies.
     cfg.define_knob("wmma_m", [m for m in (16, 32, 8) if batch % m == 0 and out_dim % _WMMA_N[m] == 0])
@@ -97,7 +99,7 @@ def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
     in_dim = get_const_tuple(A.shape)[-1]
     check_shape(batch, in_dim, out_dim, f"schedule_{name}")
     in_dtype, out_dtype = str(A.dtype), str(dense.dtype)
-    _define_space(cfg, batch, out_dim)
+    _define_space(cfg, batch, out_dim, in_dtype)
     wmma_m, wmma_k = cfg["wmma_m"].val, 16
     wmma_n = _WMMA_N[wmma_m]
     brw, bcw = cfg["block_row_warps"].val, cfg["block_col_warps"].val

@@ -273,3 +273,13 @@ def test_a_fragment_stage_that_is_not_tensorized_is_refused(target):
     s[AF].compute_at(s[B], i)
     with pytest.raises(BuildError, match=r"A.wmma.matrix_a \(wmma.matrix_a\) is (written|read) element by element"):
         tvm.build(s, [A, B], target)
+
+
+def test_a_row_stride_that_is_not_whole_16_byte_units_is_refused():
+    """nvcuda::wmma loads need ldm in 16-byte units: shared rows padded to 20 halves (40 bytes)
+    would fail on a GPU, so the build refuses them (emulation would have run them)."""
+    s, args = dense_wmma(64, 64, 32, (16, 16, 16), False)
+    shared = next(st for st in s.stages if st.op.name == "A.shared")
+    shared.storage_align(shared.op.axis[0], 19, 20)
+    with pytest.raises(BuildError, match=r"row stride 20 of float16 \(40 bytes\) is not a multiple of 16 bytes"):
+        tvm.build(s, args, "cuda -emulate")
