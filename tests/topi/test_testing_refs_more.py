@@ -149,3 +149,24 @@ def test_deformable_conv2d_nhwc_python():
                       for v, p in ((a, (0, 3, 1, 2)), (offset, (0, 3, 1, 2)), (w, (3, 2, 0, 1)))])
     ref = T.deformable_conv2d_nhwc_python(a, offset, w, 1, 1, 1, 2, 2)
     np.testing.assert_allclose(ref, nchw.transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-4)
+
+
+def test_dense_and_batch_matmul_references_take_tvms_arguments_and_widen_first():
+    """TVM's tests call topi.testing.dense(x, y, bias, use_bias, use_relu, out_dtype), and
+    batch_matmul of int8 inputs summed in int32 must not wrap in int8."""
+    import numpy as np
+
+    from tensorlang import topi
+
+    rng = np.random.default_rng()
+    x = rng.integers(-128, 128, (4, 32)).astype("int8")
+    w = rng.integers(-128, 128, (6, 32)).astype("int8")
+    b = rng.integers(-128, 128, 6).astype("int8")
+    want = x.astype("int64") @ w.astype("int64").T + b
+    got = topi.testing.dense(x, w, b, True, True, "int32")
+    np.testing.assert_array_equal(got, np.maximum(want, 0))
+    assert got.dtype == np.int32
+    xb = rng.integers(-128, 128, (2, 4, 32)).astype("int8")
+    yb = rng.integers(-128, 128, (2, 5, 32)).astype("int8")
+    np.testing.assert_array_equal(topi.testing.batch_matmul(xb, yb, "int32"),
+                                  np.einsum("bik,bjk->bij", xb.astype("int64"), yb.astype("int64")))

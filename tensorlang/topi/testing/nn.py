@@ -7,19 +7,25 @@ from collections.abc import Sequence
 import numpy as np
 
 
-def dense(data: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None) -> np.ndarray:
-    """data @ weight.T (+ bias)."""
-    out = data @ weight.T
-    return out + bias if bias is not None else out
+def dense(data: np.ndarray, weight: np.ndarray, bias: np.ndarray | None = None, use_bias: bool | None = None,
+          use_relu: bool = False, out_dtype: str | None = None) -> np.ndarray:
+    """data @ weight.T (+ bias) (then relu), computed in ``out_dtype`` (default: data's): TVM's
+    signature; ``use_bias`` defaults to whether a bias is given."""
+    dtype = out_dtype or data.dtype
+    out = np.dot(data.astype(dtype), weight.T.astype(dtype))
+    if bias is not None and (use_bias is None or use_bias):
+        out = out + bias.astype(dtype)
+    return np.maximum(out, 0) if use_relu else out
 
 
 def batch_matmul(x: np.ndarray, y: np.ndarray, out_dtype: str | None = None, trans_x: bool = False,
                  trans_y: bool = True) -> np.ndarray:
-    """Batched x @ y (y transposed by default, as topi.nn.batch_matmul)."""
-    a = x.transpose(0, 2, 1) if trans_x else x
-    b = y.transpose(0, 2, 1) if trans_y else y
-    out = np.matmul(a, b)
-    return out.astype(out_dtype) if out_dtype else out
+    """Batched x @ y (y transposed by default, as topi.nn.batch_matmul), the operands converted to
+    ``out_dtype`` first (int8 inputs summed in int32 do not wrap in int8); a batch of 1 broadcasts."""
+    dtype = out_dtype or x.dtype
+    a = (x.transpose(0, 2, 1) if trans_x else x).astype(dtype)
+    b = (y.transpose(0, 2, 1) if trans_y else y).astype(dtype)
+    return np.matmul(a, b)
 
 
 def softmax_python(a_np: np.ndarray, axis: int = -1) -> np.ndarray:
