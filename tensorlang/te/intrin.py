@@ -17,6 +17,7 @@ from .expr import (
     Div,
     FloorDiv,
     FloorMod,
+    IntImm,
     Let,
     Max,
     Min,
@@ -180,6 +181,11 @@ def _int_power(a: PrimExpr, b: PrimExpr) -> PrimExpr:
     bits = dt.bits - 1 if dt.is_signed else dt.bits
     base = Var("pow.base0", dt)
     steps.append((base, a))
+    if not isinstance(b, (IntImm, Var)):
+        # b is read once per bit: bind it (a constant stays one, so its bit tests fold)
+        exponent = Var("pow.exp", dt)
+        steps.append((exponent, b))
+        b = exponent
     result: PrimExpr = one
     for k in range(bits):
         if k:

@@ -215,11 +215,19 @@ class _Vectorizer(Mutator):
         # A vector Select evaluates both arms, so each arm may read memory only in the lanes
         # that choose it; the arms are (re)visited under their conditions.
         mask = _as_mask(cond, self.lanes)
+        bound = None
+        if _loaded_buffers(mask) and (_loaded_buffers(op.true_value) or _loaded_buffers(op.false_value)):
+            # The mask predicates every load of both arms: a condition that itself reads memory
+            # is bound once, or nested Selects would copy each condition into every load below
+            # it (IR exponential in the nesting depth).
+            bound = (Var("sel_mask", mask.dtype), mask)
+            mask = bound[0]
         with self._masked(mask):
             t = self.visit(op.true_value)
         with self._masked(_negate(mask)):
             f = self.visit(op.false_value)
-        return Select(mask, self._broadcast(t), self._broadcast(f))
+        out = Select(mask, self._broadcast(t), self._broadcast(f))
+        return out if bound is None else Let(bound[0], bound[1], out)
 
     def visit_Let(self, op: Let) -> PrimExpr:
         value = self.visit(op.value)

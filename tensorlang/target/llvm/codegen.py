@@ -155,6 +155,32 @@ def _is_contiguous(index: E.PrimExpr) -> bool:
             and index.stride.value == 1)
 
 
+_CMP = {E.LT: lambda x, y: x < y, E.LE: lambda x, y: x <= y, E.GT: lambda x, y: x > y,
+        E.GE: lambda x, y: x >= y, E.EQ: lambda x, y: x == y, E.NE: lambda x, y: x != y}
+
+
+def _constant_lanes(e: E.PrimExpr, lanes: int) -> list[int] | None:
+    """The value of each lane of ``e`` when it is known at compile time (a guarded tail's
+    ``ramp(16, 1, 4) < x4(17)``), else None."""
+    if isinstance(e, E.IntImm):
+        return [e.value] * lanes
+    if isinstance(e, E.Broadcast):
+        v = _constant_lanes(e.value, 1)
+        return None if v is None else v * lanes
+    if isinstance(e, E.Ramp) and isinstance(e.base, E.IntImm) and isinstance(e.stride, E.IntImm):
+        return [e.base.value + k * e.stride.value for k in range(lanes)]
+    if type(e) in _CMP or isinstance(e, (E.And, E.Or)):
+        a, b = _constant_lanes(e.a, lanes), _constant_lanes(e.b, lanes)
+        if a is None or b is None:
+            return None
+        op = _CMP.get(type(e)) or ((lambda x, y: x and y) if isinstance(e, E.And) else (lambda x, y: x or y))
+        return [int(bool(op(x, y))) for x, y in zip(a, b)]
+    if isinstance(e, E.Not):
+        a = _constant_lanes(e.a, lanes)
+        return None if a is None else [int(not x) for x in a]
+    return None
+
+
 def _is_safe_divisor(e: E.PrimExpr) -> bool:
     """A constant divisor that can neither trap (0) nor overflow (-1 with INT_MIN)."""
     if isinstance(e, E.Broadcast):
@@ -1323,6 +1349,17 @@ class _FunctionEmitter(Visitor):
         void = ir.VoidType()
         if _is_contiguous(s.index):
             ptr = self.b.gep(base, [self.index64(s.index.base)], source_etype=mem_ty)
+            known = None if s.predicate is None or self.mask is not None else _constant_lanes(s.predicate, lanes)
+            if known is not None and sum(map(bool, known)) <= 1:
+                # A guarded tail with one lane left: store that element alone.  LLVM's x86
+                # backend (AVX-512) turns a one-lane masked store of a narrowing cast into a
+                # store of the wide element (a 1-lane int32 -> int16 tail wrote 4 bytes, past
+                # the end of the buffer).
+                for k, on in enumerate(known):
+                    if on:
+                        at = self.b.gep(ptr, [_const(I64, k)], source_etype=mem_ty) if k else ptr
+                        self.b.store(self.b.extract_element(value, _const(I32, k)), at, align=elem.bytes)
+                return
             if (mask is None and self.stream_align and (lanes * elem.bytes) % self.stream_align == 0
                     and (self.stream_only is None or s.buffer in self.stream_only)):
                 # Aligned by construction (streaming_stores); LLVM only streams aligned vectors.
