@@ -801,6 +801,9 @@ def _safe_divisor(e: E.PrimExpr) -> bool:
     return isinstance(e, E.IntImm) and e.value not in (0, -1)
 
 
+_HALF_USE = re.compile(r"\b(half|tl_h2f|tl_f2h|tl_d2h|tl_bits_half|tl_half_bits|tl_nextafter_h)\b")
+
+
 def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
     """The CUDA C translation unit holding every kernel of ``plan`` for ``arch`` (asynchronous
     copies are cp.async from sm_80 on, plain copies before)."""
@@ -814,7 +817,9 @@ def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
             "launched in this order.", ""]
     if "wmma" in used:
         head += [cuda_wmma.PREAMBLE, ""]
-    if "half" in used:
+    # Any float16 in the code (a helper call or the type; a float16 constant folded into float
+    # math names only the helpers) needs the preamble that defines them.
+    if "half" in used or any(_HALF_USE.search(b) for b in bodies):
         head += [_HALF_PREAMBLE, ""]
     for key in ("floordiv", "minmax", "shift", "f2i", "bounds"):
         if key in used:
