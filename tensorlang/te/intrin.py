@@ -160,6 +160,12 @@ def abs(x: Any) -> PrimExpr:  # noqa: A001
     return e
 
 
+# ``tl.opaque(x)``: x, as a value code generators must not fold (an identity the optimizer
+# cannot see through); integer powers with constant exponents from this one on use it.
+OPAQUE = "tl.opaque"
+OPAQUE_POWER_EXPONENT = 1 << 16
+
+
 def power(x: Any, y: Any) -> PrimExpr:
     """x ** y: the C library's pow for floats; for integers numpy's integer power, exact with
     wrap-around (a negative exponent, which numpy refuses, gives the quotient truncated toward
@@ -181,6 +187,10 @@ def _int_power(a: PrimExpr, b: PrimExpr) -> PrimExpr:
     bits = dt.bits - 1 if dt.is_signed else dt.bits
     base = Var("pow.base0", dt)
     steps.append((base, a))
+    if isinstance(b, IntImm) and b.value >= OPAQUE_POWER_EXPONENT:
+        # LLVM's optimizer takes time linear in a constant exponent's value (2**31: minutes) once
+        # the bit tests fold: such an exponent reaches it as a value it cannot see into.
+        b = Call(dt, OPAQUE, (b,))
     if not isinstance(b, (IntImm, Var)):
         # b is read once per bit: bind it (a constant stays one, so its bit tests fold)
         exponent = Var("pow.exp", dt)

@@ -46,6 +46,7 @@ from ...te import expr as E
 from ...te.dtype import DType, as_dtype
 from ...te.extern import ACCESS_PTR, DTYPES
 from ...te.functor import Visitor, children, contains, free_vars, post_order_visit
+from ...te.intrin import OPAQUE
 from . import wmma as cuda_wmma
 
 BLOCK_TAGS = ("blockIdx.x", "blockIdx.y", "blockIdx.z")
@@ -1633,6 +1634,8 @@ class _KernelRenderer(Visitor):
             return self._atomic_add(e)
         if name == ACCESS_PTR:
             return self._access_ptr(e)
+        if name == OPAQUE:  # a value not to be folded on the CPU; NVRTC's folding costs nothing here
+            return self.expr(e.args[0], lane)
         if name in ("call_extern", "call_pure_extern"):
             # A device function by name (CUDA's math library: __expf, logf ...).
             args = ", ".join(_strip(self.expr(a, lane if a.dtype.lanes > 1 else None)) for a in e.args[1:])

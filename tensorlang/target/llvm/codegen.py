@@ -37,6 +37,7 @@ from ...te import expr as E
 from ...te.dtype import DType, as_dtype
 from ...te.extern import DTYPES
 from ...te.functor import Visitor, children
+from ...te.intrin import OPAQUE
 from .. import packed
 from ..abi import (
     ERR_OUT_OF_BOUNDS,
@@ -912,6 +913,8 @@ class _FunctionEmitter(Visitor):
             return self._packed_call(e)
         if name in ("call_extern", "call_pure_extern"):
             return self._extern_call(e)
+        if name == OPAQUE:
+            return self._opaque(e)
         if name == "tl.address_of":
             return self._address_of(e)
         if name == "address_of" and len(e.args) == 1 and isinstance(e.args[0], E.Load):
@@ -1065,6 +1068,15 @@ class _FunctionEmitter(Visitor):
         if count.value:
             name = ".".join([name, *(_mangle(v.type) for v in operands[:count.value])])
         return self.call_intrinsic(name, llvm_type(e.dtype), operands)
+
+    def _opaque(self, e: E.Call) -> ir.Value:
+        """The argument through an empty inline asm: the same value, which the optimizer cannot
+        fold into what uses it (te.intrin.OPAQUE)."""
+        value = self.visit(e.args[0])
+        if not isinstance(value.type, ir.IntType) or value.type.width not in (8, 16, 32, 64):
+            return value
+        asm = ir.InlineAsm(ir.FunctionType(value.type, [value.type]), "", "=r,0")
+        return self.b.call(asm, [value])
 
     def _address_of(self, e: E.Call) -> ir.Value:
         """A pointer ``offset`` elements into a buffer."""
