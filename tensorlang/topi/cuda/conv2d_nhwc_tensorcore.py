@@ -22,7 +22,7 @@ from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from ..nn.pad import pad
 from ..utils import get_const_tuple, get_pad_tuple, schedule_tagged
-from .dense_tensorcore import _WMMA_N
+from .dense_tensorcore import WMMA_N, spread_over_block, thread_axes
 from .tensor_intrin import (
     intrin_wmma_gemm,
     intrin_wmma_load_matrix_A,
@@ -49,7 +49,7 @@ def nhwc_tensorcore_cuda(cfg: Any, Input: Tensor, Filter: Tensor, stride: Any, p
     if k_in != in_channel:
         raise ScheduleError(f"conv2d_nhwc_tensorcore: the input has {in_channel} channels but the kernel "
                             f"expects {k_in}")
-    if in_channel % 16 or not any(batch % m == 0 and num_filter % n == 0 for m, n in _WMMA_N.items()):
+    if in_channel % 16 or not any(batch % m == 0 and num_filter % n == 0 for m, n in WMMA_N.items()):
         raise ScheduleError(f"conv2d_nhwc_tensorcore: (batch, in_channel, num_filter) = ({batch}, {in_channel}, "
                             f"{num_filter}) must be multiples of (16, 16, 16), (32, 16, 8) or (8, 16, 32)")
     dil_kh, dil_kw = (kernel_h - 1) * dilation_h + 1, (kernel_w - 1) * dilation_w + 1
@@ -100,9 +100,9 @@ def _schedule(cfg: Any, s: Schedule, conv: Tensor) -> None:
     cfg.define_knob("chunk", [1, 2, 4, 8])
     cfg.define_knob("offset", [0, 8])
     cfg.define_knob("vector_width", [1, 2, 4, 8])
-    cfg.define_knob("wmma_m", [m for m in (16, 32, 8) if batch % m == 0 and out_c % _WMMA_N[m] == 0])
+    cfg.define_knob("wmma_m", [m for m in (16, 32, 8) if batch % m == 0 and out_c % WMMA_N[m] == 0])
     wmma_m, wmma_k = cfg["wmma_m"].val, 16
-    wmma_n = _WMMA_N[wmma_m]
+    wmma_n = WMMA_N[wmma_m]
     brw, bcw = cfg["block_row_warps"].val, cfg["block_col_warps"].val
     wrt, wct = cfg["warp_row_tiles"].val, cfg["warp_col_tiles"].val
     chunk, vec, offset = cfg["chunk"].val, cfg["vector_width"].val, cfg["offset"].val
@@ -128,19 +128,10 @@ def _schedule(cfg: Any, s: Schedule, conv: Tensor) -> None:
         s[conv].compute_inline()
         out = s.outputs[0].output(0)
 
-    threads = {t: te.thread_axis(t) for t in ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x",
-                                              "threadIdx.y", "threadIdx.z")}
+    threads = thread_axes()
 
     def spread(stage: Any, axes: Sequence[Any]) -> None:
-        t = s[stage].fuse(*axes)
-        t, vi = s[stage].split(t, factor=vec)
-        t, tx = s[stage].split(t, factor=32)
-        t, ty = s[stage].split(t, factor=brw)
-        _, tz = s[stage].split(t, factor=bcw)
-        s[stage].bind(tx, threads["threadIdx.x"])
-        s[stage].bind(ty, threads["threadIdx.y"])
-        s[stage].bind(tz, threads["threadIdx.z"])
-        s[stage].vectorize(vi)
+        spread_over_block(s, stage, axes, vec, (brw, bcw), threads)
 
     # The output: blocks over (pixel, batch tile, channel tile).
     n, h, w, o = s[out].op.axis

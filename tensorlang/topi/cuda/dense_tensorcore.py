@@ -30,13 +30,13 @@ from .tensor_intrin import (
 )
 
 # (m, n) of the fragment for each wmma_m, k being 16: the shapes nvcuda::wmma has for 16-bit and 8-bit inputs.
-_WMMA_N = {16: 16, 8: 32, 32: 8}
+WMMA_N = {16: 16, 8: 32, 32: 8}
 INPUT_DTYPES = ("float16", "int8", "uint8")
 
 
 def check_shape(batch: int, in_dim: int, out_dim: int, where: str) -> None:
     """(batch, in_dim, out_dim) must be multiples of a fragment shape (m, k, n)."""
-    if in_dim % 16 or not any(batch % m == 0 and out_dim % n == 0 for m, n in _WMMA_N.items()):
+    if in_dim % 16 or not any(batch % m == 0 and out_dim % n == 0 for m, n in WMMA_N.items()):
         raise ScheduleError(f"{where}: (batch, in_dim, out_dim) = ({batch}, {in_dim}, {out_dim}) must be multiples of "
                             "(16, 16, 16), (32, 16, 8) or (8, 16, 32) for tensor cores")
 
@@ -78,6 +78,27 @@ def schedule_dense_tensorcore(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
                            lambda s, op, out: schedule_wmma_gemm(cfg, s, op.output(0), "dense_tensorcore"))
 
 
+def thread_axes() -> dict[str, Any]:
+    """The grid's and block's thread axes, by tag."""
+    return {t: te.thread_axis(t) for t in ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
+                                           "threadIdx.z")}
+
+
+def spread_over_block(s: Schedule, stage: Any, axes: Sequence[Any], vec: int, warps: tuple[int, int],
+                      threads: dict[str, Any]) -> None:
+    """Fuse ``axes`` and spread them over a block of 32 x warps[0] x warps[1] threads
+    (threadIdx.x, y, z), ``vec`` consecutive elements (one vector access) a thread."""
+    t = s[stage].fuse(*axes)
+    t, vi = s[stage].split(t, factor=vec)
+    t, tx = s[stage].split(t, factor=32)
+    t, ty = s[stage].split(t, factor=warps[0])
+    _, tz = s[stage].split(t, factor=warps[1])
+    s[stage].bind(tx, threads["threadIdx.x"])
+    s[stage].bind(ty, threads["threadIdx.y"])
+    s[stage].bind(tz, threads["threadIdx.z"])
+    s[stage].vectorize(vi)
+
+
 def _define_space(cfg: Any, batch: int, out_dim: int, in_dtype: str) -> None:
     for name in ("block_row_warps", "block_col_warps", "warp_row_tiles", "warp_col_tiles"):
         cfg.define_knob(name, [1, 2, 4])
@@ -88,7 +109,7 @@ def _define_space(cfg: Any, batch: int, out_dim: int, in_dtype: str) -> None:
     cfg.define_knob("offsetCS", [0, 8])  # 8 halves or floats: store rows stay 16-byte multiples
     cfg.define_knob("vec", [1, 2, 4, 8])
     # The fragment shapes the output fits, the first a default that always applies.
-    cfg.define_knob("wmma_m", [m for m in (16, 32, 8) if batch % m == 0 and out_dim % _WMMA_N[m] == 0])
+    cfg.define_knob("wmma_m", [m for m in (16, 32, 8) if batch % m == 0 and out_dim % WMMA_N[m] == 0])
 
 
 def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
@@ -101,7 +122,7 @@ def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
     in_dtype, out_dtype = str(A.dtype), str(dense.dtype)
     _define_space(cfg, batch, out_dim, in_dtype)
     wmma_m, wmma_k = cfg["wmma_m"].val, 16
-    wmma_n = _WMMA_N[wmma_m]
+    wmma_n = WMMA_N[wmma_m]
     brw, bcw = cfg["block_row_warps"].val, cfg["block_col_warps"].val
     wrt, wct = cfg["warp_row_tiles"].val, cfg["warp_col_tiles"].val
     chunk, vec = cfg["chunk"].val, cfg["vec"].val
@@ -132,20 +153,10 @@ def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
     frag_row = [wmma_k, 1]
     acc_row = [wct * wmma_n, 1]
 
-    threads = {t: te.thread_axis(t) for t in ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x",
-                                              "threadIdx.y", "threadIdx.z")}
+    threads = thread_axes()
 
-    def spread(stage: Any, axes: Sequence[Any]) -> Any:
-        """Fuse ``axes`` and spread them over the block's threads, ``vec`` elements a thread."""
-        t = s[stage].fuse(*axes)
-        t, vi = s[stage].split(t, factor=vec)
-        t, tx = s[stage].split(t, factor=32)
-        t, ty = s[stage].split(t, factor=brw)
-        _, tz = s[stage].split(t, factor=bcw)
-        s[stage].bind(tx, threads["threadIdx.x"])
-        s[stage].bind(ty, threads["threadIdx.y"])
-        s[stage].bind(tz, threads["threadIdx.z"])
-        s[stage].vectorize(vi)
+    def spread(stage: Any, axes: Sequence[Any]) -> None:
+        spread_over_block(s, stage, axes, vec, (brw, bcw), threads)
 
     # The output: one block per tile, its elements copied from CS by all threads.
     *lead, b, o = s[out].op.axis
