@@ -8,9 +8,9 @@ import pytest
 
 import tensorlang as tvm
 from tensorlang import te
-from tensorlang.ffi.registry import remove_global_func
 from tensorlang.contrib import nvcc
 from tensorlang.errors import BuildError
+from tensorlang.ffi.registry import remove_global_func
 
 from .helpers import needs_nvrtc
 

@@ -139,16 +139,24 @@ def dense_wmma(M, N, K, frag, b_transposed, store_frag=None, warp_tags=("threadI
     return s, [A, B, C]
 
 
-def _check_dense(M, N, K, frag, b_transposed):
-    s, args = dense_wmma(M, N, K, frag, b_transposed)
-    f = tvm.build(s, args, "cuda -emulate")
+def _run_dense(s, args, b_transposed, target="cuda -emulate", tol=1e-4):
+    """Build a dense_wmma schedule for ``target`` and check it against numpy on random data."""
+    A, B, C = args
+    M, K = (int(d) for d in A.shape)
+    N = int(C.shape[1])
+    f = tvm.build(s, args, target)
     a = rng.uniform(-1, 1, (M, K)).astype("float16")
     b = rng.uniform(-1, 1, (N, K) if b_transposed else (K, N)).astype("float16")
     c = np.full((M, N), np.nan, "float32")
     f(a, b, c)
     want = a.astype("float32") @ (b.T if b_transposed else b).astype("float32")
-    np.testing.assert_allclose(c, want, rtol=1e-4, atol=1e-4)
+    np.testing.assert_allclose(c, want, rtol=tol, atol=tol)
     return f
+
+
+def _check_dense(M, N, K, frag, b_transposed):
+    s, args = dense_wmma(M, N, K, frag, b_transposed)
+    return _run_dense(s, args, b_transposed)
 
 
 @pytest.mark.parametrize("frag", [(16, 16, 16), (32, 8, 16), (8, 32, 16)])
@@ -224,12 +232,7 @@ def test_unknown_scope_names_the_known_ones():
 def test_dense_on_the_gpu_matches_numpy():
     """The same kernels on a real GPU's tensor cores (run by benchmarks/gpu_check.sh)."""
     s, args = dense_wmma(128, 64, 64, (16, 16, 16), True)
-    f = tvm.build(s, args, "cuda")
-    a = rng.uniform(-1, 1, (128, 64)).astype("float16")
-    b = rng.uniform(-1, 1, (64, 64)).astype("float16")
-    c = np.full((128, 64), np.nan, "float32")
-    f(a, b, c)
-    np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-3, atol=1e-3)
+    _run_dense(s, args, True, target="cuda", tol=1e-3)
 
 
 def test_double_buffered_tiles_feed_the_fragment_loads():
@@ -239,12 +242,7 @@ def test_double_buffered_tiles_feed_the_fragment_loads():
     for st in s.stages:
         if st.op.name.endswith(".shared"):
             st.double_buffer()
-    f = tvm.build(s, args, "cuda -emulate")
-    a = rng.uniform(-1, 1, (64, 64)).astype("float16")
-    b = rng.uniform(-1, 1, (64, 64)).astype("float16")
-    c = np.full((64, 64), np.nan, "float32")
-    f(a, b, c)
-    np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-4, atol=1e-4)
+    f = _run_dense(s, args, True)
     if nvrtc.nvrtc_available() and nvrtc.has_header("mma.h"):
         assert "cp.async" in f.get_source("ptx")
 
@@ -253,12 +251,7 @@ def test_virtual_threads_get_their_own_fragments():
     """Warps bound to vthread: each virtual thread keeps its own accumulator and B fragments (its
     calls index them), and its products run once per virtual thread."""
     s, args = dense_wmma(64, 64, 64, (16, 16, 16), True, warp_tags=("threadIdx.y", "vthread"))
-    f = tvm.build(s, args, "cuda -emulate")
-    a = rng.uniform(-1, 1, (64, 64)).astype("float16")
-    b = rng.uniform(-1, 1, (64, 64)).astype("float16")
-    c = np.full((64, 64), np.nan, "float32")
-    f(a, b, c)
-    np.testing.assert_allclose(c, a.astype("float32") @ b.astype("float32").T, rtol=1e-4, atol=1e-4)
+    _run_dense(s, args, True)
 
 
 @pytest.mark.parametrize("target", ["cuda -emulate", "cuda"])
