@@ -99,3 +99,12 @@ def test_batch_matmul_tensorcore(dtype, out_dtype):
     f(a, b, c)
     np.testing.assert_allclose(c, np.einsum("bik,bjk->bij", a.astype(out_dtype), b.astype(out_dtype)), rtol=1e-4,
                                atol=1e-4)
+
+
+def test_a_symbolic_batch_is_a_clear_error():
+    n = te.var("n")
+    A = te.placeholder((n, 32), name="A", dtype="float16")
+    B = te.placeholder((16, 32), name="B", dtype="float16")
+    with tvm.target.Target("cuda"):
+        with pytest.raises(ScheduleError, match="tensor cores need constant shapes, got batch = n"):
+            topi.cuda.dense_tensorcore(A, B, None, "float32")

@@ -21,7 +21,7 @@ from ...errors import ScheduleError, TensorLangError
 from ...schedule.schedule import Schedule, create_schedule
 from ...target.target import Target, as_target
 from ...te.dtype import DType
-from ...te.expr import FloatImm, IntImm
+from ...te.expr import FloatImm, IntImm, Var
 from ...te.operation import placeholder
 from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
@@ -127,7 +127,10 @@ def serialize_args(args: Sequence[Any]) -> tuple:
     out = []
     for a in args:
         if isinstance(a, Tensor):
-            out.append(("TENSOR", tuple(int(getattr(d, "value", d)) for d in a.shape), str(a.dtype)))
+            # A symbolic dimension (te.var("n")) is recorded by its name, as TVM's records print it.
+            dims = tuple(int(d.value) if isinstance(d, IntImm) else d if isinstance(d, int) else str(d)
+                         for d in a.shape)
+            out.append(("TENSOR", dims, str(a.dtype)))
         else:
             out.append(a)
     return tuple(out)
@@ -135,7 +138,11 @@ def serialize_args(args: Sequence[Any]) -> tuple:
 
 def deserialize_args(args: Sequence[Any]) -> list[Any]:
     """The arguments a template is called with: each ``("TENSOR", shape, dtype)`` a placeholder."""
-    return [placeholder(tuple(a[1]), a[2], name=f"input{n}")
+    names: dict[str, Var] = {}  # one variable per symbolic dimension name, shared by the tensors
+
+    def dim(d: Any) -> Any:
+        return names.setdefault(d, Var(d, "int32")) if isinstance(d, str) else d
+    return [placeholder(tuple(dim(d) for d in a[1]), a[2], name=f"input{n}")
             if isinstance(a, (tuple, list)) and len(a) == 3 and a[0] == "TENSOR" else a
             for n, a in enumerate(args)]
 

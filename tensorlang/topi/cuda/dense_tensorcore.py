@@ -35,7 +35,11 @@ INPUT_DTYPES = ("float16", "int8", "uint8")
 
 
 def check_shape(batch: int, in_dim: int, out_dim: int, where: str) -> None:
-    """(batch, in_dim, out_dim) must be multiples of a fragment shape (m, k, n)."""
+    """(batch, in_dim, out_dim) must be constant multiples of a fragment shape (m, k, n)."""
+    symbolic = [f"{name} = {v}" for name, v in (("batch", batch), ("in_dim", in_dim), ("out_dim", out_dim))
+                if not isinstance(v, int)]
+    if symbolic:
+        raise ScheduleError(f"{where}: tensor cores need constant shapes, got {', '.join(symbolic)}")
     if in_dim % 16 or not any(batch % m == 0 and out_dim % n == 0 for m, n in WMMA_N.items()):
         raise ScheduleError(f"{where}: (batch, in_dim, out_dim) = ({batch}, {in_dim}, {out_dim}) must be multiples of "
                             "(16, 16, 16), (32, 16, 8) or (8, 16, 32) for tensor cores")
