@@ -28,8 +28,7 @@ from .step_record import Step
 
 _ANNOTATIONS = ("vectorize", "unroll", "parallel")
 # What a hybrid script stage's own loops take (its op.axis are the script's loops).
-_SCRIPT_PRIMITIVES = ("split", "fuse", "reorder", "vectorize", "unroll", "parallel", "bind", "pragma",
-                      "compute_root")
+_SCRIPT_PRIMITIVES = ("split", "fuse", "reorder", "vectorize", "unroll", "parallel", "bind", "pragma")
 # Pragmas this compiler honours, and the TVM ones it accepts and ignores on the CPU.
 KNOWN_PRAGMAS = ("unroll", "auto_unroll_max_step", "unroll_explicit", "max_registers", "nontemporal", "prefetch",
                  "pipeline_rows")

@@ -108,6 +108,12 @@ class DeclBuffer:
 ACCESS_PTR = "tl.address_of"
 
 
+def access_mask(ptr: Call) -> int:
+    """What code given an access_ptr call does through it: 1 read, 2 write, 3 both (also when
+    the call carries no mask)."""
+    return ptr.args[3].value if len(ptr.args) > 3 and isinstance(ptr.args[3], IntImm) else 3
+
+
 def _access_mask(mask: Any, buffer: str) -> int:
     """TVM's access mask as bits: 1 = read, 2 = write."""
     if isinstance(mask, str) and mask and set(mask) <= {"r", "w"}:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ...arith import structural_key
 from ...te.expr import Call, IntImm, Load, PrimExpr, Var
-from ...te.extern import ACCESS_PTR
+from ...te.extern import ACCESS_PTR, access_mask
 from ...te.functor import Mutator, free_vars, post_order_visit, substitute
 from ..stmt import Allocate, Evaluate, For, ForKind, IfThenElse, LetStmt, SeqStmt, Stmt, Store, seq
 
@@ -72,7 +72,7 @@ def buffer_accesses(s: Stmt, bufs: set[Var]) -> tuple[set[Var], set[Var]]:
         elif isinstance(n, Store) and n.buffer in bufs:
             writes.add(n.buffer)
         elif _is_pointer(n, bufs):  # code given a pointer reads and/or writes through it
-            mask = _pointer_mask(n)
+            mask = access_mask(n)
             if mask & 1:
                 reads.add(n.args[0])
             if mask & 2:
@@ -83,11 +83,6 @@ def buffer_accesses(s: Stmt, bufs: set[Var]) -> tuple[set[Var], set[Var]]:
 
 def _is_pointer(n: Any, bufs: set[Var]) -> bool:
     return isinstance(n, Call) and n.name == ACCESS_PTR and bool(n.args) and n.args[0] in bufs
-
-
-def _pointer_mask(n: Call) -> int:
-    """An access_ptr's mask (1 read, 2 write); one without a mask may do both."""
-    return n.args[3].value if len(n.args) > 3 and isinstance(n.args[3], IntImm) else 3
 
 
 def _has_load(e: PrimExpr) -> bool:
@@ -126,7 +121,7 @@ def _expr_reads(e: Any, bufs: set[Var]) -> set[Var]:
         def fn(n: Any) -> None:
             if isinstance(n, Load) and n.buffer in bufs:
                 reads.add(n.buffer)
-            elif _is_pointer(n, bufs) and _pointer_mask(n) & 1:
+            elif _is_pointer(n, bufs) and access_mask(n) & 1:
                 reads.add(n.args[0])
         post_order_visit(e, fn)
     return reads

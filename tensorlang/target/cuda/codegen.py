@@ -44,7 +44,7 @@ from ...ir.warp import SHFL_DOWN, SHUFFLES, WARP_SIZE
 from ...ir.wmma import WMMA_CALLS, fragments, uses_wmma, wmma_call
 from ...te import expr as E
 from ...te.dtype import DType, as_dtype
-from ...te.extern import ACCESS_PTR, DTYPES
+from ...te.extern import ACCESS_PTR, DTYPES, access_mask
 from ...te.functor import Visitor, children, contains, free_vars, post_order_visit
 from ...te.intrin import OPAQUE
 from . import wmma as cuda_wmma
@@ -405,7 +405,7 @@ class _KernelScan(Visitor):
             self.warp_ops.append((f"a tensor-core operation ({e.name})", list(self._context)))
         if e.name == ACCESS_PTR and e.args and isinstance(e.args[0], E.Var):
             self.buffers[e.args[0]] = None  # a pointer into it; a write mask (access_ptr("w")) writes it
-            if len(e.args) < 4 or not isinstance(e.args[3], E.IntImm) or e.args[3].value & 2:
+            if access_mask(e) & 2:
                 self.written.add(e.args[0])
         self.generic_visit(e)
 
