@@ -120,8 +120,6 @@ class _Reorder(Mutator):
                 break
             chain.append(inner)
         order = sorted(chain, key=lambda loop: self.position[loop.loop_var])
-        if order == chain and not guards:
-            return self._keep(chain)
         if order != chain:
             own = {loop.loop_var for loop in chain}
             for loop in chain:
@@ -139,19 +137,6 @@ class _Reorder(Mutator):
         for cond in reversed(guards):
             body = IfThenElse(cond, body)
         for loop in reversed(order):
-            body = loop.with_fields(body=body)
-        return body
-
-    def _keep(self, chain: list[For]) -> Stmt:
-        """A nest already in order: its loops as they are, what is inside visited."""
-        for loop in chain:
-            self._check_inside(loop.loop_var)
-        self.enclosing.extend(loop.loop_var for loop in chain)
-        try:
-            body = self.visit(chain[-1].body)
-        finally:
-            del self.enclosing[len(self.enclosing) - len(chain):]
-        for loop in reversed(chain):
             body = loop.with_fields(body=body)
         return body
 
