@@ -26,8 +26,9 @@ TRIALS=${TRIALS:-48}
 CUDA_MAJOR=${CUDA_MAJOR:-13}
 VENV=${VENV:-/tmp/tensorlang-gpu-venv}
 # NVRTC and the CUDA headers it compiles against (cuda_fp16.h, mma.h for tensor cores), as wheels.
+# (CUDA 12 ships crt/mma.h in its nvcc wheel.)
 if [ "$CUDA_MAJOR" = 12 ]; then CUDA_PKGS=("cuda-python>=12.6,<13" "nvidia-cuda-nvrtc-cu12" "nvidia-cuda-runtime-cu12"
-  "nvidia-cuda-cccl-cu12" "cupy-cuda12x");
+  "nvidia-cuda-cccl-cu12" "nvidia-cuda-nvcc-cu12" "cupy-cuda12x");
 else CUDA_PKGS=("cuda-python>=13" "nvidia-cuda-nvrtc" "nvidia-cuda-runtime" "nvidia-cuda-crt" "nvidia-cuda-cccl"
   "cupy-cuda13x"); fi
 

@@ -131,8 +131,9 @@ def include_dirs() -> list[str]:
     dirs = list(dict.fromkeys(dirs))
     major = nvrtc_version()[0]
     found = [d for d in dirs if os.path.isfile(os.path.join(d, "cuda_fp16.h")) and _header_major(d) in (None, major)]
-    if found:  # cuda_fp16.h includes CCCL's <nv/target>, which pip ships separately
-        found += [d for d in dirs if os.path.isfile(os.path.join(d, "nv", "target")) and d not in found]
+    if found:  # cuda_fp16.h includes CCCL's <nv/target>, and mma.h <crt/mma.h>, which pip may ship separately
+        found += [d for d in dirs if d not in found and (os.path.isfile(os.path.join(d, "nv", "target"))
+                                                         or os.path.isfile(os.path.join(d, "crt", "mma.h")))]
     return found
 
 

@@ -73,3 +73,26 @@ def test_missing_nvrtc_is_a_clear_error(monkeypatch):
     monkeypatch.setitem(sys.modules, "cuda.bindings.nvrtc", None)  # as if cuda-python were not installed
     with pytest.raises(BuildError, match=r"pip install tensorlang\[cuda\]"):
         nvrtc.compile_cuda("int x;", "sm_90", "nolib_" + str(os.getpid()))
+
+
+def test_include_dirs_add_the_folders_of_crt_mma_and_nv_target(tmp_path, monkeypatch):
+    """pip's CUDA 12 headers come in several wheels: cuda_fp16.h/mma.h in the runtime's folder,
+    crt/mma.h in nvcc's, nv/target in cccl's; each folder joins the include path."""
+    root = tmp_path / "site"
+    runtime, nvcc, cccl, other = (root / "nvidia" / name / "include" for name in ("rt", "nvcc", "cccl", "other"))
+    for folder, files in ((runtime, ["cuda_fp16.h", "mma.h"]), (nvcc, ["crt/mma.h"]), (cccl, ["nv/target"]),
+                          (other, ["unrelated.h"])):
+        for f in files:
+            (folder / f).parent.mkdir(parents=True, exist_ok=True)
+            (folder / f).write_text("// test\n")
+    monkeypatch.setattr(nvrtc.sys, "path", [str(root)])
+    monkeypatch.setattr(nvrtc, "nvrtc_version", lambda: (12, 9))
+    monkeypatch.delenv("CUDA_HOME", raising=False)
+    monkeypatch.delenv("CUDA_PATH", raising=False)
+    monkeypatch.setattr(nvrtc.os.path, "isdir", lambda p: str(p).startswith(str(root)))
+    nvrtc.include_dirs.cache_clear()
+    try:
+        found = nvrtc.include_dirs()
+    finally:
+        nvrtc.include_dirs.cache_clear()
+    assert str(runtime) in found and str(nvcc) in found and str(cccl) in found and str(other) not in found
