@@ -22,7 +22,7 @@ from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from ..nn.pad import pad
 from ..utils import get_const_tuple, get_pad_tuple, schedule_tagged
-from .dense_tensorcore import WMMA_N, spread_over_block, thread_axes
+from .dense_tensorcore import WMMA_N, spread_over_block, thread_axes, wmma_stages
 from .tensor_intrin import (
     intrin_wmma_gemm,
     intrin_wmma_load_matrix_A,
@@ -114,12 +114,7 @@ def _schedule(cfg: Any, s: Schedule, conv: Tensor) -> None:
     shape = (wmma_m, wmma_n, wmma_k)
 
     fused = not any(conv.op is op for op in s.outputs)
-    AS = s.cache_read(trans_input, "shared", [conv])
-    WS = s.cache_read(trans_filter, "shared", [conv])
-    AF = s.cache_read(AS, "wmma.matrix_a", [conv])
-    WF = s.cache_read(WS, "wmma.matrix_b", [conv])
-    CF = s.cache_write(conv, "wmma.accumulator")
-    CS = s.cache_read(CF, "shared", [conv])
+    AS, WS, AF, WF, CF, CS = wmma_stages(s, trans_input, trans_filter, conv)
     padded = trans_input.op.input_tensors[0]
     for t in (trans_input, padded, trans_filter):  # the padding and conversions happen in the shared copies
         s[t].compute_inline()

@@ -82,6 +82,17 @@ def schedule_dense_tensorcore(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
                            lambda s, op, out: schedule_wmma_gemm(cfg, s, op.output(0), "dense_tensorcore"))
 
 
+def wmma_stages(s: Schedule, data: Tensor, weight: Tensor, out: Tensor) -> tuple[Tensor, ...]:
+    """The stages of a tensor-core product ``out`` of ``data`` and ``weight``: their shared-memory
+    tiles, the fragments loaded from those, the accumulator, and its shared-memory copy."""
+    data_shared = s.cache_read(data, "shared", [out])
+    weight_shared = s.cache_read(weight, "shared", [out])
+    data_frag = s.cache_read(data_shared, "wmma.matrix_a", [out])
+    weight_frag = s.cache_read(weight_shared, "wmma.matrix_b", [out])
+    acc = s.cache_write(out, "wmma.accumulator")
+    return data_shared, weight_shared, data_frag, weight_frag, acc, s.cache_read(acc, "shared", [out])
+
+
 def thread_axes() -> dict[str, Any]:
     """The grid's and block's thread axes, by tag."""
     return {t: te.thread_axis(t) for t in ("blockIdx.x", "blockIdx.y", "blockIdx.z", "threadIdx.x", "threadIdx.y",
@@ -140,12 +151,7 @@ def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
                                      f"({knobs})")
 
     fused = not any(dense.op is op for op in s.outputs)  # a bias or activation after it
-    AS = s.cache_read(A, "shared", [dense])
-    WS = s.cache_read(W, "shared", [dense])
-    AF = s.cache_read(AS, "wmma.matrix_a", [dense])
-    WF = s.cache_read(WS, "wmma.matrix_b", [dense])
-    CF = s.cache_write(dense, "wmma.accumulator")
-    CS = s.cache_read(CF, "shared", [dense])
+    AS, WS, AF, WF, CF, CS = wmma_stages(s, A, W, dense)
     out = dense
     if fused:  # computed in the output's loops
         s[dense].compute_inline()
