@@ -47,7 +47,7 @@ from ..abi import (
     OOB_GLOBALS,
     PARALLEL_MIN_WORK_SYMBOL,
 )
-from . import threadpool, transpose, vecmath
+from . import loop_metadata, threadpool, transpose, vecmath
 from .target import LLVMTarget
 from .work_estimate import DEFAULT_MIN_PARALLEL_WORK, work_per_iteration
 
@@ -191,8 +191,9 @@ def _is_safe_divisor(e: E.PrimExpr) -> bool:
 
 @contextlib.contextmanager
 def _for_range(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, name: str,
-               signed: bool = True) -> Iterator[ir.Value]:
-    """Emit ``for (i = lo; i < hi; ++i)`` and yield ``i`` with the builder in the loop body."""
+               signed: bool = True, loop_md: ir.MDValue | None = None) -> Iterator[ir.Value]:
+    """Emit ``for (i = lo; i < hi; ++i)`` and yield ``i`` with the builder in the loop body;
+    ``loop_md`` (a loop ID, see ``_ModuleEmitter.loop_id``) goes on the back edge."""
     fn = b.function
     pre = b.block
     header = fn.append_basic_block(f"{name}.header")
@@ -209,7 +210,9 @@ def _for_range(b: ir.IRBuilder, lo: ir.Value, hi: ir.Value, name: str,
     # The body may have opened blocks of its own; the back edge leaves from the last one.
     nxt = b.add(i, _const(i.type, 1), name=f"{name}.next", flags=("nsw",) if signed else ())
     i.add_incoming(nxt, b.block)
-    b.branch(header)
+    latch = b.branch(header)
+    if loop_md is not None:
+        latch.set_metadata("llvm.loop", loop_md)
     b.position_at_end(exit_)
 
 
@@ -248,6 +251,8 @@ class _ModuleEmitter:
         self._decls: dict[str, ir.Function] = {}
         self._launcher: ir.Function | None = None
         self._n_workers = 0
+        self._loop_ids = 0  # loop IDs made by no_unroll_loop_id
+        self.rolled_holders = loop_metadata.loops_holding_rolled_loops(func.body)
         # Handles known to point at their own allocation (buffer params, Allocates): only these
         # may be marked noalias in outlined bodies; a handle bound by a Let may alias another.
         self.distinct_buffers: set[E.Var] = set()
@@ -302,7 +307,14 @@ class _ModuleEmitter:
             gv = ir.GlobalVariable(self.module, ir.ArrayType(I8, len(data)), METADATA_SYMBOL)
             gv.global_constant = True
             gv.initializer = ir.Constant(gv.value_type, data)
-        return str(self.module)
+        return loop_metadata.self_referential(str(self.module))
+
+    def no_unroll_loop_id(self) -> ir.MDValue:
+        """A fresh loop ID that asks LLVM not to unroll its loop (see loop_metadata)."""
+        self._loop_ids += 1
+        disable = self.module.add_metadata([ir.MetaDataString(self.module, loop_metadata.UNROLL_DISABLE)])
+        first = ir.MetaDataString(self.module, loop_metadata.loop_id_operands(self._loop_ids))
+        return self.module.add_metadata([first, disable])
 
     def string_constant(self, text: str) -> ir.Value:
         """A pointer to a NUL-terminated constant copy of ``text`` (one global per text)."""
@@ -519,8 +531,8 @@ class _FunctionEmitter(Visitor):
                 self.vars[var] = old
 
     @contextlib.contextmanager
-    def loop(self, var: E.Var, lo: ir.Value, hi: ir.Value) -> Iterator[None]:
-        with _for_range(self.b, lo, hi, var.name, signed=var.dtype.kind != "uint") as i:
+    def loop(self, var: E.Var, lo: ir.Value, hi: ir.Value, loop_md: ir.MDValue | None = None) -> Iterator[None]:
+        with _for_range(self.b, lo, hi, var.name, signed=var.dtype.kind != "uint", loop_md=loop_md) as i:
             with self.bind(var, i):
                 yield
 
@@ -1477,7 +1489,8 @@ class _FunctionEmitter(Visitor):
         lo = self.cast(self.visit(s.min), s.min.dtype, vdt)
         extent = self.cast(self.visit(s.extent), s.extent.dtype, vdt)
         hi = self.b.add(lo, extent, name=f"{s.loop_var.name}.end", flags=self._nsw(vdt))
-        with self.streaming(s), self.prefetching(s), self.loop(s.loop_var, lo, hi):
+        loop_md = self.m.no_unroll_loop_id() if id(s) in self.m.rolled_holders else None
+        with self.streaming(s), self.prefetching(s), self.loop(s.loop_var, lo, hi, loop_md):
             self.visit(s.body)
 
     def _parallel_for(self, s: S.For) -> None:
