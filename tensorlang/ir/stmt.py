@@ -201,6 +201,13 @@ class Realize(Stmt):
         """TVM's ``ProducerRealize.bounds``: one Range(min, extent) per dimension."""
         return tuple(Range(m, e) for m, e in zip(self.mins, self.extents))
 
+    @property
+    def node(self) -> Any:
+        """The operation whose output is realized: TVM's ScheduleOps wraps each realize in a
+        ``realize_scope`` AttrStmt whose ``node`` is that operation (ported code reads
+        ``stmt.node``); here the Realize carries its scope itself and answers for that attr."""
+        return self.tensor.op
+
 
 def no_op() -> Evaluate:
     return Evaluate(IntImm("int32", 0))

@@ -3,10 +3,12 @@
 from ..te.extern import DeclBuffer as Buffer
 from ..te.tensor import IterVar
 from .bound_map import InferBound, Map, ScheduleOps
+from .graph import CreateAttachPath, CreateReadGraph, PostDFSOrder, ScanFixPointAnalysis, ScanGetBody
 from .inline import AutoInlineBroadcast, AutoInlineElemWise, AutoInlineInjective
 from .relations import Fuse, Singleton, Split
 from .schedule import IterVarAttr, Schedule, Stage, create_schedule
 
 __all__ = ["AutoInlineBroadcast", "AutoInlineElemWise", "AutoInlineInjective", "Buffer", "IterVar",
+           "CreateAttachPath", "CreateReadGraph", "PostDFSOrder", "ScanFixPointAnalysis", "ScanGetBody",
            "InferBound", "ScheduleOps", "Map", "Fuse", "Singleton", "Split", "IterVarAttr", "Schedule", "Stage",
            "create_schedule"]

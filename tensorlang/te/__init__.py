@@ -30,9 +30,10 @@ from .extern import (
     extern,
 )
 from .intrin import *  # noqa: F403 - the math intrinsics (intrin.__all__)
-from .operation import compute, placeholder, reduce_axis, size_var, tag_scope, thread_axis, var
+from .operation import compute, placeholder, reduce_axis, size_var, thread_axis, var
 from .reduction import CommReducer, Reducer, comm_reducer, fmax, fmin, max, min, sum
 from .scan import ScanOp, scan
+from .tag import tag_scope
 from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor, TensorSlice
 from .tensor_intrin import TensorIntrin, decl_tensor_intrin
 

@@ -1,10 +1,12 @@
 """An operation's ``attrs`` values as TVM code reads them: TVM stores ``attrs={"n": 1, "xs": [10, 12]}``
 as IntImm/FloatImm/Array objects, so ported code writes ``op.attrs["n"].value``.  Numbers here
 become ints and floats that also answer ``.value`` (and ``.dtype``); lists and tuples become
-lists of those; everything else is kept as given."""
+lists of those; everything else is kept as given.  The dict prints as TVM's Map does, which
+happens to be JSON (ported code runs ``json.loads(str(op.attrs))``)."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 
@@ -45,9 +47,28 @@ def attr_value(value: Any) -> Any:
     return value
 
 
-def tvm_attrs(attrs: dict | None) -> dict:
+def _text(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_text(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(str(k))}: {_text(v)}" for k, v in value.items()) + "}"
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return json.dumps(value)
+    return json.dumps(str(value))  # an expression or object prints as a quoted string
+
+
+class AttrMap(dict):
+    """An operation's attrs: a dict that prints as TVM's Map (JSON: double-quoted keys)."""
+
+    def __str__(self) -> str:
+        return _text(self)
+
+    __repr__ = __str__
+
+
+def tvm_attrs(attrs: dict | None) -> AttrMap:
     """A copy of ``attrs`` with each value as ``attr_value`` makes it."""
-    return {k: attr_value(v) for k, v in (attrs or {}).items()}
+    return AttrMap({k: attr_value(v) for k, v in (attrs or {}).items()})
 
 
-__all__ = ["AttrFloat", "AttrInt", "attr_value", "tvm_attrs"]
+__all__ = ["AttrFloat", "AttrInt", "AttrMap", "attr_value", "tvm_attrs"]

@@ -12,9 +12,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..errors import ExprError
+from .attrs import tvm_attrs
 from .dtype import HANDLE, INT32, DType, as_dtype
 from .expr import Call, IntImm, Load, PrimExpr, Ramp, StringImm, Var, const, convert
 from .functor import post_order_visit
+from .tag import current_tag
 from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, index_dtype_of, to_shape
 
 
@@ -216,7 +218,10 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
     body = fcompute(ins, outs)
     if body is None:
         raise ExprError(f"{where}: fcompute returned nothing; return the call (or ib.get() of an ir_builder)")
-    op = ExternOp(name, tag, attrs, shapes, dtypes, inputs, ins, outs, body)
+    if attrs is not None and not isinstance(attrs, dict):
+        raise ExprError(f"{where}: attrs must be a dict, got {attrs!r}")
+    # inside te.tag_scope the op gets the scope's tag, as a compute does
+    op = ExternOp(name, tag or current_tag(), tvm_attrs(attrs), shapes, dtypes, inputs, ins, outs, body)
     return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
 
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import numbers
 from collections.abc import Callable
-from contextvars import ContextVar, Token
 from typing import Any
 
 import numpy as np
@@ -19,6 +17,7 @@ from .dtype import INT32, DType, as_dtype
 from .expr import IntImm, PrimExpr, Reduce, Var, convert
 from .functor import post_order_visit
 from .reduction import spatial_indices
+from .tag import current_tag
 from .tensor import (
     ComputeOp,
     IterVar,
@@ -130,32 +129,6 @@ def _lambda_arity(fcompute: Callable, where: str) -> tuple[int | None, list[str]
     return (None if variadic else len(names)), names
 
 
-_TAG_SCOPE: ContextVar[str] = ContextVar("tensorlang_te_tag_scope", default="")
-
-
-class tag_scope:  # noqa: N801 - TVM's name
-    """``with te.tag_scope(tag="conv2d"):`` (or ``@te.tag_scope(tag=...)`` on a function): the
-    computes made inside without a tag of their own get this one."""
-
-    def __init__(self, tag: str):
-        self.tag = str(tag)
-        self._tokens: list[Token] = []
-
-    def __enter__(self) -> tag_scope:
-        self._tokens.append(_TAG_SCOPE.set(self.tag))
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        _TAG_SCOPE.reset(self._tokens.pop())
-
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(fn)
-        def tagged(*args: Any, **kwargs: Any) -> Any:
-            with tag_scope(self.tag):
-                return fn(*args, **kwargs)
-        return tagged
-
-
 def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag: str = "",
             attrs: dict | None = None) -> Any:
     """A tensor whose element at each index of ``shape`` is ``fcompute(*index)``.
@@ -163,7 +136,7 @@ def compute(shape: Any, fcompute: Callable[..., Any], name: str = "compute", tag
     ``fcompute`` may return one expression, or a tuple of them (a multi-output op, as a
     tuple reducer gives); a reduction (te.sum ...) must be the outermost operation.
     """
-    tag = tag or _TAG_SCOPE.get()
+    tag = tag or current_tag()
     where = f"compute '{name}'"
     _check_name(name, "compute")
     if not isinstance(tag, str):

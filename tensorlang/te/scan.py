@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..errors import ExprError
+from .attrs import tvm_attrs
 from .expr import PrimExpr, TensorRead, Var
 from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, index_dtype_of
 
@@ -46,6 +47,11 @@ class ScanOp(ComputeOp):
         self.init, self.update = tuple(init), tuple(update)
         self.state_placeholder = tuple(state)
         self.inputs = tuple(inputs)
+
+    @property
+    def spatial_axis_(self) -> tuple[IterVar, ...]:
+        """TVM's ``ScanOp.spatial_axis_``: every state's axes after the time axis, state by state."""
+        return tuple(iv for sp in self.spatial_axes for iv in sp)
 
     def output_axes(self, k: int) -> tuple[IterVar, ...]:
         """The axes of output ``k``: the time axis, then that state's own axes."""
@@ -99,7 +105,9 @@ def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], sta
     for t in ins:
         if not isinstance(t, Tensor):
             raise ExprError(f"{where}: inputs must be a tensor or a list of tensors, got {t!r}")
-    op = ScanOp(name, tag, attrs, inits, updates, states, ins)
+    if attrs is not None and not isinstance(attrs, dict):
+        raise ExprError(f"{where}: attrs must be a dict, got {attrs!r}")
+    op = ScanOp(name, tag, tvm_attrs(attrs), inits, updates, states, ins)
     return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
 
 

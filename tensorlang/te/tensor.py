@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DTypeError, ExprError
+from .attrs import AttrMap
 from .dtype import INT32, INT64, DType, as_dtype
 from .expr import FloatImm, IntImm, PrimExpr, Reduce, TensorRead, Var, const, convert
 from .functor import post_order_visit
@@ -311,7 +312,7 @@ class PlaceholderOp(Operation):
     """An input tensor supplied by the caller."""
 
     def __init__(self, name: str, shape: tuple[PrimExpr, ...], dtype: DType):
-        self.name, self.tag, self.attrs = name, "", {}
+        self.name, self.tag, self.attrs = name, "", AttrMap()
         self.shape = shape
         self.dtype = dtype
         self.outputs = (Tensor(self, 0, shape, dtype),)
@@ -322,7 +323,9 @@ class ComputeOp(Operation):
 
     def __init__(self, name: str, tag: str, attrs: dict | None, axis: Sequence[IterVar],
                  body: Sequence[PrimExpr]):
-        self.name, self.tag, self.attrs = name, tag, dict(attrs or {})
+        # a copy as given: compute/extern/scan made the user's values read as TVM's (tvm_attrs);
+        # schedule rewrites pass an op's attrs on unchanged (autotvm keeps tuples there)
+        self.name, self.tag, self.attrs = name, tag, AttrMap(attrs or {})
         self.axis = tuple(axis)
         self.body = tuple(body)
         first = self.body[0]
