@@ -49,8 +49,9 @@ __all__ = ["GLOBAL_SCOPE", "env", "space", "task", "logger",
 
 
 def __getattr__(name: str) -> object:
-    # The tuners pull in xgboost and scikit-learn (utils: topi): import them only when used.
-    if name in ("tuner", "tophub", "utils"):
+    # The tuners pull in xgboost and scikit-learn (utils: topi; feature: lowering): import them
+    # only when used.
+    if name in ("tuner", "tophub", "utils", "database", "feature"):
         import importlib
         return importlib.import_module(f".{name}", __name__)
     if name in ("RayBuilder", "RayRunner", "RayCluster"):  # measurement on Ray (imports ray only when used)

@@ -8,6 +8,7 @@ it started (the C compiler, the threads of a parallel loop).  Results travel bac
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import ctypes
 import faulthandler
@@ -419,3 +420,51 @@ class Worker:
             self.retire(kill=True)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
+
+
+# --- TVM's executor interface ---------------------------------------------------------------------
+# ``LocalRunner.executor`` may be set to an object with TVM's ``submit``: the runner then hands
+# each candidate to it (``local.run_candidate``) instead of running it in its own children.
+
+class Executor:
+    """TVM's ``autotvm.measure.executor.Executor``: ``submit(func, *args, **kwargs)`` runs
+    ``func`` somewhere and returns a future (this module's ``Future``, or a
+    ``concurrent.futures.Future``: any executor of ``concurrent.futures`` fits too)."""
+
+    DEFAULT_TIMEOUT = 120
+
+    def submit(self, func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+
+class Future:
+    """TVM's future: ``done()`` and ``get(timeout=None)`` (the result, or the job's exception)."""
+
+    def done(self) -> bool:
+        raise NotImplementedError
+
+    def get(self, timeout: float | None = None) -> Any:
+        raise NotImplementedError
+
+
+class FutureError(TensorLangError, RuntimeError):
+    """Base of the errors a future reports."""
+
+
+class FutureTimeoutError(FutureError):
+    """A job ran past its timeout (TVM's ``executor.TimeoutError``)."""
+
+
+class ExecutionError(FutureError):
+    """A job crashed or failed."""
+
+
+def future_result(future: Any, timeout: float | None = None) -> Any:
+    """The result of a ``concurrent.futures`` future or of a TVM-style one (``get``)."""
+    if isinstance(future, concurrent.futures.Future):
+        return future.result(timeout)
+    return future.get(timeout)
+
+
+# TVM's name for it.  It shadows the builtin in this module, whose code never uses the builtin.
+TimeoutError = FutureTimeoutError

@@ -31,7 +31,7 @@ from ...te.expr import IntImm
 from ...te.tensor import PlaceholderOp, Tensor
 from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
 from . import interrupted
-from .executor import Outcome, Worker, run_isolated, truncate
+from .executor import Outcome, Worker, future_result, run_isolated, truncate
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 from .scratch import scratch_dir
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
@@ -269,11 +269,38 @@ def _arg_specs(args: Sequence[Any]) -> tuple[_ArgSpec, ...]:
     return tuple(specs)
 
 
-def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[_ArgSpec, ...], bool]:
+def _given_inputs(specs: Sequence[_ArgSpec], ref_input: Sequence[Any]) -> dict[int, np.ndarray]:
+    """The arrays of TVM's ``ref_input`` by argument position: one per argument (an output's
+    array is unused) or one per input, each of its argument's shape and converted to its dtype."""
+    inputs = [i for i, spec in enumerate(specs) if not spec.is_output]
+    if len(ref_input) == len(specs):
+        pairs = [(i, ref_input[i]) for i in inputs]
+    elif len(ref_input) == len(inputs):
+        pairs = list(zip(inputs, ref_input))
+    else:
+        raise MeasureOptionError(f"ref_input has {len(ref_input)} arrays, but the template has {len(specs)} "
+                                 f"arguments ({', '.join(s.name for s in specs)}), {len(inputs)} of them inputs: "
+                                 "give one array per argument or one per input")
+    out = {}
+    for i, value in pairs:
+        spec, array = specs[i], np.asarray(value)
+        if array.shape != spec.shape:
+            raise MeasureOptionError(f"ref_input array for argument {spec.name} has shape {array.shape}, "
+                                     f"the argument has {spec.shape}")
+        if not np.can_cast(array.dtype, spec.dtype, "same_kind"):
+            raise MeasureOptionError(f"ref_input array for argument {spec.name} is {array.dtype}, which does not "
+                                     f"convert to the argument's {spec.dtype}")
+        out[i] = array.astype(spec.dtype)
+    return out
+
+
+def _make_reference(task: Any, npz: str, seed: int, check: bool,
+                    ref_input: Sequence[Any] | None = None) -> tuple[tuple[_ArgSpec, ...], bool]:
     """Child body: test inputs for ``task`` and, when ``check``, the expected outputs, saved to
-    ``npz`` as in<i> / out<i> by argument position.  The outputs come from the template's numpy
-    reference when it registered one (``@autotune.template(name, reference=fn)``: fast for the
-    standard operators), else from its plain reference schedule built for the CPU."""
+    ``npz`` as in<i> / out<i> by argument position.  The inputs are ``ref_input``'s arrays when
+    given, else random.  The outputs come from the template's numpy reference when it registered
+    one (``@autotune.template(name, reference=fn)``: fast for the standard operators), else from
+    its plain reference schedule built for the CPU."""
     import tensorlang as tl
     numpy_ref = getattr(task, "numpy_reference", None)
     if numpy_ref is None:
@@ -282,7 +309,9 @@ def _make_reference(task: Any, npz: str, seed: int, check: bool) -> tuple[tuple[
         sch, args = None, task.instantiate(FallbackConfigEntity())[1]
     specs = _arg_specs(args)
     rng = np.random.default_rng(seed)
-    fixed = getattr(task, "task_inputs", None) or {}  # by position: inputs the task gives (sparse indices ...)
+    fixed = dict(getattr(task, "task_inputs", None) or {})  # by position: inputs the task gives (sparse indices ...)
+    if ref_input:
+        fixed.update(_given_inputs(specs, ref_input))  # and those the user gives (TVM's ref_input)
     arrays = {}
     call = []
     for i, spec in enumerate(specs):
@@ -554,11 +583,29 @@ class LocalRunner:
         self._worker: Worker | None = None
         self._tmp: tempfile.TemporaryDirectory | None = None
         self._refs: dict[tuple[str, str], _Reference] = {}
+        self._made = 0  # references made so far
         self._fastest: dict[tuple[str, str], float] = {}  # per task: the lowest median measured
         self._parallelism: dict[tuple[str, str], float] = {}  # per task: the most threads a candidate ran on
         self._checked: set[tuple[str, str, str]] = set()  # (task, library digest) that passed the check
         self.gpu_devices: tuple[int, ...] = (0,)
         self._gpu_pool: Any = None
+        # TVM's: an object with submit(func, *args) (executor.Executor, or a concurrent.futures
+        # executor) that runs each candidate (run_candidate) instead of this runner's own children.
+        self.executor: Any = None
+        self._ref_input: list[Any] | None = None
+
+    @property
+    def ref_input(self) -> list[Any] | None:
+        """TVM's ``ref_input``: arrays the candidates run on instead of random test data, one per
+        argument of the template (an output's contents are unused) or one per input; the expected
+        outputs are computed from them.  None (the default): random inputs from ``seed``."""
+        return self._ref_input
+
+    @ref_input.setter
+    def ref_input(self, value: Sequence[Any] | None) -> None:
+        self._ref_input = list(value) if value is not None and len(value) else None
+        self._refs.clear()  # the test data of every task changes with them
+        self._checked.clear()
 
     def _data_dir(self) -> str:
         if self._tmp is None:
@@ -573,13 +620,19 @@ class LocalRunner:
         ref = self._refs.get(key)
         if ref is not None:
             return ref
-        npz = os.path.join(self._data_dir(), f"ref{len(self._refs)}.npz")
+        # A new name for every reference made: a measuring child keeps the arrays of the file it
+        # read last by name (_reference_arrays), and a new ref_input makes new test data.
+        self._made += 1
+        npz = os.path.join(self._data_dir(), f"ref{self._made}.npz")
         cached = None
         if str(task.target).split()[0] == "cuda":
             from ... import __version__
             fixed = getattr(task, "task_inputs", None) or {}
             inputs = [[i, hashlib.sha1(fixed[i].tobytes()).hexdigest()] for i in sorted(fixed)]
-            ident = json.dumps([task.workload_key, self.seed, self.check_correctness, __version__, inputs])
+            given = [[str(a.dtype), list(a.shape), hashlib.sha1(np.ascontiguousarray(a).tobytes()).hexdigest()]
+                     for a in map(np.asarray, self._ref_input or ())]
+            ident = json.dumps([task.workload_key, self.seed, self.check_correctness, __version__, inputs]
+                               + ([given] if given else []))
             digest = hashlib.sha1(ident.encode()).hexdigest()[:16]
             npz = os.path.join(reference_cache_dir(), f"{task.name.replace('/', '_')}-{digest}.npz")
             os.makedirs(os.path.dirname(npz), exist_ok=True)
@@ -589,7 +642,7 @@ class LocalRunner:
         else:
             # The reference is a plain schedule: give it more time than a tuned candidate.
             limit = max(60.0, 3 * self.timeout)
-            outcome = run_isolated(_make_reference, [(task, npz, self.seed, self.check_correctness)],
+            outcome = run_isolated(_make_reference, [(task, npz, self.seed, self.check_correctness, self._ref_input)],
                                    timeout=limit)[0]
             if outcome.ok:
                 specs, checked = outcome.value
@@ -612,6 +665,8 @@ class LocalRunner:
     def run(self, measure_inputs: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
         """One MeasureResult per build result, in order; failed builds pass their error through.
         ``measure_inputs`` is TVM's list of MeasureInputs (or their task)."""
+        if self.executor is not None:
+            return self._run_on_executor(measure_inputs, build_results)
         task, _ = _task_and_configs(measure_inputs, ())
         key = (task.workload_key, task.target)
         settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush,
@@ -628,6 +683,29 @@ class LocalRunner:
         except BaseException as exc:
             interrupted.attach(exc, results)  # so that the tuner logs them before it stops
             raise
+        return results
+
+    def _run_on_executor(self, measure_inputs: Sequence[Any], build_results: Sequence[Any]) -> list[MeasureResult]:
+        """``run`` through ``self.executor``: one ``run_candidate`` job per candidate, all submitted
+        before any result is awaited; a job that raises is a RUNTIME_DEVICE result."""
+        futures = []
+        for inp, b in zip(measure_inputs, build_results):
+            ok = isinstance(b, BuildResult) and b.ok and inp is not None
+            ref = self.reference(inp.task) if ok else None
+            futures.append(self.executor.submit(run_candidate, inp, b, self.number, self.repeat, self.min_repeat_ms,
+                                                self.cooldown_interval, self.ref_input, self.enable_cpu_cache_flush,
+                                                ref, self.check_correctness))
+        results = []
+        for future in futures:
+            try:
+                res = future_result(future)
+            except Exception as exc:  # noqa: BLE001 - the executor's failure is this candidate's result
+                res = MeasureResult((), MeasureErrorNo.RUNTIME_DEVICE, error_msg=truncate(
+                    f"the executor's job failed: {type(exc).__name__}: {exc}"))
+            if not isinstance(res, MeasureResult):
+                res = MeasureResult((), MeasureErrorNo.UNKNOWN_ERROR, error_msg=truncate(
+                    f"the executor's job returned {res!r}, not a MeasureResult"))
+            results.append(res)
         return results
 
     def _run_each(self, task: Any, key: tuple[str, str], settings: _RunSettings, ref: _Reference | None,
@@ -753,6 +831,46 @@ class LocalRunner:
     def __repr__(self) -> str:
         return (f"LocalRunner(number={self.number}, repeat={self.repeat}, min_repeat_ms={self.min_repeat_ms:g}, "
                 f"timeout={self.timeout:g}, check_correctness={self.check_correctness})")
+
+
+def run_candidate(measure_input: Any, build_result: Any, number: int, repeat: int, min_repeat_ms: float,
+                  cooldown_interval: float, ref_input: Sequence[Any] | None = None,
+                  enable_cpu_cache_flush: bool = False, reference: _Reference | None = None,
+                  check_correctness: bool = True) -> MeasureResult:
+    """Check and time one built candidate in this process: the job a runner's ``executor`` runs
+    (TVM's ``run_through_rpc``).  The test data is ``reference`` (the runner's, made from
+    ``ref_input`` when that is set), else made here from ``ref_input`` or random inputs.
+    Failures come back as error results; ``cooldown_interval`` seconds pass after the run."""
+    if not isinstance(build_result, BuildResult):
+        return MeasureResult((), MeasureErrorNo.UNKNOWN_ERROR,
+                             error_msg=f"run_candidate needs a BuildResult, got {build_result!r:.200}")
+    if not build_result.ok:
+        return MeasureResult((), build_result.error_no, error_msg=build_result.error_msg,
+                             all_cost=build_result.build_time, build_time=build_result.build_time)
+    start = time.perf_counter()
+    try:
+        with contextlib.ExitStack() as stack:
+            if reference is None:
+                folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="tensorlang-ref-"))
+                npz = os.path.join(folder, "ref.npz")
+                specs, checked = _make_reference(measure_input.task, npz, 0, check_correctness, ref_input)
+                reference = _Reference(specs, npz, checked)
+            if reference.error_no != MeasureErrorNo.NO_ERROR:
+                return MeasureResult((), reference.error_no, error_msg=reference.error_msg,
+                                     all_cost=build_result.build_time, build_time=build_result.build_time)
+            settings = _RunSettings(number, repeat, float(min_repeat_ms), bool(enable_cpu_cache_flush))
+            error_no, payload = _run_one(build_result.filename, reference, settings)
+    except Exception as exc:  # noqa: BLE001 - whatever the candidate or its data does is its result
+        error_no, payload = int(MeasureErrorNo.RUNTIME_DEVICE), truncate(f"{type(exc).__name__}: {exc}")
+    run_time = time.perf_counter() - start
+    common = {"all_cost": build_result.build_time + run_time, "build_time": build_result.build_time,
+              "run_time": run_time}
+    if cooldown_interval:
+        time.sleep(cooldown_interval)
+    if error_no != MeasureErrorNo.NO_ERROR:
+        return MeasureResult((), MeasureErrorNo(error_no), error_msg=payload, **common)
+    costs = payload.costs if isinstance(payload, _CpuTimings) else payload
+    return MeasureResult(tuple(costs), MeasureErrorNo.NO_ERROR, **common)
 
 
 # --- composing them --------------------------------------------------------------------------------
