@@ -94,7 +94,8 @@ def test_scan_rnn_style_recurrence_with_two_init_rows():
     ref[:2] = x[:2]
     for t in range(2, T):
         ref[t] = np.tanh(ref[t - 1] @ w) + ref[t - 2]
-    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-6)
+    # six recurrent steps carry float32 rounding of O(1) values into entries that can be near 0
+    np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
 
 
 def test_infer_bound():

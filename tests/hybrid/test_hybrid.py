@@ -63,8 +63,9 @@ def test_locals_branches_scratch_and_two_outputs():
     want_y, want_z = scan_clip(x, 3)
     X = te.placeholder((23,), name="x")
     y, z = _run(scan_clip(X, 3), [X], [x])
-    np.testing.assert_allclose(y, want_y, rtol=1e-5)
-    np.testing.assert_allclose(z, want_z, rtol=1e-5)
+    # The running sum can pass near 0; run as Python under numpy < 2 it is summed in float64.
+    np.testing.assert_allclose(y, want_y, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(z, want_z, rtol=1e-5, atol=1e-5)
 
 
 def test_a_hybrid_stage_inside_a_scheduled_computation():

@@ -724,7 +724,8 @@ def test_array_inputs():
         out_ref += arr
     out_nd = tvm.nd.array(numpy.zeros((10,), "float32"))
     mod(*input_nd, out_nd)
-    tvm.testing.assert_allclose(out_nd.numpy(), out_ref)
+    # float32 sums against a float64 reference: a few float32 roundings, past the default rtol of 1e-7
+    tvm.testing.assert_allclose(out_nd.numpy(), out_ref, rtol=1e-6)
 
 
 # -- beyond TVM's file: what the port found ------------------------------------------------------
