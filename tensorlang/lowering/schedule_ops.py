@@ -130,7 +130,8 @@ class _Builder:
             red_conds = red_conds + [cond]
         leaves = st.leaf_iter_vars
         p = next(i for i, iv in enumerate(leaves) if iv.iter_type == IterVarType.COMM_REDUCE)
-        cross = [iv for iv in leaves[p:] if self._tag(st, iv).startswith("threadIdx")]
+        cross = [iv for iv in leaves[p:] if iv.iter_type == IterVarType.COMM_REDUCE
+                 and self._tag(st, iv).startswith("threadIdx")]
         if cross:
             if red.combiner.starts_at_init:
                 raise LoweringError(f"stage {op.name}: a reduction with init= cannot be bound across threads "

@@ -353,3 +353,24 @@ def test_a_serial_reduction_updated_by_thread_0_keeps_its_own_store_predicate():
     f(a, d)
     np.testing.assert_allclose(d[:2], a.sum(axis=(1, 2))[:2], rtol=1e-4, atol=1e-4)
     assert d[2] == -7.0
+
+
+def test_a_thread_bound_spatial_axis_inside_the_reduction_loop_is_no_cross_thread_reduction():
+    # Each thread runs the whole k loop for its own column: nothing crosses threads.  This
+    # order was refused as "a cross-thread reduction" (only reduce axes bound to threads are).
+    A = te.placeholder((64, 48), name="A")
+    B = te.placeholder((48, 64), name="B")
+    k = te.reduce_axis((0, 48), name="k")
+    C = te.compute((64, 64), lambda y, x: te.sum(A[y, k] * B[k, x], axis=k), name="C")
+    s = te.create_schedule(C.op)
+    y, x = s[C].op.axis
+    s[C].reorder(y, k, x)
+    s[C].bind(y, te.thread_axis("blockIdx.x"))
+    s[C].bind(x, te.thread_axis("threadIdx.x"))
+    f, src = _build(s, [A, B, C], "spatial_thread_inside_k")
+    assert "__shfl" not in src and "__syncthreads" not in src
+    a = rng.standard_normal((64, 48)).astype("float32")
+    b = rng.standard_normal((48, 64)).astype("float32")
+    c = np.empty((64, 64), "float32")
+    f(a, b, c)
+    np.testing.assert_allclose(c, a @ b, rtol=1e-5, atol=1e-5)
