@@ -56,7 +56,7 @@ from .fingerprint import DeviceFingerprint, cpu_fingerprint
 from .measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 from .measure.timing import rank_cost
 from .schema_fast_path import surely_valid
-from .space import ConfigEntity
+from .space import ConfigEntity, config_index
 
 VERSION = 1
 AUTOTVM_LOG_VERSION = VERSION  # TVM's name of the log format version
@@ -666,7 +666,16 @@ def pick_best(in_file: str | os.PathLike, out_file: str | os.PathLike) -> int:
 
 def measured_indices(records: Iterable[Record], task: Any) -> set[int]:
     """Config indices of ``task`` (same workload and target) that already have a record, errors
-    included: a resumed tuner need not measure them again."""
+    included: a resumed tuner need not measure them again.  A record whose knobs no longer fit
+    the task's config space (the template changed since) is none of them; one whose knobs moved
+    to another index counts at its new index."""
     target = str(task.target)
-    return {inp.config.index for inp, _ in records
-            if inp.task.workload_key == task.workload_key and str(inp.task.target) == target}
+    space = getattr(task, "config_space", None)
+    found = set()
+    for inp, _ in records:
+        if inp.task.workload_key != task.workload_key or str(inp.task.target) != target:
+            continue
+        idx = inp.config.index if space is None else config_index(space, inp.config)
+        if idx is not None:
+            found.add(idx)
+    return found

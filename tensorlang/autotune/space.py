@@ -1009,7 +1009,20 @@ class FallbackConfigEntity(ConfigSpace):
         return {n: e.to_json() for n, e in self._chosen.items()}
 
 
+def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
+    """The index of a logged config in ``space``: its recorded index when the knobs agree,
+    else the index of its knob values, else None (the template changed since the log)."""
+    idx = getattr(config, "index", None)
+    knobs = config.to_json_knobs()
+    if isinstance(idx, int) and 0 <= idx < space.range_length and space.get(idx).to_json_knobs() == knobs:
+        return idx
+    try:
+        return space.index_of(knobs)
+    except (InstantiationError, KeyError):
+        return None
+
+
 __all__ = ["InstantiationError", "ConfigIndexError", "ConfigRangeError", "VirtualAxis", "Axis", "KnobSpace",
            "TransformSpace", "SplitEntity", "SplitSpace", "ReorderEntity", "ReorderSpace", "AnnotateEntity",
            "AnnotateSpace", "OtherOptionEntity", "OtherOptionSpace", "entity_from_json", "ConfigSpace",
-           "ConfigEntity", "FallbackConfigEntity", "get_factors", "get_pow2s"]
+           "ConfigEntity", "FallbackConfigEntity", "config_index", "get_factors", "get_pow2s"]

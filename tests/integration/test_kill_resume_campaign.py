@@ -244,3 +244,22 @@ def test_build_without_a_record_names_the_fallback_in_one_line(tmp_path, capsys)
     assert main(["build", str(src), "--log", str(log), "-o", str(tmp_path / "f.so")]) == 0
     out = capsys.readouterr().out
     assert out.strip().endswith("f.so  (fallback config)"), out  # printed the whole ConfigSpace
+
+
+def test_records_of_a_changed_template_do_not_count_toward_resuming(tmp_path, capsys) -> None:
+    # The template's knob changed between runs: its old records are no trials of it now, so
+    # the resumed run measures all the trials asked for (it counted them as done before).
+    src = tmp_path / "changing.py"
+    src.write_text(TUPLE_KNOBS)
+    log = tmp_path / "log.json"
+    tune = ["tune", str(src), "--tuner", "grid", "--log", str(log), *FAST]
+    assert main([*tune, "--trials", "2"]) == 0
+    capsys.readouterr()
+    src.write_text(TUPLE_KNOBS.replace('cfg.define_knob("tile", [(1, 2), (4, 8)])',
+                                       'cfg.define_knob("tile", [(1, 16), (4, 32)])'))
+    assert main([*tune, "--trials", "2"]) == 0
+    err = capsys.readouterr().err
+    assert "resuming" not in err and "do not fit" in err, err
+    lines = [json.loads(line) for line in log.read_text().splitlines()]
+    assert len(lines) == 4
+    assert {tuple(rec["config"]["knobs"]["tile"][1]) for rec in lines[2:]} == {(1, 16), (4, 32)}

@@ -13,12 +13,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from ...errors import TensorLangError
+from ..space import config_index
 from ..task import Task, create
 from .features import FeatureCache, FeatureType
 from .features import feature_type as make_feature_type
 from .model_based_tuner import CostModel
 from .model_metrics import model_quality
-from .tuner import Record, config_index, throughput
+from .tuner import Record, throughput
 
 logger = logging.getLogger("tensorlang.autotune")
 

@@ -28,7 +28,7 @@ from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
 from ..measure.timing import rank_cost, spread_of, steady_cost
 from ..record import Ranking, record_cost, spread
-from ..space import ConfigEntity, ConfigSpace, InstantiationError
+from ..space import ConfigEntity, ConfigSpace, config_index
 from ..task import Task
 
 logger = logging.getLogger("tensorlang.autotune")
@@ -88,19 +88,6 @@ def throughput(flop: float, result: MeasureResult) -> float:
     if not math.isfinite(cost) or cost <= 0:
         return 0.0
     return (flop if flop > 0 else 1.0) / cost
-
-
-def config_index(space: ConfigSpace, config: ConfigEntity) -> int | None:
-    """The index of a logged config in ``space``: its recorded index when the knobs agree,
-    else the index of its knob values, else None (the template changed since the log)."""
-    idx = getattr(config, "index", None)
-    knobs = config.to_json_knobs()
-    if isinstance(idx, int) and 0 <= idx < space.range_length and space.get(idx).to_json_knobs() == knobs:
-        return idx
-    try:
-        return space.index_of(knobs)
-    except (InstantiationError, KeyError):
-        return None
 
 
 class TunerError(TensorLangError, ValueError):
