@@ -54,6 +54,36 @@ def _slow_build(n: int):
     return te.create_schedule(B.op), [A, B]
 
 
+TEMPLATE_EXITS = "test/template-exits"
+
+
+@autotune.template(TEMPLATE_EXITS)
+def _template_exits(n: int):
+    """A template whose own code ends the process, as its knob says."""
+    cfg = autotune.get_config()
+    cfg.define_knob("how", ["sys.exit", "os._exit", "segfault"])
+    if not isinstance(cfg, autotune.space.ConfigSpace):
+        if cfg["how"].val == "sys.exit":
+            raise SystemExit(3)
+        if cfg["how"].val == "os._exit":
+            os._exit(4)
+        ctypes.string_at(1)  # read address 1: SIGSEGV
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] + 1.0, name="B")
+    return te.create_schedule(B.op), [A, B]
+
+
+def test_a_template_that_ends_its_process_is_an_instantiation_error_not_a_compiler_crash():
+    task = autotune.task.create(TEMPLATE_EXITS, (16,), "llvm")
+    builder = LocalBuilder(timeout=10.0)
+    results = builder.build(task, list(task.config_space))
+    assert [r.error_no for r in results] == [MeasureErrorNo.INSTANTIATION_ERROR] * 3
+    assert "sys.exit(3)" in results[0].error_msg
+    assert "template crashed" in results[1].error_msg and "exit code 4" in results[1].error_msg
+    assert "template crashed" in results[2].error_msg and "SIGSEGV" in results[2].error_msg
+    assert os.listdir(builder.build_dir) == []  # no marker left behind
+
+
 def _inputs(task, configs):
     return [MeasureInput(task.target, task, cfg) for cfg in configs]
 

@@ -94,6 +94,13 @@ class BuildResult:
         return self.error_no == MeasureErrorNo.NO_ERROR
 
 
+def _template_marker(path: str) -> str:
+    """The file that exists while the build child of ``path`` runs the template (hidden: the
+    builder's sweep removes one a killed child left)."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.template")
+
+
 def _build_one(task: Any, config: ConfigEntity, path: str) -> tuple[int, str]:
     """Child body: instantiate, compile and export one candidate; (error_no, message) back."""
     import tensorlang as tl
@@ -105,11 +112,20 @@ def _build_one(task: Any, config: ConfigEntity, path: str) -> tuple[int, str]:
     lowered = getattr(task, "lowered_function", None)
     func = lowered(config) if callable(lowered) else None
     if func is None:
+        # While the marker exists, the template's own code runs: a child that dies then (the
+        # template called os._exit or crashed in a C extension) is the template's failure.
+        marker = _template_marker(path)
+        with open(marker, "w"):
+            pass
         try:
             sch, args = task.instantiate(config)
+        except SystemExit as exc:
+            return int(MeasureErrorNo.INSTANTIATION_ERROR), f"SystemExit: the template called sys.exit({exc.code!r})"
         except Exception as exc:  # noqa: BLE001 - any failure of the template is the config's fault
             kind = "" if isinstance(exc, InstantiationError) else f"{type(exc).__name__}: "
             return int(MeasureErrorNo.INSTANTIATION_ERROR), f"{kind}{exc}"
+        finally:
+            os.unlink(marker)
     try:
         # Only the exported library runs (in the runner): skip JIT-loading it here (~25% of a build).
         if func is not None:
@@ -209,6 +225,11 @@ def _build_result(outcome: Outcome, path: str, timeout: float) -> BuildResult:
     if outcome.status == "timeout":
         return BuildResult(None, MeasureErrorNo.BUILD_TIMEOUT, f"build took longer than {timeout:g} s", t)
     if outcome.status == "crash":
+        marker = _template_marker(path)
+        if os.path.exists(marker):
+            os.unlink(marker)
+            return BuildResult(None, MeasureErrorNo.INSTANTIATION_ERROR,
+                               f"the template crashed while making the schedule: {outcome.message}", t)
         return BuildResult(None, MeasureErrorNo.COMPILE_HOST, f"the compiler crashed: {outcome.message}", t)
     return BuildResult(None, MeasureErrorNo.COMPILE_HOST, truncate(f"{outcome.error_type}: {outcome.message}"), t)
 
