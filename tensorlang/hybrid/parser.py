@@ -38,10 +38,12 @@ from ..arith import Analyzer
 from ..errors import ExprError, TensorLangError
 from ..ir import builder as ir_builder
 from ..ir.stmt import Allocate
+from ..ir.storage_scope import STORAGE_SCOPES
 from ..te import expr as E
 from ..te.dtype import HANDLE, DType, as_dtype
 from ..te.expr import FloatImm, IntImm, Load, PrimExpr, Var
 from ..te.functor import post_order_visit
+from ..te.numeric import check_fits
 from ..te.tensor import Range, Tensor
 
 _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
@@ -50,6 +52,15 @@ _BINOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Pow: lambda a, b: te.power(a, b), ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
     ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
 }
+# Operators on two Python ints computed exactly, as Python does (floor division and modulo are
+# te's floordiv/floormod); zero divisors and negative powers and shifts are left to te's checks.
+_EXACT_INT_OPS: dict[type, Callable[[int, int], int]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.FloorDiv: operator.floordiv,
+    ast.Mod: operator.mod, ast.Pow: operator.pow, ast.BitAnd: operator.and_, ast.BitOr: operator.or_,
+    ast.BitXor: operator.xor, ast.LShift: operator.lshift, ast.RShift: operator.rshift,
+}
+_DIVISIONS = (ast.FloorDiv, ast.Mod)
+_NEEDS_NATURAL = (ast.Pow, ast.LShift, ast.RShift)
 _CMPOPS: dict[type, Callable[[Any, Any], Any]] = {
     ast.Lt: operator.lt, ast.LtE: operator.le, ast.Gt: operator.gt, ast.GtE: operator.ge,
     ast.Eq: lambda a, b: a.equal(b), ast.NotEq: lambda a, b: a != b,
@@ -76,6 +87,20 @@ def _const_int(v: Any) -> int | None:
     if isinstance(v, IntImm):
         return int(v.value)
     return None
+
+
+def _python_int(v: Any) -> bool:
+    """A Python (or numpy) integer that is not a bool."""
+    return isinstance(v, (numbers.Integral, np.integer)) and not isinstance(v, (bool, np.bool_))
+
+
+def _small_result(op: type, a: int, b: int) -> bool:
+    """Whether ``a op b`` has at most a few hundred bits (2 ** 10 ** 9 would take minutes)."""
+    if op is ast.Pow:
+        return abs(a) <= 1 or b * max(abs(a).bit_length(), 1) <= 256
+    if op is ast.LShift:
+        return b <= 256
+    return True
 
 
 def _const_bool(v: Any) -> bool | None:
@@ -208,6 +233,7 @@ class _Translator:
         self.returned: list[str] = []
         self.outputs: list[tuple[str, tuple, str]] = []   # declared with output_tensor, in order
         self.stores = _store_counts(func)
+        self.launched: dict[str, int] = {}         # GPU index -> the line of the bind loop running on it
 
     def run(self) -> None:
         """Translate the whole body and check that it returns its outputs."""
@@ -316,6 +342,15 @@ class _Translator:
         if any(_reads_memory(d) for d in shape):
             raise self.error(node, f"the shape of '{name}' reads a tensor or a reassigned local; shapes are "
                                    "numbers, arguments and shapes of tensors")
+        for d in shape:
+            # numpy refuses these at run time; the compiled stage would allocate from them
+            if not _is_integral(d) or isinstance(d, (bool, np.bool_)):
+                raise self.error(node, f"the shape of '{name}' has the extent {d!r}, not an integer")
+            if _const_int(d) is not None and _const_int(d) < 0:
+                raise self.error(node, f"the shape of '{name}' has the negative extent {_const_int(d)}")
+        if fn == "allocate" and scope not in STORAGE_SCOPES:
+            raise self.error(node, f"allocate(...) of '{name}': unknown storage scope {scope!r} (known: "
+                                   f"{', '.join(STORAGE_SCOPES)})")
         if name in self.symbols:
             raise self.error(node, f"'{name}' is already defined; give the {fn} a new name")
         if fn == "output_tensor":
@@ -344,7 +379,12 @@ class _Translator:
             t = self.expr(target.value)
             if not isinstance(t, _Tensor):
                 raise self.error(node, f"'{ast.unparse(target.value)}' is not a tensor of the script")
-            t.ptr[self.indices(t, target)] = self.scalar(value, node)
+            value = self.scalar(value, node)
+            known = _const_int(value) if not isinstance(value, (bool, np.bool_)) else None
+            if known is not None and as_dtype(str(t.dtype)).is_int:
+                # Python's store raises OverflowError; the compiled one would wrap the number.
+                check_fits(known, as_dtype(str(t.dtype)), f"'{ast.unparse(node)}': the number")
+            t.ptr[self.indices(t, target)] = value
         elif isinstance(target, ast.Name):
             self.store_name(target.id, value, node)
         else:
@@ -466,12 +506,21 @@ class _Translator:
         extent = self.expr(call.args[1])
         if not _is_integral(extent):
             raise self.error(node, f"the extent of '{ast.unparse(call)}' must be an integer, got '{extent}'")
-        axis = te.thread_axis(call.args[0].value, name=node.target.id)
-        with self.ib.new_scope():
-            self.ib.scope_attr(axis, "thread_extent", extent)
-            self.analyzer.bind(axis.var, Range(0, extent))
-            with self.scope(node), self.bound(node.target.id, axis.var):
-                self.body(node.body)
+        tag = call.args[0].value
+        if tag in self.launched:
+            # One GPU index cannot run two nested loops: the kernel would read it for both.
+            raise self.error(node, f"'{ast.unparse(call)}' is inside the loop at line {self.launched[tag]}, which "
+                                   f"runs on {tag} already; bind it to another index")
+        axis = te.thread_axis(tag, name=node.target.id)
+        self.launched[tag] = self.line(node)
+        try:
+            with self.ib.new_scope():
+                self.ib.scope_attr(axis, "thread_extent", extent)
+                self.analyzer.bind(axis.var, Range(0, extent))
+                with self.scope(node), self.bound(node.target.id, axis.var):
+                    self.body(node.body)
+        finally:
+            del self.launched[tag]
 
     @contextmanager
     def bound(self, name: str, value: Any) -> Iterator[None]:
@@ -554,6 +603,7 @@ class _Translator:
                                    f"got {len(args)}")
         child = _Translator(callee, func, first, self.ib, dict(zip(params, args)), _inline_output,
                             self.analyzer, self.scopes[-1].frame, self.depth + 1)
+        child.launched = dict(self.launched)   # the callee runs inside the caller's bind loops
         try:
             child.run()
         except TensorLangError as exc:
@@ -617,6 +667,13 @@ class _Translator:
             # in the emulation would give two answers.
             raise self.error(node, f"'/' between two integers ('{ast.unparse(node)}') is ambiguous: use '//' "
                                    "(floor division), or cast one side to a float for a true division")
+        if op in (ast.LShift, ast.RShift) and _python_int(b) and b < 0:
+            raise self.error(node, f"negative shift count in '{ast.unparse(node)}' (Python raises ValueError)")
+        if _python_int(a) and _python_int(b) and op in _EXACT_INT_OPS and (b != 0 or op not in _DIVISIONS) \
+                and (b >= 0 or op not in _NEEDS_NATURAL) and _small_result(op, a, b):
+            # Exactly, as the emulation computes: te would fold in int32 and wrap (2 ** 40 is 0),
+            # where Python's store of the true value raises OverflowError.
+            return _EXACT_INT_OPS[op](a, b)
         if not isinstance(a, PrimExpr) and not isinstance(b, PrimExpr):
             a = _as_expr(a)   # two Python numbers (a shape's extents): fold as te does
         return _BINOPS[op](a, b)
@@ -719,6 +776,9 @@ class _Translator:
             return _as_expr(args[0]).astype(fn)
         if fn == "round" and len(args) == 1:
             return args[0] if _is_integral(args[0]) else te.round(_as_expr(args[0]))
+        if fn in ("abs", "max", "min") and args and all(_python_int(a) for a in args):
+            # exactly, as the emulation computes them: abs(-2 ** 31) fits no int32
+            return {"abs": abs, "max": max, "min": min}[fn](*args)
         if fn in _MATH:
             return _MATH[fn](*[_as_expr(a) if fn not in ("max", "min") else a for a in args])
         if fn == "len" and len(args) == 1:

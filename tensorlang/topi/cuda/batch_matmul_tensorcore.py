@@ -14,7 +14,7 @@ from ...errors import ScheduleError
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from ..utils import get_const_tuple, schedule_tagged
-from .dense_tensorcore import INPUT_DTYPES, check_shape, schedule_wmma_gemm
+from .dense_tensorcore import INPUT_DTYPES, check_accumulator, check_shape, distinct_operand, schedule_wmma_gemm
 
 
 def batch_matmul_tensorcore_cuda(x: Tensor, y: Tensor, out_dtype: str | None = None) -> Tensor:
@@ -31,7 +31,9 @@ def batch_matmul_tensorcore_cuda(x: Tensor, y: Tensor, out_dtype: str | None = N
     if xb != yb or K != yk:
         raise ScheduleError(f"batch_matmul_tensorcore: shapes {(xb, M, K)} and {(yb, N, yk)} do not match "
                             "(batch x M x K and batch x N x K)")
+    check_accumulator(str(x.dtype), out_dtype, "batch_matmul_tensorcore")
     check_shape(M, K, N, "batch_matmul_tensorcore")
+    y = distinct_operand(x, y)
     k = te.reduce_axis((0, K), name="k")
     return te.compute((xb, M, N), lambda b, i, j: te.sum(x[b, i, k].astype(out_dtype) * y[b, j, k].astype(out_dtype),
                                                           axis=k), name="T_batch_matmul", tag="batch_matmul_tensorcore")

@@ -22,7 +22,7 @@ from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from ..nn.pad import pad
 from ..utils import get_const_tuple, get_pad_tuple, schedule_tagged
-from .dense_tensorcore import WMMA_N, spread_over_block, thread_axes, wmma_stages
+from .dense_tensorcore import WMMA_N, check_accumulator, spread_over_block, thread_axes, wmma_stages
 from .tensor_intrin import (
     intrin_wmma_gemm,
     intrin_wmma_load_matrix_A,
@@ -52,6 +52,7 @@ def nhwc_tensorcore_cuda(cfg: Any, Input: Tensor, Filter: Tensor, stride: Any, p
     if in_channel % 16 or not any(batch % m == 0 and num_filter % n == 0 for m, n in WMMA_N.items()):
         raise ScheduleError(f"conv2d_nhwc_tensorcore: (batch, in_channel, num_filter) = ({batch}, {in_channel}, "
                             f"{num_filter}) must be multiples of (16, 16, 16), (32, 16, 8) or (8, 16, 32)")
+    check_accumulator("float16", out_dtype, "conv2d_nhwc_tensorcore (inputs converted to float16)")
     dil_kh, dil_kw = (kernel_h - 1) * dilation_h + 1, (kernel_w - 1) * dilation_w + 1
     pad_top, pad_left, pad_down, pad_right = get_pad_tuple(padding, (dil_kh, dil_kw))
     out_height = (in_height - dil_kh + pad_top + pad_down) // stride_h + 1

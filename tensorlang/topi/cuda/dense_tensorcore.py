@@ -18,6 +18,7 @@ from ... import autotune as autotvm
 from ... import te
 from ...autotune.space import InstantiationError
 from ...errors import ScheduleError
+from ...ir.wmma import ACCUMULATORS
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import tag
@@ -45,6 +46,27 @@ def check_shape(batch: int, in_dim: int, out_dim: int, where: str) -> None:
                             "(16, 16, 16), (32, 16, 8) or (8, 16, 32) for tensor cores")
 
 
+def check_accumulator(in_dtype: str, out_dtype: str, where: str) -> None:
+    """``out_dtype`` must be a type tensor cores sum ``in_dtype`` products in (the build would
+    refuse the fragments later, without naming the operator's argument)."""
+    allowed = ACCUMULATORS[in_dtype]
+    if out_dtype not in allowed:
+        raise ScheduleError(f"{where}: tensor cores sum {in_dtype} products in {' or '.join(allowed)}, not "
+                            f"{out_dtype}; pass out_dtype={allowed[-1]!r}")
+
+
+OPERAND_COPY = "tensorcore_operand_copy"
+
+
+def distinct_operand(data: Tensor, weight: Tensor) -> Tensor:
+    """``weight``, or a copy of it when it is ``data`` itself (``A @ A.T``): cache_read moves every
+    read of a tensor to one shared tile, and the two operands need a tile each. The schedule
+    inlines the copy into the weight's tile."""
+    if weight is not data:
+        return weight
+    return te.compute(weight.shape, lambda *i: weight(*i), name=f"{weight.op.name}_as_weight", tag=OPERAND_COPY)
+
+
 def dense_tensorcore_cuda(data: Tensor, weight: Tensor, bias: Tensor | None = None,
                           out_dtype: str | None = None) -> Tensor:
     """``data @ weight.T (+ bias)`` for the tensor-core schedule: float16, int8 or uint8 inputs of one
@@ -58,7 +80,9 @@ def dense_tensorcore_cuda(data: Tensor, weight: Tensor, bias: Tensor | None = No
                             f"{data.dtype} and {weight.dtype}")
     if w_in != in_dim:
         raise ScheduleError(f"dense_tensorcore: data has {in_dim} columns but weight has {w_in}")
+    check_accumulator(str(data.dtype), out_dtype, "dense_tensorcore")
     check_shape(batch, in_dim, out_dim, "dense_tensorcore")
+    weight = distinct_operand(data, weight)
     k = te.reduce_axis((0, in_dim), name="k")
     out = te.compute((batch, out_dim),
                      lambda i, j: te.sum(data[i, k].astype(out_dtype) * weight[j, k].astype(out_dtype), axis=k),
@@ -152,6 +176,8 @@ def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
 
     fused = not any(dense.op is op for op in s.outputs)  # a bias or activation after it
     AS, WS, AF, WF, CF, CS = wmma_stages(s, A, W, dense)
+    if W.op.tag == OPERAND_COPY:
+        s[W].compute_inline()   # the weight's tile reads the data itself
     out = dense
     if fused:  # computed in the output's loops
         s[dense].compute_inline()
@@ -232,4 +258,5 @@ def schedule_wmma_gemm(cfg: Any, s: Schedule, dense: Tensor, name: str) -> None:
                                                   (wmma_m, wmma_n)))
 
 
-__all__ = ["dense_tensorcore", "dense_tensorcore_cuda", "schedule_dense_tensorcore", "schedule_wmma_gemm"]
+__all__ = ["check_accumulator", "distinct_operand", "dense_tensorcore", "dense_tensorcore_cuda",
+           "schedule_dense_tensorcore", "schedule_wmma_gemm"]

@@ -3,9 +3,11 @@
 ``_W``), the fragment product (``intrin_wmma_gemm``) and the accumulator store
 (``intrin_wmma_store_matrix``).
 
-Fragment buffers here are 2-D tiles whose rows hold several fragments side by side (the strides
-given), so a fragment's number is computed from the tile's element offset: whole rows of
-fragments before it, then the fragments to its left in its row.
+Fragment buffers here are tiles whose rows hold several fragments side by side (the strides
+given), so a fragment's number is computed from the tile's element offset and row stride: whole
+rows of fragments before it, then the fragments to its left in its row. (TVM's formula,
+``offset // (rows * cols) + offset % (rows * cols) // cols``, gives two fragments one number once
+a row holds more fragments than a fragment has rows.)
 """
 
 from __future__ import annotations
@@ -20,9 +22,15 @@ from ...te.tensor_intrin import TensorIntrin
 from ...tir import call_intrin, decl_buffer, ir_builder
 
 
-def _fragment_index(offset: PrimExpr, rows: int, cols: int) -> PrimExpr:
-    """The fragment number of the rows x cols fragment starting ``offset`` elements into a tile."""
-    return offset // (rows * cols) + offset % (rows * cols) // cols
+def _fragment_index(buf: Any, rows: int, cols: int) -> PrimExpr:
+    """The number of the rows x cols fragment at ``buf`` (a region of a fragment tile): its
+    row of fragments times the fragments a row holds, plus the fragments to its left."""
+    offset = buf.elem_offset
+    stride: Any = buf.strides[0] if buf.strides else 1
+    if not buf.strides:
+        for d in buf.shape[1:]:
+            stride = stride * d
+    return offset // (stride * rows) * (stride // cols) + offset % stride // cols
 
 
 def _copy_intrin(src_scope: str, dst_scope: str, dtype: str, A_shape: Sequence[int], C_shape: Sequence[int],
@@ -49,7 +57,7 @@ def _load_intrin(scope: str, strides_dst: Sequence[Any], strides_from: Sequence[
 
     def emit(ib: Any, src: Any, dst: Any) -> None:
         ib.emit(call_intrin("handle", "tir.tvm_load_matrix_sync", dst.data, m, n, k,
-                            _fragment_index(dst.elem_offset, rows, cols), src.access_ptr("r"), strides_from[0],
+                            _fragment_index(dst, rows, cols), src.access_ptr("r"), strides_from[0],
                             layout))
     return _copy_intrin("shared", scope, in_dtype, A_shape, C_shape, strides_from, strides_dst, emit)
 
@@ -85,9 +93,9 @@ def intrin_wmma_gemm(AL_gemm: Tensor, WL_gemm: Tensor, CL_compute: Tensor, strid
     def intrin_func(ins: Any, outs: Any) -> Any:
         a, b = ins
         (c,) = outs
-        ia = _fragment_index(a.elem_offset, m, k)
-        ib_ = _fragment_index(b.elem_offset, b_rows, b_cols)
-        ic = _fragment_index(c.elem_offset, m, n)
+        ia = _fragment_index(a, m, k)
+        ib_ = _fragment_index(b, b_rows, b_cols)
+        ic = _fragment_index(c, m, n)
 
         def fill() -> Any:
             ib = ir_builder.create()
@@ -109,7 +117,7 @@ def intrin_wmma_store_matrix(strides_dst: Sequence[Any], strides_from: Sequence[
 
     def emit(ib: Any, src: Any, dst: Any) -> None:
         ib.emit(call_intrin("handle", "tir.tvm_store_matrix_sync", src.data, m, n, k,
-                            _fragment_index(src.elem_offset, m, n), dst.access_ptr("w"), strides_dst[0],
+                            _fragment_index(src, m, n), dst.access_ptr("w"), strides_dst[0],
                             "row_major"))
     return _copy_intrin("wmma.accumulator", "shared", out_dtype, A_shape, C_shape, strides_from, strides_dst, emit)
 
