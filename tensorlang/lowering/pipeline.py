@@ -59,7 +59,7 @@ def _bind_args(sch: Schedule, args: Sequence[Any]) -> tuple[list[Buffer | Var], 
                             f"got a {type(args).__name__}, which has no order")
     for n, a in enumerate(args):
         if isinstance(a, Tensor):
-            cur = sch.current_tensor(a) if not isinstance(a.op, PlaceholderOp) else a
+            cur = sch.current_tensor(a) if not isinstance(a.op, PlaceholderOp) or a.op in sch.stage_map else a
             if cur in tensors:
                 raise LoweringError(f"argument {n} ({a.name}) appears twice in the argument list")
             if not isinstance(cur.op, PlaceholderOp) and sch[cur].attach_type == "inline":
@@ -67,7 +67,9 @@ def _bind_args(sch: Schedule, args: Sequence[Any]) -> tuple[list[Buffer | Var], 
                 warnings.warn(f"argument {n} ({a.name}): stage {cur.op.name} is computed inline "
                               "(compute_inline), so this argument's array is never written; compute the stage "
                               "at root to get its values, or drop it from the argument list", stacklevel=4)
-            buf = Buffer(a.name, a.dtype, a.shape)
+            # transform_layout stores the tensor (and so takes the argument) in its new layout
+            st = sch.stage_map.get(cur)
+            buf = Buffer(a.name, a.dtype, cur.shape if st is not None and st.layout_transforms else a.shape)
             tensors[cur] = buf
             tensors[a] = buf
             params.append(buf)

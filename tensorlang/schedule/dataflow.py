@@ -7,39 +7,52 @@ of a tensor the user holds, whatever was rewritten since.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import Any
 
-from ..arith import can_prove, simplify
+from ..arith import Interval, can_prove, simplify
 from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.dtype import INT32
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
+from ..te.extern import ExternOp
 from ..te.functor import Mutator, free_vars, substitute
 from ..te.operation import compute
 from ..te.reduction import CommReducer
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, IterVarType, Operation, Range, Tensor
 from ..te.tensor_intrin import TensorComputeOp
+from .index_map import LayoutMap
 from .relations import Split, pass_down_extents, pass_down_index, pass_up_index
 from .schedule import STORAGE_SCOPES, Schedule, Stage, _integer
 
 
 class _Rewrite(Mutator):
-    """Replace tensor reads (by tensor identity), variables, and reduce axes."""
+    """Replace tensor reads (by tensor identity), variables, and reduce axes; reads of a tensor
+    in ``layouts`` (transform_layout) also take its forward index map, and with ``ranges`` (of
+    the loop variables) every read's indices are simplified."""
 
     def __init__(self, tmap: dict[Tensor, Tensor] | None = None, vmap: dict[Var, PrimExpr] | None = None,
-                 axis_map: dict[IterVar, IterVar] | None = None):
+                 axis_map: dict[IterVar, IterVar] | None = None, layouts: dict[Tensor, LayoutMap] | None = None,
+                 ranges: dict[Var, Interval] | None = None):
         super().__init__()
         self.tmap = tmap or {}
         self.vmap = vmap or {}
         self.axis_map = axis_map or {}
+        self.layouts = layouts or {}
+        self.ranges = ranges
 
     def visit_Var(self, node: Var) -> PrimExpr:
         return self.vmap.get(node, node)
 
     def visit_TensorRead(self, node: TensorRead) -> PrimExpr:
         idx = tuple(self.visit(i) for i in node.indices)
+        layout = self.layouts.get(node.tensor)
+        if layout is not None:
+            idx = tuple(layout.forward(idx))
+        if self.ranges is not None:
+            idx = tuple(simplify(i, self.ranges) for i in idx)
         t = self.tmap.get(node.tensor, node.tensor)
         return node.with_fields(tensor=t, indices=idx)
 
@@ -76,17 +89,45 @@ def _set_op(sch: Schedule, stage: Stage, new_op: Operation) -> dict[Tensor, Tens
     return {old.output(i): new_op.output(i) for i in range(old.num_outputs)}
 
 
-def replace_dataflow(sch: Schedule, tmap: dict[Tensor, Tensor], skip: set[Stage] | None = None) -> None:
-    """Make every stage (but ``skip``) read the new tensors of ``tmap``, transitively."""
+def replace_dataflow(sch: Schedule, tmap: dict[Tensor, Tensor], skip: set[Stage] | None = None,
+                     layouts: dict[Tensor, LayoutMap] | None = None) -> None:
+    """Make every stage (but ``skip``) read the new tensors of ``tmap``, transitively; reads of
+    the tensors in ``layouts`` go through their index maps (the caller checked that their
+    readers are plain computations)."""
     skip = skip or set()
     tmap = dict(tmap)
+    layouts = layouts or {}
     for st in sch.stages:
         if st in skip or not isinstance(st.op, ComputeOp) or not _reads(st.op, set(tmap)):
             continue
         if isinstance(st.op, ScanOp):
-            tmap.update(_set_op(sch, st, st.op.with_tensors(tmap)))
-            continue
-        tmap.update(_set_op(sch, st, _rebuild(st.op, _Rewrite(tmap))))
+            new_op: Operation = st.op.with_tensors(tmap)
+        elif isinstance(st.op, ExternOp):  # its outside code reads buffers: only the tensors change
+            new_op = _extern_with_inputs(st.op, tmap)
+        elif _reads(st.op, set(layouts)):
+            new_op = _rebuild(st.op, _Rewrite(tmap, layouts=layouts, ranges=_loop_ranges(st.op)))
+        else:
+            new_op = _rebuild(st.op, _Rewrite(tmap))
+        replaced = _set_op(sch, st, new_op)
+        # A stage rebuilt earlier (a cache_read's reader) may be rebuilt again here: whatever
+        # was mapped to its older op now maps to the newest one.
+        for old, new in tmap.items():
+            if new in replaced:
+                tmap[old] = replaced[new]
+        tmap.update(replaced)
+
+
+def _extern_with_inputs(op: ExternOp, tmap: dict[Tensor, Tensor]) -> ExternOp:
+    """The extern (or hybrid script) stage ``op`` reading the replaced tensors of ``tmap``."""
+    new = copy.copy(op)
+    new.inputs = tuple(tmap.get(t, t) for t in op.inputs)
+    new.outputs = tuple(Tensor(new, i, t.shape, t.dtype) for i, t in enumerate(op.outputs))
+    return new
+
+
+def _loop_ranges(op: ComputeOp) -> dict[Var, Interval]:
+    """The ranges of an operation's axis variables (to simplify the indices it reads)."""
+    return {iv.var: Interval.from_range(iv.dom.min, iv.dom.extent) for iv in (*op.axis, *op.reduce_axis)}
 
 
 def _insert_stage(sch: Schedule, op: Operation, before: Stage) -> Stage:

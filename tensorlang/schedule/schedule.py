@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 import numbers
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,8 @@ class Stage:
         self.is_output = False
         # (axis, intrinsic): the loops from that axis inward become the intrinsic's code
         self.tensorized: tuple[IterVar, TensorIntrin] | None = None
+        self.layout_transforms: list[Any] = []  # transform_layout's index maps (index_map.LayoutMap), in order
+        self._replaced_ops: list[Operation] = []  # the operations transform_layout replaced
         self._reset_axes()
 
     def _reset_axes(self) -> None:
@@ -171,6 +173,9 @@ class Stage:
         if iv in self.all_iter_vars:
             raise ScheduleError(f"{self._where()}: {primitive}: axis {iv.name} was already split or fused; "
                                 "use the axes that split/fuse returned")
+        if any(iv in getattr(op, "axis", ()) for op in self._replaced_ops):
+            raise ScheduleError(f"{self._where()}: {primitive}: axis {iv.name} was replaced by transform_layout; "
+                                "use the axes it returned")
         raise ScheduleError(f"{self._where()}: {primitive}: axis {iv.name} is not an axis of this stage")
 
     def _check_compute(self, primitive: str) -> None:
@@ -461,6 +466,19 @@ class Stage:
         self.tensorized = (var, tensor_intrin)
         self.iter_var_attrs.setdefault(var, IterVarAttr()).tensor_intrin = tensor_intrin
         return self
+
+    @_recorded
+    def transform_layout(self, mapping_function: Callable[..., Any]) -> list[IterVar] | None:
+        """Store this stage's tensor in the layout ``mapping_function`` gives (TVM 0.12): it
+        takes the logical indices and returns the stored ones, e.g. ``lambda i: [i // 4, i % 4]``
+        or ``lambda i, j: [j, i]``, and must map the tensor's elements one-to-one onto a dense
+        box (+, * by a constant, // and % by a constant; no padding).  Readers read through the
+        map; a placeholder or output transformed this way is an argument in the new layout.
+        For a computed stage the loops then run over the new layout in row-major order, and the
+        new axes are returned (to split, reorder, bind ... like any axis); for a placeholder,
+        None.  ``te.AXIS_SEPARATOR`` (2-D physical buffers) is refused."""
+        from .layout_transform import transform_layout  # it imports this module
+        return transform_layout(self.schedule, self, mapping_function)
 
     # -- placement --------------------------------------------------------------------
     @_recorded

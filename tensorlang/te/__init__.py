@@ -37,13 +37,17 @@ from .tag import tag_scope
 from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor, TensorSlice
 from .tensor_intrin import TensorIntrin, decl_tensor_intrin
 
+# TVM's marker between groups of physical axes in a Stage.transform_layout mapping (texture
+# memory); tensorlang stores buffers flat and refuses it there, naming it.
+AXIS_SEPARATOR = "axis_separator"
+
 __all__ = [
     "DType", "as_dtype", "promote", *expr.__all__, "all", "any", *intrin.__all__, "compute", "placeholder",
     "reduce_axis", "size_var", "tag_scope", "thread_axis", "var", "CommReducer", "Reducer", "comm_reducer",
     "max", "min", "fmax", "fmin", "sum", "ComputeOp", "IterVar", "IterVarType", "Operation", "PlaceholderOp",
     "Range", "Tensor", "TensorSlice", "DeclBuffer", "ExternOp", "HybridOp", "call_extern", "call_intrin", "call_packed",
     "call_pure_extern", "decl_buffer", "extern", "TensorIntrin", "decl_tensor_intrin", "ScanOp", "scan",
-    "create_schedule", "Schedule", "Stage", "gradient", "create_prim_func",  # noqa: F405 - by __getattr__ below
+    "AXIS_SEPARATOR", "create_schedule", "Schedule", "Stage", "gradient", "create_prim_func",  # noqa: F405 - by __getattr__ below
 ]
 
 
