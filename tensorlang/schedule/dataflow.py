@@ -16,7 +16,7 @@ from ..errors import ScheduleError
 from ..te import expr as E
 from ..te.dtype import INT32
 from ..te.expr import PrimExpr, Reduce, TensorRead, Var
-from ..te.extern import ExternOp
+from ..te.extern import ExternOp, HybridOp
 from ..te.functor import Mutator, free_vars, substitute
 from ..te.operation import compute
 from ..te.reduction import CommReducer
@@ -179,7 +179,10 @@ def cache_read(sch: Schedule, tensor: Tensor, scope: str, readers: Any) -> Tenso
     cstage.set_scope(scope)
     tmap: dict[Tensor, Tensor] = {}
     for st in reader_stages:
-        tmap.update(_set_op(sch, st, _rebuild(st.op, _Rewrite({src: cache}))))
+        # an extern or hybrid-script reader reads buffers bound to its inputs: swap the input
+        new_op = _extern_with_inputs(st.op, {src: cache}) if isinstance(st.op, ExternOp) else \
+            _rebuild(st.op, _Rewrite({src: cache}))
+        tmap.update(_set_op(sch, st, new_op))
     # Readers may read each other (C, and E reading C): every stage, readers included, then
     # reads the rebuilt readers.
     replace_dataflow(sch, tmap)
@@ -203,6 +206,11 @@ def cache_write(sch: Schedule, tensor: Tensor | Sequence[Tensor], scope: str) ->
     op = stage.op
     if not isinstance(op, ComputeOp):
         raise ScheduleError(f"cache_write: {tensors[0].name} is not computed by this schedule")
+    if isinstance(op, (ExternOp, ScanOp)):
+        # as in TVM: only a compute's body can be moved into the cache stage
+        kind = "a hybrid script" if isinstance(op, HybridOp) else "an extern" if isinstance(op, ExternOp) else "a scan"
+        raise ScheduleError(f"cache_write of {tensors[0].name}: it is the output of {kind} stage ({op.name}), "
+                            "whose code cannot be moved into a cache; cache_read it in its readers instead")
     axis, raxis, vmap, amap = _copy_axes(op, ".c")
     read_index: list[PrimExpr] = [iv.var for iv in op.axis]
     if isinstance(op, TensorComputeOp):
