@@ -3,6 +3,7 @@ Both are one ``te.compute`` with a ``te.sum`` over the contracted indices, tagge
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from .. import te
@@ -173,6 +174,12 @@ def einsum(subscripts: str, *operand: Tensor) -> Tensor:
         for n in range(1, len(operand)):
             value = value * read(n, idx, ell_idx)
         return te.sum(value, axis=list(raxes.values())) if raxes else value
+    # The output's index variables take their labels' names (the broadcast ones e0, e1 ...), as the
+    # reduction's do: lowered code and bounds errors then read pl1[j, k], not pl1[j, j].
+    names = list(out_labels)
+    if out_pos is not None:
+        names[out_pos:out_pos] = [f"e{k}" for k in range(n_ell_out)]
+    body.__signature__ = inspect.Signature([inspect.Parameter(n, inspect.Parameter.POSITIONAL_ONLY) for n in names])
     return te.compute(shape, body, name="T_einsum", tag="einsum")
 
 

@@ -216,12 +216,10 @@ def scatter(data: Tensor, indices: Tensor, updates: Tensor, axis: int = 0) -> Te
     return scatter_elements(data, indices, updates, axis, "update")
 
 
-def scatter_nd(data: Tensor, indices: Tensor, updates: Tensor, mode: str = "update") -> Tensor:
-    """A copy of ``data`` (shape X_0..X_{N-1}) with ``out[indices[0, y...], ..., indices[M-1, y...], x...]``
-    set to ``updates[y..., x...]`` ("update") or combined with it ("add", "mul", "min", "max"); ``indices``
-    has shape (M, Y...), ``updates`` (Y..., X_M..X_{N-1}).  Updates apply in row-major order of y; negative
-    indices count from the end and an update whose indices are still out of range is skipped."""
-    what = "scatter_nd"
+def scatter_nd_parts(data: Tensor, indices: Tensor, updates: Tensor, mode: str,
+                     what: str = "scatter_nd") -> tuple[Callable[[Any, Any], Any], int, list[Any], list[Any]]:
+    """``scatter_nd``'s arguments checked: (how an update meets the element, M = the number of data
+    axes the indices pick, the Y dimensions of the indices, the X dimensions each update covers)."""
     combine = _combiner(mode, what, "mode", ("update", "add", "mul", "min", "max"))
     for arg, t in (("data", data), ("indices", indices), ("updates", updates)):
         if not isinstance(t, Tensor):
@@ -241,6 +239,22 @@ def scatter_nd(data: Tensor, indices: Tensor, updates: Tensor, mode: str = "upda
                                      for x, y in zip(have, want)):
         raise ExprError(f"{what}: updates has shape {have} but indices {get_const_tuple(indices.shape)} and "
                         f"data {get_const_tuple(data.shape)} need {want} (indices.shape[1:] + data.shape[{m}:])")
+    return combine, m, ys, xs
+
+
+def scatter_nd_picked(ind: Any, indices: Tensor, data: Tensor, m: int, y: Sequence[Any]) -> tuple[PrimExpr, list[Any]]:
+    """(whether every index is in range, the data indices) of update ``y``, read from the index
+    buffer ``ind``: negative indices count from the end."""
+    picked = [_wrapped(ind[_flat([n, *y], indices.shape)], data.shape[n]) for n in range(m)]
+    return te.all(*[ok for ok, _ in picked]), [k for _, k in picked]
+
+
+def scatter_nd(data: Tensor, indices: Tensor, updates: Tensor, mode: str = "update") -> Tensor:
+    """A copy of ``data`` (shape X_0..X_{N-1}) with ``out[indices[0, y...], ..., indices[M-1, y...], x...]``
+    set to ``updates[y..., x...]`` ("update") or combined with it ("add", "mul", "min", "max"); ``indices``
+    has shape (M, Y...), ``updates`` (Y..., X_M..X_{N-1}).  Updates apply in row-major order of y; negative
+    indices count from the end and an update whose indices are still out of range is skipped."""
+    combine, m, ys, xs = scatter_nd_parts(data, indices, updates, mode)
 
     def kernel(ins: list[DeclBuffer], outs: list[DeclBuffer]) -> Any:
         ib = ir_builder.create()
@@ -248,10 +262,10 @@ def scatter_nd(data: Tensor, indices: Tensor, updates: Tensor, mode: str = "upda
         out = ib.buffer_ptr(outs[0])
         _copy(ib, src, out, _flat_size(data.shape))
         with _loops(ib, ys, "y") as y:
-            picked = [_wrapped(ind[_flat([n, *y], indices.shape)], data.shape[n]) for n in range(m)]
-            with ib.if_scope(te.all(*[ok for ok, _ in picked])):
+            ok, picked = scatter_nd_picked(ind, indices, data, m, y)
+            with ib.if_scope(ok):
                 with _loops(ib, xs, "x") as x:
-                    pos = _flat([k for _, k in picked] + x, data.shape)
+                    pos = _flat(picked + x, data.shape)
                     out[pos] = combine(out[pos], upd[_flat(y + x, updates.shape)])
         return ib.get()
     return te.extern(data.shape, [data, indices, updates], kernel, name="scatter_nd", dtype=data.dtype,

@@ -4,7 +4,8 @@ Each is a ``te.extern`` stage whose code calls a packed function registered belo
 with numpy: a comparison sort does not fit ``te.compute``'s one-element-per-point model, and
 TVM's CPU path calls a C++ packed function the same way.  So these stages build with a plain
 ``te.create_schedule`` for ``llvm`` (and feed later compute stages, which read their outputs
-like any tensor), but not inside a GPU kernel: declared under a ``cuda`` target they raise.
+like any tensor), but not inside a GPU kernel: declared under a ``cuda`` target they raise, naming
+their GPU forms ``topi.cuda.sort/argsort/topk`` (``topi/cuda/sort.py``), which order alike.
 
 Order: stable, ties keep their order along the axis in both directions (TVM's ``stable_sort``
 with its ascending or descending comparator), so ascending order is
@@ -104,14 +105,16 @@ register_func(_TOPK, _topk_packed, override=True)
 
 # -- declarations -------------------------------------------------------------------------------
 
-def _check_data(op: str, data: Any) -> None:
+def check_sort_data(op: str, data: Any) -> None:
+    """An ExprError naming ``op`` unless ``data`` is a tensor with an axis to sort along (the CPU
+    and GPU sorts share the checks)."""
     if not isinstance(data, Tensor):
         raise ExprError(f"{op}: data must be a tensor, got {type(data).__name__}")
     if not data.shape:
         raise ExprError(f"{op}: data {data.name} is a scalar; it needs an axis to sort along")
 
 
-def _index_dtype(op: str, dtype: Any, length: Any) -> str:
+def sort_index_dtype(op: str, dtype: Any, length: Any) -> str:
     """``dtype`` checked to hold every index 0..length-1 exactly (length when it is a constant)."""
     dt = as_dtype(dtype)
     if dt.lanes != 1 or not (dt.is_int or dt.is_float):
@@ -136,9 +139,9 @@ def _is_const(e: Any) -> bool:
 
 def sort(data: Tensor, axis: int = -1, is_ascend: bool = True) -> Tensor:
     """``data`` sorted along ``axis`` (ascending, or descending when ``is_ascend`` is false)."""
-    _check_data("sort", data)
+    check_sort_data("sort", data)
     ax = normalize_axis(axis, len(data.shape), "sort")
-    check_cpu_target("sort")
+    check_cpu_target("sort", "topi.cuda.sort")
     return te.extern(data.shape, [data],
                      lambda ins, outs: te.call_packed(_SORT, ins[0], outs[0], ax, int(bool(is_ascend))),
                      name="sort_cpu", dtype=data.dtype, tag="sort_cpu")
@@ -151,12 +154,12 @@ def argsort(data: Tensor, valid_count: Tensor | None = None, axis: int = -1, is_
     With ``valid_count`` (an integer tensor of ``data``'s shape without ``axis``, TVM's NMS form)
     only the first ``valid_count`` elements along the axis are sorted, the positions after them
     keep their own index, and the result is int32 whatever ``dtype`` says, as in TVM."""
-    _check_data("argsort", data)
+    check_sort_data("argsort", data)
     ax = normalize_axis(axis, len(data.shape), "argsort")
-    check_cpu_target("argsort")
+    check_cpu_target("argsort", "topi.cuda.argsort")
     asc = int(bool(is_ascend))
     if valid_count is None:
-        out_dtype = _index_dtype("argsort", dtype, data.shape[ax])
+        out_dtype = sort_index_dtype("argsort", dtype, data.shape[ax])
         return te.extern(data.shape, [data],
                          lambda ins, outs: te.call_packed(_ARGSORT, ins[0], outs[0], ax, asc),
                          name="argsort_cpu", dtype=out_dtype, tag="argsort_cpu")
@@ -170,7 +173,7 @@ def argsort(data: Tensor, valid_count: Tensor | None = None, axis: int = -1, is_
             for a, b in zip(valid_count.shape, expected)):
         raise ExprError(f"argsort: valid_count has shape {list(valid_count.shape)}; it needs data's shape "
                         f"without axis {ax}: {list(expected)}")
-    _index_dtype("argsort", "int32", data.shape[ax])
+    sort_index_dtype("argsort", "int32", data.shape[ax])
     return te.extern(data.shape, [data, valid_count],
                      lambda ins, outs: te.call_packed(_ARGSORT_VALID, ins[0], ins[1], outs[0], ax, asc),
                      name="argsort_cpu", dtype="int32", tag="argsort_cpu")
@@ -182,7 +185,7 @@ def topk(data: Tensor, k: int = 1, axis: int = -1, ret_type: str = "both", is_as
     ``[values, indices]`` for ``ret_type="both"``, else the ``"values"`` or the ``"indices"``
     (as ``dtype``) alone.  ``k`` is a constant no larger than the axis; ``k < 1`` means the whole
     axis, as in TVM (ported code passes ``k=0`` or ``k=-1`` for a full sort)."""
-    _check_data("topk", data)
+    check_sort_data("topk", data)
     ax = normalize_axis(axis, len(data.shape), "topk")
     if ret_type not in _RET_TYPES:
         raise ExprError(f"topk: ret_type '{ret_type}' is not one of {', '.join(repr(r) for r in _RET_TYPES)}")
@@ -196,8 +199,8 @@ def topk(data: Tensor, k: int = 1, axis: int = -1, ret_type: str = "both", is_as
         kk = get_const_int(length)
     if _is_const(length) and kk > get_const_int(length):
         raise ExprError(f"topk: k={kk} is larger than axis {ax} of {data.name}, of length {get_const_int(length)}")
-    check_cpu_target("topk")
-    index_dtype = _index_dtype("topk", dtype, length)
+    check_cpu_target("topk", "topi.cuda.topk")
+    index_dtype = sort_index_dtype("topk", dtype, length)
     shape = list(data.shape)
     shape[ax] = kk
     dtypes = {"both": [data.dtype, index_dtype], "values": [data.dtype], "indices": [index_dtype]}[ret_type]

@@ -22,8 +22,15 @@ from ..te.flat_index import ravel, unravel
 from ..te.layout import Layout
 from ..te.tensor import Tensor
 from . import tag
+
+# TVM keeps these in topi/transform.py, tensorlang in modules of their own: ported code that
+# calls topi.transform.matrix_set_diag (TVM's own tests do) finds them here too.
+from .advanced_index import adv_index  # noqa: F401
+from .array_ops import invert_permutation, matrix_set_diag, meshgrid, sequence_mask, sparse_to_dense  # noqa: F401
 from .common_dtype import common_dtype
 from .dynamic_slice import dynamic_strided_slice
+from .einsum import matmul  # noqa: F401
+from .index_ops import arange, reverse_sequence  # noqa: F401
 from .utils import get_const_int, get_const_tuple, prod, static_dim
 
 
@@ -529,7 +536,8 @@ def gather(data: Tensor, axis: int, indices: Tensor) -> Tensor:
 
 
 def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
-    """``out[y..., r...] = a[indices[0, y...], ..., indices[M-1, y...], r...]`` (``batch_dims`` leading y shared)."""
+    """``out[y..., r...] = a[indices[0, y...], ..., indices[M-1, y...], r...]`` (``batch_dims`` leading y
+    shared); float indices are truncated to integers, as in TVM."""
     what = "gather_nd"
     if len(indices.shape) < 1:
         raise ExprError(f"{what}: indices must have at least one dimension")
@@ -542,10 +550,12 @@ def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
         raise ExprError(f"{what}: indices has no room for {batch_dims} batch dimension(s)")
     ny = len(indices.shape) - 1
     shape = list(indices.shape[1:]) + list(a.shape[batch_dims + m:])
+    # float indices are truncated toward zero, as TVM's gather_nd casts them (its tests pass 1.8 for 1)
+    as_int = (lambda v: v.astype("int32")) if indices.dtype.is_float else (lambda v: v)
 
     def body(*i: Any) -> PrimExpr:
         lead, rest = list(i[:ny]), list(i[ny:])
-        picked = [_index_of(indices(k, *lead), a.shape[batch_dims + k], what, "indices") for k in range(m)]
+        picked = [_index_of(as_int(indices(k, *lead)), a.shape[batch_dims + k], what, "indices") for k in range(m)]
         return a(*(lead[:batch_dims] + picked + rest))
     return te.compute(shape, body, name="T_gather_nd", tag=tag.INJECTIVE)
 

@@ -226,11 +226,13 @@ def out_dtype_of(out_dtype: Any, data: Tensor, what: str) -> str:
         raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
 
 
-def check_cpu_target(op: str) -> None:
+def check_cpu_target(op: str, gpu_version: str | None = None) -> None:
     """Raise a ``TargetError`` naming the operator ``op`` when it is declared under a GPU target:
     its work is a ``te.extern`` stage calling numpy through a packed function, which runs on the
-    CPU only (sort, unique, argwhere, sparse_transpose, sparse_reshape, non_max_suppression ...)."""
+    CPU only (sort, unique, argwhere, sparse_transpose, sparse_reshape, non_max_suppression ...).
+    ``gpu_version`` names the operator's GPU form, where there is one."""
     target = Target.current()
     if target is not None and "gpu" in target.keys:
+        instead = f"use {gpu_version} for the GPU, or " if gpu_version else ""
         raise TargetError(f"{op}: runs on the CPU only (a packed numpy function), but the current target "
-                          f"is '{target}'; declare it outside the GPU target's scope and build for llvm")
+                          f"is '{target}'; {instead}declare it outside the GPU target's scope and build for llvm")

@@ -168,8 +168,10 @@ def test_resize2d_rejects_bad_arguments():
         resize2d(X, None, (8, 8), coordinate_transformation_mode="centre")
     with pytest.raises(ExprError, match="resize2d: rounding_method 'up' is not one of"):
         resize2d(X, None, (8, 8), method="nearest_neighbor", rounding_method="up")
-    with pytest.raises(ExprError, match="resize2d: layout 'NCHW4c' is not supported"):
-        resize2d(X, None, (8, 8), layout="NCHW4c")
+    with pytest.raises(ExprError, match="resize2d: layout 'CNHW' is not supported"):
+        resize2d(X, None, (8, 8), layout="CNHW")
+    with pytest.raises(ExprError, match=r"resize2d: data must be a 5-D tensor \(NCHW4c\)"):
+        resize2d(X, None, (8, 8), layout="NCHW4c")  # TVM's packed layout, on 4-D data
     with pytest.raises(ExprError, match="resize2d: size must be two positive integers"):
         resize2d(X, None, (8, 0))
     with pytest.raises(ExprError, match="resize2d: size must be two positive integers"):

@@ -142,8 +142,8 @@ def test_depthwise_conv2d_nhwc_is_the_nchw_one_transposed(stride, padding):
     got = run_plain(topi.nn.depthwise_conv2d_nhwc(X, W, stride, padding), [X, W], [x, w])
     ref = depthwise_conv2d_python_nchw(x.transpose(0, 3, 1, 2), w.transpose(2, 3, 0, 1), stride, padding)
     np.testing.assert_allclose(got, ref.transpose(0, 2, 3, 1), rtol=1e-4, atol=1e-5)
-    with pytest.raises(ExprError, match="kernel_layout 'HWIO'"):
-        topi.nn.depthwise_conv2d_nhwc(X, W, 1, 1, kernel_layout="HWIO")
+    with pytest.raises(ExprError, match="kernel_layout 'OIHW'"):
+        topi.nn.depthwise_conv2d_nhwc(X, W, 1, 1, kernel_layout="OIHW")
 
 
 def test_instance_norm_is_layer_norm_over_the_spatial_axes():

@@ -18,13 +18,22 @@ from .conv2d_winograd import (
     schedule_conv2d_nchw_winograd_without_weight_transform,
 )
 from .conv_variants import conv1d_ncw, conv2d_transpose_nchw, conv3d_ncdhw, group_conv2d_nchw
-from .dense import dense_large_batch, dense_small_batch, schedule_dense_large_batch, schedule_dense_small_batch
+from .dense import (
+    dense_int8,
+    dense_large_batch,
+    dense_small_batch,
+    schedule_dense_int8,
+    schedule_dense_large_batch,
+    schedule_dense_small_batch,
+)
 from .dense_tensorcore import dense_tensorcore, schedule_dense_tensorcore
-from .depthwise_conv2d import depthwise_conv2d_nchw, schedule_depthwise_conv2d_nchw
+from .depthwise_conv2d import depthwise_conv2d_nchw, schedule_depthwise_conv2d_nchw, schedule_depthwise_conv2d_nhwc
 from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
 from .pooling import schedule_adaptive_pool, schedule_lrn, schedule_pool, schedule_pool_grad
 from .reduction import schedule_reduce
+from .scatter import scatter_nd
 from .softmax import schedule_softmax
+from .sort import argsort, schedule_argsort, schedule_sort, schedule_topk, sort, topk
 
 __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_small_batch",
            "schedule_dense_large_batch", "schedule_dense_small_batch", "schedule_injective",
@@ -33,7 +42,9 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_sm
            "conv2d_nchw_winograd", "schedule_conv2d_nchw_winograd", "conv2d_nchw_winograd_without_weight_transform",
            "schedule_conv2d_nchw_winograd_without_weight_transform", "batch_matmul", "schedule_batch_matmul",
            "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw",
+           "schedule_depthwise_conv2d_nhwc",
            "conv1d_ncw", "conv2d_transpose_nchw", "conv3d_ncdhw", "group_conv2d_nchw", "schedule_lrn",
            "schedule_pool_grad", "dense_tensorcore", "schedule_dense_tensorcore", "tensor_intrin",
            "batch_matmul_tensorcore", "schedule_batch_matmul_tensorcore", "conv2d_nhwc_tensorcore",
-           "schedule_conv2d_nhwc_tensorcore"]
+           "schedule_conv2d_nhwc_tensorcore", "sort", "argsort", "topk", "schedule_sort", "schedule_argsort",
+           "schedule_topk", "scatter_nd", "dense_int8", "schedule_dense_int8"]

@@ -33,6 +33,11 @@ def schedule_direct(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
         cfg.fallback_split("tile_f", [-1, 1, 8, 1])
         cfg.fallback_split("tile_y", [-1, 1, 1, 1])
         cfg.fallback_split("tile_x", [-1, 1, 8, 1])
+        # One filter tap at a time (as TVM's fallback): the generic default takes 8 or 16 taps of
+        # an even-sized filter, and with the channel chunk that overflows 48 KB of shared memory
+        # for a 24x24 filter (TVM's test_conv2d_nchw asymmetric-padding case).
+        cfg.fallback_split("tile_ry", [-1, 1])
+        cfg.fallback_split("tile_rx", [-1, 1])
 
     pad_data, kernel = conv.op.input_tensors
     s[pad_data].compute_inline()

@@ -1,6 +1,7 @@
 """Tunable dense layers for GPUs.  ``dense_small_batch``: one block per output-column tile, each
 thread a few columns of every row.  ``dense_large_batch``: 2-D output tiles per block with
-shared-memory staging of the data and weight tiles along K."""
+shared-memory staging of the data and weight tiles along K; ``dense_int8`` is the same template
+under TVM's int8 name (without TVM's dp4a instructions)."""
 
 from __future__ import annotations
 
@@ -57,8 +58,7 @@ def schedule_dense_small_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     return schedule_tagged(outs, "dense", schedule_op)
 
 
-@autotvm.register_topi_schedule("dense_large_batch.cuda")
-def schedule_dense_large_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
+def _schedule_large_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """2-D block tiles (block, thread, inner per axis), K split into shared-memory chunks."""
 
     def schedule_op(s: Schedule, op: Any, out: Tensor) -> None:
@@ -95,3 +95,12 @@ def schedule_dense_large_batch(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
             s[load].bind(t_x, te.thread_axis("threadIdx.x"))
 
     return schedule_tagged(outs, "dense", schedule_op)
+
+
+schedule_dense_large_batch = autotvm.register_topi_schedule("dense_large_batch.cuda")(_schedule_large_batch)
+
+# TVM's dense_int8.cuda multiplies int8 with dp4a (four products an instruction); here it is the
+# large-batch template under TVM's name (int8 operands, products accumulated in out_dtype), so that
+# ported code and its tuning logs find it.  Tunable on its own, as in TVM.
+dense_int8 = autotvm.register_topi_compute("dense_int8.cuda")(_dense)
+schedule_dense_int8 = autotvm.register_topi_schedule("dense_int8.cuda")(_schedule_large_batch)

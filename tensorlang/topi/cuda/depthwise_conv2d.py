@@ -1,6 +1,8 @@
-"""Tunable depthwise NCHW conv2d for GPUs (``depthwise_conv2d_nchw.cuda``): blocks over (batch x
+"""Depthwise conv2d for GPUs.  NCHW is tunable (``depthwise_conv2d_nchw.cuda``): blocks over (batch x
 channel tiles, row tiles, column tiles), a 3-D grid of threads in each (channels, rows, columns),
-every thread a few outputs accumulated in registers; the padding is read inline."""
+every thread a few outputs accumulated in registers.  NHWC has a fixed schedule, as TVM's
+``schedule_depthwise_conv2d_nhwc`` is: threads along the channels, which are contiguous in memory,
+blocks over (channel chunks, batch, rows, column pairs).  Either way the padding is read inline."""
 
 from __future__ import annotations
 
@@ -11,9 +13,9 @@ from ... import autotune as autotvm
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
-from ..generic.helpers import tile_and_accumulate
-from ..utils import schedule_tagged
-from .injective import schedule_injective_from_existing
+from ..generic.helpers import as_tensors, tile_and_accumulate
+from ..utils import get_const_int, schedule_tagged
+from .injective import max_threads, schedule_injective_from_existing
 from .tiling import bind_grid, inline_pad_and_dilate, threads_and_registers
 
 
@@ -58,3 +60,24 @@ def _schedule(cfg: Any, s: Schedule, conv: Tensor, out: Tensor) -> None:
 def schedule_depthwise_conv2d_nchw(cfg: Any, outs: Sequence[Tensor]) -> Schedule:
     """Schedule for ``depthwise_conv2d_nchw`` on CUDA (elementwise ops after it are fused into its kernel)."""
     return schedule_tagged(outs, "depthwise_conv2d_nchw", lambda s, op, out: _schedule(cfg, s, op.output(0), out))
+
+
+def _schedule_nhwc(s: Schedule, conv: Tensor, out: Tensor) -> None:
+    inline_pad_and_dilate(s, conv)
+    main, local, rest = tile_and_accumulate(s, conv, out, "local")
+    n, y, x, c = s[main].op.axis
+    threads = max(1, min(get_const_int(conv.shape[3]), max_threads()))
+    co, ci = s[main].split(c, factor=threads)
+    xo, xi = s[main].split(x, factor=2)  # two outputs along the row a thread, in registers
+    s[main].reorder(co, n, y, xo, ci, xi)
+    bind_grid(s, main, [s[main].fuse(co, n, y, xo)], [ci])
+    s[local].compute_at(s[main], ci)
+    if rest is not None:
+        schedule_injective_from_existing(s, rest)
+
+
+def schedule_depthwise_conv2d_nhwc(outs: Tensor | Sequence[Tensor]) -> Schedule:
+    """Schedule for ``topi.nn.depthwise_conv2d_nhwc`` on CUDA (elementwise ops after it are fused
+    into its kernel); no tuning knobs."""
+    return schedule_tagged(as_tensors(outs), "depthwise_conv2d_nhwc",
+                           lambda s, op, out: _schedule_nhwc(s, op.output(0), out))

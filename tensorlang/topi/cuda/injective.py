@@ -5,11 +5,12 @@ injective ops feeding it inlined."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from ... import te
 from ...schedule.schedule import Schedule
 from ...target import Target
-from ...te.tensor import IterVar, Tensor
+from ...te.tensor import ComputeOp, IterVar, Tensor
 from ..generic.helpers import out_size, schedule_each
 
 
@@ -32,9 +33,35 @@ def bind_threads(sch: Schedule, out: Tensor, num_thread: int | None = None) -> t
     return bx, tx
 
 
+def _private_reductions(sch: Schedule, out: Tensor) -> list[Any]:
+    """The stages of reductions left at the root that only ``out`` reads (directly or through stages
+    inlined into it)."""
+    reached, todo = {id(out.op)}, [out.op]
+    while todo:  # out and the inlined stages it absorbed
+        for t in todo.pop().input_tensors:
+            st = sch.stage_map.get(id(t.op))
+            if st is not None and st.attach_type == "inline" and id(t.op) not in reached:
+                reached.add(id(t.op))
+                todo.append(t.op)
+    found = []
+    for st in sch.stages:
+        op = st.op
+        if type(op) is not ComputeOp or not op.reduce_axis or st.is_output or st.attach_type != "root":
+            continue
+        readers = [r for r in sch.stages if any(t.op is op for t in r.op.input_tensors)]
+        if readers and all(id(r.op) in reached for r in readers):
+            found.append(st)
+    return found
+
+
 def schedule_injective_from_existing(sch: Schedule, out: Tensor) -> Schedule:
-    """Bind the loops of ``out`` to blocks and threads in the existing schedule ``sch``."""
-    bind_threads(sch, out)
+    """Bind the loops of ``out`` to blocks and threads in the existing schedule ``sch``.  A reduction
+    that only ``out`` reads (``topi.sparse_to_dense`` finds each element's listing with one) cannot
+    be inlined, and at the root it would run outside any kernel: each thread computes the part of
+    it that the thread reads."""
+    _, tx = bind_threads(sch, out)
+    for st in _private_reductions(sch, out):
+        st.compute_at(sch[out], tx)
     return sch
 
 

@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ...errors import ExprError, ScheduleError
+from ...schedule.inline import AutoInlineInjective
 from ...schedule.schedule import Schedule, create_schedule
 from ...te.tensor import ComputeOp, Operation, Tensor
 from .. import tag
@@ -22,13 +23,14 @@ def as_tensors(outs: Any) -> list[Tensor]:
 
 def schedule_each(outs: Any, per_output: Callable[[Schedule, Tensor], Any], inline: bool = False) -> Schedule:
     """A schedule of ``outs`` where ``per_output(sch, t)`` schedules each computed output, after
-    every output's injective producers are inlined when ``inline``: the shape that
-    ``schedule_injective`` and ``schedule_pool`` share on both targets."""
+    every stage without a reduction that is not an output is inlined when ``inline`` (TVM's
+    ``AutoInlineInjective``: by structure, not by tag, so a user's untagged ``te.compute``
+    between topi ops is inlined too): the shape that ``schedule_injective`` and ``schedule_pool``
+    share on both targets."""
     tensors = as_tensors(outs)
     sch = create_schedule([t.op for t in tensors])
     if inline:
-        for t in tensors:
-            traverse_inline(sch, t.op)
+        AutoInlineInjective(sch)
     for t in tensors:
         if isinstance(t.op, ComputeOp):
             per_output(sch, t)

@@ -28,7 +28,7 @@ from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_float, get_const_int, out_dtype_of
+from ..utils import get_const_float, get_const_int, nchw_pack_layout, nchw_xc_layout, out_dtype_of
 
 _MODES = ("half_pixel", "pytorch_half_pixel", "align_corners", "asymmetric", "tf_half_pixel_for_nn",
           "tf_crop_and_resize")
@@ -97,6 +97,19 @@ _LAYOUTS = {1: ("NCW", "NWC"), 2: ("NCHW", "NHWC"), 3: ("NCDHW", "NDHWC")}
 _NAMES = {"D": "depth", "H": "height", "W": "width"}
 
 
+def _rank(ndim: int, layout: str) -> int | None:
+    """The rank of data in ``layout``, None when resize does not take it: besides the plain layouts,
+    2-D resize takes TVM's packed NCHW layouts, NCHW[x]c (N, C, H, W, c) and NCHW[x]n[y]c
+    (N, C, H, W, n, c), whose block axes pass through as the batch and channel axes do."""
+    if layout in _LAYOUTS[ndim]:
+        return ndim + 2
+    if ndim == 2 and nchw_xc_layout(layout):
+        return 5
+    if ndim == 2 and nchw_pack_layout(layout):
+        return 6
+    return None
+
+
 def _resize(what: str, ndim: int, data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layout: str,
             method: str, mode: str, rounding_method: str, bicubic_alpha: float, bicubic_exclude: int,
             extrapolation_value: float, out_dtype: str | None, output_shape: Sequence[Any] | None) -> Tensor:
@@ -109,10 +122,12 @@ def _resize(what: str, ndim: int, data: Tensor, roi: Sequence[Any] | None, size:
     if rounding_method not in _ROUNDING:
         raise ExprError(f"{what}: rounding_method '{rounding_method}' is not one of "
                         f"{', '.join(repr(r) for r in _ROUNDING)}")
-    if layout not in _LAYOUTS[ndim]:
-        raise ExprError(f"{what}: layout '{layout}' is not supported ({', '.join(_LAYOUTS[ndim])})")
-    if not isinstance(data, Tensor) or len(data.shape) != ndim + 2:
-        raise ExprError(f"{what}: data must be a {ndim + 2}-D tensor ({layout})")
+    rank = _rank(ndim, layout)
+    if rank is None:
+        raise ExprError(f"{what}: layout '{layout}' is not supported ({', '.join(_LAYOUTS[ndim])}"
+                        f"{', NCHW[x]c, NCHW[x]n[y]c' if ndim == 2 else ''})")
+    if not isinstance(data, Tensor) or len(data.shape) != rank:
+        raise ExprError(f"{what}: data must be a {rank}-D tensor ({layout})")
     letters = "DHW"[3 - ndim:]
     axes = [layout.index(a) for a in letters]
     try:
@@ -137,8 +152,8 @@ def _resize(what: str, ndim: int, data: Tensor, roi: Sequence[Any] | None, size:
     for a, o in zip(axes, outs):
         shape[a] = o
     if output_shape is not None:
-        if len(output_shape) != ndim + 2:
-            raise ExprError(f"{what}: output_shape must have {ndim + 2} dimensions, got {list(output_shape)}")
+        if len(output_shape) != rank:
+            raise ExprError(f"{what}: output_shape must have {rank} dimensions, got {list(output_shape)}")
         shape = list(output_shape)
     rounding = rounding_method or ("round" if mode == "align_corners" else "floor")
     # Coordinates are computed in float64 where an index is rounded from them (in float32, "asymmetric"
@@ -208,7 +223,8 @@ def resize2d(data: Tensor, roi: Sequence[Any] | None, size: Sequence[Any], layou
              method: str = "linear", coordinate_transformation_mode: str = "half_pixel", rounding_method: str = "",
              bicubic_alpha: float = -0.5, bicubic_exclude: int = 0, extrapolation_value: float = 0.0,
              out_dtype: str | None = None, output_shape: Sequence[Any] | None = None) -> Tensor:
-    """``data`` (NCHW or NHWC) resized to ``size = (out_h, out_w)`` by "nearest_neighbor", "linear"
+    """``data`` (NCHW, NHWC, or TVM's packed NCHW[x]c and NCHW[x]n[y]c) resized to ``size = (out_h, out_w)``
+    by "nearest_neighbor", "linear"
     (bilinear) or "cubic" (bicubic); see the module docstring for the coordinate modes.
     ``roi = (start_h, start_w, end_h, end_w)`` (fractions of the image) is read only by
     "tf_crop_and_resize".  Integer outputs of "linear" and "cubic" are rounded."""

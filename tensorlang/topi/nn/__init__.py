@@ -2,7 +2,7 @@
 the templates of ``topi.x86`` / ``topi.cuda``."""
 
 from ..utils import get_pad_tuple, get_pad_tuple3d  # TVM keeps them in topi.nn.utils, re-exported by topi.nn
-from .batch_space import batch_to_space_nd, scale_shift_nchw, scale_shift_nhwc, space_to_batch_nd
+from .batch_space import batch_to_space_nd, scale_shift_nchw, scale_shift_nchwc, scale_shift_nhwc, space_to_batch_nd
 from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
 from .conv2d import (
     conv,
@@ -51,7 +51,7 @@ __all__ = ["get_pad_tuple", "get_pad_tuple3d",
            "group_conv2d_nchw", "conv3d_ncdhw", "conv3d_ndhwc", "pool1d", "pool3d", "adaptive_pool1d",
            "adaptive_pool3d", "mirror_pad", "nll_loss", "sparse_dense", "pool_grad", "sparse_add", "sparse_transpose",
            "conv1d_transpose_ncw", "conv3d_transpose_ncdhw", "group_conv2d_transpose_nchw", "upsampling3d",
-           "batch_to_space_nd", "scale_shift_nchw", "scale_shift_nhwc", "space_to_batch_nd",
+           "batch_to_space_nd", "scale_shift_nchw", "scale_shift_nchwc", "scale_shift_nhwc", "space_to_batch_nd",
            "correlation_nchw", "deformable_conv2d_nchw", "fifo_buffer", "lstm",
            "conv2d_NCHWc", "conv2d_NCHWc_int8", "depthwise_conv2d_NCHWc", "unpack_NCHWc_to_nchw", "dense_pack",
            "group_conv2d_nhwc", "conv2d_winograd_nhwc", "conv2d_winograd_nhwc_without_weight_transform",

@@ -118,30 +118,42 @@ def batch_to_space_nd(data: Tensor, block_shape: Sequence[int], crop_begin_list:
     return te.compute(shape, body, name="T_batch_to_space_nd", tag=tag.INJECTIVE)
 
 
-def _scale_shift(data: Tensor, scale: Tensor, shift: Tensor, channel: int, what: str) -> Tensor:
-    if len(data.shape) != 4:
-        raise ExprError(f"{what}: Input {data.name} must be 4-D, got shape {get_const_tuple(data.shape)}")
-    c = static_dim(data.shape[channel])
+def _scale_shift(data: Tensor, scale: Tensor, shift: Tensor, channels: tuple[int, ...], rank: int,
+                 what: str) -> Tensor:
+    """``data * scale + shift``, the two read at ``data``'s ``channels`` axes."""
+    if len(data.shape) != rank:
+        raise ExprError(f"{what}: Input {data.name} must be {rank}-D, got shape {get_const_tuple(data.shape)}")
+    want = [data.shape[a] for a in channels]
     for t, arg in ((scale, "Scale"), (shift, "Shift")):
-        if len(t.shape) != 1 or None not in (c, static_dim(t.shape[0])) and static_dim(t.shape[0]) != c:
-            raise ExprError(f"{what}: {arg} {t.name} must have shape ({data.shape[channel]},) (the channels of "
+        sizes = [(static_dim(w), static_dim(d)) for w, d in zip(want, t.shape)]
+        if len(t.shape) != len(want) or any(None not in (w, d) and w != d for w, d in sizes):
+            raise ExprError(f"{what}: {arg} {t.name} must have shape {tuple(get_const_tuple(want))} (the channels of "
                             f"{data.name}), got {get_const_tuple(t.shape)}")
         if t.dtype != data.dtype:
             raise DTypeError(f"{what}: {arg} {t.name} is {t.dtype} but Input {data.name} is {data.dtype}")
-    return te.compute(data.shape, lambda *i: data(*i) * scale(i[channel]) + shift(i[channel]),
-                      name="ScaleShift", tag=tag.BROADCAST)
+
+    def body(*i: PrimExpr) -> PrimExpr:
+        c = [i[a] for a in channels]
+        return data(*i) * scale(*c) + shift(*c)
+    return te.compute(data.shape, body, name="ScaleShift", tag=tag.BROADCAST)
 
 
 def scale_shift_nchw(Input: Tensor, Scale: Tensor, Shift: Tensor) -> Tensor:
     """``Input[n, c, h, w] * Scale[c] + Shift[c]`` for a 4-D NCHW Input and (C,) Scale and Shift
     of Input's dtype."""
-    return _scale_shift(Input, Scale, Shift, 1, "scale_shift_nchw")
+    return _scale_shift(Input, Scale, Shift, (1,), 4, "scale_shift_nchw")
 
 
 def scale_shift_nhwc(Input: Tensor, Scale: Tensor, Shift: Tensor) -> Tensor:
     """``Input[n, h, w, c] * Scale[c] + Shift[c]`` for a 4-D NHWC Input and (C,) Scale and Shift
     of Input's dtype."""
-    return _scale_shift(Input, Scale, Shift, 3, "scale_shift_nhwc")
+    return _scale_shift(Input, Scale, Shift, (3,), 4, "scale_shift_nhwc")
 
 
-__all__ = ["batch_to_space_nd", "scale_shift_nchw", "scale_shift_nhwc", "space_to_batch_nd"]
+def scale_shift_nchwc(Input: Tensor, Scale: Tensor, Shift: Tensor) -> Tensor:
+    """``Input[n, cc, h, w, cb] * Scale[cc, cb] + Shift[cc, cb]`` for a 5-D NCHW[x]c Input and
+    (C / x, x) Scale and Shift of Input's dtype."""
+    return _scale_shift(Input, Scale, Shift, (1, 4), 5, "scale_shift_nchwc")
+
+
+__all__ = ["batch_to_space_nd", "scale_shift_nchw", "scale_shift_nchwc", "scale_shift_nhwc", "space_to_batch_nd"]

@@ -7,7 +7,8 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import te
-from ...errors import ExprError
+from ...errors import DTypeError, ExprError
+from ...te.dtype import as_dtype
 from ...te.tensor import Tensor
 from ..utils import get_const_int, get_const_tuple, get_pad_tuple, pair
 from .pad import pad
@@ -206,12 +207,28 @@ def group_conv2d_nchw(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, 
         name="compute", tag="group_conv2d_nchw")
 
 
+def _is_dtype(name: Any) -> bool:
+    if not isinstance(name, str):
+        return False
+    try:
+        as_dtype(name)
+    except DTypeError:
+        return False
+    return True
+
+
 def depthwise_conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any = 1,  # noqa: N803
                           kernel_layout: str = "HWOI", out_dtype: str | None = None) -> Tensor:
-    """Input (N, H, W, C), Filter (KH, KW, C, M) -> (N, OH, OW, C*M): each channel with its own filters."""
+    """Input (N, H, W, C), Filter (KH, KW, C, M) for kernel_layout "HWOI" or (KH, KW, M, C) for
+    "HWIO" -> (N, OH, OW, C*M): each channel with its own filters."""
     what = "depthwise_conv2d_nhwc"
-    _check(kernel_layout == "HWOI", f"{what}: kernel_layout '{kernel_layout}' is not supported (HWOI)")
-    shape, element = _depthwise(what, "NHWC", "HWCM", Input, Filter, stride, padding, dilation, out_dtype)
+    if out_dtype is None and _is_dtype(kernel_layout):
+        # TVM <= 0.11 had out_dtype in this place, and 0.12's own tests still pass it there (0.12
+        # then reads the filter as HWOI and ignores the dtype); the dtype is meant, so honor it.
+        kernel_layout, out_dtype = "HWOI", kernel_layout
+    filter_layout = {"HWOI": "HWCM", "HWIO": "HWMC"}.get(kernel_layout)
+    _check(filter_layout is not None, f"{what}: kernel_layout '{kernel_layout}' is not supported (HWOI, HWIO)")
+    shape, element = _depthwise(what, "NHWC", filter_layout, Input, Filter, stride, padding, dilation, out_dtype)
     return te.compute(shape, lambda b, i, j, ch: element(b, ch, i, j), name="DepthwiseConv2d",
                       tag="depthwise_conv2d_nhwc")
 

@@ -97,8 +97,9 @@ def batch_matmul(tensor_a: Tensor, tensor_b: Tensor, oshape: Any = None, out_dty
     if static_dim(red) is not None and static_dim(red_b) is not None and static_dim(red) != static_dim(red_b):
         raise ExprError(f"batch_matmul: reduction sizes differ ({static_dim(red)} vs {static_dim(red_b)})")
     batch = broadcast_shape([ba], [bb], "batch_matmul")[0]
-    one_a = get_const_int(ba) == 1
-    one_b = get_const_int(bb) == 1
+    # a symbolic batch is not broadcast: both tensors then carry the full batch (as in TVM)
+    one_a = static_dim(ba) == 1
+    one_b = static_dim(bb) == 1
     k = te.reduce_axis((0, red), name="k")
 
     def body(b: Any, i: Any, j: Any) -> Any:

@@ -12,7 +12,7 @@ from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
 from ..image import resize2d, resize3d
-from ..utils import get_const_float, get_const_int
+from ..utils import get_const_float, get_const_int, nchw_pack_layout, nchw_xc_layout
 
 
 def _nearest(out: Any, n: int, o: int, align_corners: bool) -> PrimExpr:
@@ -30,7 +30,8 @@ def _nearest(out: Any, n: int, o: int, align_corners: bool) -> PrimExpr:
 
 def upsampling(data: Tensor, scale_h: float, scale_w: float, layout: str = "NCHW",
                method: str = "nearest_neighbor", align_corners: bool = False, output_shape: Any = None) -> Tensor:
-    """``data`` (NCHW or NHWC) resized to round(H * scale_h) x round(W * scale_w) (or to the H, W of
+    """``data`` (NCHW, NHWC, or TVM's packed NCHW[x]c and NCHW[x]n[y]c) resized to round(H * scale_h) x
+    round(W * scale_w) (or to the H, W of
     ``output_shape``) by "nearest_neighbor", "bilinear" or "bicubic" interpolation, with TVM's coordinate
     mapping: "align_corners" when ``align_corners`` is set, else "asymmetric" (out[y] reads in[y / scale])."""
     what = "upsampling"
@@ -40,10 +41,13 @@ def upsampling(data: Tensor, scale_h: float, scale_w: float, layout: str = "NCHW
     base = method[2:] if method.startswith("bi") else method
     if base not in ("nearest_neighbor", "linear", "cubic"):
         raise ExprError(f"{what}: unknown method '{method}' (TVM's are nearest_neighbor, bilinear, bicubic)")
-    if layout not in ("NCHW", "NHWC"):
-        raise ExprError(f"{what}: layout '{layout}' is not supported (NCHW, NHWC)")
-    if not isinstance(data, Tensor) or len(data.shape) != 4:
-        raise ExprError(f"{what}: data must be 4-D ({layout}), got {len(getattr(data, 'shape', ()))}-D")
+    # TVM's packed layouts NCHW[x]c (5-D) and NCHW[x]n[y]c (6-D) keep H and W at axes 2 and 3
+    rank = 4 if layout in ("NCHW", "NHWC") else 5 if nchw_xc_layout(layout) else 6 if nchw_pack_layout(layout) \
+        else None
+    if rank is None:
+        raise ExprError(f"{what}: layout '{layout}' is not supported (NCHW, NHWC, NCHW[x]c, NCHW[x]n[y]c)")
+    if not isinstance(data, Tensor) or len(data.shape) != rank:
+        raise ExprError(f"{what}: data must be {rank}-D ({layout}), got {len(getattr(data, 'shape', ()))}-D")
     ha, wa = layout.index("H"), layout.index("W")
     h, w = get_const_int(data.shape[ha]), get_const_int(data.shape[wa])
     if output_shape is not None:

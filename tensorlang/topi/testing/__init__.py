@@ -3,6 +3,7 @@
 from .array_ops import matrix_set_diag, searchsorted_ref, sequence_mask
 from .batch_space import batch_to_space_nd_python, reorg_python, space_to_batch_nd_python
 from .common import (
+    compare_numpy_tvm,
     dispatch,
     get_broadcast_schedule,
     get_conv2d_nchw_implement,
@@ -27,6 +28,7 @@ from .conv2d import (
 from .conv2d_nchwc import (
     conv2d_NCHWc_python,
     depthwise_conv2d_NCHWc_python,
+    depthwise_conv2d_python_nchwc,
     pack_dense_weight,
     pack_kernel_oihwio,
     pack_kernel_oihwio_int8,
@@ -78,6 +80,7 @@ from .transform import (
     gather_python,
     one_hot,
     space_to_depth_python,
+    strided_set_python,
     strided_slice_python,
 )
 
@@ -100,4 +103,5 @@ __all__ = ["conv2d_nchw_python", "conv2d_nhwc_python", "depthwise_conv2d_python_
            "sparse_reshape_python", "resize1d_python", "resize2d_python", "resize3d_python", "instance_norm_python",
            "group_norm_python", "sequence_mask", "matrix_set_diag", "searchsorted_ref", "reorg_python",
            "batch_to_space_nd_python", "space_to_batch_nd_python", "lstm_python", "conv2d_hwcn_python",
-           "deformable_conv2d_nhwc_python"]
+           "deformable_conv2d_nhwc_python", "compare_numpy_tvm", "strided_set_python",
+           "depthwise_conv2d_python_nchwc"]

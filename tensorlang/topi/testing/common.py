@@ -3,10 +3,15 @@ gives ``topi.x86.schedule_injective`` for "llvm", ``topi.cuda.schedule_injective
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
+from ...build_module import build
+from ...runtime.ndarray import array as nd_array
 from ...target import Target
+from ...te import placeholder
 from .. import cuda, generic, nn, x86
 
 _injective_schedule = {"generic": generic.schedule_injective, "cpu": x86.schedule_injective,
@@ -50,3 +55,19 @@ def get_conv2d_nchw_implement(target: str | Target) -> tuple[Callable[..., Any],
     """(compute, schedule) of NCHW conv2d for ``target``: the tunable x86 or CUDA pair (their
     fallback configs when no tuning log applies), else the generic one."""
     return dispatch(target, _conv2d_nchw_implement)
+
+
+def compare_numpy_tvm(inputs: Sequence[np.ndarray], output: np.ndarray, target: str | Target, device: Any,
+                      compute: Callable[..., Any], schedule: Callable[..., Any]) -> None:
+    """Declare ``compute`` on placeholders shaped as the numpy ``inputs``, schedule it with
+    ``schedule([out])`` under ``target``, build, run on ``device`` and check the result against
+    ``output`` (within 1e-7, relative and absolute, as TVM's)."""
+    args = [placeholder(a.shape, dtype=str(a.dtype), name=f"input{k}") for k, a in enumerate(inputs)]
+    tgt = target if isinstance(target, Target) else Target(target)
+    with tgt:
+        out = compute(*args)
+        f = build(schedule([out]), [*args, out], target=tgt)
+    # the output starts as random garbage, so an element the operator does not write shows
+    res = nd_array(np.random.default_rng().standard_normal(output.shape).astype(str(out.dtype)), device)
+    f(*[nd_array(a, device) for a in inputs], res)
+    np.testing.assert_allclose(res.numpy(), output, rtol=1e-7, atol=1e-7)

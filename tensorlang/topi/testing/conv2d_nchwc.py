@@ -59,3 +59,10 @@ def depthwise_conv2d_NCHWc_python(a_packed: np.ndarray, w_packed: np.ndarray, st
     a = unpack_nchwc(a_packed)
     out = conv2d_nchw_python(a, w, stride, padding, groups=a.shape[1], dilation=dilation)
     return pack_nchwc(out, oc_bn)
+
+
+def depthwise_conv2d_python_nchwc(input_np: np.ndarray, filter_np: np.ndarray, stride: Any,
+                                  padding: Any) -> np.ndarray:
+    """TVM's name and argument order for ``depthwise_conv2d_NCHWc_python`` (a filter already dilated):
+    NCHW[x]c input, (O/y, 1, KH, KW, 1, y) filter -> NCHW[y]c output."""
+    return depthwise_conv2d_NCHWc_python(input_np, filter_np, stride, padding)

@@ -8,6 +8,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ..utils import nchw_pack_layout, nchw_xc_layout
+
 
 def _source(out_size: int, in_size: int, mode: str) -> np.ndarray:
     """The source coordinate of each output position along one axis."""
@@ -79,6 +81,9 @@ def _resize(data: np.ndarray, scale: Sequence[float], axes: Sequence[int], metho
 
 
 def _spatial(layout: str, names: str, what: str) -> list[int]:
+    # TVM's packed NCHW[x]c and NCHW[x]n[y]c layouts keep H and W at axes 2 and 3
+    if names == "HW" and (nchw_xc_layout(layout) or nchw_pack_layout(layout)):
+        return [2, 3]
     if layout not in (f"NC{names}", f"N{names}C"):
         raise ValueError(f"{what}: layout '{layout}' is not NC{names} or N{names}C")
     return [layout.index(a) for a in names]
@@ -93,7 +98,8 @@ def resize1d_python(data: np.ndarray, scale: Sequence[float], layout: str = "NCW
 
 def resize2d_python(data: np.ndarray, scale: Sequence[float], layout: str = "NCHW", method: str = "nearest_neighbor",
                     coordinate_transformation_mode: str = "align_corners") -> np.ndarray:
-    """``data`` (NCHW or NHWC) resized to round(H * scale[0]) x round(W * scale[1])."""
+    """``data`` (NCHW, NHWC, or packed NCHW[x]c / NCHW[x]n[y]c) resized to round(H * scale[0]) x
+    round(W * scale[1])."""
     axes = _spatial(layout, "HW", "resize2d_python")
     return _resize(data, tuple(scale), axes, method, coordinate_transformation_mode)
 

@@ -67,6 +67,18 @@ def strided_slice_python(data: np.ndarray, begin: Sequence[int], end: Sequence[i
     return data[tuple(slices)]
 
 
+def strided_set_python(data: np.ndarray, v: np.ndarray, begin: Sequence[int], end: Sequence[int],
+                       strides: Sequence[int] | None = None) -> np.ndarray:
+    """A copy of ``data`` with ``data[begin:end:strides] = v`` (numpy's slicing rules, ``v``
+    broadcast to the slice)."""
+    strides = list(strides or [])
+    slices = [slice(begin[k] if k < len(begin) else None, end[k] if k < len(end) else None,
+                    strides[k] if k < len(strides) else None) for k in range(data.ndim)]
+    res = data.copy()
+    res[tuple(slices)] = v
+    return res
+
+
 def dilate_python(input_np: np.ndarray, strides: Sequence[int], dilation_value: float = 0.0,
                   out_dtype: str | None = None) -> np.ndarray:
     """``input_np`` with ``strides[k] - 1`` elements of ``dilation_value`` between neighbours along axis k."""
