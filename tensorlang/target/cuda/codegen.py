@@ -707,6 +707,13 @@ __device__ __forceinline__ half tl_nextafter_h(half x, half y) {
 }"""
 
 _HELPERS = {
+    "bitcast": r"""// reinterpret (numpy's view): the bits of one type read as another of the same size.
+template <typename T, typename F> __device__ __forceinline__ T tl_bitcast(F f) {
+  static_assert(sizeof(T) == sizeof(F), "reinterpret needs types of one size");
+  union { F f; T t; } u;
+  u.f = f;
+  return u.t;
+}""",
     "floordiv": r"""// tensorlang.te.numeric (numpy's semantics): integer quotients floor (truncate for
 // truncdiv), a zero divisor gives 0 and INT_MIN / -1 wraps, so no division traps.
 template <typename T> __device__ __forceinline__ bool tl_minus_one(T b) { return (T)-1 < (T)0 && b == (T)-1; }
@@ -822,7 +829,7 @@ def render_cuda(plan: HostPlan, arch: str = "sm_90") -> str:
     # math names only the helpers) needs the preamble that defines them.
     if "half" in used or any(_HALF_USE.search(b) for b in bodies):
         head += [_HALF_PREAMBLE, ""]
-    for key in ("floordiv", "minmax", "shift", "f2i", "bounds"):
+    for key in ("bitcast", "floordiv", "minmax", "shift", "f2i", "bounds"):
         if key in used:
             head += [_HELPERS[key], ""]
     return "\n".join(head + ["\n\n".join(bodies), ""])
@@ -1636,6 +1643,12 @@ class _KernelRenderer(Visitor):
             return self._access_ptr(e)
         if name == OPAQUE:  # a value not to be folded on the CPU; NVRTC's folding costs nothing here
             return self.expr(e.args[0], lane)
+        if name == "reinterpret":
+            src, dst = e.args[0].dtype.element_of(), e.dtype.element_of()
+            if src.bits != dst.bits:
+                raise BuildError(f"reinterpret of {src} as {dst}: the sizes differ")
+            self.used.add("bitcast")
+            return f"tl_bitcast<{self.ctype(dst)}, {self.ctype(src)}>({_strip(self.expr(e.args[0], lane))})"
         if name in ("call_extern", "call_pure_extern"):
             # A device function by name (CUDA's math library: __expf, logf ...).
             args = ", ".join(_strip(self.expr(a, lane if a.dtype.lanes > 1 else None)) for a in e.args[1:])
