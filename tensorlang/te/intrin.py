@@ -45,8 +45,14 @@ FLOAT_UNARY = ("exp", "exp2", "exp10", "log", "log2", "log10", "sqrt", "tanh", "
 FLOAT_BINARY = ("atan2", "hypot", "copysign", "nextafter")
 
 
-def _float_arg(x: Any, fname: str) -> PrimExpr:
+def _float_arg(x: Any, fname: str, promote: bool = False) -> PrimExpr:
+    """``x`` as a float expression.  With ``promote``, a bool or integer one is converted as numpy's
+    ufuncs convert it (np.exp of int8 or bool is float16, of int16 float32, of int32 float64):
+    TVM code declares ``topi.exp`` of a bool tensor it never uses, and numpy is the reference."""
     e = convert(x)
+    if promote and (e.dtype.is_bool or e.dtype.is_int):
+        wide = np.promote_types(np.dtype(str(e.dtype.element_of())), np.float16)
+        return cast(e, as_dtype(str(wide)).with_lanes(e.dtype.lanes))
     if not e.dtype.is_float:
         raise DTypeError(f"te.{fname} expects a float expression, got {e.dtype} '{e}' "
                          "(convert it with .astype('float32'))")
@@ -55,7 +61,7 @@ def _float_arg(x: Any, fname: str) -> PrimExpr:
 
 def _unary(fname: str):
     def fn(x: Any) -> PrimExpr:
-        e = _float_arg(x, fname)
+        e = _float_arg(x, fname, promote=True)
         return Call(e.dtype, fname, (e,))
     return _named(fn, fname, f"Elementwise {fname} of a float expression.")
 
@@ -130,7 +136,7 @@ def _through_float32(e: PrimExpr, fn: Any) -> PrimExpr | None:
 
 def rsqrt(x: Any) -> PrimExpr:
     """1 / sqrt(x)."""
-    e = _float_arg(x, "rsqrt")
+    e = _float_arg(x, "rsqrt", promote=True)
     half = _through_float32(e, rsqrt)
     if half is not None:
         return half
@@ -140,7 +146,7 @@ def rsqrt(x: Any) -> PrimExpr:
 def sigmoid(x: Any) -> PrimExpr:
     """1 / (1 + exp(-x)), computed from t = exp(-|x|) as 1 / (1 + t) or t / (1 + t) so that it
     neither overflows nor loses the tiny results for large negative x."""
-    e = _float_arg(x, "sigmoid")
+    e = _float_arg(x, "sigmoid", promote=True)
     half = _through_float32(e, sigmoid)
     if half is not None:
         return half
