@@ -13,6 +13,7 @@ import dataclasses
 from ...errors import BuildError
 from ...ir.function import Buffer, PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
+from ...ir.passes.check_thread_private import check_thread_private
 from ...ir.wmma import uses_wmma
 from ...lowering.kernel_allocations import move_allocations_into_kernels
 from ...lowering.thread_guards import guard_short_thread_loops
@@ -37,6 +38,7 @@ def build_cuda(func: PrimFunc, target: CUDATarget | str = "cuda") -> CUDAModule:
     # not around the barriers every thread must reach.
     func = guard_short_thread_loops(func)
     plan = split_kernels(func)  # errors name the user's IR, without checks
+    check_thread_private(func)  # a local/fragment element read by a thread that did not write it
     signature = _with_kernel_writes(signature_of(func), plan)
     if target.bounds_check:
         plan = split_kernels(insert_bounds_checks(func))

@@ -15,6 +15,7 @@ from typing import Any
 
 from ...ir.function import PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
+from ...ir.passes.check_thread_private import check_thread_private
 from ...ir.passes.emulate_gpu import emulate_gpu
 from ...ir.passes.lower_wmma import lower_wmma
 from ...ir.passes.remove_no_op import remove_no_op
@@ -71,6 +72,7 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     """A CPU module running the GPU kernels of ``func`` (module docstring)."""
     func = guard_short_thread_loops(move_allocations_into_kernels(func))  # as build_cuda does
     plan = split_kernels(func, allow_host_loops=True)  # errors name the user's IR, without checks
+    check_thread_private(func)  # a local/fragment element read by a thread that did not write it
     if target.bounds_check:
         # The CUDA C a GPU build would compile, with its checks; the emulation runs the
         # unchecked function through LLVM, which checks the accesses itself (-bounds-check).
