@@ -15,7 +15,7 @@ from ..te.expr import IntImm, TensorRead, Var
 from ..te.functor import post_order_visit
 from ..te.scan import ScanOp
 from ..te.tensor import ComputeOp, IterVar, Operation, Tensor
-from .schedule import Schedule
+from .schedule import Schedule, _post_order
 
 ReadGraph = dict[Operation, list[Tensor]]
 
@@ -46,23 +46,11 @@ def CreateReadGraph(roots: Sequence[Operation]) -> ReadGraph:  # noqa: N802 - TV
 
 def PostDFSOrder(roots: Sequence[Operation], graph: Mapping[Operation, Sequence[Tensor]]) -> list[Operation]:  # noqa: N802
     """The operations of ``graph`` reachable from ``roots``, each after every operation it reads."""
-    order: list[Operation] = []
-    done: set[int] = set()
-    for root in _ops(roots, "PostDFSOrder"):
-        stack: list[tuple[Operation, bool]] = [(root, False)]
-        while stack:
-            op, expanded = stack.pop()
-            if id(op) in done:
-                continue
-            if expanded:
-                done.add(id(op))
-                order.append(op)
-                continue
-            if op not in graph:
-                raise ScheduleError(f"PostDFSOrder: operation {op.name} is not in the read graph")
-            stack.append((op, True))
-            stack.extend((t.op, False) for t in reversed(list(graph[op])) if id(t.op) not in done)
-    return order
+    def reads(op: Operation) -> Sequence[Tensor]:
+        if op not in graph:
+            raise ScheduleError(f"PostDFSOrder: operation {op.name} is not in the read graph")
+        return graph[op]
+    return _post_order(_ops(roots, "PostDFSOrder"), reads)
 
 
 def CreateAttachPath(sch: Schedule) -> dict[Operation, list[IterVar]]:  # noqa: N802

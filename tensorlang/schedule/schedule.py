@@ -878,7 +878,11 @@ class StageGroup:
         return f"StageGroup({', '.join(st.op.name for st in self.stages)})"
 
 
-def _post_order(outputs: Iterable[Operation]) -> list[Operation]:
+def _post_order(outputs: Iterable[Operation],
+                inputs: Callable[[Operation], Sequence[Tensor]] | None = None) -> list[Operation]:
+    """The operations ``outputs`` depend on, each after every operation it reads; ``inputs``
+    gives the tensors an operation reads (its ``input_tensors`` by default)."""
+    inputs = inputs or (lambda op: op.input_tensors)
     order: list[Operation] = []
     seen: set[int] = set()
 
@@ -894,7 +898,7 @@ def _post_order(outputs: Iterable[Operation]) -> list[Operation]:
             if id(node) in seen:
                 continue
             stack.append((node, True))
-            for t in reversed(node.input_tensors):
+            for t in reversed(list(inputs(node))):
                 if id(t.op) not in seen:
                     stack.append((t.op, False))
     for op in outputs:
