@@ -7,6 +7,9 @@ Guarantees: ``codegen_llvm`` returns a complete LLVM module as text, holding
   every error return (this one, a failed bounds check, callee or parallel worker) first frees
   the heap buffers live at that point, so a failing call leaks nothing;
 - one outlined worker per top-level parallel loop, and the thread launcher they share;
+- when the body is big (outline.split), its root loop nests in internal noinline functions that
+  the entry function calls in order, passing the buffers and scalars each uses; the entry
+  function returns the first nonzero status one of them returns, after the same frees;
 - the ``__tl_num_threads`` global the runtime sets (0 means "ask get_nprocs()");
 - when asked, the metadata string that an exported library carries;
 - for indices wrapped by ir.passes.bounds_check (``-bounds-check``), a check of every enabled
@@ -47,7 +50,7 @@ from ..abi import (
     OOB_GLOBALS,
     PARALLEL_MIN_WORK_SYMBOL,
 )
-from . import loop_metadata, threadpool, transpose, vecmath
+from . import loop_metadata, outline, threadpool, transpose, vecmath
 from .target import LLVMTarget
 from .work_estimate import DEFAULT_MIN_PARALLEL_WORK, work_per_iteration
 
@@ -251,6 +254,7 @@ class _ModuleEmitter:
         self._decls: dict[str, ir.Function] = {}
         self._launcher: ir.Function | None = None
         self._n_workers = 0
+        self._n_pieces = 0
         self._loop_ids = 0  # loop IDs made by no_unroll_loop_id
         self.rolled_holders = loop_metadata.loops_holding_rolled_loops(func.body)
         # Handles known to point at their own allocation (buffer params, Allocates): only these
@@ -300,7 +304,7 @@ class _ModuleEmitter:
                 if p.dtype.is_bool:
                     arg.add_attribute("zeroext")
                 em.vars[p] = arg
-        em.visit(func.body)
+        em.visit(outline.split(func.body, on_stack=_on_stack) or func.body)
         em.finish()
         if metadata is not None:
             data = bytearray(metadata.encode()) + b"\0"
@@ -395,6 +399,25 @@ class _ModuleEmitter:
         b.ret(b.call(body_fn, [*unpacked, w_begin, w_end]))
         return worker
 
+    def outline_piece(self, piece: outline.Piece, captured: list[E.Var], values: list[ir.Value]) -> ir.Function:
+        """A function running ``piece.body`` on the captured values, its parameters; ``noinline``,
+        so LLVM optimizes it on its own (see outline)."""
+        fn = ir.Function(self.module, ir.FunctionType(I32, [v.type for v in values]),
+                         name=f"{self.func.name}.piece{self._n_pieces}")
+        self._n_pieces += 1
+        fn.linkage = "internal"
+        fn.attributes.add("noinline")
+        fn.attributes.add("nounwind")
+        _name_args(fn, [v.name for v in captured])
+        em = _FunctionEmitter(self, fn, in_parallel=False)
+        for var, arg in zip(captured, fn.args):
+            if var in self.distinct_buffers:
+                arg.add_attribute("noalias")
+            em.vars[var] = arg
+        em.visit(piece.body)
+        em.finish()
+        return fn
+
     def launcher(self) -> ir.Function:
         """``__tl_parallel_launch(worker, closure, begin, end, work) -> status``, built once
         (``work``: the estimated element operations of one iteration)."""
@@ -430,6 +453,12 @@ class _ModuleEmitter:
             b.ret(b.call(pool, [worker, closure, lo, hi, b.select(b.icmp_signed("<", cap, procs), cap, procs)]))
         b.ret(b.call(pool, [worker, closure, lo, hi, b.select(b.icmp_signed("<", cap, want), cap, want)]))
         return launch
+
+
+def _on_stack(s: S.Allocate) -> bool:
+    """Whether ``visit_Allocate`` puts the buffer on the stack (an alloca of the entry block)."""
+    return (isinstance(s.extent, E.IntImm)
+            and s.extent.value * s.dtype.lanes * s.dtype.element_of().bytes <= STACK_ALLOC_LIMIT)
 
 
 def _alloca(b: ir.IRBuilder, ty: ir.Type, size: ir.Value | None = None, name: str = "") -> ir.Value:
@@ -1511,6 +1540,14 @@ class _FunctionEmitter(Visitor):
             closure = ir.Constant(PTR, None)
         work = _const(I64, work_per_iteration(s.body))
         status = self.b.call(self.m.launcher(), [worker, closure, lo, hi, work], name="status")
+        self._return_on_error(status)
+
+    def visit_Piece(self, s: outline.Piece) -> None:
+        used = _UsedVars()
+        used.visit(s.body)
+        captured = [v for v in used.found if v in self.vars]
+        values = [self.vars[v] for v in captured]
+        status = self.b.call(self.m.outline_piece(s, captured, values), values, name="status")
         self._return_on_error(status)
 
     def _return_on_error(self, status: ir.Value) -> None:
