@@ -44,8 +44,10 @@ from ..te.tensor import ComputeOp, IterVar, IterVarType, Range, Tensor
 from ..te.tensor_intrin import TensorComputeOp
 from .allreduce import ThreadAxis, allreduce
 from .extern_bounds import check_extern_bounds
+from .extern_launches import check_extern_launches
 from .launch_extents import kernel_of
 from .loop_kind import loop_kind
+from .script_inline import Definitions, inline_into_extern, inlined_definitions
 from .script_loops import schedule_script_loops
 from .tensorize import tensor_compute_nest, tensorize_nest
 
@@ -57,6 +59,7 @@ class _Builder:
         self.arg_tensors = arg_tensors
         self.attached: dict[tuple[int, IterVar], list[Stage]] = {}
         self.data_index: dict[Stage, dict[Var, PrimExpr]] = {}
+        self._inlined: Definitions | None = None  # the compute_inline stages' bodies, for scripts
         for st in sch.stages:
             if st in bodies and st.attach_type == "scope":
                 self.attached.setdefault((id(st.attach_stage), st.attach_ivar), []).append(st)
@@ -324,11 +327,16 @@ class _Builder:
         """The outside code of an extern stage, its buffers bound to the tensors' storage (a
         hybrid script's loops as its stage schedules them)."""
         check_extern_bounds(op)
+        check_extern_launches(op)
         body = op.extern_body
         stmt = body if isinstance(body, Stmt) else Evaluate(convert(body))
         if isinstance(op, HybridOp) and st is not None:
             stmt = schedule_script_loops(st, self.bounds, stmt)
-        pairs = list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs))
+        if self._inlined is None:
+            self._inlined = inlined_definitions(self.sch)
+        stmt, inlined = inline_into_extern(op, stmt, self._inlined)
+        pairs = [(buf, t) for buf, t in zip(op.input_placeholders, op.inputs) if t not in inlined]
+        pairs += list(zip(op.output_placeholders, op.outputs))
         for buf, t in reversed(pairs):
             if buf.symbolic_vars():  # declared strides/offset: bind them to the tensor's layout
                 stmt = BufferRegionBind(buf, t, [E.const(0)] * len(t.shape), t.shape, stmt)

@@ -7,7 +7,13 @@ between two barriers runs for every thread in a loop over the thread indices bef
 thread passes the barrier (the thread loops are split at each barrier); shared buffers are
 allocated once per block; local buffers and let-bound values that live across a barrier get
 one copy per thread; a warp shuffle is an exchange through shared memory between two barriers.
-A barrier (or shuffle) under thread-dependent control flow is rejected with a
+Memory a GPU leaves uninitialized holds garbage, as it would on the GPU, so a kernel that reads
+it before writing it computes something else: every local (and warp) buffer starts as NaN (floats)
+or bytes 0xA5 (integers; True for bool) in every thread, every shared buffer does so once per
+block, before any thread runs (reusing one CPU array across the threads a loop runs would hand
+a thread the previous thread's values).
+A loop bound to a GPU index inside another bound to the same index runs on that index (the
+GPU has one). A barrier (or shuffle) under thread-dependent control flow is rejected with a
 LoweringError, as it would deadlock on a GPU.
 """
 
@@ -17,7 +23,7 @@ from typing import Any
 
 from ...errors import LoweringError
 from ...te import expr as E
-from ...te.dtype import HANDLE
+from ...te.dtype import HANDLE, DType
 from ...te.expr import IntImm, PrimExpr, Var
 from ...te.functor import Mutator, free_vars, post_order_visit, substitute
 from ..async_copy import CP_ASYNC, as_plain_copy, async_call
@@ -89,6 +95,56 @@ class _PerThread(Mutator):
         return Store(node.buffer, node.value, self._shift(node.index), node.predicate)
 
 
+def _garbage(dtype: DType) -> PrimExpr | None:
+    """What an uninitialized element of ``dtype`` holds (module docstring); None: left as is."""
+    if dtype.is_float:
+        return E.const(float("nan"), dtype)
+    if dtype.is_int:
+        pattern = int.from_bytes(b"\xa5" * (dtype.bits // 8), "little")
+        if dtype.is_signed and pattern >= 1 << (dtype.bits - 1):
+            pattern -= 1 << dtype.bits
+        return E.const(pattern, dtype)
+    if dtype.is_bool:
+        return E.const(True, dtype)
+    return None
+
+
+def _poisoned(s: Allocate, count: PrimExpr, guard: PrimExpr | None = None) -> Allocate:
+    """``s`` whose first ``count`` elements are garbage before its body runs (only when
+    ``guard`` holds: the first thread of a block, for memory the block shares)."""
+    elem = s.dtype.element_of()
+    value = _garbage(elem)
+    if value is None:
+        return s
+    k = Var(f"emu.{s.buffer.name}.k", count.dtype)
+    fill: Stmt = For(k, E.const(0, count.dtype), count, ForKind.SERIAL, Store(s.buffer, value, k))
+    if guard is not None:
+        fill = IfThenElse(guard, fill)
+    return s.with_fields(body=seq(fill, s.body))
+
+
+def _elements(s: Allocate) -> PrimExpr:
+    """The element count of ``s`` (a vector dtype's allocation holds ``lanes`` per entry)."""
+    return s.extent if s.dtype.lanes == 1 else s.extent * E.const(s.dtype.lanes, s.extent.dtype)
+
+
+class _Poison(Mutator):
+    """In one thread's barrier-free code: local (and warp) buffers start as garbage in each
+    thread; shared buffers once per block, in its first thread (which runs first)."""
+
+    def __init__(self, first_thread: PrimExpr):
+        super().__init__()
+        self.first_thread = first_thread
+
+    def visit_Allocate(self, node: Allocate) -> Stmt:
+        node = self.generic_visit(node)
+        if node.scope == "local":
+            return _poisoned(node, _elements(node))
+        if node.scope in ("shared", "warp"):
+            return _poisoned(node, _elements(node), self.first_thread)
+        return node
+
+
 class _Shuffles(Mutator):
     """Turn each ``x = shuffle(v, ...)`` into an exchange through shared memory between
     barriers: every thread publishes ``v``, then reads the lane it names; asynchronous copies
@@ -155,7 +211,7 @@ class _Block:
 
     def threads(self, s: Stmt) -> Stmt:
         """Run a barrier-free statement for every thread of the block."""
-        body = _BindIndices(self.tvars, self.dims).visit(s)
+        body = _BindIndices(self.tvars, self.dims).visit(_Poison(self.tid().equal(0)).visit(s))
         for tag in reversed(_ORDER):
             if tag in self.tvars:
                 body = For(self.tvars[tag], E.const(0), E.const(self.dims[tag]), ForKind.SERIAL, body)
@@ -208,9 +264,11 @@ class _Block:
                 if not isinstance(s.extent, IntImm):
                     raise LoweringError(f"kernel {self.kernel}: local buffer {s.buffer.name} needs a constant size")
                 body = _PerThread(s.buffer, self.tid() * s.extent.value).visit(s.body)
-                return Allocate(s.buffer, s.dtype, E.const(s.extent.value * self.nthreads), s.scope,
-                                self.fission(body))
-            return Allocate(s.buffer, s.dtype, s.extent, s.scope, self.fission(s.body))
+                every = Allocate(s.buffer, s.dtype, E.const(s.extent.value * self.nthreads), s.scope,
+                                 self.fission(body))
+                return _poisoned(every, _elements(every))  # every thread's copy, before any runs
+            out = Allocate(s.buffer, s.dtype, s.extent, s.scope, self.fission(s.body))
+            return _poisoned(out, _elements(out)) if s.scope in ("local", "warp", "shared") else out
         raise LoweringError(f"kernel {self.kernel}: cannot emulate a barrier inside {type(s).__name__}")
 
 
@@ -228,6 +286,35 @@ def _nested_blocks(body: Stmt, kernel: str) -> dict[str, PrimExpr]:
                                     f"{n.extent}); give them one extent")
     post_order_visit(body, fn)
     return dims
+
+
+class _OneBlockIndex(Mutator):
+    """A loop bound to a blockIdx inside a loop bound to the same blockIdx is that loop's index
+    (a GPU has one ``blockIdx.x``; the CUDA code reads it for both, guarded by the inner extent),
+    not a loop of its own: emulation computes what the GPU does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enclosing: dict[str, For] = {}
+
+    def visit_For(self, node: For) -> Stmt:
+        tag = node.thread_tag
+        if node.kind != ForKind.THREAD_BINDING or not tag.startswith("blockIdx"):
+            return self.generic_visit(node)
+        outer = self.enclosing.get(tag)
+        if outer is not None:
+            index = outer.loop_var if outer.loop_var.dtype == node.loop_var.dtype \
+                else E.cast(outer.loop_var, node.loop_var.dtype)
+            body = self.visit(substitute(node.body, {node.loop_var: index}))
+            if node.extent is outer.extent or (isinstance(node.extent, IntImm) and isinstance(outer.extent, IntImm)
+                                               and node.extent.value >= outer.extent.value):
+                return body
+            return IfThenElse(index < node.extent, body)
+        self.enclosing[tag] = node
+        try:
+            return self.generic_visit(node)
+        finally:
+            del self.enclosing[tag]
 
 
 class _Kernels(Mutator):
@@ -273,4 +360,4 @@ class _Kernels(Mutator):
 
 def emulate_gpu(stmt: Stmt) -> Stmt:
     """CPU loops that compute what the GPU kernels of ``stmt`` compute (module docstring)."""
-    return _Kernels().visit(stmt)
+    return _Kernels().visit(_OneBlockIndex().visit(stmt))

@@ -52,6 +52,7 @@ def check_schedule_extents(kernels: Sequence[KernelExtents], target: CUDATarget)
     """Reject a schedule whose kernels certainly exceed ``target``'s per-block limits, from
     bound inference alone (before lowering and NVRTC), naming the stages responsible."""
     for k in kernels:
+        kernel = f"the kernel of stage {k.root}" + (f" (the script's loop nest from loop {k.nest})" if k.nest else "")
         for tag, limit in zip(THREAD_TAGS, MAX_BLOCK_DIMS):
             ext, stage = k.threads.get(tag, (1, ""))
             if ext > limit:
@@ -61,9 +62,9 @@ def check_schedule_extents(kernels: Sequence[KernelExtents], target: CUDATarget)
             threads *= ext
         if threads > target.max_threads_per_block:
             parts = ", ".join(f"{tag} = {ext} (stage {stage})" for tag, (ext, stage) in sorted(k.threads.items()))
-            raise LaunchLimitError(f"the kernel of stage {k.root} uses {threads} threads per block ({parts}); "
+            raise LaunchLimitError(f"{kernel} uses {threads} threads per block ({parts}); "
                                    f"the device allows {target.max_threads_per_block}")
         if k.shared_bytes > target.max_shared_memory_per_block:
             parts = ", ".join(f"{stage} {n} bytes" for stage, n in k.shared)
-            raise LaunchLimitError(f"the kernel of stage {k.root} uses {k.shared_bytes} bytes of shared memory per "
+            raise LaunchLimitError(f"{kernel} uses {k.shared_bytes} bytes of shared memory per "
                                    f"block ({parts}); the device allows {target.max_shared_memory_per_block}")

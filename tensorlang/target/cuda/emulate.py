@@ -2,7 +2,8 @@
 
 Guarantees: the module computes what the GPU kernels compute (blocks, threads, shared and
 local memory and barriers honoured by ``ir.passes.emulate_gpu``, atomic adds by
-``emulate_atomics``), runs on the host CPU through
+``emulate_atomics``; memory a kernel reads before writing it holds garbage, NaN for floats, as
+it would on a GPU, so a missing initialization fails a comparison), runs on the host CPU through
 the LLVM backend, rejects kernels over the target's device limits exactly as a GPU build
 does, and carries the CUDA C (``get_source("cuda")``) that a GPU build would compile; when
 NVRTC is installed the source is compiled too (``get_source("ptx")``), so emulated tests also
