@@ -15,6 +15,9 @@ auto_scheduler``: ``register_workload``, ``SearchTask(func=, args=, target=)``,
 ``task.apply_best(log)``, ``task.print_best(log)``, ``SketchPolicy``/``XGBModel``/
 ``PreloadMeasuredStates`` to resume, ``TaskScheduler(tasks).tune(options)`` (round-robin or
 gradient, a custom objective, callbacks), ``ApplyHistoryBest(log)`` for dispatch, ``RecordReader``.
+Its loop-state API works too (``loop_state``): ``dag.get_init_state()``, ``state.split(...)`` and
+the other steps, ``dag.apply_steps_from_state(state)``; and so do custom sketch rules
+(``PreloadCustomSketchRule``, ``custom_rules``), whose sketches the search fills in.
 """
 
 import importlib

@@ -21,6 +21,7 @@ from ..schedule.schedule import reduction_range_axes
 from ..te import expr as E
 from ..te.functor import post_order_visit
 from ..te.tensor import ComputeOp, PlaceholderOp, Tensor
+from .loop_state import State, apply_steps, infer_bound, python_code_of
 
 
 class SketchError(TensorLangError):
@@ -107,6 +108,17 @@ def is_padding(op: ComputeOp) -> bool:
     return any(isinstance(a, E.TensorRead) and isinstance(b, consts) for a, b in (sides, sides[::-1]))
 
 
+def _check_axis_names(op: ComputeOp) -> None:
+    """Two axes of one stage with one name would be one loop to a schedule that names loops (a
+    loop state's steps, a record), as TVM's DAG refuses them."""
+    seen: set[str] = set()
+    for iv in (*op.axis, *op.reduce_axis):
+        if iv.var.name in seen:
+            raise SketchError(f"stage {op.name} has two axes named {iv.var.name!r}; give each axis of a "
+                              "computation its own name")
+        seen.add(iv.var.name)
+
+
 def _has_reuse(op: ComputeOp) -> bool:
     spatial = {iv.var for iv in op.axis}
     for read in tensor_reads(op):
@@ -152,8 +164,12 @@ class ComputeDAG:
     te schedule of it, as TVM accepts)."""
 
     def __init__(self, tensors: Sequence[Any]):
+        stage_order = None
         if hasattr(tensors, "stages") and hasattr(tensors, "outputs"):
-            tensors = _schedule_tensors(tensors)  # TVM's ComputeDAG(te.Schedule)
+            # TVM's ComputeDAG(te.Schedule): the schedule's operations (its cache stages too), in
+            # the order of its stages
+            stage_order = [st.op for st in tensors.stages]
+            tensors = _schedule_tensors(tensors)
         args = [t for t in tensors if isinstance(t, Tensor)]
         if len(args) != len(list(tensors)):
             bad = next(t for t in tensors if not isinstance(t, Tensor))
@@ -166,6 +182,7 @@ class ComputeDAG:
         names: dict[str, int] = {}
         for op in order:
             names[op.name] = names.get(op.name, 0) + 1
+            _check_axis_names(op)
         used: dict[str, int] = {}
         output_ops = {id(t.op) for t in self.outputs}
         self.stages: list[StageInfo] = []
@@ -193,6 +210,10 @@ class ComputeDAG:
                 if producer is not None and info.key not in producer.consumers:
                     producer.consumers.append(info.key)
         self.by_key = {s.key: s for s in self.stages}
+        reachable = {id(op) for op in all_ops(self.outputs)}
+        # every operation, placeholders included, in the order of a loop state's stages
+        self._ops = [op for op in stage_order if id(op) in reachable] if stage_order is not None else \
+            all_ops(self.outputs)
 
     def __getitem__(self, key: str) -> StageInfo:
         return self.by_key[key]
@@ -215,8 +236,37 @@ class ComputeDAG:
 
     @property
     def ops(self) -> list[Any]:
-        """Every operation, placeholders included, producers first (TVM's ``ComputeDAG.ops``)."""
-        return all_ops(self.outputs)
+        """Every operation, placeholders included, producers first (TVM's ``ComputeDAG.ops``;
+        for a DAG made from a schedule, in the order of the schedule's stages)."""
+        return list(self._ops)
+
+    # -- TVM's loop-state API (loop_state.py) ---------------------------------------------------
+    def get_init_state(self) -> Any:
+        """A loop state with no steps: every stage at the root, loops as the operations declare."""
+        return State(None, self)
+
+    @property
+    def init_state(self) -> Any:
+        """The initial state's snapshot (TVM's ``dag.init_state``)."""
+        return self.get_init_state().state_object
+
+    def infer_bound_from_state(self, state: Any) -> Any:
+        """A copy of ``state`` with the ranges of its loops inferred (tensorlang's states always
+        show them)."""
+        return infer_bound(self, state)
+
+    def infer_bound_from_states(self, states: Sequence[Any]) -> list[Any]:
+        """``infer_bound_from_state`` of each state."""
+        return [infer_bound(self, st) for st in states]
+
+    def apply_steps_from_state(self, state: Any, layout_rewrite: Any = None) -> tuple[Any, list[Tensor]]:
+        """The te schedule ``state``'s steps make, on a fresh schedule of this DAG, and the DAG's
+        tensors (the arguments of the built function)."""
+        return apply_steps(self, state)
+
+    def print_python_code_from_state(self, state: Any) -> str:
+        """``state``'s steps as the te schedule primitives that make them."""
+        return python_code_of(self, state)
 
     @property
     def flop_ct(self) -> float:

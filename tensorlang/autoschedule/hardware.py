@@ -99,6 +99,14 @@ class HardwareParams:
             changes["warp_size"] = self.warp_size
         return replace(hw, **changes)
 
+    @staticmethod
+    def of(hw: HardwareModel, target: Any = None) -> HardwareParams:
+        """The figures of ``hw`` as TVM's ``HardwareParams`` (what ``task.hardware_params`` shows
+        when none were given; the cache line is taken to be 64 bytes)."""
+        return HardwareParams(num_cores=hw.threads, vector_unit_bytes=hw.vector_bits // 8, cache_line_bytes=64,
+                              max_shared_memory_per_block=hw.max_shared_bytes,
+                              max_threads_per_block=hw.max_threads_per_block, warp_size=hw.warp_size, target=target)
+
 
 def _threads() -> int:
     env = os.environ.get("TENSORLANG_NUM_THREADS")

@@ -2,8 +2,8 @@
 (the task's evolutionary search, with a seed), its cost model (``XGBModel``: the shipped
 pretrained ranker refitted on the task's measurements; ``RandomModel``: no learned model, the
 analytic prior alone) and ``PreloadMeasuredStates`` (trials of a log the search starts from);
-``PreloadCustomSketchRule`` is accepted with a warning (see its docstring); ``EmptyPolicy`` searches
-with the prior alone.
+``PreloadCustomSketchRule`` adds the sketches a hand-written rule makes over loop states
+(``custom_rules.py``); ``EmptyPolicy`` searches with the prior alone.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ import numpy as np
 
 from ..errors import TensorLangError
 from .cost_model import XGBRankModel
+from .custom_rules import generate_custom_sketches
+from .loop_state import State, StateObject, steps_from_json
 from .search import SketchSearch
 
 
@@ -30,10 +32,12 @@ class PreloadMeasuredStates:
 
 
 class PreloadCustomSketchRule:
-    """TVM's hook for a hand-written sketch rule (``meet_condition_func(policy, state, stage_id)``
-    and ``apply_func(policy, state, stage_id)`` over Ansor's loop-state API).  tensorlang's
-    sketches are built from the computation's stages, not from that API, so a policy given one
-    warns and searches its own sketches; the rule's functions are never called."""
+    """TVM's hook for a hand-written sketch rule: ``meet_condition_func(policy, state, stage_id)``
+    answers ``PASS``, ``APPLY`` or ``APPLY_AND_SKIP_REST``, and ``apply_func(policy, state,
+    stage_id)`` returns ``[[state, next_stage_id], ...]``, the states made with the loop-state
+    API (``loop_state.State(state, policy.search_task.compute_dag)``).  A ``SketchPolicy`` given
+    one runs it when it is made (``custom_rules.py``): the states it makes are searched, their
+    undefined split lengths filled by the search."""
 
     PASS, APPLY, APPLY_AND_SKIP_REST = 0, 1, 2
 
@@ -106,21 +110,44 @@ class SketchPolicy:
         if not callable(getattr(model, "ranker", None)):
             raise TensorLangError(f"SketchPolicy: program_cost_model must be an XGBModel or RandomModel, "
                                   f"got {model!r}")
-        callbacks = []
+        callbacks, rules = [], []
         for cb in list(init_search_callbacks or []):
             if isinstance(cb, PreloadCustomSketchRule):
-                warnings.warn(f"SketchPolicy: custom sketch rule '{cb.rule_name}' is not run (it is written against "
-                              "TVM's loop-state API); tensorlang searches its own sketches of the task", stacklevel=2)
+                rules.append(cb)
                 continue
             if not isinstance(cb, PreloadMeasuredStates):
                 raise TensorLangError(f"SketchPolicy: init_search_callbacks takes PreloadMeasuredStates or "
                                       f"PreloadCustomSketchRule, got {cb!r}")
             callbacks.append(cb)
-        self.task = task
+        self.task = self.search_task = task  # TVM's name, which custom rules read
         self.verbose = verbose
-        self.search = SketchSearch(task, seed=seed, cost_model=model.ranker(seed))
+        sketches = None
+        self.custom_sketches: list[Any] = []
+        if rules:
+            custom, replace = generate_custom_sketches(self, task.compute_dag, rules)
+            self.custom_sketches = custom
+            if not custom:
+                warnings.warn(f"SketchPolicy: custom sketch rule(s) {', '.join(r.rule_name for r in rules)} applied to "
+                              "no stage of the task; tensorlang searches its own sketches", stacklevel=2)
+            sketches = custom if replace and custom else [*task.sketches, *custom]
+        self.search = SketchSearch(task, seed=seed, cost_model=model.ranker(seed), sketches=sketches)
         # logs whose trials of the task start the search (each read once, in order)
         self.preload: list[str] = list(dict.fromkeys([*model.files, *(cb.filename for cb in callbacks)]))
+
+    def generate_sketches(self, print_for_debug: bool = False) -> list[State]:
+        """The loop states of the sketches this policy's custom rules made (TVM's
+        ``generate_sketches``; tensorlang's own sketches are per-stage plans, not loop states, so a
+        policy without custom rules has none to list)."""
+        if not self.custom_sketches:
+            raise TensorLangError("SketchPolicy.generate_sketches lists the loop states custom sketch rules make "
+                                  "(PreloadCustomSketchRule); this policy has none, and tensorlang's own sketches "
+                                  f"are plans ({', '.join(s.name for s in self.task.sketches)[:300]})")
+        dag = self.task.compute_dag
+        states = [State(StateObject(tuple(steps_from_json(sk.steps))), dag) for sk in self.custom_sketches]
+        if print_for_debug:
+            for state in states:
+                print(state)
+        return states
 
 
 class EmptyPolicy(SketchPolicy):

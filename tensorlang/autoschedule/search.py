@@ -47,8 +47,11 @@ _FEATURE_SECONDS = 0.4
 class SketchSearch:
     """Search state of one task: measured candidates, the model, the best so far."""
 
-    def __init__(self, task: Any, seed: int | None = None, cost_model: XGBRankModel | None = None):
+    def __init__(self, task: Any, seed: int | None = None, cost_model: XGBRankModel | None = None,
+                 sketches: Sequence[Sketch] | None = None):
         self.task = task
+        # what is searched: the task's sketches, or those a policy's custom rules chose
+        self.sketches: list[Sketch] = list(task.sketches if sketches is None else sketches)
         self.rng = random.Random(seed)
         self.model = cost_model if cost_model is not None else XGBRankModel(seed=seed or 0)
         self.measured: dict[str, float] = {}     # candidate key -> throughput (0 on failure)
@@ -84,7 +87,7 @@ class SketchSearch:
 
     def _prior_pool(self, per_sketch: int, rng: random.Random | None = None) -> list[tuple[float, str]]:
         pool: list[tuple[float, str]] = []
-        for sketch in self.task.sketches:
+        for sketch in self.sketches:
             slots = self.task.slots(sketch)
             seen: set[str] = set()
             for _ in range(per_sketch):
@@ -101,7 +104,7 @@ class SketchSearch:
         """The register-tile seeds of every sketch (``prior.seed_decisions``) with their scores,
         remembered in ``seed_scores`` so later batches still consider the unmeasured ones."""
         out = []
-        for sketch in self.task.sketches:
+        for sketch in self.sketches:
             base = next((self.cands[k][1] for _, k in pool if self.cands[k][0] == sketch), None)
             if base is None:
                 continue

@@ -31,6 +31,9 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   runs one point per thread.  A 0-d output runs in one block, on the extent-1 axis that fusing
   no axes gives (TVM's sketches bind it so), one thread or a cross-thread reduction.
 
+A custom sketch rule (``PreloadCustomSketchRule``) makes ``CustomSketch``es instead: the steps
+of a loop state (``loop_state.py``), their undefined split lengths left to the search.
+
 A sketch is applied with public schedule primitives only (``split``, ``fuse``, ``reorder``,
 ``compute_at``, ``compute_inline``, ``cache_read``, ``cache_write``, ``rfactor``, ``parallel``,
 ``vectorize``, ``unroll``, ``bind``, ``pragma``), so the result is an ordinary schedule.
@@ -52,6 +55,8 @@ from ..te.tensor import IterVar, PlaceholderOp
 from .dag import ComputeDAG, StageInfo, is_padding, vars_of
 from .hardware import HardwareModel
 from .layout import lane_blocks, lane_read, lanes_rewrite, pack_input, packable_read
+from .loop_state import LoopStateError, SplitStep, apply_steps, steps_from_json
+from .loop_state import instantiate as loop_instantiate
 
 # Plans a stage can get.
 INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER = "inline", "tile", "rfactor", "simple", "flat", "rows", "outer"
@@ -162,6 +167,9 @@ class Sketch:
 
     @staticmethod
     def parse(text: str) -> Sketch:
+        if text.startswith(CUSTOM_PREFIX):
+            rule, _, steps = text[len(CUSTOM_PREFIX):].partition(":")
+            return CustomSketch((), rule, steps)
         plans = []
         for part in text.split(";"):
             key, eq, plan = part.rpartition("=")
@@ -172,6 +180,51 @@ class Sketch:
 
     def plan_of(self, key: str) -> str:
         return dict(self.plans).get(key, "")
+
+
+CUSTOM_PREFIX = "custom:"
+
+
+@dataclass(frozen=True)
+class CustomSketch(Sketch):
+    """A sketch a custom sketch rule made (``PreloadCustomSketchRule``, ``custom_rules.py``): the
+    steps of a loop state (``loop_state.steps_to_json``), whose undefined split lengths are its
+    slots (``custom.s<step>``: the split's parts, outermost first), and on a CPU whether its root
+    stages are parallelized and its innermost loops vectorized (``custom.parallel``,
+    ``custom.vectorize``).  Its name holds all of it, so a record of it replays without the rule."""
+
+    rule: str = ""
+    steps: str = "[]"
+
+    @property
+    def name(self) -> str:
+        return f"{CUSTOM_PREFIX}{self.rule}:{self.steps}"
+
+
+def _custom_slots(sketch: CustomSketch, hw: HardwareModel) -> list[Slot]:
+    slots: list[Slot] = []
+    for k, step in enumerate(steps_from_json(sketch.steps)):
+        if isinstance(step, SplitStep) and any(v is None for v in step.lengths):
+            slots.append(SplitSlot(f"custom.s{k}", step.extent or 1, len(step.lengths) + 1))
+    if hw.kind != "cuda":
+        slots += [ChoiceSlot("custom.parallel", (1, 0)), ChoiceSlot("custom.vectorize", (1, 0))]
+    return slots
+
+
+def _apply_custom(dag: ComputeDAG, sketch: CustomSketch, decisions: Mapping[str, Any], hw: HardwareModel
+                  ) -> tuple[Schedule, list]:
+    slots = _custom_slots(sketch, hw)
+    missing = [sl.name for sl in slots if sl.name not in decisions]
+    if missing:
+        raise InstantiationError(f"custom sketch {sketch.rule}: no decision for {', '.join(missing)}")
+    d = {sl.name: sl.check(decisions[sl.name]) for sl in slots}
+    lengths = {int(name.removeprefix("custom.s")): v for name, v in d.items() if name.startswith("custom.s")}
+    try:
+        state = loop_instantiate(dag, steps_from_json(sketch.steps), lengths, bool(d.get("custom.parallel")),
+                                 bool(d.get("custom.vectorize")))
+        return apply_steps(dag, state)
+    except LoopStateError as exc:
+        raise InstantiationError(f"custom sketch {sketch.rule}: {exc}") from None
 
 
 def _kind(plan: str) -> tuple[str, str]:
@@ -371,6 +424,8 @@ def _row_threads(hw: HardwareModel) -> tuple[int, ...]:
 
 def sketch_slots(dag: ComputeDAG, sketch: Sketch, hw: HardwareModel) -> list[Slot]:
     """The open decisions of ``sketch``, in a fixed order."""
+    if isinstance(sketch, CustomSketch):
+        return _custom_slots(sketch, hw)
     slots: list[Slot] = []
     for key, plan in sketch.plans:
         info = dag[key]
@@ -919,5 +974,7 @@ def apply_sketch(dag: ComputeDAG, sketch: Sketch, decisions: Mapping[str, Any], 
     name -> value), and the tensors to build it with (``dag.tensors``, or their rewritten
     versions when the sketch packs an input: same shapes and order).  InstantiationError when
     a decision is missing or out of its slot's range."""
+    if isinstance(sketch, CustomSketch):
+        return _apply_custom(dag, sketch, decisions, hw)
     applier = _Applier(dag, sketch, decisions, hw)
     return applier.run(), applier.args

@@ -40,13 +40,14 @@ from ..schedule.step_record import python_code
 from ..target.target import Target, as_target
 from ..te.tensor import PlaceholderOp
 from .dag import ComputeDAG, SketchError
-from .hardware import HardwareModel, hardware_for
+from .hardware import HardwareModel, HardwareParams, hardware_for
+from .loop_state import State, StateObject
 from .policy import SketchPolicy
 from .records import NAME_PREFIX, from_config, to_config
 from .search import SketchSearch
 from .sketch import Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
 from .tuning_options import TuningOptions
-from .workload_registry import parse_workload_key, registered_name, workload_function
+from .workload_registry import parse_workload_key, register_workload, registered_name, workload_function
 
 # Candidates measured per batch: builds run n_parallel at a time, runs one by one.
 BATCH = 8
@@ -74,12 +75,17 @@ class SearchDAG(ComputeDAG):
         super().__init__(tensors)
         self.task = task
 
-    def apply_steps_from_state(self, state: ConfigEntity, layout_rewrite: Any = None) -> tuple[Schedule, list]:
-        """The schedule and arguments ``state`` (a record's ``inp.state``) describes, on fresh tensors."""
+    def apply_steps_from_state(self, state: Any, layout_rewrite: Any = None) -> tuple[Schedule, list]:
+        """The schedule and arguments ``state`` (a record's ``inp.state``, or a loop state of
+        this DAG) describes; a record's on fresh tensors."""
+        if isinstance(state, (State, StateObject)):
+            return super().apply_steps_from_state(state, layout_rewrite)
         return self.task.instantiate(self._check(state))
 
-    def print_python_code_from_state(self, state: ConfigEntity) -> str:
+    def print_python_code_from_state(self, state: Any) -> str:
         """``state`` as the Python schedule primitives that make it."""
+        if isinstance(state, (State, StateObject)):
+            return super().print_python_code_from_state(state)
         return self.task.python_code_of(self._check(state))
 
     def _check(self, state: Any) -> ConfigEntity:
@@ -106,6 +112,29 @@ class TaskTarget(str):
     @property
     def attrs(self) -> dict[str, Any]:
         return self._target().attrs
+
+
+class DagTensors:
+    """The computation function of a task made from a ``ComputeDAG``: the DAG's own tensors (a
+    class rather than a lambda, so the task pickles).  With a workload key, the key names it in
+    the workload registry, as TVM registers a DAG's tensors, in this process and wherever the
+    task is unpickled."""
+
+    def __init__(self, tensors: Sequence[Any], workload_key: str | None = None):
+        self.tensors = list(tensors)
+        self.workload_key = workload_key
+        self._register()
+
+    def _register(self) -> None:
+        if self.workload_key is not None:
+            register_workload(self.workload_key, self, override=True)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._register()
+
+    def __call__(self) -> list[Any]:
+        return list(self.tensors)
 
 
 class SearchTask:
@@ -145,8 +174,7 @@ class SearchTask:
             name = name or func
             func = workload_function(func)
         if func is None and compute_dag is not None:
-            dag_tensors = list(compute_dag.tensors)
-            func = lambda: dag_tensors  # noqa: E731 - the DAG's own tensors are the computation
+            func = DagTensors(compute_dag.tensors, workload_key)
             name = name or desc or (parse_workload_key(workload_key)[0] if workload_key else "compute_dag")
         if not callable(func):
             raise TensorLangError(f"SearchTask needs a function returning the computation's tensors, got {func!r}")
@@ -166,6 +194,8 @@ class SearchTask:
         self.hardware: HardwareModel = hardware_for(self.target)
         if hardware_params is not None:
             self.hardware = hardware_params.apply(self.hardware)
+        else:  # TVM's task shows the target's figures
+            self.hardware_params = HardwareParams.of(self.hardware, str(self.target))
         self.sketches: list[Sketch] = generate_sketches(self.dag, self.hardware)
         self._slots: dict[str, list[Slot]] = {}
         self.flop = compute_flop(self.dag.outputs)
@@ -241,6 +271,14 @@ class SearchTask:
         if n_trials is None:
             raise TensorLangError("tune needs n_trials (an int) or a TuningOptions")
         if isinstance(n_trials, TuningOptions):
+            if log is not None and not isinstance(log, (str, os.PathLike)):
+                # TVM's positional form tune(tuning_options, search_policy): the log is the options'
+                if search_policy is not None:
+                    raise TensorLangError("tune: a search policy was given twice (second argument and search_policy=)")
+                search_policy, log = log, None
+            if log is not None:
+                raise TensorLangError("tune: with TuningOptions the log is its RecordToFile callback's, not an "
+                                      "argument")
             return self._tune_options(n_trials, search_policy, seed, confirm_top, confirm_rounds)
         if isinstance(n_trials, bool) or not isinstance(n_trials, int) or n_trials < 0:
             raise TensorLangError(f"n_trials must be a non-negative int or a TuningOptions, got {n_trials!r}")

@@ -3,8 +3,8 @@ tune, each registered as a workload under its function's name (so ``SearchTask(f
 "matmul_auto_scheduler_test", args=...)`` and workload keys name them, as in TVM).
 
 Each returns the computation's tensors, inputs then outputs, in the order the built function
-takes them.  TVM's ``get_tiled_matmul`` is left out: it drives Ansor's loop-state API
-(``dag.get_init_state().split(...)``), which tensorlang does not have.
+takes them.  ``get_tiled_matmul`` gives a 512^3 matmul's DAG and a loop state tiled by
+Ansor's loop-state API (``tensorlang.autoschedule.loop_state``).
 """
 
 from __future__ import annotations
@@ -181,7 +181,21 @@ def conv2d_winograd_nhwc_auto_scheduler_test(N: int, H: int, W: int, CI: int, CO
     return [inputs, weight, output]
 
 
-__all__ = ["matmul_auto_scheduler_test", "double_matmul_auto_scheduler_test", "parallel_matmul_auto_scheduler_test",
+def get_tiled_matmul() -> tuple[Any, Any]:
+    """A 512^3 matmul's ComputeDAG and a state that tiles C's two spatial loops 4 levels deep
+    (factors 4, 8, 8 and 8, 4, 4) and interleaves the tiles, its reduction innermost."""
+    dag = auto_scheduler.ComputeDAG(matmul_auto_scheduler_test(512, 512, 512))
+    C = dag.tensors[-1]
+    state = dag.get_init_state()
+    rows = state.split(C, state[C].iters[0], [4, 8, 8])
+    cols = state.split(C, state[C].iters[4], [8, 4, 4])
+    order = [it for pair in zip(rows, cols) for it in pair]
+    state.reorder(C, [*order, state[C].iters[8]])
+    return dag, state
+
+
+__all__ = ["get_tiled_matmul",
+           "matmul_auto_scheduler_test", "double_matmul_auto_scheduler_test", "parallel_matmul_auto_scheduler_test",
            "matmul_auto_scheduler_test_rename_0", "conv2d_nchw_bn_relu_auto_scheduler_test",
            "max_pool2d_auto_scheduler_test", "min_nm_auto_scheduler_test", "softmax_nm_auto_scheduler_test",
            "softmax_abcd_auto_scheduler_test", "invalid_compute_definition", "zero_rank_reduce_auto_scheduler_test",

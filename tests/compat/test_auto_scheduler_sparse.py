@@ -1,7 +1,8 @@
 """TVM 0.12's tune_sparse_x86.py tutorial with the imports changed (smaller sizes, fewer trials):
 a BSR ``topi.nn.sparse_dense`` + bias + relu, its sparse arrays passed as ``task_inputs`` under
-TVM's "sparse_dense_bsr_..." names, a SketchPolicy whose custom sketch rule is accepted with a
-warning, and the tuned function checked against numpy on the same sparse matrix."""
+TVM's "sparse_dense_bsr_..." names, a SketchPolicy with the tutorial's custom sketch rule (its
+sketch is the only one searched), and the tuned function checked against numpy on the same sparse
+matrix."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import scipy.sparse
 import tensorlang as tvm
 from tensorlang import autoschedule as auto_scheduler
 from tensorlang import runtime, te, topi
+from tensorlang.autoschedule import _ffi_api
 
 
 @auto_scheduler.register_workload
@@ -57,17 +59,64 @@ def test_tune_sparse_x86(tmp_path):
     tune_option = auto_scheduler.TuningOptions(
         num_measure_trials=6, measure_callbacks=[auto_scheduler.RecordToFile(log_file)], verbose=0)
 
-    def meet_condition_func(search_policy, state, stage_id):  # never called: tensorlang has its own sketches
-        raise AssertionError("a custom sketch rule ran")
+    def meet_condition_func(search_policy, state, stage_id):
+        state = auto_scheduler.loop_state.State(state, search_policy.search_task.compute_dag)
+        if state.stages[stage_id].op.tag in [
+            "sparse_dense_sp_rhs_bsrmm",
+            "sparse_dense_sp_rhs_bsrmm_block",
+        ]:
+            return auto_scheduler.PreloadCustomSketchRule.APPLY_AND_SKIP_REST
+        else:
+            return auto_scheduler.PreloadCustomSketchRule.PASS
 
     def apply_func(search_policy, state, stage_id):
-        raise AssertionError("a custom sketch rule ran")
+        ret = []
+        s0 = auto_scheduler.loop_state.State(state, search_policy.search_task.compute_dag)
+        if s0.stages[stage_id].op.tag == "sparse_dense_sp_rhs_bsrmm_block":
+            return [s0.state_object, stage_id - 1]
 
-    with pytest.warns(UserWarning, match="custom sketch rule 'SparseDense' is not run"):
-        search_policy = auto_scheduler.SketchPolicy(
-            task, program_cost_model=auto_scheduler.XGBModel(),
-            init_search_callbacks=[auto_scheduler.PreloadCustomSketchRule(meet_condition_func, apply_func,
-                                                                          "SparseDense")])
+        sparse_dense = s0.stages[stage_id].op
+        sparse_dense_block = s0.stages[stage_id - 1].op
+        assert sparse_dense.tag == "sparse_dense_sp_rhs_bsrmm"
+        assert sparse_dense_block.tag == "sparse_dense_sp_rhs_bsrmm_block"
+
+        # Set the default consumer of compute block
+        consumer = sparse_dense
+
+        # If sparse dense has a single elementwise consumer
+        # We can compute inline the sparse_dense output stage
+        consumers = _ffi_api.SearchPolicyUtilsGetConsumers(
+            search_policy.search_task, s0.state_object, stage_id
+        )
+        if len(consumers) == 1:
+            consumer_id = int(consumers.items()[0][0])
+            if _ffi_api.SearchPolicyUtilsIsElementwiseMatch(
+                search_policy.search_task, s0.state_object, stage_id, consumer_id
+            ):
+                consumer = s0.stages[consumer_id].op
+                s0.compute_inline(sparse_dense)
+
+        i, nb_j, j, row_offset, c = s0[sparse_dense_block].iters
+        m, n = s0[consumer].iters
+        i0, i1, i2 = s0.split(sparse_dense_block, i, [None, None])
+        m0, m1 = s0.follow_split(consumer, m, len(s0.transform_steps) - 1, 1)
+        j0, j1 = s0.split(sparse_dense_block, nb_j, [None])
+        n0, n1 = s0.follow_split(consumer, n, len(s0.transform_steps) - 1, 1)
+        s0.reorder(sparse_dense_block, [i0, j0, i1, j1, row_offset, i2, j, c])
+        s0.reorder(consumer, [m0, n0, m1, n1])
+        s0.compute_at(sparse_dense_block, consumer, n0)
+
+        ret.append([s0.state_object, stage_id - 2])
+
+        return ret
+
+    search_policy = auto_scheduler.SketchPolicy(
+        task,
+        program_cost_model=auto_scheduler.XGBModel(),
+        init_search_callbacks=[
+            auto_scheduler.PreloadCustomSketchRule(meet_condition_func, apply_func, "SparseDense")
+        ],
+    )
     task.tune(tune_option, search_policy)
     sch, args = task.apply_best(log_file)
     func = tvm.build(sch, args, target)
@@ -82,7 +131,9 @@ def test_tune_sparse_x86(tmp_path):
          tvm.nd.array(W_sp_np.indices, device=dev), tvm.nd.array(W_sp_np.indptr, device=dev),
          tvm.nd.array(B_np, device=dev), Y_tvm)
     tvm.testing.assert_allclose(Y_np, Y_tvm.numpy(), atol=1e-4, rtol=1e-4)
-    assert "vectorize" in task.print_best(log_file)  # the rows of a block are vector lanes
+    # the rule's sketch, the only one searched: the block computed inside the tiles of the output
+    text = task.print_best(log_file)
+    assert "custom:SparseDense" in text and "s[T_sparse_dense_block].compute_at(s[T_relu]" in text
 
 
 def test_task_inputs_are_checked_against_the_inputs():

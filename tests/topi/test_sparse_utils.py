@@ -46,5 +46,5 @@ def test_sparse_dense_on_a_random_bsr_weight() -> None:
 def test_ffi_api_imports_and_names_itself() -> None:
     from tensorlang.autoschedule import _ffi_api
 
-    with pytest.raises(tvm.TVMError, match="SearchPolicyUtilsIsTiled: tensorlang has no Ansor loop-state API"):
-        _ffi_api.SearchPolicyUtilsIsTiled(None, 0)
+    with pytest.raises(tvm.TVMError, match="SearchPolicyUtilsHasCacheReadStage: tensorlang does not provide"):
+        _ffi_api.SearchPolicyUtilsHasCacheReadStage(None, 0)
