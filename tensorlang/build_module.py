@@ -38,6 +38,7 @@ def lower(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, name: 
         return inputs
     if args is None:
         raise TargetError("lower(s, args): the argument tensors are required")
+    _check_args_list(args, "lower")
     # A schedule with GPU thread bindings lowers for the GPU (with its shared-memory barriers).
     gpu = any(attr.bind_thread is not None for st in inputs.stages for attr in st.iter_var_attrs.values())
     with deep_expressions(f"lower '{name}'"):
@@ -100,6 +101,13 @@ def _check_binds(binds: Any) -> None:
                 "available (drop binds, or copy into a dense array)")
 
 
+def _check_args_list(args: Any, what: str) -> None:
+    """``args`` is a list: one tensor alone would be iterated (and refused) element by element."""
+    if isinstance(args, Tensor):
+        raise TargetError(f"{what}(s, args): args must be the list of argument tensors (and te.vars), got the "
+                          f"tensor {args.name} alone; pass [..., {args.name}]")
+
+
 def _check_no_thread_binding(sch: Schedule, target: Target) -> None:
     for st in sch.stages:
         for iv, attr in st.iter_var_attrs.items():
@@ -157,6 +165,7 @@ def build(inputs: Schedule | PrimFunc, args: Sequence[Any] | None = None, target
             _check_no_thread_binding(inputs, tgt)
         if args is None:
             raise TargetError("build(s, args): the argument tensors are required")
+        _check_args_list(args, "build")
         # A backend that knows device limits rejects over-limit kernels before lowering.
         check = getattr(backend, "check_launch_extents", None)
         with deep_expressions(f"build '{name}'"):

@@ -132,6 +132,8 @@ def device(kind: str | int, dev_id: int = 0) -> Device:
     """``tl.device("cuda", 0)``, ``tl.device("llvm")``; a target string (``"cuda -emulate"``)
     names its device too.  TVM's other kinds (``"opencl"``, ``"rocm"`` ...) give a device whose
     ``exist`` is False."""
+    if isinstance(kind, bool):
+        raise ArgumentError(f"device expects a device name such as 'cpu' or 'cuda', got {kind!r}")
     if isinstance(kind, int):  # TVM's device type codes
         kind = {code: name for name, code in _DEVICE_CODES.items()}.get(kind, str(kind))
     if not isinstance(kind, str):
@@ -298,6 +300,8 @@ def empty(shape: Any, dtype: str = "float32", device: Device | None = None, mem_
     if device is not None and not isinstance(device, Device):
         raise ArgumentError(f"nd.empty: device must be tl.cpu(...) or tl.cuda(...), got {device!r}")
     dt = _numpy_dtype(dtype, "nd.empty")
+    if dt is None:
+        raise ArgumentError("nd.empty: a dtype is required (such as 'float32'), got None")
     if dt.kind not in "biuf":
         raise ArgumentError(f"nd.empty: arrays hold bools, integers or floats, not {dt}")
     try:

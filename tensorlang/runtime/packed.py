@@ -20,8 +20,15 @@ def register_func(func_name: str | Callable, f: Callable | None = None, override
     or ``@tl.register_func`` to use the function's own name)."""
     if callable(func_name) and f is None:
         return register_func(func_name.__name__, func_name, override)
+    if not isinstance(func_name, str) or not func_name:
+        raise TensorLangError(f"register_func needs a non-empty string name (or a function to decorate), "
+                              f"got {func_name!r}")
+    if f is not None and not callable(f):
+        raise TensorLangError(f"register_func('{func_name}', f): f must be a function, got {f!r}")
 
     def register(fn: Callable) -> Callable:
+        if not callable(fn):  # a decorator applied to something else
+            raise TensorLangError(f"register_func('{func_name}') decorates a function, got {fn!r}")
         def raw(*args: Any) -> Any:
             return fn(*[NDArray(a, cpu()) if isinstance(a, np.ndarray) else a for a in args])
         raw.__wrapped__ = fn  # type: ignore[attr-defined]  # its signature, for callers that ask
@@ -34,6 +41,8 @@ def register_func(func_name: str | Callable, f: Callable | None = None, override
 
 def get_global_func(name: str, allow_missing: bool = False) -> Callable | None:
     """The function registered as ``name`` (None when missing and ``allow_missing``)."""
+    if not isinstance(name, str):
+        raise TensorLangError(f"get_global_func expects a function name (a string), got {name!r}")
     fn = _USER.get(name)
     if fn is None and lookup_raw(name) is not None:
         fn = lookup_raw(name)

@@ -112,8 +112,31 @@ def infer_bound(sch: Schedule, bodies: dict[Stage, tuple[PrimExpr, ...]]) -> Bou
                 progressed = True
         if not progressed:
             names = ", ".join(st.op.name for st in pending)
-            raise LoweringError(f"cannot order stages {names}: their compute_at attachments form a cycle")
+            raise LoweringError(f"cannot order stages {names}: their compute_at attachments form a cycle"
+                                f"{_attached_to_producer(pending, b)}")
     return b
+
+
+def _attached_to_producer(pending: list[Stage], b: Bounds) -> str:
+    """Why, when a stage is computed inside a stage it reads (directly or through others): the
+    stage it reads must run first, so it cannot also hold it; '' when the cycle is only one of
+    attachments."""
+    for st in pending:
+        parent = st.attach_stage if st.attach_type == "scope" else None
+        if parent is None:
+            continue
+        seen, stack = set(), [parent]
+        while stack:  # the consumers of parent, transitively: does st read parent's output?
+            p = stack.pop()
+            if p is st:
+                return (f": stage {st.op.name} is computed at {parent.op.name}.{st.attach_ivar.name}, but "
+                        f"{st.op.name} reads {parent.op.name}'s output, which must be computed first; "
+                        f"compute a stage at a loop of a stage that reads it (s[{parent.op.name}].compute_at("
+                        f"s[{st.op.name}], ...) computes {parent.op.name} per iteration of {st.op.name})")
+            if id(p) not in seen:
+                seen.add(id(p))
+                stack.extend(b.consumers.get(p, ()))
+    return ""
 
 
 def _check_attachments(computed: list[Stage], b: Bounds) -> None:

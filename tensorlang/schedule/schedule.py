@@ -327,9 +327,15 @@ class Stage:
     def tile(self, x_parent: IterVar, y_parent: IterVar, x_factor: Any, y_factor: Any
              ) -> tuple[IterVar, IterVar, IterVar, IterVar]:
         """Split two axes and order them (x.outer, y.outer, x.inner, y.inner)."""
-        xo, xi = self.split(x_parent, factor=x_factor)
-        yo, yi = self.split(y_parent, factor=y_factor)
-        self.reorder(xo, yo, xi, yi)
+        saved = list(self.relations), list(self.all_iter_vars), list(self.leaf_iter_vars)
+        try:
+            xo, xi = self.split(x_parent, factor=x_factor)
+            yo, yi = self.split(y_parent, factor=y_factor)
+            self.reorder(xo, yo, xi, yi)
+        except BaseException:
+            # all or nothing: a bad y_factor must not leave x split (a tuner goes on with the stage)
+            self.relations[:], self.all_iter_vars[:], self.leaf_iter_vars[:] = saved
+            raise
         return xo, yo, xi, yi
 
     # -- annotations -------------------------------------------------------------------
@@ -574,8 +580,30 @@ class Stage:
         if factor < 1 or offset < 0:
             raise ScheduleError(f"{self._where()}: storage_align wants factor >= 1 and offset >= 0, "
                                 f"got factor={factor}, offset={offset}")
-        self.storage_aligns[list(self.op.axis).index(axis)] = (factor, offset)
+        dim = list(self.op.axis).index(axis)
+        aligns = {**self.storage_aligns, dim: (factor, offset)}
+        self._check_padded_size(aligns, factor)
+        self.storage_aligns = aligns
         return self
+
+    def _check_padded_size(self, aligns: dict[int, tuple[int, int]], factor: int) -> None:
+        """Padding must not push the storage of a tensor indexed with 32-bit integers past 2**31 - 1
+        elements: its offsets would wrap around (a wrong answer, not an error)."""
+        extents = [iv.dom.extent for iv in self.op.axis]
+        if not all(isinstance(e, IntImm) for e in extents):
+            return
+        sizes = [e.value for e in extents]
+        stride, unpadded = 1, 1
+        for d in range(len(sizes) - 1, -1, -1):
+            if d < len(sizes) - 1 and d in aligns:  # as storage flattening pads: not the innermost dimension
+                f, o = aligns[d]
+                stride += (f + o - stride % f) % f
+            stride *= sizes[d]
+            unpadded *= sizes[d]
+        if unpadded < 2**31 <= stride:
+            raise ScheduleError(f"{self._where()}: storage_align with factor {factor} pads {self.op.name}'s storage to "
+                                f"{stride} elements, past the 2**31 - 1 that its 32-bit indexing reaches; use a "
+                                "smaller factor (padding rows by a few elements is what it is for)")
 
     @_recorded
     def set_scope(self, scope: str) -> Stage:

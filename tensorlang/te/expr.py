@@ -492,6 +492,10 @@ class Select(PrimExpr):
         if not (isinstance(true_value, PrimExpr) and isinstance(false_value, PrimExpr)):
             true_value, false_value = _operand_pair(true_value, false_value, " (in tir.Select)")  # TVM's FFI converts
         condition = convert(condition)
+        if not condition.dtype.is_bool:
+            # as te.if_then_else: an integer holds where nonzero; a float is refused (LLVM would
+            # reject the select, and TVM's Select also asks for a bool)
+            condition = _as_bool(condition)
         if true_value.dtype != false_value.dtype:
             raise DTypeError(f"Select branches differ in dtype: {true_value.dtype} and {false_value.dtype}")
         self._init(condition=condition, true_value=true_value, false_value=false_value,

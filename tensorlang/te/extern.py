@@ -16,6 +16,7 @@ from .attrs import tvm_attrs
 from .dtype import HANDLE, INT32, DType, as_dtype
 from .expr import Call, IntImm, Load, PrimExpr, Ramp, StringImm, Var, const, convert
 from .functor import post_order_visit
+from .reduction import check_callable_with
 from .tag import current_tag
 from .tensor import ComputeOp, IterVar, IterVarType, Range, Tensor, index_dtype_of, to_shape
 
@@ -204,7 +205,9 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
             raise ExprError(f"{where}: inputs must be tensors, got {t!r}")
     if not callable(fcompute):
         raise ExprError(f"{where}: fcompute must be a function of (ins, outs), got {fcompute!r}")
-    if dtype is None:
+    if dtype is None and out_buffers is not None and all(isinstance(b, DeclBuffer) for b in out_buffers):
+        dtypes = [b.dtype for b in out_buffers]  # as in TVM, the output buffers give the outputs' dtypes
+    elif dtype is None:
         dtypes = [inputs[0].dtype if inputs else as_dtype("float32")] * len(shapes)
     else:
         dtypes = [as_dtype(d) for d in (dtype if isinstance(dtype, (list, tuple)) else [dtype] * len(shapes))]
@@ -215,6 +218,12 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
         enumerate(zip(shapes, dtypes))]
     if len(ins) != len(inputs) or len(outs) != len(shapes):
         raise ExprError(f"{where}: give one buffer per input and per output")
+    for what, bufs, tensors in (("in_buffers", ins, [(t.name, t.shape, t.dtype) for t in inputs]),
+                                ("out_buffers", outs, [(f"output {k}", sh, dt) for k, (sh, dt)
+                                                       in enumerate(zip(shapes, dtypes))])):
+        for buf, tensor in zip(bufs, tensors):
+            _check_buffer_matches(buf, *tensor, f"{where}: {what}")
+    check_callable_with(fcompute, 2, f"{where}: fcompute")
     body = fcompute(ins, outs)
     if body is None:
         raise ExprError(f"{where}: fcompute returned nothing; return the call (or ib.get() of an ir_builder)")
@@ -223,6 +232,21 @@ def extern(shape: Any, inputs: Sequence[Tensor], fcompute: Callable[[list[DeclBu
     # inside te.tag_scope the op gets the scope's tag, as a compute does
     op = ExternOp(name, tag or current_tag(), tvm_attrs(attrs), shapes, dtypes, inputs, ins, outs, body)
     return op.outputs[0] if len(op.outputs) == 1 else list(op.outputs)
+
+
+def _check_buffer_matches(buf: Any, name: str, shape: Sequence[PrimExpr], dtype: DType, where: str) -> None:
+    """The buffer the extern code uses for a tensor holds that tensor's elements: same dtype and
+    shape (else its code reads another dtype's bits, or past the tensor's memory)."""
+    if not isinstance(buf, DeclBuffer):
+        raise ExprError(f"{where}: expected buffers (tir.decl_buffer), got {buf!r} for {name}")
+    if buf.dtype != dtype:
+        raise ExprError(f"{where}: buffer {buf.name} is {buf.dtype} but {name} is {dtype}; they must match")
+    same = len(buf.shape) == len(shape) and all(
+        a is b or not (isinstance(a, IntImm) and isinstance(b, IntImm)) or a.value == b.value
+        for a, b in zip(buf.shape, shape))
+    if not same:
+        raise ExprError(f"{where}: buffer {buf.name} has shape {list(buf.shape)} but {name} has shape "
+                        f"{list(shape)}; they must match")
 
 
 def _arg(a: Any) -> PrimExpr:

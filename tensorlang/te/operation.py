@@ -25,6 +25,7 @@ from .tensor import (
     PlaceholderOp,
     Range,
     Tensor,
+    axis_of,
     index_dtype_of,
     integral,
     to_shape,
@@ -206,17 +207,42 @@ def _check_body(bodies: list[PrimExpr], axis: list[IterVar], where: str) -> None
         for b in bodies[1:]:
             if b.combiner is not first.combiner or b.source is not first.source:
                 raise ExprError(f"{where}: the outputs must come from one tuple reduction")
-    allowed = {iv.var for iv in axis}
-    if reduces[0]:
-        allowed |= {iv.var for iv in bodies[0].axis}
+    for k, b in enumerate(bodies):
+        if b.dtype.lanes != 1 or b.dtype.is_handle:
+            what = "the function's value" if len(bodies) == 1 else f"output {k} of the function"
+            raise DTypeError(f"{where}: {what} is a {b.dtype} expression '{b}'; a tensor holds scalar elements "
+                             "(bool, int, uint or float)")
+    own = {id(iv.var) for iv in axis}
 
     def check(node: Any, top: PrimExpr) -> None:
         if isinstance(node, Reduce) and node is not top:
             raise ExprError(f"{where}: a reduction must be the outermost operation of the body "
                             f"(found '{node}' nested inside '{top}'); compute it in its own stage")
 
-    for b in bodies:
-        post_order_visit(b, lambda n, b=b: check(n, b))
-        if isinstance(b, Reduce):
-            for s in b.source:
-                post_order_visit(s, lambda n, b=b: check(n, b))
+    def check_var(node: Any, top: PrimExpr) -> None:
+        if isinstance(node, Var) and id(node) not in own:
+            _check_foreign_axis(node, top, where)
+
+    for visit in (check, check_var):  # a nested reduction is the first thing to report
+        for b in bodies:
+            post_order_visit(b, lambda n, b=b: visit(n, b))
+
+
+def _check_foreign_axis(v: Var, top: PrimExpr, where: str) -> None:
+    """A variable of the body that is no index of this compute: a te.var (a parameter) is fine;
+    the axis of a reduction that does not reduce over it, or of another compute, is never bound
+    in this one's loops (lowering would only say that it is unbound)."""
+    if isinstance(top, Reduce) and any(r.var is v for r in top.axis):
+        return
+    iv = axis_of(v)
+    if iv is None:
+        return
+    if iv.iter_type == IterVarType.COMM_REDUCE:
+        if not isinstance(top, Reduce):
+            raise ExprError(f"{where}: reduce_axis {v.name} is used outside a reduction; reduce over it "
+                            f"(te.sum(..., axis={v.name})) or index with this compute's own indices")
+        raise ExprError(f"{where}: reduce_axis {v.name} is used in a reduction over "
+                        f"{', '.join(r.var.name for r in top.axis)}, which does not include it; list it in axis=[...]")
+    if iv.iter_type == IterVarType.DATA_PAR and iv.dom is not None:
+        raise ExprError(f"{where}: the body uses {v.name}, an index of another compute; use the indices this "
+                        "compute's function is given")

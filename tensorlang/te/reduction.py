@@ -105,8 +105,8 @@ class Reducer:
         dtypes = [s.dtype for s in source]
         lhs = [Var(f"x{i}", dt) for i, dt in enumerate(dtypes)]
         rhs = [Var(f"y{i}", dt) for i, dt in enumerate(dtypes)]
-        _check_callable_with(self.fcombine, 2, f"te.{self.name}: fcombine")
-        _check_callable_with(self.fidentity, len(dtypes), f"te.{self.name}: fidentity")
+        check_callable_with(self.fcombine, 2, f"te.{self.name}: fcombine")
+        check_callable_with(self.fidentity, len(dtypes), f"te.{self.name}: fidentity")
         res = self.fcombine(tuple(lhs), tuple(rhs)) if multi else self.fcombine(lhs[0], rhs[0])
         res = tuple(res) if multi else (res,)
         ident = self.fidentity(*dtypes)
@@ -149,7 +149,7 @@ class Reducer:
                             f"te.reduce_axis(...) instead (te.{self.name}(expr, axis=k))")
 
 
-def _check_callable_with(fn: Callable, n: int, where: str) -> None:
+def check_callable_with(fn: Callable, n: int, where: str) -> None:
     """An ExprError when ``fn`` cannot be called with ``n`` positional arguments."""
     try:
         sig = inspect.signature(fn)

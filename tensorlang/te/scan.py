@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..errors import ExprError
+from ..errors import DTypeError, ExprError
 from .attrs import tvm_attrs
 from .expr import PrimExpr, TensorRead, Var
 from .tensor import ComputeOp, IterVar, IterVarType, PlaceholderOp, Range, Tensor, index_dtype_of
@@ -100,6 +100,12 @@ def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], sta
                             f"got {upd.shape[0]} for {upd.name} and {steps}")
         if not isinstance(upd.op, ComputeOp):
             raise ExprError(f"{where}: update {upd.name} must be a te.compute")
+        # init, update and state share the scan output's storage: another dtype would be read
+        # back as the state's (float bits taken for integers), as TVM's ScanOp also refuses.
+        for what, t in (("init", ini), ("update", upd)):
+            if t.dtype != st.dtype:
+                raise DTypeError(f"{where}: {what} {t.name} is {t.dtype} but the state {st.name} is {st.dtype}; "
+                                 f"they must match (cast the {what}'s expression with .astype('{st.dtype}'))")
     # TVM wraps a single tensor given as ``inputs``, as it does for init/update/state
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs or [])
     for t in ins:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import math
 import numbers
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -84,6 +85,7 @@ class IterVar:
         object.__setattr__(self, "var", var)
         object.__setattr__(self, "iter_type", IterVarType(iter_type))
         object.__setattr__(self, "thread_tag", thread_tag)
+        _AXIS_OF_VAR[id(var)] = self
 
     # TVM's IterVar kinds, as class constants (``IterVar.Unrolled`` ...); the last four are
     # what ``Stage.iter_var_attrs[iv].iter_type`` reports for annotated loops.
@@ -127,6 +129,18 @@ class IterVar:
         if isinstance(other, (numbers.Number, PrimExpr)) and not isinstance(other, bool):
             return self.var != other
         return self is not other
+
+
+# The live IterVar of each axis variable, by the variable's id (a Var compares by value, and an
+# IterVar keeps its variable alive, so an id seen here is that variable's): te.compute tells a
+# reduce_axis used outside its reduction, or another compute's axis, from a free te.var.
+_AXIS_OF_VAR: weakref.WeakValueDictionary[int, IterVar] = weakref.WeakValueDictionary()
+
+
+def axis_of(var: Var) -> IterVar | None:
+    """The IterVar whose variable ``var`` is (the latest made), or None for a plain variable."""
+    iv = _AXIS_OF_VAR.get(id(var))
+    return iv if iv is not None and iv.var is var else None
 
 
 def _delegate(name: str):
@@ -298,7 +312,12 @@ class Operation:
         return len(self.outputs)
 
     def output(self, index: int) -> Tensor:
-        return self.outputs[index]
+        k = index.__index__() if hasattr(index, "__index__") and not isinstance(index, bool) else None
+        if k is None or not 0 <= k < len(self.outputs):
+            # a negative index would silently pick an output from the end, as TVM's does not
+            raise ExprError(f"operation {self.name} has {len(self.outputs)} output(s) (0..{len(self.outputs) - 1}); "
+                            f"output({index!r}) does not exist")
+        return self.outputs[k]
 
     @property
     def input_tensors(self) -> list[Tensor]:

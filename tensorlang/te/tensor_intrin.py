@@ -16,6 +16,7 @@ from .dtype import INT32
 from .expr import Call, PrimExpr, TensorRead, Var, convert
 from .extern import DeclBuffer
 from .functor import substitute
+from .reduction import check_callable_with
 from .tensor import ComputeOp, IterVar, IterVarType, Operation, PlaceholderOp, Range, Tensor, TensorRegion
 
 
@@ -153,6 +154,7 @@ def decl_tensor_intrin(op: Operation, fcompute: Callable[..., Any], name: str = 
     ins, outs = buffers[:-1], buffers[-1:]
     if not callable(fcompute):
         raise ExprError(f"{where}: fcompute must be a function of (ins, outs), got {fcompute!r}")
+    check_callable_with(fcompute, 3 if scalars else 2, f"{where}: fcompute")
     got = fcompute(ins, outs, scalars) if scalars else fcompute(ins, outs)
     if isinstance(got, (list, tuple)):
         if len(got) != 3:

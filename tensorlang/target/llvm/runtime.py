@@ -230,7 +230,7 @@ class Module(SignedModule):
     def save(self, path: str | os.PathLike, fmt: str = "") -> None:
         """Write the module in ``fmt`` (default: the file's extension): "o" object code (link it
         with ``contrib.cc.create_shared``), "ll" LLVM IR, "s" assembly, "so" a shared library."""
-        path = os.fspath(path)
+        path = export_file_path(path, "Module.save")
         fmt = fmt or os.path.splitext(path)[1].lstrip(".")
         if fmt in ("o", "obj"):
             object_code = getattr(self._library, "object_code", None)
