@@ -384,7 +384,12 @@ class Stage:
                                 f"(a cross-thread reduction), not to {thread_ivar.thread_tag}: those threads cannot "
                                 "combine their partial results (use rfactor to split the reduction)")
         tag = thread_ivar.thread_tag
+        # A hybrid script's sibling loop nests are separate kernels and may bind one index (as in
+        # TVM); lowering (script_loops) refuses a script loop bound inside one on the same index.
+        siblings_allowed = isinstance(self.op, HybridOp)
         for other, other_attr in self.iter_var_attrs.items():
+            if siblings_allowed:
+                break
             bound = other_attr.bind_thread
             if other is iv or bound is None or other not in self.leaf_iter_vars:
                 continue

@@ -156,3 +156,28 @@ def test_an_extern_launching_one_index_twice_nested_is_refused():
     f(a, out)
     np.testing.assert_allclose(out, a[:, None] + np.arange(4), rtol=1e-6)
     _compiled_for_sm90(f)
+
+
+def test_sibling_nests_of_a_script_may_bind_one_index():
+    # Two kernels, each on threadIdx.x (TVM allows it); nested loops on one index stay refused.
+    A = te.placeholder((40,), name="a")
+    c, d = two_nests(A)
+    s = te.create_schedule(c.op)
+    j, i = c.op.axis
+    s[c].bind(i, te.thread_axis("threadIdx.x"))
+    s[c].bind(j, te.thread_axis("threadIdx.x"))
+    f = tvm.build(s, [A, c, d], TARGET)
+    a = rng.standard_normal(40).astype("float32")
+    co, do = np.full(40, np.nan, "float32"), np.full(40, np.nan, "float32")
+    f(a, co, do)
+    np.testing.assert_allclose(co, a * 2, rtol=1e-6)
+    np.testing.assert_allclose(do, a + 1, rtol=1e-6)
+    _compiled_for_sm90(f)
+
+    c2 = one_nest(A)
+    s2 = te.create_schedule(c2.op)
+    i2, j2 = c2.op.axis
+    s2[c2].bind(i2, te.thread_axis("threadIdx.x"))
+    s2[c2].bind(j2, te.thread_axis("threadIdx.x"))
+    with pytest.raises(tvm.TensorLangError, match="threadIdx.x"):
+        tvm.build(s2, [A, c2], TARGET)
