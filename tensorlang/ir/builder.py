@@ -17,6 +17,15 @@ _KINDS = {"serial": ForKind.SERIAL, "parallel": ForKind.PARALLEL, "vectorize": F
           "unroll": ForKind.UNROLLED}
 
 
+def _integer(value: Any, what: str) -> PrimExpr:
+    """``value`` as an integer expression; a loop bound or an index of another type is refused
+    here, where it is written, rather than failing (or rounding) in code generation."""
+    expr = convert(value)
+    if not expr.dtype.is_int:
+        raise ExprError(f"ir_builder: {what} must be an integer, got {value!r} of type {expr.dtype}")
+    return expr
+
+
 class BufferPtr:
     """Flat element access to a buffer handle (TVM's ``BufferVar``): ``ptr[i]`` reads,
     ``ptr[i] = v`` emits a store, ``asobject()`` is the handle Var, which is also what the
@@ -47,7 +56,7 @@ class BufferPtr:
             for d, i in zip(self.shape[1:], index[1:]):
                 flat = flat * d + i
             index = flat
-        index = convert(index)
+        index = _integer(index, f"an index of buffer {self.data.name}")
         lanes = self.dtype.lanes
         if lanes > 1 and index.dtype.lanes == 1:
             # Loads and stores address scalar elements: a vector element is a ramp over its lanes.
@@ -104,19 +113,29 @@ class IRBuilder:
         """``with ib.for_range(0, n, name="i") as i:`` a loop over [begin, end)."""
         if kind not in _KINDS:
             raise ExprError(f"for_range kind '{kind}' is not one of {', '.join(_KINDS)}")
+        if not as_dtype(dtype).is_int:
+            raise ExprError(f"ir_builder.for_range: loop variable '{name}' must have an integer dtype, got {dtype}")
+        lo = _integer(begin, f"for_range '{name}': the begin")
+        hi = _integer(end, f"for_range '{name}': the end")
         var = Var(name, as_dtype(dtype))
         self._stack.append([])
         yield var
         body = self._pop()
-        lo, hi = convert(begin), convert(end)
         self.emit(For(var, lo, hi - lo, _KINDS[kind], body))
 
     @contextlib.contextmanager
     def if_scope(self, cond: Any) -> Iterator[None]:
-        """``with ib.if_scope(cond):`` statements run when ``cond`` holds."""
+        """``with ib.if_scope(cond):`` statements run when ``cond`` holds: a bool, or an
+        integer (true when nonzero, as in C); a float or a handle is refused."""
+        test = convert(cond)
+        if not (test.dtype.is_bool or test.dtype.is_int) or test.dtype.lanes != 1:
+            raise ExprError(f"ir_builder.if_scope: the condition must be a scalar bool (or integer), got {cond!r} "
+                            f"of type {test.dtype}; compare it, e.g. x != 0")
+        if test.dtype.is_int:
+            test = test != 0  # code generation branches on a bool
         self._stack.append([])
         yield
-        self.emit(IfThenElse(convert(cond), self._pop()))
+        self.emit(IfThenElse(test, self._pop()))
 
     @contextlib.contextmanager
     def else_scope(self) -> Iterator[None]:

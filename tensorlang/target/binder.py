@@ -125,7 +125,15 @@ class ArgBinder:
             bound = env.get(p.var)
             if bound is None:
                 raise ArgumentError(f"{self.sig.name}: no argument's shape determines {p.name}")
-            out.values[i] = convert(bound)
+            try:
+                out.values[i] = convert(bound)
+            except ArgumentError:
+                # The shape variable is no argument: name the array dimension it came from.
+                name, d = origin.get(p.var, ("?", -1))
+                raise ArgumentError(
+                    f"argument {name}: dimension {d} is {bound}, which does not fit the {p.dtype} shape "
+                    f"variable {p.var} it binds; declare it as te.var(\"{p.var}\", \"int64\") to take "
+                    "arrays that large") from None
         for check in self.sig.checks:
             self._check(check, env, origin)
         if self.check_overlap:  # code is compiled assuming no aliasing (noalias, __restrict__)

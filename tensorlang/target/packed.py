@@ -29,6 +29,13 @@ _RAW: dict[str, Callable[..., Any]] = {}
 _errors = threading.local()
 
 
+def _noted(fname: str, nargs: int, exc: Exception) -> Exception:
+    """What the user's packed function raised, as it raised it (``except ValueError`` still
+    catches it), with a note naming the function generated code called."""
+    exc.add_note(f"(raised by the packed function '{fname}', called from generated code with {nargs} argument(s))")
+    return exc
+
+
 def register_raw(name: str, func: Callable[..., Any], override: bool = False) -> None:
     """Make ``func`` callable from generated code as ``name``."""
     if name in _RAW and not override:
@@ -76,9 +83,16 @@ def _dispatch(name: bytes, vals: Any, codes: Any, nargs: int) -> int:
         if func is None:
             raise TensorLangError(f"generated code called the packed function '{fname}', which is not registered "
                                   "(tl.register_func)")
+    except BaseException as exc:  # noqa: BLE001 - any failure travels back to the caller
+        _errors.pending = exc
+        return ERR_PACKED_CALL
+    try:
         func(*_decode(vals, codes, nargs))
         return 0
-    except BaseException as exc:  # noqa: BLE001 - any failure travels back to the caller
+    except Exception as exc:  # noqa: BLE001 - the user's function: name it, keep what it raised
+        _errors.pending = _noted(fname, nargs, exc)
+        return ERR_PACKED_CALL
+    except BaseException as exc:  # noqa: BLE001 - KeyboardInterrupt and the like travel as they are
         _errors.pending = exc
         return ERR_PACKED_CALL
 

@@ -226,9 +226,16 @@ def _check_body(bodies: list[PrimExpr], axis: list[IterVar], where: str) -> None
     for visit in (check, check_var):  # a nested reduction is the first thing to report
         for b in bodies:
             post_order_visit(b, lambda n, b=b: visit(n, b))
+    for r in (bodies[0].axis if all(reduces) else ()):
+        # A reduction's range is evaluated in this compute's loops too: the same variables qualify.
+        def check_range(node: Any, r: IterVar = r) -> None:
+            if isinstance(node, Var) and id(node) not in own:
+                _check_foreign_axis(node, None, where, f"the range of reduce_axis {r.var.name} uses")
+        for e in (r.dom.min, r.dom.extent):
+            post_order_visit(e, check_range)
 
 
-def _check_foreign_axis(v: Var, top: PrimExpr, where: str) -> None:
+def _check_foreign_axis(v: Var, top: PrimExpr | None, where: str, uses: str = "the body uses") -> None:
     """A variable of the body that is no index of this compute: a te.var (a parameter) is fine;
     the axis of a reduction that does not reduce over it, or of another compute, is never bound
     in this one's loops (lowering would only say that it is unbound)."""
@@ -237,12 +244,18 @@ def _check_foreign_axis(v: Var, top: PrimExpr, where: str) -> None:
     iv = axis_of(v)
     if iv is None:
         return
+    if iv.iter_type == IterVarType.THREAD_INDEX:
+        raise ExprError(f"{where}: {uses} {v.name}, a te.thread_axis; a thread axis is no value in a compute: "
+                        f"bind a loop of the stage to it (s[...].bind(axis, {v.name})) and use the compute's "
+                        "own indices")
     if iv.iter_type == IterVarType.COMM_REDUCE:
+        if top is None:
+            return  # a range over another reduce_axis: lowering decides (this check is about bodies)
         if not isinstance(top, Reduce):
             raise ExprError(f"{where}: reduce_axis {v.name} is used outside a reduction; reduce over it "
                             f"(te.sum(..., axis={v.name})) or index with this compute's own indices")
         raise ExprError(f"{where}: reduce_axis {v.name} is used in a reduction over "
                         f"{', '.join(r.var.name for r in top.axis)}, which does not include it; list it in axis=[...]")
     if iv.iter_type == IterVarType.DATA_PAR and iv.dom is not None:
-        raise ExprError(f"{where}: the body uses {v.name}, an index of another compute; use the indices this "
+        raise ExprError(f"{where}: {uses} {v.name}, an index of another compute; use the indices this "
                         "compute's function is given")

@@ -29,7 +29,8 @@ def index_dtype(shape: tuple[PrimExpr, ...]) -> DType:
 
 def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
           shape: tuple[PrimExpr, ...], strides: tuple[PrimExpr, ...] | None = None) -> PrimExpr:
-    wide = index_dtype(shape) == INT64
+    # Padded strides carry their own width (see _aligned_strides); otherwise the shape decides.
+    wide = strides[-1].dtype == INT64 if strides else index_dtype(shape) == INT64
 
     def rel(d: int, idx: PrimExpr) -> PrimExpr:
         out = idx if mins is None else idx - mins[d]
@@ -49,13 +50,32 @@ def _flat(indices: tuple[PrimExpr, ...], mins: tuple[PrimExpr, ...] | None,
     return offset if offset is not None else const(0)
 
 
-def _aligned_strides(extents: tuple[PrimExpr, ...], aligns: dict[int, tuple[int, int]]) -> tuple[PrimExpr, ...]:
-    """Row-major strides, the stride of each aligned dimension rounded up to factor * k + offset."""
-    strides: list[PrimExpr] = [const(1)] * len(extents)
+def _padded_wide(extents: tuple[PrimExpr, ...], aligns: dict[int, tuple[int, int]]) -> bool:
+    """Whether padded storage needs 64-bit strides and offsets: padding can take a tensor whose
+    plain element count fits in int32 past 2**31 - 1 (and a factor that large is no int32)."""
+    if index_dtype(extents) == INT64 or any(f + o > 2**31 - 1 for f, o in aligns.values()):
+        return True
+    if not all(isinstance(e, IntImm) for e in extents):
+        return True  # a symbolic padded stride can pass 2**31 - 1 whatever the factor
+    stride = 1
     for d in range(len(extents) - 2, -1, -1):
-        stride = strides[d + 1] * extents[d + 1]
+        stride *= max(extents[d + 1].value, 1)
         if d in aligns:
             factor, offset = aligns[d]
+            stride += (factor + offset - stride % factor) % factor
+    return stride * max(extents[0].value, 1) > 2**31 - 1
+
+
+def _aligned_strides(extents: tuple[PrimExpr, ...], aligns: dict[int, tuple[int, int]],
+                     wide: bool) -> tuple[PrimExpr, ...]:
+    """Row-major strides, the stride of each aligned dimension rounded up to factor * k + offset;
+    all of them int64 when ``wide``, so that no product wraps before it is widened."""
+    dt = INT64 if wide else INT32
+    strides: list[PrimExpr] = [const(1, dt)] * len(extents)
+    for d in range(len(extents) - 2, -1, -1):
+        stride = strides[d + 1] * cast(extents[d + 1], dt)
+        if d in aligns:
+            factor, offset = (const(v, dt) for v in aligns[d])
             stride = stride + (factor + offset - stride % factor) % factor
         strides[d] = stride
     return tuple(strides)
@@ -78,12 +98,12 @@ class _Flatten(Mutator):
         var = Var(node.tensor.name, HANDLE)
         self.bufs[node.tensor] = (var, node.mins, node.extents)
         align = self.aligns.get(node.tensor)
+        wide = index_dtype(tuple(node.extents)) == INT64
         if align and len(node.extents) > 1:
-            strides = _aligned_strides(tuple(node.extents), align)
-            self.strides[node.tensor] = strides
+            wide = _padded_wide(tuple(node.extents), align)
+            self.strides[node.tensor] = _aligned_strides(tuple(node.extents), align, wide)
         body = self.visit(node.body)
         size: PrimExpr | None = None
-        wide = index_dtype(tuple(node.extents)) == INT64
         extents = [cast(e, INT64) if wide else e for e in node.extents]  # 2**32 elements must not wrap to 0
         for e in extents:
             size = e if size is None else size * e
