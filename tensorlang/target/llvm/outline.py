@@ -36,6 +36,7 @@ class Piece(S.Stmt):
     as arguments and returns a status, which the caller returns when it is not 0."""
 
     __slots__ = ("body",)
+    PRIVATE_TO = "llvm"  # made by the LLVM code generator for itself; no other walker meets it
     _params = ("body",)
     _children = ("body",)
 
