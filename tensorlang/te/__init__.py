@@ -16,8 +16,8 @@ from . import (
 )
 from .dtype import DType, as_dtype, promote
 from .expr import *  # noqa: F403 - the expression nodes and constructors (expr.__all__)
-from .expr import all_ as all
-from .expr import any_ as any
+from .expr import all_of as all
+from .expr import any_of as any
 from .extern import (
     DeclBuffer,
     ExternOp,

@@ -94,9 +94,11 @@ class PrimExpr(Node):
     def __truediv__(self, o):
         if getattr(o, "_te_tensor", False):
             return NotImplemented
+        _refuse_signed_int_division(self, o)
         return binary(Div, self, o)
 
     def __rtruediv__(self, o):
+        _refuse_signed_int_division(o, self)
         return binary(Div, o, self)
 
     def __floordiv__(self, o):
@@ -735,6 +737,21 @@ def _scalar_like(value: Any, dt: DType, where: str) -> PrimExpr:
     raise ExprError(f"cannot use {value!r} ({type(value).__name__}) in an expression{where}")
 
 
+def _signed_int(v: Any) -> bool:
+    if isinstance(v, PrimExpr):
+        return v.dtype.is_int and v.dtype.is_signed
+    return isinstance(v, (numbers.Integral, np.signedinteger)) and not isinstance(v, (bool, np.bool_))
+
+
+def _refuse_signed_int_division(a: Any, b: Any) -> None:
+    """``a / b`` of two signed integers is refused, as TVM refuses it: numpy would give a float
+    and C truncates, so either answer would surprise someone (unsigned ``/`` truncates, as TVM)."""
+    if _signed_int(a) and _signed_int(b):
+        raise ExprError(f"'/' between two integers ('{a} / {b}') is ambiguous (numpy gives a float, C truncates): "
+                        "use // or te.floordiv (numpy's floor division), te.truncdiv / te.div (C's), or cast one "
+                        "side to a float (x.astype('float32') / y)")
+
+
 def binary(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
     """Build ``cls(a, b)`` after promoting operands, folding integer constants."""
     a, b = _operand_pair(a, b, f" (in '{cls.symbol}')")
@@ -825,6 +842,20 @@ def all_(*conds: Any) -> PrimExpr:
 def any_(*conds: Any) -> PrimExpr:
     """Logical or of all conditions (te.any)."""
     return _chain(conds, Or, False)
+
+
+def all_of(*conds: Any) -> PrimExpr:
+    """``te.all``: the logical and of one or more conditions (none is refused, as TVM refuses it)."""
+    if not conds:
+        raise ExprError("te.all needs at least one condition")
+    return all_(*conds)
+
+
+def any_of(*conds: Any) -> PrimExpr:
+    """``te.any``: the logical or of one or more conditions (none is refused, as TVM refuses it)."""
+    if not conds:
+        raise ExprError("te.any needs at least one condition")
+    return any_(*conds)
 
 
 def if_then_else(cond: Any, t: Any, f: Any) -> PrimExpr:
