@@ -94,11 +94,9 @@ class PrimExpr(Node):
     def __truediv__(self, o):
         if getattr(o, "_te_tensor", False):
             return NotImplemented
-        _refuse_signed_int_division(self, o)
         return binary(Div, self, o)
 
     def __rtruediv__(self, o):
-        _refuse_signed_int_division(o, self)
         return binary(Div, o, self)
 
     def __floordiv__(self, o):
@@ -735,21 +733,6 @@ def _scalar_like(value: Any, dt: DType, where: str) -> PrimExpr:
     if isinstance(value, numbers.Real):
         return const(float(value), dt.element_of() if dt.is_float else FLOAT32)
     raise ExprError(f"cannot use {value!r} ({type(value).__name__}) in an expression{where}")
-
-
-def _signed_int(v: Any) -> bool:
-    if isinstance(v, PrimExpr):
-        return v.dtype.is_int and v.dtype.is_signed
-    return isinstance(v, (numbers.Integral, np.signedinteger)) and not isinstance(v, (bool, np.bool_))
-
-
-def _refuse_signed_int_division(a: Any, b: Any) -> None:
-    """``a / b`` of two signed integers is refused, as TVM refuses it: numpy would give a float
-    and C truncates, so either answer would surprise someone (unsigned ``/`` truncates, as TVM)."""
-    if _signed_int(a) and _signed_int(b):
-        raise ExprError(f"'/' between two integers ('{a} / {b}') is ambiguous (numpy gives a float, C truncates): "
-                        "use // or te.floordiv (numpy's floor division), te.truncdiv / te.div (C's), or cast one "
-                        "side to a float (x.astype('float32') / y)")
 
 
 def binary(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:

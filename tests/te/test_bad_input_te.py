@@ -158,21 +158,3 @@ def test_all_and_any_of_no_condition_are_refused():
     n = te.var("n")
     assert str(te.all(n > 0)) == str(n > 0)
 
-
-def test_true_division_of_two_signed_integers_is_refused_as_tvm_refuses_it(rng):
-    A = te.placeholder((8,), name="A", dtype="int32")
-    for body in (lambda i: A[i] / 2, lambda i: 7 / A[i], lambda i: A[i] / A[i]):
-        with pytest.raises(ExprError, match=r"'/' between two integers .* use // or te.floordiv"):
-            te.compute((8,), body)
-    # a float side divides as numpy does; unsigned integers truncate, as in TVM
-    B = te.compute((8,), lambda i: A[i].astype("float32") / 2, name="B")
-    U = te.placeholder((8,), name="U", dtype="uint8")
-    V = te.compute((8,), lambda i: U[i] / 3, name="V")
-    s = te.create_schedule([B.op, V.op])
-    f = tl.build(s, [A, U, B, V])
-    a = rng.integers(-100, 100, 8).astype("int32")
-    u = rng.integers(0, 255, 8).astype("uint8")
-    b, v = np.empty(8, "float32"), np.empty(8, "uint8")
-    f(a, u, b, v)
-    np.testing.assert_array_equal(b, a.astype("float32") / 2)
-    np.testing.assert_array_equal(v, u // 3)
