@@ -53,7 +53,8 @@ class IntSet:
     is an interval)."""
 
     def __init__(self, min_value: PrimExpr, max_value: PrimExpr):
-        self.min_value, self.max_value = min_value, max_value
+        # IntervalSet(2, 3) as TVM users write it: plain ints become constants.
+        self.min_value, self.max_value = convert(min_value), convert(max_value)
 
     @staticmethod
     def single_point(point: Any) -> IntSet:
@@ -174,7 +175,9 @@ class Analyzer:
             op = {"LT": "GT", "LE": "GE", "GT": "LT", "GE": "LE"}.get(op, op)
         if op == "EQ" and isinstance(a, (E.FloorMod, E.Mod)) and isinstance(a.a, Var) \
                 and isinstance(a.b, IntImm) and isinstance(b, IntImm) and a.b.value > 0:
-            self._mods[a.a] = ModularSet(a.b.value, b.value)
+            new = ModularSet(a.b.value, b.value)
+            old = self._mods.get(a.a)   # a % 4 == 1 inside a % 3 == 1: a % 12 == 1
+            self._mods[a.a] = new if old is None else _intersect(old, new)
             return
         if not isinstance(a, Var):
             return
@@ -205,8 +208,15 @@ class Analyzer:
         return e
 
     def simplify(self, expr: Any, steps: int = 2) -> PrimExpr:
-        """``expr`` simplified under the analyzer's facts."""
-        return simplify(self._substitute(convert(expr)), self._ranges)
+        """``expr`` simplified under the analyzer's facts, in up to ``steps`` passes (as TVM's
+        Analyzer.simplify): a pass can leave a sum whose terms only cancel in the next one."""
+        e = self._substitute(convert(expr))
+        for _ in range(max(int(steps), 1)):
+            out = simplify(e, self._ranges)
+            if out is e:
+                break
+            e = out
+        return e
 
     def rewrite_simplify(self, expr: Any) -> PrimExpr:
         """As ``simplify`` (tensorlang has one simplifier)."""
@@ -222,17 +232,21 @@ class Analyzer:
         e = self._substitute(convert(expr))
         if not (e.dtype.is_int or e.dtype.is_bool):
             raise ExprError(f"Analyzer.const_int_bound: '{e}' is {e.dtype}, not an integer")
+        lo_v, hi_v = _ConstBound(self._ranges).visit(e)
+        # The symbolic interval analysis is sometimes tighter (x % 8 + x // 8 * 8 is x): keep the
+        # tighter constant side of the two.
         lo, hi = relax(simplify(e, self._ranges), self._ranges)
-        dlo, dhi = _dtype_limits(e.dtype)
-        lo_v = max(lo.value, dlo) if isinstance(lo, IntImm) else dlo
-        hi_v = min(hi.value, dhi) if isinstance(hi, IntImm) else dhi
-        lo_v = max(lo_v, ConstIntBound.NEG_INF)
-        hi_v = min(hi_v, ConstIntBound.POS_INF)
+        if isinstance(lo, IntImm):
+            lo_v = max(lo_v, lo.value)
+        if isinstance(hi, IntImm):
+            hi_v = min(hi_v, hi.value)
+        lo_v = ConstIntBound.NEG_INF if lo_v == -math.inf else max(int(lo_v), ConstIntBound.NEG_INF)
+        hi_v = ConstIntBound.POS_INF if hi_v == math.inf else min(int(hi_v), ConstIntBound.POS_INF)
         return ConstIntBound(lo_v, hi_v)
 
     def modular_set(self, expr: Any) -> ModularSet:
         """The coefficient and base every value of ``expr`` has: values are ``coeff * x + base``."""
-        return _Modular(self._mods).visit(self._substitute(convert(expr)))
+        return _Modular(self._mods, self._ranges).visit(self._substitute(convert(expr)))
 
     def int_set(self, expr: Any, dom_map: Mapping[Var, Any] | None = None) -> IntSet:
         """Symbolic bounds of ``expr`` with the variables of ``dom_map`` (to Range or IntSet) and
@@ -282,11 +296,228 @@ def _tighter(old: PrimExpr | None, new: PrimExpr, pick: Any) -> PrimExpr:
     return new
 
 
-class _Modular:
-    """Modular sets of integer expressions, bottom-up."""
+Bound = tuple[Any, Any]  # (lo, hi): ints, or -math.inf / math.inf for an unknown side
 
-    def __init__(self, mods: Mapping[Var, ModularSet]):
+
+def _everything(dt: Any) -> Bound:
+    """All values of an integer dtype; 64-bit limits are TVM's infinities."""
+    lo, hi = _dtype_limits(dt)
+    return (-math.inf if dt.bits >= 64 and lo < 0 else lo), (math.inf if dt.bits >= 64 else hi)
+
+
+def _mul_ext(a: Any, b: Any) -> Any:
+    return 0 if a == 0 or b == 0 else a * b
+
+
+def _div_ext(a: Any, b: int, floor: bool) -> Any:
+    if a in (math.inf, -math.inf):
+        return a if b > 0 else -a
+    q = a // b
+    return q if floor or q >= 0 or q * b == a else q + 1
+
+
+class _ConstBound:
+    """Constant bounds of an integer expression, bottom-up, as TVM's ConstIntBound analysis
+    computes them (an unbounded side is an infinity), but sound for tensorlang's wrap-around
+    integers: a node whose finite bound leaves its dtype may wrap, so it gets the dtype's whole
+    range; a cast keeps its operand's bound only when that fits the new type; division and
+    modulo by a range that holds 0 include numpy's 0."""
+
+    def __init__(self, ranges: Mapping[Var, Interval]):
+        self.ranges = ranges
+        self.lets: dict[Var, Bound] = {}
+        self.depth = 0
+
+    def visit(self, e: PrimExpr) -> Bound:
+        dt = e.dtype
+        if dt.is_float:
+            if isinstance(e, E.FloatImm):
+                return e.value, e.value
+            if isinstance(e, E.Cast) and (e.value.dtype.is_int or e.value.dtype.is_bool) and dt.bits >= 32:
+                return self.visit(e.value)   # exact for the small values bounds come out of
+            return -math.inf, math.inf
+        if not (dt.is_int or dt.is_bool) or dt.lanes != 1:
+            return -math.inf, math.inf
+        fn = getattr(self, "visit_" + type(e).__name__, None)
+        lo, hi = fn(e) if fn is not None else _everything(dt)
+        if dt.is_bool:
+            return max(lo, 0), min(hi, 1)
+        dlo, dhi = _dtype_limits(dt)
+        if (lo != -math.inf and lo < dlo) or (hi != math.inf and hi > dhi):
+            return _everything(dt)           # it may wrap around
+        return lo, hi
+
+    def visit_IntImm(self, e: IntImm) -> Bound:
+        return e.value, e.value
+
+    def visit_Var(self, e: Var) -> Bound:
+        if e in self.lets:
+            return self.lets[e]
+        r = self.ranges.get(e)
+        if r is None:
+            return (0, math.inf) if type(e).__name__ == "SizeVar" else _everything(e.dtype)
+        if self.depth > 8:
+            return _everything(e.dtype)
+        self.depth += 1
+        try:
+            lo = -math.inf if r.lo is None else self.visit(r.lo)[0]
+            hi = math.inf if r.hi is None else self.visit(r.hi)[1]
+        finally:
+            self.depth -= 1
+        return lo, hi
+
+    visit_SizeVar = visit_Var
+
+    def visit_Add(self, e: E.Add) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.a), self.visit(e.b)
+        return alo + blo, ahi + bhi
+
+    def visit_Sub(self, e: E.Sub) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.a), self.visit(e.b)
+        return alo - bhi, ahi - blo
+
+    def visit_Mul(self, e: E.Mul) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.a), self.visit(e.b)
+        corners = [_mul_ext(x, y) for x in (alo, ahi) for y in (blo, bhi)]
+        return min(corners), max(corners)
+
+    def _divisors(self, b: PrimExpr) -> tuple[list[Any], bool]:
+        """The corner divisors of ``b``'s range with 0 left out, and whether 0 is in it."""
+        blo, bhi = self.visit(b)
+        dlo, dhi = _dtype_limits(b.dtype)
+        blo, bhi = max(blo, dlo), min(bhi, dhi)
+        zero = blo <= 0 <= bhi
+        corners = []
+        if bhi >= 1:
+            corners += [max(blo, 1), bhi]
+        if blo <= -1:
+            corners += [blo, min(bhi, -1)]
+        return corners, zero
+
+    def _division(self, e: PrimExpr, floor: bool) -> Bound:
+        alo, ahi = self.visit(e.a)
+        divisors, zero = self._divisors(e.b)
+        if zero and any(d < 0 for d in divisors) and any(d > 0 for d in divisors):
+            return -math.inf, math.inf        # a divisor range across 0: |a / b| reaches |a|
+        vals = [_div_ext(x, d, floor) for x in (alo, ahi) for d in divisors] + ([0] if zero else [])
+        return (min(vals), max(vals)) if vals else (0, 0)
+
+    def visit_FloorDiv(self, e: E.FloorDiv) -> Bound:
+        return self._division(e, True)
+
+    def visit_Div(self, e: E.Div) -> Bound:
+        return self._division(e, False)
+
+    def visit_FloorMod(self, e: E.FloorMod) -> Bound:
+        alo, ahi = self.visit(e.a)
+        blo, bhi = self.visit(e.b)
+        lo = min(blo + 1, 0)                 # the result has b's sign (0 for b = 0, numpy's value)
+        hi = max(bhi - 1, 0)
+        if alo >= 0 and blo >= 0:
+            hi = min(hi, ahi)                # x % b is x or smaller for x >= 0 and b >= 0
+        if ahi <= 0 and bhi <= 0:
+            lo = max(lo, alo)
+        if alo >= 0 and blo > 0 and ahi < blo:
+            return alo, ahi                  # x < b: x % b is x
+        return lo, hi
+
+    def visit_Mod(self, e: E.Mod) -> Bound:
+        alo, ahi = self.visit(e.a)
+        blo, bhi = self.visit(e.b)
+        m = max(abs(blo), abs(bhi)) - 1      # the result has a's sign and |result| < |b|
+        return (0 if alo >= 0 else max(alo, -m)), (0 if ahi <= 0 else min(ahi, m))
+
+    def visit_Min(self, e: E.Min) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.a), self.visit(e.b)
+        return min(alo, blo), min(ahi, bhi)
+
+    def visit_Max(self, e: E.Max) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.a), self.visit(e.b)
+        return max(alo, blo), max(ahi, bhi)
+
+    def visit_Select(self, e: E.Select) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.true_value), self.visit(e.false_value)
+        return min(alo, blo), max(ahi, bhi)
+
+    def visit_Cast(self, e: E.Cast) -> Bound:
+        lo, hi = self.visit(e.value)
+        if e.value.dtype.is_float:
+            lo = lo if lo in (-math.inf, math.inf) else math.trunc(lo)
+            hi = hi if hi in (-math.inf, math.inf) else math.trunc(hi)
+        dlo, dhi = _dtype_limits(e.dtype)
+        if lo == -math.inf or hi == math.inf or lo < dlo or hi > dhi:
+            return _everything(e.dtype)      # a value may not fit: it wraps
+        return lo, hi
+
+    def _shift_amounts(self, e: PrimExpr) -> tuple[int, int] | None:
+        blo, bhi = self.visit(e.b)
+        if blo < 0 or bhi >= e.dtype.bits:
+            return None
+        return int(blo), int(bhi)
+
+    def visit_ShiftRight(self, e: E.ShiftRight) -> Bound:
+        amounts = self._shift_amounts(e)
+        if amounts is None:
+            return _everything(e.dtype)
+        alo, ahi = self.visit(e.a)
+        vals = [x if x in (-math.inf, math.inf) else x >> k for x in (alo, ahi) for k in amounts]
+        return min(vals), max(vals)
+
+    def visit_ShiftLeft(self, e: E.ShiftLeft) -> Bound:
+        amounts = self._shift_amounts(e)
+        if amounts is None:
+            return _everything(e.dtype)
+        alo, ahi = self.visit(e.a)
+        vals = [_mul_ext(x, 1 << k) for x in (alo, ahi) for k in amounts]
+        return min(vals), max(vals)
+
+    def visit_BitwiseAnd(self, e: E.BitwiseAnd) -> Bound:
+        (alo, ahi), (blo, bhi) = self.visit(e.a), self.visit(e.b)
+        if alo >= 0 and blo >= 0:
+            return 0, min(ahi, bhi)
+        if alo >= 0:
+            return 0, ahi
+        if blo >= 0:
+            return 0, bhi
+        return _everything(e.dtype)
+
+    def visit_Let(self, e: E.Let) -> Bound:
+        saved = self.lets.get(e.var)
+        self.lets[e.var] = self.visit(e.value)
+        try:
+            return self.visit(e.body)
+        finally:
+            if saved is None:
+                del self.lets[e.var]
+            else:
+                self.lets[e.var] = saved
+
+
+def _intersect(a: ModularSet, b: ModularSet) -> ModularSet:
+    """The values in both sets (Chinese remainders); the first set when they share none (only
+    contradictory constraints give that)."""
+    if a.coeff == 0 or b.coeff == 0:
+        return a if a.coeff == 0 else b
+    g = math.gcd(a.coeff, b.coeff)
+    if (b.base - a.base) % g:
+        return a
+    lcm = a.coeff // g * b.coeff
+    # a.base + a.coeff * t == b.base (mod b.coeff)
+    t = ((b.base - a.base) // g * pow(a.coeff // g, -1, b.coeff // g)) % (b.coeff // g) if b.coeff // g > 1 else 0
+    return ModularSet(lcm, a.base + a.coeff * t)
+
+
+class _Modular:
+    """Modular sets of integer expressions, bottom-up.  Arithmetic whose bounds fill its type may
+    have wrapped around, which keeps residues only modulo a power of two: such a node's set is
+    weakened to gcd(coeff, 2**bits)."""
+
+    def __init__(self, mods: Mapping[Var, ModularSet], ranges: Mapping[Var, Interval] | None = None):
         self.mods = mods
+        self.ranges = ranges or {}
+
+    def _bound(self, e: PrimExpr) -> Bound:
+        return _ConstBound(self.ranges).visit(e)
 
     def visit(self, e: PrimExpr) -> ModularSet:
         if isinstance(e, IntImm):
@@ -294,7 +525,44 @@ class _Modular:
         if isinstance(e, Var):
             return self.mods.get(e, ModularSet(1, 0))
         fn = getattr(self, "visit_" + type(e).__name__, None)
-        return fn(e) if fn is not None else ModularSet(1, 0)
+        m = fn(e) if fn is not None else ModularSet(1, 0)
+        dt = e.dtype
+        if isinstance(e, (E.Add, E.Sub, E.Mul, E.ShiftLeft)) and dt.is_int and dt.bits < 64 \
+                and (dt.bits < 32 or dt.kind == "uint" or all(v in self.ranges for v in free_vars(e))) \
+                and self._bound(e) == _everything(dt):
+            # It may have wrapped.  Signed 32-bit index arithmetic on variables with no known
+            # range is taken not to overflow, as the simplifier takes it.
+            m = ModularSet(math.gcd(m.coeff, 1 << dt.bits), m.base)
+        return m
+
+    def visit_Cast(self, e: E.Cast) -> ModularSet:
+        inner = e.value
+        if inner.dtype.is_float and isinstance(inner, E.Cast):
+            inner = inner.value                      # int -> float -> int: exact for bounded values
+        if not inner.dtype.is_int or not (e.dtype.is_int or e.dtype.is_float):
+            return ModularSet(1, 0)
+        m = self.visit(inner)
+        lo, hi = self._bound(inner)
+        dlo, dhi = _dtype_limits(e.dtype) if e.dtype.is_int else (-(1 << 24), 1 << 24)
+        if lo == -math.inf or hi == math.inf or lo < dlo or hi > dhi:
+            bits = e.dtype.bits if e.dtype.is_int else 0
+            return ModularSet(math.gcd(m.coeff, 1 << bits) if bits else 1, m.base if bits else 0)
+        return m
+
+    def visit_Div(self, e: E.Div) -> ModularSet:
+        a = self.visit(e.a)
+        if isinstance(e.b, IntImm) and e.b.value != 0:
+            k = e.b.value
+            if a.coeff % k == 0 and a.base % k == 0:   # an exact division: truncation is floor
+                return ModularSet(a.coeff // abs(k), a.base // k)
+            if self._bound(e.a)[0] >= 0 and k > 0:     # non-negative: truncation is floor
+                return self.visit_FloorDiv(E.FloorDiv(e.a, e.b))
+        return ModularSet(1, 0)
+
+    def visit_ShiftRight(self, e: E.ShiftRight) -> ModularSet:
+        if isinstance(e.b, IntImm) and 0 <= e.b.value < e.dtype.bits - 1:
+            return self.visit_FloorDiv(E.FloorDiv(e.a, IntImm(e.dtype, 1 << e.b.value)))
+        return ModularSet(1, 0)
 
     def visit_Add(self, e: E.Add) -> ModularSet:
         a, b = self.visit(e.a), self.visit(e.b)

@@ -14,7 +14,7 @@ from typing import Any
 from ..te import expr as E
 from ..te.expr import IntImm, PrimExpr, Var
 from ..te.functor import free_vars
-from ..te.numeric import fits
+from ..te.numeric import fits, int_range
 
 
 class Interval:
@@ -154,6 +154,11 @@ class _Eval:
             inner = self.run(e.value)
             if inner.is_point():
                 return Interval.point(e)  # stays a point (a product with it keeps its bounds)
+            if any(isinstance(b, IntImm) and not fits(b.value, e.dtype) for b in (inner.lo, inner.hi)):
+                # A narrowing cast of a range it cannot hold wraps around: int32(v) for v in
+                # [2**31 - 3, 2**31 + 3] is not [2**31 - 3, -2**31 + 3]; any value may come out.
+                lo, hi = int_range(e.dtype)
+                return Interval(E.const(lo, e.dtype), E.const(hi, e.dtype))
             return Interval(None if inner.lo is None else E.cast(inner.lo, e.dtype),
                             None if inner.hi is None else E.cast(inner.hi, e.dtype))
         if t is E.Let:

@@ -16,6 +16,7 @@ for A = -128), while ``i + 1 > i`` for a loop index folds.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from ..te import expr as E
 from ..te import numeric
 from ..te.expr import IntImm, PrimExpr, Var
-from ..te.functor import Mutator, children, free_vars
+from ..te.functor import Mutator, children, free_vars, substitute
 from .interval import Interval, eval_interval
 from .structural import structural_key
 
@@ -103,6 +104,33 @@ def _is_index(e: PrimExpr) -> bool:
 
 
 _DATA = (E.TensorRead, E.Load, E.Call, E.Reduce)
+
+
+def _has_const_mod(e: PrimExpr) -> bool:
+    """Whether ``e`` has a floormod by a positive constant (the only bound an unranged
+    variable's expression can have)."""
+    t = type(e)
+    if t is E.FloorMod:
+        return isinstance(e.b, IntImm) and e.b.value > 0 or _has_const_mod(e.a)
+    if t in (E.Add, E.Sub, E.Mul, E.FloorDiv):
+        return _has_const_mod(e.a) or _has_const_mod(e.b)
+    return False
+
+
+def _divisor(e: PrimExpr) -> int:
+    """A positive integer that always divides the value of the index expression ``e`` (1 when
+    nothing better is known): constants, products with constants, sums, and ``x % m`` (a
+    multiple of gcd(divisor(x), m)).  Used only on exact (non-wrapping) index arithmetic."""
+    t = type(e)
+    if t is IntImm:
+        return abs(e.value)  # 0 divides by everything: gcd(0, m) is m
+    if t is E.Mul:
+        return _divisor(e.a) * _divisor(e.b)
+    if t is E.Add or t is E.Sub:
+        return math.gcd(_divisor(e.a), _divisor(e.b))
+    if t is E.FloorMod and isinstance(e.b, IntImm) and e.b.value > 0:
+        return math.gcd(_divisor(e.a), e.b.value)
+    return 1
 
 
 class Simplifier(Mutator):
@@ -205,13 +233,16 @@ class Simplifier(Mutator):
 
     @staticmethod
     def _merge_div_mod(terms: dict) -> dict:
-        # (x // c) * (c*k) + (x % c) * k  ->  x * k   (undoes fuse/split index arithmetic)
-        mods = [(key, t, k) for key, (t, k) in terms.items() if type(t) is E.FloorMod and isinstance(t.b, IntImm)]
+        # (x // c) * (c*k) + (x % c) * k  ->  x * k   (undoes fuse/split index arithmetic); the
+        # same identity holds for truncdiv / truncmod, whatever the sign of x.
+        mods = [(key, t, k) for key, (t, k) in terms.items()
+                if type(t) in (E.FloorMod, E.Mod) and isinstance(t.b, IntImm) and t.b.value != 0]
         if not mods:
             return {k: v for k, v in terms.items() if v[1] != 0}
         out = dict(terms)
         for key, t, k in mods:
-            dkey = structural_key(E.FloorDiv(t.a, t.b))
+            div = E.FloorDiv if type(t) is E.FloorMod else E.Div
+            dkey = structural_key(div(t.a, t.b))
             if dkey in out and key in out and out[dkey][1] == k * t.b.value and k != 0:
                 del out[dkey]
                 del out[key]
@@ -266,6 +297,16 @@ class Simplifier(Mutator):
             return e.with_fields(a=a, b=b)
         q = {key: [t, co // c] for key, (t, co) in terms.items() if co % c == 0}
         r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
+        for key, (t, co) in list(r.items()):
+            # A term that is always a multiple of c divides exactly: (x*32 % 128 + 31) // 2 is
+            # (x*32 % 128) // 2 + 15, so it cancels against (x*32 % 128) // 2.
+            g = math.gcd(co, c)
+            if (co * _divisor(t)) % c == 0:
+                del r[key]
+                qt = E.FloorDiv(t, IntImm(e.dtype, c // g))
+                qkey = structural_key(qt)
+                old = q.get(qkey)
+                q[qkey] = [qt, co // g + (old[1] if old else 0)]
         rest = self._build((r, k % c), e.dtype)
         lo, hi = self._bounds(rest)
         if lo is not None and hi is not None and 0 <= lo and hi < c:
@@ -291,7 +332,7 @@ class Simplifier(Mutator):
         terms, k = self._linear(a) if self._exact(a) else ({}, None)
         if k is None or not numeric.fits(k, e.dtype):
             return e.with_fields(a=a, b=b)
-        r = {key: [t, co] for key, (t, co) in terms.items() if co % c != 0}
+        r = {key: [t, co] for key, (t, co) in terms.items() if (co * _divisor(t)) % c != 0}
         rest = self._build((r, k % c), e.dtype)
         lo, hi = self._bounds(rest)
         if lo is not None and hi is not None and 0 <= lo and hi < c:
@@ -315,6 +356,11 @@ class Simplifier(Mutator):
             lo, _ = self._bounds(a)
             if lo is not None and lo >= 0:  # truncation equals floor for non-negative values
                 return self.visit(E.FloorDiv(a, b))
+            terms, k = self._linear(a)
+            c = b.value
+            if k % c == 0 and all(co % c == 0 for _, co in terms.values()):
+                # an exact division (48x + 16 by 16): truncation and floor agree, whatever the sign
+                return self.visit(E.FloorDiv(a, b))
         return self._fold_or_rebuild(e, a, b)
 
     def visit_Mod(self, e: E.Mod) -> PrimExpr:
@@ -328,9 +374,15 @@ class Simplifier(Mutator):
     def _bounds(self, e: PrimExpr) -> tuple[int | None, int | None]:
         if isinstance(e, IntImm):
             return e.value, e.value
-        if not self.ranges:
-            return None, None
-        return const_bound(e, self.ranges)
+        lo, hi = const_bound(e, self.ranges) if self.ranges else (None, None)
+        if (lo is None or hi is None) and _has_const_mod(e):
+            # x % 2 lies in [0, 1] whatever x is: the constant-bound analysis knows it even for a
+            # variable with no range (x % 2 // 8 is 0).
+            from .analyzer import _ConstBound  # the analyzer sits on top of this module
+            clo, chi = _ConstBound(self.ranges).visit(e)
+            lo = lo if lo is not None else (None if clo == -math.inf else int(clo))
+            hi = hi if hi is not None else (None if chi == math.inf else int(chi))
+        return lo, hi
 
     # -- min / max / comparisons ----------------------------------------------------------
     def _diff_bounds(self, a: PrimExpr, b: PrimExpr) -> tuple[int | None, int | None]:
@@ -372,9 +424,12 @@ class Simplifier(Mutator):
                 if lo is not None and lo >= 0:
                     return b if is_min else a
         elif isinstance(a, E.FloatImm) and isinstance(b, E.FloatImm):
-            # numpy.minimum/maximum: NaN on either side wins.
+            # numpy.minimum/maximum in the expression's own dtype: NaN on either side wins, and
+            # a tie of -0.0 and 0.0 gives what numpy's loop for that dtype gives (b for float32
+            # and float64, a for float16), as the code generators do.
             pick = np.minimum if is_min else np.maximum
-            return E.FloatImm(e.dtype, float(pick(a.value, b.value)))
+            dt = e.dtype.numpy()
+            return E.FloatImm(e.dtype, float(pick(np.array([a.value], dt), np.array([b.value], dt))[0]))
         return e.with_fields(a=a, b=b)
 
     def visit_CmpOp(self, e: E.CmpOp) -> PrimExpr:
@@ -426,6 +481,10 @@ class Simplifier(Mutator):
         rhs = self._build((neg, -c), a.dtype)
         if not pos and c > 0:
             lhs, rhs = IntImm(a.dtype, 0), self._build((neg, -c), a.dtype)
+        if self.ranges and not self._exact(lhs, rhs):
+            # The rearranged sides would wrap where a and b do not: INT_MAX < v is not
+            # 0 < v - INT_MAX for a negative v.
+            return cls(a, b)
         return cls(lhs, rhs)
 
     # -- logic and selection -----------------------------------------------------------
@@ -460,13 +519,21 @@ class Simplifier(Mutator):
             return t
         return e.with_fields(condition=c, true_value=t, false_value=f)
 
+    def visit_Let(self, e: E.Let) -> PrimExpr:
+        value = self.visit(e.value)
+        if isinstance(value, (IntImm, E.FloatImm, Var)):
+            # A constant or a variable is inlined, as TVM's simplifier does: let x = 1 in x + 1 is 2.
+            return self.visit(substitute(e.body, {e.var: value}))
+        return e.with_fields(value=value, body=self.visit(e.body))
+
     def visit_Cast(self, e: E.Cast) -> PrimExpr:
         v = self.visit(e.value)
         if v.dtype == e.dtype:
             return v
         if isinstance(v, (IntImm, E.FloatImm)) and e.dtype.lanes == 1:
             if e.dtype.is_float:
-                return E.FloatImm(e.dtype, float(np.array(v.value).astype(e.dtype.numpy())))
+                with np.errstate(over="ignore"):  # 1e30 -> float16 is inf, quietly (as te.cast folds it)
+                    return E.FloatImm(e.dtype, float(np.array(v.value).astype(e.dtype.numpy())))
             if isinstance(v, IntImm):
                 return IntImm(e.dtype, v.value != 0 if e.dtype.is_bool else v.value)
         return e.with_fields(value=v)

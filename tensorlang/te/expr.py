@@ -55,6 +55,10 @@ class Node:
         # Nodes refuse attribute assignment, so they pickle as a constructor call.
         return type(self), tuple(getattr(self, p) for p in self._params)
 
+    def same_as(self, other: object) -> bool:
+        """TVM's ``Object.same_as``: the very same node (identity, not structural equality)."""
+        return self is other
+
     __hash__ = object.__hash__
 
 
@@ -555,6 +559,11 @@ class Let(PrimExpr):
     _children = ("value", "body")
 
     def __init__(self, var: Var, value: PrimExpr, body: PrimExpr):
+        if not isinstance(var, Var):
+            raise ExprError(f"Let: expected a variable (te.var) to bind, got {type(var).__name__} '{var}'")
+        value, body = convert(value), convert(body)  # tir.Let(x, 1, x + 1), as TVM accepts
+        if value.dtype != var.dtype:
+            value = value.astype(var.dtype) if isinstance(value, (IntImm, FloatImm)) else value
         self._init(var=var, value=value, body=body, dtype=body.dtype)
 
 

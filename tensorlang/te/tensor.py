@@ -117,6 +117,10 @@ class IterVar:
 
     __hash__ = object.__hash__
 
+    def same_as(self, other: object) -> bool:
+        """TVM's ``same_as``: the very same iteration variable."""
+        return self is other
+
     def __eq__(self, other: object) -> Any:
         # Against a number or an expression, ``tx == 0`` is a condition, as in TVM (ir_builder
         # kernels write ``with ib.if_scope(tx == 0)``); against anything else (another IterVar
@@ -199,6 +203,10 @@ class Tensor:
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Tensor) and other.op is self.op and other.value_index == self.value_index
+
+    def same_as(self, other: object) -> bool:
+        """TVM's ``same_as``: the same output of the same operation."""
+        return self == other
 
     def __repr__(self) -> str:
         shape = ", ".join(str(s) for s in self.shape)
@@ -322,6 +330,10 @@ class Operation:
     @property
     def input_tensors(self) -> list[Tensor]:
         return []
+
+    def same_as(self, other: object) -> bool:
+        """TVM's ``same_as``: the very same operation."""
+        return self is other
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.name})"

@@ -28,6 +28,7 @@ TE_BIN = {
     "atan2": "te.atan2({a}, {b})", "hypot": "te.hypot({a}, {b})", "copysign": "te.copysign({a}, {b})",
     "nextafter": "te.nextafter({a}, {b})", "land": "te.all({a}, {b})", "lor": "te.any({a}, {b})",
 }
+DIVS = {"truediv", "floordiv", "floormod", "te_floordiv", "te_floormod", "truncdiv", "truncmod", "fmod"}
 # reference op names in fuzzlib.binop
 REF_BIN = {"te_floordiv": "floordiv", "te_floormod": "floormod", "fmod": "truncmod"}
 
@@ -122,7 +123,9 @@ class ElemGen:
             lo, hi = R.irange(dt)
             v = int(self.choice([lo, hi, 0, 1, 3, -1 if lo < 0 else 2, 100 if hi >= 100 else 5]))
         lit = pylit(v) if not isinstance(v, bool) else repr(v)
-        return Node(f"te.const({lit}, '{dt}')", f"R.const({lit}, '{dt}')", dt, True, ops={f"tconst:{dt}"})
+        n = Node(f"te.const({lit}, '{dt}')", f"R.const({lit}, '{dt}')", dt, True, ops={f"tconst:{dt}"})
+        n.zero = kind(dt) != "float" and not v  # an integer x // te.const(0) is refused (ExprError)
+        return n
 
     def gen(self, depth):
         rng = self.rng
@@ -163,6 +166,8 @@ class ElemGen:
             op = self.choice(["land", "lor"])
         a, b = self.operands(depth, op)
         if a.is_const and b.is_const:
+            b = self.leaf()
+        if getattr(b, "zero", False) and op in DIVS:
             b = self.leaf()
         if op == "ldexp":
             x = a if not a.is_const else b
@@ -310,6 +315,13 @@ def gen_elemwise(rng, seed):
         dts = [dts[0]] * nleaves
     shape = rand_shape(rng)
     g = ElemGen(rng, nleaves, dts)
+    if shape and rng.random() < 0.3:
+        # loop indices as int32 leaves: index arithmetic meets data arithmetic in the simplifier
+        for ax in range(len(shape)):
+            # "+ 0": te.fmax(x, i) with a bare spatial index is read as a reduction axis (refused)
+            leaf = Node(f"(i[{ax}] + 0)", f"I{ax}", "int32")
+            leaf.ops = {"leaf:index"}
+            g.leaves.append(leaf)
     depth = int(rng.integers(1, 5))
     node = g.gen(depth)
     if node.is_const:
@@ -325,7 +337,9 @@ def gen_elemwise(rng, seed):
     ]
     for k, dt in enumerate(dts):
         lines.append(f"P{k} = te.placeholder(shape, dtype='{dt}', name='P{k}')")
-    lines.append(f"OUT = te.compute(shape, lambda *i: {node.te}, name='OUT')")
+    pnames = ", ".join(f"P{k}" for k in range(nleaves))
+    lines.append(f"def body({pnames}, i):\n    return {node.te}")
+    lines.append(f"OUT = te.compute(shape, lambda *i: body({pnames}, i), name='OUT')")
     lines.append(f"assert str(OUT.dtype) == '{node.dt}', ('dtype', str(OUT.dtype), '{node.dt}')")
     lines.append("s = te.create_schedule(OUT.op)")
     lines += sched
@@ -336,6 +350,7 @@ def gen_elemwise(rng, seed):
     lines.append(f"out = np.zeros(shape, dtype='{node.dt}')")
     pargs = ", ".join(f"p{k}" for k in range(nleaves))
     lines.append(f"f({pargs}, out)")
+    lines.append("I0, I1, I2 = (list(np.indices(shape, dtype='int32')) + [None] * 3)[:3]")
     lines.append(f"def ref({pargs}):\n    return {node.ref}")
     lines.append(f"want = np.broadcast_to(np.asarray(ref({pargs})), shape)")
     if not node.exact:
@@ -344,4 +359,35 @@ def gen_elemwise(rng, seed):
         lines.append("want_hi = None")
     inputs = "{" + ", ".join(f"'p{k}': p{k}" for k in range(nleaves)) + "}"
     lines.append(f"R.compare(out, want, want_hi, exact={node.exact}, inputs={inputs})")
+    if node.exact and shape and rng.random() < 0.5:
+        lines += _folding_lines(rng, shape, dts, node.dt)
     return "\n".join(lines) + "\n", {"ops": sorted(node.ops), "exact": node.exact}
+
+
+def _folding_lines(rng, shape, dts, out_dt):
+    """Constant folding must agree with the compiled code: the same expression with every leaf
+    (loop indices included) replaced by its value at a few positions, as te.const, folded by te
+    and the simplifier (whatever is left is compiled), bit for bit equal to ``out`` there."""
+    n = int(np.prod(shape))
+    picks = sorted({int(x) for x in rng.integers(0, n, 4)})
+    lines = [f"positions = [np.unravel_index(k, shape) for k in {picks!r}]", "folded = []"]
+    consts = ", ".join(
+        f"(lambda *_, v=p{k}[pos]: te.const(v.item(), '{dt}'))" for k, dt in enumerate(dts))
+    lines.append(
+        "for pos in positions:\n"
+        "    try:\n"
+        f"        e = body({consts}, tuple(te.const(int(x), 'int32') for x in pos))\n"
+        "    except tl.TensorLangError as ex:  # x // 0 with a constant 0 is refused, as TVM does\n"
+        "        if 'constant zero' not in str(ex):\n"
+        "            raise\n"
+        "        continue\n"
+        "    folded.append((pos, te.compute((1,), lambda *_, e=e: e, name=f'F{len(folded)}')))")
+    lines.append(
+        "if folded:\n"
+        "    fs = te.create_schedule([t.op for _, t in folded])\n"
+        "    ff = tl.build(fs, [t for _, t in folded], target='llvm -fp-contract=off')\n"
+        f"    bufs = [np.zeros(1, '{out_dt}') for _ in folded]\n"
+        "    ff(*bufs)\n"
+        "    for (pos, _), b in zip(folded, bufs):\n"
+        "        R.compare(b, out[pos].reshape(1), exact=True, what=f'constant-folded at {pos}')")
+    return lines
