@@ -421,12 +421,13 @@ def _log_series(path: str) -> dict[str, list[float]]:
         if ranking.best is not None:
             flop = getattr(ranking.best[0].config, "flop", 0.0)
             value = flop / ranking.cost / 1e9 if flop else 1e-3 / ranking.cost
-        points = series.setdefault(label, [])
         if record.is_confirmation(res):
+            points = series.get(label)
             if points:
                 points[-1] = value  # the run's declared best, after its last trial
+            # a confirmation of a task with no trial in the log (its trials were removed): no curve
         else:
-            points.append(value)
+            series.setdefault(label, []).append(value)
     return series
 
 

@@ -183,6 +183,9 @@ class Sketch:
 
 
 CUSTOM_PREFIX = "custom:"
+# Every plan kind a stage can get (``_Applier`` has a method of each name but outer and inline).
+PLAN_KINDS = frozenset({INLINE, TILE, RFACTOR, SIMPLE, FLAT, ROWS, OUTER, PTILE, LANES, ROOT, AT,
+                        GTILE, GFLAT, GCROSS, GROWS})
 
 
 @dataclass(frozen=True)
@@ -562,6 +565,13 @@ class _Applier:
             raise InstantiationError(f"sketch {self.sketch.name} does not match the computation's stages "
                                      f"({', '.join(self.dag.by_key)})")
         for key, plan in plans.items():
+            kind, other = _kind(plan)
+            # A plan no rule makes (a hand-edited log, a log of another tensorlang): named, not an
+            # AttributeError from the dispatch below; a plan's anchor must be one of the stages.
+            if kind not in PLAN_KINDS or (other and other not in self.dag.by_key):
+                raise InstantiationError(f"sketch {self.sketch.name}: stage {key} has the plan {plan!r}, "
+                                         f"not one of {', '.join(sorted(PLAN_KINDS))} (with a known stage after "
+                                         "'>' or '@')")
             if plan == INLINE:
                 self.stage(key).compute_inline()
         for info in reversed(self.dag.stages):  # consumers first: anchors exist before attaching

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 import os
 import sys
 import warnings
@@ -45,7 +46,7 @@ from .loop_state import State, StateObject
 from .policy import SketchPolicy
 from .records import NAME_PREFIX, from_config, to_config
 from .search import SketchSearch
-from .sketch import Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
+from .sketch import CUSTOM_PREFIX, Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
 from .tuning_options import TuningOptions
 from .workload_registry import parse_workload_key, register_workload, registered_name, workload_function
 
@@ -238,7 +239,17 @@ class SearchTask:
         sketch, decisions = from_config(config)
         tensors = self._tensors()
         dag = ComputeDAG(tensors)
-        return apply_sketch(dag, sketch, decisions, self.hardware)
+        try:
+            return apply_sketch(dag, sketch, decisions, self.hardware)
+        except InstantiationError:
+            raise
+        except Exception as exc:
+            if any(sketch.name == own.name for own in self.sketches) or sketch.name.startswith(CUSTOM_PREFIX):
+                raise  # a sketch of this task's own rules failing is tensorlang's bug: shown as it is
+            # A sketch no rule makes for this computation (a log of another computation or version,
+            # an edited line) that does not fit its stages: the record does not apply.
+            raise InstantiationError(f"sketch {sketch.name} is not one of {self.name}'s sketches and does not "
+                                     f"apply to it ({type(exc).__name__}: {exc})") from None
 
     def reference(self) -> tuple[Schedule, list]:
         """A plain schedule to check candidates against."""
@@ -497,11 +508,33 @@ def best_config(task: SearchTask, log: str | os.PathLike) -> ConfigEntity | None
     """The best config of ``task`` in ``log`` by ``record.Ranking`` (None when there is none)."""
     if not os.path.exists(log):
         raise TensorLangError(f"{log}: no such tuning log")
-    ranking = record.Ranking()  # the rule every reader of a log follows
-    for inp, res in record.load_with_confirmations(log):
-        if _mine(task, inp):
-            ranking.add(inp, res)
-    return ranking.best[0].config if ranking.best is not None else None
+    mine = [(where, inp, res) for where, _, (inp, res) in record.log_lines_where(log) if _mine(task, inp)]
+    refused: set[str] = set()  # configs that do not make a schedule of this task
+    while True:
+        ranking = record.Ranking()  # the rule every reader of a log follows
+        for where, inp, res in mine:
+            if _config_key(inp.config) not in refused:
+                ranking.add(inp, res)
+        if ranking.best is None:
+            return None
+        config = ranking.best[0].config
+        try:
+            task.instantiate(config)
+        except TensorLangError as exc:
+            # A record of an older tensorlang (its sketch rules changed since) or an edited line:
+            # the next best record is used, as apply_history_best does for a stale template config.
+            key = _config_key(config)
+            refused.add(key)
+            where = next(w for w, inp, _ in mine if _config_key(inp.config) == key)
+            warnings.warn(f"{where}: the logged candidate {config} of {task.name}{task.args} does not make a "
+                          f"schedule of it ({exc}); skipped, using the next best record", stacklevel=3)
+            continue
+        return config
+
+
+def _config_key(config: ConfigEntity) -> str:
+    """A logged config's identity by its knobs (its index may differ between records)."""
+    return json.dumps(config.to_json().get("knobs"), sort_keys=True, default=str)
 
 
 def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.PathLike | None, option: Any,

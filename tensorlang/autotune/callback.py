@@ -40,7 +40,9 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
             stream.flush()
 
         return _write
-    path = os.fspath(file_out)
+    # A log that cannot be written (a folder, /dev/null, read-only) fails here, before the
+    # first batch is measured, not after it (whose trials would be lost).
+    path = record.check_writable(file_out)
 
     def _log(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
         pairs = list(zip(inputs, results))

@@ -116,6 +116,10 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
     configs again.  The lock is the kernel's (flock): a killed run never leaves it behind."""
     import fcntl
     path = check_writable(path)
+    side = confirmations_path(path)
+    if os.path.lexists(side):  # found now, not after the run measured every trial
+        _check_regular_file(side, "is not a regular file; the confirmations beside a tuning log must be one",
+                            os.W_OK, "cannot append the confirmations of the tuning log")
     created = not os.path.exists(path)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -254,6 +258,14 @@ def _local_device(target: str) -> DeviceFingerprint | None:
     return None
 
 
+def _plain_args(value: Any) -> bool:
+    """Whether a record's task arguments are what ``workload_key`` serializes: scalars and lists
+    of them (a JSON object, unhashable, would break every table keyed by the arguments)."""
+    if isinstance(value, list):
+        return all(_plain_args(v) for v in value)
+    return value is None or isinstance(value, (bool, int, float, str))
+
+
 def _tupled(value: Any) -> Any:
     return tuple(_tupled(v) for v in value) if isinstance(value, list) else value
 
@@ -319,6 +331,9 @@ def _decode(line: str) -> Record:
     task = _field(data, "task", dict, "record")
     name = _field(task, "name", str, "task")
     args = _field(task, "args", list, "task")
+    if not _plain_args(args):  # the writer serializes arguments as numbers, strings, null and lists of them
+        raise RecordError("task.args must hold only numbers, strings, booleans, null and lists of them "
+                          "(a JSON object is not a task argument)")
     key = _field(task, "workload_key", str, "task")
     target = _field(task, "target", str, "task")
     result = _field(data, "result", dict, "record")
@@ -439,22 +454,31 @@ def _follows(confirm: tuple[int, str, Record], lineno: int, trial: Record) -> bo
 def _log_lines(path: str | os.PathLike) -> Iterator[tuple[str, Record]]:
     """(raw line, record) of a log and of its confirmations file, each confirmation placed
     after the log lines it followed (module docstring)."""
+    for _, text, rec in log_lines_where(path):
+        yield text, rec
+
+
+def log_lines_where(path: str | os.PathLike) -> Iterator[tuple[str, str, Record]]:
+    """(where, raw line, record) of a log and of its confirmations file, in the order
+    ``load_with_confirmations`` gives them; ``where`` is ``FILE:LINE`` (the log's, or its
+    ``.confirmed`` file's), for messages about one record."""
+    name = os.fspath(path)
     trials = _lines(path)
     side = confirmations_path(path)
     if not os.path.isfile(side):
-        for _, text, rec in trials:
-            yield text, rec
+        for lineno, text, rec in trials:
+            yield f"{name}:{lineno}", text, rec
         return
     confirms = (item for item in _lines(side) if item[2][1].confirm is not None)  # trials belong in the log
     pending = next(confirms, None)
     for lineno, text, rec in trials:
         # Each file is in the order it was written; this keeps that order within each file.
         while pending is not None and _follows(pending, lineno, rec):
-            yield pending[1], pending[2]
+            yield f"{side}:{pending[0]}", pending[1], pending[2]
             pending = next(confirms, None)
-        yield text, rec
+        yield f"{name}:{lineno}", text, rec
     while pending is not None:
-        yield pending[1], pending[2]
+        yield f"{side}:{pending[0]}", pending[1], pending[2]
         pending = next(confirms, None)
 
 
