@@ -12,7 +12,7 @@ from ..te.expr import PrimExpr, convert
 from ..te.extern import reinterpret as _bitcast
 from ..te.tensor import Tensor
 from . import tag
-from .utils import get_const_int, get_const_tuple, static_dim
+from .utils import check_tensors, get_const_int, get_const_tuple, static_dim
 
 # The largest matching position, -1 where nothing matches (also for an empty axis): a scatter's
 # "last write wins" expressed as a reduction, since te.compute cannot scatter.
@@ -38,6 +38,7 @@ def sequence_mask(data: Tensor, valid_length: Tensor, mask_value: Any = 0, axis:
     1: (batch, MAX_LEN, ...).  A length of 0 or less masks the whole sequence, one of MAX_LEN or more
     masks nothing."""
     what = "sequence_mask"
+    check_tensors(what, data=data, valid_length=valid_length)
     if axis not in (0, 1):
         raise ExprError(f"{what}: axis must be 0 or 1, got {axis!r}")
     if len(data.shape) < 2:
@@ -52,8 +53,10 @@ def sequence_mask(data: Tensor, valid_length: Tensor, mask_value: Any = 0, axis:
     fill = te.const(mask_value).astype(data.dtype)
 
     def body(*i: Any) -> PrimExpr:
-        # compared in int64: a narrow length dtype (uint8) must not wrap a long time axis
-        masked = i[axis].astype("int64") >= valid_length(i[1 - axis]).astype("int64")
+        # compared in int64: a narrow length dtype (uint8) must not wrap a long time axis; uint64 in
+        # uint64 (a length of 2**63 or more read as int64 would be negative and mask everything)
+        cmp = "uint64" if str(valid_length.dtype) == "uint64" else "int64"
+        masked = i[axis].astype(cmp) >= valid_length(i[1 - axis]).astype(cmp)
         return te.if_then_else(masked, fill, data(*i))
     return te.compute(data.shape, body, name="T_sequence_mask", tag=tag.INJECTIVE)
 
@@ -75,6 +78,7 @@ def matrix_set_diag(data: Tensor, diagonal: Tensor, k: int | Sequence[int] = 0, 
     the main diagonal is the band's longest, so it needs no padding.  Elements outside the band
     are data's."""
     what = "matrix_set_diag"
+    check_tensors(what, data=data, diagonal=diagonal)
     if isinstance(k, (list, tuple)):
         if len(k) not in (1, 2):
             raise ExprError(f"{what}: k must be an int or a pair (k_lo, k_hi), got {k!r}")
@@ -156,6 +160,7 @@ def sparse_to_dense(sparse_indices: Tensor, output_shape: Sequence[Any], sparse_
     ``output_shape`` (a negative one included) sets nothing.  The position of each element's
     listing is found by a reduction over the N indices (stage ``T_sparse_to_dense_pos``)."""
     what = "sparse_to_dense"
+    check_tensors(what, sparse_indices=sparse_indices)
     _check_int(sparse_indices, what, "sparse_indices")
     ind_shape = _const_dims(sparse_indices, what)
     shape = list(output_shape) if isinstance(output_shape, (list, tuple)) else [output_shape]

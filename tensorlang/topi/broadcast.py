@@ -7,24 +7,73 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import te
-from ..errors import DTypeError
+from ..errors import DTypeError, ExprError
 from ..te import expr as E
 from ..te.broadcast import add, broadcast_binary, broadcast_reader, broadcast_shape, divide, multiply, subtract
-from ..te.expr import PrimExpr
+from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
+from .utils import get_const_tuple
 
 
 def broadcast_to(data: Tensor, shape: Sequence[Any]) -> Tensor:
-    """``data`` broadcast to ``shape``."""
-    out_shape = broadcast_shape(data.shape, shape, "broadcast_to")
+    """``data`` broadcast to ``shape``, as numpy.broadcast_to: the result has exactly ``shape``, so
+    ``data`` may not have more dimensions, and each of its dimensions must be 1 or the target's (a
+    target dimension of 1 does not stretch to ``data``'s, which the symmetric broadcast would allow)."""
+    what = "broadcast_to"
+    if not isinstance(data, Tensor):
+        raise ExprError(f"{what}: data must be a tensor, got {type(data).__name__}")
+    if isinstance(shape, (int, PrimExpr)) and not isinstance(shape, bool):
+        shape = [shape]
+    if isinstance(shape, (str, bytes, Tensor)) or not hasattr(shape, "__iter__"):
+        raise ExprError(f"{what}: shape must be a sequence of integers, got {shape!r}")
+    shape = list(shape)
+    for k, d in enumerate(shape):
+        if isinstance(d, bool) or not isinstance(d, (int, PrimExpr)) or \
+                (isinstance(d, PrimExpr) and (not d.dtype.is_int or d.dtype.is_bool)):
+            raise ExprError(f"{what}: shape[{k}] must be an integer, got {d!r}")
+        if isinstance(d, int) and d < 0:
+            raise ExprError(f"{what}: shape[{k}] is negative ({d})")
+    have = get_const_tuple(data.shape)
+    if len(have) > len(shape):
+        raise ExprError(f"{what}: cannot broadcast {data.name} of shape {have} to {get_const_tuple(shape)}: "
+                        f"it has more dimensions than the target")
+    out_shape = broadcast_shape(data.shape, shape, what)
+    lead = len(shape) - len(have)
+    for k, (d, o) in enumerate(zip(have, get_const_tuple(shape)[lead:])):
+        if isinstance(d, int) and isinstance(o, int) and d != 1 and d != o:
+            raise ExprError(f"{what}: cannot broadcast {data.name} of shape {have} to {get_const_tuple(shape)}: "
+                            f"its dimension {k} is {d}, the target's {lead + k} is {o}")
+    out_shape = tuple(convert(d) for d in shape)
     read = broadcast_reader(data, len(out_shape))
     return te.compute(out_shape, lambda *i: read(*i), name="T_broadcast_to", tag=tag.BROADCAST)
 
 
-floor_divide = broadcast_binary(te.floordiv, "floor_divide")
-floor_mod = broadcast_binary(te.floormod, "floor_mod")
-mod = broadcast_binary(te.truncmod, "mod")
+def _is_bool(v: Any) -> bool:
+    return isinstance(v, bool) or (isinstance(v, PrimExpr) and v.dtype.is_bool)
+
+
+def _bools_as_int8(fn: Any) -> Any:
+    """``fn`` with two bool operands read as int8, so the result is int8 as numpy's (bool // bool,
+    bool % bool are int8 there; a bool dtype would give True / False for the quotient)."""
+    def wrapped(a: Any, b: Any) -> Any:
+        if _is_bool(a) and _is_bool(b):
+            a, b = (te.const(int(v), "int8") if isinstance(v, bool) else v.astype("int8") for v in (a, b))
+        return fn(a, b)
+    return wrapped
+
+
+def _no_bool_subtract(a: Any, b: Any) -> Any:
+    if _is_bool(a) and _is_bool(b):
+        raise DTypeError("subtract: numpy does not subtract booleans (bool - bool); use logical_xor, or "
+                         "cast to an integer type first")
+    return a - b
+
+
+subtract = broadcast_binary(_no_bool_subtract, "subtract")  # noqa: F811 - te's, with numpy's bool rule
+floor_divide = broadcast_binary(_bools_as_int8(te.floordiv), "floor_divide")
+floor_mod = broadcast_binary(_bools_as_int8(te.floormod), "floor_mod")
+mod = broadcast_binary(_bools_as_int8(te.truncmod), "mod")
 maximum = broadcast_binary(lambda a, b: te.max(a, b), "maximum")
 minimum = broadcast_binary(lambda a, b: te.min(a, b), "minimum")
 power = broadcast_binary(te.power, "power")

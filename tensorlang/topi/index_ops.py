@@ -72,7 +72,14 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: str = "float32") 
         raise DTypeError(f"{what}: dtype {dtype!r} is not a dtype ({exc})") from None
     if dt.is_bool or dt.lanes != 1 or not (dt.is_int or dt.is_float):
         raise DTypeError(f"{what}: dtype must be a scalar integer or float type, got {dt}")
+    for arg, v in (("start", first), ("stop", last), ("step", delta)):
+        if isinstance(v, float) and not math.isfinite(v):
+            raise ExprError(f"{what}: {arg} must be finite, got {v} (numpy: 'arange: cannot compute length')")
+    # numpy's length: the exact difference over step, rounded as a float (as numpy computes it)
     length = max(math.ceil((last - first) / delta), 0)
+    if length > 2**63 - 1:
+        raise ExprError(f"{what}: start={first}, stop={last}, step={delta} give {length} elements, more than an "
+                        f"int64 length holds (numpy: 'Maximum allowed size exceeded')")
     # numpy fills from its first two elements: v[i] = v[0] + i * (v[1] - v[0]), both already in dtype,
     # which is also what makes a float start/step with an integer dtype come out as numpy's do.
     npd = np.dtype(str(dt))
@@ -103,7 +110,11 @@ def reverse_sequence(a: Tensor, seq_lengths: Tensor, seq_axis: int = 1, batch_ax
     def body(*i: Any) -> PrimExpr:
         pos = i[sax]
 
-        length = te.min(seq_lengths[i[bax]].astype(pos.dtype), convert(n).astype(pos.dtype))
+        # clamp in a type that holds every length (uint64 stays unsigned) before narrowing to the
+        # index type: an int64 length of 2**32 + 1 cast to int32 first would read as 1
+        sdt = seq_lengths.dtype
+        wide = "uint64" if (sdt.bits == 64 and not sdt.is_signed) else "int64"
+        length = te.min(seq_lengths[i[bax]].astype(wide), convert(n).astype(wide)).astype(pos.dtype)
         src = te.if_then_else(pos < length, length - 1 - pos, pos)
         return a(*[src if k == sax else x for k, x in enumerate(i)])
     return te.compute(a.shape, body, name="T_reverse_sequence", tag=tag.INJECTIVE)
@@ -151,6 +162,9 @@ def _wrapped(value: PrimExpr, size: Any) -> tuple[PrimExpr, PrimExpr]:
     """(in range, index): a negative index counts from the end as in numpy; the check is made in the
     index's own dtype, so a wide index is never truncated into range."""
     dt = value.dtype
+    if dt.bits < 64:  # a narrow index meets the size in a type that holds both (200 wraps in int8)
+        value, dt = value.astype("int64" if dt.bits == 32 and not dt.is_signed else "int32"), \
+            as_dtype("int64" if dt.bits == 32 and not dt.is_signed else "int32")
     size_ = convert(size).astype(str(dt))
     if dt.is_signed:
         value = te.if_then_else(value < 0, value + size_, value)

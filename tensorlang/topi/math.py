@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
+
 from .. import te
-from ..errors import ExprError
+from ..errors import DTypeError, ExprError
 from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
 from .common_dtype import common_dtype
-from .utils import get_const_tuple
+from .utils import get_const_tuple, scalar_const
 
 
 def _unary(fn: Callable[[PrimExpr], PrimExpr], name: str) -> Callable[[Tensor], Tensor]:
@@ -60,7 +62,15 @@ atan = _unary(te.atan, "atan")
 asinh = _unary(te.asinh, "asinh")
 acosh = _unary(te.acosh, "acosh")
 atanh = _unary(te.atanh, "atanh")
-negative = _unary(lambda v: -v, "negative")
+
+
+def _negate(v: PrimExpr) -> PrimExpr:
+    if v.dtype.is_bool:
+        raise DTypeError("negative: numpy does not negate booleans; use logical_not (or bitwise_not)")
+    return -v
+
+
+negative = _unary(_negate, "negative")
 identity = _unary(lambda v: v, "identity")
 
 
@@ -71,12 +81,26 @@ def cast(x: Any, dtype: str) -> Any:
     return te.cast(convert(x), dtype)
 
 
+def _float_bound(value: Any, dtype: Any) -> Any:
+    """A real bound of a float clip as numpy rounds it into ``dtype``: one past the dtype's range is
+    ±inf (clip(float16, -1e6, 1e6) changes nothing in numpy), not a refused constant."""
+    if dtype.is_float and isinstance(value, (int, float, np.integer, np.floating)) \
+            and not isinstance(value, (bool, np.bool_)):
+        with np.errstate(over="ignore"):
+            return float(np.array(float(value)).astype(str(dtype)))
+    return value
+
+
 def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
     """Each element limited to [a_min, a_max], as numpy.clip: ``minimum(maximum(x, a_min), a_max)``,
     so a_min > a_max gives a_max everywhere (TVM gives a_min there) and NaN stays NaN."""
+    if not isinstance(x, Tensor):
+        raise ExprError(f"clip: x must be a tensor, got {type(x).__name__}")
+    lo, hi = (scalar_const(_float_bound(v, x.dtype), x.dtype, "clip", arg)
+              for v, arg in ((a_min, "a_min"), (a_max, "a_max")))
+
     def body(*i: Any) -> PrimExpr:
         v = x(*i)
-        lo, hi = te.const(a_min, v.dtype), te.const(a_max, v.dtype)
         # the upper bound applied last, as numpy orders them, decides the crossed-bounds case
         return te.min(te.max(v, lo), hi)
     return te.compute(x.shape, body, name="T_clip", tag=tag.ELEMWISE)

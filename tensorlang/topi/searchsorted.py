@@ -7,7 +7,7 @@ from typing import Any
 from .. import te
 from ..errors import DTypeError, ExprError
 from ..te.tensor import Tensor
-from .utils import get_const_tuple
+from .utils import check_tensors, get_const_tuple
 
 __all__ = ["searchsorted"]
 
@@ -19,6 +19,7 @@ def searchsorted(sorted_sequence: Tensor, values: Tensor, right: bool = False, o
     torch.searchsorted).  Each result counts the sequence elements that sort before the value
     (``right``: not after it), which for a sorted sequence is the insertion point; O(M) a value."""
     what = "searchsorted"
+    check_tensors(what, sorted_sequence=sorted_sequence, values=values)
     seq, vals = get_const_tuple(sorted_sequence.shape), get_const_tuple(values.shape)
     if len(seq) < 1:
         raise ExprError(f"{what}: sorted_sequence must have at least one dimension")

@@ -84,6 +84,9 @@ def dft(re_data: Tensor, im_data: Tensor, inverse: Any) -> list[Tensor]:
     dt = re_data.dtype
     acc = _acc_dtype(dt)
     n = re_data.shape[-1]
+    if static_dim(n) == 0:
+        raise ExprError(f"{what}: the last axis of {re_data.name} has length 0: there is no point to transform "
+                        f"(numpy: 'Invalid number of FFT data points (0)')")
     # 1/n for the inverse, applied to every term (a reduction is a stage's whole body)
     if not inv:
         scale = None

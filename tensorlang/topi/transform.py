@@ -31,7 +31,7 @@ from .common_dtype import common_dtype
 from .dynamic_slice import dynamic_strided_slice
 from .einsum import matmul  # noqa: F401
 from .index_ops import arange, reverse_sequence  # noqa: F401
-from .utils import get_const_int, get_const_tuple, prod, static_dim
+from .utils import check_tensors, get_const_int, get_const_tuple, prod, scalar_const, static_dim
 
 
 def _int_arg(value: Any, what: str, arg: str) -> int:
@@ -106,6 +106,10 @@ def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
         raise ExprError(f"reshape: the new shape {asked} has a negative dimension")
     if -1 in newshape:
         known = prod([d for d in newshape if not (isinstance(d, int) and d == -1)])
+        if static_dim(known) == 0:
+            raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} to {asked}: with a 0 dimension "
+                            f"the -1 dimension could have any size (numpy: 'cannot reshape array of size "
+                            f"{static_dim(total)} into shape {asked}')")
         if static_dim(total) is not None and static_dim(known) and static_dim(total) % static_dim(known):
             raise ExprError(f"reshape: cannot reshape {get_const_tuple(a.shape)} ({static_dim(total)} elements) to "
                             f"{asked}: {static_dim(known)} does not divide it")
@@ -185,6 +189,8 @@ def concatenate(a_tuple: Sequence[Tensor], axis: int = 0) -> Tensor:
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """The tensors (of one shape) stacked along a new axis."""
     tensors = _sequence(tensors, "stack", "tensors", "a sequence of tensors")
+    if not tensors:
+        raise ExprError("stack: needs at least one tensor (numpy: 'need at least one array to stack')")
     for n, t in enumerate(tensors):
         if not isinstance(t, Tensor):
             raise ExprError(f"stack: tensors[{n}] is {t!r} ({type(t).__name__}), not a tensor")
@@ -194,7 +200,12 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
                 for a, b in zip(t.shape, tensors[0].shape)):
             raise ExprError(f"stack: {t.name} has shape {get_const_tuple(t.shape)}, {tensors[0].name} "
                             f"{get_const_tuple(tensors[0].shape)}; stacked tensors share one shape")
-    return concatenate([expand_dims(t, axis) for t in tensors], axis)
+    nd = len(tensors[0].shape) + 1
+    ax = _int_arg(axis, "stack", "axis")
+    if not -nd <= ax < nd:
+        raise ExprError(f"stack: axis {ax} is out of range for the {nd} dimension(s) of the result")
+    ax = ax + nd if ax < 0 else ax
+    return concatenate([expand_dims(t, ax) for t in tensors], ax)
 
 
 def expand_dims(a: Tensor, axis: int, num_newaxis: int = 1) -> Tensor:
@@ -220,6 +231,7 @@ def expand_like(a: Tensor, shape_like: Tensor, axis: Any) -> Tensor:
     """``a`` broadcast to ``shape_like``'s shape along the new dimensions ``axis`` (of the output):
     the other output dimensions index ``a`` in order.  A 1-element 1-D ``a`` with ``axis``
     naming every output dimension fills the output with its value."""
+    check_tensors("expand_like", a=a, shape_like=shape_like)
     out_nd = len(shape_like.shape)
     axes = [axis] if isinstance(axis, int) else list(axis)
     if len(a.shape) + len(axes) != out_nd:
@@ -256,6 +268,9 @@ def squeeze(a: Tensor, axis: Any = None) -> Tensor:
 
 def flatten(data: Tensor) -> Tensor:
     """(batch, ...) -> (batch, product of the rest)."""
+    if not isinstance(data, Tensor) or len(data.shape) < 1:
+        raise ExprError(f"flatten: data must be a tensor with a batch dimension, got "
+                        f"{get_const_tuple(data.shape) if isinstance(data, Tensor) else type(data).__name__}")
     return reshape(data, [data.shape[0], prod(data.shape[1:])])
 
 
@@ -300,6 +315,7 @@ def take(a: Tensor, indices: Tensor, axis: int | None = None, batch_dims: int = 
     wrapped by their value (a uint64 index of 2**63 or more is not read as a negative one).  Taking
     from a length-0 axis is an ``ExprError`` in every mode unless ``indices`` is empty, as numpy."""
     what = "take"
+    check_tensors(what, a=a, indices=indices)
     if mode not in ("clip", "wrap", "fast"):
         raise ExprError(f"{what}: mode '{mode}' is not 'clip', 'wrap' or 'fast'")
     if not indices.dtype.is_int or indices.dtype.is_bool:
@@ -356,7 +372,12 @@ def _check_take_from_empty(a: Tensor, indices: Tensor, size: Any, where: str) ->
 
 def _ints(values: Any, what: str, arg: str) -> list[int | None]:
     """A list of Python ints (None kept) from an int or a sequence; an error names ``arg``."""
-    seq = [values] if isinstance(values, (int, PrimExpr)) else list(values)
+    if isinstance(values, (int, np.integer, PrimExpr)) and not isinstance(values, (bool, np.bool_)):
+        seq = [values]
+    elif isinstance(values, (str, bytes, dict, set, Tensor)) or not hasattr(values, "__iter__"):
+        raise ExprError(f"{what}: {arg} must be an integer or a sequence of integers, got {values!r}")
+    else:
+        seq = list(values)
     out: list[int | None] = []
     for v in seq:
         if v is None:
@@ -388,6 +409,9 @@ def strided_slice(a: Tensor, begin: Sequence[Any], end: Sequence[Any], strides: 
         # begin/end/strides known only at run time: TVM hands these to dynamic_strided_slice
         if axes is not None or slice_mode != "end":
             raise ExprError(f"{what}: axes and slice_mode='size' are not supported with begin/end/strides tensors")
+        for arg, v in (("begin", begin), ("end", end), ("strides", strides)):
+            if isinstance(v, Tensor) and len(v.shape) != 1:
+                raise ExprError(f"{what}: {arg} {v.name} must be a 1-D tensor, got shape {get_const_tuple(v.shape)}")
         if strides is None:
             strides = [1] * (static_dim(begin.shape[0]) if isinstance(begin, Tensor) else len(begin))
         return dynamic_strided_slice(a, begin, end, strides)
@@ -462,7 +486,8 @@ def tile(a: Tensor, reps: Sequence[int]) -> Tensor:
 
 def repeat(a: Tensor, repeats: int, axis: int) -> Tensor:
     """Each element of ``a`` repeated ``repeats`` times along ``axis`` (numpy.repeat)."""
-    (count,) = _ints(repeats, "repeat", "repeats")
+    counts = _ints(repeats, "repeat", "repeats")
+    count = counts[0] if len(counts) == 1 else None
     if count is None or count < 1:
         raise ExprError(f"repeat: repeats must be a positive integer, got {repeats!r}")
     ax = normalize_axis(axis, len(a.shape), "repeat")
@@ -520,6 +545,7 @@ def layout_transform(array: Tensor, src_layout: str, dst_layout: str, schedule_r
 def gather(data: Tensor, axis: int, indices: Tensor) -> Tensor:
     """``out[..., i, ...] = data[..., indices[..., i, ...], ...]`` along ``axis`` (numpy.take_along_axis)."""
     what = "gather"
+    check_tensors(what, data=data, indices=indices)
     ndim = len(data.shape)
     ax = normalize_axis(axis, ndim, what)
     if len(indices.shape) != ndim:
@@ -539,6 +565,7 @@ def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
     """``out[y..., r...] = a[indices[0, y...], ..., indices[M-1, y...], r...]`` (``batch_dims`` leading y
     shared); float indices are truncated to integers, as in TVM."""
     what = "gather_nd"
+    check_tensors(what, a=a, indices=indices)
     if len(indices.shape) < 1:
         raise ExprError(f"{what}: indices must have at least one dimension")
     m = get_const_int(indices.shape[0])
@@ -571,7 +598,8 @@ def one_hot(indices: Tensor, on_value: Any, off_value: Any, depth: int, axis: in
         raise ExprError(f"one_hot: depth must be positive, got {depth}")
     if not indices.dtype.is_int or indices.dtype.is_bool:
         raise DTypeError(f"one_hot: indices must hold integers, got {indices.dtype}")
-    on, off = te.const(on_value).astype(dtype), te.const(off_value).astype(dtype)
+    # a Python number must fit dtype (300 would wrap to 44 in int8, NaN become INT_MIN); an expression is cast
+    on, off = (scalar_const(v, dtype, "one_hot", arg) for v, arg in ((on_value, "on_value"), (off_value, "off_value")))
     shape = list(indices.shape[:ax]) + [depth] + list(indices.shape[ax:])
 
     def body(*i: Any) -> PrimExpr:
@@ -663,7 +691,11 @@ def trilu(data: Tensor, k: Any, upper: bool) -> Tensor:
 
 def shape(array: Tensor, dtype: str = "int32") -> Tensor:
     """A 1-D tensor of ``array``'s dimensions."""
+    if not isinstance(array, Tensor):
+        raise ExprError(f"shape: array must be a tensor, got {type(array).__name__}")
     dims = [convert(d).astype(dtype) for d in array.shape]
+    if not dims:  # a 0-d tensor: numpy.shape gives ()
+        return te.compute((0,), lambda i: te.const(0, dtype), name="T_shape", tag=tag.ELEMWISE)
 
     def body(i: PrimExpr) -> PrimExpr:
         value = dims[-1]
@@ -687,6 +719,7 @@ def unravel_index(indices: Tensor, shape: Tensor) -> Tensor:
     out is (len(shape),) for a 0-d ``indices``.  An index outside [0, prod(shape)) is a
     ``BoundsError`` when the kernel runs, as numpy raises."""
     what = "unravel_index"
+    check_tensors(what, indices=indices, shape=shape)
     if len(shape.shape) != 1 or len(indices.shape) > 1:
         raise ExprError(f"{what}: expected 0-d or 1-d indices and a 1-d shape, got {indices.name}"
                         f"{get_const_tuple(indices.shape)} and {shape.name}{get_const_tuple(shape.shape)}")
@@ -722,6 +755,7 @@ def unravel_index(indices: Tensor, shape: Tensor) -> Tensor:
 def tensordot(a: Tensor, b: Tensor, axes: Any) -> Tensor:
     """numpy.tensordot: contract the last ``axes`` axes of ``a`` with the first ``axes`` of ``b``
     (an int), or the axes listed in ``axes = (axes_of_a, axes_of_b)``."""
+    check_tensors("tensordot", a=a, b=b)
     if isinstance(axes, int):
         if not 0 <= axes <= min(len(a.shape), len(b.shape)):
             raise ExprError(f"topi.tensordot: axes={axes} is out of range for shapes {get_const_tuple(a.shape)} "

@@ -3,15 +3,18 @@ and the check that keeps the CPU-only operators (numpy through a packed function
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Sequence
 from typing import Any
+
+import numpy as np
 
 from ..arith.simplify import simplify as _simplify
 from ..errors import DTypeError, ExprError, TargetError
 from ..schedule.schedule import Schedule, create_schedule
 from ..target import Target
 from ..te.dtype import as_dtype
-from ..te.expr import FloatImm, IntImm, PrimExpr, convert
+from ..te.expr import FloatImm, IntImm, PrimExpr, const, convert
 from ..te.tensor import ComputeOp, IterVar, Operation, Tensor
 from . import tag
 from .const_matrix import const_matrix  # noqa: F401 - TVM's topi.utils.const_matrix
@@ -224,6 +227,32 @@ def out_dtype_of(out_dtype: Any, data: Tensor, what: str) -> str:
         return str(as_dtype(out_dtype)) if out_dtype is not None else str(data.dtype)
     except DTypeError:
         raise DTypeError(f"{what}: out_dtype {out_dtype!r} is not a dtype") from None
+
+
+def check_tensors(what: str, **tensors: Any) -> None:
+    """An ``ExprError`` naming the first argument that is not a tensor (instead of an AttributeError
+    from deep inside the operator)."""
+    for arg, t in tensors.items():
+        if not isinstance(t, Tensor):
+            raise ExprError(f"{what}: {arg} must be a tensor, got {t!r} ({type(t).__name__})")
+
+
+def scalar_const(value: Any, dtype: Any, what: str, arg: str) -> PrimExpr:
+    """``value`` (a number, a numpy scalar or 0-d array, or a scalar expression) as a constant of
+    ``dtype`` for operator ``what``; anything else (None, a string, a tensor), or a number ``dtype``
+    cannot hold (0.5 or 300 for int8), is an error naming ``what`` and ``arg``."""
+    if isinstance(value, PrimExpr):
+        return value.astype(str(dtype)) if str(value.dtype) != str(dtype) else value
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not isinstance(value, (numbers.Real, np.bool_)):
+        raise ExprError(f"{what}: {arg} must be a number, got {value!r} ({type(value).__name__})")
+    if isinstance(value, np.generic):
+        value = value.item()
+    try:
+        return const(value, str(dtype))
+    except (DTypeError, ExprError, OverflowError, ValueError) as err:
+        raise DTypeError(f"{what}: {arg} {value!r} is not a valid {dtype} value: {err}") from None
 
 
 def check_cpu_target(op: str, gpu_version: str | None = None) -> None:

@@ -53,6 +53,8 @@ def sub_broadcast(rng, seed, L):
         p = da
     if op == "truediv" and p == "bool":
         da = db = p = "int8"
+    if op == "sub" and p == "bool":  # numpy (and topi.subtract) refuse bool - bool
+        da = db = p = "int8"
     scalar = rng.random() < 0.25
     L.append(f"A = te.placeholder({sa!r}, dtype='{da}', name='A')")
     L.append(f"a = R.gen_data(rng, {sa!r}, '{da}')")
@@ -60,7 +62,7 @@ def sub_broadcast(rng, seed, L):
         if kind(p) == "float":
             v = float(rng.choice([0.5, 2.0, -3.0, 0.0]))
         else:
-            lo, hi = (0, 1) if p == "bool" else (-3 if kind(p) == "int" else 0, 5)
+            lo, hi = (0, 1) if p == "bool" else (-3 if kind(da) == "int" else 0, 5)
             v = int(rng.integers(lo, hi + 1))
         if op in ("truediv", "floordiv", "floormod", "truncmod") and v == 0:
             v = 1 if not isinstance(v, float) else 2.0
@@ -97,7 +99,12 @@ def sub_broadcast(rng, seed, L):
     else:
         if op in ("band", "bor", "bxor") and p == "bool":
             rop, rdt = {"band": "land", "bor": "lor", "bxor": "ne"}[op], "bool"
-        if op in ("shl", "shr") and (da == "bool" or db == "bool"):
+        if op in ("floordiv", "floormod", "truncmod") and da == "bool" and db == "bool":
+            # numpy divides two bools as int8 (and so does topi)
+            L.append(f"a_ref = R.cast(a, 'bool', 'int8'); b_ref = R.cast({rb}, 'bool', 'int8')")
+            L.append(f"want = R.binop('{rop}', 'int8', 'int8', a_ref, 'int8', b_ref, 'int8')")
+            rdt = "int8"
+        elif op in ("shl", "shr") and (da == "bool" or db == "bool"):
             # topi shifts cast bools to int8 first
             da2 = "int8" if da == "bool" else da
             db2 = "int8" if db == "bool" else db
@@ -479,10 +486,96 @@ def sub_nn(rng, seed, L):
     return f"nn:{name}:{dt}->{odt}"
 
 
+def sub_extra(rng, seed, L):
+    """scatter with narrow index dtypes, average pools of integers and float16, broadcast_to."""
+    name = str(rng.choice(["scatter", "avg_pool", "broadcast_to"]))
+    if name == "scatter":
+        n = int(rng.choice([1, 3, 130, 300, 40000]))
+        m = int(rng.integers(0, 40))
+        idt = str(rng.choice(["int8", "int16", "uint8", "int32", "int64", "uint16"]))
+        dt = str(rng.choice(["float32", "int32", "int8"]))
+        L.append(f"D = te.placeholder(({n},), dtype='{dt}', name='D')")
+        L.append(f"I = te.placeholder(({m},), dtype='{idt}', name='I')")
+        L.append(f"U = te.placeholder(({m},), dtype='{dt}', name='U')")
+        L.append("C = topi.scatter(D, I, U, 0)")
+        L.append("f = tl.build(te.create_schedule(C.op), [D, I, U, C], target='llvm')")
+        L.append(f"d = R.gen_data(rng, ({n},), '{dt}'); u = R.gen_data(rng, ({m},), '{dt}')")
+        L.append(f"info = np.iinfo('{idt}'); i = rng.integers(max(info.min, -2 * {n}), min(info.max, 2 * {n}), "
+                 f"({m},), endpoint=True).astype('{idt}')")
+        L.append("c = np.zeros_like(d)")
+        L.append("f(d, i, u, c)")
+        L.append("want = d.copy()")
+        L.append(f"for k in range({m}):\n    j = int(i[k]) + ({n} if int(i[k]) < 0 else 0)\n"
+                 f"    if 0 <= j < {n}:\n        want[j] = u[k]")
+        L.append("R.compare(c, want, exact=True)")
+        return f"extra:scatter:{idt}"
+    if name == "avg_pool":
+        dt = str(rng.choice(["int8", "uint8", "int16", "int32", "float16", "float32"]))
+        k = int(rng.integers(1, 4))
+        st = int(rng.integers(1, 3))
+        pd = int(rng.integers(0, k))
+        h = int(rng.integers(k, 7))
+        cip = bool(rng.integers(0, 2))
+        shape = (1, 2, h, h)
+        L.append(f"A = te.placeholder({shape!r}, dtype='{dt}', name='A')")
+        L.append(f"C = topi.nn.pool2d(A, ({k}, {k}), ({st}, {st}), (1, 1), ({pd},) * 4, 'avg', "
+                 f"count_include_pad={cip})")
+        L.append("f = tl.build(te.create_schedule(C.op), [A, C], target='llvm')")
+        if dt.startswith("float"):
+            L.append(f"a = (rng.standard_normal({shape!r}) * (20000 if '{dt}' == 'float16' else 1)).astype('{dt}')")
+        else:
+            L.append(f"info = np.iinfo('{dt}'); a = rng.integers(info.min, info.max, {shape!r}, endpoint=True)"
+                     f".astype('{dt}')")
+        L.append("c = np.zeros([int(x) for x in C.shape], dtype=str(C.dtype))")
+        L.append("f(a, c)")
+        L.append(f"p = np.pad(a.astype('float64'), ((0, 0), (0, 0), ({pd}, {pd}), ({pd}, {pd})))")
+        L.append(f"ones = np.pad(np.ones(({h}, {h})), {pd})")
+        L.append("want = np.zeros(c.shape); mag = np.zeros(c.shape)")
+        L.append(f"for y in range(c.shape[2]):\n    for x in range(c.shape[3]):\n"
+                 f"        win = (slice(y * {st}, y * {st} + {k}), slice(x * {st}, x * {st} + {k}))\n"
+                 f"        cnt = {k * k} if {cip} else max(ones[win].sum(), 1)\n"
+                 f"        want[:, :, y, x] = p[(slice(None), slice(None)) + win].sum(axis=(2, 3)) / cnt\n"
+                 f"        mag[:, :, y, x] = np.abs(p[(slice(None), slice(None)) + win]).sum(axis=(2, 3)) / cnt")
+        if dt.startswith("float"):
+            # float32 sums round each of the k*k additions; float16 adds up in float32, rounded once
+            L.append(f"R.compare_tol(c, want.astype('{dt}'), ({k * k} + 2) * np.finfo('float32').eps * mag + "
+                     f"np.finfo('{dt}').eps * np.abs(want))")
+        else:
+            L.append(f"R.compare(c, np.trunc(want).astype('{dt}'), exact=True)")
+        return f"extra:avg_pool:{dt}"
+    src = rshape(rng, int(rng.integers(0, 4)), max_elems=60)
+    dst = list(src)
+    for k in range(len(dst)):
+        if rng.random() < 0.3:
+            dst[k] = 1 if rng.random() < 0.5 else int(rng.integers(0, 4))
+    dst = [int(rng.integers(0, 3)) for _ in range(int(rng.integers(0, 3)))] + dst
+    dst = tuple(dst)
+    try:
+        np.broadcast_to(np.zeros(src), dst)
+        ok = True
+    except ValueError:
+        ok = False
+    L.append(f"A = te.placeholder({src!r}, dtype='float32', name='A')")
+    if not ok:
+        L.append("try:")
+        L.append(f"    topi.broadcast_to(A, {dst!r})")
+        L.append("except tl.TensorLangError:\n    pass")
+        L.append(f"else:\n    raise AssertionError('broadcast_to {src} -> {dst} accepted; numpy refuses it')")
+        return "extra:broadcast_to:refused"
+    L.append(f"C = topi.broadcast_to(A, {dst!r})")
+    L.append("f = tl.build(te.create_schedule(C.op), [A, C], target='llvm')")
+    L.append(f"a = R.gen_data(rng, {src!r}, 'float32')")
+    L.append("c = np.zeros([int(x) for x in C.shape], dtype='float32')")
+    L.append("f(a, c)")
+    L.append(f"R.compare(c, np.broadcast_to(a, {dst!r}), exact=True)")
+    return "extra:broadcast_to"
+
+
 def gen_topi(rng, seed):
     L = list(HEAD) + [f"rng = np.random.default_rng({seed})"]
-    sub = str(rng.choice(["broadcast", "reduce", "layout", "nn"], p=[0.3, 0.25, 0.3, 0.15]))
-    fn = {"broadcast": sub_broadcast, "reduce": sub_reduce, "layout": sub_layout, "nn": sub_nn}[sub]
+    sub = str(rng.choice(["broadcast", "reduce", "layout", "nn", "extra"], p=[0.27, 0.22, 0.27, 0.12, 0.12]))
+    fn = {"broadcast": sub_broadcast, "reduce": sub_reduce, "layout": sub_layout, "nn": sub_nn,
+          "extra": sub_extra}[sub]
     body = []
     tag = fn(rng, seed, body)
     if tag is None:

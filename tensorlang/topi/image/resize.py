@@ -135,6 +135,9 @@ def _resize(what: str, ndim: int, data: Tensor, roi: Sequence[Any] | None, size:
     except ExprError:
         raise ExprError(f"{what}: data's {' and '.join(_NAMES[a] for a in letters)} must be constant, got "
                         f"{' x '.join(str(data.shape[a]) for a in axes)}") from None
+    if min(ins) < 1:
+        raise ExprError(f"{what}: data's {' x '.join(_NAMES[a] for a in letters)} is {' x '.join(map(str, ins))}: "
+                        f"an empty image has no pixel to resize from")
     outs = _pair(size, what, "size", get_const_int)
     if len(outs) != ndim or min(outs) < 1:
         count = {1: "one positive integer", 2: "two positive integers", 3: "three positive integers"}[ndim]

@@ -52,7 +52,7 @@ def space_to_batch_nd(data: Tensor, block_shape: Sequence[int], pad_before: Sequ
                       pad_value: float = 0.0) -> Tensor:
     """TensorFlow's SpaceToBatchND: data (batch, s_1..s_M, rest...) is padded on each spatial
     dimension k by ``pad_before[k]`` / ``pad_after[k]`` elements of ``pad_value`` (a negative pad
-    crops instead, as ``nn.pad``), each padded size must divide by ``block_shape[k]``, and each
+    crops instead), each padded size must divide by ``block_shape[k]``, and each
     block_shape tile is spread over the batch: the output is (batch * prod(block_shape),
     padded_k / block_shape[k]..., rest...) with
     ``out[(ravel(b_1..b_M) * batch + n), o_1..o_M, r] = padded[n, o_k * block_shape[k] + b_k, r]``."""

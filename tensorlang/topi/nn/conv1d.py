@@ -7,7 +7,7 @@ from typing import Any
 from ... import te
 from ...errors import ExprError
 from ...te.tensor import Tensor
-from ..utils import get_const_int
+from ..utils import check_tensors, get_const_int
 from .pad import pad
 
 
@@ -43,6 +43,7 @@ def _pad_1d(padding: Any, kernel: int, what: str) -> tuple[int, int]:
 
 def _conv1d(what: str, layout: str, data: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
             out_dtype: str | None) -> Tensor:
+    check_tensors(what, data=data, kernel=kernel)
     if len(data.shape) != 3 or len(kernel.shape) != 3:
         raise ExprError(f"{what}: data and kernel must be 3-D, got {len(data.shape)}-D and {len(kernel.shape)}-D")
     out_dtype = out_dtype or str(data.dtype)

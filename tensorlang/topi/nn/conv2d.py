@@ -30,9 +30,19 @@ class _Window:
         self.sh, self.sw = (get_const_int(v) for v in pair(stride, f"{what} stride"))
         self.dh, self.dw = (get_const_int(v) for v in pair(dilation, f"{what} dilation"))
         kh, kw = get_const_int(kh), get_const_int(kw)
+        _check(min(self.sh, self.sw) >= 1, f"{what}: strides must be positive, got ({self.sh}, {self.sw})")
+        _check(min(self.dh, self.dw) >= 1, f"{what}: dilation must be positive, got ({self.dh}, {self.dw})")
+        _check(min(kh, kw) >= 1, f"{what}: the kernel must be at least 1 x 1, got {kh} x {kw}")
         self.pt, self.pl, self.pb, self.pr = get_pad_tuple(padding, ((kh - 1) * self.dh + 1, (kw - 1) * self.dw + 1))
+        pads = (self.pt, self.pl, self.pb, self.pr)
+        _check(all(isinstance(p, int) and p >= 0 for p in pads),
+               f"{what}: padding must not be negative, got (top, left, bottom, right) = {pads}")
         self.oh = _out_size(get_const_int(h), kh, self.dh, self.pt, self.pb, self.sh)
         self.ow = _out_size(get_const_int(w), kw, self.dw, self.pl, self.pr, self.sw)
+        for axis, size, k, d, before, after, out in (("height", h, kh, self.dh, self.pt, self.pb, self.oh),
+                                                     ("width", w, kw, self.dw, self.pl, self.pr, self.ow)):
+            _check(out >= 1, f"{what}: the {axis} {get_const_int(size)} padded by {before} + {after} is smaller "
+                   f"than the kernel's {k} (dilated to {(k - 1) * d + 1}), so there is no output")
 
 
 def _check_4d(what: str, Input: Any, Filter: Any, layout: str, kernel_layout: str) -> None:  # noqa: N803
@@ -60,7 +70,7 @@ def _direct(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: T
     dim = dict(zip(layout, Input.shape))
     kdim = dict(zip(kernel_layout, Filter.shape))
     _check_channels(what, Input, dim["C"], Filter, kdim["I"])
-    g = _Window("conv2d", dim["H"], dim["W"], kdim["H"], kdim["W"], stride, padding, dilation)
+    g = _Window(what, dim["H"], dim["W"], kdim["H"], kdim["W"], stride, padding, dilation)
     before, after = {"H": g.pt, "W": g.pl}, {"H": g.pb, "W": g.pr}
     padded = pad(Input, [before.get(d, 0) for d in layout], [after.get(d, 0) for d in layout], name=pad_name)
     rc = te.reduce_axis((0, dim["C"]), name="rc")

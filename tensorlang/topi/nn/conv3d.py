@@ -8,7 +8,7 @@ from typing import Any
 from ... import te
 from ...errors import ExprError
 from ...te.tensor import Tensor
-from ..utils import const_ints, get_const_tuple, get_pad_tuple3d
+from ..utils import check_tensors, const_ints, get_const_tuple, get_pad_tuple3d
 from .pad import pad
 
 _AXES = "DHW"
@@ -26,6 +26,7 @@ def _conv3d(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: T
             stride: Any, padding: Any, dilation: Any, groups: Any, out_dtype: str | None) -> Tensor:
     """The direct convolution: output channel f of group f // (O / groups) reads that group's
     input channels; the reduction axes (rc, rz, ry, rx) are in the filter's order."""
+    check_tensors(what, Input=Input, Filter=Filter)
     out_dtype = out_dtype or str(Input.dtype)
     if len(Input.shape) != 5 or len(Filter.shape) != 5:
         raise ExprError(f"{what}: {Input.name} and {Filter.name} must be 5-D ({layout}, {kernel_layout}), got "
@@ -43,6 +44,9 @@ def _conv3d(what: str, layout: str, kernel_layout: str, Input: Tensor, Filter: T
     dil = _triple(dilation, what, "dilation")
     ext = [(kdim[a] - 1) * d + 1 for a, d in zip(_AXES, dil)]
     pads = get_pad_tuple3d(padding, ext)
+    if any(not isinstance(p, int) or p < 0 for p in pads):
+        raise ExprError(f"{what}: padding must not be negative, got (front, top, left, back, bottom, right) = "
+                        f"{tuple(pads)}")
     before, after = dict(zip(_AXES, pads[:3])), dict(zip(_AXES, pads[3:]))
     outs = {}
     for a, e, s in zip(_AXES, ext, st):

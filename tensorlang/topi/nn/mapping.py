@@ -10,11 +10,12 @@ from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
 from ..transform import normalize_axis
-from ..utils import get_const_tuple, prod
+from ..utils import check_tensors, get_const_tuple, prod, static_dim
 
 
 def bias_add(data: Tensor, bias: Tensor, axis: int = 1) -> Tensor:
     """``data`` plus the 1-D ``bias`` along ``axis`` (the channel axis)."""
+    check_tensors("bias_add", data=data, bias=bias)
     ax = normalize_axis(axis, len(data.shape), "bias_add")
     if len(bias.shape) != 1:
         raise ExprError(f"bias_add: bias {bias.name} must be 1-D, got {len(bias.shape)} dimension(s)")
@@ -29,6 +30,9 @@ def batch_flatten(data: Tensor) -> Tensor:
     if len(data.shape) < 1:
         raise ExprError("batch_flatten: data must have a batch dimension")
     inner = list(data.shape[1:])
+    if any(static_dim(d) == 0 for d in inner):  # no element to read: j // 0 must not be built
+        return te.compute([data.shape[0], prod(inner)], lambda i, j: te.const(0, data.dtype), name="tensor",
+                          tag=tag.INJECTIVE)
 
     def body(i: Any, j: Any) -> PrimExpr:
         idx = []

@@ -15,7 +15,7 @@ from ..broadcast import divide
 from ..math import sqrt
 from ..reduction import sum as reduce_sum
 from ..transform import normalize_axes, normalize_axis, reshape
-from ..utils import get_const_tuple, prod, static_dim
+from ..utils import check_tensors, get_const_tuple, prod, static_dim
 from .pad import pad
 
 
@@ -105,6 +105,9 @@ def layer_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsi
 
 def _normalize(data: Tensor, gamma: Tensor, beta: Tensor | None, axis: Any, epsilon: float, what: str) -> Tensor:
     """layer_norm's arithmetic; errors name the operator ``what``."""
+    check_tensors(what, data=data, gamma=gamma)
+    if beta is not None:
+        check_tensors(what, beta=beta)
     _float(data, what)
     axes = _axes(data, axis, what)
     norm_shape = [data.shape[k] for k in axes]
@@ -200,6 +203,7 @@ def batch_norm(data: Tensor, gamma: Tensor, beta: Tensor, moving_mean: Tensor, m
                momentum: float | None = None) -> list[Tensor]:
     """[out, moving_mean, moving_var]; ``training`` uses the batch's statistics and updates the moving ones."""
     what = "batch_norm"
+    check_tensors(what, data=data, gamma=gamma, beta=beta, moving_mean=moving_mean, moving_var=moving_var)
     _float(data, what)
     ax = normalize_axis(1 if axis is None else axis, len(data.shape), what)
     epsilon = 1e-5 if epsilon is None else epsilon

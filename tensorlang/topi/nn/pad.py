@@ -6,22 +6,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ... import te
 from ...errors import ExprError
-from ...te.expr import PrimExpr
+from ...te.expr import IntImm, PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import equal_const_int, get_const_int
+from ..utils import equal_const_int, get_const_int, scalar_const
 
 
 def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None = None, pad_value: Any = 0.0,
         name: str = "PadInput", attrs: dict | None = None) -> Tensor:
     """``data`` with ``pad_before[k]`` / ``pad_after[k]`` elements of ``pad_value`` around dimension k."""
+    if not isinstance(data, Tensor):
+        raise ExprError(f"pad: data must be a tensor, got {type(data).__name__}")
     ndim = len(data.shape)
-    pad_after = list(pad_before) if pad_after is None else list(pad_after)
+    pad_before = _pads(pad_before, "pad_before")
+    pad_after = list(pad_before) if pad_after is None else _pads(pad_after, "pad_after")
     if len(pad_before) != ndim or len(pad_after) != ndim:
         raise ExprError(f"pad: {data.name} has {ndim} dimensions but pad_before has {len(pad_before)} and "
                         f"pad_after {len(pad_after)} entries")
+    fill = scalar_const(pad_value, data.dtype, "pad", "pad_value")
     shape = [data.shape[k] + pad_before[k] + pad_after[k] for k in range(ndim)]
 
     def body(*i: Any) -> PrimExpr:
@@ -38,8 +44,28 @@ def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None
         value = data(*src)
         if not conds:
             return value
-        return te.if_then_else(te.all(*conds), value, te.const(pad_value, data.dtype))
+        return te.if_then_else(te.all(*conds), value, fill)
     return te.compute(shape, body, name=name, tag=tag.INJECTIVE + ",pad", attrs=attrs)
+
+
+def _pads(values: Any, arg: str, what: str = "pad") -> list[Any]:
+    """``pad``'s ``arg``: a sequence of non-negative integers (or integer expressions); a scalar, a
+    float, a bool or a negative pad (numpy: "index can't contain negative values") is an ExprError."""
+    if isinstance(values, (str, bytes, Tensor)) or not hasattr(values, "__iter__"):
+        raise ExprError(f"{what}: {arg} must be a sequence of integers (one per dimension), got {values!r}")
+    out = []
+    for k, v in enumerate(values):
+        if isinstance(v, PrimExpr) and v.dtype.is_int and not v.dtype.is_bool:
+            if isinstance(v, IntImm) and v.value < 0:
+                raise ExprError(f"{what}: {arg}[{k}] is negative ({v.value})")
+            out.append(v)
+            continue
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise ExprError(f"{what}: {arg}[{k}] must be an integer, got {v!r} ({type(v).__name__})")
+        if v < 0:
+            raise ExprError(f"{what}: {arg}[{k}] is negative ({int(v)})")
+        out.append(int(v))
+    return out
 
 
 def mirror_pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None = None,
@@ -50,7 +76,8 @@ def mirror_pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any]
     ndim = len(data.shape)
     if mode not in ("SYMMETRIC", "REFLECT"):
         raise ExprError(f"mirror_pad: mode '{mode}' is not 'SYMMETRIC' or 'REFLECT'")
-    pad_after = list(pad_before) if pad_after is None else list(pad_after)
+    pad_before = _pads(pad_before, "pad_before", "mirror_pad")
+    pad_after = list(pad_before) if pad_after is None else _pads(pad_after, "pad_after", "mirror_pad")
     if len(pad_before) != ndim or len(pad_after) != ndim:
         raise ExprError(f"mirror_pad: {data.name} has {ndim} dimensions but pad_before has {len(pad_before)} and "
                         f"pad_after {len(pad_after)} entries")
@@ -84,6 +111,8 @@ def mirror_pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any]
 def dilate(data: Tensor, strides: Sequence[Any], dilation_value: Any = 0.0, name: str = "DilatedInput") -> Tensor:
     """``data`` with ``strides[k] - 1`` elements of ``dilation_value`` between neighbours along dimension k."""
     ndim = len(data.shape)
+    if isinstance(strides, (str, bytes, Tensor)) or not hasattr(strides, "__len__"):
+        raise ExprError(f"dilate: strides must be a sequence of positive integers, got {strides!r}")
     if len(strides) != ndim:
         raise ExprError(f"dilate: {data.name} has {ndim} dimensions but strides has {len(strides)} entries")
     steps = []

@@ -50,6 +50,27 @@ def _window_axes(layout: str, dims: str, what: str) -> list[int]:
     return [axes.index(d) for d in dims]
 
 
+def _acc_dtype(dtype: Any) -> str:
+    """The type an average adds up in: float32 for float16 (a float16 sum overflows and drifts),
+    a 64-bit integer for integers (an int8 window of 4 already overflows int8), else the data's."""
+    dt = str(dtype)
+    if dt == "float16":
+        return "float32"
+    if dtype.is_int and not dtype.is_bool:
+        return "uint64" if dt.startswith("uint") else "int64"
+    return dt
+
+
+def _mean(total: Any, count: Any, dtype: Any) -> Any:
+    """``total / count`` in the accumulation type, back in ``dtype``: integers divide with explicit
+    truncation toward zero (TVM's rule for integer average pools), floats divide."""
+    acc = str(total.dtype)
+    count = count.astype(acc) if isinstance(count, te.expr.PrimExpr) else te.const(count, acc)
+    if total.dtype.is_int:
+        return te.truncdiv(total, count).astype(str(dtype))
+    return (total / count).astype(str(dtype))
+
+
 def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation: Any, padding: Any,
           pool_type: str, ceil_mode: bool, layout: str, count_include_pad: bool) -> Tensor:
     """Max or average over windows of the ``dims`` axes of ``layout``; ``padding`` lists the pads
@@ -68,6 +89,8 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
         pads = pads + pads
     if len(pads) != 2 * n:
         raise ExprError(f"{what}: padding {padding!r} must give {n} or {2 * n} values")
+    if min(pads) < 0:
+        raise ExprError(f"{what}: padding {tuple(pads)} must not be negative")
     before, after = pads[:n], pads[n:]
     shape = get_const_tuple(data.shape)
     sizes = [shape[a] for a in axes]
@@ -102,18 +125,20 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
 
     if pool_type == "max":
         return te.compute(out_shape, lambda *i: te.max(padded(*window(i)), axis=r), name="pool_max", tag="pool_max")
-    total = te.compute(out_shape, lambda *i: te.sum(padded(*window(i)), axis=r), name="pool_sum")
+    acc = _acc_dtype(data.dtype)
+    total = te.compute(out_shape, lambda *i: te.sum(padded(*window(i)).astype(acc), axis=r), name="pool_sum")
     if count_include_pad:
         if all((o - 1) * s + e <= p for o, s, e, p in zip(outs, st, ext, padded_sizes)):
-            return te.compute(out_shape, lambda *i: total(*i) / te.const(math.prod(k), data.dtype),
+            return te.compute(out_shape, lambda *i: _mean(total(*i), math.prod(k), data.dtype),
                               name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
 
         def cells(i: Sequence[Any]) -> Any:
             # window cells inside the input and its padding: all k but in ceil_mode's last windows
             per_axis = [te.max(te.min(te.const(kk, "int32"), (p - 1 - i[a] * s) // d + 1), 0)
                         for a, kk, s, d, p in zip(axes, k, st, dil, padded_sizes)]
-            return te.max(math.prod(per_axis) if len(per_axis) > 1 else per_axis[0], 1).astype(data.dtype)
-        return te.compute(out_shape, lambda *i: total(*i) / cells(i), name="pool_avg", tag=tag.ELEMWISE + ",pool_avg")
+            return te.max(math.prod(per_axis) if len(per_axis) > 1 else per_axis[0], 1)
+        return te.compute(out_shape, lambda *i: _mean(total(*i), cells(i), data.dtype), name="pool_avg",
+                          tag=tag.ELEMWISE + ",pool_avg")
 
     c = [te.reduce_axis((0, kk), name=f"rv{n + j}") for j, kk in enumerate(k)]
 
@@ -122,7 +147,7 @@ def _pool(what: str, dims: str, data: Tensor, kernel: Any, stride: Any, dilation
         at = [i[a] * s + cv * d - b for a, cv, s, d, b in zip(axes, c, st, dil, before)]
         return te.all(*[x >= 0 for x in at], *[x < size for x, size in zip(at, sizes)]).astype("int32")
     count = te.compute(out_shape, lambda *i: te.sum(inside(i), axis=c), name="pool_count")
-    return te.compute(out_shape, lambda *i: total(*i) / te.max(count(*i), 1).astype(data.dtype), name="pool_avg",
+    return te.compute(out_shape, lambda *i: _mean(total(*i), te.max(count(*i), 1), data.dtype), name="pool_avg",
                       tag=tag.ELEMWISE + ",pool_avg")
 
 
@@ -169,10 +194,11 @@ def global_pool(data: Tensor, pool_type: str, layout: str = "NCHW") -> Tensor:
     if pool_type == "max":
         return te.compute(out_shape, lambda *i: te.max(data(*src(i)), axis=[ry, rx]), name="adaptive_pool_max",
                           tag="adaptive_pool_max")
-    total = te.compute(out_shape, lambda *i: te.sum(data(*src(i)), axis=[ry, rx]), name="adaptive_pool_sum",
-                       tag="adaptive_pool_sum")
+    acc = _acc_dtype(data.dtype)
+    total = te.compute(out_shape, lambda *i: te.sum(data(*src(i)).astype(acc), axis=[ry, rx]),
+                       name="adaptive_pool_sum", tag="adaptive_pool_sum")
     size = get_const_int(h) * get_const_int(w)
-    return te.compute(out_shape, lambda *i: total(*i) / te.const(size, data.dtype), name="adaptive_pool_avg",
+    return te.compute(out_shape, lambda *i: _mean(total(*i), size, data.dtype), name="adaptive_pool_avg",
                       tag=tag.ELEMWISE)
 
 
@@ -211,17 +237,18 @@ def _adaptive(what: str, dims: str, data: Tensor, output_size: Any, pool_type: s
         inside = te.all(*[rv < extent(n, o, i[a]) for a, rv, n, o in zip(axes, r, ns, outs)]) if ragged else None
         return data(*idx), inside
 
-    def pooled(reducer: Any) -> Any:
+    def pooled(reducer: Any, acc: str | None = None) -> Any:
         def body(*i: Any) -> Any:
             value, inside = window(i)
-            return reducer(value, axis=r, where=inside)
+            return reducer(value.astype(acc) if acc else value, axis=r, where=inside)
         return body
 
     if pool_type == "max":
         return te.compute(out_shape, pooled(te.max), name="adaptive_pool_max", tag="adaptive_pool_max")
-    total = te.compute(out_shape, pooled(te.sum), name="adaptive_pool_sum", tag="adaptive_pool_sum")
-    return te.compute(out_shape, lambda *i: total(*i) / math.prod(extent(n, o, i[a]) for a, n, o in
-                                                                  zip(axes, ns, outs)).astype(data.dtype),
+    total = te.compute(out_shape, pooled(te.sum, _acc_dtype(data.dtype)), name="adaptive_pool_sum",
+                       tag="adaptive_pool_sum")
+    return te.compute(out_shape, lambda *i: _mean(total(*i), math.prod(extent(n, o, i[a]) for a, n, o in
+                                                                      zip(axes, ns, outs)), data.dtype),
                       name="adaptive_pool_avg", tag=tag.ELEMWISE)
 
 
