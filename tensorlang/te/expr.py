@@ -125,6 +125,8 @@ class PrimExpr(Node):
         return power(o, self)
 
     def __neg__(self):
+        if self.dtype.is_bool:
+            raise DTypeError(f"cannot negate the boolean '{self}' (numpy refuses it too); use '~' for logical not")
         if isinstance(self, IntImm):
             return IntImm(self.dtype, -self.value)
         if isinstance(self, FloatImm):
@@ -749,8 +751,11 @@ def binary(cls: type[BinaryOp], a: Any, b: Any) -> PrimExpr:
     a, b = _operand_pair(a, b, f" (in '{cls.symbol}')")
     if a.dtype.is_handle:
         raise DTypeError(f"cannot apply '{cls.symbol}' to {a.dtype}")
-    if cls is Div and a.dtype.is_bool:
-        raise DTypeError("cannot divide booleans")
+    if a.dtype.is_bool and cls in (Sub, Div, Mod, FloorDiv, FloorMod):
+        # numpy refuses bool - bool and divides bools as int8; a bool result would be xor or
+        # a truth value, never numpy's answer.
+        raise DTypeError(f"cannot apply '{cls.symbol}' to booleans in '{a} {cls.symbol} {b}' (numpy refuses bool "
+                         f"subtraction and divides bools as int8): use logical ops, or cast to an integer type first")
     if cls in (Div, Mod, FloorDiv, FloorMod) and isinstance(b, IntImm) and b.value == 0:
         raise ExprError(f"division by the constant zero in '{a} {cls.symbol} 0'")
     if isinstance(a, IntImm) and isinstance(b, IntImm) and a.dtype.lanes == 1:
