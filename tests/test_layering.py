@@ -163,6 +163,7 @@ DEFERRED = {
         "Device.exist for a GPU: `import tensorlang` does not load the CUDA backend",
     ("tensorlang.target.llvm", "tensorlang.target.llvm.build"): "llvmlite, on the first build",
     ("tensorlang.target.llvm.target", "tensorlang.target.llvm.host"): "llvmlite, once a target is really made",
+    ("tensorlang.target.llvm.target", "tensorlang.target.llvm.cpu_features"): "llvmlite, once a target is really made",
     ("tensorlang.target.cuda", "tensorlang.target.cuda.emulate"): "llvmlite, on the first emulated build",
     ("tensorlang.target.cuda", "tensorlang.target.cuda.build"):
         "code generation and the NVRTC/driver bindings, on the first build: parsing a CUDA target stays cheap",

@@ -168,7 +168,7 @@ def hardware_for(target: str) -> HardwareModel:
         return HardwareModel(kind="cuda", max_threads_per_block=ct.max_threads_per_block,
                              max_shared_bytes=ct.max_shared_memory_per_block, warp_size=ct.warp_size)
     lt = LLVMTarget.from_string(str(tgt))
-    enabled = {f[1:] for f in lt.features.split(",") if f.startswith("+")}
+    enabled = {f for f in ("avx512f", "fma", "neon") if lt.has_feature(f)}
     caches = _cache_sizes()
     peak, bw = _roofline()
     return HardwareModel(kind="llvm", threads=_threads(), vector_bits=lt.vector_bits,

@@ -70,9 +70,19 @@ def test_lanes_sketch_matches_numpy(shape):
         _run(task, d, pad, stride, rng)
 
 
+# The lane choices depend on the machine's vectors: these tests name an AVX-512 CPU (16 float
+# lanes, 32 registers) and an AVX2 one, so they check the same thing on every host (nothing here runs
+# code built for them).
+AVX512 = "llvm -mcpu=skylake-avx512"
+AVX2 = "llvm -mcpu=haswell"
+
+
 def test_lane_blocks_divide_the_axis_or_no_sketch():
-    task = SearchTask(conv2d, (1, 6, 9, 9, 24, 3, 1, 1), "llvm", name="conv")
+    task = SearchTask(conv2d, (1, 6, 9, 9, 24, 3, 1, 1), AVX512, name="conv")
+    assert task.hardware.lanes() == 16
     assert task.slots(LANES)[0].choices == (8, 4)     # 24 channels: no whole 16-lane vector divides them
+    avx2 = SearchTask(conv2d, (1, 6, 9, 9, 24, 3, 1, 1), AVX2, name="conv")
+    assert avx2.slots(LANES)[0].choices == (8, 24)    # one and three whole 8-lane vectors
     d = best_by_prior(task, LANES)
     with pytest.raises(InstantiationError, match="Y.bn"):
         task.instantiate(to_config(LANES, {**d, "Y.bn": 16}))
@@ -140,7 +150,7 @@ def test_lanes_records_replay_and_old_records_still_do(tmp_path):
 
 
 def test_the_first_batch_of_a_convolution_is_its_lanes_seeds():
-    task = SearchTask(conv2d, (1, 64, 56, 56, 64, 3, 1), "llvm", name="conv2d")
+    task = SearchTask(conv2d, (1, 64, 56, 56, 64, 3, 1), AVX512, name="conv2d")
     first = [from_config(c) for c in SketchSearch(task, seed=3).next_batch(8)]
     lanes = [d for sk, d in first if sk == LANES]
     assert len(lanes) >= 5

@@ -21,7 +21,8 @@ import llvmlite.binding as llvm
 
 from ...errors import BuildError, TargetError
 from . import threadpool
-from .host import LOCK, host_triple, llvm_target_for, same_arch
+from .cpu_features import missing_on_host
+from .host import LOCK, host_cpu_name, host_triple, llvm_target_for, same_arch
 from .target import LLVMTarget
 
 
@@ -85,8 +86,9 @@ class JITLibrary:
     """Compiled code of one module: the optimized IR, and (on the host) MCJIT machine code."""
 
     def __init__(self, name: str, target: LLVMTarget, ir_unopt: str, ir_opt: str,
-                 engine: llvm.ExecutionEngine | None):
+                 engine: llvm.ExecutionEngine | None, why_not: str | None = None):
         self.name = name
+        self.why_not = why_not  # why a module for this host's architecture has no machine code
         self.target = target
         self.ir_unopt = ir_unopt
         self.ir_opt = ir_opt
@@ -100,6 +102,8 @@ class JITLibrary:
 
     def address(self, symbol: str) -> int:
         """Address of a function or global; BuildError when it is missing or not runnable here."""
+        if self._engine is None and self.why_not:
+            raise TargetError(self.why_not)
         if self._engine is None:
             raise BuildError(f"'{self.name}' was compiled for {self.target.triple}, which this "
                              f"host ({host_triple()}) cannot run; export it or read its assembly")
@@ -145,6 +149,14 @@ def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True
         mod = _optimized(ir_text, name, tm, target.opt_level)
         ir_opt = str(mod)
         engine = None
+        missing = missing_on_host(target) if jit and same_arch(target.triple, host_triple()) else []
+        if missing:
+            # Running it would kill the process with SIGILL: keep the code (export, assembly),
+            # refuse the call with the reason.
+            why = (f"'{name}' was compiled for -mcpu={target.cpu}, which uses {', '.join(missing)}; this "
+                   f"CPU ({host_cpu_name()}) lacks {'it' if len(missing) == 1 else 'them'}. Build with "
+                   f"target 'llvm' for this machine, or export the library to run it on one that has them")
+            return JITLibrary(name, target, ir_text, ir_opt, None, why_not=why)
         if jit and same_arch(target.triple, host_triple()):
             # MCJIT takes ownership of its target machine, so it gets a fresh one.
             if _calls_pool(mod):

@@ -29,6 +29,9 @@ class LLVMTarget:
     fast_math: bool = False
     fp_contract: bool = True  # fuse a*b+c into FMA (TVM's default); -fp-contract=off for separate rounding
     bounds_check: bool = False
+    # Features a named CPU has without naming them ("+avx512f" for -mcpu=skylake-avx512), asked
+    # of LLVM (cpu_features.py); LLVM knows them already, so the target string leaves them out.
+    implied: str = ""
 
     kind = "llvm"
 
@@ -36,6 +39,7 @@ class LLVMTarget:
     def from_string(cls, text: str = "llvm") -> LLVMTarget:
         """Parse "llvm [-mcpu=..] [-mattr=..] [-mtriple=..] [-opt-level=N] [-fast-math] [-bounds-check]"."""
         from . import host  # llvmlite is only needed once a target is really made
+        from .cpu_features import implied_features
 
         opts: dict[str, str] = {}
         for word, key, eq, value in option_words(text, "llvm", "an LLVM"):
@@ -63,19 +67,23 @@ class LLVMTarget:
         else:
             cpu, base = "generic", ""
         features = _merge_features(base, opts.get("-mattr", ""), text)
+        implied = ""
         if cpu != host.host_cpu_name() or "-mattr" in opts:  # the host's own names need no check
             host.check_cpu(triple, cpu, opts.get("-mattr", ""), text)
+            if not base and cpu != "generic":
+                implied = implied_features(triple, cpu)
 
         level = opts.get("-opt-level", "3")
         if level not in ("0", "1", "2", "3"):
             raise TargetError(f"-opt-level must be 0, 1, 2 or 3, got '{level}' in target '{text}'")
         return cls(triple=triple, cpu=cpu, features=features, opt_level=int(level),
                    fast_math="-fast-math" in opts, fp_contract=opts.get("-fp-contract", "on") != "off",
-                   bounds_check="-bounds-check" in opts)
+                   bounds_check="-bounds-check" in opts, implied=implied)
 
     def has_feature(self, name: str) -> bool:
-        """Whether the feature list turns ``name`` on ("avx512f"); the last mention wins, as in LLVM."""
-        state = False
+        """Whether ``name`` ("avx512f") is on: the named CPU's own features, then the feature list,
+        whose last mention wins, as in LLVM."""
+        state = f"+{name}" in self.implied.split(",")
         for f in self.features.split(","):
             if f[1:] == name:
                 state = f.startswith("+")
