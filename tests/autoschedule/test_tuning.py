@@ -275,12 +275,16 @@ def test_the_confirmation_declares_the_truly_faster_candidate_over_a_lucky_trial
     assert search.best_config.index == configs[0].index and search.needs_confirmation
     assert [inp.config.index for inp in search.leaders(3)] == [c.index for c in configs]
     assert confirm_best(task, search, _option(), log, top=3, rounds=2)
-    assert search.best_config.index == configs[1].index and not search.needs_confirmation
+    # Which of the two good candidates is faster depends on the CPU (on AVX2 machines the
+    # unrolled one can win, and the two can be within noise): the declared best is the one the
+    # side-by-side run ranked first, and never the lucky slow one.
     confirmed = {inp.config.index: res for inp, res in record.load_from_file(record.confirmations_path(log))}
-    assert confirmed[configs[1].index].confirm.rank == 1
-    assert record.record_cost(confirmed[configs[0].index]) > 3 * record.record_cost(confirmed[configs[1].index])
+    (best,) = [c for c in configs if confirmed[c.index].confirm.rank == 1]
+    assert best.index != configs[0].index
+    assert search.best_config.index == best.index and not search.needs_confirmation
+    assert record.record_cost(confirmed[configs[0].index]) > 3 * record.record_cost(confirmed[best.index])
     s, args = task.apply_best(log)
-    assert str(tl.lower(s, args)) == str(tl.lower(*task.instantiate(configs[1])))
+    assert str(tl.lower(s, args)) == str(tl.lower(*task.instantiate(best)))
     _check_matmul(s, args, (128, 128, 128))
 
 
