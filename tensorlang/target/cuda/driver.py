@@ -14,6 +14,7 @@ driver would answer CUDA_ERROR_NOT_INITIALIZED).  ``TENSORLANG_CUDA_RUNTIME`` ch
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import importlib
 import os
 import subprocess
@@ -329,12 +330,23 @@ def cuda_initialized() -> bool:
     return _init_pid is not None
 
 
+def driver_library_present() -> bool:
+    """Whether the CUDA driver library (libcuda) is on this machine, found without loading it
+    (loading it in the tuning parent is harmless, but nothing here needs to)."""
+    if ctypes.util.find_library("cuda") or ctypes.util.find_library("nvcuda"):
+        return True
+    dirs = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d] + ["/usr/lib/wsl/lib"]
+    return any(os.path.isfile(os.path.join(d, name)) for d in dirs for name in ("libcuda.so.1", "libcuda.so"))
+
+
 def probe_arch(timeout: float = 60.0) -> str | None:
     """The architecture of GPU 0 ("sm_90"), or None when there is no usable driver or GPU.
     Unless this process already uses CUDA, a fresh interpreter asks the driver, so that this
     process stays free to fork (a forked child of a CUDA process cannot use CUDA)."""
     if _init_pid == os.getpid() and 0 in _devices:
         return _devices[0].arch
+    if not os.environ.get("TENSORLANG_CUDA_DRIVER") and not driver_library_present():
+        return None  # no driver library anywhere: no need to start an interpreter to ask (3 s)
     code = ("from tensorlang.target.cuda.driver import cuda_device\n"
             "try:\n    print(cuda_device(0).arch)\nexcept Exception:\n    print('none')")
     env = dict(os.environ)
