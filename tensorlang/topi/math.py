@@ -13,7 +13,7 @@ from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
 from .common_dtype import common_dtype
-from .utils import get_const_tuple, scalar_const
+from .utils import check_tensors, get_const_tuple, scalar_const
 
 
 def _unary(fn: Callable[[PrimExpr], PrimExpr], name: str) -> Callable[[Tensor], Tensor]:
@@ -94,8 +94,7 @@ def _float_bound(value: Any, dtype: Any) -> Any:
 def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
     """Each element limited to [a_min, a_max], as numpy.clip: ``minimum(maximum(x, a_min), a_max)``,
     so a_min > a_max gives a_max everywhere (TVM gives a_min there) and NaN stays NaN."""
-    if not isinstance(x, Tensor):
-        raise ExprError(f"clip: x must be a tensor, got {type(x).__name__}")
+    check_tensors("clip", x=x)
     lo, hi = (scalar_const(_float_bound(v, x.dtype), x.dtype, "clip", arg)
               for v, arg in ((a_min, "a_min"), (a_max, "a_max")))
 

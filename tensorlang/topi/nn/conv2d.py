@@ -10,7 +10,7 @@ from ... import te
 from ...errors import DTypeError, ExprError
 from ...te.dtype import as_dtype
 from ...te.tensor import Tensor
-from ..utils import get_const_int, get_const_tuple, get_pad_tuple, pair
+from ..utils import check_tensors, get_const_int, get_const_tuple, get_pad_tuple, pair
 from .pad import pad
 
 
@@ -47,9 +47,8 @@ class _Window:
 
 def _check_4d(what: str, Input: Any, Filter: Any, layout: str, kernel_layout: str) -> None:  # noqa: N803
     """Input and Filter must be 4-D tensors (in ``layout`` and ``kernel_layout``)."""
+    check_tensors(what, Input=Input, Filter=Filter)
     for t, arg, lay in ((Input, "Input", layout), (Filter, "Filter", kernel_layout)):
-        if not isinstance(t, Tensor):
-            raise ExprError(f"{what}: {arg} must be a tensor, got {type(t).__name__}")
         if len(t.shape) != 4:
             raise ExprError(f"{what}: {arg} {t.name} must be 4-D ({lay}), got shape {get_const_tuple(t.shape)}")
 

@@ -13,14 +13,13 @@ from ...errors import ExprError
 from ...te.expr import IntImm, PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import equal_const_int, get_const_int, scalar_const
+from ..utils import check_tensors, equal_const_int, get_const_int, scalar_const
 
 
 def pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any] | None = None, pad_value: Any = 0.0,
         name: str = "PadInput", attrs: dict | None = None) -> Tensor:
     """``data`` with ``pad_before[k]`` / ``pad_after[k]`` elements of ``pad_value`` around dimension k."""
-    if not isinstance(data, Tensor):
-        raise ExprError(f"pad: data must be a tensor, got {type(data).__name__}")
+    check_tensors("pad", data=data)
     ndim = len(data.shape)
     pad_before = _pads(pad_before, "pad_before")
     pad_after = list(pad_before) if pad_after is None else _pads(pad_after, "pad_after")

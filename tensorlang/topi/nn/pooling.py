@@ -11,7 +11,7 @@ from ... import te
 from ...errors import DTypeError, ExprError
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import const_ints, get_const_int, get_const_tuple, static_dim
+from ..utils import check_tensors, const_ints, get_const_int, get_const_tuple, static_dim
 from .pad import pad
 
 
@@ -24,8 +24,7 @@ def _layout_axes(layout: Any, what: str) -> list[str]:
 
 def _check_data(what: str, data: Any, layout: str) -> None:
     """``data`` must be a tensor with one dimension per axis of ``layout``."""
-    if not isinstance(data, Tensor):
-        raise ExprError(f"{what}: data must be a tensor, got {type(data).__name__}")
+    check_tensors(what, data=data)
     rank = len(_layout_axes(layout, what))
     if len(data.shape) != rank:
         raise ExprError(f"{what}: data {data.name} has {len(data.shape)} dimension(s) "

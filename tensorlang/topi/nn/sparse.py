@@ -15,7 +15,7 @@ from ...errors import ArgumentError, DTypeError, ExprError
 from ...runtime.ndarray import NDArray
 from ...runtime.packed import register_func
 from ...te.tensor import Tensor
-from ..utils import check_cpu_target, get_const_int, static_dim
+from ..utils import check_cpu_target, check_tensors, get_const_int, static_dim
 
 
 def _check(dense: Tensor, data: Tensor, indices: Tensor, indptr: Tensor) -> None:
@@ -86,9 +86,7 @@ def sparse_dense(dense_data: Tensor, sparse_data: Tensor, sparse_indices: Tensor
 
 
 def _check_csr(what: str, data: Tensor, indices: Tensor, indptr: Tensor) -> None:
-    for t, arg in ((data, "sparse_data"), (indices, "sparse_indices"), (indptr, "sparse_indptr")):
-        if not isinstance(t, Tensor):
-            raise ExprError(f"{what}: {arg} must be a tensor, got {type(t).__name__}")
+    check_tensors(what, sparse_data=data, sparse_indices=indices, sparse_indptr=indptr)
     if len(data.shape) != 1:
         raise ExprError(f"{what}: the sparse values {data.name} must be 1-D (CSR; BSR is not supported), "
                         f"got shape {tuple(data.shape)}")
@@ -108,8 +106,7 @@ def sparse_add(dense_data: Tensor, sparse_data: Tensor, sparse_indices: Tensor, 
     row pointers (M + 1,); repeated column indices in a row all add.  Each output element sums its
     row's nonzeros that fall in its column, so a column index outside [0, N) adds to nothing."""
     what = "sparse_add"
-    if not isinstance(dense_data, Tensor):
-        raise ExprError(f"{what}: dense_data must be a tensor, got {type(dense_data).__name__}")
+    check_tensors(what, dense_data=dense_data)
     _check_csr(what, sparse_data, sparse_indices, sparse_indptr)
     if len(dense_data.shape) != 2:
         raise ExprError(f"{what}: the dense matrix {dense_data.name} must be 2-D, got shape {tuple(dense_data.shape)}")
