@@ -317,10 +317,11 @@ def test_a_conv2d_tune_measures_its_leaders_padding_inlined_within_the_budget(tm
     assert len(recs) == 10 and search.trials_done == 10           # the variants count as trials
     plans = [from_config(inp.config) for inp, _ in recs]
     root, inline = Sketch.parse("Xpad=root;Y=lanes"), Sketch.parse("Xpad=inline;Y=lanes")
-    inlined = [d for sk, d in plans if sk == inline]
-    # The last trials: leaders' decisions, measured with the padding inlined.
-    assert 1 <= len(inlined) <= 2 and [d for _, d in plans[-len(inlined):]] == inlined
-    assert all((root, d) in plans[:-len(inlined)] for d in inlined)
+    # The search's 8 trials, then (the 2 kept back) a leader's decisions measured with the padding
+    # inlined. A 10th trial is a second leader's variant or, when only one leader had one, a
+    # search trial, which may mutate the measured variant (so no more is asserted of it).
+    assert all(sk != inline for sk, _ in plans[:8])
+    assert plans[8][0] == inline and (root, plans[8][1]) in plans[:8]
     sch, args = task.apply_best(log)
     f = tl.build(sch, args)
     rng = np.random.default_rng()
