@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 
-import numpy as np
-import pytest
+# Machines like CI's run Python with PYTHONDONTWRITEBYTECODE=1, so every interpreter the suite starts
+# (xdist workers, CLI runs, tuning and Ray workers, fresh-import checks) would compile tensorlang's
+# 60,000 lines, and pytest every test module, from source again: 1-2 s an interpreter, 13 s a worker's
+# collection. The suite writes bytecode into the (ignored) __pycache__ folders, as Python does by default.
+sys.dont_write_bytecode = False
+os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
 
-import tensorlang as tl
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import tensorlang as tl  # noqa: E402
 
 # Every lowering in the tests checks the invariants its passes establish (tensorlang.ir.verify).
 os.environ.setdefault("TENSORLANG_VERIFY_IR", "1")

@@ -4,6 +4,7 @@ or function level, is read from the source with ``ast``."""
 from __future__ import annotations
 
 import ast
+import functools
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tensorlang"
@@ -46,6 +47,12 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
+@functools.cache  # each test reads the same sources: parse them once (a full parse is ~1 s)
+def _parse(path: Path) -> ast.Module:
+    return ast.parse(path.read_text(), str(path))
+
+
+@functools.cache
 def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
 
@@ -55,7 +62,7 @@ def _imports(name: str, path: Path, known: set[str], tree: ast.AST | None = None
     by default the whole module)."""
     is_package = path.name == "__init__.py"
     found = []
-    for node in ast.walk(tree or ast.parse(path.read_text(), str(path))):
+    for node in ast.walk(tree or _parse(path)):
         if isinstance(node, ast.Import):
             found += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("tensorlang")]
         elif isinstance(node, ast.ImportFrom):
@@ -73,6 +80,7 @@ def _imports(name: str, path: Path, known: set[str], tree: ast.AST | None = None
     return found
 
 
+@functools.cache
 def _graph() -> dict[str, list[tuple[str, str, int]]]:
     mods = _modules()
     return {name: _imports(name, path, set(mods)) for name, path in mods.items()}
@@ -171,6 +179,7 @@ DEFERRED = {
 }
 
 
+@functools.cache
 def _module_level_graph() -> dict[str, set[str]]:
     """The modules each module names in imports that run when it is imported (not in functions or
     TYPE_CHECKING blocks)."""
@@ -191,12 +200,12 @@ def _module_level_nodes(path: Path) -> list[ast.AST]:
             elif isinstance(node, ast.Try):
                 visit(node.body + node.orelse + node.finalbody + [s for h in node.handlers for s in h.body])
 
-    visit(ast.parse(path.read_text(), str(path)).body)
+    visit(_parse(path).body)
     return out
 
 
 def _function_level_nodes(path: Path) -> list[ast.AST]:
-    return [node for fn in ast.walk(ast.parse(path.read_text(), str(path)))
+    return [node for fn in ast.walk(_parse(path))
             if isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef))
             for node in ast.walk(fn) if isinstance(node, (ast.Import, ast.ImportFrom))]
 
