@@ -129,6 +129,7 @@ def invert_permutation(data: Tensor) -> Tensor:
     permutation of 0..n-1 is not checked: ``out[j]`` is then the last i with ``data[i] == j``
     (TVM's scatter order: a later write wins), and -1 (converted to data's dtype, so the maximum
     value for unsigned dtypes) where no i holds j; values outside [0, n) are ignored."""
+    check_tensors("invert_permutation", data=data)
     what = "invert_permutation"
     if len(data.shape) != 1:
         raise ExprError(f"{what}: data {data.name} must be 1-D, got shape {get_const_tuple(data.shape)}")
@@ -255,6 +256,7 @@ def collapse_sum(data: Tensor, target_shape: Sequence[Any]) -> Tensor:
     to data's shape.  Shapes align at the right; a leading axis missing from ``target_shape`` is
     summed away, an axis where the target has 1 and data more is summed keeping size 1.  Each
     target dimension must be data's or 1 (a target not broadcastable to data is an error)."""
+    check_tensors("collapse_sum", data=data)
     what = "collapse_sum"
     dims = _const_dims(data, what)
     target = [get_const_int(d) for d in target_shape]

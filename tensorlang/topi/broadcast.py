@@ -13,7 +13,7 @@ from ..te.broadcast import add, broadcast_binary, broadcast_reader, broadcast_sh
 from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
-from .utils import get_const_tuple
+from .utils import check_tensors, get_const_tuple
 
 
 def broadcast_to(data: Tensor, shape: Sequence[Any]) -> Tensor:
@@ -99,6 +99,7 @@ logical_xor = broadcast_binary(lambda a, b: te.all(_truth(a), _truth(b)) != te.a
 
 def logical_not(x: Tensor) -> Tensor:
     """True where ``x`` is zero (False, 0), as numpy.logical_not."""
+    check_tensors("logical_not", x=x)
     def body(*i: Any) -> PrimExpr:
         v = x(*i)
         return ~v if v.dtype.is_bool else v == te.const(0, v.dtype)
@@ -136,6 +137,7 @@ right_shift = _shift(E.ShiftRight, "right_shift")
 
 def bitwise_not(x: Tensor) -> Tensor:
     """``~x`` for integers and bools (``not x``)."""
+    check_tensors("bitwise_not", x=x)
     if x.dtype.is_float:
         raise DTypeError(f"bitwise_not: needs an integer or bool tensor, got {x.dtype}")
     return te.compute(x.shape, lambda *i: te.bitwise_not(x(*i)), name="T_bitwise_not", tag=tag.ELEMWISE)

@@ -20,7 +20,7 @@ from ..te.expr import PrimExpr, convert
 from ..te.extern import DeclBuffer
 from ..te.tensor import Tensor
 from . import tag
-from .utils import get_const_float, get_const_int, get_const_tuple, static_dim
+from .utils import check_tensors, get_const_float, get_const_int, get_const_tuple, static_dim
 
 
 def _axis(axis: Any, ndim: int, what: str, arg: str) -> int:
@@ -93,6 +93,7 @@ def arange(start: Any, stop: Any = None, step: Any = 1, dtype: str = "float32") 
 def reverse_sequence(a: Tensor, seq_lengths: Tensor, seq_axis: int = 1, batch_axis: int = 0) -> Tensor:
     """For each batch ``b`` (along ``batch_axis``), the first ``seq_lengths[b]`` elements along ``seq_axis``
     reversed and the rest kept; a length past the axis reverses all of it, one of 1 or less none."""
+    check_tensors("reverse_sequence", a=a, seq_lengths=seq_lengths)
     what = "reverse_sequence"
     ndim = len(a.shape)
     sax = _axis(seq_axis, ndim, what, "seq_axis")

@@ -18,6 +18,7 @@ from .utils import check_tensors, get_const_tuple, scalar_const
 
 def _unary(fn: Callable[[PrimExpr], PrimExpr], name: str) -> Callable[[Tensor], Tensor]:
     def op(x: Tensor) -> Tensor:
+        check_tensors(name, x=x)
         return te.compute(x.shape, lambda *i: fn(x(*i)), name=f"T_{name}", tag=tag.ELEMWISE)
 
     op.__name__ = name
@@ -107,6 +108,8 @@ def clip(x: Tensor, a_min: Any, a_max: Any) -> Tensor:
 
 def sign(x: Tensor) -> Tensor:
     """-1, 0 or 1 by the sign of each element (NaN stays NaN and -0.0 gives 0.0, as numpy.sign)."""
+    check_tensors("sign", x=x)
+
     def body(*i: Any) -> PrimExpr:
         v = x(*i)
         if v.dtype.is_bool or (v.dtype.is_int and not v.dtype.is_signed):
@@ -135,7 +138,8 @@ def fast_erf(x: Tensor) -> Tensor:
 
 def elemwise_sum(xs: Sequence[Tensor]) -> Tensor:
     """The elementwise sum of tensors of one shape, in their common promoted dtype."""
-    xs = list(xs)
+    xs = [xs] if isinstance(xs, (Tensor, str)) or not hasattr(xs, "__iter__") else list(xs)
+    check_tensors("elemwise_sum", **{f"xs[{i}]": x for i, x in enumerate(xs)})
     if not xs:
         raise ExprError("topi.elemwise_sum: needs at least one tensor")
     for n, x in enumerate(xs[1:], 1):

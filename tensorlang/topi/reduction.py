@@ -11,8 +11,8 @@ from ..te.expr import PrimExpr, convert
 from ..te.tensor import Tensor
 from . import tag
 from .transform import normalize_axes, reshape
+from .utils import check_tensors, static_dim
 from .utils import prod as _size
-from .utils import static_dim
 
 
 def _axes(data: Tensor, axis: Any, what: str = "reduction") -> list[int]:
@@ -58,6 +58,7 @@ def sum(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # no
     """Sum over ``axis`` (all axes when None).  float16 adds up in float32, rounded once at the
     end: summed in float16 one element at a time, 1000 normals drift by ~0.4 where numpy's
     pairwise sum stays within ~0.01."""
+    check_tensors("sum", data=data)
     return _wide_float16(data, axis, keepdims, te.sum, "T_sum")
 
 
@@ -71,11 +72,13 @@ def _wide_float16(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: s
 
 def max(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
     """Maximum over ``axis``."""
+    check_tensors("max", data=data)
     return _reduce(data, axis, keepdims, te.max, "T_max")
 
 
 def min(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
     """Minimum over ``axis``."""
+    check_tensors("min", data=data)
     return _reduce(data, axis, keepdims, te.min, "T_min")
 
 
@@ -84,6 +87,7 @@ _prod = te.comm_reducer(lambda x, y: x * y, lambda dt: te.const(1, dt), name="pr
 
 def prod(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Product over ``axis``."""
+    check_tensors("prod", data=data)
     return _reduce(data, axis, keepdims, _prod, "T_prod")
 
 
@@ -98,11 +102,13 @@ def _truth(v: PrimExpr) -> PrimExpr:
 
 def all(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
     """Whether every element over ``axis`` is nonzero (bool)."""
+    check_tensors("all", data=data)
     return _reduce(data, axis, keepdims, _all, "T_all", _truth)
 
 
 def any(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001 - TVM's name
     """Whether some element over ``axis`` is nonzero (bool)."""
+    check_tensors("any", data=data)
     return _reduce(data, axis, keepdims, _any, "T_any", _truth)
 
 
@@ -179,11 +185,13 @@ def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str, idx_d
 def argmax(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Index of the maximum along ``axis`` (the flat index when None; the first one on ties): int32
     as TVM's, int64 when the reduced extent may pass 2**31 - 1 (``index_dtype``)."""
+    check_tensors("argmax", data=data)
     return _arg(data, axis, keepdims, _argmax, "T_argmax")
 
 
 def argmin(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
     """Index of the minimum along ``axis``, as ``argmax`` (int32, or int64 for a huge extent)."""
+    check_tensors("argmin", data=data)
     return _arg(data, axis, keepdims, _argmin, "T_argmin")
 
 

@@ -126,6 +126,7 @@ def reshape(a: Tensor, newshape: Sequence[Any]) -> Tensor:
 
 def transpose(a: Tensor, axes: Sequence[int] | None = None) -> Tensor:
     """``a`` with its axes permuted (reversed when ``axes`` is None)."""
+    check_tensors("transpose", a=a)
     ndim = len(a.shape)
     if axes is None:
         perm = list(reversed(range(ndim)))
@@ -210,6 +211,7 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def expand_dims(a: Tensor, axis: int, num_newaxis: int = 1) -> Tensor:
     """``a`` with ``num_newaxis`` size-1 dimensions inserted at ``axis``."""
+    check_tensors("expand_dims", a=a)
     ndim = len(a.shape)
     axis = _int_arg(axis, "expand_dims", "axis")
     num_newaxis = _int_arg(num_newaxis, "expand_dims", "num_newaxis")
@@ -247,6 +249,7 @@ def expand_like(a: Tensor, shape_like: Tensor, axis: Any) -> Tensor:
 
 def squeeze(a: Tensor, axis: Any = None) -> Tensor:
     """``a`` without its size-1 dimensions (or only those in ``axis``)."""
+    check_tensors("squeeze", a=a)
     ndim = len(a.shape)
     shape = get_const_tuple(a.shape)
     if axis is None:
@@ -279,6 +282,7 @@ def split(ary: Tensor, indices_or_sections: Any, axis: int = 0) -> list[Tensor]:
     as numpy.split: the sections are ``ary[0:i0]``, ``ary[i0:i1]``, ..., ``ary[ik:]`` by Python's
     slice rules, so a negative index counts from the end, one past the end is clamped to it and an
     index below its predecessor gives an empty section."""
+    check_tensors("split", ary=ary)
     what = "split"
     ax = normalize_axis(axis, len(ary.shape), what)
     n = static_dim(ary.shape[ax])
@@ -461,6 +465,7 @@ def strided_slice(a: Tensor, begin: Sequence[Any], end: Sequence[Any], strides: 
 
 def flip(a: Tensor, axis: int = 0) -> Tensor:
     """``a`` reversed along ``axis``."""
+    check_tensors("flip", a=a)
     ax = normalize_axis(axis, len(a.shape), "flip")
     n = a.shape[ax]
     return te.compute(a.shape, lambda *i: a(*[n - 1 - x if k == ax else x for k, x in enumerate(i)]),
@@ -589,6 +594,7 @@ def gather_nd(a: Tensor, indices: Tensor, batch_dims: int = 0) -> Tensor:
 
 def one_hot(indices: Tensor, on_value: Any, off_value: Any, depth: int, axis: int, dtype: str) -> Tensor:
     """``on_value`` where the new ``axis`` (of size ``depth``) equals the index, ``off_value`` elsewhere."""
+    check_tensors("one_hot", indices=indices)
     ndim = len(indices.shape)
     axis = _int_arg(axis, "one_hot", "axis")
     ax = axis + ndim + 1 if axis < 0 else axis
@@ -671,6 +677,7 @@ def trilu(data: Tensor, k: Any, upper: bool) -> Tensor:
     """numpy's triu (``upper``) or tril of the last two axes: elements on or above (below) the
     ``k``-th diagonal kept, the others zero.  ``k``: an int, an expression or a 0-d/1-element
     tensor (read when the kernel runs)."""
+    check_tensors("trilu", data=data)
     if len(data.shape) < 2:
         raise ExprError(f"topi.trilu: data must have at least 2 dimensions, got shape {get_const_tuple(data.shape)}")
     if isinstance(k, Tensor):
@@ -707,6 +714,7 @@ def shape(array: Tensor, dtype: str = "int32") -> Tensor:
 
 def ndarray_size(array: Tensor, dtype: str = "int32") -> Tensor:
     """A 0-d tensor holding the number of elements of ``array``."""
+    check_tensors("ndarray_size", array=array)
     size = convert(1).astype(dtype)
     for d in array.shape:
         size = size * convert(d).astype(dtype)

@@ -12,7 +12,7 @@ from ...te.expr import PrimExpr
 from ...te.flat_index import ravel, unravel
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_int, get_const_tuple, prod, static_dim
+from ..utils import check_tensors, get_const_int, get_const_tuple, prod, static_dim
 
 
 def _block(data: Tensor, block_shape: Sequence[Any], what: str) -> list[int]:
@@ -141,18 +141,21 @@ def _scale_shift(data: Tensor, scale: Tensor, shift: Tensor, channels: tuple[int
 def scale_shift_nchw(Input: Tensor, Scale: Tensor, Shift: Tensor) -> Tensor:
     """``Input[n, c, h, w] * Scale[c] + Shift[c]`` for a 4-D NCHW Input and (C,) Scale and Shift
     of Input's dtype."""
+    check_tensors("scale_shift_nchw", Input=Input, Scale=Scale, Shift=Shift)
     return _scale_shift(Input, Scale, Shift, (1,), 4, "scale_shift_nchw")
 
 
 def scale_shift_nhwc(Input: Tensor, Scale: Tensor, Shift: Tensor) -> Tensor:
     """``Input[n, h, w, c] * Scale[c] + Shift[c]`` for a 4-D NHWC Input and (C,) Scale and Shift
     of Input's dtype."""
+    check_tensors("scale_shift_nhwc", Input=Input, Scale=Scale, Shift=Shift)
     return _scale_shift(Input, Scale, Shift, (3,), 4, "scale_shift_nhwc")
 
 
 def scale_shift_nchwc(Input: Tensor, Scale: Tensor, Shift: Tensor) -> Tensor:
     """``Input[n, cc, h, w, cb] * Scale[cc, cb] + Shift[cc, cb]`` for a 5-D NCHW[x]c Input and
     (C / x, x) Scale and Shift of Input's dtype."""
+    check_tensors("scale_shift_nchwc", Input=Input, Scale=Scale, Shift=Shift)
     return _scale_shift(Input, Scale, Shift, (1, 4), 5, "scale_shift_nchwc")
 
 

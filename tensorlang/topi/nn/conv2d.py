@@ -139,6 +139,7 @@ def conv(inp: Tensor, filt: Tensor, stride: Any, padding: Any, dilation: Any, gr
          auto_scheduler_rewritten_layout: str = "", meta_schedule_original_shape: Any = None) -> Tensor:
     """TVM 0.12's generic ``topi.nn.conv`` for 2-D data: conv2d, or a grouped convolution when
     ``groups`` > 1, in NCHW (filter OIHW) or NHWC (filter HWIO).  Other ranks are refused."""
+    check_tensors("conv", inp=inp, filt=filt)
     if len(inp.shape) != 4:
         raise ExprError(f"conv: {len(inp.shape)}-D data is not supported here; use conv1d/conv3d_ncdhw "
                         "(this conv takes 4-D NCHW or NHWC data)")

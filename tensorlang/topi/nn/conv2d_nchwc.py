@@ -16,7 +16,7 @@ from ...te.expr import IntImm
 from ...te.tensor import Tensor
 from ..math import cast
 from ..transform import layout_transform
-from ..utils import get_const_int, get_const_tuple, out_dtype_of
+from ..utils import check_tensors, get_const_int, get_const_tuple, out_dtype_of
 from .conv2d import _check, _Window
 from .pad import pad
 
@@ -65,6 +65,7 @@ def conv2d_NCHWc(data: Tensor, kernel: Tensor, stride: Any, padding: Any, dilati
     oc_bn) -> (N, OC/oc_bn, OH, OW, oc_bn) in ``out_layout`` NCHW[oc_bn]c ("" accepted).  The
     reduction axes are (ic, kh, kw), ic over all IC input channels, as in TVM.  Grouped kernels are
     not supported."""
+    check_tensors("conv2d_NCHWc", data=data, kernel=kernel)
     what = "conv2d_NCHWc"
     _ndim(data, 5, what, "data", "N, C/x, H, W, x")
     _ndim(kernel, 6, what, "kernel", "O/y, I/x, KH, KW, x, y")
@@ -101,6 +102,7 @@ def conv2d_NCHWc_int8(data: Tensor, kernel: Tensor, stride: Any, padding: Any, d
     TVM's int8 kernels: ``n_elems`` consecutive input channels innermost, for dot-product
     instructions) -> (N, OC/oc_bn, OH, OW, oc_bn).  Reduction axes (kh, kw, ic_outer, ic_f_inner,
     ic_s_inner), as in TVM.  Grouped kernels are not supported."""
+    check_tensors("conv2d_NCHWc_int8", data=data, kernel=kernel)
     what = "conv2d_NCHWc_int8"
     _ndim(data, 5, what, "data", "N, C/x, H, W, x")
     _ndim(kernel, 7, what, "kernel", "O/y, I/x, KH, KW, x/n_elems, y, n_elems")
@@ -141,6 +143,7 @@ def depthwise_conv2d_NCHWc(Input: Tensor, Filter: Tensor, stride: Any, padding: 
     ``out_layout`` NCHW[oc_bn]c: output channel c convolves input channel c with its own filter.
     The input and output blocks may differ; a channel multiplier above 1 is not supported (nor is
     it in TVM, whose generic version of this operator only raises)."""
+    check_tensors("depthwise_conv2d_NCHWc", Input=Input, Filter=Filter)
     what = "depthwise_conv2d_NCHWc"
     _ndim(Input, 5, what, "Input", "N, C/x, H, W, x")
     _ndim(Filter, 6, what, "Filter", "C/y, 1, KH, KW, 1, y")
@@ -171,6 +174,7 @@ def depthwise_conv2d_NCHWc(Input: Tensor, Filter: Tensor, stride: Any, padding: 
 
 def unpack_NCHWc_to_nchw(packed_out: Tensor, out_dtype: str) -> Tensor:  # noqa: N802
     """A packed (N, C/x, H, W, x) result as (N, C, H, W) of ``out_dtype`` (a cast only when it differs)."""
+    check_tensors("unpack_NCHWc_to_nchw", packed_out=packed_out)
     what = "unpack_NCHWc_to_nchw"
     _ndim(packed_out, 5, what, "packed_out", "N, C/x, H, W, x")
     block = get_const_tuple(packed_out.shape)[4]

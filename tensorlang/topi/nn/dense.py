@@ -9,7 +9,7 @@ from ...errors import ExprError
 from ...te.tensor import Tensor
 from .. import tag
 from ..broadcast import broadcast_shape
-from ..utils import get_const_int, get_const_tuple, out_dtype_of, static_dim
+from ..utils import check_tensors, get_const_int, get_const_tuple, out_dtype_of, static_dim
 
 
 def _check_tensors(what: str, **tensors: Any) -> None:
@@ -87,6 +87,7 @@ def batch_matmul(tensor_a: Tensor, tensor_b: Tensor, oshape: Any = None, out_dty
                  meta_schedule_original_shape: Any = None) -> Tensor:
     """Batched A x B (B transposed by default, as in TVM): (b, M, K) x (b, N, K) -> (b, M, N);
     a batch of 1 broadcasts."""
+    check_tensors("batch_matmul", tensor_a=tensor_a, tensor_b=tensor_b)
     out_dtype = out_dtype or str(tensor_a.dtype)
     if len(tensor_a.shape) != 3 or len(tensor_b.shape) != 3:
         raise ExprError("batch_matmul: both tensors must be 3-D")
@@ -114,6 +115,7 @@ def batch_matmul(tensor_a: Tensor, tensor_b: Tensor, oshape: Any = None, out_dty
 def dense_pack(data: Tensor, weight: Tensor, bias: Tensor | None = None, out_dtype: str | None = None) -> Tensor:
     """data (M, K) x W^T [+ bias (N,)] -> (M, N), with W (N, K) given packed as ``weight`` (N / n, K, n):
     ``weight[j // n, k, j % n] == W[j, k]``, so the n output columns of a block read contiguous weights."""
+    check_tensors("dense_pack", data=data, weight=weight)
     what = "dense_pack"
     out_dtype = out_dtype_of(out_dtype, data, what)
     if len(data.shape) != 2 or len(weight.shape) != 3:

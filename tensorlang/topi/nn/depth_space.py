@@ -9,7 +9,7 @@ from ...errors import ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_tuple
+from ..utils import check_tensors, get_const_tuple
 
 
 def _check(what: str, data: Tensor, block_size: Any, layout: str) -> int:
@@ -24,6 +24,7 @@ def _check(what: str, data: Tensor, block_size: Any, layout: str) -> int:
 
 def depth_to_space(data: Tensor, block_size: int, layout: str = "NCHW", mode: str = "DCR") -> Tensor:
     """(N, C, H, W) -> (N, C / bs**2, H * bs, W * bs); ``mode`` DCR as TensorFlow, CDR as PyTorch."""
+    check_tensors("depth_to_space", data=data)
     what = "depth_to_space"
     bs = _check(what, data, block_size, layout)
     if mode not in ("DCR", "CDR"):
@@ -46,6 +47,7 @@ def depth_to_space(data: Tensor, block_size: int, layout: str = "NCHW", mode: st
 
 def space_to_depth(data: Tensor, block_size: int, layout: str = "NCHW") -> Tensor:
     """(N, C, H, W) -> (N, C * bs**2, H / bs, W / bs): each bs x bs pixel block becomes channels."""
+    check_tensors("space_to_depth", data=data)
     what = "space_to_depth"
     bs = _check(what, data, block_size, layout)
     dim = dict(zip(layout, data.shape))

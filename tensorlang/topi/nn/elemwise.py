@@ -6,11 +6,12 @@ from ... import te
 from ...errors import ExprError
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_tuple, scalar_const, static_dim
+from ..utils import check_tensors, get_const_tuple, scalar_const, static_dim
 
 
 def relu(x: Tensor) -> Tensor:
     """max(x, 0)."""
+    check_tensors("relu", x=x)
     return te.compute(x.shape, lambda *i: te.max(x(*i), te.const(0, x.dtype)), name="T_relu", tag=tag.ELEMWISE)
 
 

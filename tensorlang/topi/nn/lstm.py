@@ -11,7 +11,7 @@ from ...errors import DTypeError, ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_tuple
+from ..utils import check_tensors, get_const_tuple
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -55,6 +55,7 @@ def lstm(Xs: Tensor, Wi: Tensor, Wh: Tensor, Bi: Tensor | None = None, Bh: Tenso
     Activations map an expression to an expression (``tir.sigmoid``, as TVM's) or a tensor to a tensor
     (``topi.sigmoid``).  Returns (hidden states (seq_len, batch, out_dim), cell states (seq_len, batch,
     hidden)), in the order the steps ran."""
+    check_tensors("lstm", Xs=Xs, Wi=Wi, Wh=Wh)
     if not (isinstance(weight_layout, str) and sorted(weight_layout) == sorted("IFGO")):
         raise ExprError(f"lstm: weight_layout {weight_layout!r} is not a permutation of 'IFGO'")
     gate = {g: weight_layout.index(g) for g in "IFGO"}

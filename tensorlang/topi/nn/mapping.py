@@ -27,6 +27,7 @@ def bias_add(data: Tensor, bias: Tensor, axis: int = 1) -> Tensor:
 
 def batch_flatten(data: Tensor) -> Tensor:
     """(batch, d1, d2, ...) -> (batch, d1 * d2 * ...)."""
+    check_tensors("batch_flatten", data=data)
     if len(data.shape) < 1:
         raise ExprError("batch_flatten: data must have a batch dimension")
     inner = list(data.shape[1:])

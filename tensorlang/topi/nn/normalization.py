@@ -60,6 +60,7 @@ def _reduce_over(data: Tensor, axes: list[int], value: Any, name: str, keepdims:
 def lrn(data: Tensor, size: int, axis: int = 1, alpha: float = 0.0001, beta: float = 0.75,
         bias: float = 2) -> Tensor:
     """data / (bias + alpha * sum of squares over ``size`` neighbouring channels / size) ** beta."""
+    check_tensors("lrn", data=data)
     what = "lrn"
     if len(data.shape) != 4:
         raise ExprError(f"{what}: data must be 4-D (NCHW or NHWC), got {len(data.shape)}-D")
@@ -89,6 +90,7 @@ def lrn(data: Tensor, size: int, axis: int = 1, alpha: float = 0.0001, beta: flo
 
 def l2_normalize(data: Tensor, eps: float, axis: Any = None) -> Tensor:
     """data / sqrt(max(sum of squares over ``axis``, eps)) (all axes when None)."""
+    check_tensors("l2_normalize", data=data)
     what = "l2_normalize"
     _float(data, what)
     axes = _axes(data, axis, what)
@@ -154,6 +156,7 @@ def group_norm(data: Tensor, gamma: Tensor, beta: Tensor | None, num_groups: int
                axes: Any, epsilon: float = 1e-5) -> Tensor:
     """Mean and variance over each group of ``channels / num_groups`` consecutive channels and
     ``axes`` (the others besides the channel axis), then ``gamma[c]`` and ``beta[c]`` per channel."""
+    check_tensors("group_norm", data=data)
     what = "group_norm"
     _float(data, what)
     ndim = len(data.shape)

@@ -72,6 +72,7 @@ def mirror_pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any]
     """``data`` padded with its own mirror image along each dimension: ``SYMMETRIC`` repeats the
     edge element (numpy's ``symmetric``), ``REFLECT`` does not (numpy's ``reflect``).  A pad may
     reach at most across the data once: up to n elements (``SYMMETRIC``) or n - 1 (``REFLECT``)."""
+    check_tensors("mirror_pad", data=data)
     ndim = len(data.shape)
     if mode not in ("SYMMETRIC", "REFLECT"):
         raise ExprError(f"mirror_pad: mode '{mode}' is not 'SYMMETRIC' or 'REFLECT'")
@@ -109,6 +110,7 @@ def mirror_pad(data: Tensor, pad_before: Sequence[Any], pad_after: Sequence[Any]
 
 def dilate(data: Tensor, strides: Sequence[Any], dilation_value: Any = 0.0, name: str = "DilatedInput") -> Tensor:
     """``data`` with ``strides[k] - 1`` elements of ``dilation_value`` between neighbours along dimension k."""
+    check_tensors("dilate", data=data)
     ndim = len(data.shape)
     if isinstance(strides, (str, bytes, Tensor)) or not hasattr(strides, "__len__"):
         raise ExprError(f"dilate: strides must be a sequence of positive integers, got {strides!r}")

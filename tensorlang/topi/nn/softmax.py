@@ -7,6 +7,7 @@ from typing import Any
 from ... import te
 from ...te.tensor import Tensor
 from ..transform import normalize_axis
+from ..utils import check_tensors
 
 
 def _reduce_over(x: Tensor, ax: int, reducer: Any, value: Any, name: str) -> Tensor:
@@ -26,6 +27,7 @@ def _drop(idx: tuple, ax: int) -> list:
 
 def softmax(x: Tensor, axis: int = -1) -> Tensor:
     """exp(x - max) / sum(exp(x - max)) along ``axis``."""
+    check_tensors("softmax", x=x)
     ax = normalize_axis(axis, len(x.shape), "softmax")
     maxelem = _reduce_over(x, ax, te.max, x, "T_softmax_maxelem")
     expo = te.compute(x.shape, lambda *i: te.exp(x(*i) - maxelem(*_drop(i, ax))), name="T_softmax_exp")
@@ -36,11 +38,13 @@ def softmax(x: Tensor, axis: int = -1) -> Tensor:
 
 def fast_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """softmax (TVM's variant with a faster exp; tensorlang's exp is the fast one already)."""
+    check_tensors("fast_softmax", x=x)
     return softmax(x, axis)
 
 
 def log_softmax(x: Tensor, axis: int = -1) -> Tensor:
     """x - max - log(sum(exp(x - max))) along ``axis``."""
+    check_tensors("log_softmax", x=x)
     ax = normalize_axis(axis, len(x.shape), "log_softmax")
     maxelem = _reduce_over(x, ax, te.max, x, "T_softmax_maxelem")
     expsum = _reduce_over(x, ax, te.sum, lambda *i: te.exp(x(*i) - maxelem(*_drop(i, ax))), "T_softmax_expsum")

@@ -40,6 +40,8 @@ def sparse_dense(dense_data: Tensor, sparse_data: Tensor, sparse_indices: Tensor
     column indices (nblocks,), block-row pointers (N / bs_r + 1,)).  ``dense_data`` is (M, K)
     with K the columns of S.  An index or pointer outside its tensor is a ``BoundsError`` when
     the compiled function runs."""
+    check_tensors("sparse_dense", dense_data=dense_data, sparse_data=sparse_data, sparse_indices=sparse_indices,
+                  sparse_indptr=sparse_indptr)
     _check(dense_data, sparse_data, sparse_indices, sparse_indptr)
     rows_plus_1 = get_const_int(sparse_indptr.shape[0])
     m = dense_data.shape[0]

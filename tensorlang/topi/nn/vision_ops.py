@@ -10,7 +10,7 @@ from ...errors import DTypeError, ExprError
 from ...te.expr import PrimExpr
 from ...te.tensor import Tensor
 from .. import tag
-from ..utils import get_const_int, get_const_tuple, get_pad_tuple, pair
+from ..utils import check_tensors, get_const_int, get_const_tuple, get_pad_tuple, pair
 from .pad import pad
 
 
@@ -54,6 +54,7 @@ def correlation_nchw(data1: Tensor, data2: Tensor, kernel_size: int, max_displac
     (``is_multiply``) or |a - b|, divided by kernel_size**2 * C.  OH = ceil((H_padded - 2 * border) /
     stride1) with border = max_displacement + (kernel_size - 1) // 2, and OW alike."""
     what = "correlation_nchw"
+    check_tensors(what, data1=data1, data2=data2)
     shape = _shape4(what, data1, "(N, C, H, W)")
     _check(get_const_tuple(data2.shape) == shape,
            f"{what}: {data1.name} and {data2.name} must have the same shape, got {shape} and {tuple(data2.shape)}")
@@ -109,6 +110,7 @@ def deformable_conv2d_nchw(data: Tensor, offset: Tensor, kernel: Tensor, strides
     does each of its four neighbours that lies outside the input.  ``groups`` > 1 (which TVM's topi
     rejects) splits the channels as in ``group_conv2d_nchw``."""
     what = "deformable_conv2d_nchw"
+    check_tensors(what, data=data, offset=offset, kernel=kernel)
     batch, channel, height, width = _shape4(what, data, "(N, C, H, W)")
     num_filter, group_channel, kh_size, kw_size = _shape4(what, kernel, "(K, C // groups, KH, KW)")
     off_shape = _shape4(what, offset, "(N, deformable_groups * KH * KW * 2, OH, OW)")
@@ -176,6 +178,7 @@ def fifo_buffer(data: Tensor, buffer: Tensor, axis: int) -> Tensor:
     its first ``data.shape[axis]`` entries along ``axis`` (the buffer's shape).  ``data`` matches the buffer
     in every other dimension and is at most as long along ``axis``."""
     what = "fifo_buffer"
+    check_tensors(what, data=data, buffer=buffer)
     shape, dshape = get_const_tuple(buffer.shape), get_const_tuple(data.shape)
     ndim = len(shape)
     _check(ndim >= 1 and len(dshape) == ndim, f"{what}: {data.name} {dshape} and {buffer.name} {shape} must have "

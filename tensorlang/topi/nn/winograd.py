@@ -20,7 +20,7 @@ from ...errors import ArgumentError, DTypeError, ExprError
 from ...te.dtype import as_dtype
 from ...te.tensor import Tensor
 from ..const_matrix import const_matrix
-from ..utils import get_const_int, get_const_tuple, get_pad_tuple, out_dtype_of, pair
+from ..utils import check_tensors, get_const_int, get_const_tuple, get_pad_tuple, out_dtype_of, pair
 from .pad import pad
 
 # Interpolation points, the best-conditioned first: small integers and their reciprocals keep the
@@ -112,6 +112,7 @@ def conv2d_winograd_weight_transform(kernel: Tensor, tile_size: int) -> Tensor:
     """An OIHW ``kernel`` (CO, CI, K, K) transformed for F(tile_size, K): (alpha, alpha, CO, CI),
     ``G g G^T`` per (CO, CI), in the kernel's dtype."""
     what = "conv2d_winograd_weight_transform"
+    check_tensors(what, kernel=kernel)
     shape = get_const_tuple(kernel.shape)
     if len(shape) != 4 or not all(isinstance(d, int) for d in shape):
         raise ArgumentError(f"{what}: kernel {kernel.name} must be 4-D OIHW with constant sizes, got {shape}")
