@@ -140,6 +140,24 @@ class Simplifier(Mutator):
         super().__init__()
         self.ranges = ranges
         self._index_memo: dict[int, bool] = {}
+        # structural key of e -> (ids of the ranges' variables and intervals, e and the ranges' items,
+        # relax(e, ranges)): one expression tree is relaxed again and again (every min, max,
+        # division and comparison above it asks, on trees rebuilt each time), and relax simplifies
+        # its bounds each time. An entry holds e (whose variables its key names by id) and the range
+        # objects it was computed under, so their ids stay theirs; a changed range misses.
+        self._relax_memo: dict[object, tuple] = {}
+
+    def _relax(self, e: PrimExpr) -> tuple[PrimExpr | None, PrimExpr | None]:
+        """``relax(e, self.ranges)``, remembered while the ranges stay the same objects."""
+        ranges = self.ranges
+        sig = (tuple(map(id, ranges)), tuple(map(id, ranges.values())))
+        key = structural_key(e)
+        hit = self._relax_memo.get(key)
+        if hit is not None and hit[0] == sig:
+            return hit[2]
+        bounds = relax(e, ranges)
+        self._relax_memo[key] = (sig, (e, list(ranges.items())), bounds)
+        return bounds
 
     # -- which algebra applies ------------------------------------------------------------
     def _index_like(self, e: PrimExpr) -> bool:
@@ -167,7 +185,7 @@ class Simplifier(Mutator):
             if not self._index_like(e):
                 return False
             if self.ranges:
-                lo, hi = relax(e, self.ranges)
+                lo, hi = self._relax(e)
                 for bound in (lo, hi):
                     if isinstance(bound, IntImm) and not numeric.fits(bound.value, e.dtype):
                         return False
@@ -374,7 +392,7 @@ class Simplifier(Mutator):
     def _bounds(self, e: PrimExpr) -> tuple[int | None, int | None]:
         if isinstance(e, IntImm):
             return e.value, e.value
-        lo, hi = const_bound(e, self.ranges) if self.ranges else (None, None)
+        lo, hi = self._const_bound(e) if self.ranges else (None, None)
         if (lo is None or hi is None) and _has_const_mod(e):
             # x % 2 lies in [0, 1] whatever x is: the constant-bound analysis knows it even for a
             # variable with no range (x % 2 // 8 is 0).
@@ -383,6 +401,11 @@ class Simplifier(Mutator):
             lo = lo if lo is not None else (None if clo == -math.inf else int(clo))
             hi = hi if hi is not None else (None if chi == math.inf else int(chi))
         return lo, hi
+
+    def _const_bound(self, e: PrimExpr) -> tuple[int | None, int | None]:
+        """``const_bound(e, self.ranges)``, through the memo of ``_relax``."""
+        lo, hi = self._relax(e)
+        return (lo.value if isinstance(lo, IntImm) else None, hi.value if isinstance(hi, IntImm) else None)
 
     # -- min / max / comparisons ----------------------------------------------------------
     def _diff_bounds(self, a: PrimExpr, b: PrimExpr) -> tuple[int | None, int | None]:
