@@ -107,7 +107,10 @@ def test_gpu_flat_reduction_accumulates_in_a_register():
     check(task, config, np.random.default_rng())
 
 
-_CPU_TASKS = {name: SearchTask(WORKLOADS[name][0], WORKLOADS[name][1], "llvm", name=name)
+# conv2d smaller than WORKLOADS' (the same sketches; random tiles still overhang its axes): a
+# random tiled candidate of the larger one took up to 14 s to lower.
+_MUTATED_ARGS = {"conv2d": (1, 4, 8, 8, 8, 3, 1)}
+_CPU_TASKS = {name: SearchTask(WORKLOADS[name][0], _MUTATED_ARGS.get(name, WORKLOADS[name][1]), "llvm", name=name)
               for name in ("matmul", "conv2d", "softmax", "layer_norm", "row_sum", "depthwise")}
 
 

@@ -26,9 +26,15 @@ def _option():
     return measure_option(builder=LocalBuilder(timeout=20), runner=LocalRunner(number=1, repeat=2))
 
 
+# A smaller conv2d than WORKLOADS' (the same two sketches, non-dividing random splits included):
+# lowering the tiled sketch's random candidate of the larger one took 14 s.
+REPLAY_ARGS = {"conv2d": (1, 4, 8, 8, 8, 3, 1)}
+
+
 @pytest.mark.parametrize("name", ["matmul", "conv2d", "softmax", "layer_norm"])
 def test_records_replay_to_the_same_lowered_ir(tmp_path, name):
     fn, args, _ = WORKLOADS[name]
+    args = REPLAY_ARGS.get(name, args)
     task = autoschedule.SearchTask(fn, args, "llvm", name=name)
     rnd = random.Random(7)
     log = tmp_path / "log.json"
@@ -85,12 +91,12 @@ def test_apply_best_without_a_record_is_an_error(tmp_path):
 def test_tune_tasks_shares_the_budget(tmp_path):
     log = str(tmp_path / "many.json")
     tasks = [autoschedule.SearchTask(matmul, (32, 32, 32), "llvm"), autoschedule.SearchTask(softmax, (16, 64), "llvm")]
-    sched = autoschedule.tune_tasks(tasks, n_trials=12, log=log, measure_option=_option(), seed=1, verbose=False,
+    sched = autoschedule.tune_tasks(tasks, n_trials=8, log=log, measure_option=_option(), seed=1, verbose=False,
                                    confirm_top=0)
     recs = list(record.load_from_file(log))
-    assert len(recs) == 12
+    assert len(recs) == 8
     per_task = {t.workload_key: sum(inp.task.workload_key == t.workload_key for inp, _ in recs) for t in tasks}
-    assert all(n >= 6 for n in per_task.values())     # every task gets its warm-up round
+    assert all(n >= 4 for n in per_task.values())     # every task gets its warm-up round (8 // 2 trials)
     assert all(s.best_config is not None for s in sched.searches)
 
 
@@ -312,7 +318,8 @@ def test_finishing_variants_inline_a_padding_that_a_lanes_kernel_reads():
 def test_a_conv2d_tune_measures_its_leaders_padding_inlined_within_the_budget(tmp_path):
     log = str(tmp_path / "conv.auto.json")
     task = autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv")
-    search = task.tune(n_trials=10, log=log, measure_option=_option(), seed=0, verbose=False)
+    # (No confirmation of the leaders: what is checked is which trials the budget measured.)
+    search = task.tune(n_trials=10, log=log, measure_option=_option(), seed=0, verbose=False, confirm_top=0)
     recs = [r for r in record.load_from_file(log) if not record.is_confirmation(r[1])]
     assert len(recs) == 10 and search.trials_done == 10           # the variants count as trials
     plans = [from_config(inp.config) for inp, _ in recs]

@@ -104,20 +104,6 @@ def test_one_context_for_many_trials_and_a_fresh_worker_after_a_sticky_error(fak
         worker.close()
 
 
-def test_pool_spreads_jobs_over_devices(fake_env, monkeypatch):
-    monkeypatch.setenv("TENSORLANG_FAKE_CUDA_DEVICES", "2")
-    pool = GPUPool([0, 1])
-    try:
-        assert [i.ordinal for i in pool.start()] == [0, 1]
-        jobs = [(np.full(64, i, np.float32), 32) for i in range(4)]
-        outcomes = pool.run(scale_job, jobs, timeout=30)
-        assert all(o.ok for o in outcomes)
-        for (data, _), o in zip(jobs, outcomes):
-            np.testing.assert_array_equal(o.value[0], 2 * data)
-    finally:
-        pool.close()
-
-
 def test_no_device_is_one_clear_error(fake_env, monkeypatch):
     monkeypatch.setenv("TENSORLANG_FAKE_CUDA_DEVICES", "0")
     with pytest.raises(GPUUnavailableError) as err:
@@ -224,16 +210,24 @@ def test_each_record_names_the_gpu_that_measured_it(fake_env, tmp_path, monkeypa
     assert seen <= models and seen == {(i.name, (i.arch,)) for i in devices.values()}
 
 
-def test_pool_reports_the_device_that_ran_each_job(fake_env, monkeypatch):
+def test_pool_spreads_jobs_over_devices_and_reports_the_device_that_ran_each(fake_env, monkeypatch):
+    """One pool of two workers (each started with spawn) for both: ``run`` spreads the jobs over
+    the devices, in order; ``run_on_devices`` names the device whose worker ran each job."""
     monkeypatch.setenv("TENSORLANG_FAKE_CUDA_DEVICES", "2")
     monkeypatch.setenv("TENSORLANG_FAKE_CUDA_MODELS", "Fake H200:9.0,Fake A100:8.0")
     pool = GPUPool([0, 1])
     try:
-        pool.start()
+        assert [i.ordinal for i in pool.start()] == [0, 1]
+        jobs = [(np.full(64, i, np.float32), 32) for i in range(4)]
+        outcomes = pool.run(scale_job, jobs, timeout=30)
+        assert all(o.ok for o in outcomes)
+        for (data, _), o in zip(jobs, outcomes):
+            np.testing.assert_array_equal(o.value[0], 2 * data)
         by_pid = {w.pid: w.info for w in pool.workers}
         jobs = [(np.full(64, i, np.float32), 32) for i in range(6)]
-        for outcome, info in pool.run_on_devices(scale_job, jobs, timeout=30):
+        for (data, _), (outcome, info) in zip(jobs, pool.run_on_devices(scale_job, jobs, timeout=30)):
             assert outcome.ok and info == by_pid[outcome.value[2]]
+            np.testing.assert_array_equal(outcome.value[0], 2 * data)
         assert {(i.name, i.arch) for i in by_pid.values()} == {("Fake H200", "sm_90"), ("Fake A100", "sm_80")}
     finally:
         pool.close()

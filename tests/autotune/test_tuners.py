@@ -313,7 +313,7 @@ def test_diversity_pick_prefers_other_knob_values():
 
 
 def test_parallel_extraction_matches_serial(task):
-    indices = list(range(0, 200, 5))
+    indices = list(range(0, 200, 10))  # 20 configs: 10 per child of n_jobs=2
     serial, _ = FeatureCache(task, ItervarFeature(), n_jobs=1).rows(indices)
     parallel, _ = FeatureCache(task, ItervarFeature(), n_jobs=2, min_parallel=2).rows(indices)
     np.testing.assert_array_equal(serial, parallel)

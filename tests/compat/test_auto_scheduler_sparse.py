@@ -57,7 +57,7 @@ def test_tune_sparse_x86(tmp_path):
     assert "T_sparse_dense_block" in str(task.compute_dag)
     log_file = str(tmp_path / "sparse_dense.json")
     tune_option = auto_scheduler.TuningOptions(
-        num_measure_trials=6, measure_callbacks=[auto_scheduler.RecordToFile(log_file)], verbose=0)
+        num_measure_trials=4, measure_callbacks=[auto_scheduler.RecordToFile(log_file)], verbose=0)
 
     def meet_condition_func(search_policy, state, stage_id):
         state = auto_scheduler.loop_state.State(state, search_policy.search_task.compute_dag)

@@ -23,7 +23,7 @@ def conv2d_layer(N, H, W, CO, CI, KH, KW, stride, padding):
 
 def test_tune_conv2d_layer_cuda_emulated(tmp_path):
     target = tvm.target.Target("cuda -emulate")
-    N, H, W, CO, CI, KH, KW, strides, padding = 1, 7, 7, 16, 16, 3, 3, (1, 1), (1, 1)
+    N, H, W, CO, CI, KH, KW, strides, padding = 1, 7, 7, 8, 8, 3, 3, (1, 1), (1, 1)
     task = auto_scheduler.SearchTask(func=conv2d_layer, args=(N, H, W, CO, CI, KH, KW, strides, padding),
                                      target=target)
     assert "T_relu(i, j, k, l) = max(T_add[i, j, k, l], 0.0f)" in str(task.compute_dag)

@@ -11,6 +11,7 @@ import tensorlang as tvm
 from tensorlang import autotune as autotvm
 from tensorlang import te
 from tensorlang.autotune.measure import MeasureErrorNo, MeasureInput, MeasureResult
+from tensorlang.autotune.measure.local import BuildResult
 from tensorlang.autotune.measure.measure import Runner
 from tensorlang.autotune.record import ApplyHistoryBest, encode
 from tensorlang.autotune.task.space import ConfigSpace
@@ -25,6 +26,19 @@ def _raises_exception(f):
     except Exception:
         return True
     return False
+
+
+class _NoCompileBuilder(autotvm.LocalBuilder):
+    """LocalBuilder's batch size (n_parallel), without compiling: DummyRunner never runs what is
+    built, so these tuner tests pay no compiler per trial (LocalBuilder + DummyRunner are still
+    used together by test_copy_template_still_tunes)."""
+
+    def build(self, measure_inputs, configs=None):
+        return [BuildResult("", MeasureErrorNo.NO_ERROR) for _ in measure_inputs]
+
+
+def _dummy_option():
+    return autotvm.measure_option(builder=_NoCompileBuilder(), runner=DummyRunner())
 
 
 def _mf(entity):
@@ -113,7 +127,7 @@ def test_filter_and_multi_filter():
 
 def test_grid_search_tuner():
     task, _ = get_sample_task()
-    measure_option = autotvm.measure_option(builder=autotvm.LocalBuilder(), runner=DummyRunner())
+    measure_option = _dummy_option()
 
     tuner = autotvm.tuner.GridSearchTuner(task)
     assert tuner.begin_idx == 0
@@ -155,7 +169,7 @@ def test_grid_search_tuner():
 
 def test_random_tuner():
     task, _ = get_sample_task()
-    measure_option = autotvm.measure_option(builder=autotvm.LocalBuilder(), runner=DummyRunner())
+    measure_option = _dummy_option()
     tuner = autotvm.tuner.RandomTuner(task, range_idx=(8, 15))
     assert tuner.begin_idx == 8
     assert tuner.end_idx == 16
@@ -187,7 +201,7 @@ def test_ga_tuner():
     assert tuner.visited.issubset(valid_indexes)
     assert tuner.pop_size == len(tuner.visited) == len(tuner.genes)
     assert len(tuner.space) == 64
-    measure_option = autotvm.measure_option(builder=autotvm.LocalBuilder(), runner=DummyRunner())
+    measure_option = _dummy_option()
     tuner.tune(n_trial=len(tuner.space), measure_option=measure_option)
     assert tuner.visited.issubset(valid_indexes)
 
@@ -202,7 +216,7 @@ def test_ga_tuner_multi_filter():
     assert tuner.visited.issubset(valid_indexes)
     assert tuner.pop_size == len(tuner.visited) == len(tuner.genes)
     assert len(tuner.space) == 43 and tuner.pop_size == 43
-    measure_option = autotvm.measure_option(builder=autotvm.LocalBuilder(), runner=DummyRunner())
+    measure_option = _dummy_option()
     tuner.tune(n_trial=len(tuner.space), measure_option=measure_option)
     assert tuner.visited.issubset(valid_indexes)
     assert len(tuner.visited) == 43
@@ -212,7 +226,7 @@ def test_ga_tuner_multi_filter():
 
 def test_xgb_tuner_rank_binary():
     task, _ = get_sample_task()
-    measure_option = autotvm.measure_option(builder=autotvm.LocalBuilder(), runner=DummyRunner())
+    measure_option = _dummy_option()
     tuner = autotvm.tuner.XGBTuner(task, loss_type="rank-binary", plan_size=8)
     assert tuner.cost_model.loss_type == "rank-binary"
     tuner.tune(n_trial=20, measure_option=measure_option)

@@ -95,7 +95,7 @@ def test_conv2d_nchwc_template_random_configs(shape, rng):
     valid = [i for i in rng.permutation(len(task.config_space))[:40] if task.config_space.is_valid(int(i))]
     per_row = next(i for i in map(int, rng.permutation(len(task.config_space)))  # unpacked row by row
                    if task.config_space.is_valid(i) and task.config_space.get(i)["unpack"].val == "per_row")
-    for index in [None, *map(int, valid[:3]), per_row]:
+    for index in [None, *map(int, valid[:2]), per_row]:
         y = np.full(ref.shape, np.nan, np.float32)
         _instantiate(task, index)(x, w, y)
         np.testing.assert_allclose(y, ref, rtol=1e-4, atol=1e-3, err_msg=f"config {index}")

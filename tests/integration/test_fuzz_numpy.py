@@ -138,7 +138,7 @@ def check_case(case) -> None:
     np.testing.assert_array_equal(z, want, err_msg=f"{tree} on {dtype}, n={n}, split {factor}, {inner}")
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cases())
 def test_random_expressions_and_schedules_match_numpy(case) -> None:
     check_case(case)

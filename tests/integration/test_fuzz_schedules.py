@@ -168,7 +168,7 @@ def check_schedule_case(case) -> None:
     np.testing.assert_array_equal(out, want, err_msg=desc)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(schedule_cases())
 def test_random_schedules_match_numpy(case) -> None:
     check_schedule_case(case)

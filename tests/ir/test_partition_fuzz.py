@@ -39,7 +39,7 @@ def _reference(x: np.ndarray, k: np.ndarray, pad_y: int, pad_x: int, stride: int
     return out
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(windows())
 def test_partitioned_padded_windows_match_numpy(case):
     (h, w, r, s, pad_y, pad_x, stride), sched = case
