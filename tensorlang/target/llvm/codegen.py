@@ -35,6 +35,7 @@ from ...ir.function import Buffer, PrimFunc
 from ...ir.passes import pipeline_rows, streaming_stores
 from ...ir.passes.bounds_check import CHECK
 from ...ir.passes.bounds_check import unwrap as unwrap_checked
+from ...ir.passes.emulate_gpu import EMULATED_THREADS_KEY
 from ...ir.verify import NOT_EXECUTABLE
 from ...te import expr as E
 from ...te.dtype import DType, as_dtype
@@ -1518,7 +1519,8 @@ class _FunctionEmitter(Visitor):
         lo = self.cast(self.visit(s.min), s.min.dtype, vdt)
         extent = self.cast(self.visit(s.extent), s.extent.dtype, vdt)
         hi = self.b.add(lo, extent, name=f"{s.loop_var.name}.end", flags=self._nsw(vdt))
-        loop_md = self.m.no_unroll_loop_id() if id(s) in self.m.rolled_holders else None
+        rolled = id(s) in self.m.rolled_holders or EMULATED_THREADS_KEY in dict(s.annotations)
+        loop_md = self.m.no_unroll_loop_id() if rolled else None
         with self.streaming(s), self.prefetching(s), self.loop(s.loop_var, lo, hi, loop_md):
             self.visit(s.body)
 
