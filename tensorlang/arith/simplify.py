@@ -39,7 +39,11 @@ def simplify(e: PrimExpr, ranges: Mapping[Var, Interval] | None = None) -> PrimE
 
 def const_bound(e: PrimExpr, ranges: Mapping[Var, Interval]) -> tuple[int | None, int | None]:
     """Constant lower and upper bounds of an integer expression (None when unknown)."""
-    lo, hi = relax(e, ranges)
+    return _constants(*relax(e, ranges))
+
+
+def _constants(lo: PrimExpr | None, hi: PrimExpr | None) -> tuple[int | None, int | None]:
+    """The values of the bounds that are constants (None for the others)."""
     return (lo.value if isinstance(lo, IntImm) else None, hi.value if isinstance(hi, IntImm) else None)
 
 
@@ -404,8 +408,7 @@ class Simplifier(Mutator):
 
     def _const_bound(self, e: PrimExpr) -> tuple[int | None, int | None]:
         """``const_bound(e, self.ranges)``, through the memo of ``_relax``."""
-        lo, hi = self._relax(e)
-        return (lo.value if isinstance(lo, IntImm) else None, hi.value if isinstance(hi, IntImm) else None)
+        return _constants(*self._relax(e))
 
     # -- min / max / comparisons ----------------------------------------------------------
     def _diff_bounds(self, a: PrimExpr, b: PrimExpr) -> tuple[int | None, int | None]:

@@ -91,19 +91,15 @@ def _no_nested_allocation(stmt: S.Stmt) -> str | None:
     return problem[0] if problem else None
 
 
-# name -> a check of one node: a description of what is wrong, or None.
-INVARIANTS: dict[str, Callable[[Any], str | None]] = {
-    "lanes_match": _lanes_match,                # every index, value and predicate agree on lanes
-    "flat": _flat,                              # flat buffers only (Allocate/Store/Load)
-    "no_unrolled_loops": _no_loop_kind(S.ForKind.UNROLLED),
-    "no_vectorized_loops": _no_loop_kind(S.ForKind.VECTORIZED),
-    "no_trivial_loops": _no_trivial_loops,      # no loop of constant extent 0 or 1 (GPU bindings aside)
+# name -> (the node classes it looks at, a check of one such node: what is wrong, or None).
+# verify skips nodes of every other class (a third of a verification's time).
+INVARIANTS: dict[str, tuple[tuple[type, ...], Callable[[Any], str | None]]] = {
+    "lanes_match": ((S.Store, E.Load), _lanes_match),  # every index, value and predicate agree on lanes
+    "flat": (UNFLATTENED, _flat),                       # flat buffers only (Allocate/Store/Load)
+    "no_unrolled_loops": ((S.For,), _no_loop_kind(S.ForKind.UNROLLED)),
+    "no_vectorized_loops": ((S.For,), _no_loop_kind(S.ForKind.VECTORIZED)),
+    "no_trivial_loops": ((S.For,), _no_trivial_loops),  # no loop of constant extent 0 or 1 (GPU bindings aside)
 }
-
-
-# The node classes the checks in INVARIANTS look at; verify skips every other node (a third of a
-# verification's time). A new check of another class must add its class here.
-_CHECKED_NODES: tuple[type, ...] = (S.Store, E.Load, S.For) + UNFLATTENED
 
 # name -> a check of a whole statement (one that needs what encloses a node): what is wrong, or None.
 TREE_INVARIANTS: dict[str, Callable[[S.Stmt], str | None]] = {
@@ -120,15 +116,16 @@ def verify(stmt: S.Stmt, invariants: Iterable[str], where: str) -> None:
             problem = TREE_INVARIANTS[name](stmt)
             if problem is not None:
                 raise LoweringError(f"IR verification failed after {where}: invariant '{name}' is broken: {problem}")
-    checks = [(name, INVARIANTS[name]) for name in invariants if name not in TREE_INVARIANTS]
+    checks = [(name, *INVARIANTS[name]) for name in invariants if name not in TREE_INVARIANTS]
     if not checks:
         return
+    watched = tuple({cls for _, classes, _ in checks for cls in classes})
 
     def visit(node: Any) -> None:
-        if not isinstance(node, _CHECKED_NODES):
+        if not isinstance(node, watched):
             return
-        for name, check in checks:
-            problem = check(node)
+        for name, classes, check in checks:
+            problem = check(node) if isinstance(node, classes) else None
             if problem is not None:
                 raise LoweringError(f"IR verification failed after {where}: invariant '{name}' is broken: "
                                     f"{problem} (in: {str(node)[:200]})")
