@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from ..autotune import record
+from ..autotune.measure.kept_builds import KeptBuilds
 from ..autotune.tuner.tuner import checked_measure_option
 from ..errors import TensorLangError
 from .policy import PreloadMeasuredStates, RandomModel, SketchPolicy, XGBModel
@@ -340,14 +341,19 @@ def _tune(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.Pat
           additional: bool = False) -> TaskScheduler:
     """The rounds; with ``additional``, ``n_trials`` are new trials on top of those ``log``
     holds.  A bad or busy log stops the run before anything is measured."""
-    with record.exclusive_writer(log) if log is not None else contextlib.nullcontext():
-        return _rounds(sched, n_trials, per_round, log, option, verbose, measure_callbacks, confirm_top,
-                       confirm_rounds, additional)
+    kept = [KeptBuilds() for _ in sched.tasks]  # each task's fastest libraries, for confirm_best
+    try:
+        with record.exclusive_writer(log) if log is not None else contextlib.nullcontext():
+            return _rounds(sched, n_trials, per_round, log, option, verbose, measure_callbacks, confirm_top,
+                           confirm_rounds, additional, kept)
+    finally:
+        for k in kept:
+            k.close()
 
 
 def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.PathLike | None, option: Any,
             verbose: int, measure_callbacks: Sequence[Callable], confirm_top: int, confirm_rounds: int,
-            additional: bool) -> TaskScheduler:
+            additional: bool, kept: Sequence[KeptBuilds]) -> TaskScheduler:
     tasks = sched.tasks
     for task in tasks:
         require_device(task, option)
@@ -379,7 +385,7 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
                 if cost < sched.best_costs[i]:
                     sched.best_costs[i] = cost
                     improved.append(cost)
-        n = run_trials(tasks[i], sched.searches[i], limit, log, option, None, [*measure_callbacks, watch])
+        n = run_trials(tasks[i], sched.searches[i], limit, log, option, None, [*measure_callbacks, watch], kept[i])
         sched.task_cts[i] += 1
         if improved:
             sched.task_best_cts[i] = sched.task_cts[i]
@@ -435,7 +441,7 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
     if not stopped:
         for i, reserve in enumerate(reserves):
             n = finish_trials(tasks[i], sched.searches[i], min(reserve, budget - sched.ct), log, option,
-                              measure_callbacks)
+                              measure_callbacks, kept[i])
             sched.ct += n
             if n:
                 sched.best_costs[i] = min(sched.best_costs[i], sched.searches[i].best_cost)
@@ -444,11 +450,11 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
     if verbose and sched.callbacks and sys.stderr.isatty():
         print(file=sys.stderr)
     if confirm_top > 1:
-        for task, search in zip(tasks, sched.searches):
+        for task, search, task_kept in zip(tasks, sched.searches, kept):
             if search.needs_confirmation and len(search.leaders(confirm_top)) > 1:
                 if verbose:
                     print(f"  {task.name}: re-measuring the leaders", file=sys.stderr)
-                confirm_best(task, search, option, log, confirm_top, confirm_rounds)
+                confirm_best(task, search, option, log, confirm_top, confirm_rounds, task_kept)
     return sched
 
 

@@ -28,6 +28,7 @@ from ..autotune import record
 from ..autotune.callback import progress_bar
 from ..autotune.flop import compute_flop
 from ..autotune.measure import interrupted
+from ..autotune.measure.kept_builds import KeptBuilds
 from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option, uses_gpu
 from ..autotune.measure.measure import MeasureInput
 from ..autotune.space import ConfigEntity, InstantiationError
@@ -333,12 +334,16 @@ class SearchTask:
             require_device(self, option)
         # The search, then the finishing variants of its leaders, then any trials they left.
         reserve = min(todo, finishing_reserve(self))
-        searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks)
-        left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks)
-        if searched == todo - reserve and left > 0:
-            run_trials(self, search, left, log, option, early_stopping, callbacks)
-        if confirm_top > 1 and search.needs_confirmation:
-            confirm_best(self, search, option, log, confirm_top, confirm_rounds)
+        kept = KeptBuilds()
+        try:
+            searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks, kept)
+            left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks, kept)
+            if searched == todo - reserve and left > 0:
+                run_trials(self, search, left, log, option, early_stopping, callbacks, kept)
+            if confirm_top > 1 and search.needs_confirmation:
+                confirm_best(self, search, option, log, confirm_top, confirm_rounds, kept)
+        finally:
+            kept.close()
         return search
 
     def apply_best(self, log: str | os.PathLike | None = None, include_compatible: bool = False,
@@ -438,15 +443,16 @@ def default_measure_option() -> Any:
 
 
 def confirm_best(task: SearchTask, search: SketchSearch, measure_option: Any, log: str | os.PathLike | None = None,
-                 top: int = 3, rounds: int = 3) -> bool:
+                 top: int = 3, rounds: int = 3, kept: KeptBuilds | None = None) -> bool:
     """Re-measure the search's leaders (``SketchSearch.leaders``) side by side before a best is
     declared, as the template tuner does (``tuner.remeasure_leaders``: interleaved rounds, each
     run in a fresh process, ranked by how slow each is in its slower rounds).  A candidate's
     trial is one short reading in one process; on two threads a memory-bound kernel's reading
     moves by a quarter from process to process, so the fastest trial is often a lucky one.  The
     confirmations go beside ``log`` (``LOG.confirmed``), where every reader of the log finds
-    them; True when the leaders were confirmed."""
-    confirmed = remeasure_leaders(task, search.leaders(top), measure_option, rounds)
+    them; True when the leaders were confirmed.  ``kept``: the libraries of the run's fastest
+    trials, run again instead of rebuilt."""
+    confirmed = remeasure_leaders(task, search.leaders(top), measure_option, rounds, kept)
     if not confirmed:
         return False
     if log is not None:
@@ -538,11 +544,13 @@ def _config_key(config: ConfigEntity) -> str:
 
 
 def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.PathLike | None, option: Any,
-               early_stopping: int | None = None, callbacks: Sequence[Callable] = ()) -> int:
-    """Measure up to ``n`` new candidates of ``task`` in batches; returns how many were measured."""
+               early_stopping: int | None = None, callbacks: Sequence[Callable] = (),
+               kept: KeptBuilds | None = None) -> int:
+    """Measure up to ``n`` new candidates of ``task`` in batches; returns how many were measured
+    (``kept`` keeps the fastest ones' libraries for ``confirm_best``)."""
     if n <= 0:
         return 0
-    measure_batch = create_measure_batch(task, option)
+    measure_batch = create_measure_batch(task, option, kept)
     done = best_at = 0
     while done < n:
         configs = search.next_batch(min(BATCH, n - done))
@@ -591,7 +599,7 @@ def finishing_reserve(task: SearchTask) -> int:
 
 
 def finish_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.PathLike | None, option: Any,
-                  callbacks: Sequence[Callable] = ()) -> int:
+                  callbacks: Sequence[Callable] = (), kept: KeptBuilds | None = None) -> int:
     """Measure up to ``n`` finishing variants (``sketch.finishing_variants``: plans too slow to
     build for the search, such as a padding stage inlined into a lanes kernel) of the search's
     fastest candidates, with their decisions, as ordinary trials; they join the leaders that
@@ -607,7 +615,7 @@ def finish_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.
                 configs.append(to_config(variant, decisions, task.flop))
     if not configs:
         return 0
-    return _measure(task, search, configs, log, create_measure_batch(task, option), callbacks)
+    return _measure(task, search, configs, log, create_measure_batch(task, option, kept), callbacks)
 
 
 def _fixed_inputs(task_name: str, dag: ComputeDAG, given: Any) -> dict[int, Any]:

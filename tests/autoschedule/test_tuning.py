@@ -20,6 +20,7 @@ from tensorlang.cli import main
 from tensorlang.errors import TensorLangError
 from tensorlang.target.llvm import load_module
 from tests.autoschedule.workloads import WORKLOADS, conv2d, conv2d_ref, matmul, softmax
+from tests.autotune.measure.test_kept_builds import CountingBuilder, libraries
 
 
 def _option():
@@ -53,9 +54,13 @@ def test_records_replay_to_the_same_lowered_ir(tmp_path, name):
 def test_tiny_tune_resumes_and_applies_best(tmp_path, capsys):
     log = str(tmp_path / "mm.auto.json")
     task = autoschedule.SearchTask(matmul, (32, 48, 64), "llvm")
-    search = task.tune(n_trials=6, log=log, measure_option=_option(), seed=0, verbose=False)
+    builder = CountingBuilder()
+    option = measure_option(builder=builder, runner=LocalRunner(number=1, repeat=2))
+    search = task.tune(n_trials=6, log=log, measure_option=option, seed=0, verbose=False)
     recs = [r for r in record.load_from_file(log) if not record.is_confirmation(r[1])]
     assert len(recs) == 6 and search.best_flops > 0
+    # The confirmation below ran the leaders' trial libraries (kept_builds), none left behind.
+    assert builder.built == 6 and libraries(builder) == []
     assert sum(res.ok for _, res in recs) >= 5
     keys = {inp.config.index for inp, _ in recs}
     assert len(keys) == 6                        # never the same candidate twice

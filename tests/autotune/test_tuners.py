@@ -70,7 +70,7 @@ class MockMeasure:
         self.counts: Counter[int] = Counter()
         self.order: list[int] = []
 
-    def create(self, task, option):
+    def create(self, task, option, kept=None):
         def measure_batch(inputs: list[MeasureInput]) -> list[MeasureResult]:
             out = []
             for inp in inputs:

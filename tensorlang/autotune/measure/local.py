@@ -32,6 +32,7 @@ from ...te.tensor import PlaceholderOp, Tensor
 from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
 from . import interrupted
 from .executor import Outcome, Worker, future_result, run_isolated, truncate
+from .kept_builds import KeptBuilds
 from .measure import MeasureErrorNo, MeasureInput, MeasureResult
 from .scratch import scratch_dir
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
@@ -956,25 +957,31 @@ def _completed(results: Sequence[Any], build_results: Sequence[Any]) -> list[Mea
     return out
 
 
-def create_measure_batch(task: Any, option: MeasureOption) -> Callable[[Sequence[MeasureInput]], list[MeasureResult]]:
+def create_measure_batch(task: Any, option: MeasureOption, kept: KeptBuilds | None = None
+                         ) -> Callable[[Sequence[MeasureInput]], list[MeasureResult]]:
     """A function measuring a batch of MeasureInputs of ``task``: build all in parallel, then run
-    them one by one; one MeasureResult each, in order, with build, run and total times filled."""
+    them one by one; one MeasureResult each, in order, with build, run and total times filled.
+    Each library is deleted once run, unless ``kept`` keeps it for re-measuring the leaders."""
 
     def measure_batch(inputs: Sequence[MeasureInput]) -> list[MeasureResult]:
         # TVM's calling convention, which custom Builder/Runner subclasses implement.
         build_results = option.builder.build(list(inputs))
+        completed: list[MeasureResult] = []
         try:
             results = option.runner.run(list(inputs), build_results)
+            completed = _completed(results, build_results)
         except BaseException as exc:
             # what was measured before an interrupt, in the form the tuner logs
             interrupted.attach(exc, _completed(interrupted.measured_before(exc), build_results))
             raise
         finally:
-            for b in build_results:
+            for k, b in enumerate(build_results):
+                if kept is not None and k < len(completed) and kept.offer(inputs[k], b, completed[k]):
+                    continue
                 filename = getattr(b, "filename", None)
                 if isinstance(filename, str) and os.path.exists(filename):
                     os.unlink(filename)
-        return _completed(results, build_results)
+        return completed
 
     def close() -> None:
         close_runner = getattr(option.runner, "close", None)

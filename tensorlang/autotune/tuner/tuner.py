@@ -23,6 +23,7 @@ from typing import Any
 from ...errors import TensorLangError
 from ...target.target import as_target
 from ..measure import interrupted
+from ..measure.kept_builds import KeptBuilds
 from ..measure.local import MeasureOption
 from ..measure.local import create_measure_batch as local_measure_batch
 from ..measure.measure import Confirmation, MeasureErrorNo, MeasureInput, MeasureResult
@@ -51,15 +52,17 @@ NOISE_FLOOR = 0.02
 CONFIRM_MIN_REPEAT_MS = 20.0
 
 
-def create_measure_batch(task: Task, option: Any) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
+def create_measure_batch(task: Task, option: Any, kept: KeptBuilds | None = None
+                         ) -> Callable[[list[MeasureInput]], list[MeasureResult]]:
     """The measurement function of ``option`` for ``task`` (the measurement layer's own,
-    imported here so that tuners can be built and tested without it)."""
+    imported here so that tuners can be built and tested without it); ``kept`` keeps the
+    fastest trials' libraries for ``remeasure_leaders`` (local measurement only)."""
     runner = option.get("runner") if isinstance(option, dict) else getattr(option, "runner", None)
     own = getattr(runner, "create_measure_batch", None)
     if callable(own):  # a runner that pipelines builds and runs itself (e.g. RayRunner)
         builder = option.get("builder") if isinstance(option, dict) else getattr(option, "builder", None)
         return own(task, builder)
-    return local_measure_batch(task, option)
+    return local_measure_batch(task, option, kept)
 
 
 def _batch_size(option: Any) -> int:
@@ -318,7 +321,8 @@ class Tuner:
         if time_limit is not None and (isinstance(time_limit, bool) or not isinstance(time_limit, numbers.Real)):
             raise TunerError(f"tune: time_limit must be a number of seconds or None, got {time_limit!r}")
         measure_option = checked_measure_option(measure_option, "tune")
-        measure_batch = create_measure_batch(self.task, measure_option)
+        kept = KeptBuilds()
+        measure_batch = create_measure_batch(self.task, measure_option, kept)
         batch_size = _batch_size(measure_option)
         self.n_trial = n_trial
         if not early_stopping:
@@ -373,8 +377,9 @@ class Tuner:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
             if confirm_top > 1 and done:
-                self.confirm_best(measure_option, confirm_top, confirm_rounds, callbacks=callbacks)
+                self.confirm_best(measure_option, confirm_top, confirm_rounds, callbacks=callbacks, kept=kept)
         finally:
+            kept.close()
             close = getattr(measure_batch, "close", None)
             if callable(close):
                 close()
@@ -386,7 +391,7 @@ class Tuner:
         return self._leaders.leading(top)
 
     def confirm_best(self, measure_option: Any, top: int = 3, rounds: int = 3,
-                     callbacks: Sequence[Callback] = ()) -> None:
+                     callbacks: Sequence[Callback] = (), kept: KeptBuilds | None = None) -> None:
         """Re-measure the fastest configs so far before a best is declared (``confirm_leaders``:
         the ``top`` fastest, more when the trials cannot order them) with ``remeasure_leaders``:
         built once, run ``rounds`` times interleaved, each run in a fresh process, ranked by the
@@ -394,11 +399,12 @@ class Tuner:
         lucky short reading of one trial cannot win this way.  Each leader's rounds become one
         result with ``confirm`` set (its rank among the leaders; its cost, as for every record,
         the median of its figures), handed to ``callbacks`` as a batch; ``best_spread`` is the
-        range of the best's rounds over their median.  Failures here keep the unconfirmed best."""
+        range of the best's rounds over their median.  Failures here keep the unconfirmed best.
+        ``kept``: the libraries of this run's fastest trials, run again instead of rebuilt."""
         measure_option = checked_measure_option(measure_option, "confirm_best")
         leaders = self.confirm_leaders(top)
         t0 = time.monotonic()
-        confirmed = remeasure_leaders(self.task, leaders, measure_option, rounds)
+        confirmed = remeasure_leaders(self.task, leaders, measure_option, rounds, kept)
         if not confirmed:
             return
         self.confirmed = [(inp.config, tuple(res.costs)) for inp, res in confirmed]
@@ -445,8 +451,9 @@ class Leaders:
 
 
 def remeasure_leaders(task: Any, leaders: Sequence[MeasureInput], measure_option: Any,
-                      rounds: int = 3) -> list[Record]:
-    """The ``leaders`` of a tuning run re-measured side by side, fastest first: built once, then
+                      rounds: int = 3, kept: KeptBuilds | None = None) -> list[Record]:
+    """The ``leaders`` of a tuning run re-measured side by side, fastest first: built once (or
+    taken from ``kept``, the libraries their trials ran), then
     run ``rounds`` times interleaved (the order rotated each round), each run in the runner's
     fresh process (``fresh_processes``), each repeat at least ``CONFIRM_MIN_REPEAT_MS`` long.
     Leaders rank by the ``steady_cost`` of their rounds (the upper quartile): a config fast in
@@ -477,8 +484,12 @@ def remeasure_leaders(task: Any, leaders: Sequence[MeasureInput], measure_option
                     device[k] = getattr(res, "device", None)
 
     try:
-        builds = measure_option.builder.build(task, configs)
+        builds = [kept.take(inp) if kept is not None else None for inp in leaders]
+        missing = [k for k, b in enumerate(builds) if b is None]
         try:
+            if missing:
+                for k, b in zip(missing, measure_option.builder.build(task, [configs[k] for k in missing])):
+                    builds[k] = b
             for k, b in enumerate(builds):
                 times[k][0] = float(getattr(b, "build_time", 0.0) or 0.0)
             run_rounds(list(range(len(configs))), 0, rounds)
