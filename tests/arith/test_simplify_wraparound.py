@@ -1,4 +1,4 @@
-"""The simplifier keeps values near the ends of int32/int64 (s19 fuzz findings).
+"""The simplifier keeps values near the ends of int32/int64 (fuzzing findings).
 
 * ``_canonical_compare`` moved terms across a comparison without checking that the moved sides
   stay in range: ``INT64_MAX < int64(v)`` became ``0 < int64(v) - INT64_MAX`` (true for a

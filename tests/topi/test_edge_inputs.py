@@ -1,5 +1,6 @@
-"""Bad-input and fuzzing campaign, session 19: new findings beyond the refound ones (each fix compared
-with numpy on fresh random data, or checked to refuse bad input with a tensorlang error naming it)."""
+"""Edge inputs of topi operators found by a bad-input and fuzzing campaign (prelu, one_hot, shape_of,
+tile/repeat, sequence_mask, dft, resize, clip, argument checks): each fix compared with numpy on fresh
+random data, or checked to refuse bad input with a tensorlang error naming it."""
 
 from __future__ import annotations
 

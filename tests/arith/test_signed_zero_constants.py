@@ -1,4 +1,4 @@
-"""-0.0 and 0.0 are different constants: the simplifier must not merge them (s19 fuzz finding).
+"""-0.0 and 0.0 are different constants: the simplifier must not merge them (a fuzzing finding).
 
 ``te.if_then_else(c, 0.0, -0.0)`` was simplified to ``0.0`` (its two sides had equal structural
 keys, since ``-0.0 == 0.0``), and ``te.min(-0.0, 0.0)`` folded to ``-0.0`` where numpy's
