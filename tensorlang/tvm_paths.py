@@ -46,6 +46,8 @@ TVM_MODULE_NAMES = frozenset({
 # searched after the package (TVM's autotvm.utils holds topi's get_const_int ...).
 ALSO_IN = {
     ("tensorlang.autotune", "utils"): ("tensorlang.topi.utils",),
+    # TVM's auto_scheduler.utils: its workload-key helpers and topi's get_const_tuple ...
+    ("tensorlang.autoschedule", "utils"): ("tensorlang.autoschedule.workload_registry", "tensorlang.topi.utils"),
     ("tensorlang.autotune.tuner", "callback"): ("tensorlang.autotune.callback",),
 }
 

@@ -28,12 +28,13 @@ from ._ffi_api import DeserializeSearchTask, SerializeSearchTask
 from .dag import ComputeDAG, SketchError
 from .dispatcher import ApplyHistoryBest, ApplyHistoryBestOrSample, DispatchContext, FallbackContext
 from .hardware import HardwareModel, HardwareParams, hardware_for
-from .measure_input import MeasureInput, MeasureResult
+from .measure_input import MeasureInput, MeasureResult, recover_measure_input
 from .policy import (
            EmptyPolicy,
            PreloadCustomSketchRule,
            PreloadMeasuredStates,
            RandomModel,
+           SearchPolicy,
            SketchPolicy,
            XGBModel,
 )
@@ -82,4 +83,4 @@ __all__ = ["SearchTask", "tune_tasks", "TaskScheduler", "SketchSearch", "Compute
            "PythonBasedMeasureCallback", "MeasureCallback", "ApplyHistoryBest", "ApplyHistoryBestOrSample",
            "DispatchContext", "FallbackContext", "TaskSchedulerCallback", "PrintTableInfo", "LogEstimatedLatency",
            "create_task", "auto_schedule", "SerializeSearchTask", "DeserializeSearchTask",
-           "cost_model", "dispatcher", "workload_registry"]
+           "cost_model", "dispatcher", "workload_registry", "recover_measure_input", "SearchPolicy"]

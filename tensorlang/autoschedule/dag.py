@@ -10,6 +10,8 @@ the same arguments, so records naming them replay.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -272,6 +274,14 @@ class ComputeDAG:
     def flop_ct(self) -> float:
         """Floating-point operations of one run (TVM's ``flop_ct``)."""
         return float(compute_flop(self.outputs))
+
+    def workload_key(self) -> str:
+        """TVM's ``ComputeDAG.workload_key()``: a key naming this computation, a hash of its text
+        then the shapes of its tensors (``'["<md5>", [512, 512], ...]'``)."""
+        digest = hashlib.md5(str(self).encode()).hexdigest()
+        shapes = [[d.value if isinstance(d, E.IntImm) else (d if isinstance(d, int) else str(d)) for d in t.shape]
+                  for t in self.tensors]
+        return json.dumps([digest, *shapes])
 
     def __str__(self) -> str:
         """One line per operation, as TVM prints a ComputeDAG: ``A = PLACEHOLDER [N, L]``,

@@ -8,6 +8,7 @@ analytic prior alone) and ``PreloadMeasuredStates`` (trials of a log the search 
 
 from __future__ import annotations
 
+import abc
 import os
 import warnings
 from typing import Any
@@ -99,7 +100,13 @@ class _FrozenRank(XGBRankModel):
         return None
 
 
-class SketchPolicy:
+class SearchPolicy(abc.ABC):  # noqa: B024 - a base to test against, as TVM's is
+    """TVM's base class of search policies (``auto_scheduler.search_policy.SearchPolicy``):
+    ``SketchPolicy`` and ``EmptyPolicy`` are ones, and so is the running search a measure
+    callback's ``callback(policy, inputs, results)`` is given."""
+
+
+class SketchPolicy(SearchPolicy):
     """``SketchPolicy(task, XGBModel(), seed=0, init_search_callbacks=[PreloadMeasuredStates(log)])``:
     the search ``task.tune(options, search_policy=policy)`` runs.  ``params`` (TVM's search
     parameters) are accepted and not used: tensorlang's search sizes its batches itself."""
@@ -157,3 +164,6 @@ class EmptyPolicy(SketchPolicy):
 
     def __init__(self, task: Any, init_search_callbacks: Any = None):
         super().__init__(task, RandomModel(), seed=0, verbose=0, init_search_callbacks=init_search_callbacks)
+
+
+SearchPolicy.register(SketchSearch)

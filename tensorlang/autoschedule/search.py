@@ -72,6 +72,11 @@ class SketchSearch:
         # A successful trial came after the last confirmation of the leaders (``task.confirm_best``).
         self.needs_confirmation = False
 
+    @property
+    def search_task(self) -> Any:
+        """The task searched (TVM's name: a measure callback reads ``policy.search_task``)."""
+        return self.task
+
     # -- candidates ------------------------------------------------------------------------------
     def _key(self, sketch: Sketch, d: dict[str, Any]) -> str:
         key = candidate_key(sketch, d)

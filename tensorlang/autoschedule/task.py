@@ -49,7 +49,7 @@ from .records import NAME_PREFIX, from_config, to_config
 from .search import SketchSearch
 from .sketch import CUSTOM_PREFIX, Sketch, Slot, apply_sketch, finishing_variants, generate_sketches, sketch_slots
 from .tuning_options import TuningOptions
-from .workload_registry import parse_workload_key, register_workload, registered_name, workload_function
+from .workload_registry import WorkloadError, parse_workload_key, register_workload, registered_name, workload_function
 
 # Candidates measured per batch: builds run n_parallel at a time, runs one by one.
 BATCH = 8
@@ -139,6 +139,15 @@ class DagTensors:
         return list(self.tensors)
 
 
+def _key_name(workload_key: str) -> str:
+    """The name a task made from a DAG takes from its workload key: the key's function name when
+    it is TVM's JSON form, else the key itself (TVM takes any string there, ``workload_key="test"``)."""
+    try:
+        return parse_workload_key(workload_key)[0]
+    except WorkloadError:
+        return str(workload_key)
+
+
 class SearchTask:
     """One auto-scheduling problem: ``SearchTask(func, args=(...), target="llvm")``."""
 
@@ -177,7 +186,7 @@ class SearchTask:
             func = workload_function(func)
         if func is None and compute_dag is not None:
             func = DagTensors(compute_dag.tensors, workload_key)
-            name = name or desc or (parse_workload_key(workload_key)[0] if workload_key else "compute_dag")
+            name = name or desc or (_key_name(workload_key) if workload_key else "compute_dag")
         if not callable(func):
             raise TensorLangError(f"SearchTask needs a function returning the computation's tensors, got {func!r}")
         self.func = func

@@ -102,3 +102,96 @@ def make_workload_key(func: str | Callable, args: Sequence[Any]) -> str:
     except TypeError as exc:
         raise WorkloadError(f"workload {name!r}: its arguments {tuple(args)!r} are not JSON values ({exc}); "
                             "a workload key can only hold numbers, strings and lists") from None
+
+
+# -- TVM's helpers around the registry (``auto_scheduler.workload_registry`` / ``.utils``) ----------
+
+class _RegisteredTensors:
+    """The computation function of tensors registered under a key (``register_workload_tensors``):
+    it returns them (a class rather than a lambda, so an entry pickles)."""
+
+    def __init__(self, tensors: Sequence[Any]):
+        self.tensors = list(tensors)
+
+    def __call__(self) -> list[Any]:
+        return list(self.tensors)
+
+
+def register_workload_tensors(workload_key: str, tensors: Sequence[Any]) -> str:
+    """TVM's ``register_workload_tensors``: register ``tensors`` (a computation's inputs and
+    outputs) under ``workload_key``, replacing what it named; returns the key."""
+    if not isinstance(workload_key, str):
+        raise WorkloadError(f"register_workload_tensors: the key must be a str, got {workload_key!r}")
+    if not isinstance(tensors, (list, tuple)) or not tensors:
+        raise WorkloadError(f"register_workload_tensors({workload_key!r}): expected a list of tensors, "
+                            f"got {tensors!r:.100}")
+    _REGISTRY[workload_key] = _RegisteredTensors(tensors)
+    return workload_key
+
+
+def serialize_workload_registry_entry(workload_key: str) -> tuple[str, Any]:
+    """TVM's ``serialize_workload_registry_entry``: the registry entry of ``workload_key`` (a
+    workload key or a registered name) as a picklable pair, for another process's
+    ``deserialize_workload_registry_entry``."""
+    name = workload_key if workload_key in _REGISTRY else decode_workload_key(workload_key)[0]
+    return name, workload_function(name)
+
+
+def deserialize_workload_registry_entry(data: Any) -> None:
+    """TVM's ``deserialize_workload_registry_entry``: register the entry ``data`` (what
+    ``serialize_workload_registry_entry`` returned) unless its name is registered already."""
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and isinstance(data[0], str) and callable(data[1])):
+        raise WorkloadError(f"deserialize_workload_registry_entry expects (name, function) as "
+                            f"serialize_workload_registry_entry returns it, got {data!r:.100}")
+    name, fn = data
+    _REGISTRY.setdefault(name, fn)
+
+
+def get_func_name(func: Callable) -> str:
+    """TVM's ``auto_scheduler.utils.get_func_name``: the name a function registers under."""
+    if not callable(func):
+        raise WorkloadError(f"get_func_name expects a function, got {func!r:.100}")
+    return getattr(func, "__name__", None) or type(func).__name__
+
+
+def decode_workload_key(workload_key: str) -> tuple[str, list | None]:
+    """TVM's ``auto_scheduler.utils.decode_workload_key``: (name, its arguments flattened into one
+    list) of a JSON workload key; (the key, None) when it is not one."""
+    try:
+        items = json.loads(workload_key)
+    except (TypeError, ValueError):
+        return workload_key, None
+    if not isinstance(items, list) or not items:
+        return workload_key, None
+
+    def flat(values: Sequence[Any]) -> list[Any]:
+        out: list[Any] = []
+        for v in values:
+            out.extend(flat(v) if isinstance(v, (list, tuple)) else [v])
+        return out
+    return items[0], flat(items[1:])
+
+
+def calc_workload_dis_factor(target_workload_pair: tuple[str, Any], workload_pair: tuple[str, Any]) -> float:
+    """TVM's ``auto_scheduler.utils.calc_workload_dis_factor``: how many times larger the target
+    workload is than ``workload`` (pairs as ``decode_workload_key`` gives them), when each of its
+    integer arguments is a multiple of the other's and every other argument is equal; else
+    infinity (a zero only matches a zero)."""
+    target_name, target_args = target_workload_pair
+    name, args = workload_pair
+    target_args, args = list(target_args or []), list(args or [])
+    if name != target_name or len(target_args) != len(args):
+        return float("inf")
+    factor = 1.0
+    for t, a in zip(target_args, args):
+        if isinstance(t, int) and not isinstance(t, bool) and isinstance(a, int) and not isinstance(a, bool):
+            if t == 0 or a == 0:
+                if t != a:
+                    return float("inf")
+            elif t % a:
+                return float("inf")
+            else:
+                factor *= t / a
+        elif t != a:
+            return float("inf")
+    return factor

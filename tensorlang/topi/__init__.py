@@ -52,12 +52,14 @@ from .sparse_fill_empty_rows import sparse_fill_empty_rows  # the function takes
 from .sparse_reshape import sparse_reshape  # likewise
 from .transform import *  # noqa: F403 - transform.__all__
 from .unique import unique  # likewise
+from .utils import get_const_int, get_const_tuple  # TVM's topi has them at its top (topi.get_const_tuple)
 
 __all__ = ["generic", "image", "nn", "tag", "testing", "utils", "vision", "x86", "cuda",
            *array_ops.__all__, *broadcast.__all__, *_einsum_ops.__all__, *index_ops.__all__, *math.__all__,
            *fixed_point.__all__, "sparse_fill_empty_rows", "sparse_reshape",
            *reduction.__all__, *scan.__all__, *_searchsorted_ops.__all__, *_sort_ops.__all__, *transform.__all__,
-           "argwhere", "unique", "stft", "dft", "adv_index", "dynamic_strided_slice"]
+           "argwhere", "unique", "stft", "dft", "adv_index", "dynamic_strided_slice",
+           "get_const_tuple", "get_const_int"]
 
 
 def __getattr__(name: str) -> object:
