@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,6 +162,30 @@ def _schedule_tensors(sch: Any) -> list[Tensor]:
     return [*inputs, *outputs]
 
 
+class LayoutRewriteOption:
+    """TVM's layout-rewrite choices for ``SearchTask(layout_rewrite_option=)``.  tensorlang decides
+    per sketch whether a weight is packed (inside the built function, whose arguments keep their
+    layout), so every option behaves as ``INSERT_TRANSFORM_STAGE``; ``REWRITE_FOR_PRE_TRANSFORMED``
+    (weights passed already packed) warns that it is not followed."""
+
+    NO_REWRITE = 0
+    INSERT_TRANSFORM_STAGE = 1
+    REWRITE_FOR_PRE_TRANSFORMED = 2
+
+    @staticmethod
+    def get_target_default(target: Any, in_relay_integration: bool = False) -> int:
+        return LayoutRewriteOption.INSERT_TRANSFORM_STAGE
+
+
+def warn_pre_transformed(where: str) -> None:
+    """Warn that ``REWRITE_FOR_PRE_TRANSFORMED`` is not followed: TVM's built function would then
+    take its weights already packed; ours keeps every argument's layout, so a caller passing
+    packed weights must hear it."""
+    warnings.warn(f"{where}: layout rewrite REWRITE_FOR_PRE_TRANSFORMED is not supported; the built function takes "
+                  "its arguments in their declared layouts (weights are packed inside it, as INSERT_TRANSFORM_STAGE)",
+                  stacklevel=3)
+
+
 class ComputeDAG:
     """Stages of a computation in producer-before-consumer order (from its tensors, or from a
     te schedule of it, as TVM accepts)."""
@@ -264,6 +289,8 @@ class ComputeDAG:
     def apply_steps_from_state(self, state: Any, layout_rewrite: Any = None) -> tuple[Any, list[Tensor]]:
         """The te schedule ``state``'s steps make, on a fresh schedule of this DAG, and the DAG's
         tensors (the arguments of the built function)."""
+        if layout_rewrite == LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED:
+            warn_pre_transformed("ComputeDAG.apply_steps_from_state")
         return apply_steps(self, state)
 
     def print_python_code_from_state(self, state: Any) -> str:

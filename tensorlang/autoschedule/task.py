@@ -41,7 +41,7 @@ from ..schedule.schedule import Schedule
 from ..schedule.step_record import python_code
 from ..target.target import Target, as_target
 from ..te.tensor import PlaceholderOp
-from .dag import ComputeDAG, SketchError
+from .dag import ComputeDAG, LayoutRewriteOption, SketchError, warn_pre_transformed
 from .hardware import HardwareModel, HardwareParams, hardware_for
 from .loop_state import State, StateObject
 from .policy import SketchPolicy
@@ -53,20 +53,6 @@ from .workload_registry import WorkloadError, parse_workload_key, register_workl
 
 # Candidates measured per batch: builds run n_parallel at a time, runs one by one.
 BATCH = 8
-
-
-class LayoutRewriteOption:
-    """TVM's layout-rewrite choices for ``SearchTask(layout_rewrite_option=)``.  tensorlang decides
-    per sketch whether a weight is packed (inside the built function, whose arguments keep their
-    layout), so every option behaves as ``INSERT_TRANSFORM_STAGE``."""
-
-    NO_REWRITE = 0
-    INSERT_TRANSFORM_STAGE = 1
-    REWRITE_FOR_PRE_TRANSFORMED = 2
-
-    @staticmethod
-    def get_target_default(target: Any, in_relay_integration: bool = False) -> int:
-        return LayoutRewriteOption.INSERT_TRANSFORM_STAGE
 
 
 class SearchDAG(ComputeDAG):
@@ -161,7 +147,8 @@ class SearchTask:
         or ``compute_dag=ComputeDAG(tensors)``.  ``hardware_params`` (``HardwareParams``)
         overrides what the prior assumes of the machine.  ``target_host`` and
         ``layout_rewrite_option`` are accepted and have no effect (tensorlang decides layout
-        rewrites per sketch and keeps the function's arguments as they are).
+        rewrites per sketch and keeps the function's arguments as they are; asking for
+        ``REWRITE_FOR_PRE_TRANSFORMED`` warns).
 
         ``task_inputs`` (``{placeholder name: array}``) fixes inputs that random test data would
         make meaningless, as the indices and row pointers of a sparse matrix: every candidate and
@@ -196,6 +183,10 @@ class SearchTask:
         self.hardware_params = hardware_params
         self.layout_rewrite_option = (LayoutRewriteOption.INSERT_TRANSFORM_STAGE if layout_rewrite_option is None
                                       else layout_rewrite_option)
+        if self.layout_rewrite_option == LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED:
+            # TVM's built function would then take its weights already packed; ours keeps every
+            # argument's layout, so a caller passing packed weights must hear it now.
+            warn_pre_transformed(f"SearchTask {name or getattr(func, '__name__', 'computation')}")
         # a registered function is named as registered, however the task was made (TVM's keys)
         self.name = NAME_PREFIX + (name or registered_name(func) or desc or getattr(func, "__name__", "computation"))
         self.desc = desc

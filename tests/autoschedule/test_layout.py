@@ -7,7 +7,7 @@ import pytest
 
 import tensorlang as tl
 from tensorlang import te
-from tensorlang.autoschedule import ComputeDAG, SearchTask, apply_sketch
+from tensorlang.autoschedule import ComputeDAG, LayoutRewriteOption, SearchTask, apply_sketch
 from tensorlang.autoschedule.layout import pack_input, packable_read
 from tensorlang.autoschedule.prior import register_tiles, seed_decisions
 from tensorlang.autoschedule.records import to_config
@@ -103,3 +103,21 @@ def test_the_first_batch_does_not_depend_on_the_seed():
     task = SearchTask(*WORKLOADS["matmul"][:2], "llvm", name="matmul")
     first = [[c.index for c in SketchSearch(task, seed=s).next_batch(8)] for s in (0, 1)]
     assert first[0] == first[1] and len(set(first[0])) == 8
+
+
+def test_rewrite_for_pre_transformed_weights_warns_and_keeps_the_declared_layouts():
+    """TVM's REWRITE_FOR_PRE_TRANSFORMED makes a function that takes its weights packed; ours
+    keeps the arguments' layouts, so asking for it warns, and the result is still the matmul."""
+    with pytest.warns(UserWarning, match="REWRITE_FOR_PRE_TRANSFORMED is not supported"):
+        task = SearchTask(dense, (8, 16, 8), "llvm",
+                          layout_rewrite_option=LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED)
+    state = task.compute_dag.get_init_state()
+    with pytest.warns(UserWarning, match="apply_steps_from_state"):
+        s, args = task.compute_dag.apply_steps_from_state(state, LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED)
+    assert [tuple(int(d) for d in t.shape) for t in args[:2]] == [(8, 16), (8, 16)]
+    f = tl.build(s, args, target="llvm")
+    rng = np.random.default_rng()
+    a, w = rng.standard_normal((8, 16)).astype(np.float32), rng.standard_normal((8, 16)).astype(np.float32)
+    out = np.empty((8, 8), np.float32)
+    f(a, w, out)
+    np.testing.assert_allclose(out, a @ w.T, rtol=1e-5, atol=1e-5)
