@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import gc
 import io
 import os
 import statistics
@@ -190,6 +191,24 @@ def test_matmul_candidates_are_correct_and_timed():
     assert all(len(r.costs) == 3 and min(r.costs) > 0 for r in results)
     # The reference was made once and is reused by the next batch.
     assert len(runner._refs) == 1
+
+
+def test_built_libraries_outlive_an_unnamed_builder_and_a_logged_input_is_refused_by_name(tmp_path):
+    """As in TVM, ``LocalBuilder().build(inputs)`` with no name kept for the builder still gives
+    libraries a runner can run (checked against the reference); an input read back from a log
+    holds only a reference to its task, and building it says so instead of failing in a child."""
+    task = autotune.task.create(templates.MATMUL, (16, 16, 16), "llvm")
+    inputs = _inputs(task, [task.config_space.get(i) for i in (0, len(task.config_space) - 1)])
+    builds = LocalBuilder(n_parallel=2).build(inputs)
+    gc.collect()
+    assert all(os.path.exists(b.filename) for b in builds)
+    results = LocalRunner(number=1, repeat=2, timeout=5.0).run(inputs, builds)
+    assert all(r.ok and min(r.costs) > 0 for r in results), [r.error_msg for r in results]
+    log = tmp_path / "log.json"
+    record.append(log, zip(inputs, results))
+    logged = [inp for inp, _ in record.load_from_file(log)]
+    with pytest.raises(MeasureOptionError, match=r"test/matmul\(16, 16, 16\).*from a tuning log"):
+        LocalBuilder().build(logged)
 
 
 def test_cache_flush_and_unchecked_runs():

@@ -19,7 +19,7 @@ import shutil
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -33,7 +33,7 @@ from ..space import ConfigEntity, FallbackConfigEntity, InstantiationError
 from . import interrupted
 from .executor import Outcome, Worker, future_result, run_isolated, truncate
 from .kept_builds import KeptBuilds
-from .measure import MeasureErrorNo, MeasureInput, MeasureResult
+from .measure import MeasureErrorNo, MeasureInput, MeasureResult, TaskRef
 from .scratch import scratch_dir
 from .timing import AdaptiveRepeats, rank_cost, time_repeats
 
@@ -77,7 +77,14 @@ def _task_and_configs(inputs: Any, configs: Sequence[ConfigEntity] | None) -> tu
     if isinstance(inputs, (list, tuple)):
         if not inputs:
             raise MeasureOptionError("no measure inputs given")
-        return inputs[0].task, [inp.config for inp in inputs]
+        task = inputs[0].task
+        if isinstance(task, TaskRef):
+            # A record read from a log names its task; building needs the computation itself.
+            raise MeasureOptionError(
+                f"cannot build a candidate of {task.name}{tuple(task.args)}: its input comes from a tuning log, "
+                "whose task is only a reference; make the task again (auto_scheduler.measure.recover_measure_input"
+                "(inp), or autotvm.task.create(name, args, target)) and build MeasureInput(task, inp.config)")
+        return task, [inp.config for inp in inputs]
     return inputs, list(configs or ())
 
 
@@ -89,10 +96,17 @@ class BuildResult:
     error_no: MeasureErrorNo
     error_msg: str = ""
     build_time: float = 0.0  # wall seconds of the build child (instantiate, compile, export)
+    # The builder's scratch folder, held while this result lives: as in TVM, a built library
+    # outlives the builder object (``LocalBuilder().build(inputs)`` with no name kept for it).
+    keep_alive: Any = field(default=None, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.error_no == MeasureErrorNo.NO_ERROR
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a result sent to another process (an executor's job) holds its path, not the folder
+        return {**self.__dict__, "keep_alive": None}
 
 
 def _template_marker(path: str) -> str:
@@ -196,7 +210,7 @@ class LocalBuilder:
                                 n_parallel=self.n_parallel, timeout=self.timeout)
         results = []
         for outcome, path in zip(outcomes, paths):
-            results.append(_build_result(outcome, path, self.timeout))
+            results.append(replace(_build_result(outcome, path, self.timeout), keep_alive=self._tmp))
             if not results[-1].ok and os.path.exists(path):
                 os.unlink(path)
         self._sweep()
