@@ -91,9 +91,9 @@ log10 = _unary("log10")
 sqrt = _unary("sqrt")
 tanh = _unary("tanh")
 erf = _unary("erf")
-floor = _unary("floor")
-ceil = _unary("ceil")
-trunc = _unary("trunc")
+_floor = _unary("floor")
+_ceil = _unary("ceil")
+_trunc = _unary("trunc")
 sin = _unary("sin")
 cos = _unary("cos")
 tan = _unary("tan")
@@ -110,9 +110,36 @@ expm1 = _unary("expm1")
 _round = _unary("round")
 
 
+def _integral(x: Any, fn: Any, keep_bool: bool) -> PrimExpr:
+    """``fn(x)``, except that an integer (or, with ``keep_bool``, a bool) ``x`` is already integral
+    and is returned unchanged, in its own dtype: numpy's floor/ceil/trunc/round keep an integer
+    array's dtype (TVM 0.12 returns the integer too), and a float64 detour would lose the low
+    bits of int64 values beyond 2**53."""
+    e = convert(x)
+    if e.dtype.is_int or (keep_bool and e.dtype.is_bool):
+        return e
+    return fn(e)
+
+
+def floor(x: Any) -> PrimExpr:
+    """Largest integer not above x; an integer or bool x is returned as is (as numpy.floor)."""
+    return _integral(x, _floor, True)
+
+
+def ceil(x: Any) -> PrimExpr:
+    """Smallest integer not below x; an integer or bool x is returned as is (as numpy.ceil)."""
+    return _integral(x, _ceil, True)
+
+
+def trunc(x: Any) -> PrimExpr:
+    """x rounded toward zero; an integer or bool x is returned as is (as numpy.trunc)."""
+    return _integral(x, _trunc, True)
+
+
 def round(x: Any) -> PrimExpr:  # noqa: A001
-    """Round to the nearest integer, ties to even (as numpy.round)."""
-    return _round(x)
+    """Round to the nearest integer, ties to even (as numpy.round); an integer x is returned as
+    is (numpy.round of a bool is float16, and so is this)."""
+    return _integral(x, _round, False)
 
 
 def nearbyint(x: Any) -> PrimExpr:
@@ -387,8 +414,13 @@ def floormod(a: Any, b: Any) -> PrimExpr:
 
 
 def truncdiv(a: Any, b: Any) -> PrimExpr:
-    """Integer division rounding toward zero."""
-    return binary(Div, a, b)
+    """Integer division rounding toward zero.  Floats are refused, as TVM refuses them: Div of
+    floats is the true quotient, not one rounded toward zero."""
+    x, y = _operand_pair(a, b, " (in te.truncdiv)")
+    if x.dtype.is_float:
+        raise DTypeError(f"te.truncdiv expects integer operands, got {x.dtype} '{x}' and '{y}' "
+                         "(for floats write te.trunc(a / b), or a / b for the true quotient)")
+    return binary(Div, x, y)
 
 
 def truncmod(a: Any, b: Any) -> PrimExpr:
