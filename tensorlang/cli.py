@@ -593,7 +593,8 @@ log at a time; a second one stops at once.
 
 Honest bests: every candidate is timed --repeat times of --number calls, and ranked by its
 median repeat.  Before a best is declared, the --confirm-top fastest configs (up to 5 when more
-trials are within 5% of the fastest) are built again and re-measured side by side, interleaved
+trials are within 5% of the fastest) are re-measured side by side (their trials' libraries
+again, or a fresh build where a run resumed), interleaved
 over --confirm-rounds rounds, each run in a fresh process; leaders within noise of each other get
 as many rounds again.  The declared best is the steadiest fast config (the lowest upper quartile
 of its rounds), not one that is fast only in some processes.  That confirmation is kept beside
