@@ -256,23 +256,53 @@ class Simplifier(Mutator):
     @staticmethod
     def _merge_div_mod(terms: dict) -> dict:
         # (x // c) * (c*k) + (x % c) * k  ->  x * k   (undoes fuse/split index arithmetic); the
-        # same identity holds for truncdiv / truncmod, whatever the sign of x.
-        mods = [(key, t, k) for key, (t, k) in terms.items()
-                if type(t) in (E.FloorMod, E.Mod) and isinstance(t.b, IntImm) and t.b.value != 0]
-        if not mods:
-            return {k: v for k, v in terms.items() if v[1] != 0}
+        # same identity holds for truncdiv / truncmod, whatever the sign of x.  With y = x % c1
+        # for a c1 that c divides, y % c == x % c, so ((x % c1) // c) * (c*k) + (x % c) * k is
+        # (x % c1) * k: a flattened reshape index i // 12 * 12 + i % 12 // 4 * 4 + i % 4 folds to i;
+        # likewise (x // c % m) * (c*k) + (x % c) * k is (x % (c*m)) * k (topi.reshape's index form).
         out = dict(terms)
-        for key, t, k in mods:
-            div = E.FloorDiv if type(t) is E.FloorMod else E.Div
-            dkey = structural_key(div(t.a, t.b))
-            if dkey in out and key in out and out[dkey][1] == k * t.b.value and k != 0:
+        changed = True
+        while changed:
+            changed = False
+            mods = [(key, t) for key, (t, k) in out.items()
+                    if type(t) in (E.FloorMod, E.Mod) and isinstance(t.b, IntImm) and t.b.value != 0]
+            for key, t in mods:
+                k = out[key][1]
+                if k == 0:
+                    continue
+                c = t.b.value
+                div = E.FloorDiv if type(t) is E.FloorMod else E.Div
+                xkey = structural_key(t.a)
+                dkey = structural_key(div(t.a, t.b))
+                if dkey in out and out[dkey][1] == k * c:
+                    merged = t.a
+                else:
+                    dkey = next((dk for dk, (d, dc) in out.items()
+                                 if type(d) is div and dc == k * c and isinstance(d.b, IntImm) and d.b.value == c
+                                 and type(d.a) is type(t) and isinstance(d.a.b, IntImm)
+                                 and d.a.b.value % c == 0 and structural_key(d.a.a) == xkey), None)
+                    if dkey is not None:
+                        merged = out[dkey][0].a
+                    else:
+                        # (x // c % m) * (c*k) + (x % c) * k  ->  (x % (c*m)) * k, floor forms, c, m > 0
+                        dkey = next((dk for dk, (d, dc) in out.items()
+                                     if type(t) is E.FloorMod and c > 0 and type(d) is E.FloorMod and dc == k * c
+                                     and isinstance(d.b, IntImm) and d.b.value > 0
+                                     and numeric.fits(c * d.b.value, t.b.dtype)
+                                     and type(d.a) is E.FloorDiv and isinstance(d.a.b, IntImm)
+                                     and d.a.b.value == c and structural_key(d.a.a) == xkey), None)
+                        if dkey is None:
+                            continue
+                        merged = E.FloorMod(t.a, IntImm(t.b.dtype, c * out[dkey][0].b.value))
                 del out[dkey]
                 del out[key]
-                xkey = structural_key(t.a)
-                if xkey in out:
-                    out[xkey] = [out[xkey][0], out[xkey][1] + k]
+                mkey = structural_key(merged)
+                if mkey in out:
+                    out[mkey] = [out[mkey][0], out[mkey][1] + k]
                 else:
-                    out[xkey] = [t.a, k]
+                    out[mkey] = [merged, k]
+                changed = True
+                break
         return {k: v for k, v in out.items() if v[1] != 0}
 
     def _canon(self, e: PrimExpr) -> PrimExpr:
