@@ -8,7 +8,7 @@ from typing import Any
 __path__: list[str] = []
 
 from .errors import DTypeError, ExprError
-from .ir import analysis, stmt_functor
+from .ir import analysis, stmt, stmt_functor
 from .ir import builder as ir_builder
 from .ir import user_passes as transform
 from .ir.alias import AliasMeta
@@ -109,7 +109,7 @@ def SizeVar(name: str = "size", dtype: str = "int32") -> Var:  # noqa: N802, F40
     """A symbolic size: TVM's ``tir.SizeVar(name, dtype)``, the same variable ``te.size_var`` makes."""
     return size_var(name, dtype)
 
-__all__ = ["CallEffectKind", "PrimFunc", "analysis", "ir_builder", "stmt_functor", "transform",
+__all__ = ["CallEffectKind", "PrimFunc", "analysis", "ir_builder", "stmt", "stmt_functor", "transform",
            "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
            "BufferLoad", "BufferStore", "ProducerLoad", "ProducerRealize", "ProducerStore", "Provide", "Realize",
            "stmt_list", "stmt_seq", "BijectiveLayout", "Layout", "bijective_layout", "layout",
