@@ -885,17 +885,15 @@ def as_state(state: Any, dag: Any, what: str) -> State:
 def _recorded_state(config: Any, dag: Any) -> State | None:
     """The loop state a record's state holds when it is a custom sketch's (a loop state measured
     with ``MeasureInput``, or a custom rule's candidate); None for anything else."""
-    from .records import from_config
-    from .sketch import CustomSketch
+    from .records import from_config  # records and sketch build on this module: a cycle, broken here
+    from .sketch import CustomSketch, custom_state
     try:
         sketch, decisions = from_config(config)
     except Exception:  # noqa: BLE001 - not a record's state at all: the caller names what it expects
         return None
     if not isinstance(sketch, CustomSketch):
         return None
-    lengths = {int(k.removeprefix("custom.s")): v for k, v in decisions.items() if k.startswith("custom.s")}
-    return instantiate(dag, steps_from_json(sketch.steps), lengths, bool(decisions.get("custom.parallel")),
-                       bool(decisions.get("custom.vectorize")))
+    return custom_state(dag, sketch, decisions)
 
 
 def infer_bound(dag: Any, state: Any) -> State:

@@ -221,13 +221,18 @@ def _apply_custom(dag: ComputeDAG, sketch: CustomSketch, decisions: Mapping[str,
     if missing:
         raise InstantiationError(f"custom sketch {sketch.rule}: no decision for {', '.join(missing)}")
     d = {sl.name: sl.check(decisions[sl.name]) for sl in slots}
-    lengths = {int(name.removeprefix("custom.s")): v for name, v in d.items() if name.startswith("custom.s")}
     try:
-        state = loop_instantiate(dag, steps_from_json(sketch.steps), lengths, bool(d.get("custom.parallel")),
-                                 bool(d.get("custom.vectorize")))
-        return apply_steps(dag, state)
+        return apply_steps(dag, custom_state(dag, sketch, d))
     except LoopStateError as exc:
         raise InstantiationError(f"custom sketch {sketch.rule}: {exc}") from None
+
+
+def custom_state(dag: ComputeDAG, sketch: CustomSketch, decisions: Mapping[str, Any]) -> Any:
+    """The loop state a custom sketch's steps make with ``decisions`` (its open split lengths
+    and whether to add the default parallel/vectorize marks); LoopStateError if they do not fit."""
+    lengths = {int(name.removeprefix("custom.s")): v for name, v in decisions.items() if name.startswith("custom.s")}
+    return loop_instantiate(dag, steps_from_json(sketch.steps), lengths, bool(decisions.get("custom.parallel")),
+                            bool(decisions.get("custom.vectorize")))
 
 
 def _kind(plan: str) -> tuple[str, str]:
