@@ -142,6 +142,8 @@ class _Eval:
             return self._div(e)
         if t is E.FloorMod:
             return self._mod(e)
+        if t is E.Mod:
+            return self._truncmod(e)
         if t is E.BitwiseAnd:
             return self._bit_and(e)
         if t is E.ShiftRight and isinstance(e.b, IntImm) and 0 <= e.b.value < e.dtype.bits:
@@ -230,6 +232,25 @@ class _Eval:
         if not _depends(e, self.ranges):
             return Interval.point(e)
         return Interval(E.const(0, e.dtype), E.const(c - 1, e.dtype))
+
+
+    def _truncmod(self, e: E.Mod) -> Interval:
+        """``truncmod(x, c)`` for a constant ``c``: the sign of x and less than |c| in magnitude;
+        the remainders of the ends when x stays within one block of |c| on one side of zero."""
+        c = _c(e.b)
+        if c is None or c == 0 or not _depends(e, self.ranges):
+            return Interval(None, None) if _depends(e, self.ranges) else Interval.point(e)
+        c = abs(c)
+        a = self.run(e.a)
+        alo, ahi = _c(a.lo), _c(a.hi)
+        if alo is not None and ahi is not None:
+            if alo >= 0 and alo // c == ahi // c:
+                return Interval(E.const(alo % c, e.dtype), E.const(ahi % c, e.dtype))
+            if ahi <= 0 and -ahi // c == -alo // c:
+                return Interval(E.const(-(-alo % c), e.dtype), E.const(-(-ahi % c), e.dtype))
+        lo = 0 if alo is not None and alo >= 0 else -(c - 1)
+        hi = 0 if ahi is not None and ahi <= 0 else c - 1
+        return Interval(E.const(lo, e.dtype), E.const(hi, e.dtype))
 
 
 def _no_wrap_span(a: Interval, c: int) -> int | None:

@@ -78,8 +78,7 @@ def test_mul_div():
     ck.verify(fld(x, 2), {x: tvm.arith.IntervalSet(-1, 10)}, (-1, 5))
 
 
-@pytest.mark.xfail(strict=True, reason="int_set of truncmod(x, c) is [neg_inf, pos_inf] even for "
-                   "x >= 0; floormod of a symbolic interval of width 4 inside one period gives "
+@pytest.mark.xfail(strict=True, reason="floormod of a symbolic interval of width 4 inside one period gives "
                    "[0, 10] / [0, 7] instead of TVM's symbolic (x*4, x*4 + 3)")
 def test_mod():
     ck = IntSetChecker()
