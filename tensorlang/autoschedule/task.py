@@ -66,8 +66,10 @@ class SearchDAG(ComputeDAG):
     def apply_steps_from_state(self, state: Any, layout_rewrite: Any = None) -> tuple[Schedule, list]:
         """The schedule and arguments ``state`` (a record's ``inp.state``, or a loop state of
         this DAG) describes; a record's on fresh tensors."""
+        if layout_rewrite == LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED:  # for both kinds of state
+            warn_pre_transformed("ComputeDAG.apply_steps_from_state")
         if isinstance(state, (State, StateObject)):
-            return super().apply_steps_from_state(state, layout_rewrite)
+            return super().apply_steps_from_state(state)
         return self.task.instantiate(self._check(state))
 
     def print_python_code_from_state(self, state: Any) -> str:

@@ -7,7 +7,7 @@ import pytest
 
 import tensorlang as tl
 from tensorlang import te
-from tensorlang.autoschedule import ComputeDAG, LayoutRewriteOption, SearchTask, apply_sketch
+from tensorlang.autoschedule import ComputeDAG, LayoutRewriteOption, MeasureInput, SearchTask, apply_sketch
 from tensorlang.autoschedule.layout import pack_input, packable_read
 from tensorlang.autoschedule.prior import register_tiles, seed_decisions
 from tensorlang.autoschedule.records import to_config
@@ -112,8 +112,13 @@ def test_rewrite_for_pre_transformed_weights_warns_and_keeps_the_declared_layout
         task = SearchTask(dense, (8, 16, 8), "llvm",
                           layout_rewrite_option=LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED)
     state = task.compute_dag.get_init_state()
-    with pytest.warns(UserWarning, match="apply_steps_from_state"):
+    with pytest.warns(UserWarning, match="apply_steps_from_state") as caught:
         s, args = task.compute_dag.apply_steps_from_state(state, LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED)
+    assert [w.filename for w in caught] == [__file__]  # once, pointing at the caller
+    record_state = MeasureInput(task, state).state  # the form a log's record holds
+    with pytest.warns(UserWarning, match="apply_steps_from_state") as caught:
+        task.compute_dag.apply_steps_from_state(record_state, LayoutRewriteOption.REWRITE_FOR_PRE_TRANSFORMED)
+    assert [w.filename for w in caught] == [__file__]
     assert [tuple(int(d) for d in t.shape) for t in args[:2]] == [(8, 16), (8, 16)]
     f = tl.build(s, args, target="llvm")
     rng = np.random.default_rng()
