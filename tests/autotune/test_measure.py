@@ -442,6 +442,29 @@ def test_adaptive_repeats_cut_losers_and_extend_noisy_candidates():
     assert len(steady.costs) == 3
 
 
+def test_a_long_enough_first_call_replaces_the_calibrating_repeat():
+    """The check's call tells how long a call takes: when ``number`` such calls outlast
+    ``min_repeat_ms`` no calibrating repeat runs (2 calls fewer a candidate); a short first
+    call still calibrates, so every repeat lasts ``min_repeat_ms``."""
+    from tensorlang.autotune.measure.timing import time_repeats
+
+    calls = [0]
+
+    def call() -> None:
+        calls[0] += 1
+        _busy(0.004)
+
+    # 2 calls of 4 ms outlast 1.5 x 5 ms: the 3 repeats alone (no retries: the machine may be busy).
+    timings = time_repeats(call, 2, 3, min_repeat_ms=5.0, warm_up=False, first_call=0.004, max_retries=0)
+    assert calls[0] == 6 and len(timings.costs) == 3
+    # Without the hint (or with too short a first call) a calibrating repeat comes first, and
+    # it grows number until a repeat lasts 20 ms.
+    for hint in (None, 0.004):
+        calls[0] = 0
+        timings = time_repeats(call, 2, 3, min_repeat_ms=20.0, warm_up=False, first_call=hint, max_retries=0)
+        assert calls[0] >= 2 + 3 * 5 and len(timings.costs) == 3  # 5 calls of 4 ms a repeat at least
+
+
 def test_runner_checks_each_binary_once_and_cuts_slow_candidates(monkeypatch):
     """A library already checked against the reference (same bytes) is only timed when it is
     measured again; with adaptive_repeats a candidate far slower than the runner's fastest gets

@@ -533,7 +533,9 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
             args.append(_sentinel_like(data[f"out{i}"]))
         else:
             args.append(np.zeros(spec.shape, dtype=spec.dtype))
+    start = time.perf_counter()
     module(*args)  # the check's call, and the warm-up of the timing (pages touched, code loaded)
+    first_call = time.perf_counter() - start
     if check:
         for i, spec in enumerate(ref.specs):
             if spec.is_output:
@@ -554,7 +556,8 @@ def _run_one(path: str, ref: _Reference, settings: _RunSettings) -> tuple[int, A
             flush.fill(r & 0xFF)
 
     timings = time_repeats(lambda: module(*args), settings.number, settings.repeat, settings.min_repeat_ms,
-                           before_repeat=before_repeat, warm_up=False, adaptive=settings.adaptive)
+                           before_repeat=before_repeat, warm_up=False, adaptive=settings.adaptive,
+                           first_call=first_call)
     # CPU time over wall time says how many threads ran only for repeats of a millisecond or more.
     long_enough = min(timings.costs) * settings.number >= 1e-3
     return int(MeasureErrorNo.NO_ERROR), _CpuTimings(timings.costs, timings.parallelism if long_enough else math.nan)

@@ -18,6 +18,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 LENT_AWAY = 0.85
+# ``number`` calls at the speed of a preceding untimed call must last this many times
+# ``min_repeat_ms`` for the calibrating repeat to be skipped (a cold call may be the slower).
+CALIBRATED = 1.5
 
 
 @dataclass(frozen=True)
@@ -67,11 +70,16 @@ def steady_cost(costs: Sequence[float]) -> float:
 
 def time_repeats(call: Callable[[], object], number: int, repeat: int, min_repeat_ms: float = 0.0,
                  before_repeat: Callable[[int], object] | None = None, max_retries: int = 1,
-                 warm_up: bool = True, adaptive: AdaptiveRepeats | None = None) -> Timings:
+                 warm_up: bool = True, adaptive: AdaptiveRepeats | None = None,
+                 first_call: float | None = None) -> Timings:
     """Time ``call``: ``repeat`` repeats of ``number`` calls (``number`` grows until a repeat
     lasts ``min_repeat_ms``); ``before_repeat(r)`` runs untimed before each (e.g. a cache flush).
-    With ``adaptive``, the number of repeats follows the candidate (see ``AdaptiveRepeats``)."""
+    With ``adaptive``, the number of repeats follows the candidate (see ``AdaptiveRepeats``).
+    ``first_call``: the seconds an untimed call just before took (the caller's check); when
+    ``number`` such calls clearly last ``min_repeat_ms``, no calibrating repeat is run."""
     parallelism = 1.0
+    if first_call is not None and number * first_call * 1e3 >= CALIBRATED * min_repeat_ms:
+        min_repeat_ms = 0.0  # a cold first call is no faster than a warm one: number calls suffice
 
     def one(n: int, r: int) -> tuple[float, float]:
         if before_repeat is not None:
