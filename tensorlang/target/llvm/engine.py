@@ -189,13 +189,22 @@ def _ensure_jit_pool(target: LLVMTarget) -> None:
         _jit_pool.append(lib)
 
 
+@cache
+def _optimized_pool_ir(target: LLVMTarget) -> str:
+    """The thread pool module optimized for ``target``'s position-independent code, once a
+    process (a tuner's builder warms it before forking: ~40 ms of every exported library)."""
+    tm = _cached_target_machine(target, "pic")
+    pool = _parse(threadpool.pool_module(tm.triple), "tensorlang_threadpool", tm)
+    _optimize(pool, tm, 2)
+    return str(pool)
+
+
 def _link_private_pool(mod: llvm.ModuleRef, tm: llvm.TargetMachine, target: LLVMTarget) -> None:
     """An exported library carries its own thread pool, private to it (a loaded .so needs no
     tensorlang runtime)."""
     if not _calls_pool(mod):
         return
-    pool = _parse(threadpool.pool_module(tm.triple), "tensorlang_threadpool", tm)
-    _optimize(pool, tm, 2)
+    pool = _parse(_optimized_pool_ir(target), "tensorlang_threadpool", tm)
     mod.link_in(pool)
     mod.get_function(threadpool.SYMBOL).linkage = llvm.Linkage.internal
 
