@@ -122,31 +122,23 @@ def _build_one(task: Any, config: ConfigEntity, path: str) -> tuple[int, str]:
     # The linker's scratch files go beside the library: a child killed mid-link leaves its
     # leftovers in the build folder, which the builder sweeps, not in /tmp.
     tempfile.tempdir = os.path.dirname(path)
-    # A task that already lowered this candidate (the auto-scheduler, for its cost model's
-    # features) hands the loop IR over: the child only compiles it.
-    lowered = getattr(task, "lowered_function", None)
-    func = lowered(config) if callable(lowered) else None
-    if func is None:
-        # While the marker exists, the template's own code runs: a child that dies then (the
-        # template called os._exit or crashed in a C extension) is the template's failure.
-        marker = _template_marker(path)
-        with open(marker, "w"):
-            pass
-        try:
-            sch, args = task.instantiate(config)
-        except SystemExit as exc:
-            return int(MeasureErrorNo.INSTANTIATION_ERROR), f"SystemExit: the template called sys.exit({exc.code!r})"
-        except Exception as exc:  # noqa: BLE001 - any failure of the template is the config's fault
-            kind = "" if isinstance(exc, InstantiationError) else f"{type(exc).__name__}: "
-            return int(MeasureErrorNo.INSTANTIATION_ERROR), f"{kind}{exc}"
-        finally:
-            os.unlink(marker)
+    # While the marker exists, the template's own code runs: a child that dies then (the
+    # template called os._exit or crashed in a C extension) is the template's failure.
+    marker = _template_marker(path)
+    with open(marker, "w"):
+        pass
+    try:
+        sch, args = task.instantiate(config)
+    except SystemExit as exc:
+        return int(MeasureErrorNo.INSTANTIATION_ERROR), f"SystemExit: the template called sys.exit({exc.code!r})"
+    except Exception as exc:  # noqa: BLE001 - any failure of the template is the config's fault
+        kind = "" if isinstance(exc, InstantiationError) else f"{type(exc).__name__}: "
+        return int(MeasureErrorNo.INSTANTIATION_ERROR), f"{kind}{exc}"
+    finally:
+        os.unlink(marker)
     try:
         # Only the exported library runs (in the runner): skip JIT-loading it here (~25% of a build).
-        if func is not None:
-            module = tl.build(func.with_name(_ENTRY_NAME), target=task.target, name=_ENTRY_NAME, jit=False)
-        else:
-            module = tl.build(sch, args, target=task.target, name=_ENTRY_NAME, jit=False)
+        module = tl.build(sch, args, target=task.target, name=_ENTRY_NAME, jit=False)
         module.export_library(path)
     except LaunchLimitError as exc:  # over the device's limits: an invalid config, never launched
         return int(MeasureErrorNo.INSTANTIATION_ERROR), f"{type(exc).__name__}: {exc}"
