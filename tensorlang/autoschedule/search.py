@@ -29,7 +29,7 @@ from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.record import Ranking, record_cost
 from ..autotune.space import ConfigEntity, InstantiationError
 from ..autotune.tuner.tuner import Leaders
-from . import prior
+from . import feature_workers, prior
 from .cost_model import FEATURE, XGBRankModel, features
 from .records import candidate_key, from_config, to_config
 from .sketch import Sketch
@@ -42,6 +42,9 @@ _EPSILON = 0.1           # share of a batch drawn at random from the prior's top
 # Seconds of feature extraction (lowering) a batch may spend per proposed candidate: the
 # search must stay cheaper than measuring.
 _FEATURE_SECONDS = 0.4
+# Features of several new candidates are extracted in ``feature_workers`` forked children when
+# extracting them here would take this many seconds or more (a fork costs ~20-40 ms).
+_PARALLEL_SECONDS = 0.25
 
 
 class SketchSearch:
@@ -63,6 +66,11 @@ class SketchSearch:
         self._feat: dict[str, np.ndarray | None] = {}
         self._feat_time = 0.0     # seconds spent extracting features, and how many were extracted
         self._feat_count = 0
+        self._serial_time = 0.0   # the same, of extractions in this process alone
+        self._serial_count = 0
+        # Processes that may extract features side by side (``feature_workers``): set by a tuning
+        # run that builds in forked children on as many cores; 1 extracts here only.
+        self.feature_workers = 1
         self.best_flops = 0.0
         self.best_cost = math.inf
         self.best_config: ConfigEntity | None = None
@@ -121,13 +129,24 @@ class SketchSearch:
         return out
 
     def _features(self, keys: Sequence[str]) -> np.ndarray:
+        new = [k for k in dict.fromkeys(keys) if k not in self._feat]
+        serial = self._serial_time / self._serial_count if self._serial_count else 0.05
+        if self.feature_workers > 1 and len(new) >= 4 and serial * len(new) >= _PARALLEL_SECONDS:
+            t0 = time.perf_counter()
+            values = feature_workers.extract(self.task, [to_config(*self.cands[k]) for k in new], self.feature_workers)
+            self._feat.update(zip(new, values))
+            self._feat_time += time.perf_counter() - t0
+            self._feat_count += len(new)
         rows = []
         for key in keys:
             if key not in self._feat:
                 t0 = time.perf_counter()
                 self._feat[key] = self._extract(key)
-                self._feat_time += time.perf_counter() - t0
+                spent = time.perf_counter() - t0
+                self._feat_time += spent
                 self._feat_count += 1
+                self._serial_time += spent
+                self._serial_count += 1
             f = self._feat[key]
             rows.append(f if f is not None else np.full(features_length(), np.nan, dtype=np.float32))
         return np.array(rows, dtype=np.float32).reshape(len(rows), -1)

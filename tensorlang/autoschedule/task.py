@@ -556,6 +556,10 @@ def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.Pat
     if n <= 0:
         return 0
     measure_batch = create_measure_batch(task, option, kept)
+    # While the search runs nothing is built or measured: its features are extracted on as many
+    # cores as the local builder forks children for (a Ray builder's driver never forks).
+    builder = getattr(option, "builder", None)
+    search.feature_workers = builder.n_parallel if isinstance(builder, LocalBuilder) else 1
     done = best_at = 0
     while done < n:
         configs = search.next_batch(min(BATCH, n - done))
