@@ -150,7 +150,7 @@ def _build_one(task: Any, config: ConfigEntity, path: str) -> tuple[int, str]:
 _warmed_targets: set[str] = set()
 
 
-def _warm_up(target: str) -> None:
+def _warm_up(target: str, folder: str) -> None:
     """Compile one tiny function in this (parent) process, once per target.
 
     LLVM's initialization, the target machine and lazily imported compiler modules then come to
@@ -171,8 +171,17 @@ def _warm_up(target: str) -> None:
             return
         s[b].parallel(b.op.axis[0])
         module = tl.build(s, [a, b], target=target, name="tl_warm_up", jit=False)
-        with tempfile.TemporaryDirectory(prefix="tensorlang-warm-up-") as tmp:
-            module.export_library(os.path.join(tmp, "warm_up.so"))
+        # Exported into the builder's folder (hidden: the builder's sweep removes it, and a later
+        # run the folder of a killed process), the linker's scratch folder with it: a run killed
+        # while it links leaves nothing loose in the temp folder.
+        previous, tempfile.tempdir = tempfile.tempdir, folder
+        library = os.path.join(folder, ".tl_warm_up.so")
+        try:
+            module.export_library(library)
+        finally:
+            tempfile.tempdir = previous
+            with contextlib.suppress(OSError):
+                os.unlink(library)
     except Exception:  # noqa: BLE001 - only an optimization; a real build reports the problem
         pass
 
@@ -206,7 +215,7 @@ class LocalBuilder:
         for cfg in configs:
             self._counter += 1
             paths.append(os.path.join(self.build_dir, f"c{getattr(cfg, 'index', 0)}_{self._counter}.so"))
-        _warm_up(task.target)
+        _warm_up(task.target, self.build_dir)
         outcomes = run_isolated(_build_one, [(task, cfg, p) for cfg, p in zip(configs, paths)],
                                 n_parallel=self.n_parallel, timeout=self.timeout)
         results = []

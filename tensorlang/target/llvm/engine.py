@@ -253,7 +253,9 @@ def link_shared(obj: bytes, path: str) -> None:
         # Link next to the destination, then rename: a reader never sees a half-written file.
         out_tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.{os.getpid()}.tmp")
         cmd = [exe, *cc[1:], "-shared", "-o", out_tmp, obj_path, "-lm", "-lpthread"]
-        proc = subprocess.run(cmd, capture_output=True, text=True)
+        # The compiler driver's own temporary files (gcc's ccXXXXXX.*) go in this folder too: a run
+        # killed while it links leaves them where the builder's sweep (or a later run's) finds them.
+        proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "TMPDIR": tmp})
         if proc.returncode != 0:
             if os.path.exists(out_tmp):
                 os.unlink(out_tmp)
