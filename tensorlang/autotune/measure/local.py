@@ -691,8 +691,13 @@ class LocalRunner:
         else:
             # The reference is a plain schedule: give it more time than a tuned candidate.
             limit = max(60.0, 3 * self.timeout)
-            outcome = run_isolated(_make_reference, [(task, npz, self.seed, self.check_correctness, self._ref_input)],
-                                   timeout=limit)[0]
+            job = (task, npz, self.seed, self.check_correctness, self._ref_input)
+            outcome = run_isolated(_make_reference, [job], timeout=limit)[0]
+            if outcome.status == "crash":
+                # A child killed from outside (the OOM killer, a user's kill of a process) is no
+                # fault of the task's, and a failed reference fails every later candidate of the
+                # task, in the log, where a resumed run counts them as done: make it once more.
+                outcome = run_isolated(_make_reference, [job], timeout=limit)[0]
             if outcome.ok:
                 specs, checked = outcome.value
                 ref = _Reference(specs, npz, checked)
