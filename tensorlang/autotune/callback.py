@@ -43,6 +43,8 @@ def log_to_file(file_out: str | os.PathLike | TextIO, protocol: str = "json") ->
     # A log that cannot be written (a folder, /dev/null, read-only) fails here, before the
     # first batch is measured, not after it (whose trials would be lost).
     path = record.check_writable(file_out)
+    from .measure.scratch import sweep_orphans_once
+    sweep_orphans_once()  # the scratch folders of a killed run this one resumes, even if it measures nothing
 
     def _log(tuner: Any, inputs: Sequence[MeasureInput], results: Sequence[MeasureResult]) -> None:
         pairs = list(zip(inputs, results))

@@ -94,8 +94,13 @@ def check_readable(path: str | os.PathLike) -> str:
 
 def check_writable(path: str | os.PathLike) -> str:
     """``path`` as a string when a tuning run can append to it (creating it and its folders if
-    needed); LogFileError before anything is measured, not after."""
+    needed), and the confirmations beside it (``LOG.confirmed``) too where they exist; LogFileError
+    before anything is measured, not after."""
     path = os.fspath(path)
+    side = confirmations_path(path)
+    if os.path.lexists(side):  # found now, not after the run measured every trial
+        _check_regular_file(side, "is not a regular file; the confirmations beside a tuning log must be one",
+                            os.W_OK, "cannot append the confirmations of the tuning log")
     if os.path.exists(path):
         _check_regular_file(path, "is not a regular file; a tuning log must be one (not /dev/null or a pipe)",
                             os.W_OK, "cannot append to the tuning log")
@@ -115,11 +120,7 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
     process tuning into the same log stops at once (LogFileError) instead of measuring the same
     configs again.  The lock is the kernel's (flock): a killed run never leaves it behind."""
     import fcntl
-    path = check_writable(path)
-    side = confirmations_path(path)
-    if os.path.lexists(side):  # found now, not after the run measured every trial
-        _check_regular_file(side, "is not a regular file; the confirmations beside a tuning log must be one",
-                            os.W_OK, "cannot append the confirmations of the tuning log")
+    path = check_writable(path)  # the confirmations beside it too
     created = not os.path.exists(path)
     try:
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
@@ -134,6 +135,8 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
             raise LogFileError(f"{path} is being written by another tuning process; wait for it to finish "
                                "(it resumes from the log when run again) or pass another --log") from None
         _LOCK_FDS.add(fd)
+        from .measure.scratch import sweep_orphans_once
+        sweep_orphans_once()  # the scratch folders of a killed run this one resumes
         yield path
     except Exception:
         # A run that failed before writing a trial (a file with no tasks, a bad argument) leaves

@@ -46,6 +46,13 @@ def sweep_orphans(root: str | None = None) -> int:
     return removed
 
 
+def sweep_orphans_once() -> None:
+    """``sweep_orphans`` of the temp folder, once a process: what every tuning run does when it
+    opens its log, so that a resumed run with nothing left to measure (it makes no scratch folder
+    of its own) still removes the folders of the killed run it resumes."""
+    _sweep_once()
+
+
 @functools.cache
 def _sweep_once() -> None:
     sweep_orphans()
