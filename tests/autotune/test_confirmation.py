@@ -155,3 +155,22 @@ def test_confirming_runs_place_the_arrays_at_random_addresses():
     with runner.fresh_processes(40.0):
         assert runner._vary_layout and not runner.persistent and runner.min_repeat_ms == 40.0
     assert not runner._vary_layout and runner.persistent and runner.min_repeat_ms == 0
+
+
+def test_a_resumed_tuner_with_nothing_left_to_measure_confirms_unconfirmed_trials(task, tmp_path):
+    """A script killed while confirming, run again: its tuner loads every trial (TVM's
+    load_from_file leaves LOG.confirmed out) and has none left, yet confirms its leaders; once
+    they are confirmed (a log read with its confirmations), a rerun does not confirm again."""
+    log = str(tmp_path / "mm.json")
+    _tuner_with_trials(task, {1: 3.0, 2: 2.0, 3: 4.0}, log=log)  # the killed run's trials
+    tuner = RandomTuner(task, seed=0)
+    tuner.load_history(record.load_from_file(log))
+    scripted = _Scripted({1: [3.0], 2: [2.0], 3: [4.0]})
+    tuner.tune(0, scripted, confirm_top=2, callbacks=[log_to_file(log)])
+    assert sum(scripted.runs.values()) > 0 and tuner.best_config.index == 2
+    assert any(record.is_confirmation(res) for _, res in record.load_with_confirmations(log))
+    again = RandomTuner(task, seed=0)
+    again.load_history(record.load_with_confirmations(log))
+    rerun = _Scripted({1: [3.0], 2: [2.0], 3: [4.0]})
+    again.tune(0, rerun, confirm_top=2)
+    assert rerun.runs == {} and again.best_config.index == 2

@@ -141,6 +141,8 @@ class Tuner:
         self._ranking = Ranking()  # the one rule naming the best (record.Ranking)
         self.confirmed: list[tuple[ConfigEntity, tuple[float, ...]]] = []  # (config, round costs)
         self._leaders = Leaders()  # the fastest few, by rank cost
+        # A successful trial came after the last confirmation of the leaders (``confirm_best``).
+        self.needs_confirmation = False
         self.n_trial = 0
         # TVM's names: the 0-based trial (of the current tune call) that set the best, the
         # early_stopping of that call, and the trials it may still run before it stops ("time
@@ -204,6 +206,7 @@ class Tuner:
         cost = record_cost(res)
         if not math.isfinite(cost):
             return False
+        self.needs_confirmation = res.confirm is None
         self._leaders.add(cost, inp, confirmed=res.confirm is not None)
         if not self._ranking.add(inp, res):
             return False
@@ -376,7 +379,9 @@ class Tuner:
                 if early_stopping is not None and done >= best_at + early_stopping:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
                     break
-            if confirm_top > 1 and done:
+            # Also with nothing left to measure, when the trials this tuner knows (a resumed log's)
+            # came after the last confirmation: a run killed while confirming is confirmed by its rerun.
+            if confirm_top > 1 and (done or self.needs_confirmation):
                 self.confirm_best(measure_option, confirm_top, confirm_rounds, callbacks=callbacks, kept=kept)
         finally:
             kept.close()
