@@ -261,17 +261,37 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
         summary.append((label, tuner, len(measured)))
     print()
     print(f"{'task':40} {'trials':>7} {'best GFLOPS':>12} {'spread':>7}  {'ranked by':28} best config")
+    hopeless = []
     for label, tuner, n in summary:
         pair = tuner.best_measure_pair
         if tuner.best_config is None or pair is None:
             print(f"{label[:40]:40} {n:>7} {'-':>12}")
+            if n:
+                hopeless.append((label, tuner.task))
             continue
         print(f"{label[:40]:40} {n:>7} {tuner.best_flops / 1e9:12.1f} {100 * record.spread(pair[1]):6.1f}%  "
               f"{how_ranked(pair[1]):28} {tuner.best_config}")
     if cluster is not None:
         _print_best_per_device(log)
+    for label, task in hopeless:
+        kinds, first = _failures(log, task)
+        text = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        first_line = (first.strip().splitlines() or ["?"])[0][:400]
+        print(f"\n{label}: no working config ({text}); the first error: {first_line}", file=sys.stderr)
     print(f"\nlog: {log}   (apply with autotune.apply_history_best('{log}') or `tensorlang build --log {log} ...`)")
-    return 0
+    return 1 if hopeless else 0
+
+
+def _failures(log: str, task: Any) -> tuple[dict[str, int], str]:
+    """How many of ``task``'s trials in ``log`` failed, by kind, and the first one's message."""
+    kinds: dict[str, int] = {}
+    first = ""
+    for inp, res in record.load_from_file(log):
+        if inp.task.workload_key != task.workload_key or str(inp.task.target) != str(task.target) or res.ok:
+            continue
+        kinds[res.error_no.kind] = kinds.get(res.error_no.kind, 0) + 1
+        first = first or res.error_msg
+    return kinds, first
 
 
 def check_is_log(log: str) -> None:

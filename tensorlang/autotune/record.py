@@ -133,7 +133,7 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
         except BlockingIOError:
             created = False  # another run's log
             raise LogFileError(f"{path} is being written by another tuning process; wait for it to finish "
-                               "(it resumes from the log when run again) or pass another --log") from None
+                               "(it resumes from the log when run again) or use another log file") from None
         _LOCK_FDS.add(fd)
         from .measure.scratch import sweep_orphans_once
         sweep_orphans_once()  # the scratch folders of a killed run this one resumes

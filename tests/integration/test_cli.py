@@ -114,6 +114,38 @@ def test_tune_auto_names_a_computation_with_no_working_candidate(tmp_path, capsy
     assert "auto/bad(256,): no working candidate (runtime" in err and "calls 'no_such_fn'" in err
 
 
+_FAILING_TEMPLATE = '''
+from tensorlang import autotune, te, tir
+
+
+@autotune.template("cli/bad_extern")
+def bad_extern(n):
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: tir.call_pure_extern("float32", "no_such_fn", A[i]), name="B")
+    s = te.create_schedule(B.op)
+    cfg = autotune.get_config()
+    cfg.define_split("t", B.op.axis[0], num_outputs=2)
+    cfg["t"].apply(s, B, B.op.axis[0])
+    return s, [A, B]
+
+
+def tasks(target):
+    return [autotune.task.create("cli/bad_extern", (64,), target)]
+'''
+
+
+def test_tune_names_a_template_task_whose_trials_all_failed_and_exits_1(tmp_path, capsys):
+    # It exited 0 with "-" in the summary as the only sign; a rerun on that log says so too.
+    src = tmp_path / "bad.py"
+    src.write_text(_FAILING_TEMPLATE)
+    log = tmp_path / "bad.json"
+    for _ in range(2):
+        status = main(["tune", "--target=llvm", str(src), "--trials", "2", "--log", str(log)])
+        err = capsys.readouterr().err
+        assert status == 1
+        assert "cli/bad_extern(64,): no working config (" in err and "calls 'no_such_fn'" in err
+
+
 def test_a_failed_tune_leaves_no_empty_log_behind(tmp_path, capsys):
     src = tmp_path / "none.py"
     src.write_text("x = 1\n")
