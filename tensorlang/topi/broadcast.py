@@ -74,6 +74,16 @@ subtract = broadcast_binary(_no_bool_subtract, "subtract")  # noqa: F811 - te's,
 floor_divide = broadcast_binary(_bools_as_int8(te.floordiv), "floor_divide")
 floor_mod = broadcast_binary(_bools_as_int8(te.floormod), "floor_mod")
 mod = broadcast_binary(_bools_as_int8(te.truncmod), "mod")
+
+
+def _trunc_div(a: Any, b: Any) -> PrimExpr:
+    """Division rounding toward zero: C's ``/`` for integers, ``trunc(a / b)`` for floats (TVM's topi)."""
+    q = te.div(a, b)
+    return te.trunc(q) if q.dtype.is_float else q
+
+
+trunc_divide = broadcast_binary(_bools_as_int8(_trunc_div), "trunc_divide")
+trunc_mod = broadcast_binary(_bools_as_int8(te.truncmod), "trunc_mod")
 maximum = broadcast_binary(lambda a, b: te.max(a, b), "maximum")
 minimum = broadcast_binary(lambda a, b: te.min(a, b), "minimum")
 power = broadcast_binary(te.power, "power")
@@ -146,4 +156,4 @@ def bitwise_not(x: Tensor) -> Tensor:
 __all__ = ["add", "bitwise_and", "bitwise_not", "bitwise_or", "bitwise_xor", "broadcast_to", "divide", "equal",
            "floor_divide", "floor_mod", "greater", "greater_equal", "left_shift", "less", "less_equal", "logical_and",
            "logical_not", "logical_or", "logical_xor", "maximum", "minimum", "mod", "multiply", "not_equal", "power",
-           "right_shift", "subtract"]
+           "right_shift", "subtract", "trunc_divide", "trunc_mod"]

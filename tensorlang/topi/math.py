@@ -161,7 +161,17 @@ def elemwise_sum(xs: Sequence[Tensor]) -> Tensor:
     return te.compute(xs[0].shape, fcompute, name="T_elemwise_sum", tag=tag.ELEMWISE)
 
 
+def ceil_log2(x: Any) -> PrimExpr:
+    """``ceil(log2(x))`` of a scalar expression, in ``x``'s dtype (TVM's topi.math.ceil_log2, which its
+    sort and scan kernels use for the number of merge passes)."""
+    e = convert(x)
+    if e.dtype.is_float:
+        return te.ceil(te.log2(e))
+    return te.ceil(te.log2(e.astype("float64"))).astype(e.dtype)
+
+
 __all__ = ["acos", "acosh", "asin", "asinh", "atan", "atanh", "cosh", "isfinite", "isinf", "sinh",
-           "abs", "cast", "ceil", "clip", "cos", "elemwise_sum", "erf", "exp", "fast_erf", "fast_exp", "fast_tanh",
+           "abs", "cast", "ceil", "ceil_log2", "clip", "cos", "elemwise_sum", "erf", "exp", "fast_erf", "fast_exp",
+           "fast_tanh",
            "floor", "identity", "isnan", "log", "log2", "log10", "negative", "round", "rsqrt", "sigmoid", "sign", "sin",
            "sqrt", "tan", "tanh", "trunc"]

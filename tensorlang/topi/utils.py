@@ -4,6 +4,7 @@ and the check that keeps the CPU-only operators (numpy through a packed function
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -142,6 +143,27 @@ def schedule_tagged(outs: Tensor | Sequence[Tensor], anchor_tag: str,
 
     traverse_inline(s, outs[0].op, callback)
     return s
+
+
+def get_shape(src_shape: Sequence[Any], src_layout: Any, dst_layout: Any) -> tuple:
+    """``src_shape`` (in ``src_layout``) permuted into ``dst_layout``, whose axes are those of ``src_layout``
+    in another order (TVM's topi.utils.get_shape): ``get_shape((1, 3, 224, 224), "NCHW", "NHWC")`` is
+    (1, 224, 224, 3); split axes such as ``16c`` count as axes of their own."""
+
+    def axes(layout: Any) -> list[str]:
+        text = str(getattr(layout, "name", layout))
+        found = re.findall(r"\d*[A-Za-z]", text)
+        if "".join(found) != text or len(set(found)) != len(found):
+            raise ExprError(f"get_shape: layout '{text}' is not a sequence of distinct axes such as NCHW16c")
+        return found
+
+    src, dst = axes(src_layout), axes(dst_layout)
+    shape = get_const_tuple(src_shape)
+    if len(src) != len(shape):
+        raise ExprError(f"get_shape: layout '{src_layout}' has {len(src)} axes but the shape {shape} has {len(shape)}")
+    if sorted(src) != sorted(dst):
+        raise ExprError(f"get_shape: layout '{dst_layout}' is not a reordering of the axes of '{src_layout}'")
+    return tuple(shape[src.index(a)] for a in dst)
 
 
 def nchw_pack_layout(layout_info: str) -> bool:

@@ -5,7 +5,7 @@
 and TVM's fixed schedules for injective ops, reductions, softmax and pooling
 (``schedule_injective``, ``schedule_reduce``, ``schedule_softmax``, ``schedule_pool`` ...)."""
 
-from . import tensor_intrin
+from . import conv_variants, extern_ops, tensor_intrin
 from .batch_matmul import batch_matmul, schedule_batch_matmul
 from .batch_matmul_tensorcore import batch_matmul_tensorcore, schedule_batch_matmul_tensorcore
 from .conv2d import conv2d_nchw, schedule_conv2d_nchw
@@ -17,7 +17,7 @@ from .conv2d_winograd import (
     schedule_conv2d_nchw_winograd,
     schedule_conv2d_nchw_winograd_without_weight_transform,
 )
-from .conv_variants import conv1d_ncw, conv2d_transpose_nchw, conv3d_ncdhw, group_conv2d_nchw
+from .conv_variants import *  # noqa: F403 - conv_variants.__all__
 from .dense import (
     dense_int8,
     dense_large_batch,
@@ -27,7 +27,14 @@ from .dense import (
     schedule_dense_small_batch,
 )
 from .dense_tensorcore import dense_tensorcore, schedule_dense_tensorcore
-from .depthwise_conv2d import depthwise_conv2d_nchw, schedule_depthwise_conv2d_nchw, schedule_depthwise_conv2d_nhwc
+from .depthwise_conv2d import (
+    depthwise_conv2d_nchw,
+    schedule_depthwise_conv2d_backward_input_nhwc,
+    schedule_depthwise_conv2d_backward_weight_nhwc,
+    schedule_depthwise_conv2d_nchw,
+    schedule_depthwise_conv2d_nhwc,
+)
+from .extern_ops import *  # noqa: F403 - extern_ops.__all__
 from .injective import schedule_broadcast, schedule_elemwise, schedule_injective, schedule_injective_from_existing
 from .pooling import schedule_adaptive_pool, schedule_lrn, schedule_pool, schedule_pool_grad
 from .reduction import schedule_reduce
@@ -43,7 +50,8 @@ __all__ = ["conv2d_nchw", "schedule_conv2d_nchw", "dense_large_batch", "dense_sm
            "schedule_conv2d_nchw_winograd_without_weight_transform", "batch_matmul", "schedule_batch_matmul",
            "conv2d_nhwc", "schedule_conv2d_nhwc", "depthwise_conv2d_nchw", "schedule_depthwise_conv2d_nchw",
            "schedule_depthwise_conv2d_nhwc",
-           "conv1d_ncw", "conv2d_transpose_nchw", "conv3d_ncdhw", "group_conv2d_nchw", "schedule_lrn",
+           *conv_variants.__all__, *extern_ops.__all__, "schedule_depthwise_conv2d_backward_input_nhwc",
+           "schedule_depthwise_conv2d_backward_weight_nhwc", "schedule_lrn",
            "schedule_pool_grad", "dense_tensorcore", "schedule_dense_tensorcore", "tensor_intrin",
            "batch_matmul_tensorcore", "schedule_batch_matmul_tensorcore", "conv2d_nhwc_tensorcore",
            "schedule_conv2d_nhwc_tensorcore", "sort", "argsort", "topk", "schedule_sort", "schedule_argsort",

@@ -13,9 +13,9 @@ from ... import autotune as autotvm
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
 from .. import nn
-from ..generic.helpers import as_tensors, tile_and_accumulate
+from ..generic.helpers import as_tensors, inline_all, schedule_each, tile_and_accumulate
 from ..utils import get_const_int, schedule_tagged
-from .injective import max_threads, schedule_injective_from_existing
+from .injective import bind_threads, max_threads, schedule_injective_from_existing
 from .tiling import bind_grid, inline_pad_and_dilate, threads_and_registers
 
 
@@ -81,3 +81,26 @@ def schedule_depthwise_conv2d_nhwc(outs: Tensor | Sequence[Tensor]) -> Schedule:
     into its kernel); no tuning knobs."""
     return schedule_tagged(as_tensors(outs), "depthwise_conv2d_nhwc",
                            lambda s, op, out: _schedule_nhwc(s, op.output(0), out))
+
+
+def _one_thread_per_element(outs: Tensor | Sequence[Tensor]) -> Schedule:
+    """One thread per output element in blocks of 128 (TVM's, so no target scope is needed), producers
+    inlined or computed in the thread."""
+    def per_output(sch: Schedule, out: Tensor) -> None:
+        reductions = inline_all(sch, out)
+        _, tx = bind_threads(sch, out, num_thread=128)
+        for red in reductions:
+            sch[red].compute_at(sch[out], tx)
+    return schedule_each(outs, per_output)
+
+
+def schedule_depthwise_conv2d_backward_input_nhwc(outs: Tensor | Sequence[Tensor]) -> Schedule:
+    """Schedule ``topi.nn.depthwise_conv2d_backward_input_nhwc`` for CUDA: one thread per input-gradient
+    element, its sum over the taps in the thread (TVM's name; correct, not tuned)."""
+    return _one_thread_per_element(outs)
+
+
+def schedule_depthwise_conv2d_backward_weight_nhwc(outs: Tensor | Sequence[Tensor]) -> Schedule:
+    """Schedule ``topi.nn.depthwise_conv2d_backward_weight_nhwc`` for CUDA: one thread per filter-gradient
+    element, its sum over the batch and output positions in the thread (TVM's name; correct, not tuned)."""
+    return _one_thread_per_element(outs)

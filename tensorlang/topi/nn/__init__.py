@@ -3,10 +3,11 @@ the templates of ``topi.x86`` / ``topi.cuda``."""
 
 from ..utils import get_pad_tuple, get_pad_tuple3d  # TVM keeps them in topi.nn.utils, re-exported by topi.nn
 from .batch_space import batch_to_space_nd, scale_shift_nchw, scale_shift_nchwc, scale_shift_nhwc, space_to_batch_nd
-from .conv1d import conv1d, conv1d_ncw, conv1d_nwc
+from .conv1d import conv1d, conv1d_ncw, conv1d_nwc, group_conv1d_ncw, group_conv1d_nwc
 from .conv2d import (
     conv,
     conv2d,
+    conv2d_hwcn,
     conv2d_nchw,
     conv2d_nhwc,
     depthwise_conv2d_nchw,
@@ -24,6 +25,7 @@ from .conv_transpose import (
 )
 from .dense import batch_matmul, dense, dense_pack, matmul
 from .depth_space import depth_to_space, space_to_depth
+from .depthwise_backward import depthwise_conv2d_backward_input_nhwc, depthwise_conv2d_backward_weight_nhwc
 from .elemwise import leaky_relu, prelu, relu
 from .loss import nll_loss
 from .lstm import lstm
@@ -34,7 +36,7 @@ from .pooling import adaptive_pool, adaptive_pool1d, adaptive_pool3d, global_poo
 from .softmax import fast_softmax, log_softmax, softmax
 from .sparse import sparse_add, sparse_dense, sparse_transpose
 from .upsampling import upsampling, upsampling3d
-from .vision_ops import correlation_nchw, deformable_conv2d_nchw, fifo_buffer
+from .vision_ops import correlation_nchw, deformable_conv2d_nchw, deformable_conv2d_nhwc, fifo_buffer
 from .winograd import (
     conv2d_winograd_nhwc,
     conv2d_winograd_nhwc_without_weight_transform,
@@ -42,7 +44,9 @@ from .winograd import (
     winograd_transform_matrices,
 )
 
-__all__ = ["get_pad_tuple", "get_pad_tuple3d",
+__all__ = ["depthwise_conv2d_backward_input_nhwc", "depthwise_conv2d_backward_weight_nhwc",
+           "conv2d_hwcn", "group_conv1d_ncw", "group_conv1d_nwc",
+           "get_pad_tuple", "get_pad_tuple3d",
            "conv", "conv2d", "conv2d_nchw", "conv2d_nhwc", "depthwise_conv2d_nchw", "batch_matmul", "dense", "matmul",
            "leaky_relu", "prelu", "relu", "pad", "global_pool", "pool2d", "log_softmax", "softmax",
            "conv1d", "conv1d_ncw", "conv1d_nwc", "conv2d_transpose_nchw", "depth_to_space", "space_to_depth",
@@ -52,7 +56,7 @@ __all__ = ["get_pad_tuple", "get_pad_tuple3d",
            "adaptive_pool3d", "mirror_pad", "nll_loss", "sparse_dense", "pool_grad", "sparse_add", "sparse_transpose",
            "conv1d_transpose_ncw", "conv3d_transpose_ncdhw", "group_conv2d_transpose_nchw", "upsampling3d",
            "batch_to_space_nd", "scale_shift_nchw", "scale_shift_nchwc", "scale_shift_nhwc", "space_to_batch_nd",
-           "correlation_nchw", "deformable_conv2d_nchw", "fifo_buffer", "lstm",
+           "correlation_nchw", "deformable_conv2d_nchw", "deformable_conv2d_nhwc", "fifo_buffer", "lstm",
            "conv2d_NCHWc", "conv2d_NCHWc_int8", "depthwise_conv2d_NCHWc", "unpack_NCHWc_to_nchw", "dense_pack",
            "group_conv2d_nhwc", "conv2d_winograd_nhwc", "conv2d_winograd_nhwc_without_weight_transform",
            "conv2d_winograd_weight_transform", "winograd_transform_matrices"]

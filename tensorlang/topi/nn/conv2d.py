@@ -105,6 +105,14 @@ def conv2d_nhwc(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilati
     return te.compute(shape, lambda nn, yy, xx, ff: element(nn, ff, yy, xx), name="Conv2dOutput", tag="conv2d_nhwc")
 
 
+def conv2d_hwcn(Input: Tensor, Filter: Tensor, stride: Any, padding: Any, dilation: Any = 1,  # noqa: N803
+                out_dtype: str | None = None) -> Tensor:
+    """Input (H, W, C, N), Filter (KH, KW, C, K) -> (OH, OW, K, N) (TVM's topi.nn.conv2d_hwcn)."""
+    shape, element = _direct("conv2d_hwcn", "HWCN", "HWIO", Input, Filter, stride, padding, dilation, out_dtype,
+                             pad_name="PaddedInput")
+    return te.compute(shape, lambda yy, xx, ff, nn: element(nn, ff, yy, xx), name="Conv2dOutput", tag="conv2d_hwcn")
+
+
 def conv2d_nchw_tunable(cfg: Any, data: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
                         out_dtype: str = "float32") -> Tensor:
     """``conv2d_nchw`` as the compute of a template (``topi.x86``, ``topi.cuda``): the declaration is

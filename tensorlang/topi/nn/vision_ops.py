@@ -173,6 +173,29 @@ def deformable_conv2d_nchw(data: Tensor, offset: Tensor, kernel: Tensor, strides
         name="deformable_conv2d", tag="deformable_conv2d_nchw")
 
 
+def deformable_conv2d_nhwc(data: Tensor, offset: Tensor, kernel: Tensor, strides: Any, padding: Any, dilation: Any,
+                           deformable_groups: int, groups: int, out_dtype: str | None = None) -> Tensor:
+    """``deformable_conv2d_nchw`` in NHWC (TVM's topi.nn.deformable_conv2d_nhwc): data (N, H, W, C), offset
+    (N, OH, OW, deformable_groups * KH * KW * 2), kernel HWIO (KH, KW, C // groups, K) -> (N, OH, OW, K);
+    the offsets' last axis is ordered as the NCHW offsets' channel axis."""
+    what = "deformable_conv2d_nhwc"
+    check_tensors(what, data=data, offset=offset, kernel=kernel)
+    n, h, w, c = _shape4(what, data, "(N, H, W, C)")
+    on, oh, ow, oc = _shape4(what, offset, "(N, OH, OW, deformable_groups * KH * KW * 2)")
+    kh, kw, kc, kf = _shape4(what, kernel, "(KH, KW, C // groups, K)")
+    data_nchw = te.compute((n, c, h, w), lambda b, ch, y, x: data[b, y, x, ch], name=f"{data.name}_nchw",
+                           tag=tag.INJECTIVE)
+    offset_nchw = te.compute((on, oc, oh, ow), lambda b, ch, y, x: offset[b, y, x, ch], name=f"{offset.name}_nchw",
+                             tag=tag.INJECTIVE)
+    kernel_oihw = te.compute((kf, kc, kh, kw), lambda f, ch, y, x: kernel[y, x, ch, f], name=f"{kernel.name}_oihw",
+                             tag=tag.INJECTIVE)
+    out = deformable_conv2d_nchw(data_nchw, offset_nchw, kernel_oihw, strides, padding, dilation, deformable_groups,
+                                 groups, out_dtype)
+    b_, f_, y_, x_ = get_const_tuple(out.shape)
+    return te.compute((b_, y_, x_, f_), lambda b, y, x, f: out[b, f, y, x], name="deformable_conv2d_nhwc",
+                      tag="deformable_conv2d_nhwc")
+
+
 def fifo_buffer(data: Tensor, buffer: Tensor, axis: int) -> Tensor:
     """The FIFO ``buffer`` after pushing ``data`` along ``axis``: ``concatenate((buffer, data), axis)`` without
     its first ``data.shape[axis]`` entries along ``axis`` (the buffer's shape).  ``data`` matches the buffer

@@ -1,8 +1,9 @@
 """x86 names of TVM's for convolution variants, sparse_dense and dense_dynamic that tensorlang serves
-with the generic declarations and plain schedules: ``conv3d_ncdhw``, ``conv2d_transpose_nchw`` and
-``group_conv2d_nchw`` (TVM's AutoTVM templates, here the ``topi.nn`` computes, not tunable) with their
-schedules, and the fixed schedules of conv1d, conv3d_ndhwc and sparse_dense.  The schedules keep every
-stage at root and inline padding and other elementwise producers; they are correct, not tuned."""
+with the generic declarations and plain schedules: ``conv3d_ncdhw``, ``conv3d_ndhwc``,
+``conv3d_transpose_ncdhw``, ``conv2d_transpose_nchw`` and ``group_conv2d_nchw`` (TVM's AutoTVM
+templates, here the ``topi.nn`` computes, not tunable) with their schedules, and the fixed schedules
+of conv1d, conv3d_ndhwc and sparse_dense.  The schedules keep every stage at root and inline padding
+and other elementwise producers; they are correct, not tuned."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from ... import te
 from ...errors import ExprError
 from ...schedule.schedule import Schedule
 from ...te.tensor import Tensor
-from .. import nn
+from .. import nn, vision
 from ..generic.default import default_schedule
 from ..utils import static_dim
 
 conv3d_ncdhw = nn.conv3d_ncdhw
+roi_align_nchw = vision.roi_align_nchw  # TVM's x86 roi_align (test_topi_vision's "cpu" entry)
+conv3d_ndhwc = nn.conv3d_ndhwc
+conv3d_transpose_ncdhw = nn.conv3d_transpose_ncdhw
 conv2d_transpose_nchw = nn.conv2d_transpose_nchw
 group_conv2d_nchw = nn.group_conv2d_nchw
 
@@ -28,6 +32,8 @@ def _inlined(outs: Tensor | Sequence[Tensor]) -> Schedule:
 
 schedule_conv1d_ncw = schedule_conv1d_nwc = schedule_conv3d_ncdhw = schedule_conv3d_ndhwc = _inlined
 schedule_conv2d_transpose_nchw = schedule_group_conv2d_nchw = schedule_sparse_dense = _inlined
+schedule_conv3d_transpose_ncdhw = schedule_group_conv1d_ncw = schedule_group_conv1d_nwc = _inlined
+schedule_batch_norm = _inlined  # TVM's x86 batch_norm schedule; here every stage at root
 
 
 def dense_dynamic(A: Tensor, B: Tensor, bias: Tensor | None, dtype: str) -> Tensor:  # noqa: N803
