@@ -324,16 +324,17 @@ def test_a_conv2d_tune_measures_its_leaders_padding_inlined_within_the_budget(tm
     log = str(tmp_path / "conv.auto.json")
     task = autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv")
     # (No confirmation of the leaders: what is checked is which trials the budget measured.)
-    search = task.tune(n_trials=10, log=log, measure_option=_option(), seed=0, verbose=False, confirm_top=0)
+    # 6 trials: 4 of the search (seed 0's first batch: lanes candidates and one tiled), 2 kept back.
+    search = task.tune(n_trials=6, log=log, measure_option=_option(), seed=0, verbose=False, confirm_top=0)
     recs = [r for r in record.load_from_file(log) if not record.is_confirmation(r[1])]
-    assert len(recs) == 10 and search.trials_done == 10           # the variants count as trials
+    assert len(recs) == 6 and search.trials_done == 6           # the variants count as trials
     plans = [from_config(inp.config) for inp, _ in recs]
     root, inline = Sketch.parse("Xpad=root;Y=lanes"), Sketch.parse("Xpad=inline;Y=lanes")
-    # The search's 8 trials, then (the 2 kept back) a leader's decisions measured with the padding
-    # inlined. A 10th trial is a second leader's variant or, when only one leader had one, a
+    # The search's 4 trials, then (the 2 kept back) a leader's decisions measured with the padding
+    # inlined. A 6th trial is a second leader's variant or, when only one leader had one, a
     # search trial, which may mutate the measured variant (so no more is asserted of it).
-    assert all(sk != inline for sk, _ in plans[:8])
-    assert plans[8][0] == inline and (root, plans[8][1]) in plans[:8]
+    assert all(sk != inline for sk, _ in plans[:4])
+    assert plans[4][0] == inline and (root, plans[4][1]) in plans[:4]
     sch, args = task.apply_best(log)
     f = tl.build(sch, args)
     rng = np.random.default_rng()
@@ -347,9 +348,11 @@ def test_tune_tasks_keeps_the_finishing_trials_within_the_budget(tmp_path):
     log = str(tmp_path / "two.json")
     tasks = [autoschedule.SearchTask(conv2d, (1, 8, 10, 12, 32, 3, 1), "llvm", name="conv"),
              autoschedule.SearchTask(matmul, (32, 32, 32), "llvm")]
-    autoschedule.tune_tasks(tasks, n_trials=14, log=log, measure_option=_option(), seed=1, verbose=False,
+    # 10 trials: rounds of 10 // 2; the conv's warm-up round (5: lanes candidates and one tiled), the
+    # matmul's (the 3 left before the conv's 2 finishing trials), then the conv's finishing trials.
+    autoschedule.tune_tasks(tasks, n_trials=10, log=log, measure_option=_option(), seed=1, verbose=False,
                             confirm_top=0)
     recs = list(record.load_from_file(log))
-    assert len(recs) == 14
+    assert len(recs) == 10
     sketches = [from_config(inp.config)[0].name for inp, _ in recs if inp.task.workload_key == tasks[0].workload_key]
     assert "Xpad=inline;Y=lanes" in sketches
