@@ -38,7 +38,7 @@ def features(task: Any, config: Any) -> np.ndarray | None:
     """The feature vector of one candidate (None when it cannot be instantiated or lowered)."""
     try:
         sch, args = task.instantiate(config)
-        func = lower_schedule(sch, args, "main", target_kind=task.target_kind, until=FEATURE_STEP)
+        func = lower_schedule(sch, args, "main", target_kind=task.target_kind, until=FEATURE_STEP, check_ir=False)
     except Exception:  # noqa: BLE001 - a candidate the schedule or lowering rejects has no features
         return None
     return FEATURE.from_summary(summarize(func))

@@ -232,9 +232,10 @@ def _timed(profile: Profile | None, name: str, fn: Callable[[], Any]) -> Any:
     return out
 
 
-def _run_pipeline(ctx: _Context, profile: Profile | None = None, until: str | None = None) -> Stmt:
+def _run_pipeline(ctx: _Context, profile: Profile | None = None, until: str | None = None,
+                  check_ir: bool = True) -> Stmt:
     debug = bool(os.environ.get("TENSORLANG_DEBUG_IR"))
-    check = bool(os.environ.get("TENSORLANG_VERIFY_IR"))
+    check = check_ir and bool(os.environ.get("TENSORLANG_VERIFY_IR"))
     established: list[str] = []
     stmt: Any = None
     last = _step_index(until) if until is not None else len(PIPELINE) - 1
@@ -273,14 +274,16 @@ def _step_index(name: str) -> int:
 def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", target_kind: str = "llvm",
                    profile: Profile | None = None,
                    check_launch: Callable[[list[KernelExtents]], None] | None = None,
-                   until: str | None = None) -> PrimFunc:
+                   until: str | None = None, check_ir: bool = True) -> PrimFunc:
     """Lower a schedule to a PrimFunc whose parameters are ``args`` (tensors and vars);
     ``target_kind`` "cuda" adds the barriers GPU shared memory needs; ``profile`` is called
     with the name and seconds of every step (tools/pass_scaling.py).  ``check_launch`` (a
     backend's device-limit check) sees each kernel's thread extents and shared memory right
     after bound inference, so a config over the limits is rejected before the passes run.
     ``until`` stops after the first step of that name: the loop nest for analysis only (cost
-    model features read its loops before unrolling and vectorizing copy them), never to build."""
+    model features read its loops before unrolling and vectorizing copy them), never to build.
+    ``check_ir=False``: no TENSORLANG_VERIFY_IR checks (a lowering for cost-model features only;
+    a candidate that is measured is lowered, and checked, again when it is built)."""
     if not isinstance(sch, Schedule):
         raise LoweringError(f"lower expects a schedule (te.create_schedule(...)), got {sch!r}")
     params, tensors = _bind_args(sch, args)
@@ -305,7 +308,7 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
         _step_index(until)
     user = lower_passes(PassContext.current().config)
     stmt = _run_pipeline(_Context(sch, bodies, bounds, tensors, aliases, aligns, target_kind, params=params,
-                                  user_passes=user), profile, until)
+                                  user_passes=user), profile, until, check_ir)
     shape_vars = _shape_params(params, stmt)
     all_params = params + shape_vars
     _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))
