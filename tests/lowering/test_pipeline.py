@@ -44,6 +44,20 @@ def test_the_verifier_catches_a_pass_that_does_not_do_its_job(monkeypatch):
         tl.lower(s, args)
 
 
+def test_verify_last_checks_every_invariant_once_at_the_end(monkeypatch):
+    """The tests' mode: the broken pass is still caught (on the last step's output), and a
+    correct lowering passes."""
+    monkeypatch.setenv("TENSORLANG_VERIFY_IR", "last")
+    s, args = vadd_vectorized()
+    tl.lower(s, args)
+    broken = tuple(dataclasses.replace(step, run=lambda s, c: s) if step.name == "vectorize_loops" else step
+                   for step in pipeline.PIPELINE)
+    monkeypatch.setattr(pipeline, "PIPELINE", broken)
+    last = [st.name for st in broken if st.only_for in (None, "llvm")][-1]
+    with pytest.raises(LoweringError, match=f"after {last} .*invariant 'no_vectorized_loops'"):
+        tl.lower(s, args)
+
+
 def test_debug_ir_prints_each_pass_time_and_unchanged(monkeypatch, capsys):
     monkeypatch.setenv("TENSORLANG_DEBUG_IR", "1")
     A = te.placeholder((8,), name="A")
