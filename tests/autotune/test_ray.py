@@ -388,6 +388,7 @@ def test_node_lost_mid_batch_loses_no_record(nodes, runner, builder):
     assert {w.slot.node_id for w in runner.workers} == {cluster.head_node.node_id}
 
 
+@pytest.mark.slow
 def test_cli_driver_killed_loses_no_record_and_resumes(runner, builder, tmp_path):
     log = tmp_path / "tiny.json"
     cmd = [sys.executable, "-m", "tensorlang.cli", "tune", str(TINY), "--cluster", "local:1", "--tuner", "random",

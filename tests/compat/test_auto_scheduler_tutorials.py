@@ -5,6 +5,7 @@ apply_best, the CUDA source from print_best, and the resumed search."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import tensorlang as tvm
 from tensorlang import autoschedule as auto_scheduler
@@ -21,6 +22,7 @@ def conv2d_layer(N, H, W, CO, CI, KH, KW, stride, padding):
     return [data, kernel, bias, out]
 
 
+@pytest.mark.slow
 def test_tune_conv2d_layer_cuda_emulated(tmp_path):
     target = tvm.target.Target("cuda -emulate")
     N, H, W, CO, CI, KH, KW, strides, padding = 1, 7, 7, 8, 8, 3, 3, (1, 1), (1, 1)

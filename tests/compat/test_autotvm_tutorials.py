@@ -5,6 +5,7 @@ import logging
 import sys
 
 import numpy as np
+import pytest
 
 import tensorlang as tvm
 from tensorlang import autotune as autotvm
@@ -81,6 +82,7 @@ def conv2d_no_batching(N, H, W, CO, CI, KH, KW, stride, padding):
     return s, [raw_data, kernel, conv]
 
 
+@pytest.mark.slow
 def test_tune_conv2d_cuda_tutorial(tmp_path):
     logger = logging.getLogger("autotvm")
     logger.setLevel(logging.DEBUG)

@@ -179,6 +179,7 @@ def _check_kernels(f, count):
         assert f.get_source("ptx").count(".entry") == count
 
 
+@pytest.mark.slow
 def test_cuda_winograd_tuned_config_f4x4():
     # a height divisible by 8: F(4x4, 3x3); a config with virtual threads, 2-D thread blocks and
     # a split reduction, from the template's tuning space
@@ -209,6 +210,7 @@ def test_cuda_winograd_f2x2_odd_sizes_with_a_fused_relu():
     np.testing.assert_allclose(got, np.maximum(conv2d_nchw_python(x, w, 1, (1, 2)), 0), rtol=TOL[2], atol=TOL[2])
 
 
+@pytest.mark.slow
 def test_cuda_winograd_with_a_dilated_kernel():
     # a 3x3 kernel dilated by 2 is a 5x5 one with zeros: F(2x2, 5x5)
     def build(D, W):
