@@ -113,10 +113,10 @@ def test_a_resumed_run_with_nothing_to_measure_still_sweeps_the_killed_runs_fold
     mine = tmp_path / f"tensorlang-build-{scratch._owner_tag(os.getpid())}-live"
     mine.mkdir()
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    scratch._sweep_once.cache_clear()
+    scratch.sweep_orphans_once.cache_clear()
     try:
         autotune.callback.log_to_file(str(tmp_path / "mm.json"))
     finally:
-        scratch._sweep_once.cache_clear()
+        scratch.sweep_orphans_once.cache_clear()
     assert not left.exists()
     assert mine.exists()  # a live process's folder stays

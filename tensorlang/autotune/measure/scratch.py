@@ -16,7 +16,7 @@ def scratch_dir(prefix: str) -> tempfile.TemporaryDirectory:
     """A temporary folder ``<prefix><namespace>.<pid>-<random>``, removed with the object or at
     exit; the first call in a process also removes the folders of processes that are gone
     (``sweep_orphans``)."""
-    _sweep_once()
+    sweep_orphans_once()
     return tempfile.TemporaryDirectory(prefix=f"{prefix}{_owner_tag(os.getpid())}-")
 
 
@@ -46,15 +46,11 @@ def sweep_orphans(root: str | None = None) -> int:
     return removed
 
 
-def sweep_orphans_once() -> None:
-    """``sweep_orphans`` of the temp folder, once a process: what every tuning run does when it
-    opens its log, so that a resumed run with nothing left to measure (it makes no scratch folder
-    of its own) still removes the folders of the killed run it resumes."""
-    _sweep_once()
-
-
 @functools.cache
-def _sweep_once() -> None:
+def sweep_orphans_once() -> None:
+    """``sweep_orphans`` of the temp folder, once a process: what the first scratch folder and
+    every tuning run's opening of its log do, so that a resumed run with nothing left to measure
+    (it makes no scratch folder of its own) still removes the folders of the killed run it resumes."""
     sweep_orphans()
 
 
