@@ -439,11 +439,14 @@ def default_measure_option() -> Any:
     other work a 20 s limit failed a third of them (load 14), good ones included.  Each repeat
     lasts at least 10 ms: conv2d on 2 threads is 0.56 ms a call, and the first call after the
     check may wait for a pool thread to wake (up to a 4 ms timer tick on this virtual machine),
-    which in a 2-call repeat read as a kernel half as fast.  Repeats are adaptive, as in
-    ``tensorlang tune``: a candidate whose first repeat is over 1.5x the best so far gets no
-    more (in 64-trial matmul runs, 12-21 trials are such, and they take 60% of the timing)."""
+    which in a 2-call repeat read as a kernel half as fast.  A repeat is one call when that call
+    alone lasts the 10 ms (a 1-thread matmul 1024^3 is ~30 ms): a second call of the same length
+    added nothing but time (a 64-trial matmul tune spent 28 s timing with two calls a repeat, 19 s
+    with one).  Repeats are adaptive, as in ``tensorlang tune``: a candidate whose first repeat is
+    over 1.5x the best so far gets no more (in 64-trial matmul runs, 12-21 trials are such, and
+    they take 60% of the timing)."""
     return measure_option(builder=LocalBuilder(timeout=60.0),
-                          runner=LocalRunner(number=2, repeat=3, min_repeat_ms=10.0, timeout=10.0,
+                          runner=LocalRunner(number=1, repeat=3, min_repeat_ms=10.0, timeout=10.0,
                                              adaptive_repeats=True))
 
 
