@@ -15,29 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from ..autotune.measure.executor import run_isolated
+from ..autotune.measure.executor import map_in_children
 from .cost_model import features
 
 # Seconds a child may take for its share before it is extracted here instead.
 _TIMEOUT = 120.0
 
 
-def _extract_share(task: Any, configs: Sequence[Any]) -> list[np.ndarray | None]:
-    """Child body: the features of ``configs``, in order."""
-    return [features(task, c) for c in configs]
-
-
 def extract(task: Any, configs: Sequence[Any], workers: int) -> list[np.ndarray | None]:
     """The features of ``configs`` (``cost_model.features``), in up to ``workers`` forked children
     (each a contiguous share; from the main thread, as the builder forks)."""
-    workers = max(1, min(workers, len(configs)))
-    bounds = [round(i * len(configs) / workers) for i in range(workers + 1)]
-    shares = [list(configs[bounds[i]:bounds[i + 1]]) for i in range(workers)]
-    outcomes = run_isolated(_extract_share, [(task, share) for share in shares], n_parallel=workers,
-                            timeout=_TIMEOUT)
-    out: list[np.ndarray | None] = []
-    for share, outcome in zip(shares, outcomes):
-        ok = outcome.ok and isinstance(outcome.value, list) and len(outcome.value) == len(share)
-        out.extend(outcome.value if ok else _extract_share(task, share))
-    return out
-
+    return map_in_children(lambda share: [features(task, c) for c in share], configs, workers, _TIMEOUT)

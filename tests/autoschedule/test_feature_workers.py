@@ -8,6 +8,7 @@ from tensorlang.autoschedule import SearchTask, feature_workers, prior
 from tensorlang.autoschedule.cost_model import features
 from tensorlang.autoschedule.records import from_config, to_config
 from tensorlang.autoschedule.search import SketchSearch
+from tensorlang.autotune.measure import executor
 from tensorlang.autotune.measure.executor import Outcome
 from tests.autoschedule.workloads import matmul
 
@@ -34,7 +35,7 @@ def test_children_extract_what_this_process_does_and_a_failed_child_costs_nothin
     def dying(fn, jobs, n_parallel=1, timeout=10.0):
         return [Outcome("crash", message="the child process died with SIGSEGV") for _ in jobs]
 
-    monkeypatch.setattr(feature_workers, "run_isolated", dying)
+    monkeypatch.setattr(executor, "run_isolated", dying)
     assert _same(feature_workers.extract(task, configs, 2), here)
 
 
@@ -47,13 +48,13 @@ def test_a_search_with_workers_extracts_its_candidates_in_children(monkeypatch):
     search = SketchSearch(task, seed=1, cost_model=_NoModel())  # features only: no XGBoost to load
     search.feature_workers = 2
     shares = []
-    real = feature_workers.run_isolated
+    real = executor.run_isolated
 
     def counting(fn, jobs, n_parallel=1, timeout=10.0):
-        shares.extend(len(job[1]) for job in jobs)
+        shares.extend(len(job[0]) for job in jobs)
         return real(fn, jobs, n_parallel=n_parallel, timeout=timeout)
 
-    monkeypatch.setattr(feature_workers, "run_isolated", counting)
+    monkeypatch.setattr(executor, "run_isolated", counting)
     configs = _candidates(task, 3, 7)
     keys = [search._key(*from_config(c)) for c in configs]
     rows = search._features(keys)

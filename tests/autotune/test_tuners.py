@@ -4,6 +4,7 @@ seeds reproduce, nothing is measured twice, logs resume, constraints hold."""
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 
 import numpy as np
@@ -315,6 +316,23 @@ def test_diversity_pick_prefers_other_knob_values():
 def test_parallel_extraction_matches_serial(task):
     indices = list(range(0, 200, 10))  # 20 configs: 10 per child of n_jobs=2
     serial, _ = FeatureCache(task, ItervarFeature(), n_jobs=1).rows(indices)
+    parallel, _ = FeatureCache(task, ItervarFeature(), n_jobs=2, min_parallel=2).rows(indices)
+    np.testing.assert_array_equal(serial, parallel)
+
+
+def test_parallel_extraction_survives_a_child_that_dies(task, monkeypatch):
+    """A worker that dies (a crash while lowering a config) costs its share a serial extraction
+    here, not the tuning run (a process pool raised BrokenProcessPool)."""
+    indices = list(range(0, 80, 10))
+    serial, _ = FeatureCache(task, ItervarFeature(), n_jobs=1).rows(indices)
+    parent, real = os.getpid(), ItervarFeature.extract_costed
+
+    def dies_in_a_child(self, task, config):
+        if os.getpid() != parent:
+            os._exit(3)
+        return real(self, task, config)
+
+    monkeypatch.setattr(ItervarFeature, "extract_costed", dies_in_a_child)
     parallel, _ = FeatureCache(task, ItervarFeature(), n_jobs=2, min_parallel=2).rows(indices)
     np.testing.assert_array_equal(serial, parallel)
 

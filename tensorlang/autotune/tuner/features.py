@@ -20,10 +20,8 @@ missing rows in forked worker processes; every job carries the task's identity e
 from __future__ import annotations
 
 import math
-import multiprocessing
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -31,8 +29,9 @@ import numpy as np
 
 from ...ir.stmt import ForKind
 from ...lowering import lower_schedule
+from ..measure.executor import map_in_children
 from ..space import ConfigEntity
-from ..task import Task, create
+from ..task import Task
 from .loop_analysis import LoopNestSummary, StoreGroup, summarize
 from .tuner import TunerError
 
@@ -216,33 +215,14 @@ def feature_type(spec: str | FeatureType) -> FeatureType:
 
 # --- caching and parallel extraction ---------------------------------------------------------
 
-@dataclass(frozen=True)
-class _ExtractJob:
-    """Everything a worker process needs, passed with the job: the task's identity (the
-    template must be registered in the worker, which forking guarantees) and the feature type."""
-
-    name: str
-    args: tuple
-    target: str
-    ftype: FeatureType
-    indices: tuple[int, ...]
-
-    def __call__(self) -> list[tuple[np.ndarray | None, float]]:
-        task = create(self.name, self.args, self.target)
-        return [self.ftype.extract_costed(task, task.config_space.get(i)) for i in self.indices]
-
-
-def _run_job(job: _ExtractJob) -> list[tuple[np.ndarray | None, float]]:
-    return job()
-
-
 @dataclass
 class FeatureCache:
     """Rows of one task's configs by config index, extracted on demand, with the work each
     extraction took (units of one plain config).
 
     ``n_jobs > 1`` extracts batches of at least ``min_parallel`` missing configs in that many
-    forked processes (Linux only; elsewhere in this process).  Off by default: on the shared
+    forked children (``executor.map_in_children``: a child that fails has its share extracted
+    here).  Off by default: on the shared
     2-core machine two workers were anywhere from 1.7x faster to 1.3x slower than one."""
 
     task: Task
@@ -303,12 +283,10 @@ class FeatureCache:
 
     def _extract(self, indices: list[int]) -> list[tuple[np.ndarray | None, float]]:
         space = self.task.config_space
-        if self.n_jobs <= 1 or len(indices) < self.min_parallel or not self.ftype.needs_lowering \
-                or "fork" not in multiprocessing.get_all_start_methods():
-            return [self.ftype.extract_costed(self.task, space.get(i)) for i in indices]
-        chunks = [tuple(indices[k::self.n_jobs]) for k in range(self.n_jobs)]
-        jobs = [_ExtractJob(self.task.name, self.task.args, self.task.target, self.ftype, c) for c in chunks]
-        with ProcessPoolExecutor(max_workers=self.n_jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-            parts = list(pool.map(_run_job, jobs))
-        by_index = {i: out for c, part in zip(chunks, parts) for i, out in zip(c, part)}
-        return [by_index[i] for i in indices]
+
+        def share(part: list[int]) -> list[tuple[np.ndarray | None, float]]:
+            return [self.ftype.extract_costed(self.task, space.get(i)) for i in part]
+
+        if self.n_jobs <= 1 or len(indices) < self.min_parallel or not self.ftype.needs_lowering:
+            return share(indices)
+        return map_in_children(share, indices, self.n_jobs)
