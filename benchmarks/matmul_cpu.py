@@ -22,6 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from pinned_rows import Row, child_main, child_requested, measure, print_table  # noqa: E402
 
+from tensorlang.topi.x86.utils import target_has_avx512  # noqa: E402
+
 
 def make_row(spec: dict, threads: int):
     """Child side: the row's callable, its result checked against numpy first."""
@@ -70,8 +72,11 @@ def main() -> None:
     cores = len(os.sched_getaffinity(0))
     thread_counts = sorted({int(t) for t in args.threads.split(",") if t} or {1, cores})
     flop = 2.0 * n ** 3
-    impls = [("numpy (as installed)", {"impl": "numpy"}, {}),
-             ("numpy (OPENBLAS_CORETYPE=SkylakeX)", {"impl": "numpy"}, {"OPENBLAS_CORETYPE": "SkylakeX"})]
+    impls = [("numpy (as installed)", {"impl": "numpy"}, {})]
+    if target_has_avx512():  # elsewhere OpenBLAS's AVX-512 kernels die of SIGILL
+        impls.append(("numpy (OPENBLAS_CORETYPE=SkylakeX)", {"impl": "numpy"}, {"OPENBLAS_CORETYPE": "SkylakeX"}))
+    else:
+        print("no AVX-512 on this CPU: no OPENBLAS_CORETYPE=SkylakeX row", file=sys.stderr)
     if args.naive:
         impls.append(("tensorlang naive", {"impl": "naive"}, {}))
     impls.append(("tensorlang blocked (hand schedule)", {"impl": "blocked"}, {}))

@@ -15,6 +15,7 @@ import numpy as np
 
 import tensorlang as tl
 from tensorlang import autotune, te
+from tensorlang.topi.x86.utils import get_simd_32bit_lanes
 
 
 def matmul(N: int, L: int, M: int, dtype: str = "float32"):
@@ -32,13 +33,23 @@ def naive(N: int, L: int, M: int, dtype: str = "float32"):
     return te.create_schedule(C.op), [A, B, C]
 
 
-def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 6, nr: int = 64, ku: int = 2,
+def register_columns(mr: int) -> int:
+    """The widest tile row (``nr``) whose ``mr`` rows of float32 accumulators fit this CPU's
+    vector registers with four to spare (for the B vectors and the broadcast A value):
+    6 x 64 with AVX-512 (32 registers of 16 lanes), 6 x 16 with AVX2 (16 registers of 8)."""
+    lanes = get_simd_32bit_lanes()
+    registers = 32 if lanes == 16 else 16
+    return lanes * max(1, (registers - 4) // max(1, mr))
+
+
+def blocked(N: int, L: int, M: int, dtype: str = "float32", mr: int = 6, nr: int | None = None, ku: int = 2,
             order: str = "panel", pack: bool = True):
     """Register-blocked schedule: B packed (``pack``) into contiguous column panels of width
-    ``nr``; each ``mr`` x ``nr`` tile of C accumulates in a local buffer that LLVM keeps in
-    vector registers (mr * nr / 16 zmm registers, with FMA), over a k loop unrolled by ``ku``;
-    ``order`` "panel" keeps one B panel in cache while row blocks stream past it (panels run
-    in parallel), "row" walks row blocks outermost."""
+    ``nr`` (default: as wide as this CPU's registers allow, ``register_columns``); each ``mr``
+    x ``nr`` tile of C accumulates in a local buffer that LLVM keeps in vector registers, over
+    a k loop unrolled by ``ku``; ``order`` "panel" keeps one B panel in cache while row blocks
+    stream past it (panels run in parallel), "row" walks row blocks outermost."""
+    nr = register_columns(mr) if nr is None else nr
     nr, mr = min(nr, M), min(mr, N)
     A = te.placeholder((N, L), name="A", dtype=dtype)
     B = te.placeholder((L, M), name="B", dtype=dtype)
