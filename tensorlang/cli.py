@@ -241,6 +241,7 @@ def _tune_into(args: argparse.Namespace, module: Any, target: str, log: str) -> 
             tuner.load_history(history)
         option = cluster or measure_option(builder=LocalBuilder(timeout=args.build_timeout),
                                            runner=LocalRunner(number=args.number, repeat=args.repeat,
+                                                              min_repeat_ms=args.min_repeat_ms,
                                                               timeout=args.run_timeout,
                                                               adaptive_repeats=not args.fixed_repeats))
         log_trials = callback.log_to_file(log)
@@ -350,7 +351,8 @@ def _cluster_option(args: argparse.Namespace) -> Any:
     cluster = RayCluster(args.cluster)
     return measure_option(builder=RayBuilder(cluster, timeout=args.build_timeout),
                           runner=RayRunner(cluster, number=args.number, repeat=args.repeat,
-                                           timeout=args.run_timeout, device_class=args.device_class))
+                                           min_repeat_ms=args.min_repeat_ms, timeout=args.run_timeout,
+                                           device_class=args.device_class))
 
 
 def _print_best_per_device(log: str) -> None:
@@ -571,6 +573,17 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _milliseconds(text: str) -> float:
+    """argparse type: a duration in milliseconds, 0 up to a minute."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of milliseconds, got {text!r}") from None
+    if not 0 <= value <= 60_000:
+        raise argparse.ArgumentTypeError(f"must be 0 to 60000 milliseconds, got {text}")
+    return value
+
+
 def _seconds(text: str) -> float:
     """argparse type: a timeout, a finite number of seconds up to a day (inf would overflow the wait)."""
     try:
@@ -611,16 +624,17 @@ counts them, so rerunning a finished command measures nothing, and rerunning a s
 (Ctrl-C, SIGTERM, a crash) measures only what is missing.  Only one tuning process may write a
 log at a time; a second one stops at once.
 
-Honest bests: every candidate is timed --repeat times of --number calls, and ranked by its
-median repeat.  Before a best is declared, the --confirm-top fastest configs (up to 5 when more
-trials are within 5% of the fastest) are re-measured side by side (their trials' libraries
-again, or a fresh build where a run resumed), interleaved
-over --confirm-rounds rounds, each run in a fresh process; leaders within noise of each other get
-as many rounds again.  The declared best is the steadiest fast config (the lowest upper quartile
-of its rounds), not one that is fast only in some processes.  That confirmation is kept beside
-the log, in LOG.confirmed (the log keeps one line per config), and `tensorlang best`,
-`tensorlang build` and autotune.apply_history_best use the confirmed best.  The summary prints
-the best (the median of its rounds) with its spread (slowest minus fastest round, over the median).
+Honest bests: every candidate is timed --repeat times of --number calls (more calls while a
+repeat is shorter than --min-repeat-ms), and ranked by its median repeat.  Before a best is
+declared, the --confirm-top fastest configs (up to 5 when more trials are within 5% of the
+fastest) are re-measured side by side (their trials' libraries again, or a fresh build where a
+run resumed), interleaved over --confirm-rounds rounds, each run in a fresh process; leaders
+within noise of each other get as many rounds again.  The declared best is the steadiest fast
+config (the lowest upper quartile of its rounds), not one that is fast only in some processes.
+That confirmation is kept beside the log, in LOG.confirmed (the log keeps one line per config),
+and `tensorlang best`, `tensorlang build` and autotune.apply_history_best use the confirmed
+best.  The summary prints the best (the median of its rounds) with its spread (slowest minus
+fastest round, over the median).
 
 A candidate that crashes, hangs, computes a wrong answer or fails to compile is recorded as a
 failed trial of that kind and the run goes on.
@@ -695,8 +709,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the tuning log to append to and resume from (default: tuning_logs/FILE.KIND.json, "
                              "e.g. tuning_logs/matmul.llvm.json)")
     timing = tune.add_argument_group("measuring a candidate")
-    timing.add_argument("--number", type=_positive_int, default=4, metavar="N",
-                        help="calls of the kernel per timed repeat (default: 4)")
+    timing.add_argument("--number", type=_positive_int, default=1, metavar="N",
+                        help="calls of the kernel per timed repeat, more while a repeat is shorter than "
+                             "--min-repeat-ms (default: 1)")
+    timing.add_argument("--min-repeat-ms", type=_milliseconds, default=10.0, metavar="MS",
+                        help="a timed repeat lasts at least this long: a kernel of 0.1 ms is called 100 times "
+                             "a repeat, one of 30 ms once (default: 10)")
     timing.add_argument("--repeat", type=_positive_int, default=3, metavar="N",
                         help="timed repeats per candidate; it is ranked by their median (default: 3). A "
                              "candidate whose first repeat takes over 1.5x the best median so far stops "

@@ -71,12 +71,13 @@ def test_help_texts_explain_every_option_with_defaults_and_examples(capsys):
             assert action.help and len(action.help) > 8, (name, action.dest)
     tune = sub.choices["tune"].format_help()
     for option, default in (("--trials", "64"), ("--confirm-top", "3"), ("--confirm-rounds", "3"),
-                            ("--number", "4"), ("--repeat", "3"), ("--run-timeout", "10")):
+                            ("--number", "1"), ("--min-repeat-ms", "10"), ("--repeat", "3"), ("--run-timeout", "10")):
         assert option in tune
         text = " ".join(tune.split("options:", 1)[1].split("\n  " + option + " ", 1)[1].split("\n  --", 1)[0].split())
         assert f"(default: {default})" in text, option
     assert "tensorlang tune --target=llvm examples/matmul.py" in tune and "resume" in tune.lower()
-    for bad in (["--confirm-top", "-1"], ["--trials", "many"], ["--run-timeout", "0"], ["--repeat", "0"]):
+    for bad in (["--confirm-top", "-1"], ["--trials", "many"], ["--run-timeout", "0"], ["--repeat", "0"],
+                ["--min-repeat-ms", "nan"], ["--min-repeat-ms", "-1"]):
         with pytest.raises(SystemExit) as exc:
             main(["tune", *bad, "x.py"])
         assert exc.value.code == 2
