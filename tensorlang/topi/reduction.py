@@ -86,9 +86,10 @@ _prod = te.comm_reducer(lambda x, y: x * y, lambda dt: te.const(1, dt), name="pr
 
 
 def prod(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Product over ``axis``."""
+    """Product over ``axis``.  float16 multiplies up in float32, rounded once at the end, as numpy's
+    reduction does: in float16, [300, 300, 0.001] overflows to inf where numpy gives 90."""
     check_tensors("prod", data=data)
-    return _reduce(data, axis, keepdims, _prod, "T_prod")
+    return _wide_float16(data, axis, keepdims, _prod, "T_prod")
 
 
 _all = te.comm_reducer(lambda x, y: te.all(x, y), lambda dt: te.const(True, dt), name="all")

@@ -152,7 +152,7 @@ def sub_reduce(rng, seed, L):
     if name in ("sum", "prod"):
         fn = "np.sum" if name == "sum" else "np.prod"
         # exact: TL folds sequentially in its loop order (float16 sums in float32, documented)
-        acc = "float32" if dt == "float16" and name == "sum" else dt
+        acc = "float32" if dt == "float16" else dt  # numpy multiplies float16 in float32 too
         L.append(f"want = R.seq_reduce(a, {npax!r}, {keep}, '{'add' if name == 'sum' else 'mul'}', '{acc}', '{dt}')")
         L.append("R.compare(c, want, exact=True)")
         if kind(dt) != "float":  # and numpy's own wrap-around result, in the dtype
