@@ -232,11 +232,17 @@ def _lanes_cpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> floa
     return score
 
 
+# Virtual threads of a GPU tile (all axes together) beyond which a candidate is not proposed, as
+# TVM's max_vthread_extent: each is a copy of the thread's body, and a 997-row tile given 997 of
+# them took 20 s to build (or could not be unrolled at all) for no gain.
+MAX_VTHREADS = 8
+
+
 def _tile_gpu(info: StageInfo, d: Mapping[str, Any], hw: HardwareModel) -> float:
     sp = [d[f"{info.key}.s{i}"] for i in range(len(info.spatial))]
     rd = [d[f"{info.key}.r{i}"] for i in range(len(info.reduce))]
     threads = math.prod(s[2] for s in sp)
-    if threads > hw.max_threads_per_block:
+    if threads > hw.max_threads_per_block or math.prod(s[1] for s in sp) > MAX_VTHREADS:
         return -50.0
     per_thread = math.prod(s[1] * s[3] for s in sp)
     blocks = math.prod(s[0] for s in sp)

@@ -270,3 +270,17 @@ def test_a_reduction_of_row_dependent_length_keeps_lanes_inside_it(n, m, lanes):
     out = np.full((n, m), np.nan, "float32")
     tl.build(sch, tensors)(a, out)
     np.testing.assert_allclose(out, np.cumsum(a, axis=0), rtol=1e-5, atol=1e-5)
+
+
+def test_the_prior_never_proposes_more_than_eight_virtual_threads_a_gpu_tile():
+    # Each virtual thread copies the thread's body: a 997-row tile given 997 of them took 20 s
+    # to build (TVM caps them with max_vthread_extent, 8).
+    task = SearchTask(WORKLOADS["matmul"][0], (64, 32, 64), target="cuda -emulate")
+    (sketch,) = task.sketches
+    best = best_by_prior(task, sketch, n=256)
+    assert prior_score(task.dag, sketch, best, task.hardware) > -50
+    many = {**best, "C.s0": [1, 16, 4, 1], "C.s1": [2, 1, 32, 1]}
+    few = {**best, "C.s0": [2, 8, 4, 1], "C.s1": [2, 1, 32, 1]}
+    assert prior_score(task.dag, sketch, many, task.hardware) <= -50
+    assert prior_score(task.dag, sketch, few, task.hardware) > -50
+    assert all(b[1] <= 8 for b in (best["C.s0"], best["C.s1"]))
