@@ -43,7 +43,11 @@ def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
     for name, entry in items:
         if not isinstance(entry, (tuple, list)) or len(entry) != 2 or not callable(entry[0]):
             raise TensorLangError(f"{path}: computations() entry '{name}' must be (func, args)")
-        tasks.append(SearchTask(entry[0], tuple(entry[1]), target, name=str(name)))
+        try:
+            tasks.append(SearchTask(entry[0], tuple(entry[1]), target, name=str(name)))
+        except TensorLangError as exc:
+            # Say which of the file's computations it was (the error names a stage of it).
+            raise type(exc)(f"{path}: computation '{name}': {exc}") from None
     if not tasks:
         raise TensorLangError(f"{path}: computations() returned nothing")
     return tasks

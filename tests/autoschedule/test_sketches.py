@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import types
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 import tensorlang as tl
 from tensorlang import te
 from tensorlang.autoschedule import ComputeDAG, SearchTask, SketchError, apply_sketch
+from tensorlang.autoschedule.files import tasks_from_module
 from tensorlang.autoschedule.prior import mutate, prior_score, random_decisions
 from tensorlang.autoschedule.records import to_config
 from tensorlang.target.cuda import nvrtc
@@ -174,6 +176,11 @@ def test_bad_computations_get_clear_errors():
         SearchTask(lambda: 3)
     with pytest.raises(SketchError, match="no computed tensor"):
         SearchTask(lambda: [te.placeholder((4,), name="A")])
+    # In a file for `tensorlang tune --auto`, the error says which computation it was.
+    module = types.ModuleType("comps")
+    module.computations = lambda: {"fine": WORKLOADS["matmul"][:2], "sym": (symbolic, ())}
+    with pytest.raises(SketchError, match=r"comps\.py: computation 'sym': .*symbolic"):
+        tasks_from_module(module, "comps.py", "llvm")
 
 
 def test_a_decision_out_of_range_is_an_instantiation_error():
