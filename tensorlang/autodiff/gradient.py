@@ -145,7 +145,8 @@ class _Gradient:
             inv = invert_read(read.indices, x, loops, u.shape)
             if inv.unsolved:
                 _warn_if_slow(u, name, inv, self.prefix)
-            axes = [reduce_axis((f.lo, f.lo + f.extent), name=f.var.name) for f in inv.free]
+            names = _distinct_names([f.var.name for f in inv.free], idx)
+            axes = [reduce_axis((f.lo, f.lo + f.extent), name=nm) for f, nm in zip(inv.free, names)]
             rename = {f.var: ax.var for f, ax in zip(inv.free, axes)}
             sol = {v: substitute(val, rename) for v, val in inv.solution.items()}
             sol.update(rename)
@@ -187,7 +188,8 @@ class _Gradient:
         past = simplify(E.cast(count, dtype))
 
         def fcompute(*idx: E.Var) -> E.PrimExpr:
-            fresh = [reduce_axis((iv.dom.min, iv.dom.min + iv.dom.extent), name=iv.var.name) for iv in red.axis]
+            names = _distinct_names([iv.var.name for iv in red.axis], idx)
+            fresh = [reduce_axis((iv.dom.min, iv.dom.min + iv.dom.extent), name=nm) for iv, nm in zip(red.axis, names)]
             m = {iv.var: v for iv, v in zip(op.axis, idx)}
             m.update({iv.var: f.var for iv, f in zip(red.axis, fresh)})
             hit = E.EQ(substitute(red.source[0], m), op.output(0)(*idx))
@@ -207,7 +209,8 @@ class _Gradient:
         ny = len(op.axis)
 
         def fcompute(*idx: E.Var) -> E.PrimExpr:
-            fresh = [reduce_axis((iv.dom.min, iv.dom.min + iv.dom.extent), name=iv.var.name) for iv in red.axis]
+            names = _distinct_names([iv.var.name for iv in red.axis], idx)
+            fresh = [reduce_axis((iv.dom.min, iv.dom.min + iv.dom.extent), name=nm) for iv, nm in zip(red.axis, names)]
             m = {iv.var: v for iv, v in zip(op.axis, idx[:ny])}
             m.update({iv.var: f.var for iv, f in zip(red.axis, fresh)})
             other = E.any_(*[E.NE(f.var, iv.dom.min + r) for f, iv, r in zip(fresh, red.axis, idx[ny:])])
@@ -218,6 +221,22 @@ class _Gradient:
         t = compute(shape, fcompute, name=f"{op.name}_prod_others")
         self.exclusive[id(op)] = t
         return t
+
+
+def _distinct_names(wanted: Sequence[str], axes: Sequence[E.Var]) -> list[str]:
+    """Names for a generated stage's reduce axes: the forward loops' names, with a suffix where
+    one is also the name of an output axis of the stage (or of an earlier reduce axis).  Two
+    axes of one name are one loop to whatever names loops (the auto-scheduler refuses them)."""
+    taken = {v.name for v in axes}
+    out = []
+    for name in wanted:
+        new, n = name, 0
+        while new in taken:
+            n += 1
+            new = f"{name}.r{n if n > 1 else ''}"
+        taken.add(new)
+        out.append(new)
+    return out
 
 
 def _warn_if_slow(u: Tensor, name: str, inv: Any, prefix: tuple[Any, ...]) -> None:
