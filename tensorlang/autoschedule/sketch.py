@@ -26,8 +26,15 @@ annotations left open as named *slots*.  Rules (consumers first, as in Ansor):
   math functions and feeds several stages may instead be computed once per such row (not
   inlined, which would evaluate it once per consumer); injective outputs are fused, parallel
   and vectorized.
+* Both: a ``te.extern`` or hybrid-script stage, and a ``te.scan`` with the stages of its body,
+  keep the schedule ``create_schedule`` gives them (plan ``outer``): outside code has no loops
+  to split or inline, a scan's time loop is serial; a stage an extern reads is computed, not
+  inlined.  An extern whose code binds no GPU thread, and a scan, cannot be scheduled for a GPU
+  (SketchError naming the stage), nor can an axis of extent 0 or a read of a placeholder the
+  computation does not return.
 * GPU: reductions with reuse get block / virtual-thread / thread / inner tiling with a local
-  accumulator and their inputs staged in shared memory by the block's threads; everything else
+  accumulator and their inputs staged in shared memory by the block's threads (but one read at
+  two index patterns, whose two tiles have no constant-size union); everything else
   runs one point per thread.  A 0-d output runs in one block, on the extent-1 axis that fusing
   no axes gives (TVM's sketches bind it so), one thread or a cross-thread reduction.
 
@@ -47,12 +54,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..autotune.space import InstantiationError
+from ..ir.stmt import For, ForKind
 from ..schedule.schedule import Schedule, Stage, create_schedule, reduction_range_axes
 from ..te import expr as E
 from ..te import thread_axis
+from ..te.extern import ExternOp
 from ..te.functor import post_order_visit
+from ..te.scan import ScanOp
 from ..te.tensor import IterVar, PlaceholderOp
-from .dag import ComputeDAG, StageInfo, is_padding, vars_of
+from .dag import ComputeDAG, SketchError, StageInfo, is_padding, tensor_reads, vars_of
 from .hardware import HardwareModel
 from .layout import lane_blocks, lane_read, lanes_rewrite, pack_input, packable_read
 from .loop_state import LoopStateError, SplitStep, apply_steps, steps_from_json
@@ -260,13 +270,111 @@ def _descendant_outputs(dag: ComputeDAG, info: StageInfo) -> list[StageInfo]:
     return outs
 
 
+def opaque_stages(dag: ComputeDAG, hw: HardwareModel) -> dict[str, str]:
+    """Stages the rules leave as ``create_schedule`` makes them (plan ``outer``), each with why:
+    a ``te.extern`` (or hybrid) stage, whose code has no loops a schedule can split, fuse or
+    inline; a ``te.scan``, whose time loop is serial, and the stages of its body (its init, its
+    update and those between its state and its update), which share its storage and which
+    ``create_schedule`` computes inside its time loop.  On a GPU a scan's body would need its
+    axes bound to threads inside the time loop, which no rule does: SketchError."""
+    out: dict[str, str] = {}
+    for info in dag.stages:
+        op = info.op
+        if isinstance(op, ExternOp):
+            if hw.kind == "cuda" and not _binds_threads(op.extern_body):
+                raise SketchError(f"stage {info.key} is a te.extern (or hybrid) stage whose code binds no GPU "
+                                  "thread (no blockIdx/threadIdx loop): it cannot run on a GPU, and the "
+                                  "auto-scheduler does not rewrite outside code; bind its loops in the code "
+                                  "(ir_builder scope_attr thread_extent), or tune it for 'llvm'")
+            if hw.kind != "cuda" and _binds_threads(op.extern_body):
+                raise SketchError(f"stage {info.key} is a te.extern (or hybrid) stage whose code binds GPU threads: "
+                                  "it cannot run on a CPU target; tune it for 'cuda'")
+            out[info.key] = "a te.extern stage"
+        elif isinstance(op, ScanOp):
+            if hw.kind == "cuda":
+                raise SketchError(f"stage {info.key} is a te.scan: the auto-scheduler does not schedule a scan on a "
+                                  "GPU (its init and update stages need their axes bound to threads inside the "
+                                  "serial time loop); schedule it by hand, or tune it for 'llvm'")
+            out[info.key] = "a te.scan"
+            for key in _scan_body(dag, op):
+                out[key] = f"in the body of te.scan {info.key}"
+    return out
+
+
+def _binds_threads(body: Any) -> bool:
+    """Whether an extern stage's statement has a loop bound to a GPU thread."""
+    found: list[Any] = []
+    post_order_visit(body, lambda n: found.append(n) if isinstance(n, For) and n.kind is ForKind.THREAD_BINDING
+                     else None)
+    return bool(found)
+
+
+def _scan_body(dag: ComputeDAG, op: ScanOp) -> list[str]:
+    """The keys of ``op``'s init and update stages and of every stage between its state (or a
+    declared input) and its update (what ``create_schedule`` attaches to its time loop)."""
+    states = {id(t) for t in (*op.state_placeholder, *op.inputs)}
+    memo: dict[int, bool] = {}
+
+    def depends(o: Any) -> bool:
+        if id(o) not in memo:
+            memo[id(o)] = False
+            memo[id(o)] = any(id(t) in states or depends(t.op) for t in o.input_tensors)
+        return memo[id(o)]
+
+    updates = {id(u.op) for u in op.update}
+    keys: list[str] = [dag.by_op[id(t.op)].key for t in op.init if id(t.op) in dag.by_op]
+    seen: set[int] = set()
+    stack = [u.op for u in op.update]
+    while stack:
+        o = stack.pop()
+        if id(o) in seen or isinstance(o, PlaceholderOp):
+            continue
+        seen.add(id(o))
+        stack.extend(t.op for t in o.input_tensors)
+        if id(o) in dag.by_op and (id(o) in updates or depends(o)):
+            keys.append(dag.by_op[id(o)].key)
+    return keys
+
+
+def check_schedulable(dag: ComputeDAG) -> None:
+    """SketchError, naming the stage, for a computation no sketch can schedule: an axis of
+    extent 0 (every split of it is refused, and the prior divides by it), or an input the
+    stages read that is not among the computation's tensors (every candidate would fail to
+    lower: the built function has no argument for it)."""
+    for info in dag.stages:
+        for what, axes, extents in (("axis", info.op.axis, info.spatial), ("reduce axis", info.op.reduce_axis,
+                                                                         info.reduce)):
+            for iv, n in zip(axes, extents):
+                if n < 1:
+                    raise SketchError(f"stage {info.key}, {what} {iv.var.name}, has extent {n}: the auto-scheduler "
+                                      "needs every axis at least 1 long (an empty tensor or reduction has nothing "
+                                      "to tune; build it with te.create_schedule)")
+    given = {id(t.op) for t in dag.tensors}
+    states = {id(t.op) for info in dag.stages if isinstance(info.op, ScanOp) for t in info.op.state_placeholder}
+    for info in dag.stages:
+        for t in info.op.input_tensors:
+            if isinstance(t.op, PlaceholderOp) and id(t.op) not in given | states:
+                raise SketchError(f"stage {info.key} reads the placeholder {t.name}, which the computation does not "
+                                  "return: return every input tensor with the outputs (they are the built "
+                                  "function's arguments)")
+
+
 def generate_sketches(dag: ComputeDAG, hw: HardwareModel) -> list[Sketch]:
     """The sketches of ``dag`` for the target ``hw`` describes (at least one)."""
+    check_schedulable(dag)
     plans: list[dict[str, str]] = [{}]
     gpu = hw.kind == "cuda"
+    opaque = opaque_stages(dag, hw)
     for info in reversed(dag.stages):
         grown: list[dict[str, str]] = []
         for plan in plans:
+            if info.key in opaque:
+                grown.append({**plan, info.key: OUTER})
+                continue
+            if not info.is_reduction and any(isinstance(dag[c].op, ExternOp) for c in info.consumers):
+                # An extern stage reads its inputs' buffers: they must be computed, not inlined.
+                grown.append({**plan, info.key: plan.get(info.key) or (GFLAT if gpu else FLAT)})
+                continue
             for option in (_gpu_options(dag, info, plan, hw) if gpu else _cpu_options(dag, info, plan, hw)):
                 grown.append(option)
         plans = grown[:_MAX_SKETCHES]
@@ -287,7 +395,7 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
             return [{**plan, key: ROOT}]
         options = [{**plan, key: INLINE}]
         anchor = _anchor(dag, info, plan)
-        if anchor and len(info.consumers) > 1 and calls_math(info):
+        if anchor and len(info.consumers) > 1 and calls_math(info) and _read_inside(dag, info, plan, anchor):
             options.append({**plan, key: f"{AT}@{anchor}", anchor: ROWS})
         return options
     out: list[dict[str, str]] = []
@@ -308,6 +416,8 @@ def _cpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
             out.append({**plan, key: RFACTOR})
         return out
     anchor = _anchor(dag, info, plan)
+    if anchor and not _read_inside(dag, info, plan, anchor):
+        anchor = ""
     kinds = [RFACTOR, SIMPLE] if single and math.prod(info.reduce) >= 2 * hw.lanes(info.dtype_bits) else [SIMPLE]
     for kind in kinds:
         new = {**plan, key: f"{kind}@{anchor}" if anchor else kind}
@@ -409,11 +519,13 @@ def _gpu_options(dag: ComputeDAG, info: StageInfo, plan: dict[str, str], hw: Har
 
 def _read_inside(dag: ComputeDAG, info: StageInfo, plan: Mapping[str, str], anchor: str) -> bool:
     """Whether every reader of ``info`` (through inlined stages) runs inside ``anchor``'s rows:
-    the anchor itself or a reduction computed there; one at the root could not read a value
-    computed per row."""
+    the anchor itself or a stage computed there; one at the root could not read a value
+    computed per row (softmax over the outer axis: its sum, whose rows are not the output's,
+    reads the exponentials at the root)."""
     for key in info.consumers:
         p = plan.get(key, "")
-        if key == anchor or _kind(p) == (GCROSS, anchor):
+        kind, other = _kind(p)
+        if key == anchor or (other == anchor and kind in (GCROSS, RFACTOR, SIMPLE, AT)):
             continue
         if p != INLINE or not _read_inside(dag, dag[key], plan, anchor):
             return False
@@ -913,7 +1025,16 @@ class _Applier:
         inner.reorder(*r0, *r1, *inner.op.axis)
         for iv in inner.op.axis:
             inner.unroll(iv)
+        patterns: dict[tuple[int, int], set[str]] = {}
+        for read in tensor_reads(inner.op):
+            patterns.setdefault((id(read.tensor.op), read.tensor.value_index), set()).add(
+                ",".join(str(i) for i in read.indices))
         for src in list(inner.op.input_tensors):
+            if len(patterns.get((id(src.op), src.value_index), ())) > 1:
+                # Read at two index patterns (a Gram matrix's A[k, i] * A[k, j]): one shared copy
+                # would hold the union of two tiles whose distance depends on the block, which
+                # has no constant size; the threads read this input from global memory.
+                continue
             shared = self.sch.cache_read(src, "shared", [local])
             sst = self.sch[shared]
             sst.compute_at(inner, r0[-1])

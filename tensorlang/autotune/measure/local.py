@@ -705,6 +705,11 @@ class LocalRunner:
                 # Every candidate of this task gets this error: without test data nothing can be measured.
                 kind = MeasureErrorNo.RUN_TIMEOUT if outcome.status == "timeout" else MeasureErrorNo.RUNTIME_DEVICE
                 what = outcome.message if outcome.status != "error" else f"{outcome.error_type}: {outcome.message}"
+                if outcome.error_type == "BoundsError":
+                    # Random integers (1 to 7) used as indices: the data must be the task's own.
+                    what += (" (the test inputs are random, integers from 1 to 7; give an input used as "
+                             "indices its real values: SearchTask(..., task_inputs={name: array}), or "
+                             "a template's runner.ref_input = [...])")
                 ref = _Reference(error_no=kind, error_msg=truncate(f"the reference of {task.name} failed: {what}"))
         self._refs[key] = ref
         return ref

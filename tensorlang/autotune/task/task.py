@@ -22,7 +22,9 @@ from ...schedule.schedule import Schedule, create_schedule
 from ...target.target import Target, as_target
 from ...te.dtype import DType
 from ...te.expr import FloatImm, IntImm, Var
+from ...te.extern import ExternOp
 from ...te.operation import placeholder
+from ...te.scan import ScanOp
 from ...te.tensor import ComputeOp, IterVarType, PlaceholderOp, Tensor
 from ..dispatcher import config_scope, dispatch
 from ..env import tuning_scope
@@ -260,7 +262,9 @@ def plain_schedule(tensors: Sequence[Any]) -> Any:
     sch = create_schedule(outputs)
     for st in sch.stages:
         op = st.op
-        if not isinstance(op, ComputeOp):
+        # An extern stage has no loops to schedule; a scan's time loop is serial (each step
+        # reads the one before): both stay as create_schedule makes them.
+        if not isinstance(op, ComputeOp) or isinstance(op, (ExternOp, ScanOp)):
             continue
         data = list(op.axis)
         if op.reduce_axis and data:
