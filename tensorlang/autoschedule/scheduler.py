@@ -26,6 +26,7 @@ import numpy as np
 
 from ..autotune import record
 from ..autotune.measure.kept_builds import KeptBuilds
+from ..autotune.measure.local import REFERENCE_FAILED
 from ..autotune.tuner.tuner import checked_measure_option
 from ..errors import TensorLangError
 from .policy import PreloadMeasuredStates, RandomModel, SketchPolicy, XGBModel
@@ -398,7 +399,7 @@ def _rounds(sched: TaskScheduler, n_trials: int, per_round: int, log: str | os.P
         elif (sched.task_cts[i] - sched.task_best_cts[i]) * per_round > sched.early_stopping_task:
             why = f"no better candidate in its last {sched.early_stopping_task} trial(s)"
         elif not sched.task_ok[i] and not math.isfinite(sched.searches[i].best_cost) and \
-                (failed >= 2 * per_round or (sched.first_error[i] or "").startswith("the reference of")):
+                (failed >= 2 * per_round or (sched.first_error[i] or "").startswith(REFERENCE_FAILED)):
             # every trial failed (its reference itself, or two rounds of candidates): a task that
             # can never give a time would take every round the gradient hands out
             why = f"all {failed} trial(s) failed ({(sched.first_error[i] or '?').splitlines()[0][:200]})"

@@ -29,8 +29,15 @@ from ..autotune.callback import progress_bar
 from ..autotune.flop import compute_flop
 from ..autotune.measure import interrupted
 from ..autotune.measure.kept_builds import KeptBuilds
-from ..autotune.measure.local import LocalBuilder, LocalRunner, create_measure_batch, measure_option, uses_gpu
-from ..autotune.measure.measure import MeasureInput
+from ..autotune.measure.local import (
+    REFERENCE_FAILED,
+    LocalBuilder,
+    LocalRunner,
+    create_measure_batch,
+    measure_option,
+    uses_gpu,
+)
+from ..autotune.measure.measure import MeasureInput, MeasureResult
 from ..autotune.space import ConfigEntity, InstantiationError
 from ..autotune.task.task import plain_schedule
 from ..autotune.task.task import workload_key as workload_key_of
@@ -339,6 +346,8 @@ class SearchTask:
         kept = KeptBuilds()
         try:
             searched = run_trials(self, search, todo - reserve, log, option, early_stopping, callbacks, kept)
+            if search.stopped:
+                warnings.warn(f"{self.name}: {search.stopped}", stacklevel=4)
             left = todo - searched - finish_trials(self, search, reserve, log, option, callbacks, kept)
             if searched == todo - reserve and left > 0:
                 run_trials(self, search, left, log, option, early_stopping, callbacks, kept)
@@ -569,17 +578,23 @@ def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.Pat
         if not configs:
             break
         before = search.best_cost
-        done += _measure(task, search, configs, log, measure_batch, callbacks)
+        results = _measure(task, search, configs, log, measure_batch, callbacks)
+        done += len(results)
         if search.best_cost < before:
             best_at = done
         if early_stopping is not None and done - best_at >= early_stopping:
+            break
+        if results and all(not r.ok and (r.error_msg or "").startswith(REFERENCE_FAILED) for r in results):
+            # Without the reference's result no candidate can be checked, this run's or a later one's:
+            # the rest of the budget would build candidates only to log the same error.
+            search.stopped = f"{results[0].error_msg.splitlines()[0]}; stopped after {done} trial(s)"
             break
     return done
 
 
 def _measure(task: SearchTask, search: SketchSearch, configs: Sequence[ConfigEntity], log: str | os.PathLike | None,
-             measure_batch: Callable, callbacks: Sequence[Callable] = ()) -> int:
-    """Measure ``configs`` as trials: logged, fed to the search, shown; how many there were."""
+             measure_batch: Callable, callbacks: Sequence[Callable] = ()) -> list[MeasureResult]:
+    """Measure ``configs`` as trials: logged, fed to the search, shown; their results."""
     inputs = [MeasureInput(task.target, task, c) for c in configs]
     try:
         results = list(measure_batch(inputs))
@@ -598,7 +613,7 @@ def _measure(task: SearchTask, search: SketchSearch, configs: Sequence[ConfigEnt
     search.trials_done += len(results)
     for cb in callbacks:
         cb(search, inputs, results)
-    return len(results)
+    return results
 
 
 # Trials of a task's budget kept for its leaders' finishing variants, when its sketches have any.
@@ -627,7 +642,7 @@ def finish_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.
                 configs.append(to_config(variant, decisions, task.flop))
     if not configs:
         return 0
-    return _measure(task, search, configs, log, create_measure_batch(task, option, kept), callbacks)
+    return len(_measure(task, search, configs, log, create_measure_batch(task, option, kept), callbacks))
 
 
 def _fixed_inputs(task_name: str, dag: ComputeDAG, given: Any) -> dict[int, Any]:

@@ -203,3 +203,23 @@ def test_a_gradient_stage_auto_schedules():
     config = to_config(sketch, random_decisions(task.slots(sketch), random.Random(0)))
     got = _run(*task.instantiate(config), "llvm", [a, b, h])
     np.testing.assert_allclose(got, a.T @ (h * (a @ b > 0)), rtol=1e-5, atol=1e-5)
+
+
+def gather_rows(n, m, r):
+    A = te.placeholder((n, m), name="A")
+    idx = te.placeholder((r,), name="I", dtype="int32")
+    return [A, idx, te.compute((r, m), lambda i, j: A[idx[i], j], name="G")]
+
+
+def test_a_task_whose_reference_fails_stops_after_one_batch_and_says_how_to_fix_it(tmp_path):
+    # The random test integers (1 to 7) index past a 3-row table: the reference fails, and so
+    # would every candidate; the run stops after its first batch instead of building the whole
+    # budget, and the error says how to give the indices their real values (task_inputs).
+    log = str(tmp_path / "gather.json")
+    task = SearchTask(gather_rows, (3, 8, 5), target="llvm")
+    with pytest.warns(UserWarning, match="the reference of auto/gather_rows failed.*stopped after"):
+        search = task.tune(12, log=log, verbose=False, confirm_top=0)
+    assert 0 < search.trials_done < 12
+    with open(log) as f:
+        text = f.read()
+    assert "out-of-bounds read of A" in text and "task_inputs={name: array}" in text

@@ -422,6 +422,11 @@ def _digest(path: str | None) -> str:
         return ""
 
 
+# How the error of every candidate of a task whose reference failed begins: without it nothing
+# can be checked, and tuners stop spending trials on such a task.
+REFERENCE_FAILED = "the reference of"
+
+
 def uses_gpu(target: str) -> bool:
     """Whether candidates of ``target`` run on a real GPU (CUDA, not emulated)."""
     words = str(target).split()
@@ -710,7 +715,7 @@ class LocalRunner:
                     what += (" (the test inputs are random, integers from 1 to 7; give an input used as "
                              "indices its real values: SearchTask(..., task_inputs={name: array}), or "
                              "a template's runner.ref_input = [...])")
-                ref = _Reference(error_no=kind, error_msg=truncate(f"the reference of {task.name} failed: {what}"))
+                ref = _Reference(error_no=kind, error_msg=truncate(f"{REFERENCE_FAILED} {task.name} failed: {what}"))
         self._refs[key] = ref
         return ref
 
