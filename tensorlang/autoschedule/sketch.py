@@ -312,27 +312,8 @@ def _binds_threads(body: Any) -> bool:
 def _scan_body(dag: ComputeDAG, op: ScanOp) -> list[str]:
     """The keys of ``op``'s init and update stages and of every stage between its state (or a
     declared input) and its update (what ``create_schedule`` attaches to its time loop)."""
-    states = {id(t) for t in (*op.state_placeholder, *op.inputs)}
-    memo: dict[int, bool] = {}
-
-    def depends(o: Any) -> bool:
-        if id(o) not in memo:
-            memo[id(o)] = False
-            memo[id(o)] = any(id(t) in states or depends(t.op) for t in o.input_tensors)
-        return memo[id(o)]
-
-    updates = {id(u.op) for u in op.update}
     keys: list[str] = [dag.by_op[id(t.op)].key for t in op.init if id(t.op) in dag.by_op]
-    seen: set[int] = set()
-    stack = [u.op for u in op.update]
-    while stack:
-        o = stack.pop()
-        if id(o) in seen or isinstance(o, PlaceholderOp):
-            continue
-        seen.add(id(o))
-        stack.extend(t.op for t in o.input_tensors)
-        if id(o) in dag.by_op and (id(o) in updates or depends(o)):
-            keys.append(dag.by_op[id(o)].key)
+    keys += [dag.by_op[id(o)].key for o in op.body_ops() if id(o) in dag.by_op]
     return keys
 
 

@@ -964,25 +964,8 @@ def _attach_scan_body(sch: Schedule, scan_stage: Stage) -> None:
     update inside the scan's time loop, as TVM's scan body is: a stage that reads only an input
     such as ``X[t - 1]`` is per-step work and would read out of bounds over the whole axis."""
     op = scan_stage.op
-    states = set(op.state_placeholder) | set(op.inputs)
-    reads_state: dict[int, bool] = {}
-
-    def depends(o: Operation) -> bool:
-        if id(o) not in reads_state:
-            reads_state[id(o)] = False  # cycles cannot happen; this also memoizes
-            reads_state[id(o)] = any(t in states or depends(t.op) for t in o.input_tensors)
-        return reads_state[id(o)]
-
-    feeds: set[int] = set()
-    stack = [u.op for u in op.update]
-    while stack:
-        o = stack.pop()
-        if id(o) in feeds or isinstance(o, PlaceholderOp):
-            continue
-        feeds.add(id(o))
-        stack.extend(t.op for t in o.input_tensors)
-    body = [st for st in sch.stages
-            if id(st.op) in feeds and (depends(st.op) or any(st.op is u.op for u in op.update))]
+    inside = {id(o) for o in op.body_ops()}
+    body = [st for st in sch.stages if id(st.op) in inside]
     for st in body:
         st.compute_at(scan_stage, op.scan_axis)
     # the body is a group attached at the scan (TVM's scan group): body stages can be placed

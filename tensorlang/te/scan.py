@@ -73,6 +73,30 @@ class ScanOp(ComputeOp):
     def input_tensors(self) -> list[Tensor]:
         return [*self.init, *self.update]
 
+    def body_ops(self) -> list[Any]:
+        """The operations of the scan's body (TVM's scan group), in no set order: its updates and
+        every operation between its state (or a declared input) and its update; what
+        ``create_schedule`` computes inside the time loop."""
+        states = set(self.state_placeholder) | set(self.inputs)
+        reads_state: dict[int, bool] = {}
+
+        def depends(o: Any) -> bool:
+            if id(o) not in reads_state:
+                reads_state[id(o)] = False  # cycles cannot happen; this also memoizes
+                reads_state[id(o)] = any(t in states or depends(t.op) for t in o.input_tensors)
+            return reads_state[id(o)]
+
+        updates = {id(u.op) for u in self.update}
+        feeds: dict[int, Any] = {}
+        stack = [u.op for u in self.update]
+        while stack:
+            o = stack.pop()
+            if id(o) in feeds or isinstance(o, PlaceholderOp):
+                continue
+            feeds[id(o)] = o
+            stack.extend(t.op for t in o.input_tensors)
+        return [o for o in feeds.values() if id(o) in updates or depends(o)]
+
 
 def scan(init: Tensor | Sequence[Tensor], update: Tensor | Sequence[Tensor], state_placeholder: Any,
          inputs: Sequence[Tensor] | None = None, name: str = "scan", tag: str = "", attrs: dict | None = None) -> Any:
