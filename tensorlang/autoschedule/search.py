@@ -67,8 +67,8 @@ class SketchSearch:
         self._feat_time = 0.0     # seconds spent extracting features, and how many were extracted
         self._feat_count = 0
         self._serial_time = 0.0   # the same, of extractions in this process alone
-        self.stopped: str | None = None  # why a run of trials stopped before its budget (the reference failed)
         self._serial_count = 0
+        self.stopped: str | None = None  # why the last run of trials stopped short (its reference failed)
         # Processes that may extract features side by side (``feature_workers``): set by a tuning
         # run that builds in forked children on as many cores; 1 extracts here only.
         self.feature_workers = 1

@@ -565,6 +565,7 @@ def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.Pat
                kept: KeptBuilds | None = None) -> int:
     """Measure up to ``n`` new candidates of ``task`` in batches; returns how many were measured
     (``kept`` keeps the fastest ones' libraries for ``confirm_best``)."""
+    search.stopped = None
     if n <= 0:
         return 0
     measure_batch = create_measure_batch(task, option, kept)
