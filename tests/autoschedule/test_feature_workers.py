@@ -38,6 +38,15 @@ def test_children_extract_what_this_process_does_and_a_failed_child_costs_nothin
     monkeypatch.setattr(executor, "run_isolated", dying)
     assert _same(feature_workers.extract(task, configs, 2), here)
 
+    # Where processes cannot fork (FeatureCache checked this itself before map_in_children), no
+    # child is started at all.
+    def no_child(*args, **kwargs):
+        raise AssertionError("a child was started")
+
+    monkeypatch.setattr(executor, "run_isolated", no_child)
+    monkeypatch.setattr(executor.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert _same(feature_workers.extract(task, configs, 2), here)
+
 
 class _NoModel:
     trained = base = False

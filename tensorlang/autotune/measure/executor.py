@@ -308,9 +308,9 @@ def map_in_children(fn: Callable[[list], Sequence[Any]], items: Sequence[Any], w
     order; the results come back in the order of ``items``.  A child that raises, dies, returns
     something else or runs past ``timeout`` has its share computed here instead, so the result
     never depends on the children (for work that is only faster side by side, such as feature
-    extraction).  One worker, or one item, runs here without a fork."""
+    extraction).  One worker, one item, or a platform without fork runs here."""
     workers = max(1, min(int(workers), len(items)))
-    if workers == 1:
+    if workers == 1 or "fork" not in multiprocessing.get_all_start_methods():
         return list(fn(list(items)))
     bounds = [round(i * len(items) / workers) for i in range(workers + 1)]
     shares = [list(items[bounds[i]:bounds[i + 1]]) for i in range(workers)]
