@@ -9,7 +9,9 @@ Guarantees (float32, checked against numpy's float64 results by tests/target/tes
 - exp: at most 1 ulp on normal results (Cody-Waite reduction by ln 2, a degree-6 polynomial
   as one chain of six FMAs, then y * 2^n rounded once, so results down to the smallest
   subnormal come out right: on AVX-512 by ``vscalefps``, elsewhere by two exact power-of-two
-  factors built from integers; the two give the same bits, as both round the exact product once);
+  factors built from integers; the two give the same bits, as both round the exact product once;
+  without AVX-512 a vector whose every n is in [-126, 126] takes a branch with one factor and
+  no clamps, exact there, so it gives the same bits too);
   +inf above 88.72284, 0 below -103.97, exp(-inf) = 0, exp(inf) = inf.
 - log: at most 2 ulp (exponent split, mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial),
   subnormal inputs included; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
@@ -134,6 +136,39 @@ class _Emitter:
     # -- the functions --
 
     def exp(self, x: ir.Value) -> ir.Value:
+        if self.avx512:  # vscalefps scales any n in one instruction: nothing to save
+            return self.exp_exact(x)
+        b = self.b
+        # Where every lane's n = round(x / ln 2) lies in [-126, 126], 2^n is one normal float
+        # built from n's bits and y * 2^n is exact: no clamps and one product instead of the
+        # two-factor scaling, about a third of exp's arithmetic.  Any other lane (subnormal or
+        # infinite results, NaN, the clamps) sends the whole vector through exp_exact.  Both
+        # paths give the same bits, so which one a vector takes never shows in a result.
+        t = self.fma(x, self.f(1.0 / math.log(2.0)), self.f(_ROUND_MAGIC))
+        n = b.fsub(t, self.f(_ROUND_MAGIC))
+        in_range = b.fcmp_ordered("<=", self.intrinsic("fabs", n), self.f(126.0))  # NaN: false
+        if isinstance(self.ty, ir.VectorType):
+            bits = ir.IntType(self.ty.count)
+            in_range = b.icmp_unsigned("==", b.bitcast(in_range, bits), ir.Constant(bits, -1))
+        with b.if_else(in_range, likely=True) as (fast, exact):
+            with fast:
+                r = self.fma(n, self.f(-_LN2_HI), x)
+                r = self.fma(n, self.f(-_LN2_LO), r)
+                y = self.horner(r, _EXP_POLY)
+                # t's bits are MAGIC_BITS + n: (n + 127) << 23 is 2^n's bit pattern.
+                scale = b.shl(b.add(b.bitcast(t, self.ity), self.i(127 - _MAGIC_BITS)), self.i(23))
+                fast_result = b.fmul(y, b.bitcast(scale, self.ty))
+                fast_block = b.block
+            with exact:
+                exact_result = self.exp_exact(x)
+                exact_block = b.block
+        result = b.phi(self.ty)
+        result.add_incoming(fast_result, fast_block)
+        result.add_incoming(exact_result, exact_block)
+        return result
+
+    def exp_exact(self, x: ir.Value) -> ir.Value:
+        """exp for every input, branch-free: clamps, then 2^n as two factors."""
         b = self.b
         # Clamped as minps/maxps do (a NaN stays NaN): past the clamps the result is inf or 0
         # anyway, and the polynomial and scaling below never see an infinity.
