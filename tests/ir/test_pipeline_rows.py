@@ -3,6 +3,8 @@ prefetching exp loop, still matches numpy: every row (the first and the last inc
 that do not fill a parallel chunk, row lengths that are not whole vectors, outputs at every
 alignment (the streaming stores' scalar head and tail), one and two threads."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -85,6 +87,23 @@ def test_declined_where_it_does_not_apply(case):
         s, args = _softmax(n, m, 1)
     assert ".pipe" not in str(tl.lower(s, args))
     x = rng.standard_normal((n, m)).astype(np.float32)
+    out = np.empty_like(x)
+    tl.build(s, args, target="llvm")(x, out)
+    np.testing.assert_allclose(out, _reference(x), rtol=2e-6, atol=1e-9)
+
+
+def test_the_two_copies_are_not_a_multiple_of_4k_apart():
+    """Row r stores its copy of e at position j while the fused loop loads row r - 1's copy at j:
+    copies a multiple of 4 KiB apart alias in the core's store-to-load check and stall every load
+    (1.5x the time on a 4096-wide softmax), so the second copy starts a gap past the first."""
+    m = 4096
+    s, args = _softmax(8, m, 4, stream=True)
+    text = str(tl.lower(s, args))
+    extent = int(re.search(r"allocate e\[float32 \* (\d+)\]", text).group(1))
+    stride = extent - m  # the second copy's start, in elements
+    assert stride > m and (stride * 4) % 4096 != 0, text
+    assert f"% 2 * {stride}" in text, text
+    x = (rng.standard_normal((8, m)) * 4).astype(np.float32)
     out = np.empty_like(x)
     tl.build(s, args, target="llvm")(x, out)
     np.testing.assert_allclose(out, _reference(x), rtol=2e-6, atol=1e-9)
