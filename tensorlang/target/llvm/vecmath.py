@@ -11,7 +11,7 @@ Guarantees (float32, checked against numpy's float64 results by tests/target/tes
   subnormal come out right: on AVX-512 by ``vscalefps``, elsewhere by two exact power-of-two
   factors built from integers; the two give the same bits, as both round the exact product once;
   without AVX-512 a vector whose every n is in [-126, 126] takes a branch with one factor and
-  no clamps, exact there, so it gives the same bits too);
+  no clamps, exact there, so it gives the same bits too; scalars stay branch-free);
   +inf above 88.72284, 0 below -103.97, exp(-inf) = 0, exp(inf) = inf.
 - log: at most 2 ulp (exponent split, mantissa in [sqrt(1/2), sqrt(2)), degree-8 polynomial),
   subnormal inputs included; log(0) = -inf, log(x < 0) = NaN, log(inf) = inf.
@@ -136,7 +136,10 @@ class _Emitter:
     # -- the functions --
 
     def exp(self, x: ir.Value) -> ir.Value:
-        if self.avx512:  # vscalefps scales any n in one instruction: nothing to save
+        # AVX-512's vscalefps scales any n in one instruction: nothing to save.  Scalars stay
+        # branch-free, so LLVM's loop vectorizer still turns a plain loop of exp into vector code
+        # (with the branch, a scalar loop of exp over 65536 floats took 55 us instead of 30).
+        if self.avx512 or not isinstance(self.ty, ir.VectorType):
             return self.exp_exact(x)
         b = self.b
         # Where every lane's n = round(x / ln 2) lies in [-126, 126], 2^n is one normal float
@@ -147,9 +150,8 @@ class _Emitter:
         t = self.fma(x, self.f(1.0 / math.log(2.0)), self.f(_ROUND_MAGIC))
         n = b.fsub(t, self.f(_ROUND_MAGIC))
         in_range = b.fcmp_ordered("<=", self.intrinsic("fabs", n), self.f(126.0))  # NaN: false
-        if isinstance(self.ty, ir.VectorType):
-            bits = ir.IntType(self.ty.count)
-            in_range = b.icmp_unsigned("==", b.bitcast(in_range, bits), ir.Constant(bits, -1))
+        bits = ir.IntType(self.ty.count)
+        in_range = b.icmp_unsigned("==", b.bitcast(in_range, bits), ir.Constant(bits, -1))
         with b.if_else(in_range, likely=True) as (fast, exact):
             with fast:
                 r = self.fma(n, self.f(-_LN2_HI), x)
