@@ -6,7 +6,9 @@ compute), the buffer gets two halves; the fetch of iteration 0 runs before the l
 iteration starts with one barrier, then fetches the next iteration into the other half (as
 ``cp_async`` copies where a fetch is a plain copy from global memory, committed as one group
 and waited for before the barrier), then computes on its own half.  One barrier per iteration
-replaces the two of the single-buffered loop.  Runs after ``storage_sync`` (on its barriers).
+replaces the two of the single-buffered loop.  Other shared buffers the loop fills (not
+double-buffered) are filled after that barrier, as before, and keep a barrier between their fill
+and the compute.  Runs after ``storage_sync`` (on its barriers).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from ...errors import LoweringError
 from ...te import expr as E
 from ...te.expr import Load, PrimExpr, Var
 from ...te.extern import ACCESS_PTR
-from ...te.functor import Mutator, contains, substitute
+from ...te.functor import Mutator, contains, post_order_visit, substitute
 from ..async_copy import commit, cp_async, wait
 from ..stmt import Allocate, For, ForKind, IfThenElse, SeqStmt, Stmt, Store, seq
 from .simplify import simplify_stmt
@@ -52,6 +54,20 @@ def _peel(s: Stmt) -> tuple[list[Allocate], list[Stmt]]:
 def _allocates(stmts: list[Stmt], buffer: Var) -> bool:
     """Whether any of ``stmts`` allocates ``buffer``."""
     return any(contains(s, lambda n: isinstance(n, Allocate) and n.buffer is buffer) for s in stmts)
+
+
+def _stored(stmts: list[Stmt]) -> set[Var]:
+    """The buffers ``stmts`` store to (directly or through a pointer handed to other code)."""
+    found: set[Var] = set()
+
+    def fn(n: object) -> None:
+        if isinstance(n, Store):
+            found.add(n.buffer)
+        elif isinstance(n, E.Call) and n.name == ACCESS_PTR and n.args and isinstance(n.args[0], Var):
+            found.add(n.args[0])
+    for s in stmts:
+        post_order_visit(s, fn)
+    return found
 
 
 class _Half(Mutator):
@@ -107,10 +123,9 @@ class _DoubleBuffer(Mutator):
         mine = [a for a in allocs if a.buffer in self.buffers and a.scope == "shared"]
         if not mine:
             return self.generic_visit(node)
-        if allocs[: len(mine)] != mine:
-            names = ", ".join(a.buffer.name for a in mine)
-            raise LoweringError(f"cannot double-buffer {names}: other buffers are allocated around it in "
-                                f"loop {node.loop_var.name}")
+        # The doubled buffers move out of the loop; the loop's other allocations (a shared buffer
+        # of the same loop that is not double-buffered) stay inside it, around the new body.
+        inner_allocs = [a for a in allocs if a not in mine]
         bufs = {a.buffer for a in mine}
         first = next((i for i, s in enumerate(stmts) if is_barrier(s)), len(stmts))
         fetch = [s for s in stmts[:first] if buffer_accesses(s, bufs)[1]]
@@ -122,6 +137,12 @@ class _DoubleBuffer(Mutator):
             names = ", ".join(a.buffer.name for a in mine)
             raise LoweringError(f"cannot double-buffer {names} in loop {node.loop_var.name}: it must be filled "
                                 "(computed at that loop) before it is read, by statements that do not read it")
+        inner = {a.buffer for a in inner_allocs}
+        if any(buffer_accesses(s, inner)[0] for s in fetch):
+            names = ", ".join(a.buffer.name for a in mine)
+            raise LoweringError(f"cannot double-buffer {names} in loop {node.loop_var.name}: its fill reads a "
+                                "buffer allocated inside that loop, which the fill of the first iteration, moved "
+                                "before the loop, cannot see")
         extents = {a.buffer: a.extent for a in mine}
         k, lo, ext = node.loop_var, node.min, node.extent
         rel = k - lo
@@ -129,7 +150,11 @@ class _DoubleBuffer(Mutator):
         prologue = _Half(extents, E.const(0), asynchronous=True).visit(substitute(fetch_body, {k: lo}))
         ahead = _Half(extents, E.FloorMod(rel + 1, E.const(2)), asynchronous=True).visit(
             substitute(fetch_body, {k: k + 1}))
-        inner_allocs = allocs[len(mine):]
+        # The rest of the fill (buffers not double-buffered) stays in the iteration, after its
+        # barrier; the compute reading what it wrote needs the barrier that followed it.
+        written = _stored(prefix)
+        if written and any(buffer_accesses(s, written)[0] for s in compute):
+            prefix.append(barrier())
         work = seq(*prefix, *compute)
         work = _Half(extents, E.FloorMod(rel, E.const(2))).visit(self.visit(work))
         prologue, ahead, work = (simplify_stmt(x) for x in (prologue, ahead, work))
