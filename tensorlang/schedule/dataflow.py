@@ -238,7 +238,9 @@ def _relayout(stage: Stage, op: ComputeOp, vmap: dict[Var, PrimExpr]
     extents = {iv: iv.dom.extent for iv in op.axis + op.reduce_axis}
     pass_down_extents(stage.relations, extents)
     for rel in stage.relations:
-        if isinstance(rel, Split):
+        # A split of a reduction axis does not shape the cache (TVM drops it with the rest of the
+        # stage's loop structure), so only data-parallel splits must divide.
+        if isinstance(rel, Split) and rel.parent.iter_type != IterVarType.COMM_REDUCE:
             whole, part = extents[rel.parent], rel.factor if rel.factor is not None else rel.nparts
             if not can_prove(E.binary(E.FloorMod, whole, part).equal(0)):
                 raise ScheduleError(f"stage {op.name}: cache_write after splitting {rel.parent.name} by {part} "
@@ -254,7 +256,7 @@ def _relayout(stage: Stage, op: ComputeOp, vmap: dict[Var, PrimExpr]
     vmap = dict(vmap)
     for iv in op.axis:
         vmap[iv.var] = values[iv] + iv.dom.min
-    roots = {iv: iv.var - iv.dom.min for iv in op.axis}
+    roots = {iv: iv.var - iv.dom.min for iv in op.axis + op.reduce_axis}  # the reduction's splits need theirs too
     pass_down_index(stage.relations, extents, roots)
     return axis, vmap, [roots[iv] for iv in leaves]
 
