@@ -55,10 +55,16 @@ class HardwareModel:
         return self.fma_units * self.fma_latency
 
 
+# GPU limits, which TVM's HardwareParams of a CPU target sets to 0 (no such limit).
+_GPU_FIELDS = ("max_shared_memory_per_block", "max_local_memory_per_block", "max_threads_per_block",
+               "max_vthread_extent", "warp_size")
+
+
 @dataclass(frozen=True)
 class HardwareParams:
     """TVM's ``auto_scheduler.HardwareParams``: figures that override what tensorlang reads from
-    the target and the machine (None or -1: keep it).  ``cache_line_bytes``,
+    the target and the machine (None or -1: keep it; 0 for a GPU limit on a CPU target, as TVM's
+    CPU defaults give).  ``cache_line_bytes``,
     ``max_local_memory_per_block`` and ``max_vthread_extent`` are accepted and not used."""
 
     num_cores: int | None = None
@@ -73,19 +79,27 @@ class HardwareParams:
     target_host: Any = None
 
     def __post_init__(self) -> None:
-        for name in ("num_cores", "vector_unit_bytes", "cache_line_bytes", "max_shared_memory_per_block",
-                     "max_local_memory_per_block", "max_threads_per_block", "max_vthread_extent", "warp_size"):
+        for name in ("num_cores", "vector_unit_bytes", "cache_line_bytes", *_GPU_FIELDS):
             value = getattr(self, name)
-            if value is None or value == -1:
+            if value is None or value == -1 or (type(value) is int and value == 0 and name in _GPU_FIELDS):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                zero = "; 0 also" if name in _GPU_FIELDS else ""
                 raise TensorLangError(f"HardwareParams {name} must be a positive int (or -1/None to keep the "
-                                      f"machine's), got {value!r}")
+                                      f"machine's{zero}), got {value!r}")
 
     def apply(self, hw: HardwareModel) -> HardwareModel:
-        """``hw`` with the figures given here."""
+        """``hw`` with the figures given here.  A GPU limit of 0 (TVM's value for a CPU, which has
+        none) leaves a CPU's model as it is and is refused for a GPU."""
+        if hw.kind == "cuda":
+            zero = [name for name in ("max_shared_memory_per_block", "max_threads_per_block", "warp_size")
+                    if getattr(self, name) == 0]
+            if zero:
+                raise TensorLangError(f"HardwareParams {', '.join(zero)} = 0 on a GPU target: give the device's "
+                                      "limit (or -1/None to keep the target's); 0 is TVM's value for a CPU")
+
         def given(value: int | None) -> bool:
-            return value is not None and value != -1
+            return value is not None and value not in (-1, 0)
         changes: dict[str, Any] = {}
         if given(self.num_cores):
             changes["threads"] = self.num_cores

@@ -916,18 +916,21 @@ class ConfigEntity(ConfigBase):
 
 class FallbackConfigEntity(ConfigSpace):
     """The config used when no tuning record matches: every knob takes a sensible default
-    (splits: innermost factor 16, 8, 4 or 2 when it divides, else no split; other knobs: their
-    first candidate)."""
+    (splits: innermost factor 16, 8, 4 or 2 when it divides and the split's space holds it, else
+    the space's first split; other knobs: their first candidate).  ``first_entities=True`` gives
+    TVM's fallback instead: every knob its space's first entity."""
 
-    def __init__(self) -> None:
+    def __init__(self, first_entities: bool = False) -> None:
         super().__init__()
         self.is_fallback = True
+        self.first_entities = first_entities
         self._chosen: dict[str, Any] = {}
 
     def _add(self, name: str, space: KnobSpace) -> None:
         self.space_map[name] = space
         # A value set before (cfg[name] = ..., fallback_split) survives a later define_*.
-        self._chosen.setdefault(name, self._default(space))
+        self._chosen.setdefault(name, space.entities[0] if getattr(self, "first_entities", False)
+                                else self._default(space))
 
     def __setitem__(self, name: str, entity: Any) -> None:
         """Set a knob by hand, as TOPI templates do on fallback: ``cfg["tile_x"] = SplitEntity([-1, 8])``."""
@@ -985,11 +988,17 @@ class FallbackConfigEntity(ConfigSpace):
 
     @staticmethod
     def _default(space: KnobSpace) -> Any:
+        # Always a point of the space the template defined (its filter, candidates, max_factor):
+        # the innermost factor 16, 8, 4 or 2 where the space has that split, else the space's
+        # first entity, which is TVM's fallback.
         if isinstance(space, SplitSpace):
             n = space.product
-            inner = next((f for f in (16, 8, 4, 2) if n % f == 0 and f < n), 1)
-            size = [-1] + [1] * (space.num_outputs - 2) + [inner]
-            return SplitEntity(size)
+            for inner in (16, 8, 4, 2):
+                if n % inner or inner >= n:
+                    continue
+                size = [-1] + [1] * (space.num_outputs - 2) + [inner]
+                if any(list(e.size) == size for e in space.entities):
+                    return SplitEntity(size)
         return space.entities[0]
 
     def __getitem__(self, name: str) -> Any:

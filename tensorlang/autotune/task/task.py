@@ -94,6 +94,18 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
             # A plain build ignores raise_error, as TVM's does; errors then tell of this call only.
             if isinstance(cfg, ConfigBase):
                 cfg.errors = []
+            if type(cfg) is FallbackConfigEntity and not cfg.first_entities:
+                try:
+                    with config_scope(cfg):
+                        return fn(*args, **kwargs)
+                except InstantiationError as refused:
+                    # The template refuses tensorlang's fallback tiles (a guard on the tile
+                    # size): TVM's fallback, each knob's first entity, as TVM would build.
+                    try:
+                        with config_scope(FallbackConfigEntity(first_entities=True)):
+                            return fn(*args, **kwargs)
+                    except InstantiationError:
+                        raise refused from None
             with config_scope(cfg):
                 return fn(*args, **kwargs)
 
@@ -247,8 +259,23 @@ class Task:
             with Target("llvm"), config_scope(FallbackConfigEntity()):
                 _, tensors = self._call()
         except Exception:  # noqa: BLE001 - a GPU-only template: its own target defines the computation
-            _, tensors = self.instantiate(FallbackConfigEntity())
+            _, tensors = self._accepted_instance()
         return plain_schedule(tensors), tensors
+
+    def _accepted_instance(self, tries: int = 256) -> tuple[Any, list]:
+        """(schedule, args) of the fallback config, else of the first of the space's first
+        ``tries`` configs the template accepts: a template may refuse the fallback's tiles (an
+        InstantiationError for an inner tile above its limit), and the reference needs only the
+        computation, which every accepted config makes.  TVM's reference takes config 0."""
+        try:
+            return self.instantiate(FallbackConfigEntity())
+        except InstantiationError as refused:
+            for index in range(min(tries, len(self.config_space))):
+                try:
+                    return self.instantiate(self.config_space.get(index))
+                except InstantiationError:
+                    continue
+            raise refused
 
     def __repr__(self) -> str:
         return f"Task(name={self.name}, args={self.args}, target={self.target}, space={len(self.config_space)})"

@@ -135,6 +135,7 @@ class Tuner:
         self.best_config: ConfigEntity | None = None
         self.best_flops = 0.0
         self.best_cost = math.inf
+        self._shown_best_flops = 0.0  # the best of the trial log's lines (mean cost, as each line's own figure)
         self.best_measure_pair: Record | None = None
         self.trials_done = 0
         self.best_spread = 0.0  # (slowest - fastest) / median of the best's confirmation rounds
@@ -344,7 +345,6 @@ class Tuner:
                 if not configs:
                     break
                 inputs = [MeasureInput(self.task.target, self.task, c) for c in configs]
-                best_before = self.best_flops
                 stream = getattr(measure_batch, "stream", None)
                 if callable(stream):
                     results, improved = self._measure_streaming(stream, inputs, callbacks)
@@ -360,8 +360,10 @@ class Tuner:
                     best_at = self.best_iter = done + max(improved)
                 if trial_logger.isEnabledFor(logging.DEBUG):
                     # Each line shows the best up to and including its own trial, as TVM's does (the
-                    # batch is measured before it is logged, so the tuner's best may be a later one).
-                    running = best_before
+                    # batch is measured before it is logged, so the tuner's best may be a later one),
+                    # and from the same figure as the line's own: the mean cost (best_flops ranks by
+                    # the median, so a line's best could exceed every figure shown).
+                    running = getattr(self, "_shown_best_flops", 0.0)
                     for k, (inp, res) in enumerate(zip(inputs, results)):
                         flops = self.task.flop / res.mean_cost if res.ok and self.task.flop else 0.0
                         running = max(running, flops)
@@ -369,6 +371,7 @@ class Tuner:
                                            si_prefix, flops / scale, running / scale,
                                            res.error_no.kind if not res.ok else f"{res.mean_cost:.3e} s",
                                            inp.config)
+                    self._shown_best_flops = running
                 done += len(results)
                 self.trials_done += len(results)
                 self.update(inputs, results)
