@@ -113,17 +113,22 @@ def any(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:  # no
     return _reduce(data, axis, keepdims, _any, "T_any", _truth)
 
 
-def _arg_reducer(better: str) -> Any:
+def _arg_reducer(better: str, last: bool = False) -> Any:
     def combine(x: Sequence[PrimExpr], y: Sequence[PrimExpr]) -> tuple[PrimExpr, PrimExpr]:
         # ties keep the smaller index, as numpy does; the identity's index -1 compares as the
-        # largest (unsigned), so any real element tying with it (a row of -inf) wins
-        unsigned = "uint64" if y[0].dtype.bits == 64 else "uint32"
-        first = y[0].astype(unsigned) < x[0].astype(unsigned)
+        # largest (unsigned), so any real element tying with it (a row of -inf) wins.  With
+        # ``last`` (TVM's select_last_index) ties keep the larger index: compared signed, the
+        # identity's -1 is the smallest, so again any real element wins over it.
+        if last:
+            y_on_tie = y[0] > x[0]
+        else:
+            unsigned = "uint64" if y[0].dtype.bits == 64 else "uint32"
+            y_on_tie = y[0].astype(unsigned) < x[0].astype(unsigned)
         wins = y[1] > x[1] if better == "max" else y[1] < x[1]
-        take_y = te.any(wins, te.all(y[1] == x[1], first))
-        if y[1].dtype.is_float:  # numpy: NaN beats every number, the first NaN wins
+        take_y = te.any(wins, te.all(y[1] == x[1], y_on_tie))
+        if y[1].dtype.is_float:  # numpy: NaN beats every number, the first (last) NaN wins
             x_nan, y_nan = x[1] != x[1], y[1] != y[1]
-            take_y = te.if_then_else(x_nan, te.all(y_nan, first), te.any(y_nan, take_y))
+            take_y = te.if_then_else(x_nan, te.all(y_nan, y_on_tie), te.any(y_nan, take_y))
         return te.if_then_else(take_y, y[0], x[0]), te.if_then_else(take_y, y[1], x[1])
 
     def identity(idx_dt: Any, val_dt: Any) -> tuple[PrimExpr, PrimExpr]:
@@ -137,6 +142,7 @@ def _arg_reducer(better: str) -> Any:
 
 
 _argmax, _argmin = _arg_reducer("max"), _arg_reducer("min")
+_argmax_last, _argmin_last = _arg_reducer("max", last=True), _arg_reducer("min", last=True)
 
 
 _INT32_MAX = 2**31 - 1
@@ -183,17 +189,18 @@ def _arg(data: Tensor, axis: Any, keepdims: bool, reducer: Any, name: str, idx_d
     return te.compute(shape, lambda *i: idx_val[0](*i), name=name, tag=tag.COMM_REDUCE_IDX)
 
 
-def argmax(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
-    """Index of the maximum along ``axis`` (the flat index when None; the first one on ties): int32
-    as TVM's, int64 when the reduced extent may pass 2**31 - 1 (``index_dtype``)."""
+def argmax(data: Tensor, axis: Any = None, keepdims: bool = False, select_last_index: bool = False) -> Tensor:
+    """Index of the maximum along ``axis`` (the flat index when None; the first one on ties, the
+    last with ``select_last_index``, as TVM's): int32 as TVM's, int64 when the reduced extent may
+    pass 2**31 - 1 (``index_dtype``).  NaN counts as the maximum (numpy's rule)."""
     check_tensors("argmax", data=data)
-    return _arg(data, axis, keepdims, _argmax, "T_argmax")
+    return _arg(data, axis, keepdims, _argmax_last if select_last_index else _argmax, "T_argmax")
 
 
-def argmin(data: Tensor, axis: Any = None, keepdims: bool = False) -> Tensor:
+def argmin(data: Tensor, axis: Any = None, keepdims: bool = False, select_last_index: bool = False) -> Tensor:
     """Index of the minimum along ``axis``, as ``argmax`` (int32, or int64 for a huge extent)."""
     check_tensors("argmin", data=data)
-    return _arg(data, axis, keepdims, _argmin, "T_argmin")
+    return _arg(data, axis, keepdims, _argmin_last if select_last_index else _argmin, "T_argmin")
 
 
 __all__ = ["all", "any", "argmax", "argmin", "max", "min", "prod", "sum"]
