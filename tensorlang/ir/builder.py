@@ -123,6 +123,14 @@ class IRBuilder:
         body = self._pop()
         self.emit(For(var, lo, hi - lo, _KINDS[kind], body))
 
+    def while_loop(self, condition: Any) -> Any:
+        """TVM's ``ib.while_loop(cond)``: refused, naming the way around.  The IR here has no
+        while statement (TVM's ``tir.While``); a bounded ``for_range`` whose body is guarded by
+        an ``if_scope`` on the condition computes the same when an iteration bound is known."""
+        raise ExprError(f"ir_builder.while_loop({condition!r}): while loops are not supported (no tir.While "
+                        "here); write a for_range over an upper bound of the iteration count with the body in "
+                        "ib.if_scope(<condition>)")
+
     @contextlib.contextmanager
     def if_scope(self, cond: Any) -> Iterator[None]:
         """``with ib.if_scope(cond):`` statements run when ``cond`` holds: a bool, or an
@@ -156,13 +164,17 @@ class IRBuilder:
 
     def allocate(self, dtype: str, shape: Any, name: str = "buf", scope: str = "global") -> BufferPtr:
         """Scratch storage for the statements that follow, as a BufferPtr."""
-        dims = shape if isinstance(shape, (list, tuple)) else (shape,)
+        given = tuple(shape) if isinstance(shape, (list, tuple)) else (shape,)
+        dims = tuple(_integer(d, f"allocate '{name}': a dimension") for d in given)
+        for d in dims:
+            if isinstance(d, IntImm) and d.value < 0:
+                raise ExprError(f"ir_builder.allocate '{name}': dimension {d.value} of the shape {given} is negative")
         size: Any = 1
         for d in dims:
             size = size * d
         var = Var(name, HANDLE)
         self._stack[-1].append(lambda body: Allocate(var, as_dtype(dtype), convert(size), scope, body))
-        return BufferPtr(self, var, dtype, tuple(convert(d) for d in dims))
+        return BufferPtr(self, var, dtype, dims)
 
     def scope_attr(self, node: Any, attr_key: str, value: Any) -> None:
         """TVM's attribute scope over the statements that follow.  ``"thread_extent"`` on a

@@ -1,5 +1,6 @@
 """extern_bounds: guarantees that an extern stage (te.extern, a hybrid script) whose code surely
-reads or writes past one of its own tensors is refused at lowering, naming the stage, the tensor
+reads or writes past one of its own tensors, or past a scratch buffer it allocates itself with a
+constant size (``ib.allocate``), is refused at lowering, naming the stage, the tensor or buffer
 and the index, instead of corrupting memory when it runs.
 
 "Surely": the access sits under no condition (or only under conditions true at every point of
@@ -21,22 +22,23 @@ from ..arith.analyzer import detect_linear_equation
 from ..arith.interval import Interval
 from ..arith.simplify import can_prove
 from ..errors import LoweringError
-from ..ir.stmt import For, IfThenElse, Store
+from ..ir.stmt import Allocate, For, IfThenElse, Store
 from ..te.expr import Call, IntImm, Load, PrimExpr, Ramp, Select, Var, const
 from ..te.extern import ExternOp
 from ..te.functor import Visitor, free_vars
 
 
 def check_extern_bounds(op: ExternOp) -> None:
-    """Raise LoweringError for an access of ``op``'s body that surely leaves its tensor."""
-    sizes: dict[Var, tuple[int, str]] = {}
+    """Raise LoweringError for an access of ``op``'s body that surely leaves its tensor, or a
+    scratch buffer the body allocates with a constant size."""
+    sizes: dict[Var, tuple[int, str, str]] = {}
     for buf, t in list(zip(op.input_placeholders, op.inputs)) + list(zip(op.output_placeholders, op.outputs)):
         if buf.strides or (buf.elem_offset is not None and not _is_zero(buf.elem_offset)):
             continue
         if all(isinstance(d, IntImm) for d in buf.shape):
-            sizes[buf.data] = (math.prod(d.value for d in buf.shape), t.name)
+            sizes[buf.data] = (math.prod(d.value for d in buf.shape), t.name, "a tensor")
     body = op.extern_body
-    if sizes and not isinstance(body, PrimExpr):
+    if not isinstance(body, PrimExpr):
         _Check(op.name, sizes).visit(body)
 
 
@@ -45,7 +47,7 @@ def _is_zero(e: Any) -> bool:
 
 
 class _Check(Visitor):
-    def __init__(self, stage: str, sizes: dict[Var, tuple[int, str]]):
+    def __init__(self, stage: str, sizes: dict[Var, tuple[int, str, str]]):
         super().__init__()
         self.stage, self.sizes = stage, sizes
         self.loops: list[tuple[Var, int, int]] = []  # (variable, min, extent) of the loops around
@@ -62,6 +64,12 @@ class _Check(Visitor):
             self.conditional += 1
             self.visit(node.body)
             self.conditional -= 1
+
+    def visit_Allocate(self, node: Allocate) -> None:
+        self.visit(node.extent)
+        if isinstance(node.extent, IntImm):  # a scratch buffer of known size: its accesses are checked too
+            self.sizes[node.buffer] = (node.extent.value, node.buffer.name, f"a {node.scope or 'global'} buffer")
+        self.visit(node.body)
 
     def visit_IfThenElse(self, node: IfThenElse) -> None:
         self.visit(node.condition)
@@ -119,7 +127,7 @@ class _Check(Visitor):
             first, span = index.base, index.stride.value * (index.lanes - 1)
         if first.dtype.lanes != 1:
             return
-        size, name = known
+        size, name, kind = known
         variables = [v for v, _, _ in self.loops]
         coeffs = detect_linear_equation(first, variables)
         if not coeffs or not all(isinstance(c, IntImm) for c in coeffs):
@@ -133,6 +141,7 @@ class _Check(Visitor):
             where = ", ".join(f"{v.name} in [{start}, {start + extent})" for v, start, extent in self.loops
                               if v in free_vars(index))
             raise LoweringError(f"stage {self.stage}: its code {verb} {name}[{index}], element "
-                                f"{lo if lo < 0 else hi} of a tensor of {size} elements"
+                                f"{lo if lo < 0 else hi} of {kind} of {size} elements"
                                 + (f" (for {where})" if where else "")
-                                + "; it would run past the tensor's memory")
+                                + ("; it would run past the tensor's memory" if kind == "a tensor" else
+                                   f"; it would run past the memory allocated for {name}"))
