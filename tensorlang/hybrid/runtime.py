@@ -6,6 +6,7 @@ intrinsic does, so the emulation and the built stage agree."""
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,30 @@ def _sigmoid(x: Any) -> Any:
     return np.where(x >= 0, 1 / (1 + t), t / (1 + t))[()]
 
 
+def _floats(args: tuple) -> bool:
+    return len(args) == 2 and all(isinstance(v, (float, np.floating)) for v in args)
+
+
+def _max(*args: Any, **kwargs: Any) -> Any:
+    """``max`` as ``te.max`` on two floats: numpy's maximum (a NaN operand gives NaN whatever its
+    place, and of two equal values, e.g. -0.0 and 0.0, the second), where Python's ``max(1.0, nan)``
+    is 1.0 and ``max(-0.0, 0.0)`` is -0.0.  Other uses (integers, an iterable, ``key=``) are Python's."""
+    return np.maximum(*args) if _floats(args) and not kwargs else builtins.max(*args, **kwargs)
+
+
+def _min(*args: Any, **kwargs: Any) -> Any:
+    """``min`` as ``te.min``: numpy's minimum on two floats, as ``_max``."""
+    return np.minimum(*args) if _floats(args) and not kwargs else builtins.min(*args, **kwargs)
+
+
+def _round(x: Any, *ndigits: Any) -> Any:
+    """``round`` as ``te.round``: a numpy float rounds half to even in its own dtype, NaN and inf
+    stay (numpy 2's ``round(np.float32(nan))`` converts to a Python int and raises)."""
+    if not ndigits and isinstance(x, np.floating):
+        return np.rint(x)
+    return builtins.round(x, *ndigits)
+
+
 def _power(a: Any, b: Any) -> Any:
     """a ** b, as ``te.power``: integers raised to a negative power give the quotient 1 / a ** -b
     truncated toward zero (0 unless |a| is 1, and 0 for 0), where numpy refuses."""
@@ -70,6 +95,7 @@ HYBRID_GLOBALS: dict[str, Any] = {
     "sqrt": np.sqrt, "rsqrt": _rsqrt, "exp": np.exp, "log": np.log, "tanh": np.tanh, "sin": np.sin,
     "cos": np.cos, "sigmoid": _sigmoid, "floor": np.floor, "ceil": np.ceil, "power": _power,
     "select": lambda c, a, b: a if c else b, "popcount": _popcount, "likely": lambda cond: cond,
+    "max": _max, "min": _min, "round": _round,
     "ceil_div": _ceil_div, "max_num_threads": max_num_threads,
     "inf": lambda dtype: _extreme(dtype, True), "ninf": lambda dtype: _extreme(dtype, False),
     **{name: getattr(np, name) for name in ("float16", "float32", "float64", "int8", "int16", "int32", "int64",
