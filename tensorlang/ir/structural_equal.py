@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..arith.structural import _param_key, structural_key
+from ..arith.structural import structural_key
 from ..te.expr import Node, Var
 from .function import Buffer, PrimFunc
 
@@ -32,7 +32,7 @@ def _function_key(func: Any) -> Any:
     """A lowered function's key, as TVM compares PrimFuncs: its parameters (buffers by dtype and
     shape) and every variable bound inside define the names, so two lowerings of one computation
     compare equal though each made its own buffers and loop variables; the name and attributes count."""
-    params = tuple(("buffer", str(p.dtype), tuple(_param_key(s) for s in p.shape), structural_key(p.data))
+    params = tuple(("buffer", str(p.dtype), tuple(structural_key(s) for s in p.shape), structural_key(p.data))
                    if isinstance(p, Buffer) else structural_key(p) for p in func.params)
     return _renamed_key_of(("PrimFunc", func.name, tuple(sorted((k, repr(v)) for k, v in func.attrs.items())),
                             func.user_arity, params, structural_key(func.body)))
