@@ -921,16 +921,15 @@ class FallbackConfigEntity(ConfigSpace):
     TVM's fallback instead: every knob its space's first entity."""
 
     def __init__(self, first_entities: bool = False) -> None:
+        self.first_entities = first_entities
         super().__init__()
         self.is_fallback = True
-        self.first_entities = first_entities
         self._chosen: dict[str, Any] = {}
 
     def _add(self, name: str, space: KnobSpace) -> None:
         self.space_map[name] = space
         # A value set before (cfg[name] = ..., fallback_split) survives a later define_*.
-        self._chosen.setdefault(name, space.entities[0] if getattr(self, "first_entities", False)
-                                else self._default(space))
+        self._chosen.setdefault(name, space.entities[0] if self.first_entities else self._default(space))
 
     def __setitem__(self, name: str, entity: Any) -> None:
         """Set a knob by hand, as TOPI templates do on fallback: ``cfg["tile_x"] = SplitEntity([-1, 8])``."""

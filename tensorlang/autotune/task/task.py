@@ -94,20 +94,19 @@ def template(name: str, func: Callable | None = None, *, reference: Callable[...
             # A plain build ignores raise_error, as TVM's does; errors then tell of this call only.
             if isinstance(cfg, ConfigBase):
                 cfg.errors = []
-            if type(cfg) is FallbackConfigEntity and not cfg.first_entities:
+            try:
+                with config_scope(cfg):
+                    return fn(*args, **kwargs)
+            except InstantiationError as refused:
+                if type(cfg) is not FallbackConfigEntity or cfg.first_entities:
+                    raise
+                # The template refuses tensorlang's fallback tiles (a guard on the tile size):
+                # TVM's fallback, each knob's first entity, as TVM would build.
                 try:
-                    with config_scope(cfg):
+                    with config_scope(FallbackConfigEntity(first_entities=True)):
                         return fn(*args, **kwargs)
-                except InstantiationError as refused:
-                    # The template refuses tensorlang's fallback tiles (a guard on the tile
-                    # size): TVM's fallback, each knob's first entity, as TVM would build.
-                    try:
-                        with config_scope(FallbackConfigEntity(first_entities=True)):
-                            return fn(*args, **kwargs)
-                    except InstantiationError:
-                        raise refused from None
-            with config_scope(cfg):
-                return fn(*args, **kwargs)
+                except InstantiationError:
+                    raise refused from None
 
         wrapper.template_name = name  # type: ignore[attr-defined]
         wrapper.template_func = fn  # type: ignore[attr-defined]
