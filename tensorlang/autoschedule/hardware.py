@@ -84,7 +84,7 @@ class HardwareParams:
             if value is None or value == -1 or (type(value) is int and value == 0 and name in _GPU_FIELDS):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                zero = "; 0 also" if name in _GPU_FIELDS else ""
+                zero = ", or 0 on a CPU target, which has no such limit" if name in _GPU_FIELDS else ""
                 raise TensorLangError(f"HardwareParams {name} must be a positive int (or -1/None to keep the "
                                       f"machine's{zero}), got {value!r}")
 
