@@ -7,6 +7,8 @@ import pytest
 
 import tensorlang as tvm
 from tensorlang import te
+from tensorlang.errors import TargetError
+from tensorlang.target.llvm.target import LLVMTarget
 
 
 def test_gpu_limits_and_cpu_options():
@@ -49,3 +51,23 @@ def test_tvm_target_constructor_functions():
     assert tvm.target.create("llvm") == tvm.target.Target("llvm")
     with pytest.raises(tvm.errors.TargetError, match="unknown option '-bogus=1'"):
         tvm.target.cuda(options="-bogus=1").arch  # noqa: B018
+
+
+def test_mcpu_native_is_this_machines_cpu():
+    """"llvm -mcpu=native" (clang's spelling, common in TVM user scripts) builds for the host CPU
+    with its features, as plain "llvm" does; with another architecture's triple it is refused."""
+    native, plain = LLVMTarget.from_string("llvm -mcpu=native"), LLVMTarget.from_string("llvm")
+    assert (native.cpu, native.features) == (plain.cpu, plain.features)
+    A = te.placeholder((37,), name="A")
+    B = te.compute((37,), lambda i: A[i] * 3.0 + 1.0, name="B")
+    s = te.create_schedule(B.op)
+    _, inner = s[B].split(B.op.axis[0], factor=8)
+    s[B].vectorize(inner)
+    f = tvm.build(s, [A, B], target="llvm -mcpu=native")
+    a = np.random.default_rng().standard_normal(37).astype("float32")
+    b = np.empty_like(a)
+    f(a, b)
+    np.testing.assert_allclose(b, a * 3.0 + 1.0, rtol=1e-6)
+    other = "aarch64-linux-gnu" if plain.triple.startswith("x86_64") else "x86_64-linux-gnu"
+    with pytest.raises(TargetError, match="-mcpu=native names this machine's CPU"):
+        LLVMTarget.from_string(f"llvm -mcpu=native -mtriple={other}")

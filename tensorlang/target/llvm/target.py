@@ -58,6 +58,11 @@ class LLVMTarget:
         triple = opts.get("-mtriple", host_triple)
         host.llvm_target_for(triple)  # an unknown triple fails here, not at build time
         native = host.same_arch(triple, host_triple)
+        if opts.get("-mcpu") == "native":  # clang's and TVM users' name for this machine's CPU
+            if not native:
+                raise TargetError(f"-mcpu=native names this machine's CPU, which cannot run code for {triple}; "
+                                  f"name a CPU of that architecture in target '{text}'")
+            del opts["-mcpu"]
         if "-mcpu" in opts:
             cpu = opts["-mcpu"]
             # A named CPU brings its own features; the host's list would override them.
