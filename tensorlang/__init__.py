@@ -44,9 +44,19 @@ _TUNER_ALIASES = {"autotune": "autotune", "autotvm": "autotune", "autoschedule":
                   "auto_scheduler": "autoschedule"}
 
 
+# TVM's other stacks, which user code reaches through the package: their absence is by design,
+# and the error says so rather than leaving the user to wonder about a missing install.
+_NOT_HERE = {"relay": "Relay (TVM's graph-level IR)", "relax": "Relax", "meta_schedule": "MetaSchedule",
+             "script": "TVMScript", "micro": "microTVM", "dlight": "DLight"}
+
+
 def __getattr__(name: str) -> object:
     if name in _TUNER_ALIASES:
         return importlib.import_module(f".{_TUNER_ALIASES[name]}", __name__)
+    if name in _NOT_HERE:
+        raise AttributeError(f"module 'tensorlang' has no attribute '{name}': {_NOT_HERE[name]} is not part of "
+                             "tensorlang, which follows TVM's classic te / schedule / AutoTVM / auto_scheduler "
+                             "stack (tensorlang.autoschedule is the template-free tuner)")
     raise AttributeError(f"module 'tensorlang' has no attribute '{name}'")
 
 

@@ -109,6 +109,18 @@ def SizeVar(name: str = "size", dtype: str = "int32") -> Var:  # noqa: N802, F40
     """A symbolic size: TVM's ``tir.SizeVar(name, dtype)``, the same variable ``te.size_var`` makes."""
     return size_var(name, dtype)
 
+# TensorIR's scheduling (TVM 0.8+) is a different stack from te's: say so where a user reaches for it.
+_TENSORIR = ("Schedule", "BlockRV", "LoopRV", "Block", "BlockRealize", "While")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _TENSORIR:
+        raise AttributeError(f"module 'tensorlang.tir' has no attribute '{name}': TensorIR scheduling and its "
+                             "statements are not part of tensorlang, which schedules te computations "
+                             "(te.create_schedule, or tensorlang.autoschedule without a template)")
+    raise AttributeError(f"module 'tensorlang.tir' has no attribute '{name}'")
+
+
 __all__ = ["CallEffectKind", "PrimFunc", "analysis", "ir_builder", "stmt", "stmt_functor", "transform",
            "Allocate", "Evaluate", "For", "ForKind", "IfThenElse", "LetStmt", "SeqStmt", "Stmt", "Store",
            "BufferLoad", "BufferStore", "ProducerLoad", "ProducerRealize", "ProducerStore", "Provide", "Realize",

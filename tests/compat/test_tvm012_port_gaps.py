@@ -279,3 +279,15 @@ def test_integration_test_names_apply_canon_target_and_task_table():
     assert target.kind.name == "cuda" and str(host) == "llvm" and target.host is host
     assert tvm.target.Target.canon_target_and_host(None, "llvm") == (None, "llvm")
     assert tvm.autotvm.task.task.TASK_TABLE is tvm.autotvm.task.task.TEMPLATES
+
+
+def test_tvm_stacks_outside_tensorlang_say_so() -> None:
+    """MLC-style scripts reach for tvm.tir.Schedule or tvm.relay after the te part works: the
+    AttributeError says the stack is not part of tensorlang (hasattr stays False)."""
+    with pytest.raises(AttributeError, match="Relay .* is not part of tensorlang"):
+        tvm.relay  # noqa: B018
+    with pytest.raises(AttributeError, match="TensorIR scheduling .* not part of tensorlang"):
+        tir.Schedule  # noqa: B018
+    with pytest.raises(AttributeError, match="has no attribute 'no_such_name'$"):
+        tir.no_such_name  # noqa: B018
+    assert not hasattr(tvm, "meta_schedule") and hasattr(tvm, "autotvm")
