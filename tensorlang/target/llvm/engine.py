@@ -136,6 +136,12 @@ class JITLibrary:
                 self._object = tm.emit_object(mod)
         return self._object
 
+    def bitcode(self) -> bytes:
+        """The optimized module as LLVM bitcode (``Module.save("f.bc")``, for clang or llvm-link)."""
+        with LOCK:
+            tm = _cached_target_machine(self.target, "pic")
+            return _parse(self.ir_opt, self.name, tm).as_bitcode()
+
     def save(self, path: str) -> None:
         """Write a shared library holding this module to ``path``."""
         link_shared(self.object_code(), path)

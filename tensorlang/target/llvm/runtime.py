@@ -229,22 +229,25 @@ class Module(SignedModule):
 
     def save(self, path: str | os.PathLike, fmt: str = "") -> None:
         """Write the module in ``fmt`` (default: the file's extension): "o" object code (link it
-        with ``contrib.cc.create_shared``), "ll" LLVM IR, "s" assembly, "so" a shared library."""
+        with ``contrib.cc.create_shared``), "bc" LLVM bitcode, "ll" LLVM IR, "s" assembly, "so" a
+        shared library."""
         path = export_file_path(path, "Module.save")
         fmt = fmt or os.path.splitext(path)[1].lstrip(".")
-        if fmt in ("o", "obj"):
-            object_code = getattr(self._library, "object_code", None)
-            if object_code is None:
-                raise TargetError(f"module '{self.name}' was loaded from a library and has no object code")
+        if fmt in ("o", "obj", "bc"):
+            what = "bitcode" if fmt == "bc" else "object_code"
+            code = getattr(self._library, what, None)
+            if code is None:
+                raise TargetError(f"module '{self.name}' was loaded from a library and has no "
+                                  f"{'LLVM bitcode' if fmt == 'bc' else 'object code'}")
             with open(path, "wb") as f:
-                f.write(object_code())
+                f.write(code())
         elif fmt == "so":
             self.export_library(path)
         elif fmt in ("ll", "s", "asm", "tl"):
             with open(path, "w", encoding="utf-8") as f:
                 f.write(self.get_source(fmt))
         else:
-            raise TargetError(f"Module.save: unknown format '{fmt}' for {path} (o, ll, s, so)")
+            raise TargetError(f"Module.save: unknown format '{fmt}' for {path} (o, bc, ll, s, so)")
 
     @property
     def imported_modules(self) -> list[SourceModule]:
