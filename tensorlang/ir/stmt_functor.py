@@ -8,7 +8,7 @@ from typing import Any
 
 from ..te import expr as E
 from ..te.expr import PrimExpr, Var, cast, convert
-from ..te.functor import Mutator, post_order_visit
+from ..te.functor import Mutator, post_order_visit, pre_order_visit
 from ..te.functor import substitute as substitute_vars
 from . import stmt as S
 
@@ -77,4 +77,4 @@ def stmt_list(stmt: S.Stmt) -> list[S.Stmt]:
     return [stmt]
 
 
-__all__ = ["ir_transform", "post_order_visit", "stmt_list", "stmt_seq", "substitute"]
+__all__ = ["ir_transform", "post_order_visit", "pre_order_visit", "stmt_list", "stmt_seq", "substitute"]

@@ -112,6 +112,17 @@ def post_order_visit(node: Any, fn: Callable[[Any], None]) -> None:
         stack.extend((c, False) for c in reversed(list(children(n))))
 
 
+def pre_order_visit(node: Any, fn: Callable[[Any], Any]) -> None:
+    """Call ``fn`` on every node of the tree, parents before children, as TVM's
+    ``tir.stmt_functor.pre_order_visit``: a node's children are visited only when ``fn`` returns
+    a true value for it (iteratively, so any depth of nesting works)."""
+    stack: list[Any] = [node]
+    while stack:
+        n = stack.pop()
+        if fn(n):
+            stack.extend(reversed(list(children(n))))
+
+
 class Substituter(Mutator):
     """Replaces variables by expressions (identity-keyed map); passes subclass it to replace or
     fold more on the way."""

@@ -291,3 +291,26 @@ def test_tvm_stacks_outside_tensorlang_say_so() -> None:
     with pytest.raises(AttributeError, match="has no attribute 'no_such_name'$"):
         tir.no_such_name  # noqa: B018
     assert not hasattr(tvm, "meta_schedule") and hasattr(tvm, "autotvm")
+
+
+def test_pre_order_visit_parents_first_and_pruned() -> None:
+    """tir.stmt_functor.pre_order_visit (TVM 0.12): parents before children, and a node's children
+    only when the callback returns True; here the loop nest of a split, with the body's multiply."""
+    A = te.placeholder((8,), name="A")
+    B = te.compute((8,), lambda i: A[i] * 2.0 + 1.0, name="B")
+    s = te.create_schedule(B.op)
+    s[B].split(B.op.axis[0], factor=4)
+    body = tvm.lower(s, [A, B])["main"].body
+    pre: list = []
+    post: list = []
+    tir.stmt_functor.pre_order_visit(body, lambda n: pre.append(n) or True)
+    tir.stmt_functor.post_order_visit(body, post.append)
+    assert len(pre) == len(post) and {id(n) for n in pre} == {id(n) for n in post}
+    loops = [n for n in pre if isinstance(n, tir.For)]
+    at = {id(n): k for k, n in enumerate(pre)}  # by identity: == on IR nodes builds an expression
+    assert len(loops) == 2 and at[id(loops[0])] < at[id(loops[1])]
+    assert pre[0] is body and post[-1] is body
+    assert any(isinstance(n, tir.Mul) for n in pre)
+    outer: list = []
+    tir.stmt_functor.pre_order_visit(body, lambda n: outer.append(n) or not isinstance(n, tir.For))
+    assert outer[-1] is loops[0] and not any(isinstance(n, tir.Mul) for n in outer)
