@@ -17,6 +17,7 @@ from typing import Any
 from ..autotune import roofline
 from ..errors import TensorLangError
 from ..target.cuda.target import CUDATarget
+from ..target.llvm.runtime import default_num_threads
 from ..target.llvm.target import LLVMTarget
 from ..target.target import as_target
 
@@ -122,16 +123,6 @@ class HardwareParams:
                               max_threads_per_block=hw.max_threads_per_block, warp_size=hw.warp_size, target=target)
 
 
-def _threads() -> int:
-    env = os.environ.get("TENSORLANG_NUM_THREADS")
-    if env and env.isdigit() and int(env) > 0:
-        return int(env)
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1
-
-
 def _cache_sizes() -> dict[int, int]:
     """Data/unified cache size per level from sysfs (empty when not on Linux)."""
     sizes: dict[int, int] = {}
@@ -185,7 +176,7 @@ def hardware_for(target: str) -> HardwareModel:
     enabled = {f for f in ("avx512f", "fma", "neon") if lt.has_feature(f)}
     caches = _cache_sizes()
     peak, bw = _roofline()
-    return HardwareModel(kind="llvm", threads=_threads(), vector_bits=lt.vector_bits,
+    return HardwareModel(kind="llvm", threads=default_num_threads(), vector_bits=lt.vector_bits,
                          vector_registers=32 if "avx512f" in enabled else 16,
                          fma_units=_FMA_UNITS if enabled & {"fma", "avx512f", "neon"} else 1,
                          l1_bytes=caches.get(1, 32 * 1024), l2_bytes=caches.get(2, 1024 * 1024),

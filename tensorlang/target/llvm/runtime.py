@@ -46,15 +46,19 @@ _SCALAR_CTYPES = {
 
 
 def default_num_threads() -> int:
-    """TENSORLANG_NUM_THREADS when set, else the processors this process may run on."""
-    env = os.environ.get("TENSORLANG_NUM_THREADS")
-    if env is not None and env.strip():
+    """TENSORLANG_NUM_THREADS when set, else TVM_NUM_THREADS or OMP_NUM_THREADS (TVM's runtime reads
+    those two, so ported scripts and their benchmarks set them), else the processors this process may
+    run on."""
+    for name in ("TENSORLANG_NUM_THREADS", "TVM_NUM_THREADS", "OMP_NUM_THREADS"):
+        env = os.environ.get(name)
+        if env is None or not env.strip():
+            continue
         try:
             n = int(env)
         except ValueError:
             n = 0
         if n < 1:
-            raise TargetError(f"TENSORLANG_NUM_THREADS must be a positive integer, got '{env}'")
+            raise TargetError(f"{name} must be a positive integer, got '{env}'")
         return n
     try:
         return len(os.sched_getaffinity(0))

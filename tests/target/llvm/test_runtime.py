@@ -212,3 +212,24 @@ def test_export_without_compiler_names_cc(tmp_path, monkeypatch):
     monkeypatch.setenv("CC", "no-such-cc-compiler")
     with pytest.raises(BuildError, match="no-such-cc-compiler"):
         f.export_library(tmp_path / "v.so")
+
+
+@pytest.mark.parametrize("name", ["TVM_NUM_THREADS", "OMP_NUM_THREADS"])
+def test_thread_count_follows_the_variables_tvm_reads(monkeypatch, name):
+    """A ported TVM script (or its benchmark harness) sets TVM_NUM_THREADS or OMP_NUM_THREADS;
+    the module runs on that many threads, still right; TENSORLANG_NUM_THREADS wins over both."""
+    for var in ("TENSORLANG_NUM_THREADS", "TVM_NUM_THREADS", "OMP_NUM_THREADS"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv(name, "3")
+    f = build(elementwise("vmul", ["float64", "float64"], "float64", E.Mul, kind=PARALLEL))
+    assert f.num_threads == 3
+    a, b = rand("float64", (1000,)), rand("float64", (1000,))
+    c = np.zeros(1000)
+    f(a, b, c)
+    np.testing.assert_array_equal(c, a * b)
+    monkeypatch.setenv("TENSORLANG_NUM_THREADS", "2")
+    assert build(elementwise("vmul", ["float64", "float64"], "float64", E.Mul, kind=PARALLEL)).num_threads == 2
+    monkeypatch.setenv(name, "none")
+    monkeypatch.delenv("TENSORLANG_NUM_THREADS")
+    with pytest.raises(TargetError, match=f"{name} must be a positive integer"):
+        build(elementwise("vmul", ["float64", "float64"], "float64", E.Mul, kind=PARALLEL))
