@@ -19,9 +19,12 @@ class IRModule(metaclass=AliasMeta):
 
     def __new__(cls, functions: Mapping[Any, Any] | None = None, *args: Any, **kwargs: Any) -> PrimFunc:  # type: ignore[misc]
         items = list((functions or {}).items())
-        if len(items) != 1 or not isinstance(items[0][1], PrimFunc):
+        if len(items) != 1:
             raise ArgumentError("IRModule: a tensorlang module holds exactly one PrimFunc (what tvm.lower returns); "
                                 f"got {len(items)} function(s)")
+        if not isinstance(items[0][1], PrimFunc):
+            raise ArgumentError("IRModule: a tensorlang module holds exactly one PrimFunc (what tvm.lower returns); "
+                                f"got {type(items[0][1]).__name__} {items[0][1]!r:.80} for '{items[0][0]}'")
         name, func = items[0]
         name = getattr(name, "name_hint", name)
         return func if name in ("main", func.name) else func.with_name(str(name))

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ..errors import ArgumentError
 from ..te import expr as E
 from ..te.expr import PrimExpr, Var, cast, convert
-from ..te.functor import Mutator, post_order_visit, pre_order_visit
+from ..te.functor import Mutator
+from ..te.functor import post_order_visit as _post_order_visit
+from ..te.functor import pre_order_visit as _pre_order_visit
 from ..te.functor import substitute as substitute_vars
 from . import stmt as S
 
@@ -25,8 +28,14 @@ def _node_kinds() -> set[str]:
 def substitute(node: Any, vmap: dict[Var, Any]) -> Any:
     """``node`` with each variable of ``vmap`` replaced by its value; an integer value takes the
     variable's integer width (a loop variable may be int64 where TVM's is int32)."""
+    if not isinstance(vmap, Mapping):
+        raise ArgumentError(f"substitute(node, vmap): vmap must be a dict of Var -> value (TVM's Dict[Var, "
+                            f"PrimExpr]), got {type(vmap).__name__}")
     values: dict[Var, PrimExpr] = {}
     for v, value in vmap.items():
+        if not isinstance(v, Var):
+            raise ArgumentError(f"substitute(node, vmap): the keys of vmap are variables (te.var, a loop's "
+                                f"loop_var), got {type(v).__name__} {v!r}")
         value = convert(value)
         if value.dtype != v.dtype and value.dtype.is_int and v.dtype.is_int:
             value = cast(value, v.dtype)
@@ -40,6 +49,11 @@ def ir_transform(stmt: Any, preorder: Callable[[Any], Any] | None, postorder: Ca
     (``"tir.For"``, ``"tir.Store"`` ...; every kind when None), ``preorder(node)`` may return a
     replacement (its children are then left as they are), else the children are transformed
     and ``postorder(node)`` may return a replacement; returning None keeps the node."""
+    for what, fn in (("preorder", preorder), ("postorder", postorder)):
+        if fn is not None and not callable(fn):
+            raise ArgumentError(f"ir_transform: {what} must be a function of a node (or None), got {fn!r}")
+    if isinstance(only_enable, str):  # one kind, "tir.For": not its characters
+        only_enable = [only_enable]
     kinds = None
     if only_enable is not None:
         kinds = {_KIND_ALIASES.get(k.split(".")[-1], k.split(".")[-1]) for k in only_enable}
@@ -62,6 +76,21 @@ def ir_transform(stmt: Any, preorder: Callable[[Any], Any] | None, postorder: Ca
                     return got
             return out
     return _Transform().visit(stmt)
+
+
+def post_order_visit(stmt: Any, fvisit: Callable[[Any], Any]) -> None:
+    """TVM's ``post_order_visit``: ``fvisit(node)`` for every node of ``stmt``, children first."""
+    if not callable(fvisit):
+        raise ArgumentError(f"post_order_visit(stmt, fvisit): fvisit must be a function of a node, got {fvisit!r}")
+    _post_order_visit(stmt, fvisit)
+
+
+def pre_order_visit(stmt: Any, fvisit: Callable[[Any], Any]) -> None:
+    """TVM's ``pre_order_visit``: ``fvisit(node)`` for every node of ``stmt``, parents first; a
+    node's children only when it returns True."""
+    if not callable(fvisit):
+        raise ArgumentError(f"pre_order_visit(stmt, fvisit): fvisit must be a function of a node, got {fvisit!r}")
+    _pre_order_visit(stmt, fvisit)
 
 
 def stmt_seq(*parts: Any) -> S.Stmt:

@@ -15,7 +15,8 @@ pass), ...]}`` (passes run inside lowering, ``ir.user_passes``) and
 ``-bounds-check`` target does) and ``{"cuda.kernels_output_dir": folder}`` (CUDA builds write their
 code there as tvm_kernels.cu and .ptx) and ``{"tir.UnrollLoop": {"auto_max_step": 16,
 "explicit_unroll": True}}`` (every loop nest of at most that many statements is unrolled, as the
-``auto_unroll_max_step`` pragma does for one); other config keys are accepted for ported code and have no
+``auto_unroll_max_step`` pragma does for one) and ``{"tir.disable_vectorize": True}`` (vectorized loops
+are lowered as serial loops, as TVM's VectorizeLoop(False)); other config keys are accepted for ported code and have no
 effect, with a warning naming them. ``opt_level``, ``required_pass`` and ``disabled_pass``
 decide which passes of a ``Sequential`` run, as in TVM (``PassContext.pass_enabled``); they do
 not change ``tvm.lower``/``tvm.build``'s own pipeline.
@@ -33,7 +34,17 @@ from ..errors import LoweringError
 from .function import PrimFunc
 
 KNOWN_CONFIG = ("te.keep_schedule_record", "tir.add_lower_pass", "tir.instrument_bound_checkers",
-                "cuda.kernels_output_dir", "tir.UnrollLoop")
+                "cuda.kernels_output_dir", "tir.UnrollLoop", "tir.disable_vectorize")
+# The value types of the known keys, as TVM's list_configs names them.
+CONFIG_TYPES = {"te.keep_schedule_record": "IntImm", "tir.add_lower_pass": "Array",
+                "tir.instrument_bound_checkers": "IntImm", "cuda.kernels_output_dir": "runtime.String",
+                "tir.UnrollLoop": "tir.transform.UnrollLoopConfig", "tir.disable_vectorize": "IntImm"}
+
+
+def _check_opt_level(value: Any, what: str) -> None:
+    """LoweringError unless ``value`` is a non-negative int (or its digits, as TVM's int() takes)."""
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).isdigit():
+        raise LoweringError(f"{what} must be a non-negative int, got {value!r}")
 
 
 class PassContext:
@@ -41,6 +52,9 @@ class PassContext:
 
     def __init__(self, opt_level: int = 2, required_pass: Any = None, disabled_pass: Any = None,
                  instruments: Any = None, config: dict[str, Any] | None = None, trace: Any = None):
+        _check_opt_level(opt_level, "PassContext(opt_level=...)")
+        if config is not None and not isinstance(config, dict):
+            raise LoweringError(f"PassContext(config=...) must be a dict of option name -> value, got {config!r}")
         self.opt_level = int(opt_level)
         self.required_pass = list(required_pass or [])
         self.disabled_pass = list(disabled_pass or [])
@@ -61,6 +75,12 @@ class PassContext:
 
     def __exit__(self, *exc: Any) -> None:
         _current.reset(self._tokens.pop())
+
+    @staticmethod
+    def list_configs() -> dict[str, dict[str, str]]:
+        """TVM's ``PassContext.list_configs()``: the config keys tensorlang honours, each with
+        the type of its value (other keys are accepted, with a warning, and have no effect)."""
+        return {key: {"type": kind} for key, kind in CONFIG_TYPES.items()}
 
     @staticmethod
     def current() -> PassContext:
@@ -102,6 +122,7 @@ class PassInfo:
     traceable: bool = False
 
     def __post_init__(self) -> None:
+        _check_opt_level(self.opt_level, f"pass '{self.name}': opt_level")
         object.__setattr__(self, "opt_level", int(self.opt_level))
         object.__setattr__(self, "required", tuple(self.required or ()))
 
@@ -112,6 +133,7 @@ class Pass:
     ``Sequential`` runs it; calling a pass directly always runs it, as in TVM."""
 
     def __init__(self, opt_level: int = 0, name: str = "", required: Sequence[str] = (), traceable: bool = False):
+        _check_opt_level(opt_level, f"pass '{name}': opt_level")
         self.opt_level = int(opt_level)
         self.name = name or type(self).__name__
         self.required = list(required)

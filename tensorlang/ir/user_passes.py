@@ -146,7 +146,13 @@ def VectorizeLoop(enable_vectorize: bool = True) -> PrimFuncPass:  # noqa: N802
     (``ir.passes.vectorize_loops``); with ``enable_vectorize=False`` they become serial loops."""
     if enable_vectorize:
         return _body_pass("tir.VectorizeLoop", lambda s, gpu: vectorize_loops(s))
-    return _body_pass("tir.VectorizeLoop", lambda s, gpu: _Serialize().visit(s))
+    return _body_pass("tir.VectorizeLoop", lambda s, gpu: serialize_vectorized(s))
+
+
+def serialize_vectorized(stmt: Stmt) -> Stmt:
+    """``stmt`` with every VECTORIZED loop a serial one (TVM's VectorizeLoop(False), as
+    PassContext config ``tir.disable_vectorize`` asks of lowering)."""
+    return _Serialize().visit(stmt)
 
 
 def LoopPartition() -> PrimFuncPass:  # noqa: N802

@@ -35,7 +35,7 @@ from ..ir.passes.streaming_stores import streaming_stores
 from ..ir.passes.unroll_loops import unroll_loops, unroll_options
 from ..ir.passes.vectorize_loops import vectorize_loops
 from ..ir.stmt import Allocate, For, LetStmt, Stmt
-from ..ir.user_passes import lower_passes, run_user_pass
+from ..ir.user_passes import lower_passes, run_user_pass, serialize_vectorized
 from ..ir.verify import verify
 from ..schedule.bound import infer_bound
 from ..schedule.inline import effective_bodies
@@ -199,8 +199,9 @@ PIPELINE: tuple[Step, ...] = (
     Step("streaming_stores", lambda s, c: streaming_stores(s, c.argument_bytes()), (),
          "aligned non-temporal stores for large written-once outputs (or a nontemporal pragma); after unrolling, "
          "so it sees the final loops, before vectorizing, so the head and tail stay scalar", only_for="llvm"),
-    Step("vectorize_loops", lambda s, c: vectorize_loops(s), ("no_vectorized_loops",),
-         "vector lanes replace VECTORIZED loops"),
+    Step("vectorize_loops", lambda s, c: serialize_vectorized(s) if PassContext.current().config.get(
+        "tir.disable_vectorize") else vectorize_loops(s), ("no_vectorized_loops",),
+         "vector lanes replace VECTORIZED loops (serial loops under PassContext config tir.disable_vectorize)"),
     Step("remove_no_op", lambda s, c: remove_no_op(s), (),
          "drop empty loops and decided branches; inline extent-1 loops"),
     Step("simplify", lambda s, c: simplify_stmt(s), (),

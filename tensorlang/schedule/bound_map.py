@@ -40,3 +40,12 @@ def ScheduleOps(sch: Schedule, bounds: Map, debug_keep_trivial_loop: bool = Fals
     if not isinstance(bounds, Map) or bounds.bounds is None:
         raise ScheduleError("ScheduleOps expects the result of te.schedule.InferBound(s)")
     return schedule_ops(sch, bounds.bodies, bounds.bounds, set())
+
+
+def SchedulePostProcToPrimFunc(args: Any, stmt: Any, binds: Any = None) -> Any:  # noqa: N802 - TVM's name
+    """TVM's ``te.schedule.SchedulePostProcToPrimFunc``: tensorlang's ScheduleOps result is a loop
+    nest to read, not a function to build (its storage flattening is part of ``tvm.lower``)."""
+    raise ScheduleError("te.schedule.SchedulePostProcToPrimFunc: tensorlang does not build a function from "
+                        "ScheduleOps' loop nest (ScheduleOps, StorageFlatten and the rest are steps of tvm.lower); "
+                        "use tvm.lower(s, args), which gives the flattened PrimFunc that tir.transform passes "
+                        "and tvm.build take")
