@@ -15,6 +15,7 @@ from .ir.passes.lower_intrin import lower_intrinsics
 from .ir.transform import PassContext
 from .lowering import lower_schedule
 from .schedule.schedule import Schedule, create_schedule
+from .target.abi import ENTRY_PREFIX, METADATA_SYMBOL
 from .target.backends import get_backend
 from .target.target import Target, as_target
 from .te.depth import deep_expressions
@@ -73,6 +74,9 @@ def _check_name(name: Any, what: str) -> None:
     if not isinstance(name, str) or not name or not name.isascii() or not name.isprintable():
         raise TargetError(f"{what}(name=...) must be a non-empty string of printable ASCII characters (the "
                           f"function's symbol), got {name!r}")
+    if name.startswith(ENTRY_PREFIX) or name == METADATA_SYMBOL:
+        raise TargetError(f"{what}(name={name!r}): names starting with '{ENTRY_PREFIX}' (and "
+                          f"'{METADATA_SYMBOL}') are the symbols of tensorlang's runtime; choose another name")
 
 
 def _check_binds(binds: Any) -> None:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 import os
+import shutil
 import tempfile
+import weakref
 from typing import Any
 
 from ..contrib.cc import create_shared
 from ..errors import BuildError
 from ..target.backends import load_module as _load_module
+from ..target.llvm.runtime import default_num_threads
 from ..target.timing import ProfileResult
 from ..tvm_paths import TVM_MODULE_NAMES
 from .convert import convert
@@ -19,19 +22,34 @@ from .ndarray import Device, NDArray, array, cpu, cuda, device, empty, gpu
 from .packed import get_global_func, list_global_func_names, register_func
 
 
-def load_module(path: str | os.PathLike) -> Any:
+def load_module(path: str | os.PathLike, fmt: str = "") -> Any:
     """Load a module written by any backend's ``export_library`` (``tl.runtime.load_module``), or
     an object file that ``Module.save("x.o")`` wrote: as TVM does, it is linked into a shared
-    library first (``contrib.cc.create_shared``, which needs a C compiler)."""
+    library first (``contrib.cc.create_shared``, which needs a C compiler).  ``fmt`` (TVM's
+    optional format, default: from the file's suffix) "o" reads an object file of any name; the
+    file's own header decides every other format."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise BuildError(f"load_module expects the path of a file written by export_library, got {path!r}")
-    if os.fsdecode(path).endswith(".o"):
+    if not isinstance(fmt, str):
+        raise BuildError(f"load_module(path, fmt): fmt must be a format name such as 'so' or 'o', got {fmt!r}")
+    if os.fsdecode(path).endswith(".o") or fmt in ("o", "obj"):
         # The library stays in its temporary folder, as TVM's does: the module maps it, and
         # export_library copies it.
-        library = os.path.join(tempfile.mkdtemp(prefix="tensorlang-load-"), "module.so")
+        folder = tempfile.mkdtemp(prefix="tensorlang-load-")
+        library = os.path.join(folder, "module.so")
         create_shared(library, [os.fsdecode(path)])
-        return _load_module(library)
+        module = _load_module(library)
+        # the folder goes with the module's library (the mapping outlives the file)
+        weakref.finalize(getattr(module, "_library", module), shutil.rmtree, folder, True)
+        return module
     return _load_module(path)
+
+
+def num_threads() -> int:
+    """TVM's ``runtime.num_threads()``: the threads a parallel loop of a module built or loaded
+    from now on uses (TENSORLANG_NUM_THREADS, TVM_NUM_THREADS or OMP_NUM_THREADS when set, else
+    the processors this process may run on; ``Module.set_num_threads`` changes one module's)."""
+    return default_num_threads()
 
 
 def __getattr__(name: str) -> Any:
@@ -44,4 +62,4 @@ def __getattr__(name: str) -> Any:
 
 __all__ = ["convert", "enabled", "DataType", "Module", "PackedFunc", "String", "const",
            "get_global_func", "list_global_func_names", "register_func", "Device", "NDArray", "ProfileResult",
-           "array", "cpu", "cuda", "device", "empty", "gpu", "load_module"]
+           "array", "cpu", "cuda", "device", "empty", "gpu", "load_module", "num_threads"]

@@ -246,6 +246,18 @@ class SignedModule:
         """The function ``name`` (TVM's ``Module.get_function``): the module itself, which holds it."""
         return self[name]
 
+    @property
+    def entry_func(self) -> Any:
+        """TVM's ``Module.entry_func``: the module's one function (the module itself)."""
+        return self
+
+    def implements_function(self, name: str, query_imports: bool = False) -> bool:
+        """TVM's ``Module.implements_function``: whether ``name`` is the function this module
+        holds (imported device modules hold kernels, never a function to call by name)."""
+        if not isinstance(name, str):
+            raise ArgumentError(f"implements_function expects a function name (str), got {name!r}")
+        return name == self.name
+
     def import_module(self, module: Any) -> None:
         """TVM's ``import_module``: attach a device module (one ``load_module`` read from a saved
         ``.ptx``/``.cu``) so ``imported_modules`` lists it.  The code a call runs is the module's

@@ -13,7 +13,9 @@ import hashlib
 import numbers
 import os
 import shutil
+import tempfile
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -269,8 +271,16 @@ class SharedLibrary:
 
     runnable = True
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, private_copy: bool = False):
         self.path = os.path.abspath(path)
+        if private_copy:
+            # The dynamic loader hands out the library it already holds for a path (or a file):
+            # a file exported again to that path loads from a copy of its own.
+            folder = tempfile.mkdtemp(prefix="tensorlang-load-")
+            copy = os.path.join(folder, os.path.basename(self.path))
+            shutil.copyfile(self.path, copy)
+            weakref.finalize(self, shutil.rmtree, folder, True)  # the mapping outlives the file
+            self.path = copy
         try:
             self._dll = ctypes.CDLL(self.path)
         except OSError as exc:
@@ -315,9 +325,10 @@ def is_sealed(path: str) -> bool:
         return False
 
 
-def check_sealed(path: str) -> None:
+def check_sealed(path: str) -> bytes:
     """BuildError unless ``path`` is a whole library as export_library wrote it: mapping a
-    truncated or overwritten one would crash the process (SIGBUS) instead of raising."""
+    truncated or overwritten one would crash the process (SIGBUS) instead of raising.  Returns
+    the image's SHA-256."""
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -332,13 +343,23 @@ def check_sealed(path: str) -> None:
     if length != len(image) or hashlib.sha256(image).digest() != digest:
         raise BuildError(f"{path} is damaged: its checksum does not match its contents "
                          "(truncated or modified after export); export it again")
+    return digest
+
+
+# The image each library path (as given, and resolved) was first loaded with in this process: the
+# dynamic loader keeps a loaded library for the process's lifetime and returns it for its path again.
+_LOADED: dict[str, bytes] = {}
 
 
 def load_module(path: str | os.PathLike) -> Module:
     """Load a shared library written by ``Module.export_library`` (no compiler needed), after
     checking its checksum trailer."""
-    check_sealed(os.fspath(path))
-    lib = SharedLibrary(os.fspath(path))
+    digest = check_sealed(os.fspath(path))
+    # The loader matches a library by the name it was opened with and by its file: a path, or a
+    # symlink, that now holds another image than the one loaded through it gets a copy of its own.
+    names = (os.path.abspath(os.fspath(path)), os.path.realpath(os.fspath(path)))
+    stale = any(_LOADED.setdefault(name, digest) != digest for name in names)
+    lib = SharedLibrary(os.fspath(path), private_copy=stale)
     try:
         addr = lib.address(METADATA_SYMBOL)
     except BuildError:
