@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -28,9 +29,25 @@ def measured_before(exc: BaseException) -> list[Any]:
 
 @contextlib.contextmanager
 def stop_signals_held() -> Iterator[None]:
-    """Ctrl-C, SIGTERM and the stop timer wait until the block is done (then arrive as usual)."""
+    """Ctrl-C, SIGTERM and the stop timer wait until the block is done (then arrive as usual).
+
+    Blocking them in this thread is not enough: a tuning process has other threads (xgboost's
+    OpenMP pool, once a cost model was fitted), the kernel hands a signal sent to the process to
+    one of those, and Python then runs its handler in the main thread all the same, inside the
+    block.  So, in the main thread, the handlers are also replaced for the block by one that
+    notes the signal, and the noted signals are raised again once it is done."""
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _STOP_SIGNALS)
+    noted: list[int] = []
+    previous: dict[int, Any] = {}
     try:
+        if threading.current_thread() is threading.main_thread():
+            for sig in _STOP_SIGNALS:
+                if signal.getsignal(sig) is not None:  # None: a handler Python did not install, left alone
+                    previous[sig] = signal.signal(sig, lambda signum, frame: noted.append(signum))
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)  # what waited here arrives, noted or as usual
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        for sig in dict.fromkeys(noted):
+            signal.raise_signal(sig)
