@@ -531,7 +531,7 @@ def _build(args: argparse.Namespace) -> int:
     module = load_file(args.file)
     check_target(args.target)
     if args.auto:
-        return build_file(module, args.file, args.target, args.log, args.output)
+        return build_file(module, args.file, args.target, args.log, args.output, args.allow_other_device)
     best = ApplyHistoryBest(args.log, allow_other_device=args.allow_other_device)
     tasks = iter_tasks(module, args.file, args.target)
     out = Path(args.output)

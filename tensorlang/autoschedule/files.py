@@ -10,14 +10,17 @@ TVM's auto_scheduler scripts do, is tuned for those tasks, each made anew for ``
 
 from __future__ import annotations
 
+import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any
 
+from ..autotune import record
 from ..build_module import build
 from ..errors import TensorLangError
 from .scheduler import tune_tasks
-from .task import NAME_PREFIX, SearchTask, best_config
+from .task import NAME_PREFIX, SearchTask, best_config, is_trial_of
 
 
 def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
@@ -53,14 +56,14 @@ def tasks_from_module(module: Any, path: str, target: str) -> list[SearchTask]:
     return tasks
 
 
-def build_file(module: Any, path: str, target: str, log: str, output: str) -> int:
+def build_file(module: Any, path: str, target: str, log: str, output: str, allow_other_device: bool = False) -> int:
     """``tensorlang build --auto``: every computation of the file built with the best candidate of
     ``log`` and exported as a library (``NAME.<task>N.so`` beside ``output`` for several)."""
     tasks = tasks_from_module(module, path, target)
     out = Path(output)
     missing = []
     for n, task in enumerate(tasks):
-        cfg = best_config(task, log)
+        cfg = best_config(task, log, allow_other_device)
         if cfg is None:
             missing.append(f"{task.name}{task.args}")
             continue
@@ -77,6 +80,23 @@ def build_file(module: Any, path: str, target: str, log: str, output: str) -> in
 
 def default_auto_log(path: str, target: str) -> str:
     return str(Path("tuning_logs") / f"{Path(path).stem}.auto.{target.split()[0]}.json")
+
+
+def logged_failures(log: str, task: SearchTask) -> tuple[dict[str, int], str | None]:
+    """How many of ``task``'s trials in ``log`` failed, by kind, and the first one's message."""
+    kinds: dict[str, int] = {}
+    first = None
+    if not os.path.isfile(log):
+        return kinds, first
+    with warnings.catch_warnings():  # the run read the log already, and warned about its bad lines
+        warnings.simplefilter("ignore")
+        records = list(record.load_from_file(log))
+    for inp, res in records:
+        if not is_trial_of(task, inp) or res.ok:
+            continue
+        kinds[res.error_no.kind] = kinds.get(res.error_no.kind, 0) + 1
+        first = first or res.error_msg or res.error_no.kind
+    return kinds, first
 
 
 def tune_file(module: Any, path: str, target: str, trials: int, log: str | None, seed: int | None,
@@ -99,10 +119,16 @@ def tune_file(module: Any, path: str, target: str, trials: int, log: str | None,
         label = f"{task.name}{task.args}"
         best = f"{search.best_flops / 1e9:12.1f}" if search.best_config is not None else f"{'-':>12}"
         sketch = search.best_config["sketch"].val if search.best_config is not None else "-"
-        failed = sum(sched.task_errors[i].values())
+        # Failed trials of the log, those of the run this one resumes included, as the trials
+        # column counts them: a rerun after a kill names a computation that never worked too.
+        kinds, first = logged_failures(log, task)
+        for kind, n in sched.task_errors[i].items():
+            kinds[kind] = max(kinds.get(kind, 0), n)
+        first = first or sched.first_error[i]
+        failed = sum(kinds.values())
         print(f"{label[:40]:40} {search.trials_done:>7} {failed:>7} {best}  {sketch}")
-        if search.best_config is None and sched.first_error[i] is not None:
-            hopeless.append((label, sched.task_errors[i], sched.first_error[i]))
+        if search.best_config is None and first is not None:
+            hopeless.append((label, kinds, first))
     for label, kinds, first in hopeless:
         text = ", ".join(f"{kind} {n}" for kind, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
         first_line = (first.strip().splitlines() or ["?"])[0][:400]

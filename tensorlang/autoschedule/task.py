@@ -26,6 +26,7 @@ import numpy as np
 
 from ..autotune import record
 from ..autotune.callback import progress_bar
+from ..autotune.fingerprint import cpu_fingerprint, foreign_cpu
 from ..autotune.flop import compute_flop
 from ..autotune.measure import interrupted
 from ..autotune.measure.kept_builds import KeptBuilds
@@ -358,16 +359,17 @@ class SearchTask:
         return search
 
     def apply_best(self, log: str | os.PathLike | None = None, include_compatible: bool = False,
-                   layout_rewrite_option: Any = None, *, log_file: str | os.PathLike | None = None
-                   ) -> tuple[Schedule, list]:
+                   layout_rewrite_option: Any = None, *, log_file: str | os.PathLike | None = None,
+                   allow_other_device: bool = False) -> tuple[Schedule, list]:
         """The best error-free candidate of this task (same workload and target) in ``log``
         (TVM's keyword: ``log_file``), by the rule ``load_best_record`` and ``ApplyHistoryBest``
         follow; without a log, the state the current dispatch context gives
         (``with auto_scheduler.ApplyHistoryBest(log): task.apply_best()``).
-        (TVM's ``include_compatible`` and ``layout_rewrite_option`` are accepted and not used.)"""
-        return self.instantiate(self._best(_one_log(log, log_file, "apply_best")))
+        (TVM's ``include_compatible`` and ``layout_rewrite_option`` are accepted and not used.)
+        Records measured on another CPU model are not applied unless ``allow_other_device``."""
+        return self.instantiate(self._best(_one_log(log, log_file, "apply_best"), allow_other_device))
 
-    def _best(self, log: str | os.PathLike | None) -> ConfigEntity:
+    def _best(self, log: str | os.PathLike | None, allow_other_device: bool = False) -> ConfigEntity:
         if log is None:
             from .dispatcher import DispatchContext  # the dispatch layer sits above the task
             state = DispatchContext.current.query(self.target, self.workload_key, True, self.dag)
@@ -375,7 +377,7 @@ class SearchTask:
                 raise TensorLangError(f"no log given and no auto_scheduler dispatch context (ApplyHistoryBest) knows "
                                       f"{self.name}{self.args} on {self.target}")
             return state
-        best = best_config(self, log)
+        best = best_config(self, log, allow_other_device)
         if best is None:
             raise TensorLangError(f"{log}: no successful trial of {self.name}{self.args} on {self.target}")
         return best
@@ -473,12 +475,14 @@ def confirm_best(task: SearchTask, search: SketchSearch, measure_option: Any, lo
     if not confirmed:
         return False
     if log is not None:
-        record.append_confirmations(log, confirmed)
+        with interrupted.stop_signals_held():  # all the ranks of the confirmation, or none
+            record.append_confirmations(log, confirmed)
     search.update([inp for inp, _ in confirmed], [res for _, res in confirmed])
     return True
 
 
-def _mine(task: SearchTask, inp: MeasureInput) -> bool:
+def is_trial_of(task: SearchTask, inp: MeasureInput) -> bool:
+    """Whether a logged trial is of ``task`` (its workload, on its target)."""
     return inp.task.workload_key == task.workload_key and str(inp.task.target) == task.target
 
 
@@ -513,7 +517,7 @@ def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:
         return 0
     inputs, results = [], []
     for inp, res in record.load_with_confirmations(log):
-        if _mine(search.task, inp):
+        if is_trial_of(search.task, inp):
             try:
                 from_config(inp.config)
             except InstantiationError:
@@ -527,11 +531,23 @@ def resume(search: SketchSearch, log: str | os.PathLike | None) -> int:
     return trials
 
 
-def best_config(task: SearchTask, log: str | os.PathLike) -> ConfigEntity | None:
-    """The best config of ``task`` in ``log`` by ``record.Ranking`` (None when there is none)."""
+def best_config(task: SearchTask, log: str | os.PathLike, allow_other_device: bool = False) -> ConfigEntity | None:
+    """The best config of ``task`` in ``log`` by ``record.Ranking`` (None when there is none).
+    Records measured on another CPU model (or with other vector features) are not used, as
+    ``autotune.apply_history_best`` does not use them, unless ``allow_other_device``; a log
+    that holds only such records of the task is a TensorLangError naming the device."""
     if not os.path.exists(log):
         raise TensorLangError(f"{log}: no such tuning log")
-    mine = [(where, inp, res) for where, _, (inp, res) in record.log_lines_where(log) if _mine(task, inp)]
+    mine = [(where, inp, res) for where, _, (inp, res) in record.log_lines_where(log) if is_trial_of(task, inp)]
+    foreign = {d for _, _, res in mine if (d := foreign_cpu(res.device)) is not None}
+    if foreign and not allow_other_device:
+        mine = [(where, inp, res) for where, inp, res in mine if foreign_cpu(res.device) is None]
+        if not any(res.ok for _, _, res in mine):
+            raise TensorLangError(
+                f"{log}: the trials of {task.name}{task.args} on {task.target} were measured on "
+                f"{'; '.join(sorted(foreign))}, not on this machine ({cpu_fingerprint().describe()}): they are "
+                f"not applied; pass allow_other_device=True (tensorlang build --auto --allow-other-device) to "
+                f"apply them anyway")
     refused: set[str] = set()  # configs that do not make a schedule of this task
     while True:
         ranking = record.Ranking()  # the rule every reader of a log follows
@@ -609,7 +625,8 @@ def _measure(task: SearchTask, search: SketchSearch, configs: Sequence[ConfigEnt
                     cb(search, inputs[:len(done)], done)
         raise
     if log is not None:
-        record.append(log, zip(inputs, results))
+        with interrupted.stop_signals_held():  # a Ctrl-C now would lose the whole measured batch
+            record.append(log, zip(inputs, results))
     search.update(inputs, results)
     search.trials_done += len(results)
     for cb in callbacks:

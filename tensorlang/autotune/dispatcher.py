@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..errors import TensorLangError
-from .fingerprint import cpu_fingerprint
+from .fingerprint import cpu_fingerprint, foreign_cpu
 from .space import ConfigBase, ConfigEntity, FallbackConfigEntity
 
 _current_config: ContextVar[ConfigBase | None] = ContextVar("tensorlang_autotune_config", default=None)
@@ -259,10 +259,10 @@ class ApplyHistoryBest(DispatchContext):
 
     def _other_cpu(self, inp: Any, res: Any) -> bool:
         """Whether a record was measured by a CPU other than this host's (and says so)."""
-        device = res.device
-        if device is None or device.kind != "cpu" or device.same_device(cpu_fingerprint()):
+        other = foreign_cpu(res.device)
+        if other is None:
             return False
-        self._foreign_cpu.setdefault(inp.task.workload_key, set()).add(device.describe())
+        self._foreign_cpu.setdefault(inp.task.workload_key, set()).add(other)
         return True
 
     def update(self, target: Any, workload: Any, cfg: ConfigBase) -> None:

@@ -109,6 +109,15 @@ def cpu_fingerprint() -> DeviceFingerprint:
                              host=socket.gethostname())
 
 
+def foreign_cpu(device: DeviceFingerprint | None) -> str | None:
+    """The description of the CPU that measured a record (its ``device``) when that is not this
+    host's model and features, else None (a GPU's or an unrecorded device included): the records
+    best-pickers leave out unless asked, since a schedule tuned for one CPU can be slow on another."""
+    if device is None or device.kind != "cpu" or device.same_device(cpu_fingerprint()):
+        return None
+    return device.describe()
+
+
 def gpu_fingerprint(name: str, compute_capability: tuple[int, int] | str, versions: dict[str, str] | None = None,
                     host: str | None = None) -> DeviceFingerprint:
     """A GPU's fingerprint from what a measuring worker read off its device."""
