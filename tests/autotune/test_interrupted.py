@@ -13,7 +13,7 @@ import tensorlang as tl
 from tensorlang import autoschedule, autotune, te
 from tensorlang.autotune import callback
 from tensorlang.autotune.measure.local import LocalBuilder, LocalRunner
-from tensorlang.autotune.tuner import GridSearchTuner
+from tensorlang.autotune.tuner import GridSearchTuner, XGBTuner
 
 from . import tiny_tasks  # noqa: F401 - registers tiny/matmul
 
@@ -57,6 +57,27 @@ def test_template_tuner_logs_the_trials_a_batch_finished_before_an_interrupt(tmp
     c = np.zeros((32, 32), "float32")
     tl.build(s, args)(a, b, c)
     np.testing.assert_allclose(c, a @ b, rtol=1e-4, atol=1e-4)
+
+
+class _InterruptedFit(XGBTuner):
+    """Ctrl-C arrives while the tuner refits its cost model on a measured batch."""
+
+    def update(self, inputs, results):
+        raise KeyboardInterrupt
+
+
+def test_template_tuner_logs_a_batch_before_refitting_its_model(tmp_path):
+    """A Ctrl-C during the cost-model fit (seconds with xgboost) loses no measured trial: the log
+    callback has the batch before the fit starts."""
+    task = autotune.task.create("tiny/matmul", (32, 32, 32), "llvm")
+    log = tmp_path / "log.json"
+    option = autotune.measure_option(builder=LocalBuilder(timeout=20, n_parallel=4),
+                                     runner=LocalRunner(number=1, repeat=1, timeout=20))
+    tuner = _InterruptedFit(task, plan_size=4, seed=0)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.tune(n_trial=8, measure_option=option, callbacks=[callback.log_to_file(str(log))])
+    trials = _trials(log)
+    assert len(trials) == 4 and all(t["result"]["error_no"] == 0 for t in trials)
 
 
 def _softmax(n, m):

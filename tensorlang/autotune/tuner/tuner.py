@@ -374,10 +374,12 @@ class Tuner:
                     self._shown_best_flops = running
                 done += len(results)
                 self.trials_done += len(results)
-                self.update(inputs, results)
+                # The callbacks (the log among them) before the model is refitted: a Ctrl-C during a
+                # fit, seconds long with xgboost, then loses no measured trial.
                 if not callable(stream):
                     for callback in callbacks:
                         callback(self, inputs, results)
+                self.update(inputs, results)
                 self.ttl = min(n_trial if early_stopping is None else best_at + early_stopping, n_trial) - done
                 if early_stopping is not None and done >= best_at + early_stopping:
                     logger.debug("tune: early stop after %d trials (best at trial %d)", done, best_at)
