@@ -107,8 +107,11 @@ def tune_file(module: Any, path: str, target: str, trials: int, log: str | None,
     computation stops after ``early_stopping`` trials without a better candidate), then
     re-measure each one's leaders (``--confirm-top``, ``--confirm-rounds``).  Exit status 1
     when a computation has no working candidate at all."""
-    tasks = tasks_from_module(module, path, target)
     log = log or default_auto_log(path, target)
+    # A second run into the same log stops at once, not after setting up its tasks (seconds for
+    # a file of several computations); tune_tasks takes the lock itself.
+    record.check_not_busy(log)
+    tasks = tasks_from_module(module, path, target)
     print(f"auto-scheduling {len(tasks)} computation(s) of {path} on {target}, {trials} trials each; log {log}",
           file=sys.stderr)
     sched = tune_tasks(tasks, n_trials=trials * len(tasks), log=log, seed=seed, measure_option=measure_option,

@@ -114,6 +114,28 @@ def check_writable(path: str | os.PathLike) -> str:
     return path
 
 
+def check_not_busy(path: str | os.PathLike) -> None:
+    """LogFileError when ``path`` cannot be a tuning log or another process is tuning into it
+    now (it holds ``exclusive_writer``'s lock): for a front end to say so before it sets up its
+    tasks.  Creates nothing and takes no lock: the run itself takes it."""
+    import fcntl
+    path = check_writable(path)
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # no log yet: nobody is writing it
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise LogFileError(_BUSY.format(path=path)) from None
+    finally:
+        os.close(fd)  # closing drops the probe's lock
+
+
+_BUSY = ("{path} is being written by another tuning process; wait for it to finish (it resumes from the log "
+         "when run again) or use another log file")
+
+
 @contextlib.contextmanager
 def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
     """Hold an advisory lock on the log ``path`` for a whole tuning run, so that a second
@@ -132,8 +154,7 @@ def exclusive_writer(path: str | os.PathLike) -> Iterator[str]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             created = False  # another run's log
-            raise LogFileError(f"{path} is being written by another tuning process; wait for it to finish "
-                               "(it resumes from the log when run again) or use another log file") from None
+            raise LogFileError(_BUSY.format(path=path)) from None
         _LOCK_FDS.add(fd)
         from .measure.scratch import sweep_orphans_once
         sweep_orphans_once()  # the scratch folders of a killed run this one resumes

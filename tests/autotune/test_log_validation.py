@@ -96,6 +96,26 @@ def test_a_second_writer_is_refused_until_the_first_ends(tmp_path) -> None:
     assert out.strip() == "locked"
 
 
+def test_tune_auto_says_a_log_is_busy_before_setting_up_its_tasks(tmp_path, monkeypatch) -> None:
+    """``tensorlang tune --auto`` into a log another run holds stops before it imports and sets
+    up the file's computations (seconds each); check_not_busy itself creates no log."""
+    from tensorlang.autoschedule import files
+
+    log = tmp_path / "auto.json"
+    record.check_not_busy(log)
+    assert not log.exists()
+
+    def too_early(*args, **kwargs):
+        raise AssertionError("tasks set up while the log was busy")
+
+    monkeypatch.setattr(files, "tasks_from_module", too_early)
+    with record.exclusive_writer(log):  # the other run
+        with pytest.raises(record.LogFileError, match="being written by another tuning process"):
+            files.tune_file(None, "examples/matmul.py", "llvm", 4, str(log), 0)
+    with pytest.raises(AssertionError, match="tasks set up"):  # free again: it goes on to the tasks
+        files.tune_file(None, "examples/matmul.py", "llvm", 4, str(log), 0)
+
+
 def _build_and_check(tmp_path, log, allow: bool = False) -> None:
     with autotune.apply_history_best(str(log), allow_other_device=allow):
         with tl.target.Target("llvm"):
