@@ -25,6 +25,7 @@ from ..ir.function import Buffer, PrimFunc
 from ..ir.passes.double_buffer import inject_double_buffer
 from ..ir.passes.hoist_shared import hoist_shared_allocations
 from ..ir.passes.inject_virtual_thread import inject_virtual_threads
+from ..ir.passes.interchange_reductions import interchange_reductions
 from ..ir.passes.loop_partition import partition_loops
 from ..ir.passes.pipeline_rows import pipeline_rows
 from ..ir.passes.remove_no_op import remove_no_op
@@ -196,6 +197,9 @@ PIPELINE: tuple[Step, ...] = (
          ("no_unrolled_loops",),
          "copies of unrolled bodies; before vectorizing, so vector loops in them are vectorized in every copy "
          "(for CUDA, what auto-unrolling picks becomes a pragma: NVRTC unrolls it)"),
+    Step("interchange_reductions", lambda s, c: interchange_reductions(s), (),
+         "a spatial loop moved inside the reduction loops of its default schedule where that makes the inner "
+         "accesses contiguous; after unrolling, on the final serial loops, before vectorizing", only_for="llvm"),
     Step("streaming_stores", lambda s, c: streaming_stores(s, c.argument_bytes()), (),
          "aligned non-temporal stores for large written-once outputs (or a nontemporal pragma); after unrolling, "
          "so it sees the final loops, before vectorizing, so the head and tail stay scalar", only_for="llvm"),
