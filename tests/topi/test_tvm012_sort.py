@@ -100,9 +100,9 @@ def test_topk(target, dev, topk, axis, topk_ret_type, is_ascend, dtype):
 
     np_data = np.random.uniform(size=shape).astype(data_dtype)
     if is_ascend:
-        np_indices = np.argsort(np_data, axis=axis)
+        np_indices = np.argsort(np_data, axis=axis, kind="stable")  # ties: the stable order ours gives
     else:
-        np_indices = np.argsort(-np_data, axis=axis)
+        np_indices = np.argsort(-np_data, axis=axis, kind="stable")
     kk = topk if topk >= 1 else shape[axis]
     if axis == 0:
         np_indices = np_indices[:kk, :]

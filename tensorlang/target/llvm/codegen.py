@@ -29,6 +29,8 @@ from typing import Any
 
 import llvmlite.ir as ir
 
+from ...arith.interval import Interval
+from ...arith.simplify import const_bound
 from ...errors import BuildError
 from ...ir import stmt as S
 from ...ir.function import Buffer, PrimFunc
@@ -266,6 +268,11 @@ class _ModuleEmitter:
         # are emitted): a store of another type would write foreign bits into them.
         self.buffer_elems: dict[E.Var, DType] = {p.data: p.dtype.element_of() for p in func.params
                                                  if isinstance(p, Buffer)}
+        # Elements of the buffers whose size is a constant (parameters, then stack or heap
+        # allocations as they are emitted): a load proven inside them cannot fault.
+        self.buffer_sizes: dict[E.Var, int] = {
+            p.data: math.prod(d.value for d in p.shape) for p in func.params
+            if isinstance(p, Buffer) and p.dtype.lanes == 1 and all(isinstance(d, E.IntImm) for d in p.shape)}
         # Always present, so the runtime can set it whether or not the function has parallel loops.
         self._strings: dict[str, ir.GlobalVariable] = {}
         self._packed_slot: ir.GlobalVariable | None = None
@@ -500,6 +507,9 @@ class _FunctionEmitter(Visitor):
         # that width must not touch the others.
         self.mask: ir.Value | None = None
         self._may_fault_cache: dict[int, bool] = {}
+        # The constant ranges of the serial loops around the point being emitted (may_fault
+        # proves loads in bounds with them).
+        self.loop_ranges: dict[E.Var, Interval] = {}
         # > 0 while emitting a memory index: only index arithmetic gets LLVM's "nsw" (lowering
         # picks index dtypes wide enough for every buffer); value arithmetic wraps like numpy's.
         self._in_index = 0
@@ -661,8 +671,10 @@ class _FunctionEmitter(Visitor):
         key = id(e)
         hit = self._may_fault_cache.get(key)
         if hit is None:
-            if isinstance(e, E.Load) or (isinstance(e, E.Call) and e.name == CHECK):
+            if isinstance(e, E.Call) and e.name == CHECK:
                 hit = True  # integer division is guarded and never traps; a failed CHECK returns
+            elif isinstance(e, E.Load) and not self._in_bounds(e):
+                hit = True
             else:
                 hit = any(self.may_fault(c) for c in children(e))
             self._may_fault_cache[key] = hit
@@ -921,6 +933,22 @@ class _FunctionEmitter(Visitor):
 
     def visit_ShiftRight(self, e: E.ShiftRight) -> ir.Value:
         return self._shift(e, left=False)
+
+    def _in_bounds(self, e: E.Load) -> bool:
+        """Whether every lane of ``e`` reads inside its buffer wherever the enclosing loops run
+        (then a Select may load it whichever side it picks: a plain select, which vectorizes)."""
+        size = self.m.buffer_sizes.get(e.buffer)
+        if size is None or e.predicate is not None:
+            return False
+        index, span = e.index, 0
+        if isinstance(index, E.Ramp):
+            if not isinstance(index.stride, E.IntImm):
+                return False
+            index, span = index.base, (index.lanes - 1) * index.stride.value
+        elif isinstance(index, E.Broadcast):
+            index = index.value
+        lo, hi = const_bound(index, self.loop_ranges)
+        return lo is not None and hi is not None and lo + min(span, 0) >= 0 and hi + max(span, 0) < size
 
     def visit_Not(self, e: E.Not) -> ir.Value:
         return self.b.not_(self.visit(e.a))
@@ -1521,8 +1549,27 @@ class _FunctionEmitter(Visitor):
         hi = self.b.add(lo, extent, name=f"{s.loop_var.name}.end", flags=self._nsw(vdt))
         rolled = id(s) in self.m.rolled_holders or EMULATED_THREADS_KEY in dict(s.annotations)
         loop_md = self.m.no_unroll_loop_id() if rolled else None
-        with self.streaming(s), self.prefetching(s), self.loop(s.loop_var, lo, hi, loop_md):
+        with self.streaming(s), self.prefetching(s), self.loop(s.loop_var, lo, hi, loop_md), \
+                self.ranged(s):
             self.visit(s.body)
+
+    @contextlib.contextmanager
+    def ranged(self, s: S.For) -> Iterator[None]:
+        """``loop_ranges`` holds ``s``'s range (when constant) while its body is emitted."""
+        var, old = s.loop_var, self.loop_ranges.get(s.loop_var)
+        if isinstance(s.min, E.IntImm) and isinstance(s.extent, E.IntImm) and s.extent.value > 0:
+            self.loop_ranges[var] = Interval(s.min, E.IntImm(s.min.dtype, s.min.value + s.extent.value - 1))
+        else:
+            self.loop_ranges.pop(var, None)
+        self._may_fault_cache.clear()  # its answers depend on the ranges
+        try:
+            yield
+        finally:
+            if old is None:
+                self.loop_ranges.pop(var, None)
+            else:
+                self.loop_ranges[var] = old
+            self._may_fault_cache.clear()
 
     def _parallel_for(self, s: S.For) -> None:
         lo = self.index64(s.min)
@@ -1563,6 +1610,8 @@ class _FunctionEmitter(Visitor):
         lanes = s.dtype.lanes
         name = s.buffer.name
         self.m.distinct_buffers.add(s.buffer)
+        if isinstance(s.extent, E.IntImm) and lanes == 1:  # the smallest, should a Var be allocated twice
+            self.m.buffer_sizes[s.buffer] = min(s.extent.value, self.m.buffer_sizes.get(s.buffer, s.extent.value))
         if isinstance(s.extent, E.IntImm):
             count = s.extent.value * lanes
             if count * elem.bytes <= STACK_ALLOC_LIMIT:
