@@ -162,6 +162,10 @@ class Target:
     def __exit__(self, *exc: Any) -> None:
         _current.reset(self._tokens.pop())
 
+    def with_host(self, host: Any = None) -> Target:
+        """TVM's ``Target.with_host``: this target carrying ``host`` (an LLVM CPU target)."""
+        return Target(self, host)
+
     @staticmethod
     def canon_target_and_host(target: Any, target_host: Any = None) -> tuple[Target | None, Any]:
         """TVM's ``Target.canon_target_and_host``: ``target`` as a Target carrying ``target_host``

@@ -278,6 +278,12 @@ def test_integration_test_names_apply_canon_target_and_task_table():
     target, host = tvm.target.Target.canon_target_and_host("cuda", "llvm")
     assert target.kind.name == "cuda" and str(host) == "llvm" and target.host is host
     assert tvm.target.Target.canon_target_and_host(None, "llvm") == (None, "llvm")
+    with_host = tvm.target.Target("llvm").with_host("llvm")  # TVM 0.10+ code's spelling
+    assert with_host.kind.name == "llvm" and str(with_host.host) == "llvm"
+    g = tvm.build(te.create_schedule(B.op), [A, B], target=with_host)
+    c = np.full(8, np.nan, "float32")
+    g(a, c)
+    np.testing.assert_allclose(c, a + 1, rtol=1e-6)
     assert tvm.autotvm.task.task.TASK_TABLE is tvm.autotvm.task.task.TEMPLATES
 
 
