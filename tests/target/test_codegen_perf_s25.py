@@ -117,15 +117,19 @@ def test_where_with_loads_in_bounds_is_a_vector_select():
     n, m = 37, 300
     X, Y = te.placeholder((n, m), name="X"), te.placeholder((n, m), name="Y")
     O = topi.where(topi.greater(X, Y), X, Y)
-    f = tvm.build(te.create_schedule(O.op), [X, Y, O], target="llvm")
-    ir_text = f.get_source("ll")
-    assert re.search(r"= select <\d+ x i1> [^\n]*<\d+ x float>", ir_text), "where left scalar"
-    assert "masked.gather" not in ir_text
-    x, y = rng.standard_normal((n, m)).astype("float32"), rng.standard_normal((n, m)).astype("float32")
-    x[0, :5] = np.nan
-    out = tvm.nd.array(np.zeros((n, m), "float32"))
-    f(tvm.nd.array(x), tvm.nd.array(y), out)
-    np.testing.assert_array_equal(out.numpy(), np.where(x > y, x, y))
+    for parallel in (False, True):  # a parallel loop's worker knows its loop's range too
+        s = te.create_schedule(O.op)
+        if parallel:
+            s[O].parallel(O.op.axis[0])
+        f = tvm.build(s, [X, Y, O], target="llvm")
+        ir_text = f.get_source("ll")
+        assert re.search(r"= select <\d+ x i1> [^\n]*<\d+ x float>", ir_text), f"where left scalar ({parallel=})"
+        assert "masked.gather" not in ir_text
+        x, y = rng.standard_normal((n, m)).astype("float32"), rng.standard_normal((n, m)).astype("float32")
+        x[0, :5] = np.nan
+        out = tvm.nd.array(np.zeros((n, m), "float32"))
+        f(tvm.nd.array(x), tvm.nd.array(y), out)
+        np.testing.assert_array_equal(out.numpy(), np.where(x > y, x, y))
 
 
 def test_if_then_else_guarding_an_out_of_bounds_load_still_skips_it():
@@ -134,8 +138,13 @@ def test_if_then_else_guarding_an_out_of_bounds_load_still_skips_it():
     n, half, shift = 1000, 500, 40_000_000
     A = te.placeholder((n,), name="A")
     O = te.compute((n,), lambda i: tvm.tir.if_then_else(i < half, A[i + (i // half) * shift], 0.0), name="O")
-    f = tvm.build(te.create_schedule(O.op), [A, O], target="llvm")
-    x = rng.standard_normal(n).astype("float32")
-    out = tvm.nd.array(rng.standard_normal(n).astype("float32"))
-    f(tvm.nd.array(x), out)
-    np.testing.assert_array_equal(out.numpy(), np.where(np.arange(n) < half, x, 0))
+    for parallel in (False, True):
+        s = te.create_schedule(O.op)
+        if parallel:
+            io, _ = s[O].split(O.op.axis[0], factor=100)
+            s[O].parallel(io)
+        f = tvm.build(s, [A, O], target="llvm")
+        x = rng.standard_normal(n).astype("float32")
+        out = tvm.nd.array(rng.standard_normal(n).astype("float32"))
+        f(tvm.nd.array(x), out)
+        np.testing.assert_array_equal(out.numpy(), np.where(np.arange(n) < half, x, 0))

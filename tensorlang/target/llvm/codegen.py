@@ -369,10 +369,12 @@ class _ModuleEmitter:
             self._decls[name] = fn
         return fn
 
-    def outline(self, loop: S.For, captured: list[E.Var], values: list[ir.Value]) -> ir.Function:
+    def outline(self, loop: S.For, captured: list[E.Var], values: list[ir.Value],
+                ranges: dict[E.Var, Interval] | None = None) -> ir.Function:
         """A worker for ``loop``: ``(closure, begin, end)`` unpacks the captured values and calls
         a body function that takes them as parameters, so buffers keep their noalias facts
-        when the body is inlined back into the worker."""
+        when the body is inlined back into the worker.  ``ranges``: the constant ranges of the
+        enclosing loops (for the captured ones, with the loop's own, loads proven in bounds)."""
         base = f"{self.func.name}.parallel{self._n_workers}"
         self._n_workers += 1
         types = [v.type for v in values]
@@ -386,11 +388,14 @@ class _ModuleEmitter:
             if var in self.distinct_buffers:
                 arg.add_attribute("noalias")
             em.vars[var] = arg
+            if ranges and var in ranges:
+                em.loop_ranges[var] = ranges[var]
         begin, end = body_fn.args[-2:]
         var_ty = llvm_type(loop.loop_var.dtype)
         lo = em.int_resize(begin, var_ty, signed=True)
         hi = em.int_resize(end, var_ty, signed=True)
-        with em.streaming(loop), em.loop(loop.loop_var, lo, hi):
+        # each worker runs a part of the loop's whole range
+        with em.streaming(loop), em.loop(loop.loop_var, lo, hi), em.ranged(loop):
             em.visit(loop.body)
         em.finish()
 
@@ -1578,7 +1583,7 @@ class _FunctionEmitter(Visitor):
         used.visit(s.body)
         captured = [v for v in used.found if v in self.vars and v is not s.loop_var]
         values = [self.vars[v] for v in captured]
-        worker = self.m.outline(s, captured, values)
+        worker = self.m.outline(s, captured, values, self.loop_ranges)
         if captured:
             struct = ir.LiteralStructType([v.type for v in values])
             closure = self.alloca(struct, name="closure")
