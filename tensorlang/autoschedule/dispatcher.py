@@ -12,11 +12,13 @@ knows the workload answers, and outside every block the fallback answers None.
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
 from ..autotune import record
+from ..autotune.fingerprint import cpu_fingerprint, foreign_cpu
 from ..errors import TensorLangError
 from ..target.target import Target, as_target
 from .cost_model import XGBRankModel
@@ -88,13 +90,19 @@ class ApplyHistoryBest(DispatchContext):
     confirmations, ``LOG.confirmed``, included) or (MeasureInput, MeasureResult) pairs; only the
     first ``n_lines`` records with ``n_lines``.  A target's records answer first, then those of
     any target of its kind ("llvm -mcpu=x" for "llvm").  ``include_compatible`` (TVM's matching
-    of workloads with other shapes) is accepted and not used: a workload gets its own records."""
+    of workloads with other shapes) is accepted and not used: a workload gets its own records.
+    Records measured on another CPU model are left out unless ``allow_other_device`` (a warning
+    names them when a workload had no other), as ``autotvm.apply_history_best`` does."""
 
-    def __init__(self, records: Any, n_lines: int | None = None, include_compatible: bool = False):
+    def __init__(self, records: Any, n_lines: int | None = None, include_compatible: bool = False,
+                 allow_other_device: bool = False):
         self.include_compatible = include_compatible
+        self.allow_other_device = allow_other_device
         self._pinned: dict[tuple[str, str], Any] = {}
         self._exact: dict[tuple[str, str], record.Ranking] = {}
         self._by_kind: dict[tuple[str, str], record.Ranking] = {}
+        self._foreign: dict[str, set[str]] = {}  # workload key -> the other CPUs its left-out records name
+        self._warned: set[tuple[str, str]] = set()
         self.load(records, n_lines)
 
     def load(self, records: Any, n_lines: int | None = None) -> None:
@@ -118,6 +126,10 @@ class ApplyHistoryBest(DispatchContext):
                 from_config(inp.config)
             except Exception:  # noqa: BLE001 - an AutoTVM template's record: autotvm.apply_history_best's
                 continue
+            other = None if self.allow_other_device else foreign_cpu(getattr(res, "device", None))
+            if other is not None:
+                self._foreign.setdefault(inp.task.workload_key, set()).add(other)
+                continue
             target = str(inp.task.target)
             self._exact.setdefault((inp.task.workload_key, target), record.Ranking()).add(inp, res)
             self._by_kind.setdefault((inp.task.workload_key, record.target_kind(target)),
@@ -138,7 +150,20 @@ class ApplyHistoryBest(DispatchContext):
             if (key, target) in self._pinned:
                 return self._pinned[(key, target)]
         found = self.best(target, workload_key)
+        if found is None:
+            self._warn_foreign(target, workload_key)
         return found[0].state if found is not None else None
+
+    def _warn_foreign(self, target: str, workload_key: str) -> None:
+        """Warn, once per workload and target, that its records were measured on other CPUs."""
+        other = set().union(*(self._foreign.get(key, set()) for key in _keys(workload_key)))
+        if not other or (workload_key, target) in self._warned:
+            return
+        self._warned.add((workload_key, target))
+        warnings.warn(f"tensorlang.auto_scheduler: the log's records for {workload_key} were measured on "
+                      f"{'; '.join(sorted(other))}, not on this machine ({cpu_fingerprint().describe()}): they "
+                      f"are not applied; pass ApplyHistoryBest(..., allow_other_device=True) to apply them anyway",
+                      stacklevel=4)
 
     def update(self, target: Any, workload_key: str, state: Any) -> None:
         text = _target_text(target)

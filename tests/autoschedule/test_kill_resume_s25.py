@@ -130,6 +130,13 @@ def test_apply_best_does_not_apply_a_log_measured_on_another_cpu_silently(tmp_pa
     with pytest.raises(TensorLangError, match="measured on cpu .*-elsewhere.*allow_other_device"):
         task.apply_best(str(log))
     _check(task, log, allow_other_device=True)  # asked for: applied
+    # TVM's dispatch context follows the same rule, and says why it has nothing for the task
+    with autoschedule.ApplyHistoryBest(str(log)):
+        with pytest.warns(UserWarning, match="measured on cpu .*-elsewhere.*allow_other_device=True"):
+            with pytest.raises(TensorLangError, match="no auto_scheduler dispatch context"):
+                task.apply_best()
+    with autoschedule.ApplyHistoryBest(str(log), allow_other_device=True):
+        assert task.apply_best() is not None
     # This machine's record is used, however much faster the other CPU's was.
     record.append(str(log), [(MeasureInput(task.target, task, mine), _ok(1e-3))])
     with warnings.catch_warnings():
@@ -137,6 +144,8 @@ def test_apply_best_does_not_apply_a_log_measured_on_another_cpu_silently(tmp_pa
         assert task_mod.best_config(task, str(log)).index == mine.index
         assert task_mod.best_config(task, str(log), allow_other_device=True).index == theirs.index
     _check(task, log)
+    with autoschedule.ApplyHistoryBest(str(log)) as ctx:
+        assert ctx.best(task.target, task.workload_key)[0].config.index == mine.index
 
 
 def test_a_torn_last_line_is_skipped_with_one_warning_and_the_resume_counts_the_rest(tmp_path) -> None:
