@@ -9,7 +9,6 @@ from tensorlang import te
 
 dtype = tvm.testing.parameter("float32", "float64", "int32")
 n, scale = tvm.testing.parameters((7, 2), (16, 3))
-SEEN = []
 
 
 @tvm.testing.fixture
@@ -28,12 +27,17 @@ def test_every_parameter_combination_runs(data, dtype, n, scale, scaled_fn):
     out = np.empty_like(data)
     scaled_fn(data, out)
     np.testing.assert_array_equal(out, data * np.asarray(scale, dtype))
-    SEEN.append((str(dtype), n, scale))
 
 
-def test_parameters_came_in_their_sets_and_every_dtype_ran():
-    # runs after the test above in file order: 3 dtypes x 2 (n, scale) sets, each set kept whole
-    assert sorted(set(SEEN)) == sorted((d, k, s) for d in ("float32", "float64", "int32") for k, s in ((7, 2), (16, 3)))
+def test_parameters_came_in_their_sets_and_every_dtype_ran(request):
+    # 3 dtypes x 2 (n, scale) sets, each set kept whole: read off the collected test above (its runs
+    # may go to other pytest-xdist workers, so no state it leaves behind is seen here)
+    runs = [item.callspec.params for item in request.node.parent.collect()
+            if getattr(item, "originalname", None) == "test_every_parameter_combination_runs"]
+    # the (n, scale) sets are one hidden fixture of the module, each run takes one whole set
+    sets = [next(v for k, v in p.items() if k != "dtype") for p in runs]
+    got = sorted((str(p["dtype"]), *pair) for p, pair in zip(runs, sets))
+    assert got == sorted((d, k, s) for d in ("float32", "float64", "int32") for k, s in ((7, 2), (16, 3)))
 
 
 class TestParametersInAClass:
