@@ -7,7 +7,12 @@ import ast
 import functools
 from pathlib import Path
 
+import pytest
+
 PACKAGE = Path(__file__).resolve().parent.parent / "tensorlang"
+
+# One worker reads the package's sources (4-5 s) for all of these tests, not each pytest-xdist worker.
+pytestmark = pytest.mark.xdist_group("layering")
 
 # Lower rank = lower layer; a module may import only modules of its own or a lower rank.
 # Packages not listed (added later) are not ranked, but the other rules still hold for them.
@@ -57,12 +62,25 @@ def _modules() -> dict[str, Path]:
     return {_module_name(p): p for p in PACKAGE.rglob("*.py")}
 
 
+def _statements(tree: ast.AST):
+    """Every statement of ``tree``, at any depth (imports are statements: the expressions, most of
+    a module's nodes, need no walk; a full ast.walk of the package took 3 s)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for field in ("body", "orelse", "finalbody", "handlers", "cases"):
+            block = getattr(node, field, None)
+            if isinstance(block, list):
+                todo.extend(block)
+
+
 def _imports(name: str, path: Path, known: set[str], tree: ast.AST | None = None) -> list[tuple[str, str, int]]:
     """(imported module, imported name or "", line) for every import of tensorlang code (in ``tree``,
     by default the whole module)."""
     is_package = path.name == "__init__.py"
     found = []
-    for node in ast.walk(tree or _parse(path)):
+    for node in _statements(tree or _parse(path)):
         if isinstance(node, ast.Import):
             found += [(a.name, "", node.lineno) for a in node.names if a.name.startswith("tensorlang")]
         elif isinstance(node, ast.ImportFrom):

@@ -537,7 +537,7 @@ def test_a_candidate_short_of_threads_is_measured_again_in_a_fresh_child(monkeyp
     key = (task.workload_key, task.target)
     builder = LocalBuilder(n_parallel=2)  # its folder holds the libraries while it lives
     builds = builder.build(task, [task.config_space.get(i) for i in (0, 7)])
-    runner = LocalRunner(number=8, repeat=3)
+    runner = LocalRunner(number=4, repeat=3)
     first = runner.run(task, builds)  # about one thread each, nothing to compare with
     assert all(r.ok for r in first) and again == []
     assert 0.5 < runner._parallelism[key] < 1.5
