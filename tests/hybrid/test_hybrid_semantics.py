@@ -503,7 +503,7 @@ def test_a_script_calling_scripts_inlines_them():
     (got,) = _run(calls_scripts(A), [A], [a])
     # 4a + 1 near a = -0.25 is near 0; run as Python under numpy < 2 the script adds in float64
     np.testing.assert_allclose(got, calls_scripts(a), rtol=1e-6, atol=1e-6)
-    np.testing.assert_allclose(got, 2 * a + 1 + np.maximum(2 * a, 0) * 3 + np.minimum(2 * a, 0), rtol=1e-5)
+    np.testing.assert_allclose(got, 2 * a + 1 + np.maximum(2 * a, 0) * 3 + np.minimum(2 * a, 0), rtol=1e-5, atol=1e-6)
 
 
 def test_errors_inside_a_called_script_name_both_lines():
