@@ -6,7 +6,10 @@ target lives in a ``contextvars`` value that ``__enter__`` sets and ``__exit__``
 
 from __future__ import annotations
 
+import sys
+import warnings
 from contextvars import ContextVar
+from functools import cache
 from typing import Any
 
 from ..errors import TargetError
@@ -44,6 +47,7 @@ class Target:
         if kind not in KINDS:
             raise TargetError(f"unknown target '{kind}' (known: {', '.join(KINDS)})")
         self.text = " ".join(target.split())
+        get_backend(kind).parse_target(self.text)  # a wrong option fails here, as TVM's Target() does
         self.kind = _Kind(kind)
         self.host = _host_target(host)
         self._tokens: list[Any] = []
@@ -224,6 +228,22 @@ def option_words(text: str, kind: str, what: str) -> list[tuple[str, str, bool, 
 def _key_value(word: str) -> tuple[str, bool, str]:
     key, eq, value = word.partition("=")
     return key, bool(eq), value
+
+
+@cache  # once per target string: it is parsed again by every build
+def no_effect_option(word: str, text: str) -> None:
+    """Warn that a TVM option of the target string ``text`` is accepted but changes nothing here."""
+    warnings.warn(f"target option '{word}' has no effect in tensorlang (target '{text}'): code is generated "
+                  "as without it, with the same results", stacklevel=_caller_outside_package())
+
+
+def _caller_outside_package() -> int:
+    """The ``stacklevel`` that points a warning raised by our caller at the first frame outside
+    tensorlang: the user's ``Target(...)`` or ``build(...)`` line, however deep the parse ran."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("tensorlang."):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def unknown_option(word: str, text: str, known: tuple[str, ...]) -> TargetError:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from ...errors import TargetError
-from ..target import option_words, unknown_option
+from ..target import no_effect_option, option_words, unknown_option
 from .driver import probe_arch
 
 DEFAULT_ARCH = "sm_90"
@@ -64,11 +64,13 @@ class CUDATarget:
                 fields["emulate"] = True
             elif key == "-bounds-check" and not eq:
                 fields["bounds_check"] = True
-            elif key == "-model" and eq:
-                pass  # TVM's device label (tvm.target.cuda(model="t4")): a name only, no effect on the code
-            elif key == "-arch" and eq:
+            elif key in ("-model", "-device", "-keys", "-libs", "-tag", "-from_device") and eq:
+                pass  # TVM's labels (tvm.target.cuda(model="t4"), -libs=cublas for Relay): no effect on te code
+            elif key == "-l2_cache_size_bytes" and eq:
+                no_effect_option(word, text)
+            elif key in ("-arch", "-mcpu") and eq:  # TVM's cuda kind takes the architecture under either name
                 if not _ARCH.match(value):
-                    raise TargetError(f"-arch must name a real architecture such as sm_80 or sm_90, "
+                    raise TargetError(f"{key} must name a real architecture such as sm_80 or sm_90, "
                                       f"got '{value}' in target '{text}'")
                 fields["arch"] = value
             elif key in _INT_OPTIONS and eq:

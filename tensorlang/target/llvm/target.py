@@ -9,10 +9,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ...errors import TargetError
-from ..target import option_words, unknown_option
+from ..target import no_effect_option, option_words, unknown_option
 
 _OPTIONS = ("-mcpu=NAME", "-mattr=+feat,-feat", "-mtriple=TRIPLE", "-opt-level=0..3", "-fast-math",
             "-fp-contract=on|off", "-bounds-check")
+# TVM's llvm options that name the target or steer Relay and AOT builds (system-lib, runtime, executor
+# ...): a te build ignores them in TVM too, so ported target strings build unchanged.
+_DESCRIPTIVE = frozenset({"-device", "-keys", "-model", "-libs", "-tag", "-num-cores", "-system-lib",
+                          "-link-params", "-runtime", "-unpacked-api", "-interface-api", "-executor", "-jit",
+                          "-from_device"})
+# TVM's llvm options that tune LLVM in ways tensorlang does not offer: without them results are the
+# same (or, for the fast-math flags, exactly rounded), so they are accepted with a warning.
+_NO_EFFECT = frozenset({"-cl-opt", "-mabi", "-mfloat-abi", "-fast-math-nnan", "-fast-math-ninf", "-fast-math-nsz",
+                        "-fast-math-arcp", "-fast-math-contract", "-fast-math-reassoc"})
 
 
 @dataclass(frozen=True)
@@ -49,8 +58,14 @@ class LLVMTarget:
                 opts[key] = value
             elif key in ("-mcpu", "-mattr", "-mtriple", "-opt-level") and eq and value:
                 opts[key] = value
-            elif key in ("-device", "-keys", "-model", "-libs", "-tag") and eq:
-                pass  # TVM's descriptive options: they name the target, code generation ignores them
+            elif key == "-num-cores" and not (eq and value.isdigit() and int(value) > 0):
+                raise TargetError(f"-num-cores must be a positive integer, got '{word}' in target '{text}'")
+            elif key.lstrip("-") == "system-lib":
+                pass  # "-system-lib", TVM's older "--system-lib", "-system-lib=1": one loadable module either way
+            elif key in _DESCRIPTIVE and eq:
+                pass
+            elif key in _NO_EFFECT:
+                no_effect_option(word, text)
             else:
                 raise unknown_option(word, text, _OPTIONS)
 
