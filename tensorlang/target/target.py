@@ -46,7 +46,7 @@ class Target:
             target, kind = " ".join(["llvm", *target.split()[1:]]), "llvm"
         if kind not in KINDS:
             raise TargetError(f"unknown target '{kind}' (known: {', '.join(KINDS)})")
-        self.text = " ".join(target.split())
+        self.text = " ".join([kind, *_joined_options(target.split()[1:])])
         get_backend(kind).parse_target(self.text)  # a wrong option fails here, as TVM's Target() does
         self.kind = _Kind(kind)
         self.host = _host_target(host)
@@ -222,7 +222,19 @@ def option_words(text: str, kind: str, what: str) -> list[tuple[str, str, bool, 
     words = text.split()
     if not words or words[0] != kind:
         raise TargetError(f"not {what} target string: '{text}' (expected '{kind} [options]')")
-    return [(word, *_key_value(word)) for word in words[1:]]
+    return [(word, *_key_value(word)) for word in _joined_options(words[1:])]
+
+
+def _joined_options(words: list[str]) -> list[str]:
+    """The option words with TVM's "-mcpu skylake" spelled "-mcpu=skylake" (TVM reads a word that
+    is not an option as the value of the option before it)."""
+    joined: list[str] = []
+    for word in words:
+        if joined and not word.startswith("-") and "=" not in joined[-1]:
+            joined[-1] = f"{joined[-1]}={word}"
+        else:
+            joined.append(word)
+    return joined
 
 
 def _key_value(word: str) -> tuple[str, bool, str]:

@@ -18,7 +18,8 @@ def _add_one():
     return s, A, B
 
 
-@pytest.mark.parametrize("text", ["llvm -num-cores=4", "llvm --system-lib", "llvm -system-lib=1",
+@pytest.mark.parametrize("text", ["llvm -num-cores=4", "llvm -num-cores 4 -opt-level 2", "llvm --system-lib",
+                                  "llvm -system-lib=1",
                                   "llvm -link-params=0 -runtime=c -executor=graph", "llvm -keys=cpu -libs=cblas",
                                   "llvm -unpacked-api=0 -interface-api=packed -jit=orcjit"])
 def test_tvm_llvm_options_build_and_compute(text):
@@ -45,6 +46,9 @@ def test_options_that_change_nothing_here_warn_once_at_the_users_line():
 def test_cuda_options_of_tvm():
     t = tvm.target.Target("cuda -libs=cublas -keys=cuda,gpu -mcpu=sm_80")
     assert t.arch == "sm_80"
+    assert tvm.target.Target("cuda -arch sm_75 -max_num_threads 256").max_num_threads == 256
+    assert tvm.target.Target("llvm -mcpu skylake-avx512 -num-cores 4").attrs == {"mcpu": "skylake-avx512",
+                                                                                 "num-cores": 4}
     with pytest.raises(TargetError, match="-mcpu must name a real architecture"):
         tvm.target.Target("cuda -mcpu=x86")
 
