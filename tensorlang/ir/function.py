@@ -123,6 +123,9 @@ class BufferMap(Mapping):
 # buffers never alias (the code is compiled so, and the runtime rejects overlapping arrays).
 GLOBAL_SYMBOL = "global_symbol"
 NOALIAS = "tir.noalias"
+# Private attribute (not in ``attrs``): indices of the parameters that are schedule inputs
+# (placeholders, which no stage produces); outside code handed their arrays only reads them.
+INPUT_PARAMS = "tl.input_params"
 
 
 class PrimFunc:
@@ -241,7 +244,14 @@ class PrimFunc:
     def attrs(self) -> Mapping[str, Any]:
         """TVM's ``func.attrs``: "global_symbol" (the name), "tir.noalias" (True), then the
         attributes ``with_attr`` added, read-only."""
-        return MappingProxyType({GLOBAL_SYMBOL: self.name, NOALIAS: True, **dict(self._attrs)})
+        return MappingProxyType({GLOBAL_SYMBOL: self.name, NOALIAS: True,
+                                 **{k: v for k, v in self._attrs if k != INPUT_PARAMS}})
+
+    @property
+    def input_params(self) -> tuple[int, ...]:
+        """Indices of the parameters that are the schedule's inputs (placeholders): a te.extern's
+        outside code only reads them (empty for a function not lowered from a schedule)."""
+        return tuple(dict(self._attrs).get(INPUT_PARAMS, ()))
 
     def with_attr(self, attr_key_or_dict: str | Mapping[str, Any], attr_value: Any = None) -> PrimFunc:
         """A copy with the attribute set (or each of a dict's): "global_symbol" renames the

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import LoweringError
-from ..ir.function import Buffer, PrimFunc
+from ..ir.function import INPUT_PARAMS, Buffer, PrimFunc
 from ..ir.passes.double_buffer import inject_double_buffer
 from ..ir.passes.hoist_shared import hoist_shared_allocations
 from ..ir.passes.inject_virtual_thread import inject_virtual_threads
@@ -321,4 +321,10 @@ def lower_schedule(sch: Schedule, args: Sequence[Any], name: str = "main", targe
     _timed(profile, "check_bound", lambda: _check_bound(stmt, all_params))
     checks = _timed(profile, "call_checks",
                     lambda: call_checks(sch, all_params, stmt, symbolic_read_checks(sch, bodies), empty))
-    return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=checks)
+    # Arguments that are placeholders (inputs: no stage produces them) are only read by outside
+    # code handed their arrays (te.extern's inputs, topi.sort, cblas): the signature need not
+    # take such an array for written (a read-only input stays callable, as in numpy).
+    inputs = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor) and isinstance(a.op, PlaceholderOp)
+                   and a not in aliases)
+    attrs = {INPUT_PARAMS: inputs} if inputs else {}
+    return PrimFunc(name, all_params, stmt, user_arity=len(params), checks=checks, attrs=attrs)

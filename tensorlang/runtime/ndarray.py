@@ -183,6 +183,9 @@ class NDArray:
         src = source.numpy() if isinstance(source, NDArray) else _host_array(source, None, "copyfrom")
         if src.shape != self._array.shape:
             raise ArgumentError(f"copyfrom: shape {src.shape} does not match {self._array.shape}")
+        if not self._array.flags.writeable:
+            raise ArgumentError("copyfrom: this NDArray views read-only memory (from_dlpack of a read-only "
+                                "array); copy it first: tl.nd.array(x.numpy())")
         try:
             self._array[...] = src
         except (TypeError, ValueError) as exc:
@@ -211,19 +214,37 @@ class NDArray:
 
     def to_dlpack(self) -> Any:
         """A DLPack capsule viewing this array's memory (no copy)."""
-        return self._array.__dlpack__()
+        try:
+            return self._array.__dlpack__()
+        except BufferError as exc:  # read-only memory: a legacy capsule cannot say so
+            raise ArgumentError(f"to_dlpack: {exc}; this NDArray views read-only memory, copy it first: "
+                                "tl.nd.array(x.numpy())") from None
 
     def __repr__(self) -> str:
         return f"<tl.nd.NDArray shape={self.shape} dtype={self.dtype} on {self.device}>\n{self._array!r}"
 
 
+# TVM's dtype names without a width: "float" is float32 and "int" int32 in TVM (te.placeholder
+# reads them so), where numpy reads float64 and int64.
+_TVM_BARE_DTYPES = {"float": "float32", "int": "int32", "uint": "uint32"}
+
+
 def _numpy_dtype(dtype: Any, what: str) -> np.dtype | None:
     if dtype is None:
         return None
+    if isinstance(dtype, str):
+        dtype = _TVM_BARE_DTYPES.get(dtype.strip(), dtype)
     try:
-        return np.dtype(str(dtype) if not isinstance(dtype, (np.dtype, type)) else dtype)
+        dt = np.dtype(str(dtype) if not isinstance(dtype, (np.dtype, type)) else dtype)
     except TypeError:
         raise ArgumentError(f"{what}: unknown dtype {dtype!r}") from None
+    return _native(dt)
+
+
+def _native(dt: np.dtype) -> np.dtype:
+    """``dt`` in the machine's byte order: an NDArray's dtype is a TVM dtype ("float32"), which
+    compiled code reads natively; a big-endian '>f4' array is held as the same values in float32."""
+    return dt.newbyteorder("=") if dt.byteorder not in "=|" else dt
 
 
 def _host_array(data: Any, dtype: Any, what: str) -> np.ndarray:
@@ -238,6 +259,8 @@ def _host_array(data: Any, dtype: Any, what: str) -> np.ndarray:
     if arr.dtype.kind not in "biuf":
         raise ArgumentError(f"{what}: {type(data).__name__} {data!r:.60} gives an array of {arr.dtype}; arrays hold "
                             "bools, integers or floats")
+    if _native(arr.dtype) != arr.dtype:  # big-endian data: the same values, in native order
+        arr = arr.astype(_native(arr.dtype))
     return arr
 
 

@@ -19,6 +19,7 @@ from ..errors import ArgumentError, BoundsError, BuildError, FunctionNotFoundErr
 from ..ir import stmt as S
 from ..ir.function import Buffer, PrimFunc
 from ..te import expr as E
+from ..te.extern import access_mask
 from ..te.functor import post_order_visit
 
 # Symbols and status codes between generated code and the runtimes.
@@ -273,7 +274,9 @@ class SignedModule:
 def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
     """How ``func`` is called: parameter kinds, dtypes, symbolic shapes, written buffers, and
     the ``symbol`` of its compiled code (default: its name)."""
-    written = _stored_buffers(func.body)
+    inputs = {func.params[i].data for i in func.input_params
+              if i < func.user_arity and isinstance(func.params[i], Buffer)}
+    written = _stored_buffers(func.body, inputs)
     keys: dict[E.Var, str] = {}
 
     def key(v: E.Var) -> str:
@@ -318,7 +321,10 @@ def signature_of(func: PrimFunc, symbol: str | None = None) -> Signature:
                      symbol=symbol or func.name, checks=tuple(checks))
 
 
-def _stored_buffers(body: S.Stmt) -> set[E.Var]:
+def _stored_buffers(body: S.Stmt, inputs: frozenset[E.Var] | set[E.Var] = frozenset()) -> set[E.Var]:
+    """The buffers ``body`` stores to or hands to outside code that may write them; outside code
+    handed an input's array (``inputs``: placeholders, which no stage produces) only reads it, as
+    a te.extern's contract says, unless a pointer to it was taken for writing (access_ptr "w")."""
     found: set[E.Var] = set()
 
     def visit(node: object) -> None:
@@ -326,6 +332,8 @@ def _stored_buffers(body: S.Stmt) -> set[E.Var]:
             found.add(node.buffer)
         elif isinstance(node, E.Call) and node.name in ("tl.array", "tl.address_of") and \
                 isinstance(node.args[0], E.Var):
+            if node.args[0] in inputs and (node.name == "tl.array" or not access_mask(node) & 2):
+                return  # an extern's input: read by the outside code
             found.add(node.args[0])  # outside code (a packed or extern call) may write it
     post_order_visit(body, visit)
     return found

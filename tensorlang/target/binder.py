@@ -89,6 +89,9 @@ class ArgBinder:
             view = device_view(x) if self.device_arrays else None
             if view is not None:
                 shape = self._device_array(view, p, dtype, i)
+                if p.written and view.readonly:
+                    raise ArgumentError(f"argument {p.name} is a read-only device array, but {self.sig.name} "
+                                        "writes to it")
                 out.values[i] = out.device[i] = ptr = view.pointer
                 device_ranges.append((p, view.nbytes, ptr))
             else:
@@ -154,7 +157,7 @@ class ArgBinder:
                                 f"{got} does not fit int{bits}, the index type it is computed in ({given})")
         if check.minimum is not None and value is not None and value < check.minimum:
             if check.message:
-                raise ArgumentError(f"{self.sig.name}: {check.message} ({given})")
+                raise ArgumentError(f"{self.sig.name}: {check.message}" + (f" ({given})" if given else ""))
             if isinstance(check.dim, str) and check.dim in origin and origin[check.dim][1] < 0:
                 raise ArgumentError(f"argument {origin[check.dim][0]}: {check.what} is {check.dim} = {value}; "
                                     f"it must be at least {check.minimum}")
@@ -320,6 +323,7 @@ class DeviceView:
     shape: tuple[int, ...]
     dtype: np.dtype
     contiguous: bool
+    readonly: bool = False
 
     @property
     def nbytes(self) -> int:
@@ -344,7 +348,8 @@ def device_view(x: Any) -> DeviceView | None:
         dtype = np.dtype(cai["typestr"])
         strides = cai.get("strides")
         contiguous = strides is None or tuple(strides) == _c_strides(shape, dtype.itemsize)
-        return DeviceView(int(cai["data"][0] or 0), shape, dtype, contiguous)
+        data = cai["data"]
+        return DeviceView(int(data[0] or 0), shape, dtype, contiguous, len(data) > 1 and bool(data[1]))
     if hasattr(x, "gpudata") and hasattr(x, "shape") and hasattr(x, "dtype"):
         flags = getattr(x, "flags", None)
         return DeviceView(int(x.gpudata), tuple(int(d) for d in x.shape), np.dtype(x.dtype),
@@ -403,8 +408,9 @@ def _array(x: Any, p: ParamSpec, dtype: np.dtype) -> np.ndarray:
     if not isinstance(x, np.ndarray):
         hook = getattr(x, "__tensorlang_array__", None)
         if hook is None:
-            raise ArgumentError(f"argument {p.name}: expected a numpy array of {p.dtype}, "
-                                f"got {type(x).__name__}")
+            got = (f"the numpy scalar {type(x).__name__} {str(x):.30}; pass an array: np.asarray(...)"
+                   if isinstance(x, np.generic) else type(x).__name__)
+            raise ArgumentError(f"argument {p.name}: expected a numpy array of {p.dtype}, got {got}")
         x = hook()
         if not isinstance(x, np.ndarray):
             raise ArgumentError(f"argument {p.name}: __tensorlang_array__() returned "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...ir.function import PrimFunc
+from ...ir.function import CallCheck, PrimFunc
 from ...ir.passes.bounds_check import insert_bounds_checks
 from ...ir.passes.check_thread_private import check_thread_private
 from ...ir.passes.emulate_gpu import emulate_gpu
@@ -31,10 +31,11 @@ from ..llvm.build import build_llvm
 from ..llvm.runtime import Module
 from ..llvm.target import LLVMTarget
 from .callbacks import postprocess
-from .codegen import render_cuda, split_kernels
+from .codegen import HostPlan, render_cuda, split_kernels
 from .device_limits import check_launch
 from .emulate_atomics import emulate_with_atomics
 from .nvrtc import compile_cuda, has_header, nvrtc_available
+from .runtime import MAX_GRID
 from .target import CUDATarget
 
 # CUDA device math functions and the C library function that computes the same on the host.
@@ -86,6 +87,22 @@ def build_emulated(func: PrimFunc, target: CUDATarget) -> Module:
     if nvrtc_available() and (not uses_wmma(func.body) or has_header("mma.h")):
         sources["ptx"] = compile_cuda(source, target.arch, func.name).ptx
     host = LLVMTarget.from_string("llvm -bounds-check" if target.bounds_check else "llvm")
+    # A call whose grid a GPU cannot launch is refused, as the CUDA runtime refuses it.
+    func = func._replace(checks=(*func.checks, *grid_checks(plan)))
     module = build_llvm(func.with_body(emulated_body(func)), host)
     module.extra_sources.update(sources)
     return module
+
+
+def grid_checks(plan: HostPlan) -> list[CallCheck]:
+    """Call-time checks that each kernel's grid fits the blocks a GPU launches along x, y and z
+    (the emulation runs any number; a GPU call of such arguments fails)."""
+    checks = []
+    for k in plan.kernels:
+        for axis, (blocks, limit) in enumerate(zip(k.grid, MAX_GRID)):
+            if isinstance(blocks, E.IntImm) and blocks.value <= limit:
+                continue
+            checks.append(CallCheck(E.const(limit, blocks.dtype) - blocks, f"the grid of kernel {k.name}", minimum=0,
+                                    message=f"kernel {k.name} needs more than {limit} blocks along {'xyz'[axis]} "
+                                            f"for these arguments, which no GPU launches"))
+    return checks
