@@ -61,6 +61,7 @@ class SketchSearch:
         self.cands: dict[str, tuple[Sketch, dict[str, Any]]] = {}
         self.pending: set[str] = set()
         self.seed_scores: dict[str, float] = {}
+        self._seeded = False  # seed_scores were computed (by a first batch, or for a resumed search)
         self.xs: list[np.ndarray] = []
         self.ys: list[float] = []
         self._feat: dict[str, np.ndarray | None] = {}
@@ -190,12 +191,21 @@ class SketchSearch:
 
     def next_batch(self, n: int) -> list[ConfigEntity]:
         """Up to ``n`` candidates never measured nor proposed before."""
-        first = not self.measured and not self.pending
+        # A first batch also where a resumed log holds less than a batch (a run killed during its
+        # first batch): its other candidates, the same again, come first.
+        first = not self._seeded and not self.pending and len(self.measured) < n
         # The first pool is drawn with a fixed seed: the first batch does not depend on the search's seed.
         pool = self._prior_pool(_PRIOR_SAMPLES if first else _PRIOR_SAMPLES // 4,
                                 random.Random(0) if first else None)
         if first:
             pool = sorted(pool + self._seeds(pool), key=lambda t: -t[0])
+            self._seeded = True
+        elif not self._seeded:
+            # A resumed search (a log that holds its first batch, or the part of it measured
+            # before a kill): the register-tile seeds a first batch remembers stay candidates,
+            # as in a search that was never stopped.
+            self._seeds(self._prior_pool(_PRIOR_SAMPLES, random.Random(0)))
+            self._seeded = True
         prior_scores = dict((k, s) for s, k in pool)
         prior_scores.update(self.seed_scores)
         fresh_prior = [k for _, k in pool if self._fresh(k)]

@@ -611,27 +611,68 @@ def run_trials(task: SearchTask, search: SketchSearch, n: int, log: str | os.Pat
 
 def _measure(task: SearchTask, search: SketchSearch, configs: Sequence[ConfigEntity], log: str | os.PathLike | None,
              measure_batch: Callable, callbacks: Sequence[Callable] = ()) -> list[MeasureResult]:
-    """Measure ``configs`` as trials: logged, fed to the search, shown; their results."""
+    """Measure ``configs`` as trials: logged, fed to the search, shown; their results.
+
+    With a measurement that streams (``measure_batch.stream``, the local runner's), each trial is
+    appended to ``log`` (one line, fsynced, the stop signals held) as soon as it is measured, so a
+    run killed mid-batch, even by SIGKILL, keeps every trial it finished and a resumed run does not
+    measure them again; the search (its cost model) and the callbacks still take the batch whole."""
     inputs = [MeasureInput(task.target, task, c) for c in configs]
-    try:
-        results = list(measure_batch(inputs))
-    except BaseException as exc:
-        done = interrupted.measured_before(exc)
-        if done:  # an interrupt: log the trials finished before it, so a resumed run skips them
-            with interrupted.stop_signals_held():
-                if log is not None:
-                    record.append(log, zip(inputs, done))
-                for cb in callbacks:
-                    cb(search, inputs[:len(done)], done)
-        raise
-    if log is not None:
-        with interrupted.stop_signals_held():  # a Ctrl-C now would lose the whole measured batch
-            record.append(log, zip(inputs, results))
+    stream = getattr(measure_batch, "stream", None)
+    if callable(stream):
+        results = _measure_streaming(stream, inputs, search, log, callbacks)
+    else:
+        try:
+            results = list(measure_batch(inputs))
+        except BaseException as exc:
+            done = interrupted.measured_before(exc)
+            if done:  # an interrupt: log the trials finished before it, so a resumed run skips them
+                with interrupted.stop_signals_held():
+                    if log is not None:
+                        record.append(log, zip(inputs, done))
+                    for cb in callbacks:
+                        cb(search, inputs[:len(done)], done)
+            raise
+        if log is not None:
+            with interrupted.stop_signals_held():  # a Ctrl-C now would lose the whole measured batch
+                record.append(log, zip(inputs, results))
     search.update(inputs, results)
     search.trials_done += len(results)
     for cb in callbacks:
         cb(search, inputs, results)
     return results
+
+
+def _measure_streaming(stream: Callable, inputs: Sequence[MeasureInput], search: SketchSearch,
+                       log: str | os.PathLike | None, callbacks: Sequence[Callable]) -> list[MeasureResult]:
+    """The results of ``stream(inputs)`` in input order, each logged as it arrives.  An interrupt
+    stops the batch: the callbacks get the trials logged before it (the log has them already)."""
+    got: dict[int, MeasureResult] = {}
+    arriving = stream(inputs)
+    try:
+        for k, res, primary in arriving:
+            if not primary:
+                continue  # another device class's figure (a Ray cluster): the search logs its own class's
+            with interrupted.stop_signals_held():  # logged and counted, or neither: a Ctrl-C waits
+                if log is not None:
+                    record.append(log, [(inputs[k], res)])
+                got[k] = res
+    except BaseException:
+        if got:
+            with interrupted.stop_signals_held():
+                done = sorted(got)
+                for cb in callbacks:
+                    cb(search, [inputs[k] for k in done], [got[k] for k in done])
+        raise
+    finally:
+        close = getattr(arriving, "close", None)  # a generator stopped early: its libraries go now
+        if callable(close):
+            close()
+    missing = [k for k in range(len(inputs)) if k not in got]
+    if missing:
+        raise TensorLangError(f"{inputs[0].task.name}: the measurement gave no result for candidates {missing} "
+                              "of the batch")
+    return [got[k] for k in range(len(inputs))]
 
 
 # Trials of a task's budget kept for its leaders' finishing variants, when its sketches have any.

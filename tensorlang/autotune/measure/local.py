@@ -729,8 +729,22 @@ class LocalRunner:
     def run(self, measure_inputs: Any, build_results: Sequence[BuildResult]) -> list[MeasureResult]:
         """One MeasureResult per build result, in order; failed builds pass their error through.
         ``measure_inputs`` is TVM's list of MeasureInputs (or their task)."""
+        results: list[MeasureResult] = []
+        try:
+            for res in self.run_iter(measure_inputs, build_results):
+                results.append(res)
+        except BaseException as exc:
+            interrupted.attach(exc, results)  # so that the tuner logs them before it stops
+            raise
+        return results
+
+    def run_iter(self, measure_inputs: Any, build_results: Sequence[BuildResult]) -> Iterator[MeasureResult]:
+        """``run``'s results one at a time, in order, each as soon as it is measured (a generator):
+        a tuner logs every finished trial before the next one runs, so a run killed mid-batch
+        (SIGKILL, the OOM killer, a power cut) loses at most the candidate it was timing."""
         if self.executor is not None:
-            return self._run_on_executor(measure_inputs, build_results)
+            yield from self._run_on_executor(measure_inputs, build_results)
+            return
         task, _ = _task_and_configs(measure_inputs, ())
         key = (task.workload_key, task.target)
         settings = _RunSettings(self.number, self.repeat, self.min_repeat_ms, self.enable_cpu_cache_flush,
@@ -741,17 +755,11 @@ class LocalRunner:
             limit += FLUSH_BYTES / 2**20  # the flush buffer is the runner's, not the candidate's
         if limit is not None and self._vary_layout:
             limit += _LAYOUT_PADDING_MAX / 2**20  # so is the padding that moves its arrays
-        results: list[MeasureResult] = []
-        try:
-            self._run_each(task, key, settings, ref, limit, build_results, results)
-        except BaseException as exc:
-            interrupted.attach(exc, results)  # so that the tuner logs them before it stops
-            raise
-        return results
+        yield from self._run_each(task, key, settings, ref, limit, build_results)
 
-    def _run_on_executor(self, measure_inputs: Sequence[Any], build_results: Sequence[Any]) -> list[MeasureResult]:
-        """``run`` through ``self.executor``: one ``run_candidate`` job per candidate, all submitted
-        before any result is awaited; a job that raises is a RUNTIME_DEVICE result."""
+    def _run_on_executor(self, measure_inputs: Sequence[Any], build_results: Sequence[Any]) -> Iterator[MeasureResult]:
+        """``run_iter`` through ``self.executor``: one ``run_candidate`` job per candidate, all
+        submitted before any result is awaited; a job that raises is a RUNTIME_DEVICE result."""
         futures = []
         for inp, b in zip(measure_inputs, build_results):
             ok = isinstance(b, BuildResult) and b.ok and inp is not None
@@ -759,7 +767,6 @@ class LocalRunner:
             futures.append(self.executor.submit(run_candidate, inp, b, self.number, self.repeat, self.min_repeat_ms,
                                                 self.cooldown_interval, self.ref_input, self.enable_cpu_cache_flush,
                                                 ref, self.check_correctness))
-        results = []
         for future in futures:
             try:
                 res = future_result(future)
@@ -769,21 +776,20 @@ class LocalRunner:
             if not isinstance(res, MeasureResult):
                 res = MeasureResult((), MeasureErrorNo.UNKNOWN_ERROR, error_msg=truncate(
                     f"the executor's job returned {res!r}, not a MeasureResult"))
-            results.append(res)
-        return results
+            yield res
 
     def _run_each(self, task: Any, key: tuple[str, str], settings: _RunSettings, ref: _Reference | None,
-                  limit: float | None, build_results: Sequence[BuildResult], results: list[MeasureResult]) -> None:
-        """``run``'s body: appends each build result's MeasureResult to ``results`` as it is measured."""
+                  limit: float | None, build_results: Sequence[BuildResult]) -> Iterator[MeasureResult]:
+        """``run_iter``'s body: each build result's MeasureResult as it is measured."""
         ran_one = False
         for b in build_results:
             if not b.ok or ref is None:
-                results.append(MeasureResult((), b.error_no, error_msg=b.error_msg, all_cost=b.build_time,
-                                             build_time=b.build_time))
+                yield MeasureResult((), b.error_no, error_msg=b.error_msg, all_cost=b.build_time,
+                                    build_time=b.build_time)
                 continue
             if ref.error_no != MeasureErrorNo.NO_ERROR:
-                results.append(MeasureResult((), ref.error_no, error_msg=ref.error_msg, all_cost=b.build_time,
-                                             build_time=b.build_time))
+                yield MeasureResult((), ref.error_no, error_msg=ref.error_msg, all_cost=b.build_time,
+                                    build_time=b.build_time)
                 continue
             if ran_one and self.cooldown_interval:
                 time.sleep(self.cooldown_interval)  # let the clock and caches recover between candidates
@@ -796,8 +802,7 @@ class LocalRunner:
                 # The fingerprint of the device whose worker ran it (what that worker read off it).
                 outcome, info = pool.run_on_devices(
                     _run_one, [(b.filename, ref, replace(settings, check=not checked))], self.timeout)[0]
-                results.append(replace(self._result(outcome, b),
-                                       device=info.fingerprint() if info is not None else None))
+                res = replace(self._result(outcome, b), device=info.fingerprint() if info is not None else None)
             else:
                 adaptive = None
                 if self.adaptive_repeats:
@@ -812,15 +817,15 @@ class LocalRunner:
                     outcome = run_isolated(_run_one, [job], timeout=self.timeout, memory_limit_mb=limit)[0]
                 outcome = self._unless_short_of_threads(key, outcome, (b.filename, ref, replace(job[2], check=False)),
                                                         limit)
-                results.append(self._result(outcome, b))
-                if not results[-1].ok and self._worker is not None:
+                res = self._result(outcome, b)
+                if not res.ok and self._worker is not None:
                     self._worker.retire(kill=True)  # the next candidate gets a fresh child
-            res = results[-1]
             if res.ok and res.costs:
                 if ref.checked and digest:
                     self._checked.add((*key, digest))
                 if len(res.costs) >= min(self.repeat, 2):  # a cut-off candidate's one repeat is no median
                     self._fastest[key] = min(self._fastest.get(key, float("inf")), rank_cost(res.costs))
+            yield res
 
     def _unless_short_of_threads(self, key: tuple[str, str], outcome: Outcome, job: tuple,
                                  limit: float | None) -> Outcome:
@@ -895,6 +900,9 @@ class LocalRunner:
     def __repr__(self) -> str:
         return (f"LocalRunner(number={self.number}, repeat={self.repeat}, min_repeat_ms={self.min_repeat_ms:g}, "
                 f"timeout={self.timeout:g}, check_correctness={self.check_correctness})")
+
+
+_LOCAL_RUN = LocalRunner.run  # what ``create_measure_batch`` streams through ``run_iter`` instead
 
 
 def run_candidate(measure_input: Any, build_result: Any, number: int, repeat: int, min_repeat_ms: float,
@@ -1003,7 +1011,21 @@ def create_measure_batch(task: Any, option: MeasureOption, kept: KeptBuilds | No
                          ) -> Callable[[Sequence[MeasureInput]], list[MeasureResult]]:
     """A function measuring a batch of MeasureInputs of ``task``: build all in parallel, then run
     them one by one; one MeasureResult each, in order, with build, run and total times filled.
-    Each library is deleted once run, unless ``kept`` keeps it for re-measuring the leaders."""
+    Each library is deleted once run, unless ``kept`` keeps it for re-measuring the leaders.
+
+    With the local runner (``LocalRunner.run_iter``), the function also has ``stream(inputs)``,
+    which yields ``(k, result, True)`` for input ``k`` as soon as that candidate is measured (the
+    protocol of a Ray runner's batches), so a tuner logs each trial when it finishes: a process
+    killed mid-batch keeps every trial the batch finished before the kill."""
+
+    def _release(inputs: Sequence[MeasureInput], build_results: Sequence[Any],
+                 completed: Sequence[MeasureResult]) -> None:
+        for k, b in enumerate(build_results):
+            if kept is not None and k < len(completed) and kept.offer(inputs[k], b, completed[k]):
+                continue
+            filename = getattr(b, "filename", None)
+            if isinstance(filename, str) and os.path.exists(filename):
+                os.unlink(filename)
 
     def measure_batch(inputs: Sequence[MeasureInput]) -> list[MeasureResult]:
         # TVM's calling convention, which custom Builder/Runner subclasses implement.
@@ -1017,13 +1039,25 @@ def create_measure_batch(task: Any, option: MeasureOption, kept: KeptBuilds | No
             interrupted.attach(exc, _completed(interrupted.measured_before(exc), build_results))
             raise
         finally:
-            for k, b in enumerate(build_results):
-                if kept is not None and k < len(completed) and kept.offer(inputs[k], b, completed[k]):
-                    continue
-                filename = getattr(b, "filename", None)
-                if isinstance(filename, str) and os.path.exists(filename):
-                    os.unlink(filename)
+            _release(inputs, build_results, completed)
         return completed
+
+    def stream(inputs: Sequence[MeasureInput]) -> Iterator[tuple[int, MeasureResult, bool]]:
+        inputs = list(inputs)
+        build_results = option.builder.build(inputs)
+        completed: list[MeasureResult] = []
+        try:
+            for k, res in enumerate(option.runner.run_iter(inputs, build_results)):
+                completed.append(_completed([res], [build_results[k]])[0])
+                yield k, completed[-1], True
+        finally:  # also when the consumer stops early (an interrupt while it logs a trial)
+            _release(inputs, build_results, completed)
+
+    # Only where the runner's ``run`` is LocalRunner's own: a subclass that redefines ``run`` (TVM's
+    # way to customize a runner), or a ``run`` replaced on the class, is called as it expects, one
+    # batch at a time.
+    if isinstance(option.runner, LocalRunner) and type(option.runner).run is _LOCAL_RUN:
+        measure_batch.stream = stream  # type: ignore[attr-defined]
 
     def close() -> None:
         close_runner = getattr(option.runner, "close", None)

@@ -277,13 +277,20 @@ class Tuner:
         primary results in input order and the inputs that set a new best."""
         results: list[MeasureResult | None] = [None] * len(inputs)
         improved = []
-        for k, res, primary in stream(inputs):
-            if primary:
-                results[k] = res
-                if self._record_best(inputs[k], res, inputs[k].config):
-                    improved.append(k)
-            for callback in callbacks:
-                callback(self, [inputs[k]], [res])
+        arriving = stream(inputs)
+        try:
+            for k, res, primary in arriving:
+                if primary:
+                    results[k] = res
+                    if self._record_best(inputs[k], res, inputs[k].config):
+                        improved.append(k)
+                with interrupted.stop_signals_held():  # a Ctrl-C now waits until every callback has the trial
+                    for callback in callbacks:
+                        callback(self, [inputs[k]], [res])
+        finally:
+            close = getattr(arriving, "close", None)  # a generator stopped early: its cleanup runs now
+            if callable(close):
+                close()
         missing = [k for k, r in enumerate(results) if r is None]
         if missing:
             raise RuntimeError(f"the measurement stream gave no result for inputs {missing}")
