@@ -32,7 +32,7 @@ from .build_module import build, lower
 from .errors import *  # noqa: F403 - the error classes, at top level as in TVM
 from .errors import TensorLangError as TVMError
 from .ir import IRModule
-from .runtime import DataType, convert, cpu, cuda, device, get_global_func, gpu, register_func
+from .runtime import DataType, DataTypeCode, convert, cpu, cuda, device, get_global_func, gpu, register_func
 from .runtime import ndarray as nd
 
 _ffi = ffi  # TVM code names it tvm._ffi (tvm._ffi.register_func, tvm._ffi.base.TVMError)
@@ -62,5 +62,5 @@ def __getattr__(name: str) -> object:
 
 __all__ = ["__version__", "container", "contrib", "driver", "error", "transform", "errors", "rpc", "topi", "TVMError",
            "runtime", "schedule", "target", "te", "testing", "tir", "build", "lower",
-           "DataType", "IRModule", "convert", "cpu", "cuda", "device", "get_global_func", "gpu", "register_func",
-           "nd", *errors.__all__]
+           "DataType", "DataTypeCode", "IRModule", "convert", "cpu", "cuda", "device", "get_global_func", "gpu",
+           "register_func", "nd", *errors.__all__]

@@ -29,6 +29,7 @@ from .te.extern import (
     call_pure_extern,
     decl_buffer,
     reinterpret,
+    trace,
 )
 from .te.extern import call_llvm_intrin as _call_llvm_intrin
 from .te.extern import call_llvm_pure_intrin as _call_llvm_pure_intrin
@@ -45,19 +46,41 @@ class BufferStore(metaclass=AliasMeta):
 
     _target = Store
 
-    def __new__(cls, buffer: Var, value: Any, indices: Any) -> Store:  # noqa: F405
+    def __new__(cls, buffer: Any, value: Any, indices: Any) -> Store:
+        if isinstance(buffer, Buffer):  # TVM 0.12's form: a declared buffer and one index per dimension
+            return Store(buffer.data, _buffer_value(buffer, value), buffer.offset_of(_index_list(indices)))
         return Store(buffer, _convert(value), _flat_index(indices, "BufferStore"))
 
 
 class BufferLoad(metaclass=AliasMeta):
-    """TVM's ``BufferLoad``: ``isinstance`` matches every ``Load`` (``.buffer``, ``.indices``);
-    build one as ``tir.Load(dtype, buffer, index)``, which knows the element type."""
+    """TVM's ``BufferLoad(buffer, indices)`` of a declared buffer (``tir.decl_buffer``, one index
+    per dimension): a ``Load`` of its data at the flat offset.  ``isinstance`` matches every
+    ``Load`` (``.buffer``, ``.indices``).  A bare handle has no element type: read it with
+    ``tir.Load(dtype, buffer, index)``."""
 
     _target = Load  # noqa: F405
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Load:  # noqa: F405
-        raise ExprError("tir.BufferLoad(buffer, indices): a tensorlang buffer is a handle without an element "
-                        "type; build the read as tir.Load(dtype, buffer, index)")
+    def __new__(cls, buffer: Any, indices: Any, *args: Any, **kwargs: Any) -> Load:  # noqa: F405
+        if isinstance(buffer, Buffer):
+            return Load(buffer.dtype, buffer.data, buffer.offset_of(_index_list(indices)))  # noqa: F405
+        raise ExprError("tir.BufferLoad(buffer, indices): buffer must be a tir.decl_buffer (it knows the element "
+                        f"type), got {type(buffer).__name__}; read a bare handle as tir.Load(dtype, buffer, index)")
+
+
+def _index_list(indices: Any) -> list:
+    return list(indices) if isinstance(indices, (list, tuple)) else [indices]
+
+
+def _buffer_value(buffer: Any, value: Any) -> Any:
+    """``value`` as an element of ``buffer``: a Python number takes the buffer's dtype; an
+    expression must already have it (as TVM's BufferStore requires)."""
+    if isinstance(value, (bool, int, float)):
+        return const(value, buffer.dtype)  # noqa: F405
+    value = _convert(value)
+    if value.dtype.element_of() != buffer.dtype:
+        raise DTypeError(f"tir.BufferStore: value of dtype {value.dtype} stored into buffer {buffer.name} of "
+                         f"dtype {buffer.dtype}; cast it first (value.astype('{buffer.dtype}'))")
+    return value
 
 
 def _flat_index(indices: Any, where: str) -> Any:
@@ -126,6 +149,6 @@ __all__ = ["CallEffectKind", "PrimFunc", "analysis", "ir_builder", "stmt", "stmt
            "BufferLoad", "BufferStore", "ProducerLoad", "ProducerRealize", "ProducerStore", "Provide", "Realize",
            "stmt_list", "stmt_seq", "BijectiveLayout", "Layout", "bijective_layout", "layout",
            "StringImm", "Buffer", "call_extern", "call_intrin", "call_llvm_intrin", "call_llvm_pure_intrin",
-           "reinterpret", "call_packed", "call_pure_extern", "decl_buffer",
+           "reinterpret", "call_packed", "call_pure_extern", "decl_buffer", "trace",
            *expr.__all__, "all", "any", *intrin.__all__,
            "CommReducer", "IterVar", "SizeVar", "comm_reducer", "max", "min", "sum"]

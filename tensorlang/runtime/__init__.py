@@ -17,7 +17,7 @@ from ..target.timing import ProfileResult
 from ..tvm_paths import TVM_MODULE_NAMES
 from .convert import convert
 from .enabled import enabled
-from .names import DataType, Module, PackedFunc, String, const
+from .names import DataType, DataTypeCode, Module, PackedFunc, String, const
 from .ndarray import Device, NDArray, array, cpu, cuda, device, empty, gpu
 from .packed import get_global_func, list_global_func_names, register_func
 
@@ -60,6 +60,6 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module '{__name__}' has no attribute '{name}'")
 
 
-__all__ = ["convert", "enabled", "DataType", "Module", "PackedFunc", "String", "const",
+__all__ = ["convert", "enabled", "DataType", "DataTypeCode", "Module", "PackedFunc", "String", "const",
            "get_global_func", "list_global_func_names", "register_func", "Device", "NDArray", "ProfileResult",
            "array", "cpu", "cuda", "device", "empty", "gpu", "load_module", "num_threads"]

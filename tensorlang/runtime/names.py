@@ -1,6 +1,6 @@
 """TVM's ``tvm.runtime`` class names that ported code tests against or builds with: ``Module``
 (every built module), ``PackedFunc`` (any callable a module or the registry hands out),
-``DataType``, ``String`` and ``const``."""
+``DataType`` (and ``DataTypeCode``), ``String`` and ``const``."""
 
 from __future__ import annotations
 
@@ -45,6 +45,16 @@ def DataType(dtype: str | DType) -> DType:  # noqa: N802 - TVM's class name
     return as_dtype(dtype)
 
 
+class DataTypeCode:
+    """TVM's ``DataTypeCode``: the values of ``DataType(...).type_code``."""
+
+    INT = 0
+    UINT = 1
+    FLOAT = 2
+    HANDLE = 3
+    BFLOAT = 4
+
+
 def String(value: str) -> str:  # noqa: N802 - TVM's class name
     """TVM's ``runtime.String``: a Python str here."""
     return str(value)
@@ -55,4 +65,4 @@ def const(value: Any, dtype: str | None = None) -> PrimExpr:
     return _const(value, dtype)
 
 
-__all__ = ["DataType", "Module", "PackedFunc", "String", "const"]
+__all__ = ["DataType", "DataTypeCode", "Module", "PackedFunc", "String", "const"]

@@ -3,6 +3,6 @@
 
 from . import codegen
 from .backends import BACKENDS, get_backend, load_module
-from .target import Target, as_target, create, cuda
+from .target import Target, as_target, create, cuda, generic_func
 
-__all__ = ["BACKENDS", "Target", "as_target", "codegen", "create", "cuda", "get_backend", "load_module"]
+__all__ = ["BACKENDS", "Target", "as_target", "codegen", "create", "cuda", "generic_func", "get_backend", "load_module"]

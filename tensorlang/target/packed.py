@@ -52,6 +52,38 @@ def lookup_raw(name: str) -> Callable[..., Any] | None:
     return _RAW.get(name)
 
 
+# Generated code calls tir.trace's action under this prefix: the number the action returns (if
+# any) is written into the slot of the last argument, which the code then reads as the value.
+TRACE_PREFIX = "tl.trace:"
+
+
+def _default_trace_action(*args: Any) -> None:
+    """TVM's ``tvm.default_trace_action``: print the traced values."""
+    print(list(args))
+
+
+_RAW["tvm.default_trace_action"] = _default_trace_action
+
+
+def _write_back(vals: Any, codes: Any, nargs: int, last: int, result: Any, fname: str) -> None:
+    """Store a trace action's ``result`` where the traced value was (its slot ``last``)."""
+    if result is None:
+        return
+    if hasattr(result, "value") and not isinstance(result, (int, float)):
+        result = result.value  # a tvm.runtime.convert'ed number
+    if isinstance(result, np.bool_):
+        result = bool(result)
+    if not isinstance(result, (int, float, np.integer, np.floating)):
+        raise TensorLangError(f"the trace action '{fname}' returned {result!r}; a trace action returns the "
+                              "traced value to use (a number) or None")
+    if codes[nargs - 1] == FLOAT:
+        vals[last] = int(np.array(float(result), dtype=np.float64).view(np.int64))
+    else:
+        if not float(result).is_integer():
+            raise TensorLangError(f"the trace action '{fname}' returned {result!r} for an integer value")
+        vals[last] = int(np.array(int(result) & 0xFFFFFFFFFFFFFFFF, dtype=np.uint64).view(np.int64))
+
+
 def _decode(vals: Any, codes: Any, nargs: int) -> list[Any]:
     out: list[Any] = []
     pos = 0
@@ -77,8 +109,11 @@ def _decode(vals: Any, codes: Any, nargs: int) -> list[Any]:
 
 
 def _dispatch(name: bytes, vals: Any, codes: Any, nargs: int) -> int:
+    traced = False
     try:
         fname = name.decode()
+        if fname.startswith(TRACE_PREFIX):
+            fname, traced = fname[len(TRACE_PREFIX):], True
         func = _RAW.get(fname)
         if func is None:
             raise TensorLangError(f"generated code called the packed function '{fname}', which is not registered "
@@ -87,7 +122,10 @@ def _dispatch(name: bytes, vals: Any, codes: Any, nargs: int) -> int:
         _errors.pending = exc
         return ERR_PACKED_CALL
     try:
-        func(*_decode(vals, codes, nargs))
+        args = _decode(vals, codes, nargs)
+        result = func(*args)
+        if traced:  # a trace's values are scalars, one slot each: the last is slot nargs - 1
+            _write_back(vals, codes, nargs, nargs - 1, result, fname)
         return 0
     except Exception as exc:  # noqa: BLE001 - the user's function: name it, keep what it raised
         _errors.pending = _noted(fname, nargs, exc)

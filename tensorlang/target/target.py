@@ -6,6 +6,8 @@ target lives in a ``contextvars`` value that ``__enter__`` sets and ``__exit__``
 
 from __future__ import annotations
 
+import functools
+import json
 import sys
 import warnings
 from contextvars import ContextVar
@@ -35,10 +37,17 @@ class Target:
         if isinstance(target, Target):
             host = host if host is not None else target.host
             target = str(target)
+        if isinstance(target, str) and target.lstrip().startswith("{"):  # TVM's JSON form of the dict
+            try:
+                target = json.loads(target)
+            except json.JSONDecodeError as exc:
+                raise TargetError(f"target {target!r} starts like JSON but does not parse: {exc}") from None
         if isinstance(target, dict):  # TVM's Target({"kind": "llvm", "mcpu": ...})
             target, host = _from_config(target, host)
         if not isinstance(target, str) or not target.split():
             raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
+        target, in_text = _split_host(target)
+        host = host if host is not None else in_text  # an explicit host= wins, as in TVM
         kind = target.split()[0]
         if kind == "c":
             # TVM's C host target: C source for the host CPU's compiler.  tensorlang compiles host
@@ -133,6 +142,11 @@ class Target:
         return [f for f in value.split(",") if f]
 
     @property
+    def device_name(self) -> str:
+        """TVM's ``target.device_name``: the ``-device`` option ("" when not given)."""
+        return str(self._options().get("device", ""))
+
+    @property
     def model(self) -> str:
         return str(self._options().get("model", "unknown"))
 
@@ -198,12 +212,37 @@ def _from_config(config: dict, host: Any) -> tuple[str, Any]:
     conf.pop("keys", None)  # derived from the kind and -device here
     words = [kind]
     for key, value in conf.items():
+        if isinstance(value, dict) or (isinstance(value, (list, tuple))
+                                       and not all(isinstance(v, (str, int, float)) for v in value)):
+            raise TargetError(f"target attribute '{key}' must be a string, a number, a bool or a list of "
+                              f"strings, got {value!r} in {config!r}")
         if value is True:
             words.append(f"-{key}")
         elif value is not False and value is not None:
             text = ",".join(map(str, value)) if isinstance(value, (list, tuple)) else str(value)
             words.append(f"-{key}={text}")
     return " ".join(words), host
+
+
+def _split_host(text: str) -> tuple[str, str | None]:
+    """TVM's host inside a target string ("cuda --host=llvm", "cuda -host=llvm", "cuda --host llvm"):
+    the string without it, and the host's text (None when there is none)."""
+    words, kept, host = text.split(), [], None
+    k = 0
+    while k < len(words):
+        key, eq, value = words[k].partition("=")
+        if k > 0 and key in ("-host", "--host"):
+            if not eq:  # "--host llvm": the value is the next word
+                if k + 1 >= len(words) or words[k + 1].startswith("-"):
+                    raise TargetError(f"'{words[k]}' in target '{text}' needs a host target, e.g. --host=llvm")
+                value, k = words[k + 1], k + 1
+            if not value:
+                raise TargetError(f"'{words[k]}' in target '{text}' needs a host target, e.g. --host=llvm")
+            host = value
+        else:
+            kept.append(words[k])
+        k += 1
+    return " ".join(kept), host
 
 
 def _host_target(host: Any) -> Target | None:
@@ -285,3 +324,44 @@ def cuda(model: str = "unknown", arch: str | None = None, options: str | list[st
 def create(target: str | Target) -> Target:
     """TVM's older ``tvm.target.create(str)``: the same as ``Target(str)``."""
     return Target(target)
+
+
+def generic_func(fdefault: Any) -> Any:
+    """TVM's ``@tvm.target.generic_func``: a function whose ``register(keys)``'d versions run
+    instead of ``fdefault`` when the current target (``with Target(...)``) has one of those keys
+    ("cpu"; "cuda", "gpu"; a ``-device=`` name), checked in the target's key order."""
+    if not callable(fdefault):
+        raise TargetError(f"generic_func decorates a function, got {fdefault!r}")
+    dispatch_dict: dict[str, Any] = {}
+    name = getattr(fdefault, "__name__", "generic_func")
+
+    def register(key: str | list[str], func: Any = None, override: bool = False) -> Any:
+        keys = [key] if isinstance(key, str) else list(key) if isinstance(key, (list, tuple)) else None
+        if not keys or not all(isinstance(k, str) and k for k in keys):
+            raise TargetError(f"{name}.register: key must be a target key or a list of them (e.g. 'cpu', "
+                              f"['cuda', 'gpu']), got {key!r}")
+
+        def do_register(myf: Any) -> Any:
+            if not callable(myf):
+                raise TargetError(f"{name}.register({key!r}) decorates a function, got {myf!r}")
+            for k in keys:
+                if k in dispatch_dict and not override:
+                    raise TargetError(f"{name}: key '{k}' is already registered (pass override=True)")
+                dispatch_dict[k] = myf
+            return myf
+
+        return do_register(func) if func is not None else do_register
+
+    @functools.wraps(fdefault)
+    def dispatch(*args: Any, **kwargs: Any) -> Any:
+        target = Target.current()
+        if target is not None:
+            for k in target.keys:
+                if k in dispatch_dict:
+                    return dispatch_dict[k](*args, **kwargs)
+        return fdefault(*args, **kwargs)
+
+    dispatch.register = register  # type: ignore[attr-defined]
+    dispatch.fdefault = fdefault  # type: ignore[attr-defined]
+    dispatch.dispatch_dict = dispatch_dict  # type: ignore[attr-defined]
+    return dispatch

@@ -88,6 +88,11 @@ class DType:
         return f"DType('{self}')"
 
     @property
+    def type_code(self) -> int:
+        """TVM's DLDataType code (``tvm.DataTypeCode``): 0 int, 1 uint (and bool), 2 float, 3 handle."""
+        return {"int": 0, "uint": 1, "bool": 1, "float": 2, "handle": 3}[self.kind]
+
+    @property
     def is_float(self) -> bool:
         return self.kind == "float"
 

@@ -29,6 +29,10 @@ class DeclBuffer:
     A symbolic stride or offset (a ``te.var``, or ``offset_factor`` > 0 for the offset) is
     filled in where the buffer is bound to a tensor region (``Stage.tensorize``)."""
 
+    # TVM's access mask bits (``access_ptr(Buffer.READ | Buffer.WRITE)``)
+    READ = 1
+    WRITE = 2
+
     def __init__(self, shape: Sequence[Any], dtype: str | DType = "float32", name: str = "buffer",
                  data: Var | None = None, strides: Sequence[Any] | None = None, elem_offset: Any = None,
                  offset_factor: int = 0):
@@ -86,10 +90,16 @@ class DeclBuffer:
         return flat
 
     def access_ptr(self, access_mask: Any = "rw", ptr_type: str = "handle", content_lanes: int = 1,
-                   offset: Any = 0) -> PrimExpr:
+                   offset: Any = 0, extent: Any = None) -> PrimExpr:
         """A pointer to the buffer's first element (``offset`` elements further); ``access_mask``
         ("r", "w", "rw", or TVM's 1 = read, 2 = write) tells GPU barrier insertion what the
-        code given the pointer does with the memory."""
+        code given the pointer does with the memory.  ``extent`` (TVM 0.12: how many elements
+        the code reaches from there) is checked, not recorded: barriers cover the whole buffer."""
+        if extent is not None:
+            ext = convert(extent)
+            if not ext.dtype.is_int or (isinstance(ext, IntImm) and ext.value < 0):
+                raise ExprError(f"access_ptr of buffer {self.name}: extent must be a non-negative integer "
+                                f"(elements reached from the offset), got {extent!r}")
         start = convert(offset)
         if not (isinstance(self.elem_offset, IntImm) and self.elem_offset.value == 0):
             start = self.elem_offset + start
@@ -265,6 +275,28 @@ def call_packed(func_name: str, *args: Any) -> PrimExpr:
     return Call(INT32, "tvm_call_packed", [StringImm(func_name), *(_arg(a) for a in args)])
 
 
+# tir.trace's call: (action name, traced values...); its value is the last one, or what the action returned
+TRACE = "tvm_call_trace_packed"
+DEFAULT_TRACE_ACTION = "tvm.default_trace_action"
+
+
+def trace(args: Any, trace_action: str = DEFAULT_TRACE_ACTION) -> PrimExpr:
+    """TVM's ``tir.trace(args, trace_action)``: call the registered ``trace_action`` with the
+    values of ``args`` each time generated code computes the expression, whose value is the last
+    of ``args``, or the number the action returns (cast to that dtype) when it returns one.  The
+    default action prints the values.  LLVM (CPU) code only."""
+    if not isinstance(args, (list, tuple)) or not args:
+        raise ExprError(f"tir.trace(args, trace_action): args must be a non-empty list of values, got {args!r}")
+    if not isinstance(trace_action, str) or not trace_action:
+        raise ExprError(f"tir.trace: trace_action must be the name of a registered function, got {trace_action!r}")
+    values = [convert(a) for a in args]
+    for k, v in enumerate(values):
+        if not isinstance(v, PrimExpr) or v.dtype.lanes != 1 or v.dtype.is_handle:
+            raise ExprError(f"tir.trace: argument {k} ({v!r}) must be a scalar number (an index, a tensor element, "
+                            "a constant)")
+    return Call(values[-1].dtype, TRACE, [StringImm(trace_action), *values])
+
+
 def call_extern(dtype: str | DType, func_name: str, *args: Any) -> PrimExpr:
     """Call the C function ``func_name`` (from libm, a loaded library, or CUDA's device library)."""
     return Call(dtype, "call_extern", [StringImm(func_name), *(_arg(a) for a in args)])
@@ -321,5 +353,5 @@ def call_intrin(dtype: str | DType | None, func_name: str, *args: Any) -> PrimEx
     return Call(dt, name, values)
 
 
-__all__ = ["DeclBuffer", "ExternOp", "extern", "decl_buffer", "call_packed", "call_extern", "call_pure_extern",
+__all__ = ["DeclBuffer", "ExternOp", "extern", "decl_buffer", "call_packed", "trace", "call_extern", "call_pure_extern",
            "call_intrin", "call_llvm_pure_intrin", "call_llvm_intrin", "reinterpret", "DTYPES"]

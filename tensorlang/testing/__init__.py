@@ -7,6 +7,7 @@ import importlib
 import importlib.util
 import inspect
 import itertools
+import platform
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -180,11 +181,93 @@ def parametrize_targets(*targets: Any) -> Callable[..., Any]:
         params = [pytest.param(t, *([device(t)] if wants_dev else []),
                                marks=pytest.mark.skipif(not device_enabled(t), reason=f"{t} is not usable here"))
                   for t in names]
+        params = target_params(fn, params, single=not wants_dev)
         return pytest.mark.parametrize("target,dev" if wants_dev else "target", params)(fn)
     if len(targets) == 1 and callable(targets[0]):  # used bare: @parametrize_targets
         fn, targets = targets[0], ()
         return deco(fn)
     return deco
+
+def _target_kind(target: Any) -> str:
+    return str(target).split()[0] if str(target).split() else ""
+
+
+def target_params(fn: Callable[..., Any], params: list[Any], single: bool) -> list[Any]:
+    """``params`` (pytest.param or plain values, the target first) without the targets
+    ``@exclude_targets`` names for ``fn``, those ``@known_failing_targets`` names marked xfail."""
+    import pytest
+    ParameterSet = type(pytest.param(None))  # noqa: N806 - pytest's class, without its private module
+
+    excluded = set(getattr(fn, "tvm_excluded_targets", ()))
+    failing = set(getattr(fn, "tvm_known_failing_targets", ()))
+    out = []
+    for p in params:
+        if not isinstance(p, ParameterSet):
+            p = pytest.param(p) if single else pytest.param(*p)
+        kind = _target_kind(p.values[0])
+        if kind in excluded:
+            continue
+        marks = list(p.marks)
+        if kind in failing and not any(m.name == "xfail" and m.kwargs.get("reason", "").startswith("known failing")
+                                       for m in marks):
+            marks.append(pytest.mark.xfail(reason=f"known failing on {kind} (tvm.testing.known_failing_targets)"))
+        out.append(pytest.param(*p.values, marks=marks, id=p.id))
+    return out
+
+
+def _retarget(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Apply ``fn``'s exclusions and known failures to a target parametrization it already has
+    (``@parametrize_targets`` or ``@pytest.mark.parametrize("target", ...)`` written below them)."""
+    import pytest
+    marks = getattr(fn, "pytestmark", None)
+    if not marks:
+        return fn
+    new = []
+    for m in marks:
+        names = m.args[0] if m.name == "parametrize" and m.args else None
+        names = [n.strip() for n in names.split(",")] if isinstance(names, str) else list(names or ())
+        if names and names[0] == "target" and len(m.args) > 1:
+            params = target_params(fn, list(m.args[1]), single=len(names) == 1)
+            m = pytest.mark.parametrize(m.args[0], params, *m.args[2:], **m.kwargs).mark
+        new.append(m)
+    fn.pytestmark = new
+    return fn
+
+
+def exclude_targets(*targets: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """TVM's ``@tvm.testing.exclude_targets("cuda")``: a test taking ``target`` does not run on
+    those target kinds (with ``parametrize_targets`` or the plugin's parametrization)."""
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.tvm_excluded_targets = (*getattr(fn, "tvm_excluded_targets", ()), *targets)  # type: ignore[attr-defined]
+        return _retarget(fn)
+    return deco
+
+
+def known_failing_targets(*targets: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """TVM's ``@tvm.testing.known_failing_targets("cuda")``: on those target kinds the test runs
+    and is expected to fail (xfail)."""
+    def deco(fn: Callable[..., Any]) -> Callable[..., Any]:
+        fn.tvm_known_failing_targets = (*getattr(fn, "tvm_known_failing_targets", ()),  # type: ignore[attr-defined]
+                                        *targets)
+        return _retarget(fn)
+    return deco
+
+
+def _is_x86() -> bool:
+    return platform.machine().lower() in ("x86_64", "amd64", "i386", "i686", "x86")
+
+
+def requires_x86(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Skips the test on a machine that is not x86."""
+    import pytest
+    return pytest.mark.skipif(not _is_x86(), reason="needs an x86 CPU")(fn)
+
+
+def skip_if_32bit(reason: str = "does not run on 32-bit platforms") -> Callable[..., Any]:
+    """TVM's ``@tvm.testing.skip_if_32bit(reason=...)``."""
+    import pytest
+    return pytest.mark.skipif(platform.architecture()[0] == "32bit", reason=reason)
+
 
 # -- TVM's pytest helpers for test files (tvm.testing.parameter / parameters / fixture / main) --------
 

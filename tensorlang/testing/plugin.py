@@ -1,13 +1,16 @@
 """TVM's pytest plugin, as a TVM test suite loads it (``pytest_plugins = ["tvm.testing.plugin"]`` in
 its conftest.py, here ``"tensorlang.testing.plugin"``): a test that takes ``target`` (and ``dev``)
 without ``@tvm.testing.parametrize_targets`` runs once per target usable here
-(``tvm.testing.enabled_targets()``), as TVM's plugin runs it on each enabled target."""
+(``tvm.testing.enabled_targets()``), as TVM's plugin runs it on each enabled target; without the
+kinds ``@tvm.testing.exclude_targets`` names, and xfail on those ``known_failing_targets`` names."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import enabled_targets
+import pytest
+
+from . import enabled_targets, target_params
 
 
 def _given(metafunc: Any, name: str) -> bool:
@@ -27,8 +30,9 @@ def pytest_generate_tests(metafunc: Any) -> None:
     if "target" not in metafunc.fixturenames or _given(metafunc, "target"):
         return
     pairs = enabled_targets()
-    ids = [str(t) for t, _ in pairs]
     if "dev" in metafunc.fixturenames and not _given(metafunc, "dev"):
-        metafunc.parametrize("target,dev", pairs, ids=ids)
+        params = target_params(metafunc.function, [pytest.param(t, d, id=str(t)) for t, d in pairs], single=False)
+        metafunc.parametrize("target,dev", params)
     else:
-        metafunc.parametrize("target", [t for t, _ in pairs], ids=ids)
+        params = target_params(metafunc.function, [pytest.param(t, id=str(t)) for t, _ in pairs], single=True)
+        metafunc.parametrize("target", params)

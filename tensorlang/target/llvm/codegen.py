@@ -986,6 +986,8 @@ class _FunctionEmitter(Visitor):
         name = e.name
         if name == "tvm_call_packed":
             return self._packed_call(e)
+        if name == "tvm_call_trace_packed":
+            return self._trace_call(e)
         if name in ("call_extern", "call_pure_extern"):
             return self._extern_call(e)
         if name == OPAQUE:
@@ -1067,7 +1069,25 @@ class _FunctionEmitter(Visitor):
                                                                 _const(I32, cache)])
         return _const(llvm_type(e.dtype), 0) if not e.dtype.is_handle else ir.Constant(I8.as_pointer(), None)
 
-    def _packed_call(self, e: E.Call) -> ir.Value:
+    def _trace_call(self, e: E.Call) -> ir.Value:
+        """TVM's ``tir.trace``: call the trace action with the values, then take the last value
+        back from its argument slot (the action may have replaced it; see target.packed)."""
+        if e.dtype.lanes != 1:
+            raise BuildError(f"{self.m.func.name}: tir.trace of a {e.dtype} value (a vectorized loop) is not "
+                             "supported; trace in a loop that is not vectorized")
+        _, vals = self._packed_call(e, name_prefix=packed.TRACE_PREFIX)
+        last = len(e.args) - 2
+        slot = self.b.load(self.b.gep(vals, [_const(I32, 0), _const(I32, last)], inbounds=True,
+                                      source_etype=ir.ArrayType(I64, last + 1)), name="trace.value", typ=I64)
+        ty = llvm_type(e.dtype)
+        if e.dtype.is_float:
+            v = self.b.bitcast(slot, ir.DoubleType())
+            return v if e.dtype.bits == 64 else self.b.fptrunc(v, ty)
+        if e.dtype.is_bool:  # any nonzero number the action returns is True
+            return self.b.icmp_signed("!=", slot, _const(I64, 0))
+        return slot if ty.width == 64 else self.b.trunc(slot, ty)
+
+    def _packed_call(self, e: E.Call, name_prefix: str | None = None) -> Any:
         """Call a tl.register_func'ed function through the module's packed-call slot (see
         target.packed for the argument encoding); a failure returns from this function."""
         codes: list[int] = []
@@ -1106,10 +1126,11 @@ class _FunctionEmitter(Visitor):
         fn = _FunctionPointerLoad(self.b.block, self.m.packed_call_slot(), ir.FunctionType(I32, [PTR, PTR, PTR, I32]),
                                   "packed.fn")
         self.b._insert(fn)
-        status = self.b.call(fn, [self.m.string_constant(e.args[0].value), vals, kinds, _const(I32, len(codes))],
+        fname = e.args[0].value if name_prefix is None else name_prefix + e.args[0].value
+        status = self.b.call(fn, [self.m.string_constant(fname), vals, kinds, _const(I32, len(codes))],
                              name="packed.status")
         self._return_on_error(status)
-        return status
+        return status if name_prefix is None else (status, vals)
 
     def _extern_call(self, e: E.Call) -> ir.Value:
         """Call the C function named by the first argument (libm, a loaded library), lane by lane."""

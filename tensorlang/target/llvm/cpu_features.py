@@ -50,13 +50,14 @@ _SIGNS = {"avx512f": re.compile(r"zmm"), "avx": re.compile(r"\bv\w+ps\s+.*ymm"),
 
 
 @cache
-def implied_features(triple: str, cpu: str) -> str:
-    """"+avx,+avx2,+fma,+avx512f" (the subset ``cpu`` has) for an x86 ``triple``."""
+def implied_features(triple: str, cpu: str, features: str = "") -> str:
+    """"+avx,+avx2,+fma,+avx512f" (the subset ``cpu`` has) for an x86 ``triple``, after the
+    target's "-mattr" ``features`` ("-avx512f" also turns off what needs it, as in LLVM)."""
     if llvm.get_triple_parts(triple).Arch not in ("x86_64", "i386", "i686", "x86"):
         return ""
     with host.LOCK:
         target = host.llvm_target_for(triple)
-        tm = target.create_target_machine(cpu=cpu, features="", opt=2)
+        tm = target.create_target_machine(cpu=cpu, features=features, opt=2)
         mod = llvm.parse_assembly(_PROBES)
         mod.triple = triple
         asm = tm.emit_assembly(mod)
@@ -86,5 +87,6 @@ def missing_on_host(target: Any) -> list[str]:
     if not host_on:
         return []
     wanted = {f[1:] for f in target.implied.split(",") if f}
-    wanted |= {f[1:] for f in target.features.split(",") if f.startswith("+") and target.has_feature(f[1:])}
-    return sorted(wanted - host_on)
+    wanted |= {f[1:] for f in target.features.split(",") if f.startswith("+")}
+    # The last mention of a feature wins ("-mattr=-avx512f" on a CPU that has it).
+    return sorted(f for f in wanted - host_on if target.has_feature(f))

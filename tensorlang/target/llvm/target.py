@@ -91,7 +91,7 @@ class LLVMTarget:
         if cpu != host.host_cpu_name() or "-mattr" in opts:  # the host's own names need no check
             host.check_cpu(triple, cpu, opts.get("-mattr", ""), text)
             if not base and cpu != "generic":
-                implied = implied_features(triple, cpu)
+                implied = implied_features(triple, cpu, opts.get("-mattr", ""))
 
         level = opts.get("-opt-level", "3")
         if level not in ("0", "1", "2", "3"):
