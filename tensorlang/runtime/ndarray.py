@@ -166,6 +166,12 @@ class NDArray:
 
     asnumpy = numpy
 
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """numpy's reading of the array (``np.asarray(nd)``, ``np.testing`` on an NDArray): its
+        contents, copied as ``numpy()`` copies them (TVM's NDArray gives a 0-d object array)."""
+        out = self.numpy()
+        return out if dtype is None else out.astype(dtype, copy=False)
+
     @property
     def ndim(self) -> int:
         return self._array.ndim

@@ -410,3 +410,13 @@ def test_emulated_grid_a_gpu_cannot_launch_is_refused():
                                             r"which no GPU launches \(n = 262141 from dimension 0 of A\)"):
         f(a, b)
     assert not b.any()
+
+
+def test_numpy_reads_an_ndarray_as_its_contents():
+    a = np.random.default_rng().standard_normal((3, 5)).astype("float32")
+    nd = tl.nd.array(a)
+    np.testing.assert_array_equal(nd, a)
+    assert np.asarray(nd).dtype == np.float32 and np.asarray(nd, dtype="float64").dtype == np.float64
+    got = np.asarray(nd)
+    got[0, 0] += 1  # a copy: the NDArray keeps its contents
+    np.testing.assert_array_equal(nd.numpy(), a)
