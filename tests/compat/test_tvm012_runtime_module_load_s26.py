@@ -113,3 +113,25 @@ def test_combine_module_llvm():
         np.testing.assert_equal(b.numpy(), a.numpy() + 1)
 
     check_llvm()
+
+
+@pytest.mark.parametrize("fmt", ["ll", "bc"])
+def test_saved_llvm_ir_loads_and_runs(tmp_path, fmt):
+    """TVM loads a module saved as LLVM IR ("x.ll") or bitcode: it is compiled for this machine."""
+    n = 100
+    A = te.placeholder((n,), name="A")
+    B = te.compute((n,), lambda i: A[i] * 3 + 1, name="B")
+    s = te.create_schedule(B.op)
+    xo, xi = s[B].split(B.op.axis[0], factor=8)
+    s[B].vectorize(xi)
+    s[B].parallel(xo)
+    path = str(tmp_path / f"addone.{fmt}")
+    tvm.build(s, [A, B], "llvm", name="addone").save(path)
+    m = tvm.runtime.load_module(path)
+    a = np.random.default_rng().standard_normal(n).astype("float32")
+    b = np.empty_like(a)
+    m["addone"](a, b)
+    np.testing.assert_allclose(b, a * 3 + 1, rtol=1e-6, atol=1e-6)
+    (tmp_path / "bad.ll").write_text("not llvm")
+    with pytest.raises(tvm.TVMError, match="not LLVM IR or bitcode"):
+        tvm.runtime.load_module(str(tmp_path / "bad.ll"))

@@ -37,9 +37,17 @@ def build_func(func: PrimFunc, target: LLVMTarget, jit: bool = True) -> Module:
     return build_llvm(func, target, jit=jit)
 
 
+def object_from_ir(path: str | os.PathLike) -> bytes:
+    """Object code for this machine of the LLVM IR (.ll) or bitcode (.bc) ``Module.save`` wrote."""
+    from .engine import object_from_ir as compile_ir  # defers llvmlite to the first use
+    with open(os.fspath(path), "rb") as f:
+        return compile_ir(f.read(), os.fspath(path))
+
+
 def load_module(path: str | os.PathLike) -> Module:
     """Load a shared library written by ``Module.export_library`` (no compiler needed)."""
     return load_exported(path)
 
 
-__all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "LLVMTarget", "build_func", "load_module", "parse_target"]
+__all__ = ["EXPORT_MAGIC", "BINDS_THREADS", "LLVMTarget", "build_func", "load_module", "object_from_ir",
+           "parse_target"]

@@ -147,6 +147,24 @@ class JITLibrary:
         link_shared(self.object_code(), path)
 
 
+def object_from_ir(data: bytes, name: str) -> bytes:
+    """Object code for this machine of LLVM IR text or bitcode that ``Module.save`` wrote ("x.ll",
+    "x.bc"), ready to link into a shared library (TVM's ``load_module`` of such a file)."""
+    host = LLVMTarget.from_string("llvm")
+    with LOCK:
+        try:
+            mod = llvm.parse_bitcode(data) if data.startswith(b"BC\xc0\xde") else llvm.parse_assembly(data.decode())
+            mod.verify()
+        except (RuntimeError, UnicodeDecodeError) as exc:
+            raise BuildError(f"{name} is not LLVM IR or bitcode that LLVM reads: {str(exc).strip()[:300]}") from None
+        if mod.triple and not same_arch(mod.triple, host.triple):
+            raise BuildError(f"{name} holds code for {mod.triple}, which this {host.triple} machine cannot run")
+        tm = _cached_target_machine(host, "pic")
+        mod.triple = tm.triple
+        _link_private_pool(mod, tm, host)
+        return tm.emit_object(mod)
+
+
 def compile_module(ir_text: str, target: LLVMTarget, name: str, jit: bool = True) -> JITLibrary:
     """Verify, optimize (new pass manager) and, when the target runs on this host and ``jit``
     is set, JIT-compile (builders that only export a library skip the JIT)."""
