@@ -188,6 +188,7 @@ DEFERRED = {
     ("tensorlang.runtime.ndarray", "tensorlang.target.cuda.runtime"):
         "Device.exist for a GPU: `import tensorlang` does not load the CUDA backend",
     ("tensorlang.target.llvm", "tensorlang.target.llvm.build"): "llvmlite, on the first build",
+    ("tensorlang.target.llvm", "tensorlang.target.llvm.engine"): "llvmlite, on the first load of a saved .ll/.bc",
     ("tensorlang.target.llvm.target", "tensorlang.target.llvm.host"): "llvmlite, once a target is really made",
     ("tensorlang.target.llvm.target", "tensorlang.target.llvm.cpu_features"): "llvmlite, once a target is really made",
     ("tensorlang.target.cuda", "tensorlang.target.cuda.emulate"): "llvmlite, on the first emulated build",
