@@ -120,6 +120,12 @@ class _Eval:
         got = self.memo.get(key)
         if got is None:
             got = self._eval(e)
+            dt = e.dtype
+            if (got.lo is None) != (got.hi is None) and dt.is_int and dt.lanes == 1 and \
+                    (dt.bits < 32 or not dt.is_signed):
+                # Narrow or unsigned arithmetic wraps around: a bound lost to overflow leaves the
+                # other one meaningless (int8(i) * -21 for i in [0, 12] is not <= 0).
+                got = Interval(None, None)
             self.memo[key] = got
         return got
 
@@ -155,7 +161,10 @@ class _Eval:
         if t is E.Cast and e.dtype.is_int and e.value.dtype.is_int:
             inner = self.run(e.value)
             if inner.is_point():
-                return Interval.point(e)  # stays a point (a product with it keeps its bounds)
+                if inner.lo is e.value:
+                    return Interval.point(e)  # stays a point (a product with it keeps its bounds)
+                # the point a ranged variable takes (a loop of one iteration): cast that value
+                return Interval.point(E.cast(inner.lo, e.dtype))
             if any(isinstance(b, IntImm) and not fits(b.value, e.dtype) for b in (inner.lo, inner.hi)):
                 # A narrowing cast of a range it cannot hold wraps around: int32(v) for v in
                 # [2**31 - 3, 2**31 + 3] is not [2**31 - 3, -2**31 + 3]; any value may come out.

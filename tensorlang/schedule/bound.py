@@ -50,6 +50,10 @@ def root_values(stage: Stage, bounds: Bounds) -> dict[IterVar, PrimExpr]:
     out = {}
     for iv in list(op.axis) + list(op.reduce_axis):
         rmin = bounds.ranges[iv].min
+        if rmin.dtype != iv.var.dtype:
+            # A consumer reading at an int64 index (T[int64(i) + 1]) gives an int64 region; the
+            # axis keeps its own type, which the body's arithmetic on it (i * 2) was built in.
+            rmin = E.cast(rmin, iv.var.dtype)
         out[iv] = simplify(values[iv] + rmin) if not (isinstance(rmin, E.IntImm) and rmin.value == 0) else values[iv]
     # A reduction domain may use the output index (a triangular sum): express it in loop variables.
     data = data_index_map(stage, out)

@@ -96,6 +96,10 @@ class _Flatten(Mutator):
         if node.tensor in self.aliases:
             return self.visit(node.body)  # stored in the tensor it aliases
         var = Var(node.tensor.name, HANDLE)
+        # A region bound may read another tensor (a cache of A[G[i]] attached at i starts at G[i]):
+        # flattened like any other read, as the bounds end up in indices and the allocation size.
+        node = node.with_fields(mins=tuple(self.visit(m) for m in node.mins),
+                                extents=tuple(self.visit(e) for e in node.extents))
         self.bufs[node.tensor] = (var, node.mins, node.extents)
         align = self.aligns.get(node.tensor)
         wide = index_dtype(tuple(node.extents)) == INT64

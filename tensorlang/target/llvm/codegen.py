@@ -764,7 +764,9 @@ class _FunctionEmitter(Visitor):
         return self.visit(e.a), self.visit(e.b), e.a.dtype
 
     def _nsw(self, dt: DType) -> tuple[str, ...]:
-        return ("nsw",) if dt.is_signed and self._in_index else ()
+        # Only the index types lowering picks (32 or 64 bits, wide enough for every buffer):
+        # narrower arithmetic a user wrote inside an index (int8(j) + 127) wraps, as in numpy.
+        return ("nsw",) if dt.is_signed and dt.bits >= 32 and self._in_index else ()
 
     def _arith(self, e: E.BinaryOp) -> ir.Value:
         a, b, dt = self._operands(e)
@@ -943,8 +945,12 @@ class _FunctionEmitter(Visitor):
         """Whether every lane of ``e`` reads inside its buffer wherever the enclosing loops run
         (then a Select may load it whichever side it picks: a plain select, which vectorizes)."""
         size = self.m.buffer_sizes.get(e.buffer)
-        if size is None or e.predicate is not None:
+        elem = self.m.buffer_elems.get(e.buffer)
+        if size is None or elem is None or e.predicate is not None:
             return False
+        # The size counts elements of the buffer's own type; a typed view of the same storage
+        # (decl_buffer(data=...) with a wider dtype) holds fewer of its elements.
+        size = size * elem.bytes // e.dtype.element_of().bytes
         index, span = e.index, 0
         if isinstance(index, E.Ramp):
             if not isinstance(index.stride, E.IntImm):
