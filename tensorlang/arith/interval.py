@@ -165,9 +165,13 @@ class _Eval:
                     return Interval.point(e)  # stays a point (a product with it keeps its bounds)
                 # the point a ranged variable takes (a loop of one iteration): cast that value
                 return Interval.point(E.cast(inner.lo, e.dtype))
-            if any(isinstance(b, IntImm) and not fits(b.value, e.dtype) for b in (inner.lo, inner.hi)):
+            src = e.value.dtype
+            narrow = e.dtype.bits < 32 and (e.dtype.bits < src.bits or e.dtype.is_signed != src.is_signed)
+            if any(isinstance(b, IntImm) and not fits(b.value, e.dtype) for b in (inner.lo, inner.hi)) or \
+                    (narrow and not all(isinstance(b, IntImm) for b in (inner.lo, inner.hi))):
                 # A narrowing cast of a range it cannot hold wraps around: int32(v) for v in
-                # [2**31 - 3, 2**31 + 3] is not [2**31 - 3, -2**31 + 3]; any value may come out.
+                # [2**31 - 3, 2**31 + 3] is not [2**31 - 3, -2**31 + 3]; any value may come out.  So
+                # may a user's int8(i) of a loop over [0, n): int8(0)..int8(n - 1) would claim >= 0.
                 lo, hi = int_range(e.dtype)
                 return Interval(E.const(lo, e.dtype), E.const(hi, e.dtype))
             return Interval(None if inner.lo is None else E.cast(inner.lo, e.dtype),
