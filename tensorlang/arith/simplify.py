@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -150,6 +151,23 @@ class Simplifier(Mutator):
         # its bounds each time. An entry holds e (whose variables its key names by id) and the range
         # objects it was computed under, so their ids stay theirs; a changed range misses.
         self._relax_memo: dict[object, tuple] = {}
+        self._done: dict[int, tuple] = {}  # id(e) -> (e, ranges' ids, simplified e): see visit
+
+    def visit(self, e: Any, *extra: Any) -> Any:
+        """Each expression object simplified once while the ranges stay the same objects, and a
+        result taken as simplified: min, max and the linear forms visit their simplified operands
+        again, which made clamps nested in clamps (a cache region's bounds) exponential."""
+        if extra:
+            return super().visit(e, *extra)
+        ranges = self.ranges
+        sig = (tuple(map(id, ranges)), tuple(map(id, ranges.values()))) if ranges else ()
+        hit = self._done.get(id(e))
+        if hit is not None and hit[0] is e and hit[1] == sig:
+            return hit[2]
+        out = super().visit(e)
+        self._done[id(e)] = (e, sig, out)
+        self._done[id(out)] = (out, sig, out)
+        return out
 
     def _relax(self, e: PrimExpr) -> tuple[PrimExpr | None, PrimExpr | None]:
         """``relax(e, self.ranges)``, remembered while the ranges stay the same objects."""
