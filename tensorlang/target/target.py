@@ -6,12 +6,11 @@ target lives in a ``contextvars`` value that ``__enter__`` sets and ``__exit__``
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import warnings
 from contextvars import ContextVar
-from functools import cache
+from functools import cache, wraps
 from typing import Any
 
 from ..errors import TargetError
@@ -46,16 +45,16 @@ class Target:
             target, host = _from_config(target, host)
         if not isinstance(target, str) or not target.split():
             raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
-        target, in_text = _split_host(target)
+        kind, *words = target.split()
+        words, in_text = _split_host(_joined_options(words), target)
         host = host if host is not None else in_text  # an explicit host= wins, as in TVM
-        kind = target.split()[0]
         if kind == "c":
             # TVM's C host target: C source for the host CPU's compiler.  tensorlang compiles host
             # code with LLVM, which is what that C becomes; get_source() shows LLVM IR, not C.
-            target, kind = " ".join(["llvm", *target.split()[1:]]), "llvm"
+            kind = "llvm"
         if kind not in KINDS:
             raise TargetError(f"unknown target '{kind}' (known: {', '.join(KINDS)})")
-        self.text = " ".join([kind, *_joined_options(target.split()[1:])])
+        self.text = " ".join([kind, *words])
         get_backend(kind).parse_target(self.text)  # a wrong option fails here, as TVM's Target() does
         self.kind = _Kind(kind)
         self.host = _host_target(host)
@@ -224,25 +223,19 @@ def _from_config(config: dict, host: Any) -> tuple[str, Any]:
     return " ".join(words), host
 
 
-def _split_host(text: str) -> tuple[str, str | None]:
-    """TVM's host inside a target string ("cuda --host=llvm", "cuda -host=llvm", "cuda --host llvm"):
-    the string without it, and the host's text (None when there is none)."""
-    words, kept, host = text.split(), [], None
-    k = 0
-    while k < len(words):
-        key, eq, value = words[k].partition("=")
-        if k > 0 and key in ("-host", "--host"):
-            if not eq:  # "--host llvm": the value is the next word
-                if k + 1 >= len(words) or words[k + 1].startswith("-"):
-                    raise TargetError(f"'{words[k]}' in target '{text}' needs a host target, e.g. --host=llvm")
-                value, k = words[k + 1], k + 1
-            if not value:
-                raise TargetError(f"'{words[k]}' in target '{text}' needs a host target, e.g. --host=llvm")
-            host = value
+def _split_host(words: list[str], text: str) -> tuple[list[str], str | None]:
+    """TVM's host inside a target string ("cuda --host=llvm", "cuda -host llvm"), from its option
+    ``words`` (joined by ``_joined_options``): the other words, and the host's text (or None)."""
+    kept, host = [], None
+    for word in words:
+        key, _, value = word.partition("=")
+        if key not in ("-host", "--host"):
+            kept.append(word)
+        elif not value:
+            raise TargetError(f"'{word}' in target '{text}' needs a host target, e.g. --host=llvm")
         else:
-            kept.append(words[k])
-        k += 1
-    return " ".join(kept), host
+            host = value
+    return kept, host
 
 
 def _host_target(host: Any) -> Target | None:
@@ -352,7 +345,7 @@ def generic_func(fdefault: Any) -> Any:
 
         return do_register(func) if func is not None else do_register
 
-    @functools.wraps(fdefault)
+    @wraps(fdefault)
     def dispatch(*args: Any, **kwargs: Any) -> Any:
         target = Target.current()
         if target is not None:

@@ -41,7 +41,7 @@ from ...ir.passes.emulate_gpu import EMULATED_THREADS_KEY
 from ...ir.verify import NOT_EXECUTABLE
 from ...te import expr as E
 from ...te.dtype import DType, as_dtype
-from ...te.extern import DTYPES
+from ...te.extern import DTYPES, TRACE
 from ...te.functor import Visitor, children
 from ...te.intrin import OPAQUE
 from .. import packed
@@ -992,7 +992,7 @@ class _FunctionEmitter(Visitor):
         name = e.name
         if name == "tvm_call_packed":
             return self._packed_call(e)
-        if name == "tvm_call_trace_packed":
+        if name == TRACE:
             return self._trace_call(e)
         if name in ("call_extern", "call_pure_extern"):
             return self._extern_call(e)
