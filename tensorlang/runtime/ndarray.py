@@ -183,6 +183,8 @@ class NDArray:
             return NDArray(self._array.copy(), target)
         if not isinstance(target, NDArray):
             raise ArgumentError(f"copyto expects an NDArray or a Device, got {type(target).__name__}")
+        if target.shape != self.shape:
+            raise ArgumentError(f"copyto: this array's shape {self.shape} does not match the target's {target.shape}")
         return target.copyfrom(self)
 
     def copyfrom(self, source: Any) -> NDArray:

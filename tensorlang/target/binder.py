@@ -437,7 +437,8 @@ def scalar_converter(p: ParamSpec) -> Callable[[Any], Any]:
     dt = np.dtype(p.dtype)
 
     def wrong(x: Any) -> ArgumentError:
-        return ArgumentError(f"argument {p.name}: expected a {p.dtype} scalar, got {type(x).__name__} {x!r}")
+        shown = f"of shape {tuple(x.shape)}" if hasattr(x, "shape") and getattr(x, "ndim", 0) else f"{x!r:.60}"
+        return ArgumentError(f"argument {p.name}: expected a {p.dtype} scalar, got {type(x).__name__} {shown}")
 
     if dt.kind == "b":
         def to_bool(x: Any) -> bool:

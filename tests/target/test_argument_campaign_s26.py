@@ -368,7 +368,7 @@ def test_nd_arrays_and_dlpack_views_as_arguments():
     np.testing.assert_array_equal(ro.numpy(), a)
     with pytest.raises(ArgumentError, match=re.escape("copyfrom: shape (2, 4) does not match (8,)")):
         x.copyfrom(a.reshape(2, 4))
-    with pytest.raises(ArgumentError, match=re.escape("shape (8,) does not match (4,)")):
+    with pytest.raises(ArgumentError, match=re.escape("copyto: this array's shape (8,) does not match the target's")):
         x.copyto(tl.nd.empty((4,)))
     with pytest.raises(ArgumentError, match="from_dlpack: cannot view ndarray"):
         tl.nd.from_dlpack(a.astype(">f4"))
@@ -420,3 +420,18 @@ def test_numpy_reads_an_ndarray_as_its_contents():
     got = np.asarray(nd)
     got[0, 0] += 1  # a copy: the NDArray keeps its contents
     np.testing.assert_array_equal(nd.numpy(), a)
+
+
+def test_messages_name_an_array_by_shape_and_copyto_in_its_own_terms():
+    k = te.var("k", dtype="float32")
+    A = te.placeholder((8,), name="A")
+    B = te.compute((8,), lambda i: A[i] * k, name="B")
+    f = tl.build(te.create_schedule(B.op), [A, B, k])
+    a = np.random.default_rng().standard_normal(8).astype("float32")
+    b = np.empty_like(a)
+    with pytest.raises(ArgumentError, match=r"argument k: expected a float32 scalar, got NDArray of shape \(100,\)$"):
+        f(a, b, tl.nd.array(np.arange(100, dtype="float32")))
+    f(a, b, np.float32(1.5))
+    np.testing.assert_array_equal(b, a * np.float32(1.5))
+    with pytest.raises(ArgumentError, match=r"copyto: this array's shape \(8,\) does not match the target's \(4,\)"):
+        tl.nd.array(a).copyto(tl.nd.empty((4,), "float32"))
