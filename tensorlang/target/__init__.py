@@ -3,6 +3,7 @@
 
 from . import codegen
 from .backends import BACKENDS, get_backend, load_module
-from .target import Target, as_target, create, cuda, generic_func
+from .target import Target, as_target, create, cuda, generic_func, list_tags
 
-__all__ = ["BACKENDS", "Target", "as_target", "codegen", "create", "cuda", "generic_func", "get_backend", "load_module"]
+__all__ = ["BACKENDS", "Target", "as_target", "codegen", "create", "cuda", "generic_func", "get_backend", "list_tags",
+           "load_module"]

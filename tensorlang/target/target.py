@@ -15,6 +15,7 @@ from typing import Any
 
 from ..errors import TargetError
 from .backends import BACKENDS, get_backend
+from .tags import TAGS
 
 KINDS = tuple(BACKENDS)
 
@@ -45,6 +46,12 @@ class Target:
             target, host = _from_config(target, host)
         if not isinstance(target, str) or not target.split():
             raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
+        if "/" in target.split()[0]:  # a tag: TVM's name for a device's target string
+            if target.split()[0] not in TAGS:
+                raise TargetError(f"unknown target tag '{target.split()[0]}' (known: {', '.join(sorted(TAGS))})")
+            tagged, tag_host = TAGS[target.split()[0]]
+            target = " ".join([tagged, *target.split()[1:], f"-tag={target.split()[0]}"])
+            host = host if host is not None else tag_host
         kind, *words = target.split()
         words, in_text = _split_host(_joined_options(words), target)
         host = host if host is not None else in_text  # an explicit host= wins, as in TVM
@@ -144,6 +151,11 @@ class Target:
     def device_name(self) -> str:
         """TVM's ``target.device_name``: the ``-device`` option ("" when not given)."""
         return str(self._options().get("device", ""))
+
+    @property
+    def tag(self) -> str:
+        """TVM's ``target.tag``: the tag the target was made from ("nvidia/nvidia-a100"), else ""."""
+        return str(self._options().get("tag", ""))
 
     @property
     def model(self) -> str:
@@ -300,6 +312,11 @@ def as_target(target: str | Target | None) -> Target:
     if target is None:
         return Target.current() or Target("llvm")
     return target if isinstance(target, Target) else Target(target)
+
+
+def list_tags() -> dict[str, Target]:
+    """TVM's ``tvm.target.list_tags()``: each known tag and its Target."""
+    return {name: Target(name) for name in TAGS}
 
 
 def cuda(model: str = "unknown", arch: str | None = None, options: str | list[str] | None = None) -> Target:

@@ -5,7 +5,7 @@ the host given in the target string (``cuda --host llvm``), as a second argument
 ``Target(target)`` and ``with_host``, and ``canon_target_and_host``.  Trimmed: target kinds
 tensorlang does not generate code for (rocm, metal, vulkan, mali, intel_graphics, arm_cpu,
 bifrost, vta, composite) and the exact ``str(target)`` TVM prints.  The NVIDIA tags
-("nvidia/jetson-nano") are a strict xfail (see REPORT s26/h2)."""
+("nvidia/jetson-nano") run as TVM's test has them."""
 
 import json
 
@@ -168,7 +168,6 @@ def test_canon_target_and_host():
     assert host.kind.name == "llvm"
 
 
-@pytest.mark.xfail(strict=True, raises=tvm.TVMError, reason="TVM's target tags are not known (REPORT s26/h2)")
 def test_target_tag_1():
     tgt = tvm.target.Target("nvidia/jetson-nano")
     assert tgt.kind.name == "cuda"
@@ -177,3 +176,14 @@ def test_target_tag_1():
     assert tgt.attrs["max_threads_per_block"] == 1024
     assert tgt.attrs["thread_warp_size"] == 32
     assert tgt.attrs["registers_per_block"] == 32768
+
+
+def test_target_tags_name_their_devices():
+    """tensorlang's own checks of the tag table: every tag builds a Target, with its host where the
+    device has a CPU of its own, and an unknown tag is refused by name."""
+    tags = tvm.target.list_tags()
+    assert tags["nvidia/nvidia-a100"].arch == "sm_80" and tags["nvidia/nvidia-a100"].tag == "nvidia/nvidia-a100"
+    assert tags["nvidia/jetson-nano"].host.kind.name == "llvm" and tags["nvidia/nvidia-t4"].host is None
+    assert tvm.target.Target("nvidia/nvidia-t4", host="llvm").host.kind.name == "llvm"
+    with pytest.raises(tvm.TVMError, match="unknown target tag 'nvidia/gtx-9999'"):
+        tvm.target.Target("nvidia/gtx-9999")
