@@ -46,11 +46,12 @@ class Target:
             target, host = _from_config(target, host)
         if not isinstance(target, str) or not target.split():
             raise TargetError(f"a target must be a string such as 'llvm' or 'cuda', got {target!r}")
-        if "/" in target.split()[0]:  # a tag: TVM's name for a device's target string
-            if target.split()[0] not in TAGS:
-                raise TargetError(f"unknown target tag '{target.split()[0]}' (known: {', '.join(sorted(TAGS))})")
-            tagged, tag_host = TAGS[target.split()[0]]
-            target = " ".join([tagged, *target.split()[1:], f"-tag={target.split()[0]}"])
+        first, *rest = target.split()
+        if "/" in first:  # a tag: TVM's name for a device's target string
+            if first not in TAGS:
+                raise TargetError(f"unknown target tag '{first}' (known: {', '.join(sorted(TAGS))})")
+            tagged, tag_host = TAGS[first]
+            target = " ".join([tagged, *rest, f"-tag={first}"])
             host = host if host is not None else tag_host
         kind, *words = target.split()
         words, in_text = _split_host(_joined_options(words), target)
